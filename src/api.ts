@@ -1,0 +1,409 @@
+// The library API that Node scripts use; the CLI is a thin layer over it. Each function reads
+// and writes the artifacts of one build folder (see paths.ts) and reports through `progress`.
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Groth16Proof, VerificationKey } from 'snarkjs';
+import { compileCircom } from './circom/compile.js';
+import { emitCircuit, inputSignal, outputSignal } from './compiler/emit.js';
+import { ZkonnxError } from './errors.js';
+import { loadSample, loadSamples, readJson, type Sample } from './inputs.js';
+import type { QuantGraph, QuantParams, ValueInfo, Visibility } from './ir/graph.js';
+import { linearize } from './ir/linearize.js';
+import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
+import type { Progress } from './log.js';
+import { inferAndFold } from './onnx/fold.js';
+import { readOnnx } from './onnx/decode.js';
+import { BuildPaths, circuitsDir, defaultBuildDir, packageRoot } from './paths.js';
+import { computeWitness, getProver, type ProverBackend } from './prover/index.js';
+import { dequantize, execQuant, quantizeInputs } from './qexec/exec.js';
+import { calibrate } from './quantize/calibrate.js';
+import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
+import { runReference } from './quantize/reference.js';
+import { setupGroth16, type SetupResult } from './setup/groth16.js';
+import { snarkjs } from './snark.js';
+import { exportSolidityVerifier } from './verifier/solidity.js';
+import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
+
+export type { Groth16Proof, VerificationKey } from 'snarkjs';
+export type { OnchainResult } from './verifier/onchain.js';
+export type { SetupResult } from './setup/groth16.js';
+
+const VERSION = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
+
+export const version = VERSION;
+
+// ---------------------------------------------------------------- settings.json
+
+export interface Settings {
+  zkonnx: string;
+  model: { name: string; path: string; sha256: string };
+  visibility: { input: Visibility; output: Visibility };
+  params: QuantParams;
+  inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number } }[];
+  outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string }[];
+  layers: { name: string; nodes: string[]; act: string; size: number; scale: number; shift: number; maxBits: number; accBound: string }[];
+  circuit: { constraints: number; wires: number; publicInputs: number; publicOutputs: number; privateInputs: number; compileSeconds: number };
+  calibration: { source: string; samples: number };
+  accuracy: AccuracyReport;
+  setup?: { power: number; ptau: string; singleParty: boolean; seconds: number };
+  tools: Record<string, string>;
+}
+
+export interface AccuracyReport {
+  /** Largest |dequantized circuit output − onnxruntime-web output| over the samples. */
+  maxAbsError: number;
+  /** Largest |onnxruntime-web output|. */
+  maxAbsReference: number;
+  /** max(1e-2, 1% of maxAbsReference): the bound the tests hold the error to. */
+  tolerance: number;
+  samples: number;
+}
+
+function toolVersions(): Record<string, string> {
+  const v = (pkg: string) => {
+    try {
+      const p = join(dirname(new URL(import.meta.resolve(`${pkg}/package.json`)).pathname), 'package.json');
+      return JSON.parse(readFileSync(p, 'utf8')).version as string;
+    } catch {
+      return 'unknown';
+    }
+  };
+  return { zkonnx: VERSION, circom2: v('circom2'), snarkjs: v('snarkjs'), 'onnxruntime-web': v('onnxruntime-web'), node: process.version };
+}
+
+export function readSettings(buildDir: string): Settings {
+  return readJson(new BuildPaths(buildDir).require('settings', 'compile')) as Settings;
+}
+
+function writeSettings(buildDir: string, s: Settings): void {
+  writeFileSync(new BuildPaths(buildDir).file('settings'), JSON.stringify(s, null, 2));
+}
+
+function loadQuantGraph(buildDir: string): QuantGraph {
+  return quantGraphFromJson(readFileSync(new BuildPaths(buildDir).require('qgraph', 'compile'), 'utf8'));
+}
+
+// ---------------------------------------------------------------- compile
+
+export interface CompileOptions {
+  /** Path of the .onnx file. */
+  model: string;
+  /** Build folder; default build/<model name>. */
+  outDir?: string;
+  /** Calibration samples (file path or parsed); default: the proving input. */
+  calibration?: string | { input_data: number[][] }[];
+  /** The proving input; default: input.json next to the model, if present. */
+  input?: string;
+  visibility?: { input?: Visibility; output?: Visibility };
+  params?: Partial<QuantParams>;
+  progress?: Progress;
+}
+
+export interface CompileResult {
+  buildDir: string;
+  settings: Settings;
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Dequantized qexec outputs against onnxruntime-web over the samples. */
+async function measureAccuracy(modelPath: string, inputs: ValueInfo[], outputs: ValueInfo[], qg: QuantGraph, samples: Sample[]): Promise<AccuracyReport> {
+  let maxAbsError = 0;
+  let maxAbsReference = 0;
+  for (const s of samples) {
+    const ref = await runReference(modelPath, inputs, s, outputs);
+    const q = execQuant(qg, quantizeInputs(qg, s));
+    ref.forEach((r, i) => r.forEach((x, j) => {
+      maxAbsReference = Math.max(maxAbsReference, Math.abs(x));
+      maxAbsError = Math.max(maxAbsError, Math.abs(x - dequantize(q.outputs[i]![j]!, qg.outputs[i]!.scale)));
+    }));
+  }
+  return { maxAbsError, maxAbsReference, tolerance: Math.max(1e-2, 0.01 * maxAbsReference), samples: samples.length };
+}
+
+export async function compile(opts: CompileOptions): Promise<CompileResult> {
+  const { progress } = opts;
+  const modelPath = resolve(opts.model);
+  const buildDir = resolve(opts.outDir ?? defaultBuildDir(opts.model));
+  const visibility = { input: opts.visibility?.input ?? 'private', output: opts.visibility?.output ?? 'public' } as const;
+  const params: QuantParams = { ...DEFAULT_PARAMS, ...opts.params };
+  for (const [k, v] of Object.entries(params)) {
+    if (!Number.isInteger(v) || v < 1 || v > 64) throw new ZkonnxError('BAD_ARGUMENT', `${k} must be an integer in [1, 64], got ${v}`);
+  }
+
+  progress?.step?.(`import ${opts.model}`);
+  const graph = inferAndFold(readOnnx(modelPath));
+  const affine = linearize(graph);
+
+  const defaultInput = join(dirname(modelPath), 'input.json');
+  const inputFile = opts.input ?? (existsSync(defaultInput) ? defaultInput : undefined);
+  const calibSource = opts.calibration ?? inputFile;
+  if (!calibSource) {
+    throw new ZkonnxError('BAD_ARGUMENT', `no calibration data for ${opts.model}`, { hint: 'pass --calibration FILE or --input FILE (input.json next to the model is used when present)' });
+  }
+  const samples = loadSamples(calibSource);
+  progress?.step?.(`calibrate on ${samples.length} sample(s)`);
+  const ranges = calibrate(affine, samples);
+  const qg = quantize(affine, ranges, params);
+  const accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256));
+
+  // Build into a fresh sibling folder and swap it in at the end: a failed compile never leaves
+  // a half-written build that looks good, and stale keys of an older circuit never survive.
+  const tmpDir = `${buildDir}.tmp-${process.pid}`;
+  rmSync(tmpDir, { recursive: true, force: true });
+  mkdirSync(tmpDir, { recursive: true });
+  try {
+    const paths = new BuildPaths(tmpDir);
+    writeFileSync(paths.file('circuit'), emitCircuit(qg, visibility));
+    copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
+    writeFileSync(paths.file('qgraph'), quantGraphToJson(qg));
+    progress?.step?.('circom');
+    const c = await compileCircom({ circuitPath: paths.file('circuit'), outDir: tmpDir, progress });
+    const settings: Settings = {
+      zkonnx: VERSION,
+      model: { name: qg.name, path: modelPath, sha256: sha256(modelPath) },
+      visibility,
+      params,
+      inputs: qg.inputs.map((i, k) => ({
+        name: i.name, signal: inputSignal(k), shape: i.shape, scale: i.scale,
+        range: [i.lo.toString(), (i.lo + (1n << BigInt(i.bits)) - 1n).toString()], bits: i.bits, calibrated: i.calibrated,
+      })),
+      outputs: qg.outputs.map((o, k) => ({ name: o.name, signal: outputSignal(k), shape: o.shape, scale: o.scale, bound: o.bound.toString() })),
+      layers: qg.acts.map((a) => ({
+        name: a.name, nodes: a.nodes, act: a.act, size: a.size, scale: a.scale, shift: a.shift,
+        maxBits: Math.max(0, ...a.bits) + 1, accBound: a.accBound.toString(),
+      })),
+      circuit: {
+        constraints: c.constraints, wires: c.wires, publicInputs: c.publicInputs, publicOutputs: c.publicOutputs,
+        privateInputs: c.privateInputs, compileSeconds: c.seconds,
+      },
+      calibration: { source: typeof calibSource === 'string' ? resolve(calibSource) : '<api>', samples: samples.length },
+      accuracy,
+      tools: toolVersions(),
+    };
+    writeSettings(tmpDir, settings);
+    rmSync(buildDir, { recursive: true, force: true });
+    mkdirSync(dirname(buildDir), { recursive: true });
+    renameSync(tmpDir, buildDir);
+    return { buildDir, settings };
+  } catch (e) {
+    rmSync(tmpDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------- setup
+
+export interface SetupOptions {
+  buildDir: string;
+  /** A public powers-of-tau file; default: a cached local single-party one. */
+  ptau?: string;
+  progress?: Progress;
+}
+
+export async function setup(opts: SetupOptions): Promise<SetupResult> {
+  const paths = new BuildPaths(opts.buildDir);
+  const r = await setupGroth16({
+    r1csPath: paths.require('r1cs', 'compile'), zkeyPath: paths.file('zkey'), vkeyPath: paths.file('vkey'),
+    ptau: opts.ptau, progress: opts.progress,
+  });
+  const s = readSettings(opts.buildDir);
+  s.setup = { power: r.power, ptau: r.ptauPath, singleParty: r.singleParty, seconds: r.seconds };
+  writeSettings(opts.buildDir, s);
+  return r;
+}
+
+// ---------------------------------------------------------------- prove
+
+export interface OutputTensor {
+  name: string;
+  shape: number[];
+  scale: number;
+  /** The circuit's integers (signed decimal strings). */
+  raw: string[];
+  /** raw / 2^scale */
+  values: number[];
+}
+
+export interface ProveOptions {
+  buildDir: string;
+  /** input.json path or parsed {"input_data": [[...]]}. */
+  input: string | { input_data: number[][] };
+  /** Folder name under <build>/proofs; default 'default'. */
+  name?: string;
+  backend?: ProverBackend;
+  progress?: Progress;
+}
+
+export interface ProveResult {
+  proof: Groth16Proof;
+  publicSignals: string[];
+  outputs: OutputTensor[];
+  proofDir: string;
+  backend: string;
+  /** Comparison with onnxruntime-web when the model file is still where it was compiled from. */
+  reference?: { values: number[][]; maxAbsError: number };
+  seconds: { witness: number; prove: number };
+}
+
+const P = 21888242871839275222246405745257275088548364400416034343575808495617n;
+const toField = (x: bigint) => ((x % P) + P) % P;
+
+export async function prove(opts: ProveOptions): Promise<ProveResult> {
+  const { progress } = opts;
+  const paths = new BuildPaths(opts.buildDir);
+  const settings = readSettings(opts.buildDir);
+  const qg = loadQuantGraph(opts.buildDir);
+  const zkey = paths.require('zkey', 'setup');
+  const wasm = paths.require('wasm', 'compile');
+  const sample = loadSample(opts.input);
+  const qin = quantizeInputs(qg, sample);
+  const q = execQuant(qg, qin);
+
+  const name = opts.name ?? 'default';
+  const dir = paths.proofDir(name);
+  mkdirSync(dir, { recursive: true });
+  for (const k of ['proof', 'public', 'output'] as const) rmSync(paths.proofFile(name, k), { force: true });
+  const circuitInput: Record<string, string[]> = {};
+  qin.forEach((v, i) => { circuitInput[inputSignal(i)] = v.map(String); });
+  writeFileSync(paths.proofFile(name, 'input'), JSON.stringify(typeof opts.input === 'string' ? readJson(opts.input) : opts.input));
+
+  progress?.step?.('witness');
+  const t0 = performance.now();
+  await computeWitness(wasm, circuitInput, paths.proofFile(name, 'witness'));
+  const t1 = performance.now();
+  const prover = getProver(opts.backend);
+  progress?.step?.(`prove (${prover.name})`);
+  const { proof, publicSignals } = await prover.prove(zkey, paths.proofFile(name, 'witness'), progress);
+  const t2 = performance.now();
+
+  // The circuit's public values must be exactly the executor's integers.
+  const expected = [
+    ...(settings.visibility.output === 'public' ? q.outputs.flat() : []),
+    ...(settings.visibility.input === 'public' ? qin.flat() : []),
+  ].map((x) => toField(x).toString());
+  const mismatch = expected.findIndex((e, i) => e !== publicSignals[i]);
+  if (mismatch >= 0 || expected.length !== publicSignals.length) {
+    throw new ZkonnxError('WITNESS_MISMATCH', `public signal ${mismatch} is ${publicSignals[mismatch]} in the circuit but ${expected[mismatch]} in the integer executor`, {
+      signal: String(mismatch), hint: 'the build folder may be stale: compile again',
+    });
+  }
+
+  const outputs: OutputTensor[] = qg.outputs.map((o, i) => ({
+    name: o.name, shape: o.shape, scale: o.scale,
+    raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
+  }));
+  let reference: ProveResult['reference'];
+  if (existsSync(settings.model.path) && sha256(settings.model.path) === settings.model.sha256) {
+    const ins = qg.inputs.map((x) => ({ name: x.name, shape: x.shape }));
+    const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
+    const ref = await runReference(settings.model.path, ins, sample, outs);
+    let maxAbsError = 0;
+    ref.forEach((r, i) => r.forEach((x, j) => { maxAbsError = Math.max(maxAbsError, Math.abs(x - outputs[i]!.values[j]!)); }));
+    reference = { values: ref.map((r) => Array.from(r)), maxAbsError };
+  }
+  writeFileSync(paths.proofFile(name, 'proof'), JSON.stringify(proof, null, 1));
+  writeFileSync(paths.proofFile(name, 'public'), JSON.stringify(publicSignals, null, 1));
+  writeFileSync(paths.proofFile(name, 'output'), JSON.stringify({ outputs, reference }, null, 1));
+  return { proof, publicSignals, outputs, proofDir: dir, backend: prover.name, reference, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
+}
+
+// ---------------------------------------------------------------- verify
+
+export interface VerifyOptions {
+  buildDir: string;
+  /** Proof folder name under <build>/proofs (default 'default'), unless proof + publicSignals are given. */
+  name?: string;
+  proof?: Groth16Proof;
+  publicSignals?: string[];
+}
+
+function loadProof(opts: VerifyOptions): { proof: Groth16Proof; publicSignals: string[] } {
+  if (opts.proof && opts.publicSignals) return { proof: opts.proof, publicSignals: opts.publicSignals };
+  const paths = new BuildPaths(opts.buildDir);
+  const name = opts.name ?? 'default';
+  return {
+    proof: readJson(paths.proofFile(name, 'proof')) as Groth16Proof,
+    publicSignals: readJson(paths.proofFile(name, 'public')) as string[],
+  };
+}
+
+/** Off-chain Groth16 verification with the build's verification key. */
+export async function verify(opts: VerifyOptions): Promise<boolean> {
+  const vk = readJson(new BuildPaths(opts.buildDir).require('vkey', 'setup')) as VerificationKey;
+  const { proof, publicSignals } = loadProof(opts);
+  try {
+    return await snarkjs.groth16.verify(vk, publicSignals, proof, undefined);
+  } catch {
+    return false; // malformed points or signals are an invalid proof, not a crash
+  }
+}
+
+// ---------------------------------------------------------------- on-chain
+
+export async function exportVerifier(opts: { buildDir: string; out?: string }): Promise<string> {
+  const paths = new BuildPaths(opts.buildDir);
+  const sol = await exportSolidityVerifier(paths.require('zkey', 'setup'));
+  const out = opts.out ?? paths.file('verifierSol');
+  writeFileSync(out, sol);
+  return out;
+}
+
+export interface VerifyOnChainOptions extends VerifyOptions {
+  /** JSON-RPC URL; default: start anvil on 127.0.0.1 and stop it after. */
+  rpc?: string;
+  privateKey?: string;
+  progress?: Progress;
+}
+
+export async function verifyOnChain(opts: VerifyOnChainOptions): Promise<OnchainResult> {
+  const paths = new BuildPaths(opts.buildDir);
+  const solPath = existsSync(paths.file('verifierSol')) ? paths.file('verifierSol') : await exportVerifier({ buildDir: opts.buildDir });
+  const { proof, publicSignals } = loadProof(opts);
+  return verifyOnChainRaw({ verifierSol: readFileSync(solPath, 'utf8'), proof, publicSignals, rpc: opts.rpc, privateKey: opts.privateKey, progress: opts.progress });
+}
+
+// ---------------------------------------------------------------- demo
+
+export interface DemoResult {
+  buildDir: string;
+  digit: number;
+  label?: number;
+  constraints: number;
+  maxAbsError?: number;
+  verified: boolean;
+  onchain: OnchainResult;
+  seconds: Record<string, number>;
+}
+
+/** The whole pipeline on a bundled model folder (model.onnx, input.json, calibration.json). */
+export async function demo(opts: { modelDir: string; buildDir?: string; rpc?: string; progress?: Progress }): Promise<DemoResult> {
+  const { progress } = opts;
+  const buildDir = resolve(opts.buildDir ?? join('build', 'mnist-mlp'));
+  const file = (f: string) => join(opts.modelDir, f);
+  const t = [performance.now()];
+  const lap = () => { t.push(performance.now()); return (t[t.length - 1]! - t[t.length - 2]!) / 1000; };
+  const c = await compile({ model: file('model.onnx'), outDir: buildDir, calibration: file('calibration.json'), input: file('input.json'), progress });
+  const compileS = lap();
+  await setup({ buildDir, progress });
+  const setupS = lap();
+  const p = await prove({ buildDir, input: file('input.json'), progress });
+  const proveS = lap();
+  progress?.step?.('verify');
+  const verified = await verify({ buildDir });
+  await exportVerifier({ buildDir });
+  progress?.step?.('verify on-chain');
+  const onchain = await verifyOnChain({ buildDir, rpc: opts.rpc, progress });
+  const onchainS = lap();
+  const logits = p.outputs[0]!.values;
+  const digit = logits.indexOf(Math.max(...logits));
+  const meta = existsSync(file('meta.json')) ? (readJson(file('meta.json')) as { inputLabel?: number; label?: number }) : {};
+  return {
+    buildDir, digit, label: meta.inputLabel ?? meta.label, constraints: c.settings.circuit.constraints,
+    maxAbsError: p.reference?.maxAbsError, verified, onchain,
+    seconds: { compile: compileS, setup: setupS, prove: proveS, verify: onchainS },
+  };
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// The `zkonnx` command: a thin layer over the library API (src/api.ts).
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import * as api from '../api.js';
+import { ZkonnxError } from '../errors.js';
+import { defaultBuildDir, packageRoot } from '../paths.js';
+import { releaseCurves } from '../snark.js';
+import { cliProgress } from './progress.js';
+
+type Common = { json?: boolean; build?: string };
+
+const program = new Command();
+program.name('zkonnx').description('Verifiable ML inference: ONNX → circom → Groth16 → verify off-chain and on-chain').version(api.version);
+
+/** Runs one verb: progress on stderr, result on stdout (JSON with --json), exit code ≠ 0 on failure. */
+async function run<T>(opts: Common, body: (progress: ReturnType<typeof cliProgress>) => Promise<{ ok: boolean; text: string; json: T }>): Promise<void> {
+  const progress = cliProgress({ json: opts.json === true });
+  let code = 0;
+  try {
+    const r = await body(progress);
+    progress.done();
+    process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : `${r.text}\n`);
+    code = r.ok ? 0 : 1;
+  } catch (e) {
+    progress.done();
+    if (opts.json) {
+      const err = e instanceof ZkonnxError ? { code: e.code, message: e.message, hint: e.hint } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) };
+      process.stdout.write(`${JSON.stringify({ ok: false, error: err }, null, 2)}\n`);
+    }
+    process.stderr.write(`error${e instanceof ZkonnxError ? ` [${e.code}]` : ''}: ${e instanceof ZkonnxError ? e.describe() : (e as Error)?.stack ?? String(e)}\n`);
+    code = 1;
+  }
+  await releaseCurves();
+  process.exit(code);
+}
+
+const buildOpt = () => new Option('-b, --build <dir>', 'build folder (default: build/<model name>)');
+const jsonOpt = () => new Option('--json', 'machine-readable output on stdout');
+const visOpt = (what: string, dflt: string) => new Option(`--${what} <visibility>`, `${what} visibility`).choices(['public', 'private']).default(dflt);
+
+function buildDirOf(opts: Common & { model?: string }): string {
+  if (opts.build) return opts.build;
+  if (opts.model) return defaultBuildDir(opts.model);
+  throw new ZkonnxError('BAD_ARGUMENT', 'no build folder', { hint: 'pass --build DIR (the folder `zkonnx compile` wrote)' });
+}
+
+program.command('compile')
+  .description('quantize an ONNX model and compile it into a circom circuit')
+  .argument('<model>', 'the .onnx file')
+  .addOption(buildOpt())
+  .option('-c, --calibration <file>', 'calibration inputs: a JSON list of {"input_data": ...} (default: the proving input)')
+  .option('-i, --input-file <file>', 'the proving input (default: input.json next to the model)')
+  .addOption(visOpt('input', 'private'))
+  .addOption(visOpt('output', 'public'))
+  .option('--activation-bits <n>', 'precision of activations and inputs, in bits', (v) => parseInt(v, 10))
+  .option('--weight-bits <n>', 'precision of weights, in bits', (v) => parseInt(v, 10))
+  .addOption(jsonOpt())
+  .action((model: string, o) => run(o, async (progress) => {
+    const r = await api.compile({
+      model, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress,
+      visibility: { input: o.input, output: o.output },
+      params: { ...(o.activationBits ? { activationBits: o.activationBits } : {}), ...(o.weightBits ? { weightBits: o.weightBits } : {}) },
+    });
+    const s = r.settings;
+    return {
+      ok: true, json: { buildDir: r.buildDir, ...s },
+      text: [
+        `compiled ${model} → ${r.buildDir}`,
+        `  constraints ${s.circuit.constraints}, wires ${s.circuit.wires}, public ${s.circuit.publicOutputs + s.circuit.publicInputs}`,
+        `  max abs error vs onnxruntime-web ${s.accuracy.maxAbsError.toExponential(3)} over ${s.accuracy.samples} sample(s) (tolerance ${s.accuracy.tolerance})`,
+      ].join('\n'),
+    };
+  }));
+
+program.command('setup')
+  .description('Groth16 setup: circuit_final.zkey and verification_key.json')
+  .addOption(buildOpt())
+  .option('--ptau <file>', 'a public powers-of-tau file (default: a cached local single-party one)')
+  .addOption(jsonOpt())
+  .action((o) => run(o, async (progress) => {
+    const buildDir = buildDirOf(o);
+    const r = await api.setup({ buildDir, ptau: o.ptau, progress });
+    const warning = r.singleParty ? 'single-party ceremony (local powers of tau): fine for development, not for production' : 'powers of tau from ' + r.ptauPath;
+    if (r.singleParty) progress.warn?.(`the keys in ${buildDir} rest on a SINGLE-PARTY ceremony made on this machine; use --ptau with a public ceremony file for production`);
+    return { ok: true, json: { buildDir, ...r }, text: `setup done: 2^${r.power} domain, ${warning}, ${r.seconds.toFixed(1)} s` };
+  }));
+
+program.command('prove')
+  .description('prove the model output on an input')
+  .argument('[input]', 'input.json ({"input_data": [[...]]})')
+  .addOption(buildOpt())
+  .option('-n, --name <name>', 'proof folder name under <build>/proofs', 'default')
+  .addOption(new Option('--backend <backend>', 'prover backend').choices(['wasm', 'webgpu', 'auto']).default('auto'))
+  .addOption(jsonOpt())
+  .action((input: string | undefined, o) => run(o, async (progress) => {
+    const buildDir = buildDirOf(o);
+    const settings = api.readSettings(buildDir);
+    const file = input ?? join(settings.model.path, '..', 'input.json');
+    const r = await api.prove({ buildDir, input: file, name: o.name, backend: o.backend, progress });
+    const lines = r.outputs.map((t) => `  ${t.name} [${t.shape}] = [${t.values.map((v) => +v.toFixed(6)).join(', ')}]`);
+    if (r.reference) lines.push(`  max abs error vs onnxruntime-web ${r.reference.maxAbsError.toExponential(3)}`);
+    return {
+      ok: true, json: { proofDir: r.proofDir, outputs: r.outputs, publicSignals: r.publicSignals, reference: r.reference, seconds: r.seconds, backend: r.backend },
+      text: [`proved (${r.backend}, ${r.seconds.prove.toFixed(2)} s) → ${r.proofDir}`, ...lines].join('\n'),
+    };
+  }));
+
+program.command('verify')
+  .description('verify a proof off-chain')
+  .addOption(buildOpt())
+  .option('-n, --name <name>', 'proof folder name under <build>/proofs', 'default')
+  .addOption(jsonOpt())
+  .action((o) => run(o, async () => {
+    const ok = await api.verify({ buildDir: buildDirOf(o), name: o.name });
+    return { ok, json: { verified: ok }, text: ok ? 'verified' : 'INVALID proof' };
+  }));
+
+program.command('export-verifier')
+  .description('write the Solidity verifier (Verifier.sol)')
+  .addOption(buildOpt())
+  .option('-o, --out <file>', 'output file (default: <build>/Verifier.sol)')
+  .addOption(jsonOpt())
+  .action((o) => run(o, async () => {
+    const out = await api.exportVerifier({ buildDir: buildDirOf(o), out: o.out });
+    return { ok: true, json: { verifier: out }, text: `wrote ${out}` };
+  }));
+
+program.command('verify-onchain')
+  .description('deploy the verifier to an EVM and verify the proof in a transaction')
+  .addOption(buildOpt())
+  .option('-n, --name <name>', 'proof folder name under <build>/proofs', 'default')
+  .option('--rpc <url>', 'JSON-RPC endpoint (default: start anvil on 127.0.0.1)')
+  .option('--private-key <hex>', 'deployer key (default: the first anvil dev account)')
+  .addOption(jsonOpt())
+  .action((o) => run(o, async (progress) => {
+    const r = await api.verifyOnChain({ buildDir: buildDirOf(o), name: o.name, rpc: o.rpc, privateKey: o.privateKey, progress });
+    return { ok: r.verified, json: r, text: r.verified ? `verified on-chain (gas ${r.gasUsed})` : 'INVALID proof on-chain' };
+  }));
+
+program.command('demo')
+  .description('the whole pipeline on the bundled MNIST model: compile, setup, prove, verify, verify on a local EVM')
+  .addOption(buildOpt())
+  .option('--rpc <url>', 'JSON-RPC endpoint (default: start anvil on 127.0.0.1)')
+  .addOption(jsonOpt())
+  .action((o) => run(o, async (progress) => {
+    const dir = join(packageRoot(), 'models', 'mnist-mlp');
+    const r = await api.demo({ modelDir: dir, buildDir: o.build, rpc: o.rpc, progress });
+    return {
+      ok: r.verified && r.onchain.verified, json: r,
+      text: [
+        `predicted digit: ${r.digit} (label ${r.label})`,
+        `constraints: ${r.constraints}`,
+        r.verified ? 'verified' : 'NOT verified',
+        r.onchain.verified ? `verified on-chain (gas ${r.onchain.gasUsed})` : 'NOT verified on-chain',
+      ].join('\n'),
+    };
+  }));
+
+program.parseAsync(process.argv);

@@ -1,0 +1,23 @@
+// JSON form of the QuantGraph (qgraph.json): bigints as decimal strings.
+import type { QuantGraph } from './graph.js';
+
+export function quantGraphToJson(qg: QuantGraph): string {
+  return JSON.stringify(qg, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+export function quantGraphFromJson(text: string): QuantGraph {
+  const raw = JSON.parse(text) as QuantGraph;
+  const big = (a: unknown[]) => a.map((x) => BigInt(x as string));
+  for (const i of raw.inputs) i.lo = BigInt(i.lo as unknown as string);
+  for (const a of raw.acts) {
+    a.affine.coef = big(a.affine.coef);
+    a.affine.bias = big(a.affine.bias);
+    a.accBound = BigInt(a.accBound as unknown as string);
+  }
+  for (const o of raw.outputs) {
+    o.affine.coef = big(o.affine.coef);
+    o.affine.bias = big(o.affine.bias);
+    o.bound = BigInt(o.bound as unknown as string);
+  }
+  return raw;
+}

@@ -1,0 +1,189 @@
+// Decodes an ONNX file into the Graph of src/ir: tensors widened to float64, attributes typed,
+// dialect differences (initializers listed as inputs, Constant nodes, external data) absorbed.
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import { ModelProto, DataType, AttrType } from './schema.js';
+import { ZkonnxError } from '../errors.js';
+import type { AttrValue, Graph, Node, Tensor, ValueInfo } from '../ir/graph.js';
+import { sizeOf } from '../ir/graph.js';
+
+type Long = { low: number; high: number; unsigned?: boolean; toNumber?: () => number } | number | string;
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Pb = any;
+
+function num(v: Long | undefined | null): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return Number(v);
+  if (typeof v.toNumber === 'function') return v.toNumber();
+  return v.high * 4294967296 + (v.low >>> 0);
+}
+
+function half2float(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+function rawToFloat64(bytes: Uint8Array, dataType: number, n: number, where: string): Float64Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float64Array(n);
+  const need = (w: number) => {
+    if (bytes.byteLength < n * w) {
+      throw new ZkonnxError('ONNX_MALFORMED', `${where}: raw data holds ${bytes.byteLength} bytes, ${n} elements need ${n * w}`);
+    }
+  };
+  switch (dataType) {
+    case DataType.FLOAT: need(4); for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true); break;
+    case DataType.DOUBLE: need(8); for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true); break;
+    case DataType.FLOAT16: need(2); for (let i = 0; i < n; i++) out[i] = half2float(view.getUint16(i * 2, true)); break;
+    case DataType.BFLOAT16: need(2); for (let i = 0; i < n; i++) { const b = new DataView(new ArrayBuffer(4)); b.setUint16(2, view.getUint16(i * 2, true)); out[i] = b.getFloat32(0); } break;
+    case DataType.INT64: need(8); for (let i = 0; i < n; i++) out[i] = Number(view.getBigInt64(i * 8, true)); break;
+    case DataType.UINT64: need(8); for (let i = 0; i < n; i++) out[i] = Number(view.getBigUint64(i * 8, true)); break;
+    case DataType.INT32: need(4); for (let i = 0; i < n; i++) out[i] = view.getInt32(i * 4, true); break;
+    case DataType.UINT32: need(4); for (let i = 0; i < n; i++) out[i] = view.getUint32(i * 4, true); break;
+    case DataType.INT16: need(2); for (let i = 0; i < n; i++) out[i] = view.getInt16(i * 2, true); break;
+    case DataType.UINT16: need(2); for (let i = 0; i < n; i++) out[i] = view.getUint16(i * 2, true); break;
+    case DataType.INT8: need(1); for (let i = 0; i < n; i++) out[i] = view.getInt8(i); break;
+    case DataType.UINT8: case DataType.BOOL: need(1); for (let i = 0; i < n; i++) out[i] = view.getUint8(i); break;
+    default:
+      throw new ZkonnxError('ONNX_UNSUPPORTED_ATTR', `${where}: tensor data type ${dataType} is not supported`, {
+        hint: 'supported: float, double, float16, bfloat16 and the integer types',
+      });
+  }
+  return out;
+}
+
+/** Reads a TensorProto, following external data into the side file next to the model. */
+export function decodeTensor(t: Pb, modelDir: string, where: string): Tensor {
+  const dims: number[] = (t.dims ?? []).map(num);
+  const n = sizeOf(dims);
+  const dataType: number = t.data_type ?? DataType.FLOAT;
+  const label = `${where} tensor '${t.name ?? ''}'`;
+  if (t.data_location === 1) {
+    const entries = new Map<string, string>((t.external_data ?? []).map((e: Pb) => [e.key, e.value]));
+    const location = entries.get('location');
+    if (!location) throw new ZkonnxError('ONNX_MALFORMED', `${label}: external data without a location`);
+    const file = join(modelDir, location);
+    if (!existsSync(file)) {
+      throw new ZkonnxError('ONNX_MALFORMED', `${label}: external data file ${file} not found`, {
+        file, hint: 'keep the .onnx.data file next to the .onnx file',
+      });
+    }
+    const buf = readFileSync(file);
+    const offset = Number(entries.get('offset') ?? 0);
+    const length = entries.has('length') ? Number(entries.get('length')) : buf.byteLength - offset;
+    if (offset + length > buf.byteLength) {
+      throw new ZkonnxError('ONNX_MALFORMED', `${label}: external data [${offset}, ${offset + length}) lies past the end of ${basename(file)} (${buf.byteLength} bytes)`);
+    }
+    return { dims, data: rawToFloat64(buf.subarray(offset, offset + length), dataType, n, label) };
+  }
+  if (t.raw_data && t.raw_data.length > 0) {
+    return { dims, data: rawToFloat64(t.raw_data, dataType, n, label) };
+  }
+  let src: ArrayLike<number | Long> | undefined;
+  if (t.float_data?.length) src = t.float_data;
+  else if (t.double_data?.length) src = t.double_data;
+  else if (t.int64_data?.length) src = t.int64_data;
+  else if (t.uint64_data?.length) src = t.uint64_data;
+  else if (t.int32_data?.length) {
+    src = t.int32_data;
+    if (dataType === DataType.FLOAT16) src = Array.from(t.int32_data as number[], half2float);
+  }
+  const data = new Float64Array(n);
+  if (src) {
+    if (src.length !== n) throw new ZkonnxError('ONNX_MALFORMED', `${label}: holds ${src.length} values, its dims [${dims}] need ${n}`);
+    for (let i = 0; i < n; i++) data[i] = num(src[i] as Long);
+  } else if (n > 0) {
+    throw new ZkonnxError('ONNX_MALFORMED', `${label}: no data`);
+  }
+  return { dims, data };
+}
+
+function decodeAttr(a: Pb, modelDir: string, where: string): AttrValue {
+  const type: number = a.type ?? 0;
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  switch (type) {
+    case AttrType.FLOAT: return a.f ?? 0;
+    case AttrType.INT: return num(a.i);
+    case AttrType.STRING: return text(a.s ?? new Uint8Array());
+    case AttrType.TENSOR: return decodeTensor(a.t, modelDir, where);
+    case AttrType.FLOATS: return [...(a.floats ?? [])];
+    case AttrType.INTS: return (a.ints ?? []).map(num);
+    case AttrType.STRINGS: return (a.strings ?? []).map(text);
+    default:
+      // IR < 2 files carry no type: infer from whichever field is present.
+      if (a.t) return decodeTensor(a.t, modelDir, where);
+      if (a.ints?.length) return a.ints.map(num);
+      if (a.floats?.length) return [...a.floats];
+      if (a.s?.length) return text(a.s);
+      if (a.i !== undefined && a.i !== null && num(a.i) !== 0) return num(a.i);
+      if (a.f) return a.f;
+      throw new ZkonnxError('ONNX_UNSUPPORTED_ATTR', `${where}: attribute '${a.name}' has type ${type}, which zkonnx does not read`, {
+        hint: 'graph, sparse tensor and type attributes (control flow) are not supported',
+      });
+  }
+}
+
+/** Reads the declared shape; a symbolic leading dim (batch) becomes 1. */
+function decodeShape(v: Pb, file: string, role: string): number[] {
+  const dims: Pb[] = v.type?.tensor_type?.shape?.dim ?? [];
+  return dims.map((d: Pb, i: number) => {
+    const value = num(d.dim_value);
+    if (d.dim_value !== undefined && d.dim_value !== null && value > 0) return value;
+    if (i === 0) return 1; // batch: a proof is about one sample
+    throw new ZkonnxError('ONNX_SHAPE', `${role} '${v.name}' has a symbolic dimension ${i} ('${d.dim_param ?? '?'}') that is not the batch dimension`, {
+      file, hint: 'export the model with static shapes except the batch dimension',
+    });
+  });
+}
+
+export function decodeOnnx(bytes: Uint8Array, source = '<memory>'): Graph {
+  let model: Pb;
+  try {
+    model = ModelProto.decode(bytes);
+  } catch (e) {
+    throw new ZkonnxError('ONNX_MALFORMED', `${source} is not a valid ONNX protobuf: ${(e as Error).message}`, { file: source, cause: e });
+  }
+  const g = model.graph;
+  if (!g || !g.node) {
+    throw new ZkonnxError('ONNX_MALFORMED', `${source} holds no graph`, { file: source, hint: 'is this an ONNX model file?' });
+  }
+  const modelDir = source === '<memory>' ? '.' : dirname(source);
+  const opsetEntry = (model.opset_import ?? []).find((o: Pb) => !o.domain || o.domain === 'ai.onnx');
+  const opset = opsetEntry ? num(opsetEntry.version) : 1;
+
+  const constants = new Map<string, Tensor>();
+  for (const t of g.initializer ?? []) constants.set(t.name, decodeTensor(t, modelDir, `${source}: initializer`));
+
+  const shapes = new Map<string, number[]>();
+  const inputs: ValueInfo[] = [];
+  for (const v of g.input ?? []) {
+    if (constants.has(v.name)) continue; // older exporters list initializers again as inputs
+    const shape = decodeShape(v, source, 'input');
+    inputs.push({ name: v.name, shape });
+    shapes.set(v.name, shape);
+  }
+  for (const [name, t] of constants) shapes.set(name, t.dims);
+  const outputs: ValueInfo[] = (g.output ?? []).map((v: Pb) => ({ name: v.name, shape: [] }));
+
+  const nodes: Node[] = (g.node as Pb[]).map((n: Pb, i: number) => {
+    const name = n.name || `${n.op_type}_${i}`;
+    const where = `${source}: node ${name} (${n.op_type})`;
+    const attrs: Record<string, AttrValue> = {};
+    for (const a of n.attribute ?? []) attrs[a.name] = decodeAttr(a, modelDir, where);
+    return { name, op: n.op_type ?? '', domain: n.domain ?? '', inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
+  });
+  if (inputs.length === 0) throw new ZkonnxError('ONNX_MALFORMED', `${source}: the graph has no inputs besides initializers`, { file: source });
+  if (outputs.length === 0) throw new ZkonnxError('ONNX_MALFORMED', `${source}: the graph has no outputs`, { file: source });
+  return { name: g.name || basename(source, '.onnx'), source, opset, inputs, outputs, constants, nodes, shapes };
+}
+
+export function readOnnx(path: string): Graph {
+  if (!existsSync(path)) throw new ZkonnxError('ARTIFACT_MISSING', `model file ${path} not found`, { file: path });
+  return decodeOnnx(readFileSync(path), path);
+}

@@ -1,0 +1,34 @@
+// Calibration: runs the float affine program on sample inputs and records the ranges that the
+// scales are chosen from. The float program is checked against onnxruntime-web in the tests.
+import type { AffineGraph } from '../ir/graph.js';
+import { evalAffine } from '../ir/linearize.js';
+
+export interface Ranges {
+  inputs: { min: number; max: number }[];
+  /** max |pre-activation| per act value, by name. */
+  acts: Map<string, number>;
+  outputs: number[];
+  samples: number;
+}
+
+export function calibrate(ag: AffineGraph, samples: Float64Array[][]): Ranges {
+  const inputs = ag.inputs.map(() => ({ min: Infinity, max: -Infinity }));
+  const acts = new Map<string, number>(ag.acts.map((a) => [a.name, 0]));
+  const outputs = ag.outputs.map(() => 0);
+  for (const sample of samples) {
+    const r = evalAffine(ag, sample);
+    ag.inputs.forEach((v, i) => {
+      for (const x of sample[v.inputIndex]!) {
+        inputs[i]!.min = Math.min(inputs[i]!.min, x);
+        inputs[i]!.max = Math.max(inputs[i]!.max, x);
+      }
+    });
+    for (const a of ag.acts) {
+      let m = acts.get(a.name)!;
+      for (const x of r.pre.get(a.name)!) m = Math.max(m, Math.abs(x));
+      acts.set(a.name, m);
+    }
+    r.outputs.forEach((o, i) => { for (const x of o) outputs[i] = Math.max(outputs[i]!, Math.abs(x)); });
+  }
+  return { inputs, acts, outputs, samples: samples.length };
+}

@@ -1,0 +1,55 @@
+// Powers of tau: a cache of locally generated (single-party) files keyed by power, or a public
+// ceremony file the user names. snarkjs's `prepare phase2` dominates the cost (n log n curve
+// operations), which is why a file is made once per power and shared by every model.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ZkonnxError } from '../errors.js';
+import type { Progress } from '../log.js';
+import { cacheDir } from '../paths.js';
+import { snarkjs, snarkLogger } from '../snark.js';
+import type { R1csHeader } from '../circom/r1cs.js';
+
+/** Smallest cached power: tiny circuits share one file instead of making one each. */
+export const MIN_POWER = 8;
+export const MAX_POWER = 28;
+
+/** The power snarkjs needs: 2^power > constraints + public inputs + public outputs. */
+export function requiredPower(h: R1csHeader): number {
+  const n = h.nConstraints + h.nPubIn + h.nPubOut;
+  return Math.floor(Math.log2(Math.max(1, n))) + 1;
+}
+
+export function cachedPtauPath(power: number, dir = cacheDir()): string {
+  return join(dir, 'ptau', `local_${String(power).padStart(2, '0')}.ptau`);
+}
+
+/**
+ * A prepared ptau of at least `power`: the smallest cached one that fits, or a new one.
+ * A new file is written beside its final name and renamed when complete, so an interrupted run
+ * never leaves a truncated file that looks good.
+ */
+export async function localPtau(power: number, progress?: Progress, dir = cacheDir()): Promise<{ path: string; power: number; created: boolean }> {
+  if (power > MAX_POWER) throw new ZkonnxError('SETUP_FAILED', `the circuit needs powers of tau 2^${power}, above the supported 2^${MAX_POWER}`);
+  const want = Math.max(power, MIN_POWER);
+  for (let p = want; p <= MAX_POWER; p++) {
+    const f = cachedPtauPath(p, dir);
+    if (existsSync(f)) return { path: f, power: p, created: false };
+  }
+  const final = cachedPtauPath(want, dir);
+  mkdirSync(join(dir, 'ptau'), { recursive: true });
+  const tmp = `${final}.${process.pid}.tmp`;
+  const logger = snarkLogger(progress);
+  progress?.warn?.(`generating a powers-of-tau file of 2^${want} locally: this is a SINGLE-PARTY ceremony, fit for development only; pass --ptau with a public ceremony file (Hermez, perpetual powers of tau) for production`);
+  progress?.step?.(`powers of tau 2^${want} (cached in ${final})`);
+  const curve = await snarkjs.curves.getCurveFromName('bn128');
+  try {
+    await snarkjs.powersOfTau.newAccumulator(curve, want, `${tmp}.0`, logger);
+    await snarkjs.powersOfTau.contribute(`${tmp}.0`, `${tmp}.1`, 'zkonnx local contribution', randomBytes(32).toString('hex'), logger);
+    await snarkjs.powersOfTau.preparePhase2(`${tmp}.1`, tmp, logger);
+    renameSync(tmp, final);
+  } finally {
+    for (const f of [`${tmp}.0`, `${tmp}.1`, tmp]) rmSync(f, { force: true });
+  }
+  return { path: final, power: want, created: true };
+}
