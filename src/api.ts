@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { dirname, join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { compileCircom } from './circom/compile.js';
+import { BN254_R } from './circom/r1cs.js';
 import { emitCircuit, inputSignal, outputSignal } from './compiler/emit.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, loadSamples, readJson, type Sample } from './inputs.js';
@@ -249,8 +250,7 @@ export interface ProveResult {
   seconds: { witness: number; prove: number };
 }
 
-const P = 21888242871839275222246405745257275088548364400416034343575808495617n;
-const toField = (x: bigint) => ((x % P) + P) % P;
+const toField = (x: bigint) => ((x % BN254_R) + BN254_R) % BN254_R;
 
 export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const { progress } = opts;
@@ -400,9 +400,9 @@ export async function demo(opts: { modelDir: string; buildDir?: string; rpc?: st
   const onchainS = lap();
   const logits = p.outputs[0]!.values;
   const digit = logits.indexOf(Math.max(...logits));
-  const meta = existsSync(file('meta.json')) ? (readJson(file('meta.json')) as { inputLabel?: number; label?: number }) : {};
+  const meta = existsSync(file('meta.json')) ? (readJson(file('meta.json')) as { input_json?: { label?: number } }) : {};
   return {
-    buildDir, digit, label: meta.inputLabel ?? meta.label, constraints: c.settings.circuit.constraints,
+    buildDir, digit, label: meta.input_json?.label, constraints: c.settings.circuit.constraints,
     maxAbsError: p.reference?.maxAbsError, verified, onchain,
     seconds: { compile: compileS, setup: setupS, prove: proveS, verify: onchainS },
   };

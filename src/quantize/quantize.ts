@@ -102,6 +102,9 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
       const b = bitlen(-qmin > qmax ? -qmin : qmax);
       lo = -(1n << BigInt(b)); bits = b + 1;
     }
+    if (bits + 1 > FIELD_SAFE_BITS) {
+      throw new ZkonnxError('QUANT_OVERFLOW', `input '${v.name}' needs a ${bits}-bit range check, more than the field allows`, { hint: 'lower --activation-bits' });
+    }
     for (let j = 0; j < v.size; j++) { scales[v.offset + j] = scale; iv[v.offset + j] = { lo, hi: lo + (1n << BigInt(bits)) - 1n }; }
     return { name: v.name, shape: v.shape, offset: v.offset, size: v.size, scale, lo, bits, calibrated: { min, max } };
   });

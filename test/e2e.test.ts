@@ -1,0 +1,94 @@
+// End to end on the conformance models of issue 2 and the bundled MNIST model: compile, setup,
+// prove, verify off-chain and on anvil; circuit output == integer executor, exactly; dequantized
+// output within tolerance of onnxruntime-web; tampered proofs and public signals rejected.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BN254_R } from '../src/circom/r1cs.js';
+import { compile, prove, readSettings, setup, verify, verifyOnChain, type ProveResult } from '../src/api.js';
+import { loadSample } from '../src/inputs.js';
+import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { BuildPaths } from '../src/paths.js';
+import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { releaseCurves } from '../src/snark.js';
+import { startAnvil } from '../src/verifier/anvil.js';
+import { conformanceInput, conformanceModel, hasConformance } from './helpers/conformance.js';
+
+const P = BN254_R;
+const signed = (s: string) => { const x = BigInt(s); return x > P / 2n ? x - P : x; };
+
+const MODELS = ['1l_relu', '1l_mlp', '2l_relu_fc', '2l_relu_small', '1l_flatten', '1l_reshape', '1l_identity', 'linear_regression'];
+const root = mkdtempSync(join(tmpdir(), 'zkonnx-e2e-'));
+let anvil: Awaited<ReturnType<typeof startAnvil>>;
+
+beforeAll(async () => { anvil = await startAnvil(); });
+afterAll(async () => { await anvil?.stop(); await releaseCurves(); });
+
+/** The checks every model must pass; returns the proof for tampering tests. */
+async function endToEnd(model: string, input: string, calibration?: string): Promise<{ buildDir: string; proof: ProveResult }> {
+  const buildDir = join(root, model.split('/').slice(-2, -1)[0]!);
+  await compile({ model, outDir: buildDir, input, calibration });
+  await setup({ buildDir });
+  const p = await prove({ buildDir, input });
+
+  // exactness: the circuit's public outputs are the executor's integers
+  const qg = quantGraphFromJson(readFileSync(new BuildPaths(buildDir).file('qgraph'), 'utf8'));
+  const q = execQuant(qg, quantizeInputs(qg, loadSample(input)));
+  expect(p.publicSignals.map(signed)).toEqual(q.outputs.flat());
+
+  // accuracy against onnxruntime-web
+  const ref = p.reference!;
+  const maxRef = Math.max(...ref.values.flat().map(Math.abs));
+  expect(ref.maxAbsError).toBeLessThanOrEqual(Math.max(1e-2, 0.01 * maxRef));
+
+  expect(await verify({ buildDir })).toBe(true);
+  const onchain = await verifyOnChain({ buildDir, rpc: anvil.rpcUrl });
+  expect(onchain.verified).toBe(true);
+  expect(onchain.gasUsed).toBeGreaterThan(150_000);
+  return { buildDir, proof: p };
+}
+
+describe.skipIf(!hasConformance)('conformance models, end to end', () => {
+  for (const m of MODELS) {
+    it(m, async () => { await endToEnd(conformanceModel(m), conformanceInput(m)); }, 180_000);
+  }
+});
+
+describe('bundled MNIST model, end to end, and tampering', () => {
+  const dir = join(__dirname, '..', 'models', 'mnist-mlp');
+  let buildDir: string;
+  let proof: ProveResult;
+
+  beforeAll(async () => {
+    ({ buildDir, proof } = await endToEnd(join(dir, 'model.onnx'), join(dir, 'input.json'), join(dir, 'calibration.json')));
+  }, 900_000);
+
+  it('predicts the labelled digit', () => {
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+    const logits = proof.outputs[0]!.values;
+    expect(logits.indexOf(Math.max(...logits))).toBe(meta.input_json.label);
+    expect(readSettings(buildDir).accuracy.maxAbsError).toBeLessThan(readSettings(buildDir).accuracy.tolerance);
+  });
+
+  it('rejects a tampered proof off-chain and on-chain', async () => {
+    const bad = structuredClone(proof.proof);
+    bad.pi_a[0] = (BigInt(bad.pi_a[0]!) + 1n).toString();
+    expect(await verify({ buildDir, proof: bad, publicSignals: proof.publicSignals })).toBe(false);
+    expect((await verifyOnChain({ buildDir, proof: bad, publicSignals: proof.publicSignals, rpc: anvil.rpcUrl })).verified).toBe(false);
+    const swapped = structuredClone(proof.proof);
+    swapped.pi_c = proof.proof.pi_a; // a valid curve point, the wrong one
+    expect(await verify({ buildDir, proof: swapped, publicSignals: proof.publicSignals })).toBe(false);
+  }, 120_000);
+
+  it('rejects a tampered public signal (another predicted logit) off-chain and on-chain', async () => {
+    const pub = [...proof.publicSignals];
+    pub[0] = (BigInt(pub[0]!) + 1n).toString();
+    expect(await verify({ buildDir, proof: proof.proof, publicSignals: pub })).toBe(false);
+    expect((await verifyOnChain({ buildDir, proof: proof.proof, publicSignals: pub, rpc: anvil.rpcUrl })).verified).toBe(false);
+    // the same value shifted by the field modulus is not accepted either
+    const wrapped = [...proof.publicSignals];
+    wrapped[1] = (BigInt(wrapped[1]!) + P).toString();
+    expect((await verifyOnChain({ buildDir, proof: proof.proof, publicSignals: wrapped, rpc: anvil.rpcUrl })).verified).toBe(false);
+  }, 120_000);
+});

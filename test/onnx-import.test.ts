@@ -1,0 +1,198 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import { describe, expect, it } from 'vitest';
+import { ZkonnxError } from '../src/errors.js';
+import { evalAffine, linearize } from '../src/ir/linearize.js';
+import { decodeOnnx, readOnnx } from '../src/onnx/decode.js';
+import { inferAndFold } from '../src/onnx/fold.js';
+import { attr, buildModel, type ModelSpec } from '../src/onnx/write.js';
+import { ModelProto } from '../src/onnx/schema.js';
+import { conformanceModel, hasConformance } from './helpers/conformance.js';
+
+ort.env.wasm.numThreads = 1;
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+}
+const rand = (n: number, r = rng(n)) => Float32Array.from({ length: n }, r);
+
+async function ortRun(bytes: Uint8Array, feeds: Record<string, { data: Float32Array; dims: number[] }>): Promise<Float64Array[]> {
+  const s = await ort.InferenceSession.create(bytes);
+  const f: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
+  const r = await s.run(f);
+  return s.outputNames.map((n) => Float64Array.from(r[n]!.data as Float32Array));
+}
+
+function expectErr(fn: () => unknown, code: string, ...parts: string[]) {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ZkonnxError);
+    expect((e as ZkonnxError).code).toBe(code);
+    for (const p of parts) expect((e as Error).message).toContain(p);
+    return;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+const mlp = (extra: Partial<ModelSpec> = {}): ModelSpec => ({
+  graphName: 'mlp',
+  inputs: [{ name: 'x', shape: ['batch', 4] }],
+  outputs: [{ name: 'y', shape: ['batch', 3] }],
+  initializers: [
+    { name: 'W', dims: [3, 4], data: rand(12) },
+    { name: 'b', dims: [3], data: rand(3, rng(7)) },
+  ],
+  nodes: [
+    { name: '/fc/Gemm', op: 'Gemm', inputs: ['x', 'W', 'b'], outputs: ['h'], attrs: { transB: 1, alpha: 0.5, beta: attr.float(2) } },
+    { name: '/act/Relu', op: 'Relu', inputs: ['h'], outputs: ['y'] },
+  ],
+  ...extra,
+});
+
+describe('ONNX decoding', () => {
+  it.skipIf(!hasConformance)('reads a PyTorch export: symbolic batch fixed to 1, initializers, nodes', () => {
+    const g = readOnnx(conformanceModel('1l_mlp'));
+    expect(g.inputs).toEqual([{ name: 'input', shape: [1, 3] }]);
+    expect(g.nodes.map((n) => n.op)).toEqual(['Gemm', 'Relu']);
+    expect([...g.constants.values()].map((t) => t.dims)).toEqual([[4, 3], [4]]);
+    const f = inferAndFold(g);
+    expect(f.outputs).toEqual([{ name: 'output', shape: [1, 4] }]);
+  });
+
+  it('drops initializers listed again as graph inputs (older exporters)', () => {
+    const g = decodeOnnx(buildModel(mlp({ initializersAsInputs: true })));
+    expect(g.inputs.map((i) => i.name)).toEqual(['x']);
+  });
+
+  it('decodes typed attributes', () => {
+    const g = decodeOnnx(buildModel(mlp()));
+    expect(g.nodes[0]!.attrs).toMatchObject({ transB: 1, beta: 2 });
+    expect(g.nodes[0]!.attrs.alpha).toBeCloseTo(0.5);
+  });
+
+  it('reads weights from ONNX external data', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkonnx-ext-'));
+    const w = rand(12);
+    writeFileSync(join(dir, 'model.onnx.data'), Buffer.concat([Buffer.alloc(16), Buffer.from(w.buffer)]));
+    const spec = mlp();
+    const bytes = buildModel(spec);
+    // rewrite W as external: decode, patch, and re-encode with the schema
+    const m = ModelProto.decode(bytes) as unknown as { graph: { initializer: Record<string, unknown>[] } };
+    const W = m.graph.initializer.find((t) => t.name === 'W')!;
+    W.raw_data = new Uint8Array();
+    W.data_location = 1;
+    W.external_data = [{ key: 'location', value: 'model.onnx.data' }, { key: 'offset', value: '16' }, { key: 'length', value: '48' }];
+    writeFileSync(join(dir, 'model.onnx'), ModelProto.encode(m as never).finish());
+    const g = readOnnx(join(dir, 'model.onnx'));
+    expect(Array.from(g.constants.get('W')!.data)).toEqual(Array.from(w));
+  });
+
+  it('rejects a file that is not ONNX, naming the file', () => {
+    expectErr(() => decodeOnnx(new Uint8Array([0xff, 0xff, 0xff, 0x07, 1, 2, 3]), 'junk.onnx'), 'ONNX_MALFORMED', 'junk.onnx');
+  });
+
+  it('rejects an unsupported op, naming the node and the op', () => {
+    const spec = mlp();
+    spec.nodes[1] = { name: '/act/Sigmoid', op: 'Sigmoid', inputs: ['h'], outputs: ['y'] };
+    expectErr(() => inferAndFold(decodeOnnx(buildModel(spec), 'm.onnx')), 'ONNX_UNSUPPORTED_OP', '/act/Sigmoid', 'Sigmoid');
+  });
+
+  it('rejects a symbolic dimension that is not the batch', () => {
+    const spec = mlp({ inputs: [{ name: 'x', shape: ['batch', 'features'] }] });
+    expectErr(() => decodeOnnx(buildModel(spec), 'm.onnx'), 'ONNX_SHAPE', "'x'", 'features');
+  });
+
+  it('rejects a reshape whose shape is not a constant, naming the node', () => {
+    const spec: ModelSpec = {
+      graphName: 'dyn', inputs: [{ name: 'x', shape: [1, 4] }, { name: 's', shape: [2], type: 'int64' }], outputs: [{ name: 'y', shape: [2, 2] }],
+      initializers: [], nodes: [{ name: '/r/Reshape', op: 'Reshape', inputs: ['x', 's'], outputs: ['y'] }],
+    };
+    expectErr(() => inferAndFold(decodeOnnx(buildModel(spec), 'm.onnx')), 'ONNX_SHAPE', '/r/Reshape', 'not a constant');
+  });
+});
+
+describe('shape inference, folding and linearization agree with onnxruntime-web', () => {
+  async function check(spec: ModelSpec, feeds: Record<string, { data: Float32Array; dims: number[] }>) {
+    const bytes = buildModel(spec);
+    const ag = linearize(inferAndFold(decodeOnnx(bytes)));
+    const sample = ag.inputs.map((i) => Float64Array.from(feeds[i.name]!.data));
+    const ours = evalAffine(ag, sample).outputs;
+    const ref = await ortRun(bytes, feeds);
+    ref.forEach((r, i) => {
+      expect(ours[i]!.length).toBe(r.length);
+      r.forEach((x, j) => expect(Math.abs(ours[i]![j]! - x)).toBeLessThan(1e-4 * Math.max(1, Math.abs(x))));
+    });
+    return ag;
+  }
+
+  it('Gemm with alpha, beta, transB, then Relu', async () => {
+    const ag = await check(mlp(), { x: { data: rand(4, rng(3)), dims: [1, 4] } });
+    expect(ag.acts).toHaveLength(1);
+  });
+
+  it('PyTorch-style dynamic reshape (Shape → Gather → Unsqueeze → Concat) folds to a constant', async () => {
+    const spec: ModelSpec = {
+      graphName: 'reshape', opset: 13,
+      inputs: [{ name: 'x', shape: ['N', 2, 3] }], outputs: [{ name: 'y', shape: ['N', 6] }],
+      initializers: [
+        { name: 'zero', dims: [], data: BigInt64Array.from([0n]) },
+        { name: 'axes', dims: [1], data: BigInt64Array.from([0n]) },
+        { name: 'minus1', dims: [1], data: BigInt64Array.from([-1n]) },
+      ],
+      nodes: [
+        { name: 'shape', op: 'Shape', inputs: ['x'], outputs: ['s'] },
+        { name: 'gather', op: 'Gather', inputs: ['s', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
+        { name: 'unsq', op: 'Unsqueeze', inputs: ['n', 'axes'], outputs: ['n1'] },
+        { name: 'concat', op: 'Concat', inputs: ['n1', 'minus1'], outputs: ['shape2'], attrs: { axis: 0 } },
+        { name: '/Reshape', op: 'Reshape', inputs: ['x', 'shape2'], outputs: ['y'] },
+      ],
+    };
+    const ag = await check(spec, { x: { data: rand(6), dims: [1, 2, 3] } });
+    expect(ag.outputs[0]!.shape).toEqual([1, 6]);
+    expect(ag.acts).toHaveLength(0);
+  });
+
+  it('MatMul on a 3-D signal, Add/Sub/Mul/Div by constants with broadcasting, Neg, Flatten', async () => {
+    const spec: ModelSpec = {
+      graphName: 'lin',
+      inputs: [{ name: 'x', shape: [1, 2, 3] }], outputs: [{ name: 'y', shape: [1, 8] }],
+      initializers: [
+        { name: 'W', dims: [3, 4], data: rand(12) },
+        { name: 'c', dims: [4], data: rand(4, rng(9)) },
+        { name: 'm', dims: [2, 1], data: Float32Array.from([2, -3]) },
+        { name: 'd', dims: [], data: Float32Array.from([4]) },
+      ],
+      nodes: [
+        { name: 'mm', op: 'MatMul', inputs: ['x', 'W'], outputs: ['a'] },
+        { name: 'add', op: 'Add', inputs: ['a', 'c'], outputs: ['b'] },
+        { name: 'mul', op: 'Mul', inputs: ['m', 'b'], outputs: ['e'] },
+        { name: 'sub', op: 'Sub', inputs: ['e', 'b'], outputs: ['f'] },
+        { name: 'div', op: 'Div', inputs: ['f', 'd'], outputs: ['g'] },
+        { name: 'neg', op: 'Neg', inputs: ['g'], outputs: ['h'] },
+        { name: 'flat', op: 'Flatten', inputs: ['h'], outputs: ['y'], attrs: { axis: 1 } },
+      ],
+    };
+    await check(spec, { x: { data: rand(6, rng(5)), dims: [1, 2, 3] } });
+  });
+
+  it('a constant matrix times a signal, Gemm with transA, and relu of relu', async () => {
+    const spec: ModelSpec = {
+      graphName: 'left',
+      inputs: [{ name: 'x', shape: [3, 2] }], outputs: [{ name: 'y', shape: [4, 5] }],
+      initializers: [{ name: 'A', dims: [4, 3], data: rand(12) }, { name: 'B', dims: [2, 5], data: rand(10, rng(4)) }],
+      nodes: [
+        { name: 'mm', op: 'MatMul', inputs: ['A', 'x'], outputs: ['a'] },
+        { name: 'r1', op: 'Relu', inputs: ['a'], outputs: ['b'] },
+        { name: 'r2', op: 'Relu', inputs: ['b'], outputs: ['c'] },
+        { name: 'gemm', op: 'Gemm', inputs: ['c', 'B'], outputs: ['y'], attrs: { transA: 0 } },
+      ],
+    };
+    const ag = await check(spec, { x: { data: rand(6, rng(11)), dims: [3, 2] } });
+    expect(ag.acts).toHaveLength(1); // relu(relu(x)) materializes once
+  });
+});
