@@ -161,7 +161,6 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     writeFileSync(paths.file('circuit'), emitCircuit(qg, visibility));
     copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
     writeFileSync(paths.file('qgraph'), quantGraphToJson(qg));
-    progress?.step?.('circom');
     const c = await compileCircom({ circuitPath: paths.file('circuit'), outDir: tmpDir, progress });
     const settings: Settings = {
       zkonnx: VERSION,
@@ -211,6 +210,9 @@ export async function setup(opts: SetupOptions): Promise<SetupResult> {
     r1csPath: paths.require('r1cs', 'compile'), zkeyPath: paths.file('zkey'), vkeyPath: paths.file('vkey'),
     ptau: opts.ptau, progress: opts.progress,
   });
+  if (r.singleParty) {
+    opts.progress?.warn?.(`the keys in ${paths.dir} rest on a SINGLE-PARTY ceremony made on this machine (${r.ptauPath}): fine for development, not for production; pass --ptau with a public powers-of-tau file (Hermez, perpetual powers of tau) instead`);
+  }
   const s = readSettings(opts.buildDir);
   s.setup = { power: r.power, ptau: r.ptauPath, singleParty: r.singleParty, seconds: r.seconds };
   writeSettings(opts.buildDir, s);

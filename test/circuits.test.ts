@@ -117,6 +117,7 @@ describe('RangeCheck(n, lo)', () => {
           const r = await t1.expectConstraintFailure({ in: v }, { 'bits[0]': 2n, 'bits[1]': 0n });
           // The sum still holds; only the booleanity of bits[0] catches it.
           expect(r.message).toMatch(/signals: main\.bits\[0\] = 2$/);
+          expect(r.failing).toEqual([r.constraint]);
           // At O2 the top bit has no wire; the lower ones do and must still be boolean.
           await t2.expectConstraintFailure({ in: v }, { 'bits[0]': 2n, 'bits[1]': 0n });
         }
@@ -238,10 +239,13 @@ for (const relu of [0, 1] as const) {
             // is not boolean — the booleanity constraint of that bit is what fails.
             up['r[0]'] = t1.read(w, 'r[0]') - pow2(k);
             down[`r[${k - 1}]`] = t1.read(w, `r[${k - 1}]`) + 2n;
+            // Exactly one constraint fails: the linear equation and out's constraint still hold.
             const r1 = await t1.expectConstraintFailure({ in: x }, up);
             expect(r1.message).toMatch(/signals: main\.r\[0\] = -?\d+$/);
+            expect(r1.failing).toEqual([r1.constraint]);
             const r2 = await t1.expectConstraintFailure({ in: x }, down);
             expect(r2.message).toMatch(new RegExp(`signals: main\\.r\\[${k - 1}\\] = [23]$`));
+            expect(r2.failing).toEqual([r2.constraint]);
           }
         });
 
@@ -278,6 +282,7 @@ for (const relu of [0, 1] as const) {
             expect([t1.read(w, 'r[0]'), t1.read(w, 'r[1]')]).toEqual([0n, 1n]);
             const r = await t1.expectConstraintFailure({ in: x }, { 'r[0]': 2n, 'r[1]': 0n });
             expect(r.message).toMatch(/signals: main\.r\[0\] = 2$/);
+            expect(r.failing).toEqual([r.constraint]); // the sum holds; only booleanity catches it
             if (k >= 3) await t2.expectConstraintFailure({ in: x }, { 'r[0]': 2n, 'r[1]': 0n }); // both keep wires at O2
             // Or with a "negative bit": r[0] = 4, r[1] = −1 also sums to 4 − 2 = 2.
             await t1.expectConstraintFailure({ in: x }, { 'r[0]': 4n, 'r[1]': -1n });
@@ -288,9 +293,12 @@ for (const relu of [0, 1] as const) {
             expect([t1.read(w, 'u[0]'), t1.read(w, 'u[1]')]).toEqual([0n, 1n]);
             const r = await t1.expectConstraintFailure({ in: x }, { 'u[0]': 2n, 'u[1]': 0n });
             expect(r.message).toMatch(/signals: main\.u\[0\] = 2$/);
-            // Half-integers in the field: 1/2 · (1/2 − 1) ≠ 0.
+            expect(r.failing).toEqual([r.constraint]);
+            // A field fraction: u[0] = 1, u[1] = 1/2 keeps 1 + 2·(1/2) = 2, but 1/2 · (1/2 − 1) ≠ 0.
             const inv2 = (BN254_R + 1n) / 2n;
-            await t1.expectConstraintFailure({ in: x }, { 'u[0]': inv2, 'u[1]': inv2 });
+            const f = await t1.expectConstraintFailure({ in: x }, { 'u[0]': 1n, 'u[1]': inv2 });
+            expect(f.message).toMatch(/signals: main\.u\[1\] = /);
+            expect(f.failing).toEqual([f.constraint]);
           }
         });
       });

@@ -296,6 +296,17 @@ export async function checkConstraints(r1cs: string | R1cs, witness: readonly bi
   return { ok: true };
 }
 
+/** Indices of every failing constraint (no early exit): for tests that pin down which ones a
+ * tampered witness breaks. Assumes a well-shaped witness (see checkConstraints). */
+export function failingConstraints(sys: R1cs, witness: readonly bigint[]): number[] {
+  const p = sys.header.prime;
+  const failed: number[] = [];
+  sys.constraints.forEach(({ a, b, c }, i) => {
+    if ((evalLc(a, witness, p) * evalLc(b, witness, p)) % p !== evalLc(c, witness, p)) failed.push(i);
+  });
+  return failed;
+}
+
 /** witness index → first signal name (several names can share a wire after optimisation). */
 function wireNames(symbols: Map<string, number> | undefined): Map<number, string> {
   const names = new Map<number, string>();

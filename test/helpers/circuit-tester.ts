@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { circomCliPath, compileCircom, type CompiledCircuit } from '../../src/circom/compile.js';
-import { BN254_R, checkConstraints, fieldToSigned, readR1cs, type R1cs } from '../../src/circom/r1cs.js';
+import { BN254_R, checkConstraints, failingConstraints, fieldToSigned, readR1cs, type R1cs } from '../../src/circom/r1cs.js';
 import { calculateWitness, readSymbols, toField } from '../../src/circom/witness.js';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -197,7 +197,10 @@ export class CircuitTester {
    * signals with the given signed values, and require the constraints to reject it. Returns
    * the failing constraint, so tests can also say which constraint caught the edit.
    */
-  async expectConstraintFailure(input: Record<string, SignalValue>, edits: Record<string, Signed>): Promise<{ constraint: number; message: string }> {
+  async expectConstraintFailure(
+    input: Record<string, SignalValue>,
+    edits: Record<string, Signed>,
+  ): Promise<{ constraint: number; message: string; failing: number[] }> {
     const honest = await this.witness(input);
     const res0 = await checkConstraints(this.r1cs, honest, { symbols: this.symbols });
     if (!res0.ok) throw new TesterAssertionError(`${this.name}: the honest witness for ${show(input)} already fails: ${res0.message}`);
@@ -206,7 +209,7 @@ export class CircuitTester {
     if (res.ok) {
       throw new TesterAssertionError(`${this.name}: SOUNDNESS: edits ${show(edits)} on input ${show(input)} still satisfy every constraint`);
     }
-    return res;
+    return { ...res, failing: failingConstraints(this.r1cs, w) };
   }
 
   /** The same edits, for tests that want the tampered witness itself. */

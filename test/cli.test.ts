@@ -1,0 +1,129 @@
+// The `zkonnx` command as a user runs it: exit codes, messages that name what was wrong, --json,
+// and no half-written build left behind after a failure.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel } from '../src/onnx/write.js';
+import { conformanceInput, conformanceModel, hasConformance } from './helpers/conformance.js';
+
+const root = join(__dirname, '..');
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-cli-'));
+
+async function zkonnx(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: work, timeout: 300_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(cli)) await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
+}, 120_000);
+
+describe('zkonnx CLI', () => {
+  it('rejects an unsupported op with the node and op named, exit ≠ 0, and leaves no build', async () => {
+    const model = join(work, 'sig.onnx');
+    writeFileSync(model, buildModel({
+      graphName: 'sig', inputs: [{ name: 'x', shape: [1, 2] }], outputs: [{ name: 'y', shape: [1, 2] }], initializers: [],
+      nodes: [{ name: '/act/Sigmoid', op: 'Sigmoid', inputs: ['x'], outputs: ['y'] }],
+    }));
+    writeFileSync(join(work, 'input.json'), JSON.stringify({ input_data: [[0.5, -0.5]] }));
+    const r = await zkonnx('compile', model, '--build', join(work, 'build-sig'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('[ONNX_UNSUPPORTED_OP]');
+    expect(r.stderr).toContain('node /act/Sigmoid (Sigmoid)');
+    expect(existsSync(join(work, 'build-sig'))).toBe(false);
+  });
+
+  it('rejects a malformed file, naming it', async () => {
+    const model = join(work, 'junk.onnx');
+    writeFileSync(model, 'this is not protobuf at all');
+    const r = await zkonnx('compile', model, '--json');
+    expect(r.code).not.toBe(0);
+    expect(JSON.parse(r.stdout).error.code).toBe('ONNX_MALFORMED');
+    expect(r.stderr).toContain('junk.onnx');
+  });
+
+  it('says which step to run when an artifact is missing', async () => {
+    const r = await zkonnx('prove', '--build', join(work, 'nowhere'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/settings\.json does not exist[\s\S]*zkonnx compile/);
+  });
+
+  it.skipIf(!hasConformance)('runs every verb on a model, with --json, and fails on a tampered proof', async () => {
+    const build = join(work, 'build-mlp');
+    const input = conformanceInput('1l_mlp');
+    let r = await zkonnx('compile', conformanceModel('1l_mlp'), '--build', build, '--input', 'public', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const compiled = JSON.parse(r.stdout);
+    expect(compiled.circuit.publicInputs).toBe(3);
+    expect(compiled.visibility).toEqual({ input: 'public', output: 'public' });
+
+    r = await zkonnx('setup', '--build', build);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/SINGLE-PARTY/);
+
+    r = await zkonnx('prove', input, '--build', build, '--backend', 'wasm', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const proved = JSON.parse(r.stdout);
+    expect(proved.publicSignals).toHaveLength(4 + 3);
+    const proofDir = join(build, 'proofs', 'default');
+    for (const f of ['proof.json', 'public.json', 'output.json', 'witness.wtns', 'input.json']) expect(existsSync(join(proofDir, f))).toBe(true);
+    const output = JSON.parse(readFileSync(join(proofDir, 'output.json'), 'utf8'));
+    expect(output.outputs[0].raw).toHaveLength(4);
+
+    r = await zkonnx('verify', '--build', build);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('verified');
+
+    r = await zkonnx('export-verifier', '--build', build);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(build, 'Verifier.sol'), 'utf8')).toContain('contract Groth16Verifier');
+
+    r = await zkonnx('verify-onchain', '--build', build, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verified: true });
+
+    // a public input the proof was not made for
+    const pub = JSON.parse(readFileSync(join(proofDir, 'public.json'), 'utf8')) as string[];
+    pub[5] = (BigInt(pub[5]!) + 1n).toString();
+    writeFileSync(join(proofDir, 'public.json'), JSON.stringify(pub));
+    r = await zkonnx('verify', '--build', build);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('INVALID');
+    r = await zkonnx('verify-onchain', '--build', build);
+    expect(r.code).toBe(1);
+  }, 300_000);
+
+  it.skipIf(!hasConformance)('refuses an input outside the calibrated range, naming the input and element', async () => {
+    const build = join(work, 'build-relu');
+    expect((await zkonnx('compile', conformanceModel('1l_relu'), '--build', build, '--input-file', conformanceInput('1l_relu'))).code).toBe(0);
+    expect((await zkonnx('setup', '--build', build)).code).toBe(0);
+    const bad = join(work, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ input_data: [[0, 1000, 0]] }));
+    const r = await zkonnx('prove', bad, '--build', build);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('[INPUT_OUT_OF_RANGE]');
+    expect(r.stderr).toContain("'input'[1] = 1000");
+    expect(existsSync(join(build, 'proofs', 'default', 'proof.json'))).toBe(false);
+  }, 300_000);
+});
+
+describe('README example script', () => {
+  it('is in the README verbatim and proves the bundled model', async () => {
+    const script = readFileSync(join(root, 'examples', 'prove.mjs'), 'utf8');
+    expect(readFileSync(join(root, 'README.md'), 'utf8')).toContain(script.trim());
+    const r = await promisify(execFile)(process.execPath, [join(root, 'examples', 'prove.mjs')], {
+      cwd: root, env: { ...process.env, BUILD_DIR: join(work, 'build-example') }, timeout: 600_000,
+    });
+    expect(r.stdout).toContain('predicted digit: 6');
+    expect(r.stdout).toContain('verified: true');
+  }, 600_000);
+});
