@@ -8,6 +8,7 @@ pragma circom 2.1.6;
 /// Constrains in ∈ [lo, lo + 2^n) by decomposing in − lo into n boolean signals.
 /// Sound: the bits are boolean and sum to in − lo, and Σ bits·2^i < 2^n < p.
 template RangeCheck(n, lo) {
+    assert(n >= 1 && n <= 252); // Σ bits·2^i < 2^n must stay below p
     signal input in;
     signal bits[n];
     var v = in - lo;
@@ -27,6 +28,9 @@ template RangeCheck(n, lo) {
 /// most one solution, because both sides are integers below 2^(b+k+1) < p/2 (no wrap-around),
 /// so (u − 2^b, r) is exactly the Euclidean quotient and remainder. Cost: b + k + 3 constraints.
 template Rescale(k, b, relu) {
+    // Uniqueness needs 2^(b+k+1) < p/2; past it a second decomposition can exist (tested).
+    assert(k >= 0 && b >= 0 && b + k + 1 <= 252);
+    assert(relu == 0 || relu == 1);
     signal input in;
     signal output out;
     signal r[k];

@@ -354,10 +354,10 @@ describe('Rescale exhaustively (k = 2, b = 2)', () => {
   }
 });
 
-describe('Rescale parameter precondition b + k + 1 ≤ 253 (not enforced by the template)', () => {
-  // Soundness needs u·2^k + r < 2^(b+k+1) ≤ p, so that L = in + 2^(k-1) + 2^(b+k) has one
-  // representative below 2^(b+k+1). Rescale has no `assert` on its parameters, so a caller that
-  // asks for b + k + 1 ≥ 254 silently gets a circuit where L + p is a second decomposition.
+describe('Rescale parameter precondition b + k + 1 ≤ 252 (asserted by the template)', () => {
+  // Soundness needs u·2^k + r < 2^(b+k+1) < p, so that L = in + 2^(k-1) + 2^(b+k) has one
+  // representative below 2^(b+k+1). Without the template's assert, a caller asking for
+  // b + k + 1 ≥ 254 would get a circuit where L + p is a second decomposition.
   /** Edits that replace the honest decomposition of L = 5 by that of 5 + p. */
   async function cheat(k: number, b: number): Promise<{ t: CircuitTester; x: bigint; edits: Record<string, bigint>; fits: boolean }> {
     const t = await CircuitTester.fromSource(`rescale_wrap_${k}_${b}`, `component main = Rescale(${k}, ${b}, 1);`, { ...INCLUDE, optimize: 1 });
@@ -373,24 +373,21 @@ describe('Rescale parameter precondition b + k + 1 ≤ 253 (not enforced by the 
     return { t, x, edits, fits: L < pow2(b + k + 1) };
   }
 
-  it('at b + k + 1 = 253 the second decomposition does not exist', async () => {
-    const { t, x, edits, fits } = await cheat(0, 252);
-    expect(fits).toBe(false); // 5 + p ≥ 2^253 needs a 254th bit the circuit does not have
+  it('at b + k + 1 = 252, the largest size the template admits, a field-shifted decomposition fails', async () => {
+    const { t, x, edits, fits } = await cheat(0, 251);
+    expect(fits).toBe(false); // 5 + p needs more bits than the circuit has
     await t.expectPass({ in: x }, { out: 0 });
-    await t.expectConstraintFailure({ in: x }, edits); // its low 253 bits are not enough
+    await t.expectConstraintFailure({ in: x }, edits);
   });
 
-  it('KNOWN GAP: at b + k + 1 = 254 a second output passes every constraint', async () => {
-    // Rescale(0, 253, 1) and Rescale(1, 252, 1): the honest out is 0 (ReLU of a negative q),
-    // yet a witness with out ≠ 0 satisfies the R1CS. Fix: assert(b + k + 1 <= 252) in the
-    // template; then replace this test by one that expects CIRCOM_FAILED.
-    for (const [k, b] of [[0, 253], [1, 252]] as const) {
-      const { t, x, edits, fits } = await cheat(k, b);
-      expect(fits).toBe(true);
-      const honest = await t.expectPass({ in: x }, { out: 0 });
-      expect(edits.out).not.toBe(0n);
-      expect(await t.check(t.edit(honest, edits))).toEqual({ ok: true });
+  it('refuses parameters past the field bound at compile time (b + k + 1 = 254 would admit a second output)', async () => {
+    for (const [k, b, relu] of [[0, 252, 1], [0, 253, 1], [1, 252, 1], [3, 4, 2]] as const) {
+      const err = await CircuitTester.fromSource(`rescale_refused_${k}_${b}_${relu}`, `component main = Rescale(${k}, ${b}, ${relu});`, { ...INCLUDE, optimize: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ZkonnxError);
+      expect((err as ZkonnxError).code).toBe('CIRCOM_FAILED');
     }
+    const err = await CircuitTester.fromSource('rangecheck_refused', 'component main = RangeCheck(253, 0);', { ...INCLUDE, optimize: 1 }).catch((e: unknown) => e);
+    expect((err as ZkonnxError).code).toBe('CIRCOM_FAILED');
   });
 });
 

@@ -75,7 +75,8 @@ const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 /** circom's diagnostic blocks (error[...] … up to the summary line), ANSI colours removed. */
 function errorText(output: string): string {
   const clean = output.replace(ANSI, '').trim();
-  const lines = clean.split(/\r?\n/);
+  // A wasm trap comes with hundreds of mangled stack frames: they say nothing to the user.
+  const lines = clean.split(/\r?\n/).filter((l) => !/^\s+at .*wasm/.test(l));
   const first = lines.findIndex((l) => /error|exceeded|panicked|RuntimeError/i.test(l));
   const text = (first >= 0 ? lines.slice(first) : lines.slice(-20)).join('\n').trim();
   return text.length > 4000 ? `${text.slice(0, 4000)}\n…` : text;

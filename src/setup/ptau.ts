@@ -2,7 +2,8 @@
 // ceremony file the user names. snarkjs's `prepare phase2` dominates the cost (n log n curve
 // operations), which is why a file is made once per power and shared by every model.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
@@ -38,6 +39,43 @@ export async function localPtau(power: number, progress?: Progress, dir = cacheD
   }
   const final = cachedPtauPath(want, dir);
   mkdirSync(join(dir, 'ptau'), { recursive: true });
+  // One generator per power across processes (parallel test files, several CLIs): the others wait.
+  const lock = `${final}.lock`;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch {
+      if (existsSync(final)) return { path: final, power: want, created: false };
+      if (lockIsStale(lock)) rmSync(lock, { recursive: true, force: true });
+      else await sleep(1000);
+    }
+  }
+  try {
+    if (existsSync(final)) return { path: final, power: want, created: false };
+    return await generate(want, final, progress);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** A lock whose process is gone (killed while generating) is stale. */
+function lockIsStale(lock: string): boolean {
+  const pid = Number(existsSync(join(lock, 'pid')) ? readFileSync(join(lock, 'pid'), 'utf8') : NaN);
+  if (!Number.isInteger(pid)) {
+    // created but the pid not yet written: stale only if that was long ago
+    return Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 60_000;
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+async function generate(want: number, final: string, progress?: Progress): Promise<{ path: string; power: number; created: boolean }> {
   const tmp = `${final}.${process.pid}.tmp`;
   const logger = snarkLogger(progress);
   progress?.warn?.(`generating a powers-of-tau file of 2^${want} locally: this is a SINGLE-PARTY ceremony, fit for development only; pass --ptau with a public ceremony file (Hermez, perpetual powers of tau) for production`);
