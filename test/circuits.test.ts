@@ -9,8 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// snarkjs has no type declarations; it serves as the independent reference checker here.
-// @ts-expect-error untyped module
+// snarkjs serves as the independent reference checker here.
 import * as snarkjs from 'snarkjs';
 import { compileCircom } from '../src/circom/compile.js';
 import { BN254_R, checkConstraints, readR1csHeader } from '../src/circom/r1cs.js';

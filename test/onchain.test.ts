@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// snarkjs ships no types; the test only needs a few calls.
-// @ts-ignore -- no declaration file
-import * as snarkjsUntyped from 'snarkjs';
+import * as snarkjs from 'snarkjs';
+import { BN254_R } from '../src/circom/r1cs.js';
 import { ZkonnxError } from '../src/errors.js';
 import { rpcAnswers, startAnvil, type AnvilInstance } from '../src/verifier/anvil.js';
 import { compileSolidity } from '../src/verifier/compile-sol.js';
@@ -17,11 +16,10 @@ import { verifyOnChain } from '../src/verifier/onchain.js';
 import { exportSolidityVerifier, solidityCallArgs } from '../src/verifier/solidity.js';
 import type { Groth16Proof, PublicSignals } from '../src/verifier/types.js';
 
-const snarkjs = snarkjsUntyped as any;
 const run = promisify(execFile);
 
 /** BN254 scalar field modulus r (public signals must be < r). */
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+const R = BN254_R;
 
 // c = a * b with a public too: 2 public signals, in snarkjs order [outputs..., public inputs...] = [c, a].
 const CIRCUIT = `pragma circom 2.0.0;

@@ -5,15 +5,7 @@ import { dirname, join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import type { Groth16Proof, PublicSignals, SolidityCallArgs } from './types.js';
 
-/** The part of snarkjs this module calls. snarkjs ships no type declarations. */
-interface SnarkjsZKey {
-  zKey: {
-    exportSolidityVerifier(zkeyPath: string, templates: Record<string, string>, logger?: unknown): Promise<string>;
-  };
-}
-
-// A non-literal specifier keeps tsc from looking for snarkjs's (absent) types; the cast above types it.
-const SNARKJS: string = 'snarkjs';
+import { snarkjs } from '../snark.js';
 
 /**
  * Directory of the installed snarkjs package. Its `exports` map only exposes ".", so the
@@ -23,7 +15,7 @@ const SNARKJS: string = 'snarkjs';
 function snarkjsRoot(): string {
   let dir: string;
   try {
-    dir = dirname(createRequire(import.meta.url).resolve(SNARKJS));
+    dir = dirname(createRequire(import.meta.url).resolve('snarkjs'));
   } catch (cause) {
     throw new ZkonnxError('ONCHAIN_FAILED', 'cannot resolve the snarkjs package', {
       hint: 'install it: npm i snarkjs',
@@ -67,7 +59,6 @@ export async function exportSolidityVerifier(zkeyPath: string): Promise<string> 
       cause,
     });
   }
-  const snarkjs = (await import(SNARKJS)) as SnarkjsZKey;
   let source: string;
   try {
     source = await snarkjs.zKey.exportSolidityVerifier(zkeyPath, { groth16: template });

@@ -1,11 +1,5 @@
 /** snarkjs proof.json for Groth16 (coordinates are decimal strings, points projective with z = 1). */
-export interface Groth16Proof {
-  pi_a: string[];
-  pi_b: string[][];
-  pi_c: string[];
-  protocol: string;
-  curve: string;
-}
+export type { Groth16Proof } from 'snarkjs';
 
 /** snarkjs public.json: the public signals as decimal strings, in circuit order. */
 export type PublicSignals = string[];
