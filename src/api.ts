@@ -5,7 +5,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { dirname, join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { compileCircom } from './circom/compile.js';
-import { BN254_R } from './circom/r1cs.js';
+import { BN254_R, fieldToSigned } from './circom/r1cs.js';
+import { readSymbols, readWtns } from './circom/witness.js';
 import { emitCircuit, inputSignal, outputSignal } from './compiler/emit.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, loadSamples, readJson, type Sample } from './inputs.js';
@@ -17,7 +18,7 @@ import { inferAndFold } from './onnx/fold.js';
 import { readOnnx } from './onnx/decode.js';
 import { BuildPaths, circuitsDir, defaultBuildDir, packageRoot } from './paths.js';
 import { computeWitness, getProver, type ProverBackend } from './prover/index.js';
-import { dequantize, execQuant, quantizeInputs } from './qexec/exec.js';
+import { dequantize, execQuant, quantizeInputs, type QExecResult } from './qexec/exec.js';
 import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
@@ -277,6 +278,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const t0 = performance.now();
   await computeWitness(wasm, circuitInput, paths.proofFile(name, 'witness'));
   const t1 = performance.now();
+  await checkWitness(paths, name, q, qg.outputs.length);
   const prover = getProver(opts.backend);
   progress?.step?.(`prove (${prover.name})`);
   const { proof, publicSignals } = await prover.prove(zkey, paths.proofFile(name, 'witness'), progress);
@@ -311,6 +313,25 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   writeFileSync(paths.proofFile(name, 'public'), JSON.stringify(publicSignals, null, 1));
   writeFileSync(paths.proofFile(name, 'output'), JSON.stringify({ outputs, reference }, null, 1));
   return { proof, publicSignals, outputs, proofDir: dir, backend: prover.name, reference, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
+}
+
+/**
+ * Every circuit value that survived circom's simplification (the materialized values `main.v[j]`
+ * and the outputs, public or private) must equal the integer executor's, before any proving.
+ */
+async function checkWitness(paths: BuildPaths, name: string, q: QExecResult, nOutputs: number): Promise<void> {
+  const [w, sym] = await Promise.all([readWtns(paths.proofFile(name, 'witness')), readSymbols(paths.require('sym', 'compile'))]);
+  const expect = (signal: string, want: bigint) => {
+    const idx = sym.get(signal);
+    if (idx === undefined || idx < 0) return; // removed by circom's linear simplification
+    if (w[idx] !== toField(want)) {
+      throw new ZkonnxError('WITNESS_MISMATCH', `signal ${signal} is ${fieldToSigned(w[idx]!)} in the circuit but ${want} in the integer executor`, {
+        signal, hint: 'the build folder may be stale: compile again',
+      });
+    }
+  };
+  q.values.forEach((v, j) => expect(`main.v[${j}]`, v));
+  for (let i = 0; i < nOutputs; i++) q.outputs[i]!.forEach((v, j) => expect(`main.${outputSignal(i)}[${j}]`, v));
 }
 
 // ---------------------------------------------------------------- verify

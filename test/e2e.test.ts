@@ -1,14 +1,14 @@
 // End to end on the conformance models of issue 2 and the bundled MNIST model: compile, setup,
 // prove, verify off-chain and on anvil; circuit output == integer executor, exactly; dequantized
 // output within tolerance of onnxruntime-web; tampered proofs and public signals rejected.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
 import { compile, prove, readSettings, setup, verify, verifyOnChain, type ProveResult } from '../src/api.js';
 import { loadSample } from '../src/inputs.js';
-import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { quantGraphFromJson, quantGraphToJson } from '../src/ir/serialize.js';
 import { BuildPaths } from '../src/paths.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { releaseCurves } from '../src/snark.js';
@@ -91,4 +91,32 @@ describe('bundled MNIST model, end to end, and tampering', () => {
     wrapped[1] = (BigInt(wrapped[1]!) + P).toString();
     expect((await verifyOnChain({ buildDir, proof: proof.proof, publicSignals: wrapped, rpc: anvil.rpcUrl })).verified).toBe(false);
   }, 120_000);
+});
+
+describe.skipIf(!hasConformance)('visibility and exactness guards', () => {
+  it('output private, input public: public signals are the input only; verifies off-chain and on-chain', async () => {
+    const buildDir = join(root, 'mlp-private-out');
+    const input = conformanceInput('1l_mlp');
+    await compile({ model: conformanceModel('1l_mlp'), outDir: buildDir, input, visibility: { input: 'public', output: 'private' } });
+    await setup({ buildDir });
+    const p = await prove({ buildDir, input });
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(buildDir).file('qgraph'), 'utf8'));
+    expect(p.publicSignals.map(signed)).toEqual(quantizeInputs(qg, loadSample(input)).flat());
+    expect(p.outputs[0]!.raw).toHaveLength(4); // the output is still computed and reported to the prover
+    expect(await verify({ buildDir })).toBe(true);
+    expect((await verifyOnChain({ buildDir, rpc: anvil.rpcUrl })).verified).toBe(true);
+  }, 180_000);
+
+  it('refuses to prove when the circuit and the integer executor disagree (a stale build)', async () => {
+    const buildDir = join(root, 'mlp-stale');
+    const input = conformanceInput('1l_mlp');
+    await compile({ model: conformanceModel('1l_mlp'), outDir: buildDir, input });
+    await setup({ buildDir });
+    const file = new BuildPaths(buildDir).file('qgraph');
+    const qg = quantGraphFromJson(readFileSync(file, 'utf8'));
+    qg.acts[0]!.affine.bias[1]! += 1n << BigInt(qg.acts[0]!.shift); // the executor now computes q + 1 there
+    writeFileSync(file, quantGraphToJson(qg));
+    await expect(prove({ buildDir, input })).rejects.toMatchObject({ code: 'WITNESS_MISMATCH' });
+    expect(existsSync(new BuildPaths(buildDir).proofFile('default', 'proof'))).toBe(false);
+  }, 180_000);
 });
