@@ -262,6 +262,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const qg = loadQuantGraph(opts.buildDir);
   const zkey = paths.require('zkey', 'setup');
   const wasm = paths.require('wasm', 'compile');
+  const prover = getProver(opts.backend); // an unavailable backend fails before any work
   const sample = loadSample(opts.input);
   const qin = quantizeInputs(qg, sample);
   const q = execQuant(qg, qin);
@@ -277,9 +278,8 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   progress?.step?.('witness');
   const t0 = performance.now();
   await computeWitness(wasm, circuitInput, paths.proofFile(name, 'witness'));
-  const t1 = performance.now();
   await checkWitness(paths, name, q, qg.outputs.length);
-  const prover = getProver(opts.backend);
+  const t1 = performance.now();
   progress?.step?.(`prove (${prover.name})`);
   const { proof, publicSignals } = await prover.prove(zkey, paths.proofFile(name, 'witness'), progress);
   const t2 = performance.now();
