@@ -115,16 +115,18 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
     const powersSection = async (id: number, group: 'G1' | 'G2', nPoints: number, first: Uint8Array, label: string): Promise<Uint8Array[]> => {
       progress?.step?.(`fast ptau 2^${power}: ${label}`);
       const G = curve[group];
-      const sG = G.F.n8 * 2;
-      const chunkPoints = Math.floor((1 << 20) / sG);
-      const ones = new Uint8Array(Math.min(nPoints, chunkPoints) * sG);
-      for (let i = 0; i < ones.byteLength; i += sG) ones.set(G.oneAffine, i);
+      const n8r = Fr.n8;
+      const chunkPoints = 1 << 16;
+      const ones = new Uint8Array(Math.min(nPoints, chunkPoints) * n8r);
+      for (let i = 0; i < ones.byteLength; i += n8r) ones.set(Fr.one, i);
       await I.binFileUtils.startWriteSection(fd, id);
       const chunks: Uint8Array[] = [];
-      let t = keep(first.slice());
+      let t: Uint8Array = keep(first.slice());
       for (let i = 0; i < nPoints; i += chunkPoints) {
         const m = Math.min(nPoints - i, chunkPoints);
-        const pts = await G.batchApplyKey(ones.subarray(0, m * sG), t, tau);
+        const scalars = keep(await Fr.batchApplyKey(ones.subarray(0, m * n8r), t, tau)); // first·τ^i
+        const pts = await generatorTimes(curve, group, scalars);
+        scalars.fill(0);
         await fd.write(pts);
         responseHasher.update(await G.batchLEMtoC(pts));
         chunks.push(pts);
@@ -171,10 +173,18 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
     for (let i = 0; i < M; i++) onesFr.set(Fr.one, i * n8);
     const w = await Fr.batchApplyKey(onesFr, Fr.one, Fr.w[power + 1]!); // ω_M^j
     const diff = keep(new Uint8Array(M * n8));
-    for (let j = 0; j < M; j++) diff.set(Fr.sub(tau, w.subarray(j * n8, (j + 1) * n8)), j * n8);
+    for (let j = 0; j < M; j++) {
+      const d = Fr.sub(tau, w.subarray(j * n8, (j + 1) * n8));
+      diff.set(d, j * n8);
+      d.fill(0);
+    }
     const inv = keep(await Fr.batchInverse(diff));
     const e = keep(new Uint8Array(M * n8)); // ω_M^j / (τ − ω_M^j)
-    for (let j = 0; j < M; j++) e.set(Fr.mul(w.subarray(j * n8, (j + 1) * n8), inv.subarray(j * n8, (j + 1) * n8)), j * n8);
+    for (let j = 0; j < M; j++) {
+      const x = Fr.mul(w.subarray(j * n8, (j + 1) * n8), inv.subarray(j * n8, (j + 1) * n8));
+      e.set(x, j * n8);
+      x.fill(0);
+    }
     inv.fill(0);
     diff.fill(0);
     // c_k = (τ^m − 1)/m for m = 2^k, k = 0..power+1
@@ -207,7 +217,11 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
         const s = await lagrangeScalars(power + 1, factor);
         const last = keep(Fr.mul(keep(Fr.exp(tau, M - 1)), Fr.inv(Fr.e(M))));
         const corr = keep(await Fr.batchApplyKey(w, last, Fr.one));
-        for (let i = 0; i < M; i++) s.set(Fr.sub(s.subarray(i * n8, (i + 1) * n8), corr.subarray(i * n8, (i + 1) * n8)), i * n8);
+        for (let i = 0; i < M; i++) {
+          const x = Fr.sub(s.subarray(i * n8, (i + 1) * n8), corr.subarray(i * n8, (i + 1) * n8));
+          s.set(x, i * n8);
+          x.fill(0);
+        }
         corr.fill(0);
         await fd.write(await generatorTimes(curve, group, s));
         s.fill(0);

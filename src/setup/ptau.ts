@@ -1,19 +1,18 @@
 // Powers of tau: a cache of locally generated (single-party) files keyed by power, or a public
-// ceremony file the user names. snarkjs's `prepare phase2` dominates the cost (n log n curve
-// operations), which is why a file is made once per power and shared by every model.
-import { randomBytes } from 'node:crypto';
+// ceremony file the user names. Files are made by our fast generator (fast-ptau.ts: Lagrange
+// points straight from τ, no curve FFT) in snarkjs's prepared format, once per power.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { cacheDir } from '../paths.js';
-import { snarkjs, snarkLogger } from '../snark.js';
+import { FAST_PTAU_MAX_POWER, generatePreparedPtau } from './fast-ptau.js';
 import type { R1csHeader } from '../circom/r1cs.js';
 
 /** Smallest cached power: tiny circuits share one file instead of making one each. */
 export const MIN_POWER = 8;
-export const MAX_POWER = 28;
+export const MAX_POWER = FAST_PTAU_MAX_POWER;
 
 /** The power snarkjs needs: 2^power > constraints + public inputs + public outputs. */
 export function requiredPower(h: R1csHeader): number {
@@ -76,18 +75,8 @@ function lockIsStale(lock: string): boolean {
 }
 
 async function generate(want: number, final: string, progress?: Progress): Promise<{ path: string; power: number; created: boolean }> {
-  const tmp = `${final}.${process.pid}.tmp`;
-  const logger = snarkLogger(progress);
   progress?.warn?.(`generating a powers-of-tau file of 2^${want} locally: this is a SINGLE-PARTY ceremony, fit for development only; pass --ptau with a public ceremony file (Hermez, perpetual powers of tau) for production`);
   progress?.step?.(`powers of tau 2^${want} (cached in ${final})`);
-  const curve = await snarkjs.curves.getCurveFromName('bn128');
-  try {
-    await snarkjs.powersOfTau.newAccumulator(curve, want, `${tmp}.0`, logger);
-    await snarkjs.powersOfTau.contribute(`${tmp}.0`, `${tmp}.1`, 'zkonnx local contribution', randomBytes(32).toString('hex'), logger);
-    await snarkjs.powersOfTau.preparePhase2(`${tmp}.1`, tmp, logger);
-    renameSync(tmp, final);
-  } finally {
-    for (const f of [`${tmp}.0`, `${tmp}.1`, tmp]) rmSync(f, { force: true });
-  }
+  await generatePreparedPtau(want, final, { progress });
   return { path: final, power: want, created: true };
 }

@@ -24,6 +24,7 @@ export interface WasmField {
   eq(a: Uint8Array, b: Uint8Array): boolean;
   isZero(a: Uint8Array): boolean;
   exp(a: Uint8Array, e: number | bigint): Uint8Array;
+  fromRprLE(buff: Uint8Array, offset?: number): Uint8Array;
   batchInverse(buff: Uint8Array): Promise<Uint8Array>;
   batchApplyKey(buff: Uint8Array, first: Uint8Array, inc: Uint8Array): Promise<Uint8Array>;
 }
