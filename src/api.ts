@@ -1,6 +1,6 @@
 // The library API that Node scripts use; the CLI is a thin layer over it. Each function reads
 // and writes the artifacts of one build folder (see paths.ts) and reports through `progress`.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
@@ -23,7 +23,7 @@ import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
-import { snarkjs } from './snark.js';
+import { snarkjs, snarkLogger, type SnarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
 
@@ -218,6 +218,85 @@ export async function setup(opts: SetupOptions): Promise<SetupResult> {
   s.setup = { power: r.power, ptau: r.ptauPath, singleParty: r.singleParty, seconds: r.seconds };
   writeSettings(opts.buildDir, s);
   return r;
+}
+
+/**
+ * Replaces circuit_final.zkey by one with another phase-2 contribution on top (a team's own
+ * ceremony: each member runs this in turn), and re-exports the verification key. The Solidity
+ * verifier of the previous key is removed: it no longer matches.
+ */
+async function rekey(buildDir: string, apply: (oldZkey: string, newZkey: string, logger: SnarkLogger) => Promise<unknown>, progress?: Progress): Promise<{ contributionHash: string }> {
+  const paths = new BuildPaths(buildDir);
+  const zkey = paths.require('zkey', 'setup');
+  const tmp = `${zkey}.next.tmp`;
+  const errors: string[] = [];
+  try {
+    const hash = await apply(zkey, tmp, { ...snarkLogger(progress), error: (m) => errors.push(m) });
+    if (!existsSync(tmp)) throw new ZkonnxError('SETUP_FAILED', `snarkjs did not write the new key: ${errors.join('; ') || 'unknown error'}`, { file: zkey });
+    const vkey = await snarkjs.zKey.exportVerificationKey(tmp, snarkLogger(progress));
+    renameSync(tmp, zkey);
+    writeFileSync(paths.file('vkey'), JSON.stringify(vkey, null, 1));
+    rmSync(paths.file('verifierSol'), { force: true });
+    const bytes = hash instanceof Uint8Array ? hash : new Uint8Array();
+    return { contributionHash: Buffer.from(bytes).toString('hex') };
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+export async function contribute(opts: { buildDir: string; name?: string; entropy?: string; progress?: Progress }): Promise<{ contributionHash: string }> {
+  opts.progress?.step?.('phase-2 contribution');
+  const entropy = opts.entropy ?? randomBytes(32).toString('hex');
+  return rekey(opts.buildDir, (a, b, log) => snarkjs.zKey.contribute(a, b, opts.name ?? 'zkonnx contribution', entropy, log), opts.progress);
+}
+
+/** Final contribution from a public random beacon (hex), hashed 2^iterationsExp times. */
+export async function beacon(opts: { buildDir: string; beaconHash: string; iterationsExp?: number; name?: string; progress?: Progress }): Promise<{ contributionHash: string }> {
+  if (!/^(0x)?[0-9a-fA-F]{2,128}$/.test(opts.beaconHash) || opts.beaconHash.replace(/^0x/, '').length % 2) {
+    throw new ZkonnxError('BAD_ARGUMENT', `beacon hash '${opts.beaconHash}' is not an even-length hex string`);
+  }
+  const exp = opts.iterationsExp ?? 10;
+  if (!Number.isInteger(exp) || exp < 10 || exp > 63) throw new ZkonnxError('BAD_ARGUMENT', `beacon iterations exponent must be in [10, 63], got ${exp}`);
+  opts.progress?.step?.('beacon contribution');
+  return rekey(opts.buildDir, (a, b, log) => snarkjs.zKey.beacon(a, b, opts.name ?? 'zkonnx beacon', opts.beaconHash.replace(/^0x/, ''), exp, log), opts.progress);
+}
+
+export interface SetupVerification {
+  ok: boolean;
+  /** snarkjs's reasons when not ok ("Circuit does not match", "Invalid L section", ...). */
+  errors: string[];
+  ptau: string;
+}
+
+/**
+ * Checks circuit_final.zkey against the circuit's r1cs and the ptau (snarkjs zkey verify: every
+ * section recomputed from the ptau, every contribution's proof checked), and that
+ * verification_key.json is the key's.
+ */
+export async function verifySetup(opts: { buildDir: string; ptau?: string; progress?: Progress }): Promise<SetupVerification> {
+  const paths = new BuildPaths(opts.buildDir);
+  const ptau = opts.ptau ?? readSettings(opts.buildDir).setup?.ptau;
+  if (!ptau) throw new ZkonnxError('BAD_ARGUMENT', 'no ptau file recorded for this build', { hint: 'pass --ptau FILE' });
+  if (!existsSync(ptau)) throw new ZkonnxError('ARTIFACT_MISSING', `ptau file ${ptau} not found`, { file: ptau });
+  const errors: string[] = [];
+  const logger = { ...snarkLogger(opts.progress), error: (m: string) => errors.push(m.replace(/^INVALID:\s*/, '')) };
+  opts.progress?.step?.('verify keys against the r1cs and the ptau');
+  let ok: boolean;
+  try {
+    ok = await snarkjs.zKey.verifyFromR1cs(paths.require('r1cs', 'compile'), ptau, paths.require('zkey', 'setup'), logger);
+  } catch (e) {
+    ok = false;
+    errors.push(`unreadable key or ptau: ${(e as Error).message}`);
+  }
+  if (ok) {
+    const vk = await snarkjs.zKey.exportVerificationKey(paths.file('zkey'));
+    const onDisk = existsSync(paths.file('vkey')) ? readJson(paths.file('vkey')) : undefined;
+    if (JSON.stringify(onDisk) !== JSON.stringify(JSON.parse(JSON.stringify(vk)))) {
+      ok = false;
+      errors.push('verification_key.json is not the key of circuit_final.zkey');
+    }
+  }
+  return { ok, errors, ptau };
 }
 
 // ---------------------------------------------------------------- prove

@@ -73,16 +73,49 @@ program.command('compile')
     };
   }));
 
-program.command('setup')
-  .description('Groth16 setup: circuit_final.zkey and verification_key.json')
+const setupCmd = program.command('setup')
+  .description('Groth16 setup: circuit_final.zkey and verification_key.json (subcommands: contribute, beacon, verify)')
   .addOption(buildOpt())
   .option('--ptau <file>', 'a public powers-of-tau file (default: a cached local single-party one)')
   .addOption(jsonOpt())
   .action((o) => run(o, async (progress) => {
     const buildDir = buildDirOf(o);
     const r = await api.setup({ buildDir, ptau: o.ptau, progress });
-    const warning = r.singleParty ? 'single-party ceremony (local powers of tau): fine for development, not for production' : 'powers of tau from ' + r.ptauPath;
-    return { ok: true, json: { buildDir, ...r }, text: `setup done: 2^${r.power} domain, ${warning}, ${r.seconds.toFixed(1)} s` };
+    const origin = r.singleParty ? 'single-party ceremony (local powers of tau): fine for development, not for production' : `powers of tau from ${r.ptauPath}`;
+    return { ok: true, json: { buildDir, ...r }, text: `setup done: 2^${r.power} domain, ${origin}, ${r.seconds.toFixed(1)} s` };
+  }));
+
+setupCmd.command('contribute')
+  .description('add a phase-2 contribution to the keys (run once per ceremony participant)')
+  .addOption(buildOpt())
+  .option('--name <name>', 'contributor name recorded in the key')
+  .option('--entropy <text>', 'extra entropy (default: 32 random bytes)')
+  .addOption(jsonOpt())
+  .action((o) => run(o, async (progress) => {
+    const r = await api.contribute({ buildDir: buildDirOf(o), name: o.name, entropy: o.entropy, progress });
+    return { ok: true, json: r, text: `contribution added; hash ${r.contributionHash}\nre-export the Solidity verifier: the keys changed` };
+  }));
+
+setupCmd.command('beacon')
+  .description('seal the ceremony with a contribution from a public random beacon')
+  .requiredOption('--hash <hex>', 'the beacon value (hex)')
+  .option('--iterations <exp>', 'hash the beacon 2^exp times', (v) => parseInt(v, 10), 10)
+  .addOption(buildOpt())
+  .option('--name <name>', 'name recorded in the key')
+  .addOption(jsonOpt())
+  .action((o) => run(o, async (progress) => {
+    const r = await api.beacon({ buildDir: buildDirOf(o), beaconHash: o.hash, iterationsExp: o.iterations, name: o.name, progress });
+    return { ok: true, json: r, text: `beacon contribution added; hash ${r.contributionHash}` };
+  }));
+
+setupCmd.command('verify')
+  .description('check the keys against the circuit (r1cs) and the powers-of-tau file')
+  .addOption(buildOpt())
+  .option('--ptau <file>', 'the ptau the keys were made from (default: the one setup recorded)')
+  .addOption(jsonOpt())
+  .action((o) => run(o, async (progress) => {
+    const r = await api.verifySetup({ buildDir: buildDirOf(o), ptau: o.ptau, progress });
+    return { ok: r.ok, json: r, text: r.ok ? `keys verified against the r1cs and ${r.ptau}` : `INVALID keys: ${r.errors.join('; ') || 'snarkjs zkey verify failed'}` };
   }));
 
 program.command('prove')
