@@ -60,11 +60,17 @@ if (process.argv[2] === '--child') {
   const theirs = list('--snarkjs', [10, 12]);
   const host = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const rows: Row[] = [];
+  const out = join(root, 'benchmarks', 'results');
+  const save = () => {
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'setup.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, rows }, null, 2));
+  };
   for (const p of [...new Set([...ours, ...theirs])].sort((a, b) => a - b)) {
     if (ours.includes(p)) rows.push(run('ours', p));
     if (theirs.includes(p)) rows.push(run('snarkjs', p));
     const last = rows[rows.length - 1]!;
     console.error(`done 2^${p}: ${last.impl} ${last.seconds.toFixed(1)} s`);
+    save(); // long runs (snarkjs at 2^16 takes tens of minutes) keep what they measured so far
   }
   const speedup = (p: number) => {
     const a = rows.find((r) => r.power === p && r.impl === 'zkonnx fast');
@@ -76,7 +82,5 @@ if (process.argv[2] === '--child') {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(`machine: ${host}\n${fmt(header)}\n${body.map(fmt).join('\n')}`);
-  const out = join(root, 'benchmarks', 'results');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'setup.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, rows }, null, 2));
+  save();
 }
