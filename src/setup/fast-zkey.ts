@@ -1,0 +1,410 @@
+// Groth16 proving key in one pass: the FINAL zkey that snarkjs's `zkey new` followed by
+// `zkey contribute` would write, with one phase-2 contribution (a fresh δ), byte for byte in
+// snarkjs's format (sections 1–10 in the order `zkey contribute` writes them).
+//
+// What differs from snarkjs (zkey_new.js + zkey_contribute.js), measured at domain 2^12 where
+// newZKey + contribute took ~15 s:
+//  - A, B1, B2, C and IC (nearly all of newZKey's time) are computed by sparse-msm.ts: the same
+//    wasm multi-exponentiations, but over all worker threads (snarkjs runs any section below
+//    2^15 terms on one thread), with signed coefficients (−1 costs an addition, not a 254-bit
+//    multiplication) and scalars packed at the width of each variable's largest coefficient.
+//  - 1/δ is applied to the C (L) and H sections as they are made, not by reading back and
+//    rewriting a first file. That multiplication is ffjavascript's threaded batchApplyKey, as in
+//    snarkjs: one 254-bit multiplication per point is what it needs, and snarkjs's code for it is
+//    already as good as the wasm primitives allow.
+//  - Only the ptau's domain level of sections 12–15 and the 2·domain level of section 12 are read,
+//    as snarkjs does.
+// The circuit hash (section 10) is computed over the same bytes in the same order as zkey_new.js
+// (including its reading of section 2 for the H points), so `zkey verify` recomputes it exactly.
+// δ lives in memory only and is overwritten before returning.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ZkonnxError } from '../errors.js';
+import type { Progress } from '../log.js';
+import { snarkjs } from '../snark.js';
+import { signedCoefs, sparseMsm, type Columns } from './fast/sparse-msm.js';
+import { snarkjsInternals, type Blake2bHasher, type WasmCurve } from './fast/snarkjs-internals.js';
+import { keepingCurve, zkeyInternals } from './fast/zkey-internals.js';
+
+export interface FastZkeyOptions {
+  r1csPath: string;
+  ptauPath: string;
+  zkeyPath: string;
+  progress?: Progress;
+  /** Name of the phase-2 contribution stored in section 10. */
+  name?: string;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Curve = WasmCurve & {
+  q: bigint;
+  r: bigint;
+  G1: WasmCurve['G1'] & { toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void; toRprUncompressed(b: Uint8Array, o: number, p: Uint8Array): void; F: { n8: number } };
+  G2: WasmCurve['G2'] & { toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void; toRprUncompressed(b: Uint8Array, o: number, p: Uint8Array): void };
+  Fr: WasmCurve['Fr'] & { toRprLE(b: Uint8Array, o: number, e: Uint8Array): void; batchToMontgomery(b: Uint8Array): Promise<Uint8Array> };
+};
+
+export async function fastGroth16Keys(opts: FastZkeyOptions): Promise<{ seconds: number }> {
+  const t0 = performance.now();
+  const tmp = `${opts.zkeyPath}.${process.pid}.tmp`;
+  mkdirSync(dirname(opts.zkeyPath), { recursive: true });
+  const wipe: Uint8Array[] = [];
+  try {
+    await writeZkey(opts, tmp, wipe);
+    renameSync(tmp, opts.zkeyPath);
+  } catch (cause) {
+    rmSync(tmp, { force: true });
+    if (cause instanceof ZkonnxError) throw cause;
+    throw new ZkonnxError('SETUP_FAILED', `groth16 keys failed: ${(cause as Error)?.message ?? String(cause)}`, { file: opts.zkeyPath, cause });
+  } finally {
+    for (const b of wipe) b.fill(0);
+  }
+  return { seconds: (performance.now() - t0) / 1000 };
+}
+
+interface R1cs {
+  nVars: number;
+  nPublic: number;
+  nConstraints: number;
+  prime: bigint;
+  /** every term of A, B, C in r1cs order, then one term (coefficient 1) per public signal and ONE */
+  matrix: Uint8Array;
+  constraint: Uint32Array;
+  signal: Uint32Array;
+  /** 32-byte little-endian normal-form coefficients, one per term */
+  coef: Uint8Array;
+  nTerms: number;
+}
+
+async function readR1cs(I: Awaited<ReturnType<typeof snarkjsInternals>>, path: string): Promise<R1cs> {
+  const { fd, sections } = await I.binFileUtils.readBinFile(path, 'r1cs', 1);
+  try {
+    const h = await I.binFileUtils.readSection(fd, sections, 1);
+    const hv = new DataView(h.buffer, h.byteOffset, h.byteLength);
+    const n8 = hv.getUint32(0, true);
+    if (n8 !== 32) throw new ZkonnxError('SETUP_FAILED', `${path}: the r1cs field is not the BN254 scalar field (${n8}-byte elements)`, { file: path });
+    let prime = 0n;
+    for (let i = n8 - 1; i >= 0; i--) prime = (prime << 8n) | BigInt(h[4 + i]!);
+    const o = 4 + n8;
+    const nVars = hv.getUint32(o, true);
+    const nOutputs = hv.getUint32(o + 4, true);
+    const nPubInputs = hv.getUint32(o + 8, true);
+    const nConstraints = hv.getUint32(o + 24, true);
+    const nPublic = nOutputs + nPubInputs;
+    const body = await I.binFileUtils.readSection(fd, sections, 2);
+    if (!(body instanceof Uint8Array)) throw new ZkonnxError('SETUP_FAILED', `${path}: constraint section above 1 GiB is not supported by the fast setup`, { file: path });
+    const bv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    // count terms
+    let p = 0;
+    let nTerms = 0;
+    for (let c = 0; c < nConstraints; c++) {
+      for (let m = 0; m < 3; m++) {
+        const n = bv.getUint32(p, true);
+        nTerms += n;
+        p += 4 + n * (4 + n8);
+      }
+    }
+    const total = nTerms + nPublic + 1;
+    const matrix = new Uint8Array(total);
+    const constraint = new Uint32Array(total);
+    const signal = new Uint32Array(total);
+    const coef = new Uint8Array(total * 32);
+    p = 0;
+    let t = 0;
+    for (let c = 0; c < nConstraints; c++) {
+      for (let m = 0; m < 3; m++) {
+        const n = bv.getUint32(p, true);
+        p += 4;
+        for (let k = 0; k < n; k++, t++) {
+          matrix[t] = m;
+          constraint[t] = c;
+          signal[t] = bv.getUint32(p, true);
+          coef.set(body.subarray(p + 4, p + 4 + n8), t * 32);
+          p += 4 + n8;
+        }
+      }
+    }
+    for (let s = 0; s <= nPublic; s++, t++) {
+      matrix[t] = 3; // zkey_new.js's extra A term (ONE and public signals), coefficient 1
+      constraint[t] = nConstraints + s;
+      signal[t] = s;
+      coef[t * 32] = 1;
+    }
+    return { nVars, nPublic, nConstraints, prime, matrix, constraint, signal, coef, nTerms: total };
+  } finally {
+    await fd.close();
+  }
+}
+
+/** Base sets of the G1 sections: the ptau's Lagrange points at the domain level. */
+const TAU = 0;
+const ALPHA = 1;
+const BETA = 2;
+
+/** CSR columns for outputs [first, first + count) from the terms `pick` maps to a base set (or −1). */
+function columns(r: R1cs, first: number, count: number, pick: (matrix: number) => number): Columns {
+  const ptr = new Uint32Array(count + 1);
+  for (let t = 0; t < r.nTerms; t++) {
+    const s = r.signal[t]! - first;
+    if (s >= 0 && s < count && pick(r.matrix[t]!) >= 0) ptr[s + 1]!++;
+  }
+  for (let j = 0; j < count; j++) ptr[j + 1]! += ptr[j]!;
+  const n = ptr[count]!;
+  const set = new Uint8Array(n);
+  const point = new Uint32Array(n);
+  const coef = new Uint32Array(n);
+  const fill = ptr.slice(0, count);
+  for (let t = 0; t < r.nTerms; t++) {
+    const s = r.signal[t]! - first;
+    if (s < 0 || s >= count) continue;
+    const b = pick(r.matrix[t]!);
+    if (b < 0) continue;
+    const k = fill[s]!++;
+    set[k] = b;
+    point[k] = r.constraint[t]!;
+    coef[k] = t;
+  }
+  return { ptr, set, point, coef };
+}
+
+async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]): Promise<void> {
+  const { progress } = opts;
+  const keep = <T extends Uint8Array>(b: T): T => {
+    wipe.push(b);
+    return b;
+  };
+  const I = await keepingCurve(snarkjsInternals);
+  const Z = await zkeyInternals();
+  await snarkjs.curves.getCurveFromName('bn128');
+
+  const { fd: fdPTau, sections: sPTau } = await I.binFileUtils.readBinFile(opts.ptauPath, 'ptau', 1);
+  let fdZ: any;
+  try {
+    const { curve: c0, power } = await Z.readPTauHeader(fdPTau, sPTau);
+    const curve = c0 as unknown as Curve;
+    const { Fr, G1, G2 } = curve;
+    const sG1 = G1.F.n8 * 2;
+    const sG2 = G2.F.n8 * 2;
+    const r1cs = await readR1cs(I, opts.r1csPath);
+    if (r1cs.prime !== curve.r) throw new ZkonnxError('SETUP_FAILED', `${opts.r1csPath} is not over the curve of ${opts.ptauPath}`, { file: opts.r1csPath });
+    const n = r1cs.nConstraints + r1cs.nPublic;
+    const cirPower = Math.floor(Math.log2(Math.max(1, n))) + 1;
+    if (cirPower > power) {
+      throw new ZkonnxError('PTAU_TOO_SMALL', `${opts.ptauPath} is too small: the circuit (${r1cs.nConstraints} constraints) needs powers of tau 2^${cirPower}`, {
+        file: opts.ptauPath,
+        hint: `use a ptau file of power ${cirPower} or more`,
+      });
+    }
+    if (!sPTau[12]) throw new ZkonnxError('SETUP_FAILED', `${opts.ptauPath} is not prepared for phase 2 (no Lagrange sections)`, { file: opts.ptauPath, hint: 'run snarkjs powersoftau prepare phase2 on it' });
+    if (cirPower > Fr.s) throw new ZkonnxError('SETUP_FAILED', `circuit too big for this curve (domain 2^${cirPower})`);
+    const domainSize = 2 ** cirPower;
+    const { nVars, nPublic } = r1cs;
+    const csHasher: Blake2bHasher = I.blake2b.create({ dkLen: 64 });
+    const hashU32 = (v: number): void => {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setUint32(0, v, false);
+      csHasher.update(b);
+    };
+
+    // ---- δ --------------------------------------------------------------------------------
+    const two248 = Fr.exp(Fr.e(2), 248);
+    let delta: Uint8Array;
+    for (;;) {
+      const raw = keep(randomBytes(64));
+      const lo = keep(new Uint8Array(32));
+      const hi = keep(new Uint8Array(32));
+      lo.set(raw.subarray(0, 31));
+      hi.set(raw.subarray(32, 63));
+      delta = keep(Fr.add(keep(Fr.fromRprLE(lo, 0)), keep(Fr.mul(keep(Fr.fromRprLE(hi, 0)), two248))));
+      if (!Fr.isZero(delta)) break;
+    }
+    const invDelta = keep(Fr.inv(delta));
+
+    // ---- header (sections 1, 2) -------------------------------------------------------------
+    const alphaLEM = await fdPTau.read(sG1, sPTau[4][0].p);
+    const betaLEM = await fdPTau.read(sG1, sPTau[5][0].p);
+    const beta2LEM = await fdPTau.read(sG2, sPTau[6][0].p);
+    csHasher.update(await G1.batchLEMtoU(alphaLEM));
+    csHasher.update(await G1.batchLEMtoU(betaLEM));
+    csHasher.update(await G2.batchLEMtoU(beta2LEM));
+    const bg1U = new Uint8Array(sG1);
+    G1.toRprUncompressed(bg1U, 0, G1.g);
+    const bg2U = new Uint8Array(sG2);
+    G2.toRprUncompressed(bg2U, 0, G2.g);
+    csHasher.update(bg2U); // gamma2
+    csHasher.update(bg1U); // delta1 of the initial key
+    csHasher.update(bg2U); // delta2 of the initial key
+    const delta1 = G1.timesFr(G1.g, delta);
+    const delta2 = G2.timesFr(G2.g, delta);
+
+    const tmpFile = file;
+    fdZ = await I.binFileUtils.createBinFile(tmpFile, 'zkey', 1, 10);
+    await Z.zkeyUtils.writeHeader(fdZ, {
+      q: curve.q,
+      r: curve.r,
+      nVars,
+      nPublic,
+      domainSize,
+      vk_alpha_1: G1.fromRprLEM(alphaLEM, 0),
+      vk_beta_1: G1.fromRprLEM(betaLEM, 0),
+      vk_beta_2: G2.fromRprLEM(beta2LEM, 0),
+      vk_gamma_2: G2.g,
+      vk_delta_1: delta1,
+      vk_delta_2: delta2,
+    });
+
+    // ---- ptau levels ------------------------------------------------------------------------
+    progress?.step?.(`groth16 keys: reading ptau level 2^${cirPower}`);
+    const readPart = I.binFileUtils.readSection as unknown as (fd: any, s: any, id: number, offset: number, length: number) => Promise<Uint8Array>;
+    const level = (id: number, sG: number) => readPart(fdPTau, sPTau, id, (domainSize - 1) * sG, domainSize * sG);
+    const tauG1 = await level(12, sG1);
+    const tauG2 = await level(13, sG2);
+    const alphaTauG1 = await level(14, sG1);
+    const betaTauG1 = await level(15, sG1);
+    const g1Sets = [tauG1, alphaTauG1, betaTauG1];
+    const coefs = signedCoefs(curve.r, r1cs.coef, r1cs.nTerms);
+
+    // ---- IC (section 3) ---------------------------------------------------------------------
+    // L-type sums: β·A + α·B + C (+ the extra β term of ONE and the public signals)
+    const lPick = (m: number): number => (m === 0 || m === 3 ? BETA : m === 1 ? ALPHA : TAU);
+    progress?.step?.('groth16 keys: IC');
+    const ic = await sparseMsm(curve, 'G1', g1Sets, columns(r1cs, 0, nPublic + 1, lPick), coefs, true);
+    hashU32(nPublic + 1);
+    csHasher.update(ic.u!);
+    await I.binFileUtils.startWriteSection(fdZ, 3);
+    await fdZ.write(ic.lem);
+    await I.binFileUtils.endWriteSection(fdZ);
+
+    // ---- coefficients (section 4): A and B terms in r1cs order, then the extra A terms ----------
+    {
+      const idx: number[] = [];
+      for (let t = 0; t < r1cs.nTerms; t++) if (r1cs.matrix[t] !== 2) idx.push(t);
+      const raw = new Uint8Array(idx.length * 32);
+      idx.forEach((t, i) => raw.set(r1cs.coef.subarray(t * 32, t * 32 + 32), i * 32));
+      // zkey_new.js writes Fr.toRprLE(Fr.fromRprLE(c)·R²): c·R² mod r, i.e. Montgomery form twice
+      const m2 = await Fr.batchToMontgomery(await Fr.batchToMontgomery(raw));
+      const out = new Uint8Array(4 + idx.length * 44);
+      const dv = new DataView(out.buffer);
+      dv.setUint32(0, idx.length, true);
+      idx.forEach((t, i) => {
+        const o = 4 + i * 44;
+        const m = r1cs.matrix[t]!;
+        dv.setUint32(o, m === 3 ? 0 : m, true);
+        dv.setUint32(o + 4, r1cs.constraint[t]!, true);
+        dv.setUint32(o + 8, r1cs.signal[t]!, true);
+        out.set(m2.subarray(i * 32, i * 32 + 32), o + 12);
+      });
+      await I.binFileUtils.startWriteSection(fdZ, 4);
+      await fdZ.write(out);
+      await I.binFileUtils.endWriteSection(fdZ);
+    }
+
+    // ---- H points of the circuit hash: τ^(i+N)·G1 − τ^i·G1, read as zkey_new.js reads them ----
+    progress?.step?.('groth16 keys: H hash');
+    hashU32(domainSize - 1);
+    {
+      const CHUNK = 1 << 14;
+      for (let i = 0; i < domainSize - 1; i += CHUNK) {
+        const m = Math.min(domainSize - 1, CHUNK); // sic: as zkey_new.js's hashHPoints
+        const b1: Uint8Array = await fdPTau.read(m * sG1, sPTau[2][0].p + (i + domainSize) * sG1);
+        const b2: Uint8Array = await fdPTau.read(m * sG1, sPTau[2][0].p + i * sG1);
+        const per = Math.ceil(m / curve.tm.concurrency);
+        const jobs: Promise<Uint8Array[]>[] = [];
+        for (let a = 0; a < m; a += per) {
+          const k = Math.min(per, m - a);
+          const task: object[] = [
+            { cmd: 'ALLOCSET', var: 0, buff: b1.slice(a * sG1, (a + k) * sG1) },
+            { cmd: 'ALLOCSET', var: 1, buff: b2.slice(a * sG1, (a + k) * sG1) },
+            { cmd: 'ALLOC', var: 2, len: k * G1.F.n8 * 3 },
+          ];
+          for (let j = 0; j < k; j++) {
+            task.push({ cmd: 'CALL', fnName: 'g1m_subAffine', params: [{ var: 0, offset: j * sG1 }, { var: 1, offset: j * sG1 }, { var: 2, offset: j * G1.F.n8 * 3 }] });
+          }
+          task.push({ cmd: 'CALL', fnName: 'g1m_batchToAffine', params: [{ var: 2 }, { val: k }, { var: 2 }] });
+          task.push({ cmd: 'CALL', fnName: 'g1m_batchLEMtoU', params: [{ var: 2 }, { val: k }, { var: 2 }] });
+          task.push({ cmd: 'GET', out: 0, var: 2, len: k * sG1 });
+          jobs.push(curve.tm.queueAction(task));
+        }
+        for (const r of await Promise.all(jobs)) csHasher.update(r[0]!);
+      }
+    }
+
+    // ---- C (hashed before δ; written as section 8 after B2) ---------------------------------
+    progress?.step?.('groth16 keys: C');
+    const nC = nVars - nPublic - 1;
+    const cInit = await sparseMsm(curve, 'G1', g1Sets, columns(r1cs, nPublic + 1, nC, lPick), coefs, true);
+    hashU32(nC);
+    csHasher.update(cInit.u!);
+    const cFinal = await applyKey(curve, cInit.lem, invDelta);
+
+    // ---- A, B1, B2 (sections 5, 6, 7) --------------------------------------------------------
+    const writePoints = async (id: number, group: 'G1' | 'G2', sets: Uint8Array[], cols: Columns, label: string): Promise<void> => {
+      progress?.step?.(`groth16 keys: ${label}`);
+      const res = await sparseMsm(curve, group, sets, cols, coefs, true);
+      hashU32(nVars);
+      csHasher.update(res.u!);
+      await I.binFileUtils.startWriteSection(fdZ, id);
+      await fdZ.write(res.lem);
+      await I.binFileUtils.endWriteSection(fdZ);
+    };
+    await writePoints(5, 'G1', g1Sets, columns(r1cs, 0, nVars, (m) => (m === 0 || m === 3 ? TAU : -1)), 'A');
+    const bCols = columns(r1cs, 0, nVars, (m) => (m === 1 ? TAU : -1));
+    await writePoints(6, 'G1', g1Sets, bCols, 'B1');
+    await writePoints(7, 'G2', [tauG2], bCols, 'B2');
+
+    // ---- C/δ (section 8) -----------------------------------------------------------------
+    await I.binFileUtils.startWriteSection(fdZ, 8);
+    await fdZ.write(cFinal);
+    await I.binFileUtils.endWriteSection(fdZ);
+
+    // ---- H/δ (section 9): the odd points of section 12's level 2·N ----------------------------
+    progress?.step?.('groth16 keys: H');
+    {
+      let hPoints: Uint8Array;
+      if (cirPower < Fr.s) {
+        const l2 = await readPart(fdPTau, sPTau, 12, (domainSize * 2 - 1) * sG1, domainSize * 2 * sG1);
+        hPoints = new Uint8Array(domainSize * sG1);
+        for (let i = 0; i < domainSize; i++) hPoints.set(l2.subarray((i * 2 + 1) * sG1, (i * 2 + 2) * sG1), i * sG1);
+      } else {
+        hPoints = await fdPTau.read(domainSize * sG1, sPTau[12][0].p + (2 ** (cirPower + 1) - 1) * sG1 + domainSize * sG1);
+      }
+      await I.binFileUtils.startWriteSection(fdZ, 9);
+      await fdZ.write(await applyKey(curve, hPoints, invDelta));
+      await I.binFileUtils.endWriteSection(fdZ);
+    }
+
+    // ---- contribution (section 10), as zkey_contribute.js makes it ---------------------------
+    const csHash = csHasher.digest();
+    const seedBytes = keep(randomBytes(32));
+    const rng = new I.ChaCha(Array.from({ length: 8 }, (_, i) => seedBytes.readUInt32BE(i * 4)));
+    const transcriptHasher: Blake2bHasher = I.blake2b.create({ dkLen: 64 });
+    transcriptHasher.update(csHash);
+    const g1_s = G1.toAffine(G1.fromRng(rng));
+    const g1_sx = G1.toAffine(G1.timesFr(g1_s, delta));
+    Z.zkeyUtils.hashG1(transcriptHasher, curve, g1_s);
+    Z.zkeyUtils.hashG1(transcriptHasher, curve, g1_sx);
+    const transcript = transcriptHasher.digest();
+    const g2_spx = G2.toAffine(G2.timesFr(Z.hashToG2(curve, transcript), delta));
+    await Z.zkeyUtils.writeMPCParams(fdZ, curve, {
+      csHash,
+      contributions: [{ deltaAfter: delta1, delta: { g1_s, g1_sx, g2_spx }, transcript, type: 0, name: opts.name ?? 'zkonnx fast setup (single party)' }],
+    });
+  } finally {
+    if (fdZ) await fdZ.close();
+    await fdPTau.close();
+  }
+}
+
+/** p_i / δ for affine LEM points, on ffjavascript's threaded batchApplyKey, as mpc_applykey.js. */
+async function applyKey(curve: Curve, points: Uint8Array, invDelta: Uint8Array): Promise<Uint8Array> {
+  const sG = curve.G1.F.n8 * 2;
+  const n = points.byteLength / sG;
+  const out = new Uint8Array(points.byteLength);
+  const CHUNK = 1 << 16;
+  for (let i = 0; i < n; i += CHUNK) {
+    const m = Math.min(CHUNK, n - i);
+    out.set(await curve.G1.batchApplyKey(points.subarray(i * sG, (i + m) * sG), invDelta, curve.Fr.one), i * sG);
+  }
+  return out;
+}

@@ -1,0 +1,255 @@
+// Many small multi-scalar multiplications at once, spread over ffjavascript's worker threads: the
+// zkey sections A, B1, B2, C and IC are, for every circuit variable s, Σ_c M[c][s]·P_c over the
+// Lagrange points P_c of the ptau and the r1cs coefficients M[c][s].
+//
+// snarkjs's zkey_new.js makes the same sums with the same wasm functions (g?m_multiexpAffine, or
+// g?m_timesScalarAffine for a single term), but packs up to 2^15 terms into one task and waits
+// for `concurrency` tasks at a time, so that a circuit below ~2^15 terms per section runs every
+// section on ONE thread. Here the outputs are packed into tasks of balanced cost (about 8 tasks
+// per thread, at most a few in flight per thread to bound memory), an output with very many terms
+// is split into partial sums over several tasks, and every coefficient c > (r−1)/2 is used as
+// −(r − c) with a negated base (g?m_negAffine), and each output's scalars are packed at the byte
+// width of its largest |c|: a coefficient −1 then costs one addition instead of a 254-bit
+// multiplication. The sums are group elements, so the affine results are the bytes snarkjs gets.
+import type { WasmCurve } from './snarkjs-internals.js';
+
+/** r1cs coefficients in signed form: |c| (normal form, little-endian, 32 bytes), sign, width. */
+export interface SignedCoefs {
+  abs: Uint8Array;
+  neg: Uint8Array;
+  /** bytes needed for |c| (0 when c = 0) */
+  len: Uint8Array;
+}
+
+/** Compressed sparse columns: output j sums the terms ptr[j] .. ptr[j+1]−1. */
+export interface Columns {
+  ptr: Uint32Array;
+  /** which base set each term's point comes from */
+  set: Uint8Array;
+  /** the point's index in its base set */
+  point: Uint32Array;
+  /** the term's coefficient index in SignedCoefs */
+  coef: Uint32Array;
+}
+
+const N8R = 32;
+
+/** Signed form of `count` 32-byte little-endian normal-form coefficients of the BN254 scalar field. */
+export function signedCoefs(r: bigint, raw: Uint8Array, count: number): SignedCoefs {
+  const rb = new Uint8Array(N8R);
+  const half = new Uint8Array(N8R); // (r − 1)/2
+  let x = r;
+  let h = (r - 1n) / 2n;
+  for (let i = 0; i < N8R; i++) {
+    rb[i] = Number(x & 0xffn);
+    half[i] = Number(h & 0xffn);
+    x >>= 8n;
+    h >>= 8n;
+  }
+  const abs = new Uint8Array(count * N8R);
+  const neg = new Uint8Array(count);
+  const len = new Uint8Array(count);
+  for (let t = 0; t < count; t++) {
+    const o = t * N8R;
+    // c > (r−1)/2 ?
+    let gt = false;
+    for (let i = N8R - 1; i >= 0; i--) {
+      const a = raw[o + i]!;
+      const b = half[i]!;
+      if (a !== b) {
+        gt = a > b;
+        break;
+      }
+    }
+    if (gt) {
+      neg[t] = 1;
+      let borrow = 0;
+      for (let i = 0; i < N8R; i++) {
+        let d = rb[i]! - raw[o + i]! - borrow;
+        borrow = d < 0 ? 1 : 0;
+        if (d < 0) d += 256;
+        abs[o + i] = d;
+      }
+    } else {
+      abs.set(raw.subarray(o, o + N8R), o);
+    }
+    let l = N8R;
+    while (l > 0 && abs[o + l - 1] === 0) l--;
+    len[t] = l;
+  }
+  return { abs, neg, len };
+}
+
+/** Outputs with more terms than this are split into partial sums over several tasks. */
+const SPLIT_TERMS = 1 << 13;
+const MAX_TASK_TERMS = 1 << 15;
+
+interface Job {
+  out: number;
+  from: number;
+  to: number;
+  width: number;
+}
+
+export interface SparseMsmResult {
+  /** affine points, snarkjs's LEM encoding, one per output */
+  lem: Uint8Array;
+  /** the same points uncompressed (what zkey_new.js hashes), when asked for */
+  u?: Uint8Array;
+}
+
+/**
+ * out_j = Σ_{k in column j} c_k·P_k for every column of `cols` (P_k from bases[set_k] at point_k).
+ * `splitTerms` (tests only) lowers the size above which an output is split into partial sums.
+ */
+export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uint8Array[], cols: Columns, coefs: SignedCoefs, wantU: boolean, splitTerms = SPLIT_TERMS): Promise<SparseMsmResult> {
+  const G = curve[group] as WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array };
+  const prefix = group === 'G1' ? 'g1m' : 'g2m';
+  const sG = G.F.n8 * 2;
+  const sGmid = G.F.n8 * 3;
+  const nOut = cols.ptr.length - 1;
+  const tm = curve.tm;
+
+  // ---- jobs: whole outputs, or slices of a big one -----------------------------------------
+  const jobs: Job[] = [];
+  const bigOutputs: number[] = [];
+  let totalCost = 0;
+  const widthOf = (from: number, to: number): number => {
+    let w = 0;
+    for (let k = from; k < to; k++) {
+      const l = coefs.len[cols.coef[k]!]!;
+      if (l > w) w = l;
+    }
+    return w;
+  };
+  const cost = (j: Job): number => 16 + j.width * 8 + (j.to - j.from) * j.width * 4;
+  for (let out = 0; out < nOut; out++) {
+    const from = cols.ptr[out]!;
+    const to = cols.ptr[out + 1]!;
+    if (to - from > splitTerms) {
+      bigOutputs.push(out);
+      continue;
+    }
+    const job = { out, from, to, width: widthOf(from, to) };
+    jobs.push(job);
+    totalCost += cost(job);
+  }
+
+  const lem = new Uint8Array(nOut * sG);
+  const u = wantU ? new Uint8Array(nOut * sG) : undefined;
+
+  // ---- tasks --------------------------------------------------------------------------------
+  const buildTask = (list: Job[], affine: boolean): object[] => {
+    let nTerms = 0;
+    let nScalarBytes = 0;
+    for (const j of list) {
+      nTerms += j.to - j.from;
+      nScalarBytes += (j.to - j.from) * j.width;
+    }
+    const bBases = new Uint8Array(nTerms * sG);
+    const bScalars = new Uint8Array(nScalarBytes + 4);
+    const negs: number[] = [];
+    const calls: object[] = [];
+    let pB = 0;
+    let pS = 0;
+    list.forEach((j, i) => {
+      const n = j.to - j.from;
+      const pBstart = pB;
+      const pSstart = pS;
+      for (let k = j.from; k < j.to; k++) {
+        const pt = cols.point[k]! * sG;
+        bBases.set(bases[cols.set[k]!]!.subarray(pt, pt + sG), pB);
+        const c = cols.coef[k]!;
+        if (j.width > 0) bScalars.set(coefs.abs.subarray(c * N8R, c * N8R + j.width), pS);
+        if (coefs.neg[c]) negs.push(pB);
+        pB += sG;
+        pS += j.width;
+      }
+      const dst = { var: 2, offset: i * sGmid };
+      if (n === 0 || j.width === 0) {
+        calls.push({ cmd: 'CALL', fnName: `${prefix}_zero`, params: [dst] });
+      } else if (n === 1) {
+        calls.push({ cmd: 'CALL', fnName: `${prefix}_timesScalarAffine`, params: [{ var: 0, offset: pBstart }, { var: 1, offset: pSstart }, { val: j.width }, dst] });
+      } else {
+        calls.push({ cmd: 'CALL', fnName: `${prefix}_multiexpAffine`, params: [{ var: 0, offset: pBstart }, { var: 1, offset: pSstart }, { val: j.width }, { val: n }, dst] });
+      }
+    });
+    const task: object[] = [
+      { cmd: 'ALLOCSET', var: 0, buff: bBases },
+      { cmd: 'ALLOCSET', var: 1, buff: bScalars },
+      { cmd: 'ALLOC', var: 2, len: list.length * sGmid },
+    ];
+    for (const off of negs) task.push({ cmd: 'CALL', fnName: `${prefix}_negAffine`, params: [{ var: 0, offset: off }, { var: 0, offset: off }] });
+    task.push(...calls);
+    if (affine) {
+      task.push({ cmd: 'CALL', fnName: `${prefix}_batchToAffine`, params: [{ var: 2 }, { val: list.length }, { var: 2 }] });
+      task.push({ cmd: 'GET', out: 0, var: 2, len: list.length * sG });
+      if (wantU) {
+        task.push({ cmd: 'CALL', fnName: `${prefix}_batchLEMtoU`, params: [{ var: 2 }, { val: list.length }, { var: 2 }] });
+        task.push({ cmd: 'GET', out: 1, var: 2, len: list.length * sG });
+      }
+    } else {
+      task.push({ cmd: 'GET', out: 0, var: 2, len: list.length * sGmid });
+    }
+    return task;
+  };
+
+  // a bounded number of tasks in flight
+  const inFlight = new Set<Promise<void>>();
+  const limit = Math.max(2, tm.concurrency * 2);
+  const submit = async (task: object[], done: (r: Uint8Array[]) => void): Promise<void> => {
+    while (inFlight.size >= limit) await Promise.race(inFlight);
+    const p: Promise<void> = tm.queueAction(task).then(done);
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => {});
+  };
+
+  const targetCost = Math.max(1 << 14, totalCost / (tm.concurrency * 8));
+  let batch: Job[] = [];
+  let batchCost = 0;
+  let batchTerms = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const list = batch;
+    batch = [];
+    batchCost = 0;
+    batchTerms = 0;
+    await submit(buildTask(list, true), (r) => {
+      list.forEach((j, i) => {
+        lem.set(r[0]!.subarray(i * sG, (i + 1) * sG), j.out * sG);
+        if (u) u.set(r[1]!.subarray(i * sG, (i + 1) * sG), j.out * sG);
+      });
+    });
+  };
+  for (const j of jobs) {
+    const n = j.to - j.from;
+    if (batch.length > 0 && (batchCost + cost(j) > targetCost || batchTerms + n > MAX_TASK_TERMS)) await flush();
+    batch.push(j);
+    batchCost += cost(j);
+    batchTerms += n;
+  }
+  await flush();
+
+  // big outputs: partial sums in parallel, added up here
+  const partials = new Map<number, Uint8Array[]>();
+  for (const out of bigOutputs) {
+    const from = cols.ptr[out]!;
+    const to = cols.ptr[out + 1]!;
+    partials.set(out, []);
+    for (let a = from; a < to; a += splitTerms) {
+      const b = Math.min(to, a + splitTerms);
+      await submit(buildTask([{ out, from: a, to: b, width: widthOf(a, b) }], false), (r) => {
+        partials.get(out)!.push(r[0]!);
+      });
+    }
+  }
+  await Promise.all(inFlight);
+  for (const [out, parts] of partials) {
+    let acc = G.zero;
+    for (const p of parts) acc = G.add(acc, p);
+    const aff = G.toAffine(acc);
+    lem.set(aff, out * sG);
+    if (u) u.set(await G.batchLEMtoU(aff), out * sG);
+  }
+  return { lem, u };
+}

@@ -1,0 +1,176 @@
+// The one-pass Groth16 key writer (src/setup/fast-zkey.ts): snarkjs must accept its final zkey
+// (`zkey verify` from the r1cs and ptau), prove with it and verify those proofs; its sections
+// 3–7 must be the bytes snarkjs's newZKey writes; a key checked against another ptau must fail.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileCircom, type CompiledCircuit } from '../src/circom/compile.js';
+import { ZkonnxError } from '../src/errors.js';
+import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
+import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
+import { signedCoefs, sparseMsm } from '../src/setup/fast/sparse-msm.js';
+import { snarkjsInternals, type WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
+import { releaseCurves, snarkjs } from '../src/snark.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+let dir: string;
+let circuit: CompiledCircuit;
+let ptau: string;
+let zkey: string;
+
+// Coefficients of every kind: 1, −1, small positive and negative, 64-bit, 2^200, and a public
+// signal in A, B and C; the constant ONE appears in many terms.
+const SOURCE = `pragma circom 2.1.0;
+template T(n) {
+  signal input a[n];
+  signal input b[n];
+  signal output c;
+  signal output d;
+  signal acc[n + 1];
+  acc[0] <== 0;
+  for (var i = 0; i < n; i++) acc[i + 1] <== acc[i] + (3 * a[i] - 7 * b[i] + 12345678901234567890) * (a[i] - 1);
+  c <== acc[n];
+  d <== (a[0] * 5 - b[1]) * (b[0] + 2 ** 200);
+}
+component main { public [a] } = T(8);
+`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'zkonnx-fast-zkey-'));
+  const src = join(dir, 't.circom');
+  await writeFile(src, SOURCE);
+  circuit = await compileCircom({ circuitPath: src, outDir: join(dir, 'build') });
+  ptau = join(dir, 'p6.ptau');
+  await generatePreparedPtau(6, ptau);
+  zkey = join(dir, 'final.zkey');
+}, 60_000);
+
+afterAll(async () => {
+  await releaseCurves();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('fastGroth16Keys', () => {
+  it('writes a final zkey that snarkjs zkey verify accepts, with newZKey\'s sections 3–7', async () => {
+    const r = await fastGroth16Keys({ r1csPath: circuit.r1csPath, ptauPath: ptau, zkeyPath: zkey });
+    expect(r.seconds).toBeGreaterThan(0);
+    expect(await snarkjs.zKey.verifyFromR1cs(circuit.r1csPath, ptau, zkey, quiet)).toBe(true);
+
+    const init = join(dir, 'init.zkey');
+    await snarkjs.zKey.newZKey(circuit.r1csPath, ptau, init, quiet);
+    const I = await snarkjsInternals();
+    const ours = await I.binFileUtils.readBinFile(zkey, 'zkey', 1);
+    const theirs = await I.binFileUtils.readBinFile(init, 'zkey', 1);
+    try {
+      for (const id of [1, 3, 4, 5, 6, 7]) {
+        const a = await I.binFileUtils.readSection(ours.fd, ours.sections, id);
+        const b = await I.binFileUtils.readSection(theirs.fd, theirs.sections, id);
+        expect(Buffer.from(a).equals(Buffer.from(b)), `section ${id}`).toBe(true);
+      }
+      // C and H are divided by δ: same size, other bytes
+      for (const id of [8, 9]) {
+        const a = await I.binFileUtils.readSection(ours.fd, ours.sections, id);
+        const b = await I.binFileUtils.readSection(theirs.fd, theirs.sections, id);
+        expect(a.length).toBe(b.length);
+        expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+      }
+      // one contribution, after the circuit hash newZKey computed
+      const mpc = await I.binFileUtils.readSection(ours.fd, ours.sections, 10);
+      const mpc0 = await I.binFileUtils.readSection(theirs.fd, theirs.sections, 10);
+      expect(Buffer.from(mpc.subarray(0, 64)).equals(Buffer.from(mpc0.subarray(0, 64)))).toBe(true);
+      expect(new DataView(mpc.buffer, mpc.byteOffset).getUint32(64, true)).toBe(1);
+      // sections in the order zkey contribute writes them
+      expect(Array.from({ length: 10 }, (_, i) => ours.sections[i + 1][0].p as number)).toEqual(
+        Array.from({ length: 10 }, (_, i) => ours.sections[i + 1][0].p as number).sort((x, y) => x - y),
+      );
+    } finally {
+      await ours.fd.close();
+      await theirs.fd.close();
+    }
+  }, 60_000);
+
+  it('snarkjs proves with the key and verifies the proof with the exported verification key', async () => {
+    const a = [1, 2, 3, 4, 5, 6, 7, 8];
+    const b = [8, 7, 6, 5, 4, 3, 2, 1];
+    const { proof, publicSignals } = await snarkjs.groth16.fullProve({ a, b }, circuit.wasmPath, zkey, quiet);
+    const vk = await snarkjs.zKey.exportVerificationKey(zkey, quiet);
+    expect(await snarkjs.groth16.verify(vk, publicSignals, proof, quiet)).toBe(true);
+    const forged = [...publicSignals];
+    forged[2] = String(BigInt(forged[2]!) + 1n);
+    expect(await snarkjs.groth16.verify(vk, forged, proof, quiet)).toBe(false);
+  }, 60_000);
+
+  it('a key made from another ptau fails zkey verify', async () => {
+    const other = join(dir, 'other.ptau');
+    await generatePreparedPtau(6, other);
+    const z = join(dir, 'other.zkey');
+    await fastGroth16Keys({ r1csPath: circuit.r1csPath, ptauPath: other, zkeyPath: z });
+    expect(await snarkjs.zKey.verifyFromR1cs(circuit.r1csPath, other, z, quiet)).toBe(true);
+    expect(await snarkjs.zKey.verifyFromR1cs(circuit.r1csPath, ptau, z, quiet)).toBe(false);
+  }, 60_000);
+
+  it('two runs draw different δ', async () => {
+    const z2 = join(dir, 'again.zkey');
+    await fastGroth16Keys({ r1csPath: circuit.r1csPath, ptauPath: ptau, zkeyPath: z2 });
+    const v1 = await snarkjs.zKey.exportVerificationKey(zkey, quiet);
+    const v2 = await snarkjs.zKey.exportVerificationKey(z2, quiet);
+    expect(v2.vk_alpha_1).toEqual(v1.vk_alpha_1);
+    expect(v2.vk_delta_2).not.toEqual(v1.vk_delta_2);
+  }, 60_000);
+
+  it('a ptau too small for the circuit is PTAU_TOO_SMALL and leaves no file', async () => {
+    const small = join(dir, 'p3.ptau');
+    await generatePreparedPtau(3, small);
+    const z = join(dir, 'small.zkey');
+    const err = await fastGroth16Keys({ r1csPath: circuit.r1csPath, ptauPath: small, zkeyPath: z }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ZkonnxError);
+    expect((err as ZkonnxError).code).toBe('PTAU_TOO_SMALL');
+    expect((err as ZkonnxError).message).toMatch(/2\^5/);
+    expect(existsSync(z)).toBe(false);
+  }, 60_000);
+});
+
+describe('sparseMsm', () => {
+  it('matches term-by-term scalar multiplication, split outputs and signed coefficients included', async () => {
+    const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as WasmCurve & {
+      r: bigint;
+      G1: WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; timesScalar(p: Uint8Array, s: Uint8Array): Uint8Array };
+    };
+    const { G1, r } = curve;
+    const nPoints = 6;
+    const base = new Uint8Array(nPoints * 64);
+    for (let i = 0; i < nPoints; i++) base.set(G1.toAffine(G1.timesFr(G1.g, curve.Fr.e(i + 2))), i * 64);
+    const toLE = (x: bigint): Uint8Array => {
+      const b = new Uint8Array(32);
+      for (let i = 0; i < 32; i++, x >>= 8n) b[i] = Number(x & 0xffn);
+      return b;
+    };
+    const rand = (): bigint => BigInt(`0x${randomBytes(32).toString('hex')}`) % r;
+    // outputs: empty, one term, small/large/negative mix, and one of 9 terms (split at 3)
+    const columns: bigint[][] = [[], [r - 1n], [1n, r - 5n, 1n << 100n, rand()], [0n], Array.from({ length: 9 }, (_, i) => (i % 2 ? r - BigInt(i) : rand()))];
+    const coefVals: bigint[] = [];
+    const ptr = [0];
+    const point: number[] = [];
+    for (const col of columns) {
+      for (const c of col) {
+        point.push(coefVals.length % nPoints);
+        coefVals.push(c);
+      }
+      ptr.push(coefVals.length);
+    }
+    const raw = new Uint8Array(coefVals.length * 32);
+    coefVals.forEach((c, i) => raw.set(toLE(c), i * 32));
+    const cols = { ptr: Uint32Array.from(ptr), set: new Uint8Array(coefVals.length), point: Uint32Array.from(point), coef: Uint32Array.from(coefVals.map((_, i) => i)) };
+    const res = await sparseMsm(curve, 'G1', [base], cols, signedCoefs(r, raw, coefVals.length), true, 3);
+    for (let j = 0; j < columns.length; j++) {
+      let acc = G1.zero;
+      for (let k = ptr[j]!; k < ptr[j + 1]!; k++) acc = G1.add(acc, G1.timesScalar(base.slice(point[k]! * 64, point[k]! * 64 + 64), toLE(coefVals[k]!)));
+      expect(G1.eq(G1.fromRprLEM(res.lem, j * 64), acc), `output ${j}`).toBe(true);
+      expect(Buffer.from(res.u!.subarray(j * 64, j * 64 + 64)).equals(Buffer.from(await G1.batchLEMtoU(res.lem.slice(j * 64, j * 64 + 64))))).toBe(true);
+    }
+  }, 60_000);
+});
