@@ -23,6 +23,7 @@ import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { snarkjs } from '../snark.js';
 import { generatorTimes } from './fast/points.js';
+import { drawSecretScalar } from './fast/toxic.js';
 import { snarkjsInternals, type Blake2bHasher, type SnarkjsInternals, type WasmCurve } from './fast/snarkjs-internals.js';
 
 /** Section 12's extra level is 2^(power+1), and snarkjs's plain inverse FFT stops at 2^Fr.s = 2^28. */
@@ -68,22 +69,7 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
   };
 
   // ---- toxic waste ------------------------------------------------------------------------
-  const two248 = Fr.exp(Fr.e(2), 248);
-  const drawScalar = (): Uint8Array => {
-    for (;;) {
-      // 2·31 random bytes, each half below 2^248 < r: x = a + b·2^248 is uniform mod r up to 2^-240.
-      const raw = keep(randomBytes(64));
-      const lo = keep(new Uint8Array(32));
-      const hi = keep(new Uint8Array(32));
-      lo.set(raw.subarray(0, 31));
-      hi.set(raw.subarray(32, 63));
-      const a = keep(Fr.fromRprLE(lo, 0));
-      const b = keep(Fr.fromRprLE(hi, 0));
-      const bs = keep(Fr.mul(b, two248));
-      const x = keep(Fr.add(a, bs));
-      if (!Fr.isZero(x)) return x;
-    }
-  };
+  const drawScalar = () => drawSecretScalar(Fr, keep);
   let tau = drawScalar();
   // τ must not be a root of unity of any domain (τ − ω^j would have no inverse): probability ~2^-225.
   while (Fr.eq(keep(Fr.exp(tau, M)), Fr.one)) tau = drawScalar();

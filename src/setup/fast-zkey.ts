@@ -24,6 +24,7 @@ import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { snarkjs } from '../snark.js';
 import { signedCoefs, sparseMsm, type Columns } from './fast/sparse-msm.js';
+import { drawSecretScalar } from './fast/toxic.js';
 import { snarkjsInternals, type Blake2bHasher, type WasmCurve } from './fast/snarkjs-internals.js';
 import { keepingCurve, zkeyInternals } from './fast/zkey-internals.js';
 
@@ -208,17 +209,7 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
     };
 
     // ---- δ --------------------------------------------------------------------------------
-    const two248 = Fr.exp(Fr.e(2), 248);
-    let delta: Uint8Array;
-    for (;;) {
-      const raw = keep(randomBytes(64));
-      const lo = keep(new Uint8Array(32));
-      const hi = keep(new Uint8Array(32));
-      lo.set(raw.subarray(0, 31));
-      hi.set(raw.subarray(32, 63));
-      delta = keep(Fr.add(keep(Fr.fromRprLE(lo, 0)), keep(Fr.mul(keep(Fr.fromRprLE(hi, 0)), two248))));
-      if (!Fr.isZero(delta)) break;
-    }
+    const delta = drawSecretScalar(Fr, keep);
     const invDelta = keep(Fr.inv(delta));
 
     // ---- header (sections 1, 2) -------------------------------------------------------------
