@@ -62,3 +62,214 @@ template Rescale(k, b, relu) {
         out <== lcu - 2 ** b;
     }
 }
+
+/// out = 1 if in ≥ 0 else 0, for in ∈ [−2^b, 2^b) (guaranteed by the compiler's bound analysis).
+/// Sound: in + 2^b ∈ [0, 2^(b+1)) has exactly one (b+1)-bit decomposition; its top bit is 1
+/// exactly when in ≥ 0. Cost: b + 1 constraints.
+template SignBit(b) {
+    assert(b >= 1 && b + 2 <= 252);
+    signal input in;
+    signal output out;
+    signal u[b + 1];
+    var v = in + 2 ** b;
+    var lc = 0;
+    for (var i = 0; i <= b; i++) {
+        u[i] <-- (v >> i) & 1;
+        u[i] * (u[i] - 1) === 0;
+        lc += u[i] * 2 ** i;
+    }
+    lc === in + 2 ** b;
+    out <== u[b];
+}
+
+/// out = max(a, b) for b − a ∈ [−2^d, 2^d). Sound: s = [b − a ≥ 0] is forced by SignBit, and
+/// out = a + s·(b − a) is then exactly the larger one. Cost: d + 2.
+template Max2(d) {
+    signal input a;
+    signal input b;
+    signal output out;
+    component s = SignBit(d);
+    s.in <== b - a;
+    out <== a + s.out * (b - a);
+}
+
+/// out = 1 if a = b else 0 (the IsZero gadget on a − b). Sound: if a ≠ b, then out = 0 by the
+/// second constraint and the first forces inv = 1/(a − b); if a = b, the first gives out = 1.
+template IsEqual() {
+    signal input a;
+    signal input b;
+    signal output out;
+    signal inv;
+    var d = a - b;
+    inv <-- d != 0 ? 1 / d : 0;
+    out <== 1 - d * inv;
+    d * out === 0;
+}
+
+/// out = c ? a : b, where the condition arrives scaled: cs = c·2^s with c ∈ {0, 1} (enforced).
+template Select(s) {
+    signal input cs;
+    signal input a;
+    signal input b;
+    signal output out;
+    cs * (cs - 2 ** s) === 0;
+    var c = cs * (1 / 2 ** s);
+    out <== b + c * (a - b);
+}
+
+/// q = round(a·2^k / b) (half up) for b ∈ [1, 2^bb] and q ∈ [−2^bq, 2^bq).
+/// Sound: b − 1, q + 2^bq, r and 2b − 1 − r are range-checked, so b ≥ 1, 0 ≤ r < 2b, and
+/// 2·a·2^k + b = 2·b·q + r holds over the integers (the compiler keeps both sides below p/2);
+/// that is Euclidean division of 2a·2^k + b by 2b, whose quotient is unique.
+/// Cost: bb + (bq + 1) + 2·(bb + 2) + 1.
+template DivRound(k, bq, bb) {
+    assert(bq >= 0 && bb >= 1 && bq + bb + 3 <= 252);
+    signal input a;
+    signal input b;
+    signal output q;
+    signal r;
+    signal bqv;
+
+    var num = 2 * a * 2 ** k + b;
+    var off = num + 2 * b * 2 ** bq; // ≥ 0 for every admissible q
+    q <-- off \ (2 * b) - 2 ** bq;
+    r <-- off % (2 * b);
+
+    component rb = RangeCheck(bb, 1);
+    rb.in <== b;
+    component rq = RangeCheck(bq + 1, -(2 ** bq));
+    rq.in <== q;
+    component rr = RangeCheck(bb + 2, 0);
+    rr.in <== r;
+    component rt = RangeCheck(bb + 2, 0);
+    rt.in <== 2 * b - 1 - r;
+    bqv <== b * q;
+    2 * a * 2 ** k + b === 2 * bqv + r;
+}
+
+/// y = floor(√n) for n ≥ 0 and y ∈ [0, 2^by). Sound: with y ≥ 0, e = n − y² ∈ [0, 2^(by+1)) and
+/// 2y − e ≥ 0 give y² ≤ n ≤ y² + 2y < (y + 1)², which only floor(√n) satisfies.
+/// Cost: by + 2·(by + 1) + 1.
+template FloorSqrt(by) {
+    assert(by >= 1 && 2 * by + 3 <= 252);
+    signal input n;
+    signal output y;
+    signal y2;
+    var v = 0;
+    for (var i = by - 1; i >= 0; i--) {
+        var c = v + 2 ** i;
+        if (c * c <= n) { v = c; }
+    }
+    y <-- v;
+    component ry = RangeCheck(by, 0);
+    ry.in <== y;
+    y2 <== y * y;
+    component re = RangeCheck(by + 1, 0);
+    re.in <== n - y2;
+    component rt = RangeCheck(by + 1, 0);
+    rt.in <== 2 * y - (n - y2);
+}
+
+/// idx = the first index of the largest x[i], for x[i] − x[j] ∈ [−2^d, 2^d).
+/// Sound: sel is one-hot (boolean, sums to 1), m = x[idx]; m − x[j] ≥ 0 for every j, and > 0 for
+/// j < idx (the range check is on m − x[j] − [j < idx]), so idx is the first maximum.
+/// Cost: n·(d + 2) + n + 1.
+template ArgMax(n, d) {
+    signal input x[n];
+    signal output idx;
+    signal sel[n];
+    signal prod[n];
+    var best = 0;
+    for (var i = 1; i < n; i++) {
+        if (x[i] > x[best]) { best = i; }
+    }
+    var total = 0;
+    var m = 0;
+    var id = 0;
+    for (var i = 0; i < n; i++) {
+        sel[i] <-- i == best ? 1 : 0;
+        sel[i] * (sel[i] - 1) === 0;
+        total += sel[i];
+        prod[i] <== sel[i] * x[i];
+        m += prod[i];
+        id += i * sel[i];
+    }
+    total === 1;
+    idx <== id;
+    component rc[n];
+    var after = 1; // Σ_{i > j} sel[i], i.e. [idx > j]
+    for (var j = 0; j < n; j++) {
+        after -= sel[j];
+        rc[j] = RangeCheck(d + 1, 0);
+        rc[j].in <== m - x[j] - after;
+    }
+}
+
+/// y = rescale(Σ_k C[seg·(deg+1) + k]·t^k, shift) where x − lo = seg·2^m + t, m = B − s: a
+/// piecewise polynomial over 2^s segments of the domain [lo, lo + 2^B).
+/// Sound: x − lo is decomposed into B boolean bits (so seg and t are the unique digits), the
+/// one-hot selector of seg is built from its bits by products (each a constraint), coefficients
+/// are linear in the selector, every product with t^k is a constraint, and the final Rescale
+/// is sound by itself. Cost: B + (2^s − 2) + (2·deg − 1) + shift + bo + 3.
+template PiecewisePoly(B, s, deg, shift, bo, lo, C) {
+    assert(s <= B && B + 1 <= 252);
+    signal input in;
+    signal output out;
+    var m = B - s;
+    signal bits[B];
+    var v = in - lo;
+    var lc = 0;
+    for (var i = 0; i < B; i++) {
+        bits[i] <-- (v >> i) & 1;
+        bits[i] * (bits[i] - 1) === 0;
+        lc += bits[i] * 2 ** i;
+    }
+    lc === in - lo;
+
+    var t = 0;
+    for (var i = 0; i < m; i++) { t += bits[i] * 2 ** i; }
+
+    // one-hot selector of the segment, most significant bit first
+    var nseg = 2 ** s;
+    var sel[256];
+    sel[0] = 1;
+    signal prod[nseg > 2 ? nseg - 2 : 1];
+    if (nseg <= 2) { prod[0] <== 0; }
+    var width = 1;
+    var np = 0;
+    for (var j = s - 1; j >= 0; j--) {
+        var next[256];
+        for (var k = 0; k < width; k++) {
+            if (width == 1) {
+                next[0] = 1 - bits[m + j];
+                next[1] = bits[m + j];
+            } else {
+                prod[np] <== sel[k] * bits[m + j];
+                next[2 * k] = sel[k] - prod[np];
+                next[2 * k + 1] = prod[np];
+                np++;
+            }
+        }
+        width *= 2;
+        for (var k = 0; k < width; k++) { sel[k] = next[k]; }
+    }
+
+    signal pw[deg + 1];
+    signal term[deg + 1];
+    var acc = 0;
+    for (var k = 0; k <= deg; k++) {
+        var ck = 0;
+        for (var g = 0; g < nseg; g++) { ck += sel[g] * C[g * (deg + 1) + k]; }
+        if (k == 0) {
+            pw[0] <== 1;
+            term[0] <== ck;
+        } else {
+            if (k == 1) { pw[1] <== t; } else { pw[k] <== pw[k - 1] * t; }
+            term[k] <== ck * pw[k];
+        }
+        acc += term[k];
+    }
+    component r = Rescale(shift, bo, 0);
+    r.in <== acc;
+    out <== r.out;
+}

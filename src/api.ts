@@ -10,7 +10,7 @@ import { readSymbols, readWtns } from './circom/witness.js';
 import { emitCircuit, inputSignal, outputSignal } from './compiler/emit.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, loadSamples, readJson, type Sample } from './inputs.js';
-import type { QuantGraph, QuantParams, ValueInfo, Visibility } from './ir/graph.js';
+import type { NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility } from './ir/graph.js';
 import { linearize } from './ir/linearize.js';
 import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
@@ -44,7 +44,7 @@ export interface Settings {
   params: QuantParams;
   inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number } }[];
   outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string }[];
-  layers: { name: string; nodes: string[]; act: string; size: number; scale: number; shift: number; maxBits: number; accBound: string }[];
+  layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number }[];
   circuit: { constraints: number; wires: number; publicInputs: number; publicOutputs: number; privateInputs: number; compileSeconds: number };
   calibration: { source: string; samples: number };
   accuracy: AccuracyReport;
@@ -87,6 +87,8 @@ function loadQuantGraph(buildDir: string): QuantGraph {
 }
 
 // ---------------------------------------------------------------- compile
+
+const opLabel = (op: NonLinear) => (op.kind === 'rescale' ? (op.relu ? 'relu' : 'rescale') : op.kind === 'fn' ? op.fn : op.kind);
 
 export interface CompileOptions {
   /** Path of the .onnx file. */
@@ -174,8 +176,8 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       })),
       outputs: qg.outputs.map((o, k) => ({ name: o.name, signal: outputSignal(k), shape: o.shape, scale: o.scale, bound: o.bound.toString() })),
       layers: qg.acts.map((a) => ({
-        name: a.name, nodes: a.nodes, act: a.act, size: a.size, scale: a.scale, shift: a.shift,
-        maxBits: Math.max(0, ...a.bits) + 1, accBound: a.accBound.toString(),
+        name: a.name, nodes: a.nodes, op: opLabel(a.op), size: a.size, scale: a.scale, shift: a.shift,
+        maxBits: Math.max(0, ...a.bits, ...a.aux) + 1, accBound: a.accBound.toString(), maxError: a.poly?.maxError,
       })),
       circuit: {
         constraints: c.constraints, wires: c.wires, publicInputs: c.publicInputs, publicOutputs: c.publicOutputs,
@@ -381,7 +383,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   }));
   let reference: ProveResult['reference'];
   if (existsSync(settings.model.path) && sha256(settings.model.path) === settings.model.sha256) {
-    const ins = qg.inputs.map((x) => ({ name: x.name, shape: x.shape }));
+    const ins = qg.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
     const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
     const ref = await runReference(settings.model.path, ins, sample, outs);
     let maxAbsError = 0;

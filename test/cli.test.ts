@@ -32,13 +32,13 @@ describe('zkonnx CLI', () => {
     const model = join(work, 'sig.onnx');
     writeFileSync(model, buildModel({
       graphName: 'sig', inputs: [{ name: 'x', shape: [1, 2] }], outputs: [{ name: 'y', shape: [1, 2] }], initializers: [],
-      nodes: [{ name: '/act/Sigmoid', op: 'Sigmoid', inputs: ['x'], outputs: ['y'] }],
+      nodes: [{ name: '/act/Hardmax', op: 'Hardmax', inputs: ['x'], outputs: ['y'] }],
     }));
     writeFileSync(join(work, 'input.json'), JSON.stringify({ input_data: [[0.5, -0.5]] }));
     const r = await zkonnx('compile', model, '--build', join(work, 'build-sig'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('[ONNX_UNSUPPORTED_OP]');
-    expect(r.stderr).toContain('node /act/Sigmoid (Sigmoid)');
+    expect(r.stderr).toContain('node /act/Hardmax (Hardmax)');
     expect(existsSync(join(work, 'build-sig'))).toBe(false);
   });
 

@@ -114,7 +114,7 @@ describe.skipIf(!hasConformance)('visibility and exactness guards', () => {
     await setup({ buildDir });
     const file = new BuildPaths(buildDir).file('qgraph');
     const qg = quantGraphFromJson(readFileSync(file, 'utf8'));
-    qg.acts[0]!.affine.bias[1]! += 1n << BigInt(qg.acts[0]!.shift); // the executor now computes q + 1 there
+    qg.acts[0]!.args.bias[1]! += 1n << BigInt(qg.acts[0]!.shift); // the executor now computes q + 1 there
     writeFileSync(file, quantGraphToJson(qg));
     await expect(prove({ buildDir, input })).rejects.toMatchObject({ code: 'WITNESS_MISMATCH' });
     expect(existsSync(new BuildPaths(buildDir).proofFile('default', 'proof'))).toBe(false);

@@ -57,7 +57,7 @@ const mlp = (extra: Partial<ModelSpec> = {}): ModelSpec => ({
 describe('ONNX decoding', () => {
   it.skipIf(!hasConformance)('reads a PyTorch export: symbolic batch fixed to 1, initializers, nodes', () => {
     const g = readOnnx(conformanceModel('1l_mlp'));
-    expect(g.inputs).toEqual([{ name: 'input', shape: [1, 3] }]);
+    expect(g.inputs).toEqual([{ name: 'input', shape: [1, 3], dtype: 1 }]);
     expect(g.nodes.map((n) => n.op)).toEqual(['Gemm', 'Relu']);
     expect([...g.constants.values()].map((t) => t.dims)).toEqual([[4, 3], [4]]);
     const f = inferAndFold(g);
@@ -98,8 +98,8 @@ describe('ONNX decoding', () => {
 
   it('rejects an unsupported op, naming the node and the op', () => {
     const spec = mlp();
-    spec.nodes[1] = { name: '/act/Sigmoid', op: 'Sigmoid', inputs: ['h'], outputs: ['y'] };
-    expectErr(() => inferAndFold(decodeOnnx(buildModel(spec), 'm.onnx')), 'ONNX_UNSUPPORTED_OP', '/act/Sigmoid', 'Sigmoid');
+    spec.nodes[1] = { name: '/act/Einsum', op: 'Einsum', inputs: ['h'], outputs: ['y'], attrs: { equation: 'ij->ij' } };
+    expectErr(() => inferAndFold(decodeOnnx(buildModel(spec), 'm.onnx')), 'ONNX_UNSUPPORTED_OP', '/act/Einsum', 'Einsum');
   });
 
   it('rejects a symbolic dimension that is not the batch', () => {

@@ -1,7 +1,7 @@
 // QuantGraph → circom source. Affine maps become linear combinations inside the constraint of the
 // next rescale (zero constraints of their own); constants live in var arrays returned by functions
 // and are read in loops, because circom overflows its stack on long single expressions.
-import type { QAffine, QuantGraph, Visibility } from '../ir/graph.js';
+import type { QAct, QAffine, QuantGraph, Visibility } from '../ir/graph.js';
 
 export interface CircuitVisibility {
   input: Visibility;
@@ -71,17 +71,28 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
   }
   for (const [j, a] of qg.acts.entries()) {
     const p = `a${j}`;
-    fns.push(...affineFunctions(p.toUpperCase(), a.affine), varArray(`${p.toUpperCase()}_bits`, a.bits));
+    const P = p.toUpperCase();
+    fns.push(...affineFunctions(P, a.args), varArray(`${P}_start`, a.argStart), varArray(`${P}_bits`, a.bits), varArray(`${P}_aux`, a.aux));
+    if (a.poly) fns.push(varArray(`${P}_poly`, a.poly.coef));
+    const nargs = Math.max(1, ...a.argStart.slice(1).map((s, i) => s - a.argStart[i]!));
+    const { head, comps, inner } = actBody(a, p, nargs);
     body.push(
-      `${I}// '${a.name}' ← ${a.nodes.join(', ')}: ${a.act === 'relu' ? 'relu(' : ''}rescale by 2^${a.shift}${a.act === 'relu' ? ')' : ''}, scale 2^${a.scale}`,
-      ...affineVars(p, a.affine, I),
-      `${I}var ${p}_bits[${Math.max(1, a.bits.length)}] = ${p.toUpperCase()}_bits();`,
-      `${I}component ${p}[${a.size}];`,
+      `${I}// '${a.name}' ← ${a.nodes.join(', ')}: ${head}, scale 2^${a.scale}`,
+      ...affineVars(p, a.args, I),
+      `${I}var ${p}_start[${a.argStart.length}] = ${P}_start();`,
+      `${I}var ${p}_bits[${Math.max(1, a.bits.length)}] = ${P}_bits();`,
+      `${I}var ${p}_aux[${Math.max(1, a.aux.length)}] = ${P}_aux();`,
+      ...(a.poly ? [`${I}var ${p}_poly[${a.poly.coef.length}] = ${P}_poly();`] : []),
+      `${I}component ${p}[${comps}];`,
+      `${I}var ${p}_n = 0;`,
       `${I}for (var i = 0; i < ${a.size}; i++) {`,
-      `${I}${I}${p}[i] = Rescale(${a.shift}, ${p}_bits[i], ${a.act === 'relu' ? 1 : 0});`,
-      ...accLoop(p, I + I),
-      `${I}${I}${p}[i].in <== acc;`,
-      `${I}${I}v[${a.offset} + i] <== ${p}[i].out;`,
+      `${I}${I}var x[${nargs}];`,
+      `${I}${I}for (var r = ${p}_start[i]; r < ${p}_start[i + 1]; r++) {`,
+      `${I}${I}${I}var acc = ${p}_bias[r];`,
+      `${I}${I}${I}for (var t = ${p}_row[r]; t < ${p}_row[r + 1]; t++) acc += ${p}_coef[t] * v[${p}_idx[t]];`,
+      `${I}${I}${I}x[r - ${p}_start[i]] = acc;`,
+      `${I}${I}}`,
+      ...inner.map((l) => `${I}${I}${l}`),
       `${I}}`, '',
     );
   }
@@ -114,4 +125,57 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
     `component main${pub} = Model();`,
     '',
   ].join('\n');
+}
+
+/** The per-element circom of one non-linear value: a comment head, component count, loop body. */
+function actBody(a: QAct, p: string, nargs: number): { head: string; comps: number; inner: string[] } {
+  const out = `v[${a.offset} + i]`;
+  const one = (tmpl: string, wire: string[], res = 'out') => ({
+    comps: a.size,
+    inner: [`${p}[i] = ${tmpl};`, ...wire, `${out} <== ${p}[i].${res};`],
+  });
+  switch (a.op.kind) {
+    case 'rescale':
+      return { head: `${a.op.relu ? 'relu(' : ''}rescale by 2^${a.shift}${a.op.relu ? ')' : ''}`, ...one(`Rescale(${a.shift}, ${p}_bits[i], ${a.op.relu ? 1 : 0})`, [`${p}[i].in <== x[0];`]) };
+    case 'mul':
+      return { head: `product rescaled by 2^${a.shift}`, ...one(`Rescale(${a.shift}, ${p}_bits[i], 0)`, [`${p}[i].in <== x[0] * x[1];`]) };
+    case 'max': {
+      const comps = Math.max(1, a.argStart[a.size]! - a.size);
+      return {
+        head: 'max of the operands', comps,
+        inner: [
+          'var m = x[0];',
+          `for (var r = 1; r < ${p}_start[i + 1] - ${p}_start[i]; r++) {`,
+          `    ${p}[${p}_n] = Max2(${p}_aux[i]);`,
+          `    ${p}[${p}_n].a <== m;`,
+          `    ${p}[${p}_n].b <== x[r];`,
+          `    m = ${p}[${p}_n].out;`,
+          `    ${p}_n++;`,
+          '}',
+          `${out} <== m;`,
+        ],
+      };
+    }
+    case 'argmax': {
+      if (a.argStart.some((s, i) => i > 0 && s - a.argStart[i - 1]! !== nargs)) throw new Error(`argmax '${a.name}': groups of unequal size`);
+      return { head: `argmax of ${nargs}`, ...one(`ArgMax(${nargs}, ${p}_aux[i])`, [`for (var r = 0; r < ${nargs}; r++) { ${p}[i].x[r] <== x[r]; }`], 'idx') };
+    }
+    case 'less':
+      return { head: 'a < b', ...one(`SignBit(${p}_aux[i])`, [`${p}[i].in <== x[1] - x[0] - 1;`]) };
+    case 'equal':
+      return { head: 'a == b', ...one('IsEqual()', [`${p}[i].a <== x[0];`, `${p}[i].b <== x[1];`]) };
+    case 'select':
+      return { head: 'c ? a : b', ...one(`Select(${a.argScale})`, [`${p}[i].cs <== x[0];`, `${p}[i].a <== x[1];`, `${p}[i].b <== x[2];`]) };
+    case 'div':
+      return { head: 'a / b rounded', ...one(`DivRound(${a.scale}, ${p}_bits[i], ${p}_aux[i])`, [`${p}[i].a <== x[0];`, `${p}[i].b <== x[1];`], 'q') };
+    case 'sqrt':
+      return { head: 'floor(sqrt)', ...one(`FloorSqrt(${p}_bits[i])`, [`${p}[i].n <== x[0] * ${1n << BigInt(a.shift)};`], 'y') };
+    case 'fn': {
+      const q = a.poly!;
+      return {
+        head: `${a.op.fn} as ${2 ** q.segBits} polynomial pieces of degree ${q.degree} (max error ${q.maxError.toExponential(2)})`,
+        ...one(`PiecewisePoly(${p}_aux[i], ${q.segBits}, ${q.degree}, ${a.shift}, ${p}_bits[i], ${q.lo}, ${p}_poly)`, [`${p}[i].in <== x[0];`]),
+      };
+    }
+  }
 }

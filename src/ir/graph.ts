@@ -26,6 +26,8 @@ export interface Node {
 export interface ValueInfo {
   name: string;
   shape: number[];
+  /** ONNX element type of a graph input (1 float, 7 int64, 9 bool, …), when the file states it. */
+  dtype?: number;
 }
 
 export interface Graph {
@@ -58,7 +60,31 @@ export interface LinExpr {
   c: number;
 }
 
-export type Activation = 'relu' | 'none';
+/**
+ * A non-linear op, computed element by element from each element's operands (affine
+ * expressions). These are the only points where the circuit pays constraints.
+ *   rescale  x rounded to a coarser scale; relu: max(0, ·) on the same bits   args [x]
+ *   max      max of the operands                                             args [x1, …, xn]
+ *   mul      a·b rescaled                                                     args [a, b]
+ *   fn       a univariate function (sigmoid, tanh, exp, …), piecewise polynomial args [x]
+ *   div      a / b rounded, b > 0 proven                                       args [a, b]
+ *   sqrt     √x rounded down, x ≥ 0 proven                                    args [x]
+ *   argmax   index of the first largest operand                               args [x1, …, xn]
+ *   less     1 if a < b else 0                                                 args [a, b]
+ *   equal    1 if a = b else 0                                                 args [a, b]
+ *   select   c ? a : b for a boolean value c                                  args [c, a, b]
+ */
+export type NonLinear =
+  | { kind: 'rescale'; relu: boolean }
+  | { kind: 'max' }
+  | { kind: 'mul' }
+  | { kind: 'fn'; fn: string; params: number[] }
+  | { kind: 'div' }
+  | { kind: 'sqrt' }
+  | { kind: 'argmax' }
+  | { kind: 'less' }
+  | { kind: 'equal' }
+  | { kind: 'select' };
 
 /** A tensor whose elements are circuit values (signals), laid out at [offset, offset+size). */
 export interface ValueTensor {
@@ -72,14 +98,17 @@ export interface ValueTensor {
 export interface InputValue extends ValueTensor {
   kind: 'input';
   inputIndex: number;
+  /** ONNX element type the model declares (the float reference feeds that type). */
+  dtype?: number;
 }
 
-/** act(expr) for every element: the points where the circuit pays constraints. */
+/** op(args[i]) for every element i. */
 export interface ActValue extends ValueTensor {
   kind: 'act';
-  act: Activation;
-  expr: LinExpr[];
-  /** ONNX nodes folded into this value (for messages and reports). */
+  op: NonLinear;
+  /** Per element: its operands. */
+  args: LinExpr[][];
+  /** ONNX nodes lowered into this value (for messages and reports). */
   nodes: string[];
 }
 
@@ -109,6 +138,7 @@ export interface QAffine {
 }
 
 export interface QInput extends ValueTensor {
+  dtype?: number;
   /** real ≈ q / 2^scale */
   scale: number;
   /** Range check: q ∈ [lo, lo + 2^bits). */
@@ -118,18 +148,41 @@ export interface QInput extends ValueTensor {
   calibrated: { min: number; max: number };
 }
 
+/** Piecewise polynomial of a `fn` value: see circuits/zkonnx.circom PiecewisePoly. */
+export interface QPoly {
+  /** x − lo is decomposed into segBits + lowBits bits; the top segBits pick the segment. */
+  lo: bigint;
+  segBits: number;
+  lowBits: number;
+  degree: number;
+  /** coef[seg·(degree+1) + k]: coefficient of t^k, at scale 2^polyScale. */
+  coef: bigint[];
+  polyScale: number;
+  /** Largest |f(x) − dequantized output| over every admissible x (computed exhaustively). */
+  maxError: number;
+}
+
 export interface QAct extends ValueTensor {
-  act: Activation;
-  scale: number;
-  /** Accumulator scale; shift = accScale − scale. */
-  accScale: number;
-  shift: number;
-  affine: QAffine;
-  /** Per element: quotient constrained to [−2^b, 2^b). */
-  bits: number[];
-  /** Largest |accumulator| any admissible witness can reach (proves no wrap-around). */
-  accBound: bigint;
+  op: NonLinear;
   nodes: string[];
+  /** Output scale: real ≈ q / 2^scale. */
+  scale: number;
+  /** All operand rows at one scale; element i owns rows [argStart[i], argStart[i+1]). */
+  args: QAffine;
+  argStart: number[];
+  argScale: number;
+  /** Rescale amount of the result (rescale, mul, fn), else 0. */
+  shift: number;
+  /** Per element: the output is constrained to [−2^b, 2^b) (rescale, mul, fn, div, sqrt). */
+  bits: number[];
+  /**
+   * Per element, op-specific widths: max/argmax/less: bits of each comparison difference;
+   * div: bits of the denominator; sqrt: bits of the radicand; fn: bits of x − lo.
+   */
+  aux: number[];
+  /** Largest |intermediate| any admissible witness can reach (proves no wrap-around). */
+  accBound: bigint;
+  poly?: QPoly;
 }
 
 export interface QOutput {

@@ -10,8 +10,9 @@ export function quantGraphFromJson(text: string): QuantGraph {
   const big = (a: unknown[]) => a.map((x) => BigInt(x as string));
   for (const i of raw.inputs) i.lo = BigInt(i.lo as unknown as string);
   for (const a of raw.acts) {
-    a.affine.coef = big(a.affine.coef);
-    a.affine.bias = big(a.affine.bias);
+    a.args.coef = big(a.args.coef);
+    a.args.bias = big(a.args.bias);
+    if (a.poly) { a.poly.coef = big(a.poly.coef); a.poly.lo = BigInt(a.poly.lo as unknown as string); }
     a.accBound = BigInt(a.accBound as unknown as string);
   }
   for (const o of raw.outputs) {

@@ -165,7 +165,8 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>'): Graph {
   for (const v of g.input ?? []) {
     if (constants.has(v.name)) continue; // older exporters list initializers again as inputs
     const shape = decodeShape(v, source, 'input');
-    inputs.push({ name: v.name, shape });
+    const dtype = num(v.type?.tensor_type?.elem_type);
+    inputs.push(dtype ? { name: v.name, shape, dtype } : { name: v.name, shape });
     shapes.set(v.name, shape);
   }
   for (const [name, t] of constants) shapes.set(name, t.dims);

@@ -1,20 +1,29 @@
 // Shape inference and constant folding. After this pass every tensor has a static shape, every
 // value computable without the input is a constant, and the remaining nodes compute on signals.
+//
+// Linear ops have one implementation (src/ir/ops/, generic over the element algebra): folding
+// runs it on numbers, shape inference runs it on a dummy algebra, so neither can disagree with
+// linearization. Non-linear ops fold with the float code below and have shape rules here.
 import { ZkonnxError, nodeLabel } from '../errors.js';
 import type { AttrValue, Graph, Node, Tensor } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
-import { broadcastIndex, broadcastShape, normAxis, reshapeTarget, strides } from '../ir/shape.js';
-
-/** Ops that may compute on signals in this release, with the float Cast targets allowed. */
-export const SIGNAL_OPS = new Set([
-  'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Relu', 'Flatten', 'Reshape', 'Identity', 'Cast', 'Dropout',
-]);
-const FLOAT_TYPES = new Set([1, 10, 11, 16]);
+import { broadcastIndex, broadcastShape, strides } from '../ir/shape.js';
+import { windowOf, poolKernel } from '../ir/ops/conv.js';
+import { applyLinear, LINEAR_OPS, constPermute } from '../ir/ops/linear.js';
+import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
+import { SCALAR_FNS, UNARY_FNS } from '../ir/ops/scalar.js';
+import type { Arg, OpContext, Tens } from '../ir/ops/types.js';
+import { attrChoice, attrNum, intsArg, normAxisChecked, NUMBER_ALGEBRA, SHAPE_ALGEBRA } from '../ir/ops/util.js';
 
 type Ctx = { g: Graph; node: Node };
+type Code = 'ONNX_SHAPE' | 'ONNX_UNSUPPORTED_ATTR' | 'ONNX_MALFORMED' | 'ONNX_UNSUPPORTED_OP';
 
-function fail(ctx: Ctx, msg: string, hint?: string, code: 'ONNX_SHAPE' | 'ONNX_UNSUPPORTED_ATTR' | 'ONNX_MALFORMED' = 'ONNX_SHAPE'): never {
+function fail(ctx: Ctx, msg: string, hint?: string, code: Code = 'ONNX_SHAPE'): never {
   throw new ZkonnxError(code, `${nodeLabel(ctx.node)}: ${msg}`, { file: ctx.g.source, node: ctx.node.name, op: ctx.node.op, hint });
+}
+
+function opContext(g: Graph, node: Node): OpContext {
+  return { node, opset: g.opset, fail: (msg, hint) => fail({ g, node }, msg, hint, 'ONNX_UNSUPPORTED_ATTR') };
 }
 
 export function attrInt(n: Node, key: string, dflt: number): number {
@@ -26,118 +35,144 @@ export function attrInts(n: Node, key: string): number[] | undefined {
   return Array.isArray(v) ? (v as number[]) : undefined;
 }
 
+export function transposeConst(x: Tensor, perm: number[]): Tensor {
+  return constPermute(x, perm);
+}
+
 function t(dims: number[], data: Float64Array | number[]): Tensor {
   return { dims, data: data instanceof Float64Array ? data : Float64Array.from(data) };
 }
 
-function elementwise(ctx: Ctx, a: Tensor, b: Tensor, f: (x: number, y: number) => number): Tensor {
-  const shape = broadcastShape(a.dims, b.dims);
-  if (!shape) fail(ctx, `shapes [${a.dims}] and [${b.dims}] do not broadcast`);
-  const ia = broadcastIndex(shape, a.dims);
-  const ib = broadcastIndex(shape, b.dims);
+// ---------------------------------------------------------------- element types
+
+const FLOAT_TYPES = new Set([1, 10, 11, 16]);
+const INT_TYPES = new Set([2, 3, 4, 5, 6, 7, 12, 13]);
+const BOOL = 9;
+
+/** Casts a number to an ONNX data type the way onnxruntime does (ints truncate, float32 rounds). */
+function castTo(to: number, x: number): number {
+  if (to === BOOL) return x !== 0 && !Number.isNaN(x) ? 1 : 0;
+  if (INT_TYPES.has(to)) return Number.isFinite(x) ? Math.trunc(x) : 0;
+  if (to === 1) return Math.fround(x);
+  return x;
+}
+
+/** Ops whose output is integer-typed when their data operands are (same-type ops in ONNX). */
+const TYPE_PRESERVING = new Set([
+  'Concat', 'Add', 'Sub', 'Mul', 'Div', 'Mod', 'Neg', 'Abs', 'Max', 'Min', 'Sum', 'Clip', 'Where', 'ReduceSum', 'ReduceProd',
+  'ReduceMax', 'ReduceMin', 'CumSum', 'Range', 'Sign', 'Relu',
+]);
+/** Ops that only move data: the output has input 0's type. */
+const MOVEMENT = new Set([
+  'Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Slice', 'Gather', 'GatherElements',
+  'Expand', 'Tile', 'Split', 'Pad', 'DepthToSpace', 'SpaceToDepth', 'Dropout',
+]);
+const BOOL_OUT = new Set(['Less', 'Greater', 'Equal', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf']);
+
+// ---------------------------------------------------------------- float folding
+
+/** Element-wise op over any number of broadcast constants. */
+function elementwise(ctx: Ctx, ins: Tensor[], f: (xs: number[]) => number): Tensor {
+  let shape: number[] | undefined = [];
+  for (const x of ins) {
+    shape = broadcastShape(shape, x.dims);
+    if (!shape) fail(ctx, `shapes ${ins.map((i) => `[${i.dims}]`).join(', ')} do not broadcast`);
+  }
+  const maps = ins.map((x) => broadcastIndex(shape!, x.dims));
   const out = new Float64Array(sizeOf(shape));
-  for (let i = 0; i < out.length; i++) out[i] = f(a.data[ia[i]!]!, b.data[ib[i]!]!);
+  const xs = new Array<number>(ins.length);
+  for (let i = 0; i < out.length; i++) {
+    for (let j = 0; j < ins.length; j++) xs[j] = ins[j]!.data[maps[j]![i]!]!;
+    out[i] = f(xs);
+  }
   return t(shape, out);
 }
 
-/** 2-D matrix product of constants (used by folding Gemm/MatMul on constants). */
-function matmul2(a: Tensor, b: Tensor, m: number, k: number, n: number, ta = false, tb = false): Float64Array {
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let q = 0; q < k; q++) s += a.data[ta ? q * m + i : i * k + q]! * b.data[tb ? j * k + q : q * n + j]!;
-      out[i * n + j] = s;
-    }
+const roundEven = (x: number) => {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/** Univariate float ops: (x, attribute reader) → y. */
+const UNARY_FLOAT: Record<string, (x: number, a: (k: string, d: number) => number) => number> = {
+  Relu: (x) => Math.max(0, x),
+  Abs: Math.abs,
+  Sqrt: Math.sqrt,
+  Reciprocal: (x) => 1 / x,
+  Sign: Math.sign,
+  Floor: Math.floor,
+  Ceil: Math.ceil,
+  Round: roundEven,
+  Not: (x) => (x ? 0 : 1),
+  IsNaN: (x) => (Number.isNaN(x) ? 1 : 0),
+  IsInf: (x) => (x === Infinity || x === -Infinity ? 1 : 0),
+  LeakyRelu: (x, a) => (x >= 0 ? x : a('alpha', 0.01) * x),
+  ThresholdedRelu: (x, a) => (x > a('alpha', 1) ? x : 0),
+  Tan: Math.tan,
+  Atan: Math.atan,
+  Asin: Math.asin,
+  Acos: Math.acos,
+  Sinh: Math.sinh,
+  Cosh: Math.cosh,
+};
+for (const [op, spec] of Object.entries(UNARY_FNS)) {
+  const fn = SCALAR_FNS[spec.fn]!;
+  UNARY_FLOAT[op] = (x, a) => fn(x, spec.params ? spec.params(a) : []);
+}
+
+const BINARY_FLOAT: Record<string, (x: number, y: number) => number> = {
+  Pow: (x, y) => x ** y,
+  Less: (x, y) => (x < y ? 1 : 0),
+  Greater: (x, y) => (x > y ? 1 : 0),
+  Equal: (x, y) => (x === y ? 1 : 0),
+  LessOrEqual: (x, y) => (x <= y ? 1 : 0),
+  GreaterOrEqual: (x, y) => (x >= y ? 1 : 0),
+  And: (x, y) => (x && y ? 1 : 0),
+  Or: (x, y) => (x || y ? 1 : 0),
+  Xor: (x, y) => ((x ? 1 : 0) !== (y ? 1 : 0) ? 1 : 0),
+  PRelu: (x, s) => (x < 0 ? s * x : x),
+};
+
+const REDUCE_FLOAT: Record<string, (xs: number[]) => number> = {
+  ReduceMax: (xs) => Math.max(...xs),
+  ReduceMin: (xs) => Math.min(...xs),
+  ReduceProd: (xs) => xs.reduce((p, q) => p * q, 1),
+  ReduceL1: (xs) => xs.reduce((p, q) => p + Math.abs(q), 0),
+  ReduceL2: (xs) => Math.sqrt(xs.reduce((p, q) => p + q * q, 0)),
+  ReduceSumSquare: (xs) => xs.reduce((p, q) => p + q * q, 0),
+  ReduceLogSum: (xs) => Math.log(xs.reduce((p, q) => p + q, 0)),
+  ReduceLogSumExp: (xs) => {
+    const m = Math.max(...xs);
+    return m + Math.log(xs.reduce((p, q) => p + Math.exp(q - m), 0));
+  },
+};
+
+/** Along `axis`, each lane of the tensor: the flat indices of its elements. */
+function lanes(shape: number[], axis: number): number[][] {
+  const len = shape[axis]!;
+  const inner = sizeOf(shape.slice(axis + 1));
+  const outer = sizeOf(shape.slice(0, axis));
+  const out: number[][] = [];
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) out.push(Array.from({ length: len }, (_, k) => (o * len + k) * inner + i));
   }
   return out;
 }
 
-export function transposeConst(x: Tensor, perm: number[]): Tensor {
-  const dims = perm.map((p) => x.dims[p]!);
-  const is = strides(x.dims);
-  const os = strides(dims);
-  const out = new Float64Array(x.data.length);
-  for (let f = 0; f < out.length; f++) {
-    let rem = f;
-    let src = 0;
-    for (let d = 0; d < dims.length; d++) {
-      const c = Math.floor(rem / os[d]!);
-      rem -= c * os[d]!;
-      src += c * is[perm[d]!]!;
-    }
-    out[f] = x.data[src]!;
-  }
-  return t(dims, out);
-}
-
-/** Output shapes of a signal node, checking the attributes zkonnx handles. */
-function inferShapes(ctx: Ctx, shapeOf: (name: string) => number[], constOf: (name: string) => Tensor | undefined): number[][] {
-  const { node } = ctx;
-  const ins = node.inputs.map((n) => (n ? shapeOf(n) : []));
-  const a = ins[0]!;
-  switch (node.op) {
-    case 'Identity': case 'Relu': case 'Neg': case 'Dropout':
-      return [a];
-    case 'Cast': {
-      const to = attrInt(node, 'to', 1);
-      if (!FLOAT_TYPES.has(to)) fail(ctx, `Cast of a signal to type ${to} is not supported`, 'only casts between float types are supported on signals', 'ONNX_UNSUPPORTED_ATTR');
-      return [a];
-    }
-    case 'Add': case 'Sub': case 'Mul': case 'Div': {
-      const s = broadcastShape(a, ins[1]!);
-      if (!s) fail(ctx, `shapes [${a}] and [${ins[1]}] do not broadcast`);
-      return [s];
-    }
-    case 'Flatten': {
-      const axis = normAxis(attrInt(node, 'axis', 1), a.length);
-      return [[sizeOf(a.slice(0, axis)), sizeOf(a.slice(axis))]];
-    }
-    case 'Reshape': {
-      const spec = constOf(node.inputs[1]!);
-      if (!spec) fail(ctx, `the target shape '${node.inputs[1]}' is not a constant`, 'zkonnx needs shapes it can resolve at compile time');
-      const r = reshapeTarget(a, Array.from(spec.data), attrInt(node, 'allowzero', 0) === 1);
-      if (typeof r === 'string') fail(ctx, r);
-      return [r];
-    }
-    case 'MatMul': {
-      const b = ins[1]!;
-      const A = a.length === 1 ? [1, a[0]!] : a;
-      const B = b.length === 1 ? [b[0]!, 1] : b;
-      const k = A[A.length - 1]!;
-      if (B[B.length - 2] !== k) fail(ctx, `inner dimensions differ: [${a}] × [${b}]`);
-      const batch = broadcastShape(A.slice(0, -2), B.slice(0, -2));
-      if (!batch) fail(ctx, `batch dimensions of [${a}] and [${b}] do not broadcast`);
-      const out = [...batch, A[A.length - 2]!, B[B.length - 1]!];
-      if (a.length === 1) out.splice(out.length - 2, 1);
-      if (b.length === 1) out.splice(out.length - 1, 1);
-      return [out];
-    }
-    case 'Gemm': {
-      const b = ins[1]!;
-      if (a.length !== 2 || b.length !== 2) fail(ctx, `Gemm needs 2-D operands, got [${a}] and [${b}]`);
-      const ta = attrInt(node, 'transA', 0) === 1;
-      const tb = attrInt(node, 'transB', 0) === 1;
-      const [m, k] = ta ? [a[1]!, a[0]!] : [a[0]!, a[1]!];
-      const [k2, n] = tb ? [b[1]!, b[0]!] : [b[0]!, b[1]!];
-      if (k !== k2) fail(ctx, `inner dimensions differ: A is [${a}]${ta ? 'ᵀ' : ''}, B is [${b}]${tb ? 'ᵀ' : ''}`);
-      if (node.inputs[2] && !broadcastShape([m, n], ins[2]!)) fail(ctx, `bias of shape [${ins[2]}] does not broadcast to [${m}, ${n}]`);
-      return [[m, n]];
-    }
-    default:
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: operator ${node.op} is not supported on signals`, {
-        file: ctx.g.source, node: node.name, op: node.op,
-        hint: `supported: ${[...SIGNAL_OPS].join(', ')}; ops on constants fold at compile time`,
-      });
-  }
-}
-
-/** Evaluates a node whose inputs are all constants; undefined when zkonnx cannot fold the op. */
-function foldNode(ctx: Ctx, ins: (Tensor | undefined)[], shapeOf: (n: string) => number[]): Tensor[] | undefined {
+/**
+ * Evaluates a non-linear (or type-sensitive) op whose inputs are all constants; undefined when
+ * the op is not one of these (the caller then tries the linear ops).
+ */
+function foldFloat(ctx: Ctx, oc: OpContext, ins: (Tensor | undefined)[], isInt: boolean[], shapeOf: (n: string) => number[]): Tensor[] | undefined {
   const { node } = ctx;
   const a = ins[0];
+  const attr = (k: string, d: number) => attrInt(node, k, d);
+  const present = ins.filter((x): x is Tensor => x !== undefined);
+  const anyInt = isInt.some((x) => x);
   switch (node.op) {
     case 'Constant': {
+      if (node.attrs.sparse_value !== undefined) fail(ctx, 'attribute sparse_value is not supported (supported: value, value_float(s), value_int(s))', undefined, 'ONNX_UNSUPPORTED_ATTR');
+      if (node.attrs.value_string !== undefined || node.attrs.value_strings !== undefined) fail(ctx, 'string constants are not supported', undefined, 'ONNX_UNSUPPORTED_ATTR');
       const v: AttrValue | undefined = node.attrs.value ?? node.attrs.value_float ?? node.attrs.value_floats ?? node.attrs.value_int ?? node.attrs.value_ints;
       if (v === undefined) fail(ctx, 'Constant without a value, value_float(s) or value_int(s) attribute', undefined, 'ONNX_UNSUPPORTED_ATTR');
       if (typeof v === 'number') return [t([], [v])];
@@ -147,105 +182,253 @@ function foldNode(ctx: Ctx, ins: (Tensor | undefined)[], shapeOf: (n: string) =>
     }
     case 'Shape': {
       const s = shapeOf(node.inputs[0]!);
-      const start = normAxis(attrInt(node, 'start', 0), s.length);
-      const end = node.attrs.end === undefined ? s.length : normAxis(attrInt(node, 'end', s.length), s.length);
-      const dims = s.slice(start, end);
+      const clampAxis = (x: number) => Math.min(Math.max(x < 0 ? x + s.length : x, 0), s.length);
+      const start = clampAxis(attrInt(node, 'start', 0));
+      const end = node.attrs.end === undefined ? s.length : clampAxis(attrInt(node, 'end', s.length));
+      const dims = s.slice(start, Math.max(start, end));
       return [t([dims.length], dims)];
     }
+    case 'Size':
+      return [t([], [sizeOf(shapeOf(node.inputs[0]!))])];
     case 'ConstantOfShape': {
-      const dims = Array.from(a!.data);
+      const dims = a ? Array.from(a.data) : [];
       const v = node.attrs.value as Tensor | undefined;
       return [t(dims, new Float64Array(sizeOf(dims)).fill(v ? v.data[0]! : 0))];
     }
-    case 'Identity': case 'Dropout': case 'Cast':
-      return [a!];
-    case 'Neg': return [t(a!.dims, a!.data.map((x) => -x))];
-    case 'Relu': return [t(a!.dims, a!.data.map((x) => Math.max(0, x)))];
-    case 'Sqrt': return [t(a!.dims, a!.data.map(Math.sqrt))];
-    case 'Add': return [elementwise(ctx, a!, ins[1]!, (x, y) => x + y)];
-    case 'Sub': return [elementwise(ctx, a!, ins[1]!, (x, y) => x - y)];
-    case 'Mul': return [elementwise(ctx, a!, ins[1]!, (x, y) => x * y)];
-    case 'Div': return [elementwise(ctx, a!, ins[1]!, (x, y) => x / y)];
-    case 'Reshape': case 'Flatten': {
-      const [shape] = inferShapes(ctx, (n) => shapeOf(n), (n) => (n === node.inputs[1] ? ins[1] : undefined));
-      return [t(shape!, a!.data)];
+    case 'Range': {
+      const [s, l, d] = present.map((x) => x.data[0]!) as [number, number, number];
+      if (d === 0) fail(ctx, 'delta is 0');
+      const n = Math.max(Math.ceil((l - s) / d), 0);
+      return [t([n], Array.from({ length: n }, (_, i) => s + i * d))];
     }
-    case 'Unsqueeze': case 'Squeeze': {
-      const axesT = ins[1];
-      let axes = axesT ? Array.from(axesT.data) : attrInts(node, 'axes');
-      let dims = [...a!.dims];
-      if (node.op === 'Unsqueeze') {
-        const rank = dims.length + (axes?.length ?? 0);
-        axes = (axes ?? []).map((x) => normAxis(x, rank)).sort((x, y) => x - y);
-        for (const ax of axes) dims.splice(ax, 0, 1);
-      } else {
-        const drop = new Set((axes ?? dims.flatMap((d, i) => (d === 1 ? [i] : []))).map((x) => normAxis(x, dims.length)));
-        dims = dims.filter((_, i) => !drop.has(i));
-      }
-      return [t(dims, a!.data)];
+    case 'EyeLike': {
+      if (a!.dims.length !== 2) fail(ctx, `input of rank ${a!.dims.length} is not 2-D`);
+      const [r, c] = a!.dims as [number, number];
+      const k = attrInt(node, 'k', 0);
+      return [t([r, c], Array.from({ length: r * c }, (_, i) => (Math.floor(i / c) + k === i % c ? 1 : 0)))];
     }
-    case 'Concat': {
-      const axis = normAxis(attrInt(node, 'axis', 0), a!.dims.length);
-      const parts = ins as Tensor[];
-      const dims = [...a!.dims];
-      dims[axis] = parts.reduce((s, p) => s + p.dims[axis]!, 0);
-      const outer = sizeOf(dims.slice(0, axis));
-      const out: number[] = [];
-      for (let o = 0; o < outer; o++) {
-        for (const p of parts) {
-          const chunk = sizeOf(p.dims.slice(axis));
-          for (let i = 0; i < chunk; i++) out.push(p.data[o * chunk + i]!);
-        }
-      }
+    case 'Cast': {
+      const to = attrInt(node, 'to', 1);
+      return [t(a!.dims, a!.data.map((x) => castTo(to, x)))];
+    }
+    case 'CastLike':
+      return [isInt[1] ? t(a!.dims, a!.data.map((x) => castTo(7, x))) : a!];
+    case 'Div': case 'Mod': {
+      const fmod = attrInt(node, 'fmod', 0) === 1;
+      return [elementwise(ctx, [a!, ins[1]!], ([x, y]) => {
+        if (node.op === 'Div') return anyInt ? (y === 0 ? 0 : Math.trunc(x! / y!)) : x! / y!;
+        const r = x! % y!;
+        if (fmod) return r; // C fmod: the sign of the dividend
+        return r !== 0 && (r < 0) !== (y! < 0) ? r + y! : r; // the sign of the divisor
+      })];
+    }
+    case 'Max': case 'Min':
+      return [elementwise(ctx, present, (xs) => (node.op === 'Max' ? Math.max(...xs) : Math.min(...xs)))];
+    case 'Where':
+      return [elementwise(ctx, [a!, ins[1]!, ins[2]!], ([c, x, y]) => (c ? x! : y!))];
+    case 'Clip': {
+      const lo = ins[1]?.data[0] ?? (typeof node.attrs.min === 'number' ? node.attrs.min : -Infinity);
+      const hi = ins[2]?.data[0] ?? (typeof node.attrs.max === 'number' ? node.attrs.max : Infinity);
+      return [t(a!.dims, a!.data.map((x) => Math.min(Math.max(x, lo), hi)))];
+    }
+    case 'Gelu': {
+      const approx = attrChoice(oc, 'approximate', 'none', ['none', 'tanh'] as const);
+      const fn = SCALAR_FNS[approx === 'tanh' ? 'gelu_tanh' : 'gelu']!;
+      return [t(a!.dims, a!.data.map((x) => fn(x, [])))];
+    }
+    case 'BitShift': {
+      const left = attrChoice(oc, 'direction', 'LEFT', ['LEFT', 'RIGHT'] as const) === 'LEFT';
+      return [elementwise(ctx, [a!, ins[1]!], ([x, y]) => (left ? x! * 2 ** y! : Math.floor(x! / 2 ** y!)))];
+    }
+    case 'ArgMax': case 'ArgMin': {
+      const r = a!.dims.length;
+      const axis = normAxisChecked(oc, attrInt(node, 'axis', 0), r);
+      const last = attrInt(node, 'select_last_index', 0) === 1;
+      const keep = attrInt(node, 'keepdims', 1) === 1;
+      const out = lanes(a!.dims, axis).map((lane) => {
+        let best = 0;
+        lane.forEach((f, k) => {
+          const v = a!.data[f]!;
+          const b = a!.data[lane[best]!]!;
+          const better = node.op === 'ArgMax' ? v > b || (last && v === b) : v < b || (last && v === b);
+          if (better) best = k;
+        });
+        return best;
+      });
+      const dims = keep ? a!.dims.map((d, i) => (i === axis ? 1 : d)) : a!.dims.filter((_, i) => i !== axis);
       return [t(dims, out)];
     }
-    case 'Gather': {
-      const axis = normAxis(attrInt(node, 'axis', 0), a!.dims.length);
-      const idx = ins[1]!;
-      const outer = sizeOf(a!.dims.slice(0, axis));
-      const inner = sizeOf(a!.dims.slice(axis + 1));
-      const len = a!.dims[axis]!;
-      const out: number[] = [];
-      for (let o = 0; o < outer; o++) {
-        for (const raw of idx.data) {
-          const j = raw < 0 ? raw + len : raw;
-          for (let i = 0; i < inner; i++) out.push(a!.data[(o * len + j) * inner + i]!);
-        }
+    case 'Softmax': case 'LogSoftmax': case 'Hardmax': {
+      const r = a!.dims.length;
+      const axis = normAxisChecked(oc, attrInt(node, 'axis', oc.opset >= 13 ? -1 : 1), r);
+      // before opset 13 the input is coerced to 2-D at `axis`: one lane per row
+      const ls = oc.opset >= 13 ? lanes(a!.dims, axis) : lanes([sizeOf(a!.dims.slice(0, axis)), sizeOf(a!.dims.slice(axis))], 1);
+      const out = new Float64Array(a!.data.length);
+      for (const lane of ls) {
+        const xs = lane.map((f) => a!.data[f]!);
+        const m = Math.max(...xs);
+        if (node.op === 'Hardmax') { const k = xs.indexOf(m); lane.forEach((f, j) => { out[f] = j === k ? 1 : 0; }); continue; }
+        const s = xs.reduce((p, q) => p + Math.exp(q - m), 0);
+        lane.forEach((f, j) => { out[f] = node.op === 'Softmax' ? Math.exp(xs[j]! - m) / s : xs[j]! - m - Math.log(s); });
       }
-      return [t([...a!.dims.slice(0, axis), ...idx.dims, ...a!.dims.slice(axis + 1)], out)];
+      return [t(a!.dims, out)];
     }
-    case 'Transpose': {
-      const perm = attrInts(node, 'perm') ?? a!.dims.map((_, i) => a!.dims.length - 1 - i);
-      return [transposeConst(a!, perm)];
-    }
-    case 'MatMul': {
-      const b = ins[1]!;
-      if (a!.dims.length !== 2 || b.dims.length !== 2) return undefined;
-      const [m, k] = a!.dims as [number, number];
-      return [t([m, b.dims[1]!], matmul2(a!, b, m, k, b.dims[1]!))];
-    }
-    case 'Gemm': {
-      const b = ins[1]!;
-      const ta = attrInt(node, 'transA', 0) === 1;
-      const tb = attrInt(node, 'transB', 0) === 1;
-      const m = ta ? a!.dims[1]! : a!.dims[0]!;
-      const k = ta ? a!.dims[0]! : a!.dims[1]!;
-      const n = tb ? b.dims[0]! : b.dims[1]!;
-      const alpha = (node.attrs.alpha as number | undefined) ?? 1;
-      const beta = (node.attrs.beta as number | undefined) ?? 1;
-      let out = t([m, n], matmul2(a!, b, m, k, n, ta, tb).map((x) => alpha * x));
-      if (ins[2]) out = elementwise(ctx, out, ins[2], (x, y) => x + beta * y);
-      return [out];
+    case 'NonZero': {
+      const nz: number[] = [];
+      a!.data.forEach((x, f) => { if (x !== 0) nz.push(f); });
+      const st = strides(a!.dims);
+      const r = a!.dims.length;
+      const out = new Float64Array(r * nz.length);
+      nz.forEach((f, j) => {
+        let rem = f;
+        for (let d = 0; d < r; d++) { const c = Math.floor(rem / st[d]!); rem -= c * st[d]!; out[d * nz.length + j] = c; }
+      });
+      return [t([r, nz.length], out)];
     }
     default:
-      return undefined;
+      break;
   }
+  const un = UNARY_FLOAT[node.op];
+  if (un) return [t(a!.dims, a!.data.map((x) => un(x, attr)))];
+  const bin = BINARY_FLOAT[node.op];
+  if (bin) return [elementwise(ctx, [a!, ins[1]!], ([x, y]) => bin(x!, y!))];
+  const red = REDUCE_FLOAT[node.op];
+  if (red) {
+    const args: Arg<number>[] = ins.map((x) => (x ? { kind: 'const', t: x } : undefined));
+    const r = reductionOf(oc, args, a!.dims);
+    if (r.noop) return [a!];
+    const { groups } = reductionGroups(a!.dims, r.axes);
+    return [t(r.outShape, groups.map((gr) => red(Array.from(gr, (i) => a!.data[i]!))))];
+  }
+  return undefined;
 }
+
+// ---------------------------------------------------------------- shape rules of non-linear ops
+
+type ShapeRule = (ctx: Ctx, oc: OpContext, ins: number[][], args: Arg<null>[]) => number[][];
+
+function broadcastAll(ctx: Ctx, ins: number[][]): number[] {
+  let s: number[] | undefined = [];
+  for (const x of ins) {
+    s = broadcastShape(s, x);
+    if (!s) fail(ctx, `shapes ${ins.map((i) => `[${i}]`).join(', ')} do not broadcast`);
+  }
+  return s;
+}
+
+const same: ShapeRule = (_c, _o, ins) => [ins[0]!];
+const bcast: ShapeRule = (c, _o, ins) => [broadcastAll(c, ins.filter((x) => x !== undefined))];
+const axisSame: ShapeRule = (_c, oc, ins) => {
+  normAxisChecked(oc, attrNum(oc, 'axis', oc.opset >= 13 ? -1 : 1), ins[0]!.length);
+  return [ins[0]!];
+};
+
+const pool: ShapeRule = (_c, oc, ins) => {
+  const x = ins[0]!;
+  if (oc.node.op === 'MaxPool') {
+    if (oc.node.outputs[1]) oc.fail('output Indices is not supported', 'use MaxPool with one output');
+    if (attrNum(oc, 'storage_order', 0) !== 0) oc.fail('attribute storage_order=1 is not supported (supported: 0)');
+  }
+  const w = windowOf(oc, x.slice(2), poolKernel(oc, x), true);
+  return [[x[0]!, x[1]!, ...w.out]];
+};
+const globalPool: ShapeRule = (_c, oc, ins) => {
+  const x = ins[0]!;
+  if (x.length < 3) oc.fail(`input of shape [${x}] has no spatial axes (N, C, D1, …)`);
+  return [[x[0]!, x[1]!, ...x.slice(2).map(() => 1)]];
+};
+const reduce: ShapeRule = (_c, oc, ins, args) => [reductionOf(oc, args, ins[0]!).outShape];
+
+function matmulShape(ctx: Ctx, a: number[], b: number[]): number[] {
+  if (a.length === 0 || b.length === 0) fail(ctx, 'MatMul operands must have rank ≥ 1');
+  const A = a.length === 1 ? [1, a[0]!] : a;
+  const B = b.length === 1 ? [b[0]!, 1] : b;
+  const k = A[A.length - 1]!;
+  if (B[B.length - 2] !== k) fail(ctx, `inner dimensions differ: [${a}] × [${b}]`);
+  const batch = broadcastShape(A.slice(0, -2), B.slice(0, -2));
+  if (!batch) fail(ctx, `batch dimensions of [${a}] and [${b}] do not broadcast`);
+  const out = [...batch, A[A.length - 2]!, B[B.length - 1]!];
+  if (b.length === 1) out.splice(out.length - 1, 1);
+  if (a.length === 1) out.splice(out.length - 2, 1);
+  return out;
+}
+
+/** Shape rules of the ops linearize lowers as non-linear (or as products of two signals). */
+const NONLINEAR_SHAPES: Record<string, ShapeRule> = {
+  Relu: same, Abs: same, Sqrt: same, Reciprocal: same, Sign: same, Not: same, LeakyRelu: same,
+  ...Object.fromEntries(Object.keys(UNARY_FNS).map((op) => [op, same])),
+  Gelu: (c, oc, ins) => { attrChoice(oc, 'approximate', 'none', ['none', 'tanh'] as const); return same(c, oc, ins, []); },
+  Softmax: axisSame, LogSoftmax: axisSame, Hardmax: axisSame,
+  Clip: same,
+  PRelu: (c, _o, ins) => {
+    const s = broadcastShape(ins[0]!, ins[1]!);
+    if (!s || s.length !== ins[0]!.length || s.some((d, i) => d !== ins[0]![i])) fail(c, `slope of shape [${ins[1]}] does not broadcast to the input [${ins[0]}]`);
+    return [ins[0]!];
+  },
+  InstanceNormalization: same,
+  LayerNormalization: (_c, oc, ins) => {
+    const x = ins[0]!;
+    const axis = normAxisChecked(oc, attrNum(oc, 'axis', -1), x.length);
+    const stat = x.map((d, i) => (i >= axis ? 1 : d));
+    return [x, stat, stat];
+  },
+  Mul: bcast, Div: bcast, Pow: bcast, Max: bcast, Min: bcast, Where: bcast,
+  Less: bcast, Greater: bcast, Equal: bcast, LessOrEqual: bcast, GreaterOrEqual: bcast, And: bcast, Or: bcast,
+  MatMul: (c, _o, ins) => [matmulShape(c, ins[0]!, ins[1]!)],
+  Gemm: (c, oc, ins) => {
+    const [a, b] = ins as [number[], number[]];
+    if (a.length !== 2 || b.length !== 2) fail(c, `Gemm needs 2-D operands, got [${a}] and [${b}]`);
+    const ta = attrNum(oc, 'transA', 0) === 1;
+    const tb = attrNum(oc, 'transB', 0) === 1;
+    const [m, k] = ta ? [a[1]!, a[0]!] : [a[0]!, a[1]!];
+    const [k2, n] = tb ? [b[1]!, b[0]!] : [b[0]!, b[1]!];
+    if (k !== k2) fail(c, `inner dimensions differ: A is [${a}]${ta ? 'ᵀ' : ''}, B is [${b}]${tb ? 'ᵀ' : ''}`);
+    if (ins[2] && c.node.inputs[2] && !broadcastShape([m, n], ins[2])) fail(c, `bias of shape [${ins[2]}] does not broadcast to [${m}, ${n}]`);
+    return [[m, n]];
+  },
+  ReduceMax: reduce, ReduceMin: reduce, ReduceL1: reduce, ReduceL2: reduce, ReduceLogSumExp: reduce, ReduceSumSquare: reduce,
+  ArgMax: (_c, oc, ins) => {
+    const x = ins[0]!;
+    const axis = normAxisChecked(oc, attrNum(oc, 'axis', 0), x.length);
+    return [attrNum(oc, 'keepdims', 1) === 1 ? x.map((d, i) => (i === axis ? 1 : d)) : x.filter((_, i) => i !== axis)];
+  },
+  TopK: (_c, oc, ins, args) => {
+    const x = ins[0]!;
+    const axis = normAxisChecked(oc, attrNum(oc, 'axis', -1), x.length);
+    const k = (intsArg(oc, args, 1, 'k') ?? [])[0];
+    if (k === undefined) oc.fail('k is missing (input 1 from opset 10, attribute k before)');
+    if (k < 0 || k > x[axis]!) oc.fail(`k=${k} is out of range for axis ${axis} of size ${x[axis]}`);
+    const s = x.map((d, i) => (i === axis ? k : d));
+    return [s, s];
+  },
+  MaxPool: pool, LpPool: pool, GlobalMaxPool: globalPool, GlobalLpPool: globalPool,
+};
+NONLINEAR_SHAPES.ArgMin = NONLINEAR_SHAPES.ArgMax!;
+
+/** Every op zkonnx infers shapes for on signals (linear ops and the non-linear ops linearize lowers). */
+export const SIGNAL_OPS: ReadonlySet<string> = new Set([...LINEAR_OPS, ...Object.keys(NONLINEAR_SHAPES)].sort());
+
+/** Inputs that decide shapes and so must be constants on signal nodes: op → [index, what]. */
+const SHAPE_INPUTS: Record<string, [number, string][]> = {
+  Reshape: [[1, 'target shape']],
+  Squeeze: [[1, 'axes']], Unsqueeze: [[1, 'axes']],
+  Slice: [[1, 'starts'], [2, 'ends'], [3, 'axes'], [4, 'steps']],
+  Pad: [[1, 'pads'], [3, 'axes']],
+  Expand: [[1, 'shape']], Tile: [[1, 'repeats']], Split: [[1, 'split']],
+  Resize: [[1, 'roi'], [2, 'scales'], [3, 'sizes']], Upsample: [[1, 'scales']],
+  ReduceSum: [[1, 'axes']], ReduceMean: [[1, 'axes']], ReduceMax: [[1, 'axes']], ReduceMin: [[1, 'axes']],
+  ReduceL1: [[1, 'axes']], ReduceL2: [[1, 'axes']], ReduceLogSumExp: [[1, 'axes']], ReduceSumSquare: [[1, 'axes']],
+  TopK: [[1, 'k']], CumSum: [[1, 'axis']],
+};
+
+// ---------------------------------------------------------------- the pass
 
 /** Infers every shape and folds every constant sub-graph; returns the signal-only graph. */
 export function inferAndFold(g: Graph): Graph {
   const constants = new Map(g.constants);
   const shapes = new Map(g.shapes);
+  /** Constants known to be integer-typed (shape arithmetic: Div truncates). */
+  const ints = new Set<string>();
   const nodes: Node[] = [];
   const shapeOf = (ctx: Ctx) => (name: string): number[] => {
     const s = shapes.get(name);
@@ -255,31 +438,32 @@ export function inferAndFold(g: Graph): Graph {
     return s;
   };
   for (const node of g.nodes) {
-    const ctx = { g, node };
+    const ctx: Ctx = { g, node };
+    const oc = opContext(g, node);
     if (node.domain && node.domain !== 'ai.onnx') {
       throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: custom domain '${node.domain}' is not supported`, {
         file: g.source, node: node.name, op: node.op, hint: 'only the default ONNX domain is supported',
       });
     }
+    for (const n of node.inputs) if (n) shapeOf(ctx)(n);
     const present = node.inputs.filter((n) => n !== '');
-    const allConst = present.every((n) => constants.has(n)) || node.op === 'Shape';
+    const allConst = present.every((n) => constants.has(n)) || node.op === 'Shape' || node.op === 'Size';
     if (allConst) {
-      if (node.op === 'Shape') shapeOf(ctx)(node.inputs[0]!);
-      const folded = foldNode(ctx, node.inputs.map((n) => (n ? constants.get(n) : undefined)), shapeOf(ctx));
-      if (folded) {
-        folded.forEach((v, i) => {
-          const out = node.outputs[i];
-          if (out) { constants.set(out, v); shapes.set(out, v.dims); }
-        });
-        continue;
-      }
-      if (!SIGNAL_OPS.has(node.op)) {
-        throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: operator ${node.op} is not supported`, {
-          file: g.source, node: node.name, op: node.op, hint: `supported: ${[...SIGNAL_OPS].join(', ')} and constant folding of shape ops`,
-        });
-      }
+      const folded = foldConstNode(ctx, oc, shapeOf(ctx), constants, ints);
+      folded.forEach((v, i) => {
+        const out = node.outputs[i];
+        if (out) { constants.set(out, v); shapes.set(out, v.dims); }
+      });
+      const intOut = MOVEMENT.has(node.op) ? ints.has(node.inputs[0]!)
+        : TYPE_PRESERVING.has(node.op) ? node.inputs.some((n, i) => ints.has(n) && !(node.op === 'Where' && i === 0))
+          : BOOL_OUT.has(node.op) || ['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero'].includes(node.op)
+            || (node.op === 'Cast' && (INT_TYPES.has(attrInt(node, 'to', 1)) || attrInt(node, 'to', 1) === BOOL))
+            || (node.op === 'CastLike' && ints.has(node.inputs[1]!))
+            || (node.op === 'Constant' && (node.attrs.value_int !== undefined || node.attrs.value_ints !== undefined));
+      if (intOut) node.outputs.forEach((o) => o && ints.add(o));
+      continue;
     }
-    const outShapes = inferShapes(ctx, shapeOf(ctx), (n) => constants.get(n));
+    const outShapes = signalShapes(ctx, oc, shapeOf(ctx), constants);
     node.outputs.forEach((out, i) => { if (out && outShapes[i]) shapes.set(out, outShapes[i]!); });
     nodes.push(node);
   }
@@ -294,4 +478,71 @@ export function inferAndFold(g: Graph): Graph {
     return { name: o.name, shape };
   });
   return { ...g, constants, shapes, nodes, outputs };
+}
+
+/** Folds a node whose inputs are all constants (Shape and Size: whose input shapes are known). */
+function foldConstNode(ctx: Ctx, oc: OpContext, shapeOf: (n: string) => number[], constants: Map<string, Tensor>, ints: Set<string>): Tensor[] {
+  const { node } = ctx;
+  const ins = node.inputs.map((n) => (n ? constants.get(n) : undefined));
+  const isInt = node.inputs.map((n) => ints.has(n));
+  const f = foldFloat(ctx, oc, ins, isInt, shapeOf);
+  if (f) return f;
+  if (LINEAR_OPS.has(node.op)) {
+    // input 0 as elements (numbers), the others as constants: every linear op reads its data from input 0
+    const args: Arg<number>[] = ins.map((x, i) => (!x ? undefined : i === 0 ? { kind: 'sym', t: { shape: x.dims, data: Array.from(x.data) } } : { kind: 'const', t: x }));
+    const out = applyLinear(NUMBER_ALGEBRA, oc, args);
+    if (out) return out.map((o) => t(o.shape, o.data));
+  }
+  if (SIGNAL_OPS.has(node.op)) {
+    throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: operator ${node.op} on constants (inputs that do not depend on the model input) is not supported`, {
+      file: ctx.g.source, node: node.name, op: node.op, hint: 'zkonnx computes this op on signals only; fold it in the exporter',
+    });
+  }
+  throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: operator ${node.op} is not supported`, {
+    file: ctx.g.source, node: node.name, op: node.op, hint: `supported: ${[...SIGNAL_OPS].join(', ')} and constant folding of shape ops`,
+  });
+}
+
+/** Output shapes of a node that computes on signals. */
+function signalShapes(ctx: Ctx, oc: OpContext, shapeOf: (n: string) => number[], constants: Map<string, Tensor>): number[][] {
+  const { node } = ctx;
+  for (const [i, what] of SHAPE_INPUTS[node.op] ?? []) {
+    const name = node.inputs[i];
+    if (name && !constants.has(name)) fail(ctx, `the ${what} '${name}' is not a constant`, 'zkonnx needs shapes it can resolve at compile time');
+  }
+  if (node.op === 'Cast') {
+    const to = attrInt(node, 'to', 1);
+    if (!FLOAT_TYPES.has(to)) fail(ctx, `Cast of a signal to type ${to} is not supported`, 'only casts between float types are supported on signals', 'ONNX_UNSUPPORTED_ATTR');
+  }
+  const args: Arg<null>[] = node.inputs.map((n) => {
+    if (!n) return undefined;
+    const c = constants.get(n);
+    if (c) return { kind: 'const', t: c };
+    const shape = shapeOf(n);
+    const tn: Tens<null> = { shape, data: new Array<null>(sizeOf(shape)).fill(null) };
+    return { kind: 'sym', t: tn };
+  });
+  if (LINEAR_OPS.has(node.op)) {
+    const out = applyLinear(SHAPE_ALGEBRA, oc, args);
+    if (out) return out.map((o) => o.shape);
+  }
+  const rule = NONLINEAR_SHAPES[node.op];
+  if (rule) return rule(ctx, oc, args.map((a) => (a ? (a.kind === 'sym' ? a.t.shape : a.t.dims) : undefined)) as number[][], args);
+  const why = LINEAR_OPS.has(node.op) ? notLinearWhy(node, args) : '';
+  throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: operator ${node.op} is not supported on signals${why}`, {
+    file: ctx.g.source, node: node.name, op: node.op,
+    hint: `supported: ${[...SIGNAL_OPS].join(', ')}; ops on constants fold at compile time`,
+  });
+}
+
+/** Why a linear op gave up on these operands (for the message). */
+function notLinearWhy(node: Node, args: Arg<null>[]): string {
+  const symIdx = args.flatMap((a, i) => (a?.kind === 'sym' && i > 0 ? [i] : []));
+  if (symIdx.length === 0) return '';
+  const names: Record<string, string[]> = {
+    Conv: ['X', 'W', 'B'], ConvTranspose: ['X', 'W', 'B'], Gather: ['data', 'indices'], GatherElements: ['data', 'indices'], Where: ['condition', 'X', 'Y'],
+  };
+  if (node.op === 'Where') return ' with a condition that depends on the input';
+  const what = symIdx.map((i) => names[node.op]?.[i] ?? `input ${i}`).join(', ');
+  return ` when ${what} ${symIdx.length > 1 ? 'depend' : 'depends'} on the model input (it must be a constant)`;
 }

@@ -1,8 +1,9 @@
 // The bit-exact integer executor: computes exactly the integers the circuit computes. Its values
 // are the witness hints' ground truth and the expected public outputs.
 import { ZkonnxError } from '../errors.js';
-import type { QAffine, QuantGraph } from '../ir/graph.js';
-import { rescale, roundBig } from '../quantize/quantize.js';
+import type { QAct, QAffine, QuantGraph } from '../ir/graph.js';
+import { divRound, isqrt, rescale, roundBig } from '../quantize/int.js';
+import { evalPoly } from '../quantize/poly.js';
 
 export interface QExecResult {
   /** Every circuit value (inputs, then activations), in value-index order. */
@@ -44,20 +45,55 @@ function evalRow(a: QAffine, r: number, values: bigint[]): bigint {
   return s;
 }
 
+/** The integers of one non-linear element, exactly as its circuit template computes them. */
+export function execAct(a: QAct, i: number, values: bigint[]): bigint {
+  const x: bigint[] = [];
+  for (let r = a.argStart[i]!; r < a.argStart[i + 1]!; r++) x.push(evalRow(a.args, r, values));
+  const op = a.op;
+  const fail = (m: string): never => {
+    throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: '${a.name}'[${i}] ${m}`, {
+      node: a.nodes[0], hint: 'the input lies outside what the circuit was calibrated for; compile with a calibration set that covers it',
+    });
+  };
+  const inBits = (q: bigint, b: number, what = `= ${q}`) => {
+    if (q < -(1n << BigInt(b)) || q >= 1n << BigInt(b)) fail(`${what} exceeds its ${b + 1}-bit decomposition`);
+    return q;
+  };
+  switch (op.kind) {
+    case 'rescale': case 'mul': {
+      const q = inBits(rescale(op.kind === 'mul' ? x[0]! * x[1]! : x[0]!, a.shift), a.bits[i]!);
+      return op.kind === 'rescale' && op.relu && q < 0n ? 0n : q;
+    }
+    case 'max': return x.reduce((m, v) => (v > m ? v : m));
+    case 'argmax': { let j = 0; for (let k = 1; k < x.length; k++) if (x[k]! > x[j]!) j = k; return BigInt(j); }
+    case 'less': return x[0]! < x[1]! ? 1n : 0n;
+    case 'equal': return x[0] === x[1] ? 1n : 0n;
+    case 'select': {
+      const c = x[0]! >> BigInt(a.argScale);
+      if (x[0] !== 0n && x[0] !== 1n << BigInt(a.argScale)) fail('has a condition that is not 0 or 1');
+      return c === 1n ? x[1]! : x[2]!;
+    }
+    case 'div': {
+      if (x[1]! < 1n) fail(`divides by ${x[1]}, not a positive integer`);
+      return inBits(divRound(x[0]! << BigInt(a.scale), x[1]!), a.bits[i]!);
+    }
+    case 'sqrt': {
+      if (x[0]! < 0n) fail(`takes the square root of a negative value (${x[0]})`);
+      return inBits(isqrt(x[0]! << BigInt(a.shift)), a.bits[i]!);
+    }
+    case 'fn': {
+      const p = a.poly!;
+      const u = x[0]! - p.lo;
+      if (u < 0n || u >= 1n << BigInt(a.aux[i]!)) fail(`has an input ${x[0]} outside the domain of its approximation`);
+      return inBits(rescale(evalPoly(p, x[0]!), a.shift), a.bits[i]!);
+    }
+  }
+}
+
 export function execQuant(qg: QuantGraph, qin: bigint[][]): QExecResult {
   const values = new Array<bigint>(qg.totalValues).fill(0n);
   qg.inputs.forEach((inp, i) => qin[i]!.forEach((q, j) => { values[inp.offset + j] = q; }));
-  for (const a of qg.acts) {
-    for (let j = 0; j < a.size; j++) {
-      const q = rescale(evalRow(a.affine, j, values), a.shift);
-      const lim = 1n << BigInt(a.bits[j]!);
-      if (q < -lim || q >= lim) {
-        // cannot happen for range-checked inputs (bound analysis); kept as a guard on the IR
-        throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: '${a.name}'[${j}] = ${q} exceeds its ${a.bits[j]! + 1}-bit decomposition`, { node: a.nodes[0] });
-      }
-      values[a.offset + j] = a.act === 'relu' && q < 0n ? 0n : q;
-    }
-  }
+  for (const a of qg.acts) for (let j = 0; j < a.size; j++) values[a.offset + j] = execAct(a, j, values);
   const outputs = qg.outputs.map((o) => Array.from({ length: o.affine.bias.length }, (_, r) => evalRow(o.affine, r, values)));
   return { values, outputs };
 }

@@ -1,11 +1,11 @@
 // Calibration: runs the float affine program on sample inputs and records the ranges that the
 // scales are chosen from. The float program is checked against onnxruntime-web in the tests.
-import type { AffineGraph } from '../ir/graph.js';
+import type { AffineGraph, LinExpr } from '../ir/graph.js';
 import { evalAffine } from '../ir/linearize.js';
 
 export interface Ranges {
   inputs: { min: number; max: number }[];
-  /** max |pre-activation| per act value, by name. */
+  /** Per non-linear value, by name: max |output| (and, for rescale, max |operand|). */
   acts: Map<string, number>;
   outputs: number[];
   samples: number;
@@ -17,6 +17,11 @@ export function calibrate(ag: AffineGraph, samples: Float64Array[][]): Ranges {
   const outputs = ag.outputs.map(() => 0);
   for (const sample of samples) {
     const r = evalAffine(ag, sample);
+    const evalExpr = (e: LinExpr) => {
+      let s = e.c;
+      for (let t = 0; t < e.idx.length; t++) s += e.w[t]! * r.values[e.idx[t]!]!;
+      return s;
+    };
     ag.inputs.forEach((v, i) => {
       for (const x of sample[v.inputIndex]!) {
         inputs[i]!.min = Math.min(inputs[i]!.min, x);
@@ -25,7 +30,10 @@ export function calibrate(ag: AffineGraph, samples: Float64Array[][]): Ranges {
     });
     for (const a of ag.acts) {
       let m = acts.get(a.name)!;
-      for (const x of r.pre.get(a.name)!) m = Math.max(m, Math.abs(x));
+      for (let i = 0; i < a.size; i++) {
+        m = Math.max(m, Math.abs(r.values[a.offset + i]!));
+        if (a.op.kind === 'rescale') m = Math.max(m, Math.abs(evalExpr(a.args[i]![0]!)));
+      }
       acts.set(a.name, m);
     }
     r.outputs.forEach((o, i) => { for (const x of o) outputs[i] = Math.max(outputs[i]!, Math.abs(x)); });

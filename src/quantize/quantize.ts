@@ -2,27 +2,14 @@
 // map into exact integers, and runs the bound analysis that sizes each decomposition and proves
 // that no admissible witness can wrap around the BN254 scalar field.
 import { ZkonnxError } from '../errors.js';
-import type { AffineGraph, LinExpr, QAct, QAffine, QInput, QOutput, QuantGraph, QuantParams } from '../ir/graph.js';
+import type { ActValue, AffineGraph, LinExpr, QAct, QAffine, QInput, QOutput, QuantGraph, QuantParams } from '../ir/graph.js';
+import { SCALAR_FNS } from '../ir/ops/scalar.js';
+import { FIELD_SAFE_BITS, absBig, bitlen, divRound, rescale, roundBig, scaleFor } from './int.js';
+import { fitPiecewise } from './poly.js';
 import type { Ranges } from './calibrate.js';
 
 export const DEFAULT_PARAMS: QuantParams = { activationBits: 12, weightBits: 12 };
-
-/** Every |value| an equation in the circuit handles stays below this (p ≈ 2^253.6; p/2 > 2^252). */
-export const FIELD_SAFE_BITS = 252;
-
-const log2ceil = (x: number) => Math.ceil(Math.log2(x));
-/** Smallest n ≥ 0 with 2^n > v (v ≥ 0). */
-export const bitlen = (v: bigint): number => (v <= 0n ? 0 : v.toString(2).length);
-
-/** Scale s such that maxabs·2^s ≤ 2^bits. */
-export function scaleFor(maxabs: number, bits: number): number {
-  return maxabs > 0 && Number.isFinite(maxabs) ? bits - log2ceil(maxabs) : bits;
-}
-
-export function roundBig(x: number): bigint {
-  if (!Number.isFinite(x)) throw new RangeError(`cannot quantize ${x}`);
-  return BigInt(Math.round(x));
-}
+export { FIELD_SAFE_BITS, bitlen, scaleFor, roundBig, floorDiv, rescale } from './int.js';
 
 /** Weight scale: the smallest exact power of two when the weights have one (reshapes, ±1), else the cap. */
 function weightScale(exprs: LinExpr[], weightBits: number): number {
@@ -71,16 +58,6 @@ function affineBounds(a: QAffine, iv: Interval[]): Interval[] {
   return out;
 }
 
-export function floorDiv(a: bigint, d: bigint): bigint {
-  const q = a / d;
-  return a % d !== 0n && (a < 0n) !== (d < 0n) ? q - 1n : q;
-}
-
-/** q = floor((acc + 2^(k−1)) / 2^k), the circuit's rounding (half up). */
-export function rescale(acc: bigint, k: number): bigint {
-  return k === 0 ? acc : floorDiv(acc + (1n << BigInt(k - 1)), 1n << BigInt(k));
-}
-
 const absMax = (v: Interval) => (-v.lo > v.hi ? -v.lo : v.hi);
 
 export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = DEFAULT_PARAMS): QuantGraph {
@@ -106,35 +83,10 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
       throw new ZkonnxError('QUANT_OVERFLOW', `input '${v.name}' needs a ${bits}-bit range check, more than the field allows`, { hint: 'lower --activation-bits' });
     }
     for (let j = 0; j < v.size; j++) { scales[v.offset + j] = scale; iv[v.offset + j] = { lo, hi: lo + (1n << BigInt(bits)) - 1n }; }
-    return { name: v.name, shape: v.shape, offset: v.offset, size: v.size, scale, lo, bits, calibrated: { min, max } };
+    return { name: v.name, shape: v.shape, dtype: v.dtype, offset: v.offset, size: v.size, scale, lo, bits, calibrated: { min, max } };
   });
 
-  const acts: QAct[] = ag.acts.map((a) => {
-    const { affine, accScale } = quantizeAffine(a.expr, (i) => scales[i]!, params);
-    let scale = scaleFor(ranges.acts.get(a.name) ?? 0, params.activationBits);
-    if (scale > accScale) scale = accScale; // never scale up: k ≥ 0
-    const shift = accScale - scale;
-    const acc = affineBounds(affine, iv);
-    let accBound = 0n;
-    const bits = acc.map((r, j) => {
-      const qlo = rescale(r.lo, shift);
-      const qhi = rescale(r.hi, shift);
-      const b = Math.max(bitlen(-qlo > 0n ? -qlo - 1n : 0n) , bitlen(qhi));
-      // the constraints guarantee q ∈ [−2^b, 2^b): downstream bounds use that, not the analysis
-      const top = (1n << BigInt(b)) - 1n;
-      iv[a.offset + j] = a.act === 'relu' ? { lo: 0n, hi: top } : { lo: -(1n << BigInt(b)), hi: top };
-      scales[a.offset + j] = scale;
-      const m = absMax(r);
-      if (m > accBound) accBound = m;
-      if (bitlen(m) + 1 > FIELD_SAFE_BITS || b + shift + 2 > FIELD_SAFE_BITS) {
-        throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: element ${j} of '${a.name}' needs ${b + shift + 2} bits, more than the field allows (${FIELD_SAFE_BITS})`, {
-          node: a.nodes[0], hint: 'lower --activation-bits or --weight-bits',
-        });
-      }
-      return b;
-    });
-    return { name: a.name, shape: a.shape, offset: a.offset, size: a.size, act: a.act, scale, accScale, shift, affine, bits, accBound, nodes: a.nodes };
-  });
+  const acts: QAct[] = ag.acts.map((a) => quantizeAct(a, ranges.acts.get(a.name) ?? 0, scales, iv, params));
 
   const outputs: QOutput[] = ag.outputs.map((o) => {
     const { affine, accScale } = quantizeAffine(o.expr, (i) => scales[i]!, params);
@@ -145,4 +97,193 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
     return { name: o.name, shape: o.shape, scale: accScale, affine, bound };
   });
   return { name: ag.name, inputs, acts, outputs, totalValues: ag.totalValues, params };
+}
+
+const overflow = (a: ActValue, what: string, bits: number): never => {
+  throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: ${what} of '${a.name}' needs ${bits} bits, more than the field allows (${FIELD_SAFE_BITS})`, {
+    node: a.nodes[0], hint: 'lower --activation-bits or --weight-bits',
+  });
+};
+const big = (n: number) => 1n << BigInt(n);
+/** Bits b with v ∈ [−2^b, 2^b) for every v in the interval. */
+const signedBits = (r: Interval) => Math.max(bitlen(r.lo < 0n ? -r.lo - 1n : 0n), bitlen(r.hi));
+const mulIv = (x: Interval, y: Interval): Interval => {
+  const p = [x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi];
+  return { lo: p.reduce((m, v) => (v < m ? v : m)), hi: p.reduce((m, v) => (v > m ? v : m)) };
+};
+
+/**
+ * One non-linear value: its operands as integer rows, its output scale from the calibrated
+ * range, and the bit widths of every decomposition from the intervals the constraints guarantee
+ * (never from the calibration data), so that no admissible witness can wrap around the field.
+ */
+function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Interval[], params: QuantParams): QAct {
+  const argStart = [0];
+  const rowsFlat: LinExpr[] = [];
+  for (const r of a.args) { rowsFlat.push(...r); argStart.push(rowsFlat.length); }
+  let { affine: args, accScale: argScale } = quantizeAffine(rowsFlat, (i) => scales[i]!, params);
+  let rows = affineBounds(args, iv);
+  const elemRows = (i: number) => rows.slice(argStart[i]!, argStart[i + 1]!);
+  const calibrated = scaleFor(range, params.activationBits);
+  const bits: number[] = [];
+  const aux: number[] = [];
+  let accBound = rows.reduce((m, r) => (absMax(r) > m ? absMax(r) : m), 0n);
+  let shift = 0;
+  let scale = argScale;
+  const set = (i: number, r: Interval) => { iv[a.offset + i] = r; scales[a.offset + i] = scale; };
+  const op = a.op;
+  let poly: QAct['poly'];
+
+  switch (op.kind) {
+    case 'rescale': case 'mul': {
+      const inScale = op.kind === 'mul' ? 2 * argScale : argScale;
+      scale = Math.min(calibrated, inScale); // never scale up: k ≥ 0
+      shift = inScale - scale;
+      for (let i = 0; i < a.size; i++) {
+        const [x, y] = elemRows(i);
+        const acc = op.kind === 'mul' ? mulIv(x!, y!) : x!;
+        if (absMax(acc) > accBound) accBound = absMax(acc);
+        const b = signedBits({ lo: rescale(acc.lo, shift), hi: rescale(acc.hi, shift) });
+        if (b + shift + 2 > FIELD_SAFE_BITS || bitlen(absMax(acc)) + 1 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, b + shift + 2);
+        bits.push(b);
+        aux.push(0);
+        // the constraints guarantee q ∈ [−2^b, 2^b): downstream bounds use that, not the analysis
+        // q is a monotone function of the accumulator, whose interval is guaranteed: so is q's
+        const q = { lo: rescale(acc.lo, shift), hi: rescale(acc.hi, shift) };
+        set(i, op.kind === 'rescale' && op.relu ? { lo: q.lo > 0n ? q.lo : 0n, hi: q.hi > 0n ? q.hi : 0n } : q);
+      }
+      break;
+    }
+    case 'max': case 'argmax': {
+      for (let i = 0; i < a.size; i++) {
+        const r = elemRows(i);
+        const lo = r.reduce((m, x) => (x.lo < m ? x.lo : m), r[0]!.lo);
+        const hi = r.reduce((m, x) => (x.hi > m ? x.hi : m), r[0]!.hi);
+        const d = Math.max(1, bitlen(hi - lo)); // every comparison difference lies in [−(hi − lo), hi − lo]
+        if (d + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, d + 2);
+        aux.push(d);
+        bits.push(0);
+        if (op.kind === 'max') {
+          set(i, { lo: r.reduce((m, x) => (x.lo > m ? x.lo : m), r[0]!.lo), hi });
+        } else {
+          scales[a.offset + i] = 0;
+          iv[a.offset + i] = { lo: 0n, hi: BigInt(r.length - 1) };
+        }
+      }
+      if (op.kind === 'argmax') scale = 0;
+      break;
+    }
+    case 'less': case 'equal': {
+      scale = 0;
+      for (let i = 0; i < a.size; i++) {
+        const [x, y] = elemRows(i);
+        const d = { lo: y!.lo - x!.hi - 1n, hi: y!.hi - x!.lo - 1n };
+        const b = Math.max(1, signedBits(d));
+        if (b + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, b + 2);
+        aux.push(b);
+        bits.push(0);
+        iv[a.offset + i] = { lo: 0n, hi: 1n };
+        scales[a.offset + i] = 0;
+      }
+      break;
+    }
+    case 'select': {
+      // the condition row is at argScale: c·2^argScale with c ∈ {0, 1}, enforced in the circuit
+      for (let i = 0; i < a.size; i++) {
+        const [, x, y] = elemRows(i);
+        bits.push(0);
+        aux.push(0);
+        set(i, { lo: x!.lo < y!.lo ? x!.lo : y!.lo, hi: x!.hi > y!.hi ? x!.hi : y!.hi });
+      }
+      break;
+    }
+    case 'div': {
+      // q = round(A·2^scale / B) with B ∈ [1, 2^aux) proven; a denominator that is always
+      // ≤ 0 is negated with the numerator, one that may change sign is refused
+      scale = calibrated;
+      for (let i = 0; i < a.size; i++) {
+        const [, den] = elemRows(i);
+        if (den!.lo < 0n && den!.hi > 0n) {
+          throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: the denominator of '${a.name}'[${i}] can take both signs`, {
+            node: a.nodes[0], hint: 'zkonnx divides by values of one sign; bound the denominator away from zero',
+          });
+        }
+      }
+      const negate = a.args.map((_, i) => elemRows(i)[1]!.hi <= 0n);
+      if (negate.some((n) => n)) {
+        args = { ...args, coef: args.coef.slice(), bias: args.bias.slice() };
+        for (let i = 0; i < a.size; i++) {
+          if (!negate[i]) continue;
+          for (let r = argStart[i]!; r < argStart[i + 1]!; r++) {
+            args.bias[r] = -args.bias[r]!;
+            for (let t = args.rowStart[r]!; t < args.rowStart[r + 1]!; t++) args.coef[t] = -args.coef[t]!;
+          }
+        }
+        rows = affineBounds(args, iv);
+      }
+      for (let i = 0; i < a.size; i++) {
+        const [num, den] = elemRows(i);
+        const bb = Math.max(1, bitlen(den!.hi)); // B − 1 ∈ [0, 2^bb)
+        const qmax = absMax(num!) * big(scale) + 1n;
+        const bq = bitlen(qmax);
+        const worst = bitlen(absMax(num!) * big(scale + 1)) + bb + 3;
+        if (worst > FIELD_SAFE_BITS || bq + bb + 3 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, Math.max(worst, bq + bb + 3));
+        if (absMax(num!) * big(scale + 1) > accBound) accBound = absMax(num!) * big(scale + 1);
+        bits.push(bq);
+        aux.push(bb);
+        // q is monotone in the numerator and, for a fixed numerator sign, in the denominator
+        const d0 = den!.lo > 1n ? den!.lo : 1n;
+        const corners = [num!.lo, num!.hi].flatMap((n) => [d0, den!.hi > d0 ? den!.hi : d0].map((d) => divRound(n * big(scale), d)));
+        set(i, { lo: corners.reduce((m, v) => (v < m ? v : m)), hi: corners.reduce((m, v) => (v > m ? v : m)) });
+      }
+      break;
+    }
+    case 'sqrt': {
+      // y = ⌊√(X·2^(2·scale − argScale))⌋; the scale is raised until that shift is ≥ 0
+      scale = Math.max(calibrated, Math.ceil(argScale / 2));
+      shift = 2 * scale - argScale;
+      for (let i = 0; i < a.size; i++) {
+        const [x] = elemRows(i);
+        const n = (x!.hi > 0n ? x!.hi : 0n) * big(shift);
+        const by = Math.max(1, Math.ceil(bitlen(n) / 2));
+        if (2 * by + 3 > FIELD_SAFE_BITS || bitlen(absMax(x!)) + shift + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, 2 * by + 3);
+        bits.push(by);
+        aux.push(by + 1);
+        set(i, { lo: 0n, hi: big(by) - 1n });
+      }
+      break;
+    }
+    case 'fn': {
+      const f = SCALAR_FNS[op.fn]!;
+      let lo = rows[0]!.lo;
+      let hi = rows[0]!.hi;
+      for (const r of rows) { if (r.lo < lo) lo = r.lo; if (r.hi > hi) hi = r.hi; }
+      const domainBits = Math.max(1, bitlen(hi - lo));
+      if (domainBits > 24) overflow(a, `the input domain of ${op.fn}`, domainBits);
+      scale = calibrated;
+      // outside f's domain (log, pow at x ≤ 0) the fit takes f at the smallest positive input
+      const tiny = 2 ** -argScale;
+      const g = (x: number) => { const y = f(x, op.params); return Number.isFinite(y) ? y : f(Math.max(x, tiny), op.params); };
+      const fit = fitPiecewise({ f: g, lo, domainBits, inScale: argScale, outScale: scale, tolerance: Math.max(2 ** -scale, (Number.isFinite(range) ? range : 1) * 2 ** -10) });
+      poly = fit.poly;
+      shift = poly.polyScale - scale;
+      const b = Math.max(1, signedBits({ lo: fit.outLo, hi: fit.outHi }));
+      if (bitlen(fit.accBound) + 2 > FIELD_SAFE_BITS || b + shift + 2 > FIELD_SAFE_BITS) overflow(a, `the polynomial of ${op.fn}`, bitlen(fit.accBound) + 2);
+      if (fit.accBound > accBound) accBound = fit.accBound;
+      // the output is a function of x alone (unique digits, fixed coefficients, unique rescale):
+      // when every x was evaluated, its exact range is what the constraints guarantee
+      const out = fit.exhaustive ? { lo: fit.outLo, hi: fit.outHi } : { lo: -big(b), hi: big(b) - 1n };
+      for (let i = 0; i < a.size; i++) {
+        bits.push(b);
+        aux.push(domainBits);
+        set(i, out);
+      }
+      break;
+    }
+  }
+  void absBig;
+  return {
+    name: a.name, shape: a.shape, offset: a.offset, size: a.size, op, nodes: a.nodes, scale,
+    args, argStart, argScale, shift, bits, aux, accBound, poly,
+  };
 }

@@ -20,13 +20,25 @@ async function session(modelPath: string): Promise<ort.InferenceSession> {
   return s;
 }
 
+/** An input tensor of the element type the model declares (inputs are given as floats). */
+function tensorOf(v: ValueInfo, x: ArrayLike<number>): ort.Tensor {
+  switch (v.dtype) {
+    case 7: return new ort.Tensor('int64', BigInt64Array.from(Array.from(x, (e) => BigInt(Math.round(e)))), v.shape);
+    case 6: return new ort.Tensor('int32', Int32Array.from(x, Math.round), v.shape);
+    case 9: return new ort.Tensor('bool', Uint8Array.from(x, (e) => (e ? 1 : 0)), v.shape);
+    case 11: return new ort.Tensor('float64', Float64Array.from(x), v.shape);
+    default: return new ort.Tensor('float32', Float32Array.from(x), v.shape);
+  }
+}
+
 /** Runs the model on one sample (flat float inputs in graph-input order). */
 export async function runReference(modelPath: string, inputs: ValueInfo[], sample: ArrayLike<number>[], outputs: ValueInfo[]): Promise<Float64Array[]> {
   const s = await session(modelPath);
   const feeds: Record<string, ort.Tensor> = {};
-  inputs.forEach((v, i) => { feeds[v.name] = new ort.Tensor('float32', Float32Array.from(sample[i]!), v.shape); });
+  inputs.forEach((v, i) => { feeds[v.name] = tensorOf(v, sample[i]!); });
   const r = await s.run(feeds);
-  return outputs.map((o) => Float64Array.from(r[o.name]!.data as Float32Array));
+  // integer and bool outputs (ArgMax, comparisons) come back as BigInt64Array / Uint8Array
+  return outputs.map((o) => Float64Array.from(r[o.name]!.data as ArrayLike<number | bigint>, Number));
 }
 
 /** Folder of a model file, for side files that travel with it. */

@@ -1,0 +1,229 @@
+// npm run conformance [-- DIR] [--only a,b,c] [--timeout-s N]
+// Every model folder of the conformance suite (default ../shared/conformance/ezkl, or
+// $ZKONNX_CONFORMANCE, or DIR) through compile, setup, prove and verify, with the dequantized
+// output compared against onnxruntime-web. Each model runs in a child process (this script,
+// forked with an internal flag) so that a hanging model can be killed and its memory is freed.
+// Writes benchmarks/results/conformance.{md,json} after every model, so a crash or a timeout
+// keeps the rows so far.
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../src/paths.js';
+import { releaseCurves } from '../src/snark.js';
+import { barChart, machine, table } from './chart.js';
+import { listConformanceModels, runConformanceModel, type Row, type Stage } from './conformance-lib.js';
+
+const CHILD_FLAG = '--conformance-child';
+const DEFAULT_TIMEOUT_S = 600;
+
+type ChildMessage = { type: 'stage'; stage: Stage; partial: Row } | { type: 'row'; row: Row };
+
+// ---------------------------------------------------------------- child: one model, in-process
+
+async function child(dir: string, workDir: string): Promise<never> {
+  const send = (m: ChildMessage) => new Promise<void>((res) => { process.send ? process.send(m, () => res()) : res(); });
+  const row = await runConformanceModel(dir, workDir, { onStage: (stage, partial) => { void send({ type: 'stage', stage, partial: { ...partial } }); } });
+  await send({ type: 'row', row });
+  await releaseCurves().catch(() => undefined);
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- parent
+
+interface Args { dir: string; only?: string[]; timeoutS: number }
+
+function usage(msg: string): never {
+  console.error(`conformance: ${msg}\nusage: node dist/benchmarks/conformance.js [DIR] [--only a,b,c] [--timeout-s N]`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Args {
+  let dir: string | undefined;
+  let only: string[] | undefined;
+  let timeoutS = DEFAULT_TIMEOUT_S;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const [flag, inline] = a.startsWith('--') && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
+    const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
+    if (flag === '--only') only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (flag === '--timeout-s') {
+      const v = value();
+      timeoutS = Number(v);
+      if (!Number.isFinite(timeoutS) || timeoutS <= 0) usage(`--timeout-s must be a positive number of seconds, got '${v}'`);
+    } else if (flag === '--help' || flag === '-h') usage('help');
+    else if (a.startsWith('-')) usage(`unknown option ${a}`);
+    else if (dir === undefined) dir = a;
+    else usage(`unexpected argument ${a}`);
+  }
+  const fallback = join(packageRoot(), '..', 'shared', 'conformance', 'ezkl');
+  return { dir: resolve(dir ?? process.env.ZKONNX_CONFORMANCE ?? fallback), only, timeoutS };
+}
+
+let current: ChildProcess | undefined;
+
+/** One model in a forked child; a timeout or a crash becomes an 'error' row. */
+function runInChild(script: string, model: string, dir: string, workDir: string, timeoutS: number): Promise<Row> {
+  return new Promise((done) => {
+    const t0 = performance.now();
+    let partial: Row = { model, status: 'error', stage: 'compile', message: '' };
+    let stage: Stage = 'compile';
+    let row: Row | undefined;
+    let timedOut = false;
+    let errTail = '';
+    let settled = false;
+    const finish = (r: Row) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      current = undefined;
+      done({ ...r, wallS: (performance.now() - t0) / 1000 });
+    };
+    const cp = fork(script, [CHILD_FLAG, dir, workDir], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    current = cp;
+    cp.stdout?.resume(); // the library prints nothing; drain whatever a dependency prints
+    cp.stderr?.on('data', (b: Buffer) => { errTail = (errTail + b.toString()).slice(-4000); });
+    const timer = setTimeout(() => { timedOut = true; cp.kill('SIGKILL'); }, timeoutS * 1000);
+    cp.on('message', (m: ChildMessage) => {
+      if (m.type === 'stage') { stage = m.stage; partial = m.partial; }
+      else if (m.type === 'row') row = m.row;
+    });
+    const lost = (why: string, code: string): Row => ({ ...partial, model, status: 'error', stage, code, message: why });
+    cp.on('error', (e) => { cp.kill('SIGKILL'); finish(lost(`child process failed: ${e.message}`, 'CRASH')); });
+    cp.on('exit', (code, signal) => {
+      if (row) return finish(row);
+      if (timedOut) return finish(lost(`no result after ${timeoutS} s: killed during ${stage}`, 'TIMEOUT'));
+      const last = errTail.trim().split('\n').filter(Boolean).slice(-3).join(' / ').slice(0, 500);
+      finish(lost(`child process exited with ${signal ?? `code ${code}`} during ${stage}${last ? `: ${last}` : ''}`, 'CRASH'));
+    });
+  });
+}
+
+const num = (x: number | undefined, f: (x: number) => string) => (x === undefined ? '' : f(x));
+const sec = (x: number) => x.toFixed(2);
+const exp = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
+
+function cells(r: Row): string[] {
+  return [
+    r.model, r.status, r.stage ?? '', num(r.constraints, String), num(r.compileS, sec),
+    r.setupS === undefined ? '' : `${sec(r.setupS)}${r.ptauCreated ? '*' : ''}`, num(r.proveS, sec),
+    num(r.maxAbsError, exp), num(r.tolerance, exp), r.code ? `${r.code}: ${r.message}` : r.message,
+  ];
+}
+const HEADER = ['model', 'status', 'stage', 'constraints', 'compile s', 'setup s', 'prove s', 'max abs error', 'tolerance', 'message'];
+
+function mdTable(header: string[], rows: string[][], right: Set<number>): string {
+  const esc = (s: string) => s.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+  const line = (r: string[]) => `| ${r.map(esc).join(' | ')} |`;
+  return [line(header), `|${header.map((_, i) => (right.has(i) ? '---:' : '---')).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** Errors grouped by the op they name (or by code where they name none). */
+function errorGroups(rows: Row[]): { key: string; code: string; models: string[]; message: string }[] {
+  const groups = new Map<string, { key: string; code: string; models: string[]; message: string }>();
+  for (const r of rows) {
+    if (r.status === 'pass') continue;
+    const code = r.code ?? r.status.toUpperCase();
+    const key = r.op ?? `(${r.stage ?? '-'}: ${code})`;
+    const k = `${key}\u0000${code}`;
+    const g = groups.get(k) ?? { key, code, models: [], message: r.message };
+    g.models.push(r.model);
+    groups.set(k, g);
+  }
+  return [...groups.values()].sort((a, b) => b.models.length - a.models.length || a.key.localeCompare(b.key));
+}
+
+function summary(rows: Row[], total: number): string {
+  const n = (s: Row['status']) => rows.filter((r) => r.status === s).length;
+  const ran = rows.length < total ? ` (${rows.length} of ${total} run so far)` : '';
+  return `passed ${n('pass')} / ${total}${ran}: ${n('pass')} pass, ${n('fail')} fail, ${n('error')} error`;
+}
+
+function writeResults(out: string, meta: { date: string; machine: string; dir: string; timeoutS: number; only?: string[]; total: number; seconds: number }, rows: Row[]): void {
+  const done = rows.length === meta.total;
+  const passed = rows.filter((r) => r.status === 'pass').length;
+  writeFileSync(join(out, 'conformance.json'), JSON.stringify({ ...meta, complete: done, passed, rows }, null, 2));
+  const right = new Set([3, 4, 5, 6, 7, 8]);
+  const groups = errorGroups(rows);
+  const md = [
+    '# Conformance: the EZKL example models',
+    '',
+    `**${summary(rows, meta.total)}**${done ? '' : ' — incomplete: the run is in progress or was interrupted'}`,
+    '',
+    `Machine: ${meta.machine}`,
+    '',
+    `Run ${meta.date} on ${meta.dir}${meta.only ? ` (--only ${meta.only.join(',')})` : ''}, timeout ${meta.timeoutS} s per model, ${meta.seconds.toFixed(0)} s in all. `
+      + 'Pass: the proof verifies and max |dequantized output − onnxruntime-web output| ≤ max(1e-2, 1% of max |reference output|). '
+      + 'Fail: verified but too far off, or not verified. Error: an exception, with its code and the stage it happened in.',
+    '',
+    mdTable(HEADER, rows.map(cells), right),
+    '',
+    '\\* setup time includes generating the powers-of-tau file for that power (cached afterwards).',
+    '',
+    ...(groups.length ? [
+      '## Failures and errors by op',
+      '',
+      mdTable(['op', 'code', 'models', 'n', 'first message'], groups.map((g) => [g.key, g.code, g.models.join(', '), String(g.models.length), g.message.slice(0, 200)]), new Set([3])),
+      '',
+    ] : []),
+  ].join('\n');
+  writeFileSync(join(out, 'conformance.md'), md);
+  const compiled = rows.filter((r) => r.constraints !== undefined);
+  if (compiled.length) {
+    writeFileSync(join(out, 'conformance-constraints.svg'), barChart('Constraints per conformance model (compiled ones)', '', compiled.map((r) => ({ label: r.model, value: r.constraints! }))));
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (!existsSync(args.dir)) {
+    console.error(`conformance: models not found at ${args.dir}\n  hint: pass the folder as an argument or set ZKONNX_CONFORMANCE`);
+    process.exit(1);
+  }
+  const all = listConformanceModels(args.dir);
+  if (args.only) {
+    const unknown = args.only.filter((m) => !all.includes(m));
+    if (unknown.length) usage(`--only names unknown model(s): ${unknown.join(', ')} (in ${args.dir})`);
+  }
+  const models = args.only ? all.filter((m) => args.only!.includes(m)) : all;
+  const script = fileURLToPath(import.meta.url);
+  const out = join(packageRoot(), 'benchmarks', 'results');
+  mkdirSync(out, { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), 'zkonnx-conformance-'));
+  const cleanup = () => { current?.kill('SIGKILL'); rmSync(work, { recursive: true, force: true }); };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { cleanup(); process.exit(130); });
+
+  const meta = { date: new Date().toISOString(), machine: await machine(), dir: args.dir, timeoutS: args.timeoutS, only: args.only, total: models.length, seconds: 0 };
+  const t0 = performance.now();
+  const rows: Row[] = [];
+  const width = Math.max(...models.map((m) => m.length), 5);
+  console.error(`conformance: ${models.length} model(s) from ${args.dir}, timeout ${args.timeoutS} s each, builds in ${work}`);
+  try {
+    for (const [i, m] of models.entries()) {
+      // each model builds under its own folder, so that everything a killed child left is removed
+      const modelWork = join(work, m);
+      const row = await runInChild(script, m, join(args.dir, m), modelWork, args.timeoutS);
+      rmSync(modelWork, { recursive: true, force: true });
+      rows.push(row);
+      meta.seconds = (performance.now() - t0) / 1000;
+      writeResults(out, meta, rows);
+      const what = row.status === 'pass'
+        ? `${row.constraints} constraints, err ${exp(row.maxAbsError!)} ≤ ${exp(row.tolerance!)}`
+        : `${row.stage ?? ''} ${row.code ? `${row.code}${row.op ? ` (${row.op})` : ''}: ` : ''}${row.message}`.slice(0, 160);
+      const n = String(models.length);
+      console.error(`[${String(i + 1).padStart(n.length)}/${n}] ${m.padEnd(width)} ${row.status.padEnd(5)} ${(row.wallS ?? 0).toFixed(1).padStart(6)} s  ${what}`);
+    }
+  } finally {
+    cleanup();
+  }
+  console.log(`machine: ${meta.machine}\n${table([...HEADER.slice(0, -1), 'code'], rows.map((r) => [...cells(r).slice(0, -1), r.code ?? '']))}\n${summary(rows, models.length)} in ${meta.seconds.toFixed(0)} s`);
+  console.log(`wrote ${join(out, 'conformance.md')} and conformance.json`);
+}
+
+if (process.argv[2] === CHILD_FLAG) {
+  await child(process.argv[3]!, process.argv[4]!);
+} else {
+  await main();
+}

@@ -1,0 +1,382 @@
+// Lowering of the non-linear ONNX ops into circuit values (ActValue): each op becomes a few
+// element-wise primitives (rescale/relu, max, mul, fn, div, sqrt, argmax, less, equal, select)
+// whose operands are affine expressions; min, clip, abs, comparisons and the like are written
+// with them and linear algebra, so that every primitive has one sound circuit template.
+import type { ActValue, InputValue, LinExpr, NonLinear, Tensor, ValueInfo } from './graph.js';
+import { sizeOf } from './graph.js';
+import { combine, constantExpr, isSimple, valueExpr } from './affine.js';
+import { broadcastIndex, broadcastShape, normAxis, strides } from './shape.js';
+import { SCALAR_FNS, UNARY_FNS } from './ops/scalar.js';
+import type { Arg, OpContext, Tens } from './ops/types.js';
+import { convTaps, poolKernel, windowOf, type Window } from './ops/conv.js';
+
+/** Allocates circuit values: inputs first, then each non-linear op's outputs in graph order. */
+export class ValueBuilder {
+  readonly inputs: InputValue[] = [];
+  readonly acts: ActValue[] = [];
+  offset = 0;
+  /** Values known to be ≥ 0 outputs of ReLU (ReLU is idempotent). */
+  readonly reluOf = new Set<number>();
+
+  input(v: ValueInfo, inputIndex: number): Tens<LinExpr> {
+    const size = sizeOf(v.shape);
+    this.inputs.push({ kind: 'input', name: v.name, shape: v.shape, offset: this.offset, size, inputIndex, dtype: v.dtype });
+    return this.alloc(v.shape, size);
+  }
+
+  act(name: string, nodes: string[], shape: number[], op: NonLinear, args: LinExpr[][]): Tens<LinExpr> {
+    const size = args.length;
+    this.acts.push({ kind: 'act', name, shape, offset: this.offset, size, op, args, nodes });
+    if (op.kind === 'rescale' && op.relu) for (let i = 0; i < size; i++) this.reluOf.add(this.offset + i);
+    return this.alloc(shape, size);
+  }
+
+  private alloc(shape: number[], size: number): Tens<LinExpr> {
+    const data = Array.from({ length: size }, (_, i) => valueExpr(this.offset + i));
+    this.offset += size;
+    return { shape, data };
+  }
+}
+
+/** Float semantics of a primitive: calibration and the float check of the lowering. */
+export function evalAct(op: NonLinear, x: number[]): number {
+  switch (op.kind) {
+    case 'rescale': return op.relu ? Math.max(0, x[0]!) : x[0]!;
+    case 'max': return Math.max(...x);
+    case 'mul': return x[0]! * x[1]!;
+    case 'fn': return SCALAR_FNS[op.fn]!(x[0]!, op.params);
+    case 'div': return x[0]! / x[1]!;
+    case 'sqrt': return Math.sqrt(Math.max(0, x[0]!));
+    case 'argmax': { let j = 0; for (let i = 1; i < x.length; i++) if (x[i]! > x[j]!) j = i; return j; }
+    case 'less': return x[0]! < x[1]! ? 1 : 0;
+    case 'equal': return x[0] === x[1] ? 1 : 0;
+    case 'select': return x[0]! >= 0.5 ? x[1]! : x[2]!;
+  }
+}
+
+type SymArg = { kind: 'sym'; t: Tens<LinExpr> };
+
+/** Broadcasts n operands (signals or constants) to one shape: per output element, its operands. */
+function broadcastArgs(ctx: OpContext, args: NonNullable<Arg<LinExpr>>[]): { shape: number[]; rows: LinExpr[][] } {
+  const shapes = args.map((a) => (a.kind === 'sym' ? a.t.shape : a.t.dims));
+  let shape: number[] | undefined = shapes[0]!;
+  for (const s of shapes.slice(1)) {
+    shape = broadcastShape(shape!, s);
+    if (!shape) ctx.fail(`operand shapes ${shapes.map((x) => `[${x}]`).join(', ')} do not broadcast`);
+  }
+  const maps = shapes.map((s) => broadcastIndex(shape!, s));
+  const rows = Array.from({ length: sizeOf(shape!) }, (_, i) => args.map((a, j) => {
+    const k = maps[j]![i]!;
+    return a.kind === 'sym' ? a.t.data[k]! : constantExpr(a.t.data[k]!);
+  }));
+  return { shape: shape!, rows };
+}
+
+/** Flat indices of each group reduced over `axes`, and the output shape. */
+export function reduceGroups(shape: number[], axes: number[], keepdims: boolean): { shape: number[]; groups: number[][] } {
+  const red = new Set(axes);
+  const outDims = shape.map((d, i) => (red.has(i) ? 1 : d));
+  const os = strides(outDims);
+  const is = strides(shape);
+  const groups: number[][] = Array.from({ length: sizeOf(outDims) }, () => []);
+  for (let f = 0; f < sizeOf(shape); f++) {
+    let rem = f;
+    let o = 0;
+    for (let d = 0; d < shape.length; d++) {
+      const c = Math.floor(rem / is[d]!);
+      rem -= c * is[d]!;
+      if (!red.has(d)) o += c * os[d]!;
+    }
+    groups[o]!.push(f);
+  }
+  return { shape: keepdims ? outDims : shape.filter((_, i) => !red.has(i)), groups };
+}
+
+const attr = (ctx: OpContext, k: string, d: number) => { const v = ctx.node.attrs[k]; return typeof v === 'number' ? v : d; };
+
+/** Reduction axes from the attribute (older opsets) or the second input (newer). */
+function reduceAxes(ctx: OpContext, rank: number, axesArg: Arg<LinExpr>): number[] | undefined {
+  let axes: number[] | undefined;
+  if (axesArg) {
+    if (axesArg.kind !== 'const') ctx.fail('reduction axes must be constant');
+    axes = Array.from((axesArg as { t: Tensor }).t.data);
+  } else if (Array.isArray(ctx.node.attrs.axes)) axes = ctx.node.attrs.axes as number[];
+  if (!axes || axes.length === 0) {
+    if (attr(ctx, 'noop_with_empty_axes', 0) === 1) return undefined;
+    return Array.from({ length: rank }, (_, i) => i);
+  }
+  return axes.map((a) => normAxis(a, rank));
+}
+
+/**
+ * Lowers one non-linear node. Returns its output tensors, or undefined when zkonnx has no
+ * lowering for the op (the caller reports it as unsupported).
+ */
+export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinExpr>[], outShapes: (number[] | undefined)[]): Tens<LinExpr>[] | undefined {
+  const { node, fail } = ctx;
+  const out0 = node.outputs[0]!;
+  const nodes = [node.name];
+  const sym = (i: number): Tens<LinExpr> => {
+    const a = args[i];
+    if (a?.kind !== 'sym') fail(`input ${i} must be a signal here`);
+    return (a as SymArg).t;
+  };
+  /** Operands the templates take directly: materialize (rescale) any element that is not simple. */
+  const simple = (t: Tens<LinExpr>, tag: string): Tens<LinExpr> =>
+    t.data.every(isSimple) ? t : vb.act(`${out0}:${tag}`, nodes, t.shape, { kind: 'rescale', relu: false }, t.data.map((e) => [e]));
+  const simpleArg = (a: Arg<LinExpr>, tag: string): NonNullable<Arg<LinExpr>> =>
+    a?.kind === 'sym' ? { kind: 'sym', t: simple(a.t, tag) } : a!;
+  const act = (name: string, shape: number[], op: NonLinear, rows: LinExpr[][]) => vb.act(name, nodes, shape, op, rows);
+  const neg = (e: LinExpr) => combine([e], [-1]);
+  const unary = (x: Tens<LinExpr>, op: NonLinear, name = out0) => act(name, x.shape, op, x.data.map((e) => [e]));
+  /** max over each row; min via −max(−·). */
+  const maxRows = (name: string, shape: number[], rows: LinExpr[][], min = false): Tens<LinExpr> => {
+    const t = act(name, shape, { kind: 'max' }, min ? rows.map((r) => r.map(neg)) : rows);
+    return min ? { shape, data: t.data.map(neg) } : t;
+  };
+  const mulRows = (name: string, shape: number[], rows: LinExpr[][]) => act(name, shape, { kind: 'mul' }, rows);
+
+  switch (node.op) {
+    case 'Relu': {
+      const x = sym(0);
+      if (x.data.every((e) => e.c === 0 && e.idx.length === 1 && e.w[0]! > 0 && vb.reluOf.has(e.idx[0]!))) return [x];
+      return [unary(x, { kind: 'rescale', relu: true })];
+    }
+    case 'LeakyRelu': case 'PRelu': {
+      const x = simple(sym(0), 'x');
+      let slope: (i: number) => number;
+      if (node.op === 'LeakyRelu') {
+        const a = attr(ctx, 'alpha', 0.01);
+        slope = () => a;
+      } else {
+        const s = args[1];
+        if (s?.kind !== 'const') fail('a signal slope is not supported', 'PRelu needs a constant slope');
+        const map = broadcastIndex(x.shape, (s as { t: Tensor }).t.dims);
+        if (!broadcastShape(x.shape, (s as { t: Tensor }).t.dims)?.every((d, i) => d === x.shape[i])) fail(`slope of shape [${(s as { t: Tensor }).t.dims}] does not broadcast to [${x.shape}]`);
+        slope = (i) => (s as { t: Tensor }).t.data[map[i]!]!;
+      }
+      // α ≤ 1: max(x, αx); α > 1: min(x, αx) = −max(−x, −αx)
+      const t = act(out0, x.shape, { kind: 'max' }, x.data.map((e, i) => {
+        const a = slope(i);
+        return a <= 1 ? [e, combine([e], [a])] : [neg(e), combine([e], [-a])];
+      }));
+      return [{ shape: x.shape, data: t.data.map((e, i) => (slope(i) <= 1 ? e : neg(e))) }];
+    }
+    case 'Abs': {
+      const x = simple(sym(0), 'x');
+      return [maxRows(out0, x.shape, x.data.map((e) => [e, neg(e)]))];
+    }
+    case 'Max': case 'Min': {
+      const { shape, rows } = broadcastArgs(ctx, args.filter((a) => a).map((a, i) => simpleArg(a, `x${i}`)));
+      return [maxRows(out0, shape, rows, node.op === 'Min')];
+    }
+    case 'Clip': {
+      let x = simple(sym(0), 'x');
+      const bound = (i: number, key: string): number | undefined => {
+        const a = args[i];
+        if (a) { if (a.kind !== 'const') fail(`a signal ${key} is not supported`); return (a as { t: Tensor }).t.data[0]; }
+        const v = node.attrs[key];
+        return typeof v === 'number' ? v : undefined;
+      };
+      const lo = bound(1, 'min');
+      const hi = bound(2, 'max');
+      if (lo !== undefined) x = maxRows(hi === undefined ? out0 : `${out0}:lo`, x.shape, x.data.map((e) => [e, constantExpr(lo)]));
+      if (hi !== undefined) x = maxRows(out0, x.shape, x.data.map((e) => [e, constantExpr(hi)]), true);
+      return [x];
+    }
+    case 'Mul': case 'Div': {
+      // here both operands are signals (or a constant numerator of Div)
+      const a = simpleArg(args[0], 'a');
+      const b = simpleArg(args[1], 'b');
+      const { shape, rows } = broadcastArgs(ctx, [a, b]);
+      return [act(out0, shape, { kind: node.op === 'Mul' ? 'mul' : 'div' }, rows)];
+    }
+    case 'Reciprocal': {
+      const x = simple(sym(0), 'x');
+      return [act(out0, x.shape, { kind: 'div' }, x.data.map((e) => [constantExpr(1), e]))];
+    }
+    case 'Sqrt': return [unary(simple(sym(0), 'x'), { kind: 'sqrt' })];
+    case 'Pow': {
+      const e = args[1];
+      if (e?.kind !== 'const' || (e as { t: Tensor }).t.data.length !== 1) fail('only a constant scalar exponent is supported');
+      const p = (e as { t: Tensor }).t.data[0]!;
+      const x = simple(sym(0), 'x');
+      if (p === 1) return [x];
+      if (p === 0.5) return [unary(x, { kind: 'sqrt' })];
+      if (Number.isInteger(p) && p >= 2 && p <= 16) {
+        // square and multiply
+        let acc: Tens<LinExpr> | undefined;
+        let sq = x;
+        let n = p;
+        let step = 0;
+        for (;;) {
+          if (n & 1) acc = acc ? mulRows(n === 1 ? out0 : `${out0}:p${step}`, x.shape, acc.data.map((v, i) => [v, sq.data[i]!])) : sq;
+          n >>= 1;
+          if (!n) break;
+          sq = mulRows(`${out0}:sq${step++}`, x.shape, sq.data.map((v) => [v, v]));
+        }
+        return [acc!];
+      }
+      return [unary(x, { kind: 'fn', fn: 'pow', params: [p] })];
+    }
+    case 'Gelu': {
+      const approx = node.attrs.approximate === 'tanh';
+      return [unary(simple(sym(0), 'x'), { kind: 'fn', fn: approx ? 'gelu_tanh' : 'gelu', params: [] })];
+    }
+    case 'Less': case 'Greater': case 'LessOrEqual': case 'GreaterOrEqual': case 'Equal': {
+      const { shape, rows } = broadcastArgs(ctx, [simpleArg(args[0], 'a'), simpleArg(args[1], 'b')]);
+      if (node.op === 'Equal') return [act(out0, shape, { kind: 'equal' }, rows)];
+      const swap = node.op === 'Greater' || node.op === 'LessOrEqual';
+      const t = act(out0, shape, { kind: 'less' }, rows.map(([a, b]) => (swap ? [b!, a!] : [a!, b!])));
+      // a ≤ b ⇔ ¬(b < a); a ≥ b ⇔ ¬(a < b)
+      return [node.op.endsWith('OrEqual') ? { shape, data: t.data.map((e) => combine([e], [-1], 1)) } : t];
+    }
+    case 'Not': {
+      const x = sym(0);
+      return [{ shape: x.shape, data: x.data.map((e) => combine([e], [-1], 1)) }];
+    }
+    case 'And': case 'Or': {
+      const { shape, rows } = broadcastArgs(ctx, [simpleArg(args[0], 'a'), simpleArg(args[1], 'b')]);
+      const p = mulRows(node.op === 'And' ? out0 : `${out0}:ab`, shape, rows);
+      return [node.op === 'And' ? p : { shape, data: rows.map(([a, b], i) => combine([a!, b!, p.data[i]!], [1, 1, -1])) }];
+    }
+    case 'Where': {
+      const { shape, rows } = broadcastArgs(ctx, [simpleArg(args[0], 'c'), simpleArg(args[1], 'a'), simpleArg(args[2], 'b')]);
+      return [act(out0, shape, { kind: 'select' }, rows)];
+    }
+    case 'Sign': {
+      const x = simple(sym(0), 'x');
+      const zero = constantExpr(0);
+      const pos = act(`${out0}:pos`, x.shape, { kind: 'less' }, x.data.map((e) => [zero, e]));
+      const negv = act(`${out0}:neg`, x.shape, { kind: 'less' }, x.data.map((e) => [e, zero]));
+      return [{ shape: x.shape, data: pos.data.map((p, i) => combine([p, negv.data[i]!], [1, -1])) }];
+    }
+    case 'MaxPool': case 'GlobalMaxPool': case 'LpPool': {
+      if (node.outputs[1]) fail('the Indices output of MaxPool is not supported');
+      if (attr(ctx, 'storage_order', 0) !== 0) fail('storage_order=1 is not supported');
+      const p = attr(ctx, 'p', 2);
+      // LpPool = (Σ |x|^p)^(1/p) over the window; p = 1 and p = 2 only
+      if (node.op === 'LpPool' && p !== 1 && p !== 2) fail(`p=${p} is not supported (p = 1 or 2)`);
+      const x = simple(sym(0), 'x');
+      const inSp = x.shape.slice(2);
+      const win: Window = node.op === 'GlobalMaxPool'
+        ? { kernel: inSp, strides: inSp.map(() => 1), dilations: inSp.map(() => 1), pb: inSp.map(() => 0), pe: inSp.map(() => 0), out: inSp.map(() => 1) }
+        : windowOf(ctx, inSp, poolKernel(ctx, x.shape), true);
+      const taps = convTaps(inSp, win);
+      const plane = sizeOf(inSp);
+      const nOut = taps.start.length - 1;
+      const shape = [x.shape[0]!, x.shape[1]!, ...win.out];
+      const windows = (vals: LinExpr[]) => {
+        const rows: LinExpr[][] = [];
+        for (let nc = 0; nc < x.shape[0]! * x.shape[1]!; nc++) {
+          for (let o = 0; o < nOut; o++) {
+            const r: LinExpr[] = [];
+            for (let t = taps.start[o]!; t < taps.start[o + 1]!; t++) r.push(vals[nc * plane + taps.inOff[t]!]!);
+            rows.push(r);
+          }
+        }
+        return rows;
+      };
+      if (node.op !== 'LpPool') return [maxRows(out0, shape, windows(x.data))];
+      const mag = p === 1
+        ? maxRows(`${out0}:abs`, x.shape, x.data.map((e) => [e, neg(e)]))
+        : mulRows(`${out0}:sq`, x.shape, x.data.map((e) => [e, e]));
+      const sums = { shape, data: windows(mag.data).map((r) => combine(r, r.map(() => 1))) };
+      return [p === 1 ? sums : unary(simple(sums, 'sum'), { kind: 'sqrt' })];
+    }
+    case 'ReduceMax': case 'ReduceMin': case 'ReduceL1': case 'ReduceL2': case 'ReduceSumSquare': case 'ReduceLogSumExp': {
+      const x = simple(sym(0), 'x');
+      const axes = reduceAxes(ctx, x.shape.length, args[1]);
+      if (!axes) return [x];
+      const { shape, groups } = reduceGroups(x.shape, axes, attr(ctx, 'keepdims', 1) === 1);
+      const rows = groups.map((g) => g.map((f) => x.data[f]!));
+      const sum = (vals: LinExpr[]) => combine(vals, vals.map(() => 1));
+      switch (node.op) {
+        case 'ReduceMax': return [maxRows(out0, shape, rows)];
+        case 'ReduceMin': return [maxRows(out0, shape, rows, true)];
+        case 'ReduceL1': {
+          const abs = maxRows(`${out0}:abs`, x.shape, x.data.map((e) => [e, neg(e)]));
+          return [{ shape, data: groups.map((g) => sum(g.map((f) => abs.data[f]!))) }];
+        }
+        default: {
+          if (node.op === 'ReduceLogSumExp') {
+            const m = maxRows(`${out0}:max`, shape, rows);
+            const d = x.data.map((e, f) => combine([e, m.data[groups.findIndex((g) => g.includes(f))]!], [1, -1]));
+            const ex = act(`${out0}:exp`, x.shape, { kind: 'fn', fn: 'exp', params: [] }, d.map((e) => [e]));
+            const s = simple({ shape, data: groups.map((g) => sum(g.map((f) => ex.data[f]!))) }, 'sum');
+            const lg = act(`${out0}:log`, shape, { kind: 'fn', fn: 'log', params: [] }, s.data.map((e) => [e]));
+            return [{ shape, data: lg.data.map((e, i) => combine([e, m.data[i]!], [1, 1])) }];
+          }
+          const sq = mulRows(`${out0}:sq`, x.shape, x.data.map((e) => [e, e]));
+          const s = { shape, data: groups.map((g) => sum(g.map((f) => sq.data[f]!))) };
+          return [node.op === 'ReduceSumSquare' ? s : unary(simple(s, 'sum'), { kind: 'sqrt' })];
+        }
+      }
+    }
+    case 'ArgMax': case 'ArgMin': {
+      const x = simple(sym(0), 'x');
+      const axis = normAxis(attr(ctx, 'axis', 0), x.shape.length);
+      const { shape, groups } = reduceGroups(x.shape, [axis], attr(ctx, 'keepdims', 1) === 1);
+      const last = attr(ctx, 'select_last_index', 0) === 1;
+      const n = x.shape[axis]!;
+      // ArgMin = argmax of −x; the last index = n − 1 − (first index in reversed order)
+      const rows = groups.map((g) => (last ? [...g].reverse() : g).map((f) => (node.op === 'ArgMin' ? neg(x.data[f]!) : x.data[f]!)));
+      const t = act(out0, shape, { kind: 'argmax' }, rows);
+      return [last ? { shape, data: t.data.map((e) => combine([e], [-1], n - 1)) } : t];
+    }
+    case 'Softmax': case 'LogSoftmax': {
+      const x = simple(sym(0), 'x');
+      const rank = x.shape.length;
+      const axis = normAxis(attr(ctx, 'axis', ctx.opset >= 13 ? -1 : 1), rank);
+      // before opset 13 the input is coerced to 2-D at `axis`
+      const axes = ctx.opset >= 13 ? [axis] : Array.from({ length: rank - axis }, (_, i) => axis + i);
+      const { groups } = reduceGroups(x.shape, axes, true);
+      const groupOf = new Int32Array(x.data.length);
+      groups.forEach((g, gi) => { for (const f of g) groupOf[f] = gi; });
+      const gshape = [groups.length];
+      const m = maxRows(`${out0}:max`, gshape, groups.map((g) => g.map((f) => x.data[f]!)));
+      const d = x.data.map((e, f) => combine([e, m.data[groupOf[f]!]!], [1, -1]));
+      const ex = act(`${out0}:exp`, x.shape, { kind: 'fn', fn: 'exp', params: [] }, d.map((e) => [e]));
+      const s = simple({ shape: gshape, data: groups.map((g) => combine(g.map((f) => ex.data[f]!), g.map(() => 1))) }, 'sum');
+      if (node.op === 'Softmax') return [act(out0, x.shape, { kind: 'div' }, ex.data.map((e, f) => [e, s.data[groupOf[f]!]!]))];
+      const lg = act(`${out0}:log`, gshape, { kind: 'fn', fn: 'log', params: [] }, s.data.map((e) => [e]));
+      return [{ shape: x.shape, data: d.map((e, f) => combine([e, lg.data[groupOf[f]!]!], [1, -1])) }];
+    }
+    case 'InstanceNormalization': case 'LayerNormalization': {
+      const x = sym(0);
+      const rank = x.shape.length;
+      const eps = attr(ctx, 'epsilon', 1e-5);
+      const first = node.op === 'InstanceNormalization' ? 2 : normAxis(attr(ctx, 'axis', -1), rank);
+      const axes = Array.from({ length: rank - first }, (_, i) => first + i);
+      const { groups } = reduceGroups(x.shape, axes, true);
+      const groupOf = new Int32Array(x.data.length);
+      groups.forEach((g, gi) => { for (const f of g) groupOf[f] = gi; });
+      const gshape = [groups.length];
+      const mean = groups.map((g) => combine(g.map((f) => x.data[f]!), g.map(() => 1 / g.length)));
+      const d = simple({ shape: x.shape, data: x.data.map((e, f) => combine([e, mean[groupOf[f]!]!], [1, -1])) }, 'centered');
+      const sq = mulRows(`${out0}:sq`, x.shape, d.data.map((e) => [e, e]));
+      const variance = simple({ shape: gshape, data: groups.map((g) => combine(g.map((f) => sq.data[f]!), g.map(() => 1 / g.length), eps)) }, 'var');
+      const sd = unary(variance, { kind: 'sqrt' }, `${out0}:std`);
+      const inv = act(`${out0}:inv`, gshape, { kind: 'div' }, sd.data.map((e) => [constantExpr(1), e]));
+      const y = mulRows(`${out0}:norm`, x.shape, d.data.map((e, f) => [e, inv.data[groupOf[f]!]!]));
+      // per-channel (Instance) or per-position (Layer) scale and bias
+      const scaleArg = args[1];
+      const biasArg = args[2];
+      if (scaleArg?.kind === 'sym' || biasArg?.kind === 'sym') fail('signal scale or bias is not supported');
+      const coef = (a: Arg<LinExpr>, f: number, dflt: number): number => {
+        if (!a) return dflt;
+        const t = (a as { t: Tensor }).t;
+        if (node.op === 'InstanceNormalization') return t.data[Math.floor(f / sizeOf(x.shape.slice(2))) % x.shape[1]!]!;
+        return t.data[broadcastIndex(x.shape.slice(first), t.dims)[f % sizeOf(x.shape.slice(first))]!]!;
+      };
+      return [{ shape: x.shape, data: y.data.map((e, f) => combine([e], [coef(scaleArg, f, 1)], coef(biasArg, f, 0))) }];
+    }
+    default: {
+      const u = UNARY_FNS[node.op];
+      if (!u) return undefined;
+      const params = u.params ? u.params((k, d) => attr(ctx, k, d)) : [];
+      void outShapes;
+      return [unary(simple(sym(0), 'x'), { kind: 'fn', fn: u.fn, params })];
+    }
+  }
+}

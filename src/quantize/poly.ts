@@ -1,0 +1,135 @@
+// Piecewise polynomials for univariate functions (sigmoid, tanh, exp, …) over the whole domain a
+// value can take. The domain [lo, lo + 2^B) is cut into 2^s equal segments by the top s bits of
+// x − lo; on each, f is a polynomial of degree d in the low bits t, with integer coefficients at
+// scale 2^E. The circuit and the executor both compute Σ C[seg][k]·t^k exactly and rescale it,
+// so the only approximation is the fit, and it is measured over every admissible input.
+import type { QPoly } from '../ir/graph.js';
+import { rescale, roundBig } from './int.js';
+
+const MAX_SEG_BITS = 8;
+/** Inputs checked exhaustively up to this domain size; sampled beyond. */
+const EXHAUSTIVE = 1 << 16;
+
+/** Chebyshev interpolation of g on [0, 1] at degree d: coefficients of 1, u, …, u^d. */
+function chebFit(g: (u: number) => number, d: number): number[] {
+  const n = d + 1;
+  const us = Array.from({ length: n }, (_, i) => (n === 1 ? 0.5 : 0.5 - 0.5 * Math.cos(((2 * i + 1) * Math.PI) / (2 * n))));
+  const ys = us.map(g);
+  // Newton divided differences, then expand to the monomial basis
+  const c = ys.slice();
+  for (let j = 1; j < n; j++) for (let i = n - 1; i >= j; i--) c[i] = (c[i]! - c[i - 1]!) / (us[i]! - us[i - j]!);
+  let poly = [c[n - 1]!];
+  for (let i = n - 2; i >= 0; i--) {
+    const next = new Array<number>(poly.length + 1).fill(0);
+    for (let k = 0; k < poly.length; k++) { next[k + 1]! += poly[k]!; next[k]! -= us[i]! * poly[k]!; }
+    next[0]! += c[i]!;
+    poly = next;
+  }
+  return poly;
+}
+
+export function evalPoly(p: QPoly, x: bigint): bigint {
+  const u = x - p.lo;
+  const seg = Number(u >> BigInt(p.lowBits));
+  const t = u & ((1n << BigInt(p.lowBits)) - 1n);
+  let y = 0n;
+  let tk = 1n;
+  for (let k = 0; k <= p.degree; k++) { y += p.coef[seg * (p.degree + 1) + k]! * tk; tk *= t; }
+  return y;
+}
+
+export interface FitRequest {
+  f: (x: number) => number;
+  /** Domain: x ∈ [lo, lo + 2^domainBits), x at scale 2^inScale. */
+  lo: bigint;
+  domainBits: number;
+  inScale: number;
+  outScale: number;
+  /** Accept the cheapest fit whose max error is at most this (real units). */
+  tolerance: number;
+}
+
+export interface Fit {
+  poly: QPoly;
+  /** Output integers (after the rescale) over the domain: their exact range. */
+  outLo: bigint;
+  outHi: bigint;
+  /** outLo/outHi are exact: every input of the domain was evaluated. */
+  exhaustive: boolean;
+  /** Largest |Σ C·t^k| before the rescale. */
+  accBound: bigint;
+  /** Estimated constraint cost (for choosing). */
+  cost: number;
+}
+
+/** Points to check: all of them for small domains; else segment ends plus a dense stride. */
+function checkPoints(lo: bigint, bits: number, lowBits: number): bigint[] {
+  const n = 1 << Math.min(bits, 30);
+  if (bits <= 16) return Array.from({ length: n }, (_, i) => lo + BigInt(i));
+  const pts: bigint[] = [];
+  const stride = Math.max(1, Math.floor(n / EXHAUSTIVE));
+  for (let i = 0; i < n; i += stride) pts.push(lo + BigInt(i));
+  const seg = 1 << lowBits;
+  for (let s = 0; s < n; s += seg) pts.push(lo + BigInt(s), lo + BigInt(s + seg - 1));
+  return pts;
+}
+
+function fitWith(req: FitRequest, segBits: number, degree: number): Fit & { maxError: number } {
+  const { f, lo, domainBits: B, inScale, outScale } = req;
+  const lowBits = B - segBits;
+  const polyScale = outScale + 4 + lowBits * degree;
+  const coef: bigint[] = [];
+  let accBound = 0n;
+  const w = 2 ** lowBits;
+  for (let seg = 0; seg < 1 << segBits; seg++) {
+    const base = Number(lo) + seg * w;
+    // fit over the segment's integer points t ∈ [0, w − 1]
+    const span = Math.max(1, w - 1);
+    const c = chebFit((u) => f((base + u * span) / 2 ** inScale), degree);
+    let bound = 0n;
+    for (let k = 0; k <= degree; k++) {
+      const q = roundBig((c[k]! / span ** k) * 2 ** polyScale);
+      coef.push(q);
+      bound += (q < 0n ? -q : q) * (1n << BigInt(lowBits * k));
+    }
+    if (bound > accBound) accBound = bound;
+  }
+  const poly: QPoly = { lo, segBits, lowBits, degree, coef, polyScale, maxError: 0 };
+  const shift = polyScale - outScale;
+  let maxError = 0;
+  let outLo: bigint | undefined;
+  let outHi: bigint | undefined;
+  for (const x of checkPoints(lo, B, lowBits)) {
+    const q = rescale(evalPoly(poly, x), shift);
+    if (outLo === undefined || q < outLo) outLo = q;
+    if (outHi === undefined || q > outHi) outHi = q;
+    const ref = f(Number(x) / 2 ** inScale);
+    if (Number.isFinite(ref)) maxError = Math.max(maxError, Math.abs(Number(q) / 2 ** outScale - ref));
+  }
+  if (B > 16) { // sampled: widen the range by the bound of a segment's variation
+    const slack = rescale(accBound, shift) / 64n + 1n;
+    outLo! -= slack; outHi! += slack;
+  }
+  poly.maxError = maxError;
+  const outBits = Math.max(1, (outHi! < 0n ? -outHi! : outHi!).toString(2).length, (outLo! < 0n ? -outLo! : outLo!).toString(2).length);
+  const cost = B + (2 ** segBits - 1) + 2 * degree + shift + outBits + 3;
+  return { poly, outLo: outLo!, outHi: outHi!, exhaustive: B <= 16, accBound, cost, maxError };
+}
+
+/** The cheapest piecewise polynomial within tolerance (or the most accurate one tried). */
+export function fitPiecewise(req: FitRequest): Fit {
+  const cands: { s: number; d: number; est: number }[] = [];
+  for (let d = 1; d <= 3; d++) {
+    for (let s = 0; s <= Math.min(MAX_SEG_BITS, req.domainBits); s++) {
+      cands.push({ s, d, est: 2 ** s + 2 * d + 4 + (req.domainBits - s) * d });
+    }
+  }
+  cands.sort((a, b) => a.est - b.est);
+  let best: (Fit & { maxError: number }) | undefined;
+  for (const c of cands) {
+    const fit = fitWith(req, c.s, c.d);
+    if (fit.maxError <= req.tolerance) return fit;
+    if (!best || fit.maxError < best.maxError) best = fit;
+  }
+  return best!;
+}
