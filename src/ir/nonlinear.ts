@@ -284,6 +284,77 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const sums = { shape, data: windows(mag.data).map((r) => combine(r, r.map(() => 1))) };
       return [p === 1 ? sums : unary(simple(sums, 'sum'), { kind: 'sqrt' })];
     }
+    case 'Gather': case 'GatherElements': {
+      // indices that depend on the input: out = Σ_j [idx = j]·data_j, an equality and a
+      // product per candidate (constant indices never get here: they are linear)
+      const data = simple(sym(0), 'data');
+      const idx = simple(sym(1), 'idx');
+      const axis = normAxis(attr(ctx, 'axis', 0), data.shape.length);
+      const n = data.shape[axis]!;
+      const ds = strides(data.shape);
+      const shape = outShapes[0]!;
+      const os = strides(shape);
+      const cand: LinExpr[][] = []; // per output element: data elements j = 0..n−1 along axis
+      for (let f = 0; f < sizeOf(shape); f++) {
+        const coord = shape.map((_, d) => Math.floor(f / os[d]!) % shape[d]!);
+        const r: LinExpr[] = [];
+        for (let j = 0; j < n; j++) {
+          let off = 0;
+          if (node.op === 'GatherElements') coord.forEach((c, d) => { off += (d === axis ? j : c) * ds[d]!; });
+          else {
+            // Gather: data coords = out[:axis] + j + out[axis + rank(idx):]
+            const ir = shape.length - data.shape.length + 1;
+            data.shape.forEach((_, d) => { off += (d < axis ? coord[d]! : d === axis ? j : coord[d + ir - 1]!) * ds[d]!; });
+          }
+          r.push(data.data[off]!);
+        }
+        cand.push(r);
+      }
+      const irank = idx.shape.length;
+      const iStr = strides(idx.shape);
+      const idxOf = (f: number): LinExpr => {
+        if (node.op === 'GatherElements') return idx.data[f]!;
+        let k = 0; // the output coordinates [axis, axis + rank(idx)) index the indices tensor
+        for (let d = 0; d < irank; d++) k += (Math.floor(f / os[axis + d]!) % shape[axis + d]!) * iStr[d]!;
+        return idx.data[k]!;
+      };
+      const eqRows: LinExpr[][] = [];
+      cand.forEach((_, f) => { for (let j = 0; j < n; j++) eqRows.push([idxOf(f), constantExpr(j)]); });
+      const eq = act(`${out0}:eq`, [eqRows.length], { kind: 'equal' }, eqRows);
+      const prod = mulRows(`${out0}:pick`, [eqRows.length], cand.flatMap((r, f) => r.map((x, j) => [eq.data[f * n + j]!, x])));
+      return [{ shape, data: cand.map((_, f) => combine(prod.data.slice(f * n, f * n + n), new Array<number>(n).fill(1))) }];
+    }
+    case 'TopK': {
+      // values only, by selection: pass p bubbles the largest remaining element to position p
+      // with compare-exchanges (max is a constraint, min = a + b − max is linear)
+      const x = simple(sym(0), 'x');
+      const axis = normAxis(attr(ctx, 'axis', -1), x.shape.length);
+      const kArg = args[1];
+      const k = kArg ? (kArg.kind === 'const' ? kArg.t.data[0]! : fail('k must be a constant')) : attr(ctx, 'k', 1);
+      const n = x.shape[axis]!;
+      if (!Number.isInteger(k) || k < 0 || k > n) fail(`k=${k} must be an integer in [0, ${n}]`);
+      const largest = attr(ctx, 'largest', 1) === 1;
+      const { groups } = reduceGroups(x.shape, [axis], true);
+      // work on −x for the smallest: the same network, negated back at the end
+      let lanes = groups.map((g) => g.map((f) => (largest ? x.data[f]! : neg(x.data[f]!))));
+      let step = 0;
+      for (let p = 0; p < k; p++) {
+        for (let i = n - 1; i > p; i--) {
+          const m = act(`${out0}:cx${step++}`, [lanes.length], { kind: 'max' }, lanes.map((l) => [l[i - 1]!, l[i]!]));
+          lanes = lanes.map((l, g) => {
+            const next = l.slice();
+            next[i - 1] = m.data[g]!;
+            next[i] = combine([l[i - 1]!, l[i]!, m.data[g]!], [1, 1, -1]);
+            return next;
+          });
+        }
+      }
+      const outShape = x.shape.map((d, i) => (i === axis ? k : d));
+      const { groups: outGroups } = reduceGroups(outShape, [axis], true);
+      const data = new Array<LinExpr>(sizeOf(outShape));
+      outGroups.forEach((g, gi) => g.forEach((f, j) => { data[f] = largest ? lanes[gi]![j]! : neg(lanes[gi]![j]!); }));
+      return [{ shape: outShape, data }];
+    }
     case 'ReduceMax': case 'ReduceMin': case 'ReduceL1': case 'ReduceL2': case 'ReduceSumSquare': case 'ReduceLogSumExp': {
       const x = simple(sym(0), 'x');
       const axes = reduceAxes(ctx, x.shape.length, args[1]);

@@ -404,6 +404,18 @@ const NONLINEAR_SHAPES: Record<string, ShapeRule> = {
   MaxPool: pool, LpPool: pool, GlobalMaxPool: globalPool, GlobalLpPool: globalPool,
 };
 NONLINEAR_SHAPES.ArgMin = NONLINEAR_SHAPES.ArgMax!;
+// with indices that depend on the input (constant indices are linear, above)
+NONLINEAR_SHAPES.GatherElements = (c, oc, ins) => {
+  const [data, idx] = [ins[0]!, ins[1]!];
+  if (data.length !== idx.length) fail(c, `data [${data}] and indices [${idx}] must have the same rank`);
+  normAxisChecked(oc, attrInt(c.node, 'axis', 0), data.length);
+  return [idx];
+};
+NONLINEAR_SHAPES.Gather = (_c, oc, ins) => {
+  const [data, idx] = [ins[0]!, ins[1]!];
+  const axis = normAxisChecked(oc, attrInt(oc.node, 'axis', 0), data.length);
+  return [[...data.slice(0, axis), ...idx, ...data.slice(axis + 1)]];
+};
 
 /** Every op zkonnx infers shapes for on signals (linear ops and the non-linear ops linearize lowers). */
 export const SIGNAL_OPS: ReadonlySet<string> = new Set([...LINEAR_OPS, ...Object.keys(NONLINEAR_SHAPES)].sort());

@@ -164,7 +164,10 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         aux.push(d);
         bits.push(0);
         if (op.kind === 'max') {
-          set(i, { lo: r.reduce((m, x) => (x.lo > m ? x.lo : m), r[0]!.lo), hi });
+          // max(x, −x) = |x| ≥ 0, which the interval of each operand alone cannot show
+          const absLike = r.length === 2 && isNegation(args, argStart[i]!, argStart[i]! + 1);
+          const mlo = r.reduce((m, x) => (x.lo > m ? x.lo : m), r[0]!.lo);
+          set(i, { lo: absLike && mlo < 0n ? 0n : mlo, hi });
         } else {
           scales[a.offset + i] = 0;
           iv[a.offset + i] = { lo: 0n, hi: BigInt(r.length - 1) };
@@ -286,4 +289,12 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
     name: a.name, shape: a.shape, offset: a.offset, size: a.size, op, nodes: a.nodes, scale,
     args, argStart, argScale, shift, bits, aux, accBound, poly,
   };
+}
+
+/** Row b of the map is exactly −(row a). */
+function isNegation(m: QAffine, a: number, b: number): boolean {
+  const [sa, ea, sb, eb] = [m.rowStart[a]!, m.rowStart[a + 1]!, m.rowStart[b]!, m.rowStart[b + 1]!];
+  if (ea - sa !== eb - sb || m.bias[a] !== -m.bias[b]!) return false;
+  for (let t = 0; t < ea - sa; t++) if (m.index[sa + t] !== m.index[sb + t] || m.coef[sa + t] !== -m.coef[sb + t]!) return false;
+  return true;
 }

@@ -1,0 +1,76 @@
+// A fast subset of the conformance runner (npm run conformance runs all 59 EZKL models): each
+// model compiles, proves and verifies, and its dequantized output stays within tolerance of
+// onnxruntime-web. Plus ops the EZKL set lacks, on small models written here.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runConformanceModel } from '../benchmarks/conformance-lib.js';
+import { buildModel, type ModelSpec } from '../src/onnx/write.js';
+import { releaseCurves } from '../src/snark.js';
+import { CONFORMANCE_DIR, hasConformance } from './helpers/conformance.js';
+
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-conf-'));
+afterAll(async () => { await releaseCurves(); });
+
+const SUBSET = [
+  '1l_sigmoid', '1l_conv', '1l_max_pool', '1l_softmax', '1l_batch_norm', '1l_where', '1l_topk',
+  '1l_average', '1l_sqrt', '1l_var', '1l_instance_norm', 'clip', '1l_prelu', '1l_upsample',
+];
+
+describe.skipIf(!hasConformance)('conformance subset (EZKL models)', () => {
+  for (const m of SUBSET) {
+    it(m, async () => {
+      const row = await runConformanceModel(join(CONFORMANCE_DIR, m), work);
+      expect(row.message).toBe('');
+      expect(row.status).toBe('pass');
+    }, 240_000);
+  }
+});
+
+/** Writes a model and its input as a conformance-style folder and runs it end to end. */
+async function runSpec(name: string, spec: ModelSpec, input: number[][]) {
+  const dir = join(work, 'specs', name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'network.onnx'), buildModel(spec));
+  writeFileSync(join(dir, 'input.json'), JSON.stringify({ input_data: input }));
+  return runConformanceModel(dir, join(work, 'builds'));
+}
+
+const rand = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.round(Math.sin(seed * 97 + i * 13.7) * 1000) / 500);
+
+describe('non-linear ops outside the EZKL set, end to end', () => {
+  const cases: [string, ModelSpec, number[][]][] = [
+    ['gather_signal_indices', {
+      graphName: 'g', inputs: [{ name: 'x', shape: [1, 6] }, { name: 'i', shape: [2], type: 'int64' }], outputs: [{ name: 'y', shape: [1, 2] }],
+      initializers: [], nodes: [{ name: '/Gather', op: 'Gather', inputs: ['x', 'i'], outputs: ['y'], attrs: { axis: 1 } }],
+    }, [rand(6, 1), [4, 1]]],
+    ['argmax_equal_reciprocal', {
+      graphName: 'a', inputs: [{ name: 'x', shape: [1, 5] }], outputs: [{ name: 'am', shape: [1], type: 'int64' }, { name: 'r', shape: [1, 5] }],
+      initializers: [{ name: 'one', dims: [1], data: new Float32Array([1]) }],
+      nodes: [
+        { name: '/ArgMax', op: 'ArgMax', inputs: ['x'], outputs: ['am'], attrs: { axis: 1, keepdims: 0 } },
+        { name: '/Abs', op: 'Abs', inputs: ['x'], outputs: ['ax'] },
+        { name: '/Add', op: 'Add', inputs: ['ax', 'one'], outputs: ['d'] },
+        { name: '/Reciprocal', op: 'Reciprocal', inputs: ['d'], outputs: ['r'] },
+      ],
+    }, [[0.5, -1.25, 1.75, 1.75, 0.25]]],
+    ['layernorm_pow_lppool', {
+      graphName: 'l', inputs: [{ name: 'x', shape: [1, 2, 2, 4] }], outputs: [{ name: 'y', shape: [1, 2, 2, 4] }, { name: 'p', shape: [1, 2, 1, 2] }],
+      initializers: [{ name: 'g', dims: [4], data: new Float32Array([1, 0.5, -1, 2]) }, { name: 'b', dims: [4], data: new Float32Array([0, 0.1, 0.2, -0.3]) }, { name: 'three', dims: [], data: new Float32Array([3]) }],
+      nodes: [
+        { name: '/LayerNorm', op: 'LayerNormalization', inputs: ['x', 'g', 'b'], outputs: ['n'], attrs: { axis: -1 } },
+        { name: '/Pow', op: 'Pow', inputs: ['n', 'three'], outputs: ['y'] },
+        { name: '/LpPool', op: 'LpPool', inputs: ['x'], outputs: ['p'], attrs: { kernel_shape: [2, 2], strides: [2, 2], p: 2 } },
+      ],
+      opset: 18,
+    }, [rand(16, 3)]],
+  ];
+  for (const [name, spec, input] of cases) {
+    it(name, async () => {
+      const row = await runSpec(name, spec, input);
+      expect(row.message).toBe('');
+      expect(row.status).toBe('pass');
+    }, 240_000);
+  }
+});
