@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
+import { constraintBreakdown } from './circom/breakdown.js';
 import { compileCircom } from './circom/compile.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { readSymbols, readWtns } from './circom/witness.js';
@@ -42,9 +43,9 @@ export interface Settings {
   model: { name: string; path: string; sha256: string };
   visibility: { input: Visibility; output: Visibility };
   params: QuantParams;
-  inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number } }[];
+  inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number }[];
   outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string }[];
-  layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number }[];
+  layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number; constraints: number }[];
   circuit: { constraints: number; wires: number; publicInputs: number; publicOutputs: number; privateInputs: number; compileSeconds: number };
   calibration: { source: string; samples: number };
   accuracy: AccuracyReport;
@@ -165,6 +166,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
     writeFileSync(paths.file('qgraph'), quantGraphToJson(qg));
     const c = await compileCircom({ circuitPath: paths.file('circuit'), outDir: tmpDir, progress });
+    const perComponent = await constraintBreakdown(c.r1csPath, c.symPath);
     const settings: Settings = {
       zkonnx: VERSION,
       model: { name: qg.name, path: modelPath, sha256: sha256(modelPath) },
@@ -173,11 +175,13 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       inputs: qg.inputs.map((i, k) => ({
         name: i.name, signal: inputSignal(k), shape: i.shape, scale: i.scale,
         range: [i.lo.toString(), (i.lo + (1n << BigInt(i.bits)) - 1n).toString()], bits: i.bits, calibrated: i.calibrated,
+        constraints: perComponent.get(`rc${k}`) ?? 0,
       })),
       outputs: qg.outputs.map((o, k) => ({ name: o.name, signal: outputSignal(k), shape: o.shape, scale: o.scale, bound: o.bound.toString() })),
-      layers: qg.acts.map((a) => ({
+      layers: qg.acts.map((a, j) => ({
         name: a.name, nodes: a.nodes, op: opLabel(a.op), size: a.size, scale: a.scale, shift: a.shift,
         maxBits: Math.max(0, ...a.bits, ...a.aux) + 1, accBound: a.accBound.toString(), maxError: a.poly?.maxError,
+        constraints: perComponent.get(`a${j}`) ?? 0,
       })),
       circuit: {
         constraints: c.constraints, wires: c.wires, publicInputs: c.publicInputs, publicOutputs: c.publicOutputs,
