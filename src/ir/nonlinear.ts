@@ -9,6 +9,7 @@ import { broadcastIndex, broadcastShape, normAxis, strides } from './shape.js';
 import { SCALAR_FNS, UNARY_FNS } from './ops/scalar.js';
 import type { Arg, OpContext, Tens } from './ops/types.js';
 import { convTaps, poolKernel, windowOf, type Window } from './ops/conv.js';
+import { reductionGroups, reductionOf } from './ops/reduce.js';
 
 /** Allocates circuit values: inputs first, then each non-linear op's outputs in graph order. */
 export class ValueBuilder {
@@ -74,39 +75,13 @@ function broadcastArgs(ctx: OpContext, args: NonNullable<Arg<LinExpr>>[]): { sha
 
 /** Flat indices of each group reduced over `axes`, and the output shape. */
 export function reduceGroups(shape: number[], axes: number[], keepdims: boolean): { shape: number[]; groups: number[][] } {
+  const { groups } = reductionGroups(shape, axes);
   const red = new Set(axes);
-  const outDims = shape.map((d, i) => (red.has(i) ? 1 : d));
-  const os = strides(outDims);
-  const is = strides(shape);
-  const groups: number[][] = Array.from({ length: sizeOf(outDims) }, () => []);
-  for (let f = 0; f < sizeOf(shape); f++) {
-    let rem = f;
-    let o = 0;
-    for (let d = 0; d < shape.length; d++) {
-      const c = Math.floor(rem / is[d]!);
-      rem -= c * is[d]!;
-      if (!red.has(d)) o += c * os[d]!;
-    }
-    groups[o]!.push(f);
-  }
-  return { shape: keepdims ? outDims : shape.filter((_, i) => !red.has(i)), groups };
+  const outShape = keepdims ? shape.map((d, i) => (red.has(i) ? 1 : d)) : shape.filter((_, i) => !red.has(i));
+  return { shape: outShape, groups: groups.map((g) => Array.from(g)) };
 }
 
 const attr = (ctx: OpContext, k: string, d: number) => { const v = ctx.node.attrs[k]; return typeof v === 'number' ? v : d; };
-
-/** Reduction axes from the attribute (older opsets) or the second input (newer). */
-function reduceAxes(ctx: OpContext, rank: number, axesArg: Arg<LinExpr>): number[] | undefined {
-  let axes: number[] | undefined;
-  if (axesArg) {
-    if (axesArg.kind !== 'const') ctx.fail('reduction axes must be constant');
-    axes = Array.from((axesArg as { t: Tensor }).t.data);
-  } else if (Array.isArray(ctx.node.attrs.axes)) axes = ctx.node.attrs.axes as number[];
-  if (!axes || axes.length === 0) {
-    if (attr(ctx, 'noop_with_empty_axes', 0) === 1) return undefined;
-    return Array.from({ length: rank }, (_, i) => i);
-  }
-  return axes.map((a) => normAxis(a, rank));
-}
 
 /**
  * Lowers one non-linear node. Returns its output tensors, or undefined when zkonnx has no
@@ -357,9 +332,9 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
     }
     case 'ReduceMax': case 'ReduceMin': case 'ReduceL1': case 'ReduceL2': case 'ReduceSumSquare': case 'ReduceLogSumExp': {
       const x = simple(sym(0), 'x');
-      const axes = reduceAxes(ctx, x.shape.length, args[1]);
-      if (!axes) return [x];
-      const { shape, groups } = reduceGroups(x.shape, axes, attr(ctx, 'keepdims', 1) === 1);
+      const red = reductionOf(ctx, args, x.shape);
+      if (red.noop) return [x];
+      const { shape, groups } = reduceGroups(x.shape, red.axes, red.keepdims);
       const rows = groups.map((g) => g.map((f) => x.data[f]!));
       const sum = (vals: LinExpr[]) => combine(vals, vals.map(() => 1));
       switch (node.op) {
