@@ -45,6 +45,13 @@ function buildDirOf(opts: Common & { model?: string }): string {
   throw new ZkonnxError('BAD_ARGUMENT', 'no build folder', { hint: 'pass --build DIR (the folder `zkonnx compile` wrote)' });
 }
 
+/** "relu 54080, input range checks 7056, …", largest first. */
+function constraintsByOp(s: api.Settings): string {
+  const by = new Map<string, number>([['input range checks', s.inputs.reduce((n, i) => n + i.constraints, 0)]]);
+  for (const l of s.layers) by.set(l.op, (by.get(l.op) ?? 0) + l.constraints);
+  return [...by.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+}
+
 program.command('compile')
   .description('quantize an ONNX model and compile it into a circom circuit')
   .argument('<model>', 'the .onnx file')
@@ -68,6 +75,7 @@ program.command('compile')
       text: [
         `compiled ${model} → ${r.buildDir}`,
         `  constraints ${s.circuit.constraints}, wires ${s.circuit.wires}, public ${s.circuit.publicOutputs + s.circuit.publicInputs}`,
+        `  by op: ${constraintsByOp(s)}`,
         `  max abs error vs onnxruntime-web ${s.accuracy.maxAbsError.toExponential(3)} over ${s.accuracy.samples} sample(s) (tolerance ${s.accuracy.tolerance})`,
       ].join('\n'),
     };
