@@ -65,7 +65,7 @@ template Rescale(k, b, relu) {
 
 /// out = 1 if in ≥ 0 else 0, for in ∈ [−2^b, 2^b) (guaranteed by the compiler's bound analysis).
 /// Sound: in + 2^b ∈ [0, 2^(b+1)) has exactly one (b+1)-bit decomposition; its top bit is 1
-/// exactly when in ≥ 0. Cost: b + 1 constraints.
+/// exactly when in ≥ 0. Cost (at --O2): b + 1 constraints.
 template SignBit(b) {
     assert(b >= 1 && b + 2 <= 252);
     signal input in;
@@ -173,7 +173,7 @@ template FloorSqrt(by) {
 /// idx = the first index of the largest x[i], for x[i] − x[j] ∈ [−2^d, 2^d).
 /// Sound: sel is one-hot (boolean, sums to 1), m = x[idx]; m − x[j] ≥ 0 for every j, and > 0 for
 /// j < idx (the range check is on m − x[j] − [j < idx]), so idx is the first maximum.
-/// Cost: n·(d + 2) + n + 1.
+/// Cost (at --O2, the default): n·(d + 3) for n ≥ 2.
 template ArgMax(n, d) {
     signal input x[n];
     signal output idx;
@@ -210,7 +210,7 @@ template ArgMax(n, d) {
 /// Sound: x − lo is decomposed into B boolean bits (so seg and t are the unique digits), the
 /// one-hot selector of seg is built from its bits by products (each a constraint), coefficients
 /// are linear in the selector, every product with t^k is a constraint, and the final Rescale
-/// is sound by itself. Cost: B + (2^s − 2) + (2·deg − 1) + shift + bo + 3.
+/// is sound by itself. Cost (at --O2): B + max(0, 2^s − 2) + (s = 0 ? deg − 1 : 2·deg − 1) + shift + bo + 1.
 template PiecewisePoly(B, s, deg, shift, bo, lo, C) {
     assert(s <= B && B + 1 <= 252);
     signal input in;

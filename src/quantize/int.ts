@@ -33,11 +33,14 @@ export function divRound(a: bigint, b: bigint): bigint {
   return floorDiv(2n * a + b, 2n * b);
 }
 
-/** floor(√n) for n ≥ 0. */
+/** floor(√n) for n ≥ 0 (Newton's method from above: exact for any size). */
 export function isqrt(n: bigint): bigint {
+  if (n < 0n) throw new RangeError(`isqrt of a negative value ${n}`);
   if (n < 2n) return n;
-  let x = BigInt(Math.floor(Math.sqrt(Number(n))));
-  while (x * x > n) x--;
-  while ((x + 1n) * (x + 1n) <= n) x++;
-  return x;
+  let x = 1n << BigInt(Math.ceil(n.toString(2).length / 2)); // ≥ √n
+  for (;;) {
+    const y = (x + n / x) >> 1n;
+    if (y >= x) return x;
+    x = y;
+  }
 }
