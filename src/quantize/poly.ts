@@ -58,7 +58,7 @@ export interface Fit {
   exhaustive: boolean;
   /** Largest |Σ C·t^k| before the rescale. */
   accBound: bigint;
-  /** Estimated constraint cost (for choosing). */
+  /** Estimated constraint cost. */
   cost: number;
 }
 
@@ -74,7 +74,8 @@ function checkPoints(lo: bigint, bits: number, lowBits: number): bigint[] {
   return pts;
 }
 
-function fitWith(req: FitRequest, segBits: number, degree: number): Fit & { maxError: number } {
+/** The coefficients of one (segments, degree) choice. */
+function buildPoly(req: FitRequest, segBits: number, degree: number): { poly: QPoly; accBound: bigint } {
   const { f, lo, domainBits: B, inScale, outScale } = req;
   const lowBits = B - segBits;
   const polyScale = outScale + 4 + lowBits * degree;
@@ -94,12 +95,36 @@ function fitWith(req: FitRequest, segBits: number, degree: number): Fit & { maxE
     }
     if (bound > accBound) accBound = bound;
   }
-  const poly: QPoly = { lo, segBits, lowBits, degree, coef, polyScale, maxError: 0 };
-  const shift = polyScale - outScale;
+  return { poly: { lo, segBits, lowBits, degree, coef, polyScale, maxError: 0 }, accBound };
+}
+
+/** The error in float arithmetic: a fast screen of candidates (the chosen one is measured exactly). */
+function screenError(req: FitRequest, p: QPoly): number {
+  const coef = p.coef.map(Number);
+  const mask = 2 ** p.lowBits;
+  const scale = 2 ** -p.polyScale;
+  let worst = 0;
+  for (const x of checkPoints(req.lo, req.domainBits, p.lowBits)) {
+    const u = Number(x - req.lo);
+    const seg = Math.floor(u / mask);
+    const t = u - seg * mask;
+    let y = 0;
+    for (let k = p.degree; k >= 0; k--) y = y * t + coef[seg * (p.degree + 1) + k]!;
+    const ref = req.f(Number(x) / 2 ** req.inScale);
+    if (Number.isFinite(ref)) worst = Math.max(worst, Math.abs(y * scale - ref));
+  }
+  return worst;
+}
+
+/** Exact integers over the domain: the error, the output range, the cost. */
+function measure(req: FitRequest, built: { poly: QPoly; accBound: bigint }): Fit {
+  const { poly, accBound } = built;
+  const { f, lo, domainBits: B, inScale, outScale } = req;
+  const shift = poly.polyScale - outScale;
   let maxError = 0;
   let outLo: bigint | undefined;
   let outHi: bigint | undefined;
-  for (const x of checkPoints(lo, B, lowBits)) {
+  for (const x of checkPoints(lo, B, poly.lowBits)) {
     const q = rescale(evalPoly(poly, x), shift);
     if (outLo === undefined || q < outLo) outLo = q;
     if (outHi === undefined || q > outHi) outHi = q;
@@ -112,8 +137,8 @@ function fitWith(req: FitRequest, segBits: number, degree: number): Fit & { maxE
   }
   poly.maxError = maxError;
   const outBits = Math.max(1, (outHi! < 0n ? -outHi! : outHi!).toString(2).length, (outLo! < 0n ? -outLo! : outLo!).toString(2).length);
-  const cost = B + (2 ** segBits - 1) + 2 * degree + shift + outBits + 3;
-  return { poly, outLo: outLo!, outHi: outHi!, exhaustive: B <= 16, accBound, cost, maxError };
+  const cost = B + (2 ** poly.segBits - 1) + 2 * poly.degree + shift + outBits + 3;
+  return { poly, outLo: outLo!, outHi: outHi!, exhaustive: B <= 16, accBound, cost };
 }
 
 /** The cheapest piecewise polynomial within tolerance (or the most accurate one tried). */
@@ -125,11 +150,15 @@ export function fitPiecewise(req: FitRequest): Fit {
     }
   }
   cands.sort((a, b) => a.est - b.est);
-  let best: (Fit & { maxError: number }) | undefined;
+  let best: { built: ReturnType<typeof buildPoly>; err: number } | undefined;
   for (const c of cands) {
-    const fit = fitWith(req, c.s, c.d);
-    if (fit.maxError <= req.tolerance) return fit;
-    if (!best || fit.maxError < best.maxError) best = fit;
+    const built = buildPoly(req, c.s, c.d);
+    const err = screenError(req, built.poly);
+    if (err <= req.tolerance) {
+      const fit = measure(req, built);
+      if (fit.poly.maxError <= req.tolerance) return fit;
+    }
+    if (!best || err < best.err) best = { built, err };
   }
-  return best!;
+  return measure(req, best!.built);
 }
