@@ -16,13 +16,12 @@
 // A few of tfjs's CPU kernels are swapped for faster ones that give identical floats (see
 // installFastKernels); ZKONNX_STOCK_KERNELS=1 trains without them, to the same bytes.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-web';
+import { packageRoot } from '../../src/paths.js';
+import { accuracy, argmaxRows, loadDigits, rng, ScheduledAdam, shuffle, toX, type Sample } from '../mnist-data.js';
 import { attr, buildModel, type InitializerSpec, type ModelSpec } from '../../src/onnx/write.js';
 
 const SEED = 20240601;
@@ -52,99 +51,12 @@ const N_TEST_JSON = 1000;
 const MAX_LOGIT_DIFF = 1e-4;
 const OPSET = 13;
 
-interface MnistDigit {
-  id: number;
-  raw: number[];
-  length: number;
-}
-// The mnist package is CommonJS without types: index 0..9 holds each class's raw pixels.
-const mnist = createRequire(import.meta.url)('mnist') as MnistDigit[];
 
-interface Sample {
-  label: number;
-  /** 784 pixels in [0,1], row-major, exactly as the package stores them (3 decimals). */
-  x: number[];
-  /** Where it came from in the mnist package, for provenance. */
-  source: { digit: number; index: number };
-}
 
-/** mulberry32: small, seedable, and the same on every platform (Math.random is not seedable). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function shuffle<T>(items: T[], rand: () => number): T[] {
-  const a = items.slice();
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
 
-function loadDigits(): Sample[] {
-  const all: Sample[] = [];
-  for (let d = 0; d < 10; d++) {
-    const { raw, length } = mnist[d]!;
-    for (let i = 0; i < length; i++) {
-      all.push({ label: d, x: raw.slice(i * N_IN, (i + 1) * N_IN), source: { digit: d, index: i } });
-    }
-  }
-  return all;
-}
 
-/**
- * The pixels of many digits, one after the other. With a single channel, NHWC [n,28,28,1]
- * (tfjs) and NCHW [n,1,28,28] (ONNX) are the same bytes, so both runtimes take this array.
- */
-function toX(samples: Sample[]): Float32Array {
-  const x = new Float32Array(samples.length * N_IN);
-  samples.forEach((s, i) => x.set(s.x, i * N_IN));
-  return x;
-}
 
-function argmaxRows(logits: Float32Array, rows: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let k = 1; k < N_OUT; k++) if (logits[r * N_OUT + k]! > logits[r * N_OUT + best]!) best = k;
-    out.push(best);
-  }
-  return out;
-}
-
-function accuracy(pred: number[], samples: Sample[]): number {
-  return pred.filter((p, i) => p === samples[i]!.label).length / samples.length;
-}
-
-/** The package root, found from this file whether it runs from dist/ or from source. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj) && (JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'zkonnx') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('train.ts: cannot find the zkonnx package root');
-    dir = up;
-  }
-}
-
-/** tfjs optimizers take a fixed learning rate; this exposes it so we can schedule it per epoch. */
-class ScheduledAdam extends tf.AdamOptimizer {
-  constructor(learningRate: number) {
-    super(learningRate, 0.9, 0.999);
-  }
-  setLearningRate(lr: number): void {
-    this.learningRate = lr;
-  }
-}
 
 const cosineLr = (epoch: number) => LR_MIN + 0.5 * (LR_MAX - LR_MIN) * (1 + Math.cos((Math.PI * epoch) / EPOCHS));
 
@@ -475,7 +387,7 @@ function installFastKernels(): void {
   }
 }
 
-const images = (samples: Sample[]) => tf.tensor4d(toX(samples), [samples.length, SIDE, SIDE, 1]);
+const images = (samples: Sample[]) => tf.tensor4d(toX(samples, N_IN), [samples.length, SIDE, SIDE, 1]);
 
 async function train(model: tf.Sequential, trainSet: Sample[], rand: () => number) {
   let last = { loss: NaN, acc: NaN };
@@ -599,7 +511,7 @@ async function runOrt(bytes: Uint8Array, samples: Sample[], output: string) {
   ort.env.wasm.numThreads = 1;
   const session = await ort.InferenceSession.create(bytes);
   try {
-    const input = new ort.Tensor('float32', toX(samples), [samples.length, 1, SIDE, SIDE]);
+    const input = new ort.Tensor('float32', toX(samples, N_IN), [samples.length, 1, SIDE, SIDE]);
     const out = await session.run({ input });
     const t = out[output];
     if (!t) throw new Error(`onnxruntime-web: no output ${output}`);
@@ -621,7 +533,7 @@ async function main(): Promise<void> {
   if (!process.env['ZKONNX_STOCK_KERNELS']) installFastKernels();
 
   const rand = rng(SEED);
-  const all = shuffle(loadDigits(), rand);
+  const all = shuffle(loadDigits((p) => p), rand);
   if (all.length < N_TRAIN + N_HELD_OUT) throw new Error(`mnist package has ${all.length} digits, need ${N_TRAIN + N_HELD_OUT}`);
   const trainSet = all.slice(0, N_TRAIN);
   const heldOut = all.slice(N_TRAIN, N_TRAIN + N_HELD_OUT);
@@ -633,7 +545,7 @@ async function main(): Promise<void> {
   const trainSeconds = (performance.now() - tTrain) / 1000;
 
   const tfLogits = predict(model, heldOut);
-  const tfPred = argmaxRows(tfLogits, heldOut.length);
+  const tfPred = argmaxRows(tfLogits, heldOut.length, N_OUT);
   const tfAcc = accuracy(tfPred, heldOut);
   console.log(`tfjs float model: held-out accuracy ${(tfAcc * 100).toFixed(2)}% (trained in ${trainSeconds.toFixed(1)} s)`);
 
@@ -648,7 +560,7 @@ async function main(): Promise<void> {
   if (!(ortLogits.length === tfLogits.length && maxDiff < MAX_LOGIT_DIFF)) {
     throw new Error(`logits.onnx disagrees with tfjs: max |logit diff| ${maxDiff} (limit ${MAX_LOGIT_DIFF}), ${ortLogits.length} vs ${tfLogits.length} values`);
   }
-  const ortLogitsPred = argmaxRows(ortLogits, heldOut.length);
+  const ortLogitsPred = argmaxRows(ortLogits, heldOut.length, N_OUT);
   const digitTensor = await runOrt(modelBytes, heldOut, 'digit');
   if (digitTensor.type !== 'int64' || digitTensor.dims.join() !== String(heldOut.length)) {
     throw new Error(`model.onnx: output digit is ${digitTensor.type} [${digitTensor.dims.join(', ')}], expected int64 [${heldOut.length}]`);

@@ -5,13 +5,12 @@
 // seeded Glorot initializers, and tfjs's single-threaded CPU backend. Rerunning gives the
 // same model.onnx byte for byte; meta.json records its sha256 so a rerun can be checked.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-web';
+import { packageRoot } from '../../src/paths.js';
+import { accuracy, argmaxRows, loadDigits, rng, ScheduledAdam, shuffle, toX, type Sample } from '../mnist-data.js';
 import { attr, buildModel, type ModelSpec } from '../../src/onnx/write.js';
 
 const SEED = 20240601;
@@ -30,42 +29,6 @@ const LR_MIN = 0.0002;
 const N_CALIBRATION = 32;
 const MAX_LOGIT_DIFF = 1e-4;
 
-interface MnistDigit {
-  id: number;
-  raw: number[];
-  length: number;
-}
-// The mnist package is CommonJS without types: index 0..9 holds each class's raw pixels.
-const mnist = createRequire(import.meta.url)('mnist') as MnistDigit[];
-
-interface Sample {
-  label: number;
-  /** 196 pooled pixels in [0,1], exact multiples of 1/4000 (see pool()). */
-  x: number[];
-  /** Where it came from in the mnist package, for provenance. */
-  source: { digit: number; index: number };
-}
-
-/** mulberry32: small, seedable, and the same on every platform (Math.random is not seedable). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(items: T[], rand: () => number): T[] {
-  const a = items.slice();
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
 
 /**
  * 2x2 average pooling, 28x28 -> 14x14. The package stores pixels with 3 decimals, so we sum
@@ -86,58 +49,11 @@ function pool(pixels: ArrayLike<number>): number[] {
   return out;
 }
 
-function loadDigits(): Sample[] {
-  const all: Sample[] = [];
-  for (let d = 0; d < 10; d++) {
-    const { raw, length } = mnist[d]!;
-    for (let i = 0; i < length; i++) {
-      all.push({ label: d, x: pool(raw.slice(i * 784, (i + 1) * 784)), source: { digit: d, index: i } });
-    }
-  }
-  return all;
-}
 
-function toX(samples: Sample[]): Float32Array {
-  const x = new Float32Array(samples.length * N_IN);
-  samples.forEach((s, i) => x.set(s.x, i * N_IN));
-  return x;
-}
 
-function argmaxRows(logits: Float32Array, rows: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let k = 1; k < N_OUT; k++) if (logits[r * N_OUT + k]! > logits[r * N_OUT + best]!) best = k;
-    out.push(best);
-  }
-  return out;
-}
 
-function accuracy(pred: number[], samples: Sample[]): number {
-  return pred.filter((p, i) => p === samples[i]!.label).length / samples.length;
-}
 
-/** The package root, found from this file whether it runs from dist/ or from source. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj) && (JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'zkonnx') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('train.ts: cannot find the zkonnx package root');
-    dir = up;
-  }
-}
 
-/** tfjs optimizers take a fixed learning rate; this exposes it so we can schedule it per epoch. */
-class ScheduledAdam extends tf.AdamOptimizer {
-  constructor(learningRate: number) {
-    super(learningRate, 0.9, 0.999);
-  }
-  setLearningRate(lr: number): void {
-    this.learningRate = lr;
-  }
-}
 
 const cosineLr = (epoch: number) => LR_MIN + 0.5 * (LR_MAX - LR_MIN) * (1 + Math.cos((Math.PI * epoch) / EPOCHS));
 
@@ -171,7 +87,7 @@ async function train(model: tf.Sequential, trainSet: Sample[], rand: () => numbe
     (model.optimizer as ScheduledAdam).setLearningRate(lr);
     // Our own seeded order per epoch: tfjs's `shuffle: true` uses Math.random.
     const order = shuffle(trainSet, rand);
-    const xs = tf.tensor2d(toX(order), [order.length, N_IN]);
+    const xs = tf.tensor2d(toX(order, N_IN), [order.length, N_IN]);
     const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(order.map((s) => s.label), 'int32'), N_OUT));
     const h = await model.fit(xs, ys, { epochs: 1, batchSize: BATCH, shuffle: false, verbose: 0 });
     tf.dispose([xs, ys]);
@@ -182,7 +98,7 @@ async function train(model: tf.Sequential, trainSet: Sample[], rand: () => numbe
 }
 
 function predict(model: tf.Sequential, samples: Sample[]): Float32Array {
-  return tf.tidy(() => model.predict(tf.tensor2d(toX(samples), [samples.length, N_IN])) as tf.Tensor).dataSync() as Float32Array;
+  return tf.tidy(() => model.predict(tf.tensor2d(toX(samples, N_IN), [samples.length, N_IN])) as tf.Tensor).dataSync() as Float32Array;
 }
 
 /** Gemm with transB=1 and weights [out, in], the layout PyTorch exporters write. */
@@ -217,7 +133,7 @@ async function runOrt(bytes: Uint8Array, samples: Sample[]): Promise<Float32Arra
   ort.env.wasm.numThreads = 1;
   const session = await ort.InferenceSession.create(bytes);
   try {
-    const input = new ort.Tensor('float32', toX(samples), [samples.length, N_IN]);
+    const input = new ort.Tensor('float32', toX(samples, N_IN), [samples.length, N_IN]);
     const out = await session.run({ input });
     return out['output']!.data as Float32Array;
   } finally {
@@ -234,7 +150,7 @@ async function main(): Promise<void> {
   await tf.ready();
 
   const rand = rng(SEED);
-  const all = shuffle(loadDigits(), rand);
+  const all = shuffle(loadDigits(pool), rand);
   if (all.length < N_TRAIN + N_TEST) throw new Error(`mnist package has ${all.length} digits, need ${N_TRAIN + N_TEST}`);
   const trainSet = all.slice(0, N_TRAIN);
   const testSet = all.slice(N_TRAIN, N_TRAIN + N_TEST);
@@ -246,7 +162,7 @@ async function main(): Promise<void> {
   const trainSeconds = (performance.now() - tTrain) / 1000;
 
   const tfLogits = predict(model, testSet);
-  const tfPred = argmaxRows(tfLogits, testSet.length);
+  const tfPred = argmaxRows(tfLogits, testSet.length, N_OUT);
   const tfAcc = accuracy(tfPred, testSet);
   console.log(`tfjs float model: held-out accuracy ${(tfAcc * 100).toFixed(2)}% (trained in ${trainSeconds.toFixed(1)} s)`);
 
@@ -257,7 +173,7 @@ async function main(): Promise<void> {
   if (!(ortLogits.length === tfLogits.length && maxDiff < MAX_LOGIT_DIFF)) {
     throw new Error(`ONNX model disagrees with tfjs: max |logit diff| ${maxDiff} (limit ${MAX_LOGIT_DIFF}), ${ortLogits.length} vs ${tfLogits.length} values`);
   }
-  const ortPred = argmaxRows(ortLogits, testSet.length);
+  const ortPred = argmaxRows(ortLogits, testSet.length, N_OUT);
   const ortAcc = accuracy(ortPred, testSet);
   console.log(`onnxruntime-web on model.onnx: held-out accuracy ${(ortAcc * 100).toFixed(2)}%, max |logit diff| vs tfjs ${maxDiff.toExponential(2)}`);
 
