@@ -26,7 +26,7 @@ import { snarkjs } from '../snark.js';
 import { signedCoefs, sparseMsm, type Columns } from './fast/sparse-msm.js';
 import { drawSecretScalar } from './fast/toxic.js';
 import { snarkjsInternals, type Blake2bHasher, type WasmCurve } from './fast/snarkjs-internals.js';
-import { keepingCurve, zkeyInternals } from './fast/zkey-internals.js';
+import { zkeyInternals } from './fast/zkey-internals.js';
 
 export interface FastZkeyOptions {
   r1csPath: string;
@@ -175,7 +175,7 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
     wipe.push(b);
     return b;
   };
-  const I = await keepingCurve(snarkjsInternals);
+  const I = await snarkjsInternals();
   const Z = await zkeyInternals();
   await snarkjs.curves.getCurveFromName('bn128');
 

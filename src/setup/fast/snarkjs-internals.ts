@@ -88,9 +88,27 @@ export interface SnarkjsInternals {
 let cached: Promise<SnarkjsInternals> | undefined;
 
 export function snarkjsInternals(): Promise<SnarkjsInternals> {
-  cached ??= load();
+  cached ??= keepingCurve(load);
   return cached;
 }
+
+/**
+ * Runs `fn` (which may import snarkjs's src/ modules for the first time) without losing the
+ * process's bn128 curve. ffjavascript's ESM bn128.js sets `globalThis.curve_bn128 = null` when it
+ * is first evaluated; if a curve was already built (its worker threads running) through another
+ * copy of ffjavascript, that curve is orphaned: the next getCurveFromName builds a second one,
+ * releaseCurves() ends only that one, and the orphan's workers keep the process alive forever.
+ */
+export async function keepingCurve<T>(fn: () => Promise<T>): Promise<T> {
+  const g = globalThis as { curve_bn128?: unknown };
+  const before = g.curve_bn128;
+  try {
+    return await fn();
+  } finally {
+    if (before && !g.curve_bn128) g.curve_bn128 = before;
+  }
+}
+
 
 async function load(): Promise<SnarkjsInternals> {
   const require = createRequire(import.meta.url);
