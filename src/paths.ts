@@ -2,6 +2,7 @@
 // here, from a closed set of kinds (after circomkit's pathing).
 import { dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ZkonnxError } from './errors.js';
@@ -81,6 +82,9 @@ export function packageRoot(): string {
 }
 
 export const circuitsDir = () => join(packageRoot(), 'circuits');
+
+/** circomlib's circuits/ folder (Poseidon for circuits/commit.circom), wherever npm put it. */
+export const circomlibDir = () => join(dirname(createRequire(import.meta.url).resolve('circomlib/package.json')), 'circuits');
 
 /** Cache of powers-of-tau files, shared by every model: $ZKONNX_CACHE or ~/.cache/zkonnx. */
 export function cacheDir(): string {

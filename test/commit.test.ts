@@ -1,0 +1,96 @@
+/**
+ * circuits/commit.circom against src/commit/: the same commitments and Merkle roots on random
+ * data, and tampered witnesses (wrong path, wrong leaf, out-of-range values) rejected.
+ */
+import { describe, expect, it } from 'vitest';
+import { MerkleTree, rootOf } from '../src/commit/merkle.js';
+import { pack, packedCommit, poseidon, signedCommit } from '../src/commit/poseidon.js';
+import { circomlibDir } from '../src/paths.js';
+import { CircuitTester } from './helpers/circuit-tester.js';
+
+const INCLUDE = { include: [`${circomlibDir()}/poseidon.circom`, 'circuits/commit.circom'] };
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+const randBits = (r: () => number, bits: number): bigint => {
+  let x = 0n;
+  for (let i = 0; i < bits; i += 16) x = (x << 16n) | BigInt(Math.floor(r() * 65536));
+  return x & ((1n << BigInt(bits)) - 1n);
+};
+
+describe('Poseidon commitments (TypeScript)', () => {
+  it('is circomlib Poseidon (the published test vector)', async () => {
+    const h = await poseidon();
+    expect(h([1n, 2n])).toBe(7853200120776062878684798364095072458815029376092732009249414926327459813530n);
+  });
+  it('packs little-endian and refuses values outside [0, 2^bits)', () => {
+    expect(pack([1n, 2n, 3n], 8)).toEqual([0x030201n]);
+    expect(pack(Array.from({ length: 32 }, () => 1n), 8).length).toBe(2); // 31 per element
+    expect(() => pack([256n], 8)).toThrow(/outside \[0, 2\^8\)/);
+    expect(() => pack([-1n], 8)).toThrow(/outside/);
+  });
+  it('length and width are part of the commitment', async () => {
+    const a = await packedCommit([5n, 0n], 8);
+    expect(await packedCommit([5n], 8)).not.toBe(a);
+    expect(await packedCommit([5n, 0n], 9)).not.toBe(a);
+  });
+});
+
+describe('PackedCommit / SignedCommit / MerkleRoot circuits', { timeout: 120_000 }, () => {
+  // 40 values of 12 bits: 21 per element, 2 elements; 500 values of 8 bits: 17 elements, 2 runs.
+  for (const [n, bits] of [[1, 1], [40, 12], [500, 8], [3, 253]] as const) {
+    it(`PackedCommit(${n}, ${bits}) equals packedCommit on random data`, async () => {
+      const t = await CircuitTester.fromSource(`packed_${n}_${bits}`, `component main = PackedCommit(${n}, ${bits});`, INCLUDE);
+      const r = rng(n * 1000 + bits);
+      for (let rep = 0; rep < 2; rep++) {
+        const v = Array.from({ length: n }, () => randBits(r, bits));
+        await t.expectPass({ in: v.map(String) }, { out: await packedCommit(v, bits) });
+      }
+    });
+  }
+
+  it('SignedCommit range-checks each value and commits v + 2^(bits-1)', async () => {
+    const t = await CircuitTester.fromSource('signed_6_8', 'component main = SignedCommit(6, 8);', INCLUDE);
+    const v = [-128n, 127n, 0n, -1n, 5n, 100n];
+    const w = await t.expectPass({ in: v.map(String) }, { out: await signedCommit(v, 8) });
+    expect(w.length).toBeGreaterThan(0);
+    await t.expectFail({ in: ['128', '0', '0', '0', '0', '0'] });
+    await t.expectFail({ in: ['-129', '0', '0', '0', '0', '0'] });
+    // A cheating prover keeps the honest bits but claims another value: the sum fails.
+    await t.expectConstraintFailure({ in: v.map(String) }, { 'in[1]': 126n });
+    // A non-boolean "bit" that would make 2^8 reachable is caught too.
+    await t.expectConstraintFailure({ in: v.map(String) }, { 'b[0][0]': 2n });
+  });
+
+  it('MerkleRoot(4) equals the TypeScript tree for every leaf; tampered paths fail', async () => {
+    const t = await CircuitTester.fromSource('merkle_4', 'component main = MerkleRoot(4);', INCLUDE);
+    const r = rng(7);
+    const leaves = Array.from({ length: 11 }, () => randBits(r, 250));
+    const tree = await MerkleTree.build(leaves, 4);
+    for (const i of [0, 5, 10]) {
+      const p = tree.path(i);
+      expect(await rootOf(leaves[i]!, p)).toBe(tree.root);
+      const input = { leaf: String(leaves[i]), siblings: p.siblings.map(String), index: p.bits };
+      await t.expectPass(input, { root: tree.root });
+      // Wrong sibling, wrong position bit, wrong leaf: a different root comes out.
+      const w1 = await t.witness({ ...input, siblings: [String(p.siblings[0]! + 1n), ...p.siblings.slice(1).map(String)] });
+      expect(t.read(w1, 'root')).not.toBe(tree.root);
+      const w2 = await t.witness({ ...input, index: p.bits.map((b, d) => (d === 2 ? 1 - b : b)) });
+      expect(t.read(w2, 'root')).not.toBe(tree.root);
+      // A cheating prover claims the honest root for the tampered input: constraints fail.
+      await t.expectConstraintFailure(input, { leaf: leaves[i]! + 1n });
+      await t.expectConstraintFailure(input, { 'index[1]': 2n });
+    }
+    // 11 leaves padded to 16 with zeros: the padding is part of the tree.
+    expect((await MerkleTree.build(leaves, 4)).root).not.toBe((await MerkleTree.build([...leaves, 0n, 1n], 4)).root);
+    expect(() => tree.path(11)).toThrow(/outside the tree's 11 leaves/);
+  });
+});
