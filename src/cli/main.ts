@@ -3,47 +3,14 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import * as api from '../api.js';
-import { ZkonnxError } from '../errors.js';
-import { defaultBuildDir, packageRoot } from '../paths.js';
-import { releaseCurves } from '../snark.js';
-import { cliProgress } from './progress.js';
+import { packageRoot } from '../paths.js';
+import { buildDirOf, buildOpt, jsonOpt, run, visOpt } from './run.js';
 
-type Common = { json?: boolean; build?: string };
+/** Modules that add verbs: each exports `register(program)` and is listed once here. */
+const verbGroups: ((program: Command) => void)[] = [];
 
 const program = new Command();
 program.name('zkonnx').description('Verifiable ML inference: ONNX → circom → Groth16 → verify off-chain and on-chain').version(api.version);
-
-/** Runs one verb: progress on stderr, result on stdout (JSON with --json), exit code ≠ 0 on failure. */
-async function run<T>(opts: Common, body: (progress: ReturnType<typeof cliProgress>) => Promise<{ ok: boolean; text: string; json: T }>): Promise<void> {
-  const progress = cliProgress({ json: opts.json === true });
-  let code = 0;
-  try {
-    const r = await body(progress);
-    progress.done();
-    process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : `${r.text}\n`);
-    code = r.ok ? 0 : 1;
-  } catch (e) {
-    progress.done();
-    if (opts.json) {
-      const err = e instanceof ZkonnxError ? { code: e.code, message: e.message, hint: e.hint } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) };
-      process.stdout.write(`${JSON.stringify({ ok: false, error: err }, null, 2)}\n`);
-    }
-    process.stderr.write(`error${e instanceof ZkonnxError ? ` [${e.code}]` : ''}: ${e instanceof ZkonnxError ? e.describe() : (e as Error)?.stack ?? String(e)}\n`);
-    code = 1;
-  }
-  await releaseCurves();
-  process.exit(code);
-}
-
-const buildOpt = () => new Option('-b, --build <dir>', 'build folder (default: build/<model name>)');
-const jsonOpt = () => new Option('--json', 'machine-readable output on stdout');
-const visOpt = (what: string, dflt: string) => new Option(`--${what} <visibility>`, `${what} visibility`).choices(['public', 'private']).default(dflt);
-
-function buildDirOf(opts: Common & { model?: string }): string {
-  if (opts.build) return opts.build;
-  if (opts.model) return defaultBuildDir(opts.model);
-  throw new ZkonnxError('BAD_ARGUMENT', 'no build folder', { hint: 'pass --build DIR (the folder `zkonnx compile` wrote)' });
-}
 
 /** "relu 54080, input range checks 7056, …", largest first. */
 function constraintsByOp(s: api.Settings): string {
@@ -196,5 +163,8 @@ program.command('demo')
       ].join('\n'),
     };
   }));
+
+// Verb groups kept in their own modules register themselves here.
+for (const register of verbGroups) register(program);
 
 program.parseAsync(process.argv);

@@ -1,0 +1,40 @@
+// What every `zkonnx` verb shares: how it runs (progress, output, exit code) and common options.
+import { Option } from 'commander';
+import { ZkonnxError } from '../errors.js';
+import { defaultBuildDir } from '../paths.js';
+import { releaseCurves } from '../snark.js';
+import { cliProgress } from './progress.js';
+
+export type Common = { json?: boolean; build?: string };
+
+/** Runs one verb: progress on stderr, result on stdout (JSON with --json), exit code ≠ 0 on failure. */
+export async function run<T>(opts: Common, body: (progress: ReturnType<typeof cliProgress>) => Promise<{ ok: boolean; text: string; json: T }>): Promise<void> {
+  const progress = cliProgress({ json: opts.json === true });
+  let code = 0;
+  try {
+    const r = await body(progress);
+    progress.done();
+    process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : `${r.text}\n`);
+    code = r.ok ? 0 : 1;
+  } catch (e) {
+    progress.done();
+    if (opts.json) {
+      const err = e instanceof ZkonnxError ? { code: e.code, message: e.message, hint: e.hint } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) };
+      process.stdout.write(`${JSON.stringify({ ok: false, error: err }, null, 2)}\n`);
+    }
+    process.stderr.write(`error${e instanceof ZkonnxError ? ` [${e.code}]` : ''}: ${e instanceof ZkonnxError ? e.describe() : (e as Error)?.stack ?? String(e)}\n`);
+    code = 1;
+  }
+  await releaseCurves();
+  process.exit(code);
+}
+
+export const buildOpt = () => new Option('-b, --build <dir>', 'build folder (default: build/<model name>)');
+export const jsonOpt = () => new Option('--json', 'machine-readable output on stdout');
+export const visOpt = (what: string, dflt: string) => new Option(`--${what} <visibility>`, `${what} visibility`).choices(['public', 'private']).default(dflt);
+
+export function buildDirOf(opts: Common & { model?: string }): string {
+  if (opts.build) return opts.build;
+  if (opts.model) return defaultBuildDir(opts.model);
+  throw new ZkonnxError('BAD_ARGUMENT', 'no build folder', { hint: 'pass --build DIR (the folder `zkonnx compile` wrote)' });
+}
