@@ -65,6 +65,15 @@ describe('non-linear ops outside the EZKL set, end to end', () => {
       ],
       opset: 18,
     }, [rand(16, 3)]],
+    ['matmul_gemm_of_signals', {
+      graphName: 'm', inputs: [{ name: 'a', shape: [2, 4] }, { name: 'b', shape: [4, 3] }, { name: 'w', shape: [3, 4] }, { name: 'c', shape: [3] }],
+      outputs: [{ name: 'm', shape: [2, 3] }, { name: 'y', shape: [2, 3] }],
+      initializers: [],
+      nodes: [
+        { name: '/MatMul', op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] },
+        { name: '/Gemm', op: 'Gemm', inputs: ['a', 'w', 'c'], outputs: ['y'], attrs: { transB: 1, alpha: 0.5, beta: 1.5 } },
+      ],
+    }, [rand(8, 4), rand(12, 5), rand(12, 6), rand(3, 7)]],
   ];
   for (const [name, spec, input] of cases) {
     it(name, async () => {

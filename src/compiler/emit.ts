@@ -75,7 +75,7 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
     fns.push(...affineFunctions(P, a.args), varArray(`${P}_start`, a.argStart), varArray(`${P}_bits`, a.bits), varArray(`${P}_aux`, a.aux));
     if (a.poly) fns.push(varArray(`${P}_poly`, a.poly.coef));
     const nargs = Math.max(1, ...a.argStart.slice(1).map((s, i) => s - a.argStart[i]!));
-    const { head, comps, inner } = actBody(a, p, nargs);
+    const { head, comps, inner, decl } = actBody(a, p, nargs);
     body.push(
       `${I}// '${a.name}' ← ${a.nodes.join(', ')}: ${head}, scale 2^${a.scale}`,
       ...affineVars(p, a.args, I),
@@ -83,6 +83,7 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
       `${I}var ${p}_bits[${Math.max(1, a.bits.length)}] = ${P}_bits();`,
       `${I}var ${p}_aux[${Math.max(1, a.aux.length)}] = ${P}_aux();`,
       ...(a.poly ? [`${I}var ${p}_poly[${a.poly.coef.length}] = ${P}_poly();`] : []),
+      ...(decl ?? []).map((d) => `${I}${d}`),
       `${I}component ${p}[${comps}];`,
       `${I}var ${p}_n = 0;`,
       `${I}for (var i = 0; i < ${a.size}; i++) {`,
@@ -128,7 +129,7 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
 }
 
 /** The per-element circom of one non-linear value: a comment head, component count, loop body. */
-function actBody(a: QAct, p: string, nargs: number): { head: string; comps: number; inner: string[] } {
+function actBody(a: QAct, p: string, nargs: number): { head: string; comps: number; inner: string[]; decl?: string[] } {
   const out = `v[${a.offset} + i]`;
   const one = (tmpl: string, wire: string[], res = 'out') => ({
     comps: a.size,
@@ -137,8 +138,33 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
   switch (a.op.kind) {
     case 'rescale':
       return { head: `${a.op.relu ? 'relu(' : ''}rescale by 2^${a.shift}${a.op.relu ? ')' : ''}`, ...one(`Rescale(${a.shift}, ${p}_bits[i], ${a.op.relu ? 1 : 0})`, [`${p}[i].in <== x[0];`]) };
-    case 'mul':
-      return { head: `product rescaled by 2^${a.shift}`, ...one(`Rescale(${a.shift}, ${p}_bits[i], 0)`, [`${p}[i].in <== x[0] * x[1];`]) };
+    case 'mul': {
+      // Σ x[2r]·x[2r+1] (+ x[last]·2^argScale): one product signal per pair but the last, whose
+      // product goes into the Rescale's own constraint
+      const extra = a.argStart.reduce((n, s, i) => (i ? n + Math.floor((s - a.argStart[i - 1]!) / 2) - 1 : 0), 0);
+      if (extra === 0) {
+        const add = nargs === 3 ? ` + x[2] * ${1n << BigInt(a.argScale)}` : '';
+        return { head: `product rescaled by 2^${a.shift}`, ...one(`Rescale(${a.shift}, ${p}_bits[i], 0)`, [`${p}[i].in <== x[0] * x[1]${add};`]) };
+      }
+      return {
+        head: `dot product rescaled by 2^${a.shift}`,
+        comps: a.size,
+        decl: [`signal ${p}_prod[${extra}];`],
+        inner: [
+          `var len = ${p}_start[i + 1] - ${p}_start[i];`,
+          'var np = len \\ 2;',
+          `var s = len % 2 == 1 ? x[len - 1] * ${1n << BigInt(a.argScale)} : 0;`,
+          'for (var r = 0; r + 1 < np; r++) {',
+          `    ${p}_prod[${p}_n] <== x[2 * r] * x[2 * r + 1];`,
+          `    s += ${p}_prod[${p}_n];`,
+          `    ${p}_n++;`,
+          '}',
+          `${p}[i] = Rescale(${a.shift}, ${p}_bits[i], 0);`,
+          `${p}[i].in <== s + x[2 * np - 2] * x[2 * np - 1];`,
+          `${out} <== ${p}[i].out;`,
+        ],
+      };
+    }
     case 'max': {
       const comps = Math.max(1, a.argStart[a.size]! - a.size);
       return {

@@ -65,7 +65,7 @@ export interface LinExpr {
  * expressions). These are the only points where the circuit pays constraints.
  *   rescale  x rounded to a coarser scale; relu: max(0, ·) on the same bits   args [x]
  *   max      max of the operands                                             args [x1, …, xn]
- *   mul      a·b rescaled                                                     args [a, b]
+ *   mul      Σ a_i·b_i (+ c) rescaled: a product, or a dot product of signals  args [a1, b1, …, an, bn (, c)]
  *   fn       a univariate function (sigmoid, tanh, exp, …), piecewise polynomial args [x]
  *   div      a / b rounded, b > 0 proven                                       args [a, b]
  *   sqrt     √x rounded down, x ≥ 0 proven                                    args [x]

@@ -39,12 +39,19 @@ export class ValueBuilder {
   }
 }
 
+/** Σ x[2i]·x[2i+1], plus the last operand when their number is odd (the float side of 'mul'). */
+function dot(x: number[]): number {
+  let s = x.length % 2 ? x[x.length - 1]! : 0;
+  for (let i = 0; i + 1 < x.length; i += 2) s += x[i]! * x[i + 1]!;
+  return s;
+}
+
 /** Float semantics of a primitive: calibration and the float check of the lowering. */
 export function evalAct(op: NonLinear, x: number[]): number {
   switch (op.kind) {
     case 'rescale': return op.relu ? Math.max(0, x[0]!) : x[0]!;
     case 'max': return Math.max(...x);
-    case 'mul': return x[0]! * x[1]!;
+    case 'mul': return dot(x);
     case 'fn': return SCALAR_FNS[op.fn]!(x[0]!, op.params);
     case 'div': return x[0]! / x[1]!;
     case 'sqrt': return Math.sqrt(Math.max(0, x[0]!));
@@ -165,6 +172,46 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const b = simpleArg(args[1], 'b');
       const { shape, rows } = broadcastArgs(ctx, [a, b]);
       return [act(out0, shape, { kind: node.op === 'Mul' ? 'mul' : 'div' }, rows)];
+    }
+    case 'MatMul': case 'Gemm': {
+      // both operands are signals (weights made private by --weights hashed, attention scores):
+      // each output is one dot product, Σ a·b (+ the bias), one constraint per product
+      let a = simple(sym(0), 'a');
+      let b = simple(sym(1), 'b');
+      const T = (t: Tens<LinExpr>) => ({ shape: [t.shape[1]!, t.shape[0]!], data: t.data.map((_, i) => t.data[(i % t.shape[0]!) * t.shape[1]! + Math.floor(i / t.shape[0]!)]!) });
+      if (node.op === 'Gemm') {
+        if (a.shape.length !== 2 || b.shape.length !== 2) fail(`Gemm operands [${a.shape}] and [${b.shape}] must be 2-D`);
+        if (attr(ctx, 'transA', 0)) a = T(a);
+        if (attr(ctx, 'transB', 0)) b = T(b);
+        const alpha = attr(ctx, 'alpha', 1);
+        if (alpha !== 1) a = { shape: a.shape, data: a.data.map((e) => combine([e], [alpha])) };
+      }
+      if (b.shape.length > 2 || a.shape.length < 1) fail(`a product of two signals needs B of rank 1 or 2, got [${a.shape}] × [${b.shape}]`);
+      const K = a.shape[a.shape.length - 1]!;
+      const N = b.shape.length === 1 ? 1 : b.shape[1]!;
+      if (b.shape[0] !== K) fail(`inner dimensions differ: [${a.shape}] × [${b.shape}]`);
+      const M = a.data.length / K;
+      const shape = [...a.shape.slice(0, -1), ...(b.shape.length === 1 ? [] : [N])];
+      let bias: ((m: number, n: number) => LinExpr) | undefined;
+      const c = node.op === 'Gemm' ? args[2] : undefined;
+      if (c) {
+        const beta = attr(ctx, 'beta', 1);
+        const dims = c.kind === 'sym' ? c.t.shape : c.t.dims;
+        const bs = broadcastShape([M, N], dims);
+        if (!bs || bs[0] !== M || bs[1] !== N) fail(`bias C of shape [${dims}] does not broadcast to [${M},${N}]`);
+        const map = broadcastIndex([M, N], dims);
+        bias = (m, n) => { const k = map[m * N + n]!; return c.kind === 'sym' ? combine([c.t.data[k]!], [beta]) : constantExpr(beta * c.t.data[k]!); };
+      }
+      const rows: LinExpr[][] = [];
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n++) {
+          const r: LinExpr[] = [];
+          for (let k = 0; k < K; k++) r.push(a.data[m * K + k]!, b.data[k * N + n]!);
+          if (bias) r.push(bias(m, n));
+          rows.push(r);
+        }
+      }
+      return [act(out0, shape, { kind: 'mul' }, rows)];
     }
     case 'Reciprocal': {
       const x = simple(sym(0), 'x');

@@ -39,6 +39,13 @@ export function quantizeInputs(qg: QuantGraph, floats: ArrayLike<number>[]): big
   });
 }
 
+/** 'mul': Σ x[2i]·x[2i+1], plus an odd last operand lifted from argScale to the products' 2·argScale. */
+export function mulAcc(x: readonly bigint[], argScale: number): bigint {
+  let s = x.length % 2 ? x[x.length - 1]! << BigInt(argScale) : 0n;
+  for (let i = 0; i + 1 < x.length; i += 2) s += x[i]! * x[i + 1]!;
+  return s;
+}
+
 function evalRow(a: QAffine, r: number, values: bigint[]): bigint {
   let s = a.bias[r]!;
   for (let t = a.rowStart[r]!; t < a.rowStart[r + 1]!; t++) s += a.coef[t]! * values[a.index[t]!]!;
@@ -61,7 +68,7 @@ export function execAct(a: QAct, i: number, values: bigint[]): bigint {
   };
   switch (op.kind) {
     case 'rescale': case 'mul': {
-      const q = inBits(rescale(op.kind === 'mul' ? x[0]! * x[1]! : x[0]!, a.shift), a.bits[i]!);
+      const q = inBits(rescale(op.kind === 'mul' ? mulAcc(x, a.argScale) : x[0]!, a.shift), a.bits[i]!);
       return op.kind === 'rescale' && op.relu && q < 0n ? 0n : q;
     }
     case 'max': return x.reduce((m, v) => (v > m ? v : m));

@@ -112,6 +112,13 @@ const mulIv = (x: Interval, y: Interval): Interval => {
   return { lo: p.reduce((m, v) => (v < m ? v : m)), hi: p.reduce((m, v) => (v > m ? v : m)) };
 };
 
+/** Interval of Σ x[2i]·x[2i+1] (+ an odd last operand · 2^argScale): see exec.ts mulAcc. */
+function mulAccIv(r: Interval[], argScale: number): Interval {
+  const s = r.length % 2 ? { lo: r[r.length - 1]!.lo * big(argScale), hi: r[r.length - 1]!.hi * big(argScale) } : { lo: 0n, hi: 0n };
+  for (let i = 0; i + 1 < r.length; i += 2) { const p = mulIv(r[i]!, r[i + 1]!); s.lo += p.lo; s.hi += p.hi; }
+  return s;
+}
+
 /**
  * One non-linear value: its operands as integer rows, its output scale from the calibrated
  * range, and the bit widths of every decomposition from the intervals the constraints guarantee
@@ -140,9 +147,10 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       scale = Math.min(calibrated, inScale); // never scale up: k ≥ 0
       shift = inScale - scale;
       for (let i = 0; i < a.size; i++) {
-        const [x, y] = elemRows(i);
-        const acc = op.kind === 'mul' ? mulIv(x!, y!) : x!;
+        const r = elemRows(i);
+        const acc = op.kind === 'mul' ? mulAccIv(r, argScale) : r[0]!;
         if (absMax(acc) > accBound) accBound = absMax(acc);
+        if (op.kind === 'mul') for (let t = 0; t + 1 < r.length; t += 2) { const p = absMax(mulIv(r[t]!, r[t + 1]!)); if (p > accBound) accBound = p; }
         const b = signedBits({ lo: rescale(acc.lo, shift), hi: rescale(acc.hi, shift) });
         if (b + shift + 2 > FIELD_SAFE_BITS || bitlen(absMax(acc)) + 1 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, b + shift + 2);
         bits.push(b);
