@@ -8,16 +8,18 @@ import { constraintBreakdown } from './circom/breakdown.js';
 import { compileCircom } from './circom/compile.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { readSymbols, readWtns } from './circom/witness.js';
-import { emitCircuit, inputSignal, outputSignal } from './compiler/emit.js';
+import { emitCircuit, inputSignal, outputSignal, publicLayout, type PublicRun } from './compiler/emit.js';
+import { expectedPublicSignals, weightsCommitment } from './commit/public.js';
+import { liftWeights, type LiftedWeight } from './ir/weights.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, loadSamples, readJson, type Sample } from './inputs.js';
-import type { NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility } from './ir/graph.js';
+import type { NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
 import { linearize } from './ir/linearize.js';
 import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
 import { inferAndFold } from './onnx/fold.js';
 import { readOnnx } from './onnx/decode.js';
-import { BuildPaths, circuitsDir, defaultBuildDir, packageRoot } from './paths.js';
+import { BuildPaths, circomlibDir, circuitsDir, defaultBuildDir, packageRoot } from './paths.js';
 import { computeWitness, getProver, type ProverBackend } from './prover/index.js';
 import { dequantize, execQuant, quantizeInputs, type QExecResult } from './qexec/exec.js';
 import { calibrate } from './quantize/calibrate.js';
@@ -41,8 +43,12 @@ export const version = VERSION;
 export interface Settings {
   zkonnx: string;
   model: { name: string; path: string; sha256: string };
-  visibility: { input: Visibility; output: Visibility };
+  visibility: { input: Visibility; output: Visibility; weights: WeightVisibility };
   params: QuantParams;
+  /** The public signals in snarkjs's order: runs of outputs, commitments and public inputs. */
+  publicSignals: PublicRun[];
+  /** With --weights hashed: the committed tensors, their scale and width, and the commitment. */
+  weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string };
   inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number }[];
   outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string }[];
   layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number; constraints: number }[];
@@ -100,7 +106,7 @@ export interface CompileOptions {
   calibration?: string | { input_data: number[][] }[];
   /** The proving input; default: input.json next to the model, if present. */
   input?: string;
-  visibility?: { input?: Visibility; output?: Visibility };
+  visibility?: { input?: Visibility; output?: Visibility; weights?: WeightVisibility };
   params?: Partial<QuantParams>;
   progress?: Progress;
 }
@@ -115,12 +121,22 @@ function sha256(path: string): string {
 }
 
 /** Dequantized qexec outputs against onnxruntime-web over the samples. */
-async function measureAccuracy(modelPath: string, inputs: ValueInfo[], outputs: ValueInfo[], qg: QuantGraph, samples: Sample[]): Promise<AccuracyReport> {
+/** Settings of committed weights: their tensors, scale, width and the commitment of these values. */
+async function committedWeights(qg: QuantGraph, weights: LiftedWeight[], sample: Sample): Promise<NonNullable<Settings['weights']>> {
+  const w = qg.inputs.filter((i) => i.role === 'weight');
+  const qin = quantizeInputs(qg, [...sample, ...weights.map((x) => x.data)]);
+  return {
+    tensors: weights.map((x, k) => ({ name: x.name, shape: x.shape, scale: w[k]!.scale })),
+    bits: w[0]!.bits, commitment: (await weightsCommitment(qg, qin))!.toString(),
+  };
+}
+
+async function measureAccuracy(modelPath: string, inputs: ValueInfo[], outputs: ValueInfo[], qg: QuantGraph, samples: Sample[], withWeights: (s: Sample) => Sample = (s) => s): Promise<AccuracyReport> {
   let maxAbsError = 0;
   let maxAbsReference = 0;
   for (const s of samples) {
     const ref = await runReference(modelPath, inputs, s, outputs);
-    const q = execQuant(qg, quantizeInputs(qg, s));
+    const q = execQuant(qg, quantizeInputs(qg, withWeights(s)));
     ref.forEach((r, i) => r.forEach((x, j) => {
       maxAbsReference = Math.max(maxAbsReference, Math.abs(x));
       maxAbsError = Math.max(maxAbsError, Math.abs(x - dequantize(q.outputs[i]![j]!, qg.outputs[i]!.scale)));
@@ -133,15 +149,21 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const { progress } = opts;
   const modelPath = resolve(opts.model);
   const buildDir = resolve(opts.outDir ?? defaultBuildDir(opts.model));
-  const visibility = { input: opts.visibility?.input ?? 'private', output: opts.visibility?.output ?? 'public' } as const;
+  const visibility = { input: opts.visibility?.input ?? 'private', output: opts.visibility?.output ?? 'public', weights: opts.visibility?.weights ?? 'baked' } as const;
+  for (const [k, v] of Object.entries(visibility)) {
+    const ok = k === 'weights' ? ['baked', 'hashed'] : ['public', 'private', 'hashed'];
+    if (!ok.includes(v)) throw new ZkonnxError('BAD_ARGUMENT', `${k} visibility must be ${ok.join(', ')}, got ${JSON.stringify(v)}`);
+  }
   const params: QuantParams = { ...DEFAULT_PARAMS, ...opts.params };
   for (const [k, v] of Object.entries(params)) {
+    if (k === 'weightScale') { if (!Number.isInteger(v) || Math.abs(v) > 64) throw new ZkonnxError('BAD_ARGUMENT', `weightScale must be an integer in [-64, 64], got ${v}`); continue; }
     if (!Number.isInteger(v) || v < 1 || v > 64) throw new ZkonnxError('BAD_ARGUMENT', `${k} must be an integer in [1, 64], got ${v}`);
   }
 
   progress?.step?.(`import ${opts.model}`);
   const graph = inferAndFold(readOnnx(modelPath));
-  const affine = linearize(graph);
+  const lifted = visibility.weights === 'hashed' ? liftWeights(graph) : undefined;
+  const affine = linearize(lifted?.graph ?? graph);
 
   const defaultInput = join(dirname(modelPath), 'input.json');
   const inputFile = opts.input ?? (existsSync(defaultInput) ? defaultInput : undefined);
@@ -151,9 +173,13 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   }
   const samples = loadSamples(calibSource);
   progress?.step?.(`calibrate on ${samples.length} sample(s)`);
-  const ranges = calibrate(affine, samples);
+  // committed weights are inputs of the circuit: every sample carries them
+  const withWeights = (s: Sample): Sample => [...s, ...(lifted?.weights ?? []).map((w) => w.data)];
+  const ranges = calibrate(affine, samples.map(withWeights));
   const qg = quantize(affine, ranges, params);
-  const accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256));
+  const accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights);
+  const layout = publicLayout(qg, visibility);
+  const weightsInfo = lifted ? await committedWeights(qg, lifted.weights, samples[0]!) : undefined;
 
   // Build into a fresh sibling folder and swap it in at the end: a failed compile never leaves
   // a half-written build that looks good, and stale keys of an older circuit never survive.
@@ -164,14 +190,18 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     const paths = new BuildPaths(tmpDir);
     writeFileSync(paths.file('circuit'), emitCircuit(qg, visibility));
     copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
+    copyFileSync(join(circuitsDir(), 'commit.circom'), paths.file('commitLibrary'));
     writeFileSync(paths.file('qgraph'), quantGraphToJson(qg));
-    const c = await compileCircom({ circuitPath: paths.file('circuit'), outDir: tmpDir, progress });
+    if (lifted) writeFileSync(paths.file('weights'), JSON.stringify({ weights: lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: Array.from(w.data) })) }));
+    const c = await compileCircom({ circuitPath: paths.file('circuit'), outDir: tmpDir, includePaths: [circomlibDir()], progress });
     const perComponent = await constraintBreakdown(c.r1csPath, c.symPath);
     const settings: Settings = {
       zkonnx: VERSION,
       model: { name: qg.name, path: modelPath, sha256: sha256(modelPath) },
       visibility,
       params,
+      publicSignals: layout,
+      ...(weightsInfo ? { weights: weightsInfo } : {}),
       inputs: qg.inputs.map((i, k) => ({
         name: i.name, signal: inputSignal(k), shape: i.shape, scale: i.scale,
         range: [i.lo.toString(), (i.lo + (1n << BigInt(i.bits)) - 1n).toString()], bits: i.bits, calibrated: i.calibrated,
@@ -323,6 +353,11 @@ export interface ProveOptions {
   input: string | { input_data: number[][] };
   /** Folder name under <build>/proofs; default 'default'. */
   name?: string;
+  /**
+   * With --weights hashed: prove with the weights of this ONNX file (same architecture) instead
+   * of the compiled ones. The verification key is the same; the weights commitment differs.
+   */
+  weights?: string;
   backend?: ProverBackend;
   progress?: Progress;
 }
@@ -349,7 +384,8 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const wasm = paths.require('wasm', 'compile');
   const prover = getProver(opts.backend); // an unavailable backend fails before any work
   const sample = loadSample(opts.input);
-  const qin = quantizeInputs(qg, sample);
+  const weights = settings.weights ? loadWeights(paths, settings, opts.weights) : [];
+  const qin = quantizeInputs(qg, [...sample, ...weights]);
   const q = execQuant(qg, qin);
 
   const name = opts.name ?? 'default';
@@ -369,11 +405,8 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const { proof, publicSignals } = await prover.prove(zkey, paths.proofFile(name, 'witness'), progress);
   const t2 = performance.now();
 
-  // The circuit's public values must be exactly the executor's integers.
-  const expected = [
-    ...(settings.visibility.output === 'public' ? q.outputs.flat() : []),
-    ...(settings.visibility.input === 'public' ? qin.flat() : []),
-  ].map((x) => toField(x).toString());
+  // The circuit's public values must be exactly the executor's integers and their commitments.
+  const expected = await expectedPublicSignals(qg, settings.publicSignals, qin, q);
   const mismatch = expected.findIndex((e, i) => e !== publicSignals[i]);
   if (mismatch >= 0 || expected.length !== publicSignals.length) {
     throw new ZkonnxError('WITNESS_MISMATCH', `public signal ${mismatch} is ${publicSignals[mismatch]} in the circuit but ${expected[mismatch]} in the integer executor`, {
@@ -386,10 +419,12 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
   }));
   let reference: ProveResult['reference'];
-  if (existsSync(settings.model.path) && sha256(settings.model.path) === settings.model.sha256) {
-    const ins = qg.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
+  // the float model these integers stand for: the compiled one, or the one whose weights were used
+  const refModel = opts.weights ? resolve(opts.weights) : existsSync(settings.model.path) && sha256(settings.model.path) === settings.model.sha256 ? settings.model.path : undefined;
+  if (refModel) {
+    const ins = qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
     const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
-    const ref = await runReference(settings.model.path, ins, sample, outs);
+    const ref = await runReference(refModel, ins, sample, outs);
     let maxAbsError = 0;
     ref.forEach((r, i) => r.forEach((x, j) => { maxAbsError = Math.max(maxAbsError, Math.abs(x - outputs[i]!.values[j]!)); }));
     reference = { values: ref.map((r) => Array.from(r)), maxAbsError };
@@ -398,6 +433,28 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   writeFileSync(paths.proofFile(name, 'public'), JSON.stringify(publicSignals, null, 1));
   writeFileSync(paths.proofFile(name, 'output'), JSON.stringify({ outputs, reference }, null, 1));
   return { proof, publicSignals, outputs, proofDir: dir, backend: prover.name, reference, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
+}
+
+/** The committed weights' floats, in the circuit's order: the build's own, or another model's. */
+function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string): Float64Array[] {
+  const want = settings.weights!.tensors;
+  let got: { name: string; shape: number[]; values: ArrayLike<number> }[];
+  if (modelPath) {
+    got = liftWeights(inferAndFold(readOnnx(resolve(modelPath)))).weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
+  } else {
+    got = (readJson(paths.require('weights', 'compile --weights hashed')) as { weights: { name: string; shape: number[]; values: number[] }[] }).weights;
+  }
+  const where = modelPath ?? paths.file('weights');
+  if (got.length !== want.length) {
+    throw new ZkonnxError('INPUT_INVALID', `${where}: ${got.length} weight tensors, the circuit commits to ${want.length} (${want.map((w) => w.name).join(', ')})`, { file: where });
+  }
+  return want.map((w, k) => {
+    const g = got[k]!;
+    if (g.shape.join(',') !== w.shape.join(',')) {
+      throw new ZkonnxError('INPUT_INVALID', `${where}: weight ${k} '${g.name}' has shape [${g.shape}], the circuit's '${w.name}' is [${w.shape}]`, { file: where });
+    }
+    return Float64Array.from(g.values);
+  });
 }
 
 /**

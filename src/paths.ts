@@ -9,7 +9,7 @@ import { ZkonnxError } from './errors.js';
 
 export type BuildArtifact =
   | 'settings' | 'qgraph' | 'circuit' | 'library' | 'r1cs' | 'sym' | 'wasm'
-  | 'zkey' | 'vkey' | 'verifierSol' | 'model';
+  | 'zkey' | 'vkey' | 'verifierSol' | 'model' | 'commitLibrary' | 'weights';
 
 const BUILD_FILES: Record<BuildArtifact, string> = {
   settings: 'settings.json',
@@ -23,6 +23,9 @@ const BUILD_FILES: Record<BuildArtifact, string> = {
   vkey: 'verification_key.json',
   verifierSol: 'Verifier.sol',
   model: 'model.onnx',
+  commitLibrary: 'commit.circom',
+  /** --weights hashed: the committed weights (private: the prover needs them, the verifier never). */
+  weights: 'weights.json',
 };
 
 export type ProofArtifact = 'input' | 'witness' | 'proof' | 'public' | 'output';

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import * as api from '../api.js';
 import { packageRoot } from '../paths.js';
 import { buildDirOf, buildOpt, jsonOpt, run, visOpt } from './run.js';
+import { register as registerData } from './data.js';
 
 /** Modules that add verbs: each exports `register(program)` and is listed once here. */
-const verbGroups: ((program: Command) => void)[] = [];
+const verbGroups: ((program: Command) => void)[] = [registerData];
 
 const program = new Command();
 program.name('zkonnx').description('Verifiable ML inference: ONNX → circom → Groth16 → verify off-chain and on-chain').version(api.version);
@@ -29,12 +30,17 @@ program.command('compile')
   .addOption(visOpt('output', 'public'))
   .option('--activation-bits <n>', 'precision of activations and inputs, in bits', (v) => parseInt(v, 10))
   .option('--weight-bits <n>', 'precision of weights, in bits', (v) => parseInt(v, 10))
+  .addOption(new Option('--weights <visibility>', 'baked: constants of the circuit (the key names the model); hashed: private, committed by a public Poseidon hash (the key names the architecture)').choices(['baked', 'hashed']).default('baked'))
+  .option('--weight-scale <n>', 'with --weights hashed: fixed scale 2^n of the weights (default: the largest that fits)', (v) => parseInt(v, 10))
   .addOption(jsonOpt())
   .action((model: string, o) => run(o, async (progress) => {
     const r = await api.compile({
       model, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress,
-      visibility: { input: o.input, output: o.output },
-      params: { ...(o.activationBits ? { activationBits: o.activationBits } : {}), ...(o.weightBits ? { weightBits: o.weightBits } : {}) },
+      visibility: { input: o.input, output: o.output, weights: o.weights },
+      params: {
+        ...(o.activationBits ? { activationBits: o.activationBits } : {}), ...(o.weightBits ? { weightBits: o.weightBits } : {}),
+        ...(o.weightScale !== undefined ? { weightScale: o.weightScale } : {}),
+      },
     });
     const s = r.settings;
     return {
@@ -42,6 +48,7 @@ program.command('compile')
       text: [
         `compiled ${model} → ${r.buildDir}`,
         `  constraints ${s.circuit.constraints}, wires ${s.circuit.wires}, public ${s.circuit.publicOutputs + s.circuit.publicInputs}`,
+        ...(s.weights ? [`  weights commitment ${s.weights.commitment} (public signal ${s.publicSignals.find((r) => r.kind === 'weights-commit')!.start})`] : []),
         `  by op: ${constraintsByOp(s)}`,
         `  max abs error vs onnxruntime-web ${s.accuracy.maxAbsError.toExponential(3)} over ${s.accuracy.samples} sample(s) (tolerance ${s.accuracy.tolerance})`,
       ].join('\n'),
@@ -98,13 +105,14 @@ program.command('prove')
   .argument('[input]', 'input.json ({"input_data": [[...]]})')
   .addOption(buildOpt())
   .option('-n, --name <name>', 'proof folder name under <build>/proofs', 'default')
+  .option('--weights <model.onnx>', 'with --weights hashed: prove with this model\'s weights (same architecture)')
   .addOption(new Option('--backend <backend>', 'prover backend').choices(['wasm', 'webgpu', 'auto']).default('auto'))
   .addOption(jsonOpt())
   .action((input: string | undefined, o) => run(o, async (progress) => {
     const buildDir = buildDirOf(o);
     const settings = api.readSettings(buildDir);
     const file = input ?? join(settings.model.path, '..', 'input.json');
-    const r = await api.prove({ buildDir, input: file, name: o.name, backend: o.backend, progress });
+    const r = await api.prove({ buildDir, input: file, name: o.name, weights: o.weights, backend: o.backend, progress });
     const lines = r.outputs.map((t) => `  ${t.name} [${t.shape}] = [${t.values.map((v) => +v.toFixed(6)).join(', ')}]`);
     if (r.reference) lines.push(`  max abs error vs onnxruntime-web ${r.reference.maxAbsError.toExponential(3)}`);
     return {

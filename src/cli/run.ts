@@ -31,7 +31,7 @@ export async function run<T>(opts: Common, body: (progress: ReturnType<typeof cl
 
 export const buildOpt = () => new Option('-b, --build <dir>', 'build folder (default: build/<model name>)');
 export const jsonOpt = () => new Option('--json', 'machine-readable output on stdout');
-export const visOpt = (what: string, dflt: string) => new Option(`--${what} <visibility>`, `${what} visibility`).choices(['public', 'private']).default(dflt);
+export const visOpt = (what: string, dflt: string) => new Option(`--${what} <visibility>`, `${what} visibility (hashed: private, with a Poseidon commitment as a public signal)`).choices(['public', 'private', 'hashed']).default(dflt);
 
 export function buildDirOf(opts: Common & { model?: string }): string {
   if (opts.build) return opts.build;

@@ -1,11 +1,46 @@
 // QuantGraph → circom source. Affine maps become linear combinations inside the constraint of the
 // next rescale (zero constraints of their own); constants live in var arrays returned by functions
 // and are read in loops, because circom overflows its stack on long single expressions.
-import type { QAct, QAffine, QuantGraph, Visibility } from '../ir/graph.js';
+import type { QAct, QAffine, QuantGraph, Visibility, WeightVisibility } from '../ir/graph.js';
+import { bitlen } from '../quantize/int.js';
 
 export interface CircuitVisibility {
   input: Visibility;
   output: Visibility;
+  /** 'hashed' when the graph's weights were lifted into inputs (role 'weight'). */
+  weights?: WeightVisibility;
+}
+
+/** One run of public signals, in snarkjs's order (main's outputs as declared, then public inputs). */
+export interface PublicRun {
+  /** The circuit signal: out0, out0_commit, in0_commit, weights_commit, in0. */
+  signal: string;
+  kind: 'output' | 'output-commit' | 'input-commit' | 'weights-commit' | 'input';
+  /** Index of the model output or input it stands for (-1 for weights). */
+  index: number;
+  start: number;
+  count: number;
+}
+
+/**
+ * Hashed parts are PackedCommit(n, bits) of values shifted into [0, 2^bits) (circuits/commit.circom):
+ * inputs in − lo (their RangeCheck), weights w + 2^(wb−1) (the same, so it equals SignedCommit),
+ * outputs out + bound (the bound analysis proves |out| ≤ bound for every admissible witness).
+ */
+export const outputCommitBits = (bound: bigint) => Math.max(1, bitlen(2n * bound));
+
+export function publicLayout(qg: QuantGraph, vis: CircuitVisibility): PublicRun[] {
+  const runs: PublicRun[] = [];
+  let start = 0;
+  const push = (signal: string, kind: PublicRun['kind'], index: number, count: number) => { runs.push({ signal, kind, index, start, count }); start += count; };
+  qg.outputs.forEach((o, j) => {
+    if (vis.output === 'public') push(outputSignal(j), 'output', j, o.affine.bias.length);
+    if (vis.output === 'hashed') push(`${outputSignal(j)}_commit`, 'output-commit', j, 1);
+  });
+  if (vis.input === 'hashed') qg.inputs.forEach((inp, i) => { if (!inp.role) push(`${inputSignal(i)}_commit`, 'input-commit', i, 1); });
+  if (qg.inputs.some((i) => i.role === 'weight')) push('weights_commit', 'weights-commit', -1, 1);
+  if (vis.input === 'public') qg.inputs.forEach((inp, i) => { if (!inp.role) push(inputSignal(i), 'input', i, inp.size); });
+  return runs;
 }
 
 /** Circuit signal names of the model's inputs and outputs, in order. */
@@ -52,10 +87,14 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
   const fns: string[] = [];
   const body: string[] = [];
   const I = '    ';
+  const layout = publicLayout(qg, vis);
+  const weights = qg.inputs.flatMap((inp, i) => (inp.role === 'weight' ? [{ inp, i }] : []));
   for (const [i, inp] of qg.inputs.entries()) body.push(`${I}signal input ${inputSignal(i)}[${inp.size}];`);
   for (const [i, out] of qg.outputs.entries()) {
     body.push(`${I}signal ${vis.output === 'public' ? 'output ' : ''}${outputSignal(i)}[${out.affine.bias.length}];`);
   }
+  // commitments are main's outputs, declared in the order publicLayout gives them
+  for (const r of layout) if (r.kind.endsWith('-commit')) body.push(`${I}signal output ${r.signal};`);
   body.push(`${I}signal v[${qg.totalValues}];`, '');
 
   for (const [i, inp] of qg.inputs.entries()) {
@@ -68,6 +107,29 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
       `${I}${I}v[${inp.offset} + i] <== ${inputSignal(i)}[i];`,
       `${I}}`, '',
     );
+    if (vis.input === 'hashed' && !inp.role) {
+      body.push(
+        `${I}// the commitment to input '${inp.name}': PackedCommit of in − lo ∈ [0, 2^${inp.bits}) (range-checked above)`,
+        `${I}component ${inputSignal(i)}_c = PackedCommit(${inp.size}, ${inp.bits});`,
+        `${I}for (var i = 0; i < ${inp.size}; i++) ${inputSignal(i)}_c.in[i] <== ${inputSignal(i)}[i] - (${inp.lo});`,
+        `${I}${inputSignal(i)}_commit <== ${inputSignal(i)}_c.out;`, '',
+      );
+    }
+  }
+  if (weights.length) {
+    const wb = weights[0]!.inp.bits;
+    if (weights.some((w) => w.inp.bits !== wb || w.inp.lo !== -(1n << BigInt(wb - 1)))) throw new Error('committed weights must share one signed width');
+    const total = weights.reduce((n, w) => n + w.inp.size, 0);
+    body.push(
+      `${I}// the weights commitment: SignedCommit(${total}, ${wb}) of ${weights.map((w) => `'${w.inp.name}'`).join(', ')} (= PackedCommit of w + 2^${wb - 1}, range-checked above)`,
+      `${I}component weights_c = PackedCommit(${total}, ${wb});`,
+    );
+    let off = 0;
+    for (const { inp, i } of weights) {
+      body.push(`${I}for (var i = 0; i < ${inp.size}; i++) weights_c.in[${off} + i] <== ${inputSignal(i)}[i] + ${1n << BigInt(wb - 1)};`);
+      off += inp.size;
+    }
+    body.push(`${I}weights_commit <== weights_c.out;`, '');
   }
   for (const [j, a] of qg.acts.entries()) {
     const p = `a${j}`;
@@ -108,14 +170,26 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
       `${I}${I}${outputSignal(j)}[i] <== acc;`,
       `${I}}`, '',
     );
+    if (vis.output === 'hashed') {
+      const n = o.affine.bias.length;
+      body.push(
+        `${I}// the commitment to output '${o.name}': PackedCommit of out + ${o.bound} ∈ [0, 2^${outputCommitBits(o.bound)}) (|out| ≤ ${o.bound} for every admissible witness)`,
+        `${I}component ${p}_c = PackedCommit(${n}, ${outputCommitBits(o.bound)});`,
+        `${I}for (var i = 0; i < ${n}; i++) ${p}_c.in[i] <== ${outputSignal(j)}[i] + ${o.bound};`,
+        `${I}${outputSignal(j)}_commit <== ${p}_c.out;`, '',
+      );
+    }
   }
-  const pub = vis.input === 'public' ? ` {public [${qg.inputs.map((_, i) => inputSignal(i)).join(', ')}]}` : '';
+  const pubIn = layout.filter((r) => r.kind === 'input').map((r) => r.signal);
+  const pub = pubIn.length ? ` {public [${pubIn.join(', ')}]}` : '';
+  const hashed = layout.some((r) => r.kind.endsWith('-commit'));
   return [
     '// Generated by zkonnx from the quantized graph; do not edit.',
     `// model: ${qg.name}`,
     'pragma circom 2.1.6;',
     '',
     `include "${includeName}";`,
+    ...(hashed ? ['include "commit.circom"; // Poseidon commitments (needs circomlib on the include path)'] : []),
     '',
     ...fns,
     '',

@@ -28,6 +28,8 @@ export interface ValueInfo {
   shape: number[];
   /** ONNX element type of a graph input (1 float, 7 int64, 9 bool, …), when the file states it. */
   dtype?: number;
+  /** 'weight': a model weight made a private input by --weights hashed (src/ir/weights.ts). */
+  role?: 'weight';
 }
 
 export interface Graph {
@@ -100,6 +102,7 @@ export interface InputValue extends ValueTensor {
   inputIndex: number;
   /** ONNX element type the model declares (the float reference feeds that type). */
   dtype?: number;
+  role?: 'weight';
 }
 
 /** op(args[i]) for every element i. */
@@ -139,6 +142,8 @@ export interface QAffine {
 
 export interface QInput extends ValueTensor {
   dtype?: number;
+  /** 'weight': a committed model weight (--weights hashed), range [−2^(bits−1), 2^(bits−1)). */
+  role?: 'weight';
   /** real ≈ q / 2^scale */
   scale: number;
   /** Range check: q ∈ [lo, lo + 2^bits). */
@@ -194,11 +199,14 @@ export interface QOutput {
   bound: bigint;
 }
 
-export type Visibility = 'public' | 'private';
+export type Visibility = 'public' | 'private' | 'hashed';
+export type WeightVisibility = 'baked' | 'hashed';
 
 export interface QuantParams {
   activationBits: number;
   weightBits: number;
+  /** Fixed scale of hashed weights (default: the largest that fits the weights in weightBits). */
+  weightScale?: number;
 }
 
 export interface QuantGraph {

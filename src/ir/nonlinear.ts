@@ -21,7 +21,7 @@ export class ValueBuilder {
 
   input(v: ValueInfo, inputIndex: number): Tens<LinExpr> {
     const size = sizeOf(v.shape);
-    this.inputs.push({ kind: 'input', name: v.name, shape: v.shape, offset: this.offset, size, inputIndex, dtype: v.dtype });
+    this.inputs.push({ kind: 'input', name: v.name, shape: v.shape, offset: this.offset, size, inputIndex, dtype: v.dtype, ...(v.role ? { role: v.role } : {}) });
     return this.alloc(v.shape, size);
   }
 

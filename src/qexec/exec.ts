@@ -27,6 +27,11 @@ export function quantizeInputs(qg: QuantGraph, floats: ArrayLike<number>[]): big
       const v = x[j]!;
       if (!Number.isFinite(v)) throw new ZkonnxError('INPUT_INVALID', `input '${inp.name}'[${j}] is ${v}`, { signal: inp.name });
       const q = roundBig(v * 2 ** inp.scale);
+      if ((q < inp.lo || q >= hi) && inp.role === 'weight') {
+        throw new ZkonnxError('INPUT_OUT_OF_RANGE', `weight '${inp.name}'[${j}] = ${v} is ${q} at scale 2^${inp.scale}, outside the circuit's ${inp.bits}-bit signed weights`, {
+          signal: inp.name, hint: 'compile with a larger --weight-bits or a smaller --weight-scale',
+        });
+      }
       if (q < inp.lo || q >= hi) {
         const lo = Number(inp.lo) / 2 ** inp.scale;
         const top = Number(hi - 1n) / 2 ** inp.scale;

@@ -2,7 +2,7 @@
 // map into exact integers, and runs the bound analysis that sizes each decomposition and proves
 // that no admissible witness can wrap around the BN254 scalar field.
 import { ZkonnxError } from '../errors.js';
-import type { ActValue, AffineGraph, LinExpr, QAct, QAffine, QInput, QOutput, QuantGraph, QuantParams } from '../ir/graph.js';
+import type { ActValue, AffineGraph, InputValue, LinExpr, QAct, QAffine, QInput, QOutput, QuantGraph, QuantParams } from '../ir/graph.js';
 import { SCALAR_FNS } from '../ir/ops/scalar.js';
 import { FIELD_SAFE_BITS, absBig, bitlen, divRound, rescale, roundBig, scaleFor } from './int.js';
 import { fitPiecewise } from './poly.js';
@@ -64,11 +64,14 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
   const scales = new Float64Array(ag.totalValues);
   const iv: Interval[] = new Array(ag.totalValues);
 
+  // committed weights share one scale: that of the largest |w| over all of them
+  const weightsMax = ag.inputs.reduce((m, v, i) => (v.role === 'weight' ? Math.max(m, Math.abs(ranges.inputs[i]!.min), Math.abs(ranges.inputs[i]!.max)) : m), 0);
   const inputs: QInput[] = ag.inputs.map((v, i) => {
     const { min, max } = ranges.inputs[i]!;
     if (!Number.isFinite(min) || !Number.isFinite(max)) {
       throw new ZkonnxError('INPUT_INVALID', `input '${v.name}': calibration saw no finite values`, { hint: 'check the calibration file' });
     }
+    if (v.role === 'weight') return weightInput(v, min, max, weightsMax, params, scales, iv);
     const scale = scaleFor(Math.max(Math.abs(min), Math.abs(max)), params.activationBits);
     const qmin = roundBig(min * 2 ** scale);
     const qmax = roundBig(max * 2 ** scale);
@@ -97,6 +100,28 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
     return { name: o.name, shape: o.shape, scale: accScale, affine, bound };
   });
   return { name: ag.name, inputs, acts, outputs, totalValues: ag.totalValues, params };
+}
+
+/**
+ * A committed weight tensor (--weights hashed): signed weightBits-bit integers at the scale all
+ * committed weights share (--weight-scale, or the largest that fits every one of them).
+ * Its range is the full signed range, not the weights' own, so that the bound analysis and
+ * with it the circuit hold for any weights of this architecture at this scale.
+ */
+function weightInput(v: InputValue, min: number, max: number, weightsMax: number, params: QuantParams, scales: Float64Array, iv: Interval[]): QInput {
+  const wb = params.weightBits;
+  const half = 1n << BigInt(wb - 1);
+  const maxabs = weightsMax;
+  let scale = params.weightScale ?? scaleFor(maxabs, wb - 1);
+  if (params.weightScale === undefined) while (scale > -64 && roundBig(maxabs * 2 ** scale) >= half) scale--;
+  const top = roundBig(maxabs * 2 ** scale);
+  if (top >= half) {
+    throw new ZkonnxError('QUANT_OVERFLOW', `weight '${v.name}': |w| up to ${maxabs} is ${top} at scale 2^${scale}, outside ${wb}-bit signed integers`, {
+      hint: 'raise --weight-bits or lower --weight-scale',
+    });
+  }
+  for (let j = 0; j < v.size; j++) { scales[v.offset + j] = scale; iv[v.offset + j] = { lo: -half, hi: half - 1n }; }
+  return { name: v.name, shape: v.shape, dtype: v.dtype, role: 'weight', offset: v.offset, size: v.size, scale, lo: -half, bits: wb, calibrated: { min, max } };
 }
 
 const overflow = (a: ActValue, what: string, bits: number): never => {

@@ -1,0 +1,40 @@
+// The public signals a compiled model's proof must carry, computed from the integer executor's
+// values: output and input values where public, their Poseidon commitments where hashed, and the
+// weights commitment with --weights hashed (the layout is emit.ts publicLayout's).
+import { BN254_R } from '../circom/r1cs.js';
+import { outputCommitBits, type PublicRun } from '../compiler/emit.js';
+import type { QuantGraph } from '../ir/graph.js';
+import type { QExecResult } from '../qexec/exec.js';
+import { packedCommit } from './poseidon.js';
+
+const toField = (x: bigint) => ((x % BN254_R) + BN254_R) % BN254_R;
+
+/** Commitment to the committed weights (inputs with role 'weight'), as the circuit computes it. */
+export async function weightsCommitment(qg: QuantGraph, qin: bigint[][]): Promise<bigint | undefined> {
+  const ws = qg.inputs.flatMap((inp, i) => (inp.role === 'weight' ? [{ inp, q: qin[i]! }] : []));
+  if (!ws.length) return undefined;
+  const bits = ws[0]!.inp.bits;
+  return packedCommit(ws.flatMap(({ inp, q }) => q.map((v) => v - inp.lo)), bits, 'weight');
+}
+
+export async function expectedPublicSignals(qg: QuantGraph, layout: PublicRun[], qin: bigint[][], q: QExecResult): Promise<string[]> {
+  const out: bigint[] = [];
+  for (const r of layout) {
+    switch (r.kind) {
+      case 'output': out.push(...q.outputs[r.index]!); break;
+      case 'input': out.push(...qin[r.index]!); break;
+      case 'output-commit': {
+        const o = qg.outputs[r.index]!;
+        out.push(await packedCommit(q.outputs[r.index]!.map((v) => v + o.bound), outputCommitBits(o.bound), `output '${o.name}' value`));
+        break;
+      }
+      case 'input-commit': {
+        const inp = qg.inputs[r.index]!;
+        out.push(await packedCommit(qin[r.index]!.map((v) => v - inp.lo), inp.bits, `input '${inp.name}' value`));
+        break;
+      }
+      case 'weights-commit': out.push((await weightsCommitment(qg, qin))!); break;
+    }
+  }
+  return out.map((x) => toField(x).toString());
+}
