@@ -12,3 +12,8 @@ export { execQuant, quantizeInputs, dequantize } from './qexec/exec.js';
 export { emitCircuit } from './compiler/emit.js';
 export { releaseCurves } from './snark.js';
 export type { ProverBackend } from './prover/index.js';
+export { startAnvil, type AnvilInstance } from './verifier/anvil.js';
+export { exportSolidityVerifier } from './verifier/solidity.js';
+export { deployRegistry, connectRegistry, modelLayoutFromSettings, type Registry } from './verifier/registry.js';
+export { packedCommit, signedCommit, poseidon } from './commit/poseidon.js';
+export { MerkleTree } from './commit/merkle.js';

@@ -97,7 +97,7 @@ export async function compileVerifierAndRecorder(
 }
 
 /** eth_chainId with a plain fetch: ethers would retry forever and print to the console on a dead URL. */
-async function chainIdOf(rpcUrl: string): Promise<number> {
+export async function chainIdOf(rpcUrl: string): Promise<number> {
   let body: { result?: string; error?: { message?: string } };
   try {
     const res = await fetch(rpcUrl, {
@@ -123,7 +123,7 @@ async function chainIdOf(rpcUrl: string): Promise<number> {
 }
 
 /** The revert data of an ethers error, wherever the provider put it. */
-function revertData(e: unknown): string | undefined {
+export function revertData(e: unknown): string | undefined {
   const seen = new Set<unknown>();
   const walk = (x: unknown): string | undefined => {
     if (!x || typeof x !== 'object' || seen.has(x)) return undefined;
@@ -135,7 +135,7 @@ function revertData(e: unknown): string | undefined {
   return walk(e);
 }
 
-function errText(e: unknown): string {
+export function errText(e: unknown): string {
   const o = e as { shortMessage?: string; message?: string };
   return o?.shortMessage ?? o?.message ?? String(e);
 }

@@ -1,0 +1,419 @@
+// The on-chain registry (verifier-contracts/ZkonnxRegistry.sol) against real components:
+// tiny circom circuits with SignedCommit weights commitments → Groth16 (buildStandalone) →
+// snarkjs verifiers → solc-js → anvil, through the TypeScript API of src/verifier/registry.ts.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { id as keccakId, Wallet } from 'ethers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BN254_R } from '../src/circom/r1cs.js';
+import { signedCommit } from '../src/commit/poseidon.js';
+import { buildStandalone, proveStandalone, readStandalone } from '../src/commit/standalone.js';
+import { ZkonnxError } from '../src/errors.js';
+import { circuitsDir } from '../src/paths.js';
+import { releaseCurves } from '../src/snark.js';
+import { startAnvil, type AnvilInstance } from '../src/verifier/anvil.js';
+import { deployRegistry, modelLayoutFromSettings, type Registry } from '../src/verifier/registry.js';
+import { exportSolidityVerifier } from '../src/verifier/solidity.js';
+import type { Groth16Proof } from '../src/verifier/types.js';
+
+const R = BN254_R;
+const BITS = 8;
+/** anvil's dev accounts 1 and 2 (mnemonic "test test ... junk"); account 0 deploys. */
+const KEY1 = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+const KEY2 = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
+
+/** Inference: private weights w[3], input x[3] (public or private); outputs [commitment, y = Σ w·x]. */
+const inferenceSource = (xPublic: boolean) => `pragma circom 2.1.6;
+include "commit.circom";
+template Inference(n, bits) {
+  signal input w[n];
+  signal input x[n];
+  signal output commitment;
+  signal output y;
+  component c = SignedCommit(n, bits);
+  for (var i = 0; i < n; i++) c.in[i] <== w[i];
+  commitment <== c.out;
+  signal p[n];
+  var acc = 0;
+  for (var i = 0; i < n; i++) {
+    p[i] <== w[i] * x[i];
+    acc += p[i];
+  }
+  y <== acc;
+}
+component main ${xPublic ? '{public [x]} ' : ''}= Inference(3, ${BITS});
+`;
+
+/** Stand-in for the training circuit: public [root, h0, h1, start], h0/h1 = SignedCommit of private weights. */
+const TRAINING_SOURCE = `pragma circom 2.1.6;
+include "commit.circom";
+template TrainingStandIn(n, bits) {
+  signal input root;
+  signal input h0;
+  signal input h1;
+  signal input start;
+  signal input w0[n];
+  signal input w1[n];
+  component c0 = SignedCommit(n, bits);
+  component c1 = SignedCommit(n, bits);
+  for (var i = 0; i < n; i++) {
+    c0.in[i] <== w0[i];
+    c1.in[i] <== w1[i];
+  }
+  c0.out === h0;
+  c1.out === h1;
+  signal bind;
+  bind <== root * start;
+}
+component main {public [root, h0, h1, start]} = TrainingStandIn(3, ${BITS});
+`;
+
+/** Builds once per source (and commit.circom) into a cache folder under the OS temp dir. */
+async function built(name: string, source: string, publicSignals: string[]): Promise<string> {
+  const lib = readFileSync(join(circuitsDir(), 'commit.circom'), 'utf8');
+  const hash = createHash('sha256').update(source).update(lib).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), 'zkonnx-registry-test', `${name}-${hash}`);
+  if (existsSync(join(dir, 'circuit.json'))) {
+    try {
+      readStandalone(dir);
+      return dir;
+    } catch {
+      // rebuild below
+    }
+  }
+  await buildStandalone({ dir, source, kind: `registry test: ${name}`, publicSignals });
+  return dir;
+}
+
+type Proved = { proof: Groth16Proof; publicSignals: string[] };
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+const W0 = [1n, 2n, 3n];
+const W1 = [2n, 3n, 4n];
+const W2 = [3n, 5n, 7n]; // model A
+const W3 = [9n, 9n, 9n];
+const WB = [-4n, 6n, 9n]; // model B: same circuit, other weights
+const X = [2n, 3n, 5n];
+const ROOT_A = 1234567n;
+const ROOT_B = 7654321n;
+
+let anvil: AnvilInstance | undefined;
+let reg: Registry;
+let h: { w0: bigint; w1: bigint; w2: bigint; w3: bigint; wb: bigint };
+let v5: { address: string; nPublic: number };
+let v2: { address: string; nPublic: number };
+let vt: { address: string; nPublic: number };
+let pA5: Proved; // model A, 5 signals [commitment, y, x0, x1, x2]
+let pB5: Proved; // model B weights, same circuit
+let pA2: Proved; // model A weights, private x: [commitment, y]
+const t: Record<string, Proved> = {};
+
+/** The ZkonnxError a promise rejects with. */
+async function rejection(p: Promise<unknown>): Promise<ZkonnxError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e, 'expected a rejection').toBeInstanceOf(ZkonnxError);
+  return e as ZkonnxError;
+}
+
+beforeAll(async () => {
+  const [d5, d2, dt] = [
+    await built('inference5', inferenceSource(true), ['commitment', 'y', 'x[0]', 'x[1]', 'x[2]']),
+    await built('inference2', inferenceSource(false), ['commitment', 'y']),
+    await built('training', TRAINING_SOURCE, ['root', 'h0', 'h1', 'start']),
+  ];
+  h = {
+    w0: await signedCommit(W0, BITS),
+    w1: await signedCommit(W1, BITS),
+    w2: await signedCommit(W2, BITS),
+    w3: await signedCommit(W3, BITS),
+    wb: await signedCommit(WB, BITS),
+  };
+  const s = (xs: bigint[]) => xs.map(String);
+  pA5 = await proveStandalone(d5, { w: s(W2), x: s(X) });
+  pB5 = await proveStandalone(d5, { w: s(WB), x: s(X) });
+  pA2 = await proveStandalone(d2, { w: s(W2), x: s(X) });
+  const train = (root: bigint, a: bigint[], b: bigint[], start: bigint) =>
+    proveStandalone(dt, { root: String(root), h0: String(h[keyOf(a)]), h1: String(h[keyOf(b)]), start: String(start), w0: s(a), w1: s(b) });
+  t.link1 = await train(ROOT_A, W0, W1, 0n); // h0 -> h1
+  t.link2 = await train(ROOT_A, W1, W2, 4n); // h1 -> h2
+  t.otherRoot = await train(ROOT_B, W1, W3, 0n); // h1 -> h3 on another root
+  t.backwards = await train(ROOT_A, W3, W0, 0n); // h3 -> h0, but h0 already starts a link
+  t.self = await train(ROOT_A, W0, W0, 0n);
+  t.fresh = await train(ROOT_A, W2, WB, 8n); // h2 -> hB, for the negative cases
+
+  anvil = await startAnvil();
+  reg = await deployRegistry({ rpc: anvil.rpcUrl });
+  v5 = await reg.deployVerifier(await exportSolidityVerifier(join(d5, 'circuit_final.zkey')));
+  v2 = await reg.deployVerifier(await exportSolidityVerifier(join(d2, 'circuit_final.zkey')));
+  vt = await reg.deployVerifier(await exportSolidityVerifier(join(dt, 'circuit_final.zkey')));
+}, 120_000);
+
+function keyOf(w: bigint[]): keyof typeof h {
+  const m: [bigint[], keyof typeof h][] = [[W0, 'w0'], [W1, 'w1'], [W2, 'w2'], [W3, 'w3'], [WB, 'wb']];
+  return m.find(([v]) => v === w)![1];
+}
+
+afterAll(async () => {
+  reg?.close();
+  await anvil?.stop();
+  await releaseCurves();
+});
+
+describe('circuits (sanity)', () => {
+  it('carry the TypeScript commitments where the registry will look for them', () => {
+    expect(pA5.publicSignals).toEqual([h.w2, 56n, ...X].map(String));
+    expect(pB5.publicSignals[0]).toBe(String(h.wb));
+    expect(pA2.publicSignals).toEqual([h.w2, 56n].map(String));
+    expect(t.link1!.publicSignals).toEqual([ROOT_A, h.w0, h.w1, 0n].map(String));
+    expect([v5.nPublic, v2.nPublic, vt.nPublic]).toEqual([5, 2, 4]);
+  });
+});
+
+describe('verifier selector', () => {
+  it('is keccak of verifyProof(...,uint256[N]) for N of one to three digits', async () => {
+    for (const n of [1, 2, 9, 10, 12, 123]) {
+      const want = keccakId(`verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[${n}])`).slice(0, 10);
+      expect(await reg.contract.getFunction('verifierSelector').staticCall(n)).toBe(want);
+    }
+  });
+});
+
+let modelA: bigint;
+let modelA2: bigint;
+let modelB: bigint;
+
+describe('models and inference', () => {
+  it('registers models (the owner only) and validates the registration', async () => {
+    const r = await reg.registerModel({
+      verifier: v5.address, nPublic: 5, weightsCommitment: h.w2, weightsIndex: 0,
+      datasetRoot: ROOT_A, outputStart: 1, outputCount: 1, metadataURI: 'ipfs://model-a',
+    });
+    modelA = r.modelId;
+    expect(modelA).toBe(1n);
+    expect(r.gasUsed).toBeGreaterThan(50_000);
+    modelA2 = (await reg.registerModel({ verifier: v2.address, nPublic: 2, weightsCommitment: h.w2, weightsIndex: 0, outputStart: 1, outputCount: 1 })).modelId;
+    modelB = (await reg.registerModel({ verifier: v5.address, nPublic: 5, weightsCommitment: h.wb, weightsIndex: 0, datasetRoot: ROOT_A, outputStart: 1, outputCount: 4 })).modelId;
+    const info = await reg.getModel(modelA);
+    expect(info).toMatchObject({ verifier: v5.address, nPublic: 5, weightsIndex: 0, outputStart: 1, outputCount: 1, weightsCommitment: h.w2, datasetRoot: ROOT_A, metadataURI: 'ipfs://model-a' });
+
+    const stranger = reg.withSigner(KEY1);
+    let e = await rejection(stranger.registerModel({ verifier: v5.address, nPublic: 5, weightsCommitment: h.w2, weightsIndex: 0, outputStart: 1, outputCount: 1 }));
+    expect(e.message).toMatch(new RegExp(`NotOwner\\(caller: ${new Wallet(KEY1).address}\\)`));
+    e = await rejection(stranger.registerTrainingVerifier(vt.address, 4));
+    expect(e.message).toMatch(/NotOwner/);
+
+    // the verifier takes 5 signals, not 4
+    e = await rejection(reg.registerModel({ verifier: v5.address, nPublic: 4, weightsCommitment: h.w2, weightsIndex: 0, outputStart: 1, outputCount: 1 }));
+    expect(e.message).toMatch(new RegExp(`VerifierMismatch\\(verifier: ${v5.address}, nPublic: 4\\)`));
+    e = await rejection(reg.registerModel({ verifier: reg.wallet.address, nPublic: 5, weightsCommitment: h.w2, weightsIndex: 0, outputStart: 1, outputCount: 1 }));
+    expect(e.message).toMatch(/NotAContract/);
+    e = await rejection(reg.registerModel({ verifier: v5.address, nPublic: 5, weightsCommitment: h.w2, weightsIndex: 5, outputStart: 1, outputCount: 1 }));
+    expect(e.message).toMatch(/InvalidLayout\(nPublic: 5, weightsIndex: 5, outputStart: 1, outputCount: 1\)/);
+    e = await rejection(reg.registerModel({ verifier: v5.address, nPublic: 5, weightsCommitment: h.w2, weightsIndex: 0, outputStart: 3, outputCount: 3 }));
+    expect(e.message).toMatch(/InvalidLayout/);
+    e = await rejection(reg.registerModel({ verifier: v5.address, nPublic: 5, weightsCommitment: R, weightsIndex: 0, outputStart: 1, outputCount: 1 }));
+    expect(e.message).toMatch(`ValueOutOfField(value: ${R})`);
+    expect(await reg.contract.getFunction('modelCount').staticCall()).toBe(3n);
+  }, 60_000);
+
+  it('accepts a valid proof and emits the outputs (5 and 2 public signals)', async () => {
+    const r = await reg.withSigner(KEY2).submitInference(modelA, pA5.proof, pA5.publicSignals);
+    expect(r.outputs).toEqual([56n]);
+    expect(r.modelId).toBe(modelA);
+    expect(r.submitter).toBe(new Wallet(KEY2).address);
+    expect(r.gasUsed).toBeGreaterThan(150_000);
+    expect(r.gasUsed).toBeLessThan(600_000);
+
+    const r2 = await reg.submitInference(modelA2, pA2.proof, pA2.publicSignals);
+    expect(r2.outputs).toEqual([56n]);
+    const rb = await reg.submitInference(modelB, pB5.proof, pB5.publicSignals);
+    expect(rb.outputs).toEqual([BigInt(pB5.publicSignals[1]!), ...X]);
+  }, 30_000);
+
+  it('rejects an unknown model id', async () => {
+    const e = await rejection(reg.submitInference(999n, pA5.proof, pA5.publicSignals));
+    expect(e.code).toBe('ONCHAIN_FAILED');
+    expect(e.message).toMatch(/UnknownModel\(modelId: 999\)/);
+    expect(e.details.revert).toBe('UnknownModel');
+    expect(e.hint).toMatch(/register/);
+    expect((await rejection(reg.isTrainedOn(0n))).message).toMatch(/UnknownModel\(modelId: 0\)/);
+  });
+
+  it('rejects a valid proof made with other weights (same verifier): WrongModel', async () => {
+    const e = await rejection(reg.submitInference(modelA, pB5.proof, pB5.publicSignals));
+    expect(e.code).toBe('PROOF_INVALID');
+    expect(e.message).toMatch(`WrongModel(expected: ${h.w2}, got: ${h.wb})`);
+  });
+
+  it('rejects tampered proofs: InvalidProof', async () => {
+    const bad = clone(pA5.proof);
+    bad.pi_a[0] = (BigInt(bad.pi_a[0]!) + 1n).toString(); // off the curve
+    let e = await rejection(reg.submitInference(modelA, bad, pA5.publicSignals));
+    expect(e.code).toBe('PROOF_INVALID');
+    expect(e.message).toMatch(/reverted: InvalidProof\(\)/);
+
+    const badC = clone(pA5.proof);
+    badC.pi_c = ['1', '2', '1']; // a curve point, the wrong one
+    e = await rejection(reg.submitInference(modelA, badC, pA5.publicSignals));
+    expect(e.message).toMatch(/InvalidProof/);
+
+    const badB = clone(pA5.proof);
+    badB.pi_b[0]![0] = (BigInt(badB.pi_b[0]![0]!) + 1n).toString();
+    e = await rejection(reg.submitInference(modelA, badB, pA5.publicSignals));
+    expect(e.message).toMatch(/InvalidProof/);
+
+    // the right commitment, another output
+    const lie = [...pA5.publicSignals];
+    lie[1] = '57';
+    e = await rejection(reg.submitInference(modelA, pA5.proof, lie));
+    expect(e.message).toMatch(/InvalidProof/);
+  }, 30_000);
+
+  it('rejects public signals >= r, even aliases of the true values: SignalOutOfField', async () => {
+    const aliasedOutput = [...pA5.publicSignals];
+    aliasedOutput[1] = (56n + R).toString();
+    let e = await rejection(reg.submitInference(modelA, pA5.proof, aliasedOutput));
+    expect(e.code).toBe('PROOF_INVALID');
+    expect(e.message).toMatch(/SignalOutOfField\(index: 1\)/);
+
+    const aliasedCommitment = [...pA5.publicSignals];
+    aliasedCommitment[0] = (h.w2 + R).toString();
+    e = await rejection(reg.submitInference(modelA, pA5.proof, aliasedCommitment));
+    expect(e.message).toMatch(/SignalOutOfField\(index: 0\)/);
+  });
+
+  it('rejects the wrong number of public signals: WrongPublicCount', async () => {
+    let e = await rejection(reg.submitInference(modelA, pA5.proof, pA5.publicSignals.slice(0, 4)));
+    expect(e.message).toMatch(/WrongPublicCount\(expected: 5, got: 4\)/);
+    e = await rejection(reg.submitInference(modelA2, pA5.proof, pA5.publicSignals));
+    expect(e.message).toMatch(/WrongPublicCount\(expected: 2, got: 5\)/);
+  });
+});
+
+describe('training links and provenance', () => {
+  let tv: bigint;
+
+  it('registers a training verifier (4 signals at least, matching the verifier)', async () => {
+    let e = await rejection(reg.registerTrainingVerifier(vt.address, 3));
+    expect(e.message).toMatch(/InvalidLayout\(nPublic: 3/);
+    e = await rejection(reg.registerTrainingVerifier(v5.address, 4));
+    expect(e.message).toMatch(/VerifierMismatch/);
+    const r = await reg.registerTrainingVerifier(vt.address, 4);
+    tv = r.trainingVerifierId;
+    expect(tv).toBe(1n);
+  });
+
+  it('is not trained on anything before links are recorded', async () => {
+    expect(await reg.isTrainedOn(modelA)).toBe(false);
+    expect(await reg.provenance(h.w2)).toEqual({ root: 0n, initialWeights: h.w2, steps: 0 });
+  });
+
+  it('links a 2-step chain and walks it back: provenance, isTrainedOn', async () => {
+    const l1 = await reg.linkTraining(tv, t.link1!.proof, t.link1!.publicSignals);
+    expect(l1).toMatchObject({ root: ROOT_A, h0: h.w0, h1: h.w1, start: 0n, trainingVerifierId: tv });
+    const l2 = await reg.linkTraining(tv, t.link2!.proof, t.link2!.publicSignals);
+    expect(l2).toMatchObject({ root: ROOT_A, h0: h.w1, h1: h.w2, start: 4n });
+
+    expect(await reg.provenance(h.w2)).toEqual({ root: ROOT_A, initialWeights: h.w0, steps: 2 });
+    expect(await reg.provenance(h.w1)).toEqual({ root: ROOT_A, initialWeights: h.w0, steps: 1 });
+    expect(await reg.provenance(h.w0)).toEqual({ root: 0n, initialWeights: h.w0, steps: 0 });
+    expect(await reg.linkOf(h.w2)).toEqual({ parent: h.w1, root: ROOT_A, start: 4n, initialWeights: h.w0, steps: 2, trainingVerifierId: tv });
+    expect(await reg.linkOf(h.w0)).toBeNull();
+
+    expect(await reg.isTrainedOn(modelA)).toBe(true); // weights h2, root A
+    expect(await reg.isTrainedOn(modelA2)).toBe(false); // same weights, no dataset root claimed
+    expect(await reg.isTrainedOn(modelB)).toBe(false); // weights hB have no link
+    const onB = (await reg.registerModel({ verifier: v5.address, nPublic: 5, weightsCommitment: h.w2, weightsIndex: 0, datasetRoot: ROOT_B, outputStart: 1, outputCount: 1 })).modelId;
+    expect(await reg.isTrainedOn(onB)).toBe(false); // h2 was trained on root A, not B
+  }, 30_000);
+
+  it('refuses a chain that mixes dataset roots: RootMismatch', async () => {
+    const e = await rejection(reg.linkTraining(tv, t.otherRoot!.proof, t.otherRoot!.publicSignals));
+    expect(e.message).toMatch(`RootMismatch(weights: ${h.w1}, expectedRoot: ${ROOT_A}, gotRoot: ${ROOT_B})`);
+    expect(await reg.linkOf(h.w3)).toBeNull();
+  });
+
+  it('refuses links out of order, twice, or onto the same weights', async () => {
+    let e = await rejection(reg.linkTraining(tv, t.backwards!.proof, t.backwards!.publicSignals));
+    expect(e.message).toMatch(`LinkOutOfOrder(weights: ${h.w0})`);
+    e = await rejection(reg.linkTraining(tv, t.link1!.proof, t.link1!.publicSignals));
+    expect(e.message).toMatch(`AlreadyLinked(weights: ${h.w1})`);
+    e = await rejection(reg.linkTraining(tv, t.self!.proof, t.self!.publicSignals));
+    expect(e.message).toMatch(`SelfLink(weights: ${h.w0})`);
+  });
+
+  it('rejects bad training proofs with the same named errors', async () => {
+    const f = t.fresh!;
+    let e = await rejection(reg.linkTraining(99n, f.proof, f.publicSignals));
+    expect(e.message).toMatch(/UnknownTrainingVerifier\(trainingVerifierId: 99\)/);
+    e = await rejection(reg.linkTraining(tv, f.proof, f.publicSignals.slice(0, 3)));
+    expect(e.message).toMatch(/WrongPublicCount\(expected: 4, got: 3\)/);
+    const aliased = [...f.publicSignals];
+    aliased[3] = (8n + R).toString();
+    e = await rejection(reg.linkTraining(tv, f.proof, aliased));
+    expect(e.message).toMatch(/SignalOutOfField\(index: 3\)/);
+    const bad = clone(f.proof);
+    bad.pi_a[1] = (BigInt(bad.pi_a[1]!) + 1n).toString();
+    e = await rejection(reg.linkTraining(tv, bad, f.publicSignals));
+    expect(e.message).toMatch(/InvalidProof\(\)/);
+    const otherStart = [...f.publicSignals];
+    otherStart[3] = '9';
+    e = await rejection(reg.linkTraining(tv, f.proof, otherStart));
+    expect(e.message).toMatch(/InvalidProof\(\)/);
+    // and the untouched proof links
+    expect((await reg.linkTraining(tv, f.proof, f.publicSignals)).h1).toBe(h.wb);
+    expect(await reg.provenance(h.wb)).toEqual({ root: ROOT_A, initialWeights: h.w0, steps: 3 });
+    expect(await reg.isTrainedOn(modelB)).toBe(true);
+  }, 30_000);
+});
+
+describe('ownership', () => {
+  it('moves in two steps, and only the owner registers', async () => {
+    const other = await deployRegistry({ rpc: anvil!.rpcUrl });
+    try {
+      const next = other.withSigner(KEY1);
+      const nextAddr = new Wallet(KEY1).address;
+      expect((await rejection(next.transferOwnership(nextAddr))).message).toMatch(/NotOwner/);
+      await other.transferOwnership(nextAddr);
+      expect((await rejection(other.withSigner(KEY2).acceptOwnership())).message).toMatch(/NotPendingOwner/);
+      expect(await other.owner()).toBe(other.wallet.address); // not yet moved
+      await next.acceptOwnership();
+      expect(await other.owner()).toBe(nextAddr);
+      const e = await rejection(other.registerModel({ verifier: v2.address, nPublic: 2, weightsCommitment: h.w2, weightsIndex: 0, outputStart: 1, outputCount: 1 }));
+      expect(e.message).toMatch(`NotOwner(caller: ${other.wallet.address})`);
+      expect((await next.registerModel({ verifier: v2.address, nPublic: 2, weightsCommitment: h.w2, weightsIndex: 0, outputStart: 1, outputCount: 1 })).modelId).toBe(1n);
+    } finally {
+      other.close();
+    }
+  }, 30_000);
+});
+
+describe('modelLayoutFromSettings', () => {
+  const run = (signal: string, kind: string, start: number, count: number) => ({ signal, kind, index: 0, start, count });
+  it('finds the weights commitment and the outputs in settings.json', () => {
+    expect(modelLayoutFromSettings({
+      publicSignals: [run('out0', 'output', 0, 10), run('weights_commit', 'weights-commit', 10, 1), run('in0', 'input', 11, 4)],
+      weights: { commitment: '123' },
+    })).toEqual({ nPublic: 15, weightsCommitment: '123', weightsIndex: 10, outputStart: 0, outputCount: 10 });
+    expect(modelLayoutFromSettings({
+      publicSignals: [run('out0_commit', 'output-commit', 0, 1), run('in0_commit', 'input-commit', 1, 1), run('weights_commit', 'weights-commit', 2, 1)],
+      weights: { commitment: '5' },
+    })).toMatchObject({ nPublic: 3, weightsIndex: 2, outputStart: 0, outputCount: 1 });
+  });
+  it('refuses a model with baked weights', () => {
+    let err: unknown;
+    try {
+      modelLayoutFromSettings({ publicSignals: [run('out0', 'output', 0, 2)] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ZkonnxError);
+    expect((err as ZkonnxError).message).toMatch(/baked/);
+    expect((err as ZkonnxError).hint).toMatch(/--weights hashed/);
+  });
+});
