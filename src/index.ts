@@ -17,3 +17,6 @@ export { exportSolidityVerifier } from './verifier/solidity.js';
 export { deployRegistry, connectRegistry, modelLayoutFromSettings, type Registry } from './verifier/registry.js';
 export { packedCommit, signedCommit, poseidon } from './commit/poseidon.js';
 export { MerkleTree } from './commit/merkle.js';
+export { commitDataset, readDataset, quantizeDataset } from './commit/dataset.js';
+export { loadDataset, leafHash, type DatasetManifest } from './commit/dataset-format.js';
+export { buildMembershipCircuit, proveMembership, verifyMembership } from './commit/membership.js';

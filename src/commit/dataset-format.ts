@@ -8,7 +8,8 @@
  * Sample i is the leaf SignedCommit(F + 1, bits)([x_i0, …, x_i(F−1), y_i]) (circuits/commit.circom)
  * at position i of a Poseidon Merkle tree of the stated depth, padded with 0 leaves.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readJson } from '../inputs.js';
 import { join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import { MerkleTree } from './merkle.js';
@@ -63,13 +64,21 @@ export async function loadDataset(dir: string): Promise<Dataset & { tree: Merkle
   for (const p of [mPath, sPath]) {
     if (!existsSync(p)) throw new ZkonnxError('ARTIFACT_MISSING', `committed dataset file not found: ${p}`, { file: p, hint: 'run `zkonnx data commit` first' });
   }
-  const manifest = JSON.parse(readFileSync(mPath, 'utf8')) as DatasetManifest;
+  const manifest = readJson(mPath) as DatasetManifest;
   if (manifest.format !== DATASET_FORMAT) {
     throw new ZkonnxError('INPUT_INVALID', `${mPath}: format ${JSON.stringify(manifest.format)}, expected ${DATASET_FORMAT}`, { file: mPath });
   }
-  const raw = JSON.parse(readFileSync(sPath, 'utf8')) as { x: string[][]; y: string[] };
-  const x = raw.x.map((r) => r.map(BigInt));
-  const y = raw.y.map(BigInt);
+  const raw = readJson(sPath) as { x?: unknown; y?: unknown };
+  const int = (v: unknown, where: string): bigint => {
+    if (typeof v !== 'string' || !/^-?\d+$/.test(v)) throw new ZkonnxError('INPUT_INVALID', `${sPath}: ${where} is ${JSON.stringify(v)}, not a decimal integer`, { file: sPath });
+    return BigInt(v);
+  };
+  if (!Array.isArray(raw.x) || !Array.isArray(raw.y)) throw new ZkonnxError('INPUT_INVALID', `${sPath}: expected {"x": [[...]], "y": [...]}`, { file: sPath });
+  const x = raw.x.map((r: unknown, i) => {
+    if (!Array.isArray(r)) throw new ZkonnxError('INPUT_INVALID', `${sPath}: x[${i}] is not a list`, { file: sPath });
+    return r.map((v: unknown, j) => int(v, `x[${i}][${j}]`));
+  });
+  const y = raw.y.map((v: unknown, i) => int(v, `y[${i}]`));
   if (x.length !== manifest.count || y.length !== manifest.count || x.some((r) => r.length !== manifest.features)) {
     throw new ZkonnxError('INPUT_INVALID', `${sPath}: expected ${manifest.count} samples of ${manifest.features} features and one label`, { file: sPath });
   }

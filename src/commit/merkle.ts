@@ -17,9 +17,10 @@ export interface MerklePath {
 export class MerkleTree {
   private constructor(
     readonly depth: number,
-    /** levels[0] = leaves (padded), levels[depth] = [root]. */
+    /** levels[0] = the leaves, levels[depth] = [root]; each level holds its filled prefix only. */
     private readonly levels: bigint[][],
     readonly size: number,
+    private readonly zeros: bigint[],
   ) {}
 
   /** A tree of the given depth (default: the smallest that holds every leaf, at least 1). */
@@ -29,14 +30,18 @@ export class MerkleTree {
     if (!Number.isInteger(d) || d < 1 || d > 32) throw new ZkonnxError('BAD_ARGUMENT', `Merkle depth must be 1…32, got ${d}`);
     if (leaves.length > 2 ** d) throw new ZkonnxError('BAD_ARGUMENT', `${leaves.length} leaves do not fit a tree of depth ${d} (at most ${2 ** d})`);
     const h: Hasher = await poseidon();
-    const levels: bigint[][] = [[...leaves, ...new Array<bigint>(2 ** d - leaves.length).fill(0n)]];
+    // only the filled prefix of each level is stored; past it every node is the root of an
+    // all-zero subtree of that height (zeros[l]), computed once
+    const zeros = [0n];
+    for (let l = 0; l < d; l++) zeros.push(h([zeros[l]!, zeros[l]!]));
+    const levels: bigint[][] = [[...leaves]];
     for (let l = 0; l < d; l++) {
       const below = levels[l]!;
-      const up: bigint[] = new Array(below.length / 2);
-      for (let i = 0; i < up.length; i++) up[i] = h([below[2 * i]!, below[2 * i + 1]!]);
+      const up: bigint[] = new Array(Math.max(1, Math.ceil(below.length / 2)));
+      for (let i = 0; i < up.length; i++) up[i] = h([below[2 * i] ?? zeros[l]!, below[2 * i + 1] ?? zeros[l]!]);
       levels.push(up);
     }
-    return new MerkleTree(d, levels, leaves.length);
+    return new MerkleTree(d, levels, leaves.length, zeros);
   }
 
   get root(): bigint {
@@ -53,7 +58,7 @@ export class MerkleTree {
     const siblings: bigint[] = [];
     const bits: number[] = [];
     for (let l = 0, j = i; l < this.depth; l++, j >>= 1) {
-      siblings.push(this.levels[l]![j ^ 1]!);
+      siblings.push(this.levels[l]![j ^ 1] ?? this.zeros[l]!);
       bits.push(j & 1);
     }
     return { index: i, siblings, bits };
