@@ -6,9 +6,10 @@ import * as api from '../api.js';
 import { packageRoot } from '../paths.js';
 import { buildDirOf, buildOpt, jsonOpt, run, visOpt } from './run.js';
 import { register as registerData } from './data.js';
+import { register as registerTrain } from './train.js';
 
 /** Modules that add verbs: each exports `register(program)` and is listed once here. */
-const verbGroups: ((program: Command) => void)[] = [registerData];
+const verbGroups: ((program: Command) => void)[] = [registerData, registerTrain];
 
 const program = new Command();
 program.name('zkonnx').description('Verifiable ML inference: ONNX → circom → Groth16 → verify off-chain and on-chain').version(api.version);

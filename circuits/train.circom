@@ -1,0 +1,196 @@
+pragma circom 2.1.6;
+
+// Proof of training: k steps of mini-batch gradient descent in fixed point, for linear regression
+// (squared loss) and logistic regression (cross-entropy gradient, sigmoid as a PiecewisePoly),
+// from weights with commitment h0 to weights with commitment h1, on samples that are proven
+// leaves of the dataset root at the scheduled positions start + t·B + i.
+// The TypeScript twin that computes the same integers is src/commit/train.ts; the generator of
+// the main component (and of every width below, from a bound analysis) is
+// src/commit/train-circuit.ts. Needs circomlib's circuits/ folder on the include path.
+//
+// Conventions (shared with the inference side and the registry):
+//   weights   w[0..F−1] and the bias w[F], signed integers at scale s_w in wbits bits;
+//             commitment SignedCommit(F + 1, wbits)(w)
+//   sample    x[F] at scale s_x, label y at scale s_y, each in dataBits signed bits;
+//             leaf SignedCommit(F + 1, dataBits)([x..., y])  (src/commit/dataset-format.ts)
+//   public    [root, h0, h1, start], in this order
+include "zkonnx.circom";
+include "commit.circom";
+
+/// z = Σ_j w[j]·x[j] + w[F]·2^sx: the prediction at scale s_w + s_x. Cost: F (one product each).
+template TrainAffine(F, sx) {
+    signal input w[F + 1];
+    signal input x[F];
+    signal output z;
+    signal p[F];
+    var acc = w[F] * 2 ** sx;
+    for (var j = 0; j < F; j++) {
+        p[j] <== w[j] * x[j];
+        acc += p[j];
+    }
+    z <== acc;
+}
+
+/// The logistic residual e = σ̂(z) − y·2^ty at scale s_p, with
+///   zr = Rescale(z, kz, bz)                       z at scale s_z (quotient range-checked)
+///   zc = min(max(zr, −2^(D−1)), 2^(D−1) − 1)      clamped into the polynomial's domain (proven)
+///   σ̂ = PiecewisePoly(D, …, lo = −2^(D−1), C)(zc) at scale s_p
+/// Sound: Rescale and PiecewisePoly are sound by themselves; the two Max2 compare numbers whose
+/// difference lies in [−2^dc, 2^dc): |zr| < 2^bz, so dc = max(bz, D) + 1 covers both. Every
+/// admissible z therefore lands in the evaluated domain: the clamp is proven, not assumed.
+template SigmoidResidual(kz, bz, dc, D, segBits, deg, pshift, bo, ty, C) {
+    signal input z;
+    signal input y;
+    signal output e;
+    signal output sigma;
+    component r = Rescale(kz, bz, 0);
+    r.in <== z;
+    component lo = Max2(dc);
+    lo.a <== r.out;
+    lo.b <== -(2 ** (D - 1));
+    // min(v, hi) = −max(−v, −hi)
+    component hi = Max2(dc);
+    hi.a <== -lo.out;
+    hi.b <== -(2 ** (D - 1) - 1);
+    component s = PiecewisePoly(D, segBits, deg, pshift, bo, -(2 ** (D - 1)), C);
+    s.in <== -hi.out;
+    sigma <== s.out;
+    e <== s.out - y * 2 ** ty;
+}
+
+/// The sample (x, y) is the leaf at position `pos` of the tree with root `root`.
+/// index[d] are the bits of pos: boolean (constrained in MerkleRoot) and Σ index[d]·2^d = pos.
+/// Sound: Σ index[d]·2^d < 2^depth ≤ 2^32 cannot wrap, so pos is that integer and the Merkle
+/// path is the one of that position; SignedCommit range-checks x and y to dataBits signed bits.
+/// A position of the zero padding cannot be proven (a leaf is a Poseidon hash, never 0 in practice).
+template ScheduledSample(F, dataBits, depth) {
+    signal input x[F];
+    signal input y;
+    signal input siblings[depth];
+    signal input pos;
+    signal input root;
+    component leaf = SignedCommit(F + 1, dataBits);
+    for (var j = 0; j < F; j++) leaf.in[j] <== x[j];
+    leaf.in[F] <== y;
+    signal index[depth];
+    var lc = 0;
+    for (var d = 0; d < depth; d++) {
+        index[d] <-- (pos >> d) & 1;
+        lc += index[d] * 2 ** d;
+    }
+    lc === pos;
+    component m = MerkleRoot(depth); // constrains index[d]·(index[d] − 1) = 0
+    m.leaf <== leaf.out;
+    for (var d = 0; d < depth; d++) {
+        m.siblings[d] <== siblings[d];
+        m.index[d] <== index[d];
+    }
+    m.root === root;
+}
+
+/// One SGD update from the residuals e[i] (scale s_e):
+///   g[j] = Σ_i e[i]·x[i][j]      (j < F)    g[F] = Σ_i e[i]·2^sx    (scale s_e + s_x)
+///   Δ[j] = Rescale(g[j]·2^up, k, wbits)      wn[j] = w[j] − Δ[j]
+/// where k − up = s_e + s_x + lrShift + log2(B) − s_w (one of k, up is 0): the learning rate
+/// 2^−lrShift times the batch mean of the gradient of the loss, in weight units, rounded half up.
+/// check = 1 range-checks wn to wbits signed bits (the last step leaves that to SignedCommit).
+/// Sound: |Δ| < 2^wbits is forced by Rescale; the generator proves |g·2^up| + 2^(wbits+k+1) < 2^250.
+template SgdUpdate(F, B, sx, k, up, wbits, check) {
+    signal input w[F + 1];
+    signal input x[B][F];
+    signal input e[B];
+    signal output wn[F + 1];
+    signal output delta[F + 1];
+    signal ex[B][F];
+    component d[F + 1];
+    component rc[F + 1];
+    for (var j = 0; j <= F; j++) {
+        var acc = 0;
+        for (var i = 0; i < B; i++) {
+            if (j < F) {
+                ex[i][j] <== e[i] * x[i][j];
+                acc += ex[i][j];
+            } else {
+                acc += e[i] * 2 ** sx;
+            }
+        }
+        d[j] = Rescale(k, wbits, 0);
+        d[j].in <== acc * 2 ** up;
+        delta[j] <== d[j].out;
+        wn[j] <== w[j] - delta[j];
+        if (check == 1) {
+            rc[j] = RangeCheck(wbits, -(2 ** (wbits - 1)));
+            rc[j].in <== wn[j];
+        }
+    }
+}
+
+/// K steps of mini-batch SGD: public [root, h0, h1, start].
+///   model 0 (linear):   e = z − y·2^ty                     (ty = s_w + s_x − s_y; e at scale s_w + s_x)
+///   model 1 (logistic): e = SigmoidResidual(z, y)          (ty = s_p − s_y; e at scale s_p)
+/// Step t uses the samples at positions start + t·B + i (i < B); start + K·B ≤ 2^depth is
+/// range-checked, and the first position's bit decomposition forces start ∈ [0, 2^depth).
+/// h0 and h1 are SignedCommit(F + 1, wbits) of the first and last weights (range checks included).
+/// The widths (bz, dc, k, up, the polynomial's) come from the generator's bound analysis.
+template TrainSGD(F, B, K, depth, dataBits, wbits, model, sx, ty, kz, bz, dc, D, segBits, deg, pshift, bo, C, k, up) {
+    signal input root;
+    signal input h0;
+    signal input h1;
+    signal input start;
+    signal input w0[F + 1];
+    signal input x[K][B][F];
+    signal input y[K][B];
+    signal input siblings[K][B][depth];
+
+    component c0 = SignedCommit(F + 1, wbits);
+    for (var j = 0; j <= F; j++) c0.in[j] <== w0[j];
+    c0.out === h0;
+
+    // the schedule fits the tree: 2^depth − start − K·B ∈ [0, 2^(depth+1)). The last position's
+    // bit decomposition implies it too; kept explicit (depth + 2 constraints) as the stated rule.
+    component fits = RangeCheck(depth + 1, 0);
+    fits.in <== 2 ** depth - start - K * B;
+
+    signal w[K + 1][F + 1];
+    for (var j = 0; j <= F; j++) w[0][j] <== w0[j];
+
+    component sample[K][B];
+    component aff[K][B];
+    component sig[K][B];
+    component upd[K];
+    signal e[K][B];
+    for (var t = 0; t < K; t++) {
+        for (var i = 0; i < B; i++) {
+            sample[t][i] = ScheduledSample(F, dataBits, depth);
+            for (var j = 0; j < F; j++) sample[t][i].x[j] <== x[t][i][j];
+            sample[t][i].y <== y[t][i];
+            for (var d = 0; d < depth; d++) sample[t][i].siblings[d] <== siblings[t][i][d];
+            sample[t][i].pos <== start + t * B + i;
+            sample[t][i].root <== root;
+
+            aff[t][i] = TrainAffine(F, sx);
+            for (var j = 0; j <= F; j++) aff[t][i].w[j] <== w[t][j];
+            for (var j = 0; j < F; j++) aff[t][i].x[j] <== x[t][i][j];
+
+            if (model == 1) {
+                sig[t][i] = SigmoidResidual(kz, bz, dc, D, segBits, deg, pshift, bo, ty, C);
+                sig[t][i].z <== aff[t][i].z;
+                sig[t][i].y <== y[t][i];
+                e[t][i] <== sig[t][i].e;
+            } else {
+                e[t][i] <== aff[t][i].z - y[t][i] * 2 ** ty;
+            }
+        }
+        upd[t] = SgdUpdate(F, B, sx, k, up, wbits, t < K - 1 ? 1 : 0);
+        for (var j = 0; j <= F; j++) upd[t].w[j] <== w[t][j];
+        for (var i = 0; i < B; i++) {
+            for (var j = 0; j < F; j++) upd[t].x[i][j] <== x[t][i][j];
+            upd[t].e[i] <== e[t][i];
+        }
+        for (var j = 0; j <= F; j++) w[t + 1][j] <== upd[t].wn[j];
+    }
+
+    component c1 = SignedCommit(F + 1, wbits);
+    for (var j = 0; j <= F; j++) c1.in[j] <== w[K][j];
+    c1.out === h1;
+}

@@ -1,0 +1,356 @@
+/**
+ * Proofs of training: the generator of the main component of circuits/train.circom for given
+ * parameters, its build folder (buildStandalone), the witness input, and the whole flow
+ * (trainProof: committed dataset + initial weights → Groth16 proof, weights.json, model.onnx;
+ * chainTraining: several proofs whose h1 → h0 and start positions link).
+ *
+ * Public signals, in this order: [root, h0, h1, start] (public inputs of the main component).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Groth16Proof } from 'snarkjs';
+import { normalizeInput } from '../circom/witness.js';
+import { ZkonnxError } from '../errors.js';
+import type { Progress } from '../log.js';
+import { attr, buildModel, type ModelSpec } from '../onnx/write.js';
+import { circuitsDir } from '../paths.js';
+import type { ProverBackend } from '../prover/index.js';
+import { loadDataset, type Dataset } from './dataset-format.js';
+import type { MerkleTree } from './merkle.js';
+import { signedCommit } from './poseidon.js';
+import { buildStandalone, proveStandalone, readStandalone, verifyStandalone, type StandaloneInfo } from './standalone.js';
+import { checkWeights, dequantize, planTraining, trainFloat, trainSteps, type TrainModel, type TrainParams, type TrainPlan, type TrainResult } from './train.js';
+
+export const TRAIN_PUBLIC_SIGNALS = ['root', 'h0', 'h1', 'start'] as const;
+export const WEIGHTS_FORMAT = 'zkonnx-weights/1';
+export const WEIGHTS_RULE = 'SignedCommit(F+1, wbits)([w_0, …, w_{F−1}, b]) (circuits/commit.circom)';
+
+/** The templates of circuits/train.circom without pragma and includes (they go in the header). */
+function trainTemplates(): string {
+  return readFileSync(join(circuitsDir(), 'train.circom'), 'utf8')
+    .split('\n')
+    .filter((l) => !/^\s*(pragma|include)\b/.test(l))
+    .join('\n');
+}
+
+function varArray(fn: string, values: readonly bigint[]): string {
+  const lines = [`function ${fn}() {`, `    var a[${Math.max(1, values.length)}];`];
+  if (values.length === 0) lines.push('    a[0] = 0;');
+  for (let i = 0; i < values.length; i += 8) lines.push(`    ${values.slice(i, i + 8).map((v, j) => `a[${i + j}] = ${v};`).join(' ')}`);
+  lines.push('    return a;', '}');
+  return lines.join('\n');
+}
+
+/** The template arguments of TrainSGD, named (circuit.json keeps them). */
+export function trainTemplateArgs(plan: TrainPlan): Record<string, number | bigint> {
+  const p = plan.params;
+  const s = plan.sigmoid;
+  return {
+    F: p.features, B: p.batch, K: p.steps, depth: p.depth, dataBits: p.dataBits, wbits: p.wbits,
+    model: p.model === 'logistic' ? 1 : 0, sx: p.featureScale, ty: plan.ty,
+    kz: s?.kz ?? 0, bz: s?.bz ?? 1, dc: s?.dc ?? 1, D: s?.domainBits ?? 1, segBits: s?.poly.segBits ?? 0,
+    deg: s?.poly.degree ?? 1, pshift: s?.shift ?? 0, bo: s?.bo ?? 1, C: 0n, k: plan.k, up: plan.up,
+  };
+}
+
+/** The circuit without pragma and includes: templates, the sigmoid coefficients, the main component. */
+export function trainCircuitBody(plan: TrainPlan): string {
+  const a = trainTemplateArgs(plan);
+  const coef = plan.sigmoid?.poly.coef ?? [0n];
+  const args = Object.entries(a).map(([k, v]) => (k === 'C' ? 'train_sigmoid_poly()' : String(v))).join(', ');
+  const p = plan.params;
+  return [
+    trainTemplates().trim(),
+    '',
+    `// ${p.model} regression, F=${p.features}, B=${p.batch}, k=${p.steps}, depth=${p.depth}, lr=2^-${p.lrShift}`,
+    `// bounds: |x| ≤ ${plan.bounds.x}, |w| ≤ ${plan.bounds.w}, |z| ≤ ${plan.bounds.z}, |e| ≤ ${plan.bounds.e}, |g| ≤ ${plan.bounds.g}`,
+    plan.sigmoid ? `// sigmoid: ${2 ** plan.sigmoid.poly.segBits} pieces of degree ${plan.sigmoid.poly.degree}, max error ${plan.sigmoid.maxError.toExponential(2)}` : '// (no sigmoid: the coefficients below are unused)',
+    varArray('train_sigmoid_poly', coef),
+    '',
+    `component main {public [${TRAIN_PUBLIC_SIGNALS.join(', ')}]} = TrainSGD(${args});`,
+    '',
+  ].join('\n');
+}
+
+export const TRAIN_INCLUDES = ['poseidon.circom', 'zkonnx.circom', 'commit.circom'];
+
+/** The whole circom file (for buildStandalone, which puts zkonnx.circom and commit.circom beside it). */
+export function trainCircuitSource(plan: TrainPlan): string {
+  return ['pragma circom 2.1.6;', ...TRAIN_INCLUDES.map((f) => `include "${f}";`), '', trainCircuitBody(plan)].join('\n');
+}
+
+/** Folder name: <model>-f<F>-b<B>-k<k>-d<depth>-<hash of the source> (scales and widths are in the hash). */
+export function trainBuildName(plan: TrainPlan): string {
+  const p = plan.params;
+  const h = createHash('sha256').update(trainCircuitSource(plan)).digest('hex').slice(0, 8);
+  return `${p.model}-f${p.features}-b${p.batch}-k${p.steps}-d${p.depth}-${h}`;
+}
+
+/** Builds (compile + Groth16 setup) the training circuit, or reuses the folder when it is complete. */
+export async function buildTrainCircuit(plan: TrainPlan, opts: { buildRoot?: string; ptau?: string; progress?: Progress } = {}): Promise<{ dir: string; info: StandaloneInfo; built: boolean }> {
+  const dir = resolve(opts.buildRoot ?? join('build', 'train'), trainBuildName(plan));
+  if (existsSync(join(dir, 'circuit.json')) && existsSync(join(dir, 'circuit_final.zkey'))) return { dir, info: readStandalone(dir), built: false };
+  opts.progress?.step?.(`training circuit ${trainBuildName(plan)}`);
+  const info = await buildStandalone({
+    dir, source: trainCircuitSource(plan), kind: `proof of training: ${plan.params.steps} SGD step(s), ${plan.params.model} regression`,
+    publicSignals: [...TRAIN_PUBLIC_SIGNALS], ptau: opts.ptau, progress: opts.progress,
+    params: { ...plan.params, template: stringify(trainTemplateArgs(plan)), bounds: plan.bounds, sigmoid: plan.sigmoid ? stringify(plan.sigmoid) : undefined },
+  });
+  return { dir, info, built: true };
+}
+
+const stringify = (o: object): Record<string, unknown> => JSON.parse(JSON.stringify(o, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+
+/** The circuit input (signal name → signed integers) for k steps from w0 at `start`. */
+export function trainWitnessInput(plan: TrainPlan, d: { x: readonly (readonly bigint[])[]; y: readonly bigint[]; tree: MerkleTree }, w0: readonly bigint[], start: number, h: { h0: bigint; h1: bigint }): Record<string, unknown> {
+  const p = plan.params;
+  const at = (t: number, i: number) => start + t * p.batch + i;
+  const steps = Array.from({ length: p.steps }, (_, t) => t);
+  const batch = Array.from({ length: p.batch }, (_, i) => i);
+  return {
+    root: d.tree.root,
+    h0: h.h0,
+    h1: h.h1,
+    start: BigInt(start),
+    w0: [...w0],
+    x: steps.map((t) => batch.map((i) => [...d.x[at(t, i)]!])),
+    y: steps.map((t) => batch.map((i) => d.y[at(t, i)]!)),
+    siblings: steps.map((t) => batch.map((i) => d.tree.path(at(t, i)).siblings)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// weights.json and the ONNX export
+
+export interface WeightsFile {
+  format: typeof WEIGHTS_FORMAT;
+  model: TrainModel;
+  features: number;
+  /** real ≈ q / 2^weightScale */
+  weightScale: number;
+  wbits: number;
+  /** The scale of the inputs the model expects (the dataset's feature scale). */
+  featureScale: number;
+  /** Decimal integers. */
+  w: string[];
+  b: string;
+  /** SignedCommit(F+1, wbits)([w..., b]), decimal. */
+  commitment: string;
+  commitRule: string;
+  /** The same weights as reals (q / 2^weightScale), for people. */
+  real: { w: number[]; b: number };
+}
+
+export async function weightsCommitment(w: readonly bigint[], wbits: number): Promise<bigint> {
+  return signedCommit(w, wbits, 'weight');
+}
+
+export async function makeWeightsFile(plan: TrainPlan, w: readonly bigint[]): Promise<WeightsFile> {
+  const p = plan.params;
+  checkWeights(plan, w);
+  return {
+    format: WEIGHTS_FORMAT, model: p.model, features: p.features, weightScale: p.weightScale, wbits: p.wbits, featureScale: p.featureScale,
+    w: w.slice(0, p.features).map(String), b: String(w[p.features]), commitment: String(await weightsCommitment(w, p.wbits)), commitRule: WEIGHTS_RULE,
+    real: { w: w.slice(0, p.features).map((q) => dequantize(q, p.weightScale)), b: dequantize(w[p.features]!, p.weightScale) },
+  };
+}
+
+/** Reads weights.json and checks that it fits the plan (features, scale, width) and its commitment. */
+export async function readWeightsFile(file: string, plan: TrainPlan): Promise<bigint[]> {
+  if (!existsSync(file)) throw new ZkonnxError('ARTIFACT_MISSING', `weights file not found: ${file}`, { file });
+  const f = JSON.parse(readFileSync(file, 'utf8')) as WeightsFile;
+  const p = plan.params;
+  if (f.format !== WEIGHTS_FORMAT) throw new ZkonnxError('INPUT_INVALID', `${file}: format ${JSON.stringify(f.format)}, expected ${WEIGHTS_FORMAT}`, { file });
+  const hints = { features: 'the weights belong to another dataset', featureScale: 'the weights were trained on features at another scale', weightScale: `pass --weight-scale ${f.weightScale}`, wbits: `pass --wbits ${f.wbits}` };
+  for (const [k, want] of [['features', p.features], ['featureScale', p.featureScale], ['weightScale', p.weightScale], ['wbits', p.wbits]] as const) {
+    if (f[k] !== want) throw new ZkonnxError('INPUT_INVALID', `${file}: ${k} is ${f[k]}, this training uses ${want}`, { file, hint: hints[k] });
+  }
+  const w = [...f.w.map(BigInt), BigInt(f.b)];
+  checkWeights(plan, w, file);
+  const c = await weightsCommitment(w, p.wbits);
+  if (f.commitment !== undefined && f.commitment !== String(c)) throw new ZkonnxError('INPUT_INVALID', `${file}: the weights hash to ${c}, the file says ${f.commitment}`, { file });
+  return w;
+}
+
+/** Gemm(x[1,F], W[F,1], C[1]) (+ Sigmoid): the trained model, float weights exactly q / 2^s_w. */
+export function trainedOnnx(plan: TrainPlan, w: readonly bigint[]): Uint8Array {
+  const p = plan.params;
+  const F = p.features;
+  const spec: ModelSpec = {
+    graphName: `zkonnx_${p.model}_regression`,
+    producer: 'zkonnx train-proof',
+    inputs: [{ name: 'input', shape: [1, F] }],
+    outputs: [{ name: 'output', shape: [1, 1] }],
+    initializers: [
+      { name: 'W', dims: [F, 1], data: Float32Array.from(w.slice(0, F), (q) => dequantize(q, p.weightScale)) },
+      { name: 'C', dims: [1], data: Float32Array.of(dequantize(w[F]!, p.weightScale)) },
+    ],
+    nodes: [{ name: '/Gemm', op: 'Gemm', inputs: ['input', 'W', 'C'], outputs: [p.model === 'logistic' ? 'logit' : 'output'], attrs: { alpha: attr.float(1), beta: attr.float(1) } }],
+    metadata: { weightScale: String(p.weightScale), featureScale: String(p.featureScale), wbits: String(p.wbits) },
+  };
+  if (p.model === 'logistic') spec.nodes.push({ name: '/Sigmoid', op: 'Sigmoid', inputs: ['logit'], outputs: ['output'] });
+  return buildModel(spec);
+}
+
+// ---------------------------------------------------------------------------------------------
+// trainProof / chainTraining
+
+export interface TrainProofOptions {
+  /** A committed dataset folder (manifest.json + samples.json). */
+  dataDir: string;
+  model: TrainModel;
+  steps: number;
+  batch: number;
+  /** Position of the first sample (default 0). */
+  start?: number;
+  /** Initial weights: a weights.json file, integers [w..., b], or zeros (default). */
+  init?: string | readonly bigint[];
+  /** Learning rate 2^−lrShift (default 4). */
+  lrShift?: number;
+  /** Weight width (default 16) and scale (default wbits − 4). */
+  wbits?: number;
+  weightScale?: number;
+  /** Where proof.json, public.json, weights.json, model.onnx go (default <build>/proofs/start-<start>). */
+  outDir?: string;
+  /** Parent of the circuit folders (default build/train). */
+  buildRoot?: string;
+  ptau?: string;
+  backend?: ProverBackend;
+  progress?: Progress;
+  /** An already loaded dataset (chainTraining loads it once). */
+  dataset?: Dataset & { tree: MerkleTree };
+}
+
+export interface TrainProofResult {
+  buildDir: string;
+  outDir: string;
+  constraints: number;
+  proof: Groth16Proof;
+  publicSignals: string[];
+  verified: boolean;
+  root: string;
+  h0: string;
+  h1: string;
+  start: number;
+  /** Where the next proof of a chain starts. */
+  nextStart: number;
+  weights: bigint[];
+  weightsFile: string;
+  onnxFile: string;
+  trace: TrainResult['trace'];
+  /** The float trainer from the same (dequantized) start on the same samples. */
+  float: { weights: number[]; maxAbsDiff: number };
+  sigmoidMaxError?: number;
+  seconds: { build: number; witness: number; prove: number };
+}
+
+/** The training parameters of a committed dataset for the given options. */
+export function trainParamsFor(d: Dataset, o: Pick<TrainProofOptions, 'model' | 'steps' | 'batch' | 'lrShift' | 'wbits' | 'weightScale'>): TrainParams {
+  const wbits = o.wbits ?? 16;
+  return {
+    model: o.model, features: d.manifest.features, batch: o.batch, steps: o.steps, depth: d.manifest.depth, dataBits: d.manifest.bits,
+    featureScale: d.manifest.featureScale, labelScale: d.manifest.labelScale, weightScale: o.weightScale ?? wbits - 4, wbits, lrShift: o.lrShift ?? 4,
+  };
+}
+
+/** k SGD steps on a committed dataset, proven: the proof, the new weights.json and model.onnx. */
+export async function trainProof(o: TrainProofOptions): Promise<TrainProofResult> {
+  const { progress } = o;
+  const data = o.dataset ?? await loadDataset(o.dataDir);
+  const plan = planTraining(trainParamsFor(data, o));
+  const p = plan.params;
+  const start = o.start ?? 0;
+  const F = p.features;
+  const w0 = o.init === undefined ? new Array<bigint>(F + 1).fill(0n) : typeof o.init === 'string' ? await readWeightsFile(o.init, plan) : [...o.init];
+  checkWeights(plan, w0, 'initial weights');
+  if (p.model === 'logistic') {
+    // not a circuit rule (the gradient is defined for any y), but anything else is a mistake
+    const one = 1n << BigInt(p.labelScale);
+    const used = Array.from({ length: p.steps * p.batch }, (_, i) => start + i).filter((i) => i < data.y.length);
+    const odd = used.find((i) => data.y[i]! < 0n || data.y[i]! > one);
+    if (odd !== undefined) {
+      throw new ZkonnxError('INPUT_INVALID', `logistic regression needs labels in [0, 1]; sample ${odd} has ${dequantize(data.y[odd]!, p.labelScale)}`, { hint: 'commit a binary dataset (labels 0/1), e.g. one class against the rest' });
+    }
+  }
+  const trained = trainSteps(plan, w0, data.x, data.y, start);
+  const h0 = await weightsCommitment(w0, p.wbits);
+  const h1 = await weightsCommitment(trained.weights, p.wbits);
+
+  const t0 = performance.now();
+  const { dir, info } = await buildTrainCircuit(plan, { buildRoot: o.buildRoot, ptau: o.ptau, progress });
+  const buildSeconds = (performance.now() - t0) / 1000;
+  const outDir = resolve(o.outDir ?? join(dir, 'proofs', `start-${start}`));
+  mkdirSync(outDir, { recursive: true });
+  const input = trainWitnessInput(plan, data, w0, start, { h0, h1 });
+  writeFileSync(join(outDir, 'input.json'), JSON.stringify(input, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 1));
+  progress?.step?.(`proving ${p.steps} step(s) of ${p.batch} (${info.constraints} constraints)`);
+  const r = await proveStandalone(dir, normalizeInput(input), { outDir, backend: o.backend, progress });
+  const expected = [data.tree.root, h0, h1, BigInt(start)].map(String);
+  if (r.publicSignals.join() !== expected.join()) {
+    throw new ZkonnxError('WITNESS_MISMATCH', `the proof's public signals [${r.publicSignals}] differ from the trainer's [${expected}]`, { hint: 'the build folder may be stale: delete it' });
+  }
+  const verified = await verifyStandalone(dir, r.proof, r.publicSignals);
+
+  const wf = await makeWeightsFile(plan, trained.weights);
+  const weightsFile = join(outDir, 'weights.json');
+  writeFileSync(weightsFile, JSON.stringify(wf, null, 1));
+  const onnxFile = join(outDir, 'model.onnx');
+  writeFileSync(onnxFile, trainedOnnx(plan, trained.weights));
+
+  // float reference: same schedule, dequantized data and start
+  const xr = data.x.map((r) => r.map((v) => dequantize(v, p.featureScale)));
+  const yr = data.y.map((v) => dequantize(v, p.labelScale));
+  const fw = trainFloat(p, w0.map((q) => dequantize(q, p.weightScale)), xr, yr, start);
+  const maxAbsDiff = Math.max(...fw.map((v, j) => Math.abs(v - dequantize(trained.weights[j]!, p.weightScale))));
+  writeFileSync(join(outDir, 'training.json'), JSON.stringify({
+    params: p, root: String(data.tree.root), h0: String(h0), h1: String(h1), start, nextStart: start + p.steps * p.batch,
+    publicSignals: r.publicSignals, verified, float: { weights: fw, maxAbsDiff }, sigmoidMaxError: plan.sigmoid?.maxError,
+  }, null, 1));
+  return {
+    buildDir: dir, outDir, constraints: info.constraints, proof: r.proof, publicSignals: r.publicSignals, verified,
+    root: String(data.tree.root), h0: String(h0), h1: String(h1), start, nextStart: start + p.steps * p.batch,
+    weights: trained.weights, weightsFile, onnxFile, trace: trained.trace, float: { weights: fw, maxAbsDiff }, sigmoidMaxError: plan.sigmoid?.maxError,
+    seconds: { build: buildSeconds, ...r.seconds },
+  };
+}
+
+export interface ChainResult {
+  proofs: TrainProofResult[];
+  /** Every proof verifies, shares the root, and link i's h0 = link i−1's h1 and its start follows. */
+  linked: boolean;
+  problems: string[];
+}
+
+/** Checks the links of a chain of training proofs, from their public signals alone. */
+export function checkChain(publicSignals: readonly (readonly string[])[], stepSamples: number): string[] {
+  const problems: string[] = [];
+  publicSignals.forEach((s, i) => {
+    if (s.length !== 4) problems.push(`proof ${i}: ${s.length} public signals, expected 4 [root, h0, h1, start]`);
+    if (i === 0) return;
+    const prev = publicSignals[i - 1]!;
+    if (s[0] !== prev[0]) problems.push(`proof ${i}: root ${s[0]} differs from proof ${i - 1}'s ${prev[0]}`);
+    if (s[1] !== prev[2]) problems.push(`proof ${i}: h0 ${s[1]} is not proof ${i - 1}'s h1 ${prev[2]}`);
+    if (BigInt(s[3]!) !== BigInt(prev[3]!) + BigInt(stepSamples)) problems.push(`proof ${i}: start ${s[3]} does not follow proof ${i - 1}'s ${prev[3]} + ${stepSamples}`);
+  });
+  return problems;
+}
+
+/** `links` proofs in a row, each from the previous one's weights and next start; checks the links. */
+export async function chainTraining(o: TrainProofOptions & { links: number }): Promise<ChainResult> {
+  if (!Number.isInteger(o.links) || o.links < 1) throw new ZkonnxError('BAD_ARGUMENT', `a chain needs at least one proof, got ${o.links}`);
+  const dataset = o.dataset ?? await loadDataset(o.dataDir);
+  const base = o.outDir ? resolve(o.outDir) : undefined;
+  const proofs: TrainProofResult[] = [];
+  let init = o.init;
+  let start = o.start ?? 0;
+  for (let i = 0; i < o.links; i++) {
+    const r = await trainProof({ ...o, dataset, init, start, outDir: base ? join(base, `proof-${i}`) : undefined });
+    proofs.push(r);
+    init = r.weights;
+    start = r.nextStart;
+  }
+  const problems = checkChain(proofs.map((r) => r.publicSignals), o.steps * o.batch);
+  proofs.forEach((r, i) => { if (!r.verified) problems.push(`proof ${i} does not verify`); });
+  return { proofs, linked: problems.length === 0, problems };
+}

@@ -1,0 +1,312 @@
+/**
+ * The reference trainer of the proof of training: k steps of mini-batch gradient descent in
+ * fixed point, in exact BigInt arithmetic, computing the very integers circuits/train.circom
+ * computes (it is the circuit's witness hint and its specification), and a float trainer that
+ * runs the same schedule in float64 for comparison.
+ *
+ * Arithmetic (every rescale is circuits/zkonnx.circom's Rescale: floor((v + 2^(k−1)) / 2^k)):
+ *   weights   w[0..F−1], bias b = w[F]: integers at scale s_w, in [−2^(wbits−1), 2^(wbits−1))
+ *   sample    x[F] at scale s_x, y at scale s_y (the committed dataset's integers)
+ *   z         = Σ_j w_j·x_j + b·2^s_x                                   scale s_w + s_x (exact)
+ *   linear    e = z − y·2^(s_w + s_x − s_y)                             scale s_e = s_w + s_x (exact)
+ *   logistic  zr = Rescale(z, s_w + s_x − s_z); zc = clamp(zr, −2^(D−1), 2^(D−1) − 1)
+ *             σ̂ = Rescale(Σ_k C[seg][k]·t^k, shift)  (PiecewisePoly, src/quantize/poly.ts)
+ *             e = σ̂ − y·2^(s_p − s_y)                                   scale s_e = s_p
+ *   gradient  g_j = Σ_i e_i·x_ij,  g_F = Σ_i e_i·2^s_x                   scale s_e + s_x
+ *   update    Δ_j = Rescale(g_j·2^up, k)  with k − up = s_e + s_x + lrShift + log2(B) − s_w
+ *             w'_j = w_j − Δ_j
+ * That is w' = w − 2^−lrShift · (1/B)·Σ_i ∇loss_i in real terms: the squared loss ½(z − y)² for
+ * linear regression, the cross-entropy gradient (σ(z) − y)·x for logistic regression. The
+ * learning rate is a power of two, 2^−lrShift, and B must be a power of two (the batch mean is
+ * a shift). Step t (0-based) uses the samples at positions start + t·B + i, i < B.
+ */
+import { ZkonnxError } from '../errors.js';
+import type { QPoly } from '../ir/graph.js';
+import { bitlen, rescale } from '../quantize/int.js';
+import { evalPoly, fitPiecewise } from '../quantize/poly.js';
+
+export type TrainModel = 'linear' | 'logistic';
+
+export interface TrainParams {
+  model: TrainModel;
+  /** F: features per sample. */
+  features: number;
+  /** B: samples per step (a power of two). */
+  batch: number;
+  /** k: SGD steps in one proof. */
+  steps: number;
+  /** Merkle tree depth of the committed dataset. */
+  depth: number;
+  /** Every x and y is a signed integer in [−2^(dataBits−1), 2^(dataBits−1)) (the manifest's bits). */
+  dataBits: number;
+  /** s_x, s_y: the dataset's scales (real ≈ q / 2^s). */
+  featureScale: number;
+  labelScale: number;
+  /** s_w: the weights' scale. */
+  weightScale: number;
+  /** Weights are signed integers of wbits bits (default 16). */
+  wbits: number;
+  /** Learning rate 2^−lrShift. */
+  lrShift: number;
+}
+
+/** The sigmoid approximation: input scale s_z, domain |z| < 2^(D−1−s_z), output scale s_p. */
+export const SIGMOID = { inScale: 8, domainBits: 13, outScale: 12, tolerance: 2 ** -11 } as const;
+
+export interface SigmoidPlan {
+  /** z at scale s_w + s_x is rescaled by kz to scale inScale; |zr| < 2^bz. */
+  kz: number;
+  bz: number;
+  /** Width of the two clamp comparisons (Max2). */
+  dc: number;
+  inScale: number;
+  /** Domain [−2^(D−1), 2^(D−1)) of the polynomial. */
+  domainBits: number;
+  outScale: number;
+  poly: QPoly;
+  /** PiecewisePoly's final rescale and its quotient bits. */
+  shift: number;
+  bo: number;
+  /** Largest |σ̂(z) − σ(z)| over the domain (exhaustive), in real units. */
+  maxError: number;
+  /** Largest |σ(z) − σ(clamp(z))| for z outside the domain: σ(−2^(D−1−s_z)). */
+  clampError: number;
+}
+
+export interface TrainPlan {
+  params: TrainParams;
+  /** s_e, the residual's scale. */
+  residualScale: number;
+  /** e = (z or σ̂) − y·2^ty. */
+  ty: number;
+  /** Update rescale: Δ = Rescale(g·2^up, k). */
+  k: number;
+  up: number;
+  sigmoid?: SigmoidPlan;
+  /** The bound analysis (absolute values), for circuit.json and the comments. */
+  bounds: { x: string; w: string; z: string; e: string; g: string; rescaleIn: string };
+}
+
+/** Every |integer| an equation of the circuit handles stays below 2^250 < p/2 (p ≈ 2^253.6). */
+const SAFE_BITS = 250;
+
+const bad = (msg: string, hint?: string) => new ZkonnxError('BAD_ARGUMENT', msg, hint ? { hint } : {});
+const pow2 = (n: number) => 1n << BigInt(n);
+
+let sigmoidCache: { key: string; fit: ReturnType<typeof fitPiecewise> } | undefined;
+
+export function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** The circuit's sigmoid polynomial: fitted once (deterministically) per process. */
+export function sigmoidFit(): ReturnType<typeof fitPiecewise> {
+  const key = JSON.stringify(SIGMOID);
+  if (!sigmoidCache || sigmoidCache.key !== key) {
+    const D = SIGMOID.domainBits;
+    const fit = fitPiecewise({ f: sigmoid, lo: -pow2(D - 1), domainBits: D, inScale: SIGMOID.inScale, outScale: SIGMOID.outScale, tolerance: SIGMOID.tolerance });
+    if (!fit.exhaustive) throw new Error('sigmoid fit: the domain must be small enough to be evaluated exhaustively');
+    sigmoidCache = { key, fit };
+  }
+  return sigmoidCache.fit;
+}
+
+/** Bits b with v ∈ [−2^b, 2^b) for every |v| ≤ m: b = bitlen(m). */
+const signedWidth = (m: bigint) => Math.max(1, bitlen(m));
+
+/**
+ * Checks the parameters and derives every width from the bound analysis:
+ *   |x|, |y| ≤ X = 2^(dataBits−1)            (range-checked by the leaf's SignedCommit)
+ *   |w_j|    ≤ W = 2^(wbits−1)               (SignedCommit for h0, RangeCheck after each step)
+ *   |z|      ≤ Z = F·W·X + W·2^s_x
+ *   linear:   |e| ≤ E = Z + X·2^ty
+ *   logistic: |zr| ≤ Z/2^kz + 1 < 2^bz; σ̂ ∈ [outLo, outHi] ⊂ [−2^bo, 2^bo); |e| ≤ E = 2^bo + X·2^ty
+ *   |g_j|    ≤ G = B·E·max(X, 2^s_x);  the update rescale's input |g·2^up| ≤ G·2^up
+ *   Rescale(k, b) is sound when |in| + 2^(b+k+1) < p/2: we require both below 2^250.
+ */
+export function planTraining(p: TrainParams): TrainPlan {
+  const ints: (keyof TrainParams)[] = ['features', 'batch', 'steps', 'depth', 'dataBits', 'featureScale', 'labelScale', 'weightScale', 'wbits', 'lrShift'];
+  for (const k of ints) {
+    const v = p[k] as number;
+    if (!Number.isInteger(v) || v < 0) throw bad(`training parameter ${k} must be a non-negative integer, got ${v}`);
+  }
+  if (p.model !== 'linear' && p.model !== 'logistic') throw bad(`model must be linear or logistic, got ${JSON.stringify(p.model)}`);
+  if (p.features < 1) throw bad('a model needs at least one feature');
+  if (p.steps < 1) throw bad(`steps must be ≥ 1, got ${p.steps}`);
+  if (p.batch < 1 || (p.batch & (p.batch - 1)) !== 0) throw bad(`batch must be a power of two (the batch mean is a shift), got ${p.batch}`, 'use 1, 2, 4, 8, 16, …');
+  if (p.depth < 1 || p.depth > 32) throw bad(`tree depth must be 1…32, got ${p.depth}`);
+  if (p.steps * p.batch > 2 ** p.depth) throw bad(`${p.steps} steps of ${p.batch} samples need ${p.steps * p.batch} positions; the tree has ${2 ** p.depth}`);
+  if (p.dataBits < 2 || p.dataBits > 64) throw bad(`dataBits must be 2…64, got ${p.dataBits}`);
+  if (p.wbits < 2 || p.wbits > 64) throw bad(`wbits must be 2…64, got ${p.wbits}`);
+  const F = BigInt(p.features);
+  const B = BigInt(p.batch);
+  const X = pow2(p.dataBits - 1);
+  const W = pow2(p.wbits - 1);
+  const Z = F * W * X + W * pow2(p.featureScale);
+  const logB = Math.log2(p.batch);
+  let residualScale: number;
+  let ty: number;
+  let E: bigint;
+  let sig: SigmoidPlan | undefined;
+  if (p.model === 'linear') {
+    residualScale = p.weightScale + p.featureScale;
+    ty = residualScale - p.labelScale;
+    if (ty < 0) throw bad(`linear regression: the label scale ${p.labelScale} exceeds weight scale + feature scale (${residualScale})`, 'raise --weight-scale');
+    E = Z + X * pow2(ty);
+  } else {
+    const fit = sigmoidFit();
+    const inScale = Math.min(SIGMOID.inScale, p.weightScale + p.featureScale);
+    if (inScale !== SIGMOID.inScale) throw bad(`logistic regression needs weight scale + feature scale ≥ ${SIGMOID.inScale}, got ${p.weightScale + p.featureScale}`, 'raise --weight-scale');
+    const kz = p.weightScale + p.featureScale - inScale;
+    const bz = signedWidth((Z >> BigInt(kz)) + 1n);
+    const D = SIGMOID.domainBits;
+    const dc = Math.max(bz, D) + 1;
+    const shift = fit.poly.polyScale - SIGMOID.outScale;
+    const bo = Math.max(1, bitlen(fit.outLo < 0n ? -fit.outLo - 1n : 0n), bitlen(fit.outHi));
+    if (bz + kz + 1 > SAFE_BITS || bitlen(Z) + 1 > SAFE_BITS || dc + 2 > SAFE_BITS) throw bad(`logistic regression: the prediction needs ${bitlen(Z)} bits, too many for the field`);
+    if (bitlen(fit.accBound) + 2 > SAFE_BITS || bo + shift + 2 > SAFE_BITS) throw new Error('sigmoid polynomial too wide');
+    const clampZ = 2 ** (D - 1 - inScale);
+    sig = {
+      kz, bz, dc, inScale, domainBits: D, outScale: SIGMOID.outScale, poly: fit.poly, shift, bo,
+      maxError: fit.poly.maxError, clampError: sigmoid(-clampZ),
+    };
+    residualScale = SIGMOID.outScale;
+    ty = residualScale - p.labelScale;
+    if (ty < 0) throw bad(`logistic regression: the label scale ${p.labelScale} exceeds the sigmoid's output scale ${SIGMOID.outScale}`, 'class labels are 0/1 at scale 0');
+    E = pow2(bo) + X * pow2(ty);
+  }
+  const G = B * E * (X > pow2(p.featureScale) ? X : pow2(p.featureScale));
+  const shiftTotal = residualScale + p.featureScale + p.lrShift + logB - p.weightScale;
+  const k = Math.max(0, shiftTotal);
+  const up = Math.max(0, -shiftTotal);
+  const rin = G << BigInt(up);
+  if (bitlen(rin) + 1 > SAFE_BITS || p.wbits + k + 1 > SAFE_BITS) {
+    throw bad(`the gradient needs ${bitlen(rin)} bits and its rescale ${p.wbits + k + 1}: above the ${SAFE_BITS} a field element holds safely`, 'lower dataBits, wbits or the scales');
+  }
+  return {
+    params: { ...p }, residualScale, ty, k, up, sigmoid: sig,
+    bounds: { x: X.toString(), w: W.toString(), z: Z.toString(), e: E.toString(), g: G.toString(), rescaleIn: rin.toString() },
+  };
+}
+
+/** σ̂ at scale s_p of z at scale s_w + s_x, and the integers on the way (the circuit's). */
+export function sigmoidQ(s: SigmoidPlan, z: bigint): { zr: bigint; zc: bigint; sigma: bigint } {
+  const zr = rescale(z, s.kz);
+  const lo = -pow2(s.domainBits - 1);
+  const hi = pow2(s.domainBits - 1) - 1n;
+  const zc = zr < lo ? lo : zr > hi ? hi : zr;
+  return { zr, zc, sigma: rescale(evalPoly(s.poly, zc), s.shift) };
+}
+
+export interface StepTrace {
+  /** Sample positions used by this step. */
+  positions: number[];
+  /** Weights before the step (w[0..F−1], b). */
+  weights: bigint[];
+  z: bigint[];
+  /** Logistic only. */
+  zr?: bigint[];
+  zc?: bigint[];
+  sigma?: bigint[];
+  e: bigint[];
+  g: bigint[];
+  delta: bigint[];
+}
+
+export interface TrainResult {
+  weights: bigint[];
+  trace: StepTrace[];
+}
+
+export const weightName = (F: number, j: number) => (j === F ? 'bias' : `w[${j}]`);
+
+/** Checks that weights are F + 1 integers in the wbits range. */
+export function checkWeights(plan: TrainPlan, w: readonly bigint[], what = 'weights'): void {
+  const { features: F, wbits } = plan.params;
+  if (w.length !== F + 1) throw new ZkonnxError('INPUT_INVALID', `${what}: expected ${F} weights and a bias (${F + 1} values), got ${w.length}`);
+  const half = pow2(wbits - 1);
+  w.forEach((v, j) => {
+    if (v < -half || v >= half) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `${what}: ${weightName(F, j)} = ${v} is outside the ${wbits}-bit range [−2^${wbits - 1}, 2^${wbits - 1})`);
+  });
+}
+
+/**
+ * k SGD steps from `weights` on the samples at positions start + t·B + i: the integers the
+ * circuit computes. Throws (naming the step and the weight) when an update leaves the wbits range.
+ */
+export function trainSteps(plan: TrainPlan, weights: readonly bigint[], x: readonly (readonly bigint[])[], y: readonly bigint[], start: number): TrainResult {
+  const p = plan.params;
+  const F = p.features;
+  checkWeights(plan, weights, 'initial weights');
+  if (!Number.isInteger(start) || start < 0) throw bad(`start must be a non-negative integer, got ${start}`);
+  const end = start + p.steps * p.batch;
+  if (end > x.length) {
+    throw new ZkonnxError('INPUT_OUT_OF_RANGE', `${p.steps} steps of ${p.batch} samples from position ${start} need samples up to ${end - 1}; the dataset has ${x.length}`, { hint: 'lower --steps or --start' });
+  }
+  const X = pow2(p.dataBits - 1);
+  const half = pow2(p.wbits - 1);
+  const full = pow2(p.wbits);
+  let w = [...weights];
+  const trace: StepTrace[] = [];
+  for (let t = 0; t < p.steps; t++) {
+    const positions = Array.from({ length: p.batch }, (_, i) => start + t * p.batch + i);
+    const st: StepTrace = { positions, weights: [...w], z: [], e: [], g: [], delta: [] };
+    if (plan.sigmoid) { st.zr = []; st.zc = []; st.sigma = []; }
+    for (const pos of positions) {
+      const xi = x[pos]!;
+      const yi = y[pos]!;
+      if (xi.length !== F) throw new ZkonnxError('INPUT_INVALID', `sample ${pos} has ${xi.length} features, expected ${F}`);
+      for (const v of [...xi, yi]) if (v < -X || v >= X) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `sample ${pos}: value ${v} is outside ${p.dataBits} signed bits`);
+      let z = w[F]! << BigInt(p.featureScale);
+      for (let j = 0; j < F; j++) z += w[j]! * xi[j]!;
+      st.z.push(z);
+      if (plan.sigmoid) {
+        const s = sigmoidQ(plan.sigmoid, z);
+        st.zr!.push(s.zr); st.zc!.push(s.zc); st.sigma!.push(s.sigma);
+        st.e.push(s.sigma - (yi << BigInt(plan.ty)));
+      } else {
+        st.e.push(z - (yi << BigInt(plan.ty)));
+      }
+    }
+    const next: bigint[] = [];
+    for (let j = 0; j <= F; j++) {
+      let g = 0n;
+      st.e.forEach((e, i) => { g += j < F ? e * x[positions[i]!]![j]! : e << BigInt(p.featureScale); });
+      st.g.push(g);
+      const d = rescale(g << BigInt(plan.up), plan.k);
+      if (d < -full || d >= full) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: the update of ${weightName(F, j)} is ${d}, beyond ${p.wbits} bits`, { hint: 'raise --lr-shift (a smaller learning rate)' });
+      st.delta.push(d);
+      const nw = w[j]! - d;
+      if (nw < -half || nw >= half) {
+        throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: ${weightName(F, j)} would become ${nw}, outside the ${p.wbits}-bit range [−2^${p.wbits - 1}, 2^${p.wbits - 1})`, { hint: 'raise --lr-shift (a smaller learning rate) or lower --weight-scale' });
+      }
+      next.push(nw);
+    }
+    trace.push(st);
+    w = next;
+  }
+  return { weights: w, trace };
+}
+
+/** The same schedule and update in float64 with the exact sigmoid: what fixed point approximates. */
+export function trainFloat(params: TrainParams, weights: readonly number[], x: readonly (readonly number[])[], y: readonly number[], start: number): number[] {
+  const F = params.features;
+  const lr = 2 ** -params.lrShift;
+  let w = [...weights];
+  for (let t = 0; t < params.steps; t++) {
+    const g = new Array<number>(F + 1).fill(0);
+    for (let i = 0; i < params.batch; i++) {
+      const pos = start + t * params.batch + i;
+      const xi = x[pos]!;
+      let z = w[F]!;
+      for (let j = 0; j < F; j++) z += w[j]! * xi[j]!;
+      const e = (params.model === 'logistic' ? sigmoid(z) : z) - y[pos]!;
+      for (let j = 0; j < F; j++) g[j]! += e * xi[j]!;
+      g[F]! += e;
+    }
+    w = w.map((v, j) => v - (lr * g[j]!) / params.batch);
+  }
+  return w;
+}
+
+export const dequantize = (q: bigint, scale: number) => Number(q) / 2 ** scale;

