@@ -17,6 +17,7 @@ import { compileCircom } from '../src/circom/compile.js';
 import { circomlibDir, circuitsDir, packageRoot } from '../src/paths.js';
 import { releaseCurves } from '../src/snark.js';
 import { machine, table } from './chart.js';
+import { rng } from '../src/random.js';
 
 interface Row {
   model: TrainModel; features: number; batch: number; steps: number; depth: number;
@@ -28,16 +29,6 @@ interface Row {
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
 const budget = Number(arg('--budget') ?? 420);
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** 256 samples, x ∈ [−1, 1) at scale 8 (16-bit values); y linear in x (value) or its sign (class). */
 async function dataset(dir: string, F: number, model: TrainModel): Promise<void> {

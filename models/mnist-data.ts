@@ -2,6 +2,7 @@
 // generator and shuffle (so a rerun gives the same split and order), and small tfjs helpers.
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
+export { rng, shuffle } from '../src/random.js';
 
 interface MnistDigit {
   id: number;
@@ -19,26 +20,7 @@ export interface Sample {
   source: { digit: number; index: number };
 }
 
-/** mulberry32: small, seedable, and the same on every platform (Math.random is not seedable). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-export function shuffle<T>(items: T[], rand: () => number): T[] {
-  const a = items.slice();
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
 
 /** Every digit of the package, in class order, its 784 pixels mapped by `features`. */
 export function loadDigits(features: (pixels: number[]) => number[]): Sample[] {

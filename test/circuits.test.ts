@@ -16,6 +16,7 @@ import { BN254_R, checkConstraints, readR1csHeader } from '../src/circom/r1cs.js
 import { calculateWitness, readWtns, writeWtns } from '../src/circom/witness.js';
 import { ZkonnxError } from '../src/errors.js';
 import { CircuitTester } from './helpers/circuit-tester.js';
+import { rng } from '../src/random.js';
 
 const INCLUDE = { include: 'circuits/zkonnx.circom' };
 
@@ -42,17 +43,6 @@ function rescaleDomain(k: number, b: number): { lo: bigint; hi: bigint } {
   return { lo: -pow2(b + k) - half, hi: pow2(b + k) - half }; // hi exclusive
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Uniform-ish bigint in [lo, hi). */
 function randBig(rand: () => number, lo: bigint, hi: bigint): bigint {

@@ -7,19 +7,10 @@ import { MerkleTree, rootOf } from '../src/commit/merkle.js';
 import { pack, packedCommit, poseidon, signedCommit } from '../src/commit/poseidon.js';
 import { circomlibDir } from '../src/paths.js';
 import { CircuitTester } from './helpers/circuit-tester.js';
+import { rng } from '../src/random.js';
 
 const INCLUDE = { include: [`${circomlibDir()}/poseidon.circom`, 'circuits/commit.circom'] };
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const randBits = (r: () => number, bits: number): bigint => {
   let x = 0n;
   for (let i = 0; i < bits; i += 16) x = (x << 16n) | BigInt(Math.floor(r() * 65536));

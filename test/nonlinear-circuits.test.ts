@@ -25,6 +25,7 @@ import type { QPoly } from '../src/ir/graph.js';
 import { divRound, floorDiv, isqrt, rescale } from '../src/quantize/int.js';
 import { evalPoly, fitPiecewise } from '../src/quantize/poly.js';
 import { CircuitTester } from './helpers/circuit-tester.js';
+import { rng } from '../src/random.js';
 
 const INCLUDE = { include: 'circuits/zkonnx.circom' };
 const P = BN254_R;
@@ -49,17 +50,6 @@ function finv(x: bigint): bigint {
 }
 const HALF = finv(2n);
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Uniform-ish bigint in [lo, hi). */
 function randBig(rand: () => number, lo: bigint, hi: bigint): bigint {

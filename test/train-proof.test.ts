@@ -16,21 +16,12 @@ import { dequantize, planTraining, trainFloat, trainSteps, type TrainParams, typ
 import { decodeOnnx } from '../src/onnx/decode.js';
 import { circomlibDir } from '../src/paths.js';
 import { CircuitTester } from './helpers/circuit-tester.js';
+import { rng } from '../src/random.js';
 
 const INCLUDE = { include: [`${circomlibDir()}/poseidon.circom`, 'circuits/zkonnx.circom', 'circuits/commit.circom'] };
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-train-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const randInt = (r: () => number, lo: number, hi: number) => BigInt(lo + Math.floor(r() * (hi - lo + 1)));
 
 /** Writes a committed dataset (manifest.json + samples.json) the way `zkonnx data commit` does. */

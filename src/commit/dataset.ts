@@ -16,6 +16,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { buildTree, DATASET_FORMAT, LEAF_RULE, type DatasetManifest } from './dataset-format.js';
+import { rng as mulberry32 } from '../random.js';
 
 /** Manifest fields this reader adds; all optional, so every reader of DatasetManifest still works. */
 export interface CommittedManifest extends DatasetManifest {
@@ -326,16 +327,6 @@ async function readIris(): Promise<RawDataset> {
  * order, shuffled by mulberry32 seeded 20240601; the first 8000 train, the next 2000 are test. */
 export const MNIST_SPLIT = { seed: 20240601, train: 8000, test: 2000 } as const;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function readMnistPackage(count: string, source: string): Promise<RawDataset> {
   const n = Number(count);
