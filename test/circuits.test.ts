@@ -377,7 +377,7 @@ describe('Rescale parameter precondition b + k + 1 ≤ 252 (asserted by the temp
     }
     const err = await CircuitTester.fromSource('rangecheck_refused', 'component main = RangeCheck(253, 0);', { ...INCLUDE, optimize: 1 }).catch((e: unknown) => e);
     expect((err as ZkonnxError).code).toBe('CIRCOM_FAILED');
-  });
+   }, 60_000);
 });
 
 // ---------------------------------------------------------------------------------------------
