@@ -1,40 +1,65 @@
-// Powers-of-tau setup benchmark: our fast prepared-ptau generator (src/setup/fast-ptau.ts)
-// against snarkjs (powersoftau new + contribute + prepare phase2) in the same run. Each case runs
-// in a child process of its own, so that its peak RSS (worker threads included) is its own.
+// Setup benchmark, the whole way from nothing to a circuit's Groth16 keys at 2^p: ours (fast
+// prepared ptau, src/setup/fast-ptau.ts, then src/setup/fast-zkey.ts) against snarkjs
+// (powersoftau new + contribute + prepare phase2, then zkey new + contribute) in the same run, on
+// one circuit of 2^p − 16 multiplication constraints compiled once per power (compile time is not
+// counted). Each case runs in a child process of its own, so that its peak RSS (worker threads
+// included) is its own; the ptau and key seconds are reported apart.
 // Prints a table and writes benchmarks/results/setup.json.
 //
-//   node dist/benchmarks/setup.js [--ours 10,12,14,16] [--snarkjs 10,12]
+//   node dist/benchmarks/setup.js [--ours 12,14,16,18,20] [--snarkjs 12,14,16]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileCircom } from '../src/circom/compile.js';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
+import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 
-interface Row { impl: 'zkonnx fast' | 'snarkjs'; power: number; seconds: number; peakRssMiB: number }
+interface Row { impl: 'zkonnx fast' | 'snarkjs'; power: number; seconds: number; ptauSeconds: number; keySeconds: number; constraints: number; peakRssMiB: number }
 
 const self = fileURLToPath(import.meta.url);
 // dist/benchmarks/setup.js (npm script) or benchmarks/setup.ts (tsx)
 const root = self.includes(`${join('dist', 'benchmarks')}`) ? resolve(dirname(self), '..', '..') : resolve(dirname(self), '..');
 
-async function child(impl: string, power: number): Promise<void> {
+/** A circuit of 2^p − 16 constraints: c[i] = c[i−1]·x (one multiplication each). */
+async function chainCircuit(power: number, dir: string): Promise<string> {
+  const n = 2 ** power - 16;
+  const circuitPath = join(dir, `chain${power}.circom`);
+  writeFileSync(circuitPath, `pragma circom 2.1.6;
+template Chain(n) { signal input x; signal output y; signal c[n]; c[0] <== x * x; for (var i = 1; i < n; i++) c[i] <== c[i - 1] * x; y <== c[n - 1]; }
+component main = Chain(${n});
+`);
+  const c = await compileCircom({ circuitPath, outDir: dir });
+  return c.r1csPath;
+}
+
+async function child(impl: string, power: number, r1csPath: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'zkonnx-bench-setup-'));
   try {
     const t0 = performance.now();
+    const ptau = join(dir, 'pot.ptau');
     if (impl === 'ours') {
-      await generatePreparedPtau(power, join(dir, 'pot.ptau'));
+      await generatePreparedPtau(power, ptau);
     } else {
       const curve = await snarkjs.curves.getCurveFromName('bn128');
       await snarkjs.powersOfTau.newAccumulator(curve, power, join(dir, '0.ptau'));
       await snarkjs.powersOfTau.contribute(join(dir, '0.ptau'), join(dir, '1.ptau'), 'bench', randomBytes(32).toString('hex'));
-      await snarkjs.powersOfTau.preparePhase2(join(dir, '1.ptau'), join(dir, 'pot.ptau'));
+      await snarkjs.powersOfTau.preparePhase2(join(dir, '1.ptau'), ptau);
     }
-    const seconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    if (impl === 'ours') {
+      await fastGroth16Keys({ r1csPath, ptauPath: ptau, zkeyPath: join(dir, 'circuit_final.zkey') });
+    } else {
+      await snarkjs.zKey.newZKey(r1csPath, ptau, join(dir, 'circuit_0000.zkey'));
+      await snarkjs.zKey.contribute(join(dir, 'circuit_0000.zkey'), join(dir, 'circuit_final.zkey'), 'bench', randomBytes(32).toString('hex'));
+    }
+    const t2 = performance.now();
     await releaseCurves();
     // ru_maxrss is in KiB on Linux
-    console.log(`RESULT ${JSON.stringify({ seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 })}`);
+    console.log(`RESULT ${JSON.stringify({ seconds: (t2 - t0) / 1000, ptauSeconds: (t1 - t0) / 1000, keySeconds: (t2 - t1) / 1000, peakRssMiB: process.resourceUsage().maxRSS / 1024 })}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -45,19 +70,20 @@ function list(flag: string, dflt: number[]): number[] {
   return i < 0 ? dflt : process.argv[i + 1]!.split(',').filter(Boolean).map(Number);
 }
 
-function run(impl: 'ours' | 'snarkjs', power: number): Row {
-  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', impl, String(power)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+function run(impl: 'ours' | 'snarkjs', power: number, r1csPath: string): Row {
+  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', impl, String(power), r1csPath], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) throw new Error(`${impl} 2^${power} failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
-  const { seconds, peakRssMiB } = JSON.parse(line.slice(7)) as { seconds: number; peakRssMiB: number };
-  return { impl: impl === 'ours' ? 'zkonnx fast' : 'snarkjs', power, seconds, peakRssMiB };
+  const m = JSON.parse(line.slice(7)) as Omit<Row, 'impl' | 'power' | 'constraints'>;
+  return { impl: impl === 'ours' ? 'zkonnx fast' : 'snarkjs', power, constraints: 2 ** power - 16, ...m };
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3]!, Number(process.argv[4]));
+  await child(process.argv[3]!, Number(process.argv[4]), process.argv[5]!);
 } else {
-  const ours = list('--ours', [10, 12, 14, 16]);
-  const theirs = list('--snarkjs', [10, 12]);
+  const ours = list('--ours', [12, 14, 16, 18, 20]);
+  const theirs = list('--snarkjs', [12, 14, 16]);
+  const circuits = mkdtempSync(join(tmpdir(), 'zkonnx-bench-circuits-'));
   const host = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const rows: Row[] = [];
   const out = join(root, 'benchmarks', 'results');
@@ -66,8 +92,9 @@ if (process.argv[2] === '--child') {
     writeFileSync(join(out, 'setup.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, rows }, null, 2));
   };
   for (const p of [...new Set([...ours, ...theirs])].sort((a, b) => a - b)) {
-    if (ours.includes(p)) rows.push(run('ours', p));
-    if (theirs.includes(p)) rows.push(run('snarkjs', p));
+    const r1cs = await chainCircuit(p, circuits);
+    if (ours.includes(p)) rows.push(run('ours', p, r1cs));
+    if (theirs.includes(p)) rows.push(run('snarkjs', p, r1cs));
     const last = rows[rows.length - 1]!;
     console.error(`done 2^${p}: ${last.impl} ${last.seconds.toFixed(1)} s`);
     save(); // long runs (snarkjs at 2^16 takes tens of minutes) keep what they measured so far
@@ -77,10 +104,11 @@ if (process.argv[2] === '--child') {
     const b = rows.find((r) => r.power === p && r.impl === 'snarkjs');
     return a && b ? `${(b.seconds / a.seconds).toFixed(1)}x` : '';
   };
-  const header = ['power', 'impl', 'seconds', 'peak RSS MiB', 'speedup'];
-  const body = rows.map((r) => [`2^${r.power}`, r.impl, r.seconds.toFixed(2), r.peakRssMiB.toFixed(0), r.impl === 'zkonnx fast' ? speedup(r.power) : '']);
+  const header = ['power', 'impl', 'ptau s', 'keys s', 'total s', 'peak RSS MiB', 'speedup'];
+  const body = rows.map((r) => [`2^${r.power}`, r.impl, r.ptauSeconds.toFixed(2), r.keySeconds.toFixed(2), r.seconds.toFixed(2), r.peakRssMiB.toFixed(0), r.impl === 'zkonnx fast' ? speedup(r.power) : '']);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(`machine: ${host}\n${fmt(header)}\n${body.map(fmt).join('\n')}`);
   save();
+  rmSync(circuits, { recursive: true, force: true });
 }
