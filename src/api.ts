@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { dirname, join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { constraintBreakdown } from './circom/breakdown.js';
-import { compileCircom } from './circom/compile.js';
+import { compileCircom, type CompiledCircuit } from './circom/compile.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { readSymbols, readWtns } from './circom/witness.js';
 import { emitCircuit, inputSignal, outputSignal, publicLayout, type PublicRun } from './compiler/emit.js';
@@ -29,6 +29,7 @@ import { setupGroth16, type SetupResult } from './setup/groth16.js';
 import { snarkjs, snarkLogger, type SnarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
+import type { SplitOptions, SplitSettings } from './split.js';
 
 export type { Groth16Proof, VerificationKey } from 'snarkjs';
 export type { OnchainResult } from './verifier/onchain.js';
@@ -56,6 +57,8 @@ export interface Settings {
   calibration: { source: string; samples: number };
   accuracy: AccuracyReport;
   setup?: { power: number; ptau: string; singleParty: boolean; seconds: number };
+  /** compile --split / --max-constraints: the chunk circuits under chunks/<k>/ (src/split.ts). */
+  split?: SplitSettings;
   tools: Record<string, string>;
 }
 
@@ -89,6 +92,13 @@ function writeSettings(buildDir: string, s: Settings): void {
   writeFileSync(new BuildPaths(buildDir).file('settings'), JSON.stringify(s, null, 2));
 }
 
+/** Verbs that work on one circuit refuse a split build with a pointer to what does. */
+function refuseSplit(buildDir: string, what: string, instead: string): void {
+  if (existsSync(new BuildPaths(buildDir).file('settings')) && readSettings(buildDir).split) {
+    throw new ZkonnxError('BAD_ARGUMENT', `${resolve(buildDir)} is a split build (compile --split): ${what} works on one circuit`, { hint: instead });
+  }
+}
+
 function loadQuantGraph(buildDir: string): QuantGraph {
   return quantGraphFromJson(readFileSync(new BuildPaths(buildDir).require('qgraph', 'compile'), 'utf8'));
 }
@@ -108,6 +118,11 @@ export interface CompileOptions {
   input?: string;
   visibility?: { input?: Visibility; output?: Visibility; weights?: WeightVisibility };
   params?: Partial<QuantParams>;
+  /**
+   * Split into chunk circuits proven independently and linked by commitments (src/split.ts):
+   * `{ chunks: N }` of about equal cost, or `{ maxConstraints: C }` (estimated) per chunk.
+   */
+  split?: SplitOptions;
   progress?: Progress;
 }
 
@@ -188,13 +203,22 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   mkdirSync(tmpDir, { recursive: true });
   try {
     const paths = new BuildPaths(tmpDir);
-    writeFileSync(paths.file('circuit'), emitCircuit(qg, visibility));
-    copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
-    copyFileSync(join(circuitsDir(), 'commit.circom'), paths.file('commitLibrary'));
     writeFileSync(paths.file('qgraph'), quantGraphToJson(qg));
     if (lifted) writeFileSync(paths.file('weights'), JSON.stringify({ weights: lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: Array.from(w.data) })) }));
-    const c = await compileCircom({ circuitPath: paths.file('circuit'), outDir: tmpDir, includePaths: [circomlibDir()], progress });
-    const perComponent = await constraintBreakdown(c.r1csPath, c.symPath);
+    let c: Pick<CompiledCircuit, 'constraints' | 'wires' | 'publicInputs' | 'publicOutputs' | 'privateInputs' | 'seconds'>;
+    let perComponent: Map<string, number>;
+    let split: SplitSettings | undefined;
+    if (opts.split) {
+      // the whole-model circuit is not built: only the chunks, under chunks/<k>/
+      ({ circuit: c, perComponent, split } = await (await import('./split.js')).compileSplit(qg, visibility, tmpDir, opts.split, progress));
+    } else {
+      writeFileSync(paths.file('circuit'), emitCircuit(qg, visibility));
+      copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
+      copyFileSync(join(circuitsDir(), 'commit.circom'), paths.file('commitLibrary'));
+      const cc = await compileCircom({ circuitPath: paths.file('circuit'), outDir: tmpDir, includePaths: [circomlibDir()], progress });
+      perComponent = await constraintBreakdown(cc.r1csPath, cc.symPath);
+      c = cc;
+    }
     const settings: Settings = {
       zkonnx: VERSION,
       model: { name: qg.name, path: modelPath, sha256: sha256(modelPath) },
@@ -219,6 +243,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       },
       calibration: { source: typeof calibSource === 'string' ? resolve(calibSource) : '<api>', samples: samples.length },
       accuracy,
+      ...(split ? { split } : {}),
       tools: toolVersions(),
     };
     writeSettings(tmpDir, settings);
@@ -242,11 +267,21 @@ export interface SetupOptions {
 }
 
 export async function setup(opts: SetupOptions): Promise<SetupResult> {
-  const paths = new BuildPaths(opts.buildDir);
-  const r = await setupGroth16({
-    r1csPath: paths.require('r1cs', 'compile'), zkeyPath: paths.file('zkey'), vkeyPath: paths.file('vkey'),
-    ptau: opts.ptau, progress: opts.progress,
-  });
+  const root = new BuildPaths(opts.buildDir);
+  const split = readSettings(opts.buildDir).split;
+  // a split build: every chunk gets keys of its own (summed seconds, the largest power)
+  let r: SetupResult | undefined;
+  for (const dir of split ? split.chunks.map((ch) => join(root.dir, ch.dir)) : [root.dir]) {
+    const paths = new BuildPaths(dir);
+    if (split) opts.progress?.step?.(`setup of ${dir}`);
+    const one = await setupGroth16({
+      r1csPath: paths.require('r1cs', 'compile'), zkeyPath: paths.file('zkey'), vkeyPath: paths.file('vkey'),
+      ptau: opts.ptau, progress: opts.progress,
+    });
+    r = r ? { ...(one.power >= r.power ? one : r), seconds: r.seconds + one.seconds, ptauCreated: r.ptauCreated || one.ptauCreated } : one;
+  }
+  const paths = root;
+  if (!r) throw new ZkonnxError('ARTIFACT_MISSING', `${root.dir} has no circuit to set up`);
   if (r.singleParty) {
     opts.progress?.warn?.(`the keys in ${paths.dir} rest on a SINGLE-PARTY ceremony made on this machine (${r.ptauPath}): fine for development, not for production; pass --ptau with a public powers-of-tau file (Hermez, perpetual powers of tau) instead`);
   }
@@ -262,6 +297,7 @@ export async function setup(opts: SetupOptions): Promise<SetupResult> {
  * verifier of the previous key is removed: it no longer matches.
  */
 async function rekey(buildDir: string, apply: (oldZkey: string, newZkey: string, logger: SnarkLogger) => Promise<unknown>, progress?: Progress): Promise<{ contributionHash: string }> {
+  refuseSplit(buildDir, 'a phase-2 contribution', 'not supported on split builds yet');
   const paths = new BuildPaths(buildDir);
   const zkey = paths.require('zkey', 'setup');
   const tmp = `${zkey}.next.tmp`;
@@ -310,6 +346,7 @@ export interface SetupVerification {
  * verification_key.json is the key's.
  */
 export async function verifySetup(opts: { buildDir: string; ptau?: string; progress?: Progress }): Promise<SetupVerification> {
+  refuseSplit(opts.buildDir, 'setup verify', 'not supported on split builds yet');
   const paths = new BuildPaths(opts.buildDir);
   const ptau = opts.ptau ?? readSettings(opts.buildDir).setup?.ptau;
   if (!ptau) throw new ZkonnxError('BAD_ARGUMENT', 'no ptau file recorded for this build', { hint: 'pass --ptau FILE' });
@@ -377,6 +414,7 @@ const toField = (x: bigint) => ((x % BN254_R) + BN254_R) % BN254_R;
 
 export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const { progress } = opts;
+  refuseSplit(opts.buildDir, 'prove', 'use proveSplit, or chunkInputs and proveChunk (src/split.ts)');
   const paths = new BuildPaths(opts.buildDir);
   const settings = readSettings(opts.buildDir);
   const qg = loadQuantGraph(opts.buildDir);
@@ -399,7 +437,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   progress?.step?.('witness');
   const t0 = performance.now();
   await computeWitness(wasm, circuitInput, paths.proofFile(name, 'witness'));
-  await checkWitness(paths, name, q, qg.outputs.length);
+  await checkWitness(paths.proofFile(name, 'witness'), paths.require('sym', 'compile'), q, qg.outputs.length);
   const t1 = performance.now();
   progress?.step?.(`prove (${prover.name})`);
   const { proof, publicSignals } = await prover.prove(zkey, paths.proofFile(name, 'witness'), progress);
@@ -461,8 +499,8 @@ function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string):
  * Every circuit value that survived circom's simplification (the materialized values `main.v[j]`
  * and the outputs, public or private) must equal the integer executor's, before any proving.
  */
-async function checkWitness(paths: BuildPaths, name: string, q: QExecResult, nOutputs: number): Promise<void> {
-  const [w, sym] = await Promise.all([readWtns(paths.proofFile(name, 'witness')), readSymbols(paths.require('sym', 'compile'))]);
+export async function checkWitness(wtnsPath: string, symPath: string, q: QExecResult, nOutputs: number): Promise<void> {
+  const [w, sym] = await Promise.all([readWtns(wtnsPath), readSymbols(symPath)]);
   const expect = (signal: string, want: bigint) => {
     const idx = sym.get(signal);
     if (idx === undefined || idx < 0) return; // removed by circom's linear simplification
@@ -498,6 +536,7 @@ function loadProof(opts: VerifyOptions): { proof: Groth16Proof; publicSignals: s
 
 /** Off-chain Groth16 verification with the build's verification key. */
 export async function verify(opts: VerifyOptions): Promise<boolean> {
+  refuseSplit(opts.buildDir, 'verify', 'use verifySplit (src/split.ts)');
   const vk = readJson(new BuildPaths(opts.buildDir).require('vkey', 'setup')) as VerificationKey;
   const { proof, publicSignals } = loadProof(opts);
   try {
@@ -510,6 +549,7 @@ export async function verify(opts: VerifyOptions): Promise<boolean> {
 // ---------------------------------------------------------------- on-chain
 
 export async function exportVerifier(opts: { buildDir: string; out?: string }): Promise<string> {
+  refuseSplit(opts.buildDir, 'export-verifier', 'deploy verifier-contracts/SplitVerifier.sol with deploySplitVerifier (src/verifier/split.ts)');
   const paths = new BuildPaths(opts.buildDir);
   const sol = await exportSolidityVerifier(paths.require('zkey', 'setup'));
   const out = opts.out ?? paths.file('verifierSol');

@@ -1,5 +1,6 @@
 // Public entry point of the zkonnx library.
 export * from './api.js';
+export { chunkInputs, proveChunk, verifySplit, proveSplit, readSplitProof, planChunks, type ChunkInput, type ChunkProof, type SplitVerification, type SplitSettings, type SplitOptions } from './split.js';
 export { ZkonnxError, type ZkonnxErrorCode } from './errors.js';
 export type { Progress } from './log.js';
 export type { Graph, AffineGraph, QuantGraph, QuantParams, Visibility } from './ir/graph.js';

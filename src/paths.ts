@@ -9,7 +9,7 @@ import { ZkonnxError } from './errors.js';
 
 export type BuildArtifact =
   | 'settings' | 'qgraph' | 'circuit' | 'library' | 'r1cs' | 'sym' | 'wasm'
-  | 'zkey' | 'vkey' | 'verifierSol' | 'model' | 'commitLibrary' | 'weights';
+  | 'zkey' | 'vkey' | 'verifierSol' | 'model' | 'commitLibrary' | 'weights' | 'chunk';
 
 const BUILD_FILES: Record<BuildArtifact, string> = {
   settings: 'settings.json',
@@ -26,6 +26,8 @@ const BUILD_FILES: Record<BuildArtifact, string> = {
   commitLibrary: 'commit.circom',
   /** --weights hashed: the committed weights (private: the prover needs them, the verifier never). */
   weights: 'weights.json',
+  /** In chunks/<k>/ of a split build: the chunk's value map and links (src/split.ts). */
+  chunk: 'chunk.json',
 };
 
 export type ProofArtifact = 'input' | 'witness' | 'proof' | 'public' | 'output';
@@ -45,6 +47,10 @@ export class BuildPaths {
   }
   file(kind: BuildArtifact): string {
     return join(this.dir, BUILD_FILES[kind]);
+  }
+  /** Chunk k of a split build (compile --split): a build folder of its own, the same file names. */
+  chunkDir(k: number): string {
+    return join(this.dir, 'chunks', String(k));
   }
   proofDir(name: string): string {
     return join(this.dir, 'proofs', name);

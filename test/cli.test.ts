@@ -64,7 +64,7 @@ describe('zkonnx CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     const compiled = JSON.parse(r.stdout);
     expect(compiled.circuit.publicInputs).toBe(3);
-    expect(compiled.visibility).toEqual({ input: 'public', output: 'public' });
+    expect(compiled.visibility).toEqual({ input: 'public', output: 'public', weights: 'baked' });
 
     r = await zkonnx('setup', '--build', build);
     expect(r.code, r.stderr).toBe(0);

@@ -6,10 +6,12 @@ import * as api from '../api.js';
 import { packageRoot } from '../paths.js';
 import { buildDirOf, buildOpt, jsonOpt, run, visOpt } from './run.js';
 import { register as registerData } from './data.js';
+import { proveSplitVerb, verifySplitVerb } from './split.js';
 import { register as registerTrain } from './train.js';
+import { register as registerService } from './service.js';
 
 /** Modules that add verbs: each exports `register(program)` and is listed once here. */
-const verbGroups: ((program: Command) => void)[] = [registerData, registerTrain];
+const verbGroups: ((program: Command) => void)[] = [registerData, registerTrain, registerService];
 
 const program = new Command();
 program.name('zkonnx').description('Verifiable ML inference: ONNX → circom → Groth16 → verify off-chain and on-chain').version(api.version);
@@ -33,10 +35,13 @@ program.command('compile')
   .option('--weight-bits <n>', 'precision of weights, in bits', (v) => parseInt(v, 10))
   .addOption(new Option('--weights <visibility>', 'baked: constants of the circuit (the key names the model); hashed: private, committed by a public Poseidon hash (the key names the architecture)').choices(['baked', 'hashed']).default('baked'))
   .option('--weight-scale <n>', 'with --weights hashed: fixed scale 2^n of the weights (default: the largest that fits)', (v) => parseInt(v, 10))
+  .option('--split <n>', 'split into n chunk circuits of about equal cost, proven independently and linked by commitments', (v) => parseInt(v, 10))
+  .option('--max-constraints <c>', 'split into chunk circuits of at most about c constraints each', (v) => parseInt(v, 10))
   .addOption(jsonOpt())
   .action((model: string, o) => run(o, async (progress) => {
     const r = await api.compile({
       model, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress,
+      ...(o.split !== undefined || o.maxConstraints !== undefined ? { split: { chunks: o.split, maxConstraints: o.maxConstraints } } : {}),
       visibility: { input: o.input, output: o.output, weights: o.weights },
       params: {
         ...(o.activationBits ? { activationBits: o.activationBits } : {}), ...(o.weightBits ? { weightBits: o.weightBits } : {}),
@@ -49,6 +54,7 @@ program.command('compile')
       text: [
         `compiled ${model} → ${r.buildDir}`,
         `  constraints ${s.circuit.constraints}, wires ${s.circuit.wires}, public ${s.circuit.publicOutputs + s.circuit.publicInputs}`,
+        ...(s.split ? [`  ${s.split.chunks.length} chunks: ${s.split.chunks.map((c) => c.constraints).join(' + ')} constraints`] : []),
         ...(s.weights ? [`  weights commitment ${s.weights.commitment} (public signal ${s.publicSignals.find((r) => r.kind === 'weights-commit')!.start})`] : []),
         `  by op: ${constraintsByOp(s)}`,
         `  max abs error vs onnxruntime-web ${s.accuracy.maxAbsError.toExponential(3)} over ${s.accuracy.samples} sample(s) (tolerance ${s.accuracy.tolerance})`,
@@ -113,6 +119,7 @@ program.command('prove')
     const buildDir = buildDirOf(o);
     const settings = api.readSettings(buildDir);
     const file = input ?? join(settings.model.path, '..', 'input.json');
+    if (settings.split) return proveSplitVerb(buildDir, file, o, progress);
     const r = await api.prove({ buildDir, input: file, name: o.name, weights: o.weights, backend: o.backend, progress });
     const lines = r.outputs.map((t) => `  ${t.name} [${t.shape}] = [${t.values.map((v) => +v.toFixed(6)).join(', ')}]`);
     if (r.reference) lines.push(`  max abs error vs onnxruntime-web ${r.reference.maxAbsError.toExponential(3)}`);
@@ -128,6 +135,7 @@ program.command('verify')
   .option('-n, --name <name>', 'proof folder name under <build>/proofs', 'default')
   .addOption(jsonOpt())
   .action((o) => run(o, async () => {
+    if (api.readSettings(buildDirOf(o)).split) return verifySplitVerb(buildDirOf(o), o.name);
     const ok = await api.verify({ buildDir: buildDirOf(o), name: o.name });
     return { ok, json: { verified: ok }, text: ok ? 'verified' : 'INVALID proof' };
   }));

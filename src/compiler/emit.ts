@@ -13,9 +13,9 @@ export interface CircuitVisibility {
 
 /** One run of public signals, in snarkjs's order (main's outputs as declared, then public inputs). */
 export interface PublicRun {
-  /** The circuit signal: out0, out0_commit, in0_commit, weights_commit, in0. */
+  /** The circuit signal: out0, out0_commit, in0_commit, weights_commit, link_in_commit, link_out_commit, in0. */
   signal: string;
-  kind: 'output' | 'output-commit' | 'input-commit' | 'weights-commit' | 'input';
+  kind: 'output' | 'output-commit' | 'input-commit' | 'weights-commit' | 'link-in-commit' | 'link-out-commit' | 'input';
   /** Index of the model output or input it stands for (-1 for weights). */
   index: number;
   start: number;
@@ -29,7 +29,19 @@ export interface PublicRun {
  */
 export const outputCommitBits = (bound: bigint) => Math.max(1, bitlen(2n * bound));
 
-export function publicLayout(qg: QuantGraph, vis: CircuitVisibility): PublicRun[] {
+/**
+ * The links of one chunk of a split model (src/split.ts): the values it receives from the chunk
+ * before it and those it hands on, each with the interval [lo, lo + 2^bits) the sender's
+ * constraints guarantee. Both sides commit with PackedCommit(n, commitBits) to value − lo.
+ */
+export interface ChunkLinks {
+  /** Received: private inputs `link_in`, range-checked, copied to v[offset …]; `link_in_commit` public. */
+  in?: { offset: number; lo: bigint[]; bits: number[]; commitBits: number };
+  /** Handed on: `link_out_commit` (public) over v[idx[i]] − lo[i]. */
+  out?: { idx: number[]; lo: bigint[]; commitBits: number };
+}
+
+export function publicLayout(qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks = {}): PublicRun[] {
   const runs: PublicRun[] = [];
   let start = 0;
   const push = (signal: string, kind: PublicRun['kind'], index: number, count: number) => { runs.push({ signal, kind, index, start, count }); start += count; };
@@ -39,6 +51,8 @@ export function publicLayout(qg: QuantGraph, vis: CircuitVisibility): PublicRun[
   });
   if (vis.input === 'hashed') qg.inputs.forEach((inp, i) => { if (!inp.role) push(`${inputSignal(i)}_commit`, 'input-commit', i, 1); });
   if (qg.inputs.some((i) => i.role === 'weight')) push('weights_commit', 'weights-commit', -1, 1);
+  if (links.in) push('link_in_commit', 'link-in-commit', -1, 1);
+  if (links.out) push('link_out_commit', 'link-out-commit', -1, 1);
   if (vis.input === 'public') qg.inputs.forEach((inp, i) => { if (!inp.role) push(inputSignal(i), 'input', i, inp.size); });
   return runs;
 }
@@ -83,11 +97,15 @@ const accLoop = (p: string, indent: string) => [
   `${indent}for (var t = ${p}_row[i]; t < ${p}_row[i + 1]; t++) acc += ${p}_coef[t] * v[${p}_idx[t]];`,
 ];
 
-export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName = 'zkonnx.circom'): string {
+/**
+ * The circuit of a whole model, or of one chunk of a split model when `links` are given (the
+ * whole model is the chunk without links: the same templates, the same code).
+ */
+export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName = 'zkonnx.circom', links: ChunkLinks = {}): string {
   const fns: string[] = [];
   const body: string[] = [];
   const I = '    ';
-  const layout = publicLayout(qg, vis);
+  const layout = publicLayout(qg, vis, links);
   const weights = qg.inputs.flatMap((inp, i) => (inp.role === 'weight' ? [{ inp, i }] : []));
   for (const [i, inp] of qg.inputs.entries()) body.push(`${I}signal input ${inputSignal(i)}[${inp.size}];`);
   for (const [i, out] of qg.outputs.entries()) {
@@ -95,7 +113,27 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
   }
   // commitments are main's outputs, declared in the order publicLayout gives them
   for (const r of layout) if (r.kind.endsWith('-commit')) body.push(`${I}signal output ${r.signal};`);
+  if (links.in) body.push(`${I}signal input link_in[${links.in.lo.length}];`);
   body.push(`${I}signal v[${qg.totalValues}];`, '');
+  if (links.in) {
+    const n = links.in.lo.length;
+    fns.push(varArray('LINK_IN_lo', links.in.lo), varArray('LINK_IN_bits', links.in.bits));
+    body.push(
+      `${I}// the values received from the previous chunk: each range-checked to the interval [lo, lo + 2^bits) its sender's`,
+      `${I}// constraints guarantee (the premise of this chunk's bound analysis, and what makes the packing injective)`,
+      `${I}var li_lo[${n}] = LINK_IN_lo();`,
+      `${I}var li_bits[${n}] = LINK_IN_bits();`,
+      `${I}component lrc[${n}];`,
+      `${I}component link_in_c = PackedCommit(${n}, ${links.in.commitBits});`,
+      `${I}for (var i = 0; i < ${n}; i++) {`,
+      `${I}${I}lrc[i] = RangeCheck(li_bits[i], li_lo[i]);`,
+      `${I}${I}lrc[i].in <== link_in[i];`,
+      `${I}${I}link_in_c.in[i] <== link_in[i] - li_lo[i];`,
+      `${I}${I}v[${links.in.offset} + i] <== link_in[i];`,
+      `${I}}`,
+      `${I}link_in_commit <== link_in_c.out;`, '',
+    );
+  }
 
   for (const [i, inp] of qg.inputs.entries()) {
     body.push(
@@ -179,6 +217,18 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
         `${I}${outputSignal(j)}_commit <== ${p}_c.out;`, '',
       );
     }
+  }
+  if (links.out) {
+    const n = links.out.idx.length;
+    fns.push(varArray('LINK_OUT_idx', links.out.idx), varArray('LINK_OUT_lo', links.out.lo));
+    body.push(
+      `${I}// the values handed to the next chunk: PackedCommit of v − lo ∈ [0, 2^${links.out.commitBits}) (the bound analysis)`,
+      `${I}var lo_idx[${n}] = LINK_OUT_idx();`,
+      `${I}var lo_lo[${n}] = LINK_OUT_lo();`,
+      `${I}component link_out_c = PackedCommit(${n}, ${links.out.commitBits});`,
+      `${I}for (var i = 0; i < ${n}; i++) link_out_c.in[i] <== v[lo_idx[i]] - lo_lo[i];`,
+      `${I}link_out_commit <== link_out_c.out;`, '',
+    );
   }
   const pubIn = layout.filter((r) => r.kind === 'input').map((r) => r.signal);
   const pub = pubIn.length ? ` {public [${pubIn.join(', ')}]}` : '';

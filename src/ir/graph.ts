@@ -216,4 +216,10 @@ export interface QuantGraph {
   outputs: QOutput[];
   totalValues: number;
   params: QuantParams;
+  /**
+   * Per value index: the interval [lo, hi] the constraints guarantee for it (inputs: their range
+   * check; acts: the bound analysis). What a chunk of a split model range-checks its incoming
+   * link values to (src/split.ts). Absent in graphs written before it was recorded.
+   */
+  valueBounds?: { lo: bigint; hi: bigint }[];
 }

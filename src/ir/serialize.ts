@@ -20,5 +20,6 @@ export function quantGraphFromJson(text: string): QuantGraph {
     o.affine.bias = big(o.affine.bias);
     o.bound = BigInt(o.bound as unknown as string);
   }
+  if (raw.valueBounds) raw.valueBounds = raw.valueBounds.map((b) => ({ lo: BigInt(b.lo as unknown as string), hi: BigInt(b.hi as unknown as string) }));
   return raw;
 }

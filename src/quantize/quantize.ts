@@ -99,7 +99,8 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
     }
     return { name: o.name, shape: o.shape, scale: accScale, affine, bound };
   });
-  return { name: ag.name, inputs, acts, outputs, totalValues: ag.totalValues, params };
+  const valueBounds = Array.from({ length: ag.totalValues }, (_, j) => (iv[j] ? { lo: iv[j]!.lo, hi: iv[j]!.hi } : { lo: 0n, hi: 0n }));
+  return { name: ag.name, inputs, acts, outputs, totalValues: ag.totalValues, params, valueBounds };
 }
 
 /**

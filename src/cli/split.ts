@@ -1,0 +1,23 @@
+// `zkonnx prove` and `zkonnx verify` on a split build (compile --split / --max-constraints):
+// every chunk proven in turn, the set verified with its links (src/split.ts).
+import type { Progress } from '../log.js';
+import type { ProverBackend } from '../prover/index.js';
+import { proveSplit, readSplitProof, verifySplit } from '../split.js';
+
+type VerbResult = { ok: boolean; text: string; json: unknown };
+
+export async function proveSplitVerb(buildDir: string, input: string, o: { name?: string; backend?: ProverBackend }, progress: Progress): Promise<VerbResult> {
+  const r = await proveSplit(buildDir, input, { name: o.name, backend: o.backend, progress });
+  const lines = r.outputs.map((t) => `  ${t.name} [${t.shape}] = [${t.values.map((v) => +v.toFixed(6)).join(', ')}]`);
+  const per = r.chunks.map((c) => `${c.seconds.prove.toFixed(2)} s`).join(', ');
+  return {
+    ok: r.verification.ok,
+    json: { proofDir: r.proofDir, outputs: r.outputs, chunks: r.chunks.map((c) => ({ index: c.index, publicSignals: c.publicSignals, seconds: c.seconds })), verification: r.verification, seconds: r.seconds },
+    text: [`proved ${r.chunks.length} chunks (${per}), links verified → ${r.proofDir}`, ...lines].join('\n'),
+  };
+}
+
+export async function verifySplitVerb(buildDir: string, name: string | undefined): Promise<VerbResult> {
+  const r = await verifySplit({ buildDir, proofs: readSplitProof(buildDir, name) });
+  return { ok: r.ok, json: { verified: r.ok, ...r }, text: r.ok ? `verified: ${r.chunks.length} chunk proofs and ${r.links.length} link(s)` : `INVALID: ${r.errors.join('; ')}` };
+}

@@ -1,0 +1,34 @@
+// The service's seam to model splitting (src/split.ts); chunk artifacts stay in memory there.
+import { existsSync, readFileSync } from 'node:fs';
+import type { Groth16Proof } from 'snarkjs';
+import type { OutputTensor } from '../api.js';
+import { quantGraphFromJson } from '../ir/serialize.js';
+import { loadSample } from '../inputs.js';
+import { BuildPaths } from '../paths.js';
+import { dequantize, execQuant, quantizeInputs } from '../qexec/exec.js';
+import type { ModelInfo } from './models.js';
+
+/** What the service uses of src/split.ts. */
+export interface SplitModule {
+  chunkInputs(buildDir: string, input: { input_data: number[][] }): { index: number; input: Record<string, string[]> }[] | Promise<{ index: number; input: Record<string, string[]> }[]>;
+  proveChunk(opts: { buildDir: string; index: number; input: Record<string, string[]>; outDir: string }): Promise<{ proof: Groth16Proof; publicSignals: string[]; seconds: { witness: number; prove: number } }>;
+  verifySplit(opts: { buildDir: string; proofs: { proof: Groth16Proof; publicSignals: string[] }[] }): Promise<{ ok: boolean; errors: string[] }>;
+  splitOutputs?(buildDir: string, input: { input_data: number[][] }): OutputTensor[] | Promise<OutputTensor[]>;
+}
+
+import * as splitModule from '../split.js';
+
+export function loadSplit(): Promise<SplitModule> {
+  return Promise.resolve(splitModule);
+}
+
+/** The model's outputs on an input: the integer executor over the whole model's graph. */
+export async function splitOutputs(model: ModelInfo, input: { input_data: number[][] }): Promise<OutputTensor[]> {
+  const split = await loadSplit();
+  if (split.splitOutputs) return split.splitOutputs(model.buildDir, input);
+  const qgraph = new BuildPaths(model.buildDir).file('qgraph');
+  if (!existsSync(qgraph)) return [];
+  const qg = quantGraphFromJson(readFileSync(qgraph, 'utf8'));
+  const q = execQuant(qg, quantizeInputs(qg, loadSample(input)));
+  return qg.outputs.map((o, i) => ({ name: o.name, shape: o.shape, scale: o.scale, raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)) }));
+}

@@ -1,0 +1,599 @@
+// Model splitting (compile --split N / --max-constraints C): the quantized graph, quantized once,
+// is cut in graph order (between layers, or between the elements of one layer) into chunks, each
+// its own circuit with its own keys. The values that
+// cross a cut are private inputs of the receiving chunk, range-checked there to the interval the
+// bound analysis guarantees for them, and bound to the sending chunk by a Poseidon commitment
+// that is a public signal of both (emit.ts ChunkLinks). Chunk proofs are independent: each one
+// needs only its own witness input (chunkInputs), so they can be proven in parallel anywhere;
+// verifySplit accepts the set only when every proof verifies and every link matches.
+//
+// Soundness, by induction over the chunks: chunk 0 range-checks the model's inputs, so its
+// values lie in their intervals (the whole-model bound analysis) and so do the link values it
+// commits to, shifted into [0, 2^commitBits). Chunk k range-checks its received values into the
+// same [0, 2^commitBits), so PackedCommit is injective on both sides and equal commitments mean
+// (Poseidon binding) equal values: chunk k computes on exactly chunk k−1's values, which lie in
+// their intervals, and so on to the last chunk's outputs.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Groth16Proof, VerificationKey } from 'snarkjs';
+import { checkWitness, readSettings, type OutputTensor } from './api.js';
+import { constraintBreakdown } from './circom/breakdown.js';
+import { compileCircom, type CompiledCircuit } from './circom/compile.js';
+import { BN254_R, fieldToSigned } from './circom/r1cs.js';
+import { emitCircuit, inputSignal, publicLayout, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
+import { packedCommit } from './commit/poseidon.js';
+import { expectedPublicSignals } from './commit/public.js';
+import { ZkonnxError } from './errors.js';
+import { loadSample, readJson } from './inputs.js';
+import type { QAct, QAffine, QuantGraph } from './ir/graph.js';
+import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
+import type { Progress } from './log.js';
+import { BuildPaths, circomlibDir, circuitsDir } from './paths.js';
+import { computeWitness, getProver, type ProverBackend } from './prover/index.js';
+import { dequantize, execAct, execQuant, quantizeInputs, type QExecResult } from './qexec/exec.js';
+import { bitlen } from './quantize/int.js';
+import { snarkjs } from './snark.js';
+
+// ---------------------------------------------------------------- planning
+
+export interface SplitOptions {
+  /** N chunks of about equal estimated cost. */
+  chunks?: number;
+  /** Cut greedily so that no chunk's estimated constraints exceed this (one element is never cut). */
+  maxConstraints?: number;
+}
+
+/**
+ * A run of elements [from, to) of act `act`. A chunk is a list of them, in graph order: cuts
+ * fall between acts where they can, and inside an act (between its neurons, whose operands all
+ * come before the act) where a layer is larger than a chunk or the model has few layers.
+ */
+export interface Piece { act: number; from: number; to: number }
+
+/** Estimated R1CS constraints of element i of an act (the templates' costs in circuits/zkonnx.circom). */
+export function estimateConstraints(a: QAct, i: number): number {
+  const args = a.argStart[i + 1]! - a.argStart[i]!;
+  const b = a.bits[i]!;
+  const x = a.aux[i]!;
+  switch (a.op.kind) {
+    case 'rescale': return b + a.shift + 3 + (a.op.relu ? 1 : 0);
+    case 'mul': return b + a.shift + 3 + Math.max(0, Math.floor(args / 2) - 1);
+    case 'max': return Math.max(1, (args - 1) * (x + 4));
+    case 'argmax': return args * (x + 4);
+    case 'less': return x + 2;
+    case 'equal': case 'select': return 2;
+    case 'div': return b + 2 * x + 6;
+    case 'sqrt': return 2 * b + 6;
+    case 'fn': return x + (1 << (a.poly?.segBits ?? 0)) * ((a.poly?.degree ?? 0) + 1) + b + a.shift + 6;
+  }
+}
+
+/** The pieces of each chunk. */
+export function planChunks(qg: QuantGraph, opts: SplitOptions): Piece[][] {
+  // every element's operands must come before its act: then any cut in graph order is a DAG cut
+  for (const a of qg.acts) {
+    if (a.args.index.some((g) => g >= a.offset)) throw new ZkonnxError('BAD_ARGUMENT', `'${a.name}' uses values computed after it: the graph cannot be split`);
+  }
+  const elems: { act: number; i: number; cost: number }[] = [];
+  qg.acts.forEach((a, act) => { for (let i = 0; i < a.size; i++) elems.push({ act, i, cost: estimateConstraints(a, i) }); });
+  const n = elems.length;
+  const prefix = [0];
+  for (const e of elems) prefix.push(prefix[prefix.length - 1]! + e.cost);
+  const total = prefix[n]!;
+  const cuts = [0];
+  if (opts.maxConstraints !== undefined) {
+    const c = opts.maxConstraints;
+    if (!Number.isInteger(c) || c < 1) throw new ZkonnxError('BAD_ARGUMENT', `--max-constraints must be a positive integer, got ${c}`);
+    for (let p = 1; p < n; p++) if (prefix[p + 1]! - prefix[cuts[cuts.length - 1]!]! > c) cuts.push(p);
+  } else {
+    const k = opts.chunks ?? 1;
+    if (!Number.isInteger(k) || k < 1) throw new ZkonnxError('BAD_ARGUMENT', `--split must be a positive integer, got ${k}`);
+    if (k > n) throw new ZkonnxError('BAD_ARGUMENT', `cannot split ${qg.name} into ${k} chunks: it has ${n} non-linear value(s), and a chunk holds at least one`);
+    const boundaries = [0];
+    qg.acts.forEach((a) => boundaries.push(boundaries[boundaries.length - 1]! + a.size));
+    for (let c = 1; c < k; c++) {
+      const target = (total * c) / k;
+      let p = 0;
+      while (p < n && prefix[p]! + elems[p]!.cost / 2 < target) p++;
+      // snap to a layer boundary within an eighth of a chunk's cost: a cut there costs no partial layer
+      const near = boundaries.filter((b) => Math.abs(prefix[b]! - target) <= total / k / 8).sort((x, y) => Math.abs(prefix[x]! - target) - Math.abs(prefix[y]! - target));
+      if (near.length) p = near[0]!;
+      cuts.push(Math.min(Math.max(p, cuts[c - 1]! + 1), n - (k - c)));
+    }
+  }
+  cuts.push(n);
+  return cuts.slice(0, -1).map((from, c) => {
+    const pieces: Piece[] = [];
+    for (let p = from; p < cuts[c + 1]!; p++) {
+      const e = elems[p]!;
+      const last = pieces[pieces.length - 1];
+      if (last && last.act === e.act) last.to = e.i + 1; else pieces.push({ act: e.act, from: e.i, to: e.i + 1 });
+    }
+    return pieces;
+  });
+}
+
+/** The rows of elements [from, to) of an act's operands. */
+function sliceRows(a: QAct, from: number, to: number): { args: QAffine; argStart: number[] } {
+  const r0 = a.argStart[from]!;
+  const r1 = a.argStart[to]!;
+  const t0 = a.args.rowStart[r0]!;
+  const t1 = a.args.rowStart[r1]!;
+  return {
+    args: { rowStart: a.args.rowStart.slice(r0, r1 + 1).map((t) => t - t0), index: a.args.index.slice(t0, t1), coef: a.args.coef.slice(t0, t1), bias: a.args.bias.slice(r0, r1) },
+    argStart: a.argStart.slice(from, to + 1).map((r) => r - r0),
+  };
+}
+
+/** Piece p of act a as an act of its own (the same op, widths and bounds; its values renumbered later). */
+function sliceAct(a: QAct, p: Piece): QAct {
+  if (p.from === 0 && p.to === a.size) return a;
+  const { args, argStart } = sliceRows(a, p.from, p.to);
+  return {
+    ...a, name: `${a.name}[${p.from}:${p.to}]`, shape: [p.to - p.from], offset: a.offset + p.from, size: p.to - p.from,
+    args, argStart, bits: a.bits.slice(p.from, p.to), aux: a.aux.slice(p.from, p.to),
+  };
+}
+
+/**
+ * link[k] (k ≥ 1): the sorted global indices of the values computed before chunk k (the model's
+ * inputs included) that chunk k, a later chunk or the model's outputs use. link[0] is empty.
+ */
+export function linkValues(qg: QuantGraph, plan: Piece[][]): number[][] {
+  const producer = new Int32Array(qg.totalValues).fill(-1);
+  for (const inp of qg.inputs) for (let i = 0; i < inp.size; i++) producer[inp.offset + i] = 0;
+  const lastUse = new Int32Array(qg.totalValues).fill(-1);
+  const use = (a: QAffine, k: number) => { for (const g of a.index) if (lastUse[g]! < k) lastUse[g] = k; };
+  plan.forEach((pieces, k) => {
+    for (const p of pieces) {
+      const a = sliceAct(qg.acts[p.act]!, p);
+      for (let i = 0; i < a.size; i++) producer[a.offset + i] = k;
+      use(a.args, k);
+    }
+  });
+  for (const o of qg.outputs) use(o.affine, plan.length - 1);
+  return plan.map((_, k) => {
+    if (k === 0) return [];
+    const out: number[] = [];
+    for (let g = 0; g < qg.totalValues; g++) if (producer[g]! >= 0 && producer[g]! < k && lastUse[g]! >= k) out.push(g);
+    return out;
+  });
+}
+
+/** What chunks/<k>/chunk.json holds: where the chunk's values come from and its links. */
+export interface ChunkFile {
+  index: number;
+  count: number;
+  /** The runs of act elements the chunk computes, in graph order. */
+  pieces: Piece[];
+  /** Local value index → the whole model's value index. */
+  globals: number[];
+  /** Received values: global indices, interval lo and width. */
+  linkIn?: { values: number[]; lo: string[]; bits: number[]; commitBits: number };
+  /** Handed-on values: global indices and interval lo. */
+  linkOut?: { values: number[]; lo: string[]; commitBits: number };
+}
+
+/** Bits w with [lo, hi] ⊆ [lo, lo + 2^w): what a received value is range-checked to. */
+const widthOf = (b: { lo: bigint; hi: bigint }) => Math.max(1, bitlen(b.hi - b.lo));
+
+/** The chunk's own QuantGraph (its values renumbered), its links for the emitter, and chunk.json. */
+export function chunkGraph(qg: QuantGraph, plan: Piece[][], links: number[][], k: number): { graph: QuantGraph; links: ChunkLinks; file: ChunkFile } {
+  const bounds = qg.valueBounds;
+  if (!bounds) throw new ZkonnxError('ARTIFACT_MISSING', `the quantized graph of ${qg.name} records no value intervals`, { hint: 'compile again with this version of zkonnx' });
+  const last = k === plan.length - 1;
+  const local = new Map<number, number>();
+  const globals: number[] = [];
+  const add = (g: number) => { local.set(g, globals.length); globals.push(g); };
+  const inputs = k === 0 ? qg.inputs.map((inp) => { const offset = globals.length; for (let i = 0; i < inp.size; i++) add(inp.offset + i); return { ...inp, offset }; }) : [];
+  const linkIn = links[k]!;
+  for (const g of linkIn) add(g);
+  const remap = (a: QAffine): QAffine => ({
+    ...a,
+    index: a.index.map((g) => {
+      const l = local.get(g);
+      if (l === undefined) throw new Error(`chunk ${k}: value ${g} is used but neither received nor computed here`);
+      return l;
+    }),
+  });
+  const acts = plan[k]!.map((p) => sliceAct(qg.acts[p.act]!, p)).map((a) => {
+    const args = remap(a.args); // operands come before the act's own values
+    const offset = globals.length;
+    for (let i = 0; i < a.size; i++) add(a.offset + i);
+    return { ...a, offset, args };
+  });
+  const outputs = last ? qg.outputs.map((o) => ({ ...o, affine: remap(o.affine) })) : [];
+  const graph: QuantGraph = {
+    name: `${qg.name} (chunk ${k + 1} of ${plan.length})`, inputs, acts, outputs, totalValues: globals.length,
+    params: qg.params, valueBounds: globals.map((g) => bounds[g]!),
+  };
+  const file: ChunkFile = { index: k, count: plan.length, pieces: plan[k]!, globals };
+  const emitLinks: ChunkLinks = {};
+  if (linkIn.length) {
+    const bits = linkIn.map((g) => widthOf(bounds[g]!));
+    const lo = linkIn.map((g) => bounds[g]!.lo);
+    const commitBits = Math.max(...bits);
+    emitLinks.in = { offset: local.get(linkIn[0]!)!, lo, bits, commitBits };
+    file.linkIn = { values: linkIn, lo: lo.map(String), bits, commitBits };
+  }
+  const out = last ? [] : links[k + 1]!;
+  if (out.length) {
+    const lo = out.map((g) => bounds[g]!.lo);
+    const commitBits = Math.max(...out.map((g) => widthOf(bounds[g]!)));
+    emitLinks.out = { idx: out.map((g) => local.get(g)!), lo, commitBits };
+    file.linkOut = { values: out, lo: lo.map(String), commitBits };
+  }
+  if (k > 0 && !linkIn.length) throw new ZkonnxError('BAD_ARGUMENT', `chunk ${k + 1} of ${qg.name} receives nothing from the chunks before it: it cannot be linked`, { hint: 'pick another number of chunks' });
+  return { graph, links: emitLinks, file };
+}
+
+// ---------------------------------------------------------------- compile (called by api.compile)
+
+export interface SplitChunkSettings {
+  /** The chunk's build folder, relative to the model's. */
+  dir: string;
+  /** Act range [from, to) of the model's quantized graph that the chunk computes (in part at the ends: see pieces). */
+  acts: [number, number];
+  /** The runs of act elements it computes: act, element range [from, to). */
+  pieces: Piece[];
+  constraints: number;
+  estimatedConstraints: number;
+  wires: number;
+  /** The chunk proof's public signals: model outputs (last chunk), commitments, model inputs (first chunk). */
+  publicSignals: PublicRun[];
+  link: { in: number; out: number };
+}
+
+export interface SplitSettings {
+  chunks: SplitChunkSettings[];
+  by: SplitOptions;
+}
+
+export interface CompiledSplit {
+  split: SplitSettings;
+  /** The totals, in CompiledCircuit's shape (settings.circuit). */
+  circuit: Pick<CompiledCircuit, 'constraints' | 'wires' | 'publicInputs' | 'publicOutputs' | 'privateInputs' | 'seconds'>;
+  /** Constraints per component under the whole-model names (a<j>, rc<i>). */
+  perComponent: Map<string, number>;
+}
+
+/** Emits and compiles every chunk into <buildDir>/chunks/<k>/. */
+export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, buildDir: string, opts: SplitOptions, progress?: Progress): Promise<CompiledSplit> {
+  if (vis.weights === 'hashed' || qg.inputs.some((i) => i.role === 'weight')) {
+    throw new ZkonnxError('BAD_ARGUMENT', '--split with --weights hashed is not supported: the weights of a split model stay baked into each chunk\'s circuit', { hint: 'compile with --weights baked' });
+  }
+  const plan = planChunks(qg, opts);
+  const links = linkValues(qg, plan);
+  const root = new BuildPaths(buildDir);
+  const chunks: SplitChunkSettings[] = [];
+  const perComponent = new Map<string, number>();
+  const total = { constraints: 0, wires: 0, publicInputs: 0, publicOutputs: 0, privateInputs: 0, seconds: 0 };
+  for (let k = 0; k < plan.length; k++) {
+    const { graph, links: l, file } = chunkGraph(qg, plan, links, k);
+    const dir = root.chunkDir(k);
+    const paths = new BuildPaths(dir);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(paths.file('circuit'), emitCircuit(graph, vis, 'zkonnx.circom', l));
+    copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
+    copyFileSync(join(circuitsDir(), 'commit.circom'), paths.file('commitLibrary'));
+    writeFileSync(paths.file('qgraph'), quantGraphToJson(graph));
+    writeFileSync(paths.file('chunk'), JSON.stringify(file));
+    const acts: [number, number] = [file.pieces[0]!.act, file.pieces[file.pieces.length - 1]!.act + 1];
+    progress?.step?.(`compile chunk ${k + 1} of ${plan.length} (layers ${acts[0]}…${acts[1] - 1})`);
+    const c = await compileCircom({ circuitPath: paths.file('circuit'), outDir: dir, includePaths: [circomlibDir()], progress });
+    const parts = await constraintBreakdown(c.r1csPath, c.symPath);
+    file.pieces.forEach((p, l) => perComponent.set(`a${p.act}`, (perComponent.get(`a${p.act}`) ?? 0) + (parts.get(`a${l}`) ?? 0)));
+    if (k === 0) qg.inputs.forEach((_, i) => perComponent.set(`rc${i}`, parts.get(`rc${i}`) ?? 0));
+    for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += c[key];
+    if (opts.maxConstraints !== undefined && c.constraints > opts.maxConstraints) {
+      progress?.warn?.(`chunk ${k + 1} has ${c.constraints} constraints, more than --max-constraints ${opts.maxConstraints}: the plan estimates the layers' own constraints, not the input range checks and the links' range checks and hashes`);
+    }
+    chunks.push({
+      dir: join('chunks', String(k)), acts, pieces: file.pieces, constraints: c.constraints, wires: c.wires,
+      estimatedConstraints: file.pieces.reduce((s, p) => { for (let i = p.from; i < p.to; i++) s += estimateConstraints(qg.acts[p.act]!, i); return s; }, 0),
+      publicSignals: publicLayout(graph, vis, l), link: { in: file.linkIn?.values.length ?? 0, out: file.linkOut?.values.length ?? 0 },
+    });
+  }
+  return { split: { chunks, by: opts }, circuit: total, perComponent };
+}
+
+// ---------------------------------------------------------------- proving
+
+interface Chunk {
+  paths: BuildPaths;
+  graph: QuantGraph;
+  file: ChunkFile;
+  info: SplitChunkSettings;
+}
+
+function splitOf(buildDir: string): SplitSettings {
+  const s = readSettings(buildDir);
+  if (!s.split) throw new ZkonnxError('BAD_ARGUMENT', `${resolve(buildDir)} is not a split build`, { hint: 'compile with --split N or --max-constraints C' });
+  return s.split;
+}
+
+function loadChunk(buildDir: string, index: number): Chunk {
+  const split = splitOf(buildDir);
+  const info = split.chunks[index];
+  if (!Number.isInteger(index) || !info) throw new ZkonnxError('BAD_ARGUMENT', `chunk index ${index} is not in 0…${split.chunks.length - 1}`);
+  const paths = new BuildPaths(new BuildPaths(buildDir).chunkDir(index));
+  return {
+    paths, info,
+    graph: quantGraphFromJson(readFileSync(paths.require('qgraph', 'compile --split'), 'utf8')),
+    file: readJson(paths.require('chunk', 'compile --split')) as ChunkFile,
+  };
+}
+
+/**
+ * A process that proves chunks (a service worker) reads each chunk's graph, witness wasm and zkey
+ * once and keeps them in memory; a rebuilt chunk (newer files) is read again.
+ */
+const loaded = new Map<string, { stamp: string; chunk: Chunk; wasm: Uint8Array; zkey: Uint8Array }>();
+const MAX_LOADED = 16;
+
+function loadedChunk(buildDir: string, index: number): { chunk: Chunk; wasm: Uint8Array; zkey: Uint8Array } {
+  const paths = new BuildPaths(new BuildPaths(buildDir).chunkDir(index));
+  const zkeyPath = paths.require('zkey', 'setup');
+  const wasmPath = paths.require('wasm', 'compile --split');
+  const stamp = [zkeyPath, wasmPath, paths.file('qgraph')].map((f) => statSync(f).mtimeMs).join();
+  const hit = loaded.get(paths.dir);
+  if (hit && hit.stamp === stamp) return hit;
+  const entry = { stamp, chunk: loadChunk(buildDir, index), wasm: new Uint8Array(readFileSync(wasmPath)), zkey: new Uint8Array(readFileSync(zkeyPath)) };
+  if (loaded.size >= MAX_LOADED) loaded.delete(loaded.keys().next().value!);
+  loaded.set(paths.dir, entry);
+  return entry;
+}
+
+// snarkjs (fastfile) reads { type: 'mem', data } wherever its typings say a file name
+const inMemory = (data: Uint8Array) => ({ type: 'mem', data }) as unknown as string;
+
+export interface ChunkInput {
+  index: number;
+  /** The chunk circuit's witness input: in<i> (first chunk) or link_in (the others), decimal strings. */
+  input: Record<string, string[]>;
+}
+
+function modelRun(buildDir: string, input: string | { input_data: number[][] }): { qg: QuantGraph; qin: bigint[][]; q: QExecResult } {
+  const qg = quantGraphFromJson(readFileSync(new BuildPaths(buildDir).require('qgraph', 'compile'), 'utf8'));
+  const qin = quantizeInputs(qg, loadSample(input));
+  return { qg, qin, q: execQuant(qg, qin) };
+}
+
+/**
+ * Every chunk's witness input, from one run of the integer executor over the whole model: with
+ * them, each chunk proves on its own (in parallel, on other machines).
+ */
+export function chunkInputs(buildDir: string, input: string | { input_data: number[][] }): ChunkInput[] {
+  const { qin, q } = modelRun(buildDir, input);
+  return splitOf(buildDir).chunks.map((_, index) => {
+    const { file } = loadChunk(buildDir, index);
+    const rec: Record<string, string[]> = {};
+    if (index === 0) qin.forEach((v, i) => { rec[inputSignal(i)] = v.map(String); });
+    if (file.linkIn) rec.link_in = file.linkIn.values.map((g) => q.values[g]!.toString());
+    return { index, input: rec };
+  });
+}
+
+const toField = (x: bigint) => ((x % BN254_R) + BN254_R) % BN254_R;
+
+/** The chunk's values by the integer executor, from its witness input (what the circuit must compute). */
+function execChunk(c: Chunk, input: Record<string, string[]>): { qin: bigint[][]; q: QExecResult; linkIn: bigint[] } {
+  const values = new Array<bigint>(c.graph.totalValues).fill(0n);
+  const parse = (name: string, n: number) => {
+    const xs = input[name];
+    if (!Array.isArray(xs) || xs.length !== n) throw new ZkonnxError('INPUT_INVALID', `chunk ${c.file.index}: input '${name}' needs ${n} values, got ${Array.isArray(xs) ? xs.length : typeof xs}`, { signal: name });
+    return xs.map((x) => { try { return BigInt(x); } catch { throw new ZkonnxError('INPUT_INVALID', `chunk ${c.file.index}: '${name}' holds ${JSON.stringify(x)}, not an integer`, { signal: name }); } });
+  };
+  const qin = c.graph.inputs.map((inp, i) => {
+    const v = parse(inputSignal(i), inp.size);
+    v.forEach((x, j) => {
+      if (x < inp.lo || x >= inp.lo + (1n << BigInt(inp.bits))) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `input '${inp.name}'[${j}] = ${x} is outside the circuit's range`, { signal: inp.name });
+      values[inp.offset + j] = x;
+    });
+    return v;
+  });
+  const li = c.file.linkIn;
+  const linkIn = li ? parse('link_in', li.values.length) : [];
+  linkIn.forEach((x, i) => {
+    const lo = BigInt(li!.lo[i]!);
+    if (x < lo || x >= lo + (1n << BigInt(li!.bits[i]!))) {
+      throw new ZkonnxError('INPUT_OUT_OF_RANGE', `chunk ${c.file.index}: link value ${i} = ${x} is outside [${lo}, ${lo} + 2^${li!.bits[i]})`, { signal: 'link_in' });
+    }
+    values[i + (c.graph.inputs.reduce((n, inp) => n + inp.size, 0))] = x;
+  });
+  for (const a of c.graph.acts) for (let j = 0; j < a.size; j++) values[a.offset + j] = execAct(a, j, values);
+  const outputs = c.graph.outputs.map((o) => Array.from({ length: o.affine.bias.length }, (_, r) => {
+    let s = o.affine.bias[r]!;
+    for (let t = o.affine.rowStart[r]!; t < o.affine.rowStart[r + 1]!; t++) s += o.affine.coef[t]! * values[o.affine.index[t]!]!;
+    return s;
+  }));
+  return { qin, q: { values, outputs }, linkIn };
+}
+
+/** The public signals chunk c's proof must carry, from the integer executor's values. */
+async function expectedChunkSignals(c: Chunk, qin: bigint[][], q: QExecResult, linkIn: bigint[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const r of c.info.publicSignals) {
+    if (r.kind === 'link-in-commit') {
+      const li = c.file.linkIn!;
+      out.push(toField(await packedCommit(linkIn.map((v, i) => v - BigInt(li.lo[i]!)), li.commitBits, 'received link value')).toString());
+    } else if (r.kind === 'link-out-commit') {
+      const lo = c.file.linkOut!;
+      const local = new Map(c.file.globals.map((g, l) => [g, l]));
+      out.push(toField(await packedCommit(lo.values.map((g, i) => q.values[local.get(g)!]! - BigInt(lo.lo[i]!)), lo.commitBits, 'link value')).toString());
+    } else {
+      out.push(...(await expectedPublicSignals(c.graph, [r], qin, q)));
+    }
+  }
+  return out;
+}
+
+export interface ProveChunkOptions {
+  buildDir: string;
+  index: number;
+  /** The chunk's witness input, as chunkInputs gives it. */
+  input: Record<string, string[]>;
+  /** Where proof.json, public.json and the witness go. */
+  outDir: string;
+  backend?: ProverBackend;
+  progress?: Progress;
+}
+
+export interface ChunkProof {
+  index: number;
+  proof: Groth16Proof;
+  publicSignals: string[];
+  seconds: { witness: number; prove: number };
+}
+
+/** Proves one chunk: witness, the check that every circuit value is the executor's, Groth16. */
+export async function proveChunk(opts: ProveChunkOptions): Promise<ChunkProof> {
+  const { chunk: c, wasm, zkey } = loadedChunk(opts.buildDir, opts.index);
+  const prover = getProver(opts.backend);
+  const { qin, q, linkIn } = execChunk(c, opts.input);
+  mkdirSync(opts.outDir, { recursive: true });
+  const wtns = join(opts.outDir, 'witness.wtns');
+  for (const f of ['proof.json', 'public.json']) rmSync(join(opts.outDir, f), { force: true });
+  const t0 = performance.now();
+  opts.progress?.step?.(`witness of chunk ${opts.index + 1}`);
+  await computeWitness(inMemory(wasm), opts.input, wtns);
+  await checkWitness(wtns, c.paths.require('sym', 'compile --split'), q, c.graph.outputs.length);
+  const t1 = performance.now();
+  opts.progress?.step?.(`prove chunk ${opts.index + 1} (${prover.name})`);
+  const { proof, publicSignals } = await prover.prove(inMemory(zkey), wtns, opts.progress);
+  const t2 = performance.now();
+  const expected = await expectedChunkSignals(c, qin, q, linkIn);
+  const bad = expected.findIndex((e, i) => e !== publicSignals[i]);
+  if (bad >= 0 || expected.length !== publicSignals.length) {
+    throw new ZkonnxError('WITNESS_MISMATCH', `chunk ${opts.index + 1}: public signal ${bad} is ${publicSignals[bad]} in the circuit but ${expected[bad]} in the integer executor`, {
+      signal: String(bad), hint: 'the build folder may be stale: compile again',
+    });
+  }
+  writeFileSync(join(opts.outDir, 'proof.json'), JSON.stringify(proof, null, 1));
+  writeFileSync(join(opts.outDir, 'public.json'), JSON.stringify(publicSignals, null, 1));
+  return { index: opts.index, proof, publicSignals, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
+}
+
+// ---------------------------------------------------------------- verifying
+
+export interface VerifySplitOptions {
+  buildDir: string;
+  /** One proof per chunk, in chunk order. */
+  proofs: { proof: Groth16Proof; publicSignals: string[] }[];
+  /**
+   * What the caller expects (field elements as decimal strings): the first chunk's model-input
+   * signals (public input values or input commitments, in order) and the last chunk's
+   * model-output signals (output values or output commitments). Unchecked when absent.
+   */
+  expect?: { inputs?: string[]; outputs?: string[] };
+}
+
+export interface SplitVerification {
+  /** Every chunk proof verifies, every link matches, and the expected signals are there. */
+  ok: boolean;
+  /** Why not, one line each. */
+  errors: string[];
+  chunks: boolean[];
+  /** links[k − 1]: chunk k's received commitment equals chunk k−1's handed-on one. */
+  links: boolean[];
+  /** The first chunk's model-input signals (values or commitments; empty when private). */
+  inputs: string[];
+  /** The last chunk's model-output signals (values or commitments; empty when private). */
+  outputs: string[];
+  /** The model outputs as signed integers, when they are public. */
+  outputValues?: string[];
+}
+
+const runOf = (runs: PublicRun[], kind: PublicRun['kind']) => runs.find((r) => r.kind === kind);
+const signalsOf = (runs: PublicRun[], kinds: PublicRun['kind'][], sig: string[]) => runs.filter((r) => kinds.includes(r.kind)).flatMap((r) => sig.slice(r.start, r.start + r.count));
+
+/** Accepts a set of chunk proofs only when each verifies and the links chain them. */
+export async function verifySplit(opts: VerifySplitOptions): Promise<SplitVerification> {
+  const split = splitOf(opts.buildDir);
+  const n = split.chunks.length;
+  const errors: string[] = [];
+  const res: SplitVerification = { ok: false, errors, chunks: [], links: [], inputs: [], outputs: [] };
+  if (opts.proofs.length !== n) { errors.push(`${opts.proofs.length} proof(s) for ${n} chunks`); return res; }
+  for (let k = 0; k < n; k++) {
+    const info = split.chunks[k]!;
+    const { proof, publicSignals } = opts.proofs[k]!;
+    const want = info.publicSignals.reduce((s, r) => s + r.count, 0);
+    let ok = Array.isArray(publicSignals) && publicSignals.length === want;
+    if (ok) {
+      const vk = readJson(new BuildPaths(join(resolve(opts.buildDir), info.dir)).require('vkey', 'setup')) as VerificationKey;
+      try { ok = await snarkjs.groth16.verify(vk, publicSignals, proof, undefined); } catch { ok = false; }
+    }
+    res.chunks.push(ok);
+    if (!ok) errors.push(`chunk ${k + 1}: the proof does not verify`);
+  }
+  for (let k = 1; k < n; k++) {
+    const out = runOf(split.chunks[k - 1]!.publicSignals, 'link-out-commit');
+    const inn = runOf(split.chunks[k]!.publicSignals, 'link-in-commit');
+    const a = out && opts.proofs[k - 1]!.publicSignals?.[out.start];
+    const b = inn && opts.proofs[k]!.publicSignals?.[inn.start];
+    const ok = a !== undefined && b !== undefined && a === b;
+    res.links.push(ok);
+    if (!ok) errors.push(`link ${k}: chunk ${k + 1} received a commitment (${b}) that chunk ${k} did not hand on (${a})`);
+  }
+  res.inputs = signalsOf(split.chunks[0]!.publicSignals, ['input', 'input-commit'], opts.proofs[0]!.publicSignals ?? []);
+  const lastRuns = split.chunks[n - 1]!.publicSignals;
+  res.outputs = signalsOf(lastRuns, ['output', 'output-commit'], opts.proofs[n - 1]!.publicSignals ?? []);
+  if (lastRuns.some((r) => r.kind === 'output')) res.outputValues = signalsOf(lastRuns, ['output'], opts.proofs[n - 1]!.publicSignals ?? []).map((x) => fieldToSigned(BigInt(x)).toString());
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  if (opts.expect?.inputs && !same(res.inputs, opts.expect.inputs)) errors.push('the first chunk\'s model-input signals are not the expected ones');
+  if (opts.expect?.outputs && !same(res.outputs, opts.expect.outputs)) errors.push('the last chunk\'s model-output signals are not the expected ones');
+  res.ok = errors.length === 0;
+  return res;
+}
+
+// ---------------------------------------------------------------- all in one process
+
+export interface ProveSplitOptions {
+  /** Folder name under <build>/proofs; default 'default'. Chunk k's proof goes to chunks/<k>/. */
+  name?: string;
+  backend?: ProverBackend;
+  progress?: Progress;
+}
+
+export interface SplitProveResult {
+  proofDir: string;
+  chunks: ChunkProof[];
+  verification: SplitVerification;
+  outputs: OutputTensor[];
+  seconds: { witness: number; prove: number };
+}
+
+/** The proof folder of chunk k of a split proof. */
+export const chunkProofDir = (buildDir: string, name: string, k: number) => join(new BuildPaths(buildDir).proofDir(name), 'chunks', String(k));
+
+/** Proves every chunk one after the other, then verifies the set (the outputs are the executor's). */
+export async function proveSplit(buildDir: string, input: string | { input_data: number[][] }, opts: ProveSplitOptions = {}): Promise<SplitProveResult> {
+  const name = opts.name ?? 'default';
+  const paths = new BuildPaths(buildDir);
+  const { qg, q } = modelRun(buildDir, input);
+  const proofDir = paths.proofDir(name);
+  rmSync(join(proofDir, 'chunks'), { recursive: true, force: true });
+  mkdirSync(proofDir, { recursive: true });
+  writeFileSync(paths.proofFile(name, 'input'), JSON.stringify(typeof input === 'string' ? readJson(input) : input));
+  const chunks: ChunkProof[] = [];
+  for (const ci of chunkInputs(buildDir, input)) {
+    chunks.push(await proveChunk({ buildDir, index: ci.index, input: ci.input, outDir: chunkProofDir(buildDir, name, ci.index), backend: opts.backend, progress: opts.progress }));
+  }
+  const verification = await verifySplit({ buildDir, proofs: chunks });
+  if (!verification.ok) throw new ZkonnxError('WITNESS_MISMATCH', `the chunk proofs do not verify as a set: ${verification.errors.join('; ')}`);
+  const outputs: OutputTensor[] = qg.outputs.map((o, i) => ({
+    name: o.name, shape: o.shape, scale: o.scale, raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
+  }));
+  writeFileSync(paths.proofFile(name, 'output'), JSON.stringify({ outputs }, null, 1));
+  const seconds = { witness: chunks.reduce((s, c) => s + c.seconds.witness, 0), prove: chunks.reduce((s, c) => s + c.seconds.prove, 0) };
+  return { proofDir, chunks, verification, outputs, seconds };
+}
+
+/** Reads a split proof written by proveSplit (or by chunk workers into the same layout). */
+export function readSplitProof(buildDir: string, name = 'default'): { proof: Groth16Proof; publicSignals: string[] }[] {
+  return splitOf(buildDir).chunks.map((_, k) => {
+    const dir = chunkProofDir(buildDir, name, k);
+    if (!existsSync(join(dir, 'proof.json'))) throw new ZkonnxError('ARTIFACT_MISSING', `${join(dir, 'proof.json')} does not exist`, { file: join(dir, 'proof.json'), hint: 'run `zkonnx prove` first' });
+    return { proof: readJson(join(dir, 'proof.json')) as Groth16Proof, publicSignals: readJson(join(dir, 'public.json')) as string[] };
+  });
+}

@@ -1,0 +1,241 @@
+/**
+ * Split models (compile --split): chunk circuits proven independently and linked by Poseidon
+ * commitments. Every chunk proof verifies, the links match, the output is exactly the unsplit
+ * model's; a chunk proof of another input breaks a link, and a receiving chunk whose link values
+ * are edited (same commitment) or leave their interval fails its constraints.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as api from '../src/api.js';
+import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
+import { readSymbols, readWtns } from '../src/circom/witness.js';
+import { packedCommit, pack } from '../src/commit/poseidon.js';
+import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { buildModel, type ModelSpec } from '../src/onnx/write.js';
+import { BuildPaths } from '../src/paths.js';
+import { computeWitness } from '../src/prover/index.js';
+import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { releaseCurves } from '../src/snark.js';
+import { startAnvil } from '../src/verifier/anvil.js';
+import { deploySplitVerifier } from '../src/verifier/split.js';
+import { chunkInputs, estimateConstraints, planChunks, proveChunk, proveSplit, verifySplit, type ChunkFile, type ChunkProof } from '../src/split.js';
+
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-split-'));
+afterAll(async () => { await releaseCurves(); });
+
+// x → relu(Gemm) = h1 → relu(Gemm) = h2 → relu(Gemm(h2 + h1)) = h3 → Gemm = y: h1 skips a layer,
+// so split into 3 (one layer each) the link from chunk 2 to chunk 3 carries h1 through chunk 2
+const rnd = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.round(Math.sin(seed * 7.1 + i * 3.7) * 80) / 100);
+const skipModel: ModelSpec = {
+  graphName: 'skip3', inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 3] }],
+  initializers: [
+    { name: 'W1', dims: [4, 5], data: new Float32Array(rnd(20, 1)) }, { name: 'B1', dims: [5], data: new Float32Array(rnd(5, 2)) },
+    { name: 'W2', dims: [5, 5], data: new Float32Array(rnd(25, 3)) }, { name: 'B2', dims: [5], data: new Float32Array(rnd(5, 4)) },
+    { name: 'W3', dims: [5, 4], data: new Float32Array(rnd(20, 5)) }, { name: 'B3', dims: [4], data: new Float32Array(rnd(4, 6)) },
+    { name: 'W4', dims: [4, 3], data: new Float32Array(rnd(12, 7)) }, { name: 'B4', dims: [3], data: new Float32Array(rnd(3, 8)) },
+  ],
+  nodes: [
+    { name: '/fc1/Gemm', op: 'Gemm', inputs: ['x', 'W1', 'B1'], outputs: ['g1'] },
+    { name: '/relu1/Relu', op: 'Relu', inputs: ['g1'], outputs: ['h1'] },
+    { name: '/fc2/Gemm', op: 'Gemm', inputs: ['h1', 'W2', 'B2'], outputs: ['g2'] },
+    { name: '/relu2/Relu', op: 'Relu', inputs: ['g2'], outputs: ['h2'] },
+    { name: '/skip/Add', op: 'Add', inputs: ['h2', 'h1'], outputs: ['s'] },
+    { name: '/fc3/Gemm', op: 'Gemm', inputs: ['s', 'W3', 'B3'], outputs: ['g3'] },
+    { name: '/relu3/Relu', op: 'Relu', inputs: ['g3'], outputs: ['h3'] },
+    { name: '/fc4/Gemm', op: 'Gemm', inputs: ['h3', 'W4', 'B4'], outputs: ['y'] },
+  ],
+};
+const inputA = { input_data: [[0.5, -0.25, 1, 0.75]] };
+const inputB = { input_data: [[-0.9, 0.6, 0.1, -0.4]] };
+const calibration = [inputA, inputB, { input_data: [[1, 1, -1, -1]] }, { input_data: [[-1, -1, 1, 1]] }];
+
+function writeModel(name: string, spec: ModelSpec): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.onnx'), buildModel(spec));
+  writeFileSync(join(dir, 'calibration.json'), JSON.stringify(calibration));
+  return join(dir, 'model.onnx');
+}
+
+const chunkFile = (build: string, k: number) => JSON.parse(readFileSync(new BuildPaths(new BuildPaths(build).chunkDir(k)).file('chunk'), 'utf8')) as ChunkFile;
+/** The integers the whole-model executor gives. */
+function qexec(build: string, input: { input_data: number[][] }) {
+  const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+  const qin = quantizeInputs(qg, input.input_data.map((r) => Float64Array.from(r)));
+  return { qg, qin, q: execQuant(qg, qin) };
+}
+
+describe('a 3-layer model with a skip connection, split into 3 and 2 chunks', { timeout: 300_000 }, () => {
+  let model: string;
+  let whole: string;
+  let split3: string;
+  let unsplitOut: string[];
+  let proofsA: ChunkProof[];
+  let midB: ChunkProof;
+  beforeAll(async () => {
+    model = writeModel('skip3', skipModel);
+    const calib = join(work, 'skip3', 'calibration.json');
+    whole = join(work, 'build-whole');
+    split3 = join(work, 'build-split3');
+    await api.compile({ model, outDir: whole, calibration: calib });
+    await api.compile({ model, outDir: split3, calibration: calib, split: { chunks: 3 } });
+    await api.setup({ buildDir: whole });
+    await api.setup({ buildDir: split3 });
+    const r = await api.prove({ buildDir: whole, input: inputA });
+    unsplitOut = r.publicSignals;
+  }, 300_000);
+
+  it('cuts at the layers; the last link carries h1 through the middle chunk', () => {
+    const s = api.readSettings(split3);
+    expect(s.split!.chunks.map((c) => c.pieces)).toEqual([[{ act: 0, from: 0, to: 5 }], [{ act: 1, from: 0, to: 5 }], [{ act: 2, from: 0, to: 4 }]]);
+    expect(s.split!.chunks.map((c) => c.publicSignals.map((r) => r.signal))).toEqual([['link_out_commit'], ['link_in_commit', 'link_out_commit'], ['out0', 'link_in_commit']]);
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(split3).file('qgraph'), 'utf8'));
+    const [h1, h2] = [qg.acts[0]!, qg.acts[1]!];
+    const range = (a: { offset: number; size: number }) => Array.from({ length: a.size }, (_, i) => a.offset + i);
+    expect(chunkFile(split3, 1).linkIn!.values).toEqual(range(h1));
+    expect(chunkFile(split3, 2).linkIn!.values).toEqual([...range(h1), ...range(h2)]);
+    // every received value is range-checked to the width of its interval
+    const c2 = chunkFile(split3, 2).linkIn!;
+    c2.values.forEach((g, i) => {
+      const b = qg.valueBounds![g]!;
+      expect(BigInt(c2.lo[i]!)).toBe(b.lo);
+      expect(b.hi - b.lo).toBeLessThan(1n << BigInt(c2.bits[i]!));
+    });
+    expect(s.circuit.constraints).toBe(s.split!.chunks.reduce((n, c) => n + c.constraints, 0));
+  });
+
+  it('plans by a constraint budget: every element once, in order, no chunk over the budget but a lone element', () => {
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(split3).file('qgraph'), 'utf8'));
+    const cost = (p: { act: number; from: number; to: number }) => { let n = 0; for (let i = p.from; i < p.to; i++) n += estimateConstraints(qg.acts[p.act]!, i); return n; };
+    for (const budget of [1, 40, 100, 10_000]) {
+      const plan = planChunks(qg, { maxConstraints: budget });
+      const flat = plan.flat().flatMap((p) => Array.from({ length: p.to - p.from }, (_, i) => `${p.act}:${p.from + i}`));
+      expect(flat).toEqual(qg.acts.flatMap((a, j) => Array.from({ length: a.size }, (_, i) => `${j}:${i}`)));
+      for (const c of plan) {
+        const n = c.reduce((t, p) => t + cost(p), 0);
+        if (c.length > 1 || c[0]!.to - c[0]!.from > 1) expect(n).toBeLessThanOrEqual(budget);
+      }
+      if (budget === 10_000) expect(plan).toHaveLength(1);
+    }
+    expect(() => planChunks(qg, { chunks: 15 })).toThrow(/cannot split skip3 into 15 chunks/);
+  });
+
+  it('one-circuit verbs refuse a split build and say what to use', async () => {
+    await expect(api.prove({ buildDir: split3, input: inputA })).rejects.toThrow(/split build/);
+    await expect(api.verify({ buildDir: split3 })).rejects.toThrow(/split build/);
+  });
+
+  it('chunk proofs verify, links match, the output is the unsplit proof\'s and qexec\'s exactly', async () => {
+    const dir = join(work, 'proofs-A');
+    proofsA = [];
+    for (const ci of chunkInputs(split3, inputA)) proofsA.push(await proveChunk({ buildDir: split3, index: ci.index, input: ci.input, outDir: join(dir, String(ci.index)) }));
+    const v = await verifySplit({ buildDir: split3, proofs: proofsA, expect: { outputs: unsplitOut } });
+    expect(v.errors).toEqual([]);
+    expect(v).toMatchObject({ ok: true, chunks: [true, true, true], links: [true, true] });
+    expect(v.outputs).toEqual(unsplitOut);
+    expect(v.outputValues).toEqual(qexec(split3, inputA).q.outputs[0]!.map(String));
+    // the chunk proofs of one inference do not depend on each other: their order of proving does not matter
+    expect(JSON.parse(readFileSync(join(dir, '1', 'public.json'), 'utf8'))).toEqual(proofsA[1]!.publicSignals);
+    // expectations the proofs do not meet are refused
+    const wrong = [...unsplitOut]; wrong[0] = (BigInt(wrong[0]!) + 1n).toString();
+    expect((await verifySplit({ buildDir: split3, proofs: proofsA, expect: { outputs: wrong } })).ok).toBe(false);
+  });
+
+  it('a chunk proof from another input in the middle breaks the links', async () => {
+    const ins = chunkInputs(split3, inputB);
+    const mid = await proveChunk({ buildDir: split3, index: 1, input: ins[1]!.input, outDir: join(work, 'proofs-B1') });
+    midB = mid;
+    const v = await verifySplit({ buildDir: split3, proofs: [proofsA[0]!, mid, proofsA[2]!] });
+    expect(v.chunks).toEqual([true, true, true]); // each proof is valid on its own
+    expect(v.links).toEqual([false, false]);
+    expect(v.ok).toBe(false);
+    // swapping chunk proofs' order, or dropping one, is refused too
+    expect((await verifySplit({ buildDir: split3, proofs: [proofsA[0]!, proofsA[2]!] })).ok).toBe(false);
+    expect((await verifySplit({ buildDir: split3, proofs: [proofsA[1]!, proofsA[0]!, proofsA[2]!] })).ok).toBe(false);
+  });
+
+  it('SplitVerifier.sol on anvil accepts the chunk proofs and refuses a broken link', async () => {
+    const anvil = await startAnvil();
+    try {
+      const d = await deploySplitVerifier({ buildDir: split3, rpc: anvil.rpcUrl });
+      try {
+        expect(d.verifiers).toHaveLength(3);
+        expect(await d.verify(proofsA)).toBe(true);
+        expect(await d.estimateGas(proofsA)).toBeGreaterThan(3 * 180_000); // three pairing checks
+        expect(await d.verify([proofsA[0]!, midB, proofsA[2]!])).toBe(false);
+        expect(await d.verify([proofsA[0]!, proofsA[1]!])).toBe(false);
+        const forged = { ...proofsA[2]!, publicSignals: proofsA[2]!.publicSignals.map((x, i) => (i === 0 ? (BigInt(x) + 1n).toString() : x)) };
+        expect(await d.verify([proofsA[0]!, proofsA[1]!, forged])).toBe(false); // another output: the chunk proof fails
+      } finally { d.close(); }
+    } finally { await anvil.stop(); }
+  });
+
+  it('a receiving chunk fails its constraints when a link value is edited, the commitment kept', async () => {
+    const paths = new BuildPaths(new BuildPaths(split3).chunkDir(2));
+    const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(join(work, 'proofs-A', '2', 'witness.wtns'))]);
+    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+    const commit = sym.get('main.link_in_commit')!;
+    for (const i of [0, 3, 7]) {
+      const bad = w.slice();
+      bad[sym.get(`main.link_in[${i}]`)!]! += 1n;
+      expect(bad[commit]).toBe(w[commit]);
+      expect((await checkConstraints(r1cs, bad)).ok, `link_in[${i}]`).toBe(false);
+    }
+  });
+
+  it('a link value outside its interval fails the receiving chunk\'s range check', async () => {
+    const li = chunkFile(split3, 2).linkIn!;
+    const input = chunkInputs(split3, inputA)[2]!.input;
+    const v = input.link_in!.map(BigInt);
+    // (v0 + 2^W, v1 − 1) packs to the same field element as (v0, v1): only the range check tells them apart
+    const W = li.commitBits;
+    const lo = li.lo.map(BigInt);
+    const packed = (xs: bigint[]) => xs.reduce((e, x, i) => e + (x - lo[i]!) * (1n << BigInt(W * i)), 0n);
+    const cheat = [v[0]! + (1n << BigInt(W)), v[1]! - 1n, ...v.slice(2)];
+    expect(packed(cheat)).toBe(packed(v));
+    expect(pack(v.map((x, i) => x - lo[i]!), W)[0]).toBe(packed(v));
+    const paths = new BuildPaths(new BuildPaths(split3).chunkDir(2));
+    await expect(computeWitness(paths.file('wasm'), { link_in: cheat.map(String) }, join(work, 'cheat.wtns'))).rejects.toThrow(/RangeCheck/);
+    // the library refuses it before the witness, naming the value
+    await expect(proveChunk({ buildDir: split3, index: 2, input: { link_in: cheat.map(String) }, outDir: join(work, 'cheat') })).rejects.toThrow(/link value 0 = .* is outside/);
+  });
+
+  it('hashed input and output: the end chunks carry the model\'s commitments', async () => {
+    const build = join(work, 'build-split2h');
+    await api.compile({ model, outDir: build, calibration: join(work, 'skip3', 'calibration.json'), split: { chunks: 2 }, visibility: { input: 'hashed', output: 'hashed' } });
+    await api.setup({ buildDir: build });
+    const r = await proveSplit(build, inputA);
+    const { qg, qin, q } = qexec(build, inputA);
+    const x = qg.inputs[0]!;
+    const o = qg.outputs[0]!;
+    const inCommit = (await packedCommit(qin[0]!.map((v) => v - x.lo), x.bits)).toString();
+    const outCommit = (await packedCommit(q.outputs[0]!.map((v) => v + o.bound), (2n * o.bound).toString(2).length)).toString();
+    const v = await verifySplit({ buildDir: build, proofs: r.chunks, expect: { inputs: [inCommit], outputs: [outCommit] } });
+    expect(v).toMatchObject({ ok: true, inputs: [inCommit], outputs: [outCommit], links: [true] });
+    expect(r.outputs[0]!.raw).toEqual(q.outputs[0]!.map(String));
+  });
+});
+
+describe('mnist-mlp split inside its one hidden layer', { timeout: 300_000 }, () => {
+  it('2 chunks: proofs verify, the link matches, the output is qexec\'s exactly', async () => {
+    const build = join(work, 'build-mlp2');
+    const dir = 'models/mnist-mlp';
+    const c = await api.compile({ model: join(dir, 'model.onnx'), outDir: build, calibration: join(dir, 'calibration.json'), input: join(dir, 'input.json'), split: { chunks: 2 } });
+    const chunks = c.settings.split!.chunks;
+    expect(chunks.map((ch) => ch.pieces.length)).toEqual([1, 1]);
+    expect(chunks[0]!.pieces[0]!.to).toBe(chunks[1]!.pieces[0]!.from); // the 32 neurons, cut in two
+    await api.setup({ buildDir: build });
+    const input = JSON.parse(readFileSync(join(dir, 'input.json'), 'utf8')) as { input_data: number[][] };
+    const r = await proveSplit(build, input);
+    expect(r.verification).toMatchObject({ ok: true, chunks: [true, true], links: [true] });
+    expect(r.verification.outputValues).toEqual(qexec(build, input).q.outputs[0]!.map(String));
+  }, 300_000);
+
+  it('--split with --weights hashed is refused', async () => {
+    const dir = 'models/mnist-mlp';
+    await expect(api.compile({ model: join(dir, 'model.onnx'), outDir: join(work, 'build-wh'), calibration: join(dir, 'calibration.json'), split: { chunks: 2 }, visibility: { weights: 'hashed' } }))
+      .rejects.toThrow(/--split with --weights hashed is not supported/);
+  });
+});
