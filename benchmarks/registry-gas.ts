@@ -19,54 +19,12 @@ import { deployRegistry, type Registry } from '../src/verifier/registry.js';
 import { exportSolidityVerifier, solidityCallArgs } from '../src/verifier/solidity.js';
 import type { Groth16Proof } from '../src/verifier/types.js';
 import { machine, table } from './chart.js';
+import { inferenceSource, trainingStandInSource } from './registry-circuits.js';
 
 const BITS = 8;
 
-/** Private weights w[n], public input x[n]: public signals [commitment, y, x...] (n + 2). */
-const inference = (n: number, xPublic: boolean) => `pragma circom 2.1.6;
-include "commit.circom";
-template Inference(n, bits) {
-  signal input w[n];
-  signal input x[n];
-  signal output commitment;
-  signal output y;
-  component c = SignedCommit(n, bits);
-  for (var i = 0; i < n; i++) c.in[i] <== w[i];
-  commitment <== c.out;
-  signal p[n];
-  var acc = 0;
-  for (var i = 0; i < n; i++) {
-    p[i] <== w[i] * x[i];
-    acc += p[i];
-  }
-  y <== acc;
-}
-component main ${xPublic ? '{public [x]} ' : ''}= Inference(${n}, ${BITS});
-`;
-
-/** Stand-in for the training circuit: public [root, h0, h1, start]. */
-const TRAINING = `pragma circom 2.1.6;
-include "commit.circom";
-template TrainingStandIn(n, bits) {
-  signal input root;
-  signal input h0;
-  signal input h1;
-  signal input start;
-  signal input w0[n];
-  signal input w1[n];
-  component c0 = SignedCommit(n, bits);
-  component c1 = SignedCommit(n, bits);
-  for (var i = 0; i < n; i++) {
-    c0.in[i] <== w0[i];
-    c1.in[i] <== w1[i];
-  }
-  c0.out === h0;
-  c1.out === h1;
-  signal bind;
-  bind <== root * start;
-}
-component main {public [root, h0, h1, start]} = TrainingStandIn(3, ${BITS});
-`;
+const inference = (n: number, xPublic: boolean) => inferenceSource(n, xPublic, BITS);
+const TRAINING = trainingStandInSource(BITS);
 
 interface Row { operation: string; publicSignals: number | ''; gas: number; note: string }
 

@@ -17,6 +17,7 @@ import { startAnvil, type AnvilInstance } from '../src/verifier/anvil.js';
 import { deployRegistry, modelLayoutFromSettings, type Registry } from '../src/verifier/registry.js';
 import { exportSolidityVerifier } from '../src/verifier/solidity.js';
 import type { Groth16Proof } from '../src/verifier/types.js';
+import { inferenceSource as sharedInference, trainingStandInSource } from '../benchmarks/registry-circuits.js';
 
 const R = BN254_R;
 const BITS = 8;
@@ -24,51 +25,8 @@ const BITS = 8;
 const KEY1 = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 const KEY2 = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
 
-/** Inference: private weights w[3], input x[3] (public or private); outputs [commitment, y = Σ w·x]. */
-const inferenceSource = (xPublic: boolean) => `pragma circom 2.1.6;
-include "commit.circom";
-template Inference(n, bits) {
-  signal input w[n];
-  signal input x[n];
-  signal output commitment;
-  signal output y;
-  component c = SignedCommit(n, bits);
-  for (var i = 0; i < n; i++) c.in[i] <== w[i];
-  commitment <== c.out;
-  signal p[n];
-  var acc = 0;
-  for (var i = 0; i < n; i++) {
-    p[i] <== w[i] * x[i];
-    acc += p[i];
-  }
-  y <== acc;
-}
-component main ${xPublic ? '{public [x]} ' : ''}= Inference(3, ${BITS});
-`;
-
-/** Stand-in for the training circuit: public [root, h0, h1, start], h0/h1 = SignedCommit of private weights. */
-const TRAINING_SOURCE = `pragma circom 2.1.6;
-include "commit.circom";
-template TrainingStandIn(n, bits) {
-  signal input root;
-  signal input h0;
-  signal input h1;
-  signal input start;
-  signal input w0[n];
-  signal input w1[n];
-  component c0 = SignedCommit(n, bits);
-  component c1 = SignedCommit(n, bits);
-  for (var i = 0; i < n; i++) {
-    c0.in[i] <== w0[i];
-    c1.in[i] <== w1[i];
-  }
-  c0.out === h0;
-  c1.out === h1;
-  signal bind;
-  bind <== root * start;
-}
-component main {public [root, h0, h1, start]} = TrainingStandIn(3, ${BITS});
-`;
+const inferenceSource = (xPublic: boolean) => sharedInference(3, xPublic, BITS);
+const TRAINING_SOURCE = trainingStandInSource(BITS);
 
 /** Builds once per source (and commit.circom) into a cache folder under the OS temp dir. */
 async function built(name: string, source: string, publicSignals: string[]): Promise<string> {
