@@ -396,6 +396,8 @@ export interface ProveOptions {
    */
   weights?: string;
   backend?: ProverBackend;
+  /** webgpu: accept a software adapter (llvmpipe, SwiftShader): correct, slower than wasm. */
+  allowSoftwareGpu?: boolean;
   progress?: Progress;
 }
 
@@ -420,7 +422,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const qg = loadQuantGraph(opts.buildDir);
   const zkey = paths.require('zkey', 'setup');
   const wasm = paths.require('wasm', 'compile');
-  const prover = getProver(opts.backend); // an unavailable backend fails before any work
+  const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu }); // an unavailable backend fails before any work
   const sample = loadSample(opts.input);
   const weights = settings.weights ? loadWeights(paths, settings, opts.weights) : [];
   const qin = quantizeInputs(qg, [...sample, ...weights]);
@@ -470,7 +472,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   writeFileSync(paths.proofFile(name, 'proof'), JSON.stringify(proof, null, 1));
   writeFileSync(paths.proofFile(name, 'public'), JSON.stringify(publicSignals, null, 1));
   writeFileSync(paths.proofFile(name, 'output'), JSON.stringify({ outputs, reference }, null, 1));
-  return { proof, publicSignals, outputs, proofDir: dir, backend: prover.name, reference, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
+  return { proof, publicSignals, outputs, proofDir: dir, backend: prover.description, reference, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
 }
 
 /** The committed weights' floats, in the circuit's order: the build's own, or another model's. */

@@ -436,6 +436,7 @@ export interface ProveChunkOptions {
   /** Where proof.json, public.json and the witness go. */
   outDir: string;
   backend?: ProverBackend;
+  allowSoftwareGpu?: boolean;
   progress?: Progress;
 }
 
@@ -449,7 +450,7 @@ export interface ChunkProof {
 /** Proves one chunk: witness, the check that every circuit value is the executor's, Groth16. */
 export async function proveChunk(opts: ProveChunkOptions): Promise<ChunkProof> {
   const { chunk: c, wasm, zkey } = loadedChunk(opts.buildDir, opts.index);
-  const prover = getProver(opts.backend);
+  const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu });
   const { qin, q, linkIn } = execChunk(c, opts.input);
   mkdirSync(opts.outDir, { recursive: true });
   const wtns = join(opts.outDir, 'witness.wtns');
@@ -552,6 +553,7 @@ export interface ProveSplitOptions {
   /** Folder name under <build>/proofs; default 'default'. Chunk k's proof goes to chunks/<k>/. */
   name?: string;
   backend?: ProverBackend;
+  allowSoftwareGpu?: boolean;
   progress?: Progress;
 }
 
@@ -577,7 +579,7 @@ export async function proveSplit(buildDir: string, input: string | { input_data:
   writeFileSync(paths.proofFile(name, 'input'), JSON.stringify(typeof input === 'string' ? readJson(input) : input));
   const chunks: ChunkProof[] = [];
   for (const ci of chunkInputs(buildDir, input)) {
-    chunks.push(await proveChunk({ buildDir, index: ci.index, input: ci.input, outDir: chunkProofDir(buildDir, name, ci.index), backend: opts.backend, progress: opts.progress }));
+    chunks.push(await proveChunk({ buildDir, index: ci.index, input: ci.input, outDir: chunkProofDir(buildDir, name, ci.index), backend: opts.backend, allowSoftwareGpu: opts.allowSoftwareGpu, progress: opts.progress }));
   }
   const verification = await verifySplit({ buildDir, proofs: chunks });
   if (!verification.ok) throw new ZkonnxError('WITNESS_MISMATCH', `the chunk proofs do not verify as a set: ${verification.errors.join('; ')}`);

@@ -8,10 +8,11 @@ import { buildDirOf, buildOpt, jsonOpt, run, visOpt } from './run.js';
 import { register as registerData } from './data.js';
 import { proveSplitVerb, verifySplitVerb } from './split.js';
 import { register as registerTrain } from './train.js';
+import { register as registerApp } from './app.js';
 import { register as registerService } from './service.js';
 
 /** Modules that add verbs: each exports `register(program)` and is listed once here. */
-const verbGroups: ((program: Command) => void)[] = [registerData, registerTrain, registerService];
+const verbGroups: ((program: Command) => void)[] = [registerData, registerTrain, registerService, registerApp];
 
 const program = new Command();
 program.name('zkonnx').description('Verifiable ML inference: ONNX → circom → Groth16 → verify off-chain and on-chain').version(api.version);
@@ -113,14 +114,15 @@ program.command('prove')
   .addOption(buildOpt())
   .option('-n, --name <name>', 'proof folder name under <build>/proofs', 'default')
   .option('--weights <model.onnx>', 'with --weights hashed: prove with this model\'s weights (same architecture)')
-  .addOption(new Option('--backend <backend>', 'prover backend').choices(['wasm', 'webgpu', 'auto']).default('auto'))
+  .addOption(new Option('--backend <backend>', 'prover backend: wasm (CPU), webgpu (GPU), auto (webgpu on a hardware adapter, else wasm)').choices(['wasm', 'webgpu', 'auto']).default('auto'))
+  .option('--allow-software-gpu', 'webgpu: accept a software adapter (Mesa llvmpipe, SwiftShader); correct but slower than wasm')
   .addOption(jsonOpt())
   .action((input: string | undefined, o) => run(o, async (progress) => {
     const buildDir = buildDirOf(o);
     const settings = api.readSettings(buildDir);
     const file = input ?? join(settings.model.path, '..', 'input.json');
     if (settings.split) return proveSplitVerb(buildDir, file, o, progress);
-    const r = await api.prove({ buildDir, input: file, name: o.name, weights: o.weights, backend: o.backend, progress });
+    const r = await api.prove({ buildDir, input: file, name: o.name, weights: o.weights, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress });
     const lines = r.outputs.map((t) => `  ${t.name} [${t.shape}] = [${t.values.map((v) => +v.toFixed(6)).join(', ')}]`);
     if (r.reference) lines.push(`  max abs error vs onnxruntime-web ${r.reference.maxAbsError.toExponential(3)}`);
     return {

@@ -6,14 +6,14 @@ import { ZkonnxError } from '../errors.js';
 import { startServer } from '../service/server.js';
 import { startWorker } from '../service/worker.js';
 
-const int = (what: string, min: number) => (v: string) => {
+export const int = (what: string, min: number) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new ZkonnxError('BAD_ARGUMENT', `${what} must be an integer ≥ ${min}, got '${v}'`);
   return n;
 };
 
 /** Runs a long-lived service until a signal; any start-up failure exits 1 with the message. */
-async function serveUntilSignal(start: () => Promise<{ close(): Promise<void>; ready: string }>): Promise<void> {
+export async function serveUntilSignal(start: () => Promise<{ close(): Promise<void>; ready: string }>): Promise<void> {
   let svc: { close(): Promise<void>; ready: string };
   try {
     svc = await start();

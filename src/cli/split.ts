@@ -6,8 +6,8 @@ import { proveSplit, readSplitProof, verifySplit } from '../split.js';
 
 type VerbResult = { ok: boolean; text: string; json: unknown };
 
-export async function proveSplitVerb(buildDir: string, input: string, o: { name?: string; backend?: ProverBackend }, progress: Progress): Promise<VerbResult> {
-  const r = await proveSplit(buildDir, input, { name: o.name, backend: o.backend, progress });
+export async function proveSplitVerb(buildDir: string, input: string, o: { name?: string; backend?: ProverBackend; allowSoftwareGpu?: boolean }, progress: Progress): Promise<VerbResult> {
+  const r = await proveSplit(buildDir, input, { name: o.name, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress });
   const lines = r.outputs.map((t) => `  ${t.name} [${t.shape}] = [${t.values.map((v) => +v.toFixed(6)).join(', ')}]`);
   const per = r.chunks.map((c) => `${c.seconds.prove.toFixed(2)} s`).join(', ');
   return {

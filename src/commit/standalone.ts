@@ -82,11 +82,11 @@ export interface StandaloneProof {
 }
 
 /** Witness + Groth16 proof for `input` (signal name → value(s)); writes proof.json/public.json to outDir if given. */
-export async function proveStandalone(dir: string, input: Record<string, unknown>, opts: { outDir?: string; backend?: ProverBackend; progress?: Progress } = {}): Promise<StandaloneProof> {
+export async function proveStandalone(dir: string, input: Record<string, unknown>, opts: { outDir?: string; backend?: ProverBackend; allowSoftwareGpu?: boolean; progress?: Progress } = {}): Promise<StandaloneProof> {
   const paths = new BuildPaths(dir);
   const zkey = paths.require('zkey', 'setup');
   const wasm = paths.require('wasm', 'compile');
-  const prover = getProver(opts.backend);
+  const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu });
   const work = opts.outDir ?? `${resolve(dir)}/.prove-${process.pid}`;
   mkdirSync(work, { recursive: true });
   const wtns = join(work, 'witness.wtns');

@@ -1,0 +1,222 @@
+// Prover benchmark: snarkjs against each of our Groth16 backends (src/prover/), in one process.
+//  (a) G1 MSM at 2^k points: ffjavascript's G1.multiExpAffine (what snarkjs calls) against each
+//      backend's msmG1, same random bases and scalars, results compared.
+//  (b) Whole proofs at ~2^k constraints (a chain of multiplications with a public input, domain
+//      2^k): snarkjs.groth16.prove against groth16Prove with each backend, same zkey and witness;
+//      every proof is verified. Keys and witnesses are cached per power under the ZKONNX cache
+//      folder (bench-prove/), made once with the project's fast setup.
+// Runs are interleaved (snarkjs, then each backend, per round) so that load from other processes
+// hits all of them alike; the table shows the best of --runs (proofs) and --msm-runs (MSMs). A
+// backend that cannot load is reported as unavailable, with the reason. Prints a table and writes
+// benchmarks/results/prove.{json,md} and charts (SVG).
+//
+//   node dist/benchmarks/prove.js [--msm 12,14,16] [--proofs 12,14,16] [--backends wasm,webgpu] [--runs 3] [--msm-runs 5]
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BN254_R } from '../src/circom/r1cs.js';
+import { compileCircom } from '../src/circom/compile.js';
+import { cacheDir } from '../src/paths.js';
+import type { BackendName, ProverBackend } from '../src/prover/backend.js';
+import { bn128, type ProverCurve } from '../src/prover/curve.js';
+import { groth16Prove } from '../src/prover/groth16.js';
+import { computeWitness, loadBackend } from '../src/prover/index.js';
+import { generatorTimes } from '../src/setup/fast/points.js';
+import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
+import { setupGroth16 } from '../src/setup/groth16.js';
+import { releaseCurves, snarkjs } from '../src/snark.js';
+import { barChart, machine, table } from './chart.js';
+
+const self = fileURLToPath(import.meta.url);
+const root = self.includes(`${join('dist', 'benchmarks')}`) ? resolve(dirname(self), '..', '..') : resolve(dirname(self), '..');
+
+function list(flag: string, dflt: number[]): number[] {
+  const i = process.argv.indexOf(flag);
+  return i < 0 ? dflt : process.argv[i + 1]!.split(',').filter(Boolean).map(Number);
+}
+function names(flag: string, dflt: string[]): string[] {
+  const i = process.argv.indexOf(flag);
+  return i < 0 ? dflt : process.argv[i + 1]!.split(',').filter(Boolean);
+}
+
+type Loaded = { name: string; backend?: ProverBackend; reason?: string };
+
+async function load(name: string): Promise<Loaded> {
+  try {
+    return { name, backend: await loadBackend(name as BackendName) };
+  } catch (e) {
+    return { name, reason: ((e as Error).message ?? String(e)).split('\n')[0] };
+  }
+}
+
+/** n uniform scalars below r, 32 bytes little-endian each. */
+function randomScalars(n: number): Uint8Array {
+  const out = randomBytes(n * 32);
+  for (let i = 0; i < n; i++) {
+    const o = i * 32;
+    out[o + 31]! &= 0x3f;
+    let x = 0n;
+    for (let j = 31; j >= 0; j--) x = (x << 8n) | BigInt(out[o + j]!);
+    if (x >= BN254_R) out[o + 31]! &= 0x1f; // rare: fold the top into range
+  }
+  return out;
+}
+
+async function best(runs: number, fn: () => Promise<unknown>): Promise<number> {
+  let t = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    t = Math.min(t, performance.now() - t0);
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) MSM
+
+interface MsmRow { power: number; snarkjsMs: number; backends: Record<string, { ms?: number; ratio?: number; unavailable?: string }> }
+
+async function benchMsm(curve: ProverCurve, power: number, loaded: Loaded[], runs: number): Promise<MsmRow> {
+  const n = 2 ** power;
+  const bases = await generatorTimes(curve as unknown as WasmCurve, 'G1', randomScalars(n)); // s·G, s random: random points, 32 additions each
+  const scalars = randomScalars(n);
+  const G1 = curve.G1 as ProverCurve['G1'] & { eq(a: Uint8Array, b: Uint8Array): boolean };
+  const expected = await G1.multiExpAffine(bases, scalars);
+  const row: MsmRow = { power, snarkjsMs: Infinity, backends: {} };
+  for (const l of loaded) row.backends[l.name] = l.backend ? { ms: Infinity } : { unavailable: l.reason };
+  for (let run = 0; run < runs; run++) {
+    row.snarkjsMs = Math.min(row.snarkjsMs, await best(1, () => G1.multiExpAffine(bases, scalars)));
+    for (const l of loaded) {
+      if (!l.backend) continue;
+      let got: Uint8Array | undefined;
+      const ms = await best(1, async () => { got = await l.backend!.msmG1(bases, scalars); });
+      if (!G1.eq(got!, expected)) throw new Error(`${l.name} msmG1 at 2^${power} differs from ffjavascript's`);
+      const b = row.backends[l.name]!;
+      b.ms = Math.min(b.ms!, ms);
+    }
+  }
+  for (const b of Object.values(row.backends)) if (b.ms !== undefined) b.ratio = b.ms / row.snarkjsMs;
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) Whole proofs
+
+/** 2^k − 16 multiplications c[i] = c[i−1]·x + i; public: out, x. Domain 2^k. */
+function chainSource(power: number): string {
+  return `pragma circom 2.1.6;
+template Chain(n) {
+  signal input x; signal input y; signal output out;
+  signal c[n];
+  c[0] <== x * y;
+  for (var i = 1; i < n; i++) c[i] <== c[i - 1] * x + i;
+  out <== c[n - 1];
+}
+component main {public [x]} = Chain(${2 ** power - 16});
+`;
+}
+
+interface Keys { zkey: string; wtns: string; vkey: string; constraints: number }
+
+/** Circuit, keys and witness for 2^power, made once and kept under the cache folder. */
+async function chainKeys(power: number): Promise<Keys> {
+  const src = chainSource(power);
+  const stamp = createHash('sha256').update(src).digest('hex').slice(0, 16);
+  const dir = join(cacheDir(), 'bench-prove', `chain${power}-${stamp}`);
+  const keys: Keys = { zkey: join(dir, 'circuit_final.zkey'), wtns: join(dir, 'witness.wtns'), vkey: join(dir, 'verification_key.json'), constraints: 2 ** power - 16 };
+  if (existsSync(keys.wtns)) return keys;
+  mkdirSync(dir, { recursive: true });
+  console.error(`making keys for 2^${power} in ${dir} (once)`);
+  writeFileSync(join(dir, 'circuit.circom'), src);
+  const c = await compileCircom({ circuitPath: join(dir, 'circuit.circom'), outDir: dir });
+  await setupGroth16({ r1csPath: c.r1csPath, zkeyPath: keys.zkey, vkeyPath: keys.vkey });
+  await computeWitness(c.wasmPath, { x: 3, y: 5 }, `${keys.wtns}.tmp`);
+  writeFileSync(keys.wtns, readFileSync(`${keys.wtns}.tmp`)); // last: its presence marks a complete folder
+  return keys;
+}
+
+interface ProofRow { power: number; constraints: number; snarkjsS: number; backends: Record<string, { s?: number; ratio?: number; unavailable?: string; stages?: Record<string, number> }> }
+
+async function benchProof(power: number, loaded: Loaded[], runs: number): Promise<ProofRow> {
+  const k = await chainKeys(power);
+  const vkey = JSON.parse(readFileSync(k.vkey, 'utf8'));
+  const check = async (who: string, r: { proof: unknown; publicSignals: string[] }) => {
+    if (!(await snarkjs.groth16.verify(vkey, r.publicSignals, r.proof as never))) throw new Error(`${who} proof at 2^${power} does not verify`);
+  };
+  const row: ProofRow = { power, constraints: k.constraints, snarkjsS: Infinity, backends: {} };
+  for (const l of loaded) row.backends[l.name] = l.backend ? { s: Infinity } : { unavailable: l.reason };
+  for (let run = 0; run < runs; run++) {
+    let t0 = performance.now();
+    const theirs = await snarkjs.groth16.prove(k.zkey, k.wtns);
+    row.snarkjsS = Math.min(row.snarkjsS, (performance.now() - t0) / 1000);
+    await check('snarkjs', theirs);
+    for (const l of loaded) {
+      if (!l.backend) continue;
+      t0 = performance.now();
+      const ours = await groth16Prove(k.zkey, k.wtns, l.backend);
+      const s = (performance.now() - t0) / 1000;
+      await check(l.name, ours);
+      const b = row.backends[l.name]!;
+      if (s < b.s!) Object.assign(b, { s, stages: { ...ours.timings } });
+    }
+  }
+  for (const b of Object.values(row.backends)) if (b.s !== undefined) b.ratio = b.s / row.snarkjsS;
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const msmPowers = list('--msm', [12, 13, 14, 15, 16, 17, 18]);
+const proofPowers = list('--proofs', [12, 13, 14, 15, 16]);
+const backendNames = names('--backends', ['wasm', 'webgpu']);
+const runs = list('--runs', [3])[0]!;
+// an MSM is short and the one kernel both sides share: more runs to see past the noise of a shared machine
+const msmRuns = list('--msm-runs', [5])[0]!;
+
+const host = await machine();
+const curve = await bn128(); // worker start-up is not part of any timing
+const loaded = await Promise.all(backendNames.map(load));
+console.error(`machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? `${l.name} (${l.backend.description})` : `${l.name}: unavailable: ${l.reason}`)).join('; ')}`);
+
+const msmRows: MsmRow[] = [];
+const proofRows: ProofRow[] = [];
+const out = join(root, 'benchmarks', 'results');
+const cell = (b: { ms?: number; s?: number; ratio?: number; unavailable?: string } | undefined, unit: 'ms' | 's') =>
+  b?.unavailable !== undefined ? [`unavailable: ${b.unavailable}`, ''] : [unit === 'ms' ? b!.ms!.toFixed(1) : b!.s!.toFixed(3), `${b!.ratio!.toFixed(2)}`];
+const render = () => {
+  const msmHeader = ['G1 MSM', 'snarkjs ms', ...backendNames.flatMap((n) => [`${n} ms`, `${n}/snarkjs`])];
+  const msmBody = msmRows.map((r) => [`2^${r.power}`, r.snarkjsMs.toFixed(1), ...backendNames.flatMap((n) => cell(r.backends[n], 'ms'))]);
+  const proofHeader = ['proof', 'constraints', 'snarkjs s', ...backendNames.flatMap((n) => [`${n} s`, `${n}/snarkjs`])];
+  const proofBody = proofRows.map((r) => [`2^${r.power}`, String(r.constraints), r.snarkjsS.toFixed(3), ...backendNames.flatMap((n) => cell(r.backends[n], 's'))]);
+  return `machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? l.backend.description : `${l.name} unavailable`)).join('; ')}; best of ${msmRuns} (MSM) and ${runs} (proofs)\n\n`
+    + `${table(msmHeader, msmBody)}\n\n${table(proofHeader, proofBody)}`;
+};
+const save = () => {
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'prove.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: host, runs, msmRuns, note: 'best of runs, interleaved; snarkjs = ffjavascript G1.multiExpAffine / snarkjs.groth16.prove; ratio = ours / snarkjs (below 1: faster)', msm: msmRows, proofs: proofRows }, null, 2)}\n`);
+  writeFileSync(join(out, 'prove.md'), `# bench:prove\n\n\`\`\`\n${render()}\n\`\`\`\n`);
+};
+
+for (const p of msmPowers) {
+  msmRows.push(await benchMsm(curve, p, loaded, msmRuns));
+  console.error(`msm 2^${p} done`);
+  save();
+}
+for (const p of proofPowers) {
+  proofRows.push(await benchProof(p, loaded, runs));
+  console.error(`proof 2^${p} done`);
+  save();
+}
+const bars = <R extends { power: number }>(rows: R[], base: (r: R) => number, of: (r: R, n: string) => number | undefined) =>
+  rows.flatMap((r) => [{ label: `2^${r.power} snarkjs`, value: base(r) }, ...backendNames.flatMap((n) => {
+    const v = of(r, n);
+    return v === undefined ? [] : [{ label: `2^${r.power} ${n}`, value: v }];
+  })]);
+if (msmRows.length) writeFileSync(join(out, 'prove-msm.svg'), barChart('G1 MSM time', 'ms', bars(msmRows, (r) => r.snarkjsMs, (r, n) => r.backends[n]?.ms), { log: true }));
+if (proofRows.length) writeFileSync(join(out, 'prove-proofs.svg'), barChart('Groth16 proof time', 's', bars(proofRows, (r) => r.snarkjsS, (r, n) => r.backends[n]?.s), { log: true }));
+save();
+console.log(render());
+for (const l of loaded) await l.backend?.release?.();
+await releaseCurves();

@@ -1,0 +1,104 @@
+// Proving in the page: artifacts from the server (cached by the browser), the witness from
+// circom's own calculator, the Groth16 proof from src/prover (the code the CLI runs) with the
+// WebGPU backend when the browser has an adapter and the WebAssembly one otherwise, and a check
+// with snarkjs's verifier before the page calls the proof good.
+import * as snarkjs from 'snarkjs';
+import { inputSignal } from '../../compiler/emit.js';
+import type { QuantGraph } from '../../ir/graph.js';
+import { execQuant, quantizeInputs } from '../../qexec/exec.js';
+import { groth16Prove } from '../../prover/groth16.js';
+import { loadBackend } from '../../prover/index.js';
+import type { ProverBackend } from '../../prover/backend.js';
+import { fetchArtifact, fetchJson } from './artifacts.js';
+
+export type PageBackend = 'auto' | 'webgpu' | 'wasm';
+
+export interface PageProof {
+  proof: unknown;
+  publicSignals: string[];
+  verified: boolean;
+  /** The model input that was proven (after the canvas's preprocessing). */
+  input: number[];
+  /** The backend that made the proof, with its adapter. */
+  backend: string;
+  seconds: { download: number; witness: number; prove: number; verify: number };
+}
+
+export type Report = (text: string, fraction?: number) => void;
+
+const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+/**
+ * Bytes a proof needs at its peak in the page: the zkey, its sections copied into the backend,
+ * and eight domain-sized Fr buffers for the quotient (an estimate on the safe side).
+ */
+export function estimateMemory(zkeyBytes: number, constraints: number): number {
+  const domain = 2 ** Math.ceil(Math.log2(Math.max(constraints, 2) + 1));
+  return 3 * zkeyBytes + 8 * 32 * domain;
+}
+
+/** What the page lets a proof use: half the device's memory (as the browser reports it, ≤ 8 GiB), at most 2 GiB; `?memoryMiB=` overrides. */
+export function memoryBudget(): number {
+  const q = Number(new URLSearchParams(location.search).get('memoryMiB'));
+  if (q > 0) return q * 2 ** 20;
+  const gib = (navigator as Navigator & { deviceMemory?: number }).deviceMemory ?? 4;
+  return Math.min(gib / 2, 2) * 2 ** 30;
+}
+
+interface WitnessCalculator {
+  calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean): Promise<Uint8Array>;
+}
+
+/** circom's generated witness_calculator.js is CommonJS: evaluate it with a module wrapper. */
+function witnessBuilder(source: string): (code: Uint8Array) => Promise<WitnessCalculator> {
+  const mod: { exports: unknown } = { exports: {} };
+  new Function('module', 'exports', source)(mod, mod.exports);
+  return mod.exports as (code: Uint8Array) => Promise<WitnessCalculator>;
+}
+
+async function pickBackend(want: PageBackend): Promise<ProverBackend> {
+  if (want !== 'auto') return loadBackend(want, { allowSoftware: true }); // asked for by name: a software adapter will do
+  // auto: WebGPU only on a hardware adapter, WebAssembly otherwise
+  return loadBackend('webgpu').catch(() => loadBackend('wasm'));
+}
+
+/** `outputsPublic`: the model's outputs are public signals (they come first), so they are checked against the executor. */
+export async function proveInPage(id: string, qg: QuantGraph, x: number[], want: PageBackend, outputsPublic: boolean, report: Report): Promise<PageProof> {
+  const t0 = performance.now();
+  const base = `models/${encodeURIComponent(id)}/`;
+  report('downloading the proving key…', 0);
+  const zkey = await fetchArtifact(`${base}circuit_final.zkey`, (l, t) => report(`proving key ${(l / 2 ** 20).toFixed(1)} / ${(t / 2 ** 20).toFixed(1)} MiB`, 0.4 * (l / t)));
+  const wasm = await fetchArtifact(`${base}circuit.wasm`, (l, t) => report(`witness calculator ${(l / 2 ** 20).toFixed(1)} / ${(t / 2 ** 20).toFixed(1)} MiB`, 0.4 + 0.1 * (l / t)));
+  const calcSource = await (await fetch(`${base}witness_calculator.js`)).text();
+  const vkey = await fetchJson<Record<string, unknown>>(`${base}verification_key.json`);
+  const t1 = performance.now();
+
+  report('computing the witness…', 0.5);
+  const qin = quantizeInputs(qg, [x]);
+  const q = execQuant(qg, qin);
+  const input: Record<string, string[]> = {};
+  qin.forEach((v, i) => { input[inputSignal(i)] = v.map(String); });
+  const calculator = await witnessBuilder(calcSource)(wasm.bytes);
+  const wtns = await calculator.calculateWTNSBin(input, true);
+  const t2 = performance.now();
+
+  const backend = await pickBackend(want);
+  report(`proving with ${backend.description}…`, 0.55);
+  // groth16Prove's steps, in order: read, A/B/C evaluations, quotient and MSMs (most of the time), assemble
+  const stages = ['read', 'A/B/C', 'quotient', 'assemble'];
+  const { proof, publicSignals } = await groth16Prove({ type: 'mem', data: zkey.bytes }, { type: 'mem', data: wtns }, backend, {
+    progress: { step: (name) => report(`proving with ${backend.description}: ${name}…`, 0.55 + 0.4 * Math.max(0, stages.findIndex((s) => name.startsWith(s))) / stages.length) },
+  });
+  const t3 = performance.now();
+
+  report('verifying…', 0.95);
+  // public outputs must be the executor's integers: the prediction the page showed
+  const expected = q.outputs.flat().map((v) => String(((v % R) + R) % R));
+  const outputsMatch = !outputsPublic || expected.every((e, i) => publicSignals[i] === e);
+  const verified = outputsMatch && (await snarkjs.groth16.verify(vkey as never, publicSignals, proof as never));
+  const t4 = performance.now();
+  return {
+    proof, publicSignals, verified, input: x, backend: backend.description,
+    seconds: { download: (t1 - t0) / 1000, witness: (t2 - t1) / 1000, prove: (t3 - t2) / 1000, verify: (t4 - t3) / 1000 },
+  };
+}

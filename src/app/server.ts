@@ -1,0 +1,109 @@
+// `zkonnx app`: a local web server for the in-browser prover. It serves the page (dist/app/,
+// bundled by scripts/bundle-app.mjs), the list of compiled and set-up models under a folder, and
+// each model's artifacts. Artifacts stream with their length (the page shows download progress)
+// and an ETag (the browser's cache revalidates instead of downloading a zkey again). The page is
+// cross-origin isolated (COOP/COEP) so that it may use SharedArrayBuffer and workers freely.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { ZkonnxError } from '../errors.js';
+import { BuildPaths } from '../paths.js';
+import { ModelRegistry, type ModelInfo } from '../service/models.js';
+
+export interface AppOptions {
+  /** Folder whose subfolders are build folders (compile + setup). */
+  models: string;
+  host?: string;
+  port?: number;
+}
+
+export interface AppServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** What the page may fetch from a model: name in the URL → build artifact. */
+const ARTIFACTS = {
+  'settings.json': (p: BuildPaths) => p.file('settings'),
+  'qgraph.json': (p: BuildPaths) => p.file('qgraph'),
+  'circuit.wasm': (p: BuildPaths) => p.file('wasm'),
+  'witness_calculator.js': (p: BuildPaths) => join(dirname(p.file('wasm')), 'witness_calculator.js'),
+  'circuit_final.zkey': (p: BuildPaths) => p.file('zkey'),
+  'verification_key.json': (p: BuildPaths) => p.file('vkey'),
+} as const;
+type ArtifactName = keyof typeof ARTIFACTS;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json', '.wasm': 'application/wasm', '.zkey': 'application/octet-stream', '.png': 'image/png',
+};
+const typeOf = (f: string) => TYPES[f.slice(f.lastIndexOf('.'))] ?? 'application/octet-stream';
+
+/** The bundled page: dist/app, beside dist/src/app when built, under the repository's dist/ when run from source (tests). */
+export function pageDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const built = resolve(here, '..', '..', 'app');
+  return existsSync(join(built, 'index.html')) ? built : resolve(here, '..', '..', 'dist', 'app');
+}
+
+/** Sends a file with length and ETag; 304 when the browser's copy is current. */
+function sendFile(reply: FastifyReply, file: string, ifNoneMatch: string | undefined): FastifyReply {
+  const st = statSync(file);
+  const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+  reply.header('ETag', etag).header('Cache-Control', 'no-cache').type(typeOf(file));
+  if (ifNoneMatch === etag) return reply.code(304).send();
+  reply.header('Content-Length', String(st.size));
+  return reply.send(createReadStream(file));
+}
+
+/** The page's view of a model: what it needs to decide whether and how to prove it. */
+function describe(m: ModelInfo) {
+  const p = new BuildPaths(m.buildDir);
+  const s = m.settings;
+  return {
+    id: m.id,
+    inputs: m.inputs,
+    outputs: s.outputs.map((o) => ({ name: o.name, shape: o.shape })),
+    constraints: s.circuit.constraints,
+    visibility: s.visibility,
+    // MNIST-shaped models get the digit canvas: 28×28 pixels in [0, 1], or 2×2-average-pooled to 14×14
+    digit: m.inputs.length === 1 ? ({ 784: 28, 196: 14 } as Record<number, number>)[m.inputs[0]!.size] : undefined,
+    bytes: { zkey: statSync(p.file('zkey')).size, wasm: statSync(p.file('wasm')).size },
+  };
+}
+
+export async function startApp(opts: AppOptions): Promise<AppServer> {
+  const page = pageDir();
+  if (!existsSync(join(page, 'index.html'))) {
+    throw new ZkonnxError('ARTIFACT_MISSING', `the page bundle is missing: ${join(page, 'index.html')}`, { hint: 'run `npm run build` (it bundles the page with esbuild)' });
+  }
+  const registry = new ModelRegistry(opts.models);
+  const app: FastifyInstance = Fastify({ logger: false });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('Cross-Origin-Opener-Policy', 'same-origin').header('Cross-Origin-Embedder-Policy', 'require-corp');
+  });
+
+  // Only whole (unsplit) models with weights baked in: the page proves one circuit.
+  const provable = (m: ModelInfo) => m.chunks === undefined && !m.settings.weights;
+  app.get('/api/models', async () => registry.list().filter(provable).map(describe));
+
+  app.get<{ Params: { id: string; file: string } }>('/models/:id/:file', async (req, reply) => {
+    const m = registry.get(req.params.id);
+    const which = ARTIFACTS[req.params.file as ArtifactName];
+    if (!m || !provable(m) || !which) return reply.code(404).send({ error: `no ${req.params.file} for model '${req.params.id}'` });
+    const file = which(new BuildPaths(m.buildDir));
+    if (!existsSync(file)) return reply.code(404).send({ error: `${req.params.file} is missing in ${m.buildDir}` });
+    return sendFile(reply, file, req.headers['if-none-match']);
+  });
+
+  // The page itself: a closed set of files from dist/app.
+  app.get<{ Params: { file?: string } }>('/:file?', async (req, reply) => {
+    const name = req.params.file || 'index.html';
+    if (!/^[A-Za-z0-9_.-]+$/.test(name) || !existsSync(join(page, name))) return reply.code(404).send({ error: `no page file ${name}` });
+    return sendFile(reply, join(page, name), req.headers['if-none-match']);
+  });
+
+  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8090 });
+  return { url: address.replace('[::1]', 'localhost'), close: () => app.close() };
+}

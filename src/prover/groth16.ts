@@ -1,0 +1,141 @@
+// Groth16 proving in snarkjs's stages (groth16_prove.js), with the heavy arithmetic behind a
+// ProverBackend: read and check both files, A/B/C evaluations, quotient, five MSMs, random r and
+// s, assembly. Every header check runs before any heavy work. Same files in, same proof format
+// out: snarkjs verifies our proofs and the proof depends on the backend only through r and s.
+import type { Groth16Proof } from 'snarkjs';
+import { ZkonnxError } from '../errors.js';
+import type { Progress } from '../log.js';
+import { BN254_R, readBigLE } from '../circom/r1cs.js';
+import type { ProverBackend } from './backend.js';
+import type { BinSource } from './bin-source.js';
+import { bn128, type ProverCurve } from './curve.js';
+import { buildABC } from './qap.js';
+import { readWtnsFile, type Wtns } from './wtns.js';
+import { readZkeyFile, type Zkey } from './zkey.js';
+
+export interface Groth16ProveOptions {
+  progress?: Progress;
+  /** Test hook only: fixed blinding scalars instead of fresh CSPRNG ones (r = s = 0 is deterministic and NOT zero-knowledge). */
+  rs?: { r: bigint; s: bigint };
+}
+
+/** Seconds per stage; the MSMs and the quotient overlap, so they do not add up to `total`. */
+export interface Groth16Timings {
+  read: number;
+  abc: number;
+  quotient: number;
+  msm: number;
+  assemble: number;
+  total: number;
+}
+
+export interface Groth16Result {
+  proof: Groth16Proof;
+  publicSignals: string[];
+  timings: Groth16Timings;
+}
+
+/** The checks between the two files, both numbers in each message. */
+export function checkPair(zkey: Zkey, wtns: Wtns): void {
+  const { r, nVars } = zkey.header;
+  if (wtns.q !== r || wtns.n8 !== zkey.header.n8r) {
+    throw new ZkonnxError('WITNESS_MISMATCH', `the witness field does not match the proving key: ${wtns.file} has q = ${wtns.q} (${wtns.n8} bytes), ${zkey.file} has r = ${r} (${zkey.header.n8r} bytes)`, {
+      file: wtns.file, hint: 'compile the circuit for BN254 (circom --prime bn128) and compute the witness again',
+    });
+  }
+  if (wtns.nWitness !== nVars) {
+    throw new ZkonnxError('WITNESS_MISMATCH', `the witness does not fit the proving key: ${wtns.file} has ${wtns.nWitness} values, ${zkey.file} expects ${nVars} variables`, {
+      file: wtns.file, hint: 'the witness or the key belongs to another circuit: compile, setup and prove from the same build folder',
+    });
+  }
+}
+
+/**
+ * A uniform scalar mod r from the CSPRNG (512 bits reduced: bias below 2^-250). Web Crypto, which
+ * Node and browsers both have: the in-browser prover runs this module too.
+ */
+function randomScalar(): bigint {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(64));
+  let x = 0n;
+  for (const b of bytes) x = (x << 8n) | BigInt(b);
+  return x % BN254_R;
+}
+
+function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
+  const out = new Uint8Array(x.byteLength + y.byteLength);
+  out.set(x);
+  out.set(y, x.byteLength);
+  return out;
+}
+
+const strings = (x: unknown): unknown => (Array.isArray(x) ? x.map(strings) : String(x));
+
+export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backend: ProverBackend, opts: Groth16ProveOptions = {}): Promise<Groth16Result> {
+  const t0 = performance.now();
+  const since = (t: number) => (performance.now() - t) / 1000;
+  const step = (name: string) => opts.progress?.step?.(name);
+  step('read zkey and witness');
+  const wtns = await readWtnsFile(wtnsSrc); // the small file first: a wrong witness fails fast
+  const zkey = await readZkeyFile(zkeySrc);
+  checkPair(zkey, wtns);
+  const { nPublic, power } = zkey.header;
+  const curve = await bn128();
+  const read = since(t0);
+
+  const t1 = performance.now();
+  step('A/B/C evaluations');
+  const { a, b, c } = await buildABC(curve, zkey, wtns.witness);
+  const abc = since(t1);
+
+  // The quotient first (a chain of dependent steps), then the MSMs that need only the witness:
+  // the backend's queue stays full. C and H both go into pi_c, so they are one MSM over the
+  // concatenated bases (one bucket reduction per window instead of two, and a wider window).
+  const t2 = performance.now();
+  step('quotient and MSMs');
+  let quotient = 0;
+  const w = wtns.witness;
+  const wC = w.subarray((nPublic + 1) * 32);
+  const ch = backend.quotient(a, b, c, power).then((q) => {
+    quotient = since(t2);
+    return backend.msmG1(concat(zkey.C, zkey.H), concat(wC, q));
+  });
+  const [pA, pB1, pB2, pCH] = await Promise.all([backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), ch]);
+  const msm = since(t2);
+
+  const t3 = performance.now();
+  step('assemble');
+  const proof = assemble(curve, zkey, { pA, pB1, pB2, pCH }, opts.rs ?? { r: randomScalar(), s: randomScalar() });
+  const publicSignals: string[] = [];
+  for (let i = 1; i <= nPublic; i++) publicSignals.push(readBigLE(w, i * 32, 32).toString());
+  const timings: Groth16Timings = { read, abc, quotient, msm, assemble: since(t3), total: since(t0) };
+  const f = (x: number) => x.toFixed(3);
+  opts.progress?.info?.(`groth16 (${backend.description}), 2^${power}: read ${f(read)} s, A/B/C ${f(abc)} s, quotient ${f(quotient)} s, MSMs ${f(msm)} s, total ${f(timings.total)} s`);
+  return { proof, publicSignals, timings };
+}
+
+/** The MSM results; pCH = C + H. */
+interface Parts { pA: Uint8Array; pB1: Uint8Array; pB2: Uint8Array; pCH: Uint8Array }
+
+/**
+ * snarkjs's assembly: pi_a = A + α + r·δ1; pi_b = B2 + β2 + s·δ2; B1' = B1 + β1 + s·δ1;
+ * pi_c = C + H + s·pi_a + r·B1' − r·s·δ1. Cheap: a handful of operations on the main thread.
+ */
+function assemble(curve: ProverCurve, zkey: Zkey, p: Parts, rs: { r: bigint; s: bigint }): Groth16Proof {
+  const { G1, G2, Fr } = curve;
+  const h = zkey.header;
+  const r = Fr.e(rs.r % BN254_R);
+  const s = Fr.e(rs.s % BN254_R);
+  const piA = G1.add(G1.add(p.pA, h.vk_alpha_1), G1.timesFr(h.vk_delta_1, r));
+  const piB = G2.add(G2.add(p.pB2, h.vk_beta_2), G2.timesFr(h.vk_delta_2, s));
+  const b1 = G1.add(G1.add(p.pB1, h.vk_beta_1), G1.timesFr(h.vk_delta_1, s));
+  let piC = G1.add(p.pCH, G1.timesFr(piA, s));
+  piC = G1.add(piC, G1.timesFr(b1, r));
+  piC = G1.add(piC, G1.timesFr(h.vk_delta_1, Fr.neg(Fr.mul(r, s))));
+  return {
+    pi_a: strings(G1.toObject(G1.toAffine(piA))) as string[],
+    pi_b: strings(G2.toObject(G2.toAffine(piB))) as string[][],
+    pi_c: strings(G1.toObject(G1.toAffine(piC))) as string[],
+    protocol: 'groth16',
+    curve: curve.name,
+  };
+}

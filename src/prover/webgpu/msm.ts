@@ -1,0 +1,573 @@
+/// <reference types="@webgpu/types" />
+// Pippenger G1 multi-scalar multiplication on WebGPU.
+//
+// Signed c-bit windows (digits in [−2^(c−1), 2^(c−1)], so H = 2^(c−1) buckets per window and a
+// negative digit adds −P, which costs a field negation). Bucket accumulation goes through a
+// sparse-matrix transpose (CSR): count entries per key (window, bucket), exclusive scan for the
+// offsets, scatter the point indices; then every key's run of entries is cut into tasks of at
+// most S entries, summed in parallel, and the tasks' partial sums are summed the same way, level
+// after level, until every key has one sum. So a bucket that holds half the points (scalars
+// like 1 or r − 1 are common in witnesses) costs log_S(n) short levels, not one long thread.
+// Buckets are reduced per window by running sums over segments, the segments by a tree sum,
+// and the K window sums come back to the CPU for Horner's rule (K·c doublings).
+//
+// Bases are uploaded and converted to the kernels' Montgomery form once (`uploadBasesG1`); a
+// prover keeps the `GpuBases` handle for its several MSMs over the same zkey section. Inputs
+// larger than the device's binding size are cut into chunks whose results are added.
+//
+// ZKONNX_GPU_DEBUG=1 (or options.debug) reads every stage's buffers back and compares them with
+// the CPU reference (reference.ts); it is slow (BigInt) and meant for small inputs.
+import { ZkonnxError } from '../../errors.js';
+import type { GpuContext } from './device.js';
+import { BufferUsage, dispatch, pipeline, readBuffer, uniformU32, uploadBuffer, workgroupSize } from './gpu.js';
+import * as ref from './reference.js';
+import { DEFAULT_FIELD_CONFIG, FIELD_MODULI, montgomeryR, unpackBigints, type FieldConfig } from './wgsl/field.js';
+import {
+  accumulateWgsl,
+  bucketReduceWgsl,
+  convertBasesWgsl,
+  digitsWgsl,
+  scanAddWgsl,
+  scanBlockWgsl,
+  sumGroupsWgsl,
+  tasksWgsl,
+} from './wgsl/msm.js';
+
+export interface MsmOptions {
+  /** Window width c (2…16); default from n (`chooseWindow`). */
+  windowBits?: number;
+  /** Entries per accumulation task (default 32). */
+  taskSize?: number;
+  /**
+   * Invocations the bucket reduction aims for: more, shorter segments, each paying a
+   * double-and-add of ~log2(H) steps. Default 2^16 on a GPU (latency-bound, wants parallel
+   * work), 2^10 on a software adapter (a few cores: total work matters).
+   */
+  reduceThreads?: number;
+  /** Field limb configuration (for measurements; default DEFAULT_FIELD_CONFIG). */
+  field?: FieldConfig;
+  /** Compare every stage with the CPU reference (default: env ZKONNX_GPU_DEBUG=1). */
+  debug?: boolean;
+  /** Receives timing and debug lines. */
+  log?: (msg: string) => void;
+  /** Largest chunk of points per pass (default: what the device's binding size allows). */
+  maxChunk?: number;
+}
+
+/** Bases on the GPU, converted, in chunks of at most `maxChunkPoints` points. */
+export interface GpuBases {
+  readonly ctx: GpuContext;
+  readonly n: number;
+  /** The field configuration whose Montgomery form the converted bases are in. */
+  readonly field: FieldConfig;
+  readonly chunks: readonly { readonly start: number; readonly n: number; readonly buffer: GPUBuffer }[];
+  release(): void;
+}
+
+const P = FIELD_MODULI.fq;
+const PROJ_BYTES = 96; // 3 coordinates × 8 words
+const MIN_C = 2;
+const MAX_C = 16;
+
+/** Window width minimizing K·(n + 3H): one mixed add per entry, ~3 adds per bucket to reduce. */
+export function chooseWindow(n: number): number {
+  let best = MIN_C;
+  let bestCost = Infinity;
+  for (let c = MIN_C; c <= MAX_C; c++) {
+    const cost = ref.numWindows(c) * (n + 3 * 2 ** (c - 1));
+    if (cost < bestCost) {
+      best = c;
+      bestCost = cost;
+    }
+  }
+  return best;
+}
+
+/** The most points one pass handles within the device's buffer binding size. */
+export function maxChunkPoints(ctx: GpuContext, taskSize = 32): number {
+  const lim = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  for (let n = 1 << 26; n >= 1 << 8; n >>= 1) {
+    const c = chooseWindow(n);
+    const K = ref.numWindows(c);
+    const NK = K * 2 ** (c - 1);
+    if (n * 64 <= lim && n * K * 4 <= lim && (Math.ceil((n * K) / taskSize) + NK) * PROJ_BYTES <= lim) return n;
+  }
+  return 1 << 8;
+}
+
+const debugEnv = () => typeof process !== 'undefined' && process.env?.['ZKONNX_GPU_DEBUG'] === '1';
+
+// ---------------------------------------------------------------------------------------------
+// Shader text, generated once per (kernel, workgroup size): the pipeline cache keys on it.
+
+const codeCache = new Map<string, string>();
+function code(key: string, gen: () => string): string {
+  let c = codeCache.get(key);
+  if (c === undefined) codeCache.set(key, (c = gen()));
+  return c;
+}
+
+/** Scratch buffers per device, grown on demand and reused by later MSMs. */
+class Workspace {
+  private readonly bufs = new Map<string, GPUBuffer>();
+  // Outgrown buffers may still be used by commands recorded but not yet submitted.
+  private retired: GPUBuffer[] = [];
+  constructor(private readonly device: GPUDevice) {}
+  get(name: string, bytes: number): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    let b = this.bufs.get(name);
+    if (!b || b.size < size) {
+      if (b) this.retired.push(b);
+      b = this.device.createBuffer({ size, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, label: name });
+      this.bufs.set(name, b);
+    }
+    return b;
+  }
+  /** Destroys outgrown buffers; call when no recorded work can refer to them. */
+  collect(): void {
+    this.retired.forEach((b) => b.destroy());
+    this.retired = [];
+  }
+  release(): void {
+    this.collect();
+    for (const b of this.bufs.values()) b.destroy();
+    this.bufs.clear();
+  }
+}
+const workspaces = new WeakMap<GPUDevice, Workspace>();
+function workspace(device: GPUDevice): Workspace {
+  let w = workspaces.get(device);
+  if (!w) workspaces.set(device, (w = new Workspace(device)));
+  return w;
+}
+
+const turns = new WeakMap<GPUDevice, Promise<unknown>>();
+function serialized<T>(device: GPUDevice, fn: () => Promise<T>): Promise<T> {
+  const run = (turns.get(device) ?? Promise.resolve()).then(fn, fn);
+  turns.set(device, run.catch(() => undefined));
+  return run;
+}
+
+/** Frees the MSM scratch buffers kept for `ctx`'s device. */
+export function releaseMsmWorkspace(ctx: GpuContext): void {
+  workspaces.get(ctx.device)?.release();
+  workspaces.delete(ctx.device);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Uploads n affine bases (ffjavascript layout, n × 64 bytes) and converts them on the GPU. */
+export async function uploadBasesG1(ctx: GpuContext, bases: Uint8Array, opts: Pick<MsmOptions, 'debug' | 'log' | 'maxChunk' | 'field'> = {}): Promise<GpuBases> {
+  if (bases.length % 64 !== 0) {
+    throw new ZkonnxError('BAD_ARGUMENT', `G1 bases: expected a multiple of 64 bytes, got ${bases.length}`);
+  }
+  const n = bases.length / 64;
+  const chunk = Math.max(1, opts.maxChunk ?? maxChunkPoints(ctx));
+  const wg = workgroupSize(ctx, 64);
+  const field = opts.field ?? DEFAULT_FIELD_CONFIG;
+  const pipe = await pipeline(ctx.device, code(`convert/${wg}/${cfgKey(field)}`, () => convertBasesWgsl(wg, field)));
+  const chunks: { start: number; n: number; buffer: GPUBuffer }[] = [];
+  const enc = ctx.device.createCommandEncoder();
+  const params: GPUBuffer[] = [];
+  for (let start = 0; start < n; start += chunk) {
+    const m = Math.min(chunk, n - start);
+    const buffer = uploadBuffer(ctx.device, bases.subarray(start * 64, (start + m) * 64), 0, 'g1 bases');
+    const prm = uniformU32(ctx.device, [m]);
+    params.push(prm);
+    dispatch(ctx, enc, pipe, [buffer, prm], m, wg);
+    chunks.push({ start, n: m, buffer });
+  }
+  ctx.device.queue.submit([enc.finish()]);
+  await ctx.device.queue.onSubmittedWorkDone();
+  params.forEach((b) => b.destroy());
+  const handle: GpuBases = {
+    ctx,
+    n,
+    field,
+    chunks,
+    release: () => chunks.forEach((c) => c.buffer.destroy()),
+  };
+  if (opts.debug ?? debugEnv()) {
+    const want = ref.decodeBasesFF(bases);
+    for (const c of chunks) {
+      const got = decodeOurAffine(await readBuffer(ctx.device, c.buffer, 0, c.n * 64), field);
+      got.forEach((g, i) => {
+        const w = want[c.start + i]!;
+        if (!affineEq(g, w)) mismatch('convert', `base ${c.start + i}`, w, g);
+      });
+    }
+    opts.log?.(`debug: ${n} bases converted as the CPU does`);
+  }
+  return handle;
+}
+
+/**
+ * Σ scalars[i]·bases[i] over G1. `bases`: n × 64 bytes (ffjavascript affine Montgomery, (0, 0)
+ * = infinity) or an uploaded handle; `scalars`: m × 32 bytes canonical LE with m ≤ n (any
+ * 256-bit value is reduced mod r). Returns ffjavascript's 96-byte Jacobian (Montgomery).
+ */
+export async function gpuMsmG1(ctx: GpuContext, bases: Uint8Array | GpuBases, scalars: Uint8Array, opts: MsmOptions = {}): Promise<Uint8Array> {
+  if (scalars.length % 32 !== 0) {
+    throw new ZkonnxError('BAD_ARGUMENT', `MSM scalars: expected a multiple of 32 bytes, got ${scalars.length}`);
+  }
+  const owned = bases instanceof Uint8Array;
+  if (!owned && bases.ctx.device !== ctx.device) throw new ZkonnxError('BAD_ARGUMENT', 'MSM: the bases were uploaded to another GPU device');
+  const handle = owned ? await uploadBasesG1(ctx, bases, opts) : bases;
+  try {
+    const m = scalars.length / 32;
+    if (m > handle.n) {
+      throw new ZkonnxError('BAD_ARGUMENT', `MSM: ${m} scalars but only ${handle.n} bases`, {
+        hint: 'pass as many bases as scalars (or more)',
+      });
+    }
+    // MSMs on one device take turns: they share its scratch buffers.
+    return await serialized(ctx.device, async () => {
+      let acc: ref.Proj = { ...ref.PROJ_ZERO };
+      for (const c of handle.chunks) {
+        const k = Math.min(c.n, m - c.start);
+        if (k <= 0) break;
+        const r = await msmChunk(ctx, c.buffer, k, scalars.subarray(c.start * 32, (c.start + k) * 32), handle.field, opts);
+        acc = ref.addProj(acc, r);
+      }
+      return ref.projToJacobianFF(acc);
+    });
+  } finally {
+    if (owned) handle.release();
+  }
+}
+
+interface Stage {
+  enc: GPUCommandEncoder;
+  params: GPUBuffer[];
+}
+
+/** One pass over ≤ maxChunk points; returns the sum in canonical projective coordinates. */
+async function msmChunk(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, field: FieldConfig, opts: MsmOptions): Promise<ref.Proj> {
+  const dev = ctx.device;
+  dev.pushErrorScope('out-of-memory');
+  dev.pushErrorScope('validation');
+  let result: ref.Proj | undefined;
+  let failure: unknown;
+  try {
+    result = await msmStages(ctx, bases, n, scalarBytes, field, opts);
+  } catch (e) {
+    failure = e;
+  }
+  // Pop both scopes whatever happened, so that a failure does not leave them on the stack.
+  const errors = [await dev.popErrorScope(), await dev.popErrorScope()].filter((e) => e !== null);
+  if (errors.length > 0) {
+    throw new ZkonnxError('PROOF_INVALID', `WebGPU MSM failed on ${ctx.adapterName}: ${errors.map((e) => e!.message).join('; ')}`, {
+      hint: 'a smaller maxChunk may fit the device; or use the wasm backend',
+      cause: failure,
+    });
+  }
+  if (failure !== undefined) throw failure;
+  return result!;
+}
+
+async function msmStages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, field: FieldConfig, opts: MsmOptions): Promise<ref.Proj> {
+  const params: GPUBuffer[] = [];
+  try {
+    return await stages(ctx, bases, n, scalarBytes, field, opts, params);
+  } finally {
+    // Submitted work that still uses them keeps them alive until it completes.
+    params.forEach((b) => b.destroy());
+    workspace(ctx.device).collect();
+  }
+}
+
+async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, field: FieldConfig, opts: MsmOptions, params: GPUBuffer[]): Promise<ref.Proj> {
+  const dev = ctx.device;
+  const debug = opts.debug ?? debugEnv();
+  const log = opts.log;
+  const t0 = performance.now();
+  const c = opts.windowBits ?? chooseWindow(n);
+  if (!Number.isInteger(c) || c < MIN_C || c > MAX_C) throw new ZkonnxError('BAD_ARGUMENT', `MSM window bits must be ${MIN_C}…${MAX_C}, got ${c}`);
+  const K = ref.numWindows(c);
+  const H = 2 ** (c - 1);
+  const NK = K * H;
+  const S = opts.taskSize ?? 32;
+  if (!Number.isInteger(S) || S < 2) throw new ZkonnxError('BAD_ARGUMENT', `MSM task size must be an integer ≥ 2, got ${S}`);
+  const ws = workspace(dev);
+  const wgc = workgroupSize(ctx, 64); // curve kernels: register-heavy
+  const wgs = workgroupSize(ctx, 256); // scans and digits
+  const pipe = (key: string, gen: (wg: number) => string, wg: number) => pipeline(dev, code(`${key}/${wg}/${cfgKey(field)}`, () => gen(wg)));
+  // Every buffer a kernel binds must fit one binding.
+  const lim = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  const fits = (what: string, bytes: number) => {
+    if (bytes > lim) {
+      throw new ZkonnxError('BAD_ARGUMENT', `MSM of ${n} points with c = ${c}: ${what} needs ${bytes} bytes, the device binds at most ${lim}`, {
+        hint: 'pass a smaller maxChunk (or let the window width default)',
+      });
+    }
+  };
+  fits('the CSR entries', n * K * 4);
+  fits('the buckets', NK * PROJ_BYTES);
+
+  const [pDigits, pScatter, pScanBlock, pScanAdd, pTasks] = await Promise.all([
+    pipe('digits', (wg) => digitsWgsl(wg, false), wgs),
+    pipe('scatter', (wg) => digitsWgsl(wg, true), wgs),
+    pipe('scanBlock', scanBlockWgsl, wgs),
+    pipe('scanAdd', scanAddWgsl, wgs),
+    pipe('tasks', tasksWgsl, wgs),
+  ]);
+
+  const st: Stage = { enc: dev.createCommandEncoder(), params };
+  const prm = (words: number[]) => {
+    const b = uniformU32(dev, words);
+    st.params.push(b);
+    return b;
+  };
+  const flush = () => {
+    dev.queue.submit([st.enc.finish()]);
+    st.enc = dev.createCommandEncoder();
+  };
+  // Exclusive scan of n u32 from `input` into `output` (recursive over block sums).
+  const scan = (input: GPUBuffer, output: GPUBuffer, len: number, depth = 0): void => {
+    const blocks = Math.ceil(len / wgs);
+    const sums = ws.get(`scanSums${depth}`, blocks * 4);
+    dispatch(ctx, st.enc, pScanBlock, [input, output, sums, prm([len])], len, wgs);
+    if (blocks > 1) {
+      const offs = ws.get(`scanOffs${depth}`, blocks * 4);
+      scan(sums, offs, blocks, depth + 1);
+      dispatch(ctx, st.enc, pScanAdd, [output, offs, prm([len])], len, wgs);
+    }
+  };
+
+  // 1. Digits → counts per key; CSR offsets; scatter; tasks per key and their offsets.
+  const scal = ws.get('scalars', n * 32);
+  dev.queue.writeBuffer(scal, 0, scalarBytes.buffer, scalarBytes.byteOffset, n * 32);
+  const counts = ws.get('counts', (NK + 1) * 4);
+  const offsets = ws.get('offsets', (NK + 1) * 4);
+  const cursor = ws.get('cursor', (NK + 1) * 4);
+  const entries = ws.get('entries', n * K * 4);
+  const stats = ws.get('stats', 16);
+  const tasksA = ws.get('tasksA', (NK + 1) * 4);
+  const toffsA = ws.get('toffsA', (NK + 1) * 4);
+  st.enc.clearBuffer(counts, 0, (NK + 1) * 4);
+  st.enc.clearBuffer(stats, 0, 16);
+  const digitPrm = prm([n, c, K, H]);
+  dispatch(ctx, st.enc, pDigits, [scal, bases, counts, digitPrm], n, wgs);
+  scan(counts, offsets, NK + 1);
+  st.enc.copyBufferToBuffer(offsets, 0, cursor, 0, (NK + 1) * 4);
+  dispatch(ctx, st.enc, pScatter, [scal, bases, cursor, entries, digitPrm], n, wgs);
+  dispatch(ctx, st.enc, pTasks, [counts, tasksA, stats, prm([NK + 1, S])], NK + 1, wgs);
+  scan(tasksA, toffsA, NK + 1);
+  // One small readback: the largest bucket (how many levels) and the task count (sizes).
+  const info = ws.get('info', 16);
+  st.enc.copyBufferToBuffer(stats, 0, info, 0, 4);
+  st.enc.copyBufferToBuffer(offsets, NK * 4, info, 4, 4);
+  st.enc.copyBufferToBuffer(toffsA, NK * 4, info, 8, 4);
+  flush();
+  const [maxCount, totalEntries, totalTasks] = await readU32s(dev, info, 3);
+  fits('the partial sums', totalTasks! * PROJ_BYTES);
+  const tDigits = performance.now();
+
+  let cpu: CpuModel | undefined;
+  if (debug) {
+    cpu = await cpuModel(dev, bases, n, scalarBytes, c, field);
+    await checkCsr(dev, cpu, { counts, offsets, entries, tasks: tasksA, toffs: toffsA }, NK, S, maxCount!, totalEntries!);
+    log?.(`debug: digits, counts, CSR entries and tasks match the CPU (c = ${c}, ${totalEntries} entries)`);
+  }
+
+  // 2. Accumulation levels until every key has at most S entries, then one sum per key.
+  const [pAccA, pAccP, pReduce, pSum] = await Promise.all([
+    pipe('accA', (wg) => accumulateWgsl(wg, true, field), wgc),
+    pipe('accP', (wg) => accumulateWgsl(wg, false, field), wgc),
+    pipe('reduce', (wg) => bucketReduceWgsl(wg, field), wgc),
+    pipe('sumGroups', (wg) => sumGroupsWgsl(wg, field), wgc),
+  ]);
+  let src = bases;
+  let affine = true;
+  let cnt = counts;
+  let off = offsets;
+  let tasks = tasksA;
+  let toffs = toffsA;
+  let maxc = maxCount!;
+  let T = totalTasks!;
+  const nonEmptyBound = Math.min(NK, T); // each nonempty key has ≥ 1 task at level 0
+  let level = 0;
+  while (maxc > S) {
+    const dst = ws.get(level % 2 === 0 ? 'partA' : 'partB', T * PROJ_BYTES);
+    const b = affine ? [src, entries, cnt, off, toffs, dst] : [src, cnt, off, toffs, dst];
+    dispatch(ctx, st.enc, affine ? pAccA : pAccP, [...b, prm([NK, S, 0])], T, wgc);
+    // The partial sums are the next level's entries: one per task, grouped by key.
+    src = dst;
+    affine = false;
+    cnt = tasks;
+    off = toffs;
+    maxc = Math.ceil(maxc / S);
+    level++;
+    if (maxc > S) {
+      tasks = ws.get(level % 2 === 0 ? 'tasksA' : 'tasksB', (NK + 1) * 4);
+      toffs = ws.get(level % 2 === 0 ? 'toffsA' : 'toffsB', (NK + 1) * 4);
+      dispatch(ctx, st.enc, pTasks, [cnt, tasks, stats, prm([NK + 1, S])], NK + 1, wgs);
+      scan(tasks, toffs, NK + 1);
+      T = Math.ceil(T / S) + nonEmptyBound; // Σ ⌈t/S⌉ ≤ Σ (t/S + 1) over nonempty keys
+      fits('the partial sums', T * PROJ_BYTES);
+    }
+  }
+  const buckets = ws.get('buckets', NK * PROJ_BYTES);
+  {
+    // Per key: the task offsets are not read; `off` stands in for the binding.
+    const b = affine ? [src, entries, cnt, off, off, buckets] : [src, cnt, off, off, buckets];
+    dispatch(ctx, st.enc, affine ? pAccA : pAccP, [...b, prm([NK, S, 1])], NK, wgc);
+  }
+  if (debug) {
+    flush();
+    const got = decodeOurProj(await readBuffer(dev, buckets, 0, NK * PROJ_BYTES), field);
+    got.forEach((g, key) => {
+      if (!ref.projEq(g, cpu!.buckets[key]!)) mismatch('buckets', `key ${key} (window ${Math.floor(key / H)}, bucket ${(key % H) + 1})`, cpu!.buckets[key], g);
+    });
+    log?.(`debug: ${NK} bucket sums match the CPU (${level} task levels)`);
+  }
+
+  // 3. Window sums: segments of L buckets per invocation, then a tree sum per window.
+  const want = Math.max(1, Math.floor((opts.reduceThreads ?? (ctx.software ? 1 << 10 : 1 << 16)) / K));
+  let nseg = 1;
+  while (nseg * 2 <= Math.min(H, want)) nseg *= 2;
+  const L = H / nseg;
+  const segs = ws.get('segs', K * nseg * PROJ_BYTES);
+  dispatch(ctx, st.enc, pReduce, [buckets, segs, prm([H, L, nseg, K])], K * nseg, wgc);
+  let cur = segs;
+  let M = nseg;
+  let flip = 0;
+  const F = 8;
+  while (M > 1) {
+    const MO = Math.ceil(M / F);
+    const dst = ws.get(flip++ % 2 === 0 ? 'sumA' : 'sumB', K * MO * PROJ_BYTES);
+    dispatch(ctx, st.enc, pSum, [cur, dst, prm([K, M, F, MO])], K * MO, wgc);
+    cur = dst;
+    M = MO;
+  }
+  flush();
+  const windows = decodeOurProj(await readBuffer(dev, cur, 0, K * PROJ_BYTES), field);
+  const tGpu = performance.now();
+  if (debug) {
+    const cw = ref.windowSums(cpu!.buckets, c);
+    windows.forEach((w, k) => {
+      if (!ref.projEq(w, cw[k]!)) mismatch('window sums', `window ${k}`, cw[k], w);
+    });
+    log?.(`debug: ${K} window sums match the CPU`);
+  }
+  const result = ref.combineWindows(windows, c);
+  log?.(
+    `msm n=${n} c=${c} K=${K} levels=${level} entries=${totalEntries} max bucket=${maxCount}: ` +
+      `digits+CSR ${(tDigits - t0).toFixed(1)} ms, buckets+windows ${(tGpu - tDigits).toFixed(1)} ms, CPU combine ${(performance.now() - tGpu).toFixed(1)} ms`,
+  );
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host decoding of the kernels' layouts and the debug comparisons
+
+async function readU32s(dev: GPUDevice, buf: GPUBuffer, count: number): Promise<number[]> {
+  const b = await readBuffer(dev, buf, 0, count * 4);
+  return Array.from(new Uint32Array(b.buffer, b.byteOffset, count));
+}
+
+const cfgKey = (f: FieldConfig) => `${f.limbBits}${f.rolledMul ? 'r' : 'u'}`;
+const rInv = new Map<string, bigint>();
+/** Our Montgomery form (x·R, R = 2^(W·NL)) → x. */
+function canonical(field: FieldConfig): (v: bigint) => bigint {
+  const k = cfgKey(field);
+  let inv = rInv.get(k);
+  if (inv === undefined) rInv.set(k, (inv = ref.modInv(montgomeryR(field) % P, P)));
+  return (v) => (v * inv) % P;
+}
+
+/** Our affine layout (16 words, Montgomery) → canonical affine; (0, 0) → identity. */
+function decodeOurAffine(bytes: Uint8Array, field: FieldConfig): ref.Affine[] {
+  const toCanonical = canonical(field);
+  const w = unpackBigints(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
+  const out: ref.Affine[] = [];
+  for (let i = 0; i + 1 < w.length; i += 2) {
+    out.push(w[i] === 0n && w[i + 1] === 0n ? null : { x: toCanonical(w[i]!), y: toCanonical(w[i + 1]!) });
+  }
+  return out;
+}
+
+/** Our projective layout (24 words) → canonical projective. */
+function decodeOurProj(bytes: Uint8Array, field: FieldConfig): ref.Proj[] {
+  const toCanonical = canonical(field);
+  const w = unpackBigints(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
+  const out: ref.Proj[] = [];
+  for (let i = 0; i + 2 < w.length; i += 3) out.push({ X: toCanonical(w[i]!), Y: toCanonical(w[i + 1]!), Z: toCanonical(w[i + 2]!) });
+  return out;
+}
+
+const affineEq = (a: ref.Affine, b: ref.Affine) => (a === null || b === null ? a === b : a.x === b.x && a.y === b.y);
+
+function show(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
+}
+
+function mismatch(stage: string, where: string, want: unknown, got: unknown): never {
+  throw new ZkonnxError('PROOF_INVALID', `GPU MSM debug: stage "${stage}" differs from the CPU reference at ${where}`, {
+    stage,
+    expected: show(want),
+    received: show(got),
+    hint: 'a WGSL kernel or its host code is wrong on this adapter; use the wasm backend and report the adapter',
+  });
+}
+
+interface CpuModel {
+  lists: Map<number, number[]>; // key → sorted entries (index | sign << 31)
+  buckets: ref.Proj[];
+}
+
+/** The CPU's view of the same chunk: entries per key and bucket sums, from the GPU's bases. */
+async function cpuModel(dev: GPUDevice, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, c: number, field: FieldConfig): Promise<CpuModel> {
+  const pts = decodeOurAffine(await readBuffer(dev, bases, 0, n * 64), field);
+  const scalars = ref.decodeScalars(scalarBytes.subarray(0, n * 32));
+  const H = 2 ** (c - 1);
+  const lists = new Map<number, number[]>();
+  pts.forEach((pt, i) => {
+    if (pt === null) return;
+    ref.signedDigits(scalars[i]!, c).forEach((d, k) => {
+      if (d === 0) return;
+      const key = k * H + Math.abs(d) - 1;
+      let l = lists.get(key);
+      if (!l) lists.set(key, (l = []));
+      l.push((i | (d < 0 ? 0x80000000 : 0)) >>> 0);
+    });
+  });
+  for (const l of lists.values()) l.sort((a, b) => a - b);
+  return { lists, buckets: ref.bucketSums(pts, scalars, c) };
+}
+
+async function checkCsr(
+  dev: GPUDevice,
+  cpu: CpuModel,
+  b: { counts: GPUBuffer; offsets: GPUBuffer; entries: GPUBuffer; tasks: GPUBuffer; toffs: GPUBuffer },
+  NK: number,
+  S: number,
+  maxCount: number,
+  total: number,
+): Promise<void> {
+  const u32 = async (buf: GPUBuffer, len: number) => {
+    const x = await readBuffer(dev, buf, 0, len * 4);
+    return new Uint32Array(x.buffer, x.byteOffset, len);
+  };
+  const counts = await u32(b.counts, NK + 1);
+  const offsets = await u32(b.offsets, NK + 1);
+  const entries = await u32(b.entries, Math.max(1, total));
+  const tasks = await u32(b.tasks, NK + 1);
+  const toffs = await u32(b.toffs, NK + 1);
+  let run = 0;
+  let runT = 0;
+  let max = 0;
+  for (let key = 0; key <= NK; key++) {
+    const want = key < NK ? cpu.lists.get(key) ?? [] : [];
+    if (counts[key] !== want.length) mismatch('counts', `key ${key}`, want.length, counts[key]);
+    if (offsets[key] !== run) mismatch('offsets (scan)', `key ${key}`, run, offsets[key]);
+    if (tasks[key] !== Math.ceil(want.length / S)) mismatch('tasks', `key ${key}`, Math.ceil(want.length / S), tasks[key]);
+    if (toffs[key] !== runT) mismatch('task offsets (scan)', `key ${key}`, runT, toffs[key]);
+    const got = Array.from(entries.subarray(run, run + want.length)).sort((x, y) => x - y);
+    if (got.some((g, i) => g !== want[i])) mismatch('scatter', `key ${key}`, want, got);
+    run += want.length;
+    runT += tasks[key]!;
+    max = Math.max(max, want.length);
+  }
+  if (max !== maxCount) mismatch('max count', 'stats[0]', max, maxCount);
+}

@@ -1,0 +1,363 @@
+// CPU reference, in BigInt, of every GPU stage: field arithmetic, G1 formulas (affine and the
+// complete projective ones the WGSL uses), the signed-window digits, bucket sums, window
+// reductions, and a naive MSM. Slow and obviously right; tests and the debug mode compare the
+// kernels' buffers with it.
+import { FIELD_MODULI, type FieldName } from './wgsl/field.js';
+
+export const P = FIELD_MODULI.fq;
+export const R = FIELD_MODULI.fr;
+
+export const mod = (a: bigint, m: bigint = P): bigint => {
+  const r = a % m;
+  return r < 0n ? r + m : r;
+};
+
+export function modPow(b: bigint, e: bigint, m: bigint): bigint {
+  let r = 1n;
+  b = mod(b, m);
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % m;
+    b = (b * b) % m;
+    e >>= 1n;
+  }
+  return r;
+}
+
+export const modInv = (a: bigint, m: bigint = P): bigint => {
+  if (mod(a, m) === 0n) throw new RangeError('inverse of zero');
+  return modPow(a, m - 2n, m);
+};
+
+/** Field operations mod p for `f`, on canonical bigints. */
+export function refField(f: FieldName) {
+  const p = FIELD_MODULI[f];
+  return {
+    p,
+    add: (a: bigint, b: bigint) => mod(a + b, p),
+    sub: (a: bigint, b: bigint) => mod(a - b, p),
+    mul: (a: bigint, b: bigint) => mod(a * b, p),
+    neg: (a: bigint) => mod(-a, p),
+    inv: (a: bigint) => modInv(a, p),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// G1: y² = x³ + 3 over Fq. Affine points with null for the identity; projective (X : Y : Z)
+// with x = X/Z, y = Y/Z and identity (0 : 1 : 0); Jacobian (X, Y, Z) with x = X/Z², y = Y/Z³.
+
+export type Affine = { x: bigint; y: bigint } | null;
+export type Proj = { X: bigint; Y: bigint; Z: bigint };
+
+export const G1_GENERATOR: Affine = { x: 1n, y: 2n };
+export const PROJ_ZERO: Proj = { X: 0n, Y: 1n, Z: 0n };
+const B3 = 9n; // 3·b
+
+export const onCurve = (a: Affine): boolean => a === null || mod(a.y * a.y - a.x * a.x * a.x - 3n) === 0n;
+
+export const negAffine = (a: Affine): Affine => (a === null ? null : { x: a.x, y: mod(-a.y) });
+
+/** Affine addition by the textbook chord-and-tangent cases. */
+export function addAffine(a: Affine, b: Affine): Affine {
+  if (a === null) return b;
+  if (b === null) return a;
+  if (a.x === b.x) {
+    if (mod(a.y + b.y) === 0n) return null;
+    return doubleAffine(a);
+  }
+  const l = mod((b.y - a.y) * modInv(mod(b.x - a.x)));
+  const x = mod(l * l - a.x - b.x);
+  return { x, y: mod(l * (a.x - x) - a.y) };
+}
+
+export function doubleAffine(a: Affine): Affine {
+  if (a === null || a.y === 0n) return null;
+  const l = mod(3n * a.x * a.x * modInv(mod(2n * a.y)));
+  const x = mod(l * l - 2n * a.x);
+  return { x, y: mod(l * (a.x - x) - a.y) };
+}
+
+export function mulAffine(a: Affine, k: bigint): Affine {
+  let r: Affine = null;
+  let q = a;
+  k = mod(k, R);
+  while (k > 0n) {
+    if (k & 1n) r = addAffine(r, q);
+    q = doubleAffine(q);
+    k >>= 1n;
+  }
+  return r;
+}
+
+export const toProj = (a: Affine): Proj => (a === null ? { ...PROJ_ZERO } : { X: a.x, Y: a.y, Z: 1n });
+
+export function projToAffine(p: Proj): Affine {
+  if (mod(p.Z) === 0n) return null;
+  const zi = modInv(p.Z);
+  return { x: mod(p.X * zi), y: mod(p.Y * zi) };
+}
+
+export const projEq = (a: Proj, b: Proj): boolean => {
+  const A = projToAffine(a);
+  const B = projToAffine(b);
+  return A === null || B === null ? A === B : A.x === B.x && A.y === B.y;
+};
+
+/** Renes–Costello–Batina 2016, algorithm 7 (complete addition, a = 0), as the WGSL has it. */
+export function addProj(p: Proj, q: Proj): Proj {
+  const { X: X1, Y: Y1, Z: Z1 } = p;
+  const { X: X2, Y: Y2, Z: Z2 } = q;
+  let t0 = mod(X1 * X2);
+  let t1 = mod(Y1 * Y2);
+  let t2 = mod(Z1 * Z2);
+  let t3 = mod((X1 + Y1) * (X2 + Y2));
+  let t4 = mod(t0 + t1);
+  t3 = mod(t3 - t4);
+  t4 = mod((Y1 + Z1) * (Y2 + Z2));
+  let X3 = mod(t1 + t2);
+  t4 = mod(t4 - X3);
+  X3 = mod((X1 + Z1) * (X2 + Z2));
+  let Y3 = mod(t0 + t2);
+  Y3 = mod(X3 - Y3);
+  X3 = mod(t0 + t0);
+  t0 = mod(X3 + t0);
+  t2 = mod(B3 * t2);
+  let Z3 = mod(t1 + t2);
+  t1 = mod(t1 - t2);
+  Y3 = mod(B3 * Y3);
+  X3 = mod(t4 * Y3);
+  t2 = mod(t3 * t1);
+  X3 = mod(t2 - X3);
+  Y3 = mod(Y3 * t0);
+  t1 = mod(t1 * Z3);
+  Y3 = mod(t1 + Y3);
+  t0 = mod(t0 * t3);
+  Z3 = mod(Z3 * t4);
+  Z3 = mod(Z3 + t0);
+  return { X: X3, Y: Y3, Z: Z3 };
+}
+
+/** RCB algorithm 8: mixed addition with an affine point that is not the identity. */
+export function addMixed(p: Proj, q: { x: bigint; y: bigint }): Proj {
+  const { X: X1, Y: Y1, Z: Z1 } = p;
+  const { x: X2, y: Y2 } = q;
+  let t0 = mod(X1 * X2);
+  let t1 = mod(Y1 * Y2);
+  let t3 = mod((X2 + Y2) * (X1 + Y1));
+  let t4 = mod(t0 + t1);
+  t3 = mod(t3 - t4);
+  t4 = mod(Y2 * Z1 + Y1);
+  let Y3 = mod(X2 * Z1 + X1);
+  let X3 = mod(t0 + t0);
+  t0 = mod(X3 + t0);
+  let t2 = mod(B3 * Z1);
+  let Z3 = mod(t1 + t2);
+  t1 = mod(t1 - t2);
+  Y3 = mod(B3 * Y3);
+  X3 = mod(t4 * Y3);
+  t2 = mod(t3 * t1);
+  X3 = mod(t2 - X3);
+  Y3 = mod(Y3 * t0);
+  t1 = mod(t1 * Z3);
+  Y3 = mod(t1 + Y3);
+  t0 = mod(t0 * t3);
+  Z3 = mod(Z3 * t4);
+  Z3 = mod(Z3 + t0);
+  return { X: X3, Y: Y3, Z: Z3 };
+}
+
+/** RCB algorithm 9: doubling (complete, a = 0). */
+export function doubleProj(p: Proj): Proj {
+  const { X, Y, Z } = p;
+  let t0 = mod(Y * Y);
+  let Z3 = mod(8n * t0);
+  let t1 = mod(Y * Z);
+  let t2 = mod(Z * Z);
+  t2 = mod(B3 * t2);
+  let X3 = mod(t2 * Z3);
+  let Y3 = mod(t0 + t2);
+  Z3 = mod(t1 * Z3);
+  t1 = mod(t2 + t2);
+  t2 = mod(t1 + t2);
+  t0 = mod(t0 - t2);
+  Y3 = mod(t0 * Y3);
+  Y3 = mod(X3 + Y3);
+  t1 = mod(X * Y);
+  X3 = mod(t0 * t1);
+  X3 = mod(X3 + X3);
+  return { X: X3, Y: Y3, Z: Z3 };
+}
+
+export const negProj = (p: Proj): Proj => ({ X: p.X, Y: mod(-p.Y), Z: p.Z });
+
+/** k·p by double-and-add (k ≥ 0), projective. */
+export function mulProj(p: Proj, k: bigint): Proj {
+  let r: Proj = { ...PROJ_ZERO };
+  for (let i = k.toString(2).length - 1; i >= 0 && k > 0n; i--) {
+    r = doubleProj(r);
+    if ((k >> BigInt(i)) & 1n) r = addProj(r, p);
+  }
+  return r;
+}
+
+/** Σ k_i·P_i, one scalar multiplication at a time. */
+export function naiveMsm(bases: Affine[], scalars: bigint[]): Proj {
+  let acc: Proj = { ...PROJ_ZERO };
+  bases.forEach((b, i) => {
+    acc = addProj(acc, mulProj(toProj(b), mod(scalars[i]!, R)));
+  });
+  return acc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ffjavascript byte layouts (32-byte LE, Montgomery = x·2^256 mod p)
+
+const R256 = 1n << 256n;
+
+export function readLE(buf: Uint8Array, off: number, len = 32): bigint {
+  let x = 0n;
+  for (let i = len - 1; i >= 0; i--) x = (x << 8n) | BigInt(buf[off + i]!);
+  return x;
+}
+
+export function writeLE(buf: Uint8Array, off: number, x: bigint, len = 32): void {
+  for (let i = 0; i < len; i++) {
+    buf[off + i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+}
+
+const R256_INV_P = modInv(R256 % P, P);
+export const fromFFMont = (x: bigint): bigint => mod(x * R256_INV_P);
+export const toFFMont = (x: bigint): bigint => mod(x * R256);
+
+/** Affine G1 bases in ffjavascript's layout: n × 64 bytes, (0, 0) for the identity. */
+export function encodeBasesFF(points: Affine[]): Uint8Array {
+  const out = new Uint8Array(points.length * 64);
+  points.forEach((pt, i) => {
+    if (pt === null) return;
+    writeLE(out, i * 64, toFFMont(pt.x));
+    writeLE(out, i * 64 + 32, toFFMont(pt.y));
+  });
+  return out;
+}
+
+export function decodeBasesFF(buf: Uint8Array): Affine[] {
+  const out: Affine[] = [];
+  for (let o = 0; o < buf.length; o += 64) {
+    const x = readLE(buf, o);
+    const y = readLE(buf, o + 32);
+    out.push(x === 0n && y === 0n ? null : { x: fromFFMont(x), y: fromFFMont(y) });
+  }
+  return out;
+}
+
+export function encodeScalars(scalars: bigint[]): Uint8Array {
+  const out = new Uint8Array(scalars.length * 32);
+  scalars.forEach((s, i) => writeLE(out, i * 32, s));
+  return out;
+}
+
+export function decodeScalars(buf: Uint8Array): bigint[] {
+  const out: bigint[] = [];
+  for (let o = 0; o < buf.length; o += 32) out.push(readLE(buf, o));
+  return out;
+}
+
+/** A projective point as ffjavascript's 96-byte Jacobian (X·Z, Y·Z², Z), Montgomery; zero = (0, 1, 0). */
+export function projToJacobianFF(p: Proj): Uint8Array {
+  const out = new Uint8Array(96);
+  if (mod(p.Z) === 0n) {
+    writeLE(out, 32, toFFMont(1n));
+    return out;
+  }
+  writeLE(out, 0, toFFMont(mod(p.X * p.Z)));
+  writeLE(out, 32, toFFMont(mod(p.Y * p.Z * p.Z)));
+  writeLE(out, 64, toFFMont(mod(p.Z)));
+  return out;
+}
+
+/** ffjavascript's 96-byte Jacobian → affine. */
+export function jacobianFFToAffine(buf: Uint8Array, off = 0): Affine {
+  const X = fromFFMont(readLE(buf, off));
+  const Y = fromFFMont(readLE(buf, off + 32));
+  const Z = fromFFMont(readLE(buf, off + 64));
+  if (Z === 0n) return null;
+  const zi = modInv(Z);
+  const zi2 = mod(zi * zi);
+  return { x: mod(X * zi2), y: mod(Y * zi2 * zi) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pippenger stages
+
+/** Number of c-bit signed windows for scalars < r < 2^254: the top digit must stay ≤ 2^(c−1). */
+export const numWindows = (c: number): number => Math.ceil(255 / c);
+
+/**
+ * Signed c-bit digits of s (canonical, < 2^256 is accepted and reduced mod r), least significant
+ * first: s = Σ d_k·2^(c·k), d_k ∈ [−2^(c−1), 2^(c−1)].
+ */
+export function signedDigits(s: bigint, c: number): number[] {
+  s = mod(s, R);
+  const K = numWindows(c);
+  const half = 1 << (c - 1);
+  const out: number[] = [];
+  let carry = 0;
+  for (let k = 0; k < K; k++) {
+    let d = Number((s >> BigInt(c * k)) & ((1n << BigInt(c)) - 1n)) + carry;
+    carry = 0;
+    if (d > half) {
+      d -= 1 << c;
+      carry = 1;
+    }
+    out.push(d);
+  }
+  if (carry !== 0) throw new Error('signed digits: carry out of the top window');
+  return out;
+}
+
+/**
+ * Bucket sums: for window k and bucket b ∈ 1…2^(c−1), Σ sign·P_i over the points whose digit in
+ * window k is ±b. Index: k·2^(c−1) + (b − 1). Identity bases contribute nothing.
+ */
+export function bucketSums(bases: Affine[], scalars: bigint[], c: number): Proj[] {
+  const K = numWindows(c);
+  const H = 1 << (c - 1);
+  const buckets: Proj[] = Array.from({ length: K * H }, () => ({ ...PROJ_ZERO }));
+  bases.forEach((pt, i) => {
+    if (pt === null) return;
+    signedDigits(scalars[i]!, c).forEach((d, k) => {
+      if (d === 0) return;
+      const key = k * H + Math.abs(d) - 1;
+      buckets[key] = addMixed(buckets[key]!, d < 0 ? negAffine(pt)! : pt);
+    });
+  });
+  return buckets;
+}
+
+/** Window sums W_k = Σ_b b·B_(k,b), by the running sum. */
+export function windowSums(buckets: Proj[], c: number): Proj[] {
+  const K = numWindows(c);
+  const H = 1 << (c - 1);
+  const out: Proj[] = [];
+  for (let k = 0; k < K; k++) {
+    let run: Proj = { ...PROJ_ZERO };
+    let sum: Proj = { ...PROJ_ZERO };
+    for (let b = H; b >= 1; b--) {
+      run = addProj(run, buckets[k * H + b - 1]!);
+      sum = addProj(sum, run);
+    }
+    out.push(sum);
+  }
+  return out;
+}
+
+/** Σ 2^(c·k)·W_k by Horner's rule. */
+export function combineWindows(windows: Proj[], c: number): Proj {
+  let acc: Proj = { ...PROJ_ZERO };
+  for (let k = windows.length - 1; k >= 0; k--) {
+    for (let i = 0; i < c; i++) acc = doubleProj(acc);
+    acc = addProj(acc, windows[k]!);
+  }
+  return acc;
+}

@@ -1,0 +1,308 @@
+// WGSL kernels of the Pippenger G1 MSM (host: ../msm.ts). Each kernel is its own small shader;
+// those doing curve arithmetic include the field and curve libraries. All kernels take a flat
+// invocation index over a 2D grid (`gid.x + gid.y · nwg.x · WG`) and bound-check it.
+//
+// Stages (signed c-bit windows, K windows, H = 2^(c−1) buckets per window, key = k·H + |d| − 1):
+//   convert      ffjavascript Montgomery bases → this library's Montgomery, in place (once)
+//   digits       per point: scalar mod r, signed digits; count entries per key (atomics), or
+//                scatter (point | sign) into the CSR order the counts' exclusive scan gave
+//   scan         exclusive prefix sums (block scan + block sums + add), for CSR offsets
+//   tasks        per key: ⌈count / S⌉ tasks of at most S entries; max count (one readback)
+//   accumulate   per task: Σ of its ≤ S entries (mixed additions of ±bases, or additions of
+//                the previous level's partial sums), or per key when every key has ≤ S
+//   reduce       per (window, segment of L buckets): Σ b·B_b by running sums, + offset·Σ B_b
+//   sum groups   tree sum of segment results per window
+import { bigintWgsl, fieldWgsl, FIELD_MODULI, bigintToWords, DEFAULT_FIELD_CONFIG, type FieldConfig } from './field.js';
+import { curveWgsl, pointIoWgsl } from './curve.js';
+
+const header = (wg: number) => `
+const WG: u32 = ${wg}u;
+`;
+const entry = (wg: number) => `@compute @workgroup_size(${wg})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid3: vec3<u32>) {
+  let id = gid.x + gid.y * nwg.x * WG;
+  let lid = lid3.x;
+  let wid = wid3.x + wid3.y * nwg.x;`;
+
+const curveLib = (cfg: FieldConfig) => bigintWgsl(cfg) + fieldWgsl('fq', cfg) + curveWgsl();
+
+/** Bases ffjavascript → ours, in place. (0, 0) stays (0, 0): the identity marker. */
+export function convertBasesWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG): string {
+  return `${curveLib(cfg)}${header(wg)}
+@group(0) @binding(0) var<storage, read_write> pts: array<u32>;
+@group(0) @binding(1) var<uniform> prm: vec4<u32>; // x: n
+${pointIoWgsl('pts', 'pts', true)}
+${entry(wg)}
+  if (id >= prm.x) { return; }
+  let a = pts_load_a(id);
+  pts_store_a(id, G1A(fq_from_ff(a.x), fq_from_ff(a.y)));
+}`;
+}
+
+/**
+ * Signed digits of every scalar. `scatter` false: counts[key] += 1 per nonzero digit;
+ * true: entries[cursor[key]++] = point | sign << 31. Identity bases produce no entries.
+ */
+export function digitsWgsl(wg: number, scatter: boolean): string {
+  const r = bigintToWords(FIELD_MODULI.fr);
+  const use = scatter
+    ? `let pos = atomicAdd(&ctr[key], 1u);
+        entries[pos] = id | (neg << 31u);`
+    : `atomicAdd(&ctr[key], 1u);`;
+  return `${header(wg)}
+struct Params { n: u32, c: u32, K: u32, H: u32 }
+@group(0) @binding(0) var<storage, read> scalars: array<u32>;
+@group(0) @binding(1) var<storage, read> bases: array<u32>;
+@group(0) @binding(2) var<storage, read_write> ctr: array<atomic<u32>>;
+${scatter ? '@group(0) @binding(3) var<storage, read_write> entries: array<u32>;\n@group(0) @binding(4)' : '@group(0) @binding(3)'} var<uniform> prm: Params;
+const RW = array<u32, 8>(${Array.from(r, (x) => `${x}u`).join(', ')});
+
+// s mod r for any 256-bit s (at most five subtractions: 2^256 < 6r).
+fn scalar_mod_r(x: array<u32, 8>) -> array<u32, 8> {
+  var s = x;
+  for (var it = 0u; it < 6u; it++) {
+    // s ≥ r? Compare from the top word down.
+    var ge = true;
+    for (var j = 7i; j >= 0i; j--) {
+      if (s[j] != RW[j]) { ge = s[j] > RW[j]; break; }
+    }
+    if (!ge) { break; }
+    var borrow = 0u;
+    for (var j = 0u; j < 8u; j++) {
+      let d = s[j] - RW[j] - borrow;
+      borrow = select(0u, 1u, s[j] < RW[j] || (s[j] == RW[j] && borrow == 1u));
+      s[j] = d;
+    }
+  }
+  return s;
+}
+${entry(wg)}
+  if (id >= prm.n) { return; }
+  var inf = 0u;
+  for (var j = 0u; j < 16u; j++) { inf = inf | bases[id * 16u + j]; }
+  if (inf == 0u) { return; } // identity base: contributes nothing
+  var x: array<u32, 8>;
+  for (var j = 0u; j < 8u; j++) { x[j] = scalars[id * 8u + j]; }
+  let s = scalar_mod_r(x);
+  let c = prm.c;
+  let full = (1u << c) - 1u;
+  var carry = 0u;
+  for (var k = 0u; k < prm.K; k++) {
+    let o = k * c;
+    let wi = o >> 5u;
+    let sh = o & 31u;
+    var raw = s[wi] >> sh;
+    if (sh + c > 32u && wi < 7u) { raw = raw | (s[wi + 1u] << (32u - sh)); }
+    var d = (raw & full) + carry;
+    carry = 0u;
+    var neg = 0u;
+    // Digits above 2^(c−1) become d − 2^c (negative) and carry one into the next window.
+    if (d > prm.H) { d = (1u << c) - d; neg = 1u; carry = 1u; }
+    if (d != 0u) {
+      let key = k * prm.H + d - 1u;
+      ${use}
+    }
+  }
+}`;
+}
+
+/** Exclusive scan, phase 1: per block of WG values, prefix sums and the block's total. */
+export function scanBlockWgsl(wg: number): string {
+  return `${header(wg)}
+@group(0) @binding(0) var<storage, read> inp: array<u32>;
+@group(0) @binding(1) var<storage, read_write> outp: array<u32>;
+@group(0) @binding(2) var<storage, read_write> sums: array<u32>;
+@group(0) @binding(3) var<uniform> prm: vec4<u32>; // x: n
+var<workgroup> tmp: array<u32, ${wg}>;
+${entry(wg)}
+  var v = 0u;
+  if (id < prm.x) { v = inp[id]; }
+  tmp[lid] = v;
+  workgroupBarrier();
+  // Hillis–Steele inclusive scan in workgroup memory.
+  for (var off = 1u; off < WG; off = off * 2u) {
+    var t = 0u;
+    if (lid >= off) { t = tmp[lid - off]; }
+    workgroupBarrier();
+    tmp[lid] = tmp[lid] + t;
+    workgroupBarrier();
+  }
+  if (id < prm.x) { outp[id] = tmp[lid] - v; }
+  // Grids split over 2D may hold spare workgroups past the last block: they write nothing.
+  if (lid == WG - 1u && wid * WG < prm.x) { sums[wid] = tmp[lid]; }
+}`;
+}
+
+/** Exclusive scan, phase 2: add each block's scanned offset. */
+export function scanAddWgsl(wg: number): string {
+  return `${header(wg)}
+@group(0) @binding(0) var<storage, read_write> outp: array<u32>;
+@group(0) @binding(1) var<storage, read> offs: array<u32>;
+@group(0) @binding(2) var<uniform> prm: vec4<u32>; // x: n
+${entry(wg)}
+  if (id >= prm.x) { return; }
+  outp[id] = outp[id] + offs[wid];
+}`;
+}
+
+/** Tasks per key, ⌈count / S⌉, over nk + 1 entries (the last count is 0); max count → stats[0]. */
+export function tasksWgsl(wg: number): string {
+  return `${header(wg)}
+@group(0) @binding(0) var<storage, read> counts: array<u32>;
+@group(0) @binding(1) var<storage, read_write> tasks: array<u32>;
+@group(0) @binding(2) var<storage, read_write> stats: array<atomic<u32>>;
+@group(0) @binding(3) var<uniform> prm: vec4<u32>; // x: nk + 1, y: S
+var<workgroup> wmax: atomic<u32>;
+${entry(wg)}
+  if (id < prm.x) {
+    let c = counts[id];
+    tasks[id] = (c + prm.y - 1u) / prm.y;
+    atomicMax(&wmax, c);
+  }
+  workgroupBarrier();
+  // One global atomic per workgroup, not per key: a hot address serializes.
+  if (lid == 0u) { atomicMax(&stats[0], atomicLoad(&wmax)); }
+}`;
+}
+
+/**
+ * Sums runs of CSR entries. `affine`: entries are point indices with a sign bit, summed by
+ * mixed additions; otherwise entries are projective partial sums of the previous level.
+ * Mode prm.z = 1 (per key): one invocation per key (every key has ≤ S entries), writing
+ * dst[key]; prm.z = 0 (per task): one per task, its key found by binary search in the task
+ * offsets, writing dst[task]. One shader for both modes: Mesa inlines every call, and each
+ * inlined point addition costs seconds of shader compilation on a software renderer.
+ */
+export function accumulateWgsl(wg: number, affine: boolean, cfg: FieldConfig = DEFAULT_FIELD_CONFIG): string {
+  const b: string[] = [];
+  let n = 0;
+  b.push(`@group(0) @binding(${n++}) var<storage, read> src: array<u32>;`);
+  if (affine) b.push(`@group(0) @binding(${n++}) var<storage, read> entries: array<u32>;`);
+  b.push(`@group(0) @binding(${n++}) var<storage, read> counts: array<u32>;`);
+  b.push(`@group(0) @binding(${n++}) var<storage, read> offsets: array<u32>;`);
+  b.push(`@group(0) @binding(${n++}) var<storage, read> toffs: array<u32>;`);
+  b.push(`@group(0) @binding(${n++}) var<storage, read_write> dst: array<u32>;`);
+  b.push(`@group(0) @binding(${n++}) var<uniform> prm: vec4<u32>; // x: nk, y: S, z: per key`);
+  const load = affine
+    ? `fn entry_point(pos: u32) -> G1A {
+  let e = entries[pos];
+  var a = src_load_a(e & 0x7fffffffu);
+  if ((e >> 31u) == 1u) { a.y = fq_neg(a.y); }
+  return a;
+}`
+    : '';
+  const first = affine ? 'g1_from_affine(entry_point(start))' : 'src_load_p(start)';
+  const next = affine ? 'g1_add_mixed(acc, entry_point(pos))' : 'g1_add(acc, src_load_p(pos))';
+  return `${curveLib(cfg)}${header(wg)}
+${b.join('\n')}
+${pointIoWgsl('src', 'src', false)}
+${pointIoWgsl('dst', 'dst', true)}
+${load}
+${entry(wg)}
+  let nk = prm.x;
+  var key: u32;
+  var start: u32;
+  var end: u32;
+  if (prm.z == 1u) {
+    if (id >= nk) { return; }
+    key = id;
+    start = offsets[key];
+    end = start + counts[key];
+  } else {
+    if (id >= toffs[nk]) { return; }
+    // The key whose tasks contain id: the largest key with toffs[key] <= id.
+    var lo = 0u;
+    var hi = nk;
+    while (hi - lo > 1u) {
+      let mid = (lo + hi) / 2u;
+      if (toffs[mid] <= id) { lo = mid; } else { hi = mid; }
+    }
+    key = lo;
+    start = offsets[key] + (id - toffs[key]) * prm.y;
+    end = min(start + prm.y, offsets[key] + counts[key]);
+  }
+  var acc = g1_identity();
+  if (end > start) {
+    acc = ${first};
+    for (var pos = start + 1u; pos < end; pos++) { acc = ${next}; }
+  }
+  dst_store_p(select(id, key, prm.z == 1u), acc);
+}`;
+}
+
+/**
+ * Per (window k, segment j of L buckets): Σ_{b in segment} b·B_b = the running sum over the
+ * segment (weights 1…L) + (j·L)·Σ_{b in segment} B_b, the latter by double-and-add. Buckets of
+ * window k sit at k·H … k·H + H − 1 (bucket b at index b − 1). Every step is one call of the
+ * complete addition (doubling is P + P), so the shader inlines a single point addition.
+ */
+export function bucketReduceWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG): string {
+  return `${curveLib(cfg)}${header(wg)}
+struct Params { H: u32, L: u32, nseg: u32, K: u32 }
+@group(0) @binding(0) var<storage, read> buckets: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<uniform> prm: Params;
+${pointIoWgsl('buckets', 'bk', false)}
+${pointIoWgsl('dst', 'dst', true)}
+${entry(wg)}
+  if (id >= prm.K * prm.nseg) { return; }
+  let k = id / prm.nseg;
+  let j = id % prm.nseg;
+  let top = k * prm.H + (j + 1u) * prm.L - 1u; // index of bucket (j + 1)·L
+  let m = j * prm.L;
+  let mbits = select(firstLeadingBit(m) + 1u, 0u, m == 0u); // bits of m
+  let n1 = 2u * prm.L;                          // running sums: run += B, sum += run
+  let n2 = n1 + 2u * mbits;                     // acc = 2·acc (+ run), top bit first
+  var run = g1_identity();
+  var sum = g1_identity();
+  var acc = g1_identity();
+  for (var s = 0u; s <= n2; s++) {
+    var x: G1P;
+    var y: G1P;
+    if (s < n1) {
+      if ((s & 1u) == 0u) { x = run; y = bk_load_p(top - s / 2u); } else { x = sum; y = run; }
+    } else if (s < n2) {
+      let t = s - n1;
+      if ((t & 1u) == 0u) {
+        x = acc; y = acc;
+      } else {
+        if (((m >> (mbits - 1u - t / 2u)) & 1u) == 0u) { continue; }
+        x = acc; y = run;
+      }
+    } else {
+      x = sum; y = acc;
+    }
+    let r = g1_add(x, y);
+    if (s < n1) {
+      if ((s & 1u) == 0u) { run = r; } else { sum = r; }
+    } else if (s < n2) {
+      acc = r;
+    } else {
+      sum = r;
+    }
+  }
+  dst_store_p(id, sum);
+}`;
+}
+
+/** G groups of M projective points → G groups of ⌈M / F⌉ sums of F consecutive points. */
+export function sumGroupsWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG): string {
+  return `${curveLib(cfg)}${header(wg)}
+struct Params { G: u32, M: u32, F: u32, MO: u32 }
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<uniform> prm: Params;
+${pointIoWgsl('src', 'src', false)}
+${pointIoWgsl('dst', 'dst', true)}
+${entry(wg)}
+  if (id >= prm.G * prm.MO) { return; }
+  let g = id / prm.MO;
+  let q = id % prm.MO;
+  let lo = q * prm.F;
+  let hi = min(lo + prm.F, prm.M);
+  var acc = src_load_p(g * prm.M + lo);
+  for (var i = lo + 1u; i < hi; i++) { acc = g1_add(acc, src_load_p(g * prm.M + i)); }
+  dst_store_p(id, acc);
+}`;
+}

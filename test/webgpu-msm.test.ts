@@ -1,0 +1,254 @@
+// G1 curve kernels and the Pippenger MSM on WebGPU (src/prover/webgpu/) against the BigInt
+// reference and ffjavascript's multiExpAffine: random points, the identity, P + P, P + (−P),
+// infinity bases, scalars 0, 1, r − 1, ≥ r, sizes that are not powers of two, and buckets so
+// heavy that several accumulation levels run. The debug mode's stage checks run once too.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZkonnxError } from '../src/errors.js';
+import { dispatch, pipeline, readU32, storageBuffer, uniformU32, uploadBuffer } from '../src/prover/webgpu/gpu.js';
+import { chooseWindow, gpuMsmG1, uploadBasesG1 } from '../src/prover/webgpu/msm.js';
+import * as ref from '../src/prover/webgpu/reference.js';
+import { curveWgsl, pointIoWgsl } from '../src/prover/webgpu/wgsl/curve.js';
+import { bigintWgsl, fieldWgsl, montgomeryR, packBigints, unpackBigints } from '../src/prover/webgpu/wgsl/field.js';
+import { releaseCurves, snarkjs } from '../src/snark.js';
+import { rng, testGpu } from './helpers/webgpu.js';
+
+const gpu = await testGpu();
+
+interface FfCurve {
+  Fr: { e(x: bigint): Uint8Array };
+  G1: {
+    g: Uint8Array;
+    timesFr(p: Uint8Array, s: Uint8Array): Uint8Array;
+    toAffine(p: Uint8Array): Uint8Array;
+    eq(a: Uint8Array, b: Uint8Array): boolean;
+    isZero(p: Uint8Array): boolean;
+    multiExpAffine(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
+  };
+}
+
+const P = ref.P;
+const R = montgomeryR();
+const toOurs = (x: bigint) => ref.mod(x * R);
+
+describe('CPU reference', () => {
+  it('projective complete formulas agree with affine chord-and-tangent', () => {
+    const g = ref.G1_GENERATOR;
+    const pts = [g, ref.doubleAffine(g), ref.mulAffine(g, 12345n), ref.mulAffine(g, ref.R - 1n), null];
+    for (const a of pts) {
+      expect(ref.onCurve(a)).toBe(true);
+      expect(ref.projToAffine(ref.doubleProj(ref.toProj(a)))).toEqual(ref.doubleAffine(a));
+      for (const b of [...pts, ref.negAffine(a)]) {
+        const want = ref.addAffine(a, b);
+        expect(ref.projToAffine(ref.addProj(ref.toProj(a), ref.toProj(b)))).toEqual(want);
+        if (b !== null) expect(ref.projToAffine(ref.addMixed(ref.toProj(a), b))).toEqual(want);
+      }
+    }
+    expect(ref.mulAffine(g, ref.R)).toBeNull(); // G has order r
+  });
+
+  it('signed digits recompose the scalar', () => {
+    const r = rng(3);
+    for (const c of [2, 5, 9, 13, 16]) {
+      for (const s of [0n, 1n, ref.R - 1n, (1n << 253n) + 1n, r.below(ref.R)]) {
+        const d = ref.signedDigits(s, c);
+        expect(d.length).toBe(ref.numWindows(c));
+        expect(d.every((x) => Math.abs(x) <= 2 ** (c - 1))).toBe(true);
+        expect(d.reduceRight((acc, x) => (acc << BigInt(c)) + BigInt(x), 0n)).toBe(s);
+      }
+    }
+  });
+
+  it('window choice grows with n', () => {
+    expect(chooseWindow(1)).toBeLessThanOrEqual(chooseWindow(1 << 10));
+    expect(chooseWindow(1 << 20)).toBe(16);
+  });
+});
+
+describe.skipIf(!gpu)(`WGSL G1 and MSM on ${gpu?.adapterName}`, () => {
+  let curve: FfCurve;
+  const r = rng(7);
+  /** Random points k·G (ffjavascript's scalar multiplication, fast), as canonical affine. */
+  const randomPoints = (n: number): ref.Affine[] => {
+    const out: ref.Affine[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = curve.G1.toAffine(curve.G1.timesFr(curve.G1.g, curve.Fr.e(r.below(ref.R - 1n) + 1n)));
+      out.push(ref.decodeBasesFF(a)[0]!);
+    }
+    return out;
+  };
+
+  beforeAll(async () => {
+    curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as FfCurve;
+  });
+  afterAll(releaseCurves);
+
+  describe('curve formulas', () => {
+    const kernel = `${bigintWgsl()}${fieldWgsl('fq')}${curveWgsl()}
+@group(0) @binding(0) var<storage, read> inp: array<u32>;       // per item: P (24) ‖ Q (24) ‖ A (16)
+@group(0) @binding(1) var<storage, read_write> outp: array<u32>; // per item: 4 points of 24 words
+@group(0) @binding(2) var<uniform> prm: vec4<u32>;
+${pointIoWgsl('inp', 'inp', false)}
+${pointIoWgsl('outp', 'out', true)}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= prm.x) { return; }
+  let p = G1P(fq_from_words(inp_words(i * 64u)), fq_from_words(inp_words(i * 64u + 8u)), fq_from_words(inp_words(i * 64u + 16u)));
+  let q = G1P(fq_from_words(inp_words(i * 64u + 24u)), fq_from_words(inp_words(i * 64u + 32u)), fq_from_words(inp_words(i * 64u + 40u)));
+  let a = G1A(fq_from_words(inp_words(i * 64u + 48u)), fq_from_words(inp_words(i * 64u + 56u)));
+  out_store_p(i * 4u, g1_add(p, q));
+  out_store_p(i * 4u + 1u, g1_add_mixed(p, a));
+  out_store_p(i * 4u + 2u, g1_double(p));
+  out_store_p(i * 4u + 3u, g1_neg(p));
+}`;
+
+    it('add, mixed add, double and negation match the reference, identity and P ± P included', async () => {
+      const ctx = gpu!;
+      const pts = randomPoints(40);
+      // Random projective representatives (X·z : Y·z : z); identities as (0 : λ : 0).
+      const proj = (a: ref.Affine): ref.Proj => {
+        const z = r.below(P - 1n) + 1n;
+        return a === null ? { X: 0n, Y: z, Z: 0n } : { X: ref.mod(a.x * z), Y: ref.mod(a.y * z), Z: z };
+      };
+      const cases: [ref.Affine, ref.Affine, { x: bigint; y: bigint }][] = [];
+      for (let i = 0; i + 2 < pts.length; i++) cases.push([pts[i]!, pts[i + 1]!, pts[i + 2]!]);
+      const p0 = pts[0]!;
+      const p1 = pts[1]!;
+      cases.push(
+        [p0, p0, p0], // P + P in both additions
+        [p0, ref.negAffine(p0), ref.negAffine(p0)!], // P + (−P)
+        [p0, null, p1], // P + O
+        [null, p0, p1], // O + P, O + A
+        [null, null, p0], // O + O
+        [ref.negAffine(p1), p1, p1!],
+      );
+      const words: bigint[] = [];
+      const inputs = cases.map(([a, b, c]) => {
+        const pp = proj(a);
+        const qq = proj(b);
+        words.push(...[pp.X, pp.Y, pp.Z, qq.X, qq.Y, qq.Z, c.x, c.y].map(toOurs));
+        return { pp, qq, c };
+      });
+      const pipe = await pipeline(ctx.device, kernel);
+      const inp = uploadBuffer(ctx.device, packBigints(words));
+      const out = storageBuffer(ctx.device, cases.length * 4 * 96);
+      const enc = ctx.device.createCommandEncoder();
+      dispatch(ctx, enc, pipe, [inp, out, uniformU32(ctx.device, [cases.length])], cases.length, 64);
+      ctx.device.queue.submit([enc.finish()]);
+      const got = unpackBigints(await readU32(ctx.device, out)).map((v) => ref.mod(v * ref.modInv(R % P)));
+      const pt = (i: number): ref.Proj => ({ X: got[3 * i]!, Y: got[3 * i + 1]!, Z: got[3 * i + 2]! });
+      inputs.forEach(({ pp, qq, c }, i) => {
+        const A = ref.projToAffine(pp);
+        const B = ref.projToAffine(qq);
+        expect(ref.projToAffine(pt(4 * i)), `add ${i}`).toEqual(ref.addAffine(A, B));
+        expect(ref.projToAffine(pt(4 * i + 1)), `mixed ${i}`).toEqual(ref.addAffine(A, c));
+        expect(ref.projToAffine(pt(4 * i + 2)), `double ${i}`).toEqual(ref.doubleAffine(A));
+        expect(ref.projToAffine(pt(4 * i + 3)), `neg ${i}`).toEqual(ref.negAffine(A));
+        // Exactly the reference's formulas, coordinate for coordinate.
+        expect(pt(4 * i)).toEqual(ref.addProj(pp, qq));
+        expect(pt(4 * i + 1)).toEqual(ref.addMixed(pp, c));
+        expect(pt(4 * i + 2)).toEqual(ref.doubleProj(pp));
+      });
+    });
+  });
+
+  describe('MSM', () => {
+    const SPECIAL = [0n, 1n, 2n, ref.R - 1n, ref.R - 2n, (ref.R - 1n) / 2n, 1n << 253n, ref.R, (1n << 256n) - 1n, 12345n];
+    /** n bases (every 7th the identity) and scalars (every 5th special). */
+    const instance = (n: number) => {
+      const pts = randomPoints(Math.min(n, 64));
+      const bases: ref.Affine[] = [];
+      const scalars: bigint[] = [];
+      for (let i = 0; i < n; i++) {
+        // Reuse a few random points under random multiples of G: cheap, and repeats test P + P.
+        bases.push(i % 7 === 3 ? null : pts[r.int(pts.length)]!);
+        scalars.push(i % 5 === 0 ? SPECIAL[(i / 5) % SPECIAL.length]! : r.below(ref.R));
+      }
+      return { bases, scalars, basesFF: ref.encodeBasesFF(bases), scalarsLE: ref.encodeScalars(scalars) };
+    };
+    const expectSame = (got: Uint8Array, want: Uint8Array) => {
+      expect(ref.jacobianFFToAffine(got)).toEqual(ref.jacobianFFToAffine(want));
+      expect(curve.G1.eq(got, want)).toBe(true);
+    };
+    // ffjavascript reads scalars as 32-byte integers; ≥ r values are the same point as mod r.
+    const ffMsm = (basesFF: Uint8Array, scalars: bigint[]) =>
+      curve.G1.multiExpAffine(basesFF, ref.encodeScalars(scalars.map((s) => ref.mod(s, ref.R))));
+
+    for (const n of [1, 2, 3, 100, 1000, 3001]) {
+      it(`n = ${n} matches ffjavascript${n <= 100 ? ' and the naive sum' : ''}`, async () => {
+        const { bases, scalars, basesFF, scalarsLE } = instance(n);
+        const got = await gpuMsmG1(gpu!, basesFF, scalarsLE);
+        expectSame(got, await ffMsm(basesFF, scalars));
+        if (n <= 100) expect(ref.jacobianFFToAffine(got)).toEqual(ref.projToAffine(ref.naiveMsm(bases, scalars)));
+      });
+    }
+
+    it('n = 1 with scalar r − 1 gives −P; zero scalars and infinity bases give the identity', async () => {
+      const [p] = randomPoints(1);
+      const one = ref.encodeBasesFF([p!]);
+      expect(ref.jacobianFFToAffine(await gpuMsmG1(gpu!, one, ref.encodeScalars([ref.R - 1n])))).toEqual(ref.negAffine(p!));
+      const zero = await gpuMsmG1(gpu!, ref.encodeBasesFF([p!, p!, p!]), ref.encodeScalars([0n, 0n, ref.R]));
+      expect(curve.G1.isZero(zero)).toBe(true);
+      const inf = await gpuMsmG1(gpu!, ref.encodeBasesFF([null, null]), ref.encodeScalars([5n, 7n]));
+      expect(curve.G1.isZero(inf)).toBe(true);
+      expect(curve.G1.isZero(await gpuMsmG1(gpu!, new Uint8Array(0), new Uint8Array(0)))).toBe(true);
+    });
+
+    it('heavy buckets (half the scalars r − 1, a third 1) run several accumulation levels; debug checks pass', async () => {
+      const n = 300;
+      const { bases, basesFF } = instance(n);
+      const scalars = bases.map((_, i) => (i % 2 === 0 ? ref.R - 1n : i % 3 === 0 ? 1n : r.below(ref.R)));
+      const logs: string[] = [];
+      // Tasks of 4 entries: buckets of ~150 points need 4 levels.
+      const got = await gpuMsmG1(gpu!, basesFF, ref.encodeScalars(scalars), { taskSize: 4, windowBits: 6, debug: true, log: (m) => logs.push(m) });
+      expectSame(got, await ffMsm(basesFF, scalars));
+      expect(logs.join('\n')).toMatch(/levels=[3-9]/);
+      expect(logs.join('\n')).toMatch(/bucket sums match the CPU/);
+    });
+
+    it('ZKONNX_GPU_DEBUG=1 turns the stage checks on', async () => {
+      const { basesFF, scalars, scalarsLE } = instance(50);
+      const logs: string[] = [];
+      process.env['ZKONNX_GPU_DEBUG'] = '1';
+      try {
+        expectSame(await gpuMsmG1(gpu!, basesFF, scalarsLE, { log: (m) => logs.push(m) }), await ffMsm(basesFF, scalars));
+      } finally {
+        delete process.env['ZKONNX_GPU_DEBUG'];
+      }
+      expect(logs.filter((l) => l.startsWith('debug:')).length).toBeGreaterThanOrEqual(4);
+    });
+
+    it('uploaded bases are reused across MSMs, in chunks, with fewer scalars than bases', async () => {
+      const n = 500;
+      const { basesFF } = instance(n);
+      const handle = await uploadBasesG1(gpu!, basesFF, { maxChunk: 128 });
+      try {
+        expect(handle.chunks.map((c) => c.n)).toEqual([128, 128, 128, 116]);
+        for (const m of [n, 300, 1]) {
+          const scalars = Array.from({ length: m }, (_, i) => (i % 11 === 0 ? ref.R - 1n : r.below(ref.R)));
+          const got = await gpuMsmG1(gpu!, handle, ref.encodeScalars(scalars), { windowBits: m === 1 ? 3 : undefined });
+          expectSame(got, await ffMsm(basesFF.subarray(0, m * 64), scalars));
+        }
+        // Concurrent MSMs (as a prover issues them) take turns on the shared scratch buffers.
+        const sets = [0, 1, 2].map(() => Array.from({ length: n }, () => r.below(ref.R)));
+        const gots = await Promise.all(sets.map((sc) => gpuMsmG1(gpu!, handle, ref.encodeScalars(sc))));
+        for (let i = 0; i < sets.length; i++) expectSame(gots[i]!, await ffMsm(basesFF, sets[i]!));
+      } finally {
+        handle.release();
+      }
+    });
+
+    it('window widths from 2 to 13 agree', async () => {
+      const { basesFF, scalars, scalarsLE } = instance(200);
+      const want = await ffMsm(basesFF, scalars);
+      for (const c of [2, 7, 13]) expectSame(await gpuMsmG1(gpu!, basesFF, scalarsLE, { windowBits: c }), want);
+    });
+
+    it('rejects mismatched sizes with both numbers in the message', async () => {
+      const b = ref.encodeBasesFF(randomPoints(2));
+      await expect(gpuMsmG1(gpu!, b, new Uint8Array(3 * 32))).rejects.toThrow(/3 scalars but only 2 bases/);
+      await expect(gpuMsmG1(gpu!, b, new Uint8Array(33))).rejects.toThrow(ZkonnxError);
+      await expect(gpuMsmG1(gpu!, b, new Uint8Array(32), { windowBits: 20 })).rejects.toThrow(/window bits/);
+    });
+  });
+});
