@@ -11,6 +11,7 @@
 // benchmarks/results/prove.{json,md} and charts (SVG).
 //
 //   node dist/benchmarks/prove.js [--msm 12,14,16] [--proofs 12,14,16] [--backends wasm,webgpu] [--runs 3] [--msm-runs 5]
+//                                 [--allow-software-gpu]   (webgpu on Mesa's llvmpipe where there is no GPU)
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -44,7 +45,7 @@ type Loaded = { name: string; backend?: ProverBackend; reason?: string };
 
 async function load(name: string): Promise<Loaded> {
   try {
-    return { name, backend: await loadBackend(name as BackendName) };
+    return { name, backend: await loadBackend(name as BackendName, { allowSoftware: process.argv.includes('--allow-software-gpu') }) };
   } catch (e) {
     return { name, reason: ((e as Error).message ?? String(e)).split('\n')[0] };
   }
