@@ -28,6 +28,7 @@ import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { setupGroth16 } from '../src/setup/groth16.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
+import { chainSource } from './chain-circuit.js';
 
 const self = fileURLToPath(import.meta.url);
 const root = self.includes(`${join('dist', 'benchmarks')}`) ? resolve(dirname(self), '..', '..') : resolve(dirname(self), '..');
@@ -105,19 +106,6 @@ async function benchMsm(curve: ProverCurve, power: number, loaded: Loaded[], run
 // ---------------------------------------------------------------------------------------------
 // (b) Whole proofs
 
-/** 2^k − 16 multiplications c[i] = c[i−1]·x + i; public: out, x. Domain 2^k. */
-function chainSource(power: number): string {
-  return `pragma circom 2.1.6;
-template Chain(n) {
-  signal input x; signal input y; signal output out;
-  signal c[n];
-  c[0] <== x * y;
-  for (var i = 1; i < n; i++) c[i] <== c[i - 1] * x + i;
-  out <== c[n - 1];
-}
-component main {public [x]} = Chain(${2 ** power - 16});
-`;
-}
 
 interface Keys { zkey: string; wtns: string; vkey: string; constraints: number }
 

@@ -3,6 +3,7 @@
 // where Chromium has an adapter), the proof checked in Node with snarkjs and against a Node proof
 // of the same input; the downloaded proof.json too; a model over the page's memory budget is
 // refused before any download.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,4 +111,25 @@ describe.skipIf(!CHROMIUM)('in-browser prover (headless Chromium)', () => {
     await z.arrayBuffer();
     expect((await fetch(`${server.url}/models/mnist-mlp/circuit_final.zkey`, { headers: { 'If-None-Match': etag } })).status).toBe(304);
   });
+
+  it('`zkonnx app` serves the page until SIGTERM; a missing models folder exits 1 with a message', async () => {
+    const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+    const child = spawn(process.execPath, [cli, 'app', '--models', join(work, 'models'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => { const m = /open (http:\/\/\S+)\//.exec(d.toString()); if (m) resolve(m[1]!); });
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    const models = (await (await fetch(`${url}/api/models`)).json()) as { id: string; digit?: number }[];
+    expect(models.map((m) => [m.id, m.digit])).toEqual([['mnist-mlp', 14]]);
+    expect((await fetch(`${url}/`)).headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    const bad = spawn(process.execPath, [cli, 'app', '--models', join(work, 'nope'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    bad.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    expect(await new Promise<number | null>((r) => bad.once('exit', r))).toBe(1);
+    expect(err).toMatch(/--models .*nope is not a folder/);
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainSource } from '../benchmarks/chain-circuit.js';
 import { compile, prove, setup, verify, verifyOnChain as verifyBuildOnChain } from '../src/api.js';
 import { compileCircom } from '../src/circom/compile.js';
 import { ZkonnxError } from '../src/errors.js';
@@ -37,16 +38,7 @@ const circuits: Circuit[] = [];
 async function chain(power: number): Promise<Circuit> {
   const dir = join(work, `chain${power}`);
   const circuitPath = join(work, `chain${power}.circom`);
-  writeFileSync(circuitPath, `pragma circom 2.1.6;
-template Chain(n) {
-  signal input x; signal input y; signal output out;
-  signal c[n];
-  c[0] <== x * y;
-  for (var i = 1; i < n; i++) c[i] <== c[i - 1] * x + i;
-  out <== c[n - 1];
-}
-component main {public [x]} = Chain(${2 ** power - 16});
-`);
+  writeFileSync(circuitPath, chainSource(power));
   const c = await compileCircom({ circuitPath, outDir: dir });
   const zkey = join(dir, 'circuit_final.zkey');
   const vkeyPath = join(dir, 'verification_key.json');

@@ -79,6 +79,12 @@ async function loadDawn(): Promise<DawnModule> {
   return dawn;
 }
 
+/** Dawn in Node; null in a browser without navigator.gpu, or where the package does not load. */
+async function dawnOrNull(): Promise<DawnModule | null> {
+  if (typeof process === 'undefined') return null;
+  return loadDawn().catch(() => null);
+}
+
 async function tryAdapter(gpu: GPU, backend: string, opts?: GPURequestAdapterOptions): Promise<GpuContext | null> {
   const adapter = await gpu.requestAdapter(opts);
   return adapter ? openDevice(adapter, backend) : null;
@@ -88,13 +94,8 @@ async function tryAdapter(gpu: GPU, backend: string, opts?: GPURequestAdapterOpt
 async function acquireDefault(): Promise<GpuContext | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return tryAdapter(nav.gpu, 'browser', { powerPreference: 'high-performance' });
-  if (typeof process === 'undefined') return null;
-  let mod: DawnModule;
-  try {
-    mod = await loadDawn();
-  } catch {
-    return null;
-  }
+  const mod = await dawnOrNull();
+  if (!mod) return null;
   // Linux: Vulkan is Dawn's backend for real GPUs; elsewhere the default (Metal, D3D12). Without
   // a Vulkan loader there is no hardware adapter to find, and Dawn would print a warning per probe.
   if (process.platform === 'linux' && !(await hasVulkanLoader())) return null;
@@ -118,13 +119,8 @@ async function hasVulkanLoader(): Promise<boolean> {
 
 /** Mesa's OpenGL ES renderer through Dawn's compatibility mode (no GPU, no Vulkan needed). */
 async function acquireSoftware(): Promise<GpuContext | null> {
-  if (typeof process === 'undefined') return null;
-  let mod: DawnModule;
-  try {
-    mod = await loadDawn();
-  } catch {
-    return null;
-  }
+  const mod = await dawnOrNull();
+  if (!mod) return null;
   // EGL without a display: read by Mesa when the device is created.
   process.env['EGL_PLATFORM'] ??= 'surfaceless';
   const gpu = mod.create(['backend=opengles']);
