@@ -121,7 +121,9 @@ describe.skipIf(!CHROMIUM)('in-browser prover (headless Chromium)', () => {
     });
     const models = (await (await fetch(`${url}/api/models`)).json()) as { id: string; digit?: number }[];
     expect(models.map((m) => [m.id, m.digit])).toEqual([['mnist-mlp', 14]]);
-    expect((await fetch(`${url}/`)).headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    const index = await fetch(`${url}/`);
+    expect(index.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(await index.text()).toMatch(/<canvas id="canvas"/);
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -79,7 +79,8 @@ export async function startApp(opts: AppOptions): Promise<AppServer> {
     throw new ZkonnxError('ARTIFACT_MISSING', `the page bundle is missing: ${join(page, 'index.html')}`, { hint: 'run `npm run build` (it bundles the page with esbuild)' });
   }
   const registry = new ModelRegistry(opts.models);
-  const app: FastifyInstance = Fastify({ logger: false });
+  // a browser keeps connections open (and may leave a download unread): close them on shutdown
+  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('Cross-Origin-Opener-Policy', 'same-origin').header('Cross-Origin-Embedder-Policy', 'require-corp');
   });
