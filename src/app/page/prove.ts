@@ -3,6 +3,7 @@
 // WebGPU backend when the browser has an adapter and the WebAssembly one otherwise, and a check
 // with snarkjs's verifier before the page calls the proof good.
 import * as snarkjs from 'snarkjs';
+import { BN254_R as R } from '../../circom/r1cs.js';
 import { inputSignal } from '../../compiler/emit.js';
 import type { QuantGraph } from '../../ir/graph.js';
 import { execQuant, quantizeInputs } from '../../qexec/exec.js';
@@ -25,8 +26,6 @@ export interface PageProof {
 }
 
 export type Report = (text: string, fraction?: number) => void;
-
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 /**
  * Bytes a proof needs at its peak in the page: the zkey, its sections copied into the backend,

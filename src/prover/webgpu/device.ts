@@ -94,11 +94,13 @@ async function tryAdapter(gpu: GPU, backend: string, opts?: GPURequestAdapterOpt
 async function acquireDefault(): Promise<GpuContext | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return tryAdapter(nav.gpu, 'browser', { powerPreference: 'high-performance' });
+  if (typeof process === 'undefined') return null;
+  // Linux: Vulkan is Dawn's backend for real GPUs; elsewhere the default (Metal, D3D12). Without
+  // a Vulkan loader there is no hardware adapter to find: do not load Dawn (a 20 MB native
+  // module, on every `auto` prove) only for it to print a warning and find nothing.
+  if (process.platform === 'linux' && !(await hasVulkanLoader())) return null;
   const mod = await dawnOrNull();
   if (!mod) return null;
-  // Linux: Vulkan is Dawn's backend for real GPUs; elsewhere the default (Metal, D3D12). Without
-  // a Vulkan loader there is no hardware adapter to find, and Dawn would print a warning per probe.
-  if (process.platform === 'linux' && !(await hasVulkanLoader())) return null;
   const first = process.platform === 'linux' ? ['backend=vulkan'] : [];
   const gpu = mod.create(first);
   instances.push(gpu);
