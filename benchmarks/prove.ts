@@ -23,7 +23,7 @@ import type { BackendName, ProverBackend } from '../src/prover/backend.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
 import { groth16Prove } from '../src/prover/groth16.js';
 import { computeWitness, loadBackend } from '../src/prover/index.js';
-import { generatorTimes } from '../src/setup/fast/points.js';
+import { combTimes } from '../src/setup/fast/kernels.js';
 import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { setupGroth16 } from '../src/setup/groth16.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
@@ -82,7 +82,7 @@ interface MsmRow { power: number; snarkjsMs: number; backends: Record<string, { 
 
 async function benchMsm(curve: ProverCurve, power: number, loaded: Loaded[], runs: number): Promise<MsmRow> {
   const n = 2 ** power;
-  const bases = await generatorTimes(curve as unknown as WasmCurve, 'G1', randomScalars(n)); // s·G, s random: random points, 32 additions each
+  const bases = await combTimes(curve as unknown as WasmCurve, 'G1', randomScalars(n)); // s·G, s random: random points
   const scalars = randomScalars(n);
   const G1 = curve.G1 as ProverCurve['G1'] & { eq(a: Uint8Array, b: Uint8Array): boolean };
   const expected = await G1.multiExpAffine(bases, scalars);

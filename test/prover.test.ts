@@ -19,7 +19,7 @@ import { groth16Prove } from '../src/prover/groth16.js';
 import { computeWitness, getProver, loadBackend } from '../src/prover/index.js';
 import { testGpu } from './helpers/webgpu.js';
 import { BN254_Q } from '../src/prover/zkey.js';
-import { generatorTimes } from '../src/setup/fast/points.js';
+import { combTimes } from '../src/setup/fast/kernels.js';
 import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { setupGroth16 } from '../src/setup/groth16.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
@@ -144,7 +144,7 @@ describe('wasm backend against ffjavascript', () => {
     const backend = await loadBackend('wasm');
     for (const n of [1, 37, 1 << 10]) {
       for (const group of ['G1', 'G2'] as const) {
-        const bases = await generatorTimes(curve as unknown as WasmCurve, group, scalars(n, false));
+        const bases = await combTimes(curve as unknown as WasmCurve, group, scalars(n, false));
         const sBase = group === 'G1' ? 64 : 128;
         bases.fill(0, 0, sBase); // the first point at infinity
         const G = curve[group];

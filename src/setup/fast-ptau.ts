@@ -8,8 +8,8 @@
 // level, 2^(power+1), made from the 2^(power+1) − 1 points of section 2 and a zero point; its
 // scalars are L_i(τ) − τ^(M−1)·ω^i/M. Every ω_m^i is ω_M^(i·M/m) for the largest domain M, so one
 // batched inversion of (τ − ω_M^j), j < M, serves all levels, and each point is one fixed-base
-// multiplication: about 12·2^power G1 and 3·2^power G2 multiplications in all, against
-// snarkjs's power·2^power of each for the FFT.
+// multiplication (kernels.ts: a batch-affine comb on worker threads): about 12·2^power G1 and
+// 3·2^power G2 multiplications in all, against snarkjs's power·2^power of each for the FFT.
 //
 // The file carries one contribution (section 7) made the way `snarkjs powersoftau contribute`
 // makes it on top of `powersoftau new`: the proof-of-knowledge keys for τ, α, β against the first
@@ -22,9 +22,10 @@ import { dirname } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { snarkjs } from '../snark.js';
-import { generatorTimes } from './fast/points.js';
+import { blake2b512, firstChallengeHash } from './fast/blake2b.js';
+import { combTimes, combWindow } from './fast/kernels.js';
 import { drawSecretScalar } from './fast/toxic.js';
-import { snarkjsInternals, type Blake2bHasher, type SnarkjsInternals, type WasmCurve } from './fast/snarkjs-internals.js';
+import { snarkjsInternals, type SnarkjsInternals, type WasmCurve } from './fast/snarkjs-internals.js';
 
 /** Section 12's extra level is 2^(power+1), and snarkjs's plain inverse FFT stops at 2^Fr.s = 2^28. */
 export const FAST_PTAU_MAX_POWER = 27;
@@ -63,6 +64,9 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
   const { Fr, G1, G2 } = curve;
   const n = 2 ** power;
   const M = 2 * n;
+  // comb windows from how many points each group gets: sections 2, 4, 5, 12, 14, 15 and 3, 13
+  const w = { G1: combWindow(12 * n), G2: combWindow(3 * n) };
+  const generatorTimes = (group: 'G1' | 'G2', scalars: Uint8Array): Promise<Uint8Array> => combTimes(curve, group, scalars, w[group]);
   const keep = <T extends Uint8Array>(b: T): T => {
     wipe.push(b);
     return b;
@@ -77,7 +81,13 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
   const beta = drawScalar();
 
   // ---- contribution key (proofs of knowledge of τ, α, β), as snarkjs's createPTauKey makes it --
-  const challenge = I.ptauUtils.calculateFirstChallengeHash(curve, power);
+  const gU = (group: 'G1' | 'G2'): Uint8Array => {
+    const G = curve[group] as WasmCurve['G1'] & { toRprUncompressed(b: Uint8Array, o: number, p: Uint8Array): void };
+    const b = new Uint8Array(G.F.n8 * 2);
+    G.toRprUncompressed(b, 0, G.g);
+    return b;
+  };
+  const challenge = firstChallengeHash(gU('G1'), gU('G2'), power);
   const seedBytes = keep(randomBytes(32));
   const seed = Array.from({ length: 8 }, (_, i) => seedBytes.readUInt32BE(i * 4));
   const rng = new I.ChaCha(seed);
@@ -95,6 +105,7 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
     await I.ptauUtils.writePTauHeader(fd, curve, power);
 
     // ---- sections 2–6: τ^i, α·τ^i, β·τ^i, β (what `contribute` writes on a new accumulator) ----
+    // (noble's hasher: its partial state goes into section 7)
     const responseHasher = I.blake2b.create({ dkLen: 64 });
     responseHasher.update(challenge);
     const written: { group: 'G1' | 'G2'; chunks: Uint8Array[] }[] = [];
@@ -111,7 +122,7 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
       for (let i = 0; i < nPoints; i += chunkPoints) {
         const m = Math.min(nPoints - i, chunkPoints);
         const scalars = keep(await Fr.batchApplyKey(ones.subarray(0, m * n8r), t, tau)); // first·τ^i
-        const pts = await generatorTimes(curve, group, scalars);
+        const pts = await generatorTimes(group, scalars);
         scalars.fill(0);
         await fd.write(pts);
         responseHasher.update(await G.batchLEMtoC(pts));
@@ -134,7 +145,7 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
     I.ptauUtils.toPtauPubKeyRpr(buffKey, 0, curve, key, false);
     responseHasher.update(buffKey);
     const hashResponse = responseHasher.digest();
-    const next: Blake2bHasher = I.blake2b.create({ dkLen: 64 });
+    const next = blake2b512();
     next.update(hashResponse);
     for (const s of written) for (const c of s.chunks) next.update(await curve[s.group].batchLEMtoU(c));
     const contribution = {
@@ -195,7 +206,7 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
       await I.binFileUtils.startWriteSection(fd, id);
       for (let k = 0; k <= power; k++) {
         const s = await lagrangeScalars(k, factor);
-        await fd.write(await generatorTimes(curve, group, s));
+        await fd.write(await generatorTimes(group, s));
         s.fill(0);
       }
       if (extraLevel) {
@@ -209,7 +220,7 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
           x.fill(0);
         }
         corr.fill(0);
-        await fd.write(await generatorTimes(curve, group, s));
+        await fd.write(await generatorTimes(group, s));
         s.fill(0);
       }
       await I.binFileUtils.endWriteSection(fd);

@@ -1,0 +1,210 @@
+// Worker threads for the setup's two heavy point operations (the algorithms are in
+// kernel-thread.ts): s_i·G for many secret scalars (every point of a powers-of-tau file) and
+// k·P_i for one secret scalar and many points (1/δ on a proving key's C and H sections).
+// ffjavascript's thread manager can only replay calls into wasm, so these run in workers of our
+// own, one per core, on the very wasm module ffjavascript builds for the curve (same wasmcurves
+// and wasmbuilder versions, built the same way). Workers are unref'd
+// while idle and end after a few idle seconds, so they neither hold a process open nor keep their
+// comb tables (up to ~21 MiB each) in a long-running server.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { ModuleBuilder } from 'wasmbuilder';
+import { buildBn128 } from 'wasmcurves';
+import { cubeRoot, decompose, shortBasis, wnaf, type GlvConstants } from './glv.js';
+import { kernelThread } from './kernel-thread.js';
+import type { WasmCurve } from './snarkjs-internals.js';
+
+type Curve = WasmCurve & {
+  q: bigint;
+  r: bigint;
+  tm: WasmCurve['tm'] & { pG1gen: number; pG2gen: number };
+  Fr: WasmCurve['Fr'] & { toObject(a: Uint8Array): bigint };
+  F1: WasmCurve['F1'] & { e(a: bigint): Uint8Array };
+  G1: WasmCurve['G1'] & { timesScalar(p: Uint8Array, s: bigint): Uint8Array };
+};
+
+interface Pending {
+  resolve(out: Uint8Array): void;
+  reject(err: Error): void;
+}
+
+const IDLE_MS = 5000;
+
+class Pool {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly load: number[] = [];
+  private nextId = 0;
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor(code: Uint8Array, pG1gen: number, pG2gen: number, threads: number) {
+    // esbuild (tsx, vitest) may wrap functions in __name(); the worker has no such helper
+    const source = `var __name = (f) => f; (${kernelThread.toString()})()`;
+    for (let t = 0; t < threads; t++) {
+      const w = new Worker(source, { eval: true, workerData: { code, pG1gen, pG2gen } });
+      w.on('message', (msg: { id: number; out?: Uint8Array; error?: string }) => {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        this.load[t]!--;
+        this.settle();
+        if (!p) return;
+        if (msg.error !== undefined) p.reject(new Error(`setup kernel failed: ${msg.error}`));
+        else p.resolve(msg.out!);
+      });
+      w.on('error', (err) => this.fail(err));
+      w.unref();
+      this.workers.push(w);
+      this.load.push(0);
+    }
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  run(msg: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<Uint8Array> {
+    clearTimeout(this.idle);
+    let t = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[t]!) t = i;
+    const id = this.nextId++;
+    const w = this.workers[t]!;
+    if (this.pending.size === 0) for (const x of this.workers) x.ref();
+    this.load[t]!++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  private settle(): void {
+    if (this.pending.size > 0) return;
+    for (const x of this.workers) x.unref();
+    this.idle = setTimeout(() => void releaseKernels(), IDLE_MS);
+    this.idle.unref();
+  }
+
+  private fail(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    void releaseKernels();
+  }
+
+  async terminate(): Promise<void> {
+    clearTimeout(this.idle);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+let pool: Pool | undefined;
+
+function kernels(curve: Curve): Pool {
+  if (pool) return pool;
+  const mb = new ModuleBuilder();
+  mb.setMemory(25);
+  buildBn128(mb);
+  const code = mb.build();
+  const { pG1gen, pG2gen } = mb.modules.bn128!;
+  // the generators' addresses tell that this is the curve's own module layout
+  if (pG1gen !== curve.tm.pG1gen || pG2gen !== curve.tm.pG2gen) throw new Error('the setup kernels\' wasm module differs from the curve\'s');
+  pool = new Pool(code, pG1gen!, pG2gen!, Math.max(1, availableParallelism()));
+  return pool;
+}
+
+/** Ends the kernel workers now (they also end by themselves after a few idle seconds). */
+export async function releaseKernels(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  await p?.terminate();
+}
+
+/**
+ * The comb window for `points` multiplications in one group: each worker builds its table once,
+ * ⌈254/w⌉·(2^w − 1) entries at about the cost of 6 additions each, and a point costs ⌈254/w⌉
+ * additions; w is capped at 14 (a G2 table of 40 MiB per worker).
+ */
+export function combWindow(points: number, threads = availableParallelism()): number {
+  const perThread = points / Math.max(1, threads);
+  let best = 4;
+  let bestCost = Infinity;
+  for (let w = 4; w <= 14; w++) {
+    const cost = Math.ceil(254 / w) * (6 * 2 ** w + perThread);
+    if (cost < bestCost) [best, bestCost] = [w, cost];
+  }
+  return best;
+}
+
+/**
+ * s_i·G for every Fr element s_i (Montgomery form, as ffjavascript keeps them) of `scalars`:
+ * affine points in snarkjs's LEM encoding (the point at infinity as zeros). `scalars` is left
+ * as it was; the copies sent to the workers are zeroed there.
+ */
+export async function combTimes(curve: WasmCurve, group: 'G1' | 'G2', scalars: Uint8Array, w = combWindow(scalars.byteLength / 32)): Promise<Uint8Array> {
+  const c = curve as Curve;
+  const n = scalars.byteLength / 32;
+  if (!Number.isInteger(n)) throw new Error('scalar buffer size is not a multiple of 32 bytes');
+  const sA = curve[group].F.n8 * 2;
+  const p = kernels(c);
+  const chunk = Math.max(64, Math.min(8192, Math.ceil(n / p.threads)));
+  const jobs: Promise<Uint8Array>[] = [];
+  for (let i = 0; i < n; i += chunk) {
+    const part = scalars.slice(i * 32, Math.min(n, i + chunk) * 32);
+    jobs.push(p.run({ kind: 'comb', group, w, scalars: part.buffer }, [part.buffer]));
+  }
+  const out = new Uint8Array(n * sA);
+  (await Promise.all(jobs)).forEach((r, k) => out.set(r, k * chunk * sA));
+  return out;
+}
+
+let glv: GlvConstants | undefined;
+
+/** β and λ that belong together on this curve: φ(G) = (β·x, y) must equal λ·G. */
+function glvConstants(curve: Curve): GlvConstants {
+  if (glv) return glv;
+  const { q, r } = curve;
+  const beta = cubeRoot(q);
+  const l0 = cubeRoot(r);
+  const G = curve.G1;
+  const g = G.toAffine(G.g);
+  const n8 = curve.F1.n8;
+  const phi = new Uint8Array(g.byteLength);
+  phi.set(g);
+  const x = (curve.F1 as unknown as { mul(a: Uint8Array, b: Uint8Array): Uint8Array }).mul(g.subarray(0, n8), curve.F1.e(beta));
+  phi.set(x, 0);
+  let lambda: bigint | undefined;
+  for (const l of [l0, (l0 * l0) % r]) if (G.eq(G.timesScalar(G.g, l), phi)) lambda = l;
+  if (lambda === undefined) throw new Error('no cube root of unity in Fr matches the endomorphism');
+  glv = { q, r, beta, lambda, ...shortBasis(r, lambda) };
+  return glv;
+}
+
+/**
+ * k·P_i for every affine LEM point P_i of `points` (G1) and one Fr element k (Montgomery form):
+ * affine LEM points. The split of k into k1 + k2·λ runs in BigInt, which JavaScript cannot
+ * overwrite; those values become garbage when this returns. The digit arrays are zeroed.
+ */
+export async function scaleG1(curve: WasmCurve, points: Uint8Array, k: Uint8Array): Promise<Uint8Array> {
+  const c = curve as Curve;
+  const sA = curve.G1.F.n8 * 2;
+  const n = points.byteLength / sA;
+  if (!Number.isInteger(n)) throw new Error('point buffer size is not a multiple of the G1 point size');
+  const consts = glvConstants(c);
+  const [k1, k2] = decompose(c.Fr.toObject(k), consts);
+  const naf1 = wnaf(k1 < 0n ? -k1 : k1, 5);
+  const naf2 = wnaf(k2 < 0n ? -k2 : k2, 5);
+  const beta = c.F1.e(consts.beta);
+  const p = kernels(c);
+  const chunk = Math.max(64, Math.min(4096, Math.ceil(n / p.threads)));
+  const jobs: Promise<Uint8Array>[] = [];
+  try {
+    for (let i = 0; i < n; i += chunk) {
+      const part = points.slice(i * sA, Math.min(n, i + chunk) * sA);
+      jobs.push(p.run({ kind: 'scale', points: part.buffer, naf1: naf1.slice().buffer, naf2: naf2.slice().buffer, neg1: k1 < 0n, neg2: k2 < 0n, beta: beta.slice().buffer }, [part.buffer]));
+    }
+  } finally {
+    naf1.fill(0);
+    naf2.fill(0);
+  }
+  const out = new Uint8Array(n * sA);
+  (await Promise.all(jobs)).forEach((r, j) => out.set(r, j * chunk * sA));
+  return out;
+}
