@@ -1,22 +1,23 @@
 // Setup benchmark, the whole way from nothing to a circuit's Groth16 keys at 2^p: ours (fast
 // prepared ptau, src/setup/fast-ptau.ts, then src/setup/fast-zkey.ts) against snarkjs
 // (powersoftau new + contribute + prepare phase2, then zkey new + contribute) in the same run, on
-// one circuit of 2^p − 16 multiplication constraints compiled once per power (compile time is not
-// counted). Each case runs in a child process of its own, so that its peak RSS (worker threads
-// included) is its own; the ptau and key seconds are reported apart.
-// Prints a table and writes benchmarks/results/setup.json.
+// one circuit of 2^p − 16 multiplication constraints per power (its r1cs written directly, as
+// circom writes it: benchmarks/chain-r1cs.ts). Each case runs in a child process of its own, so
+// that its peak RSS (worker threads included) is its own; ptau and key seconds are reported apart.
+// Prints a table and writes benchmarks/results/setup.{json,md} and setup.svg (total seconds).
 //
 //   node dist/benchmarks/setup.js [--ours 12,14,16,18,20] [--snarkjs 12,14,16]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileCircom } from '../src/circom/compile.js';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
 import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
+import { writeChainR1cs } from './chain-r1cs.js';
+import { barChart, machine, table } from './chart.js';
 
 interface Row { impl: 'zkonnx fast' | 'snarkjs'; power: number; seconds: number; ptauSeconds: number; keySeconds: number; constraints: number; peakRssMiB: number }
 
@@ -24,16 +25,9 @@ const self = fileURLToPath(import.meta.url);
 // dist/benchmarks/setup.js (npm script) or benchmarks/setup.ts (tsx)
 const root = self.includes(`${join('dist', 'benchmarks')}`) ? resolve(dirname(self), '..', '..') : resolve(dirname(self), '..');
 
-/** A circuit of 2^p − 16 constraints: c[i] = c[i−1]·x (one multiplication each). */
-async function chainCircuit(power: number, dir: string): Promise<string> {
-  const n = 2 ** power - 16;
-  const circuitPath = join(dir, `chain${power}.circom`);
-  writeFileSync(circuitPath, `pragma circom 2.1.6;
-template Chain(n) { signal input x; signal output y; signal c[n]; c[0] <== x * x; for (var i = 1; i < n; i++) c[i] <== c[i - 1] * x; y <== c[n - 1]; }
-component main = Chain(${n});
-`);
-  const c = await compileCircom({ circuitPath, outDir: dir });
-  return c.r1csPath;
+/** The chain circuit bench:prove uses (2^p − 16 multiplications, domain 2^p), as circom's r1cs. */
+function chainCircuit(power: number, dir: string): string {
+  return writeChainR1cs(power, join(dir, `chain${power}.r1cs`));
 }
 
 async function child(impl: string, power: number, r1csPath: string): Promise<void> {
@@ -84,7 +78,7 @@ if (process.argv[2] === '--child') {
   const ours = list('--ours', [12, 14, 16, 18, 20]);
   const theirs = list('--snarkjs', [12, 14, 16]);
   const circuits = mkdtempSync(join(tmpdir(), 'zkonnx-bench-circuits-'));
-  const host = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const host = await machine();
   const rows: Row[] = [];
   const out = join(root, 'benchmarks', 'results');
   const save = () => {
@@ -92,7 +86,7 @@ if (process.argv[2] === '--child') {
     writeFileSync(join(out, 'setup.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, rows }, null, 2));
   };
   for (const p of [...new Set([...ours, ...theirs])].sort((a, b) => a - b)) {
-    const r1cs = await chainCircuit(p, circuits);
+    const r1cs = chainCircuit(p, circuits);
     if (ours.includes(p)) rows.push(run('ours', p, r1cs));
     if (theirs.includes(p)) rows.push(run('snarkjs', p, r1cs));
     const last = rows[rows.length - 1]!;
@@ -104,11 +98,13 @@ if (process.argv[2] === '--child') {
     const b = rows.find((r) => r.power === p && r.impl === 'snarkjs');
     return a && b ? `${(b.seconds / a.seconds).toFixed(1)}x` : '';
   };
-  const header = ['power', 'impl', 'ptau s', 'keys s', 'total s', 'peak RSS MiB', 'speedup'];
-  const body = rows.map((r) => [`2^${r.power}`, r.impl, r.ptauSeconds.toFixed(2), r.keySeconds.toFixed(2), r.seconds.toFixed(2), r.peakRssMiB.toFixed(0), r.impl === 'zkonnx fast' ? speedup(r.power) : '']);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  console.log(`machine: ${host}\n${fmt(header)}\n${body.map(fmt).join('\n')}`);
+  const text = `machine: ${host}\n\n${table(
+    ['power', 'constraints', 'impl', 'ptau s', 'keys s', 'total s', 'peak RSS MiB', 'snarkjs / ours'],
+    rows.map((r) => [`2^${r.power}`, r.constraints, r.impl, r.ptauSeconds.toFixed(2), r.keySeconds.toFixed(2), r.seconds.toFixed(2), r.peakRssMiB.toFixed(0), r.impl === 'zkonnx fast' ? speedup(r.power) : '']),
+  )}`;
+  console.log(text);
   save();
+  writeFileSync(join(out, 'setup.md'), `# bench:setup\n\n\`\`\`\n${text}\n\`\`\`\n`);
+  writeFileSync(join(out, 'setup.svg'), barChart('Groth16 setup from nothing (ptau + keys)', 's', rows.map((r) => ({ label: `2^${r.power} ${r.impl}`, value: r.seconds })), { log: true }));
   rmSync(circuits, { recursive: true, force: true });
 }

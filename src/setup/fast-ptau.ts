@@ -65,8 +65,16 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
   const n = 2 ** power;
   const M = 2 * n;
   // comb windows from how many points each group gets: sections 2, 4, 5, 12, 14, 15 and 3, 13
-  const w = { G1: combWindow(12 * n), G2: combWindow(3 * n) };
-  const generatorTimes = (group: 'G1' | 'G2', scalars: Uint8Array): Promise<Uint8Array> => combTimes(curve, group, scalars, w[group]);
+  const window = { G1: combWindow(12 * n), G2: combWindow(3 * n) };
+  // Points are queued on the kernel workers as soon as their scalars exist, and written and hashed
+  // in order while later ones are computed; combTimes copies the scalars before it returns, so
+  // the caller zeroes them at once. (A failure is awaited in order; the catch only keeps Node from
+  // calling a rejection that is awaited later unhandled.)
+  const generatorTimes = (group: 'G1' | 'G2', scalars: Uint8Array): Promise<Uint8Array> => {
+    const job = combTimes(curve, group, scalars, window[group]);
+    job.catch(() => {});
+    return job;
+  };
   const keep = <T extends Uint8Array>(b: T): T => {
     wipe.push(b);
     return b;
@@ -118,16 +126,20 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
       for (let i = 0; i < ones.byteLength; i += n8r) ones.set(Fr.one, i);
       await I.binFileUtils.startWriteSection(fd, id);
       const chunks: Uint8Array[] = [];
+      const jobs: Promise<Uint8Array>[] = [];
       let t: Uint8Array = keep(first.slice());
       for (let i = 0; i < nPoints; i += chunkPoints) {
         const m = Math.min(nPoints - i, chunkPoints);
         const scalars = keep(await Fr.batchApplyKey(ones.subarray(0, m * n8r), t, tau)); // first·τ^i
-        const pts = await generatorTimes(group, scalars);
+        jobs.push(generatorTimes(group, scalars));
         scalars.fill(0);
+        t = keep(Fr.mul(t, keep(Fr.exp(tau, m))));
+      }
+      for (const job of jobs) {
+        const pts = await job;
         await fd.write(pts);
         responseHasher.update(await G.batchLEMtoC(pts));
         chunks.push(pts);
-        t = keep(Fr.mul(t, keep(Fr.exp(tau, m))));
       }
       await I.binFileUtils.endWriteSection(fd);
       written.push({ group, chunks });
@@ -204,9 +216,10 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
     const lagrangeSection = async (id: number, group: 'G1' | 'G2', factor: Uint8Array, label: string, extraLevel: boolean): Promise<void> => {
       progress?.step?.(`fast ptau 2^${power}: Lagrange ${label}`);
       await I.binFileUtils.startWriteSection(fd, id);
+      const jobs: Promise<Uint8Array>[] = [];
       for (let k = 0; k <= power; k++) {
         const s = await lagrangeScalars(k, factor);
-        await fd.write(await generatorTimes(group, s));
+        jobs.push(generatorTimes(group, s));
         s.fill(0);
       }
       if (extraLevel) {
@@ -220,9 +233,10 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
           x.fill(0);
         }
         corr.fill(0);
-        await fd.write(await generatorTimes(group, s));
+        jobs.push(generatorTimes(group, s));
         s.fill(0);
       }
+      for (const job of jobs) await fd.write(await job);
       await I.binFileUtils.endWriteSection(fd);
     };
     await lagrangeSection(12, 'G1', Fr.one, 'tauG1', true);
