@@ -3,6 +3,7 @@
 // reductions, and a naive MSM. Slow and obviously right; tests and the debug mode compare the
 // kernels' buffers with it.
 import { FIELD_MODULI, type FieldName } from './wgsl/field.js';
+import { modPow } from '../../bigint.js';
 
 export const P = FIELD_MODULI.fq;
 export const R = FIELD_MODULI.fr;
@@ -12,16 +13,7 @@ export const mod = (a: bigint, m: bigint = P): bigint => {
   return r < 0n ? r + m : r;
 };
 
-export function modPow(b: bigint, e: bigint, m: bigint): bigint {
-  let r = 1n;
-  b = mod(b, m);
-  while (e > 0n) {
-    if (e & 1n) r = (r * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return r;
-}
+export { modPow };
 
 export const modInv = (a: bigint, m: bigint = P): bigint => {
   if (mod(a, m) === 0n) throw new RangeError('inverse of zero');

@@ -4,6 +4,7 @@
 // short lattice basis of {(a, b) : a + b·λ ≡ 0 (mod r)} that the extended Euclidean algorithm on
 // (r, λ) gives (Gallant, Lambert, Vanstone, CRYPTO 2001, §4). Which of the two cube roots λ goes
 // with β is fixed by `glvConstants` checking φ(G) = λ·G on the curve itself.
+import { modPow } from '../../bigint.js';
 
 export interface GlvConstants {
   r: bigint;
@@ -12,17 +13,6 @@ export interface GlvConstants {
   lambda: bigint;
   v1: [bigint, bigint];
   v2: [bigint, bigint];
-}
-
-export function modPow(b: bigint, e: bigint, m: bigint): bigint {
-  let r = 1n;
-  b %= m;
-  while (e > 0n) {
-    if (e & 1n) r = (r * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return r;
 }
 
 /** A primitive cube root of unity mod a prime p ≡ 1 (mod 3). */

@@ -13,6 +13,7 @@
 //
 // Every function is emitted fully unrolled: limb indices are literals, so a GPU compiler keeps
 // the limbs in registers instead of spilling indexed arrays to local memory.
+import { modPow } from '../../../bigint.js';
 
 export type FieldName = 'fq' | 'fr';
 
@@ -112,17 +113,6 @@ export function montgomeryR(cfg: FieldConfig = DEFAULT_FIELD_CONFIG): bigint {
   return 1n << BigInt(cfg.limbBits * cfg.numLimbs);
 }
 
-function modpow(b: bigint, e: bigint, m: bigint): bigint {
-  let r = 1n;
-  b %= m;
-  while (e > 0n) {
-    if (e & 1n) r = (r * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return r;
-}
-
 /** a⁻¹ mod 2^k for odd a, by Newton's iteration (each step doubles the correct low bits). */
 function inv2k(a: bigint, k: bigint): bigint {
   const m = (1n << k) - 1n;
@@ -218,7 +208,7 @@ export function fieldConstants(f: FieldName, cfg: FieldConfig = DEFAULT_FIELD_CO
     /** R² mod p: mont_mul(x, r2) = x·R. */
     r2: (r * r) % p,
     /** from_ff multiplies by this: mont_mul(x·2^256, c) = x·R needs c = R²/2^256. */
-    fromFF: (r * r * modpow(2n, p - 1n - 256n, p)) % p,
+    fromFF: (r * r * modPow(2n, p - 1n - 256n, p)) % p,
     /** to_ff multiplies by this: mont_mul(x·R, c) = x·2^256 needs c = 2^256. */
     toFF: (1n << 256n) % p,
   };
