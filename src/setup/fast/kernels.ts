@@ -52,6 +52,9 @@ class Pool {
         else p.resolve(msg.out!);
       });
       w.on('error', (err) => this.fail(err));
+      w.on('exit', (code) => {
+        if (this.pending.size > 0) this.fail(new Error(`setup kernel worker exited (code ${code}) with work pending`));
+      });
       w.unref();
       this.workers.push(w);
       this.load.push(0);
@@ -79,14 +82,20 @@ class Pool {
   private settle(): void {
     if (this.pending.size > 0) return;
     for (const x of this.workers) x.unref();
-    this.idle = setTimeout(() => void releaseKernels(), IDLE_MS);
+    this.idle = setTimeout(() => void this.release(), IDLE_MS);
     this.idle.unref();
   }
 
   private fail(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
-    void releaseKernels();
+    void this.release();
+  }
+
+  /** Ends this pool, and forgets it if it is still the one in use. */
+  private release(): Promise<void> {
+    if (pool === this) pool = undefined;
+    return this.terminate();
   }
 
   async terminate(): Promise<void> {
