@@ -89,12 +89,24 @@ describe('comb: s·G, batch-affine', () => {
     expectPoints(c, 'G1', got.subarray(64, 128), [c.G1.timesScalar(c.G1.g, 5n)]);
   });
 
-  it('the scalar buffer passed in is not changed', async () => {
+  it('the scalar buffer passed in is not changed, also when it is a pooled Node Buffer', async () => {
     const c = await curve();
     const buf = frBuffer(c, [7n, 8n]);
     const copy = buf.slice();
     await combTimes(c as WasmCurve, 'G1', buf, 6);
     expect(buf).toEqual(copy);
+    // a Buffer's slice is a view into a shared pool: transferring it would detach the pool
+    const xs = Array.from({ length: 200 }, (_, i) => BigInt(i + 1));
+    const pooled = Buffer.from(frBuffer(c, xs));
+    const neighbour = Buffer.from('still here');
+    const got = await combTimes(c as WasmCurve, 'G1', pooled, 6);
+    expect(pooled.equals(Buffer.from(frBuffer(c, xs)))).toBe(true);
+    expect(neighbour.toString()).toBe('still here');
+    expectPoints(c, 'G1', got, xs.map((x) => c.G1.timesScalar(c.G1.g, x)));
+    const lem = Buffer.from(got);
+    const scaled = await scaleG1(c as WasmCurve, lem, c.Fr.e(3n));
+    expect(lem.equals(Buffer.from(got))).toBe(true);
+    expectPoints(c, 'G1', scaled, xs.map((x) => c.G1.timesScalar(c.G1.g, 3n * x)));
   });
 });
 

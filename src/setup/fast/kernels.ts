@@ -38,8 +38,9 @@ class Pool {
   private idle: NodeJS.Timeout | undefined;
 
   constructor(code: Uint8Array, pG1gen: number, pG2gen: number, threads: number) {
-    // esbuild (tsx, vitest) may wrap functions in __name(); the worker has no such helper
-    const source = `var __name = (f) => f; (${kernelThread.toString()})()`;
+    // esbuild (tsx, vitest, bundles) may wrap functions in __name() and turn require() into
+    // __require(); the eval'd worker has neither helper
+    const source = `var __name = (f) => f; var __require = require; (${kernelThread.toString()})()`;
     for (let t = 0; t < threads; t++) {
       const w = new Worker(source, { eval: true, workerData: { code, pG1gen, pG2gen } });
       w.on('message', (msg: { id: number; out?: Uint8Array; error?: string }) => {
@@ -127,6 +128,16 @@ export async function releaseKernels(): Promise<void> {
 }
 
 /**
+ * bytes [from, to) in a fresh ArrayBuffer of their own, safe to transfer (a Node Buffer's slice
+ * is a view, and small Buffers share one pooled ArrayBuffer).
+ */
+function copyOf(b: Uint8Array, from: number, to: number): Uint8Array {
+  const out = new Uint8Array(to - from);
+  out.set(b.subarray(from, to));
+  return out;
+}
+
+/**
  * The comb window for `points` multiplications in one group: each worker builds its table once,
  * ⌈254/w⌉·(2^w − 1) entries at about the cost of 6 additions each, and a point costs ⌈254/w⌉
  * additions; w is capped at 14 (a G2 table of 40 MiB per worker).
@@ -156,7 +167,7 @@ export async function combTimes(curve: WasmCurve, group: 'G1' | 'G2', scalars: U
   const chunk = Math.max(64, Math.min(8192, Math.ceil(n / p.threads)));
   const jobs: Promise<Uint8Array>[] = [];
   for (let i = 0; i < n; i += chunk) {
-    const part = scalars.slice(i * 32, Math.min(n, i + chunk) * 32);
+    const part = copyOf(scalars, i * 32, Math.min(n, i + chunk) * 32);
     jobs.push(p.run({ kind: 'comb', group, w, scalars: part.buffer }, [part.buffer]));
   }
   const out = new Uint8Array(n * sA);
@@ -206,7 +217,7 @@ export async function scaleG1(curve: WasmCurve, points: Uint8Array, k: Uint8Arra
   const jobs: Promise<Uint8Array>[] = [];
   try {
     for (let i = 0; i < n; i += chunk) {
-      const part = points.slice(i * sA, Math.min(n, i + chunk) * sA);
+      const part = copyOf(points, i * sA, Math.min(n, i + chunk) * sA);
       jobs.push(p.run({ kind: 'scale', points: part.buffer, naf1: naf1.slice().buffer, naf2: naf2.slice().buffer, neg1: k1 < 0n, neg2: k2 < 0n, beta: beta.slice().buffer }, [part.buffer]));
     }
   } finally {
