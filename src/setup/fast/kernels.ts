@@ -131,7 +131,7 @@ export async function releaseKernels(): Promise<void> {
  * bytes [from, to) in a fresh ArrayBuffer of their own, safe to transfer (a Node Buffer's slice
  * is a view, and small Buffers share one pooled ArrayBuffer).
  */
-function copyOf(b: Uint8Array, from: number, to: number): Uint8Array {
+function copyOf(b: Uint8Array, from: number, to: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(to - from);
   out.set(b.subarray(from, to));
   return out;
