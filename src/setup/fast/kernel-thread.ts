@@ -122,6 +122,7 @@ export function kernelThread(): void {
     const mul = e[`${F}_mul`];
     const square = e[`${F}_square`];
     const batchInverse = e[`${F}_batchInverse`];
+    const copy = e[`${F}_copy`];
     for (let j = 0; j < W; j++) {
       let cnt = 0;
       mem = bytes();
@@ -154,7 +155,7 @@ export function kernelThread(): void {
         sub(a, pTmp, pDen); // x_acc − x3 (den is free again)
         mul(pLam, pDen, pDen);
         sub(pDen, a + n8, a + n8); // y3 = λ·(x_acc − x3) − y_acc
-        e[`${F}_copy`](pTmp, a);
+        copy(pTmp, a);
       }
     }
     mem = bytes();
