@@ -1,31 +1,46 @@
-// The r1cs of chain-circuit.ts's chain (2^k − 16 multiplications, public out and x), written
-// directly in iden3's binary r1cs format: circom2 (circom compiled to wasm) needs more than ten
-// minutes for the 2^20 one, and bench:setup measures the setup, not the compiler. Wires are
+// The r1cs and a witness of chain-circuit.ts's chain (2^k − 16 multiplications, public out and
+// x), written directly in iden3's binary formats: circom2 (circom compiled to wasm) needs more
+// than ten minutes for the 2^20 one, and bench:setup and bench:prove measure the setup and the
+// prover, not the compiler. Wires are
 // numbered as circom --O1 numbers them (ONE, out, x, y, then c[0..n−2]; c[n−1] is out); the
-// file is byte-identical to circom's (test/chain-r1cs.test.ts compares them at 2^6).
+// files are byte-identical to circom's and its witness calculator's (test/chain-r1cs.test.ts
+// compares them at 2^5 and 2^7).
 import { writeFileSync } from 'node:fs';
 import { BN254_R } from '../src/circom/r1cs.js';
+
+const u32 = (v: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+};
+const u64 = (v: number) => {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
+  return b;
+};
+const fe = (v: bigint) => {
+  const b = new Uint8Array(32);
+  for (let i = 0; i < 32; i++, v >>= 8n) b[i] = Number(v & 0xffn);
+  return b;
+};
+
+/** iden3's section container: magic, version, then (type, u64 size, bytes) per section. */
+function container(magic: string, version: number, sections: [number, Uint8Array][]): Uint8Array {
+  const parts: Uint8Array[] = [new TextEncoder().encode(magic), u32(version), u32(sections.length)];
+  for (const [type, data] of sections) parts.push(u32(type), u64(data.byteLength), data);
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
 
 export function chainR1cs(power: number): Uint8Array {
   const n = 2 ** power - 16;
   const nWires = 4 + (n - 1);
   const term = 4 + 32;
-  const parts: Uint8Array[] = [];
-  const u32 = (v: number) => {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v, true);
-    return b;
-  };
-  const u64 = (v: number) => {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
-    return b;
-  };
-  const fe = (v: bigint) => {
-    const b = new Uint8Array(32);
-    for (let i = 0; i < 32; i++, v >>= 8n) b[i] = Number(v & 0xffn);
-    return b;
-  };
   const ONE = 0;
   const OUT = 1;
   const X = 2;
@@ -62,15 +77,25 @@ export function chainR1cs(power: number): Uint8Array {
   const map = new Uint8Array(nWires * 8);
   const mv = new DataView(map.buffer);
   for (let w = 0; w < nWires; w++) mv.setBigUint64(w * 8, BigInt(w), true);
-  parts.push(new TextEncoder().encode('r1cs'), u32(1), u32(3));
-  for (const [type, data] of [[2, body.subarray(0, o)], [1, header], [3, map]] as const) parts.push(u32(type), u64(data.byteLength), data);
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
+  return container('r1cs', 1, [[2, body.subarray(0, o)], [1, header], [3, map]]);
+}
+
+/** The chain's witness for inputs x, y, in wtns version 2 (values canonical, little-endian),
+ * wires numbered as in chainR1cs: ONE, out, x, y, c[0..n−2]. */
+export function chainWtns(power: number, x: bigint, y: bigint): Uint8Array {
+  const n = 2 ** power - 16;
+  const nWires = 4 + (n - 1);
+  const values = new Uint8Array(nWires * 32);
+  let c = (x * y) % BN254_R;
+  for (let i = 0; i < n; i++) {
+    if (i > 0) c = (c * x + BigInt(i)) % BN254_R;
+    if (i < n - 1) values.set(fe(c), (4 + i) * 32);
   }
-  return out;
+  values.set(fe(1n), 0);
+  values.set(fe(c), 32);
+  values.set(fe(x % BN254_R), 64);
+  values.set(fe(y % BN254_R), 96);
+  return container('wtns', 2, [[1, new Uint8Array([...u32(32), ...fe(BN254_R), ...u32(nWires)])], [2, values]]);
 }
 
 export function writeChainR1cs(power: number, path: string): string {

@@ -17,18 +17,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BN254_R } from '../src/circom/r1cs.js';
-import { compileCircom } from '../src/circom/compile.js';
 import { cacheDir } from '../src/paths.js';
 import type { BackendName, ProverBackend } from '../src/prover/backend.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
 import { groth16Prove } from '../src/prover/groth16.js';
-import { computeWitness, loadBackend } from '../src/prover/index.js';
+import { loadBackend } from '../src/prover/index.js';
 import { combTimes } from '../src/setup/fast/kernels.js';
 import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { setupGroth16 } from '../src/setup/groth16.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
-import { chainSource } from './chain-circuit.js';
+import { chainR1cs, chainWtns } from './chain-r1cs.js';
 
 const self = fileURLToPath(import.meta.url);
 const root = self.includes(`${join('dist', 'benchmarks')}`) ? resolve(dirname(self), '..', '..') : resolve(dirname(self), '..');
@@ -109,20 +108,21 @@ async function benchMsm(curve: ProverCurve, power: number, loaded: Loaded[], run
 
 interface Keys { zkey: string; wtns: string; vkey: string; constraints: number }
 
-/** Circuit, keys and witness for 2^power, made once and kept under the cache folder. */
+/** Circuit, keys and witness for 2^power, made once and kept under the cache folder. The r1cs and
+ * the witness are written directly (chain-r1cs.ts: byte-identical to circom's), so a 2^20 row
+ * needs no ten-minute compile, here or on a GPU machine. */
 async function chainKeys(power: number): Promise<Keys> {
-  const src = chainSource(power);
-  const stamp = createHash('sha256').update(src).digest('hex').slice(0, 16);
+  const r1cs = chainR1cs(power);
+  const stamp = createHash('sha256').update(r1cs).digest('hex').slice(0, 16);
   const dir = join(cacheDir(), 'bench-prove', `chain${power}-${stamp}`);
   const keys: Keys = { zkey: join(dir, 'circuit_final.zkey'), wtns: join(dir, 'witness.wtns'), vkey: join(dir, 'verification_key.json'), constraints: 2 ** power - 16 };
   if (existsSync(keys.wtns)) return keys;
   mkdirSync(dir, { recursive: true });
   console.error(`making keys for 2^${power} in ${dir} (once)`);
-  writeFileSync(join(dir, 'circuit.circom'), src);
-  const c = await compileCircom({ circuitPath: join(dir, 'circuit.circom'), outDir: dir });
-  await setupGroth16({ r1csPath: c.r1csPath, zkeyPath: keys.zkey, vkeyPath: keys.vkey });
-  await computeWitness(c.wasmPath, { x: 3, y: 5 }, `${keys.wtns}.tmp`);
-  writeFileSync(keys.wtns, readFileSync(`${keys.wtns}.tmp`)); // last: its presence marks a complete folder
+  const r1csPath = join(dir, 'circuit.r1cs');
+  writeFileSync(r1csPath, r1cs);
+  await setupGroth16({ r1csPath, zkeyPath: keys.zkey, vkeyPath: keys.vkey });
+  writeFileSync(keys.wtns, chainWtns(power, 3n, 5n)); // last: its presence marks a complete folder
   return keys;
 }
 

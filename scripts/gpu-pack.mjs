@@ -5,8 +5,7 @@
 //   web-worker external: ffjavascript's worker threads start `new Worker(__filename)` from
 //              web-worker's own file, which must stay a file of its own (bundled, __filename
 //              would be the benchmark itself, run again in every worker)
-//   circom2    its CLI bundled into one CommonJS file; compile.ts resolves circom2/package.json
-//              and runs that CLI with process.execPath; circom.wasm (gzipped) added by gpu-pack.sh
+// (No circom2: the benchmark writes its chain circuits' r1cs and witness directly.)
 // Two files of ours load snarkjs's src/ modules by paths computed at run time
 // (src/setup/fast/{snarkjs,zkey}-internals.ts); the plugin below turns those into imports of
 // fixed files that esbuild can follow, so the bundle holds one copy of each module.
@@ -121,20 +120,6 @@ mkdirSync(join(nm, 'web-worker', 'cjs'), { recursive: true });
 copyFileSync(join(pkgDir('web-worker'), 'cjs', 'node.js'), join(nm, 'web-worker', 'cjs', 'node.js'));
 copyFileSync(join(pkgDir('web-worker'), 'cjs', 'browser.js'), join(nm, 'web-worker', 'cjs', 'browser.js'));
 copyFileSync(join(pkgDir('web-worker'), 'LICENSE'), join(nm, 'web-worker', 'LICENSE'));
-
-// circom2: cli.js with its dependencies (WASI shim, path-browserify) in one file; circom.wasm beside it
-slimPackage('circom2', ['name', 'version', 'bin', 'license']);
-await build({
-  entryPoints: [join(pkgDir('circom2'), 'cli.js')],
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile: join(nm, 'circom2', 'cli.js'),
-  external: ['./circom.wasm'],
-  legalComments: 'none',
-  logLevel: 'error',
-});
 
 // probe.mjs: what Dawn finds (run.sh runs it before the benchmark, with the Vulkan loader's
 // own errors on): on a GPU machine the first thing to know when webgpu reads 'unavailable'

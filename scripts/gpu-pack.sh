@@ -7,7 +7,6 @@
 #   probe.mjs                       lists the adapters Dawn finds
 #   node_modules/webgpu/            index.js + dist/linux-x64/dawn.node.gz (stripped, gzip)
 #   node_modules/web-worker/        ffjavascript's worker threads (a file of its own)
-#   node_modules/circom2/           the CLI bundled + circom.wasm.gz, for the proof circuits
 #   debs/libvulkan1_*.deb           Debian's Vulkan loader, for `dpkg -x … /` there
 #   libs.tar.gz                     fallbacks used only where the machine lacks them: libvulkan.so.1,
 #                                   libGLdispatch.so.0 (libglvnd0), libstdc++.so.6 + libgcc_s.so.1
@@ -41,11 +40,10 @@ gzip -9 -n -c "$tmp/node" > "$out/node.gz"
 # 2. the bundle and its node_modules
 node scripts/gpu-pack.mjs "$out"
 
-# 3. Dawn and circom
+# 3. Dawn
 dawn=node_modules/webgpu/dist/linux-x64/dawn.node
 if command -v strip > /dev/null; then strip -o "$tmp/dawn.node" "$dawn"; else cp "$dawn" "$tmp/dawn.node"; fi
 gzip -9 -n -c "$tmp/dawn.node" > "$out/node_modules/webgpu/dist/linux-x64/dawn.node.gz"
-gzip -9 -n -c node_modules/circom2/circom.wasm > "$out/node_modules/circom2/circom.wasm.gz"
 
 # 4. the Vulkan loader (and libglvnd's dispatcher) from Debian, downloaded once
 for pkg in libvulkan1 libglvnd0; do
@@ -70,14 +68,14 @@ cp scripts/gpu-run.sh "$out/run.sh"
 chmod +x "$out/run.sh"
 {
   echo "made by scripts/gpu-pack.sh on $(date -u +%FT%TZ) at $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
-  echo "node $node_version; webgpu $(node -p "require('./node_modules/webgpu/package.json').version"); circom2 $(node -p "require('./node_modules/circom2/package.json').version"); $(basename "$out"/debs/libvulkan1_*.deb)"
+  echo "node $node_version; webgpu $(node -p "require('./node_modules/webgpu/package.json').version"); $(basename "$out"/debs/libvulkan1_*.deb)"
 } > "$out/MANIFEST.txt"
 
 # sizes: the pack and what else travels (tracked files and untracked ones git does not ignore)
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 bytes() { du -cb "$@" | tail -1 | cut -f1; }
 say "sizes:"
-for f in node.gz prove.mjs node_modules/webgpu/dist/linux-x64/dawn.node.gz node_modules/circom2/circom.wasm.gz node_modules/circom2/cli.js debs libs.tar.gz; do
+for f in node.gz prove.mjs node_modules/webgpu/dist/linux-x64/dawn.node.gz debs libs.tar.gz; do
   printf '  %-50s %s\n' "$f" "$(mib "$(bytes "$out/$f")")"
 done
 pack=$(bytes "$out")
@@ -88,4 +86,4 @@ if [ $((pack + tree)) -gt "$limit" ]; then
   echo "gpu-pack: .gpu plus the working tree is over 60 MiB; the device takes 64 MiB in all" >&2
   exit 1
 fi
-say "done: on the GPU machine, carrying .gpu: bash .gpu/run.sh --msm 12,14,16,18,20 --proofs 12,14,16 --backends wasm,webgpu"
+say "done: on the GPU machine, carrying .gpu: bash .gpu/run.sh --msm 12,14,16,18,20 --proofs 12,14,16,18,20 --backends wasm,webgpu"

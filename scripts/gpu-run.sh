@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # .gpu/run.sh (scripts/gpu-pack.sh copies this file there): runs the prover benchmark
 # (benchmarks/prove.ts, bundled as .gpu/prove.mjs) on a Linux x86-64 machine that has no Node.js,
-# no npm and no network, with everything taken from the pack: Node, Dawn (webgpu), circom2, the
-# Vulkan loader. Run from anywhere; results land in <repo>/benchmarks/results and, where $OUT is
+# no npm and no network, with everything taken from the pack: Node, Dawn (webgpu), the Vulkan
+# loader. Run from anywhere; results land in <repo>/benchmarks/results and, where $OUT is
 # set, in $OUT too (prove.md, prove.json, the SVG charts and run.log).
 #
-#   bash .gpu/run.sh [benchmark flags]   e.g. --msm 12,14,16,18,20 --proofs 12,14,16 --backends wasm,webgpu
+#   bash .gpu/run.sh [benchmark flags]   e.g. --msm 12,14,16,18,20 --proofs 12,14,16,18,20 --backends wasm,webgpu
 #   bash .gpu/run.sh --diag              the set-up and the adapter probe only
 set -uo pipefail
 pack=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,9 +34,7 @@ set -e
 unz "$pack/node.gz" "$rt/bin/node"
 chmod +x "$rt/bin/node"
 unz "$pack/node_modules/webgpu/dist/linux-x64/dawn.node.gz" "$rt/dawn.node"
-unz "$pack/node_modules/circom2/circom.wasm.gz" "$rt/circom.wasm"
 ln -sf "$rt/dawn.node" "$pack/node_modules/webgpu/dist/linux-x64/dawn.node"
-ln -sf "$rt/circom.wasm" "$pack/node_modules/circom2/circom.wasm"
 if [ ! -d "$rt/lib" ] || [ "$pack/libs.tar.gz" -nt "$rt/lib" ]; then
   rm -rf "$rt/lib" && mkdir -p "$rt/lib" && tar -xzf "$pack/libs.tar.gz" -C "$rt/lib" && touch "$rt/lib"
 fi
