@@ -1,10 +1,9 @@
 // The r1cs and a witness of chain-circuit.ts's chain (2^k − 16 multiplications, public out and
 // x), written directly in iden3's binary formats: circom2 (circom compiled to wasm) needs more
 // than ten minutes for the 2^20 one, and bench:setup and bench:prove measure the setup and the
-// prover, not the compiler. Wires are
-// numbered as circom --O1 numbers them (ONE, out, x, y, then c[0..n−2]; c[n−1] is out); the
-// files are byte-identical to circom's and its witness calculator's (test/chain-r1cs.test.ts
-// compares them at 2^5 and 2^7).
+// prover, not the compiler. Wires are numbered as circom --O1 numbers them (ONE, out, x, y, then
+// c[0..n−2]; c[n−1] is out); the files are byte-identical to circom's and its witness
+// calculator's (test/chain-r1cs.test.ts compares them at 2^5 and 2^7).
 import { writeFileSync } from 'node:fs';
 import { BN254_R } from '../src/circom/r1cs.js';
 
