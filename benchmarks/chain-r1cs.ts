@@ -79,22 +79,20 @@ export function chainR1cs(power: number): Uint8Array {
   return container('r1cs', 1, [[2, body.subarray(0, o)], [1, header], [3, map]]);
 }
 
-/** The chain's witness for inputs x, y, in wtns version 2 (values canonical, little-endian),
- * wires numbered as in chainR1cs: ONE, out, x, y, c[0..n−2]. */
-export function chainWtns(power: number, x: bigint, y: bigint): Uint8Array {
+/** The chain's witness for inputs x, y (src/circom/witness.ts's writeWtns writes it), wires
+ * numbered as in chainR1cs: ONE, out, x, y, c[0..n−2]. */
+export function chainWitness(power: number, x: bigint, y: bigint): bigint[] {
   const n = 2 ** power - 16;
-  const nWires = 4 + (n - 1);
-  const values = new Uint8Array(nWires * 32);
+  x %= BN254_R;
+  y %= BN254_R;
+  const w: bigint[] = [1n, 0n, x, y];
   let c = (x * y) % BN254_R;
-  for (let i = 0; i < n; i++) {
-    if (i > 0) c = (c * x + BigInt(i)) % BN254_R;
-    if (i < n - 1) values.set(fe(c), (4 + i) * 32);
+  for (let i = 1; i < n; i++) {
+    w.push(c);
+    c = (c * x + BigInt(i)) % BN254_R;
   }
-  values.set(fe(1n), 0);
-  values.set(fe(c), 32);
-  values.set(fe(x % BN254_R), 64);
-  values.set(fe(y % BN254_R), 96);
-  return container('wtns', 2, [[1, new Uint8Array([...u32(32), ...fe(BN254_R), ...u32(nWires)])], [2, values]]);
+  w[1] = c;
+  return w;
 }
 
 export function writeChainR1cs(power: number, path: string): string {

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BN254_R } from '../src/circom/r1cs.js';
+import { writeWtns } from '../src/circom/witness.js';
 import { cacheDir } from '../src/paths.js';
 import type { BackendName, ProverBackend } from '../src/prover/backend.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
@@ -27,7 +28,7 @@ import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { setupGroth16 } from '../src/setup/groth16.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
-import { chainR1cs, chainWtns } from './chain-r1cs.js';
+import { chainR1cs, chainWitness } from './chain-r1cs.js';
 
 const self = fileURLToPath(import.meta.url);
 const root = self.includes(`${join('dist', 'benchmarks')}`) ? resolve(dirname(self), '..', '..') : resolve(dirname(self), '..');
@@ -122,7 +123,7 @@ async function chainKeys(power: number): Promise<Keys> {
   const r1csPath = join(dir, 'circuit.r1cs');
   writeFileSync(r1csPath, r1cs);
   await setupGroth16({ r1csPath, zkeyPath: keys.zkey, vkeyPath: keys.vkey });
-  writeFileSync(keys.wtns, chainWtns(power, 3n, 5n)); // last: its presence marks a complete folder
+  await writeWtns(keys.wtns, chainWitness(power, 3n, 5n)); // last: its presence marks a complete folder
   return keys;
 }
 

@@ -3,9 +3,9 @@
 // k·P_i for one secret scalar and many points (1/δ on a proving key's C and H sections).
 // ffjavascript's thread manager can only replay calls into wasm, so these run in workers of our
 // own, one per core, on the very wasm module ffjavascript builds for the curve (same wasmcurves
-// and wasmbuilder versions, built the same way). Workers are unref'd
-// while idle and end after a few idle seconds, so they neither hold a process open nor keep their
-// comb tables (up to 20 MiB for G1 and 40 MiB for G2 per worker) in a long-running server.
+// and wasmbuilder versions, built the same way). Workers are unref'd while idle and end after a
+// few idle seconds, so they neither hold a process open nor keep their comb tables (up to 20 MiB
+// for G1 and 40 MiB for G2 per worker) in a long-running server.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ModuleBuilder } from 'wasmbuilder';
@@ -218,7 +218,9 @@ export async function scaleG1(curve: WasmCurve, points: Uint8Array, k: Uint8Arra
   try {
     for (let i = 0; i < n; i += chunk) {
       const part = copyOf(points, i * sA, Math.min(n, i + chunk) * sA);
-      jobs.push(p.run({ kind: 'scale', points: part.buffer, naf1: naf1.slice().buffer, naf2: naf2.slice().buffer, neg1: k1 < 0n, neg2: k2 < 0n, beta: beta.slice().buffer }, [part.buffer]));
+      // the digits' copies are transferred, not cloned: the worker zeroes the only copy it gets
+      const [d1, d2] = [naf1.slice(), naf2.slice()];
+      jobs.push(p.run({ kind: 'scale', points: part.buffer, naf1: d1.buffer, naf2: d2.buffer, neg1: k1 < 0n, neg2: k2 < 0n, beta: beta.slice().buffer }, [part.buffer, d1.buffer, d2.buffer]));
     }
   } finally {
     naf1.fill(0);
