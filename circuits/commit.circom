@@ -3,7 +3,73 @@ pragma circom 2.1.6;
 // Poseidon commitments: packed vector hashes and Merkle trees. The TypeScript side that computes
 // the same values is src/commit/ (circomlibjs's Poseidon, the same constants as circomlib's).
 // Compile with circomlib's circuits/ folder on the include path (circom -l).
-include "poseidon.circom";
+include "poseidon_constants.circom";
+
+/// circomlib's Poseidon(nInputs): the same permutation, constants and output (circomlibjs's
+/// poseidon, which src/commit/ computes with), with its linear layers written as linear
+/// combinations. Only the S-boxes x^5 are signals, three constraints each (x2 = x·x, x4 = x2·x2,
+/// x5 = x4·x): circomlib's template states every round's state as signals of their own, which
+/// circom --O2 substitutes away again; here nothing is left to substitute.
+/// Rounds as in circomlib's PoseidonEx (initial state 0, one output): 4 full rounds (the last of
+/// them mixed with P), nRoundsP partial rounds (S-box on state[0], sparse mix S), 4 full rounds,
+/// the last one mixed into out by M's first column. Cost: 3·(8t + nRoundsP) for t = nInputs + 1.
+template PoseidonHash(nInputs) {
+    signal input inputs[nInputs];
+    signal output out;
+
+    var N_ROUNDS_P[16] = [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68];
+    var t = nInputs + 1;
+    var nRoundsF = 8;
+    var nRoundsP = N_ROUNDS_P[t - 2];
+    var C[t * nRoundsF + nRoundsP] = POSEIDON_C(t);
+    var S[N_ROUNDS_P[t - 2] * (t * 2 - 1)] = POSEIDON_S(t);
+    var M[t][t] = POSEIDON_M(t);
+    var P[t][t] = POSEIDON_P(t);
+    signal x2[t * nRoundsF + nRoundsP];
+    signal x4[t * nRoundsF + nRoundsP];
+    signal x5[t * nRoundsF + nRoundsP];
+    var k = 0; // the next S-box
+
+    var state[t];
+    var next[t];
+    for (var j = 0; j < t; j++) state[j] = (j == 0 ? 0 : inputs[j - 1]) + C[j];
+
+    for (var r = 0; r < nRoundsF; r++) {
+        for (var j = 0; j < t; j++) {
+            x2[k] <== state[j] * state[j];
+            x4[k] <== x2[k] * x2[k];
+            x5[k] <== x4[k] * state[j];
+            state[j] = x5[k];
+            k++;
+        }
+        if (r < nRoundsF - 1) {
+            // round constants of the next round, then the mix (P before the partial rounds)
+            var base = r < nRoundsF \ 2 ? (r + 1) * t : (nRoundsF \ 2 + 1) * t + nRoundsP + (r - nRoundsF \ 2) * t;
+            for (var j = 0; j < t; j++) state[j] += C[base + j];
+            for (var i = 0; i < t; i++) {
+                next[i] = 0;
+                for (var j = 0; j < t; j++) next[i] += (r == nRoundsF \ 2 - 1 ? P[j][i] : M[j][i]) * state[j];
+            }
+            for (var i = 0; i < t; i++) state[i] = next[i];
+        }
+        if (r == nRoundsF \ 2 - 1) {
+            for (var q = 0; q < nRoundsP; q++) {
+                x2[k] <== state[0] * state[0];
+                x4[k] <== x2[k] * x2[k];
+                x5[k] <== x4[k] * state[0];
+                var s0 = x5[k] + C[(nRoundsF \ 2 + 1) * t + q];
+                k++;
+                var first = S[(t * 2 - 1) * q] * s0;
+                for (var i = 1; i < t; i++) first += S[(t * 2 - 1) * q + i] * state[i];
+                for (var i = 1; i < t; i++) state[i] += s0 * S[(t * 2 - 1) * q + t + i - 1];
+                state[0] = first;
+            }
+        }
+    }
+    var lc = 0;
+    for (var j = 0; j < t; j++) lc += M[j][0] * state[j];
+    out <== lc;
+}
 
 /// How many n-bit values PackedCommit packs into one field element: k·n ≤ 253 < log2(p).
 function packPerElement(bits) {
@@ -36,7 +102,7 @@ template PackedCommit(n, bits) {
     var s = n * 256 + bits;
     for (var r = 0; r < runs; r++) {
         var len = m - r * 15 < 15 ? m - r * 15 : 15;
-        h[r] = Poseidon(len + 1);
+        h[r] = PoseidonHash(len + 1);
         h[r].inputs[0] <== s;
         for (var i = 0; i < len; i++) h[r].inputs[i + 1] <== e[r * 15 + i];
         s = h[r].out;
@@ -85,7 +151,7 @@ template MerkleRoot(depth) {
         // index 0: (cur, sibling); index 1: (sibling, cur)
         left[d] <== cur + index[d] * (siblings[d] - cur);
         right[d] <== cur + siblings[d] - left[d];
-        h[d] = Poseidon(2);
+        h[d] = PoseidonHash(2);
         h[d].inputs[0] <== left[d];
         h[d].inputs[1] <== right[d];
         cur = h[d].out;

@@ -145,11 +145,9 @@ function parseHeader(buf: Uint8Array, offset: number, size: number, file: string
   return { n8, prime, nWires, nPubOut, nPubIn, nPrvIn, nLabels, nConstraints };
 }
 
-/**
- * Reads only the header, without loading the constraints: cheap for large circuits (the
- * constraint section of a real model is hundreds of MB).
- */
-export async function readR1csHeader(file: string): Promise<R1csHeader> {
+/** The bodies of the wanted sections, read without loading the rest (the constraints section of
+ * a real model is hundreds of MB). */
+async function readR1csSections(file: string, wanted: number[]): Promise<Map<number, Uint8Array>> {
   const fh = await open(file, 'r').catch((cause: unknown) => {
     throw new ZkonnxError('ARTIFACT_MISSING', `cannot open r1cs file ${file}`, { file, cause });
   });
@@ -161,23 +159,49 @@ export async function readR1csHeader(file: string): Promise<R1csHeader> {
     const nSections = head.readUInt32LE(8);
     let pos = 12;
     const sh = Buffer.alloc(12);
-    for (let i = 0; i < nSections; i++) {
+    const found = new Map<number, Uint8Array>();
+    for (let i = 0; i < nSections && found.size < wanted.length; i++) {
       if (pos + 12 > fileSize) break;
       await fh.read(sh, 0, 12, pos);
       const type = sh.readUInt32LE(0);
       const size = Number(sh.readBigUInt64LE(4));
       if (pos + 12 + size > fileSize) break;
-      if (type === SECTION_HEADER) {
+      if (wanted.includes(type)) {
         const body = Buffer.alloc(size);
         await fh.read(body, 0, size, pos + 12);
-        return parseHeader(new Uint8Array(body), 0, size, file);
+        found.set(type, new Uint8Array(body.buffer, body.byteOffset, size));
       }
       pos += 12 + size;
     }
-    throw new ZkonnxError('ARTIFACT_MISSING', `${file}: no r1cs header section (file truncated?)`, { file });
+    for (const t of wanted) if (!found.has(t)) throw new ZkonnxError('ARTIFACT_MISSING', `${file}: no r1cs section ${t} (file truncated?)`, { file });
+    return found;
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Reads only the header, without loading the constraints: cheap for large circuits (the
+ * constraint section of a real model is hundreds of MB).
+ */
+export async function readR1csHeader(file: string): Promise<R1csHeader> {
+  const body = (await readR1csSections(file, [SECTION_HEADER])).get(SECTION_HEADER)!;
+  return parseHeader(body, 0, body.byteLength, file);
+}
+
+/** The header and the wire → label map (what a witness generator needs), without the constraints. */
+export async function readR1csWireMap(file: string): Promise<{ header: R1csHeader; wireToLabel: Float64Array }> {
+  const s = await readR1csSections(file, [SECTION_HEADER, SECTION_WIRE2LABEL]);
+  const hb = s.get(SECTION_HEADER)!;
+  const header = parseHeader(hb, 0, hb.byteLength, file);
+  const wb = s.get(SECTION_WIRE2LABEL)!;
+  if (wb.byteLength !== header.nWires * 8) {
+    throw new ZkonnxError('ARTIFACT_MISSING', `${file}: wire-to-label section is ${wb.byteLength} bytes, expected ${header.nWires * 8}`, { file });
+  }
+  const view = new DataView(wb.buffer, wb.byteOffset, wb.byteLength);
+  const wireToLabel = new Float64Array(header.nWires);
+  for (let i = 0; i < header.nWires; i++) wireToLabel[i] = Number(view.getBigUint64(8 * i, true));
+  return { header, wireToLabel };
 }
 
 /** Reads header, constraints and the wire→label map. */

@@ -1,0 +1,92 @@
+// The compiler's two products for a quantized graph: the constraint system (circuit.r1cs and
+// circuit.sym, written here without circom) and, at proving time, the full witness (every wire:
+// the executor's integers and each template's bits, remainders, selectors and products).
+// Both come from one description of the circuit (model-circuit.ts), run in two modes.
+import { writeWtns } from '../circom/witness.js';
+import { readR1csWireMap } from '../circom/r1cs.js';
+import { ZkonnxError } from '../errors.js';
+import type { QuantGraph } from '../ir/graph.js';
+import type { Progress } from '../log.js';
+import type { QExecResult } from '../qexec/exec.js';
+import type { ChunkLinks, CircuitVisibility } from './emit.js';
+import { buildModelCircuit, type CircuitInputs } from './model-circuit.js';
+import { mod, System } from './system.js';
+import { writeR1cs, writeSym } from './write-r1cs.js';
+
+export interface WrittenCircuit {
+  r1csPath: string;
+  symPath: string;
+  constraints: number;
+  /** Witness length, wire 0 (the constant 1) included. */
+  wires: number;
+  publicInputs: number;
+  publicOutputs: number;
+  privateInputs: number;
+  labels: number;
+  seconds: number;
+}
+
+/** Writes circuit.r1cs and circuit.sym of the model (or chunk) circuit. */
+export function writeCircuit(qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, r1csPath: string, symPath: string, progress?: Progress): WrittenCircuit {
+  const t0 = performance.now();
+  progress?.step?.('constraint system');
+  const sys = new System('r1cs');
+  const { shape } = buildModelCircuit(sys, qg, vis, links);
+  const fin = sys.finish(shape);
+  progress?.step?.(`write ${fin.nConstraints} constraints`);
+  writeR1cs(r1csPath, fin);
+  writeSym(symPath, fin);
+  const seconds = (performance.now() - t0) / 1000;
+  progress?.info?.(`${qg.name}: ${fin.nConstraints} constraints, ${fin.nWires} wires (${seconds.toFixed(2)} s)`);
+  return {
+    r1csPath, symPath, constraints: fin.nConstraints, wires: fin.nWires, labels: fin.nLabels,
+    publicInputs: shape.publicInputs, publicOutputs: shape.outputs, privateInputs: shape.privateInputs, seconds,
+  };
+}
+
+/**
+ * The witness of the circuit in r1csPath for these inputs, as field elements in wire order.
+ * Every constraint is checked as it is stated while the values are computed, and every value
+ * main.v[j] must equal the integer executor's (`expect`).
+ */
+export async function circuitWitness(qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, inputs: CircuitInputs, r1csPath: string, expect?: QExecResult): Promise<bigint[]> {
+  const { header, wireToLabel } = await readR1csWireMap(r1csPath);
+  const sys = new System('witness');
+  const { labels } = buildModelCircuit(sys, qg, vis, links, inputs);
+  if (sys.labels !== header.nLabels) {
+    throw new ZkonnxError('WITNESS_MISMATCH', `${r1csPath} has ${header.nLabels} signals, the circuit of this quantized graph has ${sys.labels}`, {
+      file: r1csPath, hint: 'the build folder is stale: compile again',
+    });
+  }
+  const values = sys.labelValues();
+  if (expect) {
+    for (let j = 0; j < qg.totalValues; j++) {
+      if (values[labels.v + j] !== expect.values[j]) {
+        throw new ZkonnxError('WITNESS_MISMATCH', `value ${j} is ${values[labels.v + j]} in the circuit but ${expect.values[j]} in the integer executor`, {
+          signal: `main.v[${j}]`, hint: 'the build folder may be stale: compile again',
+        });
+      }
+    }
+    qg.outputs.forEach((o, k) => o.affine.bias.forEach((_, i) => {
+      if (values[labels.outputs[k]! + i] !== expect.outputs[k]![i]) {
+        throw new ZkonnxError('WITNESS_MISMATCH', `output ${k}[${i}] is ${values[labels.outputs[k]! + i]} in the circuit but ${expect.outputs[k]![i]} in the integer executor`, { signal: `main.out${k}[${i}]` });
+      }
+    }));
+  }
+  // wire → circom's label (the r1cs) → ours
+  const perm = sys.circomLabels();
+  const ours = new Int32Array(perm.length);
+  perm.forEach((c, l) => { ours[c] = l; });
+  const w = new Array<bigint>(header.nWires);
+  for (let i = 0; i < header.nWires; i++) {
+    const l = ours[wireToLabel[i]!]!;
+    const v = values[l];
+    if (v === undefined) throw new Error(`wire ${i} (${sys.nameOf(l)}) has no value`);
+    w[i] = mod(v);
+  }
+  return w;
+}
+
+export async function writeCircuitWitness(path: string, witness: bigint[]): Promise<void> {
+  await writeWtns(path, witness);
+}

@@ -1,0 +1,313 @@
+// The templates of circuits/zkonnx.circom, statement for statement, on a System (system.ts): the
+// same signals declared in the same order (outputs, inputs, intermediates), the same `<--` hints
+// and the same constraints. circuits/zkonnx.circom stays the specification and holds the soundness
+// arguments; check-circom.ts shows that circom builds the same system from it. Each function
+// creates the component, states the parent's `<==` into its inputs (so that circom's
+// simplification sees the same constraints), and returns the labels of its outputs.
+import type { Component, Lin, System } from './system.js';
+import { inverse } from './system.js';
+
+const pow2 = (n: number) => 1n << BigInt(n);
+
+/** Decomposes `v` (witness mode) into the n boolean signals from label `first`, constrains each
+ * boolean, and returns Σ bits·2^i (the template's `lc`). */
+function bits(sys: System, first: number, n: number, v: () => bigint): Lin {
+  const x = sys.hint(v);
+  const lc = sys.lin();
+  for (let i = 0; i < n; i++) {
+    const b = first + i;
+    sys.set(b, () => (x >> BigInt(i)) & 1n);
+    const s = sys.sig(b);
+    sys.product(s, s.minus(1n), sys.lin());
+    lc.addTerm(b, pow2(i));
+  }
+  return lc;
+}
+
+/** Parent states `child.in <== x`. */
+function feed(sys: System, parent: number, label: number, x: Lin): void {
+  sys.owner = parent;
+  sys.assign(label, x);
+}
+
+/** RangeCheck(n, lo): in ∈ [lo, lo + 2^n). */
+export function rangeCheck(parent: Component, name: string, n: number, lo: bigint, x: Lin): void {
+  const { sys } = parent;
+  const c = parent.child(name);
+  const inp = c.signal('in');
+  const b = c.array('bits', n);
+  feed(sys, parent.index, inp, x);
+  sys.owner = c.index;
+  const lc = bits(sys, b, n, () => sys.value(inp) - lo);
+  sys.equal(lc, sys.sig(inp).minus(lo));
+}
+
+/** Rescale(k, b, relu): out = round(in / 2^k) (relu: max(0, ·)), quotient in [−2^b, 2^b). `in` is
+ * stated by the caller: `x` for `in <== x`, or [a, b, c] for `in <== a·b + c`. */
+export function rescale(parent: Component, name: string, k: number, b: number, relu: boolean, x: Lin | [Lin, Lin, Lin]): number {
+  const { sys } = parent;
+  const c = parent.child(name);
+  const out = c.signal('out');
+  const inp = c.signal('in');
+  const r = c.array('r', k);
+  const u = c.array('u', b + 1);
+  sys.owner = parent.index;
+  if (Array.isArray(x)) {
+    const [p, q, add] = x;
+    sys.set(inp, () => p.v * q.v + add.v);
+    sys.product(p, q, sys.sig(inp).minus(add));
+  } else {
+    sys.assign(inp, x);
+  }
+  sys.owner = c.index;
+  const half = k > 0 ? pow2(k - 1) : 0n;
+  const shifted = () => sys.value(inp) + half + pow2(b + k);
+  const lcr = bits(sys, r, k, () => shifted() % pow2(k));
+  const lcu = bits(sys, u, b + 1, () => shifted() / pow2(k));
+  sys.equal(lcu.times(pow2(k)).plus(lcr), sys.sig(inp).plus(half + pow2(b + k)));
+  if (relu) {
+    const top = sys.sig(u + b);
+    sys.assignProduct(out, top, lcu.minus(top.times(pow2(b))));
+  } else {
+    sys.assign(out, lcu.minus(pow2(b)));
+  }
+  return out;
+}
+
+/** SignBit(b): out = [in ≥ 0] for in ∈ [−2^b, 2^b). */
+export function signBit(parent: Component, name: string, b: number, x: Lin, feedOwner = parent.index): number {
+  const { sys } = parent;
+  const c = parent.child(name);
+  const out = c.signal('out');
+  const inp = c.signal('in');
+  const u = c.array('u', b + 1);
+  feed(sys, feedOwner, inp, x);
+  sys.owner = c.index;
+  const lc = bits(sys, u, b + 1, () => sys.value(inp) + pow2(b));
+  sys.equal(lc, sys.sig(inp).plus(pow2(b)));
+  sys.assign(out, sys.sig(u + b));
+  return out;
+}
+
+/** Max2(d): out = max(a, b) for b − a ∈ [−2^d, 2^d). */
+export function max2(parent: Component, name: string, d: number, a: Lin, b: Lin): number {
+  const { sys } = parent;
+  const c = parent.child(name);
+  const out = c.signal('out');
+  const ia = c.signal('a');
+  const ib = c.signal('b');
+  feed(sys, parent.index, ia, a);
+  feed(sys, parent.index, ib, b);
+  const A = sys.sig(ia);
+  const diff = sys.sig(ib).minus(A);
+  const s = signBit(c, 's', d, diff, c.index);
+  sys.owner = c.index;
+  const sv = sys.sig(s);
+  sys.set(out, () => A.v + sv.v * diff.v);
+  sys.product(sv, diff, sys.sig(out).minus(A));
+  return out;
+}
+
+/** IsEqual(): out = [a = b]. */
+export function isEqual(parent: Component, name: string, a: Lin, b: Lin): number {
+  const { sys } = parent;
+  const c = parent.child(name);
+  const out = c.signal('out');
+  const ia = c.signal('a');
+  const ib = c.signal('b');
+  const inv = c.signal('inv');
+  feed(sys, parent.index, ia, a);
+  feed(sys, parent.index, ib, b);
+  sys.owner = c.index;
+  const d = sys.sig(ia).minus(sys.sig(ib));
+  sys.set(inv, () => (d.v !== 0n ? inverse(d.v) : 0n));
+  sys.set(out, () => (d.v === 0n ? 1n : 0n));
+  sys.product(d, sys.sig(inv), sys.k(1n).minus(sys.sig(out)));
+  sys.product(d, sys.sig(out), sys.lin());
+  return out;
+}
+
+/** Select(s): out = c ? a : b for cs = c·2^s, c ∈ {0, 1}. */
+export function select(parent: Component, name: string, s: number, cs: Lin, a: Lin, b: Lin): number {
+  const { sys } = parent;
+  const c = parent.child(name);
+  const out = c.signal('out');
+  const ics = c.signal('cs');
+  const ia = c.signal('a');
+  const ib = c.signal('b');
+  feed(sys, parent.index, ics, cs);
+  feed(sys, parent.index, ia, a);
+  feed(sys, parent.index, ib, b);
+  sys.owner = c.index;
+  const CS = sys.sig(ics);
+  sys.product(CS, CS.minus(pow2(s)), sys.lin());
+  const cond = CS.times(inverse(pow2(s)));
+  const d = sys.sig(ia).minus(sys.sig(ib));
+  sys.set(out, () => (sys.value(ics) !== 0n ? sys.value(ia) : sys.value(ib)));
+  sys.product(cond, d, sys.sig(out).minus(sys.sig(ib)));
+  return out;
+}
+
+/** DivRound(k, bq, bb): q = round(a·2^k / b) for b ∈ [1, 2^bb], q ∈ [−2^bq, 2^bq). */
+export function divRound(parent: Component, name: string, k: number, bq: number, bb: number, a: Lin, b: Lin): number {
+  const { sys } = parent;
+  const c = parent.child(name);
+  const q = c.signal('q');
+  const ia = c.signal('a');
+  const ib = c.signal('b');
+  const r = c.signal('r');
+  const bqv = c.signal('bqv');
+  feed(sys, parent.index, ia, a);
+  feed(sys, parent.index, ib, b);
+  sys.owner = c.index;
+  const off = () => 2n * sys.value(ia) * pow2(k) + sys.value(ib) + 2n * sys.value(ib) * pow2(bq);
+  sys.set(q, () => off() / (2n * sys.value(ib)) - pow2(bq));
+  sys.set(r, () => off() % (2n * sys.value(ib)));
+  const B = sys.sig(ib);
+  const R = sys.sig(r);
+  rangeCheck(c, 'rb', bb, 1n, B);
+  rangeCheck(c, 'rq', bq + 1, -pow2(bq), sys.sig(q));
+  rangeCheck(c, 'rr', bb + 2, 0n, R);
+  rangeCheck(c, 'rt', bb + 2, 0n, B.times(2n).minus(1n).minus(R));
+  sys.owner = c.index;
+  sys.assignProduct(bqv, B, sys.sig(q));
+  sys.equal(sys.sig(ia).times(2n * pow2(k)).plus(B), sys.sig(bqv).times(2n).plus(R));
+  return q;
+}
+
+/** FloorSqrt(by): y = floor(√n), y ∈ [0, 2^by). `n` is stated by the caller (`n <== x·2^shift`). */
+export function floorSqrt(parent: Component, name: string, by: number, n: Lin): number {
+  const { sys } = parent;
+  const c = parent.child(name);
+  const y = c.signal('y');
+  const inp = c.signal('n');
+  const y2 = c.signal('y2');
+  feed(sys, parent.index, inp, n);
+  sys.owner = c.index;
+  sys.set(y, () => {
+    const nv = sys.value(inp);
+    let v = 0n;
+    for (let i = by - 1; i >= 0; i--) {
+      const t = v + pow2(i);
+      if (t * t <= nv) v = t;
+    }
+    return v;
+  });
+  const Y = sys.sig(y);
+  rangeCheck(c, 'ry', by, 0n, Y);
+  sys.owner = c.index;
+  sys.assignProduct(y2, Y, Y);
+  const e = sys.sig(inp).minus(sys.sig(y2));
+  rangeCheck(c, 're', by + 1, 0n, e);
+  rangeCheck(c, 'rt', by + 1, 0n, Y.times(2n).minus(e));
+  return y;
+}
+
+/** ArgMax(n, d): idx = first index of the largest x[i]. */
+export function argMax(parent: Component, name: string, d: number, xs: Lin[]): number {
+  const { sys } = parent;
+  const n = xs.length;
+  const c = parent.child(name);
+  const idx = c.signal('idx');
+  const x = c.array('x', n);
+  const sel = c.array('sel', n);
+  const prod = c.array('prod', n);
+  xs.forEach((v, i) => feed(sys, parent.index, x + i, v));
+  sys.owner = c.index;
+  const best = sys.hint(() => {
+    let j = 0;
+    for (let i = 1; i < n; i++) if (sys.value(x + i) > sys.value(x + j)) j = i;
+    return BigInt(j);
+  });
+  const total = sys.lin();
+  const m = sys.lin();
+  const id = sys.lin();
+  for (let i = 0; i < n; i++) {
+    sys.set(sel + i, () => (BigInt(i) === best ? 1n : 0n));
+    const s = sys.sig(sel + i);
+    sys.product(s, s.minus(1n), sys.lin());
+    total.addTerm(sel + i, 1n);
+    sys.assignProduct(prod + i, s, sys.sig(x + i));
+    m.addTerm(prod + i, 1n);
+    id.addTerm(sel + i, BigInt(i));
+  }
+  sys.equal(total, sys.k(1n));
+  sys.assign(idx, id);
+  const after = sys.k(1n);
+  for (let j = 0; j < n; j++) {
+    after.addTerm(sel + j, -1n);
+    rangeCheck(c, `rc[${j}]`, d + 1, 0n, m.minus(sys.sig(x + j)).minus(after));
+  }
+  return idx;
+}
+
+export interface PolyParams {
+  /** bits of x − lo (B), segment bits (s), degree, rescale shift, output bits, lo, coefficients */
+  B: number;
+  s: number;
+  deg: number;
+  shift: number;
+  bo: number;
+  lo: bigint;
+  C: readonly bigint[];
+}
+
+/** PiecewisePoly(B, s, deg, shift, bo, lo, C). */
+export function piecewisePoly(parent: Component, name: string, p: PolyParams, x: Lin): number {
+  const { sys } = parent;
+  const { B, s, deg } = p;
+  const nseg = 2 ** s;
+  const m = B - s;
+  const c = parent.child(name);
+  const out = c.signal('out');
+  const inp = c.signal('in');
+  const bs = c.array('bits', B);
+  const prod = c.array('prod', nseg > 2 ? nseg - 2 : 1);
+  const pw = c.array('pw', deg + 1);
+  const term = c.array('term', deg + 1);
+  feed(sys, parent.index, inp, x);
+  sys.owner = c.index;
+  const lc = bits(sys, bs, B, () => sys.value(inp) - p.lo);
+  sys.equal(lc, sys.sig(inp).minus(p.lo));
+  const t = sys.lin();
+  for (let i = 0; i < m; i++) t.addTerm(bs + i, pow2(i));
+
+  // one-hot selector of the segment, most significant bit first
+  let sel: Lin[] = [sys.k(1n)];
+  if (nseg <= 2) sys.assign(prod, sys.lin());
+  let np = 0;
+  for (let j = s - 1; j >= 0; j--) {
+    const bit = sys.sig(bs + m + j);
+    const next: Lin[] = [];
+    for (let k = 0; k < sel.length; k++) {
+      if (sel.length === 1) {
+        next.push(sys.k(1n).minus(bit), bit);
+      } else {
+        sys.assignProduct(prod + np, sel[k]!, bit);
+        const pr = sys.sig(prod + np);
+        next.push(sel[k]!.minus(pr), pr);
+        np++;
+      }
+    }
+    sel = next;
+  }
+
+  const acc = sys.lin();
+  for (let k = 0; k <= deg; k++) {
+    const ck = sys.lin();
+    for (let g = 0; g < nseg; g++) ck.addIn(sel[g]!, p.C[g * (deg + 1) + k]!);
+    if (k === 0) {
+      sys.assign(pw, sys.k(1n));
+      sys.assign(term, ck);
+    } else {
+      if (k === 1) sys.assign(pw + 1, t);
+      else sys.assignProduct(pw + k, sys.sig(pw + k - 1), t);
+      sys.assignProduct(term + k, ck, sys.sig(pw + k));
+    }
+    acc.addTerm(term + k, 1n);
+  }
+  const ro = rescale(c, 'r', p.shift, p.bo, false, acc);
+  sys.owner = c.index;
+  sys.assign(out, sys.sig(ro));
+  return out;
+}
