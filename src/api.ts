@@ -4,23 +4,24 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
-import { constraintBreakdown } from './circom/breakdown.js';
-import { compileCircom, type CompiledCircuit } from './circom/compile.js';
-import { BN254_R, fieldToSigned } from './circom/r1cs.js';
-import { readSymbols, readWtns } from './circom/witness.js';
-import { emitCircuit, inputSignal, outputSignal, publicLayout, type PublicRun } from './compiler/emit.js';
+import { BN254_R } from './circom/r1cs.js';
+import { writeWtns } from './circom/witness.js';
+import { checkCircom, type CircomCheck } from './compiler/check-circom.js';
+import { circuitWitness, writeCircuit, type WrittenCircuit } from './compiler/circuit.js';
+import { emitCircuit, inputSignal, outputSignal, publicLayout, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
 import { expectedPublicSignals, weightsCommitment } from './commit/public.js';
 import { liftWeights, type LiftedWeight } from './ir/weights.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, loadSamples, readJson, type Sample } from './inputs.js';
 import type { NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
+import type { CircuitInputs } from './compiler/model-circuit.js';
 import { linearize } from './ir/linearize.js';
 import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
 import { inferAndFold } from './onnx/fold.js';
 import { readOnnx } from './onnx/decode.js';
 import { BuildPaths, circomlibDir, circuitsDir, defaultBuildDir, packageRoot } from './paths.js';
-import { computeWitness, getProver, type ProverBackend } from './prover/index.js';
+import { getProver, type ProverBackend } from './prover/index.js';
 import { dequantize, execQuant, quantizeInputs, type QExecResult } from './qexec/exec.js';
 import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
@@ -53,7 +54,11 @@ export interface Settings {
   inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number }[];
   outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string }[];
   layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number; constraints: number }[];
-  circuit: { constraints: number; wires: number; publicInputs: number; publicOutputs: number; privateInputs: number; compileSeconds: number };
+  circuit: {
+    constraints: number; wires: number; publicInputs: number; publicOutputs: number; privateInputs: number; compileSeconds: number;
+    /** compile --check-circom: circom's system for circuit.circom compared with the one zkonnx wrote */
+    checkCircom?: Omit<CircomCheck, 'differences'>;
+  };
   calibration: { source: string; samples: number };
   accuracy: AccuracyReport;
   setup?: { power: number; ptau: string; singleParty: boolean; seconds: number };
@@ -123,6 +128,12 @@ export interface CompileOptions {
    * `{ chunks: N }` of about equal cost, or `{ maxConstraints: C }` (estimated) per chunk.
    */
   split?: SplitOptions;
+  /**
+   * Also compile circuit.circom with circom (circom2, --O1) and check that its constraint system,
+   * signal map and witness (for the first sample) are the ones zkonnx wrote; fails otherwise.
+   * Slow on large models: circom is the cross-check, not the compiler.
+   */
+  checkCircom?: boolean;
   progress?: Progress;
 }
 
@@ -205,19 +216,17 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     const paths = new BuildPaths(tmpDir);
     writeFileSync(paths.file('qgraph'), quantGraphToJson(qg));
     if (lifted) writeFileSync(paths.file('weights'), JSON.stringify({ weights: lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: Array.from(w.data) })) }));
-    let c: Pick<CompiledCircuit, 'constraints' | 'wires' | 'publicInputs' | 'publicOutputs' | 'privateInputs' | 'seconds'>;
+    let c: Omit<WrittenCircuit, 'r1csPath' | 'symPath' | 'perComponent' | 'labels'> & { checkCircom?: CircomCheck };
     let perComponent: Map<string, number>;
     let split: SplitSettings | undefined;
     if (opts.split) {
       // the whole-model circuit is not built: only the chunks, under chunks/<k>/
-      ({ circuit: c, perComponent, split } = await (await import('./split.js')).compileSplit(qg, visibility, tmpDir, opts.split, progress));
+      ({ circuit: c, perComponent, split } = await (await import('./split.js')).compileSplit(qg, visibility, tmpDir, opts.split, { progress, checkCircom: opts.checkCircom, sample: samples[0] && withWeights(samples[0]) }));
     } else {
-      writeFileSync(paths.file('circuit'), emitCircuit(qg, visibility));
-      copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
-      copyFileSync(join(circuitsDir(), 'commit.circom'), paths.file('commitLibrary'));
-      const cc = await compileCircom({ circuitPath: paths.file('circuit'), outDir: tmpDir, includePaths: [circomlibDir()], progress });
-      perComponent = await constraintBreakdown(cc.r1csPath, cc.symPath);
-      c = cc;
+      const w = await writeModelCircuit(paths, qg, visibility, {}, progress);
+      const check = opts.checkCircom ? await checkAgainstCircom(paths, qg, visibility, {}, { qin: quantizeInputs(qg, withWeights(samples[0]!)) }, progress) : undefined;
+      perComponent = w.perComponent;
+      c = { ...w, checkCircom: check };
     }
     const settings: Settings = {
       zkonnx: VERSION,
@@ -240,6 +249,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       circuit: {
         constraints: c.constraints, wires: c.wires, publicInputs: c.publicInputs, publicOutputs: c.publicOutputs,
         privateInputs: c.privateInputs, compileSeconds: c.seconds,
+        ...(c.checkCircom ? { checkCircom: { same: c.checkCircom.same, constraints: c.checkCircom.constraints, wires: c.checkCircom.wires, witnessCompared: c.checkCircom.witnessCompared, circomSeconds: c.checkCircom.circomSeconds } } : {}),
       },
       calibration: { source: typeof calibSource === 'string' ? resolve(calibSource) : '<api>', samples: samples.length },
       accuracy,
@@ -255,6 +265,41 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     rmSync(tmpDir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * A model's (or chunk's) circuit in a build folder: circuit.circom and the template libraries
+ * (for audit, circom users and --check-circom), circuit.r1cs and circuit.sym (written by zkonnx).
+ */
+export async function writeModelCircuit(paths: BuildPaths, qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, progress?: Progress): Promise<WrittenCircuit> {
+  writeFileSync(paths.file('circuit'), emitCircuit(qg, vis, 'zkonnx.circom', links));
+  copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
+  copyFileSync(join(circuitsDir(), 'commit.circom'), paths.file('commitLibrary'));
+  return writeCircuit(qg, vis, links, paths.file('r1cs'), paths.file('sym'), progress);
+}
+
+/** The main component's input signals of a circuit input: in<i>, and link_in of a split chunk. */
+export function circuitInputSignals(inputs: CircuitInputs): Record<string, string[]> {
+  const rec: Record<string, string[]> = {};
+  inputs.qin.forEach((v, i) => { rec[inputSignal(i)] = v.map(String); });
+  if (inputs.linkIn) rec.link_in = inputs.linkIn.map(String);
+  return rec;
+}
+
+/** --check-circom: circom's system for the folder's circuit.circom must be the one zkonnx wrote. */
+export async function checkAgainstCircom(paths: BuildPaths, qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, sample: CircuitInputs, progress?: Progress): Promise<CircomCheck> {
+  const ours = await circuitWitness(qg, vis, links, sample, paths.file('r1cs'));
+  const check = await checkCircom({
+    circuitPath: paths.file('circuit'), r1csPath: paths.file('r1cs'), symPath: paths.file('sym'),
+    witness: { input: circuitInputSignals(sample), ours }, progress,
+  });
+  if (!check.same) {
+    throw new ZkonnxError('CIRCUIT_MISMATCH', `${paths.file('circuit')}: circom builds another constraint system than the one zkonnx wrote:\n  ${check.differences.join('\n  ')}`, {
+      file: paths.file('circuit'), hint: 'this is a bug in zkonnx: please report it with the model',
+    });
+  }
+  progress?.info?.(`check-circom: circom --O1 builds the same ${check.constraints} constraints and ${check.wires} wires, and the same witness (circom ${check.circomSeconds.toFixed(1)} s)`);
+  return check;
 }
 
 // ---------------------------------------------------------------- setup
@@ -421,7 +466,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const settings = readSettings(opts.buildDir);
   const qg = loadQuantGraph(opts.buildDir);
   const zkey = paths.require('zkey', 'setup');
-  const wasm = paths.require('wasm', 'compile');
+  const r1cs = paths.require('r1cs', 'compile');
   const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu }); // an unavailable backend fails before any work
   const sample = loadSample(opts.input);
   const weights = settings.weights ? loadWeights(paths, settings, opts.weights) : [];
@@ -432,14 +477,14 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const dir = paths.proofDir(name);
   mkdirSync(dir, { recursive: true });
   for (const k of ['proof', 'public', 'output'] as const) rmSync(paths.proofFile(name, k), { force: true });
-  const circuitInput: Record<string, string[]> = {};
-  qin.forEach((v, i) => { circuitInput[inputSignal(i)] = v.map(String); });
   writeFileSync(paths.proofFile(name, 'input'), JSON.stringify(typeof opts.input === 'string' ? readJson(opts.input) : opts.input));
 
   progress?.step?.('witness');
   const t0 = performance.now();
-  await computeWitness(wasm, circuitInput, paths.proofFile(name, 'witness'));
-  await checkWitness(paths.proofFile(name, 'witness'), paths.require('sym', 'compile'), q, qg.outputs.length);
+  // every wire from the executor's integers and the templates' hints; each constraint is checked
+  // as the values are computed, and every value must equal the executor's
+  const witness = await circuitWitness(qg, settings.visibility, {}, { qin }, r1cs, q);
+  await writeWtns(paths.proofFile(name, 'witness'), witness);
   const t1 = performance.now();
   progress?.step?.(`prove (${prover.name})`);
   const { proof, publicSignals } = await prover.prove(zkey, paths.proofFile(name, 'witness'), progress);
@@ -495,25 +540,6 @@ function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string):
     }
     return Float64Array.from(g.values);
   });
-}
-
-/**
- * Every circuit value that survived circom's simplification (the materialized values `main.v[j]`
- * and the outputs, public or private) must equal the integer executor's, before any proving.
- */
-export async function checkWitness(wtnsPath: string, symPath: string, q: QExecResult, nOutputs: number): Promise<void> {
-  const [w, sym] = await Promise.all([readWtns(wtnsPath), readSymbols(symPath)]);
-  const expect = (signal: string, want: bigint) => {
-    const idx = sym.get(signal);
-    if (idx === undefined || idx < 0) return; // removed by circom's linear simplification
-    if (w[idx] !== toField(want)) {
-      throw new ZkonnxError('WITNESS_MISMATCH', `signal ${signal} is ${fieldToSigned(w[idx]!)} in the circuit but ${want} in the integer executor`, {
-        signal, hint: 'the build folder may be stale: compile again',
-      });
-    }
-  };
-  q.values.forEach((v, j) => expect(`main.v[${j}]`, v));
-  for (let i = 0; i < nOutputs; i++) q.outputs[i]!.forEach((v, j) => expect(`main.${outputSignal(i)}[${j}]`, v));
 }
 
 // ---------------------------------------------------------------- verify

@@ -13,14 +13,15 @@
 // same [0, 2^commitBits), so PackedCommit is injective on both sides and equal commitments mean
 // (Poseidon binding) equal values: chunk k computes on exactly chunk k−1's values, which lie in
 // their intervals, and so on to the last chunk's outputs.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
-import { checkWitness, readSettings, type OutputTensor } from './api.js';
-import { constraintBreakdown } from './circom/breakdown.js';
-import { compileCircom, type CompiledCircuit } from './circom/compile.js';
+import { checkAgainstCircom, readSettings, writeModelCircuit, type OutputTensor } from './api.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
-import { emitCircuit, inputSignal, publicLayout, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
+import { writeWtns } from './circom/witness.js';
+import type { CircomCheck } from './compiler/check-circom.js';
+import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
+import { inputSignal, publicLayout, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
 import { packedCommit } from './commit/poseidon.js';
 import { expectedPublicSignals } from './commit/public.js';
 import { ZkonnxError } from './errors.js';
@@ -28,8 +29,8 @@ import { loadSample, readJson } from './inputs.js';
 import type { QAct, QAffine, QuantGraph } from './ir/graph.js';
 import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
-import { BuildPaths, circomlibDir, circuitsDir } from './paths.js';
-import { computeWitness, getProver, type ProverBackend } from './prover/index.js';
+import { BuildPaths } from './paths.js';
+import { getProver, type ProverBackend } from './prover/index.js';
 import { dequantize, execAct, execQuant, quantizeInputs, type QExecResult } from './qexec/exec.js';
 import { bitlen } from './quantize/int.js';
 import { snarkjs } from './snark.js';
@@ -251,14 +252,24 @@ export interface SplitSettings {
 
 export interface CompiledSplit {
   split: SplitSettings;
-  /** The totals, in CompiledCircuit's shape (settings.circuit). */
-  circuit: Pick<CompiledCircuit, 'constraints' | 'wires' | 'publicInputs' | 'publicOutputs' | 'privateInputs' | 'seconds'>;
+  /** The totals, in WrittenCircuit's shape (settings.circuit); checkCircom: every chunk's check, summed. */
+  circuit: Pick<WrittenCircuit, 'constraints' | 'wires' | 'publicInputs' | 'publicOutputs' | 'privateInputs' | 'seconds'> & { checkCircom?: CircomCheck };
   /** Constraints per component under the whole-model names (a<j>, rc<i>). */
   perComponent: Map<string, number>;
 }
 
-/** Emits and compiles every chunk into <buildDir>/chunks/<k>/. */
-export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, buildDir: string, opts: SplitOptions, progress?: Progress): Promise<CompiledSplit> {
+/** The links of a chunk as the circuit states them (emit.ts ChunkLinks), from its chunk.json. */
+export function chunkLinksOf(file: ChunkFile): ChunkLinks {
+  const local = new Map(file.globals.map((g, l) => [g, l]));
+  const links: ChunkLinks = {};
+  if (file.linkIn) links.in = { offset: local.get(file.linkIn.values[0]!)!, lo: file.linkIn.lo.map(BigInt), bits: file.linkIn.bits, commitBits: file.linkIn.commitBits };
+  if (file.linkOut) links.out = { idx: file.linkOut.values.map((g) => local.get(g)!), lo: file.linkOut.lo.map(BigInt), commitBits: file.linkOut.commitBits };
+  return links;
+}
+
+/** Writes every chunk's circuit into <buildDir>/chunks/<k>/ (checkCircom: each checked against circom on `sample`). */
+export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, buildDir: string, opts: SplitOptions, extra: { progress?: Progress; checkCircom?: boolean; sample?: ArrayLike<number>[] } = {}): Promise<CompiledSplit> {
+  const { progress } = extra;
   if (vis.weights === 'hashed' || qg.inputs.some((i) => i.role === 'weight')) {
     throw new ZkonnxError('BAD_ARGUMENT', '--split with --weights hashed is not supported: the weights of a split model stay baked into each chunk\'s circuit', { hint: 'compile with --weights baked' });
   }
@@ -268,20 +279,23 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
   const chunks: SplitChunkSettings[] = [];
   const perComponent = new Map<string, number>();
   const total = { constraints: 0, wires: 0, publicInputs: 0, publicOutputs: 0, privateInputs: 0, seconds: 0 };
+  const run = extra.checkCircom && extra.sample ? (() => { const qin = quantizeInputs(qg, extra.sample!); return { qin, q: execQuant(qg, qin) }; })() : undefined;
+  let check: CircomCheck | undefined;
   for (let k = 0; k < plan.length; k++) {
     const { graph, links: l, file } = chunkGraph(qg, plan, links, k);
     const dir = root.chunkDir(k);
     const paths = new BuildPaths(dir);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(paths.file('circuit'), emitCircuit(graph, vis, 'zkonnx.circom', l));
-    copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
-    copyFileSync(join(circuitsDir(), 'commit.circom'), paths.file('commitLibrary'));
     writeFileSync(paths.file('qgraph'), quantGraphToJson(graph));
     writeFileSync(paths.file('chunk'), JSON.stringify(file));
     const acts: [number, number] = [file.pieces[0]!.act, file.pieces[file.pieces.length - 1]!.act + 1];
     progress?.step?.(`compile chunk ${k + 1} of ${plan.length} (layers ${acts[0]}…${acts[1] - 1})`);
-    const c = await compileCircom({ circuitPath: paths.file('circuit'), outDir: dir, includePaths: [circomlibDir()], progress });
-    const parts = await constraintBreakdown(c.r1csPath, c.symPath);
+    const c = await writeModelCircuit(paths, graph, vis, l, progress);
+    if (run) {
+      const one = await checkAgainstCircom(paths, graph, vis, l, { qin: k === 0 ? run.qin : [], linkIn: file.linkIn?.values.map((g) => run.q.values[g]!) }, progress);
+      check = check ? { ...check, constraints: check.constraints + one.constraints, wires: check.wires + one.wires, witnessCompared: check.witnessCompared + one.witnessCompared, circomSeconds: check.circomSeconds + one.circomSeconds } : one;
+    }
+    const parts = c.perComponent;
     file.pieces.forEach((p, l) => perComponent.set(`a${p.act}`, (perComponent.get(`a${p.act}`) ?? 0) + (parts.get(`a${l}`) ?? 0)));
     if (k === 0) qg.inputs.forEach((_, i) => perComponent.set(`rc${i}`, parts.get(`rc${i}`) ?? 0));
     for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += c[key];
@@ -294,7 +308,7 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
       publicSignals: publicLayout(graph, vis, l), link: { in: file.linkIn?.values.length ?? 0, out: file.linkOut?.values.length ?? 0 },
     });
   }
-  return { split: { chunks, by: opts }, circuit: total, perComponent };
+  return { split: { chunks, by: opts }, circuit: { ...total, ...(check ? { checkCircom: check } : {}) }, perComponent };
 }
 
 // ---------------------------------------------------------------- proving
@@ -328,17 +342,17 @@ function loadChunk(buildDir: string, index: number): Chunk {
  * A process that proves chunks (a service worker) reads each chunk's graph, witness wasm and zkey
  * once and keeps them in memory; a rebuilt chunk (newer files) is read again.
  */
-const loaded = new Map<string, { stamp: string; chunk: Chunk; wasm: Uint8Array; zkey: Uint8Array }>();
+const loaded = new Map<string, { stamp: string; chunk: Chunk; zkey: Uint8Array }>();
 const MAX_LOADED = 16;
 
-function loadedChunk(buildDir: string, index: number): { chunk: Chunk; wasm: Uint8Array; zkey: Uint8Array } {
+function loadedChunk(buildDir: string, index: number): { chunk: Chunk; zkey: Uint8Array } {
   const paths = new BuildPaths(new BuildPaths(buildDir).chunkDir(index));
   const zkeyPath = paths.require('zkey', 'setup');
-  const wasmPath = paths.require('wasm', 'compile --split');
-  const stamp = [zkeyPath, wasmPath, paths.file('qgraph')].map((f) => statSync(f).mtimeMs).join();
+  const r1csPath = paths.require('r1cs', 'compile --split');
+  const stamp = [zkeyPath, r1csPath, paths.file('qgraph')].map((f) => statSync(f).mtimeMs).join();
   const hit = loaded.get(paths.dir);
   if (hit && hit.stamp === stamp) return hit;
-  const entry = { stamp, chunk: loadChunk(buildDir, index), wasm: new Uint8Array(readFileSync(wasmPath)), zkey: new Uint8Array(readFileSync(zkeyPath)) };
+  const entry = { stamp, chunk: loadChunk(buildDir, index), zkey: new Uint8Array(readFileSync(zkeyPath)) };
   if (loaded.size >= MAX_LOADED) loaded.delete(loaded.keys().next().value!);
   loaded.set(paths.dir, entry);
   return entry;
@@ -449,7 +463,7 @@ export interface ChunkProof {
 
 /** Proves one chunk: witness, the check that every circuit value is the executor's, Groth16. */
 export async function proveChunk(opts: ProveChunkOptions): Promise<ChunkProof> {
-  const { chunk: c, wasm, zkey } = loadedChunk(opts.buildDir, opts.index);
+  const { chunk: c, zkey } = loadedChunk(opts.buildDir, opts.index);
   const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu });
   const { qin, q, linkIn } = execChunk(c, opts.input);
   mkdirSync(opts.outDir, { recursive: true });
@@ -457,8 +471,8 @@ export async function proveChunk(opts: ProveChunkOptions): Promise<ChunkProof> {
   for (const f of ['proof.json', 'public.json']) rmSync(join(opts.outDir, f), { force: true });
   const t0 = performance.now();
   opts.progress?.step?.(`witness of chunk ${opts.index + 1}`);
-  await computeWitness(inMemory(wasm), opts.input, wtns);
-  await checkWitness(wtns, c.paths.require('sym', 'compile --split'), q, c.graph.outputs.length);
+  const vis = readSettings(opts.buildDir).visibility;
+  await writeWtns(wtns, await circuitWitness(c.graph, vis, chunkLinksOf(c.file), { qin, linkIn }, c.paths.require('r1cs', 'compile --split'), q));
   const t1 = performance.now();
   opts.progress?.step?.(`prove chunk ${opts.index + 1} (${prover.name})`);
   const { proof, publicSignals } = await prover.prove(inMemory(zkey), wtns, opts.progress);

@@ -38,10 +38,11 @@ program.command('compile')
   .option('--weight-scale <n>', 'with --weights hashed: fixed scale 2^n of the weights (default: the largest that fits)', (v) => parseInt(v, 10))
   .option('--split <n>', 'split into n chunk circuits of about equal cost, proven independently and linked by commitments', (v) => parseInt(v, 10))
   .option('--max-constraints <c>', 'split into chunk circuits of at most about c constraints each', (v) => parseInt(v, 10))
+  .option('--check-circom', 'also compile circuit.circom with circom (circom2, --O1) and check that it builds the same constraint system and witness (slow on large models)')
   .addOption(jsonOpt())
   .action((model: string, o) => run(o, async (progress) => {
     const r = await api.compile({
-      model, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress,
+      model, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress, checkCircom: o.checkCircom === true,
       ...(o.split !== undefined || o.maxConstraints !== undefined ? { split: { chunks: o.split, maxConstraints: o.maxConstraints } } : {}),
       visibility: { input: o.input, output: o.output, weights: o.weights },
       params: {
@@ -54,7 +55,8 @@ program.command('compile')
       ok: true, json: { buildDir: r.buildDir, ...s },
       text: [
         `compiled ${model} → ${r.buildDir}`,
-        `  constraints ${s.circuit.constraints}, wires ${s.circuit.wires}, public ${s.circuit.publicOutputs + s.circuit.publicInputs}`,
+        `  constraints ${s.circuit.constraints}, wires ${s.circuit.wires}, public ${s.circuit.publicOutputs + s.circuit.publicInputs} (written in ${s.circuit.compileSeconds.toFixed(2)} s)`,
+        ...(s.circuit.checkCircom ? [`  check-circom: circom builds the same system and witness (${s.circuit.checkCircom.circomSeconds.toFixed(1)} s)`] : []),
         ...(s.split ? [`  ${s.split.chunks.length} chunks: ${s.split.chunks.map((c) => c.constraints).join(' + ')} constraints`] : []),
         ...(s.weights ? [`  weights commitment ${s.weights.commitment} (public signal ${s.publicSignals.find((r) => r.kind === 'weights-commit')!.start})`] : []),
         `  by op: ${constraintsByOp(s)}`,

@@ -24,6 +24,12 @@ export interface WrittenCircuit {
   privateInputs: number;
   labels: number;
   seconds: number;
+  /**
+   * Constraints per component of main: 'a<j>' for non-linear value j, 'rc<i>' for input i's range
+   * checks, 'other' for the rest (outputs, commitments, links). A constraint belongs to the latest
+   * of these components whose signals it touches.
+   */
+  perComponent: Map<string, number>;
 }
 
 /** Writes circuit.r1cs and circuit.sym of the model (or chunk) circuit. */
@@ -34,13 +40,30 @@ export function writeCircuit(qg: QuantGraph, vis: CircuitVisibility, links: Chun
   const { shape } = buildModelCircuit(sys, qg, vis, links);
   const fin = sys.finish(shape);
   progress?.step?.(`write ${fin.nConstraints} constraints`);
-  writeR1cs(r1csPath, fin);
+  // the component group of every wire: main.a<j>[…] → j + 1, main.rc<i>[…] → −(i + 1), else 0
+  const group = new Int32Array(fin.nWires);
+  fin.forEachName((label, _comp, name) => {
+    const w = fin.wireOf[label]!;
+    if (w < 0) return;
+    const m = /^main\.(a|rc)(\d+)\[/.exec(name);
+    if (m) group[w] = m[1] === 'a' ? Number(m[2]) + 1 : -(Number(m[2]) + 1);
+  });
+  const counts = new Map<number, number>();
+  // rc groups rank below every a group; within a kind, the later one wins
+  const rank = (g: number) => (g === 0 ? -Infinity : g < 0 ? -g : 1e9 + g);
+  writeR1cs(r1csPath, fin, (a, b, c) => {
+    let who = 0;
+    for (const lc of [a, b, c]) for (const [w] of lc) { const g = group[w]!; if (g !== 0 && rank(g) > rank(who)) who = g; }
+    counts.set(who, (counts.get(who) ?? 0) + 1);
+  });
   writeSym(symPath, fin);
+  const perComponent = new Map<string, number>();
+  for (const [g, n] of counts) perComponent.set(g === 0 ? 'other' : g > 0 ? `a${g - 1}` : `rc${-g - 1}`, n);
   const seconds = (performance.now() - t0) / 1000;
   progress?.info?.(`${qg.name}: ${fin.nConstraints} constraints, ${fin.nWires} wires (${seconds.toFixed(2)} s)`);
   return {
     r1csPath, symPath, constraints: fin.nConstraints, wires: fin.nWires, labels: fin.nLabels,
-    publicInputs: shape.publicInputs, publicOutputs: shape.outputs, privateInputs: shape.privateInputs, seconds,
+    publicInputs: shape.publicInputs, publicOutputs: shape.outputs, privateInputs: shape.privateInputs, seconds, perComponent,
   };
 }
 

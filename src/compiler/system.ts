@@ -235,7 +235,7 @@ export class System {
   private tree: { parent: number; key: string; idx: number; first: number; count: number; children: number[] }[] = [];
   private store = new ConstraintStore();
   private nLabels = 1;
-  private forbiddenEnd = 1;
+  private interfaceEnd = 1;
   /** the component whose code states the next constraints (messages) */
   owner = 0;
 
@@ -252,9 +252,9 @@ export class System {
     return this.component('main', -1);
   }
 
-  /** Marks main's outputs and inputs declared so far as circom's "forbidden" signals. */
+  /** Ends main's interface (outputs, public inputs, private inputs: declare them first). */
   sealMainInterface(): void {
-    this.forbiddenEnd = this.nLabels;
+    this.interfaceEnd = this.nLabels;
   }
 
   component(path: string, parent: number): Component {
@@ -433,18 +433,22 @@ export class System {
     if (this.mode !== 'r1cs') throw new Error('finish() builds the r1cs');
     const s = this.store;
     const nLabels = this.nLabels;
-    const forbidden = (l: number) => l > 0 && l < this.forbiddenEnd;
+    // circom keeps main's outputs and public inputs whatever happens ("forbidden" signals); its
+    // private inputs are signals like any other (measured with circom 2.2: an input equal to an
+    // output becomes the output, an unused one gets no wire)
+    const nForbidden = shape.outputs + shape.publicInputs;
+    const forbidden = (l: number) => l > 0 && l <= nForbidden;
+    if (this.interfaceEnd - 1 !== nForbidden + shape.privateInputs) {
+      throw new Error(`main declares ${this.interfaceEnd - 1} interface signals, the shape says ${nForbidden + shape.privateInputs}`);
+    }
     // from here on, circom's labels (main's interface signals are first in both numberings)
     const perm = this.circomLabels();
     for (let t = 0; t < s.nTerms; t++) s.labels[t] = perm[s.labels[t]!]!;
     const blocks = this.blocks.map((b) => ({ ...b, first: perm[b.first]! })).sort((x, y) => x.first - y.first);
-    if (this.forbiddenEnd - 1 !== shape.outputs + shape.publicInputs + shape.privateInputs) {
-      throw new Error(`main declares ${this.forbiddenEnd - 1} interface signals, the shape says ${shape.outputs + shape.publicInputs + shape.privateInputs}`);
-    }
 
-    // 1. signal = signal: clusters of equalities; each keeps its smallest label (main's inputs and
-    // outputs come first, so a cluster with one of them keeps the first of them), the others
-    // become it; other inputs and outputs in the cluster keep a constraint `s − rep = 0`.
+    // 1. signal = signal: clusters of equalities; each keeps its smallest label (the forbidden
+    // signals come first, so a cluster with one of them keeps the first of them), the others
+    // become it; other forbidden signals in the cluster keep a constraint `s − rep = 0`.
     const parent = new Int32Array(nLabels);
     for (let i = 0; i < nLabels; i++) parent[i] = i;
     const find = (x: number): number => {
@@ -452,32 +456,24 @@ export class System {
       return x;
     };
     const kept: Map<number, bigint>[] = [];
+    const member = new Uint8Array(nLabels);
     for (let i = 0; i < s.n; i++) {
       if (s.kinds[i] !== Kind.Equality) continue;
       const t = s.offsets[3 * i + 2]!;
+      member[s.labels[t]!] = member[s.labels[t + 1]!] = 1;
       const x = find(s.labels[t]!);
       const y = find(s.labels[t + 1]!);
-      if (x === y) continue;
-      if (x < y) parent[y] = x; else parent[x] = y;
+      if (x !== y) { if (x < y) parent[y] = x; else parent[x] = y; }
     }
-    const isEqualityMember = new Uint8Array(nLabels);
-    for (let i = 0; i < s.n; i++) {
-      if (s.kinds[i] !== Kind.Equality) continue;
-      const t = s.offsets[3 * i + 2]!;
-      isEqualityMember[s.labels[t]!] = 1;
-      isEqualityMember[s.labels[t + 1]!] = 1;
-    }
-    for (let l = 1; l < nLabels; l++) {
-      if (isEqualityMember[l] && forbidden(l)) {
-        const r = find(l);
-        if (r !== l) kept.push(new Map([[l, 1n], [r, P - 1n]]));
-      }
+    for (let l = 1; l <= nForbidden && l < nLabels; l++) {
+      const r = find(l);
+      if (member[l] && r !== l) kept.push(new Map([[l, 1n], [r, P - 1n]]));
     }
     const rename = new Int32Array(nLabels);
     for (let l = 0; l < nLabels; l++) rename[l] = forbidden(l) ? l : find(l);
 
-    // 2. signal = constant, after the renaming: the signal becomes the constant (inputs and
-    // outputs keep the constraint)
+    // 2. signal = constant, after the renaming: the signal becomes the constant (a forbidden one
+    // keeps the constraint)
     const constant = new Map<number, bigint>();
     for (let i = 0; i < s.n; i++) {
       if (s.kinds[i] !== Kind.Constant) continue;
@@ -489,24 +485,14 @@ export class System {
       constant.set(sig, mod(-(m.get(0) ?? 0n) * inverse(m.get(sig)!)));
     }
 
-    // wires: the labels that survive, in label order
-    const wireOf = new Int32Array(nLabels).fill(-1);
-    const labelOf: number[] = [];
-    for (let l = 0; l < nLabels; l++) {
-      if (forbidden(l) || (rename[l] === l && !constant.has(l))) { wireOf[l] = labelOf.length; labelOf.push(l); }
-    }
-
-    // 3. every other constraint, rewritten on the wires. circom writes those that stay
-    // non-linear first, then the linear ones; a pass over the store decides which is which.
+    // 3. every other constraint, rewritten on the surviving labels (constants on label 0)
     const rewrite = (from: number, to: number): Map<number, bigint> => {
       const out = new Map<number, bigint>();
       for (let t = from; t < to; t++) {
         const l = rename[s.labels[t]!]!;
         const k = constant.get(l);
-        const key = k === undefined ? wireOf[l]! : 0;
-        if (key < 0) throw new Error(`label ${l} has no wire`);
-        const add = k === undefined ? s.coef(t) : s.coef(t) * k;
-        out.set(key, mod((out.get(key) ?? 0n) + add));
+        const key = k === undefined ? l : 0;
+        out.set(key, mod((out.get(key) ?? 0n) + (k === undefined ? s.coef(t) : s.coef(t) * k)));
       }
       for (const [w, c] of out) if (c === 0n) out.delete(w);
       return out;
@@ -538,22 +524,33 @@ export class System {
       const c = new Map<number, bigint>();
       for (const [l, k] of m) {
         const kk = constant.get(l);
-        const key = kk === undefined ? wireOf[l]! : 0;
+        const key = kk === undefined ? l : 0;
         c.set(key, mod((c.get(key) ?? 0n) + (kk === undefined ? k : k * kk)));
       }
+      for (const [w, x] of c) if (x === 0n) c.delete(w);
       const r = fix(EMPTY, EMPTY, c);
       if (r) keptRows.push(r);
     }
-    // status of each stated constraint: 0 gone, 1 non-linear, 2 linear
+    // status of each stated constraint (0 gone, 1 non-linear, 2 linear) and the labels in use
     const status = new Uint8Array(s.n);
+    const used = new Uint8Array(nLabels);
+    const use = (r: Row) => { for (const m of [r.a, r.b, r.c]) for (const l of m.keys()) used[l] = 1; };
     let nConstraints = keptRows.length;
     for (let i = 0; i < s.n; i++) {
       const kind = s.kinds[i]!;
       if (kind === Kind.Equality || kind === Kind.Constant) continue;
       const r = rowOf(i);
-      if (r) { status[i] = r.a.size ? 1 : 2; nConstraints++; }
+      if (r) { status[i] = r.a.size ? 1 : 2; nConstraints++; use(r); }
     }
-    const sorted = (m: Map<number, bigint>): Term[] => [...m].sort((x, y) => x[0] - y[0]);
+    keptRows.forEach(use);
+
+    // wires: the surviving labels that some constraint uses (and the forbidden ones), in order
+    const wireOf = new Int32Array(nLabels).fill(-1);
+    const labelOf: number[] = [];
+    for (let l = 0; l < nLabels; l++) {
+      if (l === 0 || forbidden(l) || (rename[l] === l && !constant.has(l) && used[l])) { wireOf[l] = labelOf.length; labelOf.push(l); }
+    }
+    const onWires = (m: Map<number, bigint>): Term[] => [...m].map(([l, c]): Term => [wireOf[l]!, c]).sort((x, y) => x[0] - y[0]);
     const comps = this.comps;
     return {
       nLabels,
@@ -562,15 +559,16 @@ export class System {
       wireOf,
       labelOf: Int32Array.from(labelOf),
       nConstraints,
+      // circom writes the constraints that stay non-linear first, then the linear ones
       forEachConstraint(fn) {
         for (const pass of [1, 2]) {
           for (let i = 0; i < s.n; i++) {
             if (status[i] !== pass) continue;
             const r = rowOf(i)!;
-            fn(sorted(r.a), sorted(r.b), sorted(r.c));
+            fn(onWires(r.a), onWires(r.b), onWires(r.c));
           }
         }
-        for (const r of keptRows) fn(sorted(r.a), sorted(r.b), sorted(r.c));
+        for (const r of keptRows) fn(onWires(r.a), onWires(r.b), onWires(r.c));
       },
       forEachName(fn) {
         for (const b of blocks) {

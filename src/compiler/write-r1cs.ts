@@ -80,7 +80,8 @@ class Out {
   }
 }
 
-export function writeR1cs(path: string, sys: FinishedSystem): void {
+/** Writes circuit.r1cs; `onRow` sees every constraint as it is written (e.g. to attribute it). */
+export function writeR1cs(path: string, sys: FinishedSystem, onRow?: (a: Term[], b: Term[], c: Term[]) => void): void {
   const fd = openSync(path, 'w');
   try {
     const out = new Out(fd);
@@ -113,7 +114,7 @@ export function writeR1cs(path: string, sys: FinishedSystem): void {
         o += 4 + N8;
       }
     };
-    sys.forEachConstraint((a, b, c) => { lc(a); lc(b); lc(c); });
+    sys.forEachConstraint((a, b, c) => { lc(a); lc(b); lc(c); onRow?.(a, b, c); });
     const constraintsSize = out.pos - start;
     // 3: wire → label
     out.u32(3);
