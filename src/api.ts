@@ -56,6 +56,10 @@ export interface Settings {
   layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number; constraints: number }[];
   circuit: {
     constraints: number; wires: number; publicInputs: number; publicOutputs: number; privateInputs: number; compileSeconds: number;
+    /** nonzero coefficients of the r1cs (A, B and C) */
+    nonzeros?: number;
+    /** sha256 of qgraph.json, the graph the r1cs was written from (prove checks it) */
+    qgraphSha256?: string;
     /** compile --check-circom: circom's system for circuit.circom compared with the one zkonnx wrote */
     checkCircom?: Omit<CircomCheck, 'differences'>;
   };
@@ -104,8 +108,19 @@ function refuseSplit(buildDir: string, what: string, instead: string): void {
   }
 }
 
-function loadQuantGraph(buildDir: string): QuantGraph {
-  return quantGraphFromJson(readFileSync(new BuildPaths(buildDir).require('qgraph', 'compile'), 'utf8'));
+/**
+ * The build's quantized graph, which the witness is computed from: it must be the one circuit.r1cs
+ * was written from (settings.json records its hash), or the witness would not fit the keys.
+ */
+export function loadQuantGraph(dir: string, expectSha256?: string): QuantGraph {
+  const file = new BuildPaths(dir).require('qgraph', 'compile');
+  const text = readFileSync(file, 'utf8');
+  if (expectSha256 && createHash('sha256').update(text).digest('hex') !== expectSha256) {
+    throw new ZkonnxError('WITNESS_MISMATCH', `${file} is not the quantized graph that circuit.r1cs was written from (its hash differs from the one in settings.json)`, {
+      file, hint: 'the build folder was changed after compile: compile again',
+    });
+  }
+  return quantGraphFromJson(text);
 }
 
 // ---------------------------------------------------------------- compile
@@ -214,9 +229,10 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   mkdirSync(tmpDir, { recursive: true });
   try {
     const paths = new BuildPaths(tmpDir);
-    writeFileSync(paths.file('qgraph'), quantGraphToJson(qg));
+    const qgraphText = quantGraphToJson(qg);
+    writeFileSync(paths.file('qgraph'), qgraphText);
     if (lifted) writeFileSync(paths.file('weights'), JSON.stringify({ weights: lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: Array.from(w.data) })) }));
-    let c: Omit<WrittenCircuit, 'r1csPath' | 'symPath' | 'perComponent' | 'labels'> & { checkCircom?: CircomCheck };
+    let c: Omit<WrittenCircuit, 'r1csPath' | 'symPath' | 'perComponent' | 'labels' | 'nonzeros'> & { nonzeros?: number; checkCircom?: CircomCheck };
     let perComponent: Map<string, number>;
     let split: SplitSettings | undefined;
     if (opts.split) {
@@ -248,7 +264,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       })),
       circuit: {
         constraints: c.constraints, wires: c.wires, publicInputs: c.publicInputs, publicOutputs: c.publicOutputs,
-        privateInputs: c.privateInputs, compileSeconds: c.seconds,
+        privateInputs: c.privateInputs, ...(c.nonzeros !== undefined ? { nonzeros: c.nonzeros } : {}), compileSeconds: c.seconds, qgraphSha256: createHash('sha256').update(qgraphText).digest('hex'),
         ...(c.checkCircom ? { checkCircom: { same: c.checkCircom.same, constraints: c.checkCircom.constraints, wires: c.checkCircom.wires, witnessCompared: c.checkCircom.witnessCompared, circomSeconds: c.checkCircom.circomSeconds } } : {}),
       },
       calibration: { source: typeof calibSource === 'string' ? resolve(calibSource) : '<api>', samples: samples.length },
@@ -464,7 +480,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   refuseSplit(opts.buildDir, 'prove', 'use proveSplit, or chunkInputs and proveChunk (src/split.ts)');
   const paths = new BuildPaths(opts.buildDir);
   const settings = readSettings(opts.buildDir);
-  const qg = loadQuantGraph(opts.buildDir);
+  const qg = loadQuantGraph(opts.buildDir, settings.circuit.qgraphSha256);
   const zkey = paths.require('zkey', 'setup');
   const r1cs = paths.require('r1cs', 'compile');
   const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu }); // an unavailable backend fails before any work
@@ -483,12 +499,19 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const t0 = performance.now();
   // every wire from the executor's integers and the templates' hints; each constraint is checked
   // as the values are computed, and every value must equal the executor's
-  const witness = await circuitWitness(qg, settings.visibility, {}, { qin }, r1cs, q);
+  const witness = await circuitWitness(qg, settings.visibility, {}, { qin }, r1cs, q, progress);
   await writeWtns(paths.proofFile(name, 'witness'), witness);
   const t1 = performance.now();
   progress?.step?.(`prove (${prover.name})`);
   const { proof, publicSignals } = await prover.prove(zkey, paths.proofFile(name, 'witness'), progress);
   const t2 = performance.now();
+  // a proof is written only once it verifies (a damaged key gives an invalid one: say so, exit ≠ 0)
+  const vk = readJson(paths.require('vkey', 'setup')) as VerificationKey;
+  if (!(await snarkjs.groth16.verify(vk, publicSignals, proof, undefined))) {
+    throw new ZkonnxError('PROOF_INVALID', `the proof just made does not verify with ${paths.file('vkey')}`, {
+      hint: 'circuit_final.zkey and verification_key.json do not belong together, or the key is damaged: run `zkonnx setup` again',
+    });
+  }
 
   // The circuit's public values must be exactly the executor's integers and their commitments.
   const expected = await expectedPublicSignals(qg, settings.publicSignals, qin, q);

@@ -16,7 +16,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
-import { checkAgainstCircom, readSettings, writeModelCircuit, type OutputTensor } from './api.js';
+import { createHash } from 'node:crypto';
+import { checkAgainstCircom, loadQuantGraph, readSettings, writeModelCircuit, type OutputTensor } from './api.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { writeWtns } from './circom/witness.js';
 import type { CircomCheck } from './compiler/check-circom.js';
@@ -240,6 +241,8 @@ export interface SplitChunkSettings {
   constraints: number;
   estimatedConstraints: number;
   wires: number;
+  /** sha256 of the chunk's qgraph.json (its witness is computed from it) */
+  qgraphSha256?: string;
   /** The chunk proof's public signals: model outputs (last chunk), commitments, model inputs (first chunk). */
   publicSignals: PublicRun[];
   link: { in: number; out: number };
@@ -286,7 +289,8 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
     const dir = root.chunkDir(k);
     const paths = new BuildPaths(dir);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(paths.file('qgraph'), quantGraphToJson(graph));
+    const qgraphText = quantGraphToJson(graph);
+    writeFileSync(paths.file('qgraph'), qgraphText);
     writeFileSync(paths.file('chunk'), JSON.stringify(file));
     const acts: [number, number] = [file.pieces[0]!.act, file.pieces[file.pieces.length - 1]!.act + 1];
     progress?.step?.(`compile chunk ${k + 1} of ${plan.length} (layers ${acts[0]}…${acts[1] - 1})`);
@@ -304,6 +308,7 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
     }
     chunks.push({
       dir: join('chunks', String(k)), acts, pieces: file.pieces, constraints: c.constraints, wires: c.wires,
+      qgraphSha256: createHash('sha256').update(qgraphText).digest('hex'),
       estimatedConstraints: file.pieces.reduce((s, p) => { for (let i = p.from; i < p.to; i++) s += estimateConstraints(qg.acts[p.act]!, i); return s; }, 0),
       publicSignals: publicLayout(graph, vis, l), link: { in: file.linkIn?.values.length ?? 0, out: file.linkOut?.values.length ?? 0 },
     });
@@ -333,7 +338,7 @@ function loadChunk(buildDir: string, index: number): Chunk {
   const paths = new BuildPaths(new BuildPaths(buildDir).chunkDir(index));
   return {
     paths, info,
-    graph: quantGraphFromJson(readFileSync(paths.require('qgraph', 'compile --split'), 'utf8')),
+    graph: loadQuantGraph(paths.dir, info.qgraphSha256),
     file: readJson(paths.require('chunk', 'compile --split')) as ChunkFile,
   };
 }
@@ -472,7 +477,7 @@ export async function proveChunk(opts: ProveChunkOptions): Promise<ChunkProof> {
   const t0 = performance.now();
   opts.progress?.step?.(`witness of chunk ${opts.index + 1}`);
   const vis = readSettings(opts.buildDir).visibility;
-  await writeWtns(wtns, await circuitWitness(c.graph, vis, chunkLinksOf(c.file), { qin, linkIn }, c.paths.require('r1cs', 'compile --split'), q));
+  await writeWtns(wtns, await circuitWitness(c.graph, vis, chunkLinksOf(c.file), { qin, linkIn }, c.paths.require('r1cs', 'compile --split'), q, opts.progress));
   const t1 = performance.now();
   opts.progress?.step?.(`prove chunk ${opts.index + 1} (${prover.name})`);
   const { proof, publicSignals } = await prover.prove(inMemory(zkey), wtns, opts.progress);

@@ -86,7 +86,7 @@ describe.skipIf(!CHROMIUM)('in-browser prover (headless Chromium)', () => {
     const r = await proveOnPage(page, 'wasm');
     expect(r.verified).toBe(true);
     const fromCache = await page.evaluate(async () => (await (await caches.open('zkonnx-artifacts-v1')).keys()).map((k) => new URL(k.url).pathname));
-    expect(fromCache).toEqual(expect.arrayContaining(['/models/mnist-mlp/circuit_final.zkey', '/models/mnist-mlp/circuit.wasm']));
+    expect(fromCache).toEqual(expect.arrayContaining(['/models/mnist-mlp/circuit_final.zkey', '/models/mnist-mlp/wires.bin']));
   }, 300_000);
 
   it('refuses a model over the memory budget before it starts', async () => {

@@ -1,6 +1,7 @@
 // The bundled CNN (circomlib-ml's MNIST architecture, trained on real digits): its circuit is at
-// most 1/20 of circomlib-ml's 2,045,276 constraints, the quantized executor agrees with the float
-// model on ≥ 99.5% of 1,000 held-out digits, and digits prove and verify end to end.
+// most 1/20 of circomlib-ml's 2,045,276 constraints, circom builds the very system zkonnx writes
+// for it (compile --check-circom), the quantized executor agrees with the float model on ≥ 99.5%
+// of 1,000 held-out digits, and digits prove and verify end to end.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,11 +20,16 @@ const test = JSON.parse(readFileSync(join(dir, 'test.json'), 'utf8')) as { input
 const buildDir = join(mkdtempSync(join(tmpdir(), 'zkonnx-cnn-')), 'mnist-cnn');
 
 beforeAll(async () => {
-  await compile({ model: join(dir, 'model.onnx'), outDir: buildDir, calibration: join(dir, 'calibration.json'), input: join(dir, 'input.json'), params: CNN_PARAMS });
-}, 600_000);
+  await compile({ model: join(dir, 'model.onnx'), outDir: buildDir, calibration: join(dir, 'calibration.json'), input: join(dir, 'input.json'), params: CNN_PARAMS, checkCircom: true });
+}, 900_000);
 afterAll(async () => { await releaseCurves(); });
 
 describe('models/mnist-cnn', () => {
+  it('circom (--O1) builds the same constraint system and witness from circuit.circom', () => {
+    const s = readSettings(buildDir);
+    expect(s.circuit.checkCircom).toMatchObject({ same: true, constraints: s.circuit.constraints, wires: s.circuit.wires, witnessCompared: s.circuit.wires });
+  });
+
   it('compiles to at most 1/20 of circomlib-ml\'s constraints for the same architecture', () => {
     const s = readSettings(buildDir);
     expect(s.circuit.constraints).toBeLessThanOrEqual(CIRCOMLIB_ML_CONSTRAINTS / 20);

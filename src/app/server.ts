@@ -4,6 +4,7 @@
 // and an ETag (the browser's cache revalidates instead of downloading a zkey again). The page is
 // cross-origin isolated (COOP/COEP) so that it may use SharedArrayBuffer and workers freely.
 import { createReadStream, existsSync, statSync } from 'node:fs';
+import { readR1csWireMap } from '../circom/r1cs.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -27,8 +28,6 @@ export interface AppServer {
 const ARTIFACTS = {
   'settings.json': (p: BuildPaths) => p.file('settings'),
   'qgraph.json': (p: BuildPaths) => p.file('qgraph'),
-  'circuit.wasm': (p: BuildPaths) => p.file('wasm'),
-  'witness_calculator.js': (p: BuildPaths) => join(dirname(p.file('wasm')), 'witness_calculator.js'),
   'circuit_final.zkey': (p: BuildPaths) => p.file('zkey'),
   'verification_key.json': (p: BuildPaths) => p.file('vkey'),
 } as const;
@@ -69,7 +68,7 @@ function describe(m: ModelInfo) {
     visibility: s.visibility,
     // MNIST-shaped models get the digit canvas: 28×28 pixels in [0, 1], or 2×2-average-pooled to 14×14
     digit: m.inputs.length === 1 ? ({ 784: 28, 196: 14 } as Record<number, number>)[m.inputs[0]!.size] : undefined,
-    bytes: { zkey: statSync(p.file('zkey')).size, wasm: statSync(p.file('wasm')).size },
+    bytes: { zkey: statSync(p.file('zkey')).size },
   };
 }
 
@@ -85,9 +84,34 @@ export async function startApp(opts: AppOptions): Promise<AppServer> {
     reply.header('Cross-Origin-Opener-Policy', 'same-origin').header('Cross-Origin-Embedder-Policy', 'require-corp');
   });
 
-  // Only whole (unsplit) models with weights baked in: the page proves one circuit.
-  const provable = (m: ModelInfo) => m.chunks === undefined && !m.settings.weights;
+  // Only whole (unsplit) models with weights baked in and no hashed inputs or outputs: the page
+  // proves one circuit and computes its witness without Poseidon's constants.
+  const provable = (m: ModelInfo) => m.chunks === undefined && !m.settings.weights && m.settings.visibility.input !== 'hashed' && m.settings.visibility.output !== 'hashed';
   app.get('/api/models', async () => registry.list().filter(provable).map(describe));
+
+  // The witness is computed in the page from qgraph.json; it needs circom's label of every wire:
+  // the r1cs's wire map (u32 little-endian, one per wire), not the whole r1cs.
+  const wireMaps = new Map<string, { etag: string; bytes: Buffer }>();
+  app.get<{ Params: { id: string } }>('/models/:id/wires.bin', async (req, reply) => {
+    const m = registry.get(req.params.id);
+    if (!m || !provable(m)) return reply.code(404).send({ error: `no wires.bin for model '${req.params.id}'` });
+    const r1cs = new BuildPaths(m.buildDir).file('r1cs');
+    if (!existsSync(r1cs)) return reply.code(404).send({ error: `circuit.r1cs is missing in ${m.buildDir}` });
+    const st = statSync(r1cs);
+    const etag = `"w${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    let hit = wireMaps.get(r1cs);
+    if (hit?.etag !== etag) {
+      const { header, wireToLabel } = await readR1csWireMap(r1cs);
+      const bytes = Buffer.alloc(4 * (1 + wireToLabel.length));
+      bytes.writeUInt32LE(header.nLabels, 0);
+      wireToLabel.forEach((l, i) => bytes.writeUInt32LE(l, 4 * (i + 1)));
+      hit = { etag, bytes };
+      wireMaps.set(r1cs, hit);
+    }
+    reply.header('ETag', etag).header('Cache-Control', 'no-cache').type('application/octet-stream');
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.header('Content-Length', String(hit.bytes.length)).send(hit.bytes);
+  });
 
   app.get<{ Params: { id: string; file: string } }>('/models/:id/:file', async (req, reply) => {
     const m = registry.get(req.params.id);

@@ -142,6 +142,11 @@ export function toField(v: unknown, prime: bigint = BN254_R, name = 'value'): bi
 // .wtns (snarkjs): magic "wtns", version 2; section 1: n8, prime, nWitness; section 2: values.
 
 export async function writeWtns(path: string, witness: readonly bigint[], prime: bigint = BN254_R): Promise<void> {
+  await writeFile(path, encodeWtns(witness, prime, path));
+}
+
+/** The .wtns bytes of a witness (values in [0, p)). */
+export function encodeWtns(witness: readonly bigint[], prime: bigint = BN254_R, path = '<witness>'): Uint8Array {
   const n8 = Math.ceil(prime.toString(2).length / 64) * 8;
   const headerSize = 4 + n8 + 4;
   const dataSize = witness.length * n8;
@@ -166,7 +171,7 @@ export async function writeWtns(path: string, witness: readonly bigint[], prime:
     if (v < 0n || v >= prime) throw new ZkonnxError('BAD_ARGUMENT', `witness value ${i} = ${v} is not in [0, p)`, { file: path });
     writeBigLE(buf, p + i * n8, n8, v);
   }
-  await writeFile(path, buf);
+  return buf;
 }
 
 export async function readWtns(path: string): Promise<bigint[]> {

@@ -6,6 +6,8 @@ export function cliProgress(opts: { json: boolean }): Progress & { done(): void 
   const err = process.stderr;
   const tty = err.isTTY === true && !opts.json;
   let current: string | undefined;
+  let total: number | undefined;
+  let done = 0;
   let started = 0;
   let timer: NodeJS.Timeout | undefined;
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -13,7 +15,8 @@ export function cliProgress(opts: { json: boolean }): Progress & { done(): void 
   const render = () => {
     if (!current) return;
     const s = ((performance.now() - started) / 1000).toFixed(1);
-    err.write(`\r\x1b[2K${frames[f++ % frames.length]} ${current} ${s}s`);
+    const pct = total ? ` ${Math.min(100, Math.floor((100 * done) / total))}%` : '';
+    err.write(`\r\x1b[2K${frames[f++ % frames.length]} ${current}${pct} ${s}s`);
   };
   const finish = () => {
     if (!current) return;
@@ -24,9 +27,11 @@ export function cliProgress(opts: { json: boolean }): Progress & { done(): void 
     current = undefined;
   };
   return {
-    step(name) {
+    step(name, steps) {
       finish();
       current = name;
+      total = steps;
+      done = 0;
       started = performance.now();
       if (tty) {
         timer ??= setInterval(render, 100);
@@ -35,6 +40,9 @@ export function cliProgress(opts: { json: boolean }): Progress & { done(): void 
       } else if (!opts.json) {
         err.write(`- ${name}\n`);
       }
+    },
+    tick(n) {
+      done = n;
     },
     info(message) {
       if (opts.json) return;

@@ -2,7 +2,6 @@
 // circuit.sym, written here without circom) and, at proving time, the full witness (every wire:
 // the executor's integers and each template's bits, remainders, selectors and products).
 // Both come from one description of the circuit (model-circuit.ts), run in two modes.
-import { writeWtns } from '../circom/witness.js';
 import { readR1csWireMap } from '../circom/r1cs.js';
 import { ZkonnxError } from '../errors.js';
 import type { QuantGraph } from '../ir/graph.js';
@@ -23,6 +22,8 @@ export interface WrittenCircuit {
   publicOutputs: number;
   privateInputs: number;
   labels: number;
+  /** Nonzero coefficients of A, B and C together: what the prover's A/B/C evaluation and the key's size grow with. */
+  nonzeros: number;
   seconds: number;
   /**
    * Constraints per component of main: 'a<j>' for non-linear value j, 'rc<i>' for input i's range
@@ -35,11 +36,10 @@ export interface WrittenCircuit {
 /** Writes circuit.r1cs and circuit.sym of the model (or chunk) circuit. */
 export function writeCircuit(qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, r1csPath: string, symPath: string, progress?: Progress): WrittenCircuit {
   const t0 = performance.now();
-  progress?.step?.('constraint system');
   const sys = new System('r1cs');
-  const { shape } = buildModelCircuit(sys, qg, vis, links);
+  const { shape } = buildModelCircuit(sys, qg, vis, links, undefined, progress);
+  progress?.step?.('simplify (as circom --O1)');
   const fin = sys.finish(shape);
-  progress?.step?.(`write ${fin.nConstraints} constraints`);
   // the component group of every wire: main.a<j>[…] → j + 1, main.rc<i>[…] → −(i + 1), else 0
   const group = new Int32Array(fin.nWires);
   fin.forEachName((label, _comp, name) => {
@@ -51,11 +51,13 @@ export function writeCircuit(qg: QuantGraph, vis: CircuitVisibility, links: Chun
   const counts = new Map<number, number>();
   // rc groups rank below every a group; within a kind, the later one wins
   const rank = (g: number) => (g === 0 ? -Infinity : g < 0 ? -g : 1e9 + g);
+  let nonzeros = 0;
   writeR1cs(r1csPath, fin, (a, b, c) => {
+    nonzeros += a.length + b.length + c.length;
     let who = 0;
     for (const lc of [a, b, c]) for (const [w] of lc) { const g = group[w]!; if (g !== 0 && rank(g) > rank(who)) who = g; }
     counts.set(who, (counts.get(who) ?? 0) + 1);
-  });
+  }, progress);
   writeSym(symPath, fin);
   const perComponent = new Map<string, number>();
   for (const [g, n] of counts) perComponent.set(g === 0 ? 'other' : g > 0 ? `a${g - 1}` : `rc${-g - 1}`, n);
@@ -63,22 +65,36 @@ export function writeCircuit(qg: QuantGraph, vis: CircuitVisibility, links: Chun
   progress?.info?.(`${qg.name}: ${fin.nConstraints} constraints, ${fin.nWires} wires (${seconds.toFixed(2)} s)`);
   return {
     r1csPath, symPath, constraints: fin.nConstraints, wires: fin.nWires, labels: fin.nLabels,
-    publicInputs: shape.publicInputs, publicOutputs: shape.outputs, privateInputs: shape.privateInputs, seconds, perComponent,
+    publicInputs: shape.publicInputs, publicOutputs: shape.outputs, privateInputs: shape.privateInputs, nonzeros, seconds, perComponent,
   };
 }
 
-/**
- * The witness of the circuit in r1csPath for these inputs, as field elements in wire order.
- * Every constraint is checked as it is stated while the values are computed, and every value
- * main.v[j] must equal the integer executor's (`expect`).
- */
-export async function circuitWitness(qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, inputs: CircuitInputs, r1csPath: string, expect?: QExecResult): Promise<bigint[]> {
+/** What a witness needs of the written system: circom's label of every wire (the r1cs's map). */
+export interface WireMap {
+  nLabels: number;
+  wireToLabel: ArrayLike<number>;
+  /** where it came from, for messages */
+  file: string;
+}
+
+export async function readWireMap(r1csPath: string): Promise<WireMap> {
   const { header, wireToLabel } = await readR1csWireMap(r1csPath);
+  return { nLabels: header.nLabels, wireToLabel, file: r1csPath };
+}
+
+/**
+ * The witness of the circuit (its r1cs at `wires`, or that r1cs's wire map) for these inputs,
+ * as field elements in wire order. Every constraint is checked as it is stated while the values
+ * are computed, and every value main.v[j] must equal the integer executor's (`expect`).
+ */
+export async function circuitWitness(qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, inputs: CircuitInputs, wires: string | WireMap, expect?: QExecResult, progress?: Progress): Promise<bigint[]> {
+  const map = typeof wires === 'string' ? await readWireMap(wires) : wires;
+  const { wireToLabel } = map;
   const sys = new System('witness');
-  const { labels } = buildModelCircuit(sys, qg, vis, links, inputs);
-  if (sys.labels !== header.nLabels) {
-    throw new ZkonnxError('WITNESS_MISMATCH', `${r1csPath} has ${header.nLabels} signals, the circuit of this quantized graph has ${sys.labels}`, {
-      file: r1csPath, hint: 'the build folder is stale: compile again',
+  const { labels } = buildModelCircuit(sys, qg, vis, links, inputs, progress);
+  if (sys.labels !== map.nLabels) {
+    throw new ZkonnxError('WITNESS_MISMATCH', `${map.file} has ${map.nLabels} signals, the circuit of this quantized graph has ${sys.labels}`, {
+      file: map.file, hint: 'the build folder is stale: compile again',
     });
   }
   const values = sys.labelValues();
@@ -100,16 +116,12 @@ export async function circuitWitness(qg: QuantGraph, vis: CircuitVisibility, lin
   const perm = sys.circomLabels();
   const ours = new Int32Array(perm.length);
   perm.forEach((c, l) => { ours[c] = l; });
-  const w = new Array<bigint>(header.nWires);
-  for (let i = 0; i < header.nWires; i++) {
+  const w = new Array<bigint>(wireToLabel.length);
+  for (let i = 0; i < wireToLabel.length; i++) {
     const l = ours[wireToLabel[i]!]!;
     const v = values[l];
     if (v === undefined) throw new Error(`wire ${i} (${sys.nameOf(l)}) has no value`);
     w[i] = mod(v);
   }
   return w;
-}
-
-export async function writeCircuitWitness(path: string, witness: bigint[]): Promise<void> {
-  await writeWtns(path, witness);
 }

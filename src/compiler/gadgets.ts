@@ -24,14 +24,24 @@ function bits(sys: System, first: number, n: number, v: () => bigint): Lin {
   return lc;
 }
 
-/** Parent states `child.in <== x`. */
-function feed(sys: System, parent: number, label: number, x: Lin): void {
+/**
+ * An input of a template instantiated as main itself (tests of one template): the prover
+ * supplies it, no constraint defines it; `value` in witness mode.
+ */
+export class External {
+  constructor(readonly value?: bigint) {}
+}
+export type In = Lin | External;
+
+/** Parent states `child.in <== x` (or, for main's own input, the prover supplies it). */
+function feed(sys: System, parent: number, label: number, x: In): void {
+  if (x instanceof External) { sys.set(label, () => x.value!); return; }
   sys.owner = parent;
   sys.assign(label, x);
 }
 
 /** RangeCheck(n, lo): in ∈ [lo, lo + 2^n). */
-export function rangeCheck(parent: Component, name: string, n: number, lo: bigint, x: Lin): void {
+export function rangeCheck(parent: Component, name: string, n: number, lo: bigint, x: In): void {
   const { sys } = parent;
   const c = parent.child(name);
   const inp = c.signal('in');
@@ -44,7 +54,7 @@ export function rangeCheck(parent: Component, name: string, n: number, lo: bigin
 
 /** Rescale(k, b, relu): out = round(in / 2^k) (relu: max(0, ·)), quotient in [−2^b, 2^b). `in` is
  * stated by the caller: `x` for `in <== x`, or [a, b, c] for `in <== a·b + c`. */
-export function rescale(parent: Component, name: string, k: number, b: number, relu: boolean, x: Lin | [Lin, Lin, Lin]): number {
+export function rescale(parent: Component, name: string, k: number, b: number, relu: boolean, x: In | [Lin, Lin, Lin]): number {
   const { sys } = parent;
   const c = parent.child(name);
   const out = c.signal('out');
@@ -57,7 +67,7 @@ export function rescale(parent: Component, name: string, k: number, b: number, r
     sys.set(inp, () => p.v * q.v + add.v);
     sys.product(p, q, sys.sig(inp).minus(add));
   } else {
-    sys.assign(inp, x);
+    feed(sys, parent.index, inp, x);
   }
   sys.owner = c.index;
   const half = k > 0 ? pow2(k - 1) : 0n;
@@ -75,7 +85,7 @@ export function rescale(parent: Component, name: string, k: number, b: number, r
 }
 
 /** SignBit(b): out = [in ≥ 0] for in ∈ [−2^b, 2^b). */
-export function signBit(parent: Component, name: string, b: number, x: Lin, feedOwner = parent.index): number {
+export function signBit(parent: Component, name: string, b: number, x: In, feedOwner = parent.index): number {
   const { sys } = parent;
   const c = parent.child(name);
   const out = c.signal('out');
@@ -90,7 +100,7 @@ export function signBit(parent: Component, name: string, b: number, x: Lin, feed
 }
 
 /** Max2(d): out = max(a, b) for b − a ∈ [−2^d, 2^d). */
-export function max2(parent: Component, name: string, d: number, a: Lin, b: Lin): number {
+export function max2(parent: Component, name: string, d: number, a: In, b: In): number {
   const { sys } = parent;
   const c = parent.child(name);
   const out = c.signal('out');
@@ -109,7 +119,7 @@ export function max2(parent: Component, name: string, d: number, a: Lin, b: Lin)
 }
 
 /** IsEqual(): out = [a = b]. */
-export function isEqual(parent: Component, name: string, a: Lin, b: Lin): number {
+export function isEqual(parent: Component, name: string, a: In, b: In): number {
   const { sys } = parent;
   const c = parent.child(name);
   const out = c.signal('out');
@@ -128,7 +138,7 @@ export function isEqual(parent: Component, name: string, a: Lin, b: Lin): number
 }
 
 /** Select(s): out = c ? a : b for cs = c·2^s, c ∈ {0, 1}. */
-export function select(parent: Component, name: string, s: number, cs: Lin, a: Lin, b: Lin): number {
+export function select(parent: Component, name: string, s: number, cs: In, a: In, b: In): number {
   const { sys } = parent;
   const c = parent.child(name);
   const out = c.signal('out');
@@ -149,7 +159,7 @@ export function select(parent: Component, name: string, s: number, cs: Lin, a: L
 }
 
 /** DivRound(k, bq, bb): q = round(a·2^k / b) for b ∈ [1, 2^bb], q ∈ [−2^bq, 2^bq). */
-export function divRound(parent: Component, name: string, k: number, bq: number, bb: number, a: Lin, b: Lin): number {
+export function divRound(parent: Component, name: string, k: number, bq: number, bb: number, a: In, b: In): number {
   const { sys } = parent;
   const c = parent.child(name);
   const q = c.signal('q');
@@ -176,7 +186,7 @@ export function divRound(parent: Component, name: string, k: number, bq: number,
 }
 
 /** FloorSqrt(by): y = floor(√n), y ∈ [0, 2^by). `n` is stated by the caller (`n <== x·2^shift`). */
-export function floorSqrt(parent: Component, name: string, by: number, n: Lin): number {
+export function floorSqrt(parent: Component, name: string, by: number, n: In): number {
   const { sys } = parent;
   const c = parent.child(name);
   const y = c.signal('y');
@@ -204,7 +214,7 @@ export function floorSqrt(parent: Component, name: string, by: number, n: Lin): 
 }
 
 /** ArgMax(n, d): idx = first index of the largest x[i]. */
-export function argMax(parent: Component, name: string, d: number, xs: Lin[]): number {
+export function argMax(parent: Component, name: string, d: number, xs: In[]): number {
   const { sys } = parent;
   const n = xs.length;
   const c = parent.child(name);
@@ -253,7 +263,7 @@ export interface PolyParams {
 }
 
 /** PiecewisePoly(B, s, deg, shift, bo, lo, C). */
-export function piecewisePoly(parent: Component, name: string, p: PolyParams, x: Lin): number {
+export function piecewisePoly(parent: Component, name: string, p: PolyParams, x: In): number {
   const { sys } = parent;
   const { B, s, deg } = p;
   const nseg = 2 ** s;

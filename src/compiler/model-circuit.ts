@@ -7,6 +7,7 @@ import { ZkonnxError } from '../errors.js';
 import { inputSignal, outputCommitBits, outputSignal, publicLayout, type ChunkLinks, type CircuitVisibility } from './emit.js';
 import { argMax, divRound, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit } from './gadgets.js';
 import { packedCommit } from './poseidon-gadget.js';
+import type { Progress } from '../log.js';
 import type { Component, Lin, System, SystemShape } from './system.js';
 
 /** The circuit's inputs (witness mode): model inputs as integers, and a chunk's received values. */
@@ -29,7 +30,7 @@ function mulExtra(a: QAct): number {
   return a.argStart.reduce((n, s, i) => (i ? n + Math.floor((s - a.argStart[i - 1]!) / 2) - 1 : 0), 0);
 }
 
-export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks = {}, values?: CircuitInputs): { shape: SystemShape; labels: ModelLabels } {
+export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks = {}, values?: CircuitInputs, progress?: Progress): { shape: SystemShape; labels: ModelLabels } {
   if (sys.witness && !values) throw new Error('witness mode needs the circuit inputs');
   const main = sys.main();
   const layout = publicLayout(qg, vis, links);
@@ -109,7 +110,14 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
     sys.assign(commit.get('weights_commit')!, s(c.out));
   }
 
-  qg.acts.forEach((a, j) => buildAct(main, a, j, V, v, prods.get(j)));
+  const elements = qg.acts.reduce((n, a) => n + a.size, 0);
+  progress?.step?.(sys.witness ? `witness of ${qg.totalValues} values` : `constraints of ${qg.totalValues} values`, elements);
+  let done = 0;
+  qg.acts.forEach((a, j) => {
+    buildAct(main, a, j, V, v, prods.get(j));
+    done += a.size;
+    progress?.tick?.(done);
+  });
 
   for (const [j, o] of qg.outputs.entries()) {
     toMain();

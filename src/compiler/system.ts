@@ -196,7 +196,7 @@ export class Component {
 
   /** A child component, named path.name (name may carry indices: 'a0[3]'). */
   child(name: string): Component {
-    return this.sys.component(`${this.path}.${name}`, this.index);
+    return this.index < 0 ? this.sys.main() : this.sys.component(`${this.path}.${name}`, this.index);
   }
 }
 
@@ -250,6 +250,11 @@ export class System {
   /** The main component. Declare its outputs, public inputs, private inputs, then call seal(). */
   main(): Component {
     return this.component('main', -1);
+  }
+
+  /** A parent whose one child is main: to instantiate a single template as main (tests). */
+  root(): Component {
+    return new Component(this, '', -1);
   }
 
   /** Ends main's interface (outputs, public inputs, private inputs: declare them first). */
@@ -438,7 +443,7 @@ export class System {
     // output becomes the output, an unused one gets no wire)
     const nForbidden = shape.outputs + shape.publicInputs;
     const forbidden = (l: number) => l > 0 && l <= nForbidden;
-    if (this.interfaceEnd - 1 !== nForbidden + shape.privateInputs) {
+    if (this.interfaceEnd > 1 && this.interfaceEnd - 1 !== nForbidden + shape.privateInputs) {
       throw new Error(`main declares ${this.interfaceEnd - 1} interface signals, the shape says ${nForbidden + shape.privateInputs}`);
     }
     // from here on, circom's labels (main's interface signals are first in both numberings)

@@ -3,6 +3,7 @@
 // and circom's .sym (labelIdx,witnessIdx,componentIdx,name; witnessIdx −1 for a signal that
 // simplification removed). Memory stays flat: rows are encoded into one reused buffer.
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Progress } from '../log.js';
 import { P, type FinishedSystem, type Term } from './system.js';
 
 const N8 = 32;
@@ -81,7 +82,7 @@ class Out {
 }
 
 /** Writes circuit.r1cs; `onRow` sees every constraint as it is written (e.g. to attribute it). */
-export function writeR1cs(path: string, sys: FinishedSystem, onRow?: (a: Term[], b: Term[], c: Term[]) => void): void {
+export function writeR1cs(path: string, sys: FinishedSystem, onRow?: (a: Term[], b: Term[], c: Term[]) => void, progress?: Progress): void {
   const fd = openSync(path, 'w');
   try {
     const out = new Out(fd);
@@ -114,7 +115,12 @@ export function writeR1cs(path: string, sys: FinishedSystem, onRow?: (a: Term[],
         o += 4 + N8;
       }
     };
-    sys.forEachConstraint((a, b, c) => { lc(a); lc(b); lc(c); onRow?.(a, b, c); });
+    progress?.step?.(`write ${sys.nConstraints} constraints`, sys.nConstraints);
+    let rows = 0;
+    sys.forEachConstraint((a, b, c) => {
+      lc(a); lc(b); lc(c); onRow?.(a, b, c);
+      if (++rows % 65536 === 0) progress?.tick?.(rows);
+    });
     const constraintsSize = out.pos - start;
     // 3: wire → label
     out.u32(3);

@@ -39,7 +39,7 @@ export function loadModel(id: string, buildDir: string): ModelInfo | undefined {
   const split = (settings as Settings & { split?: { chunks?: unknown[] } }).split;
   const chunks = Array.isArray(split?.chunks) ? split.chunks.length : undefined;
   // a split build proves chunk by chunk: its keys live with the chunks, not at the top
-  if (chunks === undefined && (!existsSync(p.file('zkey')) || !existsSync(p.file('vkey')) || !existsSync(p.file('wasm')))) return undefined;
+  if (chunks === undefined && (!existsSync(p.file('zkey')) || !existsSync(p.file('vkey')) || !existsSync(p.file('r1cs')))) return undefined;
   const nWeights = settings.weights?.tensors.length ?? 0;
   const user = settings.inputs.slice(0, settings.inputs.length - nWeights);
   return { id, buildDir: p.dir, settings, inputs: user.map((i) => ({ name: i.name, shape: i.shape, size: size(i.shape) })), chunks, version: buildVersion(p) };

@@ -1,13 +1,14 @@
-// A worker's prover: each model's artifacts (settings, integer graph, circuit wasm, zkey and
-// verification key) are read from disk once and kept in memory; every proof of that model
+// A worker's prover: each model's artifacts (settings, integer graph, the r1cs's wire map, zkey
+// and verification key) are read from disk once and kept in memory; every proof of that model
 // reuses them (snarkjs reads keys and witnesses from memory buffers as well as from files).
 // The checks are those of api.prove: the circuit's public signals must be exactly the integer
 // executor's, and the proof must verify, before a result is returned.
 import { readFileSync } from 'node:fs';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import type { OutputTensor, Settings } from '../api.js';
+import { encodeWtns } from '../circom/witness.js';
 import { expectedPublicSignals } from '../commit/public.js';
-import { inputSignal } from '../compiler/emit.js';
+import { circuitWitness, readWireMap, type WireMap } from '../compiler/circuit.js';
 import { ZkonnxError } from '../errors.js';
 import type { QuantGraph } from '../ir/graph.js';
 import { quantGraphFromJson } from '../ir/serialize.js';
@@ -25,7 +26,7 @@ interface Artifacts {
   version: string;
   settings: Settings;
   qg: QuantGraph;
-  wasm: Uint8Array;
+  wires: WireMap;
   zkey: Uint8Array;
   vkey: VerificationKey;
   weights: Float64Array[];
@@ -48,7 +49,7 @@ export class ArtifactCache {
     return this.loads.get(id) ?? 0;
   }
 
-  get(model: ModelInfo): Artifacts {
+  async get(model: ModelInfo): Promise<Artifacts> {
     const hit = this.byModel.get(model.id);
     if (hit && hit.version === model.version) return hit;
     const p = new BuildPaths(model.buildDir);
@@ -60,7 +61,7 @@ export class ArtifactCache {
       version: model.version,
       settings,
       qg: quantGraphFromJson(readFileSync(p.require('qgraph', 'compile'), 'utf8')),
-      wasm: new Uint8Array(readFileSync(p.require('wasm', 'compile'))),
+      wires: await readWireMap(p.require('r1cs', 'compile')),
       zkey: new Uint8Array(readFileSync(p.require('zkey', 'setup'))),
       vkey: JSON.parse(readFileSync(p.require('vkey', 'setup'), 'utf8')) as VerificationKey,
       weights,
@@ -73,21 +74,14 @@ export class ArtifactCache {
 
   /** Witness, proof, the executor check and verification, all from memory. */
   async prove(model: ModelInfo, input: { input_data: number[][] }, onStep?: (step: 'witness' | 'prove' | 'verify') => Promise<void>): Promise<CachedProof> {
-    const a = this.get(model);
+    const a = await this.get(model);
     const sample = loadSample(input);
     const qin = quantizeInputs(a.qg, [...sample, ...a.weights]);
     const q = execQuant(a.qg, qin);
-    const circuitInput: Record<string, string[]> = {};
-    qin.forEach((v, i) => { circuitInput[inputSignal(i)] = v.map(String); });
 
     await onStep?.('witness');
     const t0 = performance.now();
-    const wtns: Mem = { type: 'mem' };
-    try {
-      await snarkjs.wtns.calculate(circuitInput, asFile(a.wasm), wtns);
-    } catch (e) {
-      throw new ZkonnxError('WITNESS_MISMATCH', `the circuit of model '${model.id}' rejected the witness: ${(e as Error).message.split('\n')[0]}`, { cause: e });
-    }
+    const wtns: Mem = { type: 'mem', data: encodeWtns(await circuitWitness(a.qg, a.settings.visibility, {}, { qin }, a.wires, q)) };
     const t1 = performance.now();
     await onStep?.('prove');
     const { proof, publicSignals } = await snarkjs.groth16.prove(asFile(a.zkey), asFile(wtns));

@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { circomCliPath, compileCircom, type CompiledCircuit } from '../../src/circom/compile.js';
 import { BN254_R, checkConstraints, failingConstraints, fieldToSigned, readR1cs, type R1cs } from '../../src/circom/r1cs.js';
 import { calculateWitness, readSymbols, toField } from '../../src/circom/witness.js';
+import { compareSystems } from '../../src/compiler/check-circom.js';
+import { buildTwin, type Twin } from './twin.js';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -55,6 +57,11 @@ export class CircuitTester {
     /** Full signal name → witness index (−1: removed by the optimiser). */
     readonly symbols: Map<string, number>,
     readonly optimize: 0 | 1 | 2,
+    /**
+     * At --O1, for the templates zkonnx states itself: the constraint system zkonnx writes for the
+     * same main (the same as circom's, checked when built). Every check runs against both.
+     */
+    readonly twin?: Twin,
   ) {}
 
   static async fromSource(name: string, mainSource: string, options: TesterOptions = {}): Promise<CircuitTester> {
@@ -116,7 +123,12 @@ export class CircuitTester {
       if (!compiled) throw new TesterAssertionError(`${name}: compiled into ${dir}, but its files are missing`);
     }
     const [r1cs, symbols] = await Promise.all([readR1cs(compiled.r1csPath), readSymbols(compiled.symPath)]);
-    return new CircuitTester(name, compiled, r1cs, symbols, optimize);
+    const twin = optimize === 1 ? await buildTwin(source, join(dir, 'twin')) : undefined;
+    if (twin) {
+      const diff = compareSystems(twin.r1cs, r1cs, twin.symbols, symbols);
+      if (diff.length) throw new TesterAssertionError(`${name}: the constraint system zkonnx writes differs from circom's: ${diff.join('; ')}`);
+    }
+    return new CircuitTester(name, compiled, r1cs, symbols, optimize, twin);
   }
 
   get constraints(): number {
@@ -163,6 +175,7 @@ export class CircuitTester {
     const w = await this.witness(input);
     const res = await checkConstraints(this.r1cs, w, { symbols: this.symbols });
     if (!res.ok) throw new TesterAssertionError(`${this.name}: honest witness for ${show(input)} fails: ${res.message}`);
+    this.twinWitness(input, w);
     for (const [name, value] of flatten(expected ?? {})) {
       const got = this.read(w, name);
       const want = fieldToSigned(toField(value, this.r1cs.header.prime, name), this.r1cs.header.prime);
@@ -176,6 +189,15 @@ export class CircuitTester {
    * it computes), or the witness it gives fails a constraint. Returns the reason.
    */
   async expectFail(input: Record<string, SignalValue>): Promise<string> {
+    if (this.twin) {
+      // zkonnx's witness generator checks every constraint as it goes: it must refuse, or give a
+      // witness that its own system refuses
+      let tw: bigint[] | undefined;
+      try { tw = this.twin.witness(input); } catch { tw = undefined; }
+      if (tw && (await checkConstraints(this.twin.r1cs, tw, { symbols: this.twin.symbols })).ok) {
+        throw new TesterAssertionError(`${this.name}: expected input ${show(input)} to fail, but zkonnx's witness satisfies every constraint of the system zkonnx writes`);
+      }
+    }
     let w: bigint[];
     try {
       w = await this.witness(input);
@@ -204,10 +226,14 @@ export class CircuitTester {
     const honest = await this.witness(input);
     const res0 = await checkConstraints(this.r1cs, honest, { symbols: this.symbols });
     if (!res0.ok) throw new TesterAssertionError(`${this.name}: the honest witness for ${show(input)} already fails: ${res0.message}`);
+    this.twinWitness(input, honest);
     const w = this.edit(honest, edits);
     const res = await checkConstraints(this.r1cs, w, { symbols: this.symbols });
     if (res.ok) {
       throw new TesterAssertionError(`${this.name}: SOUNDNESS: edits ${show(edits)} on input ${show(input)} still satisfy every constraint`);
+    }
+    if (this.twin && (await checkConstraints(this.twin.r1cs, w, { symbols: this.twin.symbols })).ok) {
+      throw new TesterAssertionError(`${this.name}: SOUNDNESS: edits ${show(edits)} on input ${show(input)} satisfy every constraint of the system zkonnx writes`);
     }
     return { ...res, failing: failingConstraints(this.r1cs, w) };
   }
@@ -232,9 +258,27 @@ export class CircuitTester {
     }
   }
 
-  /** Checks an arbitrary witness (for exhaustive searches over candidate witnesses). */
-  check(witness: readonly bigint[]): ReturnType<typeof checkConstraints> {
-    return checkConstraints(this.r1cs, witness, { symbols: this.symbols });
+  /**
+   * Checks an arbitrary witness (for exhaustive searches over candidate witnesses) against
+   * circom's system and, at --O1, against the one zkonnx writes: both must give the same verdict.
+   */
+  async check(witness: readonly bigint[]): ReturnType<typeof checkConstraints> {
+    const res = await checkConstraints(this.r1cs, witness, { symbols: this.symbols });
+    if (this.twin) {
+      const ours = await checkConstraints(this.twin.r1cs, witness, { symbols: this.twin.symbols });
+      if (ours.ok !== res.ok) throw new TesterAssertionError(`${this.name}: circom's system ${res.ok ? 'accepts' : 'refuses'} a witness that zkonnx's ${ours.ok ? 'accepts' : 'refuses'}`);
+    }
+    return res;
+  }
+
+  /** zkonnx's witness for an honest input is circom's, value for value. */
+  private twinWitness(input: Record<string, SignalValue>, circom: readonly bigint[]): void {
+    if (!this.twin) return;
+    const ours = this.twin.witness(input);
+    const bad = ours.findIndex((v, i) => v !== circom[i]);
+    if (bad >= 0 || ours.length !== circom.length) {
+      throw new TesterAssertionError(`${this.name}: input ${show(input)}: zkonnx's witness differs from circom's at wire ${bad} (${ours[bad]} vs ${circom[bad]})`);
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import type { QuantGraph } from '../../ir/graph.js';
 import { dequantize, execQuant, quantizeInputs } from '../../qexec/exec.js';
 import { fetchJson } from './artifacts.js';
 import { DigitPad } from './digit.js';
+import type { CircuitVisibility } from '../../compiler/emit.js';
 import { estimateMemory, memoryBudget, proveInPage, type PageBackend, type PageProof } from './prove.js';
 
 export interface ModelView {
@@ -13,9 +14,9 @@ export interface ModelView {
   inputs: { name: string; shape: number[]; size: number }[];
   outputs: { name: string; shape: number[] }[];
   constraints: number;
-  visibility: { input: string; output: string };
+  visibility: CircuitVisibility;
   digit?: 28 | 14;
-  bytes: { zkey: number; wasm: number };
+  bytes: { zkey: number };
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -95,7 +96,7 @@ async function prove(): Promise<void> {
   $('result').hidden = true;
   const bar = $<HTMLProgressElement>('progress');
   try {
-    const result: PageProof = await proveInPage(model.id, qgraph, x, $<HTMLSelectElement>('backend').value as PageBackend, model.visibility.output === 'public', (text, fraction) => {
+    const result: PageProof = await proveInPage(model.id, qgraph, model.visibility, x, $<HTMLSelectElement>('backend').value as PageBackend, (text, fraction) => {
       status(text);
       if (fraction !== undefined) bar.value = fraction;
     });

@@ -1,10 +1,13 @@
-// Proving in the page: artifacts from the server (cached by the browser), the witness from
-// circom's own calculator, the Groth16 proof from src/prover (the code the CLI runs) with the
+// Proving in the page: artifacts from the server (cached by the browser), the witness from the
+// compiler's own circuit description (src/compiler, the code the CLI runs: no circom WebAssembly),
+// the Groth16 proof from src/prover (the code the CLI runs) with the
 // WebGPU backend when the browser has an adapter and the WebAssembly one otherwise, and a check
 // with snarkjs's verifier before the page calls the proof good.
 import * as snarkjs from 'snarkjs';
 import { BN254_R as R } from '../../circom/r1cs.js';
-import { inputSignal } from '../../compiler/emit.js';
+import { encodeWtns } from '../../circom/witness.js';
+import { circuitWitness } from '../../compiler/circuit.js';
+import type { CircuitVisibility } from '../../compiler/emit.js';
 import type { QuantGraph } from '../../ir/graph.js';
 import { execQuant, quantizeInputs } from '../../qexec/exec.js';
 import { groth16Prove } from '../../prover/groth16.js';
@@ -44,15 +47,12 @@ export function memoryBudget(): number {
   return Math.min(gib / 2, 2) * 2 ** 30;
 }
 
-interface WitnessCalculator {
-  calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean): Promise<Uint8Array>;
-}
-
-/** circom's generated witness_calculator.js is CommonJS: evaluate it with a module wrapper. */
-function witnessBuilder(source: string): (code: Uint8Array) => Promise<WitnessCalculator> {
-  const mod: { exports: unknown } = { exports: {} };
-  new Function('module', 'exports', source)(mod, mod.exports);
-  return mod.exports as (code: Uint8Array) => Promise<WitnessCalculator>;
+/** wires.bin: circom's label count, then the label of every wire (u32 little-endian). */
+function wireMap(bytes: Uint8Array, file: string) {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const wireToLabel = new Uint32Array(bytes.byteLength / 4 - 1);
+  for (let i = 0; i < wireToLabel.length; i++) wireToLabel[i] = v.getUint32(4 * (i + 1), true);
+  return { nLabels: v.getUint32(0, true), wireToLabel, file };
 }
 
 async function pickBackend(want: PageBackend): Promise<ProverBackend> {
@@ -62,23 +62,20 @@ async function pickBackend(want: PageBackend): Promise<ProverBackend> {
 }
 
 /** `outputsPublic`: the model's outputs are public signals (they come first), so they are checked against the executor. */
-export async function proveInPage(id: string, qg: QuantGraph, x: number[], want: PageBackend, outputsPublic: boolean, report: Report): Promise<PageProof> {
+export async function proveInPage(id: string, qg: QuantGraph, vis: CircuitVisibility, x: number[], want: PageBackend, report: Report): Promise<PageProof> {
+  const outputsPublic = vis.output === 'public';
   const t0 = performance.now();
   const base = `models/${encodeURIComponent(id)}/`;
   report('downloading the proving key…', 0);
   const zkey = await fetchArtifact(`${base}circuit_final.zkey`, (l, t) => report(`proving key ${(l / 2 ** 20).toFixed(1)} / ${(t / 2 ** 20).toFixed(1)} MiB`, 0.4 * (l / t)));
-  const wasm = await fetchArtifact(`${base}circuit.wasm`, (l, t) => report(`witness calculator ${(l / 2 ** 20).toFixed(1)} / ${(t / 2 ** 20).toFixed(1)} MiB`, 0.4 + 0.1 * (l / t)));
-  const calcSource = await (await fetch(`${base}witness_calculator.js`)).text();
+  const wires = await fetchArtifact(`${base}wires.bin`, (l, t) => report(`wire map ${(l / 2 ** 20).toFixed(1)} / ${(t / 2 ** 20).toFixed(1)} MiB`, 0.4 + 0.1 * (l / t)));
   const vkey = await fetchJson<Record<string, unknown>>(`${base}verification_key.json`);
   const t1 = performance.now();
 
   report('computing the witness…', 0.5);
   const qin = quantizeInputs(qg, [x]);
   const q = execQuant(qg, qin);
-  const input: Record<string, string[]> = {};
-  qin.forEach((v, i) => { input[inputSignal(i)] = v.map(String); });
-  const calculator = await witnessBuilder(calcSource)(wasm.bytes);
-  const wtns = await calculator.calculateWTNSBin(input, true);
+  const wtns = encodeWtns(await circuitWitness(qg, vis, {}, { qin }, wireMap(wires.bytes, `${base}wires.bin`), q));
   const t2 = performance.now();
 
   const backend = await pickBackend(want);
