@@ -1,28 +1,28 @@
 // The library API that Node scripts use; the CLI is a thin layer over it. Each function reads
 // and writes the artifacts of one build folder (see paths.ts) and reports through `progress`.
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
-import { BN254_R } from './circom/r1cs.js';
 import { writeWtns } from './circom/witness.js';
-import { checkCircom, type CircomCheck } from './compiler/check-circom.js';
-import { circuitWitness, writeCircuit, type WrittenCircuit } from './compiler/circuit.js';
-import { emitCircuit, inputSignal, outputSignal, publicLayout, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
+import { checkAgainstCircom, loadQuantGraph, writeModelCircuit } from './compiler/build.js';
+import type { CircomCheck } from './compiler/check-circom.js';
+import { checkCircuitMemory, checkCompileMemory } from './compiler/size.js';
+import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
+import { inputSignal, outputSignal, publicLayout } from './compiler/emit.js';
 import { expectedPublicSignals, weightsCommitment } from './commit/public.js';
 import { liftWeights, type LiftedWeight } from './ir/weights.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, loadSamples, readJson, type Sample } from './inputs.js';
 import type { NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
-import type { CircuitInputs } from './compiler/model-circuit.js';
 import { linearize } from './ir/linearize.js';
-import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
+import { quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
 import { inferAndFold } from './onnx/fold.js';
 import { readOnnx } from './onnx/decode.js';
-import { BuildPaths, circomlibDir, circuitsDir, defaultBuildDir, packageRoot } from './paths.js';
+import { BuildPaths, defaultBuildDir, packageRoot } from './paths.js';
 import { getProver, type ProverBackend } from './prover/index.js';
-import { dequantize, execQuant, quantizeInputs, type QExecResult } from './qexec/exec.js';
+import { dequantize, execQuant, quantizeInputs } from './qexec/exec.js';
 import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
@@ -30,9 +30,12 @@ import { setupGroth16, type SetupResult } from './setup/groth16.js';
 import { snarkjs, snarkLogger, type SnarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
-import type { SplitOptions, SplitSettings } from './split.js';
+import { readSettings, writeSettings, type AccuracyReport, type OutputTensor, type Settings } from './settings.js';
+import { compileSplit, type SplitOptions, type SplitSettings } from './split.js';
 
 export type { Groth16Proof, VerificationKey } from 'snarkjs';
+export { readSettings, type AccuracyReport, type OutputTensor, type Settings } from './settings.js';
+export { checkAgainstCircom, circuitInputSignals, loadQuantGraph, writeModelCircuit } from './compiler/build.js';
 export type { OnchainResult } from './verifier/onchain.js';
 export type { SetupResult } from './setup/groth16.js';
 
@@ -41,45 +44,6 @@ const VERSION = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'ut
 export const version = VERSION;
 
 // ---------------------------------------------------------------- settings.json
-
-export interface Settings {
-  zkonnx: string;
-  model: { name: string; path: string; sha256: string };
-  visibility: { input: Visibility; output: Visibility; weights: WeightVisibility };
-  params: QuantParams;
-  /** The public signals in snarkjs's order: runs of outputs, commitments and public inputs. */
-  publicSignals: PublicRun[];
-  /** With --weights hashed: the committed tensors, their scale and width, and the commitment. */
-  weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string };
-  inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number }[];
-  outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string }[];
-  layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number; constraints: number }[];
-  circuit: {
-    constraints: number; wires: number; publicInputs: number; publicOutputs: number; privateInputs: number; compileSeconds: number;
-    /** nonzero coefficients of the r1cs (A, B and C) */
-    nonzeros?: number;
-    /** sha256 of qgraph.json, the graph the r1cs was written from (prove checks it) */
-    qgraphSha256?: string;
-    /** compile --check-circom: circom's system for circuit.circom compared with the one zkonnx wrote */
-    checkCircom?: Omit<CircomCheck, 'differences'>;
-  };
-  calibration: { source: string; samples: number };
-  accuracy: AccuracyReport;
-  setup?: { power: number; ptau: string; singleParty: boolean; seconds: number };
-  /** compile --split / --max-constraints: the chunk circuits under chunks/<k>/ (src/split.ts). */
-  split?: SplitSettings;
-  tools: Record<string, string>;
-}
-
-export interface AccuracyReport {
-  /** Largest |dequantized circuit output − onnxruntime-web output| over the samples. */
-  maxAbsError: number;
-  /** Largest |onnxruntime-web output|. */
-  maxAbsReference: number;
-  /** max(1e-2, 1% of maxAbsReference): the bound the tests hold the error to. */
-  tolerance: number;
-  samples: number;
-}
 
 function toolVersions(): Record<string, string> {
   const v = (pkg: string) => {
@@ -93,34 +57,11 @@ function toolVersions(): Record<string, string> {
   return { zkonnx: VERSION, circom2: v('circom2'), snarkjs: v('snarkjs'), 'onnxruntime-web': v('onnxruntime-web'), node: process.version };
 }
 
-export function readSettings(buildDir: string): Settings {
-  return readJson(new BuildPaths(buildDir).require('settings', 'compile')) as Settings;
-}
-
-function writeSettings(buildDir: string, s: Settings): void {
-  writeFileSync(new BuildPaths(buildDir).file('settings'), JSON.stringify(s, null, 2));
-}
-
 /** Verbs that work on one circuit refuse a split build with a pointer to what does. */
 function refuseSplit(buildDir: string, what: string, instead: string): void {
   if (existsSync(new BuildPaths(buildDir).file('settings')) && readSettings(buildDir).split) {
     throw new ZkonnxError('BAD_ARGUMENT', `${resolve(buildDir)} is a split build (compile --split): ${what} works on one circuit`, { hint: instead });
   }
-}
-
-/**
- * The build's quantized graph, which the witness is computed from: it must be the one circuit.r1cs
- * was written from (settings.json records its hash), or the witness would not fit the keys.
- */
-export function loadQuantGraph(dir: string, expectSha256?: string): QuantGraph {
-  const file = new BuildPaths(dir).require('qgraph', 'compile');
-  const text = readFileSync(file, 'utf8');
-  if (expectSha256 && createHash('sha256').update(text).digest('hex') !== expectSha256) {
-    throw new ZkonnxError('WITNESS_MISMATCH', `${file} is not the quantized graph that circuit.r1cs was written from (its hash differs from the one in settings.json)`, {
-      file, hint: 'the build folder was changed after compile: compile again',
-    });
-  }
-  return quantGraphFromJson(text);
 }
 
 // ---------------------------------------------------------------- compile
@@ -203,6 +144,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
 
   progress?.step?.(`import ${opts.model}`);
   const graph = inferAndFold(readOnnx(modelPath));
+  checkCompileMemory(graph); // a model too large for this machine fails here, not after minutes
   const lifted = visibility.weights === 'hashed' ? liftWeights(graph) : undefined;
   const affine = linearize(lifted?.graph ?? graph);
 
@@ -218,6 +160,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const withWeights = (s: Sample): Sample => [...s, ...(lifted?.weights ?? []).map((w) => w.data)];
   const ranges = calibrate(affine, samples.map(withWeights));
   const qg = quantize(affine, ranges, params);
+  if (!opts.split) checkCircuitMemory(qg, modelPath);
   const accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights);
   const layout = publicLayout(qg, visibility);
   const weightsInfo = lifted ? await committedWeights(qg, lifted.weights, samples[0]!) : undefined;
@@ -237,7 +180,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     let split: SplitSettings | undefined;
     if (opts.split) {
       // the whole-model circuit is not built: only the chunks, under chunks/<k>/
-      ({ circuit: c, perComponent, split } = await (await import('./split.js')).compileSplit(qg, visibility, tmpDir, opts.split, { progress, checkCircom: opts.checkCircom, sample: samples[0] && withWeights(samples[0]) }));
+      ({ circuit: c, perComponent, split } = await compileSplit(qg, visibility, tmpDir, opts.split, { progress, checkCircom: opts.checkCircom, sample: samples[0] && withWeights(samples[0]) }));
     } else {
       const w = await writeModelCircuit(paths, qg, visibility, {}, progress);
       const check = opts.checkCircom ? await checkAgainstCircom(paths, qg, visibility, {}, { qin: quantizeInputs(qg, withWeights(samples[0]!)) }, progress) : undefined;
@@ -281,41 +224,6 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     rmSync(tmpDir, { recursive: true, force: true });
     throw e;
   }
-}
-
-/**
- * A model's (or chunk's) circuit in a build folder: circuit.circom and the template libraries
- * (for audit, circom users and --check-circom), circuit.r1cs and circuit.sym (written by zkonnx).
- */
-export async function writeModelCircuit(paths: BuildPaths, qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, progress?: Progress): Promise<WrittenCircuit> {
-  writeFileSync(paths.file('circuit'), emitCircuit(qg, vis, 'zkonnx.circom', links));
-  copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
-  copyFileSync(join(circuitsDir(), 'commit.circom'), paths.file('commitLibrary'));
-  return writeCircuit(qg, vis, links, paths.file('r1cs'), paths.file('sym'), progress);
-}
-
-/** The main component's input signals of a circuit input: in<i>, and link_in of a split chunk. */
-export function circuitInputSignals(inputs: CircuitInputs): Record<string, string[]> {
-  const rec: Record<string, string[]> = {};
-  inputs.qin.forEach((v, i) => { rec[inputSignal(i)] = v.map(String); });
-  if (inputs.linkIn) rec.link_in = inputs.linkIn.map(String);
-  return rec;
-}
-
-/** --check-circom: circom's system for the folder's circuit.circom must be the one zkonnx wrote. */
-export async function checkAgainstCircom(paths: BuildPaths, qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, sample: CircuitInputs, progress?: Progress): Promise<CircomCheck> {
-  const ours = await circuitWitness(qg, vis, links, sample, paths.file('r1cs'));
-  const check = await checkCircom({
-    circuitPath: paths.file('circuit'), r1csPath: paths.file('r1cs'), symPath: paths.file('sym'),
-    witness: { input: circuitInputSignals(sample), ours }, progress,
-  });
-  if (!check.same) {
-    throw new ZkonnxError('CIRCUIT_MISMATCH', `${paths.file('circuit')}: circom builds another constraint system than the one zkonnx wrote:\n  ${check.differences.join('\n  ')}`, {
-      file: paths.file('circuit'), hint: 'this is a bug in zkonnx: please report it with the model',
-    });
-  }
-  progress?.info?.(`check-circom: circom --O1 builds the same ${check.constraints} constraints and ${check.wires} wires, and the same witness (circom ${check.circomSeconds.toFixed(1)} s)`);
-  return check;
 }
 
 // ---------------------------------------------------------------- setup
@@ -435,16 +343,6 @@ export async function verifySetup(opts: { buildDir: string; ptau?: string; progr
 
 // ---------------------------------------------------------------- prove
 
-export interface OutputTensor {
-  name: string;
-  shape: number[];
-  scale: number;
-  /** The circuit's integers (signed decimal strings). */
-  raw: string[];
-  /** raw / 2^scale */
-  values: number[];
-}
-
 export interface ProveOptions {
   buildDir: string;
   /** input.json path or parsed {"input_data": [[...]]}. */
@@ -473,7 +371,6 @@ export interface ProveResult {
   seconds: { witness: number; prove: number };
 }
 
-const toField = (x: bigint) => ((x % BN254_R) + BN254_R) % BN254_R;
 
 export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const { progress } = opts;

@@ -17,7 +17,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { createHash } from 'node:crypto';
-import { checkAgainstCircom, loadQuantGraph, readSettings, writeModelCircuit, type OutputTensor } from './api.js';
+import { checkAgainstCircom, loadQuantGraph, writeModelCircuit } from './compiler/build.js';
+import { readSettings, type OutputTensor } from './settings.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { writeWtns } from './circom/witness.js';
 import type { CircomCheck } from './compiler/check-circom.js';

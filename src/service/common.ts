@@ -3,7 +3,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Groth16Proof } from 'snarkjs';
-import type { OutputTensor } from '../api.js';
+import type { OutputTensor } from '../settings.js';
 import { ZkonnxError } from '../errors.js';
 
 /** One queue holds every job: whole proofs (name 'proof') and chunk proofs of split models (name 'chunk'). */

@@ -3,7 +3,7 @@
 // subfolder. The API checks requests against settings.json before anything reaches a worker.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readSettings, type Settings } from '../api.js';
+import { readSettings, type Settings } from '../settings.js';
 import { ZkonnxError } from '../errors.js';
 import { BuildPaths } from '../paths.js';
 

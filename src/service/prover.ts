@@ -5,7 +5,7 @@
 // executor's, and the proof must verify, before a result is returned.
 import { readFileSync } from 'node:fs';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
-import type { OutputTensor, Settings } from '../api.js';
+import type { OutputTensor, Settings } from '../settings.js';
 import { encodeWtns } from '../circom/witness.js';
 import { expectedPublicSignals } from '../commit/public.js';
 import { circuitWitness, readWireMap, type WireMap } from '../compiler/circuit.js';

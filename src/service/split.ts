@@ -1,7 +1,7 @@
 // The service's seam to model splitting (src/split.ts); chunk artifacts stay in memory there.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Groth16Proof } from 'snarkjs';
-import type { OutputTensor } from '../api.js';
+import type { OutputTensor } from '../settings.js';
 import { quantGraphFromJson } from '../ir/serialize.js';
 import { loadSample } from '../inputs.js';
 import { BuildPaths } from '../paths.js';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Contract, ContractFactory, JsonRpcProvider, Network, Wallet, type InterfaceAbi } from 'ethers';
-import { readSettings } from '../api.js';
+import { readSettings } from '../settings.js';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { BuildPaths, packageRoot } from '../paths.js';

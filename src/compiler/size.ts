@@ -1,0 +1,87 @@
+// How large a model's circuit will be, known before the expensive steps, so that a model too
+// large for this machine fails at once with a message that names its size (and, where it helps,
+// --split) instead of running out of memory minutes later.
+import { freemem, totalmem } from 'node:os';
+import { ZkonnxError } from '../errors.js';
+import type { Graph, QuantGraph } from '../ir/graph.js';
+import { sizeOf } from '../ir/graph.js';
+import { estimateConstraints } from '../split.js';
+
+/**
+ * Bytes of compile-time memory per term of the affine maps (linearization, quantization and the
+ * constraint store together), measured on MLPs of 1M and 5.5M weights: about 380 at the peak.
+ */
+const BYTES_PER_TERM = 400;
+/** Bytes of setup/prove memory per constraint or wire: the key's points (A, B1, B2, C, H) and the FFT buffers. */
+const BYTES_PER_ROW = 640;
+
+/** Multiply-accumulates of the model's linear layers on signals: the terms of its affine maps. */
+export function affineTerms(g: Graph): number {
+  let terms = 0;
+  for (const n of g.nodes) {
+    const out = g.shapes.get(n.outputs[0] ?? '');
+    if (!out) continue;
+    const outSize = sizeOf(out);
+    const w = n.inputs[1] ? (g.constants.get(n.inputs[1]) ?? { dims: g.shapes.get(n.inputs[1]) ?? [] }) : undefined;
+    const wd = w && 'dims' in w ? w.dims : [];
+    switch (n.op) {
+      case 'Conv': case 'ConvTranspose': {
+        // each output (or input, transposed) element: (C_in / group) · kernel taps
+        const group = typeof n.attrs.group === 'number' ? n.attrs.group : 1;
+        const taps = wd.length > 2 ? sizeOf(wd.slice(2)) : 1;
+        const cin = n.op === 'Conv' ? (wd[1] ?? 1) : (wd[0] ?? 1) / group;
+        terms += n.op === 'Conv' ? outSize * cin * taps : sizeOf(g.shapes.get(n.inputs[0]!) ?? out) * (wd[1] ?? 1) * taps;
+        break;
+      }
+      case 'Gemm': case 'MatMul': {
+        const a = g.shapes.get(n.inputs[0]!) ?? [];
+        const k = n.op === 'Gemm' && n.attrs.transA === 1 ? a[0] ?? 1 : a[a.length - 1] ?? 1;
+        terms += outSize * k;
+        break;
+      }
+      default:
+        terms += outSize;
+    }
+  }
+  return terms;
+}
+
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+const human = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : String(n));
+
+/** Refuses, before linearization, a model whose affine maps alone cannot fit in this machine's memory. */
+export function checkCompileMemory(g: Graph, memory = Math.max(totalmem() * 0.75, freemem())): void {
+  const terms = affineTerms(g);
+  const need = terms * BYTES_PER_TERM;
+  if (need > memory) {
+    throw new ZkonnxError('CIRCUIT_TOO_LARGE', `${g.source}: the model's linear layers are about ${human(terms)} multiply-accumulates on signals; compiling them needs about ${gib(need)}, this machine has ${gib(memory)}`, {
+      file: g.source,
+      hint: 'the constraint system cannot be smaller than its linear layers: use a smaller input (resolution, sequence length) or fewer channels; --split divides setup and proving, not this step',
+    });
+  }
+}
+
+/** Estimated constraints of a quantized graph (the templates' costs, circuits/zkonnx.circom). */
+export function estimateGraphConstraints(qg: QuantGraph): number {
+  let n = 0;
+  for (const i of qg.inputs) n += i.size * (i.bits + 1);
+  for (const a of qg.acts) for (let i = 0; i < a.size; i++) n += estimateConstraints(a, i);
+  return n;
+}
+
+/**
+ * Refuses, before the constraint system is built, one circuit whose Groth16 key would not fit in
+ * memory at setup and proving time; --split makes chunks that do.
+ */
+export function checkCircuitMemory(qg: QuantGraph, source: string, memory = Math.max(totalmem() * 0.75, freemem())): void {
+  const constraints = estimateGraphConstraints(qg);
+  const domain = 2 ** Math.ceil(Math.log2(constraints + 1));
+  const need = 2 * domain * BYTES_PER_ROW;
+  if (need > memory) {
+    const per = Math.max(1, Math.floor(memory / (2 * BYTES_PER_ROW) / 2));
+    throw new ZkonnxError('CIRCUIT_TOO_LARGE', `${source}: about ${human(constraints)} constraints (a 2^${Math.log2(domain)} domain); its keys would need about ${gib(need)} at setup and proving, this machine has ${gib(memory)}`, {
+      file: source,
+      hint: `split it into circuits that fit: --split ${Math.ceil(constraints / per)} or --max-constraints ${per}`,
+    });
+  }
+}

@@ -1,0 +1,67 @@
+// settings.json: what compile records about a build (scales, shapes, visibility, bit bounds,
+// the circuit's counts, accuracy, tool versions), read by every later step.
+import { writeFileSync } from 'node:fs';
+import type { CircomCheck } from './compiler/check-circom.js';
+import type { PublicRun } from './compiler/emit.js';
+import { readJson } from './inputs.js';
+import type { QuantParams, Visibility, WeightVisibility } from './ir/graph.js';
+import { BuildPaths } from './paths.js';
+import type { SplitSettings } from './split.js';
+
+export interface Settings {
+  zkonnx: string;
+  model: { name: string; path: string; sha256: string };
+  visibility: { input: Visibility; output: Visibility; weights: WeightVisibility };
+  params: QuantParams;
+  /** The public signals in snarkjs's order: runs of outputs, commitments and public inputs. */
+  publicSignals: PublicRun[];
+  /** With --weights hashed: the committed tensors, their scale and width, and the commitment. */
+  weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string };
+  inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number }[];
+  outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string }[];
+  layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number; constraints: number }[];
+  circuit: {
+    constraints: number; wires: number; publicInputs: number; publicOutputs: number; privateInputs: number; compileSeconds: number;
+    /** nonzero coefficients of the r1cs (A, B and C) */
+    nonzeros?: number;
+    /** sha256 of qgraph.json, the graph the r1cs was written from (prove checks it) */
+    qgraphSha256?: string;
+    /** compile --check-circom: circom's system for circuit.circom compared with the one zkonnx wrote */
+    checkCircom?: Omit<CircomCheck, 'differences'>;
+  };
+  calibration: { source: string; samples: number };
+  accuracy: AccuracyReport;
+  setup?: { power: number; ptau: string; singleParty: boolean; seconds: number };
+  /** compile --split / --max-constraints: the chunk circuits under chunks/<k>/ (src/split.ts). */
+  split?: SplitSettings;
+  tools: Record<string, string>;
+}
+
+export interface AccuracyReport {
+  /** Largest |dequantized circuit output − onnxruntime-web output| over the samples. */
+  maxAbsError: number;
+  /** Largest |onnxruntime-web output|. */
+  maxAbsReference: number;
+  /** max(1e-2, 1% of maxAbsReference): the bound the tests hold the error to. */
+  tolerance: number;
+  samples: number;
+}
+
+export function readSettings(buildDir: string): Settings {
+  return readJson(new BuildPaths(buildDir).require('settings', 'compile')) as Settings;
+}
+
+export function writeSettings(buildDir: string, s: Settings): void {
+  writeFileSync(new BuildPaths(buildDir).file('settings'), JSON.stringify(s, null, 2));
+}
+
+export interface OutputTensor {
+  name: string;
+  shape: number[];
+  scale: number;
+  /** The circuit's integers (signed decimal strings). */
+  raw: string[];
+  /** raw / 2^scale */
+  values: number[];
+}
+

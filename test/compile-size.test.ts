@@ -1,0 +1,45 @@
+// A model too large for the machine fails at once with its size in the message: before
+// linearization when its linear layers cannot fit, before the constraint system when its keys
+// could not (with the --split that would make them fit).
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { affineTerms, checkCircuitMemory, checkCompileMemory, estimateGraphConstraints } from '../src/compiler/size.js';
+import { ZkonnxError } from '../src/errors.js';
+import { linearize } from '../src/ir/linearize.js';
+import { readOnnx } from '../src/onnx/decode.js';
+import { inferAndFold } from '../src/onnx/fold.js';
+import { packageRoot } from '../src/paths.js';
+import { calibrate } from '../src/quantize/calibrate.js';
+import { quantize } from '../src/quantize/quantize.js';
+import { loadSamples } from '../src/inputs.js';
+
+const dir = join(packageRoot(), 'models', 'mnist-mlp');
+
+describe('size guards', () => {
+  const graph = inferAndFold(readOnnx(join(dir, 'model.onnx')));
+
+  it('counts the multiply-accumulates of the linear layers', () => {
+    // 196→32 and 32→10 Gemms, plus the Relu's 32 elements
+    expect(affineTerms(graph)).toBe(196 * 32 + 32 + 32 * 10);
+  });
+
+  it('refuses a model whose linear layers do not fit, naming the size and the memory', () => {
+    const err = (() => { try { checkCompileMemory(graph, 1e6); } catch (e) { return e; } })() as ZkonnxError;
+    expect(err).toBeInstanceOf(ZkonnxError);
+    expect(err.code).toBe('CIRCUIT_TOO_LARGE');
+    expect(err.message).toMatch(/about 7k multiply-accumulates.*needs about .* GiB, this machine has 0\.0 GiB/);
+    expect(() => checkCompileMemory(graph, 2 ** 30)).not.toThrow();
+  });
+
+  it('refuses one circuit whose keys do not fit, and says which --split would', () => {
+    const affine = linearize(graph);
+    const qg = quantize(affine, calibrate(affine, loadSamples(join(dir, 'calibration.json'))));
+    const est = estimateGraphConstraints(qg);
+    expect(est).toBeGreaterThan(3000);
+    const err = (() => { try { checkCircuitMemory(qg, 'model.onnx', 1e6); } catch (e) { return e; } })() as ZkonnxError;
+    expect(err.code).toBe('CIRCUIT_TOO_LARGE');
+    expect(err.message).toMatch(/about \d+k constraints \(a 2\^\d+ domain\)/);
+    expect(err.hint).toMatch(/--split \d+ or --max-constraints \d+/);
+    expect(() => checkCircuitMemory(qg, 'model.onnx', 2 ** 30)).not.toThrow();
+  });
+});
