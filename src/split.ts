@@ -67,7 +67,10 @@ export function estimateConstraints(a: QAct, i: number): number {
     case 'equal': case 'select': return 2;
     case 'div': return b + 2 * x + 6;
     case 'sqrt': return 2 * b + 6;
-    case 'fn': return x + (1 << (a.poly?.segBits ?? 0)) * ((a.poly?.degree ?? 0) + 1) + b + a.shift + 6;
+    case 'fn': {
+      const clamps = a.clamp ? (a.clamp.lo !== undefined ? 1 : 0) + (a.clamp.hi !== undefined ? 1 : 0) : 0;
+      return x + (1 << (a.poly?.segBits ?? 0)) * ((a.poly?.degree ?? 0) + 1) + b + a.shift + 6 + clamps * ((a.clamp?.bits[i] ?? 0) + 5);
+    }
   }
 }
 

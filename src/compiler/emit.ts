@@ -174,6 +174,7 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
     const P = p.toUpperCase();
     fns.push(...affineFunctions(P, a.args), varArray(`${P}_start`, a.argStart), varArray(`${P}_bits`, a.bits), varArray(`${P}_aux`, a.aux));
     if (a.poly) fns.push(varArray(`${P}_poly`, a.poly.coef));
+    if (a.clamp) fns.push(varArray(`${P}_cb`, a.clamp.bits));
     const nargs = Math.max(1, ...a.argStart.slice(1).map((s, i) => s - a.argStart[i]!));
     const { head, comps, inner, decl } = actBody(a, p, nargs);
     body.push(
@@ -183,6 +184,7 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
       `${I}var ${p}_bits[${Math.max(1, a.bits.length)}] = ${P}_bits();`,
       `${I}var ${p}_aux[${Math.max(1, a.aux.length)}] = ${P}_aux();`,
       ...(a.poly ? [`${I}var ${p}_poly[${a.poly.coef.length}] = ${P}_poly();`] : []),
+      ...(a.clamp ? [`${I}var ${p}_cb[${a.clamp.bits.length}] = ${P}_cb();`] : []),
       ...(decl ?? []).map((d) => `${I}${d}`),
       `${I}component ${p}[${comps}];`,
       `${I}var ${p}_n = 0;`,
@@ -322,9 +324,21 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
       return { head: 'floor(sqrt)', ...one(`FloorSqrt(${p}_bits[i])`, [`${p}[i].n <== x[0] * ${1n << BigInt(a.shift)};`], 'y') };
     case 'fn': {
       const q = a.poly!;
+      const c = a.clamp;
+      // where f is constant, x is clamped first: max(x, lo), then min(·, hi) = −max(−·, −hi)
+      const clampLines = !c ? [] : [
+        'var xc = x[0];',
+        ...(c.lo !== undefined ? [`${p}_lo[i] = Max2(${p}_cb[i]);`, `${p}_lo[i].a <== xc;`, `${p}_lo[i].b <== ${c.lo};`, `xc = ${p}_lo[i].out;`] : []),
+        ...(c.hi !== undefined ? [`${p}_hi[i] = Max2(${p}_cb[i]);`, `${p}_hi[i].a <== -xc;`, `${p}_hi[i].b <== ${-c.hi};`, `xc = -${p}_hi[i].out;`] : []),
+      ];
+      const clampDecl = !c ? [] : [
+        ...(c.lo !== undefined ? [`component ${p}_lo[${a.size}];`] : []),
+        ...(c.hi !== undefined ? [`component ${p}_hi[${a.size}];`] : []),
+      ];
+      const body = one(`PiecewisePoly(${p}_aux[i], ${q.segBits}, ${q.degree}, ${a.shift}, ${p}_bits[i], ${q.lo}, ${p}_poly)`, [`${p}[i].in <== ${c ? 'xc' : 'x[0]'};`]);
       return {
-        head: `${a.op.fn} as ${2 ** q.segBits} polynomial pieces of degree ${q.degree} (max error ${q.maxError.toExponential(2)})`,
-        ...one(`PiecewisePoly(${p}_aux[i], ${q.segBits}, ${q.degree}, ${a.shift}, ${p}_bits[i], ${q.lo}, ${p}_poly)`, [`${p}[i].in <== x[0];`]),
+        head: `${a.op.fn}${c ? ` clamped to [${c.lo ?? '−∞'}, ${c.hi ?? '∞'}]` : ''} as ${2 ** q.segBits} polynomial pieces of degree ${q.degree} (max error ${q.maxError.toExponential(2)})`,
+        comps: body.comps, decl: clampDecl, inner: [...clampLines, ...body.inner],
       };
     }
   }

@@ -217,7 +217,13 @@ function buildAct(main: Component, a: QAct, j: number, V: (g: number) => Lin, v:
         break;
       case 'fn': {
         const q = a.poly!;
-        res = piecewisePoly(main, name, { B: a.aux[i]!, s: q.segBits, deg: q.degree, shift: a.shift, bo: a.bits[i]!, lo: q.lo, C: q.coef }, x[0]!);
+        // where f is constant, x is clamped first: max(x, lo), then min(·, hi) = −max(−·, −hi)
+        let xc = x[0]!;
+        const c = a.clamp;
+        if (c?.lo !== undefined) xc = sys.sig(max2(main, `${p}_lo[${i}]`, c.bits[i]!, xc, sys.k(c.lo)));
+        if (c?.hi !== undefined) xc = sys.sig(max2(main, `${p}_hi[${i}]`, c.bits[i]!, xc.times(-1n), sys.k(-c.hi))).times(-1n);
+        sys.owner = main.index;
+        res = piecewisePoly(main, name, { B: a.aux[i]!, s: q.segBits, deg: q.degree, shift: a.shift, bo: a.bits[i]!, lo: q.lo, C: q.coef }, xc);
         break;
       }
       default:

@@ -80,7 +80,8 @@ export type NonLinear =
   | { kind: 'rescale'; relu: boolean }
   | { kind: 'max' }
   | { kind: 'mul' }
-  | { kind: 'fn'; fn: string; params: number[] }
+  /** clamp: where f is constant (real units): the circuit clamps x there, if its range reaches past */
+  | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number } }
   | { kind: 'div' }
   | { kind: 'sqrt' }
   | { kind: 'argmax' }
@@ -188,6 +189,11 @@ export interface QAct extends ValueTensor {
   /** Largest |intermediate| any admissible witness can reach (proves no wrap-around). */
   accBound: bigint;
   poly?: QPoly;
+  /**
+   * fn whose input range reaches past where f is constant: x is clamped to [lo, hi] (either end
+   * optional) by comparisons (Max2) of width bits[i] before the polynomial.
+   */
+  clamp?: { lo?: bigint; hi?: bigint; bits: number[] };
 }
 
 export interface QOutput {

@@ -6,7 +6,7 @@ import type { ActValue, InputValue, LinExpr, NonLinear, Tensor, ValueInfo } from
 import { sizeOf } from './graph.js';
 import { combine, constantExpr, isSimple, valueExpr } from './affine.js';
 import { broadcastIndex, broadcastShape, normAxis, strides } from './shape.js';
-import { SCALAR_FNS, UNARY_FNS } from './ops/scalar.js';
+import { SATURATION, SCALAR_FNS, UNARY_FNS } from './ops/scalar.js';
 import type { Arg, OpContext, Tens } from './ops/types.js';
 import { convTaps, poolKernel, windowOf, type Window } from './ops/conv.js';
 import { reductionGroups, reductionOf } from './ops/reduce.js';
@@ -52,7 +52,11 @@ export function evalAct(op: NonLinear, x: number[]): number {
     case 'rescale': return op.relu ? Math.max(0, x[0]!) : x[0]!;
     case 'max': return Math.max(...x);
     case 'mul': return dot(x);
-    case 'fn': return SCALAR_FNS[op.fn]!(x[0]!, op.params);
+    case 'fn': {
+      const c = op.clamp;
+      const v = c ? Math.min(Math.max(x[0]!, c.lo ?? -Infinity), c.hi ?? Infinity) : x[0]!;
+      return SCALAR_FNS[op.fn]!(v, op.params);
+    }
     case 'div': return x[0]! / x[1]!;
     case 'sqrt': return Math.sqrt(Math.max(0, x[0]!));
     case 'argmax': { let j = 0; for (let i = 1; i < x.length; i++) if (x[i]! > x[j]!) j = i; return j; }
@@ -117,6 +121,19 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
     return min ? { shape, data: t.data.map(neg) } : t;
   };
   const mulRows = (name: string, shape: number[], rows: LinExpr[][]) => act(name, shape, { kind: 'mul' }, rows);
+  /**
+   * f(x) for a univariate f, its input clamped where f saturates (scalar.ts SATURATION) and to
+   * `known`, an interval x lies in that the bound analysis cannot see (x − max ≤ 0).
+   */
+  const fnOf = (name: string, x: Tens<LinExpr>, fn: string, params: number[] = [], known: { lo?: number; hi?: number } = {}): Tens<LinExpr> => {
+    const sat = { ...SATURATION[fn]?.(params) };
+    if (known.lo !== undefined) sat.lo = Math.max(sat.lo ?? -Infinity, known.lo);
+    if (known.hi !== undefined) sat.hi = Math.min(sat.hi ?? Infinity, known.hi);
+    const clamp = sat.lo !== undefined || sat.hi !== undefined ? { clamp: sat } : {};
+    return unary(x, { kind: 'fn', fn, params, ...clamp }, name);
+  };
+  /** log Σ: the sum of exp(x − max) is ≥ 1 (exp(0) = 1 is one of its terms), which the bound analysis cannot see: clamped there. */
+  const logOfSum = (name: string, s: Tens<LinExpr>): Tens<LinExpr> => fnOf(name, s, 'log', [], { lo: 1 });
 
   switch (node.op) {
     case 'Relu': {
@@ -243,7 +260,7 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
     }
     case 'Gelu': {
       const approx = node.attrs.approximate === 'tanh';
-      return [unary(simple(sym(0), 'x'), { kind: 'fn', fn: approx ? 'gelu_tanh' : 'gelu', params: [] })];
+      return [fnOf(out0, simple(sym(0), 'x'), approx ? 'gelu_tanh' : 'gelu')];
     }
     case 'Less': case 'Greater': case 'LessOrEqual': case 'GreaterOrEqual': case 'Equal': {
       const { shape, rows } = broadcastArgs(ctx, [simpleArg(args[0], 'a'), simpleArg(args[1], 'b')]);
@@ -395,9 +412,9 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
           if (node.op === 'ReduceLogSumExp') {
             const m = maxRows(`${out0}:max`, shape, rows);
             const d = x.data.map((e, f) => combine([e, m.data[groups.findIndex((g) => g.includes(f))]!], [1, -1]));
-            const ex = act(`${out0}:exp`, x.shape, { kind: 'fn', fn: 'exp', params: [] }, d.map((e) => [e]));
+            const ex = fnOf(`${out0}:exp`, { shape: x.shape, data: d }, 'exp', [], { hi: 0 });
             const s = simple({ shape, data: groups.map((g) => sum(g.map((f) => ex.data[f]!))) }, 'sum');
-            const lg = act(`${out0}:log`, shape, { kind: 'fn', fn: 'log', params: [] }, s.data.map((e) => [e]));
+            const lg = logOfSum(`${out0}:log`, s);
             return [{ shape, data: lg.data.map((e, i) => combine([e, m.data[i]!], [1, 1])) }];
           }
           const sq = mulRows(`${out0}:sq`, x.shape, x.data.map((e) => [e, e]));
@@ -429,10 +446,10 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const gshape = [groups.length];
       const m = maxRows(`${out0}:max`, gshape, groups.map((g) => g.map((f) => x.data[f]!)));
       const d = x.data.map((e, f) => combine([e, m.data[groupOf[f]!]!], [1, -1]));
-      const ex = act(`${out0}:exp`, x.shape, { kind: 'fn', fn: 'exp', params: [] }, d.map((e) => [e]));
+      const ex = fnOf(`${out0}:exp`, { shape: x.shape, data: d }, 'exp', [], { hi: 0 });
       const s = simple({ shape: gshape, data: groups.map((g) => combine(g.map((f) => ex.data[f]!), g.map(() => 1))) }, 'sum');
       if (node.op === 'Softmax') return [act(out0, x.shape, { kind: 'div' }, ex.data.map((e, f) => [e, s.data[groupOf[f]!]!]))];
-      const lg = act(`${out0}:log`, gshape, { kind: 'fn', fn: 'log', params: [] }, s.data.map((e) => [e]));
+      const lg = logOfSum(`${out0}:log`, s);
       return [{ shape: x.shape, data: d.map((e, f) => combine([e, lg.data[groupOf[f]!]!], [1, -1])) }];
     }
     case 'InstanceNormalization': case 'LayerNormalization': {
@@ -469,7 +486,7 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       if (!u) return undefined;
       const params = u.params ? u.params((k, d) => attr(ctx, k, d)) : [];
       void outShapes;
-      return [unary(simple(sym(0), 'x'), { kind: 'fn', fn: u.fn, params })];
+      return [fnOf(out0, simple(sym(0), 'x'), u.fn, params)];
     }
   }
 }

@@ -13,6 +13,10 @@ export function quantGraphFromJson(text: string): QuantGraph {
     a.args.coef = big(a.args.coef);
     a.args.bias = big(a.args.bias);
     if (a.poly) { a.poly.coef = big(a.poly.coef); a.poly.lo = BigInt(a.poly.lo as unknown as string); }
+    if (a.clamp) {
+      if (a.clamp.lo !== undefined) a.clamp.lo = BigInt(a.clamp.lo as unknown as string);
+      if (a.clamp.hi !== undefined) a.clamp.hi = BigInt(a.clamp.hi as unknown as string);
+    }
     a.accBound = BigInt(a.accBound as unknown as string);
   }
   for (const o of raw.outputs) {

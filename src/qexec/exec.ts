@@ -95,9 +95,14 @@ export function execAct(a: QAct, i: number, values: bigint[]): bigint {
     }
     case 'fn': {
       const p = a.poly!;
-      const u = x[0]! - p.lo;
+      // the clamp where f is constant (Max2 comparisons in the circuit)
+      let v = x[0]!;
+      const c = a.clamp;
+      if (c?.lo !== undefined && v < c.lo) v = c.lo;
+      if (c?.hi !== undefined && v > c.hi) v = c.hi;
+      const u = v - p.lo;
       if (u < 0n || u >= 1n << BigInt(a.aux[i]!)) fail(`has an input ${x[0]} outside the domain of its approximation`);
-      return inBits(rescale(evalPoly(p, x[0]!), a.shift), a.bits[i]!);
+      return inBits(rescale(evalPoly(p, v), a.shift), a.bits[i]!);
     }
   }
 }

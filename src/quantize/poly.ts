@@ -43,6 +43,11 @@ export interface FitRequest {
   /** Domain: x ∈ [lo, lo + 2^domainBits), x at scale 2^inScale. */
   lo: bigint;
   domainBits: number;
+  /**
+   * The largest input the constraints admit (default lo + 2^domainBits − 1): the fit, its error
+   * and its output range are taken over [lo, hi] only; segments past hi are never reached.
+   */
+  hi?: bigint;
   inScale: number;
   outScale: number;
   /** Accept the cheapest fit whose max error is at most this (real units). */
@@ -62,15 +67,18 @@ export interface Fit {
   cost: number;
 }
 
-/** Points to check: all of them for small domains; else segment ends plus a dense stride. */
-function checkPoints(lo: bigint, bits: number, lowBits: number): bigint[] {
-  const n = 1 << Math.min(bits, 30);
+const topOf = (req: FitRequest) => req.hi ?? req.lo + (1n << BigInt(req.domainBits)) - 1n;
+
+/** Points to check in [lo, hi]: all of them for small domains; else segment ends plus a dense stride. */
+function checkPoints(lo: bigint, bits: number, lowBits: number, hi: bigint): bigint[] {
+  const n = Math.min(1 << Math.min(bits, 30), Number(hi - lo) + 1);
   if (bits <= 16) return Array.from({ length: n }, (_, i) => lo + BigInt(i));
   const pts: bigint[] = [];
   const stride = Math.max(1, Math.floor(n / EXHAUSTIVE));
   for (let i = 0; i < n; i += stride) pts.push(lo + BigInt(i));
   const seg = 1 << lowBits;
-  for (let s = 0; s < n; s += seg) pts.push(lo + BigInt(s), lo + BigInt(s + seg - 1));
+  for (let s = 0; s < n; s += seg) pts.push(lo + BigInt(s), lo + BigInt(Math.min(s + seg, n) - 1));
+  pts.push(hi);
   return pts;
 }
 
@@ -82,10 +90,12 @@ function buildPoly(req: FitRequest, segBits: number, degree: number): { poly: QP
   const coef: bigint[] = [];
   let accBound = 0n;
   const w = 2 ** lowBits;
+  const top = Number(topOf(req));
   for (let seg = 0; seg < 1 << segBits; seg++) {
     const base = Number(lo) + seg * w;
-    // fit over the segment's integer points t ∈ [0, w − 1]
-    const span = Math.max(1, w - 1);
+    if (base > top) { for (let k = 0; k <= degree; k++) coef.push(0n); continue; } // never reached
+    // fit over the segment's reachable integer points t ∈ [0, min(w − 1, top − base)]
+    const span = Math.max(1, Math.min(w - 1, top - base));
     const c = chebFit((u) => f((base + u * span) / 2 ** inScale), degree);
     let bound = 0n;
     for (let k = 0; k <= degree; k++) {
@@ -104,7 +114,7 @@ function screenError(req: FitRequest, p: QPoly): number {
   const mask = 2 ** p.lowBits;
   const scale = 2 ** -p.polyScale;
   let worst = 0;
-  for (const x of checkPoints(req.lo, req.domainBits, p.lowBits)) {
+  for (const x of checkPoints(req.lo, req.domainBits, p.lowBits, topOf(req))) {
     const u = Number(x - req.lo);
     const seg = Math.floor(u / mask);
     const t = u - seg * mask;
@@ -124,7 +134,7 @@ function measure(req: FitRequest, built: { poly: QPoly; accBound: bigint }): Fit
   let maxError = 0;
   let outLo: bigint | undefined;
   let outHi: bigint | undefined;
-  for (const x of checkPoints(lo, B, poly.lowBits)) {
+  for (const x of checkPoints(lo, B, poly.lowBits, topOf(req))) {
     const q = rescale(evalPoly(poly, x), shift);
     if (outLo === undefined || q < outLo) outLo = q;
     if (outHi === undefined || q > outHi) outHi = q;

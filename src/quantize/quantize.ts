@@ -125,11 +125,14 @@ function weightInput(v: InputValue, min: number, max: number, weightsMax: number
   return { name: v.name, shape: v.shape, dtype: v.dtype, role: 'weight', offset: v.offset, size: v.size, scale, lo: -half, bits: wb, calibrated: { min, max } };
 }
 
-const overflow = (a: ActValue, what: string, bits: number): never => {
-  throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: ${what} of '${a.name}' needs ${bits} bits, more than the field allows (${FIELD_SAFE_BITS})`, {
-    node: a.nodes[0], hint: 'lower --activation-bits or --weight-bits',
+/** The limit that was hit, named in the message: the field's, or the function approximation's domain. */
+const overflow = (a: ActValue, what: string, bits: number, limit = `the field allows (${FIELD_SAFE_BITS})`, hint = 'lower --activation-bits or --weight-bits'): never => {
+  throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: ${what} of '${a.name}' needs ${bits} bits, more than ${limit}`, {
+    node: a.nodes[0], op: a.nodes[0], hint,
   });
 };
+/** Widest input domain a piecewise polynomial covers, in bits at the input's scale (2^24 inputs). */
+const FN_DOMAIN_BITS = 24;
 const big = (n: number) => 1n << BigInt(n);
 /** Bits b with v ∈ [−2^b, 2^b) for every v in the interval. */
 const signedBits = (r: Interval) => Math.max(bitlen(r.lo < 0n ? -r.lo - 1n : 0n), bitlen(r.hi));
@@ -166,6 +169,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
   const set = (i: number, r: Interval) => { iv[a.offset + i] = r; scales[a.offset + i] = scale; };
   const op = a.op;
   let poly: QAct['poly'];
+  let clamp: QAct['clamp'];
 
   switch (op.kind) {
     case 'rescale': case 'mul': {
@@ -295,13 +299,45 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       let lo = rows[0]!.lo;
       let hi = rows[0]!.hi;
       for (const r of rows) { if (r.lo < lo) lo = r.lo; if (r.hi > hi) hi = r.hi; }
+      // where f is constant, clamp x instead of fitting it there: a comparison, not bits
+      const cl = op.clamp;
+      const L = cl?.lo !== undefined ? BigInt(Math.ceil(cl.lo * 2 ** argScale)) : undefined;
+      const H = cl?.hi !== undefined ? BigInt(Math.floor(cl.hi * 2 ** argScale)) : undefined;
+      const needLo = L !== undefined && lo < L;
+      const needHi = H !== undefined && hi > H;
+      if (needLo || needHi) {
+        const cbits: number[] = [];
+        for (let i = 0; i < a.size; i++) {
+          const r = elemRows(i)[0]!;
+          let mn = r.lo;
+          let mx = r.hi;
+          for (const k of [needLo ? L : undefined, needHi ? H : undefined]) if (k !== undefined) { if (k < mn) mn = k; if (k > mx) mx = k; }
+          const d = Math.max(1, bitlen(mx - mn)); // every comparison difference lies in [−(mx − mn), mx − mn]
+          if (d + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, d + 2);
+          cbits.push(d);
+        }
+        clamp = { ...(needLo ? { lo: L } : {}), ...(needHi ? { hi: H } : {}), bits: cbits };
+        if (needLo) { if (lo < L!) lo = L!; if (hi < L!) hi = L!; }
+        if (needHi) { if (hi > H!) hi = H!; if (lo > H!) lo = H!; }
+      }
       const domainBits = Math.max(1, bitlen(hi - lo));
-      if (domainBits > 24) overflow(a, `the input domain of ${op.fn}`, domainBits);
+      if (domainBits > FN_DOMAIN_BITS) {
+        overflow(a, `the input domain of ${op.fn}`, domainBits, `a piecewise polynomial covers (${FN_DOMAIN_BITS})`,
+          `${op.fn} is not constant outside the calibrated input range, so it cannot be clamped there: lower --activation-bits, or calibrate with inputs closer to the proving ones`);
+      }
       scale = calibrated;
       // outside f's domain (log, pow at x ≤ 0) the fit takes f at the smallest positive input
       const tiny = 2 ** -argScale;
       const g = (x: number) => { const y = f(x, op.params); return Number.isFinite(y) ? y : f(Math.max(x, tiny), op.params); };
-      const fit = fitPiecewise({ f: g, lo, domainBits, inScale: argScale, outScale: scale, tolerance: Math.max(2 ** -scale, (Number.isFinite(range) ? range : 1) * 2 ** -10) });
+      let fit: ReturnType<typeof fitPiecewise>;
+      try {
+        fit = fitPiecewise({ f: g, lo, hi, domainBits, inScale: argScale, outScale: scale, tolerance: Math.max(2 ** -scale, (Number.isFinite(range) ? range : 1) * 2 ** -10) });
+      } catch (e) {
+        // a function value that is not a finite number over the domain (log of 0, pow of a negative)
+        throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: ${op.fn} of '${a.name}' has no finite value somewhere on its input domain [${Number(lo) / 2 ** argScale}, ${Number(hi) / 2 ** argScale}]: ${(e as Error).message}`, {
+          node: a.nodes[0], cause: e, hint: 'calibrate with inputs that keep the function finite',
+        });
+      }
       poly = fit.poly;
       shift = poly.polyScale - scale;
       const b = Math.max(1, signedBits({ lo: fit.outLo, hi: fit.outHi }));
@@ -321,7 +357,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
   void absBig;
   return {
     name: a.name, shape: a.shape, offset: a.offset, size: a.size, op, nodes: a.nodes, scale,
-    args, argStart, argScale, shift, bits, aux, accBound, poly,
+    args, argStart, argScale, shift, bits, aux, accBound, poly, ...(clamp ? { clamp } : {}),
   };
 }
 

@@ -42,6 +42,28 @@ export const SCALAR_FNS: Record<string, (x: number, p: readonly number[]) => num
   cos: (x) => Math.cos(x),
 };
 
+/**
+ * Where a function is constant (to within 2^−32, far below any output scale's half step) or
+ * exactly constant: below `lo` and above `hi`, in real units. The circuit clamps the input there
+ * (one comparison each) instead of fitting a polynomial over the whole input range, whose
+ * coefficients would outgrow the field (exp of x − max over a wide logit range, a GAN's sigmoid).
+ */
+export const SATURATION: Record<string, (p: readonly number[]) => { lo?: number; hi?: number }> = {
+  exp: () => ({ lo: -23 }), // e^−23 ≈ 1.0e−10
+  sigmoid: () => ({ lo: -23, hi: 23 }),
+  tanh: () => ({ lo: -12, hi: 12 }), // 1 − tanh(12) ≈ 7.6e−11
+  erf: () => ({ lo: -5, hi: 5 }), // 1 − erf(5) ≈ 1.5e−12
+  softplus: () => ({ lo: -23 }),
+  elu: () => ({ lo: -23 }),
+  selu: () => ({ lo: -23 }),
+  celu: (p) => ({ lo: -23 * Math.abs(p[0]!) }),
+  gelu: () => ({ lo: -8 }), // |x·Φ(x)| < 1e−14 below −8
+  gelu_tanh: () => ({ lo: -8 }),
+  mish: () => ({ lo: -30 }), // |x·tanh(softplus(x))| ≈ |x|·e^x < 3e−12 below −30
+  hardswish: () => ({ lo: -3 }),
+  hardsigmoid: (p) => (p[0]! > 0 ? { lo: -p[1]! / p[0]!, hi: (1 - p[1]!) / p[0]! } : p[0]! < 0 ? { lo: (1 - p[1]!) / p[0]!, hi: -p[1]! / p[0]! } : {}),
+};
+
 /** The ONNX unary ops that lower to one `fn`, with how their attributes become params. */
 export const UNARY_FNS: Record<string, { fn: string; params?: (attr: (k: string, d: number) => number) => number[] }> = {
   Sigmoid: { fn: 'sigmoid' },
