@@ -188,3 +188,20 @@ export function readOnnx(path: string): Graph {
   if (!existsSync(path)) throw new ZkonnxError('ARTIFACT_MISSING', `model file ${path} not found`, { file: path });
   return decodeOnnx(readFileSync(path), path);
 }
+
+/** The external data files the model's initializers name (ONNX external data), relative to it. */
+export function externalDataFiles(path: string): string[] {
+  let model: Pb;
+  try {
+    model = ModelProto.decode(readFileSync(path));
+  } catch {
+    return [];
+  }
+  const files = new Set<string>();
+  for (const t of (model.graph?.initializer ?? []) as Pb[]) {
+    if (t.data_location !== 1) continue;
+    const loc = ((t.external_data ?? []) as Pb[]).find((e) => e.key === 'location')?.value;
+    if (typeof loc === 'string' && loc) files.add(loc);
+  }
+  return [...files];
+}

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import type { ValueInfo } from '../ir/graph.js';
+import { externalDataFiles } from '../onnx/decode.js';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
@@ -12,9 +13,12 @@ let cached: { path: string; session: ort.InferenceSession } | undefined;
 async function session(modelPath: string): Promise<ort.InferenceSession> {
   if (cached?.path === modelPath) return cached.session;
   const opts: ort.InferenceSession.SessionOptions = {};
-  // PyTorch ≥ 2.5 writes weights to a side file; ORT-web must be handed its bytes.
-  const side = `${modelPath}.data`;
-  if (existsSync(side)) opts.externalData = [{ path: basename(side), data: readFileSync(side) }];
+  // PyTorch ≥ 2.5 writes weights to a side file (named in the model: model.onnx.data, or the name
+  // the file had when it was exported); ORT-web must be handed its bytes.
+  const files = new Set(externalDataFiles(modelPath));
+  if (existsSync(`${modelPath}.data`)) files.add(basename(`${modelPath}.data`));
+  const side = [...files].filter((f) => existsSync(join(dirname(modelPath), f)));
+  if (side.length) opts.externalData = side.map((f) => ({ path: f, data: readFileSync(join(dirname(modelPath), f)) }));
   const s = await ort.InferenceSession.create(readFileSync(modelPath), opts);
   cached = { path: modelPath, session: s };
   return s;
