@@ -14,6 +14,7 @@
 // wires of the written system are the labels that survive simplification, in label order: the
 // same numbering circom gives, so circuit.sym names the same wires (check-circom.ts compares).
 import { ZkonnxError } from '../errors.js';
+import { modPow } from '../bigint.js';
 import { BN254_R } from '../circom/r1cs.js';
 
 export const P = BN254_R;
@@ -21,16 +22,8 @@ export const mod = (x: bigint): bigint => { const r = x % P; return r < 0n ? r +
 
 /** x^(p−2) mod p: the field inverse (x ≠ 0). */
 export function inverse(x: bigint): bigint {
-  let base = mod(x);
-  if (base === 0n) throw new ZkonnxError('WITNESS_MISMATCH', 'division by zero in the field');
-  let e = P - 2n;
-  let r = 1n;
-  while (e > 0n) {
-    if (e & 1n) r = (r * base) % P;
-    base = (base * base) % P;
-    e >>= 1n;
-  }
-  return r;
+  if (mod(x) === 0n) throw new ZkonnxError('WITNESS_MISMATCH', 'division by zero in the field');
+  return modPow(x, P - 2n, P);
 }
 
 export type Mode = 'r1cs' | 'witness';
