@@ -9,7 +9,7 @@
 // so that each peak RSS is that model's. A failed stage is recorded in its row, never fatal.
 // Prints a table and writes benchmarks/results/compile.{json,md,svg}.
 //
-//   node dist/benchmarks/compile.js [--only mlp-10k,mlp-100k] [--max-prove-power 18]
+//   node dist/benchmarks/compile.js [--only mlp-10k,mlp-100k] [--keep] [--max-prove-power 18]
 //                                   [--circom-timeout 600] [--circom-max-constraints 500000]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -36,6 +36,8 @@ import { scaleSeries } from './scale-models.js';
 
 interface Options {
   only?: string[];
+  /** keep the rows of benchmarks/results/compile.json for the models not run now */
+  keep: boolean;
   maxProvePower: number;
   circomTimeout: number;
   circomMaxConstraints: number;
@@ -61,6 +63,7 @@ function parseOptions(argv: string[]): Options {
   const only = value('--only')?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     ...(only ? { only } : {}),
+    keep: argv.includes('--keep'),
     maxProvePower: num('--max-prove-power', 18),
     circomTimeout: num('--circom-timeout', 600),
     circomMaxConstraints: num('--circom-max-constraints', 500_000),
@@ -359,6 +362,7 @@ async function runParent(opts: Options): Promise<void> {
     if (!opts.only || opts.only.includes('mnist-cnn')) {
       const model = join(cnnDir, 'model.onnx');
       const weights = [...readOnnx(model).constants.values()].reduce((n, t) => n + sizeOf(t.dims), 0);
+      mkdirSync(join(work, 'mnist-cnn'), { recursive: true });
       jobs.push({
         name: 'mnist-cnn', description: 'models/mnist-cnn (circomlib-ml\'s MNIST CNN architecture), 8-bit activations and weights', weights, model,
         input: join(cnnDir, 'input.json'), calibration: join(cnnDir, 'calibration.json'), params: { activationBits: 8, weightBits: 8 },
@@ -366,16 +370,19 @@ async function runParent(opts: Options): Promise<void> {
     }
     const host = await machine();
     const date = new Date().toISOString();
+    // --keep: the rows of the last run stay, those measured now replace theirs (a partial re-run)
     const rows: Row[] = [];
+    const kept: Row[] = opts.keep ? (() => { try { return (JSON.parse(readFileSync(join(out, 'compile.json'), 'utf8')) as { rows: Row[] }).rows; } catch { return []; } })() : [];
+    const ordered = () => [...kept.filter((k) => !rows.some((r) => r.model === k.model)), ...rows].sort((a, b) => known.indexOf(a.model) - known.indexOf(b.model));
     const save = () => {
       mkdirSync(out, { recursive: true });
       const options = { only: opts.only ?? null, maxProvePower: opts.maxProvePower, circomTimeout: opts.circomTimeout, circomMaxConstraints: opts.circomMaxConstraints };
-      writeFileSync(join(out, 'compile.json'), `${JSON.stringify({ machine: host, date, options, rows }, null, 2)}\n`);
+      writeFileSync(join(out, 'compile.json'), `${JSON.stringify({ machine: host, date, options, rows: ordered() }, null, 2)}\n`);
       writeFileSync(join(out, 'compile.md'), [
         '# bench:compile: zkonnx and circom2 at scale', '',
         `Machine: ${host}`, '',
-        `Date: ${date}${opts.only ? `; models: ${opts.only.join(', ')} (--only)` : ''}`, '',
-        '```', renderTable(rows), '```', '', explanation(opts), '',
+        `Date: ${date}${opts.only ? `; ${opts.keep ? 're-measured in this run' : 'models'}: ${opts.only.join(', ')} (--only${opts.keep ? ' --keep: the other rows are from the run before' : ''})` : ''}`, '',
+        '```', renderTable(ordered()), '```', '', explanation(opts), '',
       ].join('\n'));
     };
     console.error(`machine: ${host}\nwork folder: ${work}`);
@@ -394,12 +401,12 @@ async function runParent(opts: Options): Promise<void> {
       rmSync(join(work, job.name, 'circom'), { recursive: true, force: true });
       save();
     }
-    writeFileSync(join(out, 'compile.svg'), barChart('compile seconds: zkonnx vs circom2 --O1', 's', rows.flatMap((r) => [
+    writeFileSync(join(out, 'compile.svg'), barChart('compile seconds: zkonnx vs circom2 --O1', 's', ordered().flatMap((r) => [
       ...(r.compile.seconds !== undefined ? [{ label: `${r.model} zkonnx`, value: r.compile.seconds }] : []),
       ...(r.circom.status === 'ok' || r.circom.status === 'timeout'
         ? [{ label: `${r.model} circom${r.circom.status === 'timeout' ? ' (timeout)' : ''}`, value: r.circom.seconds! }] : []),
     ]), { log: true }));
-    console.log(`machine: ${host}\n\n${renderTable(rows)}`);
+    console.log(`machine: ${host}\n\n${renderTable(ordered())}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
     await releaseCurves();

@@ -10,7 +10,8 @@ import { buildModel } from '../src/onnx/write.js';
 import { conformanceInput, conformanceModel, hasConformance } from './helpers/conformance.js';
 
 const root = join(__dirname, '..');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+// the installed executable: heavy verbs re-run themselves in a Node with a heap sized to the machine
+const cli = join(root, 'dist', 'src', 'cli', 'zkonnx.js');
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-cli-'));
 
 async function zkonnx(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
