@@ -16,7 +16,7 @@ import { BuildPaths } from '../src/paths.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { runReference } from '../src/quantize/reference.js';
 import { rng } from '../src/random.js';
-import { runConformanceModel, type Row, type RunOptions } from './conformance-lib.js';
+import { describeError, runConformanceModel, type Row, type RunOptions } from './conformance-lib.js';
 
 /** The model folders under `root` that hold an .onnx file, sorted by name. */
 export function listRealworldModels(root: string): string[] {
@@ -126,7 +126,9 @@ export async function runRealworldModel(dir: string, workDir: string, opts: RunO
   try {
     p = prepareRealworld(dir, join(workDir, 'inputs'));
   } catch (e) {
-    return { model: name, status: 'error', stage: 'compile', code: (e as { code?: string }).code ?? 'INPUT', message: `cannot build inputs: ${(e as Error).message}` };
+    // building the inputs reads the model as compile does: its error is compile's
+    const d = describeError(e);
+    return { model: name, status: 'error', stage: 'compile', code: d.code, ...(d.op ? { op: d.op } : {}), message: d.message };
   }
   const row = await runConformanceModel(dir, workDir, {
     ...opts,

@@ -272,6 +272,8 @@ describe('linear arithmetic ops match onnxruntime-web', () => {
     const var_ = { dims: [3], data: f32([0.5, 1.5, 2]) };
     await run({ op: 'BatchNormalization', x: [[2, 3, 4, 2]], consts: [w([3], 1), w([3], 2), w([3], 3), var_], attrs: { epsilon: 1e-3 }, opset: 15 });
     await run({ op: 'BatchNormalization', x: [[2, 3]], consts: [w([3], 1), w([3], 2), w([3], 3), var_], opset: 9 });
+    // ImageScaler (opset ≤ 9; CoreML-converted style-transfer models start with one)
+    await run({ op: 'ImageScaler', x: [[1, 3, 4, 2]], attrs: { scale: 0.5, bias: attr.floats([0.1, -0.2, 0.3]) }, opset: 8 });
   });
 
   it('ReduceSum / ReduceMean: axes attribute or input by opset, keepdims, noop_with_empty_axes', async () => {

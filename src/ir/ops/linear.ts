@@ -220,6 +220,20 @@ function batchNorm<T>(alg: Algebra<T>, ctx: OpContext, args: Arg<T>[]): Tens<T>[
   return [{ shape: x.shape, data }];
 }
 
+/** ImageScaler (opsets ≤ 9, CoreML and Caffe exports): y = scale·x + bias[c] per channel. */
+function imageScaler<T>(alg: Algebra<T>, ctx: OpContext, args: Arg<T>[]): Tens<T>[] {
+  const x = input0(alg, ctx, args);
+  if (x.shape.length < 2) ctx.fail(`input of shape [${x.shape}] has no channel axis`);
+  const scale = attrNum(ctx, 'scale', 1);
+  const raw = ctx.node.attrs.bias;
+  const C = x.shape[1]!;
+  const bias = Array.isArray(raw) ? (raw as number[]) : new Array<number>(C).fill(0);
+  if (bias.length !== C) ctx.fail(`attribute bias has ${bias.length} values, ${C} channels expected`);
+  const inner = sizeOf(x.shape.slice(2));
+  const data = x.data.map((e, i) => alg.combine([e], [scale], bias[Math.floor(i / inner) % C]!));
+  return [{ shape: x.shape, data }];
+}
+
 /** CumSum along a constant axis (exclusive, reverse). */
 function cumSum<T>(alg: Algebra<T>, ctx: OpContext, args: Arg<T>[]): Tens<T>[] {
   const x = input0(alg, ctx, args);
@@ -278,6 +292,7 @@ const ARITH_OPS: Record<string, OpFn> = {
   Sum: sumMean,
   Mean: sumMean,
   BatchNormalization: batchNorm,
+  ImageScaler: imageScaler,
   CumSum: cumSum,
   Where: whereConst,
 };
