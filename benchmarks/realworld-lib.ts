@@ -86,9 +86,11 @@ export function prepareRealworld(dir: string, work: string): Prepared {
   let samples: Sample[];
   let digits: Digit[] | undefined;
   if (pixels) {
-    const all = mnistDigits(133).map((d) => ({ ...d, input: pixels === 196 ? pool14(d.input) : d.input }));
-    samples = all.slice(0, 33).map((d) => [Float64Array.from(d.input)]);
-    digits = all.slice(33, 133);
+    const all = mnistDigits(131).map((d) => ({ ...d, input: pixels === 196 ? pool14(d.input) : d.input }));
+    // real digits, plus a black and a white image: pixels span [0, 1], whatever 31 digits reach
+    samples = [0, 1].map((v) => [new Float64Array(pixels).fill(v)]);
+    samples.push(...all.slice(0, 31).map((d) => [Float64Array.from(d.input)]));
+    digits = all.slice(31, 131);
   } else {
     const next = rng(7);
     samples = Array.from({ length: 33 }, () => g.inputs.map((v) => Float64Array.from(sampleFor(v, next))));
