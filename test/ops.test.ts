@@ -442,6 +442,24 @@ describe('unsupported combinations fail naming the node, op and attribute', () =
     expectErr(fold({ op: 'MaxPool', x: [[1, 2, 4, 4]], attrs: { kernel_shape: [2, 2] }, outputs: 2 }), 'ONNX_UNSUPPORTED_ATTR', '/n/MaxPool', 'Indices');
     expectErr(fold({ op: 'Pad', x: [[1, 2]], consts: [{ dims: [4], data: i64([0, 1, 0, 1]) }], attrs: { mode: 'mirror' } }), 'ONNX_UNSUPPORTED_ATTR', '/n/Pad', "mode='mirror'");
     expectErr(fold({ op: 'DepthToSpace', x: [[1, 8, 2, 2]], attrs: { blocksize: 2, mode: 'XYZ' } }), 'ONNX_UNSUPPORTED_ATTR', "mode='XYZ'");
+    // a cast to an integer type is exact on integer values only: a float signal may hold fractions
+    expectErr(fold({ op: 'Cast', x: [[1, 3]], attrs: { to: 7 } }), 'ONNX_UNSUPPORTED_ATTR', '/n/Cast', 'may hold fractions');
+    expectErr(fold({ op: 'Cast', x: [[1, 3]], attrs: { to: 9 } }), 'ONNX_UNSUPPORTED_ATTR', '/n/Cast', 'bool');
+  });
+
+  it('a cast of integer values (ArgMax, comparisons) to an integer or bool type is an identity on signals', () => {
+    const argmaxCast: ModelSpec = {
+      graphName: 'c', opset: 13, inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1] }, { name: 'b', shape: [1, 4] }],
+      initializers: [{ name: 'h', dims: [], data: f32([0.5]) }],
+      nodes: [
+        { name: '/ArgMax', op: 'ArgMax', inputs: ['x'], outputs: ['i'], attrs: { axis: 1, keepdims: 0 } },
+        { name: '/Cast', op: 'Cast', inputs: ['i'], outputs: ['y'], attrs: { to: 6 } },
+        { name: '/Less', op: 'Less', inputs: ['x', 'h'], outputs: ['l'] },
+        { name: '/CastB', op: 'Cast', inputs: ['l'], outputs: ['b'], attrs: { to: 9 } },
+      ],
+    };
+    const g = inferAndFold(decodeOnnx(buildModel(argmaxCast), 'm.onnx'));
+    expect(g.nodes.map((n) => n.op)).toEqual(['ArgMax', 'Cast', 'Less', 'Cast']);
   });
 
   it('ONNX_SHAPE when a shape operand depends on the input; ONNX_UNSUPPORTED_OP for a signal weight', () => {

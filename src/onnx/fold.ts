@@ -10,6 +10,7 @@ import { sizeOf } from '../ir/graph.js';
 import { broadcastIndex, broadcastShape, strides } from '../ir/shape.js';
 import { windowOf, poolKernel } from '../ir/ops/conv.js';
 import { applyLinear, LINEAR_OPS, constPermute } from '../ir/ops/linear.js';
+import { expandMlOps } from './ml.js';
 import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
 import { SCALAR_FNS, UNARY_FNS } from '../ir/ops/scalar.js';
 import type { Arg, OpContext, Tens } from '../ir/ops/types.js';
@@ -436,11 +437,15 @@ const SHAPE_INPUTS: Record<string, [number, string][]> = {
 // ---------------------------------------------------------------- the pass
 
 /** Infers every shape and folds every constant sub-graph; returns the signal-only graph. */
-export function inferAndFold(g: Graph): Graph {
+export function inferAndFold(input: Graph): Graph {
+  const g = expandMlOps(input); // ai.onnx.ml operators as default-domain ops (src/onnx/ml.ts)
   const constants = new Map(g.constants);
   const shapes = new Map(g.shapes);
   /** Constants known to be integer-typed (shape arithmetic: Div truncates). */
   const ints = new Set<string>();
+  /** Signals whose values are integers (int or bool inputs, ArgMax, comparisons), and those that are 0/1. */
+  const intSignals = new Set<string>(g.inputs.filter((v) => v.dtype !== undefined && (INT_TYPES.has(v.dtype) || v.dtype === BOOL)).map((v) => v.name));
+  const boolSignals = new Set<string>(g.inputs.filter((v) => v.dtype === BOOL).map((v) => v.name));
   const nodes: Node[] = [];
   const shapeOf = (ctx: Ctx) => (name: string): number[] => {
     const s = shapes.get(name);
@@ -475,8 +480,19 @@ export function inferAndFold(g: Graph): Graph {
       if (intOut) node.outputs.forEach((o) => o && ints.add(o));
       continue;
     }
+    if (node.op === 'Cast') {
+      // on signals, a cast to an integer type is exact only where the values already are integers
+      // (ONNX truncates floats toward zero; zkonnx does not round signals)
+      const to = attrInt(node, 'to', 1);
+      const x = node.inputs[0]!;
+      if (to === BOOL && !boolSignals.has(x)) fail(ctx, `Cast of a signal to bool is supported only from boolean values (comparisons)`, undefined, 'ONNX_UNSUPPORTED_ATTR');
+      if (INT_TYPES.has(to) && !intSignals.has(x)) fail(ctx, `Cast of a signal to type ${to} (integer) is supported only where its values are integers (comparisons, ArgMax, integer inputs); this one may hold fractions`, 'ONNX truncates toward zero; zkonnx does not round signals yet', 'ONNX_UNSUPPORTED_ATTR');
+    }
     const outShapes = signalShapes(ctx, oc, shapeOf(ctx), constants);
     node.outputs.forEach((out, i) => { if (out && outShapes[i]) shapes.set(out, outShapes[i]!); });
+    const isBool = BOOL_OUT.has(node.op) || ((node.op === 'Cast' || MOVEMENT.has(node.op) || node.op === 'Identity') && boolSignals.has(node.inputs[0]!));
+    const isInt = isBool || ['ArgMax', 'ArgMin'].includes(node.op) || ((node.op === 'Cast' || MOVEMENT.has(node.op) || node.op === 'Identity') && intSignals.has(node.inputs[0]!));
+    for (const o of node.outputs) { if (!o) continue; if (isInt) intSignals.add(o); if (isBool) boolSignals.add(o); }
     nodes.push(node);
   }
   const outputs = g.outputs.map((o) => {
@@ -524,7 +540,7 @@ function signalShapes(ctx: Ctx, oc: OpContext, shapeOf: (n: string) => number[],
   }
   if (node.op === 'Cast') {
     const to = attrInt(node, 'to', 1);
-    if (!FLOAT_TYPES.has(to)) fail(ctx, `Cast of a signal to type ${to} is not supported`, 'only casts between float types are supported on signals', 'ONNX_UNSUPPORTED_ATTR');
+    if (!FLOAT_TYPES.has(to) && !INT_TYPES.has(to) && to !== BOOL) fail(ctx, `Cast of a signal to type ${to} is not supported`, 'supported on signals: float types, and integer or bool types of integer values', 'ONNX_UNSUPPORTED_ATTR');
   }
   const args: Arg<null>[] = node.inputs.map((n) => {
     if (!n) return undefined;

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import type { ValueInfo } from '../ir/graph.js';
 import { externalDataFiles } from '../onnx/decode.js';
+import { ModelProto } from '../onnx/schema.js';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
@@ -19,9 +20,27 @@ async function session(modelPath: string): Promise<ort.InferenceSession> {
   if (existsSync(`${modelPath}.data`)) files.add(basename(`${modelPath}.data`));
   const side = [...files].filter((f) => existsSync(join(dirname(modelPath), f)));
   if (side.length) opts.externalData = side.map((f) => ({ path: f, data: readFileSync(join(dirname(modelPath), f)) }));
-  const s = await ort.InferenceSession.create(readFileSync(modelPath), opts);
+  const s = await ort.InferenceSession.create(tensorOutputs(readFileSync(modelPath)), opts);
   cached = { path: modelPath, session: s };
   return s;
+}
+
+/**
+ * sklearn-onnx's classifiers end in ZipMap, whose output (a sequence of maps) onnxruntime-web
+ * cannot hand back: the reference runs the model with each ZipMap replaced by Identity, so that
+ * output is the probability tensor, as zkonnx proves it (src/onnx/ml.ts).
+ */
+function tensorOutputs(bytes: Uint8Array): Uint8Array {
+  const model = ModelProto.decode(bytes) as unknown as { graph: { node: { op_type: string; domain?: string; attribute: unknown[]; output: string[] }[]; output: { name: string; type: unknown }[] } };
+  const zip = model.graph.node.filter((n) => n.op_type === 'ZipMap' && n.domain === 'ai.onnx.ml');
+  if (!zip.length) return bytes;
+  for (const n of zip) {
+    n.op_type = 'Identity';
+    n.domain = '';
+    n.attribute = [];
+    for (const o of model.graph.output) if (n.output.includes(o.name)) o.type = { tensor_type: { elem_type: 1 } };
+  }
+  return ModelProto.encode(model as never).finish();
 }
 
 /** An input tensor of the element type the model declares (inputs are given as floats). */

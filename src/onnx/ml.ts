@@ -1,0 +1,254 @@
+// The `ai.onnx.ml` operators that sklearn-onnx and onnxmltools emit, rewritten into default-domain
+// ops before shape inference, so that they go through the same lowering as every other op:
+//
+//   Scaler               (x − offset)·scale                                      linear
+//   Normalizer           x / max | Σ|x| | √Σx²  per row                          ReduceMax/L1/L2, Div
+//   LinearRegressor      x·Wᵀ + b                                                Gemm
+//   LinearClassifier     scores x·Wᵀ + b, post-transform, label = argmax        Gemm, Softmax/Sigmoid, ArgMax
+//   Binarizer            x > threshold                                           Greater, Cast
+//   ZipMap               the probabilities themselves (a tensor, not a map)      Identity
+//   TreeEnsemble-        every branch a comparison of one feature with a constant; a leaf is
+//     Classifier/          reached when all the conditions on its path hold (their count equals
+//     Regressor            the path's length: one Equal); scores = Σ leaf weights · reached
+//
+// Labels must be integers affine in the class index (0, 1, …, C − 1 as sklearn writes them):
+// the label output is then a linear function of the ArgMax. String labels and inputs are refused.
+import { ZkonnxError, nodeLabel } from '../errors.js';
+import type { AttrValue, Graph, Node, Tensor } from '../ir/graph.js';
+
+export const ML_DOMAIN = 'ai.onnx.ml';
+
+type Emit = {
+  node(op: string, inputs: string[], attrs?: Record<string, AttrValue>, outputs?: string[]): string;
+  constant(dims: number[], data: ArrayLike<number>): string;
+};
+
+const nums = (v: AttrValue | undefined): number[] => (Array.isArray(v) ? (v as number[]) : typeof v === 'number' ? [v] : []);
+const strs = (v: AttrValue | undefined): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
+const str = (v: AttrValue | undefined, d: string) => (typeof v === 'string' ? v : d);
+
+/** Rewrites every ai.onnx.ml node of the graph into default-domain nodes (new constants and names). */
+export function expandMlOps(g: Graph): Graph {
+  if (!g.nodes.some((n) => n.domain === ML_DOMAIN)) return g;
+  const constants = new Map(g.constants);
+  const shapes = new Map(g.shapes);
+  const nodes: Node[] = [];
+  let k = 0;
+  for (const node of g.nodes) {
+    if (node.domain !== ML_DOMAIN) { nodes.push(node); continue; }
+    const fail = (m: string, hint?: string): never => {
+      throw new ZkonnxError('ONNX_UNSUPPORTED_ATTR', `${nodeLabel(node)}: ${m}`, { file: g.source, node: node.name, op: node.op, hint });
+    };
+    const emit: Emit = {
+      node(op, inputs, attrs = {}, outputs) {
+        const outs = outputs ?? [`${node.name || node.op}:ml${k++}`];
+        nodes.push({ name: `${node.name || node.op}/${op}${k++}`, op, domain: '', inputs, outputs: outs, attrs });
+        return outs[0]!;
+      },
+      constant(dims, data) {
+        const name = `${node.name || node.op}:c${k++}`;
+        const t: Tensor = { dims, data: Float64Array.from(data) };
+        constants.set(name, t);
+        shapes.set(name, dims);
+        return name;
+      },
+    };
+    const rule = RULES[node.op];
+    if (!rule) {
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: the ai.onnx.ml operator ${node.op} is not supported`, {
+        file: g.source, node: node.name, op: node.op, hint: `supported in ai.onnx.ml: ${Object.keys(RULES).join(', ')}`,
+      });
+    }
+    rule(node, emit, fail);
+  }
+  return { ...g, constants, shapes, nodes };
+}
+
+type Rule = (node: Node, e: Emit, fail: (m: string, hint?: string) => never) => void;
+
+/** The output node of a rewrite writes the ML node's own output name. */
+const out = (node: Node, i = 0) => [node.outputs[i]!];
+
+/** scores → post_transform → node.outputs[i] */
+function postTransform(node: Node, e: Emit, fail: (m: string) => never, scores: string, outIndex: number): void {
+  const pt = str(node.attrs.post_transform, 'NONE');
+  const target = node.outputs[outIndex];
+  if (!target) return;
+  if (pt === 'NONE') e.node('Identity', [scores], {}, [target]);
+  else if (pt === 'LOGISTIC') e.node('Sigmoid', [scores], {}, [target]);
+  else if (pt === 'SOFTMAX') e.node('Softmax', [scores], { axis: -1 }, [target]);
+  else fail(`post_transform ${pt} is not supported (supported: NONE, LOGISTIC, SOFTMAX)`);
+}
+
+/** label = classlabels[argmax(scores)], for integer labels affine in the index. */
+function labelOf(node: Node, e: Emit, fail: (m: string, hint?: string) => never, scores: string, nClasses: number): void {
+  const target = node.outputs[0];
+  if (!target) return;
+  if (strs(node.attrs.classlabels_strings).length) fail('string class labels are not supported', 'export with integer labels (classlabels_ints)');
+  const labels = nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s);
+  if (labels.length !== nClasses) fail(`${labels.length} class labels for ${nClasses} scores`);
+  const step = labels.length > 1 ? labels[1]! - labels[0]! : 1;
+  if (labels.some((l, i) => l !== labels[0]! + i * step)) fail(`class labels [${labels}] are not evenly spaced integers`, 'the label output is computed as a linear function of the argmax');
+  const idx = e.node('ArgMax', [scores], { axis: -1, keepdims: 0 });
+  if (labels[0] === 0 && step === 1) { e.node('Identity', [idx], {}, [target]); return; }
+  const scaled = e.node('Mul', [idx, e.constant([], [step])]);
+  e.node('Add', [scaled, e.constant([], [labels[0]!])], {}, [target]);
+}
+
+const RULES: Record<string, Rule> = {
+  Scaler(node, e) {
+    const offset = nums(node.attrs.offset);
+    const scale = nums(node.attrs.scale);
+    const x = node.inputs[0]!;
+    const d = offset.length ? e.node('Sub', [x, e.constant([offset.length], offset)]) : x;
+    e.node('Mul', [d, e.constant([scale.length || 1], scale.length ? scale : [1])], {}, out(node));
+  },
+
+  Normalizer(node, e, fail) {
+    const norm = str(node.attrs.norm, 'MAX');
+    const reduce = { MAX: 'ReduceMax', L1: 'ReduceL1', L2: 'ReduceL2' }[norm];
+    if (!reduce) fail(`norm ${norm} is not supported (supported: MAX, L1, L2)`);
+    const x = node.inputs[0]!;
+    const n = e.node(reduce!, [x], { axes: [-1], keepdims: 1 });
+    e.node('Div', [x, n], {}, out(node));
+  },
+
+  Binarizer(node, e) {
+    const t = typeof node.attrs.threshold === 'number' ? node.attrs.threshold : 0;
+    const b = e.node('Greater', [node.inputs[0]!, e.constant([], [t])]);
+    e.node('Cast', [b], { to: 1 }, out(node));
+  },
+
+  ZipMap(node, e) {
+    e.node('Identity', [node.inputs[0]!], {}, out(node));
+  },
+
+  LinearRegressor(node, e, fail) {
+    const coef = nums(node.attrs.coefficients);
+    const targets = typeof node.attrs.targets === 'number' ? node.attrs.targets : 1;
+    const b = nums(node.attrs.intercepts);
+    if (coef.length % targets) fail(`${coef.length} coefficients do not split into ${targets} targets`);
+    const f = coef.length / targets;
+    const scores = e.node('Gemm', [node.inputs[0]!, e.constant([targets, f], coef), e.constant([targets], b.length ? b : new Array<number>(targets).fill(0))], { transB: 1 });
+    postTransform(node, e, fail, scores, 0);
+  },
+
+  LinearClassifier(node, e, fail) {
+    const coef = nums(node.attrs.coefficients);
+    const b = nums(node.attrs.intercepts);
+    const labels = nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s).length || strs(node.attrs.classlabels_strings).length;
+    const rows = b.length || labels;
+    if (!rows || coef.length % rows) fail(`${coef.length} coefficients do not split into ${rows} classes`);
+    if (rows === 1) fail('a binary LinearClassifier (one row of coefficients) is not supported yet', 'export the classifier with one row of coefficients per class');
+    const f = coef.length / rows;
+    const scores = e.node('Gemm', [node.inputs[0]!, e.constant([rows, f], coef), e.constant([rows], b.length ? b : new Array<number>(rows).fill(0))], { transB: 1 });
+    postTransform(node, e, fail, scores, 1);
+    labelOf(node, e, fail, scores, rows); // the post-transforms are monotone: the same argmax
+  },
+
+  TreeEnsembleRegressor(node, e, fail) {
+    const n = typeof node.attrs.n_targets === 'number' ? node.attrs.n_targets : 1;
+    const scores = treeScores(node, e, fail, 'target', n, nums(node.attrs.base_values));
+    postTransform(node, e, fail, scores, 0);
+  },
+
+  TreeEnsembleClassifier(node, e, fail) {
+    const labels = nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s).length || strs(node.attrs.classlabels_strings).length;
+    if (labels < 2) fail(`${labels} class labels`);
+    const ids = nums(node.attrs.class_ids);
+    // binary classifiers may carry one score column (class 1's): ONNX then adds the complement
+    const columns = Math.max(...ids) + 1;
+    if (columns !== labels) fail(`${columns} score columns for ${labels} classes: binary tree ensembles with one column are not supported yet`);
+    const scores = treeScores(node, e, fail, 'class', labels, nums(node.attrs.base_values));
+    postTransform(node, e, fail, scores, 1);
+    labelOf(node, e, fail, scores, labels);
+  },
+};
+
+const MODE_OP: Record<string, string> = { BRANCH_LEQ: 'LessOrEqual', BRANCH_LT: 'Less', BRANCH_GTE: 'GreaterOrEqual', BRANCH_GT: 'Greater', BRANCH_EQ: 'Equal' };
+
+/**
+ * Σ over trees of the reached leaf's weights, per output column (class or target), + base values.
+ * Branch conditions c_n = [x_f ⋚ t]; leaf ℓ is reached when Σ_path (taken true ? c_n : 1 − c_n)
+ * equals the path's length: an Equal per leaf on a linear combination of the conditions.
+ */
+function treeScores(node: Node, e: Emit, fail: (m: string, hint?: string) => never, kind: 'class' | 'target', columns: number, base: number[]): string {
+  const a = node.attrs;
+  const treeIds = nums(a.nodes_treeids);
+  const nodeIds = nums(a.nodes_nodeids);
+  const features = nums(a.nodes_featureids);
+  const values = nums(a.nodes_values);
+  const modes = strs(a.nodes_modes);
+  const trueIds = nums(a.nodes_truenodeids);
+  const falseIds = nums(a.nodes_falsenodeids);
+  const N = treeIds.length;
+  if ([nodeIds, features, values, modes, trueIds, falseIds].some((v) => v.length !== N)) fail('the nodes_* attributes do not all have one entry per node');
+  const key = (t: number, n: number) => `${t}:${n}`;
+  const at = new Map<string, number>();
+  for (let i = 0; i < N; i++) at.set(key(treeIds[i]!, nodeIds[i]!), i);
+  // branches, in node order: the comparisons, grouped by mode
+  const branches = [...Array(N).keys()].filter((i) => modes[i] !== 'LEAF');
+  for (const i of branches) if (!MODE_OP[modes[i]!]) fail(`node mode ${modes[i]} is not supported`);
+  // leaves and their paths from each tree's root
+  const leaves: { i: number; path: [number, boolean][] }[] = [];
+  const roots = new Map<number, number>();
+  const isChild = new Set<string>();
+  for (const i of branches) { isChild.add(key(treeIds[i]!, trueIds[i]!)); isChild.add(key(treeIds[i]!, falseIds[i]!)); }
+  for (let i = 0; i < N; i++) if (!isChild.has(key(treeIds[i]!, nodeIds[i]!)) && !roots.has(treeIds[i]!)) roots.set(treeIds[i]!, i);
+  const walk = (i: number, path: [number, boolean][], depth: number) => {
+    if (depth > 64) fail('a tree deeper than 64 levels (or with a cycle)');
+    if (modes[i] === 'LEAF') { leaves.push({ i, path }); return; }
+    for (const [child, taken] of [[trueIds[i]!, true], [falseIds[i]!, false]] as const) {
+      const c = at.get(key(treeIds[i]!, child));
+      if (c === undefined) fail(`tree ${treeIds[i]} node ${nodeIds[i]} points to a node ${child} that does not exist`);
+      walk(c!, [...path, [i, taken]], depth + 1);
+    }
+  };
+  for (const r of roots.values()) walk(r, [], 0);
+  // leaf weights: <kind>_treeids, <kind>_nodeids, <kind>_ids, <kind>_weights
+  const wTree = nums(a[`${kind}_treeids`]);
+  const wNode = nums(a[`${kind}_nodeids`]);
+  const wId = nums(a[`${kind}_ids`]);
+  const wVal = nums(a[`${kind}_weights`]);
+  const leafRow = new Map(leaves.map((l, r) => [key(treeIds[l.i]!, nodeIds[l.i]!), r]));
+  const W = new Float64Array(leaves.length * columns);
+  for (let j = 0; j < wVal.length; j++) {
+    const r = leafRow.get(key(wTree[j]!, wNode[j]!));
+    if (r === undefined) fail(`a ${kind} weight names tree ${wTree[j]} node ${wNode[j]}, which is not a leaf`);
+    if (wId[j]! < 0 || wId[j]! >= columns) fail(`a ${kind} weight names column ${wId[j]} of ${columns}`);
+    W[r! * columns + wId[j]!] += wVal[j]!;
+  }
+  const agg = str(a.aggregate_function, 'SUM');
+  if (agg !== 'SUM' && agg !== 'AVERAGE') fail(`aggregate_function ${agg} is not supported (supported: SUM, AVERAGE)`);
+  if (agg === 'AVERAGE') W.forEach((v, i) => { W[i] = v / roots.size; });
+
+  // conditions, one comparison per branch
+  const x = node.inputs[0]!;
+  const byMode = new Map<string, number[]>();
+  for (const i of branches) byMode.set(modes[i]!, [...(byMode.get(modes[i]!) ?? []), i]);
+  const order: number[] = [];
+  const parts: string[] = [];
+  for (const [mode, idx] of byMode) {
+    const xs = e.node('Gather', [x, e.constant([idx.length], idx.map((i) => features[i]!))], { axis: -1 });
+    const c = e.node(MODE_OP[mode]!, [xs, e.constant([idx.length], idx.map((i) => values[i]!))]);
+    parts.push(e.node('Cast', [c], { to: 1 }));
+    order.push(...idx);
+  }
+  const conds = parts.length === 1 ? parts[0]! : e.node('Concat', parts, { axis: -1 });
+  const col = new Map(order.map((i, j) => [i, j]));
+  // matched_ℓ = Σ_path (taken ? c : 1 − c) = A·c + b; reached = [matched = path length]
+  const A = new Float64Array(order.length * leaves.length);
+  const bias = new Float64Array(leaves.length);
+  const depth = new Float64Array(leaves.length);
+  leaves.forEach((l, r) => {
+    depth[r] = l.path.length;
+    for (const [i, taken] of l.path) {
+      A[col.get(i)! * leaves.length + r] += taken ? 1 : -1;
+      if (!taken) bias[r] += 1;
+    }
+  });
+  const matched = e.node('Add', [e.node('MatMul', [conds, e.constant([order.length, leaves.length], A)]), e.constant([leaves.length], bias)]);
+  const reached = e.node('Cast', [e.node('Equal', [matched, e.constant([leaves.length], depth)])], { to: 1 });
+  const scores = e.node('MatMul', [reached, e.constant([leaves.length, columns], W)]);
+  return base.length ? e.node('Add', [scores, e.constant([columns], base)]) : scores;
+}
