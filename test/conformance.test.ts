@@ -45,6 +45,15 @@ describe('non-linear ops outside the EZKL set, end to end', () => {
       graphName: 'g', inputs: [{ name: 'x', shape: [1, 6] }, { name: 'i', shape: [2], type: 'int64' }], outputs: [{ name: 'y', shape: [1, 2] }],
       initializers: [], nodes: [{ name: '/Gather', op: 'Gather', inputs: ['x', 'i'], outputs: ['y'], attrs: { axis: 1 } }],
     }, [rand(6, 1), [4, 1]]],
+    ['embedding_constant_table', {
+      // a token embedding: a constant table indexed by an int64 input (one-hot by equality, linear in it)
+      graphName: 'e', inputs: [{ name: 'ids', shape: [1, 3], type: 'int64' }], outputs: [{ name: 'y', shape: [1, 3, 4] }],
+      initializers: [{ name: 'table', dims: [10, 4], data: Float32Array.from({ length: 40 }, (_, i) => Math.sin(i * 0.7)) }],
+      nodes: [
+        { name: '/wte/Gather', op: 'Gather', inputs: ['table', 'ids'], outputs: ['e'], attrs: { axis: 0 } },
+        { name: '/act/Tanh', op: 'Tanh', inputs: ['e'], outputs: ['y'] },
+      ],
+    }, [[3, 7, 0]]],
     ['argmax_equal_reciprocal', {
       graphName: 'a', inputs: [{ name: 'x', shape: [1, 5] }], outputs: [{ name: 'am', shape: [1], type: 'int64' }, { name: 'r', shape: [1, 5] }],
       initializers: [{ name: 'one', dims: [1], data: new Float32Array([1]) }],

@@ -324,9 +324,12 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       return [p === 1 ? sums : unary(simple(sums, 'sum'), { kind: 'sqrt' })];
     }
     case 'Gather': case 'GatherElements': {
-      // indices that depend on the input: out = Σ_j [idx = j]·data_j, an equality and a
-      // product per candidate (constant indices never get here: they are linear)
-      const data = simple(sym(0), 'data');
+      // indices that depend on the input: out = Σ_j [idx = j]·data_j, one equality per index
+      // element and candidate (shared by every output that index picks for: an embedding row),
+      // and a product per candidate where the data are signals too; a constant table (a token
+      // embedding) is linear in the equalities. Constant indices never get here: they are linear.
+      const table = args[0]?.kind === 'const' ? (args[0] as { t: Tensor }).t : undefined;
+      const data: Tens<LinExpr> = table ? { shape: table.dims, data: Array.from(table.data, (v) => constantExpr(v)) } : simple(sym(0), 'data');
       const idx = simple(sym(1), 'idx');
       const axis = normAxis(attr(ctx, 'axis', 0), data.shape.length);
       const n = data.shape[axis]!;
@@ -351,16 +354,21 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       }
       const irank = idx.shape.length;
       const iStr = strides(idx.shape);
-      const idxOf = (f: number): LinExpr => {
-        if (node.op === 'GatherElements') return idx.data[f]!;
+      const idxOf = (f: number): number => {
+        if (node.op === 'GatherElements') return f;
         let k = 0; // the output coordinates [axis, axis + rank(idx)) index the indices tensor
         for (let d = 0; d < irank; d++) k += (Math.floor(f / os[axis + d]!) % shape[axis + d]!) * iStr[d]!;
-        return idx.data[k]!;
+        return k;
       };
+      // the index elements used, each with its n equalities
+      const used = [...new Set(cand.map((_, f) => idxOf(f)))].sort((a, b) => a - b);
+      const slot = new Map(used.map((k, i) => [k, i]));
       const eqRows: LinExpr[][] = [];
-      cand.forEach((_, f) => { for (let j = 0; j < n; j++) eqRows.push([idxOf(f), constantExpr(j)]); });
+      for (const k of used) for (let j = 0; j < n; j++) eqRows.push([idx.data[k]!, constantExpr(j)]);
       const eq = act(`${out0}:eq`, [eqRows.length], { kind: 'equal' }, eqRows);
-      const prod = mulRows(`${out0}:pick`, [eqRows.length], cand.flatMap((r, f) => r.map((x, j) => [eq.data[f * n + j]!, x])));
+      const eqOf = (f: number, j: number) => eq.data[slot.get(idxOf(f))! * n + j]!;
+      if (table) return [{ shape, data: cand.map((r, f) => combine(r.map((_, j) => eqOf(f, j)), r.map((x) => x.c))) }];
+      const prod = mulRows(`${out0}:pick`, [cand.length * n], cand.flatMap((r, f) => r.map((x, j) => [eqOf(f, j), x])));
       return [{ shape, data: cand.map((_, f) => combine(prod.data.slice(f * n, f * n + n), new Array<number>(n).fill(1))) }];
     }
     case 'TopK': {
