@@ -45,6 +45,19 @@ describe('non-linear ops outside the EZKL set, end to end', () => {
       graphName: 'g', inputs: [{ name: 'x', shape: [1, 6] }, { name: 'i', shape: [2], type: 'int64' }], outputs: [{ name: 'y', shape: [1, 2] }],
       initializers: [], nodes: [{ name: '/Gather', op: 'Gather', inputs: ['x', 'i'], outputs: ['y'], attrs: { axis: 1 } }],
     }, [rand(6, 1), [4, 1]]],
+    ['attention_batched_matmul', {
+      // scaled dot-product attention over 2 heads: Q·Kᵀ and scores·V are batched products of signals
+      graphName: 'att', inputs: [{ name: 'q', shape: [1, 2, 3, 4] }, { name: 'k', shape: [1, 2, 3, 4] }, { name: 'v', shape: [1, 2, 3, 4] }],
+      outputs: [{ name: 'y', shape: [1, 2, 3, 4] }],
+      initializers: [{ name: 'scale', dims: [], data: new Float32Array([0.5]) }],
+      nodes: [
+        { name: '/attn/Transpose', op: 'Transpose', inputs: ['k'], outputs: ['kt'], attrs: { perm: [0, 1, 3, 2] } },
+        { name: '/attn/MatMul', op: 'MatMul', inputs: ['q', 'kt'], outputs: ['s'] },
+        { name: '/attn/Mul', op: 'Mul', inputs: ['s', 'scale'], outputs: ['ss'] },
+        { name: '/attn/Softmax', op: 'Softmax', inputs: ['ss'], outputs: ['p'], attrs: { axis: -1 } },
+        { name: '/attn/MatMul_1', op: 'MatMul', inputs: ['p', 'v'], outputs: ['y'] },
+      ],
+    }, [rand(24, 8), rand(24, 9), rand(24, 10)]],
     ['embedding_constant_table', {
       // a token embedding: a constant table indexed by an int64 input (one-hot by equality, linear in it)
       graphName: 'e', inputs: [{ name: 'ids', shape: [1, 3], type: 'int64' }], outputs: [{ name: 'y', shape: [1, 3, 4] }],

@@ -203,6 +203,30 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
         const alpha = attr(ctx, 'alpha', 1);
         if (alpha !== 1) a = { shape: a.shape, data: a.data.map((e) => combine([e], [alpha])) };
       }
+      if (node.op === 'MatMul' && b.shape.length > 2) {
+        // batched (attention: Q·Kᵀ, scores·V): A [..., M, K] × B [..., K, N], the batch dims broadcast
+        const A = a.shape.length === 1 ? { shape: [1, a.shape[0]!], data: a.data } : a;
+        const [M, K] = A.shape.slice(-2) as [number, number];
+        const [K2, N] = b.shape.slice(-2) as [number, number];
+        if (K !== K2) fail(`inner dimensions differ: [${a.shape}] × [${b.shape}]`);
+        const batchA = A.shape.slice(0, -2);
+        const batchB = b.shape.slice(0, -2);
+        const batch = broadcastShape(batchA, batchB);
+        if (!batch) fail(`batch dimensions of [${a.shape}] and [${b.shape}] do not broadcast`);
+        const ia = broadcastIndex(batch!, batchA);
+        const ib = broadcastIndex(batch!, batchB);
+        const rows: LinExpr[][] = [];
+        for (let t = 0; t < sizeOf(batch!); t++) {
+          for (let m = 0; m < M; m++) {
+            for (let n = 0; n < N; n++) {
+              const r: LinExpr[] = [];
+              for (let k = 0; k < K; k++) r.push(A.data[(ia[t]! * M + m) * K + k]!, b.data[(ib[t]! * K + k) * N + n]!);
+              rows.push(r);
+            }
+          }
+        }
+        return [act(out0, [...batch!, ...(a.shape.length === 1 ? [] : [M]), N], { kind: 'mul' }, rows)];
+      }
       if (b.shape.length > 2 || a.shape.length < 1) fail(`a product of two signals needs B of rank 1 or 2, got [${a.shape}] × [${b.shape}]`);
       const K = a.shape[a.shape.length - 1]!;
       const N = b.shape.length === 1 ? 1 : b.shape[1]!;
