@@ -58,6 +58,42 @@ describe('non-linear ops outside the EZKL set, end to end', () => {
         { name: '/attn/MatMul_1', op: 'MatMul', inputs: ['p', 'v'], outputs: ['y'] },
       ],
     }, [rand(24, 8), rand(24, 9), rand(24, 10)]],
+    ['transformer_block', {
+      // a GPT-style block on token ids: embedding + position, LayerNorm, causal-free single-head
+      // attention, residual, LayerNorm, GELU MLP, residual
+      graphName: 'blk', inputs: [{ name: 'ids', shape: [1, 3], type: 'int64' }], outputs: [{ name: 'y', shape: [1, 3, 4] }],
+      initializers: [
+        { name: 'wte', dims: [8, 4], data: Float32Array.from({ length: 32 }, (_, i) => Math.sin(i * 1.3) * 0.8) },
+        { name: 'wpe', dims: [1, 3, 4], data: Float32Array.from({ length: 12 }, (_, i) => Math.cos(i * 0.9) * 0.3) },
+        { name: 'g', dims: [4], data: new Float32Array([1, 0.9, 1.1, 1]) }, { name: 'bt', dims: [4], data: new Float32Array([0, 0.1, -0.1, 0]) },
+        { name: 'wq', dims: [4, 4], data: Float32Array.from({ length: 16 }, (_, i) => Math.sin(i * 0.7) * 0.5) },
+        { name: 'wk', dims: [4, 4], data: Float32Array.from({ length: 16 }, (_, i) => Math.cos(i * 0.6) * 0.5) },
+        { name: 'wv', dims: [4, 4], data: Float32Array.from({ length: 16 }, (_, i) => Math.sin(i * 0.5 + 1) * 0.5) },
+        { name: 'w1', dims: [4, 8], data: Float32Array.from({ length: 32 }, (_, i) => Math.cos(i * 0.4) * 0.4) },
+        { name: 'w2', dims: [8, 4], data: Float32Array.from({ length: 32 }, (_, i) => Math.sin(i * 0.3) * 0.4) },
+        { name: 'half', dims: [], data: new Float32Array([0.5]) },
+      ],
+      nodes: [
+        { name: '/wte/Gather', op: 'Gather', inputs: ['wte', 'ids'], outputs: ['te'], attrs: { axis: 0 } },
+        { name: '/wpe/Add', op: 'Add', inputs: ['te', 'wpe'], outputs: ['h0'] },
+        { name: '/ln1', op: 'LayerNormalization', inputs: ['h0', 'g', 'bt'], outputs: ['n1'], attrs: { axis: -1 } },
+        { name: '/q', op: 'MatMul', inputs: ['n1', 'wq'], outputs: ['q'] },
+        { name: '/k', op: 'MatMul', inputs: ['n1', 'wk'], outputs: ['k'] },
+        { name: '/v', op: 'MatMul', inputs: ['n1', 'wv'], outputs: ['v'] },
+        { name: '/kt', op: 'Transpose', inputs: ['k'], outputs: ['kt'], attrs: { perm: [0, 2, 1] } },
+        { name: '/qk', op: 'MatMul', inputs: ['q', 'kt'], outputs: ['s'] },
+        { name: '/scale', op: 'Mul', inputs: ['s', 'half'], outputs: ['ss'] },
+        { name: '/softmax', op: 'Softmax', inputs: ['ss'], outputs: ['p'], attrs: { axis: -1 } },
+        { name: '/pv', op: 'MatMul', inputs: ['p', 'v'], outputs: ['att'] },
+        { name: '/res1', op: 'Add', inputs: ['h0', 'att'], outputs: ['h1'] },
+        { name: '/ln2', op: 'LayerNormalization', inputs: ['h1', 'g', 'bt'], outputs: ['n2'], attrs: { axis: -1 } },
+        { name: '/fc1', op: 'MatMul', inputs: ['n2', 'w1'], outputs: ['f1'] },
+        { name: '/gelu', op: 'Gelu', inputs: ['f1'], outputs: ['f2'], domain: '' },
+        { name: '/fc2', op: 'MatMul', inputs: ['f2', 'w2'], outputs: ['f3'] },
+        { name: '/res2', op: 'Add', inputs: ['h1', 'f3'], outputs: ['y'] },
+      ],
+      opset: 20,
+    }, [[3, 7, 0]]],
     ['embedding_constant_table', {
       // a token embedding: a constant table indexed by an int64 input (one-hot by equality, linear in it)
       graphName: 'e', inputs: [{ name: 'ids', shape: [1, 3], type: 'int64' }], outputs: [{ name: 'y', shape: [1, 3, 4] }],

@@ -283,8 +283,12 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       return [unary(x, { kind: 'fn', fn: 'pow', params: [p] })];
     }
     case 'Gelu': {
+      // x · gate(x): the gate saturates on both sides (clamped there), so any input range works;
+      // GELU itself grows like x and would need a polynomial over the whole range
       const approx = node.attrs.approximate === 'tanh';
-      return [fnOf(out0, simple(sym(0), 'x'), approx ? 'gelu_tanh' : 'gelu')];
+      const x = simple(sym(0), 'x');
+      const gate = fnOf(`${out0}:gate`, x, approx ? 'gelu_tanh_gate' : 'gelu_gate');
+      return [mulRows(out0, x.shape, x.data.map((e, i) => [e, gate.data[i]!]))];
     }
     case 'Less': case 'Greater': case 'LessOrEqual': case 'GreaterOrEqual': case 'Equal': {
       const { shape, rows } = broadcastArgs(ctx, [simpleArg(args[0], 'a'), simpleArg(args[1], 'b')]);
@@ -479,8 +483,14 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const m = maxRows(`${out0}:max`, gshape, groups.map((g) => g.map((f) => x.data[f]!)));
       const d = x.data.map((e, f) => combine([e, m.data[groupOf[f]!]!], [1, -1]));
       const ex = fnOf(`${out0}:exp`, { shape: x.shape, data: d }, 'exp', [], { hi: 0 });
-      const s = simple({ shape: gshape, data: groups.map((g) => combine(g.map((f) => ex.data[f]!), g.map(() => 1))) }, 'sum');
-      if (node.op === 'Softmax') return [act(out0, x.shape, { kind: 'div' }, ex.data.map((e, f) => [e, s.data[groupOf[f]!]!]))];
+      const sum = groups.map((g) => combine(g.map((f) => ex.data[f]!), g.map(() => 1)));
+      if (node.op === 'Softmax') {
+        // Σ exp(x − max) ≥ 1 (one term is exp(0)), which the interval of a fitted exp (it may dip
+        // a step below 0) cannot show: max(Σ, 1) gives the division a denominator proven ≥ 1
+        const s = maxRows(`${out0}:sum`, gshape, sum.map((e) => [e, constantExpr(1)]));
+        return [act(out0, x.shape, { kind: 'div' }, ex.data.map((e, f) => [e, s.data[groupOf[f]!]!]))];
+      }
+      const s = simple({ shape: gshape, data: sum }, 'sum');
       const lg = logOfSum(`${out0}:log`, s);
       return [{ shape: x.shape, data: d.map((e, f) => combine([e, lg.data[groupOf[f]!]!], [1, -1])) }];
     }
