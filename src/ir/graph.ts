@@ -79,7 +79,8 @@ export interface LinExpr {
 export type NonLinear =
   | { kind: 'rescale'; relu: boolean }
   | { kind: 'max' }
-  | { kind: 'mul' }
+  /** bound: |value| ≤ bound (real units) is known (a normalized value); the range check enforces it */
+  | { kind: 'mul'; bound?: number }
   /** clamp: where f is constant (real units): the circuit clamps x there, if its range reaches past */
   | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number } }
   | { kind: 'div' }

@@ -510,7 +510,10 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const variance = simple({ shape: gshape, data: groups.map((g) => combine(g.map((f) => sq.data[f]!), g.map(() => 1 / g.length), eps)) }, 'var');
       const sd = unary(variance, { kind: 'sqrt' }, `${out0}:std`);
       const inv = act(`${out0}:inv`, gshape, { kind: 'div' }, sd.data.map((e) => [constantExpr(1), e]));
-      const y = mulRows(`${out0}:norm`, x.shape, d.data.map((e, f) => [e, inv.data[groupOf[f]!]!]));
+      // |y| < √(n − 1) for every input (n values per group, population variance): the bound
+      // analysis cannot see it through 1/σ, so it is stated (and the rescale's range check enforces it)
+      const perGroup = groups[0]!.length;
+      const y = act(`${out0}:norm`, x.shape, { kind: 'mul', bound: Math.sqrt(Math.max(1, perGroup - 1)) * 1.01 + 1 }, d.data.map((e, f) => [e, inv.data[groupOf[f]!]!]));
       // per-channel (Instance) or per-position (Layer) scale and bias
       const scaleArg = args[1];
       const biasArg = args[2];

@@ -181,13 +181,18 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         const acc = op.kind === 'mul' ? mulAccIv(r, argScale) : r[0]!;
         if (absMax(acc) > accBound) accBound = absMax(acc);
         if (op.kind === 'mul') for (let t = 0; t + 1 < r.length; t += 2) { const p = absMax(mulIv(r[t]!, r[t + 1]!)); if (p > accBound) accBound = p; }
-        const b = signedBits({ lo: rescale(acc.lo, shift), hi: rescale(acc.hi, shift) });
+        // a stated bound (a normalized value) narrows what the range check admits, and so enforces it
+        const known = op.kind === 'mul' && op.bound !== undefined ? BigInt(Math.ceil(op.bound * 2 ** scale)) : undefined;
+        const qlo = rescale(acc.lo, shift);
+        const qhi = rescale(acc.hi, shift);
+        const b = signedBits(known === undefined ? { lo: qlo, hi: qhi } : { lo: qlo < -known ? -known : qlo, hi: qhi > known ? known : qhi });
         if (b + shift + 2 > FIELD_SAFE_BITS || bitlen(absMax(acc)) + 1 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, b + shift + 2);
         bits.push(b);
         aux.push(0);
         // the constraints guarantee q ∈ [−2^b, 2^b): downstream bounds use that, not the analysis
         // q is a monotone function of the accumulator, whose interval is guaranteed: so is q's
-        const q = { lo: rescale(acc.lo, shift), hi: rescale(acc.hi, shift) };
+        const env = { lo: -big(b), hi: big(b) - 1n };
+        const q = { lo: qlo > env.lo ? qlo : env.lo, hi: qhi < env.hi ? qhi : env.hi };
         set(i, op.kind === 'rescale' && op.relu ? { lo: q.lo > 0n ? q.lo : 0n, hi: q.hi > 0n ? q.hi : 0n } : q);
       }
       break;
