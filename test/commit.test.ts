@@ -48,6 +48,34 @@ describe('PackedCommit / SignedCommit / MerkleRoot circuits', { timeout: 120_000
     });
   }
 
+  it('PoseidonHash(n) equals circomlibjs\'s Poseidon; a tampered S-box or output fails the constraints', async () => {
+    const h = await poseidon();
+    for (const n of [1, 2, 16]) {
+      const t = await CircuitTester.fromSource(`poseidon_hash_${n}`, `component main = PoseidonHash(${n});`, INCLUDE);
+      const r = rng(n);
+      const x = Array.from({ length: n }, () => randBits(r, 200));
+      const want = h(x);
+      const w = await t.expectPass({ inputs: x.map(String) }, { out: want });
+      expect(w.length).toBeGreaterThan(0);
+      // three constraints per S-box (8 full rounds of t = n + 1, then the partial rounds) and out's
+      // row, less the first S-box's square: state[0] starts as the constant C[0], so x2[0] is one
+      const partial = [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68][n - 1]!;
+      t.expectConstraintCount(3 * (8 * (n + 1) + partial));
+      await t.expectConstraintFailure({ inputs: x.map(String) }, { out: want + 1n });
+      await t.expectConstraintFailure({ inputs: x.map(String) }, { 'x5[3]': t.read(w, 'x5[3]') + 1n });
+      await t.expectConstraintFailure({ inputs: x.map(String) }, { 'x2[1]': 0n });
+    }
+  });
+
+  it('PackedCommit: a claimed commitment other than the hash fails', async () => {
+    const t = await CircuitTester.fromSource('packed_40_12', 'component main = PackedCommit(40, 12);', INCLUDE);
+    const v = Array.from({ length: 40 }, (_, i) => BigInt(i * 97 % 4096));
+    const want = await packedCommit(v, 12);
+    await t.expectPass({ in: v.map(String) }, { out: want });
+    await t.expectConstraintFailure({ in: v.map(String) }, { out: want + 1n });
+    await t.expectConstraintFailure({ in: v.map(String) }, { 'h[0].x5[0]': 1n });
+  });
+
   it('SignedCommit range-checks each value and commits v + 2^(bits-1)', async () => {
     const t = await CircuitTester.fromSource('signed_6_8', 'component main = SignedCommit(6, 8);', INCLUDE);
     const v = [-128n, 127n, 0n, -1n, 5n, 100n];
