@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { createHash } from 'node:crypto';
-import { checkAgainstCircom, loadQuantGraph, writeModelCircuit } from './compiler/build.js';
+import { checkAgainstCircom, circuitInputSignals, loadQuantGraph, writeModelCircuit } from './compiler/build.js';
 import { readSettings, type OutputTensor } from './settings.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { writeWtns } from './circom/witness.js';
@@ -390,10 +390,7 @@ export function chunkInputs(buildDir: string, input: string | { input_data: numb
   const { qin, q } = modelRun(buildDir, input);
   return splitOf(buildDir).chunks.map((_, index) => {
     const { file } = loadChunk(buildDir, index);
-    const rec: Record<string, string[]> = {};
-    if (index === 0) qin.forEach((v, i) => { rec[inputSignal(i)] = v.map(String); });
-    if (file.linkIn) rec.link_in = file.linkIn.values.map((g) => q.values[g]!.toString());
-    return { index, input: rec };
+    return { index, input: circuitInputSignals({ qin: index === 0 ? qin : [], linkIn: file.linkIn?.values.map((g) => q.values[g]!) }) };
   });
 }
 

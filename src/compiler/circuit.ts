@@ -2,6 +2,7 @@
 // circuit.sym, written here without circom) and, at proving time, the full witness (every wire:
 // the executor's integers and each template's bits, remainders, selectors and products).
 // Both come from one description of the circuit (model-circuit.ts), run in two modes.
+import type { CompiledCircuit } from '../circom/compile.js';
 import { readR1csWireMap } from '../circom/r1cs.js';
 import { ZkonnxError } from '../errors.js';
 import type { QuantGraph } from '../ir/graph.js';
@@ -12,19 +13,10 @@ import { buildModelCircuit, type CircuitInputs } from './model-circuit.js';
 import { mod, System } from './system.js';
 import { writeR1cs, writeSym } from './write-r1cs.js';
 
-export interface WrittenCircuit {
-  r1csPath: string;
-  symPath: string;
-  constraints: number;
-  /** Witness length, wire 0 (the constant 1) included. */
-  wires: number;
-  publicInputs: number;
-  publicOutputs: number;
-  privateInputs: number;
-  labels: number;
+/** What circom's compile reports (its wasm aside), and what only the writer knows. */
+export interface WrittenCircuit extends Omit<CompiledCircuit, 'wasmPath'> {
   /** Nonzero coefficients of A, B and C together: what the prover's A/B/C evaluation and the key's size grow with. */
   nonzeros: number;
-  seconds: number;
   /**
    * Constraints per component of main: 'a<j>' for non-linear value j, 'rc<i>' for input i's range
    * checks, 'other' for the rest (outputs, commitments, links). A constraint belongs to the latest
