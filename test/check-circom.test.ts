@@ -4,7 +4,7 @@
 // the same constraints (each up to a factor) and the same witness. Here on every EZKL model, on
 // the bundled MLP (the CNN: mnist-cnn.test.ts), on hashed inputs, outputs and weights, and on the
 // chunks of split models (plain and hashed). A mismatch fails compile with CIRCUIT_MISMATCH.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { readSymbols } from '../src/circom/witness.js';
 import { canonical, compareSystems } from '../src/compiler/check-circom.js';
 import { inverse } from '../src/compiler/system.js';
 import { ZkonnxError } from '../src/errors.js';
+import { buildModel } from '../src/onnx/write.js';
 import { BuildPaths, packageRoot } from '../src/paths.js';
 import { CONFORMANCE_DIR, hasConformance } from './helpers/conformance.js';
 
@@ -60,11 +61,21 @@ describe('visibility, committed weights and split models', () => {
   }
 
   it('committed (hashed) weights, on a small model', async () => {
-    const m = '1l_mlp';
-    const { settings } = await compile({
-      model: join(CONFORMANCE_DIR, m, 'network.onnx'), input: join(CONFORMANCE_DIR, m, 'input.json'), outDir: join(work, 'wh'),
-      visibility: { weights: 'hashed' }, checkCircom: true,
-    });
+    // a 4-3-2 MLP written here (the project's own files only: the suite runs without ../shared)
+    const dir = join(work, 'wh-model');
+    mkdirSync(dir, { recursive: true });
+    const f = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.3 + k) * 0.8);
+    writeFileSync(join(dir, 'model.onnx'), buildModel({
+      graphName: 'mlp', inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 2] }],
+      initializers: [{ name: 'W1', dims: [3, 4], data: f(12, 1) }, { name: 'B1', dims: [3], data: f(3, 2) }, { name: 'W2', dims: [2, 3], data: f(6, 3) }, { name: 'B2', dims: [2], data: f(2, 4) }],
+      nodes: [
+        { name: '/fc1/Gemm', op: 'Gemm', inputs: ['x', 'W1', 'B1'], outputs: ['h'], attrs: { transB: 1 } },
+        { name: '/Relu', op: 'Relu', inputs: ['h'], outputs: ['r'] },
+        { name: '/fc2/Gemm', op: 'Gemm', inputs: ['r', 'W2', 'B2'], outputs: ['y'], attrs: { transB: 1 } },
+      ],
+    }));
+    writeFileSync(join(dir, 'input.json'), JSON.stringify({ input_data: [[0.5, -0.25, 1, 0.75]] }));
+    const { settings } = await compile({ model: join(dir, 'model.onnx'), input: join(dir, 'input.json'), outDir: join(work, 'wh'), visibility: { weights: 'hashed' }, checkCircom: true });
     expect(settings.circuit.checkCircom?.same).toBe(true);
   }, 300_000);
 });
@@ -104,12 +115,11 @@ describe('the comparison itself', () => {
     const { quantizeInputs } = await import('../src/qexec/exec.js');
     const { loadSample } = await import('../src/inputs.js');
     const dir = join(work, 'mismatch');
-    await compile({ model: join(CONFORMANCE_DIR, '1l_relu', 'network.onnx'), input: join(CONFORMANCE_DIR, '1l_relu', 'input.json'), outDir: dir });
+    await compile({ model: join(mlp, 'model.onnx'), calibration: join(mlp, 'calibration.json'), input: join(mlp, 'input.json'), outDir: dir });
     const p = new BuildPaths(dir);
     const qg = quantGraphFromJson(readFileSync(p.file('qgraph'), 'utf8'));
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(p.file('circuit'), readFileSync(p.file('circuit'), 'utf8').replace(/Rescale\((\d+), /, (_m, k) => `Rescale(${Number(k) + 1}, `));
-    const err = await checkAgainstCircom(p, qg, { input: 'private', output: 'public' }, {}, { qin: quantizeInputs(qg, loadSample(join(CONFORMANCE_DIR, '1l_relu', 'input.json'))) }).catch((e: unknown) => e);
+    const err = await checkAgainstCircom(p, qg, { input: 'private', output: 'public' }, {}, { qin: quantizeInputs(qg, loadSample(join(mlp, 'input.json'))) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ZkonnxError);
     expect((err as ZkonnxError).code).toBe('CIRCUIT_MISMATCH');
   }, 120_000);
