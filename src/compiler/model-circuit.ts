@@ -56,7 +56,7 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
   qg.acts.forEach((a, j) => { if (a.op.kind === 'mul' && mulExtra(a) > 0) prods.set(j, main.array(`a${j}_prod`, mulExtra(a))); });
 
   if (values) {
-    qg.inputs.forEach((inp, i) => values.qin[i]!.forEach((q, k) => sys.set(inputs[i]! + k, q)));
+    values.qin.forEach((xs, i) => xs.forEach((q, k) => sys.set(inputs[i]! + k, q)));
     values.linkIn?.forEach((q, k) => sys.set(linkIn! + k, q));
   }
   const s = (l: number) => sys.sig(l);
@@ -114,7 +114,7 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
   progress?.step?.(sys.witness ? `witness of ${qg.totalValues} values` : `constraints of ${qg.totalValues} values`, elements);
   let done = 0;
   qg.acts.forEach((a, j) => {
-    buildAct(main, a, j, V, v, prods.get(j));
+    buildAct(main, a, j, v, prods.get(j));
     done += a.size;
     progress?.tick?.(done);
   });
@@ -157,7 +157,7 @@ function row(sys: System, a: QAffine, r: number, v: number): Lin {
 }
 
 /** One non-linear value, element by element (emit.ts actBody). */
-function buildAct(main: Component, a: QAct, j: number, V: (g: number) => Lin, v: number, prod: number | undefined): void {
+function buildAct(main: Component, a: QAct, j: number, v: number, prod: number | undefined): void {
   const { sys } = main;
   const p = `a${j}`;
   let n = 0; // the act's component counter (max chains, mul products)
