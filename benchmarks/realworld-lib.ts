@@ -10,7 +10,7 @@ import type { Sample } from '../src/inputs.js';
 import type { ValueInfo } from '../src/ir/graph.js';
 import { sizeOf } from '../src/ir/graph.js';
 import { quantGraphFromJson } from '../src/ir/serialize.js';
-import { readOnnx } from '../src/onnx/decode.js';
+import { readOnnx, symbolicDims } from '../src/onnx/decode.js';
 import { inferAndFold } from '../src/onnx/fold.js';
 import { BuildPaths } from '../src/paths.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
@@ -69,8 +69,13 @@ function sampleFor(v: ValueInfo, next: () => number): number[] {
   return Array.from({ length: n }, () => Math.round(next() * 1000) / 1000);
 }
 
+/** Symbolic dims that are not the batch get this size (sequence lengths: 8 steps or tokens). */
+export const SEQUENCE_DIM = 8;
+
 export interface Prepared {
   model: string;
+  /** sizes given to the model's non-batch symbolic dimensions (compile --dim) */
+  dims?: Record<string, number>;
   input: string;
   calibration: string;
   /** digit classifiers: 100 real digits (not among the calibration samples or the proving input) */
@@ -81,7 +86,9 @@ export interface Prepared {
 /** Writes input.json and calibration.json for the model into `work`. */
 export function prepareRealworld(dir: string, work: string): Prepared {
   const model = modelFile(dir);
-  const g = inferAndFold(readOnnx(model));
+  const named = [...symbolicDims(model)].filter(([, at]) => at.axis > 0);
+  const dims = named.length ? Object.fromEntries(named.map(([k]) => [k, SEQUENCE_DIM])) : undefined;
+  const g = inferAndFold(readOnnx(model, { dims }));
   const pixels = digitModel(g.inputs, g.outputs);
   let samples: Sample[];
   let digits: Digit[] | undefined;
@@ -101,7 +108,7 @@ export function prepareRealworld(dir: string, work: string): Prepared {
   const calibration = join(work, 'calibration.json');
   writeFileSync(input, JSON.stringify(json(samples[32]!)));
   writeFileSync(calibration, JSON.stringify(samples.slice(0, 32).map(json)));
-  return { model, input, calibration, ...(digits ? { digits, pixels } : {}) };
+  return { model, input, calibration, ...(dims ? { dims } : {}), ...(digits ? { digits, pixels } : {}) };
 }
 
 /** The share of digits whose class by the integer executor (what a proof proves) is the float model's. */
@@ -134,7 +141,7 @@ export async function runRealworldModel(dir: string, workDir: string, opts: RunO
   }
   const row = await runConformanceModel(dir, workDir, {
     ...opts,
-    files: { model: p.model, input: p.input, calibration: p.calibration },
+    files: { model: p.model, input: p.input, calibration: p.calibration, ...(p.dims ? { dims: p.dims } : {}) },
     ...(p.digits ? { after: (buildDir) => agreement(p, buildDir) } : {}),
   });
   if (row.status === 'pass' && row.agreement !== undefined && row.agreement < 0.99) {

@@ -90,6 +90,8 @@ export interface CompileOptions {
    * Slow on large models: circom is the cross-check, not the compiler.
    */
   checkCircom?: boolean;
+  /** Sizes of the inputs' symbolic dimensions by name (e.g. { seq_len: 16 }); a symbolic batch dim is 1 by default. */
+  dims?: Record<string, number>;
   progress?: Progress;
 }
 
@@ -143,7 +145,8 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   }
 
   progress?.step?.(`import ${opts.model}`);
-  const graph = inferAndFold(readOnnx(modelPath));
+  const dims = opts.dims && Object.keys(opts.dims).length ? opts.dims : undefined;
+  const graph = inferAndFold(readOnnx(modelPath, { dims }));
   checkCompileMemory(graph); // a model too large for this machine fails here, not after minutes
   const lifted = visibility.weights === 'hashed' ? liftWeights(graph) : undefined;
   const affine = linearize(lifted?.graph ?? graph);
@@ -189,7 +192,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     }
     const settings: Settings = {
       zkonnx: VERSION,
-      model: { name: qg.name, path: modelPath, sha256: sha256(modelPath) },
+      model: { name: qg.name, path: modelPath, sha256: sha256(modelPath), ...(dims ? { dims } : {}) },
       visibility,
       params,
       publicSignals: layout,
@@ -445,7 +448,7 @@ function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string):
   const want = settings.weights!.tensors;
   let got: { name: string; shape: number[]; values: ArrayLike<number> }[];
   if (modelPath) {
-    got = liftWeights(inferAndFold(readOnnx(resolve(modelPath)))).weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
+    got = liftWeights(inferAndFold(readOnnx(resolve(modelPath), { dims: settings.model.dims }))).weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
   } else {
     got = (readJson(paths.require('weights', 'compile --weights hashed')) as { weights: { name: string; shape: number[]; values: number[] }[] }).weights;
   }

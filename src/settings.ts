@@ -10,7 +10,8 @@ import type { SplitSettings } from './split.js';
 
 export interface Settings {
   zkonnx: string;
-  model: { name: string; path: string; sha256: string };
+  /** dims: the values given to the model's symbolic dimensions (compile --dim) */
+  model: { name: string; path: string; sha256: string; dims?: Record<string, number> };
   visibility: { input: Visibility; output: Visibility; weights: WeightVisibility };
   params: QuantParams;
   /** The public signals in snarkjs's order: runs of outputs, commitments and public inputs. */

@@ -103,6 +103,37 @@ describe('non-linear ops outside the EZKL set, end to end', () => {
         { name: '/act/Tanh', op: 'Tanh', inputs: ['e'], outputs: ['y'] },
       ],
     }, [[3, 7, 0]]],
+    ['onehot_of_signal_indices', {
+      // OneHot of int64 ids, negative ones counted from the end (one comparison per class and index)
+      graphName: 'oh', inputs: [{ name: 'ids', shape: [1, 3], type: 'int64' }], outputs: [{ name: 'y', shape: [1, 3, 4] }],
+      initializers: [{ name: 'depth', dims: [], data: new Float32Array([4]) }, { name: 'vals', dims: [2], data: new Float32Array([-0.5, 2]) }],
+      nodes: [{ name: '/OneHot', op: 'OneHot', inputs: ['ids', 'depth', 'vals'], outputs: ['y'], attrs: { axis: -1 } }],
+      opset: 11,
+    }, [[-1, 2, 0]]],
+    ['crop_affine_thresholded_relu', {
+      // the opset-1 ops that CoreML-era converters wrote (fns-candy): Crop, Affine, ThresholdedRelu
+      graphName: 'c', inputs: [{ name: 'x', shape: [1, 2, 5, 5] }], outputs: [{ name: 'y', shape: [1, 2, 3, 2] }],
+      initializers: [],
+      nodes: [
+        { name: '/Crop', op: 'Crop', inputs: ['x'], outputs: ['c'], attrs: { border: [2, 1, 1, 1] } },
+        { name: '/Affine', op: 'Affine', inputs: ['c'], outputs: ['a'], attrs: { alpha: 1.5, beta: -0.25 } },
+        { name: '/ThresholdedRelu', op: 'ThresholdedRelu', inputs: ['a'], outputs: ['y'], attrs: { alpha: 0.5 } },
+      ],
+      opset: 7,
+    }, [rand(50, 11)]],
+    ['svm_classifier_rbf', {
+      // sklearn's SVC as SVMClassifier: RBF kernels, one-vs-one scores and votes, label and scores
+      graphName: 'svm', inputs: [{ name: 'x', shape: [1, 3] }], outputs: [{ name: 'label', shape: [1], type: 'int64' }, { name: 'scores', shape: [1, 3] }],
+      initializers: [],
+      nodes: [{
+        name: '/SVM', op: 'SVMClassifier', domain: 'ai.onnx.ml', inputs: ['x'], outputs: ['label', 'scores'],
+        attrs: {
+          classlabels_ints: [0, 1, 2], vectors_per_class: [2, 1, 2], kernel_type: 'RBF', kernel_params: [0.5, 0, 3],
+          support_vectors: rand(15, 12), coefficients: rand(10, 13), rho: [0.1, -0.2, 0.05], post_transform: 'NONE',
+        },
+      }],
+      opset: 13,
+    }, [rand(3, 14)]],
     ['argmax_equal_reciprocal', {
       graphName: 'a', inputs: [{ name: 'x', shape: [1, 5] }], outputs: [{ name: 'am', shape: [1], type: 'int64' }, { name: 'r', shape: [1, 5] }],
       initializers: [{ name: 'one', dims: [1], data: new Float32Array([1]) }],

@@ -196,3 +196,28 @@ describe('shape inference, folding and linearization agree with onnxruntime-web'
     expect(ag.acts).toHaveLength(1); // relu(relu(x)) materializes once
   });
 });
+
+describe('symbolic dimensions (compile --dim)', () => {
+  const seq: ModelSpec = {
+    graphName: 'seq',
+    inputs: [{ name: 'x', shape: ['batch', 'seq_len', 4] }, { name: 'past', shape: [2, 'batch', 'past_len', 4] }],
+    outputs: [{ name: 'y', shape: ['batch', 'seq_len', 4] }],
+    initializers: [],
+    nodes: [{ name: '/Relu', op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+  };
+  const bytes = buildModel(seq);
+
+  it('a non-batch symbolic dim needs a size, and the message says how to give it', () => {
+    expectErr(() => decodeOnnx(bytes, 'seq.onnx'), 'ONNX_SHAPE', "'seq_len'", '--dim seq_len=N');
+  });
+
+  it('sizes given by name; a name that is some input\'s leading dim is the batch wherever it occurs', () => {
+    const g = decodeOnnx(bytes, 'seq.onnx', { dims: { seq_len: 5, past_len: 2 } });
+    expect(g.inputs.map((i) => i.shape)).toEqual([[1, 5, 4], [2, 1, 2, 4]]);
+  });
+
+  it('refuses a name no input has, and sizes that are not positive integers', () => {
+    expectErr(() => decodeOnnx(bytes, 'seq.onnx', { dims: { seq_len: 5, past_len: 2, seqlen: 3 } }), 'BAD_ARGUMENT', "'seqlen'", 'seq_len, past_len');
+    expectErr(() => decodeOnnx(bytes, 'seq.onnx', { dims: { seq_len: 0, past_len: 2 } }), 'BAD_ARGUMENT', "'seq_len'", 'positive integer');
+  });
+});

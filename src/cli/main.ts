@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `zkonnx` command: a thin layer over the library API (src/api.ts).
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
 import * as api from '../api.js';
 import { packageRoot } from '../paths.js';
@@ -24,6 +24,13 @@ function constraintsByOp(s: api.Settings): string {
   return [...by.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
 }
 
+/** --dim name=size, repeatable. */
+function collectDim(v: string, acc: Record<string, number>): Record<string, number> {
+  const m = /^([^=]+)=(\d+)$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('expected name=size, e.g. --dim seq_len=16');
+  return { ...acc, [m[1]!]: parseInt(m[2]!, 10) };
+}
+
 program.command('compile')
   .description('quantize an ONNX model and compile it into a circom circuit')
   .argument('<model>', 'the .onnx file')
@@ -39,10 +46,11 @@ program.command('compile')
   .option('--split <n>', 'split into n chunk circuits of about equal cost, proven independently and linked by commitments', (v) => parseInt(v, 10))
   .option('--max-constraints <c>', 'split into chunk circuits of at most about c constraints each', (v) => parseInt(v, 10))
   .option('--check-circom', 'also compile circuit.circom with circom (circom2, --O1) and check that it builds the same constraint system and witness (slow on large models)')
+  .option('--dim <name=size>', 'size of a symbolic input dimension, e.g. --dim seq_len=16 (repeatable; a symbolic batch dim is 1)', collectDim, {})
   .addOption(jsonOpt())
   .action((model: string, o) => run(o, async (progress) => {
     const r = await api.compile({
-      model, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress, checkCircom: o.checkCircom === true,
+      model, dims: o.dim, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress, checkCircom: o.checkCircom === true,
       ...(o.split !== undefined || o.maxConstraints !== undefined ? { split: { chunks: o.split, maxConstraints: o.maxConstraints } } : {}),
       visibility: { input: o.input, output: o.output, weights: o.weights },
       params: {

@@ -129,20 +129,39 @@ function decodeAttr(a: Pb, modelDir: string, where: string): AttrValue {
   }
 }
 
-/** Reads the declared shape; a symbolic leading dim (batch) becomes 1. */
-function decodeShape(v: Pb, file: string, role: string): number[] {
+/** Options of reading a model. */
+export interface ReadOptions {
+  /** Values of symbolic dimensions by name (`dim_param`), e.g. { seq_len: 16 }; a circuit has static shapes. */
+  dims?: Record<string, number>;
+}
+
+/** Reads the declared shape: named symbolic dims from `dims`, else a symbolic leading dim (batch) becomes 1. */
+function decodeShape(v: Pb, file: string, role: string, fixed: Record<string, number>, batchNames: Set<string>): number[] {
   const dims: Pb[] = v.type?.tensor_type?.shape?.dim ?? [];
   return dims.map((d: Pb, i: number) => {
     const value = num(d.dim_value);
     if (d.dim_value !== undefined && d.dim_value !== null && value > 0) return value;
-    if (i === 0) return 1; // batch: a proof is about one sample
-    throw new ZkonnxError('ONNX_SHAPE', `${role} '${v.name}' has a symbolic dimension ${i} ('${d.dim_param ?? '?'}') that is not the batch dimension`, {
-      file, hint: 'export the model with static shapes except the batch dimension',
+    const param: string | undefined = d.dim_param || undefined;
+    if (param !== undefined && fixed[param] !== undefined) return fixed[param]!;
+    if (i === 0 || (param !== undefined && batchNames.has(param))) return 1; // batch: a proof is about one sample
+    throw new ZkonnxError('ONNX_SHAPE', `${role} '${v.name}' has a symbolic dimension ${i} ('${param ?? '?'}') that is not the batch dimension${param ? `: give its size with --dim ${param}=N` : ''}`, {
+      file, hint: param ? 'a circuit has static shapes: each proof is about inputs of the sizes fixed at compile time' : 'export the model with static shapes except the batch dimension',
     });
   });
 }
 
-export function decodeOnnx(bytes: Uint8Array, source = '<memory>'): Graph {
+/** Checks --dim values: names of symbolic dimensions, each a positive integer. */
+function checkDims(dims: Record<string, number>, source: string): void {
+  for (const [k, v] of Object.entries(dims)) {
+    if (!Number.isInteger(v) || v < 1 || v > 1 << 24) {
+      throw new ZkonnxError('BAD_ARGUMENT', `symbolic dimension '${k}' must be a positive integer, got ${v}`, { file: source });
+    }
+  }
+}
+
+export function decodeOnnx(bytes: Uint8Array, source = '<memory>', opts: ReadOptions = {}): Graph {
+  const fixed = opts.dims ?? {};
+  checkDims(fixed, source);
   let model: Pb;
   try {
     model = ModelProto.decode(bytes);
@@ -162,12 +181,20 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>'): Graph {
 
   const shapes = new Map<string, number[]>();
   const inputs: ValueInfo[] = [];
+  // a name that is some input's leading dim is the batch wherever it occurs (a KV cache's [2, batch, …])
+  const batchNames = new Set(((g.input ?? []) as Pb[]).map((v) => v.type?.tensor_type?.shape?.dim?.[0]?.dim_param as string).filter(Boolean));
   for (const v of g.input ?? []) {
     if (constants.has(v.name)) continue; // older exporters list initializers again as inputs
-    const shape = decodeShape(v, source, 'input');
+    const shape = decodeShape(v, source, 'input', fixed, batchNames);
     const dtype = num(v.type?.tensor_type?.elem_type);
     inputs.push(dtype ? { name: v.name, shape, dtype } : { name: v.name, shape });
     shapes.set(v.name, shape);
+  }
+  const params = new Set(((g.input ?? []) as Pb[]).flatMap((v) => ((v.type?.tensor_type?.shape?.dim ?? []) as Pb[]).map((d) => d.dim_param as string).filter(Boolean)));
+  for (const k of Object.keys(fixed)) {
+    if (!params.has(k)) {
+      throw new ZkonnxError('BAD_ARGUMENT', `${source}: no input has a symbolic dimension named '${k}' (${params.size ? `its symbolic dimensions: ${[...params].join(', ')}` : 'its inputs have static shapes'})`, { file: source });
+    }
   }
   for (const [name, t] of constants) shapes.set(name, t.dims);
   const outputs: ValueInfo[] = (g.output ?? []).map((v: Pb) => ({ name: v.name, shape: [] }));
@@ -184,9 +211,9 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>'): Graph {
   return { name: g.name || basename(source, '.onnx'), source, opset, inputs, outputs, constants, nodes, shapes };
 }
 
-export function readOnnx(path: string): Graph {
+export function readOnnx(path: string, opts: ReadOptions = {}): Graph {
   if (!existsSync(path)) throw new ZkonnxError('ARTIFACT_MISSING', `model file ${path} not found`, { file: path });
-  return decodeOnnx(readFileSync(path), path);
+  return decodeOnnx(readFileSync(path), path, opts);
 }
 
 /** The external data files the model's initializers name (ONNX external data), relative to it. */
@@ -204,4 +231,18 @@ export function externalDataFiles(path: string): string[] {
     if (typeof loc === 'string' && loc) files.add(loc);
   }
   return [...files];
+}
+
+/** The named symbolic dimensions of the model's inputs: name → where it first occurs (input, axis). */
+export function symbolicDims(path: string): Map<string, { input: string; axis: number }> {
+  const model: Pb = ModelProto.decode(readFileSync(path));
+  const inits = new Set(((model.graph?.initializer ?? []) as Pb[]).map((t) => t.name as string));
+  const out = new Map<string, { input: string; axis: number }>();
+  for (const v of (model.graph?.input ?? []) as Pb[]) {
+    if (inits.has(v.name)) continue;
+    ((v.type?.tensor_type?.shape?.dim ?? []) as Pb[]).forEach((d, axis) => {
+      if (d.dim_param && !(num(d.dim_value) > 0) && !out.has(d.dim_param)) out.set(d.dim_param, { input: v.name, axis });
+    });
+  }
+  return out;
 }

@@ -11,6 +11,8 @@ import { broadcastIndex, broadcastShape, strides } from '../ir/shape.js';
 import { windowOf, poolKernel } from '../ir/ops/conv.js';
 import { applyLinear, LINEAR_OPS, constPermute } from '../ir/ops/linear.js';
 import { expandMlOps } from './ml.js';
+import { EXPANSIONS } from './expand.js';
+import { emitter } from './rewrite.js';
 import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
 import { SCALAR_FNS, UNARY_FNS } from '../ir/ops/scalar.js';
 import type { Arg, OpContext, Tens } from '../ir/ops/types.js';
@@ -419,7 +421,7 @@ NONLINEAR_SHAPES.Gather = (_c, oc, ins) => {
 };
 
 /** Every op zkonnx infers shapes for on signals (linear ops and the non-linear ops linearize lowers). */
-export const SIGNAL_OPS: ReadonlySet<string> = new Set([...LINEAR_OPS, ...Object.keys(NONLINEAR_SHAPES)].sort());
+export const SIGNAL_OPS: ReadonlySet<string> = new Set([...LINEAR_OPS, ...Object.keys(NONLINEAR_SHAPES), ...Object.keys(EXPANSIONS)].sort());
 
 /** Inputs that decide shapes and so must be constants on signal nodes: op → [index, what]. */
 const SHAPE_INPUTS: Record<string, [number, string][]> = {
@@ -454,9 +456,25 @@ export function inferAndFold(input: Graph): Graph {
     }
     return s;
   };
-  for (const node of g.nodes) {
+  const pending = [...g.nodes];
+  for (let at = 0; at < pending.length; at++) {
+    const node = pending[at]!;
     const ctx: Ctx = { g, node };
     const oc = opContext(g, node);
+    const expansion = !node.domain || node.domain === 'ai.onnx' ? EXPANSIONS[node.op] : undefined;
+    if (expansion) {
+      // rewritten into other ops now that its input shapes are known; those are inferred next
+      for (const n of node.inputs) if (n) shapeOf(ctx)(n);
+      const added: Node[] = [];
+      expansion(node, {
+        e: emitter(node, added, constants, shapes, 'x'),
+        shapeOf: shapeOf(ctx),
+        constOf: (n) => constants.get(n),
+        fail: (msg, hint) => fail(ctx, msg, hint, 'ONNX_UNSUPPORTED_ATTR'),
+      });
+      pending.splice(at + 1, 0, ...added);
+      continue;
+    }
     if (node.domain && node.domain !== 'ai.onnx') {
       throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: custom domain '${node.domain}' is not supported`, {
         file: g.source, node: node.name, op: node.op, hint: 'only the default ONNX domain is supported',

@@ -14,18 +14,10 @@
 // Labels must be integers affine in the class index (0, 1, …, C − 1 as sklearn writes them):
 // the label output is then a linear function of the ArgMax. String labels and inputs are refused.
 import { ZkonnxError, nodeLabel } from '../errors.js';
-import type { AttrValue, Graph, Node, Tensor } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
+import { emitter, nums, str, strs, type Emit } from './rewrite.js';
 
 export const ML_DOMAIN = 'ai.onnx.ml';
-
-type Emit = {
-  node(op: string, inputs: string[], attrs?: Record<string, AttrValue>, outputs?: string[]): string;
-  constant(dims: number[], data: ArrayLike<number>): string;
-};
-
-const nums = (v: AttrValue | undefined): number[] => (Array.isArray(v) ? (v as number[]) : typeof v === 'number' ? [v] : []);
-const strs = (v: AttrValue | undefined): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
-const str = (v: AttrValue | undefined, d: string) => (typeof v === 'string' ? v : d);
 
 /** Rewrites every ai.onnx.ml node of the graph into default-domain nodes (new constants and names). */
 export function expandMlOps(g: Graph): Graph {
@@ -33,26 +25,12 @@ export function expandMlOps(g: Graph): Graph {
   const constants = new Map(g.constants);
   const shapes = new Map(g.shapes);
   const nodes: Node[] = [];
-  let k = 0;
   for (const node of g.nodes) {
     if (node.domain !== ML_DOMAIN) { nodes.push(node); continue; }
     const fail = (m: string, hint?: string): never => {
       throw new ZkonnxError('ONNX_UNSUPPORTED_ATTR', `${nodeLabel(node)}: ${m}`, { file: g.source, node: node.name, op: node.op, hint });
     };
-    const emit: Emit = {
-      node(op, inputs, attrs = {}, outputs) {
-        const outs = outputs ?? [`${node.name || node.op}:ml${k++}`];
-        nodes.push({ name: `${node.name || node.op}/${op}${k++}`, op, domain: '', inputs, outputs: outs, attrs });
-        return outs[0]!;
-      },
-      constant(dims, data) {
-        const name = `${node.name || node.op}:c${k++}`;
-        const t: Tensor = { dims, data: Float64Array.from(data) };
-        constants.set(name, t);
-        shapes.set(name, dims);
-        return name;
-      },
-    };
+    const emit = emitter(node, nodes, constants, shapes, 'ml');
     const rule = RULES[node.op];
     if (!rule) {
       throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: the ai.onnx.ml operator ${node.op} is not supported`, {
@@ -146,6 +124,8 @@ const RULES: Record<string, Rule> = {
     labelOf(node, e, fail, scores, rows); // the post-transforms are monotone: the same argmax
   },
 
+  SVMClassifier: svmClassifier,
+
   TreeEnsembleRegressor(node, e, fail) {
     const n = typeof node.attrs.n_targets === 'number' ? node.attrs.n_targets : 1;
     const scores = treeScores(node, e, fail, 'target', n, nums(node.attrs.base_values));
@@ -164,6 +144,83 @@ const RULES: Record<string, Rule> = {
     labelOf(node, e, fail, scores, labels);
   },
 };
+
+/**
+ * SVMClassifier as onnxruntime computes it. With support vectors (SVC): kernels k_v = K(x, sv_v),
+ * one score per pair of classes i < j (the two classes' coefficient blocks · k + rho), a vote for
+ * i where the score is > 0 and for j otherwise, label = the first class with the most votes,
+ * the pair scores as the score output. Without (linear): scores x·Wᵀ + rho[0], label = argmax.
+ */
+function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => never): void {
+  const a = node.attrs;
+  const labels = nums(a.classlabels_ints ?? a.classlabels_int64s).length || strs(a.classlabels_strings).length;
+  const coef = nums(a.coefficients);
+  const rho = nums(a.rho);
+  const perClass = nums(a.vectors_per_class);
+  if (nums(a.prob_a).length) fail('probability outputs (prob_a, prob_b: pairwise coupling) are not supported', 'export the classifier without probability=True');
+  if (labels <= 2) fail('binary SVM classifiers are not supported yet (onnxruntime scores them differently)');
+  const x = node.inputs[0]!;
+  let scores: string;
+  if (perClass.length) {
+    const V = perClass.reduce((s, v) => s + v, 0);
+    const sv = nums(a.support_vectors);
+    if (perClass.length !== labels) fail(`vectors_per_class has ${perClass.length} entries for ${labels} classes`);
+    if (!V || sv.length % V) fail(`${sv.length} support vector values do not split into ${V} vectors`);
+    const F = sv.length / V;
+    const P = (labels * (labels - 1)) / 2;
+    if (coef.length < (labels - 1) * V || rho.length < P) fail(`coefficients or rho are too short for ${labels} classes and ${V} support vectors`);
+    const k = kernel(node, e, fail, x, sv, V, F); // [1, V]
+    const start = perClass.map((_, c) => perClass.slice(0, c).reduce((s, v) => s + v, 0));
+    const A = new Float64Array(V * P); // kernels → pair scores
+    const votes = new Float64Array(P * labels); // [score > 0] → votes
+    const base = new Float64Array(labels);
+    let p = 0;
+    for (let i = 0; i < labels - 1; i++) {
+      for (let j = i + 1; j < labels; j++, p++) {
+        for (let m = 0; m < perClass[i]!; m++) A[(start[i]! + m) * P + p] = coef[(j - 1) * V + start[i]! + m]!;
+        for (let m = 0; m < perClass[j]!; m++) A[(start[j]! + m) * P + p] = coef[i * V + start[j]! + m]!;
+        votes[p * labels + i] += 1;
+        votes[p * labels + j] -= 1;
+        base[j]! += 1;
+      }
+    }
+    scores = e.node('Add', [e.node('MatMul', [k, e.constant([V, P], A)]), e.constant([P], rho.slice(0, P))]);
+    const won = e.node('Cast', [e.node('Greater', [scores, e.constant([], [0])])], { to: 1 });
+    const tally = e.node('Add', [e.node('MatMul', [won, e.constant([P, labels], votes)]), e.constant([labels], base)]);
+    labelOf(node, e, fail, tally, labels);
+  } else {
+    if (coef.length % labels) fail(`${coef.length} coefficients do not split into ${labels} classes`);
+    const F = coef.length / labels;
+    scores = e.node('Gemm', [x, e.constant([labels, F], coef), e.constant([labels], new Array<number>(labels).fill(rho[0] ?? 0))], { transB: 1 });
+    labelOf(node, e, fail, scores, labels);
+  }
+  postTransform(node, e, fail, scores, 1);
+}
+
+/** K(x, sv_v) for every support vector: [1, V]. */
+function kernel(node: Node, e: Emit, fail: (m: string) => never, x: string, sv: number[], V: number, F: number): string {
+  const type = str(node.attrs.kernel_type, 'LINEAR');
+  const [gamma = 0, coef0 = 0, degree = 0] = nums(node.attrs.kernel_params);
+  const svs = e.constant([V, F], sv);
+  const row = (t: string) => e.node('Reshape', [t, e.constant([2], [1, V])]);
+  if (type === 'RBF') {
+    // exp(−γ·Σ_f (x_f − sv_vf)²): the squares are products of a signal with itself, so ≥ 0
+    const d = e.node('Sub', [x, svs]); // [V, F]
+    const dist = e.node('MatMul', [e.node('Mul', [d, d]), e.constant([F, 1], new Array<number>(F).fill(1))]);
+    return row(e.node('Exp', [e.node('Mul', [dist, e.constant([], [-gamma])])]));
+  }
+  const dot = e.node('Gemm', [x, svs], { transB: 1 }); // [1, V]
+  if (type === 'LINEAR') return dot;
+  const lin = e.node('Add', [e.node('Mul', [dot, e.constant([], [gamma])]), e.constant([], [coef0])]);
+  if (type === 'SIGMOID') return e.node('Tanh', [lin]);
+  if (type === 'POLY') {
+    if (!Number.isInteger(degree) || degree < 1 || degree > 8) fail(`POLY kernel degree ${degree} is not supported (an integer from 1 to 8)`);
+    let out = lin;
+    for (let i = 1; i < degree; i++) out = e.node('Mul', [out, lin]);
+    return out;
+  }
+  return fail(`kernel_type ${type} is not supported (supported: LINEAR, POLY, RBF, SIGMOID)`);
+}
 
 const MODE_OP: Record<string, string> = { BRANCH_LEQ: 'LessOrEqual', BRANCH_LT: 'Less', BRANCH_GTE: 'GreaterOrEqual', BRANCH_GT: 'Greater', BRANCH_EQ: 'Equal' };
 

@@ -76,6 +76,8 @@ export interface ModelSpec {
   nodes: NodeSpec[];
   /** ai.onnx opset version; default 13. */
   opset?: number;
+  /** Versions of other operator domains the nodes use (default 1 for each, e.g. 'ai.onnx.ml'). */
+  opsets?: Record<string, number>;
   producer?: string;
   producerVersion?: string;
   /** Lists initializers again among graph inputs, as exporters before IR 4 did. */
@@ -226,7 +228,7 @@ function checkGraph(spec: ModelSpec): void {
         throw bad(`${label}: input ${i} is not defined before this node`, 'list nodes in topological order');
       }
     }
-    for (const o of n.outputs) define(o, label);
+    for (const o of n.outputs) if (o !== '') define(o, label); // '' skips an optional output
   }
   for (const v of spec.outputs) {
     if (!known.has(v.name)) throw bad(`graph output ${v.name} is not produced by any node or initializer`);
@@ -255,7 +257,10 @@ export function buildModel(spec: ModelSpec): Uint8Array {
     ir_version: IR_VERSION,
     producer_name: spec.producer ?? 'zkonnx',
     producer_version: spec.producerVersion ?? '',
-    opset_import: [{ domain: '', version: spec.opset ?? DEFAULT_OPSET }],
+    opset_import: [
+      { domain: '', version: spec.opset ?? DEFAULT_OPSET },
+      ...[...new Set(spec.nodes.map((n) => n.domain ?? '').filter((d) => d && d !== 'ai.onnx'))].map((domain) => ({ domain, version: spec.opsets?.[domain] ?? 1 })),
+    ],
     graph: {
       name: spec.graphName,
       node,

@@ -49,6 +49,11 @@ function tensorOf(v: ValueInfo, x: ArrayLike<number>): ort.Tensor {
     case 7: return new ort.Tensor('int64', BigInt64Array.from(Array.from(x, (e) => BigInt(Math.round(e)))), v.shape);
     case 6: return new ort.Tensor('int32', Int32Array.from(x, Math.round), v.shape);
     case 9: return new ort.Tensor('bool', Uint8Array.from(x, (e) => (e ? 1 : 0)), v.shape);
+    case 2: return new ort.Tensor('uint8', Uint8Array.from(x, Math.round), v.shape);
+    case 3: return new ort.Tensor('int8', Int8Array.from(x, Math.round), v.shape);
+    case 4: return new ort.Tensor('uint16', Uint16Array.from(x, Math.round), v.shape);
+    case 5: return new ort.Tensor('int16', Int16Array.from(x, Math.round), v.shape);
+    case 12: return new ort.Tensor('uint32', Uint32Array.from(x, Math.round), v.shape);
     case 11: return new ort.Tensor('float64', Float64Array.from(x), v.shape);
     default: return new ort.Tensor('float32', Float32Array.from(x), v.shape);
   }

@@ -1,0 +1,34 @@
+// Rewrites of one ONNX node into default-domain nodes (new value names, new constants), shared by
+// the ai.onnx.ml rules (ml.ts) and the ops zkonnx lowers to other ops (recurrent.ts, expand.ts).
+import type { AttrValue, Node, Tensor } from '../ir/graph.js';
+
+export interface Emit {
+  /** Adds a default-domain node; returns its first output (a fresh name unless `outputs` is given). */
+  node(op: string, inputs: string[], attrs?: Record<string, AttrValue>, outputs?: string[]): string;
+  /** Adds a constant; returns its name. */
+  constant(dims: number[], data: ArrayLike<number>): string;
+}
+
+/** An Emit for the rewrite of `owner`: nodes go to `sink`, constants and their shapes to the maps. */
+export function emitter(owner: Node, sink: Node[], constants: Map<string, Tensor>, shapes: Map<string, number[]>, tag: string): Emit {
+  const base = owner.name || owner.op;
+  let k = 0;
+  return {
+    node(op, inputs, attrs = {}, outputs) {
+      const outs = outputs ?? [`${base}:${tag}${k++}`];
+      sink.push({ name: `${base}/${op}${k++}`, op, domain: '', inputs, outputs: outs, attrs });
+      return outs[0]!;
+    },
+    constant(dims, data) {
+      const name = `${base}:${tag}c${k++}`;
+      constants.set(name, { dims, data: Float64Array.from(data) });
+      shapes.set(name, dims);
+      return name;
+    },
+  };
+}
+
+export const nums = (v: AttrValue | undefined): number[] => (Array.isArray(v) ? (v as number[]) : typeof v === 'number' ? [v] : []);
+export const strs = (v: AttrValue | undefined): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
+export const str = (v: AttrValue | undefined, d: string) => (typeof v === 'string' ? v : d);
+export const num = (v: AttrValue | undefined, d: number) => (typeof v === 'number' ? v : d);
