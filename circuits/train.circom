@@ -52,7 +52,7 @@ template SigmoidResidual(kz, bz, dc, D, segBits, deg, pshift, bo, ty, C) {
     component hi = Max2(dc);
     hi.a <== -lo.out;
     hi.b <== -(2 ** (D - 1) - 1);
-    component s = PiecewisePoly(D, segBits, deg, pshift, bo, -(2 ** (D - 1)), C);
+    component s = PiecewisePoly(D, segBits, 0, deg, pshift, bo, -(2 ** (D - 1)), C);
     s.in <== -hi.out;
     sigma <== s.out;
     e <== s.out - y * 2 ** ty;

@@ -205,14 +205,15 @@ template ArgMax(n, d) {
     }
 }
 
-/// y = rescale(Σ_k C[seg·(deg+1) + k]·t^k, shift) where x − lo = seg·2^m + t, m = B − s: a
-/// piecewise polynomial over 2^s segments of the domain [lo, lo + 2^B).
+/// y = rescale(Σ_k C[seg·(deg+1) + k]·t^k, shift) where x − lo = seg·2^m + t·2^drop + r, m = B − s,
+/// r < 2^drop: a piecewise polynomial over 2^s segments of the domain [lo, lo + 2^B), evaluated
+/// at the top m − drop bits of each segment's offset (the low drop bits are range-checked, unused).
 /// Sound: x − lo is decomposed into B boolean bits (so seg and t are the unique digits), the
 /// one-hot selector of seg is built from its bits by products (each a constraint), coefficients
 /// are linear in the selector, every product with t^k is a constraint, and the final Rescale
 /// is sound by itself. Cost (at --O2): B + max(0, 2^s − 2) + (s = 0 ? deg − 1 : 2·deg − 1) + shift + bo + 1.
-template PiecewisePoly(B, s, deg, shift, bo, lo, C) {
-    assert(s <= B && B + 1 <= 252);
+template PiecewisePoly(B, s, drop, deg, shift, bo, lo, C) {
+    assert(s <= B && drop <= B - s && B + 1 <= 252);
     signal input in;
     signal output out;
     var m = B - s;
@@ -227,7 +228,7 @@ template PiecewisePoly(B, s, deg, shift, bo, lo, C) {
     lc === in - lo;
 
     var t = 0;
-    for (var i = 0; i < m; i++) { t += bits[i] * 2 ** i; }
+    for (var i = drop; i < m; i++) { t += bits[i] * 2 ** (i - drop); }
 
     // one-hot selector of the segment, most significant bit first
     var nseg = 2 ** s;

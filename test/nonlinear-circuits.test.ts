@@ -855,12 +855,14 @@ for (const [n, d] of ARGMAX) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PiecewisePoly(B, s, deg, shift, bo, lo, C): rescale(Σ_k C[seg·(deg+1) + k]·t^k, shift)
+// PiecewisePoly(B, s, drop, deg, shift, bo, lo, C): rescale(Σ_k C[seg·(deg+1) + k]·t^k, shift)
 
 interface PiecewiseCase {
   name: string;
   B: number;
   s: number;
+  /** low bits of each segment's offset left out of t */
+  drop: number;
   deg: number;
   shift: number;
   bo: number;
@@ -873,11 +875,11 @@ interface PiecewiseCase {
 /** The main component, with C declared the way the compiler does: a function returning a var array. */
 function piecewiseSource(c: PiecewiseCase): string {
   const coefs = c.C.map((v, i) => `    c[${i}] = ${v};`).join('\n');
-  return `function coefs() {\n    var c[${c.C.length}];\n${coefs}\n    return c;\n}\ncomponent main = PiecewisePoly(${c.B}, ${c.s}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, coefs());`;
+  return `function coefs() {\n    var c[${c.C.length}];\n${coefs}\n    return c;\n}\ncomponent main = PiecewisePoly(${c.B}, ${c.s}, ${c.drop}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, coefs());`;
 }
 
 function qpoly(c: PiecewiseCase): QPoly {
-  return { lo: c.lo, segBits: c.s, lowBits: c.B - c.s, degree: c.deg, coef: c.C, polyScale: 0, maxError: 0 };
+  return { lo: c.lo, segBits: c.s, lowBits: c.B - c.s, dropBits: c.drop, degree: c.deg, coef: c.C, polyScale: 0, maxError: 0 };
 }
 
 /** The smallest bo with [lo, hi] ⊂ [−2^bo, 2^bo). */
@@ -901,7 +903,7 @@ function piecewiseSignals(
   const bits = forge.bits ?? bitsOf(x - c.lo, c.B);
   const a: Assignment = { in: x };
   bits.forEach((bit, i) => (a[`bits[${i}]`] = bit));
-  const t = bits.slice(0, m).reduce((sum, bit, i) => sum + bit * pow2(i), 0n);
+  const t = bits.slice(c.drop, m).reduce((sum, bit, i) => sum + bit * pow2(i), 0n);
   // The one-hot selector, most significant segment bit first: sel[g] for g = the segment's digits.
   let sel: bigint[] = [1n];
   let np = 0;
@@ -937,23 +939,28 @@ function piecewiseSignals(
 const PIECEWISE: PiecewiseCase[] = (() => {
   const cases: PiecewiseCase[] = [
     // The example of the brief: 4 segments of 16 points, linear, [-32, 32).
-    { name: 'pp_handmade', B: 6, s: 2, deg: 1, shift: 3, bo: 10, lo: -32n, C: [100n, -7n, -500n, 40n, 1000n, -60n, 0n, 3n], counts: [29, 23] },
+    { name: 'pp_handmade', B: 6, s: 2, drop: 0, deg: 1, shift: 3, bo: 10, lo: -32n, C: [100n, -7n, -500n, 40n, 1000n, -60n, 0n, 3n], counts: [29, 23] },
     // One segment (s = 0): the coefficients are constants, so the terms are linear.
-    { name: 'pp_one_segment', B: 6, s: 0, deg: 2, shift: 3, bo: 10, lo: -32n, C: [5n, -2n, 1n], counts: [27, 21] },
+    { name: 'pp_one_segment', B: 6, s: 0, drop: 0, deg: 2, shift: 3, bo: 10, lo: -32n, C: [5n, -2n, 1n], counts: [27, 21] },
     // Two segments (s = 1, no selector products), cubic, no rescaling (shift = 0), lo > 0.
-    { name: 'pp_two_cubic', B: 5, s: 1, deg: 3, shift: 0, bo: 20, lo: 7n, C: [3n, -50n, 20n, -1n, -7n, 40n, -9n, 2n], counts: [37, 31] },
+    { name: 'pp_two_cubic', B: 5, s: 1, drop: 0, deg: 3, shift: 0, bo: 20, lo: 7n, C: [3n, -50n, 20n, -1n, -7n, 40n, -9n, 2n], counts: [37, 31] },
     // s = B: a lookup table (t = 0), degree 0.
-    { name: 'pp_table', B: 3, s: 3, deg: 0, shift: 0, bo: 8, lo: -4n, C: [5n, -3n, 7n, 0n, 100n, -100n, 2n, 1n], counts: [22, 18] },
+    { name: 'pp_table', B: 3, s: 3, drop: 0, deg: 0, shift: 0, bo: 8, lo: -4n, C: [5n, -3n, 7n, 0n, 100n, -100n, 2n, 1n], counts: [22, 18] },
+    // The low 2 bits of each segment's 8 offsets left out: t ∈ [0, 2) is the offset's top bit.
+    { name: 'pp_drop', B: 7, s: 2, drop: 2, deg: 2, shift: 2, bo: 10, lo: -40n, C: [90n, -7n, 3n, -300n, 40n, -5n, 500n, 60n, 2n, 11n, -13n, 17n], counts: [0, 0] },
   ];
   // Two fits the quantizer makes itself: sigmoid and tanh over their whole input domains.
   const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
-  for (const [name, f, lo, bits, inScale, outScale, tolerance, counts] of [
-    ['pp_sigmoid', sigmoid, -128n, 8, 4, 6, 0.02, [0, 0]],
-    ['pp_tanh', Math.tanh, -512n, 10, 7, 7, 0.004, [0, 0]],
+  // pp_exp_drop: exp(x) on [−4, 0) at input scale 2^9, output scale 2^6: the fit drops low bits
+  for (const [name, f, lo, bits, inScale, outScale, tolerance, counts, allowDrop] of [
+    ['pp_sigmoid', sigmoid, -128n, 8, 4, 6, 0.02, [0, 0], false],
+    ['pp_tanh', Math.tanh, -512n, 10, 7, 7, 0.004, [0, 0], false],
+    ['pp_exp_drop', Math.exp, -2048n, 11, 9, 6, 2 ** -6, [0, 0], true],
   ] as const) {
-    const fit = fitPiecewise({ f, lo, domainBits: bits, inScale, outScale, tolerance });
+    const fit = fitPiecewise({ f, lo, domainBits: bits, inScale, outScale, tolerance, allowDrop });
     const p = fit.poly;
-    cases.push({ name, B: bits, s: p.segBits, deg: p.degree, shift: p.polyScale - outScale, bo: outBits(fit.outLo, fit.outHi), lo, C: p.coef, counts: [...counts] });
+    if (allowDrop) expect(p.dropBits).toBeGreaterThan(0);
+    cases.push({ name, B: bits, s: p.segBits, drop: p.dropBits ?? 0, deg: p.degree, shift: p.polyScale - outScale, bo: outBits(fit.outLo, fit.outHi), lo, C: p.coef, counts: [...counts] });
   }
   return cases;
 })();
@@ -965,7 +972,7 @@ function piecewiseCostO2(c: PiecewiseCase): number {
 }
 
 for (const c of PIECEWISE) {
-  describe(`PiecewisePoly(${c.B}, ${c.s}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, C) ${c.name}`, () => {
+  describe(`PiecewisePoly(${c.B}, ${c.s}, ${c.drop}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, C) ${c.name}`, () => {
     let t1: CircuitTester;
     let t2: CircuitTester;
     beforeAll(async () => {
@@ -1080,7 +1087,7 @@ function failingOf(t: CircuitTester, values: Assignment): number[] {
 
 describe('PiecewisePoly parameter limits', () => {
   it('refuses s > 8 at compile time (the selector is built in var arrays of 256)', async () => {
-    const c: PiecewiseCase = { name: 'pp_refused', B: 9, s: 9, deg: 0, shift: 0, bo: 4, lo: 0n, C: Array.from({ length: 512 }, () => 1n), counts: [0, 0] };
+    const c: PiecewiseCase = { name: 'pp_refused', B: 9, s: 9, drop: 0, deg: 0, shift: 0, bo: 4, lo: 0n, C: Array.from({ length: 512 }, () => 1n), counts: [0, 0] };
     const err = await CircuitTester.fromSource(c.name, piecewiseSource(c), { ...INCLUDE, optimize: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ZkonnxError);
     expect((err as ZkonnxError).code).toBe('CIRCOM_FAILED');

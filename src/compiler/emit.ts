@@ -335,7 +335,7 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
         ...(c.lo !== undefined ? [`component ${p}_lo[${a.size}];`] : []),
         ...(c.hi !== undefined ? [`component ${p}_hi[${a.size}];`] : []),
       ];
-      const body = one(`PiecewisePoly(${p}_aux[i], ${q.segBits}, ${q.degree}, ${a.shift}, ${p}_bits[i], ${q.lo}, ${p}_poly)`, [`${p}[i].in <== ${c ? 'xc' : 'x[0]'};`]);
+      const body = one(`PiecewisePoly(${p}_aux[i], ${q.segBits}, ${q.dropBits ?? 0}, ${q.degree}, ${a.shift}, ${p}_bits[i], ${q.lo}, ${p}_poly)`, [`${p}[i].in <== ${c ? 'xc' : 'x[0]'};`]);
       return {
         head: `${a.op.fn}${c ? ` clamped to [${c.lo ?? '−∞'}, ${c.hi ?? '∞'}]` : ''} as ${2 ** q.segBits} polynomial pieces of degree ${q.degree} (max error ${q.maxError.toExponential(2)})`,
         comps: body.comps, decl: clampDecl, inner: [...clampLines, ...body.inner],

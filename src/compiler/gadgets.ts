@@ -252,9 +252,10 @@ export function argMax(parent: Component, name: string, d: number, xs: In[]): nu
 }
 
 export interface PolyParams {
-  /** bits of x − lo (B), segment bits (s), degree, rescale shift, output bits, lo, coefficients */
+  /** bits of x − lo (B), segment bits (s), low bits left out of t (drop), degree, rescale shift, output bits, lo, coefficients */
   B: number;
   s: number;
+  drop: number;
   deg: number;
   shift: number;
   bo: number;
@@ -262,7 +263,7 @@ export interface PolyParams {
   C: readonly bigint[];
 }
 
-/** PiecewisePoly(B, s, deg, shift, bo, lo, C). */
+/** PiecewisePoly(B, s, drop, deg, shift, bo, lo, C). */
 export function piecewisePoly(parent: Component, name: string, p: PolyParams, x: In): number {
   const { sys } = parent;
   const { B, s, deg } = p;
@@ -280,7 +281,7 @@ export function piecewisePoly(parent: Component, name: string, p: PolyParams, x:
   const lc = bits(sys, bs, B, () => sys.value(inp) - p.lo);
   sys.equal(lc, sys.sig(inp).minus(p.lo));
   const t = sys.lin();
-  for (let i = 0; i < m; i++) t.addTerm(bs + i, pow2(i));
+  for (let i = p.drop; i < m; i++) t.addTerm(bs + i, pow2(i - p.drop));
 
   // one-hot selector of the segment, most significant bit first
   let sel: Lin[] = [sys.k(1n)];

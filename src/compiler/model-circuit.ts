@@ -223,7 +223,7 @@ function buildAct(main: Component, a: QAct, j: number, v: number, prod: number |
         if (c?.lo !== undefined) xc = sys.sig(max2(main, `${p}_lo[${i}]`, c.bits[i]!, xc, sys.k(c.lo)));
         if (c?.hi !== undefined) xc = sys.sig(max2(main, `${p}_hi[${i}]`, c.bits[i]!, xc.times(-1n), sys.k(-c.hi))).times(-1n);
         sys.owner = main.index;
-        res = piecewisePoly(main, name, { B: a.aux[i]!, s: q.segBits, deg: q.degree, shift: a.shift, bo: a.bits[i]!, lo: q.lo, C: q.coef }, xc);
+        res = piecewisePoly(main, name, { B: a.aux[i]!, s: q.segBits, drop: q.dropBits ?? 0, deg: q.degree, shift: a.shift, bo: a.bits[i]!, lo: q.lo, C: q.coef }, xc);
         break;
       }
       default:

@@ -161,6 +161,11 @@ export interface QPoly {
   lo: bigint;
   segBits: number;
   lowBits: number;
+  /**
+   * The lowest dropBits of the low bits are left out of t (t = ⌊(x − lo) mod 2^lowBits / 2^dropBits⌋):
+   * f is evaluated at the input's top bits only, as fine as the output needs (absent: 0).
+   */
+  dropBits?: number;
   degree: number;
   /** coef[seg·(degree+1) + k]: coefficient of t^k, at scale 2^polyScale. */
   coef: bigint[];

@@ -31,7 +31,7 @@ function chebFit(g: (u: number) => number, d: number): number[] {
 export function evalPoly(p: QPoly, x: bigint): bigint {
   const u = x - p.lo;
   const seg = Number(u >> BigInt(p.lowBits));
-  const t = u & ((1n << BigInt(p.lowBits)) - 1n);
+  const t = (u & ((1n << BigInt(p.lowBits)) - 1n)) >> BigInt(p.dropBits ?? 0);
   let y = 0n;
   let tk = 1n;
   for (let k = 0; k <= p.degree; k++) { y += p.coef[seg * (p.degree + 1) + k]! * tk; tk *= t; }
@@ -52,6 +52,11 @@ export interface FitRequest {
   outScale: number;
   /** Accept the cheapest fit whose max error is at most this (real units). */
   tolerance: number;
+  /**
+   * Let the fit leave the input's lowest bits out of the polynomial where f varies less than the
+   * tolerance across them (dropBits): fewer bits in t^k, a smaller final rescale.
+   */
+  allowDrop?: boolean;
 }
 
 export interface Fit {
@@ -71,41 +76,69 @@ const topOf = (req: FitRequest) => req.hi ?? req.lo + (1n << BigInt(req.domainBi
 
 /** Points to check in [lo, hi]: all of them for small domains; else segment ends plus a dense stride. */
 function checkPoints(lo: bigint, bits: number, lowBits: number, hi: bigint): bigint[] {
-  const n = Math.min(1 << Math.min(bits, 30), Number(hi - lo) + 1);
+  const n = Number(hi - lo) + 1; // ≤ 2^53: domains are at most FIELD_SAFE_BITS wide, far less in practice
   if (bits <= 16) return Array.from({ length: n }, (_, i) => lo + BigInt(i));
   const pts: bigint[] = [];
   const stride = Math.max(1, Math.floor(n / EXHAUSTIVE));
   for (let i = 0; i < n; i += stride) pts.push(lo + BigInt(i));
-  const seg = 1 << lowBits;
+  const seg = 2 ** lowBits;
   for (let s = 0; s < n; s += seg) pts.push(lo + BigInt(s), lo + BigInt(Math.min(s + seg, n) - 1));
   pts.push(hi);
   return pts;
 }
 
-/** The coefficients of one (segments, degree) choice. */
-function buildPoly(req: FitRequest, segBits: number, degree: number): { poly: QPoly; accBound: bigint } {
+/** The coefficients of one (segments, degree, dropped bits) choice. */
+function buildPoly(req: FitRequest, segBits: number, degree: number, drop = 0): { poly: QPoly; accBound: bigint } {
   const { f, lo, domainBits: B, inScale, outScale } = req;
   const lowBits = B - segBits;
-  const polyScale = outScale + 4 + lowBits * degree;
+  const tBits = lowBits - drop; // bits of t
+  const polyScale = outScale + 4 + tBits * degree;
   const coef: bigint[] = [];
   let accBound = 0n;
   const w = 2 ** lowBits;
+  const step = 2 ** drop;
   const top = Number(topOf(req));
   for (let seg = 0; seg < 1 << segBits; seg++) {
     const base = Number(lo) + seg * w;
     if (base > top) { for (let k = 0; k <= degree; k++) coef.push(0n); continue; } // never reached
-    // fit over the segment's reachable integer points t ∈ [0, min(w − 1, top − base)]
-    const span = Math.max(1, Math.min(w - 1, top - base));
-    const c = chebFit((u) => f((base + u * span) / 2 ** inScale), degree);
+    // fit over the segment's reachable t ∈ [0, min(2^tBits − 1, ⌊(top − base) / step⌋)]; t stands
+    // for the inputs base + t·step … base + t·step + step − 1, so f is taken at their middle
+    const span = Math.max(1, Math.min(2 ** tBits - 1, Math.floor((top - base) / step)));
+    const c = chebFit((u) => f((base + u * span * step + (step - 1) / 2) / 2 ** inScale), degree);
     let bound = 0n;
     for (let k = 0; k <= degree; k++) {
       const q = roundBig((c[k]! / span ** k) * 2 ** polyScale);
       coef.push(q);
-      bound += (q < 0n ? -q : q) * (1n << BigInt(lowBits * k));
+      bound += (q < 0n ? -q : q) * (1n << BigInt(tBits * k));
     }
     if (bound > accBound) accBound = bound;
   }
-  return { poly: { lo, segBits, lowBits, degree, coef, polyScale, maxError: 0 }, accBound };
+  return { poly: { lo, segBits, lowBits, ...(drop ? { dropBits: drop } : {}), degree, coef, polyScale, maxError: 0 }, accBound };
+}
+
+/**
+ * The most low bits of the input that f can ignore: the largest `drop` with f varying by at most
+ * tolerance/4 over any 2^drop consecutive inputs (sampled over [lo, hi]), so evaluating f at the
+ * middle of each run of inputs costs at most tolerance/8 of the error budget.
+ */
+function droppableBits(req: FitRequest): number {
+  const lo = Number(req.lo) / 2 ** req.inScale;
+  const hi = Number(topOf(req)) / 2 ** req.inScale;
+  const n = 4096;
+  let drop = 0;
+  for (let d = 1; d < req.domainBits; d++) {
+    const h = 2 ** (d - req.inScale);
+    let worst = 0;
+    for (let i = 0; i <= n; i++) {
+      const x = lo + ((hi - lo) * i) / n;
+      const a = req.f(x);
+      const b = req.f(Math.min(x + h, hi));
+      if (Number.isFinite(a) && Number.isFinite(b)) worst = Math.max(worst, Math.abs(b - a));
+    }
+    if (worst > req.tolerance / 4) break;
+    drop = d;
+  }
+  return drop;
 }
 
 /** The error in float arithmetic: a fast screen of candidates (the chosen one is measured exactly). */
@@ -117,7 +150,7 @@ function screenError(req: FitRequest, p: QPoly): number {
   for (const x of checkPoints(req.lo, req.domainBits, p.lowBits, topOf(req))) {
     const u = Number(x - req.lo);
     const seg = Math.floor(u / mask);
-    const t = u - seg * mask;
+    const t = Math.floor((u - seg * mask) / 2 ** (p.dropBits ?? 0));
     let y = 0;
     for (let k = p.degree; k >= 0; k--) y = y * t + coef[seg * (p.degree + 1) + k]!;
     const ref = req.f(Number(x) / 2 ** req.inScale);
@@ -153,16 +186,20 @@ function measure(req: FitRequest, built: { poly: QPoly; accBound: bigint }): Fit
 
 /** The cheapest piecewise polynomial within tolerance (or the most accurate one tried). */
 export function fitPiecewise(req: FitRequest): Fit {
-  const cands: { s: number; d: number; est: number }[] = [];
+  const cands: { s: number; d: number; drop: number; est: number }[] = [];
+  const droppable = req.allowDrop ? droppableBits(req) : 0;
   for (let d = 1; d <= 3; d++) {
     for (let s = 0; s <= Math.min(MAX_SEG_BITS, req.domainBits); s++) {
-      cands.push({ s, d, est: 2 ** s + 2 * d + 4 + (req.domainBits - s) * d });
+      // with and without the dropped bits: the first is cheaper, the second the fallback
+      for (const drop of new Set([Math.min(droppable, req.domainBits - s), 0])) {
+        cands.push({ s, d, drop, est: 2 ** s + 2 * d + 4 + (req.domainBits - s - drop) * d });
+      }
     }
   }
   cands.sort((a, b) => a.est - b.est);
   let best: { built: ReturnType<typeof buildPoly>; err: number } | undefined;
   for (const c of cands) {
-    const built = buildPoly(req, c.s, c.d);
+    const built = buildPoly(req, c.s, c.d, c.drop);
     const err = screenError(req, built.poly);
     if (err <= req.tolerance) {
       const fit = measure(req, built);

@@ -326,17 +326,18 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         if (needHi) { if (hi > H!) hi = H!; if (lo > H!) lo = H!; }
       }
       const domainBits = Math.max(1, bitlen(hi - lo));
-      if (domainBits > FN_DOMAIN_BITS) {
-        overflow(a, `the input domain of ${op.fn}`, domainBits, `a piecewise polynomial covers (${FN_DOMAIN_BITS})`,
-          `${op.fn} is not constant outside the calibrated input range, so it cannot be clamped there: lower --activation-bits, or calibrate with inputs closer to the proving ones`);
-      }
+      // a domain wider than FN_DOMAIN_BITS is fine where the fit can drop the extra low bits (an
+      // input far finer than the output needs): checked on the fit below
+      const tooWide = (bits: number) => overflow(a, `the input domain of ${op.fn}`, bits, `a piecewise polynomial covers (${FN_DOMAIN_BITS})`,
+        `${op.fn} is not constant outside the calibrated input range, so it cannot be clamped there: lower --activation-bits, or calibrate with inputs closer to the proving ones`);
+      if (domainBits > FN_DOMAIN_BITS + 24) tooWide(domainBits);
       scale = calibrated;
       // outside f's domain (log, pow at x ≤ 0) the fit takes f at the smallest positive input
       const tiny = 2 ** -argScale;
       const g = (x: number) => { const y = f(x, op.params); return Number.isFinite(y) ? y : f(Math.max(x, tiny), op.params); };
       let fit: ReturnType<typeof fitPiecewise>;
       try {
-        fit = fitPiecewise({ f: g, lo, hi, domainBits, inScale: argScale, outScale: scale, tolerance: Math.max(2 ** -scale, (Number.isFinite(range) ? range : 1) * 2 ** -10) });
+        fit = fitPiecewise({ f: g, lo, hi, domainBits, inScale: argScale, outScale: scale, tolerance: Math.max(2 ** -scale, (Number.isFinite(range) ? range : 1) * 2 ** -10), allowDrop: true });
       } catch (e) {
         // a function value that is not a finite number over the domain (log of 0, pow of a negative)
         throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: ${op.fn} of '${a.name}' has no finite value somewhere on its input domain [${Number(lo) / 2 ** argScale}, ${Number(hi) / 2 ** argScale}]: ${(e as Error).message}`, {
@@ -344,6 +345,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         });
       }
       poly = fit.poly;
+      if (domainBits - (poly.dropBits ?? 0) > FN_DOMAIN_BITS) tooWide(domainBits - (poly.dropBits ?? 0));
       shift = poly.polyScale - scale;
       const b = Math.max(1, signedBits({ lo: fit.outLo, hi: fit.outHi }));
       if (bitlen(fit.accBound) + 2 > FIELD_SAFE_BITS || b + shift + 2 > FIELD_SAFE_BITS) overflow(a, `the polynomial of ${op.fn}`, bitlen(fit.accBound) + 2);

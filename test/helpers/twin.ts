@@ -47,7 +47,7 @@ const TEMPLATES: Record<string, TemplateTwin> = {
   ArgMax: { inputs: (a) => [['x', n(a[0])]], outputs: 1, build: (r, a, x) => { argMax(r, 'main', n(a[1]), x('x')); } },
   PiecewisePoly: {
     inputs: () => [['in', undefined]], outputs: 1,
-    build: (r, a, x) => { piecewisePoly(r, 'main', { B: n(a[0]), s: n(a[1]), deg: n(a[2]), shift: n(a[3]), bo: n(a[4]), lo: a[5]![0]!, C: a[6]! }, one(x('in'))); },
+    build: (r, a, x) => { piecewisePoly(r, 'main', { B: n(a[0]), s: n(a[1]), drop: n(a[2]), deg: n(a[3]), shift: n(a[4]), bo: n(a[5]), lo: a[6]![0]!, C: a[7]! }, one(x('in'))); },
   },
   PackedCommit: {
     inputs: (a) => [['in', n(a[0])]], outputs: 1,
