@@ -38,11 +38,13 @@ template TrainAffine(F, sx) {
 /// Sound: Rescale and PiecewisePoly are sound by themselves; the two Max2 compare numbers whose
 /// difference lies in [−2^dc, 2^dc): |zr| < 2^bz, so dc = max(bz, D) + 1 covers both. Every
 /// admissible z therefore lands in the evaluated domain: the clamp is proven, not assumed.
+/// The label is a class, 0 or 1 (y·(y − 1) = 0): a committed dataset may hold any integer there.
 template SigmoidResidual(kz, bz, dc, D, segBits, deg, pshift, bo, ty, C) {
     signal input z;
     signal input y;
     signal output e;
     signal output sigma;
+    y * (y - 1) === 0;
     component r = Rescale(kz, bz, 0);
     r.in <== z;
     component lo = Max2(dc);

@@ -274,3 +274,90 @@ template PiecewisePoly(B, s, drop, deg, shift, bo, lo, C) {
     r.in <== acc;
     out <== r.out;
 }
+
+/// y = PiecewisePoly(B, s, drop, deg, shift, bo, lo, C) of x clamped to [lo, lo + 2^B − 1], for
+/// x − lo ∈ [−2^W, 2^W) with W > B (the compiler's bound analysis): where f is constant on both
+/// sides of an interval, one decomposition both clamps x and feeds the polynomial (two Max2 and
+/// PiecewisePoly's own decomposition cost W + 3 more).
+/// Sound: x − lo + 2^W ∈ [0, 2^(W+1)) has exactly one (W+1)-bit decomposition, whose top bit is
+/// [x ≥ lo] and whose low W bits are x − lo when x ≥ lo. high = Σ bits[B..W) < p is nonzero exactly
+/// when x − lo ≥ 2^B (given x ≥ lo); the pair nz = high·inv, high·(1 − nz) = 0 forces nz = [high ≠ 0],
+/// so above = nz·bits[W] = [x ≥ lo + 2^B]. With keep = bits[W] − above ∈ {0, 1}, the clamped
+/// offset's bits cb[i] = keep·bits[i] + above are all 0 below lo, all 1 above lo + 2^B − 1 and the
+/// offset's own bits between: boolean, and the unique digits of the clamped offset. The segment
+/// selector, the powers, the terms and the Rescale are PiecewisePoly's, over cb.
+/// Cost (at --O2): (W + 1) + 3 + B + max(0, 2^s − 2) + (s = 0 ? deg − 1 : 2·deg − 1) + shift + bo + 1.
+template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
+    assert(B >= 1 && W > B && s <= B && drop <= B - s && W + 2 <= 252);
+    signal input in;
+    signal output out;
+    var m = B - s;
+    signal bits[W + 1];
+    var v = in - lo + 2 ** W;
+    var lc = 0;
+    for (var i = 0; i <= W; i++) {
+        bits[i] <-- (v >> i) & 1;
+        bits[i] * (bits[i] - 1) === 0;
+        lc += bits[i] * 2 ** i;
+    }
+    lc === in - lo + 2 ** W;
+
+    var high = 0;
+    for (var i = B; i < W; i++) { high += bits[i]; }
+    signal inv;
+    signal nz;
+    inv <-- high != 0 ? 1 / high : 0;
+    nz <== high * inv;
+    high * (1 - nz) === 0;
+    signal above;
+    above <== nz * bits[W];
+    signal cb[B];
+    for (var i = 0; i < B; i++) { cb[i] <== (bits[W] - above) * bits[i] + above; }
+
+    var t = 0;
+    for (var i = drop; i < m; i++) { t += cb[i] * 2 ** (i - drop); }
+
+    // one-hot selector of the segment, most significant bit first
+    var nseg = 2 ** s;
+    var sel[256];
+    sel[0] = 1;
+    signal prod[nseg > 2 ? nseg - 2 : 1];
+    if (nseg <= 2) { prod[0] <== 0; }
+    var width = 1;
+    var np = 0;
+    for (var j = s - 1; j >= 0; j--) {
+        var next[256];
+        for (var k = 0; k < width; k++) {
+            if (width == 1) {
+                next[0] = 1 - cb[m + j];
+                next[1] = cb[m + j];
+            } else {
+                prod[np] <== sel[k] * cb[m + j];
+                next[2 * k] = sel[k] - prod[np];
+                next[2 * k + 1] = prod[np];
+                np++;
+            }
+        }
+        width *= 2;
+        for (var k = 0; k < width; k++) { sel[k] = next[k]; }
+    }
+
+    signal pw[deg + 1];
+    signal term[deg + 1];
+    var acc = 0;
+    for (var k = 0; k <= deg; k++) {
+        var ck = 0;
+        for (var g = 0; g < nseg; g++) { ck += sel[g] * C[g * (deg + 1) + k]; }
+        if (k == 0) {
+            pw[0] <== 1;
+            term[0] <== ck;
+        } else {
+            if (k == 1) { pw[1] <== t; } else { pw[k] <== pw[k - 1] * t; }
+            term[k] <== ck * pw[k];
+        }
+        acc += term[k];
+    }
+    component r = Rescale(shift, bo, 0);
+    r.in <== acc;
+    out <== r.out;
+}

@@ -1,8 +1,8 @@
 // The library API that Node scripts use; the CLI is a thin layer over it. Each function reads
 // and writes the artifacts of one build folder (see paths.ts) and reports through `progress`.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { writeWtns } from './circom/witness.js';
 import { checkAgainstCircom, loadQuantGraph, writeModelCircuit } from './compiler/build.js';
@@ -20,7 +20,8 @@ import { quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
 import { inferAndFold } from './onnx/fold.js';
 import { readOnnx } from './onnx/decode.js';
-import { BuildPaths, defaultBuildDir, packageRoot } from './paths.js';
+import { removeStale, lock, swapInto } from './fsafe.js';
+import { BuildPaths, defaultBuildDir, packageRoot, proofFileIn } from './paths.js';
 import { getProver, type ProverBackend } from './prover/index.js';
 import { dequantize, execQuant, quantizeInputs } from './qexec/exec.js';
 import { calibrate } from './quantize/calibrate.js';
@@ -170,6 +171,10 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
 
   // Build into a fresh sibling folder and swap it in at the end: a failed compile never leaves
   // a half-written build that looks good, and stale keys of an older circuit never survive.
+  refuseToReplace(buildDir);
+  mkdirSync(dirname(buildDir), { recursive: true });
+  removeStale(buildDir);
+  const release = lock(buildDir, `build folder ${buildDir}`);
   const tmpDir = `${buildDir}.tmp-${process.pid}`;
   rmSync(tmpDir, { recursive: true, force: true });
   mkdirSync(tmpDir, { recursive: true });
@@ -219,13 +224,31 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       tools: toolVersions(),
     };
     writeSettings(tmpDir, settings);
-    rmSync(buildDir, { recursive: true, force: true });
-    mkdirSync(dirname(buildDir), { recursive: true });
-    renameSync(tmpDir, buildDir);
+    swapInto(tmpDir, buildDir);
     return { buildDir, settings };
-  } catch (e) {
+  } finally {
     rmSync(tmpDir, { recursive: true, force: true });
-    throw e;
+    release();
+  }
+}
+
+/**
+ * compile replaces its build folder whole: only a zkonnx build (settings.json) or an empty folder,
+ * never a folder of other files, nor the working directory or one above it.
+ */
+function refuseToReplace(buildDir: string): void {
+  if (!existsSync(buildDir)) return;
+  const cwd = process.cwd();
+  if (cwd === buildDir || cwd.startsWith(`${buildDir}${sep}`)) {
+    throw new ZkonnxError('BAD_ARGUMENT', `the build folder ${buildDir} is the working directory or holds it: compile replaces its build folder whole`, { hint: 'pass --build with a folder of its own, e.g. build/<model>' });
+  }
+  if (!statSync(buildDir).isDirectory()) {
+    throw new ZkonnxError('BAD_ARGUMENT', `the build folder ${buildDir} is a file`, { file: buildDir, hint: 'pass --build with a new or empty folder' });
+  }
+  if (readdirSync(buildDir).length && !existsSync(new BuildPaths(buildDir).file('settings'))) {
+    throw new ZkonnxError('BAD_ARGUMENT', `${buildDir} holds files but is not a zkonnx build folder (no settings.json): compile would replace it whole, so it refuses`, {
+      file: buildDir, hint: 'pass --build with a new or empty folder, or the folder of an earlier `zkonnx compile`',
+    });
   }
 }
 
@@ -389,58 +412,70 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const qin = quantizeInputs(qg, [...sample, ...weights]);
   const q = execQuant(qg, qin);
 
+  // proofs/<name> is replaced only by a complete, verified proof: written into a staging folder
+  // beside it and renamed into place; one writer per name at a time (a lock file)
   const name = opts.name ?? 'default';
   const dir = paths.proofDir(name);
-  mkdirSync(dir, { recursive: true });
-  for (const k of ['proof', 'public', 'output'] as const) rmSync(paths.proofFile(name, k), { force: true });
-  writeFileSync(paths.proofFile(name, 'input'), JSON.stringify(typeof opts.input === 'string' ? readJson(opts.input) : opts.input));
+  mkdirSync(dirname(dir), { recursive: true });
+  removeStale(dir);
+  const release = lock(dir, `proof '${name}'`);
+  const stage = `${dir}.tmp-${process.pid}`;
+  try {
+    rmSync(stage, { recursive: true, force: true });
+    mkdirSync(stage);
+    writeFileSync(proofFileIn(stage, 'input'), JSON.stringify(typeof opts.input === 'string' ? readJson(opts.input) : opts.input));
 
-  progress?.step?.('witness');
-  const t0 = performance.now();
-  // every wire from the executor's integers and the templates' hints; each constraint is checked
-  // as the values are computed, and every value must equal the executor's
-  const witness = await circuitWitness(qg, settings.visibility, {}, { qin }, r1cs, q, progress);
-  await writeWtns(paths.proofFile(name, 'witness'), witness);
-  const t1 = performance.now();
-  progress?.step?.(`prove (${prover.name})`);
-  const { proof, publicSignals } = await prover.prove(zkey, paths.proofFile(name, 'witness'), progress);
-  const t2 = performance.now();
-  // a proof is written only once it verifies (a damaged key gives an invalid one: say so, exit ≠ 0)
-  const vk = readJson(paths.require('vkey', 'setup')) as VerificationKey;
-  if (!(await snarkjs.groth16.verify(vk, publicSignals, proof, undefined))) {
-    throw new ZkonnxError('PROOF_INVALID', `the proof just made does not verify with ${paths.file('vkey')}`, {
-      hint: 'circuit_final.zkey and verification_key.json do not belong together, or the key is damaged: run `zkonnx setup` again',
-    });
-  }
+    progress?.step?.('witness');
+    const t0 = performance.now();
+    // every wire from the executor's integers and the templates' hints; each constraint is checked
+    // as the values are computed, and every value must equal the executor's
+    const witness = await circuitWitness(qg, settings.visibility, {}, { qin }, r1cs, q, progress);
+    await writeWtns(proofFileIn(stage, 'witness'), witness);
+    const t1 = performance.now();
+    progress?.step?.(`prove (${prover.name})`);
+    const { proof, publicSignals } = await prover.prove(zkey, proofFileIn(stage, 'witness'), progress);
+    const t2 = performance.now();
+    // a proof is written only once it verifies (a damaged key gives an invalid one: say so, exit ≠ 0)
+    const vk = readJson(paths.require('vkey', 'setup')) as VerificationKey;
+    if (!(await snarkjs.groth16.verify(vk, publicSignals, proof, undefined))) {
+      throw new ZkonnxError('PROOF_INVALID', `the proof just made does not verify with ${paths.file('vkey')}`, {
+        hint: 'circuit_final.zkey and verification_key.json do not belong together, or the key is damaged: run `zkonnx setup` again',
+      });
+    }
 
-  // The circuit's public values must be exactly the executor's integers and their commitments.
-  const expected = await expectedPublicSignals(qg, settings.publicSignals, qin, q);
-  const mismatch = expected.findIndex((e, i) => e !== publicSignals[i]);
-  if (mismatch >= 0 || expected.length !== publicSignals.length) {
-    throw new ZkonnxError('WITNESS_MISMATCH', `public signal ${mismatch} is ${publicSignals[mismatch]} in the circuit but ${expected[mismatch]} in the integer executor`, {
-      signal: String(mismatch), hint: 'the build folder may be stale: compile again',
-    });
-  }
+    // The circuit's public values must be exactly the executor's integers and their commitments.
+    const expected = await expectedPublicSignals(qg, settings.publicSignals, qin, q);
+    const mismatch = expected.findIndex((e, i) => e !== publicSignals[i]);
+    if (mismatch >= 0 || expected.length !== publicSignals.length) {
+      throw new ZkonnxError('WITNESS_MISMATCH', `public signal ${mismatch} is ${publicSignals[mismatch]} in the circuit but ${expected[mismatch]} in the integer executor`, {
+        signal: String(mismatch), hint: 'the build folder may be stale: compile again',
+      });
+    }
 
-  const outputs: OutputTensor[] = qg.outputs.map((o, i) => ({
-    name: o.name, shape: o.shape, scale: o.scale,
-    raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
-  }));
-  let reference: ProveResult['reference'];
-  // the float model these integers stand for: the compiled one, or the one whose weights were used
-  const refModel = opts.weights ? resolve(opts.weights) : existsSync(settings.model.path) && sha256(settings.model.path) === settings.model.sha256 ? settings.model.path : undefined;
-  if (refModel) {
-    const ins = qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
-    const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
-    const ref = await runReference(refModel, ins, sample, outs);
-    let maxAbsError = 0;
-    ref.forEach((r, i) => r.forEach((x, j) => { maxAbsError = Math.max(maxAbsError, Math.abs(x - outputs[i]!.values[j]!)); }));
-    reference = { values: ref.map((r) => Array.from(r)), maxAbsError };
+    const outputs: OutputTensor[] = qg.outputs.map((o, i) => ({
+      name: o.name, shape: o.shape, scale: o.scale,
+      raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
+    }));
+    let reference: ProveResult['reference'];
+    // the float model these integers stand for: the compiled one, or the one whose weights were used
+    const refModel = opts.weights ? resolve(opts.weights) : existsSync(settings.model.path) && sha256(settings.model.path) === settings.model.sha256 ? settings.model.path : undefined;
+    if (refModel) {
+      const ins = qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
+      const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
+      const ref = await runReference(refModel, ins, sample, outs);
+      let maxAbsError = 0;
+      ref.forEach((r, i) => r.forEach((x, j) => { maxAbsError = Math.max(maxAbsError, Math.abs(x - outputs[i]!.values[j]!)); }));
+      reference = { values: ref.map((r) => Array.from(r)), maxAbsError };
+    }
+    writeFileSync(proofFileIn(stage, 'proof'), JSON.stringify(proof, null, 1));
+    writeFileSync(proofFileIn(stage, 'public'), JSON.stringify(publicSignals, null, 1));
+    writeFileSync(proofFileIn(stage, 'output'), JSON.stringify({ outputs, reference }, null, 1));
+    swapInto(stage, dir);
+    return { proof, publicSignals, outputs, proofDir: dir, backend: prover.description, reference, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+    release();
   }
-  writeFileSync(paths.proofFile(name, 'proof'), JSON.stringify(proof, null, 1));
-  writeFileSync(paths.proofFile(name, 'public'), JSON.stringify(publicSignals, null, 1));
-  writeFileSync(paths.proofFile(name, 'output'), JSON.stringify({ outputs, reference }, null, 1));
-  return { proof, publicSignals, outputs, proofDir: dir, backend: prover.description, reference, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
 }
 
 /** The committed weights' floats, in the circuit's order: the build's own, or another model's. */

@@ -19,7 +19,9 @@ export type ZkonnxErrorCode =
   | 'ARTIFACT_MISSING'
   | 'PROOF_INVALID'
   | 'ONCHAIN_FAILED'
-  | 'BAD_ARGUMENT';
+  | 'BAD_ARGUMENT'
+  /** another zkonnx process is writing the same folder */
+  | 'BUSY';
 
 export interface ErrorDetails {
   file?: string;

@@ -40,6 +40,9 @@ const PROOF_FILES: Record<ProofArtifact, string> = {
   output: 'output.json',
 };
 
+/** A proof artifact's file in a proof folder (or its staging copy). */
+export const proofFileIn = (dir: string, kind: ProofArtifact) => join(dir, PROOF_FILES[kind]);
+
 export class BuildPaths {
   readonly dir: string;
   constructor(dir: string) {
@@ -52,11 +55,17 @@ export class BuildPaths {
   chunkDir(k: number): string {
     return join(this.dir, 'chunks', String(k));
   }
+  /** proofs/<name>; a name is one path segment of letters, digits, '.', '_' and '-' (never '..'). */
   proofDir(name: string): string {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/.test(name) || name.includes('..')) {
+      throw new ZkonnxError('BAD_ARGUMENT', `proof name ${JSON.stringify(name)} is not a plain folder name`, {
+        hint: 'use letters, digits, ".", "_" and "-" (the proof is written to <build>/proofs/<name>)',
+      });
+    }
     return join(this.dir, 'proofs', name);
   }
   proofFile(name: string, kind: ProofArtifact): string {
-    return join(this.proofDir(name), PROOF_FILES[kind]);
+    return proofFileIn(this.proofDir(name), kind);
   }
   /** The file, or an error that says which step makes it. */
   require(kind: BuildArtifact, madeBy: string): string {

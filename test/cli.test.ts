@@ -1,7 +1,7 @@
 // The `zkonnx` command as a user runs it: exit codes, messages that name what was wrong, --json,
 // and no half-written build left behind after a failure.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -115,6 +115,70 @@ describe('zkonnx CLI', () => {
     expect(r.stderr).toContain("'input'[1] = 1000");
     expect(existsSync(join(build, 'proofs', 'default', 'proof.json'))).toBe(false);
   }, 300_000);
+});
+
+describe('zkonnx CLI: the ceremony verbs and the safety of what it writes', () => {
+  const build = join(work, 'build-small');
+  const input = join(work, 'small-input.json');
+  beforeAll(async () => {
+    const model = join(work, 'small.onnx');
+    writeFileSync(model, buildModel({
+      graphName: 'small', inputs: [{ name: 'x', shape: [1, 3] }], outputs: [{ name: 'y', shape: [1, 2] }],
+      initializers: [{ name: 'W', dims: [2, 3], data: new Float32Array([0.5, -1, 0.25, 1, 0.75, -0.5]) }, { name: 'B', dims: [2], data: new Float32Array([0.1, -0.2]) }],
+      nodes: [{ name: '/fc/Gemm', op: 'Gemm', inputs: ['x', 'W', 'B'], outputs: ['h'], attrs: { transB: 1 } }, { name: '/act/Relu', op: 'Relu', inputs: ['h'], outputs: ['y'] }],
+    }));
+    writeFileSync(input, JSON.stringify({ input_data: [[0.5, -0.25, 1]] }));
+    const r = await zkonnx('compile', model, '--build', build, '--input-file', input);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await zkonnx('setup', '--build', build)).code).toBe(0);
+  }, 120_000);
+
+  it('setup contribute, beacon and verify take --build as the README writes them', async () => {
+    let r = await zkonnx('setup', 'contribute', '--build', build, '--name', 'alice', '--entropy', 'some words');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('contribution added');
+    r = await zkonnx('setup', 'beacon', '--build', build, '--hash', '0102030405060708090a0b0c0d0e0f10', '--iterations', '10');
+    expect(r.code, r.stderr).toBe(0);
+    r = await zkonnx('setup', 'verify', '--build', build);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('keys verified');
+  }, 120_000);
+
+  it('refuses a proof name that leaves proofs/, and a build folder that holds other files', async () => {
+    let r = await zkonnx('prove', input, '--build', build, '--name', '../../escaped');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('[BAD_ARGUMENT]');
+    expect(existsSync(join(work, 'escaped'))).toBe(false);
+    const mine = join(work, 'my-files');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'keep me');
+    r = await zkonnx('compile', join(work, 'small.onnx'), '--build', mine, '--input-file', input);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/not a zkonnx build folder/);
+    expect(readFileSync(join(mine, 'notes.txt'), 'utf8')).toBe('keep me');
+  }, 120_000);
+
+  it('a failed re-prove keeps the good proof; a live writer of the same name is refused, a dead one\'s lock is not', async () => {
+    let r = await zkonnx('prove', input, '--build', build, '--name', 'keep', '--backend', 'wasm');
+    expect(r.code, r.stderr).toBe(0);
+    const proof = readFileSync(join(build, 'proofs', 'keep', 'proof.json'), 'utf8');
+    const bad = join(work, 'small-bad.json');
+    writeFileSync(bad, JSON.stringify({ input_data: [[0.5, 1000, 1]] }));
+    r = await zkonnx('prove', bad, '--build', build, '--name', 'keep', '--backend', 'wasm');
+    expect(r.code).not.toBe(0);
+    expect(readFileSync(join(build, 'proofs', 'keep', 'proof.json'), 'utf8')).toBe(proof);
+    // a lock held by a running process (this one), then one left by a process that is gone
+    writeFileSync(join(build, 'proofs', 'keep.lock'), String(process.pid));
+    r = await zkonnx('prove', input, '--build', build, '--name', 'keep', '--backend', 'wasm');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('[BUSY]');
+    writeFileSync(join(build, 'proofs', 'keep.lock'), '2147483646');
+    mkdirSync(join(build, 'proofs', 'keep.tmp-2147483646'));
+    r = await zkonnx('prove', input, '--build', build, '--name', 'keep', '--backend', 'wasm');
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(build, 'proofs', 'keep.lock'))).toBe(false);
+    expect(existsSync(join(build, 'proofs', 'keep.tmp-2147483646'))).toBe(false);
+  }, 120_000);
 });
 
 describe('README example script', () => {

@@ -26,6 +26,7 @@ import { divRound, floorDiv, isqrt, rescale } from '../src/quantize/int.js';
 import { evalPoly, fitPiecewise } from '../src/quantize/poly.js';
 import { CircuitTester } from './helpers/circuit-tester.js';
 import { rng } from '../src/random.js';
+import { modPow } from '../src/bigint.js';
 
 const INCLUDE = { include: 'circuits/zkonnx.circom' };
 const P = BN254_R;
@@ -1074,6 +1075,110 @@ for (const c of PIECEWISE) {
       if (c.counts[1]) expect(c.counts[1]).toBe(piecewiseCostO2(c));
       // --O1 keeps the sum of the bits, term[0] = c_0, pw[1] = t, the Rescale's input, sum and out.
       t1.expectConstraintCount(c.counts[0] || piecewiseCostO2(c) + 6);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C): PiecewisePoly of min(max(x, lo), lo + 2^B − 1)
+
+interface ClampedCase { name: string; W: number; B: number; s: number; drop: number; deg: number; shift: number; bo: number; lo: bigint; C: bigint[] }
+
+const CLAMPED: ClampedCase[] = (() => {
+  const cases: ClampedCase[] = [
+    // 2 segments of 8 offsets, the low offset bit dropped, linear; x − lo over [−64, 64)
+    { name: 'cp_handmade', W: 6, B: 4, s: 1, drop: 1, deg: 1, shift: 2, bo: 9, lo: -10n, C: [40n, 7n, -90n, 30n] },
+  ];
+  // the quantizer's own fit: tanh on [−4, 4) at input scale 2^4, output scale 2^6, inputs to ±16
+  const fit = fitPiecewise({ f: Math.tanh, lo: -64n, domainBits: 7, inScale: 4, outScale: 6, tolerance: 0.02, allowDrop: true });
+  const p = fit.poly;
+  cases.push({ name: 'cp_tanh', W: 8, B: 7, s: p.segBits, drop: p.dropBits ?? 0, deg: p.degree, shift: p.polyScale - 6, bo: outBits(fit.outLo, fit.outHi), lo: -64n, C: p.coef });
+  return cases;
+})();
+
+/**
+ * ClampedPoly's signals from the decomposition of x − lo + 2^W, with nz (and inv) as given where
+ * forged; above, the clamped bits and everything after them follow (PiecewisePoly's model on cb).
+ */
+function clampedSignals(c: ClampedCase, x: bigint, forge: { nz?: bigint; inv?: bigint } = {}): Assignment {
+  const bits = bitsOf(x - c.lo + pow2(c.W), c.W + 1);
+  const high = bits.slice(c.B, c.W).reduce((sum, b) => sum + b, 0n);
+  const nz = forge.nz ?? (high !== 0n ? 1n : 0n);
+  const inv = forge.inv ?? (high !== 0n ? modPow(high, P - 2n, P) : 0n);
+  const above = nz * bits[c.W]!;
+  const keep = bits[c.W]! - above;
+  const cb = bits.slice(0, c.B).map((b) => keep * b + above);
+  const poly = piecewiseSignals({ name: c.name, B: c.B, s: c.s, drop: c.drop, deg: c.deg, shift: c.shift, bo: c.bo, lo: 0n, C: c.C, counts: [0, 0] }, 0n, { bits: cb });
+  const a: Assignment = { in: x, inv, nz, above };
+  for (const [k, v] of Object.entries(poly)) if (k !== 'in' && !k.startsWith('bits[')) a[k] = v;
+  bits.forEach((b, i) => (a[`bits[${i}]`] = b));
+  cb.forEach((b, i) => (a[`cb[${i}]`] = b));
+  return a;
+}
+
+for (const c of CLAMPED) {
+  describe(`ClampedPoly(${c.W}, ${c.B}, ${c.s}, ${c.drop}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, C) ${c.name}`, () => {
+    let t1: CircuitTester;
+    let t2: CircuitTester;
+    const coefs = c.C.map((v, i) => `    c[${i}] = ${v};`).join('\n');
+    const source = `function coefs() {\n    var c[${c.C.length}];\n${coefs}\n    return c;\n}\ncomponent main = ClampedPoly(${c.W}, ${c.B}, ${c.s}, ${c.drop}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, coefs());`;
+    beforeAll(async () => {
+      [t1, t2] = await build(c.name, source);
+    }, BUILD_TIMEOUT);
+    const p: QPoly = { lo: c.lo, segBits: c.s, lowBits: c.B - c.s, dropBits: c.drop, degree: c.deg, coef: c.C, polyScale: 0, maxError: 0 };
+    const top = c.lo + pow2(c.B) - 1n;
+    const clampX = (x: bigint) => (x < c.lo ? c.lo : x > top ? top : x);
+    const ref = (x: bigint): bigint => rescale(evalPoly(p, clampX(x)), c.shift);
+    const domain = Array.from({ length: 2 ** (c.W + 1) }, (_, i) => c.lo - pow2(c.W) + BigInt(i));
+
+    it('out = the polynomial at x clamped to [lo, lo + 2^B − 1], for every x with x − lo ∈ [−2^W, 2^W)', async () => {
+      for (const x of domain) for (const t of [t1, t2]) await t.expectPass({ in: x }, { out: ref(x) });
+    }, 60_000);
+
+    it('the model of its signals is the witness; a complete witness that flips the clamp fails', async () => {
+      const xs = domain.filter((_, i) => i % 7 === 0);
+      for (const x of xs) await expectModel(t1, { in: x }, clampedSignals(c, x));
+      // claimed "not above the top" for an x above it (nz = 0: the polynomial at the wrapped
+      // offset), and "above" for one inside (nz = 1), with every later signal consistent
+      for (const x of xs) {
+        const honest = clampedSignals(c, x);
+        const forged = clampedSignals(c, x, { nz: 1n - honest.nz!, inv: honest.nz === 1n ? 0n : 1n });
+        const msg = await expectForgedFails(t1, forged);
+        expect(msg).toMatch(/main\.(nz|inv|bits\[\d+\]|above|cb\[\d+\])|fails/);
+      }
+    });
+
+    it('rejects inputs whose offset leaves [−2^W, 2^W)', async () => {
+      for (const t of [t1, t2]) {
+        for (const x of [c.lo - pow2(c.W) - 1n, c.lo + pow2(c.W), c.lo + pow2(c.W + 5), -P / 4n]) {
+          expect(await t.expectFail({ in: x })).toMatch(/Assert Failed|fails/);
+        }
+      }
+    });
+
+    it('a cheating prover is caught: out ± 1, a flipped clamp flag (nz, above), a flipped clamped bit, a forged inverse', async () => {
+      // below lo, inside, at the top, above the top: every branch of the clamp
+      const xs = [c.lo - 5n, c.lo, c.lo + 3n, top, top + 1n, top + 9n].filter((x) => domain.includes(x));
+      for (const x of xs) {
+        const above = x > top;
+        const inside = x >= c.lo && !above;
+        for (const t of [t1, t2]) {
+          await t.expectConstraintFailure({ in: x }, { out: ref(x) + 1n });
+          await t.expectConstraintFailure({ in: x }, { out: ref(x) - 1n });
+          await t.expectConstraintFailure({ in: x }, { above: above ? 0n : 1n });
+          await t.expectConstraintFailure({ in: x }, { 'cb[0]': 2n });
+        }
+        // nz = [some bit of x − lo + 2^W in [B, W) is set], claimed the other way
+        const nz = ((x - c.lo + pow2(c.W)) >> BigInt(c.B)) % pow2(c.W - c.B) !== 0n ? 1n : 0n;
+        await t1.expectConstraintFailure({ in: x }, { nz: 1n - nz });
+        if (inside) await t1.expectConstraintFailure({ in: x }, { 'cb[1]': 1n - ((clampX(x) - c.lo) >> 1n & 1n) });
+        if (above) await t1.expectConstraintFailure({ in: x }, { inv: 5n });
+      }
+    });
+
+    it('constraint count: (W + 1) + 3 + B + selector + powers and terms + Rescale', () => {
+      const products = c.s === 0 ? 0 : c.deg;
+      t2.expectConstraintCount(c.W + 1 + 3 + c.B + Math.max(0, 2 ** c.s - 2) + Math.max(0, c.deg - 1) + products + c.shift + c.bo + 1);
     });
   });
 }

@@ -23,7 +23,6 @@ describe.skipIf(!existsSync(REALWORLD))('third-party exports, end to end', () =>
     ['xgb-regressor-onnxmltools', 'XGBoost: TreeEnsembleRegressor'],
     ['lgbm-pipeline-onnxmltools', 'Scaler + LightGBM: TreeEnsembleClassifier'],
     ['skl-nusvc', 'sklearn NuSVC: SVMClassifier with RBF kernels, one-vs-one votes'],
-    ['lgbm-hummingbird', 'LightGBM as tensor ops (Hummingbird): OneHot, Gather by signal indices'],
   ];
   for (const [m, what] of cases) {
     it(`${m} (${what})`, async () => {

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import { normalizeInput } from '../src/circom/witness.js';
 import { buildTree, DATASET_FORMAT, LEAF_RULE, loadDataset, type DatasetManifest } from '../src/commit/dataset-format.js';
-import { checkChain, chainTraining, makeWeightsFile, readWeightsFile, trainCircuitBody, trainWitnessInput, weightsCommitment, type WeightsFile } from '../src/commit/train-circuit.js';
+import { checkChain, chainTraining, makeWeightsFile, readWeightsFile, trainCircuitBody, trainTemplates, trainWitnessInput, weightsCommitment, type WeightsFile } from '../src/commit/train-circuit.js';
 import { dequantize, planTraining, trainFloat, trainSteps, type TrainParams, type TrainPlan } from '../src/commit/train.js';
 import { decodeOnnx } from '../src/onnx/decode.js';
 import { circomlibDir } from '../src/paths.js';
@@ -176,6 +176,20 @@ describe('training circuit', { timeout: 120_000 }, () => {
     const off = [...f.res.weights];
     off[0] = off[0]! + 1n;
     await f.tester.expectFail(norm({ ...f.input, h1: await weightsCommitment(off, 16) }));
+  });
+
+  it('logistic: a label other than 0 or 1 fails the circuit (a committed dataset may hold one) and the trainer', async () => {
+    const { plan } = await get('logistic');
+    const s = plan.sigmoid!;
+    const args = [s.kz, s.bz, s.dc, s.domainBits, s.poly.segBits, s.poly.degree, s.shift, s.bo, plan.ty].join(', ');
+    const coef = s.poly.coef.map((c, i) => `    c[${i}] = ${c};`).join('\n');
+    const t = await CircuitTester.fromSource('sigmoid_residual', `${trainTemplates()}\nfunction coefs() {\n    var c[${s.poly.coef.length}];\n${coef}\n    return c;\n}\ncomponent main = SigmoidResidual(${args}, coefs());`, INCLUDE);
+    for (const y of [0n, 1n]) await t.expectPass({ z: 12345n, y });
+    // before the label constraint, y = 2 (or −1) satisfied every constraint: e = σ̂(z) − y·2^ty
+    for (const y of [2n, -1n, 3n]) expect(await t.expectFail({ z: 12345n, y })).toMatch(/Assert Failed|fails/);
+    const x = [[1n, 2n, 3n], [4n, 5n, 6n]];
+    expect(() => trainSteps(planTraining({ ...base('logistic'), steps: 1 }), [0n, 0n, 0n, 0n], x, [1n, 2n], 0)).toThrow(/label 2 is not a class/);
+    expect(() => planTraining({ ...base('logistic'), labelScale: 2 })).toThrow(/label scale 0/);
   });
 
   it('rejects a wrong h0', async () => {

@@ -14,7 +14,9 @@ import { register as registerService } from './service.js';
 /** Modules that add verbs: each exports `register(program)` and is listed once here. */
 const verbGroups: ((program: Command) => void)[] = [registerData, registerTrain, registerService, registerApp];
 
-const program = new Command();
+// positional options: a verb's options follow it (`setup contribute --build X` is contribute's
+// --build, not setup's); subcommands inherit this from the program
+const program = new Command().enablePositionalOptions();
 program.name('zkonnx').description('Verifiable ML inference: ONNX → circom → Groth16 → verify off-chain and on-chain').version(api.version);
 
 /** "relu 54080, input range checks 7056, …", largest first. */

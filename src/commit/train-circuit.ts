@@ -27,7 +27,7 @@ export const WEIGHTS_FORMAT = 'zkonnx-weights/1';
 export const WEIGHTS_RULE = 'SignedCommit(F+1, wbits)([w_0, …, w_{F−1}, b]) (circuits/commit.circom)';
 
 /** The templates of circuits/train.circom without pragma and includes (they go in the header). */
-function trainTemplates(): string {
+export function trainTemplates(): string {
   return readFileSync(join(circuitsDir(), 'train.circom'), 'utf8')
     .split('\n')
     .filter((l) => !/^\s*(pragma|include)\b/.test(l))

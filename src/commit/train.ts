@@ -171,8 +171,8 @@ export function planTraining(p: TrainParams): TrainPlan {
       maxError: fit.poly.maxError, clampError: sigmoid(-clampZ),
     };
     residualScale = SIGMOID.outScale;
+    if (p.labelScale !== 0) throw bad(`logistic regression: labels are classes 0 or 1 (label scale 0), got label scale ${p.labelScale}`, 'commit the dataset with --labels class');
     ty = residualScale - p.labelScale;
-    if (ty < 0) throw bad(`logistic regression: the label scale ${p.labelScale} exceeds the sigmoid's output scale ${SIGMOID.outScale}`, 'class labels are 0/1 at scale 0');
     E = pow2(bo) + X * pow2(ty);
   }
   const G = B * E * (X > pow2(p.featureScale) ? X : pow2(p.featureScale));
@@ -257,6 +257,7 @@ export function trainSteps(plan: TrainPlan, weights: readonly bigint[], x: reado
       const yi = y[pos]!;
       if (xi.length !== F) throw new ZkonnxError('INPUT_INVALID', `sample ${pos} has ${xi.length} features, expected ${F}`);
       for (const v of [...xi, yi]) if (v < -X || v >= X) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `sample ${pos}: value ${v} is outside ${p.dataBits} signed bits`);
+      if (plan.sigmoid && yi !== 0n && yi !== 1n) throw new ZkonnxError('INPUT_INVALID', `sample ${pos}: label ${yi} is not a class of logistic regression (0 or 1)`);
       let z = w[F]! << BigInt(p.featureScale);
       for (let j = 0; j < F; j++) z += w[j]! * xi[j]!;
       st.z.push(z);

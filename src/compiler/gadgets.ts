@@ -5,7 +5,7 @@
 // creates the component, states the parent's `<==` into its inputs (so that circom's
 // simplification sees the same constraints), and returns the labels of its outputs.
 import type { Component, Lin, System } from './system.js';
-import { inverse } from './system.js';
+import { inverse, mod } from './system.js';
 
 const pow2 = (n: number) => 1n << BigInt(n);
 
@@ -266,35 +266,79 @@ export interface PolyParams {
 /** PiecewisePoly(B, s, drop, deg, shift, bo, lo, C). */
 export function piecewisePoly(parent: Component, name: string, p: PolyParams, x: In): number {
   const { sys } = parent;
-  const { B, s, deg } = p;
-  const nseg = 2 ** s;
-  const m = B - s;
   const c = parent.child(name);
   const out = c.signal('out');
   const inp = c.signal('in');
-  const bs = c.array('bits', B);
-  const prod = c.array('prod', nseg > 2 ? nseg - 2 : 1);
-  const pw = c.array('pw', deg + 1);
-  const term = c.array('term', deg + 1);
+  const bs = c.array('bits', p.B);
+  const arrays = polyArrays(c, p);
   feed(sys, parent.index, inp, x);
   sys.owner = c.index;
-  const lc = bits(sys, bs, B, () => sys.value(inp) - p.lo);
+  const lc = bits(sys, bs, p.B, () => sys.value(inp) - p.lo);
   sys.equal(lc, sys.sig(inp).minus(p.lo));
+  return polyOverBits(c, p, (i) => sys.sig(bs + i), arrays, out);
+}
+
+/** ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C): PiecewisePoly of x clamped to [lo, lo + 2^B − 1]. */
+export function clampedPoly(parent: Component, name: string, p: PolyParams & { W: number }, x: In): number {
+  const { sys } = parent;
+  const { W, B } = p;
+  const c = parent.child(name);
+  const out = c.signal('out');
+  const inp = c.signal('in');
+  const bs = c.array('bits', W + 1);
+  const inv = c.signal('inv');
+  const nz = c.signal('nz');
+  const above = c.signal('above');
+  const cb = c.array('cb', B);
+  const arrays = polyArrays(c, p);
+  feed(sys, parent.index, inp, x);
+  sys.owner = c.index;
+  const shifted = () => sys.sig(inp).minus(p.lo).plus(pow2(W));
+  const lc = bits(sys, bs, W + 1, () => shifted().v);
+  sys.equal(lc, shifted());
+  const high = sys.lin();
+  for (let i = B; i < W; i++) high.addTerm(bs + i, 1n);
+  sys.set(inv, () => (mod(high.v) !== 0n ? inverse(high.v) : 0n));
+  sys.set(nz, () => (mod(high.v) !== 0n ? 1n : 0n)); // high·inv, reduced
+  sys.product(high, sys.sig(inv), sys.sig(nz));
+  sys.product(high, sys.k(1n).minus(sys.sig(nz)), sys.lin());
+  sys.assignProduct(above, sys.sig(nz), sys.sig(bs + W));
+  const keep = sys.sig(bs + W).minus(sys.sig(above));
+  for (let i = 0; i < B; i++) {
+    sys.set(cb + i, () => keep.v * sys.value(bs + i) + sys.value(above));
+    sys.product(keep, sys.sig(bs + i), sys.sig(cb + i).minus(sys.sig(above)));
+  }
+  return polyOverBits(c, p, (i) => sys.sig(cb + i), arrays, out);
+}
+
+/** The selector products, powers and terms of a piecewise polynomial, declared after its bits. */
+function polyArrays(c: Component, p: PolyParams): { prod: number; pw: number; term: number } {
+  const nseg = 2 ** p.s;
+  return { prod: c.array('prod', nseg > 2 ? nseg - 2 : 1), pw: c.array('pw', p.deg + 1), term: c.array('term', p.deg + 1) };
+}
+
+/** Σ_k C[seg·(deg+1) + k]·t^k rescaled, from the B digits of the offset (x − lo, or clamped). */
+function polyOverBits(c: Component, p: PolyParams, bit: (i: number) => Lin, a: { prod: number; pw: number; term: number }, out: number): number {
+  const { sys } = c;
+  const { B, s, deg } = p;
+  const nseg = 2 ** s;
+  const m = B - s;
+  const { prod, pw, term } = a;
   const t = sys.lin();
-  for (let i = p.drop; i < m; i++) t.addTerm(bs + i, pow2(i - p.drop));
+  for (let i = p.drop; i < m; i++) t.addIn(bit(i), pow2(i - p.drop));
 
   // one-hot selector of the segment, most significant bit first
   let sel: Lin[] = [sys.k(1n)];
   if (nseg <= 2) sys.assign(prod, sys.lin());
   let np = 0;
   for (let j = s - 1; j >= 0; j--) {
-    const bit = sys.sig(bs + m + j);
+    const b = bit(m + j);
     const next: Lin[] = [];
     for (let k = 0; k < sel.length; k++) {
       if (sel.length === 1) {
-        next.push(sys.k(1n).minus(bit), bit);
+        next.push(sys.k(1n).minus(b), b);
       } else {
-        sys.assignProduct(prod + np, sel[k]!, bit);
+        sys.assignProduct(prod + np, sel[k]!, b);
         const pr = sys.sig(prod + np);
         next.push(sel[k]!.minus(pr), pr);
         np++;

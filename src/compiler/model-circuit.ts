@@ -5,7 +5,7 @@
 import type { QAct, QAffine, QuantGraph } from '../ir/graph.js';
 import { ZkonnxError } from '../errors.js';
 import { inputSignal, outputCommitBits, outputSignal, publicLayout, type ChunkLinks, type CircuitVisibility } from './emit.js';
-import { argMax, divRound, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit } from './gadgets.js';
+import { argMax, clampedPoly, divRound, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit } from './gadgets.js';
 import { packedCommit } from './poseidon-gadget.js';
 import type { Progress } from '../log.js';
 import type { Component, Lin, System, SystemShape } from './system.js';
@@ -220,10 +220,12 @@ function buildAct(main: Component, a: QAct, j: number, v: number, prod: number |
         // where f is constant, x is clamped first: max(x, lo), then min(·, hi) = −max(−·, −hi)
         let xc = x[0]!;
         const c = a.clamp;
+        const pp = { B: a.aux[i]!, s: q.segBits, drop: q.dropBits ?? 0, deg: q.degree, shift: a.shift, bo: a.bits[i]!, lo: q.lo, C: q.coef };
+        if (c?.fused) { res = clampedPoly(main, name, { ...pp, W: c.bits[i]! }, xc); break; }
         if (c?.lo !== undefined) xc = sys.sig(max2(main, `${p}_lo[${i}]`, c.bits[i]!, xc, sys.k(c.lo)));
         if (c?.hi !== undefined) xc = sys.sig(max2(main, `${p}_hi[${i}]`, c.bits[i]!, xc.times(-1n), sys.k(-c.hi))).times(-1n);
         sys.owner = main.index;
-        res = piecewisePoly(main, name, { B: a.aux[i]!, s: q.segBits, drop: q.dropBits ?? 0, deg: q.degree, shift: a.shift, bo: a.bits[i]!, lo: q.lo, C: q.coef }, xc);
+        res = piecewisePoly(main, name, pp, xc);
         break;
       }
       default:

@@ -197,9 +197,11 @@ export interface QAct extends ValueTensor {
   poly?: QPoly;
   /**
    * fn whose input range reaches past where f is constant: x is clamped to [lo, hi] (either end
-   * optional) by comparisons (Max2) of width bits[i] before the polynomial.
+   * optional) by comparisons (Max2) of width bits[i] before the polynomial. fused (both ends):
+   * hi = lo + 2^B − 1 (B the polynomial's domain bits) and one ClampedPoly decomposes x − lo + 2^W,
+   * W = bits[i], to clamp and to evaluate.
    */
-  clamp?: { lo?: bigint; hi?: bigint; bits: number[] };
+  clamp?: { lo?: bigint; hi?: bigint; bits: number[]; fused?: boolean };
 }
 
 export interface QOutput {

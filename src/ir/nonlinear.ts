@@ -453,8 +453,7 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
             const lg = logOfSum(`${out0}:log`, s);
             return [{ shape, data: lg.data.map((e, i) => combine([e, m.data[i]!], [1, 1])) }];
           }
-          const sq = mulRows(`${out0}:sq`, x.shape, x.data.map((e) => [e, e]));
-          const s = { shape, data: groups.map((g) => sum(g.map((f) => sq.data[f]!))) };
+          const s = mulRows(`${out0}:sq`, shape, groups.map((g) => g.flatMap((f) => [x.data[f]!, x.data[f]!]))); // Σ x² per group
           return [node.op === 'ReduceSumSquare' ? s : unary(simple(s, 'sum'), { kind: 'sqrt' })];
         }
       }
@@ -506,8 +505,9 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const gshape = [groups.length];
       const mean = groups.map((g) => combine(g.map((f) => x.data[f]!), g.map(() => 1 / g.length)));
       const d = simple({ shape: x.shape, data: x.data.map((e, f) => combine([e, mean[groupOf[f]!]!], [1, -1])) }, 'centered');
-      const sq = mulRows(`${out0}:sq`, x.shape, d.data.map((e) => [e, e]));
-      const variance = simple({ shape: gshape, data: groups.map((g) => combine(g.map((f) => sq.data[f]!), g.map(() => 1 / g.length), eps)) }, 'var');
+      // Σ d² per group as one sum of products: one rescale per group, not one per element
+      const sq = mulRows(`${out0}:sq`, gshape, groups.map((g) => g.flatMap((f) => [d.data[f]!, d.data[f]!])));
+      const variance = simple({ shape: gshape, data: groups.map((g, gi) => combine([sq.data[gi]!], [1 / g.length], eps)) }, 'var');
       const sd = unary(variance, { kind: 'sqrt' }, `${out0}:std`);
       const inv = act(`${out0}:inv`, gshape, { kind: 'div' }, sd.data.map((e) => [constantExpr(1), e]));
       // |y| < √(n − 1) for every input (n values per group, population variance): the bound

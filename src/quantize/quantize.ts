@@ -326,6 +326,22 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         if (needHi) { if (hi > H!) hi = H!; if (lo > H!) lo = H!; }
       }
       const domainBits = Math.max(1, bitlen(hi - lo));
+      let capAt: number | undefined; // fused: the fit takes f at min(x, H) (its value there, or unreachable)
+      if (needLo && needHi) {
+        // both ends: one ClampedPoly clamps x to [L, L + 2^B − 1] (f is constant past H there too)
+        // and evaluates it, from one decomposition of x − L + 2^W, x − L ∈ [−2^W, 2^W), W > B
+        hi = L! + (1n << BigInt(domainBits)) - 1n;
+        const ws: number[] = [];
+        for (let i = 0; i < a.size; i++) {
+          const r = elemRows(i)[0]!;
+          const far = [r.lo - L!, r.hi - L!].reduce((m, v) => (v < 0n ? (-v > m ? -v : m) : (v + 1n > m ? v + 1n : m)), 0n);
+          const w = Math.max(domainBits + 1, bitlen(far));
+          if (w + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, w + 2);
+          ws.push(w);
+        }
+        clamp = { lo: L!, hi, bits: ws, fused: true };
+        capAt = Number(H!) / 2 ** argScale;
+      }
       // a domain wider than FN_DOMAIN_BITS is fine where the fit can drop the extra low bits (an
       // input far finer than the output needs): checked on the fit below
       const tooWide = (bits: number) => overflow(a, `the input domain of ${op.fn}`, bits, `a piecewise polynomial covers (${FN_DOMAIN_BITS})`,
@@ -334,7 +350,9 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       scale = calibrated;
       // outside f's domain (log, pow at x ≤ 0) the fit takes f at the smallest positive input
       const tiny = 2 ** -argScale;
-      const g = (x: number) => { const y = f(x, op.params); return Number.isFinite(y) ? y : f(Math.max(x, tiny), op.params); };
+      const g0 = (x: number) => { const y = f(x, op.params); return Number.isFinite(y) ? y : f(Math.max(x, tiny), op.params); };
+      // past H, f is constant (saturation) or x never gets there (exp(x − max)): either way f(H)
+      const g = capAt === undefined ? g0 : (x: number) => g0(Math.min(x, capAt!));
       let fit: ReturnType<typeof fitPiecewise>;
       try {
         fit = fitPiecewise({ f: g, lo, hi, domainBits, inScale: argScale, outScale: scale, tolerance: Math.max(2 ** -scale, (Number.isFinite(range) ? range : 1) * 2 ** -10), allowDrop: true });

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fieldToSigned, readR1cs, type R1cs } from '../../src/circom/r1cs.js';
 import { readSymbols, toField } from '../../src/circom/witness.js';
-import { argMax, divRound, External, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit, type In } from '../../src/compiler/gadgets.js';
+import { argMax, clampedPoly, divRound, External, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit, type In } from '../../src/compiler/gadgets.js';
 import { packedCommit } from '../../src/compiler/poseidon-gadget.js';
 import { mod, System } from '../../src/compiler/system.js';
 import { writeR1cs, writeSym } from '../../src/compiler/write-r1cs.js';
@@ -48,6 +48,10 @@ const TEMPLATES: Record<string, TemplateTwin> = {
   PiecewisePoly: {
     inputs: () => [['in', undefined]], outputs: 1,
     build: (r, a, x) => { piecewisePoly(r, 'main', { B: n(a[0]), s: n(a[1]), drop: n(a[2]), deg: n(a[3]), shift: n(a[4]), bo: n(a[5]), lo: a[6]![0]!, C: a[7]! }, one(x('in'))); },
+  },
+  ClampedPoly: {
+    inputs: () => [['in', undefined]], outputs: 1,
+    build: (r, a, x) => { clampedPoly(r, 'main', { W: n(a[0]), B: n(a[1]), s: n(a[2]), drop: n(a[3]), deg: n(a[4]), shift: n(a[5]), bo: n(a[6]), lo: a[7]![0]!, C: a[8]! }, one(x('in'))); },
   },
   PackedCommit: {
     inputs: (a) => [['in', n(a[0])]], outputs: 1,
