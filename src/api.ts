@@ -156,7 +156,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const inputFile = opts.input ?? (existsSync(defaultInput) ? defaultInput : undefined);
   const calibSource = opts.calibration ?? inputFile;
   if (!calibSource) {
-    throw new ZkonnxError('BAD_ARGUMENT', `no calibration data for ${opts.model}`, { hint: 'pass --calibration FILE or --input FILE (input.json next to the model is used when present)' });
+    throw new ZkonnxError('BAD_ARGUMENT', `no calibration data for ${opts.model}`, { hint: 'pass --calibration FILE or --input-file FILE (input.json next to the model is used when present)' });
   }
   const samples = loadSamples(calibSource);
   progress?.step?.(`calibrate on ${samples.length} sample(s)`);

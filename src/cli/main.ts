@@ -36,7 +36,7 @@ function collectDim(v: string, acc: Record<string, number>): Record<string, numb
 program.command('compile')
   .description('quantize an ONNX model and compile it into a circom circuit')
   .argument('<model>', 'the .onnx file')
-  .addOption(buildOpt())
+  .addOption(buildOpt(true))
   .option('-c, --calibration <file>', 'calibration inputs: a JSON list of {"input_data": ...} (default: the proving input)')
   .option('-i, --input-file <file>', 'the proving input (default: input.json next to the model)')
   .addOption(visOpt('input', 'private'))

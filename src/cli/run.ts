@@ -29,7 +29,8 @@ export async function run<T>(opts: Common, body: (progress: ReturnType<typeof cl
   process.exit(code);
 }
 
-export const buildOpt = () => new Option('-b, --build <dir>', 'build folder (default: build/<model name>)');
+/** --build: compile's has a default (build/<model name>); every later verb needs the folder compile wrote. */
+export const buildOpt = (compile = false) => new Option('-b, --build <dir>', compile ? 'build folder (default: build/<model name>)' : 'the build folder `zkonnx compile` wrote');
 export const jsonOpt = () => new Option('--json', 'machine-readable output on stdout');
 export const visOpt = (what: string, dflt: string) => new Option(`--${what} <visibility>`, `${what} visibility (hashed: private, with a Poseidon commitment as a public signal)`).choices(['public', 'private', 'hashed']).default(dflt);
 

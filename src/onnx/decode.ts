@@ -115,6 +115,10 @@ function decodeAttr(a: Pb, modelDir: string, where: string): AttrValue {
     case AttrType.FLOATS: return [...(a.floats ?? [])];
     case AttrType.INTS: return (a.ints ?? []).map(num);
     case AttrType.STRINGS: return (a.strings ?? []).map(text);
+    case AttrType.GRAPH: case AttrType.GRAPHS:
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${where}: control flow (a subgraph in attribute '${a.name}') is not supported`, {
+        hint: 'If, Loop and Scan are not proven; export the branch the model takes (e.g. fix the sample rate) or unroll the loop',
+      });
     default:
       // IR < 2 files carry no type: infer from whichever field is present.
       if (a.t) return decodeTensor(a.t, modelDir, where);
