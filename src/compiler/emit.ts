@@ -325,7 +325,6 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
     case 'fn': {
       const q = a.poly!;
       const c = a.clamp;
-      // where f is constant, x is clamped first: max(x, lo), then min(·, hi) = −max(−·, −hi)
       if (c?.fused) {
         // both ends: one decomposition clamps x to [lo, lo + 2^B − 1] and feeds the polynomial
         const body = one(`ClampedPoly(${p}_cb[i], ${p}_aux[i], ${q.segBits}, ${q.dropBits ?? 0}, ${q.degree}, ${a.shift}, ${p}_bits[i], ${q.lo}, ${p}_poly)`, [`${p}[i].in <== x[0];`]);
@@ -334,6 +333,7 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
           comps: body.comps, decl: [], inner: body.inner,
         };
       }
+      // clamped on one side: where f is constant, x is clamped first: max(x, lo), then min(·, hi) = −max(−·, −hi)
       const clampLines = !c ? [] : [
         'var xc = x[0];',
         ...(c.lo !== undefined ? [`${p}_lo[i] = Max2(${p}_cb[i]);`, `${p}_lo[i].a <== xc;`, `${p}_lo[i].b <== ${c.lo};`, `xc = ${p}_lo[i].out;`] : []),

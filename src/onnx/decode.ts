@@ -185,8 +185,9 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>', opts: ReadOpt
 
   const shapes = new Map<string, number[]>();
   const inputs: ValueInfo[] = [];
+  const params = dimParams(g.input ?? [], constants);
   // a name that is some input's leading dim is the batch wherever it occurs (a KV cache's [2, batch, …])
-  const batchNames = new Set(((g.input ?? []) as Pb[]).map((v) => v.type?.tensor_type?.shape?.dim?.[0]?.dim_param as string).filter(Boolean));
+  const batchNames = new Set(params.filter((p) => p.axis === 0).map((p) => p.name));
   for (const v of g.input ?? []) {
     if (constants.has(v.name)) continue; // older exporters list initializers again as inputs
     const shape = decodeShape(v, source, 'input', fixed, batchNames);
@@ -194,10 +195,10 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>', opts: ReadOpt
     inputs.push(dtype ? { name: v.name, shape, dtype } : { name: v.name, shape });
     shapes.set(v.name, shape);
   }
-  const params = new Set(((g.input ?? []) as Pb[]).flatMap((v) => ((v.type?.tensor_type?.shape?.dim ?? []) as Pb[]).map((d) => d.dim_param as string).filter(Boolean)));
+  const names = new Set(params.map((p) => p.name));
   for (const k of Object.keys(fixed)) {
-    if (!params.has(k)) {
-      throw new ZkonnxError('BAD_ARGUMENT', `${source}: no input has a symbolic dimension named '${k}' (${params.size ? `its symbolic dimensions: ${[...params].join(', ')}` : 'its inputs have static shapes'})`, { file: source });
+    if (!names.has(k)) {
+      throw new ZkonnxError('BAD_ARGUMENT', `${source}: no input has a symbolic dimension named '${k}' (${names.size ? `its symbolic dimensions: ${[...names].join(', ')}` : 'its inputs have static shapes'})`, { file: source });
     }
   }
   for (const [name, t] of constants) shapes.set(name, t.dims);
@@ -237,16 +238,17 @@ export function externalDataFiles(path: string): string[] {
   return [...files];
 }
 
+/** Every symbolic dimension of the graph inputs that are not initializers: name, input, axis. */
+function dimParams(inputs: Pb[], initializers: { has(name: string): boolean }): { name: string; input: string; axis: number }[] {
+  return inputs.filter((v) => !initializers.has(v.name)).flatMap((v) => ((v.type?.tensor_type?.shape?.dim ?? []) as Pb[]).flatMap((d, axis) =>
+    (d.dim_param && !(num(d.dim_value) > 0) ? [{ name: d.dim_param as string, input: v.name as string, axis }] : [])));
+}
+
 /** The named symbolic dimensions of the model's inputs: name → where it first occurs (input, axis). */
 export function symbolicDims(path: string): Map<string, { input: string; axis: number }> {
   const model: Pb = ModelProto.decode(readFileSync(path));
   const inits = new Set(((model.graph?.initializer ?? []) as Pb[]).map((t) => t.name as string));
   const out = new Map<string, { input: string; axis: number }>();
-  for (const v of (model.graph?.input ?? []) as Pb[]) {
-    if (inits.has(v.name)) continue;
-    ((v.type?.tensor_type?.shape?.dim ?? []) as Pb[]).forEach((d, axis) => {
-      if (d.dim_param && !(num(d.dim_value) > 0) && !out.has(d.dim_param)) out.set(d.dim_param, { input: v.name, axis });
-    });
-  }
+  for (const p of dimParams(model.graph?.input ?? [], inits)) if (!out.has(p.name)) out.set(p.name, { input: p.input, axis: p.axis });
   return out;
 }

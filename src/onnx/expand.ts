@@ -2,10 +2,8 @@
 // shape inference, src/onnx/fold.ts): recurrent cells unrolled (recurrent.ts), Crop as gathers,
 // OneHot as comparisons with the class indices.
 import type { Node } from '../ir/graph.js';
-import { expandRecurrent, type RewriteContext } from './recurrent.js';
-import { nums, num } from './rewrite.js';
-
-export type Expansion = (node: Node, c: RewriteContext) => void;
+import { expandRecurrent } from './recurrent.js';
+import { nums, num, type Expansion } from './rewrite.js';
 
 export const EXPANSIONS: Record<string, Expansion> = {
   LSTM: expandRecurrent,

@@ -10,7 +10,7 @@ import { sizeOf } from '../ir/graph.js';
 import { broadcastIndex, broadcastShape, strides } from '../ir/shape.js';
 import { windowOf, poolKernel } from '../ir/ops/conv.js';
 import { applyLinear, LINEAR_OPS, constPermute } from '../ir/ops/linear.js';
-import { expandMlOps } from './ml.js';
+import { ML_DOMAIN, mlExpansion } from './ml.js';
 import { EXPANSIONS } from './expand.js';
 import { emitter } from './rewrite.js';
 import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
@@ -439,8 +439,7 @@ const SHAPE_INPUTS: Record<string, [number, string][]> = {
 // ---------------------------------------------------------------- the pass
 
 /** Infers every shape and folds every constant sub-graph; returns the signal-only graph. */
-export function inferAndFold(input: Graph): Graph {
-  const g = expandMlOps(input); // ai.onnx.ml operators as default-domain ops (src/onnx/ml.ts)
+export function inferAndFold(g: Graph): Graph {
   const constants = new Map(g.constants);
   const shapes = new Map(g.shapes);
   /** Constants known to be integer-typed (shape arithmetic: Div truncates). */
@@ -461,9 +460,11 @@ export function inferAndFold(input: Graph): Graph {
     const node = pending[at]!;
     const ctx: Ctx = { g, node };
     const oc = opContext(g, node);
-    const expansion = !node.domain || node.domain === 'ai.onnx' ? EXPANSIONS[node.op] : undefined;
+    // ai.onnx.ml operators (ml.ts) and the ops lowered to others (expand.ts) are rewritten into
+    // default-domain ops now that their input shapes are known; those are inferred next
+    const expansion = node.domain === ML_DOMAIN ? mlExpansion(node, g.source)
+      : !node.domain || node.domain === 'ai.onnx' ? EXPANSIONS[node.op] : undefined;
     if (expansion) {
-      // rewritten into other ops now that its input shapes are known; those are inferred next
       for (const n of node.inputs) if (n) shapeOf(ctx)(n);
       const added: Node[] = [];
       expansion(node, {

@@ -1,5 +1,5 @@
 // The `ai.onnx.ml` operators that sklearn-onnx and onnxmltools emit, rewritten into default-domain
-// ops before shape inference, so that they go through the same lowering as every other op:
+// ops during shape inference, so that they go through the same lowering as every other op:
 //
 //   Scaler               (x − offset)·scale                                      linear
 //   Normalizer           x / max | Σ|x| | √Σx²  per row                          ReduceMax/L1/L2, Div
@@ -14,32 +14,20 @@
 // Labels must be integers affine in the class index (0, 1, …, C − 1 as sklearn writes them):
 // the label output is then a linear function of the ArgMax. String labels and inputs are refused.
 import { ZkonnxError, nodeLabel } from '../errors.js';
-import type { Graph, Node } from '../ir/graph.js';
-import { emitter, nums, str, strs, type Emit } from './rewrite.js';
+import type { Node } from '../ir/graph.js';
+import { nums, str, strs, type Emit, type Expansion } from './rewrite.js';
 
 export const ML_DOMAIN = 'ai.onnx.ml';
 
-/** Rewrites every ai.onnx.ml node of the graph into default-domain nodes (new constants and names). */
-export function expandMlOps(g: Graph): Graph {
-  if (!g.nodes.some((n) => n.domain === ML_DOMAIN)) return g;
-  const constants = new Map(g.constants);
-  const shapes = new Map(g.shapes);
-  const nodes: Node[] = [];
-  for (const node of g.nodes) {
-    if (node.domain !== ML_DOMAIN) { nodes.push(node); continue; }
-    const fail = (m: string, hint?: string): never => {
-      throw new ZkonnxError('ONNX_UNSUPPORTED_ATTR', `${nodeLabel(node)}: ${m}`, { file: g.source, node: node.name, op: node.op, hint });
-    };
-    const emit = emitter(node, nodes, constants, shapes, 'ml');
-    const rule = RULES[node.op];
-    if (!rule) {
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: the ai.onnx.ml operator ${node.op} is not supported`, {
-        file: g.source, node: node.name, op: node.op, hint: `supported in ai.onnx.ml: ${Object.keys(RULES).join(', ')}`,
-      });
-    }
-    rule(node, emit, fail);
+/** The rewrite of an ai.onnx.ml node (run by shape inference, src/onnx/fold.ts), or an error naming what is supported. */
+export function mlExpansion(node: Node, source: string): Expansion {
+  const rule = RULES[node.op];
+  if (!rule) {
+    throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: the ai.onnx.ml operator ${node.op} is not supported`, {
+      file: source, node: node.name, op: node.op, hint: `supported in ai.onnx.ml: ${Object.keys(RULES).join(', ')}`,
+    });
   }
-  return { ...g, constants, shapes, nodes };
+  return (n, c) => rule(n, c.e, c.fail);
 }
 
 type Rule = (node: Node, e: Emit, fail: (m: string, hint?: string) => never) => void;

@@ -12,15 +12,7 @@
 // Directions forward, reverse and bidirectional; layout 0 and 1; initial states; activations as
 // listed (with their alpha/beta); clip. sequence_lens must be absent or the full length.
 import type { Node, Tensor } from '../ir/graph.js';
-import { nums, num, str, strs, type Emit } from './rewrite.js';
-
-export interface RewriteContext {
-  e: Emit;
-  shapeOf(name: string): number[];
-  /** The constant's value, or undefined for a signal. */
-  constOf(name: string): Tensor | undefined;
-  fail(msg: string, hint?: string): never;
-}
+import { nums, num, str, strs, type Emit, type RewriteContext } from './rewrite.js';
 
 type Cell = 'LSTM' | 'GRU' | 'RNN';
 const GATES: Record<Cell, number> = { LSTM: 4, GRU: 3, RNN: 1 };

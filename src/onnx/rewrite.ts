@@ -1,5 +1,6 @@
 // Rewrites of one ONNX node into default-domain nodes (new value names, new constants), shared by
-// the ai.onnx.ml rules (ml.ts) and the ops zkonnx lowers to other ops (recurrent.ts, expand.ts).
+// the ai.onnx.ml rules (ml.ts) and the ops zkonnx lowers to other ops (recurrent.ts, expand.ts),
+// all run by shape inference (fold.ts) as it reaches the node.
 import type { AttrValue, Node, Tensor } from '../ir/graph.js';
 
 export interface Emit {
@@ -8,6 +9,18 @@ export interface Emit {
   /** Adds a constant; returns its name. */
   constant(dims: number[], data: ArrayLike<number>): string;
 }
+
+/** What a rewrite during shape inference sees (src/onnx/fold.ts). */
+export interface RewriteContext {
+  e: Emit;
+  shapeOf(name: string): number[];
+  /** The constant's value, or undefined for a signal. */
+  constOf(name: string): Tensor | undefined;
+  fail(msg: string, hint?: string): never;
+}
+
+/** Rewrites one node into others (through `c.e`) once its input shapes are known. */
+export type Expansion = (node: Node, c: RewriteContext) => void;
 
 /** An Emit for the rewrite of `owner`: nodes go to `sink`, constants and their shapes to the maps. */
 export function emitter(owner: Node, sink: Node[], constants: Map<string, Tensor>, shapes: Map<string, number[]>, tag: string): Emit {
