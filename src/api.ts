@@ -13,7 +13,7 @@ import { inputSignal, outputSignal, publicLayout } from './compiler/emit.js';
 import { expectedPublicSignals, weightsCommitment } from './commit/public.js';
 import { liftWeights, type LiftedWeight } from './ir/weights.js';
 import { ZkonnxError } from './errors.js';
-import { loadSample, loadSamples, readJson, type Sample } from './inputs.js';
+import { checkSamples, loadSample, loadSamples, readJson, type Sample } from './inputs.js';
 import type { NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
 import { linearize } from './ir/linearize.js';
 import { quantGraphToJson } from './ir/serialize.js';
@@ -28,6 +28,7 @@ import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
+import { checkKeys, recordKeys } from './setup/keys.js';
 import { snarkjs, snarkLogger, type SnarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
@@ -91,6 +92,11 @@ export interface CompileOptions {
    * Slow on large models: circom is the cross-check, not the compiler.
    */
   checkCircom?: boolean;
+  /**
+   * Keep a build whose quantized outputs miss onnxruntime-web's by more than the tolerance on some
+   * calibration sample (compile refuses it otherwise: QUANT_INACCURATE); recorded in settings.
+   */
+  allowInaccurate?: boolean;
   /** Sizes of the inputs' symbolic dimensions by name (e.g. { seq_len: 16 }); a symbolic batch dim is 1 by default. */
   dims?: Record<string, number>;
   progress?: Progress;
@@ -119,15 +125,48 @@ async function committedWeights(qg: QuantGraph, weights: LiftedWeight[], sample:
 async function measureAccuracy(modelPath: string, inputs: ValueInfo[], outputs: ValueInfo[], qg: QuantGraph, samples: Sample[], withWeights: (s: Sample) => Sample = (s) => s): Promise<AccuracyReport> {
   let maxAbsError = 0;
   let maxAbsReference = 0;
-  for (const s of samples) {
+  let worst: AccuracyReport['worst'];
+  for (const [k, s] of samples.entries()) {
     const ref = await runReference(modelPath, inputs, s, outputs);
     const q = execQuant(qg, quantizeInputs(qg, withWeights(s)));
+    let err = 0;
+    let top = 0;
     ref.forEach((r, i) => r.forEach((x, j) => {
-      maxAbsReference = Math.max(maxAbsReference, Math.abs(x));
-      maxAbsError = Math.max(maxAbsError, Math.abs(x - dequantize(q.outputs[i]![j]!, qg.outputs[i]!.scale)));
+      top = Math.max(top, Math.abs(x));
+      err = Math.max(err, Math.abs(x - dequantize(q.outputs[i]![j]!, qg.outputs[i]!.scale)));
     }));
+    maxAbsReference = Math.max(maxAbsReference, top);
+    maxAbsError = Math.max(maxAbsError, err);
+    // each sample against its own outputs' size: one huge sample must not excuse the others
+    const tolerance = toleranceFor(top);
+    if (!worst || err / tolerance > worst.maxAbsError / worst.tolerance) worst = { sample: k, maxAbsError: err, tolerance };
   }
-  return { maxAbsError, maxAbsReference, tolerance: Math.max(1e-2, 0.01 * maxAbsReference), samples: samples.length };
+  return { maxAbsError, maxAbsReference, tolerance: toleranceFor(maxAbsReference), samples: samples.length, ...(worst ? { worst } : {}) };
+}
+
+/** The error the float model's outputs allow: max(1e-2, 1% of their largest magnitude). */
+export function toleranceFor(maxAbsReference: number): number {
+  return Math.max(1e-2, 0.01 * maxAbsReference);
+}
+
+/**
+ * compile refuses a build whose integers miss the float model on a calibration sample by more
+ * than that sample's tolerance (unless allowInaccurate), naming the sample and what stretched
+ * the input range: a far outlier among the calibration samples sets the scale for all of them.
+ */
+function refuseInaccurate(a: AccuracyReport, qg: QuantGraph, samples: Sample[], source: string): void {
+  const w = a.worst;
+  if (!w || w.maxAbsError <= w.tolerance) return;
+  const stretch = qg.inputs.filter((i) => !i.role).map((inp, i) => {
+    let at = 0;
+    let big = 0;
+    samples.forEach((s, k) => s[i]!.forEach((x) => { if (Math.abs(x) > big) { big = Math.abs(x); at = k; } }));
+    return `'${inp.name}' at scale 2^${inp.scale} (largest |x| = ${big.toPrecision(3)}, in sample ${at})`;
+  });
+  throw new ZkonnxError('QUANT_INACCURATE', `${source}, calibration sample ${w.sample}: the quantized model's outputs are off by ${w.maxAbsError.toPrecision(3)} from onnxruntime-web's, more than the tolerance ${w.tolerance.toPrecision(3)} (max(1e-2, 1% of the sample's largest output)); inputs: ${stretch.join(', ')}`, {
+    file: source,
+    hint: 'remove outliers from the calibration samples (one far-off sample sets the scale for every input), raise --activation-bits, or pass --allow-inaccurate to keep this build',
+  });
 }
 
 export async function compile(opts: CompileOptions): Promise<CompileResult> {
@@ -159,6 +198,8 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     throw new ZkonnxError('BAD_ARGUMENT', `no calibration data for ${opts.model}`, { hint: 'pass --calibration FILE or --input-file FILE (input.json next to the model is used when present)' });
   }
   const samples = loadSamples(calibSource);
+  const calibName = typeof calibSource === 'string' ? calibSource : '<calibration>';
+  checkSamples(graph.inputs.filter((i) => !i.role), samples, calibName);
   progress?.step?.(`calibrate on ${samples.length} sample(s)`);
   // committed weights are inputs of the circuit: every sample carries them
   const withWeights = (s: Sample): Sample => [...s, ...(lifted?.weights ?? []).map((w) => w.data)];
@@ -166,6 +207,8 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const qg = quantize(affine, ranges, params);
   if (!opts.split) checkCircuitMemory(qg, modelPath);
   const accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights);
+  if (opts.allowInaccurate) accuracy.allowInaccurate = true;
+  else refuseInaccurate(accuracy, qg, samples, calibName);
   const layout = publicLayout(qg, visibility);
   const weightsInfo = lifted ? await committedWeights(qg, lifted.weights, samples[0]!) : undefined;
 
@@ -295,7 +338,9 @@ async function rekey(buildDir: string, apply: (oldZkey: string, newZkey: string,
   refuseSplit(buildDir, 'a phase-2 contribution', 'not supported on split builds yet');
   const paths = new BuildPaths(buildDir);
   const zkey = paths.require('zkey', 'setup');
-  const tmp = `${zkey}.next.tmp`;
+  const tmp = `${zkey}.tmp-${process.pid}`;
+  removeStale(zkey);
+  const release = lock(zkey, `the keys ${zkey}`);
   const errors: string[] = [];
   try {
     const hash = await apply(zkey, tmp, { ...snarkLogger(progress), error: (m) => errors.push(m) });
@@ -303,11 +348,13 @@ async function rekey(buildDir: string, apply: (oldZkey: string, newZkey: string,
     const vkey = await snarkjs.zKey.exportVerificationKey(tmp, snarkLogger(progress));
     renameSync(tmp, zkey);
     writeFileSync(paths.file('vkey'), JSON.stringify(vkey, null, 1));
+    recordKeys(zkey, paths.file('vkey'));
     rmSync(paths.file('verifierSol'), { force: true });
     const bytes = hash instanceof Uint8Array ? hash : new Uint8Array();
     return { contributionHash: Buffer.from(bytes).toString('hex') };
   } finally {
     rmSync(tmp, { force: true });
+    release();
   }
 }
 
@@ -393,7 +440,7 @@ export interface ProveResult {
   proofDir: string;
   backend: string;
   /** Comparison with onnxruntime-web when the model file is still where it was compiled from. */
-  reference?: { values: number[][]; maxAbsError: number };
+  reference?: { values: number[][]; maxAbsError: number; tolerance: number };
   seconds: { witness: number; prove: number };
 }
 
@@ -433,6 +480,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     await writeWtns(proofFileIn(stage, 'witness'), witness);
     const t1 = performance.now();
     progress?.step?.(`prove (${prover.name})`);
+    checkKeys(zkey, paths.file('vkey'));
     const { proof, publicSignals } = await prover.prove(zkey, proofFileIn(stage, 'witness'), progress);
     const t2 = performance.now();
     // a proof is written only once it verifies (a damaged key gives an invalid one: say so, exit ≠ 0)
@@ -464,8 +512,11 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
       const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
       const ref = await runReference(refModel, ins, sample, outs);
       let maxAbsError = 0;
-      ref.forEach((r, i) => r.forEach((x, j) => { maxAbsError = Math.max(maxAbsError, Math.abs(x - outputs[i]!.values[j]!)); }));
-      reference = { values: ref.map((r) => Array.from(r)), maxAbsError };
+      let top = 0;
+      ref.forEach((r, i) => r.forEach((x, j) => { top = Math.max(top, Math.abs(x)); maxAbsError = Math.max(maxAbsError, Math.abs(x - outputs[i]!.values[j]!)); }));
+      reference = { values: ref.map((r) => Array.from(r)), maxAbsError, tolerance: toleranceFor(top) };
+      // the proof is sound (it proves the quantized model's integers), but say when they are not the float model's
+      if (maxAbsError > reference.tolerance) progress?.warn?.(`the proven outputs are off by ${maxAbsError.toPrecision(3)} from onnxruntime-web's on this input, more than the tolerance ${reference.tolerance.toPrecision(3)}: the build's calibration does not fit this input`);
     }
     writeFileSync(proofFileIn(stage, 'proof'), JSON.stringify(proof, null, 1));
     writeFileSync(proofFileIn(stage, 'public'), JSON.stringify(publicSignals, null, 1));
@@ -538,7 +589,10 @@ export async function exportVerifier(opts: { buildDir: string; out?: string }): 
   refuseSplit(opts.buildDir, 'export-verifier', 'deploy verifier-contracts/SplitVerifier.sol with deploySplitVerifier (src/verifier/split.ts)');
   const paths = new BuildPaths(opts.buildDir);
   const sol = await exportSolidityVerifier(paths.require('zkey', 'setup'));
-  const out = opts.out ?? paths.file('verifierSol');
+  // --out may name a folder (Verifier.sol goes in it) or a file in a folder not made yet
+  let out = opts.out ? resolve(opts.out) : paths.file('verifierSol');
+  if (existsSync(out) && statSync(out).isDirectory()) out = join(out, 'Verifier.sol');
+  mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, sol);
   return out;
 }

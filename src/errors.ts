@@ -10,11 +10,15 @@ export type ZkonnxErrorCode =
   | 'INPUT_INVALID'
   | 'INPUT_OUT_OF_RANGE'
   | 'QUANT_OVERFLOW'
+  /** the quantized model misses the float model by more than the tolerance (compile --allow-inaccurate keeps it) */
+  | 'QUANT_INACCURATE'
   | 'CIRCOM_FAILED'
   | 'CIRCUIT_MISMATCH'
   | 'CIRCUIT_TOO_LARGE'
   | 'WITNESS_MISMATCH'
   | 'SETUP_FAILED'
+  /** circuit_final.zkey or verification_key.json differ from the files setup wrote (sha256 in settings.json) */
+  | 'KEY_CHANGED'
   | 'PTAU_TOO_SMALL'
   | 'ARTIFACT_MISSING'
   | 'PROOF_INVALID'

@@ -46,6 +46,13 @@ export interface AccuracyReport {
   /** max(1e-2, 1% of maxAbsReference): the bound the tests hold the error to. */
   tolerance: number;
   samples: number;
+  /**
+   * The sample worst off against its own tolerance, max(1e-2, 1% of its largest output): compile
+   * refuses the build when that error is over it, unless allowInaccurate.
+   */
+  worst?: { sample: number; maxAbsError: number; tolerance: number };
+  /** compile --allow-inaccurate: kept although some sample is off by more than its tolerance. */
+  allowInaccurate?: boolean;
 }
 
 export function readSettings(buildDir: string): Settings {

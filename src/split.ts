@@ -26,6 +26,7 @@ import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
 import { inputSignal, publicLayout, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
 import { packedCommit } from './commit/poseidon.js';
 import { expectedPublicSignals } from './commit/public.js';
+import { checkKeys } from './setup/keys.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, readJson } from './inputs.js';
 import type { QAct, QAffine, QuantGraph } from './ir/graph.js';
@@ -362,6 +363,7 @@ function loadedChunk(buildDir: string, index: number): { chunk: Chunk; zkey: Uin
   const hit = loaded.get(paths.dir);
   if (hit && hit.stamp === stamp) return hit;
   const entry = { stamp, chunk: loadChunk(buildDir, index), zkey: new Uint8Array(readFileSync(zkeyPath)) };
+  checkKeys(zkeyPath, paths.file('vkey'), entry.zkey);
   if (loaded.size >= MAX_LOADED) loaded.delete(loaded.keys().next().value!);
   loaded.set(paths.dir, entry);
   return entry;

@@ -1,7 +1,7 @@
 // The `zkonnx` command as a user runs it: exit codes, messages that name what was wrong, --json,
 // and no half-written build left behind after a failure.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -130,7 +130,11 @@ describe('zkonnx CLI: the ceremony verbs and the safety of what it writes', () =
     writeFileSync(input, JSON.stringify({ input_data: [[0.5, -0.25, 1]] }));
     const r = await zkonnx('compile', model, '--build', build, '--input-file', input);
     expect(r.code, r.stderr).toBe(0);
+    // what an interrupted setup leaves behind (its process is gone): the next setup removes it
+    writeFileSync(join(build, 'circuit_final.zkey.tmp-2147483646'), 'partial');
     expect((await zkonnx('setup', '--build', build)).code).toBe(0);
+    expect(readdirSync(build).filter((f) => f.includes('.tmp'))).toEqual([]);
+    expect(Object.keys(JSON.parse(readFileSync(join(build, 'keys.json'), 'utf8')))).toEqual(['zkeySha256', 'vkeySha256']);
   }, 120_000);
 
   it('setup contribute, beacon and verify take --build as the README writes them', async () => {
@@ -179,6 +183,76 @@ describe('zkonnx CLI: the ceremony verbs and the safety of what it writes', () =
     expect(existsSync(join(build, 'proofs', 'keep.lock'))).toBe(false);
     expect(existsSync(join(build, 'proofs', 'keep.tmp-2147483646'))).toBe(false);
   }, 120_000);
+
+  it('a damaged proving key is named before proving (KEY_CHANGED); without keys.json the proof is still verified before it is written', async () => {
+    const zkey = join(build, 'circuit_final.zkey');
+    const good = readFileSync(zkey);
+    // flip the second point of the A section (5) of the snarkjs .zkey: a key that gives invalid proofs
+    const bad = Buffer.from(good);
+    let at = 12;
+    while (bad.readUInt32LE(at) !== 5) at += 12 + Number(bad.readBigUInt64LE(at + 4));
+    for (let i = 0; i < 64; i++) bad[at + 12 + 64 + i]! ^= 0x55;
+    writeFileSync(zkey, bad);
+    const keys = readFileSync(join(build, 'keys.json'));
+    try {
+      let r = await zkonnx('prove', input, '--build', build, '--name', 'damaged', '--backend', 'wasm');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('[KEY_CHANGED]');
+      expect(r.stderr).toContain('circuit_final.zkey');
+      rmSync(join(build, 'keys.json'));
+      r = await zkonnx('prove', input, '--build', build, '--name', 'damaged', '--backend', 'wasm');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('[PROOF_INVALID]');
+      expect(existsSync(join(build, 'proofs', 'damaged'))).toBe(false);
+    } finally {
+      writeFileSync(zkey, good);
+      writeFileSync(join(build, 'keys.json'), keys);
+    }
+    const r = await zkonnx('prove', input, '--build', build, '--name', 'damaged', '--backend', 'wasm');
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it('names what is wrong without a stack trace: 1e400, folders for files, a wrong-shaped calibration sample, --out in a new folder', async () => {
+    const huge = join(work, 'huge.json');
+    writeFileSync(huge, '{"input_data": [[0.5, 1e400, 1]]}');
+    let r = await zkonnx('prove', huge, '--build', build, '--name', 'huge');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/input_data\[0\]\[1\] is Infinity \(beyond a 64-bit float's range/);
+    r = await zkonnx('prove', work, '--build', build, '--name', 'dir');
+    expect(r.stderr).toContain('[INPUT_INVALID]');
+    expect(r.stderr).toContain('is a folder');
+    r = await zkonnx('compile', work, '--build', join(work, 'build-dir'));
+    expect(r.stderr).toContain('is a folder: pass the .onnx file');
+    const calib = join(work, 'calib-wrong.json');
+    writeFileSync(calib, JSON.stringify([{ input_data: [[0.5, -0.25, 1]] }, { input_data: [[0.5, -0.25]] }]));
+    r = await zkonnx('compile', join(work, 'small.onnx'), '--build', join(work, 'build-wrong'), '--calibration', calib);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("sample 1: input 'x' of shape [1,3] needs 3 values, input_data[0] has 2");
+    for (const x of [r.stderr, (await zkonnx('prove', work, '--build', build)).stderr]) expect(x).not.toMatch(/\n\s+at /);
+    r = await zkonnx('export-verifier', '--build', build, '--out', join(work, 'contracts', 'new', 'V.sol'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(work, 'contracts', 'new', 'V.sol'), 'utf8')).toContain('contract Groth16Verifier');
+  }, 120_000);
+
+  it('refuses an absurd calibration (one sample of 1e30 sets the scale) unless --allow-inaccurate; prove then says the outputs are off', async () => {
+    const calib = join(work, 'calib-absurd.json');
+    writeFileSync(calib, JSON.stringify([{ input_data: [[0.5, -0.25, 1]] }, { input_data: [[1e30, 1e30, 1e30]] }]));
+    const absurd = join(work, 'build-absurd');
+    let r = await zkonnx('compile', join(work, 'small.onnx'), '--build', absurd, '--calibration', calib);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('[QUANT_INACCURATE]');
+    expect(r.stderr).toMatch(/calibration sample 0: .*off by \d\.\d+ .*largest \|x\| = 1\.00e\+30, in sample 1/);
+    expect(existsSync(absurd)).toBe(false);
+    r = await zkonnx('compile', join(work, 'small.onnx'), '--build', absurd, '--calibration', calib, '--allow-inaccurate');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('INACCURATE (kept by --allow-inaccurate): sample 0');
+    expect(JSON.parse(readFileSync(join(absurd, 'settings.json'), 'utf8')).accuracy.allowInaccurate).toBe(true);
+    expect((await zkonnx('setup', '--build', absurd)).code).toBe(0);
+    r = await zkonnx('prove', input, '--build', absurd, '--backend', 'wasm');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('OVER IT, the proven outputs are not the float model');
+    expect(r.stderr).toContain('more than the tolerance');
+  }, 180_000);
 });
 
 describe('README example script', () => {

@@ -16,8 +16,9 @@ export async function run<T>(opts: Common, body: (progress: ReturnType<typeof cl
     progress.done();
     process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : `${r.text}\n`);
     code = r.ok ? 0 : 1;
-  } catch (e) {
+  } catch (caught) {
     progress.done();
+    const e = fromSystemError(caught);
     if (opts.json) {
       const err = e instanceof ZkonnxError ? { code: e.code, message: e.message, hint: e.hint } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) };
       process.stdout.write(`${JSON.stringify({ ok: false, error: err }, null, 2)}\n`);
@@ -27,6 +28,20 @@ export async function run<T>(opts: Common, body: (progress: ReturnType<typeof cl
   }
   await releaseCurves();
   process.exit(code);
+}
+
+const SYSTEM: Record<string, string> = {
+  ENOENT: 'does not exist', EISDIR: 'is a folder, not a file', ENOTDIR: 'has a file where a folder is expected',
+  EACCES: 'is not accessible (permission denied)', EPERM: 'is not accessible (operation not permitted)',
+  EEXIST: 'already exists', ENOSPC: 'cannot be written: the disk is full', EROFS: 'is on a read-only file system',
+};
+
+/** A file-system error that escaped the verbs' own checks: one line naming the path, no stack trace. */
+function fromSystemError(e: unknown): unknown {
+  const x = e as NodeJS.ErrnoException;
+  if (e instanceof ZkonnxError || !x || typeof x.code !== 'string' || !(x.code in SYSTEM)) return e;
+  const path = x.path ?? (x as { dest?: string }).dest ?? '';
+  return new ZkonnxError(x.code === 'ENOENT' ? 'ARTIFACT_MISSING' : 'BAD_ARGUMENT', `${path || 'a file'} ${SYSTEM[x.code]} (${x.syscall ?? 'fs'} ${x.code})`, { file: path || undefined, cause: e });
 }
 
 /** --build: compile's has a default (build/<model name>); every later verb needs the folder compile wrote. */

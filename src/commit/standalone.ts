@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { compileCircom } from '../circom/compile.js';
 import { ZkonnxError } from '../errors.js';
+import { checkKeys } from '../setup/keys.js';
 import type { Progress } from '../log.js';
 import { BuildPaths, circomlibDir, circuitsDir } from '../paths.js';
 import { computeWitness, getProver, type ProverBackend } from '../prover/index.js';
@@ -86,6 +87,7 @@ export async function proveStandalone(dir: string, input: Record<string, unknown
   const paths = new BuildPaths(dir);
   const zkey = paths.require('zkey', 'setup');
   const wasm = paths.require('wasm', 'compile');
+  checkKeys(zkey, paths.file('vkey'));
   const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu });
   const work = opts.outDir ?? `${resolve(dir)}/.prove-${process.pid}`;
   mkdirSync(work, { recursive: true });

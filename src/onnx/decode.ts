@@ -1,6 +1,6 @@
 // Decodes an ONNX file into the Graph of src/ir: tensors widened to float64, attributes typed,
 // dialect differences (initializers listed as inputs, Constant nodes, external data) absorbed.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { ModelProto, DataType, AttrType } from './schema.js';
 import { ZkonnxError } from '../errors.js';
@@ -218,6 +218,7 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>', opts: ReadOpt
 
 export function readOnnx(path: string, opts: ReadOptions = {}): Graph {
   if (!existsSync(path)) throw new ZkonnxError('ARTIFACT_MISSING', `model file ${path} not found`, { file: path });
+  if (statSync(path).isDirectory()) throw new ZkonnxError('BAD_ARGUMENT', `${path} is a folder: pass the .onnx file`, { file: path });
   return decodeOnnx(readFileSync(path), path, opts);
 }
 

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ZkonnxError } from '../errors.js';
+import { removeStale } from '../fsafe.js';
 import type { Progress } from '../log.js';
 import { snarkjs } from '../snark.js';
 import { blake2b512, firstChallengeHash } from './fast/blake2b.js';
@@ -44,8 +45,9 @@ export async function generatePreparedPtau(power: number, outPath: string, opts:
   const { progress } = opts;
   const I = await snarkjsInternals();
   const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as WasmCurve;
-  const tmp = `${outPath}.${process.pid}.tmp`;
+  const tmp = `${outPath}.tmp-${process.pid}`;
   mkdirSync(dirname(outPath), { recursive: true });
+  removeStale(outPath); // an interrupted run's partial file
   const wipe: Uint8Array[] = [];
   try {
     await writeFile(I, curve, power, tmp, wipe, opts.name ?? 'zkonnx fast local setup (single party)', progress);

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ZkonnxError } from '../errors.js';
+import { removeStale } from '../fsafe.js';
 import type { Progress } from '../log.js';
 import { snarkjs } from '../snark.js';
 import { signedCoefs, sparseMsm, type Columns } from './fast/sparse-msm.js';
@@ -49,8 +50,9 @@ type Curve = WasmCurve & {
 
 export async function fastGroth16Keys(opts: FastZkeyOptions): Promise<{ seconds: number }> {
   const t0 = performance.now();
-  const tmp = `${opts.zkeyPath}.${process.pid}.tmp`;
+  const tmp = `${opts.zkeyPath}.tmp-${process.pid}`;
   mkdirSync(dirname(opts.zkeyPath), { recursive: true });
+  removeStale(opts.zkeyPath); // an interrupted run's partial key
   const wipe: Uint8Array[] = [];
   try {
     await writeZkey(opts, tmp, wipe);

@@ -2,6 +2,8 @@
 // contribution on top of the ptau) and verification_key.json. The setup is a module of its own
 // so that a faster implementation can replace it behind the same function.
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lock, removeStale } from '../fsafe.js';
+import { recordKeys } from './keys.js';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { readR1csHeader, snarkjs, snarkLogger } from '../snark.js';
@@ -44,7 +46,9 @@ export async function setupGroth16(opts: SetupOptions): Promise<SetupResult> {
     ptauPath = local.path;
     created = local.created;
   }
-  const tmp = `${opts.zkeyPath}.tmp`;
+  const tmp = `${opts.zkeyPath}.tmp-${process.pid}`;
+  removeStale(opts.zkeyPath); // an interrupted setup's partial key
+  const release = lock(opts.zkeyPath, `the keys ${opts.zkeyPath}`);
   try {
     progress?.step?.(`groth16 keys (${header.nConstraints} constraints, domain 2^${power})`);
     // our multi-threaded key generation with one phase-2 contribution (fresh δ), in snarkjs's format
@@ -52,8 +56,10 @@ export async function setupGroth16(opts: SetupOptions): Promise<SetupResult> {
     const vkey = await snarkjs.zKey.exportVerificationKey(tmp, snarkLogger(progress));
     renameSync(tmp, opts.zkeyPath);
     writeFileSync(opts.vkeyPath, JSON.stringify(vkey, null, 1));
+    recordKeys(opts.zkeyPath, opts.vkeyPath);
   } finally {
     rmSync(tmp, { force: true });
+    release();
   }
   return { power, ptauPath, singleParty, ptauCreated: created, seconds: (performance.now() - t0) / 1000 };
 }

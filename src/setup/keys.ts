@@ -1,0 +1,51 @@
+// The keys a build proves with are the keys setup made: setup (and each ceremony contribution)
+// records their sha256 in keys.json beside them, and every prover checks it before proving, so a
+// damaged or swapped circuit_final.zkey fails with a named error instead of an invalid proof.
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ZkonnxError } from '../errors.js';
+
+interface KeyHashes { zkeySha256: string; vkeySha256: string }
+
+const keysFile = (zkeyPath: string): string => join(dirname(zkeyPath), 'keys.json');
+
+function sha256File(path: string): string {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 22);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/** Records the hashes of the key pair setup (or a contribution) just wrote. */
+export function recordKeys(zkeyPath: string, vkeyPath: string): void {
+  const k: KeyHashes = { zkeySha256: sha256File(zkeyPath), vkeySha256: sha256File(vkeyPath) };
+  writeFileSync(keysFile(zkeyPath), JSON.stringify(k, null, 1));
+}
+
+/**
+ * Throws KEY_CHANGED when the proving key (its bytes, when already read) or the verification key
+ * differ from what setup recorded. Builds set up before keys.json existed are not checked here;
+ * their proofs are still verified before they are written.
+ */
+export function checkKeys(zkeyPath: string, vkeyPath: string, zkeyBytes?: Uint8Array): void {
+  const file = keysFile(zkeyPath);
+  if (!existsSync(file)) return;
+  const want = JSON.parse(readFileSync(file, 'utf8')) as KeyHashes;
+  const got: KeyHashes = {
+    zkeySha256: zkeyBytes ? createHash('sha256').update(zkeyBytes).digest('hex') : sha256File(zkeyPath),
+    vkeySha256: existsSync(vkeyPath) ? sha256File(vkeyPath) : '',
+  };
+  for (const [k, path] of [['zkeySha256', zkeyPath], ['vkeySha256', vkeyPath]] as const) {
+    if (got[k] !== want[k]) {
+      throw new ZkonnxError('KEY_CHANGED', `${path} is not the file setup wrote (sha256 ${got[k].slice(0, 16)}…, setup recorded ${want[k].slice(0, 16)}… in ${file})`, {
+        file: path, hint: 'the key was damaged or replaced: run `zkonnx setup` again (or restore the file)',
+      });
+    }
+  }
+}
