@@ -1,6 +1,6 @@
 // npm run bench:registry — gas of the on-chain registry (verifier-contracts/ZkonnxRegistry.sol):
 // deploy, registerModel, submitInference (2 and 12 public signals), registerTrainingVerifier,
-// linkTraining, next to a plain call of the snarkjs verifier with the same proof. Every figure is
+// linkTraining (a chain's first link and the next one), next to a plain call of the snarkjs verifier with the same proof. Every figure is
 // the gasUsed of a mined transaction's receipt (21,000 base and calldata included); the plain
 // verifier call is sent with an explicit gas limit, because eth_estimateGas under-reports it
 // (DESIGN.md §7). Circuits: tiny SignedCommit weights commitments (as in test/registry.test.ts).
@@ -58,6 +58,9 @@ try {
   const tdir = join(work, 'training');
   await buildStandalone({ dir: tdir, source: TRAINING, kind: 'registry bench', publicSignals: ['root', 'h0', 'h1', 'start'] });
 
+  const W = [[1n, 2n, 3n], [2n, 3n, 4n], [3n, 5n, 7n]]; // a training chain W0 -> W1 -> W2
+  const H = await Promise.all(W.map((w) => signedCommit(w, BITS)));
+
   reg = await deployRegistry({ rpc: anvil.rpcUrl });
   rows.push({ operation: 'deploy ZkonnxRegistry', publicSignals: '', gas: reg.deployment!.gasUsed, note: 'once' });
 
@@ -70,7 +73,7 @@ try {
     rows.push({ operation: 'deploy Groth16Verifier (snarkjs)', publicSignals: c.nPublic, gas: v.gasUsed, note: 'once per circuit' });
     const m = await reg.registerModel({
       verifier: v.address, nPublic: c.nPublic, weightsCommitment: await signedCommit(w, BITS), weightsIndex: 0,
-      datasetRoot: 123n, outputStart: 1, outputCount: 1, metadataURI: 'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+      datasetRoot: 123n, initialWeights: H[0]!, outputStart: 1, outputCount: 1, metadataURI: 'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
     });
     rows.push({ operation: 'registerModel', publicSignals: c.nPublic, gas: m.gasUsed, note: 'metadata URI of 66 bytes' });
     const compiled = (await compileSolidity({ 'Groth16Verifier.sol': sol }))['Groth16Verifier.sol:Groth16Verifier']!;
@@ -82,10 +85,8 @@ try {
 
   const tsol = await exportSolidityVerifier(join(tdir, 'circuit_final.zkey'));
   const tv = await reg.deployVerifier(tsol);
-  const t = await reg.registerTrainingVerifier(tv.address, 4);
+  const t = await reg.registerTrainingVerifier(tv.address, 4, 4); // the stand-in's links are 4 samples apart
   rows.push({ operation: 'registerTrainingVerifier', publicSignals: 4, gas: t.gasUsed, note: 'once per training circuit' });
-  const W = [[1n, 2n, 3n], [2n, 3n, 4n], [3n, 5n, 7n]];
-  const H = await Promise.all(W.map((w) => signedCommit(w, BITS)));
   const proofs = [];
   for (let k = 0; k < 2; k++) {
     proofs.push(await proveStandalone(tdir, { root: '123', h0: String(H[k]), h1: String(H[k + 1]), start: String(4 * k), w0: s(W[k]!), w1: s(W[k + 1]!) }));
@@ -93,9 +94,9 @@ try {
   const tcompiled = (await compileSolidity({ 'Groth16Verifier.sol': tsol }))['Groth16Verifier.sol:Groth16Verifier']!;
   rows.push({ operation: 'verifyProof, plain verifier (tx)', publicSignals: 4, gas: await plainVerifierGas(reg, tv.address, tcompiled.abi, proofs[0]!.proof, proofs[0]!.publicSignals), note: 'for comparison' });
   const l1 = await reg.linkTraining(t.trainingVerifierId, proofs[0]!.proof, proofs[0]!.publicSignals);
-  rows.push({ operation: 'linkTraining (first link)', publicSignals: 4, gas: l1.gasUsed, note: 'h0 = initial weights' });
-  const l2 = await reg.linkTraining(t.trainingVerifierId, proofs[1]!.proof, proofs[1]!.publicSignals);
-  rows.push({ operation: 'linkTraining (next link)', publicSignals: 4, gas: l2.gasUsed, note: 'h0 already linked' });
+  rows.push({ operation: 'linkTraining (first link)', publicSignals: 4, gas: l1.gasUsed, note: 'start 0, h0 = initial weights' });
+  const l2 = await reg.linkTraining(t.trainingVerifierId, proofs[1]!.proof, proofs[1]!.publicSignals, { initialWeights: H[0]! });
+  rows.push({ operation: 'linkTraining (next link)', publicSignals: 4, gas: l2.gasUsed, note: 'continues (h1, start 4) of the chain' });
 } finally {
   reg?.close();
   await anvil.stop();

@@ -15,7 +15,7 @@ export { releaseCurves } from './snark.js';
 export type { ProverBackend } from './prover/index.js';
 export { startAnvil, type AnvilInstance } from './verifier/anvil.js';
 export { exportSolidityVerifier } from './verifier/solidity.js';
-export { deployRegistry, connectRegistry, modelLayoutFromSettings, type Registry } from './verifier/registry.js';
+export { deployRegistry, connectRegistry, modelLayoutFromSettings, trainingChainId, type Registry, type ModelRegistration, type Provenance, type ChainState, type LinkTrainingOptions, type TrainingLink } from './verifier/registry.js';
 export { packedCommit, signedCommit, poseidon } from './commit/poseidon.js';
 export { MerkleTree } from './commit/merkle.js';
 export { commitDataset, readDataset, quantizeDataset } from './commit/dataset.js';

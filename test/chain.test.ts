@@ -96,15 +96,13 @@ describe('data → training → model → output', { timeout: 300_000 }, () => {
 
   it('the registry links the training, registers the model under H2 and R, and verifies an inference', async () => {
     const tv = await reg.deployVerifier(await exportSolidityVerifier(join(chain.proofs[0]!.buildDir, 'circuit_final.zkey')));
-    const { trainingVerifierId } = await reg.registerTrainingVerifier(tv.address, 4);
-    for (const p of chain.proofs) await reg.linkTraining(trainingVerifierId, p.proof, p.publicSignals);
-    const prov = await reg.provenance(chain.proofs[1]!.h1);
-    expect(prov.root).toBe(BigInt(root));
-    expect(prov.initialWeights).toBe(BigInt(chain.proofs[0]!.h0));
-    expect(prov.steps).toBe(2);
+    const { trainingVerifierId } = await reg.registerTrainingVerifier(tv.address, 4, STEPS * BATCH);
+    const initialWeights = chain.proofs[0]!.h0;
+    for (const p of chain.proofs) await reg.linkTraining(trainingVerifierId, p.proof, p.publicSignals, { initialWeights });
+    expect(await reg.provenance(root, initialWeights, chain.proofs[1]!.h1)).toEqual({ trained: true, steps: 2, nextStart: BigInt(2 * STEPS * BATCH) });
 
     const mv = await reg.deployVerifier(await exportSolidityVerifier(new BuildPaths(build).file('zkey')));
-    const { modelId } = await reg.registerModel({ ...modelLayoutFromSettings(settings), verifier: mv.address, datasetRoot: root, metadataURI: 'zkonnx:iris-setosa' });
+    const { modelId } = await reg.registerModel({ ...modelLayoutFromSettings(settings), verifier: mv.address, datasetRoot: root, initialWeights, metadataURI: 'zkonnx:iris-setosa' });
     expect(await reg.isTrainedOn(modelId)).toBe(true);
 
     const p = await api.prove({ buildDir: build, input: join(work, 'input.json'), name: 'iris' });

@@ -10,30 +10,52 @@ pragma solidity ^0.8.20;
 ///    public signals are all field elements, are exactly as many as the verifier takes, and carry
 ///    the registered weights commitment at weightsIndex; `outputs` are signals
 ///    [outputStart, outputStart + outputCount) of that proof.
-///  - TrainingLinked(root, h0, h1, start, id): a registered training verifier accepted a proof with
-///    public signals [root, h0, h1, start, ...]; the registry records h1 <- (h0, root, start).
+///  - TrainingLinked(root, initialWeights, h1, h0, start, nextStart, steps, id): a registered
+///    training verifier accepted a proof with public signals [root, h0, h1, start, ...], and h0 at
+///    sample position `start` is a recorded state of the chain (root, initialWeights); the registry
+///    records the state (h1, nextStart = start + samplesPerProof) in that chain.
 ///
 /// Proof malleability and replays. Groth16 proofs are malleable: from one valid proof anyone can
 /// compute other valid proofs (re-randomized A, B, C) of the same public signals, and anyone who
 /// saw a proof can submit it again. None of this matters here, because the registry never keys
 /// anything on the proof bytes. An inference submission stores nothing; a replayed or re-randomized
 /// proof only emits again an event that states the very same fact (model, outputs). A training link
-/// is keyed by its public signals (h1): a re-randomized copy of a recorded link carries the same
-/// signals and is rejected as AlreadyLinked, and it could only have recorded the same link anyway.
+/// is keyed by its chain and its public signals: a re-randomized copy of a recorded link reaches the
+/// same state and is rejected as AlreadyLinked, and it could only have recorded the same fact anyway.
 /// Malleability of the public signals themselves (s and s + r are the same field element to the
 /// pairing) is closed by rejecting every signal >= r (SignalOutOfField) before anything else; the
 /// snarkjs verifier rejects them too, but the registry compares signals as integers (the weights
-/// commitment, the link keys), so it does not rely on that.
+/// commitment, the chain keys), so it does not rely on that.
 /// `submitter` is msg.sender, not the prover: a proof is a bearer statement. A consumer that needs
 /// fresh or sender-bound proofs must put a nonce or address among the circuit's public inputs.
 ///
-/// Training links must be recorded in training order: a link h1 <- h0 is refused once h1 already
-/// has a link (AlreadyLinked) or already is the starting point of another link (LinkOutOfOrder),
-/// and a link whose h0 was itself trained on another dataset root is refused (RootMismatch). So
-/// every recorded chain has one root and no cycle, and its initial weights and length are known
-/// when the link is recorded: provenance() and isTrainedOn() are O(1) views. The first valid link
-/// for a weights commitment wins; making one needs a proof about the weights behind h1, which only
-/// those who know the weights (hashed visibility keeps them private) can produce.
+/// Training provenance: threat model. linkTraining is open to anyone, and a valid training proof is
+/// cheap to make for whoever picks the data: one SGD step on a crafted dataset can land on any
+/// weights, e.g. the all-zero initial weights, or published trained weights (keep the weights, move
+/// the bias, x = 0). So nothing is keyed on a weights commitment alone, and no link can pre-empt,
+/// redirect or block another:
+///  - Links are recorded per chain, a chain being (dataset root, initial weights). A chain is a set
+///    of states (weights, nextStart): the chain's initial weights at sample position 0, and every
+///    h1 a recorded link reached, with the position where its samples end. Any number of chains may
+///    reach the same weights; a link adds one state to one chain and changes nothing else.
+///  - A link h0 -> h1 on root R, start s is accepted into chain (R, I) only if (h0, s) is a state
+///    of that chain: s = 0 and h0 = I, or a recorded link of the chain ended at h0 with nextStart
+///    s (NotInChain otherwise). The schedule is checked on-chain: a training verifier is registered
+///    (by the owner only) with its samples per proof (steps · batch), a link ends at s + that, and a
+///    chain therefore consumes samples 0, 1, 2, ... of R in order, each once, with no gap.
+///  - A third party can add links to chain (R, I) only with valid training proofs, from I, on R's
+///    own samples in schedule order: true statements about that chain (a branch next to the honest
+///    one, never instead of it). A link of another chain, whatever weights it reaches, is invisible
+///    to (R, I).
+///  - isTrainedOn(modelId) holds iff the model's weights are a state of the chain named by the
+///    model's registration: its dataset root and its initial weights, both chosen by the owner.
+///    Naming the initial weights is what makes the claim mean something: from crafted initial
+///    weights, one step on any data reaches any weights. Consumers judge the initial weights (zeros,
+///    a seeded random init) and how much data was used: provenance() gives steps and nextStart.
+///  - Limits: the registry trusts the owner's training verifiers and their samples per proof; links
+///    of one chain may use different registered verifiers (each link's verifier is in its event and
+///    its state). A duplicate of a recorded state reverts AlreadyLinked (whoever sent it first, the
+///    state records the same fact). When R's samples are public, anyone can extend (R, I).
 contract ZkonnxRegistry {
     /// BN254 scalar field modulus r: public signals are field elements in [0, r).
     uint256 public constant SNARK_SCALAR_FIELD =
@@ -42,6 +64,8 @@ contract ZkonnxRegistry {
     uint256 public constant MAX_PUBLIC = 0xffff;
     /// Public signals of a training proof, in order: [root, h0, h1, start] (more are allowed after).
     uint256 public constant TRAINING_SIGNALS = 4;
+    /// Largest number of samples one training proof may consume (steps · batch).
+    uint256 public constant MAX_SAMPLES_PER_PROOF = type(uint32).max;
 
     // ---- errors -------------------------------------------------------------------------------
     error NotOwner(address caller);
@@ -52,16 +76,20 @@ contract ZkonnxRegistry {
     error VerifierMismatch(address verifier, uint256 nPublic);
     error InvalidLayout(uint256 nPublic, uint256 weightsIndex, uint256 outputStart, uint256 outputCount);
     error ValueOutOfField(uint256 value);
+    /// A model claims a dataset root without initial weights, or initial weights without a root.
+    error PartialTrainingClaim(uint256 datasetRoot, uint256 initialWeights);
+    error InvalidSamplesPerProof(uint256 samplesPerProof);
     error UnknownModel(uint256 modelId);
     error UnknownTrainingVerifier(uint256 trainingVerifierId);
     error WrongPublicCount(uint256 expected, uint256 got);
     error SignalOutOfField(uint256 index);
     error WrongModel(uint256 expected, uint256 got);
     error InvalidProof();
-    error SelfLink(uint256 weights);
-    error AlreadyLinked(uint256 weights);
-    error LinkOutOfOrder(uint256 weights);
-    error RootMismatch(uint256 weights, uint256 expectedRoot, uint256 gotRoot);
+    /// (weights, start) is not a state of the chain (root, initialWeights): the link does not
+    /// continue it (not its initial weights at sample 0, nor a recorded h1 whose link ended at start).
+    error NotInChain(uint256 root, uint256 initialWeights, uint256 weights, uint256 start);
+    /// The state (weights, nextStart) is already recorded in the chain (root, initialWeights).
+    error AlreadyLinked(uint256 root, uint256 initialWeights, uint256 weights, uint256 nextStart);
 
     // ---- events -------------------------------------------------------------------------------
     event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
@@ -73,14 +101,26 @@ contract ZkonnxRegistry {
         uint256 nPublic,
         uint256 weightsIndex,
         uint256 datasetRoot,
+        uint256 initialWeights,
         uint256 outputStart,
         uint256 outputCount,
         string metadataURI
     );
     event InferenceVerified(uint256 indexed modelId, address indexed submitter, uint256[] outputs);
-    event TrainingVerifierRegistered(uint256 indexed trainingVerifierId, address indexed verifier, uint256 nPublic);
+    event TrainingVerifierRegistered(
+        uint256 indexed trainingVerifierId, address indexed verifier, uint256 nPublic, uint256 samplesPerProof
+    );
+    /// The chain (root, initialWeights) reached the state (h1, nextStart), `steps` links from its
+    /// initial weights, by a proof of h0 -> h1 on samples [start, nextStart) of root.
     event TrainingLinked(
-        uint256 indexed root, uint256 indexed h0, uint256 indexed h1, uint256 start, uint256 trainingVerifierId
+        uint256 indexed root,
+        uint256 indexed initialWeights,
+        uint256 indexed h1,
+        uint256 h0,
+        uint256 start,
+        uint256 nextStart,
+        uint256 steps,
+        uint256 trainingVerifierId
     );
 
     // ---- state --------------------------------------------------------------------------------
@@ -94,23 +134,28 @@ contract ZkonnxRegistry {
         bytes4 selector; // verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[nPublic])
         uint256 weightsCommitment;
         uint256 datasetRoot; // 0: none claimed
+        uint256 initialWeights; // the chain's initial weights the training claim names; 0 iff datasetRoot is 0
         string metadataURI;
     }
 
     struct TrainingVerifier {
+        // one slot: 20 + 2 + 4 + 4 bytes
         address verifier;
         uint16 nPublic;
         bytes4 selector;
+        uint32 samplesPerProof; // steps · batch: a link on [start, start + samplesPerProof)
     }
 
-    /// h1 <- (parent = h0, root, start), plus the chain's initial weights and length (in links).
-    struct Link {
-        uint256 parent;
-        uint256 root;
-        uint256 start;
-        uint256 initial;
-        uint64 steps; // >= 1 for a recorded link; 0: no link
-        uint64 trainingVerifierId;
+    /// A recorded state (weights, nextStart) of a chain (steps == 0: not recorded).
+    struct ChainState {
+        uint64 steps; // links from the chain's initial weights
+        uint64 trainingVerifierId; // the verifier of the link that recorded it
+    }
+
+    /// The furthest recorded state of given weights in a chain (steps == 0: none).
+    struct Reach {
+        uint64 steps;
+        uint192 nextStart; // samples consumed; at most 2^32 per link, so it never nears 2^192
     }
 
     address public owner;
@@ -120,9 +165,10 @@ contract ZkonnxRegistry {
     uint256 public trainingVerifierCount;
     mapping(uint256 => Model) private _models;
     mapping(uint256 => TrainingVerifier) private _trainingVerifiers;
-    mapping(uint256 => Link) private _links;
-    /// Weights commitments that are the h0 of some recorded link.
-    mapping(uint256 => bool) public hasChild;
+    /// stateKey(root, initialWeights, weights, nextStart) => the recorded state.
+    mapping(bytes32 => ChainState) private _states;
+    /// chainId(root, initialWeights) => weights => its furthest recorded state in that chain.
+    mapping(bytes32 => mapping(uint256 => Reach)) private _reach;
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner(msg.sender);
@@ -155,6 +201,7 @@ contract ZkonnxRegistry {
         uint256 weightsCommitment,
         uint256 weightsIndex,
         uint256 datasetRoot,
+        uint256 initialWeights,
         uint256 outputStart,
         uint256 outputCount,
         string calldata metadataURI
@@ -165,6 +212,8 @@ contract ZkonnxRegistry {
         ) revert InvalidLayout(nPublic, weightsIndex, outputStart, outputCount);
         if (weightsCommitment >= SNARK_SCALAR_FIELD) revert ValueOutOfField(weightsCommitment);
         if (datasetRoot >= SNARK_SCALAR_FIELD) revert ValueOutOfField(datasetRoot);
+        if (initialWeights >= SNARK_SCALAR_FIELD) revert ValueOutOfField(initialWeights);
+        if ((datasetRoot == 0) != (initialWeights == 0)) revert PartialTrainingClaim(datasetRoot, initialWeights);
         bytes4 selector = _checkVerifier(verifier, nPublic);
 
         modelId = ++modelCount;
@@ -177,23 +226,39 @@ contract ZkonnxRegistry {
         m.selector = selector;
         m.weightsCommitment = weightsCommitment;
         m.datasetRoot = datasetRoot;
+        m.initialWeights = initialWeights;
         m.metadataURI = metadataURI;
         emit ModelRegistered(
-            modelId, verifier, weightsCommitment, nPublic, weightsIndex, datasetRoot, outputStart, outputCount, metadataURI
+            modelId,
+            verifier,
+            weightsCommitment,
+            nPublic,
+            weightsIndex,
+            datasetRoot,
+            initialWeights,
+            outputStart,
+            outputCount,
+            metadataURI
         );
     }
 
-    function registerTrainingVerifier(address verifier, uint256 nPublic)
+    /// A training verifier whose proofs' public signals start [root, h0, h1, start] and consume the
+    /// samples [start, start + samplesPerProof) of root (samplesPerProof = steps · batch).
+    function registerTrainingVerifier(address verifier, uint256 nPublic, uint256 samplesPerProof)
         external
         onlyOwner
         returns (uint256 trainingVerifierId)
     {
         if (nPublic < TRAINING_SIGNALS || nPublic > MAX_PUBLIC) revert InvalidLayout(nPublic, 0, 0, 0);
+        if (samplesPerProof == 0 || samplesPerProof > MAX_SAMPLES_PER_PROOF) {
+            revert InvalidSamplesPerProof(samplesPerProof);
+        }
         bytes4 selector = _checkVerifier(verifier, nPublic);
         trainingVerifierId = ++trainingVerifierCount;
-        _trainingVerifiers[trainingVerifierId] =
-            TrainingVerifier({verifier: verifier, nPublic: uint16(nPublic), selector: selector});
-        emit TrainingVerifierRegistered(trainingVerifierId, verifier, nPublic);
+        _trainingVerifiers[trainingVerifierId] = TrainingVerifier({
+            verifier: verifier, nPublic: uint16(nPublic), selector: selector, samplesPerProof: uint32(samplesPerProof)
+        });
+        emit TrainingVerifierRegistered(trainingVerifierId, verifier, nPublic, samplesPerProof);
     }
 
     // ---- inference ----------------------------------------------------------------------------
@@ -219,8 +284,12 @@ contract ZkonnxRegistry {
     }
 
     // ---- training links -----------------------------------------------------------------------
+    /// Verifies a training proof h0 -> h1 (public signals [root, h0, h1, start, ...]) and records
+    /// the state (h1, start + samplesPerProof) in the chain (root, initialWeights). The proof must
+    /// continue that chain: start = 0 and h0 = initialWeights, or (h0, start) already recorded in it.
     function linkTraining(
         uint256 trainingVerifierId,
+        uint256 initialWeights,
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
@@ -229,36 +298,57 @@ contract ZkonnxRegistry {
         TrainingVerifier memory tv = _trainingVerifiers[trainingVerifierId];
         if (tv.verifier == address(0)) revert UnknownTrainingVerifier(trainingVerifierId);
         _checkSignals(publicSignals, tv.nPublic);
-        _checkLink(publicSignals[0], publicSignals[1], publicSignals[2]);
+        uint64 steps = _nextState(initialWeights, publicSignals, tv.samplesPerProof);
         if (!_verify(tv.verifier, tv.selector, a, b, c, publicSignals)) revert InvalidProof();
-        _recordLink(publicSignals[0], publicSignals[1], publicSignals[2], publicSignals[3], trainingVerifierId);
+        _record(steps, initialWeights, publicSignals, tv.samplesPerProof, trainingVerifierId);
     }
 
-    /// The order rules of the link h1 <- (h0, root): see the contract's comment.
-    function _checkLink(uint256 root, uint256 h0, uint256 h1) private view {
-        if (h0 == h1) revert SelfLink(h1);
-        if (_links[h1].steps != 0) revert AlreadyLinked(h1);
-        if (hasChild[h1]) revert LinkOutOfOrder(h1);
-        Link storage parent = _links[h0];
-        if (parent.steps != 0 && parent.root != root) revert RootMismatch(h0, parent.root, root);
-    }
-
-    function _recordLink(uint256 root, uint256 h0, uint256 h1, uint256 start, uint256 trainingVerifierId) private {
-        Link storage parent = _links[h0];
-        Link storage l = _links[h1];
-        l.parent = h0;
-        l.root = root;
-        l.start = start;
-        if (parent.steps != 0) {
-            l.initial = parent.initial;
-            l.steps = parent.steps + 1;
-        } else {
-            l.initial = h0;
-            l.steps = 1;
+    /// The number of links from the initial weights of the state a link [root, h0, h1, start]
+    /// would record in the chain (root, initialWeights). Reverts unless (h0, start) is a state of the
+    /// chain and (h1, start + samplesPerProof) is not recorded yet.
+    function _nextState(uint256 initialWeights, uint256[] calldata publicSignals, uint256 samplesPerProof)
+        private
+        view
+        returns (uint64 steps)
+    {
+        uint256 root = publicSignals[0];
+        uint256 h0 = publicSignals[1];
+        uint256 start = publicSignals[3];
+        if (start != 0 || h0 != initialWeights) {
+            steps = _states[stateKey(root, initialWeights, h0, start)].steps;
+            if (steps == 0) revert NotInChain(root, initialWeights, h0, start);
         }
-        l.trainingVerifierId = uint64(trainingVerifierId);
-        if (!hasChild[h0]) hasChild[h0] = true;
-        emit TrainingLinked(root, h0, h1, start, trainingVerifierId);
+        uint256 nextStart = start + samplesPerProof; // start < r < 2^254: no overflow
+        uint256 h1 = publicSignals[2];
+        if (_states[stateKey(root, initialWeights, h1, nextStart)].steps != 0) {
+            revert AlreadyLinked(root, initialWeights, h1, nextStart);
+        }
+        return steps + 1;
+    }
+
+    /// Records the state (h1, start + samplesPerProof) of the chain (root, initialWeights).
+    function _record(
+        uint64 steps,
+        uint256 initialWeights,
+        uint256[] calldata publicSignals,
+        uint256 samplesPerProof,
+        uint256 trainingVerifierId
+    ) private {
+        uint256 root = publicSignals[0];
+        uint256 h1 = publicSignals[2];
+        uint256 nextStart = publicSignals[3] + samplesPerProof;
+        _states[stateKey(root, initialWeights, h1, nextStart)] =
+            ChainState({steps: steps, trainingVerifierId: uint64(trainingVerifierId)});
+        {
+            Reach storage r = _reach[chainId(root, initialWeights)][h1];
+            if (nextStart > r.nextStart) {
+                r.steps = steps;
+                r.nextStart = uint192(nextStart);
+            }
+        }
+        emit TrainingLinked(
+            root, initialWeights, h1, publicSignals[1], nextStart - samplesPerProof, nextStart, steps, trainingVerifierId
+        );
     }
 
     // ---- views --------------------------------------------------------------------------------
@@ -274,28 +364,55 @@ contract ZkonnxRegistry {
         return tv;
     }
 
-    /// The recorded link that produced `weights` (steps == 0: none).
-    function linkOf(uint256 weights) external view returns (Link memory) {
-        return _links[weights];
+    /// The id of the training chain (root, initialWeights).
+    function chainId(uint256 root, uint256 initialWeights) public pure returns (bytes32) {
+        return keccak256(abi.encode(root, initialWeights));
     }
 
-    /// Where `weights` come from: the dataset root of their training chain, the chain's initial
-    /// weights and its number of links. Weights with no link: (0, weights, 0).
-    function provenance(uint256 weights) public view returns (uint256 root, uint256 initialWeights, uint256 steps) {
-        Link storage l = _links[weights];
-        if (l.steps == 0) return (0, weights, 0);
-        return (l.root, l.initial, l.steps);
+    /// The key of the state (weights, nextStart) of the chain (root, initialWeights).
+    function stateKey(uint256 root, uint256 initialWeights, uint256 weights, uint256 nextStart)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(root, initialWeights, weights, nextStart));
     }
 
-    /// True when the model claims a dataset root and its weights commitment links back, through
-    /// recorded training proofs, to initial weights under that root.
+    /// The recorded state (weights, nextStart) of the chain (root, initialWeights): the links from
+    /// the initial weights and the verifier of the link that recorded it (steps == 0: not recorded;
+    /// the chain's own start, (initialWeights, 0), is a state without being recorded).
+    function stateOf(uint256 root, uint256 initialWeights, uint256 weights, uint256 nextStart)
+        external
+        view
+        returns (ChainState memory)
+    {
+        return _states[stateKey(root, initialWeights, weights, nextStart)];
+    }
+
+    /// How far the chain (root, initialWeights) trained to `weights`: the furthest recorded state
+    /// of those weights, as links from the initial weights and samples consumed (0, 0: none).
+    function provenance(uint256 root, uint256 initialWeights, uint256 weights)
+        external
+        view
+        returns (uint256 steps, uint256 nextStart)
+    {
+        Reach storage r = _reach[chainId(root, initialWeights)][weights];
+        return (r.steps, r.nextStart);
+    }
+
+    /// Whether a recorded link of the chain (root, initialWeights) reached `weights`.
+    function isTrained(uint256 root, uint256 initialWeights, uint256 weights) public view returns (bool) {
+        return _reach[chainId(root, initialWeights)][weights].steps != 0;
+    }
+
+    /// True when the model claims a dataset root and initial weights, and the chain they name
+    /// reached the model's weights commitment through recorded training proofs.
     function isTrainedOn(uint256 modelId) external view returns (bool) {
         Model storage m = _models[modelId];
         if (m.verifier == address(0)) revert UnknownModel(modelId);
-        uint256 claimed = m.datasetRoot;
-        if (claimed == 0) return false;
-        Link storage l = _links[m.weightsCommitment];
-        return l.steps != 0 && l.root == claimed;
+        uint256 root = m.datasetRoot;
+        if (root == 0) return false;
+        return isTrained(root, m.initialWeights, m.weightsCommitment);
     }
 
     /// The 4-byte selector of snarkjs's verifyProof for `nPublic` public signals.

@@ -10,11 +10,21 @@
  *     weightsCommitment, weightsIndex: 0, outputStart: 1, outputCount: 1 });
  *   const { outputs } = await reg.submitInference(modelId, proof, publicSignals);
  *   reg.close();
+ *
+ * Training provenance is recorded per chain, a chain being (dataset root, initial weights): a link
+ * continues a state (weights, nextStart) of its chain, never a weights commitment alone, so no one
+ * can pre-empt or block another's chain (the contract's header states the threat model).
+ *
+ *   const { trainingVerifierId } = await reg.registerTrainingVerifier(address, 4, steps * batch);
+ *   await reg.linkTraining(trainingVerifierId, first.proof, first.publicSignals); // start 0: h0 is the initial weights
+ *   await reg.linkTraining(trainingVerifierId, next.proof, next.publicSignals, { initialWeights: h0 });
+ *   await reg.provenance(root, h0, weights); // { trained, steps, nextStart }
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  AbiCoder,
   Contract,
   ContractFactory,
   JsonRpcProvider,
@@ -23,6 +33,7 @@ import {
   type ContractTransactionReceipt,
   type InterfaceAbi,
   type Log,
+  keccak256,
 } from 'ethers';
 import { ZkonnxError, type ZkonnxErrorCode } from '../errors.js';
 import type { Progress } from '../log.js';
@@ -59,6 +70,12 @@ export interface ModelRegistration {
   weightsIndex: number;
   /** Dataset root the model claims to be trained on; 0 (default): none. */
   datasetRoot?: Uint;
+  /**
+   * Initial weights commitment of the training chain the model claims (e.g. the zero weights'
+   * commitment); 0 (default): none. A training claim names both or neither (PartialTrainingClaim):
+   * isTrainedOn asks whether the chain (datasetRoot, initialWeights) reached the model's weights.
+   */
+  initialWeights?: Uint;
   /** Outputs are public signals [outputStart, outputStart + outputCount). */
   outputStart: number;
   outputCount: number;
@@ -75,7 +92,17 @@ export interface ModelInfo {
   selector: string;
   weightsCommitment: bigint;
   datasetRoot: bigint;
+  initialWeights: bigint;
   metadataURI: string;
+}
+
+export interface TrainingVerifierInfo {
+  trainingVerifierId: bigint;
+  verifier: string;
+  nPublic: number;
+  selector: string;
+  /** Samples one proof consumes (steps · batch): a link on [start, start + samplesPerProof). */
+  samplesPerProof: number;
 }
 
 export interface InferenceResult extends TxInfo {
@@ -84,30 +111,44 @@ export interface InferenceResult extends TxInfo {
   outputs: bigint[];
 }
 
+/** A recorded link: the chain (root, initialWeights) reached (h1, nextStart) from (h0, start). */
 export interface TrainingLink extends TxInfo {
   root: bigint;
+  initialWeights: bigint;
   h0: bigint;
   h1: bigint;
   start: bigint;
-  trainingVerifierId: bigint;
-}
-
-export interface StoredLink {
-  parent: bigint;
-  root: bigint;
-  start: bigint;
-  initialWeights: bigint;
+  /** start + samplesPerProof: where the next link of the chain from h1 starts. */
+  nextStart: bigint;
+  /** Links from the chain's initial weights to h1 (1 for a first link). */
   steps: number;
   trainingVerifierId: bigint;
 }
 
+export interface LinkTrainingOptions {
+  /**
+   * The initial weights of the chain the link continues. Default: the proof's h0, which is right
+   * for a chain's first link only (start = 0); later links must name their chain.
+   */
+  initialWeights?: Uint;
+}
+
+/** A recorded state (weights, nextStart) of a chain. */
+export interface ChainState {
+  /** Links from the chain's initial weights. */
+  steps: number;
+  /** The training verifier of the link that recorded the state. */
+  trainingVerifierId: bigint;
+}
+
+/** How far a chain (root, initialWeights) trained to some weights. */
 export interface Provenance {
-  /** Dataset root of the chain; 0n when the weights have no recorded link. */
-  root: bigint;
-  /** The chain's initial weights commitment (the weights themselves when there is no link). */
-  initialWeights: bigint;
-  /** Number of training proofs in the chain. */
+  /** Whether a recorded link of the chain reached the weights. */
+  trained: boolean;
+  /** Links from the initial weights to the furthest recorded state of the weights (0: none). */
   steps: number;
+  /** Samples of the root that chain consumed to get there, in order from position 0 (0: none). */
+  nextStart: bigint;
 }
 
 export interface DeployedVerifier extends TxInfo {
@@ -126,7 +167,7 @@ export interface SettingsLayout {
  * `weights_commit`, the weights commitment, and the outputs (the public output values, or their
  * commitments with `--output hashed`; none with `--output private`).
  */
-export function modelLayoutFromSettings(settings: SettingsLayout): Omit<ModelRegistration, 'verifier' | 'datasetRoot' | 'metadataURI'> {
+export function modelLayoutFromSettings(settings: SettingsLayout): Omit<ModelRegistration, 'verifier' | 'datasetRoot' | 'initialWeights' | 'metadataURI'> {
   const runs = settings.publicSignals ?? [];
   const nPublic = runs.reduce((n, r) => n + r.count, 0);
   const w = runs.find((r) => r.kind === 'weights-commit');
@@ -155,20 +196,26 @@ const HINTS: Record<string, string> = {
   VerifierMismatch: 'nPublic must be the N of the verifier\'s verifyProof(..., uint[N]) (verifierPublicCount of its source)',
   InvalidLayout: 'weightsIndex < nPublic and outputStart + outputCount <= nPublic; training verifiers take at least 4 signals',
   ValueOutOfField: 'commitments and roots are BN254 field elements, below r',
+  PartialTrainingClaim: 'a training claim names both the dataset root and the initial weights of its chain, or neither (both 0)',
+  InvalidSamplesPerProof: 'samplesPerProof is the samples one training proof consumes, steps · batch: at least 1, at most 2^32 − 1',
   UnknownModel: 'register the model first (registerModel), or check the id (ids start at 1)',
   UnknownTrainingVerifier: 'register the training verifier first (registerTrainingVerifier), or check the id',
   WrongPublicCount: 'pass the public.json written with the proof, for the circuit the model was registered with',
   SignalOutOfField: 'public signals must be below the BN254 scalar field r; a value >= r is an alias and never valid',
   WrongModel: 'the proof carries another weights commitment than the registered model: prove with the registered weights, or submit to the model registered with these weights',
   InvalidProof: 'the verifier rejected the proof: it was tampered with, or made with another circuit or key',
-  SelfLink: 'a training proof must change the weights (h0 != h1)',
-  AlreadyLinked: 'these weights already have a recorded training link (linkOf shows it)',
-  LinkOutOfOrder: 'record training links in training order: these weights already start a later link',
-  RootMismatch: 'a training chain has one dataset root: h0 was trained on another root',
+  NotInChain:
+    'a link continues its chain (root, initialWeights): the first starts at sample 0 from the initial weights, each next one from a recorded h1 at the position where that link ended (start + samplesPerProof). Link in training order and pass the chain\'s initialWeights',
+  AlreadyLinked: 'this chain already records these weights at this sample position (stateOf shows it): the chain continues from there, nothing to add',
 };
 
 /** Errors that are a verdict on the submitted proof rather than a usage or chain problem. */
-const VERDICTS = new Set(['InvalidProof', 'WrongModel', 'SignalOutOfField', 'WrongPublicCount', 'SelfLink', 'AlreadyLinked', 'LinkOutOfOrder', 'RootMismatch']);
+const VERDICTS = new Set(['InvalidProof', 'WrongModel', 'SignalOutOfField', 'WrongPublicCount', 'NotInChain', 'AlreadyLinked']);
+
+/** The registry's id of the training chain (root, initialWeights): keccak256(abi.encode(root, initialWeights)). */
+export function trainingChainId(root: Uint, initialWeights: Uint): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(['uint256', 'uint256'], [toBig(root, 'root'), toBig(initialWeights, 'initialWeights')]));
+}
 
 function toBig(v: Uint, what: string): bigint {
   try {
@@ -358,6 +405,7 @@ export class Registry {
       toBig(m.weightsCommitment, 'weightsCommitment'),
       m.weightsIndex,
       toBig(m.datasetRoot ?? 0n, 'datasetRoot'),
+      toBig(m.initialWeights ?? 0n, 'initialWeights'),
       m.outputStart,
       m.outputCount,
       m.metadataURI ?? '',
@@ -367,9 +415,18 @@ export class Registry {
     return { modelId, txHash: r.hash, gasUsed: Number(r.gasUsed) };
   }
 
-  /** Registers a training verifier whose proofs' public signals start [root, h0, h1, start] (owner only). */
-  async registerTrainingVerifier(verifier: string, nPublic: number): Promise<{ trainingVerifierId: bigint } & TxInfo> {
-    const r = await this.send('registerTrainingVerifier', [verifier, nPublic]);
+  /**
+   * Registers a training verifier (owner only) whose proofs' public signals start
+   * [root, h0, h1, start] and consume the samples [start, start + samplesPerProof) of root:
+   * samplesPerProof = steps · batch of the training circuit (train-proof's --steps and --batch).
+   */
+  async registerTrainingVerifier(verifier: string, nPublic: number, samplesPerProof: number): Promise<{ trainingVerifierId: bigint } & TxInfo> {
+    if (!Number.isSafeInteger(samplesPerProof) || samplesPerProof < 1) {
+      throw new ZkonnxError('BAD_ARGUMENT', `samplesPerProof: expected a positive integer (steps · batch of the training circuit), received ${String(samplesPerProof)}`, {
+        hint: HINTS.InvalidSamplesPerProof,
+      });
+    }
+    const r = await this.send('registerTrainingVerifier', [verifier, nPublic, samplesPerProof]);
     const trainingVerifierId = this.event(r, 'TrainingVerifierRegistered').args[0] as bigint;
     return { trainingVerifierId, txHash: r.hash, gasUsed: Number(r.gasUsed) };
   }
@@ -386,12 +443,32 @@ export class Registry {
     return { modelId: id, submitter, outputs: [...outputs], txHash: r.hash, gasUsed: Number(r.gasUsed) };
   }
 
-  /** Verifies a training proof (public signals [root, h0, h1, start, ...]) and records h1 <- (h0, root, start). */
-  async linkTraining(trainingVerifierId: Uint, proof: Groth16Proof, publicSignals: PublicSignals): Promise<TrainingLink> {
+  /**
+   * Verifies a training proof (public signals [root, h0, h1, start, ...]) and records the state
+   * (h1, start + samplesPerProof) in the chain (root, initialWeights). The link must continue the
+   * chain: start = 0 from the initial weights (the default initialWeights is h0, for that case),
+   * or from a recorded state (h0, start) of the chain (NotInChain otherwise). Links of other
+   * chains into the same weights neither block nor redirect it.
+   */
+  async linkTraining(trainingVerifierId: Uint, proof: Groth16Proof, publicSignals: PublicSignals, opts: LinkTrainingOptions = {}): Promise<TrainingLink> {
     const call = solidityCallArgs(proof, publicSignals);
-    const r = await this.send('linkTraining', [toBig(trainingVerifierId, 'trainingVerifierId'), call.pA, call.pB, call.pC, call.pubSignals]);
-    const [root, h0, h1, start, tv] = this.event(r, 'TrainingLinked').args as bigint[];
-    return { root: root!, h0: h0!, h1: h1!, start: start!, trainingVerifierId: tv!, txHash: r.hash, gasUsed: Number(r.gasUsed) };
+    const [, h0Signal, , startSignal] = call.pubSignals as bigint[];
+    let initialWeights: bigint;
+    if (opts.initialWeights !== undefined) {
+      initialWeights = toBig(opts.initialWeights, 'initialWeights');
+    } else if (startSignal === undefined || startSignal === 0n) {
+      initialWeights = h0Signal ?? 0n; // too few signals: the registry names the problem (WrongPublicCount)
+    } else {
+      throw new ZkonnxError('BAD_ARGUMENT', `linkTraining: the proof starts at sample ${String(startSignal)}, so it continues a chain: pass the chain's initialWeights`, {
+        hint: 'only a first link (start = 0) names its chain by its own h0; pass { initialWeights } of the chain it continues (its first link\'s h0)',
+      });
+    }
+    const r = await this.send('linkTraining', [toBig(trainingVerifierId, 'trainingVerifierId'), initialWeights, call.pA, call.pB, call.pC, call.pubSignals]);
+    const [root, init, h1, h0, start, nextStart, steps, tv] = this.event(r, 'TrainingLinked').args as bigint[];
+    return {
+      root: root!, initialWeights: init!, h0: h0!, h1: h1!, start: start!, nextStart: nextStart!, steps: Number(steps), trainingVerifierId: tv!,
+      txHash: r.hash, gasUsed: Number(r.gasUsed),
+    };
   }
 
   async getModel(modelId: Uint): Promise<ModelInfo> {
@@ -406,31 +483,52 @@ export class Registry {
       selector: m.selector as string,
       weightsCommitment: m.weightsCommitment as bigint,
       datasetRoot: m.datasetRoot as bigint,
+      initialWeights: m.initialWeights as bigint,
       metadataURI: m.metadataURI as string,
     };
   }
 
-  /** The recorded link that produced `weights`, or null. */
-  async linkOf(weights: Uint): Promise<StoredLink | null> {
-    const l = await this.view<{ [k: string]: unknown }>('linkOf', [toBig(weights, 'weights')]);
-    if (Number(l.steps) === 0) return null;
+  async getTrainingVerifier(trainingVerifierId: Uint): Promise<TrainingVerifierInfo> {
+    const id = toBig(trainingVerifierId, 'trainingVerifierId');
+    const tv = await this.view<{ [k: string]: unknown }>('getTrainingVerifier', [id]);
     return {
-      parent: l.parent as bigint,
-      root: l.root as bigint,
-      start: l.start as bigint,
-      initialWeights: l.initial as bigint,
-      steps: Number(l.steps),
-      trainingVerifierId: l.trainingVerifierId as bigint,
+      trainingVerifierId: id,
+      verifier: tv.verifier as string,
+      nPublic: Number(tv.nPublic),
+      selector: tv.selector as string,
+      samplesPerProof: Number(tv.samplesPerProof),
     };
   }
 
-  /** Dataset root, initial weights and number of training proofs behind `weights`. */
-  async provenance(weights: Uint): Promise<Provenance> {
-    const [root, initialWeights, steps] = await this.view<[bigint, bigint, bigint]>('provenance', [toBig(weights, 'weights')]);
-    return { root, initialWeights, steps: Number(steps) };
+  /**
+   * The recorded state (weights, nextStart) of the chain (root, initialWeights), or null. The
+   * chain's own start (initialWeights, 0) is a state without being recorded: null too.
+   */
+  async stateOf(root: Uint, initialWeights: Uint, weights: Uint, nextStart: Uint): Promise<ChainState | null> {
+    const st = await this.view<{ [k: string]: unknown }>('stateOf', [
+      toBig(root, 'root'), toBig(initialWeights, 'initialWeights'), toBig(weights, 'weights'), toBig(nextStart, 'nextStart'),
+    ]);
+    if (Number(st.steps) === 0) return null;
+    return { steps: Number(st.steps), trainingVerifierId: st.trainingVerifierId as bigint };
   }
 
-  /** Whether the model's weights link back, through recorded training proofs, to its registered dataset root. */
+  /** How far the chain (root, initialWeights) trained to `weights`: its furthest recorded state of them. */
+  async provenance(root: Uint, initialWeights: Uint, weights: Uint): Promise<Provenance> {
+    const [steps, nextStart] = await this.view<[bigint, bigint]>('provenance', [
+      toBig(root, 'root'), toBig(initialWeights, 'initialWeights'), toBig(weights, 'weights'),
+    ]);
+    return { trained: steps !== 0n, steps: Number(steps), nextStart };
+  }
+
+  /** Whether a recorded link of the chain (root, initialWeights) reached `weights`. */
+  async isTrained(root: Uint, initialWeights: Uint, weights: Uint): Promise<boolean> {
+    return this.view<boolean>('isTrained', [toBig(root, 'root'), toBig(initialWeights, 'initialWeights'), toBig(weights, 'weights')]);
+  }
+
+  /**
+   * Whether the chain the model's registration names (its datasetRoot and initialWeights) reached
+   * the model's weights commitment through recorded training proofs. False when it names none.
+   */
   async isTrainedOn(modelId: Uint): Promise<boolean> {
     return this.view<boolean>('isTrainedOn', [toBig(modelId, 'modelId')]);
   }
