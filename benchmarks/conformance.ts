@@ -17,7 +17,7 @@ import { packageRoot } from '../src/paths.js';
 import { releaseCurves } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
 import { listConformanceModels, runConformanceModel, type Row, type Stage } from './conformance-lib.js';
-import { listRealworldModels, runRealworldModel, SEQUENCE_DIM } from './realworld-lib.js';
+import { listRealworldModels, runRealworldModel, SEQUENCE_DIM, USER_OPTIONS } from './realworld-lib.js';
 
 type Suite = 'ezkl' | 'realworld';
 
@@ -171,7 +171,7 @@ function writeResults(out: string, meta: { suite: Suite; date: string; machine: 
     '',
     `Run ${meta.date} on ${meta.dir}${meta.only ? ` (--only ${meta.only.join(',')})` : ''}, timeout ${meta.timeoutS} s per model, ${meta.seconds.toFixed(0)} s in all. `
       + 'Pass: the proof verifies and max |dequantized output − onnxruntime-web output| ≤ max(1e-2, 1% of max |reference output|). '
-      + (meta.suite === 'realworld' ? 'Digit classifiers also need the proven class to be the float model\'s class on ≥ 99% of 100 real MNIST digits. Inputs: real digits for 28×28 and 14×14 image inputs, seeded values otherwise; symbolic dimensions other than the batch are given size ${SEQUENCE_DIM} (compile --dim). ' : '')
+      + (meta.suite === 'realworld' ? `Digit classifiers also need the proven class to be the float model's class on ≥ 99% of 100 real MNIST digits. Inputs: real digits for 28×28 and 14×14 image inputs, seeded values otherwise; symbolic dimensions other than the batch are given size ${SEQUENCE_DIM} (compile --dim), except where a user must say more (USER_OPTIONS in benchmarks/realworld-lib.ts: ${Object.entries(USER_OPTIONS).map(([m, u]) => `${m} ${[...Object.entries(u.dims ?? {}).map(([k, v]) => `--dim ${k}=${v}`), ...Object.entries(u.fixed ?? {}).map(([k, v]) => `--fix-input ${k}=${v.join(',')}`)].join(' ')}`).join('; ')}). ` : '')
       + 'Fail: verified but too far off, or not verified. Error: an exception, with its code and the stage it happened in.',
     '',
     mdTable(HEADER, rows.map(cells), right),

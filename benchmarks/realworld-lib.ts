@@ -5,7 +5,7 @@
 // float model's class on 100 real digits.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Sample } from '../src/inputs.js';
 import type { ValueInfo } from '../src/ir/graph.js';
 import { sizeOf } from '../src/ir/graph.js';
@@ -72,10 +72,37 @@ function sampleFor(v: ValueInfo, next: () => number): number[] {
 /** Symbolic dims that are not the batch get this size (sequence lengths: 8 steps or tokens). */
 export const SEQUENCE_DIM = 8;
 
+/**
+ * What a user of these models must tell compile, as they would on the command line: sizes of
+ * related symbolic dims (compile --dim; a KV-cache decoder needs total_seq_len = past_seq_len +
+ * seq_len) instead of SEQUENCE_DIM each, and inputs that select the model's mode (--fix-input).
+ */
+/** A speech-like chunk of n samples: a few partials (100 Hz–3 kHz at 16 kHz) and a little noise, zero-mean, |x| < 1. */
+function audioChunk(n: number, next: () => number): number[] {
+  const partials = Array.from({ length: 4 }, () => ({ f: 100 + 2900 * next(), a: 0.02 + 0.15 * next(), p: 2 * Math.PI * next() }));
+  return Array.from({ length: n }, (_, t) => Math.round(1e4 * (partials.reduce((s, q) => s + q.a * Math.sin(2 * Math.PI * q.f * t / 16000 + q.p), 0) + 0.01 * (next() - 0.5))) / 1e4);
+}
+
+/** A user's data for inputs whose seeded default (uniform [0, 1)) is far from what the model sees. */
+type InputData = (n: number, next: () => number) => number[];
+const symmetric = (r: number): InputData => (n, next) => Array.from({ length: n }, () => Math.round(2e3 * r * (next() - 0.5)) / 1e3);
+
+export const USER_OPTIONS: Record<string, { dims?: Record<string, number>; fixed?: Record<string, number[]>; inputs?: Record<string, InputData> }> = {
+  // GPT-2 with a KV cache (onnxruntime's fused Attention): one new token after three cached ones
+  'tiny-gpt2-ort-fused': { dims: { seq_len: 1, past_seq_len: 3, total_seq_len: 4 } },
+  // Silero VAD: one 512-sample chunk at 16 kHz, the sample rate its If nodes branch on (SOURCE.md)
+  // (uniform [0, 1) noise drives its encoder to ±10^4 pre-activations: audio-like chunks and an
+  // LSTM state in (−1, 1) are what it is proven on)
+  'silero-vad-op15': { dims: { sequence: 512 }, fixed: { sr: [16000] }, inputs: { input: audioChunk, state: symmetric(0.5) } },
+  'silero-vad-dynamo-op18': { dims: { sequence: 512 }, fixed: { sr: [16000] }, inputs: { input: audioChunk, state: symmetric(0.5) } },
+};
+
 export interface Prepared {
   model: string;
   /** sizes given to the model's non-batch symbolic dimensions (compile --dim) */
   dims?: Record<string, number>;
+  /** inputs fixed at compile time (compile --fix-input) */
+  fixed?: Record<string, number[]>;
   input: string;
   calibration: string;
   /** digit classifiers: 100 real digits (not among the calibration samples or the proving input) */
@@ -87,8 +114,10 @@ export interface Prepared {
 export function prepareRealworld(dir: string, work: string): Prepared {
   const model = modelFile(dir);
   const named = [...symbolicDims(model)].filter(([, at]) => at.axis > 0);
-  const dims = named.length ? Object.fromEntries(named.map(([k]) => [k, SEQUENCE_DIM])) : undefined;
-  const g = inferAndFold(readOnnx(model, { dims }));
+  const user = USER_OPTIONS[basename(resolve(dir))] ?? {};
+  const dims = named.length ? Object.fromEntries(named.map(([k]) => [k, user.dims?.[k] ?? SEQUENCE_DIM])) : undefined;
+  const fixed = user.fixed;
+  const g = inferAndFold(readOnnx(model, { dims, fixed }));
   const pixels = digitModel(g.inputs, g.outputs);
   let samples: Sample[];
   let digits: Digit[] | undefined;
@@ -100,7 +129,7 @@ export function prepareRealworld(dir: string, work: string): Prepared {
     digits = all.slice(31, 131);
   } else {
     const next = rng(7);
-    samples = Array.from({ length: 33 }, () => g.inputs.map((v) => Float64Array.from(sampleFor(v, next))));
+    samples = Array.from({ length: 33 }, () => g.inputs.map((v) => Float64Array.from(user.inputs?.[v.name]?.(sizeOf(v.shape), next) ?? sampleFor(v, next))));
   }
   mkdirSync(work, { recursive: true });
   const json = (s: Sample) => ({ input_data: s.map((x) => Array.from(x)) });
@@ -108,7 +137,7 @@ export function prepareRealworld(dir: string, work: string): Prepared {
   const calibration = join(work, 'calibration.json');
   writeFileSync(input, JSON.stringify(json(samples[32]!)));
   writeFileSync(calibration, JSON.stringify(samples.slice(0, 32).map(json)));
-  return { model, input, calibration, ...(dims ? { dims } : {}), ...(digits ? { digits, pixels } : {}) };
+  return { model, input, calibration, ...(dims ? { dims } : {}), ...(fixed ? { fixed } : {}), ...(digits ? { digits, pixels } : {}) };
 }
 
 /** The share of digits whose class by the integer executor (what a proof proves) is the float model's. */
@@ -141,7 +170,7 @@ export async function runRealworldModel(dir: string, workDir: string, opts: RunO
   }
   const row = await runConformanceModel(dir, workDir, {
     ...opts,
-    files: { model: p.model, input: p.input, calibration: p.calibration, ...(p.dims ? { dims: p.dims } : {}) },
+    files: { model: p.model, input: p.input, calibration: p.calibration, ...(p.dims ? { dims: p.dims } : {}), ...(p.fixed ? { fixed: p.fixed } : {}) },
     ...(p.digits ? { after: (buildDir) => agreement(p, buildDir) } : {}),
   });
   if (row.status === 'pass' && row.agreement !== undefined && row.agreement < 0.99) {

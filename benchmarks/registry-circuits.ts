@@ -2,6 +2,11 @@
 // benchmark: SignedCommit weights commitments (circuits/commit.circom) and the public-signal
 // layouts the registry relies on.
 
+import { headerIv, weightsHeader } from '../src/commit/headers.js';
+
+/** The stand-ins' weights header: one tensor of n integers at scale 0 (what their commitments mean). */
+export const standInIv = (n: number, bits: number): bigint => headerIv(weightsHeader([{ shape: [n], scale: 0 }], bits));
+
 /** Private weights w[n], input x[n] (public or private): outputs [commitment, y = Σ w·x] (then x). */
 export const inferenceSource = (n: number, xPublic: boolean, bits: number) => `pragma circom 2.1.6;
 include "commit.circom";
@@ -10,7 +15,7 @@ template Inference(n, bits) {
   signal input x[n];
   signal output commitment;
   signal output y;
-  component c = SignedCommit(n, bits);
+  component c = SignedCommit(n, bits, ${standInIv(n, bits)});
   for (var i = 0; i < n; i++) c.in[i] <== w[i];
   commitment <== c.out;
   signal p[n];
@@ -34,8 +39,8 @@ template TrainingStandIn(n, bits) {
   signal input start;
   signal input w0[n];
   signal input w1[n];
-  component c0 = SignedCommit(n, bits);
-  component c1 = SignedCommit(n, bits);
+  component c0 = SignedCommit(n, bits, ${standInIv(3, bits)});
+  component c1 = SignedCommit(n, bits, ${standInIv(3, bits)});
   for (var i = 0; i < n; i++) {
     c0.in[i] <== w0[i];
     c1.in[i] <== w1[i];

@@ -19,7 +19,7 @@ import { deployRegistry, type Registry } from '../src/verifier/registry.js';
 import { exportSolidityVerifier, solidityCallArgs } from '../src/verifier/solidity.js';
 import type { Groth16Proof } from '../src/verifier/types.js';
 import { machine, table } from './chart.js';
-import { inferenceSource, trainingStandInSource } from './registry-circuits.js';
+import { inferenceSource, standInIv, trainingStandInSource } from './registry-circuits.js';
 
 const BITS = 8;
 
@@ -59,7 +59,7 @@ try {
   await buildStandalone({ dir: tdir, source: TRAINING, kind: 'registry bench', publicSignals: ['root', 'h0', 'h1', 'start'] });
 
   const W = [[1n, 2n, 3n], [2n, 3n, 4n], [3n, 5n, 7n]]; // a training chain W0 -> W1 -> W2
-  const H = await Promise.all(W.map((w) => signedCommit(w, BITS)));
+  const H = await Promise.all(W.map((w) => signedCommit(w, BITS, 'w', { iv: standInIv(3, BITS) })));
 
   reg = await deployRegistry({ rpc: anvil.rpcUrl });
   rows.push({ operation: 'deploy ZkonnxRegistry', publicSignals: '', gas: reg.deployment!.gasUsed, note: 'once' });
@@ -72,7 +72,7 @@ try {
     const v = await reg.deployVerifier(sol);
     rows.push({ operation: 'deploy Groth16Verifier (snarkjs)', publicSignals: c.nPublic, gas: v.gasUsed, note: 'once per circuit' });
     const m = await reg.registerModel({
-      verifier: v.address, nPublic: c.nPublic, weightsCommitment: await signedCommit(w, BITS), weightsIndex: 0,
+      verifier: v.address, nPublic: c.nPublic, weightsCommitment: await signedCommit(w, BITS, 'w', { iv: standInIv(c.n, BITS) }), weightsIndex: 0,
       datasetRoot: 123n, initialWeights: H[0]!, outputStart: 1, outputCount: 1, metadataURI: 'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
     });
     rows.push({ operation: 'registerModel', publicSignals: c.nPublic, gas: m.gasUsed, note: 'metadata URI of 66 bytes' });

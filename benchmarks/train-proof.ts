@@ -10,7 +10,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildTree, DATASET_FORMAT, LEAF_RULE, loadDataset, type DatasetManifest } from '../src/commit/dataset-format.js';
+import { buildTree, DATASET_FORMAT, LEAF_RULE, leafFields, loadDataset, type DatasetManifest } from '../src/commit/dataset-format.js';
 import { trainCircuitSource, trainParamsFor, trainProof } from '../src/commit/train-circuit.js';
 import { planTraining, type TrainModel } from '../src/commit/train.js';
 import { compileCircom } from '../src/circom/compile.js';
@@ -40,11 +40,11 @@ async function dataset(dir: string, F: number, model: TrainModel): Promise<void>
     const v = row.reduce((a, q, j) => a + (Number(q) / 256) * coef[j]!, 0);
     return model === 'logistic' ? (v > 0 ? 1n : 0n) : BigInt(Math.round(v * 256));
   });
-  const tree = await buildTree({ x, y }, 16, 8);
+  const meaning = { features: F, bits: 16, featureScale: 8, labelScale: model === 'logistic' ? 0 : 8, labels: model === 'logistic' ? 'class' : 'value' } as const;
+  const tree = await buildTree({ x, y }, meaning, 8);
   const m: DatasetManifest = {
-    format: DATASET_FORMAT, name: `bench-${model}-f${F}`, source: 'synthetic', count: n, features: F, labels: model === 'logistic' ? 'class' : 'value',
-    ...(model === 'logistic' ? { classes: 2 } : {}), featureScale: 8, labelScale: model === 'logistic' ? 0 : 8, bits: 16, depth: 8,
-    root: tree.root.toString(), leafRule: LEAF_RULE,
+    format: DATASET_FORMAT, name: `bench-${model}-f${F}`, source: 'synthetic', count: n, ...meaning,
+    ...(model === 'logistic' ? { classes: 2 } : {}), depth: 8, root: tree.root.toString(), leafRule: LEAF_RULE, ...leafFields(meaning),
   };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));

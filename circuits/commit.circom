@@ -79,12 +79,14 @@ function packPerElement(bits) {
 /// The commitment to n values, each in [0, 2^bits) — the caller's duty: every user of this
 /// template feeds values that a RangeCheck (or the bound analysis) already confines there.
 ///   packing:  e_j = Σ_i in[j·k + i] · 2^(bits·i), k = 253 \ bits values per element (linear: free)
-///   chaining: s = n·256 + bits; for each run of up to 15 elements: s = Poseidon(s, e_…)
+///   chaining: s = iv; for each run of up to 15 elements: s = Poseidon(s, e_…)
 ///   out = s
 /// Injective on [0, 2^bits)^n: each e_j < 2^253 < p is the base-2^bits number of its values.
-/// Binding then rests on Poseidon's collision resistance; n and bits are part of the hash, so
-/// vectors of different lengths or widths never share a commitment.
-template PackedCommit(n, bits) {
+/// Binding then rests on Poseidon's collision resistance. The IV is the digest of the commitment's
+/// header (kind, n, bits, shapes, scales, offset, layout: src/commit/poseidon.ts headerIv), or
+/// n·256 + bits where the meaning is fixed otherwise (a split build's chunk links): vectors of other
+/// lengths or widths, or the same integers read at another scale or shape, never share a commitment.
+template PackedCommit(n, bits, iv) {
     assert(n >= 1 && bits >= 1 && bits <= 253);
     signal input in[n];
     signal output out;
@@ -99,7 +101,7 @@ template PackedCommit(n, bits) {
 
     var runs = (m + 14) \ 15;
     component h[runs];
-    var s = n * 256 + bits;
+    var s = iv;
     for (var r = 0; r < runs; r++) {
         var len = m - r * 15 < 15 ? m - r * 15 : 15;
         h[r] = PoseidonHash(len + 1);
@@ -113,10 +115,10 @@ template PackedCommit(n, bits) {
 /// PackedCommit of signed values in [-2^(bits-1), 2^(bits-1)), range-checked here, committed as
 /// v + 2^(bits-1). Use it where nothing else confines the values (weights, training updates).
 /// Cost: n·(bits + 1) range-check constraints plus the hash.
-template SignedCommit(n, bits) {
+template SignedCommit(n, bits, iv) {
     signal input in[n];
     signal output out;
-    component c = PackedCommit(n, bits);
+    component c = PackedCommit(n, bits, iv);
     signal b[n][bits];
     for (var i = 0; i < n; i++) {
         var u = in[i] + 2 ** (bits - 1);

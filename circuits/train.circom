@@ -10,9 +10,14 @@ pragma circom 2.1.6;
 //
 // Conventions (shared with the inference side and the registry):
 //   weights   w[0..F−1] and the bias w[F], signed integers at scale s_w in wbits bits;
-//             commitment SignedCommit(F + 1, wbits)(w)
+//             commitment SignedCommit(F + 1, wbits, wIv)(w), wIv = headerIv(weightsHeader of the
+//             trained ONNX's tensors W[F,1], C[1] at scale s_w): a model compiled from that ONNX
+//             with --weights hashed has this very commitment
 //   sample    x[F] at scale s_x, label y at scale s_y, each in dataBits signed bits;
-//             leaf SignedCommit(F + 1, dataBits)([x..., y])  (src/commit/dataset-format.ts)
+//             leaf SignedCommit(F + 1, dataBits, leafIv)([x..., y]), leafIv = the dataset's
+//             sample header's (src/commit/dataset-format.ts)
+//   The IVs bind the integers to their meaning: the same integers at another scale give another
+//   root, h0 and h1, so a proof for one scale says nothing about another.
 //   public    [root, h0, h1, start], in this order
 include "zkonnx.circom";
 include "commit.circom";
@@ -65,13 +70,14 @@ template SigmoidResidual(kz, bz, dc, D, segBits, deg, pshift, bo, ty, C) {
 /// Sound: Σ index[d]·2^d < 2^depth ≤ 2^32 cannot wrap, so pos is that integer and the Merkle
 /// path is the one of that position; SignedCommit range-checks x and y to dataBits signed bits.
 /// A position of the zero padding cannot be proven (a leaf is a Poseidon hash, never 0 in practice).
-template ScheduledSample(F, dataBits, depth) {
+/// leafIv: the IV of the dataset's leaves (its sample header's digest).
+template ScheduledSample(F, dataBits, depth, leafIv) {
     signal input x[F];
     signal input y;
     signal input siblings[depth];
     signal input pos;
     signal input root;
-    component leaf = SignedCommit(F + 1, dataBits);
+    component leaf = SignedCommit(F + 1, dataBits, leafIv);
     for (var j = 0; j < F; j++) leaf.in[j] <== x[j];
     leaf.in[F] <== y;
     signal index[depth];
@@ -132,9 +138,10 @@ template SgdUpdate(F, B, sx, k, up, wbits, check) {
 ///   model 1 (logistic): e = SigmoidResidual(z, y)          (ty = s_p − s_y; e at scale s_p)
 /// Step t uses the samples at positions start + t·B + i (i < B); start + K·B ≤ 2^depth is
 /// range-checked, and the first position's bit decomposition forces start ∈ [0, 2^depth).
-/// h0 and h1 are SignedCommit(F + 1, wbits) of the first and last weights (range checks included).
+/// h0 and h1 are SignedCommit(F + 1, wbits, wIv) of the first and last weights (range checks
+/// included); every sample's leaf is SignedCommit(F + 1, dataBits, leafIv).
 /// The widths (bz, dc, k, up, the polynomial's) come from the generator's bound analysis.
-template TrainSGD(F, B, K, depth, dataBits, wbits, model, sx, ty, kz, bz, dc, D, segBits, deg, pshift, bo, C, k, up) {
+template TrainSGD(F, B, K, depth, dataBits, wbits, leafIv, wIv, model, sx, ty, kz, bz, dc, D, segBits, deg, pshift, bo, C, k, up) {
     signal input root;
     signal input h0;
     signal input h1;
@@ -144,7 +151,7 @@ template TrainSGD(F, B, K, depth, dataBits, wbits, model, sx, ty, kz, bz, dc, D,
     signal input y[K][B];
     signal input siblings[K][B][depth];
 
-    component c0 = SignedCommit(F + 1, wbits);
+    component c0 = SignedCommit(F + 1, wbits, wIv);
     for (var j = 0; j <= F; j++) c0.in[j] <== w0[j];
     c0.out === h0;
 
@@ -163,7 +170,7 @@ template TrainSGD(F, B, K, depth, dataBits, wbits, model, sx, ty, kz, bz, dc, D,
     signal e[K][B];
     for (var t = 0; t < K; t++) {
         for (var i = 0; i < B; i++) {
-            sample[t][i] = ScheduledSample(F, dataBits, depth);
+            sample[t][i] = ScheduledSample(F, dataBits, depth, leafIv);
             for (var j = 0; j < F; j++) sample[t][i].x[j] <== x[t][i][j];
             sample[t][i].y <== y[t][i];
             for (var d = 0; d < depth; d++) sample[t][i].siblings[d] <== siblings[t][i][d];
@@ -192,7 +199,7 @@ template TrainSGD(F, B, K, depth, dataBits, wbits, model, sx, ty, kz, bz, dc, D,
         for (var j = 0; j <= F; j++) w[t + 1][j] <== upd[t].wn[j];
     }
 
-    component c1 = SignedCommit(F + 1, wbits);
+    component c1 = SignedCommit(F + 1, wbits, wIv);
     for (var j = 0; j <= F; j++) c1.in[j] <== w[K][j];
     c1.out === h1;
 }

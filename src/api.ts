@@ -9,12 +9,13 @@ import { checkAgainstCircom, loadQuantGraph, writeModelCircuit } from './compile
 import type { CircomCheck } from './compiler/check-circom.js';
 import { checkCircuitMemory, checkCompileMemory } from './compiler/size.js';
 import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
-import { inputSignal, outputSignal, publicLayout } from './compiler/emit.js';
-import { expectedPublicSignals, weightsCommitment } from './commit/public.js';
+import { inputSignal, outputSignal, publicLayout, saltSignals } from './compiler/emit.js';
+import { expectedPublicSignals, weightsCommitment, type Salts } from './commit/public.js';
+import { BN254_R } from './circom/r1cs.js';
 import { liftWeights, type LiftedWeight } from './ir/weights.js';
 import { ZkonnxError } from './errors.js';
 import { checkSamples, loadSample, loadSamples, readJson, type Sample } from './inputs.js';
-import type { NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
+import type { FixedInput, NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
 import { linearize } from './ir/linearize.js';
 import { quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
@@ -80,6 +81,12 @@ export interface CompileOptions {
   /** The proving input; default: input.json next to the model, if present. */
   input?: string;
   visibility?: { input?: Visibility; output?: Visibility; weights?: WeightVisibility };
+  /**
+   * Salt the hashed input and output commitments: each becomes Poseidon(commitment, salt) with a
+   * fresh random salt per proof (a private input), so a commitment to low-entropy data (a digit
+   * from a known set, a yes/no feature) cannot be found by hashing candidates.
+   */
+  salt?: boolean;
   params?: Partial<QuantParams>;
   /**
    * Split into chunk circuits proven independently and linked by commitments (src/split.ts):
@@ -97,6 +104,8 @@ export interface CompileOptions {
    * calibration sample (compile refuses it otherwise: QUANT_INACCURATE); recorded in settings.
    */
   allowInaccurate?: boolean;
+  /** Graph inputs fixed at compile time, by name (flat values), e.g. { sr: [16000] }: constants of the circuit, not part of any input file. */
+  fixedInputs?: Record<string, number[]>;
   /** Sizes of the inputs' symbolic dimensions by name (e.g. { seq_len: 16 }); a symbolic batch dim is 1 by default. */
   dims?: Record<string, number>;
   progress?: Progress;
@@ -105,6 +114,13 @@ export interface CompileOptions {
 export interface CompileResult {
   buildDir: string;
   settings: Settings;
+}
+
+/** The inputs compile fixed (--fix-input), with their declared shapes and types, for the float reference. */
+function fixedOf(settings: Settings): FixedInput[] {
+  const f = settings.model.fixed;
+  if (!f) return [];
+  return readOnnx(settings.model.path, { dims: settings.model.dims, fixed: f }).fixed ?? [];
 }
 
 function sha256(path: string): string {
@@ -122,12 +138,12 @@ async function committedWeights(qg: QuantGraph, weights: LiftedWeight[], sample:
   };
 }
 
-async function measureAccuracy(modelPath: string, inputs: ValueInfo[], outputs: ValueInfo[], qg: QuantGraph, samples: Sample[], withWeights: (s: Sample) => Sample = (s) => s): Promise<AccuracyReport> {
+async function measureAccuracy(modelPath: string, inputs: ValueInfo[], outputs: ValueInfo[], qg: QuantGraph, samples: Sample[], withWeights: (s: Sample) => Sample = (s) => s, fixed: FixedInput[] = []): Promise<AccuracyReport> {
   let maxAbsError = 0;
   let maxAbsReference = 0;
   let worst: AccuracyReport['worst'];
   for (const [k, s] of samples.entries()) {
-    const ref = await runReference(modelPath, inputs, s, outputs);
+    const ref = await runReference(modelPath, inputs, s, outputs, fixed);
     const q = execQuant(qg, quantizeInputs(qg, withWeights(s)));
     let err = 0;
     let top = 0;
@@ -173,10 +189,10 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const { progress } = opts;
   const modelPath = resolve(opts.model);
   const buildDir = resolve(opts.outDir ?? defaultBuildDir(opts.model));
-  const visibility = { input: opts.visibility?.input ?? 'private', output: opts.visibility?.output ?? 'public', weights: opts.visibility?.weights ?? 'baked' } as const;
+  const visibility = { input: opts.visibility?.input ?? 'private', output: opts.visibility?.output ?? 'public', weights: opts.visibility?.weights ?? 'baked', ...(opts.salt ? { salt: true } : {}) } as const;
   for (const [k, v] of Object.entries(visibility)) {
     const ok = k === 'weights' ? ['baked', 'hashed'] : ['public', 'private', 'hashed'];
-    if (!ok.includes(v)) throw new ZkonnxError('BAD_ARGUMENT', `${k} visibility must be ${ok.join(', ')}, got ${JSON.stringify(v)}`);
+    if (k !== 'salt' && !ok.includes(v as string)) throw new ZkonnxError('BAD_ARGUMENT', `${k} visibility must be ${ok.join(', ')}, got ${JSON.stringify(v)}`);
   }
   const params: QuantParams = { ...DEFAULT_PARAMS, ...opts.params };
   for (const [k, v] of Object.entries(params)) {
@@ -184,9 +200,14 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     if (!Number.isInteger(v) || v < 1 || v > 64) throw new ZkonnxError('BAD_ARGUMENT', `${k} must be an integer in [1, 64], got ${v}`);
   }
 
+  if (opts.salt && visibility.input !== 'hashed' && visibility.output !== 'hashed') {
+    throw new ZkonnxError('BAD_ARGUMENT', '--salt salts the hashed input and output commitments, and this build hashes neither', { hint: 'add --input hashed and/or --output hashed' });
+  }
+  if (opts.salt && opts.split) throw new ZkonnxError('BAD_ARGUMENT', '--salt is not supported on split builds yet');
   progress?.step?.(`import ${opts.model}`);
   const dims = opts.dims && Object.keys(opts.dims).length ? opts.dims : undefined;
-  const graph = inferAndFold(readOnnx(modelPath, { dims }));
+  const fixed = opts.fixedInputs && Object.keys(opts.fixedInputs).length ? opts.fixedInputs : undefined;
+  const graph = inferAndFold(readOnnx(modelPath, { dims, fixed }));
   checkCompileMemory(graph); // a model too large for this machine fails here, not after minutes
   const lifted = visibility.weights === 'hashed' ? liftWeights(graph) : undefined;
   const affine = linearize(lifted?.graph ?? graph);
@@ -206,7 +227,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const ranges = calibrate(affine, samples.map(withWeights));
   const qg = quantize(affine, ranges, params);
   if (!opts.split) checkCircuitMemory(qg, modelPath);
-  const accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights);
+  const accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights, graph.fixed);
   if (opts.allowInaccurate) accuracy.allowInaccurate = true;
   else refuseInaccurate(accuracy, qg, samples, calibName);
   const layout = publicLayout(qg, visibility);
@@ -234,13 +255,13 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       ({ circuit: c, perComponent, split } = await compileSplit(qg, visibility, tmpDir, opts.split, { progress, checkCircom: opts.checkCircom, sample: samples[0] && withWeights(samples[0]) }));
     } else {
       const w = await writeModelCircuit(paths, qg, visibility, {}, progress);
-      const check = opts.checkCircom ? await checkAgainstCircom(paths, qg, visibility, {}, { qin: quantizeInputs(qg, withWeights(samples[0]!)) }, progress) : undefined;
+      const check = opts.checkCircom ? await checkAgainstCircom(paths, qg, visibility, {}, { qin: quantizeInputs(qg, withWeights(samples[0]!)), salts: saltsFor(qg, visibility) }, progress) : undefined;
       perComponent = w.perComponent;
       c = { ...w, checkCircom: check };
     }
     const settings: Settings = {
       zkonnx: VERSION,
-      model: { name: qg.name, path: modelPath, sha256: sha256(modelPath), ...(dims ? { dims } : {}) },
+      model: { name: qg.name, path: modelPath, sha256: sha256(modelPath), ...(dims ? { dims } : {}), ...(fixed ? { fixed } : {}) },
       visibility,
       params,
       publicSignals: layout,
@@ -431,6 +452,8 @@ export interface ProveOptions {
   /** webgpu: accept a software adapter (llvmpipe, SwiftShader): correct, slower than wasm. */
   allowSoftwareGpu?: boolean;
   progress?: Progress;
+  /** A salted build's salts by signal name (in0_salt, out0_salt, …); default: fresh random ones. */
+  salts?: Salts;
 }
 
 export interface ProveResult {
@@ -441,7 +464,20 @@ export interface ProveResult {
   backend: string;
   /** Comparison with onnxruntime-web when the model file is still where it was compiled from. */
   reference?: { values: number[][]; maxAbsError: number; tolerance: number };
+  /** A salted build's salts (also in proofs/<name>/salts.json): keep them private, they open the commitments. */
+  salts?: Salts;
   seconds: { witness: number; prove: number };
+}
+
+/** The salts of a salted build: the given ones (each named and in the field) or fresh random ones. */
+function saltsFor(qg: QuantGraph, vis: Settings['visibility'], given?: Salts): Salts | undefined {
+  const names = saltSignals(qg, vis);
+  if (!names.length) return undefined;
+  return Object.fromEntries(names.map((n) => {
+    const s = given ? given[n] : BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_R;
+    if (s === undefined || s < 0n || s >= BN254_R) throw new ZkonnxError('INPUT_INVALID', `salt ${n} must be given, in [0, r)`, { signal: n });
+    return [n, s];
+  }));
 }
 
 
@@ -458,6 +494,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const weights = settings.weights ? loadWeights(paths, settings, opts.weights) : [];
   const qin = quantizeInputs(qg, [...sample, ...weights]);
   const q = execQuant(qg, qin);
+  const salts = saltsFor(qg, settings.visibility, opts.salts);
 
   // proofs/<name> is replaced only by a complete, verified proof: written into a staging folder
   // beside it and renamed into place; one writer per name at a time (a lock file)
@@ -476,7 +513,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     const t0 = performance.now();
     // every wire from the executor's integers and the templates' hints; each constraint is checked
     // as the values are computed, and every value must equal the executor's
-    const witness = await circuitWitness(qg, settings.visibility, {}, { qin }, r1cs, q, progress);
+    const witness = await circuitWitness(qg, settings.visibility, {}, { qin, salts }, r1cs, q, progress);
     await writeWtns(proofFileIn(stage, 'witness'), witness);
     const t1 = performance.now();
     progress?.step?.(`prove (${prover.name})`);
@@ -492,7 +529,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     }
 
     // The circuit's public values must be exactly the executor's integers and their commitments.
-    const expected = await expectedPublicSignals(qg, settings.publicSignals, qin, q);
+    const expected = await expectedPublicSignals(qg, settings.publicSignals, qin, q, salts);
     const mismatch = expected.findIndex((e, i) => e !== publicSignals[i]);
     if (mismatch >= 0 || expected.length !== publicSignals.length) {
       throw new ZkonnxError('WITNESS_MISMATCH', `public signal ${mismatch} is ${publicSignals[mismatch]} in the circuit but ${expected[mismatch]} in the integer executor`, {
@@ -510,7 +547,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     if (refModel) {
       const ins = qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
       const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
-      const ref = await runReference(refModel, ins, sample, outs);
+      const ref = await runReference(refModel, ins, sample, outs, fixedOf(settings));
       let maxAbsError = 0;
       let top = 0;
       ref.forEach((r, i) => r.forEach((x, j) => { top = Math.max(top, Math.abs(x)); maxAbsError = Math.max(maxAbsError, Math.abs(x - outputs[i]!.values[j]!)); }));
@@ -521,8 +558,9 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     writeFileSync(proofFileIn(stage, 'proof'), JSON.stringify(proof, null, 1));
     writeFileSync(proofFileIn(stage, 'public'), JSON.stringify(publicSignals, null, 1));
     writeFileSync(proofFileIn(stage, 'output'), JSON.stringify({ outputs, reference }, null, 1));
+    if (salts) writeFileSync(proofFileIn(stage, 'salts'), JSON.stringify(Object.fromEntries(Object.entries(salts).map(([k, v]) => [k, v.toString()])), null, 1));
     swapInto(stage, dir);
-    return { proof, publicSignals, outputs, proofDir: dir, backend: prover.description, reference, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
+    return { proof, publicSignals, outputs, proofDir: dir, backend: prover.description, reference, ...(salts ? { salts } : {}), seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
   } finally {
     rmSync(stage, { recursive: true, force: true });
     release();
@@ -534,7 +572,7 @@ function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string):
   const want = settings.weights!.tensors;
   let got: { name: string; shape: number[]; values: ArrayLike<number> }[];
   if (modelPath) {
-    got = liftWeights(inferAndFold(readOnnx(resolve(modelPath), { dims: settings.model.dims }))).weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
+    got = liftWeights(inferAndFold(readOnnx(resolve(modelPath), { dims: settings.model.dims, fixed: settings.model.fixed }))).weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
   } else {
     got = (readJson(paths.require('weights', 'compile --weights hashed')) as { weights: { name: string; shape: number[]; values: number[] }[] }).weights;
   }

@@ -30,7 +30,7 @@ const BUILD_FILES: Record<BuildArtifact, string> = {
   chunk: 'chunk.json',
 };
 
-export type ProofArtifact = 'input' | 'witness' | 'proof' | 'public' | 'output';
+export type ProofArtifact = 'input' | 'witness' | 'proof' | 'public' | 'output' | 'salts';
 
 const PROOF_FILES: Record<ProofArtifact, string> = {
   input: 'input.json',
@@ -38,6 +38,8 @@ const PROOF_FILES: Record<ProofArtifact, string> = {
   proof: 'proof.json',
   public: 'public.json',
   output: 'output.json',
+  /** compile --salt: the salts that open this proof's commitments (private, like input.json). */
+  salts: 'salts.json',
 };
 
 /** A proof artifact's file in a proof folder (or its staging copy). */

@@ -10,9 +10,10 @@ import type { SplitSettings } from './split.js';
 
 export interface Settings {
   zkonnx: string;
-  /** dims: the values given to the model's symbolic dimensions (compile --dim) */
-  model: { name: string; path: string; sha256: string; dims?: Record<string, number> };
-  visibility: { input: Visibility; output: Visibility; weights: WeightVisibility };
+  /** dims: the values given to the model's symbolic dimensions (compile --dim); fixed: inputs fixed at compile time (--fix-input) */
+  model: { name: string; path: string; sha256: string; dims?: Record<string, number>; fixed?: Record<string, number[]> };
+  /** salt: compile --salt (hashed input and output commitments are salted per proof) */
+  visibility: { input: Visibility; output: Visibility; weights: WeightVisibility; salt?: boolean };
   params: QuantParams;
   /** The public signals in snarkjs's order: runs of outputs, commitments and public inputs. */
   publicSignals: PublicRun[];

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MerkleTree, rootOf } from '../src/commit/merkle.js';
-import { pack, packedCommit, poseidon, signedCommit } from '../src/commit/poseidon.js';
+import { headerIv, pack, packedCommit, poseidon, signedCommit } from '../src/commit/poseidon.js';
 import { circomlibDir } from '../src/paths.js';
 import { CircuitTester } from './helpers/circuit-tester.js';
 import { rng } from '../src/random.js';
@@ -39,7 +39,7 @@ describe('PackedCommit / SignedCommit / MerkleRoot circuits', { timeout: 120_000
   // 40 values of 12 bits: 21 per element, 2 elements; 500 values of 8 bits: 17 elements, 2 runs.
   for (const [n, bits] of [[1, 1], [40, 12], [500, 8], [3, 253]] as const) {
     it(`PackedCommit(${n}, ${bits}) equals packedCommit on random data`, async () => {
-      const t = await CircuitTester.fromSource(`packed_${n}_${bits}`, `component main = PackedCommit(${n}, ${bits});`, INCLUDE);
+      const t = await CircuitTester.fromSource(`packed_${n}_${bits}`, `component main = PackedCommit(${n}, ${bits}, ${n * 256 + bits});`, INCLUDE);
       const r = rng(n * 1000 + bits);
       for (let rep = 0; rep < 2; rep++) {
         const v = Array.from({ length: n }, () => randBits(r, bits));
@@ -67,8 +67,26 @@ describe('PackedCommit / SignedCommit / MerkleRoot circuits', { timeout: 120_000
     }
   });
 
+  it('a header binds meaning: the same integers under another scale, shape or kind commit differently', async () => {
+    const v = Array.from({ length: 12 }, (_, i) => BigInt(i * 37 % 1024));
+    const base = { kind: 'input', n: 12, bits: 10, name: 'x', shape: [3, 4], scale: 12, offset: '-512' };
+    const iv = headerIv(base);
+    expect(iv).toBeLessThan(1n << 248n);
+    const t = await CircuitTester.fromSource('packed_header', `component main = PackedCommit(12, 10, ${iv});`, INCLUDE);
+    const want = await packedCommit(v, 10, 'x', { iv });
+    await t.expectPass({ in: v.map(String) }, { out: want });
+    const others = [{ ...base, scale: 10 }, { ...base, shape: [4, 3] }, { ...base, kind: 'output' }, { ...base, offset: '0' }];
+    const seen = new Set([want, await packedCommit(v, 10)]);
+    for (const h of others) seen.add(await packedCommit(v, 10, 'x', { iv: headerIv(h) }));
+    expect(seen.size).toBe(2 + others.length);
+    // key order does not matter: the header is hashed in canonical form
+    expect(headerIv({ offset: '-512', scale: 12, shape: [3, 4], name: 'x', bits: 10, n: 12, kind: 'input' })).toBe(iv);
+    // a salt is one more Poseidon(commitment, salt)
+    expect(await packedCommit(v, 10, 'x', { iv, salt: 5n })).toBe((await poseidon())([want, 5n]));
+  });
+
   it('PackedCommit: a claimed commitment other than the hash fails', async () => {
-    const t = await CircuitTester.fromSource('packed_40_12', 'component main = PackedCommit(40, 12);', INCLUDE);
+    const t = await CircuitTester.fromSource('packed_40_12', 'component main = PackedCommit(40, 12, 10252);', INCLUDE);
     const v = Array.from({ length: 40 }, (_, i) => BigInt(i * 97 % 4096));
     const want = await packedCommit(v, 12);
     await t.expectPass({ in: v.map(String) }, { out: want });
@@ -77,7 +95,7 @@ describe('PackedCommit / SignedCommit / MerkleRoot circuits', { timeout: 120_000
   });
 
   it('SignedCommit range-checks each value and commits v + 2^(bits-1)', async () => {
-    const t = await CircuitTester.fromSource('signed_6_8', 'component main = SignedCommit(6, 8);', INCLUDE);
+    const t = await CircuitTester.fromSource('signed_6_8', 'component main = SignedCommit(6, 8, 1544);', INCLUDE);
     const v = [-128n, 127n, 0n, -1n, 5n, 100n];
     const w = await t.expectPass({ in: v.map(String) }, { out: await signedCommit(v, 8) });
     expect(w.length).toBeGreaterThan(0);

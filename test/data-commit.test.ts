@@ -6,7 +6,7 @@
  * against another root; the CLI end to end.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
 import { commitDataset, quantizeValue, readDataset, quantizeDataset, type CommittedManifest } from '../src/commit/dataset.js';
 import { buildTree, loadDataset } from '../src/commit/dataset-format.js';
+import { sampleHeader } from '../src/commit/headers.js';
+import { headerIv } from '../src/commit/poseidon.js';
 import {
   buildMembershipCircuit, membershipDir, membershipInput, membershipSignals, membershipTemplate, proveMembership, shapeOf, verifyMembership,
 } from '../src/commit/membership.js';
@@ -171,9 +173,12 @@ describe('commitDataset', () => {
     expect(readdirSync(work).filter((f) => f.includes('.tmp-') || f.includes('.old-'))).toEqual([]);
     const m = json(join(out, 'manifest.json')) as CommittedManifest;
     expect(m).toEqual(r.manifest);
-    expect(m).toMatchObject({ format: 'zkonnx-dataset/1', count: 150, features: 4, classes: 3, depth: 8, bits: 16, featureScale: 12, labelScale: 0 });
+    expect(m).toMatchObject({ format: 'zkonnx-dataset/2', count: 150, features: 4, classes: 3, depth: 8, bits: 16, featureScale: 12, labelScale: 0 });
+    // The leaf header: what the integers mean, bound into every leaf through its IV.
+    expect(m.leafHeader).toEqual(sampleHeader({ features: 4, bits: 16, featureScale: 12, labelScale: 0, labels: 'class' }));
+    expect(m.leafIv).toBe(headerIv(m.leafHeader).toString());
     const s = json(join(out, 'samples.json')) as { x: string[][]; y: string[] };
-    const tree = await buildTree({ x: s.x.map((row) => row.map(BigInt)), y: s.y.map(BigInt) }, m.bits, m.depth);
+    const tree = await buildTree({ x: s.x.map((row) => row.map(BigInt)), y: s.y.map(BigInt) }, m, m.depth);
     expect(tree.root.toString()).toBe(m.root);
     expect(s.x[0]).toEqual(['20890', '14336', '5734', '819']); // 5.1, 3.5, 1.4, 0.2 at 2^12
     const loaded = await loadDataset(out);
@@ -185,6 +190,19 @@ describe('commitDataset', () => {
     writeFileSync(join(tampered, 'manifest.json'), JSON.stringify(m));
     writeFileSync(join(tampered, 'samples.json'), JSON.stringify(edited));
     expect((await thrown(() => loadDataset(tampered))).message).toMatch(/samples hash to root \d+, but the manifest says/);
+    // The scale changed in the manifest (the integers untouched): the leaf header no longer
+    // matches; with the header rewritten to match, the samples hash to another root.
+    writeFileSync(join(tampered, 'samples.json'), JSON.stringify(s));
+    writeFileSync(join(tampered, 'manifest.json'), JSON.stringify({ ...m, featureScale: 10 }));
+    expect((await thrown(() => loadDataset(tampered))).message).toMatch(/leaf header \(leafHeader, leafIv\) does not match/);
+    const h10 = sampleHeader({ features: 4, bits: 16, featureScale: 10, labelScale: 0, labels: 'class' });
+    writeFileSync(join(tampered, 'manifest.json'), JSON.stringify({ ...m, featureScale: 10, leafHeader: h10, leafIv: headerIv(h10).toString() }));
+    expect((await thrown(() => loadDataset(tampered))).message).toMatch(/samples hash to root \d+, but the manifest says/);
+    // A dataset committed by the previous format (roots without the header) is refused, with the way out.
+    writeFileSync(join(tampered, 'manifest.json'), JSON.stringify({ ...m, format: 'zkonnx-dataset/1' }));
+    const old = await thrown(() => loadDataset(tampered));
+    expect(old.message).toMatch(/format zkonnx-dataset\/1, whose root binds the integers but not their scales; this version reads zkonnx-dataset\/2/);
+    expect((old as { hint?: string }).hint).toMatch(/commit the dataset again/);
     // Depth: given, too small, and a re-commit replaces the folder.
     const deep = await commitDataset('iris', { out, depth: 10 });
     expect(deep.manifest.depth).toBe(10);
@@ -230,6 +248,18 @@ describe('membership proofs', { timeout: 120_000 }, () => {
     // The same proof, claimed for the other dataset's root: the pairing check fails.
     const otherRoot = (json(join(other, 'manifest.json')) as CommittedManifest).root;
     expect(await verifyStandalone(dir, proof as never, [otherRoot])).toBe(false);
+    // … or for the root of the same integers committed at another feature scale.
+    const d = await loadDataset(data);
+    const rescaled = (await buildTree(d, { ...m, featureScale: m.featureScale + 1 }, m.depth)).root.toString();
+    expect(rescaled).not.toBe(m.root);
+    expect(await verifyStandalone(dir, proof as never, [rescaled])).toBe(false);
+    // A circuit folder built for another leaf header is refused by name, before any pairing.
+    const stranger = join(work, 'stranger-circuit');
+    cpSync(dir, stranger, { recursive: true });
+    const info = json(join(stranger, 'circuit.json')) as { params: Record<string, unknown> };
+    expect(info.params.leafIv).toBe(m.leafIv);
+    writeFileSync(join(stranger, 'circuit.json'), JSON.stringify({ ...info, params: { ...info.params, leafIv: '12345' } }));
+    expect((await verifyMembership({ dataDir: data, proofDir: join(work, 'proof9'), circuitDir: stranger })).reason).toMatch(/hashes leaves under IV 12345, the dataset's leaf header gives \d+/);
     expect(await snarkjs.groth16.verify(vk as never, [otherRoot], proof as never)).toBe(false);
     const v = await verifyMembership({ dataDir: other, proofDir: join(work, 'proof9'), circuitDir: dir });
     expect(v.verified).toBe(false);
@@ -256,6 +286,25 @@ describe('membership proofs', { timeout: 120_000 }, () => {
     wrong[1] = field(d.x[3]![0]! + 1n);
     expect(await verifyStandalone(dir, p.proof, wrong)).toBe(false);
     expect(membershipSignals({ ...shape, reveal: true })).toEqual(['root', 'x[0]', 'x[1]', 'x[2]', 'y']);
+  });
+
+  it('the leaf header binds the scales: the same integers at another feature scale are another tree, which this circuit rejects', async () => {
+    const t = await CircuitTester.fromSource('membership_d4_f3', membershipTemplate(shape), {
+      include: [`${circomlibDir()}/poseidon.circom`, 'circuits/commit.circom'],
+    });
+    const d = await loadDataset(data);
+    const m = d.manifest;
+    const at = { ...m, featureScale: m.featureScale - 2 }; // the same integers read at 1/4 the value
+    const tree = await buildTree(d, at, m.depth);
+    expect(tree.root).not.toBe(d.tree.root);
+    // Another leaf IV, so another circuit and another cached build folder.
+    expect(shapeOf(at).leafIv).not.toBe(shape.leafIv);
+    expect(membershipDir(shapeOf(at), build)).not.toBe(membershipDir(shape, build));
+    expect(membershipTemplate(shape)).toContain(`DatasetMembership(4, 3, 16, ${shape.leafIv})`);
+    // The honest witness of sample 6 passes; the same sample with its genuine path in the other
+    // tree (and that tree's root) does not: the circuit hashes the leaf under this dataset's header.
+    await t.expectPass(membershipInput(d, 6).input);
+    await t.expectFail(membershipInput({ ...d, tree }, 6).input);
   });
 
   it('tampered witnesses fail the constraints', async () => {
@@ -332,7 +381,7 @@ describe('zkonnx data (CLI)', { timeout: 120_000 }, () => {
     const m = JSON.parse(c.stdout) as CommittedManifest;
     expect(m.root).toBe((json(join(work, 'small', 'manifest.json')) as CommittedManifest).root);
 
-    // The default circuit folder (build/membership/d4-f3-b16 under the working folder) was built above.
+    // The default circuit folder (build/membership/d4-f3-b16-iv<leaf IV> under the working folder) was built above.
     const p = await zkonnx('data', 'prove-membership', '--data', 'cli-small', '--index', '5', '--out', 'cli-proof');
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toMatch(/proved membership of sample 5/);

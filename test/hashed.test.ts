@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as api from '../src/api.js';
 import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
 import { readSymbols, readWtns } from '../src/circom/witness.js';
+import { headerIv, inputHeader, outputHeader, weightsHeader } from '../src/commit/headers.js';
 import { packedCommit, signedCommit } from '../src/commit/poseidon.js';
 import { buildModel, type ModelSpec } from '../src/onnx/write.js';
 import { BuildPaths } from '../src/paths.js';
@@ -60,22 +61,30 @@ describe('hashed input, output and weights', { timeout: 240_000 }, () => {
     expect(settings.weights!.tensors.map((t) => t.name)).toEqual(['W1', 'B1', 'W2', 'B2']);
     // no weight is a constant of the circuit any more
     const src = readFileSync(new BuildPaths(build).file('circuit'), 'utf8');
-    expect(src).toContain('component weights_c = PackedCommit(23, 10)');
+    expect(src).toContain(`component weights_c = PackedCommit(23, 10, ${headerIv(weightsHeader(settings.weights!.tensors, 10))})`);
   });
 
   it('proves and verifies; the commitments are the TypeScript ones over the quantized values', async () => {
     const r = await api.prove({ buildDir: build, input, name: 'p1' });
     expect(await api.verify({ buildDir: build, name: 'p1' })).toBe(true);
+    // each commitment starts from its header's IV, built here from what settings.json publishes
     const qg = JSON.parse(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8')) as { inputs: { scale: number; lo: string; bits: number }[]; outputs: { bound: string }[] };
     const x = qg.inputs[0]!;
+    const sx = settings.inputs[0]!;
     const qx = input.input_data[0]!.map((v) => BigInt(Math.round(v * 2 ** x.scale)));
-    expect(r.publicSignals[1]).toBe((await packedCommit(qx.map((v) => v - BigInt(x.lo)), x.bits)).toString());
+    const xIv = headerIv(inputHeader({ name: sx.name, shape: sx.shape, scale: sx.scale, lo: BigInt(sx.range[0]) }, sx.bits));
+    expect(r.publicSignals[1]).toBe((await packedCommit(qx.map((v) => v - BigInt(x.lo)), x.bits, 'x', { iv: xIv })).toString());
     const qw = settings.weights!.tensors.flatMap((t, k) => W[k]!.map((v) => BigInt(Math.round(v * 2 ** t.scale))));
-    expect(r.publicSignals[2]).toBe((await signedCommit(qw, 10)).toString());
+    expect(r.publicSignals[2]).toBe((await signedCommit(qw, 10, 'w', { iv: headerIv(weightsHeader(settings.weights!.tensors, 10)) })).toString());
     expect(r.publicSignals[2]).toBe(settings.weights!.commitment);
+    // the same integers read at other scales (4x the weights) or without a header commit differently
+    const quarter = settings.weights!.tensors.map((t) => ({ ...t, scale: t.scale - 2 }));
+    for (const iv of [headerIv(weightsHeader(quarter, 10)), undefined]) expect((await signedCommit(qw, 10, 'w', { iv })).toString()).not.toBe(r.publicSignals[2]);
+    const so = settings.outputs[0]!;
     const bound = BigInt(qg.outputs[0]!.bound);
     const bits = (2n * bound).toString(2).length;
-    expect(r.publicSignals[0]).toBe((await packedCommit(r.outputs[0]!.raw.map((v) => BigInt(v) + bound), bits)).toString());
+    const oIv = headerIv(outputHeader({ name: so.name, shape: so.shape, scale: so.scale, bound: BigInt(so.bound) }, bits));
+    expect(r.publicSignals[0]).toBe((await packedCommit(r.outputs[0]!.raw.map((v) => BigInt(v) + bound), bits, 'y', { iv: oIv })).toString());
     expect(r.reference!.maxAbsError).toBeLessThan(0.05);
   });
 
@@ -109,6 +118,42 @@ describe('hashed input, output and weights', { timeout: 240_000 }, () => {
   it('weights that do not fit the committed width are refused before proving', async () => {
     const big = mlp(W[0].map((x) => x * 64), [...W[1]], [...W[2]], [...W[3]]);
     await expect(api.prove({ buildDir: build, input, name: 'p3', weights: writeModel('mlp-big', big) })).rejects.toThrow(/weight 'W1'\[\d+\] = .* outside the circuit's 10-bit signed weights/);
+  });
+});
+
+describe('--salt: salted input and output commitments', { timeout: 240_000 }, () => {
+  it('circom builds the same system; each proof has fresh salts; a commitment is Poseidon(header-bound commitment, salt); a forged salt or commitment fails', async () => {
+    const model = join(work, 'mlp', 'model.onnx');
+    const build = join(work, 'build-salted');
+    const { settings: s } = await api.compile({ model, outDir: build, visibility: { input: 'hashed', output: 'hashed' }, salt: true, checkCircom: true });
+    expect(s.circuit.checkCircom?.same).toBe(true);
+    expect(s.visibility.salt).toBe(true);
+    expect(s.circuit.privateInputs).toBe(4 + 2); // x, then the salts of in0 and out0
+    await api.setup({ buildDir: build });
+    const a = await api.prove({ buildDir: build, input, name: 'a' });
+    const b = await api.prove({ buildDir: build, input, name: 'b' });
+    expect(await api.verify({ buildDir: build, name: 'a' })).toBe(true);
+    // the same input, other salts: unlinkable commitments
+    expect(a.publicSignals[1]).not.toBe(b.publicSignals[1]);
+    expect(a.publicSignals[0]).not.toBe(b.publicSignals[0]);
+    const salts = JSON.parse(readFileSync(join(build, 'proofs', 'a', 'salts.json'), 'utf8')) as Record<string, string>;
+    expect(Object.keys(salts)).toEqual(['in0_salt', 'out0_salt']);
+    const sx = s.inputs[0]!;
+    const qx = input.input_data[0]!.map((v) => BigInt(Math.round(v * 2 ** sx.scale)) - BigInt(sx.range[0]));
+    const xIv = headerIv(inputHeader({ name: sx.name, shape: sx.shape, scale: sx.scale, lo: BigInt(sx.range[0]) }, sx.bits));
+    expect(a.publicSignals[1]).toBe((await packedCommit(qx, sx.bits, 'x', { iv: xIv, salt: BigInt(salts.in0_salt!) })).toString());
+    // given salts reproduce a commitment
+    const c = await api.prove({ buildDir: build, input, name: 'c', salts: { in0_salt: BigInt(salts.in0_salt!), out0_salt: BigInt(salts.out0_salt!) } });
+    expect(c.publicSignals).toEqual(a.publicSignals);
+    // the witness: another salt under the same commitment, or another commitment, breaks a constraint
+    const paths = new BuildPaths(build);
+    const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(paths.proofFile('a', 'witness'))]);
+    for (const sig of ['main.in0_salt', 'main.out0_salt', 'main.in0_commit']) {
+      const bad = w.slice();
+      bad[sym.get(sig)!] = bad[sym.get(sig)!]! + 1n;
+      expect((await checkConstraints(r1cs, bad)).ok, sig).toBe(false);
+    }
+    await expect(api.compile({ model, outDir: join(work, 'build-salt-none'), salt: true })).rejects.toThrow(/--salt salts the hashed input and output commitments, and this build hashes neither/);
   });
 });
 

@@ -21,7 +21,7 @@ import { startAnvil, type AnvilInstance } from '../src/verifier/anvil.js';
 import { deployRegistry, modelLayoutFromSettings, trainingChainId, type Registry } from '../src/verifier/registry.js';
 import { exportSolidityVerifier } from '../src/verifier/solidity.js';
 import type { Groth16Proof } from '../src/verifier/types.js';
-import { inferenceSource as sharedInference, trainingStandInSource } from '../benchmarks/registry-circuits.js';
+import { inferenceSource as sharedInference, standInIv, trainingStandInSource } from '../benchmarks/registry-circuits.js';
 
 const R = BN254_R;
 const BITS = 8;
@@ -93,12 +93,12 @@ beforeAll(async () => {
     await built('training', TRAINING_SOURCE, ['root', 'h0', 'h1', 'start']),
   ];
   h = {
-    w0: await signedCommit(W0, BITS),
-    w1: await signedCommit(W1, BITS),
-    w2: await signedCommit(W2, BITS),
-    w3: await signedCommit(W3, BITS),
-    wb: await signedCommit(WB, BITS),
-    wx: await signedCommit(WX, BITS),
+    w0: await signedCommit(W0, BITS, 'w', { iv: standInIv(3, BITS) }),
+    w1: await signedCommit(W1, BITS, 'w', { iv: standInIv(3, BITS) }),
+    w2: await signedCommit(W2, BITS, 'w', { iv: standInIv(3, BITS) }),
+    w3: await signedCommit(W3, BITS, 'w', { iv: standInIv(3, BITS) }),
+    wb: await signedCommit(WB, BITS, 'w', { iv: standInIv(3, BITS) }),
+    wx: await signedCommit(WX, BITS, 'w', { iv: standInIv(3, BITS) }),
   };
   const s = (xs: bigint[]) => xs.map(String);
   pA5 = await proveStandalone(d5, { w: s(W2), x: s(X) });

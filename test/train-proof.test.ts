@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import { normalizeInput } from '../src/circom/witness.js';
-import { buildTree, DATASET_FORMAT, LEAF_RULE, loadDataset, type DatasetManifest } from '../src/commit/dataset-format.js';
-import { checkChain, chainTraining, makeWeightsFile, readWeightsFile, trainCircuitBody, trainTemplates, trainWitnessInput, weightsCommitment, type WeightsFile } from '../src/commit/train-circuit.js';
+import { buildTree, DATASET_FORMAT, LEAF_RULE, leafFields, loadDataset, type DatasetManifest } from '../src/commit/dataset-format.js';
+import {
+  checkChain, chainTraining, makeWeightsFile, readWeightsFile, sampleMeaning, trainCircuitBody, trainTemplates, trainWeightsHeader, trainWitnessInput, weightsCommitment, type WeightsFile,
+} from '../src/commit/train-circuit.js';
 import { dequantize, planTraining, trainFloat, trainSteps, type TrainParams, type TrainPlan } from '../src/commit/train.js';
 import { decodeOnnx } from '../src/onnx/decode.js';
 import { circomlibDir } from '../src/paths.js';
@@ -26,11 +28,11 @@ const randInt = (r: () => number, lo: number, hi: number) => BigInt(lo + Math.fl
 
 /** Writes a committed dataset (manifest.json + samples.json) the way `zkonnx data commit` does. */
 async function writeDataset(dir: string, d: { x: bigint[][]; y: bigint[]; bits: number; featureScale: number; labelScale: number; labels: 'class' | 'value'; depth?: number; name?: string }) {
-  const tree = await buildTree(d, d.bits, d.depth);
+  const meaning = { features: d.x[0]!.length, bits: d.bits, featureScale: d.featureScale, labelScale: d.labelScale, labels: d.labels };
+  const tree = await buildTree(d, meaning, d.depth);
   const manifest: DatasetManifest = {
-    format: DATASET_FORMAT, name: d.name ?? 'test', source: 'test', count: d.x.length, features: d.x[0]!.length, labels: d.labels,
-    ...(d.labels === 'class' ? { classes: 2 } : {}), featureScale: d.featureScale, labelScale: d.labelScale, bits: d.bits, depth: tree.depth,
-    root: tree.root.toString(), leafRule: LEAF_RULE,
+    format: DATASET_FORMAT, name: d.name ?? 'test', source: 'test', count: d.x.length, ...meaning,
+    ...(d.labels === 'class' ? { classes: 2 } : {}), depth: tree.depth, root: tree.root.toString(), leafRule: LEAF_RULE, ...leafFields(meaning),
   };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 1));
@@ -67,7 +69,7 @@ function randomCase(plan: TrainPlan, seed: number, count: number) {
 
 const base = (model: 'linear' | 'logistic'): TrainParams => ({
   model, features: 3, batch: 2, steps: 2, depth: 3, dataBits: 8, featureScale: 6, labelScale: model === 'logistic' ? 0 : 6,
-  weightScale: 12, wbits: 16, lrShift: 3,
+  labels: model === 'logistic' ? 'class' : 'value', weightScale: 12, wbits: 16, lrShift: 3,
 });
 
 interface Fixture { plan: TrainPlan; tester: CircuitTester; input: Record<string, unknown>; res: ReturnType<typeof trainSteps>; start: number; x: bigint[][]; y: bigint[] }
@@ -76,9 +78,9 @@ async function fixture(model: 'linear' | 'logistic', seed: number): Promise<Fixt
   const plan = planTraining(base(model));
   const { x, y, w0 } = randomCase(plan, seed, 7);
   const start = 2; // positions 2..5 of 7 (depth 3: 8 leaves)
-  const tree = await buildTree({ x, y }, plan.params.dataBits, plan.params.depth);
+  const tree = await buildTree({ x, y }, sampleMeaning(plan.params), plan.params.depth);
   const res = trainSteps(plan, w0, x, y, start);
-  const h = { h0: await weightsCommitment(w0, 16), h1: await weightsCommitment(res.weights, 16) };
+  const h = { h0: await weightsCommitment(plan.params, w0), h1: await weightsCommitment(plan.params, res.weights) };
   const input = trainWitnessInput(plan, { x, y, tree }, w0, start, h);
   const tester = await CircuitTester.fromSource(`train_${model}`, trainCircuitBody(plan), INCLUDE);
   return { plan, tester, input, res, start, x, y };
@@ -107,7 +109,7 @@ describe('reference trainer', () => {
     const n = 64;
     const xr = Array.from({ length: n }, () => [0, 1, 2].map(() => Math.round((r() * 2 - 1) * 256) / 256));
     const yr = xr.map((v) => Math.round((0.5 * v[0]! - 0.25 * v[1]! + 0.75 * v[2]! + 0.1 + (r() - 0.5) * 0.05) * 256) / 256);
-    const lin = planTraining({ model: 'linear', features: 3, batch: 4, steps: 16, depth: 6, dataBits: 12, featureScale: 8, labelScale: 8, weightScale: 12, wbits: 16, lrShift: 1 });
+    const lin = planTraining({ model: 'linear', features: 3, batch: 4, steps: 16, depth: 6, dataBits: 12, featureScale: 8, labelScale: 8, labels: 'value', weightScale: 12, wbits: 16, lrShift: 1 });
     const q = trainSteps(lin, [0n, 0n, 0n, 0n], xr.map((v) => v.map((a) => BigInt(a * 256))), yr.map((a) => BigInt(a * 256)), 0);
     const f = trainFloat(lin.params, [0, 0, 0, 0], xr, yr, 0);
     const dl = Math.max(...f.map((v, j) => Math.abs(v - dequantize(q.weights[j]!, 12))));
@@ -115,7 +117,7 @@ describe('reference trainer', () => {
     expect(Math.abs(f[2]! - 0.75)).toBeLessThan(0.5); // it learns something
 
     const d = iris();
-    const lg = planTraining({ model: 'logistic', features: 4, batch: 4, steps: 16, depth: 8, dataBits: 12, featureScale: 6, labelScale: 0, weightScale: 12, wbits: 16, lrShift: 3 });
+    const lg = planTraining({ model: 'logistic', features: 4, batch: 4, steps: 16, depth: 8, dataBits: 12, featureScale: 6, labelScale: 0, labels: 'class', weightScale: 12, wbits: 16, lrShift: 3 });
     const ql = trainSteps(lg, [0n, 0n, 0n, 0n, 0n], d.x, d.y, 0);
     const fl = trainFloat(lg.params, [0, 0, 0, 0, 0], d.x.map((v) => v.map((a) => dequantize(a, 6))), d.y.map(Number), 0);
     const dg = Math.max(...fl.map((v, j) => Math.abs(v - dequantize(ql.weights[j]!, 12))));
@@ -129,7 +131,8 @@ describe('weights.json', () => {
     const plan = planTraining(base('linear'));
     const w = [5n, -7n, 32767n, -32768n];
     const wf = await makeWeightsFile(plan, w);
-    expect(wf.commitment).toBe(String(await weightsCommitment(w, 16)));
+    expect(wf.commitment).toBe(String(await weightsCommitment(plan.params, w)));
+    expect(wf.commitHeader).toEqual(trainWeightsHeader(plan.params));
     const file = join(work, 'w.json');
     writeFileSync(file, JSON.stringify(wf));
     expect(await readWeightsFile(file, plan)).toEqual(w);
@@ -175,7 +178,7 @@ describe('training circuit', { timeout: 120_000 }, () => {
     await f.tester.expectConstraintFailure(norm(f.input), { 'upd[0].delta[1]': d0[1]! - 1n, 'w[1][1]': w1[1]! + 1n });
     const off = [...f.res.weights];
     off[0] = off[0]! + 1n;
-    await f.tester.expectFail(norm({ ...f.input, h1: await weightsCommitment(off, 16) }));
+    await f.tester.expectFail(norm({ ...f.input, h1: await weightsCommitment(f.plan.params, off) }));
   });
 
   it('logistic: a label other than 0 or 1 fails the circuit (a committed dataset may hold one) and the trainer', async () => {
@@ -196,8 +199,25 @@ describe('training circuit', { timeout: 120_000 }, () => {
     const f = await get('linear');
     const w = (f.input.w0 as bigint[]).slice();
     w[0] = w[0]! + 1n;
-    await f.tester.expectFail(norm({ ...f.input, h0: await weightsCommitment(w, 16) }));
+    await f.tester.expectFail(norm({ ...f.input, h0: await weightsCommitment(f.plan.params, w) }));
     await f.tester.expectFail(norm({ ...f.input, w0: w })); // weights that do not match h0
+  });
+
+  it('binds the meaning: the same integers at another weight scale or feature scale give another h0 or root, which the circuit rejects', async () => {
+    const f = await get('linear');
+    const p = f.plan.params;
+    const w0 = f.input.w0 as bigint[];
+    // the initial weights read at 2^-11 instead of 2^-12: another h0, refused by the circuit for 2^-12
+    const h0At11 = await weightsCommitment({ ...p, weightScale: 11 }, w0);
+    expect(h0At11).not.toBe(f.input.h0);
+    await f.tester.expectFail(norm({ ...f.input, h0: h0At11 }));
+    // the same samples committed at feature scale 2^7 instead of 2^6: another root, whose genuine
+    // paths do not satisfy the circuit for 2^6 (its leaves start from the other header's IV)
+    const tree7 = await buildTree({ x: f.x, y: f.y }, sampleMeaning({ ...p, featureScale: 7 }), p.depth);
+    expect(tree7.root).not.toBe(f.input.root);
+    await f.tester.expectFail(norm(trainWitnessInput(f.plan, { x: f.x, y: f.y, tree: tree7 }, w0, f.start, { h0: f.input.h0 as bigint, h1: f.input.h1 as bigint })));
+    // and the label kind is part of the header too
+    expect((await buildTree({ x: f.x, y: f.y }, sampleMeaning({ ...p, labels: 'class' }), p.depth)).root).not.toBe(f.input.root);
   });
 
   it('rejects a sample not in the tree and a wrong Merkle path', async () => {
@@ -215,7 +235,7 @@ describe('training circuit', { timeout: 120_000 }, () => {
 
   it('rejects positions off the schedule: another sample (with its valid path), a shifted start, a flipped position bit', async () => {
     const f = await get('linear');
-    const tree = await buildTree({ x: f.x, y: f.y }, 8, 3);
+    const tree = await buildTree({ x: f.x, y: f.y }, sampleMeaning(f.plan.params), 3);
     // batch slot 0 of step 0 filled with sample 6 (a genuine leaf, with its genuine path)
     const x = structuredClone(f.input.x) as bigint[][][];
     const y = structuredClone(f.input.y) as bigint[][];
@@ -230,7 +250,7 @@ describe('training circuit', { timeout: 120_000 }, () => {
     // check (2^3 − start − 4: 1 → 2) patched to match: only the positions' Σ bits·2^d = pos fail
     const w0 = f.input.w0 as bigint[];
     const res3 = trainSteps(f.plan, w0, f.x, f.y, 3);
-    const in3 = trainWitnessInput(f.plan, { x: f.x, y: f.y, tree }, w0, 3, { h0: f.input.h0 as bigint, h1: await weightsCommitment(res3.weights, 16) });
+    const in3 = trainWitnessInput(f.plan, { x: f.x, y: f.y, tree }, w0, 3, { h0: f.input.h0 as bigint, h1: await weightsCommitment(f.plan.params, res3.weights) });
     const cheat = await f.tester.expectConstraintFailure(norm(in3), { start: 2n, 'fits.in': 2n, 'fits.bits[0]': 0n, 'fits.bits[1]': 1n });
     expect(cheat.failing.length).toBe(4); // one per sample (k·B = 4)
   });
@@ -268,6 +288,8 @@ describe('Groth16 proof of training on Iris (logistic, setosa vs rest)', { timeo
     expect(g.nodes.map((n) => n.op)).toEqual(['Gemm', 'Sigmoid']);
     expect(Array.from(g.constants.get('W')!.data)).toEqual(b!.weights.slice(0, 4).map((q) => Number(q) / 4096));
     expect(Array.from(g.constants.get('C')!.data)).toEqual([Number(b!.weights[4]!) / 4096]);
+    // h1's header lists exactly the ONNX's weight tensors (shapes, order) at the weight scale
+    expect(wf.commitHeader.tensors).toEqual([{ shape: g.constants.get('W')!.dims, scale: 12 }, { shape: g.constants.get('C')!.dims, scale: 12 }]);
     expect(b!.float.maxAbsDiff).toBeLessThan(0.01);
   });
 });

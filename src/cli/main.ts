@@ -33,6 +33,14 @@ function collectDim(v: string, acc: Record<string, number>): Record<string, numb
   return { ...acc, [m[1]!]: parseInt(m[2]!, 10) };
 }
 
+/** --fix-input name=v1,v2,…, repeatable. */
+function collectFixed(v: string, acc: Record<string, number[]>): Record<string, number[]> {
+  const m = /^([^=]+)=(.+)$/.exec(v.trim());
+  const values = m ? m[2]!.split(',').map(Number) : [];
+  if (!m || values.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError('expected name=value[,value…], e.g. --fix-input sr=16000');
+  return { ...acc, [m[1]!]: values };
+}
+
 program.command('compile')
   .description('quantize an ONNX model and compile it into a circom circuit')
   .argument('<model>', 'the .onnx file')
@@ -49,11 +57,13 @@ program.command('compile')
   .option('--max-constraints <c>', 'split into chunk circuits of at most about c constraints each', (v) => parseInt(v, 10))
   .option('--check-circom', 'also compile circuit.circom with circom (circom2, --O1) and check that it builds the same constraint system and witness (slow on large models)')
   .option('--dim <name=size>', 'size of a symbolic input dimension, e.g. --dim seq_len=16 (repeatable; a symbolic batch dim is 1)', collectDim, {})
+  .option('--salt', 'salt the hashed input and output commitments (a fresh random salt per proof, written to proofs/<name>/salts.json), so they hide low-entropy data')
+  .option('--fix-input <name=values>', 'fix a model input at compile time (comma-separated values), e.g. --fix-input sr=16000: a constant of the circuit, so control flow on it folds (repeatable)', collectFixed, {})
   .option('--allow-inaccurate', 'keep the build even where the quantized outputs miss onnxruntime-web\'s by more than max(1e-2, 1% of the largest output) on a calibration sample')
   .addOption(jsonOpt())
   .action((model: string, o) => run(o, async (progress) => {
     const r = await api.compile({
-      model, dims: o.dim, allowInaccurate: o.allowInaccurate === true, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress, checkCircom: o.checkCircom === true,
+      model, dims: o.dim, fixedInputs: o.fixInput, allowInaccurate: o.allowInaccurate === true, salt: o.salt === true, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress, checkCircom: o.checkCircom === true,
       ...(o.split !== undefined || o.maxConstraints !== undefined ? { split: { chunks: o.split, maxConstraints: o.maxConstraints } } : {}),
       visibility: { input: o.input, output: o.output, weights: o.weights },
       params: {
@@ -139,6 +149,7 @@ program.command('prove')
     if (settings.split) return proveSplitVerb(buildDir, file, o, progress);
     const r = await api.prove({ buildDir, input: file, name: o.name, weights: o.weights, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress });
     const lines = r.outputs.map((t) => `  ${t.name} [${t.shape}] = [${t.values.map((v) => +v.toFixed(6)).join(', ')}]`);
+    if (r.salts) lines.push(`  salts (private: they open the commitments) → ${join(r.proofDir, 'salts.json')}`);
     if (r.reference) {
       const off = r.reference.maxAbsError > r.reference.tolerance;
       lines.push(`  max abs error vs onnxruntime-web ${r.reference.maxAbsError.toExponential(3)} (tolerance ${r.reference.tolerance.toExponential(3)}${off ? ': OVER IT, the proven outputs are not the float model\'s on this input' : ''})`);

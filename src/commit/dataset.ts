@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
-import { buildTree, DATASET_FORMAT, LEAF_RULE, type DatasetManifest } from './dataset-format.js';
+import { buildTree, DATASET_FORMAT, LEAF_RULE, leafFields, type DatasetManifest } from './dataset-format.js';
 import { rng as mulberry32 } from '../random.js';
 
 /** Manifest fields this reader adds; all optional, so every reader of DatasetManifest still works. */
@@ -475,6 +475,7 @@ export function quantizeDataset(d: RawDataset, opts: QuantizeOptions = {}): Quan
       labelScale,
       bits,
       leafRule: LEAF_RULE,
+      ...leafFields({ features: F, bits, featureScale, labelScale, labels }),
       ...(classNames ? { classNames } : {}),
       ...(d.featureNames ? { featureNames: d.featureNames } : {}),
       ...(d.labelColumn !== undefined ? { labelColumn: d.labelColumn } : {}),
@@ -511,15 +512,15 @@ export async function commitDataset(source: string, opts: CommitOptions = {}): P
     if (opts.depth < need) throw new ZkonnxError('BAD_ARGUMENT', `${q.x.length} samples need a tree of depth ≥ ${need}, got --depth ${opts.depth}`);
   }
   progress?.step?.(`hashing ${q.x.length} leaves`);
-  const tree = await buildTree(q, q.manifest.bits, opts.depth ?? need);
+  const tree = await buildTree(q, q.manifest, opts.depth ?? need);
   const manifest: CommittedManifest = { ...q.manifest, depth: tree.depth, root: tree.root.toString() };
   // Key order as DatasetManifest lists them, then the optional additions.
   const ordered: CommittedManifest = {
     format: manifest.format, name: manifest.name, source: manifest.source, count: manifest.count, features: manifest.features,
     labels: manifest.labels, ...(manifest.classes !== undefined ? { classes: manifest.classes } : {}),
     featureScale: manifest.featureScale, labelScale: manifest.labelScale, bits: manifest.bits, depth: manifest.depth,
-    root: manifest.root, leafRule: manifest.leafRule,
-    ...Object.fromEntries(Object.entries(manifest).filter(([k]) => !['format', 'name', 'source', 'count', 'features', 'labels', 'classes', 'featureScale', 'labelScale', 'bits', 'depth', 'root', 'leafRule'].includes(k))),
+    root: manifest.root, leafRule: manifest.leafRule, leafHeader: manifest.leafHeader, leafIv: manifest.leafIv,
+    ...Object.fromEntries(Object.entries(manifest).filter(([k]) => !['format', 'name', 'source', 'count', 'features', 'labels', 'classes', 'featureScale', 'labelScale', 'bits', 'depth', 'root', 'leafRule', 'leafHeader', 'leafIv'].includes(k))),
   };
   const dir = resolve(opts.out ?? join('build', 'data', raw.name));
   writeAtomically(dir, {

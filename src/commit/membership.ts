@@ -3,11 +3,14 @@
  * under the public root R", for a committed dataset (src/commit/dataset-format.ts).
  *
  *   private: x[F], y, siblings[depth], index[depth]      public: root (and x, y with revealSample)
- *   leaf = SignedCommit(F+1, bits)([x..., y])   — range-checks every value to signed `bits` bits
+ *   leaf = SignedCommit(F+1, bits, leafIv)([x..., y])   — range-checks every value to signed `bits` bits
  *   MerkleRoot(depth)(leaf, siblings, index) === root   — index bits boolean-constrained
  *
- * One circuit per (depth, F, bits, reveal), built once and cached under
- * build/membership/d<depth>-f<F>-b<bits>[-public]/ (src/commit/standalone.ts).
+ * leafIv is the digest of the dataset's sample header (its scales and label kind: dataset-format.ts
+ * leafIv), a constant of the circuit: a circuit for one dataset's meaning proves nothing about the
+ * same integers committed at another scale. One circuit per (depth, F, bits, leafIv, reveal), built
+ * once and cached under build/membership/d<depth>-f<F>-b<bits>-iv<first 12 hex digits of leafIv>[-public]/
+ * (src/commit/standalone.ts).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,7 +20,7 @@ import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { BuildPaths, circuitsDir } from '../paths.js';
 import type { ProverBackend } from '../prover/index.js';
-import { DATASET_FORMAT, loadDataset, type DatasetManifest } from './dataset-format.js';
+import { checkManifest, leafHeader, leafIv, loadDataset, type DatasetManifest, type SampleMeaning } from './dataset-format.js';
 import { buildStandalone, proveStandalone, readStandalone, verifyStandalone, type StandaloneInfo } from './standalone.js';
 
 export interface MembershipShape {
@@ -25,16 +28,21 @@ export interface MembershipShape {
   /** Features per sample (F). */
   features: number;
   bits: number;
+  /** The IV of every leaf: the digest of the dataset's sample header (dataset-format.ts leafIv). */
+  leafIv: bigint;
   /** x and y are public inputs too. */
   reveal: boolean;
 }
 
-const KIND = 'dataset membership: a sample (x, y) whose leaf SignedCommit(F+1, bits)([x..., y]) lies under the public Merkle root';
+const KIND = 'dataset membership: a sample (x, y) whose leaf SignedCommit(F+1, bits, leafIv)([x..., y]) lies under the public Merkle root';
 
 function checkShape(s: MembershipShape): void {
   const ok = (v: number, lo: number, hi: number) => Number.isInteger(v) && v >= lo && v <= hi;
   if (!ok(s.depth, 1, 32) || !ok(s.features, 1, 100_000) || !ok(s.bits, 2, 253)) {
     throw new ZkonnxError('BAD_ARGUMENT', `membership circuit: depth 1…32, features ≥ 1, bits 2…253; got depth ${s.depth}, features ${s.features}, bits ${s.bits}`);
+  }
+  if (typeof s.leafIv !== 'bigint' || s.leafIv < 0n || s.leafIv >= BN254_R) {
+    throw new ZkonnxError('BAD_ARGUMENT', `membership circuit: leafIv must be a field element (a bigint in [0, r)), got ${String(s.leafIv)}`);
   }
 }
 
@@ -44,7 +52,7 @@ export function membershipTemplate(s: MembershipShape): string {
   const pub = s.reveal ? 'root, x, y' : 'root';
   return `// ${KIND}
 // Public: root${s.reveal ? ', x, y (revealSample)' : ''}. Private: ${s.reveal ? '' : 'x, y, '}siblings, index.
-template DatasetMembership(depth, F, bits) {
+template DatasetMembership(depth, F, bits, leafIv) {
     // Declaration order is the public-signal order: root, then x[0..F-1], then y.
     signal input root;
     signal input x[F];
@@ -52,8 +60,9 @@ template DatasetMembership(depth, F, bits) {
     signal input siblings[depth];
     signal input index[depth];
 
-    // The leaf; SignedCommit range-checks every value to [-2^(bits-1), 2^(bits-1)).
-    component leaf = SignedCommit(F + 1, bits);
+    // The leaf, under the dataset's sample header (leafIv); SignedCommit range-checks every
+    // value to [-2^(bits-1), 2^(bits-1)).
+    component leaf = SignedCommit(F + 1, bits, leafIv);
     for (var i = 0; i < F; i++) leaf.in[i] <== x[i];
     leaf.in[F] <== y;
 
@@ -67,7 +76,7 @@ template DatasetMembership(depth, F, bits) {
     tree.root === root;
 }
 
-component main {public [${pub}]} = DatasetMembership(${s.depth}, ${s.features}, ${s.bits});
+component main {public [${pub}]} = DatasetMembership(${s.depth}, ${s.features}, ${s.bits}, ${s.leafIv});
 `;
 }
 
@@ -81,21 +90,30 @@ export function membershipSignals(s: MembershipShape): string[] {
   return ['root', ...(s.reveal ? [...Array.from({ length: s.features }, (_, i) => `x[${i}]`), 'y'] : [])];
 }
 
-/** build/membership/d<depth>-f<F>-b<bits>[-public] (relative to `root`, default the working folder's build/). */
+/**
+ * build/membership/d<depth>-f<F>-b<bits>-iv<12 hex digits of leafIv>[-public] (relative to `root`,
+ * default the working folder's build/): datasets at other scales get other circuits.
+ */
 export function membershipDir(s: MembershipShape, root = 'build'): string {
-  return resolve(root, 'membership', `d${s.depth}-f${s.features}-b${s.bits}${s.reveal ? '-public' : ''}`);
+  const iv = s.leafIv.toString(16).padStart(62, '0').slice(0, 12);
+  return resolve(root, 'membership', `d${s.depth}-f${s.features}-b${s.bits}-iv${iv}${s.reveal ? '-public' : ''}`);
 }
 
-export function shapeOf(m: Pick<DatasetManifest, 'depth' | 'features' | 'bits'>, reveal = false): MembershipShape {
-  return { depth: m.depth, features: m.features, bits: m.bits, reveal };
+/** The circuit shape of a dataset: its depth, F, bits, and the leaf IV its meaning gives (recomputed from the scales, not read). */
+export function shapeOf(m: Pick<DatasetManifest, 'depth'> & SampleMeaning, reveal = false): MembershipShape {
+  return { depth: m.depth, features: m.features, bits: m.bits, leafIv: leafIv(m), reveal };
 }
 
 function readManifest(dataDir: string): DatasetManifest {
   const f = join(dataDir, 'manifest.json');
   if (!existsSync(f)) throw new ZkonnxError('ARTIFACT_MISSING', `committed dataset file not found: ${f}`, { file: f, hint: 'run `zkonnx data commit` first' });
-  const m = JSON.parse(readFileSync(f, 'utf8')) as DatasetManifest;
-  if (m.format !== DATASET_FORMAT) throw new ZkonnxError('INPUT_INVALID', `${f}: format ${JSON.stringify(m.format)}, expected ${DATASET_FORMAT}`, { file: f });
-  return m;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(f, 'utf8'));
+  } catch (cause) {
+    throw new ZkonnxError('INPUT_INVALID', `${f} is not valid JSON`, { file: f, cause });
+  }
+  return checkManifest(raw, f);
 }
 
 /** True when `dir` holds a complete build of exactly this source with the current commit.circom. */
@@ -125,7 +143,7 @@ export interface MembershipBuild {
  */
 export async function buildMembershipCircuit(opts: {
   dataDir?: string;
-  manifest?: Pick<DatasetManifest, 'depth' | 'features' | 'bits'>;
+  manifest?: Pick<DatasetManifest, 'depth'> & SampleMeaning;
   reveal?: boolean;
   dir?: string;
   /** Rebuild even when a cached build exists (a new setup: old proofs stop verifying). */
@@ -145,7 +163,7 @@ export async function buildMembershipCircuit(opts: {
   opts.progress?.step?.(`membership circuit d${shape.depth} f${shape.features} b${shape.bits}${shape.reveal ? ' (sample public)' : ''}`);
   const info = await buildStandalone({
     dir, source: membershipSource(shape), kind: KIND, publicSignals: membershipSignals(shape),
-    params: { ...shape }, ptau: opts.ptau, progress: opts.progress,
+    params: { ...shape, leafIv: shape.leafIv.toString(), leafHeader: leafHeader(m) }, ptau: opts.ptau, progress: opts.progress,
   });
   return { dir, shape, info, cached: false };
 }
@@ -212,7 +230,7 @@ export async function proveMembership(opts: {
     throw new ZkonnxError('WITNESS_MISMATCH', `membership proof: public signals ${JSON.stringify(r.publicSignals.slice(0, 3))}… differ from the expected ${JSON.stringify(expected.slice(0, 3))}…`);
   }
   writeFileSync(join(outDir, MEMBERSHIP_FILE), JSON.stringify({
-    statement: KIND, dataset: d.manifest.name, root: d.manifest.root, reveal, circuitDir: build.dir,
+    statement: KIND, dataset: d.manifest.name, root: d.manifest.root, leafHeader: d.manifest.leafHeader, leafIv: d.manifest.leafIv, reveal, circuitDir: build.dir,
     publicSignals: membershipSignals(build.shape), ...(reveal ? { index: opts.index } : {}),
   }, null, 1));
   return {
@@ -270,6 +288,11 @@ export async function verifyMembership(opts: { dataDir: string; proofDir: string
     throw new ZkonnxError('ARTIFACT_MISSING', `no membership circuit build in ${circuitDir}`, {
       file: circuitDir, hint: 'verify with the verification key the proof was made for: the build folder of `data prove-membership`',
     });
+  }
+  // A build for another leaf header (the same shape at other scales) is not this dataset's circuit.
+  const built = existsSync(join(circuitDir, 'circuit.json')) ? readStandalone(circuitDir).params : undefined;
+  if (built && built.leafIv !== undefined && built.leafIv !== shape.leafIv.toString()) {
+    return verdict(false, `the circuit in ${circuitDir} hashes leaves under IV ${String(built.leafIv)}, the dataset's leaf header gives ${shape.leafIv}`);
   }
   const ok = await verifyStandalone(circuitDir, proof, signals);
   return verdict(ok, ok ? undefined : 'the Groth16 proof does not verify');

@@ -2,6 +2,7 @@
  * Poseidon commitments in TypeScript, equal to circuits/commit.circom's templates: circomlibjs's
  * Poseidon (the constants circomlib's circuits use), the same packing and chaining rules.
  */
+import { createHash } from 'node:crypto';
 import { ZkonnxError } from '../errors.js';
 import { keepingCurve } from '../setup/fast/snarkjs-internals.js';
 
@@ -41,21 +42,47 @@ export function pack(values: readonly bigint[], bits: number, what = 'value'): b
   return out;
 }
 
-/** PackedCommit(n, bits): chain Poseidon over the packed elements, 15 at a time, from n·256 + bits. */
-export async function packedCommit(values: readonly bigint[], bits: number, what?: string): Promise<bigint> {
+/**
+ * What a commitment's integers mean: its kind and every fact needed to read them back as numbers
+ * (shapes, scales, width, offset, layout). Its digest starts the Poseidon chain (the IV), so the
+ * same integers under another header (a scale of 2^10 instead of 2^12, other shapes, another kind)
+ * give another commitment.
+ */
+export type CommitHeader = { kind: string; n: number; bits: number } & Record<string, unknown>;
+
+function canonical(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
+  if (x && typeof x === 'object') return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(typeof x === 'bigint' ? x.toString() : x);
+}
+
+/** The IV of a header: sha256 of "zkonnx-commit/1" and its canonical JSON, cut to 248 bits (< r). */
+export function headerIv(h: CommitHeader): bigint {
+  const d = createHash('sha256').update(`zkonnx-commit/1\n${canonical(h)}`).digest();
+  return BigInt(`0x${d.subarray(0, 31).toString('hex')}`);
+}
+
+/** The IV of a commitment without a header (chunk links of a split build): n·256 + bits. */
+export const plainIv = (n: number, bits: number): bigint => BigInt(n) * 256n + BigInt(bits);
+
+/**
+ * PackedCommit(n, bits, iv): chain Poseidon over the packed elements, 15 at a time, from the IV
+ * (a header's, or n·256 + bits by default); with a salt, one more Poseidon(s, salt) at the end.
+ */
+export async function packedCommit(values: readonly bigint[], bits: number, what?: string, opts: { iv?: bigint; salt?: bigint } = {}): Promise<bigint> {
   if (values.length === 0) throw new ZkonnxError('BAD_ARGUMENT', 'cannot commit to an empty vector');
   const h = await poseidon();
   const e = pack(values, bits, what);
-  let s = BigInt(values.length) * 256n + BigInt(bits);
+  let s = opts.iv ?? plainIv(values.length, bits);
   for (let r = 0; r < e.length; r += 15) s = h([s, ...e.slice(r, r + 15)]);
-  return s;
+  return opts.salt === undefined ? s : h([s, opts.salt]);
 }
 
 /** SignedCommit(n, bits): values in [-2^(bits-1), 2^(bits-1)) committed as v + 2^(bits-1). */
-export async function signedCommit(values: readonly bigint[], bits: number, what = 'value'): Promise<bigint> {
+export async function signedCommit(values: readonly bigint[], bits: number, what = 'value', opts: { iv?: bigint } = {}): Promise<bigint> {
   const half = 1n << BigInt(bits - 1);
   values.forEach((v, i) => {
     if (v < -half || v >= half) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `${what} ${i} = ${v} is outside [-2^${bits - 1}, 2^${bits - 1})`);
   });
-  return packedCommit(values.map((v) => v + half), bits, what);
+  return packedCommit(values.map((v) => v + half), bits, what, opts);
 }

@@ -2,9 +2,10 @@
 // values: output and input values where public, their Poseidon commitments where hashed, and the
 // weights commitment with --weights hashed (the layout is emit.ts publicLayout's).
 import { BN254_R } from '../circom/r1cs.js';
-import { outputCommitBits, type PublicRun } from '../compiler/emit.js';
+import { inputSignal, outputCommitBits, outputSignal, type PublicRun } from '../compiler/emit.js';
 import type { QuantGraph } from '../ir/graph.js';
 import type { QExecResult } from '../qexec/exec.js';
+import { modelIvs } from './headers.js';
 import { packedCommit } from './poseidon.js';
 
 const toField = (x: bigint) => ((x % BN254_R) + BN254_R) % BN254_R;
@@ -14,10 +15,13 @@ export async function weightsCommitment(qg: QuantGraph, qin: bigint[][]): Promis
   const ws = qg.inputs.flatMap((inp, i) => (inp.role === 'weight' ? [{ inp, q: qin[i]! }] : []));
   if (!ws.length) return undefined;
   const bits = ws[0]!.inp.bits;
-  return packedCommit(ws.flatMap(({ inp, q }) => q.map((v) => v - inp.lo)), bits, 'weight');
+  return packedCommit(ws.flatMap(({ inp, q }) => q.map((v) => v - inp.lo)), bits, 'weight', { iv: modelIvs.weights(ws.map((w) => w.inp)) });
 }
 
-export async function expectedPublicSignals(qg: QuantGraph, layout: PublicRun[], qin: bigint[][], q: QExecResult): Promise<string[]> {
+/** Salts of a salted build (compile --salt) by signal name: in0_salt, out0_salt, … (emit.ts saltSignals). */
+export type Salts = Record<string, bigint>;
+
+export async function expectedPublicSignals(qg: QuantGraph, layout: PublicRun[], qin: bigint[][], q: QExecResult, salts?: Salts): Promise<string[]> {
   const out: bigint[] = [];
   for (const r of layout) {
     switch (r.kind) {
@@ -25,12 +29,12 @@ export async function expectedPublicSignals(qg: QuantGraph, layout: PublicRun[],
       case 'input': out.push(...qin[r.index]!); break;
       case 'output-commit': {
         const o = qg.outputs[r.index]!;
-        out.push(await packedCommit(q.outputs[r.index]!.map((v) => v + o.bound), outputCommitBits(o.bound), `output '${o.name}' value`));
+        out.push(await packedCommit(q.outputs[r.index]!.map((v) => v + o.bound), outputCommitBits(o.bound), `output '${o.name}' value`, { iv: modelIvs.output(o, outputCommitBits(o.bound)), salt: salts?.[`${outputSignal(r.index)}_salt`] }));
         break;
       }
       case 'input-commit': {
         const inp = qg.inputs[r.index]!;
-        out.push(await packedCommit(qin[r.index]!.map((v) => v - inp.lo), inp.bits, `input '${inp.name}' value`));
+        out.push(await packedCommit(qin[r.index]!.map((v) => v - inp.lo), inp.bits, `input '${inp.name}' value`, { iv: modelIvs.input(inp), salt: salts?.[`${inputSignal(r.index)}_salt`] }));
         break;
       }
       case 'weights-commit': out.push((await weightsCommitment(qg, qin))!); break;

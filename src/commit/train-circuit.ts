@@ -16,15 +16,38 @@ import type { Progress } from '../log.js';
 import { attr, buildModel, type ModelSpec } from '../onnx/write.js';
 import { circuitsDir } from '../paths.js';
 import type { ProverBackend } from '../prover/index.js';
-import { loadDataset, type Dataset } from './dataset-format.js';
+import { leafHeader, leafIv, loadDataset, type Dataset, type SampleMeaning } from './dataset-format.js';
+import { weightsHeader } from './headers.js';
 import type { MerkleTree } from './merkle.js';
-import { signedCommit } from './poseidon.js';
+import { headerIv, signedCommit, type CommitHeader } from './poseidon.js';
 import { buildStandalone, proveStandalone, readStandalone, verifyStandalone, type StandaloneInfo } from './standalone.js';
 import { checkWeights, dequantize, planTraining, trainFloat, trainSteps, type TrainModel, type TrainParams, type TrainPlan, type TrainResult } from './train.js';
 
 export const TRAIN_PUBLIC_SIGNALS = ['root', 'h0', 'h1', 'start'] as const;
-export const WEIGHTS_FORMAT = 'zkonnx-weights/1';
-export const WEIGHTS_RULE = 'SignedCommit(F+1, wbits)([w_0, …, w_{F−1}, b]) (circuits/commit.circom)';
+export const WEIGHTS_FORMAT = 'zkonnx-weights/2';
+export const WEIGHTS_RULE = 'SignedCommit(F+1, wbits, iv)([w_0, …, w_{F−1}, b]), iv = headerIv(commitHeader) (weightsHeader of the trained ONNX\'s tensors W[F,1], C[1] at weightScale; circuits/commit.circom)';
+
+/** What the training circuit's weights mean: F, their scale and width. */
+export type WeightsMeaning = Pick<TrainParams, 'features' | 'weightScale' | 'wbits'>;
+
+/**
+ * The initializers of the trained ONNX model (trainedOnnx), in order: W[F,1] holds w_0…w_{F−1}
+ * and C[1] the bias, both at scale s_w. The weights header lists exactly these tensors, so a model
+ * compiled from that ONNX with --weights hashed commits to its weights as h1 does.
+ */
+export function trainedTensors(p: WeightsMeaning): Array<{ name: 'W' | 'C'; shape: number[]; scale: number }> {
+  return [{ name: 'W', shape: [p.features, 1], scale: p.weightScale }, { name: 'C', shape: [1], scale: p.weightScale }];
+}
+
+/** The header of h0 and h1: weightsHeader over trainedTensors, at wbits. */
+export function trainWeightsHeader(p: WeightsMeaning): CommitHeader {
+  return weightsHeader(trainedTensors(p).map(({ shape, scale }) => ({ shape, scale })), p.wbits);
+}
+
+/** The sample header's fields of the dataset a plan trains on (its leaves' meaning). */
+export function sampleMeaning(p: Pick<TrainParams, 'features' | 'dataBits' | 'featureScale' | 'labelScale' | 'labels'>): SampleMeaning {
+  return { features: p.features, bits: p.dataBits, featureScale: p.featureScale, labelScale: p.labelScale, labels: p.labels };
+}
 
 /** The templates of circuits/train.circom without pragma and includes (they go in the header). */
 export function trainTemplates(): string {
@@ -48,6 +71,7 @@ export function trainTemplateArgs(plan: TrainPlan): Record<string, number | bigi
   const s = plan.sigmoid;
   return {
     F: p.features, B: p.batch, K: p.steps, depth: p.depth, dataBits: p.dataBits, wbits: p.wbits,
+    leafIv: leafIv(sampleMeaning(p)), wIv: headerIv(trainWeightsHeader(p)),
     model: p.model === 'logistic' ? 1 : 0, sx: p.featureScale, ty: plan.ty,
     kz: s?.kz ?? 0, bz: s?.bz ?? 1, dc: s?.dc ?? 1, D: s?.domainBits ?? 1, segBits: s?.poly.segBits ?? 0,
     deg: s?.poly.degree ?? 1, pshift: s?.shift ?? 0, bo: s?.bo ?? 1, C: 0n, k: plan.k, up: plan.up,
@@ -65,6 +89,8 @@ export function trainCircuitBody(plan: TrainPlan): string {
     '',
     `// ${p.model} regression, F=${p.features}, B=${p.batch}, k=${p.steps}, depth=${p.depth}, lr=2^-${p.lrShift}`,
     `// bounds: |x| ≤ ${plan.bounds.x}, |w| ≤ ${plan.bounds.w}, |z| ≤ ${plan.bounds.z}, |e| ≤ ${plan.bounds.e}, |g| ≤ ${plan.bounds.g}`,
+    `// leaf header (leafIv): ${JSON.stringify(leafHeader(sampleMeaning(p)))}`,
+    `// weights header (wIv, h0 and h1): ${JSON.stringify(trainWeightsHeader(p))}`,
     plan.sigmoid ? `// sigmoid: ${2 ** plan.sigmoid.poly.segBits} pieces of degree ${plan.sigmoid.poly.degree}, max error ${plan.sigmoid.maxError.toExponential(2)}` : '// (no sigmoid: the coefficients below are unused)',
     varArray('train_sigmoid_poly', coef),
     '',
@@ -95,7 +121,10 @@ export async function buildTrainCircuit(plan: TrainPlan, opts: { buildRoot?: str
   const info = await buildStandalone({
     dir, source: trainCircuitSource(plan), kind: `proof of training: ${plan.params.steps} SGD step(s), ${plan.params.model} regression`,
     publicSignals: [...TRAIN_PUBLIC_SIGNALS], ptau: opts.ptau, progress: opts.progress,
-    params: { ...plan.params, template: stringify(trainTemplateArgs(plan)), bounds: plan.bounds, sigmoid: plan.sigmoid ? stringify(plan.sigmoid) : undefined },
+    params: {
+      ...plan.params, template: stringify(trainTemplateArgs(plan)), bounds: plan.bounds, sigmoid: plan.sigmoid ? stringify(plan.sigmoid) : undefined,
+      leafHeader: leafHeader(sampleMeaning(plan.params)), weightsHeader: trainWeightsHeader(plan.params),
+    },
   });
   return { dir, info, built: true };
 }
@@ -135,15 +164,19 @@ export interface WeightsFile {
   /** Decimal integers. */
   w: string[];
   b: string;
-  /** SignedCommit(F+1, wbits)([w..., b]), decimal. */
+  /** SignedCommit(F+1, wbits, headerIv(commitHeader))([w..., b]), decimal. */
   commitment: string;
   commitRule: string;
+  /** What the commitment binds besides the integers: trainWeightsHeader (the ONNX tensors' shapes and scale). */
+  commitHeader: CommitHeader;
   /** The same weights as reals (q / 2^weightScale), for people. */
   real: { w: number[]; b: number };
 }
 
-export async function weightsCommitment(w: readonly bigint[], wbits: number): Promise<bigint> {
-  return signedCommit(w, wbits, 'weight');
+/** h0 / h1 of weights [w..., b]: SignedCommit(F+1, wbits, iv) with iv = headerIv(trainWeightsHeader(p)). */
+export async function weightsCommitment(p: WeightsMeaning, w: readonly bigint[]): Promise<bigint> {
+  if (w.length !== p.features + 1) throw new ZkonnxError('INPUT_INVALID', `weights: expected ${p.features} weights and a bias (${p.features + 1} values), got ${w.length}`);
+  return signedCommit(w, p.wbits, 'weight', { iv: headerIv(trainWeightsHeader(p)) });
 }
 
 export async function makeWeightsFile(plan: TrainPlan, w: readonly bigint[]): Promise<WeightsFile> {
@@ -151,7 +184,7 @@ export async function makeWeightsFile(plan: TrainPlan, w: readonly bigint[]): Pr
   checkWeights(plan, w);
   return {
     format: WEIGHTS_FORMAT, model: p.model, features: p.features, weightScale: p.weightScale, wbits: p.wbits, featureScale: p.featureScale,
-    w: w.slice(0, p.features).map(String), b: String(w[p.features]), commitment: String(await weightsCommitment(w, p.wbits)), commitRule: WEIGHTS_RULE,
+    w: w.slice(0, p.features).map(String), b: String(w[p.features]), commitment: String(await weightsCommitment(p, w)), commitRule: WEIGHTS_RULE, commitHeader: trainWeightsHeader(p),
     real: { w: w.slice(0, p.features).map((q) => dequantize(q, p.weightScale)), b: dequantize(w[p.features]!, p.weightScale) },
   };
 }
@@ -161,14 +194,19 @@ export async function readWeightsFile(file: string, plan: TrainPlan): Promise<bi
   if (!existsSync(file)) throw new ZkonnxError('ARTIFACT_MISSING', `weights file not found: ${file}`, { file });
   const f = JSON.parse(readFileSync(file, 'utf8')) as WeightsFile;
   const p = plan.params;
-  if (f.format !== WEIGHTS_FORMAT) throw new ZkonnxError('INPUT_INVALID', `${file}: format ${JSON.stringify(f.format)}, expected ${WEIGHTS_FORMAT}`, { file });
+  if (f.format !== WEIGHTS_FORMAT) {
+    const old = (f.format as string) === 'zkonnx-weights/1';
+    throw new ZkonnxError('INPUT_INVALID', `${file}: format ${JSON.stringify(f.format)}, expected ${WEIGHTS_FORMAT}${old ? ' (its commitment binds the integers but not their scale)' : ''}`, {
+      file, ...(old ? { hint: 'prove that training again with this zkonnx: h0 and h1 are now commitments under the weights header' } : {}),
+    });
+  }
   const hints = { features: 'the weights belong to another dataset', featureScale: 'the weights were trained on features at another scale', weightScale: `pass --weight-scale ${f.weightScale}`, wbits: `pass --wbits ${f.wbits}` };
   for (const [k, want] of [['features', p.features], ['featureScale', p.featureScale], ['weightScale', p.weightScale], ['wbits', p.wbits]] as const) {
     if (f[k] !== want) throw new ZkonnxError('INPUT_INVALID', `${file}: ${k} is ${f[k]}, this training uses ${want}`, { file, hint: hints[k] });
   }
   const w = [...f.w.map(BigInt), BigInt(f.b)];
   checkWeights(plan, w, file);
-  const c = await weightsCommitment(w, p.wbits);
+  const c = await weightsCommitment(p, w);
   if (f.commitment !== undefined && f.commitment !== String(c)) throw new ZkonnxError('INPUT_INVALID', `${file}: the weights hash to ${c}, the file says ${f.commitment}`, { file });
   return w;
 }
@@ -182,10 +220,11 @@ export function trainedOnnx(plan: TrainPlan, w: readonly bigint[]): Uint8Array {
     producer: 'zkonnx train-proof',
     inputs: [{ name: 'input', shape: [1, F] }],
     outputs: [{ name: 'output', shape: [1, 1] }],
-    initializers: [
-      { name: 'W', dims: [F, 1], data: Float32Array.from(w.slice(0, F), (q) => dequantize(q, p.weightScale)) },
-      { name: 'C', dims: [1], data: Float32Array.of(dequantize(w[F]!, p.weightScale)) },
-    ],
+    // trainedTensors: the tensors (and order) the weights header lists
+    initializers: trainedTensors(p).map((t) => ({
+      name: t.name, dims: t.shape,
+      data: t.name === 'W' ? Float32Array.from(w.slice(0, F), (q) => dequantize(q, t.scale)) : Float32Array.of(dequantize(w[F]!, t.scale)),
+    })),
     nodes: [{ name: '/Gemm', op: 'Gemm', inputs: ['input', 'W', 'C'], outputs: [p.model === 'logistic' ? 'logit' : 'output'], attrs: { alpha: attr.float(1), beta: attr.float(1) } }],
     metadata: { weightScale: String(p.weightScale), featureScale: String(p.featureScale), wbits: String(p.wbits) },
   };
@@ -250,7 +289,7 @@ export function trainParamsFor(d: Dataset, o: Pick<TrainProofOptions, 'model' | 
   const wbits = o.wbits ?? 16;
   return {
     model: o.model, features: d.manifest.features, batch: o.batch, steps: o.steps, depth: d.manifest.depth, dataBits: d.manifest.bits,
-    featureScale: d.manifest.featureScale, labelScale: d.manifest.labelScale, weightScale: o.weightScale ?? wbits - 4, wbits, lrShift: o.lrShift ?? 4,
+    featureScale: d.manifest.featureScale, labelScale: d.manifest.labelScale, labels: d.manifest.labels, weightScale: o.weightScale ?? wbits - 4, wbits, lrShift: o.lrShift ?? 4,
   };
 }
 
@@ -274,8 +313,8 @@ export async function trainProof(o: TrainProofOptions): Promise<TrainProofResult
     }
   }
   const trained = trainSteps(plan, w0, data.x, data.y, start);
-  const h0 = await weightsCommitment(w0, p.wbits);
-  const h1 = await weightsCommitment(trained.weights, p.wbits);
+  const h0 = await weightsCommitment(p, w0);
+  const h1 = await weightsCommitment(p, trained.weights);
 
   const t0 = performance.now();
   const { dir, info } = await buildTrainCircuit(plan, { buildRoot: o.buildRoot, ptau: o.ptau, progress });

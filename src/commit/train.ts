@@ -42,6 +42,9 @@ export interface TrainParams {
   /** s_x, s_y: the dataset's scales (real ≈ q / 2^s). */
   featureScale: number;
   labelScale: number;
+  /** The dataset's label kind (its manifest's `labels`): with F, dataBits and the scales, the
+   * sample header whose IV every leaf is committed under (dataset-format.ts leafHeader). */
+  labels: 'class' | 'value';
   /** s_w: the weights' scale. */
   weightScale: number;
   /** Weights are signed integers of wbits bits (default 16). */
@@ -131,6 +134,7 @@ export function planTraining(p: TrainParams): TrainPlan {
     if (!Number.isInteger(v) || v < 0) throw bad(`training parameter ${k} must be a non-negative integer, got ${v}`);
   }
   if (p.model !== 'linear' && p.model !== 'logistic') throw bad(`model must be linear or logistic, got ${JSON.stringify(p.model)}`);
+  if (p.labels !== 'class' && p.labels !== 'value') throw bad(`labels must be class or value (the dataset's label kind), got ${JSON.stringify(p.labels)}`);
   if (p.features < 1) throw bad('a model needs at least one feature');
   if (p.steps < 1) throw bad(`steps must be ≥ 1, got ${p.steps}`);
   if (p.batch < 1 || (p.batch & (p.batch - 1)) !== 0) throw bad(`batch must be a power of two (the batch mean is a shift), got ${p.batch}`, 'use 1, 2, 4, 8, 16, …');

@@ -40,11 +40,12 @@ export async function writeModelCircuit(paths: BuildPaths, qg: QuantGraph, vis: 
   return writeCircuit(qg, vis, links, paths.file('r1cs'), paths.file('sym'), progress);
 }
 
-/** The main component's input signals of a circuit input: in<i>, and link_in of a split chunk. */
+/** The main component's input signals of a circuit input: in<i>, link_in of a split chunk, a salted build's salts. */
 export function circuitInputSignals(inputs: CircuitInputs): Record<string, string[]> {
   const rec: Record<string, string[]> = {};
   inputs.qin.forEach((v, i) => { rec[inputSignal(i)] = v.map(String); });
   if (inputs.linkIn) rec.link_in = inputs.linkIn.map(String);
+  for (const [name, salt] of Object.entries(inputs.salts ?? {})) rec[name] = [String(salt)];
   return rec;
 }
 

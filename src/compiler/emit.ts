@@ -1,6 +1,8 @@
 // QuantGraph → circom source. Affine maps become linear combinations inside the constraint of the
 // next rescale (zero constraints of their own); constants live in var arrays returned by functions
 // and are read in loops, because circom overflows its stack on long single expressions.
+import { inputHeader, modelIvs, outputHeader, weightsHeader } from '../commit/headers.js';
+import { plainIv } from '../commit/poseidon.js';
 import type { QAct, QAffine, QuantGraph, Visibility, WeightVisibility } from '../ir/graph.js';
 import { bitlen } from '../quantize/int.js';
 
@@ -9,6 +11,17 @@ export interface CircuitVisibility {
   output: Visibility;
   /** 'hashed' when the graph's weights were lifted into inputs (role 'weight'). */
   weights?: WeightVisibility;
+  /** compile --salt: each hashed input and output commitment is Poseidon(commitment, salt), salts private inputs. */
+  salt?: boolean;
+}
+
+/** The private salt signals of a salted build, in declaration order: hashed inputs, then hashed outputs. */
+export function saltSignals(qg: QuantGraph, vis: CircuitVisibility): string[] {
+  if (!vis.salt) return [];
+  return [
+    ...(vis.input === 'hashed' ? qg.inputs.flatMap((inp, i) => (inp.role ? [] : [`${inputSignal(i)}_salt`])) : []),
+    ...(vis.output === 'hashed' ? qg.outputs.map((_, j) => `${outputSignal(j)}_salt`) : []),
+  ];
 }
 
 /** One run of public signals, in snarkjs's order (main's outputs as declared, then public inputs). */
@@ -114,7 +127,12 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
   // commitments are main's outputs, declared in the order publicLayout gives them
   for (const r of layout) if (r.kind.endsWith('-commit')) body.push(`${I}signal output ${r.signal};`);
   if (links.in) body.push(`${I}signal input link_in[${links.in.lo.length}];`);
+  for (const s of saltSignals(qg, vis)) body.push(`${I}signal input ${s};`);
   body.push(`${I}signal v[${qg.totalValues}];`, '');
+  // a salted commitment: one more Poseidon(commitment, salt), the salt a private input
+  const commitOut = (c: string, sig: string): string[] => (vis.salt
+    ? [`${I}component ${c}_s = PoseidonHash(2);`, `${I}${c}_s.inputs[0] <== ${c}.out;`, `${I}${c}_s.inputs[1] <== ${sig}_salt;`, `${I}${sig}_commit <== ${c}_s.out;`, '']
+    : [`${I}${sig}_commit <== ${c}.out;`, '']);
   if (links.in) {
     const n = links.in.lo.length;
     fns.push(varArray('LINK_IN_lo', links.in.lo), varArray('LINK_IN_bits', links.in.bits));
@@ -124,7 +142,7 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
       `${I}var li_lo[${n}] = LINK_IN_lo();`,
       `${I}var li_bits[${n}] = LINK_IN_bits();`,
       `${I}component lrc[${n}];`,
-      `${I}component link_in_c = PackedCommit(${n}, ${links.in.commitBits});`,
+      `${I}component link_in_c = PackedCommit(${n}, ${links.in.commitBits}, ${plainIv(n, links.in.commitBits)});`,
       `${I}for (var i = 0; i < ${n}; i++) {`,
       `${I}${I}lrc[i] = RangeCheck(li_bits[i], li_lo[i]);`,
       `${I}${I}lrc[i].in <== link_in[i];`,
@@ -147,10 +165,11 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
     );
     if (vis.input === 'hashed' && !inp.role) {
       body.push(
-        `${I}// the commitment to input '${inp.name}': PackedCommit of in − lo ∈ [0, 2^${inp.bits}) (range-checked above)`,
-        `${I}component ${inputSignal(i)}_c = PackedCommit(${inp.size}, ${inp.bits});`,
+        `${I}// the commitment to input '${inp.name}': PackedCommit of in − lo ∈ [0, 2^${inp.bits}) (range-checked above),`,
+        `${I}// from the IV of its header ${JSON.stringify(inputHeader(inp, inp.bits)).replace(/"/g, '')}`,
+        `${I}component ${inputSignal(i)}_c = PackedCommit(${inp.size}, ${inp.bits}, ${modelIvs.input(inp)});`,
         `${I}for (var i = 0; i < ${inp.size}; i++) ${inputSignal(i)}_c.in[i] <== ${inputSignal(i)}[i] - (${inp.lo});`,
-        `${I}${inputSignal(i)}_commit <== ${inputSignal(i)}_c.out;`, '',
+        ...commitOut(`${inputSignal(i)}_c`, inputSignal(i)),
       );
     }
   }
@@ -160,7 +179,8 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
     const total = weights.reduce((n, w) => n + w.inp.size, 0);
     body.push(
       `${I}// the weights commitment: SignedCommit(${total}, ${wb}) of ${weights.map((w) => `'${w.inp.name}'`).join(', ')} (= PackedCommit of w + 2^${wb - 1}, range-checked above)`,
-      `${I}component weights_c = PackedCommit(${total}, ${wb});`,
+      `${I}// from the IV of its header ${JSON.stringify(weightsHeader(weights.map((w) => w.inp), wb)).replace(/"/g, '')}`,
+      `${I}component weights_c = PackedCommit(${total}, ${wb}, ${modelIvs.weights(weights.map((w) => w.inp))});`,
     );
     let off = 0;
     for (const { inp, i } of weights) {
@@ -214,9 +234,10 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
       const n = o.affine.bias.length;
       body.push(
         `${I}// the commitment to output '${o.name}': PackedCommit of out + ${o.bound} ∈ [0, 2^${outputCommitBits(o.bound)}) (|out| ≤ ${o.bound} for every admissible witness)`,
-        `${I}component ${p}_c = PackedCommit(${n}, ${outputCommitBits(o.bound)});`,
+        `${I}// from the IV of its header ${JSON.stringify(outputHeader(o, outputCommitBits(o.bound))).replace(/"/g, '')}`,
+        `${I}component ${p}_c = PackedCommit(${n}, ${outputCommitBits(o.bound)}, ${modelIvs.output(o, outputCommitBits(o.bound))});`,
         `${I}for (var i = 0; i < ${n}; i++) ${p}_c.in[i] <== ${outputSignal(j)}[i] + ${o.bound};`,
-        `${I}${outputSignal(j)}_commit <== ${p}_c.out;`, '',
+        ...commitOut(`${p}_c`, outputSignal(j)),
       );
     }
   }
@@ -227,7 +248,7 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
       `${I}// the values handed to the next chunk: PackedCommit of v − lo ∈ [0, 2^${links.out.commitBits}) (the bound analysis)`,
       `${I}var lo_idx[${n}] = LINK_OUT_idx();`,
       `${I}var lo_lo[${n}] = LINK_OUT_lo();`,
-      `${I}component link_out_c = PackedCommit(${n}, ${links.out.commitBits});`,
+      `${I}component link_out_c = PackedCommit(${n}, ${links.out.commitBits}, ${plainIv(n, links.out.commitBits)});`,
       `${I}for (var i = 0; i < ${n}; i++) link_out_c.in[i] <== v[lo_idx[i]] - lo_lo[i];`,
       `${I}link_out_commit <== link_out_c.out;`, '',
     );

@@ -4,9 +4,11 @@
 // states the constraints; in 'witness' mode, given the circuit's inputs, it computes every signal.
 import type { QAct, QAffine, QuantGraph } from '../ir/graph.js';
 import { ZkonnxError } from '../errors.js';
-import { inputSignal, outputCommitBits, outputSignal, publicLayout, type ChunkLinks, type CircuitVisibility } from './emit.js';
+import { inputSignal, outputCommitBits, outputSignal, publicLayout, saltSignals, type ChunkLinks, type CircuitVisibility } from './emit.js';
 import { argMax, clampedPoly, divRound, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit } from './gadgets.js';
-import { packedCommit } from './poseidon-gadget.js';
+import { packedCommit, poseidonHash } from './poseidon-gadget.js';
+import { modelIvs } from '../commit/headers.js';
+import { plainIv } from '../commit/poseidon.js';
 import type { Progress } from '../log.js';
 import type { Component, Lin, System, SystemShape } from './system.js';
 
@@ -14,6 +16,8 @@ import type { Component, Lin, System, SystemShape } from './system.js';
 export interface CircuitInputs {
   qin: bigint[][];
   linkIn?: bigint[];
+  /** A salted build's salts by signal name (emit.ts saltSignals: in0_salt, out0_salt, …). */
+  salts?: Record<string, bigint>;
 }
 
 /** Labels of main's signals, for reading values back (witness) and for messages. */
@@ -49,6 +53,8 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
   qg.inputs.forEach((inp, i) => { if (!pubIn.has(i)) { inputs[i] = main.array(inputSignal(i), inp.size); nPrv += inp.size; } });
   let linkIn: number | undefined;
   if (links.in) { linkIn = main.array('link_in', links.in.lo.length); nPrv += links.in.lo.length; }
+  const salts = new Map(saltSignals(qg, vis).map((s) => [s, main.signal(s)]));
+  nPrv += salts.size;
   sys.sealMainInterface();
   if (vis.output !== 'public') qg.outputs.forEach((o, j) => { outputs[j] = main.array(outputSignal(j), o.affine.bias.length); });
   const v = main.array('v', qg.totalValues);
@@ -58,7 +64,24 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
   if (values) {
     values.qin.forEach((xs, i) => xs.forEach((q, k) => sys.set(inputs[i]! + k, q)));
     values.linkIn?.forEach((q, k) => sys.set(linkIn! + k, q));
+    for (const [name, label] of salts) {
+      const salt = values.salts?.[name];
+      if (salt === undefined) throw new ZkonnxError('BAD_ARGUMENT', `this build salts its commitments (compile --salt): the prover must supply ${name}`, { signal: `main.${name}` });
+      sys.set(label, salt);
+    }
   }
+  /** out ← the commitment c.out, or Poseidon(c.out, salt) in a salted build (emit.ts commitOut). */
+  const commitOut = (c: { comp: string; out: number }, sig: string) => {
+    toMain();
+    if (!vis.salt) { sys.assign(commit.get(`${sig}_commit`)!, s(c.out)); return; }
+    const h = poseidonHash(main, `${c.comp}_s`, 2);
+    toMain();
+    sys.assign(h.inputs, s(c.out));
+    sys.assign(h.inputs + 1, s(salts.get(`${sig}_salt`)!));
+    h.hash();
+    toMain();
+    sys.assign(commit.get(`${sig}_commit`)!, s(h.out));
+  };
   const s = (l: number) => sys.sig(l);
   const V = (j: number) => s(v + j);
   const toMain = () => { sys.owner = main.index; };
@@ -66,7 +89,7 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
   // received values of a split chunk
   if (links.in) {
     const li = links.in;
-    const c = packedCommit(main, 'link_in_c', li.lo.length, li.commitBits);
+    const c = packedCommit(main, 'link_in_c', li.lo.length, li.commitBits, plainIv(li.lo.length, li.commitBits));
     for (let i = 0; i < li.lo.length; i++) {
       rangeCheck(main, `lrc[${i}]`, li.bits[i]!, li.lo[i]!, s(linkIn! + i));
       toMain();
@@ -85,12 +108,11 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
       sys.assign(v + inp.offset + k, s(inputs[i]! + k));
     }
     if (vis.input === 'hashed' && !inp.role) {
-      const c = packedCommit(main, `${inputSignal(i)}_c`, inp.size, inp.bits);
+      const c = packedCommit(main, `${inputSignal(i)}_c`, inp.size, inp.bits, modelIvs.input(inp));
       toMain();
       for (let k = 0; k < inp.size; k++) sys.assign(c.input + k, s(inputs[i]! + k).minus(inp.lo));
       c.hash();
-      toMain();
-      sys.assign(commit.get(`${inputSignal(i)}_commit`)!, s(c.out));
+      commitOut({ comp: `${inputSignal(i)}_c`, out: c.out }, inputSignal(i));
     }
   }
 
@@ -98,7 +120,7 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
   if (weights.length) {
     const wb = weights[0]!.inp.bits;
     const total = weights.reduce((n, w) => n + w.inp.size, 0);
-    const c = packedCommit(main, 'weights_c', total, wb);
+    const c = packedCommit(main, 'weights_c', total, wb, modelIvs.weights(weights.map((w) => w.inp)));
     toMain();
     let off = 0;
     for (const { inp, i } of weights) {
@@ -124,18 +146,17 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
     const n = o.affine.bias.length;
     for (let i = 0; i < n; i++) sys.assign(outputs[j]! + i, row(sys, o.affine, i, v));
     if (vis.output === 'hashed') {
-      const c = packedCommit(main, `o${j}_c`, n, outputCommitBits(o.bound));
+      const c = packedCommit(main, `o${j}_c`, n, outputCommitBits(o.bound), modelIvs.output(o, outputCommitBits(o.bound)));
       toMain();
       for (let i = 0; i < n; i++) sys.assign(c.input + i, s(outputs[j]! + i).plus(o.bound));
       c.hash();
-      toMain();
-      sys.assign(commit.get(`${outputSignal(j)}_commit`)!, s(c.out));
+      commitOut({ comp: `o${j}_c`, out: c.out }, outputSignal(j));
     }
   }
 
   if (links.out) {
     const lo = links.out;
-    const c = packedCommit(main, 'link_out_c', lo.idx.length, lo.commitBits);
+    const c = packedCommit(main, 'link_out_c', lo.idx.length, lo.commitBits, plainIv(lo.idx.length, lo.commitBits));
     toMain();
     lo.idx.forEach((g, i) => sys.assign(c.input + i, V(g).minus(lo.lo[i]!)));
     c.hash();

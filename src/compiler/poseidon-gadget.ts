@@ -111,10 +111,10 @@ export interface PackedCommitGadget {
 }
 
 /**
- * PackedCommit(n, bits), created with its PoseidonHash children (circom numbers a component's
+ * PackedCommit(n, bits, iv), created with its PoseidonHash children (circom numbers a component's
  * subtree right after it). The caller assigns in[0 … n), then calls hash().
  */
-export function packedCommit(parent: Component, name: string, n: number, bits: number): PackedCommitGadget {
+export function packedCommit(parent: Component, name: string, n: number, bits: number, iv: bigint): PackedCommitGadget {
   const { sys } = parent;
   const comp = parent.child(name);
   const out = comp.signal('out');
@@ -135,7 +135,7 @@ export function packedCommit(parent: Component, name: string, n: number, bits: n
         for (let i = 0; i < k && j * k + i < n; i++) lc.addTerm(input + j * k + i, 1n << BigInt(bits * i));
         e.push(lc);
       }
-      let s = sys.k(BigInt(n) * 256n + BigInt(bits));
+      let s = sys.k(iv);
       hs.forEach((h, r) => {
         sys.owner = comp.index;
         sys.assign(h.inputs, s);
@@ -147,4 +147,10 @@ export function packedCommit(parent: Component, name: string, n: number, bits: n
       sys.assign(out, s);
     },
   };
+}
+
+/** PoseidonHash(nInputs) as a component of its own (a salted commitment's last hash). */
+export function poseidonHash(parent: Component, name: string, nInputs: number): { inputs: number; out: number; hash(): void } {
+  const h = declarePoseidon(parent, name, nInputs);
+  return { inputs: h.inputs, out: h.out, hash: () => poseidonBody(parent.sys, h) };
 }

@@ -12,7 +12,15 @@ export interface Tensor {
   data: Float64Array;
 }
 
-export type AttrValue = number | number[] | string | string[] | Tensor;
+export type AttrValue = number | number[] | string | string[] | Tensor | SubGraph;
+
+/** A graph attribute (If's branches): its nodes, its own initializers, and its outputs' names. */
+export interface SubGraph {
+  subgraph: true;
+  nodes: Node[];
+  constants: Map<string, Tensor>;
+  outputs: string[];
+}
 
 export interface Node {
   name: string;
@@ -45,6 +53,13 @@ export interface Graph {
   nodes: Node[];
   /** Static shape of every tensor, signal or constant. */
   shapes: Map<string, number[]>;
+  /** Graph inputs given fixed values at compile time (compile --fix-input): constants of the circuit, fed to the float reference. */
+  fixed?: FixedInput[];
+}
+
+/** A graph input whose value compile fixed (a sample rate, a mode flag): it is a constant of the circuit. */
+export interface FixedInput extends ValueInfo {
+  data: Float64Array;
 }
 
 export function sizeOf(shape: readonly number[]): number {

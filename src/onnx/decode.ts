@@ -4,7 +4,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { ModelProto, DataType, AttrType } from './schema.js';
 import { ZkonnxError } from '../errors.js';
-import type { AttrValue, Graph, Node, Tensor, ValueInfo } from '../ir/graph.js';
+import type { AttrValue, FixedInput, Graph, Node, SubGraph, Tensor, ValueInfo } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 
 type Long = { low: number; high: number; unsigned?: boolean; toNumber?: () => number } | number | string;
@@ -115,9 +115,10 @@ function decodeAttr(a: Pb, modelDir: string, where: string): AttrValue {
     case AttrType.FLOATS: return [...(a.floats ?? [])];
     case AttrType.INTS: return (a.ints ?? []).map(num);
     case AttrType.STRINGS: return (a.strings ?? []).map(text);
-    case AttrType.GRAPH: case AttrType.GRAPHS:
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${where}: control flow (a subgraph in attribute '${a.name}') is not supported`, {
-        hint: 'If, Loop and Scan are not proven; export the branch the model takes (e.g. fix the sample rate) or unroll the loop',
+    case AttrType.GRAPH: return decodeSubgraph(a.g, modelDir, `${where}: attribute '${a.name}'`);
+    case AttrType.GRAPHS:
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${where}: control flow (subgraphs in attribute '${a.name}') is not supported`, {
+        hint: 'Loop and Scan are not proven; export the model with the loop unrolled',
       });
     default:
       // IR < 2 files carry no type: infer from whichever field is present.
@@ -133,10 +134,33 @@ function decodeAttr(a: Pb, modelDir: string, where: string): AttrValue {
   }
 }
 
+/** An If branch: its nodes (subgraphs of their own decoded the same way), initializers and outputs. */
+function decodeSubgraph(g: Pb, modelDir: string, where: string): SubGraph {
+  if (!g) throw new ZkonnxError('ONNX_MALFORMED', `${where}: the graph attribute is empty`);
+  const constants = new Map<string, Tensor>();
+  for (const t of g.initializer ?? []) constants.set(t.name, decodeTensor(t, modelDir, `${where}: initializer`));
+  return { subgraph: true, nodes: decodeNodes(g.node ?? [], modelDir, where), constants, outputs: (g.output ?? []).map((v: Pb) => v.name as string) };
+}
+
+function decodeNodes(nodes: Pb[], modelDir: string, source: string): Node[] {
+  return nodes.map((n: Pb, i: number) => {
+    const name = n.name || `${n.op_type}_${i}`;
+    const where = `${source}: node ${name} (${n.op_type})`;
+    const attrs: Record<string, AttrValue> = {};
+    for (const a of n.attribute ?? []) attrs[a.name] = decodeAttr(a, modelDir, where);
+    return { name, op: n.op_type ?? '', domain: n.domain ?? '', inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
+  });
+}
+
 /** Options of reading a model. */
 export interface ReadOptions {
   /** Values of symbolic dimensions by name (`dim_param`), e.g. { seq_len: 16 }; a circuit has static shapes. */
   dims?: Record<string, number>;
+  /**
+   * Graph inputs fixed at compile time by name (flat values), e.g. { sr: [16000] }: constants of
+   * the circuit, so control flow on them folds (an If on the sample rate takes one branch).
+   */
+  fixed?: Record<string, number[]>;
 }
 
 /** Reads the declared shape: named symbolic dims from `dims`, else a symbolic leading dim (batch) becomes 1. */
@@ -188,12 +212,26 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>', opts: ReadOpt
   const params = dimParams(g.input ?? [], constants);
   // a name that is some input's leading dim is the batch wherever it occurs (a KV cache's [2, batch, …])
   const batchNames = new Set(params.filter((p) => p.axis === 0).map((p) => p.name));
+  const fixedInputs: FixedInput[] = [];
+  const given = opts.fixed ?? {};
   for (const v of g.input ?? []) {
     if (constants.has(v.name)) continue; // older exporters list initializers again as inputs
     const shape = decodeShape(v, source, 'input', fixed, batchNames);
     const dtype = num(v.type?.tensor_type?.elem_type);
-    inputs.push(dtype ? { name: v.name, shape, dtype } : { name: v.name, shape });
+    const info: ValueInfo = dtype ? { name: v.name, shape, dtype } : { name: v.name, shape };
     shapes.set(v.name, shape);
+    const value = given[v.name];
+    if (value === undefined) { inputs.push(info); continue; }
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (value.length !== size || value.some((x) => !Number.isFinite(x))) {
+      throw new ZkonnxError('BAD_ARGUMENT', `${source}: input '${v.name}' of shape [${shape}] needs ${size} finite value(s) to be fixed, got ${value.length}`, { file: source });
+    }
+    const data = Float64Array.from(value);
+    fixedInputs.push({ ...info, data });
+    constants.set(v.name, { dims: shape, data });
+  }
+  for (const k of Object.keys(given)) {
+    if (!fixedInputs.some((f) => f.name === k)) throw new ZkonnxError('BAD_ARGUMENT', `${source}: --fix-input names '${k}', which is not an input of the model`, { file: source });
   }
   const names = new Set(params.map((p) => p.name));
   for (const k of Object.keys(fixed)) {
@@ -204,16 +242,10 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>', opts: ReadOpt
   for (const [name, t] of constants) shapes.set(name, t.dims);
   const outputs: ValueInfo[] = (g.output ?? []).map((v: Pb) => ({ name: v.name, shape: [] }));
 
-  const nodes: Node[] = (g.node as Pb[]).map((n: Pb, i: number) => {
-    const name = n.name || `${n.op_type}_${i}`;
-    const where = `${source}: node ${name} (${n.op_type})`;
-    const attrs: Record<string, AttrValue> = {};
-    for (const a of n.attribute ?? []) attrs[a.name] = decodeAttr(a, modelDir, where);
-    return { name, op: n.op_type ?? '', domain: n.domain ?? '', inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
-  });
+  const nodes = decodeNodes(g.node as Pb[], modelDir, source);
   if (inputs.length === 0) throw new ZkonnxError('ONNX_MALFORMED', `${source}: the graph has no inputs besides initializers`, { file: source });
   if (outputs.length === 0) throw new ZkonnxError('ONNX_MALFORMED', `${source}: the graph has no outputs`, { file: source });
-  return { name: g.name || basename(source, '.onnx'), source, opset, inputs, outputs, constants, nodes, shapes };
+  return { name: g.name || basename(source, '.onnx'), source, opset, inputs, outputs, constants, nodes, shapes, ...(fixedInputs.length ? { fixed: fixedInputs } : {}) };
 }
 
 export function readOnnx(path: string, opts: ReadOptions = {}): Graph {

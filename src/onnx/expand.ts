@@ -3,12 +3,15 @@
 // OneHot as comparisons with the class indices.
 import type { Node } from '../ir/graph.js';
 import { expandRecurrent } from './recurrent.js';
+import { simplifiedLayerNorm } from './msft.js';
 import { nums, num, type Expansion } from './rewrite.js';
 
 export const EXPANSIONS: Record<string, Expansion> = {
   LSTM: expandRecurrent,
   GRU: expandRecurrent,
   RNN: expandRecurrent,
+  /** onnxruntime's RMS normalization, a contrib op it registers in the default domain (msft.ts). */
+  SimplifiedLayerNormalization: simplifiedLayerNorm,
 
   /** Affine (opset 1, experimental): alpha·x + beta. */
   Affine(node, c) {

@@ -11,7 +11,9 @@ import { broadcastIndex, broadcastShape, strides } from '../ir/shape.js';
 import { windowOf, poolKernel } from '../ir/ops/conv.js';
 import { applyLinear, LINEAR_OPS, constPermute } from '../ir/ops/linear.js';
 import { ML_DOMAIN, mlExpansion } from './ml.js';
+import { MS_DOMAIN, msftExpansion } from './msft.js';
 import { EXPANSIONS } from './expand.js';
+import { inlineIf } from './control.js';
 import { emitter } from './rewrite.js';
 import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
 import { SCALAR_FNS, UNARY_FNS } from '../ir/ops/scalar.js';
@@ -460,9 +462,11 @@ export function inferAndFold(g: Graph): Graph {
     const node = pending[at]!;
     const ctx: Ctx = { g, node };
     const oc = opContext(g, node);
-    // ai.onnx.ml operators (ml.ts) and the ops lowered to others (expand.ts) are rewritten into
-    // default-domain ops now that their input shapes are known; those are inferred next
+    // ai.onnx.ml operators (ml.ts), com.microsoft operators (msft.ts) and the ops lowered to
+    // others (expand.ts) are rewritten into default-domain ops now that their input shapes are
+    // known; those are inferred next
     const expansion = node.domain === ML_DOMAIN ? mlExpansion(node, g.source)
+      : node.domain === MS_DOMAIN ? msftExpansion(node, g.source)
       : !node.domain || node.domain === 'ai.onnx' ? EXPANSIONS[node.op] : undefined;
     if (expansion) {
       for (const n of node.inputs) if (n) shapeOf(ctx)(n);
@@ -476,9 +480,17 @@ export function inferAndFold(g: Graph): Graph {
       pending.splice(at + 1, 0, ...added);
       continue;
     }
+    if (node.op === 'If' && (!node.domain || node.domain === 'ai.onnx')) {
+      // static control flow: the branch a known condition takes replaces the If
+      shapeOf(ctx)(node.inputs[0]!);
+      const cond = constants.get(node.inputs[0]!);
+      if (!cond) fail(ctx, `the condition '${node.inputs[0]}' depends on the model's input: zkonnx proves only control flow known at compile time`, 'fix the inputs the condition depends on with --fix-input name=value (e.g. a sample rate)', 'ONNX_UNSUPPORTED_OP');
+      pending.splice(at + 1, 0, ...inlineIf(node, cond, constants, shapes, (m) => fail(ctx, m, undefined, 'ONNX_MALFORMED')));
+      continue;
+    }
     if (node.domain && node.domain !== 'ai.onnx') {
       throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: custom domain '${node.domain}' is not supported`, {
-        file: g.source, node: node.name, op: node.op, hint: 'only the default ONNX domain is supported',
+        file: g.source, node: node.name, op: node.op, hint: `supported domains: ai.onnx, ${ML_DOMAIN}, ${MS_DOMAIN}`,
       });
     }
     for (const n of node.inputs) if (n) shapeOf(ctx)(n);

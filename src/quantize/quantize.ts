@@ -89,7 +89,9 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
     return { name: v.name, shape: v.shape, dtype: v.dtype, offset: v.offset, size: v.size, scale, lo, bits, calibrated: { min, max } };
   });
 
-  const acts: QAct[] = ag.acts.map((a) => quantizeAct(a, ranges.acts.get(a.name) ?? 0, scales, iv, params));
+  const wide = sqrtFed(ag);
+  const acts: QAct[] = ag.acts.map((a, j) => quantizeAct(a, ranges.acts.get(a.name) ?? 0, scales, iv,
+    wide.has(j) ? { ...params, activationBits: Math.min(2 * params.activationBits, SQRT_INPUT_BITS) } : params));
 
   const outputs: QOutput[] = ag.outputs.map((o) => {
     const { affine, accScale } = quantizeAffine(o.expr, (i) => scales[i]!, params);
@@ -101,6 +103,31 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
   });
   const valueBounds = Array.from({ length: ag.totalValues }, (_, j) => (iv[j] ? { lo: iv[j]!.lo, hi: iv[j]!.hi } : { lo: 0n, hi: 0n }));
   return { name: ag.name, inputs, acts, outputs, totalValues: ag.totalValues, params, valueBounds };
+}
+
+/** Cap of the doubled precision of a square root's operands (sqrtFed). */
+const SQRT_INPUT_BITS = 32;
+
+/**
+ * The products and rescales whose values flow only into square roots (a magnitude spectrum
+ * √(re² + im²), an L2 norm): √ halves the bits, so at the activation width a small magnitude next
+ * to a large one rounds to 0 (√ of a sum of squares at step 2 is 0 or 1.4). They get twice the
+ * activation bits, so √'s output keeps the activation width's precision.
+ */
+function sqrtFed(ag: AffineGraph): Set<number> {
+  const owner = new Int32Array(ag.totalValues).fill(-1);
+  ag.acts.forEach((a, j) => owner.fill(j, a.offset, a.offset + a.size));
+  const consumers = ag.acts.map(() => new Set<number>()); // -1: a graph output
+  ag.acts.forEach((a, j) => { for (const row of a.args) for (const e of row) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(j); });
+  for (const o of ag.outputs) for (const e of o.expr) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(-1);
+  const wide = new Set<number>();
+  // consumers come later in topological order: decide from the last act back
+  for (let j = ag.acts.length - 1; j >= 0; j--) {
+    const k = ag.acts[j]!.op.kind;
+    const cs = consumers[j]!;
+    if ((k === 'mul' || k === 'rescale') && cs.size && [...cs].every((c) => c >= 0 && (ag.acts[c]!.op.kind === 'sqrt' || wide.has(c)))) wide.add(j);
+  }
+  return wide;
 }
 
 /**

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-web';
-import type { ValueInfo } from '../ir/graph.js';
+import type { FixedInput, ValueInfo } from '../ir/graph.js';
 import { externalDataFiles } from '../onnx/decode.js';
 import { ModelProto } from '../onnx/schema.js';
 
@@ -60,10 +60,11 @@ function tensorOf(v: ValueInfo, x: ArrayLike<number>): ort.Tensor {
 }
 
 /** Runs the model on one sample (flat float inputs in graph-input order). */
-export async function runReference(modelPath: string, inputs: ValueInfo[], sample: ArrayLike<number>[], outputs: ValueInfo[]): Promise<Float64Array[]> {
+export async function runReference(modelPath: string, inputs: ValueInfo[], sample: ArrayLike<number>[], outputs: ValueInfo[], fixed: readonly FixedInput[] = []): Promise<Float64Array[]> {
   const s = await session(modelPath);
   const feeds: Record<string, ort.Tensor> = {};
   inputs.forEach((v, i) => { feeds[v.name] = tensorOf(v, sample[i]!); });
+  for (const f of fixed) feeds[f.name] = tensorOf(f, f.data); // inputs compile fixed (--fix-input)
   const r = await s.run(feeds);
   // integer and bool outputs (ArgMax, comparisons) come back as BigInt64Array / Uint8Array
   return outputs.map((o) => Float64Array.from(r[o.name]!.data as ArrayLike<number | bigint>, Number));

@@ -56,7 +56,7 @@ const TEMPLATES: Record<string, TemplateTwin> = {
   PackedCommit: {
     inputs: (a) => [['in', n(a[0])]], outputs: 1,
     build: (r, a, x) => {
-      const c = packedCommit(r, 'main', n(a[0]), n(a[1]));
+      const c = packedCommit(r, 'main', n(a[0]), n(a[1]), a[2]![0]!);
       x('in').forEach((v, i) => { if (v instanceof External) r.sys.set(c.input + i, () => v.value!); });
       c.hash();
     },

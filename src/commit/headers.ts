@@ -1,0 +1,42 @@
+// The headers bound into every public commitment (src/commit/poseidon.ts headerIv): what the
+// committed integers mean. Every producer and checker of a commitment builds its header here, so
+// the training circuit's weights commitment and a compiled model's stay the same function.
+import { headerIv, type CommitHeader } from './poseidon.js';
+
+/** A tensor as a header lists it: its shape and its scale (real ≈ q / 2^scale). */
+export interface TensorMeaning { shape: readonly number[]; scale: number }
+
+const tensor = (t: TensorMeaning) => ({ shape: [...t.shape], scale: t.scale });
+const size = (t: TensorMeaning) => t.shape.reduce((a, b) => a * b, 1);
+
+/** A model's weights (--weights hashed, and the training circuits' h0/h1): signed, committed as w + 2^(bits−1), tensors in order. */
+export function weightsHeader(tensors: readonly TensorMeaning[], bits: number): CommitHeader {
+  return { kind: 'weights', n: tensors.reduce((n, t) => n + size(t), 0), bits, offset: (1n << BigInt(bits - 1)).toString(), tensors: tensors.map(tensor) };
+}
+
+/** A model input (--input hashed): committed as q − lo. */
+export function inputHeader(t: TensorMeaning & { name: string; lo: bigint }, bits: number): CommitHeader {
+  return { kind: 'input', n: size(t), bits, offset: (-t.lo).toString(), name: t.name, ...tensor(t) };
+}
+
+/** A model output (--output hashed): committed as q + bound. */
+export function outputHeader(t: TensorMeaning & { name: string; bound: bigint }, bits: number): CommitHeader {
+  return { kind: 'output', n: size(t), bits, offset: t.bound.toString(), name: t.name, ...tensor(t) };
+}
+
+/** One dataset sample, the leaf of a committed dataset: [x_0 … x_(F−1), y], signed, committed as v + 2^(bits−1). */
+export function sampleHeader(d: { features: number; bits: number; featureScale: number; labelScale: number; labels: string }): CommitHeader {
+  return {
+    kind: 'dataset-sample', n: d.features + 1, bits: d.bits, offset: (1n << BigInt(d.bits - 1)).toString(),
+    features: d.features, featureScale: d.featureScale, labelScale: d.labelScale, labels: d.labels, layout: 'x..., y',
+  };
+}
+
+export { headerIv };
+
+/** The IVs of a compiled model's commitments, from its quantized graph's inputs and outputs. */
+export const modelIvs = {
+  input: (inp: { name: string; shape: readonly number[]; scale: number; lo: bigint; bits: number }): bigint => headerIv(inputHeader(inp, inp.bits)),
+  output: (o: { name: string; shape: readonly number[]; scale: number; bound: bigint }, bits: number): bigint => headerIv(outputHeader(o, bits)),
+  weights: (ws: readonly { shape: readonly number[]; scale: number; bits: number }[]): bigint => headerIv(weightsHeader(ws, ws[0]!.bits)),
+};
