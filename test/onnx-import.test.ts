@@ -221,3 +221,60 @@ describe('symbolic dimensions (compile --dim)', () => {
     expectErr(() => decodeOnnx(bytes, 'seq.onnx', { dims: { seq_len: 0, past_len: 2 } }), 'BAD_ARGUMENT', "'seq_len'", 'positive integer');
   });
 });
+
+describe('If on a condition known at compile time (compile --fix-input)', () => {
+  // y = sr == 16000 ? relu(x·W + b) (a branch with its own initializer and a nested If on a shape)
+  //                : −x (a branch that reuses the name 'h' of the other branch)
+  const inner = (k: number) => attr.graph({
+    name: `inner${k}`, outputs: [{ name: `o${k}`, shape: [1, 4] }],
+    nodes: [{ name: `/inner${k}/Relu`, op: k ? 'Relu' : 'Neg', inputs: ['h'], outputs: [`o${k}`] }],
+  });
+  const spec: ModelSpec = {
+    graphName: 'branchy', opset: 13,
+    inputs: [{ name: 'x', shape: [1, 4] }, { name: 'sr', shape: [], type: 'int64' }],
+    outputs: [{ name: 'y', shape: [1, 4] }],
+    initializers: [{ name: 'rate', dims: [], data: BigInt64Array.of(16000n) }, { name: 'W', dims: [4, 4], data: rand(16, rng(5)) }],
+    nodes: [
+      { name: '/Equal', op: 'Equal', inputs: ['sr', 'rate'], outputs: ['is16k'] },
+      {
+        name: '/If', op: 'If', inputs: ['is16k'], outputs: ['y'], attrs: {
+          then_branch: attr.graph({
+            name: 'then', outputs: [{ name: 'r', shape: [1, 4] }],
+            initializers: [{ name: 'b', dims: [4], data: rand(4, rng(6)) }],
+            nodes: [
+              { name: '/then/MatMul', op: 'MatMul', inputs: ['x', 'W'], outputs: ['m'] },
+              { name: '/then/Add', op: 'Add', inputs: ['m', 'b'], outputs: ['h'] },
+              { name: '/then/Shape', op: 'Shape', inputs: ['h'], outputs: ['shape'] },
+              { name: '/then/Size', op: 'Size', inputs: ['shape'], outputs: ['rank'] },
+              { name: '/then/Two', op: 'Constant', inputs: [], outputs: ['two'], attrs: { value: { dims: [], data: BigInt64Array.of(2n) } } },
+              { name: '/then/IsMatrix', op: 'Equal', inputs: ['rank', 'two'], outputs: ['c'] },
+              { name: '/then/If', op: 'If', inputs: ['c'], outputs: ['r'], attrs: { then_branch: inner(1), else_branch: inner(0) } },
+            ],
+          }),
+          else_branch: attr.graph({ name: 'else', outputs: [{ name: 'h', shape: [1, 4] }], nodes: [{ name: '/else/Neg', op: 'Neg', inputs: ['x'], outputs: ['h'] }] }),
+        },
+      },
+    ],
+  };
+  const bytes = buildModel(spec);
+
+  it('takes the branch the fixed input selects, as onnxruntime does', async () => {
+    const x = rand(4, rng(9));
+    const s = await ort.InferenceSession.create(bytes);
+    for (const sr of [16000n, 8000n]) {
+      const g = inferAndFold(decodeOnnx(bytes, 'branchy.onnx', { fixed: { sr: [Number(sr)] } }));
+      expect(g.inputs.map((i) => i.name)).toEqual(['x']);
+      expect(g.fixed?.map((f) => [f.name, f.data[0]])).toEqual([['sr', Number(sr)]]);
+      const got = evalAffine(linearize(g), [Float64Array.from(x)]).outputs[0]!;
+      const want = (await s.run({ x: new ort.Tensor('float32', x, [1, 4]), sr: new ort.Tensor('int64', BigInt64Array.of(sr), []) })).y!.data as Float32Array;
+      got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+      expect(g.nodes.some((n) => n.op === (sr === 16000n ? 'Relu' : 'Neg'))).toBe(true);
+    }
+  });
+
+  it('refuses an If whose condition depends on the proven input, and a fixed input the model does not have', () => {
+    expectErr(() => inferAndFold(decodeOnnx(bytes, 'branchy.onnx')), 'ONNX_UNSUPPORTED_OP', 'node /If (If)', "'is16k' depends on the model's input");
+    expectErr(() => decodeOnnx(bytes, 'branchy.onnx', { fixed: { rate: [1] } }), 'BAD_ARGUMENT', "--fix-input names 'rate'");
+    expectErr(() => decodeOnnx(bytes, 'branchy.onnx', { fixed: { sr: [1, 2] } }), 'BAD_ARGUMENT', "input 'sr' of shape [] needs 1 finite value(s)");
+  });
+});

@@ -48,7 +48,16 @@ export type TypedAttr =
   | { kind: 'ints'; value: number[] }
   | { kind: 'floats'; value: number[] | Float32Array }
   | { kind: 'strings'; value: string[] }
-  | { kind: 'tensor'; value: TensorSpec };
+  | { kind: 'tensor'; value: TensorSpec }
+  | { kind: 'graph'; value: SubgraphSpec };
+
+/** A graph attribute (If's then_branch / else_branch): nodes that may use the outer graph's values. */
+export interface SubgraphSpec {
+  name: string;
+  nodes: NodeSpec[];
+  initializers?: InitializerSpec[];
+  outputs: ValueSpec[];
+}
 
 /**
  * Attribute shorthand: an integer number is INT, any other number FLOAT; number[] is INTS when
@@ -95,6 +104,7 @@ export const attr = {
   floats: (value: number[] | Float32Array): TypedAttr => ({ kind: 'floats', value }),
   strings: (value: string[]): TypedAttr => ({ kind: 'strings', value }),
   tensor: (value: TensorSpec): TypedAttr => ({ kind: 'tensor', value }),
+  graph: (value: SubgraphSpec): TypedAttr => ({ kind: 'graph', value }),
 };
 
 const IR_VERSION = 8;
@@ -190,6 +200,11 @@ function attributeProto(where: string, name: string, value: AttrValue): Record<s
       return { name, type: AttrType.STRINGS, strings: a.value.map((s) => utf8.encode(s)) };
     case 'tensor':
       return { name, type: AttrType.TENSOR, t: tensorProto('', a.value) };
+    case 'graph':
+      return {
+        name, type: AttrType.GRAPH,
+        g: { name: a.value.name, node: a.value.nodes.map(nodeProto), initializer: (a.value.initializers ?? []).map((t) => tensorProto(t.name, t)), output: a.value.outputs.map(valueInfo) },
+      };
   }
 }
 
@@ -236,6 +251,17 @@ function checkGraph(spec: ModelSpec): void {
 }
 
 /** Encodes a ModelProto (IR version 8) from a typed description of the graph. */
+function nodeProto(n: NodeSpec): Record<string, unknown> {
+  return {
+    name: n.name,
+    op_type: n.op,
+    domain: n.domain ?? '',
+    input: n.inputs,
+    output: n.outputs,
+    attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attributeProto(nodeLabel(n), k, v)),
+  };
+}
+
 export function buildModel(spec: ModelSpec): Uint8Array {
   checkGraph(spec);
   const initializer = spec.initializers.map((t) => tensorProto(t.name, t));
@@ -245,14 +271,7 @@ export function buildModel(spec: ModelSpec): Uint8Array {
       inputs.push(valueInfo({ name: t.name, shape: t.dims, type: elemTypeName(elemTypeOf(t.data)) }));
     }
   }
-  const node = spec.nodes.map((n) => ({
-    name: n.name,
-    op_type: n.op,
-    domain: n.domain ?? '',
-    input: n.inputs,
-    output: n.outputs,
-    attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attributeProto(nodeLabel(n), k, v)),
-  }));
+  const node = spec.nodes.map(nodeProto);
   const model = {
     ir_version: IR_VERSION,
     producer_name: spec.producer ?? 'zkonnx',
