@@ -160,6 +160,9 @@ async function measureAccuracy(modelPath: string, inputs: ValueInfo[], outputs: 
   return { maxAbsError, maxAbsReference, tolerance: toleranceFor(maxAbsReference), samples: samples.length, ...(worst ? { worst } : {}) };
 }
 
+/** compile without --activation-bits/--weight-bits widens both up to this many bits to reach the tolerance. */
+const AUTO_MAX_BITS = 24;
+
 /** The error the float model's outputs allow: max(1e-2, 1% of their largest magnitude). */
 export function toleranceFor(maxAbsReference: number): number {
   return Math.max(1e-2, 0.01 * maxAbsReference);
@@ -171,6 +174,7 @@ export function toleranceFor(maxAbsReference: number): number {
  * the input range: a far outlier among the calibration samples sets the scale for all of them.
  */
 function refuseInaccurate(a: AccuracyReport, qg: QuantGraph, samples: Sample[], source: string): void {
+  const bits = `${qg.params.activationBits}/${qg.params.weightBits}`;
   const w = a.worst;
   if (!w || w.maxAbsError <= w.tolerance) return;
   const stretch = qg.inputs.filter((i) => !i.role).map((inp, i) => {
@@ -179,9 +183,9 @@ function refuseInaccurate(a: AccuracyReport, qg: QuantGraph, samples: Sample[], 
     samples.forEach((s, k) => s[i]!.forEach((x) => { if (Math.abs(x) > big) { big = Math.abs(x); at = k; } }));
     return `'${inp.name}' at scale 2^${inp.scale} (largest |x| = ${big.toPrecision(3)}, in sample ${at})`;
   });
-  throw new ZkonnxError('QUANT_INACCURATE', `${source}, calibration sample ${w.sample}: the quantized model's outputs are off by ${w.maxAbsError.toPrecision(3)} from onnxruntime-web's, more than the tolerance ${w.tolerance.toPrecision(3)} (max(1e-2, 1% of the sample's largest output)); inputs: ${stretch.join(', ')}`, {
+  throw new ZkonnxError('QUANT_INACCURATE', `${source}, calibration sample ${w.sample}: at ${bits} activation/weight bits the quantized model's outputs are off by ${w.maxAbsError.toPrecision(3)} from onnxruntime-web's, more than the tolerance ${w.tolerance.toPrecision(3)} (max(1e-2, 1% of the sample's largest output)); inputs: ${stretch.join(', ')}`, {
     file: source,
-    hint: 'remove outliers from the calibration samples (one far-off sample sets the scale for every input), raise --activation-bits, or pass --allow-inaccurate to keep this build',
+    hint: 'remove outliers from the calibration samples (one far-off sample sets the scale for every input), give wider --activation-bits/--weight-bits (without them compile tries up to 24/24 by itself), or pass --allow-inaccurate to keep this build',
   });
 }
 
@@ -194,7 +198,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     const ok = k === 'weights' ? ['baked', 'hashed'] : ['public', 'private', 'hashed'];
     if (k !== 'salt' && !ok.includes(v as string)) throw new ZkonnxError('BAD_ARGUMENT', `${k} visibility must be ${ok.join(', ')}, got ${JSON.stringify(v)}`);
   }
-  const params: QuantParams = { ...DEFAULT_PARAMS, ...opts.params };
+  let params: QuantParams = { ...DEFAULT_PARAMS, ...opts.params };
   for (const [k, v] of Object.entries(params)) {
     if (k === 'weightScale') { if (!Number.isInteger(v) || Math.abs(v) > 64) throw new ZkonnxError('BAD_ARGUMENT', `weightScale must be an integer in [-64, 64], got ${v}`); continue; }
     if (!Number.isInteger(v) || v < 1 || v > 64) throw new ZkonnxError('BAD_ARGUMENT', `${k} must be an integer in [1, 64], got ${v}`);
@@ -225,9 +229,27 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   // committed weights are inputs of the circuit: every sample carries them
   const withWeights = (s: Sample): Sample => [...s, ...(lifted?.weights ?? []).map((w) => w.data)];
   const ranges = calibrate(affine, samples.map(withWeights));
-  const qg = quantize(affine, ranges, params);
+  let qg = quantize(affine, ranges, params);
+  let accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights, graph.fixed);
+  // Without explicit widths, a model whose integers miss the float model at the default widths
+  // (a wide dynamic range: a spectrum, saturated LSTM gates) gets 4 more bits at a time, up to
+  // AUTO_MAX_BITS: each try is a quantization and an accuracy run, no circuit.
+  const auto = opts.params?.activationBits === undefined && opts.params?.weightBits === undefined;
+  while (auto && accuracy.worst && accuracy.worst.maxAbsError > accuracy.worst.tolerance && params.activationBits < AUTO_MAX_BITS) {
+    const wider = { ...params, activationBits: params.activationBits + 4, weightBits: params.weightBits + 4 };
+    let next: QuantGraph;
+    try {
+      next = quantize(affine, ranges, wider);
+    } catch (e) {
+      if (e instanceof ZkonnxError && e.code === 'QUANT_OVERFLOW') break; // the field is the limit: keep the last widths
+      throw e;
+    }
+    progress?.info?.(`off by ${accuracy.worst.maxAbsError.toPrecision(3)} (tolerance ${accuracy.worst.tolerance.toPrecision(3)}) at ${params.activationBits}/${params.weightBits} bits: trying ${wider.activationBits}/${wider.weightBits}`);
+    params = wider;
+    qg = next;
+    accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights, graph.fixed);
+  }
   if (!opts.split) checkCircuitMemory(qg, modelPath);
-  const accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights, graph.fixed);
   if (opts.allowInaccurate) accuracy.allowInaccurate = true;
   else refuseInaccurate(accuracy, qg, samples, calibName);
   const layout = publicLayout(qg, visibility);
