@@ -68,7 +68,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Row { model: string; chunks: number; workers: number; batch: number; seconds: number; proofsPerMin: number; p50: number; p95: number; peakWorkerMiB: number; failed: number }
 
 async function runConfig(redisUrl: string, model: string, nWorkers: number, chunks: number): Promise<Row> {
-  const { child: apiChild, line } = await start(process.execPath, [cli, 'serve', '--redis', redisUrl, '--models', modelsDir, '--port', '0'], /listening on /);
+  const { child: apiChild, line } = await start(process.execPath, [cli, 'serve', '--redis', redisUrl, '--models', modelsDir, '--port', '0', '--rate', 'off'], /listening on /);
   const base = line.replace(/^.*listening on /, '').trim();
   const workers = await Promise.all(Array.from({ length: nWorkers }, () => start(process.execPath, [cli, 'worker', '--redis', redisUrl, '--models', modelsDir, '--quiet'], /: ready/)));
   const input = JSON.parse(readFileSync(join(root, 'models', 'mnist-mlp', 'input.json'), 'utf8')) as { input_data: number[][] };

@@ -4,7 +4,11 @@
 // get a 4xx and never reach the queue; a worker killed in the middle of a job leaves exactly
 // one verified proof, made by the other worker; results survive a restart of the API; a load
 // of requests ends with every job completed exactly once; a split model proves through a flow
-// of chunk jobs and its result equals the unsplit model's.
+// of chunk jobs and its result equals the unsplit model's. And (issue 18) the API's guards: bearer
+// API keys (each key sees its own proofs), a per-key rate limit (429 + Retry-After), results and
+// every key the service writes expire, no private input stays in Redis once its job ended,
+// DELETE cancels or removes a proof, out-of-range inputs are a 400, a non-loopback API without
+// keys refuses to start, and while Redis is down the API answers 503 at once, logging one line.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -17,7 +21,7 @@ import * as snarkjs from 'snarkjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as api from '../src/api.js';
 import { buildModel, type ModelSpec } from '../src/onnx/write.js';
-import { QUEUE, provedKey, type ProofResult } from '../src/service/common.js';
+import { QUEUE, inputKey, provedKey, resultKey, type ProofResult } from '../src/service/common.js';
 import type { ProofStatus } from '../src/service/server.js';
 import { releaseCurves } from '../src/snark.js';
 
@@ -74,14 +78,22 @@ function freePort(): Promise<number> {
 // ---------------------------------------------------------------- the service under test
 
 let redisUrl = '';
+let redisPort = 0;
 let baseUrl = '';
 let apiProc: Proc;
 const workers: Proc[] = [];
 let redis: Redis;
 let queue: Queue;
 
+/** API keys: alice and bob from a JSON file (bob with a rate of his own), carol from the environment. */
+const keys = { alice: 'alice-0123456789abcdef0123', bob: 'bob-0123456789abcdef01234567', carol: 'carol-0123456789abcdef012345' };
+const keysFile = join(work, 'keys.json');
+const RESULT_TTL = 3600;
 const startApi = async () => {
-  const { proc, line } = await start('api', process.execPath, [cli, 'serve', '--redis', redisUrl, '--models', modelsDir, '--port', '0', '--body-limit', '65536'], /listening on /);
+  const { proc, line } = await start('api', process.execPath, [
+    cli, 'serve', '--redis', redisUrl, '--models', modelsDir, '--port', '0', '--body-limit', '65536',
+    '--api-keys', keysFile, '--rate', '600/min', '--result-ttl', `${RESULT_TTL}s`,
+  ], /listening on /, { ZKONNX_API_KEYS: ` ${keys.carol} ,` });
   baseUrl = line.replace(/^.*listening on /, '').trim();
   return proc;
 };
@@ -89,13 +101,18 @@ const startWorker = async (n: number) => (await start(`worker${n}`, process.exec
   cli, 'worker', '--redis', redisUrl, '--models', modelsDir, '--lock-ms', '5000', '--stalled-interval-ms', '1000', '--max-stalled', '2',
 ], /zkonnx worker .*: ready/, { ZKONNX_SERVICE_HOLD_FILE: holdFile, TMPDIR: work })).proc;
 
-async function http(method: string, path: string, body?: unknown, raw?: string): Promise<{ status: number; json: any }> {
+const startRedis = () => start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', join(work, 'redis'), '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+
+/** A request with alice's key unless `key` says otherwise (null: no Authorization header). */
+async function http(method: string, path: string, body?: unknown, raw?: string, key: string | null = keys.alice): Promise<{ status: number; json: any; headers: Headers }> {
   const r = await fetch(`${baseUrl}${path}`, {
-    method, headers: body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {},
+    method,
+    headers: { ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}), ...(key !== null ? { authorization: `Bearer ${key}` } : {}) },
     body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    signal: AbortSignal.timeout(10_000), // a request that hangs fails the test instead of stalling it
   });
   const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : undefined };
+  return { status: r.status, json: text ? JSON.parse(text) : undefined, headers: r.headers };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -111,6 +128,35 @@ async function waitFor(id: string, done: (s: ProofStatus) => boolean): Promise<P
   }
 }
 const completed = (id: string) => waitFor(id, (s) => s.status === 'completed');
+
+/** Every value in Redis, as text: strings, hashes, lists, sets, sorted sets and streams. */
+async function redisDump(): Promise<string> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const k of batch) {
+      const type = await redis.type(k);
+      const v = type === 'string' ? await redis.get(k)
+        : type === 'hash' ? await redis.hgetall(k)
+        : type === 'list' ? await redis.lrange(k, 0, -1)
+        : type === 'set' ? await redis.smembers(k)
+        : type === 'zset' ? await redis.zrange(k, '0', '-1', 'WITHSCORES')
+        : type === 'stream' ? await redis.xrange(k, '-', '+')
+        : type;
+      out.push(`${k} ${JSON.stringify(v)}`);
+    }
+  } while (cursor !== '0');
+  return out.join('\n');
+}
+
+/** The keys under a pattern with their TTLs in seconds (-1: none, -2: gone). */
+async function ttls(pattern: string): Promise<Map<string, number>> {
+  const m = new Map<string, number>();
+  for (const k of await redis.keys(pattern)) m.set(k, await redis.ttl(k));
+  return m;
+}
 
 async function submit(model: string, input: { input_data: number[][] }): Promise<string> {
   const r = await http('POST', '/v1/proofs', { model, input });
@@ -169,12 +215,15 @@ beforeAll(async () => {
     await api.setup({ buildDir: splitBuild });
   }
 
-  const port = await freePort();
-  redisUrl = `redis://127.0.0.1:${port}`;
+  writeFileSync(keysFile, JSON.stringify({ keys: [{ name: 'alice', key: keys.alice }, { name: 'bob', key: keys.bob, rate: '2/min' }] }));
+  redisPort = await freePort();
+  redisUrl = `redis://127.0.0.1:${redisPort}`;
   mkdirSync(join(work, 'redis'));
-  await start('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', join(work, 'redis'), '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+  await startRedis();
   redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', () => {}); // the last test stops Redis
   queue = new Queue(QUEUE, { connection: { url: redisUrl } });
+  queue.on('error', () => {});
   apiProc = await startApi();
   workers.push(await startWorker(1), await startWorker(2));
 }, 180_000);
@@ -194,11 +243,35 @@ afterAll(async () => {
 // ---------------------------------------------------------------- the tests
 
 describe('proving service (BullMQ on Redis, API and two workers as processes)', () => {
+  it('keys come from a file (lines or JSON) and ZKONNX_API_KEYS and are compared by hash; rates and TTLs parse; bad ones are refused', async () => {
+    const auth = await import('../src/service/auth.js');
+    const lines = auth.parseKeysFile(`# keys\n${keys.alice}\n\n  ${keys.bob}  \n`, 'keys.txt');
+    expect(lines.map((k) => k.name)).toEqual([expect.stringMatching(/^key-[0-9a-f]{12}$/), expect.stringMatching(/^key-/)]);
+    const json = auth.parseKeysFile(JSON.stringify([keys.alice, { key: keys.bob, name: 'bob', rate: '5/s' }]), 'keys.json');
+    expect(json[1]).toMatchObject({ name: 'bob', rate: { count: 5, periodMs: 1000 } });
+    const all = auth.loadApiKeys({ file: keysFile, env: ` ${keys.carol}, ${keys.alice},` }); // alice twice: once
+    expect(all.map((k) => k.name)).toEqual(['alice', 'bob', expect.stringMatching(/^key-/)]);
+    const a = new auth.Authenticator(all);
+    expect(a.check(`Bearer ${keys.carol}`)?.owner).toBe(all[2]!.owner);
+    expect(a.check(`bearer ${keys.alice}`)?.name).toBe('alice');
+    for (const h of [undefined, '', keys.alice, `Bearer ${keys.alice} x`, `Token ${keys.alice}`, `Bearer ${keys.alice.toUpperCase()}`]) expect(a.check(h), h).toBeUndefined();
+    expect(JSON.stringify(all)).not.toContain(keys.alice); // only hashes are kept
+    expect(() => auth.parseKeysFile('short\n', 'keys.txt')).toThrow(/at least 16 characters/);
+    expect(() => auth.loadApiKeys({ file: join(work, 'no-keys.txt') })).toThrow(/does not exist/);
+    expect(auth.parseRate('60/min')).toMatchObject({ count: 60, periodMs: 60_000 });
+    expect(auth.parseRate('off')).toBeUndefined();
+    expect(() => auth.parseRate('fast')).toThrow(/not a rate/);
+    expect(['24h', '90', '30m'].map((d) => auth.parseDuration(d))).toEqual([86_400, 90, 1800]);
+    expect(() => auth.parseDuration('0')).toThrow(/not a duration/);
+    expect(['127.0.0.1', 'localhost', '::1', '[::1]', '127.1.2.3'].every((h) => auth.isLoopback(h))).toBe(true);
+    expect(['0.0.0.0', '::', '192.168.1.5', 'example.com'].some((h) => auth.isLoopback(h))).toBe(false);
+  }, 10_000);
+
   it('lists the registered models with their input shapes', async () => {
     const r = await http('GET', '/v1/models');
     expect(r.status).toBe(200);
     const mlpModel = r.json.models.find((m: { id: string }) => m.id === 'mlp');
-    expect(mlpModel.inputs).toEqual([{ name: 'x', shape: [1, 4] }]);
+    expect(mlpModel.inputs).toEqual([{ name: 'x', shape: [1, 4], range: [expect.any(Number), expect.any(Number)] }]);
     if (hasSplit) expect(r.json.models.find((m: { id: string }) => m.id === 'mlp-split').chunks).toBe(2);
   }, 10_000);
 
@@ -217,6 +290,29 @@ describe('proving service (BullMQ on Redis, API and two workers as processes)', 
     expect(firstResult.publicSignals).toEqual(direct.publicSignals);
     expect(s.progress?.step).toBe('done');
   }, 60_000);
+
+  it('API keys: 401 without a valid bearer key; a proof is visible to the key that asked for it only', async () => {
+    const before = await queue.getJobCounts();
+    for (const authorization of [undefined, 'Bearer not-a-key', `Basic ${keys.alice}`, `Bearer ${keys.alice}x`, `Bearer ${keys.alice.slice(0, -1)}`, 'Bearer ']) {
+      const r = await fetch(`${baseUrl}/v1/proofs`, {
+        method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: JSON.stringify({ model: 'mlp', input }),
+      });
+      expect(r.status, String(authorization)).toBe(401);
+      expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm="zkonnx"/);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    }
+    expect((await http('GET', '/v1/models', undefined, undefined, null)).status).toBe(401);
+    expect((await http('GET', `/v1/proofs/${firstId}`, undefined, undefined, null)).status).toBe(401);
+    expect((await http('DELETE', `/v1/proofs/${firstId}`, undefined, undefined, 'wrong')).status).toBe(401);
+    // carol's key comes from ZKONNX_API_KEYS; bob's and carol's keys do not see alice's proof
+    expect((await http('GET', '/v1/models', undefined, undefined, keys.carol)).status).toBe(200);
+    for (const other of [keys.bob, keys.carol]) {
+      expect((await http('GET', `/v1/proofs/${firstId}`, undefined, undefined, other)).status).toBe(404);
+      expect((await http('DELETE', `/v1/proofs/${firstId}`, undefined, undefined, other)).status).toBe(404);
+    }
+    expect((await http('GET', `/v1/proofs/${firstId}`)).json.status).toBe('completed');
+    expect(await queue.getJobCounts()).toEqual(before);
+  }, 10_000);
 
   it('answers 4xx with a clear message, and nothing wrong reaches the queue', async () => {
     const before = await queue.getJobCounts();
@@ -265,6 +361,51 @@ describe('proving service (BullMQ on Redis, API and two workers as processes)', 
     expect(await queue.getJobCounts()).toEqual(before);
   }, 30_000);
 
+  it('an input outside the compiled input range is a 400 at the API, before it reaches the queue', async () => {
+    const before = await queue.getJobCounts();
+    const far = await http('POST', '/v1/proofs', { model: 'mlp', input: { input_data: [[0.5, 100, 1, 0.75]] } });
+    expect(far.status, JSON.stringify(far.json)).toBe(400);
+    // GET /v1/models gives each input's range
+    const models = (await http('GET', '/v1/models')).json.models as { id: string; inputs: { name: string; range: [number, number] }[] }[];
+    const [lo, hi] = models.find((m) => m.id === 'mlp')!.inputs[0]!.range;
+    expect(lo).toBeLessThanOrEqual(-1);
+    expect(hi).toBeGreaterThanOrEqual(1);
+    for (const model of hasSplit ? ['mlp', 'mlp-split'] : ['mlp']) {
+      for (const [k, v] of [[1, 100], [3, hi + 1], [0, lo - 1]] as const) {
+        const x = [0.5, -0.25, 1, 0.75];
+        x[k] = v;
+        const r = await http('POST', '/v1/proofs', { model, input: { input_data: [x] } });
+        expect(r.status, JSON.stringify(r.json)).toBe(400);
+        expect(r.json.error.code).toBe('INPUT_OUT_OF_RANGE');
+        expect(r.json.error.message).toMatch(/^input\.input_data\[0\]: input 'x'/);
+        expect(r.json.error.message).toContain(`'x'[${k}] = ${v} lies outside the range the circuit was calibrated for, [${lo}, ${hi}]`);
+      }
+    }
+    // the edges of the range are inside it
+    const r = await http('POST', '/v1/proofs', { model: 'mlp', input: { input_data: [[lo, hi, 0, 0]] } });
+    expect(r.status, JSON.stringify(r.json)).toBe(202);
+    expect((await completed(r.json.id)).result!.verified).toBe(true);
+    expect((await queue.getJobCounts()).failed).toBe(before.failed);
+  }, 30_000);
+
+  it('rate limit per key: over its rate a key gets 429 with Retry-After; other keys are not slowed', async () => {
+    // bob's rate is 2 requests a minute (his entry in the keys file); a refused request counts too
+    expect((await http('POST', '/v1/proofs', { model: 'mlp' }, undefined, keys.bob)).status).toBe(400);
+    expect((await http('POST', '/v1/proofs', { model: 'mlp' }, undefined, keys.bob)).status).toBe(400);
+    const r = await http('POST', '/v1/proofs', { model: 'mlp', input }, undefined, keys.bob);
+    expect(r.status).toBe(429);
+    expect(r.json.error.code).toBe('RATE_LIMITED');
+    const retry = Number(r.headers.get('retry-after'));
+    expect(Number.isInteger(retry) && retry >= 1 && retry <= 60, `Retry-After: ${r.headers.get('retry-after')}`).toBe(true);
+    // reading is not limited; alice (600/min) is not slowed by bob
+    expect((await http('GET', '/v1/models', undefined, undefined, keys.bob)).status).toBe(200);
+    expect((await http('POST', '/v1/proofs', { model: 'mlp' })).status).toBe(400);
+    // the counters live in Redis with a TTL of at most the period
+    const t = await ttls('zkonnx:rate:*');
+    expect(t.size).toBeGreaterThanOrEqual(2);
+    for (const [k, v] of t) expect(v > 0 && v <= 60, `${k}: TTL ${v}`).toBe(true);
+  }, 10_000);
+
   it('a worker killed (SIGKILL) in the middle of a job: the other worker proves it, exactly once', async () => {
     writeFileSync(holdFile, 'hold');
     const id = await submit('mlp', inputOf(7));
@@ -281,7 +422,7 @@ describe('proving service (BullMQ on Redis, API and two workers as processes)', 
     expect(s.result!.worker).toMatch(new RegExp(`:${survivor.child.pid}$`));
     expect(s.attempts).toBeGreaterThanOrEqual(2); // taken again after the stall
     expect(await verifies(s.result!)).toBe(true);
-    expect(await redis.hget(provedKey, id)).toBe('1');
+    expect(await redis.get(provedKey(id))).toBe('1');
     expect(await completedEvents(id)).toBe(1);
     expect(survivor.log.some((l) => l.includes(`completed proof ${id}`))).toBe(true);
     workers.push(await startWorker(3));
@@ -308,11 +449,75 @@ describe('proving service (BullMQ on Redis, API and two workers as processes)', 
       const r = s.result!;
       expect(r.id).toBe(ids[k]);
       expect(await verifies(r)).toBe(true);
-      expect(await redis.hget(provedKey, ids[k]!)).toBe('1');
+      expect(await redis.get(provedKey(ids[k]!))).toBe('1');
       expect(await completedEvents(ids[k]!)).toBe(1);
       expect(r.artifactLoads).toBe(1); // each worker read the model's artifacts once and reused them
     }
   }, 90_000);
+
+  it('results and every key the service writes expire: TTLs set (not -1), jobs removed by age', async () => {
+    const t = await ttls('zkonnx:*');
+    expect([...t.keys()]).toEqual(expect.arrayContaining([resultKey(firstId), provedKey(firstId)]));
+    for (const [k, v] of t) expect(v > 0 && v <= RESULT_TTL, `${k}: TTL ${v}`).toBe(true);
+    const job = (await queue.getJob(firstId))!;
+    expect(job.opts.removeOnComplete).toEqual({ age: RESULT_TTL });
+    expect(job.opts.removeOnFail).toEqual({ age: RESULT_TTL });
+    // the result lives in one key with a TTL; the job's return value and the event stream hold none of it
+    expect(job.returnvalue).not.toHaveProperty('proof');
+    expect(JSON.stringify(await redis.xrange(`bull:${QUEUE}:events`, '-', '+'))).not.toContain('"pi_a"');
+  }, 10_000);
+
+  it('DELETE: a waiting job is removed, an active one discarded by its worker, a finished one deleted; no input stays in Redis', async () => {
+    // inputs with a mark that nothing else in Redis contains
+    const marked = (k: 1 | 2 | 3) => ({ input_data: [[[0, 0.1234567891, 0.1234567892, 0.1234567893][k]!, -0.25, 0.5, 0.75]] });
+    writeFileSync(holdFile, 'hold');
+    try {
+      const a = await submit('mlp', marked(1));
+      const b = await submit('mlp', marked(2));
+      // both workers take one job each and wait; the third job waits in the queue
+      await Promise.all([a, b].map((id) => waitFor(id, (s) => s.status === 'active' && s.progress?.step === 'hold')));
+      const c = await submit('mlp', marked(3));
+      expect((await http('GET', `/v1/proofs/${c}`)).json.status).toBe('waiting');
+      // while the jobs live, each input is in Redis (the mark is found), in a key of its own with a TTL, not in the job's hash
+      expect(await redisDump()).toContain('0.1234567893');
+      for (const id of [a, b, c]) {
+        expect(JSON.stringify(await redis.hgetall(`bull:${QUEUE}:${id}`))).not.toContain('0.123456789');
+        const ttl = await redis.ttl(inputKey(id));
+        expect(ttl > 0 && ttl <= RESULT_TTL, `TTL ${ttl}`).toBe(true);
+      }
+
+      let r = await http('DELETE', `/v1/proofs/${c}`);
+      expect(r.status).toBe(200);
+      expect(r.json).toEqual({ id: c, status: 'cancelled' });
+      expect((await http('GET', `/v1/proofs/${c}`)).status).toBe(404);
+      expect(await queue.getJob(c)).toBeUndefined();
+
+      r = await http('DELETE', `/v1/proofs/${a}`);
+      expect(r.status).toBe(202);
+      expect(r.json).toEqual({ id: a, status: 'cancelling' });
+      const sa = await waitFor(a, (s) => s.status === 'cancelled');
+      expect(sa.result).toBeUndefined();
+      rmSync(holdFile, { force: true });
+      const sb = await completed(b);
+      expect(await verifies(sb.result!)).toBe(true);
+      expect(await redis.get(resultKey(a))).toBeNull();
+      expect(await redis.get(provedKey(a))).toBeNull();
+
+      // all three jobs ended: none of their inputs is anywhere in Redis
+      expect(await redisDump()).not.toContain('0.123456789');
+
+      r = await http('DELETE', `/v1/proofs/${b}`);
+      expect(r.status).toBe(200);
+      expect(r.json).toEqual({ id: b, status: 'deleted' });
+      expect((await http('GET', `/v1/proofs/${b}`)).status).toBe(404);
+      expect(await redis.get(resultKey(b))).toBeNull();
+      expect((await http('DELETE', `/v1/proofs/${b}`)).status).toBe(404);
+      expect((await http('DELETE', '/v1/proofs/no-such-proof')).status).toBe(404);
+      expect((await http('DELETE', '/v1/proofs/bad:id')).status).toBe(400);
+    } finally {
+      rmSync(holdFile, { force: true });
+    }
+  }, 30_000);
 
   it.skipIf(!hasSplit)('a split model proves through a flow of chunk jobs; its result equals the unsplit proof\'s output', async () => {
     const id = await submit('mlp-split', input);
@@ -327,7 +532,10 @@ describe('proving service (BullMQ on Redis, API and two workers as processes)', 
     expect(v.links).toEqual([true]);
     expect(r.outputs.map((o) => o.raw)).toEqual(firstResult.outputs.map((o) => o.raw));
     expect(v.outputValues).toEqual(firstResult.outputs.flatMap((o) => o.raw));
-    expect(await redis.hget(provedKey, id)).toBe('1');
+    expect(await redis.get(provedKey(id))).toBe('1');
+    // the chunk jobs' inputs (the model input and the activations between chunks) are gone too
+    for (const k of [id, `${id}-chunk-0`, `${id}-chunk-1`]) expect(await redis.exists(inputKey(k)), k).toBe(0);
+    for (const j of chunkJobs) expect((await queue.getJob(j!.id!))!.data).not.toHaveProperty('input');
   }, 90_000);
 
   it.skipIf(!hasSplit)('a worker killed (SIGKILL) in the middle of a chunk job: the flow still ends with one verified, linked proof', async () => {
@@ -359,22 +567,54 @@ describe('proving service (BullMQ on Redis, API and two workers as processes)', 
     const v = await split.verifySplit({ buildDir: splitBuild, proofs: r.chunks! });
     expect(v.ok, v.errors.join('; ')).toBe(true);
     expect((await queue.getJob(`${id}-chunk-0`))!.attemptsStarted).toBeGreaterThanOrEqual(2);
-    expect(await redis.hget(provedKey, id)).toBe('1');
+    expect(await redis.get(provedKey(id))).toBe('1');
     expect(await completedEvents(id)).toBe(1);
     workers.push(await startWorker(4));
   }, 90_000);
 
-  it('a worker or API that cannot reach Redis exits 1 at once, saying so', async () => {
+  it('a worker or API that cannot reach Redis exits 1 at once, saying so; an API on a non-loopback address without keys refuses to start', async () => {
     const port = await freePort(); // nothing listens there
-    for (const verb of ['worker', 'serve']) {
-      const r = await promisify(execFile)(process.execPath, [cli, verb, '--redis', `redis://127.0.0.1:${port}`, '--models', modelsDir], { cwd: work }).catch((e) => e);
+    const run = (args: string[], env: Record<string, string> = {}) => promisify(execFile)(process.execPath, [cli, ...args], { cwd: work, timeout: 15_000, env: { ...process.env, ...env } }).catch((e) => e);
+    const [worker, serve, open] = await Promise.all([
+      ...['worker', 'serve'].map((verb) => run([verb, '--redis', `redis://127.0.0.1:${port}`, '--models', modelsDir])),
+      run(['serve', '--redis', redisUrl, '--models', modelsDir, '--host', '0.0.0.0', '--port', '0'], { ZKONNX_API_KEYS: '' }),
+    ]);
+    for (const r of [worker, serve]) {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`cannot reach Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED`));
     }
+    expect(open.code).toBe(1);
+    expect(open.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without API keys/);
   }, 30_000);
 
   it('a worker shuts down gracefully on SIGTERM', async () => {
     const w = workers.pop()!;
     expect(await stop(w, 'SIGTERM')).toBe(0);
+  }, 30_000);
+
+  it('while Redis is down the API answers 503 at once and logs one line; it serves again once Redis is back', async () => {
+    const mark = apiProc.log.length;
+    const redisProc = [...procs].find((p) => p.name === 'redis')!;
+    expect(await stop(redisProc, 'SIGKILL')).toBe(null);
+    for (const [method, path, body] of [['POST', '/v1/proofs', { model: 'mlp', input }], ['GET', `/v1/proofs/${firstId}`], ['DELETE', `/v1/proofs/${firstId}`]] as const) {
+      const t0 = Date.now();
+      const r = await http(method, path, body);
+      expect(r.status, `${method} ${path}`).toBe(503);
+      expect(r.json.error.code).toBe('REDIS_UNAVAILABLE');
+      expect(Date.now() - t0).toBeLessThan(2000);
+    }
+    expect((await http('GET', '/v1/models')).status).toBe(200); // needs no Redis
+    const lines = () => apiProc.log.slice(mark);
+    await expect.poll(() => lines().some((l) => /Redis .* unreachable/.test(l))).toBe(true);
+    await sleep(500); // ioredis retries meanwhile (every 0.1 s, 0.2 s, ...): still one line
+    expect(lines().filter((l) => /redis/i.test(l)), lines().join('\n')).toHaveLength(1);
+    expect(lines().join('\n')).not.toMatch(/^\s+at |ioredis|Unhandled/m);
+    // Redis back on the same port (empty: it kept nothing): the API answers again, and says so once
+    await startRedis();
+    await expect.poll(async () => (await http('GET', `/v1/proofs/${firstId}`)).status, { timeout: 10_000, interval: 200 }).toBe(404);
+    expect((await http('POST', '/v1/proofs', { model: 'mlp', input })).status).toBe(202);
+    expect(lines().filter((l) => /redis/i.test(l)).map((l) => l.replace(/^.*Redis at \S+ /, ''))).toEqual([
+      expect.stringMatching(/^is unreachable .*answering 503/), expect.stringMatching(/^is back/),
+    ]);
   }, 30_000);
 });

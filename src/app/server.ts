@@ -56,6 +56,18 @@ function sendFile(reply: FastifyReply, file: string, ifNoneMatch: string | undef
   return reply.send(createReadStream(file));
 }
 
+/**
+ * Whether the page shows an argmax ("Prediction → k") for a model: only for a classifier, which we
+ * take to be a model with exactly one output whose shape, leading 1s (the batch) aside, is one
+ * dimension of C ≥ 2 classes: [C], [1, C], [1, 1, C]. Any other model (a single number, several
+ * outputs, a grid such as [1, 2, 2]) shows its output values with no argmax.
+ */
+export function isClassifier(outputs: { shape: number[] }[]): boolean {
+  if (outputs.length !== 1) return false;
+  const dims = outputs[0]!.shape.slice(outputs[0]!.shape.findIndex((d) => d !== 1));
+  return dims.length === 1 && dims[0]! >= 2;
+}
+
 /** The page's view of a model: what it needs to decide whether and how to prove it. */
 function describe(m: ModelInfo) {
   const p = new BuildPaths(m.buildDir);
@@ -64,6 +76,7 @@ function describe(m: ModelInfo) {
     id: m.id,
     inputs: m.inputs,
     outputs: s.outputs.map((o) => ({ name: o.name, shape: o.shape })),
+    classifier: isClassifier(s.outputs),
     constraints: s.circuit.constraints,
     visibility: s.visibility,
     // MNIST-shaped models get the digit canvas: 28×28 pixels in [0, 1], or 2×2-average-pooled to 14×14
@@ -80,6 +93,11 @@ export async function startApp(opts: AppOptions): Promise<AppServer> {
   const registry = new ModelRegistry(opts.models);
   // a browser keeps connections open (and may leave a download unread): close them on shutdown
   const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true });
+  // no internal detail (file paths, errno) in an error answer
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    return reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
+  });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('Cross-Origin-Opener-Policy', 'same-origin').header('Cross-Origin-Embedder-Policy', 'require-corp');
   });
@@ -115,18 +133,23 @@ export async function startApp(opts: AppOptions): Promise<AppServer> {
 
   app.get<{ Params: { id: string; file: string } }>('/models/:id/:file', async (req, reply) => {
     const m = registry.get(req.params.id);
-    const which = ARTIFACTS[req.params.file as ArtifactName];
+    // own names only: 'constructor' or '__proto__' are not artifacts
+    const which = Object.hasOwn(ARTIFACTS, req.params.file) ? ARTIFACTS[req.params.file as ArtifactName] : undefined;
     if (!m || !provable(m) || !which) return reply.code(404).send({ error: `no ${req.params.file} for model '${req.params.id}'` });
     const file = which(new BuildPaths(m.buildDir));
     if (!existsSync(file)) return reply.code(404).send({ error: `${req.params.file} is missing in ${m.buildDir}` });
     return sendFile(reply, file, req.headers['if-none-match']);
   });
 
-  // The page itself: a closed set of files from dist/app.
+  // The page itself: the regular files directly in dist/app, nothing else. A name is one path
+  // segment that does not start with a dot ('.', '..', also sent as %2e%2e, are refused), and what
+  // it resolves to must be a file in the page folder itself.
   app.get<{ Params: { file?: string } }>('/:file?', async (req, reply) => {
     const name = req.params.file || 'index.html';
-    if (!/^[A-Za-z0-9_.-]+$/.test(name) || !existsSync(join(page, name))) return reply.code(404).send({ error: `no page file ${name}` });
-    return sendFile(reply, join(page, name), req.headers['if-none-match']);
+    const file = resolve(page, name);
+    const ok = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(name) && dirname(file) === page && existsSync(file) && statSync(file).isFile();
+    if (!ok) return reply.code(404).send({ error: `no page file ${JSON.stringify(name)}` });
+    return sendFile(reply, file, req.headers['if-none-match']);
   });
 
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8090 });

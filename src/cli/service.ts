@@ -3,7 +3,8 @@
 // a worker finishes the jobs in hand before it exits. A second signal exits at once.
 import type { Command } from 'commander';
 import { ZkonnxError } from '../errors.js';
-import { startServer } from '../service/server.js';
+import { loadApiKeys, parseDuration, parseRate } from '../service/auth.js';
+import { DEFAULT_RATE, startServer } from '../service/server.js';
 import { startWorker } from '../service/worker.js';
 
 export const int = (what: string, min: number) => (v: string) => {
@@ -38,14 +39,23 @@ export async function serveUntilSignal(start: () => Promise<{ close(): Promise<v
 
 export function register(program: Command): void {
   program.command('serve')
-    .description('the proving service\'s HTTP API: POST /v1/proofs, GET /v1/proofs/:id, GET /v1/models (jobs go to BullMQ on Redis)')
+    .description('the proving service\'s HTTP API: POST /v1/proofs, GET and DELETE /v1/proofs/:id, GET /v1/models (jobs go to BullMQ on Redis)')
     .requiredOption('--redis <url>', 'Redis URL shared with the workers (redis://host:port)')
     .requiredOption('--models <dir>', 'folder whose subfolders are compiled and set-up builds; the subfolder name is the model id')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--host <host>', 'address to listen on (other than loopback only with API keys)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', int('--port', 0), 8080)
     .option('--body-limit <bytes>', 'largest request body (413 above it)', int('--body-limit', 1), 1 << 20)
+    .option('--api-keys <file>', 'API keys clients send as "Authorization: Bearer <key>": one per line, or JSON [{"key", "name", "rate"}]; also ZKONNX_API_KEYS=k1,k2')
+    .option('--rate <n/period>', 'proof requests per key (per client address without keys), e.g. 60/min, 5/s; off: no limit', DEFAULT_RATE)
+    .option('--result-ttl <duration>', 'how long results (and inputs still waiting) are kept, e.g. 24h, 30m, 3600s', '24h')
     .action((o) => serveUntilSignal(async () => {
-      const s = await startServer({ redis: o.redis, models: o.models, host: o.host, port: o.port, bodyLimit: o.bodyLimit });
+      const keys = loadApiKeys({ file: o.apiKeys, env: process.env.ZKONNX_API_KEYS });
+      const s = await startServer({
+        redis: o.redis, models: o.models, host: o.host, port: o.port, bodyLimit: o.bodyLimit,
+        keys, rate: parseRate(o.rate) ?? null, resultTtl: parseDuration(o.resultTtl),
+        log: (line) => process.stderr.write(`zkonnx serve: ${line}\n`),
+      });
+      process.stderr.write(`zkonnx serve: ${keys.length ? `${keys.length} API key(s)` : 'no API keys (loopback only)'}, rate ${o.rate}, results kept ${o.resultTtl}\n`);
       return { close: () => s.close(), ready: `zkonnx serve: listening on ${s.url}` };
     }));
 

@@ -1,7 +1,33 @@
-// The headers bound into every public commitment (src/commit/poseidon.ts headerIv): what the
-// committed integers mean. Every producer and checker of a commitment builds its header here, so
-// the training circuit's weights commitment and a compiled model's stay the same function.
-import { headerIv, type CommitHeader } from './poseidon.js';
+// The headers bound into every public commitment: what the committed integers mean. Every
+// producer and checker of a commitment builds its header here, so the training circuit's weights
+// commitment and a compiled model's stay the same function. Pure (no Node built-ins, no
+// circomlibjs): the page computes the IVs of a model's circuit too.
+import { sha256 } from '@noble/hashes/sha256';
+
+/**
+ * What a commitment's integers mean: its kind and every fact needed to read them back as numbers
+ * (shapes, scales, width, offset, layout). Its digest starts the Poseidon chain (the IV), so the
+ * same integers under another header (a scale of 2^10 instead of 2^12, other shapes, another kind)
+ * give another commitment.
+ */
+export type CommitHeader = { kind: string; n: number; bits: number } & Record<string, unknown>;
+
+function canonical(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
+  if (x && typeof x === 'object') return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(typeof x === 'bigint' ? x.toString() : x);
+}
+
+/** The IV of a header: sha256 of "zkonnx-commit/1" and its canonical JSON, cut to 248 bits (< r). */
+export function headerIv(h: CommitHeader): bigint {
+  const d = sha256(new TextEncoder().encode(`zkonnx-commit/1\n${canonical(h)}`));
+  let v = 0n;
+  for (let i = 0; i < 31; i++) v = (v << 8n) | BigInt(d[i]!);
+  return v;
+}
+
+/** The IV of a commitment without a header (chunk links of a split build): n·256 + bits. */
+export const plainIv = (n: number, bits: number): bigint => BigInt(n) * 256n + BigInt(bits);
 
 /** A tensor as a header lists it: its shape and its scale (real ≈ q / 2^scale). */
 export interface TensorMeaning { shape: readonly number[]; scale: number }
@@ -32,7 +58,6 @@ export function sampleHeader(d: { features: number; bits: number; featureScale: 
   };
 }
 
-export { headerIv };
 
 /** The IVs of a compiled model's commitments, from its quantized graph's inputs and outputs. */
 export const modelIvs = {

@@ -2,8 +2,9 @@
  * Poseidon commitments in TypeScript, equal to circuits/commit.circom's templates: circomlibjs's
  * Poseidon (the constants circomlib's circuits use), the same packing and chaining rules.
  */
-import { createHash } from 'node:crypto';
 import { ZkonnxError } from '../errors.js';
+import { plainIv } from './headers.js';
+export { headerIv, plainIv, type CommitHeader } from './headers.js';
 import { keepingCurve } from '../setup/fast/snarkjs-internals.js';
 
 export type Hasher = (inputs: readonly bigint[]) => bigint;
@@ -41,29 +42,6 @@ export function pack(values: readonly bigint[], bits: number, what = 'value'): b
   }
   return out;
 }
-
-/**
- * What a commitment's integers mean: its kind and every fact needed to read them back as numbers
- * (shapes, scales, width, offset, layout). Its digest starts the Poseidon chain (the IV), so the
- * same integers under another header (a scale of 2^10 instead of 2^12, other shapes, another kind)
- * give another commitment.
- */
-export type CommitHeader = { kind: string; n: number; bits: number } & Record<string, unknown>;
-
-function canonical(x: unknown): string {
-  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
-  if (x && typeof x === 'object') return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`).join(',')}}`;
-  return JSON.stringify(typeof x === 'bigint' ? x.toString() : x);
-}
-
-/** The IV of a header: sha256 of "zkonnx-commit/1" and its canonical JSON, cut to 248 bits (< r). */
-export function headerIv(h: CommitHeader): bigint {
-  const d = createHash('sha256').update(`zkonnx-commit/1\n${canonical(h)}`).digest();
-  return BigInt(`0x${d.subarray(0, 31).toString('hex')}`);
-}
-
-/** The IV of a commitment without a header (chunk links of a split build): n·256 + bits. */
-export const plainIv = (n: number, bits: number): bigint => BigInt(n) * 256n + BigInt(bits);
 
 /**
  * PackedCommit(n, bits, iv): chain Poseidon over the packed elements, 15 at a time, from the IV

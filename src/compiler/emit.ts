@@ -1,8 +1,7 @@
 // QuantGraph → circom source. Affine maps become linear combinations inside the constraint of the
 // next rescale (zero constraints of their own); constants live in var arrays returned by functions
 // and are read in loops, because circom overflows its stack on long single expressions.
-import { inputHeader, modelIvs, outputHeader, weightsHeader } from '../commit/headers.js';
-import { plainIv } from '../commit/poseidon.js';
+import { inputHeader, modelIvs, outputHeader, plainIv, weightsHeader } from '../commit/headers.js';
 import type { QAct, QAffine, QuantGraph, Visibility, WeightVisibility } from '../ir/graph.js';
 import { bitlen } from '../quantize/int.js';
 

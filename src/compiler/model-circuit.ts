@@ -7,8 +7,7 @@ import { ZkonnxError } from '../errors.js';
 import { inputSignal, outputCommitBits, outputSignal, publicLayout, saltSignals, type ChunkLinks, type CircuitVisibility } from './emit.js';
 import { argMax, clampedPoly, divRound, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit } from './gadgets.js';
 import { packedCommit, poseidonHash } from './poseidon-gadget.js';
-import { modelIvs } from '../commit/headers.js';
-import { plainIv } from '../commit/poseidon.js';
+import { modelIvs, plainIv } from '../commit/headers.js';
 import type { Progress } from '../log.js';
 import type { Component, Lin, System, SystemShape } from './system.js';
 

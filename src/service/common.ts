@@ -25,6 +25,27 @@ export function redisConnection(url: string): ConnectionOptions {
   return { url, maxRetriesPerRequest: null };
 }
 
+/**
+ * The API's connections: commands fail at once while Redis is down (no offline queue, no retry of
+ * a command in flight), so that a request is answered 503 instead of hanging until Redis is back;
+ * reconnection is tried every 0.1 s to 1 s, so that service resumes soon after Redis does.
+ */
+export const failFastOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  connectTimeout: 5000,
+  retryStrategy: (times: number) => Math.min(100 * times, 1000),
+} as const;
+
+/** Whether an error means Redis cannot be reached now (ioredis's words for it), not a bad command. */
+export function isRedisUnavailable(e: unknown): boolean {
+  const err = e as { name?: string; message?: string; code?: string } | undefined;
+  if (!err) return false;
+  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'ConnectionClosedError') return true;
+  if (err.code && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(err.code)) return true;
+  return /Stream isn't writeable|Connection is closed|enableOfflineQueue|max retries per request|connect ETIMEDOUT|ECONNREFUSED/i.test(err.message ?? '');
+}
+
 /** Fails at start-up, with a clear message, when Redis cannot be reached (instead of retrying forever). */
 export async function checkRedis(url: string): Promise<void> {
   redisConnection(url);
@@ -41,19 +62,28 @@ export async function checkRedis(url: string): Promise<void> {
   }
 }
 
-/** The data of a proof job: the model id and the input, exactly as the API accepted them. */
+/**
+ * The data of a proof job. The input is not in it: it lives under inputKey(id), with a TTL, and is
+ * deleted when the job ends (completed, failed, cancelled), so a job kept for its result holds no
+ * private input. `ttl`: seconds the result is kept (the API's --result-ttl).
+ */
 export interface ProofJobData {
   model: string;
-  input: { input_data: number[][] };
   submittedAt: number;
+  ttl: number;
+  /** Who asked: the id of the API key (not the key), or undefined when the API runs without keys. */
+  owner?: string;
 }
 
-/** The data of a chunk job of a split model: the chunk's own circuit input. */
+/** A proof's input as the API accepted it, stored under inputKey(id). */
+export type ProofInput = { input_data: number[][] };
+
+/** The data of a chunk job of a split model; the chunk's own circuit input is under inputKey(job id). */
 export interface ChunkJobData {
   model: string;
   parent: string;
   index: number;
-  input: Record<string, string[]>;
+  ttl: number;
 }
 
 export interface ChunkResult {
@@ -67,6 +97,12 @@ export interface ChunkResult {
 }
 
 /** What a completed proof job returns (BullMQ keeps it in Redis as the job's return value). */
+/** What a proof job returns to BullMQ: a pointer, not the result (which is under resultKey(id), with a TTL). */
+export interface ProofJobReturn {
+  id: string;
+  stored: true;
+}
+
 export interface ProofResult {
   id: string;
   model: string;
@@ -107,10 +143,22 @@ export interface LockOptions {
 
 export const DEFAULT_LOCK: LockOptions = { lockMs: 30_000, stalledIntervalMs: 15_000, maxStalled: 2 };
 
-/** Where a worker keeps the result of a proof id: set once (SET NX), never overwritten. */
+/** Where a worker keeps the result of a proof id: set once (SET NX), never overwritten; expires after the job's ttl. */
 export const resultKey = (id: string) => `${KEY_PREFIX}:result:${id}`;
-/** How many times a worker finished proving a proof id (the tests read it: exactly once). */
-export const provedKey = `${KEY_PREFIX}:proved`;
+/** How many times a worker finished proving a proof id (the tests read it: exactly once); expires with the result. */
+export const provedKey = (id: string) => `${KEY_PREFIX}:proved:${id}`;
+/** The private input of a proof job or chunk job: written by the API (or the parent job), deleted when the job ends. */
+export const inputKey = (jobId: string) => `${KEY_PREFIX}:input:${jobId}`;
+/** Set by DELETE on an active proof: its worker discards the job at its next step. */
+export const cancelKey = (id: string) => `${KEY_PREFIX}:cancel:${id}`;
+/** A key's rate-limit state (see auth.ts). */
+export const rateKey = (who: string) => `${KEY_PREFIX}:rate:${who}`;
+
+/** How long results are kept unless --result-ttl says otherwise: 24 h. */
+export const DEFAULT_RESULT_TTL_S = 24 * 3600;
+
+/** The failedReason prefix of a proof cancelled by its client (GET shows such a job as 'cancelled'). */
+export const CANCELLED = 'CANCELLED';
 
 /** Proof ids are BullMQ job ids: letters, digits, '-' and '_' (no ':', which BullMQ reserves). */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;

@@ -5,14 +5,21 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSettings, type Settings } from '../settings.js';
 import { ZkonnxError } from '../errors.js';
+import type { QInput, QuantGraph } from '../ir/graph.js';
 import { BuildPaths } from '../paths.js';
+import { quantizeInputs } from '../qexec/exec.js';
 
 export interface ModelInfo {
   id: string;
   buildDir: string;
   settings: Settings;
-  /** The inputs a request gives (the model's, without committed weights), with their sizes. */
-  inputs: { name: string; shape: number[]; size: number }[];
+  /**
+   * The inputs a request gives (the model's, without committed weights), with their sizes and the
+   * range the circuit range-checks them to (settings.json `inputs[].range` at its scale), when recorded.
+   */
+  inputs: { name: string; shape: number[]; size: number; range?: [number, number] }[];
+  /** The same inputs as the integer executor sees them: quantizeInputs checks a request against them. */
+  quantInputs?: QInput[];
   /** Number of chunks of a split build (settings.split.chunks), or undefined. */
   chunks?: number;
   /** Changes when the build is compiled or set up again (caches of its artifacts are then stale). */
@@ -42,7 +49,28 @@ export function loadModel(id: string, buildDir: string): ModelInfo | undefined {
   if (chunks === undefined && (!existsSync(p.file('zkey')) || !existsSync(p.file('vkey')) || !existsSync(p.file('r1cs')))) return undefined;
   const nWeights = settings.weights?.tensors.length ?? 0;
   const user = settings.inputs.slice(0, settings.inputs.length - nWeights);
-  return { id, buildDir: p.dir, settings, inputs: user.map((i) => ({ name: i.name, shape: i.shape, size: size(i.shape) })), chunks, version: buildVersion(p) };
+  const quantInputs = quantInputsOf(user);
+  return {
+    id, buildDir: p.dir, settings, chunks, version: buildVersion(p), quantInputs,
+    inputs: user.map((i) => ({
+      name: i.name, shape: i.shape, size: size(i.shape),
+      ...(quantInputs ? { range: [Number(BigInt(i.range[0])) / 2 ** i.scale, Number(BigInt(i.range[1])) / 2 ** i.scale] as [number, number] } : {}),
+    })),
+  };
+}
+
+/** settings.json's inputs as the executor's QInputs (lo and bits of the range check), or undefined for builds that did not record them. */
+function quantInputsOf(inputs: Settings['inputs']): QInput[] | undefined {
+  try {
+    return inputs.map((i, k) => {
+      const lo = BigInt(i.range[0]);
+      const hi = BigInt(i.range[1]);
+      if (!Number.isInteger(i.bits) || !Number.isInteger(i.scale) || hi - lo + 1n !== 1n << BigInt(i.bits)) throw new Error('inconsistent range');
+      return { name: i.name, shape: i.shape, offset: k, size: size(i.shape), scale: i.scale, lo, bits: i.bits, calibrated: i.calibrated };
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /** The models under a folder, read again when asked for one it does not know (new builds appear). */
@@ -134,7 +162,25 @@ export function validateRequest(body: unknown, registry: ModelRegistry): { model
     if (out.length !== want.size) {
       throw new RequestError(400, 'INPUT_SHAPE', `input.input_data[${k}] has ${out.length} number(s), model '${model.id}' input '${want.name}' has shape [${want.shape}] (${want.size} numbers)`);
     }
+    checkRange(model, k, out);
     return out;
   });
   return { model, input: { input_data: flat } };
+}
+
+/**
+ * The circuit range-checks every input to the envelope it was compiled for (settings.json); a value
+ * outside it cannot be proved. The check is the prover's own (quantizeInputs), on that one input.
+ */
+function checkRange(model: ModelInfo, k: number, values: number[]): void {
+  const q = model.quantInputs?.[k];
+  if (!q) return;
+  try {
+    quantizeInputs({ inputs: [q] } as Pick<QuantGraph, 'inputs'> as QuantGraph, [values]);
+  } catch (e) {
+    if (e instanceof ZkonnxError && e.code === 'INPUT_OUT_OF_RANGE') {
+      throw new RequestError(400, 'INPUT_OUT_OF_RANGE', `input.input_data[${k}]: ${e.message} (model '${model.id}'; GET /v1/models lists each input's range)`);
+    }
+    throw e;
+  }
 }

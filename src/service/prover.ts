@@ -3,6 +3,7 @@
 // reuses them (snarkjs reads keys and witnesses from memory buffers as well as from files).
 // The checks are those of api.prove: the circuit's public signals must be exactly the integer
 // executor's, and the proof must verify, before a result is returned.
+import { checkKeys } from '../setup/keys.js';
 import { readFileSync } from 'node:fs';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import type { OutputTensor, Settings } from '../settings.js';
@@ -57,12 +58,14 @@ export class ArtifactCache {
     const weights = settings.weights
       ? (JSON.parse(readFileSync(p.require('weights', 'compile --weights hashed'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((w) => Float64Array.from(w.values))
       : [];
+    const zkey = new Uint8Array(readFileSync(p.require('zkey', 'setup')));
+    checkKeys(p.file('zkey'), p.file('vkey'), zkey); // the keys setup wrote, not a damaged or swapped file
     const a: Artifacts = {
       version: model.version,
       settings,
       qg: quantGraphFromJson(readFileSync(p.require('qgraph', 'compile'), 'utf8')),
       wires: await readWireMap(p.require('r1cs', 'compile')),
-      zkey: new Uint8Array(readFileSync(p.require('zkey', 'setup'))),
+      zkey,
       vkey: JSON.parse(readFileSync(p.require('vkey', 'setup'), 'utf8')) as VerificationKey,
       weights,
       loadedAt: Date.now(),

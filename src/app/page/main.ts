@@ -1,6 +1,8 @@
 // The page: pick a compiled model, draw or upload an input, see the prediction (the integer
 // executor, the very integers the circuit computes), prove it with WebGPU or WebAssembly, verify
-// it here, download proof.json and public.json.
+// it here, download proof.json and public.json. Prove is enabled only while the current input is
+// one the circuit accepts (the executor ran on it: right size, inside the compiled input range).
+// Classifiers (server.ts isClassifier) show an argmax, "→ k"; other models show their outputs.
 import { quantGraphFromJson } from '../../ir/serialize.js';
 import type { QuantGraph } from '../../ir/graph.js';
 import { dequantize, execQuant, quantizeInputs } from '../../qexec/exec.js';
@@ -13,6 +15,8 @@ export interface ModelView {
   id: string;
   inputs: { name: string; shape: number[]; size: number }[];
   outputs: { name: string; shape: number[] }[];
+  /** One output of C ≥ 2 classes ([C], [1, C]): the page shows its argmax. */
+  classifier: boolean;
   constraints: number;
   visibility: CircuitVisibility;
   digit?: 28 | 14;
@@ -30,45 +34,93 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 let models: ModelView[] = [];
 let model: ModelView | undefined;
 let qgraph: QuantGraph | undefined;
-let uploaded: number[] | undefined;
+let uploaded: { name: string; values: number[] } | undefined;
+/** Why the latest input cannot be proved (a file that is not an input, say); cleared by the next input. */
+let inputError: string | undefined;
+/** Whether the status line shows a problem of the input (a valid input replaces it). */
+let statusIsInputError = false;
 let busy = false;
-const pad = new DigitPad($('canvas'), () => { uploaded = undefined; predict(); });
+const pad = new DigitPad($('canvas'), () => { uploaded = undefined; inputError = undefined; predict(); });
 
 /** The input the page would prove now, or undefined. */
-function currentInput(): number[] | undefined {
-  if (uploaded) return uploaded;
-  if (model?.digit && !pad.empty) return pad.pixels(model.digit);
+function currentInput(): { source: string; values: number[] } | undefined {
+  if (uploaded) return { source: uploaded.name, values: uploaded.values };
+  if (model?.digit && !pad.empty) return { source: 'the drawing', values: pad.pixels(model.digit) };
   return undefined;
 }
 
+const inputProblem = (text: string) => {
+  status(text, true);
+  statusIsInputError = true;
+};
+
+/** Row-major index → its coordinates in a shape, as y[0,1,1]. */
+const at = (i: number, shape: number[]) => {
+  const idx: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx.unshift(i % shape[d]!);
+    i = Math.floor(i / shape[d]!);
+  }
+  return idx.join(',');
+};
+
+/** The largest number of output values listed under the prediction. */
+const MAX_BARS = 64;
+
 function predict(): void {
-  const x = currentInput();
   const bars = $('bars');
   bars.replaceChildren();
   $('prediction').textContent = '';
-  ($('prove') as HTMLButtonElement).disabled = busy || !x || !qgraph;
-  if (!x || !qgraph) return;
+  const button = $('prove') as HTMLButtonElement;
+  button.disabled = true; // until the executor accepted the input
+  if (inputError) return inputProblem(inputError);
+  const x = currentInput();
+  if (!x || !qgraph || !model) return;
+  let q: ReturnType<typeof execQuant>;
   try {
-    const q = execQuant(qgraph, quantizeInputs(qgraph, [x]));
-    const out = qgraph.outputs[0]!;
-    const values = q.outputs[0]!.map((v) => dequantize(v, out.scale));
-    const top = values.indexOf(Math.max(...values));
-    $('prediction').textContent = values.length > 1 ? `→ ${top}` : `→ ${values[0]!.toFixed(4)}`;
-    const lo = Math.min(...values, 0), hi = Math.max(...values);
-    values.forEach((v, i) => {
-      const bar = document.createElement('div');
-      bar.className = i === top ? 'bar top' : 'bar';
-      bar.style.width = `${(100 * (v - lo)) / (hi - lo || 1)}%`;
-      bars.append(Object.assign(document.createElement('span'), { textContent: String(i) }), bar, Object.assign(document.createElement('span'), { textContent: v.toFixed(3) }));
-    });
+    q = execQuant(qgraph, quantizeInputs(qgraph, [x.values]));
   } catch (e) {
-    status((e as Error).message, true);
+    return inputProblem(`${x.source}: ${(e as Error).message}`);
   }
+  button.disabled = busy;
+  if (statusIsInputError) {
+    statusIsInputError = false;
+    status(`${x.source}: ${x.values.length} values; ready to prove`);
+  }
+  const outs = qgraph.outputs.map((o, k) => ({ o, values: q.outputs[k]!.map((v) => dequantize(v, o.scale)) }));
+  $('prediction-label').textContent = model.classifier ? 'Prediction' : 'Output';
+  let rows: { label: string; v: number }[];
+  let top = -1;
+  if (model.classifier) {
+    const values = outs[0]!.values;
+    top = values.indexOf(Math.max(...values));
+    $('prediction').textContent = `→ ${top}`;
+    rows = values.map((v, i) => ({ label: String(i), v }));
+  } else {
+    // not a classifier: no argmax, the output values themselves
+    rows = outs.flatMap(({ o, values }) => values.map((v, i) => ({ label: `${o.name}[${at(i, o.shape)}]`, v })));
+    $('prediction').textContent = rows.length === 1 ? `= ${rows[0]!.v.toFixed(4)}` : outs.map(({ o }) => `${o.name} [${o.shape}]`).join(', ');
+  }
+  const shown = rows.slice(0, MAX_BARS);
+  const lo = Math.min(...shown.map((r) => r.v), 0), hi = Math.max(...shown.map((r) => r.v));
+  shown.forEach(({ label, v }, i) => {
+    const bar = document.createElement('div');
+    bar.className = i === top ? 'bar top' : 'bar';
+    bar.style.width = `${(100 * (v - lo)) / (hi - lo || 1)}%`;
+    bars.append(Object.assign(document.createElement('span'), { textContent: label }), bar, Object.assign(document.createElement('span'), { textContent: v.toFixed(3) }));
+  });
+  if (rows.length > MAX_BARS) bars.append(Object.assign(document.createElement('span'), { textContent: `… ${rows.length - MAX_BARS} more` }));
 }
 
 async function selectModel(id: string): Promise<void> {
   model = models.find((m) => m.id === id);
   qgraph = undefined;
+  // an uploaded input was for the model before
+  uploaded = undefined;
+  inputError = undefined;
+  statusIsInputError = false;
+  $<HTMLInputElement>('input-file').value = '';
+  predict();
   $('result').hidden = true;
   if (!model) return;
   $('digit').hidden = !model.digit;
@@ -84,8 +136,8 @@ async function selectModel(id: string): Promise<void> {
 }
 
 async function prove(): Promise<void> {
-  const x = currentInput();
-  if (!model || !qgraph || !x || busy) return;
+  const x = currentInput()?.values;
+  if (!model || !qgraph || !x || busy || inputError) return;
   const need = estimateMemory(model.bytes.zkey, model.constraints);
   if (need > memoryBudget()) {
     status(`${model.id} needs about ${mib(need)} to prove in a browser; this page allows ${mib(memoryBudget())}. Prove it with the CLI: zkonnx prove`, true);
@@ -128,20 +180,37 @@ async function main(): Promise<void> {
   for (const m of models) sel.append(new Option(m.id, m.id));
   if (!models.length) status('No compiled and set-up models in the folder `zkonnx app` serves.', true);
   sel.addEventListener('change', () => void selectModel(sel.value));
-  $('clear').addEventListener('click', () => { pad.clear(); predict(); });
+  $('clear').addEventListener('click', () => {
+    pad.clear();
+    uploaded = undefined;
+    inputError = undefined;
+    $<HTMLInputElement>('input-file').value = '';
+    predict();
+  });
   $('prove').addEventListener('click', () => void prove());
   $<HTMLInputElement>('input-file').addEventListener('change', async (e) => {
     const f = (e.target as HTMLInputElement).files?.[0];
     if (!f) return;
+    uploaded = undefined;
+    inputError = undefined;
     try {
-      const j = JSON.parse(await f.text()) as { input_data?: number[][] };
-      if (!Array.isArray(j.input_data?.[0])) throw new Error('expected {"input_data": [[…]]}');
-      uploaded = j.input_data[0]!.flat(Infinity as 1) as number[];
-      status(`${f.name}: ${uploaded.length} values`);
-      predict();
+      let j: { input_data?: unknown[] };
+      try {
+        j = JSON.parse(await f.text()) as { input_data?: unknown[] };
+      } catch (err) {
+        throw new Error(`not JSON: ${(err as Error).message}`);
+      }
+      if (!Array.isArray(j?.input_data?.[0])) throw new Error('expected {"input_data": [[…]]}');
+      const values = (j.input_data[0] as unknown[]).flat(Infinity as 1) as unknown[];
+      const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+      if (bad >= 0) throw new Error(`input_data[0][${bad}] is ${JSON.stringify(values[bad])}, not a finite number`);
+      uploaded = { name: f.name, values: values as number[] };
+      statusIsInputError = false;
+      status(`${f.name}: ${values.length} values`);
     } catch (err) {
-      status(`${f.name}: ${(err as Error).message}`, true);
+      inputError = `${f.name}: ${(err as Error).message}`;
     }
+    predict();
   });
   const want = new URLSearchParams(location.search).get('model');
   const first = models.find((m) => m.id === want) ?? models[0];
