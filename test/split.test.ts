@@ -4,6 +4,7 @@
  * model's; a chunk proof of another input breaks a link, and a receiving chunk whose link values
  * are edited (same commitment) or leave their interval fails its constraints.
  */
+import { modelIvs } from '../src/commit/headers.js';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,8 +214,10 @@ describe('a 3-layer model with a skip connection, split into 3 and 2 chunks', { 
     const { qg, qin, q } = qexec(build, inputA);
     const x = qg.inputs[0]!;
     const o = qg.outputs[0]!;
-    const inCommit = (await packedCommit(qin[0]!.map((v) => v - x.lo), x.bits)).toString();
-    const outCommit = (await packedCommit(q.outputs[0]!.map((v) => v + o.bound), (2n * o.bound).toString(2).length)).toString();
+    // the whole model's commitments, headers included: a split build's end chunks carry the same
+    const ob = (2n * o.bound).toString(2).length;
+    const inCommit = (await packedCommit(qin[0]!.map((v) => v - x.lo), x.bits, 'x', { iv: modelIvs.input(x) })).toString();
+    const outCommit = (await packedCommit(q.outputs[0]!.map((v) => v + o.bound), ob, 'y', { iv: modelIvs.output(o, ob) })).toString();
     const v = await verifySplit({ buildDir: build, proofs: r.chunks, expect: { inputs: [inCommit], outputs: [outCommit] } });
     expect(v).toMatchObject({ ok: true, inputs: [inCommit], outputs: [outCommit], links: [true] });
     expect(r.outputs[0]!.raw).toEqual(q.outputs[0]!.map(String));
