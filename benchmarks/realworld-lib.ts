@@ -60,9 +60,17 @@ function digitModel(inputs: ValueInfo[], outputs: ValueInfo[]): 784 | 196 | unde
   return outputs.some((o) => sizeOf(o.shape) === 10) ? n : undefined;
 }
 
-/** One input tensor's values: digits for image classifiers, seeded otherwise (ints for int types). */
-function sampleFor(v: ValueInfo, next: () => number): number[] {
+/**
+ * One input tensor's values: digits for image classifiers, seeded otherwise (ints for int types);
+ * a string (categorical) input draws from its categories (compile's table, from zkonnx's import)
+ * and, one value in five, a string the model has never seen ("unknown").
+ */
+function sampleFor(v: ValueInfo, next: () => number): number[] | string[] {
   const n = sizeOf(v.shape);
+  if (v.categories) {
+    const c = v.categories;
+    return Array.from({ length: n }, () => (!c.length || next() < 0.2 ? `unseen-${Math.floor(next() * 1000)}` : c[Math.floor(next() * c.length)]!));
+  }
   const int = v.dtype === 7 || v.dtype === 6 || v.dtype === 3 || v.dtype === 2 || v.dtype === 5;
   if (v.dtype === 9) return Array.from({ length: n }, () => (next() < 0.5 ? 0 : 1));
   if (int) return Array.from({ length: n }, () => Math.floor(next() * 16));
@@ -129,10 +137,13 @@ export function prepareRealworld(dir: string, work: string): Prepared {
     digits = all.slice(31, 131);
   } else {
     const next = rng(7);
-    samples = Array.from({ length: 33 }, () => g.inputs.map((v) => Float64Array.from(user.inputs?.[v.name]?.(sizeOf(v.shape), next) ?? sampleFor(v, next))));
+    samples = Array.from({ length: 33 }, () => g.inputs.map((v) => {
+      const x = user.inputs?.[v.name]?.(sizeOf(v.shape), next) ?? sampleFor(v, next);
+      return typeof x[0] === 'string' ? (x as string[]) : Float64Array.from(x as number[]);
+    }));
   }
   mkdirSync(work, { recursive: true });
-  const json = (s: Sample) => ({ input_data: s.map((x) => Array.from(x)) });
+  const json = (s: Sample) => ({ input_data: s.map((x) => Array.from<number | string>(x)) });
   const input = join(work, 'input.json');
   const calibration = join(work, 'calibration.json');
   writeFileSync(input, JSON.stringify(json(samples[32]!)));

@@ -14,7 +14,7 @@ import { expectedPublicSignals, weightsCommitment, type Salts } from './commit/p
 import { BN254_R } from './circom/r1cs.js';
 import { liftWeights, type LiftedWeight } from './ir/weights.js';
 import { ZkonnxError } from './errors.js';
-import { checkSamples, loadSample, loadSamples, readJson, type Sample } from './inputs.js';
+import { checkSamples, encodeSample, loadSample, loadSamples, readJson, type InputData, type NumericSample, type Sample } from './inputs.js';
 import type { FixedInput, NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
 import { linearize } from './ir/linearize.js';
 import { quantGraphToJson } from './ir/serialize.js';
@@ -77,7 +77,7 @@ export interface CompileOptions {
   /** Build folder; default build/<model name>. */
   outDir?: string;
   /** Calibration samples (file path or parsed); default: the proving input. */
-  calibration?: string | { input_data: number[][] }[];
+  calibration?: string | InputData[];
   /** The proving input; default: input.json next to the model, if present. */
   input?: string;
   visibility?: { input?: Visibility; output?: Visibility; weights?: WeightVisibility };
@@ -173,7 +173,7 @@ export function toleranceFor(maxAbsReference: number): number {
  * than that sample's tolerance (unless allowInaccurate), naming the sample and what stretched
  * the input range: a far outlier among the calibration samples sets the scale for all of them.
  */
-function refuseInaccurate(a: AccuracyReport, qg: QuantGraph, samples: Sample[], source: string): void {
+function refuseInaccurate(a: AccuracyReport, qg: QuantGraph, samples: NumericSample[], source: string): void {
   const bits = `${qg.params.activationBits}/${qg.params.weightBits}`;
   const w = a.worst;
   if (!w || w.maxAbsError <= w.tolerance) return;
@@ -225,10 +225,12 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const samples = loadSamples(calibSource);
   const calibName = typeof calibSource === 'string' ? calibSource : '<calibration>';
   checkSamples(graph.inputs.filter((i) => !i.role), samples, calibName);
+  // string (categorical) inputs as their category codes: what the affine program computes on
+  const coded = samples.map((s) => encodeSample(graph.inputs, s));
   progress?.step?.(`calibrate on ${samples.length} sample(s)`);
   // committed weights are inputs of the circuit: every sample carries them
-  const withWeights = (s: Sample): Sample => [...s, ...(lifted?.weights ?? []).map((w) => w.data)];
-  const ranges = calibrate(affine, samples.map(withWeights));
+  const withWeights = <S extends Sample>(s: S): S => [...s, ...(lifted?.weights ?? []).map((w) => w.data)] as S;
+  const ranges = calibrate(affine, coded.map(withWeights));
   let qg = quantize(affine, ranges, params);
   let accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights, graph.fixed);
   // Without explicit widths, a model whose integers miss the float model at the default widths
@@ -251,7 +253,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   }
   if (!opts.split) checkCircuitMemory(qg, modelPath);
   if (opts.allowInaccurate) accuracy.allowInaccurate = true;
-  else refuseInaccurate(accuracy, qg, samples, calibName);
+  else refuseInaccurate(accuracy, qg, coded, calibName);
   const layout = publicLayout(qg, visibility);
   const weightsInfo = lifted ? await committedWeights(qg, lifted.weights, samples[0]!) : undefined;
 
@@ -291,7 +293,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       inputs: qg.inputs.map((i, k) => ({
         name: i.name, signal: inputSignal(k), shape: i.shape, scale: i.scale,
         range: [i.lo.toString(), (i.lo + (1n << BigInt(i.bits)) - 1n).toString()], bits: i.bits, calibrated: i.calibrated,
-        constraints: perComponent.get(`rc${k}`) ?? 0,
+        constraints: perComponent.get(`rc${k}`) ?? 0, ...(i.categories ? { categories: i.categories } : {}),
       })),
       outputs: qg.outputs.map((o, k) => ({ name: o.name, signal: outputSignal(k), shape: o.shape, scale: o.scale, bound: o.bound.toString() })),
       layers: qg.acts.map((a, j) => ({
@@ -461,8 +463,8 @@ export async function verifySetup(opts: { buildDir: string; ptau?: string; progr
 
 export interface ProveOptions {
   buildDir: string;
-  /** input.json path or parsed {"input_data": [[...]]}. */
-  input: string | { input_data: number[][] };
+  /** input.json path or parsed {"input_data": [[...]]} (strings for a string input). */
+  input: string | InputData;
   /** Folder name under <build>/proofs; default 'default'. */
   name?: string;
   /**

@@ -10,6 +10,7 @@ export { linearize, evalAffine } from './ir/linearize.js';
 export { calibrate } from './quantize/calibrate.js';
 export { quantize, DEFAULT_PARAMS } from './quantize/quantize.js';
 export { execQuant, quantizeInputs, dequantize } from './qexec/exec.js';
+export { loadSample, loadSamples, categoryCode, encodeSample, type Sample, type InputData } from './inputs.js';
 export { emitCircuit } from './compiler/emit.js';
 export { releaseCurves } from './snark.js';
 export type { ProverBackend } from './prover/index.js';

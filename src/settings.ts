@@ -19,7 +19,8 @@ export interface Settings {
   publicSignals: PublicRun[];
   /** With --weights hashed: the committed tensors, their scale and width, and the commitment. */
   weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string };
-  inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number }[];
+  /** categories: a string (categorical) input's table: the circuit's input is the index of the string in it, categories.length for any other string */
+  inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number; categories?: string[] }[];
   outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string }[];
   layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number; constraints: number }[];
   circuit: {

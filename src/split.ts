@@ -28,7 +28,7 @@ import { packedCommit } from './commit/poseidon.js';
 import { expectedPublicSignals } from './commit/public.js';
 import { checkKeys } from './setup/keys.js';
 import { ZkonnxError } from './errors.js';
-import { loadSample, readJson } from './inputs.js';
+import { loadSample, readJson, type InputData, type Sample } from './inputs.js';
 import type { QAct, QAffine, QuantGraph } from './ir/graph.js';
 import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
@@ -276,7 +276,7 @@ export function chunkLinksOf(file: ChunkFile): ChunkLinks {
 }
 
 /** Writes every chunk's circuit into <buildDir>/chunks/<k>/ (checkCircom: each checked against circom on `sample`). */
-export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, buildDir: string, opts: SplitOptions, extra: { progress?: Progress; checkCircom?: boolean; sample?: ArrayLike<number>[] } = {}): Promise<CompiledSplit> {
+export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, buildDir: string, opts: SplitOptions, extra: { progress?: Progress; checkCircom?: boolean; sample?: Sample } = {}): Promise<CompiledSplit> {
   const { progress } = extra;
   if (vis.weights === 'hashed' || qg.inputs.some((i) => i.role === 'weight')) {
     throw new ZkonnxError('BAD_ARGUMENT', '--split with --weights hashed is not supported: the weights of a split model stay baked into each chunk\'s circuit', { hint: 'compile with --weights baked' });
@@ -378,7 +378,7 @@ export interface ChunkInput {
   input: Record<string, string[]>;
 }
 
-function modelRun(buildDir: string, input: string | { input_data: number[][] }): { qg: QuantGraph; qin: bigint[][]; q: QExecResult } {
+function modelRun(buildDir: string, input: string | InputData): { qg: QuantGraph; qin: bigint[][]; q: QExecResult } {
   const qg = quantGraphFromJson(readFileSync(new BuildPaths(buildDir).require('qgraph', 'compile'), 'utf8'));
   const qin = quantizeInputs(qg, loadSample(input));
   return { qg, qin, q: execQuant(qg, qin) };
@@ -388,7 +388,7 @@ function modelRun(buildDir: string, input: string | { input_data: number[][] }):
  * Every chunk's witness input, from one run of the integer executor over the whole model: with
  * them, each chunk proves on its own (in parallel, on other machines).
  */
-export function chunkInputs(buildDir: string, input: string | { input_data: number[][] }): ChunkInput[] {
+export function chunkInputs(buildDir: string, input: string | InputData): ChunkInput[] {
   const { qin, q } = modelRun(buildDir, input);
   return splitOf(buildDir).chunks.map((_, index) => {
     const { file } = loadChunk(buildDir, index);
@@ -591,7 +591,7 @@ export interface SplitProveResult {
 export const chunkProofDir = (buildDir: string, name: string, k: number) => join(new BuildPaths(buildDir).proofDir(name), 'chunks', String(k));
 
 /** Proves every chunk one after the other, then verifies the set (the outputs are the executor's). */
-export async function proveSplit(buildDir: string, input: string | { input_data: number[][] }, opts: ProveSplitOptions = {}): Promise<SplitProveResult> {
+export async function proveSplit(buildDir: string, input: string | InputData, opts: ProveSplitOptions = {}): Promise<SplitProveResult> {
   const name = opts.name ?? 'default';
   const paths = new BuildPaths(buildDir);
   const { qg, q } = modelRun(buildDir, input);

@@ -23,6 +23,7 @@ describe.skipIf(!existsSync(REALWORLD))('third-party exports, end to end', () =>
     ['xgb-regressor-onnxmltools', 'XGBoost: TreeEnsembleRegressor'],
     ['lgbm-pipeline-onnxmltools', 'Scaler + LightGBM: TreeEnsembleClassifier'],
     ['skl-nusvc', 'sklearn NuSVC: SVMClassifier with RBF kernels, one-vs-one votes'],
+    ['skl-titanic-pipeline', 'sklearn ColumnTransformer: string columns as categories (OneHotEncoder), Imputer, Scaler, LinearClassifier'],
   ];
   for (const [m, what] of cases) {
     it(`${m} (${what})`, async () => {

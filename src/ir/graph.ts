@@ -38,6 +38,19 @@ export interface ValueInfo {
   dtype?: number;
   /** 'weight': a model weight made a private input by --weights hashed (src/ir/weights.ts). */
   role?: 'weight';
+  /**
+   * A categorical (string) input (src/onnx/categorical.ts): the circuit takes the index of the
+   * string in this table (its category code); any other string is code categories.length.
+   */
+  categories?: string[];
+  /** OneHotEncoders with zeros=0 that read this input: each refuses every code but its own categories'. */
+  closedBy?: ClosedCategories[];
+}
+
+/** A node that refuses codes outside `codes` (a OneHotEncoder with zeros=0): the circuit cannot prove them. */
+export interface ClosedCategories {
+  node: string;
+  codes: number[];
 }
 
 export interface Graph {
@@ -120,6 +133,9 @@ export interface InputValue extends ValueTensor {
   /** ONNX element type the model declares (the float reference feeds that type). */
   dtype?: number;
   role?: 'weight';
+  /** A categorical (string) input: its table of categories (ValueInfo.categories). */
+  categories?: string[];
+  closedBy?: ClosedCategories[];
 }
 
 /** op(args[i]) for every element i. */
@@ -168,6 +184,12 @@ export interface QInput extends ValueTensor {
   bits: number;
   /** The calibrated float range the bounds came from. */
   calibrated: { min: number; max: number };
+  /**
+   * A categorical (string) input: the table its integer codes index (scale 0, range [0, k] at
+   * least, k = categories.length standing for every other string); quantizeInputs maps strings.
+   */
+  categories?: string[];
+  closedBy?: ClosedCategories[];
 }
 
 /** Piecewise polynomial of a `fn` value: see circuits/zkonnx.circom PiecewisePoly. */

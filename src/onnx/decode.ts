@@ -64,6 +64,11 @@ export function decodeTensor(t: Pb, modelDir: string, where: string): Tensor {
   const n = sizeOf(dims);
   const dataType: number = t.data_type ?? DataType.FLOAT;
   const label = `${where} tensor '${t.name ?? ''}'`;
+  if (dataType === DataType.STRING) {
+    throw new ZkonnxError('ONNX_UNSUPPORTED_ATTR', `${label}: string tensors are not supported`, {
+      hint: 'zkonnx takes strings only as graph inputs (categories, compared by OneHotEncoder, LabelEncoder or CategoryMapper)',
+    });
+  }
   if (t.data_location === 1) {
     const entries = new Map<string, string>((t.external_data ?? []).map((e: Pb) => [e.key, e.value]));
     const location = entries.get('location');
@@ -222,6 +227,7 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>', opts: ReadOpt
     shapes.set(v.name, shape);
     const value = given[v.name];
     if (value === undefined) { inputs.push(info); continue; }
+    if (dtype === DataType.STRING) throw new ZkonnxError('BAD_ARGUMENT', `${source}: input '${v.name}' holds strings and cannot be fixed (--fix-input takes numbers)`, { file: source });
     const size = shape.reduce((a, b) => a * b, 1);
     if (value.length !== size || value.some((x) => !Number.isFinite(x))) {
       throw new ZkonnxError('BAD_ARGUMENT', `${source}: input '${v.name}' of shape [${shape}] needs ${size} finite value(s) to be fixed, got ${value.length}`, { file: source });

@@ -14,6 +14,7 @@ import { ML_DOMAIN, mlExpansion } from './ml.js';
 import { MS_DOMAIN, msftExpansion } from './msft.js';
 import { EXPANSIONS } from './expand.js';
 import { inlineIf } from './control.js';
+import { encodeCategorical } from './categorical.js';
 import { emitter } from './rewrite.js';
 import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
 import { SCALAR_FNS, UNARY_FNS } from '../ir/ops/scalar.js';
@@ -441,13 +442,15 @@ const SHAPE_INPUTS: Record<string, [number, string][]> = {
 // ---------------------------------------------------------------- the pass
 
 /** Infers every shape and folds every constant sub-graph; returns the signal-only graph. */
-export function inferAndFold(g: Graph): Graph {
+export function inferAndFold(graph: Graph): Graph {
+  // string inputs become category codes, compared by the ops that read them (categorical.ts)
+  const g = encodeCategorical(graph);
   const constants = new Map(g.constants);
   const shapes = new Map(g.shapes);
   /** Constants known to be integer-typed (shape arithmetic: Div truncates). */
   const ints = new Set<string>();
   /** Signals whose values are integers (int or bool inputs, ArgMax, comparisons), and those that are 0/1. */
-  const intSignals = new Set<string>(g.inputs.filter((v) => v.dtype !== undefined && (INT_TYPES.has(v.dtype) || v.dtype === BOOL)).map((v) => v.name));
+  const intSignals = new Set<string>(g.inputs.filter((v) => v.categories !== undefined || (v.dtype !== undefined && (INT_TYPES.has(v.dtype) || v.dtype === BOOL))).map((v) => v.name));
   const boolSignals = new Set<string>(g.inputs.filter((v) => v.dtype === BOOL).map((v) => v.name));
   const nodes: Node[] = [];
   const shapeOf = (ctx: Ctx) => (name: string): number[] => {
@@ -475,6 +478,7 @@ export function inferAndFold(g: Graph): Graph {
         e: emitter(node, added, constants, shapes, 'x'),
         shapeOf: shapeOf(ctx),
         constOf: (n) => constants.get(n),
+        intValued: (n) => intSignals.has(n) || ints.has(n) || (constants.get(n)?.data.every(Number.isInteger) ?? false),
         fail: (msg, hint) => fail(ctx, msg, hint, 'ONNX_UNSUPPORTED_ATTR'),
       });
       pending.splice(at + 1, 0, ...added);

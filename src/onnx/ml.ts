@@ -7,15 +7,24 @@
 //   LinearClassifier     scores x·Wᵀ + b, post-transform, label = argmax        Gemm, Softmax/Sigmoid, ArgMax
 //   Binarizer            x > threshold                                           Greater, Cast
 //   ZipMap               the probabilities themselves (a tensor, not a map)      Identity
+//   Imputer              x = replaced ? imputed : x (NaN: no input is NaN)       Equal, Where
+//   OneHotEncoder        [x = c_j] per category, appended as a last axis         Equal (integers), Less (floats: trunc)
+//                          zeros=0: the circuit refuses an unknown category: √(Σ_j onehot_j − 1)
+//                          exists only where the sum is 1 (FloorSqrt proves its radicand ≥ 0)
+//   LabelEncoder,        default + Σ_j (value_j − default)·[x = key_j]            Equal, MatMul
+//     CategoryMapper
 //   TreeEnsemble-        every branch a comparison of one feature with a constant; a leaf is
 //     Classifier/          reached when all the conditions on its path hold (their count equals
 //     Regressor            the path's length: one Equal); scores = Σ leaf weights · reached
 //
 // Labels must be integers affine in the class index (0, 1, …, C − 1 as sklearn writes them):
-// the label output is then a linear function of the ArgMax. String labels and inputs are refused.
+// the label output is then a linear function of the ArgMax. String labels and string outputs are
+// refused. String inputs are category codes (categorical.ts): the encoders compare codes.
 import { ZkonnxError, nodeLabel } from '../errors.js';
 import type { Node } from '../ir/graph.js';
-import { nums, str, strs, type Emit, type Expansion } from './rewrite.js';
+import { sizeOf } from '../ir/graph.js';
+import { CODES_ATTR } from './categorical.js';
+import { num, nums, str, strs, type Emit, type Expansion, type RewriteContext } from './rewrite.js';
 
 export const ML_DOMAIN = 'ai.onnx.ml';
 
@@ -27,10 +36,10 @@ export function mlExpansion(node: Node, source: string): Expansion {
       file: source, node: node.name, op: node.op, hint: `supported in ai.onnx.ml: ${Object.keys(RULES).join(', ')}`,
     });
   }
-  return (n, c) => rule(n, c.e, c.fail);
+  return (n, c) => rule(n, c.e, c.fail, c);
 }
 
-type Rule = (node: Node, e: Emit, fail: (m: string, hint?: string) => never) => void;
+type Rule = (node: Node, e: Emit, fail: (m: string, hint?: string) => never, c: RewriteContext) => void;
 
 /** The output node of a rewrite writes the ML node's own output name. */
 const out = (node: Node, i = 0) => [node.outputs[i]!];
@@ -61,6 +70,68 @@ function labelOf(node: Node, e: Emit, fail: (m: string, hint?: string) => never,
   e.node('Add', [scaled, e.constant([], [labels[0]!])], {}, [target]);
 }
 
+/**
+ * The keys a node compares its input with: the codes of a categorical input's strings (given by
+ * categorical.ts), else its first non-empty numeric list.
+ */
+function keysOf(node: Node, fail: (m: string, hint?: string) => never, strAttrs: string[], numAttrs: string[]): number[] {
+  const codes = node.attrs[CODES_ATTR];
+  if (codes !== undefined) return nums(codes);
+  const s = strAttrs.find((k) => strs(node.attrs[k]).length);
+  if (s) fail(`${s} compares the input with strings, but the input is not a string graph input`, 'zkonnx compares strings only where they come from a string (categorical) graph input');
+  for (const k of numAttrs) {
+    const v = nums(node.attrs[k]);
+    if (v.length) return v;
+  }
+  return [];
+}
+
+/**
+ * The keys that decide: onnxruntime keeps a repeated key's last entry (OneHotEncoder,
+ * CategoryMapper, LabelEncoder opset 1: map[key] = …) or its first (LabelEncoder opset 2: emplace).
+ */
+const decisive = (keys: number[], last: boolean): number[] =>
+  keys.map((_, j) => j).filter((j) => (last ? keys.lastIndexOf(keys[j]!) : keys.indexOf(keys[j]!)) === j);
+
+/** A [k, K] 0/1 matrix that puts column i of a [.., k] tensor at column cols[i] of K. */
+function scatter(e: Emit, t: string, cols: number[], K: number): string {
+  if (cols.length === K && cols.every((j, i) => j === i)) return t;
+  const m = new Float64Array(cols.length * K);
+  cols.forEach((j, i) => { m[i * K + j] = 1; });
+  return e.node('MatMul', [t, e.constant([cols.length, K], m)]);
+}
+
+/**
+ * [x = key_j] for every key, 0/1 floats along a new last axis: x of shape s gives [...s, K].
+ * Integer-valued x (category codes, integer inputs) is compared with Equal; with `trunc`, a float
+ * x is first truncated to an integer as onnxruntime casts it to int64 (OneHotEncoder), by two
+ * comparisons per key: trunc(x) = k ⇔ [x < k + 1] − [x < k] (k > 0), [x < 1] − [x ≤ −1] (k = 0),
+ * [x ≤ k] − [x ≤ k − 1] (k < 0).
+ */
+function indicators(e: Emit, c: RewriteContext, x: string, keys: number[], trunc: boolean): string {
+  const s = c.shapeOf(x);
+  const K = keys.length;
+  const col = e.node('Reshape', [x, e.constant([s.length + 1], [...s, 1])]);
+  const is = (op: string, thr: number[]) => e.node('Cast', [e.node(op, [col, e.constant([thr.length], thr)])], { to: 1 });
+  if (!trunc || c.intValued(x)) return is('Equal', keys);
+  const all = keys.map((_, j) => j);
+  const part = (op: string, cols: number[], thr: (k: number) => number) => (cols.length ? scatter(e, is(op, cols.map((j) => thr(keys[j]!))), cols, K) : undefined);
+  const sum = (a: string | undefined, b: string | undefined) => (a && b ? e.node('Add', [a, b]) : (a ?? b)!);
+  const upper = sum(part('Less', all.filter((j) => keys[j]! >= 0), (k) => k + 1), part('LessOrEqual', all.filter((j) => keys[j]! < 0), (k) => k));
+  const lower = sum(part('Less', all.filter((j) => keys[j]! > 0), (k) => k), part('LessOrEqual', all.filter((j) => keys[j]! <= 0), (k) => k - 1));
+  return e.node('Sub', [upper, lower]);
+}
+
+/** out = default + Σ_j (value_j − default)·[x = key_j] over the deciding keys: x's shape. */
+function lookup(node: Node, e: Emit, c: RewriteContext, fail: (m: string) => never, keys: number[], values: number[], dflt: number, last: boolean): void {
+  if (!keys.length) fail('no keys to look up');
+  if (values.length !== keys.length) fail(`${keys.length} keys and ${values.length} values`);
+  const live = decisive(keys, last);
+  const hit = indicators(e, c, node.inputs[0]!, live.map((j) => keys[j]!), false);
+  const sum = e.node('MatMul', [hit, e.constant([live.length], live.map((j) => values[j]! - dflt))]);
+  e.node('Add', [sum, e.constant([], [dflt])], {}, out(node));
+}
+
 const RULES: Record<string, Rule> = {
   Scaler(node, e) {
     const offset = nums(node.attrs.offset);
@@ -87,6 +158,62 @@ const RULES: Record<string, Rule> = {
 
   ZipMap(node, e) {
     e.node('Identity', [node.inputs[0]!], {}, out(node));
+  },
+
+  Imputer(node, e, fail, c) {
+    const a = node.attrs;
+    const floats = nums(a.imputed_value_floats);
+    const values = floats.length ? floats : nums(a.imputed_value_int64s);
+    if (!values.length) fail('no imputed values (imputed_value_floats or imputed_value_int64s)');
+    const replaced = floats.length ? num(a.replaced_value_float, 0) : num(a.replaced_value_int64, 0);
+    const x = node.inputs[0]!;
+    // NaN marks a missing value: inputs are finite numbers (input files hold no NaN), so none is replaced
+    if (Number.isNaN(replaced)) { e.node('Identity', [x], {}, out(node)); return; }
+    const s = c.shapeOf(x);
+    if (!s.length) fail('the input is a scalar (onnxruntime imputes tensors of rank ≥ 1)');
+    // onnxruntime: one value per column of dim 1 when there are that many, else the first for all
+    const stride = s.length === 1 ? s[0]! : s[1]!;
+    const imputed = Array.from({ length: sizeOf(s) }, (_, i) => (values.length === stride ? values[i % stride]! : values[0]!));
+    const hit = e.node('Equal', [x, e.constant([], [replaced])]);
+    e.node('Where', [hit, e.constant(s, imputed), x], {}, out(node));
+  },
+
+  OneHotEncoder(node, e, fail, c) {
+    const keys = keysOf(node, fail, ['cats_strings'], ['cats_int64s']);
+    if (!keys.length) fail('no categories (cats_strings or cats_int64s)');
+    const K = keys.length;
+    const live = decisive(keys, true);
+    const hot = scatter(e, indicators(e, c, node.inputs[0]!, live.map((j) => keys[j]!), true), live, K);
+    const target = node.outputs[0]!;
+    e.node('Identity', [hot], {}, [target]);
+    if (num(node.attrs.zeros, 1) === 0) {
+      // an unknown category is an error in onnxruntime: the circuit refuses it, for √(Σ onehot − 1)
+      // exists only where the one-hot sums to 1 (FloorSqrt proves its radicand ≥ 0)
+      const n = e.node('MatMul', [hot, e.constant([K], new Array<number>(K).fill(1))]);
+      e.node('Sqrt', [e.node('Add', [n, e.constant([], [-1])])], {}, [`${target}:known_category`]);
+    }
+  },
+
+  LabelEncoder(node, e, fail, c) {
+    const a = node.attrs;
+    if (a.keys_tensor !== undefined || a.values_tensor !== undefined) fail('keys and values as tensors (LabelEncoder of ai.onnx.ml opset 4) are not supported', 'export with ai.onnx.ml opset 2 or 3 (keys_* and values_* lists)');
+    const v1 = strs(a.classes_strings).length > 0;
+    if (strs(a.values_strings).length || (v1 && a[CODES_ATTR] === undefined)) fail('string outputs are not supported', 'a circuit outputs numbers: encode to integers or floats');
+    if (v1) {
+      // opset 1: a string's index among classes_strings, else default_int64
+      const keys = keysOf(node, fail, ['classes_strings'], []);
+      lookup(node, e, c, fail, keys, keys.map((_, j) => j), num(a.default_int64, -1), true);
+      return;
+    }
+    const keys = keysOf(node, fail, ['keys_strings'], ['keys_int64s', 'keys_floats']);
+    const ints = nums(a.values_int64s);
+    lookup(node, e, c, fail, keys, ints.length ? ints : nums(a.values_floats), ints.length ? num(a.default_int64, -1) : num(a.default_float, -0), false);
+  },
+
+  CategoryMapper(node, e, fail, c) {
+    const a = node.attrs;
+    if (a[CODES_ATTR] === undefined) fail('mapping integers to strings is not supported', 'a circuit outputs numbers: map strings to integers');
+    lookup(node, e, c, fail, nums(a[CODES_ATTR]), nums(a.cats_int64s), num(a.default_int64, -1), true);
   },
 
   LinearRegressor(node, e, fail) {

@@ -16,6 +16,8 @@ export interface RewriteContext {
   shapeOf(name: string): number[];
   /** The constant's value, or undefined for a signal. */
   constOf(name: string): Tensor | undefined;
+  /** Whether every value of the tensor is an integer (integer or bool inputs, category codes, comparisons, ArgMax). */
+  intValued(name: string): boolean;
   fail(msg: string, hint?: string): never;
 }
 

@@ -5,7 +5,7 @@ import { AttrType, DataType, ModelProto } from './schema.js';
 import { ZkonnxError, nodeLabel } from '../errors.js';
 
 /** Element types a graph input, output or initializer may have. */
-export type ElemType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool';
+export type ElemType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool' | 'string';
 
 const ELEM_CODE: Record<ElemType, number> = {
   float32: DataType.FLOAT,
@@ -15,6 +15,7 @@ const ELEM_CODE: Record<ElemType, number> = {
   uint8: DataType.UINT8,
   int8: DataType.INT8,
   bool: DataType.BOOL,
+  string: DataType.STRING,
 };
 
 /** Tensor data; the typed array decides the ONNX data type (Uint8Array is uint8). */

@@ -1,7 +1,8 @@
 // The bit-exact integer executor: computes exactly the integers the circuit computes. Its values
 // are the witness hints' ground truth and the expected public outputs.
 import { ZkonnxError } from '../errors.js';
-import type { QAct, QAffine, QuantGraph } from '../ir/graph.js';
+import type { QAct, QAffine, QInput, QuantGraph } from '../ir/graph.js';
+import { categoryCode, checkKind } from '../inputs.js';
 import { divRound, isqrt, rescale, roundBig } from '../quantize/int.js';
 import { evalPoly } from '../quantize/poly.js';
 
@@ -12,20 +13,26 @@ export interface QExecResult {
   outputs: bigint[][];
 }
 
-/** Float inputs → range-checked integers; an out-of-range value is an error naming it. */
-export function quantizeInputs(qg: QuantGraph, floats: ArrayLike<number>[]): bigint[][] {
+/**
+ * Float inputs → range-checked integers; an out-of-range value is an error naming it. A
+ * categorical (string) input takes strings: each becomes its category code (the index in the
+ * input's table, or the table's length for any other string).
+ */
+export function quantizeInputs(qg: QuantGraph, floats: readonly (ArrayLike<number> | readonly string[])[]): bigint[][] {
   if (floats.length !== qg.inputs.length) {
     throw new ZkonnxError('INPUT_INVALID', `the model has ${qg.inputs.length} input(s), got ${floats.length}`);
   }
   return qg.inputs.map((inp, i) => {
-    const x = floats[i]!;
-    if (x.length !== inp.size) {
-      throw new ZkonnxError('INPUT_INVALID', `input '${inp.name}' of shape [${inp.shape}] needs ${inp.size} values, got ${x.length}`, { signal: inp.name });
+    const given = floats[i]!;
+    if (given.length !== inp.size) {
+      throw new ZkonnxError('INPUT_INVALID', `input '${inp.name}' of shape [${inp.shape}] needs ${inp.size} values, got ${given.length}`, { signal: inp.name });
     }
+    checkKind(inp, given, i);
+    const x: ArrayLike<number> = inp.categories ? categoryCodes(inp, given as readonly string[]) : (given as ArrayLike<number>);
     const hi = inp.lo + (1n << BigInt(inp.bits));
     return Array.from({ length: inp.size }, (_, j) => {
       const v = x[j]!;
-      if (!Number.isFinite(v)) throw new ZkonnxError('INPUT_INVALID', `input '${inp.name}'[${j}] is ${v}`, { signal: inp.name });
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ZkonnxError('INPUT_INVALID', `input '${inp.name}'[${j}] is ${typeof v === 'number' ? v : JSON.stringify(v)}, not a finite number`, { signal: inp.name });
       const q = roundBig(v * 2 ** inp.scale);
       if ((q < inp.lo || q >= hi) && inp.role === 'weight') {
         throw new ZkonnxError('INPUT_OUT_OF_RANGE', `weight '${inp.name}'[${j}] = ${v} is ${q} at scale 2^${inp.scale}, outside the circuit's ${inp.bits}-bit signed weights`, {
@@ -41,6 +48,22 @@ export function quantizeInputs(qg: QuantGraph, floats: ArrayLike<number>[]): big
       }
       return q;
     });
+  });
+}
+
+/** A categorical input's strings as codes; a string that a OneHotEncoder with zeros=0 does not know is refused here, by name. */
+function categoryCodes(inp: QInput, values: readonly string[]): number[] {
+  const table = inp.categories!;
+  return values.map((s, j) => {
+    const code = categoryCode(table, s);
+    for (const c of inp.closedBy ?? []) {
+      if (!c.codes.includes(code)) {
+        throw new ZkonnxError('INPUT_INVALID', `input '${inp.name}'[${j}] = ${JSON.stringify(s)} is not a category of node ${c.node} (OneHotEncoder with zeros=0, which refuses unknown categories): one of ${c.codes.map((k) => JSON.stringify(table[k])).join(', ')}`, {
+          signal: inp.name, node: c.node, hint: 'onnxruntime refuses it too ("Unknown Category and zeros = 0"); the circuit cannot prove it',
+        });
+      }
+    }
+    return code;
   });
 }
 

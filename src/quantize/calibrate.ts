@@ -1,7 +1,8 @@
 // Calibration: runs the float affine program on sample inputs and records the ranges that the
 // scales are chosen from. The float program is checked against onnxruntime-web in the tests.
-import type { AffineGraph, LinExpr } from '../ir/graph.js';
+import type { AffineGraph, InputValue, LinExpr } from '../ir/graph.js';
 import { evalAffine } from '../ir/linearize.js';
+import { encodeSample, type Sample } from '../inputs.js';
 
 export interface Ranges {
   inputs: { min: number; max: number }[];
@@ -11,11 +12,15 @@ export interface Ranges {
   samples: number;
 }
 
-export function calibrate(ag: AffineGraph, samples: Float64Array[][]): Ranges {
+/** Samples give a string (categorical) input's strings or their codes. */
+export function calibrate(ag: AffineGraph, samples: readonly Sample[]): Ranges {
   const inputs = ag.inputs.map(() => ({ min: Infinity, max: -Infinity }));
+  const kinds: InputValue[] = [];
+  for (const v of ag.inputs) kinds[v.inputIndex] = v;
   const acts = new Map<string, number>(ag.acts.map((a) => [a.name, 0]));
   const outputs = ag.outputs.map(() => 0);
-  for (const sample of samples) {
+  for (const raw of samples) {
+    const sample = encodeSample(kinds, raw);
     const r = evalAffine(ag, sample);
     const evalExpr = (e: LinExpr) => {
       let s = e.c;

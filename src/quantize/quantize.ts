@@ -72,6 +72,7 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
       throw new ZkonnxError('INPUT_INVALID', `input '${v.name}': calibration saw no finite values`, { hint: 'check the calibration file' });
     }
     if (v.role === 'weight') return weightInput(v, min, max, weightsMax, params, scales, iv);
+    if (v.categories) return categoricalInput(v, scales, iv);
     const scale = scaleFor(Math.max(Math.abs(min), Math.abs(max)), params.activationBits);
     const qmin = roundBig(min * 2 ** scale);
     const qmax = roundBig(max * 2 ** scale);
@@ -150,6 +151,21 @@ function weightInput(v: InputValue, min: number, max: number, weightsMax: number
   }
   for (let j = 0; j < v.size; j++) { scales[v.offset + j] = scale; iv[v.offset + j] = { lo: -half, hi: half - 1n }; }
   return { name: v.name, shape: v.shape, dtype: v.dtype, role: 'weight', offset: v.offset, size: v.size, scale, lo: -half, bits: wb, calibrated: { min, max } };
+}
+
+/**
+ * A categorical (string) input: integer category codes at scale 0, range-checked to [0, 2^b) with
+ * 2^b > k = the number of categories, so that every code, "unknown" (k) included, is admissible
+ * whatever the calibration samples held. Codes above k match no category, as k does.
+ */
+function categoricalInput(v: InputValue, scales: Float64Array, iv: Interval[]): QInput {
+  const k = v.categories!.length;
+  const bits = Math.max(1, bitlen(BigInt(k)));
+  for (let j = 0; j < v.size; j++) { scales[v.offset + j] = 0; iv[v.offset + j] = { lo: 0n, hi: (1n << BigInt(bits)) - 1n }; }
+  return {
+    name: v.name, shape: v.shape, dtype: v.dtype, offset: v.offset, size: v.size, scale: 0, lo: 0n, bits, calibrated: { min: 0, max: k },
+    categories: v.categories!, ...(v.closedBy ? { closedBy: v.closedBy } : {}),
+  };
 }
 
 /** The limit that was hit, named in the message: the field's, or the function approximation's domain. */

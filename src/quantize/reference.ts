@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-web';
 import type { FixedInput, ValueInfo } from '../ir/graph.js';
 import { externalDataFiles } from '../onnx/decode.js';
 import { ModelProto } from '../onnx/schema.js';
+import { ZkonnxError } from '../errors.js';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
@@ -43,8 +44,17 @@ function tensorOutputs(bytes: Uint8Array): Uint8Array {
   return ModelProto.encode(model as never).finish();
 }
 
-/** An input tensor of the element type the model declares (inputs are given as floats). */
-function tensorOf(v: ValueInfo, x: ArrayLike<number>): ort.Tensor {
+/** An input tensor of the element type the model declares (inputs are given as floats; a string input as its strings). */
+function tensorOf(v: ValueInfo, given: ArrayLike<number> | readonly string[]): ort.Tensor {
+  if (v.dtype === 8) {
+    // a categorical input: onnxruntime gets the user's strings themselves, not their codes
+    if (given.length && typeof given[0] !== 'string') {
+      throw new ZkonnxError('INPUT_INVALID', `input '${v.name}' takes strings (a categorical input), got numbers`, { signal: v.name });
+    }
+    return new ort.Tensor('string', Array.from(given as readonly string[]), v.shape);
+  }
+  const x = given as ArrayLike<number>;
+  if (x.length && typeof x[0] !== 'number') throw new ZkonnxError('INPUT_INVALID', `input '${v.name}' takes numbers, got strings`, { signal: v.name });
   switch (v.dtype) {
     case 7: return new ort.Tensor('int64', BigInt64Array.from(Array.from(x, (e) => BigInt(Math.round(e)))), v.shape);
     case 6: return new ort.Tensor('int32', Int32Array.from(x, Math.round), v.shape);
@@ -59,8 +69,8 @@ function tensorOf(v: ValueInfo, x: ArrayLike<number>): ort.Tensor {
   }
 }
 
-/** Runs the model on one sample (flat float inputs in graph-input order). */
-export async function runReference(modelPath: string, inputs: ValueInfo[], sample: ArrayLike<number>[], outputs: ValueInfo[], fixed: readonly FixedInput[] = []): Promise<Float64Array[]> {
+/** Runs the model on one sample (flat float inputs in graph-input order; strings for a string input). */
+export async function runReference(modelPath: string, inputs: ValueInfo[], sample: readonly (ArrayLike<number> | readonly string[])[], outputs: ValueInfo[], fixed: readonly FixedInput[] = []): Promise<Float64Array[]> {
   const s = await session(modelPath);
   const feeds: Record<string, ort.Tensor> = {};
   inputs.forEach((v, i) => { feeds[v.name] = tensorOf(v, sample[i]!); });

@@ -76,7 +76,8 @@ export interface ProofJobData {
 }
 
 /** A proof's input as the API accepted it, stored under inputKey(id). */
-export type ProofInput = { input_data: number[][] };
+/** One list per model input: numbers, or strings for a categorical input (settings.json inputs[].categories). */
+export type ProofInput = { input_data: (number | string)[][] };
 
 /** The data of a chunk job of a split model; the chunk's own circuit input is under inputKey(job id). */
 export interface ChunkJobData {

@@ -1,6 +1,7 @@
 // The models a service knows: each subfolder of --models that is a compiled and set-up build
 // folder (settings.json, circuit_final.zkey, verification_key.json) is a model, named by the
 // subfolder. The API checks requests against settings.json before anything reaches a worker.
+import type { ProofInput } from './common.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSettings, type Settings } from '../settings.js';
@@ -66,7 +67,7 @@ function quantInputsOf(inputs: Settings['inputs']): QInput[] | undefined {
       const lo = BigInt(i.range[0]);
       const hi = BigInt(i.range[1]);
       if (!Number.isInteger(i.bits) || !Number.isInteger(i.scale) || hi - lo + 1n !== 1n << BigInt(i.bits)) throw new Error('inconsistent range');
-      return { name: i.name, shape: i.shape, offset: k, size: size(i.shape), scale: i.scale, lo, bits: i.bits, calibrated: i.calibrated };
+      return { name: i.name, shape: i.shape, offset: k, size: size(i.shape), scale: i.scale, lo, bits: i.bits, calibrated: i.calibrated, ...(i.categories ? { categories: i.categories, dtype: 8 } : {}) };
     });
   } catch {
     return undefined;
@@ -116,10 +117,15 @@ export class RequestError extends Error {
   }
 }
 
-/** The model's input counts flattened; every leaf a finite number. */
-function flatten(x: unknown, where: string, out: number[]): void {
+/** The model's input counts flattened; every leaf a finite number, or a string for a categorical input. */
+function flatten(x: unknown, where: string, out: (number | string)[], categorical = false): void {
   if (Array.isArray(x)) {
-    x.forEach((v, i) => flatten(v, `${where}[${i}]`, out));
+    x.forEach((v, i) => flatten(v, `${where}[${i}]`, out, categorical));
+    return;
+  }
+  if (categorical) {
+    if (typeof x !== 'string') throw new RequestError(400, 'INPUT_INVALID', `${where} is ${JSON.stringify(x)}: this input is categorical, its values are strings`);
+    out.push(x);
     return;
   }
   if (typeof x !== 'number' || !Number.isFinite(x)) {
@@ -132,7 +138,7 @@ function flatten(x: unknown, where: string, out: number[]): void {
  * Checks a request body {model, input: {input_data: [[...], ...]}} against the registry: an
  * unknown model is 404, anything else wrong is 400 with a message that names it.
  */
-export function validateRequest(body: unknown, registry: ModelRegistry): { model: ModelInfo; input: { input_data: number[][] } } {
+export function validateRequest(body: unknown, registry: ModelRegistry): { model: ModelInfo; input: ProofInput } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new RequestError(400, 'BAD_REQUEST', 'the body must be a JSON object {"model": "<id>", "input": {"input_data": [[...]]}}');
   }
@@ -156,8 +162,8 @@ export function validateRequest(body: unknown, registry: ModelRegistry): { model
     throw new RequestError(400, 'INPUT_SHAPE', `"input.input_data" has ${data.length} list(s), model '${model.id}' has ${model.inputs.length} input(s): ${model.inputs.map((i) => `${i.name} [${i.shape}]`).join(', ')}`);
   }
   const flat = data.map((x, k) => {
-    const out: number[] = [];
-    flatten(x, `input.input_data[${k}]`, out);
+    const out: (number | string)[] = [];
+    flatten(x, `input.input_data[${k}]`, out, model.quantInputs?.[k]?.categories !== undefined);
     const want = model.inputs[k]!;
     if (out.length !== want.size) {
       throw new RequestError(400, 'INPUT_SHAPE', `input.input_data[${k}] has ${out.length} number(s), model '${model.id}' input '${want.name}' has shape [${want.shape}] (${want.size} numbers)`);
@@ -172,11 +178,11 @@ export function validateRequest(body: unknown, registry: ModelRegistry): { model
  * The circuit range-checks every input to the envelope it was compiled for (settings.json); a value
  * outside it cannot be proved. The check is the prover's own (quantizeInputs), on that one input.
  */
-function checkRange(model: ModelInfo, k: number, values: number[]): void {
+function checkRange(model: ModelInfo, k: number, values: (number | string)[]): void {
   const q = model.quantInputs?.[k];
   if (!q) return;
   try {
-    quantizeInputs({ inputs: [q] } as Pick<QuantGraph, 'inputs'> as QuantGraph, [values]);
+    quantizeInputs({ inputs: [q] } as Pick<QuantGraph, 'inputs'> as QuantGraph, [values.every((v) => typeof v === 'string') ? values as string[] : Float64Array.from(values as number[])]);
   } catch (e) {
     if (e instanceof ZkonnxError && e.code === 'INPUT_OUT_OF_RANGE') {
       throw new RequestError(400, 'INPUT_OUT_OF_RANGE', `input.input_data[${k}]: ${e.message} (model '${model.id}'; GET /v1/models lists each input's range)`);

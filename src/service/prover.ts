@@ -3,6 +3,7 @@
 // reuses them (snarkjs reads keys and witnesses from memory buffers as well as from files).
 // The checks are those of api.prove: the circuit's public signals must be exactly the integer
 // executor's, and the proof must verify, before a result is returned.
+import type { ProofInput } from './common.js';
 import { checkKeys } from '../setup/keys.js';
 import { readFileSync } from 'node:fs';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
@@ -76,7 +77,7 @@ export class ArtifactCache {
   }
 
   /** Witness, proof, the executor check and verification, all from memory. */
-  async prove(model: ModelInfo, input: { input_data: number[][] }, onStep?: (step: 'witness' | 'prove' | 'verify') => Promise<void>): Promise<CachedProof> {
+  async prove(model: ModelInfo, input: ProofInput, onStep?: (step: 'witness' | 'prove' | 'verify') => Promise<void>): Promise<CachedProof> {
     const a = await this.get(model);
     const sample = loadSample(input);
     const qin = quantizeInputs(a.qg, [...sample, ...a.weights]);

@@ -1,4 +1,5 @@
 // The service's seam to model splitting (src/split.ts); chunk artifacts stay in memory there.
+import type { ProofInput } from './common.js';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Groth16Proof } from 'snarkjs';
 import type { OutputTensor } from '../settings.js';
@@ -10,10 +11,10 @@ import type { ModelInfo } from './models.js';
 
 /** What the service uses of src/split.ts. */
 export interface SplitModule {
-  chunkInputs(buildDir: string, input: { input_data: number[][] }): { index: number; input: Record<string, string[]> }[] | Promise<{ index: number; input: Record<string, string[]> }[]>;
+  chunkInputs(buildDir: string, input: ProofInput): { index: number; input: Record<string, string[]> }[] | Promise<{ index: number; input: Record<string, string[]> }[]>;
   proveChunk(opts: { buildDir: string; index: number; input: Record<string, string[]>; outDir: string }): Promise<{ proof: Groth16Proof; publicSignals: string[]; seconds: { witness: number; prove: number } }>;
   verifySplit(opts: { buildDir: string; proofs: { proof: Groth16Proof; publicSignals: string[] }[] }): Promise<{ ok: boolean; errors: string[] }>;
-  splitOutputs?(buildDir: string, input: { input_data: number[][] }): OutputTensor[] | Promise<OutputTensor[]>;
+  splitOutputs?(buildDir: string, input: ProofInput): OutputTensor[] | Promise<OutputTensor[]>;
 }
 
 import * as splitModule from '../split.js';
@@ -23,7 +24,7 @@ export function loadSplit(): Promise<SplitModule> {
 }
 
 /** The model's outputs on an input: the integer executor over the whole model's graph. */
-export async function splitOutputs(model: ModelInfo, input: { input_data: number[][] }): Promise<OutputTensor[]> {
+export async function splitOutputs(model: ModelInfo, input: ProofInput): Promise<OutputTensor[]> {
   const split = await loadSplit();
   if (split.splitOutputs) return split.splitOutputs(model.buildDir, input);
   const qgraph = new BuildPaths(model.buildDir).file('qgraph');
