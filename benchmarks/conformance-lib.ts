@@ -3,7 +3,7 @@
 // runner (benchmarks/conformance.ts, one child process per model) and the vitest suites.
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { compile, prove, setup, verify } from '../src/api.js';
+import { compile, prove, setup, toleranceFor, verify } from '../src/api.js';
 import { ZkonnxError } from '../src/errors.js';
 
 export type Stage = 'compile' | 'setup' | 'prove' | 'verify';
@@ -50,7 +50,7 @@ export function listConformanceModels(root: string): string[] {
 export function conformanceTolerance(reference: number[][]): number {
   let maxRef = 0;
   for (const r of reference) for (const x of r) maxRef = Math.max(maxRef, Math.abs(x));
-  return Math.max(1e-2, 0.01 * maxRef);
+  return toleranceFor(maxRef);
 }
 
 /** A row's fields from a thrown value. */

@@ -29,7 +29,7 @@ import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
-import { checkKeys, recordKeys } from './setup/keys.js';
+import { checkKeys, recordKeys, sha256File } from './setup/keys.js';
 import { snarkjs, snarkLogger, type SnarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
@@ -123,9 +123,6 @@ function fixedOf(settings: Settings): FixedInput[] {
   return readOnnx(settings.model.path, { dims: settings.model.dims, fixed: f }).fixed ?? [];
 }
 
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
 
 /** Dequantized qexec outputs against onnxruntime-web over the samples. */
 /** Settings of committed weights: their tensors, scale, width and the commitment of these values. */
@@ -285,7 +282,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     }
     const settings: Settings = {
       zkonnx: VERSION,
-      model: { name: qg.name, path: modelPath, sha256: sha256(modelPath), ...(dims ? { dims } : {}), ...(fixed ? { fixed } : {}) },
+      model: { name: qg.name, path: modelPath, sha256: sha256File(modelPath), ...(dims ? { dims } : {}), ...(fixed ? { fixed } : {}) },
       visibility,
       params,
       publicSignals: layout,
@@ -567,7 +564,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     }));
     let reference: ProveResult['reference'];
     // the float model these integers stand for: the compiled one, or the one whose weights were used
-    const refModel = opts.weights ? resolve(opts.weights) : existsSync(settings.model.path) && sha256(settings.model.path) === settings.model.sha256 ? settings.model.path : undefined;
+    const refModel = opts.weights ? resolve(opts.weights) : existsSync(settings.model.path) && sha256File(settings.model.path) === settings.model.sha256 ? settings.model.path : undefined;
     if (refModel) {
       const ins = qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
       const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));

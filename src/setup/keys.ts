@@ -10,7 +10,8 @@ interface KeyHashes { zkeySha256: string; vkeySha256: string }
 
 const keysFile = (zkeyPath: string): string => join(dirname(zkeyPath), 'keys.json');
 
-function sha256File(path: string): string {
+/** sha256 of a file, read in 4 MiB pieces (a zkey can be gigabytes). */
+export function sha256File(path: string): string {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafe(1 << 22);
   const fd = openSync(path, 'r');
