@@ -147,6 +147,77 @@ template DivRound(k, bq, bb) {
     2 * a * 2 ** k + b === 2 * bqv + r;
 }
 
+/// in / D rounded to an integer q by `mode` (0 floor, 1 ceil, 2 trunc: toward zero, 3 even: to
+/// nearest, ties to even), D ≥ 1 a constant; out = q, or the remainder in − q·D when rem = 1.
+/// f = floor((in + off) / D), off = 0 (floor, trunc), D − 1 (ceil) or ⌊D/2⌋ (even), with
+/// f ∈ [−2^b, 2^b) and the remainder r ∈ [0, D): r's m bits, and D − 1 − r's when D ≠ 2^m. Then
+/// trunc adds 1 where in < 0 (u[b] = 0) and r ≠ 0; even (D even) takes 1 off an odd f (u[0] = 1)
+/// at a tie (r = 0: in/D is f − 1/2, which half up took to f); an odd D has no ties.
+/// Sound: u·D + r = in + off + D·2^b with boolean u (b+1 bits), boolean r digits and r < D has
+/// at most one solution, because both sides are integers below D·2^(b+1) < p/2 (the compiler's
+/// bound analysis), so (u − 2^b, r) is the Euclidean quotient and remainder of in + off by D.
+/// nz = r·inv with r·(1 − nz) = 0 forces nz = [r ≠ 0], and t is a product of forced booleans.
+/// Cost (--O1): m + b + 3 (the Rescale's), + m + 2 when D ≠ 2^m, + 3 for a correction (trunc, even).
+template DivConst(D, m, b, mode, rem) {
+    assert(D >= 1 && m >= 0 && D <= 2 ** m && b >= 1 && b + m + 3 <= 252);
+    assert(mode >= 0 && mode <= 3 && (rem == 0 || rem == 1));
+    signal input in;
+    signal output out;
+    signal r[m];
+    signal u[b + 1];
+
+    var off = 0;
+    if (mode == 1) { off = D - 1; }
+    if (mode == 3) { off = D \ 2; }
+    var fix = 0;
+    if (mode == 2 && D != 1) { fix = 1; }
+    if (mode == 3 && D % 2 == 0) { fix = 2; }
+    var shifted = in + off + D * 2 ** b;
+    var quo = shifted \ D;
+    var rv = shifted % D;
+
+    var lcr = 0;
+    for (var i = 0; i < m; i++) {
+        r[i] <-- (rv >> i) & 1;
+        r[i] * (r[i] - 1) === 0;
+        lcr += r[i] * 2 ** i;
+    }
+    var lcu = 0;
+    for (var i = 0; i <= b; i++) {
+        u[i] <-- (quo >> i) & 1;
+        u[i] * (u[i] - 1) === 0;
+        lcu += u[i] * 2 ** i;
+    }
+    lcu * D + lcr === in + off + D * 2 ** b;
+    if (D != 2 ** m) {
+        // r < D
+        component rt = RangeCheck(m, 0);
+        rt.in <== D - 1 - lcr;
+    }
+
+    var q = lcu - 2 ** b;
+    if (fix != 0) {
+        signal inv;
+        signal nz;
+        signal t;
+        inv <-- lcr != 0 ? 1 / lcr : 0;
+        nz <== lcr * inv;
+        lcr * (1 - nz) === 0;
+        if (fix == 1) {
+            t <== (1 - u[b]) * nz;
+            q += t;
+        } else {
+            t <== (1 - nz) * u[0];
+            q -= t;
+        }
+    }
+    if (rem == 1) {
+        out <== in - q * D;
+    } else {
+        out <== q;
+    }
+}
+
 /// y = floor(√n) for n ≥ 0 and y ∈ [0, 2^by). Sound: with y ≥ 0, e = n − y² ∈ [0, 2^(by+1)) and
 /// 2y − e ≥ 0 give y² ≤ n ≤ y² + 2y < (y + 1)², which only floor(√n) satisfies.
 /// Cost: by + 2·(by + 1) + 1.
@@ -286,7 +357,7 @@ template PiecewisePoly(B, s, drop, deg, shift, bo, lo, C) {
 /// offset's bits cb[i] = keep·bits[i] + above are all 0 below lo, all 1 above lo + 2^B − 1 and the
 /// offset's own bits between: boolean, and the unique digits of the clamped offset. The segment
 /// selector, the powers, the terms and the Rescale are PiecewisePoly's, over cb.
-/// Cost (at --O2): (W + 1) + 3 + B + max(0, 2^s − 2) + (s = 0 ? deg − 1 : 2·deg − 1) + shift + bo + 1.
+/// Cost (at --O2): (W + 1) + 3 + (B − drop) + max(0, 2^s − 2) + (s = 0 ? deg − 1 : 2·deg − 1) + shift + bo + 1.
 template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
     assert(B >= 1 && W > B && s <= B && drop <= B - s && W + 2 <= 252);
     signal input in;
@@ -311,11 +382,12 @@ template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
     high * (1 - nz) === 0;
     signal above;
     above <== nz * bits[W];
-    signal cb[B];
-    for (var i = 0; i < B; i++) { cb[i] <== (bits[W] - above) * bits[i] + above; }
+    // the clamped bits the polynomial reads: cb[i - drop] for bit i (the dropped ones are not)
+    signal cb[B - drop];
+    for (var i = drop; i < B; i++) { cb[i - drop] <== (bits[W] - above) * bits[i] + above; }
 
     var t = 0;
-    for (var i = drop; i < m; i++) { t += cb[i] * 2 ** (i - drop); }
+    for (var i = drop; i < m; i++) { t += cb[i - drop] * 2 ** (i - drop); }
 
     // one-hot selector of the segment, most significant bit first
     var nseg = 2 ** s;
@@ -329,10 +401,10 @@ template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
         var next[256];
         for (var k = 0; k < width; k++) {
             if (width == 1) {
-                next[0] = 1 - cb[m + j];
-                next[1] = cb[m + j];
+                next[0] = 1 - cb[m + j - drop];
+                next[1] = cb[m + j - drop];
             } else {
-                prod[np] <== sel[k] * cb[m + j];
+                prod[np] <== sel[k] * cb[m + j - drop];
                 next[2 * k] = sel[k] - prod[np];
                 next[2 * k + 1] = prod[np];
                 np++;

@@ -35,7 +35,7 @@ import type { Progress } from './log.js';
 import { BuildPaths } from './paths.js';
 import { getProver, type ProverBackend } from './prover/index.js';
 import { dequantize, execAct, execQuant, quantizeInputs, type QExecResult } from './qexec/exec.js';
-import { bitlen } from './quantize/int.js';
+import { bitlen, divConstParams } from './quantize/int.js';
 import { snarkjs } from './snark.js';
 
 // ---------------------------------------------------------------- planning
@@ -68,6 +68,11 @@ export function estimateConstraints(a: QAct, i: number): number {
     case 'equal': case 'select': return 2;
     case 'div': return b + 2 * x + 6;
     case 'sqrt': return 2 * b + 6;
+    case 'round': {
+      const D = a.args.bias[a.argStart[i]! + 1]!;
+      const fix = divConstParams(a.op.mode, D).fix !== 0;
+      return x + b + 3 + (D === 1n << BigInt(x) ? 0 : x + 2) + (fix ? 3 : 0);
+    }
     case 'fn': {
       const clamps = a.clamp ? (a.clamp.lo !== undefined ? 1 : 0) + (a.clamp.hi !== undefined ? 1 : 0) : 0;
       return x + (1 << (a.poly?.segBits ?? 0)) * ((a.poly?.degree ?? 0) + 1) + b + a.shift + 6 + clamps * ((a.clamp?.bits[i] ?? 0) + 5);

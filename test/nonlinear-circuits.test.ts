@@ -1112,7 +1112,7 @@ function clampedSignals(c: ClampedCase, x: bigint, forge: { nz?: bigint; inv?: b
   const a: Assignment = { in: x, inv, nz, above };
   for (const [k, v] of Object.entries(poly)) if (k !== 'in' && !k.startsWith('bits[')) a[k] = v;
   bits.forEach((b, i) => (a[`bits[${i}]`] = b));
-  cb.forEach((b, i) => (a[`cb[${i}]`] = b));
+  cb.forEach((b, i) => { if (i >= c.drop) a[`cb[${i - c.drop}]`] = b; }); // the dropped bits have none
   return a;
 }
 
@@ -1171,14 +1171,15 @@ for (const c of CLAMPED) {
         // nz = [some bit of x − lo + 2^W in [B, W) is set], claimed the other way
         const nz = ((x - c.lo + pow2(c.W)) >> BigInt(c.B)) % pow2(c.W - c.B) !== 0n ? 1n : 0n;
         await t1.expectConstraintFailure({ in: x }, { nz: 1n - nz });
-        if (inside) await t1.expectConstraintFailure({ in: x }, { 'cb[1]': 1n - ((clampX(x) - c.lo) >> 1n & 1n) });
+        // cb[1] is the clamped offset's bit drop + 1
+        if (inside) await t1.expectConstraintFailure({ in: x }, { 'cb[1]': 1n - ((clampX(x) - c.lo) >> BigInt(c.drop + 1) & 1n) });
         if (above) await t1.expectConstraintFailure({ in: x }, { inv: 5n });
       }
     });
 
-    it('constraint count: (W + 1) + 3 + B + selector + powers and terms + Rescale', () => {
+    it('constraint count: (W + 1) + 3 + (B − drop) + selector + powers and terms + Rescale', () => {
       const products = c.s === 0 ? 0 : c.deg;
-      t2.expectConstraintCount(c.W + 1 + 3 + c.B + Math.max(0, 2 ** c.s - 2) + Math.max(0, c.deg - 1) + products + c.shift + c.bo + 1);
+      t2.expectConstraintCount(c.W + 1 + 3 + c.B - c.drop + Math.max(0, 2 ** c.s - 2) + Math.max(0, c.deg - 1) + products + c.shift + c.bo + 1);
     });
   });
 }

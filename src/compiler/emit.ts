@@ -3,7 +3,7 @@
 // and are read in loops, because circom overflows its stack on long single expressions.
 import { inputHeader, modelIvs, outputHeader, plainIv, weightsHeader } from '../commit/headers.js';
 import type { QAct, QAffine, QuantGraph, Visibility, WeightVisibility } from '../ir/graph.js';
-import { bitlen } from '../quantize/int.js';
+import { bitlen, ROUND_MODES } from '../quantize/int.js';
 
 export interface CircuitVisibility {
   input: Visibility;
@@ -340,6 +340,11 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
       return { head: 'c ? a : b', ...one(`Select(${a.argScale})`, [`${p}[i].cs <== x[0];`, `${p}[i].a <== x[1];`, `${p}[i].b <== x[2];`]) };
     case 'div':
       return { head: 'a / b rounded', ...one(`DivRound(${a.scale}, ${p}_bits[i], ${p}_aux[i])`, [`${p}[i].a <== x[0];`, `${p}[i].b <== x[1];`], 'q') };
+    case 'round': {
+      // the divisor D is the constant operand x[1]: its row's bias, a compile-time constant
+      const what = a.op.rem ? `remainder of ${a.op.mode} division` : `${a.op.mode} of the quotient`;
+      return { head: `${what} by a constant`, ...one(`DivConst(${p}_bias[${p}_start[i] + 1], ${p}_aux[i], ${p}_bits[i], ${ROUND_MODES.indexOf(a.op.mode)}, ${a.op.rem ? 1 : 0})`, [`${p}[i].in <== x[0];`]) };
+    }
     case 'sqrt':
       return { head: 'floor(sqrt)', ...one(`FloorSqrt(${p}_bits[i])`, [`${p}[i].n <== x[0] * ${1n << BigInt(a.shift)};`], 'y') };
     case 'fn': {

@@ -6,6 +6,7 @@
 // simplification sees the same constraints), and returns the labels of its outputs.
 import type { Component, Lin, System } from './system.js';
 import { inverse, mod } from './system.js';
+import { divConstParams, ROUND_MODES } from '../quantize/int.js';
 
 const pow2 = (n: number) => 1n << BigInt(n);
 
@@ -185,6 +186,42 @@ export function divRound(parent: Component, name: string, k: number, bq: number,
   return q;
 }
 
+/** DivConst(D, m, b, mode, rem): in / D rounded by ROUND_MODES[mode] (rem: the remainder in − q·D). */
+export function divConst(parent: Component, name: string, D: bigint, m: number, b: number, mode: number, rem: boolean, x: In): number {
+  const { sys } = parent;
+  const { off, fix } = divConstParams(ROUND_MODES[mode]!, D);
+  const c = parent.child(name);
+  const out = c.signal('out');
+  const inp = c.signal('in');
+  const r = c.array('r', m);
+  const u = c.array('u', b + 1);
+  const corr = fix !== 0 ? { inv: c.signal('inv'), nz: c.signal('nz'), t: c.signal('t') } : undefined;
+  feed(sys, parent.index, inp, x);
+  sys.owner = c.index;
+  const shifted = () => sys.value(inp) + off + D * pow2(b);
+  const lcr = bits(sys, r, m, () => shifted() % D);
+  const lcu = bits(sys, u, b + 1, () => shifted() / D);
+  sys.equal(lcu.times(D).plus(lcr), sys.sig(inp).plus(off + D * pow2(b)));
+  if (D !== pow2(m)) rangeCheck(c, 'rt', m, 0n, sys.k(D - 1n).minus(lcr));
+  sys.owner = c.index;
+  let q = lcu.minus(pow2(b));
+  if (corr) {
+    sys.set(corr.inv, () => (lcr.v !== 0n ? inverse(lcr.v) : 0n));
+    sys.set(corr.nz, () => (lcr.v !== 0n ? 1n : 0n)); // lcr·inv, reduced
+    sys.product(lcr, sys.sig(corr.inv), sys.sig(corr.nz));
+    sys.product(lcr, sys.k(1n).minus(sys.sig(corr.nz)), sys.lin());
+    if (fix === 1) {
+      sys.assignProduct(corr.t, sys.k(1n).minus(sys.sig(u + b)), sys.sig(corr.nz));
+      q = q.plus(sys.sig(corr.t));
+    } else {
+      sys.assignProduct(corr.t, sys.k(1n).minus(sys.sig(corr.nz)), sys.sig(u));
+      q = q.minus(sys.sig(corr.t));
+    }
+  }
+  sys.assign(out, rem ? sys.sig(inp).minus(q.times(D)) : q);
+  return out;
+}
+
 /** FloorSqrt(by): y = floor(√n), y ∈ [0, 2^by). `n` is stated by the caller (`n <== x·2^shift`). */
 export function floorSqrt(parent: Component, name: string, by: number, n: In): number {
   const { sys } = parent;
@@ -289,7 +326,7 @@ export function clampedPoly(parent: Component, name: string, p: PolyParams & { W
   const inv = c.signal('inv');
   const nz = c.signal('nz');
   const above = c.signal('above');
-  const cb = c.array('cb', B);
+  const cb = c.array('cb', B - p.drop); // the clamped bits the polynomial reads (not the dropped ones)
   const arrays = polyArrays(c, p);
   feed(sys, parent.index, inp, x);
   sys.owner = c.index;
@@ -304,11 +341,12 @@ export function clampedPoly(parent: Component, name: string, p: PolyParams & { W
   sys.product(high, sys.k(1n).minus(sys.sig(nz)), sys.lin());
   sys.assignProduct(above, sys.sig(nz), sys.sig(bs + W));
   const keep = sys.sig(bs + W).minus(sys.sig(above));
-  for (let i = 0; i < B; i++) {
-    sys.set(cb + i, () => keep.v * sys.value(bs + i) + sys.value(above));
-    sys.product(keep, sys.sig(bs + i), sys.sig(cb + i).minus(sys.sig(above)));
+  for (let i = p.drop; i < B; i++) {
+    const k = cb + i - p.drop;
+    sys.set(k, () => keep.v * sys.value(bs + i) + sys.value(above));
+    sys.product(keep, sys.sig(bs + i), sys.sig(k).minus(sys.sig(above)));
   }
-  return polyOverBits(c, p, (i) => sys.sig(cb + i), arrays, out);
+  return polyOverBits(c, p, (i) => sys.sig(cb + i - p.drop), arrays, out);
 }
 
 /** The selector products, powers and terms of a piecewise polynomial, declared after its bits. */

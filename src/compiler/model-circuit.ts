@@ -5,11 +5,12 @@
 import type { QAct, QAffine, QuantGraph } from '../ir/graph.js';
 import { ZkonnxError } from '../errors.js';
 import { inputSignal, outputCommitBits, outputSignal, publicLayout, saltSignals, type ChunkLinks, type CircuitVisibility } from './emit.js';
-import { argMax, clampedPoly, divRound, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit } from './gadgets.js';
+import { argMax, clampedPoly, divConst, divRound, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit } from './gadgets.js';
 import { packedCommit, poseidonHash } from './poseidon-gadget.js';
 import { modelIvs, plainIv } from '../commit/headers.js';
 import type { Progress } from '../log.js';
 import type { Component, Lin, System, SystemShape } from './system.js';
+import { ROUND_MODES } from '../quantize/int.js';
 
 /** The circuit's inputs (witness mode): model inputs as integers, and a chunk's received values. */
 export interface CircuitInputs {
@@ -231,6 +232,10 @@ function buildAct(main: Component, a: QAct, j: number, v: number, prod: number |
         break;
       case 'div':
         res = divRound(main, name, a.scale, a.bits[i]!, a.aux[i]!, x[0]!, x[1]!);
+        break;
+      case 'round':
+        // the divisor D is the constant operand: its row's bias
+        res = divConst(main, name, a.args.bias[a.argStart[i]! + 1]!, a.aux[i]!, a.bits[i]!, ROUND_MODES.indexOf(op.mode), op.rem === true, x[0]!);
         break;
       case 'sqrt':
         res = floorSqrt(main, name, a.bits[i]!, x[0]!.times(1n << BigInt(a.shift)));

@@ -103,6 +103,8 @@ export interface LinExpr {
  *   less     1 if a < b else 0                                                 args [a, b]
  *   equal    1 if a = b else 0                                                 args [a, b]
  *   select   c ? a : b for a boolean value c                                  args [c, a, b]
+ *   round    x / d rounded to an integer by `mode` (output scale 0), or with rem the
+ *            remainder x − d·q (at x's scale); d > 0 a constant operand           args [x, d]
  */
 export type NonLinear =
   | { kind: 'rescale'; relu: boolean }
@@ -116,7 +118,11 @@ export type NonLinear =
   | { kind: 'argmax' }
   | { kind: 'less' }
   | { kind: 'equal' }
-  | { kind: 'select' };
+  | { kind: 'select' }
+  /** floor, ceil, trunc (toward zero), even (to nearest, ties to even): Floor, Ceil, Round, Cast to int; rem: Mod */
+  | { kind: 'round'; mode: RoundMode; rem?: boolean };
+
+export type RoundMode = 'floor' | 'ceil' | 'trunc' | 'even';
 
 /** A tensor whose elements are circuit values (signals), laid out at [offset, offset+size). */
 export interface ValueTensor {
@@ -226,7 +232,8 @@ export interface QAct extends ValueTensor {
   bits: number[];
   /**
    * Per element, op-specific widths: max/argmax/less: bits of each comparison difference;
-   * div: bits of the denominator; sqrt: bits of the radicand; fn: bits of x − lo.
+   * div: bits of the denominator; sqrt: bits of the radicand; fn: bits of x − lo;
+   * round: bits of the remainder (its floor quotient has `bits`).
    */
   aux: number[];
   /** Largest |intermediate| any admissible witness can reach (proves no wrap-around). */

@@ -66,7 +66,18 @@ export function evalAct(op: NonLinear, x: number[]): number {
     case 'less': return x[0]! < x[1]! ? 1 : 0;
     case 'equal': return x[0] === x[1] ? 1 : 0;
     case 'select': return x[0]! >= 0.5 ? x[1]! : x[2]!;
+    case 'round': {
+      const v = x[0]! / x[1]!;
+      const q = op.mode === 'floor' ? Math.floor(v) : op.mode === 'ceil' ? Math.ceil(v) : op.mode === 'trunc' ? Math.trunc(v) : roundHalfEven(v);
+      return op.rem ? x[0]! - x[1]! * q : q;
+    }
   }
+}
+
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
 }
 
 type SymArg = { kind: 'sym'; t: Tens<LinExpr> };
@@ -314,6 +325,27 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const { shape, rows } = broadcastArgs(ctx, [simpleArg(args[0], 'c'), simpleArg(args[1], 'a'), simpleArg(args[2], 'b')]);
       return [act(out0, shape, { kind: 'select' }, rows)];
     }
+    case 'Floor': case 'Ceil': case 'Round': {
+      // x / 1 rounded: an integer at scale 0, from any affine x (Round: half to even, as ONNX)
+      const x = sym(0);
+      const mode = node.op === 'Floor' ? 'floor' : node.op === 'Ceil' ? 'ceil' : 'even';
+      return [act(out0, x.shape, { kind: 'round', mode }, x.data.map((e) => [e, constantExpr(1)]))];
+    }
+    case 'Mod': {
+      // by a constant d: the remainder x − |d|·q of floor (fmod=0) or truncated (fmod=1) division.
+      // fmod=1 (C fmod) has the dividend's sign: fmod(x, d) = fmod(x, |d|); fmod=0 (Python) has
+      // the divisor's sign: for d < 0, x mod d = −((−x) mod |d|)
+      if (args[1]?.kind !== 'const') fail('a divisor that depends on the model input is not supported', 'zkonnx computes Mod by a constant divisor');
+      const fmod = attr(ctx, 'fmod', 0) === 1;
+      const { shape, rows } = broadcastArgs(ctx, [args[0]!, args[1]!]);
+      const flip = rows.map(([, d]) => {
+        if (d!.c === 0 || !Number.isFinite(d!.c)) fail(`the divisor holds ${d!.c}`);
+        return !fmod && d!.c < 0;
+      });
+      const t = act(out0, shape, { kind: 'round', mode: fmod ? 'trunc' : 'floor', rem: true },
+        rows.map(([e, d], i) => [flip[i] ? neg(e!) : e!, constantExpr(Math.abs(d!.c))]));
+      return [{ shape, data: t.data.map((e, i) => (flip[i] ? neg(e) : e)) }];
+    }
     case 'Sign': {
       const x = simple(sym(0), 'x');
       const zero = constantExpr(0);
@@ -534,7 +566,12 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       if (!u) return undefined;
       const params = u.params ? u.params((k, d) => attr(ctx, k, d)) : [];
       void outShapes;
-      return [fnOf(out0, simple(sym(0), 'x'), u.fn, params)];
+      // f saturating on both sides takes its affine argument as it is (a pre-activation at the
+      // weights' scale): its one clamping decomposition drops the low bits f cannot see, which
+      // costs less than rescaling the argument first (a remainder and an output range check)
+      const sat = SATURATION[u.fn]?.(params);
+      const x = sat?.lo !== undefined && sat.hi !== undefined ? sym(0) : simple(sym(0), 'x');
+      return [fnOf(out0, x, u.fn, params)];
     }
   }
 }

@@ -1,10 +1,52 @@
 // Ops zkonnx proves by rewriting them into other ops, once their input shapes are known (during
-// shape inference, src/onnx/fold.ts): recurrent cells unrolled (recurrent.ts), Crop as gathers,
-// OneHot as comparisons with the class indices.
+// shape inference, src/onnx/fold.ts): recurrent cells unrolled (recurrent.ts), Einsum as
+// MatMuls (einsum.ts), Crop as gathers, OneHot as comparisons with the class indices, scatters
+// that multiply or take a maximum as Mul/Max/Min of the elements they touch.
 import type { Node } from '../ir/graph.js';
+import { sizeOf } from '../ir/graph.js';
+import { scatterTargets } from '../ir/ops/scatter.js';
+import { expandEinsum } from './einsum.js';
 import { expandRecurrent } from './recurrent.js';
 import { simplifiedLayerNorm } from './msft.js';
-import { nums, num, type Expansion } from './rewrite.js';
+import { nums, num, str, type Expansion } from './rewrite.js';
+
+/**
+ * ScatterND, ScatterElements and Scatter with reduction mul, max or min (and constant indices):
+ * the data flattened, the elements the updates touch gathered and combined with their updates
+ * by Mul/Max/Min, then written back by a ScatterElements without reduction. A target updated k
+ * times takes k rounds, in the updates' order, as onnxruntime applies them. Reductions none and
+ * add, and indices that depend on the input (refused there), stay with the op (ir/ops/scatter.ts).
+ */
+const scatterReduce: Expansion = (node, c) => {
+  const op = ({ mul: 'Mul', max: 'Max', min: 'Min' } as Record<string, string>)[str(node.attrs.reduction, 'none')];
+  const [data, indices, updates] = node.inputs as [string, string, string];
+  const idx = indices ? c.constOf(indices) : undefined;
+  if (!op || !idx || !updates) return false;
+  const shape = c.shapeOf(data);
+  let axis: number | undefined;
+  if (node.op !== 'ScatterND') {
+    const raw = num(node.attrs.axis, 0);
+    axis = raw < 0 ? raw + shape.length : raw;
+    if (axis < 0 || axis >= shape.length) c.fail(`axis=${raw} is out of range for rank ${shape.length}`);
+  }
+  const targets = scatterTargets((m) => c.fail(m), shape, idx, c.shapeOf(updates), axis);
+  const rounds: number[][] = [];
+  const times = new Map<number, number>();
+  targets.forEach((t, u) => {
+    const k = times.get(t) ?? 0;
+    times.set(t, k + 1);
+    (rounds[k] ??= []).push(u);
+  });
+  let flat = c.e.node('Reshape', [data, c.e.constant([1], [sizeOf(shape)])]);
+  const upd = c.e.node('Reshape', [updates, c.e.constant([1], [targets.length])]);
+  for (const us of rounds) {
+    const at = c.e.constant([us.length], us.map((u) => targets[u]!));
+    const old = c.e.node('Gather', [flat, at], { axis: 0 });
+    const v = c.e.node(op, [old, c.e.node('Gather', [upd, c.e.constant([us.length], us)], { axis: 0 })]);
+    flat = c.e.node('ScatterElements', [flat, at, v], { axis: 0 });
+  }
+  c.e.node('Reshape', [flat, c.e.constant([shape.length], shape)], {}, [node.outputs[0]!]);
+};
 
 export const EXPANSIONS: Record<string, Expansion> = {
   LSTM: expandRecurrent,
@@ -12,6 +54,10 @@ export const EXPANSIONS: Record<string, Expansion> = {
   RNN: expandRecurrent,
   /** onnxruntime's RMS normalization, a contrib op it registers in the default domain (msft.ts). */
   SimplifiedLayerNormalization: simplifiedLayerNorm,
+  Einsum: expandEinsum,
+  ScatterND: scatterReduce,
+  ScatterElements: scatterReduce,
+  Scatter: scatterReduce,
 
   /** Affine (opset 1, experimental): alpha·x + beta. */
   Affine(node, c) {

@@ -71,7 +71,7 @@ const TYPE_PRESERVING = new Set([
 /** Ops that only move data: the output has input 0's type. */
 const MOVEMENT = new Set([
   'Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Slice', 'Gather', 'GatherElements',
-  'Expand', 'Tile', 'Split', 'Pad', 'DepthToSpace', 'SpaceToDepth', 'Dropout',
+  'Expand', 'Tile', 'Split', 'Pad', 'DepthToSpace', 'SpaceToDepth', 'Dropout', 'ScatterND', 'ScatterElements', 'Scatter',
 ]);
 const BOOL_OUT = new Set(['Less', 'Greater', 'Equal', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf']);
 
@@ -362,6 +362,7 @@ function matmulShape(ctx: Ctx, a: number[], b: number[]): number[] {
 /** Shape rules of the ops linearize lowers as non-linear (or as products of two signals). */
 const NONLINEAR_SHAPES: Record<string, ShapeRule> = {
   Relu: same, Abs: same, Sqrt: same, Reciprocal: same, Sign: same, Not: same, LeakyRelu: same,
+  Floor: same, Ceil: same, Round: same, Mod: bcast,
   ...Object.fromEntries(Object.keys(UNARY_FNS).map((op) => [op, same])),
   Gelu: (c, oc, ins) => { attrChoice(oc, 'approximate', 'none', ['none', 'tanh'] as const); return same(c, oc, ins, []); },
   Softmax: axisSame, LogSoftmax: axisSame, Hardmax: axisSame,
@@ -474,15 +475,17 @@ export function inferAndFold(graph: Graph): Graph {
     if (expansion) {
       for (const n of node.inputs) if (n) shapeOf(ctx)(n);
       const added: Node[] = [];
-      expansion(node, {
+      const kept = expansion(node, {
         e: emitter(node, added, constants, shapes, 'x'),
         shapeOf: shapeOf(ctx),
         constOf: (n) => constants.get(n),
         intValued: (n) => intSignals.has(n) || ints.has(n) || (constants.get(n)?.data.every(Number.isInteger) ?? false),
         fail: (msg, hint) => fail(ctx, msg, hint, 'ONNX_UNSUPPORTED_ATTR'),
-      });
-      pending.splice(at + 1, 0, ...added);
-      continue;
+      }) === false;
+      if (!kept) {
+        pending.splice(at + 1, 0, ...added);
+        continue;
+      }
     }
     if (node.op === 'If' && (!node.domain || node.domain === 'ai.onnx')) {
       // static control flow: the branch a known condition takes replaces the If
@@ -516,17 +519,29 @@ export function inferAndFold(graph: Graph): Graph {
       continue;
     }
     if (node.op === 'Cast') {
-      // on signals, a cast to an integer type is exact only where the values already are integers
-      // (ONNX truncates floats toward zero; zkonnx does not round signals)
+      // on signals, a cast to bool takes boolean values only; a cast to an integer type is an
+      // identity on integer values, and truncates the others (below)
       const to = attrInt(node, 'to', 1);
       const x = node.inputs[0]!;
       if (to === BOOL && !boolSignals.has(x)) fail(ctx, `Cast of a signal to bool is supported only from boolean values (comparisons)`, undefined, 'ONNX_UNSUPPORTED_ATTR');
-      if (INT_TYPES.has(to) && !intSignals.has(x)) fail(ctx, `Cast of a signal to type ${to} (integer) is supported only where its values are integers (comparisons, ArgMax, integer inputs); this one may hold fractions`, 'ONNX truncates toward zero; zkonnx does not round signals yet', 'ONNX_UNSUPPORTED_ATTR');
+      if (INT_TYPES.has(to) && !intSignals.has(x)) {
+        // values that may hold fractions: ONNX truncates toward zero, x − fmod(x, 1), then casts
+        // what now is an integer (the Sub's output is one: it is marked before it is reached)
+        const added: Node[] = [];
+        const e = emitter(node, added, constants, shapes, 'trunc');
+        const frac = e.node('Mod', [x, e.constant([], [1])], { fmod: 1 });
+        const whole = e.node('Sub', [x, frac]);
+        intSignals.add(whole);
+        e.node('Cast', [whole], node.attrs, node.outputs);
+        pending.splice(at + 1, 0, ...added);
+        continue;
+      }
     }
     const outShapes = signalShapes(ctx, oc, shapeOf(ctx), constants);
     node.outputs.forEach((out, i) => { if (out && outShapes[i]) shapes.set(out, outShapes[i]!); });
     const isBool = BOOL_OUT.has(node.op) || ((node.op === 'Cast' || MOVEMENT.has(node.op) || node.op === 'Identity') && boolSignals.has(node.inputs[0]!));
-    const isInt = isBool || ['ArgMax', 'ArgMin'].includes(node.op) || ((node.op === 'Cast' || MOVEMENT.has(node.op) || node.op === 'Identity') && intSignals.has(node.inputs[0]!));
+    const isInt = isBool || ['ArgMax', 'ArgMin', 'Floor', 'Ceil', 'Round'].includes(node.op) || ((node.op === 'Cast' || MOVEMENT.has(node.op) || node.op === 'Identity') && intSignals.has(node.inputs[0]!))
+      || (node.op === 'Mod' && intSignals.has(node.inputs[0]!) && (constants.get(node.inputs[1]!)?.data.every(Number.isInteger) ?? false));
     for (const o of node.outputs) { if (!o) continue; if (isInt) intSignals.add(o); if (isBool) boolSignals.add(o); }
     nodes.push(node);
   }
@@ -575,7 +590,7 @@ function signalShapes(ctx: Ctx, oc: OpContext, shapeOf: (n: string) => number[],
   }
   if (node.op === 'Cast') {
     const to = attrInt(node, 'to', 1);
-    if (!FLOAT_TYPES.has(to) && !INT_TYPES.has(to) && to !== BOOL) fail(ctx, `Cast of a signal to type ${to} is not supported`, 'supported on signals: float types, and integer or bool types of integer values', 'ONNX_UNSUPPORTED_ATTR');
+    if (!FLOAT_TYPES.has(to) && !INT_TYPES.has(to) && to !== BOOL) fail(ctx, `Cast of a signal to type ${to} is not supported`, 'supported on signals: float and integer types, and bool of boolean values', 'ONNX_UNSUPPORTED_ATTR');
   }
   const args: Arg<null>[] = node.inputs.map((n) => {
     if (!n) return undefined;

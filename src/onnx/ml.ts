@@ -12,7 +12,11 @@
 //                          zeros=0: the circuit refuses an unknown category: √(Σ_j onehot_j − 1)
 //                          exists only where the sum is 1 (FloorSqrt proves its radicand ≥ 0)
 //   LabelEncoder,        default + Σ_j (value_j − default)·[x = key_j]            Equal, MatMul
-//     CategoryMapper
+//     CategoryMapper       keys and values as lists (opsets 1–3) or numeric tensors (opset 4)
+//   SVMClassifier        kernels K(x, sv) (LINEAR, POLY, RBF, SIGMOID), one score per pair of classes,
+//                          votes, label = most votes; binary: one score s, label = s > 0 ? first : second,
+//                          scores [−s, s] (NONE); without support vectors: x·Wᵀ + ρ, label = argmax
+//   SVMRegressor         coefficients · kernels + ρ, or coefficients · x + ρ; one_class: ±1 = sign
 //   TreeEnsemble-        every branch a comparison of one feature with a constant; a leaf is
 //     Classifier/          reached when all the conditions on its path hold (their count equals
 //     Regressor            the path's length: one Equal); scores = Σ leaf weights · reached
@@ -20,8 +24,9 @@
 // Labels must be integers affine in the class index (0, 1, …, C − 1 as sklearn writes them):
 // the label output is then a linear function of the ArgMax. String labels and string outputs are
 // refused. String inputs are category codes (categorical.ts): the encoders compare codes.
+// Refused: SVM probabilities (prob_a, prob_b), string tensors (LabelEncoder opset 4 keys_tensor of strings).
 import { ZkonnxError, nodeLabel } from '../errors.js';
-import type { Node } from '../ir/graph.js';
+import type { AttrValue, Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { CODES_ATTR } from './categorical.js';
 import { num, nums, str, strs, type Emit, type Expansion, type RewriteContext } from './rewrite.js';
@@ -70,9 +75,13 @@ function labelOf(node: Node, e: Emit, fail: (m: string, hint?: string) => never,
   e.node('Add', [scaled, e.constant([], [labels[0]!])], {}, [target]);
 }
 
+/** The values of a tensor attribute (LabelEncoder opset 4: keys_tensor, values_tensor, default_tensor). */
+const tensorValues = (v: AttrValue | undefined): number[] | undefined =>
+  (v && typeof v === 'object' && 'data' in v ? Array.from(v.data) : undefined);
+
 /**
  * The keys a node compares its input with: the codes of a categorical input's strings (given by
- * categorical.ts), else its first non-empty numeric list.
+ * categorical.ts), else its first non-empty numeric list or tensor.
  */
 function keysOf(node: Node, fail: (m: string, hint?: string) => never, strAttrs: string[], numAttrs: string[]): number[] {
   const codes = node.attrs[CODES_ATTR];
@@ -80,7 +89,7 @@ function keysOf(node: Node, fail: (m: string, hint?: string) => never, strAttrs:
   const s = strAttrs.find((k) => strs(node.attrs[k]).length);
   if (s) fail(`${s} compares the input with strings, but the input is not a string graph input`, 'zkonnx compares strings only where they come from a string (categorical) graph input');
   for (const k of numAttrs) {
-    const v = nums(node.attrs[k]);
+    const v = tensorValues(node.attrs[k]) ?? nums(node.attrs[k]);
     if (v.length) return v;
   }
   return [];
@@ -126,7 +135,10 @@ function indicators(e: Emit, c: RewriteContext, x: string, keys: number[], trunc
 function lookup(node: Node, e: Emit, c: RewriteContext, fail: (m: string) => never, keys: number[], values: number[], dflt: number, last: boolean): void {
   if (!keys.length) fail('no keys to look up');
   if (values.length !== keys.length) fail(`${keys.length} keys and ${values.length} values`);
-  const live = decisive(keys, last);
+  if (![...values, dflt].every(Number.isFinite)) fail(`a value or the default is not a finite number (values [${values}], default ${dflt})`);
+  // a NaN or infinite key matches no input (inputs are finite numbers)
+  const live = decisive(keys, last).filter((j) => Number.isFinite(keys[j]));
+  if (!live.length) fail('no finite keys to look up');
   const hit = indicators(e, c, node.inputs[0]!, live.map((j) => keys[j]!), false);
   const sum = e.node('MatMul', [hit, e.constant([live.length], live.map((j) => values[j]! - dflt))]);
   e.node('Add', [sum, e.constant([], [dflt])], {}, out(node));
@@ -196,7 +208,6 @@ const RULES: Record<string, Rule> = {
 
   LabelEncoder(node, e, fail, c) {
     const a = node.attrs;
-    if (a.keys_tensor !== undefined || a.values_tensor !== undefined) fail('keys and values as tensors (LabelEncoder of ai.onnx.ml opset 4) are not supported', 'export with ai.onnx.ml opset 2 or 3 (keys_* and values_* lists)');
     const v1 = strs(a.classes_strings).length > 0;
     if (strs(a.values_strings).length || (v1 && a[CODES_ATTR] === undefined)) fail('string outputs are not supported', 'a circuit outputs numbers: encode to integers or floats');
     if (v1) {
@@ -205,9 +216,19 @@ const RULES: Record<string, Rule> = {
       lookup(node, e, c, fail, keys, keys.map((_, j) => j), num(a.default_int64, -1), true);
       return;
     }
-    const keys = keysOf(node, fail, ['keys_strings'], ['keys_int64s', 'keys_floats']);
+    // opsets 2–4: the keys_* and values_* lists, else (opset 4) keys_tensor and values_tensor;
+    // default_tensor (opset 4) before default_int64 / default_float
+    const keys = keysOf(node, fail, ['keys_strings'], ['keys_int64s', 'keys_floats', 'keys_tensor']);
     const ints = nums(a.values_int64s);
-    lookup(node, e, c, fail, keys, ints.length ? ints : nums(a.values_floats), ints.length ? num(a.default_int64, -1) : num(a.default_float, -0), false);
+    const floats = nums(a.values_floats);
+    const tensor = tensorValues(a.values_tensor);
+    const values = ints.length ? ints : floats.length ? floats : tensor;
+    if (!values) fail('no values (values_int64s, values_floats or values_tensor)');
+    const dt = tensorValues(a.default_tensor);
+    if (dt && !dt.length) fail('default_tensor is empty');
+    // without default_tensor, onnxruntime's default for values_tensor follows its element type (−1 for integers, 0 for floats)
+    if (!dt && values === tensor) fail('values_tensor without default_tensor', 'give the node a default_tensor: its default then depends on the element type, which zkonnx does not keep');
+    lookup(node, e, c, fail, keys, values!, dt ? dt[0]! : ints.length ? num(a.default_int64, -1) : num(a.default_float, -0), false);
   },
 
   CategoryMapper(node, e, fail, c) {
@@ -240,6 +261,7 @@ const RULES: Record<string, Rule> = {
   },
 
   SVMClassifier: svmClassifier,
+  SVMRegressor: svmRegressor,
 
   TreeEnsembleRegressor(node, e, fail) {
     const n = typeof node.attrs.n_targets === 'number' ? node.attrs.n_targets : 1;
@@ -260,32 +282,49 @@ const RULES: Record<string, Rule> = {
   },
 };
 
+/** The input of an SVM as [N, F]: onnxruntime takes [F] as one row. */
+function svmRows(node: Node, e: Emit, fail: (m: string) => never, c: RewriteContext): { x: string; N: number; F: number } {
+  const x = node.inputs[0]!;
+  const s = c.shapeOf(x);
+  if (s.length === 2) return { x, N: s[0]!, F: s[1]! };
+  if (s.length !== 1) fail(`the input has shape [${s}]: onnxruntime's SVMs take [N, F] or [F]`);
+  return { x: e.node('Reshape', [x, e.constant([2], [1, s[0]!])]), N: 1, F: s[0]! };
+}
+
+/** Support vectors, and the kernels K(x, sv_v) of the [N, F] input: [N, V]. */
+function svmKernels(node: Node, e: Emit, fail: (m: string) => never, x: string, N: number, F: number, V: number): string {
+  const sv = nums(node.attrs.support_vectors);
+  if (!V || sv.length % V) fail(`${sv.length} support vector values do not split into ${V} vectors`);
+  if (sv.length / V !== F) fail(`the input has ${F} features, the support vectors ${sv.length / V}`);
+  return kernel(node, e, fail, x, sv, V, F, N);
+}
+
 /**
  * SVMClassifier as onnxruntime computes it. With support vectors (SVC): kernels k_v = K(x, sv_v),
  * one score per pair of classes i < j (the two classes' coefficient blocks · k + rho), a vote for
  * i where the score is > 0 and for j otherwise, label = the first class with the most votes,
- * the pair scores as the score output. Without (linear): scores x·Wᵀ + rho[0], label = argmax.
+ * the pair scores as the score output. Binary SVC: the one score s gives label = s > 0 ? first :
+ * second and two score columns (binaryScores).
+ * Without support vectors (linear): scores x·Wᵀ + rho[0], label = argmax; binary: the second
+ * label where the second score wins or the first exceeds 0 (0.5 when no coefficient is negative).
  */
-function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => never): void {
+function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => never, c: RewriteContext): void {
   const a = node.attrs;
   const labels = nums(a.classlabels_ints ?? a.classlabels_int64s).length || strs(a.classlabels_strings).length;
   const coef = nums(a.coefficients);
   const rho = nums(a.rho);
   const perClass = nums(a.vectors_per_class);
   if (nums(a.prob_a).length) fail('probability outputs (prob_a, prob_b: pairwise coupling) are not supported', 'export the classifier without probability=True');
-  if (labels <= 2) fail('binary SVM classifiers are not supported yet (onnxruntime scores them differently)');
-  const x = node.inputs[0]!;
+  if (labels < 2) fail(`${labels} class labels`);
+  const { x, N, F } = svmRows(node, e, fail, c);
   let scores: string;
   if (perClass.length) {
     const V = perClass.reduce((s, v) => s + v, 0);
-    const sv = nums(a.support_vectors);
     if (perClass.length !== labels) fail(`vectors_per_class has ${perClass.length} entries for ${labels} classes`);
-    if (!V || sv.length % V) fail(`${sv.length} support vector values do not split into ${V} vectors`);
-    const F = sv.length / V;
     const P = (labels * (labels - 1)) / 2;
     if (coef.length < (labels - 1) * V || rho.length < P) fail(`coefficients or rho are too short for ${labels} classes and ${V} support vectors`);
-    const k = kernel(node, e, fail, x, sv, V, F); // [1, V]
-    const start = perClass.map((_, c) => perClass.slice(0, c).reduce((s, v) => s + v, 0));
+    const k = svmKernels(node, e, fail, x, N, F, V); // [N, V]
+    const start = perClass.map((_, i) => perClass.slice(0, i).reduce((s, v) => s + v, 0));
     const A = new Float64Array(V * P); // kernels → pair scores
     const votes = new Float64Array(P * labels); // [score > 0] → votes
     const base = new Float64Array(labels);
@@ -300,31 +339,100 @@ function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => 
       }
     }
     scores = e.node('Add', [e.node('MatMul', [k, e.constant([V, P], A)]), e.constant([P], rho.slice(0, P))]);
+    if (labels === 2) {
+      binaryLabel(node, e, fail, e.node('LessOrEqual', [scores, e.constant([], [0])]), N);
+      binaryScores(node, e, fail, scores);
+      return;
+    }
     const won = e.node('Cast', [e.node('Greater', [scores, e.constant([], [0])])], { to: 1 });
     const tally = e.node('Add', [e.node('MatMul', [won, e.constant([P, labels], votes)]), e.constant([labels], base)]);
     labelOf(node, e, fail, tally, labels);
   } else {
     if (coef.length % labels) fail(`${coef.length} coefficients do not split into ${labels} classes`);
-    const F = coef.length / labels;
-    scores = e.node('Gemm', [x, e.constant([labels, F], coef), e.constant([labels], new Array<number>(labels).fill(rho[0] ?? 0))], { transB: 1 });
-    labelOf(node, e, fail, scores, labels);
+    const f = coef.length / labels;
+    if (f !== F) fail(`the input has ${F} features, the coefficients ${f} per class`);
+    const r = rho[0] ?? 0;
+    scores = e.node('Gemm', [x, e.constant([labels, F], coef), e.constant([labels], new Array<number>(labels).fill(r))], { transB: 1 });
+    if (labels === 2) {
+      // onnxruntime (ChooseClass): the second label where argmax = 1, or where the first score
+      // s0 > 0 (≥ 0.5 when all coefficients are ≥ 0)
+      const w = (i: number) => coef.slice(i * F, (i + 1) * F);
+      const diff = e.node('Gemm', [x, e.constant([1, F], w(1).map((v, i) => v - w(0)[i]!))], { transB: 1 }); // s1 − s0
+      const s0 = e.node('Gemm', [x, e.constant([1, F], w(0)), e.constant([1], [r])], { transB: 1 });
+      const positive = coef.every((v) => v >= 0);
+      const first = e.node(positive ? 'GreaterOrEqual' : 'Greater', [s0, e.constant([], [positive ? 0.5 : 0])]);
+      binaryLabel(node, e, fail, e.node('Or', [e.node('Greater', [diff, e.constant([], [0])]), first]), N);
+    } else {
+      labelOf(node, e, fail, scores, labels);
+    }
   }
   postTransform(node, e, fail, scores, 1);
 }
 
-/** K(x, sv_v) for every support vector: [1, V]. */
-function kernel(node: Node, e: Emit, fail: (m: string) => never, x: string, sv: number[], V: number, F: number): string {
+/** label = classlabels[flag] for a [N, 1] boolean flag. */
+function binaryLabel(node: Node, e: Emit, fail: (m: string, hint?: string) => never, flag: string, N: number): void {
+  const target = node.outputs[0];
+  if (!target) return;
+  if (strs(node.attrs.classlabels_strings).length) fail('string class labels are not supported', 'export with integer labels (classlabels_ints)');
+  const [l0, l1] = nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s) as [number, number];
+  const idx = e.node('Reshape', [e.node('Cast', [flag], { to: 1 }), e.constant([1], [N])]);
+  e.node('Add', [e.node('Mul', [idx, e.constant([], [l1 - l0])]), e.constant([], [l0])], {}, [target]);
+}
+
+/**
+ * onnxruntime's two score columns of a binary SVC from its one score s: [−s, s] (NONE),
+ * σ([−s, s]) (LOGISTIC), [1 − s, s] untransformed (SOFTMAX, SOFTMAX_ZERO), as onnxruntime-web 1.30 writes them.
+ */
+function binaryScores(node: Node, e: Emit, fail: (m: string) => never, s: string): void {
+  const target = node.outputs[1];
+  if (!target) return;
+  const pt = str(node.attrs.post_transform, 'NONE');
+  if (!['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO'].includes(pt)) fail(`post_transform ${pt} is not supported on a binary SVC (supported: NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)`);
+  const two = e.node('MatMul', [s, e.constant([1, 2], [-1, 1])]);
+  if (pt === 'NONE') e.node('Identity', [two], {}, [target]);
+  else if (pt === 'LOGISTIC') e.node('Sigmoid', [two], {}, [target]);
+  else e.node('Add', [two, e.constant([2], [1, 0])], {}, [target]);
+}
+
+/**
+ * SVMRegressor as onnxruntime computes it: coefficients · K(x, sv) + rho[0] with support vectors
+ * (n_supports > 0), else coefficients · x + rho[0]; one_class: 1 where that is > 0, else −1.
+ */
+function svmRegressor(node: Node, e: Emit, fail: (m: string, hint?: string) => never, c: RewriteContext): void {
+  const a = node.attrs;
+  const pt = str(a.post_transform, 'NONE');
+  if (pt !== 'NONE') fail(`post_transform ${pt} is not supported (supported: NONE)`, 'onnxruntime ignores post_transform on SVMRegressor where the ONNX spec applies it: export without one');
+  const coef = nums(a.coefficients);
+  const rho = nums(a.rho);
+  if (!coef.length || !rho.length) fail('coefficients or rho are missing');
+  const V = num(a.n_supports, 0);
+  const { x, N, F } = svmRows(node, e, fail, c);
+  let y: string;
+  if (V > 0) {
+    if (coef.length < V) fail(`${coef.length} coefficients for ${V} support vectors`);
+    const k = svmKernels(node, e, fail, x, N, F, V); // [N, V]
+    y = e.node('Add', [e.node('MatMul', [k, e.constant([V, 1], coef.slice(0, V))]), e.constant([], [rho[0]!])]);
+  } else {
+    if (coef.length !== F) fail(`the input has ${F} features, the coefficients ${coef.length}`);
+    y = e.node('Gemm', [x, e.constant([1, F], coef), e.constant([1], [rho[0]!])], { transB: 1 });
+  }
+  if (num(a.one_class, 0) === 0) { e.node('Identity', [y], {}, out(node)); return; }
+  const pos = e.node('Cast', [e.node('Greater', [y, e.constant([], [0])])], { to: 1 });
+  e.node('Add', [e.node('Mul', [pos, e.constant([], [2])]), e.constant([], [-1])], {}, out(node));
+}
+
+/** K(x, sv_v) of the [N, F] input for every support vector: [N, V]. */
+function kernel(node: Node, e: Emit, fail: (m: string) => never, x: string, sv: number[], V: number, F: number, N: number): string {
   const type = str(node.attrs.kernel_type, 'LINEAR');
   const [gamma = 0, coef0 = 0, degree = 0] = nums(node.attrs.kernel_params);
   const svs = e.constant([V, F], sv);
-  const row = (t: string) => e.node('Reshape', [t, e.constant([2], [1, V])]);
   if (type === 'RBF') {
     // exp(−γ·Σ_f (x_f − sv_vf)²): the squares are products of a signal with itself, so ≥ 0
-    const d = e.node('Sub', [x, svs]); // [V, F]
+    const d = e.node('Sub', [N === 1 ? x : e.node('Reshape', [x, e.constant([3], [N, 1, F])]), svs]); // [(N,) V, F]
     const dist = e.node('MatMul', [e.node('Mul', [d, d]), e.constant([F, 1], new Array<number>(F).fill(1))]);
-    return row(e.node('Exp', [e.node('Mul', [dist, e.constant([], [-gamma])])]));
+    return e.node('Reshape', [e.node('Exp', [e.node('Mul', [dist, e.constant([], [-gamma])])]), e.constant([2], [N, V])]);
   }
-  const dot = e.node('Gemm', [x, svs], { transB: 1 }); // [1, V]
+  const dot = e.node('Gemm', [x, svs], { transB: 1 }); // [N, V]
   if (type === 'LINEAR') return dot;
   const lin = e.node('Add', [e.node('Mul', [dot, e.constant([], [gamma])]), e.constant([], [coef0])]);
   if (type === 'SIGMOID') return e.node('Tanh', [lin]);

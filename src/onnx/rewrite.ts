@@ -21,8 +21,12 @@ export interface RewriteContext {
   fail(msg: string, hint?: string): never;
 }
 
-/** Rewrites one node into others (through `c.e`) once its input shapes are known. */
-export type Expansion = (node: Node, c: RewriteContext) => void;
+/**
+ * Rewrites one node into others (through `c.e`) once its input shapes are known; returns false,
+ * having emitted nothing, to keep the node as it is (an op that needs a rewrite only for some
+ * attributes or operands).
+ */
+export type Expansion = (node: Node, c: RewriteContext) => void | false;
 
 /** An Emit for the rewrite of `owner`: nodes go to `sink`, constants and their shapes to the maps. */
 export function emitter(owner: Node, sink: Node[], constants: Map<string, Tensor>, shapes: Map<string, number[]>, tag: string): Emit {

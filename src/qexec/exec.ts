@@ -3,7 +3,7 @@
 import { ZkonnxError } from '../errors.js';
 import type { QAct, QAffine, QInput, QuantGraph } from '../ir/graph.js';
 import { categoryCode, checkKind } from '../inputs.js';
-import { divRound, isqrt, rescale, roundBig } from '../quantize/int.js';
+import { divConst, divRound, isqrt, rescale, roundBig } from '../quantize/int.js';
 import { evalPoly } from '../quantize/poly.js';
 
 export interface QExecResult {
@@ -115,6 +115,13 @@ export function execAct(a: QAct, i: number, values: bigint[]): bigint {
     case 'sqrt': {
       if (x[0]! < 0n) fail(`takes the square root of a negative value (${x[0]})`);
       return inBits(isqrt(x[0]! << BigInt(a.shift)), a.bits[i]!);
+    }
+    case 'round': {
+      // DivConst: the floor quotient f is range-checked, q is f corrected by the mode
+      const D = x[1]!;
+      const { f, q } = divConst(x[0]!, D, op.mode);
+      inBits(f, a.bits[i]!, `has a quotient ${f}`);
+      return op.rem ? x[0]! - q * D : q;
     }
     case 'fn': {
       const p = a.poly!;

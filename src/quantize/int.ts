@@ -1,5 +1,6 @@
 // Integer arithmetic shared by the quantizer, the fits and the executor: the exact rounding the
 // circuit templates implement.
+import type { RoundMode } from '../ir/graph.js';
 
 /** Every |value| an equation in the circuit handles stays below this (p ≈ 2^253.6; p/2 > 2^252). */
 export const FIELD_SAFE_BITS = 252;
@@ -43,4 +44,31 @@ export function isqrt(n: bigint): bigint {
     if (y >= x) return x;
     x = y;
   }
+}
+
+/** DivConst's `mode` parameter: the index of the mode here. */
+export const ROUND_MODES: readonly RoundMode[] = ['floor', 'ceil', 'trunc', 'even'];
+
+/**
+ * DivConst's parameters (circuits/zkonnx.circom) for x / D rounded by `mode`, D ≥ 1: the offset
+ * added before the floor division, and the correction after it (0: none; 1: toward zero, +1
+ * where x < 0 and the remainder ≠ 0; 2: ties to even, −1 where the remainder is 0 and the
+ * quotient odd). Round of an odd D has no ties; D = 1 has no fractions.
+ */
+export function divConstParams(mode: RoundMode, D: bigint): { off: bigint; fix: 0 | 1 | 2 } {
+  switch (mode) {
+    case 'floor': return { off: 0n, fix: 0 };
+    case 'ceil': return { off: D - 1n, fix: 0 };
+    case 'trunc': return { off: 0n, fix: D === 1n ? 0 : 1 };
+    case 'even': return { off: D / 2n, fix: D % 2n === 0n ? 2 : 0 };
+  }
+}
+
+/** x / D rounded by `mode` as DivConst computes it: f = floor((x + off) / D), q the rounded quotient. */
+export function divConst(x: bigint, D: bigint, mode: RoundMode): { f: bigint; q: bigint } {
+  const { off, fix } = divConstParams(mode, D);
+  const f = floorDiv(x + off, D);
+  const r = x + off - f * D;
+  const q = fix === 1 && f < 0n && r !== 0n ? f + 1n : fix === 2 && r === 0n && (f & 1n) === 1n ? f - 1n : f;
+  return { f, q };
 }

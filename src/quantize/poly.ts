@@ -64,7 +64,7 @@ export interface Fit {
   /** Output integers (after the rescale) over the domain: their exact range. */
   outLo: bigint;
   outHi: bigint;
-  /** outLo/outHi are exact: every input of the domain was evaluated. */
+  /** outLo/outHi are exact: every polynomial input of the domain was evaluated. */
   exhaustive: boolean;
   /** Largest |Σ C·t^k| before the rescale. */
   accBound: bigint;
@@ -74,10 +74,24 @@ export interface Fit {
 
 const topOf = (req: FitRequest) => req.hi ?? req.lo + (1n << BigInt(req.domainBits)) - 1n;
 
-/** Points to check in [lo, hi]: all of them for small domains; else segment ends plus a dense stride. */
-function checkPoints(lo: bigint, bits: number, lowBits: number, hi: bigint): bigint[] {
+/** At most this many distinct polynomial inputs: every one is evaluated (the output range is exact). */
+const exhaustive = (bits: number, drop: number) => bits - drop <= 16;
+
+/**
+ * Points to check in [lo, hi]: all of them for small domains; both ends of every run of 2^drop
+ * inputs that share one polynomial input when there are few runs (an input far finer than the
+ * output needs, e.g. a pre-activation at the weights' scale: f varies by less than a quarter of
+ * the tolerance across a run, monotone on so short a span); else segment ends plus a dense stride.
+ */
+function checkPoints(lo: bigint, bits: number, lowBits: number, hi: bigint, drop = 0): bigint[] {
   const n = Number(hi - lo) + 1; // ≤ 2^53: domains are at most FIELD_SAFE_BITS wide, far less in practice
   if (bits <= 16) return Array.from({ length: n }, (_, i) => lo + BigInt(i));
+  if (exhaustive(bits, drop)) {
+    const run = 2 ** drop;
+    const pts: bigint[] = [];
+    for (let s = 0; s < n; s += run) pts.push(lo + BigInt(s), lo + BigInt(Math.min(s + run, n) - 1));
+    return pts;
+  }
   const pts: bigint[] = [];
   const stride = Math.max(1, Math.floor(n / EXHAUSTIVE));
   for (let i = 0; i < n; i += stride) pts.push(lo + BigInt(i));
@@ -118,8 +132,8 @@ function buildPoly(req: FitRequest, segBits: number, degree: number, drop = 0): 
 
 /**
  * The most low bits of the input that f can ignore: the largest `drop` with f varying by at most
- * tolerance/4 over any 2^drop consecutive inputs (sampled over [lo, hi]), so evaluating f at the
- * middle of each run of inputs costs at most tolerance/8 of the error budget.
+ * tolerance/2 over any 2^drop consecutive inputs (sampled over [lo, hi]), so evaluating f at the
+ * middle of each run of inputs costs at most a quarter of the error budget (the fit measures it).
  */
 function droppableBits(req: FitRequest): number {
   const lo = Number(req.lo) / 2 ** req.inScale;
@@ -135,7 +149,7 @@ function droppableBits(req: FitRequest): number {
       const b = req.f(Math.min(x + h, hi));
       if (Number.isFinite(a) && Number.isFinite(b)) worst = Math.max(worst, Math.abs(b - a));
     }
-    if (worst > req.tolerance / 4) break;
+    if (worst > req.tolerance / 2) break;
     drop = d;
   }
   return drop;
@@ -147,7 +161,7 @@ function screenError(req: FitRequest, p: QPoly): number {
   const mask = 2 ** p.lowBits;
   const scale = 2 ** -p.polyScale;
   let worst = 0;
-  for (const x of checkPoints(req.lo, req.domainBits, p.lowBits, topOf(req))) {
+  for (const x of checkPoints(req.lo, req.domainBits, p.lowBits, topOf(req), p.dropBits)) {
     const u = Number(x - req.lo);
     const seg = Math.floor(u / mask);
     const t = Math.floor((u - seg * mask) / 2 ** (p.dropBits ?? 0));
@@ -167,21 +181,61 @@ function measure(req: FitRequest, built: { poly: QPoly; accBound: bigint }): Fit
   let maxError = 0;
   let outLo: bigint | undefined;
   let outHi: bigint | undefined;
-  for (const x of checkPoints(lo, B, poly.lowBits, topOf(req))) {
+  const exact = exhaustive(B, poly.dropBits ?? 0);
+  for (const x of checkPoints(lo, B, poly.lowBits, topOf(req), poly.dropBits)) {
     const q = rescale(evalPoly(poly, x), shift);
     if (outLo === undefined || q < outLo) outLo = q;
     if (outHi === undefined || q > outHi) outHi = q;
     const ref = f(Number(x) / 2 ** inScale);
     if (Number.isFinite(ref)) maxError = Math.max(maxError, Math.abs(Number(q) / 2 ** outScale - ref));
   }
-  if (B > 16) { // sampled: widen the range by the bound of a segment's variation
+  if (!exact) { // sampled: widen the range by the bound of a segment's variation
     const slack = rescale(accBound, shift) / 64n + 1n;
     outLo! -= slack; outHi! += slack;
   }
   poly.maxError = maxError;
   const outBits = Math.max(1, (outHi! < 0n ? -outHi! : outHi!).toString(2).length, (outLo! < 0n ? -outLo! : outLo!).toString(2).length);
   const cost = B + (2 ** poly.segBits - 1) + 2 * poly.degree + shift + outBits + 3;
-  return { poly, outLo: outLo!, outHi: outHi!, exhaustive: B <= 16, accBound, cost };
+  return { poly, outLo: outLo!, outHi: outHi!, exhaustive: exact, accBound, cost };
+}
+
+/**
+ * Where f is constant *at the output scale*: the clamp ends [lo, hi] (real units, from where f is
+ * constant to within 2^−32) moved inward while f stays within `budget` of its value at the new end,
+ * over every input between (sampled densely; the ends are where f saturates, smooth there). An x
+ * past the new end then costs at most budget + 2^−32 of error, and the polynomial covers a
+ * narrower domain: fewer bits, fewer pieces. `lo`/`hi` absent: that side is not clamped.
+ */
+export function tightenClamp(f: (x: number) => number, lo: number | undefined, hi: number | undefined, budget: number): { lo?: number; hi?: number; error: number } {
+  const N = 512;
+  let error = 0;
+  const walk = (from: number, to: number): number => {
+    // the farthest point p on [from, to] with |f(x) − f(p)| ≤ budget for every sampled x in [from, p]
+    const f0 = f(from);
+    if (!Number.isFinite(f0)) return from;
+    let best = from;
+    let bestErr = 0;
+    let mn = f0;
+    let mx = f0;
+    for (let i = 1; i <= N; i++) {
+      const x = from + ((to - from) * i) / N;
+      const y = f(x);
+      if (!Number.isFinite(y)) break;
+      mn = Math.min(mn, y);
+      mx = Math.max(mx, y);
+      const dev = Math.max(y - mn, mx - y); // every sample so far against f(x), the value past the end
+      if (dev > budget) break;
+      best = x;
+      bestErr = dev;
+    }
+    error = Math.max(error, bestErr);
+    return best;
+  };
+  // never past the middle of the two ends (or past 0 for one end): the polynomial keeps a domain
+  const mid = lo !== undefined && hi !== undefined ? (lo + hi) / 2 : lo !== undefined ? Math.max(lo, 0) : Math.min(hi!, 0);
+  const nlo = lo !== undefined && lo < mid ? walk(lo, mid) : lo;
+  const nhi = hi !== undefined && hi > mid ? walk(hi, mid) : hi;
+  return { ...(nlo !== undefined ? { lo: nlo } : {}), ...(nhi !== undefined ? { hi: nhi } : {}), error };
 }
 
 /** The cheapest piecewise polynomial within tolerance (or the most accurate one tried). */
@@ -190,8 +244,8 @@ export function fitPiecewise(req: FitRequest): Fit {
   const droppable = req.allowDrop ? droppableBits(req) : 0;
   for (let d = 1; d <= 3; d++) {
     for (let s = 0; s <= Math.min(MAX_SEG_BITS, req.domainBits); s++) {
-      // with and without the dropped bits: the first is cheaper, the second the fallback
-      for (const drop of new Set([Math.min(droppable, req.domainBits - s), 0])) {
+      // with the dropped bits, one fewer (when the fit needs that bit), none: cheapest first
+      for (const drop of new Set([droppable, droppable - 1, 0].map((k) => Math.max(0, Math.min(k, req.domainBits - s))))) {
         cands.push({ s, d, drop, est: 2 ** s + 2 * d + 4 + (req.domainBits - s - drop) * d });
       }
     }

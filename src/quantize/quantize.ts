@@ -4,8 +4,8 @@
 import { ZkonnxError } from '../errors.js';
 import type { ActValue, AffineGraph, InputValue, LinExpr, QAct, QAffine, QInput, QOutput, QuantGraph, QuantParams } from '../ir/graph.js';
 import { SCALAR_FNS } from '../ir/ops/scalar.js';
-import { FIELD_SAFE_BITS, absBig, bitlen, divRound, rescale, roundBig, scaleFor } from './int.js';
-import { fitPiecewise } from './poly.js';
+import { FIELD_SAFE_BITS, absBig, bitlen, divConst, divConstParams, divRound, floorDiv, rescale, roundBig, scaleFor } from './int.js';
+import { fitPiecewise, tightenClamp } from './poly.js';
 import type { Ranges } from './calibrate.js';
 
 export const DEFAULT_PARAMS: QuantParams = { activationBits: 12, weightBits: 12 };
@@ -105,6 +105,9 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
   const valueBounds = Array.from({ length: ag.totalValues }, (_, j) => (iv[j] ? { lo: iv[j]!.lo, hi: iv[j]!.hi } : { lo: 0n, hi: 0n }));
   return { name: ag.name, inputs, acts, outputs, totalValues: ag.totalValues, params, valueBounds };
 }
+
+/** Most bits a round's operands are lifted by (past scale 0) to make its divisor an integer (argScale → S). */
+const ROUND_LIFT_MAX = 32;
 
 /** Cap of the doubled precision of a square root's operands (sqrtFed). */
 const SQRT_INPUT_BITS = 32;
@@ -327,6 +330,53 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       }
       break;
     }
+    case 'round': {
+      // x / d rounded (DivConst): exact at a scale S where every D = d·2^S is an integer (the
+      // operand rows are lifted from argScale to S: x·2^lift, exactly); a divisor that is no
+      // dyadic fraction there is rounded to D/2^S at S = argScale + ROUND_LIFT_MAX
+      const ds = a.args.map((r) => r[1]!.c);
+      if (a.args.some((r) => r[1]!.idx.length > 0 || !(r[1]!.c > 0))) throw new Error(`'${a.name}': round needs a positive constant divisor`);
+      let lift = 0;
+      while (lift < Math.max(0, -argScale) + ROUND_LIFT_MAX && !ds.every((d) => Number.isInteger(d * 2 ** (argScale + lift)))) lift++;
+      if (lift > 0) {
+        const f = big(lift);
+        args = { ...args, coef: args.coef.map((c) => c * f), bias: args.bias.map((c) => c * f) };
+        argScale += lift;
+      }
+      args.bias = args.bias.slice();
+      for (let i = 0; i < a.size; i++) {
+        const D = roundBig(ds[i]! * 2 ** argScale);
+        if (D < 1n) {
+          throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: the divisor ${ds[i]} of '${a.name}'[${i}] is 0 at scale 2^${argScale}`, {
+            node: a.nodes[0], hint: 'zkonnx divides by constants of at least 2^-32 times the operand\'s step',
+          });
+        }
+        args.bias[argStart[i]! + 1] = D;
+      }
+      rows = affineBounds(args, iv);
+      accBound = rows.reduce((m, r) => (absMax(r) > m ? absMax(r) : m), 0n);
+      scale = op.rem ? argScale : 0;
+      for (let i = 0; i < a.size; i++) {
+        const [x, d] = elemRows(i);
+        const D = d!.lo;
+        const { off } = divConstParams(op.mode, D);
+        const f = { lo: floorDiv(x!.lo + off, D), hi: floorDiv(x!.hi + off, D) };
+        const b = Math.max(1, signedBits(f));
+        const m = bitlen(D - 1n); // the remainder's bits: D = 2^m, or m bits twice (r and D − 1 − r)
+        if (bitlen(D) + b + 3 > FIELD_SAFE_BITS || bitlen(absMax(x!) + off) + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, bitlen(D) + b + 3);
+        if (D * big(b + 1) > accBound) accBound = D * big(b + 1);
+        bits.push(b);
+        aux.push(m);
+        // q is monotone in x; the remainder lies in [0, D) (floor) or (−D, D) with x's sign (trunc)
+        const q = { lo: divConst(x!.lo, D, op.mode).q, hi: divConst(x!.hi, D, op.mode).q };
+        if (!op.rem) { set(i, q); continue; }
+        if (q.lo === q.hi) { set(i, { lo: x!.lo - q.lo * D, hi: x!.hi - q.lo * D }); continue; }
+        if (op.mode === 'floor') set(i, { lo: 0n, hi: D - 1n });
+        else if (op.mode === 'trunc') set(i, { lo: x!.lo >= 0n ? 0n : 1n - D, hi: x!.hi <= 0n ? 0n : D - 1n });
+        else set(i, { lo: 1n - D, hi: D - 1n });
+      }
+      break;
+    }
     case 'sqrt': {
       // y = ⌊√(X·2^(2·scale − argScale))⌋; the scale is raised until that shift is ≥ 0
       scale = Math.max(calibrated, Math.ceil(argScale / 2));
@@ -348,7 +398,10 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       let hi = rows[0]!.hi;
       for (const r of rows) { if (r.lo < lo) lo = r.lo; if (r.hi > hi) hi = r.hi; }
       // where f is constant, clamp x instead of fitting it there: a comparison, not bits
-      const cl = op.clamp;
+      // the fit's error budget; an eighth of it moves the clamp ends in to where f is constant at
+      // the output scale (not merely to 2^−32): a narrower domain, fewer bits and pieces
+      const tolerance = Math.max(2 ** -calibrated, (Number.isFinite(range) ? range : 1) * 2 ** -10);
+      const cl = op.clamp && tightenClamp((x) => f(x, op.params), op.clamp.lo, op.clamp.hi, tolerance / 8);
       const L = cl?.lo !== undefined ? BigInt(Math.ceil(cl.lo * 2 ** argScale)) : undefined;
       const H = cl?.hi !== undefined ? BigInt(Math.floor(cl.hi * 2 ** argScale)) : undefined;
       const needLo = L !== undefined && lo < L;
@@ -398,7 +451,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       const g = capAt === undefined ? g0 : (x: number) => g0(Math.min(x, capAt!));
       let fit: ReturnType<typeof fitPiecewise>;
       try {
-        fit = fitPiecewise({ f: g, lo, hi, domainBits, inScale: argScale, outScale: scale, tolerance: Math.max(2 ** -scale, (Number.isFinite(range) ? range : 1) * 2 ** -10), allowDrop: true });
+        fit = fitPiecewise({ f: g, lo, hi, domainBits, inScale: argScale, outScale: scale, tolerance: tolerance - (cl?.error ?? 0), allowDrop: true });
       } catch (e) {
         // a function value that is not a finite number over the domain (log of 0, pow of a negative)
         throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: ${op.fn} of '${a.name}' has no finite value somewhere on its input domain [${Number(lo) / 2 ** argScale}, ${Number(hi) / 2 ** argScale}]: ${(e as Error).message}`, {
@@ -406,6 +459,8 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         });
       }
       poly = fit.poly;
+      // the stated error covers inputs past the clamp too: f there is within cl.error (+ 2^−32) of f at the end
+      if (cl?.error) poly.maxError += cl.error;
       if (domainBits - (poly.dropBits ?? 0) > FN_DOMAIN_BITS) tooWide(domainBits - (poly.dropBits ?? 0));
       shift = poly.polyScale - scale;
       const b = Math.max(1, signedBits({ lo: fit.outLo, hi: fit.outHi }));

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fieldToSigned, readR1cs, type R1cs } from '../../src/circom/r1cs.js';
 import { readSymbols, toField } from '../../src/circom/witness.js';
-import { argMax, clampedPoly, divRound, External, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit, type In } from '../../src/compiler/gadgets.js';
+import { argMax, clampedPoly, divConst, divRound, External, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit, type In } from '../../src/compiler/gadgets.js';
 import { packedCommit } from '../../src/compiler/poseidon-gadget.js';
 import { mod, System } from '../../src/compiler/system.js';
 import { writeR1cs, writeSym } from '../../src/compiler/write-r1cs.js';
@@ -43,6 +43,7 @@ const TEMPLATES: Record<string, TemplateTwin> = {
   IsEqual: { inputs: () => [['a', undefined], ['b', undefined]], outputs: 1, build: (r, _a, x) => { isEqual(r, 'main', one(x('a')), one(x('b'))); } },
   Select: { inputs: () => [['cs', undefined], ['a', undefined], ['b', undefined]], outputs: 1, build: (r, a, x) => { select(r, 'main', n(a[0]), one(x('cs')), one(x('a')), one(x('b'))); } },
   DivRound: { inputs: () => [['a', undefined], ['b', undefined]], outputs: 1, build: (r, a, x) => { divRound(r, 'main', n(a[0]), n(a[1]), n(a[2]), one(x('a')), one(x('b'))); } },
+  DivConst: { inputs: () => [['in', undefined]], outputs: 1, build: (r, a, x) => { divConst(r, 'main', a[0]![0]!, n(a[1]), n(a[2]), n(a[3]), n(a[4]) === 1, one(x('in'))); } },
   FloorSqrt: { inputs: () => [['n', undefined]], outputs: 1, build: (r, a, x) => { floorSqrt(r, 'main', n(a[0]), one(x('n'))); } },
   ArgMax: { inputs: (a) => [['x', n(a[0])]], outputs: 1, build: (r, a, x) => { argMax(r, 'main', n(a[1]), x('x')); } },
   PiecewisePoly: {

@@ -3,7 +3,7 @@
 // linearization. Returns undefined when the op is not linear for these operands (e.g. the
 // product of two signal tensors), so that the caller can lower it as a non-linear op.
 // Data movement lives in movement.ts, sliding windows in conv.ts, reductions in reduce.ts,
-// Resize/Upsample in resize.ts; this file holds the arithmetic and the dispatch.
+// Resize/Upsample in resize.ts, scatters in scatter.ts; this file holds the arithmetic and the dispatch.
 import type { Tensor } from '../graph.js';
 import { sizeOf } from '../graph.js';
 import { broadcastIndex, broadcastShape } from '../shape.js';
@@ -11,6 +11,7 @@ import { CONV_OPS } from './conv.js';
 import { MOVEMENT_OPS } from './movement.js';
 import { REDUCE_OPS } from './reduce.js';
 import { RESIZE_OPS } from './resize.js';
+import { SCATTER_OPS } from './scatter.js';
 import type { Algebra, Arg, OpContext, Tens } from './types.js';
 import { asTens, attrNum, constArg, input0, isSym, lift, type OpFn, permuteIndex, shapeOfArg, shapeOnly } from './util.js';
 
@@ -297,7 +298,7 @@ const ARITH_OPS: Record<string, OpFn> = {
   Where: whereConst,
 };
 
-const OPS: Record<string, OpFn> = { ...ARITH_OPS, ...MOVEMENT_OPS, ...CONV_OPS, ...REDUCE_OPS, ...RESIZE_OPS };
+const OPS: Record<string, OpFn> = { ...ARITH_OPS, ...MOVEMENT_OPS, ...CONV_OPS, ...REDUCE_OPS, ...RESIZE_OPS, ...SCATTER_OPS };
 
 /** The ops applyLinear may handle (for some operands: see its return value). */
 export const LINEAR_OPS: ReadonlySet<string> = new Set(Object.keys(OPS));

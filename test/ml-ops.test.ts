@@ -1,0 +1,275 @@
+// ai.onnx.ml operators against onnxruntime-web (which runs all of them): SVMRegressor (each kernel,
+// the linear mode, one_class), binary SVMClassifier (SVC with kernels, linear mode; labels and
+// scores), LabelEncoder on integers and floats (opset 2 lists, opset 4 tensors). Each one-node
+// model runs through decode → inferAndFold → linearize → evalAffine on random inputs; one model
+// with several of them compiles to a circuit whose witness satisfies the constraints.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../src/api.js';
+import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
+import { readSymbols } from '../src/circom/witness.js';
+import { circuitWitness } from '../src/compiler/circuit.js';
+import { ZkonnxError } from '../src/errors.js';
+import { evalAffine, linearize } from '../src/ir/linearize.js';
+import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { decodeOnnx } from '../src/onnx/decode.js';
+import { inferAndFold } from '../src/onnx/fold.js';
+import { ModelProto } from '../src/onnx/schema.js';
+import { attr, buildModel, type AttrValue, type ModelSpec, type ValueSpec } from '../src/onnx/write.js';
+import { BuildPaths } from '../src/paths.js';
+import { dequantize, execQuant, quantizeInputs } from '../src/qexec/exec.js';
+
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
+
+const ML = 'ai.onnx.ml';
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-ml-ops-'));
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+}
+/** n values in (−scale, scale), rounded to 1/64 (exact in float32). */
+const rand = (n: number, seed: number, scale = 1) => { const r = rng(seed * 7919 + 13); return Array.from({ length: n }, () => Math.round(r() * scale * 64) / 64); };
+const size = (s: (number | string)[]) => (s as number[]).reduce((a, b) => a * b, 1);
+
+type Sample = (number[] | string[])[]; // one flat array per graph input (strings for a string input)
+
+function ortTensor(v: ValueSpec, data: number[] | string[]): ort.Tensor {
+  const dims = v.shape as number[];
+  if (v.type === 'string') return new ort.Tensor('string', data as string[], dims);
+  if (v.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from((data as number[]).map((x) => BigInt(x))), dims);
+  return new ort.Tensor('float32', Float32Array.from(data as number[]), dims);
+}
+
+/** zkonnx's rewrite (float evaluation of the affine program) against onnxruntime-web on every sample. */
+async function compare(m: ModelSpec, samples: Sample[], tol = 1e-4): Promise<Float64Array[][]> {
+  const bytes = buildModel(m);
+  const g = inferAndFold(decodeOnnx(bytes, `${m.graphName}.onnx`));
+  const ag = linearize(g);
+  const s = await ort.InferenceSession.create(bytes);
+  const refs: Float64Array[][] = [];
+  for (const sample of samples) {
+    // a string input is its category code: its index in the input's table, else the table's length
+    const codes = sample.map((x, i) => { const t = g.inputs[i]!.categories; return t ? (x as string[]).map((v) => (t.includes(v) ? t.indexOf(v) : t.length)) : (x as number[]); });
+    const ours = evalAffine(ag, codes.map((x) => Float64Array.from(x))).outputs;
+    const feeds = Object.fromEntries(m.inputs.map((v, i) => [v.name, ortTensor(v, sample[i]!)]));
+    const r = await s.run(feeds);
+    const ref = m.outputs.map((o) => Float64Array.from(r[o.name]!.data as ArrayLike<number | bigint>, Number));
+    m.outputs.forEach((o, i) => {
+      expect(ag.outputs[i]!.shape, `shape of ${o.name}`).toEqual([...r[o.name]!.dims]);
+      const exact = o.type === 'int64';
+      ref[i]!.forEach((x, j) => {
+        const d = Math.abs(ours[i]![j]! - x);
+        if (exact ? d > 1e-9 : d > tol * Math.max(1, Math.abs(x))) throw new Error(`${m.graphName} ${o.name}[${j}] on [${sample}]: ours ${ours[i]![j]}, onnxruntime ${x}`);
+      });
+    });
+    refs.push(ref);
+  }
+  return refs;
+}
+
+/** A one-node ai.onnx.ml model. */
+function one(name: string, op: string, x: ValueSpec, outputs: ValueSpec[], attrs: Record<string, AttrValue>, opset = 1): ModelSpec {
+  return {
+    graphName: name, opsets: { [ML]: opset }, inputs: [x], outputs, initializers: [],
+    nodes: [{ name: `/${name}`, op, domain: ML, inputs: [x.name], outputs: outputs.map((o) => o.name), attrs }],
+  };
+}
+
+const floatSamples = (shape: number[], n: number, seed: number, scale = 1.5): number[][][] => Array.from({ length: n }, (_, k) => [rand(size(shape), seed + k, scale)]);
+
+function expectErr(m: ModelSpec | Uint8Array, ...parts: string[]) {
+  try {
+    inferAndFold(decodeOnnx(m instanceof Uint8Array ? m : buildModel(m), 'm.onnx'));
+  } catch (e) {
+    if (!(e instanceof ZkonnxError)) throw e;
+    expect(e.code).toBe('ONNX_UNSUPPORTED_ATTR');
+    for (const p of parts) expect(e.message).toContain(p);
+    return;
+  }
+  throw new Error(`${parts[0]}: accepted`);
+}
+
+const F = 3;
+const N = 2; // a batch of two rows: the SVMs score each row
+const x2: ValueSpec = { name: 'x', shape: [N, F] };
+const kernels: [string, number[]][] = [['LINEAR', [0, 0, 0]], ['POLY', [0.5, 1, 3]], ['RBF', [0.7, 0, 0]], ['SIGMOID', [0.3, -0.2, 0]]];
+
+function svr(kernel: string, params: number[], extra: Record<string, AttrValue> = {}): ModelSpec {
+  return one(`svr_${kernel.toLowerCase()}${extra.one_class ? '_one_class' : ''}`, 'SVMRegressor', x2, [{ name: 'y', shape: [N, 1] }], {
+    n_supports: 4, kernel_type: kernel, kernel_params: attr.floats(params),
+    support_vectors: attr.floats(rand(4 * F, 21)), coefficients: attr.floats(rand(4, 22)), rho: attr.floats([0.125]), ...extra,
+  });
+}
+
+describe('SVMRegressor matches onnxruntime-web', () => {
+  it('support vectors with each kernel (LINEAR, POLY, RBF, SIGMOID), a batch of rows', async () => {
+    for (const [k, p] of kernels) await compare(svr(k, p), floatSamples([N, F], 8, 3));
+  });
+
+  it('the linear mode (no support vectors): coefficients · x + rho', async () => {
+    const m = one('svr_linear_mode', 'SVMRegressor', x2, [{ name: 'y', shape: [N, 1] }], {
+      n_supports: 0, kernel_type: 'RBF', kernel_params: attr.floats([0.5, 0, 3]), coefficients: attr.floats([0.75, -1.25, 0.5]), rho: attr.floats([-0.25]),
+    });
+    await compare(m, floatSamples([N, F], 8, 5));
+    // a row [F] is one batch of one
+    await compare({ ...m, graphName: 'svr_rank1', inputs: [{ name: 'x', shape: [F] }], outputs: [{ name: 'y', shape: [1, 1] }] }, floatSamples([F], 4, 6));
+  });
+
+  it('one_class: 1 where the score is > 0, else −1', async () => {
+    const refs = await compare(svr('RBF', [0.7, 0, 0], { one_class: 1, rho: attr.floats([-0.05]) }), floatSamples([N, F], 12, 7));
+    const seen = new Set(refs.flatMap((r) => Array.from(r[0]!)));
+    expect([...seen].sort()).toEqual([-1, 1]);
+  });
+
+  it('refuses a post_transform (onnxruntime ignores it, the ONNX spec applies it)', () => {
+    expectErr(svr('RBF', [0.7, 0, 0], { post_transform: 'LOGISTIC' }), 'node /svr_rbf (SVMRegressor): post_transform LOGISTIC is not supported (supported: NONE)');
+  });
+});
+
+const labelOut: ValueSpec = { name: 'label', shape: [N], type: 'int64' };
+const scoresOut: ValueSpec = { name: 'scores', shape: [N, 2] };
+
+function svc(name: string, kernel: string, params: number[], extra: Record<string, AttrValue> = {}): ModelSpec {
+  return one(name, 'SVMClassifier', x2, [labelOut, scoresOut], {
+    classlabels_ints: [3, 7], vectors_per_class: [2, 3], kernel_type: kernel, kernel_params: attr.floats(params),
+    support_vectors: attr.floats(rand(5 * F, 31)), coefficients: attr.floats([0.9, 0.6, -0.5, -0.7, -0.3]), rho: attr.floats([0.05]), ...extra,
+  });
+}
+
+/** Every label of the runs (ORT's output 0). */
+const labelsOf = (refs: Float64Array[][]) => new Set(refs.flatMap((r) => Array.from(r[0]!)));
+
+describe('binary SVMClassifier matches onnxruntime-web', () => {
+  it('SVC with RBF and LINEAR kernels: label = s > 0 ? first : second, scores [−s, s]', async () => {
+    for (const [k, p] of [['RBF', [0.7, 0, 0]], ['LINEAR', [0, 0, 0]]] as const) {
+      const refs = await compare(svc(`svc_${k.toLowerCase()}`, k, [...p]), floatSamples([N, F], 12, 11));
+      expect(labelsOf(refs)).toEqual(new Set([3, 7]));
+      for (const r of refs) expect(r[1]![0]).toBeCloseTo(-r[1]![1]!, 6);
+    }
+  });
+
+  it('SVC post-transforms: LOGISTIC writes σ([−s, s]), SOFTMAX and SOFTMAX_ZERO write [1 − s, s] untransformed', async () => {
+    for (const pt of ['LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO']) {
+      const refs = await compare(svc(`svc_${pt.toLowerCase()}`, 'RBF', [0.7, 0, 0], { post_transform: pt }), floatSamples([N, F], 6, 13));
+      for (const r of refs) expect(r[1]![0]! + r[1]![1]!).toBeCloseTo(1, 6);
+    }
+  });
+
+  it('the linear mode (no support vectors), mixed and all-positive coefficients (threshold 0 and 0.5)', async () => {
+    const lin = (name: string, coefficients: number[], rho: number, extra: Record<string, AttrValue> = {}) => one(name, 'SVMClassifier', x2, [labelOut, scoresOut], {
+      classlabels_ints: [0, 1], kernel_type: 'LINEAR', kernel_params: attr.floats([0, 0, 0]), coefficients: attr.floats(coefficients), rho: attr.floats([rho]), ...extra,
+    });
+    const mixed = [0.5, -1, 0.25, -0.75, 0.5, 1];
+    expect(labelsOf(await compare(lin('svc_linear_mixed', mixed, 0.1), floatSamples([N, F], 16, 17)))).toEqual(new Set([0, 1]));
+    // all coefficients ≥ 0: the second label where the first score is ≥ 0.5; inputs in [0, 1)
+    const positive = [0.5, 0.25, 0.75, 0.25, 0.5, 0.125];
+    expect(labelsOf(await compare(lin('svc_linear_positive', positive, -0.2), floatSamples([N, F], 16, 19, 1).map((s) => [s[0]!.map(Math.abs)])))).toEqual(new Set([0, 1]));
+    // the scores of the linear mode take the post-transform as the multiclass ones do
+    await compare(lin('svc_linear_softmax', mixed, 0.1, { post_transform: 'SOFTMAX' }), floatSamples([N, F], 4, 23));
+  });
+
+  it('refuses probabilities and PROBIT scores, naming the node', () => {
+    expectErr(svc('svc_proba', 'RBF', [0.7, 0, 0], { prob_a: attr.floats([-1.5]), prob_b: attr.floats([0.1]) }), 'node /svc_proba (SVMClassifier): probability outputs (prob_a, prob_b: pairwise coupling) are not supported');
+    expectErr(svc('svc_probit', 'RBF', [0.7, 0, 0], { post_transform: 'PROBIT' }), 'node /svc_probit (SVMClassifier): post_transform PROBIT is not supported on a binary SVC');
+  });
+});
+
+const i64in: ValueSpec = { name: 'k', shape: [2, 4], type: 'int64' };
+const f32in: ValueSpec = { name: 'k', shape: [2, 4] };
+/** Keys and other values, as integers or floats (k/4). */
+const intSamples = (keys: number[], n: number, seed: number, div = 1): Sample[] => Array.from({ length: n }, (_, s) => {
+  const r = rng(seed + s);
+  return [Array.from({ length: 8 }, () => { const u = r(); return u > 0 ? keys[Math.floor(u * keys.length)]! : Math.round(u * 20) / div; })];
+});
+
+describe('LabelEncoder on numbers matches onnxruntime-web', () => {
+  const keys = [1, 5, -2, 9];
+  const fkeys = [0.5, 1.25, -2, 3.75];
+  it('opset 2 lists: int→int, int→float, float→int, float→float; a repeated key keeps its first value', async () => {
+    const le = (name: string, x: ValueSpec, out: ValueSpec, attrs: Record<string, AttrValue>) => one(name, 'LabelEncoder', x, [out], attrs, 2);
+    await compare(le('le_ii', i64in, { name: 'y', shape: [2, 4], type: 'int64' }, { keys_int64s: [...keys, 5], values_int64s: [10, 20, 30, -40, 99], default_int64: -7 }), intSamples(keys, 6, 1));
+    await compare(le('le_if', i64in, { name: 'y', shape: [2, 4] }, { keys_int64s: keys, values_floats: attr.floats([0.5, 2.5, -1, 0.25]), default_float: attr.float(9) }), intSamples(keys, 6, 2));
+    await compare(le('le_fi', f32in, { name: 'y', shape: [2, 4], type: 'int64' }, { keys_floats: attr.floats(fkeys), values_int64s: [10, 20, 30, 40] }), intSamples(fkeys, 6, 3, 4));
+    await compare(le('le_ff', f32in, { name: 'y', shape: [2, 4] }, { keys_floats: attr.floats(fkeys), values_floats: attr.floats([0.5, -1, 2, 4]), default_float: attr.float(-0.5) }), intSamples(fkeys, 6, 4, 4));
+  });
+
+  it('opset 4 tensors: keys_tensor / values_tensor / default_tensor; lists with a values_tensor', async () => {
+    const le4 = (name: string, x: ValueSpec, out: ValueSpec, attrs: Record<string, AttrValue>) => one(name, 'LabelEncoder', x, [out], attrs, 4);
+    const t64 = (xs: number[]) => ({ dims: [xs.length], data: BigInt64Array.from(xs.map(BigInt)) });
+    const t32 = (xs: number[]) => ({ dims: [xs.length], data: Float32Array.from(xs) });
+    await compare(le4('le4_ii', i64in, { name: 'y', shape: [2, 4], type: 'int64' }, { keys_tensor: t64(keys), values_tensor: t64([10, 20, 30, 40]), default_tensor: t64([-7]) }), intSamples(keys, 6, 5));
+    await compare(le4('le4_if', i64in, { name: 'y', shape: [2, 4] }, { keys_tensor: t64(keys), values_tensor: t32([0.5, 2.5, -1, 0.25]), default_tensor: t32([1.5]) }), intSamples(keys, 6, 6));
+    await compare(le4('le4_ff', f32in, { name: 'y', shape: [2, 4] }, { keys_tensor: t32(fkeys), values_tensor: t32([0.5, -1, 2, 4]), default_tensor: t32([-0.5]) }), intSamples(fkeys, 6, 7, 4));
+    // the list wins over the tensor for int64 keys; values from the tensor
+    await compare(le4('le4_mixed', i64in, { name: 'y', shape: [2, 4], type: 'int64' }, { keys_int64s: keys, values_tensor: t64([1, 2, 3, 4]), default_tensor: t64([0]) }), intSamples(keys, 6, 8));
+    // lists in opset 4, default from default_int64
+    await compare(le4('le4_lists', i64in, { name: 'y', shape: [2, 4], type: 'int64' }, { keys_int64s: keys, values_int64s: [1, 2, 3, 4], default_int64: 11 }), intSamples(keys, 6, 9));
+  });
+
+  it('opset 4 on a string (categorical) input: keys_strings compared as category codes, values_tensor', async () => {
+    const m = one('le4_strings', 'LabelEncoder', { name: 's', shape: [1, 3], type: 'string' }, [{ name: 'y', shape: [1, 3], type: 'int64' }], {
+      keys_strings: ['red', 'green', 'blue'], values_tensor: { dims: [3], data: BigInt64Array.from([10n, 20n, 30n]) }, default_tensor: { dims: [1], data: BigInt64Array.from([-1n]) },
+    }, 4);
+    await compare(m, [[['red', 'blue', 'mauve']], [['green', 'green', 'red']], [['', 'blue', 'BLUE']]]);
+  });
+
+  it('refuses values_tensor without default_tensor, and string tensors, naming the node', () => {
+    const t64 = (xs: bigint[]) => ({ dims: [xs.length], data: BigInt64Array.from(xs) });
+    const y: ValueSpec = { name: 'y', shape: [2, 4], type: 'int64' };
+    expectErr(one('le4_nodefault', 'LabelEncoder', i64in, [y], { keys_int64s: keys, values_tensor: t64([1n, 2n, 3n, 4n]) }, 4), 'node /le4_nodefault (LabelEncoder): values_tensor without default_tensor');
+    // keys_tensor of strings (the writer has no string tensors: patch the protobuf)
+    const proto = ModelProto.decode(buildModel(one('le4_str', 'LabelEncoder', i64in, [y], { keys_tensor: t64([1n, 2n]), values_tensor: t64([1n, 2n]), default_tensor: t64([0n]) }, 4))) as unknown as { graph: { node: { attribute: { name: string; t: unknown }[] }[] } };
+    proto.graph.node[0]!.attribute.find((a) => a.name === 'keys_tensor')!.t = { dims: [2], data_type: 8, string_data: ['a', 'b'].map((x) => new TextEncoder().encode(x)) };
+    expectErr(ModelProto.encode(proto as never).finish(), 'node /le4_str (LabelEncoder) tensor \'\': string tensors are not supported');
+  });
+});
+
+describe('ai.onnx.ml operators in a circuit', () => {
+  it('a binary RBF SVC, a one-class POLY SVMRegressor and an int→float LabelEncoder compile; the witness satisfies the constraints, a flipped label does not', async () => {
+    const x1: ValueSpec = { name: 'x', shape: [1, F] };
+    const m: ModelSpec = {
+      graphName: 'ml_circuit', opsets: { [ML]: 2 },
+      inputs: [x1, { name: 'k', shape: [1, 2], type: 'int64' }],
+      outputs: [{ name: 'label', shape: [1], type: 'int64' }, { name: 'scores', shape: [1, 2] }, { name: 'y', shape: [1, 1] }, { name: 'v', shape: [1, 2] }],
+      initializers: [],
+      nodes: [
+        { ...svc('svc', 'RBF', [0.7, 0, 0]).nodes[0]!, name: '/svc' },
+        { ...svr('POLY', [0.5, 1, 2], { one_class: 1, rho: attr.floats([-0.5]) }).nodes[0]!, name: '/svr' },
+        { name: '/le', op: 'LabelEncoder', domain: ML, inputs: ['k'], outputs: ['v'], attrs: { keys_int64s: [1, 5, -2], values_floats: attr.floats([0.5, 2.5, -1]), default_float: attr.float(0.25) } },
+      ],
+    };
+    const file = join(work, 'ml_circuit.onnx');
+    writeFileSync(file, buildModel(m));
+    const samples = Array.from({ length: 10 }, (_, i) => ({ input_data: [rand(F, 40 + i, 1.5), [[1, 5, -2, 3][i % 4]!, [7, 1, 5, -2][i % 4]!]] }));
+    const build = join(work, 'build-ml');
+    const { settings } = await compile({ model: file, outDir: build, calibration: samples });
+    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+    const paths = new BuildPaths(build);
+    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+    const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
+    const refs = await compare(m, samples.slice(0, 4).map((s) => s.input_data));
+    for (const [i, s] of samples.slice(0, 4).entries()) {
+      const qin = quantizeInputs(qg, s.input_data);
+      const q = execQuant(qg, qin);
+      expect(Number(q.outputs[0]![0])).toBe(refs[i]![0]![0]); // the label, exactly
+      expect(dequantize(q.outputs[2]![0]!, qg.outputs[2]!.scale)).toBe(refs[i]![2]![0]); // ±1
+      q.outputs[3]!.forEach((v, j) => expect(dequantize(v, qg.outputs[3]!.scale)).toBe(refs[i]![3]![j]));
+      const w = await circuitWitness(qg, settings.visibility, {}, { qin }, paths.file('r1cs'));
+      expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+      if (i === 0) {
+        // the comparison s ≤ 0 that picks the label: flipped, the constraints fail
+        const flag = qg.acts.find((a) => a.nodes.some((n) => n.startsWith('/svc/LessOrEqual')))!;
+        const wire = sym.get(`main.v[${flag.offset}]`)!;
+        expect(wire).toBeGreaterThan(0);
+        const bad = w.slice();
+        bad[wire] = 1n - bad[wire]!;
+        expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+      }
+    }
+  }, 120_000);
+});
