@@ -281,8 +281,8 @@ template ArgMax(n, d) {
 /// at the top m − drop bits of each segment's offset (the low drop bits are range-checked, unused).
 /// Sound: x − lo is decomposed into B boolean bits (so seg and t are the unique digits), the
 /// one-hot selector of seg is built from its bits by products (each a constraint), coefficients
-/// are linear in the selector, every product with t^k is a constraint, and the final Rescale
-/// is sound by itself. Cost (at --O2): B + max(0, 2^s − 2) + (s = 0 ? deg − 1 : 2·deg − 1) + shift + bo + 1.
+/// are linear in the selector, each of Horner's products (…)·t is a constraint, and the final
+/// Rescale is sound by itself. Cost (at --O2): B + max(0, 2^s − 2) + (s = 0 ? max(0, deg − 1) : deg) + shift + bo + 1.
 template PiecewisePoly(B, s, drop, deg, shift, bo, lo, C) {
     assert(s <= B && drop <= B - s && B + 1 <= 252);
     signal input in;
@@ -326,20 +326,16 @@ template PiecewisePoly(B, s, drop, deg, shift, bo, lo, C) {
         for (var k = 0; k < width; k++) { sel[k] = next[k]; }
     }
 
-    signal pw[deg + 1];
-    signal term[deg + 1];
+    // Horner: (…(C_deg·t + C_{deg−1})·t + …)·t + C_0, one product a degree
+    signal hp[deg > 0 ? deg : 1];
+    if (deg == 0) { hp[0] <== 0; }
     var acc = 0;
-    for (var k = 0; k <= deg; k++) {
+    for (var g = 0; g < nseg; g++) { acc += sel[g] * C[g * (deg + 1) + deg]; }
+    for (var k = deg - 1; k >= 0; k--) {
+        hp[k] <== acc * t;
         var ck = 0;
         for (var g = 0; g < nseg; g++) { ck += sel[g] * C[g * (deg + 1) + k]; }
-        if (k == 0) {
-            pw[0] <== 1;
-            term[0] <== ck;
-        } else {
-            if (k == 1) { pw[1] <== t; } else { pw[k] <== pw[k - 1] * t; }
-            term[k] <== ck * pw[k];
-        }
-        acc += term[k];
+        acc = hp[k] + ck;
     }
     component r = Rescale(shift, bo, 0);
     r.in <== acc;
@@ -353,11 +349,12 @@ template PiecewisePoly(B, s, drop, deg, shift, bo, lo, C) {
 /// Sound: x − lo + 2^W ∈ [0, 2^(W+1)) has exactly one (W+1)-bit decomposition, whose top bit is
 /// [x ≥ lo] and whose low W bits are x − lo when x ≥ lo. high = Σ bits[B..W) < p is nonzero exactly
 /// when x − lo ≥ 2^B (given x ≥ lo); the pair nz = high·inv, high·(1 − nz) = 0 forces nz = [high ≠ 0],
-/// so above = nz·bits[W] = [x ≥ lo + 2^B]. With keep = bits[W] − above ∈ {0, 1}, the clamped
-/// offset's bits cb[i] = keep·bits[i] + above are all 0 below lo, all 1 above lo + 2^B − 1 and the
-/// offset's own bits between: boolean, and the unique digits of the clamped offset. The segment
-/// selector, the powers, the terms and the Rescale are PiecewisePoly's, over cb.
-/// Cost (at --O2): (W + 1) + 3 + (B − drop) + max(0, 2^s − 2) + (s = 0 ? deg − 1 : 2·deg − 1) + shift + bo + 1.
+/// so above = nz·bits[W] = [x ≥ lo + 2^B]. With keep = bits[W] − above ∈ {0, 1} (1 exactly when
+/// x ∈ [lo, lo + 2^B)), the segment bits sb[j] = keep·bits[m + j] + above and t = keep·raw +
+/// above·(2^(m−drop) − 1), raw the offset's bits [drop, m), are the segment and t of the clamped
+/// offset: 0 below lo, all ones above lo + 2^B − 1, the offset's own between; each a product of
+/// forced values. The segment selector, Horner's products and the Rescale are PiecewisePoly's.
+/// Cost (at --O2): (W + 1) + 3 + s + 1 + max(0, 2^s − 2) + (s = 0 ? max(0, deg − 1) : deg) + shift + bo + 1.
 template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
     assert(B >= 1 && W > B && s <= B && drop <= B - s && W + 2 <= 252);
     signal input in;
@@ -382,12 +379,15 @@ template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
     high * (1 - nz) === 0;
     signal above;
     above <== nz * bits[W];
-    // the clamped bits the polynomial reads: cb[i - drop] for bit i (the dropped ones are not)
-    signal cb[B - drop];
-    for (var i = drop; i < B; i++) { cb[i - drop] <== (bits[W] - above) * bits[i] + above; }
-
-    var t = 0;
-    for (var i = drop; i < m; i++) { t += cb[i - drop] * 2 ** (i - drop); }
+    // clamped: the segment's bits keep·bit + above, and t as a whole, keep·t + above·(2^(m−drop) − 1)
+    signal sb[s > 0 ? s : 1];
+    if (s == 0) { sb[0] <== 0; }
+    for (var j = 0; j < s; j++) { sb[j] <== (bits[W] - above) * bits[m + j] + above; }
+    var raw = 0;
+    for (var i = drop; i < m; i++) { raw += bits[i] * 2 ** (i - drop); }
+    signal tk;
+    tk <== (bits[W] - above) * raw;
+    var t = tk + above * (2 ** (m - drop) - 1);
 
     // one-hot selector of the segment, most significant bit first
     var nseg = 2 ** s;
@@ -401,10 +401,10 @@ template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
         var next[256];
         for (var k = 0; k < width; k++) {
             if (width == 1) {
-                next[0] = 1 - cb[m + j - drop];
-                next[1] = cb[m + j - drop];
+                next[0] = 1 - sb[j];
+                next[1] = sb[j];
             } else {
-                prod[np] <== sel[k] * cb[m + j - drop];
+                prod[np] <== sel[k] * sb[j];
                 next[2 * k] = sel[k] - prod[np];
                 next[2 * k + 1] = prod[np];
                 np++;
@@ -414,20 +414,16 @@ template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
         for (var k = 0; k < width; k++) { sel[k] = next[k]; }
     }
 
-    signal pw[deg + 1];
-    signal term[deg + 1];
+    // Horner: (…(C_deg·t + C_{deg−1})·t + …)·t + C_0, one product a degree
+    signal hp[deg > 0 ? deg : 1];
+    if (deg == 0) { hp[0] <== 0; }
     var acc = 0;
-    for (var k = 0; k <= deg; k++) {
+    for (var g = 0; g < nseg; g++) { acc += sel[g] * C[g * (deg + 1) + deg]; }
+    for (var k = deg - 1; k >= 0; k--) {
+        hp[k] <== acc * t;
         var ck = 0;
         for (var g = 0; g < nseg; g++) { ck += sel[g] * C[g * (deg + 1) + k]; }
-        if (k == 0) {
-            pw[0] <== 1;
-            term[0] <== ck;
-        } else {
-            if (k == 1) { pw[1] <== t; } else { pw[k] <== pw[k - 1] * t; }
-            term[k] <== ck * pw[k];
-        }
-        acc += term[k];
+        acc = hp[k] + ck;
     }
     component r = Rescale(shift, bo, 0);
     r.in <== acc;

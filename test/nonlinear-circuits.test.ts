@@ -892,13 +892,13 @@ function outBits(lo: bigint, hi: bigint): number {
 
 /**
  * PiecewisePoly's signals as the template computes them, from the bits of x − lo (or forged
- * bits), with forged products, powers or terms where given (the later signals follow them), and
- * the Rescale's quotient q (default: the honest one for the accumulated value).
+ * bits), with forged selector or Horner products where given (the later signals follow them),
+ * and the Rescale's quotient q (default: the honest one for the accumulated value).
  */
 function piecewiseSignals(
   c: PiecewiseCase,
   x: bigint,
-  forge: { bits?: bigint[]; prod?: Record<number, bigint>; pw?: Record<number, bigint>; term?: Record<number, bigint>; q?: bigint } = {},
+  forge: { bits?: bigint[]; prod?: Record<number, bigint>; hp?: Record<number, bigint>; q?: bigint } = {},
 ): Assignment {
   const m = c.B - c.s;
   const bits = forge.bits ?? bitsOf(x - c.lo, c.B);
@@ -922,15 +922,14 @@ function piecewiseSignals(
     sel = next;
   }
   if (2 ** c.s <= 2) a['prod[0]'] = 0n;
-  let acc = 0n;
-  let pw = 1n;
-  for (let k = 0; k <= c.deg; k++) {
-    const ck = sel.reduce((sum, sg, g) => sum + sg * c.C[g * (c.deg + 1) + k]!, 0n);
-    if (k > 0) pw = forge.pw?.[k] ?? (k === 1 ? t : pw * t);
-    const term = forge.term?.[k] ?? ck * pw;
-    a[`pw[${k}]`] = pw;
-    a[`term[${k}]`] = term;
-    acc += term;
+  // Horner: hp[k] = acc·t, acc = hp[k] + C_k(seg), from acc = C_deg(seg)
+  const coef = (k: number) => sel.reduce((sum, sg, g) => sum + sg * c.C[g * (c.deg + 1) + k]!, 0n);
+  let acc = coef(c.deg);
+  if (c.deg === 0) a['hp[0]'] = 0n;
+  for (let k = c.deg - 1; k >= 0; k--) {
+    const h = forge.hp?.[k] ?? acc * t;
+    a[`hp[${k}]`] = h;
+    acc = h + coef(k);
   }
   Object.assign(a, rescaleSignals('r.', acc, c.shift, c.bo, forge.q));
   a.out = a['r.out']!;
@@ -940,11 +939,11 @@ function piecewiseSignals(
 const PIECEWISE: PiecewiseCase[] = (() => {
   const cases: PiecewiseCase[] = [
     // The example of the brief: 4 segments of 16 points, linear, [-32, 32).
-    { name: 'pp_handmade', B: 6, s: 2, drop: 0, deg: 1, shift: 3, bo: 10, lo: -32n, C: [100n, -7n, -500n, 40n, 1000n, -60n, 0n, 3n], counts: [29, 23] },
+    { name: 'pp_handmade', B: 6, s: 2, drop: 0, deg: 1, shift: 3, bo: 10, lo: -32n, C: [100n, -7n, -500n, 40n, 1000n, -60n, 0n, 3n], counts: [27, 23] },
     // One segment (s = 0): the coefficients are constants, so the terms are linear.
-    { name: 'pp_one_segment', B: 6, s: 0, drop: 0, deg: 2, shift: 3, bo: 10, lo: -32n, C: [5n, -2n, 1n], counts: [27, 21] },
+    { name: 'pp_one_segment', B: 6, s: 0, drop: 0, deg: 2, shift: 3, bo: 10, lo: -32n, C: [5n, -2n, 1n], counts: [26, 21] },
     // Two segments (s = 1, no selector products), cubic, no rescaling (shift = 0), lo > 0.
-    { name: 'pp_two_cubic', B: 5, s: 1, drop: 0, deg: 3, shift: 0, bo: 20, lo: 7n, C: [3n, -50n, 20n, -1n, -7n, 40n, -9n, 2n], counts: [37, 31] },
+    { name: 'pp_two_cubic', B: 5, s: 1, drop: 0, deg: 3, shift: 0, bo: 20, lo: 7n, C: [3n, -50n, 20n, -1n, -7n, 40n, -9n, 2n], counts: [33, 29] },
     // s = B: a lookup table (t = 0), degree 0.
     { name: 'pp_table', B: 3, s: 3, drop: 0, deg: 0, shift: 0, bo: 8, lo: -4n, C: [5n, -3n, 7n, 0n, 100n, -100n, 2n, 1n], counts: [22, 18] },
     // The low 2 bits of each segment's 8 offsets left out: t ∈ [0, 2) is the offset's top bit.
@@ -966,10 +965,12 @@ const PIECEWISE: PiecewiseCase[] = (() => {
   return cases;
 })();
 
-/** --O2 cost: B bits, the selector's 2^s − 2 products, deg − 1 powers and deg products with t^k (constant coefficients when s = 0), Rescale's shift + bo + 1. */
+/** Horner's products: deg, or deg − 1 when s = 0 (the first, C_deg·t, is linear: C_deg is a constant). */
+const hornerProducts = (c: { s: number; deg: number }) => (c.s === 0 ? Math.max(0, c.deg - 1) : c.deg);
+
+/** --O2 cost: B bits, the selector's 2^s − 2 products, Horner's products, Rescale's shift + bo + 1. */
 function piecewiseCostO2(c: PiecewiseCase): number {
-  const products = c.s === 0 ? 0 : c.deg; // ck·t^k (k ≥ 1) is linear when ck is a constant
-  return c.B + Math.max(0, 2 ** c.s - 2) + Math.max(0, c.deg - 1) + products + c.shift + c.bo + 1;
+  return c.B + Math.max(0, 2 ** c.s - 2) + hornerProducts(c) + c.shift + c.bo + 1;
 }
 
 for (const c of PIECEWISE) {
@@ -1058,23 +1059,16 @@ for (const c of PIECEWISE) {
           expect(msg).toMatch(new RegExp(`main\\.prod\\[${np}\\] = `));
         }
       }
-      for (let k = 2; k <= c.deg; k++) {
-        expect(await expectForgedFails(t1, piecewiseSignals(c, x, { pw: { [k]: honest[`pw[${k}]`]! + 1n } }))).toMatch(new RegExp(`main\\.pw\\[${k}\\] = `));
-      }
-      for (let k = c.s === 0 ? c.deg + 1 : 1; k <= c.deg; k++) {
-        // (with s = 0 the terms are linear in pw and circom merges or substitutes them)
-        expect(await expectForgedFails(t1, piecewiseSignals(c, x, { term: { [k]: honest[`term[${k}]`]! + 1n } }))).toMatch(new RegExp(`main\\.term\\[${k}\\] = `));
+      // (with s = 0 the first Horner product C_deg·t is linear and circom substitutes it)
+      for (let k = 0; k < hornerProducts(c); k++) {
+        expect(await expectForgedFails(t1, piecewiseSignals(c, x, { hp: { [k]: honest[`hp[${k}]`]! + 1n } }))).toMatch(new RegExp(`main\\.hp\\[${k}\\] = `));
       }
     });
 
-    it(`constraint count (--O2: B + max(0, 2^s − 2) + (2·deg − 1, or deg − 1 when s = 0) + shift + bo + 1)`, () => {
-      // The doc's B + (2^s − 2) + (2·deg − 1) + shift + bo + 3 counts the Rescale at its --O1 cost
-      // (+3); at --O2 a Rescale with relu = 0 costs shift + bo + 1. It is also off for s = 0
-      // (2^s − 2 = −1; the terms are linear) and deg = 0 (2·deg − 1 = −1).
+    it(`constraint count (--O2: B + max(0, 2^s − 2) + (deg, or deg − 1 when s = 0) + shift + bo + 1)`, () => {
       t2.expectConstraintCount(piecewiseCostO2(c));
       if (c.counts[1]) expect(c.counts[1]).toBe(piecewiseCostO2(c));
-      // --O1 keeps the sum of the bits, term[0] = c_0, pw[1] = t, the Rescale's input, sum and out.
-      t1.expectConstraintCount(c.counts[0] || piecewiseCostO2(c) + 6);
+      if (c.counts[0]) t1.expectConstraintCount(c.counts[0]);
     });
   });
 }
@@ -1107,12 +1101,14 @@ function clampedSignals(c: ClampedCase, x: bigint, forge: { nz?: bigint; inv?: b
   const inv = forge.inv ?? (high !== 0n ? modPow(high, P - 2n, P) : 0n);
   const above = nz * bits[c.W]!;
   const keep = bits[c.W]! - above;
-  const cb = bits.slice(0, c.B).map((b) => keep * b + above);
+  const cb = bits.slice(0, c.B).map((b) => keep * b + above); // the clamped offset's bits
   const poly = piecewiseSignals({ name: c.name, B: c.B, s: c.s, drop: c.drop, deg: c.deg, shift: c.shift, bo: c.bo, lo: 0n, C: c.C, counts: [0, 0] }, 0n, { bits: cb });
   const a: Assignment = { in: x, inv, nz, above };
   for (const [k, v] of Object.entries(poly)) if (k !== 'in' && !k.startsWith('bits[')) a[k] = v;
   bits.forEach((b, i) => (a[`bits[${i}]`] = b));
-  cb.forEach((b, i) => { if (i >= c.drop) a[`cb[${i - c.drop}]`] = b; }); // the dropped bits have none
+  const m = c.B - c.s;
+  for (let j = 0; j < Math.max(1, c.s); j++) a[`sb[${j}]`] = j < c.s ? cb[m + j]! : 0n;
+  a.tk = keep * bits.slice(c.drop, m).reduce((sum, b, i) => sum + b * pow2(i), 0n);
   return a;
 }
 
@@ -1166,20 +1162,19 @@ for (const c of CLAMPED) {
           await t.expectConstraintFailure({ in: x }, { out: ref(x) + 1n });
           await t.expectConstraintFailure({ in: x }, { out: ref(x) - 1n });
           await t.expectConstraintFailure({ in: x }, { above: above ? 0n : 1n });
-          await t.expectConstraintFailure({ in: x }, { 'cb[0]': 2n });
+          await t.expectConstraintFailure({ in: x }, { tk: clampedSignals(c, x).tk! + 1n });
         }
         // nz = [some bit of x − lo + 2^W in [B, W) is set], claimed the other way
         const nz = ((x - c.lo + pow2(c.W)) >> BigInt(c.B)) % pow2(c.W - c.B) !== 0n ? 1n : 0n;
         await t1.expectConstraintFailure({ in: x }, { nz: 1n - nz });
-        // cb[1] is the clamped offset's bit drop + 1
-        if (inside) await t1.expectConstraintFailure({ in: x }, { 'cb[1]': 1n - ((clampX(x) - c.lo) >> BigInt(c.drop + 1) & 1n) });
+        // sb[0] is the clamped offset's bit m = B − s: flipped
+        if (inside && c.s > 0) await t1.expectConstraintFailure({ in: x }, { 'sb[0]': 1n - ((clampX(x) - c.lo) >> BigInt(c.B - c.s) & 1n) });
         if (above) await t1.expectConstraintFailure({ in: x }, { inv: 5n });
       }
     });
 
-    it('constraint count: (W + 1) + 3 + (B − drop) + selector + powers and terms + Rescale', () => {
-      const products = c.s === 0 ? 0 : c.deg;
-      t2.expectConstraintCount(c.W + 1 + 3 + c.B - c.drop + Math.max(0, 2 ** c.s - 2) + Math.max(0, c.deg - 1) + products + c.shift + c.bo + 1);
+    it('constraint count: (W + 1) + 3 + s + 1 + selector + Horner + Rescale', () => {
+      t2.expectConstraintCount(c.W + 1 + 3 + c.s + 1 + Math.max(0, 2 ** c.s - 2) + hornerProducts(c) + c.shift + c.bo + 1);
     });
   });
 }

@@ -312,13 +312,17 @@ export function piecewisePoly(parent: Component, name: string, p: PolyParams, x:
   sys.owner = c.index;
   const lc = bits(sys, bs, p.B, () => sys.value(inp) - p.lo);
   sys.equal(lc, sys.sig(inp).minus(p.lo));
-  return polyOverBits(c, p, (i) => sys.sig(bs + i), arrays, out);
+  const m = p.B - p.s;
+  const t = sys.lin();
+  for (let i = p.drop; i < m; i++) t.addIn(sys.sig(bs + i), pow2(i - p.drop));
+  return polyOver(c, p, t, (j) => sys.sig(bs + m + j), arrays, out);
 }
 
 /** ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C): PiecewisePoly of x clamped to [lo, lo + 2^B − 1]. */
 export function clampedPoly(parent: Component, name: string, p: PolyParams & { W: number }, x: In): number {
   const { sys } = parent;
-  const { W, B } = p;
+  const { W, B, s, drop } = p;
+  const m = B - s;
   const c = parent.child(name);
   const out = c.signal('out');
   const inp = c.signal('in');
@@ -326,7 +330,8 @@ export function clampedPoly(parent: Component, name: string, p: PolyParams & { W
   const inv = c.signal('inv');
   const nz = c.signal('nz');
   const above = c.signal('above');
-  const cb = c.array('cb', B - p.drop); // the clamped bits the polynomial reads (not the dropped ones)
+  const sb = c.array('sb', s > 0 ? s : 1);
+  const tk = c.signal('tk');
   const arrays = polyArrays(c, p);
   feed(sys, parent.index, inp, x);
   sys.owner = c.index;
@@ -341,36 +346,38 @@ export function clampedPoly(parent: Component, name: string, p: PolyParams & { W
   sys.product(high, sys.k(1n).minus(sys.sig(nz)), sys.lin());
   sys.assignProduct(above, sys.sig(nz), sys.sig(bs + W));
   const keep = sys.sig(bs + W).minus(sys.sig(above));
-  for (let i = p.drop; i < B; i++) {
-    const k = cb + i - p.drop;
-    sys.set(k, () => keep.v * sys.value(bs + i) + sys.value(above));
-    sys.product(keep, sys.sig(bs + i), sys.sig(k).minus(sys.sig(above)));
+  // the clamped segment bits keep·bit + above, and t clamped as a whole: keep·t + above·(2^(m−drop) − 1)
+  if (s === 0) sys.assign(sb, sys.lin());
+  for (let j = 0; j < s; j++) {
+    sys.set(sb + j, () => keep.v * sys.value(bs + m + j) + sys.value(above));
+    sys.product(keep, sys.sig(bs + m + j), sys.sig(sb + j).minus(sys.sig(above)));
   }
-  return polyOverBits(c, p, (i) => sys.sig(cb + i - p.drop), arrays, out);
+  const raw = sys.lin();
+  for (let i = drop; i < m; i++) raw.addIn(sys.sig(bs + i), pow2(i - drop));
+  sys.assignProduct(tk, keep, raw);
+  const t = sys.sig(tk).plus(sys.sig(above).times(pow2(m - drop) - 1n));
+  return polyOver(c, p, t, (j) => sys.sig(sb + j), arrays, out);
 }
 
-/** The selector products, powers and terms of a piecewise polynomial, declared after its bits. */
-function polyArrays(c: Component, p: PolyParams): { prod: number; pw: number; term: number } {
+/** The selector products and Horner's products of a piecewise polynomial, declared after its bits. */
+function polyArrays(c: Component, p: PolyParams): { prod: number; hp: number } {
   const nseg = 2 ** p.s;
-  return { prod: c.array('prod', nseg > 2 ? nseg - 2 : 1), pw: c.array('pw', p.deg + 1), term: c.array('term', p.deg + 1) };
+  return { prod: c.array('prod', nseg > 2 ? nseg - 2 : 1), hp: c.array('hp', p.deg > 0 ? p.deg : 1) };
 }
 
-/** Σ_k C[seg·(deg+1) + k]·t^k rescaled, from the B digits of the offset (x − lo, or clamped). */
-function polyOverBits(c: Component, p: PolyParams, bit: (i: number) => Lin, a: { prod: number; pw: number; term: number }, out: number): number {
+/** Σ_k C[seg·(deg+1) + k]·t^k rescaled, from t and the segment's bits (Horner: one product a degree). */
+function polyOver(c: Component, p: PolyParams, t: Lin, segBit: (j: number) => Lin, a: { prod: number; hp: number }, out: number): number {
   const { sys } = c;
-  const { B, s, deg } = p;
+  const { s, deg } = p;
   const nseg = 2 ** s;
-  const m = B - s;
-  const { prod, pw, term } = a;
-  const t = sys.lin();
-  for (let i = p.drop; i < m; i++) t.addIn(bit(i), pow2(i - p.drop));
+  const { prod, hp } = a;
 
   // one-hot selector of the segment, most significant bit first
   let sel: Lin[] = [sys.k(1n)];
   if (nseg <= 2) sys.assign(prod, sys.lin());
   let np = 0;
   for (let j = s - 1; j >= 0; j--) {
-    const b = bit(m + j);
+    const b = segBit(j);
     const next: Lin[] = [];
     for (let k = 0; k < sel.length; k++) {
       if (sel.length === 1) {
@@ -385,19 +392,17 @@ function polyOverBits(c: Component, p: PolyParams, bit: (i: number) => Lin, a: {
     sel = next;
   }
 
-  const acc = sys.lin();
-  for (let k = 0; k <= deg; k++) {
+  const coef = (k: number) => {
     const ck = sys.lin();
     for (let g = 0; g < nseg; g++) ck.addIn(sel[g]!, p.C[g * (deg + 1) + k]!);
-    if (k === 0) {
-      sys.assign(pw, sys.k(1n));
-      sys.assign(term, ck);
-    } else {
-      if (k === 1) sys.assign(pw + 1, t);
-      else sys.assignProduct(pw + k, sys.sig(pw + k - 1), t);
-      sys.assignProduct(term + k, ck, sys.sig(pw + k));
-    }
-    acc.addTerm(term + k, 1n);
+    return ck;
+  };
+  // (…(C_deg·t + C_{deg−1})·t + …)·t + C_0
+  if (deg === 0) sys.assign(hp, sys.lin());
+  let acc = coef(deg);
+  for (let k = deg - 1; k >= 0; k--) {
+    sys.assignProduct(hp + k, acc, t);
+    acc = sys.sig(hp + k).plus(coef(k));
   }
   const ro = rescale(c, 'r', p.shift, p.bo, false, acc);
   sys.owner = c.index;

@@ -155,20 +155,35 @@ function droppableBits(req: FitRequest): number {
   return drop;
 }
 
-/** The error in float arithmetic: a fast screen of candidates (the chosen one is measured exactly). */
-function screenError(req: FitRequest, p: QPoly): number {
+/** Check points as offsets from lo with f there, shared by the candidates with the same points. */
+type Screen = { u: Float64Array; ref: Float64Array };
+function screenPoints(req: FitRequest, lowBits: number, drop: number, cache: Map<string, Screen>): Screen {
+  const key = req.domainBits <= 16 ? '' : exhaustive(req.domainBits, drop) ? `d${drop}` : `l${lowBits}`;
+  let sc = cache.get(key);
+  if (!sc) {
+    const pts = checkPoints(req.lo, req.domainBits, lowBits, topOf(req), drop);
+    sc = { u: Float64Array.from(pts, (x) => Number(x - req.lo)), ref: Float64Array.from(pts, (x) => req.f(Number(x) / 2 ** req.inScale)) };
+    cache.set(key, sc);
+  }
+  return sc;
+}
+
+/** The error in float arithmetic: a fast screen of candidates (the chosen one is measured exactly); stops past `limit`. */
+function screenError(p: QPoly, sc: Screen, limit: number): number {
   const coef = p.coef.map(Number);
   const mask = 2 ** p.lowBits;
+  const step = 2 ** (p.dropBits ?? 0);
   const scale = 2 ** -p.polyScale;
   let worst = 0;
-  for (const x of checkPoints(req.lo, req.domainBits, p.lowBits, topOf(req), p.dropBits)) {
-    const u = Number(x - req.lo);
+  for (let i = 0; i < sc.u.length; i++) {
+    const u = sc.u[i]!;
     const seg = Math.floor(u / mask);
-    const t = Math.floor((u - seg * mask) / 2 ** (p.dropBits ?? 0));
+    const t = Math.floor((u - seg * mask) / step);
     let y = 0;
     for (let k = p.degree; k >= 0; k--) y = y * t + coef[seg * (p.degree + 1) + k]!;
-    const ref = req.f(Number(x) / 2 ** req.inScale);
+    const ref = sc.ref[i]!;
     if (Number.isFinite(ref)) worst = Math.max(worst, Math.abs(y * scale - ref));
+    if (worst > limit) return worst;
   }
   return worst;
 }
@@ -195,7 +210,7 @@ function measure(req: FitRequest, built: { poly: QPoly; accBound: bigint }): Fit
   }
   poly.maxError = maxError;
   const outBits = Math.max(1, (outHi! < 0n ? -outHi! : outHi!).toString(2).length, (outLo! < 0n ? -outLo! : outLo!).toString(2).length);
-  const cost = B + (2 ** poly.segBits - 1) + 2 * poly.degree + shift + outBits + 3;
+  const cost = B + (2 ** poly.segBits - 1) + poly.degree + shift + outBits + 3; // Horner: a product a degree
   return { poly, outLo: outLo!, outHi: outHi!, exhaustive: exact, accBound, cost };
 }
 
@@ -246,15 +261,17 @@ export function fitPiecewise(req: FitRequest): Fit {
     for (let s = 0; s <= Math.min(MAX_SEG_BITS, req.domainBits); s++) {
       // with the dropped bits, one fewer (when the fit needs that bit), none: cheapest first
       for (const drop of new Set([droppable, droppable - 1, 0].map((k) => Math.max(0, Math.min(k, req.domainBits - s))))) {
-        cands.push({ s, d, drop, est: 2 ** s + 2 * d + 4 + (req.domainBits - s - drop) * d });
+        cands.push({ s, d, drop, est: 2 ** s + d + 4 + (req.domainBits - s - drop) * d });
       }
     }
   }
   cands.sort((a, b) => a.est - b.est);
   let best: { built: ReturnType<typeof buildPoly>; err: number } | undefined;
+  const cache = new Map<string, Screen>();
   for (const c of cands) {
     const built = buildPoly(req, c.s, c.d, c.drop);
-    const err = screenError(req, built.poly);
+    // (a candidate past the tolerance is screened in full only while none has come closer)
+    const err = screenError(built.poly, screenPoints(req, req.domainBits - c.s, c.drop, cache), best ? Math.max(req.tolerance, best.err) : Infinity);
     if (err <= req.tolerance) {
       const fit = measure(req, built);
       if (fit.poly.maxError <= req.tolerance) return fit;
