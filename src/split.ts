@@ -74,8 +74,14 @@ export function estimateConstraints(a: QAct, i: number): number {
       return x + b + 3 + (D === 1n << BigInt(x) ? 0 : x + 2) + (fix ? 3 : 0);
     }
     case 'fn': {
-      const clamps = a.clamp ? (a.clamp.lo !== undefined ? 1 : 0) + (a.clamp.hi !== undefined ? 1 : 0) : 0;
-      return x + (1 << (a.poly?.segBits ?? 0)) * ((a.poly?.degree ?? 0) + 1) + b + a.shift + 6 + clamps * ((a.clamp?.bits[i] ?? 0) + 5);
+      // selector, Horner's products and the Rescale; then ClampedPoly's decomposition and clamped
+      // digits, or PiecewisePoly's and a Max2 per clamped side
+      const { segBits: s, degree: deg } = a.poly!;
+      const poly = Math.max(0, 2 ** s - 2) + (s === 0 ? Math.max(0, deg - 1) : deg) + a.shift + b + 3;
+      const c = a.clamp;
+      if (c?.fused) return c.bits[i]! + 1 + 3 + s + 1 + poly;
+      const clamps = c ? (c.lo !== undefined ? 1 : 0) + (c.hi !== undefined ? 1 : 0) : 0;
+      return x + poly + clamps * ((c?.bits[i] ?? 0) + 5);
     }
   }
 }
