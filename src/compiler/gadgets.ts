@@ -206,10 +206,7 @@ export function divConst(parent: Component, name: string, D: bigint, m: number, 
   sys.owner = c.index;
   let q = lcu.minus(pow2(b));
   if (corr) {
-    sys.set(corr.inv, () => (lcr.v !== 0n ? inverse(lcr.v) : 0n));
-    sys.set(corr.nz, () => (lcr.v !== 0n ? 1n : 0n)); // lcr·inv, reduced
-    sys.product(lcr, sys.sig(corr.inv), sys.sig(corr.nz));
-    sys.product(lcr, sys.k(1n).minus(sys.sig(corr.nz)), sys.lin());
+    nonZero(sys, lcr, corr.inv, corr.nz);
     if (fix === 1) {
       sys.assignProduct(corr.t, sys.k(1n).minus(sys.sig(u + b)), sys.sig(corr.nz));
       q = q.plus(sys.sig(corr.t));
@@ -313,9 +310,7 @@ export function piecewisePoly(parent: Component, name: string, p: PolyParams, x:
   const lc = bits(sys, bs, p.B, () => sys.value(inp) - p.lo);
   sys.equal(lc, sys.sig(inp).minus(p.lo));
   const m = p.B - p.s;
-  const t = sys.lin();
-  for (let i = p.drop; i < m; i++) t.addIn(sys.sig(bs + i), pow2(i - p.drop));
-  return polyOver(c, p, t, (j) => sys.sig(bs + m + j), arrays, out);
+  return polyOver(c, p, digits(sys, bs, p.drop, m), (j) => sys.sig(bs + m + j), arrays, out);
 }
 
 /** ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C): PiecewisePoly of x clamped to [lo, lo + 2^B − 1]. */
@@ -340,10 +335,7 @@ export function clampedPoly(parent: Component, name: string, p: PolyParams & { W
   sys.equal(lc, shifted());
   const high = sys.lin();
   for (let i = B; i < W; i++) high.addTerm(bs + i, 1n);
-  sys.set(inv, () => (mod(high.v) !== 0n ? inverse(high.v) : 0n));
-  sys.set(nz, () => (mod(high.v) !== 0n ? 1n : 0n)); // high·inv, reduced
-  sys.product(high, sys.sig(inv), sys.sig(nz));
-  sys.product(high, sys.k(1n).minus(sys.sig(nz)), sys.lin());
+  nonZero(sys, high, inv, nz);
   sys.assignProduct(above, sys.sig(nz), sys.sig(bs + W));
   const keep = sys.sig(bs + W).minus(sys.sig(above));
   // the clamped segment bits keep·bit + above, and t clamped as a whole: keep·t + above·(2^(m−drop) − 1)
@@ -352,11 +344,24 @@ export function clampedPoly(parent: Component, name: string, p: PolyParams & { W
     sys.set(sb + j, () => keep.v * sys.value(bs + m + j) + sys.value(above));
     sys.product(keep, sys.sig(bs + m + j), sys.sig(sb + j).minus(sys.sig(above)));
   }
-  const raw = sys.lin();
-  for (let i = drop; i < m; i++) raw.addIn(sys.sig(bs + i), pow2(i - drop));
-  sys.assignProduct(tk, keep, raw);
+  sys.assignProduct(tk, keep, digits(sys, bs, drop, m));
   const t = sys.sig(tk).plus(sys.sig(above).times(pow2(m - drop) - 1n));
   return polyOver(c, p, t, (j) => sys.sig(sb + j), arrays, out);
+}
+
+/** nz = [x ≠ 0], forced by nz = x·inv and x·(1 − nz) = 0 (inv the prover's hint). */
+function nonZero(sys: System, x: Lin, inv: number, nz: number): void {
+  sys.set(inv, () => (mod(x.v) !== 0n ? inverse(x.v) : 0n));
+  sys.set(nz, () => (mod(x.v) !== 0n ? 1n : 0n)); // x·inv, reduced
+  sys.product(x, sys.sig(inv), sys.sig(nz));
+  sys.product(x, sys.k(1n).minus(sys.sig(nz)), sys.lin());
+}
+
+/** The number whose binary digits are bits[from..to), least significant first: t of a polynomial. */
+function digits(sys: System, bits: number, from: number, to: number): Lin {
+  const t = sys.lin();
+  for (let i = from; i < to; i++) t.addIn(sys.sig(bits + i), pow2(i - from));
+  return t;
 }
 
 /** The selector products and Horner's products of a piecewise polynomial, declared after its bits. */
