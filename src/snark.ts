@@ -1,7 +1,8 @@
 // Thin typed access to snarkjs (Groth16 setup, witness and proof formats of the iden3 ecosystem).
-// snarkjs keeps a worker-thread curve alive; `releaseCurves` ends it so a process can exit.
+// snarkjs keeps a worker-thread curve alive, and the CPU MSM its own threads; `releaseCurves` ends both.
 import * as snarkjs from 'snarkjs';
 import { readR1csHeader } from './circom/r1cs.js';
+import { releaseCpuPool } from './prover/cpu/pool.js';
 import type { Progress } from './log.js';
 
 export { snarkjs };
@@ -24,6 +25,7 @@ export function snarkLogger(progress?: Progress): SnarkLogger {
 }
 
 export async function releaseCurves(): Promise<void> {
+  await releaseCpuPool();
   const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
   if (g.curve_bn128) {
     const c = g.curve_bn128;

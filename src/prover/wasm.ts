@@ -1,10 +1,12 @@
-// The `wasm` backend: ffjavascript's BN254 wasm curve on its worker threads (the engine snarkjs
-// proves with). MSMs: wasm-msm.ts, on the Pippenger routine behind multiExpAffine. Quotient: the
-// three NTT chains at once, one worker task each, joined in one task per worker (snarkjs joins in
-// a single task below 2^22 points).
+// The `wasm` backend. MSMs: our own WebAssembly on our own worker threads (cpu/msm.ts: batched
+// affine additions, a third of the field multiplications of ffjavascript's Jacobian buckets).
+// Quotient: ffjavascript's BN254 wasm curve on its worker threads (the engine snarkjs proves
+// with), the three NTT chains at once, one worker task each, joined in one task per worker
+// (snarkjs joins in a single task below 2^22 points).
 import type { ProverBackend } from './backend.js';
+import { cpuMsm } from './cpu/msm.js';
+import { cpuPool } from './cpu/pool.js';
 import { bn128, type ProverCurve } from './curve.js';
-import { wasmMsm } from './wasm-msm.js';
 
 const N8 = 32;
 
@@ -12,20 +14,21 @@ export class WasmBackend implements ProverBackend {
   readonly name = 'wasm' as const;
   readonly description: string;
 
-  private constructor(readonly curve: ProverCurve) {
-    this.description = `wasm, ${curve.tm.concurrency} thread${curve.tm.concurrency === 1 ? '' : 's'}`;
+  private constructor(readonly curve: ProverCurve, threads: number) {
+    this.description = `wasm, ${threads} thread${threads === 1 ? '' : 's'}`;
   }
 
   static async create(): Promise<WasmBackend> {
-    return new WasmBackend(await bn128());
+    const [curve, pool] = await Promise.all([bn128(), cpuPool()]);
+    return new WasmBackend(curve, pool.concurrency);
   }
 
   msmG1(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
-    return wasmMsm(this.curve, 'G1', bases, scalars);
+    return cpuMsm(this.curve.G1 as never, 'G1', bases, scalars);
   }
 
   msmG2(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
-    return wasmMsm(this.curve, 'G2', bases, scalars);
+    return cpuMsm(this.curve.G2 as never, 'G2', bases, scalars);
   }
 
   async quotient(a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number): Promise<Uint8Array> {

@@ -1,0 +1,148 @@
+// Multi-scalar multiplication on our own WebAssembly (wasm-*.ts) and worker threads (pool.ts):
+// Pippenger's buckets, each bucket summed with batched affine additions (worker-body.ts).
+// Arranged for what a Groth16 witness looks like:
+//  - zero scalars and points at infinity are dropped;
+//  - a scalar above r/2 is replaced by r − s on the negated point: the small negative values
+//    of a quantized model (r − 3, say) then cost as little as small positive ones, and only the
+//    windows under the largest |s|'s top bit are computed;
+//  - the window width comes from a cost model of additions against bucket reductions for the
+//    points that are left.
+// Points are cut into blocks when there are fewer windows than threads or too many points for
+// one worker's memory; each thread gets one task per block (a set of windows) and converts that
+// block's points once.
+import type { PointOps } from '../curve.js';
+import { BN254_R } from '../../circom/r1cs.js';
+import { cpuPool } from './pool.js';
+import type { WindowTask } from './worker-body.js';
+
+export type Group = 'G1' | 'G2';
+
+const SCALAR = 32;
+/** Points per block at most: a G1 block then needs ~200 MB of a worker's wasm memory. */
+const MAX_BLOCK = 1 << 21;
+/** Bucket reduction cost (two Jacobian additions) in batch-affine additions, measured. */
+const REDUCE_COST = 3.5;
+
+const words = (x: bigint) => Array.from({ length: 8 }, (_, i) => Number((x >> BigInt(32 * i)) & 0xffffffffn));
+const R = words(BN254_R);
+const HALF = words(BN254_R >> 1n);
+
+function u32(bytes: Uint8Array): Uint32Array {
+  const b = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  return new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+}
+
+function shared(bytes: number): Uint8Array {
+  return typeof SharedArrayBuffer === 'function' ? new Uint8Array(new SharedArrayBuffer(bytes)) : new Uint8Array(bytes);
+}
+
+interface Prepared {
+  bases: Uint8Array;
+  scalars: Uint8Array;
+  neg: Uint8Array;
+  bits: number;
+}
+
+/** Drops zero terms, folds scalars above r/2 onto negated points; `sBase`: bytes of a base. */
+export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number): Prepared {
+  const n = scalars.byteLength / SCALAR;
+  const sw = u32(scalars);
+  const bw = u32(bases);
+  const keep = new Uint8Array(n);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    let nz = 0;
+    for (let j = 0; j < 8; j++) nz |= sw[i * 8 + j]!;
+    if (!nz) continue;
+    let zb = 0;
+    for (let j = (i * sBase) >> 2, e = j + (sBase >> 2); j < e; j++) zb |= bw[j]!;
+    if (!zb) continue;
+    keep[i] = 1;
+    count++;
+  }
+  const out: Prepared = { bases: shared(count * sBase), scalars: shared(count * SCALAR), neg: shared(count), bits: 0 };
+  const os = u32(out.scalars);
+  let k = 0;
+  let top = 0;
+  for (let i = 0; i < n; i++) {
+    if (!keep[i]) continue;
+    out.bases.set(bases.subarray(i * sBase, (i + 1) * sBase), k * sBase);
+    const s = i * 8;
+    // s > r/2 ?
+    let j = 7;
+    while (j > 0 && sw[s + j] === HALF[j]) j--;
+    const neg = sw[s + j]! > HALF[j]!;
+    if (neg) {
+      let borrow = 0;
+      for (let w = 0; w < 8; w++) {
+        const d = R[w]! - sw[s + w]! - borrow;
+        os[k * 8 + w] = d >>> 0;
+        borrow = d < 0 ? 1 : 0;
+      }
+      out.neg[k] = 1;
+    } else {
+      for (let w = 0; w < 8; w++) os[k * 8 + w] = sw[s + w]!;
+    }
+    let hi = 7;
+    while (hi > 0 && os[k * 8 + hi] === 0) hi--;
+    const bits = hi * 32 + 32 - Math.clz32(os[k * 8 + hi]!);
+    if (bits > top) top = bits;
+    k++;
+  }
+  out.bits = top;
+  return out;
+}
+
+/** Window width minimizing windows × (points + REDUCE_COST · buckets). */
+export function windowBits(points: number, bits: number): number {
+  let best = 1;
+  let cost = Infinity;
+  for (let c = 1; c <= Math.min(20, Math.max(bits, 1)); c++) {
+    const k = Math.ceil(bits / c) * (points + REDUCE_COST * 2 ** c);
+    if (k < cost) [best, cost] = [c, k];
+  }
+  return best;
+}
+
+/** Σ scalars[i]·bases[i]: affine Montgomery bases (ffjavascript), canonical scalars; Jacobian result. */
+export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }, group: Group, bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
+  const sBase = G.F.n8 * 2;
+  const p = prepare(bases, scalars, sBase);
+  const n = p.neg.length;
+  if (n === 0) return G.zero;
+  const pool = await cpuPool();
+  const T = pool.concurrency;
+  // blocks: enough for every thread to work when windows are few, and to bound memory
+  let c = windowBits(n, p.bits);
+  let W = Math.ceil(p.bits / c);
+  const blocks = Math.max(Math.ceil(n / MAX_BLOCK), Math.min(Math.floor(T / W), Math.ceil(n / 4096)), 1);
+  const size = Math.ceil(n / blocks);
+  c = windowBits(size, p.bits);
+  W = Math.ceil(p.bits / c);
+  const perBlock = Math.max(1, Math.min(W, Math.ceil(T / blocks)));
+  const jobs: Promise<Uint8Array>[] = [];
+  for (let b0 = 0; b0 < n; b0 += size) {
+    const m = Math.min(size, n - b0);
+    const sub = { bases: p.bases.subarray(b0 * sBase, (b0 + m) * sBase), scalars: p.scalars.subarray(b0 * SCALAR, (b0 + m) * SCALAR), neg: p.neg.subarray(b0, b0 + m) };
+    const parts: Array<Promise<Array<[number, Uint8Array]>>> = [];
+    for (let t = 0; t < perBlock; t++) {
+      const ws: number[] = [];
+      for (let w = t; w < W; w += perBlock) ws.push(w);
+      const task: WindowTask = { op: 'windows', group: group === 'G1' ? 'g1' : 'g2', ...sub, windows: ws.map((w) => [w * c, Math.min(c, p.bits - w * c)]) };
+      parts.push(pool.run(task).then((rs) => rs.map((r, i) => [ws[i]!, r] as [number, Uint8Array])));
+    }
+    // Σ_w W_w·2^(c·w), by Horner from the top window
+    jobs.push(Promise.all(parts).then((all) => {
+      const byW = new Map(all.flat());
+      let acc = G.zero;
+      for (let w = W - 1; w >= 0; w--) {
+        if (w < W - 1) for (let d = 0; d < c; d++) acc = G.double(acc);
+        acc = G.add(acc, byW.get(w)!);
+      }
+      return acc;
+    }));
+  }
+  let sum = G.zero;
+  for (const part of await Promise.all(jobs)) sum = G.add(sum, part);
+  return sum;
+}

@@ -1,0 +1,245 @@
+// G1 (over Fq) and G2 (over Fq2) point arithmetic for the CPU MSM, emitted as WebAssembly with
+// wasmbuilder on top of wasm-field.ts. y² = x³ + b on both, so a = 0 in every formula.
+//  - <g>_batchAdd: a list of independent affine additions with one field inversion for all of
+//    them (Montgomery's trick): about 6 multiplications an addition, where a mixed Jacobian one
+//    costs 11. Doubling and P + (−P) are detected and done right, not assumed away.
+//  - Jacobian add, mixed add and double (EFD add-2007-bl, madd-2007-bl, dbl-2009-l) for the
+//    running sums that turn buckets into a window's sum.
+// Affine point: x ‖ y; the point at infinity has 0xffffffff in x's ninth limb (never a canonical
+// limb). Jacobian: X ‖ Y ‖ Z, Z = 0 at infinity.
+import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
+import { CONST, FQ_BYTES, fn, type Scratch } from './wasm-field.js';
+
+export const INF_MARK_OFFSET = 32;
+/** Batch entry: pa, pb, pr (u32 addresses), kind (written by batchAdd). */
+export const ENTRY_BYTES = 16;
+const ADD = 0;
+const DBL = 1;
+const COPY = 2;
+const INF = 3;
+
+export interface GroupSpec {
+  g: 'g1' | 'g2';
+  /** field prefix of the emitted field functions */
+  f: 'fq' | 'fq2';
+  /** bytes of one field element here, and in ffjavascript */
+  E: number;
+  ffjE: number;
+}
+
+export const G1: GroupSpec = { g: 'g1', f: 'fq', E: FQ_BYTES, ffjE: 32 };
+export const G2: GroupSpec = { g: 'g2', f: 'fq2', E: 2 * FQ_BYTES, ffjE: 64 };
+
+/** Field calls on addresses given as code; constant addresses through k(). */
+function ops(c: CodeBuilder, f: string) {
+  return {
+    k: (x: number) => c.i32_const(x),
+    mul: (a: Code, b: Code, r: Code) => c.call(`${f}_mul`, a, b, r),
+    add: (a: Code, b: Code, r: Code) => c.call(`${f}_add`, a, b, r),
+    sub: (a: Code, b: Code, r: Code) => c.call(`${f}_sub`, a, b, r),
+    copy: (a: Code, r: Code) => c.call(`${f}_copy`, a, r),
+    eq: (a: Code, b: Code) => c.call(`${f}_eq`, a, b),
+    isZero: (a: Code) => c.call(`${f}_isZero`, a),
+  };
+}
+
+export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): void {
+  const { g, f, E, ffjE } = s;
+  const off = (c: CodeBuilder, p: Code, bytes: number) => (bytes === 0 ? p : c.i32_add(p, c.i32_const(bytes)));
+  const isInf = (c: CodeBuilder, p: Code) => c.i32_eq(c.i32_load(p, INF_MARK_OFFSET), c.i32_const(-1));
+  const setInf = (c: CodeBuilder, p: Code) => c.i32_store(p, INF_MARK_OFFSET, c.i32_const(-1));
+  const copyBytes = (c: CodeBuilder, from: Code, to: Code, bytes: number) => {
+    const code: Code = [];
+    for (let j = 0; j < bytes / 4; j++) code.push(...c.i32_store(to, j * 4, c.i32_load(from, j * 4)));
+    return code;
+  };
+
+  // <g>_fromFfj(src, r, neg): ffjavascript affine (x ‖ y, Montgomery 2^256; all zero = infinity)
+  {
+    const [fb, c] = fn(m, `${g}_fromFfj`, ['ps', 'pr', 'neg'], [['acc', 'i32']]);
+    let any = c.i32_const(0);
+    for (let j = 0; j < (2 * ffjE) / 4; j++) any = c.i32_or(any, c.i32_load(c.getLocal('ps'), j * 4));
+    fb.addCode([
+      ...c.if(c.i32_eqz(any), [...setInf(c, c.getLocal('pr')), ...c.ret([])]),
+      ...c.call(`${f}_fromFfj`, c.getLocal('ps'), c.getLocal('pr')),
+      ...c.call(`${f}_fromFfj`, off(c, c.getLocal('ps'), ffjE), off(c, c.getLocal('pr'), E)),
+      ...c.if(c.getLocal('neg'), c.call(`${f}_neg`, off(c, c.getLocal('pr'), E), off(c, c.getLocal('pr'), E))),
+    ]);
+  }
+
+  // <g>_batchAdd(list, n, pref): entries (pa, pb, pr, kind); pref: n field elements of scratch.
+  // Results must not overlap the batch's inputs.
+  {
+    const [acc, inv, d, lam, t1, x3, y3] = Array.from({ length: 7 }, () => scratch.take(E));
+    const [fb, c] = fn(m, `${g}_batchAdd`, ['list', 'n', 'pref'], [['k', 'i32'], ['e', 'i32'], ['pa', 'i32'], ['pb', 'i32'], ['kind', 'i32']]);
+    const F = ops(c, f);
+    const L = (x: string) => c.getLocal(x);
+    const y = (p: string) => off(c, L(p), E);
+    const prefAt = (k: Code) => c.i32_add(L('pref'), c.i32_mul(k, c.i32_const(E)));
+    const load = [
+      ...c.setLocal('e', c.i32_add(L('list'), c.i32_mul(L('k'), c.i32_const(16)))),
+      ...c.setLocal('pa', c.i32_load(L('e'), 0)),
+      ...c.setLocal('pb', c.i32_load(L('e'), 4)),
+    ];
+    // d = xb − xa (ADD) or 2·ya (DBL)
+    const denom = c.if(c.i32_eq(L('kind'), c.i32_const(ADD)), F.sub(L('pb'), L('pa'), F.k(d)), F.add(y('pa'), y('pa'), F.k(d)));
+    const forward = c.loop(
+      load,
+      c.if(c.i32_or(isInf(c, L('pa')), isInf(c, L('pb'))), c.setLocal('kind', c.i32_const(COPY)),
+        c.if(F.eq(L('pa'), L('pb')),
+          c.if(c.i32_and(F.eq(y('pa'), y('pb')), c.i32_eqz(F.isZero(y('pa')))), c.setLocal('kind', c.i32_const(DBL)), c.setLocal('kind', c.i32_const(INF))),
+          c.setLocal('kind', c.i32_const(ADD)))),
+      c.i32_store(L('e'), 12, L('kind')),
+      c.if(c.i32_lt_u(L('kind'), c.i32_const(COPY)), [...denom, ...F.mul(F.k(acc), F.k(d), F.k(acc))]),
+      F.copy(F.k(acc), prefAt(L('k'))),
+      c.setLocal('k', c.i32_add(L('k'), c.i32_const(1))),
+      c.br_if(0, c.i32_lt_u(L('k'), L('n'))),
+    );
+    const pr = c.i32_load(L('e'), 8);
+    const backward = c.loop(
+      load,
+      c.setLocal('kind', c.i32_load(L('e'), 12)),
+      c.if(c.i32_eq(L('kind'), c.i32_const(COPY)),
+        c.if(isInf(c, L('pa')), copyBytes(c, L('pb'), pr, 2 * E), copyBytes(c, L('pa'), pr, 2 * E)),
+        c.if(c.i32_eq(L('kind'), c.i32_const(INF)), setInf(c, pr), [
+          ...denom,
+          // t1 = 1/d_k = inv · pref[k−1]; inv = 1/pref[k−1]
+          ...c.if(L('k'), [...F.mul(F.k(inv), prefAt(c.i32_sub(L('k'), c.i32_const(1))), F.k(t1)), ...F.mul(F.k(inv), F.k(d), F.k(inv))], F.copy(F.k(inv), F.k(t1))),
+          ...c.if(c.i32_eq(L('kind'), c.i32_const(ADD)),
+            [...F.sub(y('pb'), y('pa'), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))],
+            [...F.mul(L('pa'), L('pa'), F.k(lam)), ...F.add(F.k(lam), F.k(lam), F.k(x3)), ...F.add(F.k(lam), F.k(x3), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))]),
+          // x3 = λ² − xa − xb (xb = xa when doubling); y3 = λ(xa − x3) − ya
+          ...F.mul(F.k(lam), F.k(lam), F.k(x3)),
+          ...F.sub(F.k(x3), L('pa'), F.k(x3)),
+          ...F.sub(F.k(x3), L('pb'), F.k(x3)),
+          ...F.sub(L('pa'), F.k(x3), F.k(y3)),
+          ...F.mul(F.k(lam), F.k(y3), F.k(y3)),
+          ...F.sub(F.k(y3), y('pa'), F.k(y3)),
+          ...F.copy(F.k(x3), pr),
+          ...F.copy(F.k(y3), off(c, pr, E)),
+        ])),
+      c.br_if(1, c.i32_eqz(L('k'))),
+      c.setLocal('k', c.i32_sub(L('k'), c.i32_const(1))),
+      c.br(0),
+    );
+    fb.addCode([
+      ...c.if(c.i32_eqz(L('n')), c.ret([])),
+      ...F.copy(F.k(CONST.one), F.k(acc)),
+      ...forward,
+      ...c.call(`${f}_inv`, F.k(acc), F.k(inv)),
+      ...c.setLocal('k', c.i32_sub(L('n'), c.i32_const(1))),
+      ...c.block(backward),
+    ]);
+  }
+
+  const X = (c: CodeBuilder, p: Code) => p;
+  const Y = (c: CodeBuilder, p: Code) => off(c, p, E);
+  const Z = (c: CodeBuilder, p: Code) => off(c, p, 2 * E);
+  const jZero = (c: CodeBuilder, p: Code) => {
+    const code: Code = [];
+    for (let j = 0; j < (3 * E) / 4; j++) code.push(...c.i32_store(p, j * 4, c.i32_const(0)));
+    return code;
+  };
+
+  // <g>_jDouble(p, r)
+  {
+    const [A, B, C, D, Ee, Fv, x3, y3, z3] = Array.from({ length: 9 }, () => scratch.take(E));
+    const [fb, c] = fn(m, `${g}_jDouble`, ['p', 'r']);
+    const F = ops(c, f);
+    const p = c.getLocal('p');
+    const r = c.getLocal('r');
+    const k = F.k;
+    fb.addCode([
+      ...c.if(F.isZero(Z(c, p)), [...copyBytes(c, p, r, 3 * E), ...c.ret([])]),
+      ...F.mul(X(c, p), X(c, p), k(A)),
+      ...F.mul(Y(c, p), Y(c, p), k(B)),
+      ...F.mul(k(B), k(B), k(C)),
+      ...F.add(X(c, p), k(B), k(D)), ...F.mul(k(D), k(D), k(D)), ...F.sub(k(D), k(A), k(D)), ...F.sub(k(D), k(C), k(D)), ...F.add(k(D), k(D), k(D)),
+      ...F.add(k(A), k(A), k(Ee)), ...F.add(k(Ee), k(A), k(Ee)),
+      ...F.mul(k(Ee), k(Ee), k(Fv)),
+      ...F.sub(k(Fv), k(D), k(x3)), ...F.sub(k(x3), k(D), k(x3)),
+      ...F.mul(Y(c, p), Z(c, p), k(z3)), ...F.add(k(z3), k(z3), k(z3)),
+      ...F.sub(k(D), k(x3), k(y3)), ...F.mul(k(Ee), k(y3), k(y3)),
+      ...F.add(k(C), k(C), k(C)), ...F.add(k(C), k(C), k(C)), ...F.add(k(C), k(C), k(C)),
+      ...F.sub(k(y3), k(C), k(y3)),
+      ...F.copy(k(x3), X(c, r)), ...F.copy(k(y3), Y(c, r)), ...F.copy(k(z3), Z(c, r)),
+    ]);
+  }
+
+  // <g>_jAdd(p, q, r) (q Jacobian) and <g>_jAddMixed(p, q, r) (q affine, Z2 = 1)
+  for (const mixed of [false, true]) {
+    const [z1z1, z2z2, u1, u2, s1, s2, H, rr, I, J, V, x3, y3, z3] = Array.from({ length: 14 }, () => scratch.take(E));
+    const [fb, c] = fn(m, mixed ? `${g}_jAddMixed` : `${g}_jAdd`, ['p', 'q', 'r']);
+    const F = ops(c, f);
+    const p = c.getLocal('p');
+    const q = c.getLocal('q');
+    const r = c.getLocal('r');
+    const k = F.k;
+    const code: Code = [];
+    if (mixed) {
+      code.push(...c.if(isInf(c, q), [...copyBytes(c, p, r, 3 * E), ...c.ret([])]));
+      code.push(...c.if(F.isZero(Z(c, p)), [...copyBytes(c, q, r, 2 * E), ...F.copy(k(CONST.one), Z(c, r)), ...c.ret([])]));
+      code.push(...F.copy(X(c, p), k(u1)), ...F.copy(Y(c, p), k(s1)));
+    } else {
+      code.push(...c.if(F.isZero(Z(c, p)), [...copyBytes(c, q, r, 3 * E), ...c.ret([])]));
+      code.push(...c.if(F.isZero(Z(c, q)), [...copyBytes(c, p, r, 3 * E), ...c.ret([])]));
+      code.push(...F.mul(Z(c, q), Z(c, q), k(z2z2)));
+      code.push(...F.mul(X(c, p), k(z2z2), k(u1)));
+      code.push(...F.mul(Y(c, p), Z(c, q), k(s1)), ...F.mul(k(s1), k(z2z2), k(s1)));
+    }
+    code.push(
+      ...F.mul(Z(c, p), Z(c, p), k(z1z1)),
+      ...F.mul(X(c, q), k(z1z1), k(u2)),
+      ...F.mul(Y(c, q), Z(c, p), k(s2)), ...F.mul(k(s2), k(z1z1), k(s2)),
+      ...F.sub(k(u2), k(u1), k(H)),
+      ...F.sub(k(s2), k(s1), k(rr)), ...F.add(k(rr), k(rr), k(rr)),
+      ...c.if(F.isZero(k(H)), [
+        ...c.if(F.isZero(k(rr)), c.call(`${g}_jDouble`, p, r), jZero(c, r)),
+        ...c.ret([]),
+      ]),
+      ...F.add(k(H), k(H), k(I)), ...F.mul(k(I), k(I), k(I)),
+      ...F.mul(k(H), k(I), k(J)),
+      ...F.mul(k(u1), k(I), k(V)),
+      ...F.mul(k(rr), k(rr), k(x3)), ...F.sub(k(x3), k(J), k(x3)), ...F.sub(k(x3), k(V), k(x3)), ...F.sub(k(x3), k(V), k(x3)),
+      ...F.sub(k(V), k(x3), k(y3)), ...F.mul(k(rr), k(y3), k(y3)),
+      ...F.mul(k(s1), k(J), k(s1)), ...F.add(k(s1), k(s1), k(s1)), ...F.sub(k(y3), k(s1), k(y3)),
+    );
+    if (mixed) {
+      // Z3 = (Z1 + H)² − Z1Z1 − HH = 2·Z1·H
+      code.push(...F.mul(Z(c, p), k(H), k(z3)), ...F.add(k(z3), k(z3), k(z3)));
+    } else {
+      // Z3 = ((Z1 + Z2)² − Z1Z1 − Z2Z2)·H = 2·Z1·Z2·H
+      code.push(...F.mul(Z(c, p), Z(c, q), k(z3)), ...F.add(k(z3), k(z3), k(z3)), ...F.mul(k(z3), k(H), k(z3)));
+    }
+    code.push(...F.copy(k(x3), X(c, r)), ...F.copy(k(y3), Y(c, r)), ...F.copy(k(z3), Z(c, r)));
+    fb.addCode(code);
+  }
+
+  // <g>_reduce(ptrs, K, out): Σ k·B_k for k < K, B_k the affine point at ptrs[k] (0: empty), by
+  // running sums from the top bucket; out is Jacobian.
+  {
+    const [S, T] = [scratch.take(3 * E), scratch.take(3 * E)];
+    const [fb, c] = fn(m, `${g}_reduce`, ['ptrs', 'K', 'out'], [['k', 'i32'], ['a', 'i32']]);
+    const F = ops(c, f);
+    const L = (x: string) => c.getLocal(x);
+    fb.addCode([
+      ...jZero(c, F.k(S)), ...jZero(c, F.k(T)),
+      ...c.setLocal('k', c.i32_sub(L('K'), c.i32_const(1))),
+      ...c.block(c.loop(
+        c.br_if(1, c.i32_eqz(L('k'))),
+        c.setLocal('a', c.i32_load(c.i32_add(L('ptrs'), c.i32_mul(L('k'), c.i32_const(4))), 0)),
+        c.if(L('a'), c.call(`${g}_jAddMixed`, F.k(S), L('a'), F.k(S))),
+        c.if(c.i32_eqz(F.isZero(Z(c, F.k(S)))), c.call(`${g}_jAdd`, F.k(T), F.k(S), F.k(T))),
+        c.setLocal('k', c.i32_sub(L('k'), c.i32_const(1))),
+        c.br(0),
+      )),
+      ...copyBytes(c, F.k(T), L('out'), 3 * E),
+    ]);
+  }
+
+  // <g>_toFfjJac(src, r): Jacobian here → ffjavascript's Jacobian bytes
+  {
+    const [fb, c] = fn(m, `${g}_toFfjJac`, ['ps', 'pr']);
+    fb.addCode([0, 1, 2].flatMap((i) => c.call(`${f}_toFfj`, off(c, c.getLocal('ps'), i * E), off(c, c.getLocal('pr'), i * ffjE))));
+  }
+}

@@ -1,0 +1,67 @@
+// The CPU MSM's WebAssembly module: Fq, Fq2, G1 and G2 (wasm-field.ts, wasm-curve.ts), built once
+// per process with wasmbuilder (a few milliseconds) and compiled once; workers get the compiled
+// WebAssembly.Module in a message and instantiate it on a memory of their own.
+import { ModuleBuilder } from 'wasmbuilder';
+import { G1, G2, emitGroup } from './wasm-curve.js';
+import { Scratch, constData, emitFq, emitFq2 } from './wasm-field.js';
+
+export { HEAP_START } from './wasm-field.js';
+
+/** The exports the MSM calls (all pointers are byte addresses in the instance's memory). */
+export interface MsmExports {
+  fq_mul(a: number, b: number, r: number): void;
+  fq_add(a: number, b: number, r: number): void;
+  fq_sub(a: number, b: number, r: number): void;
+  fq_inv(a: number, r: number): void;
+  fq_fromFfj(src: number, r: number): void;
+  fq_toFfj(src: number, r: number): void;
+  fq2_mul(a: number, b: number, r: number): void;
+  fq2_inv(a: number, r: number): void;
+  g1_fromFfj(src: number, r: number, neg: number): void;
+  g2_fromFfj(src: number, r: number, neg: number): void;
+  g1_batchAdd(list: number, n: number, pref: number): void;
+  g2_batchAdd(list: number, n: number, pref: number): void;
+  g1_jAdd(p: number, q: number, r: number): void;
+  g2_jAdd(p: number, q: number, r: number): void;
+  g1_jAddMixed(p: number, q: number, r: number): void;
+  g2_jAddMixed(p: number, q: number, r: number): void;
+  g1_jDouble(p: number, r: number): void;
+  g2_jDouble(p: number, r: number): void;
+  g1_reduce(ptrs: number, K: number, out: number): void;
+  g2_reduce(ptrs: number, K: number, out: number): void;
+  g1_toFfjJac(src: number, r: number): void;
+  g2_toFfjJac(src: number, r: number): void;
+}
+
+const EXPORTS = [
+  'fq_mul', 'fq_add', 'fq_sub', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
+  ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'batchAdd', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
+];
+
+export function buildMsmWasm(): Uint8Array {
+  const m = new ModuleBuilder();
+  m.setMemory(1, 'env', 'memory');
+  const scratch = new Scratch();
+  emitFq(m, scratch);
+  emitFq2(m, scratch);
+  emitGroup(m, scratch, G1);
+  emitGroup(m, scratch, G2);
+  for (const [at, bytes] of constData()) m.addData(at, bytes);
+  for (const e of EXPORTS) m.exportFunction(e);
+  return m.build();
+}
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+/** The compiled module, built on first use. */
+export function msmModule(): Promise<WebAssembly.Module> {
+  compiled ??= WebAssembly.compile(buildMsmWasm() as BufferSource);
+  return compiled;
+}
+
+/** An instance on a fresh memory of `pages` 64 KiB pages (grown later by the caller as needed). */
+export async function instantiate(module: WebAssembly.Module, pages = 2): Promise<{ exports: MsmExports; memory: WebAssembly.Memory }> {
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const inst = await WebAssembly.instantiate(module, { env: { memory } });
+  return { exports: inst.exports as unknown as MsmExports, memory };
+}
