@@ -10,6 +10,7 @@ declare module 'wasmbuilder' {
     i64_load32_u(addr: Code, offset?: number): Code;
     i64_load(addr: Code, offset?: number): Code;
     i64_store32(addr: Code, offset: number, v: Code): Code;
+    i64_store(addr: Code, offset: number, v: Code): Code;
     i32_load(addr: Code, offset?: number): Code;
     i32_load8_u(addr: Code, offset?: number): Code;
     i32_store(addr: Code, offset: number, v: Code): Code;
@@ -45,6 +46,7 @@ declare module 'wasmbuilder' {
     i32_ge_u(a: Code, b: Code): Code;
     i32_and(a: Code, b: Code): Code;
     i32_or(a: Code, b: Code): Code;
+    i32_xor(a: Code, b: Code): Code;
     i64_eqz(a: Code): Code;
     i32_eqz(a: Code): Code;
     i64_extend_i32_u(a: Code): Code;

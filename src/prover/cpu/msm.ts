@@ -105,7 +105,7 @@ export function windowBits(points: number, bits: number): number {
 }
 
 /** Σ scalars[i]·bases[i]: affine Montgomery bases (ffjavascript), canonical scalars; Jacobian result. */
-export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }, group: Group, bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
+export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }, group: Group, bases: Uint8Array, scalars: Uint8Array, opts: { maxBlock?: number } = {}): Promise<Uint8Array> {
   const sBase = G.F.n8 * 2;
   const p = prepare(bases, scalars, sBase);
   const n = p.neg.length;
@@ -115,7 +115,7 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   // blocks: enough for every thread to work when windows are few, and to bound memory
   let c = windowBits(n, p.bits);
   let W = Math.ceil(p.bits / c);
-  const blocks = Math.max(Math.ceil(n / MAX_BLOCK), Math.min(Math.floor(T / W), Math.ceil(n / 4096)), 1);
+  const blocks = Math.max(Math.ceil(n / (opts.maxBlock ?? MAX_BLOCK)), Math.min(Math.floor(T / W), Math.ceil(n / 4096)), 1);
   const size = Math.ceil(n / blocks);
   c = windowBits(size, p.bits);
   W = Math.ceil(p.bits / c);

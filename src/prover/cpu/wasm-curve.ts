@@ -13,6 +13,8 @@ import { CONST, FQ_BYTES, fn, type Scratch } from './wasm-field.js';
 export const INF_MARK_OFFSET = 32;
 /** Batch entry: pa, pb, pr (u32 addresses), kind (written by batchAdd). */
 export const ENTRY_BYTES = 16;
+/** Entries ahead whose points batchAdd touches early (a software prefetch). */
+const PREFETCH = 32;
 const ADD = 0;
 const DBL = 1;
 const COPY = 2;
@@ -63,7 +65,8 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
       ...c.if(c.i32_eqz(any), [...setInf(c, c.getLocal('pr')), ...c.ret([])]),
       ...c.call(`${f}_fromFfj`, c.getLocal('ps'), c.getLocal('pr')),
       ...c.call(`${f}_fromFfj`, off(c, c.getLocal('ps'), ffjE), off(c, c.getLocal('pr'), E)),
-      ...c.if(c.getLocal('neg'), c.call(`${f}_neg`, off(c, c.getLocal('pr'), E), off(c, c.getLocal('pr'), E))),
+      // −y, canonical: stored coordinates are compared limb by limb
+      ...c.if(c.getLocal('neg'), [...c.call(`${f}_neg`, off(c, c.getLocal('pr'), E), off(c, c.getLocal('pr'), E)), ...c.call(`${f}_reduce`, off(c, c.getLocal('pr'), E), off(c, c.getLocal('pr'), E))]),
     ]);
   }
 
@@ -115,8 +118,8 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
           ...F.sub(L('pa'), F.k(x3), F.k(y3)),
           ...F.mul(F.k(lam), F.k(y3), F.k(y3)),
           ...F.sub(F.k(y3), y('pa'), F.k(y3)),
-          ...F.copy(F.k(x3), pr),
-          ...F.copy(F.k(y3), off(c, pr, E)),
+          ...c.call(`${f}_reduce`, F.k(x3), pr),
+          ...c.call(`${f}_reduce`, F.k(y3), off(c, pr, E)),
         ])),
       c.br_if(1, c.i32_eqz(L('k'))),
       c.setLocal('k', c.i32_sub(L('k'), c.i32_const(1))),

@@ -3,7 +3,9 @@
 // (36 bytes), in Montgomery form with R = 2^261. 29-bit limbs make a limb product 58 bits, so
 // the 18 products a Montgomery step adds to one accumulator stay below 2^64 without carries: the
 // multiplication propagates carries once, at the end (the wasm MSM of Mitscha-Baude, ZPrize
-// 2022). Every function takes and returns canonical values (< p), so equality is limb equality.
+// 2022). Values are kept below 2p (4p < R, so a product of two stays below 2p without a final
+// subtraction); fq_reduce makes one canonical (< p). Points are stored canonical, so equality of
+// coordinates is limb equality; isZero accepts both forms of zero (0 and p).
 //
 // ffjavascript keeps Fq as 8 × 32-bit words with R = 2^256; fromFfj / toFfj convert with one
 // multiplication by 2^266 / 2^256 mod p.
@@ -88,6 +90,7 @@ export function fn(m: ModuleBuilder, name: string, params: string[], locals: Arr
 }
 
 const P = limbs(Q);
+const P2 = limbs(2n * Q);
 
 /** −q^−1 mod 2^29 (Newton iteration on 2-adic inverse). */
 function negInv29(): number {
@@ -99,34 +102,37 @@ const NEG_INV = negInv29();
 
 const li = (j: number) => `t${j}`;
 
-/**
- * Normalizes locals t0..t8 (signed values, any carries) to 29-bit limbs with the signed rest in
- * t8, then subtracts q once if the value is ≥ q, and stores the result at `r`. The value must lie
- * in [0, 2q).
- */
-function finish(c: CodeBuilder, r: Code): Code {
+/** Carries locals <pre>0..<pre>8 (signed, any size) into 29-bit limbs; the signed rest stays in <pre>8. */
+function normalize(c: CodeBuilder, pre: string): Code {
   const out: Code = [];
-  const norm = (pre: string) => {
-    for (let j = 0; j < LIMBS - 1; j++) {
-      out.push(...c.setLocal(`${pre}${j + 1}`, c.i64_add(c.getLocal(`${pre}${j + 1}`), c.i64_shr_s(c.getLocal(`${pre}${j}`), c.i64_const(LIMB_BITS)))));
-      out.push(...c.setLocal(`${pre}${j}`, c.i64_and(c.getLocal(`${pre}${j}`), c.i64_const(MASK))));
-    }
-  };
-  norm('t');
-  for (let j = 0; j < LIMBS; j++) out.push(...c.setLocal(`u${j}`, c.i64_sub(c.getLocal(`t${j}`), c.i64_const(P[j]!))));
-  norm('u');
-  const store = (pre: string) => {
-    const s: Code = [];
-    for (let j = 0; j < LIMBS; j++) s.push(...c.i64_store32(r, j * 4, c.getLocal(`${pre}${j}`)));
-    return s;
-  };
-  out.push(...c.if(c.i64_ge_s(c.getLocal(`u${LIMBS - 1}`), c.i64_const(0)), store('u'), store('t')));
+  for (let j = 0; j < LIMBS - 1; j++) {
+    out.push(...c.setLocal(`${pre}${j + 1}`, c.i64_add(c.getLocal(`${pre}${j + 1}`), c.i64_shr_s(c.getLocal(`${pre}${j}`), c.i64_const(LIMB_BITS)))));
+    out.push(...c.setLocal(`${pre}${j}`, c.i64_and(c.getLocal(`${pre}${j}`), c.i64_const(MASK))));
+  }
+  return out;
+}
+
+const store = (c: CodeBuilder, r: Code, pre: string) => {
+  const s: Code = [];
+  for (let j = 0; j < LIMBS; j++) s.push(...c.i64_store32(r, j * 4, c.getLocal(`${pre}${j}`)));
+  return s;
+};
+
+/**
+ * Normalizes locals t0..t8, subtracts m (q or 2q) once if the value is ≥ m, and stores the result
+ * at `r`. The value must lie in [0, 2m).
+ */
+function finish(c: CodeBuilder, r: Code, m: number[]): Code {
+  const out: Code = normalize(c, 't');
+  for (let j = 0; j < LIMBS; j++) out.push(...c.setLocal(`u${j}`, c.i64_sub(c.getLocal(`t${j}`), c.i64_const(m[j]!))));
+  out.push(...normalize(c, 'u'));
+  out.push(...c.if(c.i64_ge_s(c.getLocal(`u${LIMBS - 1}`), c.i64_const(0)), store(c, r, 'u'), store(c, r, 't')));
   return out;
 }
 
 const tuLocals = (): Array<[string, 'i64']> => [...Array.from({ length: LIMBS }, (_, j) => [`t${j}`, 'i64'] as [string, 'i64']), ...Array.from({ length: LIMBS }, (_, j) => [`u${j}`, 'i64'] as [string, 'i64'])];
 
-/** Emits fq_* functions: mul, add, sub, neg, copy, eq, isZero, inv, fromFfj, toFfj. */
+/** Emits fq_* functions: mul, add, sub, neg, reduce, copy, eq, isZero, inv, fromFfj, toFfj. */
 export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
   // fq_mul(a, b, r): Montgomery product a·b·2^-261, operand scanning with lazy carries.
   {
@@ -151,27 +157,35 @@ export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
       }
     }
     code.push(...c.setLocal(li(LIMBS - 1), c.i64_const(0)));
-    code.push(...finish(c, c.getLocal('pr')));
+    code.push(...normalize(c, 't'), ...store(c, c.getLocal('pr'), 't'));
     f.addCode(code);
   }
-  // fq_add(a, b, r) and fq_sub(a, b, r) = a − b + q: both in [0, 2q) before finish.
+  // fq_add(a, b, r) and fq_sub(a, b, r) = a − b + 2q: both in [0, 4q) before finish.
   for (const [name, op] of [['fq_add', 'add'], ['fq_sub', 'sub']] as const) {
     const [f, c] = fn(m, name, ['pa', 'pb', 'pr'], tuLocals());
     const code: Code = [];
     for (let j = 0; j < LIMBS; j++) {
       const a = c.i64_load32_u(c.getLocal('pa'), j * 4);
       const b = c.i64_load32_u(c.getLocal('pb'), j * 4);
-      code.push(...c.setLocal(li(j), op === 'add' ? c.i64_add(a, b) : c.i64_add(c.i64_sub(a, b), c.i64_const(P[j]!))));
+      code.push(...c.setLocal(li(j), op === 'add' ? c.i64_add(a, b) : c.i64_add(c.i64_sub(a, b), c.i64_const(P2[j]!))));
     }
-    code.push(...finish(c, c.getLocal('pr')));
+    code.push(...finish(c, c.getLocal('pr'), P2));
     f.addCode(code);
   }
-  // fq_neg(a, r) = (q − a) mod q
+  // fq_neg(a, r) = 2q − a, below 2q (2q − 0 finishes to 0)
   {
     const [f, c] = fn(m, 'fq_neg', ['pa', 'pr'], tuLocals());
     const code: Code = [];
-    for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(li(j), c.i64_sub(c.i64_const(P[j]!), c.i64_load32_u(c.getLocal('pa'), j * 4))));
-    code.push(...finish(c, c.getLocal('pr'))); // q − 0 = q finishes to 0
+    for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(li(j), c.i64_sub(c.i64_const(P2[j]!), c.i64_load32_u(c.getLocal('pa'), j * 4))));
+    code.push(...finish(c, c.getLocal('pr'), P2));
+    f.addCode(code);
+  }
+  // fq_reduce(a, r): the canonical value (< q) of a (< 2q)
+  {
+    const [f, c] = fn(m, 'fq_reduce', ['pa', 'pr'], tuLocals());
+    const code: Code = [];
+    for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(li(j), c.i64_load32_u(c.getLocal('pa'), j * 4)));
+    code.push(...finish(c, c.getLocal('pr'), P));
     f.addCode(code);
   }
   emitCopyEq(m, 'fq', FQ_BYTES);
@@ -201,13 +215,14 @@ export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
       code.push(...c.i64_store32(c.i32_const(tmp), j * 4, c.i64_and(c.i64_shr_u(c.i64_load(c.getLocal('ps'), byte), c.i64_const(shift)), c.i64_const(MASK))));
     }
     code.push(...c.call('fq_mul', c.i32_const(tmp), c.i32_const(CONST.kIn), c.getLocal('pr')));
+    code.push(...c.call('fq_reduce', c.getLocal('pr'), c.getLocal('pr')));
     f.addCode(code);
   }
   // fq_toFfj(src, r): limbs of x·2^261 → 32 bytes of x·2^256.
   {
     const tmp = scratch.take(FQ_BYTES);
     const [f, c] = fn(m, 'fq_toFfj', ['ps', 'pr'], [['w', 'i64']]);
-    const code: Code = [...c.call('fq_mul', c.getLocal('ps'), c.i32_const(CONST.kOut), c.i32_const(tmp))];
+    const code: Code = [...c.call('fq_mul', c.getLocal('ps'), c.i32_const(CONST.kOut), c.i32_const(tmp)), ...c.call('fq_reduce', c.i32_const(tmp), c.i32_const(tmp))];
     // 4 words of 64 bits from 29-bit limbs
     for (let w = 0; w < 4; w++) {
       const parts: Code[] = [];
@@ -226,7 +241,7 @@ export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
   }
 }
 
-/** <p>_copy(a, r), <p>_eq(a, b), <p>_isZero(a) for elements of `bytes` bytes. */
+/** <p>_copy(a, r), <p>_eq(a, b) (canonical values), <p>_isZero(a) for elements of `bytes` bytes. */
 function emitCopyEq(m: ModuleBuilder, p: string, bytes: number): void {
   {
     const [f, c] = fn(m, `${p}_copy`, ['pa', 'pr']);
@@ -240,11 +255,19 @@ function emitCopyEq(m: ModuleBuilder, p: string, bytes: number): void {
     for (let j = 0; j < bytes / 4; j++) acc = c.i32_or(acc, c.i32_ne(c.i32_load(c.getLocal('pa'), j * 4), c.i32_load(c.getLocal('pb'), j * 4)));
     f.addCode(c.i32_eqz(acc));
   }
-  {
-    const [f, c] = fn(m, `${p}_isZero`, ['pa'], [], 'i32');
-    let acc = c.i32_const(0);
-    for (let j = 0; j < bytes / 4; j++) acc = c.i32_or(acc, c.i32_load(c.getLocal('pa'), j * 4));
-    f.addCode(c.i32_eqz(acc));
+  if (p === 'fq') {
+    // 0 or q
+    const [f, c] = fn(m, 'fq_isZero', ['pa'], [], 'i32');
+    let zero = c.i32_const(0);
+    let isQ = c.i32_const(0);
+    for (let j = 0; j < LIMBS; j++) {
+      zero = c.i32_or(zero, c.i32_load(c.getLocal('pa'), j * 4));
+      isQ = c.i32_or(isQ, c.i32_ne(c.i32_load(c.getLocal('pa'), j * 4), c.i32_const(P[j]!)));
+    }
+    f.addCode(c.i32_or(c.i32_eqz(zero), c.i32_eqz(isQ)));
+  } else {
+    const [f, c] = fn(m, 'fq2_isZero', ['pa'], [], 'i32');
+    f.addCode(c.i32_and(c.call('fq_isZero', c.getLocal('pa')), c.call('fq_isZero', c.i32_add(c.getLocal('pa'), c.i32_const(FQ_BYTES)))));
   }
 }
 
@@ -256,9 +279,9 @@ export function emitFq2(m: ModuleBuilder, scratch: Scratch): void {
     const [f, c] = fn(m, `fq2_${op}`, ['pa', 'pb', 'pr']);
     f.addCode([0, 1].flatMap((k) => c.call(`fq_${op}`, at(c, 'pa', k as 0 | 1), at(c, 'pb', k as 0 | 1), at(c, 'pr', k as 0 | 1))));
   }
-  {
-    const [f, c] = fn(m, 'fq2_neg', ['pa', 'pr']);
-    f.addCode([0, 1].flatMap((k) => c.call('fq_neg', at(c, 'pa', k as 0 | 1), at(c, 'pr', k as 0 | 1))));
+  for (const op of ['neg', 'reduce'] as const) {
+    const [f, c] = fn(m, `fq2_${op}`, ['pa', 'pr']);
+    f.addCode([0, 1].flatMap((k) => c.call(`fq_${op}`, at(c, 'pa', k as 0 | 1), at(c, 'pr', k as 0 | 1))));
   }
   emitCopyEq(m, 'fq2', 2 * E);
   // Karatsuba: v0 = a0b0, v1 = a1b1, r0 = v0 − v1, r1 = (a0 + a1)(b0 + b1) − v0 − v1
@@ -298,4 +321,30 @@ export function emitFq2(m: ModuleBuilder, scratch: Scratch): void {
     const dst = (k: 0 | 1) => (k === 0 ? c.getLocal('pr') : c.i32_add(c.getLocal('pr'), c.i32_const(dir === 'fromFfj' ? E : 32)));
     f.addCode([0, 1].flatMap((k) => c.call(`fq_${dir}`, src(k as 0 | 1), dst(k as 0 | 1))));
   }
+}
+
+/**
+ * gather(idx, n, base, dst, bytes): dst[i] = base[idx[i]] for records of `bytes` (a multiple of 8).
+ * Points in bucket order, so that the additions after it read memory in sequence: a copy loop has
+ * no dependency between iterations, and the processor keeps many of its loads in flight.
+ */
+export function emitGather(m: ModuleBuilder): void {
+  const [f, c] = fn(m, 'gather', ['idx', 'n', 'base', 'dst', 'bytes'], [['i', 'i32'], ['s', 'i32'], ['d', 'i32'], ['w', 'i32']]);
+  const L = (x: string) => c.getLocal(x);
+  f.addCode([
+    ...c.if(c.i32_eqz(L('n')), c.ret([])),
+    ...c.setLocal('d', L('dst')),
+    ...c.block(c.loop(
+      c.setLocal('s', c.i32_add(L('base'), c.i32_mul(c.i32_load(c.i32_add(L('idx'), c.i32_mul(L('i'), c.i32_const(4)))), L('bytes')))),
+      c.setLocal('w', c.i32_const(0)),
+      c.block(c.loop(
+        c.i64_store(c.i32_add(L('d'), L('w')), 0, c.i64_load(c.i32_add(L('s'), L('w')))),
+        c.setLocal('w', c.i32_add(L('w'), c.i32_const(8))),
+        c.br_if(0, c.i32_lt_u(L('w'), L('bytes'))),
+      )),
+      c.setLocal('d', c.i32_add(L('d'), L('bytes'))),
+      c.setLocal('i', c.i32_add(L('i'), c.i32_const(1))),
+      c.br_if(0, c.i32_lt_u(L('i'), L('n'))),
+    )),
+  ]);
 }

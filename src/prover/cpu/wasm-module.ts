@@ -3,7 +3,7 @@
 // WebAssembly.Module in a message and instantiate it on a memory of their own.
 import { ModuleBuilder } from 'wasmbuilder';
 import { G1, G2, emitGroup } from './wasm-curve.js';
-import { Scratch, constData, emitFq, emitFq2 } from './wasm-field.js';
+import { Scratch, constData, emitFq, emitFq2, emitGather } from './wasm-field.js';
 
 export { HEAP_START } from './wasm-field.js';
 
@@ -12,6 +12,7 @@ export interface MsmExports {
   fq_mul(a: number, b: number, r: number): void;
   fq_add(a: number, b: number, r: number): void;
   fq_sub(a: number, b: number, r: number): void;
+  fq_reduce(a: number, r: number): void;
   fq_inv(a: number, r: number): void;
   fq_fromFfj(src: number, r: number): void;
   fq_toFfj(src: number, r: number): void;
@@ -31,10 +32,11 @@ export interface MsmExports {
   g2_reduce(ptrs: number, K: number, out: number): void;
   g1_toFfjJac(src: number, r: number): void;
   g2_toFfjJac(src: number, r: number): void;
+  gather(idx: number, n: number, base: number, dst: number, bytes: number): void;
 }
 
 const EXPORTS = [
-  'fq_mul', 'fq_add', 'fq_sub', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
+  'gather', 'fq_mul', 'fq_add', 'fq_sub', 'fq_reduce', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
   ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'batchAdd', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
 ];
 
@@ -46,6 +48,7 @@ export function buildMsmWasm(): Uint8Array {
   emitFq2(m, scratch);
   emitGroup(m, scratch, G1);
   emitGroup(m, scratch, G2);
+  emitGather(m);
   for (const [at, bytes] of constData()) m.addData(at, bytes);
   for (const e of EXPORTS) m.exportFunction(e);
   return m.build();

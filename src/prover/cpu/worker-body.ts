@@ -35,7 +35,7 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
   let memory: WebAssembly.Memory;
   let heap = 0;
   const FQ = 36;
-  const BATCH = 2048;
+  const BATCH = 1024;
   const ENTRY = 16;
 
   function ensure(bytes: number) {
@@ -62,6 +62,8 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
     const PTRS = take(K * 4);
     const STAGE = take(1024 * ffjPS);
     const BASES = take(n * PS);
+    const IDX = take(n * 4);
+    const SORTED = take(n * PS);
     const S1 = take((Math.ceil(n / 2) + K) * PS);
     const S2 = take((Math.ceil(n / 4) + K) * PS);
     const FIN = take(K * PS);
@@ -79,7 +81,8 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
 
     const sw = new Uint32Array(t.scalars.buffer, t.scalars.byteOffset, n * 8);
     const digit = new Uint32Array(n);
-    const idx = new Uint32Array(n);
+    const idx = new Uint32Array(memory.buffer, IDX, n);
+    const gather = ex.gather!;
     const cnt = new Uint32Array(K);
     const off = new Uint32Array(K);
     const batchAdd = ex[`${g}_batchAdd`]!;
@@ -122,13 +125,14 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
         if (d) idx[off[d]!++] = i;
       }
       for (let b = 1; b < k; b++) off[b] = off[b]! - cnt[b]!;
+      gather(IDX, pos, BASES, SORTED, PS);
       mem32.fill(0, PTRS >> 2, (PTRS >> 2) + k);
 
-      // rounds: round 1 reads the block's points through idx, later rounds the previous output
-      let src = -1;
+      // rounds: round 1 reads the points in bucket order, later rounds the previous output
+      let src = SORTED;
       let dst = S1;
-      for (let round = 0; ; round++) {
-        const addr = src < 0 ? (j: number) => BASES + idx[j]! * PS : (j: number) => src + j * PS;
+      for (;;) {
+        const addr = (j: number) => src + j * PS;
         let o = 0;
         let more = false;
         for (let b = 1; b < k; b++) {

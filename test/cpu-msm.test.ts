@@ -1,0 +1,168 @@
+// The CPU MSM (src/prover/cpu/): its WebAssembly field and curve kernels against bigint and
+// ffjavascript arithmetic, and whole MSMs against ffjavascript's multiExpAffine, on the inputs a
+// Groth16 witness has (zeros, ones, small negatives) and the ones batch-affine addition must not
+// get wrong (equal points, opposite points, points at infinity).
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BN254_R } from '../src/circom/r1cs.js';
+import { cpuMsm, prepare, windowBits } from '../src/prover/cpu/msm.js';
+import { Q, fromMont, toMont, FQ_BYTES } from '../src/prover/cpu/wasm-field.js';
+import { HEAP_START, instantiate, msmModule } from '../src/prover/cpu/wasm-module.js';
+import { bn128, type ProverCurve } from '../src/prover/curve.js';
+import { combTimes } from '../src/setup/fast/kernels.js';
+import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
+import { releaseCurves } from '../src/snark.js';
+
+afterAll(() => releaseCurves());
+
+const rand = (m: bigint) => {
+  let v = 0n;
+  for (const b of randomBytes(48)) v = (v << 8n) | BigInt(b);
+  return v % m;
+};
+const le = (x: bigint, bytes = 32) => {
+  const b = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++, x >>= 8n) b[i] = Number(x & 0xffn);
+  return b;
+};
+const scalarBytes = (xs: bigint[]) => {
+  const out = new Uint8Array(xs.length * 32);
+  xs.forEach((x, i) => out.set(le(((x % BN254_R) + BN254_R) % BN254_R), i * 32));
+  return out;
+};
+type G = ProverCurve['G1'] & { neg(p: Uint8Array): Uint8Array; eq(a: Uint8Array, b: Uint8Array): boolean; double(p: Uint8Array): Uint8Array };
+
+describe('wasm field kernels', () => {
+  it('Fq and Fq2 arithmetic equal bigint arithmetic; results stay below 2q and reduce to canonical', async () => {
+    const { exports: x, memory } = await instantiate(await msmModule(), 4);
+    const mem = () => new Uint8Array(memory.buffer);
+    const [A, B, R] = [HEAP_START, HEAP_START + 128, HEAP_START + 256];
+    const raw = (at: number) => {
+      const v = new DataView(memory.buffer, at, FQ_BYTES);
+      let r = 0n;
+      for (let j = 8; j >= 0; j--) r = (r << 29n) | BigInt(v.getUint32(j * 4, true));
+      return r;
+    };
+    const edge = [0n, 1n, 2n, Q - 1n, Q - 2n, (Q - 1n) / 2n, 1n << 253n];
+    const values = [...edge, ...Array.from({ length: 60 }, () => rand(Q))];
+    for (const a of values) {
+      for (const b of [...edge.slice(0, 4), rand(Q), rand(Q)]) {
+        mem().set(toMont(a), A);
+        mem().set(toMont(b), B);
+        for (const [op, want] of [['fq_mul', (a * b) % Q], ['fq_add', (a + b) % Q], ['fq_sub', (((a - b) % Q) + Q) % Q]] as const) {
+          (x as unknown as Record<string, (a: number, b: number, r: number) => void>)[op]!(A, B, R);
+          expect(fromMont(mem(), R), `${op}(${a}, ${b})`).toBe(want);
+          expect(raw(R) < 2n * Q).toBe(true);
+          x.fq_reduce(R, R);
+          expect(raw(R)).toBe((want << 261n) % Q);
+        }
+      }
+      if (a !== 0n) {
+        x.fq_inv(A, R);
+        expect((fromMont(mem(), R) * a) % Q).toBe(1n);
+      }
+      // ffjavascript's form (x·2^256 mod q, 32 bytes) in and out
+      mem().set(le((a << 256n) % Q), R);
+      x.fq_fromFfj(R, A);
+      expect(fromMont(mem(), A)).toBe(a);
+      x.fq_toFfj(A, B);
+      expect(Buffer.from(mem().slice(B, B + 32))).toEqual(Buffer.from(le((a << 256n) % Q)));
+    }
+    // Fq2: (a0 + a1 u)(b0 + b1 u) with u² = −1, and the inverse
+    for (let i = 0; i < 40; i++) {
+      const [a0, a1, b0, b1] = i === 0 ? [0n, 1n, 0n, 1n] : [rand(Q), rand(Q), rand(Q), rand(Q)];
+      mem().set(toMont(a0), A); mem().set(toMont(a1), A + FQ_BYTES);
+      mem().set(toMont(b0), B); mem().set(toMont(b1), B + FQ_BYTES);
+      x.fq2_mul(A, B, R);
+      expect([fromMont(mem(), R), fromMont(mem(), R + FQ_BYTES)]).toEqual([(((a0 * b0 - a1 * b1) % Q) + Q) % Q, (a0 * b1 + a1 * b0) % Q]);
+      x.fq2_inv(A, R);
+      x.fq2_mul(A, R, R);
+      expect([fromMont(mem(), R), fromMont(mem(), R + FQ_BYTES)]).toEqual([1n, 0n]);
+    }
+  });
+});
+
+describe('CPU MSM against ffjavascript', async () => {
+  const curve = await bn128();
+  const points = (group: 'G1' | 'G2', n: number) => combTimes(curve as unknown as WasmCurve, group, scalarBytes(Array.from({ length: n }, () => rand(BN254_R))));
+
+  it('batch-affine addition: P + Q, P + P, P + (−P), ∞ + Q and P + ∞, in one batch', async () => {
+    const { exports: x, memory } = await instantiate(await msmModule(), 8);
+    for (const group of ['G1', 'G2'] as const) {
+      const Gr = curve[group] as G;
+      const ffj = group === 'G1' ? 64 : 128;
+      const PS = group === 'G1' ? 72 : 144;
+      const g = group === 'G1' ? 'g1' : 'g2';
+      const [p, q] = [0, 1].map((i) => (points(group, 2) as Promise<Uint8Array>).then((b) => b.slice(i * ffj, (i + 1) * ffj)));
+      const P = await p;
+      const Qp = await q;
+      const negP = Gr.toAffine(Gr.neg(P));
+      const inf = new Uint8Array(ffj);
+      const cases: Array<[Uint8Array, Uint8Array]> = [[P, Qp], [P, P], [P, negP], [inf, Qp], [P, inf], [Qp, P], [inf, inf]];
+      const mem = () => new Uint8Array(memory.buffer);
+      const IN = HEAP_START;
+      const OUT = IN + cases.length * 2 * PS;
+      const LIST = OUT + cases.length * PS;
+      const PREF = LIST + cases.length * 16;
+      const JAC = PREF + cases.length * 2 * FQ_BYTES * 2;
+      const FFJ = JAC + 3 * PS;
+      const m32 = new Uint32Array(memory.buffer);
+      cases.forEach(([a, b], i) => {
+        mem().set(a, FFJ); (x as never as Record<string, (...a: number[]) => void>)[`${g}_fromFfj`]!(FFJ, IN + 2 * i * PS, 0);
+        mem().set(b, FFJ); (x as never as Record<string, (...a: number[]) => void>)[`${g}_fromFfj`]!(FFJ, IN + (2 * i + 1) * PS, 0);
+        m32.set([IN + 2 * i * PS, IN + (2 * i + 1) * PS, OUT + i * PS, 0], (LIST >> 2) + 4 * i);
+      });
+      (x as never as Record<string, (...a: number[]) => void>)[`${g}_batchAdd`]!(LIST, cases.length, PREF);
+      // read each sum back through reduce over one bucket (ptrs[1] = the sum): 1·B_1
+      for (let i = 0; i < cases.length; i++) {
+        m32.set([0, OUT + i * PS], JAC >> 2);
+        (x as never as Record<string, (...a: number[]) => void>)[`${g}_reduce`]!(JAC, 2, JAC + 16);
+        (x as never as Record<string, (...a: number[]) => void>)[`${g}_toFfjJac`]!(JAC + 16, FFJ);
+        const got = mem().slice(FFJ, FFJ + (ffj * 3) / 2);
+        const [a, b] = cases[i]!;
+        // ffjavascript reads affine (0, 0) as a point, not infinity: its sums only for finite inputs
+        const want = a === inf ? b : b === inf ? a : Gr.toAffine(Gr.add(a, b));
+        expect(Buffer.from(Gr.toAffine(got)).toString('hex'), `${group} case ${i}`).toBe(Buffer.from(want).toString('hex'));
+      }
+    }
+  });
+
+  it('equals multiExpAffine: random, small signed, duplicate and opposite points, zeros, ones, r − 1, infinity', async () => {
+    for (const group of ['G1', 'G2'] as const) {
+      const Gr = curve[group] as G;
+      const ffj = group === 'G1' ? 64 : 128;
+      const n = group === 'G1' ? 1500 : 400;
+      const bases = await points(group, n);
+      // duplicates and opposites: point 3k+1 = point 3k, point 3k+2 = −point 3k
+      for (let i = 0; i + 2 < n; i += 3) {
+        bases.copyWithin((i + 1) * ffj, i * ffj, (i + 1) * ffj);
+        bases.set(Gr.toAffine(Gr.neg(bases.slice(i * ffj, (i + 1) * ffj))), (i + 2) * ffj);
+      }
+      bases.fill(0, 5 * ffj, 6 * ffj); // a point at infinity
+      const sets: Record<string, bigint[]> = {
+        random: Array.from({ length: n }, () => rand(BN254_R)),
+        'small signed': Array.from({ length: n }, (_, i) => BigInt((i * 7919) % 41) - 20n),
+        'equal (cancelling)': Array.from({ length: n }, () => 5n),
+        'zeros, ones, r − 1': Array.from({ length: n }, (_, i) => [0n, 1n, BN254_R - 1n, 2n][i % 4]!),
+        empty: Array.from({ length: n }, () => 0n),
+      };
+      for (const [name, xs] of Object.entries(sets)) {
+        const sc = scalarBytes(xs);
+        const want = await Gr.multiExpAffine(bases, sc);
+        for (const maxBlock of [undefined, 128]) {
+          const got = await cpuMsm(Gr, group, bases, sc, { maxBlock });
+          expect(Buffer.from(Gr.toAffine(got)).toString('hex'), `${group} ${name}${maxBlock ? ', blocks of 128' : ''}`).toBe(Buffer.from(Gr.toAffine(want)).toString('hex'));
+        }
+      }
+    }
+  }, 120_000);
+
+  it('scalars above r/2 go to negated points; windows cover only the bits left', () => {
+    const p = prepare(new Uint8Array(3 * 64).fill(1), scalarBytes([-3n, 5n, 0n]), 64);
+    expect([...p.neg]).toEqual([1, 0]);
+    expect([...p.scalars.subarray(0, 4)]).toEqual([3, 0, 0, 0]);
+    expect(p.bits).toBe(3);
+    expect(windowBits(1, 3)).toBe(1);
+    expect(windowBits(1 << 20, 254)).toBeGreaterThanOrEqual(12);
+  });
+});
