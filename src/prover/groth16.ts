@@ -10,7 +10,7 @@ import type { ProverBackend } from './backend.js';
 import type { BinSource } from './bin-source.js';
 import { bn128, type ProverCurve } from './curve.js';
 import { buildABC } from './qap.js';
-import { readWtnsFile, type Wtns } from './wtns.js';
+import { parseWtns, readWtnsFile, type Wtns } from './wtns.js';
 import { readZkeyFile, type Zkey } from './zkey.js';
 
 export interface Groth16ProveOptions {
@@ -70,13 +70,52 @@ function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
 
 const strings = (x: unknown): unknown => (Array.isArray(x) ? x.map(strings) : String(x));
 
+/**
+ * A parsed proving key. `CH`: the C and H points concatenated (the bases of pi_c's one MSM) when
+ * built already, as a prepared prover keeps them (prepared.ts); otherwise each proof builds it.
+ */
+export type ParsedZkey = Zkey & { readonly CH?: Uint8Array };
+
+/** Reads and parses the zkey, then proves (groth16ProveParsed): one proof, nothing kept. */
 export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backend: ProverBackend, opts: Groth16ProveOptions = {}): Promise<Groth16Result> {
   const t0 = performance.now();
+  opts.progress?.step?.('read zkey and witness');
+  const wtns = await readWtnsFile(wtnsSrc); // the small file first: a wrong witness fails fast
+  const zkey: ParsedZkey = await readZkeyFile(zkeySrc);
+  const parsed = { ...zkey, CH: concat(zkey.C, zkey.H) };
+  try {
+    return await proveParsed(parsed, wtns, backend, opts, t0);
+  } finally {
+    // this key's sections die with the proof: a backend that keeps copies of bases arrays
+    // (WebGpuBackend: uploaded GPU buffers) frees them now rather than when they are collected
+    const keeper = backend as Partial<BasesKeeper>;
+    if (keeper.releaseBases) await Promise.all([parsed.A, parsed.B1, parsed.B2, parsed.CH].map((b) => keeper.releaseBases!(b)));
+  }
+}
+
+/**
+ * A backend that keeps converted or uploaded copies of the bases arrays it is given (keyed by
+ * the array object, so a prepared key's sections are converted once for all its proofs) and can
+ * drop one before it is garbage-collected.
+ */
+export interface BasesKeeper {
+  releaseBases(bases: Uint8Array): Promise<void>;
+}
+
+/**
+ * groth16Prove on a key parsed already: a prepared prover (prepared.ts) parses its key once and
+ * proves each witness here, passing the same section arrays to the backend every time.
+ */
+export async function groth16ProveParsed(zkey: ParsedZkey, wtnsSrc: BinSource | Uint8Array, backend: ProverBackend, opts: Groth16ProveOptions = {}): Promise<Groth16Result> {
+  const t0 = performance.now();
+  opts.progress?.step?.('read witness');
+  const wtns = wtnsSrc instanceof Uint8Array ? parseWtns(wtnsSrc, '<in-memory wtns>') : await readWtnsFile(wtnsSrc);
+  return proveParsed(zkey, wtns, backend, opts, t0);
+}
+
+async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend, opts: Groth16ProveOptions, t0: number): Promise<Groth16Result> {
   const since = (t: number) => (performance.now() - t) / 1000;
   const step = (name: string) => opts.progress?.step?.(name);
-  step('read zkey and witness');
-  const wtns = await readWtnsFile(wtnsSrc); // the small file first: a wrong witness fails fast
-  const zkey = await readZkeyFile(zkeySrc);
   checkPair(zkey, wtns);
   const { nPublic, power } = zkey.header;
   const curve = await bn128();
@@ -95,9 +134,10 @@ export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backe
   let quotient = 0;
   const w = wtns.witness;
   const wC = w.subarray((nPublic + 1) * 32);
+  const CH = zkey.CH ?? concat(zkey.C, zkey.H);
   const ch = backend.quotient(a, b, c, power).then((q) => {
     quotient = since(t2);
-    return backend.msmG1(concat(zkey.C, zkey.H), concat(wC, q));
+    return backend.msmG1(CH, concat(wC, q));
   });
   const [pA, pB1, pB2, pCH] = await Promise.all([backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), ch]);
   const msm = since(t2);

@@ -1,6 +1,8 @@
 // Groth16 proving: our prover (groth16.ts, snarkjs's stages and formats) behind a backend seam
 // (backend.ts). `wasm`: ffjavascript's wasm curve on worker threads; `webgpu`: our WGSL kernels
 // (webgpu/). `auto` picks WebGPU on a hardware adapter. Adding a backend is one case in loadBackend.
+// getProver proves from files, one key read per proof; createProver (prepared.ts) reads a build's
+// key once and proves many witnesses with it.
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { snarkjs } from '../snark.js';
@@ -13,6 +15,7 @@ import { WasmBackend } from './wasm.js';
 export type ProverBackend = BackendName | 'auto';
 export type { Backend, BackendName };
 export { groth16Prove };
+export { createProver, createProverFromKey, preparedBytes, type CreateProverOptions, type PreparedProver, type ProverFromKeyOptions } from './prepared.js';
 
 export interface Groth16Prover {
   readonly name: BackendName;

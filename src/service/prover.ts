@@ -1,10 +1,12 @@
-// A worker's prover: each model's artifacts (settings, integer graph, the r1cs's wire map, zkey
-// and verification key) are read from disk once and kept in memory; every proof of that model
-// reuses them (snarkjs reads keys and witnesses from memory buffers as well as from files).
-// The checks are those of api.prove: the circuit's public signals must be exactly the integer
-// executor's, and the proof must verify, before a result is returned.
+// A worker's prover: each model's artifacts (settings, integer graph, the r1cs's wire map,
+// verification key, and a prepared prover holding the parsed proving key) are read from disk once
+// and kept in memory; every proof of that model reuses them: the key is not read, parsed or
+// uploaded to a GPU again. The checks are those of api.prove: the proving key must be the one
+// setup recorded (keys.json, checked when the prover is created), the circuit's public signals
+// must be exactly the integer executor's, and the proof must verify, before a result is returned.
+//
+// Backend: `wasm` unless ZKONNX_BACKEND says `webgpu` or `auto` (or the cache's `backend` option).
 import type { ProofInput } from './common.js';
-import { checkKeys } from '../setup/keys.js';
 import { readFileSync } from 'node:fs';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import type { OutputTensor, Settings } from '../settings.js';
@@ -17,22 +19,23 @@ import { quantGraphFromJson } from '../ir/serialize.js';
 import { loadSample } from '../inputs.js';
 import { BuildPaths } from '../paths.js';
 import { dequantize, execQuant, quantizeInputs } from '../qexec/exec.js';
+import { createProver, type PreparedProver, type ProverBackend } from '../prover/index.js';
 import { snarkjs } from '../snark.js';
 import type { ModelInfo } from './models.js';
-
-type Mem = { type: 'mem'; data?: Uint8Array };
-// snarkjs (fastfile) takes { type: 'mem', data } wherever its typings say a file name
-const asFile = (m: Mem | Uint8Array) => m as unknown as string;
 
 interface Artifacts {
   version: string;
   settings: Settings;
   qg: QuantGraph;
   wires: WireMap;
-  zkey: Uint8Array;
+  /** The proving key, read, checked against keys.json and parsed once. */
+  prover: PreparedProver;
   vkey: VerificationKey;
   weights: Float64Array[];
   loadedAt: number;
+  /** Proofs using it now; a replaced (stale) entry's prover is released when none is left. */
+  users: number;
+  stale: boolean;
 }
 
 export interface CachedProof {
@@ -42,9 +45,21 @@ export interface CachedProof {
   seconds: { witness: number; prove: number };
 }
 
+/** The worker's backend: ZKONNX_BACKEND when it names one, `wasm` otherwise. */
+function defaultBackend(): ProverBackend {
+  const e = process.env['ZKONNX_BACKEND'];
+  return e === 'webgpu' || e === 'auto' ? e : 'wasm';
+}
+
 export class ArtifactCache {
   private byModel = new Map<string, Artifacts>();
   private loads = new Map<string, number>();
+  private loading = new Map<string, Promise<Artifacts>>();
+  readonly backend: ProverBackend;
+
+  constructor(opts: { backend?: ProverBackend } = {}) {
+    this.backend = opts.backend ?? defaultBackend();
+  }
 
   /** How many times this worker read the model's artifacts from disk: 1 unless it was rebuilt. */
   loadsOf(id: string): number {
@@ -54,41 +69,80 @@ export class ArtifactCache {
   async get(model: ModelInfo): Promise<Artifacts> {
     const hit = this.byModel.get(model.id);
     if (hit && hit.version === model.version) return hit;
+    // jobs that ask at once share one load
+    const key = `${model.id}\0${model.version}`;
+    let p = this.loading.get(key);
+    if (!p) {
+      p = this.load(model).finally(() => this.loading.delete(key));
+      this.loading.set(key, p);
+    }
+    return p;
+  }
+
+  private async load(model: ModelInfo): Promise<Artifacts> {
     const p = new BuildPaths(model.buildDir);
     const settings = model.settings;
     const weights = settings.weights
       ? (JSON.parse(readFileSync(p.require('weights', 'compile --weights hashed'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((w) => Float64Array.from(w.values))
       : [];
-    const zkey = new Uint8Array(readFileSync(p.require('zkey', 'setup')));
-    checkKeys(p.file('zkey'), p.file('vkey'), zkey); // the keys setup wrote, not a damaged or swapped file
-    const a: Artifacts = {
-      version: model.version,
-      settings,
-      qg: quantGraphFromJson(readFileSync(p.require('qgraph', 'compile'), 'utf8')),
-      wires: await readWireMap(p.require('r1cs', 'compile')),
-      zkey,
-      vkey: JSON.parse(readFileSync(p.require('vkey', 'setup'), 'utf8')) as VerificationKey,
-      weights,
-      loadedAt: Date.now(),
-    };
+    const qg = quantGraphFromJson(readFileSync(p.require('qgraph', 'compile'), 'utf8'));
+    const wires = await readWireMap(p.require('r1cs', 'compile'));
+    const vkey = JSON.parse(readFileSync(p.require('vkey', 'setup'), 'utf8')) as VerificationKey;
+    // last: it holds the key (and GPU buffers); KEY_CHANGED when the zkey is not the one setup wrote
+    const prover = await createProver({ buildDir: model.buildDir, backend: this.backend });
+    const a: Artifacts = { version: model.version, settings, qg, wires, prover, vkey, weights, loadedAt: Date.now(), users: 0, stale: false };
     this.loads.set(model.id, this.loadsOf(model.id) + 1);
+    const old = this.byModel.get(model.id);
     this.byModel.set(model.id, a);
+    if (old) this.retire(old);
     return a;
+  }
+
+  private retire(a: Artifacts): void {
+    a.stale = true;
+    if (a.users === 0) void a.prover.release();
+  }
+
+  /** The model's artifacts, marked in use (synchronously after the lookup, so never released under a proof). */
+  private async use(model: ModelInfo): Promise<Artifacts> {
+    for (;;) {
+      const a = await this.get(model);
+      if (!a.stale) {
+        a.users++;
+        return a;
+      }
+    }
+  }
+
+  /** Releases every model's prover (the worker is closing). */
+  async release(): Promise<void> {
+    const all = [...this.byModel.values()];
+    this.byModel.clear();
+    await Promise.all(all.map((a) => a.prover.release()));
   }
 
   /** Witness, proof, the executor check and verification, all from memory. */
   async prove(model: ModelInfo, input: ProofInput, onStep?: (step: 'witness' | 'prove' | 'verify') => Promise<void>): Promise<CachedProof> {
-    const a = await this.get(model);
+    const a = await this.use(model);
+    try {
+      return await this.proveWith(a, model, input, onStep);
+    } finally {
+      a.users--;
+      if (a.stale && a.users === 0) void a.prover.release();
+    }
+  }
+
+  private async proveWith(a: Artifacts, model: ModelInfo, input: ProofInput, onStep?: (step: 'witness' | 'prove' | 'verify') => Promise<void>): Promise<CachedProof> {
     const sample = loadSample(input);
     const qin = quantizeInputs(a.qg, [...sample, ...a.weights]);
     const q = execQuant(a.qg, qin);
 
     await onStep?.('witness');
     const t0 = performance.now();
-    const wtns: Mem = { type: 'mem', data: encodeWtns(await circuitWitness(a.qg, a.settings.visibility, {}, { qin }, a.wires, q)) };
+    const wtns = encodeWtns(await circuitWitness(a.qg, a.settings.visibility, {}, { qin }, a.wires, q));
     const t1 = performance.now();
     await onStep?.('prove');
-    const { proof, publicSignals } = await snarkjs.groth16.prove(asFile(a.zkey), asFile(wtns));
+    const { proof, publicSignals } = await a.prover.prove(wtns);
     const t2 = performance.now();
 
     await onStep?.('verify');

@@ -10,6 +10,8 @@ export interface Fetched {
   bytes: Uint8Array;
   /** 'network' when downloaded, 'cache' when the browser's copy was current. */
   from: 'network' | 'cache';
+  /** The server's ETag for these bytes, when it sent one: the same ETag, the same file. */
+  etag?: string;
 }
 
 async function openCache(): Promise<Cache | undefined> {
@@ -28,7 +30,7 @@ export async function fetchArtifact(url: string, onProgress?: ByteProgress): Pro
   if (res.status === 304 && cached) {
     const bytes = new Uint8Array(await cached.arrayBuffer());
     onProgress?.(bytes.byteLength, bytes.byteLength);
-    return { bytes, from: 'cache' };
+    return { bytes, from: 'cache', etag: etag ?? undefined };
   }
   if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status} ${await res.text().catch(() => '')}`);
   const total = Number(res.headers.get('Content-Length') ?? 0);
@@ -57,7 +59,7 @@ export async function fetchArtifact(url: string, onProgress?: ByteProgress): Pro
     if (res.headers.get('ETag')) headers.set('ETag', res.headers.get('ETag')!);
     await cache.put(url, new Response(out.slice(), { headers })).catch(() => {}); // a full quota only costs the next download
   }
-  return { bytes: out, from: 'network' };
+  return { bytes: out, from: 'network', etag: res.headers.get('ETag') ?? undefined };
 }
 
 export async function fetchJson<T>(url: string): Promise<T> {

@@ -2,7 +2,9 @@
 // compiler's own circuit description (src/compiler, the code the CLI runs: no circom WebAssembly),
 // the Groth16 proof from src/prover (the code the CLI runs) with the
 // WebGPU backend when the browser has an adapter and the WebAssembly one otherwise, and a check
-// with snarkjs's verifier before the page calls the proof good.
+// with snarkjs's verifier before the page calls the proof good. The page keeps one prepared
+// prover (src/prover/prepared.ts) for the model it proved last: the next proof of that model,
+// same key (ETag) and backend choice, does not parse the key again nor upload it to the GPU.
 import * as snarkjs from 'snarkjs';
 import { BN254_R as R } from '../../circom/r1cs.js';
 import { encodeWtns } from '../../circom/witness.js';
@@ -10,10 +12,10 @@ import { circuitWitness } from '../../compiler/circuit.js';
 import type { CircuitVisibility } from '../../compiler/emit.js';
 import type { QuantGraph } from '../../ir/graph.js';
 import { execQuant, quantizeInputs } from '../../qexec/exec.js';
-import { groth16Prove } from '../../prover/groth16.js';
 import { loadBackend } from '../../prover/index.js';
 import type { ProverBackend } from '../../prover/backend.js';
-import { fetchArtifact, fetchJson } from './artifacts.js';
+import { createProverFromKey, type PreparedProver } from '../../prover/prepared.js';
+import { fetchArtifact, fetchJson, type Fetched } from './artifacts.js';
 
 export type PageBackend = 'auto' | 'webgpu' | 'wasm';
 
@@ -61,6 +63,21 @@ async function pickBackend(want: PageBackend): Promise<ProverBackend> {
   return loadBackend('webgpu').catch(() => loadBackend('wasm'));
 }
 
+/** The prepared prover of the model proved last, and what it was made from. */
+let prepared: { id: string; want: PageBackend; etag: string; prover: PreparedProver } | undefined;
+
+/** The last model's prover when the model, its key (ETag) and the backend choice are the same; else a new one (the old one released). */
+async function proverFor(id: string, want: PageBackend, zkey: Fetched): Promise<PreparedProver> {
+  if (prepared && zkey.etag && prepared.id === id && prepared.want === want && prepared.etag === zkey.etag) return prepared.prover;
+  const old = prepared;
+  prepared = undefined;
+  await old?.prover.release();
+  const backend = await pickBackend(want);
+  const prover = await createProverFromKey(zkey.bytes, backend, { file: `models/${id}/circuit_final.zkey` });
+  if (zkey.etag) prepared = { id, want, etag: zkey.etag, prover };
+  return prover;
+}
+
 /** `outputsPublic`: the model's outputs are public signals (they come first), so they are checked against the executor. */
 export async function proveInPage(id: string, qg: QuantGraph, vis: CircuitVisibility, x: number[], want: PageBackend, report: Report): Promise<PageProof> {
   const outputsPublic = vis.output === 'public';
@@ -78,13 +95,19 @@ export async function proveInPage(id: string, qg: QuantGraph, vis: CircuitVisibi
   const wtns = encodeWtns(await circuitWitness(qg, vis, {}, { qin }, wireMap(wires.bytes, `${base}wires.bin`), q));
   const t2 = performance.now();
 
-  const backend = await pickBackend(want);
-  report(`proving with ${backend.description}…`, 0.55);
-  // groth16Prove's steps, in order: read, A/B/C evaluations, quotient and MSMs (most of the time), assemble
+  const prover = await proverFor(id, want, zkey);
+  report(`proving with ${prover.description}…`, 0.55);
+  // the prover's steps, in order: read, A/B/C evaluations, quotient and MSMs (most of the time), assemble
   const stages = ['read', 'A/B/C', 'quotient', 'assemble'];
-  const { proof, publicSignals } = await groth16Prove({ type: 'mem', data: zkey.bytes }, { type: 'mem', data: wtns }, backend, {
-    progress: { step: (name) => report(`proving with ${backend.description}: ${name}…`, 0.55 + 0.4 * Math.max(0, stages.findIndex((s) => name.startsWith(s))) / stages.length) },
-  });
+  let proved;
+  try {
+    proved = await prover.prove(wtns, {
+      progress: { step: (name) => report(`proving with ${prover.description}: ${name}…`, 0.55 + 0.4 * Math.max(0, stages.findIndex((s) => name.startsWith(s))) / stages.length) },
+    });
+  } finally {
+    if (prepared?.prover !== prover) await prover.release(); // not kept (no ETag): free it now
+  }
+  const { proof, publicSignals } = proved;
   const t3 = performance.now();
 
   report('verifying…', 0.95);
@@ -94,7 +117,7 @@ export async function proveInPage(id: string, qg: QuantGraph, vis: CircuitVisibi
   const verified = outputsMatch && (await snarkjs.groth16.verify(vkey as never, publicSignals, proof as never));
   const t4 = performance.now();
   return {
-    proof, publicSignals, verified, input: x, backend: backend.description,
+    proof, publicSignals, verified, input: x, backend: prover.description,
     seconds: { download: (t1 - t0) / 1000, witness: (t2 - t1) / 1000, prove: (t3 - t2) / 1000, verify: (t4 - t3) / 1000 },
   };
 }

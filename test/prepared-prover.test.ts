@@ -1,0 +1,179 @@
+// The prepared prover (issue 19, src/prover/prepared.ts): a build's proving key read, checked
+// against keys.json and parsed once, then several witnesses proved with it. Both proofs verify
+// with snarkjs; the zkey is parsed once (a counter on parseZkey) and not read again (the file is
+// moved away after createProver); with r = s = 0 the proof equals groth16Prove's byte for byte;
+// a key that is not the one setup recorded fails at createProver with KEY_CHANGED; the service's
+// worker cache proves two jobs with one prover; and on WebGPU (llvmpipe where there is no GPU)
+// each bases array is uploaded once for both proofs.
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as snarkjs from 'snarkjs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as api from '../src/api.js';
+import { encodeWtns } from '../src/circom/witness.js';
+import { circuitWitness, readWireMap } from '../src/compiler/circuit.js';
+import { ZkonnxError } from '../src/errors.js';
+import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { buildModel, type ModelSpec } from '../src/onnx/write.js';
+import { groth16Prove } from '../src/prover/groth16.js';
+import { createProver, createProverFromKey, loadBackend, preparedBytes } from '../src/prover/index.js';
+import type { WebGpuBackend } from '../src/prover/webgpu/backend.js';
+import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { loadModel } from '../src/service/models.js';
+import { ArtifactCache } from '../src/service/prover.js';
+import { releaseCurves } from '../src/snark.js';
+import { testGpu } from './helpers/webgpu.js';
+
+// every parse of a zkey, counted (the prover modules import parseZkey from here)
+const parses = vi.hoisted(() => ({ n: 0 }));
+vi.mock('../src/prover/zkey.js', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../src/prover/zkey.js')>();
+  return { ...orig, parseZkey: (...a: Parameters<typeof orig.parseZkey>) => { parses.n++; return orig.parseZkey(...a); } };
+});
+
+// the service test's MLP: compiled and set up in well under a second
+const mlp: ModelSpec = {
+  graphName: 'mlp', inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 2] }],
+  initializers: [
+    { name: 'W1', dims: [4, 3], data: new Float32Array([0.5, -0.25, 0.75, 1, 0.125, -0.5, -1, 0.25, 0.5, 0.3, -0.7, 0.9]) },
+    { name: 'B1', dims: [3], data: new Float32Array([0.1, 0.2, -0.3]) },
+    { name: 'W2', dims: [3, 2], data: new Float32Array([0.6, -0.4, 0.2, 0.8, -0.9, 0.1]) },
+    { name: 'B2', dims: [2], data: new Float32Array([0.05, -0.05]) },
+  ],
+  nodes: [
+    { name: '/fc1/Gemm', op: 'Gemm', inputs: ['x', 'W1', 'B1'], outputs: ['h'] },
+    { name: '/Relu', op: 'Relu', inputs: ['h'], outputs: ['r'] },
+    { name: '/fc2/MatMul', op: 'MatMul', inputs: ['r', 'W2'], outputs: ['m'] },
+    { name: '/fc2/Add', op: 'Add', inputs: ['m', 'B2'], outputs: ['y'] },
+  ],
+};
+const inputs = [{ input_data: [[0.5, -0.25, 1, 0.75]] }, { input_data: [[-1, 1, -0.5, 0.25]] }];
+const calibration = [...inputs, { input_data: [[1, 1, 1, -1]] }, { input_data: [[-1, -1, 0, 1]] }];
+
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-prepared-'));
+const buildDir = join(work, 'mlp');
+let vkey: api.VerificationKey;
+let zkeyPath: string;
+
+/** The .wtns bytes of an input, from the compiler's own witness (as the service computes it). */
+async function wtnsOf(dir: string, input: { input_data: number[][] }): Promise<Uint8Array> {
+  const settings = api.readSettings(dir);
+  const qg = quantGraphFromJson(readFileSync(join(dir, 'qgraph.json'), 'utf8'));
+  const qin = quantizeInputs(qg, [...input.input_data.map((v) => Float64Array.from(v))]);
+  const q = execQuant(qg, qin);
+  return encodeWtns(await circuitWitness(qg, settings.visibility, {}, { qin }, await readWireMap(join(dir, 'circuit.r1cs')), q));
+}
+
+const verifies = (r: { proof: unknown; publicSignals: string[] }) => snarkjs.groth16.verify(vkey as never, r.publicSignals, r.proof as never);
+
+beforeAll(async () => {
+  const onnx = join(work, 'mlp.onnx');
+  writeFileSync(onnx, buildModel(mlp));
+  writeFileSync(join(work, 'calibration.json'), JSON.stringify(calibration));
+  await api.compile({ model: onnx, outDir: buildDir, calibration: join(work, 'calibration.json') });
+  await api.setup({ buildDir });
+  vkey = JSON.parse(readFileSync(join(buildDir, 'verification_key.json'), 'utf8'));
+  zkeyPath = join(buildDir, 'circuit_final.zkey');
+}, 60_000);
+
+afterAll(async () => {
+  await releaseCurves();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('createProver (wasm)', () => {
+  it('reads and parses the key once and proves two witnesses; both verify', async () => {
+    const [w1, w2] = [await wtnsOf(buildDir, inputs[0]!), await wtnsOf(buildDir, inputs[1]!)];
+    const before = parses.n;
+    const prover = await createProver({ buildDir, backend: 'wasm' });
+    expect(parses.n - before).toBe(1);
+    expect(prover.name).toBe('wasm');
+    expect(prover.description).toMatch(/^wasm/);
+    // the sections it holds: the file less its IC section and section headers; about what preparedBytes says
+    const size = statSync(zkeyPath).size;
+    expect(prover.memoryBytes).toBeLessThan(size);
+    expect(prover.memoryBytes).toBeGreaterThan(size / 2);
+    expect(preparedBytes(prover.power, prover.nVars)).toBeGreaterThan(prover.memoryBytes / 2);
+    expect(preparedBytes(prover.power, prover.nVars)).toBeLessThan(prover.memoryBytes * 2);
+
+    const moved = `${zkeyPath}.away`;
+    renameSync(zkeyPath, moved); // nothing reads the file again
+    try {
+      const r1 = await prover.prove(w1);
+      const r2 = await prover.prove({ type: 'mem', data: w2 });
+      expect(await verifies(r1)).toBe(true);
+      expect(await verifies(r2)).toBe(true);
+      expect(r1.publicSignals).not.toEqual(r2.publicSignals); // different inputs, different public outputs
+      expect(parses.n - before).toBe(1);
+    } finally {
+      renameSync(moved, zkeyPath);
+    }
+
+    // the same proof as the one-shot path, byte for byte, with the blinding fixed
+    const rs = { r: 0n, s: 0n };
+    const prepared = await prover.prove(w1, { rs });
+    const oneShot = await groth16Prove(zkeyPath, { type: 'mem', data: w1 }, await loadBackend('wasm'), { rs });
+    expect(prepared.proof).toEqual(oneShot.proof);
+    expect(prepared.publicSignals).toEqual(oneShot.publicSignals);
+
+    await prover.release();
+    await prover.release(); // idempotent
+    await expect(prover.prove(w1)).rejects.toThrow(/was released/);
+  }, 30_000);
+
+  it('a key that is not the one setup recorded fails at createProver with KEY_CHANGED, before parsing', async () => {
+    const dir = join(work, 'tampered');
+    cpSync(buildDir, dir, { recursive: true });
+    const zkey = join(dir, 'circuit_final.zkey');
+    const bytes = readFileSync(zkey);
+    bytes[bytes.length - 1]! ^= 1; // last byte of the H points
+    writeFileSync(zkey, bytes);
+    const before = parses.n;
+    const err = await createProver({ buildDir: dir, backend: 'wasm' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ZkonnxError);
+    expect((err as ZkonnxError).code).toBe('KEY_CHANGED');
+    expect(parses.n).toBe(before);
+    // a build without a key says which step makes it
+    rmSync(zkey);
+    await expect(createProver({ buildDir: dir, backend: 'wasm' })).rejects.toThrow(/circuit_final\.zkey/);
+  }, 30_000);
+
+  it('the worker cache (service) proves two jobs with one prepared prover, each verified', async () => {
+    const model = loadModel('mlp', buildDir)!;
+    const cache = new ArtifactCache({ backend: 'wasm' });
+    expect(cache.backend).toBe('wasm');
+    const before = parses.n;
+    const a = await cache.prove(model, inputs[0]!);
+    const b = await cache.prove(model, inputs[1]!);
+    expect(parses.n - before).toBe(1);
+    expect(cache.loadsOf('mlp')).toBe(1);
+    expect(await verifies(a)).toBe(true);
+    expect(await verifies(b)).toBe(true);
+    expect(a.outputs[0]!.raw).not.toEqual(b.outputs[0]!.raw);
+    await cache.release();
+  }, 30_000);
+});
+
+describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', async () => {
+  const gpu = await testGpu();
+
+  it.skipIf(!gpu)('uploads each bases array once for two proofs; both verify', async () => {
+    const backend = (await loadBackend('webgpu', { allowSoftware: true })) as WebGpuBackend;
+    const prover = await createProverFromKey(new Uint8Array(readFileSync(zkeyPath)), backend);
+    expect(prover.name).toBe('webgpu');
+    const r1 = await prover.prove(await wtnsOf(buildDir, inputs[0]!));
+    const uploads = backend.stats.baseUploads;
+    expect(uploads).toBe(3); // A, B1 and C‖H (B2 is a G2 MSM, on the CPU)
+    const r2 = await prover.prove(await wtnsOf(buildDir, inputs[1]!));
+    expect(backend.stats.baseUploads).toBe(uploads);
+    expect(await verifies(r1)).toBe(true);
+    expect(await verifies(r2)).toBe(true);
+    await prover.release(); // frees its GPU copies; the backend is the caller's and stays usable
+    // a one-shot proof uploads its own arrays (and frees them when done)
+    const r3 = await groth16Prove(zkeyPath, { type: 'mem', data: await wtnsOf(buildDir, inputs[0]!) }, backend);
+    expect(backend.stats.baseUploads).toBe(uploads + 3);
+    expect(await verifies(r3)).toBe(true);
+    await backend.release();
+  }, 60_000);
+});
