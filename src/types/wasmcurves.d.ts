@@ -43,9 +43,12 @@ declare module 'wasmbuilder' {
     i32_ne(a: Code, b: Code): Code;
     i32_gt_u(a: Code, b: Code): Code;
     i32_lt_u(a: Code, b: Code): Code;
+    i32_lt_s(a: Code, b: Code): Code;
     i32_ge_u(a: Code, b: Code): Code;
     i32_and(a: Code, b: Code): Code;
     i32_or(a: Code, b: Code): Code;
+    i32_shl(a: Code, b: Code): Code;
+    i32_shr_u(a: Code, b: Code): Code;
     i32_xor(a: Code, b: Code): Code;
     i64_eqz(a: Code): Code;
     i32_eqz(a: Code): Code;

@@ -8,8 +8,7 @@
 //  - the window width comes from a cost model of additions against bucket reductions for the
 //    points that are left.
 // Points are cut into blocks when there are fewer windows than threads or too many points for
-// one worker's memory; each thread gets one task per block (a set of windows) and converts that
-// block's points once.
+// one worker's memory; every window of a block is a task of its own.
 import type { PointOps } from '../curve.js';
 import { BN254_R } from '../../circom/r1cs.js';
 import { cpuPool } from './pool.js';
@@ -22,6 +21,8 @@ const SCALAR = 32;
 const MAX_BLOCK = 1 << 21;
 /** Bucket reduction cost (two Jacobian additions) in batch-affine additions, measured. */
 const REDUCE_COST = 3.5;
+/** Block ids, for the threads' cache of converted blocks. */
+let nextBlock = 0;
 
 const words = (x: bigint) => Array.from({ length: 8 }, (_, i) => Number((x >> BigInt(32 * i)) & 0xffffffffn));
 const R = words(BN254_R);
@@ -93,12 +94,15 @@ export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number): 
   return out;
 }
 
-/** Window width minimizing windows × (points + REDUCE_COST · buckets). */
+/** Windows of c-bit signed digits for scalars of `bits` bits: the top one takes the last carry. */
+export const windowCount = (bits: number, c: number) => Math.ceil((bits + 1) / c);
+
+/** Window width minimizing windows × (points + REDUCE_COST · buckets), buckets 2^(c−1). */
 export function windowBits(points: number, bits: number): number {
-  let best = 1;
+  let best = 2;
   let cost = Infinity;
-  for (let c = 1; c <= Math.min(20, Math.max(bits, 1)); c++) {
-    const k = Math.ceil(bits / c) * (points + REDUCE_COST * 2 ** c);
+  for (let c = 2; c <= 21; c++) {
+    const k = windowCount(bits, c) * (points + REDUCE_COST * 2 ** (c - 1));
     if (k < cost) [best, cost] = [c, k];
   }
   return best;
@@ -114,22 +118,22 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   const T = pool.concurrency;
   // blocks: enough for every thread to work when windows are few, and to bound memory
   let c = windowBits(n, p.bits);
-  let W = Math.ceil(p.bits / c);
+  let W = windowCount(p.bits, c);
   const blocks = Math.max(Math.ceil(n / (opts.maxBlock ?? MAX_BLOCK)), Math.min(Math.floor(T / W), Math.ceil(n / 4096)), 1);
   const size = Math.ceil(n / blocks);
   c = windowBits(size, p.bits);
-  W = Math.ceil(p.bits / c);
-  const perBlock = Math.max(1, Math.min(W, Math.ceil(T / blocks)));
+  W = windowCount(p.bits, c);
   const jobs: Promise<Uint8Array>[] = [];
   for (let b0 = 0; b0 < n; b0 += size) {
     const m = Math.min(size, n - b0);
     const sub = { bases: p.bases.subarray(b0 * sBase, (b0 + m) * sBase), scalars: p.scalars.subarray(b0 * SCALAR, (b0 + m) * SCALAR), neg: p.neg.subarray(b0, b0 + m) };
+    // one task per window: the pool's threads take them as they free up (a thread keeps the
+    // block it converted, so its next window of the block costs no conversion)
+    const id = nextBlock++;
     const parts: Array<Promise<Array<[number, Uint8Array]>>> = [];
-    for (let t = 0; t < perBlock; t++) {
-      const ws: number[] = [];
-      for (let w = t; w < W; w += perBlock) ws.push(w);
-      const task: WindowTask = { op: 'windows', group: group === 'G1' ? 'g1' : 'g2', ...sub, windows: ws.map((w) => [w * c, Math.min(c, p.bits - w * c)]) };
-      parts.push(pool.run(task).then((rs) => rs.map((r, i) => [ws[i]!, r] as [number, Uint8Array])));
+    for (let w = 0; w < W; w++) {
+      const task: WindowTask = { op: 'windows', id, group: group === 'G1' ? 'g1' : 'g2', ...sub, c, W, windows: [w] };
+      parts.push(pool.run(task).then((rs) => [[w, rs[0]!] as [number, Uint8Array]]));
     }
     // Σ_w W_w·2^(c·w), by Horner from the top window
     jobs.push(Promise.all(parts).then((all) => {

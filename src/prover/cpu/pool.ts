@@ -3,7 +3,7 @@
 // reference on the Node event loop only while it has work, so an idle pool never keeps a
 // process alive; `releaseCpuPool` ends the threads.
 import { msmModule, HEAP_START } from './wasm-module.js';
-import { workerBody, type WindowTask } from './worker-body.js';
+import { workerBody, type Task } from './worker-body.js';
 
 interface Port {
   post(msg: unknown): void;
@@ -23,7 +23,7 @@ const PRELUDE = 'const __name = (f) => f;\n';
 async function spawn(): Promise<Port> {
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
-    const src = `${PRELUDE}const { parentPort } = require('node:worker_threads');\nconst handle = (${workerBody.toString()})((m) => parentPort.postMessage(m));\nparentPort.on('message', handle);`;
+    const src = `${PRELUDE}const { parentPort } = require('node:worker_threads');\nconst handle = (${workerBody.toString()})((m, t) => parentPort.postMessage(m, t));\nparentPort.on('message', handle);`;
     const w = new Worker(src, { eval: true });
     w.unref();
     return {
@@ -34,7 +34,7 @@ async function spawn(): Promise<Port> {
       terminate: () => w.terminate(),
     };
   }
-  const src = `${PRELUDE}const handle = (${workerBody.toString()})((m) => self.postMessage(m));\nself.onmessage = (e) => handle(e.data);`;
+  const src = `${PRELUDE}const handle = (${workerBody.toString()})((m, t) => self.postMessage(m, t));\nself.onmessage = (e) => handle(e.data);`;
   const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
   const port: Port = {
     post: (m) => w.postMessage(m),
@@ -47,22 +47,23 @@ async function spawn(): Promise<Port> {
 }
 
 class Thread {
-  private queue: Array<{ resolve(r: Reply): void }> = [];
-  constructor(private readonly port: Port) {
+  private pending?: (r: Reply) => void;
+  constructor(private readonly port: Port, private readonly onIdle: () => void) {
     port.onReply((r) => {
-      const job = this.queue.shift()!;
-      if (this.queue.length === 0) port.unref();
-      job.resolve(r);
+      const resolve = this.pending!;
+      this.pending = undefined;
+      port.unref();
+      resolve(r);
+      this.onIdle();
     });
   }
-  /** Work queued on this thread, in tasks. */
-  get load(): number {
-    return this.queue.length;
+  get idle(): boolean {
+    return !this.pending;
   }
   send(msg: unknown): Promise<Reply> {
-    if (this.queue.length === 0) this.port.ref();
+    this.port.ref();
     return new Promise((resolve) => {
-      this.queue.push({ resolve });
+      this.pending = resolve;
       this.port.post(msg);
     });
   }
@@ -71,25 +72,58 @@ class Thread {
   }
 }
 
+interface Queued {
+  task: Task;
+  priority: number;
+  seq: number;
+  resolve(r: Reply): void;
+}
+
+/**
+ * Worker threads with one task each at a time, fed from one queue: the highest priority first,
+ * then the oldest. A thread takes its next task when it is done with one, so threads slowed by
+ * other processes simply take fewer.
+ */
 export class CpuPool {
-  private next = 0;
-  private constructor(private readonly threads: Thread[]) {}
+  private readonly threads: Thread[] = [];
+  private queue: Queued[] = [];
+  private seq = 0;
+  private constructor() {}
 
   get concurrency(): number {
     return this.threads.length;
   }
 
   static async create(threads: number): Promise<CpuPool> {
+    const pool = new CpuPool();
     const module = await msmModule();
-    const ts = await Promise.all(Array.from({ length: threads }, async () => new Thread(await spawn())));
-    await Promise.all(ts.map((t) => t.send({ op: 'init', module, heapStart: HEAP_START }).then(check)));
-    return new CpuPool(ts);
+    const ports = await Promise.all(Array.from({ length: threads }, () => spawn()));
+    for (const port of ports) pool.threads.push(new Thread(port, () => pool.dispatch()));
+    await Promise.all(pool.threads.map((t) => t.send({ op: 'init', module, heapStart: HEAP_START }).then(check)));
+    return pool;
   }
 
-  /** Runs a task on the next thread in turn (round robin across calls, so MSMs interleave). */
-  async run(task: WindowTask): Promise<Uint8Array[]> {
-    const t = this.threads[this.next++ % this.threads.length]!;
-    return check(await t.send(task)).results!;
+  /** Runs a task; `priority`: tasks on the proof's critical path (the quotient) go first. */
+  async run(task: Task, priority = 0): Promise<Uint8Array[]> {
+    const reply = await new Promise<Reply>((resolve) => {
+      this.queue.push({ task, priority, seq: this.seq++, resolve });
+      this.dispatch();
+    });
+    return check(reply).results!;
+  }
+
+  private dispatch(): void {
+    for (const t of this.threads) {
+      if (!t.idle || this.queue.length === 0) continue;
+      let best = 0;
+      for (let i = 1; i < this.queue.length; i++) {
+        const q = this.queue[i]!;
+        const b = this.queue[best]!;
+        if (q.priority > b.priority || (q.priority === b.priority && q.seq < b.seq)) best = i;
+      }
+      const [job] = this.queue.splice(best, 1);
+      void t.send(job!.task).then(job!.resolve);
+    }
   }
 
   async terminate(): Promise<void> {

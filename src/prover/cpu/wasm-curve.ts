@@ -70,6 +70,32 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     ]);
   }
 
+  // <g>_gather(idx, n, base, dst): dst[i] = ±base[idx[i] & 0x7fffffff], negated where the top bit
+  // of idx[i] is set (a negative signed digit). Points in bucket order, so that the additions after
+  // it read memory in sequence: a copy loop has no dependency between iterations, and the
+  // processor keeps many of its loads from memory in flight.
+  {
+    const [fb, c] = fn(m, `${g}_gather`, ['idx', 'n', 'base', 'dst'], [['i', 'i32'], ['e', 'i32'], ['s', 'i32'], ['d', 'i32']]);
+    const L = (x: string) => c.getLocal(x);
+    const copy: Code = [];
+    for (let w = 0; w < (2 * E) / 8; w++) copy.push(...c.i64_store(L('d'), w * 8, c.i64_load(L('s'), w * 8)));
+    const negY = [...c.call(`${f}_neg`, off(c, L('d'), E), off(c, L('d'), E)), ...c.call(`${f}_reduce`, off(c, L('d'), E), off(c, L('d'), E))];
+    fb.addCode([
+      ...c.if(c.i32_eqz(L('n')), c.ret([])),
+      ...c.setLocal('d', L('dst')),
+      ...c.block(c.loop(
+        c.setLocal('e', c.i32_load(c.i32_add(L('idx'), c.i32_mul(L('i'), c.i32_const(4))))),
+        c.setLocal('s', c.i32_add(L('base'), c.i32_mul(c.i32_and(L('e'), c.i32_const(0x7fffffff)), c.i32_const(2 * E)))),
+        copy,
+        // a point at infinity stays one (its y is not a coordinate)
+        c.if(c.i32_and(c.i32_lt_s(L('e'), c.i32_const(0)), c.i32_eqz(isInf(c, L('d')))), negY),
+        c.setLocal('d', c.i32_add(L('d'), c.i32_const(2 * E))),
+        c.setLocal('i', c.i32_add(L('i'), c.i32_const(1))),
+        c.br_if(0, c.i32_lt_u(L('i'), L('n'))),
+      )),
+    ]);
+  }
+
   // <g>_batchAdd(list, n, pref): entries (pa, pb, pr, kind); pref: n field elements of scratch.
   // Results must not overlap the batch's inputs.
   {

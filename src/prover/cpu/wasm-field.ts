@@ -12,6 +12,8 @@
 import type { Code, CodeBuilder, FunctionBuilder, ModuleBuilder } from 'wasmbuilder';
 
 export const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+/** BN254's scalar field: the NTTs of the quotient run in it. */
+export const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 export const LIMBS = 9;
 export const LIMB_BITS = 29;
 export const FQ_BYTES = LIMBS * 4;
@@ -34,39 +36,53 @@ export function limbs(x: bigint): number[] {
   return out;
 }
 
-/** A canonical element as stored in memory: x·R mod q in limbs. */
-export function toMont(x: bigint): Uint8Array {
-  const out = new Uint8Array(FQ_BYTES);
-  const v = new DataView(out.buffer);
-  limbs(mod(x << BigInt(R_BITS), Q)).forEach((l, j) => v.setUint32(j * 4, l, true));
-  return out;
+/** An element as stored in memory: x·2^261 mod p in limbs. */
+export function toMont(x: bigint, p = Q): Uint8Array {
+  return rawBytes(mod(x << BigInt(R_BITS), p));
 }
 
-export function fromMont(bytes: Uint8Array, offset = 0): bigint {
+export function fromMont(bytes: Uint8Array, offset = 0, p = Q): bigint {
   const v = new DataView(bytes.buffer, bytes.byteOffset + offset, FQ_BYTES);
   let x = 0n;
   for (let j = LIMBS - 1; j >= 0; j--) x = (x << BigInt(LIMB_BITS)) | BigInt(v.getUint32(j * 4, true));
-  return mod(x * modPow(2n, BigInt(R_BITS) * (Q - 2n), Q), Q);
+  return mod(x * modPow(2n, BigInt(R_BITS) * (p - 2n), p), p);
 }
 
-/** Constant data at the bottom of memory, then scratch slots for the emitted functions. */
-/** `one` is followed by zeros: read as an Fq2 element at the same address it is 1 + 0u. */
-export const CONST = { one: 0, kIn: 128, kOut: 192 } as const;
+function rawBytes(x: bigint): Uint8Array {
+  const out = new Uint8Array(FQ_BYTES);
+  const v = new DataView(out.buffer);
+  limbs(x).forEach((l, j) => v.setUint32(j * 4, l, true));
+  return out;
+}
+
+/**
+ * A prime field's emitted functions (prefix) and constants in memory: one (R mod p), and the
+ * plain integers kIn = 2^266, kOut = 2^256 and 1 mod p for the conversions (montmul(x·2^256, kIn)
+ * = x·2^261; montmul(x·2^261, kOut) = x·2^256; montmul(x·2^261, 1) = x).
+ */
+export interface PrimeSpec {
+  name: 'fq' | 'fr';
+  p: bigint;
+  one: number;
+  kIn: number;
+  kOut: number;
+  plain1: number;
+}
+
+/** Fq's `one` is followed by zeros: read as an Fq2 element at the same address it is 1 + 0u. */
+export const FQ: PrimeSpec = { name: 'fq', p: Q, one: 0, kIn: 128, kOut: 192, plain1: 256 };
+export const FR: PrimeSpec = { name: 'fr', p: R, one: 320, kIn: 384, kOut: 448, plain1: 512 };
+export const CONST = { one: FQ.one } as const;
 export const HEAP_START = 16384;
 
+/** Constant data at the bottom of memory (scratch slots for the emitted functions follow). */
 export function constData(): Array<[number, Uint8Array]> {
-  const raw = (x: bigint) => {
-    const out = new Uint8Array(FQ_BYTES);
-    const v = new DataView(out.buffer);
-    limbs(x).forEach((l, j) => v.setUint32(j * 4, l, true));
-    return out;
-  };
-  return [
-    [CONST.one, toMont(1n)],
-    // montmul(x·2^256, 2^266) = x·2^261; montmul(x·2^261, 2^256) = x·2^256 (plain integers)
-    [CONST.kIn, raw(mod(1n << 266n, Q))],
-    [CONST.kOut, raw(mod(1n << 256n, Q))],
-  ];
+  return [FQ, FR].flatMap((s) => [
+    [s.one, toMont(1n, s.p)],
+    [s.kIn, rawBytes(mod(1n << 266n, s.p))],
+    [s.kOut, rawBytes(mod(1n << 256n, s.p))],
+    [s.plain1, rawBytes(1n)],
+  ] as Array<[number, Uint8Array]>);
 }
 
 /** Scratch addresses handed out to the emitters, each slot owned by one function. */
@@ -89,16 +105,12 @@ export function fn(m: ModuleBuilder, name: string, params: string[], locals: Arr
   return [f, f.getCodeBuilder()];
 }
 
-const P = limbs(Q);
-const P2 = limbs(2n * Q);
-
-/** −q^−1 mod 2^29 (Newton iteration on 2-adic inverse). */
-function negInv29(): number {
+/** −p^−1 mod 2^29 (Newton iteration on the 2-adic inverse). */
+function negInv29(p: bigint): number {
   let inv = 1n;
-  for (let i = 0; i < 6; i++) inv = (inv * (2n - Q * inv)) & ((1n << 64n) - 1n);
+  for (let i = 0; i < 6; i++) inv = (inv * (2n - p * inv)) & ((1n << 64n) - 1n);
   return Number(mod(-inv, 1n << 29n));
 }
-const NEG_INV = negInv29();
 
 const li = (j: number) => `t${j}`;
 
@@ -132,13 +144,17 @@ function finish(c: CodeBuilder, r: Code, m: number[]): Code {
 
 const tuLocals = (): Array<[string, 'i64']> => [...Array.from({ length: LIMBS }, (_, j) => [`t${j}`, 'i64'] as [string, 'i64']), ...Array.from({ length: LIMBS }, (_, j) => [`u${j}`, 'i64'] as [string, 'i64'])];
 
-/** Emits fq_* functions: mul, add, sub, neg, reduce, copy, eq, isZero, inv, fromFfj, toFfj. */
-export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
+/** Emits <p>_* functions: mul, add, sub, neg, reduce, copy, eq, isZero, inv, fromFfj, toFfj, toCanon. */
+export function emitPrime(m: ModuleBuilder, scratch: Scratch, spec: PrimeSpec): void {
+  const F = spec.name;
+  const P = limbs(spec.p);
+  const P2 = limbs(2n * spec.p);
+  const NEG_INV = negInv29(spec.p);
   // fq_mul(a, b, r): Montgomery product a·b·2^-261, operand scanning with lazy carries.
   {
     const loc: Array<[string, 'i64']> = [...tuLocals(), ['q', 'i64'], ['x', 'i64']];
     for (let j = 0; j < LIMBS; j++) loc.push([`a${j}`, 'i64'], [`b${j}`, 'i64']);
-    const [f, c] = fn(m, 'fq_mul', ['pa', 'pb', 'pr'], loc);
+    const [f, c] = fn(m, `${F}_mul`, ['pa', 'pb', 'pr'], loc);
     const code: Code = [];
     for (let j = 0; j < LIMBS; j++) {
       code.push(...c.setLocal(`a${j}`, c.i64_load32_u(c.getLocal('pa'), j * 4)));
@@ -161,7 +177,7 @@ export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
     f.addCode(code);
   }
   // fq_add(a, b, r) and fq_sub(a, b, r) = a − b + 2q: both in [0, 4q) before finish.
-  for (const [name, op] of [['fq_add', 'add'], ['fq_sub', 'sub']] as const) {
+  for (const [name, op] of [[`${F}_add`, 'add'], [`${F}_sub`, 'sub']] as const) {
     const [f, c] = fn(m, name, ['pa', 'pb', 'pr'], tuLocals());
     const code: Code = [];
     for (let j = 0; j < LIMBS; j++) {
@@ -174,7 +190,7 @@ export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
   }
   // fq_neg(a, r) = 2q − a, below 2q (2q − 0 finishes to 0)
   {
-    const [f, c] = fn(m, 'fq_neg', ['pa', 'pr'], tuLocals());
+    const [f, c] = fn(m, `${F}_neg`, ['pa', 'pr'], tuLocals());
     const code: Code = [];
     for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(li(j), c.i64_sub(c.i64_const(P2[j]!), c.i64_load32_u(c.getLocal('pa'), j * 4))));
     code.push(...finish(c, c.getLocal('pr'), P2));
@@ -182,31 +198,31 @@ export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
   }
   // fq_reduce(a, r): the canonical value (< q) of a (< 2q)
   {
-    const [f, c] = fn(m, 'fq_reduce', ['pa', 'pr'], tuLocals());
+    const [f, c] = fn(m, `${F}_reduce`, ['pa', 'pr'], tuLocals());
     const code: Code = [];
     for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(li(j), c.i64_load32_u(c.getLocal('pa'), j * 4)));
     code.push(...finish(c, c.getLocal('pr'), P));
     f.addCode(code);
   }
-  emitCopyEq(m, 'fq', FQ_BYTES);
+  emitCopyEq(m, F, FQ_BYTES, P);
   // fq_inv(a, r): a^(q−2), square and multiply over q − 2's bits from the top (a = 0 gives 0).
   {
     const acc = scratch.take(FQ_BYTES);
     const base = scratch.take(FQ_BYTES);
-    const [f, c] = fn(m, 'fq_inv', ['pa', 'pr']);
-    const code: Code = [...c.call('fq_copy', c.getLocal('pa'), c.i32_const(base)), ...c.call('fq_copy', c.i32_const(base), c.i32_const(acc))];
-    const e = (Q - 2n).toString(2);
+    const [f, c] = fn(m, `${F}_inv`, ['pa', 'pr']);
+    const code: Code = [...c.call(`${F}_copy`, c.getLocal('pa'), c.i32_const(base)), ...c.call(`${F}_copy`, c.i32_const(base), c.i32_const(acc))];
+    const e = (spec.p - 2n).toString(2);
     for (let i = 1; i < e.length; i++) {
-      code.push(...c.call('fq_mul', c.i32_const(acc), c.i32_const(acc), c.i32_const(acc)));
-      if (e[i] === '1') code.push(...c.call('fq_mul', c.i32_const(acc), c.i32_const(base), c.i32_const(acc)));
+      code.push(...c.call(`${F}_mul`, c.i32_const(acc), c.i32_const(acc), c.i32_const(acc)));
+      if (e[i] === '1') code.push(...c.call(`${F}_mul`, c.i32_const(acc), c.i32_const(base), c.i32_const(acc)));
     }
-    code.push(...c.call('fq_copy', c.i32_const(acc), c.getLocal('pr')));
+    code.push(...c.call(`${F}_copy`, c.i32_const(acc), c.getLocal('pr')));
     f.addCode(code);
   }
   // fq_fromFfj(src, r): 32 bytes little-endian x·2^256 (ffjavascript) → limbs of x·2^261.
   {
     const tmp = scratch.take(FQ_BYTES);
-    const [f, c] = fn(m, 'fq_fromFfj', ['ps', 'pr'], [['w', 'i64']]);
+    const [f, c] = fn(m, `${F}_fromFfj`, ['ps', 'pr'], [['w', 'i64']]);
     const code: Code = [];
     for (let j = 0; j < LIMBS; j++) {
       const bit = j * LIMB_BITS;
@@ -214,15 +230,15 @@ export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
       const shift = bit - byte * 8;
       code.push(...c.i64_store32(c.i32_const(tmp), j * 4, c.i64_and(c.i64_shr_u(c.i64_load(c.getLocal('ps'), byte), c.i64_const(shift)), c.i64_const(MASK))));
     }
-    code.push(...c.call('fq_mul', c.i32_const(tmp), c.i32_const(CONST.kIn), c.getLocal('pr')));
-    code.push(...c.call('fq_reduce', c.getLocal('pr'), c.getLocal('pr')));
+    code.push(...c.call(`${F}_mul`, c.i32_const(tmp), c.i32_const(spec.kIn), c.getLocal('pr')));
+    code.push(...c.call(`${F}_reduce`, c.getLocal('pr'), c.getLocal('pr')));
     f.addCode(code);
   }
-  // fq_toFfj(src, r): limbs of x·2^261 → 32 bytes of x·2^256.
-  {
+  // <p>_toFfj(src, r): limbs of x·2^261 → 32 bytes of x·2^256; <p>_toCanon(src, r): → 32 bytes of x
+  for (const [name, k] of [['toFfj', spec.kOut], ['toCanon', spec.plain1]] as const) {
     const tmp = scratch.take(FQ_BYTES);
-    const [f, c] = fn(m, 'fq_toFfj', ['ps', 'pr'], [['w', 'i64']]);
-    const code: Code = [...c.call('fq_mul', c.getLocal('ps'), c.i32_const(CONST.kOut), c.i32_const(tmp)), ...c.call('fq_reduce', c.i32_const(tmp), c.i32_const(tmp))];
+    const [f, c] = fn(m, `${F}_${name}`, ['ps', 'pr']);
+    const code: Code = [...c.call(`${F}_mul`, c.getLocal('ps'), c.i32_const(k), c.i32_const(tmp)), ...c.call(`${F}_reduce`, c.i32_const(tmp), c.i32_const(tmp))];
     // 4 words of 64 bits from 29-bit limbs
     for (let w = 0; w < 4; w++) {
       const parts: Code[] = [];
@@ -242,7 +258,7 @@ export function emitFq(m: ModuleBuilder, scratch: Scratch): void {
 }
 
 /** <p>_copy(a, r), <p>_eq(a, b) (canonical values), <p>_isZero(a) for elements of `bytes` bytes. */
-function emitCopyEq(m: ModuleBuilder, p: string, bytes: number): void {
+function emitCopyEq(m: ModuleBuilder, p: string, bytes: number, P?: number[]): void {
   {
     const [f, c] = fn(m, `${p}_copy`, ['pa', 'pr']);
     const code: Code = [];
@@ -255,9 +271,9 @@ function emitCopyEq(m: ModuleBuilder, p: string, bytes: number): void {
     for (let j = 0; j < bytes / 4; j++) acc = c.i32_or(acc, c.i32_ne(c.i32_load(c.getLocal('pa'), j * 4), c.i32_load(c.getLocal('pb'), j * 4)));
     f.addCode(c.i32_eqz(acc));
   }
-  if (p === 'fq') {
-    // 0 or q
-    const [f, c] = fn(m, 'fq_isZero', ['pa'], [], 'i32');
+  if (P) {
+    // 0 or p
+    const [f, c] = fn(m, `${p}_isZero`, ['pa'], [], 'i32');
     let zero = c.i32_const(0);
     let isQ = c.i32_const(0);
     for (let j = 0; j < LIMBS; j++) {
@@ -323,28 +339,3 @@ export function emitFq2(m: ModuleBuilder, scratch: Scratch): void {
   }
 }
 
-/**
- * gather(idx, n, base, dst, bytes): dst[i] = base[idx[i]] for records of `bytes` (a multiple of 8).
- * Points in bucket order, so that the additions after it read memory in sequence: a copy loop has
- * no dependency between iterations, and the processor keeps many of its loads in flight.
- */
-export function emitGather(m: ModuleBuilder): void {
-  const [f, c] = fn(m, 'gather', ['idx', 'n', 'base', 'dst', 'bytes'], [['i', 'i32'], ['s', 'i32'], ['d', 'i32'], ['w', 'i32']]);
-  const L = (x: string) => c.getLocal(x);
-  f.addCode([
-    ...c.if(c.i32_eqz(L('n')), c.ret([])),
-    ...c.setLocal('d', L('dst')),
-    ...c.block(c.loop(
-      c.setLocal('s', c.i32_add(L('base'), c.i32_mul(c.i32_load(c.i32_add(L('idx'), c.i32_mul(L('i'), c.i32_const(4)))), L('bytes')))),
-      c.setLocal('w', c.i32_const(0)),
-      c.block(c.loop(
-        c.i64_store(c.i32_add(L('d'), L('w')), 0, c.i64_load(c.i32_add(L('s'), L('w')))),
-        c.setLocal('w', c.i32_add(L('w'), c.i32_const(8))),
-        c.br_if(0, c.i32_lt_u(L('w'), L('bytes'))),
-      )),
-      c.setLocal('d', c.i32_add(L('d'), L('bytes'))),
-      c.setLocal('i', c.i32_add(L('i'), c.i32_const(1))),
-      c.br_if(0, c.i32_lt_u(L('i'), L('n'))),
-    )),
-  ]);
-}

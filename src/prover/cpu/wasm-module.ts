@@ -1,9 +1,11 @@
-// The CPU MSM's WebAssembly module: Fq, Fq2, G1 and G2 (wasm-field.ts, wasm-curve.ts), built once
+// The CPU prover's WebAssembly module: Fq, Fq2, G1, G2 for the MSMs (wasm-field.ts, wasm-curve.ts),
+// Fr and its NTTs for the quotient (wasm-ntt.ts), built once
 // per process with wasmbuilder (a few milliseconds) and compiled once; workers get the compiled
 // WebAssembly.Module in a message and instantiate it on a memory of their own.
 import { ModuleBuilder } from 'wasmbuilder';
 import { G1, G2, emitGroup } from './wasm-curve.js';
-import { Scratch, constData, emitFq, emitFq2, emitGather } from './wasm-field.js';
+import { emitNtt } from './wasm-ntt.js';
+import { FQ, FR, Scratch, constData, emitFq2, emitPrime } from './wasm-field.js';
 
 export { HEAP_START } from './wasm-field.js';
 
@@ -32,23 +34,34 @@ export interface MsmExports {
   g2_reduce(ptrs: number, K: number, out: number): void;
   g1_toFfjJac(src: number, r: number): void;
   g2_toFfjJac(src: number, r: number): void;
-  gather(idx: number, n: number, base: number, dst: number, bytes: number): void;
+  fr_fromFfj(src: number, r: number): void;
+  fr_toCanon(src: number, r: number): void;
+  fr_fromFfjN(src: number, dst: number, n: number): void;
+  fr_roots(tab: number, w: number, half: number): void;
+  fr_fft(data: number, n: number, log: number, tab: number): void;
+  fr_revTail(data: number, n: number): void;
+  fr_scale(data: number, n: number, start: number, inc: number): void;
+  fr_join(a: number, b: number, c: number, out: number, n: number): void;
+  g1_gather(idx: number, n: number, base: number, dst: number): void;
+  g2_gather(idx: number, n: number, base: number, dst: number): void;
 }
 
 const EXPORTS = [
-  'gather', 'fq_mul', 'fq_add', 'fq_sub', 'fq_reduce', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
-  ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'batchAdd', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
+  'fq_mul', 'fq_add', 'fq_sub', 'fq_reduce',
+  'fr_mul', 'fr_fromFfj', 'fr_toCanon', 'fr_fromFfjN', 'fr_roots', 'fr_fft', 'fr_revTail', 'fr_scale', 'fr_join', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
+  ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'gather', 'batchAdd', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
 ];
 
 export function buildMsmWasm(): Uint8Array {
   const m = new ModuleBuilder();
   m.setMemory(1, 'env', 'memory');
   const scratch = new Scratch();
-  emitFq(m, scratch);
+  emitPrime(m, scratch, FQ);
+  emitPrime(m, scratch, FR);
+  emitNtt(m, scratch);
   emitFq2(m, scratch);
   emitGroup(m, scratch, G1);
   emitGroup(m, scratch, G2);
-  emitGather(m);
   for (const [at, bytes] of constData()) m.addData(at, bytes);
   for (const e of EXPORTS) m.exportFunction(e);
   return m.build();

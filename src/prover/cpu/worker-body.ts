@@ -3,24 +3,52 @@
 // anything from outside its own body: no imports, no module-level names.
 //
 // A task: one block of points (ffjavascript affine bytes, canonical scalars, negation flags) and
-// the windows of c bits this worker computes for it. Per window: counting sort of the points by
-// digit, then every bucket summed as a tree of affine additions (round 1 adds pairs of points,
-// round 2 pairs of those sums, …), each round's additions batched so that one field inversion
-// serves thousands of them (wasm <g>_batchAdd); buckets then reduced by running sums (wasm
-// <g>_reduce). Memory: the block's converted points, two half-size buffers for the rounds, one
-// point per bucket.
+// the windows of c bits this worker computes for it. Digits are signed (−2^(c−1) ≤ d < 2^(c−1),
+// the top window up to 2^(c−1)): half the buckets, a negative digit adding −P to bucket |d|.
+// Per window: counting sort of the points by |digit|, the points gathered in that order (negated
+// where the digit is), then every bucket summed as a tree of affine additions (round 1 adds pairs
+// of points, round 2 pairs of those sums, …), each round's additions batched so that one field
+// inversion serves thousands of them (wasm <g>_batchAdd); buckets then reduced by running sums
+// (wasm <g>_reduce). Memory: the block's converted points, the gathered copy, two half-size
+// buffers for the rounds, one point per bucket.
 
 export interface WindowTask {
   op: 'windows';
+  /** the block's id: a thread keeps the last block it converted (points and digits) for the next task */
+  id: number;
   group: 'g1' | 'g2';
   /** n points, ffjavascript affine (64 or 128 bytes each) */
   bases: Uint8Array;
   /** n canonical 32-byte scalars (already negated where neg[i] = 1) */
   scalars: Uint8Array;
   neg: Uint8Array;
-  /** [first bit, width] per window */
-  windows: Array<[number, number]>;
+  /** window width in bits, the block's number of windows, and the windows of this task */
+  c: number;
+  W: number;
+  windows: number[];
 }
+
+/** Coset evaluations of one polynomial given on the domain of size 2^log: inverse NTT, times inc^i, NTT. */
+export interface CosetTask {
+  op: 'coset';
+  /** n evaluations, ffjavascript's Fr (32 bytes, Montgomery) */
+  x: Uint8Array;
+  /** ffjavascript Fr: the domain's root of unity, the coset shift, 1/n */
+  w: Uint8Array;
+  inc: Uint8Array;
+  invN: Uint8Array;
+  log: number;
+}
+
+/** A·B − C over a range of coset evaluations (as 'coset' returns them): H's scalars, canonical bytes. */
+export interface JoinTask {
+  op: 'join';
+  a: Uint8Array;
+  b: Uint8Array;
+  c: Uint8Array;
+}
+
+export type Task = WindowTask | CosetTask | JoinTask;
 
 export interface InitTask {
   op: 'init';
@@ -28,8 +56,8 @@ export interface InitTask {
   heapStart: number;
 }
 
-/** Returns the message handler; `post` sends a reply. Replies: {ok} to init, {results} to windows, {error}. */
-export function workerBody(post: (msg: unknown) => void): (msg: InitTask | WindowTask) => Promise<void> {
+/** Returns the message handler; `post` sends a reply (transferring `transfer`). Replies: {ok} to init, {results} to a task, {error}. */
+export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => void): (msg: InitTask | Task) => Promise<void> {
   type Ex = Record<string, (...a: number[]) => void>;
   let ex: Ex;
   let memory: WebAssembly.Memory;
@@ -43,6 +71,9 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
     if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
   }
 
+  /** The cached block: its id, every window's digits, and the bytes its points take at `heap`. */
+  const block: { id: number; digits: Int32Array[]; bytes: number } = { id: -1, digits: [], bytes: 0 };
+
   function windows(t: WindowTask): Uint8Array[] {
     const g = t.group;
     const E = g === 'g1' ? FQ : 2 * FQ;
@@ -50,18 +81,57 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
     const ffjPS = g === 'g1' ? 64 : 128;
     const ffjJac = g === 'g1' ? 96 : 192;
     const n = t.neg.length;
-    const maxC = t.windows.reduce((a, w) => Math.max(a, w[1]), 1);
-    const K = 1 << maxC;
-    // layout
-    let at = heap;
+    const { c, W } = t;
+    const half = 1 << (c - 1);
+    const K = half + 1;
+    // The block (converted points, every window's signed digits) stays from one task to the next:
+    // a block's windows come as tasks of their own, mostly to the same thread.
+    if (block.id !== t.id) {
+      block.id = -1;
+      block.bytes = 0;
+      ensure(heap + n * PS + 1024 * ffjPS);
+      const mem = new Uint8Array(memory.buffer);
+      const stage = heap + n * PS;
+      // the points, converted 1024 at a time through a staging area
+      const fromFfj = ex[`${g}_fromFfj`]!;
+      for (let i = 0; i < n; i += 1024) {
+        const m = Math.min(1024, n - i);
+        mem.set(t.bases.subarray(i * ffjPS, (i + m) * ffjPS), stage);
+        for (let j = 0; j < m; j++) fromFfj(stage + j * ffjPS, heap + (i + j) * PS, t.neg[i + j]!);
+      }
+      // signed digits, a carry chain from the lowest window up
+      const sw = new Uint32Array(t.scalars.buffer, t.scalars.byteOffset, n * 8);
+      block.digits = Array.from({ length: W }, () => new Int32Array(n));
+      const mask = (1 << c) - 1;
+      for (let i = 0; i < n; i++) {
+        let carry = 0;
+        for (let w = 0; w < W; w++) {
+          const bit = w * c;
+          const word = bit >>> 5;
+          const sh = bit & 31;
+          let raw = word < 8 ? sw[i * 8 + word]! >>> sh : 0;
+          if (sh + c > 32 && word < 7) raw |= sw[i * 8 + word + 1]! << (32 - sh);
+          raw = (raw & mask) + carry;
+          carry = 0;
+          if (raw >= half && w < W - 1) {
+            raw -= 1 << c;
+            carry = 1;
+          }
+          block.digits[w]![i] = raw;
+        }
+      }
+      block.id = t.id;
+      block.bytes = n * PS;
+    }
+    const BASES = heap;
+    // this task's scratch, after the block
+    let at = heap + n * PS;
     const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
     const LIST = take(BATCH * ENTRY);
     const PREF = take(BATCH * E);
     const JAC = take(3 * E);
     const OUT = take(ffjJac);
     const PTRS = take(K * 4);
-    const STAGE = take(1024 * ffjPS);
-    const BASES = take(n * PS);
     const IDX = take(n * 4);
     const SORTED = take(n * PS);
     const S1 = take((Math.ceil(n / 2) + K) * PS);
@@ -70,19 +140,9 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
     ensure(at);
     const mem8 = new Uint8Array(memory.buffer);
     const mem32 = new Uint32Array(memory.buffer);
-
-    // the block's points, converted 1024 at a time through a staging area
-    const fromFfj = ex[`${g}_fromFfj`]!;
-    for (let i = 0; i < n; i += 1024) {
-      const m = Math.min(1024, n - i);
-      mem8.set(t.bases.subarray(i * ffjPS, (i + m) * ffjPS), STAGE);
-      for (let j = 0; j < m; j++) fromFfj(STAGE + j * ffjPS, BASES + (i + j) * PS, t.neg[i + j]!);
-    }
-
-    const sw = new Uint32Array(t.scalars.buffer, t.scalars.byteOffset, n * 8);
-    const digit = new Uint32Array(n);
+    const digits = t.windows.map((w) => block.digits[w]!);
     const idx = new Uint32Array(memory.buffer, IDX, n);
-    const gather = ex.gather!;
+    const gather = ex[`${g}_gather`]!;
     const cnt = new Uint32Array(K);
     const off = new Uint32Array(K);
     const batchAdd = ex[`${g}_batchAdd`]!;
@@ -102,19 +162,10 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
     };
     const results: Uint8Array[] = [];
 
-    for (const [start, c] of t.windows) {
-      const k = 1 << c;
-      const mask = k - 1;
-      const word = start >>> 5;
-      const sh = start & 31;
+    for (const digit of digits) {
+      const k = K;
       cnt.fill(0, 0, k);
-      for (let i = 0; i < n; i++) {
-        let d = sw[i * 8 + word]! >>> sh;
-        if (sh + c > 32 && word < 7) d |= sw[i * 8 + word + 1]! << (32 - sh);
-        d &= mask;
-        digit[i] = d;
-        cnt[d]!++;
-      }
+      for (let i = 0; i < n; i++) cnt[Math.abs(digit[i]!)]!++;
       let pos = 0;
       for (let b = 1; b < k; b++) {
         off[b] = pos;
@@ -122,10 +173,11 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
       }
       for (let i = 0; i < n; i++) {
         const d = digit[i]!;
-        if (d) idx[off[d]!++] = i;
+        if (d > 0) idx[off[d]!++] = i;
+        else if (d < 0) idx[off[-d]!++] = (i | 0x80000000) >>> 0;
       }
       for (let b = 1; b < k; b++) off[b] = off[b]! - cnt[b]!;
-      gather(IDX, pos, BASES, SORTED, PS);
+      gather(IDX, pos, BASES, SORTED);
       mem32.fill(0, PTRS >> 2, (PTRS >> 2) + k);
 
       // rounds: round 1 reads the points in bucket order, later rounds the previous output
@@ -177,6 +229,46 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
     return results;
   }
 
+  /** Coset evaluations, 36 bytes an element as the wasm keeps them (for 'join'). */
+  function coset(t: CosetTask): Uint8Array[] {
+    const n = 1 << t.log;
+    const FR = 36;
+    let at = heap + block.bytes; // after the cached block: the next window task of it still finds it
+    const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
+    const [W, INC, INVN, TMP] = [take(FR), take(FR), take(FR), take(32)];
+    const STAGE = take(n * 32);
+    const DATA = take(n * FR);
+    const TAB = take(Math.max(1, n >> 1) * FR);
+    ensure(at);
+    const mem8 = new Uint8Array(memory.buffer);
+    for (const [src, dst] of [[t.w, W], [t.inc, INC], [t.invN, INVN]] as const) {
+      mem8.set(src, TMP);
+      ex.fr_fromFfj!(TMP, dst);
+    }
+    mem8.set(t.x, STAGE);
+    ex.fr_fromFfjN!(STAGE, DATA, n);
+    ex.fr_roots!(TAB, W, Math.max(1, n >> 1));
+    ex.fr_fft!(DATA, n, t.log, TAB);
+    ex.fr_revTail!(DATA, n);
+    ex.fr_scale!(DATA, n, INVN, INC);
+    ex.fr_fft!(DATA, n, t.log, TAB);
+    return [mem8.slice(DATA, DATA + n * FR)];
+  }
+
+  function join(t: JoinTask): Uint8Array[] {
+    const n = t.a.byteLength / 36;
+    const base = heap + block.bytes;
+    const [A, B, C] = [base, base + n * 36, base + 2 * n * 36];
+    const OUT = base + 3 * n * 36;
+    ensure(OUT + n * 32);
+    const mem8 = new Uint8Array(memory.buffer);
+    mem8.set(t.a, A);
+    mem8.set(t.b, B);
+    mem8.set(t.c, C);
+    ex.fr_join!(A, B, C, OUT, n);
+    return [mem8.slice(OUT, OUT + n * 32)];
+  }
+
   return async (msg) => {
     try {
       if (msg.op === 'init') {
@@ -186,7 +278,8 @@ export function workerBody(post: (msg: unknown) => void): (msg: InitTask | Windo
         heap = msg.heapStart;
         post({ ok: true });
       } else {
-        post({ results: windows(msg) });
+        const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : join(msg);
+        post({ results }, results.map((r) => r.buffer as ArrayBuffer));
       }
     } catch (e) {
       post({ error: String((e as Error)?.stack ?? e) });
