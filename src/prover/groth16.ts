@@ -122,24 +122,28 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   const read = since(t0);
 
   const t1 = performance.now();
+  // The MSMs that need only the witness start first, so that the backend works while the A/B/C
+  // evaluations (this thread) run; then the quotient (a chain of dependent steps, first in the
+  // backend's queue: the wasm pool runs it ahead of queued MSM windows). C and H both go into
+  // pi_c, so they are one MSM over the concatenated bases (one bucket reduction per window
+  // instead of two, and a wider window).
+  const w = wtns.witness;
+  const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w)] as const;
+  for (const e of early) e.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
   step('A/B/C evaluations');
-  const { a, b, c } = await buildABC(curve, zkey, wtns.witness);
+  const { a, b, c } = await buildABC(curve, zkey, w);
   const abc = since(t1);
 
-  // The quotient first (a chain of dependent steps), then the MSMs that need only the witness:
-  // the backend's queue stays full. C and H both go into pi_c, so they are one MSM over the
-  // concatenated bases (one bucket reduction per window instead of two, and a wider window).
   const t2 = performance.now();
   step('quotient and MSMs');
   let quotient = 0;
-  const w = wtns.witness;
   const wC = w.subarray((nPublic + 1) * 32);
   const CH = zkey.CH ?? concat(zkey.C, zkey.H);
   const ch = backend.quotient(a, b, c, power).then((q) => {
     quotient = since(t2);
     return backend.msmG1(CH, concat(wC, q));
   });
-  const [pA, pB1, pB2, pCH] = await Promise.all([backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), ch]);
+  const [pA, pB1, pB2, pCH] = await Promise.all([...early, ch]);
   const msm = since(t2);
 
   const t3 = performance.now();

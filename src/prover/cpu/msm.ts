@@ -108,8 +108,11 @@ export function windowBits(points: number, bits: number): number {
   return best;
 }
 
-/** Σ scalars[i]·bases[i]: affine Montgomery bases (ffjavascript), canonical scalars; Jacobian result. */
-export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }, group: Group, bases: Uint8Array, scalars: Uint8Array, opts: { maxBlock?: number } = {}): Promise<Uint8Array> {
+/**
+ * Σ scalars[i]·bases[i]: affine Montgomery bases (ffjavascript), canonical scalars; Jacobian result.
+ * `opts` for tests: points per block at most, a fixed window width.
+ */
+export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }, group: Group, bases: Uint8Array, scalars: Uint8Array, opts: { maxBlock?: number; windowBits?: number } = {}): Promise<Uint8Array> {
   const sBase = G.F.n8 * 2;
   const p = prepare(bases, scalars, sBase);
   const n = p.neg.length;
@@ -121,7 +124,7 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   let W = windowCount(p.bits, c);
   const blocks = Math.max(Math.ceil(n / (opts.maxBlock ?? MAX_BLOCK)), Math.min(Math.floor(T / W), Math.ceil(n / 4096)), 1);
   const size = Math.ceil(n / blocks);
-  c = windowBits(size, p.bits);
+  c = opts.windowBits ?? windowBits(size, p.bits);
   W = windowCount(p.bits, c);
   const jobs: Promise<Uint8Array>[] = [];
   for (let b0 = 0; b0 < n; b0 += size) {

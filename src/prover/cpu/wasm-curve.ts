@@ -96,10 +96,10 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     ]);
   }
 
-  // <g>_batchAdd(list, n, pref): entries (pa, pb, pr, kind); pref: n field elements of scratch.
-  // Results must not overlap the batch's inputs.
+  // <g>_batchAdd(list, n, pref): entries (pa, pb, pr, kind); pref: 2n field elements of scratch.
+  // A result may overwrite its own entry's inputs (pr = pa), not another entry's.
   {
-    const [acc, inv, d, lam, t1, x3, y3] = Array.from({ length: 7 }, () => scratch.take(E));
+    const [acc, inv, lam, t1, x3, y3] = Array.from({ length: 6 }, () => scratch.take(E));
     const [fb, c] = fn(m, `${g}_batchAdd`, ['list', 'n', 'pref'], [['k', 'i32'], ['e', 'i32'], ['pa', 'i32'], ['pb', 'i32'], ['kind', 'i32']]);
     const F = ops(c, f);
     const L = (x: string) => c.getLocal(x);
@@ -110,8 +110,9 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
       ...c.setLocal('pa', c.i32_load(L('e'), 0)),
       ...c.setLocal('pb', c.i32_load(L('e'), 4)),
     ];
-    // d = xb − xa (ADD) or 2·ya (DBL)
-    const denom = c.if(c.i32_eq(L('kind'), c.i32_const(ADD)), F.sub(L('pb'), L('pa'), F.k(d)), F.add(y('pa'), y('pa'), F.k(d)));
+    // d_k = xb − xa (ADD) or 2·ya (DBL), kept beside the prefix products for the way back
+    const dAt = (k: Code) => c.i32_add(L('pref'), c.i32_mul(c.i32_add(k, L('n')), c.i32_const(E)));
+    const denom = c.if(c.i32_eq(L('kind'), c.i32_const(ADD)), F.sub(L('pb'), L('pa'), dAt(L('k'))), F.add(y('pa'), y('pa'), dAt(L('k'))));
     const forward = c.loop(
       load,
       c.if(c.i32_or(isInf(c, L('pa')), isInf(c, L('pb'))), c.setLocal('kind', c.i32_const(COPY)),
@@ -119,7 +120,7 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
           c.if(c.i32_and(F.eq(y('pa'), y('pb')), c.i32_eqz(F.isZero(y('pa')))), c.setLocal('kind', c.i32_const(DBL)), c.setLocal('kind', c.i32_const(INF))),
           c.setLocal('kind', c.i32_const(ADD)))),
       c.i32_store(L('e'), 12, L('kind')),
-      c.if(c.i32_lt_u(L('kind'), c.i32_const(COPY)), [...denom, ...F.mul(F.k(acc), F.k(d), F.k(acc))]),
+      c.if(c.i32_lt_u(L('kind'), c.i32_const(COPY)), [...denom, ...F.mul(F.k(acc), dAt(L('k')), F.k(acc))]),
       F.copy(F.k(acc), prefAt(L('k'))),
       c.setLocal('k', c.i32_add(L('k'), c.i32_const(1))),
       c.br_if(0, c.i32_lt_u(L('k'), L('n'))),
@@ -131,9 +132,8 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
       c.if(c.i32_eq(L('kind'), c.i32_const(COPY)),
         c.if(isInf(c, L('pa')), copyBytes(c, L('pb'), pr, 2 * E), copyBytes(c, L('pa'), pr, 2 * E)),
         c.if(c.i32_eq(L('kind'), c.i32_const(INF)), setInf(c, pr), [
-          ...denom,
           // t1 = 1/d_k = inv · pref[k−1]; inv = 1/pref[k−1]
-          ...c.if(L('k'), [...F.mul(F.k(inv), prefAt(c.i32_sub(L('k'), c.i32_const(1))), F.k(t1)), ...F.mul(F.k(inv), F.k(d), F.k(inv))], F.copy(F.k(inv), F.k(t1))),
+          ...c.if(L('k'), [...F.mul(F.k(inv), prefAt(c.i32_sub(L('k'), c.i32_const(1))), F.k(t1)), ...F.mul(F.k(inv), dAt(L('k')), F.k(inv))], F.copy(F.k(inv), F.k(t1))),
           ...c.if(c.i32_eq(L('kind'), c.i32_const(ADD)),
             [...F.sub(y('pb'), y('pa'), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))],
             [...F.mul(L('pa'), L('pa'), F.k(lam)), ...F.add(F.k(lam), F.k(lam), F.k(x3)), ...F.add(F.k(lam), F.k(x3), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))]),

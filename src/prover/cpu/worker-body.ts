@@ -128,7 +128,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     let at = heap + n * PS;
     const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
     const LIST = take(BATCH * ENTRY);
-    const PREF = take(BATCH * E);
+    const PREF = take(2 * BATCH * E);
     const JAC = take(3 * E);
     const OUT = take(ffjJac);
     const PTRS = take(K * 4);
@@ -137,6 +137,13 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     const S1 = take((Math.ceil(n / 2) + K) * PS);
     const S2 = take((Math.ceil(n / 4) + K) * PS);
     const FIN = take(K * PS);
+    // running sums in lanes (see sumBuckets): lanes × 2 points, and Jacobian accumulators
+    const LANES = Math.min(1024, Math.max(1, half >> 5));
+    const SEG = half / LANES;
+    const SL = take(LANES * PS);
+    const TL = take(LANES * PS);
+    const LPTRS = take(LANES * 4);
+    const JAC2 = take(3 * E);
     ensure(at);
     const mem8 = new Uint8Array(memory.buffer);
     const mem32 = new Uint32Array(memory.buffer);
@@ -161,6 +168,40 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
       if (++pending === BATCH) flush();
     };
     const results: Uint8Array[] = [];
+    const jAddMixed = ex[`${g}_jAddMixed`]!;
+    const jAdd = ex[`${g}_jAdd`]!;
+    const jDouble = ex[`${g}_jDouble`]!;
+    const INF_MARK = 32 / 4; // u32 index of the infinity mark in a point (wasm-curve.ts)
+
+    /**
+     * JAC = Σ_k k·B_k over the buckets (PTRS), with batched affine additions: the buckets cut into
+     * LANES segments of SEG, k = j·SEG + i. Each lane runs S_j += B_k, T_j += S_j from its top
+     * bucket down, all lanes in step (one batch, one inversion, per half step); then
+     * Σ k·B_k = Σ_j T_j + SEG·Σ_j j·S_j, the last sum by Jacobian running sums over the lanes.
+     * Two affine additions a bucket instead of two Jacobian ones (a third of the multiplications).
+     */
+    function sumBuckets() {
+      for (let j = 0; j < LANES; j++) {
+        mem32[(SL >> 2) + j * (PS >> 2) + INF_MARK] = 0xffffffff;
+        mem32[(TL >> 2) + j * (PS >> 2) + INF_MARK] = 0xffffffff;
+      }
+      for (let i = SEG; i >= 1; i--) {
+        for (let j = 0; j < LANES; j++) {
+          const bk = mem32[(PTRS >> 2) + j * SEG + i]!;
+          if (bk) emit(SL + j * PS, bk, SL + j * PS);
+        }
+        flush();
+        for (let j = 0; j < LANES; j++) emit(TL + j * PS, SL + j * PS, TL + j * PS);
+        flush();
+      }
+      // Σ_j j·S_j, times SEG (a power of two), plus Σ_j T_j
+      for (let j = 0; j < LANES; j++) mem32[(LPTRS >> 2) + j] = j ? SL + j * PS : 0;
+      reduce(LPTRS, LANES, JAC);
+      for (let s = SEG; s > 1; s >>= 1) jDouble(JAC, JAC);
+      mem8.fill(0, JAC2, JAC2 + 3 * E);
+      for (let j = 0; j < LANES; j++) jAddMixed(JAC2, TL + j * PS, JAC2);
+      jAdd(JAC, JAC2, JAC);
+    }
 
     for (const digit of digits) {
       const k = K;
@@ -222,7 +263,8 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
         src = dst;
         dst = dst === S1 ? S2 : S1;
       }
-      reduce(PTRS, k, JAC);
+      if (half >= 4096) sumBuckets();
+      else reduce(PTRS, k, JAC);
       toFfj(JAC, OUT);
       results.push(mem8.slice(OUT, OUT + ffjJac));
     }
