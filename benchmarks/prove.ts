@@ -12,6 +12,8 @@
 //
 //   node dist/benchmarks/prove.js [--msm 12,14,16] [--proofs 12,14,16] [--backends wasm,webgpu] [--runs 3] [--msm-runs 5]
 //                                 [--allow-software-gpu]   (webgpu on Mesa's llvmpipe where there is no GPU)
+//                                 [--prepared]             (also proofs with a prepared key: createProverFromKey)
+//                                 [--budget-s S]           (start no size after S seconds; the rest is listed as skipped)
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -22,7 +24,7 @@ import { cacheDir } from '../src/paths.js';
 import type { BackendName, ProverBackend } from '../src/prover/backend.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
 import { groth16Prove } from '../src/prover/groth16.js';
-import { loadBackend } from '../src/prover/index.js';
+import { createProverFromKey, loadBackend } from '../src/prover/index.js';
 import { combTimes } from '../src/setup/fast/kernels.js';
 import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { setupGroth16 } from '../src/setup/groth16.js';
@@ -127,7 +129,13 @@ async function chainKeys(power: number): Promise<Keys> {
   return keys;
 }
 
-interface ProofRow { power: number; constraints: number; snarkjsS: number; backends: Record<string, { s?: number; ratio?: number; unavailable?: string; stages?: Record<string, number> }> }
+interface ProofRow {
+  power: number;
+  constraints: number;
+  snarkjsS: number;
+  /** `prepared`: best proof time with the key read, parsed (and uploaded) once beforehand (createProverFromKey) */
+  backends: Record<string, { s?: number; ratio?: number; unavailable?: string; stages?: Record<string, number>; prepared?: number }>;
+}
 
 async function benchProof(power: number, loaded: Loaded[], runs: number): Promise<ProofRow> {
   const k = await chainKeys(power);
@@ -152,6 +160,25 @@ async function benchProof(power: number, loaded: Loaded[], runs: number): Promis
       if (s < b.s!) Object.assign(b, { s, stages: { ...ours.timings } });
     }
   }
+  if (withPrepared) {
+    // a prepared key: read and parsed once, its bases kept by the backend (WebGPU: on the device);
+    // one proof to warm it, then the best of `runs`
+    const wtns = readFileSync(k.wtns);
+    for (const l of loaded) {
+      if (!l.backend) continue;
+      const prover = await createProverFromKey(new Uint8Array(readFileSync(k.zkey)), l.backend);
+      await check(`${l.name} prepared`, await prover.prove(new Uint8Array(wtns)));
+      let best = Infinity;
+      for (let run = 0; run < runs; run++) {
+        const t0 = performance.now();
+        const r = await prover.prove(new Uint8Array(wtns));
+        best = Math.min(best, (performance.now() - t0) / 1000);
+        await check(`${l.name} prepared`, r);
+      }
+      await prover.release();
+      row.backends[l.name]!.prepared = best;
+    }
+  }
   for (const b of Object.values(row.backends)) if (b.s !== undefined) b.ratio = b.s / row.snarkjsS;
   return row;
 }
@@ -164,6 +191,18 @@ const backendNames = names('--backends', ['wasm', 'webgpu']);
 const runs = list('--runs', [3])[0]!;
 // an MSM is short and the one kernel both sides share: more runs to see past the noise of a shared machine
 const msmRuns = list('--msm-runs', [5])[0]!;
+const withPrepared = process.argv.includes('--prepared');
+// --budget-s: a size is started only while the run is under this many seconds (a device session
+// is short); the sizes left out are listed
+const budgetS = list('--budget-s', [Infinity])[0]!;
+const started = performance.now();
+const skipped: string[] = [];
+const inBudget = (what: string) => {
+  if ((performance.now() - started) / 1000 < budgetS) return true;
+  skipped.push(what);
+  console.error(`${what}: skipped (over --budget-s ${budgetS})`);
+  return false;
+};
 
 const host = await machine();
 const curve = await bn128(); // worker start-up is not part of any timing
@@ -180,21 +219,33 @@ const render = () => {
   const msmBody = msmRows.map((r) => [`2^${r.power}`, r.snarkjsMs.toFixed(1), ...backendNames.flatMap((n) => cell(r.backends[n], 'ms'))]);
   const proofHeader = ['proof', 'constraints', 'snarkjs s', ...backendNames.flatMap((n) => [`${n} s`, `${n}/snarkjs`])];
   const proofBody = proofRows.map((r) => [`2^${r.power}`, String(r.constraints), r.snarkjsS.toFixed(3), ...backendNames.flatMap((n) => cell(r.backends[n], 's'))]);
+  // where the time of each backend's best proof went (the MSMs overlap the quotient: no sum)
+  const stageHeader = ['proof', 'backend', 'read s', 'A/B/C s', 'quotient s', 'MSMs s', 'total s', ...(withPrepared ? ['prepared s', 'prepared/snarkjs'] : [])];
+  const stageBody = proofRows.flatMap((r) => backendNames.filter((n) => r.backends[n]?.stages).map((n) => {
+    const b = r.backends[n]!;
+    const st = b.stages!;
+    return [`2^${r.power}`, n, ...[st['read'], st['abc'], st['quotient'], st['msm'], st['total']].map((x) => (x ?? 0).toFixed(3)),
+      ...(withPrepared ? [b.prepared?.toFixed(3) ?? '', b.prepared ? (b.prepared / r.snarkjsS).toFixed(3) : ''] : [])];
+  }));
   return `machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? l.backend.description : `${l.name} unavailable`)).join('; ')}; best of ${msmRuns} (MSM) and ${runs} (proofs)\n\n`
-    + `${table(msmHeader, msmBody)}\n\n${table(proofHeader, proofBody)}`;
+    + `${table(msmHeader, msmBody)}\n\n${table(proofHeader, proofBody)}`
+    + (stageBody.length ? `\n\n${table(stageHeader, stageBody)}` : '')
+    + (skipped.length ? `\n\nskipped (over --budget-s ${budgetS}): ${skipped.join(', ')}` : '');
 };
 const save = () => {
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'prove.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: host, runs, msmRuns, note: 'best of runs, interleaved; snarkjs = ffjavascript G1.multiExpAffine / snarkjs.groth16.prove; ratio = ours / snarkjs (below 1: faster)', msm: msmRows, proofs: proofRows }, null, 2)}\n`);
+  writeFileSync(join(out, 'prove.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: host, backends: loaded.map((l) => l.backend?.description ?? `${l.name} unavailable: ${l.reason}`), runs, msmRuns, skipped, note: 'best of runs, interleaved; snarkjs = ffjavascript G1.multiExpAffine / snarkjs.groth16.prove; ratio = ours / snarkjs (below 1: faster)', msm: msmRows, proofs: proofRows }, null, 2)}\n`);
   writeFileSync(join(out, 'prove.md'), `# bench:prove\n\n\`\`\`\n${render()}\n\`\`\`\n`);
 };
 
 for (const p of msmPowers) {
+  if (!inBudget(`msm 2^${p}`)) continue;
   msmRows.push(await benchMsm(curve, p, loaded, msmRuns));
   console.error(`msm 2^${p} done`);
   save();
 }
 for (const p of proofPowers) {
+  if (!inBudget(`proof 2^${p}`)) continue;
   proofRows.push(await benchProof(p, loaded, runs));
   console.error(`proof 2^${p} done`);
   save();

@@ -7,7 +7,9 @@
 #   probe.mjs                       lists the adapters Dawn finds
 #   node_modules/webgpu/            index.js + dist/linux-x64/dawn.node.gz (stripped, gzip)
 #   node_modules/web-worker/        ffjavascript's worker threads (a file of its own)
-#   debs/libvulkan1_*.deb           Debian's Vulkan loader, for `dpkg -x … /` there
+#   debs/*.deb                      Debian's Vulkan loader and libglvnd's libraries (libvulkan1
+#                                   libglvnd0 libegl1 libopengl0 libgl1 libglx0 libgles2), for
+#                                   `dpkg -x … /` there: NVIDIA's Vulkan driver needs them
 #   libs.tar.gz                     fallbacks used only where the machine lacks them: libvulkan.so.1,
 #                                   libGLdispatch.so.0 (libglvnd0), libstdc++.so.6 + libgcc_s.so.1
 #   run.sh                          the one command there (scripts/gpu-run.sh)
@@ -45,14 +47,15 @@ dawn=node_modules/webgpu/dist/linux-x64/dawn.node
 if command -v strip > /dev/null; then strip -o "$tmp/dawn.node" "$dawn"; else cp "$dawn" "$tmp/dawn.node"; fi
 gzip -9 -n -c "$tmp/dawn.node" > "$out/node_modules/webgpu/dist/linux-x64/dawn.node.gz"
 
-# 4. the Vulkan loader (and libglvnd's dispatcher) from Debian, downloaded once
-for pkg in libvulkan1 libglvnd0; do
+# 4. the Vulkan loader and libglvnd's libraries from Debian, downloaded once: on the lent NVIDIA
+# machines Dawn finds the GPU only with all of these unpacked into / (DESIGN.md §7)
+for pkg in libvulkan1 libglvnd0 libegl1 libopengl0 libgl1 libglx0 libgles2; do
   if ! ls "$cache/${pkg}"_*.deb > /dev/null 2>&1; then
     (cd "$cache" && apt-get download "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
   fi
   ls "$cache/${pkg}"_*.deb > /dev/null 2>&1 || { echo "gpu-pack: could not download $pkg (apt-get download $pkg)" >&2; exit 1; }
 done
-cp "$cache"/libvulkan1_*.deb "$out/debs/"
+for pkg in libvulkan1 libglvnd0 libegl1 libopengl0 libgl1 libglx0 libgles2; do cp "$cache/${pkg}"_*.deb "$out/debs/"; done
 mkdir -p "$tmp/x" "$tmp/lib/vulkan" "$tmp/lib/glvnd" "$tmp/lib/cxx"
 for d in "$cache"/libvulkan1_*.deb "$cache"/libglvnd0_*.deb; do dpkg-deb -x "$d" "$tmp/x"; done
 cp -L "$tmp/x/usr/lib/x86_64-linux-gnu/libvulkan.so.1" "$tmp/lib/vulkan/"
@@ -86,4 +89,4 @@ if [ $((pack + tree)) -gt "$limit" ]; then
   echo "gpu-pack: .gpu plus the working tree is over 60 MiB; the device takes 64 MiB in all" >&2
   exit 1
 fi
-say "done: on the GPU machine, carrying .gpu: bash .gpu/run.sh --msm 12,14,16,18,20 --proofs 12,14,16,18,20 --backends wasm,webgpu"
+say "done: on the GPU machine, carrying .gpu: bash .gpu/run.sh (the device check; flags of benchmarks/prove.ts to change it)"

@@ -5,7 +5,10 @@
 # loader. Run from anywhere; results land in <repo>/benchmarks/results and, where $OUT is
 # set, in $OUT too (prove.md, prove.json, the SVG charts and run.log).
 #
-#   bash .gpu/run.sh [benchmark flags]   e.g. --msm 12,14,16,18,20 --proofs 12,14,16,18,20 --backends wasm,webgpu
+#   bash .gpu/run.sh                     the device check: MSMs and proofs 2^12..2^20, snarkjs, wasm and
+#                                        webgpu, prepared keys too, stage timings; under 8 minutes on
+#                                        the H200 machine (sizes not started past --budget-s 420)
+#   bash .gpu/run.sh [benchmark flags]   e.g. --msm 16,18,20 --proofs 16,18,20,22 --backends webgpu
 #   bash .gpu/run.sh --diag              the set-up and the adapter probe only
 set -uo pipefail
 pack=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,17 +49,25 @@ for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -d "$d" ] && add_li
 [ -d /usr/local/nvidia/bin ] && export PATH="$PATH:/usr/local/nvidia/bin"
 
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-# the Vulkan loader: Debian's libvulkan1 into / (root, dpkg, and a Vulkan driver to load: a machine
-# without one is left as it was), else the pack's copy by LD_LIBRARY_PATH; GPU_PACK_NO_INSTALL=1: never into /
-if ! have_lib libvulkan.so.1; then
-  deb=$(ls "$pack"/debs/libvulkan1_*.deb 2>/dev/null | head -1)
-  drivers=$(ls "$icd" /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | head -1)
-  if [ -z "${GPU_PACK_NO_INSTALL:-}" ] && [ -n "$drivers" ] && [ "$(id -u)" = 0 ] && command -v dpkg > /dev/null && [ -n "$deb" ]; then
-    say "dpkg -x $(basename "$deb") /"
-    dpkg -x "$deb" / && "$LDCONFIG"
-  fi
-  have_lib libvulkan.so.1 || add_lib "$rt/lib/vulkan"
+egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+# The Vulkan loader and libglvnd's libraries (NVIDIA's driver links against them; without them
+# Dawn reports "Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr' for ICD
+# libGLX_nvidia.so.0"): Debian's packages unpacked into / where we are root with dpkg and there
+# is a Vulkan driver to load (a machine without one is left as it was); otherwise the pack's
+# loader by LD_LIBRARY_PATH. GPU_PACK_NO_INSTALL=1: never into /.
+drivers=$(ls "$icd" /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | head -1)
+if [ -z "${GPU_PACK_NO_INSTALL:-}" ] && [ -n "$drivers" ] && [ "$(id -u)" = 0 ] && command -v dpkg > /dev/null; then
+  for deb in "$pack"/debs/*.deb; do
+    [ -f "$deb" ] || continue
+    name=$(basename "$deb")
+    # a package the machine has installed is left alone
+    dpkg-query -W -f='${Status}' "${name%%_*}" 2>/dev/null | grep -q 'ok installed' && continue
+    say "dpkg -x $name /"
+    dpkg -x "$deb" /
+  done
+  "$LDCONFIG"
 fi
+have_lib libvulkan.so.1 || add_lib "$rt/lib/vulkan"
 # src/prover/webgpu/device.ts looks for libvulkan.so.1 in LD_LIBRARY_PATH and the usual folders only
 vk=$("$LDCONFIG" -p 2>/dev/null | awk '$1 == "libvulkan.so.1" && /x86-64/ { print $NF; exit }')
 case "${vk%/*}" in
@@ -70,6 +81,7 @@ if LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} ldd "$rt/bin/node" 2>/dev/null | grep -q
 if [ -f "$icd" ]; then
   export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd # the second for loaders older than 1.3.207
 fi
+[ -f "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$egl
 
 # ---- what there is ---------------------------------------------------------------------------
 say "nvidia-smi -L"
@@ -79,6 +91,7 @@ say "ldconfig -p | grep vulkan"
 "$LDCONFIG" -p 2>/dev/null | grep -i vulkan || echo "(none in ld.so.cache)"
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
 echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-(unset: default search)}"
+echo "__EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-(unset)}"
 for f in ${VK_DRIVER_FILES:-} /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json; do
   [ -f "$f" ] || continue
   lib=$(sed -n 's/.*"library_path"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$f" | head -1)
@@ -101,6 +114,8 @@ say "Dawn adapters (Vulkan loader errors on)"
 [ "${1:-}" = "--diag" ] && exit 0
 
 # ---- the benchmark ---------------------------------------------------------------------------
+# no flags: the device check (sized for a 15-minute device session with room for a rerun)
+[ $# -eq 0 ] && set -- --msm 12,14,16,18,20 --proofs 12,14,16,18,20 --backends wasm,webgpu --runs 2 --msm-runs 3 --prepared --budget-s 420
 cd "$repo"
 say "node .gpu/prove.mjs $*"
 touch "$rt/started"
