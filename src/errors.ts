@@ -22,6 +22,8 @@ export type ZkonnxErrorCode =
   | 'PTAU_TOO_SMALL'
   | 'ARTIFACT_MISSING'
   | 'PROOF_INVALID'
+  /** a prover thread failed or died (out of memory, say) */
+  | 'PROVER_FAILED'
   | 'ONCHAIN_FAILED'
   | 'BAD_ARGUMENT'
   /** another zkonnx process is writing the same folder */

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
 import { cpuMsm, prepare, windowBits } from '../src/prover/cpu/msm.js';
 import { Q, fromMont, toMont, FQ_BYTES } from '../src/prover/cpu/wasm-field.js';
+import { releaseCpuPool } from '../src/prover/cpu/pool.js';
 import { HEAP_START, instantiate, msmModule } from '../src/prover/cpu/wasm-module.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
 import { combTimes } from '../src/setup/fast/kernels.js';
@@ -157,6 +158,20 @@ describe('CPU MSM against ffjavascript', async () => {
       }
     }
   }, 120_000);
+
+  it('a thread that dies fails its MSM with PROVER_FAILED; the next MSM starts a new pool', async () => {
+    const Gr = curve.G1 as G;
+    const n = 1 << 14; // ~0.15 s of windows
+    const bases = await points('G1', n);
+    const sc = scalarBytes(Array.from({ length: n }, () => rand(BN254_R)));
+    const running = cpuMsm(Gr, 'G1', bases, sc);
+    const failed = expect(running).rejects.toMatchObject({ code: 'PROVER_FAILED' });
+    await new Promise((r) => setTimeout(r, 20)); // the windows are queued and started
+    await releaseCpuPool(); // ends the threads under it
+    await failed;
+    const again = await cpuMsm(Gr, 'G1', bases, sc);
+    expect(Gr.eq(again, await Gr.multiExpAffine(bases, sc))).toBe(true);
+  });
 
   it('scalars above r/2 go to negated points; windows cover only the bits left', () => {
     const p = prepare(new Uint8Array(3 * 64).fill(1), scalarBytes([-3n, 5n, 0n]), 64);

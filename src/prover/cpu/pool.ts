@@ -1,13 +1,17 @@
-// The CPU MSM's worker threads: worker_threads in Node, Web Workers in a page, both running
+// The CPU prover's worker threads: worker_threads in Node, Web Workers in a page, both running
 // worker-body.ts's source with the compiled wasm module posted to them. A worker holds a
 // reference on the Node event loop only while it has work, so an idle pool never keeps a
-// process alive; `releaseCpuPool` ends the threads.
+// process alive; `releaseCpuPool` ends the threads. A thread that dies (out of memory, say)
+// fails its task and every queued one with PROVER_FAILED, and the next proof starts a new pool.
+import { ZkonnxError } from '../../errors.js';
 import { msmModule, HEAP_START } from './wasm-module.js';
 import { workerBody, type Task } from './worker-body.js';
 
 interface Port {
   post(msg: unknown): void;
   onReply(fn: (msg: Reply) => void): void;
+  /** the thread ended or failed outside a task */
+  onDeath(fn: (why: string) => void): void;
   ref(): void;
   unref(): void;
   terminate(): Promise<unknown> | void;
@@ -29,6 +33,10 @@ async function spawn(): Promise<Port> {
     return {
       post: (m) => w.postMessage(m),
       onReply: (fn) => w.on('message', fn),
+      onDeath: (fn) => {
+        w.on('error', (e) => fn(String(e?.message ?? e)));
+        w.on('exit', (code) => fn(`exited with code ${code}`));
+      },
       ref: () => w.ref(),
       unref: () => w.unref(),
       terminate: () => w.terminate(),
@@ -39,6 +47,7 @@ async function spawn(): Promise<Port> {
   const port: Port = {
     post: (m) => w.postMessage(m),
     onReply: (fn) => { w.onmessage = (e: MessageEvent) => fn(e.data as Reply); },
+    onDeath: (fn) => { w.onerror = (e: ErrorEvent) => fn(e.message); },
     ref: () => {},
     unref: () => {},
     terminate: () => w.terminate(),
@@ -48,13 +57,21 @@ async function spawn(): Promise<Port> {
 
 class Thread {
   private pending?: (r: Reply) => void;
-  constructor(private readonly port: Port, private readonly onIdle: () => void) {
+  dead = false;
+  constructor(private readonly port: Port, private readonly onIdle: () => void, onDeath: (why: string) => void) {
     port.onReply((r) => {
       const resolve = this.pending!;
       this.pending = undefined;
       port.unref();
       resolve(r);
       this.onIdle();
+    });
+    port.onDeath((why) => {
+      if (this.dead) return;
+      this.dead = true;
+      this.pending?.({ error: `a prover thread ${why}` });
+      this.pending = undefined;
+      onDeath(why);
     });
   }
   get idle(): boolean {
@@ -88,6 +105,7 @@ export class CpuPool {
   private readonly threads: Thread[] = [];
   private queue: Queued[] = [];
   private seq = 0;
+  private broken = false;
   private constructor() {}
 
   get concurrency(): number {
@@ -98,7 +116,7 @@ export class CpuPool {
     const pool = new CpuPool();
     const module = await msmModule();
     const ports = await Promise.all(Array.from({ length: threads }, () => spawn()));
-    for (const port of ports) pool.threads.push(new Thread(port, () => pool.dispatch()));
+    for (const port of ports) pool.threads.push(new Thread(port, () => pool.dispatch(), () => pool.die()));
     await Promise.all(pool.threads.map((t) => t.send({ op: 'init', module, heapStart: HEAP_START }).then(check)));
     return pool;
   }
@@ -106,15 +124,28 @@ export class CpuPool {
   /** Runs a task; `priority`: tasks on the proof's critical path (the quotient) go first. */
   async run(task: Task, priority = 0): Promise<Uint8Array[]> {
     const reply = await new Promise<Reply>((resolve) => {
+      if (this.broken) return resolve({ error: 'a prover thread died: the pool was ended' });
       this.queue.push({ task, priority, seq: this.seq++, resolve });
       this.dispatch();
     });
     return check(reply).results!;
   }
 
+  /** A thread died: fail what is queued, end the others, and let the next proof start a new pool. */
+  private die(): void {
+    if (this.broken) return;
+    this.broken = true;
+    for (const q of this.queue.splice(0)) q.resolve({ error: 'a prover thread died while this task waited' });
+    if (poolInstance === this) {
+      pool = undefined;
+      poolInstance = undefined;
+    }
+    void this.terminate().catch(() => {});
+  }
+
   private dispatch(): void {
     for (const t of this.threads) {
-      if (!t.idle || this.queue.length === 0) continue;
+      if (t.dead || !t.idle || this.queue.length === 0) continue;
       let best = 0;
       for (let i = 1; i < this.queue.length; i++) {
         const q = this.queue[i]!;
@@ -132,7 +163,13 @@ export class CpuPool {
 }
 
 function check(r: Reply): Reply {
-  if (r.error) throw new Error(`CPU MSM worker failed: ${r.error}`);
+  if (r.error) {
+    const first = r.error.split('\n')[0]!;
+    throw new ZkonnxError('PROVER_FAILED', `the wasm prover failed: ${first}`, {
+      hint: /memory|allocation/i.test(first) ? 'a prover thread holds its share of the key in a WebAssembly memory of at most 4 GiB: prove the model in parts (compile --split)' : 'run again; report it with the build folder if it repeats',
+      detail: r.error,
+    });
+  }
   return r;
 }
 
@@ -142,13 +179,15 @@ function defaultThreads(): number {
 }
 
 let pool: Promise<CpuPool> | undefined;
+let poolInstance: CpuPool | undefined;
 
 /** The process's pool (one thread per core), started on first use. */
 export function cpuPool(): Promise<CpuPool> {
   pool ??= (async () => {
     let n = defaultThreads();
     if (isNode) n = (await import('node:os')).availableParallelism();
-    return CpuPool.create(n);
+    poolInstance = await CpuPool.create(n);
+    return poolInstance;
   })();
   return pool;
 }
@@ -156,5 +195,6 @@ export function cpuPool(): Promise<CpuPool> {
 export async function releaseCpuPool(): Promise<void> {
   const p = pool;
   pool = undefined;
+  poolInstance = undefined;
   if (p) await (await p).terminate();
 }
