@@ -58,6 +58,9 @@ describe('wasm field kernels', () => {
           expect(raw(R)).toBe((want << 261n) % Q);
         }
       }
+      x.fq_sqr(A, R);
+      expect(raw(R) < 2n * Q).toBe(true);
+      expect(fromMont(mem(), R)).toBe((a * a) % Q);
       if (a !== 0n) {
         x.fq_inv(A, R);
         expect((fromMont(mem(), R) * a) % Q).toBe(1n);
@@ -76,6 +79,8 @@ describe('wasm field kernels', () => {
       mem().set(toMont(b0), B); mem().set(toMont(b1), B + FQ_BYTES);
       x.fq2_mul(A, B, R);
       expect([fromMont(mem(), R), fromMont(mem(), R + FQ_BYTES)]).toEqual([(((a0 * b0 - a1 * b1) % Q) + Q) % Q, (a0 * b1 + a1 * b0) % Q]);
+      x.fq2_sqr(A, R);
+      expect([fromMont(mem(), R), fromMont(mem(), R + FQ_BYTES)]).toEqual([(((a0 * a0 - a1 * a1) % Q) + Q) % Q, (2n * a0 * a1) % Q]);
       x.fq2_inv(A, R);
       x.fq2_mul(A, R, R);
       expect([fromMont(mem(), R), fromMont(mem(), R + FQ_BYTES)]).toEqual([1n, 0n]);

@@ -37,6 +37,7 @@ function ops(c: CodeBuilder, f: string) {
   return {
     k: (x: number) => c.i32_const(x),
     mul: (a: Code, b: Code, r: Code) => c.call(`${f}_mul`, a, b, r),
+    sqr: (a: Code, r: Code) => c.call(`${f}_sqr`, a, r),
     add: (a: Code, b: Code, r: Code) => c.call(`${f}_add`, a, b, r),
     sub: (a: Code, b: Code, r: Code) => c.call(`${f}_sub`, a, b, r),
     copy: (a: Code, r: Code) => c.call(`${f}_copy`, a, r),
@@ -138,7 +139,7 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
             [...F.sub(y('pb'), y('pa'), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))],
             [...F.mul(L('pa'), L('pa'), F.k(lam)), ...F.add(F.k(lam), F.k(lam), F.k(x3)), ...F.add(F.k(lam), F.k(x3), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))]),
           // x3 = λ² − xa − xb (xb = xa when doubling); y3 = λ(xa − x3) − ya
-          ...F.mul(F.k(lam), F.k(lam), F.k(x3)),
+          ...F.sqr(F.k(lam), F.k(x3)),
           ...F.sub(F.k(x3), L('pa'), F.k(x3)),
           ...F.sub(F.k(x3), L('pb'), F.k(x3)),
           ...F.sub(L('pa'), F.k(x3), F.k(y3)),
@@ -180,12 +181,12 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     const k = F.k;
     fb.addCode([
       ...c.if(F.isZero(Z(c, p)), [...copyBytes(c, p, r, 3 * E), ...c.ret([])]),
-      ...F.mul(X(c, p), X(c, p), k(A)),
-      ...F.mul(Y(c, p), Y(c, p), k(B)),
-      ...F.mul(k(B), k(B), k(C)),
-      ...F.add(X(c, p), k(B), k(D)), ...F.mul(k(D), k(D), k(D)), ...F.sub(k(D), k(A), k(D)), ...F.sub(k(D), k(C), k(D)), ...F.add(k(D), k(D), k(D)),
+      ...F.sqr(X(c, p), k(A)),
+      ...F.sqr(Y(c, p), k(B)),
+      ...F.sqr(k(B), k(C)),
+      ...F.add(X(c, p), k(B), k(D)), ...F.sqr(k(D), k(D)), ...F.sub(k(D), k(A), k(D)), ...F.sub(k(D), k(C), k(D)), ...F.add(k(D), k(D), k(D)),
       ...F.add(k(A), k(A), k(Ee)), ...F.add(k(Ee), k(A), k(Ee)),
-      ...F.mul(k(Ee), k(Ee), k(Fv)),
+      ...F.sqr(k(Ee), k(Fv)),
       ...F.sub(k(Fv), k(D), k(x3)), ...F.sub(k(x3), k(D), k(x3)),
       ...F.mul(Y(c, p), Z(c, p), k(z3)), ...F.add(k(z3), k(z3), k(z3)),
       ...F.sub(k(D), k(x3), k(y3)), ...F.mul(k(Ee), k(y3), k(y3)),
@@ -212,12 +213,12 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     } else {
       code.push(...c.if(F.isZero(Z(c, p)), [...copyBytes(c, q, r, 3 * E), ...c.ret([])]));
       code.push(...c.if(F.isZero(Z(c, q)), [...copyBytes(c, p, r, 3 * E), ...c.ret([])]));
-      code.push(...F.mul(Z(c, q), Z(c, q), k(z2z2)));
+      code.push(...F.sqr(Z(c, q), k(z2z2)));
       code.push(...F.mul(X(c, p), k(z2z2), k(u1)));
       code.push(...F.mul(Y(c, p), Z(c, q), k(s1)), ...F.mul(k(s1), k(z2z2), k(s1)));
     }
     code.push(
-      ...F.mul(Z(c, p), Z(c, p), k(z1z1)),
+      ...F.sqr(Z(c, p), k(z1z1)),
       ...F.mul(X(c, q), k(z1z1), k(u2)),
       ...F.mul(Y(c, q), Z(c, p), k(s2)), ...F.mul(k(s2), k(z1z1), k(s2)),
       ...F.sub(k(u2), k(u1), k(H)),
@@ -226,10 +227,10 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
         ...c.if(F.isZero(k(rr)), c.call(`${g}_jDouble`, p, r), jZero(c, r)),
         ...c.ret([]),
       ]),
-      ...F.add(k(H), k(H), k(I)), ...F.mul(k(I), k(I), k(I)),
+      ...F.add(k(H), k(H), k(I)), ...F.sqr(k(I), k(I)),
       ...F.mul(k(H), k(I), k(J)),
       ...F.mul(k(u1), k(I), k(V)),
-      ...F.mul(k(rr), k(rr), k(x3)), ...F.sub(k(x3), k(J), k(x3)), ...F.sub(k(x3), k(V), k(x3)), ...F.sub(k(x3), k(V), k(x3)),
+      ...F.sqr(k(rr), k(x3)), ...F.sub(k(x3), k(J), k(x3)), ...F.sub(k(x3), k(V), k(x3)), ...F.sub(k(x3), k(V), k(x3)),
       ...F.sub(k(V), k(x3), k(y3)), ...F.mul(k(rr), k(y3), k(y3)),
       ...F.mul(k(s1), k(J), k(s1)), ...F.add(k(s1), k(s1), k(s1)), ...F.sub(k(y3), k(s1), k(y3)),
     );

@@ -12,6 +12,8 @@ export { HEAP_START } from './wasm-field.js';
 /** The exports the MSM calls (all pointers are byte addresses in the instance's memory). */
 export interface MsmExports {
   fq_mul(a: number, b: number, r: number): void;
+  fq_sqr(a: number, r: number): void;
+  fq2_sqr(a: number, r: number): void;
   fq_add(a: number, b: number, r: number): void;
   fq_sub(a: number, b: number, r: number): void;
   fq_reduce(a: number, r: number): void;
@@ -47,7 +49,7 @@ export interface MsmExports {
 }
 
 const EXPORTS = [
-  'fq_mul', 'fq_add', 'fq_sub', 'fq_reduce',
+  'fq_mul', 'fq_sqr', 'fq2_sqr', 'fq_add', 'fq_sub', 'fq_reduce',
   'fr_mul', 'fr_fromFfj', 'fr_toCanon', 'fr_fromFfjN', 'fr_roots', 'fr_fft', 'fr_revTail', 'fr_scale', 'fr_join', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
   ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'gather', 'batchAdd', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
 ];
