@@ -135,7 +135,7 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
     const id = nextBlock++;
     const parts: Array<Promise<Array<[number, Uint8Array]>>> = [];
     for (let w = 0; w < W; w++) {
-      const task: WindowTask = { op: 'windows', id, group: group === 'G1' ? 'g1' : 'g2', ...sub, c, W, windows: [w] };
+      const task: WindowTask = { op: 'windows', id, n: m, group: group === 'G1' ? 'g1' : 'g2', ...sub, c, W, windows: [w] };
       parts.push(pool.run(task).then((rs) => [[w, rs[0]!] as [number, Uint8Array]]));
     }
     // Σ_w W_w·2^(c·w), by Horner from the top window

@@ -19,6 +19,8 @@ interface Port {
 
 type Reply = { ok?: true; results?: Uint8Array[]; error?: string };
 
+const NONE = new Uint8Array(0);
+
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { window?: unknown }).window === 'undefined';
 
 // esbuild's keepNames (tsx, vitest) wraps inner functions in __name(): defined here for the copy
@@ -58,6 +60,8 @@ async function spawn(): Promise<Port> {
 class Thread {
   private pending?: (r: Reply) => void;
   dead = false;
+  /** The block of points the thread converted last (worker-body.ts keeps it). */
+  block = -1;
   constructor(private readonly port: Port, private readonly onIdle: () => void, onDeath: (why: string) => void) {
     port.onReply((r) => {
       const resolve = this.pending!;
@@ -153,7 +157,14 @@ export class CpuPool {
         if (q.priority > b.priority || (q.priority === b.priority && q.seq < b.seq)) best = i;
       }
       const [job] = this.queue.splice(best, 1);
-      void t.send(job!.task).then(job!.resolve);
+      let task = job!.task;
+      if (task.op === 'windows') {
+        // a thread that has the block needs none of its bytes (without SharedArrayBuffer, in a
+        // page that is not cross-origin isolated, a message would copy them)
+        if (t.block === task.id) task = { ...task, bases: NONE, scalars: NONE, neg: NONE };
+        t.block = task.id;
+      }
+      void t.send(task).then(job!.resolve);
     }
   }
 

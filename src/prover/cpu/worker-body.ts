@@ -16,6 +16,8 @@ export interface WindowTask {
   op: 'windows';
   /** the block's id: a thread keeps the last block it converted (points and digits) for the next task */
   id: number;
+  /** points in the block (bases, scalars and neg are empty when the thread has the block already) */
+  n: number;
   group: 'g1' | 'g2';
   /** n points, ffjavascript affine (64 or 128 bytes each) */
   bases: Uint8Array;
@@ -80,13 +82,13 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     const PS = 2 * E;
     const ffjPS = g === 'g1' ? 64 : 128;
     const ffjJac = g === 'g1' ? 96 : 192;
-    const n = t.neg.length;
-    const { c, W } = t;
+    const { n, c, W } = t;
     const half = 1 << (c - 1);
     const K = half + 1;
     // The block (converted points, every window's signed digits) stays from one task to the next:
     // a block's windows come as tasks of their own, mostly to the same thread.
     if (block.id !== t.id) {
+      if (t.bases.byteLength !== n * ffjPS) throw new Error(`block ${t.id} was sent without its points and is not the one kept (${block.id})`);
       block.id = -1;
       block.bytes = 0;
       ensure(heap + n * PS + 1024 * ffjPS);
