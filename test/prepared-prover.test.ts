@@ -15,7 +15,8 @@ import { encodeWtns } from '../src/circom/witness.js';
 import { circuitWitness, readWireMap } from '../src/compiler/circuit.js';
 import { ZkonnxError } from '../src/errors.js';
 import { quantGraphFromJson } from '../src/ir/serialize.js';
-import { buildModel, type ModelSpec } from '../src/onnx/write.js';
+import { buildModel } from '../src/onnx/write.js';
+import { tinyMlp } from './helpers/tiny-mlp.js';
 import { groth16Prove } from '../src/prover/groth16.js';
 import { createProver, createProverFromKey, loadBackend, preparedBytes } from '../src/prover/index.js';
 import type { WebGpuBackend } from '../src/prover/webgpu/backend.js';
@@ -32,22 +33,7 @@ vi.mock('../src/prover/zkey.js', async (importOriginal) => {
   return { ...orig, parseZkey: (...a: Parameters<typeof orig.parseZkey>) => { parses.n++; return orig.parseZkey(...a); } };
 });
 
-// the service test's MLP: compiled and set up in well under a second
-const mlp: ModelSpec = {
-  graphName: 'mlp', inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 2] }],
-  initializers: [
-    { name: 'W1', dims: [4, 3], data: new Float32Array([0.5, -0.25, 0.75, 1, 0.125, -0.5, -1, 0.25, 0.5, 0.3, -0.7, 0.9]) },
-    { name: 'B1', dims: [3], data: new Float32Array([0.1, 0.2, -0.3]) },
-    { name: 'W2', dims: [3, 2], data: new Float32Array([0.6, -0.4, 0.2, 0.8, -0.9, 0.1]) },
-    { name: 'B2', dims: [2], data: new Float32Array([0.05, -0.05]) },
-  ],
-  nodes: [
-    { name: '/fc1/Gemm', op: 'Gemm', inputs: ['x', 'W1', 'B1'], outputs: ['h'] },
-    { name: '/Relu', op: 'Relu', inputs: ['h'], outputs: ['r'] },
-    { name: '/fc2/MatMul', op: 'MatMul', inputs: ['r', 'W2'], outputs: ['m'] },
-    { name: '/fc2/Add', op: 'Add', inputs: ['m', 'B2'], outputs: ['y'] },
-  ],
-};
+const mlp = tinyMlp;
 const inputs = [{ input_data: [[0.5, -0.25, 1, 0.75]] }, { input_data: [[-1, 1, -0.5, 0.25]] }];
 const calibration = [...inputs, { input_data: [[1, 1, 1, -1]] }, { input_data: [[-1, -1, 0, 1]] }];
 
