@@ -13,6 +13,8 @@ import { CONST, FQ_BYTES, fn, type Scratch } from './wasm-field.js';
 export const INF_MARK_OFFSET = 32;
 /** Batch entry: pa, pb, pr (u32 addresses), kind (written by batchAdd). */
 export const ENTRY_BYTES = 16;
+/** Additions a batch at most in <g>_round (one inversion each): list and pref scratch are sized by it. */
+export const BATCH = 1024;
 /** Entries ahead whose points batchAdd touches early (a software prefetch). */
 const PREFETCH = 32;
 const ADD = 0;
@@ -159,6 +161,76 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
       ...c.call(`${f}_inv`, F.k(acc), F.k(inv)),
       ...c.setLocal('k', c.i32_sub(L('n'), c.i32_const(1))),
       ...c.block(backward),
+    ]);
+  }
+
+  // <g>_round(cnt, off, k, src, dst, list, pref, fin, ptrs) → more: one round of the bucket trees.
+  // Bucket b (1 ≤ b < k) has cnt[b] points from src + off[b]; pairs of them are added (batches of
+  // BATCH entries at list, one inversion each) into dst, an odd one copied along, and cnt/off
+  // updated to the sums' run in dst. A bucket of one point is final: copied to fin[b], ptrs[b]
+  // set, cnt[b] = 0. Returns whether a bucket still has two points or more (another round).
+  {
+    const [fb, c] = fn(m, `${g}_round`, ['cnt', 'off', 'k', 'src', 'dst', 'list', 'pref', 'fin', 'ptrs'],
+      [['b', 'i32'], ['m', 'i32'], ['s', 'i32'], ['o', 'i32'], ['j', 'i32'], ['pairs', 'i32'], ['nm', 'i32'], ['pending', 'i32'], ['more', 'i32'], ['e', 'i32']]);
+    fb.setReturnType('i32');
+    const L = (x: string) => c.getLocal(x);
+    const k = (x: number) => c.i32_const(x);
+    const at4 = (base: string, i: Code) => c.i32_add(L(base), c.i32_mul(i, k(4)));
+    const pt = (base: string, i: Code) => c.i32_add(L(base), c.i32_mul(i, k(2 * E)));
+    const copyPoint = (from: Code, to: Code) => {
+      const code: Code = [];
+      for (let w = 0; w < (2 * E) / 8; w++) code.push(...c.i64_store(to, w * 8, c.i64_load(from, w * 8)));
+      return code;
+    };
+    const finalize = (from: Code) => [
+      ...copyPoint(from, pt('fin', L('b'))),
+      ...c.i32_store(at4('ptrs', L('b')), 0, pt('fin', L('b'))),
+      ...c.i32_store(at4('cnt', L('b')), 0, k(0)),
+    ];
+    const flush = c.if(L('pending'), [...c.call(`${g}_batchAdd`, L('list'), L('pending'), L('pref')), ...c.setLocal('pending', k(0))]);
+    const emit = [
+      ...c.setLocal('e', c.i32_add(L('list'), c.i32_mul(L('pending'), k(ENTRY_BYTES)))),
+      ...c.i32_store(L('e'), 0, pt('src', c.i32_add(L('s'), c.i32_shl(L('j'), k(1))))),
+      ...c.i32_store(L('e'), 4, pt('src', c.i32_add(c.i32_add(L('s'), c.i32_shl(L('j'), k(1))), k(1)))),
+      ...c.i32_store(L('e'), 8, pt('dst', c.i32_add(L('o'), L('j')))),
+      ...c.setLocal('pending', c.i32_add(L('pending'), k(1))),
+      ...c.if(c.i32_eq(L('pending'), k(BATCH)), flush),
+    ];
+    const bucket = [
+      ...c.setLocal('m', c.i32_load(at4('cnt', L('b')))),
+      ...c.if(c.i32_eqz(L('m')), c.br(1)), // continue (the block below is the loop body)
+      ...c.setLocal('s', c.i32_load(at4('off', L('b')))),
+      ...c.if(c.i32_eq(L('m'), k(1)), [...finalize(pt('src', L('s'))), ...c.br(1)]),
+      ...c.setLocal('pairs', c.i32_shr_u(L('m'), k(1))),
+      ...c.setLocal('j', k(0)),
+      ...c.block(c.loop(c.br_if(1, c.i32_ge_u(L('j'), L('pairs'))), emit, c.setLocal('j', c.i32_add(L('j'), k(1))), c.br(0))),
+      ...c.if(c.i32_and(L('m'), k(1)), copyPoint(pt('src', c.i32_sub(c.i32_add(L('s'), L('m')), k(1))), pt('dst', c.i32_add(L('o'), L('pairs'))))),
+      ...c.setLocal('nm', c.i32_add(L('pairs'), c.i32_and(L('m'), k(1)))),
+      ...c.i32_store(at4('off', L('b')), 0, L('o')),
+      ...c.i32_store(at4('cnt', L('b')), 0, L('nm')),
+      ...c.setLocal('o', c.i32_add(L('o'), L('nm'))),
+      ...c.if(c.i32_gt_u(L('nm'), k(1)), c.setLocal('more', k(1))),
+    ];
+    fb.addCode([
+      ...c.setLocal('b', k(1)),
+      ...c.block(c.loop(
+        c.br_if(1, c.i32_ge_u(L('b'), L('k'))),
+        c.block(bucket),
+        c.setLocal('b', c.i32_add(L('b'), k(1))),
+        c.br(0),
+      )),
+      ...flush,
+      // the last round: every bucket is now one point in dst
+      ...c.if(c.i32_eqz(L('more')), [
+        ...c.setLocal('b', k(1)),
+        ...c.block(c.loop(
+          c.br_if(1, c.i32_ge_u(L('b'), L('k'))),
+          c.if(c.i32_eq(c.i32_load(at4('cnt', L('b'))), k(1)), finalize(pt('dst', c.i32_load(at4('off', L('b')))))),
+          c.setLocal('b', c.i32_add(L('b'), k(1))),
+          c.br(0),
+        )),
+      ]),
+      ...L('more'),
     ]);
   }
 

@@ -25,6 +25,8 @@ export interface MsmExports {
   g1_fromFfj(src: number, r: number, neg: number): void;
   g2_fromFfj(src: number, r: number, neg: number): void;
   g1_batchAdd(list: number, n: number, pref: number): void;
+  g1_round(cnt: number, off: number, k: number, src: number, dst: number, list: number, pref: number, fin: number, ptrs: number): number;
+  g2_round(cnt: number, off: number, k: number, src: number, dst: number, list: number, pref: number, fin: number, ptrs: number): number;
   g2_batchAdd(list: number, n: number, pref: number): void;
   g1_jAdd(p: number, q: number, r: number): void;
   g2_jAdd(p: number, q: number, r: number): void;
@@ -51,7 +53,7 @@ export interface MsmExports {
 const EXPORTS = [
   'fq_mul', 'fq_sqr', 'fq2_sqr', 'fq_add', 'fq_sub', 'fq_reduce',
   'fr_mul', 'fr_fromFfj', 'fr_toCanon', 'fr_fromFfjN', 'fr_roots', 'fr_fft', 'fr_revTail', 'fr_scale', 'fr_join', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
-  ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'gather', 'batchAdd', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
+  ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'gather', 'batchAdd', 'round', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
 ];
 
 export function buildMsmWasm(): Uint8Array {

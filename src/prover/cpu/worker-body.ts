@@ -65,7 +65,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
   let memory: WebAssembly.Memory;
   let heap = 0;
   const FQ = 36;
-  const BATCH = 1024;
+  const BATCH = 1024; // wasm-curve.ts's BATCH: <g>_round fills LIST and PREF up to it too
   const ENTRY = 16;
 
   function ensure(bytes: number) {
@@ -139,6 +139,8 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     const S1 = take((Math.ceil(n / 2) + K) * PS);
     const S2 = take((Math.ceil(n / 4) + K) * PS);
     const FIN = take(K * PS);
+    const CNT = take(K * 4);
+    const OFF = take(K * 4);
     // running sums in lanes (see sumBuckets): lanes × 2 points, and Jacobian accumulators
     const LANES = Math.min(1024, Math.max(1, half >> 5));
     const SEG = half / LANES;
@@ -152,8 +154,9 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     const digits = t.windows.map((w) => block.digits[w]!);
     const idx = new Uint32Array(memory.buffer, IDX, n);
     const gather = ex[`${g}_gather`]!;
-    const cnt = new Uint32Array(K);
-    const off = new Uint32Array(K);
+    const cnt = new Uint32Array(memory.buffer, CNT, K);
+    const off = new Uint32Array(memory.buffer, OFF, K);
+    const round = ex[`${g}_round`]! as unknown as (...a: number[]) => number;
     const batchAdd = ex[`${g}_batchAdd`]!;
     const reduce = ex[`${g}_reduce`]!;
     const toFfj = ex[`${g}_toFfjJac`]!;
@@ -223,45 +226,11 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
       gather(IDX, pos, BASES, SORTED);
       mem32.fill(0, PTRS >> 2, (PTRS >> 2) + k);
 
-      // rounds: round 1 reads the points in bucket order, later rounds the previous output
+      // rounds (wasm <g>_round): the first reads the points in bucket order, the next ones the
+      // previous round's sums, until every bucket is one point in FIN
       let src = SORTED;
       let dst = S1;
-      for (;;) {
-        const addr = (j: number) => src + j * PS;
-        let o = 0;
-        let more = false;
-        for (let b = 1; b < k; b++) {
-          const m = cnt[b]!;
-          if (m === 0) continue;
-          const s = off[b]!;
-          if (m === 1) {
-            // a bucket of one point is final: to its slot in FIN
-            mem8.copyWithin(FIN + b * PS, addr(s), addr(s) + PS);
-            mem32[(PTRS >> 2) + b] = FIN + b * PS;
-            cnt[b] = 0;
-            continue;
-          }
-          const pairs = m >> 1;
-          for (let j = 0; j < pairs; j++) emit(addr(s + 2 * j), addr(s + 2 * j + 1), dst + (o + j) * PS);
-          if (m & 1) mem8.copyWithin(dst + (o + pairs) * PS, addr(s + m - 1), addr(s + m - 1) + PS);
-          const nm = pairs + (m & 1);
-          off[b] = o;
-          cnt[b] = nm;
-          o += nm;
-          if (nm > 1) more = true;
-        }
-        flush();
-        if (!more) {
-          // every bucket is now one point in dst (or already final)
-          for (let b = 1; b < k; b++) {
-            if (cnt[b] === 1) {
-              mem8.copyWithin(FIN + b * PS, dst + off[b]! * PS, dst + off[b]! * PS + PS);
-              mem32[(PTRS >> 2) + b] = FIN + b * PS;
-              cnt[b] = 0;
-            }
-          }
-          break;
-        }
+      while (round(CNT, OFF, k, src, dst, LIST, PREF, FIN, PTRS)) {
         src = dst;
         dst = dst === S1 ? S2 : S1;
       }
