@@ -21,6 +21,11 @@ const SCALAR = 32;
 const MAX_BLOCK = 1 << 21;
 /** Bucket reduction cost (two Jacobian additions) in batch-affine additions, measured. */
 const REDUCE_COST = 3.5;
+/**
+ * Threads that share a block at most, where there are many: each converts the block's points for
+ * itself (~150 ns a point), and a block's bucket reductions are paid once per block.
+ */
+const THREADS_PER_BLOCK = 4;
 /** Block ids, for the threads' cache of converted blocks. */
 let nextBlock = 0;
 
@@ -119,10 +124,11 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   if (n === 0) return G.zero;
   const pool = await cpuPool();
   const T = pool.concurrency;
-  // blocks: enough for every thread to work when windows are few, and to bound memory
+  // blocks: enough for every thread to work when windows are few; to bound memory; and with many
+  // threads, one block per THREADS_PER_BLOCK threads, each converting only the blocks it works on
   let c = windowBits(n, p.bits);
   let W = windowCount(p.bits, c);
-  const blocks = Math.max(Math.ceil(n / (opts.maxBlock ?? MAX_BLOCK)), Math.min(Math.floor(T / W), Math.ceil(n / 4096)), 1);
+  const blocks = Math.max(Math.ceil(n / (opts.maxBlock ?? MAX_BLOCK)), Math.min(Math.max(Math.floor(T / W), Math.floor(T / THREADS_PER_BLOCK)), Math.ceil(n / 4096)), 1);
   const size = Math.ceil(n / blocks);
   c = opts.windowBits ?? windowBits(size, p.bits);
   W = windowCount(p.bits, c);

@@ -102,8 +102,8 @@ interface Queued {
 
 /**
  * Worker threads with one task each at a time, fed from one queue: the highest priority first,
- * then the oldest. A thread takes its next task when it is done with one, so threads slowed by
- * other processes simply take fewer.
+ * then a window of the block the thread converted last (no conversion), then the oldest. A thread
+ * takes its next task when it is done with one, so threads slowed by other processes take fewer.
  */
 export class CpuPool {
   private readonly threads: Thread[] = [];
@@ -150,11 +150,13 @@ export class CpuPool {
   private dispatch(): void {
     for (const t of this.threads) {
       if (t.dead || !t.idle || this.queue.length === 0) continue;
+      // the highest priority, then a window of the block this thread holds, then the oldest
+      const mine = (q: Queued) => (q.task.op === 'windows' && q.task.id === t.block ? 1 : 0);
       let best = 0;
       for (let i = 1; i < this.queue.length; i++) {
         const q = this.queue[i]!;
         const b = this.queue[best]!;
-        if (q.priority > b.priority || (q.priority === b.priority && q.seq < b.seq)) best = i;
+        if (q.priority !== b.priority ? q.priority > b.priority : mine(q) !== mine(b) ? mine(q) > mine(b) : q.seq < b.seq) best = i;
       }
       const [job] = this.queue.splice(best, 1);
       let task = job!.task;
