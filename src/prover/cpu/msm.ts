@@ -17,9 +17,9 @@ import type { WindowTask } from './worker-body.js';
 export type Group = 'G1' | 'G2';
 
 const SCALAR = 32;
-/** Points per block at most: a G1 block then needs ~200 MB of a worker's wasm memory. */
+/** Points per block at most: a block then takes ~0.4 GiB (G1) or ~0.8 GiB (G2) of a thread's wasm memory (4 GiB at most). */
 const MAX_BLOCK = 1 << 21;
-/** Bucket reduction cost (two Jacobian additions) in batch-affine additions, measured. */
+/** A bucket's share of a window's reduction, in the time a point costs a window (measured here: the widths it picks are the fastest). */
 const REDUCE_COST = 3.5;
 /**
  * Threads that share a block at most, where there are many: each converts the block's points for

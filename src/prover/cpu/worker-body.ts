@@ -183,7 +183,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
      * LANES segments of SEG, k = j·SEG + i. Each lane runs S_j += B_k, T_j += S_j from its top
      * bucket down, all lanes in step (one batch, one inversion, per half step); then
      * Σ k·B_k = Σ_j T_j + SEG·Σ_j j·S_j, the last sum by Jacobian running sums over the lanes.
-     * Two affine additions a bucket instead of two Jacobian ones (a third of the multiplications).
+     * Two affine additions a bucket instead of two Jacobian ones (less than half the multiplications).
      */
     function sumBuckets() {
       for (let j = 0; j < LANES; j++) {
