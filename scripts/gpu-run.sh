@@ -7,7 +7,7 @@
 #
 #   bash .gpu/run.sh                     the device check: MSMs and proofs 2^12..2^20, snarkjs, wasm and
 #                                        webgpu, prepared keys too, stage timings; under 8 minutes on
-#                                        the H200 machine (sizes not started past --budget-s 420)
+#                                        the H200 machine (no size started after --budget-s 300)
 #   bash .gpu/run.sh [benchmark flags]   e.g. --msm 16,18,20 --proofs 16,18,20,22 --backends webgpu
 #   bash .gpu/run.sh --diag              the set-up and the adapter probe only
 set -uo pipefail
@@ -115,7 +115,7 @@ say "Dawn adapters (Vulkan loader errors on)"
 
 # ---- the benchmark ---------------------------------------------------------------------------
 # no flags: the device check (sized for a 15-minute device session with room for a rerun)
-[ $# -eq 0 ] && set -- --msm 12,14,16,18,20 --proofs 12,14,16,18,20 --backends wasm,webgpu --runs 2 --msm-runs 3 --prepared --budget-s 420
+[ $# -eq 0 ] && set -- --msm 12,14,16,18,20 --proofs 12,14,16,18,20 --backends wasm,webgpu --runs 2 --msm-runs 3 --prepared --budget-s 300
 cd "$repo"
 say "node .gpu/prove.mjs $*"
 touch "$rt/started"
