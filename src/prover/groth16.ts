@@ -71,18 +71,18 @@ function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
 const strings = (x: unknown): unknown => (Array.isArray(x) ? x.map(strings) : String(x));
 
 /**
- * A parsed proving key. `CH`: the C and H points concatenated (the bases of pi_c's one MSM) when
- * built already, as a prepared prover keeps them (prepared.ts); otherwise each proof builds it.
+ * A parsed proving key with `CH`, the C and H points concatenated (the bases of pi_c's one MSM):
+ * a prepared prover (prepared.ts) joins them once, groth16Prove once a proof.
  */
-export type ParsedZkey = Zkey & { readonly CH?: Uint8Array };
+export type ParsedZkey = Zkey & { readonly CH: Uint8Array };
 
 /** Reads and parses the zkey, then proves (groth16ProveParsed): one proof, nothing kept. */
 export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backend: ProverBackend, opts: Groth16ProveOptions = {}): Promise<Groth16Result> {
   const t0 = performance.now();
   opts.progress?.step?.('read zkey and witness');
   const wtns = await readWtnsFile(wtnsSrc); // the small file first: a wrong witness fails fast
-  const zkey: ParsedZkey = await readZkeyFile(zkeySrc);
-  const parsed = { ...zkey, CH: concat(zkey.C, zkey.H) };
+  const zkey = await readZkeyFile(zkeySrc);
+  const parsed: ParsedZkey = { ...zkey, CH: concat(zkey.C, zkey.H) };
   try {
     return await proveParsed(parsed, wtns, backend, opts, t0);
   } finally {
@@ -138,10 +138,9 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   step('quotient and MSMs');
   let quotient = 0;
   const wC = w.subarray((nPublic + 1) * 32);
-  const CH = zkey.CH ?? concat(zkey.C, zkey.H);
   const ch = backend.quotient(a, b, c, power).then((q) => {
     quotient = since(t2);
-    return backend.msmG1(CH, concat(wC, q));
+    return backend.msmG1(zkey.CH, concat(wC, q));
   });
   const [pA, pB1, pB2, pCH] = await Promise.all([...early, ch]);
   const msm = since(t2);

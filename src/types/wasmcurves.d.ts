@@ -12,7 +12,6 @@ declare module 'wasmbuilder' {
     i64_store32(addr: Code, offset: number, v: Code): Code;
     i64_store(addr: Code, offset: number, v: Code): Code;
     i32_load(addr: Code, offset?: number): Code;
-    i32_load8_u(addr: Code, offset?: number): Code;
     i32_store(addr: Code, offset: number, v: Code): Code;
     call(fn: string, ...args: Code[]): Code;
     if(cond: Code, then: Code, otherwise?: Code): Code;
@@ -28,14 +27,10 @@ declare module 'wasmbuilder' {
     i64_mul(a: Code, b: Code): Code;
     i64_and(a: Code, b: Code): Code;
     i64_or(a: Code, b: Code): Code;
-    i64_xor(a: Code, b: Code): Code;
     i64_shr_u(a: Code, b: Code): Code;
     i64_shr_s(a: Code, b: Code): Code;
     i64_shl(a: Code, b: Code): Code;
     i64_ge_s(a: Code, b: Code): Code;
-    i64_lt_s(a: Code, b: Code): Code;
-    i64_eq(a: Code, b: Code): Code;
-    i64_ne(a: Code, b: Code): Code;
     i32_add(a: Code, b: Code): Code;
     i32_sub(a: Code, b: Code): Code;
     i32_mul(a: Code, b: Code): Code;
@@ -49,11 +44,7 @@ declare module 'wasmbuilder' {
     i32_or(a: Code, b: Code): Code;
     i32_shl(a: Code, b: Code): Code;
     i32_shr_u(a: Code, b: Code): Code;
-    i32_xor(a: Code, b: Code): Code;
-    i64_eqz(a: Code): Code;
     i32_eqz(a: Code): Code;
-    i64_extend_i32_u(a: Code): Code;
-    i32_wrap_i64(a: Code): Code;
   }
   export class FunctionBuilder {
     addParam(name: string, type: 'i32' | 'i64'): void;

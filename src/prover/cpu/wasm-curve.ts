@@ -8,7 +8,7 @@
 // Affine point: x ‖ y; the point at infinity has 0xffffffff in x's ninth limb (never a canonical
 // limb). Jacobian: X ‖ Y ‖ Z, Z = 0 at infinity.
 import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
-import { CONST, FQ_BYTES, fn, type Scratch } from './wasm-field.js';
+import { FQ, FQ_BYTES, fn, type Scratch } from './wasm-field.js';
 
 export const INF_MARK_OFFSET = 32;
 /** Batch entry: pa, pb, pr (u32 addresses), kind (written by batchAdd). */
@@ -53,9 +53,12 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
   const off = (c: CodeBuilder, p: Code, bytes: number) => (bytes === 0 ? p : c.i32_add(p, c.i32_const(bytes)));
   const isInf = (c: CodeBuilder, p: Code) => c.i32_eq(c.i32_load(p, INF_MARK_OFFSET), c.i32_const(-1));
   const setInf = (c: CodeBuilder, p: Code) => c.i32_store(p, INF_MARK_OFFSET, c.i32_const(-1));
+  /** Copies `bytes` (a multiple of 4): 8 at a time, the last 4 alone when a Jacobian point ends on them. */
   const copyBytes = (c: CodeBuilder, from: Code, to: Code, bytes: number) => {
     const code: Code = [];
-    for (let j = 0; j < bytes / 4; j++) code.push(...c.i32_store(to, j * 4, c.i32_load(from, j * 4)));
+    let j = 0;
+    for (; j + 8 <= bytes; j += 8) code.push(...c.i64_store(to, j, c.i64_load(from, j)));
+    if (j < bytes) code.push(...c.i32_store(to, j, c.i32_load(from, j)));
     return code;
   };
 
@@ -80,8 +83,7 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
   {
     const [fb, c] = fn(m, `${g}_gather`, ['idx', 'n', 'base', 'dst'], [['i', 'i32'], ['e', 'i32'], ['s', 'i32'], ['d', 'i32']]);
     const L = (x: string) => c.getLocal(x);
-    const copy: Code = [];
-    for (let w = 0; w < (2 * E) / 8; w++) copy.push(...c.i64_store(L('d'), w * 8, c.i64_load(L('s'), w * 8)));
+    const copy = copyBytes(c, L('s'), L('d'), 2 * E);
     const negY = [...c.call(`${f}_neg`, off(c, L('d'), E), off(c, L('d'), E)), ...c.call(`${f}_reduce`, off(c, L('d'), E), off(c, L('d'), E))];
     fb.addCode([
       ...c.if(c.i32_eqz(L('n')), c.ret([])),
@@ -156,7 +158,7 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     );
     fb.addCode([
       ...c.if(c.i32_eqz(L('n')), c.ret([])),
-      ...F.copy(F.k(CONST.one), F.k(acc)),
+      ...F.copy(F.k(FQ.one), F.k(acc)),
       ...forward,
       ...c.call(`${f}_inv`, F.k(acc), F.k(inv)),
       ...c.setLocal('k', c.i32_sub(L('n'), c.i32_const(1))),
@@ -177,11 +179,7 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     const k = (x: number) => c.i32_const(x);
     const at4 = (base: string, i: Code) => c.i32_add(L(base), c.i32_mul(i, k(4)));
     const pt = (base: string, i: Code) => c.i32_add(L(base), c.i32_mul(i, k(2 * E)));
-    const copyPoint = (from: Code, to: Code) => {
-      const code: Code = [];
-      for (let w = 0; w < (2 * E) / 8; w++) code.push(...c.i64_store(to, w * 8, c.i64_load(from, w * 8)));
-      return code;
-    };
+    const copyPoint = (from: Code, to: Code) => copyBytes(c, from, to, 2 * E);
     const finalize = (from: Code) => [
       ...copyPoint(from, pt('fin', L('b'))),
       ...c.i32_store(at4('ptrs', L('b')), 0, pt('fin', L('b'))),
@@ -280,7 +278,7 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     const code: Code = [];
     if (mixed) {
       code.push(...c.if(isInf(c, q), [...copyBytes(c, p, r, 3 * E), ...c.ret([])]));
-      code.push(...c.if(F.isZero(Z(c, p)), [...copyBytes(c, q, r, 2 * E), ...F.copy(k(CONST.one), Z(c, r)), ...c.ret([])]));
+      code.push(...c.if(F.isZero(Z(c, p)), [...copyBytes(c, q, r, 2 * E), ...F.copy(k(FQ.one), Z(c, r)), ...c.ret([])]));
       code.push(...F.copy(X(c, p), k(u1)), ...F.copy(Y(c, p), k(s1)));
     } else {
       code.push(...c.if(F.isZero(Z(c, p)), [...copyBytes(c, q, r, 3 * E), ...c.ret([])]));

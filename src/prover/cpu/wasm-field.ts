@@ -72,7 +72,6 @@ export interface PrimeSpec {
 /** Fq's `one` is followed by zeros: read as an Fq2 element at the same address it is 1 + 0u. */
 export const FQ: PrimeSpec = { name: 'fq', p: Q, one: 0, kIn: 128, kOut: 192, plain1: 256 };
 export const FR: PrimeSpec = { name: 'fr', p: R, one: 320, kIn: 384, kOut: 448, plain1: 512 };
-export const CONST = { one: FQ.one } as const;
 export const HEAP_START = 16384;
 
 /** Constant data at the bottom of memory (scratch slots for the emitted functions follow). */
