@@ -5,9 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
-import { cpuMsm, prepare, windowBits } from '../src/prover/cpu/msm.js';
+import { cpuMsm, forgetBases, keepBases, prepare, windowBits } from '../src/prover/cpu/msm.js';
 import { Q, fromMont, toMont, FQ_BYTES } from '../src/prover/cpu/wasm-field.js';
 import { releaseCpuPool } from '../src/prover/cpu/pool.js';
+import { fitsBits } from '../src/prover/groth16.js';
 import { HEAP_START, instantiate, msmModule } from '../src/prover/cpu/wasm-module.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
 import { combTimes } from '../src/setup/fast/kernels.js';
@@ -155,11 +156,26 @@ describe('CPU MSM against ffjavascript', async () => {
       for (const [name, xs] of Object.entries(sets)) {
         const sc = scalarBytes(xs);
         const want = await Gr.multiExpAffine(bases, sc);
-        // default; blocks of 128 points; 14-bit windows (8192 buckets: summed in lanes of batched affine additions)
-        for (const opts of [{}, { maxBlock: 128 }, { windowBits: 14 }]) {
+        // default; blocks of 128 points; 14-bit windows (8192 buckets: summed in lanes of batched
+        // affine additions); 5-bit windows (digits straddle u32 words at other offsets)
+        for (const opts of [{}, { maxBlock: 128 }, { windowBits: 14 }, { windowBits: 5 }]) {
           const got = await cpuMsm(Gr, group, bases, sc, opts);
           expect(Buffer.from(Gr.toAffine(got)).toString('hex'), `${group} ${name} ${JSON.stringify(opts)}`).toBe(Buffer.from(Gr.toAffine(want)).toString('hex'));
         }
+      }
+      // kept bases (a prepared key's section): converted once, every set of scalars in turn, in
+      // one block and in blocks of 128 (the threads then hold several kept blocks at once)
+      for (const maxBlock of [undefined, 128]) {
+        const copy = bases.slice(); // kept by identity: a fresh array for each layout
+        keepBases(copy, { maxBlock });
+        for (const round of [0, 1]) {
+          for (const [name, xs] of Object.entries(sets)) {
+            const sc = scalarBytes(xs);
+            const got = await cpuMsm(Gr, group, copy, sc);
+            expect(Gr.eq(got, await Gr.multiExpAffine(bases, sc)), `${group} kept (blocks ≤ ${maxBlock}) ${name}, pass ${round}`).toBe(true);
+          }
+        }
+        forgetBases(copy);
       }
     }
   }, 120_000);
@@ -182,8 +198,13 @@ describe('CPU MSM against ffjavascript', async () => {
     const p = prepare(new Uint8Array(3 * 64).fill(1), scalarBytes([-3n, 5n, 0n]), 64);
     expect([...p.neg]).toEqual([1, 0]);
     expect([...p.scalars.subarray(0, 4)]).toEqual([3, 0, 0, 0]);
+    expect([...p.scalars.subarray(36, 40)]).toEqual([5, 0, 0, 0]);
     expect(p.bits).toBe(3);
     expect(windowBits(1, 3)).toBe(2);
+    // groth16.ts runs C's MSM on its own, early, when the witness is this small
+    expect(fitsBits(scalarBytes([-3n, 5n, (1n << 128n) - 1n, -(1n << 127n)]), 128)).toBe(true);
+    expect(fitsBits(scalarBytes([5n, 1n << 128n]), 128)).toBe(false);
+    expect(fitsBits(scalarBytes([-(1n << 128n)]), 128)).toBe(false);
     expect(windowBits(1 << 20, 254)).toBeGreaterThanOrEqual(12);
   });
 });

@@ -164,7 +164,7 @@ describe('wasm backend against ffjavascript', () => {
     const curve = await bn128();
     const Fr = curve.Fr as typeof curve.Fr & { batchFromMontgomery(b: Uint8Array): Promise<Uint8Array>; sub(a: Uint8Array, b: Uint8Array): Uint8Array };
     const backend = await loadBackend('wasm');
-    for (const power of [1, 5, 11]) {
+    for (const power of [1, 2, 5, 11, 13]) { // 2^13: two of fr_coset's blocks
       const n = 2 ** power;
       const [a, b, c] = [scalars(n, false), scalars(n, true), scalars(n, false)];
       const inc = Fr.w[power + 1]!;

@@ -99,6 +99,8 @@ export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backe
  * drop one before it is garbage-collected.
  */
 export interface BasesKeeper {
+  /** A prepared key's section, to be kept converted for the proofs to come (the WebGPU backend keeps every array it uploads). */
+  keepBases?(bases: Uint8Array): Promise<void>;
   releaseBases(bases: Uint8Array): Promise<void>;
 }
 
@@ -123,26 +125,30 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
 
   const t1 = performance.now();
   // The MSMs that need only the witness start first, so that the backend works while the A/B/C
-  // evaluations (this thread) run; then the quotient (a chain of dependent steps, first in the
-  // backend's queue: the wasm pool runs it ahead of queued MSM windows). C and H both go into
-  // pi_c, so they are one MSM over the concatenated bases (one bucket reduction per window
-  // instead of two, and a wider window).
+  // evaluations run (qap.ts: CPU pool tasks, ahead of queued MSM windows); then the quotient (a
+  // chain of dependent steps, first in the backend's queue: the wasm pool runs it ahead of queued
+  // MSM windows). C and H both go into pi_c: where the witness needs far fewer bits than H's
+  // scalars (uniform, ~254 bits; a quantized model's witness is small), C's MSM is cheap and
+  // starts early too, filling the threads while the quotient runs; else they are one MSM over
+  // the concatenated bases (one bucket reduction per window instead of two, a wider window).
   const w = wtns.witness;
-  const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w)] as const;
-  for (const e of early) e.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+  const wC = w.subarray((nPublic + 1) * 32);
+  const splitC = fitsBits(wC, SPLIT_C_BITS);
+  const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), splitC ? backend.msmG1(zkey.C, wC) : undefined] as const;
+  for (const e of early) e?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
   step('A/B/C evaluations');
-  const { a, b, c } = await buildABC(curve, zkey, w);
+  const { a, b, c } = await buildABC(zkey, w);
   const abc = since(t1);
 
   const t2 = performance.now();
   step('quotient and MSMs');
   let quotient = 0;
-  const wC = w.subarray((nPublic + 1) * 32);
   const ch = backend.quotient(a, b, c, power).then((q) => {
     quotient = since(t2);
-    return backend.msmG1(zkey.CH, concat(wC, q));
+    return splitC ? backend.msmG1(zkey.H, q) : backend.msmG1(zkey.CH, concat(wC, q));
   });
-  const [pA, pB1, pB2, pCH] = await Promise.all([...early, ch]);
+  const [pA, pB1, pB2, pC, pH] = await Promise.all([...early, ch]);
+  const pCH = pC ? curve.G1.add(pC, pH) : pH;
   const msm = since(t2);
 
   const t3 = performance.now();
@@ -154,6 +160,41 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   const f = (x: number) => x.toFixed(3);
   opts.progress?.info?.(`groth16 (${backend.description}), 2^${power}: read ${f(read)} s, A/B/C ${f(abc)} s, quotient ${f(quotient)} s, MSMs ${f(msm)} s, total ${f(timings.total)} s`);
   return { proof, publicSignals, timings };
+}
+
+/** C's MSM starts with A's and B's where no witness value needs more bits than this (r − s counting as −s). */
+const SPLIT_C_BITS = 128;
+
+const words = (x: bigint) => Array.from({ length: 8 }, (_, i) => Number((x >> BigInt(32 * i)) & 0xffffffffn));
+const R_WORDS = words(BN254_R);
+const HALF_R = words(BN254_R >> 1n);
+
+/**
+ * Whether every scalar's magnitude fits in `bits`, a scalar above r/2 counting as s − r: one pass
+ * over 32-byte canonical scalars (stops at the first that does not fit).
+ */
+export function fitsBits(scalars: Uint8Array, bits: number): boolean {
+  const b = scalars.byteOffset % 4 === 0 ? scalars : scalars.slice();
+  const sw = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+  const m = new Uint32Array(8);
+  for (let o = 0; o < sw.length; o += 8) {
+    let j = 7;
+    while (j > 0 && sw[o + j] === HALF_R[j]) j--;
+    if (sw[o + j]! > HALF_R[j]!) {
+      let borrow = 0; // r − s
+      for (let w = 0; w < 8; w++) {
+        const d = R_WORDS[w]! - sw[o + w]! - borrow;
+        m[w] = d >>> 0;
+        borrow = d < 0 ? 1 : 0;
+      }
+    } else {
+      m.set(sw.subarray(o, o + 8));
+    }
+    let hi = 7;
+    while (hi > 0 && m[hi] === 0) hi--;
+    if (m[hi] && hi * 32 + 32 - Math.clz32(m[hi]!) > bits) return false;
+  }
+  return true;
 }
 
 /** The MSM results; pCH = C + H. */

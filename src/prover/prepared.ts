@@ -139,6 +139,7 @@ function prepare(zkeyBytes: Uint8Array, backend: Backend, ownBackend: boolean, f
   let b = backend;
   const { power, nVars } = parsed.header;
   const inFlight = new Set<Promise<unknown>>();
+  const kept = new WeakSet<Backend>();
   let released: Promise<void> | undefined;
   return {
     name: backend.name,
@@ -152,6 +153,12 @@ function prepare(zkeyBytes: Uint8Array, backend: Backend, ownBackend: boolean, f
       const run = (async () => {
         // the wasm curve may have been ended since (releaseCurves): a wasm backend on a live one
         if (b instanceof WasmBackend && b.curve !== (await bn128())) b = await WasmBackend.create();
+        if (!kept.has(b)) {
+          // the backend keeps the sections converted from the first proof on (wasm: its threads)
+          kept.add(b);
+          const keeper = b as Partial<BasesKeeper>;
+          await Promise.all([k.A, k.B1, k.B2, k.C, k.H, k.CH].map((x) => keeper.keepBases?.(x)));
+        }
         return groth16ProveParsed(k, wtns, b, opts);
       })();
       inFlight.add(run);
@@ -164,7 +171,7 @@ function prepare(zkeyBytes: Uint8Array, backend: Backend, ownBackend: boolean, f
         const k = key;
         key = undefined;
         const keeper = b as Partial<BasesKeeper>;
-        if (k && keeper.releaseBases) await Promise.all([k.A, k.B1, k.B2, k.CH].map((x) => keeper.releaseBases!(x)));
+        if (k && keeper.releaseBases) await Promise.all([k.A, k.B1, k.B2, k.C, k.H, k.CH].map((x) => keeper.releaseBases!(x)));
         if (ownBackend) await b.release?.();
       })();
       return released;

@@ -4,13 +4,14 @@
 // buckets take 11). Quotient: cpu/quotient.ts (NTTs over Fr). ffjavascript's curve (the one
 // snarkjs proves with) supplies constants and the point operations of the final assembly.
 import type { ProverBackend } from './backend.js';
-import { cpuMsm } from './cpu/msm.js';
+import type { BasesKeeper } from './groth16.js';
+import { cpuMsm, forgetBases, keepBases } from './cpu/msm.js';
 import { cpuQuotient } from './cpu/quotient.js';
 import { cpuPool } from './cpu/pool.js';
 import { bn128, type ProverCurve } from './curve.js';
 
 
-export class WasmBackend implements ProverBackend {
+export class WasmBackend implements ProverBackend, BasesKeeper {
   readonly name = 'wasm' as const;
   readonly description: string;
 
@@ -29,6 +30,15 @@ export class WasmBackend implements ProverBackend {
 
   msmG2(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
     return cpuMsm(this.curve.G2 as never, 'G2', bases, scalars);
+  }
+
+  /** The threads convert a kept array's points once and hold them for every proof (cpu/msm.ts). */
+  async keepBases(bases: Uint8Array): Promise<void> {
+    keepBases(bases);
+  }
+
+  async releaseBases(bases: Uint8Array): Promise<void> {
+    forgetBases(bases);
   }
 
   quotient(a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number): Promise<Uint8Array> {

@@ -2,21 +2,25 @@
 // Pippenger's buckets, each bucket summed with batched affine additions (worker-body.ts).
 // Arranged for what a Groth16 witness looks like:
 //  - zero scalars and points at infinity are dropped;
-//  - a scalar above r/2 is replaced by r − s on the negated point: the small negative values
-//    of a quantized model (r − 3, say) then cost as little as small positive ones, and only the
+//  - a scalar above r/2 is replaced by r − s and its digits negated: the small negative values of
+//    a quantized model (r − 3, say) then cost as little as small positive ones, and only the
 //    windows under the largest |s|'s top bit are computed;
 //  - the window width comes from a cost model of additions against bucket reductions for the
 //    points that are left.
 // Points are cut into blocks when there are fewer windows than threads or too many points for
-// one worker's memory; every window of a block is a task of its own.
+// one worker's memory; every window of a block is a task of its own. A thread converts a block's
+// points to its wasm form once and keeps them: a kept bases array (keepBases: a prepared key's
+// sections) has fixed blocks, converted once for all its proofs.
 import type { PointOps } from '../curve.js';
 import { BN254_R } from '../../circom/r1cs.js';
-import { cpuPool } from './pool.js';
+import { cpuPool, cpuPoolNow } from './pool.js';
 import type { WindowTask } from './worker-body.js';
 
 export type Group = 'G1' | 'G2';
 
 const SCALAR = 32;
+/** u32 words a point's digit source takes (worker-body.ts reads them): s + offset can pass 2^256. */
+export const DIGIT_WORDS = 9;
 /** Points per block at most: a block then takes ~0.4 GiB (G1) or ~0.8 GiB (G2) of a thread's wasm memory (4 GiB at most). */
 const MAX_BLOCK = 1 << 21;
 /** A bucket's share of a window's reduction, in the time a point costs a window (measured here: the widths it picks are the fastest). */
@@ -26,7 +30,7 @@ const REDUCE_COST = 3.5;
  * itself (~150 ns a point), and a block's bucket reductions are paid once per block.
  */
 const THREADS_PER_BLOCK = 4;
-/** Block ids, for the threads' cache of converted blocks. */
+/** Block ids, for the threads' caches of converted blocks. */
 let nextBlock = 0;
 
 const words = (x: bigint) => Array.from({ length: 8 }, (_, i) => Number((x >> BigInt(32 * i)) & 0xffffffffn));
@@ -42,61 +46,165 @@ function shared(bytes: number): Uint8Array {
   return typeof SharedArrayBuffer === 'function' ? new Uint8Array(new SharedArrayBuffer(bytes)) : new Uint8Array(bytes);
 }
 
-interface Prepared {
+/** A kept bases array: its finite points (indices into the array, and a shared copy) in fixed blocks. */
+interface Kept {
+  idx: Uint32Array;
   bases: Uint8Array;
-  scalars: Uint8Array;
-  neg: Uint8Array;
-  bits: number;
+  blocks: Array<{ id: number; start: number; size: number }>;
 }
 
-/** Drops zero terms, folds scalars above r/2 onto negated points; `sBase`: bytes of a base. */
-export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number): Prepared {
-  const n = scalars.byteLength / SCALAR;
-  const sw = u32(scalars);
+/** Arrays to keep (keepBases), and the ones laid out already (on their first MSM). */
+const toKeep = new WeakMap<Uint8Array, { maxBlock?: number }>();
+const kept = new WeakMap<Uint8Array, Kept>();
+
+function finite(bw: Uint32Array, i: number, sBase: number): boolean {
+  let zb = 0;
+  for (let j = (i * sBase) >> 2, e = j + (sBase >> 2); j < e; j++) zb |= bw[j]!;
+  return zb !== 0;
+}
+
+/** Copies the points whose `keep` flag is set into a shared buffer, runs of them at a time. */
+function copyPoints(bases: Uint8Array, keep: Uint8Array, count: number, sBase: number): Uint8Array {
+  const out = shared(count * sBase);
+  let k = 0;
+  for (let i = 0; i < keep.length;) {
+    if (!keep[i]) { i++; continue; }
+    let e = i;
+    while (e < keep.length && keep[e]) e++;
+    out.set(bases.subarray(i * sBase, e * sBase), k * sBase);
+    k += e - i;
+    i = e;
+  }
+  return out;
+}
+
+/**
+ * Keeps `bases` (a prepared key's section) for the MSMs to come: from its first MSM on, its finite
+ * points in fixed blocks, which the threads convert once and keep (worker-body.ts) as long as
+ * their memory allows. Zero scalars then stay in (a point whose digits are all 0 costs a
+ * counting-sort step). `opts.maxBlock` for tests: points per block at most.
+ */
+export function keepBases(bases: Uint8Array, opts: { maxBlock?: number } = {}): void {
+  if (!toKeep.has(bases)) toKeep.set(bases, opts);
+}
+
+/** Lays a kept array out (keepBases) on its first MSM. */
+function layout(bases: Uint8Array, sBase: number, T: number, opts: { maxBlock?: number }): Kept {
+  const n = bases.byteLength / sBase;
   const bw = u32(bases);
   const keep = new Uint8Array(n);
   let count = 0;
-  for (let i = 0; i < n; i++) {
-    let nz = 0;
-    for (let j = 0; j < 8; j++) nz |= sw[i * 8 + j]!;
-    if (!nz) continue;
-    let zb = 0;
-    for (let j = (i * sBase) >> 2, e = j + (sBase >> 2); j < e; j++) zb |= bw[j]!;
-    if (!zb) continue;
-    keep[i] = 1;
-    count++;
+  for (let i = 0; i < n; i++) if (finite(bw, i, sBase)) { keep[i] = 1; count++; }
+  const idx = new Uint32Array(count);
+  for (let i = 0, k = 0; i < n; i++) if (keep[i]) idx[k++] = i;
+  const nBlocks = Math.max(Math.ceil(count / (opts.maxBlock ?? MAX_BLOCK)), Math.min(Math.floor(T / THREADS_PER_BLOCK), Math.ceil(count / 4096)), 1);
+  const size = Math.ceil(count / nBlocks) || 1;
+  const blocks = [];
+  for (let start = 0; start < count; start += size) blocks.push({ id: nextBlock++, start, size: Math.min(size, count - start) });
+  const k = { idx, bases: copyPoints(bases, keep, count, sBase), blocks };
+  kept.set(bases, k);
+  return k;
+}
+
+/** Forgets a kept array (the threads drop its blocks when they need the memory). */
+export function forgetBases(bases: Uint8Array): void {
+  toKeep.delete(bases);
+  kept.delete(bases);
+}
+
+export interface Prepared {
+  /** the points, ffjavascript affine (a kept array's shared copy, or the finite points with nonzero scalars) */
+  bases: Uint8Array;
+  /** per point DIGIT_WORDS u32 words: |s| (s or r − s), the window offset added later (addOffset) */
+  scalars: Uint8Array;
+  /** 1 where the point's scalar is r − |s|: its digits are negated */
+  neg: Uint8Array;
+  /** bits of the largest |s| */
+  bits: number;
+  /** points with a nonzero scalar */
+  nonzero: number;
+}
+
+/**
+ * Folds scalars above r/2 to r − s (neg = 1). `k`: a kept array (every finite point stays, in its
+ * order); else zero terms and points at infinity are dropped. `sBase`: bytes of a base.
+ */
+export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k?: Kept): Prepared {
+  const sw = u32(scalars);
+  let n: number;
+  let pts: Uint8Array;
+  let order: Uint32Array;
+  if (k) {
+    order = k.idx;
+    n = order.length;
+    pts = k.bases;
+  } else {
+    const all = scalars.byteLength / SCALAR;
+    const bw = u32(bases);
+    const keep = new Uint8Array(all);
+    n = 0;
+    for (let i = 0; i < all; i++) {
+      let nz = 0;
+      for (let j = 0; j < 8; j++) nz |= sw[i * 8 + j]!;
+      if (nz && finite(bw, i, sBase)) { keep[i] = 1; n++; }
+    }
+    order = new Uint32Array(n);
+    for (let i = 0, j = 0; i < all; i++) if (keep[i]) order[j++] = i;
+    pts = copyPoints(bases, keep, n, sBase);
   }
-  const out: Prepared = { bases: shared(count * sBase), scalars: shared(count * SCALAR), neg: shared(count), bits: 0 };
+  const out: Prepared = { bases: pts, scalars: shared(n * DIGIT_WORDS * 4), neg: shared(n), bits: 0, nonzero: 0 };
   const os = u32(out.scalars);
-  let k = 0;
   let top = 0;
-  for (let i = 0; i < n; i++) {
-    if (!keep[i]) continue;
-    out.bases.set(bases.subarray(i * sBase, (i + 1) * sBase), k * sBase);
-    const s = i * 8;
+  for (let k2 = 0; k2 < n; k2++) {
+    const s = order[k2]! * 8;
+    const o = k2 * DIGIT_WORDS;
+    let hi = 7;
+    while (hi > 0 && sw[s + hi] === 0) hi--;
+    if (sw[s + hi] === 0) continue; // zero (kept arrays only)
+    out.nonzero++;
     // s > r/2 ?
     let j = 7;
     while (j > 0 && sw[s + j] === HALF[j]) j--;
-    const neg = sw[s + j]! > HALF[j]!;
-    if (neg) {
+    if (sw[s + j]! > HALF[j]!) {
       let borrow = 0;
       for (let w = 0; w < 8; w++) {
         const d = R[w]! - sw[s + w]! - borrow;
-        os[k * 8 + w] = d >>> 0;
+        os[o + w] = d >>> 0;
         borrow = d < 0 ? 1 : 0;
       }
-      out.neg[k] = 1;
+      out.neg[k2] = 1;
+      hi = 7;
+      while (hi > 0 && os[o + hi] === 0) hi--;
     } else {
-      for (let w = 0; w < 8; w++) os[k * 8 + w] = sw[s + w]!;
+      for (let w = 0; w < 8; w++) os[o + w] = sw[s + w]!;
     }
-    let hi = 7;
-    while (hi > 0 && os[k * 8 + hi] === 0) hi--;
-    const bits = hi * 32 + 32 - Math.clz32(os[k * 8 + hi]!);
+    const bits = hi * 32 + 32 - Math.clz32(os[o + hi]!);
     if (bits > top) top = bits;
-    k++;
   }
   out.bits = top;
   return out;
+}
+
+/**
+ * Adds 2^(c−1)·Σ_{w<W−1} 2^(c·w) to every |s|: then window w of the sum, less 2^(c−1) (not for
+ * the top window), is the signed digit of |s| in [−2^(c−1), 2^(c−1)), the carries already in:
+ * every window's digits can be read on their own (worker-body.ts), by the thread that adds it.
+ */
+export function addOffset(p: Prepared, c: number, W: number): void {
+  const off = new Uint32Array(DIGIT_WORDS);
+  for (let w = 0; w < W - 1; w++) {
+    const bit = w * c + c - 1;
+    off[bit >>> 5]! |= 1 << (bit & 31);
+  }
+  const os = u32(p.scalars);
+  for (let o = 0; o < os.length; o += DIGIT_WORDS) {
+    let carry = 0;
+    for (let w = 0; w < DIGIT_WORDS; w++) {
+      const x = os[o + w]! + off[w]! + carry;
+      os[o + w] = x >>> 0;
+      carry = x > 0xffffffff ? 1 : 0;
+    }
+  }
 }
 
 /** Windows of c-bit signed digits for scalars of `bits` bits: the top one takes the last carry. */
@@ -119,42 +227,52 @@ export function windowBits(points: number, bits: number): number {
  */
 export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }, group: Group, bases: Uint8Array, scalars: Uint8Array, opts: { maxBlock?: number; windowBits?: number } = {}): Promise<Uint8Array> {
   const sBase = G.F.n8 * 2;
-  const p = prepare(bases, scalars, sBase);
-  const n = p.neg.length;
-  if (n === 0) return G.zero;
-  const pool = await cpuPool();
+  // no await where the pool runs already: the first windows start before the caller goes on
+  // (groth16.ts evaluates A, B and C meanwhile)
+  const pool = cpuPoolNow() ?? (await cpuPool());
   const T = pool.concurrency;
-  // blocks: enough for every thread to work when windows are few; to bound memory; and with many
-  // threads, one block per THREADS_PER_BLOCK threads, each converting only the blocks it works on
-  let c = windowBits(n, p.bits);
-  let W = windowCount(p.bits, c);
-  const blocks = Math.max(Math.ceil(n / (opts.maxBlock ?? MAX_BLOCK)), Math.min(Math.max(Math.floor(T / W), Math.floor(T / THREADS_PER_BLOCK)), Math.ceil(n / 4096)), 1);
-  const size = Math.ceil(n / blocks);
-  c = opts.windowBits ?? windowBits(size, p.bits);
-  W = windowCount(p.bits, c);
-  const jobs: Promise<Uint8Array>[] = [];
-  for (let b0 = 0; b0 < n; b0 += size) {
-    const m = Math.min(size, n - b0);
-    const sub = { bases: p.bases.subarray(b0 * sBase, (b0 + m) * sBase), scalars: p.scalars.subarray(b0 * SCALAR, (b0 + m) * SCALAR), neg: p.neg.subarray(b0, b0 + m) };
+  const keep = toKeep.get(bases);
+  let k = kept.get(bases);
+  if (keep && !k) k = layout(bases, sBase, T, keep);
+  const p = prepare(bases, scalars, sBase, k);
+  if (p.nonzero === 0) return G.zero;
+  const n = p.neg.length;
+  // blocks: a kept array's own; else enough for every thread to work when windows are few; to
+  // bound memory; and with many threads, one block per THREADS_PER_BLOCK threads, each
+  // converting only the blocks it works on
+  let blocks = k?.blocks;
+  if (!blocks) {
+    const W0 = windowCount(p.bits, windowBits(n, p.bits));
+    const count = Math.max(Math.ceil(n / (opts.maxBlock ?? MAX_BLOCK)), Math.min(Math.max(Math.floor(T / W0), Math.floor(T / THREADS_PER_BLOCK)), Math.ceil(n / 4096)), 1);
+    const size = Math.ceil(n / count);
+    blocks = [];
+    for (let start = 0; start < n; start += size) blocks.push({ id: nextBlock++, start, size: Math.min(size, n - start) });
+  }
+  const c = opts.windowBits ?? windowBits(Math.ceil(p.nonzero / blocks.length), p.bits);
+  const W = windowCount(p.bits, c);
+  addOffset(p, c, W);
+  const jobs = blocks.map(({ id, start, size: m }) => {
+    const sub = {
+      bases: p.bases.subarray(start * sBase, (start + m) * sBase),
+      scalars: p.scalars.subarray(start * DIGIT_WORDS * 4, (start + m) * DIGIT_WORDS * 4),
+      neg: p.neg.subarray(start, start + m),
+    };
     // one task per window: the pool's threads take them as they free up (a thread keeps the
-    // block it converted, so its next window of the block costs no conversion)
-    const id = nextBlock++;
-    const parts: Array<Promise<Array<[number, Uint8Array]>>> = [];
-    for (let w = 0; w < W; w++) {
-      const task: WindowTask = { op: 'windows', id, n: m, group: group === 'G1' ? 'g1' : 'g2', ...sub, c, W, windows: [w] };
-      parts.push(pool.run(task).then((rs) => [[w, rs[0]!] as [number, Uint8Array]]));
-    }
+    // blocks it converted, so its next window of a block costs no conversion)
+    const parts = Array.from({ length: W }, (_, w) => {
+      const task: WindowTask = { op: 'windows', id, keep: !!k, n: m, group: group === 'G1' ? 'g1' : 'g2', ...sub, c, W, windows: [w] };
+      return pool.run(task).then((rs) => rs[0]!);
+    });
     // Σ_w W_w·2^(c·w), by Horner from the top window
-    jobs.push(Promise.all(parts).then((all) => {
-      const byW = new Map(all.flat());
+    return Promise.all(parts).then((byW) => {
       let acc = G.zero;
       for (let w = W - 1; w >= 0; w--) {
         if (w < W - 1) for (let d = 0; d < c; d++) acc = G.double(acc);
-        acc = G.add(acc, byW.get(w)!);
+        acc = G.add(acc, byW[w]!);
       }
       return acc;
-    }));
-  }
+    });
+  });
   let sum = G.zero;
   for (const part of await Promise.all(jobs)) sum = G.add(sum, part);
   return sum;

@@ -17,7 +17,7 @@ interface Port {
   terminate(): Promise<unknown> | void;
 }
 
-type Reply = { ok?: true; results?: Uint8Array[]; error?: string };
+type Reply = { ok?: true; results?: Uint8Array[]; held?: number[]; error?: string };
 
 const NONE = new Uint8Array(0);
 
@@ -60,12 +60,13 @@ async function spawn(): Promise<Port> {
 class Thread {
   private pending?: (r: Reply) => void;
   dead = false;
-  /** The block of points the thread converted last (worker-body.ts keeps it). */
-  block = -1;
+  /** The blocks of points the thread holds converted (worker-body.ts says which in each reply). */
+  held = new Set<number>();
   constructor(private readonly port: Port, private readonly onIdle: () => void, onDeath: (why: string) => void) {
     port.onReply((r) => {
       const resolve = this.pending!;
       this.pending = undefined;
+      if (r.held) this.held = new Set(r.held);
       port.unref();
       resolve(r);
       this.onIdle();
@@ -102,7 +103,7 @@ interface Queued {
 
 /**
  * Worker threads with one task each at a time, fed from one queue: the highest priority first,
- * then a window of the block the thread converted last (no conversion), then the oldest. A thread
+ * then a window of a block the thread holds converted (no conversion), then the oldest. A thread
  * takes its next task when it is done with one, so threads slowed by other processes take fewer.
  */
 export class CpuPool {
@@ -150,8 +151,8 @@ export class CpuPool {
   private dispatch(): void {
     for (const t of this.threads) {
       if (t.dead || !t.idle || this.queue.length === 0) continue;
-      // the highest priority, then a window of the block this thread holds, then the oldest
-      const mine = (q: Queued) => (q.task.op === 'windows' && q.task.id === t.block ? 1 : 0);
+      // the highest priority, then a window of a block this thread holds, then the oldest
+      const mine = (q: Queued) => (q.task.op === 'windows' && t.held.has(q.task.id) ? 1 : 0);
       let best = 0;
       for (let i = 1; i < this.queue.length; i++) {
         const q = this.queue[i]!;
@@ -163,8 +164,7 @@ export class CpuPool {
       if (task.op === 'windows') {
         // a thread that has the block needs none of its bytes (without SharedArrayBuffer, in a
         // page that is not cross-origin isolated, a message would copy them)
-        if (t.block === task.id) task = { ...task, bases: NONE, scalars: NONE, neg: NONE };
-        t.block = task.id;
+        if (t.held.has(task.id)) task = { ...task, bases: NONE };
       }
       void t.send(task).then(job!.resolve);
     }
@@ -203,6 +203,11 @@ export function cpuPool(): Promise<CpuPool> {
     return poolInstance;
   })();
   return pool;
+}
+
+/** The pool if it is started and alive: lets an MSM post its first tasks before its caller goes on. */
+export function cpuPoolNow(): CpuPool | undefined {
+  return poolInstance;
 }
 
 export async function releaseCpuPool(): Promise<void> {

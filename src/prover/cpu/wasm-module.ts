@@ -1,10 +1,11 @@
 // The CPU prover's WebAssembly module: Fq, Fq2, G1, G2 for the MSMs (wasm-field.ts, wasm-curve.ts),
-// Fr and its NTTs for the quotient (wasm-ntt.ts), built once
+// Fr and its NTTs for the quotient (wasm-ntt.ts), the QAP's A/B/C (wasm-qap.ts), built once
 // per process with wasmbuilder (a few milliseconds) and compiled once; workers get the compiled
 // WebAssembly.Module in a message and instantiate it on a memory of their own.
 import { ModuleBuilder } from 'wasmbuilder';
 import { G1, G2, emitGroup } from './wasm-curve.js';
 import { emitNtt } from './wasm-ntt.js';
+import { emitQap } from './wasm-qap.js';
 import { FQ, FR, Scratch, constData, emitFq2, emitPrime } from './wasm-field.js';
 
 export { HEAP_START } from './wasm-field.js';
@@ -40,19 +41,18 @@ export interface MsmExports {
   g2_toFfjJac(src: number, r: number): void;
   fr_fromFfj(src: number, r: number): void;
   fr_toCanon(src: number, r: number): void;
-  fr_fromFfjN(src: number, dst: number, n: number): void;
-  fr_roots(tab: number, w: number, half: number): void;
-  fr_fft(data: number, n: number, log: number, tab: number): void;
-  fr_revTail(data: number, n: number): void;
-  fr_scale(data: number, n: number, start: number, inc: number): void;
+  fr_unpackN(src: number, dst: number, n: number): void;
+  fr_coset(data: number, n: number, w: number, inc: number, invN: number, tmp: number): void;
   fr_join(a: number, b: number, c: number, out: number, n: number): void;
+  fr_abcAcc(rec: number, n: number, wit: number, a: number, b: number, from: number, to: number, nVars: number): number;
+  fr_abcOut(a: number, b: number, n: number, oa: number, ob: number, oc: number): void;
   g1_gather(idx: number, n: number, base: number, dst: number): void;
   g2_gather(idx: number, n: number, base: number, dst: number): void;
 }
 
 const EXPORTS = [
   'fq_mul', 'fq_sqr', 'fq2_sqr', 'fq_add', 'fq_sub', 'fq_reduce',
-  'fr_mul', 'fr_fromFfj', 'fr_toCanon', 'fr_fromFfjN', 'fr_roots', 'fr_fft', 'fr_revTail', 'fr_scale', 'fr_join', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
+  'fr_mul', 'fr_fromFfj', 'fr_toCanon', 'fr_unpackN', 'fr_coset', 'fr_join', 'fr_abcAcc', 'fr_abcOut', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
   ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'gather', 'batchAdd', 'round', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
 ];
 
@@ -63,6 +63,7 @@ export function buildMsmWasm(): Uint8Array {
   emitPrime(m, scratch, FQ);
   emitPrime(m, scratch, FR);
   emitNtt(m, scratch);
+  emitQap(m, scratch);
   emitFq2(m, scratch);
   emitGroup(m, scratch, G1);
   emitGroup(m, scratch, G2);

@@ -2,9 +2,11 @@
 // and evaluated in a worker_threads Worker (Node) or a Blob Worker (browser), so it must not use
 // anything from outside its own body: no imports, no module-level names.
 //
-// A task: one block of points (ffjavascript affine bytes, canonical scalars, negation flags) and
-// the windows of c bits this worker computes for it. Digits are signed (−2^(c−1) ≤ d < 2^(c−1),
-// the top window up to 2^(c−1)): half the buckets, a negative digit adding −P to bucket |d|.
+// A task: one block of points (ffjavascript affine bytes, the scalars' digit sources, negation
+// flags) and the window of c bits this worker computes for it. Digits are signed (−2^(c−1) ≤ d <
+// 2^(c−1), the top window up to 2^(c−1)): half the buckets, a negative digit adding −P to bucket |d|.
+// The converted points stay in the worker's memory for the block's next windows, and a kept
+// block (a prepared key's) for the proofs to come; the reply lists the blocks the worker holds.
 // Per window: counting sort of the points by |digit|, the points gathered in that order (negated
 // where the digit is), then every bucket summed as a tree of affine additions (round 1 adds pairs
 // of points, round 2 pairs of those sums, …), each round's additions batched so that one field
@@ -14,15 +16,18 @@
 
 export interface WindowTask {
   op: 'windows';
-  /** the block's id: a thread keeps the last block it converted (points and digits) for the next task */
+  /** the block's id: a thread keeps the blocks it converted (the last one, and kept ones) */
   id: number;
-  /** points in the block (bases, scalars and neg are empty when the thread has the block already) */
+  /** a kept block (a prepared key's): held for later proofs, up to KEPT_BYTES of them */
+  keep: boolean;
+  /** points in the block (bases is empty when the thread holds the block already) */
   n: number;
   group: 'g1' | 'g2';
   /** n points, ffjavascript affine (64 or 128 bytes each) */
   bases: Uint8Array;
-  /** n canonical 32-byte scalars (already negated where neg[i] = 1) */
+  /** n digit sources of 9 u32 words (msm.ts addOffset): window w's bits, less 2^(c−1) below the top window, are its digit */
   scalars: Uint8Array;
+  /** 1: the point's digits are negated (its scalar is r − |s|) */
   neg: Uint8Array;
   /** window width in bits, the block's number of windows, and the windows of this task */
   c: number;
@@ -50,7 +55,28 @@ export interface JoinTask {
   c: Uint8Array;
 }
 
-export type Task = WindowTask | CosetTask | JoinTask;
+/**
+ * The QAP's A and B on the constraints [from, to) and C = A∘B (qap.ts, wasm-qap.ts), as
+ * ffjavascript's Fr (32 bytes, Montgomery). Replies [status] or, without `out`, [status, abc]:
+ * status a u32, 0 or (then alone) the index + 1 of a record with m > 1 or s ≥ nVars; abc the
+ * ranges of A, B and C one after another.
+ */
+export interface AbcTask {
+  op: 'abc';
+  /** coefficient records (44 bytes: u32 m, c, s, 32-byte value): the whole section, or with `packed` only the spans' records, one after another */
+  coefs: Uint8Array;
+  packed: boolean;
+  /** [lo, hi) pairs of record indices that hold every record of the range (the others in them are skipped) */
+  spans: number[];
+  /** nVars × 32 bytes, canonical */
+  witness: Uint8Array;
+  from: number;
+  to: number;
+  /** A, B and C of the whole domain in SharedArrayBuffers, where the range is written (not replied) */
+  out?: [Uint8Array, Uint8Array, Uint8Array];
+}
+
+export type Task = WindowTask | CosetTask | JoinTask | AbcTask;
 
 export interface InitTask {
   op: 'init';
@@ -58,7 +84,7 @@ export interface InitTask {
   heapStart: number;
 }
 
-/** Returns the message handler; `post` sends a reply (transferring `transfer`). Replies: {ok} to init, {results} to a task, {error}. */
+/** Returns the message handler; `post` sends a reply (transferring `transfer`). Replies: {ok} to init, {results, held} to a task (held: the ids of the blocks kept), {error}. */
 export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => void): (msg: InitTask | Task) => Promise<void> {
   type Ex = Record<string, (...a: number[]) => void>;
   let ex: Ex;
@@ -73,8 +99,13 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
   }
 
-  /** The cached block: its id, every window's digits, and the bytes its points take at `heap`. */
-  const block: { id: number; digits: Int32Array[]; bytes: number } = { id: -1, digits: [], bytes: 0 };
+  /**
+   * Converted points from `heap` up: kept blocks first (at most KEPT_BYTES, all dropped when a new
+   * one would pass it), then the last other block; `bytes`: where they end (scratch goes after).
+   */
+  const KEPT_BYTES = 1 << 30;
+  const block = { kept: new Map<number, number>(), keptBytes: 0, last: -1, lastBytes: 0, bytes: 0 };
+  const held = () => [...block.kept.keys(), ...(block.last >= 0 ? [block.last] : [])];
 
   function windows(t: WindowTask): Uint8Array[] {
     const g = t.group;
@@ -85,49 +116,37 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     const { n, c, W } = t;
     const half = 1 << (c - 1);
     const K = half + 1;
-    // The block (converted points, every window's signed digits) stays from one task to the next:
-    // a block's windows come as tasks of their own, mostly to the same thread.
-    if (block.id !== t.id) {
-      if (t.bases.byteLength !== n * ffjPS) throw new Error(`block ${t.id} was sent without its points and is not the one kept (${block.id})`);
-      block.id = -1;
-      block.bytes = 0;
-      ensure(heap + n * PS + 1024 * ffjPS);
+    // the block's converted points: held from an earlier task, or converted now
+    let BASES = block.kept.get(t.id) ?? (block.last === t.id ? heap + block.keptBytes : -1);
+    if (BASES < 0) {
+      if (t.bases.byteLength !== n * ffjPS) throw new Error(`block ${t.id} was sent without its points and is not held (${held().join(', ')})`);
+      const bytes = (n * PS + 7) & ~7;
+      if (t.keep) {
+        if (block.keptBytes + bytes > KEPT_BYTES) { block.kept.clear(); block.keptBytes = 0; }
+        BASES = heap + block.keptBytes;
+        block.kept.set(t.id, BASES);
+        block.keptBytes += bytes;
+        block.last = -1; // overwritten
+        block.lastBytes = 0;
+      } else {
+        BASES = heap + block.keptBytes;
+        block.last = t.id;
+        block.lastBytes = bytes;
+      }
+      block.bytes = block.keptBytes + block.lastBytes;
+      ensure(heap + block.bytes + 1024 * ffjPS);
       const mem = new Uint8Array(memory.buffer);
-      const stage = heap + n * PS;
+      const stage = heap + block.bytes;
       // the points, converted 1024 at a time through a staging area
       const fromFfj = ex[`${g}_fromFfj`]!;
       for (let i = 0; i < n; i += 1024) {
         const m = Math.min(1024, n - i);
         mem.set(t.bases.subarray(i * ffjPS, (i + m) * ffjPS), stage);
-        for (let j = 0; j < m; j++) fromFfj(stage + j * ffjPS, heap + (i + j) * PS, t.neg[i + j]!);
+        for (let j = 0; j < m; j++) fromFfj(stage + j * ffjPS, BASES + (i + j) * PS, 0);
       }
-      // signed digits, a carry chain from the lowest window up
-      const sw = new Uint32Array(t.scalars.buffer, t.scalars.byteOffset, n * 8);
-      block.digits = Array.from({ length: W }, () => new Int32Array(n));
-      const mask = (1 << c) - 1;
-      for (let i = 0; i < n; i++) {
-        let carry = 0;
-        for (let w = 0; w < W; w++) {
-          const bit = w * c;
-          const word = bit >>> 5;
-          const sh = bit & 31;
-          let raw = word < 8 ? sw[i * 8 + word]! >>> sh : 0;
-          if (sh + c > 32 && word < 7) raw |= sw[i * 8 + word + 1]! << (32 - sh);
-          raw = (raw & mask) + carry;
-          carry = 0;
-          if (raw >= half && w < W - 1) {
-            raw -= 1 << c;
-            carry = 1;
-          }
-          block.digits[w]![i] = raw;
-        }
-      }
-      block.id = t.id;
-      block.bytes = n * PS;
     }
-    const BASES = heap;
-    // this task's scratch, after the block
-    let at = heap + n * PS;
+    // this task's scratch, after the blocks held
+    let at = heap + block.bytes;
     const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
     const LIST = take(BATCH * ENTRY);
     const PREF = take(2 * BATCH * E);
@@ -151,7 +170,8 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     ensure(at);
     const mem8 = new Uint8Array(memory.buffer);
     const mem32 = new Uint32Array(memory.buffer);
-    const digits = t.windows.map((w) => block.digits[w]!);
+    const digit = new Int32Array(n);
+    const sw = new Uint32Array(t.scalars.buffer, t.scalars.byteOffset, n * 9);
     const idx = new Uint32Array(memory.buffer, IDX, n);
     const gather = ex[`${g}_gather`]!;
     const cnt = new Uint32Array(memory.buffer, CNT, K);
@@ -208,7 +228,19 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
       jAdd(JAC, JAC2, JAC);
     }
 
-    for (const digit of digits) {
+    for (const w of t.windows) {
+      // this window's signed digits, read off the digit sources (no carries left to propagate)
+      const bit = w * c;
+      const word = bit >>> 5;
+      const sh = bit & 31;
+      const mask = (1 << c) - 1;
+      const bias = w < W - 1 ? half : 0;
+      for (let i = 0, o = word; i < n; i++, o += 9) {
+        let raw = sw[o]! >>> sh;
+        if (sh + c > 32) raw |= sw[o + 1]! << (32 - sh);
+        const d = (raw & mask) - bias;
+        digit[i] = t.neg[i] ? -d : d;
+      }
       const k = K;
       cnt.fill(0, 0, k);
       for (let i = 0; i < n; i++) cnt[Math.abs(digit[i]!)]!++;
@@ -249,22 +281,19 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     let at = heap + block.bytes; // after the cached block: the next window task of it still finds it
     const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
     const [W, INC, INVN, TMP] = [take(FR), take(FR), take(FR), take(32)];
-    const STAGE = take(n * 32);
     const DATA = take(n * FR);
-    const TAB = take(Math.max(1, n >> 1) * FR);
+    const B = Math.min(n, 4096); // wasm-ntt.ts's BLOCK
+    const SCRATCH = take((n + (n >> 1) + 2 * B + n / B) * FR); // fr_coset's tables
     ensure(at);
     const mem8 = new Uint8Array(memory.buffer);
     for (const [src, dst] of [[t.w, W], [t.inc, INC], [t.invN, INVN]] as const) {
       mem8.set(src, TMP);
       ex.fr_fromFfj!(TMP, dst);
     }
-    mem8.set(t.x, STAGE);
-    ex.fr_fromFfjN!(STAGE, DATA, n);
-    ex.fr_roots!(TAB, W, Math.max(1, n >> 1));
-    ex.fr_fft!(DATA, n, t.log, TAB);
-    ex.fr_revTail!(DATA, n);
-    ex.fr_scale!(DATA, n, INVN, INC);
-    ex.fr_fft!(DATA, n, t.log, TAB);
+    // the 32-byte inputs at the end of DATA, unpacked in place to 36 bytes
+    mem8.set(t.x, DATA + 4 * n);
+    ex.fr_unpackN!(DATA + 4 * n, DATA, n);
+    ex.fr_coset!(DATA, n, W, INC, INVN, SCRATCH);
     return [mem8.slice(DATA, DATA + n * FR)];
   }
 
@@ -282,6 +311,38 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     return [mem8.slice(OUT, OUT + n * 32)];
   }
 
+  function abc(t: AbcTask): Uint8Array[] {
+    const REC = 44;
+    const CHUNK = 1 << 15; // records copied into wasm memory at a time
+    const nVars = t.witness.byteLength / 32;
+    const n = t.to - t.from;
+    let at = heap + block.bytes; // after the cached block, as in coset
+    const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
+    const [WIT, A, B, OUT] = [take(nVars * 32), take(n * 36), take(n * 36), take(n * 96)];
+    const STAGE = take(CHUNK * REC);
+    ensure(at);
+    const mem8 = new Uint8Array(memory.buffer);
+    mem8.set(t.witness, WIT);
+    mem8.fill(0, A, B + n * 36);
+    const acc = ex.fr_abcAcc as unknown as (...a: number[]) => number;
+    let pos = 0; // record index in t.coefs when packed
+    for (let k = 0; k < t.spans.length; k += 2) {
+      const hi = t.spans[k + 1]!;
+      for (let i = t.spans[k]!; i < hi; i += CHUNK) {
+        const m = Math.min(CHUNK, hi - i);
+        const src = t.packed ? pos : i;
+        pos += m;
+        mem8.set(t.coefs.subarray(src * REC, (src + m) * REC), STAGE);
+        const bad = acc(STAGE, m, WIT, A, B, t.from, t.to, nVars);
+        if (bad) return [new Uint8Array(new Uint32Array([i + bad]).buffer)];
+      }
+    }
+    ex.fr_abcOut!(A, B, n, OUT, OUT + n * 32, OUT + n * 64);
+    if (!t.out) return [new Uint8Array(4), mem8.slice(OUT, OUT + n * 96)];
+    t.out.forEach((o, k) => o.set(mem8.subarray(OUT + k * n * 32, OUT + (k + 1) * n * 32), t.from * 32));
+    return [new Uint8Array(4)];
+  }
+
   return async (msg) => {
     try {
       if (msg.op === 'init') {
@@ -291,8 +352,8 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
         heap = msg.heapStart;
         post({ ok: true });
       } else {
-        const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : join(msg);
-        post({ results }, results.map((r) => r.buffer as ArrayBuffer));
+        const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : msg.op === 'abc' ? abc(msg) : join(msg);
+        post({ results, held: held() }, results.map((r) => r.buffer as ArrayBuffer));
       }
     } catch (e) {
       post({ error: String((e as Error)?.stack ?? e) });
