@@ -87,6 +87,60 @@ describe('wasm field kernels', () => {
       expect([fromMont(mem(), R), fromMont(mem(), R + FQ_BYTES)]).toEqual([1n, 0n]);
     }
   });
+
+  it('Fq and Fr products and Fq squares take lazily reduced inputs up to 2p − 1 (Karatsuba edge limbs) and stay below 2p', async () => {
+    const { exports: x, memory } = await instantiate(await msmModule(), 4);
+    const ops = x as unknown as Record<string, (...a: number[]) => void>;
+    const [A, B, R] = [HEAP_START, HEAP_START + 128, HEAP_START + 256];
+    const MASK = (1n << 29n) - 1n;
+    const setRaw = (at: number, v: bigint) => {
+      const d = new DataView(memory.buffer, at, FQ_BYTES);
+      for (let j = 0; j < 9; j++) d.setUint32(j * 4, Number((v >> BigInt(29 * j)) & MASK), true);
+    };
+    const raw = (at: number) => {
+      const d = new DataView(memory.buffer, at, FQ_BYTES);
+      let r = 0n;
+      for (let j = 8; j >= 0; j--) {
+        expect(d.getUint32(j * 4, true) <= Number(MASK)).toBe(true);
+        r = (r << 29n) | BigInt(d.getUint32(j * 4, true));
+      }
+      return r;
+    };
+    const inv261 = (p: bigint) => {
+      let r = 1n;
+      for (let b = (1n << 261n) % p, e = p - 2n; e > 0n; e >>= 1n, b = (b * b) % p) if (e & 1n) r = (r * b) % p;
+      return r;
+    };
+    for (const [F, p] of [['fq', Q], ['fr', BN254_R]] as const) {
+      const top = (2n * p) >> 232n; // 2p's top limb
+      // raw limb values (Montgomery forms) below 2p: around 2p and p, lower limbs all 2^29 − 1 or alternating
+      const low8 = (f: (j: number) => bigint) => Array.from({ length: 8 }, (_, j) => f(j) << BigInt(29 * j)).reduce((a, b) => a | b);
+      const edge = [
+        2n * p - 1n, 2n * p - 2n, p, p - 1n, p + 1n, 0n, 1n,
+        ((top - 1n) << 232n) | low8(() => MASK), low8(() => MASK), low8((j) => (j % 2 ? MASK : 0n)) | ((top - 1n) << 232n),
+        low8((j) => (j % 2 ? 0n : MASK)), 2n * p - 1n - MASK, (top << 232n) - 1n,
+        ...Array.from({ length: 8 }, () => rand(2n * p)),
+      ];
+      const ri = inv261(p);
+      for (const a of edge) {
+        expect(a < 2n * p).toBe(true);
+        for (const b of edge) {
+          setRaw(A, a);
+          setRaw(B, b);
+          ops[`${F}_mul`]!(A, B, R);
+          const r = raw(R);
+          expect(r < 2n * p, `${F}_mul(${a}, ${b})`).toBe(true);
+          expect(r % p, `${F}_mul(${a}, ${b})`).toBe((a * b * ri) % p);
+        }
+        if (F === 'fq') {
+          x.fq_sqr(A, R);
+          const r = raw(R);
+          expect(r < 2n * p).toBe(true);
+          expect(r % p, `fq_sqr(${a})`).toBe((a * a * ri) % p);
+        }
+      }
+    }
+  });
 });
 
 describe('CPU MSM against ffjavascript', async () => {

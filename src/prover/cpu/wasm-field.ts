@@ -1,11 +1,11 @@
 // BN254's base field Fq and its quadratic extension Fq2 = Fq[u]/(u² + 1), emitted as WebAssembly
 // with wasmbuilder for the CPU MSM (msm.ts). An Fq element is 9 limbs of 29 bits, each in a u32
 // (36 bytes), in Montgomery form with R = 2^261. 29-bit limbs make a limb product 58 bits, so
-// the 18 products a Montgomery step adds to one accumulator stay below 2^64 without carries: the
-// multiplication propagates carries once, at the end (the wasm MSM of Mitscha-Baude, ZPrize
-// 2022). Values are kept below 2p (4p < R, so a product of two stays below 2p without a final
-// subtraction); fq_reduce makes one canonical (< p). Points are stored canonical, so equality of
-// coordinates is limb equality; isZero accepts both forms of zero (0 and p).
+// a column's 9 products of a·b and 9 of the Montgomery reduction add up in one i64 without
+// carries (the wasm MSM of Mitscha-Baude, ZPrize 2022); Karatsuba's identities save products on
+// top (montMul). Values are kept below 2p (4p < R, so a product of two stays below 2p without a
+// final subtraction); fq_reduce makes one canonical (< p). Points are stored canonical, so
+// equality of coordinates is limb equality; isZero accepts both forms of zero (0 and p).
 //
 // ffjavascript keeps Fq as 8 × 32-bit words with R = 2^256; fromFfj / toFfj convert with one
 // multiplication by 2^266 / 2^256 mod p.
@@ -143,69 +143,157 @@ function finish(c: CodeBuilder, r: Code, m: number[]): Code {
 
 const tuLocals = (): Array<[string, 'i64']> => [...Array.from({ length: LIMBS }, (_, j) => [`t${j}`, 'i64'] as [string, 'i64']), ...Array.from({ length: LIMBS }, (_, j) => [`u${j}`, 'i64'] as [string, 'i64'])];
 
+const range = (k: number) => Array.from({ length: k }, (_, j) => j);
+
+/** a0..a8 (and b0..b8) = the limbs at pa (and pb), a limb of each in turn (~3% faster than all of a first). */
+function loadLimbs(c: CodeBuilder, square: boolean): Code {
+  const ops = square ? [['pa', 'a']] : [['pa', 'a'], ['pb', 'b']];
+  return range(LIMBS).flatMap((j) => ops.flatMap(([ptr, pre]) => c.setLocal(`${pre}${j}`, c.i64_load32_u(c.getLocal(ptr!), j * 4))));
+}
+
+/** The i64 locals montMul reads (a, and b unless squaring) and uses. */
+export function montLocals(square: boolean): Array<[string, 'i64']> {
+  const names = ['acc', ...range(LIMBS).flatMap((j) => [`a${j}`, `q${j}`, `e${j}`, ...(square ? [] : [`b${j}`])])];
+  // Karatsuba's parts: sums u, v of the operands' parts; each part product's 6 limb products
+  if (!square) names.push(...range(3 * 3).flatMap((j) => [`u${j}`, `v${j}`]), ...range(6 * 6).map((j) => `x${j}`));
+  return names.map((x) => [x, 'i64']);
+}
+
+/**
+ * Code for a·b·2^-261 mod p (a² where `square`), a and b in locals a0..a8 and b0..b8: limb j of
+ * the result (29 bits; the last one takes the rest) is handed to `out` in order, once no operand
+ * limb is read any more. Below 2p where a·b < 2^261·p (both below 2p: 4p < 2^261).
+ *
+ * Product scanning: column k of a·b + Q·p (Q = Σ q_i·2^(29i), the Montgomery multiples) in one
+ * accumulator, q_k chosen to clear column k's low 29 bits (k < 9), the columns from 9 on the
+ * result. The only chain from column to column is q_(k−1) and the carry: everything else of a
+ * column is summed before the accumulator joins (adding into it term by term is ~30% slower).
+ *  - a·b by Karatsuba on three parts of 3 limbs (X = 2^87): A_g·B_h + A_h·B_g = (A_g + A_h)(B_g +
+ *    B_h) − A_g·B_g − A_h·B_h, and each of the six 3×3 part products by the same identity on
+ *    limbs: 36 limb products for 81. A square's column is its cross products once, doubled (45).
+ *  - Q·p limb by limb (81 products, + 9 for the q's), except for a square: there the pairs of
+ *    q's known before the column take the identity too, q_i·p_j + q_j·p_i = (q_i + q_j)(p_i +
+ *    p_j) − e_i − e_j with e_i = q_i·p_i (60 + 9). For a·b, whose Karatsuba already adds many
+ *    additions, that measured ~10% slower (the products are no longer what limits it).
+ *  - r ≡ 2^28 + 1 (mod 2^29): for Fr, q_k = acc·(2^28 − 1) and q_k·r_0 = q_k·2^28 + q_k by shifts.
+ * Bounds: i64 add, sub and mul are exact mod 2^64, where the identities hold, so whatever
+ * Karatsuba's sums and differences do on the way, a column comes out as its true value mod 2^64;
+ * that value must lie in [0, 2^63), and does: Σ a_i·b_j (9 products of limbs below 2^29) + Σ
+ * q_i·p_j (9 more) + the carry (below 2^35) < 18·2^58 + 2^35 < 2^63. (Signed operand limbs of up
+ * to 2^30 keep |column| below 27·2^58: the carries are arithmetic shifts and q_k depends on the
+ * low bits only, so such operands — wasm-ntt.ts's — would do too.)
+ */
+export function montMul(c: CodeBuilder, p: bigint, square: boolean, out: (j: number, v: Code) => Code): Code {
+  const P = limbs(p);
+  const L = (x: string) => c.getLocal(x);
+  const K = (x: number) => c.i64_const(x);
+  const A = (i: number) => L(`a${i}`);
+  const B = (i: number) => L(square ? `a${i}` : `b${i}`);
+  const sum = (xs: Code[]) => xs.reduce((x, y) => c.i64_add(x, y));
+  const mul = c.i64_mul.bind(c);
+  const add = c.i64_add.bind(c);
+  const rTrick = P[0] === 2 ** 28 + 1; // then −p^−1 ≡ 2^28 − 1 (mod 2^29)
+  const negInv = negInv29(p);
+  const code: Code = [];
+  // part product n of 3-limb x and y into locals x<6n>…x<6n+5>: x_i·y_i, then (x_i + x_j)(y_i + y_j);
+  // its column m (< 5) with x_i·y_j + x_j·y_i = (x_i + x_j)(y_i + y_j) − x_i·y_i − x_j·y_j
+  const PAIRS = [[0, 1], [0, 2], [1, 2]] as const;
+  const part = (n: number, x: (i: number) => Code, y: (i: number) => Code) => {
+    range(3).forEach((i) => code.push(...c.setLocal(`x${6 * n + i}`, mul(x(i), y(i)))));
+    PAIRS.forEach(([i, j], t) => code.push(...c.setLocal(`x${6 * n + 3 + t}`, mul(add(x(i), x(j)), add(y(i), y(j))))));
+  };
+  const col = (n: number, m: number): Code => {
+    const d = (i: number) => L(`x${6 * n + i}`);
+    const e = (t: number) => c.i64_sub(L(`x${6 * n + 3 + t}`), add(d(PAIRS[t]![0]), d(PAIRS[t]![1])));
+    return [d(0), e(0), add(e(1), d(1)), e(2), d(2)][m]!;
+  };
+  if (!square) {
+    range(3).forEach((g) => part(g, (i) => A(3 * g + i), (i) => B(3 * g + i)));
+    PAIRS.forEach(([g, h], t) => {
+      for (const i of range(3)) {
+        code.push(...c.setLocal(`u${3 * t + i}`, add(A(3 * g + i), A(3 * h + i))));
+        code.push(...c.setLocal(`v${3 * t + i}`, add(B(3 * g + i), B(3 * h + i))));
+      }
+      part(3 + t, (i) => L(`u${3 * t + i}`), (i) => L(`v${3 * t + i}`));
+    });
+  }
+  for (let k = 0; k < 2 * LIMBS - 1; k++) {
+    const lo = Math.max(0, k - (LIMBS - 1));
+    const hi = Math.min(LIMBS - 1, k);
+    const terms: Code[] = [];
+    const minus: Code[] = [];
+    if (square) {
+      const cross = range(hi + 1).filter((i) => i >= lo && i < k - i).map((i) => mul(A(i), A(k - i)));
+      if (cross.length) terms.push(c.i64_shl(sum(cross), K(1)));
+      if (k % 2 === 0) terms.push(mul(A(k / 2), A(k / 2)));
+    } else {
+      // a·b = Σ A_g·B_g·X^2g + Σ_(g<h) ((A_g + A_h)(B_g + B_h) − A_g·B_g − A_h·B_h)·X^(g+h)
+      for (let g = 0; g < 3; g++) if (k - 6 * g >= 0 && k - 6 * g < 5) terms.push(col(g, k - 6 * g));
+      PAIRS.forEach(([g, h], t) => {
+        const m = k - 3 * (g + h);
+        if (m < 0 || m >= 5) return;
+        terms.push(col(3 + t, m));
+        minus.push(col(g, m), col(h, m));
+      });
+    }
+    // Q·p's terms: q_i·p_(k−i) for the q's known, the newest (q_(k−1), k < 9) apart
+    const top = k < LIMBS ? k - 1 : LIMBS - 1;
+    const paired = new Set<number>();
+    if (square) {
+      const free = (i: number) => i >= Math.max(lo, 1) && i <= top && !(k < LIMBS && i === k - 1);
+      for (let i = 1; i < k - i; i++) {
+        if (!free(i) || !free(k - i)) continue;
+        terms.push(mul(add(L(`q${i}`), L(`q${k - i}`)), K(P[i]! + P[k - i]!)));
+        minus.push(L(`e${i}`), L(`e${k - i}`));
+        paired.add(i).add(k - i);
+      }
+      if (k % 2 === 0 && free(k / 2)) {
+        terms.push(L(`e${k / 2}`));
+        paired.add(k / 2);
+      }
+    }
+    const newest: Code[] = [];
+    for (let i = lo; i <= top; i++) {
+      if (paired.has(i)) continue;
+      (k < LIMBS && i === k - 1 ? newest : terms).push(mul(L(`q${i}`), K(P[k - i]!)));
+    }
+    let v = sum(terms);
+    if (minus.length) v = c.i64_sub(v, sum(minus));
+    if (newest.length) v = add(v, newest[0]!);
+    if (k > 0) v = add(v, c.i64_shr_s(L('acc'), K(LIMB_BITS)));
+    code.push(...c.setLocal('acc', v));
+    if (k < LIMBS) {
+      const q = `q${k}`;
+      if (rTrick) {
+        code.push(...c.setLocal(q, c.i64_and(c.i64_sub(c.i64_shl(L('acc'), K(28)), L('acc')), K(MASK))));
+        code.push(...c.setLocal('acc', add(add(L('acc'), L(q)), c.i64_shl(L(q), K(28)))));
+      } else {
+        code.push(...c.setLocal(q, c.i64_and(mul(L('acc'), K(negInv)), K(MASK)))); // acc's low 29 bits decide
+        code.push(...c.setLocal('acc', add(L('acc'), mul(L(q), K(P[0]!)))));
+      }
+      if (square && k > 0) code.push(...c.setLocal(`e${k}`, mul(L(q), K(P[k]!))));
+    } else {
+      code.push(...out(k - LIMBS, c.i64_and(L('acc'), K(MASK))));
+    }
+  }
+  code.push(...out(LIMBS - 1, c.i64_shr_s(L('acc'), K(LIMB_BITS))));
+  return code;
+}
+
 /** Emits <p>_* functions: mul, add, sub, neg, reduce, copy, eq, isZero, inv, fromFfj, toFfj, toCanon. */
 export function emitPrime(m: ModuleBuilder, scratch: Scratch, spec: PrimeSpec): void {
   const F = spec.name;
   const P = limbs(spec.p);
   const P2 = limbs(2n * spec.p);
-  const NEG_INV = negInv29(spec.p);
-  // fq_mul(a, b, r): Montgomery product a·b·2^-261, operand scanning with lazy carries.
+  // <p>_mul(a, b, r) and <p>_sqr(a, r): a·b·2^-261 and a²·2^-261 (montMul). The operands are read
+  // into locals before anything is stored: r may be a or b.
   {
-    const loc: Array<[string, 'i64']> = [...tuLocals(), ['q', 'i64'], ['x', 'i64']];
-    for (let j = 0; j < LIMBS; j++) loc.push([`a${j}`, 'i64'], [`b${j}`, 'i64']);
-    const [f, c] = fn(m, `${F}_mul`, ['pa', 'pb', 'pr'], loc);
-    const code: Code = [];
-    for (let j = 0; j < LIMBS; j++) {
-      code.push(...c.setLocal(`a${j}`, c.i64_load32_u(c.getLocal('pa'), j * 4)));
-      code.push(...c.setLocal(`b${j}`, c.i64_load32_u(c.getLocal('pb'), j * 4)));
-    }
-    const prod = (x: string, y: string) => c.i64_mul(c.getLocal(x), c.getLocal(y));
-    for (let i = 0; i < LIMBS; i++) {
-      code.push(...c.setLocal('x', c.i64_add(c.getLocal('t0'), prod(`a${i}`, 'b0'))));
-      code.push(...c.setLocal('q', c.i64_and(c.i64_mul(c.i64_and(c.getLocal('x'), c.i64_const(MASK)), c.i64_const(NEG_INV)), c.i64_const(MASK))));
-      code.push(...c.setLocal('x', c.i64_shr_u(c.i64_add(c.getLocal('x'), c.i64_mul(c.getLocal('q'), c.i64_const(P[0]!))), c.i64_const(LIMB_BITS))));
-      for (let j = 1; j < LIMBS; j++) {
-        let e = c.i64_add(prod(`a${i}`, `b${j}`), c.i64_mul(c.getLocal('q'), c.i64_const(P[j]!)));
-        if (j < LIMBS - 1) e = c.i64_add(c.getLocal(li(j)), e);
-        if (j === 1) e = c.i64_add(e, c.getLocal('x'));
-        code.push(...c.setLocal(li(j - 1), e));
-      }
-    }
-    code.push(...c.setLocal(li(LIMBS - 1), c.i64_const(0)));
-    code.push(...normalize(c, 't'), ...store(c, c.getLocal('pr'), 't'));
-    f.addCode(code);
+    const [f, c] = fn(m, `${F}_mul`, ['pa', 'pb', 'pr'], montLocals(false));
+    f.addCode([...loadLimbs(c, false), ...montMul(c, spec.p, false, (j, v) => c.i64_store32(c.getLocal('pr'), j * 4, v))]);
   }
-  // <p>_sqr(a, r): a²·2^-261, product scanning (FIPS): a column's cross products once, doubled,
-  // and its Montgomery terms q_i·p_j into one 64-bit accumulator (at most 18·2^58 with the carry):
-  // 45 limb products and 81 + 9 for the reduction, where <p>_mul takes 171.
   {
-    const loc: Array<[string, 'i64']> = [['acc', 'i64']];
-    for (let j = 0; j < LIMBS; j++) loc.push([`a${j}`, 'i64'], [`q${j}`, 'i64']);
-    const [f, c] = fn(m, `${F}_sqr`, ['pa', 'pr'], loc);
-    const L = (x: string) => c.getLocal(x);
-    const code: Code = [];
-    for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(`a${j}`, c.i64_load32_u(L('pa'), j * 4)));
-    for (let k = 0; k <= 2 * (LIMBS - 1); k++) {
-      const lo = Math.max(0, k - (LIMBS - 1));
-      const hi = Math.min(LIMBS - 1, k);
-      const cross: Code[] = [];
-      for (let i = lo; i <= hi; i++) if (i < k - i) cross.push(c.i64_mul(L(`a${i}`), L(`a${k - i}`)));
-      if (cross.length) code.push(...c.setLocal('acc', c.i64_add(L('acc'), c.i64_shl(cross.reduce((x, y) => c.i64_add(x, y)), c.i64_const(1)))));
-      if (k % 2 === 0) code.push(...c.setLocal('acc', c.i64_add(L('acc'), c.i64_mul(L(`a${k / 2}`), L(`a${k / 2}`)))));
-      // reduction terms q_i·p_(k−i) of the q's known so far
-      for (let i = lo; i <= Math.min(hi, k < LIMBS ? k - 1 : LIMBS - 1); i++) {
-        code.push(...c.setLocal('acc', c.i64_add(L('acc'), c.i64_mul(L(`q${i}`), c.i64_const(P[k - i]!)))));
-      }
-      if (k < LIMBS) {
-        code.push(...c.setLocal(`q${k}`, c.i64_and(c.i64_mul(c.i64_and(L('acc'), c.i64_const(MASK)), c.i64_const(NEG_INV)), c.i64_const(MASK))));
-        code.push(...c.setLocal('acc', c.i64_add(L('acc'), c.i64_mul(L(`q${k}`), c.i64_const(P[0]!)))));
-      } else {
-        code.push(...c.i64_store32(L('pr'), (k - LIMBS) * 4, c.i64_and(L('acc'), c.i64_const(MASK))));
-      }
-      code.push(...c.setLocal('acc', c.i64_shr_u(L('acc'), c.i64_const(LIMB_BITS))));
-    }
-    code.push(...c.i64_store32(L('pr'), (LIMBS - 1) * 4, L('acc')));
-    f.addCode(code);
+    const [f, c] = fn(m, `${F}_sqr`, ['pa', 'pr'], montLocals(true));
+    f.addCode([...loadLimbs(c, true), ...montMul(c, spec.p, true, (j, v) => c.i64_store32(c.getLocal('pr'), j * 4, v))]);
   }
   // fq_add(a, b, r) and fq_sub(a, b, r) = a − b + 2q: both in [0, 4q) before finish.
   for (const [name, op] of [[`${F}_add`, 'add'], [`${F}_sub`, 'sub']] as const) {

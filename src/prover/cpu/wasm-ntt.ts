@@ -13,11 +13,11 @@
 //    The passes within blocks of BLOCK elements run block by block, the others over the whole
 //    array. tmp: (3n/2 + 2B + n/B) elements, B = min(n, BLOCK).
 //  - fr_join(a, b, c, out, n): out[i] = a[i]·b[i] − c[i] as 32 canonical bytes (H's scalars).
-// The butterflies inline the Montgomery product (montMul: Karatsuba, and shifts for r's low
-// limb) and reduce nothing: every butterfly is u ± v·w, which adds less than 2r to a bound
+// The butterflies inline the Montgomery product (wasm-field.ts's montMul: Karatsuba, and shifts
+// for r's low limb) and reduce nothing: every butterfly is u ± v·w, which adds less than 2r to a bound
 // that the products still take, and one pass at the end brings the values below 2r.
 import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
-import { FQ_BYTES, FR, LIMBS, LIMB_BITS, R, fn, limbs, type Scratch } from './wasm-field.js';
+import { FQ_BYTES, FR, LIMBS, LIMB_BITS, R, fn, limbs, montLocals, montMul as fieldMontMul, type Scratch } from './wasm-field.js';
 
 const E = FQ_BYTES;
 const MASK = (1 << LIMB_BITS) - 1;
@@ -33,21 +33,11 @@ if (116n * R >= 1n << BigInt(LIMBS * LIMB_BITS)) throw new Error('wasm-ntt: boun
 const DIV_M = Math.ceil(2 ** 52 / (P[LIMBS - 1]! + 1));
 
 const range = (k: number) => Array.from({ length: k }, (_, j) => j);
-/** Karatsuba's parts of an operand (montMul), and the pairs of them. */
-const PART = 3;
-const parts = range(LIMBS / PART);
-const pairs = parts.flatMap((g) => parts.filter((h) => h > g).map((h) => [g, h] as const));
-/**
- * The i64 locals the inlined arithmetic uses: a, b (operands), t (product), s, d (sums), q, x,
- * and montMul's columns c, parts' products p and pairs' sums u, v.
- */
+/** The i64 locals the inlined arithmetic uses: t (product), s, d (sums), q, and the product's own (a, b among them). */
 const ARITH: Array<[string, 'i64']> = [
-  ...['a', 'b', 't', 's', 'd'].flatMap((p) => range(LIMBS).map((j) => `${p}${j}`)),
-  'q', 'x',
-  ...range(2 * LIMBS).map((k) => `c${k}`),
-  ...parts.flatMap((g) => range(2 * PART - 1).map((k) => `p${g}_${k}`)),
-  ...pairs.flatMap(([g, h]) => range(PART).flatMap((k) => [`u${g}${h}_${k}`, `v${g}${h}_${k}`])),
-].map((x) => [x, 'i64']);
+  ...[...['t', 's', 'd'].flatMap((p) => range(LIMBS).map((j) => `${p}${j}`)), 'q'].map((x) => [x, 'i64'] as [string, 'i64']),
+  ...montLocals(false),
+];
 
 export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
   const L = (c: CodeBuilder, x: string) => c.getLocal(x);
@@ -72,53 +62,11 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
     ...c.setLocal(`${pre}${j}`, c.i64_and(L(c, `${pre}${j}`), K(c, MASK))),
   ]);
   /**
-   * t = a·b·2^-261, carried, for a and b in locals: below 2r where a·b < r·2^261 (b below 2r
-   * and a below 58r here). The product's 17 columns by Karatsuba over three parts of 3 limbs
-   * (54 limb products where fr_mul has 81), then Montgomery's reduction a limb at a time with
-   * q = c_i·(2^28 − 1) and q·r_0 = q·2^28 + q as shifts (72 more; ~20% faster than fr_mul).
-   * The limbs of a may be signed and up to 2^30 (a sum or difference not carried): a column is
-   * then below 9·2^59 and the reduction adds less than 9·2^58, so the final columns stay below
-   * 2^63 (partial sums may wrap: i64 arithmetic is mod 2^64); shifts are arithmetic.
+   * t = a·b·2^-261, carried, for a and b in locals (wasm-field.ts's product, with r's shifts): below
+   * 2r where a·b < r·2^261 (b below 2r and a below 58r here; a's limbs may be signed and up to
+   * 2^30, a sum or difference not carried: the columns stay below 27·2^58 < 2^63).
    */
-  const montMul = (c: CodeBuilder) => {
-    const code: Code = [];
-    const conv = (x: (i: number) => Code, y: (j: number) => Code, k: number) =>
-      range(PART).filter((i) => k - i >= 0 && k - i < PART).map((i) => c.i64_mul(x(i), y(k - i))).reduce((e, f) => c.i64_add(e, f));
-    const limb = (p: 'a' | 'b', g: number) => (i: number) => L(c, `${p}${PART * g + i}`);
-    for (const g of parts) for (const k of range(2 * PART - 1)) code.push(...c.setLocal(`p${g}_${k}`, conv(limb('a', g), limb('b', g), k)));
-    for (const [g, h] of pairs) {
-      for (const k of range(PART)) {
-        code.push(...c.setLocal(`u${g}${h}_${k}`, c.i64_add(limb('a', g)(k), limb('a', h)(k))));
-        code.push(...c.setLocal(`v${g}${h}_${k}`, c.i64_add(limb('b', g)(k), limb('b', h)(k))));
-      }
-    }
-    // column k: Σ_g D_g·X^2g + Σ_(g<h) (M_gh − D_g − D_h)·X^(g+h), X = 2^(3·29)
-    for (const k of range(2 * LIMBS - 1)) {
-      const plus: Code[] = [];
-      const minus: Code[] = [];
-      const inPart = (m: number) => m >= 0 && m < 2 * PART - 1;
-      for (const g of parts) if (inPart(k - 2 * PART * g)) plus.push(L(c, `p${g}_${k - 2 * PART * g}`));
-      for (const [g, h] of pairs) {
-        const m = k - PART * (g + h);
-        if (!inPart(m)) continue;
-        plus.push(conv((i) => L(c, `u${g}${h}_${i}`), (j) => L(c, `v${g}${h}_${j}`), m));
-        minus.push(L(c, `p${g}_${m}`), L(c, `p${h}_${m}`));
-      }
-      code.push(...c.setLocal(`c${k}`, minus.reduce((e, f) => c.i64_sub(e, f), plus.reduce((e, f) => c.i64_add(e, f)))));
-    }
-    code.push(...c.setLocal(`c${2 * LIMBS - 1}`, K(c, 0)));
-    for (let i = 0; i < LIMBS; i++) {
-      const ci = L(c, `c${i}`);
-      code.push(...c.setLocal('q', c.i64_and(c.i64_sub(c.i64_shl(ci, K(c, 28)), ci), K(c, MASK))));
-      code.push(...c.setLocal('x', c.i64_shr_s(c.i64_add(c.i64_add(ci, L(c, 'q')), c.i64_shl(L(c, 'q'), K(c, 28))), K(c, LIMB_BITS))));
-      for (let j = 1; j < LIMBS; j++) {
-        let e = c.i64_add(L(c, `c${i + j}`), c.i64_mul(L(c, 'q'), K(c, P[j]!)));
-        if (j === 1) e = c.i64_add(e, L(c, 'x'));
-        code.push(...c.setLocal(`c${i + j}`, e));
-      }
-    }
-    return [...code, ...set(c, 't', (j) => L(c, `c${LIMBS + j}`)), ...normalize(c, 't')];
-  };
+  const montMul = (c: CodeBuilder) => fieldMontMul(c, R, false, (j, v) => c.setLocal(`t${j}`, v));
   const store = (c: CodeBuilder, pre: string, p: string) => range(LIMBS).flatMap((j) => c.i64_store32(L(c, p), j * 4, L(c, `${pre}${j}`)));
   /**
    * <pre> (carried, below 2^261) less k·r, k = ⌊top limb / (r's top limb + 1)⌋: below 2r (the

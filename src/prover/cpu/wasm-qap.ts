@@ -16,7 +16,7 @@
 // Zeros cost nothing: a record whose w[s] is 0 is skipped, and C is 0 without a product where A
 // or B is: a model's witness is often half zeros (ReLU outputs, one-hot bits).
 import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
-import { FQ_BYTES, LIMBS, LIMB_BITS, R, fn, limbs, type Scratch } from './wasm-field.js';
+import { FQ_BYTES, LIMBS, LIMB_BITS, R, fn, limbs, montLocals, montMul, type Scratch } from './wasm-field.js';
 
 const E = FQ_BYTES;
 const REC = 44;
@@ -28,13 +28,6 @@ function limb(c: CodeBuilder, ps: string, j: number, up: number): Code {
   const byte = Math.min(Math.max(Math.floor(bit / 8), 0), 24);
   const v = c.i64_load(c.getLocal(ps), byte);
   return c.i64_and(bit < 0 ? c.i64_shl(v, c.i64_const(-bit)) : c.i64_shr_u(v, c.i64_const(bit - byte * 8)), c.i64_const(MASK));
-}
-
-/** −r^−1 mod 2^29 (wasm-field.ts's Montgomery constant for Fr). */
-function negInv29(p: bigint): number {
-  let inv = 1n;
-  for (let i = 0; i < 6; i++) inv = (inv * (2n - p * inv)) & ((1n << 64n) - 1n);
-  return Number((((-inv) % (1n << 29n)) + (1n << 29n)) % (1n << 29n));
 }
 
 export function emitQap(m: ModuleBuilder, scratch: Scratch): void {
@@ -60,44 +53,30 @@ export function emitQap(m: ModuleBuilder, scratch: Scratch): void {
   }
 
   // qap_mulAdd(pv, pw, pd): d += v·32w·2^-261 for v and w in 32 bytes (v < 2^256, w < r), d in
-  // limbs below 2r: fr_mul's operand scanning with the limbs split from the bytes as they are
-  // loaded, and the sum (below 4r) brought below 2r with one normalization.
+  // limbs below 2r: wasm-field.ts's product on the limbs split from the bytes as they are loaded,
+  // and the sum (below 4r) brought below 2r with one conditional subtraction.
   {
-    const P = limbs(R);
     const P2 = limbs(2n * R);
-    const NEG_INV = negInv29(R);
-    const loc: Array<[string, 'i64']> = [['q', 'i64'], ['x', 'i64']];
-    for (let j = 0; j < LIMBS; j++) loc.push([`a${j}`, 'i64'], [`b${j}`, 'i64'], [`t${j}`, 'i64'], [`u${j}`, 'i64']);
+    const loc: Array<[string, 'i64']> = [...montLocals(false), ...Array.from({ length: LIMBS }, (_, j) => [[`t${j}`, 'i64'], [`w${j}`, 'i64']] as Array<[string, 'i64']>).flat()];
     const [f, c] = fn(m, 'qap_mulAdd', ['pv', 'pw', 'pd'], loc);
     const G = (x: string) => c.getLocal(x);
-    const code: Code = []; // the t's start at 0, as wasm locals do
+    const code: Code = [];
     for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(`a${j}`, limb(c, 'pv', j, 0)), ...c.setLocal(`b${j}`, limb(c, 'pw', j, 5)));
-    const prod = (x: string, y: string) => c.i64_mul(G(x), G(y));
-    for (let i = 0; i < LIMBS; i++) {
-      code.push(...c.setLocal('x', c.i64_add(G('t0'), prod(`a${i}`, 'b0'))));
-      code.push(...c.setLocal('q', c.i64_and(c.i64_mul(c.i64_and(G('x'), c.i64_const(MASK)), c.i64_const(NEG_INV)), c.i64_const(MASK))));
-      code.push(...c.setLocal('x', c.i64_shr_u(c.i64_add(G('x'), c.i64_mul(G('q'), c.i64_const(P[0]!))), c.i64_const(LIMB_BITS))));
-      for (let j = 1; j < LIMBS; j++) {
-        let e = c.i64_add(prod(`a${i}`, `b${j}`), c.i64_mul(G('q'), c.i64_const(P[j]!)));
-        if (j < LIMBS - 1) e = c.i64_add(G(`t${j}`), e);
-        if (j === 1) e = c.i64_add(e, G('x'));
-        code.push(...c.setLocal(`t${j - 1}`, e));
-      }
-    }
+    code.push(...montMul(c, R, false, (j, v) => c.setLocal(`t${j}`, v)));
     // + d, then carries; minus 2r where that stays ≥ 0
     for (let j = 0; j < LIMBS; j++) {
       const d = c.i64_load32_u(G('pd'), j * 4);
-      code.push(...c.setLocal(`t${j}`, j < LIMBS - 1 ? c.i64_add(G(`t${j}`), d) : d));
+      code.push(...c.setLocal(`t${j}`, c.i64_add(G(`t${j}`), d)));
     }
     const carry = (p: string) => Array.from({ length: LIMBS - 1 }, (_, j) => [
       ...c.setLocal(`${p}${j + 1}`, c.i64_add(G(`${p}${j + 1}`), c.i64_shr_s(G(`${p}${j}`), c.i64_const(LIMB_BITS)))),
       ...c.setLocal(`${p}${j}`, c.i64_and(G(`${p}${j}`), c.i64_const(MASK))),
     ]).flat();
     code.push(...carry('t'));
-    for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(`u${j}`, c.i64_sub(G(`t${j}`), c.i64_const(P2[j]!))));
-    code.push(...carry('u'));
+    for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(`w${j}`, c.i64_sub(G(`t${j}`), c.i64_const(P2[j]!))));
+    code.push(...carry('w'));
     const store = (p: string) => Array.from({ length: LIMBS }, (_, j) => c.i64_store32(G('pd'), j * 4, G(`${p}${j}`))).flat();
-    code.push(...c.if(c.i64_ge_s(G(`u${LIMBS - 1}`), c.i64_const(0)), store('u'), store('t')));
+    code.push(...c.if(c.i64_ge_s(G(`w${LIMBS - 1}`), c.i64_const(0)), store('w'), store('t')));
     f.addCode(code);
   }
 
