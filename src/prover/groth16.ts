@@ -133,7 +133,7 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   // the concatenated bases (one bucket reduction per window instead of two, a wider window).
   const w = wtns.witness;
   const wC = w.subarray((nPublic + 1) * 32);
-  const splitC = fitsBits(wC, SPLIT_C_BITS);
+  const splitC = zkey.C.byteLength > 0 && fitsBits(wC, SPLIT_C_BITS);
   const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), splitC ? backend.msmG1(zkey.C, wC) : undefined] as const;
   for (const e of early) e?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
   step('A/B/C evaluations');

@@ -13,6 +13,7 @@
 // sections) has fixed blocks, converted once for all its proofs.
 import type { PointOps } from '../curve.js';
 import { BN254_R } from '../../circom/r1cs.js';
+import { ZkonnxError } from '../../errors.js';
 import { cpuPool, cpuPoolNow } from './pool.js';
 import type { WindowTask } from './worker-body.js';
 
@@ -227,6 +228,9 @@ export function windowBits(points: number, bits: number): number {
  */
 export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }, group: Group, bases: Uint8Array, scalars: Uint8Array, opts: { maxBlock?: number; windowBits?: number } = {}): Promise<Uint8Array> {
   const sBase = G.F.n8 * 2;
+  if (bases.byteLength % sBase || scalars.byteLength % SCALAR || bases.byteLength / sBase !== scalars.byteLength / SCALAR) {
+    throw new ZkonnxError('BAD_ARGUMENT', `${group} MSM: ${bases.byteLength} bytes of bases (${sBase} a point) and ${scalars.byteLength} bytes of scalars (${SCALAR} each) are not one scalar a point`);
+  }
   // no await where the pool runs already: the first windows start before the caller goes on
   // (groth16.ts evaluates A, B and C meanwhile)
   const pool = cpuPoolNow() ?? (await cpuPool());
