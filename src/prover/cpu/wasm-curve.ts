@@ -69,8 +69,8 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
       ...c.if(c.i32_eqz(any), [...setInf(c, c.getLocal('pr')), ...c.ret([])]),
       ...c.call(`${f}_fromFfj`, c.getLocal('ps'), c.getLocal('pr')),
       ...c.call(`${f}_fromFfj`, off(c, c.getLocal('ps'), ffjE), off(c, c.getLocal('pr'), E)),
-      // −y, canonical: stored coordinates are compared limb by limb
-      ...c.if(c.getLocal('neg'), [...c.call(`${f}_neg`, off(c, c.getLocal('pr'), E), off(c, c.getLocal('pr'), E)), ...c.call(`${f}_reduce`, off(c, c.getLocal('pr'), E), off(c, c.getLocal('pr'), E))]),
+      // −y (below 2p: batchAdd tells equal coordinates by a difference ≡ 0, none need be canonical)
+      ...c.if(c.getLocal('neg'), c.call(`${f}_neg`, off(c, c.getLocal('pr'), E), off(c, c.getLocal('pr'), E))),
     ]);
   }
 
@@ -83,7 +83,7 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     const [fb, c] = fn(m, `${g}_gather`, ['idx', 'n', 'base', 'dst'], [['i', 'i32'], ['e', 'i32'], ['s', 'i32'], ['d', 'i32']]);
     const L = (x: string) => c.getLocal(x);
     const copy = copyBytes(c, L('s'), L('d'), 2 * E);
-    const negY = [...c.call(`${f}_neg`, off(c, L('d'), E), off(c, L('d'), E)), ...c.call(`${f}_reduce`, off(c, L('d'), E), off(c, L('d'), E))];
+    const negY = c.call(`${f}_neg`, off(c, L('d'), E), off(c, L('d'), E));
     fb.addCode([
       ...c.if(c.i32_eqz(L('n')), c.ret([])),
       ...c.setLocal('d', L('dst')),
@@ -103,7 +103,7 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
   // <g>_batchAdd(list, n, pref): entries (pa, pb, pr, kind); pref: 2n field elements of scratch.
   // A result may overwrite its own entry's inputs (pr = pa), not another entry's.
   {
-    const [acc, inv, lam, t1, x3, y3] = Array.from({ length: 6 }, () => scratch.take(E));
+    const [acc, inv, lam, t1, x3, y3, dy] = Array.from({ length: 7 }, () => scratch.take(E));
     const [fb, c] = fn(m, `${g}_batchAdd`, ['list', 'n', 'pref'], [['k', 'i32'], ['e', 'i32'], ['pa', 'i32'], ['pb', 'i32'], ['kind', 'i32']]);
     const F = ops(c, f);
     const L = (x: string) => c.getLocal(x);
@@ -114,17 +114,22 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
       ...c.setLocal('pa', c.i32_load(L('e'), 0)),
       ...c.setLocal('pb', c.i32_load(L('e'), 4)),
     ];
-    // d_k = xb − xa (ADD) or 2·ya (DBL), kept beside the prefix products for the way back
+    // d_k = xb − xa (ADD) or 2·ya (DBL), kept beside the prefix products for the way back. Equal
+    // coordinates are told by a difference ≡ 0 (isZero: 0 or p), so no value needs to be canonical.
     const dAt = (k: Code) => c.i32_add(L('pref'), c.i32_mul(c.i32_add(k, L('n')), c.i32_const(E)));
-    const denom = c.if(c.i32_eq(L('kind'), c.i32_const(ADD)), F.sub(L('pb'), L('pa'), dAt(L('k'))), F.add(y('pa'), y('pa'), dAt(L('k'))));
     const forward = c.loop(
       load,
-      c.if(c.i32_or(isInf(c, L('pa')), isInf(c, L('pb'))), c.setLocal('kind', c.i32_const(COPY)),
-        c.if(F.eq(L('pa'), L('pb')),
-          c.if(c.i32_and(F.eq(y('pa'), y('pb')), c.i32_eqz(F.isZero(y('pa')))), c.setLocal('kind', c.i32_const(DBL)), c.setLocal('kind', c.i32_const(INF))),
-          c.setLocal('kind', c.i32_const(ADD)))),
+      c.if(c.i32_or(isInf(c, L('pa')), isInf(c, L('pb'))), c.setLocal('kind', c.i32_const(COPY)), [
+        ...F.sub(L('pb'), L('pa'), dAt(L('k'))),
+        ...c.if(F.isZero(dAt(L('k'))), [
+          ...F.sub(y('pb'), y('pa'), F.k(dy)),
+          ...c.if(c.i32_and(F.isZero(F.k(dy)), c.i32_eqz(F.isZero(y('pa')))),
+            [...c.setLocal('kind', c.i32_const(DBL)), ...F.add(y('pa'), y('pa'), dAt(L('k')))],
+            c.setLocal('kind', c.i32_const(INF))),
+        ], c.setLocal('kind', c.i32_const(ADD))),
+      ]),
       c.i32_store(L('e'), 12, L('kind')),
-      c.if(c.i32_lt_u(L('kind'), c.i32_const(COPY)), [...denom, ...F.mul(F.k(acc), dAt(L('k')), F.k(acc))]),
+      c.if(c.i32_lt_u(L('kind'), c.i32_const(COPY)), F.mul(F.k(acc), dAt(L('k')), F.k(acc))),
       F.copy(F.k(acc), prefAt(L('k'))),
       c.setLocal('k', c.i32_add(L('k'), c.i32_const(1))),
       c.br_if(0, c.i32_lt_u(L('k'), L('n'))),
@@ -141,15 +146,18 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
           ...c.if(c.i32_eq(L('kind'), c.i32_const(ADD)),
             [...F.sub(y('pb'), y('pa'), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))],
             [...F.mul(L('pa'), L('pa'), F.k(lam)), ...F.add(F.k(lam), F.k(lam), F.k(x3)), ...F.add(F.k(lam), F.k(x3), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))]),
-          // x3 = λ² − xa − xb (xb = xa when doubling); y3 = λ(xa − x3) − ya
-          ...F.sqr(F.k(lam), F.k(x3)),
-          ...F.sub(F.k(x3), L('pa'), F.k(x3)),
-          ...F.sub(F.k(x3), L('pb'), F.k(x3)),
-          ...F.sub(L('pa'), F.k(x3), F.k(y3)),
-          ...F.mul(F.k(lam), F.k(y3), F.k(y3)),
-          ...F.sub(F.k(y3), y('pa'), F.k(y3)),
-          ...c.call(`${f}_reduce`, F.k(x3), pr),
-          ...c.call(`${f}_reduce`, F.k(y3), off(c, pr, E)),
+          // x3 = λ² − xa − xb (xb = xa when doubling); y3 = λ(xa − x3) − ya: over Fq one call with
+          // everything in locals (wasm-field.ts fq_affTail)
+          ...(f === 'fq' ? c.call('fq_affTail', F.k(lam), L('pa'), L('pb'), pr) : [
+            ...F.sqr(F.k(lam), F.k(x3)),
+            ...F.sub(F.k(x3), L('pa'), F.k(x3)),
+            ...F.sub(F.k(x3), L('pb'), F.k(x3)),
+            ...F.sub(L('pa'), F.k(x3), F.k(y3)),
+            ...F.mul(F.k(lam), F.k(y3), F.k(y3)),
+            ...F.sub(F.k(y3), y('pa'), F.k(y3)),
+            ...F.copy(F.k(x3), pr),
+            ...F.copy(F.k(y3), off(c, pr, E)),
+          ]),
         ])),
       c.br_if(1, c.i32_eqz(L('k'))),
       c.setLocal('k', c.i32_sub(L('k'), c.i32_const(1))),

@@ -471,3 +471,39 @@ export function emitFq2(m: ModuleBuilder, scratch: Scratch): void {
   }
 }
 
+
+/**
+ * fq_affTail(lam, pa, pb, pr): the end of an affine addition or doubling, given λ: x3 = λ² − xa −
+ * xb, y3 = λ(xa − x3) − ya, written to pr (which may be pa or pb: everything is read first). One
+ * function with every intermediate in locals, where the batched addition (wasm-curve.ts) made six
+ * calls and two copies through memory. Points are x ‖ y (FQ_BYTES each); all values below 2q.
+ */
+export function emitAffineTail(m: ModuleBuilder): void {
+  const P2 = limbs(2n * Q);
+  const P4 = limbs(4n * Q);
+  const names = new Set([...montLocals(false).map(([x]) => x), ...['s', 'd', 'u'].flatMap((p) => range(LIMBS).map((j) => `${p}${j}`))]);
+  const [f, c] = fn(m, 'fq_affTail', ['plam', 'pa', 'pb', 'pr'], [...names].map((x) => [x, 'i64'] as [string, 'i64']));
+  const L = (x: string) => c.getLocal(x);
+  const ld = (p: string, j: number, y = false) => c.i64_load32_u(L(p), (y ? FQ_BYTES : 0) + j * 4);
+  const set = (pre: string, v: (j: number) => Code) => range(LIMBS).flatMap((j) => c.setLocal(`${pre}${j}`, v(j)));
+  /** <pre> (normalized, below 4q) less 2q where that stays ≥ 0 */
+  const below2q = (pre: string) => [
+    ...set('u', (j) => c.i64_sub(L(`${pre}${j}`), c.i64_const(P2[j]!))),
+    ...normalize(c, 'u'),
+    ...c.if(c.i64_ge_s(L(`u${LIMBS - 1}`), c.i64_const(0)), set(pre, (j) => L(`u${j}`))),
+  ];
+  f.addCode([
+    ...set('a', (j) => ld('plam', j)),
+    // s = λ² − xa − xb + 4q, in (0, 6q): below 2q after two conditional subtractions
+    ...montMul(c, Q, true, (j, v) => c.setLocal(`s${j}`, v)),
+    ...set('s', (j) => c.i64_add(c.i64_sub(c.i64_sub(L(`s${j}`), ld('pa', j)), ld('pb', j)), c.i64_const(P4[j]!))),
+    ...normalize(c, 's'), ...below2q('s'), ...below2q('s'),
+    // b = xa − x3 + 2q; d = λ·b; y3 = d − ya + 2q
+    ...set('b', (j) => c.i64_add(c.i64_sub(ld('pa', j), L(`s${j}`)), c.i64_const(P2[j]!))),
+    ...normalize(c, 'b'), ...below2q('b'),
+    ...montMul(c, Q, false, (j, v) => c.setLocal(`d${j}`, v)),
+    ...set('d', (j) => c.i64_add(c.i64_sub(L(`d${j}`), ld('pa', j, true)), c.i64_const(P2[j]!))),
+    ...normalize(c, 'd'), ...below2q('d'),
+    ...range(LIMBS).flatMap((j) => [...c.i64_store32(L('pr'), j * 4, L(`s${j}`)), ...c.i64_store32(L('pr'), FQ_BYTES + j * 4, L(`d${j}`))]),
+  ]);
+}

@@ -6,7 +6,7 @@ import { ModuleBuilder } from 'wasmbuilder';
 import { G1, G2, emitGroup } from './wasm-curve.js';
 import { emitNtt } from './wasm-ntt.js';
 import { emitQap } from './wasm-qap.js';
-import { FQ, FR, Scratch, constData, emitFq2, emitPrime } from './wasm-field.js';
+import { FQ, FR, Scratch, constData, emitAffineTail, emitFq2, emitPrime } from './wasm-field.js';
 
 export { HEAP_START } from './wasm-field.js';
 
@@ -61,6 +61,7 @@ export function buildMsmWasm(): Uint8Array {
   m.setMemory(1, 'env', 'memory');
   const scratch = new Scratch();
   emitPrime(m, scratch, FQ);
+  emitAffineTail(m);
   emitPrime(m, scratch, FR);
   emitNtt(m, scratch);
   emitQap(m, scratch);
