@@ -10,6 +10,7 @@ import type { ProverBackend } from './backend.js';
 import type { BinSource } from './bin-source.js';
 import { bn128, type ProverCurve } from './curve.js';
 import { buildABC } from './qap.js';
+import { foldScalar, wordBits } from './scalars.js';
 import { parseWtns, readWtnsFile, type Wtns } from './wtns.js';
 import { readZkeyFile, type Zkey } from './zkey.js';
 
@@ -165,10 +166,6 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
 /** C's MSM starts with A's and B's where no witness value needs more bits than this (r − s counting as −s). */
 const SPLIT_C_BITS = 128;
 
-const words = (x: bigint) => Array.from({ length: 8 }, (_, i) => Number((x >> BigInt(32 * i)) & 0xffffffffn));
-const R_WORDS = words(BN254_R);
-const HALF_R = words(BN254_R >> 1n);
-
 /**
  * Whether every scalar's magnitude fits in `bits`, a scalar above r/2 counting as s − r: one pass
  * over 32-byte canonical scalars (stops at the first that does not fit).
@@ -178,21 +175,8 @@ export function fitsBits(scalars: Uint8Array, bits: number): boolean {
   const sw = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
   const m = new Uint32Array(8);
   for (let o = 0; o < sw.length; o += 8) {
-    let j = 7;
-    while (j > 0 && sw[o + j] === HALF_R[j]) j--;
-    if (sw[o + j]! > HALF_R[j]!) {
-      let borrow = 0; // r − s
-      for (let w = 0; w < 8; w++) {
-        const d = R_WORDS[w]! - sw[o + w]! - borrow;
-        m[w] = d >>> 0;
-        borrow = d < 0 ? 1 : 0;
-      }
-    } else {
-      m.set(sw.subarray(o, o + 8));
-    }
-    let hi = 7;
-    while (hi > 0 && m[hi] === 0) hi--;
-    if (m[hi] && hi * 32 + 32 - Math.clz32(m[hi]!) > bits) return false;
+    foldScalar(sw, o, m, 0);
+    if (wordBits(m, 0) > bits) return false;
   }
   return true;
 }

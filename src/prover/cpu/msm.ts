@@ -12,8 +12,8 @@
 // points to its wasm form once and keeps them: a kept bases array (keepBases: a prepared key's
 // sections) has fixed blocks, converted once for all its proofs.
 import type { PointOps } from '../curve.js';
-import { BN254_R } from '../../circom/r1cs.js';
 import { ZkonnxError } from '../../errors.js';
+import { foldScalar, wordBits } from '../scalars.js';
 import { cpuPool, cpuPoolNow } from './pool.js';
 import type { WindowTask } from './worker-body.js';
 
@@ -34,9 +34,6 @@ const THREADS_PER_BLOCK = 4;
 /** Block ids, for the threads' caches of converted blocks. */
 let nextBlock = 0;
 
-const words = (x: bigint) => Array.from({ length: 8 }, (_, i) => Number((x >> BigInt(32 * i)) & 0xffffffffn));
-const R = words(BN254_R);
-const HALF = words(BN254_R >> 1n);
 
 function u32(bytes: Uint8Array): Uint32Array {
   const b = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
@@ -159,27 +156,10 @@ export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k
   for (let k2 = 0; k2 < n; k2++) {
     const s = order[k2]! * 8;
     const o = k2 * DIGIT_WORDS;
-    let hi = 7;
-    while (hi > 0 && sw[s + hi] === 0) hi--;
-    if (sw[s + hi] === 0) continue; // zero (kept arrays only)
+    if (foldScalar(sw, s, os, o)) out.neg[k2] = 1;
+    const bits = wordBits(os, o);
+    if (bits === 0) continue; // zero (kept arrays only)
     out.nonzero++;
-    // s > r/2 ?
-    let j = 7;
-    while (j > 0 && sw[s + j] === HALF[j]) j--;
-    if (sw[s + j]! > HALF[j]!) {
-      let borrow = 0;
-      for (let w = 0; w < 8; w++) {
-        const d = R[w]! - sw[s + w]! - borrow;
-        os[o + w] = d >>> 0;
-        borrow = d < 0 ? 1 : 0;
-      }
-      out.neg[k2] = 1;
-      hi = 7;
-      while (hi > 0 && os[o + hi] === 0) hi--;
-    } else {
-      for (let w = 0; w < 8; w++) os[o + w] = sw[s + w]!;
-    }
-    const bits = hi * 32 + 32 - Math.clz32(os[o + hi]!);
     if (bits > top) top = bits;
   }
   out.bits = top;
