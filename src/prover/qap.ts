@@ -11,7 +11,7 @@
 // the check c < domainSize, the counts per constraint for the cuts, the runs. The tasks check m
 // and s. A key with many runs (no order) has every task scan the whole section instead.
 import { ZkonnxError } from '../errors.js';
-import { cpuPool } from './cpu/pool.js';
+import { cpuPool, ownBytes } from './cpu/pool.js';
 import type { AbcTask } from './cpu/worker-body.js';
 import type { Zkey } from './zkey.js';
 
@@ -55,8 +55,6 @@ function toShared(x: Uint8Array): Uint8Array {
   return s;
 }
 
-/** Bytes of their own: a view would post the whole buffer behind it (the wtns file). */
-const own = (x: Uint8Array) => (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength ? x : x.slice());
 
 function badRecord(zkey: Zkey, rec: Uint32Array, i: number): never {
   const { domainSize, nVars } = zkey.header;
@@ -113,7 +111,7 @@ export async function buildABC(zkey: Zkey, witness: Uint8Array): Promise<Evaluat
   }
   if (cuts[cuts.length - 1] !== domainSize) cuts.push(domainSize);
 
-  const w = hasShared ? toShared(witness.subarray(0, nVars * 32)) : own(witness.subarray(0, nVars * 32));
+  const w = hasShared ? toShared(witness.subarray(0, nVars * 32)) : ownBytes(witness.subarray(0, nVars * 32));
   // with shared memory the tasks write their ranges in place (the quotient then posts them without copies)
   const n8 = 32;
   const out = hasShared ? [0, 1, 2].map(() => new Uint8Array(new SharedArrayBuffer(domainSize * n8))) as [Uint8Array, Uint8Array, Uint8Array] : undefined;

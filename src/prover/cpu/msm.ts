@@ -14,7 +14,7 @@
 import type { PointOps } from '../curve.js';
 import { ZkonnxError } from '../../errors.js';
 import { foldScalar, wordBits } from '../scalars.js';
-import { cpuPool, cpuPoolNow } from './pool.js';
+import { cpuPool, cpuPoolNow, sharedBytes } from './pool.js';
 import type { WindowTask } from './worker-body.js';
 
 export type Group = 'G1' | 'G2';
@@ -34,14 +34,9 @@ const THREADS_PER_BLOCK = 4;
 /** Block ids, for the threads' caches of converted blocks. */
 let nextBlock = 0;
 
-
 function u32(bytes: Uint8Array): Uint32Array {
   const b = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
   return new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
-}
-
-function shared(bytes: number): Uint8Array {
-  return typeof SharedArrayBuffer === 'function' ? new Uint8Array(new SharedArrayBuffer(bytes)) : new Uint8Array(bytes);
 }
 
 /** A kept bases array: its finite points (indices into the array, and a shared copy) in fixed blocks. */
@@ -63,7 +58,7 @@ function finite(bw: Uint32Array, i: number, sBase: number): boolean {
 
 /** Copies the points whose `keep` flag is set into a shared buffer, runs of them at a time. */
 function copyPoints(bases: Uint8Array, keep: Uint8Array, count: number, sBase: number): Uint8Array {
-  const out = shared(count * sBase);
+  const out = sharedBytes(count * sBase);
   let k = 0;
   for (let i = 0; i < keep.length;) {
     if (!keep[i]) { i++; continue; }
@@ -150,7 +145,7 @@ export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k
     for (let i = 0, j = 0; i < all; i++) if (keep[i]) order[j++] = i;
     pts = copyPoints(bases, keep, n, sBase);
   }
-  const out: Prepared = { bases: pts, scalars: shared(n * DIGIT_WORDS * 4), neg: shared(n), bits: 0, nonzero: 0 };
+  const out: Prepared = { bases: pts, scalars: sharedBytes(n * DIGIT_WORDS * 4), neg: sharedBytes(n), bits: 0, nonzero: 0 };
   const os = u32(out.scalars);
   let top = 0;
   for (let k2 = 0; k2 < n; k2++) {

@@ -205,6 +205,17 @@ export function cpuPool(): Promise<CpuPool> {
   return pool;
 }
 
+/**
+ * Bytes to post to a thread: a view into a larger buffer would be cloned whole, so one that is
+ * not its buffer's all is copied.
+ */
+export const ownBytes = (x: Uint8Array): Uint8Array => (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength ? x : x.slice());
+
+/** A zeroed array in a SharedArrayBuffer where there is one (posted without a copy), else a plain one. */
+export function sharedBytes(bytes: number): Uint8Array {
+  return typeof SharedArrayBuffer === 'function' ? new Uint8Array(new SharedArrayBuffer(bytes)) : new Uint8Array(bytes);
+}
+
 /** The pool if it is started and alive: lets an MSM post its first tasks before its caller goes on. */
 export function cpuPoolNow(): CpuPool | undefined {
   return poolInstance;

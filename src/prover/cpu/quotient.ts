@@ -3,12 +3,9 @@
 // one 'join' task. The tasks share the pool with the MSMs at a higher priority: the
 // MSM of C and H waits for them, the other MSMs fill the threads meanwhile.
 import type { ProverCurve } from '../curve.js';
-import { cpuPool } from './pool.js';
+import { cpuPool, ownBytes } from './pool.js';
 
 const CRITICAL = 1;
-
-/** Bytes of its own (a view into a larger buffer would be cloned whole when posted). */
-const own = (x: Uint8Array) => (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength ? x : x.slice());
 
 export async function cpuQuotient(Fr: ProverCurve['Fr'], a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number): Promise<Uint8Array> {
   const pool = await cpuPool();
@@ -16,7 +13,7 @@ export async function cpuQuotient(Fr: ProverCurve['Fr'], a: Uint8Array, b: Uint8
   const w = Fr.w[power]!;
   const inc = power === Fr.s ? Fr.shift : Fr.w[power + 1]!;
   const invN = Fr.inv(Fr.e(n));
-  const [ea, eb, ec] = await Promise.all([a, b, c].map(async (x) => (await pool.run({ op: 'coset', x: own(x), w, inc, invN, log: power }, CRITICAL))[0]!));
+  const [ea, eb, ec] = await Promise.all([a, b, c].map(async (x) => (await pool.run({ op: 'coset', x: ownBytes(x), w, inc, invN, log: power }, CRITICAL))[0]!));
   // one task (a multiplication an element): more would wait for threads busy with MSM windows
   return (await pool.run({ op: 'join', a: ea!, b: eb!, c: ec! }, CRITICAL))[0]!;
 }

@@ -114,7 +114,7 @@ function negInv29(p: bigint): number {
 const li = (j: number) => `t${j}`;
 
 /** Carries locals <pre>0..<pre>8 (signed, any size) into 29-bit limbs; the signed rest stays in <pre>8. */
-function normalize(c: CodeBuilder, pre: string): Code {
+export function normalize(c: CodeBuilder, pre: string): Code {
   const out: Code = [];
   for (let j = 0; j < LIMBS - 1; j++) {
     out.push(...c.setLocal(`${pre}${j + 1}`, c.i64_add(c.getLocal(`${pre}${j + 1}`), c.i64_shr_s(c.getLocal(`${pre}${j}`), c.i64_const(LIMB_BITS)))));
@@ -131,9 +131,9 @@ const store = (c: CodeBuilder, r: Code, pre: string) => {
 
 /**
  * Normalizes locals t0..t8, subtracts m (q or 2q) once if the value is ≥ m, and stores the result
- * at `r`. The value must lie in [0, 2m).
+ * at `r`. The value must lie in [0, 2m). Uses locals u0..u8 too.
  */
-function finish(c: CodeBuilder, r: Code, m: number[]): Code {
+export function finish(c: CodeBuilder, r: Code, m: number[]): Code {
   const out: Code = normalize(c, 't');
   for (let j = 0; j < LIMBS; j++) out.push(...c.setLocal(`u${j}`, c.i64_sub(c.getLocal(`t${j}`), c.i64_const(m[j]!))));
   out.push(...normalize(c, 'u'));

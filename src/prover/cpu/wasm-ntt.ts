@@ -17,7 +17,7 @@
 // for r's low limb) and reduce nothing: every butterfly is u ± v·w, which adds less than 2r to a bound
 // that the products still take, and one pass at the end brings the values below 2r.
 import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
-import { FQ_BYTES, FR, LIMBS, LIMB_BITS, R, fn, limbs, montLocals, montMul as fieldMontMul, type Scratch } from './wasm-field.js';
+import { FQ_BYTES, FR, LIMBS, LIMB_BITS, R, fn, limbs, montLocals, montMul as fieldMontMul, normalize, type Scratch } from './wasm-field.js';
 
 const E = FQ_BYTES;
 const MASK = (1 << LIMB_BITS) - 1;
@@ -56,11 +56,6 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
   const halve = (c: CodeBuilder, x: string) => c.setLocal(x, c.i32_shr_u(L(c, x), c.i32_const(1)));
   const double = (c: CodeBuilder, x: string) => c.setLocal(x, c.i32_shl(L(c, x), c.i32_const(1)));
 
-  /** Carries locals <pre>0..8 into 29-bit limbs, signed: the sign stays in <pre>8. */
-  const normalize = (c: CodeBuilder, pre: string) => range(LIMBS - 1).flatMap((j) => [
-    ...c.setLocal(`${pre}${j + 1}`, c.i64_add(L(c, `${pre}${j + 1}`), c.i64_shr_s(L(c, `${pre}${j}`), K(c, LIMB_BITS)))),
-    ...c.setLocal(`${pre}${j}`, c.i64_and(L(c, `${pre}${j}`), K(c, MASK))),
-  ]);
   /**
    * t = a·b·2^-261, carried, for a and b in locals (wasm-field.ts's product, with r's shifts): below
    * 2r where a·b < r·2^261 (b below 2r and a below 58r here; a's limbs may be signed and up to

@@ -16,7 +16,7 @@
 // Zeros cost nothing: a record whose w[s] is 0 is skipped, and C is 0 without a product where A
 // or B is: a model's witness is often half zeros (ReLU outputs, one-hot bits).
 import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
-import { FQ_BYTES, LIMBS, LIMB_BITS, R, fn, limbs, montLocals, montMul, type Scratch } from './wasm-field.js';
+import { FQ_BYTES, LIMBS, LIMB_BITS, R, fn, limbs, finish, montLocals, montMul, type Scratch } from './wasm-field.js';
 
 const E = FQ_BYTES;
 const REC = 44;
@@ -57,26 +57,18 @@ export function emitQap(m: ModuleBuilder, scratch: Scratch): void {
   // and the sum (below 4r) brought below 2r with one conditional subtraction.
   {
     const P2 = limbs(2n * R);
-    const loc: Array<[string, 'i64']> = [...montLocals(false), ...Array.from({ length: LIMBS }, (_, j) => [[`t${j}`, 'i64'], [`w${j}`, 'i64']] as Array<[string, 'i64']>).flat()];
+    const loc: Array<[string, 'i64']> = [...montLocals(false), ...Array.from({ length: LIMBS }, (_, j) => [`t${j}`, 'i64'] as [string, 'i64'])];
     const [f, c] = fn(m, 'qap_mulAdd', ['pv', 'pw', 'pd'], loc);
     const G = (x: string) => c.getLocal(x);
     const code: Code = [];
     for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(`a${j}`, limb(c, 'pv', j, 0)), ...c.setLocal(`b${j}`, limb(c, 'pw', j, 5)));
     code.push(...montMul(c, R, false, (j, v) => c.setLocal(`t${j}`, v)));
-    // + d, then carries; minus 2r where that stays ≥ 0
+    // + d (below 4r), then carried, less 2r where that stays ≥ 0
     for (let j = 0; j < LIMBS; j++) {
       const d = c.i64_load32_u(G('pd'), j * 4);
       code.push(...c.setLocal(`t${j}`, c.i64_add(G(`t${j}`), d)));
     }
-    const carry = (p: string) => Array.from({ length: LIMBS - 1 }, (_, j) => [
-      ...c.setLocal(`${p}${j + 1}`, c.i64_add(G(`${p}${j + 1}`), c.i64_shr_s(G(`${p}${j}`), c.i64_const(LIMB_BITS)))),
-      ...c.setLocal(`${p}${j}`, c.i64_and(G(`${p}${j}`), c.i64_const(MASK))),
-    ]).flat();
-    code.push(...carry('t'));
-    for (let j = 0; j < LIMBS; j++) code.push(...c.setLocal(`w${j}`, c.i64_sub(G(`t${j}`), c.i64_const(P2[j]!))));
-    code.push(...carry('w'));
-    const store = (p: string) => Array.from({ length: LIMBS }, (_, j) => c.i64_store32(G('pd'), j * 4, G(`${p}${j}`))).flat();
-    code.push(...c.if(c.i64_ge_s(G(`w${LIMBS - 1}`), c.i64_const(0)), store('w'), store('t')));
+    code.push(...finish(c, G('pd'), P2));
     f.addCode(code);
   }
 
