@@ -46,16 +46,28 @@ describe('CPU reference', () => {
     expect(ref.mulAffine(g, ref.R)).toBeNull(); // G has order r
   });
 
-  it('signed digits recompose the scalar', () => {
+  it('signed digits of the folded scalar recompose it mod r, in as many windows as its magnitude needs', () => {
     const r = rng(3);
+    const half = (ref.R - 1n) / 2n;
+    const cases = [0n, 1n, ref.R - 1n, (1n << 253n) + 1n, half, half + 1n, ref.R + 5n, (1n << 256n) - 1n, r.below(ref.R), ref.R - 4095n, 4096n];
     for (const c of [2, 5, 9, 13, 16]) {
-      for (const s of [0n, 1n, ref.R - 1n, (1n << 253n) + 1n, r.below(ref.R)]) {
-        const d = ref.signedDigits(s, c);
-        expect(d.length).toBe(ref.numWindows(c));
+      for (const s of cases) {
+        const { mag, neg } = ref.foldScalar(s);
+        expect(mag <= half).toBe(true);
+        expect(ref.mod(neg ? -mag : mag, ref.R)).toBe(ref.mod(s, ref.R));
+        const bits = mag === 0n ? 0 : mag.toString(2).length;
+        const K = ref.numWindows(c, bits);
+        const d = ref.signedDigits(s, c, K);
+        expect(d.length).toBe(K);
         expect(d.every((x) => Math.abs(x) <= 2 ** (c - 1))).toBe(true);
-        expect(d.reduceRight((acc, x) => (acc << BigInt(c)) + BigInt(x), 0n)).toBe(s);
+        expect(ref.mod(d.reduceRight((acc, x) => (acc << BigInt(c)) + BigInt(x), 0n), ref.R)).toBe(ref.mod(s, ref.R));
+        expect(ref.signedDigits(s, c).length).toBe(ref.numWindows(c)); // the default: room for any scalar
       }
     }
+    // r − 4095 is −4095: 12 bits, like 4095 itself; 2^12 needs 13
+    expect(ref.scalarBits([ref.G1_GENERATOR, ref.G1_GENERATOR], [ref.R - 4095n, 7n])).toBe(12);
+    expect(ref.scalarBits([ref.G1_GENERATOR, null], [4095n, 4096n])).toBe(12); // an infinity base's scalar does not count
+    expect(() => ref.signedDigits(1n << 20n, 5, 4)).toThrow(/do not hold/);
   });
 
   it('window choice grows with n', () => {
@@ -204,6 +216,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       expectSame(got, await ffMsm(basesFF, scalars));
       expect(logs.join('\n')).toMatch(/levels=[3-9]/);
       expect(logs.join('\n')).toMatch(/bucket sums match the CPU/);
+    });
+
+    it('small signed scalars (a quantized witness: |s| < 2^12, half of them r − |s|) take a few windows; debug checks pass', async () => {
+      const n = 500;
+      const { bases, basesFF } = instance(n);
+      const scalars = bases.map((_, i) => {
+        const m = BigInt(r.int(4096));
+        return i % 2 === 0 ? ref.mod(-m, ref.R) : m;
+      });
+      scalars[7] = ref.R - 4095n; // the largest magnitude, negative: 12 bits
+      const logs: string[] = [];
+      const got = await gpuMsmG1(gpu!, basesFF, ref.encodeScalars(scalars), { windowBits: 5, debug: true, log: (m) => logs.push(m) });
+      expectSame(got, await ffMsm(basesFF, scalars));
+      expect(logs.join('\n')).toMatch(/bits=12 c=5 K=3 /);
+      // and with the window the cost model picks
+      expectSame(await gpuMsmG1(gpu!, basesFF, ref.encodeScalars(scalars)), await ffMsm(basesFF, scalars));
     });
 
     it('ZKONNX_GPU_DEBUG=1 turns the stage checks on', async () => {

@@ -2,7 +2,10 @@
 // Pippenger G1 multi-scalar multiplication on WebGPU.
 //
 // Signed c-bit windows (digits in [−2^(c−1), 2^(c−1)], so H = 2^(c−1) buckets per window and a
-// negative digit adds −P, which costs a field negation). Bucket accumulation goes through a
+// negative digit adds −P, which costs a field negation) over scalars folded to ±|s|, |s| ≤ r/2
+// (r − 3 is −3). A first pass finds the largest |s|'s bits and the nonzero count, and the window
+// width and count follow from them: a quantized model's witness (|s| < 2^20 on the MNIST CNN)
+// takes two windows where 254-bit scalars take sixteen. Bucket accumulation goes through a
 // sparse-matrix transpose (CSR): count entries per key (window, bucket), exclusive scan for the
 // offsets, scatter the point indices; then every key's run of entries is cut into tasks of at
 // most S entries, summed in parallel, and the tasks' partial sums are summed the same way, level
@@ -27,6 +30,7 @@ import {
   bucketReduceWgsl,
   convertBasesWgsl,
   digitsWgsl,
+  scalarBitsWgsl,
   scanAddWgsl,
   scanBlockWgsl,
   sumGroupsWgsl,
@@ -69,12 +73,15 @@ const PROJ_BYTES = 96; // 3 coordinates × 8 words
 const MIN_C = 2;
 const MAX_C = 16;
 
-/** Window width minimizing K·(n + 3H): one mixed add per entry, ~3 adds per bucket to reduce. */
-export function chooseWindow(n: number): number {
+/**
+ * Window width minimizing K·(n + 3H) for n nonzero scalars of at most `bits` bits (folded): one
+ * mixed add per entry, ~3 adds per bucket to reduce.
+ */
+export function chooseWindow(n: number, bits = ref.MAX_SCALAR_BITS): number {
   let best = MIN_C;
   let bestCost = Infinity;
   for (let c = MIN_C; c <= MAX_C; c++) {
-    const cost = ref.numWindows(c) * (n + 3 * 2 ** (c - 1));
+    const cost = ref.numWindows(c, bits) * (n + 3 * 2 ** (c - 1));
     if (cost < bestCost) {
       best = c;
       bestCost = cost;
@@ -281,30 +288,17 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   const debug = opts.debug ?? debugEnv();
   const log = opts.log;
   const t0 = performance.now();
-  const c = opts.windowBits ?? chooseWindow(n);
-  if (!Number.isInteger(c) || c < MIN_C || c > MAX_C) throw new ZkonnxError('BAD_ARGUMENT', `MSM window bits must be ${MIN_C}…${MAX_C}, got ${c}`);
-  const K = ref.numWindows(c);
-  const H = 2 ** (c - 1);
-  const NK = K * H;
+  const wc = opts.windowBits;
+  if (wc !== undefined && (!Number.isInteger(wc) || wc < MIN_C || wc > MAX_C)) throw new ZkonnxError('BAD_ARGUMENT', `MSM window bits must be ${MIN_C}…${MAX_C}, got ${wc}`);
   const S = opts.taskSize ?? 32;
   if (!Number.isInteger(S) || S < 2) throw new ZkonnxError('BAD_ARGUMENT', `MSM task size must be an integer ≥ 2, got ${S}`);
   const ws = workspace(dev);
   const wgc = workgroupSize(ctx, 64); // curve kernels: register-heavy
   const wgs = workgroupSize(ctx, 256); // scans and digits
   const pipe = (key: string, gen: (wg: number) => string, wg: number) => pipeline(dev, code(`${key}/${wg}/${cfgKey(field)}`, () => gen(wg)));
-  // Every buffer a kernel binds must fit one binding.
-  const lim = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
-  const fits = (what: string, bytes: number) => {
-    if (bytes > lim) {
-      throw new ZkonnxError('BAD_ARGUMENT', `MSM of ${n} points with c = ${c}: ${what} needs ${bytes} bytes, the device binds at most ${lim}`, {
-        hint: 'pass a smaller maxChunk (or let the window width default)',
-      });
-    }
-  };
-  fits('the CSR entries', n * K * 4);
-  fits('the buckets', NK * PROJ_BYTES);
 
-  const [pDigits, pScatter, pScanBlock, pScanAdd, pTasks] = await Promise.all([
+  const [pBits, pDigits, pScatter, pScanBlock, pScanAdd, pTasks] = await Promise.all([
+    pipe('bits', scalarBitsWgsl, wgs),
     pipe('digits', (wg) => digitsWgsl(wg, false), wgs),
     pipe('scatter', (wg) => digitsWgsl(wg, true), wgs),
     pipe('scanBlock', scanBlockWgsl, wgs),
@@ -334,18 +328,42 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
     }
   };
 
-  // 1. Digits → counts per key; CSR offsets; scatter; tasks per key and their offsets.
+  // 0. Scalars folded to ±|s| ≤ r/2: the largest |s|'s bits and the nonzero count fix the window
+  // width and count (a quantized model's witness is small: a few windows, not 254 bits' worth).
   const scal = ws.get('scalars', n * 32);
   dev.queue.writeBuffer(scal, 0, scalarBytes.buffer, scalarBytes.byteOffset, n * 32);
+  const stats = ws.get('stats', 16);
+  const info = ws.get('info', 16);
+  st.enc.clearBuffer(stats, 0, 16);
+  dispatch(ctx, st.enc, pBits, [scal, bases, stats, prm([n])], n, wgs);
+  st.enc.copyBufferToBuffer(stats, 4, info, 0, 8);
+  flush();
+  const [bits, nonzero] = await readU32s(dev, info, 2);
+  if (nonzero === 0) return { ...ref.PROJ_ZERO };
+  const c = wc ?? chooseWindow(nonzero!, bits);
+  const K = ref.numWindows(c, bits);
+  const H = 2 ** (c - 1);
+  const NK = K * H;
+  // Every buffer a kernel binds must fit one binding.
+  const lim = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  const fits = (what: string, bytes: number) => {
+    if (bytes > lim) {
+      throw new ZkonnxError('BAD_ARGUMENT', `MSM of ${n} points with c = ${c}: ${what} needs ${bytes} bytes, the device binds at most ${lim}`, {
+        hint: 'pass a smaller maxChunk (or let the window width default)',
+      });
+    }
+  };
+  fits('the CSR entries', n * K * 4);
+  fits('the buckets', NK * PROJ_BYTES);
+
+  // 1. Digits → counts per key; CSR offsets; scatter; tasks per key and their offsets.
   const counts = ws.get('counts', (NK + 1) * 4);
   const offsets = ws.get('offsets', (NK + 1) * 4);
   const cursor = ws.get('cursor', (NK + 1) * 4);
   const entries = ws.get('entries', n * K * 4);
-  const stats = ws.get('stats', 16);
   const tasksA = ws.get('tasksA', (NK + 1) * 4);
   const toffsA = ws.get('toffsA', (NK + 1) * 4);
   st.enc.clearBuffer(counts, 0, (NK + 1) * 4);
-  st.enc.clearBuffer(stats, 0, 16);
   const digitPrm = prm([n, c, K, H]);
   dispatch(ctx, st.enc, pDigits, [scal, bases, counts, digitPrm], n, wgs);
   scan(counts, offsets, NK + 1);
@@ -354,7 +372,6 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   dispatch(ctx, st.enc, pTasks, [counts, tasksA, stats, prm([NK + 1, S])], NK + 1, wgs);
   scan(tasksA, toffsA, NK + 1);
   // One small readback: the largest bucket (how many levels) and the task count (sizes).
-  const info = ws.get('info', 16);
   st.enc.copyBufferToBuffer(stats, 0, info, 0, 4);
   st.enc.copyBufferToBuffer(offsets, NK * 4, info, 4, 4);
   st.enc.copyBufferToBuffer(toffsA, NK * 4, info, 8, 4);
@@ -365,7 +382,8 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
 
   let cpu: CpuModel | undefined;
   if (debug) {
-    cpu = await cpuModel(dev, bases, n, scalarBytes, c, field);
+    cpu = await cpuModel(dev, bases, n, scalarBytes, c, K, field);
+    if (cpu.bits !== bits) mismatch('scalar bits', 'stats[1]', cpu.bits, bits);
     await checkCsr(dev, cpu, { counts, offsets, entries, tasks: tasksA, toffs: toffsA }, NK, S, maxCount!, totalEntries!);
     log?.(`debug: digits, counts, CSR entries and tasks match the CPU (c = ${c}, ${totalEntries} entries)`);
   }
@@ -452,7 +470,7 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   }
   const result = ref.combineWindows(windows, c);
   log?.(
-    `msm n=${n} c=${c} K=${K} levels=${level} entries=${totalEntries} max bucket=${maxCount}: ` +
+    `msm n=${n} bits=${bits} c=${c} K=${K} levels=${level} entries=${totalEntries} max bucket=${maxCount}: ` +
       `digits+CSR ${(tDigits - t0).toFixed(1)} ms, buckets+windows ${(tGpu - tDigits).toFixed(1)} ms, CPU combine ${(performance.now() - tGpu).toFixed(1)} ms`,
   );
   return result;
@@ -512,19 +530,20 @@ function mismatch(stage: string, where: string, want: unknown, got: unknown): ne
 }
 
 interface CpuModel {
+  bits: number;
   lists: Map<number, number[]>; // key → sorted entries (index | sign << 31)
   buckets: ref.Proj[];
 }
 
 /** The CPU's view of the same chunk: entries per key and bucket sums, from the GPU's bases. */
-async function cpuModel(dev: GPUDevice, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, c: number, field: FieldConfig): Promise<CpuModel> {
+async function cpuModel(dev: GPUDevice, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, c: number, K: number, field: FieldConfig): Promise<CpuModel> {
   const pts = decodeOurAffine(await readBuffer(dev, bases, 0, n * 64), field);
   const scalars = ref.decodeScalars(scalarBytes.subarray(0, n * 32));
   const H = 2 ** (c - 1);
   const lists = new Map<number, number[]>();
   pts.forEach((pt, i) => {
     if (pt === null) return;
-    ref.signedDigits(scalars[i]!, c).forEach((d, k) => {
+    ref.signedDigits(scalars[i]!, c, K).forEach((d, k) => {
       if (d === 0) return;
       const key = k * H + Math.abs(d) - 1;
       let l = lists.get(key);
@@ -533,7 +552,7 @@ async function cpuModel(dev: GPUDevice, bases: GPUBuffer, n: number, scalarBytes
     });
   });
   for (const l of lists.values()) l.sort((a, b) => a - b);
-  return { lists, buckets: ref.bucketSums(pts, scalars, c) };
+  return { bits: ref.scalarBits(pts, scalars), lists, buckets: ref.bucketSums(pts, scalars, c, K) };
 }
 
 async function checkCsr(

@@ -282,29 +282,54 @@ export function jacobianFFToAffine(buf: Uint8Array, off = 0): Affine {
 // ---------------------------------------------------------------------------------------------
 // Pippenger stages
 
-/** Number of c-bit signed windows for scalars < r < 2^254: the top digit must stay ≤ 2^(c−1). */
-export const numWindows = (c: number): number => Math.ceil(255 / c);
+/** Bits of the largest scalar magnitude after folding: |s| ≤ (r − 1)/2 < 2^253. */
+export const MAX_SCALAR_BITS = 253;
+
+/**
+ * c-bit signed windows for magnitudes of at most `bits` bits: the top digit may carry one more,
+ * so the windows cover bits + 1. No bits (every scalar zero): one window, all digits 0.
+ */
+export const numWindows = (c: number, bits = MAX_SCALAR_BITS): number => Math.max(1, Math.ceil((bits + 1) / c));
+
+/**
+ * s mod r as a sign and a magnitude ≤ (r − 1)/2: above r/2, s ≡ −(r − s). A witness's small
+ * negatives (r − 3, say) then cost what small positives do, in digits and in windows.
+ */
+export function foldScalar(s: bigint): { mag: bigint; neg: boolean } {
+  s = mod(s, R);
+  return s > R >> 1n ? { mag: R - s, neg: true } : { mag: s, neg: false };
+}
+
+/** Bit length of the largest folded magnitude among the scalars of finite bases (0 if none). */
+export function scalarBits(bases: readonly Affine[], scalars: readonly bigint[]): number {
+  let bits = 0;
+  scalars.forEach((s, i) => {
+    const { mag } = foldScalar(s);
+    if (bases[i] !== null && mag !== 0n) bits = Math.max(bits, mag.toString(2).length);
+  });
+  return bits;
+}
 
 /**
  * Signed c-bit digits of s (canonical, < 2^256 is accepted and reduced mod r), least significant
- * first: s = Σ d_k·2^(c·k), d_k ∈ [−2^(c−1), 2^(c−1)].
+ * first, over K windows: s ≡ Σ d_k·2^(c·k) (mod r), d_k ∈ [−2^(c−1), 2^(c−1)]. The digits are
+ * those of the folded magnitude, negated where s was folded.
  */
-export function signedDigits(s: bigint, c: number): number[] {
-  s = mod(s, R);
-  const K = numWindows(c);
+export function signedDigits(s: bigint, c: number, K = numWindows(c)): number[] {
+  const { mag, neg } = foldScalar(s);
   const half = 1 << (c - 1);
   const out: number[] = [];
   let carry = 0;
   for (let k = 0; k < K; k++) {
-    let d = Number((s >> BigInt(c * k)) & ((1n << BigInt(c)) - 1n)) + carry;
+    let d = Number((mag >> BigInt(c * k)) & ((1n << BigInt(c)) - 1n)) + carry;
     carry = 0;
     if (d > half) {
       d -= 1 << c;
       carry = 1;
     }
-    out.push(d);
+    out.push(neg ? -d : d);
   }
-  if (carry !== 0) throw new Error('signed digits: carry out of the top window');
+  if (carry !== 0 || mag >> BigInt(c * K) !== 0n) throw new Error(`signed digits: ${K} windows of ${c} bits do not hold the scalar`);
   return out;
 }
 
@@ -312,13 +337,12 @@ export function signedDigits(s: bigint, c: number): number[] {
  * Bucket sums: for window k and bucket b ∈ 1…2^(c−1), Σ sign·P_i over the points whose digit in
  * window k is ±b. Index: k·2^(c−1) + (b − 1). Identity bases contribute nothing.
  */
-export function bucketSums(bases: Affine[], scalars: bigint[], c: number): Proj[] {
-  const K = numWindows(c);
+export function bucketSums(bases: Affine[], scalars: bigint[], c: number, K = numWindows(c)): Proj[] {
   const H = 1 << (c - 1);
   const buckets: Proj[] = Array.from({ length: K * H }, () => ({ ...PROJ_ZERO }));
   bases.forEach((pt, i) => {
     if (pt === null) return;
-    signedDigits(scalars[i]!, c).forEach((d, k) => {
+    signedDigits(scalars[i]!, c, K).forEach((d, k) => {
       if (d === 0) return;
       const key = k * H + Math.abs(d) - 1;
       buckets[key] = addMixed(buckets[key]!, d < 0 ? negAffine(pt)! : pt);
@@ -329,8 +353,8 @@ export function bucketSums(bases: Affine[], scalars: bigint[], c: number): Proj[
 
 /** Window sums W_k = Σ_b b·B_(k,b), by the running sum. */
 export function windowSums(buckets: Proj[], c: number): Proj[] {
-  const K = numWindows(c);
   const H = 1 << (c - 1);
+  const K = buckets.length / H;
   const out: Proj[] = [];
   for (let k = 0; k < K; k++) {
     let run: Proj = { ...PROJ_ZERO };

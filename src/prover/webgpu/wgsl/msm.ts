@@ -4,7 +4,8 @@
 //
 // Stages (signed c-bit windows, K windows, H = 2^(c−1) buckets per window, key = k·H + |d| − 1):
 //   convert      ffjavascript Montgomery bases → this library's Montgomery, in place (once)
-//   digits       per point: scalar mod r, signed digits; count entries per key (atomics), or
+//   bits         per point: scalar mod r folded to ±|s| ≤ r/2; the largest |s|'s bit length
+//   digits       per point: signed digits of the folded scalar; count entries per key (atomics), or
 //                scatter (point | sign) into the CSR order the counts' exclusive scan gave
 //   scan         exclusive prefix sums (block scan + block sums + add), for CSR offsets
 //   tasks        per key: ⌈count / S⌉ tasks of at most S entries; max count (one readback)
@@ -41,14 +42,104 @@ ${entry(wg)}
 }
 
 /**
- * Signed digits of every scalar. `scatter` false: counts[key] += 1 per nonzero digit;
- * true: entries[cursor[key]++] = point | sign << 31. Identity bases produce no entries.
+ * s mod r for any 256-bit s, folded to a magnitude ≤ (r − 1)/2 and a sign: above r/2, s ≡ −(r − s)
+ * (reference.ts foldScalar). Bindings `scalars` and `bases` as in the kernels below.
+ */
+function foldWgsl(): string {
+  const r = bigintToWords(FIELD_MODULI.fr);
+  const half = bigintToWords(FIELD_MODULI.fr >> 1n);
+  const words = (w: Uint32Array) => Array.from(w, (x) => `${x}u`).join(', ');
+  return `
+const RW = array<u32, 8>(${words(r)});
+const HALF = array<u32, 8>(${words(half)}); // (r − 1)/2
+
+// a ≥ b, comparing from the top word down.
+fn ge8(a: array<u32, 8>, b: array<u32, 8>) -> bool {
+  for (var j = 7i; j >= 0i; j--) {
+    if (a[j] != b[j]) { return a[j] > b[j]; }
+  }
+  return true;
+}
+
+// a − b for a ≥ b.
+fn sub8(a: array<u32, 8>, b: array<u32, 8>) -> array<u32, 8> {
+  var d: array<u32, 8>;
+  var borrow = 0u;
+  for (var j = 0u; j < 8u; j++) {
+    d[j] = a[j] - b[j] - borrow;
+    borrow = select(0u, 1u, a[j] < b[j] || (a[j] == b[j] && borrow == 1u));
+  }
+  return d;
+}
+
+struct Folded { mag: array<u32, 8>, neg: u32 }
+
+// Scalar i mod r (at most five subtractions: 2^256 < 6r), folded.
+fn folded_scalar(i: u32) -> Folded {
+  var s: array<u32, 8>;
+  for (var j = 0u; j < 8u; j++) { s[j] = scalars[i * 8u + j]; }
+  for (var it = 0u; it < 6u; it++) {
+    if (!ge8(s, RW)) { break; }
+    s = sub8(s, RW);
+  }
+  // s > (r − 1)/2: the magnitude r − s, negated.
+  var neg = 0u;
+  if (!ge8(HALF, s)) { s = sub8(RW, s); neg = 1u; }
+  return Folded(s, neg);
+}
+
+// Identity bases, (0, 0), contribute nothing.
+fn base_is_identity(i: u32) -> bool {
+  var inf = 0u;
+  for (var j = 0u; j < 16u; j++) { inf = inf | bases[i * 16u + j]; }
+  return inf == 0u;
+}
+`;
+}
+
+/**
+ * Before the digits: the bit length of the largest folded magnitude → atomicMax(stats[1]), and the
+ * count of nonzero scalars on finite bases → stats[2] (the window width and count come from them).
+ */
+export function scalarBitsWgsl(wg: number): string {
+  return `${header(wg)}
+@group(0) @binding(0) var<storage, read> scalars: array<u32>;
+@group(0) @binding(1) var<storage, read> bases: array<u32>;
+@group(0) @binding(2) var<storage, read_write> stats: array<atomic<u32>>;
+@group(0) @binding(3) var<uniform> prm: vec4<u32>; // x: n
+var<workgroup> wbits: atomic<u32>;
+var<workgroup> wcount: atomic<u32>;
+${foldWgsl()}
+${entry(wg)}
+  var bits = 0u;
+  if (id < prm.x && !base_is_identity(id)) {
+    let f = folded_scalar(id);
+    for (var j = 7i; j >= 0i; j--) {
+      if (f.mag[j] != 0u) { bits = u32(j) * 32u + firstLeadingBit(f.mag[j]) + 1u; break; }
+    }
+  }
+  if (bits > 0u) {
+    atomicMax(&wbits, bits);
+    atomicAdd(&wcount, 1u);
+  }
+  workgroupBarrier();
+  // One global atomic per workgroup, not per point: a hot address serializes.
+  if (lid == 0u) {
+    atomicMax(&stats[1], atomicLoad(&wbits));
+    atomicAdd(&stats[2], atomicLoad(&wcount));
+  }
+}`;
+}
+
+/**
+ * Signed digits of every folded scalar over prm.K windows. `scatter` false: counts[key] += 1 per
+ * nonzero digit; true: entries[cursor[key]++] = point | sign << 31, the sign the digit's, flipped
+ * where the scalar was folded. Identity bases produce no entries.
  */
 export function digitsWgsl(wg: number, scatter: boolean): string {
-  const r = bigintToWords(FIELD_MODULI.fr);
   const use = scatter
     ? `let pos = atomicAdd(&ctr[key], 1u);
-        entries[pos] = id | (neg << 31u);`
+        entries[pos] = id | ((neg ^ f.neg) << 31u);`
     : `atomicAdd(&ctr[key], 1u);`;
   return `${header(wg)}
 struct Params { n: u32, c: u32, K: u32, H: u32 }
@@ -56,35 +147,12 @@ struct Params { n: u32, c: u32, K: u32, H: u32 }
 @group(0) @binding(1) var<storage, read> bases: array<u32>;
 @group(0) @binding(2) var<storage, read_write> ctr: array<atomic<u32>>;
 ${scatter ? '@group(0) @binding(3) var<storage, read_write> entries: array<u32>;\n@group(0) @binding(4)' : '@group(0) @binding(3)'} var<uniform> prm: Params;
-const RW = array<u32, 8>(${Array.from(r, (x) => `${x}u`).join(', ')});
-
-// s mod r for any 256-bit s (at most five subtractions: 2^256 < 6r).
-fn scalar_mod_r(x: array<u32, 8>) -> array<u32, 8> {
-  var s = x;
-  for (var it = 0u; it < 6u; it++) {
-    // s ≥ r? Compare from the top word down.
-    var ge = true;
-    for (var j = 7i; j >= 0i; j--) {
-      if (s[j] != RW[j]) { ge = s[j] > RW[j]; break; }
-    }
-    if (!ge) { break; }
-    var borrow = 0u;
-    for (var j = 0u; j < 8u; j++) {
-      let d = s[j] - RW[j] - borrow;
-      borrow = select(0u, 1u, s[j] < RW[j] || (s[j] == RW[j] && borrow == 1u));
-      s[j] = d;
-    }
-  }
-  return s;
-}
+${foldWgsl()}
 ${entry(wg)}
   if (id >= prm.n) { return; }
-  var inf = 0u;
-  for (var j = 0u; j < 16u; j++) { inf = inf | bases[id * 16u + j]; }
-  if (inf == 0u) { return; } // identity base: contributes nothing
-  var x: array<u32, 8>;
-  for (var j = 0u; j < 8u; j++) { x[j] = scalars[id * 8u + j]; }
-  let s = scalar_mod_r(x);
+  if (base_is_identity(id)) { return; }
+  let f = folded_scalar(id);
+  let s = f.mag;
   let c = prm.c;
   let full = (1u << c) - 1u;
   var carry = 0u;
@@ -92,7 +160,8 @@ ${entry(wg)}
     let o = k * c;
     let wi = o >> 5u;
     let sh = o & 31u;
-    var raw = s[wi] >> sh;
+    var raw = 0u;
+    if (wi < 8u) { raw = s[wi] >> sh; }
     if (sh + c > 32u && wi < 7u) { raw = raw | (s[wi + 1u] << (32u - sh)); }
     var d = (raw & full) + carry;
     carry = 0u;
