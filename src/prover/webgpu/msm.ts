@@ -462,13 +462,13 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   const windows = decodeOurProj(await readBuffer(dev, cur, 0, K * PROJ_BYTES), field);
   const tGpu = performance.now();
   if (debug) {
-    const cw = ref.windowSums(cpu!.buckets, c);
+    const cw = ref.windowSums(ref.G1_REF, cpu!.buckets, c);
     windows.forEach((w, k) => {
       if (!ref.projEq(w, cw[k]!)) mismatch('window sums', `window ${k}`, cw[k], w);
     });
     log?.(`debug: ${K} window sums match the CPU`);
   }
-  const result = ref.combineWindows(windows, c);
+  const result = ref.combineWindows(ref.G1_REF, windows, c);
   log?.(
     `msm n=${n} bits=${bits} c=${c} K=${K} levels=${level} entries=${totalEntries} max bucket=${maxCount}: ` +
       `digits+CSR ${(tDigits - t0).toFixed(1)} ms, buckets+windows ${(tGpu - tDigits).toFixed(1)} ms, CPU combine ${(performance.now() - tGpu).toFixed(1)} ms`,
@@ -552,7 +552,7 @@ async function cpuModel(dev: GPUDevice, bases: GPUBuffer, n: number, scalarBytes
     });
   });
   for (const l of lists.values()) l.sort((a, b) => a - b);
-  return { bits: ref.scalarBits(pts, scalars), lists, buckets: ref.bucketSums(pts, scalars, c, K) };
+  return { bits: ref.scalarBits(pts, scalars), lists, buckets: ref.bucketSums(ref.G1_REF, pts, scalars, c, K) };
 }
 
 async function checkCsr(

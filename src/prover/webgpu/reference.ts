@@ -200,6 +200,34 @@ export function naiveMsm(bases: Affine[], scalars: bigint[]): Proj {
   return acc;
 }
 
+/**
+ * The point operations the Pippenger stages below need: G1 here (`G1_REF`), G2 in
+ * reference-g2.ts (`G2_REF`). `A` is an affine point (null: the identity), `Pr` a projective one;
+ * add, addMixed and double are the complete formulas exactly as the WGSL computes them.
+ */
+export interface RefGroup<A, Pr> {
+  /** The projective identity. */
+  zero(): Pr;
+  toProj(a: A | null): Pr;
+  add(p: Pr, q: Pr): Pr;
+  /** q is not the identity. */
+  addMixed(p: Pr, q: A): Pr;
+  double(p: Pr): Pr;
+  negAffine(a: A): A;
+  /** Equal as points (any projective representatives). */
+  eq(p: Pr, q: Pr): boolean;
+}
+
+export const G1_REF: RefGroup<{ x: bigint; y: bigint }, Proj> = {
+  zero: () => ({ ...PROJ_ZERO }),
+  toProj,
+  add: addProj,
+  addMixed,
+  double: doubleProj,
+  negAffine: (a) => negAffine(a)!,
+  eq: projEq,
+};
+
 // ---------------------------------------------------------------------------------------------
 // ffjavascript byte layouts (32-byte LE, Montgomery = x·2^256 mod p)
 
@@ -301,7 +329,7 @@ export function foldScalar(s: bigint): { mag: bigint; neg: boolean } {
 }
 
 /** Bit length of the largest folded magnitude among the scalars of finite bases (0 if none). */
-export function scalarBits(bases: readonly Affine[], scalars: readonly bigint[]): number {
+export function scalarBits(bases: readonly unknown[], scalars: readonly bigint[]): number {
   let bits = 0;
   scalars.forEach((s, i) => {
     const { mag } = foldScalar(s);
@@ -337,31 +365,31 @@ export function signedDigits(s: bigint, c: number, K = numWindows(c)): number[] 
  * Bucket sums: for window k and bucket b ∈ 1…2^(c−1), Σ sign·P_i over the points whose digit in
  * window k is ±b. Index: k·2^(c−1) + (b − 1). Identity bases contribute nothing.
  */
-export function bucketSums(bases: Affine[], scalars: bigint[], c: number, K = numWindows(c)): Proj[] {
+export function bucketSums<A, Pr>(g: RefGroup<A, Pr>, bases: readonly (A | null)[], scalars: readonly bigint[], c: number, K = numWindows(c)): Pr[] {
   const H = 1 << (c - 1);
-  const buckets: Proj[] = Array.from({ length: K * H }, () => ({ ...PROJ_ZERO }));
+  const buckets: Pr[] = Array.from({ length: K * H }, () => g.zero());
   bases.forEach((pt, i) => {
     if (pt === null) return;
     signedDigits(scalars[i]!, c, K).forEach((d, k) => {
       if (d === 0) return;
       const key = k * H + Math.abs(d) - 1;
-      buckets[key] = addMixed(buckets[key]!, d < 0 ? negAffine(pt)! : pt);
+      buckets[key] = g.addMixed(buckets[key]!, d < 0 ? g.negAffine(pt) : pt);
     });
   });
   return buckets;
 }
 
 /** Window sums W_k = Σ_b b·B_(k,b), by the running sum. */
-export function windowSums(buckets: Proj[], c: number): Proj[] {
+export function windowSums<A, Pr>(g: RefGroup<A, Pr>, buckets: readonly Pr[], c: number): Pr[] {
   const H = 1 << (c - 1);
   const K = buckets.length / H;
-  const out: Proj[] = [];
+  const out: Pr[] = [];
   for (let k = 0; k < K; k++) {
-    let run: Proj = { ...PROJ_ZERO };
-    let sum: Proj = { ...PROJ_ZERO };
+    let run = g.zero();
+    let sum = g.zero();
     for (let b = H; b >= 1; b--) {
-      run = addProj(run, buckets[k * H + b - 1]!);
-      sum = addProj(sum, run);
+      run = g.add(run, buckets[k * H + b - 1]!);
+      sum = g.add(sum, run);
     }
     out.push(sum);
   }
@@ -369,11 +397,11 @@ export function windowSums(buckets: Proj[], c: number): Proj[] {
 }
 
 /** Σ 2^(c·k)·W_k by Horner's rule. */
-export function combineWindows(windows: Proj[], c: number): Proj {
-  let acc: Proj = { ...PROJ_ZERO };
+export function combineWindows<A, Pr>(g: RefGroup<A, Pr>, windows: readonly Pr[], c: number): Pr {
+  let acc = g.zero();
   for (let k = windows.length - 1; k >= 0; k--) {
-    for (let i = 0; i < c; i++) acc = doubleProj(acc);
-    acc = addProj(acc, windows[k]!);
+    for (let i = 0; i < c; i++) acc = g.double(acc);
+    acc = g.add(acc, windows[k]!);
   }
   return acc;
 }
