@@ -10,21 +10,10 @@ import * as ref from '../src/prover/webgpu/reference.js';
 import { curveWgsl, pointIoWgsl } from '../src/prover/webgpu/wgsl/curve.js';
 import { bigintWgsl, fieldWgsl, montgomeryR, packBigints, unpackBigints } from '../src/prover/webgpu/wgsl/field.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
-import { rng, testGpu } from './helpers/webgpu.js';
+import { rng, testGpu, type FfCurve } from './helpers/webgpu.js';
 
 const gpu = await testGpu();
 
-interface FfCurve {
-  Fr: { e(x: bigint): Uint8Array };
-  G1: {
-    g: Uint8Array;
-    timesFr(p: Uint8Array, s: Uint8Array): Uint8Array;
-    toAffine(p: Uint8Array): Uint8Array;
-    eq(a: Uint8Array, b: Uint8Array): boolean;
-    isZero(p: Uint8Array): boolean;
-    multiExpAffine(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
-  };
-}
 
 const P = ref.P;
 const R = montgomeryR();

@@ -32,6 +32,13 @@ export interface ProverBackend {
    * A'·B' − C' in canonical form (n × 32 bytes, NOT Montgomery), ready to be MSM scalars.
    */
   quotient(a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number): Promise<Uint8Array>;
+  /**
+   * Optional: msmG1(bases, prefix ‖ quotient(a, b, c, power)) in one, for a backend that can leave
+   * the quotient where the MSM reads it (a GPU: no readback, no upload). `prefix`: scalars before
+   * the quotient's (C's witness part when C and H share one MSM; may be empty). `onQuotient` is
+   * called when the quotient is done (for the stage timings).
+   */
+  quotientMsmG1?(a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number, bases: Uint8Array, prefix: Uint8Array, onQuotient?: () => void): Promise<Uint8Array>;
   /** Frees GPU buffers / worker threads held by the backend. */
   release?(): Promise<void>;
 }

@@ -90,7 +90,7 @@ export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backe
     // this key's sections die with the proof: a backend that keeps copies of bases arrays
     // (WebGpuBackend: uploaded GPU buffers) frees them now rather than when they are collected
     const keeper = backend as Partial<BasesKeeper>;
-    if (keeper.releaseBases) await Promise.all([parsed.A, parsed.B1, parsed.B2, parsed.CH].map((b) => keeper.releaseBases!(b)));
+    if (keeper.releaseBases) await Promise.all([parsed.A, parsed.B1, parsed.B2, parsed.C, parsed.H, parsed.CH].map((b) => keeper.releaseBases!(b)));
   }
 }
 
@@ -144,10 +144,14 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   const t2 = performance.now();
   step('quotient and MSMs');
   let quotient = 0;
-  const ch = backend.quotient(a, b, c, power).then((q) => {
-    quotient = since(t2);
-    return splitC ? backend.msmG1(zkey.H, q) : backend.msmG1(zkey.CH, concat(wC, q));
-  });
+  const done = () => void (quotient = since(t2));
+  const [chBases, prefix] = splitC ? [zkey.H, new Uint8Array(0)] : [zkey.CH, wC];
+  const ch = backend.quotientMsmG1
+    ? backend.quotientMsmG1(a, b, c, power, chBases, prefix, done)
+    : backend.quotient(a, b, c, power).then((q) => {
+        done();
+        return backend.msmG1(chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);
+      });
   const [pA, pB1, pB2, pC, pH] = await Promise.all([...early, ch]);
   const pCH = pC ? curve.G1.add(pC, pH) : pH;
   const msm = since(t2);

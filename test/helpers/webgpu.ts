@@ -36,3 +36,21 @@ export function rng(seed: number) {
     },
   };
 }
+
+/** ffjavascript's group operations the kernel tests compare with (bytes in its layouts). */
+interface FfGroup {
+  g: Uint8Array;
+  zero: Uint8Array;
+  timesFr(p: Uint8Array, s: Uint8Array): Uint8Array;
+  toAffine(p: Uint8Array): Uint8Array;
+  eq(a: Uint8Array, b: Uint8Array): boolean;
+  isZero(p: Uint8Array): boolean;
+  multiExpAffine(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
+}
+
+/** ffjavascript's bn128 curve, as `snarkjs.curves.getCurveFromName('bn128')` gives it, typed for the tests. */
+export interface FfCurve {
+  Fr: { e(x: bigint): Uint8Array };
+  G1: FfGroup;
+  G2: FfGroup;
+}

@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" />
-// Pippenger G1 multi-scalar multiplication on WebGPU.
+// Pippenger multi-scalar multiplication over G1 or G2 on WebGPU (one host and one set of kernels,
+// generated per group).
 //
 // Signed c-bit windows (digits in [−2^(c−1), 2^(c−1)], so H = 2^(c−1) buckets per window and a
 // negative digit adds −P, which costs a field negation) over scalars folded to ±|s|, |s| ≤ r/2
@@ -24,16 +25,18 @@ import { ZkonnxError } from '../../errors.js';
 import type { GpuContext } from './device.js';
 import { BufferUsage, dispatch, pipeline, readBuffer, uniformU32, uploadBuffer, workgroupSize } from './gpu.js';
 import * as ref from './reference.js';
+import * as ref2 from './reference-g2.js';
+import type { GroupName } from './wgsl/curve.js';
 import { DEFAULT_FIELD_CONFIG, FIELD_MODULI, montgomeryR, unpackBigints, type FieldConfig } from './wgsl/field.js';
 import {
   accumulateWgsl,
-  bucketReduceWgsl,
   convertBasesWgsl,
   digitsWgsl,
   scalarBitsWgsl,
   scanAddWgsl,
   scanBlockWgsl,
-  sumGroupsWgsl,
+  SUMS,
+  sumsWgsl,
   tasksWgsl,
 } from './wgsl/msm.js';
 
@@ -61,6 +64,7 @@ export interface MsmOptions {
 /** Bases on the GPU, converted, in chunks of at most `maxChunkPoints` points. */
 export interface GpuBases {
   readonly ctx: GpuContext;
+  readonly group: GroupName;
   readonly n: number;
   /** The field configuration whose Montgomery form the converted bases are in. */
   readonly field: FieldConfig;
@@ -69,9 +73,55 @@ export interface GpuBases {
 }
 
 const P = FIELD_MODULI.fq;
-const PROJ_BYTES = 96; // 3 coordinates × 8 words
 const MIN_C = 2;
 const MAX_C = 16;
+
+/**
+ * What the host needs of a group: byte sizes (an Fq component is 32 bytes in both layouts), the
+ * CPU twin's operations, and ffjavascript's encodings. `Pt` is the twin's projective point.
+ */
+interface GroupSpec<A, Pt> {
+  readonly name: GroupName;
+  /** Fq components in a coordinate: 1 (G1) or 2 (G2). */
+  readonly degree: number;
+  readonly affineBytes: number;
+  readonly projBytes: number;
+  readonly ref: ref.RefGroup<A, Pt>;
+  /** Canonical Fq components → an affine point (all zero: null) or a projective one. */
+  affine(c: readonly bigint[]): A | null;
+  proj(c: readonly bigint[]): Pt;
+  decodeBasesFF(bytes: Uint8Array): (A | null)[];
+  /** The result: ffjavascript's Jacobian bytes (96 or 192). */
+  jacobianFF(p: Pt): Uint8Array;
+}
+
+const G1: GroupSpec<{ x: bigint; y: bigint }, ref.Proj> = {
+  name: 'g1',
+  degree: 1,
+  affineBytes: 64,
+  projBytes: 96,
+  ref: ref.G1_REF,
+  affine: ([x, y]) => (x === 0n && y === 0n ? null : { x: x!, y: y! }),
+  proj: ([X, Y, Z]) => ({ X: X!, Y: Y!, Z: Z! }),
+  decodeBasesFF: ref.decodeBasesFF,
+  jacobianFF: ref.projToJacobianFF,
+};
+
+const G2: GroupSpec<{ x: ref2.Fq2; y: ref2.Fq2 }, ref2.Proj2> = {
+  name: 'g2',
+  degree: 2,
+  affineBytes: 128,
+  projBytes: 192,
+  ref: ref2.G2_REF,
+  affine: (c) => (c.every((v) => v === 0n) ? null : { x: [c[0]!, c[1]!], y: [c[2]!, c[3]!] }),
+  proj: (c) => ({ X: [c[0]!, c[1]!], Y: [c[2]!, c[3]!], Z: [c[4]!, c[5]!] }),
+  decodeBasesFF: ref2.decodeBasesFF2,
+  jacobianFF: ref2.projToJacobianFF2,
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyGroup = GroupSpec<any, any>;
+const GROUPS: Record<GroupName, AnyGroup> = { g1: G1, g2: G2 };
 
 /**
  * Window width minimizing K·(n + 3H) for n nonzero scalars of at most `bits` bits (folded): one
@@ -91,13 +141,14 @@ export function chooseWindow(n: number, bits = ref.MAX_SCALAR_BITS): number {
 }
 
 /** The most points one pass handles within the device's buffer binding size. */
-export function maxChunkPoints(ctx: GpuContext, taskSize = 32): number {
+export function maxChunkPoints(ctx: GpuContext, taskSize = 32, group: GroupName = 'g1'): number {
+  const g = GROUPS[group];
   const lim = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
   for (let n = 1 << 26; n >= 1 << 8; n >>= 1) {
     const c = chooseWindow(n);
     const K = ref.numWindows(c);
     const NK = K * 2 ** (c - 1);
-    if (n * 64 <= lim && n * K * 4 <= lim && (Math.ceil((n * K) / taskSize) + NK) * PROJ_BYTES <= lim) return n;
+    if (n * g.affineBytes <= lim && n * K * 4 <= lim && (Math.ceil((n * K) / taskSize) + NK) * g.projBytes <= lim) return n;
   }
   return 1 << 8;
 }
@@ -163,22 +214,35 @@ export function releaseMsmWorkspace(ctx: GpuContext): void {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Uploads n affine bases (ffjavascript layout, n × 64 bytes) and converts them on the GPU. */
-export async function uploadBasesG1(ctx: GpuContext, bases: Uint8Array, opts: Pick<MsmOptions, 'debug' | 'log' | 'maxChunk' | 'field'> = {}): Promise<GpuBases> {
-  if (bases.length % 64 !== 0) {
-    throw new ZkonnxError('BAD_ARGUMENT', `G1 bases: expected a multiple of 64 bytes, got ${bases.length}`);
+type UploadOptions = Pick<MsmOptions, 'debug' | 'log' | 'maxChunk' | 'field'>;
+
+/** Uploads n affine G1 bases (ffjavascript layout, n × 64 bytes) and converts them on the GPU. */
+export function uploadBasesG1(ctx: GpuContext, bases: Uint8Array, opts: UploadOptions = {}): Promise<GpuBases> {
+  return uploadBases(ctx, G1, bases, opts);
+}
+
+/** Uploads n affine G2 bases (ffjavascript layout, n × 128 bytes) and converts them on the GPU. */
+export function uploadBasesG2(ctx: GpuContext, bases: Uint8Array, opts: UploadOptions = {}): Promise<GpuBases> {
+  return uploadBases(ctx, G2, bases, opts);
+}
+
+async function uploadBases(ctx: GpuContext, g: AnyGroup, bases: Uint8Array, opts: UploadOptions): Promise<GpuBases> {
+  const ab = g.affineBytes;
+  const G = g.name.toUpperCase();
+  if (bases.length % ab !== 0) {
+    throw new ZkonnxError('BAD_ARGUMENT', `${G} bases: expected a multiple of ${ab} bytes, got ${bases.length}`);
   }
-  const n = bases.length / 64;
-  const chunk = Math.max(1, opts.maxChunk ?? maxChunkPoints(ctx));
+  const n = bases.length / ab;
+  const chunk = Math.max(1, opts.maxChunk ?? maxChunkPoints(ctx, 32, g.name));
   const wg = workgroupSize(ctx, 64);
   const field = opts.field ?? DEFAULT_FIELD_CONFIG;
-  const pipe = await pipeline(ctx.device, code(`convert/${wg}/${cfgKey(field)}`, () => convertBasesWgsl(wg, field)));
+  const pipe = await pipeline(ctx.device, code(`convert/${g.name}/${wg}/${cfgKey(field)}`, () => convertBasesWgsl(wg, field, g.name)));
   const chunks: { start: number; n: number; buffer: GPUBuffer }[] = [];
   const enc = ctx.device.createCommandEncoder();
   const params: GPUBuffer[] = [];
   for (let start = 0; start < n; start += chunk) {
     const m = Math.min(chunk, n - start);
-    const buffer = uploadBuffer(ctx.device, bases.subarray(start * 64, (start + m) * 64), 0, 'g1 bases');
+    const buffer = uploadBuffer(ctx.device, bases.subarray(start * ab, (start + m) * ab), 0, `${g.name} bases`);
     const prm = uniformU32(ctx.device, [m]);
     params.push(prm);
     dispatch(ctx, enc, pipe, [buffer, prm], m, wg);
@@ -189,39 +253,65 @@ export async function uploadBasesG1(ctx: GpuContext, bases: Uint8Array, opts: Pi
   params.forEach((b) => b.destroy());
   const handle: GpuBases = {
     ctx,
+    group: g.name,
     n,
     field,
     chunks,
     release: () => chunks.forEach((c) => c.buffer.destroy()),
   };
   if (opts.debug ?? debugEnv()) {
-    const want = ref.decodeBasesFF(bases);
+    const want = g.decodeBasesFF(bases);
     for (const c of chunks) {
-      const got = decodeOurAffine(await readBuffer(ctx.device, c.buffer, 0, c.n * 64), field);
-      got.forEach((g, i) => {
+      const got = decodeOurAffine(g, await readBuffer(ctx.device, c.buffer, 0, c.n * ab), field);
+      got.forEach((p, i) => {
         const w = want[c.start + i]!;
-        if (!affineEq(g, w)) mismatch('convert', `base ${c.start + i}`, w, g);
+        if (!affineEq(p, w)) mismatch('convert', `base ${c.start + i}`, w, p);
       });
     }
-    opts.log?.(`debug: ${n} bases converted as the CPU does`);
+    opts.log?.(`debug: ${n} ${G} bases converted as the CPU does`);
   }
   return handle;
 }
 
 /**
+ * Scalars already on the device (the quotient's output, say): `n` canonical 32-byte values from
+ * byte `offset` of `buffer`. An MSM reads them there, with no trip through the host.
+ */
+export interface GpuScalars {
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  readonly n: number;
+}
+
+/**
  * Σ scalars[i]·bases[i] over G1. `bases`: n × 64 bytes (ffjavascript affine Montgomery, (0, 0)
  * = infinity) or an uploaded handle; `scalars`: m × 32 bytes canonical LE with m ≤ n (any
- * 256-bit value is reduced mod r). Returns ffjavascript's 96-byte Jacobian (Montgomery).
+ * 256-bit value is reduced mod r), or m of them on the device. Returns ffjavascript's 96-byte
+ * Jacobian (Montgomery).
  */
-export async function gpuMsmG1(ctx: GpuContext, bases: Uint8Array | GpuBases, scalars: Uint8Array, opts: MsmOptions = {}): Promise<Uint8Array> {
-  if (scalars.length % 32 !== 0) {
+export function gpuMsmG1(ctx: GpuContext, bases: Uint8Array | GpuBases, scalars: Uint8Array | GpuScalars, opts: MsmOptions = {}): Promise<Uint8Array> {
+  return gpuMsm(ctx, G1, bases, scalars, opts);
+}
+
+/** The same over G2: n × 128-byte bases (all zero = infinity); returns the 192-byte Jacobian. */
+export function gpuMsmG2(ctx: GpuContext, bases: Uint8Array | GpuBases, scalars: Uint8Array | GpuScalars, opts: MsmOptions = {}): Promise<Uint8Array> {
+  return gpuMsm(ctx, G2, bases, scalars, opts);
+}
+
+async function gpuMsm(ctx: GpuContext, g: AnyGroup, bases: Uint8Array | GpuBases, scalars: Uint8Array | GpuScalars, opts: MsmOptions): Promise<Uint8Array> {
+  const onHost = scalars instanceof Uint8Array;
+  if (onHost && scalars.length % 32 !== 0) {
     throw new ZkonnxError('BAD_ARGUMENT', `MSM scalars: expected a multiple of 32 bytes, got ${scalars.length}`);
   }
   const owned = bases instanceof Uint8Array;
   if (!owned && bases.ctx.device !== ctx.device) throw new ZkonnxError('BAD_ARGUMENT', 'MSM: the bases were uploaded to another GPU device');
-  const handle = owned ? await uploadBasesG1(ctx, bases, opts) : bases;
+  if (!owned && bases.group !== g.name) throw new ZkonnxError('BAD_ARGUMENT', `MSM over ${g.name.toUpperCase()}: the bases were uploaded as ${bases.group.toUpperCase()} points`);
+  if (!onHost && scalars.buffer.size < scalars.offset + scalars.n * 32) {
+    throw new ZkonnxError('BAD_ARGUMENT', `MSM scalars: ${scalars.n} from byte ${scalars.offset} do not fit the ${scalars.buffer.size}-byte buffer`);
+  }
+  const handle = owned ? await uploadBases(ctx, g, bases, opts) : bases;
   try {
-    const m = scalars.length / 32;
+    const m = onHost ? scalars.length / 32 : scalars.n;
     if (m > handle.n) {
       throw new ZkonnxError('BAD_ARGUMENT', `MSM: ${m} scalars but only ${handle.n} bases`, {
         hint: 'pass as many bases as scalars (or more)',
@@ -229,19 +319,23 @@ export async function gpuMsmG1(ctx: GpuContext, bases: Uint8Array | GpuBases, sc
     }
     // MSMs on one device take turns: they share its scratch buffers.
     return await serialized(ctx.device, async () => {
-      let acc: ref.Proj = { ...ref.PROJ_ZERO };
+      let acc = g.ref.zero();
       for (const c of handle.chunks) {
         const k = Math.min(c.n, m - c.start);
         if (k <= 0) break;
-        const r = await msmChunk(ctx, c.buffer, k, scalars.subarray(c.start * 32, (c.start + k) * 32), handle.field, opts);
-        acc = ref.addProj(acc, r);
+        const part: Scalars = onHost
+          ? scalars.subarray(c.start * 32, (c.start + k) * 32)
+          : { buffer: scalars.buffer, offset: scalars.offset + c.start * 32, n: k };
+        acc = g.ref.add(acc, await msmChunk(ctx, g, c.buffer, k, part, handle.field, opts));
       }
-      return ref.projToJacobianFF(acc);
+      return g.jacobianFF(acc);
     });
   } finally {
     if (owned) handle.release();
   }
 }
+
+type Scalars = Uint8Array | GpuScalars;
 
 interface Stage {
   enc: GPUCommandEncoder;
@@ -249,14 +343,15 @@ interface Stage {
 }
 
 /** One pass over ≤ maxChunk points; returns the sum in canonical projective coordinates. */
-async function msmChunk(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, field: FieldConfig, opts: MsmOptions): Promise<ref.Proj> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function msmChunk(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number, scalars: Scalars, field: FieldConfig, opts: MsmOptions): Promise<any> {
   const dev = ctx.device;
   dev.pushErrorScope('out-of-memory');
   dev.pushErrorScope('validation');
-  let result: ref.Proj | undefined;
+  let result: unknown;
   let failure: unknown;
   try {
-    result = await msmStages(ctx, bases, n, scalarBytes, field, opts);
+    result = await msmStages(ctx, g, bases, n, scalars, field, opts);
   } catch (e) {
     failure = e;
   }
@@ -269,13 +364,13 @@ async function msmChunk(ctx: GpuContext, bases: GPUBuffer, n: number, scalarByte
     });
   }
   if (failure !== undefined) throw failure;
-  return result!;
+  return result;
 }
 
-async function msmStages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, field: FieldConfig, opts: MsmOptions): Promise<ref.Proj> {
+async function msmStages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number, scalars: Scalars, field: FieldConfig, opts: MsmOptions): Promise<unknown> {
   const params: GPUBuffer[] = [];
   try {
-    return await stages(ctx, bases, n, scalarBytes, field, opts, params);
+    return await stages(ctx, g, bases, n, scalars, field, opts, params);
   } finally {
     // Submitted work that still uses them keeps them alive until it completes.
     params.forEach((b) => b.destroy());
@@ -283,7 +378,8 @@ async function msmStages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarByt
   }
 }
 
-async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, field: FieldConfig, opts: MsmOptions, params: GPUBuffer[]): Promise<ref.Proj> {
+async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number, scalars: Scalars, field: FieldConfig, opts: MsmOptions, params: GPUBuffer[]): Promise<unknown> {
+  const PROJ_BYTES = g.projBytes;
   const dev = ctx.device;
   const debug = opts.debug ?? debugEnv();
   const log = opts.log;
@@ -295,12 +391,12 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   const ws = workspace(dev);
   const wgc = workgroupSize(ctx, 64); // curve kernels: register-heavy
   const wgs = workgroupSize(ctx, 256); // scans and digits
-  const pipe = (key: string, gen: (wg: number) => string, wg: number) => pipeline(dev, code(`${key}/${wg}/${cfgKey(field)}`, () => gen(wg)));
+  const pipe = (key: string, gen: (wg: number) => string, wg: number) => pipeline(dev, code(`${key}/${g.name}/${wg}/${cfgKey(field)}`, () => gen(wg)));
 
   const [pBits, pDigits, pScatter, pScanBlock, pScanAdd, pTasks] = await Promise.all([
-    pipe('bits', scalarBitsWgsl, wgs),
-    pipe('digits', (wg) => digitsWgsl(wg, false), wgs),
-    pipe('scatter', (wg) => digitsWgsl(wg, true), wgs),
+    pipe('bits', (wg) => scalarBitsWgsl(wg, g.name), wgs),
+    pipe('digits', (wg) => digitsWgsl(wg, false, g.name), wgs),
+    pipe('scatter', (wg) => digitsWgsl(wg, true, g.name), wgs),
     pipe('scanBlock', scanBlockWgsl, wgs),
     pipe('scanAdd', scanAddWgsl, wgs),
     pipe('tasks', tasksWgsl, wgs),
@@ -331,7 +427,8 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   // 0. Scalars folded to ±|s| ≤ r/2: the largest |s|'s bits and the nonzero count fix the window
   // width and count (a quantized model's witness is small: a few windows, not 254 bits' worth).
   const scal = ws.get('scalars', n * 32);
-  dev.queue.writeBuffer(scal, 0, scalarBytes.buffer, scalarBytes.byteOffset, n * 32);
+  if (scalars instanceof Uint8Array) dev.queue.writeBuffer(scal, 0, scalars.buffer, scalars.byteOffset, n * 32);
+  else st.enc.copyBufferToBuffer(scalars.buffer, scalars.offset, scal, 0, n * 32);
   const stats = ws.get('stats', 16);
   const info = ws.get('info', 16);
   st.enc.clearBuffer(stats, 0, 16);
@@ -339,7 +436,7 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   st.enc.copyBufferToBuffer(stats, 4, info, 0, 8);
   flush();
   const [bits, nonzero] = await readU32s(dev, info, 2);
-  if (nonzero === 0) return { ...ref.PROJ_ZERO };
+  if (nonzero === 0) return g.ref.zero();
   const c = wc ?? chooseWindow(nonzero!, bits);
   const K = ref.numWindows(c, bits);
   const H = 2 ** (c - 1);
@@ -382,19 +479,22 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
 
   let cpu: CpuModel | undefined;
   if (debug) {
-    cpu = await cpuModel(dev, bases, n, scalarBytes, c, K, field);
+    const scalarBytes = scalars instanceof Uint8Array ? scalars : await readBuffer(dev, scal, 0, n * 32);
+    cpu = await cpuModel(dev, g, bases, n, scalarBytes, c, K, field);
     if (cpu.bits !== bits) mismatch('scalar bits', 'stats[1]', cpu.bits, bits);
     await checkCsr(dev, cpu, { counts, offsets, entries, tasks: tasksA, toffs: toffsA }, NK, S, maxCount!, totalEntries!);
     log?.(`debug: digits, counts, CSR entries and tasks match the CPU (c = ${c}, ${totalEntries} entries)`);
   }
 
   // 2. Accumulation levels until every key has at most S entries, then one sum per key.
-  const [pAccA, pAccP, pReduce, pSum] = await Promise.all([
-    pipe('accA', (wg) => accumulateWgsl(wg, true, field), wgc),
-    pipe('accP', (wg) => accumulateWgsl(wg, false, field), wgc),
-    pipe('reduce', (wg) => bucketReduceWgsl(wg, field), wgc),
-    pipe('sumGroups', (wg) => sumGroupsWgsl(wg, field), wgc),
+  const [pAcc, pSums] = await Promise.all([
+    pipe('acc', (wg) => accumulateWgsl(wg, field, g.name), wgc),
+    pipe('sums', (wg) => sumsWgsl(wg, field, g.name), wgc),
   ]);
+  // sums' bindings: src, counts, offsets, toffs, dst, (a, b, c, d, mode); `none` fills the
+  // bindings its reduce and groups modes do not read
+  const none = ws.get('none', 16);
+  const sumsPrm = (a: number, b: number, c: number, d: number, mode: number) => prm([a, b, c, d, mode, 0, 0, 0]);
   let src = bases;
   let affine = true;
   let cnt = counts;
@@ -407,8 +507,8 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   let level = 0;
   while (maxc > S) {
     const dst = ws.get(level % 2 === 0 ? 'partA' : 'partB', T * PROJ_BYTES);
-    const b = affine ? [src, entries, cnt, off, toffs, dst] : [src, cnt, off, toffs, dst];
-    dispatch(ctx, st.enc, affine ? pAccA : pAccP, [...b, prm([NK, S, 0])], T, wgc);
+    if (affine) dispatch(ctx, st.enc, pAcc, [src, entries, cnt, off, toffs, dst, prm([NK, S, SUMS.tasks])], T, wgc);
+    else dispatch(ctx, st.enc, pSums, [src, cnt, off, toffs, dst, sumsPrm(NK, S, SUMS.tasks, 0, SUMS.tasks)], T, wgc);
     // The partial sums are the next level's entries: one per task, grouped by key.
     src = dst;
     affine = false;
@@ -428,14 +528,14 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   const buckets = ws.get('buckets', NK * PROJ_BYTES);
   {
     // Per key: the task offsets are not read; `off` stands in for the binding.
-    const b = affine ? [src, entries, cnt, off, off, buckets] : [src, cnt, off, off, buckets];
-    dispatch(ctx, st.enc, affine ? pAccA : pAccP, [...b, prm([NK, S, 1])], NK, wgc);
+    if (affine) dispatch(ctx, st.enc, pAcc, [src, entries, cnt, off, off, buckets, prm([NK, S, SUMS.keys])], NK, wgc);
+    else dispatch(ctx, st.enc, pSums, [src, cnt, off, off, buckets, sumsPrm(NK, S, SUMS.keys, 0, SUMS.keys)], NK, wgc);
   }
   if (debug) {
     flush();
-    const got = decodeOurProj(await readBuffer(dev, buckets, 0, NK * PROJ_BYTES), field);
-    got.forEach((g, key) => {
-      if (!ref.projEq(g, cpu!.buckets[key]!)) mismatch('buckets', `key ${key} (window ${Math.floor(key / H)}, bucket ${(key % H) + 1})`, cpu!.buckets[key], g);
+    const got = decodeOurProj(g, await readBuffer(dev, buckets, 0, NK * PROJ_BYTES), field);
+    got.forEach((p, key) => {
+      if (!g.ref.eq(p, cpu!.buckets[key]!)) mismatch('buckets', `key ${key} (window ${Math.floor(key / H)}, bucket ${(key % H) + 1})`, cpu!.buckets[key], p);
     });
     log?.(`debug: ${NK} bucket sums match the CPU (${level} task levels)`);
   }
@@ -446,7 +546,7 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   while (nseg * 2 <= Math.min(H, want)) nseg *= 2;
   const L = H / nseg;
   const segs = ws.get('segs', K * nseg * PROJ_BYTES);
-  dispatch(ctx, st.enc, pReduce, [buckets, segs, prm([H, L, nseg, K])], K * nseg, wgc);
+  dispatch(ctx, st.enc, pSums, [buckets, none, none, none, segs, sumsPrm(H, L, nseg, K, SUMS.reduce)], K * nseg, wgc);
   let cur = segs;
   let M = nseg;
   let flip = 0;
@@ -454,23 +554,23 @@ async function stages(ctx: GpuContext, bases: GPUBuffer, n: number, scalarBytes:
   while (M > 1) {
     const MO = Math.ceil(M / F);
     const dst = ws.get(flip++ % 2 === 0 ? 'sumA' : 'sumB', K * MO * PROJ_BYTES);
-    dispatch(ctx, st.enc, pSum, [cur, dst, prm([K, M, F, MO])], K * MO, wgc);
+    dispatch(ctx, st.enc, pSums, [cur, none, none, none, dst, sumsPrm(K, M, F, MO, SUMS.groups)], K * MO, wgc);
     cur = dst;
     M = MO;
   }
   flush();
-  const windows = decodeOurProj(await readBuffer(dev, cur, 0, K * PROJ_BYTES), field);
+  const windows = decodeOurProj(g, await readBuffer(dev, cur, 0, K * PROJ_BYTES), field);
   const tGpu = performance.now();
   if (debug) {
-    const cw = ref.windowSums(ref.G1_REF, cpu!.buckets, c);
+    const cw = ref.windowSums(g.ref, cpu!.buckets, c);
     windows.forEach((w, k) => {
-      if (!ref.projEq(w, cw[k]!)) mismatch('window sums', `window ${k}`, cw[k], w);
+      if (!g.ref.eq(w, cw[k]!)) mismatch('window sums', `window ${k}`, cw[k], w);
     });
     log?.(`debug: ${K} window sums match the CPU`);
   }
-  const result = ref.combineWindows(ref.G1_REF, windows, c);
+  const result = ref.combineWindows(g.ref, windows, c);
   log?.(
-    `msm n=${n} bits=${bits} c=${c} K=${K} levels=${level} entries=${totalEntries} max bucket=${maxCount}: ` +
+    `msm ${g.name} n=${n} bits=${bits} c=${c} K=${K} levels=${level} entries=${totalEntries} max bucket=${maxCount}: ` +
       `digits+CSR ${(tDigits - t0).toFixed(1)} ms, buckets+windows ${(tGpu - tDigits).toFixed(1)} ms, CPU combine ${(performance.now() - tGpu).toFixed(1)} ms`,
   );
   return result;
@@ -494,27 +594,27 @@ function canonical(field: FieldConfig): (v: bigint) => bigint {
   return (v) => (v * inv) % P;
 }
 
-/** Our affine layout (16 words, Montgomery) → canonical affine; (0, 0) → identity. */
-function decodeOurAffine(bytes: Uint8Array, field: FieldConfig): ref.Affine[] {
+/** Our affine layout (Montgomery components) → the CPU twin's canonical affine points. */
+function decodeOurAffine(g: AnyGroup, bytes: Uint8Array, field: FieldConfig): unknown[] {
+  return decodeOur(bytes, field, 2 * g.degree, (c) => g.affine(c));
+}
+
+/** Our projective layout → the CPU twin's canonical projective points. */
+function decodeOurProj(g: AnyGroup, bytes: Uint8Array, field: FieldConfig): unknown[] {
+  return decodeOur(bytes, field, 3 * g.degree, (c) => g.proj(c));
+}
+
+function decodeOur<T>(bytes: Uint8Array, field: FieldConfig, per: number, make: (c: bigint[]) => T): T[] {
   const toCanonical = canonical(field);
-  const w = unpackBigints(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
-  const out: ref.Affine[] = [];
-  for (let i = 0; i + 1 < w.length; i += 2) {
-    out.push(w[i] === 0n && w[i + 1] === 0n ? null : { x: toCanonical(w[i]!), y: toCanonical(w[i + 1]!) });
-  }
+  const w = unpackBigints(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)).map(toCanonical);
+  const out: T[] = [];
+  for (let i = 0; i + per <= w.length; i += per) out.push(make(w.slice(i, i + per)));
   return out;
 }
 
-/** Our projective layout (24 words) → canonical projective. */
-function decodeOurProj(bytes: Uint8Array, field: FieldConfig): ref.Proj[] {
-  const toCanonical = canonical(field);
-  const w = unpackBigints(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
-  const out: ref.Proj[] = [];
-  for (let i = 0; i + 2 < w.length; i += 3) out.push({ X: toCanonical(w[i]!), Y: toCanonical(w[i + 1]!), Z: toCanonical(w[i + 2]!) });
-  return out;
-}
-
-const affineEq = (a: ref.Affine, b: ref.Affine) => (a === null || b === null ? a === b : a.x === b.x && a.y === b.y);
+/** Canonical affine points (G1 or G2) or null for the identity. */
+const affineEq = (a: unknown, b: unknown) => JSON.stringify(a, big) === JSON.stringify(b, big);
+const big = (_k: string, x: unknown) => (typeof x === 'bigint' ? x.toString() : x);
 
 function show(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
@@ -532,12 +632,12 @@ function mismatch(stage: string, where: string, want: unknown, got: unknown): ne
 interface CpuModel {
   bits: number;
   lists: Map<number, number[]>; // key → sorted entries (index | sign << 31)
-  buckets: ref.Proj[];
+  buckets: unknown[];
 }
 
 /** The CPU's view of the same chunk: entries per key and bucket sums, from the GPU's bases. */
-async function cpuModel(dev: GPUDevice, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, c: number, K: number, field: FieldConfig): Promise<CpuModel> {
-  const pts = decodeOurAffine(await readBuffer(dev, bases, 0, n * 64), field);
+async function cpuModel(dev: GPUDevice, g: AnyGroup, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, c: number, K: number, field: FieldConfig): Promise<CpuModel> {
+  const pts = decodeOurAffine(g, await readBuffer(dev, bases, 0, n * g.affineBytes), field);
   const scalars = ref.decodeScalars(scalarBytes.subarray(0, n * 32));
   const H = 2 ** (c - 1);
   const lists = new Map<number, number[]>();
@@ -552,7 +652,7 @@ async function cpuModel(dev: GPUDevice, bases: GPUBuffer, n: number, scalarBytes
     });
   });
   for (const l of lists.values()) l.sort((a, b) => a - b);
-  return { bits: ref.scalarBits(pts, scalars), lists, buckets: ref.bucketSums(ref.G1_REF, pts, scalars, c, K) };
+  return { bits: ref.scalarBits(pts, scalars), lists, buckets: ref.bucketSums(g.ref, pts, scalars, c, K) };
 }
 
 async function checkCsr(

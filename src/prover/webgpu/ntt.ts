@@ -279,6 +279,20 @@ function passStages(device: GPUDevice, t: PassTuning, what: string): number {
  * Montgomery. Returns 2^power × 32 bytes of A'·B' − C' in canonical form.
  */
 export async function gpuQuotient(ctx: NttGpu, a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number, tuning: PassTuning = {}): Promise<Uint8Array> {
+  const out = await gpuQuotientOnDevice(ctx, a, b, c, power, tuning);
+  try {
+    return await readBuffer(ctx.device, out, 0, out.size);
+  } finally {
+    out.destroy();
+  }
+}
+
+/**
+ * gpuQuotient with the result left on the device: a storage buffer of 2^power × 32 bytes (the
+ * caller destroys it) that an MSM reads as its scalars (msm.ts GpuScalars), with no readback.
+ * Resolves when the GPU has finished it.
+ */
+export async function gpuQuotientOnDevice(ctx: NttGpu, a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number, tuning: PassTuning = {}): Promise<GPUBuffer> {
   const device = ctx.device;
   const n = checkPower(device, power, 'gpuQuotient');
   const maxStages = passStages(device, tuning, 'gpuQuotient');
@@ -297,14 +311,17 @@ export async function gpuQuotient(ctx: NttGpu, a: Uint8Array, b: Uint8Array, c: 
 
   const bufs = [a, b, c].map((x, i) => uploadBuffer(device, x, 0, `quotient ${'ABC'[i]}`));
   const out = storageBuffer(device, n * ELEMENT_BYTES, 0, 'quotient out');
+  let kept = false;
   try {
     const launches: Dispatch[] = [];
     for (const buf of bufs) launches.push(...await cosetRoundTrip(device, buf, power, maxStages, { twDif, twDit, scale }));
     launches.push({ pipe: join, entries: [[0, bufs[0]!], [1, bufs[1]!], [2, bufs[2]!], [3, out], [4, uniform(device, [n, 0, 0, 0])]], groups: Math.ceil(n / wg) });
-    return (await submit(device, `quotient 2^${power}`, launches, { src: out, bytes: n * ELEMENT_BYTES }))!;
+    await submit(device, `quotient 2^${power}`, launches);
+    kept = true;
+    return out;
   } finally {
     for (const buf of bufs) buf.destroy();
-    out.destroy();
+    if (!kept) out.destroy();
   }
 }
 

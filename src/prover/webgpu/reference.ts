@@ -94,90 +94,106 @@ export const projEq = (a: Proj, b: Proj): boolean => {
   return A === null || B === null ? A === B : A.x === B.x && A.y === B.y;
 };
 
-/** Renes–Costello–Batina 2016, algorithm 7 (complete addition, a = 0), as the WGSL has it. */
-export function addProj(p: Proj, q: Proj): Proj {
-  const { X: X1, Y: Y1, Z: Z1 } = p;
-  const { X: X2, Y: Y2, Z: Z2 } = q;
-  let t0 = mod(X1 * X2);
-  let t1 = mod(Y1 * Y2);
-  let t2 = mod(Z1 * Z2);
-  let t3 = mod((X1 + Y1) * (X2 + Y2));
-  let t4 = mod(t0 + t1);
-  t3 = mod(t3 - t4);
-  t4 = mod((Y1 + Z1) * (Y2 + Z2));
-  let X3 = mod(t1 + t2);
-  t4 = mod(t4 - X3);
-  X3 = mod((X1 + Z1) * (X2 + Z2));
-  let Y3 = mod(t0 + t2);
-  Y3 = mod(X3 - Y3);
-  X3 = mod(t0 + t0);
-  t0 = mod(X3 + t0);
-  t2 = mod(B3 * t2);
-  let Z3 = mod(t1 + t2);
-  t1 = mod(t1 - t2);
-  Y3 = mod(B3 * Y3);
-  X3 = mod(t4 * Y3);
-  t2 = mod(t3 * t1);
-  X3 = mod(t2 - X3);
-  Y3 = mod(Y3 * t0);
-  t1 = mod(t1 * Z3);
-  Y3 = mod(t1 + Y3);
-  t0 = mod(t0 * t3);
-  Z3 = mod(Z3 * t4);
-  Z3 = mod(Z3 + t0);
-  return { X: X3, Y: Y3, Z: Z3 };
+/** The field operations the complete formulas need: Fq for G1 (below), Fq2 for G2 (reference-g2.ts). */
+export interface FormulaField<T> {
+  add(a: T, b: T): T;
+  sub(a: T, b: T): T;
+  mul(a: T, b: T): T;
+  /** Times 3·b, the curve's constant. */
+  mulB3(a: T): T;
+  /** A small integer of the field. */
+  of(k: bigint): T;
 }
 
-/** RCB algorithm 8: mixed addition with an affine point that is not the identity. */
-export function addMixed(p: Proj, q: { x: bigint; y: bigint }): Proj {
-  const { X: X1, Y: Y1, Z: Z1 } = p;
-  const { x: X2, y: Y2 } = q;
-  let t0 = mod(X1 * X2);
-  let t1 = mod(Y1 * Y2);
-  let t3 = mod((X2 + Y2) * (X1 + Y1));
-  let t4 = mod(t0 + t1);
-  t3 = mod(t3 - t4);
-  t4 = mod(Y2 * Z1 + Y1);
-  let Y3 = mod(X2 * Z1 + X1);
-  let X3 = mod(t0 + t0);
-  t0 = mod(X3 + t0);
-  let t2 = mod(B3 * Z1);
-  let Z3 = mod(t1 + t2);
-  t1 = mod(t1 - t2);
-  Y3 = mod(B3 * Y3);
-  X3 = mod(t4 * Y3);
-  t2 = mod(t3 * t1);
-  X3 = mod(t2 - X3);
-  Y3 = mod(Y3 * t0);
-  t1 = mod(t1 * Z3);
-  Y3 = mod(t1 + Y3);
-  t0 = mod(t0 * t3);
-  Z3 = mod(Z3 * t4);
-  Z3 = mod(Z3 + t0);
-  return { X: X3, Y: Y3, Z: Z3 };
+/**
+ * Renes–Costello–Batina 2016, algorithms 7 (complete addition), 8 (mixed, the affine operand
+ * not the identity) and 9 (doubling) for a = 0, step for step as curve.ts's WGSL template: one
+ * text for both groups, so a slip in either shows in the coordinate-exact kernel tests.
+ */
+export function completeFormulas<T>(F: FormulaField<T>) {
+  type Pt = { X: T; Y: T; Z: T };
+  const { add, sub, mul, mulB3 } = F;
+  // the steps algorithms 7 and 8 end with (curve.ts's `add_end`)
+  const end = (x1x2: T, t1: T, t2: T, t3: T, t4: T, Y3: T): Pt => {
+    let t0 = x1x2;
+    let X3 = add(t0, t0);
+    t0 = add(X3, t0);
+    t2 = mulB3(t2);
+    let Z3 = add(t1, t2);
+    t1 = sub(t1, t2);
+    Y3 = mulB3(Y3);
+    X3 = mul(t4, Y3);
+    t2 = mul(t3, t1);
+    X3 = sub(t2, X3);
+    Y3 = mul(Y3, t0);
+    t1 = mul(t1, Z3);
+    Y3 = add(t1, Y3);
+    t0 = mul(t0, t3);
+    Z3 = mul(Z3, t4);
+    Z3 = add(Z3, t0);
+    return { X: X3, Y: Y3, Z: Z3 };
+  };
+  return {
+    add(p: Pt, q: Pt): Pt {
+      const { X: X1, Y: Y1, Z: Z1 } = p;
+      const { X: X2, Y: Y2, Z: Z2 } = q;
+      const t0 = mul(X1, X2);
+      const t1 = mul(Y1, Y2);
+      const t2 = mul(Z1, Z2);
+      let t3 = mul(add(X1, Y1), add(X2, Y2));
+      let t4 = add(t0, t1);
+      t3 = sub(t3, t4);
+      t4 = mul(add(Y1, Z1), add(Y2, Z2));
+      let X3 = add(t1, t2);
+      t4 = sub(t4, X3);
+      X3 = mul(add(X1, Z1), add(X2, Z2));
+      const Y3 = sub(X3, add(t0, t2));
+      return end(t0, t1, t2, t3, t4, Y3);
+    },
+    addMixed(p: Pt, q: { x: T; y: T }): Pt {
+      const { X: X1, Y: Y1, Z: Z1 } = p;
+      const { x: X2, y: Y2 } = q;
+      const t0 = mul(X1, X2);
+      const t1 = mul(Y1, Y2);
+      let t3 = mul(add(X2, Y2), add(X1, Y1));
+      const t4 = add(t0, t1);
+      t3 = sub(t3, t4);
+      return end(t0, t1, Z1, t3, add(mul(Y2, Z1), Y1), add(mul(X2, Z1), X1)); // Z2 = 1
+    },
+    double(p: Pt): Pt {
+      const { X, Y, Z } = p;
+      let t0 = mul(Y, Y);
+      let Z3 = mul(F.of(8n), t0);
+      let t1 = mul(Y, Z);
+      let t2 = mulB3(mul(Z, Z));
+      let X3 = mul(t2, Z3);
+      let Y3 = add(t0, t2);
+      Z3 = mul(t1, Z3);
+      t1 = add(t2, t2);
+      t2 = add(t1, t2);
+      t0 = sub(t0, t2);
+      Y3 = add(X3, mul(t0, Y3));
+      t1 = mul(X, Y);
+      X3 = mul(t0, t1);
+      X3 = add(X3, X3);
+      return { X: X3, Y: Y3, Z: Z3 };
+    },
+  };
 }
 
-/** RCB algorithm 9: doubling (complete, a = 0). */
-export function doubleProj(p: Proj): Proj {
-  const { X, Y, Z } = p;
-  let t0 = mod(Y * Y);
-  let Z3 = mod(8n * t0);
-  let t1 = mod(Y * Z);
-  let t2 = mod(Z * Z);
-  t2 = mod(B3 * t2);
-  let X3 = mod(t2 * Z3);
-  let Y3 = mod(t0 + t2);
-  Z3 = mod(t1 * Z3);
-  t1 = mod(t2 + t2);
-  t2 = mod(t1 + t2);
-  t0 = mod(t0 - t2);
-  Y3 = mod(t0 * Y3);
-  Y3 = mod(X3 + Y3);
-  t1 = mod(X * Y);
-  X3 = mod(t0 * t1);
-  X3 = mod(X3 + X3);
-  return { X: X3, Y: Y3, Z: Z3 };
-}
+const g1Formulas = completeFormulas<bigint>({
+  add: (a, b) => mod(a + b),
+  sub: (a, b) => mod(a - b),
+  mul: (a, b) => mod(a * b),
+  mulB3: (a) => mod(B3 * a),
+  of: (k) => mod(k),
+});
+/** RCB algorithm 7 over G1. */
+export const addProj = g1Formulas.add;
+/** RCB algorithm 8 over G1: mixed addition with an affine point that is not the identity. */
+export const addMixed = g1Formulas.addMixed;
+/** RCB algorithm 9 over G1. */
+export const doubleProj = g1Formulas.double;
 
 export const negProj = (p: Proj): Proj => ({ X: p.X, Y: mod(-p.Y), Z: p.Z });
 

@@ -125,7 +125,9 @@ function inv2k(a: bigint, k: bigint): bigint {
 // WGSL generation
 
 const u = (x: number) => `${x}u`;
-const limbs = (x: bigint, cfg: FieldConfig) => `BigInt(array<u32, ${cfg.numLimbs}>(${bigintToLimbs(x, cfg).map(u).join(', ')}))`;
+/** x as a WGSL `BigInt` literal (x < 2^(W·NL); Montgomery form is the caller's business). */
+export const bigintLiteral = (x: bigint, cfg: FieldConfig = DEFAULT_FIELD_CONFIG) =>
+  `BigInt(array<u32, ${cfg.numLimbs}>(${bigintToLimbs(x, cfg).map(u).join(', ')}))`;
 
 /**
  * Shared definitions, included once per shader: the `BigInt` struct, limb width constants and
@@ -228,12 +230,12 @@ export function fieldWgsl(f: FieldName, cfg: FieldConfig = DEFAULT_FIELD_CONFIG)
   const range = (m: number) => Array.from({ length: m }, (_, i) => i);
 
   L.push(`// ---- ${f}: p = ${k.p}`);
-  L.push(`const ${P}_P = ${limbs(k.p, cfg)};`);
-  L.push(`const ${P}_ONE = ${limbs(k.one, cfg)};`);
-  L.push(`const ${P}_R2 = ${limbs(k.r2, cfg)};`);
-  L.push(`const ${P}_FROM_FF = ${limbs(k.fromFF, cfg)};`);
-  L.push(`const ${P}_TO_FF = ${limbs(k.toFF, cfg)};`);
-  L.push(`const ${P}_RAW_ONE = ${limbs(1n, cfg)};`);
+  L.push(`const ${P}_P = ${bigintLiteral(k.p, cfg)};`);
+  L.push(`const ${P}_ONE = ${bigintLiteral(k.one, cfg)};`);
+  L.push(`const ${P}_R2 = ${bigintLiteral(k.r2, cfg)};`);
+  L.push(`const ${P}_FROM_FF = ${bigintLiteral(k.fromFF, cfg)};`);
+  L.push(`const ${P}_TO_FF = ${bigintLiteral(k.toFF, cfg)};`);
+  L.push(`const ${P}_RAW_ONE = ${bigintLiteral(1n, cfg)};`);
 
   L.push(`fn ${f}_zero() -> BigInt { var r: BigInt; return r; }`);
   L.push(`fn ${f}_one() -> BigInt { return ${P}_ONE; }`);

@@ -1,6 +1,7 @@
-// WGSL kernels of the Pippenger G1 MSM (host: ../msm.ts). Each kernel is its own small shader;
-// those doing curve arithmetic include the field and curve libraries. All kernels take a flat
-// invocation index over a 2D grid (`gid.x + gid.y · nwg.x · WG`) and bound-check it.
+// WGSL kernels of the Pippenger MSM over G1 or G2 (host: ../msm.ts). Each kernel is its own small
+// shader; those doing curve arithmetic include the field and curve libraries of their group. All
+// kernels take a flat invocation index over a 2D grid (`gid.x + gid.y · nwg.x · WG`) and
+// bound-check it.
 //
 // Stages (signed c-bit windows, K windows, H = 2^(c−1) buckets per window, key = k·H + |d| − 1):
 //   convert      ffjavascript Montgomery bases → this library's Montgomery, in place (once)
@@ -9,12 +10,13 @@
 //                scatter (point | sign) into the CSR order the counts' exclusive scan gave
 //   scan         exclusive prefix sums (block scan + block sums + add), for CSR offsets
 //   tasks        per key: ⌈count / S⌉ tasks of at most S entries; max count (one readback)
-//   accumulate   per task: Σ of its ≤ S entries (mixed additions of ±bases, or additions of
-//                the previous level's partial sums), or per key when every key has ≤ S
-//   reduce       per (window, segment of L buckets): Σ b·B_b by running sums, + offset·Σ B_b
-//   sum groups   tree sum of segment results per window
+//   accumulate   per task: Σ of its ≤ S entries by mixed additions of ±bases, or per key when
+//                every key has ≤ S
+//   sums         one shader for the rest: later levels (the previous level's partial sums), per
+//                (window, segment of L buckets) Σ b·B_b by running sums + offset·Σ B_b, and the
+//                tree sum of segment results per window
 import { bigintWgsl, fieldWgsl, FIELD_MODULI, bigintToWords, DEFAULT_FIELD_CONFIG, type FieldConfig } from './field.js';
-import { curveWgsl, pointIoWgsl } from './curve.js';
+import { curveWgsl, pointIoWgsl, type GroupName } from './curve.js';
 
 const header = (wg: number) => `
 const WG: u32 = ${wg}u;
@@ -26,18 +28,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let lid = lid3.x;
   let wid = wid3.x + wid3.y * nwg.x;`;
 
-const curveLib = (cfg: FieldConfig) => bigintWgsl(cfg) + fieldWgsl('fq', cfg) + curveWgsl();
+const curveLib = (cfg: FieldConfig, g: GroupName) => bigintWgsl(cfg) + fieldWgsl('fq', cfg) + curveWgsl(g, cfg);
+/** u32 words of an affine point: x ‖ y, 8 words an Fq component. */
+const affineWords = (g: GroupName) => (g === 'g1' ? 16 : 32);
+/** The group's WGSL type names: affine and projective. */
+const types = (g: GroupName) => (g === 'g1' ? { A: 'G1A', P: 'G1P' } : { A: 'G2A', P: 'G2P' });
 
-/** Bases ffjavascript → ours, in place. (0, 0) stays (0, 0): the identity marker. */
-export function convertBasesWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG): string {
-  return `${curveLib(cfg)}${header(wg)}
+/** Bases ffjavascript → ours, in place. All-zero stays all-zero: the identity marker. */
+export function convertBasesWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
+  return `${curveLib(cfg, g)}${header(wg)}
 @group(0) @binding(0) var<storage, read_write> pts: array<u32>;
 @group(0) @binding(1) var<uniform> prm: vec4<u32>; // x: n
-${pointIoWgsl('pts', 'pts', true)}
+${pointIoWgsl('pts', 'pts', true, g)}
 ${entry(wg)}
   if (id >= prm.x) { return; }
-  let a = pts_load_a(id);
-  pts_store_a(id, G1A(fq_from_ff(a.x), fq_from_ff(a.y)));
+  pts_store_a(id, ${g}_affine_from_ff(pts_load_a(id)));
 }`;
 }
 
@@ -45,7 +50,7 @@ ${entry(wg)}
  * s mod r for any 256-bit s, folded to a magnitude ≤ (r − 1)/2 and a sign: above r/2, s ≡ −(r − s)
  * (reference.ts foldScalar). Bindings `scalars` and `bases` as in the kernels below.
  */
-function foldWgsl(): string {
+function foldWgsl(g: GroupName): string {
   const r = bigintToWords(FIELD_MODULI.fr);
   const half = bigintToWords(FIELD_MODULI.fr >> 1n);
   const words = (w: Uint32Array) => Array.from(w, (x) => `${x}u`).join(', ');
@@ -88,10 +93,10 @@ fn folded_scalar(i: u32) -> Folded {
   return Folded(s, neg);
 }
 
-// Identity bases, (0, 0), contribute nothing.
+// Identity bases, all zero, contribute nothing.
 fn base_is_identity(i: u32) -> bool {
   var inf = 0u;
-  for (var j = 0u; j < 16u; j++) { inf = inf | bases[i * 16u + j]; }
+  for (var j = 0u; j < ${affineWords(g)}u; j++) { inf = inf | bases[i * ${affineWords(g)}u + j]; }
   return inf == 0u;
 }
 `;
@@ -101,7 +106,7 @@ fn base_is_identity(i: u32) -> bool {
  * Before the digits: the bit length of the largest folded magnitude → atomicMax(stats[1]), and the
  * count of nonzero scalars on finite bases → stats[2] (the window width and count come from them).
  */
-export function scalarBitsWgsl(wg: number): string {
+export function scalarBitsWgsl(wg: number, g: GroupName = 'g1'): string {
   return `${header(wg)}
 @group(0) @binding(0) var<storage, read> scalars: array<u32>;
 @group(0) @binding(1) var<storage, read> bases: array<u32>;
@@ -109,7 +114,7 @@ export function scalarBitsWgsl(wg: number): string {
 @group(0) @binding(3) var<uniform> prm: vec4<u32>; // x: n
 var<workgroup> wbits: atomic<u32>;
 var<workgroup> wcount: atomic<u32>;
-${foldWgsl()}
+${foldWgsl(g)}
 ${entry(wg)}
   var bits = 0u;
   if (id < prm.x && !base_is_identity(id)) {
@@ -136,7 +141,7 @@ ${entry(wg)}
  * nonzero digit; true: entries[cursor[key]++] = point | sign << 31, the sign the digit's, flipped
  * where the scalar was folded. Identity bases produce no entries.
  */
-export function digitsWgsl(wg: number, scatter: boolean): string {
+export function digitsWgsl(wg: number, scatter: boolean, g: GroupName = 'g1'): string {
   const use = scatter
     ? `let pos = atomicAdd(&ctr[key], 1u);
         entries[pos] = id | ((neg ^ f.neg) << 31u);`
@@ -147,7 +152,7 @@ struct Params { n: u32, c: u32, K: u32, H: u32 }
 @group(0) @binding(1) var<storage, read> bases: array<u32>;
 @group(0) @binding(2) var<storage, read_write> ctr: array<atomic<u32>>;
 ${scatter ? '@group(0) @binding(3) var<storage, read_write> entries: array<u32>;\n@group(0) @binding(4)' : '@group(0) @binding(3)'} var<uniform> prm: Params;
-${foldWgsl()}
+${foldWgsl(g)}
 ${entry(wg)}
   if (id >= prm.n) { return; }
   if (base_is_identity(id)) { return; }
@@ -236,50 +241,23 @@ ${entry(wg)}
 }
 
 /**
- * Sums runs of CSR entries. `affine`: entries are point indices with a sign bit, summed by
- * mixed additions; otherwise entries are projective partial sums of the previous level.
- * Mode prm.z = 1 (per key): one invocation per key (every key has ≤ S entries), writing
- * dst[key]; prm.z = 0 (per task): one per task, its key found by binary search in the task
- * offsets, writing dst[task]. One shader for both modes: Mesa inlines every call, and each
- * inlined point addition costs seconds of shader compilation on a software renderer.
+ * The run of CSR entries invocation `id` sums, as `key`, `start`, `end` (returns early when there
+ * is none). prm.z = 1 (per key): one invocation per key (every key has ≤ S entries); prm.z = 0
+ * (per task): one per task of at most S = prm.y entries, its key found by binary search in the
+ * task offsets. nk = prm.x keys.
  */
-export function accumulateWgsl(wg: number, affine: boolean, cfg: FieldConfig = DEFAULT_FIELD_CONFIG): string {
-  const b: string[] = [];
-  let n = 0;
-  b.push(`@group(0) @binding(${n++}) var<storage, read> src: array<u32>;`);
-  if (affine) b.push(`@group(0) @binding(${n++}) var<storage, read> entries: array<u32>;`);
-  b.push(`@group(0) @binding(${n++}) var<storage, read> counts: array<u32>;`);
-  b.push(`@group(0) @binding(${n++}) var<storage, read> offsets: array<u32>;`);
-  b.push(`@group(0) @binding(${n++}) var<storage, read> toffs: array<u32>;`);
-  b.push(`@group(0) @binding(${n++}) var<storage, read_write> dst: array<u32>;`);
-  b.push(`@group(0) @binding(${n++}) var<uniform> prm: vec4<u32>; // x: nk, y: S, z: per key`);
-  const load = affine
-    ? `fn entry_point(pos: u32) -> G1A {
-  let e = entries[pos];
-  var a = src_load_a(e & 0x7fffffffu);
-  if ((e >> 31u) == 1u) { a.y = fq_neg(a.y); }
-  return a;
-}`
-    : '';
-  const first = affine ? 'g1_from_affine(entry_point(start))' : 'src_load_p(start)';
-  const next = affine ? 'g1_add_mixed(acc, entry_point(pos))' : 'g1_add(acc, src_load_p(pos))';
-  return `${curveLib(cfg)}${header(wg)}
-${b.join('\n')}
-${pointIoWgsl('src', 'src', false)}
-${pointIoWgsl('dst', 'dst', true)}
-${load}
-${entry(wg)}
+const taskRange = (ret: string) => `
   let nk = prm.x;
   var key: u32;
   var start: u32;
   var end: u32;
   if (prm.z == 1u) {
-    if (id >= nk) { return; }
+    if (id >= nk) { ${ret} }
     key = id;
     start = offsets[key];
     end = start + counts[key];
   } else {
-    if (id >= toffs[nk]) { return; }
+    if (id >= toffs[nk]) { ${ret} }
     // The key whose tasks contain id: the largest key with toffs[key] <= id.
     var lo = 0u;
     var hi = nk;
@@ -290,47 +268,121 @@ ${entry(wg)}
     key = lo;
     start = offsets[key] + (id - toffs[key]) * prm.y;
     end = min(start + prm.y, offsets[key] + counts[key]);
-  }
-  var acc = g1_identity();
+  }`;
+
+/**
+ * The first accumulation level: sums runs of CSR entries, point indices with a sign bit, by mixed
+ * additions of ±bases; writes dst[task] (prm.z = 0) or dst[key] (prm.z = 1, see taskRange).
+ */
+export function accumulateWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
+  const T = types(g);
+  return `${curveLib(cfg, g)}${header(wg)}
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read> entries: array<u32>;
+@group(0) @binding(2) var<storage, read> counts: array<u32>;
+@group(0) @binding(3) var<storage, read> offsets: array<u32>;
+@group(0) @binding(4) var<storage, read> toffs: array<u32>;
+@group(0) @binding(5) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(6) var<uniform> prm: vec4<u32>; // x: nk, y: S, z: per key
+${pointIoWgsl('src', 'src', false, g)}
+${pointIoWgsl('dst', 'dst', true, g)}
+fn entry_point(pos: u32) -> ${T.A} {
+  let e = entries[pos];
+  let a = src_load_a(e & 0x7fffffffu);
+  if ((e >> 31u) == 1u) { return ${g}_neg_affine(a); }
+  return a;
+}
+${entry(wg)}${taskRange('return;')}
+  var acc = ${g}_identity();
   if (end > start) {
-    acc = ${first};
-    for (var pos = start + 1u; pos < end; pos++) { acc = ${next}; }
+    acc = ${g}_from_affine(entry_point(start));
+    for (var pos = start + 1u; pos < end; pos++) { acc = ${g}_add_mixed(acc, entry_point(pos)); }
   }
   dst_store_p(select(id, key, prm.z == 1u), acc);
 }`;
 }
 
+/** prm.mode of sumsWgsl. */
+export const SUMS = { tasks: 0, keys: 1, reduce: 2, groups: 3 } as const;
+
 /**
- * Per (window k, segment j of L buckets): Σ_{b in segment} b·B_b = the running sum over the
- * segment (weights 1…L) + (j·L)·Σ_{b in segment} B_b, the latter by double-and-add. Buckets of
- * window k sit at k·H … k·H + H − 1 (bucket b at index b − 1). Every step is one call of the
- * complete addition (doubling is P + P), so the shader inlines a single point addition.
+ * Every sum of projective points after the first level, in one shader with one inlined point
+ * addition (Mesa inlines every call, and on a software renderer each inlined addition costs
+ * seconds of compilation, half a minute over Fq2). prm = (a, b, c, d, mode):
+ *  - tasks / keys (a = nk, b = S): the later accumulation levels, runs of the previous level's
+ *    partial sums (taskRange with prm.z = mode);
+ *  - reduce (a = H, b = L, c = nseg, d = K): per (window k, segment j of L buckets),
+ *    Σ_{b in segment} b·B_b = the running sum over the segment (weights 1…L) + (j·L)·Σ B_b, the
+ *    latter by double-and-add (doubling is P + P). Buckets of window k sit at src[k·H …
+ *    k·H + H − 1] (bucket b at index b − 1);
+ *  - groups (a = G groups of b = M points, c = F, d = MO = ⌈M/F⌉): sums of F consecutive points.
  */
-export function bucketReduceWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG): string {
-  return `${curveLib(cfg)}${header(wg)}
-struct Params { H: u32, L: u32, nseg: u32, K: u32 }
-@group(0) @binding(0) var<storage, read> buckets: array<u32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
-@group(0) @binding(2) var<uniform> prm: Params;
-${pointIoWgsl('buckets', 'bk', false)}
-${pointIoWgsl('dst', 'dst', true)}
+export function sumsWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
+  const T = types(g);
+  return `${curveLib(cfg, g)}${header(wg)}
+struct Params { x: u32, y: u32, z: u32, w: u32, mode: u32, p1: u32, p2: u32, p3: u32 }
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read> counts: array<u32>;
+@group(0) @binding(2) var<storage, read> offsets: array<u32>;
+@group(0) @binding(3) var<storage, read> toffs: array<u32>;
+@group(0) @binding(4) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(5) var<uniform> prm: Params;
+${pointIoWgsl('src', 'src', false, g)}
+${pointIoWgsl('dst', 'dst', true, g)}
+
+// The run of src a tasks/keys invocation sums: (first index, count, output index, 1); w = 0
+// past the last key or task.
+fn run_of(id: u32) -> vec4<u32> {${taskRange('return vec4<u32>(0u);')}
+  return vec4<u32>(start, end - start, select(id, key, prm.z == 1u), 1u);
+}
 ${entry(wg)}
-  if (id >= prm.K * prm.nseg) { return; }
-  let k = id / prm.nseg;
-  let j = id % prm.nseg;
-  let top = k * prm.H + (j + 1u) * prm.L - 1u; // index of bucket (j + 1)·L
-  let m = j * prm.L;
-  let mbits = select(firstLeadingBit(m) + 1u, 0u, m == 0u); // bits of m
-  let n1 = 2u * prm.L;                          // running sums: run += B, sum += run
-  let n2 = n1 + 2u * mbits;                     // acc = 2·acc (+ run), top bit first
-  var run = g1_identity();
-  var sum = g1_identity();
-  var acc = g1_identity();
-  for (var s = 0u; s <= n2; s++) {
-    var x: G1P;
-    var y: G1P;
-    if (s < n1) {
-      if ((s & 1u) == 0u) { x = run; y = bk_load_p(top - s / 2u); } else { x = sum; y = run; }
+  let mode = prm.mode;
+  var start = 0u; // runs: the first point
+  var steps = 0u; // iterations of the loop below
+  var out = id;
+  // reduce: bucket (j + 1)·L's index, m = j·L and its bits, the step counts of the two phases
+  var top = 0u;
+  var m = 0u;
+  var mbits = 0u;
+  var n1 = 0u; // running sums: run += B, sum += run
+  var n2 = 0u; // acc = 2·acc (+ run), top bit first; then sum += acc
+  if (mode == ${SUMS.reduce}u) {
+    let H = prm.x;
+    let L = prm.y;
+    let nseg = prm.z;
+    if (id >= prm.w * nseg) { return; }
+    let k = id / nseg;
+    let j = id % nseg;
+    top = k * H + (j + 1u) * L - 1u;
+    m = j * L;
+    mbits = select(firstLeadingBit(m) + 1u, 0u, m == 0u);
+    n1 = 2u * L;
+    n2 = n1 + 2u * mbits;
+    steps = n2 + 1u;
+  } else if (mode == ${SUMS.groups}u) {
+    if (id >= prm.x * prm.w) { return; }
+    let grp = id / prm.w;
+    let lo = (id % prm.w) * prm.z;
+    start = grp * prm.y + lo;
+    steps = min(lo + prm.z, prm.y) - lo;
+  } else {
+    let r = run_of(id);
+    if (r.w == 0u) { return; }
+    start = r.x;
+    steps = r.y;
+    out = r.z;
+  }
+  var run = ${g}_identity();
+  var sum = ${g}_identity();
+  var acc = ${g}_identity();
+  for (var s = 0u; s < steps; s++) {
+    var x: ${T.P};
+    var y: ${T.P};
+    if (mode != ${SUMS.reduce}u) {
+      if (s == 0u) { acc = src_load_p(start); continue; }
+      x = acc; y = src_load_p(start + s);
+    } else if (s < n1) {
+      if ((s & 1u) == 0u) { x = run; y = src_load_p(top - s / 2u); } else { x = sum; y = run; }
     } else if (s < n2) {
       let t = s - n1;
       if ((t & 1u) == 0u) {
@@ -342,36 +394,16 @@ ${entry(wg)}
     } else {
       x = sum; y = acc;
     }
-    let r = g1_add(x, y);
-    if (s < n1) {
-      if ((s & 1u) == 0u) { run = r; } else { sum = r; }
-    } else if (s < n2) {
+    let r = ${g}_add(x, y);
+    // reduce's last step (s = n2) is sum + acc: the result, kept in acc as the runs' are
+    if (mode != ${SUMS.reduce}u || s >= n1) {
       acc = r;
+    } else if ((s & 1u) == 0u) {
+      run = r;
     } else {
       sum = r;
     }
   }
-  dst_store_p(id, sum);
-}`;
-}
-
-/** G groups of M projective points → G groups of ⌈M / F⌉ sums of F consecutive points. */
-export function sumGroupsWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG): string {
-  return `${curveLib(cfg)}${header(wg)}
-struct Params { G: u32, M: u32, F: u32, MO: u32 }
-@group(0) @binding(0) var<storage, read> src: array<u32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
-@group(0) @binding(2) var<uniform> prm: Params;
-${pointIoWgsl('src', 'src', false)}
-${pointIoWgsl('dst', 'dst', true)}
-${entry(wg)}
-  if (id >= prm.G * prm.MO) { return; }
-  let g = id / prm.MO;
-  let q = id % prm.MO;
-  let lo = q * prm.F;
-  let hi = min(lo + prm.F, prm.M);
-  var acc = src_load_p(g * prm.M + lo);
-  for (var i = lo + 1u; i < hi; i++) { acc = g1_add(acc, src_load_p(g * prm.M + i)); }
-  dst_store_p(id, acc);
+  dst_store_p(out, acc);
 }`;
 }
