@@ -30,13 +30,14 @@ import type { GroupName } from './wgsl/curve.js';
 import { DEFAULT_FIELD_CONFIG, FIELD_MODULI, montgomeryR, unpackBigints, type FieldConfig } from './wgsl/field.js';
 import {
   accumulateWgsl,
+  bucketReduceWgsl,
   convertBasesWgsl,
   digitsWgsl,
   scalarBitsWgsl,
   scanAddWgsl,
   scanBlockWgsl,
-  SUMS,
-  sumsWgsl,
+  RUNS,
+  runsWgsl,
   tasksWgsl,
 } from './wgsl/msm.js';
 
@@ -487,14 +488,13 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   }
 
   // 2. Accumulation levels until every key has at most S entries, then one sum per key.
-  const [pAcc, pSums] = await Promise.all([
+  const [pAcc, pRuns, pReduce] = await Promise.all([
     pipe('acc', (wg) => accumulateWgsl(wg, field, g.name), wgc),
-    pipe('sums', (wg) => sumsWgsl(wg, field, g.name), wgc),
+    pipe('runs', (wg) => runsWgsl(wg, field, g.name), wgc),
+    pipe('reduce', (wg) => bucketReduceWgsl(wg, field, g.name), wgc),
   ]);
-  // sums' bindings: src, counts, offsets, toffs, dst, (a, b, c, d, mode); `none` fills the
-  // bindings its reduce and groups modes do not read
+  // runs' groups mode reads no CSR: `none` fills those bindings
   const none = ws.get('none', 16);
-  const sumsPrm = (a: number, b: number, c: number, d: number, mode: number) => prm([a, b, c, d, mode, 0, 0, 0]);
   let src = bases;
   let affine = true;
   let cnt = counts;
@@ -507,8 +507,8 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   let level = 0;
   while (maxc > S) {
     const dst = ws.get(level % 2 === 0 ? 'partA' : 'partB', T * PROJ_BYTES);
-    if (affine) dispatch(ctx, st.enc, pAcc, [src, entries, cnt, off, toffs, dst, prm([NK, S, SUMS.tasks])], T, wgc);
-    else dispatch(ctx, st.enc, pSums, [src, cnt, off, toffs, dst, sumsPrm(NK, S, SUMS.tasks, 0, SUMS.tasks)], T, wgc);
+    if (affine) dispatch(ctx, st.enc, pAcc, [src, entries, cnt, off, toffs, dst, prm([NK, S, RUNS.tasks])], T, wgc);
+    else dispatch(ctx, st.enc, pRuns, [src, cnt, off, toffs, dst, prm([NK, S, RUNS.tasks, 0, 0, 0, 0, 0])], T, wgc);
     // The partial sums are the next level's entries: one per task, grouped by key.
     src = dst;
     affine = false;
@@ -528,8 +528,8 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   const buckets = ws.get('buckets', NK * PROJ_BYTES);
   {
     // Per key: the task offsets are not read; `off` stands in for the binding.
-    if (affine) dispatch(ctx, st.enc, pAcc, [src, entries, cnt, off, off, buckets, prm([NK, S, SUMS.keys])], NK, wgc);
-    else dispatch(ctx, st.enc, pSums, [src, cnt, off, off, buckets, sumsPrm(NK, S, SUMS.keys, 0, SUMS.keys)], NK, wgc);
+    if (affine) dispatch(ctx, st.enc, pAcc, [src, entries, cnt, off, off, buckets, prm([NK, S, RUNS.keys])], NK, wgc);
+    else dispatch(ctx, st.enc, pRuns, [src, cnt, off, off, buckets, prm([NK, S, RUNS.keys, 0, 0, 0, 0, 0])], NK, wgc);
   }
   if (debug) {
     flush();
@@ -546,7 +546,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   while (nseg * 2 <= Math.min(H, want)) nseg *= 2;
   const L = H / nseg;
   const segs = ws.get('segs', K * nseg * PROJ_BYTES);
-  dispatch(ctx, st.enc, pSums, [buckets, none, none, none, segs, sumsPrm(H, L, nseg, K, SUMS.reduce)], K * nseg, wgc);
+  dispatch(ctx, st.enc, pReduce, [buckets, segs, prm([H, L, nseg, K])], K * nseg, wgc);
   let cur = segs;
   let M = nseg;
   let flip = 0;
@@ -554,7 +554,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   while (M > 1) {
     const MO = Math.ceil(M / F);
     const dst = ws.get(flip++ % 2 === 0 ? 'sumA' : 'sumB', K * MO * PROJ_BYTES);
-    dispatch(ctx, st.enc, pSums, [cur, none, none, none, dst, sumsPrm(K, M, F, MO, SUMS.groups)], K * MO, wgc);
+    dispatch(ctx, st.enc, pRuns, [cur, none, none, none, dst, prm([K, M, RUNS.groups, MO, F, 0, 0, 0])], K * MO, wgc);
     cur = dst;
     M = MO;
   }

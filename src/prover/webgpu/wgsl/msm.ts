@@ -12,9 +12,9 @@
 //   tasks        per key: ⌈count / S⌉ tasks of at most S entries; max count (one readback)
 //   accumulate   per task: Σ of its ≤ S entries by mixed additions of ±bases, or per key when
 //                every key has ≤ S
-//   sums         one shader for the rest: later levels (the previous level's partial sums), per
-//                (window, segment of L buckets) Σ b·B_b by running sums + offset·Σ B_b, and the
-//                tree sum of segment results per window
+//   runs         later levels: Σ of ≤ S of the previous level's partial sums per task or key
+//   reduce       per (window, segment of L buckets): Σ b·B_b by running sums, + offset·Σ B_b
+//   runs         the tree sum of segment results per window (groups of F)
 import { bigintWgsl, fieldWgsl, FIELD_MODULI, bigintToWords, DEFAULT_FIELD_CONFIG, type FieldConfig } from './field.js';
 import { curveWgsl, pointIoWgsl, type GroupName } from './curve.js';
 
@@ -302,87 +302,84 @@ ${entry(wg)}${taskRange('return;')}
 }`;
 }
 
-/** prm.mode of sumsWgsl. */
-export const SUMS = { tasks: 0, keys: 1, reduce: 2, groups: 3 } as const;
+/** prm.z of runsWgsl: which runs an invocation sums. */
+export const RUNS = { tasks: 0, keys: 1, groups: 2 } as const;
 
 /**
- * Every sum of projective points after the first level, in one shader with one inlined point
- * addition (Mesa inlines every call, and on a software renderer each inlined addition costs
- * seconds of compilation, half a minute over Fq2). prm = (a, b, c, d, mode):
- *  - tasks / keys (a = nk, b = S): the later accumulation levels, runs of the previous level's
- *    partial sums (taskRange with prm.z = mode);
- *  - reduce (a = H, b = L, c = nseg, d = K): per (window k, segment j of L buckets),
- *    Σ_{b in segment} b·B_b = the running sum over the segment (weights 1…L) + (j·L)·Σ B_b, the
- *    latter by double-and-add (doubling is P + P). Buckets of window k sit at src[k·H …
- *    k·H + H − 1] (bucket b at index b − 1);
- *  - groups (a = G groups of b = M points, c = F, d = MO = ⌈M/F⌉): sums of F consecutive points.
+ * Sums of runs of projective points, one inlined point addition: the later accumulation levels
+ * (prm = (nk, S, tasks | keys): taskRange's run of the previous level's partial sums, written to
+ * dst[task] or dst[key]) and the window sums' tree (prm = (G groups of M points, groups, MO =
+ * ⌈M/F⌉, F): sums of F consecutive points, written in order).
  */
-export function sumsWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
-  const T = types(g);
+export function runsWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
   return `${curveLib(cfg, g)}${header(wg)}
-struct Params { x: u32, y: u32, z: u32, w: u32, mode: u32, p1: u32, p2: u32, p3: u32 }
 @group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read> counts: array<u32>;
 @group(0) @binding(2) var<storage, read> offsets: array<u32>;
 @group(0) @binding(3) var<storage, read> toffs: array<u32>;
 @group(0) @binding(4) var<storage, read_write> dst: array<u32>;
+struct Params { x: u32, y: u32, z: u32, w: u32, f: u32, p1: u32, p2: u32, p3: u32 }
 @group(0) @binding(5) var<uniform> prm: Params;
 ${pointIoWgsl('src', 'src', false, g)}
 ${pointIoWgsl('dst', 'dst', true, g)}
 
-// The run of src a tasks/keys invocation sums: (first index, count, output index, 1); w = 0
-// past the last key or task.
+// The run of src a tasks/keys invocation sums: (first index, end, output index, 1); w = 0 past
+// the last key or task.
 fn run_of(id: u32) -> vec4<u32> {${taskRange('return vec4<u32>(0u);')}
-  return vec4<u32>(start, end - start, select(id, key, prm.z == 1u), 1u);
+  return vec4<u32>(start, end, select(id, key, prm.z == 1u), 1u);
 }
 ${entry(wg)}
-  let mode = prm.mode;
-  var start = 0u; // runs: the first point
-  var steps = 0u; // iterations of the loop below
-  var out = id;
-  // reduce: bucket (j + 1)·L's index, m = j·L and its bits, the step counts of the two phases
-  var top = 0u;
-  var m = 0u;
-  var mbits = 0u;
-  var n1 = 0u; // running sums: run += B, sum += run
-  var n2 = 0u; // acc = 2·acc (+ run), top bit first; then sum += acc
-  if (mode == ${SUMS.reduce}u) {
-    let H = prm.x;
-    let L = prm.y;
-    let nseg = prm.z;
-    if (id >= prm.w * nseg) { return; }
-    let k = id / nseg;
-    let j = id % nseg;
-    top = k * H + (j + 1u) * L - 1u;
-    m = j * L;
-    mbits = select(firstLeadingBit(m) + 1u, 0u, m == 0u);
-    n1 = 2u * L;
-    n2 = n1 + 2u * mbits;
-    steps = n2 + 1u;
-  } else if (mode == ${SUMS.groups}u) {
+  var r: vec4<u32>;
+  if (prm.z == ${RUNS.groups}u) {
     if (id >= prm.x * prm.w) { return; }
+    let lo = (id % prm.w) * prm.f;
     let grp = id / prm.w;
-    let lo = (id % prm.w) * prm.z;
-    start = grp * prm.y + lo;
-    steps = min(lo + prm.z, prm.y) - lo;
+    r = vec4<u32>(grp * prm.y + lo, grp * prm.y + min(lo + prm.f, prm.y), id, 1u);
   } else {
-    let r = run_of(id);
+    r = run_of(id);
     if (r.w == 0u) { return; }
-    start = r.x;
-    steps = r.y;
-    out = r.z;
   }
+  var acc = ${g}_identity();
+  if (r.y > r.x) {
+    acc = src_load_p(r.x);
+    for (var pos = r.x + 1u; pos < r.y; pos++) { acc = ${g}_add(acc, src_load_p(pos)); }
+  }
+  dst_store_p(r.z, acc);
+}`;
+}
+
+/**
+ * Per (window k, segment j of L buckets): Σ_{b in segment} b·B_b = the running sum over the
+ * segment (weights 1…L) + (j·L)·Σ_{b in segment} B_b, the latter by double-and-add. Buckets of
+ * window k sit at k·H … k·H + H − 1 (bucket b at index b − 1). Every step is one call of the
+ * complete addition (doubling is P + P), so the shader inlines a single point addition.
+ */
+export function bucketReduceWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
+  const T = types(g);
+  return `${curveLib(cfg, g)}${header(wg)}
+struct Params { H: u32, L: u32, nseg: u32, K: u32 }
+@group(0) @binding(0) var<storage, read> buckets: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<uniform> prm: Params;
+${pointIoWgsl('buckets', 'bk', false, g)}
+${pointIoWgsl('dst', 'dst', true, g)}
+${entry(wg)}
+  if (id >= prm.K * prm.nseg) { return; }
+  let k = id / prm.nseg;
+  let j = id % prm.nseg;
+  let top = k * prm.H + (j + 1u) * prm.L - 1u; // index of bucket (j + 1)·L
+  let m = j * prm.L;
+  let mbits = select(firstLeadingBit(m) + 1u, 0u, m == 0u); // bits of m
+  let n1 = 2u * prm.L;                          // running sums: run += B, sum += run
+  let n2 = n1 + 2u * mbits;                     // acc = 2·acc (+ run), top bit first
   var run = ${g}_identity();
   var sum = ${g}_identity();
   var acc = ${g}_identity();
-  for (var s = 0u; s < steps; s++) {
+  for (var s = 0u; s <= n2; s++) {
     var x: ${T.P};
     var y: ${T.P};
-    if (mode != ${SUMS.reduce}u) {
-      if (s == 0u) { acc = src_load_p(start); continue; }
-      x = acc; y = src_load_p(start + s);
-    } else if (s < n1) {
-      if ((s & 1u) == 0u) { x = run; y = src_load_p(top - s / 2u); } else { x = sum; y = run; }
+    if (s < n1) {
+      if ((s & 1u) == 0u) { x = run; y = bk_load_p(top - s / 2u); } else { x = sum; y = run; }
     } else if (s < n2) {
       let t = s - n1;
       if ((t & 1u) == 0u) {
@@ -395,15 +392,14 @@ ${entry(wg)}
       x = sum; y = acc;
     }
     let r = ${g}_add(x, y);
-    // reduce's last step (s = n2) is sum + acc: the result, kept in acc as the runs' are
-    if (mode != ${SUMS.reduce}u || s >= n1) {
+    if (s < n1) {
+      if ((s & 1u) == 0u) { run = r; } else { sum = r; }
+    } else if (s < n2) {
       acc = r;
-    } else if ((s & 1u) == 0u) {
-      run = r;
     } else {
       sum = r;
     }
   }
-  dst_store_p(out, acc);
+  dst_store_p(id, sum);
 }`;
 }
