@@ -1,6 +1,8 @@
 // Prover benchmark: snarkjs against each of our Groth16 backends (src/prover/), in one process.
 //  (a) G1 MSM at 2^k points: ffjavascript's G1.multiExpAffine (what snarkjs calls) against each
-//      backend's msmG1, same random bases and scalars, results compared.
+//      backend's msmG1, same random bases and scalars, results compared; the same over G2
+//      (--g2-msm, after the proofs: snarkjs's B2 MSM, which the webgpu backend runs on the GPU
+//      where the adapter is hardware).
 //  (b) Whole proofs at ~2^k constraints (a chain of multiplications with a public input, domain
 //      2^k): snarkjs.groth16.prove against groth16Prove with each backend, same zkey and witness;
 //      every proof is verified. Keys and witnesses are cached per power under the ZKONNX cache
@@ -10,7 +12,7 @@
 // backend that cannot load is reported as unavailable, with the reason. Prints a table and writes
 // benchmarks/results/prove.{json,md} and charts (SVG).
 //
-//   node dist/benchmarks/prove.js [--msm 12,14,16] [--proofs 12,14,16] [--backends wasm,webgpu] [--runs 3] [--msm-runs 5]
+//   node dist/benchmarks/prove.js [--msm 12,14,16] [--proofs 12,14,16] [--g2-msm 12,14] [--backends wasm,webgpu] [--runs 3] [--msm-runs 5]
 //                                 [--allow-software-gpu]   (webgpu on Mesa's llvmpipe where there is no GPU)
 //                                 [--prepared]             (also proofs with a prepared key: createProverFromKey)
 //                                 [--budget-s S]           (start no size after S seconds; the rest is listed as skipped)
@@ -82,21 +84,22 @@ async function best(runs: number, fn: () => Promise<unknown>): Promise<number> {
 
 interface MsmRow { power: number; snarkjsMs: number; backends: Record<string, { ms?: number; ratio?: number; unavailable?: string }> }
 
-async function benchMsm(curve: ProverCurve, power: number, loaded: Loaded[], runs: number): Promise<MsmRow> {
+async function benchMsm(curve: ProverCurve, group: 'G1' | 'G2', power: number, loaded: Loaded[], runs: number): Promise<MsmRow> {
   const n = 2 ** power;
-  const bases = await combTimes(curve as unknown as WasmCurve, 'G1', randomScalars(n)); // s·G, s random: random points
+  const bases = await combTimes(curve as unknown as WasmCurve, group, randomScalars(n)); // s·G, s random: random points
   const scalars = randomScalars(n);
-  const G1 = curve.G1 as ProverCurve['G1'] & { eq(a: Uint8Array, b: Uint8Array): boolean };
-  const expected = await G1.multiExpAffine(bases, scalars);
+  const G = curve[group] as ProverCurve['G1'] & { eq(a: Uint8Array, b: Uint8Array): boolean };
+  const msm = (b: ProverBackend) => (group === 'G1' ? b.msmG1(bases, scalars) : b.msmG2(bases, scalars));
+  const expected = await G.multiExpAffine(bases, scalars);
   const row: MsmRow = { power, snarkjsMs: Infinity, backends: {} };
   for (const l of loaded) row.backends[l.name] = l.backend ? { ms: Infinity } : { unavailable: l.reason };
   for (let run = 0; run < runs; run++) {
-    row.snarkjsMs = Math.min(row.snarkjsMs, await best(1, () => G1.multiExpAffine(bases, scalars)));
+    row.snarkjsMs = Math.min(row.snarkjsMs, await best(1, () => G.multiExpAffine(bases, scalars)));
     for (const l of loaded) {
       if (!l.backend) continue;
       let got: Uint8Array | undefined;
-      const ms = await best(1, async () => { got = await l.backend!.msmG1(bases, scalars); });
-      if (!G1.eq(got!, expected)) throw new Error(`${l.name} msmG1 at 2^${power} differs from ffjavascript's`);
+      const ms = await best(1, async () => { got = await msm(l.backend!); });
+      if (!G.eq(got!, expected)) throw new Error(`${l.name} ${group} MSM at 2^${power} differs from ffjavascript's`);
       const b = row.backends[l.name]!;
       b.ms = Math.min(b.ms!, ms);
     }
@@ -187,6 +190,7 @@ async function benchProof(power: number, loaded: Loaded[], runs: number): Promis
 
 const msmPowers = list('--msm', [12, 13, 14, 15, 16, 17, 18]);
 const proofPowers = list('--proofs', [12, 13, 14, 15, 16]);
+const g2Powers = list('--g2-msm', []);
 const backendNames = names('--backends', ['wasm', 'webgpu']);
 const runs = list('--runs', [3])[0]!;
 // an MSM is short and the one kernel both sides share: more runs to see past the noise of a shared machine
@@ -210,13 +214,16 @@ const loaded = await Promise.all(backendNames.map(load));
 console.error(`machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? `${l.name} (${l.backend.description})` : `${l.name}: unavailable: ${l.reason}`)).join('; ')}`);
 
 const msmRows: MsmRow[] = [];
+const g2Rows: MsmRow[] = [];
 const proofRows: ProofRow[] = [];
 const out = join(root, 'benchmarks', 'results');
 const cell = (b: { ms?: number; s?: number; ratio?: number; unavailable?: string } | undefined, unit: 'ms' | 's') =>
   b?.unavailable !== undefined ? [`unavailable: ${b.unavailable}`, ''] : [unit === 'ms' ? b!.ms!.toFixed(1) : b!.s!.toFixed(3), `${b!.ratio!.toFixed(2)}`];
 const render = () => {
-  const msmHeader = ['G1 MSM', 'snarkjs ms', ...backendNames.flatMap((n) => [`${n} ms`, `${n}/snarkjs`])];
-  const msmBody = msmRows.map((r) => [`2^${r.power}`, r.snarkjsMs.toFixed(1), ...backendNames.flatMap((n) => cell(r.backends[n], 'ms'))]);
+  const msmTable = (group: string, rows: MsmRow[]) => table(
+    [`${group} MSM`, 'snarkjs ms', ...backendNames.flatMap((n) => [`${n} ms`, `${n}/snarkjs`])],
+    rows.map((r) => [`2^${r.power}`, r.snarkjsMs.toFixed(1), ...backendNames.flatMap((n) => cell(r.backends[n], 'ms'))]),
+  );
   const proofHeader = ['proof', 'constraints', 'snarkjs s', ...backendNames.flatMap((n) => [`${n} s`, `${n}/snarkjs`])];
   const proofBody = proofRows.map((r) => [`2^${r.power}`, String(r.constraints), r.snarkjsS.toFixed(3), ...backendNames.flatMap((n) => cell(r.backends[n], 's'))]);
   // where the time of each backend's best proof went (the MSMs overlap the quotient: no sum)
@@ -228,19 +235,20 @@ const render = () => {
       ...(withPrepared ? [b.prepared?.toFixed(3) ?? '', b.prepared ? (b.prepared / r.snarkjsS).toFixed(3) : ''] : [])];
   }));
   return `machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? l.backend.description : `${l.name} unavailable`)).join('; ')}; best of ${msmRuns} (MSM) and ${runs} (proofs)\n\n`
-    + `${table(msmHeader, msmBody)}\n\n${table(proofHeader, proofBody)}`
+    + `${msmTable('G1', msmRows)}\n\n${table(proofHeader, proofBody)}`
     + (stageBody.length ? `\n\n${table(stageHeader, stageBody)}` : '')
+    + (g2Rows.length ? `\n\n${msmTable('G2', g2Rows)}` : '')
     + (skipped.length ? `\n\nskipped (over --budget-s ${budgetS}): ${skipped.join(', ')}` : '');
 };
 const save = () => {
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'prove.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: host, backends: loaded.map((l) => l.backend?.description ?? `${l.name} unavailable: ${l.reason}`), runs, msmRuns, skipped, note: 'best of runs, interleaved; snarkjs = ffjavascript G1.multiExpAffine / snarkjs.groth16.prove; ratio = ours / snarkjs (below 1: faster)', msm: msmRows, proofs: proofRows }, null, 2)}\n`);
+  writeFileSync(join(out, 'prove.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: host, backends: loaded.map((l) => l.backend?.description ?? `${l.name} unavailable: ${l.reason}`), runs, msmRuns, skipped, note: 'best of runs, interleaved; snarkjs = ffjavascript G1/G2.multiExpAffine / snarkjs.groth16.prove; ratio = ours / snarkjs (below 1: faster)', msm: msmRows, proofs: proofRows, msmG2: g2Rows }, null, 2)}\n`);
   writeFileSync(join(out, 'prove.md'), `# bench:prove\n\n\`\`\`\n${render()}\n\`\`\`\n`);
 };
 
 for (const p of msmPowers) {
   if (!inBudget(`msm 2^${p}`)) continue;
-  msmRows.push(await benchMsm(curve, p, loaded, msmRuns));
+  msmRows.push(await benchMsm(curve, 'G1', p, loaded, msmRuns));
   console.error(`msm 2^${p} done`);
   save();
 }
@@ -248,6 +256,12 @@ for (const p of proofPowers) {
   if (!inBudget(`proof 2^${p}`)) continue;
   proofRows.push(await benchProof(p, loaded, runs));
   console.error(`proof 2^${p} done`);
+  save();
+}
+for (const p of g2Powers) {
+  if (!inBudget(`G2 msm 2^${p}`)) continue;
+  g2Rows.push(await benchMsm(curve, 'G2', p, loaded, msmRuns));
+  console.error(`G2 msm 2^${p} done`);
   save();
 }
 const bars = <R extends { power: number }>(rows: R[], base: (r: R) => number, of: (r: R, n: string) => number | undefined) =>
