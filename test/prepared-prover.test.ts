@@ -4,7 +4,7 @@
 // moved away after createProver); with r = s = 0 the proof equals groth16Prove's byte for byte;
 // a key that is not the one setup recorded fails at createProver with KEY_CHANGED; the service's
 // worker cache proves two jobs with one prover; and on WebGPU (llvmpipe where there is no GPU)
-// each bases array is uploaded once for both proofs.
+// each bases array and the coefficients are uploaded once for both proofs.
 import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,14 +152,17 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
     const uploads = backend.stats.baseUploads;
     // A, B1, C and H (a model's witness is small: C's MSM runs on its own, early); B2 is a G2 MSM, on the CPU
     expect(uploads).toBe(4);
+    expect(backend.stats.coefUploads).toBe(1); // the A/B/C evaluations run on the GPU, from the key's coefficients kept there
     const r2 = await prover.prove(await wtnsOf(buildDir, inputs[1]!));
     expect(backend.stats.baseUploads).toBe(uploads);
+    expect(backend.stats.coefUploads).toBe(1);
     expect(await verifies(r1)).toBe(true);
     expect(await verifies(r2)).toBe(true);
     await prover.release(); // frees its GPU copies; the backend is the caller's and stays usable
     // a one-shot proof uploads its own arrays (and frees them when done)
     const r3 = await groth16Prove(zkeyPath, { type: 'mem', data: await wtnsOf(buildDir, inputs[0]!) }, backend);
     expect(backend.stats.baseUploads).toBe(uploads + 4);
+    expect(backend.stats.coefUploads).toBe(2);
     expect(await verifies(r3)).toBe(true);
     await backend.release();
   }, 60_000);

@@ -2,7 +2,8 @@
 // bigint arithmetic and ffjavascript's qap_buildABC, on records a key can have: duplicates of the
 // same (m, c, s), signal 0, values 0 and r − 1, every constraint (so the cuts between tasks have
 // records on both sides), sorted as zkonnx writes them, in runs as snarkjs does, and in no order;
-// and records with m, c or s out of range fail with the record in the message.
+// and records with m, c or s out of range fail with the record in the message. The same for the
+// GPU's evaluations (src/prover/webgpu/abc.ts, on llvmpipe where there is no GPU).
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
@@ -10,6 +11,9 @@ import { ZkonnxError } from '../src/errors.js';
 import { releaseCpuPool } from '../src/prover/cpu/pool.js';
 import { bn128 } from '../src/prover/curve.js';
 import { buildABC } from '../src/prover/qap.js';
+import { coefOrder, gpuABC, uploadCoefs } from '../src/prover/webgpu/abc.js';
+import { readBuffer } from '../src/prover/webgpu/gpu.js';
+import { testGpu } from './helpers/webgpu.js';
 import type { Zkey } from '../src/prover/zkey.js';
 import { releaseCurves } from '../src/snark.js';
 
@@ -190,5 +194,48 @@ describe('buildABC on the CPU pool', () => {
         expect((err as Error).message).toBe(`test.zkey: zkey coefficient ${i} of ${recs.length} is (matrix ${m}, constraint ${c}, signal ${s}); expected matrix 0 or 1, constraint < ${domainSize}, signal < 50`);
       }
     }
+  });
+});
+
+describe('A/B/C on the GPU', async () => {
+  const gpu = await testGpu();
+  /** gpuABC's three buffers read back, as buildABC returns them. */
+  const onGpu = async ({ zkey, witness }: Case) => {
+    const coefs = uploadCoefs(gpu!, zkey);
+    try {
+      const bufs = await gpuABC(gpu!, coefs, zkey, witness);
+      const [a, b, c] = await Promise.all(bufs.map((x) => readBuffer(gpu!.device, x, 0, zkey.header.domainSize * 32)));
+      bufs.forEach((x) => x.destroy());
+      return { a: a!, b: b!, c: c! };
+    } finally {
+      coefs.release();
+    }
+  };
+
+  it.skipIf(!gpu)('equal buildABC byte for byte: sorted records, runs as snarkjs writes them, no order, duplicates, empty constraints', async () => {
+    const base = records(1024, 600, 4);
+    const runs = [...base.filter((x) => x[0] === 0), ...base.filter((x) => x[0] === 1), ...Array.from({ length: 20 }, (_, i): Rec => [0, 1000 + i, i, rand()])];
+    const shuffled = [...base];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = int(i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const sparse = base.filter(([, c]) => c % 3 !== 0); // constraints with no record at all
+    const w = witness(600);
+    for (const recs of [base, runs, shuffled, sparse]) {
+      const t = makeCase(recs, 1024, w, 3);
+      const got = await onGpu(t);
+      check(got, expected(t));
+      const cpu = await buildABC(t.zkey, t.witness);
+      expect([got.a, got.b, got.c]).toEqual([cpu.a, cpu.b, cpu.c]);
+    }
+  }, 120_000);
+
+  it('a record out of range fails as on the CPU, before anything is uploaded', () => {
+    const recs = records(32, 50, 8);
+    recs[7]![2] = 50;
+    const t = makeCase(recs, 32, witness(50));
+    const [m, c, s] = recs[7]!;
+    expect(() => coefOrder(t.zkey)).toThrow(`test.zkey: zkey coefficient 7 of ${recs.length} is (matrix ${m}, constraint ${c}, signal ${s}); expected matrix 0 or 1, constraint < 32, signal < 50`);
   });
 });

@@ -10,6 +10,8 @@
 //   - G2 affine base: 128 bytes, x ‖ y, each Fq2 = c0 ‖ c1, Fq Montgomery; all zero = infinity.
 //   - G1 / G2 Jacobian result: 96 / 192 bytes, X ‖ Y ‖ Z in Montgomery form (Z = 0: infinity).
 
+import type { Zkey } from './zkey.js';
+
 export type BackendName = 'wasm' | 'webgpu';
 
 export interface ProverBackend {
@@ -33,12 +35,13 @@ export interface ProverBackend {
    */
   quotient(a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number): Promise<Uint8Array>;
   /**
-   * Optional: msmG1(bases, prefix ‖ quotient(a, b, c, power)) in one, for a backend that can leave
-   * the quotient where the MSM reads it (a GPU: no readback, no upload). `prefix`: scalars before
-   * the quotient's (C's witness part when C and H share one MSM; may be empty). `onQuotient` is
-   * called when the quotient is done (for the stage timings).
+   * Optional: pi_c's H part from the witness on, for a backend that keeps the data where it
+   * computes (a GPU): the A/B/C evaluations from the key's coefficients (section 4), the quotient,
+   * and msmG1(bases, prefix ‖ quotient), nothing brought back but the point. `prefix`: scalars
+   * before the quotient's (C's witness part where C and H share one MSM; may be empty). `marks`
+   * are called as the evaluations and the quotient are done (the stage timings).
    */
-  quotientMsmG1?(a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number, bases: Uint8Array, prefix: Uint8Array, onQuotient?: () => void): Promise<Uint8Array>;
+  quotientFromWitness?(zkey: Zkey, witness: Uint8Array, bases: Uint8Array, prefix: Uint8Array, marks?: { abc?(): void; quotient?(): void }): Promise<Uint8Array>;
   /** Frees GPU buffers / worker threads held by the backend. */
   release?(): Promise<void>;
 }

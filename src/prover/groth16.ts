@@ -87,10 +87,10 @@ export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backe
   try {
     return await proveParsed(parsed, wtns, backend, opts, t0);
   } finally {
-    // this key's sections die with the proof: a backend that keeps copies of bases arrays
-    // (WebGpuBackend: uploaded GPU buffers) frees them now rather than when they are collected
+    // this key's sections die with the proof: a backend that keeps copies of them (WebGpuBackend:
+    // uploaded bases and coefficients) frees them now rather than when they are collected
     const keeper = backend as Partial<BasesKeeper>;
-    if (keeper.releaseBases) await Promise.all([parsed.A, parsed.B1, parsed.B2, parsed.C, parsed.H, parsed.CH].map((b) => keeper.releaseBases!(b)));
+    if (keeper.releaseBases) await Promise.all([parsed.A, parsed.B1, parsed.B2, parsed.C, parsed.H, parsed.CH, parsed.coefs].map((b) => keeper.releaseBases!(b)));
   }
 }
 
@@ -138,20 +138,28 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), splitC ? backend.msmG1(zkey.C, wC) : undefined] as const;
   for (const e of early) e?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
   step('A/B/C evaluations');
-  const { a, b, c } = await buildABC(zkey, w);
-  const abc = since(t1);
-
-  const t2 = performance.now();
-  step('quotient and MSMs');
+  let abc = 0;
   let quotient = 0;
-  const done = () => void (quotient = since(t2));
+  let t2 = 0;
+  const evaluated = () => {
+    abc = since(t1);
+    t2 = performance.now();
+    step('quotient and MSMs');
+  };
+  const quotiented = () => void (quotient = since(t2));
   const [chBases, prefix] = splitC ? [zkey.H, new Uint8Array(0)] : [zkey.CH, wC];
-  const ch = backend.quotientMsmG1
-    ? backend.quotientMsmG1(a, b, c, power, chBases, prefix, done)
-    : backend.quotient(a, b, c, power).then((q) => {
-        done();
-        return backend.msmG1(chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);
-      });
+  let ch: Promise<Uint8Array>;
+  if (backend.quotientFromWitness) {
+    // the backend keeps A, B, C and the quotient where it computes them (a GPU: no transfers)
+    ch = backend.quotientFromWitness(zkey, w, chBases, prefix, { abc: evaluated, quotient: quotiented });
+  } else {
+    const { a, b, c } = await buildABC(zkey, w);
+    evaluated();
+    ch = backend.quotient(a, b, c, power).then((q) => {
+      quotiented();
+      return backend.msmG1(chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);
+    });
+  }
   const [pA, pB1, pB2, pC, pH] = await Promise.all([...early, ch]);
   const pCH = pC ? curve.G1.add(pC, pH) : pH;
   const msm = since(t2);

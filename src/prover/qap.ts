@@ -56,7 +56,7 @@ function toShared(x: Uint8Array): Uint8Array {
 }
 
 
-function badRecord(zkey: Zkey, rec: Uint32Array, i: number): never {
+export function badRecord(zkey: Zkey, rec: Uint32Array, i: number): never {
   const { domainSize, nVars } = zkey.header;
   const [m, c, s] = [rec[i * WORDS], rec[i * WORDS + 1], rec[i * WORDS + 2]];
   throw new ZkonnxError('ARTIFACT_MISSING', `${zkey.file}: zkey coefficient ${i} of ${zkey.nCoef} is (matrix ${m}, constraint ${c}, signal ${s}); expected matrix 0 or 1, constraint < ${domainSize}, signal < ${nVars}`, { file: zkey.file });

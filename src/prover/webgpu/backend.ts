@@ -1,18 +1,23 @@
-// The `webgpu` backend: the MSMs (msm.ts, G1 and G2) and the quotient's NTTs (ntt.ts) on the GPU;
-// the quotient stays on the device and H's MSM reads it there (quotientMsmG1: no readback). On a
-// software adapter (llvmpipe) the G2 MSM runs on the CPU instead (our wasm on worker threads),
-// overlapped with the GPU work: there the CPU's wasm is faster than the emulated GPU. GPU calls
-// are queued one after another here, because the kernels share per-device workspaces.
+// The `webgpu` backend: everything from the witness on runs on the GPU. The MSMs (msm.ts, G1 and
+// G2), and pi_c's H part in one go (quotientFromWitness): the A/B/C evaluations from the key's
+// coefficients (abc.ts), the quotient's NTTs (ntt.ts) and H's MSM, reading one another's buffers
+// on the device. On a software adapter (llvmpipe) the G2 MSM runs on the CPU instead (our wasm on
+// worker threads), overlapped with the GPU work: there the CPU's wasm is faster than the emulated
+// GPU. GPU calls are queued one after another here, because the kernels share per-device
+// workspaces.
 //
-// Bases are uploaded and converted once per bases array: the converted GPU copy is kept in a
-// WeakMap keyed by the Uint8Array object, so a prepared prover (prepared.ts), which passes the
-// same section arrays on every proof, uploads its key once. A copy is freed by releaseBases (a
-// one-shot groth16Prove calls it when its proof is done), by release(), or at the latest when
-// its array is garbage-collected.
+// Bases and coefficients are uploaded once per array: the GPU copy is kept in a WeakMap keyed by
+// the Uint8Array object, so a prepared prover (prepared.ts), which passes the same section arrays
+// on every proof, uploads its key once. A copy is freed by releaseBases (a one-shot groth16Prove
+// calls it when its proof is done), by release(), or at the latest when its array is
+// garbage-collected.
 import type { ProverBackend } from '../backend.js';
 import { bn128 } from '../curve.js';
 import type { BasesKeeper } from '../groth16.js';
+import { buildABC } from '../qap.js';
 import { WasmBackend } from '../wasm.js';
+import type { Zkey } from '../zkey.js';
+import { coefsFit, gpuABC, uploadCoefs, type GpuCoefs } from './abc.js';
 import { getGpu, type GetGpuOptions, type GpuContext } from './device.js';
 import { storageBuffer } from './gpu.js';
 import { gpuMsmG1, gpuMsmG2, uploadBasesG1, uploadBasesG2, type GpuBases, type GpuScalars } from './msm.js';
@@ -29,14 +34,14 @@ export interface WebGpuBackendOptions extends GetGpuOptions {
 export class WebGpuBackend implements ProverBackend, BasesKeeper {
   readonly name = 'webgpu' as const;
   readonly description: string;
-  /** `baseUploads`: bases arrays uploaded and converted so far (a cached array counts once). */
-  readonly stats = { baseUploads: 0 };
+  /** Bases arrays uploaded and converted so far, and coefficient sections (a cached array counts once). */
+  readonly stats = { baseUploads: 0, coefUploads: 0 };
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly onGpuBases = new WeakMap<Uint8Array, GpuBases>();
+  private readonly copies = new WeakMap<Uint8Array, Held>();
   /** The same handles, for release() (a WeakMap cannot be listed). */
-  private readonly held = new Set<GpuBases>();
+  private readonly held = new Set<Held>();
   // an array collected without releaseBases: its GPU copy goes after the work queued before
-  private readonly collected = new FinalizationRegistry<GpuBases>((h) => void this.onGpu(async () => this.free(h)));
+  private readonly collected = new FinalizationRegistry<Held>((h) => void this.onGpu(async () => this.free(h)));
 
   private constructor(readonly ctx: GpuContext, private cpu: WasmBackend, readonly g2: 'gpu' | 'cpu') {
     const where = g2 === 'gpu' ? 'G2 on the GPU' : `G2 on ${cpu.description}`;
@@ -58,20 +63,26 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
     return run;
   }
 
-  /** The converted GPU copy of `bases`, uploaded on its first use. Runs on the GPU queue. */
-  private async uploaded(bases: Uint8Array, group: 'g1' | 'g2'): Promise<GpuBases> {
-    let h = this.onGpuBases.get(bases);
-    if (!h || !this.held.has(h) || h.group !== group) { // none yet, or freed by release()
-      h = await (group === 'g1' ? uploadBasesG1 : uploadBasesG2)(this.ctx, bases);
-      this.stats.baseUploads++;
-      this.onGpuBases.set(bases, h);
-      this.held.add(h);
-      this.collected.register(bases, h, h);
-    }
-    return h;
+  /** The GPU copy of `array`, made by `make` on its first use (or after release()). Runs on the GPU queue. */
+  private async kept<H extends Held>(array: Uint8Array, kind: (h: Held) => h is H, make: () => Promise<H> | H): Promise<H> {
+    const h = this.copies.get(array);
+    if (h && this.held.has(h) && kind(h)) return h;
+    const made = await make();
+    this.copies.set(array, made);
+    this.held.add(made);
+    this.collected.register(array, made, made);
+    return made;
   }
 
-  private free(h: GpuBases): void {
+  /** The converted GPU copy of `bases`. */
+  private uploaded(bases: Uint8Array, group: 'g1' | 'g2'): Promise<GpuBases> {
+    return this.kept(bases, (h): h is GpuBases => 'group' in h && h.group === group, () => {
+      this.stats.baseUploads++;
+      return (group === 'g1' ? uploadBasesG1 : uploadBasesG2)(this.ctx, bases);
+    });
+  }
+
+  private free(h: Held): void {
     if (!this.held.delete(h)) return;
     this.collected.unregister(h);
     h.release();
@@ -92,12 +103,29 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
     return this.onGpu(() => gpuQuotient(this.ctx, a, b, c, power));
   }
 
-  /** The quotient stays on the device; `prefix` goes in front of it in one scalars buffer. */
-  quotientMsmG1(a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number, bases: Uint8Array, prefix: Uint8Array, onQuotient?: () => void): Promise<Uint8Array> {
+  /**
+   * A, B, C from the coefficients on the device (a key whose records do not fit one binding: from
+   * the CPU's), the quotient, and H's MSM over it; `prefix` goes in front of the quotient in one
+   * scalars buffer.
+   */
+  quotientFromWitness(zkey: Zkey, witness: Uint8Array, bases: Uint8Array, prefix: Uint8Array, marks: { abc?(): void; quotient?(): void } = {}): Promise<Uint8Array> {
     return this.onGpu(async () => {
       const dev = this.ctx.device;
-      const q = await gpuQuotientOnDevice(this.ctx, a, b, c, power);
-      onQuotient?.();
+      const power = zkey.header.power;
+      let abc: [GPUBuffer, GPUBuffer, GPUBuffer] | [Uint8Array, Uint8Array, Uint8Array];
+      if (coefsFit(this.ctx, zkey)) {
+        const coefs = await this.kept(zkey.coefs, (h): h is GpuCoefs => 'order' in h, () => {
+          this.stats.coefUploads++;
+          return uploadCoefs(this.ctx, zkey);
+        });
+        abc = await gpuABC(this.ctx, coefs, zkey, witness);
+      } else {
+        const e = await buildABC(zkey, witness);
+        abc = [e.a, e.b, e.c];
+      }
+      marks.abc?.();
+      const q = await gpuQuotientOnDevice(this.ctx, abc[0], abc[1], abc[2], power);
+      marks.quotient?.();
       let joined: GPUBuffer | undefined;
       try {
         const n = 2 ** power;
@@ -122,9 +150,9 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
   /** Frees the GPU copy of one bases array (after the GPU work queued so far); a later use uploads it again. */
   releaseBases(bases: Uint8Array): Promise<void> {
     return this.onGpu(async () => {
-      const h = this.onGpuBases.get(bases);
+      const h = this.copies.get(bases);
       if (!h) return;
-      this.onGpuBases.delete(bases);
+      this.copies.delete(bases);
       this.free(h);
     });
   }
@@ -139,3 +167,6 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
     });
   }
 }
+
+/** A GPU copy the backend keeps for an array: converted bases, or a key's coefficients. */
+type Held = GpuBases | GpuCoefs;

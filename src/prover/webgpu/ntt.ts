@@ -290,15 +290,32 @@ export async function gpuQuotient(ctx: NttGpu, a: Uint8Array, b: Uint8Array, c: 
 /**
  * gpuQuotient with the result left on the device: a storage buffer of 2^power × 32 bytes (the
  * caller destroys it) that an MSM reads as its scalars (msm.ts GpuScalars), with no readback.
- * Resolves when the GPU has finished it.
+ * A, B and C may be on the device already (abc.ts): such a buffer is transformed in place and
+ * destroyed, like the uploaded ones. Resolves when the GPU has finished.
  */
-export async function gpuQuotientOnDevice(ctx: NttGpu, a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number, tuning: PassTuning = {}): Promise<GPUBuffer> {
+export async function gpuQuotientOnDevice(ctx: NttGpu, a: Uint8Array | GPUBuffer, b: Uint8Array | GPUBuffer, c: Uint8Array | GPUBuffer, power: number, tuning: PassTuning = {}): Promise<GPUBuffer> {
   const device = ctx.device;
-  const n = checkPower(device, power, 'gpuQuotient');
+  const inputs = [a, b, c];
+  // every device buffer of A, B, C, given or uploaded: each is destroyed whatever happens
+  let bufs = inputs.filter((x): x is GPUBuffer => !(x instanceof Uint8Array));
+  try {
+    const n = checkPower(device, power, 'gpuQuotient');
+    inputs.forEach((x, i) => {
+      if (x instanceof Uint8Array) checkLength(x, n, `gpuQuotient: ${'ABC'[i]}`);
+      else if (x.size < n * ELEMENT_BYTES) throw new ZkonnxError('BAD_ARGUMENT', `gpuQuotient: ${'ABC'[i]} is a ${x.size}-byte buffer, 2^${power} elements need ${n * ELEMENT_BYTES}`);
+    });
+    bufs = inputs.map((x, i) => (x instanceof Uint8Array ? uploadBuffer(device, x, 0, `quotient ${'ABC'[i]}`) : x));
+    return await quotientOf(ctx, bufs as [GPUBuffer, GPUBuffer, GPUBuffer], n, power, tuning);
+  } catch (e) {
+    bufs.forEach((x) => x.destroy());
+    throw e;
+  }
+}
+
+/** The quotient of three device buffers, which it transforms in place and destroys. */
+async function quotientOf(ctx: NttGpu, bufs: [GPUBuffer, GPUBuffer, GPUBuffer], n: number, power: number, tuning: PassTuning): Promise<GPUBuffer> {
+  const device = ctx.device;
   const maxStages = passStages(device, tuning, 'gpuQuotient');
-  checkLength(a, n, 'gpuQuotient: A');
-  checkLength(b, n, 'gpuQuotient: B');
-  checkLength(c, n, 'gpuQuotient: C');
 
   // iNTT twiddles (ω^−1), NTT twiddles (ω), and inc^i/n at bit-reversed positions.
   const [twDif, twDit, scale] = await Promise.all([
@@ -309,7 +326,6 @@ export async function gpuQuotientOnDevice(ctx: NttGpu, a: Uint8Array, b: Uint8Ar
   const wg = stateOf(device).elementwiseWorkgroup;
   const join = await kernel(device, `ntt-join:${wg}`, () => joinKernelWgsl(wg));
 
-  const bufs = [a, b, c].map((x, i) => uploadBuffer(device, x, 0, `quotient ${'ABC'[i]}`));
   const out = storageBuffer(device, n * ELEMENT_BYTES, 0, 'quotient out');
   let kept = false;
   try {
