@@ -96,8 +96,9 @@ export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backe
 
 /**
  * A backend that keeps converted or uploaded copies of the bases arrays it is given (keyed by
- * the array object, so a prepared key's sections are converted once for all its proofs) and can
- * drop one before it is garbage-collected.
+ * the array object, so a prepared key's sections are converted once for all its proofs; the
+ * WebGPU backend keeps a key's coefficient section too) and can drop one before it is
+ * garbage-collected.
  */
 export interface BasesKeeper {
   /** A prepared key's section, to be kept converted for the proofs to come (the WebGPU backend keeps every array it uploads). */
@@ -128,15 +129,16 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   // The MSMs that need only the witness start first, so that the backend works while the A/B/C
   // evaluations run (qap.ts: CPU pool tasks, ahead of queued MSM windows); then the quotient (a
   // chain of dependent steps, first in the backend's queue: the wasm pool runs it ahead of queued
-  // MSM windows). C and H both go into pi_c: where the witness needs far fewer bits than H's
-  // scalars (uniform, ~254 bits; a quantized model's witness is small), C's MSM is cheap and
-  // starts early too, filling the threads while the quotient runs; else they are one MSM over
-  // the concatenated bases (one bucket reduction per window instead of two, a wider window).
+  // MSM windows). A backend that evaluates A/B/C itself (quotientFromWitness: a GPU) gets that
+  // chain first instead, so its stages are timed as they run. C and H both go into pi_c: where
+  // the witness needs far fewer bits than H's scalars (uniform, ~254 bits; a quantized model's
+  // witness is small), C's MSM is cheap and starts early too, filling the threads while the
+  // quotient runs; else they are one MSM over the concatenated bases (one bucket reduction per
+  // window instead of two, a wider window).
   const w = wtns.witness;
   const wC = w.subarray((nPublic + 1) * 32);
   const splitC = zkey.C.byteLength > 0 && fitsBits(wC, SPLIT_C_BITS);
-  const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), splitC ? backend.msmG1(zkey.C, wC) : undefined] as const;
-  for (const e of early) e?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+  const [chBases, prefix] = splitC ? [zkey.H, new Uint8Array(0)] : [zkey.CH, wC];
   step('A/B/C evaluations');
   let abc = 0;
   let quotient = 0;
@@ -147,11 +149,13 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
     step('quotient and MSMs');
   };
   const quotiented = () => void (quotient = since(t2));
-  const [chBases, prefix] = splitC ? [zkey.H, new Uint8Array(0)] : [zkey.CH, wC];
+  // the backend keeps A, B, C and the quotient where it computes them (a GPU: no transfers)
+  const onBackend = backend.quotientFromWitness?.(zkey, w, chBases, prefix, { abc: evaluated, quotient: quotiented });
+  const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), splitC ? backend.msmG1(zkey.C, wC) : undefined] as const;
+  for (const e of [...early, onBackend]) e?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
   let ch: Promise<Uint8Array>;
-  if (backend.quotientFromWitness) {
-    // the backend keeps A, B, C and the quotient where it computes them (a GPU: no transfers)
-    ch = backend.quotientFromWitness(zkey, w, chBases, prefix, { abc: evaluated, quotient: quotiented });
+  if (onBackend) {
+    ch = onBackend;
   } else {
     const { a, b, c } = await buildABC(zkey, w);
     evaluated();

@@ -171,7 +171,7 @@ function prepare(zkeyBytes: Uint8Array, backend: Backend, ownBackend: boolean, f
         const k = key;
         key = undefined;
         const keeper = b as Partial<BasesKeeper>;
-        if (k && keeper.releaseBases) await Promise.all([k.A, k.B1, k.B2, k.C, k.H, k.CH].map((x) => keeper.releaseBases!(x)));
+        if (k && keeper.releaseBases) await Promise.all([k.A, k.B1, k.B2, k.C, k.H, k.CH, k.coefs].map((x) => keeper.releaseBases!(x)));
         if (ownBackend) await b.release?.();
       })();
       return released;
