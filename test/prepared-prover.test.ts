@@ -18,7 +18,8 @@ import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { buildModel } from '../src/onnx/write.js';
 import { tinyMlp } from './helpers/tiny-mlp.js';
 import { groth16Prove } from '../src/prover/groth16.js';
-import { createProver, createProverFromKey, loadBackend, preparedBytes } from '../src/prover/index.js';
+import { createProver, createProverFromKey, gpuPreparedBytes, loadBackend, preparedBytes } from '../src/prover/index.js';
+import { parseZkey } from '../src/prover/zkey.js';
 import type { WebGpuBackend } from '../src/prover/webgpu/backend.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { loadModel } from '../src/service/models.js';
@@ -158,7 +159,16 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
     expect(backend.stats.coefUploads).toBe(1);
     expect(await verifies(r1)).toBe(true);
     expect(await verifies(r2)).toBe(true);
+    // the device memory it holds is what gpuPreparedBytes plans, less what this key does not use
+    // here (B2: the G2 MSM runs on the CPU beside a software adapter; C‖H: the witness is small)
+    const z = parseZkey(new Uint8Array(readFileSync(zkeyPath)), zkeyPath);
+    const { power, nVars, nPublic } = z.header;
+    const planned = gpuPreparedBytes(power, nVars, z.nCoef);
+    const unused = 128 * nVars + 64 * (nVars + 2 ** power) + 64 * (nPublic + 1);
+    expect(backend.heldBytes()).toBeLessThanOrEqual(planned);
+    expect(backend.heldBytes()).toBeGreaterThanOrEqual(planned - unused);
     await prover.release(); // frees its GPU copies; the backend is the caller's and stays usable
+    expect(backend.heldBytes()).toBe(0);
     // a one-shot proof uploads its own arrays (and frees them when done)
     const r3 = await groth16Prove(zkeyPath, { type: 'mem', data: await wtnsOf(buildDir, inputs[0]!) }, backend);
     expect(backend.stats.baseUploads).toBe(uploads + 4);

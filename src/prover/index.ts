@@ -15,7 +15,7 @@ import { WasmBackend } from './wasm.js';
 export type ProverBackend = BackendName | 'auto';
 export type { Backend, BackendName };
 export { groth16Prove };
-export { createProver, createProverFromKey, preparedBytes, type CreateProverOptions, type PreparedProver, type ProverFromKeyOptions } from './prepared.js';
+export { createProver, createProverFromKey, gpuPreparedBytes, preparedBytes, type CreateProverOptions, type PreparedProver, type ProverFromKeyOptions } from './prepared.js';
 
 export interface Groth16Prover {
   readonly name: BackendName;

@@ -63,6 +63,19 @@ export function preparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** pow
 }
 
 /**
+ * Device bytes a prepared key holds on a GPU (the webgpu backend), planned ahead: the points of
+ * A, B1, C (64 bytes a variable each) and B2 (128: the G2 MSM runs on a hardware GPU), H (64 a
+ * domain point) and C‖H (the one MSM of both, for a witness with large values), and the
+ * coefficients with their order (48 each) and offsets (8 a domain point). With nVars ≈ 2^k and 3
+ * coefficients a constraint that is 664 bytes per 2^k: 2^20 ≈ 664 MiB, 2^24 ≈ 10.4 GiB. A proof
+ * adds its scratch on top (the quotient's four 32-byte arrays, the MSM's entries and buckets).
+ */
+export function gpuPreparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** power): number {
+  const n = 2 ** power;
+  return (2 * G1 + G2 + G1) * nVars + G1 * n + G1 * (nVars + n) + (COEF + 4) * nCoef + 8 * n;
+}
+
+/**
  * Reads the build's circuit_final.zkey once, checks it against keys.json (KEY_CHANGED when it is
  * not the key setup wrote, as `prove` does) and prepares it for `backend`.
  */

@@ -18,6 +18,8 @@ export interface GpuCoefs {
   readonly recs: GPUBuffer;
   readonly order: GPUBuffer;
   readonly offs: GPUBuffer;
+  /** Device bytes the three take. */
+  readonly bytes: number;
   release(): void;
 }
 
@@ -69,7 +71,7 @@ export function uploadCoefs(ctx: GpuContext, zkey: Zkey): GpuCoefs {
   const { order, offs } = coefOrder(zkey);
   const dev = ctx.device;
   const bufs = [uploadBuffer(dev, zkey.coefs, 0, 'zkey coefficients'), uploadBuffer(dev, order, 0, 'coefficient order'), uploadBuffer(dev, offs, 0, 'coefficient offsets')];
-  return { recs: bufs[0]!, order: bufs[1]!, offs: bufs[2]!, release: () => bufs.forEach((b) => b.destroy()) };
+  return { recs: bufs[0]!, order: bufs[1]!, offs: bufs[2]!, bytes: bufs.reduce((s, b) => s + b.size, 0), release: () => bufs.forEach((b) => b.destroy()) };
 }
 
 /**

@@ -82,6 +82,13 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
     });
   }
 
+  /** Device bytes of the copies this backend holds now (a prepared key's: see gpuPreparedBytes). */
+  heldBytes(): number {
+    let n = 0;
+    for (const h of this.held) n += h.bytes;
+    return n;
+  }
+
   private free(h: Held): void {
     if (!this.held.delete(h)) return;
     this.collected.unregister(h);

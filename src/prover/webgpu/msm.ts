@@ -70,6 +70,8 @@ export interface GpuBases {
   /** The field configuration whose Montgomery form the converted bases are in. */
   readonly field: FieldConfig;
   readonly chunks: readonly { readonly start: number; readonly n: number; readonly buffer: GPUBuffer }[];
+  /** Device bytes the chunks take. */
+  readonly bytes: number;
   release(): void;
 }
 
@@ -258,6 +260,7 @@ async function uploadBases(ctx: GpuContext, g: AnyGroup, bases: Uint8Array, opts
     n,
     field,
     chunks,
+    bytes: chunks.reduce((s, c) => s + c.buffer.size, 0),
     release: () => chunks.forEach((c) => c.buffer.destroy()),
   };
   if (opts.debug ?? debugEnv()) {
