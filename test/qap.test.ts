@@ -83,6 +83,20 @@ function records(domainSize: number, nVars: number, per: number): Rec[] {
   return recs;
 }
 
+/**
+ * The same records in runs as snarkjs writes them (A's, B's, then 20 public-input records at the
+ * domain's end) and in no order.
+ */
+function reordered(base: Rec[], domainSize: number): { runs: Rec[]; shuffled: Rec[] } {
+  const runs = [...base.filter((x) => x[0] === 0), ...base.filter((x) => x[0] === 1), ...Array.from({ length: 20 }, (_, i): Rec => [0, domainSize - 20 + i, i, rand()])];
+  const shuffled = [...base];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = int(i + 1);
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  return { runs, shuffled };
+}
+
 function witness(nVars: number): bigint[] {
   return Array.from({ length: nVars }, (_, i) => (i === 0 ? 1n : [0n, 1n, r - 1n][int(8)] ?? rand()));
 }
@@ -147,12 +161,7 @@ describe('buildABC on the CPU pool', () => {
 
   it('records in runs (A, B, then the inputs, as snarkjs writes them) and in no order', async () => {
     const base = records(1500, 800, 4);
-    const runs = [...base.filter((x) => x[0] === 0), ...base.filter((x) => x[0] === 1), ...Array.from({ length: 20 }, (_, i): Rec => [0, 1480 + i, i, rand()])];
-    const shuffled = [...base];
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = int(i + 1);
-      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-    }
+    const { runs, shuffled } = reordered(base, 1500);
     const w = witness(800);
     for (const recs of [runs, shuffled]) {
       const t = makeCase(recs, 1500, w, 3); // a section at an odd offset in its buffer
@@ -214,12 +223,7 @@ describe('A/B/C on the GPU', async () => {
 
   it.skipIf(!gpu)('equal buildABC byte for byte: sorted records, runs as snarkjs writes them, no order, duplicates, empty constraints', async () => {
     const base = records(1024, 600, 4);
-    const runs = [...base.filter((x) => x[0] === 0), ...base.filter((x) => x[0] === 1), ...Array.from({ length: 20 }, (_, i): Rec => [0, 1000 + i, i, rand()])];
-    const shuffled = [...base];
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = int(i + 1);
-      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-    }
+    const { runs, shuffled } = reordered(base, 1024);
     const sparse = base.filter(([, c]) => c % 3 !== 0); // constraints with no record at all
     const w = witness(600);
     for (const recs of [base, runs, shuffled, sparse]) {
