@@ -16,6 +16,8 @@
 //                                 [--allow-software-gpu]   (webgpu on Mesa's llvmpipe where there is no GPU)
 //                                 [--prepared]             (also proofs with a prepared key: createProverFromKey)
 //                                 [--budget-s S]           (start no size after S seconds; the rest is listed as skipped)
+//                                 [--tune P]               (first choose the GPU MSM's parameters by measurement at 2^P
+//                                                           (msm-tune.ts); the webgpu rows then use the winner)
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,12 +29,15 @@ import type { BackendName, ProverBackend } from '../src/prover/backend.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
 import { groth16Prove } from '../src/prover/groth16.js';
 import { createProverFromKey, loadBackend } from '../src/prover/index.js';
+import type { WebGpuBackend } from '../src/prover/webgpu/backend.js';
+import type { MsmTuning } from '../src/prover/webgpu/msm.js';
 import { combTimes } from '../src/setup/fast/kernels.js';
 import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { setupGroth16 } from '../src/setup/groth16.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
 import { chainR1cs, chainWitness } from './chain-r1cs.js';
+import { tuneMsm, type TuneResult } from './msm-tune.js';
 
 const self = fileURLToPath(import.meta.url);
 const root = self.includes(`${join('dist', 'benchmarks')}`) ? resolve(dirname(self), '..', '..') : resolve(dirname(self), '..');
@@ -48,9 +53,9 @@ function names(flag: string, dflt: string[]): string[] {
 
 type Loaded = { name: string; backend?: ProverBackend; reason?: string };
 
-async function load(name: string): Promise<Loaded> {
+async function load(name: string, msm?: MsmTuning): Promise<Loaded> {
   try {
-    return { name, backend: await loadBackend(name as BackendName, { allowSoftware: process.argv.includes('--allow-software-gpu') }) };
+    return { name, backend: await loadBackend(name as BackendName, { allowSoftware: process.argv.includes('--allow-software-gpu'), msm }) };
   } catch (e) {
     return { name, reason: ((e as Error).message ?? String(e)).split('\n')[0] };
   }
@@ -84,10 +89,13 @@ async function best(runs: number, fn: () => Promise<unknown>): Promise<number> {
 
 interface MsmRow { power: number; snarkjsMs: number; backends: Record<string, { ms?: number; ratio?: number; unavailable?: string }> }
 
+/** n random points (s·G, s random) of `group` and n random scalars. */
+async function msmInputs(curve: ProverCurve, group: 'G1' | 'G2', n: number): Promise<{ bases: Uint8Array; scalars: Uint8Array }> {
+  return { bases: await combTimes(curve as unknown as WasmCurve, group, randomScalars(n)), scalars: randomScalars(n) };
+}
+
 async function benchMsm(curve: ProverCurve, group: 'G1' | 'G2', power: number, loaded: Loaded[], runs: number): Promise<MsmRow> {
-  const n = 2 ** power;
-  const bases = await combTimes(curve as unknown as WasmCurve, group, randomScalars(n)); // s·G, s random: random points
-  const scalars = randomScalars(n);
+  const { bases, scalars } = await msmInputs(curve, group, 2 ** power);
   const G = curve[group] as ProverCurve['G1'] & { eq(a: Uint8Array, b: Uint8Array): boolean };
   const msm = (b: ProverBackend) => (group === 'G1' ? b.msmG1(bases, scalars) : b.msmG2(bases, scalars));
   const expected = await G.multiExpAffine(bases, scalars);
@@ -199,6 +207,7 @@ const withPrepared = process.argv.includes('--prepared');
 // --budget-s: a size is started only while the run is under this many seconds (a device session
 // is short); the sizes left out are listed
 const budgetS = list('--budget-s', [Infinity])[0]!;
+const tunePower = list('--tune', [])[0];
 const started = performance.now();
 const skipped: string[] = [];
 const inBudget = (what: string) => {
@@ -210,7 +219,20 @@ const inBudget = (what: string) => {
 
 const host = await machine();
 const curve = await bn128(); // worker start-up is not part of any timing
-const loaded = await Promise.all(backendNames.map(load));
+const loaded = await Promise.all(backendNames.map((n) => load(n)));
+let tune: TuneResult | undefined;
+if (tunePower !== undefined) {
+  const i = loaded.findIndex((l) => l.name === 'webgpu' && l.backend);
+  if (i < 0) console.error('--tune: no webgpu backend loaded: skipped');
+  else {
+    const gpu = loaded[i]!.backend as WebGpuBackend;
+    const { bases, scalars } = await msmInputs(curve, 'G1', 2 ** tunePower);
+    const expected = await curve.G1.multiExpAffine(bases, scalars);
+    tune = await tuneMsm(gpu.ctx, bases, scalars, expected, curve.G1 as never, tunePower, msmRuns, (m) => console.error(m));
+    await gpu.release();
+    loaded[i] = await load('webgpu', tune.tuning); // the rows below with the winner
+  }
+}
 console.error(`machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? `${l.name} (${l.backend.description})` : `${l.name}: unavailable: ${l.reason}`)).join('; ')}`);
 
 const msmRows: MsmRow[] = [];
@@ -238,11 +260,18 @@ const render = () => {
     + `${msmTable('G1', msmRows)}\n\n${table(proofHeader, proofBody)}`
     + (stageBody.length ? `\n\n${table(stageHeader, stageBody)}` : '')
     + (g2Rows.length ? `\n\n${msmTable('G2', g2Rows)}` : '')
+    + (tune ? `\n\n${tuneTable(tune)}` : '')
     + (skipped.length ? `\n\nskipped (over --budget-s ${budgetS}): ${skipped.join(', ')}` : '');
+};
+const tuneTable = (t: TuneResult) => {
+  const rows = table([`MSM tuning, G1 2^${t.power}`, 'ms', 'vs default'], t.rows.map((r) => [r.tuning, r.ms?.toFixed(1) ?? r.error ?? '', r.vsDefault?.toFixed(2) ?? '']));
+  const names = [...new Set([...Object.keys(t.stages.default), ...Object.keys(t.stages.tuned)])];
+  const stages = table(['MSM stage (profiled)', 'default ms', 'tuned ms'], names.map((s) => [s, t.stages.default[s]?.toFixed(1) ?? '', t.stages.tuned[s]?.toFixed(1) ?? '']));
+  return `${rows}\n\nchosen: ${t.winner} (ZKONNX_GPU_MSM=${t.winner === 'default' ? '' : t.winner}), ${(t.bestMs / t.defaultMs).toFixed(2)}× the defaults' time on ${t.adapter}\n\n${stages}`;
 };
 const save = () => {
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'prove.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: host, backends: loaded.map((l) => l.backend?.description ?? `${l.name} unavailable: ${l.reason}`), runs, msmRuns, skipped, note: 'best of runs, interleaved; snarkjs = ffjavascript G1/G2.multiExpAffine / snarkjs.groth16.prove; ratio = ours / snarkjs (below 1: faster)', msm: msmRows, proofs: proofRows, msmG2: g2Rows }, null, 2)}\n`);
+  writeFileSync(join(out, 'prove.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: host, backends: loaded.map((l) => l.backend?.description ?? `${l.name} unavailable: ${l.reason}`), runs, msmRuns, skipped, note: 'best of runs, interleaved; snarkjs = ffjavascript G1/G2.multiExpAffine / snarkjs.groth16.prove; ratio = ours / snarkjs (below 1: faster)', msm: msmRows, proofs: proofRows, msmG2: g2Rows, tune }, null, 2)}\n`);
   writeFileSync(join(out, 'prove.md'), `# bench:prove\n\n\`\`\`\n${render()}\n\`\`\`\n`);
 };
 

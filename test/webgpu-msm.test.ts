@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZkonnxError } from '../src/errors.js';
 import { dispatch, pipeline, readU32, storageBuffer, uniformU32, uploadBuffer } from '../src/prover/webgpu/gpu.js';
-import { chooseWindow, gpuMsmG1, uploadBasesG1 } from '../src/prover/webgpu/msm.js';
+import { chooseWindow, formatMsmTuning, gpuMsmG1, parseMsmTuning, uploadBasesG1 } from '../src/prover/webgpu/msm.js';
 import * as ref from '../src/prover/webgpu/reference.js';
 import { curveWgsl, pointIoWgsl } from '../src/prover/webgpu/wgsl/curve.js';
 import { bigintWgsl, fieldWgsl, montgomeryR, packBigints, unpackBigints } from '../src/prover/webgpu/wgsl/field.js';
@@ -62,6 +62,19 @@ describe('CPU reference', () => {
   it('window choice grows with n', () => {
     expect(chooseWindow(1)).toBeLessThanOrEqual(chooseWindow(1 << 10));
     expect(chooseWindow(1 << 20)).toBe(16);
+  });
+
+  it('MSM tunings (ZKONNX_GPU_MSM) parse, print back, and name what is wrong', () => {
+    const t = parseMsmTuning('limbs=12, wg=128,task=16,reduce=4096,c=15');
+    expect(t.field).toMatchObject({ limbBits: 12, numLimbs: 22 });
+    expect(t).toMatchObject({ curveWorkgroup: 128, taskSize: 16, reduceThreads: 4096, windowBits: 15 });
+    expect(formatMsmTuning(t)).toBe('limbs=12,wg=128,task=16,reduce=4096,c=15');
+    expect(parseMsmTuning('')).toEqual({});
+    expect(formatMsmTuning({})).toBe('default');
+    for (const [bad, why] of [['limbs=14', /limb width 14/], ['wg=96', /power of two/], ['task=1', /at least 2/], ['c=17', /2…16/], ['lanes=4', /unknown key "lanes"/], ['wg', /key=positive integer/], ['task=1.5', /key=positive integer/]] as const) {
+      expect(() => parseMsmTuning(bad), bad).toThrow(why);
+      expect(() => parseMsmTuning(bad), bad).toThrow(new RegExp(`in "${bad.replace('.', '\\.')}"`));
+    }
   });
 });
 
@@ -259,6 +272,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       const { basesFF, scalars, scalarsLE } = instance(200);
       const want = await ffMsm(basesFF, scalars);
       for (const c of [2, 7, 13]) expectSame(await gpuMsmG1(gpu!, basesFF, scalarsLE, { windowBits: c }), want);
+    });
+
+    it('another tuning (12-bit limbs, workgroups of 32, tasks of 4) gives the same point; profiling names every stage', async () => {
+      const { basesFF, scalars, scalarsLE } = instance(300);
+      const want = await ffMsm(basesFF, scalars);
+      const t = parseMsmTuning('limbs=12,wg=32,task=4,reduce=64');
+      const handle = await uploadBasesG1(gpu!, basesFF, t);
+      try {
+        const stages: string[] = [];
+        expectSame(await gpuMsmG1(gpu!, handle, scalarsLE, { ...t, windowBits: 4, profile: (s, ms) => { expect(ms).toBeGreaterThanOrEqual(0); stages.push(s); } }), want);
+        // 300 points, 4-bit windows: buckets of ~35 entries take several task levels of 4
+        const levels = stages.filter((s) => s.startsWith('level'));
+        expect(levels.length).toBeGreaterThanOrEqual(2);
+        expect(stages).toEqual(['bits', 'digits', ...levels.map((_, i) => `level${i + 1}`), 'buckets', 'reduce', 'tree', 'combine']);
+      } finally {
+        handle.release();
+      }
     });
 
     it('rejects mismatched sizes with both numbers in the message', async () => {

@@ -11,6 +11,7 @@ import type { BackendName, ProverBackend as Backend } from './backend.js';
 import type { BinSource } from './bin-source.js';
 import { groth16Prove } from './groth16.js';
 import { WasmBackend } from './wasm.js';
+import type { MsmTuning } from './webgpu/msm.js';
 
 export type ProverBackend = BackendName | 'auto';
 export type { Backend, BackendName };
@@ -28,6 +29,8 @@ export interface Groth16Prover {
 export interface LoadBackendOptions {
   /** webgpu: accept a software adapter (e.g. Mesa's llvmpipe, SwiftShader) too; `auto` takes only hardware. */
   allowSoftware?: boolean;
+  /** webgpu: the MSM's speed parameters (WebGpuBackendOptions.msm). */
+  msm?: MsmTuning;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { Zkey } from '../zkey.js';
 import { coefsFit, gpuABC, uploadCoefs, type GpuCoefs } from './abc.js';
 import { getGpu, type GetGpuOptions, type GpuContext } from './device.js';
 import { storageBuffer } from './gpu.js';
-import { gpuMsmG1, gpuMsmG2, uploadBasesG1, uploadBasesG2, type GpuBases, type GpuScalars } from './msm.js';
+import { formatMsmTuning, gpuMsmG1, gpuMsmG2, parseMsmTuning, uploadBasesG1, uploadBasesG2, type GpuBases, type GpuScalars, type MsmTuning } from './msm.js';
 import { gpuQuotient, gpuQuotientOnDevice } from './ntt.js';
 
 export interface WebGpuBackendOptions extends GetGpuOptions {
@@ -29,6 +29,12 @@ export interface WebGpuBackendOptions extends GetGpuOptions {
    * Default: 'gpu' on a hardware adapter, 'cpu' on a software one; ZKONNX_GPU_G2 overrides it.
    */
   g2?: 'gpu' | 'cpu';
+  /**
+   * MSM parameters that change speed only (limb width, workgroup size, task size, …), for every
+   * MSM of this backend. Default: env ZKONNX_GPU_MSM (`limbs=12,wg=128`, parseMsmTuning), else
+   * the built-in defaults.
+   */
+  msm?: MsmTuning;
 }
 
 export class WebGpuBackend implements ProverBackend, BasesKeeper {
@@ -43,17 +49,20 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
   // an array collected without releaseBases: its GPU copy goes after the work queued before
   private readonly collected = new FinalizationRegistry<Held>((h) => void this.onGpu(async () => this.free(h)));
 
-  private constructor(readonly ctx: GpuContext, private cpu: WasmBackend, readonly g2: 'gpu' | 'cpu') {
+  private constructor(readonly ctx: GpuContext, private cpu: WasmBackend, readonly g2: 'gpu' | 'cpu', readonly msm: MsmTuning) {
     const where = g2 === 'gpu' ? 'G2 on the GPU' : `G2 on ${cpu.description}`;
-    this.description = `webgpu, ${ctx.adapterName}${ctx.software ? ' [software]' : ''}; ${where}`;
+    const tuned = formatMsmTuning(msm);
+    this.description = `webgpu, ${ctx.adapterName}${ctx.software ? ' [software]' : ''}; ${where}${tuned === 'default' ? '' : `; MSM ${tuned}`}`;
   }
 
   /** Fails (ZkonnxError) without a suitable adapter: a software one only with allowSoftware. */
   static async create(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
     const ctx = await getGpu(opts);
-    const env = typeof process !== 'undefined' ? process.env?.['ZKONNX_GPU_G2'] : undefined;
-    const g2 = opts.g2 ?? (env === 'gpu' || env === 'cpu' ? env : ctx.software ? 'cpu' : 'gpu');
-    return new WebGpuBackend(ctx, await WasmBackend.create(), g2);
+    const env = typeof process !== 'undefined' ? process.env : {};
+    const g2env = env?.['ZKONNX_GPU_G2'];
+    const g2 = opts.g2 ?? (g2env === 'gpu' || g2env === 'cpu' ? g2env : ctx.software ? 'cpu' : 'gpu');
+    const msm = opts.msm ?? parseMsmTuning(env?.['ZKONNX_GPU_MSM'] ?? '');
+    return new WebGpuBackend(ctx, await WasmBackend.create(), g2, msm);
   }
 
   /** Runs GPU work after the work queued before it (errors do not block the queue). */
@@ -78,7 +87,7 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
   private uploaded(bases: Uint8Array, group: 'g1' | 'g2'): Promise<GpuBases> {
     return this.kept(bases, (h): h is GpuBases => 'group' in h && h.group === group, () => {
       this.stats.baseUploads++;
-      return (group === 'g1' ? uploadBasesG1 : uploadBasesG2)(this.ctx, bases);
+      return (group === 'g1' ? uploadBasesG1 : uploadBasesG2)(this.ctx, bases, this.msm);
     });
   }
 
@@ -96,11 +105,11 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
   }
 
   msmG1(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
-    return this.onGpu(async () => gpuMsmG1(this.ctx, await this.uploaded(bases, 'g1'), scalars));
+    return this.onGpu(async () => gpuMsmG1(this.ctx, await this.uploaded(bases, 'g1'), scalars, this.msm));
   }
 
   async msmG2(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
-    if (this.g2 === 'gpu') return this.onGpu(async () => gpuMsmG2(this.ctx, await this.uploaded(bases, 'g2'), scalars));
+    if (this.g2 === 'gpu') return this.onGpu(async () => gpuMsmG2(this.ctx, await this.uploaded(bases, 'g2'), scalars, this.msm));
     // the wasm curve may have been ended since (releaseCurves): then a new one does the G2 MSM
     if (this.cpu.curve !== (await bn128())) this.cpu = await WasmBackend.create();
     return this.cpu.msmG2(bases, scalars);
@@ -145,7 +154,7 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
           dev.queue.submit([enc.finish()]);
           scalars = { buffer: joined, offset: 0, n: prefix.byteLength / 32 + n };
         }
-        return await gpuMsmG1(this.ctx, await this.uploaded(bases, 'g1'), scalars);
+        return await gpuMsmG1(this.ctx, await this.uploaded(bases, 'g1'), scalars, this.msm);
       } finally {
         // the MSM's commands that read them have completed when it returns
         q.destroy();

@@ -27,7 +27,7 @@ import { BufferUsage, dispatch, pipeline, readBuffer, uniformU32, uploadBuffer, 
 import * as ref from './reference.js';
 import * as ref2 from './reference-g2.js';
 import type { GroupName } from './wgsl/curve.js';
-import { DEFAULT_FIELD_CONFIG, FIELD_MODULI, montgomeryR, unpackBigints, type FieldConfig } from './wgsl/field.js';
+import { DEFAULT_FIELD_CONFIG, FIELD_MODULI, fieldConfig, montgomeryR, unpackBigints, type FieldConfig } from './wgsl/field.js';
 import {
   accumulateWgsl,
   bucketReduceWgsl,
@@ -60,6 +60,62 @@ export interface MsmOptions {
   log?: (msg: string) => void;
   /** Largest chunk of points per pass (default: what the device's binding size allows). */
   maxChunk?: number;
+  /** Workgroup size of the curve kernels (accumulation, runs, reduction); default 64. */
+  curveWorkgroup?: number;
+  /**
+   * Receives each stage's milliseconds (`bits`, `digits`, `level1`…, `buckets`, `reduce`,
+   * `tree`, `combine`). The host then waits for the GPU after every stage, which costs a round
+   * trip each: for finding where an MSM's time goes, not for timing it.
+   */
+  profile?: (stage: string, ms: number) => void;
+}
+
+/** The MSM options that change speed, not results: what a tuning sweep varies (bench:prove --tune). */
+export type MsmTuning = Pick<MsmOptions, 'windowBits' | 'taskSize' | 'reduceThreads' | 'field' | 'curveWorkgroup'>;
+
+const TUNING_KEYS = ['limbs', 'wg', 'task', 'reduce', 'c'] as const;
+
+/**
+ * A tuning written as `limbs=12,wg=128,task=32,reduce=65536,c=15` (any subset; the env variable
+ * ZKONNX_GPU_MSM and bench:prove --tune's output use this form). Throws naming the bad item.
+ */
+export function parseMsmTuning(text: string): MsmTuning {
+  const t: { -readonly [K in keyof MsmTuning]: MsmTuning[K] } = {};
+  for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [key, value, extra] = item.split('=');
+    const v = Number(value);
+    const bad = (why: string) => new ZkonnxError('BAD_ARGUMENT', `GPU MSM tuning "${text}": ${why} in "${item}"`, { hint: `write key=value pairs with keys ${TUNING_KEYS.join(', ')}` });
+    if (extra !== undefined || value === undefined || !Number.isInteger(v) || v <= 0) throw bad('expected key=positive integer');
+    if (key === 'limbs') {
+      try {
+        t.field = fieldConfig(v);
+      } catch (e) {
+        throw bad((e as Error).message);
+      }
+    } else if (key === 'wg') {
+      if ((v & (v - 1)) !== 0) throw bad('the workgroup size must be a power of two');
+      t.curveWorkgroup = v;
+    } else if (key === 'task') {
+      if (v < 2) throw bad('the task size must be at least 2');
+      t.taskSize = v;
+    } else if (key === 'reduce') t.reduceThreads = v;
+    else if (key === 'c') {
+      if (v < MIN_C || v > MAX_C) throw bad(`the window width must be ${MIN_C}…${MAX_C}`);
+      t.windowBits = v;
+    } else throw bad(`unknown key "${key}"`);
+  }
+  return t;
+}
+
+/** `t` in parseMsmTuning's form (set fields only). */
+export function formatMsmTuning(t: MsmTuning): string {
+  const parts: string[] = [];
+  if (t.field) parts.push(`limbs=${t.field.limbBits}`);
+  if (t.curveWorkgroup) parts.push(`wg=${t.curveWorkgroup}`);
+  if (t.taskSize) parts.push(`task=${t.taskSize}`);
+  if (t.reduceThreads) parts.push(`reduce=${t.reduceThreads}`);
+  if (t.windowBits) parts.push(`c=${t.windowBits}`);
+  return parts.join(',') || 'default';
 }
 
 /** Bases on the GPU, converted, in chunks of at most `maxChunkPoints` points. */
@@ -217,7 +273,7 @@ export function releaseMsmWorkspace(ctx: GpuContext): void {
 
 // ---------------------------------------------------------------------------------------------
 
-type UploadOptions = Pick<MsmOptions, 'debug' | 'log' | 'maxChunk' | 'field'>;
+type UploadOptions = Pick<MsmOptions, 'debug' | 'log' | 'maxChunk' | 'field' | 'taskSize'>;
 
 /** Uploads n affine G1 bases (ffjavascript layout, n × 64 bytes) and converts them on the GPU. */
 export function uploadBasesG1(ctx: GpuContext, bases: Uint8Array, opts: UploadOptions = {}): Promise<GpuBases> {
@@ -236,7 +292,7 @@ async function uploadBases(ctx: GpuContext, g: AnyGroup, bases: Uint8Array, opts
     throw new ZkonnxError('BAD_ARGUMENT', `${G} bases: expected a multiple of ${ab} bytes, got ${bases.length}`);
   }
   const n = bases.length / ab;
-  const chunk = Math.max(1, opts.maxChunk ?? maxChunkPoints(ctx, 32, g.name));
+  const chunk = Math.max(1, opts.maxChunk ?? maxChunkPoints(ctx, opts.taskSize ?? 32, g.name));
   const wg = workgroupSize(ctx, 64);
   const field = opts.field ?? DEFAULT_FIELD_CONFIG;
   const pipe = await pipeline(ctx.device, code(`convert/${g.name}/${wg}/${cfgKey(field)}`, () => convertBasesWgsl(wg, field, g.name)));
@@ -393,7 +449,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   const S = opts.taskSize ?? 32;
   if (!Number.isInteger(S) || S < 2) throw new ZkonnxError('BAD_ARGUMENT', `MSM task size must be an integer ≥ 2, got ${S}`);
   const ws = workspace(dev);
-  const wgc = workgroupSize(ctx, 64); // curve kernels: register-heavy
+  const wgc = workgroupSize(ctx, opts.curveWorkgroup ?? 64); // curve kernels: register-heavy
   const wgs = workgroupSize(ctx, 256); // scans and digits
   const pipe = (key: string, gen: (wg: number) => string, wg: number) => pipeline(dev, code(`${key}/${g.name}/${wg}/${cfgKey(field)}`, () => gen(wg)));
 
@@ -415,6 +471,16 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   const flush = () => {
     dev.queue.submit([st.enc.finish()]);
     st.enc = dev.createCommandEncoder();
+  };
+  // Profiling: the GPU's time per stage, waiting for it at each mark.
+  let tMark = t0;
+  const mark = async (stage: string) => {
+    if (!opts.profile) return;
+    flush();
+    await dev.queue.onSubmittedWorkDone();
+    const now = performance.now();
+    opts.profile(stage, now - tMark);
+    tMark = now;
   };
   // Exclusive scan of n u32 from `input` into `output` (recursive over block sums).
   const scan = (input: GPUBuffer, output: GPUBuffer, len: number, depth = 0): void => {
@@ -440,6 +506,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   st.enc.copyBufferToBuffer(stats, 4, info, 0, 8);
   flush();
   const [bits, nonzero] = await readU32s(dev, info, 2);
+  await mark('bits');
   if (nonzero === 0) return g.ref.zero();
   const c = wc ?? chooseWindow(nonzero!, bits);
   const K = ref.numWindows(c, bits);
@@ -479,6 +546,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   flush();
   const [maxCount, totalEntries, totalTasks] = await readU32s(dev, info, 3);
   fits('the partial sums', totalTasks! * PROJ_BYTES);
+  await mark('digits');
   const tDigits = performance.now();
 
   let cpu: CpuModel | undefined;
@@ -519,6 +587,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
     off = toffs;
     maxc = Math.ceil(maxc / S);
     level++;
+    await mark(`level${level}`);
     if (maxc > S) {
       tasks = ws.get(level % 2 === 0 ? 'tasksA' : 'tasksB', (NK + 1) * 4);
       toffs = ws.get(level % 2 === 0 ? 'toffsA' : 'toffsB', (NK + 1) * 4);
@@ -534,6 +603,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
     if (affine) dispatch(ctx, st.enc, pAcc, [src, entries, cnt, off, off, buckets, prm([NK, S, RUNS.keys])], NK, wgc);
     else dispatch(ctx, st.enc, pRuns, [src, cnt, off, off, buckets, prm([NK, S, RUNS.keys, 0, 0, 0, 0, 0])], NK, wgc);
   }
+  await mark('buckets');
   if (debug) {
     flush();
     const got = decodeOurProj(g, await readBuffer(dev, buckets, 0, NK * PROJ_BYTES), field);
@@ -550,6 +620,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   const L = H / nseg;
   const segs = ws.get('segs', K * nseg * PROJ_BYTES);
   dispatch(ctx, st.enc, pReduce, [buckets, segs, prm([H, L, nseg, K])], K * nseg, wgc);
+  await mark('reduce');
   let cur = segs;
   let M = nseg;
   let flip = 0;
@@ -563,6 +634,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   }
   flush();
   const windows = decodeOurProj(g, await readBuffer(dev, cur, 0, K * PROJ_BYTES), field);
+  await mark('tree');
   const tGpu = performance.now();
   if (debug) {
     const cw = ref.windowSums(g.ref, cpu!.buckets, c);
@@ -572,6 +644,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
     log?.(`debug: ${K} window sums match the CPU`);
   }
   const result = ref.combineWindows(g.ref, windows, c);
+  await mark('combine');
   log?.(
     `msm ${g.name} n=${n} bits=${bits} c=${c} K=${K} levels=${level} entries=${totalEntries} max bucket=${maxCount}: ` +
       `digits+CSR ${(tDigits - t0).toFixed(1)} ms, buckets+windows ${(tGpu - tDigits).toFixed(1)} ms, CPU combine ${(performance.now() - tGpu).toFixed(1)} ms`,
