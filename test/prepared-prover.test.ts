@@ -154,9 +154,12 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
     // A, B1, C and H (a model's witness is small: C's MSM runs on its own, early); B2 is a G2 MSM, on the CPU
     expect(uploads).toBe(4);
     expect(backend.stats.coefUploads).toBe(1); // the A/B/C evaluations run on the GPU, from the key's coefficients kept there
+    // one copy of the witness on the device per proof, read by A/B/C and the A, B1 and C MSMs
+    expect(backend.stats.witnessUploads).toBe(1);
     const r2 = await prover.prove(await wtnsOf(buildDir, inputs[1]!));
     expect(backend.stats.baseUploads).toBe(uploads);
     expect(backend.stats.coefUploads).toBe(1);
+    expect(backend.stats.witnessUploads).toBe(2);
     expect(await verifies(r1)).toBe(true);
     expect(await verifies(r2)).toBe(true);
     // the device memory it holds is what gpuPreparedBytes plans, less what this key does not use
@@ -173,6 +176,7 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
     const r3 = await groth16Prove(zkeyPath, { type: 'mem', data: await wtnsOf(buildDir, inputs[0]!) }, backend);
     expect(backend.stats.baseUploads).toBe(uploads + 4);
     expect(backend.stats.coefUploads).toBe(2);
+    expect(backend.stats.witnessUploads).toBe(3);
     expect(await verifies(r3)).toBe(true);
     await backend.release();
   }, 60_000);

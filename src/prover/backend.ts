@@ -42,6 +42,12 @@ export interface ProverBackend {
    * are called as the evaluations and the quotient are done (the stage timings).
    */
   quotientFromWitness?(zkey: Zkey, witness: Uint8Array, bases: Uint8Array, prefix: Uint8Array, marks?: { abc?(): void; quotient?(): void }): Promise<Uint8Array>;
+  /**
+   * Optional: `witness` will not change until the returned function is called (a proof's span).
+   * A backend that copies scalars to a device may then copy it once and read every MSM's scalars
+   * that are a view of it, and `quotientFromWitness`'s, from that copy. The function frees it.
+   */
+  holdWitness?(witness: Uint8Array): () => Promise<void>;
   /** Frees GPU buffers / worker threads held by the backend. */
   release?(): Promise<void>;
 }

@@ -149,22 +149,34 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
     step('quotient and MSMs');
   };
   const quotiented = () => void (quotient = since(t2));
-  // the backend keeps A, B, C and the quotient where it computes them (a GPU: no transfers)
-  const onBackend = backend.quotientFromWitness?.(zkey, w, chBases, prefix, { abc: evaluated, quotient: quotiented });
-  const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), splitC ? backend.msmG1(zkey.C, wC) : undefined] as const;
-  for (const e of [...early, onBackend]) e?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
-  let ch: Promise<Uint8Array>;
-  if (onBackend) {
-    ch = onBackend;
-  } else {
-    const { a, b, c } = await buildABC(zkey, w);
-    evaluated();
-    ch = backend.quotient(a, b, c, power).then((q) => {
-      quotiented();
-      return backend.msmG1(chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);
-    });
+  // the backend keeps A, B, C and the quotient where it computes them (a GPU: no transfers), and
+  // may copy the witness once for all the MSMs that read it (until unhold)
+  const unhold = backend.holdWitness?.(w);
+  let points: [Uint8Array, Uint8Array, Uint8Array, Uint8Array | undefined, Uint8Array];
+  try {
+    const onBackend = backend.quotientFromWitness?.(zkey, w, chBases, prefix, { abc: evaluated, quotient: quotiented });
+    const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), splitC ? backend.msmG1(zkey.C, wC) : undefined] as const;
+    for (const e of [...early, onBackend]) e?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+    let ch: Promise<Uint8Array>;
+    if (onBackend) {
+      ch = onBackend;
+    } else {
+      const { a, b, c } = await buildABC(zkey, w);
+      evaluated();
+      ch = backend.quotient(a, b, c, power).then((q) => {
+        quotiented();
+        return backend.msmG1(chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);
+      });
+    }
+    // every call that reads w settles before unhold (allSettled: also when one fails)
+    const settled = await Promise.allSettled([...early, ch]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    points = settled.map((r) => (r as PromiseFulfilledResult<Uint8Array | undefined>).value) as typeof points;
+  } finally {
+    await unhold?.();
   }
-  const [pA, pB1, pB2, pC, pH] = await Promise.all([...early, ch]);
+  const [pA, pB1, pB2, pC, pH] = points;
   const pCH = pC ? curve.G1.add(pC, pH) : pH;
   const msm = since(t2);
 

@@ -7,7 +7,9 @@
 // The kernel takes one constraint per invocation, so it reads each constraint's records through
 // an order sorted by (matrix, constraint): a counting sort on the host, once per key, that also
 // checks every record as the CPU path does (qap.ts).
+import { ZkonnxError } from '../../errors.js';
 import type { GpuContext } from './device.js';
+import type { GpuScalars } from './msm.js';
 import { dispatch, pipeline, storageBuffer, uniformU32, uploadBuffer, workgroupSize } from './gpu.js';
 import { badRecord } from '../qap.js';
 import type { Zkey } from '../zkey.js';
@@ -79,12 +81,14 @@ export function uploadCoefs(ctx: GpuContext, zkey: Zkey): GpuCoefs {
  * domainSize × 32 bytes in ffjavascript's Montgomery form, as gpuQuotientOnDevice takes them (the
  * caller owns them). Resolves when the GPU has computed them.
  */
-export async function gpuABC(ctx: GpuContext, coefs: GpuCoefs, zkey: Zkey, witness: Uint8Array): Promise<[GPUBuffer, GPUBuffer, GPUBuffer]> {
+export async function gpuABC(ctx: GpuContext, coefs: GpuCoefs, zkey: Zkey, witness: Uint8Array | GpuScalars): Promise<[GPUBuffer, GPUBuffer, GPUBuffer]> {
   const dev = ctx.device;
   const n = zkey.header.domainSize;
   const wg = workgroupSize(ctx, 64);
   const pipe = await pipeline(dev, abcWgsl(wg));
-  const wit = uploadBuffer(dev, witness.subarray(0, zkey.header.nVars * 32), 0, 'witness');
+  const onHost = witness instanceof Uint8Array;
+  if (!onHost && (witness.offset !== 0 || witness.n < zkey.header.nVars)) throw new ZkonnxError('BAD_ARGUMENT', `A/B/C: the witness on the device must start at byte 0 and hold ${zkey.header.nVars} values`);
+  const wit = onHost ? uploadBuffer(dev, witness.subarray(0, zkey.header.nVars * 32), 0, 'witness') : witness.buffer;
   const prm = uniformU32(dev, [n, 0, 0, 0]);
   const out = [0, 1, 2].map((i) => storageBuffer(dev, n * 32, 0, `${'ABC'[i]} evaluations`)) as [GPUBuffer, GPUBuffer, GPUBuffer];
   try {
@@ -97,7 +101,7 @@ export async function gpuABC(ctx: GpuContext, coefs: GpuCoefs, zkey: Zkey, witne
     out.forEach((b) => b.destroy());
     throw e;
   } finally {
-    wit.destroy();
+    if (onHost) wit.destroy();
     prm.destroy();
   }
 }

@@ -19,7 +19,7 @@ import { WasmBackend } from '../wasm.js';
 import type { Zkey } from '../zkey.js';
 import { coefsFit, gpuABC, uploadCoefs, type GpuCoefs } from './abc.js';
 import { getGpu, type GetGpuOptions, type GpuContext } from './device.js';
-import { storageBuffer } from './gpu.js';
+import { storageBuffer, uploadBuffer } from './gpu.js';
 import { formatMsmTuning, gpuMsmG1, gpuMsmG2, parseMsmTuning, uploadBasesG1, uploadBasesG2, type GpuBases, type GpuScalars, type MsmTuning } from './msm.js';
 import { gpuQuotient, gpuQuotientOnDevice } from './ntt.js';
 
@@ -40,8 +40,10 @@ export interface WebGpuBackendOptions extends GetGpuOptions {
 export class WebGpuBackend implements ProverBackend, BasesKeeper {
   readonly name = 'webgpu' as const;
   readonly description: string;
-  /** Bases arrays uploaded and converted so far, and coefficient sections (a cached array counts once). */
-  readonly stats = { baseUploads: 0, coefUploads: 0 };
+  /** Bases arrays uploaded and converted so far, coefficient sections (a cached array counts once), and held witnesses copied. */
+  readonly stats = { baseUploads: 0, coefUploads: 0, witnessUploads: 0 };
+  /** Witnesses held for a proof (holdWitness): copied to the device on first use. */
+  private readonly witnesses = new Set<{ array: Uint8Array; buffer?: GPUBuffer }>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly copies = new WeakMap<Uint8Array, Held>();
   /** The same handles, for release() (a WeakMap cannot be listed). */
@@ -104,12 +106,41 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
     h.release();
   }
 
+  /**
+   * The witness stays as it is until the returned function runs: the MSMs and the A/B/C
+   * evaluations that read it (or a view of it) read one device copy, made on first use.
+   */
+  holdWitness(witness: Uint8Array): () => Promise<void> {
+    const h: { array: Uint8Array; buffer?: GPUBuffer } = { array: witness };
+    this.witnesses.add(h);
+    // after the GPU work queued so far, which includes every use of this copy
+    return () => this.onGpu(async () => {
+      this.witnesses.delete(h);
+      h.buffer?.destroy();
+    });
+  }
+
+  /** `scalars` on the device where they are a view of a held witness (copied now if not yet); else as they are. Call on the GPU queue. */
+  private onDevice(scalars: Uint8Array): Uint8Array | GpuScalars {
+    for (const h of this.witnesses) {
+      const a = h.array;
+      const offset = scalars.byteOffset - a.byteOffset;
+      if (scalars.buffer !== a.buffer || offset < 0 || offset + scalars.byteLength > a.byteLength || offset % 4 !== 0) continue;
+      if (!h.buffer) {
+        h.buffer = uploadBuffer(this.ctx.device, a, 0, 'witness');
+        this.stats.witnessUploads++;
+      }
+      return { buffer: h.buffer, offset, n: scalars.byteLength / 32 };
+    }
+    return scalars;
+  }
+
   msmG1(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
-    return this.onGpu(async () => gpuMsmG1(this.ctx, await this.uploaded(bases, 'g1'), scalars, this.msm));
+    return this.onGpu(async () => gpuMsmG1(this.ctx, await this.uploaded(bases, 'g1'), this.onDevice(scalars), this.msm));
   }
 
   async msmG2(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
-    if (this.g2 === 'gpu') return this.onGpu(async () => gpuMsmG2(this.ctx, await this.uploaded(bases, 'g2'), scalars, this.msm));
+    if (this.g2 === 'gpu') return this.onGpu(async () => gpuMsmG2(this.ctx, await this.uploaded(bases, 'g2'), this.onDevice(scalars), this.msm));
     // the wasm curve may have been ended since (releaseCurves): then a new one does the G2 MSM
     if (this.cpu.curve !== (await bn128())) this.cpu = await WasmBackend.create();
     return this.cpu.msmG2(bases, scalars);
@@ -134,7 +165,7 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
           this.stats.coefUploads++;
           return uploadCoefs(this.ctx, zkey);
         });
-        abc = await gpuABC(this.ctx, coefs, zkey, witness);
+        abc = await gpuABC(this.ctx, coefs, zkey, this.onDevice(witness.subarray(0, zkey.header.nVars * 32)));
       } else {
         const e = await buildABC(zkey, witness);
         abc = [e.a, e.b, e.c];
@@ -148,8 +179,10 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
         let scalars: GpuScalars = { buffer: q, offset: 0, n };
         if (prefix.byteLength > 0) {
           joined = storageBuffer(dev, prefix.byteLength + n * 32, 0, 'prefix ‖ quotient');
-          dev.queue.writeBuffer(joined, 0, prefix.buffer, prefix.byteOffset, prefix.byteLength);
           const enc = dev.createCommandEncoder();
+          const pre = this.onDevice(prefix);
+          if (pre instanceof Uint8Array) dev.queue.writeBuffer(joined, 0, pre.buffer, pre.byteOffset, pre.byteLength);
+          else enc.copyBufferToBuffer(pre.buffer, pre.offset, joined, 0, prefix.byteLength);
           enc.copyBufferToBuffer(q, 0, joined, prefix.byteLength, n * 32);
           dev.queue.submit([enc.finish()]);
           scalars = { buffer: joined, offset: 0, n: prefix.byteLength / 32 + n };
