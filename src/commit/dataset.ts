@@ -17,6 +17,7 @@ import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { buildTree, DATASET_FORMAT, LEAF_RULE, leafFields, type DatasetManifest } from './dataset-format.js';
 import { rng as mulberry32 } from '../random.js';
+import { maxOf } from '../arrays.js';
 
 /** Manifest fields this reader adds; all optional, so every reader of DatasetManifest still works. */
 export interface CommittedManifest extends DatasetManifest {
@@ -460,7 +461,7 @@ export function quantizeDataset(d: RawDataset, opts: QuantizeOptions = {}): Quan
     }
     return q;
   });
-  const classes = labels === 'class' ? (classNames?.length ?? d.oneHotClasses ?? Math.max(...yNum) + 1) : undefined;
+  const classes = labels === 'class' ? (classNames?.length ?? d.oneHotClasses ?? maxOf(yNum) + 1) : undefined;
   return {
     x, y,
     manifest: {

@@ -22,6 +22,7 @@ import type { MerkleTree } from './merkle.js';
 import { headerIv, signedCommit, type CommitHeader } from './poseidon.js';
 import { buildStandalone, proveStandalone, readStandalone, verifyStandalone, type StandaloneInfo } from './standalone.js';
 import { checkWeights, dequantize, planTraining, trainFloat, trainSteps, type TrainModel, type TrainParams, type TrainPlan, type TrainResult } from './train.js';
+import { maxOf } from '../arrays.js';
 
 export const TRAIN_PUBLIC_SIGNALS = ['root', 'h0', 'h1', 'start'] as const;
 export const WEIGHTS_FORMAT = 'zkonnx-weights/2';
@@ -341,7 +342,7 @@ export async function trainProof(o: TrainProofOptions): Promise<TrainProofResult
   const xr = data.x.map((r) => r.map((v) => dequantize(v, p.featureScale)));
   const yr = data.y.map((v) => dequantize(v, p.labelScale));
   const fw = trainFloat(p, w0.map((q) => dequantize(q, p.weightScale)), xr, yr, start);
-  const maxAbsDiff = Math.max(...fw.map((v, j) => Math.abs(v - dequantize(trained.weights[j]!, p.weightScale))));
+  const maxAbsDiff = maxOf(fw.map((v, j) => Math.abs(v - dequantize(trained.weights[j]!, p.weightScale))));
   writeFileSync(join(outDir, 'training.json'), JSON.stringify({
     params: p, root: String(data.tree.root), h0: String(h0), h1: String(h1), start, nextStart: start + p.steps * p.batch,
     publicSignals: r.publicSignals, verified, float: { weights: fw, maxAbsDiff }, sigmoidMaxError: plan.sigmoid?.maxError,

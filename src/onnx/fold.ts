@@ -20,6 +20,7 @@ import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
 import { SCALAR_FNS, UNARY_FNS } from '../ir/ops/scalar.js';
 import type { Arg, OpContext, Tens } from '../ir/ops/types.js';
 import { attrChoice, attrNum, intsArg, normAxisChecked, NUMBER_ALGEBRA, SHAPE_ALGEBRA } from '../ir/ops/util.js';
+import { maxOf, minOf } from '../arrays.js';
 
 type Ctx = { g: Graph; node: Node };
 type Code = 'ONNX_SHAPE' | 'ONNX_UNSUPPORTED_ATTR' | 'ONNX_MALFORMED' | 'ONNX_UNSUPPORTED_OP';
@@ -140,15 +141,15 @@ const BINARY_FLOAT: Record<string, (x: number, y: number) => number> = {
 };
 
 const REDUCE_FLOAT: Record<string, (xs: number[]) => number> = {
-  ReduceMax: (xs) => Math.max(...xs),
-  ReduceMin: (xs) => Math.min(...xs),
+  ReduceMax: maxOf,
+  ReduceMin: minOf,
   ReduceProd: (xs) => xs.reduce((p, q) => p * q, 1),
   ReduceL1: (xs) => xs.reduce((p, q) => p + Math.abs(q), 0),
   ReduceL2: (xs) => Math.sqrt(xs.reduce((p, q) => p + q * q, 0)),
   ReduceSumSquare: (xs) => xs.reduce((p, q) => p + q * q, 0),
   ReduceLogSum: (xs) => Math.log(xs.reduce((p, q) => p + q, 0)),
   ReduceLogSumExp: (xs) => {
-    const m = Math.max(...xs);
+    const m = maxOf(xs);
     return m + Math.log(xs.reduce((p, q) => p + Math.exp(q - m), 0));
   },
 };
@@ -272,7 +273,7 @@ function foldFloat(ctx: Ctx, oc: OpContext, ins: (Tensor | undefined)[], isInt: 
       const out = new Float64Array(a!.data.length);
       for (const lane of ls) {
         const xs = lane.map((f) => a!.data[f]!);
-        const m = Math.max(...xs);
+        const m = maxOf(xs);
         if (node.op === 'Hardmax') { const k = xs.indexOf(m); lane.forEach((f, j) => { out[f] = j === k ? 1 : 0; }); continue; }
         const s = xs.reduce((p, q) => p + Math.exp(q - m), 0);
         lane.forEach((f, j) => { out[f] = node.op === 'Softmax' ? Math.exp(xs[j]! - m) / s : xs[j]! - m - Math.log(s); });

@@ -30,6 +30,7 @@ import type { AttrValue, Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { CODES_ATTR } from './categorical.js';
 import { num, nums, str, strs, type Emit, type Expansion, type RewriteContext } from './rewrite.js';
+import { maxOf } from '../arrays.js';
 
 export const ML_DOMAIN = 'ai.onnx.ml';
 
@@ -274,7 +275,7 @@ const RULES: Record<string, Rule> = {
     if (labels < 2) fail(`${labels} class labels`);
     const ids = nums(node.attrs.class_ids);
     // binary classifiers may carry one score column (class 1's): ONNX then adds the complement
-    const columns = Math.max(...ids) + 1;
+    const columns = maxOf(ids) + 1;
     if (columns !== labels) fail(`${columns} score columns for ${labels} classes: binary tree ensembles with one column are not supported yet`);
     const scores = treeScores(node, e, fail, 'class', labels, nums(node.attrs.base_values));
     postTransform(node, e, fail, scores, 1);
@@ -512,7 +513,7 @@ function treeScores(node: Node, e: Emit, fail: (m: string, hint?: string) => nev
     const xs = e.node('Gather', [x, e.constant([idx.length], idx.map((i) => features[i]!))], { axis: -1 });
     const c = e.node(MODE_OP[mode]!, [xs, e.constant([idx.length], idx.map((i) => values[i]!))]);
     parts.push(e.node('Cast', [c], { to: 1 }));
-    order.push(...idx);
+    for (const i of idx) order.push(i);
   }
   const conds = parts.length === 1 ? parts[0]! : e.node('Concat', parts, { axis: -1 });
   const col = new Map(order.map((i, j) => [i, j]));

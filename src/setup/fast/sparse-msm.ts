@@ -180,7 +180,7 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
       { cmd: 'ALLOC', var: 2, len: list.length * sGmid },
     ];
     for (const off of negs) task.push({ cmd: 'CALL', fnName: `${prefix}_negAffine`, params: [{ var: 0, offset: off }, { var: 0, offset: off }] });
-    task.push(...calls);
+    for (const call of calls) task.push(call); // not push(...calls): a batch may hold 10^5+ outputs
     if (affine) {
       task.push({ cmd: 'CALL', fnName: `${prefix}_batchToAffine`, params: [{ var: 2 }, { val: list.length }, { var: 2 }] });
       task.push({ cmd: 'GET', out: 0, var: 2, len: list.length * sG });
