@@ -83,14 +83,17 @@ export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backe
   opts.progress?.step?.('read zkey and witness');
   const wtns = await readWtnsFile(wtnsSrc); // the small file first: a wrong witness fails fast
   const zkey = await readZkeyFile(zkeySrc);
-  const parsed: ParsedZkey = { ...zkey, CH: concat(zkey.C, zkey.H) };
+  // C ‖ H is joined only if the proof uses it (C and H in one MSM: a copy of ~128 MiB at 2^20)
+  let ch: Uint8Array | undefined;
+  const parsed: ParsedZkey = { ...zkey, get CH() { return (ch ??= concat(zkey.C, zkey.H)); } };
   try {
     return await proveParsed(parsed, wtns, backend, opts, t0);
   } finally {
     // this key's sections die with the proof: a backend that keeps copies of them (WebGpuBackend:
     // uploaded bases and coefficients) frees them now rather than when they are collected
     const keeper = backend as Partial<BasesKeeper>;
-    if (keeper.releaseBases) await Promise.all([parsed.A, parsed.B1, parsed.B2, parsed.C, parsed.H, parsed.CH, parsed.coefs].map((b) => keeper.releaseBases!(b)));
+    const used = [parsed.A, parsed.B1, parsed.B2, parsed.C, parsed.H, parsed.coefs, ...(ch ? [ch] : [])];
+    if (keeper.releaseBases) await Promise.all(used.map((b) => keeper.releaseBases!(b)));
   }
 }
 
