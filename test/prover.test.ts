@@ -3,7 +3,7 @@
 // three sizes; blinding with r = s = 0 is deterministic; and every header mismatch fails with a
 // clear ZkonnxError before any heavy work (a spy backend sees no call).
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { bn128 } from '../src/prover/curve.js';
 import { groth16Prove } from '../src/prover/groth16.js';
 import { computeWitness, getProver, loadBackend } from '../src/prover/index.js';
 import { testGpu } from './helpers/webgpu.js';
-import { BN254_Q } from '../src/prover/zkey.js';
+import { BN254_Q, BULK_SECTIONS, openZkey, parseZkey } from '../src/prover/zkey.js';
 import { combTimes } from '../src/setup/fast/kernels.js';
 import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { setupGroth16 } from '../src/setup/groth16.js';
@@ -194,16 +194,23 @@ describe('header checks fail before any heavy work', () => {
     await rejects(big.zkey, small.wtns, 'WITNESS_MISMATCH', new RegExp(`${small.nVars} values.*expects ${big.nVars} variables`));
   });
 
+  // in memory, and as a file (openZkey: the layout read from the section headers alone)
+  const asFile = (data: Uint8Array) => {
+    const f = join(mkdtempSync(join(tmpdir(), 'zkonnx-bad-zkey-')), 'bad.zkey');
+    writeFileSync(f, data);
+    return f;
+  };
+
   it('a truncated zkey', async () => {
     const data = readFileSync(circuits[0]!.zkey);
     const cut = data.subarray(0, data.byteLength - 1000);
-    await rejects(mem(cut), circuits[0]!.wtns, 'ARTIFACT_MISSING', new RegExp(`file has ${cut.byteLength}`));
+    for (const z of [mem(cut), asFile(cut)]) await rejects(z, circuits[0]!.wtns, 'ARTIFACT_MISSING', new RegExp(`file has ${cut.byteLength}`));
   });
 
   it('a zkey section of the wrong size (one C point missing)', async () => {
     const c = circuits[0]!;
-    const zkey = mem(shrinkSection(c.zkey, 8, 64));
-    await rejects(zkey, c.wtns, 'ARTIFACT_MISSING', /section 8 \(C points\) is \d+ bytes, expected \d+/);
+    const data = shrinkSection(c.zkey, 8, 64);
+    for (const z of [mem(data), asFile(data)]) await rejects(z, c.wtns, 'ARTIFACT_MISSING', /section 8 \(C points\) is \d+ bytes, expected \d+/);
   });
 
   it('a witness over another field: both numbers in the message', async () => {
@@ -221,6 +228,24 @@ describe('header checks fail before any heavy work', () => {
     data[24] = 2; // section 1 body: protocol
     await rejects(mem(data), c.wtns, 'ARTIFACT_MISSING', /protocol is 2, expected 1 \(groth16\)/);
     await rejects(c.wtns, c.wtns, 'ARTIFACT_MISSING', /magic is "wtns", expected "zkey"/);
+  });
+});
+
+describe('openZkey: a key read section by section while the work starts', () => {
+  it('gives what parseZkey gives, read in small chunks; close() stops the reading', async () => {
+    const c = circuits[1]!;
+    const whole = parseZkey(new Uint8Array(readFileSync(c.zkey)), c.zkey);
+    const o = await openZkey(c.zkey, { chunkBytes: 1000 });
+    expect(o.zkey.header).toEqual(whole.header);
+    expect(o.zkey.nCoef).toBe(whole.nCoef);
+    await Promise.all(BULK_SECTIONS.map((s) => o.ready[s]));
+    for (const s of BULK_SECTIONS) expect(Buffer.from(o.zkey[s]).equals(Buffer.from(whole[s])), s).toBe(true);
+    await o.close();
+    // closed before the H points are read: they reject, naming the file
+    const early = await openZkey(c.zkey, { chunkBytes: 64 });
+    await early.close();
+    const err = await early.ready.H.then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toBe(`${c.zkey}: reading stopped before the end`);
   });
 });
 

@@ -6,7 +6,7 @@
  *
  * Format: https://github.com/iden3/r1csfile/blob/master/doc/r1cs_bin_format.md
  */
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { ZkonnxError } from '../errors.js';
 import { readSymbols } from './witness.js';
 
@@ -43,24 +43,54 @@ function checkBinPrefix(buf: Uint8Array, magic: string, expectedVersion: number,
 export function readBinSections(buf: Uint8Array, magic: string, expectedVersion: number, file: string): Map<number, BinSection[]> {
   checkBinPrefix(buf, magic, expectedVersion, file);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const headerAt = (pos: number) => (pos + 12 <= buf.byteLength ? { type: view.getUint32(pos, true), size: Number(view.getBigUint64(pos + 4, true)) } : undefined);
+  return walkBinSections(view.getUint32(8, true), buf.byteLength, headerAt, magic, file);
+}
+
+/**
+ * readBinSections for a file too big to hold in one buffer (Node reads at most 2 GiB a call, and
+ * a typed array holds at most 4 GiB): the prefix and the section headers only, read from `fh`.
+ */
+export async function readBinSectionsFrom(fh: FileHandle, magic: string, expectedVersion: number, file: string): Promise<Map<number, BinSection[]>> {
+  const fileSize = (await fh.stat()).size;
+  const at = async (pos: number, len: number) => {
+    const b = new Uint8Array(len);
+    const { bytesRead } = await fh.read(b, 0, len, pos);
+    return b.subarray(0, bytesRead);
+  };
+  const prefix = await at(0, 12);
+  checkBinPrefix(prefix, magic, expectedVersion, file);
+  const nSections = new DataView(prefix.buffer).getUint32(8, true);
+  // the headers, where the walk below will look for them
+  const headers = new Map<number, { type: number; size: number }>();
+  for (let i = 0, pos = 12; i < nSections && pos + 12 <= fileSize; i++) {
+    const h = new DataView((await at(pos, 12)).buffer);
+    const header = { type: h.getUint32(0, true), size: Number(h.getBigUint64(4, true)) };
+    headers.set(pos, header);
+    pos += 12 + header.size;
+  }
+  return walkBinSections(nSections, fileSize, (pos) => headers.get(pos), magic, file);
+}
+
+/** The section table from each header (undefined past the end), with every section checked to lie in the file. */
+function walkBinSections(nSections: number, fileSize: number, headerAt: (pos: number) => { type: number; size: number } | undefined, magic: string, file: string): Map<number, BinSection[]> {
   const fail = (what: string): never => {
     throw new ZkonnxError('ARTIFACT_MISSING', `${file}: not a valid .${magic} file: ${what}`, { file });
   };
-  const nSections = view.getUint32(8, true);
   const sections = new Map<number, BinSection[]>();
   let pos = 12;
   for (let i = 0; i < nSections; i++) {
-    if (pos + 12 > buf.byteLength) fail(`section header ${i} of ${nSections} starts at byte ${pos}, past the end (${buf.byteLength} bytes)`);
-    const type = view.getUint32(pos, true);
-    const size = Number(view.getBigUint64(pos + 4, true));
+    const h = headerAt(pos);
+    if (!h) fail(`section header ${i} of ${nSections} starts at byte ${pos}, past the end (${fileSize} bytes)`);
+    const { type, size } = h!;
     const offset = pos + 12;
-    if (offset + size > buf.byteLength) fail(`section ${type} needs ${size} bytes at ${offset}, file has ${buf.byteLength}`);
+    if (offset + size > fileSize) fail(`section ${type} needs ${size} bytes at ${offset}, file has ${fileSize}`);
     const list = sections.get(type) ?? [];
     list.push({ type, offset, size });
     sections.set(type, list);
     pos = offset + size;
   }
-  if (pos !== buf.byteLength) fail(`${buf.byteLength - pos} trailing bytes after the last section`);
+  if (pos !== fileSize) fail(`${fileSize - pos} trailing bytes after the last section`);
   return sections;
 }
 

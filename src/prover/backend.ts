@@ -39,9 +39,10 @@ export interface ProverBackend {
    * computes (a GPU): the A/B/C evaluations from the key's coefficients (section 4), the quotient,
    * and msmG1(bases, prefix ‖ quotient), nothing brought back but the point. `prefix`: scalars
    * before the quotient's (C's witness part where C and H share one MSM; may be empty). `marks`
-   * are called as the evaluations and the quotient are done (the stage timings).
+   * are called as the evaluations and the quotient are done (the stage timings). `bases` may still
+   * be arriving (a key being read: openZkey): only H's MSM waits for them.
    */
-  quotientFromWitness?(zkey: Zkey, witness: Uint8Array, bases: Uint8Array, prefix: Uint8Array, marks?: { abc?(): void; quotient?(): void }): Promise<Uint8Array>;
+  quotientFromWitness?(zkey: Zkey, witness: Uint8Array, bases: Uint8Array | Promise<Uint8Array>, prefix: Uint8Array, marks?: { abc?(): void; quotient?(): void }): Promise<Uint8Array>;
   /**
    * Optional: `witness` will not change until the returned function is called (a proof's span).
    * A backend that copies scalars to a device may then copy it once and read every MSM's scalars

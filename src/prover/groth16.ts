@@ -12,7 +12,7 @@ import { bn128, type ProverCurve } from './curve.js';
 import { buildABC } from './qap.js';
 import { foldScalar, wordBits } from './scalars.js';
 import { parseWtns, readWtnsFile, type Wtns } from './wtns.js';
-import { readZkeyFile, type Zkey } from './zkey.js';
+import { BULK_SECTIONS, openZkey, readZkeyFile, type OpenedZkey, type Zkey } from './zkey.js';
 
 export interface Groth16ProveOptions {
   progress?: Progress;
@@ -77,18 +77,24 @@ const strings = (x: unknown): unknown => (Array.isArray(x) ? x.map(strings) : St
  */
 export type ParsedZkey = Zkey & { readonly CH: Uint8Array };
 
-/** Reads and parses the zkey, then proves (groth16ProveParsed): one proof, nothing kept. */
+/**
+ * Reads and parses the zkey, then proves (groth16ProveParsed): one proof, nothing kept. A key file
+ * is opened (openZkey): its layout and header are checked first, and the work on each section
+ * starts as soon as it is read, while the later sections arrive.
+ */
 export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backend: ProverBackend, opts: Groth16ProveOptions = {}): Promise<Groth16Result> {
   const t0 = performance.now();
   opts.progress?.step?.('read zkey and witness');
   const wtns = await readWtnsFile(wtnsSrc); // the small file first: a wrong witness fails fast
-  const zkey = await readZkeyFile(zkeySrc);
+  const opened: Omit<OpenedZkey, 'close'> & { close?(): Promise<void> } = typeof zkeySrc === 'string' ? await openZkey(zkeySrc) : { zkey: await readZkeyFile(zkeySrc), ready: READ };
+  const { zkey, ready } = opened;
   // C ‖ H is joined only if the proof uses it (C and H in one MSM: a copy of ~128 MiB at 2^20)
   let ch: Uint8Array | undefined;
   const parsed: ParsedZkey = { ...zkey, get CH() { return (ch ??= concat(zkey.C, zkey.H)); } };
   try {
-    return await proveParsed(parsed, wtns, backend, opts, t0);
+    return await proveParsed(parsed, wtns, backend, opts, t0, ready);
   } finally {
+    await opened.close?.(); // a failed proof stops the reading
     // this key's sections die with the proof: a backend that keeps copies of them (WebGpuBackend:
     // uploaded bases and coefficients) frees them now rather than when they are collected
     const keeper = backend as Partial<BasesKeeper>;
@@ -96,6 +102,9 @@ export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backe
     if (keeper.releaseBases) await Promise.all(used.map((b) => keeper.releaseBases!(b)));
   }
 }
+
+/** Every section in already (a key parsed from memory). */
+const READ: OpenedZkey['ready'] = Object.fromEntries(BULK_SECTIONS.map((s) => [s, Promise.resolve()])) as OpenedZkey['ready'];
 
 /**
  * A backend that keeps converted or uploaded copies of the bases arrays it is given (keyed by
@@ -120,7 +129,8 @@ export async function groth16ProveParsed(zkey: ParsedZkey, wtnsSrc: BinSource | 
   return proveParsed(zkey, wtns, backend, opts, t0);
 }
 
-async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend, opts: Groth16ProveOptions, t0: number): Promise<Groth16Result> {
+/** `ready`: when each bulk section of `zkey` is in (openZkey); the work on a section waits for it. */
+async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend, opts: Groth16ProveOptions, t0: number, ready = READ): Promise<Groth16Result> {
   const since = (t: number) => (performance.now() - t) / 1000;
   const step = (name: string) => opts.progress?.step?.(name);
   checkPair(zkey, wtns);
@@ -141,7 +151,9 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   const w = wtns.witness;
   const wC = w.subarray((nPublic + 1) * 32);
   const splitC = zkey.C.byteLength > 0 && fitsBits(wC, SPLIT_C_BITS);
-  const [chBases, prefix] = splitC ? [zkey.H, new Uint8Array(0)] : [zkey.CH, wC];
+  const chReady = splitC ? ready.H : Promise.all([ready.C, ready.H]);
+  const chBases = chReady.then(() => (splitC ? zkey.H : zkey.CH));
+  const prefix = splitC ? new Uint8Array(0) : wC;
   step('A/B/C evaluations');
   let abc = 0;
   let quotient = 0;
@@ -153,24 +165,33 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   };
   const quotiented = () => void (quotient = since(t2));
   // the backend keeps A, B, C and the quotient where it computes them (a GPU: no transfers), and
-  // may copy the witness once for all the MSMs that read it (until unhold)
+  // may copy the witness once for all the MSMs that read it (until unhold). Each call waits for
+  // its section; the coefficients come first in the file, then A, B1, B2, C and H.
   const unhold = backend.holdWitness?.(w);
   let points: [Uint8Array, Uint8Array, Uint8Array, Uint8Array | undefined, Uint8Array];
   try {
-    const onBackend = backend.quotientFromWitness?.(zkey, w, chBases, prefix, { abc: evaluated, quotient: quotiented });
-    const early = [backend.msmG1(zkey.A, w), backend.msmG1(zkey.B1, w), backend.msmG2(zkey.B2, w), splitC ? backend.msmG1(zkey.C, wC) : undefined] as const;
-    for (const e of [...early, onBackend]) e?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+    const after = <T>(section: Promise<unknown>, work: () => Promise<T>) => section.then(work);
     let ch: Promise<Uint8Array>;
-    if (onBackend) {
-      ch = onBackend;
+    let early: Promise<Uint8Array | undefined>[];
+    if (backend.quotientFromWitness) {
+      ch = after(ready.coefs, () => backend.quotientFromWitness!(zkey, w, chBases, prefix, { abc: evaluated, quotient: quotiented }));
+      ch.catch(() => {});
+      await ready.coefs.catch(() => {}); // the chain is queued first: its stages are timed as they run
     } else {
-      const { a, b, c } = await buildABC(zkey, w);
-      evaluated();
-      ch = backend.quotient(a, b, c, power).then((q) => {
+      ch = after(ready.coefs, () => buildABC(zkey, w)).then(({ a, b, c }) => {
+        evaluated();
+        return backend.quotient(a, b, c, power);
+      }).then(async (q) => {
         quotiented();
-        return backend.msmG1(chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);
+        return backend.msmG1(await chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);
       });
     }
+    early = [
+      after(ready.A, () => backend.msmG1(zkey.A, w)),
+      after(ready.B1, () => backend.msmG1(zkey.B1, w)),
+      after(ready.B2, () => backend.msmG2(zkey.B2, w)),
+      splitC ? after(ready.C, () => backend.msmG1(zkey.C, wC)) : Promise.resolve(undefined),
+    ];
     // every call that reads w settles before unhold (allSettled: also when one fails)
     const settled = await Promise.allSettled([...early, ch]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');

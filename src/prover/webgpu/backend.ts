@@ -155,10 +155,11 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
    * the CPU's), the quotient, and H's MSM over it; `prefix` goes in front of the quotient in one
    * scalars buffer.
    */
-  quotientFromWitness(zkey: Zkey, witness: Uint8Array, bases: Uint8Array, prefix: Uint8Array, marks: { abc?(): void; quotient?(): void } = {}): Promise<Uint8Array> {
-    return this.onGpu(async () => {
-      const dev = this.ctx.device;
-      const power = zkey.header.power;
+  quotientFromWitness(zkey: Zkey, witness: Uint8Array, bases: Uint8Array | Promise<Uint8Array>, prefix: Uint8Array, marks: { abc?(): void; quotient?(): void } = {}): Promise<Uint8Array> {
+    const power = zkey.header.power;
+    // A/B/C and the quotient now; H's MSM once its bases are in, queued after the GPU work
+    // queued by then (a key being read: the A, B1, B2 and C MSMs, whose sections come first)
+    const q = this.onGpu(async () => {
       let abc: [GPUBuffer, GPUBuffer, GPUBuffer] | [Uint8Array, Uint8Array, Uint8Array];
       if (coefsFit(this.ctx, zkey)) {
         const coefs = await this.kept(zkey.coefs, (h): h is GpuCoefs => 'order' in h, () => {
@@ -171,29 +172,44 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
         abc = [e.a, e.b, e.c];
       }
       marks.abc?.();
-      const q = await gpuQuotientOnDevice(this.ctx, abc[0], abc[1], abc[2], power);
+      const out = await gpuQuotientOnDevice(this.ctx, abc[0], abc[1], abc[2], power);
       marks.quotient?.();
-      let joined: GPUBuffer | undefined;
-      try {
-        const n = 2 ** power;
-        let scalars: GpuScalars = { buffer: q, offset: 0, n };
-        if (prefix.byteLength > 0) {
-          joined = storageBuffer(dev, prefix.byteLength + n * 32, 0, 'prefix ‖ quotient');
-          const enc = dev.createCommandEncoder();
-          const pre = this.onDevice(prefix);
-          if (pre instanceof Uint8Array) dev.queue.writeBuffer(joined, 0, pre.buffer, pre.byteOffset, pre.byteLength);
-          else enc.copyBufferToBuffer(pre.buffer, pre.offset, joined, 0, prefix.byteLength);
-          enc.copyBufferToBuffer(q, 0, joined, prefix.byteLength, n * 32);
-          dev.queue.submit([enc.finish()]);
-          scalars = { buffer: joined, offset: 0, n: prefix.byteLength / 32 + n };
-        }
-        return await gpuMsmG1(this.ctx, await this.uploaded(bases, 'g1'), scalars, this.msm);
-      } finally {
-        // the MSM's commands that read them have completed when it returns
-        q.destroy();
-        joined?.destroy();
-      }
+      return out;
     });
+    return Promise.all([q, bases]).then(
+      ([qBuf, b]) => this.onGpu(() => this.hMsm(qBuf, power, b, prefix)),
+      async (e: unknown) => {
+        // the quotient's buffer, if it was made, is freed after the queued work
+        const qBuf = await q.catch(() => undefined);
+        if (qBuf) await this.onGpu(async () => qBuf.destroy());
+        throw e;
+      },
+    );
+  }
+
+  /** msmG1(bases, prefix ‖ quotient) with the quotient on the device; frees it. Call on the GPU queue. */
+  private async hMsm(q: GPUBuffer, power: number, bases: Uint8Array, prefix: Uint8Array): Promise<Uint8Array> {
+    const dev = this.ctx.device;
+    let joined: GPUBuffer | undefined;
+    try {
+      const n = 2 ** power;
+      let scalars: GpuScalars = { buffer: q, offset: 0, n };
+      if (prefix.byteLength > 0) {
+        joined = storageBuffer(dev, prefix.byteLength + n * 32, 0, 'prefix ‖ quotient');
+        const enc = dev.createCommandEncoder();
+        const pre = this.onDevice(prefix);
+        if (pre instanceof Uint8Array) dev.queue.writeBuffer(joined, 0, pre.buffer, pre.byteOffset, pre.byteLength);
+        else enc.copyBufferToBuffer(pre.buffer, pre.offset, joined, 0, prefix.byteLength);
+        enc.copyBufferToBuffer(q, 0, joined, prefix.byteLength, n * 32);
+        dev.queue.submit([enc.finish()]);
+        scalars = { buffer: joined, offset: 0, n: prefix.byteLength / 32 + n };
+      }
+      return await gpuMsmG1(this.ctx, await this.uploaded(bases, 'g1'), scalars, this.msm);
+    } finally {
+      // the MSM's commands that read them have completed when it returns
+      q.destroy();
+      joined?.destroy();
+    }
   }
 
   /** Frees the GPU copy of one bases array (after the GPU work queued so far); a later use uploads it again. */
