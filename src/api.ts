@@ -29,7 +29,7 @@ import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
-import { checkKeys, recordKeys, sha256File } from './setup/keys.js';
+import { checkKeysAsync, recordKeys, sha256File } from './setup/keys.js';
 import { snarkjs, snarkLogger, type SnarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
@@ -538,8 +538,15 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     await writeWtns(proofFileIn(stage, 'witness'), witness);
     const t1 = performance.now();
     progress?.step?.(`prove (${prover.name})`);
-    checkKeys(zkey, paths.file('vkey'));
-    const { proof, publicSignals } = await prover.prove(zkey, proofFileIn(stage, 'witness'), progress);
+    // the key's hash is checked while the proof runs (both read the file); a changed key is
+    // named whatever the prover made of it, and no proof of it is kept
+    const keys = checkKeysAsync(zkey, paths.file('vkey'));
+    keys.catch(() => {});
+    const { proof, publicSignals } = await prover.prove(zkey, proofFileIn(stage, 'witness'), progress).catch(async (e: unknown) => {
+      await keys;
+      throw e;
+    });
+    await keys;
     const t2 = performance.now();
     // a proof is written only once it verifies (a damaged key gives an invalid one: say so, exit ≠ 0)
     const vk = readJson(paths.require('vkey', 'setup')) as VerificationKey;

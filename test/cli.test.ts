@@ -184,7 +184,7 @@ describe('zkonnx CLI: the ceremony verbs and the safety of what it writes', () =
     expect(existsSync(join(build, 'proofs', 'keep.tmp-2147483646'))).toBe(false);
   }, 120_000);
 
-  it('a damaged proving key is named before proving (KEY_CHANGED); without keys.json the proof is still verified before it is written', async () => {
+  it('a damaged proving key is named (KEY_CHANGED) and no proof of it is kept; without keys.json the proof is still verified before it is written', async () => {
     const zkey = join(build, 'circuit_final.zkey');
     const good = readFileSync(zkey);
     // flip the second point of the A section (5) of the snarkjs .zkey: a key that gives invalid proofs

@@ -1,8 +1,9 @@
 // The keys a build proves with are the keys setup made: setup (and each ceremony contribution)
-// records their sha256 in keys.json beside them, and every prover checks it before proving, so a
-// damaged or swapped circuit_final.zkey fails with a named error instead of an invalid proof.
+// records their sha256 in keys.json beside them, and every prover checks it (`prove` while the
+// proof runs, keeping the proof only if it matches), so a damaged or swapped circuit_final.zkey
+// fails with a named error instead of an invalid proof.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 
@@ -35,13 +36,31 @@ export function recordKeys(zkeyPath: string, vkeyPath: string): void {
  * their proofs are still verified before they are written.
  */
 export function checkKeys(zkeyPath: string, vkeyPath: string, zkeyBytes?: Uint8Array): void {
+  const want = recorded(zkeyPath);
+  if (!want) return;
+  compare(zkeyPath, vkeyPath, want, zkeyBytes ? createHash('sha256').update(zkeyBytes).digest('hex') : sha256File(zkeyPath));
+}
+
+/**
+ * checkKeys without blocking: the key is hashed as it streams in, so the check can run beside a
+ * proof that reads the same file (the proof is then kept only if this resolves).
+ */
+export async function checkKeysAsync(zkeyPath: string, vkeyPath: string): Promise<void> {
+  const want = recorded(zkeyPath);
+  if (!want) return;
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(zkeyPath, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+  compare(zkeyPath, vkeyPath, want, h.digest('hex'));
+}
+
+function recorded(zkeyPath: string): KeyHashes | undefined {
   const file = keysFile(zkeyPath);
-  if (!existsSync(file)) return;
-  const want = JSON.parse(readFileSync(file, 'utf8')) as KeyHashes;
-  const got: KeyHashes = {
-    zkeySha256: zkeyBytes ? createHash('sha256').update(zkeyBytes).digest('hex') : sha256File(zkeyPath),
-    vkeySha256: existsSync(vkeyPath) ? sha256File(vkeyPath) : '',
-  };
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyHashes) : undefined;
+}
+
+function compare(zkeyPath: string, vkeyPath: string, want: KeyHashes, zkeySha256: string): void {
+  const file = keysFile(zkeyPath);
+  const got: KeyHashes = { zkeySha256, vkeySha256: existsSync(vkeyPath) ? sha256File(vkeyPath) : '' };
   for (const [k, path] of [['zkeySha256', zkeyPath], ['vkeySha256', vkeyPath]] as const) {
     if (got[k] !== want[k]) {
       throw new ZkonnxError('KEY_CHANGED', `${path} is not the file setup wrote (sha256 ${got[k].slice(0, 16)}…, setup recorded ${want[k].slice(0, 16)}… in ${file})`, {
