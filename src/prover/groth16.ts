@@ -153,6 +153,7 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   const splitC = zkey.C.byteLength > 0 && fitsBits(wC, SPLIT_C_BITS);
   const chReady = splitC ? ready.H : Promise.all([ready.C, ready.H]);
   const chBases = chReady.then(() => (splitC ? zkey.H : zkey.CH));
+  chBases.catch(() => {}); // awaited where H's MSM starts; an earlier failure must not leave it unhandled
   const prefix = splitC ? new Uint8Array(0) : wC;
   step('A/B/C evaluations');
   let abc = 0;
