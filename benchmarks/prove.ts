@@ -177,7 +177,7 @@ async function benchProof(power: number, loaded: Loaded[], runs: number): Promis
     const wtns = readFileSync(k.wtns);
     for (const l of loaded) {
       if (!l.backend) continue;
-      const prover = await createProverFromKey(new Uint8Array(readFileSync(k.zkey)), l.backend);
+      const prover = await createProverFromKey(k.zkey, l.backend);
       await check(`${l.name} prepared`, await prover.prove(new Uint8Array(wtns)));
       let best = Infinity;
       for (let run = 0; run < runs; run++) {

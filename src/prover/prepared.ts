@@ -1,20 +1,21 @@
 // A prepared prover: one build's proving key read, checked and parsed once, then any number of
 // witnesses proved with it. The key's sections are copied into one compact buffer (C and H
-// adjacent: the bases of pi_c's MSM, which groth16Prove concatenates per proof), so the file's
-// bytes can go, and the same section arrays reach the backend on every proof: a backend keeps
-// its converted or uploaded copies per array (the WebGPU backend uploads the key once).
+// adjacent: the bases of pi_c's MSM, which groth16Prove concatenates per proof; a key past 2 GiB
+// keeps a buffer per section and joins C and H once), so the file's bytes can go, and the same
+// section arrays reach the backend on every proof: a backend keeps its converted or uploaded
+// copies per array (the WebGPU backend uploads the key once).
 //
 // createProver reads a build folder (Node); createProverFromKey takes the key's bytes (the
-// in-browser page, which fetches them). The build-folder modules are imported only by
-// createProver: the page's bundle never runs their Node-only code.
+// in-browser page, which fetches them) or a key file's path (Node). The build-folder modules are
+// imported only by createProver: the page's bundle never runs their Node-only code.
 import { ZkonnxError } from '../errors.js';
 import type { BackendName, ProverBackend as Backend } from './backend.js';
-import { loadBinSource, type BinSource } from './bin-source.js';
+import type { BinSource } from './bin-source.js';
 import { bn128 } from './curve.js';
 import { groth16ProveParsed, type BasesKeeper, type Groth16ProveOptions, type Groth16Result, type ParsedZkey } from './groth16.js';
 import { autoBackend, loadBackend, type ProverBackend } from './index.js';
 import { WasmBackend } from './wasm.js';
-import { parseZkey, type Zkey } from './zkey.js';
+import { BULK_SECTIONS, openZkey, parseZkey, type Zkey } from './zkey.js';
 
 export interface PreparedProver {
   /** The backend it proves with (`auto` resolved). */
@@ -46,6 +47,8 @@ export interface ProverFromKeyOptions {
   allowSoftware?: boolean;
   /** The key's name in messages. */
   file?: string;
+  /** Keys above this many bytes keep a buffer per section instead of one compact buffer (default 2 GiB; lower in tests). */
+  compactMaxBytes?: number;
 }
 
 const G1 = 64;
@@ -80,30 +83,45 @@ export function gpuPreparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** 
  * not the key setup wrote, as `prove` does) and prepares it for `backend`.
  */
 export async function createProver(opts: CreateProverOptions): Promise<PreparedProver> {
-  const [{ BuildPaths }, { checkKeys }] = await Promise.all([import('../paths.js'), import('../setup/keys.js')]);
+  const [{ BuildPaths }, { checkKeysAsync }] = await Promise.all([import('../paths.js'), import('../setup/keys.js')]);
   const paths = new BuildPaths(opts.buildDir);
   const zkeyPath = paths.require('zkey', 'setup');
   const backend = await pickBackend(opts.backend ?? 'auto', opts.allowSoftware); // an unavailable backend fails before the read
   try {
-    const { buf } = await loadBinSource(zkeyPath, 'zkey'); // read once: hashed, then parsed
-    checkKeys(zkeyPath, paths.file('vkey'), buf);
-    return prepare(buf, backend, true, zkeyPath);
+    // read once, and hashed beside the read (the page cache serves both); a changed key is named
+    // as such (KEY_CHANGED) whatever the reader made of it
+    const [read, keys] = await Promise.allSettled([readWhole(zkeyPath), checkKeysAsync(zkeyPath, paths.file('vkey'))]);
+    if (keys.status === 'rejected') throw keys.reason;
+    if (read.status === 'rejected') throw read.reason;
+    return prepare(read.value, backend, true, zkeyPath);
   } catch (e) {
     await backend.release?.();
     throw e;
   }
 }
 
+/** A key file read section by section (openZkey: past 2 GiB too), all of it. */
+async function readWhole(path: string): Promise<Zkey> {
+  const opened = await openZkey(path);
+  try {
+    await Promise.all(BULK_SECTIONS.map((s) => opened.ready[s]));
+    return opened.zkey;
+  } finally {
+    await opened.close();
+  }
+}
+
 /**
- * A prepared prover from a key's bytes (no keys.json check: the caller vouches for them).
- * `backend`: a name, loaded here (and released with the prover), or a backend instance the caller
- * owns (release() then frees only what it keeps for this key).
+ * A prepared prover from a key's bytes, or a key file's path (no keys.json check: the caller
+ * vouches for the key). `backend`: a name, loaded here (and released with the prover), or a
+ * backend instance the caller owns (release() then frees only what it keeps for this key).
  */
-export async function createProverFromKey(zkeyBytes: Uint8Array, backend: ProverBackend | Backend = 'auto', opts: ProverFromKeyOptions = {}): Promise<PreparedProver> {
+export async function createProverFromKey(zkey: Uint8Array | string, backend: ProverBackend | Backend = 'auto', opts: ProverFromKeyOptions = {}): Promise<PreparedProver> {
   const own = typeof backend === 'string';
   const b = own ? await pickBackend(backend, opts.allowSoftware) : backend;
   try {
-    return prepare(zkeyBytes, b, own, opts.file ?? '<in-memory zkey>');
+    const file = opts.file ?? (typeof zkey === 'string' ? zkey : '<in-memory zkey>');
+    return prepare(typeof zkey === 'string' ? await readWhole(zkey) : parseZkey(zkey, file), b, own, file, opts.compactMaxBytes);
   } catch (e) {
     if (own) await b.release?.();
     throw e;
@@ -117,13 +135,26 @@ async function pickBackend(name: ProverBackend, allowSoftware?: boolean): Promis
   return name === 'auto' ? autoBackend() : loadBackend(name, { allowSoftware });
 }
 
-/** The key's sections copied into one 8-byte-aligned buffer, C and H adjacent (CH). */
-function compact(z: Zkey): { key: ParsedZkey; bytes: number } {
+/** Largest compact buffer: past it (2^23 constraints and up) the sections stay in their own buffers. */
+const COMPACT_MAX = 2 ** 31;
+
+/**
+ * The key's sections copied into one 8-byte-aligned buffer, C and H adjacent (CH); a key too big
+ * for one buffer keeps its sections (a buffer each, as openZkey read them) and joins C and H.
+ */
+function compact(z: Zkey, maxBytes = COMPACT_MAX): { key: ParsedZkey; bytes: number } {
   const h = z.header;
   const points = [h.vk_alpha_1, h.vk_beta_1, h.vk_beta_2, h.vk_gamma_2, h.vk_delta_1, h.vk_delta_2];
   const parts = [z.coefs, z.A, z.B1, z.B2, z.C, z.H, ...points];
   const pad = (n: number) => Math.ceil(n / 8) * 8;
-  const buf = new Uint8Array(parts.reduce((s, p) => s + pad(p.byteLength), 0));
+  const total = parts.reduce((s, p) => s + pad(p.byteLength), 0);
+  if (total > maxBytes) {
+    const CH = new Uint8Array(z.C.byteLength + z.H.byteLength);
+    CH.set(z.C);
+    CH.set(z.H, z.C.byteLength);
+    return { key: { ...z, CH }, bytes: total + CH.byteLength };
+  }
+  const buf = new Uint8Array(total);
   let at = 0;
   const put = (x: Uint8Array) => {
     const v = buf.subarray(at, at + x.byteLength);
@@ -146,8 +177,8 @@ function compact(z: Zkey): { key: ParsedZkey; bytes: number } {
   return { key, bytes: buf.byteLength };
 }
 
-function prepare(zkeyBytes: Uint8Array, backend: Backend, ownBackend: boolean, file: string): PreparedProver {
-  const { key: parsed, bytes } = compact(parseZkey(zkeyBytes, file));
+function prepare(zkey: Zkey, backend: Backend, ownBackend: boolean, file: string, compactMax?: number): PreparedProver {
+  const { key: parsed, bytes } = compact(zkey, compactMax);
   let key: ParsedZkey | undefined = parsed;
   let b = backend;
   const { power, nVars } = parsed.header;
