@@ -28,7 +28,9 @@ import { cacheDir } from '../src/paths.js';
 import type { BackendName, ProverBackend } from '../src/prover/backend.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
 import { groth16Prove } from '../src/prover/groth16.js';
-import { createProverFromKey, loadBackend } from '../src/prover/index.js';
+import { createProverFromKey, gpuPreparedBytes, gpuProofBytes, loadBackend } from '../src/prover/index.js';
+import { gpuMemory, resetGpuPeak } from '../src/prover/webgpu/gpu.js';
+import { openZkey } from '../src/prover/zkey.js';
 import type { WebGpuBackend } from '../src/prover/webgpu/backend.js';
 import type { MsmTuning } from '../src/prover/webgpu/msm.js';
 import { combTimes } from '../src/setup/fast/kernels.js';
@@ -145,7 +147,7 @@ interface ProofRow {
   constraints: number;
   snarkjsS: number;
   /** `prepared`: best proof time with the key read, parsed (and uploaded) once beforehand (createProverFromKey) */
-  backends: Record<string, { s?: number; ratio?: number; unavailable?: string; stages?: Record<string, number>; prepared?: number }>;
+  backends: Record<string, { s?: number; ratio?: number; unavailable?: string; stages?: Record<string, number>; prepared?: number; gpuPeakBytes?: number; gpuPlanBytes?: number }>;
 }
 
 async function benchProof(power: number, loaded: Loaded[], runs: number): Promise<ProofRow> {
@@ -163,12 +165,23 @@ async function benchProof(power: number, loaded: Loaded[], runs: number): Promis
     await check('snarkjs', theirs);
     for (const l of loaded) {
       if (!l.backend) continue;
+      const dev = (l.backend as Partial<WebGpuBackend>).ctx?.device;
+      const before = dev ? gpuMemory(dev).live : 0;
+      if (dev) resetGpuPeak(dev);
       t0 = performance.now();
       const ours = await groth16Prove(k.zkey, k.wtns, l.backend);
       const s = (performance.now() - t0) / 1000;
       await check(l.name, ours);
       const b = row.backends[l.name]!;
       if (s < b.s!) Object.assign(b, { s, stages: { ...ours.timings } });
+      if (dev) {
+        // the device memory a one-shot proof took at its peak (its key's uploads included), and the plan
+        const z = await openZkey(k.zkey);
+        await z.close();
+        const { power: p, nVars, nPublic } = z.zkey.header;
+        b.gpuPeakBytes = Math.max(b.gpuPeakBytes ?? 0, gpuMemory(dev).peak - before);
+        b.gpuPlanBytes = gpuPreparedBytes(p, nVars, z.zkey.nCoef) + gpuProofBytes(p, nVars, nPublic, (l.backend as WebGpuBackend).g2 === 'gpu');
+      }
     }
   }
   if (withPrepared) {
@@ -260,9 +273,16 @@ const render = () => {
     return [`2^${r.power}`, n, ...[st['read'], st['abc'], st['quotient'], st['msm'], st['total']].map((x) => (x ?? 0).toFixed(3)),
       ...(withPrepared ? [b.prepared?.toFixed(3) ?? '', b.prepared ? (b.prepared / r.snarkjsS).toFixed(3) : ''] : [])];
   }));
+  const mib = (x: number) => (x / 2 ** 20).toFixed(1);
+  const memBody = proofRows.flatMap((r) => backendNames.filter((n) => r.backends[n]?.gpuPeakBytes !== undefined).map((n) => {
+    const b = r.backends[n]!;
+    return [`2^${r.power}`, n, mib(b.gpuPeakBytes!), mib(b.gpuPlanBytes!), (b.gpuPeakBytes! / b.gpuPlanBytes!).toFixed(2)];
+  }));
+  const memTable = memBody.length ? `\n\n${table(['proof', 'backend', 'GPU peak MiB', 'planned MiB', 'peak/planned'], memBody)}` : '';
   return `machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? l.backend.description : `${l.name} unavailable`)).join('; ')}; best of ${msmRuns} (MSM) and ${runs} (proofs)\n\n`
     + `${msmTable('G1', msmRows)}\n\n${table(proofHeader, proofBody)}`
     + (stageBody.length ? `\n\n${table(stageHeader, stageBody)}` : '')
+    + memTable
     + (g2Rows.length ? `\n\n${msmTable('G2', g2Rows)}` : '')
     + (tune ? `\n\n${tuneTable(tune)}` : '')
     + (skipped.length ? `\n\nskipped (over --budget-s ${budgetS}): ${skipped.join(', ')}` : '');

@@ -18,7 +18,8 @@ import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { buildModel } from '../src/onnx/write.js';
 import { tinyMlp } from './helpers/tiny-mlp.js';
 import { groth16Prove } from '../src/prover/groth16.js';
-import { createProver, createProverFromKey, gpuPreparedBytes, loadBackend, preparedBytes } from '../src/prover/index.js';
+import { createProver, createProverFromKey, gpuPreparedBytes, gpuProofBytes, loadBackend, preparedBytes } from '../src/prover/index.js';
+import { gpuMemory, resetGpuPeak } from '../src/prover/webgpu/gpu.js';
 import { parseZkey } from '../src/prover/zkey.js';
 import type { WebGpuBackend } from '../src/prover/webgpu/backend.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
@@ -167,8 +168,21 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
     const backend = (await loadBackend('webgpu', { allowSoftware: true })) as WebGpuBackend;
     const prover = await createProverFromKey(new Uint8Array(readFileSync(zkeyPath)), backend);
     expect(prover.name).toBe('webgpu');
+    const dev = backend.ctx.device;
+    const before = gpuMemory(dev).live;
+    resetGpuPeak(dev);
     const r1 = await prover.prove(await wtnsOf(buildDir, inputs[0]!));
     const uploads = backend.stats.baseUploads;
+    {
+      // the device memory the first proof took at its peak (key uploads, scratch), against the plan
+      const z = parseZkey(new Uint8Array(readFileSync(zkeyPath)), zkeyPath);
+      const { power, nVars, nPublic } = z.header;
+      const used = gpuMemory(dev).peak - before;
+      const plan = gpuPreparedBytes(power, nVars, z.nCoef) + gpuProofBytes(power, nVars, nPublic, backend.g2 === 'gpu');
+      console.log(`GPU memory at the first proof's peak: ${used} bytes, planned ${plan}`);
+      expect(used).toBeLessThanOrEqual(plan);
+      expect(used).toBeGreaterThan(plan / 4);
+    }
     // A, B1, C and H (a model's witness is small: C's MSM runs on its own, early); B2 is a G2 MSM, on the CPU
     expect(uploads).toBe(4);
     expect(backend.stats.coefUploads).toBe(1); // the A/B/C evaluations run on the GPU, from the key's coefficients kept there

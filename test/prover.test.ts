@@ -16,7 +16,9 @@ import { BuildPaths } from '../src/paths.js';
 import type { ProverBackend } from '../src/prover/backend.js';
 import { bn128 } from '../src/prover/curve.js';
 import { groth16Prove } from '../src/prover/groth16.js';
-import { computeWitness, getProver, loadBackend } from '../src/prover/index.js';
+import { computeWitness, getProver, gpuPreparedBytes, gpuProofBytes, loadBackend } from '../src/prover/index.js';
+import type { WebGpuBackend } from '../src/prover/webgpu/backend.js';
+import { gpuMemory, resetGpuPeak } from '../src/prover/webgpu/gpu.js';
 import { testGpu } from './helpers/webgpu.js';
 import { BN254_Q, BULK_SECTIONS, openZkey, parseZkey } from '../src/prover/zkey.js';
 import { combTimes } from '../src/setup/fast/kernels.js';
@@ -281,8 +283,17 @@ describe('webgpu prover (Mesa llvmpipe where there is no GPU)', async () => {
     const webgpu = await loadBackend('webgpu', { allowSoftware: true });
     const wasm = await loadBackend('wasm');
     const rs = { r: 0n, s: 0n };
+    const dev = (webgpu as WebGpuBackend).ctx.device;
     for (const c of circuits) {
+      const before = gpuMemory(dev).live;
+      resetGpuPeak(dev);
       const g = await groth16Prove(c.zkey, c.wtns, webgpu, { rs });
+      // the device memory it took at its peak (the key's uploads and the proof's scratch), against the plan
+      const { header: h, nCoef } = parseZkey(new Uint8Array(readFileSync(c.zkey)), c.zkey);
+      const plan = gpuPreparedBytes(h.power, h.nVars, nCoef) + gpuProofBytes(h.power, h.nVars, h.nPublic, (webgpu as WebGpuBackend).g2 === 'gpu');
+      const used = gpuMemory(dev).peak - before;
+      console.log(`2^${c.power}: GPU memory at the proof's peak ${used} bytes, planned ${plan}`);
+      expect(used, `2^${c.power}`).toBeLessThanOrEqual(plan);
       expect(g.proof, `2^${c.power}`).toEqual((await groth16Prove(c.zkey, c.wtns, wasm, { rs })).proof);
       const r = await groth16Prove(c.zkey, c.wtns, webgpu);
       expect(await snarkVerify(c, r), `2^${c.power}`).toBe(true);

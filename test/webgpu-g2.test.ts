@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as api from '../src/api.js';
 import { buildModel } from '../src/onnx/write.js';
 import { groth16Prove } from '../src/prover/groth16.js';
-import { loadBackend } from '../src/prover/index.js';
+import { gpuPreparedBytes, gpuProofBytes, loadBackend } from '../src/prover/index.js';
 import { WebGpuBackend } from '../src/prover/webgpu/backend.js';
+import { parseZkey } from '../src/prover/zkey.js';
 import { tinyMlp } from './helpers/tiny-mlp.js';
-import { dispatch, pipeline, readU32, storageBuffer, uniformU32, uploadBuffer } from '../src/prover/webgpu/gpu.js';
+import { dispatch, gpuMemory, pipeline, readU32, resetGpuPeak, storageBuffer, uniformU32, uploadBuffer } from '../src/prover/webgpu/gpu.js';
 import { gpuMsmG1, gpuMsmG2, uploadBasesG2 } from '../src/prover/webgpu/msm.js';
 import * as ref from '../src/prover/webgpu/reference.js';
 import * as g2 from '../src/prover/webgpu/reference-g2.js';
@@ -219,7 +220,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       const wtns = join(buildDir, 'proofs', 'default', 'witness.wtns');
       const gpuG2 = await WebGpuBackend.create({ allowSoftware: true, g2: 'gpu' });
       const rs = { r: 0n, s: 0n };
+      const dev = gpuG2.ctx.device;
+      const before = gpuMemory(dev).live;
+      resetGpuPeak(dev);
       const got = await groth16Prove(zkey, wtns, gpuG2, { rs });
+      // its device memory at the peak, G2's scratch and points included, against the plan
+      const { header: h, nCoef } = parseZkey(new Uint8Array(readFileSync(zkey)), zkey);
+      expect(gpuMemory(dev).peak - before).toBeLessThanOrEqual(gpuPreparedBytes(h.power, h.nVars, nCoef) + gpuProofBytes(h.power, h.nVars, h.nPublic, true));
       expect(got.proof).toEqual((await groth16Prove(zkey, wtns, await loadBackend('wasm'), { rs })).proof);
       const vkey = JSON.parse(readFileSync(join(buildDir, 'verification_key.json'), 'utf8'));
       const fresh = await groth16Prove(zkey, wtns, gpuG2);

@@ -16,7 +16,7 @@ import type { MsmTuning } from './webgpu/msm.js';
 export type ProverBackend = BackendName | 'auto';
 export type { Backend, BackendName };
 export { groth16Prove };
-export { createProver, createProverFromKey, gpuPreparedBytes, preparedBytes, type CreateProverOptions, type PreparedProver, type ProverFromKeyOptions } from './prepared.js';
+export { createProver, createProverFromKey, gpuPreparedBytes, gpuProofBytes, preparedBytes, type CreateProverOptions, type PreparedProver, type ProverFromKeyOptions } from './prepared.js';
 
 export interface Groth16Prover {
   readonly name: BackendName;

@@ -15,6 +15,46 @@ const MAP_MODE_READ = 0x0001;
 
 const pipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
+/** Device memory in buffers made here: bytes live now, and the most live since resetGpuPeak. */
+export interface GpuMemory {
+  readonly live: number;
+  readonly peak: number;
+}
+const meters = new WeakMap<GPUDevice, { live: number; peak: number }>();
+const meter = (device: GPUDevice) => {
+  let m = meters.get(device);
+  if (!m) meters.set(device, (m = { live: 0, peak: 0 }));
+  return m;
+};
+
+/** What the prover's buffers take on `device` (every buffer is made by the helpers below). */
+export function gpuMemory(device: GPUDevice): GpuMemory {
+  const { live, peak } = meter(device);
+  return { live, peak };
+}
+
+/** Starts a new peak from what is live now (before a proof, to see what the proof adds). */
+export function resetGpuPeak(device: GPUDevice): void {
+  const m = meter(device);
+  m.peak = m.live;
+}
+
+/** Creates a buffer counted by gpuMemory until it is destroyed. */
+function created(device: GPUDevice, desc: GPUBufferDescriptor): GPUBuffer {
+  const buf = device.createBuffer(desc);
+  const m = meter(device);
+  m.live += buf.size;
+  m.peak = Math.max(m.peak, m.live);
+  const destroy = buf.destroy.bind(buf);
+  let gone = false;
+  buf.destroy = () => {
+    if (!gone) m.live -= buf.size;
+    gone = true;
+    destroy();
+  };
+  return buf;
+}
+
 /**
  * A compute pipeline for (device, WGSL text, entry point), compiled once. Compilation errors
  * reject with the compiler's messages (createComputePipelineAsync).
@@ -45,7 +85,7 @@ const size4 = (n: number) => Math.max(4, Math.ceil(n / 4) * 4);
 
 /** A zero-filled storage buffer. */
 export function storageBuffer(device: GPUDevice, byteLength: number, extraUsage = 0, label?: string): GPUBuffer {
-  return device.createBuffer({
+  return created(device, {
     size: size4(byteLength),
     usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST | extraUsage,
     label,
@@ -54,7 +94,7 @@ export function storageBuffer(device: GPUDevice, byteLength: number, extraUsage 
 
 /** A storage buffer holding `data` (mapped at creation: no staging copy). */
 export function uploadBuffer(device: GPUDevice, data: ArrayBufferView, extraUsage = 0, label?: string): GPUBuffer {
-  const buf = device.createBuffer({
+  const buf = created(device, {
     size: size4(data.byteLength),
     usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST | extraUsage,
     mappedAtCreation: true,
@@ -67,7 +107,7 @@ export function uploadBuffer(device: GPUDevice, data: ArrayBufferView, extraUsag
 
 /** A uniform buffer of u32 parameters. */
 export function uniformU32(device: GPUDevice, words: readonly number[]): GPUBuffer {
-  const buf = device.createBuffer({
+  const buf = created(device, {
     size: Math.max(16, Math.ceil((words.length * 4) / 16) * 16),
     usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
     mappedAtCreation: true,
@@ -80,7 +120,7 @@ export function uniformU32(device: GPUDevice, words: readonly number[]): GPUBuff
 /** Copies `byteLength` bytes of `src` from `offset` back to the host. */
 export async function readBuffer(device: GPUDevice, src: GPUBuffer, offset = 0, byteLength = src.size - offset): Promise<Uint8Array> {
   const size = size4(byteLength);
-  const staging = device.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+  const staging = created(device, { size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
   const enc = device.createCommandEncoder();
   enc.copyBufferToBuffer(src, offset, staging, 0, size);
   device.queue.submit([enc.finish()]);

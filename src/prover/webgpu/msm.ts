@@ -23,7 +23,7 @@
 // the CPU reference (reference.ts); it is slow (BigInt) and meant for small inputs.
 import { ZkonnxError } from '../../errors.js';
 import type { GpuContext } from './device.js';
-import { BufferUsage, dispatch, pipeline, readBuffer, uniformU32, uploadBuffer, workgroupSize } from './gpu.js';
+import { dispatch, pipeline, readBuffer, storageBuffer, uniformU32, uploadBuffer, workgroupSize } from './gpu.js';
 import * as ref from './reference.js';
 import * as ref2 from './reference-g2.js';
 import type { GroupName } from './wgsl/curve.js';
@@ -212,6 +212,57 @@ export function maxChunkPoints(ctx: GpuContext, taskSize = 32, group: GroupName 
   return 1 << 8;
 }
 
+/**
+ * The scratch buffers (by name) an MSM of n points allocates, at most: what `stages` asks the
+ * workspace for with the window chosen for n scalars of `bits` bits. The workspace keeps each
+ * buffer at the largest size asked so far, so a proof's MSMs together hold the per-name maximum
+ * (mergeWorkspace). For planning device memory (gpuProofBytes); a test holds it against the
+ * device's measured use.
+ */
+export function msmWorkspace(n: number, group: GroupName = 'g1', opts: { taskSize?: number; reduceThreads?: number; bits?: number } = {}): Map<string, number> {
+  const S = opts.taskSize ?? 32;
+  const proj = GROUPS[group].projBytes;
+  const bits = opts.bits ?? ref.MAX_SCALAR_BITS;
+  const c = chooseWindow(n, bits);
+  const K = ref.numWindows(c, bits);
+  const H = 2 ** (c - 1);
+  const NK = K * H;
+  const r16 = (b: number) => Math.max(16, Math.ceil(b / 16) * 16);
+  const ws = new Map<string, number>();
+  const put = (name: string, bytes: number) => ws.set(name, Math.max(ws.get(name) ?? 0, r16(bytes)));
+  for (const name of ['stats', 'info', 'none']) put(name, 16);
+  put('scalars', n * 32);
+  for (const name of ['counts', 'offsets', 'cursor', 'tasksA', 'toffsA', 'tasksB', 'toffsB']) put(name, (NK + 1) * 4);
+  put('entries', n * K * 4);
+  // the scans' block sums, level by level
+  for (let len = NK + 1, d = 0; len > 1; d++) {
+    len = Math.ceil(len / 256);
+    put(`scanSums${d}`, len * 4);
+    put(`scanOffs${d}`, len * 4);
+  }
+  // partial sums: the first level's tasks; the next level's are fewer
+  const T = Math.ceil((n * K) / S) + NK;
+  put('partA', T * proj);
+  put('partB', (Math.ceil(T / S) + NK) * proj);
+  put('buckets', NK * proj);
+  const want = Math.max(1, Math.floor((opts.reduceThreads ?? 1 << 16) / K));
+  let nseg = 1;
+  while (nseg * 2 <= Math.min(H, want)) nseg *= 2;
+  put('segs', K * nseg * proj);
+  put('sumA', K * Math.ceil(nseg / 8) * proj);
+  put('sumB', K * Math.ceil(nseg / 64) * proj);
+  return ws;
+}
+
+/** The per-name maximum of several MSMs' workspaces: what the shared workspace grows to. */
+export function mergeWorkspace(...all: Map<string, number>[]): number {
+  const m = new Map<string, number>();
+  for (const ws of all) for (const [k, v] of ws) m.set(k, Math.max(m.get(k) ?? 0, v));
+  let total = 0;
+  for (const v of m.values()) total += v;
+  return total;
+}
+
 const debugEnv = () => typeof process !== 'undefined' && process.env?.['ZKONNX_GPU_DEBUG'] === '1';
 
 // ---------------------------------------------------------------------------------------------
@@ -235,7 +286,7 @@ class Workspace {
     let b = this.bufs.get(name);
     if (!b || b.size < size) {
       if (b) this.retired.push(b);
-      b = this.device.createBuffer({ size, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, label: name });
+      b = storageBuffer(this.device, size, 0, name);
       this.bufs.set(name, b);
     }
     return b;
