@@ -16,6 +16,7 @@ export { releaseCurves } from './snark.js';
 export type { ProverBackend } from './prover/index.js';
 // a build's proving key read once, many witnesses proved with it (src/prover/prepared.ts)
 export { createProver, createProverFromKey, gpuPreparedBytes, gpuProofBytes, preparedBytes, type CreateProverOptions, type PreparedProver, type ProverFromKeyOptions } from './prover/index.js';
+export { gpuMemory, resetGpuPeak, type GpuMemory } from './prover/index.js';
 export type { Groth16Result, Groth16Timings, Groth16ProveOptions } from './prover/groth16.js';
 export { startAnvil, type AnvilInstance } from './verifier/anvil.js';
 export { exportSolidityVerifier } from './verifier/solidity.js';

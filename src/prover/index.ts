@@ -17,6 +17,7 @@ export type ProverBackend = BackendName | 'auto';
 export type { Backend, BackendName };
 export { groth16Prove };
 export { createProver, createProverFromKey, gpuPreparedBytes, gpuProofBytes, preparedBytes, type CreateProverOptions, type PreparedProver, type ProverFromKeyOptions } from './prepared.js';
+export { gpuMemory, resetGpuPeak, type GpuMemory } from './webgpu/gpu.js';
 
 export interface Groth16Prover {
   readonly name: BackendName;
