@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Tests compile circuits and run setups: on a loaded 2-core machine a single step can take far
@@ -7,6 +8,12 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 600_000,
+    // Two test files at a time even on 2 cores (vitest's default there is one): much of a file's
+    // time is a single-threaded compile (circom2, llvmpipe's shaders) or a wait on anvil, Redis or
+    // Chromium, which the other file's work fills. A cold run here (2 cores, empty shader cache):
+    // 682 s one at a time, 491 s two at a time. At most 4: every file starts its own prover threads.
+    maxWorkers: Math.min(4, Math.max(2, availableParallelism() - 1)),
+    minWorkers: 1,
     env: {
       // Mesa's llvmpipe (the WebGPU tests' adapter where there is no GPU) compiles shaders without
       // LLVM's optimization passes: the kernels' small test inputs are compile-bound (a cold G2 MSM

@@ -291,5 +291,5 @@ describe('Groth16 proof of training on Iris (logistic, setosa vs rest)', { timeo
     // h1's header lists exactly the ONNX's weight tensors (shapes, order) at the weight scale
     expect(wf.commitHeader.tensors).toEqual([{ shape: g.constants.get('W')!.dims, scale: 12 }, { shape: g.constants.get('C')!.dims, scale: 12 }]);
     expect(b!.float.maxAbsDiff).toBeLessThan(0.01);
-  });
+  }, 300_000); // ~23 s alone here, ~37 s beside another test file
 });
