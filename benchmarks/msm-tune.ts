@@ -1,11 +1,11 @@
 // The GPU MSM's speed parameters chosen by measurement on the adapter at hand (bench:prove --tune):
-// limb width, curve kernels' workgroup size, accumulation task size, window width and the bucket
-// reduction's parallelism. A coordinate search from the defaults: one parameter at a time, each
+// limb width, curve kernels' workgroup size, accumulation task size and the bucket reduction's
+// parallelism. A coordinate search from the defaults: one parameter at a time, each
 // value measured (best of `runs` G1 MSMs at 2^power, random bases and scalars), a new value kept
 // only when it beats the best so far by more than 2% (run-to-run noise). Every result is compared
 // with ffjavascript's; a configuration that gives a wrong point is reported as such, never chosen.
 // Then one profiled MSM each for the defaults and the winner says where the time goes per stage.
-import { chooseWindow, formatMsmTuning, gpuMsmG1, uploadBasesG1, type GpuBases, type MsmTuning } from '../src/prover/webgpu/msm.js';
+import { formatMsmTuning, gpuMsmG1, uploadBasesG1, type GpuBases, type MsmTuning } from '../src/prover/webgpu/msm.js';
 import type { GpuContext } from '../src/prover/webgpu/device.js';
 import { fieldConfig, LIMB_BITS } from '../src/prover/webgpu/wgsl/field.js';
 
@@ -27,14 +27,14 @@ export interface TuneResult {
 type Dim = keyof MsmTuning;
 
 /** Values tried per parameter, in search order; the first of each is the default. */
-function space(ctx: GpuContext, n: number): [Dim, MsmTuning[Dim][]][] {
-  const c = chooseWindow(n);
+function space(ctx: GpuContext): [Dim, MsmTuning[Dim][]][] {
   const reduce = ctx.software ? 1 << 10 : 1 << 16;
   return [
     ['field', [undefined, fieldConfig(LIMB_BITS - 1)]],
     ['curveWorkgroup', [undefined, 32, 128, 256]],
     ['taskSize', [undefined, 16, 64]],
-    ['windowBits', [undefined, c - 1, c + 1].filter((v) => v === undefined || (v >= 2 && v <= 16))],
+    // not the window width: the best one depends on the MSM's size and scalars (chooseWindow
+    // picks it per MSM), and a tuning applies to every MSM of a backend
     ['reduceThreads', [undefined, reduce / 4, reduce * 4]],
   ];
 }
@@ -49,7 +49,6 @@ export async function tuneMsm(
   runs: number,
   log: (msg: string) => void = () => {},
 ): Promise<TuneResult> {
-  const n = scalars.length / 32;
   // converted bases per limb width (the Montgomery form depends on it)
   const uploads = new Map<number, GpuBases>();
   const upload = async (t: MsmTuning) => {
@@ -84,7 +83,7 @@ export async function tuneMsm(
     if (!Number.isFinite(defaultMs)) throw new Error(`GPU MSM with the default parameters failed: ${rows[0]!.error}`);
     let best: MsmTuning = {};
     let bestMs = defaultMs;
-    for (const [dim, values] of space(ctx, n)) {
+    for (const [dim, values] of space(ctx)) {
       let pick: MsmTuning | undefined;
       let pickMs = bestMs * 0.98;
       for (const v of values.slice(1)) {
