@@ -60,10 +60,10 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
   /** Fails (ZkonnxError) without a suitable adapter: a software one only with allowSoftware. */
   static async create(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
     const ctx = await getGpu(opts);
-    const env = typeof process !== 'undefined' ? process.env : {};
-    const g2env = env?.['ZKONNX_GPU_G2'];
+    const env: Record<string, string | undefined> = typeof process !== 'undefined' ? process.env : {};
+    const g2env = env['ZKONNX_GPU_G2'];
     const g2 = opts.g2 ?? (g2env === 'gpu' || g2env === 'cpu' ? g2env : ctx.software ? 'cpu' : 'gpu');
-    const msm = opts.msm ?? parseMsmTuning(env?.['ZKONNX_GPU_MSM'] ?? '');
+    const msm = opts.msm ?? parseMsmTuning(env['ZKONNX_GPU_MSM'] ?? '');
     return new WebGpuBackend(ctx, await WasmBackend.create(), g2, msm);
   }
 
