@@ -1,7 +1,7 @@
 // The GPU MSM's speed parameters chosen by measurement on the adapter at hand (bench:prove --tune):
-// limb width, curve kernels' workgroup size, accumulation task size and the bucket reduction's
-// parallelism. A coordinate search from the defaults: one parameter at a time, each
-// value measured (best of `runs` G1 MSMs at 2^power, random bases and scalars), a new value kept
+// limb width and the Montgomery product's form (its outer loop unrolled or not), curve kernels'
+// workgroup size, accumulation task size and the bucket reduction's parallelism. A coordinate
+// search from the defaults: one parameter at a time, each value measured (best of `runs` G1 MSMs at 2^power, random bases and scalars), a new value kept
 // only when it beats the best so far by more than 2% (run-to-run noise). Every result is compared
 // with ffjavascript's; a configuration that gives a wrong point is reported as such, never chosen.
 // Then one profiled MSM each for the defaults and the winner says where the time goes per stage.
@@ -30,7 +30,9 @@ type Dim = keyof MsmTuning;
 function space(ctx: GpuContext): [Dim, MsmTuning[Dim][]][] {
   const reduce = ctx.software ? 1 << 10 : 1 << 16;
   return [
-    ['field', [undefined, fieldConfig(LIMB_BITS - 1)]],
+    // the Montgomery product's outer loop rolled (the default: Mesa builds it far faster) or
+    // unrolled (literal limb indices: what a GPU compiler may need to keep a limb in a register)
+    ['field', [undefined, fieldConfig(LIMB_BITS, false), fieldConfig(LIMB_BITS - 1), fieldConfig(LIMB_BITS - 1, false)]],
     ['curveWorkgroup', [undefined, 32, 128, 256]],
     ['taskSize', [undefined, 16, 64]],
     // not the window width: the best one depends on the MSM's size and scalars (chooseWindow

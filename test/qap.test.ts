@@ -209,10 +209,10 @@ describe('buildABC on the CPU pool', () => {
 describe('A/B/C on the GPU', async () => {
   const gpu = await testGpu();
   /** gpuABC's three buffers read back, as buildABC returns them. */
-  const onGpu = async ({ zkey, witness }: Case) => {
+  const onGpu = async ({ zkey, witness }: Case, unrolled = false) => {
     const coefs = uploadCoefs(gpu!, zkey);
     try {
-      const bufs = await gpuABC(gpu!, coefs, zkey, witness);
+      const bufs = await gpuABC(gpu!, coefs, zkey, witness, { unrolled });
       const [a, b, c] = await Promise.all(bufs.map((x) => readBuffer(gpu!.device, x, 0, zkey.header.domainSize * 32)));
       bufs.forEach((x) => x.destroy());
       return { a: a!, b: b!, c: c! };
@@ -233,6 +233,9 @@ describe('A/B/C on the GPU', async () => {
       const cpu = await buildABC(t.zkey, t.witness);
       expect([got.a, got.b, got.c]).toEqual([cpu.a, cpu.b, cpu.c]);
     }
+    // the unrolled Montgomery product (MsmTuning unroll=1) computes the same bytes
+    const t = makeCase(base, 1024, w, 3);
+    check(await onGpu(t, true), expected(t));
   }, 120_000);
 
   it('a record out of range fails as on the CPU, before anything is uploaded', () => {

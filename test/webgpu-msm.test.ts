@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZkonnxError } from '../src/errors.js';
 import { dispatch, pipeline, readU32, storageBuffer, uniformU32, uploadBuffer } from '../src/prover/webgpu/gpu.js';
-import { chooseWindow, formatMsmTuning, gpuMsmG1, parseMsmTuning, uploadBasesG1 } from '../src/prover/webgpu/msm.js';
+import { chooseWindow, formatMsmTuning, gpuMsmG1, parseMsmTuning, unrolledMul, uploadBasesG1 } from '../src/prover/webgpu/msm.js';
 import * as ref from '../src/prover/webgpu/reference.js';
 import { curveWgsl, pointIoWgsl } from '../src/prover/webgpu/wgsl/curve.js';
 import { bigintWgsl, fieldWgsl, montgomeryR, packBigints, unpackBigints } from '../src/prover/webgpu/wgsl/field.js';
@@ -71,7 +71,14 @@ describe('CPU reference', () => {
     expect(formatMsmTuning(t)).toBe('limbs=12,wg=128,task=16,reduce=4096,c=15');
     expect(parseMsmTuning('')).toEqual({});
     expect(formatMsmTuning({})).toBe('default');
-    for (const [bad, why] of [['limbs=14', /limb width 14/], ['wg=96', /power of two/], ['task=1', /at least 2/], ['c=17', /2…16/], ['lanes=4', /unknown key "lanes"/], ['wg', /key=positive integer/], ['task=1.5', /key=positive integer/]] as const) {
+    // the product's form: alone, with a limb width (either order), and back to the default
+    expect(parseMsmTuning('unroll=1').field).toMatchObject({ limbBits: 13, rolledMul: false });
+    expect(parseMsmTuning('unroll=1,limbs=12').field).toMatchObject({ limbBits: 12, numLimbs: 22, rolledMul: false });
+    expect(formatMsmTuning(parseMsmTuning('limbs=12,unroll=1,wg=64'))).toBe('limbs=12,unroll=1,wg=64');
+    expect(formatMsmTuning(parseMsmTuning('unroll=0,limbs=13'))).toBe('default');
+    expect(unrolledMul(parseMsmTuning('unroll=1'))).toBe(true);
+    expect(unrolledMul(parseMsmTuning('limbs=12'))).toBe(false);
+    for (const [bad, why] of [['limbs=14', /limb width 14/], ['unroll=2', /unroll=0 or unroll=1/], ['unroll', /unroll=0 or unroll=1/], ['wg=96', /power of two/], ['task=1', /at least 2/], ['c=17', /2…16/], ['lanes=4', /unknown key "lanes"/], ['wg', /key=positive integer/], ['task=1.5', /key=positive integer/]] as const) {
       expect(() => parseMsmTuning(bad), bad).toThrow(why);
       expect(() => parseMsmTuning(bad), bad).toThrow(new RegExp(`in "${bad.replace('.', '\\.')}"`));
     }
@@ -274,10 +281,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       for (const c of [2, 7, 13]) expectSame(await gpuMsmG1(gpu!, basesFF, scalarsLE, { windowBits: c }), want);
     });
 
-    it('another tuning (12-bit limbs, workgroups of 32, tasks of 4) gives the same point; profiling names every stage', async () => {
+    it('another tuning (12-bit limbs, the product unrolled, workgroups of 32, tasks of 4) gives the same point; profiling names every stage', async () => {
       const { basesFF, scalars, scalarsLE } = instance(300);
       const want = await ffMsm(basesFF, scalars);
-      const t = parseMsmTuning('limbs=12,wg=32,task=4,reduce=64');
+      const t = parseMsmTuning('limbs=12,unroll=1,wg=32,task=4,reduce=64');
       const handle = await uploadBasesG1(gpu!, basesFF, t);
       try {
         const stages: string[] = [];

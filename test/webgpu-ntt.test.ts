@@ -176,6 +176,16 @@ describe.skipIf(!gpu)(gpu ? `WebGPU NTT on ${gpu.adapterName}` : 'WebGPU NTT (sk
     }
   });
 
+  it('the unrolled Montgomery product (MsmTuning unroll=1) gives the same NTTs and quotient', async () => {
+    const x = randomFr(2 ** 6);
+    expect(firstDiff(await nttOf(x, { unrolled: true, maxStages: 3 }), ntt(x)), 'NTT').toBe('equal');
+    expect(firstDiff(await nttOf(x, { unrolled: true, shift: 5n }), cosetNtt(x, 5n)), 'coset').toBe('equal');
+    const power = 7;
+    const [a, b, c] = [0, 1, 2].map(() => frToBytes(randomFr(2 ** power), true)) as [Uint8Array, Uint8Array, Uint8Array];
+    const got = await gpuQuotient(ctx, a, b, c, power, { unrolled: true, maxStages: 4 });
+    expect(Buffer.from(got).equals(Buffer.from(await snarkjsQuotient(a, b, c, power)))).toBe(true);
+  });
+
   it('gpuQuotient accepts unaligned views and rejects wrong sizes with what it expected', async () => {
     const power = 3;
     const backing = new Uint8Array(1 + 3 * 256);

@@ -14,6 +14,7 @@ import { dispatch, pipeline, storageBuffer, uniformU32, uploadBuffer, workgroupS
 import { badRecord } from '../qap.js';
 import type { Zkey } from '../zkey.js';
 import { abcWgsl, RECORD_WORDS } from './wgsl/abc.js';
+import { fieldConfig, LIMB_BITS } from './wgsl/field.js';
 
 /** A key's coefficients on the device. */
 export interface GpuCoefs {
@@ -81,11 +82,11 @@ export function uploadCoefs(ctx: GpuContext, zkey: Zkey): GpuCoefs {
  * domainSize × 32 bytes in ffjavascript's Montgomery form, as gpuQuotientOnDevice takes them (the
  * caller owns them). Resolves when the GPU has computed them.
  */
-export async function gpuABC(ctx: GpuContext, coefs: GpuCoefs, zkey: Zkey, witness: Uint8Array | GpuScalars): Promise<[GPUBuffer, GPUBuffer, GPUBuffer]> {
+export async function gpuABC(ctx: GpuContext, coefs: GpuCoefs, zkey: Zkey, witness: Uint8Array | GpuScalars, opts: { unrolled?: boolean } = {}): Promise<[GPUBuffer, GPUBuffer, GPUBuffer]> {
   const dev = ctx.device;
   const n = zkey.header.domainSize;
   const wg = workgroupSize(ctx, 64);
-  const pipe = await pipeline(dev, abcWgsl(wg));
+  const pipe = await pipeline(dev, abcWgsl(wg, fieldConfig(LIMB_BITS, !opts.unrolled)));
   const onHost = witness instanceof Uint8Array;
   if (!onHost && (witness.offset !== 0 || witness.n < zkey.header.nVars)) throw new ZkonnxError('BAD_ARGUMENT', `A/B/C: the witness on the device must start at byte 0 and hold ${zkey.header.nVars} values`);
   const wit = onHost ? uploadBuffer(dev, witness.subarray(0, zkey.header.nVars * 32), 0, 'witness') : witness.buffer;

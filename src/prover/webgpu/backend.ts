@@ -20,7 +20,7 @@ import type { Zkey } from '../zkey.js';
 import { coefsFit, gpuABC, uploadCoefs, type GpuCoefs } from './abc.js';
 import { getGpu, type GetGpuOptions, type GpuContext } from './device.js';
 import { storageBuffer, uploadBuffer } from './gpu.js';
-import { formatMsmTuning, gpuMsmG1, gpuMsmG2, parseMsmTuning, uploadBasesG1, uploadBasesG2, type GpuBases, type GpuScalars, type MsmTuning } from './msm.js';
+import { formatMsmTuning, gpuMsmG1, gpuMsmG2, parseMsmTuning, unrolledMul, uploadBasesG1, uploadBasesG2, type GpuBases, type GpuScalars, type MsmTuning } from './msm.js';
 import { gpuQuotient, gpuQuotientOnDevice } from './ntt.js';
 
 export interface WebGpuBackendOptions extends GetGpuOptions {
@@ -31,7 +31,7 @@ export interface WebGpuBackendOptions extends GetGpuOptions {
   g2?: 'gpu' | 'cpu';
   /**
    * MSM parameters that change speed only (limb width, workgroup size, task size, …), for every
-   * MSM of this backend. Default: env ZKONNX_GPU_MSM (`limbs=12,wg=128`, parseMsmTuning), else
+   * MSM of this backend; an unrolled Montgomery product (unroll=1) for its NTTs and A/B/C too. Default: env ZKONNX_GPU_MSM (`limbs=12,wg=128`, parseMsmTuning), else
    * the built-in defaults.
    */
   msm?: MsmTuning;
@@ -147,7 +147,7 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
   }
 
   quotient(a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number): Promise<Uint8Array> {
-    return this.onGpu(() => gpuQuotient(this.ctx, a, b, c, power));
+    return this.onGpu(() => gpuQuotient(this.ctx, a, b, c, power, { unrolled: unrolledMul(this.msm) }));
   }
 
   /**
@@ -166,13 +166,13 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
           this.stats.coefUploads++;
           return uploadCoefs(this.ctx, zkey);
         });
-        abc = await gpuABC(this.ctx, coefs, zkey, this.onDevice(witness.subarray(0, zkey.header.nVars * 32)));
+        abc = await gpuABC(this.ctx, coefs, zkey, this.onDevice(witness.subarray(0, zkey.header.nVars * 32)), { unrolled: unrolledMul(this.msm) });
       } else {
         const e = await buildABC(zkey, witness);
         abc = [e.a, e.b, e.c];
       }
       marks.abc?.();
-      const out = await gpuQuotientOnDevice(this.ctx, abc[0], abc[1], abc[2], power);
+      const out = await gpuQuotientOnDevice(this.ctx, abc[0], abc[1], abc[2], power, { unrolled: unrolledMul(this.msm) });
       marks.quotient?.();
       return out;
     });

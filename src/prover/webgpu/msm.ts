@@ -73,25 +73,33 @@ export interface MsmOptions {
 /** The MSM options that change speed, not results: what a tuning sweep varies (bench:prove --tune). */
 export type MsmTuning = Pick<MsmOptions, 'windowBits' | 'taskSize' | 'reduceThreads' | 'field' | 'curveWorkgroup'>;
 
-const TUNING_KEYS = ['limbs', 'wg', 'task', 'reduce', 'c'] as const;
+const TUNING_KEYS = ['limbs', 'unroll', 'wg', 'task', 'reduce', 'c'] as const;
 
 /**
- * A tuning written as `limbs=12,wg=128,task=32,reduce=65536,c=15` (any subset; the env variable
- * ZKONNX_GPU_MSM and bench:prove --tune's output use this form). Throws naming the bad item.
+ * A tuning written as `limbs=12,unroll=1,wg=128,task=32,reduce=65536,c=15` (any subset; the env
+ * variable ZKONNX_GPU_MSM and bench:prove --tune's output use this form). `unroll=1` emits the
+ * Montgomery product's outer loop unrolled (FieldConfig.rolledMul false): limb indices become
+ * literals, which a GPU compiler may need to keep an operand in registers; it applies to the
+ * backend's NTTs and A/B/C too. Throws naming the bad item.
  */
 export function parseMsmTuning(text: string): MsmTuning {
   const t: { -readonly [K in keyof MsmTuning]: MsmTuning[K] } = {};
+  let limbs: number | undefined;
+  let unroll: boolean | undefined;
+  let fieldItem = '';
   for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
     const [key, value, extra] = item.split('=');
     const v = Number(value);
     const bad = (why: string) => new ZkonnxError('BAD_ARGUMENT', `GPU MSM tuning "${text}": ${why} in "${item}"`, { hint: `write key=value pairs with keys ${TUNING_KEYS.join(', ')}` });
+    if (key === 'unroll') {
+      if (extra !== undefined || (value !== '0' && value !== '1')) throw bad('expected unroll=0 or unroll=1');
+      unroll = value === '1';
+      continue;
+    }
     if (extra !== undefined || value === undefined || !Number.isInteger(v) || v <= 0) throw bad('expected key=positive integer');
     if (key === 'limbs') {
-      try {
-        t.field = fieldConfig(v);
-      } catch (e) {
-        throw bad((e as Error).message);
-      }
+      limbs = v;
+      fieldItem = item;
     } else if (key === 'wg') {
       if ((v & (v - 1)) !== 0) throw bad('the workgroup size must be a power of two');
       t.curveWorkgroup = v;
@@ -104,19 +112,30 @@ export function parseMsmTuning(text: string): MsmTuning {
       t.windowBits = v;
     } else throw bad(`unknown key "${key}"`);
   }
+  if (limbs !== undefined || unroll !== undefined) {
+    try {
+      t.field = fieldConfig(limbs ?? DEFAULT_FIELD_CONFIG.limbBits, unroll === undefined ? DEFAULT_FIELD_CONFIG.rolledMul : !unroll);
+    } catch (e) {
+      throw new ZkonnxError('BAD_ARGUMENT', `GPU MSM tuning "${text}": ${(e as Error).message} in "${fieldItem}"`, { hint: `write key=value pairs with keys ${TUNING_KEYS.join(', ')}` });
+    }
+  }
   return t;
 }
 
-/** `t` in parseMsmTuning's form (set fields only). */
+/** `t` in parseMsmTuning's form (set fields only; a field configuration as the items that differ from the default). */
 export function formatMsmTuning(t: MsmTuning): string {
   const parts: string[] = [];
-  if (t.field) parts.push(`limbs=${t.field.limbBits}`);
+  if (t.field && t.field.limbBits !== DEFAULT_FIELD_CONFIG.limbBits) parts.push(`limbs=${t.field.limbBits}`);
+  if (t.field && t.field.rolledMul !== DEFAULT_FIELD_CONFIG.rolledMul) parts.push(`unroll=${t.field.rolledMul ? 0 : 1}`);
   if (t.curveWorkgroup) parts.push(`wg=${t.curveWorkgroup}`);
   if (t.taskSize) parts.push(`task=${t.taskSize}`);
   if (t.reduceThreads) parts.push(`reduce=${t.reduceThreads}`);
   if (t.windowBits) parts.push(`c=${t.windowBits}`);
   return parts.join(',') || 'default';
 }
+
+/** Whether a tuning asks for the unrolled Montgomery product (what the backend's NTTs and A/B/C follow). */
+export const unrolledMul = (t: MsmTuning): boolean => t.field !== undefined && !t.field.rolledMul;
 
 /** Bases on the GPU, converted, in chunks of at most `maxChunkPoints` points. */
 export interface GpuBases {

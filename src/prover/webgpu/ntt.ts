@@ -241,17 +241,18 @@ const PLAIN: Omit<PassKernelOptions, 'threads' | 'stages'> = {
  * Montgomery evaluations on the coset out): DIF passes top-down, the bottom pass with the scale
  * between its DIF and DIT stages, DIT passes bottom-up.
  */
-async function cosetRoundTrip(device: GPUDevice, data: GPUBuffer, bits: number, maxStages: number, bufs: Required<PassBuffers>): Promise<Dispatch[]> {
+async function cosetRoundTrip(device: GPUDevice, data: GPUBuffer, bits: number, maxStages: number, bufs: Required<PassBuffers>, unrolled: boolean): Promise<Dispatch[]> {
   const n = 2 ** bits;
+  const plain = { ...PLAIN, ...(unrolled ? { unrolled } : {}) };
   const ranges = passRanges(bits, maxStages);
   const top = ranges.length - 1;
   const launches: Array<Promise<Dispatch>> = [];
   for (let r = top; r >= 1; r--) {
-    launches.push(passLaunch(device, data, n, ranges[r]!.q0, { ...PLAIN, stages: ranges[r]!.stages, convertIn: r === top, dif: true }, bufs));
+    launches.push(passLaunch(device, data, n, ranges[r]!.q0, { ...plain, stages: ranges[r]!.stages, convertIn: r === top, dif: true }, bufs));
   }
-  launches.push(passLaunch(device, data, n, 0, { ...PLAIN, stages: ranges[0]!.stages, convertIn: top === 0, dif: true, scale: true, dit: true }, bufs));
+  launches.push(passLaunch(device, data, n, 0, { ...plain, stages: ranges[0]!.stages, convertIn: top === 0, dif: true, scale: true, dit: true }, bufs));
   for (let r = 1; r <= top; r++) {
-    launches.push(passLaunch(device, data, n, ranges[r]!.q0, { ...PLAIN, stages: ranges[r]!.stages, dit: true }, bufs));
+    launches.push(passLaunch(device, data, n, ranges[r]!.q0, { ...plain, stages: ranges[r]!.stages, dit: true }, bufs));
   }
   return Promise.all(launches);
 }
@@ -264,6 +265,8 @@ export interface PassTuning {
    * at most 10. Smaller values only add passes: for tests of the multi-pass paths, and tuning.
    */
   maxStages?: number;
+  /** The Montgomery product unrolled in the pass and join kernels (MsmTuning's unroll=1). */
+  unrolled?: boolean;
 }
 
 function passStages(device: GPUDevice, t: PassTuning, what: string): number {
@@ -324,13 +327,14 @@ async function quotientOf(ctx: NttGpu, bufs: [GPUBuffer, GPUBuffer, GPUBuffer], 
     powersTable(device, power, quotientCosetShift(power), 'bitrev', frInv(BigInt(n))),
   ]);
   const wg = stateOf(device).elementwiseWorkgroup;
-  const join = await kernel(device, `ntt-join:${wg}`, () => joinKernelWgsl(wg));
+  const unrolled = !!tuning.unrolled;
+  const join = await kernel(device, `ntt-join:${wg}:${unrolled}`, () => joinKernelWgsl(wg, unrolled));
 
   const out = storageBuffer(device, n * ELEMENT_BYTES, 0, 'quotient out');
   let kept = false;
   try {
     const launches: Dispatch[] = [];
-    for (const buf of bufs) launches.push(...await cosetRoundTrip(device, buf, power, maxStages, { twDif, twDit, scale }));
+    for (const buf of bufs) launches.push(...await cosetRoundTrip(device, buf, power, maxStages, { twDif, twDit, scale }, unrolled));
     launches.push({ pipe: join, entries: [[0, bufs[0]!], [1, bufs[1]!], [2, bufs[2]!], [3, out], [4, uniform(device, [n, 0, 0, 0])]], groups: Math.ceil(n / wg) });
     await submit(device, `quotient 2^${power}`, launches);
     kept = true;
@@ -362,6 +366,7 @@ export async function gpuNtt(ctx: NttGpu, values: Uint8Array, opts: NttOptions =
   if (opts.inverse && opts.shift !== undefined) throw new ZkonnxError('BAD_ARGUMENT', 'gpuNtt: shift applies to the forward NTT only');
 
   const s = stateOf(device);
+  const plain = { ...PLAIN, ...(opts.unrolled ? { unrolled: true } : {}) };
   const ranges = passRanges(bits, passStages(device, opts, 'gpuNtt'));
   const top = ranges.length - 1;
   const wg = s.elementwiseWorkgroup;
@@ -378,7 +383,7 @@ export async function gpuNtt(ctx: NttGpu, values: Uint8Array, opts: NttOptions =
       const scale = opts.inverse ? await powersTable(device, bits, 1n, 'bitrev', frInv(BigInt(n))) : undefined;
       for (let r = top; r >= 0; r--) {
         launches.push(passLaunch(device, data, n, ranges[r]!.q0,
-          { ...PLAIN, stages: ranges[r]!.stages, convertIn: r === top, dif: true, scale: r === 0 && !!scale }, { twDif: tw, scale }));
+          { ...plain, stages: ranges[r]!.stages, convertIn: r === top, dif: true, scale: r === 0 && !!scale }, { twDif: tw, scale }));
       }
       launches.push(permute('none', 'toFf').then((pipe) => ({ pipe, entries: [[0, data], [1, tmp], [2, uniform(device, [bits, n, 0, 0])]], groups: Math.ceil(n / wg) })));
     } else {
@@ -389,7 +394,7 @@ export async function gpuNtt(ctx: NttGpu, values: Uint8Array, opts: NttOptions =
       launches.push(permute('fromFf', 'none').then((pipe) => ({ pipe, entries: [[0, data], [1, tmp], [2, uniform(device, [bits, n, 0, 0])]], groups: Math.ceil(n / wg) })));
       for (let r = 0; r <= top; r++) {
         launches.push(passLaunch(device, tmp, n, ranges[r]!.q0,
-          { ...PLAIN, stages: ranges[r]!.stages, scale: r === 0, dit: true, convertOut: r === top ? 'toFf' : 'none' }, { twDit: tw, scale }));
+          { ...plain, stages: ranges[r]!.stages, scale: r === 0, dit: true, convertOut: r === top ? 'toFf' : 'none' }, { twDit: tw, scale }));
       }
     }
     return (await submit(device, `ntt 2^${bits}`, await Promise.all(launches), { src: tmp, bytes: n * ELEMENT_BYTES }))!;

@@ -17,7 +17,7 @@
 //
 // Twiddles ("stage layout"): entry h + k = ω_2h^k for span h = 2^q and k < h, so one stage reads a
 // contiguous run; entry 0 is unused. Scale tables are in bit-reversed position order.
-import { bigintWgsl, fieldWgsl } from './field.js';
+import { bigintWgsl, fieldConfig, fieldWgsl, LIMB_BITS } from './field.js';
 
 /** Elementwise conversion applied as an element is loaded or stored. */
 export type Convert = 'none' | 'fromFf' | 'toFf' | 'toCanonical';
@@ -26,8 +26,10 @@ export type Convert = 'none' | 'fromFf' | 'toFf' | 'toCanonical';
 export const ELEMENT_WORDS = 8;
 export const ELEMENT_BYTES = 32;
 
-function frLibrary(): string {
-  return `${bigintWgsl()}\n${fieldWgsl('fr')}\n`;
+/** The field library; `unrolled`: the Montgomery product's outer loop unrolled (same limbs, same values). */
+function frLibrary(unrolled = false): string {
+  const cfg = fieldConfig(LIMB_BITS, !unrolled);
+  return `${bigintWgsl(cfg)}\n${fieldWgsl('fr', cfg)}\n`;
 }
 
 /**
@@ -77,6 +79,8 @@ export interface PassKernelOptions {
   dit: boolean;
   /** Conversion on the way out: 'none', 'toFf' or 'toCanonical'. */
   convertOut: Convert;
+  /** The Montgomery product unrolled (MsmTuning's unroll=1; the default is the rolled loop). */
+  unrolled?: boolean;
 }
 
 /** Binding numbers of the pass kernel; only those the options use are declared. */
@@ -111,7 +115,7 @@ export function passKernelWgsl(o: PassKernelOptions): string {
 
   // Workgroup memory is structure-of-arrays (word j of element m at j·C + m), so neighbouring
   // invocations touch neighbouring banks.
-  return `${frLibrary()}
+  return `${frLibrary(o.unrolled)}
 ${decls}
 ${loadStore('data', true)}
 ${o.dif ? loadStore('tw_dif', false) : ''}
@@ -255,8 +259,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
  * The quotient's last step: out[i] = canonical(a[i]·b[i] − c[i]), snarkjs's qap_joinABC followed
  * by frm_batchFromMontgomery, in one kernel.
  */
-export function joinKernelWgsl(workgroupSize: number): string {
-  return `${frLibrary()}
+export function joinKernelWgsl(workgroupSize: number, unrolled = false): string {
+  return `${frLibrary(unrolled)}
 @group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> c: array<vec4<u32>>;
