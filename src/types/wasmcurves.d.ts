@@ -12,6 +12,7 @@ declare module 'wasmbuilder' {
     i64_store32(addr: Code, offset: number, v: Code): Code;
     i64_store(addr: Code, offset: number, v: Code): Code;
     i32_load(addr: Code, offset?: number): Code;
+    drop(v: Code): Code;
     i32_store(addr: Code, offset: number, v: Code): Code;
     call(fn: string, ...args: Code[]): Code;
     if(cond: Code, then: Code, otherwise?: Code): Code;
