@@ -14,6 +14,8 @@ export async function cpuQuotient(Fr: ProverCurve['Fr'], a: Uint8Array, b: Uint8
   const inc = power === Fr.s ? Fr.shift : Fr.w[power + 1]!;
   const invN = Fr.inv(Fr.e(n));
   const [ea, eb, ec] = await Promise.all([a, b, c].map(async (x) => (await pool.run({ op: 'coset', x: ownBytes(x), w, inc, invN, log: power }, CRITICAL))[0]!));
-  // one task (a multiplication an element): more would wait for threads busy with MSM windows
-  return (await pool.run({ op: 'join', a: ea!, b: eb!, c: ec! }, CRITICAL))[0]!;
+  // one task (a multiplication an element): more would wait for threads busy with MSM windows.
+  // The evaluations are ours (each its own buffer, from a thread): moved, not copied
+  const own = [ea!, eb!, ec!].map((x) => x.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+  return (await pool.run({ op: 'join', a: ea!, b: eb!, c: ec! }, CRITICAL, own))[0]!;
 }
