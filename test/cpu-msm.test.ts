@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
-import { cpuMsm, forgetBases, keepBases, prepare, windowBits } from '../src/prover/cpu/msm.js';
+import { cpuMsm, forgetBases, keepBases, layoutEarly, prepare, windowBits } from '../src/prover/cpu/msm.js';
 import { Q, fromMont, toMont, FQ_BYTES } from '../src/prover/cpu/wasm-field.js';
 import { releaseCpuPool } from '../src/prover/cpu/pool.js';
 import { fitsBits } from '../src/prover/groth16.js';
@@ -230,6 +230,16 @@ describe('CPU MSM against ffjavascript', async () => {
           }
         }
         forgetBases(copy);
+      }
+      // laid out ahead of one MSM (layoutEarly: H's bases while the quotient runs), zeros and the
+      // point at infinity included; a second MSM on the same array lays it out itself
+      for (const [name, xs] of Object.entries(sets)) {
+        const copy = bases.slice();
+        const sc = scalarBytes(xs);
+        const want = await Gr.multiExpAffine(bases, sc);
+        layoutEarly(group, copy);
+        expect(Gr.eq(await cpuMsm(Gr, group, copy, sc), want), `${group} laid out early, ${name}`).toBe(true);
+        expect(Gr.eq(await cpuMsm(Gr, group, copy, sc), want), `${group} after the early layout, ${name}`).toBe(true);
       }
     }
   }, 120_000);

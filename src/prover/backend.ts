@@ -49,6 +49,11 @@ export interface ProverBackend {
    * that are a view of it, and `quotientFromWitness`'s, from that copy. The function frees it.
    */
   holdWitness?(witness: Uint8Array): () => Promise<void>;
+  /**
+   * Optional: `bases` (G1) will be one msmG1's bases, whose scalars are not known yet (H's,
+   * while the quotient runs; uniform, so almost never zero): a backend may prepare them meanwhile.
+   */
+  basesAhead?(bases: Uint8Array): void;
   /** Frees GPU buffers / worker threads held by the backend. */
   release?(): Promise<void>;
 }

@@ -154,6 +154,9 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
   const chReady = splitC ? ready.H : Promise.all([ready.C, ready.H]);
   const chBases = chReady.then(() => (splitC ? zkey.H : zkey.CH));
   chBases.catch(() => {}); // awaited where H's MSM starts; an earlier failure must not leave it unhandled
+  // H's scalars (the quotient's) are uniform, so none is zero in practice (a zero one costs nothing
+  // wrong: its digits are 0); C's are often zero, so C ‖ H is left to its MSM
+  if (splitC && backend.basesAhead && !backend.quotientFromWitness) void chBases.then((b) => backend.basesAhead!(b), () => {});
   const prefix = splitC ? new Uint8Array(0) : wC;
   step('A/B/C evaluations');
   let abc = 0;

@@ -81,8 +81,8 @@ export function keepBases(bases: Uint8Array, opts: { maxBlock?: number } = {}): 
   if (!toKeep.has(bases)) toKeep.set(bases, opts);
 }
 
-/** Lays a kept array out (keepBases) on its first MSM. */
-function layout(bases: Uint8Array, sBase: number, T: number, opts: { maxBlock?: number }): Kept {
+/** Lays a kept array out (keepBases) on its first MSM; `store`: remember it as kept. */
+function layout(bases: Uint8Array, sBase: number, T: number, opts: { maxBlock?: number }, store = true): Kept {
   const n = bases.byteLength / sBase;
   const bw = u32(bases);
   const keep = new Uint8Array(n);
@@ -95,8 +95,24 @@ function layout(bases: Uint8Array, sBase: number, T: number, opts: { maxBlock?: 
   const blocks = [];
   for (let start = 0; start < count; start += size) blocks.push({ id: nextBlock++, start, size: Math.min(size, count - start) });
   const k = { idx, bases: copyPoints(bases, keep, count, sBase), blocks };
-  kept.set(bases, k);
+  if (store) kept.set(bases, k);
   return k;
+}
+
+/** Arrays laid out ahead of their one MSM (layoutEarly), not kept after it. */
+const early = new WeakMap<Uint8Array, Kept>();
+
+/**
+ * Lays `bases` out now (its finite points found and copied, in blocks) for one MSM to come whose
+ * scalars are not known yet: H's, while the quotient runs (that copy is then off the proof's
+ * critical path). Every finite point stays in, as for a kept array: for bases whose scalars are
+ * all nonzero (H's). Needs the pool started; else the MSM lays them out itself.
+ */
+export function layoutEarly(group: Group, bases: Uint8Array): void {
+  const pool = cpuPoolNow();
+  const sBase = group === 'G1' ? 64 : 128;
+  if (!pool || kept.has(bases) || toKeep.has(bases) || early.has(bases) || bases.byteLength % sBase) return;
+  early.set(bases, layout(bases, sBase, pool.concurrency, {}, false));
 }
 
 /** Forgets a kept array (the threads drop its blocks when they need the memory). */
@@ -213,6 +229,11 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   const keep = toKeep.get(bases);
   let k = kept.get(bases);
   if (keep && !k) k = layout(bases, sBase, T, keep);
+  // laid out ahead (layoutEarly): used once, its blocks not kept by the threads
+  const ahead = k ? undefined : early.get(bases);
+  early.delete(bases);
+  const isKept = !!k;
+  k ??= ahead;
   const p = prepare(bases, scalars, sBase, k);
   if (p.nonzero === 0) return G.zero;
   const n = p.neg.length;
@@ -239,7 +260,7 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
     // one task per window: the pool's threads take them as they free up (a thread keeps the
     // blocks it converted, so its next window of a block costs no conversion)
     const parts = Array.from({ length: W }, (_, w) => {
-      const task: WindowTask = { op: 'windows', id, keep: !!k, n: m, group: group === 'G1' ? 'g1' : 'g2', ...sub, c, W, windows: [w] };
+      const task: WindowTask = { op: 'windows', id, keep: isKept, n: m, group: group === 'G1' ? 'g1' : 'g2', ...sub, c, W, windows: [w] };
       return pool.run(task).then((rs) => rs[0]!);
     });
     // Σ_w W_w·2^(c·w), by Horner from the top window
