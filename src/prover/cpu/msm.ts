@@ -105,8 +105,9 @@ const early = new WeakMap<Uint8Array, Kept>();
 /**
  * Lays `bases` out now (its finite points found and copied, in blocks) for one MSM to come whose
  * scalars are not known yet: H's, while the quotient runs (that copy is then off the proof's
- * critical path). Every finite point stays in, as for a kept array: for bases whose scalars are
- * all nonzero (H's). Needs the pool started; else the MSM lays them out itself.
+ * critical path). Every finite point stays in, as for a kept array, so a zero scalar costs a
+ * conversion and a sorting step (none is wrong): for H's uniform scalars. Needs the pool
+ * started; else the MSM lays them out itself.
  */
 export function layoutEarly(group: Group, bases: Uint8Array): void {
   const pool = cpuPoolNow();

@@ -31,8 +31,9 @@ export interface WebGpuBackendOptions extends GetGpuOptions {
   g2?: 'gpu' | 'cpu';
   /**
    * MSM parameters that change speed only (limb width, workgroup size, task size, …), for every
-   * MSM of this backend; an unrolled Montgomery product (unroll=1) for its NTTs and A/B/C too. Default: env ZKONNX_GPU_MSM (`limbs=12,wg=128`, parseMsmTuning), else
-   * the built-in defaults.
+   * MSM of this backend; an unrolled Montgomery product (unroll=1) for its NTTs and A/B/C too.
+   * Default: env ZKONNX_GPU_MSM (`limbs=12,unroll=1,wg=128`, parseMsmTuning), else the built-in
+   * defaults.
    */
   msm?: MsmTuning;
 }
