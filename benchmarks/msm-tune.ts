@@ -1,8 +1,9 @@
 // The GPU MSM's speed parameters chosen by measurement on the adapter at hand (bench:prove --tune):
 // limb width and the Montgomery product's form (its outer loop unrolled or not), curve kernels'
 // workgroup size, accumulation task size and the bucket reduction's parallelism. A coordinate
-// search from the defaults: one parameter at a time, each value measured (best of `runs` G1 MSMs at 2^power, random bases and scalars), a new value kept
-// only when it beats the best so far by more than 2% (run-to-run noise). Every result is compared
+// search from the defaults: one parameter at a time, each value measured (best of `runs` G1 MSMs
+// at 2^power, random bases and scalars), a new value kept only when it beats the best so far by
+// more than 2% (run-to-run noise). Every result is compared
 // with ffjavascript's; a configuration that gives a wrong point is reported as such, never chosen.
 // Then one profiled MSM each for the defaults and the winner says where the time goes per stage.
 import { formatMsmTuning, gpuMsmG1, uploadBasesG1, type GpuBases, type MsmTuning } from '../src/prover/webgpu/msm.js';

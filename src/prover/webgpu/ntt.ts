@@ -236,6 +236,9 @@ const PLAIN: Omit<PassKernelOptions, 'threads' | 'stages'> = {
   convertIn: false, dif: false, scale: false, dit: false, convertOut: 'none',
 };
 
+/** PLAIN with the product's form (the default one leaves the pipeline keys as they were). */
+const plainFor = (unrolled: boolean | undefined) => (unrolled ? { ...PLAIN, unrolled: true } : PLAIN);
+
 /**
  * The quotient's per-polynomial passes on `data` (ffjavascript Montgomery evaluations in, library
  * Montgomery evaluations on the coset out): DIF passes top-down, the bottom pass with the scale
@@ -243,7 +246,7 @@ const PLAIN: Omit<PassKernelOptions, 'threads' | 'stages'> = {
  */
 async function cosetRoundTrip(device: GPUDevice, data: GPUBuffer, bits: number, maxStages: number, bufs: Required<PassBuffers>, unrolled: boolean): Promise<Dispatch[]> {
   const n = 2 ** bits;
-  const plain = { ...PLAIN, ...(unrolled ? { unrolled } : {}) };
+  const plain = plainFor(unrolled);
   const ranges = passRanges(bits, maxStages);
   const top = ranges.length - 1;
   const launches: Array<Promise<Dispatch>> = [];
@@ -366,7 +369,7 @@ export async function gpuNtt(ctx: NttGpu, values: Uint8Array, opts: NttOptions =
   if (opts.inverse && opts.shift !== undefined) throw new ZkonnxError('BAD_ARGUMENT', 'gpuNtt: shift applies to the forward NTT only');
 
   const s = stateOf(device);
-  const plain = { ...PLAIN, ...(opts.unrolled ? { unrolled: true } : {}) };
+  const plain = plainFor(opts.unrolled);
   const ranges = passRanges(bits, passStages(device, opts, 'gpuNtt'));
   const top = ranges.length - 1;
   const wg = s.elementwiseWorkgroup;
