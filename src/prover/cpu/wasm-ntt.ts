@@ -11,13 +11,15 @@
 //    in time (bit-reversed in), so there is no bit-reversal pass: the scale is applied in
 //    bit-reversed order, in the pass between them (the inverse's last, the forward's first).
 //    The passes within blocks of BLOCK elements run block by block, the others over the whole
-//    array. tmp: (3n/2 + 2B + n/B) elements, B = min(n, BLOCK).
+//    array; those with pairs 4 or more apart four at a time (WebAssembly SIMD, wasm-simd.ts).
+//    tmp: (3n/2 + 2B + n/B + 4) elements, B = min(n, BLOCK).
 //  - fr_join(a, b, c, out, n): out[i] = a[i]·b[i] − c[i] as 32 canonical bytes (H's scalars).
 // The butterflies inline the Montgomery product (wasm-field.ts's montMul: Karatsuba, and shifts
 // for r's low limb) and reduce nothing: every butterfly is u ± v·w, which adds less than 2r to a bound
 // that the products still take, and one pass at the end brings the values below 2r.
 import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
 import { FQ_BYTES, FR, LIMBS, LIMB_BITS, R, fn, limbs, montLocals, montMul as fieldMontMul, normalize, type Scratch } from './wasm-field.js';
+import { emitLanes, mont4Locals, montMul4, normalize4, simdFn, simdOps } from './wasm-simd.js';
 
 const E = FQ_BYTES;
 const MASK = (1 << LIMB_BITS) - 1;
@@ -207,6 +209,62 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
     ]);
   }
 
+  // The same passes four pairs at a time (wasm-simd.ts), for h ≥ 4 on data in lane form: the
+  // pairs j … j + 3 of a block are a run of u's and a run of v's. The twiddle w = 1 is multiplied
+  // like any other (one product more a block).
+  const pass4Locals: Array<[string, 'i32' | 'v128']> = [['hE', 'i32'], ['end', 'i32'], ['blk', 'i32'], ['mid', 'i32'], ['pu', 'i32'], ['pv', 'i32'], ['pw', 'i32'],
+    ...mont4Locals(), ...['T', 'S', 'D'].flatMap((p) => range(LIMBS).map((j) => [`${p}${j}`, 'v128'] as [string, 'v128']))];
+  const butterfly4 = (c: CodeBuilder) => {
+    const v = simdOps(c);
+    const set4 = (pre: string, f: (j: number) => Code) => range(LIMBS).flatMap((j) => c.setLocal(`${pre}${j}`, f(j)));
+    return [
+      ...set4('A', (j) => v.load(L(c, 'pv'), 16 * j)),
+      ...montMul4(c, R, (j, x) => c.setLocal(`T${j}`, x)),
+      ...set4('S', (j) => v.load(L(c, 'pu'), 16 * j)),
+      ...set4('D', (j) => v.add32(v.sub32(L(c, `S${j}`), L(c, `T${j}`)), v.splat32(P2[j]!))),
+      ...set4('S', (j) => v.add32(L(c, `S${j}`), L(c, `T${j}`))),
+      ...normalize4(c, 'S'), ...range(LIMBS).flatMap((j) => v.store(L(c, 'pu'), 16 * j, L(c, `S${j}`))),
+      ...normalize4(c, 'D'), ...range(LIMBS).flatMap((j) => v.store(L(c, 'pv'), 16 * j, L(c, `D${j}`))),
+    ];
+  };
+  const RUN = 4 * E;
+  // ntt_ctPass4(base, len, h, z): ntt_ctPass's, z in the usual form (a block's σ in every lane)
+  {
+    const [f, c] = simdFn(m, 'ntt_ctPass4', ['base', 'len', 'h', 'z'], pass4Locals);
+    const v = simdOps(c);
+    f.addCode([
+      ...c.setLocal('hE', c.i32_mul(L(c, 'h'), c.i32_const(E))),
+      ...c.setLocal('end', at(c, 'base', L(c, 'len'))),
+      ...c.setLocal('pw', L(c, 'z')),
+      ...forLoop(c, 'blk', L(c, 'base'), L(c, 'end'), c.i32_shl(L(c, 'hE'), c.i32_const(1)), [
+        c.setLocal('mid', c.i32_add(L(c, 'blk'), L(c, 'hE'))),
+        range(LIMBS).flatMap((j) => c.setLocal(`B${j}`, v.load32Splat(L(c, 'pw'), 4 * j))),
+        forLoop(c, 'pu', L(c, 'blk'), L(c, 'mid'), c.i32_const(RUN), [c.setLocal('pv', c.i32_add(L(c, 'pu'), L(c, 'hE'))), butterfly4(c)]),
+        inc(c, 'pw', c.i32_const(E)),
+      ]),
+    ]);
+  }
+  // ntt_ditPass4(base, len, h, tw): ntt_ditPass's, tw in lane form (tw[h + j … h + j + 3] a run)
+  {
+    const [f, c] = simdFn(m, 'ntt_ditPass4', ['base', 'len', 'h', 'tw'], pass4Locals);
+    const v = simdOps(c);
+    f.addCode([
+      ...c.setLocal('hE', c.i32_mul(L(c, 'h'), c.i32_const(E))),
+      ...c.setLocal('end', at(c, 'base', L(c, 'len'))),
+      ...forLoop(c, 'blk', L(c, 'base'), L(c, 'end'), c.i32_shl(L(c, 'hE'), c.i32_const(1)), [
+        c.setLocal('mid', c.i32_add(L(c, 'blk'), L(c, 'hE'))),
+        c.setLocal('pw', at(c, 'tw', L(c, 'h'))),
+        forLoop(c, 'pu', L(c, 'blk'), L(c, 'mid'), c.i32_const(RUN), [
+          c.setLocal('pv', c.i32_add(L(c, 'pu'), L(c, 'hE'))),
+          range(LIMBS).flatMap((j) => c.setLocal(`B${j}`, v.load(L(c, 'pw'), 16 * j))),
+          butterfly4(c),
+          inc(c, 'pw', c.i32_const(RUN)),
+        ]),
+      ]),
+    ]);
+  }
+  emitLanes(m, scratch);
+
   // ntt_midPass(base, len, z, s): on pairs (2i, 2i + 1): the inverse's last pass (twiddle z[i]),
   // times s[2i] and s[2i + 1], the forward's first pass (twiddle 1; below 4r out). u ± v·z[i]
   // go into the scale's products uncarried.
@@ -252,16 +310,23 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
   // fr_coset(data, n, w, inc, invN, tmp). The bit-reversed scale of element b·B + i (block b):
   // 2^5·invN·inc^bitrev(b·B + i) = sb[i]·st[b], sb[i] = 2^5·invN·(inc^(n/B))^bitrev(i) (B of
   // them), st[b] = inc^bitrev(b) (n/B): a block's scale is one product an element.
+  // From n = 8 on, the passes with h ≥ 4 run four pairs at a time on the data in lane form
+  // (ntt_ctPass4, ntt_ditPass4; tw in lane form too); a block goes back to the usual form for
+  // its passes with h < 4 (pairs within a run), which keep the scalar code, tw2 its twiddles.
   {
     const [c32, gB, mu] = [scratch.take(E), scratch.take(E), scratch.take(E)];
     const [f, c] = fn(m, 'fr_coset', ['data', 'n', 'w', 'inc', 'invN', 'tmp'],
-      [['B', 'i32'], ['nb', 'i32'], ['tw', 'i32'], ['z', 'i32'], ['sb', 'i32'], ['blk', 'i32'], ['st', 'i32'], ['scale', 'i32'], ['h', 'i32'], ['k', 'i32'], ['b', 'i32'], ['base', 'i32'], ['i', 'i32']]);
+      [['B', 'i32'], ['nb', 'i32'], ['tw', 'i32'], ['tw2', 'i32'], ['z', 'i32'], ['sb', 'i32'], ['blk', 'i32'], ['st', 'i32'], ['scale', 'i32'], ['h', 'i32'], ['k', 'i32'], ['b', 'i32'], ['base', 'i32'], ['i', 'i32'], ['simd', 'i32']]);
     const ct = (base: Code, len: Code, z: Code, first: Code) => c.call('ntt_ctPass', base, len, L(c, 'h'), z, first);
-    const dit = (base: Code, len: Code) => c.call('ntt_ditPass', base, len, L(c, 'h'), L(c, 'tw'));
+    const ct4 = (base: Code, len: Code, z: Code) => c.call('ntt_ctPass4', base, len, L(c, 'h'), z);
+    const dit4 = (base: Code, len: Code) => c.call('ntt_ditPass4', base, len, L(c, 'h'), L(c, 'tw'));
+    const lanes = (base: Code, len: Code, to: number) => c.if(L(c, 'simd'), c.call('ntt_lanes', base, c.i32_shr_u(len, c.i32_const(2)), c.i32_const(to)));
+    const zAt = () => at(c, 'z', c.i32_mul(L(c, 'b'), L(c, 'k')));
     f.addCode([
       ...c.call('fr_copy', L(c, 'invN'), c.i32_const(c32)),
       ...range(5).flatMap(() => c.call('fr_add', c.i32_const(c32), c.i32_const(c32), c.i32_const(c32))),
       ...c.if(c.i32_eq(L(c, 'n'), c.i32_const(1)), [...c.call('ntt_mul', L(c, 'data'), c.i32_const(c32), L(c, 'data')), ...c.ret([])]),
+      ...c.setLocal('simd', c.i32_ge_u(L(c, 'n'), c.i32_const(8))),
       ...c.setLocal('B', L(c, 'n')),
       ...c.setLocal('nb', c.i32_const(1)),
       ...c.if(c.i32_gt_u(L(c, 'n'), c.i32_const(BLOCK)), [
@@ -277,24 +342,29 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
       ...c.call('fr_inv', L(c, 'w'), c.i32_const(mu)),
       ...c.call('ntt_brPowers', L(c, 'z'), c.i32_shr_u(L(c, 'n'), c.i32_const(1)), c.i32_const(mu), c.i32_const(FR.one)),
       ...c.call('ntt_twiddles', L(c, 'tw'), L(c, 'z'), L(c, 'n')),
+      ...c.setLocal('tw2', L(c, 'tw')),
+      ...c.if(L(c, 'simd'), [
+        ...c.setLocal('tw2', at(c, 'st', L(c, 'nb'))),
+        ...range(4).flatMap((i) => c.call('fr_copy', at(c, 'tw', c.i32_const(i)), at(c, 'tw2', c.i32_const(i)))),
+      ]),
+      ...lanes(L(c, 'tw'), L(c, 'n'), 1),
+      ...lanes(L(c, 'data'), L(c, 'n'), 1),
       // the scale
       ...c.call('fr_copy', L(c, 'inc'), c.i32_const(gB)),
       ...forLoop(c, 'i', c.i32_const(1), L(c, 'nb'), L(c, 'i'), [c.call('fr_sqr', c.i32_const(gB), c.i32_const(gB))]),
       ...c.call('ntt_brPowers', L(c, 'sb'), L(c, 'B'), c.i32_const(gB), c.i32_const(c32)),
       ...c.call('ntt_brPowers', L(c, 'st'), L(c, 'nb'), L(c, 'inc'), c.i32_const(FR.one)),
-      // the inverse's passes across blocks (h ≥ B)
+      // the inverse's passes across blocks (h ≥ B > 4)
       ...c.setLocal('h', c.i32_shr_u(L(c, 'n'), c.i32_const(1))),
-      ...loopWhile(c, c.i32_ge_u(L(c, 'h'), L(c, 'B')), [ct(L(c, 'data'), L(c, 'n'), L(c, 'z'), c.i32_const(1)), halve(c, 'h')]),
+      ...loopWhile(c, c.i32_ge_u(L(c, 'h'), L(c, 'B')), [ct4(L(c, 'data'), L(c, 'n'), L(c, 'z')), halve(c, 'h')]),
       // block by block: the rest of the inverse, the scale, the forward's passes within a block
       ...forLoop(c, 'b', c.i32_const(0), L(c, 'nb'), c.i32_const(1), [
         c.setLocal('base', at(c, 'data', c.i32_mul(L(c, 'b'), L(c, 'B')))),
         c.setLocal('h', c.i32_shr_u(L(c, 'B'), c.i32_const(1))),
         c.setLocal('k', c.i32_const(1)), // B/2h, blocks of the pass in this one
-        loopWhile(c, c.i32_ge_u(L(c, 'h'), c.i32_const(2)), [
-          ct(L(c, 'base'), L(c, 'B'), at(c, 'z', c.i32_mul(L(c, 'b'), L(c, 'k'))), c.i32_eqz(L(c, 'b'))),
-          halve(c, 'h'),
-          double(c, 'k'),
-        ]),
+        loopWhile(c, c.i32_ge_u(L(c, 'h'), c.i32_const(4)), [ct4(L(c, 'base'), L(c, 'B'), zAt()), halve(c, 'h'), double(c, 'k')]),
+        lanes(L(c, 'base'), L(c, 'B'), 0),
+        loopWhile(c, c.i32_ge_u(L(c, 'h'), c.i32_const(2)), [ct(L(c, 'base'), L(c, 'B'), zAt(), c.i32_eqz(L(c, 'b'))), halve(c, 'h'), double(c, 'k')]),
         c.setLocal('scale', L(c, 'sb')), // st[0] = 1
         c.if(L(c, 'b'), [
           ...forLoop(c, 'i', c.i32_const(0), L(c, 'B'), c.i32_const(1), [
@@ -302,13 +372,16 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
           ]),
           ...c.setLocal('scale', L(c, 'blk')),
         ]),
-        c.call('ntt_midPass', L(c, 'base'), L(c, 'B'), at(c, 'z', c.i32_mul(L(c, 'b'), L(c, 'k'))), L(c, 'scale')), // k = B/2
+        c.call('ntt_midPass', L(c, 'base'), L(c, 'B'), zAt(), L(c, 'scale')), // k = B/2
         c.setLocal('h', c.i32_const(2)),
-        loopWhile(c, c.i32_lt_u(L(c, 'h'), L(c, 'B')), [dit(L(c, 'base'), L(c, 'B')), double(c, 'h')]),
+        c.if(c.i32_lt_u(L(c, 'h'), L(c, 'B')), [...c.call('ntt_ditPass', L(c, 'base'), L(c, 'B'), L(c, 'h'), L(c, 'tw2')), ...double(c, 'h')]),
+        lanes(L(c, 'base'), L(c, 'B'), 1),
+        loopWhile(c, c.i32_lt_u(L(c, 'h'), L(c, 'B')), [dit4(L(c, 'base'), L(c, 'B')), double(c, 'h')]),
       ]),
       // the forward's passes across blocks
       ...c.setLocal('h', L(c, 'B')),
-      ...loopWhile(c, c.i32_lt_u(L(c, 'h'), L(c, 'n')), [dit(L(c, 'data'), L(c, 'n')), double(c, 'h')]),
+      ...loopWhile(c, c.i32_lt_u(L(c, 'h'), L(c, 'n')), [dit4(L(c, 'data'), L(c, 'n')), double(c, 'h')]),
+      ...lanes(L(c, 'data'), L(c, 'n'), 0),
       ...c.call('ntt_reducePass', L(c, 'data'), L(c, 'n')),
     ]);
   }

@@ -283,7 +283,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     const [W, INC, INVN, TMP] = [take(FR), take(FR), take(FR), take(32)];
     const DATA = take(n * FR);
     const B = Math.min(n, 4096); // wasm-ntt.ts's BLOCK
-    const SCRATCH = take((n + (n >> 1) + 2 * B + n / B) * FR); // fr_coset's tables
+    const SCRATCH = take((n + (n >> 1) + 2 * B + n / B + 4) * FR); // fr_coset's tables
     ensure(at);
     const mem8 = new Uint8Array(memory.buffer);
     for (const [src, dst] of [[t.w, W], [t.inc, INC], [t.invN, INVN]] as const) {
