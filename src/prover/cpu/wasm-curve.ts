@@ -112,9 +112,11 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     ]);
   }
 
-  // <g>_batchAdd(list, n, pref): entries (pa, pb, pr, kind); pref: 2n field elements of scratch.
-  // A result may overwrite its own entry's inputs (pr = pa), not another entry's.
-  {
+  // <g>_batchAdd(list, n, pref): entries (pa, pb, pr, kind); pref: 2n field elements of scratch
+  // (G1's: batch4ScratchBytes(n), 6·⌈n/4⌉ runs of 4 Fq elements).
+  // A result may overwrite its own entry's inputs (pr = pa), not another entry's. G1's is
+  // wasm-batch4.ts's, four additions at a time.
+  if (g === 'g2') {
     const [acc, inv, lam, t1, x3, y3, dy] = Array.from({ length: 7 }, () => scratch.take(E));
     const [fb, c] = fn(m, `${g}_batchAdd`, ['list', 'n', 'pref'], [['k', 'i32'], ['e', 'i32'], ['pa', 'i32'], ['pb', 'i32'], ['kind', 'i32']]);
     const F = ops(c, f);

@@ -6,6 +6,7 @@ import { ModuleBuilder } from 'wasmbuilder';
 import { G1, G2, emitGroup } from './wasm-curve.js';
 import { emitNtt } from './wasm-ntt.js';
 import { emitQap } from './wasm-qap.js';
+import { emitBatchAdd4 } from './wasm-batch4.js';
 import { FQ, FR, Scratch, constData, emitAffineTail, emitFq2, emitPrime } from './wasm-field.js';
 
 export { HEAP_START } from './wasm-field.js';
@@ -66,6 +67,7 @@ export function buildMsmWasm(): Uint8Array {
   emitNtt(m, scratch);
   emitQap(m, scratch);
   emitFq2(m, scratch);
+  emitBatchAdd4(m, scratch); // before G1's round, which calls it
   emitGroup(m, scratch, G1);
   emitGroup(m, scratch, G2);
   for (const [at, bytes] of constData()) m.addData(at, bytes);
