@@ -1,133 +1,193 @@
-// g1_batchAdd four additions at a time (WebAssembly SIMD, wasm-simd.ts): the batch-affine
-// addition of wasm-curve.ts, whose six field products an addition are most of a G1 MSM's time,
+// <g>_batchAdd four additions at a time (WebAssembly SIMD, wasm-simd.ts): the batch-affine
+// addition of wasm-curve.ts, whose six field products an addition are most of an MSM's time,
 // with entry k in lane k mod 4 of group ⌊k/4⌋. Each lane keeps its own chain of prefix products
 // (Montgomery's trick); the four chains' totals share one inversion. Per group:
 //  1. the four entries' coordinates read into lanes (kept in runs for step 4); d = xb − xa + 2q
 //     and the slope's numerator yb − ya + 2q. Where every point is finite and no d ≡ 0 (the
 //     rule), all four are ADD; otherwise the group is done entry by entry as wasm-curve.ts does
-//     (kinds ADD, DBL, COPY, INF; 3·xa² over 2·ya for a doubling), COPY and INF entries and lanes
+//     (kinds ADD, DBL, COPY, INF below; 3·xa² over 2·ya for a doubling), COPY and INF entries and lanes
 //     past n getting d = 1 so that their lane's chain goes on unchanged.
 //  2. prefix products of d, lane by lane.
-//  3. the four totals' inverses (one fq_inv, Montgomery's trick again).
+//  3. the four totals' inverses (one inversion, Montgomery's trick again).
 //  4. from the last group back: 1/d, λ, x3 = λ² − xa − xb, y3 = λ(xa − x3) − ya; lanes of ADD and
 //     DBL entries stored, COPY and INF entries done as wasm-curve.ts does them. A lane whose point
 //     is at infinity computes garbage in that lane only (lanes never mix) and is not stored.
-// The products are calls of fq_mul4 (wasm-simd.ts emitMul4 says why). A result may overwrite its
-// own entry's inputs (pr = pa), not another entry's: everything is read in step 1.
-import type { Code, ModuleBuilder } from 'wasmbuilder';
+// A result may overwrite its own entry's inputs (pr = pa), not another entry's: everything is read
+// in step 1. G1 over Fq; G2 over Fq2, an element's lane form being its c0 run then its c1 run.
+// The products are calls (wasm-simd.ts emitMul4 says why): fq_mul4, and fq2_mul4 by Karatsuba.
+import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
 import { FQ, FQ_BYTES, LIMBS, Q, limbs, type Scratch } from './wasm-field.js';
 import { emitMul4, normalize4, simdFn, simdOps } from './wasm-simd.js';
 
-const E = FQ_BYTES;
-const RUN = 4 * E;
+const FE = FQ_BYTES;
+/** Bytes of a run of four Fq elements in lane form */
+const FRUN = 4 * FE;
 const INF_MARK_OFFSET = 32;
+/** an entry's kind: an addition, a doubling, one operand at infinity (the other copied), P + (−P) */
 const [ADD, DBL, COPY, INF] = [0, 1, 2, 3];
 const P2 = limbs(2n * Q);
 const P4 = limbs(4n * Q);
 const range = (k: number) => Array.from({ length: k }, (_, j) => j);
+const components = (g: 'g1' | 'g2') => (g === 'g1' ? 1 : 2);
 
-/** Bytes of scratch g1_batchAdd takes at `pref` for n entries: runs of d, numerators, prefix products, xa, xb, ya. */
-export const batch4ScratchBytes = (n: number) => 6 * Math.ceil(n / 4) * RUN;
+/** Bytes of scratch <g>_batchAdd takes at `pref` for n entries: runs of d, numerators, prefix products, xa, xb, ya. */
+export const batch4ScratchBytes = (g: 'g1' | 'g2', n: number) => 6 * Math.ceil(n / 4) * FRUN * components(g);
 
-export function emitBatchAdd4(m: ModuleBuilder, scratch: Scratch): void {
-  emitMul4(m, Q, 'fq_mul4');
-  const [tot, invs, tmp] = [scratch.take(RUN), scratch.take(RUN), scratch.take(E)];
-  // runs in memory for the products' operands: the inverse I, 1/d then λ in Lm, x3 and y3
-  const [sI, sL, sX, sY, sOne] = range(5).map(() => scratch.take(RUN));
-  const vecs = ['XA', 'XB', 'YA', 'YB', 'X3', 'Y3', 'V', 'U'].flatMap((p) => range(LIMBS).map((j) => [`${p}${j}`, 'v128'] as [string, 'v128']));
-  const ptrs = range(4).flatMap((l) => [[`pa${l}`, 'i32'], [`pb${l}`, 'i32']] as Array<[string, 'i32']>);
-  const [f, c] = simdFn(m, 'g1_batchAdd', ['list', 'n', 'pref'], [
-    ...(['k', 'e', 'pa', 'pb', 'kind', 'g', 'ng', 'D', 'N', 'PF', 'RXA', 'RXB', 'RYA', 'dk', 'nk', 'pr', 'end'].map((x) => [x, 'i32'] as [string, 'i32'])),
-    ...ptrs, ...vecs,
-  ]);
+/** Lane-form Fq arithmetic on v128 locals <pre>0_j … (component, limb), for the emitters below. */
+function lanes(c: CodeBuilder) {
   const v = simdOps(c);
   const L = (x: string) => c.getLocal(x);
-  const K = (x: number) => c.i32_const(x);
-  const set4 = (pre: string, val: (j: number) => Code) => range(LIMBS).flatMap((j) => c.setLocal(`${pre}${j}`, val(j)));
-  const run = (base: string, g: Code) => c.i32_add(L(base), c.i32_mul(g, K(RUN)));
-  const mul = (a: Code, b: Code, r: Code) => c.call('fq_mul4', a, b, r);
-  const storeRun = (p: Code, pre: string) => range(LIMBS).flatMap((j) => v.store(p, 16 * j, L(`${pre}${j}`)));
-  /** <pre> (normalized, below 4q) less 2q in the lanes where that stays ≥ 0 */
-  const below2q = (pre: string) => [
-    ...set4('V', (j) => v.sub32(L(`${pre}${j}`), v.splat32(P2[j]!))),
-    ...normalize4(c, 'V'),
-    // lanes where V went negative keep <pre>
-    ...c.setLocal('U0', v.shrS32(L(`V${LIMBS - 1}`), 31)),
-    ...set4(pre, (j) => v.select(L(`${pre}${j}`), L(`V${j}`), L('U0'))),
+  const name = (pre: string, k: number, j: number) => `${pre}${k}_${j}`;
+  const set = (pre: string, k: number, val: (j: number) => Code) => range(LIMBS).flatMap((j) => c.setLocal(name(pre, k, j), val(j)));
+  const get = (pre: string, k: number) => (j: number) => L(name(pre, k, j));
+  const load = (pre: string, k: number, p: Code) => set(pre, k, (j) => v.load(p, 16 * j));
+  const store = (p: Code, pre: string, k: number) => range(LIMBS).flatMap((j) => v.store(p, 16 * j, L(name(pre, k, j))));
+  /** <pre>k normalized: the carries of its signed limbs */
+  const norm = (pre: string, k: number) => normalize4(c, `${pre}${k}_`);
+  /** <pre>k (normalized, below 4q) less 2q in the lanes where that stays ≥ 0 (uses V0_ and MASK) */
+  const below2q = (pre: string, k: number) => [
+    ...set('V', 0, (j) => v.sub32(L(name(pre, k, j)), v.splat32(P2[j]!))),
+    ...normalize4(c, 'V0_'),
+    ...c.setLocal('MASK', v.shrS32(L(name('V', 0, LIMBS - 1)), 31)), // lanes where V went negative keep <pre>
+    ...set(pre, k, (j) => v.select(L(name(pre, k, j)), L(name('V', 0, j)), L('MASK'))),
   ];
+  return { v, L, name, set, get, load, store, norm, below2q };
+}
+const vecLocals = (pres: string[], comps: number) => [
+  ...pres.flatMap((p) => range(comps).flatMap((k) => range(LIMBS).map((j) => [`${p}${k}_${j}`, 'v128'] as [string, 'v128']))),
+  ...(comps === 1 && pres.includes('V') ? [['MASK', 'v128'] as [string, 'v128']] : []),
+];
+
+/**
+ * fq2_mul4(pa, pb, pr): runs of four Fq2 elements (c0 run ‖ c1 run), pr may be pa or pb. Karatsuba
+ * as fq2_mul: v0 = a0b0, v1 = a1b1, r0 = v0 − v1, r1 = (a0 + a1)(b0 + b1) − v0 − v1. The sums are
+ * below 4q, so their product (16q² < 2^261·q) is below 2q too.
+ */
+function emitFq2Mul4(m: ModuleBuilder, scratch: Scratch): void {
+  const [v0, v1, sa, sb] = range(4).map(() => scratch.take(FRUN));
+  const [f, c] = simdFn(m, 'fq2_mul4', ['pa', 'pb', 'pr'], vecLocals(['A', 'B', 'V', 'M'], 1));
+  const { v, L, get, set, load, store, norm, below2q } = lanes(c);
+  const K = (x: number) => c.i32_const(x);
+  const hi = (p: string) => c.i32_add(L(p), K(FRUN));
+  const sum = (p: string, to: number) => [...load('A', 0, L(p)), ...load('B', 0, hi(p)), ...set('A', 0, (j) => v.add32(get('A', 0)(j), get('B', 0)(j))), ...norm('A', 0), ...store(K(to), 'A', 0)];
+  f.addCode([
+    ...c.call('fq_mul4', L('pa'), L('pb'), K(v0)),
+    ...c.call('fq_mul4', hi('pa'), hi('pb'), K(v1)),
+    ...sum('pa', sa), ...sum('pb', sb),
+    ...c.call('fq_mul4', K(sa), K(sb), K(sa)),
+    ...load('A', 0, K(v0)), ...load('B', 0, K(v1)),
+    // r1 = s − v0 − v1 + 4q, in (0, 6q); r0 = v0 − v1 + 2q, in (0, 4q)
+    ...set('M', 0, (j) => v.add32(v.sub32(v.sub32(v.load(K(sa), 16 * j), get('A', 0)(j)), get('B', 0)(j)), v.splat32(P4[j]!))),
+    ...set('A', 0, (j) => v.add32(v.sub32(get('A', 0)(j), get('B', 0)(j)), v.splat32(P2[j]!))),
+    ...norm('A', 0), ...below2q('A', 0), ...store(L('pr'), 'A', 0),
+    ...set('B', 0, (j) => get('M', 0)(j)),
+    ...norm('B', 0), ...below2q('B', 0), ...below2q('B', 0), ...store(hi('pr'), 'B', 0),
+  ]);
+}
+
+export function emitBatchAdd4(m: ModuleBuilder, scratch: Scratch, g: 'g1' | 'g2'): void {
+  const comps = components(g);
+  const E = comps * FE; // a field element in the usual form
+  const RUN = comps * FRUN; // four of them in lane form
+  const F = g === 'g1' ? 'fq' : 'fq2';
+  if (g === 'g1') emitMul4(m, Q, 'fq_mul4');
+  else emitFq2Mul4(m, scratch);
+  const [tot, invs, tmp, slowD, slowN] = [scratch.take(RUN), scratch.take(4 * E), scratch.take(E), scratch.take(4 * E), scratch.take(4 * E)];
+  // runs in memory for the products' operands: the inverse I, 1/d then λ in sL, x3 and y3, one
+  const [sI, sL, sX, sY, sOne] = range(5).map(() => scratch.take(RUN));
+  const ptrs = range(4).flatMap((l) => [[`pa${l}`, 'i32'], [`pb${l}`, 'i32']] as Array<[string, 'i32']>);
+  const [f, c] = simdFn(m, `${g}_batchAdd`, ['list', 'n', 'pref'], [
+    ...(['k', 'e', 'pa', 'pb', 'kind', 'g', 'ng', 'D', 'N', 'PF', 'RXA', 'RXB', 'RYA', 'dk', 'nk', 'pr', 'end'].map((x) => [x, 'i32'] as [string, 'i32'])),
+    ...ptrs, ...vecLocals(['XA', 'XB', 'YA', 'YB', 'X3', 'Y3', 'W'], comps), ...vecLocals(['V'], 1),
+  ]);
+  const { v, L, name, set, get, store, norm, below2q } = lanes(c);
+  const K = (x: number) => c.i32_const(x);
+  const each = (fn: (k: number) => Code): Code => range(comps).flatMap(fn);
+  const run = (base: string, grp: Code) => c.i32_add(L(base), c.i32_mul(grp, K(RUN)));
+  const comp = (p: Code, k: number) => (k === 0 ? p : c.i32_add(p, K(k * FRUN)));
+  const loadRun = (pre: string, p: Code) => each((k) => set(pre, k, (j) => v.load(comp(p, k), 16 * j)));
+  const storeRun = (p: Code, pre: string) => each((k) => store(comp(p, k), pre, k));
+  const mul = (a: Code, b: Code, r: Code) => c.call(`${F}_mul4`, a, b, r);
   const isInf = (p: Code) => c.i32_eq(c.i32_load(p, INF_MARK_OFFSET), K(-1));
   const entry = (k: Code) => c.i32_add(L('list'), c.i32_mul(k, K(16)));
-  const el = (base: string, k: Code) => c.i32_add(L(base), c.i32_mul(k, K(E)));
+  const el = (base: number, k: Code) => c.i32_add(K(base), c.i32_mul(k, K(E)));
+  const laneK = (l: number) => c.i32_add(c.i32_shl(L('g'), K(2)), K(l));
+  /** four elements in the usual form at src → a run in lane form at dst (and back) */
+  const toRun = (src: Code, dst: Code) => each((k) => [
+    ...range(4).flatMap((e) => c.call('fq_copy', c.i32_add(src, K(E * e + FE * k)), c.i32_add(dst, K(FRUN * k + FE * e)))),
+    ...c.call('ntt_lanes', comp(dst, k), K(1), K(1)),
+  ]);
+  const fromRun = (src: Code, dst: number) => each((k) => [
+    ...c.call('ntt_lanes', comp(src, k), K(1), K(0)),
+    ...range(4).flatMap((e) => c.call('fq_copy', c.i32_add(comp(src, k), K(FE * e)), K(dst + E * e + FE * k))),
+  ]);
 
+  // the four entries' points: entries past n read entry 4g's (their lanes are not stored)
   const lanePtr = (l: number) => [
-    // entries past n read entry 4g's points (their lanes are not stored)
-    ...c.setLocal('k', c.i32_add(c.i32_shl(L('g'), K(2)), K(l))),
+    ...c.setLocal('k', laneK(l)),
     ...c.if(c.i32_ge_u(L('k'), L('n')), c.setLocal('k', c.i32_shl(L('g'), K(2)))),
     ...c.setLocal(`pa${l}`, c.i32_load(entry(L('k')), 0)),
     ...c.setLocal(`pb${l}`, c.i32_load(entry(L('k')), 4)),
   ];
-  const gather = (pre: string, p: 'pa' | 'pb', offset: number) =>
-    range(LIMBS).flatMap((j) => range(4).flatMap((l) => c.setLocal(`${pre}${j}`, v.load32Lane(L(`${p}${l}`), offset + 4 * j, L(`${pre}${j}`), l))));
+  const gather = (pre: string, p: 'pa' | 'pb', offset: number) => each((k) => range(LIMBS).flatMap((j) =>
+    range(4).flatMap((l) => c.setLocal(name(pre, k, j), v.load32Lane(L(`${p}${l}`), offset + FE * k + 4 * j, L(name(pre, k, j)), l)))));
 
-  // 1. entry by entry (a group whose points are not all finite, or with d ≡ 0 in a lane): kinds,
-  // d's and numerators in the usual form in the group's runs, moved to lane form after
+  // 1, entry by entry (a group whose points are not all finite, or with d ≡ 0 in a lane): kinds,
+  // d's and numerators in the usual form, then into the group's runs
   const y = (p: string) => c.i32_add(L(p), K(E));
   const slow = [
-    ...c.setLocal('k', c.i32_shl(L('g'), K(2))),
-    ...c.setLocal('end', c.i32_add(L('k'), K(4))),
+    ...c.setLocal('k', K(0)),
     ...c.block(c.loop(
-      c.br_if(1, c.i32_ge_u(L('k'), L('end'))),
-      c.setLocal('dk', el('D', L('k'))),
-      c.setLocal('nk', el('N', L('k'))),
+      c.br_if(1, c.i32_ge_u(L('k'), K(4))),
+      c.setLocal('dk', el(slowD, L('k'))),
+      c.setLocal('nk', el(slowN, L('k'))),
       c.setLocal('kind', K(COPY)), // lanes past n too
-      c.if(c.i32_lt_u(L('k'), L('n')), [
-        ...c.setLocal('e', entry(L('k'))),
+      c.setLocal('e', entry(c.i32_add(c.i32_shl(L('g'), K(2)), L('k')))),
+      c.if(c.i32_lt_u(c.i32_add(c.i32_shl(L('g'), K(2)), L('k')), L('n')), [
         ...c.setLocal('pa', c.i32_load(L('e'), 0)),
         ...c.setLocal('pb', c.i32_load(L('e'), 4)),
         ...c.if(c.i32_eqz(c.i32_or(isInf(L('pa')), isInf(L('pb')))), [
-          ...c.call('fq_sub', L('pb'), L('pa'), L('dk')),
-          ...c.call('fq_sub', y('pb'), y('pa'), L('nk')),
+          ...c.call(`${F}_sub`, L('pb'), L('pa'), L('dk')),
+          ...c.call(`${F}_sub`, y('pb'), y('pa'), L('nk')),
           ...c.setLocal('kind', K(ADD)),
-          ...c.if(c.call('fq_isZero', L('dk')),
-            c.if(c.i32_and(c.call('fq_isZero', L('nk')), c.i32_eqz(c.call('fq_isZero', y('pa')))), [
+          ...c.if(c.call(`${F}_isZero`, L('dk')),
+            c.if(c.i32_and(c.call(`${F}_isZero`, L('nk')), c.i32_eqz(c.call(`${F}_isZero`, y('pa')))), [
               ...c.setLocal('kind', K(DBL)),
-              ...c.call('fq_add', y('pa'), y('pa'), L('dk')),
-              ...c.call('fq_sqr', L('pa'), L('nk')),
-              ...c.call('fq_add', L('nk'), L('nk'), K(tmp)),
-              ...c.call('fq_add', L('nk'), K(tmp), L('nk')),
+              ...c.call(`${F}_add`, y('pa'), y('pa'), L('dk')),
+              ...c.call(`${F}_sqr`, L('pa'), L('nk')),
+              ...c.call(`${F}_add`, L('nk'), L('nk'), K(tmp)),
+              ...c.call(`${F}_add`, L('nk'), K(tmp), L('nk')),
             ], c.setLocal('kind', K(INF)))),
         ]),
         ...c.i32_store(L('e'), 12, L('kind')),
       ]),
-      c.if(c.i32_ge_u(L('kind'), K(COPY)), [...c.call('fq_copy', K(FQ.one), L('dk')), ...c.call('fq_copy', K(FQ.one), L('nk'))]),
+      c.if(c.i32_ge_u(L('kind'), K(COPY)), [...c.call(`${F}_copy`, K(FQ.one), L('dk')), ...c.call(`${F}_copy`, K(FQ.one), L('nk'))]),
       c.setLocal('k', c.i32_add(L('k'), K(1))),
       c.br(0),
     )),
-    ...c.call('ntt_lanes', run('D', L('g')), K(1), K(1)),
-    ...c.call('ntt_lanes', run('N', L('g')), K(1), K(1)),
+    ...toRun(K(slowD), run('D', L('g'))),
+    ...toRun(K(slowN), run('N', L('g'))),
   ];
-  // d ≡ 0 (mod q) in a lane: d = xb − xa + 2q is in (0, 4q), so d ∈ {q, 2q, 3q}, limb for limb
-  const zeroLanes = [1n, 2n, 3n].map((t) => {
+  // d ≡ 0 (mod q) in a lane: each component of d = xb − xa + 2q is in (0, 4q), so in {q, 2q, 3q}
+  // (and 0 < d: the components are limb for limb one of those or not zero)
+  const zero = (k: number) => [1n, 2n, 3n].map((t) => {
     const kq = limbs(t * Q);
-    return range(LIMBS).map((j) => v.eq32(L(`V${j}`), v.splat32(kq[j]!))).reduce((a, b) => v.and(a, b));
+    return range(LIMBS).map((j) => v.eq32(get('W', k)(j), v.splat32(kq[j]!))).reduce((a, b) => v.and(a, b));
   }).reduce((a, b) => v.or(a, b));
+  const zeroLanes = range(comps).map(zero).reduce((a, b) => v.and(a, b));
   const anyInf = range(4).map((l) => c.i32_or(isInf(L(`pa${l}`)), isInf(L(`pb${l}`)))).reduce((a, b) => c.i32_or(a, b));
+  const diff = (a: string, b: string) => each((k) => [...set('W', k, (j) => v.add32(v.sub32(get(b, k)(j), get(a, k)(j)), v.splat32(P2[j]!))), ...norm('W', k)]);
   const phase1 = c.block(c.loop(
     c.br_if(1, c.i32_ge_u(L('g'), L('ng'))),
     range(4).flatMap(lanePtr),
     gather('XA', 'pa', 0), gather('XB', 'pb', 0), gather('YA', 'pa', E), gather('YB', 'pb', E),
     storeRun(run('RXA', L('g')), 'XA'), storeRun(run('RXB', L('g')), 'XB'), storeRun(run('RYA', L('g')), 'YA'),
-    set4('V', (j) => v.add32(v.sub32(L(`XB${j}`), L(`XA${j}`)), v.splat32(P2[j]!))),
-    normalize4(c, 'V'),
+    diff('XA', 'XB'),
     c.if(c.i32_or(anyInf, v.anyTrue(zeroLanes)), slow, [
-      ...storeRun(run('D', L('g')), 'V'),
-      ...set4('V', (j) => v.add32(v.sub32(L(`YB${j}`), L(`YA${j}`)), v.splat32(P2[j]!))),
-      ...normalize4(c, 'V'),
-      ...storeRun(run('N', L('g')), 'V'),
-      ...range(4).flatMap((l) => {
-        const k = c.i32_add(c.i32_shl(L('g'), K(2)), K(l));
-        return c.if(c.i32_lt_u(k, L('n')), c.i32_store(entry(k), 12, K(ADD)));
-      }),
+      ...storeRun(run('D', L('g')), 'W'),
+      ...diff('YA', 'YB'),
+      ...storeRun(run('N', L('g')), 'W'),
+      ...range(4).flatMap((l) => c.if(c.i32_lt_u(laneK(l), L('n')), c.i32_store(entry(laneK(l)), 12, K(ADD)))),
     ]),
     c.setLocal('g', c.i32_add(L('g'), K(1))),
     c.br(0),
@@ -142,35 +202,38 @@ export function emitBatchAdd4(m: ModuleBuilder, scratch: Scratch): void {
     c.br(0),
   ));
 
-  // 3. the four totals' inverses, in the usual form at invs, then in lanes at sI
+  // 3. the four totals' inverses, in the usual form at invs, then in lane form at sI
   const t = (i: number) => K(tot + i * E);
   const iv = (i: number) => K(invs + i * E);
+  const fm = (a: Code, b: Code, r: Code) => c.call(`${F}_mul`, a, b, r);
   const phase3 = [
-    ...range(RUN / 8).flatMap((w) => c.i64_store(K(tot), 8 * w, c.i64_load(run('PF', c.i32_sub(L('ng'), K(1))), 8 * w))),
-    ...c.call('ntt_lanes', K(tot), K(1), K(0)),
+    ...range(RUN / 8).flatMap((w) => c.i64_store(K(sX), 8 * w, c.i64_load(run('PF', c.i32_sub(L('ng'), K(1))), 8 * w))),
+    ...fromRun(K(sX), tot),
     // invs[1] = t0·t1, invs[2] = t0·t1·t2, invs[3] = all four; their inverse; then back down
-    ...c.call('fq_mul', t(0), t(1), iv(1)),
-    ...c.call('fq_mul', iv(1), t(2), iv(2)),
-    ...c.call('fq_mul', iv(2), t(3), iv(3)),
-    ...c.call('fq_inv', iv(3), K(tmp)), // 1/(t0 t1 t2 t3)
-    ...c.call('fq_mul', K(tmp), iv(2), iv(3)), // 1/t3
-    ...c.call('fq_mul', K(tmp), t(3), K(tmp)), // 1/(t0 t1 t2)
-    ...c.call('fq_mul', K(tmp), iv(1), iv(2)), // 1/t2
-    ...c.call('fq_mul', K(tmp), t(2), K(tmp)), // 1/(t0 t1)
-    ...c.call('fq_mul', K(tmp), t(0), iv(1)), // 1/t1
-    ...c.call('fq_mul', K(tmp), t(1), iv(0)), // 1/t0
-    ...c.call('ntt_lanes', K(invs), K(1), K(1)),
-    ...range(RUN / 8).flatMap((w) => c.i64_store(K(sI), 8 * w, c.i64_load(K(invs), 8 * w))),
+    ...fm(t(0), t(1), iv(1)),
+    ...fm(iv(1), t(2), iv(2)),
+    ...fm(iv(2), t(3), iv(3)),
+    ...c.call(`${F}_inv`, iv(3), K(tmp)), // 1/(t0 t1 t2 t3)
+    ...fm(K(tmp), iv(2), iv(3)), // 1/t3
+    ...fm(K(tmp), t(3), K(tmp)), // 1/(t0 t1 t2)
+    ...fm(K(tmp), iv(1), iv(2)), // 1/t2
+    ...fm(K(tmp), t(2), K(tmp)), // 1/(t0 t1)
+    ...fm(K(tmp), t(0), iv(1)), // 1/t1
+    ...fm(K(tmp), t(1), iv(0)), // 1/t0
+    ...toRun(K(invs), K(sI)),
   ];
 
   // 4. from the last group back
   const storeLane = (l: number) => [
     ...c.setLocal('pr', c.i32_load(L('e'), 8)),
-    ...range(LIMBS).flatMap((j) => [...v.store32Lane(L('pr'), 4 * j, L(`X3${j}`), l), ...v.store32Lane(L('pr'), E + 4 * j, L(`Y3${j}`), l)]),
+    ...each((k) => range(LIMBS).flatMap((j) => [
+      ...v.store32Lane(L('pr'), FE * k + 4 * j, L(name('X3', k, j)), l),
+      ...v.store32Lane(L('pr'), E + FE * k + 4 * j, L(name('Y3', k, j)), l),
+    ])),
   ];
   const copyPoint = (from: Code) => range((2 * E) / 4).flatMap((w) => c.i32_store(L('pr'), 4 * w, c.i32_load(from, 4 * w)));
-  const finishLane = (l: number) => c.if(c.i32_lt_u(c.i32_add(c.i32_shl(L('g'), K(2)), K(l)), L('n')), [
-    ...c.setLocal('e', entry(c.i32_add(c.i32_shl(L('g'), K(2)), K(l)))),
+  const finishLane = (l: number) => c.if(c.i32_lt_u(laneK(l), L('n')), [
+    ...c.setLocal('e', entry(laneK(l))),
     ...c.setLocal('kind', c.i32_load(L('e'), 12)),
     ...c.if(c.i32_lt_u(L('kind'), K(COPY)), storeLane(l), [
       ...c.setLocal('pr', c.i32_load(L('e'), 8)),
@@ -180,7 +243,7 @@ export function emitBatchAdd4(m: ModuleBuilder, scratch: Scratch): void {
   ]);
   const phase4 = c.block(c.loop(
     range(4).flatMap(lanePtr), // for COPY entries
-    ...[['XA', 'RXA'], ['XB', 'RXB'], ['YA', 'RYA']].map(([pre, r]) => set4(pre!, (j) => v.load(run(r!, L('g')), 16 * j))),
+    loadRun('XA', run('RXA', L('g'))), loadRun('XB', run('RXB', L('g'))), loadRun('YA', run('RYA', L('g'))),
     // 1/d = I·PF[g − 1] (I itself at g = 0); I = I·D[g]; λ = numerator · 1/d
     c.if(L('g'), [
       ...mul(K(sI), run('PF', c.i32_sub(L('g'), K(1))), K(sL)),
@@ -189,15 +252,19 @@ export function emitBatchAdd4(m: ModuleBuilder, scratch: Scratch): void {
     ], mul(run('N', L('g')), K(sI), K(sL))),
     // x3 = λ² − xa − xb + 4q, in (0, 6q): below 2q after two conditional subtractions
     mul(K(sL), K(sL), K(sX)),
-    set4('X3', (j) => v.add32(v.sub32(v.sub32(v.load(K(sX), 16 * j), L(`XA${j}`)), L(`XB${j}`)), v.splat32(P4[j]!))),
-    normalize4(c, 'X3'), below2q('X3'), below2q('X3'),
-    // y3 = λ·(xa − x3 + 2q) − ya + 2q
-    set4('Y3', (j) => v.add32(v.sub32(L(`XA${j}`), L(`X3${j}`)), v.splat32(P2[j]!))),
-    normalize4(c, 'Y3'), below2q('Y3'),
+    each((k) => [
+      ...set('X3', k, (j) => v.add32(v.sub32(v.sub32(v.load(comp(K(sX), k), 16 * j), get('XA', k)(j)), get('XB', k)(j)), v.splat32(P4[j]!))),
+      ...norm('X3', k), ...below2q('X3', k), ...below2q('X3', k),
+      // y3 = λ·(xa − x3 + 2q) − ya + 2q
+      ...set('Y3', k, (j) => v.add32(v.sub32(get('XA', k)(j), get('X3', k)(j)), v.splat32(P2[j]!))),
+      ...norm('Y3', k), ...below2q('Y3', k),
+    ]),
     storeRun(K(sY), 'Y3'),
     mul(K(sL), K(sY), K(sY)),
-    set4('Y3', (j) => v.add32(v.sub32(v.load(K(sY), 16 * j), L(`YA${j}`)), v.splat32(P2[j]!))),
-    normalize4(c, 'Y3'), below2q('Y3'),
+    each((k) => [
+      ...set('Y3', k, (j) => v.add32(v.sub32(v.load(comp(K(sY), k), 16 * j), get('YA', k)(j)), v.splat32(P2[j]!))),
+      ...norm('Y3', k), ...below2q('Y3', k),
+    ]),
     range(4).flatMap(finishLane),
     c.br_if(1, c.i32_eqz(L('g'))),
     c.setLocal('g', c.i32_sub(L('g'), K(1))),
@@ -213,9 +280,11 @@ export function emitBatchAdd4(m: ModuleBuilder, scratch: Scratch): void {
     ...c.setLocal('RXA', run('PF', L('ng'))),
     ...c.setLocal('RXB', run('RXA', L('ng'))),
     ...c.setLocal('RYA', run('RXB', L('ng'))),
+    // one in lane form (Fq2's: 1 + 0u)
+    ...range(RUN / 8).flatMap((w) => c.i64_store(K(sOne), 8 * w, c.i64_const(0))),
+    ...range(LIMBS).flatMap((j) => v.store(K(sOne), 16 * j, v.load32Splat(K(FQ.one), 4 * j))),
     ...c.setLocal('g', K(0)),
     ...phase1,
-    ...range(LIMBS).flatMap((j) => v.store(K(sOne), 16 * j, v.load32Splat(K(FQ.one), 4 * j))),
     ...c.setLocal('g', K(0)),
     ...phase2,
     ...phase3,
@@ -223,4 +292,3 @@ export function emitBatchAdd4(m: ModuleBuilder, scratch: Scratch): void {
     ...phase4,
   ]);
 }
-

@@ -1,8 +1,9 @@
 // G1 (over Fq) and G2 (over Fq2) point arithmetic for the CPU MSM, emitted as WebAssembly with
 // wasmbuilder on top of wasm-field.ts. y² = x³ + b on both, so a = 0 in every formula.
-//  - <g>_batchAdd: a list of independent affine additions with one field inversion for all of
-//    them (Montgomery's trick): about 6 multiplications an addition, where a mixed Jacobian one
-//    costs 11. Doubling and P + (−P) are detected and done right, not assumed away.
+//  - <g>_batchAdd (wasm-batch4.ts): a list of independent affine additions with one field
+//    inversion for all of them (Montgomery's trick): about 6 multiplications an addition, where a
+//    mixed Jacobian one costs 11. Doubling and P + (−P) are detected and done right, not assumed
+//    away. Its entries: pa, pb, pr, kind (ENTRY_BYTES).
 //  - Jacobian add, mixed add and double (EFD add-2007-bl, madd-2007-bl, dbl-2009-l) for the
 //    running sums that turn buckets into a window's sum.
 // Affine point: x ‖ y; the point at infinity has 0xffffffff in x's ninth limb (never a canonical
@@ -17,10 +18,6 @@ export const ENTRY_BYTES = 16;
 export const BATCH = 1024;
 /** How many points ahead the gather touches the point it will copy (8…32 measured alike). */
 const GATHER_AHEAD = 16;
-const ADD = 0;
-const DBL = 1;
-const COPY = 2;
-const INF = 3;
 
 export interface GroupSpec {
   g: 'g1' | 'g2';
@@ -112,80 +109,8 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     ]);
   }
 
-  // <g>_batchAdd(list, n, pref): entries (pa, pb, pr, kind); pref: 2n field elements of scratch
-  // (G1's: batch4ScratchBytes(n), 6·⌈n/4⌉ runs of 4 Fq elements).
-  // A result may overwrite its own entry's inputs (pr = pa), not another entry's. G1's is
-  // wasm-batch4.ts's, four additions at a time.
-  if (g === 'g2') {
-    const [acc, inv, lam, t1, x3, y3, dy] = Array.from({ length: 7 }, () => scratch.take(E));
-    const [fb, c] = fn(m, `${g}_batchAdd`, ['list', 'n', 'pref'], [['k', 'i32'], ['e', 'i32'], ['pa', 'i32'], ['pb', 'i32'], ['kind', 'i32']]);
-    const F = ops(c, f);
-    const L = (x: string) => c.getLocal(x);
-    const y = (p: string) => off(c, L(p), E);
-    const prefAt = (k: Code) => c.i32_add(L('pref'), c.i32_mul(k, c.i32_const(E)));
-    const load = [
-      ...c.setLocal('e', c.i32_add(L('list'), c.i32_mul(L('k'), c.i32_const(16)))),
-      ...c.setLocal('pa', c.i32_load(L('e'), 0)),
-      ...c.setLocal('pb', c.i32_load(L('e'), 4)),
-    ];
-    // d_k = xb − xa (ADD) or 2·ya (DBL), kept beside the prefix products for the way back. Equal
-    // coordinates are told by a difference ≡ 0 (isZero: 0 or p), so no value needs to be canonical.
-    const dAt = (k: Code) => c.i32_add(L('pref'), c.i32_mul(c.i32_add(k, L('n')), c.i32_const(E)));
-    const forward = c.loop(
-      load,
-      c.if(c.i32_or(isInf(c, L('pa')), isInf(c, L('pb'))), c.setLocal('kind', c.i32_const(COPY)), [
-        ...F.sub(L('pb'), L('pa'), dAt(L('k'))),
-        ...c.if(F.isZero(dAt(L('k'))), [
-          ...F.sub(y('pb'), y('pa'), F.k(dy)),
-          ...c.if(c.i32_and(F.isZero(F.k(dy)), c.i32_eqz(F.isZero(y('pa')))),
-            [...c.setLocal('kind', c.i32_const(DBL)), ...F.add(y('pa'), y('pa'), dAt(L('k')))],
-            c.setLocal('kind', c.i32_const(INF))),
-        ], c.setLocal('kind', c.i32_const(ADD))),
-      ]),
-      c.i32_store(L('e'), 12, L('kind')),
-      c.if(c.i32_lt_u(L('kind'), c.i32_const(COPY)), F.mul(F.k(acc), dAt(L('k')), F.k(acc))),
-      F.copy(F.k(acc), prefAt(L('k'))),
-      c.setLocal('k', c.i32_add(L('k'), c.i32_const(1))),
-      c.br_if(0, c.i32_lt_u(L('k'), L('n'))),
-    );
-    const pr = c.i32_load(L('e'), 8);
-    const backward = c.loop(
-      load,
-      c.setLocal('kind', c.i32_load(L('e'), 12)),
-      c.if(c.i32_eq(L('kind'), c.i32_const(COPY)),
-        c.if(isInf(c, L('pa')), copyBytes(c, L('pb'), pr, 2 * E), copyBytes(c, L('pa'), pr, 2 * E)),
-        c.if(c.i32_eq(L('kind'), c.i32_const(INF)), setInf(c, pr), [
-          // t1 = 1/d_k = inv · pref[k−1]; inv = 1/pref[k−1]
-          ...c.if(L('k'), [...F.mul(F.k(inv), prefAt(c.i32_sub(L('k'), c.i32_const(1))), F.k(t1)), ...F.mul(F.k(inv), dAt(L('k')), F.k(inv))], F.copy(F.k(inv), F.k(t1))),
-          ...c.if(c.i32_eq(L('kind'), c.i32_const(ADD)),
-            [...F.sub(y('pb'), y('pa'), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))],
-            [...F.mul(L('pa'), L('pa'), F.k(lam)), ...F.add(F.k(lam), F.k(lam), F.k(x3)), ...F.add(F.k(lam), F.k(x3), F.k(lam)), ...F.mul(F.k(lam), F.k(t1), F.k(lam))]),
-          // x3 = λ² − xa − xb (xb = xa when doubling); y3 = λ(xa − x3) − ya: over Fq one call with
-          // everything in locals (wasm-field.ts fq_affTail)
-          ...(f === 'fq' ? c.call('fq_affTail', F.k(lam), L('pa'), L('pb'), pr) : [
-            ...F.sqr(F.k(lam), F.k(x3)),
-            ...F.sub(F.k(x3), L('pa'), F.k(x3)),
-            ...F.sub(F.k(x3), L('pb'), F.k(x3)),
-            ...F.sub(L('pa'), F.k(x3), F.k(y3)),
-            ...F.mul(F.k(lam), F.k(y3), F.k(y3)),
-            ...F.sub(F.k(y3), y('pa'), F.k(y3)),
-            ...F.copy(F.k(x3), pr),
-            ...F.copy(F.k(y3), off(c, pr, E)),
-          ]),
-        ])),
-      c.br_if(1, c.i32_eqz(L('k'))),
-      c.setLocal('k', c.i32_sub(L('k'), c.i32_const(1))),
-      c.br(0),
-    );
-    fb.addCode([
-      ...c.if(c.i32_eqz(L('n')), c.ret([])),
-      ...F.copy(F.k(FQ.one), F.k(acc)),
-      ...forward,
-      ...c.call(`${f}_inv`, F.k(acc), F.k(inv)),
-      ...c.setLocal('k', c.i32_sub(L('n'), c.i32_const(1))),
-      ...c.block(backward),
-    ]);
-  }
+  // <g>_batchAdd(list, n, pref): entries (pa, pb, pr, kind), wasm-batch4.ts (four at a time).
+  // A result may overwrite its own entry's inputs (pr = pa), not another entry's.
 
   // <g>_round(cnt, off, k, src, dst, list, pref, fin, ptrs) → more: one round of the bucket trees.
   // Bucket b (1 ≤ b < k) has cnt[b] points from src + off[b]; pairs of them are added (batches of

@@ -67,8 +67,10 @@ export function buildMsmWasm(): Uint8Array {
   emitNtt(m, scratch);
   emitQap(m, scratch);
   emitFq2(m, scratch);
-  emitBatchAdd4(m, scratch); // before G1's round, which calls it
+  // each group's batchAdd before its round, which calls it
+  emitBatchAdd4(m, scratch, 'g1');
   emitGroup(m, scratch, G1);
+  emitBatchAdd4(m, scratch, 'g2');
   emitGroup(m, scratch, G2);
   for (const [at, bytes] of constData()) m.addData(at, bytes);
   for (const e of EXPORTS) m.exportFunction(e);
