@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ModuleBuilder } from 'wasmbuilder';
 import { LIMBS, LIMB_BITS, Q, R, Scratch, limbs } from '../src/prover/cpu/wasm-field.js';
 import { emitLanes, mont4Locals, montMul4, simdFn, simdOps } from '../src/prover/cpu/wasm-simd.js';
+import { SIMD_PROBE, hasWasmSimd } from '../src/prover/cpu/wasm-module.js';
 
 const rand = (m: bigint) => {
   let v = 0n;
@@ -85,5 +86,12 @@ describe('four-lane Montgomery product (WebAssembly SIMD)', () => {
     }
     x.ntt_lanes(4096, runs, 0);
     expect([...u32.subarray(1024, 1024 + runs * 36)]).toEqual(words);
+  });
+
+  it('the SIMD probe is valid here and invalid with its SIMD instruction taken out', () => {
+    expect(hasWasmSimd()).toBe(true);
+    const broken = SIMD_PROBE.slice();
+    broken[broken.indexOf(0xfd)] = 0xff; // no such opcode: what a runtime without SIMD sees
+    expect(hasWasmSimd(broken)).toBe(false);
   });
 });

@@ -3,6 +3,7 @@
 // per process with wasmbuilder (a few milliseconds) and compiled once; workers get the compiled
 // WebAssembly.Module in a message and instantiate it on a memory of their own.
 import { ModuleBuilder } from 'wasmbuilder';
+import { ZkonnxError } from '../../errors.js';
 import { G1, G2, emitGroup } from './wasm-curve.js';
 import { emitNtt } from './wasm-ntt.js';
 import { emitQap } from './wasm-qap.js';
@@ -79,9 +80,21 @@ export function buildMsmWasm(): Uint8Array {
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 
+/** (func (result v128) (v128.const i32x4 0 0 0 0)): valid where the runtime has WebAssembly SIMD */
+export const SIMD_PROBE = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0, 10, 22, 1, 20, 0, 0xfd, 12, ...new Array<number>(16).fill(0), 0x0b]);
+
+/** Whether this runtime runs WebAssembly SIMD, which the module's NTTs and batch additions use. */
+export function hasWasmSimd(probe: Uint8Array = SIMD_PROBE): boolean {
+  return WebAssembly.validate(probe as BufferSource);
+}
+
 /** The compiled module, built on first use. */
 export function msmModule(): Promise<WebAssembly.Module> {
-  compiled ??= WebAssembly.compile(buildMsmWasm() as BufferSource);
+  compiled ??= hasWasmSimd()
+    ? WebAssembly.compile(buildMsmWasm() as BufferSource)
+    : Promise.reject(new ZkonnxError('PROVER_FAILED', 'the wasm prover needs WebAssembly SIMD, which this runtime does not have', {
+      hint: 'use Node 16.4 or later, or a browser from 2021 on (Chrome 91, Firefox 89; Safari 16.4)',
+    }));
   return compiled;
 }
 
