@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
 import { cpuMsm, forgetBases, keepBases, layoutEarly, prepare, windowBits } from '../src/prover/cpu/msm.js';
 import { Q, fromMont, toMont, FQ_BYTES } from '../src/prover/cpu/wasm-field.js';
-import { releaseCpuPool } from '../src/prover/cpu/pool.js';
+import { releaseCpuPool, releaseShared, sharedBytes } from '../src/prover/cpu/pool.js';
 import { fitsBits } from '../src/prover/groth16.js';
 import { HEAP_START, instantiate, msmModule } from '../src/prover/cpu/wasm-module.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
@@ -140,6 +140,22 @@ describe('wasm field kernels', () => {
         }
       }
     }
+  });
+});
+
+describe('shared buffers given back', () => {
+  it('serve a later request they fit (zeroed, the size asked for), not one less than half their size', () => {
+    const a = sharedBytes(3000).fill(7);
+    releaseShared(a);
+    const b = sharedBytes(2000); // fits: the same buffer, zeroed
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.byteLength).toBe(2000);
+    expect(b.every((x) => x === 0)).toBe(true);
+    expect(sharedBytes(2000).buffer).not.toBe(a.buffer); // taken: a fresh one
+    releaseShared(b);
+    expect(sharedBytes(1000).buffer).not.toBe(a.buffer); // 3000 is more than twice 1000
+    expect(sharedBytes(3001).buffer).not.toBe(a.buffer); // too small
+    expect(sharedBytes(1500).buffer).toBe(a.buffer);
   });
 });
 

@@ -14,7 +14,7 @@
 import type { PointOps } from '../curve.js';
 import { ZkonnxError } from '../../errors.js';
 import { foldScalar, wordBits } from '../scalars.js';
-import { cpuPool, cpuPoolNow, sharedBytes } from './pool.js';
+import { cpuPool, cpuPoolNow, releaseShared, sharedBytes } from './pool.js';
 import type { WindowTask } from './worker-body.js';
 
 export type Group = 'G1' | 'G2';
@@ -236,7 +236,10 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   const isKept = !!k;
   k ??= ahead;
   const p = prepare(bases, scalars, sBase, k);
-  if (p.nonzero === 0) return G.zero;
+  if (p.nonzero === 0) {
+    releaseShared(p.scalars, p.neg, ...(isKept ? [] : [p.bases]));
+    return G.zero;
+  }
   const n = p.neg.length;
   // blocks: a kept array's own; else enough for every thread to work when windows are few; to
   // bound memory; and with many threads, one block per THREADS_PER_BLOCK threads, each
@@ -276,5 +279,7 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   });
   let sum = G.zero;
   for (const part of await Promise.all(jobs)) sum = G.add(sum, part);
+  // every task has replied: this MSM's own shared buffers can serve the next (a kept array's stay)
+  releaseShared(p.scalars, p.neg, ...(isKept ? [] : [p.bases]));
   return sum;
 }

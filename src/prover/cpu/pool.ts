@@ -224,9 +224,42 @@ export function cpuPool(): Promise<CpuPool> {
  */
 export const ownBytes = (x: Uint8Array): Uint8Array => (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength ? x : x.slice());
 
+/**
+ * Shared buffers given back (releaseShared) for the next sharedBytes they fit. A fresh one pays a
+ * page fault for each of its pages on first touch, and in a VM those can be slow: a 2^20 proof's
+ * MSMs copy ~180 MB of points and digits into fresh buffers, which took 0.05 s in one proof and
+ * 2 s in the next (the same process, on the main thread, the critical path) on this machine.
+ */
+const spare: SharedArrayBuffer[] = [];
+/** Bytes of spare buffers kept at most (the oldest go first). */
+const SPARE_BYTES = 512 * 2 ** 20;
+
 /** A zeroed array in a SharedArrayBuffer where there is one (posted without a copy), else a plain one. */
 export function sharedBytes(bytes: number): Uint8Array {
-  return typeof SharedArrayBuffer === 'function' ? new Uint8Array(new SharedArrayBuffer(bytes)) : new Uint8Array(bytes);
+  if (typeof SharedArrayBuffer !== 'function') return new Uint8Array(bytes);
+  // the smallest spare that holds it and is at most twice its size
+  let best = -1;
+  for (let i = 0; i < spare.length; i++) {
+    const b = spare[i]!.byteLength;
+    if (b >= bytes && b <= 2 * bytes && (best < 0 || b < spare[best]!.byteLength)) best = i;
+  }
+  if (best < 0) return new Uint8Array(new SharedArrayBuffer(bytes));
+  const out = new Uint8Array(spare.splice(best, 1)[0]!, 0, bytes);
+  return out.fill(0);
+}
+
+/**
+ * Gives the buffers of arrays from sharedBytes back for reuse, once nothing reads or writes them
+ * any more (their tasks have all replied): the caller must drop its own references too.
+ */
+export function releaseShared(...arrays: Uint8Array[]): void {
+  for (const a of arrays) {
+    const b = a.buffer;
+    if (typeof SharedArrayBuffer !== 'function' || !(b instanceof SharedArrayBuffer) || spare.includes(b)) continue;
+    spare.push(b);
+  }
+  let total = spare.reduce((t, b) => t + b.byteLength, 0);
+  while (total > SPARE_BYTES) total -= spare.shift()!.byteLength;
 }
 
 /** The pool if it is started and alive: lets an MSM post its first tasks before its caller goes on. */
