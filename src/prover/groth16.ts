@@ -10,6 +10,7 @@ import type { ProverBackend } from './backend.js';
 import type { BinSource } from './bin-source.js';
 import { bn128, type ProverCurve } from './curve.js';
 import { buildABC } from './qap.js';
+import { releaseShared } from './cpu/pool.js';
 import { foldScalar, wordBits } from './scalars.js';
 import { parseWtns, readWtnsFile, type Wtns } from './wtns.js';
 import { BULK_SECTIONS, openZkey, readZkeyFile, type OpenedZkey, type Zkey } from './zkey.js';
@@ -182,9 +183,11 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
       ch.catch(() => {});
       await ready.coefs.catch(() => {}); // the chain is queued first: its stages are timed as they run
     } else {
-      ch = after(ready.coefs, () => buildABC(zkey, w)).then(({ a, b, c }) => {
+      ch = after(ready.coefs, () => buildABC(zkey, w)).then(async ({ a, b, c }) => {
         evaluated();
-        return backend.quotient(a, b, c, power);
+        const q = await backend.quotient(a, b, c, power);
+        releaseShared(a, b, c); // read by nothing after the quotient: the next proof's (pool.ts)
+        return q;
       }).then(async (q) => {
         quotiented();
         return backend.msmG1(await chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);

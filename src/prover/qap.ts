@@ -11,7 +11,7 @@
 // the check c < domainSize, the counts per constraint for the cuts, the runs. The tasks check m
 // and s. A key with many runs (no order) has every task scan the whole section instead.
 import { ZkonnxError } from '../errors.js';
-import { cpuPool, ownBytes } from './cpu/pool.js';
+import { cpuPool, ownBytes, releaseShared, sharedBytes } from './cpu/pool.js';
 import type { AbcTask } from './cpu/worker-body.js';
 import type { Zkey } from './zkey.js';
 
@@ -50,7 +50,7 @@ const hasShared = typeof SharedArrayBuffer === 'function';
 /** x in a SharedArrayBuffer (posted without a copy), 4-byte aligned; x where there is none. */
 function toShared(x: Uint8Array): Uint8Array {
   if (!hasShared || (x.buffer instanceof SharedArrayBuffer && x.byteOffset % 4 === 0)) return x;
-  const s = new Uint8Array(new SharedArrayBuffer(x.byteLength));
+  const s = sharedBytes(x.byteLength);
   s.set(x);
   return s;
 }
@@ -111,10 +111,12 @@ export async function buildABC(zkey: Zkey, witness: Uint8Array): Promise<Evaluat
   }
   if (cuts[cuts.length - 1] !== domainSize) cuts.push(domainSize);
 
-  const w = hasShared ? toShared(witness.subarray(0, nVars * 32)) : ownBytes(witness.subarray(0, nVars * 32));
+  const wIn = witness.subarray(0, nVars * 32);
+  const w = hasShared ? toShared(wIn) : ownBytes(wIn);
   // with shared memory the tasks write their ranges in place (the quotient then posts them without copies)
   const n8 = 32;
-  const out = hasShared ? [0, 1, 2].map(() => new Uint8Array(new SharedArrayBuffer(domainSize * n8))) as [Uint8Array, Uint8Array, Uint8Array] : undefined;
+  // (from pool.ts's reused buffers: the caller may give them back, releaseShared, once the quotient is done)
+  const out = hasShared ? [0, 1, 2].map(() => sharedBytes(domainSize * n8)) as [Uint8Array, Uint8Array, Uint8Array] : undefined;
   const scan = l.runs.length - 1 > MAX_RUNS;
   const results = await Promise.all(cuts.slice(0, -1).map((from, k) => {
     const to = cuts[k + 1]!;
@@ -140,6 +142,7 @@ export async function buildABC(zkey: Zkey, witness: Uint8Array): Promise<Evaluat
     return pool.run(task, CRITICAL);
   }));
 
+  if (w !== wIn) releaseShared(w); // our copy: every task has replied
   const bad = results.map((r) => new Uint32Array(r[0]!.buffer, r[0]!.byteOffset, 1)[0]!).filter((x) => x > 0);
   if (bad.length) badRecord(zkey, l.rec, Math.min(...bad) - 1);
   if (out) return { a: out[0], b: out[1], c: out[2] };

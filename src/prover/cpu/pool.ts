@@ -220,9 +220,10 @@ export function cpuPool(): Promise<CpuPool> {
 
 /**
  * Bytes to post to a thread: a view into a larger buffer would be cloned whole, so one that is
- * not its buffer's all is copied.
+ * not its buffer's all is copied; a shared buffer's view is posted as it is (shared, not cloned).
  */
-export const ownBytes = (x: Uint8Array): Uint8Array => (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength ? x : x.slice());
+export const ownBytes = (x: Uint8Array): Uint8Array =>
+  (typeof SharedArrayBuffer === 'function' && x.buffer instanceof SharedArrayBuffer) || (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength) ? x : x.slice();
 
 /**
  * Shared buffers given back (releaseShared) for the next sharedBytes they fit. A fresh one pays a

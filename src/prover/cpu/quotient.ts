@@ -3,7 +3,7 @@
 // one 'join' task. The tasks share the pool with the MSMs at a higher priority: the
 // MSM of C and H waits for them, the other MSMs fill the threads meanwhile.
 import type { ProverCurve } from '../curve.js';
-import { cpuPool, ownBytes } from './pool.js';
+import { cpuPool, ownBytes, releaseShared, sharedBytes } from './pool.js';
 
 const CRITICAL = 1;
 
@@ -13,9 +13,14 @@ export async function cpuQuotient(Fr: ProverCurve['Fr'], a: Uint8Array, b: Uint8
   const w = Fr.w[power]!;
   const inc = power === Fr.s ? Fr.shift : Fr.w[power + 1]!;
   const invN = Fr.inv(Fr.e(n));
-  const [ea, eb, ec] = await Promise.all([a, b, c].map(async (x) => (await pool.run({ op: 'coset', x: ownBytes(x), w, inc, invN, log: power }, CRITICAL))[0]!));
+  // the evaluations into shared buffers reused from proof to proof (pool.ts sharedBytes says why)
+  // where there are any; else each comes back in a new array
+  const outs = [0, 1, 2].map(() => sharedBytes(n * 36)).map((o) => (o.buffer instanceof ArrayBuffer ? undefined : o));
+  const [ea, eb, ec] = await Promise.all([a, b, c].map(async (x, i) => (await pool.run({ op: 'coset', x: ownBytes(x), w, inc, invN, log: power, ...(outs[i] ? { out: outs[i] } : {}) }, CRITICAL))[0]!));
   // one task (a multiplication an element): more would wait for threads busy with MSM windows.
-  // The evaluations are ours (each its own buffer, from a thread): moved, not copied
+  // New arrays are ours (each its own buffer, from a thread): moved, not copied
   const own = [ea!, eb!, ec!].map((x) => x.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-  return (await pool.run({ op: 'join', a: ea!, b: eb!, c: ec! }, CRITICAL, own))[0]!;
+  const h = (await pool.run({ op: 'join', a: ea!, b: eb!, c: ec! }, CRITICAL, own))[0]!;
+  releaseShared(...outs.filter((o): o is Uint8Array => !!o));
+  return h;
 }

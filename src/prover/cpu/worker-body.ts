@@ -45,6 +45,8 @@ export interface CosetTask {
   inc: Uint8Array;
   invN: Uint8Array;
   log: number;
+  /** where the evaluations go (36 bytes each, n of them): a shared buffer the caller reuses; else a new array is sent back */
+  out?: Uint8Array;
 }
 
 /** A·B − C over a range of coset evaluations (as 'coset' returns them): H's scalars, canonical bytes. */
@@ -294,7 +296,9 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     mem8.set(t.x, DATA + 4 * n);
     ex.fr_unpackN!(DATA + 4 * n, DATA, n);
     ex.fr_coset!(DATA, n, W, INC, INVN, SCRATCH);
-    return [mem8.slice(DATA, DATA + n * FR)];
+    if (!t.out) return [mem8.slice(DATA, DATA + n * FR)];
+    t.out.set(mem8.subarray(DATA, DATA + n * FR));
+    return [t.out];
   }
 
   function join(t: JoinTask): Uint8Array[] {
@@ -353,7 +357,8 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
         post({ ok: true });
       } else {
         const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : msg.op === 'abc' ? abc(msg) : join(msg);
-        post({ results, held: held() }, results.map((r) => r.buffer as ArrayBuffer));
+        // new arrays are moved; a shared buffer (a coset's out) is shared, never in a transfer list
+        post({ results, held: held() }, results.map((r) => r.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer));
       }
     } catch (e) {
       post({ error: String((e as Error)?.stack ?? e) });
