@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
 import { cpuMsm, forgetBases, keepBases, layoutEarly, prepare, windowBits } from '../src/prover/cpu/msm.js';
 import { Q, fromMont, toMont, FQ_BYTES } from '../src/prover/cpu/wasm-field.js';
+import { batch4ScratchBytes } from '../src/prover/cpu/wasm-batch4.js';
 import { releaseCpuPool, releaseShared, sharedBytes } from '../src/prover/cpu/pool.js';
 import { fitsBits } from '../src/prover/groth16.js';
 import { HEAP_START, instantiate, msmModule } from '../src/prover/cpu/wasm-module.js';
@@ -185,7 +186,7 @@ describe('CPU MSM against ffjavascript', async () => {
       const OUT = IN + cases.length * 2 * PS;
       const LIST = OUT + cases.length * PS;
       const PREF = LIST + cases.length * 16;
-      const JAC = PREF + 6 * Math.ceil(cases.length / 4) * 4 * FQ_BYTES * 2; // G1's batch4ScratchBytes, G2's 2n elements
+      const JAC = PREF + batch4ScratchBytes(g, cases.length);
       const FFJ = JAC + 3 * PS;
       const m32 = new Uint32Array(memory.buffer);
       cases.forEach(([a, b], i) => {

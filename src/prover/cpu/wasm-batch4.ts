@@ -53,10 +53,10 @@ function lanes(c: CodeBuilder) {
   ];
   return { v, L, name, set, get, load, store, norm, below2q };
 }
-const vecLocals = (pres: string[], comps: number) => [
-  ...pres.flatMap((p) => range(comps).flatMap((k) => range(LIMBS).map((j) => [`${p}${k}_${j}`, 'v128'] as [string, 'v128']))),
-  ...(comps === 1 && pres.includes('V') ? [['MASK', 'v128'] as [string, 'v128']] : []),
-];
+/** v128 locals <pre>k_j for each prefix, component and limb; and below2q's (V0_j, MASK) */
+const vecLocals = (pres: string[], comps: number): Array<[string, 'v128']> =>
+  pres.flatMap((p) => range(comps).flatMap((k) => range(LIMBS).map((j) => [`${p}${k}_${j}`, 'v128'] as [string, 'v128'])));
+const below2qLocals = (): Array<[string, 'v128']> => [...vecLocals(['V'], 1), ['MASK', 'v128']];
 
 /**
  * fq2_mul4(pa, pb, pr): runs of four Fq2 elements (c0 run ‖ c1 run), pr may be pa or pb. Karatsuba
@@ -65,7 +65,7 @@ const vecLocals = (pres: string[], comps: number) => [
  */
 function emitFq2Mul4(m: ModuleBuilder, scratch: Scratch): void {
   const [v0, v1, sa, sb] = range(4).map(() => scratch.take(FRUN));
-  const [f, c] = simdFn(m, 'fq2_mul4', ['pa', 'pb', 'pr'], vecLocals(['A', 'B', 'V', 'M'], 1));
+  const [f, c] = simdFn(m, 'fq2_mul4', ['pa', 'pb', 'pr'], [...vecLocals(['A', 'B', 'M'], 1), ...below2qLocals()]);
   const { v, L, get, set, load, store, norm, below2q } = lanes(c);
   const K = (x: number) => c.i32_const(x);
   const hi = (p: string) => c.i32_add(L(p), K(FRUN));
@@ -98,7 +98,7 @@ export function emitBatchAdd4(m: ModuleBuilder, scratch: Scratch, g: 'g1' | 'g2'
   const ptrs = range(4).flatMap((l) => [[`pa${l}`, 'i32'], [`pb${l}`, 'i32']] as Array<[string, 'i32']>);
   const [f, c] = simdFn(m, `${g}_batchAdd`, ['list', 'n', 'pref'], [
     ...(['k', 'e', 'pa', 'pb', 'kind', 'g', 'ng', 'D', 'N', 'PF', 'RXA', 'RXB', 'RYA', 'dk', 'nk', 'pr', 'end'].map((x) => [x, 'i32'] as [string, 'i32'])),
-    ...ptrs, ...vecLocals(['XA', 'XB', 'YA', 'YB', 'X3', 'Y3', 'W'], comps), ...vecLocals(['V'], 1),
+    ...ptrs, ...vecLocals(['XA', 'XB', 'YA', 'YB', 'X3', 'Y3', 'W'], comps), ...below2qLocals(),
   ]);
   const { v, L, name, set, get, store, norm, below2q } = lanes(c);
   const K = (x: number) => c.i32_const(x);

@@ -151,7 +151,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     let at = heap + block.bytes;
     const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
     const LIST = take(BATCH * ENTRY);
-    const PREF = take(6 * BATCH * E); // batchAdd's scratch: six runs of lane form a group of four (wasm-batch4.ts)
+    const PREF = take(6 * BATCH * E); // batchAdd's scratch: wasm-batch4.ts batch4ScratchBytes(g, BATCH), six runs of lane form a group of four
     const JAC = take(3 * E);
     const OUT = take(ffjJac);
     const PTRS = take(K * 4);
