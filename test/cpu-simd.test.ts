@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ModuleBuilder } from 'wasmbuilder';
-import { LIMBS, LIMB_BITS, Q, R, Scratch, limbs } from '../src/prover/cpu/wasm-field.js';
+import { LIMBS, LIMB_BITS, Q, R, limbs } from '../src/prover/cpu/wasm-field.js';
 import { emitLanes, mont4Locals, montMul4, simdFn, simdOps } from '../src/prover/cpu/wasm-simd.js';
 import { SIMD_PROBE, hasWasmSimd } from '../src/prover/cpu/wasm-module.js';
 
@@ -31,7 +31,7 @@ async function build(p: bigint) {
     ...montMul4(c, p, (j, x) => v.store(c.getLocal('pr'), 16 * j, x)),
   ]);
   m.exportFunction('mul4');
-  emitLanes(m, new Scratch());
+  emitLanes(m);
   m.exportFunction('ntt_lanes');
   const memory = new WebAssembly.Memory({ initial: 1 });
   const inst = await WebAssembly.instantiate(await WebAssembly.compile(m.build() as BufferSource), { env: { memory } });

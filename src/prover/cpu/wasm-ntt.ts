@@ -167,6 +167,13 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
 
   // The passes over len elements at base, pairs h apart.
   const passLocals: Array<[string, 'i32' | 'i64']> = [['hE', 'i32'], ['end', 'i32'], ['blk', 'i32'], ['mid', 'i32'], ['pu', 'i32'], ['pv', 'i32'], ['pw', 'i32'], ...ARITH];
+  /** hE = h·E and `before`, then for each block of 2h elements in [base, base + len): mid = blk + hE (its v's), `body` */
+  const overBlocks = (c: CodeBuilder, before: Code[], body: Code[]) => [
+    ...c.setLocal('hE', c.i32_mul(L(c, 'h'), c.i32_const(E))),
+    ...c.setLocal('end', at(c, 'base', L(c, 'len'))),
+    ...before.flat(),
+    ...forLoop(c, 'blk', L(c, 'base'), L(c, 'end'), c.i32_shl(L(c, 'hE'), c.i32_const(1)), [c.setLocal('mid', c.i32_add(L(c, 'blk'), L(c, 'hE'))), ...body]),
+  ];
   // ntt_ctPass(base, len, h, z, first): the inverse's; the array's block k (of 2h elements)
   // splits X^2h − σ² into X^h ∓ σ, σ = w^-(h·bitrev(k)), bitrev over log2(n/2h) bits: that is
   // z[k] = w^-bitrev(k) over log2(n/2) bits, one table for every pass. The first block's σ is 1
@@ -174,39 +181,28 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
   {
     const [f, c] = fn(m, 'ntt_ctPass', ['base', 'len', 'h', 'z', 'first'], passLocals);
     const each = (body: Code) => forLoop(c, 'pu', L(c, 'blk'), L(c, 'mid'), c.i32_const(E), [c.setLocal('pv', c.i32_add(L(c, 'pu'), L(c, 'hE'))), body]);
-    f.addCode([
-      ...c.setLocal('hE', c.i32_mul(L(c, 'h'), c.i32_const(E))),
-      ...c.setLocal('end', at(c, 'base', L(c, 'len'))),
-      ...c.setLocal('pw', L(c, 'z')),
-      ...forLoop(c, 'blk', L(c, 'base'), L(c, 'end'), c.i32_shl(L(c, 'hE'), c.i32_const(1)), [
-        c.setLocal('mid', c.i32_add(L(c, 'blk'), L(c, 'hE'))),
-        c.if(L(c, 'first'),
-          [...c.setLocal('first', c.i32_const(0)), ...each(unit(c))],
-          [...set(c, 'b', (j) => load(c, 'pw', j)), ...each(butterfly(c))]),
-        inc(c, 'pw', c.i32_const(E)),
-      ]),
-    ]);
+    f.addCode(overBlocks(c, [c.setLocal('pw', L(c, 'z'))], [
+      c.if(L(c, 'first'),
+        [...c.setLocal('first', c.i32_const(0)), ...each(unit(c))],
+        [...set(c, 'b', (j) => load(c, 'pw', j)), ...each(butterfly(c))]),
+      inc(c, 'pw', c.i32_const(E)),
+    ]));
   }
   // ntt_ditPass(base, len, h, tw): the forward's; twiddle w^(j·n/2h) = tw[h + j] for pair j of a block
   {
     const [f, c] = fn(m, 'ntt_ditPass', ['base', 'len', 'h', 'tw'], passLocals);
-    f.addCode([
-      ...c.setLocal('hE', c.i32_mul(L(c, 'h'), c.i32_const(E))),
-      ...c.setLocal('end', at(c, 'base', L(c, 'len'))),
-      ...forLoop(c, 'blk', L(c, 'base'), L(c, 'end'), c.i32_shl(L(c, 'hE'), c.i32_const(1)), [
-        c.setLocal('pu', L(c, 'blk')),
-        c.setLocal('mid', c.i32_add(L(c, 'blk'), L(c, 'hE'))),
-        c.setLocal('pv', L(c, 'mid')),
-        unit(c), // j = 0
-        c.setLocal('pw', at(c, 'tw', c.i32_add(L(c, 'h'), c.i32_const(1)))),
-        forLoop(c, 'pu', c.i32_add(L(c, 'blk'), c.i32_const(E)), L(c, 'mid'), c.i32_const(E), [
-          c.setLocal('pv', c.i32_add(L(c, 'pu'), L(c, 'hE'))),
-          set(c, 'b', (j) => load(c, 'pw', j)),
-          butterfly(c),
-          inc(c, 'pw', c.i32_const(E)),
-        ]),
+    f.addCode(overBlocks(c, [], [
+      c.setLocal('pu', L(c, 'blk')),
+      c.setLocal('pv', L(c, 'mid')),
+      unit(c), // j = 0
+      c.setLocal('pw', at(c, 'tw', c.i32_add(L(c, 'h'), c.i32_const(1)))),
+      forLoop(c, 'pu', c.i32_add(L(c, 'blk'), c.i32_const(E)), L(c, 'mid'), c.i32_const(E), [
+        c.setLocal('pv', c.i32_add(L(c, 'pu'), L(c, 'hE'))),
+        set(c, 'b', (j) => load(c, 'pw', j)),
+        butterfly(c),
+        inc(c, 'pw', c.i32_const(E)),
       ]),
-    ]);
+    ]));
   }
 
   // The same passes four pairs at a time (wasm-simd.ts), for h ≥ 4 on data in lane form: the
@@ -232,38 +228,27 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
   {
     const [f, c] = simdFn(m, 'ntt_ctPass4', ['base', 'len', 'h', 'z'], pass4Locals);
     const v = simdOps(c);
-    f.addCode([
-      ...c.setLocal('hE', c.i32_mul(L(c, 'h'), c.i32_const(E))),
-      ...c.setLocal('end', at(c, 'base', L(c, 'len'))),
-      ...c.setLocal('pw', L(c, 'z')),
-      ...forLoop(c, 'blk', L(c, 'base'), L(c, 'end'), c.i32_shl(L(c, 'hE'), c.i32_const(1)), [
-        c.setLocal('mid', c.i32_add(L(c, 'blk'), L(c, 'hE'))),
-        range(LIMBS).flatMap((j) => c.setLocal(`B${j}`, v.load32Splat(L(c, 'pw'), 4 * j))),
-        forLoop(c, 'pu', L(c, 'blk'), L(c, 'mid'), c.i32_const(RUN), [c.setLocal('pv', c.i32_add(L(c, 'pu'), L(c, 'hE'))), butterfly4(c)]),
-        inc(c, 'pw', c.i32_const(E)),
-      ]),
-    ]);
+    f.addCode(overBlocks(c, [c.setLocal('pw', L(c, 'z'))], [
+      range(LIMBS).flatMap((j) => c.setLocal(`B${j}`, v.load32Splat(L(c, 'pw'), 4 * j))),
+      forLoop(c, 'pu', L(c, 'blk'), L(c, 'mid'), c.i32_const(RUN), [c.setLocal('pv', c.i32_add(L(c, 'pu'), L(c, 'hE'))), butterfly4(c)]),
+      inc(c, 'pw', c.i32_const(E)),
+    ]));
   }
   // ntt_ditPass4(base, len, h, tw): ntt_ditPass's, tw in lane form (tw[h + j … h + j + 3] a run)
   {
     const [f, c] = simdFn(m, 'ntt_ditPass4', ['base', 'len', 'h', 'tw'], pass4Locals);
     const v = simdOps(c);
-    f.addCode([
-      ...c.setLocal('hE', c.i32_mul(L(c, 'h'), c.i32_const(E))),
-      ...c.setLocal('end', at(c, 'base', L(c, 'len'))),
-      ...forLoop(c, 'blk', L(c, 'base'), L(c, 'end'), c.i32_shl(L(c, 'hE'), c.i32_const(1)), [
-        c.setLocal('mid', c.i32_add(L(c, 'blk'), L(c, 'hE'))),
-        c.setLocal('pw', at(c, 'tw', L(c, 'h'))),
-        forLoop(c, 'pu', L(c, 'blk'), L(c, 'mid'), c.i32_const(RUN), [
-          c.setLocal('pv', c.i32_add(L(c, 'pu'), L(c, 'hE'))),
-          range(LIMBS).flatMap((j) => c.setLocal(`B${j}`, v.load(L(c, 'pw'), 16 * j))),
-          butterfly4(c),
-          inc(c, 'pw', c.i32_const(RUN)),
-        ]),
+    f.addCode(overBlocks(c, [], [
+      c.setLocal('pw', at(c, 'tw', L(c, 'h'))),
+      forLoop(c, 'pu', L(c, 'blk'), L(c, 'mid'), c.i32_const(RUN), [
+        c.setLocal('pv', c.i32_add(L(c, 'pu'), L(c, 'hE'))),
+        range(LIMBS).flatMap((j) => c.setLocal(`B${j}`, v.load(L(c, 'pw'), 16 * j))),
+        butterfly4(c),
+        inc(c, 'pw', c.i32_const(RUN)),
       ]),
-    ]);
+    ]));
   }
-  emitLanes(m, scratch);
+  emitLanes(m);
 
   // ntt_midPass(base, len, z, s): on pairs (2i, 2i + 1): the inverse's last pass (twiddle z[i]),
   // times s[2i] and s[2i + 1], the forward's first pass (twiddle 1; below 4r out). u ± v·z[i]
