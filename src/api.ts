@@ -29,7 +29,7 @@ import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
-import { checkKeysAsync, recordKeys, sha256File } from './setup/keys.js';
+import { checkKeysAsync, checkVkey, recordKeys, sha256File } from './setup/keys.js';
 import { snarkjs, snarkLogger, type SnarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
@@ -502,20 +502,59 @@ function saltsFor(qg: QuantGraph, vis: Settings['visibility'], given?: Salts): S
 }
 
 
-export async function prove(opts: ProveOptions): Promise<ProveResult> {
-  const { progress } = opts;
-  refuseSplit(opts.buildDir, 'prove', 'use proveSplit, or chunkInputs and proveChunk (src/split.ts)');
-  const paths = new BuildPaths(opts.buildDir);
-  const settings = readSettings(opts.buildDir);
+/**
+ * What a proof's checks and result need of the quantized graph, taken before the proof runs: the
+ * graph itself (its coefficients are millions of BigInts on a real model) is then garbage while
+ * the prover works, and each of the proof's garbage collections (its large buffers start many)
+ * marks a small heap instead of ~200 MB (mnist-burn-bn: 1.1 s of the main thread's time a proof).
+ */
+interface WitnessWritten {
+  expected: string[];
+  outputs: OutputTensor[];
+  /** the float inputs, and the shapes onnxruntime-web is asked for (the reference run) */
+  sample: Sample;
+  refInputs: Array<{ name: string; shape: number[]; dtype?: ValueInfo['dtype'] }>;
+  refOutputs: Array<{ name: string; shape: number[] }>;
+  salts?: Salts;
+  seconds: number;
+}
+
+/** Computes the witness (every wire from the integer executor), writes it to `file`, and takes what the proof's checks need. */
+async function writeWitness(opts: ProveOptions, paths: BuildPaths, settings: Settings, r1cs: string, file: string): Promise<WitnessWritten> {
   const qg = loadQuantGraph(opts.buildDir, settings.circuit.qgraphSha256);
-  const zkey = paths.require('zkey', 'setup');
-  const r1cs = paths.require('r1cs', 'compile');
-  const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu }); // an unavailable backend fails before any work
   const sample = loadSample(opts.input);
   const weights = settings.weights ? loadWeights(paths, settings, opts.weights) : [];
   const qin = quantizeInputs(qg, [...sample, ...weights]);
   const q = execQuant(qg, qin);
   const salts = saltsFor(qg, settings.visibility, opts.salts);
+  opts.progress?.step?.('witness');
+  const t0 = performance.now();
+  // every wire from the executor's integers and the templates' hints; each constraint is checked
+  // as the values are computed, and every value must equal the executor's
+  await writeWtns(file, await circuitWitness(qg, settings.visibility, {}, { qin, salts }, r1cs, q, opts.progress));
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    expected: await expectedPublicSignals(qg, settings.publicSignals, qin, q, salts),
+    outputs: qg.outputs.map((o, i) => ({
+      name: o.name, shape: o.shape, scale: o.scale,
+      raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
+    })),
+    sample,
+    refInputs: qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype })),
+    refOutputs: qg.outputs.map((x) => ({ name: x.name, shape: x.shape })),
+    ...(salts ? { salts } : {}),
+    seconds,
+  };
+}
+
+export async function prove(opts: ProveOptions): Promise<ProveResult> {
+  const { progress } = opts;
+  refuseSplit(opts.buildDir, 'prove', 'use proveSplit, or chunkInputs and proveChunk (src/split.ts)');
+  const paths = new BuildPaths(opts.buildDir);
+  const settings = readSettings(opts.buildDir);
+  const zkey = paths.require('zkey', 'setup');
+  const r1cs = paths.require('r1cs', 'compile');
+  const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu }); // an unavailable backend fails before any work
 
   // proofs/<name> is replaced only by a complete, verified proof: written into a staging folder
   // beside it and renamed into place; one writer per name at a time (a lock file)
@@ -530,34 +569,29 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     mkdirSync(stage);
     writeFileSync(proofFileIn(stage, 'input'), JSON.stringify(typeof opts.input === 'string' ? readJson(opts.input) : opts.input));
 
-    progress?.step?.('witness');
-    const t0 = performance.now();
-    // every wire from the executor's integers and the templates' hints; each constraint is checked
-    // as the values are computed, and every value must equal the executor's
-    const witness = await circuitWitness(qg, settings.visibility, {}, { qin, salts }, r1cs, q, progress);
-    await writeWtns(proofFileIn(stage, 'witness'), witness);
+    const w = await writeWitness(opts, paths, settings, r1cs, proofFileIn(stage, 'witness'));
+    const { expected, outputs, salts } = w;
     const t1 = performance.now();
     progress?.step?.(`prove (${prover.name})`);
-    // the key's hash is checked while the proof runs (both read the file); a changed key is
-    // named whatever the prover made of it, and no proof of it is kept
-    const keys = checkKeysAsync(zkey, paths.file('vkey'));
-    keys.catch(() => {});
+    // the verification key is checked now and the proving key's hash only if the proof fails
+    // (setup/keys.ts says why): a changed key is then named whatever the prover made of it
+    checkVkey(zkey, paths.file('vkey'));
+    const keyChanged = () => checkKeysAsync(zkey, paths.file('vkey'));
     const { proof, publicSignals } = await prover.prove(zkey, proofFileIn(stage, 'witness'), progress).catch(async (e: unknown) => {
-      await keys;
+      await keyChanged();
       throw e;
     });
-    await keys;
     const t2 = performance.now();
     // a proof is written only once it verifies (a damaged key gives an invalid one: say so, exit ≠ 0)
     const vk = readJson(paths.require('vkey', 'setup')) as VerificationKey;
     if (!(await snarkjs.groth16.verify(vk, publicSignals, proof, undefined))) {
+      await keyChanged();
       throw new ZkonnxError('PROOF_INVALID', `the proof just made does not verify with ${paths.file('vkey')}`, {
         hint: 'circuit_final.zkey and verification_key.json do not belong together, or the key is damaged: run `zkonnx setup` again',
       });
     }
 
     // The circuit's public values must be exactly the executor's integers and their commitments.
-    const expected = await expectedPublicSignals(qg, settings.publicSignals, qin, q, salts);
     const mismatch = expected.findIndex((e, i) => e !== publicSignals[i]);
     if (mismatch >= 0 || expected.length !== publicSignals.length) {
       throw new ZkonnxError('WITNESS_MISMATCH', `public signal ${mismatch} is ${publicSignals[mismatch]} in the circuit but ${expected[mismatch]} in the integer executor`, {
@@ -565,17 +599,11 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
       });
     }
 
-    const outputs: OutputTensor[] = qg.outputs.map((o, i) => ({
-      name: o.name, shape: o.shape, scale: o.scale,
-      raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
-    }));
     let reference: ProveResult['reference'];
     // the float model these integers stand for: the compiled one, or the one whose weights were used
     const refModel = opts.weights ? resolve(opts.weights) : existsSync(settings.model.path) && sha256File(settings.model.path) === settings.model.sha256 ? settings.model.path : undefined;
     if (refModel) {
-      const ins = qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
-      const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
-      const ref = await runReference(refModel, ins, sample, outs, fixedOf(settings));
+      const ref = await runReference(refModel, w.refInputs, w.sample, w.refOutputs, fixedOf(settings));
       let maxAbsError = 0;
       let top = 0;
       ref.forEach((r, i) => r.forEach((x, j) => { top = Math.max(top, Math.abs(x)); maxAbsError = Math.max(maxAbsError, Math.abs(x - outputs[i]!.values[j]!)); }));
@@ -588,7 +616,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     writeFileSync(proofFileIn(stage, 'output'), JSON.stringify({ outputs, reference }, null, 1));
     if (salts) writeFileSync(proofFileIn(stage, 'salts'), JSON.stringify(Object.fromEntries(Object.entries(salts).map(([k, v]) => [k, v.toString()])), null, 1));
     swapInto(stage, dir);
-    return { proof, publicSignals, outputs, proofDir: dir, backend: prover.description, reference, ...(salts ? { salts } : {}), seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
+    return { proof, publicSignals, outputs, proofDir: dir, backend: prover.description, reference, ...(salts ? { salts } : {}), seconds: { witness: w.seconds, prove: (t2 - t1) / 1000 } };
   } finally {
     rmSync(stage, { recursive: true, force: true });
     release();

@@ -157,6 +157,13 @@ describe('shared buffers given back', () => {
     expect(sharedBytes(1000).buffer).not.toBe(a.buffer); // 3000 is more than twice 1000
     expect(sharedBytes(3001).buffer).not.toBe(a.buffer); // too small
     expect(sharedBytes(1500).buffer).toBe(a.buffer);
+    // not zeroed where the caller writes every byte; a buffer sharedBytes did not make is never taken
+    const c = sharedBytes(3000).fill(7);
+    releaseShared(c);
+    expect(sharedBytes(2500, false).buffer).toBe(c.buffer);
+    const other = new Uint8Array(new SharedArrayBuffer(4000));
+    releaseShared(other);
+    expect(sharedBytes(4000).buffer).not.toBe(other.buffer);
   });
 });
 
@@ -261,6 +268,23 @@ describe('CPU MSM against ffjavascript', async () => {
         layoutEarly(group, copy);
         expect(Gr.eq(await cpuMsm(Gr, group, copy, sc), want), `${group} laid out early, ${name}`).toBe(true);
         expect(Gr.eq(await cpuMsm(Gr, group, copy, sc), want), `${group} after the early layout, ${name}`).toBe(true);
+      }
+      // bases in a SharedArrayBuffer, every point finite and every scalar nonzero (H's section as
+      // openZkey reads it): the MSM reads them where they are, and never gives their buffer back
+      // for reuse (a later MSM's scratch would overwrite the key)
+      const finite = bases.slice();
+      finite.set(finite.subarray(4 * ffj, 5 * ffj), 5 * ffj);
+      const shared = new Uint8Array(new SharedArrayBuffer(finite.byteLength));
+      shared.set(finite);
+      const xs = Array.from({ length: n }, (_, i) => (i % 3 ? rand(BN254_R) : BigInt(i + 1)));
+      for (const how of ['plain', 'early', 'kept'] as const) {
+        const sc = scalarBytes(xs);
+        if (how === 'early') layoutEarly(group, shared);
+        if (how === 'kept') keepBases(shared);
+        expect(Gr.eq(await cpuMsm(Gr, group, shared, sc), await Gr.multiExpAffine(finite, sc)), `${group} shared bases, ${how}`).toBe(true);
+        if (how === 'kept') forgetBases(shared);
+        expect(sharedBytes(shared.byteLength, false).buffer).not.toBe(shared.buffer);
+        expect(Buffer.from(shared).equals(Buffer.from(finite)), `${group} shared bases unchanged, ${how}`).toBe(true);
       }
     }
   }, 120_000);

@@ -50,7 +50,7 @@ const hasShared = typeof SharedArrayBuffer === 'function';
 /** x in a SharedArrayBuffer (posted without a copy), 4-byte aligned; x where there is none. */
 function toShared(x: Uint8Array): Uint8Array {
   if (!hasShared || (x.buffer instanceof SharedArrayBuffer && x.byteOffset % 4 === 0)) return x;
-  const s = sharedBytes(x.byteLength);
+  const s = sharedBytes(x.byteLength, false);
   s.set(x);
   return s;
 }
@@ -115,8 +115,9 @@ export async function buildABC(zkey: Zkey, witness: Uint8Array): Promise<Evaluat
   const w = hasShared ? toShared(wIn) : ownBytes(wIn);
   // with shared memory the tasks write their ranges in place (the quotient then posts them without copies)
   const n8 = 32;
-  // (from pool.ts's reused buffers: the caller may give them back, releaseShared, once the quotient is done)
-  const out = hasShared ? [0, 1, 2].map(() => sharedBytes(domainSize * n8)) as [Uint8Array, Uint8Array, Uint8Array] : undefined;
+  // (from pool.ts's reused buffers: the caller may give them back, releaseShared, once the quotient
+  // is done; not zeroed: the tasks' ranges cover the domain and each writes all of its own)
+  const out = hasShared ? [0, 1, 2].map(() => sharedBytes(domainSize * n8, false)) as [Uint8Array, Uint8Array, Uint8Array] : undefined;
   const scan = l.runs.length - 1 > MAX_RUNS;
   const results = await Promise.all(cuts.slice(0, -1).map((from, k) => {
     const to = cuts[k + 1]!;

@@ -104,9 +104,12 @@ export async function openZkey(path: string, opts: { chunkBytes?: number } = {})
     };
     // the small sections now, and section 4's count; a buffer for each bulk section once its
     // size is checked (parseSections asks for it then), filled below
+    // (the bulk in SharedArrayBuffers where there are any: the CPU prover's threads then read the
+    // coefficients, and points where all are kept, without a copy on the main thread)
+    const shared = typeof SharedArrayBuffer === 'function';
     const buffer = (sec: BinSection) => {
       let b = data.get(sec.offset);
-      if (!b) data.set(sec.offset, (b = new Uint8Array(sec.size)));
+      if (!b) data.set(sec.offset, (b = sec.type >= 4 && shared ? new Uint8Array(new SharedArrayBuffer(sec.size)) : new Uint8Array(sec.size)));
       return b;
     };
     for (const list of sections.values()) {

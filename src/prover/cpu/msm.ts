@@ -56,9 +56,13 @@ function finite(bw: Uint32Array, i: number, sBase: number): boolean {
   return zb !== 0;
 }
 
-/** Copies the points whose `keep` flag is set into a shared buffer, runs of them at a time. */
+/**
+ * The points whose `keep` flag is set, in a shared buffer: `bases` itself where it keeps them all
+ * and is shared already (a key's section as openZkey reads it), else a copy, runs at a time.
+ */
 function copyPoints(bases: Uint8Array, keep: Uint8Array, count: number, sBase: number): Uint8Array {
-  const out = sharedBytes(count * sBase);
+  if (count === keep.length && typeof SharedArrayBuffer === 'function' && bases.buffer instanceof SharedArrayBuffer && bases.byteOffset % 4 === 0) return bases;
+  const out = sharedBytes(count * sBase, false);
   let k = 0;
   for (let i = 0; i < keep.length;) {
     if (!keep[i]) { i++; continue; }
@@ -162,13 +166,14 @@ export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k
     for (let i = 0, j = 0; i < all; i++) if (keep[i]) order[j++] = i;
     pts = copyPoints(bases, keep, n, sBase);
   }
-  const out: Prepared = { bases: pts, scalars: sharedBytes(n * DIGIT_WORDS * 4), neg: sharedBytes(n), bits: 0, nonzero: 0 };
+  const out: Prepared = { bases: pts, scalars: sharedBytes(n * DIGIT_WORDS * 4, false), neg: sharedBytes(n), bits: 0, nonzero: 0 };
   const os = u32(out.scalars);
   let top = 0;
   for (let k2 = 0; k2 < n; k2++) {
     const s = order[k2]! * 8;
     const o = k2 * DIGIT_WORDS;
     if (foldScalar(sw, s, os, o)) out.neg[k2] = 1;
+    os[o + 8] = 0; // foldScalar writes the other eight words
     const bits = wordBits(os, o);
     if (bits === 0) continue; // zero (kept arrays only)
     out.nonzero++;

@@ -232,11 +232,17 @@ export const ownBytes = (x: Uint8Array): Uint8Array =>
  * 2 s in the next (the same process, on the main thread, the critical path) on this machine.
  */
 const spare: SharedArrayBuffer[] = [];
+/** The buffers sharedBytes made: only those are taken back (a key's shared sections never are). */
+const made = new WeakSet<SharedArrayBuffer>();
 /** Bytes of spare buffers kept at most (the oldest go first). */
 const SPARE_BYTES = 512 * 2 ** 20;
 
-/** A zeroed array in a SharedArrayBuffer where there is one (posted without a copy), else a plain one. */
-export function sharedBytes(bytes: number): Uint8Array {
+/**
+ * An array in a SharedArrayBuffer where there is one (posted without a copy), else a plain one;
+ * zeroed unless `zero` is false (a caller that writes every byte: zeroing a reused 2^20 proof's
+ * buffers took 0.24 s of the main thread).
+ */
+export function sharedBytes(bytes: number, zero = true): Uint8Array {
   if (typeof SharedArrayBuffer !== 'function') return new Uint8Array(bytes);
   // the smallest spare that holds it and is at most twice its size
   let best = -1;
@@ -244,19 +250,24 @@ export function sharedBytes(bytes: number): Uint8Array {
     const b = spare[i]!.byteLength;
     if (b >= bytes && b <= 2 * bytes && (best < 0 || b < spare[best]!.byteLength)) best = i;
   }
-  if (best < 0) return new Uint8Array(new SharedArrayBuffer(bytes));
+  if (best < 0) {
+    const b = new SharedArrayBuffer(bytes);
+    made.add(b);
+    return new Uint8Array(b);
+  }
   const out = new Uint8Array(spare.splice(best, 1)[0]!, 0, bytes);
-  return out.fill(0);
+  return zero ? out.fill(0) : out;
 }
 
 /**
  * Gives the buffers of arrays from sharedBytes back for reuse, once nothing reads or writes them
- * any more (their tasks have all replied): the caller must drop its own references too.
+ * any more (their tasks have all replied): the caller must drop its own references too. Other
+ * arrays are left alone.
  */
 export function releaseShared(...arrays: Uint8Array[]): void {
   for (const a of arrays) {
     const b = a.buffer;
-    if (typeof SharedArrayBuffer !== 'function' || !(b instanceof SharedArrayBuffer) || spare.includes(b)) continue;
+    if (typeof SharedArrayBuffer !== 'function' || !(b instanceof SharedArrayBuffer) || !made.has(b) || spare.includes(b)) continue;
     spare.push(b);
   }
   let total = spare.reduce((t, b) => t + b.byteLength, 0);

@@ -15,7 +15,7 @@ export async function cpuQuotient(Fr: ProverCurve['Fr'], a: Uint8Array, b: Uint8
   const invN = Fr.inv(Fr.e(n));
   // the evaluations into shared buffers reused from proof to proof (pool.ts sharedBytes says why)
   // where there are any; else each comes back in a new array
-  const outs = [0, 1, 2].map(() => sharedBytes(n * 36)).map((o) => (o.buffer instanceof ArrayBuffer ? undefined : o));
+  const outs = [0, 1, 2].map(() => sharedBytes(n * 36, false)).map((o) => (o.buffer instanceof ArrayBuffer ? undefined : o));
   const [ea, eb, ec] = await Promise.all([a, b, c].map(async (x, i) => (await pool.run({ op: 'coset', x: ownBytes(x), w, inc, invN, log: power, ...(outs[i] ? { out: outs[i] } : {}) }, CRITICAL))[0]!));
   // one task (a multiplication an element): more would wait for threads busy with MSM windows.
   // New arrays are ours (each its own buffer, from a thread): moved, not copied
