@@ -393,6 +393,18 @@ describe('src/circom tooling', () => {
     await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate();
   });
 
+  it('.wtns values at the edges of their fast paths (small, p − small, the rest) read back as written', async () => {
+    const S = BigInt(Number.MAX_SAFE_INTEGER);
+    const edges = [0n, 1n, 2n ** 32n - 1n, 2n ** 32n, S - 1n, S, S + 1n, 2n ** 64n, 2n ** 200n + 5n];
+    const values = [...edges, ...edges.map((x) => BN254_R - 1n - x)];
+    const r = rng(7);
+    for (let i = 0; i < 50; i++) values.push(Array.from({ length: 8 }, () => BigInt(Math.floor(r() * 2 ** 32))).reduce((a, w) => (a << 32n) | w) % BN254_R);
+    const file = join(dir, 'edges.wtns');
+    await writeWtns(file, values);
+    expect(await readWtns(file)).toEqual(values);
+    await expect(writeWtns(file, [BN254_R])).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  });
+
   it('reports circom errors as CIRCOM_FAILED with the file and the error text, without colours', async () => {
     const file = join(dir, 'broken.circom');
     await writeFile(file, 'pragma circom 2.1.6;\ntemplate T() { signal input a; signal output b; b <== a * undefinedSignal; }\ncomponent main = T();\n');

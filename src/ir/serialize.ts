@@ -7,7 +7,15 @@ export function quantGraphToJson(qg: QuantGraph): string {
 
 export function quantGraphFromJson(text: string): QuantGraph {
   const raw = JSON.parse(text) as QuantGraph;
-  const big = (a: unknown[]) => a.map((x) => BigInt(x as string));
+  // one BigInt per distinct string (BigInts are immutable, so they can be shared): a model's
+  // coefficients repeat (a convolution's at every position), mnist-burn-bn's 2.75M are 2,853
+  // values, and parsing each took 0.35 s and held millions of BigInts on the heap
+  const seen = new Map<string, bigint>();
+  const big = (a: unknown[]) => a.map((x) => {
+    let v = seen.get(x as string);
+    if (v === undefined) seen.set(x as string, (v = BigInt(x as string)));
+    return v;
+  });
   for (const i of raw.inputs) i.lo = BigInt(i.lo as unknown as string);
   for (const a of raw.acts) {
     a.args.coef = big(a.args.coef);
