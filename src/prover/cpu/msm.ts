@@ -50,10 +50,10 @@ interface Kept {
 const toKeep = new WeakMap<Uint8Array, { maxBlock?: number }>();
 const kept = new WeakMap<Uint8Array, Kept>();
 
+/** Whether point i is not ffjavascript's infinity (all zero): its first word decides all but ~2^−32 of the time. */
 function finite(bw: Uint32Array, i: number, sBase: number): boolean {
-  let zb = 0;
-  for (let j = (i * sBase) >> 2, e = j + (sBase >> 2); j < e; j++) zb |= bw[j]!;
-  return zb !== 0;
+  for (let j = (i * sBase) >> 2, e = j + (sBase >> 2); j < e; j++) if (bw[j] !== 0) return true;
+  return false;
 }
 
 /**
@@ -63,12 +63,18 @@ function finite(bw: Uint32Array, i: number, sBase: number): boolean {
 function copyPoints(bases: Uint8Array, keep: Uint8Array, count: number, sBase: number): Uint8Array {
   if (count === keep.length && typeof SharedArrayBuffer === 'function' && bases.buffer instanceof SharedArrayBuffer && bases.byteOffset % 4 === 0) return bases;
   const out = sharedBytes(count * sBase, false);
+  // short runs (a witness's zeros are scattered) word by word: a subarray and a set() for each
+  // cost more than the copy
+  const from = u32(bases);
+  const to = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
+  const words = sBase >> 2;
   let k = 0;
   for (let i = 0; i < keep.length;) {
     if (!keep[i]) { i++; continue; }
     let e = i;
     while (e < keep.length && keep[e]) e++;
-    out.set(bases.subarray(i * sBase, e * sBase), k * sBase);
+    if (e - i >= 16) out.set(bases.subarray(i * sBase, e * sBase), k * sBase);
+    else for (let a = i * words, b = k * words, end = e * words; a < end;) to[b++] = from[a++]!;
     k += e - i;
     i = e;
   }
@@ -158,9 +164,10 @@ export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k
     const keep = new Uint8Array(all);
     n = 0;
     for (let i = 0; i < all; i++) {
-      let nz = 0;
-      for (let j = 0; j < 8; j++) nz |= sw[i * 8 + j]!;
-      if (nz && finite(bw, i, sBase)) { keep[i] = 1; n++; }
+      let j = i * 8;
+      const e = j + 8;
+      while (j < e && sw[j] === 0) j++;
+      if (j < e && finite(bw, i, sBase)) { keep[i] = 1; n++; }
     }
     order = new Uint32Array(n);
     for (let i = 0, j = 0; i < all; i++) if (keep[i]) order[j++] = i;
