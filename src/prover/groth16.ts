@@ -81,13 +81,19 @@ export type ParsedZkey = Zkey & { readonly CH: Uint8Array };
 /**
  * Reads and parses the zkey, then proves (groth16ProveParsed): one proof, nothing kept. A key file
  * is opened (openZkey): its layout and header are checked first, and the work on each section
- * starts as soon as it is read, while the later sections arrive.
+ * starts as soon as it is read, while the later sections arrive. `zkeySrc` may be a key opened
+ * already (a caller that opens it while it computes the witness: the read then overlaps that);
+ * it is closed here, as a key opened here is.
  */
-export async function groth16Prove(zkeySrc: BinSource, wtnsSrc: BinSource, backend: ProverBackend, opts: Groth16ProveOptions = {}): Promise<Groth16Result> {
+export async function groth16Prove(zkeySrc: BinSource | Promise<OpenedZkey>, wtnsSrc: BinSource, backend: ProverBackend, opts: Groth16ProveOptions = {}): Promise<Groth16Result> {
   const t0 = performance.now();
   opts.progress?.step?.('read zkey and witness');
-  const wtns = await readWtnsFile(wtnsSrc); // the small file first: a wrong witness fails fast
-  const opened: Omit<OpenedZkey, 'close'> & { close?(): Promise<void> } = typeof zkeySrc === 'string' ? await openZkey(zkeySrc) : { zkey: await readZkeyFile(zkeySrc), ready: READ };
+  const early = zkeySrc instanceof Promise ? zkeySrc : undefined;
+  const wtns = await readWtnsFile(wtnsSrc).catch(async (e: unknown) => {
+    await early?.then((o) => o.close(), () => {});
+    throw e;
+  }); // the small file first: a wrong witness fails fast
+  const opened: Omit<OpenedZkey, 'close'> & { close?(): Promise<void> } = early ? await early : typeof zkeySrc === 'string' ? await openZkey(zkeySrc) : { zkey: await readZkeyFile(zkeySrc as BinSource), ready: READ };
   const { zkey, ready } = opened;
   // C ‖ H is joined only if the proof uses it (C and H in one MSM: a copy of ~128 MiB at 2^20)
   let ch: Uint8Array | undefined;

@@ -11,6 +11,7 @@ import type { BackendName, ProverBackend as Backend } from './backend.js';
 import type { BinSource } from './bin-source.js';
 import { groth16Prove } from './groth16.js';
 import { WasmBackend } from './wasm.js';
+import type { OpenedZkey } from './zkey.js';
 import type { MsmTuning } from './webgpu/msm.js';
 
 export type ProverBackend = BackendName | 'auto';
@@ -23,8 +24,12 @@ export interface Groth16Prover {
   readonly name: BackendName;
   /** The backend and its threads or adapter, e.g. "wasm, 2 threads". */
   readonly description: string;
-  /** `zkeyPath` / `wtnsPath`: a path, or snarkjs's in-memory `{ type: 'mem', data }` cast to string. */
-  prove(zkeyPath: string, wtnsPath: string, progress?: Progress): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+  /**
+   * `zkeyPath` / `wtnsPath`: a path, or snarkjs's in-memory `{ type: 'mem', data }` cast to string;
+   * the key may also be one opened already (openZkey: its sections read while the caller computes
+   * the witness), which the proof closes.
+   */
+  prove(zkeyPath: string | Promise<OpenedZkey>, wtnsPath: string, progress?: Progress): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
 }
 
 export interface LoadBackendOptions {
@@ -76,7 +81,7 @@ export async function getProver(backend: ProverBackend = 'auto', opts: LoadBacke
     async prove(zkey, wtns, progress) {
       // the wasm curve may have been released since (releaseCurves): a wasm backend is cheap to get again
       const run = b.name === 'wasm' ? await loadBackend('wasm') : b;
-      const { proof, publicSignals } = await groth16Prove(zkey as BinSource, wtns as BinSource, run, { progress });
+      const { proof, publicSignals } = await groth16Prove(zkey instanceof Promise ? zkey : (zkey as BinSource), wtns as BinSource, run, { progress });
       return { proof, publicSignals };
     },
   };
