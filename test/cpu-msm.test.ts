@@ -289,6 +289,17 @@ describe('CPU MSM against ffjavascript', async () => {
     }
   }, 120_000);
 
+  it('two MSMs whose preparations yield to the event loop (over 2^16 points) run side by side', async () => {
+    const Gr = curve.G1 as G;
+    const few = await points('G1', 1000);
+    const n = (1 << 16) + 5000;
+    const bases = new Uint8Array(n * 64);
+    for (let i = 0; i < n; i += 1000) bases.set(few.subarray(0, Math.min(1000, n - i) * 64), i * 64);
+    const sets = [0, 1].map((t) => scalarBytes(Array.from({ length: n }, (_, i) => (i % 5 === t ? 0n : BigInt((i * 7919 + t) % 1000) - 500n))));
+    const got = await Promise.all(sets.map((sc) => cpuMsm(Gr, 'G1', bases, sc)));
+    for (const [i, sc] of sets.entries()) expect(Gr.eq(got[i]!, await Gr.multiExpAffine(bases, sc)), `MSM ${i}`).toBe(true);
+  }, 60_000);
+
   it('a thread that dies fails its MSM with PROVER_FAILED; the next MSM starts a new pool', async () => {
     const Gr = curve.G1 as G;
     const n = 1 << 14; // ~0.15 s of windows
@@ -304,7 +315,7 @@ describe('CPU MSM against ffjavascript', async () => {
   });
 
   it('scalars above r/2 go to negated points; windows cover only the bits left', async () => {
-    const p = prepare(new Uint8Array(3 * 64).fill(1), scalarBytes([-3n, 5n, 0n]), 64);
+    const p = await prepare(new Uint8Array(3 * 64).fill(1), scalarBytes([-3n, 5n, 0n]), 64);
     expect([...p.neg]).toEqual([1, 0]);
     expect([...p.scalars.subarray(0, 4)]).toEqual([3, 0, 0, 0]);
     expect([...p.scalars.subarray(36, 40)]).toEqual([5, 0, 0, 0]);

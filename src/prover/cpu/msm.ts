@@ -14,7 +14,7 @@
 import type { PointOps } from '../curve.js';
 import { ZkonnxError } from '../../errors.js';
 import { foldScalar, wordBits } from '../scalars.js';
-import { cpuPool, cpuPoolNow, releaseShared, sharedBytes } from './pool.js';
+import { cpuPool, cpuPoolNow, later, releaseShared, sharedBytes } from './pool.js';
 import type { WindowTask } from './worker-body.js';
 
 export type Group = 'G1' | 'G2';
@@ -31,6 +31,13 @@ const REDUCE_COST = 3.5;
  * itself (~150 ns a point), and a block's bucket reductions are paid once per block.
  */
 const THREADS_PER_BLOCK = 4;
+/**
+ * Scalars prepared between yields to the event loop (a few ms): this thread hands the pool's
+ * threads their next tasks (pool.ts dispatch), so one long loop here (a 2^20 MSM's preparation:
+ * ~0.1 s) would leave them idle.
+ */
+const SLICE = 1 << 16;
+const breathe = () => new Promise<void>((resolve) => later(resolve));
 /** Block ids, for the threads' caches of converted blocks. */
 let nextBlock = 0;
 
@@ -123,13 +130,23 @@ export function layoutEarly(group: Group, bases: Uint8Array): void {
   const pool = cpuPoolNow();
   const sBase = group === 'G1' ? 64 : 128;
   if (!pool || kept.has(bases) || toKeep.has(bases) || early.has(bases) || bases.byteLength % sBase) return;
-  early.set(bases, layout(bases, sBase, pool.concurrency, {}, false));
+  const k = layout(bases, sBase, pool.concurrency, {}, false);
+  early.set(bases, k);
+  // and each block converted by any thread that runs out of work before the MSM starts
+  for (const { id, start, size } of k.blocks) {
+    pool.whenIdle({ op: 'windows', id, keep: false, n: size, group: group === 'G1' ? 'g1' : 'g2', bases: k.bases.subarray(start * sBase, (start + size) * sBase), scalars: NONE, neg: NONE, c: 0, W: 0, windows: [] });
+  }
 }
 
-/** Forgets a kept array (the threads drop its blocks when they need the memory). */
+const NONE = new Uint8Array(0);
+
+/** Forgets a kept array, or one laid out early (the threads drop its blocks when they need the memory). */
 export function forgetBases(bases: Uint8Array): void {
   toKeep.delete(bases);
   kept.delete(bases);
+  const ahead = early.get(bases);
+  early.delete(bases);
+  if (ahead) cpuPoolNow()?.dropIdle(ahead.blocks.map((b) => b.id));
 }
 
 export interface Prepared {
@@ -149,7 +166,7 @@ export interface Prepared {
  * Folds scalars above r/2 to r − s (neg = 1). `k`: a kept array (every finite point stays, in its
  * order); else zero terms and points at infinity are dropped. `sBase`: bytes of a base.
  */
-export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k?: Kept): Prepared {
+export async function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k?: Kept): Promise<Prepared> {
   const sw = u32(scalars);
   let n: number;
   let pts: Uint8Array;
@@ -164,6 +181,7 @@ export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k
     const keep = new Uint8Array(all);
     n = 0;
     for (let i = 0; i < all; i++) {
+      if (i % SLICE === SLICE - 1) await breathe();
       let j = i * 8;
       const e = j + 8;
       while (j < e && sw[j] === 0) j++;
@@ -177,6 +195,7 @@ export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k
   const os = u32(out.scalars);
   let top = 0;
   for (let k2 = 0; k2 < n; k2++) {
+    if (k2 % SLICE === SLICE - 1) await breathe();
     const s = order[k2]! * 8;
     const o = k2 * DIGIT_WORDS;
     if (foldScalar(sw, s, os, o)) out.neg[k2] = 1;
@@ -195,14 +214,15 @@ export function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: number, k
  * the top window), is the signed digit of |s| in [−2^(c−1), 2^(c−1)), the carries already in:
  * every window's digits can be read on their own (worker-body.ts), by the thread that adds it.
  */
-export function addOffset(p: Prepared, c: number, W: number): void {
+export async function addOffset(p: Prepared, c: number, W: number): Promise<void> {
   const off = new Uint32Array(DIGIT_WORDS);
   for (let w = 0; w < W - 1; w++) {
     const bit = w * c + c - 1;
     off[bit >>> 5]! |= 1 << (bit & 31);
   }
   const os = u32(p.scalars);
-  for (let o = 0; o < os.length; o += DIGIT_WORDS) {
+  for (let o = 0, i = 0; o < os.length; o += DIGIT_WORDS, i++) {
+    if (i % SLICE === SLICE - 1) await breathe();
     let carry = 0;
     for (let w = 0; w < DIGIT_WORDS; w++) {
       const x = os[o + w]! + off[w]! + carry;
@@ -235,8 +255,8 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   if (bases.byteLength % sBase || scalars.byteLength % SCALAR || bases.byteLength / sBase !== scalars.byteLength / SCALAR) {
     throw new ZkonnxError('BAD_ARGUMENT', `${group} MSM: ${bases.byteLength} bytes of bases (${sBase} a point) and ${scalars.byteLength} bytes of scalars (${SCALAR} each) are not one scalar a point`);
   }
-  // no await where the pool runs already: the first windows start before the caller goes on
-  // (groth16.ts evaluates A, B and C meanwhile)
+  // no await where the pool runs already: a small MSM's first windows start before the caller goes
+  // on (groth16.ts evaluates A, B and C meanwhile); a large one's preparation yields (SLICE)
   const pool = cpuPoolNow() ?? (await cpuPool());
   const T = pool.concurrency;
   const keep = toKeep.get(bases);
@@ -247,7 +267,7 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   early.delete(bases);
   const isKept = !!k;
   k ??= ahead;
-  const p = prepare(bases, scalars, sBase, k);
+  const p = await prepare(bases, scalars, sBase, k);
   if (p.nonzero === 0) {
     releaseShared(p.scalars, p.neg, ...(isKept ? [] : [p.bases]));
     return G.zero;
@@ -266,7 +286,7 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
   }
   const c = opts.windowBits ?? windowBits(Math.ceil(p.nonzero / blocks.length), p.bits);
   const W = windowCount(p.bits, c);
-  addOffset(p, c, W);
+  await addOffset(p, c, W);
   const jobs = blocks.map(({ id, start, size: m }) => {
     const sub = {
       bases: p.bases.subarray(start * sBase, (start + m) * sBase),
@@ -289,6 +309,9 @@ export async function cpuMsm(G: PointOps & { double(p: Uint8Array): Uint8Array }
       return acc;
     });
   });
+  // the windows are queued: the threads that have not converted a block ahead do it with its first
+  // window (dropped only now: the preparation above takes a while, and a thread may be idle meanwhile)
+  if (ahead) pool.dropIdle(ahead.blocks.map((b) => b.id));
   let sum = G.zero;
   for (const part of await Promise.all(jobs)) sum = G.add(sum, part);
   // every task has replied: this MSM's own shared buffers can serve the next (a kept array's stay)

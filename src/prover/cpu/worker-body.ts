@@ -29,7 +29,7 @@ export interface WindowTask {
   scalars: Uint8Array;
   /** 1: the point's digits are negated (its scalar is r − |s|) */
   neg: Uint8Array;
-  /** window width in bits, the block's number of windows, and the windows of this task */
+  /** window width in bits, the block's number of windows, and the windows of this task (none: only convert the block) */
   c: number;
   W: number;
   windows: number[];
@@ -147,6 +147,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
         for (let j = 0; j < m; j++) fromFfj(stage + j * ffjPS, BASES + (i + j) * PS, 0);
       }
     }
+    if (t.windows.length === 0) return []; // a conversion ahead of the block's windows (pool.ts whenIdle)
     // this task's scratch, after the blocks held
     let at = heap + block.bytes;
     const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
