@@ -8,6 +8,8 @@ import { BN254_R } from '../src/circom/r1cs.js';
 import { cpuMsm, forgetBases, keepBases, layoutEarly, prepare, windowBits } from '../src/prover/cpu/msm.js';
 import { Q, fromMont, toMont, FQ_BYTES } from '../src/prover/cpu/wasm-field.js';
 import { batch4ScratchBytes } from '../src/prover/cpu/wasm-batch4.js';
+import { BATCH } from '../src/prover/cpu/wasm-curve.js';
+import { workerBody } from '../src/prover/cpu/worker-body.js';
 import { releaseCpuPool, releaseShared, sharedBytes } from '../src/prover/cpu/pool.js';
 import { fitsBits } from '../src/prover/groth16.js';
 import { HEAP_START, instantiate, msmModule } from '../src/prover/cpu/wasm-module.js';
@@ -288,6 +290,10 @@ describe('CPU MSM against ffjavascript', async () => {
       }
     }
   }, 120_000);
+
+  it('the threads batch as many additions as the module sizes its round for (worker-body.ts cannot import BATCH)', () => {
+    expect(workerBody.toString()).toContain(`const BATCH = ${BATCH};`);
+  });
 
   it('two MSMs whose preparations yield to the event loop (over 2^16 points) run side by side', async () => {
     const Gr = curve.G1 as G;

@@ -15,7 +15,7 @@ export const INF_MARK_OFFSET = 32;
 /** Batch entry: pa, pb, pr (u32 addresses), kind (written by batchAdd). */
 export const ENTRY_BYTES = 16;
 /** Additions a batch at most in <g>_round (one inversion each): list and pref scratch are sized by it. */
-export const BATCH = 1024;
+export const BATCH = 2048;
 /** How many points ahead the gather touches the point it will copy (8…32 measured alike). */
 const GATHER_AHEAD = 16;
 

@@ -93,7 +93,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
   let memory: WebAssembly.Memory;
   let heap = 0;
   const FQ = 36;
-  const BATCH = 1024; // wasm-curve.ts's BATCH: <g>_round fills LIST and PREF up to it too
+  const BATCH = 2048; // wasm-curve.ts's BATCH: <g>_round fills LIST and PREF up to it too
   const ENTRY = 16;
 
   function ensure(bytes: number) {
