@@ -173,6 +173,33 @@ describe('CPU MSM against ffjavascript', async () => {
   const curve = await bn128();
   const points = (group: 'G1' | 'G2', n: number) => combTimes(curve as unknown as WasmCurve, group, scalarBytes(Array.from({ length: n }, () => rand(BN254_R))));
 
+  it('points converted four at a time (fromFfjN) equal those converted one at a time, infinity and a last part group included', async () => {
+    const { exports: x, memory } = await instantiate(await msmModule(), 8);
+    const ex = x as never as Record<string, (...a: number[]) => void>;
+    for (const group of ['G1', 'G2'] as const) {
+      const ffj = group === 'G1' ? 64 : 128;
+      const PS = group === 'G1' ? 72 : 144;
+      const g = group === 'G1' ? 'g1' : 'g2';
+      const n = 11; // two groups of four and three alone
+      const src = await points(group, n);
+      src.fill(0, 5 * ffj, 6 * ffj); // infinity in a group
+      src.fill(0, 9 * ffj, 10 * ffj); // and among the last three
+      const IN = HEAP_START;
+      const ONE = IN + n * ffj;
+      const MANY = ONE + n * PS;
+      new Uint8Array(memory.buffer).set(src, IN);
+      for (let i = 0; i < n; i++) ex[`${g}_fromFfj`]!(IN + i * ffj, ONE + i * PS, 0);
+      ex[`${g}_fromFfjN`]!(IN, MANY, n);
+      const m = new Uint8Array(memory.buffer);
+      for (let i = 0; i < n; i++) {
+        const one = m.slice(ONE + i * PS, ONE + (i + 1) * PS);
+        const many = m.slice(MANY + i * PS, MANY + (i + 1) * PS);
+        if (i === 5 || i === 9) expect(new Uint32Array(many.buffer)[8], `${group} point ${i} at infinity`).toBe(0xffffffff);
+        else expect(Buffer.from(many).toString('hex'), `${group} point ${i}`).toBe(Buffer.from(one).toString('hex'));
+      }
+    }
+  });
+
   it('batch-affine addition: P + Q, P + P, P + (−P), ∞ + Q and P + ∞, in one batch, among groups of plain sums', async () => {
     const { exports: x, memory } = await instantiate(await msmModule(), 8);
     for (const group of ['G1', 'G2'] as const) {

@@ -7,7 +7,7 @@ import { ZkonnxError } from '../../errors.js';
 import { G1, G2, emitGroup } from './wasm-curve.js';
 import { emitNtt } from './wasm-ntt.js';
 import { emitQap } from './wasm-qap.js';
-import { emitBatchAdd4 } from './wasm-batch4.js';
+import { emitBatchAdd4, emitFromFfjN } from './wasm-batch4.js';
 import { FQ, FR, Scratch, constData, emitAffineTail, emitFq2, emitPrime } from './wasm-field.js';
 
 export { HEAP_START } from './wasm-field.js';
@@ -27,6 +27,8 @@ export interface MsmExports {
   fq2_inv(a: number, r: number): void;
   g1_fromFfj(src: number, r: number, neg: number): void;
   g2_fromFfj(src: number, r: number, neg: number): void;
+  g1_fromFfjN(src: number, dst: number, n: number): void;
+  g2_fromFfjN(src: number, dst: number, n: number): void;
   g1_batchAdd(list: number, n: number, pref: number): void;
   g1_round(cnt: number, off: number, k: number, src: number, dst: number, list: number, pref: number, fin: number, ptrs: number): number;
   g2_round(cnt: number, off: number, k: number, src: number, dst: number, list: number, pref: number, fin: number, ptrs: number): number;
@@ -55,7 +57,7 @@ export interface MsmExports {
 const EXPORTS = [
   'fq_mul', 'fq_sqr', 'fq2_sqr', 'fq_add', 'fq_sub', 'fq_reduce',
   'fr_mul', 'fr_fromFfj', 'fr_toCanon', 'fr_unpackN', 'fr_coset', 'fr_join', 'fr_abcAcc', 'fr_abcOut', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
-  ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'gather', 'batchAdd', 'round', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
+  ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'fromFfjN', 'gather', 'batchAdd', 'round', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
 ];
 
 export function buildMsmWasm(): Uint8Array {
@@ -71,8 +73,10 @@ export function buildMsmWasm(): Uint8Array {
   // each group's batchAdd before its round, which calls it
   emitBatchAdd4(m, scratch, 'g1');
   emitGroup(m, scratch, G1);
+  emitFromFfjN(m, scratch, 'g1'); // after <g>_fromFfj, which it calls
   emitBatchAdd4(m, scratch, 'g2');
   emitGroup(m, scratch, G2);
+  emitFromFfjN(m, scratch, 'g2');
   for (const [at, bytes] of constData()) m.addData(at, bytes);
   for (const e of EXPORTS) m.exportFunction(e);
   return m.build();

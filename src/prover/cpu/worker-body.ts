@@ -139,12 +139,12 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
       ensure(heap + block.bytes + 1024 * ffjPS);
       const mem = new Uint8Array(memory.buffer);
       const stage = heap + block.bytes;
-      // the points, converted 1024 at a time through a staging area
-      const fromFfj = ex[`${g}_fromFfj`]!;
+      // the points, converted 1024 at a time through a staging area (four at a time in the wasm)
+      const fromFfjN = ex[`${g}_fromFfjN`]!;
       for (let i = 0; i < n; i += 1024) {
         const m = Math.min(1024, n - i);
         mem.set(t.bases.subarray(i * ffjPS, (i + m) * ffjPS), stage);
-        for (let j = 0; j < m; j++) fromFfj(stage + j * ffjPS, BASES + (i + j) * PS, 0);
+        fromFfjN(stage, BASES + i * PS, m);
       }
     }
     if (t.windows.length === 0) return []; // a conversion ahead of the block's windows (pool.ts whenIdle)
