@@ -28,7 +28,7 @@ const MAX_BLOCK = 1 << 21;
 const REDUCE_COST = 3.5;
 /**
  * Threads that share a block at most, where there are many: each converts the block's points for
- * itself (~150 ns a point), and a block's bucket reductions are paid once per block.
+ * itself (~80 ns a point), and a block's bucket reductions are paid once per block.
  */
 const THREADS_PER_BLOCK = 4;
 /**

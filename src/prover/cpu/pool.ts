@@ -152,8 +152,8 @@ export class CpuPool {
   /**
    * A block's conversion (a window task with no windows) for every thread to run when it has
    * nothing else to do, until dropIdle: H's points converted while the quotient's last steps
-   * and the MSM's preparation keep other threads busy, instead of after (~150 ns a point, at
-   * 2^20 about 0.15 s on each thread at the start of H's MSM). A thread runs it at most once.
+   * and the MSM's preparation keep other threads busy, instead of after (~80 ns a point, at
+   * 2^20 about 0.08 s on each thread at the start of H's MSM). A thread runs it at most once.
    */
   whenIdle(task: WindowTask): void {
     if (task.windows.length) throw new Error('whenIdle takes conversions only (no windows)');
