@@ -208,6 +208,19 @@ describe('zkonnx CLI: the ceremony verbs and the safety of what it writes', () =
       writeFileSync(zkey, good);
       writeFileSync(join(build, 'keys.json'), keys);
     }
+    // the verification key is checked before each proof (the proving key's hash only when a proof fails)
+    const vkeyFile = join(build, 'verification_key.json');
+    const vkey = readFileSync(vkeyFile);
+    try {
+      writeFileSync(vkeyFile, Buffer.concat([vkey, Buffer.from(' ')]));
+      const r = await zkonnx('prove', input, '--build', build, '--name', 'damaged', '--backend', 'wasm');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('[KEY_CHANGED]');
+      expect(r.stderr).toContain('verification_key.json');
+      expect(existsSync(join(build, 'proofs', 'damaged'))).toBe(false);
+    } finally {
+      writeFileSync(vkeyFile, vkey);
+    }
     const r = await zkonnx('prove', input, '--build', build, '--name', 'damaged', '--backend', 'wasm');
     expect(r.code, r.stderr).toBe(0);
   }, 120_000);

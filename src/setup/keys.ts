@@ -45,8 +45,8 @@ export function checkKeys(zkeyPath: string, vkeyPath: string, zkeyBytes?: Uint8A
 }
 
 /**
- * checkKeys without blocking: the key is hashed as it streams in, so the check can run beside a
- * proof that reads the same file (the proof is then kept only if this resolves).
+ * checkKeys without blocking: the key is hashed as it streams in (beside createProver's own read
+ * of it; `prove` runs it when a proof fails, to name a changed key).
  */
 export async function checkKeysAsync(zkeyPath: string, vkeyPath: string): Promise<void> {
   const want = recorded(zkeyPath);
@@ -59,7 +59,7 @@ export async function checkKeysAsync(zkeyPath: string, vkeyPath: string): Promis
 /** checkKeys's verification-key half (a small file): KEY_CHANGED where it is not the one setup recorded. */
 export function checkVkey(zkeyPath: string, vkeyPath: string): void {
   const want = recorded(zkeyPath);
-  if (want) compare(zkeyPath, vkeyPath, want, want.zkeySha256);
+  if (want) compare(zkeyPath, vkeyPath, want);
 }
 
 function recorded(zkeyPath: string): KeyHashes | undefined {
@@ -67,9 +67,10 @@ function recorded(zkeyPath: string): KeyHashes | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyHashes) : undefined;
 }
 
-function compare(zkeyPath: string, vkeyPath: string, want: KeyHashes, zkeySha256: string): void {
+/** KEY_CHANGED where a hash differs from the recorded one: the verification key's, and the proving key's where given. */
+function compare(zkeyPath: string, vkeyPath: string, want: KeyHashes, zkeySha256?: string): void {
   const file = keysFile(zkeyPath);
-  const got: KeyHashes = { zkeySha256, vkeySha256: existsSync(vkeyPath) ? sha256File(vkeyPath) : '' };
+  const got: KeyHashes = { zkeySha256: zkeySha256 ?? want.zkeySha256, vkeySha256: existsSync(vkeyPath) ? sha256File(vkeyPath) : '' };
   for (const [k, path] of [['zkeySha256', zkeyPath], ['vkeySha256', vkeyPath]] as const) {
     if (got[k] !== want[k]) {
       throw new ZkonnxError('KEY_CHANGED', `${path} is not the file setup wrote (sha256 ${got[k].slice(0, 16)}…, setup recorded ${want[k].slice(0, 16)}… in ${file})`, {
