@@ -81,7 +81,7 @@ export async function getProver(backend: ProverBackend = 'auto', opts: LoadBacke
     async prove(zkey, wtns, progress) {
       // the wasm curve may have been released since (releaseCurves): a wasm backend is cheap to get again
       const run = b.name === 'wasm' ? await loadBackend('wasm') : b;
-      const { proof, publicSignals } = await groth16Prove(zkey instanceof Promise ? zkey : (zkey as BinSource), wtns as BinSource, run, { progress });
+      const { proof, publicSignals } = await groth16Prove(zkey as BinSource | Promise<OpenedZkey>, wtns as BinSource, run, { progress });
       return { proof, publicSignals };
     },
   };
