@@ -171,7 +171,8 @@ export function encodeWtns(witness: readonly bigint[], prime: bigint = BN254_R, 
   // most values of a quantized model's witness are small, or p − small (its negative values):
   // those are written from one Number, the rest 64 bits at a time (a byte at a time took 0.3 s
   // for mnist-burn-bn's 837k values, and fed the garbage collector a BigInt a byte)
-  const pBytes = buf.slice(12 + 12 + 4, 12 + 12 + 4 + n8);
+  const pBytes = new Uint8Array(n8);
+  writeBigLE(pBytes, 0, n8, prime);
   const words = n8 / 4;
   for (let i = 0, at = p; i < witness.length; i++, at += n8) {
     const v = witness[i]!;

@@ -16,7 +16,7 @@
 // in step 1. G1 over Fq; G2 over Fq2, an element's lane form being its c0 run then its c1 run.
 // The products are calls (wasm-simd.ts emitMul4 says why): fq_mul4, and fq2_mul4 by Karatsuba.
 import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
-import { FQ, FQ_BYTES, LIMBS, LIMB_BITS, Q, limbs, type Scratch } from './wasm-field.js';
+import { FQ, FQ_BYTES, LIMBS, Q, limbs, unpackLimb, type Scratch } from './wasm-field.js';
 import { emitMul4, normalize4, simdFn, simdOps } from './wasm-simd.js';
 
 const FE = FQ_BYTES;
@@ -44,14 +44,16 @@ function lanes(c: CodeBuilder) {
   const store = (p: Code, pre: string, k: number) => range(LIMBS).flatMap((j) => v.store(p, 16 * j, L(name(pre, k, j))));
   /** <pre>k normalized: the carries of its signed limbs */
   const norm = (pre: string, k: number) => normalize4(c, `${pre}${k}_`);
-  /** <pre>k (normalized, below 4q) less 2q in the lanes where that stays ≥ 0 (uses V0_ and MASK) */
-  const below2q = (pre: string, k: number) => [
-    ...set('V', 0, (j) => v.sub32(L(name(pre, k, j)), v.splat32(P2[j]!))),
+  /** <pre>k (normalized) less the constant of limbs `by` in the lanes where that stays ≥ 0 (uses V0_ and MASK) */
+  const less = (pre: string, k: number, by: number[]) => [
+    ...set('V', 0, (j) => v.sub32(L(name(pre, k, j)), v.splat32(by[j]!))),
     ...normalize4(c, 'V0_'),
     ...c.setLocal('MASK', v.shrS32(L(name('V', 0, LIMBS - 1)), 31)), // lanes where V went negative keep <pre>
     ...set(pre, k, (j) => v.select(L(name(pre, k, j)), L(name('V', 0, j)), L('MASK'))),
   ];
-  return { v, L, name, set, get, load, store, norm, below2q };
+  /** <pre>k below 4q → below 2q */
+  const below2q = (pre: string, k: number) => less(pre, k, P2);
+  return { v, L, name, set, get, load, store, norm, less, below2q };
 }
 /** v128 locals <pre>k_j for each prefix, component and limb; and below2q's (V0_j, MASK) */
 const vecLocals = (pres: string[], comps: number): Array<[string, 'v128']> =>
@@ -306,33 +308,20 @@ export function emitFromFfjN(m: ModuleBuilder, scratch: Scratch, g: 'g1' | 'g2')
   const ffjPS = 32 * comps;
   const PS = FE * comps;
   const [run, kin] = [scratch.take(FRUN), scratch.take(FRUN)];
-  const [f, c] = simdFn(m, `${g}_fromFfjN`, ['src', 'dst', 'n'], [['i', 'i32'], ['ps', 'i32'], ['pd', 'i32'], ...vecLocals(['X', 'V'], 1), ['MASK', 'v128']]);
-  const { v, L, get, set } = lanes(c);
+  const [f, c] = simdFn(m, `${g}_fromFfjN`, ['src', 'dst', 'n'], [['i', 'i32'], ['ps', 'i32'], ['pd', 'i32'], ...vecLocals(['X'], 1), ...below2qLocals()]);
+  const { v, L, get, load, less } = lanes(c);
   const K = (x: number) => c.i32_const(x);
-  const P = limbs(Q);
-  const MASK29 = (1 << LIMB_BITS) - 1;
   const point = (base: string, l: number, size: number) => c.i32_add(L(base), c.i32_mul(c.i32_add(L('i'), K(l)), K(size)));
   const group: Code = [];
   for (let k = 0; k < comps; k++) {
-    // limb j of coordinate k of point l at run + 16j + 4l: an 8-byte load inside the 32 bytes
+    // limb j of coordinate k of point l at run + 16j + 4l
     for (let l = 0; l < 4; l++) {
       group.push(...c.setLocal('ps', point('src', l, ffjPS)));
-      for (let j = 0; j < LIMBS; j++) {
-        const bit = j * LIMB_BITS;
-        const byte = Math.min(Math.floor(bit / 8), 24);
-        const limb = c.i64_and(c.i64_shr_u(c.i64_load(L('ps'), 32 * k + byte), c.i64_const(bit - 8 * byte)), c.i64_const(MASK29));
-        group.push(...c.i64_store32(K(run), 16 * j + 4 * l, limb));
-      }
+      for (let j = 0; j < LIMBS; j++) group.push(...c.i64_store32(K(run), 16 * j + 4 * l, unpackLimb(c, L('ps'), 32 * k, j)));
     }
     group.push(...c.call('fq_mul4', K(run), K(kin), K(run)));
     // below 2q: less q where that stays ≥ 0 (canonical), then each lane to its point
-    group.push(
-      ...set('X', 0, (j) => v.load(K(run), 16 * j)),
-      ...set('V', 0, (j) => v.sub32(get('X', 0)(j), v.splat32(P[j]!))),
-      ...normalize4(c, 'V0_'),
-      ...c.setLocal('MASK', v.shrS32(get('V', 0)(LIMBS - 1), 31)),
-      ...set('X', 0, (j) => v.select(get('X', 0)(j), get('V', 0)(j), L('MASK'))),
-    );
+    group.push(...load('X', 0, K(run)), ...less('X', 0, limbs(Q)));
     for (let l = 0; l < 4; l++) {
       group.push(...c.setLocal('pd', point('dst', l, PS)));
       for (let j = 0; j < LIMBS; j++) group.push(...v.store32Lane(L('pd'), FE * k + 4 * j, get('X', 0)(j), l));

@@ -29,6 +29,13 @@ function modPow(b: bigint, e: bigint, m: bigint): bigint {
   return r;
 }
 
+/** Limb j (an i64 below 2^29) of the 32 little-endian bytes at p + offset: an 8-byte load inside them, shifted and masked. */
+export function unpackLimb(c: CodeBuilder, p: Code, offset: number, j: number): Code {
+  const bit = j * LIMB_BITS;
+  const byte = Math.min(Math.floor(bit / 8), 24);
+  return c.i64_and(c.i64_shr_u(c.i64_load(p, offset + byte), c.i64_const(bit - 8 * byte)), c.i64_const(MASK));
+}
+
 /** 29-bit limbs of x, least significant first. */
 export function limbs(x: bigint): number[] {
   const out: number[] = [];
@@ -343,12 +350,7 @@ export function emitPrime(m: ModuleBuilder, scratch: Scratch, spec: PrimeSpec): 
     const tmp = scratch.take(FQ_BYTES);
     const [f, c] = fn(m, `${F}_fromFfj`, ['ps', 'pr'], [['w', 'i64']]);
     const code: Code = [];
-    for (let j = 0; j < LIMBS; j++) {
-      const bit = j * LIMB_BITS;
-      const byte = Math.min(Math.floor(bit / 8), 24); // an 8-byte load inside the 32 bytes
-      const shift = bit - byte * 8;
-      code.push(...c.i64_store32(c.i32_const(tmp), j * 4, c.i64_and(c.i64_shr_u(c.i64_load(c.getLocal('ps'), byte), c.i64_const(shift)), c.i64_const(MASK))));
-    }
+    for (let j = 0; j < LIMBS; j++) code.push(...c.i64_store32(c.i32_const(tmp), j * 4, unpackLimb(c, c.getLocal('ps'), 0, j)));
     code.push(...c.call(`${F}_mul`, c.i32_const(tmp), c.i32_const(spec.kIn), c.getLocal('pr')));
     code.push(...c.call(`${F}_reduce`, c.getLocal('pr'), c.getLocal('pr')));
     f.addCode(code);

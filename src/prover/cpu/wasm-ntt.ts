@@ -18,7 +18,7 @@
 // for r's low limb) and reduce nothing: every butterfly is u ± v·w, which adds less than 2r to a bound
 // that the products still take, and one pass at the end brings the values below 2r.
 import type { Code, CodeBuilder, ModuleBuilder } from 'wasmbuilder';
-import { FQ_BYTES, FR, LIMBS, LIMB_BITS, R, fn, limbs, montLocals, montMul as fieldMontMul, normalize, type Scratch } from './wasm-field.js';
+import { FQ_BYTES, FR, LIMBS, LIMB_BITS, R, fn, limbs, montLocals, montMul as fieldMontMul, normalize, unpackLimb, type Scratch } from './wasm-field.js';
 import { emitLanes, mont4Locals, montMul4, normalize4, simdFn, simdOps } from './wasm-simd.js';
 
 const E = FQ_BYTES;
@@ -99,11 +99,7 @@ export function emitNtt(m: ModuleBuilder, scratch: Scratch): void {
   // k = ⌊top limb / (r's top limb + 1)⌋): ffjavascript's are below r.
   {
     const [f, c] = fn(m, 'fr_unpackN', ['src', 'dst', 'n'], [['i', 'i32'], ['ps', 'i32'], ['pd', 'i32'], ...ARITH]);
-    const split = range(LIMBS).flatMap((j) => {
-      const bit = j * LIMB_BITS;
-      const byte = Math.min(Math.floor(bit / 8), 24); // an 8-byte load inside the 32 bytes
-      return c.setLocal(`s${j}`, c.i64_and(c.i64_shr_u(c.i64_load(L(c, 'ps'), byte), K(c, bit - byte * 8)), K(c, MASK)));
-    });
+    const split = range(LIMBS).flatMap((j) => c.setLocal(`s${j}`, unpackLimb(c, L(c, 'ps'), 0, j)));
     f.addCode([
       ...c.setLocal('ps', L(c, 'src')),
       ...c.setLocal('pd', L(c, 'dst')),
