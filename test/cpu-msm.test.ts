@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
-import { cpuMsm, forgetBases, keepBases, layoutEarly, prepare, windowBits } from '../src/prover/cpu/msm.js';
+import { DIGIT_WORDS, addOffset, cpuMsm, forgetBases, keepBases, layoutEarly, prepare, windowBits, windowCount } from '../src/prover/cpu/msm.js';
 import { Q, fromMont, toMont, FQ_BYTES } from '../src/prover/cpu/wasm-field.js';
 import { batch4ScratchBytes } from '../src/prover/cpu/wasm-batch4.js';
 import { BATCH } from '../src/prover/cpu/wasm-curve.js';
@@ -345,6 +345,43 @@ describe('CPU MSM against ffjavascript', async () => {
     await failed;
     const again = await cpuMsm(Gr, 'G1', bases, sc);
     expect(Gr.eq(again, await Gr.multiExpAffine(bases, sc))).toBe(true);
+  });
+
+  it('prepare and addOffset (WebAssembly, 2^16 scalars at a time) equal bigint folds and offsets: r/2 and word edges, zeros, infinity, kept arrays', async () => {
+    const half = BN254_R >> 1n;
+    const edges = [1n, 2n, half - 1n, half, half + 1n, half + 2n, BN254_R - 1n, BN254_R - 2n, (1n << 64n) - 1n, 1n << 64n, (1n << 128n) + 1n, BN254_R - (1n << 64n), BN254_R - (1n << 192n) - 1n, 1n << 252n, half - (1n << 200n), 0n];
+    const n = 70_000; // more than one slice
+    const xs = Array.from({ length: n }, (_, i) => (i < edges.length ? edges[i]! : i % 7 === 0 ? 0n : i % 5 === 0 ? BigInt(i) : i % 3 === 0 ? BN254_R - BigInt(i) : rand(BN254_R)));
+    const bases = new Uint8Array(n * 64).fill(1);
+    for (const i of [3, 40_000, n - 1]) bases.fill(0, i * 64, (i + 1) * 64); // infinity: dropped with its scalar
+    const words = (u8: Uint8Array, k: number) => {
+      let v = 0n;
+      for (let b = (k + 1) * DIGIT_WORDS * 4 - 1; b >= k * DIGIT_WORDS * 4; b--) v = (v << 8n) | BigInt(u8[b]!);
+      return v;
+    };
+    const check = async (keepAll: boolean) => {
+      const order = keepAll ? Array.from({ length: n }, (_, i) => i) : xs.flatMap((x, i) => (x !== 0n && bases[i * 64] !== 0 ? [i] : []));
+      const k = keepAll ? { idx: Uint32Array.from(order), bases, blocks: [] } : undefined;
+      const p = await prepare(bases, scalarBytes(xs), 64, k);
+      expect(p.neg.length).toBe(order.length);
+      const folded = order.map((i) => (xs[i]! > half ? BN254_R - xs[i]! : xs[i]!));
+      expect(p.nonzero).toBe(folded.filter((v) => v !== 0n).length);
+      expect(p.bits).toBe(Math.max(...folded.map((v) => v.toString(2).length * (v === 0n ? 0 : 1))));
+      folded.forEach((v, k2) => {
+        if (words(p.scalars, k2) !== v || p.neg[k2] !== (xs[order[k2]!]! > half ? 1 : 0)) expect.fail(`scalar ${order[k2]}: ${xs[order[k2]!]}`);
+      });
+      const c = 13;
+      const W = windowCount(p.bits, c);
+      let off = 0n;
+      for (let w = 0; w < W - 1; w++) off |= 1n << BigInt(w * c + c - 1);
+      await addOffset(p, c, W);
+      folded.forEach((v, k2) => {
+        if (words(p.scalars, k2) !== v + off) expect.fail(`scalar ${order[k2]} with the offset`);
+      });
+      releaseShared(p.scalars, p.neg);
+    };
+    await check(false);
+    await check(true);
   });
 
   it('scalars above r/2 go to negated points; windows cover only the bits left', async () => {

@@ -196,7 +196,11 @@ async function proveParsed(zkey: ParsedZkey, wtns: Wtns, backend: ProverBackend,
         return q;
       }).then(async (q) => {
         quotiented();
-        return backend.msmG1(await chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);
+        try {
+          return await backend.msmG1(await chBases, prefix.byteLength > 0 ? concat(prefix, q) : q);
+        } finally {
+          releaseShared(q); // where the quotient made it shared (cpu/quotient.ts)
+        }
       });
     }
     early = [

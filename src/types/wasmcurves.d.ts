@@ -14,6 +14,7 @@ declare module 'wasmbuilder' {
     i32_load(addr: Code, offset?: number): Code;
     drop(v: Code): Code;
     i32_store(addr: Code, offset: number, v: Code): Code;
+    i32_store8(addr: Code, offset: number, v: Code): Code;
     call(fn: string, ...args: Code[]): Code;
     if(cond: Code, then: Code, otherwise?: Code): Code;
     block(code: Code): Code;
@@ -32,6 +33,14 @@ declare module 'wasmbuilder' {
     i64_shr_s(a: Code, b: Code): Code;
     i64_shl(a: Code, b: Code): Code;
     i64_ge_s(a: Code, b: Code): Code;
+    i64_gt_u(a: Code, b: Code): Code;
+    i64_lt_u(a: Code, b: Code): Code;
+    i64_eq(a: Code, b: Code): Code;
+    i64_ne(a: Code, b: Code): Code;
+    i64_xor(a: Code, b: Code): Code;
+    i64_clz(a: Code): Code;
+    i64_extend_i32_u(a: Code): Code;
+    i32_wrap_i64(a: Code): Code;
     i32_add(a: Code, b: Code): Code;
     i32_sub(a: Code, b: Code): Code;
     i32_mul(a: Code, b: Code): Code;

@@ -13,9 +13,9 @@
 // sections) has fixed blocks, converted once for all its proofs.
 import type { PointOps } from '../curve.js';
 import { ZkonnxError } from '../../errors.js';
-import { foldScalar, wordBits } from '../scalars.js';
 import { cpuPool, cpuPoolNow, later, releaseShared, sharedBytes } from './pool.js';
 import type { WindowTask } from './worker-body.js';
+import { HEAP_START, instantiate, msmModule, type MsmExports } from './wasm-module.js';
 
 export type Group = 'G1' | 'G2';
 
@@ -163,6 +163,25 @@ export interface Prepared {
 }
 
 /**
+ * This thread's own instance of the module, for the scalar work of prepare and addOffset
+ * (wasm-scalars.ts), SLICE scalars at a time: its memory, allocated once, is never grown.
+ */
+const SC = { src: HEAP_START, dst: HEAP_START + SLICE * SCALAR, neg: HEAP_START + SLICE * (SCALAR + 36), off: HEAP_START + SLICE * (SCALAR + 37) };
+let local: Promise<{ exports: MsmExports; memory: WebAssembly.Memory }> | undefined;
+const scalarWasm = () => (local ??= msmModule().then((mod) => instantiate(mod, Math.ceil((SC.off + 64) / 65536))));
+
+/** Rows order[from … from + m) of `src` (`words` u32 each) to dst from word `at`: runs of consecutive rows in one copy. */
+function gatherRows(src: Uint32Array, words: number, order: Uint32Array, from: number, m: number, dst: Uint32Array, at: number): void {
+  for (let k = from, e = from + m; k < e;) {
+    const i = order[k]!;
+    let j = k + 1;
+    while (j < e && order[j] === i + (j - k)) j++;
+    dst.set(src.subarray(i * words, (i + j - k) * words), at + (k - from) * words);
+    k = j;
+  }
+}
+
+/**
  * Folds scalars above r/2 to r − s (neg = 1). `k`: a kept array (every finite point stays, in its
  * order); else zero terms and points at infinity are dropped. `sBase`: bytes of a base.
  */
@@ -171,6 +190,7 @@ export async function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: num
   let n: number;
   let pts: Uint8Array;
   let order: Uint32Array;
+  const wasm = scalarWasm();
   if (k) {
     order = k.idx;
     n = order.length;
@@ -191,21 +211,20 @@ export async function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: num
     for (let i = 0, j = 0; i < all; i++) if (keep[i]) order[j++] = i;
     pts = copyPoints(bases, keep, n, sBase);
   }
-  const out: Prepared = { bases: pts, scalars: sharedBytes(n * DIGIT_WORDS * 4, false), neg: sharedBytes(n), bits: 0, nonzero: 0 };
-  const os = u32(out.scalars);
-  let top = 0;
-  for (let k2 = 0; k2 < n; k2++) {
-    if (k2 % SLICE === SLICE - 1) await breathe();
-    const s = order[k2]! * 8;
-    const o = k2 * DIGIT_WORDS;
-    if (foldScalar(sw, s, os, o)) out.neg[k2] = 1;
-    os[o + 8] = 0; // foldScalar writes the other eight words
-    const bits = wordBits(os, o);
-    if (bits === 0) continue; // zero (kept arrays only)
-    out.nonzero++;
-    if (bits > top) top = bits;
+  const out: Prepared = { bases: pts, scalars: sharedBytes(n * DIGIT_WORDS * 4, false), neg: sharedBytes(n, false), bits: 0, nonzero: 0 };
+  const { exports: ex, memory } = await wasm;
+  const mem8 = new Uint8Array(memory.buffer);
+  const mem32 = new Uint32Array(memory.buffer);
+  for (let from = 0; from < n; from += SLICE) {
+    if (from) await breathe();
+    const m = Math.min(SLICE, n - from);
+    gatherRows(sw, 8, order, from, m, mem32, SC.src >> 2);
+    const r = ex.sc_fold(SC.src, SC.dst, SC.neg, m);
+    out.bits = Math.max(out.bits, r >>> 20);
+    out.nonzero += r & 0xfffff;
+    out.scalars.set(mem8.subarray(SC.dst, SC.dst + m * DIGIT_WORDS * 4), from * DIGIT_WORDS * 4);
+    out.neg.set(mem8.subarray(SC.neg, SC.neg + m), from);
   }
-  out.bits = top;
   return out;
 }
 
@@ -215,20 +234,21 @@ export async function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: num
  * every window's digits can be read on their own (worker-body.ts), by the thread that adds it.
  */
 export async function addOffset(p: Prepared, c: number, W: number): Promise<void> {
-  const off = new Uint32Array(DIGIT_WORDS);
+  const { exports: ex, memory } = await scalarWasm();
+  const mem8 = new Uint8Array(memory.buffer);
+  const off = new Uint32Array(memory.buffer, SC.off, DIGIT_WORDS).fill(0);
   for (let w = 0; w < W - 1; w++) {
     const bit = w * c + c - 1;
     off[bit >>> 5]! |= 1 << (bit & 31);
   }
-  const os = u32(p.scalars);
-  for (let o = 0, i = 0; o < os.length; o += DIGIT_WORDS, i++) {
-    if (i % SLICE === SLICE - 1) await breathe();
-    let carry = 0;
-    for (let w = 0; w < DIGIT_WORDS; w++) {
-      const x = os[o + w]! + off[w]! + carry;
-      os[o + w] = x >>> 0;
-      carry = x > 0xffffffff ? 1 : 0;
-    }
+  const row = DIGIT_WORDS * 4;
+  const n = p.neg.length;
+  for (let from = 0; from < n; from += SLICE) {
+    if (from) await breathe();
+    const m = Math.min(SLICE, n - from);
+    mem8.set(p.scalars.subarray(from * row, (from + m) * row), SC.dst);
+    ex.sc_offset(SC.dst, m, SC.off);
+    p.scalars.set(mem8.subarray(SC.dst, SC.dst + m * row), from * row);
   }
 }
 

@@ -1,4 +1,5 @@
-// The CPU prover's WebAssembly module: Fq, Fq2, G1, G2 for the MSMs (wasm-field.ts, wasm-curve.ts),
+// The CPU prover's WebAssembly module: Fq, Fq2, G1, G2 for the MSMs (wasm-field.ts, wasm-curve.ts)
+// and their scalars (wasm-scalars.ts),
 // Fr and its NTTs for the quotient (wasm-ntt.ts), the QAP's A/B/C (wasm-qap.ts), built once
 // per process with wasmbuilder (a few milliseconds) and compiled once; workers get the compiled
 // WebAssembly.Module in a message and instantiate it on a memory of their own.
@@ -8,6 +9,7 @@ import { G1, G2, emitGroup } from './wasm-curve.js';
 import { emitNtt } from './wasm-ntt.js';
 import { emitQap } from './wasm-qap.js';
 import { emitBatchAdd4, emitFromFfjN } from './wasm-batch4.js';
+import { emitScalars } from './wasm-scalars.js';
 import { FQ, FR, Scratch, constData, emitAffineTail, emitFq2, emitPrime } from './wasm-field.js';
 
 export { HEAP_START } from './wasm-field.js';
@@ -52,11 +54,14 @@ export interface MsmExports {
   fr_abcOut(a: number, b: number, n: number, oa: number, ob: number, oc: number): void;
   g1_gather(idx: number, n: number, base: number, dst: number): void;
   g2_gather(idx: number, n: number, base: number, dst: number): void;
+  sc_fold(src: number, dst: number, neg: number, n: number): number;
+  sc_offset(dst: number, n: number, off: number): void;
 }
 
 const EXPORTS = [
   'fq_mul', 'fq_sqr', 'fq2_sqr', 'fq_add', 'fq_sub', 'fq_reduce',
   'fr_mul', 'fr_fromFfj', 'fr_toCanon', 'fr_unpackN', 'fr_coset', 'fr_join', 'fr_abcAcc', 'fr_abcOut', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
+  'sc_fold', 'sc_offset',
   ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'fromFfjN', 'gather', 'batchAdd', 'round', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
 ];
 
@@ -77,6 +82,7 @@ export function buildMsmWasm(): Uint8Array {
   emitBatchAdd4(m, scratch, 'g2');
   emitGroup(m, scratch, G2);
   emitFromFfjN(m, scratch, 'g2');
+  emitScalars(m);
   for (const [at, bytes] of constData()) m.addData(at, bytes);
   for (const e of EXPORTS) m.exportFunction(e);
   return m.build();

@@ -55,6 +55,8 @@ export interface JoinTask {
   a: Uint8Array;
   b: Uint8Array;
   c: Uint8Array;
+  /** where they go (32 bytes each, in a shared buffer); else they are sent back in a new array */
+  out?: Uint8Array;
 }
 
 /**
@@ -313,7 +315,9 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     mem8.set(t.b, B);
     mem8.set(t.c, C);
     ex.fr_join!(A, B, C, OUT, n);
-    return [mem8.slice(OUT, OUT + n * 32)];
+    if (!t.out) return [mem8.slice(OUT, OUT + n * 32)];
+    t.out.set(mem8.subarray(OUT, OUT + n * 32));
+    return [];
   }
 
   function abc(t: AbcTask): Uint8Array[] {
