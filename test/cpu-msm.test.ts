@@ -322,13 +322,16 @@ describe('CPU MSM against ffjavascript', async () => {
     expect(workerBody.toString()).toContain(`const BATCH = ${BATCH};`);
   });
 
-  it('two MSMs whose preparations yield to the event loop (over 2^16 points) run side by side', async () => {
+  it('MSMs whose preparations yield to the event loop (over 2^16 points) run side by side, with different window offsets', async () => {
     const Gr = curve.G1 as G;
     const few = await points('G1', 1000);
-    const n = (1 << 16) + 5000;
+    const n = 100_000;
     const bases = new Uint8Array(n * 64);
     for (let i = 0; i < n; i += 1000) bases.set(few.subarray(0, Math.min(1000, n - i) * 64), i * 64);
+    // small signed values, and uniform ones: widths and offsets differ, and their slices interleave
     const sets = [0, 1].map((t) => scalarBytes(Array.from({ length: n }, (_, i) => (i % 5 === t ? 0n : BigInt((i * 7919 + t) % 1000) - 500n))));
+    sets.push(scalarBytes(Array.from({ length: n }, (_, i) => (rand(1n << 41n) - (1n << 40n)) * BigInt(i % 7))));
+    sets.push(scalarBytes(Array.from({ length: n }, () => rand(BN254_R))));
     const got = await Promise.all(sets.map((sc) => cpuMsm(Gr, 'G1', bases, sc)));
     for (const [i, sc] of sets.entries()) expect(Gr.eq(got[i]!, await Gr.multiExpAffine(bases, sc)), `MSM ${i}`).toBe(true);
   }, 60_000);

@@ -234,18 +234,21 @@ export async function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: num
  * every window's digits can be read on their own (worker-body.ts), by the thread that adds it.
  */
 export async function addOffset(p: Prepared, c: number, W: number): Promise<void> {
-  const { exports: ex, memory } = await scalarWasm();
-  const mem8 = new Uint8Array(memory.buffer);
-  const off = new Uint32Array(memory.buffer, SC.off, DIGIT_WORDS).fill(0);
+  const off = new Uint32Array(DIGIT_WORDS);
   for (let w = 0; w < W - 1; w++) {
     const bit = w * c + c - 1;
     off[bit >>> 5]! |= 1 << (bit & 31);
   }
+  const { exports: ex, memory } = await scalarWasm();
+  const mem8 = new Uint8Array(memory.buffer);
   const row = DIGIT_WORDS * 4;
   const n = p.neg.length;
   for (let from = 0; from < n; from += SLICE) {
     if (from) await breathe();
+    // the instance serves every MSM, whose preparations interleave at the yields: each slice
+    // writes its offset, and its scalars in and out, with no yield between
     const m = Math.min(SLICE, n - from);
+    new Uint32Array(memory.buffer, SC.off, DIGIT_WORDS).set(off);
     mem8.set(p.scalars.subarray(from * row, (from + m) * row), SC.dst);
     ex.sc_offset(SC.dst, m, SC.off);
     p.scalars.set(mem8.subarray(SC.dst, SC.dst + m * row), from * row);
