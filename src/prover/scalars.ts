@@ -1,6 +1,7 @@
 // Scalars as u32 words, 8 a scalar (canonical mod r, little-endian, as in a .wtns file): the fold
-// to a magnitude that the MSMs (cpu/msm.ts) and the prover's choice of MSMs (groth16.ts) share. A
-// quantized model's negative values are r − |s|: they cost, and count, as |s|.
+// to a magnitude, for the prover's choice of MSMs (groth16.ts fitsBits); the wasm MSMs fold the
+// same way in WebAssembly (cpu/wasm-scalars.ts sc_fold). A quantized model's negative values are
+// r − |s|: they cost, and count, as |s|.
 import { BN254_R } from '../circom/r1cs.js';
 
 const words = (x: bigint) => Array.from({ length: 8 }, (_, i) => Number((x >> BigInt(32 * i)) & 0xffffffffn));
