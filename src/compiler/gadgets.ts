@@ -13,6 +13,18 @@ const pow2 = (n: number) => 1n << BigInt(n);
 /** Decomposes `v` (witness mode) into the n boolean signals from label `first`, constrains each
  * boolean, and returns Σ bits·2^i (the template's `lc`). */
 function bits(sys: System, first: number, n: number, v: () => bigint): Lin {
+  if (sys.witness) {
+    // the same values as the loop below, from one binary expansion (each bit by a BigInt shift
+    // was a third of a model's witness time): bit i of x (two's complement, as (x >> i) & 1),
+    // each 0 or 1, so b·(b − 1) = 0 holds; lc = Σ bits·2^i = x mod 2^n, which the caller's
+    // equality then checks against x
+    const low = v() & (pow2(n) - 1n);
+    const digits = low.toString(2);
+    for (let i = 0; i < n; i++) sys.set(first + i, digits.charCodeAt(digits.length - 1 - i) === 49 ? 1n : 0n);
+    const lc = sys.lin();
+    lc.v = low;
+    return lc;
+  }
   const x = sys.hint(v);
   const lc = sys.lin();
   for (let i = 0; i < n; i++) {
