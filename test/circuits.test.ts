@@ -15,6 +15,8 @@ import { compileCircom } from '../src/circom/compile.js';
 import { BN254_R, checkConstraints, readR1csHeader } from '../src/circom/r1cs.js';
 import { calculateWitness, readWtns, writeWtns } from '../src/circom/witness.js';
 import { ZkonnxError } from '../src/errors.js';
+import { External, rangeCheck } from '../src/compiler/gadgets.js';
+import { System } from '../src/compiler/system.js';
 import { CircuitTester } from './helpers/circuit-tester.js';
 import { rng } from '../src/random.js';
 
@@ -90,6 +92,23 @@ describe('RangeCheck(n, lo)', () => {
           for (const v of [lo - 1n, hi, hi + 1n, lo - pow2(n + 3), hi + pow2(n + 40), BN254_R / 2n]) {
             expect(await t.expectFail({ in: v })).toMatch(/Assert Failed|fails/);
           }
+        }
+      });
+
+      it('our witness mode (compiler/system.ts) has the bits circom computes, and refuses what the template refuses', async () => {
+        // RangeCheck as main in our System: in is label 1, bits[i] label 2 + i
+        const ours = (v: bigint) => {
+          const sys = new System('witness');
+          rangeCheck(sys.root(), 'main', n, lo, new External(v));
+          return Array.from({ length: n }, (_, i) => sys.value(2 + i));
+        };
+        const rand = rng(n + 1);
+        for (const v of [lo, lo + 1n, hi - 2n, hi - 1n, ...Array.from({ length: 8 }, () => randBig(rand, lo, hi))].filter((x) => x >= lo && x < hi)) {
+          const w = await t1.witness({ in: v });
+          expect(ours(v), `in = ${v}`).toEqual(Array.from({ length: n }, (_, i) => t1.read(w, `bits[${i}]`)));
+        }
+        for (const v of [lo - 1n, hi, hi + 1n, lo - pow2(n + 3), hi + pow2(n + 40)]) {
+          expect(() => ours(v), `in = ${v}`).toThrow(expect.objectContaining({ code: 'WITNESS_MISMATCH' }));
         }
       });
 
