@@ -64,27 +64,30 @@ function finite(bw: Uint32Array, i: number, sBase: number): boolean {
 }
 
 /**
- * The points whose `keep` flag is set, in a shared buffer: `bases` itself where it keeps them all
- * and is shared already (a key's section as openZkey reads it), else a copy, runs at a time.
+ * Rows order[from … from + m) of `src` (`words` u32 each) to dst from word `at`: runs of
+ * consecutive rows in one copy, short runs (a witness's zeros are scattered) word by word (a
+ * subarray and a set() for each cost more than the copy).
  */
-function copyPoints(bases: Uint8Array, keep: Uint8Array, count: number, sBase: number): Uint8Array {
-  if (count === keep.length && typeof SharedArrayBuffer === 'function' && bases.buffer instanceof SharedArrayBuffer && bases.byteOffset % 4 === 0) return bases;
-  const out = sharedBytes(count * sBase, false);
-  // short runs (a witness's zeros are scattered) word by word: a subarray and a set() for each
-  // cost more than the copy
-  const from = u32(bases);
-  const to = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
-  const words = sBase >> 2;
-  let k = 0;
-  for (let i = 0; i < keep.length;) {
-    if (!keep[i]) { i++; continue; }
-    let e = i;
-    while (e < keep.length && keep[e]) e++;
-    if (e - i >= 16) out.set(bases.subarray(i * sBase, e * sBase), k * sBase);
-    else for (let a = i * words, b = k * words, end = e * words; a < end;) to[b++] = from[a++]!;
-    k += e - i;
-    i = e;
+function gatherRows(src: Uint32Array, words: number, order: Uint32Array, from: number, m: number, dst: Uint32Array, at: number): void {
+  for (let k = from, e = from + m; k < e;) {
+    const i = order[k]!;
+    let j = k + 1;
+    while (j < e && order[j] === i + (j - k)) j++;
+    const o = at + (k - from) * words;
+    if (j - k >= 16) dst.set(src.subarray(i * words, (i + j - k) * words), o);
+    else for (let x = i * words, y = o, end = (i + j - k) * words; x < end;) dst[y++] = src[x++]!;
+    k = j;
   }
+}
+
+/**
+ * The points order[…] (increasing indices) in a shared buffer: `bases` itself where the order
+ * keeps them all and it is shared already (a key's section as openZkey reads it), else a copy.
+ */
+function copyPoints(bases: Uint8Array, order: Uint32Array, sBase: number): Uint8Array {
+  if (order.length === bases.byteLength / sBase && typeof SharedArrayBuffer === 'function' && bases.buffer instanceof SharedArrayBuffer && bases.byteOffset % 4 === 0) return bases;
+  const out = sharedBytes(order.length * sBase, false);
+  gatherRows(u32(bases), sBase >> 2, order, 0, order.length, new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2), 0);
   return out;
 }
 
@@ -111,7 +114,7 @@ function layout(bases: Uint8Array, sBase: number, T: number, opts: { maxBlock?: 
   const size = Math.ceil(count / nBlocks) || 1;
   const blocks = [];
   for (let start = 0; start < count; start += size) blocks.push({ id: nextBlock++, start, size: Math.min(size, count - start) });
-  const k = { idx, bases: copyPoints(bases, keep, count, sBase), blocks };
+  const k = { idx, bases: copyPoints(bases, idx, sBase), blocks };
   if (store) kept.set(bases, k);
   return k;
 }
@@ -170,17 +173,6 @@ const SC = { src: HEAP_START, dst: HEAP_START + SLICE * SCALAR, neg: HEAP_START 
 let local: Promise<{ exports: MsmExports; memory: WebAssembly.Memory }> | undefined;
 const scalarWasm = () => (local ??= msmModule().then((mod) => instantiate(mod, Math.ceil((SC.off + 64) / 65536))));
 
-/** Rows order[from … from + m) of `src` (`words` u32 each) to dst from word `at`: runs of consecutive rows in one copy. */
-function gatherRows(src: Uint32Array, words: number, order: Uint32Array, from: number, m: number, dst: Uint32Array, at: number): void {
-  for (let k = from, e = from + m; k < e;) {
-    const i = order[k]!;
-    let j = k + 1;
-    while (j < e && order[j] === i + (j - k)) j++;
-    dst.set(src.subarray(i * words, (i + j - k) * words), at + (k - from) * words);
-    k = j;
-  }
-}
-
 /**
  * Folds scalars above r/2 to r − s (neg = 1). `k`: a kept array (every finite point stays, in its
  * order); else zero terms and points at infinity are dropped. `sBase`: bytes of a base.
@@ -190,7 +182,6 @@ export async function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: num
   let n: number;
   let pts: Uint8Array;
   let order: Uint32Array;
-  const wasm = scalarWasm();
   if (k) {
     order = k.idx;
     n = order.length;
@@ -209,10 +200,10 @@ export async function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: num
     }
     order = new Uint32Array(n);
     for (let i = 0, j = 0; i < all; i++) if (keep[i]) order[j++] = i;
-    pts = copyPoints(bases, keep, n, sBase);
+    pts = copyPoints(bases, order, sBase);
   }
   const out: Prepared = { bases: pts, scalars: sharedBytes(n * DIGIT_WORDS * 4, false), neg: sharedBytes(n, false), bits: 0, nonzero: 0 };
-  const { exports: ex, memory } = await wasm;
+  const { exports: ex, memory } = await scalarWasm();
   const mem8 = new Uint8Array(memory.buffer);
   const mem32 = new Uint32Array(memory.buffer);
   for (let from = 0; from < n; from += SLICE) {
