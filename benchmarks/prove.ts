@@ -18,6 +18,9 @@
 //                                 [--budget-s S]           (start no size after S seconds; the rest is listed as skipped)
 //                                 [--tune P]               (first choose the GPU MSM's parameters by measurement at 2^P
 //                                                           (msm-tune.ts); the webgpu rows then use the winner)
+//                                 [--gpu-pre T]            (a column webgpu+pre: the same backend with T precomputed copies of
+//                                                           the bases (pre=T), for MSMs over kept bases and prepared keys,
+//                                                           where copies are made once; its one-shot proofs would be webgpu's)
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +29,7 @@ import { BN254_R } from '../src/circom/r1cs.js';
 import { writeWtns } from '../src/circom/witness.js';
 import { cacheDir } from '../src/paths.js';
 import type { BackendName, ProverBackend } from '../src/prover/backend.js';
+import type { BasesKeeper } from '../src/prover/groth16.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
 import { groth16Prove } from '../src/prover/groth16.js';
 import { createProverFromKey, gpuPreparedBytes, gpuProofBytes, loadBackend } from '../src/prover/index.js';
@@ -53,7 +57,8 @@ function names(flag: string, dflt: string[]): string[] {
   return i < 0 ? dflt : process.argv[i + 1]!.split(',').filter(Boolean);
 }
 
-type Loaded = { name: string; backend?: ProverBackend; reason?: string };
+/** `keep`: its MSMs' bases and its prepared keys are kept (BasesKeeper.keepBases): no one-shot proofs. */
+type Loaded = { name: string; backend?: ProverBackend; reason?: string; keep?: boolean };
 
 async function load(name: string, msm?: MsmTuning): Promise<Loaded> {
   try {
@@ -103,6 +108,8 @@ async function benchMsm(curve: ProverCurve, group: 'G1' | 'G2', power: number, l
   const expected = await G.multiExpAffine(bases, scalars);
   const row: MsmRow = { power, snarkjsMs: Infinity, backends: {} };
   for (const l of loaded) row.backends[l.name] = l.backend ? { ms: Infinity } : { unavailable: l.reason };
+  // kept bases: the first run makes their copies, the best of the runs is over them
+  for (const l of loaded) if (l.keep) await (l.backend as Partial<BasesKeeper> | undefined)?.keepBases?.(bases);
   for (let run = 0; run < runs; run++) {
     row.snarkjsMs = Math.min(row.snarkjsMs, await best(1, () => G.multiExpAffine(bases, scalars)));
     for (const l of loaded) {
@@ -115,6 +122,7 @@ async function benchMsm(curve: ProverCurve, group: 'G1' | 'G2', power: number, l
     }
   }
   for (const b of Object.values(row.backends)) if (b.ms !== undefined) b.ratio = b.ms / row.snarkjsMs;
+  for (const l of loaded) if (l.keep) await (l.backend as Partial<BasesKeeper> | undefined)?.releaseBases?.(bases);
   return row;
 }
 
@@ -162,14 +170,14 @@ async function benchProof(power: number, loaded: Loaded[], runs: number): Promis
   await opened.close();
   const { nVars, nPublic } = opened.zkey.header;
   const nCoef = opened.zkey.nCoef;
-  for (const l of loaded) row.backends[l.name] = l.backend ? { s: Infinity } : { unavailable: l.reason };
+  for (const l of loaded) row.backends[l.name] = !l.backend ? { unavailable: l.reason } : l.keep ? {} : { s: Infinity };
   for (let run = 0; run < runs; run++) {
     let t0 = performance.now();
     const theirs = await snarkjs.groth16.prove(k.zkey, k.wtns);
     row.snarkjsS = Math.min(row.snarkjsS, (performance.now() - t0) / 1000);
     await check('snarkjs', theirs);
     for (const l of loaded) {
-      if (!l.backend) continue;
+      if (!l.backend || l.keep) continue;
       const dev = (l.backend as Partial<WebGpuBackend>).ctx?.device;
       const before = dev ? gpuMemory(dev).live : 0;
       if (dev) resetGpuPeak(dev);
@@ -223,6 +231,7 @@ const withPrepared = process.argv.includes('--prepared');
 // is short); the sizes left out are listed
 const budgetS = list('--budget-s', [Infinity])[0]!;
 const tunePower = list('--tune', [])[0];
+const gpuPre = list('--gpu-pre', [])[0];
 const started = performance.now();
 const skipped: string[] = [];
 const inBudget = (what: string) => {
@@ -252,6 +261,14 @@ if (tunePower !== undefined) {
     }
   }
 }
+if (gpuPre !== undefined) {
+  const gpu = loaded.find((l) => l.name === 'webgpu' && l.backend)?.backend as WebGpuBackend | undefined;
+  if (!gpu) console.error('--gpu-pre: no webgpu backend loaded: skipped');
+  else {
+    loaded.push({ ...(await load('webgpu', { ...gpu.msm, precompute: gpuPre })), name: 'webgpu+pre', keep: true });
+    backendNames.push('webgpu+pre');
+  }
+}
 console.error(`machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? `${l.name} (${l.backend.description})` : `${l.name}: unavailable: ${l.reason}`)).join('; ')}`);
 
 const msmRows: MsmRow[] = [];
@@ -259,7 +276,7 @@ const g2Rows: MsmRow[] = [];
 const proofRows: ProofRow[] = [];
 const out = join(root, 'benchmarks', 'results');
 const cell = (b: { ms?: number; s?: number; ratio?: number; unavailable?: string } | undefined, unit: 'ms' | 's') =>
-  b?.unavailable !== undefined ? [`unavailable: ${b.unavailable}`, ''] : [unit === 'ms' ? b!.ms!.toFixed(1) : b!.s!.toFixed(3), `${b!.ratio!.toFixed(2)}`];
+  b?.unavailable !== undefined ? [`unavailable: ${b.unavailable}`, ''] : (unit === 'ms' ? b?.ms : b?.s) === undefined ? ['—', ''] : [unit === 'ms' ? b!.ms!.toFixed(1) : b!.s!.toFixed(3), `${b!.ratio!.toFixed(2)}`];
 const render = () => {
   const msmTable = (group: string, rows: MsmRow[]) => table(
     [`${group} MSM`, 'snarkjs ms', ...backendNames.flatMap((n) => [`${n} ms`, `${n}/snarkjs`])],
@@ -269,10 +286,10 @@ const render = () => {
   const proofBody = proofRows.map((r) => [`2^${r.power}`, String(r.constraints), r.snarkjsS.toFixed(3), ...backendNames.flatMap((n) => cell(r.backends[n], 's'))]);
   // where the time of each backend's best proof went (the MSMs overlap the quotient: no sum)
   const stageHeader = ['proof', 'backend', 'read s', 'A/B/C s', 'quotient s', 'MSMs s', 'total s', ...(withPrepared ? ['prepared s', 'prepared/snarkjs'] : [])];
-  const stageBody = proofRows.flatMap((r) => backendNames.filter((n) => r.backends[n]?.stages).map((n) => {
+  const stageBody = proofRows.flatMap((r) => backendNames.filter((n) => r.backends[n]?.stages || r.backends[n]?.prepared).map((n) => {
     const b = r.backends[n]!;
-    const st = b.stages!;
-    return [`2^${r.power}`, n, ...[st['read'], st['abc'], st['quotient'], st['msm'], st['total']].map((x) => (x ?? 0).toFixed(3)),
+    const st = b.stages;
+    return [`2^${r.power}`, n, ...[st?.['read'], st?.['abc'], st?.['quotient'], st?.['msm'], st?.['total']].map((x) => (st ? (x ?? 0).toFixed(3) : '—')),
       ...(withPrepared ? [b.prepared?.toFixed(3) ?? '', b.prepared ? (b.prepared / r.snarkjsS).toFixed(3) : ''] : [])];
   }));
   const mib = (x: number) => (x / 2 ** 20).toFixed(1);

@@ -6,7 +6,8 @@
 # set, in $OUT too (prove.md, prove.json, the SVG charts and run.log).
 #
 #   bash .gpu/run.sh                     the device check: the GPU MSM tuned at 2^20 (msm-tune.ts), then G1 MSMs and proofs 2^12..2^20, G2 MSMs 2^16..2^20,
-#                                        snarkjs, wasm and webgpu, prepared keys too, stage timings; under 8 minutes on
+#                                        snarkjs, wasm and webgpu, prepared keys too, stage timings, and webgpu+pre (16
+#                                        precomputed copies of kept bases: MSMs and prepared proofs); under 8 minutes on
 #                                        the H200 machine (no size started after --budget-s 300)
 #   bash .gpu/run.sh [benchmark flags]   e.g. --msm 16,18,20 --proofs 16,18,20,22 --backends webgpu
 #   bash .gpu/run.sh --diag              the set-up and the adapter probe only
@@ -115,7 +116,7 @@ say "Dawn adapters (Vulkan loader errors on)"
 
 # ---- the benchmark ---------------------------------------------------------------------------
 # no flags: the device check (sized for a 15-minute device session with room for a rerun)
-[ $# -eq 0 ] && set -- --tune 20 --msm 12,14,16,18,20 --proofs 12,14,16,18,20 --g2-msm 16,18,20 --backends wasm,webgpu --runs 2 --msm-runs 3 --prepared --budget-s 300
+[ $# -eq 0 ] && set -- --tune 20 --msm 12,14,16,18,20 --proofs 12,14,16,18,20 --g2-msm 16,18,20 --backends wasm,webgpu --runs 2 --msm-runs 3 --prepared --gpu-pre 16 --budget-s 300
 cd "$repo"
 say "node .gpu/prove.mjs $*"
 touch "$rt/started"

@@ -212,4 +212,40 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
     expect(await verifies(r3)).toBe(true);
     await backend.release();
   }, 60_000);
+
+  it.skipIf(!gpu)('with precomputed multiples (pre=4, G2 on the GPU too): the kept sections hold their copies, proofs equal the wasm backend\'s; a one-shot proof makes none', async () => {
+    const backend = (await loadBackend('webgpu', { allowSoftware: true, msm: { precompute: 4 }, g2: 'gpu' })) as WebGpuBackend;
+    const wasm = await loadBackend('wasm');
+    const key = new Uint8Array(readFileSync(zkeyPath));
+    const z = parseZkey(key, zkeyPath);
+    const { power, nVars, nPublic } = z.header;
+    const rs = { r: 0n, s: 0n };
+    const prover = await createProverFromKey(key, backend);
+    const reference = await createProverFromKey(key, wasm);
+    try {
+      for (const input of inputs) {
+        const w = await wtnsOf(buildDir, input);
+        const got = await prover.prove(w, { rs });
+        expect(got.proof).toEqual((await reference.prove(w, { rs })).proof);
+        expect(await verifies(await prover.prove(w))).toBe(true);
+      }
+      // each kept section with its copies (4 for any section of up to 2^20 points): within the
+      // plan with pre=4, and more than a key without copies holds
+      const held = backend.heldBytes();
+      console.log(`GPU memory of a prepared key with pre=4: ${held} bytes, planned ${gpuPreparedBytes(power, nVars, z.nCoef, 4)}`);
+      expect(held).toBeLessThanOrEqual(gpuPreparedBytes(power, nVars, z.nCoef, 4));
+      expect(held).toBeGreaterThan(gpuPreparedBytes(power, nVars, z.nCoef));
+    } finally {
+      await prover.release();
+      await reference.release();
+    }
+    // a one-shot proof on the same backend uploads plain bases: its peak fits the plan without copies
+    const dev = backend.ctx.device;
+    const before = gpuMemory(dev).live;
+    resetGpuPeak(dev);
+    const r = await groth16Prove(zkeyPath, { type: 'mem', data: await wtnsOf(buildDir, inputs[0]!) }, backend);
+    expect(await verifies(r)).toBe(true);
+    expect(gpuMemory(dev).peak - before).toBeLessThanOrEqual(gpuPreparedBytes(power, nVars, z.nCoef) + gpuProofBytes(power, nVars, nPublic, true));
+    await backend.release();
+  }, 180_000);
 });

@@ -194,6 +194,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     } finally {
       up.release();
     }
+    // precomputed multiples: 4 copies of 13 windows of 5 bits, checked against the CPU twin
+    const pre = await uploadBasesG2(ctx, basesFF, { precompute: 4, windowBits: 5, debug: true, log: (m) => logs.push(m) });
+    try {
+      logs.length = 0;
+      same(await gpuMsmG2(ctx, pre, ref.encodeScalars(uniform), { debug: true, log: (m) => logs.push(m) }), await ff(uniform));
+      expect(pre.multiples).toEqual({ c: 5, V: 13, t: 4 });
+      expect(logs.join('\n')).toMatch(/c=5 K=51 \(13 over copies\)/);
+      expect(logs.join('\n')).toMatch(/bucket sums match the CPU/);
+    } finally {
+      pre.release();
+    }
   }, 300_000);
 
   it('proofs with the G2 MSM on the GPU: equal to the wasm backend\'s with r = s = 0, verified by snarkjs; ZKONNX_GPU_G2=gpu routes the API there', async () => {

@@ -59,6 +59,30 @@ describe('CPU reference', () => {
     expect(() => ref.signedDigits(1n << 20n, 5, 4)).toThrow(/do not hold/);
   });
 
+  it('precomputed multiples: copy j is 2^(c·V·j)·P, and V windows of buckets over the copies give the MSM', () => {
+    const g = ref.G1_GENERATOR;
+    const bases = [g, null, ref.mulAffine(g, 777n), ref.mulAffine(g, ref.R - 2n), g];
+    const scalars = [ref.R - 1n, 5n, (1n << 200n) + 12345n, (ref.R - 1n) / 2n, 3n];
+    const want = ref.projToAffine(ref.naiveMsm(bases, scalars));
+    for (const [c, copies] of [[6, 3], [9, 100], [4, 1], [5, 2]] as const) {
+      const K = ref.numWindows(c);
+      const m = ref.multiplesFor(c, copies);
+      expect(m.V * m.t).toBeGreaterThanOrEqual(K);
+      expect(m.V * (m.t - 1)).toBeLessThan(K); // no copy without a window
+      expect(m.t).toBeLessThanOrEqual(copies);
+      const all = ref.precomputeMultiples(ref.G1_REF, bases, m);
+      expect(all.length).toBe(m.t * bases.length);
+      for (let j = 0; j < m.t; j++) {
+        bases.forEach((b, i) => expect(all[j * bases.length + i]).toEqual(ref.mulAffine(b, 2n ** BigInt(c * m.V * j))));
+      }
+      const buckets = ref.bucketSums(ref.G1_REF, all, scalars, c, K, { V: m.V, n: bases.length });
+      expect(buckets.length).toBe(Math.min(K, m.V) * 2 ** (c - 1));
+      expect(ref.projToAffine(ref.combineWindows(ref.G1_REF, ref.windowSums(ref.G1_REF, buckets, c), c))).toEqual(want);
+    }
+    expect(ref.multiplesFor(9, 100)).toEqual({ c: 9, V: 1, t: 29 }); // 254 bits in 29 windows of 9
+    expect(ref.multiplesFor(16, 4)).toEqual({ c: 16, V: 4, t: 4 });
+  });
+
   it('window choice grows with n', () => {
     expect(chooseWindow(1)).toBeLessThanOrEqual(chooseWindow(1 << 10));
     expect(chooseWindow(1 << 20)).toBe(16);
@@ -78,7 +102,11 @@ describe('CPU reference', () => {
     expect(formatMsmTuning(parseMsmTuning('unroll=0,limbs=13'))).toBe('default');
     expect(unrolledMul(parseMsmTuning('unroll=1'))).toBe(true);
     expect(unrolledMul(parseMsmTuning('limbs=12'))).toBe(false);
-    for (const [bad, why] of [['limbs=14', /limb width 14/], ['unroll=2', /unroll=0 or unroll=1/], ['unroll', /unroll=0 or unroll=1/], ['wg=96', /power of two/], ['task=1', /at least 2/], ['c=17', /2…16/], ['lanes=4', /unknown key "lanes"/], ['wg', /key=positive integer/], ['task=1.5', /key=positive integer/]] as const) {
+    const pre = parseMsmTuning('pre=8,c=18');
+    expect(pre).toEqual({ precompute: 8, windowBits: 18 });
+    expect(formatMsmTuning(pre)).toBe('c=18,pre=8');
+    expect(() => parseMsmTuning('c=17')).toThrow(/above 16 needs precomputed multiples/);
+    for (const [bad, why] of [['limbs=14', /limb width 14/], ['unroll=2', /unroll=0 or unroll=1/], ['unroll', /unroll=0 or unroll=1/], ['wg=96', /power of two/], ['task=1', /at least 2/], ['c=21', /2…16/], ['pre=x', /key=positive integer/], ['lanes=4', /unknown key "lanes"/], ['wg', /key=positive integer/], ['task=1.5', /key=positive integer/]] as const) {
       expect(() => parseMsmTuning(bad), bad).toThrow(why);
       expect(() => parseMsmTuning(bad), bad).toThrow(new RegExp(`in "${bad.replace('.', '\\.')}"`));
     }
@@ -293,6 +321,54 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         const levels = stages.filter((s) => s.startsWith('level'));
         expect(levels.length).toBeGreaterThanOrEqual(2);
         expect(stages).toEqual(['bits', 'digits', ...levels.map((_, i) => `level${i + 1}`), 'buckets', 'reduce', 'tree', 'combine']);
+      } finally {
+        handle.release();
+      }
+    });
+
+    it('precomputed multiples (a copy a window, and 3 copies of 15 windows) give the same point; debug checks the copies and every stage', async () => {
+      const n = 200;
+      const { basesFF, scalars, scalarsLE } = instance(n);
+      const want = await ffMsm(basesFF, scalars);
+      for (const [c, copies, W] of [[8, 64, 1], [6, 3, 15]] as const) {
+        const logs: string[] = [];
+        const log = (m: string) => logs.push(m);
+        const handle = await uploadBasesG1(gpu!, basesFF, { precompute: copies, windowBits: c, debug: true, log });
+        try {
+          const m = ref.multiplesFor(c, copies);
+          expect(handle.multiples).toEqual(m);
+          expect(handle.bytes).toBe(m.t * n * 64);
+          expectSame(await gpuMsmG1(gpu!, handle, scalarsLE, { debug: true, log }), want);
+          const text = logs.join('\n');
+          expect(text).toMatch(/copies made as the CPU does/);
+          expect(text).toMatch(new RegExp(`c=${c} K=${ref.numWindows(c)} \\(${W} over copies\\)`));
+          expect(text).toMatch(/bucket sums match the CPU/);
+        } finally {
+          handle.release();
+        }
+      }
+    });
+
+    it('precomputed multiples in chunks, with fewer scalars than bases; small scalars take plain windows over copy 0 where those are cheaper', async () => {
+      const n = 300;
+      const { basesFF } = instance(n);
+      const handle = await uploadBasesG1(gpu!, basesFF, { maxChunk: 128, precompute: 2, windowBits: 6 });
+      try {
+        expect(handle.chunks.map((c) => c.n)).toEqual([128, 128, 44]);
+        expect(handle.multiples).toEqual({ c: 6, V: 22, t: 2 });
+        for (const m of [n, 200]) {
+          const scalars = Array.from({ length: m }, (_, i) => (i % 11 === 0 ? ref.R - 1n : r.below(ref.R)));
+          const logs: string[] = [];
+          expectSame(await gpuMsmG1(gpu!, handle, ref.encodeScalars(scalars), { log: (l) => logs.push(l) }), await ffMsm(basesFF.subarray(0, m * 64), scalars));
+          // every chunk over the copies: 43 windows' entries into 22 windows of buckets
+          expect(logs.filter((l) => /c=6 K=43 \(22 over copies\)/.test(l)).length).toBe(m === n ? 3 : 2);
+        }
+        // |s| < 8: one plain window of a few bits beats 22 windows of 32 buckets (and debug follows it)
+        const small = Array.from({ length: n }, (_, i) => ref.mod(BigInt(r.int(8)) * (i % 2 ? 1n : -1n), ref.R));
+        const logs: string[] = [];
+        expectSame(await gpuMsmG1(gpu!, handle, ref.encodeScalars(small), { debug: true, log: (l) => logs.push(l) }), await ffMsm(basesFF, small));
+        expect(logs.join('\n')).not.toMatch(/over copies|c=6/);
+        expect(logs.join('\n')).toMatch(/bucket sums match the CPU/);
       } finally {
         handle.release();
       }

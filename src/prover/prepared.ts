@@ -15,7 +15,7 @@ import { bn128 } from './curve.js';
 import { groth16ProveParsed, type BasesKeeper, type Groth16ProveOptions, type Groth16Result, type ParsedZkey } from './groth16.js';
 import { autoBackend, loadBackend, type ProverBackend } from './index.js';
 import { WasmBackend } from './wasm.js';
-import { mergeWorkspace, msmWorkspace } from './webgpu/msm.js';
+import { mergeWorkspace, msmWorkspace, multiplesOf } from './webgpu/msm.js';
 import { BULK_SECTIONS, openZkey, parseZkey, type Zkey } from './zkey.js';
 
 export interface PreparedProver {
@@ -72,11 +72,14 @@ export function preparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** pow
  * domain point) and C‖H (the one MSM of both, for a witness with large values), and the
  * coefficients with their order (48 each) and offsets (8 a domain point). With nVars ≈ 2^k and 3
  * coefficients a constraint that is 664 bytes per 2^k: 2^20 ≈ 664 MiB, 2^24 ≈ 10.4 GiB. A proof
- * adds its scratch on top (gpuProofBytes).
+ * adds its scratch on top (gpuProofBytes). `precompute`: the MSM tuning's copies (pre=t), which
+ * multiply each section's points by the copies its upload makes (13 at 2^20 with pre=16, c = 20:
+ * 6.7 GiB for the key instead of 0.65).
  */
-export function gpuPreparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** power): number {
+export function gpuPreparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** power, precompute = 0): number {
   const n = 2 ** power;
-  return (2 * G1 + G2 + G1) * nVars + G1 * n + G1 * (nVars + n) + (COEF + 4) * nCoef + 8 * n;
+  const t = (m: number) => multiplesOf(m, { precompute })?.t ?? 1;
+  return (2 * G1 + G1) * nVars * t(nVars) + G2 * nVars * t(nVars) + G1 * n * t(n) + G1 * (nVars + n) * t(nVars + n) + (COEF + 4) * nCoef + 8 * n;
 }
 
 /**
@@ -87,13 +90,14 @@ export function gpuPreparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** 
  * B2 (G2) and C‖H's needs, per buffer). `g2`: whether the G2 MSM runs on the GPU (a hardware
  * adapter's default). With nVars ≈ 2^k: 0.85 GiB at 2^20, 8.9 GiB at 2^24 (beside the key's 10.4).
  */
-export function gpuProofBytes(power: number, nVars: number, nPublic: number, g2 = true): number {
+export function gpuProofBytes(power: number, nVars: number, nPublic: number, g2 = true, precompute = 0): number {
   const n = 2 ** power;
   const nC = nVars - nPublic - 1;
   const msm = mergeWorkspace(
-    msmWorkspace(nVars, 'g1'),
-    msmWorkspace(nC + n, 'g1'),
-    ...(g2 ? [msmWorkspace(nVars, 'g2')] : []),
+    msmWorkspace(nVars, 'g1', { precompute }),
+    msmWorkspace(nC + n, 'g1', { precompute }),
+    msmWorkspace(n, 'g1', { precompute }),
+    ...(g2 ? [msmWorkspace(nVars, 'g2', { precompute })] : []),
   );
   const quotient = 4 * 32 * n; // A, B, C transformed in place, and the quotient
   const hMsm = 32 * n + 32 * (nC + n); // the quotient, and C's scalars ‖ a copy of it

@@ -33,7 +33,8 @@ export interface WebGpuBackendOptions extends GetGpuOptions {
    * MSM parameters that change speed only (limb width, workgroup size, task size, …), for every
    * MSM of this backend; an unrolled Montgomery product (unroll=1) for its NTTs and A/B/C too.
    * Default: env ZKONNX_GPU_MSM (`limbs=12,unroll=1,wg=128`, parseMsmTuning), else the built-in
-   * defaults.
+   * defaults. Its `precompute` (pre=t) applies to a prepared key's sections only (keepBases):
+   * copies made once and kept, not for a one-shot proof, which would pay for them every time.
    */
   msm?: MsmTuning;
 }
@@ -47,6 +48,8 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
   private readonly witnesses = new Set<{ array: Uint8Array; buffer?: GPUBuffer }>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly copies = new WeakMap<Uint8Array, Held>();
+  /** Arrays a prepared key keeps (keepBases): uploaded with the tuning's precomputed multiples. */
+  private readonly keptArrays = new WeakSet<Uint8Array>();
   /** The same handles, for release() (a WeakMap cannot be listed). */
   private readonly held = new Set<Held>();
   // an array collected without releaseBases: its GPU copy goes after the work queued before
@@ -86,12 +89,24 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
     return made;
   }
 
-  /** The converted GPU copy of `bases`. */
+  /** The converted GPU copy of `bases` (with precomputed multiples where kept and the tuning asks). */
   private uploaded(bases: Uint8Array, group: 'g1' | 'g2'): Promise<GpuBases> {
     return this.kept(bases, (h): h is GpuBases => 'group' in h && h.group === group, () => {
       this.stats.baseUploads++;
-      return (group === 'g1' ? uploadBasesG1 : uploadBasesG2)(this.ctx, bases, this.msm);
+      const opts = this.keptArrays.has(bases) ? this.msm : { ...this.msm, precompute: undefined };
+      return (group === 'g1' ? uploadBasesG1 : uploadBasesG2)(this.ctx, bases, opts);
     });
+  }
+
+  /**
+   * A prepared key's section: uploaded on first use like any other, but with the tuning's
+   * precomputed multiples (`pre=t`), which later proofs reuse. A copy made before without them
+   * is dropped so that the next use makes them.
+   */
+  async keepBases(bases: Uint8Array): Promise<void> {
+    if (this.keptArrays.has(bases)) return;
+    this.keptArrays.add(bases);
+    if ((this.msm.precompute ?? 0) > 1) await this.releaseBases(bases);
   }
 
   /** Device bytes of the copies this backend holds now (a prepared key's: see gpuPreparedBytes). */

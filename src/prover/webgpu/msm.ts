@@ -17,7 +17,11 @@
 //
 // Bases are uploaded and converted to the kernels' Montgomery form once (`uploadBasesG1`); a
 // prover keeps the `GpuBases` handle for its several MSMs over the same zkey section. Inputs
-// larger than the device's binding size are cut into chunks whose results are added.
+// larger than the device's binding size are cut into chunks whose results are added. With
+// `precompute` the upload also makes t copies 2^(c·V·j)·P (reference.ts `Multiples`): the
+// digits kernel then sends window k's entries to copy ⌊k/V⌋ and window k mod V's buckets, so
+// V = ⌈K/t⌉ windows of buckets are summed and reduced instead of K (one, with t ≥ K, and no
+// doublings between windows); each MSM takes them where the cost model says they are cheaper.
 //
 // ZKONNX_GPU_DEBUG=1 (or options.debug) reads every stage's buffers back and compares them with
 // the CPU reference (reference.ts); it is slow (BigInt) and meant for small inputs.
@@ -33,6 +37,7 @@ import {
   bucketReduceWgsl,
   convertBasesWgsl,
   digitsWgsl,
+  precomputeWgsl,
   scalarBitsWgsl,
   scanAddWgsl,
   scanBlockWgsl,
@@ -42,8 +47,19 @@ import {
 } from './wgsl/msm.js';
 
 export interface MsmOptions {
-  /** Window width c (2…16); default from n (`chooseWindow`). */
+  /**
+   * Window width c (2…16); default from n (`chooseWindow`). At upload with `precompute`: the
+   * width the multiples are made for (2…20; default `choosePrecomputedWindow`).
+   */
   windowBits?: number;
+  /**
+   * At upload: copies of the bases kept on the device, copy j = 2^(c·V·j)·P (reference.ts
+   * `Multiples`; 0 or 1: none). t copies cost t times the bases' memory and one-off doublings; an
+   * MSM over them sums V = ⌈K/t⌉ windows of buckets instead of K, so larger windows pay (t ≥ K:
+   * one window, no doublings between windows). An MSM uses them where the cost model says they
+   * are cheaper (small witness scalars may take two plain windows instead).
+   */
+  precompute?: number;
   /** Entries per accumulation task (default 32). */
   taskSize?: number;
   /**
@@ -71,9 +87,9 @@ export interface MsmOptions {
 }
 
 /** The MSM options that change speed, not results: what a tuning sweep varies (bench:prove --tune). */
-export type MsmTuning = Pick<MsmOptions, 'windowBits' | 'taskSize' | 'reduceThreads' | 'field' | 'curveWorkgroup'>;
+export type MsmTuning = Pick<MsmOptions, 'windowBits' | 'taskSize' | 'reduceThreads' | 'field' | 'curveWorkgroup' | 'precompute'>;
 
-const TUNING_KEYS = ['limbs', 'unroll', 'wg', 'task', 'reduce', 'c'] as const;
+const TUNING_KEYS = ['limbs', 'unroll', 'wg', 'task', 'reduce', 'c', 'pre'] as const;
 
 /**
  * A tuning written as `limbs=12,unroll=1,wg=128,task=32,reduce=65536,c=15` (any subset; the env
@@ -108,9 +124,13 @@ export function parseMsmTuning(text: string): MsmTuning {
       t.taskSize = v;
     } else if (key === 'reduce') t.reduceThreads = v;
     else if (key === 'c') {
-      if (v < MIN_C || v > MAX_C) throw bad(`the window width must be ${MIN_C}…${MAX_C}`);
+      if (v < MIN_C || v > MAX_C_PRE) throw bad(`the window width must be ${MIN_C}…${MAX_C} (${MAX_C_PRE} with pre)`);
       t.windowBits = v;
-    } else throw bad(`unknown key "${key}"`);
+    } else if (key === 'pre') t.precompute = v;
+    else throw bad(`unknown key "${key}"`);
+  }
+  if (t.windowBits !== undefined && t.windowBits > MAX_C && (t.precompute ?? 0) < 2) {
+    throw new ZkonnxError('BAD_ARGUMENT', `GPU MSM tuning "${text}": a window width above ${MAX_C} needs precomputed multiples (pre=2 or more)`, { hint: `write key=value pairs with keys ${TUNING_KEYS.join(', ')}` });
   }
   if (limbs !== undefined || unroll !== undefined) {
     try {
@@ -131,6 +151,7 @@ export function formatMsmTuning(t: MsmTuning): string {
   if (t.taskSize) parts.push(`task=${t.taskSize}`);
   if (t.reduceThreads) parts.push(`reduce=${t.reduceThreads}`);
   if (t.windowBits) parts.push(`c=${t.windowBits}`);
+  if (t.precompute && t.precompute > 1) parts.push(`pre=${t.precompute}`);
   return parts.join(',') || 'default';
 }
 
@@ -144,7 +165,10 @@ export interface GpuBases {
   readonly n: number;
   /** The field configuration whose Montgomery form the converted bases are in. */
   readonly field: FieldConfig;
+  /** Each chunk's buffer holds its n points, then the other copies (`multiples`). */
   readonly chunks: readonly { readonly start: number; readonly n: number; readonly buffer: GPUBuffer }[];
+  /** Precomputed multiples the chunks hold (none: undefined). */
+  readonly multiples?: ref.Multiples;
   /** Device bytes the chunks take. */
   readonly bytes: number;
   release(): void;
@@ -153,6 +177,8 @@ export interface GpuBases {
 const P = FIELD_MODULI.fq;
 const MIN_C = 2;
 const MAX_C = 16;
+/** With precomputed multiples the buckets of one or two windows only: wider windows pay. */
+const MAX_C_PRE = 20;
 
 /**
  * What the host needs of a group: byte sizes (an Fq component is 32 bytes in both layouts), the
@@ -218,15 +244,46 @@ export function chooseWindow(n: number, bits = ref.MAX_SCALAR_BITS): number {
   return best;
 }
 
-/** The most points one pass handles within the device's buffer binding size. */
-export function maxChunkPoints(ctx: GpuContext, taskSize = 32, group: GroupName = 'g1'): number {
+/**
+ * Window width for `copies` precomputed copies of n bases: minimizes K·n + 3H·V (one mixed add
+ * per entry, ~3 adds per bucket of the V windows the copies leave).
+ */
+export function choosePrecomputedWindow(n: number, copies: number): number {
+  let best = MIN_C;
+  let bestCost = Infinity;
+  for (let c = MIN_C; c <= MAX_C_PRE; c++) {
+    const cost = ref.numWindows(c) * n + 3 * 2 ** (c - 1) * ref.multiplesFor(c, copies).V;
+    if (cost < bestCost) {
+      best = c;
+      bestCost = cost;
+    }
+  }
+  return best;
+}
+
+/** The multiples an upload of n bases with these options makes (undefined: none). */
+export function multiplesOf(n: number, opts: Pick<MsmOptions, 'precompute' | 'windowBits'>): ref.Multiples | undefined {
+  const t = opts.precompute ?? 0;
+  if (t < 2) return undefined;
+  const c = opts.windowBits ?? choosePrecomputedWindow(n, t);
+  if (!Number.isInteger(c) || c < MIN_C || c > MAX_C_PRE) throw new ZkonnxError('BAD_ARGUMENT', `MSM window bits for precomputed multiples must be ${MIN_C}…${MAX_C_PRE}, got ${c}`);
+  const m = ref.multiplesFor(c, t);
+  return m.t > 1 ? m : undefined;
+}
+
+/**
+ * The most points one pass handles within the device's buffer binding size (with precomputed
+ * multiples, `pre`: all of a chunk's copies in one binding).
+ */
+export function maxChunkPoints(ctx: GpuContext, taskSize = 32, group: GroupName = 'g1', pre: Pick<MsmOptions, 'precompute' | 'windowBits'> = {}): number {
   const g = GROUPS[group];
   const lim = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
   for (let n = 1 << 26; n >= 1 << 8; n >>= 1) {
-    const c = chooseWindow(n);
+    const m = multiplesOf(n, pre);
+    const c = m?.c ?? chooseWindow(n);
     const K = ref.numWindows(c);
-    const NK = K * 2 ** (c - 1);
-    if (n * g.affineBytes <= lim && n * K * 4 <= lim && (Math.ceil((n * K) / taskSize) + NK) * g.projBytes <= lim) return n;
+    const NK = (m ? m.V : K) * 2 ** (c - 1);
+    if (n * (m?.t ?? 1) * g.affineBytes <= lim && n * K * 4 <= lim && (Math.ceil((n * K) / taskSize) + NK) * g.projBytes <= lim) return n;
   }
   return 1 << 8;
 }
@@ -238,38 +295,44 @@ export function maxChunkPoints(ctx: GpuContext, taskSize = 32, group: GroupName 
  * (mergeWorkspace). For planning device memory (gpuProofBytes); a test holds it against the
  * device's measured use.
  */
-export function msmWorkspace(n: number, group: GroupName = 'g1', opts: { taskSize?: number; reduceThreads?: number; bits?: number } = {}): Map<string, number> {
+export function msmWorkspace(n: number, group: GroupName = 'g1', opts: { taskSize?: number; reduceThreads?: number; bits?: number; precompute?: number } = {}): Map<string, number> {
   const S = opts.taskSize ?? 32;
   const proj = GROUPS[group].projBytes;
   const bits = opts.bits ?? ref.MAX_SCALAR_BITS;
-  const c = chooseWindow(n, bits);
-  const K = ref.numWindows(c, bits);
-  const H = 2 ** (c - 1);
-  const NK = K * H;
   const r16 = (b: number) => Math.max(16, Math.ceil(b / 16) * 16);
   const ws = new Map<string, number>();
   const put = (name: string, bytes: number) => ws.set(name, Math.max(ws.get(name) ?? 0, r16(bytes)));
   for (const name of ['stats', 'info', 'none']) put(name, 16);
   put('scalars', n * 32);
-  for (const name of ['counts', 'offsets', 'cursor', 'tasksA', 'toffsA', 'tasksB', 'toffsB']) put(name, (NK + 1) * 4);
-  put('entries', n * K * 4);
-  // the scans' block sums, level by level
-  for (let len = NK + 1, d = 0; len > 1; d++) {
-    len = Math.ceil(len / 256);
-    put(`scanSums${d}`, len * 4);
-    put(`scanOffs${d}`, len * 4);
-  }
-  // partial sums: the first level's tasks; the next level's are fewer
-  const T = Math.ceil((n * K) / S) + NK;
-  put('partA', T * proj);
-  put('partB', (Math.ceil(T / S) + NK) * proj);
-  put('buckets', NK * proj);
-  const want = Math.max(1, Math.floor((opts.reduceThreads ?? 1 << 16) / K));
-  let nseg = 1;
-  while (nseg * 2 <= Math.min(H, want)) nseg *= 2;
-  put('segs', K * nseg * proj);
-  put('sumA', K * Math.ceil(nseg / 8) * proj);
-  put('sumB', K * Math.ceil(nseg / 64) * proj);
+  // K windows of digits, W of them with buckets (fewer over precomputed copies)
+  const plan = (c: number, W?: number) => {
+    const K = ref.numWindows(c, bits);
+    W = Math.min(K, W ?? K);
+    const H = 2 ** (c - 1);
+    const NK = W * H;
+    for (const name of ['counts', 'offsets', 'cursor', 'tasksA', 'toffsA', 'tasksB', 'toffsB']) put(name, (NK + 1) * 4);
+    put('entries', n * K * 4);
+    // the scans' block sums, level by level
+    for (let len = NK + 1, d = 0; len > 1; d++) {
+      len = Math.ceil(len / 256);
+      put(`scanSums${d}`, len * 4);
+      put(`scanOffs${d}`, len * 4);
+    }
+    // partial sums: the first level's tasks; the next level's are fewer
+    const T = Math.ceil((n * K) / S) + NK;
+    put('partA', T * proj);
+    put('partB', (Math.ceil(T / S) + NK) * proj);
+    put('buckets', NK * proj);
+    const want = Math.max(1, Math.floor((opts.reduceThreads ?? 1 << 16) / W));
+    let nseg = 1;
+    while (nseg * 2 <= Math.min(H, want)) nseg *= 2;
+    put('segs', W * nseg * proj);
+    put('sumA', W * Math.ceil(nseg / 8) * proj);
+    put('sumB', W * Math.ceil(nseg / 64) * proj);
+  };
+  plan(chooseWindow(n, bits));
+  const pre = multiplesOf(n, { precompute: opts.precompute ?? 0 });
+  if (pre) plan(pre.c, pre.V);
   return ws;
 }
 
@@ -343,7 +406,7 @@ export function releaseMsmWorkspace(ctx: GpuContext): void {
 
 // ---------------------------------------------------------------------------------------------
 
-type UploadOptions = Pick<MsmOptions, 'debug' | 'log' | 'maxChunk' | 'field' | 'taskSize'>;
+type UploadOptions = Pick<MsmOptions, 'debug' | 'log' | 'maxChunk' | 'field' | 'taskSize' | 'precompute' | 'windowBits'>;
 
 /** Uploads n affine G1 bases (ffjavascript layout, n × 64 bytes) and converts them on the GPU. */
 export function uploadBasesG1(ctx: GpuContext, bases: Uint8Array, opts: UploadOptions = {}): Promise<GpuBases> {
@@ -362,43 +425,71 @@ async function uploadBases(ctx: GpuContext, g: AnyGroup, bases: Uint8Array, opts
     throw new ZkonnxError('BAD_ARGUMENT', `${G} bases: expected a multiple of ${ab} bytes, got ${bases.length}`);
   }
   const n = bases.length / ab;
-  const chunk = Math.max(1, opts.maxChunk ?? maxChunkPoints(ctx, opts.taskSize ?? 32, g.name));
+  const chunk = Math.max(1, opts.maxChunk ?? maxChunkPoints(ctx, opts.taskSize ?? 32, g.name, opts));
+  const multiples = multiplesOf(Math.min(n, chunk), opts);
+  const t = multiples?.t ?? 1;
+  // entries name a point of a chunk's copies in 31 bits
+  if (t * Math.min(n, chunk) > 2 ** 31) throw new ZkonnxError('BAD_ARGUMENT', `${G} bases: ${t} copies of ${Math.min(n, chunk)} points exceed 2^31 points a chunk`, { hint: 'pass a smaller maxChunk or fewer copies' });
   const wg = workgroupSize(ctx, 64);
   const field = opts.field ?? DEFAULT_FIELD_CONFIG;
-  const pipe = await pipeline(ctx.device, code(`convert/${g.name}/${wg}/${cfgKey(field)}`, () => convertBasesWgsl(wg, field, g.name)));
+  const [pipe, pPre] = await Promise.all([
+    pipeline(ctx.device, code(`convert/${g.name}/${wg}/${cfgKey(field)}`, () => convertBasesWgsl(wg, field, g.name))),
+    multiples ? pipeline(ctx.device, code(`precompute/${g.name}/${wg}/${cfgKey(field)}`, () => precomputeWgsl(wg, field, g.name))) : undefined,
+  ]);
   const chunks: { start: number; n: number; buffer: GPUBuffer }[] = [];
-  const enc = ctx.device.createCommandEncoder();
   const params: GPUBuffer[] = [];
-  for (let start = 0; start < n; start += chunk) {
-    const m = Math.min(chunk, n - start);
-    const buffer = uploadBuffer(ctx.device, bases.subarray(start * ab, (start + m) * ab), 0, `${g.name} bases`);
-    const prm = uniformU32(ctx.device, [m]);
-    params.push(prm);
-    dispatch(ctx, enc, pipe, [buffer, prm], m, wg);
-    chunks.push({ start, n: m, buffer });
+  const t0 = performance.now();
+  try {
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start);
+      const part = bases.subarray(start * ab, (start + m) * ab);
+      const buffer = t === 1 ? uploadBuffer(ctx.device, part, 0, `${g.name} bases`) : storageBuffer(ctx.device, t * m * ab, 0, `${g.name} bases ×${t}`);
+      chunks.push({ start, n: m, buffer });
+      if (t > 1) ctx.device.queue.writeBuffer(buffer, 0, part.buffer, part.byteOffset, part.byteLength);
+      const enc = ctx.device.createCommandEncoder();
+      const prm = uniformU32(ctx.device, [m]);
+      params.push(prm);
+      dispatch(ctx, enc, pipe, [buffer, prm], m, wg);
+      // One dispatch a copy: each is c·V doublings and an inversion per point.
+      for (let j = 1; j < t; j++) {
+        const pj = uniformU32(ctx.device, [m, j - 1, j, multiples!.c * multiples!.V]);
+        params.push(pj);
+        dispatch(ctx, enc, pPre!, [buffer, pj], m, wg);
+      }
+      ctx.device.queue.submit([enc.finish()]);
+      // a chunk at a time: the next chunk's upload waits for this one's kernels
+      await ctx.device.queue.onSubmittedWorkDone();
+    }
+  } catch (e) {
+    chunks.forEach((c) => c.buffer.destroy());
+    throw e;
+  } finally {
+    params.forEach((b) => b.destroy());
   }
-  ctx.device.queue.submit([enc.finish()]);
-  await ctx.device.queue.onSubmittedWorkDone();
-  params.forEach((b) => b.destroy());
+  if (multiples) opts.log?.(`${n} ${G} bases: ${t} copies (c = ${multiples.c}, ${multiples.V} windows a copy) in ${(performance.now() - t0).toFixed(0)} ms`);
   const handle: GpuBases = {
     ctx,
     group: g.name,
     n,
     field,
     chunks,
+    ...(multiples ? { multiples } : {}),
     bytes: chunks.reduce((s, c) => s + c.buffer.size, 0),
     release: () => chunks.forEach((c) => c.buffer.destroy()),
   };
   if (opts.debug ?? debugEnv()) {
     const want = g.decodeBasesFF(bases);
     for (const c of chunks) {
-      const got = decodeOurAffine(g, await readBuffer(ctx.device, c.buffer, 0, c.n * ab), field);
+      const got = decodeOurAffine(g, await readBuffer(ctx.device, c.buffer, 0, t * c.n * ab), field);
+      const mine = want.slice(c.start, c.start + c.n);
+      const copies = multiples ? ref.precomputeMultiples(g.ref, mine, multiples) : mine;
       got.forEach((p, i) => {
-        const w = want[c.start + i]!;
-        if (!affineEq(p, w)) mismatch('convert', `base ${c.start + i}`, w, p);
+        const w = copies[i]!;
+        const where = `base ${c.start + (i % c.n)}${multiples ? `, copy ${Math.floor(i / c.n)}` : ''}`;
+        if (!affineEq(p, w)) mismatch(i < c.n ? 'convert' : 'precompute', where, w, p);
       });
     }
-    opts.log?.(`debug: ${n} ${G} bases converted as the CPU does`);
+    opts.log?.(`debug: ${n} ${G} bases converted${multiples ? ` and their ${t} copies made` : ''} as the CPU does`);
   }
   return handle;
 }
@@ -456,7 +547,7 @@ async function gpuMsm(ctx: GpuContext, g: AnyGroup, bases: Uint8Array | GpuBases
         const part: Scalars = onHost
           ? scalars.subarray(c.start * 32, (c.start + k) * 32)
           : { buffer: scalars.buffer, offset: scalars.offset + c.start * 32, n: k };
-        acc = g.ref.add(acc, await msmChunk(ctx, g, c.buffer, k, part, handle.field, opts));
+        acc = g.ref.add(acc, await msmChunk(ctx, g, { buffer: c.buffer, stride: c.n, multiples: handle.multiples }, k, part, handle.field, opts));
       }
       return g.jacobianFF(acc);
     });
@@ -467,6 +558,13 @@ async function gpuMsm(ctx: GpuContext, g: AnyGroup, bases: Uint8Array | GpuBases
 
 type Scalars = Uint8Array | GpuScalars;
 
+/** A chunk's bases on the device: `stride` points a copy, and the copies' multiples if any. */
+interface ChunkBases {
+  buffer: GPUBuffer;
+  stride: number;
+  multiples: ref.Multiples | undefined;
+}
+
 interface Stage {
   enc: GPUCommandEncoder;
   params: GPUBuffer[];
@@ -474,7 +572,7 @@ interface Stage {
 
 /** One pass over ≤ maxChunk points; returns the sum in canonical projective coordinates. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function msmChunk(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number, scalars: Scalars, field: FieldConfig, opts: MsmOptions): Promise<any> {
+async function msmChunk(ctx: GpuContext, g: AnyGroup, bases: ChunkBases, n: number, scalars: Scalars, field: FieldConfig, opts: MsmOptions): Promise<any> {
   const dev = ctx.device;
   dev.pushErrorScope('out-of-memory');
   dev.pushErrorScope('validation');
@@ -497,7 +595,7 @@ async function msmChunk(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: numbe
   return result;
 }
 
-async function msmStages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number, scalars: Scalars, field: FieldConfig, opts: MsmOptions): Promise<unknown> {
+async function msmStages(ctx: GpuContext, g: AnyGroup, bases: ChunkBases, n: number, scalars: Scalars, field: FieldConfig, opts: MsmOptions): Promise<unknown> {
   const params: GPUBuffer[] = [];
   try {
     return await stages(ctx, g, bases, n, scalars, field, opts, params);
@@ -508,8 +606,9 @@ async function msmStages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: numb
   }
 }
 
-async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number, scalars: Scalars, field: FieldConfig, opts: MsmOptions, params: GPUBuffer[]): Promise<unknown> {
+async function stages(ctx: GpuContext, g: AnyGroup, chunk: ChunkBases, n: number, scalars: Scalars, field: FieldConfig, opts: MsmOptions, params: GPUBuffer[]): Promise<unknown> {
   const PROJ_BYTES = g.projBytes;
+  const bases = chunk.buffer;
   const dev = ctx.device;
   const debug = opts.debug ?? debugEnv();
   const log = opts.log;
@@ -578,10 +677,18 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   const [bits, nonzero] = await readU32s(dev, info, 2);
   await mark('bits');
   if (nonzero === 0) return g.ref.zero();
-  const c = wc ?? chooseWindow(nonzero!, bits);
-  const K = ref.numWindows(c, bits);
+  // Precomputed multiples where the cost model (one add an entry, ~3 a bucket) says they pay.
+  let c = wc ?? chooseWindow(nonzero!, bits);
+  let K = ref.numWindows(c, bits);
+  let V = K; // windows a copy of the bases covers (the digits kernel's V)
+  const pre = chunk.multiples;
+  if (pre) {
+    const Kp = ref.numWindows(pre.c, bits);
+    if (Kp * nonzero! + 3 * 2 ** (pre.c - 1) * Math.min(Kp, pre.V) <= K * (nonzero! + 3 * 2 ** (c - 1))) [c, K, V] = [pre.c, Kp, pre.V];
+  }
+  const W = Math.min(K, V); // windows of buckets
   const H = 2 ** (c - 1);
-  const NK = K * H;
+  const NK = W * H;
   // Every buffer a kernel binds must fit one binding.
   const lim = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
   const fits = (what: string, bytes: number) => {
@@ -602,7 +709,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   const tasksA = ws.get('tasksA', (NK + 1) * 4);
   const toffsA = ws.get('toffsA', (NK + 1) * 4);
   st.enc.clearBuffer(counts, 0, (NK + 1) * 4);
-  const digitPrm = prm([n, c, K, H]);
+  const digitPrm = prm([n, c, K, H, V, chunk.stride, 0, 0]);
   dispatch(ctx, st.enc, pDigits, [scal, bases, counts, digitPrm], n, wgs);
   scan(counts, offsets, NK + 1);
   st.enc.copyBufferToBuffer(offsets, 0, cursor, 0, (NK + 1) * 4);
@@ -622,10 +729,10 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   let cpu: CpuModel | undefined;
   if (debug) {
     const scalarBytes = scalars instanceof Uint8Array ? scalars : await readBuffer(dev, scal, 0, n * 32);
-    cpu = await cpuModel(dev, g, bases, n, scalarBytes, c, K, field);
+    cpu = await cpuModel(dev, g, chunk, n, scalarBytes, c, K, V, field);
     if (cpu.bits !== bits) mismatch('scalar bits', 'stats[1]', cpu.bits, bits);
     await checkCsr(dev, cpu, { counts, offsets, entries, tasks: tasksA, toffs: toffsA }, NK, S, maxCount!, totalEntries!);
-    log?.(`debug: digits, counts, CSR entries and tasks match the CPU (c = ${c}, ${totalEntries} entries)`);
+    log?.(`debug: digits, counts, CSR entries and tasks match the CPU (c = ${c}, ${W < K ? `${W} windows of ${K} over precomputed copies, ` : ''}${totalEntries} entries)`);
   }
 
   // 2. Accumulation levels until every key has at most S entries, then one sum per key.
@@ -684,12 +791,12 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   }
 
   // 3. Window sums: segments of L buckets per invocation, then a tree sum per window.
-  const want = Math.max(1, Math.floor((opts.reduceThreads ?? (ctx.software ? 1 << 10 : 1 << 16)) / K));
+  const want = Math.max(1, Math.floor((opts.reduceThreads ?? (ctx.software ? 1 << 10 : 1 << 16)) / W));
   let nseg = 1;
   while (nseg * 2 <= Math.min(H, want)) nseg *= 2;
   const L = H / nseg;
-  const segs = ws.get('segs', K * nseg * PROJ_BYTES);
-  dispatch(ctx, st.enc, pReduce, [buckets, segs, prm([H, L, nseg, K])], K * nseg, wgc);
+  const segs = ws.get('segs', W * nseg * PROJ_BYTES);
+  dispatch(ctx, st.enc, pReduce, [buckets, segs, prm([H, L, nseg, W])], W * nseg, wgc);
   await mark('reduce');
   let cur = segs;
   let M = nseg;
@@ -697,13 +804,13 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
   const F = 8;
   while (M > 1) {
     const MO = Math.ceil(M / F);
-    const dst = ws.get(flip++ % 2 === 0 ? 'sumA' : 'sumB', K * MO * PROJ_BYTES);
-    dispatch(ctx, st.enc, pRuns, [cur, none, none, none, dst, prm([K, M, RUNS.groups, MO, F, 0, 0, 0])], K * MO, wgc);
+    const dst = ws.get(flip++ % 2 === 0 ? 'sumA' : 'sumB', W * MO * PROJ_BYTES);
+    dispatch(ctx, st.enc, pRuns, [cur, none, none, none, dst, prm([W, M, RUNS.groups, MO, F, 0, 0, 0])], W * MO, wgc);
     cur = dst;
     M = MO;
   }
   flush();
-  const windows = decodeOurProj(g, await readBuffer(dev, cur, 0, K * PROJ_BYTES), field);
+  const windows = decodeOurProj(g, await readBuffer(dev, cur, 0, W * PROJ_BYTES), field);
   await mark('tree');
   const tGpu = performance.now();
   if (debug) {
@@ -711,12 +818,12 @@ async function stages(ctx: GpuContext, g: AnyGroup, bases: GPUBuffer, n: number,
     windows.forEach((w, k) => {
       if (!g.ref.eq(w, cw[k]!)) mismatch('window sums', `window ${k}`, cw[k], w);
     });
-    log?.(`debug: ${K} window sums match the CPU`);
+    log?.(`debug: ${W} window sums match the CPU`);
   }
   const result = ref.combineWindows(g.ref, windows, c);
   await mark('combine');
   log?.(
-    `msm ${g.name} n=${n} bits=${bits} c=${c} K=${K} levels=${level} entries=${totalEntries} max bucket=${maxCount}: ` +
+    `msm ${g.name} n=${n} bits=${bits} c=${c} K=${K}${W < K ? ` (${W} over copies)` : ''} levels=${level} entries=${totalEntries} max bucket=${maxCount}: ` +
       `digits+CSR ${(tDigits - t0).toFixed(1)} ms, buckets+windows ${(tGpu - tDigits).toFixed(1)} ms, CPU combine ${(performance.now() - tGpu).toFixed(1)} ms`,
   );
   return result;
@@ -781,24 +888,30 @@ interface CpuModel {
   buckets: unknown[];
 }
 
-/** The CPU's view of the same chunk: entries per key and bucket sums, from the GPU's bases. */
-async function cpuModel(dev: GPUDevice, g: AnyGroup, bases: GPUBuffer, n: number, scalarBytes: Uint8Array, c: number, K: number, field: FieldConfig): Promise<CpuModel> {
-  const pts = decodeOurAffine(g, await readBuffer(dev, bases, 0, n * g.affineBytes), field);
+/**
+ * The CPU's view of the same chunk: entries per key and bucket sums, from the GPU's bases (the
+ * copies too, window k's points in copy ⌊k/V⌋).
+ */
+async function cpuModel(dev: GPUDevice, g: AnyGroup, chunk: ChunkBases, n: number, scalarBytes: Uint8Array, c: number, K: number, V: number, field: FieldConfig): Promise<CpuModel> {
+  const copies = Math.ceil(K / V);
+  const pts = decodeOurAffine(g, await readBuffer(dev, chunk.buffer, 0, copies * chunk.stride * g.affineBytes), field);
   const scalars = ref.decodeScalars(scalarBytes.subarray(0, n * 32));
   const H = 2 ** (c - 1);
+  const W = Math.min(K, V);
   const lists = new Map<number, number[]>();
-  pts.forEach((pt, i) => {
-    if (pt === null) return;
+  for (let i = 0; i < n; i++) {
+    if (pts[i] === null) continue;
     ref.signedDigits(scalars[i]!, c, K).forEach((d, k) => {
       if (d === 0) return;
-      const key = k * H + Math.abs(d) - 1;
+      const key = (k % W) * H + Math.abs(d) - 1;
+      const point = Math.floor(k / W) * chunk.stride + i;
       let l = lists.get(key);
       if (!l) lists.set(key, (l = []));
-      l.push((i | (d < 0 ? 0x80000000 : 0)) >>> 0);
+      l.push((point | (d < 0 ? 0x80000000 : 0)) >>> 0);
     });
-  });
+  }
   for (const l of lists.values()) l.sort((a, b) => a - b);
-  return { bits: ref.scalarBits(pts, scalars), lists, buckets: ref.bucketSums(g.ref, pts, scalars, c, K) };
+  return { bits: ref.scalarBits(pts, scalars), lists, buckets: ref.bucketSums(g.ref, pts, scalars, c, K, { V: W, n: chunk.stride }) };
 }
 
 async function checkCsr(

@@ -120,6 +120,7 @@ export const G2_REF: RefGroup<{ x: Fq2; y: Fq2 }, Proj2> = {
   double: doubleProj2,
   negAffine: (a) => negAffine2(a)!,
   eq: projEq2,
+  toAffine: projToAffine2,
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -232,6 +232,8 @@ export interface RefGroup<A, Pr> {
   negAffine(a: A): A;
   /** Equal as points (any projective representatives). */
   eq(p: Pr, q: Pr): boolean;
+  /** The affine point (null: the identity). */
+  toAffine(p: Pr): A | null;
 }
 
 export const G1_REF: RefGroup<{ x: bigint; y: bigint }, Proj> = {
@@ -242,6 +244,7 @@ export const G1_REF: RefGroup<{ x: bigint; y: bigint }, Proj> = {
   double: doubleProj,
   negAffine: (a) => negAffine(a)!,
   eq: projEq,
+  toAffine: projToAffine,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -378,20 +381,68 @@ export function signedDigits(s: bigint, c: number, K = numWindows(c)): number[] 
 }
 
 /**
- * Bucket sums: for window k and bucket b ∈ 1…2^(c−1), Σ sign·P_i over the points whose digit in
- * window k is ±b. Index: k·2^(c−1) + (b − 1). Identity bases contribute nothing.
+ * Precomputed multiples of the bases: with c-bit windows and V windows per copy, copy j of base i
+ * is 2^(c·V·j)·P_i, stored at index j·n + i (copy 0 is the base itself). Window k of a scalar
+ * then reads copy ⌊k/V⌋ at window k mod V: V windows of buckets instead of K, and with t ≥ K
+ * copies (V = 1) no doublings between windows at all.
  */
-export function bucketSums<A, Pr>(g: RefGroup<A, Pr>, bases: readonly (A | null)[], scalars: readonly bigint[], c: number, K = numWindows(c)): Pr[] {
+export interface Multiples {
+  /** Window width the copies were made for. */
+  readonly c: number;
+  /** Windows per copy: consecutive copies are c·V doublings apart. */
+  readonly V: number;
+  /** Copies, the base itself included. */
+  readonly t: number;
+}
+
+/** Copies ⌈K/V⌉ for V windows a copy over full-size scalars' K windows: t copies asked → V = ⌈K/t⌉. */
+export function multiplesFor(c: number, copies: number): Multiples {
+  const K = numWindows(c);
+  const V = Math.ceil(K / Math.max(1, Math.min(copies, K)));
+  return { c, V, t: Math.ceil(K / V) };
+}
+
+/** The CPU twin of the precompute kernel: t·n affine points in the layout of `Multiples`. */
+export function precomputeMultiples<A, Pr>(g: RefGroup<A, Pr>, bases: readonly (A | null)[], m: Multiples): (A | null)[] {
+  const out: (A | null)[] = [...bases];
+  let cur = bases.map((b) => g.toProj(b));
+  for (let j = 1; j < m.t; j++) {
+    cur = cur.map((p) => {
+      for (let s = 0; s < m.c * m.V; s++) p = g.double(p);
+      return p;
+    });
+    out.push(...cur.map((p) => g.toAffine(p)));
+  }
+  return out;
+}
+
+/**
+ * Bucket sums: for window k and bucket b ∈ 1…2^(c−1), Σ sign·P_i over the points whose digit in
+ * window k is ±b. Index: k·2^(c−1) + (b − 1). Identity bases contribute nothing. With `pre`
+ * (bases then hold pre.t copies of n points, `Multiples`' layout), window k adds copy ⌊k/V⌋'s
+ * points to window k mod V's buckets: min(K, V) windows of buckets.
+ */
+export function bucketSums<A, Pr>(
+  g: RefGroup<A, Pr>,
+  bases: readonly (A | null)[],
+  scalars: readonly bigint[],
+  c: number,
+  K = numWindows(c),
+  pre?: { V: number; n: number },
+): Pr[] {
   const H = 1 << (c - 1);
-  const buckets: Pr[] = Array.from({ length: K * H }, () => g.zero());
-  bases.forEach((pt, i) => {
-    if (pt === null) return;
+  const V = pre ? Math.min(K, pre.V) : K;
+  const n = pre ? pre.n : bases.length;
+  const buckets: Pr[] = Array.from({ length: V * H }, () => g.zero());
+  for (let i = 0; i < Math.min(n, scalars.length); i++) {
+    if (bases[i] === null) continue;
     signedDigits(scalars[i]!, c, K).forEach((d, k) => {
       if (d === 0) return;
-      const key = k * H + Math.abs(d) - 1;
+      const key = (k % V) * H + Math.abs(d) - 1;
+      const pt = bases[Math.floor(k / V) * n + i]!;
       buckets[key] = g.addMixed(buckets[key]!, d < 0 ? g.negAffine(pt) : pt);
     });
-  });
+  }
   return buckets;
 }
 

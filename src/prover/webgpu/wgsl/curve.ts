@@ -44,6 +44,11 @@ fn fq2_sqr(a: Fq2) -> Fq2 {
   return Fq2(fq_mul(fq_add(a.c0, a.c1), fq_sub(a.c0, a.c1)), fq_double(fq_mul(a.c0, a.c1)));
 }
 fn fq2_from_ff(a: Fq2) -> Fq2 { return Fq2(fq_from_ff(a.c0), fq_from_ff(a.c1)); }
+// 1/(a0 + a1·u) = (a0 − a1·u)/(a0² + a1²); 0 for 0.
+fn fq2_inv(a: Fq2) -> Fq2 {
+  let t = fq_inv(fq_add(fq_mul(a.c0, a.c0), fq_mul(a.c1, a.c1)));
+  return Fq2(fq_mul(a.c0, t), fq_neg(fq_mul(a.c1, t)));
+}
 `;
 }
 
@@ -99,6 +104,11 @@ fn ${g}_is_identity(p: ${G}P) -> bool { return ${f}_is_zero(p.z); }
 fn ${g}_from_affine(a: ${G}A) -> ${G}P { return ${G}P(a.x, a.y, ${f}_one()); }
 fn ${g}_neg(p: ${G}P) -> ${G}P { return ${G}P(p.x, ${f}_neg(p.y), p.z); }
 fn ${g}_neg_affine(a: ${G}A) -> ${G}A { return ${G}A(a.x, ${f}_neg(a.y)); }
+// (X/Z, Y/Z); the identity (Z = 0) becomes (0, 0), the bases' identity marker.
+fn ${g}_to_affine(p: ${G}P) -> ${G}A {
+  let zi = ${f}_inv(p.z);
+  return ${G}A(${f}_mul(p.x, zi), ${f}_mul(p.y, zi));
+}
 // ffjavascript's Montgomery form (bases as uploaded) to ours.
 fn ${g}_affine_from_ff(a: ${G}A) -> ${G}A { return ${G}A(${f}_from_ff(a.x), ${f}_from_ff(a.y)); }
 

@@ -313,6 +313,21 @@ export function fieldWgsl(f: FieldName, cfg: FieldConfig = DEFAULT_FIELD_CONFIG)
   L.push(`  return ${f}_reduce(r);`);
   L.push(`}`);
   L.push(`fn ${f}_sqr(a: BigInt) -> BigInt { return ${f}_mul(a, a); }`);
+  // a^(p−2) = a⁻¹ (Fermat), 0 for 0: square-and-multiply from the top bit. ~256 squarings and
+  // ~128 products: for one-off work (the MSM's precomputed multiples), not inner loops.
+  const pm2 = bigintToWords(k.p - 2n);
+  L.push(`const ${P}_PM2 = array<u32, 8>(${Array.from(pm2, (w) => `${w}u`).join(', ')});`);
+  L.push(`fn ${f}_inv(a: BigInt) -> BigInt {`);
+  L.push(`  var e = ${P}_PM2;`);
+  L.push(`  var r = ${P}_ONE;`);
+  L.push(`  for (var w = 7i; w >= 0i; w--) {`);
+  L.push(`    for (var b = 31i; b >= 0i; b--) {`);
+  L.push(`      r = ${f}_mul(r, r);`);
+  L.push(`      if (((e[w] >> u32(b)) & 1u) == 1u) { r = ${f}_mul(r, a); }`);
+  L.push(`    }`);
+  L.push(`  }`);
+  L.push(`  return r;`);
+  L.push(`}`);
 
   L.push(`fn ${f}_to_mont(a: BigInt) -> BigInt { return ${f}_mul(a, ${P}_R2); }`);
   L.push(`fn ${f}_from_mont(a: BigInt) -> BigInt { return ${f}_mul(a, ${P}_RAW_ONE); }`);

@@ -3,8 +3,10 @@
 // kernels take a flat invocation index over a 2D grid (`gid.x + gid.y · nwg.x · WG`) and
 // bound-check it.
 //
-// Stages (signed c-bit windows, K windows, H = 2^(c−1) buckets per window, key = k·H + |d| − 1):
+// Stages (signed c-bit windows, K windows, H = 2^(c−1) buckets per window, key = k·H + |d| − 1;
+// with precomputed multiples, V windows a copy: key = (k mod V)·H + |d| − 1):
 //   convert      ffjavascript Montgomery bases → this library's Montgomery, in place (once)
+//   precompute   copy j of the bases = 2^(c·V)·copy j − 1, affine (once, optional)
 //   bits         per point: scalar mod r folded to ±|s| ≤ r/2; the largest |s|'s bit length
 //   digits       per point: signed digits of the folded scalar; count entries per key (atomics), or
 //                scatter (point | sign) into the CSR order the counts' exclusive scan gave
@@ -43,6 +45,30 @@ ${pointIoWgsl('pts', 'pts', true, g)}
 ${entry(wg)}
   if (id >= prm.x) { return; }
   pts_store_a(id, ${g}_affine_from_ff(pts_load_a(id)));
+}`;
+}
+
+/**
+ * Precomputed multiples, one copy per dispatch: pts[dst·n + i] = 2^d·pts[src·n + i] (affine, the
+ * layout of reference.ts `Multiples`), identity kept as (0, 0). d = c·V doublings by the complete
+ * formula, then one inversion per point: one-off work when a prover keeps its bases.
+ */
+export function precomputeWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
+  return `${curveLib(cfg, g)}${header(wg)}
+struct Params { n: u32, src: u32, dst: u32, d: u32 }
+@group(0) @binding(0) var<storage, read_write> pts: array<u32>;
+@group(0) @binding(1) var<uniform> prm: Params;
+${pointIoWgsl('pts', 'pts', true, g)}
+${entry(wg)}
+  if (id >= prm.n) { return; }
+  let a = pts_load_a(prm.src * prm.n + id);
+  var out = a;
+  if (!(${g === 'g1' ? 'fq' : 'fq2'}_is_zero(a.x) && ${g === 'g1' ? 'fq' : 'fq2'}_is_zero(a.y))) {
+    var p = ${g}_from_affine(a);
+    for (var s = 0u; s < prm.d; s++) { p = ${g}_double(p); }
+    out = ${g}_to_affine(p);
+  }
+  pts_store_a(prm.dst * prm.n + id, out);
 }`;
 }
 
@@ -139,15 +165,17 @@ ${entry(wg)}
 /**
  * Signed digits of every folded scalar over prm.K windows. `scatter` false: counts[key] += 1 per
  * nonzero digit; true: entries[cursor[key]++] = point | sign << 31, the sign the digit's, flipped
- * where the scalar was folded. Identity bases produce no entries.
+ * where the scalar was folded. Identity bases produce no entries. With precomputed multiples
+ * (prm.V < prm.K) window k's key is in window k mod V and its point in copy ⌊k/V⌋.
  */
 export function digitsWgsl(wg: number, scatter: boolean, g: GroupName = 'g1'): string {
   const use = scatter
     ? `let pos = atomicAdd(&ctr[key], 1u);
-        entries[pos] = id | ((neg ^ f.neg) << 31u);`
+        entries[pos] = ((k / prm.V) * prm.stride + id) | ((neg ^ f.neg) << 31u);`
     : `atomicAdd(&ctr[key], 1u);`;
   return `${header(wg)}
-struct Params { n: u32, c: u32, K: u32, H: u32 }
+// V: windows a copy of the bases covers (K without precomputed multiples); stride: points a copy
+struct Params { n: u32, c: u32, K: u32, H: u32, V: u32, stride: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<storage, read> scalars: array<u32>;
 @group(0) @binding(1) var<storage, read> bases: array<u32>;
 @group(0) @binding(2) var<storage, read_write> ctr: array<atomic<u32>>;
@@ -174,7 +202,7 @@ ${entry(wg)}
     // Digits above 2^(c−1) become d − 2^c (negative) and carry one into the next window.
     if (d > prm.H) { d = (1u << c) - d; neg = 1u; carry = 1u; }
     if (d != 0u) {
-      let key = k * prm.H + d - 1u;
+      let key = (k % prm.V) * prm.H + d - 1u;
       ${use}
     }
   }
