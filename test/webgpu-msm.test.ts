@@ -106,7 +106,10 @@ describe('CPU reference', () => {
     expect(pre).toEqual({ precompute: 8, windowBits: 18 });
     expect(formatMsmTuning(pre)).toBe('c=18,pre=8');
     expect(() => parseMsmTuning('c=17')).toThrow(/above 16 needs precomputed multiples/);
-    for (const [bad, why] of [['limbs=14', /limb width 14/], ['unroll=2', /unroll=0 or unroll=1/], ['unroll', /unroll=0 or unroll=1/], ['wg=96', /power of two/], ['task=1', /at least 2/], ['c=21', /2…16/], ['pre=x', /key=positive integer/], ['lanes=4', /unknown key "lanes"/], ['wg', /key=positive integer/], ['task=1.5', /key=positive integer/]] as const) {
+    expect(parseMsmTuning('acc=xyzz,wg=32')).toEqual({ accumulate: 'xyzz', curveWorkgroup: 32 });
+    expect(formatMsmTuning(parseMsmTuning('acc=xyzz'))).toBe('acc=xyzz');
+    expect(formatMsmTuning(parseMsmTuning('acc=rcb'))).toBe('default');
+    for (const [bad, why] of [['limbs=14', /limb width 14/], ['unroll=2', /unroll=0 or unroll=1/], ['unroll', /unroll=0 or unroll=1/], ['wg=96', /power of two/], ['task=1', /at least 2/], ['c=21', /2…16/], ['pre=x', /key=positive integer/], ['acc=jacobian', /acc=rcb or acc=xyzz/], ['lanes=4', /unknown key "lanes"/], ['wg', /key=positive integer/], ['task=1.5', /key=positive integer/]] as const) {
       expect(() => parseMsmTuning(bad), bad).toThrow(why);
       expect(() => parseMsmTuning(bad), bad).toThrow(new RegExp(`in "${bad.replace('.', '\\.')}"`));
     }
@@ -201,6 +204,55 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     });
   });
 
+  it('XYZZ mixed addition matches the reference coordinate for coordinate and the affine sum: identity, P + P and P + (−P) included', async () => {
+    const ctx = gpu!;
+    const kernel = `${bigintWgsl()}${fieldWgsl('fq')}${curveWgsl()}
+@group(0) @binding(0) var<storage, read> inp: array<u32>;       // per item: P (XYZZ, 32) ‖ A (16)
+@group(0) @binding(1) var<storage, read_write> outp: array<u32>; // per item: P + A and P, projective
+@group(0) @binding(2) var<uniform> prm: vec4<u32>;
+${pointIoWgsl('inp', 'inp', false)}
+${pointIoWgsl('outp', 'out', true)}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= prm.x) { return; }
+  let w = i * 48u;
+  let p = G1Z(fq_from_words(inp_words(w)), fq_from_words(inp_words(w + 8u)), fq_from_words(inp_words(w + 16u)), fq_from_words(inp_words(w + 24u)));
+  let a = G1A(fq_from_words(inp_words(w + 32u)), fq_from_words(inp_words(w + 40u)));
+  out_store_p(i * 2u, g1_xyzz_to_proj(g1_xyzz_add_mixed(p, a)));
+  out_store_p(i * 2u + 1u, g1_xyzz_to_proj(p));
+}`;
+    const pts = randomPoints(24);
+    // random XYZZ representatives (x·λ², y·λ³, λ², λ³); the identity as ZZ = ZZZ = 0
+    const xyzz = (a: ref.Affine): ref.Xyzz<bigint> => {
+      if (a === null) return { X: r.below(P), Y: r.below(P), ZZ: 0n, ZZZ: 0n };
+      const l = r.below(P - 1n) + 1n;
+      return { X: ref.mod(a.x * l * l), Y: ref.mod(a.y * l * l * l), ZZ: ref.mod(l * l), ZZZ: ref.mod(l * l * l) };
+    };
+    const cases: [ref.Affine, { x: bigint; y: bigint }][] = [];
+    for (let i = 0; i + 1 < pts.length; i++) cases.push([pts[i]!, pts[i + 1]!]);
+    const p0 = pts[0]!;
+    cases.push([p0, p0], [p0, ref.negAffine(p0)!], [null, p0], [ref.negAffine(p0), p0]);
+    const inputs = cases.map(([a, q]) => ({ a, q, z: xyzz(a) }));
+    const words = inputs.flatMap(({ z, q }) => [z.X, z.Y, z.ZZ, z.ZZZ, q.x, q.y].map(toOurs));
+    const pipe = await pipeline(ctx.device, kernel);
+    const out = storageBuffer(ctx.device, cases.length * 2 * 96);
+    const enc = ctx.device.createCommandEncoder();
+    dispatch(ctx, enc, pipe, [uploadBuffer(ctx.device, packBigints(words)), out, uniformU32(ctx.device, [cases.length])], cases.length, 64);
+    ctx.device.queue.submit([enc.finish()]);
+    const got = unpackBigints(await readU32(ctx.device, out)).map((v) => ref.mod(v * ref.modInv(R % P)));
+    const pt = (i: number): ref.Proj => ({ X: got[3 * i]!, Y: got[3 * i + 1]!, Z: got[3 * i + 2]! });
+    inputs.forEach(({ a, q, z }, i) => {
+      expect(ref.projToAffine(pt(2 * i)), `add ${i}`).toEqual(ref.addAffine(a, q));
+      expect(ref.projToAffine(pt(2 * i + 1)), `to projective ${i}`).toEqual(a);
+      expect(pt(2 * i), `add ${i}`).toEqual(ref.xyzzToProj(ref.addMixedXyzz(z, q)));
+      expect(pt(2 * i + 1)).toEqual(ref.xyzzToProj(z));
+    });
+    // P + (−P) is the identity, and the identity plus Q is Q
+    expect(ref.addMixedXyzz(xyzz(p0), ref.negAffine(p0)!).ZZ).toBe(0n);
+    expect(ref.xyzzToProj(ref.addMixedXyzz(ref.addMixedXyzz(xyzz(p0), ref.negAffine(p0)!), pts[1]!))).toEqual(ref.toProj(pts[1]!));
+  });
+
   describe('MSM', () => {
     const SPECIAL = [0n, 1n, 2n, ref.R - 1n, ref.R - 2n, (ref.R - 1n) / 2n, 1n << 253n, ref.R, (1n << 256n) - 1n, 12345n];
     /** n bases (every 7th the identity) and scalars (every 5th special). */
@@ -253,6 +305,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       expectSame(got, await ffMsm(basesFF, scalars));
       expect(logs.join('\n')).toMatch(/levels=[3-9]/);
       expect(logs.join('\n')).toMatch(/bucket sums match the CPU/);
+      // XYZZ accumulation: repeated bases in a bucket take its doubling branch, r − 1 and 1 on
+      // one base cancel to ZZ = 0 and the next entry restarts from it
+      logs.length = 0;
+      const xyzz = await gpuMsmG1(gpu!, basesFF, ref.encodeScalars(scalars), { taskSize: 4, windowBits: 6, accumulate: 'xyzz', debug: true, log: (m) => logs.push(m) });
+      expectSame(xyzz, await ffMsm(basesFF, scalars));
+      expect(logs.join('\n')).toMatch(/bucket sums match the CPU/);
+      const few = [...randomPoints(2), null];
+      const same = Array.from({ length: 40 }, (_, i) => few[i % 3]!);
+      const sc = same.map((_, i) => (i % 4 === 0 ? 1n : i % 4 === 1 ? ref.R - 1n : 5n));
+      const sameFF = ref.encodeBasesFF(same);
+      expectSame(await gpuMsmG1(gpu!, sameFF, ref.encodeScalars(sc), { windowBits: 4, accumulate: 'xyzz', debug: true }), await ffMsm(sameFF, sc));
     });
 
     it('small signed scalars (a quantized witness: |s| < 2^12, half of them r − |s|) take a few windows; debug checks pass', async () => {

@@ -60,6 +60,15 @@ export interface MsmOptions {
    * are cheaper (small witness scalars may take two plain windows instead).
    */
   precompute?: number;
+  /**
+   * The first accumulation level's coordinates: 'rcb' (the default: complete projective mixed
+   * additions, 11M + 2·m(3b), no branch) or 'xyzz' (8M + 2S, a branch for P + P and the identity;
+   * on llvmpipe the untaken doubling branch still runs masked and costs ~35%, on a GPU a branch no
+   * thread of a warp takes is skipped). bench:prove --tune measures both. G1 only: G2 keeps the
+   * complete formulas (llvmpipe takes ~30 s to compile a G2 addition kernel, so the suite
+   * compiles each G2 kernel once).
+   */
+  accumulate?: 'rcb' | 'xyzz';
   /** Entries per accumulation task (default 32). */
   taskSize?: number;
   /**
@@ -87,9 +96,9 @@ export interface MsmOptions {
 }
 
 /** The MSM options that change speed, not results: what a tuning sweep varies (bench:prove --tune). */
-export type MsmTuning = Pick<MsmOptions, 'windowBits' | 'taskSize' | 'reduceThreads' | 'field' | 'curveWorkgroup' | 'precompute'>;
+export type MsmTuning = Pick<MsmOptions, 'windowBits' | 'taskSize' | 'reduceThreads' | 'field' | 'curveWorkgroup' | 'precompute' | 'accumulate'>;
 
-const TUNING_KEYS = ['limbs', 'unroll', 'wg', 'task', 'reduce', 'c', 'pre'] as const;
+const TUNING_KEYS = ['limbs', 'unroll', 'wg', 'task', 'reduce', 'c', 'pre', 'acc'] as const;
 
 /**
  * A tuning written as `limbs=12,unroll=1,wg=128,task=32,reduce=65536,c=15` (any subset; the env
@@ -107,6 +116,11 @@ export function parseMsmTuning(text: string): MsmTuning {
     const [key, value, extra] = item.split('=');
     const v = Number(value);
     const bad = (why: string) => new ZkonnxError('BAD_ARGUMENT', `GPU MSM tuning "${text}": ${why} in "${item}"`, { hint: `write key=value pairs with keys ${TUNING_KEYS.join(', ')}` });
+    if (key === 'acc') {
+      if (extra !== undefined || (value !== 'rcb' && value !== 'xyzz')) throw bad('expected acc=rcb or acc=xyzz');
+      t.accumulate = value;
+      continue;
+    }
     if (key === 'unroll') {
       if (extra !== undefined || (value !== '0' && value !== '1')) throw bad('expected unroll=0 or unroll=1');
       unroll = value === '1';
@@ -152,6 +166,7 @@ export function formatMsmTuning(t: MsmTuning): string {
   if (t.reduceThreads) parts.push(`reduce=${t.reduceThreads}`);
   if (t.windowBits) parts.push(`c=${t.windowBits}`);
   if (t.precompute && t.precompute > 1) parts.push(`pre=${t.precompute}`);
+  if (t.accumulate === 'xyzz') parts.push('acc=xyzz');
   return parts.join(',') || 'default';
 }
 
@@ -736,8 +751,9 @@ async function stages(ctx: GpuContext, g: AnyGroup, chunk: ChunkBases, n: number
   }
 
   // 2. Accumulation levels until every key has at most S entries, then one sum per key.
+  const xyzz = opts.accumulate === 'xyzz' && g.name === 'g1';
   const [pAcc, pRuns, pReduce] = await Promise.all([
-    pipe('acc', (wg) => accumulateWgsl(wg, field, g.name), wgc),
+    pipe(`acc-${xyzz ? 'xyzz' : 'rcb'}`, (wg) => accumulateWgsl(wg, field, g.name, xyzz), wgc),
     pipe('runs', (wg) => runsWgsl(wg, field, g.name), wgc),
     pipe('reduce', (wg) => bucketReduceWgsl(wg, field, g.name), wgc),
   ]);

@@ -102,7 +102,7 @@ export const projEq2 = (a: Proj2, b: Proj2): boolean => {
   return A === null || B === null ? A === B : fq2Eq(A.x, B.x) && fq2Eq(A.y, B.y);
 };
 
-const g2Formulas = completeFormulas<Fq2>({ add: fq2Add, sub: fq2Sub, mul: fq2Mul, mulB3: (a) => fq2Mul(B3, a), of: (k) => fq2(k) });
+const g2Formulas = completeFormulas<Fq2>({ add: fq2Add, sub: fq2Sub, mul: fq2Mul, mulB3: (a) => fq2Mul(B3, a), of: (k) => fq2(k), isZero: fq2IsZero });
 /** RCB algorithm 7 over G2, as the WGSL computes it. */
 export const addProj2 = g2Formulas.add;
 /** RCB algorithm 8 over G2: mixed addition with an affine point that is not the identity. */

@@ -103,7 +103,15 @@ export interface FormulaField<T> {
   mulB3(a: T): T;
   /** A small integer of the field. */
   of(k: bigint): T;
+  isZero(a: T): boolean;
 }
+
+/**
+ * Extended Jacobian ("XYZZ") coordinates: x = X/ZZ, y = Y/ZZZ with ZZ³ = ZZZ²; the identity has
+ * ZZ = 0. Where the MSM's buckets add affine bases one after another, a mixed addition costs
+ * 8M + 2S here against 11M + 2·m(3b) for the complete projective one.
+ */
+export type Xyzz<T> = { X: T; Y: T; ZZ: T; ZZZ: T };
 
 /**
  * Renes–Costello–Batina 2016, algorithms 7 (complete addition), 8 (mixed, the affine operand
@@ -133,7 +141,40 @@ export function completeFormulas<T>(F: FormulaField<T>) {
     Z3 = add(Z3, t0);
     return { X: X3, Y: Y3, Z: Z3 };
   };
+  const one = F.of(1n);
+  // mdbl-2008-s-1: 2·(x, y) from affine (y ≠ 0: BN254 has no point of order 2)
+  const doubleAffineXyzz = (q: { x: T; y: T }): Xyzz<T> => {
+    const U = add(q.y, q.y);
+    const V = mul(U, U);
+    const W = mul(U, V);
+    const S = mul(q.x, V);
+    const xx = mul(q.x, q.x);
+    const M = add(add(xx, xx), xx);
+    const X3 = sub(mul(M, M), add(S, S));
+    return { X: X3, Y: sub(mul(M, sub(S, X3)), mul(W, q.y)), ZZ: V, ZZZ: W };
+  };
   return {
+    xyzzFromAffine: (q: { x: T; y: T }): Xyzz<T> => ({ X: q.x, Y: q.y, ZZ: one, ZZZ: one }),
+    /**
+     * p + q, q affine and not the identity (madd-2008-s; the identity and p = q take their own
+     * branch, p = −q gives ZZ = 0 by the formula), step for step as curve.ts's WGSL.
+     */
+    addMixedXyzz(p: Xyzz<T>, q: { x: T; y: T }): Xyzz<T> {
+      if (F.isZero(p.ZZ)) return { X: q.x, Y: q.y, ZZ: one, ZZZ: one };
+      const P = sub(mul(q.x, p.ZZ), p.X);
+      const R = sub(mul(q.y, p.ZZZ), p.Y);
+      if (F.isZero(P) && F.isZero(R)) return doubleAffineXyzz(q);
+      const PP = mul(P, P);
+      const PPP = mul(P, PP);
+      const Q = mul(p.X, PP);
+      const X3 = sub(sub(mul(R, R), PPP), add(Q, Q));
+      return { X: X3, Y: sub(mul(R, sub(Q, X3)), mul(p.Y, PPP)), ZZ: mul(p.ZZ, PP), ZZZ: mul(p.ZZZ, PPP) };
+    },
+    /** To homogeneous projective: (X·ZZZ : Y·ZZ : ZZ·ZZZ), the identity (0 : 1 : 0). */
+    xyzzToProj(p: Xyzz<T>): Pt {
+      if (F.isZero(p.ZZ)) return { X: F.of(0n), Y: one, Z: F.of(0n) };
+      return { X: mul(p.X, p.ZZZ), Y: mul(p.Y, p.ZZ), Z: mul(p.ZZ, p.ZZZ) };
+    },
     add(p: Pt, q: Pt): Pt {
       const { X: X1, Y: Y1, Z: Z1 } = p;
       const { X: X2, Y: Y2, Z: Z2 } = q;
@@ -187,6 +228,7 @@ const g1Formulas = completeFormulas<bigint>({
   mul: (a, b) => mod(a * b),
   mulB3: (a) => mod(B3 * a),
   of: (k) => mod(k),
+  isZero: (a) => a === 0n,
 });
 /** RCB algorithm 7 over G1. */
 export const addProj = g1Formulas.add;
@@ -194,6 +236,8 @@ export const addProj = g1Formulas.add;
 export const addMixed = g1Formulas.addMixed;
 /** RCB algorithm 9 over G1. */
 export const doubleProj = g1Formulas.double;
+/** XYZZ mixed addition over G1 and its conversions (the MSM's first accumulation level). */
+export const { xyzzFromAffine, addMixedXyzz, xyzzToProj } = g1Formulas;
 
 export const negProj = (p: Proj): Proj => ({ X: p.X, Y: mod(-p.Y), Z: p.Z });
 

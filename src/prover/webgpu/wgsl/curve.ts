@@ -87,6 +87,48 @@ function groupSpec(group: GroupName, cfg: FieldConfig): GroupSpec {
 }
 
 /**
+ * Extended Jacobian (XYZZ) for the MSM's first accumulation level (G1 only: MsmOptions.accumulate).
+ * x = X/ZZ, y = Y/ZZZ, identity ZZ = 0 (reference.ts Xyzz); 8M + 2S a mixed addition, against
+ * 11M + 2·m(3b) for RCB's. Not complete: the identity and P = Q take a branch (P = −Q gives
+ * ZZ = 0 by the formula), rare in a bucket, so threads seldom diverge.
+ */
+function xyzzWgsl(f: string, T: string, G: string, g: string): string {
+  return `
+struct ${G}Z { x: ${T}, y: ${T}, zz: ${T}, zzz: ${T} }
+fn ${g}_xyzz_from_affine(a: ${G}A) -> ${G}Z { return ${G}Z(a.x, a.y, ${f}_one(), ${f}_one()); }
+// mdbl-2008-s-1: 2·q for affine q (y ≠ 0: no point of order 2 on BN254's groups).
+fn ${g}_xyzz_double_affine(q: ${G}A) -> ${G}Z {
+  let u = ${f}_add(q.y, q.y);
+  let v = ${f}_sqr(u);
+  let w = ${f}_mul(u, v);
+  let s = ${f}_mul(q.x, v);
+  let xx = ${f}_sqr(q.x);
+  let m = ${f}_add(${f}_add(xx, xx), xx);
+  let x3 = ${f}_sub(${f}_sqr(m), ${f}_add(s, s));
+  return ${G}Z(x3, ${f}_sub(${f}_mul(m, ${f}_sub(s, x3)), ${f}_mul(w, q.y)), v, w);
+}
+// madd-2008-s: p + q, q affine and not the identity.
+fn ${g}_xyzz_add_mixed(p: ${G}Z, q: ${G}A) -> ${G}Z {
+  if (${f}_is_zero(p.zz)) { return ${g}_xyzz_from_affine(q); }
+  let pd = ${f}_sub(${f}_mul(q.x, p.zz), p.x);
+  let r = ${f}_sub(${f}_mul(q.y, p.zzz), p.y);
+  if (${f}_is_zero(pd) && ${f}_is_zero(r)) { return ${g}_xyzz_double_affine(q); }
+  let pp = ${f}_sqr(pd);
+  let ppp = ${f}_mul(pd, pp);
+  let qq = ${f}_mul(p.x, pp);
+  let x3 = ${f}_sub(${f}_sub(${f}_sqr(r), ppp), ${f}_add(qq, qq));
+  let y3 = ${f}_sub(${f}_mul(r, ${f}_sub(qq, x3)), ${f}_mul(p.y, ppp));
+  return ${G}Z(x3, y3, ${f}_mul(p.zz, pp), ${f}_mul(p.zzz, ppp));
+}
+// (X·ZZZ : Y·ZZ : ZZ·ZZZ); the identity (0 : 1 : 0).
+fn ${g}_xyzz_to_proj(p: ${G}Z) -> ${G}P {
+  if (${f}_is_zero(p.zz)) { return ${g}_identity(); }
+  return ${G}P(${f}_mul(p.x, p.zzz), ${f}_mul(p.y, p.zz), ${f}_mul(p.zz, p.zzz));
+}
+`;
+}
+
+/**
  * The curve library of `group` ('g1': G1A, G1P, g1_add…; 'g2': the Fq2 library, G2A, G2P,
  * g2_add…). Needs `bigintWgsl(cfg) + fieldWgsl('fq', cfg)` before it; the two groups' names do
  * not clash, so one shader may hold both.
@@ -168,7 +210,7 @@ fn ${g}_add_mixed(p: ${G}P, q: ${G}A) -> ${G}P {
   return ${g}_add_end(t0, t1, p.z, t3, t4, y3); // Z2 = 1
 }
 
-// RCB algorithm 9: 6M + 2S + 1·m(3b).
+${group === 'g1' ? xyzzWgsl(f, T, G, g) : ''}// RCB algorithm 9: 6M + 2S + 1·m(3b).
 fn ${g}_double(p: ${G}P) -> ${G}P {
   var t0 = ${f}_sqr(p.y);
   var z3 = ${f}_double(${f}_double(${f}_double(t0)));

@@ -300,9 +300,10 @@ const taskRange = (ret: string) => `
 
 /**
  * The first accumulation level: sums runs of CSR entries, point indices with a sign bit, by mixed
- * additions of ±bases; writes dst[task] (prm.z = 0) or dst[key] (prm.z = 1, see taskRange).
+ * additions of ±bases (complete projective, or `xyzz`: in XYZZ coordinates, curve.ts, then one
+ * conversion to projective); writes dst[task] (prm.z = 0) or dst[key] (prm.z = 1, see taskRange).
  */
-export function accumulateWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
+export function accumulateWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1', xyzz = false): string {
   const T = types(g);
   return `${curveLib(cfg, g)}${header(wg)}
 @group(0) @binding(0) var<storage, read> src: array<u32>;
@@ -322,9 +323,16 @@ fn entry_point(pos: u32) -> ${T.A} {
 }
 ${entry(wg)}${taskRange('return;')}
   var acc = ${g}_identity();
-  if (end > start) {
+  if (end > start) {${
+    xyzz
+      ? `
+    var z = ${g}_xyzz_from_affine(entry_point(start));
+    for (var pos = start + 1u; pos < end; pos++) { z = ${g}_xyzz_add_mixed(z, entry_point(pos)); }
+    acc = ${g}_xyzz_to_proj(z);`
+      : `
     acc = ${g}_from_affine(entry_point(start));
-    for (var pos = start + 1u; pos < end; pos++) { acc = ${g}_add_mixed(acc, entry_point(pos)); }
+    for (var pos = start + 1u; pos < end; pos++) { acc = ${g}_add_mixed(acc, entry_point(pos)); }`
+  }
   }
   dst_store_p(select(id, key, prm.z == 1u), acc);
 }`;
