@@ -247,5 +247,9 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
     expect(await verifies(r)).toBe(true);
     expect(gpuMemory(dev).peak - before).toBeLessThanOrEqual(gpuPreparedBytes(power, nVars, z.nCoef) + gpuProofBytes(power, nVars, nPublic, true));
     await backend.release();
+    // a tuning's c above 16 is the copies' width: a one-shot proof's MSMs pick their own windows
+    const wide = (await loadBackend('webgpu', { allowSoftware: true, msm: { precompute: 4, windowBits: 18 } })) as WebGpuBackend;
+    expect(await verifies(await groth16Prove(zkeyPath, { type: 'mem', data: await wtnsOf(buildDir, inputs[0]!) }, wide))).toBe(true);
+    await wide.release();
   }, 180_000);
 });

@@ -628,8 +628,11 @@ async function stages(ctx: GpuContext, g: AnyGroup, chunk: ChunkBases, n: number
   const debug = opts.debug ?? debugEnv();
   const log = opts.log;
   const t0 = performance.now();
-  const wc = opts.windowBits;
-  if (wc !== undefined && (!Number.isInteger(wc) || wc < MIN_C || wc > MAX_C)) throw new ZkonnxError('BAD_ARGUMENT', `MSM window bits must be ${MIN_C}…${MAX_C}, got ${wc}`);
+  if (opts.windowBits !== undefined && (!Number.isInteger(opts.windowBits) || opts.windowBits < MIN_C || opts.windowBits > MAX_C_PRE)) {
+    throw new ZkonnxError('BAD_ARGUMENT', `MSM window bits must be ${MIN_C}…${MAX_C} (${MAX_C_PRE} for precomputed multiples), got ${opts.windowBits}`);
+  }
+  // a width above MAX_C is the multiples' (a tuning's c with pre): plain windows then pick their own
+  const wc = opts.windowBits !== undefined && opts.windowBits <= MAX_C ? opts.windowBits : undefined;
   const S = opts.taskSize ?? 32;
   if (!Number.isInteger(S) || S < 2) throw new ZkonnxError('BAD_ARGUMENT', `MSM task size must be an integer ≥ 2, got ${S}`);
   const ws = workspace(dev);
