@@ -232,8 +232,8 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
       // each kept section with its copies (4 for any section of up to 2^20 points): within the
       // plan with pre=4, and more than a key without copies holds
       const held = backend.heldBytes();
-      console.log(`GPU memory of a prepared key with pre=4: ${held} bytes, planned ${gpuPreparedBytes(power, nVars, z.nCoef, 4)}`);
-      expect(held).toBeLessThanOrEqual(gpuPreparedBytes(power, nVars, z.nCoef, 4));
+      console.log(`GPU memory of a prepared key with pre=4: ${held} bytes, planned ${gpuPreparedBytes(power, nVars, z.nCoef, { precompute: 4 })}`);
+      expect(held).toBeLessThanOrEqual(gpuPreparedBytes(power, nVars, z.nCoef, { precompute: 4 }));
       expect(held).toBeGreaterThan(gpuPreparedBytes(power, nVars, z.nCoef));
     } finally {
       await prover.release();

@@ -15,7 +15,7 @@ import { bn128 } from './curve.js';
 import { groth16ProveParsed, type BasesKeeper, type Groth16ProveOptions, type Groth16Result, type ParsedZkey } from './groth16.js';
 import { autoBackend, loadBackend, type ProverBackend } from './index.js';
 import { WasmBackend } from './wasm.js';
-import { mergeWorkspace, msmWorkspace, multiplesOf } from './webgpu/msm.js';
+import { mergeWorkspace, msmWorkspace, multiplesOf, type MsmTuning } from './webgpu/msm.js';
 import { BULK_SECTIONS, openZkey, parseZkey, type Zkey } from './zkey.js';
 
 export interface PreparedProver {
@@ -72,13 +72,13 @@ export function preparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** pow
  * domain point) and C‖H (the one MSM of both, for a witness with large values), and the
  * coefficients with their order (48 each) and offsets (8 a domain point). With nVars ≈ 2^k and 3
  * coefficients a constraint that is 664 bytes per 2^k: 2^20 ≈ 664 MiB, 2^24 ≈ 10.4 GiB. A proof
- * adds its scratch on top (gpuProofBytes). `precompute`: the MSM tuning's copies (pre=t), which
- * multiply each section's points by the copies its upload makes (13 at 2^20 with pre=16, c = 20:
- * 6.7 GiB for the key instead of 0.65).
+ * adds its scratch on top (gpuProofBytes). `msm`: the backend's tuning, whose precomputed copies
+ * (pre=t, with its c if set) multiply each section's points by the copies its upload makes (13 at
+ * 2^20 with pre=16, c = 20: 6.7 GiB for the key instead of 0.65).
  */
-export function gpuPreparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** power, precompute = 0): number {
+export function gpuPreparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** power, msm: Pick<MsmTuning, 'precompute' | 'windowBits'> = {}): number {
   const n = 2 ** power;
-  const t = (m: number) => multiplesOf(m, { precompute })?.t ?? 1;
+  const t = (m: number) => multiplesOf(m, msm)?.t ?? 1;
   return (2 * G1 + G1) * nVars * t(nVars) + G2 * nVars * t(nVars) + G1 * n * t(n) + G1 * (nVars + n) * t(nVars + n) + (COEF + 4) * nCoef + 8 * n;
 }
 
@@ -89,15 +89,16 @@ export function gpuPreparedBytes(power: number, nVars: number, nCoef = 3 * 2 ** 
  * when C and H share an MSM, and the MSMs' shared scratch (msmWorkspace: the largest of A, B1,
  * B2 (G2) and C‖H's needs, per buffer). `g2`: whether the G2 MSM runs on the GPU (a hardware
  * adapter's default). With nVars ≈ 2^k: 0.85 GiB at 2^20, 8.9 GiB at 2^24 (beside the key's 10.4).
+ * `tuning`: the backend's MSM tuning (an MSM over precomputed copies has scratch of its own size).
  */
-export function gpuProofBytes(power: number, nVars: number, nPublic: number, g2 = true, precompute = 0): number {
+export function gpuProofBytes(power: number, nVars: number, nPublic: number, g2 = true, tuning: Pick<MsmTuning, 'precompute' | 'windowBits'> = {}): number {
   const n = 2 ** power;
   const nC = nVars - nPublic - 1;
   const msm = mergeWorkspace(
-    msmWorkspace(nVars, 'g1', { precompute }),
-    msmWorkspace(nC + n, 'g1', { precompute }),
-    msmWorkspace(n, 'g1', { precompute }),
-    ...(g2 ? [msmWorkspace(nVars, 'g2', { precompute })] : []),
+    msmWorkspace(nVars, 'g1', tuning),
+    msmWorkspace(nC + n, 'g1', tuning),
+    msmWorkspace(n, 'g1', tuning),
+    ...(g2 ? [msmWorkspace(nVars, 'g2', tuning)] : []),
   );
   const quotient = 4 * 32 * n; // A, B, C transformed in place, and the quotient
   const hMsm = 32 * n + 32 * (nC + n); // the quotient, and C's scalars ‖ a copy of it

@@ -310,7 +310,7 @@ export function maxChunkPoints(ctx: GpuContext, taskSize = 32, group: GroupName 
  * (mergeWorkspace). For planning device memory (gpuProofBytes); a test holds it against the
  * device's measured use.
  */
-export function msmWorkspace(n: number, group: GroupName = 'g1', opts: { taskSize?: number; reduceThreads?: number; bits?: number; precompute?: number } = {}): Map<string, number> {
+export function msmWorkspace(n: number, group: GroupName = 'g1', opts: { taskSize?: number; reduceThreads?: number; bits?: number; precompute?: number; windowBits?: number } = {}): Map<string, number> {
   const S = opts.taskSize ?? 32;
   const proj = GROUPS[group].projBytes;
   const bits = opts.bits ?? ref.MAX_SCALAR_BITS;
@@ -346,7 +346,7 @@ export function msmWorkspace(n: number, group: GroupName = 'g1', opts: { taskSiz
     put('sumB', W * Math.ceil(nseg / 64) * proj);
   };
   plan(chooseWindow(n, bits));
-  const pre = multiplesOf(n, { precompute: opts.precompute ?? 0 });
+  const pre = multiplesOf(n, opts);
   if (pre) plan(pre.c, pre.V);
   return ws;
 }
