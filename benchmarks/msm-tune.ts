@@ -1,7 +1,7 @@
 // The GPU MSM's speed parameters chosen by measurement on the adapter at hand (bench:prove --tune):
 // limb width and the Montgomery product's form (its outer loop unrolled or not), curve kernels'
 // workgroup size, accumulation task size, the bucket reduction's parallelism and the first
-// accumulation level's coordinates (complete projective or XYZZ). A coordinate
+// accumulation level's coordinates (XYZZ or complete projective). A coordinate
 // search from the defaults: one parameter at a time, each value measured (best of `runs` G1 MSMs
 // at 2^power, random bases and scalars), a new value kept only when it beats the best so far by
 // more than 2% (run-to-run noise). Every result is compared
@@ -40,8 +40,8 @@ function space(ctx: GpuContext): [Dim, MsmTuning[Dim][]][] {
     // not the window width: the best one depends on the MSM's size and scalars (chooseWindow
     // picks it per MSM), and a tuning applies to every MSM of a backend
     ['reduceThreads', [undefined, reduce / 4, reduce * 4]],
-    // the first accumulation level in XYZZ coordinates (fewer products, a branch for P + P)
-    ['accumulate', [undefined, 'xyzz']],
+    // the first accumulation level in complete projective coordinates (more products, no branch)
+    ['accumulate', [undefined, 'rcb']],
   ];
 }
 

@@ -106,9 +106,9 @@ describe('CPU reference', () => {
     expect(pre).toEqual({ precompute: 8, windowBits: 18 });
     expect(formatMsmTuning(pre)).toBe('c=18,pre=8');
     expect(() => parseMsmTuning('c=17')).toThrow(/above 16 needs precomputed multiples/);
-    expect(parseMsmTuning('acc=xyzz,wg=32')).toEqual({ accumulate: 'xyzz', curveWorkgroup: 32 });
-    expect(formatMsmTuning(parseMsmTuning('acc=xyzz'))).toBe('acc=xyzz');
-    expect(formatMsmTuning(parseMsmTuning('acc=rcb'))).toBe('default');
+    expect(parseMsmTuning('acc=rcb,wg=32')).toEqual({ accumulate: 'rcb', curveWorkgroup: 32 });
+    expect(formatMsmTuning(parseMsmTuning('acc=rcb'))).toBe('acc=rcb');
+    expect(formatMsmTuning(parseMsmTuning('acc=xyzz'))).toBe('default');
     for (const [bad, why] of [['limbs=14', /limb width 14/], ['unroll=2', /unroll=0 or unroll=1/], ['unroll', /unroll=0 or unroll=1/], ['wg=96', /power of two/], ['task=1', /at least 2/], ['c=21', /2…16/], ['pre=x', /key=positive integer/], ['acc=jacobian', /acc=rcb or acc=xyzz/], ['lanes=4', /unknown key "lanes"/], ['wg', /key=positive integer/], ['task=1.5', /key=positive integer/]] as const) {
       expect(() => parseMsmTuning(bad), bad).toThrow(why);
       expect(() => parseMsmTuning(bad), bad).toThrow(new RegExp(`in "${bad.replace('.', '\\.')}"`));
@@ -305,17 +305,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       expectSame(got, await ffMsm(basesFF, scalars));
       expect(logs.join('\n')).toMatch(/levels=[3-9]/);
       expect(logs.join('\n')).toMatch(/bucket sums match the CPU/);
-      // XYZZ accumulation: repeated bases in a bucket take its doubling branch, r − 1 and 1 on
-      // one base cancel to ZZ = 0 and the next entry restarts from it
+      // the complete projective first level (acc=rcb) too
       logs.length = 0;
-      const xyzz = await gpuMsmG1(gpu!, basesFF, ref.encodeScalars(scalars), { taskSize: 4, windowBits: 6, accumulate: 'xyzz', debug: true, log: (m) => logs.push(m) });
-      expectSame(xyzz, await ffMsm(basesFF, scalars));
+      const rcb = await gpuMsmG1(gpu!, basesFF, ref.encodeScalars(scalars), { taskSize: 4, windowBits: 6, accumulate: 'rcb', debug: true, log: (m) => logs.push(m) });
+      expectSame(rcb, await ffMsm(basesFF, scalars));
       expect(logs.join('\n')).toMatch(/bucket sums match the CPU/);
+      // XYZZ (the default): repeated bases in a bucket take its doubling path, r − 1 and 1 on one
+      // base cancel to ZZ = 0 and the next entry restarts from it
       const few = [...randomPoints(2), null];
       const same = Array.from({ length: 40 }, (_, i) => few[i % 3]!);
       const sc = same.map((_, i) => (i % 4 === 0 ? 1n : i % 4 === 1 ? ref.R - 1n : 5n));
       const sameFF = ref.encodeBasesFF(same);
-      expectSame(await gpuMsmG1(gpu!, sameFF, ref.encodeScalars(sc), { windowBits: 4, accumulate: 'xyzz', debug: true }), await ffMsm(sameFF, sc));
+      expectSame(await gpuMsmG1(gpu!, sameFF, ref.encodeScalars(sc), { windowBits: 4, debug: true }), await ffMsm(sameFF, sc));
     });
 
     it('small signed scalars (a quantized witness: |s| < 2^12, half of them r − |s|) take a few windows; debug checks pass', async () => {

@@ -61,12 +61,11 @@ export interface MsmOptions {
    */
   precompute?: number;
   /**
-   * The first accumulation level's coordinates: 'rcb' (the default: complete projective mixed
-   * additions, 11M + 2·m(3b), no branch) or 'xyzz' (8M + 2S, a branch for P + P and the identity;
-   * on llvmpipe the untaken doubling branch still runs masked and costs ~35%, on a GPU a branch no
-   * thread of a warp takes is skipped). bench:prove --tune measures both. G1 only: G2 keeps the
-   * complete formulas (llvmpipe takes ~30 s to compile a G2 addition kernel, so the suite
-   * compiles each G2 kernel once).
+   * The first accumulation level's coordinates over G1: 'xyzz' (the default: 8M + 2S a mixed
+   * addition, P + P one squaring more under a branch) or 'rcb' (complete projective, 11M +
+   * 2·m(3b), no branch). On llvmpipe xyzz's first level takes 0.91-0.93× rcb's time at 2^16;
+   * bench:prove --tune measures both on a GPU. G2 keeps rcb (llvmpipe takes ~30 s to compile a
+   * G2 addition kernel, so the suite compiles each G2 kernel once).
    */
   accumulate?: 'rcb' | 'xyzz';
   /** Entries per accumulation task (default 32). */
@@ -166,7 +165,7 @@ export function formatMsmTuning(t: MsmTuning): string {
   if (t.reduceThreads) parts.push(`reduce=${t.reduceThreads}`);
   if (t.windowBits) parts.push(`c=${t.windowBits}`);
   if (t.precompute && t.precompute > 1) parts.push(`pre=${t.precompute}`);
-  if (t.accumulate === 'xyzz') parts.push('acc=xyzz');
+  if (t.accumulate === 'rcb') parts.push('acc=rcb');
   return parts.join(',') || 'default';
 }
 
@@ -754,7 +753,7 @@ async function stages(ctx: GpuContext, g: AnyGroup, chunk: ChunkBases, n: number
   }
 
   // 2. Accumulation levels until every key has at most S entries, then one sum per key.
-  const xyzz = opts.accumulate === 'xyzz' && g.name === 'g1';
+  const xyzz = (opts.accumulate ?? 'xyzz') === 'xyzz' && g.name === 'g1';
   const [pAcc, pRuns, pReduce] = await Promise.all([
     pipe(`acc-${xyzz ? 'xyzz' : 'rcb'}`, (wg) => accumulateWgsl(wg, field, g.name, xyzz), wgc),
     pipe('runs', (wg) => runsWgsl(wg, field, g.name), wgc),

@@ -142,33 +142,27 @@ export function completeFormulas<T>(F: FormulaField<T>) {
     return { X: X3, Y: Y3, Z: Z3 };
   };
   const one = F.of(1n);
-  // mdbl-2008-s-1: 2·(x, y) from affine (y ≠ 0: BN254 has no point of order 2)
-  const doubleAffineXyzz = (q: { x: T; y: T }): Xyzz<T> => {
-    const U = add(q.y, q.y);
-    const V = mul(U, U);
-    const W = mul(U, V);
-    const S = mul(q.x, V);
-    const xx = mul(q.x, q.x);
-    const M = add(add(xx, xx), xx);
-    const X3 = sub(mul(M, M), add(S, S));
-    return { X: X3, Y: sub(mul(M, sub(S, X3)), mul(W, q.y)), ZZ: V, ZZZ: W };
-  };
   return {
     xyzzFromAffine: (q: { x: T; y: T }): Xyzz<T> => ({ X: q.x, Y: q.y, ZZ: one, ZZZ: one }),
     /**
-     * p + q, q affine and not the identity (madd-2008-s; the identity and p = q take their own
-     * branch, p = −q gives ZZ = 0 by the formula), step for step as curve.ts's WGSL.
+     * p + q, q affine and not the identity (madd-2008-s), step for step as curve.ts's WGSL: p = q
+     * through the same products as dbl-2008-s-1 (P = 2·Y1, R = 3·X1², X3 without PPP), p = −q
+     * gives ZZ = 0 by the formula, p the identity is replaced by q.
      */
     addMixedXyzz(p: Xyzz<T>, q: { x: T; y: T }): Xyzz<T> {
-      if (F.isZero(p.ZZ)) return { X: q.x, Y: q.y, ZZ: one, ZZZ: one };
-      const P = sub(mul(q.x, p.ZZ), p.X);
-      const R = sub(mul(q.y, p.ZZZ), p.Y);
-      if (F.isZero(P) && F.isZero(R)) return doubleAffineXyzz(q);
+      const pd0 = sub(mul(q.x, p.ZZ), p.X);
+      const r0 = sub(mul(q.y, p.ZZZ), p.Y);
+      const dbl = F.isZero(pd0) && F.isZero(r0);
+      const xx = dbl ? mul(p.X, p.X) : undefined;
+      const P = dbl ? add(p.Y, p.Y) : pd0;
+      const R = xx !== undefined ? add(add(xx, xx), xx) : r0;
       const PP = mul(P, P);
       const PPP = mul(P, PP);
       const Q = mul(p.X, PP);
-      const X3 = sub(sub(mul(R, R), PPP), add(Q, Q));
-      return { X: X3, Y: sub(mul(R, sub(Q, X3)), mul(p.Y, PPP)), ZZ: mul(p.ZZ, PP), ZZZ: mul(p.ZZZ, PPP) };
+      let X3 = sub(mul(R, R), add(Q, Q));
+      if (!dbl) X3 = sub(X3, PPP);
+      const out = { X: X3, Y: sub(mul(R, sub(Q, X3)), mul(p.Y, PPP)), ZZ: mul(p.ZZ, PP), ZZZ: mul(p.ZZZ, PPP) };
+      return F.isZero(p.ZZ) ? { X: q.x, Y: q.y, ZZ: one, ZZZ: one } : out;
     },
     /** To homogeneous projective: (X·ZZZ : Y·ZZ : ZZ·ZZZ), the identity (0 : 1 : 0). */
     xyzzToProj(p: Xyzz<T>): Pt {

@@ -87,38 +87,38 @@ function groupSpec(group: GroupName, cfg: FieldConfig): GroupSpec {
 }
 
 /**
- * Extended Jacobian (XYZZ) for the MSM's first accumulation level (G1 only: MsmOptions.accumulate).
+ * Extended Jacobian (XYZZ) for the MSM's first accumulation level (G1: MsmOptions.accumulate).
  * x = X/ZZ, y = Y/ZZZ, identity ZZ = 0 (reference.ts Xyzz); 8M + 2S a mixed addition, against
- * 11M + 2·m(3b) for RCB's. Not complete: the identity and P = Q take a branch (P = −Q gives
- * ZZ = 0 by the formula), rare in a bucket, so threads seldom diverge.
+ * 11M + 2·m(3b) for RCB's; P + P costs one squaring more, under a branch.
  */
 function xyzzWgsl(f: string, T: string, G: string, g: string): string {
   return `
 struct ${G}Z { x: ${T}, y: ${T}, zz: ${T}, zzz: ${T} }
 fn ${g}_xyzz_from_affine(a: ${G}A) -> ${G}Z { return ${G}Z(a.x, a.y, ${f}_one(), ${f}_one()); }
-// mdbl-2008-s-1: 2·q for affine q (y ≠ 0: no point of order 2 on BN254's groups).
-fn ${g}_xyzz_double_affine(q: ${G}A) -> ${G}Z {
-  let u = ${f}_add(q.y, q.y);
-  let v = ${f}_sqr(u);
-  let w = ${f}_mul(u, v);
-  let s = ${f}_mul(q.x, v);
-  let xx = ${f}_sqr(q.x);
-  let m = ${f}_add(${f}_add(xx, xx), xx);
-  let x3 = ${f}_sub(${f}_sqr(m), ${f}_add(s, s));
-  return ${G}Z(x3, ${f}_sub(${f}_mul(m, ${f}_sub(s, x3)), ${f}_mul(w, q.y)), v, w);
-}
-// madd-2008-s: p + q, q affine and not the identity.
+// madd-2008-s: p + q, q affine and not the identity. p = q (as points) goes through the same
+// products as dbl-2008-s-1 (P = 2·Y1, R = 3·X1², X3 without the PPP term): the only extra work
+// is a squaring under a branch, so a thread that does not take it (llvmpipe runs untaken branches
+// masked) pays little. p + (−p) gives ZZ = 0 by the formula; p the identity is replaced by q.
 fn ${g}_xyzz_add_mixed(p: ${G}Z, q: ${G}A) -> ${G}Z {
-  if (${f}_is_zero(p.zz)) { return ${g}_xyzz_from_affine(q); }
-  let pd = ${f}_sub(${f}_mul(q.x, p.zz), p.x);
-  let r = ${f}_sub(${f}_mul(q.y, p.zzz), p.y);
-  if (${f}_is_zero(pd) && ${f}_is_zero(r)) { return ${g}_xyzz_double_affine(q); }
+  let pd0 = ${f}_sub(${f}_mul(q.x, p.zz), p.x);
+  let r0 = ${f}_sub(${f}_mul(q.y, p.zzz), p.y);
+  let dbl = ${f}_is_zero(pd0) && ${f}_is_zero(r0);
+  var pd = pd0;
+  var r = r0;
+  if (dbl) {
+    pd = ${f}_add(p.y, p.y);
+    let xx = ${f}_sqr(p.x);
+    r = ${f}_add(${f}_add(xx, xx), xx);
+  }
   let pp = ${f}_sqr(pd);
   let ppp = ${f}_mul(pd, pp);
   let qq = ${f}_mul(p.x, pp);
-  let x3 = ${f}_sub(${f}_sub(${f}_sqr(r), ppp), ${f}_add(qq, qq));
+  var x3 = ${f}_sub(${f}_sqr(r), ${f}_add(qq, qq));
+  if (!dbl) { x3 = ${f}_sub(x3, ppp); }
   let y3 = ${f}_sub(${f}_mul(r, ${f}_sub(qq, x3)), ${f}_mul(p.y, ppp));
-  return ${G}Z(x3, y3, ${f}_mul(p.zz, pp), ${f}_mul(p.zzz, ppp));
+  var out = ${G}Z(x3, y3, ${f}_mul(p.zz, pp), ${f}_mul(p.zzz, ppp));
+  if (${f}_is_zero(p.zz)) { out = ${g}_xyzz_from_affine(q); }
+  return out;
 }
 // (X·ZZZ : Y·ZZ : ZZ·ZZZ); the identity (0 : 1 : 0).
 fn ${g}_xyzz_to_proj(p: ${G}Z) -> ${G}P {
