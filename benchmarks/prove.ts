@@ -18,6 +18,7 @@
 //                                 [--budget-s S]           (start no size after S seconds; the rest is listed as skipped)
 //                                 [--tune P]               (first choose the GPU MSM's parameters by measurement at 2^P
 //                                                           (msm-tune.ts); the webgpu rows then use the winner)
+//                                 [--name N]               (results as N.{md,json} and N-*.svg; default prove)
 //                                 [--gpu-pre T]            (a column webgpu+pre: the same backend with T precomputed copies of
 //                                                           the bases (pre=T), for MSMs over kept bases and prepared keys,
 //                                                           where copies are made once; its one-shot proofs would be webgpu's)
@@ -232,6 +233,8 @@ const withPrepared = process.argv.includes('--prepared');
 const budgetS = list('--budget-s', [Infinity])[0]!;
 const tunePower = list('--tune', [])[0];
 const gpuPre = list('--gpu-pre', [])[0];
+// --name: the results' file names (benchmarks/results/<name>.{md,json}, <name>-msm.svg, …)
+const outName = names('--name', ['prove'])[0]!;
 const started = performance.now();
 const skipped: string[] = [];
 const inBudget = (what: string) => {
@@ -314,8 +317,8 @@ const tuneTable = (t: TuneResult) => {
 };
 const save = () => {
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'prove.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: host, backends: loaded.map((l) => l.backend?.description ?? `${l.name} unavailable: ${l.reason}`), runs, msmRuns, skipped, note: 'best of runs, interleaved; snarkjs = ffjavascript G1/G2.multiExpAffine / snarkjs.groth16.prove; ratio = ours / snarkjs (below 1: faster)', msm: msmRows, proofs: proofRows, msmG2: g2Rows, tune }, null, 2)}\n`);
-  writeFileSync(join(out, 'prove.md'), `# bench:prove\n\n\`\`\`\n${render()}\n\`\`\`\n`);
+  writeFileSync(join(out, `${outName}.json`), `${JSON.stringify({ date: new Date().toISOString(), machine: host, backends: loaded.map((l) => l.backend?.description ?? `${l.name} unavailable: ${l.reason}`), runs, msmRuns, skipped, note: 'best of runs, interleaved; snarkjs = ffjavascript G1/G2.multiExpAffine / snarkjs.groth16.prove; ratio = ours / snarkjs (below 1: faster)', msm: msmRows, proofs: proofRows, msmG2: g2Rows, tune }, null, 2)}\n`);
+  writeFileSync(join(out, `${outName}.md`), `# bench:prove\n\n\`\`\`\n${render()}\n\`\`\`\n`);
 };
 
 for (const p of msmPowers) {
@@ -341,8 +344,8 @@ const bars = <R extends { power: number }>(rows: R[], base: (r: R) => number, of
     const v = of(r, n);
     return v === undefined ? [] : [{ label: `2^${r.power} ${n}`, value: v }];
   })]);
-if (msmRows.length) writeFileSync(join(out, 'prove-msm.svg'), barChart('G1 MSM time', 'ms', bars(msmRows, (r) => r.snarkjsMs, (r, n) => r.backends[n]?.ms), { log: true }));
-if (proofRows.length) writeFileSync(join(out, 'prove-proofs.svg'), barChart('Groth16 proof time', 's', bars(proofRows, (r) => r.snarkjsS, (r, n) => r.backends[n]?.s), { log: true }));
+if (msmRows.length) writeFileSync(join(out, `${outName}-msm.svg`), barChart('G1 MSM time', 'ms', bars(msmRows, (r) => r.snarkjsMs, (r, n) => r.backends[n]?.ms), { log: true }));
+if (proofRows.length) writeFileSync(join(out, `${outName}-proofs.svg`), barChart('Groth16 proof time', 's', bars(proofRows, (r) => r.snarkjsS, (r, n) => r.backends[n]?.s), { log: true }));
 save();
 console.log(render());
 for (const l of loaded) await l.backend?.release?.();
