@@ -49,7 +49,8 @@ import {
 export interface MsmOptions {
   /**
    * Window width c (2…16); default from n (`chooseWindow`). At upload with `precompute`: the
-   * width the multiples are made for (2…20; default `choosePrecomputedWindow`).
+   * width the multiples are made for (2…20; default `choosePrecomputedWindow`); a width above 16
+   * is theirs only, and plain MSMs then pick their own.
    */
   windowBits?: number;
   /**
