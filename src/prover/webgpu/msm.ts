@@ -38,6 +38,7 @@ import {
   convertBasesWgsl,
   digitsWgsl,
   precomputeWgsl,
+  PRECOMPUTE_BATCH,
   scalarBitsWgsl,
   scanAddWgsl,
   scanBlockWgsl,
@@ -453,6 +454,8 @@ async function uploadBases(ctx: GpuContext, g: AnyGroup, bases: Uint8Array, opts
   ]);
   const chunks: { start: number; n: number; buffer: GPUBuffer }[] = [];
   const params: GPUBuffer[] = [];
+  // the precompute's scratch: a chunk's points projective and their Z's running products
+  const scratch = multiples ? [storageBuffer(ctx.device, Math.min(n, chunk) * g.projBytes, 0, 'precompute points'), storageBuffer(ctx.device, Math.min(n, chunk) * 32 * g.degree, 0, 'precompute products')] : [];
   const t0 = performance.now();
   try {
     for (let start = 0; start < n; start += chunk) {
@@ -465,11 +468,11 @@ async function uploadBases(ctx: GpuContext, g: AnyGroup, bases: Uint8Array, opts
       const prm = uniformU32(ctx.device, [m]);
       params.push(prm);
       dispatch(ctx, enc, pipe, [buffer, prm], m, wg);
-      // One dispatch a copy: each is c·V doublings and an inversion per point.
+      // One dispatch a copy: c·V doublings a point, an inversion a batch.
       for (let j = 1; j < t; j++) {
         const pj = uniformU32(ctx.device, [m, j - 1, j, multiples!.c * multiples!.V]);
         params.push(pj);
-        dispatch(ctx, enc, pPre!, [buffer, pj], m, wg);
+        dispatch(ctx, enc, pPre!, [buffer, scratch[0]!, scratch[1]!, pj], Math.ceil(m / PRECOMPUTE_BATCH), wg);
       }
       ctx.device.queue.submit([enc.finish()]);
       // a chunk at a time: the next chunk's upload waits for this one's kernels
@@ -480,6 +483,7 @@ async function uploadBases(ctx: GpuContext, g: AnyGroup, bases: Uint8Array, opts
     throw e;
   } finally {
     params.forEach((b) => b.destroy());
+    scratch.forEach((b) => b.destroy());
   }
   if (multiples) opts.log?.(`${n} ${G} bases: ${t} copies (c = ${multiples.c}, ${multiples.V} windows a copy) in ${(performance.now() - t0).toFixed(0)} ms`);
   const handle: GpuBases = {

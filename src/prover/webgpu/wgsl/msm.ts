@@ -48,27 +48,66 @@ ${entry(wg)}
 }`;
 }
 
+/** Points a precompute invocation converts to affine with one inversion (Montgomery's trick). */
+export const PRECOMPUTE_BATCH = 16;
+
 /**
  * Precomputed multiples, one copy per dispatch: pts[dst·n + i] = 2^d·pts[src·n + i] (affine, the
- * layout of reference.ts `Multiples`), identity kept as (0, 0). d = c·V doublings by the complete
- * formula, then one inversion per point: one-off work when a prover keeps its bases.
+ * layout of reference.ts `Multiples`), the identity kept as (0, 0). Each invocation takes
+ * PRECOMPUTE_BATCH consecutive points: d doublings each by the complete formula, kept projective
+ * in `tmp` with the running product of their Z in `zs`, then one inversion for the batch and a
+ * walk back (Montgomery's trick: 3 products a point instead of an inversion). A point that is or
+ * becomes the identity takes Z = 1 and (0, 0) in the product's place, so it comes out as (0, 0).
  */
 export function precomputeWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
+  const T = types(g);
+  const f = g === 'g1' ? 'fq' : 'fq2';
+  const F = g === 'g1' ? 'BigInt' : 'Fq2';
+  // a coordinate field element in `zs`: 8 words (Fq) or 16 (Fq2: c0 then c1)
+  const zsIo =
+    g === 'g1'
+      ? `fn zs_get(i: u32) -> BigInt { return fq_from_words(zs_words(i * 8u)); }
+fn zs_set(i: u32, v: BigInt) { zs_put(i * 8u, v); }`
+      : `fn zs_get(i: u32) -> Fq2 { return Fq2(fq_from_words(zs_words(i * 16u)), fq_from_words(zs_words(i * 16u + 8u))); }
+fn zs_set(i: u32, v: Fq2) { zs_put(i * 16u, v.c0); zs_put(i * 16u + 8u, v.c1); }`;
   return `${curveLib(cfg, g)}${header(wg)}
+const BATCH: u32 = ${PRECOMPUTE_BATCH}u;
 struct Params { n: u32, src: u32, dst: u32, d: u32 }
 @group(0) @binding(0) var<storage, read_write> pts: array<u32>;
-@group(0) @binding(1) var<uniform> prm: Params;
+@group(0) @binding(1) var<storage, read_write> tmp: array<u32>;
+@group(0) @binding(2) var<storage, read_write> zs: array<u32>;
+@group(0) @binding(3) var<uniform> prm: Params;
 ${pointIoWgsl('pts', 'pts', true, g)}
+${pointIoWgsl('tmp', 'tmp', true, g)}
+${pointIoWgsl('zs', 'zs', true, g)}
+${zsIo}
 ${entry(wg)}
-  if (id >= prm.n) { return; }
-  let a = pts_load_a(prm.src * prm.n + id);
-  var out = a;
-  if (!(${g === 'g1' ? 'fq' : 'fq2'}_is_zero(a.x) && ${g === 'g1' ? 'fq' : 'fq2'}_is_zero(a.y))) {
-    var p = ${g}_from_affine(a);
-    for (var s = 0u; s < prm.d; s++) { p = ${g}_double(p); }
-    out = ${g}_to_affine(p);
+  let first = id * BATCH;
+  if (first >= prm.n) { return; }
+  let last = min(first + BATCH, prm.n);
+  var c = ${f}_one();
+  for (var i = first; i < last; i++) {
+    let a = pts_load_a(prm.src * prm.n + i);
+    var p = ${T.P}(${f}_zero(), ${f}_zero(), ${f}_one());
+    if (!(${f}_is_zero(a.x) && ${f}_is_zero(a.y))) {
+      var q = ${g}_from_affine(a);
+      for (var s = 0u; s < prm.d; s++) { q = ${g}_double(q); }
+      if (!${f}_is_zero(q.z)) { p = q; }
+    }
+    c = ${f}_mul(c, p.z);
+    tmp_store_p(i, p);
+    zs_set(i, c);
   }
-  pts_store_a(prm.dst * prm.n + id, out);
+  var inv = ${f}_inv(c);
+  for (var k = last; k > first; k--) {
+    let i = k - 1u;
+    let p = tmp_load_p(i);
+    var before = ${f}_one();
+    if (i > first) { before = zs_get(i - 1u); }
+    let zi = ${f}_mul(inv, before);
+    inv = ${f}_mul(inv, p.z);
+    pts_store_a(prm.dst * prm.n + i, ${T.A}(${f}_mul(p.x, zi), ${f}_mul(p.y, zi)));
+  }
 }`;
 }
 
