@@ -95,7 +95,8 @@ async function best(runs: number, fn: () => Promise<unknown>): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // (a) MSM
 
-interface MsmRow { power: number; snarkjsMs: number; backends: Record<string, { ms?: number; ratio?: number; unavailable?: string }> }
+/** `stages`: one more MSM with its stages profiled (webgpu backends: WebGpuBackend.profileMsm). */
+interface MsmRow { power: number; snarkjsMs: number; backends: Record<string, { ms?: number; ratio?: number; unavailable?: string; stages?: Record<string, number> }> }
 
 /** n random points (s·G, s random) of `group` and n random scalars. */
 async function msmInputs(curve: ProverCurve, group: 'G1' | 'G2', n: number): Promise<{ bases: Uint8Array; scalars: Uint8Array }> {
@@ -123,6 +124,11 @@ async function benchMsm(curve: ProverCurve, group: 'G1' | 'G2', power: number, l
     }
   }
   for (const b of Object.values(row.backends)) if (b.ms !== undefined) b.ratio = b.ms / row.snarkjsMs;
+  for (const l of loaded) {
+    const gpu = l.backend as Partial<WebGpuBackend> | undefined;
+    const stages = await gpu?.profileMsm?.(group === 'G1' ? 'g1' : 'g2', bases, scalars);
+    if (stages) row.backends[l.name]!.stages = stages;
+  }
   for (const l of loaded) if (l.keep) await (l.backend as Partial<BasesKeeper> | undefined)?.releaseBases?.(bases);
   return row;
 }
@@ -295,6 +301,14 @@ const render = () => {
     return [`2^${r.power}`, n, ...[st?.['read'], st?.['abc'], st?.['quotient'], st?.['msm'], st?.['total']].map((x) => (st ? (x ?? 0).toFixed(3) : '—')),
       ...(withPrepared ? [b.prepared?.toFixed(3) ?? '', b.prepared ? (b.prepared / r.snarkjsS).toFixed(3) : ''] : [])];
   }));
+  // where a GPU MSM's time goes: one profiled run per size (each stage waited for: their sum
+  // exceeds the unprofiled time by the waits)
+  const stageTable = (group: string, rows: MsmRow[]) => {
+    const body = rows.flatMap((r) => backendNames.filter((n) => r.backends[n]?.stages).map((n) => ({ r, n, st: r.backends[n]!.stages! })));
+    if (!body.length) return '';
+    const names = [...new Set(body.flatMap((b) => Object.keys(b.st)))];
+    return `\n\n${table([`${group} MSM stages ms`, 'backend', 'unprofiled', ...names], body.map(({ r, n, st }) => [`2^${r.power}`, n, r.backends[n]!.ms?.toFixed(1) ?? '', ...names.map((s) => st[s]?.toFixed(1) ?? '')]))}`;
+  };
   const mib = (x: number) => (x / 2 ** 20).toFixed(1);
   const memBody = proofRows.flatMap((r) => backendNames.filter((n) => r.backends[n]?.gpuPeakBytes !== undefined).map((n) => {
     const b = r.backends[n]!;
@@ -302,10 +316,10 @@ const render = () => {
   }));
   const memTable = memBody.length ? `\n\n${table(['proof', 'backend', 'GPU peak MiB', 'planned MiB', 'peak/planned'], memBody)}` : '';
   return `machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? l.backend.description : `${l.name} unavailable`)).join('; ')}; best of ${msmRuns} (MSM) and ${runs} (proofs)\n\n`
-    + `${msmTable('G1', msmRows)}\n\n${table(proofHeader, proofBody)}`
+    + `${msmTable('G1', msmRows)}${stageTable('G1', msmRows)}\n\n${table(proofHeader, proofBody)}`
     + (stageBody.length ? `\n\n${table(stageHeader, stageBody)}` : '')
     + memTable
-    + (g2Rows.length ? `\n\n${msmTable('G2', g2Rows)}` : '')
+    + (g2Rows.length ? `\n\n${msmTable('G2', g2Rows)}${stageTable('G2', g2Rows)}` : '')
     + (tune ? `\n\n${tuneTable(tune)}` : '')
     + (skipped.length ? `\n\nskipped (over --budget-s ${budgetS}): ${skipped.join(', ')}` : '');
 };

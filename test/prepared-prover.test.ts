@@ -210,6 +210,8 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
     expect(backend.stats.coefUploads).toBe(2);
     expect(backend.stats.witnessUploads).toBe(3);
     expect(await verifies(r3)).toBe(true);
+    // its G2 MSMs run on the CPU beside a software adapter: nothing to profile on the GPU
+    if (backend.g2 === 'cpu') expect(await backend.profileMsm('g2', new Uint8Array(128), new Uint8Array(32))).toBeUndefined();
     await backend.release();
   }, 60_000);
 
@@ -235,6 +237,13 @@ describe('createProverFromKey on WebGPU (Mesa llvmpipe where there is no GPU)', 
       console.log(`GPU memory of a prepared key with pre=4: ${held} bytes, planned ${gpuPreparedBytes(power, nVars, z.nCoef, { precompute: 4 })}`);
       expect(held).toBeLessThanOrEqual(gpuPreparedBytes(power, nVars, z.nCoef, { precompute: 4 }));
       expect(held).toBeGreaterThan(gpuPreparedBytes(power, nVars, z.nCoef));
+      // bench:prove's profiled MSM: every stage timed (G2 too: it runs on the GPU here)
+      const scalars = new Uint8Array(nVars * 32);
+      for (let i = 0; i < nVars; i++) scalars[i * 32] = (i % 250) + 1;
+      const st = await backend.profileMsm('g1', z.A, scalars);
+      expect(Object.keys(st!)).toEqual(expect.arrayContaining(['bits', 'digits', 'buckets', 'reduce', 'tree', 'combine']));
+      expect(Object.values(st!).every((ms) => ms >= 0)).toBe(true);
+      expect(await backend.profileMsm('g2', z.B2, scalars)).toHaveProperty('reduce');
     } finally {
       await prover.release();
       await reference.release();

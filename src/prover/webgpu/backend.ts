@@ -162,6 +162,20 @@ export class WebGpuBackend implements ProverBackend, BasesKeeper {
     return this.cpu.msmG2(bases, scalars);
   }
 
+  /**
+   * One MSM over this backend's copy of `bases` (its precomputed multiples where kept) with every
+   * stage timed (MsmOptions.profile: the host waits for the GPU after each stage): milliseconds per
+   * stage, for bench:prove, which reports where an MSM's time goes beside its unprofiled time.
+   * Undefined where this backend runs that MSM on the CPU (G2 beside a software adapter).
+   */
+  async profileMsm(group: 'g1' | 'g2', bases: Uint8Array, scalars: Uint8Array): Promise<Record<string, number> | undefined> {
+    if (group === 'g2' && this.g2 !== 'gpu') return undefined;
+    const st: Record<string, number> = {};
+    const profile = (stage: string, ms: number) => (st[stage] = (st[stage] ?? 0) + ms);
+    await this.onGpu(async () => (group === 'g1' ? gpuMsmG1 : gpuMsmG2)(this.ctx, await this.uploaded(bases, group), this.onDevice(scalars), { ...this.msm, profile }));
+    return st;
+  }
+
   quotient(a: Uint8Array, b: Uint8Array, c: Uint8Array, power: number): Promise<Uint8Array> {
     return this.onGpu(() => gpuQuotient(this.ctx, a, b, c, power, { unrolled: unrolledMul(this.msm) }));
   }
