@@ -135,9 +135,10 @@ describe.skipIf(!gpu)(`WGSL G1 and MSM on ${gpu?.adapterName}`, () => {
   afterAll(releaseCurves);
 
   describe('curve formulas', () => {
-    const kernel = `${bigintWgsl()}${fieldWgsl('fq')}${curveWgsl()}
-@group(0) @binding(0) var<storage, read> inp: array<u32>;       // per item: P (24) ‖ Q (24) ‖ A (16)
-@group(0) @binding(1) var<storage, read_write> outp: array<u32>; // per item: 4 points of 24 words
+    /** A G1 kernel: `body` reads item i's words from `inp` and stores projective points to `out`. */
+    const g1Kernel = (body: string) => `${bigintWgsl()}${fieldWgsl('fq')}${curveWgsl()}
+@group(0) @binding(0) var<storage, read> inp: array<u32>;
+@group(0) @binding(1) var<storage, read_write> outp: array<u32>;
 @group(0) @binding(2) var<uniform> prm: vec4<u32>;
 ${pointIoWgsl('inp', 'inp', false)}
 ${pointIoWgsl('outp', 'out', true)}
@@ -145,17 +146,29 @@ ${pointIoWgsl('outp', 'out', true)}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
   if (i >= prm.x) { return; }
-  let p = G1P(fq_from_words(inp_words(i * 64u)), fq_from_words(inp_words(i * 64u + 8u)), fq_from_words(inp_words(i * 64u + 16u)));
+${body}
+}`;
+    /** Runs a g1Kernel over `items` items (inputs: canonical values); output point k, canonical. */
+    const runG1Kernel = async (code: string, words: bigint[], items: number, pointsPerItem: number) => {
+      const ctx = gpu!;
+      const pipe = await pipeline(ctx.device, code);
+      const out = storageBuffer(ctx.device, items * pointsPerItem * 96);
+      const enc = ctx.device.createCommandEncoder();
+      dispatch(ctx, enc, pipe, [uploadBuffer(ctx.device, packBigints(words.map(toOurs))), out, uniformU32(ctx.device, [items])], items, 64);
+      ctx.device.queue.submit([enc.finish()]);
+      const got = unpackBigints(await readU32(ctx.device, out)).map((v) => ref.mod(v * ref.modInv(R % P)));
+      return (k: number): ref.Proj => ({ X: got[3 * k]!, Y: got[3 * k + 1]!, Z: got[3 * k + 2]! });
+    };
+    // per item: P (24) ‖ Q (24) ‖ A (16) in; add, mixed add, double, negation out
+    const kernel = g1Kernel(`  let p = G1P(fq_from_words(inp_words(i * 64u)), fq_from_words(inp_words(i * 64u + 8u)), fq_from_words(inp_words(i * 64u + 16u)));
   let q = G1P(fq_from_words(inp_words(i * 64u + 24u)), fq_from_words(inp_words(i * 64u + 32u)), fq_from_words(inp_words(i * 64u + 40u)));
   let a = G1A(fq_from_words(inp_words(i * 64u + 48u)), fq_from_words(inp_words(i * 64u + 56u)));
   out_store_p(i * 4u, g1_add(p, q));
   out_store_p(i * 4u + 1u, g1_add_mixed(p, a));
   out_store_p(i * 4u + 2u, g1_double(p));
-  out_store_p(i * 4u + 3u, g1_neg(p));
-}`;
+  out_store_p(i * 4u + 3u, g1_neg(p));`);
 
     it('add, mixed add, double and negation match the reference, identity and P ± P included', async () => {
-      const ctx = gpu!;
       const pts = randomPoints(40);
       // Random projective representatives (X·z : Y·z : z); identities as (0 : λ : 0).
       const proj = (a: ref.Affine): ref.Proj => {
@@ -178,17 +191,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       const inputs = cases.map(([a, b, c]) => {
         const pp = proj(a);
         const qq = proj(b);
-        words.push(...[pp.X, pp.Y, pp.Z, qq.X, qq.Y, qq.Z, c.x, c.y].map(toOurs));
+        words.push(pp.X, pp.Y, pp.Z, qq.X, qq.Y, qq.Z, c.x, c.y);
         return { pp, qq, c };
       });
-      const pipe = await pipeline(ctx.device, kernel);
-      const inp = uploadBuffer(ctx.device, packBigints(words));
-      const out = storageBuffer(ctx.device, cases.length * 4 * 96);
-      const enc = ctx.device.createCommandEncoder();
-      dispatch(ctx, enc, pipe, [inp, out, uniformU32(ctx.device, [cases.length])], cases.length, 64);
-      ctx.device.queue.submit([enc.finish()]);
-      const got = unpackBigints(await readU32(ctx.device, out)).map((v) => ref.mod(v * ref.modInv(R % P)));
-      const pt = (i: number): ref.Proj => ({ X: got[3 * i]!, Y: got[3 * i + 1]!, Z: got[3 * i + 2]! });
+      const pt = await runG1Kernel(kernel, words, cases.length, 4);
       inputs.forEach(({ pp, qq, c }, i) => {
         const A = ref.projToAffine(pp);
         const B = ref.projToAffine(qq);
@@ -202,55 +208,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         expect(pt(4 * i + 2)).toEqual(ref.doubleProj(pp));
       });
     });
-  });
 
-  it('XYZZ mixed addition matches the reference coordinate for coordinate and the affine sum: identity, P + P and P + (−P) included', async () => {
-    const ctx = gpu!;
-    const kernel = `${bigintWgsl()}${fieldWgsl('fq')}${curveWgsl()}
-@group(0) @binding(0) var<storage, read> inp: array<u32>;       // per item: P (XYZZ, 32) ‖ A (16)
-@group(0) @binding(1) var<storage, read_write> outp: array<u32>; // per item: P + A and P, projective
-@group(0) @binding(2) var<uniform> prm: vec4<u32>;
-${pointIoWgsl('inp', 'inp', false)}
-${pointIoWgsl('outp', 'out', true)}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  if (i >= prm.x) { return; }
-  let w = i * 48u;
+    it('XYZZ mixed addition matches the reference coordinate for coordinate and the affine sum: identity, P + P and P + (−P) included', async () => {
+      // per item: P (XYZZ, 32) ‖ A (16) in; P + A and P, projective, out
+      const kernel = g1Kernel(`  let w = i * 48u;
   let p = G1Z(fq_from_words(inp_words(w)), fq_from_words(inp_words(w + 8u)), fq_from_words(inp_words(w + 16u)), fq_from_words(inp_words(w + 24u)));
   let a = G1A(fq_from_words(inp_words(w + 32u)), fq_from_words(inp_words(w + 40u)));
   out_store_p(i * 2u, g1_xyzz_to_proj(g1_xyzz_add_mixed(p, a)));
-  out_store_p(i * 2u + 1u, g1_xyzz_to_proj(p));
-}`;
-    const pts = randomPoints(24);
-    // random XYZZ representatives (x·λ², y·λ³, λ², λ³); the identity as ZZ = ZZZ = 0
-    const xyzz = (a: ref.Affine): ref.Xyzz<bigint> => {
-      if (a === null) return { X: r.below(P), Y: r.below(P), ZZ: 0n, ZZZ: 0n };
-      const l = r.below(P - 1n) + 1n;
-      return { X: ref.mod(a.x * l * l), Y: ref.mod(a.y * l * l * l), ZZ: ref.mod(l * l), ZZZ: ref.mod(l * l * l) };
-    };
-    const cases: [ref.Affine, { x: bigint; y: bigint }][] = [];
-    for (let i = 0; i + 1 < pts.length; i++) cases.push([pts[i]!, pts[i + 1]!]);
-    const p0 = pts[0]!;
-    cases.push([p0, p0], [p0, ref.negAffine(p0)!], [null, p0], [ref.negAffine(p0), p0]);
-    const inputs = cases.map(([a, q]) => ({ a, q, z: xyzz(a) }));
-    const words = inputs.flatMap(({ z, q }) => [z.X, z.Y, z.ZZ, z.ZZZ, q.x, q.y].map(toOurs));
-    const pipe = await pipeline(ctx.device, kernel);
-    const out = storageBuffer(ctx.device, cases.length * 2 * 96);
-    const enc = ctx.device.createCommandEncoder();
-    dispatch(ctx, enc, pipe, [uploadBuffer(ctx.device, packBigints(words)), out, uniformU32(ctx.device, [cases.length])], cases.length, 64);
-    ctx.device.queue.submit([enc.finish()]);
-    const got = unpackBigints(await readU32(ctx.device, out)).map((v) => ref.mod(v * ref.modInv(R % P)));
-    const pt = (i: number): ref.Proj => ({ X: got[3 * i]!, Y: got[3 * i + 1]!, Z: got[3 * i + 2]! });
-    inputs.forEach(({ a, q, z }, i) => {
-      expect(ref.projToAffine(pt(2 * i)), `add ${i}`).toEqual(ref.addAffine(a, q));
-      expect(ref.projToAffine(pt(2 * i + 1)), `to projective ${i}`).toEqual(a);
-      expect(pt(2 * i), `add ${i}`).toEqual(ref.xyzzToProj(ref.addMixedXyzz(z, q)));
-      expect(pt(2 * i + 1)).toEqual(ref.xyzzToProj(z));
+  out_store_p(i * 2u + 1u, g1_xyzz_to_proj(p));`);
+      const pts = randomPoints(24);
+      // random XYZZ representatives (x·λ², y·λ³, λ², λ³); the identity as ZZ = ZZZ = 0
+      const xyzz = (a: ref.Affine): ref.Xyzz<bigint> => {
+        if (a === null) return { X: r.below(P), Y: r.below(P), ZZ: 0n, ZZZ: 0n };
+        const l = r.below(P - 1n) + 1n;
+        return { X: ref.mod(a.x * l * l), Y: ref.mod(a.y * l * l * l), ZZ: ref.mod(l * l), ZZZ: ref.mod(l * l * l) };
+      };
+      const cases: [ref.Affine, { x: bigint; y: bigint }][] = [];
+      for (let i = 0; i + 1 < pts.length; i++) cases.push([pts[i]!, pts[i + 1]!]);
+      const p0 = pts[0]!;
+      cases.push([p0, p0], [p0, ref.negAffine(p0)!], [null, p0], [ref.negAffine(p0), p0]);
+      const inputs = cases.map(([a, q]) => ({ a, q, z: xyzz(a) }));
+      const words = inputs.flatMap(({ z, q }) => [z.X, z.Y, z.ZZ, z.ZZZ, q.x, q.y]);
+      const pt = await runG1Kernel(kernel, words, cases.length, 2);
+      inputs.forEach(({ a, q, z }, i) => {
+        expect(ref.projToAffine(pt(2 * i)), `add ${i}`).toEqual(ref.addAffine(a, q));
+        expect(ref.projToAffine(pt(2 * i + 1)), `to projective ${i}`).toEqual(a);
+        expect(pt(2 * i), `add ${i}`).toEqual(ref.xyzzToProj(ref.addMixedXyzz(z, q)));
+        expect(pt(2 * i + 1)).toEqual(ref.xyzzToProj(z));
+      });
+      // P + (−P) is the identity, and the identity plus Q is Q
+      expect(ref.addMixedXyzz(xyzz(p0), ref.negAffine(p0)!).ZZ).toBe(0n);
+      expect(ref.xyzzToProj(ref.addMixedXyzz(ref.addMixedXyzz(xyzz(p0), ref.negAffine(p0)!), pts[1]!))).toEqual(ref.toProj(pts[1]!));
     });
-    // P + (−P) is the identity, and the identity plus Q is Q
-    expect(ref.addMixedXyzz(xyzz(p0), ref.negAffine(p0)!).ZZ).toBe(0n);
-    expect(ref.xyzzToProj(ref.addMixedXyzz(ref.addMixedXyzz(xyzz(p0), ref.negAffine(p0)!), pts[1]!))).toEqual(ref.toProj(pts[1]!));
   });
 
   describe('MSM', () => {
