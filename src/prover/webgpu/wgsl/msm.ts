@@ -62,7 +62,6 @@ export const PRECOMPUTE_BATCH = 16;
 export function precomputeWgsl(wg: number, cfg: FieldConfig = DEFAULT_FIELD_CONFIG, g: GroupName = 'g1'): string {
   const T = types(g);
   const f = g === 'g1' ? 'fq' : 'fq2';
-  const F = g === 'g1' ? 'BigInt' : 'Fq2';
   // a coordinate field element in `zs`: 8 words (Fq) or 16 (Fq2: c0 then c1)
   const zsIo =
     g === 'g1'
