@@ -54,6 +54,7 @@ declare module 'wasmbuilder' {
     i32_or(a: Code, b: Code): Code;
     i32_shl(a: Code, b: Code): Code;
     i32_shr_u(a: Code, b: Code): Code;
+    i32_shr_s(a: Code, b: Code): Code;
     i32_eqz(a: Code): Code;
   }
   export class FunctionBuilder {
