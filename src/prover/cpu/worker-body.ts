@@ -240,24 +240,30 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
       const sh = bit & 31;
       const mask = (1 << c) - 1;
       const bias = w < W - 1 ? half : 0;
+      // branch-free where the data decides (a uniform scalar's digit has a random sign): digits
+      // and their counts in one pass, then every point to its bucket's run, the zero digits' to a
+      // run after the others (never read)
+      const k = K;
+      cnt.fill(0, 0, k);
+      const neg = t.neg;
       for (let i = 0, o = word; i < n; i++, o += 9) {
         let raw = sw[o]! >>> sh;
         if (sh + c > 32) raw |= sw[o + 1]! << (32 - sh);
         const d = (raw & mask) - bias;
-        digit[i] = t.neg[i] ? -d : d;
+        const s = -neg[i]!;
+        const v = (d ^ s) - s;
+        digit[i] = v;
+        cnt[(v ^ (v >> 31)) - (v >> 31)]!++;
       }
-      const k = K;
-      cnt.fill(0, 0, k);
-      for (let i = 0; i < n; i++) cnt[Math.abs(digit[i]!)]!++;
       let pos = 0;
       for (let b = 1; b < k; b++) {
         off[b] = pos;
         pos += cnt[b]!;
       }
+      off[0] = pos;
       for (let i = 0; i < n; i++) {
         const d = digit[i]!;
-        if (d > 0) idx[off[d]!++] = i;
-        else if (d < 0) idx[off[-d]!++] = (i | 0x80000000) >>> 0;
+        idx[off[(d ^ (d >> 31)) - (d >> 31)]!++] = (i | (d & 0x80000000)) >>> 0;
       }
       for (let b = 1; b < k; b++) off[b] = off[b]! - cnt[b]!;
       gather(IDX, pos, BASES, SORTED);
