@@ -102,7 +102,7 @@ template IsEqual() {
     signal inv;
     var d = a - b;
     inv <-- d != 0 ? 1 / d : 0;
-    out <== 1 - d * inv;
+    out <== 1 - inv * d; // inv in A (src/compiler/gadgets.ts nonZero says why)
     d * out === 0;
 }
 
@@ -201,7 +201,7 @@ template DivConst(D, m, b, mode, rem) {
         signal nz;
         signal t;
         inv <-- lcr != 0 ? 1 / lcr : 0;
-        nz <== lcr * inv;
+        nz <== inv * lcr;
         lcr * (1 - nz) === 0;
         if (fix == 1) {
             t <== (1 - u[b]) * nz;
@@ -375,7 +375,7 @@ template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
     signal inv;
     signal nz;
     inv <-- high != 0 ? 1 / high : 0;
-    nz <== high * inv;
+    nz <== inv * high;
     high * (1 - nz) === 0;
     signal above;
     above <== nz * bits[W];

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/api.js';
-import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
+import { BN254_R, checkConstraints, readR1cs } from '../src/circom/r1cs.js';
 import { circuitWitness, writeCircuit } from '../src/compiler/circuit.js';
 import { ZkonnxError } from '../src/errors.js';
 import type { QuantGraph, ValueInfo } from '../src/ir/graph.js';
@@ -79,6 +79,11 @@ async function pipeline(name: string, spec: ModelSpec, samples: number[][]): Pro
     const w = await circuitWitness(qg, vis, {}, { qin }, r1csPath, q);
     const res = await checkConstraints(r1cs, w);
     expect(res.ok, res.ok ? '' : res.message).toBe(true);
+    // the corrections' and Equal's inverses, the only full-size values here, stay out of B: a wire
+    // in some B is a point of the proof's G2 MSM, where one full-size scalar costs every window
+    const inB = new Set(r1cs.constraints.flatMap((c) => [...c.b.keys()]));
+    const large = [...inB].filter((wire) => { const v = w[wire]!; return (v > BN254_R / 2n ? BN254_R - v : v) >= 1n << 64n; });
+    expect(large, `${name}: wires in B with full-size values`).toEqual([]);
   }
   // each round element costs what DivConst's doc says (split.ts's estimate), and one more where
   // its operand is no plain value (the −x of Mod by a negative divisor: `in <== −x` stays)

@@ -145,7 +145,7 @@ export function isEqual(parent: Component, name: string, a: In, b: In): number {
   const d = sys.sig(ia).minus(sys.sig(ib));
   sys.set(inv, () => (d.v !== 0n ? inverse(d.v) : 0n));
   sys.set(out, () => (d.v === 0n ? 1n : 0n));
-  sys.product(d, sys.sig(inv), sys.k(1n).minus(sys.sig(out)));
+  sys.product(sys.sig(inv), d, sys.k(1n).minus(sys.sig(out))); // inv in A: see nonZero
   sys.product(d, sys.sig(out), sys.lin());
   return out;
 }
@@ -361,11 +361,15 @@ export function clampedPoly(parent: Component, name: string, p: PolyParams & { W
   return polyOver(c, p, t, (j) => sys.sig(sb + j), arrays, out);
 }
 
-/** nz = [x ≠ 0], forced by nz = x·inv and x·(1 − nz) = 0 (inv the prover's hint). */
+/**
+ * nz = [x ≠ 0], forced by nz = inv·x and x·(1 − nz) = 0 (inv the prover's hint). inv, a full-size
+ * field element where every other value is small, goes in A: a wire that appears in some B is a
+ * point of the proof's G2 MSM too (B2), where a full-size scalar costs every window at G2's price.
+ */
 function nonZero(sys: System, x: Lin, inv: number, nz: number): void {
   sys.set(inv, () => (mod(x.v) !== 0n ? inverse(x.v) : 0n));
   sys.set(nz, () => (mod(x.v) !== 0n ? 1n : 0n)); // x·inv, reduced
-  sys.product(x, sys.sig(inv), sys.sig(nz));
+  sys.product(sys.sig(inv), x, sys.sig(nz));
   sys.product(x, sys.k(1n).minus(sys.sig(nz)), sys.lin());
 }
 
