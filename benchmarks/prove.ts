@@ -22,13 +22,18 @@
 //                                 [--gpu-pre T]            (a column webgpu+pre: the same backend with T precomputed copies of
 //                                                           the bases (pre=T), for MSMs over kept bases and prepared keys,
 //                                                           where copies are made once; its one-shot proofs would be webgpu's)
+//                                 [--models DIR,…]         (proofs on compiled models too: a build folder's circuit_final.zkey and the
+//                                                           witness of its first proof under proofs/ (run `zkonnx prove -b DIR` once):
+//                                                           a quantized model's witness is mostly 0s, 1s and small values, not the
+//                                                           chain's uniform ones)
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BN254_R } from '../src/circom/r1cs.js';
 import { writeWtns } from '../src/circom/witness.js';
 import { cacheDir } from '../src/paths.js';
+import { readSettings } from '../src/settings.js';
 import type { BackendName, ProverBackend } from '../src/prover/backend.js';
 import type { BasesKeeper } from '../src/prover/groth16.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
@@ -157,21 +162,35 @@ async function chainKeys(power: number): Promise<Keys> {
   return keys;
 }
 
+/** A compiled model's key and the witness of its first proof (`zkonnx prove -b dir` writes one). */
+async function modelKeys(dir: string): Promise<Keys & { power: number }> {
+  const zkey = join(dir, 'circuit_final.zkey');
+  const proofs = join(dir, 'proofs');
+  const name = existsSync(proofs) ? readdirSync(proofs).sort().find((p) => existsSync(join(proofs, p, 'witness.wtns'))) : undefined;
+  if (!existsSync(zkey) || !name) throw new Error(`--models ${dir}: needs circuit_final.zkey and a proof's witness.wtns under proofs/ (zkonnx compile, setup and prove -b ${dir})`);
+  const opened = await openZkey(zkey);
+  await opened.close();
+  return { zkey, wtns: join(proofs, name, 'witness.wtns'), vkey: join(dir, 'verification_key.json'), constraints: readSettings(dir).circuit.constraints, power: opened.zkey.header.power };
+}
+
 interface ProofRow {
   power: number;
+  /** a compiled model's name (--models); else the chain circuit of 2^power */
+  model?: string;
   constraints: number;
   snarkjsS: number;
   /** `prepared`: best proof time with the key read, parsed (and uploaded) once beforehand (createProverFromKey) */
   backends: Record<string, { s?: number; ratio?: number; unavailable?: string; stages?: Record<string, number>; prepared?: number; gpuPeakBytes?: number; gpuPlanBytes?: number }>;
 }
 
-async function benchProof(power: number, loaded: Loaded[], runs: number): Promise<ProofRow> {
-  const k = await chainKeys(power);
+async function benchProof(power: number, loaded: Loaded[], runs: number, model?: string): Promise<ProofRow> {
+  const k = model ? await modelKeys(model) : await chainKeys(power);
+  if (model) power = (k as Keys & { power: number }).power;
   const vkey = JSON.parse(readFileSync(k.vkey, 'utf8'));
   const check = async (who: string, r: { proof: unknown; publicSignals: string[] }) => {
     if (!(await snarkjs.groth16.verify(vkey, r.publicSignals, r.proof as never))) throw new Error(`${who} proof at 2^${power} does not verify`);
   };
-  const row: ProofRow = { power, constraints: k.constraints, snarkjsS: Infinity, backends: {} };
+  const row: ProofRow = { power, ...(model ? { model: basename(resolve(model)) } : {}), constraints: k.constraints, snarkjsS: Infinity, backends: {} };
   // the key's sizes, for the GPU memory plan (its header: the bulk is not waited for)
   const opened = await openZkey(k.zkey);
   await opened.close();
@@ -228,6 +247,7 @@ async function benchProof(power: number, loaded: Loaded[], runs: number): Promis
 
 const msmPowers = list('--msm', [12, 13, 14, 15, 16, 17, 18]);
 const proofPowers = list('--proofs', [12, 13, 14, 15, 16]);
+const models = names('--models', []);
 const g2Powers = list('--g2-msm', []);
 const backendNames = names('--backends', ['wasm', 'webgpu']);
 const runs = list('--runs', [3])[0]!;
@@ -292,13 +312,14 @@ const render = () => {
     rows.map((r) => [`2^${r.power}`, r.snarkjsMs.toFixed(1), ...backendNames.flatMap((n) => cell(r.backends[n], 'ms'))]),
   );
   const proofHeader = ['proof', 'constraints', 'snarkjs s', ...backendNames.flatMap((n) => [`${n} s`, `${n}/snarkjs`])];
-  const proofBody = proofRows.map((r) => [`2^${r.power}`, String(r.constraints), r.snarkjsS.toFixed(3), ...backendNames.flatMap((n) => cell(r.backends[n], 's'))]);
+  const proofLabel = (r: ProofRow) => (r.model ? `${r.model} (2^${r.power})` : `2^${r.power}`);
+  const proofBody = proofRows.map((r) => [proofLabel(r), String(r.constraints), r.snarkjsS.toFixed(3), ...backendNames.flatMap((n) => cell(r.backends[n], 's'))]);
   // where the time of each backend's best proof went (the MSMs overlap the quotient: no sum)
   const stageHeader = ['proof', 'backend', 'read s', 'A/B/C s', 'quotient s', 'MSMs s', 'total s', ...(withPrepared ? ['prepared s', 'prepared/snarkjs'] : [])];
   const stageBody = proofRows.flatMap((r) => backendNames.filter((n) => r.backends[n]?.stages || r.backends[n]?.prepared).map((n) => {
     const b = r.backends[n]!;
     const st = b.stages;
-    return [`2^${r.power}`, n, ...[st?.['read'], st?.['abc'], st?.['quotient'], st?.['msm'], st?.['total']].map((x) => (st ? (x ?? 0).toFixed(3) : '—')),
+    return [proofLabel(r), n, ...[st?.['read'], st?.['abc'], st?.['quotient'], st?.['msm'], st?.['total']].map((x) => (st ? (x ?? 0).toFixed(3) : '—')),
       ...(withPrepared ? [b.prepared?.toFixed(3) ?? '', b.prepared ? (b.prepared / r.snarkjsS).toFixed(3) : ''] : [])];
   }));
   // where a GPU MSM's time goes: one profiled run per size (each stage waited for: their sum
@@ -312,11 +333,11 @@ const render = () => {
   const mib = (x: number) => (x / 2 ** 20).toFixed(1);
   const memBody = proofRows.flatMap((r) => backendNames.filter((n) => r.backends[n]?.gpuPeakBytes !== undefined).map((n) => {
     const b = r.backends[n]!;
-    return [`2^${r.power}`, n, mib(b.gpuPeakBytes!), mib(b.gpuPlanBytes!), (b.gpuPeakBytes! / b.gpuPlanBytes!).toFixed(2)];
+    return [proofLabel(r), n, mib(b.gpuPeakBytes!), mib(b.gpuPlanBytes!), (b.gpuPeakBytes! / b.gpuPlanBytes!).toFixed(2)];
   }));
   const memTable = memBody.length ? `\n\n${table(['proof', 'backend', 'GPU peak MiB', 'planned MiB', 'peak/planned'], memBody)}` : '';
   return `machine: ${host}\nbackends: ${loaded.map((l) => (l.backend ? l.backend.description : `${l.name} unavailable`)).join('; ')}; best of ${msmRuns} (MSM) and ${runs} (proofs)\n\n`
-    + `${msmTable('G1', msmRows)}${stageTable('G1', msmRows)}\n\n${table(proofHeader, proofBody)}`
+    + (msmRows.length ? `${msmTable('G1', msmRows)}${stageTable('G1', msmRows)}\n\n` : '') + table(proofHeader, proofBody)
     + (stageBody.length ? `\n\n${table(stageHeader, stageBody)}` : '')
     + memTable
     + (g2Rows.length ? `\n\n${msmTable('G2', g2Rows)}${stageTable('G2', g2Rows)}` : '')
@@ -347,17 +368,26 @@ for (const p of proofPowers) {
   console.error(`proof 2^${p} done`);
   save();
 }
+for (const dir of models) {
+  if (!inBudget(`proof ${dir}`)) continue;
+  proofRows.push(await benchProof(0, loaded, runs, dir));
+  console.error(`proof ${dir} done`);
+  save();
+}
 for (const p of g2Powers) {
   if (!inBudget(`G2 msm 2^${p}`)) continue;
   g2Rows.push(await benchMsm(curve, 'G2', p, loaded, msmRuns));
   console.error(`G2 msm 2^${p} done`);
   save();
 }
-const bars = <R extends { power: number }>(rows: R[], base: (r: R) => number, of: (r: R, n: string) => number | undefined) =>
-  rows.flatMap((r) => [{ label: `2^${r.power} snarkjs`, value: base(r) }, ...backendNames.flatMap((n) => {
-    const v = of(r, n);
-    return v === undefined ? [] : [{ label: `2^${r.power} ${n}`, value: v }];
-  })]);
+const bars = <R extends { power: number; model?: string }>(rows: R[], base: (r: R) => number, of: (r: R, n: string) => number | undefined) =>
+  rows.flatMap((r) => {
+    const label = r.model ?? `2^${r.power}`;
+    return [{ label: `${label} snarkjs`, value: base(r) }, ...backendNames.flatMap((n) => {
+      const v = of(r, n);
+      return v === undefined ? [] : [{ label: `${label} ${n}`, value: v }];
+    })];
+  });
 if (msmRows.length) writeFileSync(join(out, `${outName}-msm.svg`), barChart('G1 MSM time', 'ms', bars(msmRows, (r) => r.snarkjsMs, (r, n) => r.backends[n]?.ms), { log: true }));
 if (proofRows.length) writeFileSync(join(out, `${outName}-proofs.svg`), barChart('Groth16 proof time', 's', bars(proofRows, (r) => r.snarkjsS, (r, n) => r.backends[n]?.s), { log: true }));
 save();
