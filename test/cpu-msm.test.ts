@@ -3,6 +3,9 @@
 // Groth16 witness has (zeros, ones, small negatives) and the ones batch-affine addition must not
 // get wrong (equal points, opposite points, points at infinity).
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BN254_R } from '../src/circom/r1cs.js';
 import { DIGIT_WORDS, addOffset, cpuMsm, forgetBases, keepBases, layoutEarly, prepare, windowBits, windowCount } from '../src/prover/cpu/msm.js';
@@ -12,7 +15,7 @@ import { BATCH } from '../src/prover/cpu/wasm-curve.js';
 import { workerBody } from '../src/prover/cpu/worker-body.js';
 import { releaseCpuPool, releaseShared, sharedBytes } from '../src/prover/cpu/pool.js';
 import { fitsBits } from '../src/prover/groth16.js';
-import { HEAP_START, instantiate, msmModule } from '../src/prover/cpu/wasm-module.js';
+import { HEAP_START, buildMsmWasm, instantiate, moduleBytes, msmModule } from '../src/prover/cpu/wasm-module.js';
 import { bn128, type ProverCurve } from '../src/prover/curve.js';
 import { combTimes } from '../src/setup/fast/kernels.js';
 import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
@@ -401,5 +404,30 @@ describe('CPU MSM against ffjavascript', async () => {
     expect(fitsBits(scalarBytes([5n, 1n << 128n]), 128)).toBe(false);
     expect(fitsBits(scalarBytes([-(1n << 128n)]), 128)).toBe(false);
     expect(windowBits(1 << 20, 254)).toBeGreaterThanOrEqual(12);
+  });
+});
+
+describe('the module\'s bytes in the cache folder', () => {
+  it('are written once, read back by the next process, and built again where the file is not a valid module', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkonnx-wasm-cache-'));
+    const before = process.env.ZKONNX_CACHE;
+    process.env.ZKONNX_CACHE = dir;
+    try {
+      const built = buildMsmWasm();
+      expect(Buffer.from(await moduleBytes()).equals(Buffer.from(built))).toBe(true);
+      const files = readdirSync(join(dir, 'wasm'));
+      expect(files).toHaveLength(1); // no temporary file left
+      const file = join(dir, 'wasm', files[0]!);
+      expect(readFileSync(file).equals(Buffer.from(built))).toBe(true);
+      expect(Buffer.from(await moduleBytes()).equals(Buffer.from(built))).toBe(true);
+      // a damaged file (truncated, say) is not used: the module is built, and the file mended
+      writeFileSync(file, built.subarray(0, 1000));
+      expect(Buffer.from(await moduleBytes()).equals(Buffer.from(built))).toBe(true);
+      expect(readFileSync(file).equals(Buffer.from(built))).toBe(true);
+    } finally {
+      if (before === undefined) delete process.env.ZKONNX_CACHE;
+      else process.env.ZKONNX_CACHE = before;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,6 @@
 import { Option } from 'commander';
 import { ZkonnxError } from '../errors.js';
 import { defaultBuildDir } from '../paths.js';
-import { releaseCurves } from '../snark.js';
 import { cliProgress } from './progress.js';
 
 export type Common = { json?: boolean; build?: string };
@@ -26,7 +25,8 @@ export async function run<T>(opts: Common, body: (progress: ReturnType<typeof cl
     process.stderr.write(`error${e instanceof ZkonnxError ? ` [${e.code}]` : ''}: ${e instanceof ZkonnxError ? e.describe() : (e as Error)?.stack ?? String(e)}\n`);
     code = 1;
   }
-  await releaseCurves();
+  // exit ends the threads (ours and ffjavascript's) as it is: releaseCurves would first wait out
+  // ffjavascript's 200 ms terminate, on every command
   process.exit(code);
 }
 

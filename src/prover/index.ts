@@ -37,6 +37,8 @@ export interface LoadBackendOptions {
   allowSoftware?: boolean;
   /** webgpu: the MSM's speed parameters (WebGpuBackendOptions.msm). */
   msm?: MsmTuning;
+  /** webgpu: where the G2 MSM runs (WebGpuBackendOptions.g2). */
+  g2?: 'gpu' | 'cpu';
 }
 
 /**

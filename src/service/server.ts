@@ -16,6 +16,9 @@ import {
   type JobProgress, type ProofJobData, type ProofJobReturn, type ProofResult,
 } from './common.js';
 import { ModelRegistry, RequestError, validateRequest } from './models.js';
+import { DEFAULT_RATE } from './defaults.js';
+
+export { DEFAULT_RATE };
 
 export interface ServerOptions {
   redis: string;
@@ -53,7 +56,6 @@ const STATES: Record<string, ProofStatus['status']> = {
 };
 const WAITING = new Set(['waiting', 'delayed', 'prioritized', 'paused']);
 
-export const DEFAULT_RATE = '60/min';
 
 /**
  * A job's status. `state` must be read before the job itself: a job read first and completed

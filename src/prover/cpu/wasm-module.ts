@@ -1,7 +1,7 @@
 // The CPU prover's WebAssembly module: Fq, Fq2, G1, G2 for the MSMs (wasm-field.ts, wasm-curve.ts)
 // and their scalars' preparation (wasm-scalars.ts), Fr and its NTTs for the quotient
-// (wasm-ntt.ts), the QAP's A/B/C (wasm-qap.ts), built once per process with wasmbuilder (a few
-// milliseconds) and compiled once; workers get the compiled WebAssembly.Module in a message and
+// (wasm-ntt.ts), the QAP's A/B/C (wasm-qap.ts), built with wasmbuilder (in Node once per version
+// of its code: moduleBytes) and compiled once per process; workers get the compiled WebAssembly.Module in a message and
 // instantiate it on a memory of their own (and msm.ts one small instance, for the scalars).
 import { ModuleBuilder } from 'wasmbuilder';
 import { ZkonnxError } from '../../errors.js';
@@ -98,10 +98,54 @@ export function hasWasmSimd(probe: Uint8Array = SIMD_PROBE): boolean {
   return WebAssembly.validate(probe as BufferSource);
 }
 
-/** The compiled module, built on first use. */
+/** The files whose code makes the module (this folder's wasm-*): their hash names its cached bytes. */
+const GENERATOR = ['wasm-module', 'wasm-field', 'wasm-curve', 'wasm-ntt', 'wasm-qap', 'wasm-batch4', 'wasm-scalars', 'wasm-simd'];
+
+/**
+ * The module's bytes. In Node they are kept in the cache folder (cacheDir()/wasm), named by a hash
+ * of the code that makes them (GENERATOR and wasmbuilder's version): building takes 0.1–0.2 s of
+ * the main thread at every process start, a `zkonnx prove` of a small model ~15% of its time. A
+ * file is written whole (renamed into place) and checked with WebAssembly.validate when read;
+ * anything unexpected builds the module as in a page.
+ */
+export async function moduleBytes(): Promise<Uint8Array> {
+  if (typeof process === 'undefined' || !process.versions?.node) return buildMsmWasm();
+  try {
+    const [fs, { createHash }, path, { fileURLToPath }, { createRequire }, { cacheDir }] = await Promise.all([
+      import('node:fs'), import('node:crypto'), import('node:path'), import('node:url'), import('node:module'), import('../../paths.js'),
+    ]);
+    const self = fileURLToPath(import.meta.url);
+    const ext = path.extname(self); // .js (dist) or .ts (tests run the sources)
+    const h = createHash('sha256');
+    for (const f of GENERATOR) h.update(fs.readFileSync(path.join(path.dirname(self), f + ext)));
+    // wasmbuilder's package.json (not in its exports): up from its entry point
+    for (let d = path.dirname(createRequire(import.meta.url).resolve('wasmbuilder')); ; d = path.dirname(d)) {
+      const pkg = path.join(d, 'package.json');
+      if (fs.existsSync(pkg)) { h.update(fs.readFileSync(pkg)); break; }
+      if (path.dirname(d) === d) throw new Error('wasmbuilder has no package.json');
+    }
+    const file = path.join(cacheDir(), 'wasm', `prover-${h.digest('hex').slice(0, 24)}.wasm`);
+    if (fs.existsSync(file)) {
+      const bytes = new Uint8Array(fs.readFileSync(file));
+      if (WebAssembly.validate(bytes as BufferSource)) return bytes;
+    }
+    const bytes = buildMsmWasm();
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, bytes);
+      fs.renameSync(tmp, file);
+    } catch { /* a read-only cache: built again next time */ }
+    return bytes;
+  } catch {
+    return buildMsmWasm();
+  }
+}
+
+/** The compiled module, built on first use (or read from the cache folder: moduleBytes). */
 export function msmModule(): Promise<WebAssembly.Module> {
   compiled ??= hasWasmSimd()
-    ? WebAssembly.compile(buildMsmWasm() as BufferSource)
+    ? moduleBytes().then((bytes) => WebAssembly.compile(bytes as BufferSource))
     : Promise.reject(new ZkonnxError('PROVER_FAILED', 'the wasm prover needs WebAssembly SIMD, which this runtime does not have', {
       hint: 'use Node 16.4 or later, or a browser from 2021 on (Chrome 91, Firefox 89; Safari 16.4)',
     }));
