@@ -69,6 +69,11 @@ function tensorOf(v: ValueInfo, given: ArrayLike<number> | readonly string[]): o
   }
 }
 
+/** Makes (and keeps) the session for `modelPath` ahead of runReference. */
+export async function warmReference(modelPath: string): Promise<void> {
+  await session(modelPath);
+}
+
 /** Runs the model on one sample (flat float inputs in graph-input order; strings for a string input). */
 export async function runReference(modelPath: string, inputs: ValueInfo[], sample: readonly (ArrayLike<number> | readonly string[])[], outputs: ValueInfo[], fixed: readonly FixedInput[] = []): Promise<Float64Array[]> {
   const s = await session(modelPath);

@@ -1,0 +1,61 @@
+// The float reference on a thread of its own (src/quantize/reference-thread.ts), as `prove` starts
+// it: the values are runReference's to the bit; the built module (dist, what the CLI runs) answers
+// on its thread; a model onnxruntime-web cannot run fails with runReference's own error.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ValueInfo } from '../src/ir/graph.js';
+import { readOnnx } from '../src/onnx/decode.js';
+import { inferAndFold } from '../src/onnx/fold.js';
+import { buildModel } from '../src/onnx/write.js';
+import { runReference } from '../src/quantize/reference.js';
+import * as fromSources from '../src/quantize/reference-thread.js';
+
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-refthread-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const built = join(__dirname, '..', 'dist', 'src', 'quantize', 'reference-thread.js');
+
+function model(): { path: string; inputs: ValueInfo[]; outputs: ValueInfo[] } {
+  const path = join(work, 'gemm.onnx');
+  writeFileSync(path, buildModel({
+    graphName: 'gemm', inputs: [{ name: 'x', shape: [1, 3] }], outputs: [{ name: 'y', shape: [1, 2] }],
+    initializers: [{ name: 'w', dims: [3, 2], data: Float32Array.from([0.5, -1.25, 2, 0.75, -0.5, 1]) }],
+    nodes: [{ name: '/m', op: 'MatMul', inputs: ['x', 'w'], outputs: ['t'] }, { name: '/r', op: 'Relu', inputs: ['t'], outputs: ['y'] }],
+  }));
+  const g = inferAndFold(readOnnx(path));
+  return { path, inputs: g.inputs as ValueInfo[], outputs: g.outputs as ValueInfo[] };
+}
+
+describe('the float reference on its own thread', () => {
+  const m = model();
+  const sample = [Float64Array.from([0.25, -1.5, 3])];
+
+  it('gives runReference\'s values, from the sources (where the thread may not start) and from the built module (on its thread)', async () => {
+    const want = await runReference(m.path, m.inputs, sample, m.outputs);
+    const t = fromSources.referenceThread(m.path);
+    expect(await t.run(m.inputs, sample, m.outputs)).toEqual(want);
+    t.close();
+    expect(existsSync(built), 'dist is built (npm test builds first)').toBe(true);
+    const dist = (await import(built)) as typeof fromSources;
+    const d = dist.referenceThread(m.path);
+    expect(await d.run(m.inputs, sample, m.outputs)).toEqual(want);
+    expect(d.onThread).toBe(true);
+    d.close();
+  });
+
+  it('a model onnxruntime-web cannot load fails with runReference\'s error, run on the caller\'s thread', async () => {
+    const bad = join(work, 'bad.onnx');
+    writeFileSync(bad, buildModel({
+      graphName: 'bad', inputs: [{ name: 'x', shape: [1, 3] }], outputs: [{ name: 'y', shape: [1, 3] }], initializers: [],
+      nodes: [{ name: '/n', op: 'NoSuchOp', inputs: ['x'], outputs: ['y'] }],
+    }));
+    const want = await runReference(bad, m.inputs, sample, m.inputs).then(() => 'ran', (e: Error) => e.message);
+    expect(want).not.toBe('ran');
+    const dist = (await import(built)) as typeof fromSources;
+    const d = dist.referenceThread(bad);
+    await expect(d.run(m.inputs, sample, m.inputs)).rejects.toThrow(want);
+    expect(d.onThread).toBe(false);
+    d.close();
+  });
+});
