@@ -29,7 +29,7 @@ import { dequantize, execQuant, quantizeInputs } from './qexec/exec.js';
 import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
-import { referenceThread } from './quantize/reference-thread.js';
+import { referenceRun, startReference } from './quantize/reference-thread.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
 import { checkKeysAsync, checkVkey, recordKeys, sha256File } from './setup/keys.js';
 import { snarkjs, snarkLogger, type SnarkLogger } from './snark.js';
@@ -559,11 +559,8 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   // the float model these integers stand for (the compiled one, or the one whose weights were
   // used): onnxruntime-web runs it on a thread of its own, started first, beside everything below
   const refModel = opts.weights ? resolve(opts.weights) : existsSync(settings.model.path) && sha256File(settings.model.path) === settings.model.sha256 ? settings.model.path : undefined;
-  const refThread = refModel ? referenceThread(refModel) : undefined;
-  const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu }).catch((e: unknown) => {
-    refThread?.close();
-    throw e;
-  }); // an unavailable backend fails before any work
+  if (refModel) startReference(refModel);
+  const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu }); // an unavailable backend fails before any work
 
   // proofs/<name> is replaced only by a complete, verified proof: written into a staging folder
   // beside it and renamed into place; one writer per name at a time (a lock file)
@@ -584,8 +581,8 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     key = openZkey(zkey);
     key.catch(() => {}); // a bad key fails the proof below
     const w = await writeWitness(opts, paths, settings, r1cs, proofFileIn(stage, 'witness'));
-    const refRun = refThread?.run(w.refInputs, w.sample, w.refOutputs, fixedOf(settings));
-    refRun?.catch(() => {}); // awaited after the proof
+    const refRun = refModel ? referenceRun(refModel, w.refInputs, w.sample, w.refOutputs, fixedOf(settings)) : undefined;
+    refRun?.values.catch(() => {}); // awaited after the proof
     const { expected, outputs, salts } = w;
     const t1 = performance.now();
     progress?.step?.(`prove (${prover.name})`);
@@ -617,7 +614,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
 
     let reference: ProveResult['reference'];
     if (refRun) {
-      const ref = await refRun;
+      const ref = await refRun.values;
       let maxAbsError = 0;
       let top = 0;
       ref.forEach((r, i) => r.forEach((x, j) => { top = Math.max(top, Math.abs(x)); maxAbsError = Math.max(maxAbsError, Math.abs(x - outputs[i]!.values[j]!)); }));
@@ -632,7 +629,6 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     swapInto(stage, dir);
     return { proof, publicSignals, outputs, proofDir: dir, backend: prover.description, reference, ...(salts ? { salts } : {}), seconds: { witness: w.seconds, prove: (t2 - t1) / 1000 } };
   } finally {
-    refThread?.close();
     await key?.then((o) => o.close(), () => {});
     rmSync(stage, { recursive: true, force: true });
     release();

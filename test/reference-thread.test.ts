@@ -31,20 +31,20 @@ describe('the float reference on its own thread', () => {
   const m = model();
   const sample = [Float64Array.from([0.25, -1.5, 3])];
 
-  it('gives runReference\'s values, from the sources (where the thread may not start) and from the built module (on its thread)', async () => {
+  it('gives runReference\'s values, from the sources (where the thread may not start) and from the built module (on its thread, twice: its session kept)', async () => {
     const want = await runReference(m.path, m.inputs, sample, m.outputs);
-    const t = fromSources.referenceThread(m.path);
-    expect(await t.run(m.inputs, sample, m.outputs)).toEqual(want);
-    t.close();
+    expect(await fromSources.referenceRun(m.path, m.inputs, sample, m.outputs).values).toEqual(want);
     expect(existsSync(built), 'dist is built (npm test builds first)').toBe(true);
     const dist = (await import(built)) as typeof fromSources;
-    const d = dist.referenceThread(m.path);
-    expect(await d.run(m.inputs, sample, m.outputs)).toEqual(want);
-    expect(d.onThread).toBe(true);
-    d.close();
+    dist.startReference(m.path);
+    for (const x of [sample, [Float64Array.from([-2, 0.5, 1])]]) {
+      const r = dist.referenceRun(m.path, m.inputs, x, m.outputs);
+      expect(await r.values).toEqual(await runReference(m.path, m.inputs, x, m.outputs));
+      expect(r.onThread).toBe(true);
+    }
   });
 
-  it('a model onnxruntime-web cannot load fails with runReference\'s error, run on the caller\'s thread', async () => {
+  it('a model onnxruntime-web cannot load fails with runReference\'s error, run on the caller\'s thread; the next model gets a thread again', async () => {
     const bad = join(work, 'bad.onnx');
     writeFileSync(bad, buildModel({
       graphName: 'bad', inputs: [{ name: 'x', shape: [1, 3] }], outputs: [{ name: 'y', shape: [1, 3] }], initializers: [],
@@ -53,9 +53,11 @@ describe('the float reference on its own thread', () => {
     const want = await runReference(bad, m.inputs, sample, m.inputs).then(() => 'ran', (e: Error) => e.message);
     expect(want).not.toBe('ran');
     const dist = (await import(built)) as typeof fromSources;
-    const d = dist.referenceThread(bad);
-    await expect(d.run(m.inputs, sample, m.inputs)).rejects.toThrow(want);
-    expect(d.onThread).toBe(false);
-    d.close();
+    const r = dist.referenceRun(bad, m.inputs, sample, m.inputs);
+    await expect(r.values).rejects.toThrow(want);
+    expect(r.onThread).toBe(false);
+    const ok = dist.referenceRun(m.path, m.inputs, sample, m.outputs);
+    expect(await ok.values).toEqual(await runReference(m.path, m.inputs, sample, m.outputs));
+    expect(ok.onThread).toBe(true);
   });
 });

@@ -1,69 +1,86 @@
 // The float reference (reference.ts) on a worker thread of its own, for `prove`: started with the
 // proof, onnxruntime-web's start (its WebAssembly and the session, ~0.25 s of CPU) and its run
 // overlap the witness and the proof instead of following them (a small model's `zkonnx prove`
-// spent a quarter of its time there). The thread is this same module, run by Node from the built
-// .js; where it cannot start (the sources run untranspiled, as in the tests) or reports anything
-// but values, runReference runs on the calling thread as before, so a failing model fails there,
-// with its own error.
+// spent a quarter of its time there). One thread a process, kept for the model it last ran (its
+// session stays warm for the next proof of that model) and never keeping the process alive. The
+// thread is this same module, run by Node from the built .js; where it cannot start (the sources
+// run untranspiled, as in the tests) or reports anything but values, runReference runs on the
+// calling thread as before, so a failing model fails there, with its own error.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { FixedInput, ValueInfo } from '../ir/graph.js';
 import { runReference, warmReference } from './reference.js';
 
 type Sample = readonly (ArrayLike<number> | readonly string[])[];
-interface Job { inputs: ValueInfo[]; sample: Sample; outputs: ValueInfo[]; fixed: readonly FixedInput[] }
+interface Job { id: number; inputs: ValueInfo[]; sample: Sample; outputs: ValueInfo[]; fixed: readonly FixedInput[] }
+type Reply = { id: number; values?: Float64Array[] };
 
-export interface ReferenceThread {
-  /** runReference(model, …) on the thread (the one call it takes) */
-  run(inputs: ValueInfo[], sample: Sample, outputs: ValueInfo[], fixed?: readonly FixedInput[]): Promise<Float64Array[]>;
-  /** ends the thread (it never keeps the process alive) */
-  close(): void;
-  /** after run: whether the thread answered (else runReference ran on the caller's thread) */
+export interface ReferenceRun {
+  /** runReference(model, …)'s values */
+  values: Promise<Float64Array[]>;
+  /** once values has settled: whether the thread answered (else runReference ran on the caller's thread) */
   readonly onThread: boolean;
 }
 
-/** Starts the thread and its session for `modelPath` now; the inputs come with run(). */
-export function referenceThread(modelPath: string): ReferenceThread {
-  let worker: Worker | undefined;
-  let failed = false;
-  try {
-    worker = new Worker(new URL(import.meta.url), { workerData: { referenceModel: modelPath } });
-    worker.unref();
-    worker.on('error', () => { failed = true; });
-  } catch {
-    failed = true;
-  }
-  let onThread = false;
-  const here = (job: Job) => runReference(modelPath, job.inputs, job.sample, job.outputs, job.fixed);
-  return {
-    get onThread() { return onThread; },
-    run(inputs, sample, outputs, fixed = []) {
-      const job: Job = { inputs, sample, outputs, fixed };
-      if (!worker || failed) return here(job);
-      const w = worker;
-      return new Promise<Float64Array[] | undefined>((resolve) => {
-        w.once('message', (m: { values?: Float64Array[] }) => resolve(m.values));
-        w.once('error', () => resolve(undefined));
-        w.once('exit', () => resolve(undefined));
-        w.postMessage(job);
-      }).then((values) => {
-        onThread = values !== undefined;
-        return values ?? here(job);
-      });
-    },
-    close() {
-      void worker?.terminate();
-    },
+/** The process's thread: its model, and the runs waiting for it (answered with undefined if it dies). */
+let current: { model: string; worker?: Worker; dead: boolean; waiting: Map<number, (v?: Float64Array[]) => void> } | undefined;
+let nextId = 0;
+
+/** Starts the thread and its session for `modelPath` (or keeps the one running it) now; the inputs come with referenceRun. */
+export function startReference(modelPath: string): void {
+  if (current && current.model === modelPath && !current.dead) return;
+  if (current) void current.worker?.terminate();
+  const t: NonNullable<typeof current> = { model: modelPath, dead: false, waiting: new Map() };
+  current = t;
+  const die = () => {
+    t.dead = true;
+    for (const answer of t.waiting.values()) answer(undefined);
+    t.waiting.clear();
   };
+  try {
+    const w = new Worker(new URL(import.meta.url), { workerData: { referenceModel: modelPath } });
+    t.worker = w;
+    w.unref();
+    w.on('message', (m: Reply) => {
+      t.waiting.get(m.id)?.(m.values);
+      t.waiting.delete(m.id);
+    });
+    w.on('error', die);
+    w.on('exit', die);
+  } catch {
+    die();
+  }
 }
 
-// The thread: the session is made at once, the job answered with the values or { values: undefined }.
+/** runReference(modelPath, …) on the thread (started by startReference, or now). */
+export function referenceRun(modelPath: string, inputs: ValueInfo[], sample: Sample, outputs: ValueInfo[], fixed: readonly FixedInput[] = []): ReferenceRun {
+  startReference(modelPath);
+  const t = current!;
+  const here = () => runReference(modelPath, inputs, sample, outputs, fixed);
+  const run = { onThread: false, values: Promise.resolve([] as Float64Array[]) };
+  if (t.dead || !t.worker) {
+    run.values = here();
+    return run;
+  }
+  const id = nextId++;
+  const job: Job = { id, inputs, sample, outputs, fixed };
+  run.values = new Promise<Float64Array[] | undefined>((resolve) => {
+    t.waiting.set(id, resolve);
+    t.worker!.postMessage(job);
+  }).then((values) => {
+    run.onThread = values !== undefined;
+    return values ?? here();
+  });
+  return run;
+}
+
+// The thread: the session made at once, each job answered with its values or { values: undefined }.
 if (!isMainThread && parentPort && (workerData as { referenceModel?: string } | null)?.referenceModel) {
   const model = (workerData as { referenceModel: string }).referenceModel;
   const port = parentPort;
   const warm = warmReference(model).catch(() => {}); // a failure shows in the run, here or on the caller's thread
-  port.once('message', (job: Job) => {
+  port.on('message', (job: Job) => {
     void warm
       .then(() => runReference(model, job.inputs, job.sample, job.outputs, job.fixed))
-      .then((values) => port.postMessage({ values }, values.map((v) => v.buffer as ArrayBuffer)), () => port.postMessage({ values: undefined }));
+      .then((values) => port.postMessage({ id: job.id, values }, values.map((v) => v.buffer as ArrayBuffer)), () => port.postMessage({ id: job.id }));
   });
 }
