@@ -1,9 +1,13 @@
 // The float reference on a thread of its own (src/quantize/reference-thread.ts), as `prove` starts
 // it: the values are runReference's to the bit; the built module (dist, what the CLI runs) answers
-// on its thread; a model onnxruntime-web cannot run fails with runReference's own error.
+// on its thread, also to a process that has nothing else alive; a model onnxruntime-web cannot
+// run fails with runReference's own error.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ValueInfo } from '../src/ir/graph.js';
 import { readOnnx } from '../src/onnx/decode.js';
@@ -42,6 +46,17 @@ describe('the float reference on its own thread', () => {
       expect(await r.values).toEqual(await runReference(m.path, m.inputs, x, m.outputs));
       expect(r.onThread).toBe(true);
     }
+  });
+
+  it('a process with nothing else alive gets the thread\'s answer (node -e: the worker drops the parent\'s --input-type)', async () => {
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(built).href)});
+const r = m.referenceRun(${JSON.stringify(m.path)}, ${JSON.stringify(m.inputs)}, [[0.25, -1.5, 3]], ${JSON.stringify(m.outputs)});
+const v = await r.values;
+console.log(JSON.stringify({ values: v.map((x) => Array.from(x)), onThread: r.onThread }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
+    const got = JSON.parse(stdout) as { values: number[][]; onThread: boolean };
+    expect(got.onThread).toBe(true);
+    expect(got.values).toEqual((await runReference(m.path, m.inputs, sample, m.outputs)).map((x) => Array.from(x)));
   });
 
   it('a model onnxruntime-web cannot load fails with runReference\'s error, run on the caller\'s thread; the next model gets a thread again', async () => {

@@ -21,6 +21,12 @@ export interface ReferenceRun {
   readonly onThread: boolean;
 }
 
+/**
+ * Whether this module is a file of its own, which a worker can run: inside a bundle (the GPU
+ * pack's, a page's) import.meta.url is the bundle, whose top level is not this thread's.
+ */
+const standalone = /\/reference-thread\.js$/.test(import.meta.url);
+
 /** The process's thread: its model, and the runs waiting for it (answered with undefined if it dies). */
 let current: { model: string; worker?: Worker; dead: boolean; waiting: Map<number, (v?: Float64Array[]) => void> } | undefined;
 let nextId = 0;
@@ -36,13 +42,20 @@ export function startReference(modelPath: string): void {
     for (const answer of t.waiting.values()) answer(undefined);
     t.waiting.clear();
   };
+  if (!standalone) {
+    die();
+    return;
+  }
   try {
-    const w = new Worker(new URL(import.meta.url), { workerData: { referenceModel: modelPath } });
+    // the parent's flags, less --input-type (a worker given a file refuses it: `node --input-type=module -e`)
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const w = new Worker(new URL(import.meta.url), { workerData: { referenceModel: modelPath }, execArgv });
     t.worker = w;
-    w.unref();
+    w.unref(); // held (ref) only while a run waits for it: the caller may have nothing else alive
     w.on('message', (m: Reply) => {
       t.waiting.get(m.id)?.(m.values);
       t.waiting.delete(m.id);
+      if (t.waiting.size === 0) w.unref();
     });
     w.on('error', die);
     w.on('exit', die);
@@ -65,6 +78,7 @@ export function referenceRun(modelPath: string, inputs: ValueInfo[], sample: Sam
   const job: Job = { id, inputs, sample, outputs, fixed };
   run.values = new Promise<Float64Array[] | undefined>((resolve) => {
     t.waiting.set(id, resolve);
+    t.worker!.ref();
     t.worker!.postMessage(job);
   }).then((values) => {
     run.onThread = values !== undefined;
