@@ -130,12 +130,14 @@ export async function moduleBytes(): Promise<Uint8Array> {
       if (WebAssembly.validate(bytes as BufferSource)) return bytes;
     }
     const bytes = buildMsmWasm();
+    const tmp = `${file}.${process.pid}.tmp`;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, bytes);
       fs.renameSync(tmp, file);
-    } catch { /* a read-only cache: built again next time */ }
+    } catch {
+      fs.rmSync(tmp, { force: true }); // a read-only or full disk: built again next time, nothing half-written left
+    }
     return bytes;
   } catch {
     return buildMsmWasm();
