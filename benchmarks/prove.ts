@@ -163,14 +163,12 @@ async function chainKeys(power: number): Promise<Keys> {
 }
 
 /** A compiled model's key and the witness of its first proof (`zkonnx prove -b dir` writes one). */
-async function modelKeys(dir: string): Promise<Keys & { power: number }> {
+async function modelKeys(dir: string): Promise<Keys> {
   const zkey = join(dir, 'circuit_final.zkey');
   const proofs = join(dir, 'proofs');
   const name = existsSync(proofs) ? readdirSync(proofs).sort().find((p) => existsSync(join(proofs, p, 'witness.wtns'))) : undefined;
   if (!existsSync(zkey) || !name) throw new Error(`--models ${dir}: needs circuit_final.zkey and a proof's witness.wtns under proofs/ (zkonnx compile, setup and prove -b ${dir})`);
-  const opened = await openZkey(zkey);
-  await opened.close();
-  return { zkey, wtns: join(proofs, name, 'witness.wtns'), vkey: join(dir, 'verification_key.json'), constraints: readSettings(dir).circuit.constraints, power: opened.zkey.header.power };
+  return { zkey, wtns: join(proofs, name, 'witness.wtns'), vkey: join(dir, 'verification_key.json'), constraints: readSettings(dir).circuit.constraints };
 }
 
 interface ProofRow {
@@ -185,17 +183,17 @@ interface ProofRow {
 
 async function benchProof(power: number, loaded: Loaded[], runs: number, model?: string): Promise<ProofRow> {
   const k = model ? await modelKeys(model) : await chainKeys(power);
-  if (model) power = (k as Keys & { power: number }).power;
+  // the key's sizes (its header: the bulk is not waited for), for the GPU memory plan, and a model's domain
+  const opened = await openZkey(k.zkey);
+  await opened.close();
+  const { nVars, nPublic } = opened.zkey.header;
+  const nCoef = opened.zkey.nCoef;
+  if (model) power = opened.zkey.header.power;
   const vkey = JSON.parse(readFileSync(k.vkey, 'utf8'));
   const check = async (who: string, r: { proof: unknown; publicSignals: string[] }) => {
     if (!(await snarkjs.groth16.verify(vkey, r.publicSignals, r.proof as never))) throw new Error(`${who} proof at 2^${power} does not verify`);
   };
   const row: ProofRow = { power, ...(model ? { model: basename(resolve(model)) } : {}), constraints: k.constraints, snarkjsS: Infinity, backends: {} };
-  // the key's sizes, for the GPU memory plan (its header: the bulk is not waited for)
-  const opened = await openZkey(k.zkey);
-  await opened.close();
-  const { nVars, nPublic } = opened.zkey.header;
-  const nCoef = opened.zkey.nCoef;
   for (const l of loaded) row.backends[l.name] = !l.backend ? { unavailable: l.reason } : l.keep ? {} : { s: Infinity };
   for (let run = 0; run < runs; run++) {
     let t0 = performance.now();

@@ -2,7 +2,8 @@
 // proof, onnxruntime-web's start (its WebAssembly and the session, ~0.25 s of CPU) and its run
 // overlap the witness and the proof instead of following them (a small model's `zkonnx prove`
 // spent a quarter of its time there). One thread a process, kept for the model it last ran (its
-// session stays warm for the next proof of that model) and never keeping the process alive. The
+// session stays warm for the next proof of that model), held on the event loop only while a run
+// waits for it. The
 // thread is this same module, run by Node from the built .js; where it cannot start (the sources
 // run untranspiled, as in the tests) or reports anything but values, runReference runs on the
 // calling thread as before, so a failing model fails there, with its own error.
@@ -69,22 +70,23 @@ export function referenceRun(modelPath: string, inputs: ValueInfo[], sample: Sam
   startReference(modelPath);
   const t = current!;
   const here = () => runReference(modelPath, inputs, sample, outputs, fixed);
-  const run = { onThread: false, values: Promise.resolve([] as Float64Array[]) };
-  if (t.dead || !t.worker) {
-    run.values = here();
-    return run;
-  }
+  const w = t.worker;
+  if (t.dead || !w) return { onThread: false, values: here() };
   const id = nextId++;
   const job: Job = { id, inputs, sample, outputs, fixed };
-  run.values = new Promise<Float64Array[] | undefined>((resolve) => {
+  const answer = new Promise<Float64Array[] | undefined>((resolve) => {
     t.waiting.set(id, resolve);
-    t.worker!.ref();
-    t.worker!.postMessage(job);
-  }).then((values) => {
-    run.onThread = values !== undefined;
-    return values ?? here();
+    w.ref();
+    w.postMessage(job);
   });
-  return run;
+  let onThread = false;
+  return {
+    get onThread() { return onThread; },
+    values: answer.then((values) => {
+      onThread = values !== undefined;
+      return values ?? here();
+    }),
+  };
 }
 
 // The thread: the session made at once, each job answered with its values or { values: undefined }.

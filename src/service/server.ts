@@ -18,8 +18,6 @@ import {
 import { ModelRegistry, RequestError, validateRequest } from './models.js';
 import { DEFAULT_RATE } from './defaults.js';
 
-export { DEFAULT_RATE };
-
 export interface ServerOptions {
   redis: string;
   models: string;
@@ -55,7 +53,6 @@ const STATES: Record<string, ProofStatus['status']> = {
   waiting: 'waiting', delayed: 'waiting', prioritized: 'waiting', 'waiting-children': 'active', active: 'active', completed: 'completed', failed: 'failed',
 };
 const WAITING = new Set(['waiting', 'delayed', 'prioritized', 'paused']);
-
 
 /**
  * A job's status. `state` must be read before the job itself: a job read first and completed

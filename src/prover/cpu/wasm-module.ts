@@ -1,8 +1,9 @@
 // The CPU prover's WebAssembly module: Fq, Fq2, G1, G2 for the MSMs (wasm-field.ts, wasm-curve.ts)
 // and their scalars' preparation (wasm-scalars.ts), Fr and its NTTs for the quotient
 // (wasm-ntt.ts), the QAP's A/B/C (wasm-qap.ts), built with wasmbuilder (in Node once per version
-// of its code: moduleBytes) and compiled once per process; workers get the compiled WebAssembly.Module in a message and
-// instantiate it on a memory of their own (and msm.ts one small instance, for the scalars).
+// of its code: moduleBytes) and compiled once per process; workers get the compiled
+// WebAssembly.Module in a message and instantiate it on a memory of their own (and msm.ts one
+// small instance, for the scalars).
 import { ModuleBuilder } from 'wasmbuilder';
 import { ZkonnxError } from '../../errors.js';
 import { G1, G2, emitGroup } from './wasm-curve.js';
