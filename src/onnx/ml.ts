@@ -19,7 +19,8 @@
 //   SVMRegressor         coefficients · kernels + ρ, or coefficients · x + ρ; one_class: ±1 = sign
 //   TreeEnsemble-        every branch a comparison of one feature with a constant; a leaf is
 //     Classifier/          reached when all the conditions on its path hold (their count equals
-//     Regressor            the path's length: one Equal); scores = Σ leaf weights · reached
+//     Regressor            the path's length: one Equal); scores = Σ leaf weights · reached;
+//                          binary classifiers as onnxruntime scores and labels them (binaryTrees)
 //
 // Labels must be integers affine in the class index (0, 1, …, C − 1 as sklearn writes them):
 // the label output is then a linear function of the ArgMax. String labels and string outputs are
@@ -270,13 +271,12 @@ const RULES: Record<string, Rule> = {
     postTransform(node, e, fail, scores, 0);
   },
 
-  TreeEnsembleClassifier(node, e, fail) {
+  TreeEnsembleClassifier(node, e, fail, c) {
     const labels = nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s).length || strs(node.attrs.classlabels_strings).length;
     if (labels < 2) fail(`${labels} class labels`);
-    const ids = nums(node.attrs.class_ids);
-    // binary classifiers may carry one score column (class 1's): ONNX then adds the complement
-    const columns = maxOf(ids) + 1;
-    if (columns !== labels) fail(`${columns} score columns for ${labels} classes: binary tree ensembles with one column are not supported yet`);
+    if (labels === 2) { binaryTrees(node, e, fail, c); return; }
+    const columns = maxOf(nums(node.attrs.class_ids)) + 1;
+    if (columns !== labels) fail(`${columns} score columns for ${labels} classes`);
     const scores = treeScores(node, e, fail, 'class', labels, nums(node.attrs.base_values));
     postTransform(node, e, fail, scores, 1);
     labelOf(node, e, fail, scores, labels);
@@ -370,14 +370,22 @@ function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => 
   postTransform(node, e, fail, scores, 1);
 }
 
-/** label = classlabels[flag] for a [N, 1] boolean flag. */
-function binaryLabel(node: Node, e: Emit, fail: (m: string, hint?: string) => never, flag: string, N: number): void {
+/** label = classlabels[flag] for a boolean flag of N elements ([N, 1]); `labels` overrides classlabels. */
+function binaryLabel(node: Node, e: Emit, fail: (m: string, hint?: string) => never, flag: string, N: number, labels?: [number, number]): void {
   const target = node.outputs[0];
   if (!target) return;
-  if (strs(node.attrs.classlabels_strings).length) fail('string class labels are not supported', 'export with integer labels (classlabels_ints)');
-  const [l0, l1] = nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s) as [number, number];
+  if (!labels && strs(node.attrs.classlabels_strings).length) fail('string class labels are not supported', 'export with integer labels (classlabels_ints)');
+  const [l0, l1] = labels ?? (nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s) as [number, number]);
   const idx = e.node('Reshape', [e.node('Cast', [flag], { to: 1 }), e.constant([1], [N])]);
   e.node('Add', [e.node('Mul', [idx, e.constant([], [l1 - l0])]), e.constant([], [l0])], {}, [target]);
+}
+
+/** Two score columns from one score column s: [−s, s], [1 − s, s], or σ([−s, s]). */
+function twoColumns(e: Emit, s: string, form: 'negate' | 'complement' | 'logistic', target: string): void {
+  const two = e.node('MatMul', [s, e.constant([1, 2], [-1, 1])]);
+  if (form === 'negate') e.node('Identity', [two], {}, [target]);
+  else if (form === 'logistic') e.node('Sigmoid', [two], {}, [target]);
+  else e.node('Add', [two, e.constant([2], [1, 0])], {}, [target]);
 }
 
 /**
@@ -389,10 +397,7 @@ function binaryScores(node: Node, e: Emit, fail: (m: string) => never, s: string
   if (!target) return;
   const pt = str(node.attrs.post_transform, 'NONE');
   if (!['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO'].includes(pt)) fail(`post_transform ${pt} is not supported on a binary SVC (supported: NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)`);
-  const two = e.node('MatMul', [s, e.constant([1, 2], [-1, 1])]);
-  if (pt === 'NONE') e.node('Identity', [two], {}, [target]);
-  else if (pt === 'LOGISTIC') e.node('Sigmoid', [two], {}, [target]);
-  else e.node('Add', [two, e.constant([2], [1, 0])], {}, [target]);
+  twoColumns(e, s, pt === 'NONE' ? 'negate' : pt === 'LOGISTIC' ? 'logistic' : 'complement', target);
 }
 
 /**
@@ -444,6 +449,48 @@ function kernel(node: Node, e: Emit, fail: (m: string) => never, x: string, sv: 
     return out;
   }
   return fail(`kernel_type ${type} is not supported (supported: LINEAR, POLY, RBF, SIGMOID)`);
+}
+
+/**
+ * A binary TreeEnsembleClassifier as onnxruntime computes it (labels and scores checked against
+ * onnxruntime-web 1.30 in test/tree-ensembles.test.ts):
+ *   one score column (class_ids all 0), as sklearn, XGBoost and LightGBM converters write every
+ *     binary classifier: s = Σ leaf weights (+ base_values[0]); label = s > t ? second : first,
+ *     t = 0.5 when no leaf weight is negative (a forest's probability of the second class) else 0;
+ *     scores σ([−s, s]) (LOGISTIC), else [1 − s, s] (weights ≥ 0) or [−s, s] (NONE, SOFTMAX, SOFTMAX_ZERO)
+ *   two score columns: scores post_transform([s0 (+ base_values[0]), s1]); label 1 where s1 > 0,
+ *     else 0, whatever the class labels (onnxruntime's positive and negative labels)
+ */
+function binaryTrees(node: Node, e: Emit, fail: (m: string, hint?: string) => never, c: RewriteContext): void {
+  const a = node.attrs;
+  const used = new Set(nums(a.class_ids));
+  const base = nums(a.base_values);
+  const pt = str(a.post_transform, 'NONE');
+  const xs = c.shapeOf(node.inputs[0]!);
+  const N = xs.length > 1 ? sizeOf(xs.slice(0, -1)) : 1;
+  if (base.length > 1) fail(`${base.length} base_values on a binary classifier (supported: at most one, added to the first score column)`);
+  if (used.size === 1 && used.has(0)) {
+    if (!['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO'].includes(pt)) fail(`post_transform ${pt} is not supported on a binary tree ensemble with one score column (supported: NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)`);
+    const positive = nums(a.class_weights).every((w) => w >= 0);
+    const s = treeScores(node, e, fail, 'class', 1, base); // [N, 1]
+    binaryLabel(node, e, fail, e.node('Greater', [s, e.constant([], [positive ? 0.5 : 0])]), N);
+    const target = node.outputs[1];
+    if (target) twoColumns(e, s, pt === 'LOGISTIC' ? 'logistic' : positive ? 'complement' : 'negate', target);
+    return;
+  }
+  if (used.size !== 2 || !used.has(0) || !used.has(1)) fail(`class_ids [${[...used].sort((x, y) => x - y)}] on two classes (supported: 0 alone, the one score column converters write, or 0 and 1)`);
+  // onnxruntime takes the second column's score for the label only where a reached leaf wrote one
+  const withSecond = new Set<string>();
+  const [wTree, wNode, wId] = [nums(a.class_treeids), nums(a.class_nodeids), nums(a.class_ids)];
+  wId.forEach((id, j) => { if (id === 1) withSecond.add(`${wTree[j]}:${wNode[j]}`); });
+  const modes = strs(a.nodes_modes);
+  const [tIds, nIds] = [nums(a.nodes_treeids), nums(a.nodes_nodeids)];
+  const bare = modes.findIndex((m, i) => m === 'LEAF' && !withSecond.has(`${tIds[i]}:${nIds[i]}`));
+  if (bare >= 0) fail(`leaf ${nIds[bare]} of tree ${tIds[bare]} has no weight for class 1 (onnxruntime's label then depends on which leaves are reached)`, 'give every leaf a weight for each class (0 where it has none)');
+  const scores = treeScores(node, e, fail, 'class', 2, base.length ? [base[0]!, 0] : []);
+  postTransform(node, e, fail, scores, 1);
+  const s1 = e.node('MatMul', [scores, e.constant([2, 1], [0, 1])]);
+  binaryLabel(node, e, fail, e.node('Greater', [s1, e.constant([], [0])]), N, [0, 1]);
 }
 
 const MODE_OP: Record<string, string> = { BRANCH_LEQ: 'LessOrEqual', BRANCH_LT: 'Less', BRANCH_GTE: 'GreaterOrEqual', BRANCH_GT: 'Greater', BRANCH_EQ: 'Equal' };

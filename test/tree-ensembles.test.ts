@@ -1,0 +1,151 @@
+// TreeEnsembleClassifier and TreeEnsembleRegressor against onnxruntime-web, on random forests:
+// multiclass, and the binary forms onnxruntime computes its own way (one score column, as sklearn,
+// XGBoost and LightGBM write every binary classifier: label by a threshold on the raw score, two
+// score columns made from one; two columns: onnxruntime's 1/0 label). A binary booster compiles to
+// a circuit whose witness satisfies the constraints and whose label, flipped, does not.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../src/api.js';
+import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
+import { readSymbols } from '../src/circom/witness.js';
+import { circuitWitness } from '../src/compiler/circuit.js';
+import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { attr, buildModel, type AttrValue, type ModelSpec, type ValueSpec } from '../src/onnx/write.js';
+import { BuildPaths } from '../src/paths.js';
+import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { compare, expectErr, floatSamples, labelsOf, ML, one, rng } from './helpers/ml-models.js';
+
+const F = 4;
+const N = 3; // rows scored at once
+const x: ValueSpec = { name: 'x', shape: [N, F] };
+const MODES = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT'];
+
+/**
+ * `trees` full binary trees of `depth` on F features (thresholds in (−1, 1), every mode), and at
+ * each leaf one weight per column in `columns` from `weight` (the leaf's tree and column).
+ */
+function forest(seed: number, trees: number, depth: number, columns: number[], weight: (r: () => number, column: number) => number, kind = 'class'): Record<string, AttrValue> {
+  const r = rng(seed);
+  const n = { treeids: [] as number[], nodeids: [] as number[], featureids: [] as number[], values: [] as number[], modes: [] as string[], truenodeids: [] as number[], falsenodeids: [] as number[] };
+  const w = { treeids: [] as number[], nodeids: [] as number[], ids: [] as number[], weights: [] as number[] };
+  const inner = 2 ** depth - 1;
+  for (let t = 0; t < trees; t++) {
+    for (let id = 0; id < 2 * inner + 1; id++) {
+      const leaf = id >= inner;
+      n.treeids.push(t); n.nodeids.push(id);
+      n.featureids.push(leaf ? 0 : Math.floor(((r() + 1) / 2) * F));
+      n.values.push(leaf ? 0 : Math.round(r() * 64) / 64);
+      n.modes.push(leaf ? 'LEAF' : MODES[Math.floor(((r() + 1) / 2) * MODES.length)]!);
+      n.truenodeids.push(leaf ? 0 : 2 * id + 1); n.falsenodeids.push(leaf ? 0 : 2 * id + 2);
+      if (leaf) for (const col of columns) { w.treeids.push(t); w.nodeids.push(id); w.ids.push(col); w.weights.push(Math.round(weight(r, col) * 256) / 256); }
+    }
+  }
+  return {
+    nodes_treeids: n.treeids, nodes_nodeids: n.nodeids, nodes_featureids: n.featureids, nodes_values: attr.floats(n.values), nodes_modes: n.modes,
+    nodes_truenodeids: n.truenodeids, nodes_falsenodeids: n.falsenodeids,
+    [`${kind}_treeids`]: w.treeids, [`${kind}_nodeids`]: w.nodeids, [`${kind}_ids`]: w.ids, [`${kind}_weights`]: attr.floats(w.weights),
+  };
+}
+
+const labelOut: ValueSpec = { name: 'label', shape: [N], type: 'int64' };
+const scores = (k: number): ValueSpec => ({ name: 'scores', shape: [N, k] });
+const classifier = (name: string, attrs: Record<string, AttrValue>, k: number): ModelSpec => one(name, 'TreeEnsembleClassifier', x, [labelOut, scores(k)], attrs);
+const mixed = (r: () => number) => r() * 0.6; // a booster's leaf values, either sign
+const probability = (r: () => number) => (r() + 1) / 4; // a forest's averaged probability of the positive class: ≥ 0
+const samples = (n: number, seed: number) => floatSamples([N, F], n, seed, 1.2);
+
+describe('binary TreeEnsembleClassifier with one score column matches onnxruntime-web', () => {
+  it('a booster (leaf values of either sign): label = s > 0, scores σ([−s, s]) (LOGISTIC) or [−s, s], with and without a base value', async () => {
+    for (const pt of ['LOGISTIC', 'NONE', 'SOFTMAX', 'SOFTMAX_ZERO']) {
+      for (const base of [[], [-0.3]]) {
+        const m = classifier(`gbt_${pt.toLowerCase()}_${base.length}`, { ...forest(5, 4, 3, [0], mixed), classlabels_int64s: [3, 7], post_transform: pt, ...(base.length ? { base_values: attr.floats(base) } : {}) }, 2);
+        const refs = await compare(m, samples(12, 40));
+        expect(labelsOf(refs)).toEqual(new Set([3, 7]));
+      }
+    }
+  });
+
+  it('a forest (weights ≥ 0, the positive class\'s probability): label = s > 0.5, scores [1 − s, s]; a negative base value keeps the 0.5 threshold', async () => {
+    for (const pt of ['NONE', 'LOGISTIC']) {
+      const m = classifier(`rf_${pt.toLowerCase()}`, { ...forest(9, 3, 2, [0], probability), classlabels_int64s: [0, 1], post_transform: pt }, 2);
+      expect(labelsOf(await compare(m, samples(16, 60)))).toEqual(new Set([0, 1]));
+    }
+    await compare(classifier('rf_negative_base', { ...forest(9, 3, 2, [0], probability), classlabels_int64s: [0, 1], base_values: attr.floats([-0.125]) }, 2), samples(8, 70));
+  });
+});
+
+describe('TreeEnsembleClassifier with a score column per class matches onnxruntime-web', () => {
+  it('two classes: scores post-transformed, label 1 where the second score is > 0 (onnxruntime\'s, whatever the class labels)', async () => {
+    for (const pt of ['NONE', 'LOGISTIC', 'SOFTMAX']) {
+      const m = classifier(`two_columns_${pt.toLowerCase()}`, { ...forest(11, 3, 2, [0, 1], mixed), classlabels_int64s: [3, 7], post_transform: pt, base_values: attr.floats([0.25]) }, 2);
+      expect(labelsOf(await compare(m, samples(12, 80)))).toEqual(new Set([0, 1]));
+    }
+  });
+
+  it('three classes: label = argmax, SOFTMAX scores', async () => {
+    const m = classifier('three_classes', { ...forest(13, 4, 3, [0, 1, 2], mixed), classlabels_int64s: [0, 1, 2], post_transform: 'SOFTMAX', base_values: attr.floats([0.1, -0.1, 0]) }, 3);
+    expect(labelsOf(await compare(m, samples(16, 90)))).toEqual(new Set([0, 1, 2]));
+  });
+
+  it('TreeEnsembleRegressor: two targets, SUM and AVERAGE', async () => {
+    for (const agg of ['SUM', 'AVERAGE']) {
+      await compare(one(`regressor_${agg.toLowerCase()}`, 'TreeEnsembleRegressor', x, [{ name: 'y', shape: [N, 2] }], {
+        ...forest(17, 3, 3, [0, 1], mixed, 'target'), n_targets: 2, aggregate_function: agg, base_values: attr.floats([0.5, -0.25]),
+      }), samples(8, 100));
+    }
+  });
+
+  it('refuses what onnxruntime computes another way, naming the node', () => {
+    const ok = { ...forest(5, 2, 2, [0], mixed), classlabels_int64s: [0, 1] };
+    expectErr(classifier('probit', { ...ok, post_transform: 'PROBIT' }, 2), 'node /probit (TreeEnsembleClassifier): post_transform PROBIT is not supported on a binary tree ensemble');
+    expectErr(classifier('two_bases', { ...ok, base_values: attr.floats([0.1, 0.2]) }, 2), 'node /two_bases (TreeEnsembleClassifier): 2 base_values on a binary classifier');
+    expectErr(classifier('second_only', { ...forest(5, 2, 2, [1], mixed), classlabels_int64s: [0, 1] }, 2), 'node /second_only (TreeEnsembleClassifier): class_ids [1] on two classes');
+    // the last leaf without its class-1 weight
+    const two = forest(5, 2, 2, [0, 1], mixed);
+    const cut = (k: string) => (two[k] as number[]).slice(0, -1);
+    const bare = { ...two, class_treeids: cut('class_treeids'), class_nodeids: cut('class_nodeids'), class_ids: cut('class_ids'), class_weights: attr.floats((two.class_weights as { value: number[] }).value.slice(0, -1)) };
+    expectErr(classifier('bare_leaf', { ...bare, classlabels_int64s: [0, 1] }, 2), 'has no weight for class 1');
+  });
+});
+
+describe('a binary booster in a circuit', () => {
+  it('compiles; the witness satisfies the constraints and gives onnxruntime\'s label; the flipped label does not satisfy them', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'zkonnx-trees-'));
+    const x1: ValueSpec = { name: 'x', shape: [1, F] };
+    const m: ModelSpec = {
+      graphName: 'booster', opsets: { [ML]: 1 }, inputs: [x1], outputs: [{ name: 'label', shape: [1], type: 'int64' }, { name: 'scores', shape: [1, 2] }], initializers: [],
+      nodes: [{ name: '/gbt', op: 'TreeEnsembleClassifier', domain: ML, inputs: ['x'], outputs: ['label', 'scores'], attrs: { ...forest(21, 6, 3, [0], mixed), classlabels_int64s: [0, 1], post_transform: 'LOGISTIC', base_values: attr.floats([0.125]) } }],
+    };
+    const file = join(work, 'booster.onnx');
+    writeFileSync(file, buildModel(m));
+    const input = Array.from({ length: 24 }, (_, i) => ({ input_data: [floatSamples([1, F], 1, 200 + i, 1.2)[0]![0]!] }));
+    const build = join(work, 'build');
+    const { settings } = await compile({ model: file, outDir: build, calibration: input });
+    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+    const paths = new BuildPaths(build);
+    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+    const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
+    const refs = await compare(m, input.map((s) => s.input_data));
+    expect(labelsOf(refs)).toEqual(new Set([0, 1]));
+    let tampered = false;
+    for (const [i, s] of input.entries()) {
+      const qin = quantizeInputs(qg, s.input_data);
+      expect(Number(execQuant(qg, qin).outputs[0]![0])).toBe(refs[i]![0]![0]); // the label, exactly
+      if (i > 3 && tampered) continue;
+      const w = await circuitWitness(qg, settings.visibility, {}, { qin }, paths.file('r1cs'));
+      expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+      if (!tampered) {
+        // the comparison s > 0 that picks the label: flipped, the constraints fail
+        const flag = qg.acts.find((a) => a.nodes.some((n) => n.startsWith('/gbt/Greater')))!;
+        const wire = sym.get(`main.v[${flag.offset}]`)!;
+        expect(wire).toBeGreaterThan(0);
+        const bad = w.slice();
+        bad[wire] = 1n - bad[wire]!;
+        expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+        tampered = true;
+      }
+    }
+  }, 120_000);
+});
