@@ -110,6 +110,65 @@ describe('TreeEnsembleClassifier with a score column per class matches onnxrunti
   });
 });
 
+/**
+ * The same kind of forest in TreeEnsemble's form (ai.onnx.ml opset 5): nodes by index, leaves by
+ * index, integer modes (0 to 6). Feature 0 is an integer code where `codes`: its branches test
+ * equality, inequality and membership.
+ */
+function forest5(seed: number, trees: number, depth: number, targets: number, extra: Record<string, AttrValue> = {}, codes = false): Record<string, AttrValue> {
+  const r = rng(seed);
+  const pick = (k: number) => Math.floor(((r() + 1) / 2) * k);
+  const f = { featureids: [] as number[], splits: [] as number[], modes: [] as number[], trueids: [] as number[], trueleafs: [] as number[], falseids: [] as number[], falseleafs: [] as number[] };
+  const leaves = { targetids: [] as number[], weights: [] as number[] };
+  const members: number[] = [];
+  const roots: number[] = [];
+  const grow = (d: number): [number, number] => {
+    if (d === depth) { leaves.targetids.push(pick(targets)); leaves.weights.push(Math.round(r() * 0.6 * 256) / 256); return [leaves.targetids.length - 1, 1]; }
+    const i = f.featureids.length;
+    const coded = codes && pick(2) === 0;
+    const mode = coded ? 4 + pick(3) : pick(4);
+    f.featureids.push(coded ? 0 : 1 + pick(F - 1)); f.splits.push(coded ? pick(4) : Math.round(r() * 64) / 64); f.modes.push(mode);
+    f.trueids.push(0); f.trueleafs.push(0); f.falseids.push(0); f.falseleafs.push(0);
+    if (mode === 6) members.push(...[pick(4), pick(4)], NaN);
+    [f.trueids[i], f.trueleafs[i]] = grow(d + 1);
+    [f.falseids[i], f.falseleafs[i]] = grow(d + 1);
+    return [i, 0];
+  };
+  for (let t = 0; t < trees; t++) roots.push(grow(0)[0]);
+  const tensor = (data: number[], dtype: 'float32' | 'uint8' = 'float32') => attr.tensor({ dims: [data.length], data: dtype === 'uint8' ? Uint8Array.from(data) : Float32Array.from(data) });
+  return {
+    nodes_featureids: f.featureids, nodes_splits: tensor(f.splits), nodes_modes: tensor(f.modes, 'uint8'),
+    nodes_truenodeids: f.trueids, nodes_trueleafs: f.trueleafs, nodes_falsenodeids: f.falseids, nodes_falseleafs: f.falseleafs,
+    leaf_targetids: leaves.targetids, leaf_weights: tensor(leaves.weights), tree_roots: roots, n_targets: targets,
+    ...(members.length ? { membership_values: tensor(members.slice(0, -1)) } : {}), ...extra,
+  };
+}
+
+const ensemble = (name: string, attrs: Record<string, AttrValue>, targets: number): ModelSpec => ({ ...one(name, 'TreeEnsemble', x, [{ name: 'y', shape: [N, targets] }], attrs, 5), opsets: { [ML]: 5, '': 21 } });
+/** Samples whose feature 0 is an integer code 0 … 3. */
+const coded = (n: number, seed: number) => samples(n, seed).map(([v]) => [v!.map((u, i) => (i % F === 0 ? Math.floor((u + 1.2) * 1.66) : u))]);
+
+describe('TreeEnsemble (ai.onnx.ml opset 5) matches onnxruntime-web', () => {
+  it('SUM and AVERAGE over two and three targets', async () => {
+    await compare(ensemble('te_sum', forest5(31, 4, 3, 2), 2), samples(8, 110));
+    await compare(ensemble('te_average', forest5(33, 4, 3, 2, { aggregate_function: 0 }), 2), samples(8, 120));
+    await compare(ensemble('te_three', forest5(37, 6, 3, 3), 3), samples(8, 140));
+  });
+
+  it('equality, inequality and membership branches on an integer feature', async () => {
+    const attrs = forest5(41, 5, 3, 1, {}, true);
+    const modes = (attrs.nodes_modes as { value: { data: Uint8Array } }).value.data;
+    expect([...new Set(modes)].filter((k) => k >= 4).sort()).toEqual([4, 5, 6]);
+    await compare(ensemble('te_codes', attrs, 1), coded(16, 150));
+  });
+
+  it('refuses MIN and MAX aggregation and post-transforms onnxruntime reads its own way, naming the node', () => {
+    expectErr(ensemble('te_max', forest5(31, 2, 2, 1, { aggregate_function: 3 }), 1), 'node /te_max (TreeEnsemble): aggregate_function MAX is not supported');
+    expectErr(ensemble('te_logistic', forest5(31, 2, 2, 2, { post_transform: 2 }), 2), 'node /te_logistic (TreeEnsemble): post_transform 2 is not supported');
+    expectErr(one('one_logistic', 'TreeEnsembleRegressor', x, [{ name: 'y', shape: [N, 1] }], { ...forest(17, 2, 2, [0], mixed, 'target'), post_transform: 'LOGISTIC' }), 'node /one_logistic (TreeEnsembleRegressor): post_transform LOGISTIC on one target is not supported');
+  });
+});
+
 describe('a binary booster in a circuit', () => {
   it('compiles; the witness satisfies the constraints and gives onnxruntime\'s label; the flipped label does not satisfy them', async () => {
     const work = mkdtempSync(join(tmpdir(), 'zkonnx-trees-'));

@@ -46,7 +46,8 @@ export function mlExpansion(node: Node, source: string): Expansion {
   return (n, c) => rule(n, c.e, c.fail, c);
 }
 
-type Rule = (node: Node, e: Emit, fail: (m: string, hint?: string) => never, c: RewriteContext) => void;
+/** members: BRANCH_MEMBER sets of a TreeEnsemble rewritten as a TreeEnsembleRegressor. */
+type Rule = (node: Node, e: Emit, fail: (m: string, hint?: string) => never, c: RewriteContext, members?: Map<number, number[]>) => void;
 
 /** The output node of a rewrite writes the ML node's own output name. */
 const out = (node: Node, i = 0) => [node.outputs[i]!];
@@ -265,9 +266,11 @@ const RULES: Record<string, Rule> = {
   SVMClassifier: svmClassifier,
   SVMRegressor: svmRegressor,
 
-  TreeEnsembleRegressor(node, e, fail) {
+  TreeEnsembleRegressor(node, e, fail, _c, members?: Map<number, number[]>) {
     const n = typeof node.attrs.n_targets === 'number' ? node.attrs.n_targets : 1;
-    const scores = treeScores(node, e, fail, 'target', n, nums(node.attrs.base_values));
+    const pt = str(node.attrs.post_transform, 'NONE');
+    if (n === 1 && pt !== 'NONE') fail(`post_transform ${pt} on one target is not supported`, 'onnxruntime ignores post_transform on a one-target tree regressor where the ONNX spec applies it: export without one');
+    const scores = treeScores(node, e, fail, 'target', n, nums(node.attrs.base_values), members);
     postTransform(node, e, fail, scores, 0);
   },
 
@@ -280,6 +283,75 @@ const RULES: Record<string, Rule> = {
     const scores = treeScores(node, e, fail, 'class', labels, nums(node.attrs.base_values));
     postTransform(node, e, fail, scores, 1);
     labelOf(node, e, fail, scores, labels);
+  },
+
+  /**
+   * TreeEnsemble (ai.onnx.ml opset 5, which replaces the two above): nodes indexed from 0 with
+   * tree_roots, each branch naming a node or a leaf (nodes_trueleafs/falseleafs), one target and
+   * weight per leaf, modes and enums as integers. Rewritten as the TreeEnsembleRegressor it is.
+   * post_transform is refused: onnxruntime-web 1.30 reads its integers with its own enum (1
+   * LOGISTIC, 2 SOFTMAX), not the spec's (1 SOFTMAX, 2 LOGISTIC).
+   */
+  TreeEnsemble(node, e, fail, c) {
+    const a = node.attrs;
+    const features = nums(a.nodes_featureids);
+    const splits = tensorValues(a.nodes_splits) ?? [];
+    const modes = tensorValues(a.nodes_modes) ?? [];
+    const [trueIds, trueLeaf, falseIds, falseLeaf] = [nums(a.nodes_truenodeids), nums(a.nodes_trueleafs), nums(a.nodes_falsenodeids), nums(a.nodes_falseleafs)];
+    const targets = nums(a.leaf_targetids);
+    const weights = tensorValues(a.leaf_weights) ?? [];
+    const roots = nums(a.tree_roots);
+    const n = features.length;
+    if ([splits, modes, trueIds, trueLeaf, falseIds, falseLeaf].some((v) => v.length !== n)) fail('the nodes_* attributes do not all have one entry per node');
+    if (targets.length !== weights.length) fail(`${targets.length} leaf_targetids and ${weights.length} leaf_weights`);
+    if (!roots.length) fail('no trees (tree_roots is empty)');
+    const MODES = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ', 'BRANCH_MEMBER'];
+    // the members of each BRANCH_MEMBER node, in node order, NaN-separated in membership_values
+    const memberLists: number[][] = [[]];
+    for (const v of tensorValues(a.membership_values) ?? []) { if (Number.isNaN(v)) memberLists.push([]); else memberLists.at(-1)!.push(v); }
+    const memberOf = new Map<number, number[]>();
+    let m = 0;
+    for (let i = 0; i < n; i++) if (modes[i] === 6) memberOf.set(i, memberLists[m++] ?? []);
+    // v3 form, tree by tree: branch i is node i, leaf k is node n + k
+    const v3 = { treeids: [] as number[], nodeids: [] as number[], featureids: [] as number[], values: [] as number[], modes: [] as string[], trueids: [] as number[], falseids: [] as number[] };
+    const w = { treeids: [] as number[], nodeids: [] as number[], ids: [] as number[], weights: [] as number[] };
+    const members = new Map<number, number[]>();
+    roots.forEach((root, t) => {
+      const seen = new Set<number>();
+      const leaf = (k: number) => {
+        if (k < 0 || k >= targets.length) fail(`tree ${t} names leaf ${k} of ${targets.length}`);
+        if (seen.has(n + k)) return;
+        seen.add(n + k);
+        v3.treeids.push(t); v3.nodeids.push(n + k); v3.featureids.push(0); v3.values.push(0); v3.modes.push('LEAF'); v3.trueids.push(0); v3.falseids.push(0);
+        w.treeids.push(t); w.nodeids.push(n + k); w.ids.push(targets[k]!); w.weights.push(weights[k]!);
+      };
+      const branch = (i: number, depth: number): void => {
+        if (i < 0 || i >= n) fail(`tree ${t} names node ${i} of ${n}`);
+        if (depth > 64) fail('a tree deeper than 64 levels (or with a cycle)');
+        if (seen.has(i)) return;
+        seen.add(i);
+        const mode = MODES[modes[i]!];
+        if (!mode) fail(`node ${i} has mode ${modes[i]} (supported: 0 to 6)`);
+        if (mode === 'BRANCH_MEMBER') members.set(v3.modes.length, memberOf.get(i)!);
+        v3.treeids.push(t); v3.nodeids.push(i); v3.featureids.push(features[i]!); v3.values.push(splits[i]!); v3.modes.push(mode!);
+        v3.trueids.push(trueLeaf[i] ? n + trueIds[i]! : trueIds[i]!); v3.falseids.push(falseLeaf[i] ? n + falseIds[i]! : falseIds[i]!);
+        for (const [id, isLeaf] of [[trueIds[i]!, trueLeaf[i]], [falseIds[i]!, falseLeaf[i]]] as const) { if (isLeaf) leaf(id); else branch(id, depth + 1); }
+      };
+      branch(root, 0);
+    });
+    const agg = ['AVERAGE', 'SUM', 'MIN', 'MAX'][num(a.aggregate_function, 1)];
+    const pt = num(a.post_transform, 0);
+    if (pt !== 0) fail(`post_transform ${pt} is not supported (supported: 0, NONE)`, 'onnxruntime reads 1 as LOGISTIC and 2 as SOFTMAX, the ONNX spec as SOFTMAX and LOGISTIC: export without one and put a Sigmoid or Softmax node after the ensemble');
+    const regressor: Node = {
+      ...node, op: 'TreeEnsembleRegressor',
+      attrs: {
+        nodes_treeids: v3.treeids, nodes_nodeids: v3.nodeids, nodes_featureids: v3.featureids, nodes_values: v3.values, nodes_modes: v3.modes,
+        nodes_truenodeids: v3.trueids, nodes_falsenodeids: v3.falseids,
+        target_treeids: w.treeids, target_nodeids: w.nodeids, target_ids: w.ids, target_weights: w.weights,
+        aggregate_function: agg ?? String(a.aggregate_function), n_targets: num(a.n_targets, 1),
+      },
+    };
+    RULES.TreeEnsembleRegressor!(regressor, e, fail, c, members);
   },
 };
 
@@ -493,14 +565,15 @@ function binaryTrees(node: Node, e: Emit, fail: (m: string, hint?: string) => ne
   binaryLabel(node, e, fail, e.node('Greater', [s1, e.constant([], [0])]), N, [0, 1]);
 }
 
-const MODE_OP: Record<string, string> = { BRANCH_LEQ: 'LessOrEqual', BRANCH_LT: 'Less', BRANCH_GTE: 'GreaterOrEqual', BRANCH_GT: 'Greater', BRANCH_EQ: 'Equal' };
+/** A branch's comparison; BRANCH_NEQ is Not(Equal), BRANCH_MEMBER (TreeEnsemble) a sum of Equals. */
+const MODE_OP: Record<string, string> = { BRANCH_LEQ: 'LessOrEqual', BRANCH_LT: 'Less', BRANCH_GTE: 'GreaterOrEqual', BRANCH_GT: 'Greater', BRANCH_EQ: 'Equal', BRANCH_NEQ: 'Equal', BRANCH_MEMBER: 'Equal' };
 
 /**
  * Σ over trees of the reached leaf's weights, per output column (class or target), + base values.
  * Branch conditions c_n = [x_f ⋚ t]; leaf ℓ is reached when Σ_path (taken true ? c_n : 1 − c_n)
  * equals the path's length: an Equal per leaf on a linear combination of the conditions.
  */
-function treeScores(node: Node, e: Emit, fail: (m: string, hint?: string) => never, kind: 'class' | 'target', columns: number, base: number[]): string {
+function treeScores(node: Node, e: Emit, fail: (m: string, hint?: string) => never, kind: 'class' | 'target', columns: number, base: number[], members?: Map<number, number[]>): string {
   const a = node.attrs;
   const treeIds = nums(a.nodes_treeids);
   const nodeIds = nums(a.nodes_nodeids);
@@ -516,7 +589,7 @@ function treeScores(node: Node, e: Emit, fail: (m: string, hint?: string) => nev
   for (let i = 0; i < N; i++) at.set(key(treeIds[i]!, nodeIds[i]!), i);
   // branches, in node order: the comparisons, grouped by mode
   const branches = [...Array(N).keys()].filter((i) => modes[i] !== 'LEAF');
-  for (const i of branches) if (!MODE_OP[modes[i]!]) fail(`node mode ${modes[i]} is not supported`);
+  for (const i of branches) if (!MODE_OP[modes[i]!] || (modes[i] === 'BRANCH_MEMBER' && !members?.has(i))) fail(`node mode ${modes[i]} is not supported`);
   // leaves and their paths from each tree's root
   const leaves: { i: number; path: [number, boolean][] }[] = [];
   const roots = new Map<number, number>();
@@ -557,11 +630,23 @@ function treeScores(node: Node, e: Emit, fail: (m: string, hint?: string) => nev
   const order: number[] = [];
   const parts: string[] = [];
   for (const [mode, idx] of byMode) {
-    const xs = e.node('Gather', [x, e.constant([idx.length], idx.map((i) => features[i]!))], { axis: -1 });
-    const c = e.node(MODE_OP[mode]!, [xs, e.constant([idx.length], idx.map((i) => values[i]!))]);
-    parts.push(e.node('Cast', [c], { to: 1 }));
+    if (mode === 'BRANCH_MEMBER') {
+      // x_f ∈ set: Σ over the set's distinct values of [x_f = v] (one of them at most holds)
+      const sets = idx.map((i) => [...new Set(members!.get(i)!)]);
+      const at = sets.flatMap((vs, k) => vs.map(() => features[idx[k]!]!));
+      const eq = e.node('Cast', [e.node('Equal', [e.node('Gather', [x, e.constant([at.length], at)], { axis: -1 }), e.constant([at.length], sets.flat())])], { to: 1 });
+      const S = new Float64Array(at.length * idx.length);
+      let r = 0;
+      sets.forEach((vs, k) => vs.forEach(() => { S[r++ * idx.length + k] = 1; }));
+      parts.push(e.node('MatMul', [eq, e.constant([at.length, idx.length], S)]));
+    } else {
+      const xs = e.node('Gather', [x, e.constant([idx.length], idx.map((i) => features[i]!))], { axis: -1 });
+      const c = e.node(MODE_OP[mode]!, [xs, e.constant([idx.length], idx.map((i) => values[i]!))]);
+      parts.push(e.node('Cast', [mode === 'BRANCH_NEQ' ? e.node('Not', [c]) : c], { to: 1 }));
+    }
     for (const i of idx) order.push(i);
   }
+
   const conds = parts.length === 1 ? parts[0]! : e.node('Concat', parts, { axis: -1 });
   const col = new Map(order.map((i, j) => [i, j]));
   // matched_ℓ = Σ_path (taken ? c : 1 − c) = A·c + b; reached = [matched = path length]
