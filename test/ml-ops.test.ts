@@ -1,6 +1,6 @@
 // ai.onnx.ml operators against onnxruntime-web (which runs all of them): SVMRegressor (each kernel,
 // the linear mode, one_class), binary SVMClassifier (SVC with kernels, linear mode; labels and
-// scores), LabelEncoder on integers and floats (opset 2 lists, opset 4 tensors). Each one-node
+// scores), binary LinearClassifier with one row, LabelEncoder on integers and floats (opset 2 lists, opset 4 tensors). Each one-node
 // model runs through decode → inferAndFold → linearize → evalAffine on random inputs; one model
 // with several of them compiles to a circuit whose witness satisfies the constraints.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -100,6 +100,17 @@ describe('binary SVMClassifier matches onnxruntime-web', () => {
   it('refuses probabilities and PROBIT scores, naming the node', () => {
     expectErr(svc('svc_proba', 'RBF', [0.7, 0, 0], { prob_a: attr.floats([-1.5]), prob_b: attr.floats([0.1]) }), 'node /svc_proba (SVMClassifier): probability outputs (prob_a, prob_b: pairwise coupling) are not supported');
     expectErr(svc('svc_probit', 'RBF', [0.7, 0, 0], { post_transform: 'PROBIT' }), 'node /svc_probit (SVMClassifier): post_transform PROBIT is not supported on a binary SVC');
+  });
+});
+
+describe('binary LinearClassifier (one row of coefficients) matches onnxruntime-web', () => {
+  it('label = s > 0 ? second : first; scores σ([−s, s]) (LOGISTIC), else [1 − s, s]', async () => {
+    for (const pt of ['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO']) {
+      const m = one(`lc_binary_${pt.toLowerCase()}`, 'LinearClassifier', x2, [labelOut, scoresOut], {
+        coefficients: attr.floats([0.5, -1, 0.75]), intercepts: attr.floats([0.125]), classlabels_ints: [3, 7], post_transform: pt,
+      });
+      expect(labelsOf(await compare(m, floatSamples([N, F], 12, 29)))).toEqual(new Set([3, 7]));
+    }
   });
 });
 

@@ -5,6 +5,7 @@
 //   Normalizer           x / max | Σ|x| | √Σx²  per row                          ReduceMax/L1/L2, Div
 //   LinearRegressor      x·Wᵀ + b                                                Gemm
 //   LinearClassifier     scores x·Wᵀ + b, post-transform, label = argmax        Gemm, Softmax/Sigmoid, ArgMax
+//                          binary with one row: label s > 0, scores σ([−s, s]) or [1 − s, s]
 //   Binarizer            x > threshold                                           Greater, Cast
 //   ZipMap               the probabilities themselves (a tensor, not a map)      Identity
 //   Imputer              x = replaced ? imputed : x (NaN: no input is NaN)       Equal, Where
@@ -250,15 +251,24 @@ const RULES: Record<string, Rule> = {
     postTransform(node, e, fail, scores, 0);
   },
 
-  LinearClassifier(node, e, fail) {
+  LinearClassifier(node, e, fail, c) {
     const coef = nums(node.attrs.coefficients);
     const b = nums(node.attrs.intercepts);
     const labels = nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s).length || strs(node.attrs.classlabels_strings).length;
     const rows = b.length || labels;
     if (!rows || coef.length % rows) fail(`${coef.length} coefficients do not split into ${rows} classes`);
-    if (rows === 1) fail('a binary LinearClassifier (one row of coefficients) is not supported yet', 'export the classifier with one row of coefficients per class');
     const f = coef.length / rows;
     const scores = e.node('Gemm', [node.inputs[0]!, e.constant([rows, f], coef), e.constant([rows], b.length ? b : new Array<number>(rows).fill(0))], { transB: 1 });
+    if (rows === 1) {
+      // binary, one score s (onnxruntime-web 1.30): label = s > 0 ? second : first, scores
+      // σ([−s, s]) (LOGISTIC), else [1 − s, s] untransformed
+      if (labels !== 2) fail(`one row of coefficients for ${labels} classes`);
+      const pt = str(node.attrs.post_transform, 'NONE');
+      if (!['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO'].includes(pt)) fail(`post_transform ${pt} is not supported on a binary LinearClassifier (supported: NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)`);
+      binaryLabel(node, e, fail, e.node('Greater', [scores, e.constant([], [0])]), c.shapeOf(node.inputs[0]!)[0] ?? 1);
+      if (node.outputs[1]) twoColumns(e, scores, pt === 'LOGISTIC' ? 'logistic' : 'complement', node.outputs[1]);
+      return;
+    }
     postTransform(node, e, fail, scores, 1);
     labelOf(node, e, fail, scores, rows); // the post-transforms are monotone: the same argmax
   },
