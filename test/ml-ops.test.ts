@@ -1,6 +1,6 @@
 // ai.onnx.ml operators against onnxruntime-web (which runs all of them): SVMRegressor (each kernel,
 // the linear mode, one_class), binary SVMClassifier (SVC with kernels, linear mode; labels and
-// scores), binary LinearClassifier with one row, LabelEncoder on integers and floats (opset 2 lists, opset 4 tensors). Each one-node
+// scores), binary LinearClassifier with one row, ArrayFeatureExtractor, FeatureVectorizer, LabelEncoder on integers and floats (opset 2 lists, opset 4 tensors). Each one-node
 // model runs through decode → inferAndFold → linearize → evalAffine on random inputs; one model
 // with several of them compiles to a circuit whose witness satisfies the constraints.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -110,6 +110,29 @@ describe('binary LinearClassifier (one row of coefficients) matches onnxruntime-
         coefficients: attr.floats([0.5, -1, 0.75]), intercepts: attr.floats([0.125]), classlabels_ints: [3, 7], post_transform: pt,
       });
       expect(labelsOf(await compare(m, floatSamples([N, F], 12, 29)))).toEqual(new Set([3, 7]));
+    }
+  });
+});
+
+describe('ArrayFeatureExtractor and FeatureVectorizer match onnxruntime-web', () => {
+  const model = (name: string, op: string, inputs: ValueSpec[], y: number[], attrs: Record<string, AttrValue>, indices?: number[]): ModelSpec => ({
+    graphName: name, opsets: { [ML]: 1 }, inputs, outputs: [{ name: 'y', shape: y }],
+    initializers: indices ? [{ name: 'i', dims: [indices.length], data: BigInt64Array.from(indices.map(BigInt)) }] : [],
+    nodes: [{ name: `/${name}`, op, domain: ML, inputs: [...inputs.map((v) => v.name), ...(indices ? ['i'] : [])], outputs: ['y'], attrs }],
+  });
+
+  it('ArrayFeatureExtractor selects along the last axis; a [F] input is one row', async () => {
+    await compare(model('afe', 'ArrayFeatureExtractor', [{ name: 'x', shape: [2, 2, 3] }], [2, 2, 3], {}, [2, 0, 2]), floatSamples([2, 2, 3], 3, 31));
+    await compare(model('afe_row', 'ArrayFeatureExtractor', [{ name: 'x', shape: [3] }], [1, 2], {}, [1, 0]), floatSamples([3], 3, 33));
+    expectErr(model('afe_range', 'ArrayFeatureExtractor', [{ name: 'x', shape: [2, 3] }], [2, 1], {}, [3]), 'node /afe_range (ArrayFeatureExtractor): indices [3] are not all in [0, 3)');
+  });
+
+  it('FeatureVectorizer puts inputs side by side, cut or zero-padded to inputdimensions', async () => {
+    const ab = (shapeA: number[], shapeB: number[], y: number[]) => model(`fv_${shapeA.length}`, 'FeatureVectorizer', [{ name: 'a', shape: shapeA }, { name: 'b', shape: shapeB }], y, { inputdimensions: [2, 3] });
+    const cases: number[][][] = [[[2, 3], [2, 1], [2, 5]], [[3], [1], [1, 5]]];
+    for (const [a, b, y] of cases) {
+      const samples = Array.from({ length: 3 }, (_, k) => [rand(a!.reduce((p, q) => p * q, 1), 35 + k), rand(b!.reduce((p, q) => p * q, 1), 45 + k)]);
+      await compare(ab(a!, b!, y!), samples);
     }
   });
 });

@@ -8,6 +8,8 @@
 //                          binary with one row: label s > 0, scores σ([−s, s]) or [1 − s, s]
 //   Binarizer            x > threshold                                           Greater, Cast
 //   ZipMap               the probabilities themselves (a tensor, not a map)      Identity
+//   ArrayFeatureExtractor  X[..., indices], constant indices                     Gather
+//   FeatureVectorizer    inputs side by side, cut or zero-padded to their widths MatMul (selection), Concat
 //   Imputer              x = replaced ? imputed : x (NaN: no input is NaN)       Equal, Where
 //   OneHotEncoder        [x = c_j] per category, appended as a last axis         Equal (integers), Less (floats: trunc)
 //                          zeros=0: the circuit refuses an unknown category: √(Σ_j onehot_j − 1)
@@ -239,6 +241,39 @@ const RULES: Record<string, Rule> = {
     const a = node.attrs;
     if (a[CODES_ATTR] === undefined) fail('mapping integers to strings is not supported', 'a circuit outputs numbers: map strings to integers');
     lookup(node, e, c, fail, nums(a[CODES_ATTR]), nums(a.cats_int64s), num(a.default_int64, -1), true);
+  },
+
+  /** X[..., indices] along the last axis (a [F] input as one row [1, F], as onnxruntime does); indices constant. */
+  ArrayFeatureExtractor(node, e, fail, c) {
+    const [x, at] = node.inputs as [string, string | undefined];
+    const idx = at ? c.constOf(at) : undefined;
+    if (!idx) fail('the indices are not a constant', 'zkonnx selects features known at compile time');
+    const s = c.shapeOf(x);
+    const F = s[s.length - 1] ?? 1;
+    const cols = Array.from(idx!.data);
+    if (!cols.length || cols.some((k) => !Number.isInteger(k) || k < 0 || k >= F)) fail(`indices [${cols}] are not all in [0, ${F})`);
+    const rows = s.length > 1 ? x : e.node('Reshape', [x, e.constant([2], [1, F])]);
+    e.node('Gather', [rows, e.constant([cols.length], cols)], { axis: -1 }, out(node));
+  },
+
+  /** Inputs [N, C_i] side by side, each cut or zero-padded to inputdimensions[i] (a [C] input as [1, C]). */
+  FeatureVectorizer(node, e, fail, c) {
+    const dims = nums(node.attrs.inputdimensions);
+    const ins = node.inputs.filter((i) => i);
+    if (dims.length !== ins.length) fail(`${ins.length} inputs and ${dims.length} inputdimensions`);
+    const parts = ins.map((x, i) => {
+      const s = c.shapeOf(x);
+      if (s.length > 2) fail(`input '${x}' has shape [${s}] (supported: [N, C] or [C])`);
+      const C = s[s.length - 1] ?? 1;
+      const rows = s.length === 2 ? x : e.node('Reshape', [x, e.constant([2], [1, C])]);
+      // the first min(C, d) columns, then zeros: one selection matrix
+      const d = dims[i]!;
+      const m = new Float64Array(C * d);
+      for (let k = 0; k < Math.min(C, d); k++) m[k * d + k] = 1;
+      return { n: s.length === 2 ? s[0]! : 1, part: e.node('MatMul', [rows, e.constant([C, d], m)]) };
+    });
+    if (new Set(parts.map((p) => p.n)).size > 1) fail(`the inputs have different numbers of rows (${parts.map((p) => p.n)})`);
+    e.node('Concat', parts.map((p) => p.part), { axis: -1 }, out(node));
   },
 
   LinearRegressor(node, e, fail) {
