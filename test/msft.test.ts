@@ -4,7 +4,8 @@
 // calibration sample; circom builds the same constraint system for one model; one Attention with
 // a KV cache, a causal mask and a mask input is proven and verified, and its mask bits are
 // constrained (a flipped one breaks a constraint); and the forms that are refused are refused
-// with the node's name.
+// with the node's name. FusedConv, FusedGemm and FusedMatMul (onnxruntime's saved optimized
+// graphs) are checked in float against onnxruntime-web, and one network of them compiles.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { inferAndFold } from '../src/onnx/fold.js';
 import { attr, buildModel, type InitializerSpec, type ModelSpec, type NodeSpec, type ValueSpec } from '../src/onnx/write.js';
 import { BuildPaths } from '../src/paths.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { compare, rand } from './helpers/ml-models.js';
 import { calibrate } from '../src/quantize/calibrate.js';
 import { quantize } from '../src/quantize/quantize.js';
 import { releaseCurves } from '../src/snark.js';
@@ -211,6 +213,54 @@ describe('com.microsoft operators within tolerance of onnxruntime-web', () => {
     const scale = 2 ** qg.outputs[0]!.scale;
     Array.from(out, (q, i) => Number(q) / scale).forEach((v, i) => expect(v).toBeCloseTo(x![i]! + skip![i]! + Number(bias[i % 8]!), 2));
   });
+});
+
+describe('onnxruntime\'s fused Conv, Gemm and MatMul match onnxruntime-web', () => {
+  const fused = (name: string, op: string, inputs: ValueSpec[], inits: InitializerSpec[], y: number[], attrs: NodeSpec['attrs']): ModelSpec => ({
+    graphName: name, opset: 14, inputs, initializers: inits, outputs: [{ name: 'y', shape: y }],
+    nodes: [{ name: `/${name}`, op, domain: MS, inputs: [...inputs.map((v) => v.name).slice(0, 1), ...inits.map((i) => i.name), ...inputs.map((v) => v.name).slice(1)], outputs: ['y'], attrs }],
+  });
+  const draws = (inputs: ValueSpec[], n: number) => Array.from({ length: n }, (_, k) => inputs.map((v, j) => rand(numel(v.shape), 50 + 7 * k + j, 1.5)));
+
+  it('FusedConv: each activation, with and without the summed input Z', async () => {
+    const x: ValueSpec = { name: 'x', shape: [1, 2, 5, 5] };
+    const z: ValueSpec = { name: 'z', shape: [1, 3, 3, 3] };
+    const conv = { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] };
+    for (const [act, params] of [['', []], ['Relu', []], ['Tanh', []], ['Sigmoid', []], ['LeakyRelu', [0.1]], ['Clip', [-0.5, 0.75]], ['HardSigmoid', [0.3, 0.4]]] as [string, number[]][]) {
+      for (const inputs of [[x], [x, z]]) {
+        const attrs = { ...conv, ...(act ? { activation: act } : {}), ...(params.length ? { activation_params: attr.floats(params) } : {}) };
+        const m = fused(`fconv_${act || 'none'}_${inputs.length}`, 'FusedConv', inputs, [init('W', [3, 2, 3, 3], 0.7, 0.2, 0.6), init('B', [3], 1.1, 0.4, 0.3)], [1, 3, 3, 3], attrs);
+        await compare(m, draws(inputs, 3));
+      }
+    }
+  });
+
+  it('FusedGemm: transposes, alpha and beta, activations with activation_alpha / activation_beta', async () => {
+    const a: ValueSpec = { name: 'a', shape: [2, 4] };
+    for (const [act, extra] of [['Relu', {}], ['LeakyRelu', { activation_alpha: attr.float(0.2) }], ['HardSigmoid', { activation_alpha: attr.float(0.3), activation_beta: attr.float(0.45) }], ['Elu', { activation_alpha: attr.float(0.5) }], ['Tanh', {}]] as [string, NodeSpec['attrs']][]) {
+      const m = fused(`fgemm_${act}`, 'FusedGemm', [a], [init('B', [3, 4], 0.9, 0.1, 0.7), init('C', [3], 0.5, 0.3, 0.4)], [2, 3], { transB: 1, alpha: attr.float(0.5), beta: attr.float(2), activation: act, ...extra });
+      await compare(m, draws([a], 3));
+    }
+  });
+
+  it('FusedMatMul: alpha, transA and transB on batched operands', async () => {
+    const a: ValueSpec = { name: 'a', shape: [2, 4, 3] };
+    const b: ValueSpec = { name: 'b', shape: [2, 5, 4] };
+    await compare({ ...fused('fmatmul', 'FusedMatMul', [a, b], [], [2, 3, 5], { transA: 1, transB: 1, alpha: attr.float(0.25) }), nodes: [{ name: '/fmatmul', op: 'FusedMatMul', domain: MS, inputs: ['a', 'b'], outputs: ['y'], attrs: { transA: 1, transB: 1, alpha: attr.float(0.25) } }] }, draws([a, b], 3));
+  });
+
+  it('a FusedConv + FusedGemm network compiles within tolerance of onnxruntime-web', async () => {
+    const spec: ModelSpec = {
+      graphName: 'fused', opset: 14, inputs: [{ name: 'x', shape: [1, 2, 5, 5] }], outputs: [{ name: 'y', shape: [1, 3] }],
+      initializers: [init('W', [3, 2, 3, 3], 0.7, 0.2, 0.6), init('B', [3], 1.1, 0.4, 0.3), init('G', [3, 27], 0.3, 0.8, 0.3), init('C', [3], 0.5, 0.3, 0.2), { name: 'shape', dims: [2], data: BigInt64Array.from([1n, 27n]) }],
+      nodes: [
+        { name: '/conv', op: 'FusedConv', domain: MS, inputs: ['x', 'W', 'B'], outputs: ['h'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2], activation: 'Clip', activation_params: attr.floats([0, 1]) } },
+        { name: '/flat', op: 'Reshape', inputs: ['h', 'shape'], outputs: ['f'] },
+        { name: '/gemm', op: 'FusedGemm', domain: MS, inputs: ['f', 'G', 'C'], outputs: ['y'], attrs: { transB: 1, activation: 'LeakyRelu', activation_alpha: attr.float(0.1) } },
+      ],
+    };
+    await within('fused-net', { spec });
+  }, 60_000);
 });
 
 describe('com.microsoft Attention proven', () => {

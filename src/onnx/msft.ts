@@ -1,5 +1,5 @@
-// The com.microsoft operators that onnxruntime's transformer optimizer writes (fused BERT/GPT-2
-// graphs), rewritten during shape inference into default-domain ops zkonnx already proves, with
+// The com.microsoft operators that onnxruntime's optimizers write (fused BERT/GPT-2 graphs, fused
+// Conv/Gemm/MatMul), rewritten during shape inference into default-domain ops zkonnx already proves, with
 // onnxruntime's CPU semantics (contrib_ops/cpu/bert; onnxruntime-web runs the same kernels):
 //
 //   Attention                 x·W + b split into Q, K, V (linear: MatMul, Gather of columns),
@@ -17,6 +17,8 @@
 //   FastGelu, BiasGelu,       Gelu (tanh approximation / erf) of x (+ bias); QuickGelu x·σ(αx);
 //     Gelu, QuickGelu,        BiasAdd x + bias + skip
 //     BiasAdd
+//   FusedConv, FusedGemm,     what onnxruntime's graph optimizer saves for Conv (+ Z) and Gemm
+//     FusedMatMul             followed by an activation, and MatMul with transposes and a scale
 //
 // Attention masks, as onnxruntime's PrepareMask: a raw mask (2-D [batch, total_sequence_length]
 // or 3-D [batch, sequence_length, total_sequence_length]) keeps positions where mask > 0 and adds
@@ -199,11 +201,65 @@ const RULES: Record<string, Rule> = {
     c.e.node('Mul', [x, gate], {}, [node.outputs[0]!]);
   },
 
+  /** Conv (+ Z) then an activation: onnxruntime's Conv fusion (FusedConv with activation_params). */
+  FusedConv(node, c) {
+    const [x, w, b, z] = node.inputs;
+    const { activation, activation_params: params, ...conv } = node.attrs;
+    const p = nums(params);
+    let y = c.e.node('Conv', [x!, w!, ...(b ? [b] : [])], conv);
+    if (z) y = c.e.node('Add', [y, z]);
+    const act = typeof activation === 'string' ? activation : '';
+    const attrs: Record<string, number> = act === 'LeakyRelu' ? { alpha: p[0] ?? 0.01 } : act === 'HardSigmoid' ? { alpha: p[0] ?? 0.2, beta: p[1] ?? 0.5 } : {};
+    if (act === 'Clip') {
+      if (p.length !== 2) c.fail(`Clip takes activation_params [min, max], got [${p}]`);
+      y = c.e.node('Max', [y, c.e.constant([], [p[0]!])]);
+      c.e.node('Min', [y, c.e.constant([], [p[1]!])], {}, [node.outputs[0]!]);
+      return;
+    }
+    activate(node, c, y, act, attrs, ['Relu', 'Tanh', 'Sigmoid', 'LeakyRelu', 'HardSigmoid', 'Clip']);
+  },
+
+  /** Gemm then an activation whose attributes are the node's activation_* (FusedGemm). */
+  FusedGemm(node, c) {
+    const a = node.attrs;
+    const { transA = 0, transB = 0, alpha = 1, beta = 1 } = a as Record<string, number>;
+    const y = c.e.node('Gemm', node.inputs.filter(Boolean), { transA, transB, alpha, beta });
+    const act = typeof a.activation === 'string' ? a.activation : '';
+    const actAttrs: Record<string, number> = {};
+    for (const k of ['alpha', 'beta', 'gamma']) if (typeof a[`activation_${k}`] === 'number') actAttrs[k] = a[`activation_${k}`] as number;
+    activate(node, c, y, act, actAttrs, ['Relu', 'Tanh', 'Sigmoid', 'LeakyRelu', 'HardSigmoid', 'Elu', 'Selu', 'Softplus', 'ThresholdedRelu']);
+  },
+
+  /** alpha · op(A) · op(B), op transposing the last two axes where transA / transB (FusedMatMul). */
+  FusedMatMul(node, c) {
+    const a = node.attrs;
+    if (num(a.transBatchA, 0) || num(a.transBatchB, 0)) c.fail('transBatchA / transBatchB are not supported', 'onnxruntime writes them only for some batched layouts');
+    const op = (t: string, flag: string) => {
+      if (!num(a[flag], 0)) return t;
+      const r = c.shapeOf(t).length;
+      if (r < 2) c.fail(`${flag} on an input of rank ${r}`);
+      const perm = [...Array(r).keys()];
+      [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+      return c.e.node('Transpose', [t], { perm });
+    };
+    const [x, y] = node.inputs as [string, string];
+    const alpha = num(a.alpha, 1);
+    const prod = c.e.node('MatMul', [op(x, 'transA'), op(y, 'transB')], {}, alpha === 1 ? [node.outputs[0]!] : undefined);
+    if (alpha !== 1) c.e.node('Mul', [prod, c.e.constant([], [alpha])], {}, [node.outputs[0]!]);
+  },
+
   BiasAdd(node, c) {
     const [x, bias, skip] = node.inputs;
     sum(c, [x!, bias!, skip!], node.outputs[0]!);
   },
 };
+
+/** y through the fused activation `act` (none: y itself) into the node's output. */
+function activate(node: Node, c: RewriteContext, y: string, act: string, attrs: Record<string, number>, supported: string[]): void {
+  if (!act) { c.e.node('Identity', [y], {}, [node.outputs[0]!]); return; }
+  if (!supported.includes(act)) c.fail(`activation ${act} is not supported (supported: ${supported.join(', ')})`);
+  c.e.node(act, [y], attrs, [node.outputs[0]!]);
+}
 
 /** SimplifiedLayerNormalization (onnxruntime registers it in the default domain: expand.ts): RMS normalization. */
 export function simplifiedLayerNorm(node: Node, c: RewriteContext): void {
