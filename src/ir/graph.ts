@@ -10,6 +10,8 @@
 export interface Tensor {
   dims: number[];
   data: Float64Array;
+  /** ONNX element type, where the file states it (a quantization zero point's decides its range). */
+  dtype?: number;
 }
 
 export type AttrValue = number | number[] | string | string[] | Tensor | SubGraph;

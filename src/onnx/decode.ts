@@ -85,10 +85,10 @@ export function decodeTensor(t: Pb, modelDir: string, where: string): Tensor {
     if (offset + length > buf.byteLength) {
       throw new ZkonnxError('ONNX_MALFORMED', `${label}: external data [${offset}, ${offset + length}) lies past the end of ${basename(file)} (${buf.byteLength} bytes)`);
     }
-    return { dims, data: rawToFloat64(buf.subarray(offset, offset + length), dataType, n, label) };
+    return { dims, data: rawToFloat64(buf.subarray(offset, offset + length), dataType, n, label), dtype: dataType };
   }
   if (t.raw_data && t.raw_data.length > 0) {
-    return { dims, data: rawToFloat64(t.raw_data, dataType, n, label) };
+    return { dims, data: rawToFloat64(t.raw_data, dataType, n, label), dtype: dataType };
   }
   let src: ArrayLike<number | Long> | undefined;
   if (t.float_data?.length) src = t.float_data;
@@ -106,7 +106,7 @@ export function decodeTensor(t: Pb, modelDir: string, where: string): Tensor {
   } else if (n > 0) {
     throw new ZkonnxError('ONNX_MALFORMED', `${label}: no data`);
   }
-  return { dims, data };
+  return { dims, data, dtype: dataType };
 }
 
 function decodeAttr(a: Pb, modelDir: string, where: string): AttrValue {

@@ -8,6 +8,7 @@ import { scatterTargets } from '../ir/ops/scatter.js';
 import { expandEinsum } from './einsum.js';
 import { expandRecurrent } from './recurrent.js';
 import { simplifiedLayerNorm } from './msft.js';
+import { dequantizeLinear, quantizeLinear } from './qdq.js';
 import { nums, num, str, type Expansion } from './rewrite.js';
 
 /**
@@ -55,6 +56,8 @@ export const EXPANSIONS: Record<string, Expansion> = {
   /** onnxruntime's RMS normalization, a contrib op it registers in the default domain (msft.ts). */
   SimplifiedLayerNormalization: simplifiedLayerNorm,
   Einsum: expandEinsum,
+  QuantizeLinear: quantizeLinear,
+  DequantizeLinear: dequantizeLinear,
   ScatterND: scatterReduce,
   ScatterElements: scatterReduce,
   Scatter: scatterReduce,

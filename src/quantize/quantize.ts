@@ -106,6 +106,9 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
   return { name: ag.name, inputs, acts, outputs, totalValues: ag.totalValues, params, valueBounds };
 }
 
+/** Extra coefficient bits of a round's operands (past weightBits), where their coefficients need them. */
+const ROUND_WEIGHT_BITS = 12;
+
 /** Most bits a round's operands are lifted by (past scale 0) to make its divisor an integer (argScale → S). */
 const ROUND_LIFT_MAX = 32;
 
@@ -203,7 +206,10 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
   const argStart = [0];
   const rowsFlat: LinExpr[] = [];
   for (const r of a.args) { rowsFlat.push(...r); argStart.push(rowsFlat.length); }
-  let { affine: args, accScale: argScale } = quantizeAffine(rowsFlat, (i) => scales[i]!, params);
+  // a rounding's operand gets ROUND_WEIGHT_BITS more coefficient bits where its coefficients are
+  // no exact dyadic fractions (a QuantizeLinear's x / scale): its integer flips at every .5 boundary
+  const argParams = a.op.kind === 'round' ? { ...params, weightBits: params.weightBits + ROUND_WEIGHT_BITS } : params;
+  let { affine: args, accScale: argScale } = quantizeAffine(rowsFlat, (i) => scales[i]!, argParams);
   let rows = affineBounds(args, iv);
   const elemRows = (i: number) => rows.slice(argStart[i]!, argStart[i + 1]!);
   const calibrated = scaleFor(range, params.activationBits);
