@@ -8,7 +8,7 @@ import { scatterTargets } from '../ir/ops/scatter.js';
 import { expandEinsum } from './einsum.js';
 import { expandRecurrent } from './recurrent.js';
 import { simplifiedLayerNorm } from './msft.js';
-import { dequantizeLinear, quantizeLinear } from './qdq.js';
+import { convInteger, dequantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from './qdq.js';
 import { nums, num, str, type Expansion } from './rewrite.js';
 
 /**
@@ -58,6 +58,10 @@ export const EXPANSIONS: Record<string, Expansion> = {
   Einsum: expandEinsum,
   QuantizeLinear: quantizeLinear,
   DequantizeLinear: dequantizeLinear,
+  QLinearConv: qlinearConv,
+  QLinearMatMul: qlinearMatMul,
+  ConvInteger: convInteger,
+  MatMulInteger: matMulInteger,
   ScatterND: scatterReduce,
   ScatterElements: scatterReduce,
   Scatter: scatterReduce,

@@ -7,8 +7,10 @@
 //
 // Per-axis scales and zero points (1-D, along `axis`) broadcast over the other axes. On constants
 // (int8 weights, int32 biases) the rewrite folds to float constants; on signals a QuantizeLinear
-// costs a rounding and two comparisons, and the values it yields are exact integers, so the
-// dequantized tensor that follows is the int8 model's own. Refused: blocked quantization
+// costs a rounding and two comparisons, and the values it yields are exact integers: the int8
+// model's own, except where onnxruntime's float32 arithmetic lands next to a .5 boundary and
+// rounds the other way (one quantum; the rounding's operand carries extra coefficient bits,
+// src/quantize/quantize.ts, so that this is rare). Refused: blocked quantization
 // (block_size), quantizing to other element types (float8, int4), a scale that is not a constant.
 import type { Node } from '../ir/graph.js';
 import { num, type Expansion, type RewriteContext } from './rewrite.js';
@@ -69,4 +71,65 @@ export const dequantizeLinear: Expansion = (node, c) => {
   const r = c.shapeOf(x).length;
   const centred = zp && c.constOf(zp)!.data.some((v) => v !== 0) ? c.e.node('Sub', [x, operand(node, c, zp, 'zero point', r)]) : x;
   c.e.node('Mul', [centred, operand(node, c, scale, 'scale', r)], {}, [node.outputs[0]!]);
+};
+
+// The QOperator form (onnxruntime's quant_format=QOperator), as the dequantize → op → quantize it
+// stands for:
+//   QLinearConv    Q(Conv(DQ(x), DQ(w) per output channel, B·x_scale·w_scale), y_scale, y_zero_point)
+//   QLinearMatMul  Q(MatMul(DQ(a), DQ(b) per column), y_scale, y_zero_point)
+//   ConvInteger,   the int32 products of (x − x_zero_point) and (w − w_zero_point): Sub, Conv / MatMul
+//     MatMulInteger
+
+/** A constant's values, or a refusal naming it. */
+function constant(c: RewriteContext, name: string | undefined, what: string): Float64Array {
+  const t = name ? c.constOf(name) : undefined;
+  if (!t) c.fail(`the ${what}${name ? ` '${name}'` : ''} is not a constant`, 'quantization parameters are fixed when the model is exported');
+  return t!.data;
+}
+
+/** DQ(x) along `axis` where its scale is per-axis. */
+function dq(c: RewriteContext, x: string, scale: string, zp: string | undefined, axis: number): string {
+  return c.e.node('DequantizeLinear', [x, scale, ...(zp ? [zp] : [])], { axis });
+}
+
+export const qlinearConv: Expansion = (node, c) => {
+  const [x, xs, xz, w, ws, wz, ys, yz, b] = node.inputs as (string | undefined)[];
+  const inputs = [dq(c, x!, xs!, xz, 1), dq(c, w!, ws!, wz, 0)];
+  if (b) {
+    const sx = constant(c, xs, 'x scale')[0]!;
+    const sw = constant(c, ws, 'w scale');
+    const bias = constant(c, b, 'bias');
+    inputs.push(c.e.constant([bias.length], Array.from(bias, (v, k) => v * sx * (sw.length > 1 ? sw[k]! : sw[0]!))));
+  }
+  const y = c.e.node('Conv', inputs, node.attrs);
+  c.e.node('QuantizeLinear', [y, ys!, ...(yz ? [yz] : [])], {}, [node.outputs[0]!]);
+};
+
+export const qlinearMatMul: Expansion = (node, c) => {
+  const [a, as, az, b, bs, bz, ys, yz] = node.inputs as (string | undefined)[];
+  const y = c.e.node('MatMul', [dq(c, a!, as!, az, 0), dq(c, b!, bs!, bz, c.shapeOf(b!).length - 1)]);
+  c.e.node('QuantizeLinear', [y, ys!, ...(yz ? [yz] : [])], {}, [node.outputs[0]!]);
+};
+
+/** x − zero point, the zero point a scalar or (`axis`, when given) 1-D along that axis. */
+function centred(c: RewriteContext, x: string, zp: string | undefined, what: string, axis?: number): string {
+  if (!zp) return x;
+  const z = constant(c, zp, what);
+  if (z.every((v) => v === 0)) return x;
+  if (z.length === 1) return c.e.node('Sub', [x, c.e.constant([], [z[0]!])]);
+  const r = c.shapeOf(x).length;
+  if (axis === undefined) c.fail(`the ${what} has ${z.length} values (supported here: one)`);
+  const dims = new Array<number>(r).fill(1);
+  dims[axis! < 0 ? axis! + r : axis!] = z.length;
+  return c.e.node('Sub', [x, c.e.constant(dims, z)]);
+}
+
+export const convInteger: Expansion = (node, c) => {
+  const [x, w, xz, wz] = node.inputs as (string | undefined)[];
+  c.e.node('Conv', [centred(c, x!, xz, 'x zero point'), centred(c, w!, wz, 'w zero point', 0)], node.attrs, [node.outputs[0]!]);
+};
+
+export const matMulInteger: Expansion = (node, c) => {
+  const [a, b, az, bz] = node.inputs as (string | undefined)[];
+  c.e.node('MatMul', [centred(c, a!, az, 'a zero point'), centred(c, b!, bz, 'b zero point', -1)], {}, [node.outputs[0]!]);
 };
