@@ -1,21 +1,19 @@
 // ai.onnx.ml operators against onnxruntime-web (which runs all of them): SVMRegressor (each kernel,
 // the linear mode, one_class), binary SVMClassifier (SVC with kernels, linear mode; labels and
-// scores), binary LinearClassifier with one row, ArrayFeatureExtractor, FeatureVectorizer, LabelEncoder on integers and floats (opset 2 lists, opset 4 tensors). Each one-node
-// model runs through decode → inferAndFold → linearize → evalAffine on random inputs; one model
-// with several of them compiles to a circuit whose witness satisfies the constraints.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// scores), binary LinearClassifier with one row, ArrayFeatureExtractor, FeatureVectorizer,
+// LabelEncoder on integers and floats (opset 2 lists, opset 4 tensors). Each one-node model runs
+// through decode → inferAndFold → linearize → evalAffine on random inputs; one model with several
+// of them compiles to a circuit whose witness satisfies the constraints.
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compile } from '../src/api.js';
-import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
-import { readSymbols } from '../src/circom/witness.js';
+import { checkConstraints } from '../src/circom/r1cs.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
-import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { ModelProto } from '../src/onnx/schema.js';
 import { attr, buildModel, type AttrValue, type ModelSpec, type ValueSpec } from '../src/onnx/write.js';
-import { BuildPaths } from '../src/paths.js';
 import { dequantize, execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { compileSpec, satisfiedFlipped } from './helpers/compiled.js';
 import { compare, expectErr, floatSamples, labelsOf, ML, one, rand, rng, type Sample } from './helpers/ml-models.js';
 
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-ml-ops-'));
@@ -201,15 +199,9 @@ describe('ai.onnx.ml operators in a circuit', () => {
         { name: '/le', op: 'LabelEncoder', domain: ML, inputs: ['k'], outputs: ['v'], attrs: { keys_int64s: [1, 5, -2], values_floats: attr.floats([0.5, 2.5, -1]), default_float: attr.float(0.25) } },
       ],
     };
-    const file = join(work, 'ml_circuit.onnx');
-    writeFileSync(file, buildModel(m));
     const samples = Array.from({ length: 10 }, (_, i) => ({ input_data: [rand(F, 40 + i, 1.5), [[1, 5, -2, 3][i % 4]!, [7, 1, 5, -2][i % 4]!]] }));
-    const build = join(work, 'build-ml');
-    const { settings } = await compile({ model: file, outDir: build, calibration: samples });
-    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
-    const paths = new BuildPaths(build);
-    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
-    const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
+    const c = await compileSpec(m, work, samples);
+    const { qg } = c;
     const refs = await compare(m, samples.slice(0, 4).map((s) => s.input_data));
     for (const [i, s] of samples.slice(0, 4).entries()) {
       const qin = quantizeInputs(qg, s.input_data);
@@ -217,17 +209,10 @@ describe('ai.onnx.ml operators in a circuit', () => {
       expect(Number(q.outputs[0]![0])).toBe(refs[i]![0]![0]); // the label, exactly
       expect(dequantize(q.outputs[2]![0]!, qg.outputs[2]!.scale)).toBe(refs[i]![2]![0]); // ±1
       q.outputs[3]!.forEach((v, j) => expect(dequantize(v, qg.outputs[3]!.scale)).toBe(refs[i]![3]![j]));
-      const w = await circuitWitness(qg, settings.visibility, {}, { qin }, paths.file('r1cs'));
-      expect((await checkConstraints(r1cs, w)).ok).toBe(true);
-      if (i === 0) {
-        // the comparison s ≤ 0 that picks the label: flipped, the constraints fail
-        const flag = qg.acts.find((a) => a.nodes.some((n) => n.startsWith('/svc/LessOrEqual')))!;
-        const wire = sym.get(`main.v[${flag.offset}]`)!;
-        expect(wire).toBeGreaterThan(0);
-        const bad = w.slice();
-        bad[wire] = 1n - bad[wire]!;
-        expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
-      }
+      const w = await circuitWitness(qg, c.settings.visibility, {}, { qin }, c.paths.file('r1cs'));
+      expect((await checkConstraints(c.r1cs, w)).ok).toBe(true);
+      // the comparison s ≤ 0 that picks the label: flipped, the constraints fail
+      if (i === 0) expect(await satisfiedFlipped(c, w, '/svc/LessOrEqual')).toBe(false);
     }
   }, 120_000);
 });

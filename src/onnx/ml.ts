@@ -49,8 +49,7 @@ export function mlExpansion(node: Node, source: string): Expansion {
   return (n, c) => rule(n, c.e, c.fail, c);
 }
 
-/** members: BRANCH_MEMBER sets of a TreeEnsemble rewritten as a TreeEnsembleRegressor. */
-type Rule = (node: Node, e: Emit, fail: (m: string, hint?: string) => never, c: RewriteContext, members?: Map<number, number[]>) => void;
+type Rule = (node: Node, e: Emit, fail: (m: string, hint?: string) => never, c: RewriteContext) => void;
 
 /** The output node of a rewrite writes the ML node's own output name. */
 const out = (node: Node, i = 0) => [node.outputs[i]!];
@@ -311,11 +310,11 @@ const RULES: Record<string, Rule> = {
   SVMClassifier: svmClassifier,
   SVMRegressor: svmRegressor,
 
-  TreeEnsembleRegressor(node, e, fail, _c, members?: Map<number, number[]>) {
+  TreeEnsembleRegressor(node, e, fail) {
     const n = typeof node.attrs.n_targets === 'number' ? node.attrs.n_targets : 1;
     const pt = str(node.attrs.post_transform, 'NONE');
     if (n === 1 && pt !== 'NONE') fail(`post_transform ${pt} on one target is not supported`, 'onnxruntime ignores post_transform on a one-target tree regressor where the ONNX spec applies it: export without one');
-    const scores = treeScores(node, e, fail, 'target', n, nums(node.attrs.base_values), members);
+    const scores = treeScores(node, e, fail, 'target', n, nums(node.attrs.base_values));
     postTransform(node, e, fail, scores, 0);
   },
 
@@ -333,11 +332,11 @@ const RULES: Record<string, Rule> = {
   /**
    * TreeEnsemble (ai.onnx.ml opset 5, which replaces the two above): nodes indexed from 0 with
    * tree_roots, each branch naming a node or a leaf (nodes_trueleafs/falseleafs), one target and
-   * weight per leaf, modes and enums as integers. Rewritten as the TreeEnsembleRegressor it is.
-   * post_transform is refused: onnxruntime-web 1.30 reads its integers with its own enum (1
+   * weight per leaf, modes and enums as integers. Read into TreeEnsembleRegressor's attributes
+   * and scored as it is. post_transform is refused: onnxruntime-web 1.30 reads its integers with its own enum (1
    * LOGISTIC, 2 SOFTMAX), not the spec's (1 SOFTMAX, 2 LOGISTIC).
    */
-  TreeEnsemble(node, e, fail, c) {
+  TreeEnsemble(node, e, fail) {
     const a = node.attrs;
     const features = nums(a.nodes_featureids);
     const splits = tensorValues(a.nodes_splits) ?? [];
@@ -393,10 +392,11 @@ const RULES: Record<string, Rule> = {
         nodes_treeids: v3.treeids, nodes_nodeids: v3.nodeids, nodes_featureids: v3.featureids, nodes_values: v3.values, nodes_modes: v3.modes,
         nodes_truenodeids: v3.trueids, nodes_falsenodeids: v3.falseids,
         target_treeids: w.treeids, target_nodeids: w.nodeids, target_ids: w.ids, target_weights: w.weights,
-        aggregate_function: agg ?? String(a.aggregate_function), n_targets: num(a.n_targets, 1),
+        aggregate_function: agg ?? String(a.aggregate_function),
       },
     };
-    RULES.TreeEnsembleRegressor!(regressor, e, fail, c, members);
+    // post_transform is refused above: the scores are the output
+    e.node('Identity', [treeScores(regressor, e, fail, 'target', num(a.n_targets, 1), [], members)], {}, out(node));
   },
 };
 

@@ -24,19 +24,33 @@ const RANGES: Record<number, [number, number]> = {
 };
 const UINT8 = 2;
 
-/** A scale or zero point as a constant broadcastable to x: a scalar, or 1-D along `axis`. */
-function operand(node: Node, c: RewriteContext, name: string, what: string, rank: number): string {
-  const t = c.constOf(name);
-  if (!t) c.fail(`the ${what} '${name}' is not a constant`, 'quantization parameters are fixed when the model is exported');
-  if (t!.dims.length === 0 || t!.data.length === 1) return c.e.constant([], [t!.data[0]!]);
-  if (t!.dims.length !== 1) c.fail(`the ${what} has shape [${t!.dims}] (supported: a scalar, or 1-D along axis; blocked quantization is not)`);
-  const r = rank;
-  const axis = num(node.attrs.axis, 1);
-  const a = axis < 0 ? axis + r : axis;
-  if (a < 0 || a >= r) c.fail(`axis ${axis} is out of range for an input of rank ${r}`);
-  const dims = new Array<number>(r).fill(1);
-  dims[a] = t!.dims[0]!;
-  return c.e.constant(dims, t!.data);
+/**
+ * A scale or zero point as a constant broadcastable to an input of rank `rank`: a scalar, or 1-D
+ * along `axis` (undefined: only a scalar is taken).
+ */
+function operand(c: RewriteContext, name: string, what: string, rank: number, axis?: number): string {
+  const t = constant(c, name, what);
+  if (t.length === 1) return c.e.constant([], [t[0]!]);
+  if (axis === undefined) c.fail(`the ${what} has ${t.length} values (supported here: one)`);
+  if (c.constOf(name)!.dims.length !== 1) c.fail(`the ${what} has shape [${c.constOf(name)!.dims}] (supported: a scalar, or 1-D along axis; blocked quantization is not)`);
+  const a = axis! < 0 ? axis! + rank : axis!;
+  if (a < 0 || a >= rank) c.fail(`axis ${axis} is out of range for an input of rank ${rank}`);
+  const dims = new Array<number>(rank).fill(1);
+  dims[a] = t.length;
+  return c.e.constant(dims, t);
+}
+
+/** x − zero point (none, or all zeros: x itself), the zero point as `operand` takes it. */
+function centred(c: RewriteContext, x: string, zp: string | undefined, what: string, axis?: number): string {
+  if (!zp || constant(c, zp, what).every((v) => v === 0)) return x;
+  return c.e.node('Sub', [x, operand(c, zp, what, c.shapeOf(x).length, axis)]);
+}
+
+/** A constant's values, or a refusal naming it. */
+function constant(c: RewriteContext, name: string | undefined, what: string): Float64Array {
+  const t = name ? c.constOf(name) : undefined;
+  if (!t) c.fail(`the ${what}${name ? ` '${name}'` : ''} is not a constant`, 'quantization parameters are fixed when the model is exported');
+  return t!.data;
 }
 
 function checkBlocks(node: Node, c: RewriteContext): void {
@@ -46,9 +60,8 @@ function checkBlocks(node: Node, c: RewriteContext): void {
 /** The zero point's element type: its initializer's, else output_dtype (opset 21), else uint8. */
 function elementType(node: Node, c: RewriteContext): number {
   const zp = node.inputs[2];
-  const t = zp ? c.constOf(zp) : undefined;
-  if (zp && !t) c.fail(`the zero point '${zp}' is not a constant`, 'quantization parameters are fixed when the model is exported');
-  return t?.dtype ?? (num(node.attrs.output_dtype, 0) || UINT8);
+  if (zp) constant(c, zp, 'zero point');
+  return (zp ? c.constOf(zp)!.dtype : undefined) ?? (num(node.attrs.output_dtype, 0) || UINT8);
 }
 
 export const quantizeLinear: Expansion = (node, c) => {
@@ -58,8 +71,9 @@ export const quantizeLinear: Expansion = (node, c) => {
   const range = RANGES[type];
   if (!range) c.fail(`quantizing to element type ${type} is not supported (supported: uint8, int8, uint16, int16)`);
   const r = c.shapeOf(x).length;
-  let q = c.e.node('Round', [c.e.node('Div', [x, operand(node, c, scale, 'scale', r)])]);
-  if (zp && c.constOf(zp)!.data.some((v) => v !== 0)) q = c.e.node('Add', [q, operand(node, c, zp, 'zero point', r)]);
+  const axis = num(node.attrs.axis, 1);
+  let q = c.e.node('Round', [c.e.node('Div', [x, operand(c, scale, 'scale', r, axis)])]);
+  if (zp && constant(c, zp, 'zero point').some((v) => v !== 0)) q = c.e.node('Add', [q, operand(c, zp, 'zero point', r, axis)]);
   const [lo, hi] = range!;
   c.e.node('Min', [c.e.node('Max', [q, c.e.constant([], [lo])]), c.e.constant([], [hi])], {}, [node.outputs[0]!]);
 };
@@ -67,10 +81,8 @@ export const quantizeLinear: Expansion = (node, c) => {
 export const dequantizeLinear: Expansion = (node, c) => {
   checkBlocks(node, c);
   const [x, scale, zp] = node.inputs as [string, string, string | undefined];
-  if (zp) elementType(node, c); // a zero point must be a constant
-  const r = c.shapeOf(x).length;
-  const centred = zp && c.constOf(zp)!.data.some((v) => v !== 0) ? c.e.node('Sub', [x, operand(node, c, zp, 'zero point', r)]) : x;
-  c.e.node('Mul', [centred, operand(node, c, scale, 'scale', r)], {}, [node.outputs[0]!]);
+  const axis = num(node.attrs.axis, 1);
+  c.e.node('Mul', [centred(c, x, zp, 'zero point', axis), operand(c, scale, 'scale', c.shapeOf(x).length, axis)], {}, [node.outputs[0]!]);
 };
 
 // The QOperator form (onnxruntime's quant_format=QOperator), as the dequantize → op → quantize it
@@ -79,13 +91,6 @@ export const dequantizeLinear: Expansion = (node, c) => {
 //   QLinearMatMul  Q(MatMul(DQ(a), DQ(b) per column), y_scale, y_zero_point)
 //   ConvInteger,   the int32 products of (x − x_zero_point) and (w − w_zero_point): Sub, Conv / MatMul
 //     MatMulInteger
-
-/** A constant's values, or a refusal naming it. */
-function constant(c: RewriteContext, name: string | undefined, what: string): Float64Array {
-  const t = name ? c.constOf(name) : undefined;
-  if (!t) c.fail(`the ${what}${name ? ` '${name}'` : ''} is not a constant`, 'quantization parameters are fixed when the model is exported');
-  return t!.data;
-}
 
 /** DQ(x) along `axis` where its scale is per-axis. */
 function dq(c: RewriteContext, x: string, scale: string, zp: string | undefined, axis: number): string {
@@ -110,19 +115,6 @@ export const qlinearMatMul: Expansion = (node, c) => {
   const y = c.e.node('MatMul', [dq(c, a!, as!, az, 0), dq(c, b!, bs!, bz, c.shapeOf(b!).length - 1)]);
   c.e.node('QuantizeLinear', [y, ys!, ...(yz ? [yz] : [])], {}, [node.outputs[0]!]);
 };
-
-/** x − zero point, the zero point a scalar or (`axis`, when given) 1-D along that axis. */
-function centred(c: RewriteContext, x: string, zp: string | undefined, what: string, axis?: number): string {
-  if (!zp) return x;
-  const z = constant(c, zp, what);
-  if (z.every((v) => v === 0)) return x;
-  if (z.length === 1) return c.e.node('Sub', [x, c.e.constant([], [z[0]!])]);
-  const r = c.shapeOf(x).length;
-  if (axis === undefined) c.fail(`the ${what} has ${z.length} values (supported here: one)`);
-  const dims = new Array<number>(r).fill(1);
-  dims[axis! < 0 ? axis! + r : axis!] = z.length;
-  return c.e.node('Sub', [x, c.e.constant(dims, z)]);
-}
 
 export const convInteger: Expansion = (node, c) => {
   const [x, w, xz, wz] = node.inputs as (string | undefined)[];

@@ -1,0 +1,34 @@
+// A model written with our ONNX writer, compiled, and what circuit tests read back from its build.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { compile } from '../../src/api.js';
+import { checkConstraints, readR1cs } from '../../src/circom/r1cs.js';
+import { readSymbols } from '../../src/circom/witness.js';
+import { quantGraphFromJson } from '../../src/ir/serialize.js';
+import { buildModel, type ModelSpec } from '../../src/onnx/write.js';
+import { BuildPaths } from '../../src/paths.js';
+
+export type Calibration = { input_data: (number[] | string[])[] }[];
+
+/** Compiles `m` into `dir` (its accuracy within tolerance) and reads back the quantized graph, constraints and symbols. */
+export async function compileSpec(m: ModelSpec, dir: string, calibration: Calibration) {
+  const file = join(dir, `${m.graphName}.onnx`);
+  writeFileSync(file, buildModel(m));
+  const { settings } = await compile({ model: file, outDir: join(dir, `build-${m.graphName}`), calibration });
+  expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+  const paths = new BuildPaths(join(dir, `build-${m.graphName}`));
+  const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+  const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
+  return { settings, paths, qg, r1cs, sym };
+}
+
+/** Whether the witness with the 0/1 value of the first element computed by node `prefix…` flipped still satisfies the constraints. */
+export async function satisfiedFlipped(c: Awaited<ReturnType<typeof compileSpec>>, w: bigint[], prefix: string): Promise<boolean> {
+  const flag = c.qg.acts.find((a) => a.nodes.some((n) => n.startsWith(prefix)))!;
+  const wire = c.sym.get(`main.v[${flag.offset}]`)!;
+  expect(wire).toBeGreaterThan(0);
+  const bad = w.slice();
+  bad[wire] = 1n - bad[wire]!;
+  return (await checkConstraints(c.r1cs, bad)).ok;
+}
