@@ -3,17 +3,15 @@
 // activations, and the QOperator form (QLinearConv, QLinearMatMul, ConvInteger, MatMulInteger).
 // The float rewrite matches onnxruntime-web, the compiled circuit's outputs are within a quantum of
 // onnxruntime's (its float32 requantization decides near-ties), its witness satisfies the constraints.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compile } from '../src/api.js';
-import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
+import { checkConstraints } from '../src/circom/r1cs.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
-import { quantGraphFromJson } from '../src/ir/serialize.js';
-import { buildModel, type InitializerSpec, type ModelSpec, type NodeSpec } from '../src/onnx/write.js';
-import { BuildPaths } from '../src/paths.js';
+import { type InitializerSpec, type ModelSpec, type NodeSpec } from '../src/onnx/write.js';
 import { quantizeInputs } from '../src/qexec/exec.js';
+import { compileSpec, satisfiedFlipped } from './helpers/compiled.js';
 import { compare, expectErr, rand, rng } from './helpers/ml-models.js';
 
 const OUT_SCALE = 0.03125;
@@ -151,28 +149,20 @@ describe('QOperator models match onnxruntime-web', () => {
 });
 
 describe('a QDQ model in a circuit', () => {
-  it('compiles to within a quantum of onnxruntime-web\'s outputs; the witness satisfies the constraints', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'zkonnx-qdq-'));
-    const file = join(work, 'qdq.onnx');
-    writeFileSync(file, buildModel(qdqCnn()));
+  it('compiles (circom builds the same system) to within a quantum of onnxruntime-web\'s outputs; the witness satisfies the constraints, a changed quantized value does not', async () => {
     const samples = inputs(24, 50).map((s) => ({ input_data: s }));
-    const build = join(work, 'build');
-    const { settings } = await compile({ model: file, outDir: build, calibration: samples });
+    const c = await compileSpec(qdqCnn(), mkdtempSync(join(tmpdir(), 'zkonnx-qdq-')), samples, true);
     // the circuit's integers are the int8 model's: every output equals onnxruntime's, or sits one
     // quantum off where onnxruntime's float32 requantization lands next to a .5 boundary
-    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(OUT_SCALE);
-    const paths = new BuildPaths(build);
-    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
-    const r1cs = await readR1cs(paths.file('r1cs'));
-    const w = await circuitWitness(qg, settings.visibility, {}, { qin: quantizeInputs(qg, samples[0]!.input_data) }, paths.file('r1cs'));
-    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+    expect(c.settings.accuracy.maxAbsError).toBeLessThanOrEqual(OUT_SCALE);
+    const w = await circuitWitness(c.qg, c.settings.visibility, {}, { qin: quantizeInputs(c.qg, samples[0]!.input_data) }, c.paths.file('r1cs'));
+    expect((await checkConstraints(c.r1cs, w)).ok).toBe(true);
+    // a quantized activation (the conv's rounding) changed: the constraints fail
+    expect(await satisfiedFlipped(c, w, '/qc/Round')).toBe(false);
   }, 120_000);
 
   it('the QOperator form compiles to within a quantum of onnxruntime-web\'s outputs', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'zkonnx-qop-'));
-    const file = join(work, 'qop.onnx');
-    writeFileSync(file, buildModel(qopCnn()));
-    const { settings } = await compile({ model: file, outDir: join(work, 'build'), calibration: inputs(16, 110).map((s) => ({ input_data: s })) });
-    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(OUT_SCALE);
+    const c = await compileSpec(qopCnn(), mkdtempSync(join(tmpdir(), 'zkonnx-qop-')), inputs(16, 110).map((s) => ({ input_data: s })));
+    expect(c.settings.accuracy.maxAbsError).toBeLessThanOrEqual(OUT_SCALE);
   }, 120_000);
 });

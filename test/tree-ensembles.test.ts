@@ -167,7 +167,7 @@ describe('TreeEnsemble (ai.onnx.ml opset 5) matches onnxruntime-web', () => {
 });
 
 describe('a binary booster in a circuit', () => {
-  it('compiles; the witness satisfies the constraints and gives onnxruntime\'s label; the flipped label does not satisfy them', async () => {
+  it('compiles (circom builds the same system); the witness satisfies the constraints and gives onnxruntime\'s label; the flipped label does not satisfy them', async () => {
     const work = mkdtempSync(join(tmpdir(), 'zkonnx-trees-'));
     const x1: ValueSpec = { name: 'x', shape: [1, F] };
     const m: ModelSpec = {
@@ -175,7 +175,7 @@ describe('a binary booster in a circuit', () => {
       nodes: [{ name: '/gbt', op: 'TreeEnsembleClassifier', domain: ML, inputs: ['x'], outputs: ['label', 'scores'], attrs: { ...forest(21, 6, 3, [0], mixed), classlabels_int64s: [0, 1], post_transform: 'LOGISTIC', base_values: attr.floats([0.125]) } }],
     };
     const input = Array.from({ length: 24 }, (_, i) => ({ input_data: [floatSamples([1, F], 1, 200 + i, 1.2)[0]![0]!] }));
-    const c = await compileSpec(m, work, input);
+    const c = await compileSpec(m, work, input, true);
     const refs = await compare(m, input.map((s) => s.input_data));
     expect(labelsOf(refs)).toEqual(new Set([0, 1]));
     for (const [i, s] of input.entries()) {

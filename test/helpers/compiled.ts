@@ -11,19 +11,26 @@ import { BuildPaths } from '../../src/paths.js';
 
 export type Calibration = { input_data: (number[] | string[])[] }[];
 
-/** Compiles `m` into `dir` (its accuracy within tolerance) and reads back the quantized graph, constraints and symbols. */
-export async function compileSpec(m: ModelSpec, dir: string, calibration: Calibration) {
+/**
+ * Compiles `m` into `dir` (its accuracy within tolerance; with checkCircom, circom's system the
+ * same) and reads back the quantized graph, constraints and symbols.
+ */
+export async function compileSpec(m: ModelSpec, dir: string, calibration: Calibration, checkCircom = false) {
   const file = join(dir, `${m.graphName}.onnx`);
   writeFileSync(file, buildModel(m));
-  const { settings } = await compile({ model: file, outDir: join(dir, `build-${m.graphName}`), calibration });
+  const { settings } = await compile({ model: file, outDir: join(dir, `build-${m.graphName}`), calibration, checkCircom });
   expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+  if (checkCircom) expect(settings.circuit.checkCircom?.same).toBe(true);
   const paths = new BuildPaths(join(dir, `build-${m.graphName}`));
   const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
   const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
   return { settings, paths, qg, r1cs, sym };
 }
 
-/** Whether the witness with the 0/1 value of the first element computed by node `prefix…` flipped still satisfies the constraints. */
+/**
+ * Whether the witness still satisfies the constraints with the first value computed by node
+ * `prefix…` replaced by 1 − itself (a 0/1 flag flipped, any other value changed).
+ */
 export async function satisfiedFlipped(c: Awaited<ReturnType<typeof compileSpec>>, w: bigint[], prefix: string): Promise<boolean> {
   const flag = c.qg.acts.find((a) => a.nodes.some((n) => n.startsWith(prefix)))!;
   const wire = c.sym.get(`main.v[${flag.offset}]`)!;
