@@ -25,7 +25,7 @@ import { removeStale, lock, swapInto } from './fsafe.js';
 import { BuildPaths, defaultBuildDir, packageRoot, proofFileIn } from './paths.js';
 import { getProver, type ProverBackend } from './prover/index.js';
 import { openZkey, type OpenedZkey } from './prover/zkey.js';
-import { dequantize, execQuant, quantizeInputs } from './qexec/exec.js';
+import { dequantize, execQuant, outputTensor, quantizeInputs } from './qexec/exec.js';
 import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
@@ -294,7 +294,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
         range: [i.lo.toString(), (i.lo + (1n << BigInt(i.bits)) - 1n).toString()], bits: i.bits, calibrated: i.calibrated,
         constraints: perComponent.get(`rc${k}`) ?? 0, ...(i.categories ? { categories: i.categories } : {}),
       })),
-      outputs: qg.outputs.map((o, k) => ({ name: o.name, signal: outputSignal(k), shape: o.shape, scale: o.scale, bound: o.bound.toString() })),
+      outputs: qg.outputs.map((o, k) => ({ name: o.name, signal: outputSignal(k), shape: o.shape, scale: o.scale, bound: o.bound.toString(), ...(o.categories ? { categories: o.categories } : {}) })),
       layers: qg.acts.map((a, j) => ({
         name: a.name, nodes: a.nodes, op: opLabel(a.op), size: a.size, scale: a.scale, shift: a.shift,
         maxBits: Math.max(0, ...a.bits, ...a.aux) + 1, accBound: a.accBound.toString(), maxError: a.poly?.maxError,
@@ -516,7 +516,7 @@ interface WitnessWritten {
   /** the float inputs, and the shapes onnxruntime-web is asked for (the reference run) */
   sample: Sample;
   refInputs: Array<{ name: string; shape: number[]; dtype?: ValueInfo['dtype'] }>;
-  refOutputs: Array<{ name: string; shape: number[] }>;
+  refOutputs: Array<{ name: string; shape: number[]; categories?: string[] }>;
   salts?: Salts;
   seconds: number;
 }
@@ -537,13 +537,10 @@ async function writeWitness(opts: ProveOptions, paths: BuildPaths, settings: Set
   const seconds = (performance.now() - t0) / 1000;
   return {
     expected: await expectedPublicSignals(qg, settings.publicSignals, qin, q, salts),
-    outputs: qg.outputs.map((o, i) => ({
-      name: o.name, shape: o.shape, scale: o.scale,
-      raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
-    })),
+    outputs: qg.outputs.map((o, i) => outputTensor(o, q.outputs[i]!)),
     sample,
     refInputs: qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype })),
-    refOutputs: qg.outputs.map((x) => ({ name: x.name, shape: x.shape })),
+    refOutputs: qg.outputs.map((x) => ({ name: x.name, shape: x.shape, ...(x.categories ? { categories: x.categories } : {}) })),
     ...(salts ? { salts } : {}),
     seconds,
   };

@@ -21,7 +21,8 @@ export interface Settings {
   weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string };
   /** categories: a string (categorical) input's table: the circuit's input is the index of the string in it, categories.length for any other string */
   inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number; categories?: string[] }[];
-  outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string }[];
+  /** categories: an output of computed strings (class labels): value k is categories[k] */
+  outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string; categories?: string[] }[];
   layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number; constraints: number }[];
   circuit: {
     constraints: number; wires: number; publicInputs: number; publicOutputs: number; privateInputs: number; compileSeconds: number;
@@ -73,5 +74,8 @@ export interface OutputTensor {
   raw: string[];
   /** raw / 2^scale */
   values: number[];
+  /** An output of computed strings (class labels): the table its codes index, and each value's string. */
+  categories?: string[];
+  labels?: string[];
 }
 

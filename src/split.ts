@@ -34,7 +34,7 @@ import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
 import { BuildPaths } from './paths.js';
 import { getProver, type ProverBackend } from './prover/index.js';
-import { dequantize, execAct, execQuant, quantizeInputs, type QExecResult } from './qexec/exec.js';
+import { execAct, execQuant, outputTensor, quantizeInputs, type QExecResult } from './qexec/exec.js';
 import { bitlen, divConstParams } from './quantize/int.js';
 import { snarkjs } from './snark.js';
 
@@ -616,9 +616,7 @@ export async function proveSplit(buildDir: string, input: string | InputData, op
   }
   const verification = await verifySplit({ buildDir, proofs: chunks });
   if (!verification.ok) throw new ZkonnxError('WITNESS_MISMATCH', `the chunk proofs do not verify as a set: ${verification.errors.join('; ')}`);
-  const outputs: OutputTensor[] = qg.outputs.map((o, i) => ({
-    name: o.name, shape: o.shape, scale: o.scale, raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
-  }));
+  const outputs: OutputTensor[] = qg.outputs.map((o, i) => outputTensor(o, q.outputs[i]!));
   writeFileSync(paths.proofFile(name, 'output'), JSON.stringify({ outputs }, null, 1));
   const seconds = { witness: chunks.reduce((s, c) => s + c.seconds.witness, 0), prove: chunks.reduce((s, c) => s + c.seconds.prove, 0) };
   return { proofDir, chunks, verification, outputs, seconds };

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConstraints } from '../src/circom/r1cs.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
-import { ModelProto } from '../src/onnx/schema.js';
-import { attr, buildModel, type AttrValue, type ModelSpec, type ValueSpec } from '../src/onnx/write.js';
+import { attr, type AttrValue, type ModelSpec, type ValueSpec } from '../src/onnx/write.js';
 import { dequantize, execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { compileSpec, satisfiedFlipped } from './helpers/compiled.js';
 import { compare, expectErr, floatSamples, labelsOf, ML, one, rand, rng, type Sample } from './helpers/ml-models.js';
@@ -112,6 +111,32 @@ describe('binary LinearClassifier (one row of coefficients) matches onnxruntime-
   });
 });
 
+describe('classifiers with string class labels, or integer labels not evenly spaced, match onnxruntime-web', () => {
+  const strLabelOut: ValueSpec = { name: 'label', shape: [N], type: 'string' };
+  /** The model with classlabels_strings in place of its integer labels, and a label output of strings. */
+  const withStrings = (m: ModelSpec, labels: string[]): ModelSpec => {
+    const n = m.nodes[0]!;
+    const { classlabels_ints: _, ...attrs } = n.attrs ?? {};
+    return { ...m, graphName: `${m.graphName}_strings`, outputs: [strLabelOut, ...m.outputs.slice(1)], nodes: [{ ...n, attrs: { ...attrs, classlabels_strings: labels } }] };
+  };
+  const kinds = (refs: Float64Array[][]) => labelsOf(refs).size;
+
+  it('binary SVC and LinearClassifier: the label is the code of onnxruntime\'s string', async () => {
+    expect(kinds(await compare(withStrings(svc('svc_rbf', 'RBF', [0.7, 0, 0]), ['benign', 'malignant']), floatSamples([N, F], 12, 11)))).toBe(2);
+    const lc = one('lc_binary', 'LinearClassifier', x2, [labelOut, scoresOut], { coefficients: attr.floats([0.5, -1, 0.75]), intercepts: attr.floats([0.125]), classlabels_ints: [3, 7], post_transform: 'LOGISTIC' });
+    expect(kinds(await compare(withStrings(lc, ['no', 'yes']), floatSamples([N, F], 12, 29)))).toBe(2);
+  });
+
+  it('multiclass LinearClassifier: string labels, and integer labels [2, 5, 6] (a lookup of the ArgMax)', async () => {
+    const scores3: ValueSpec = { name: 'scores', shape: [N, 3] };
+    const lc = one('lc_three', 'LinearClassifier', x2, [labelOut, scores3], {
+      coefficients: attr.floats(rand(3 * F, 41)), intercepts: attr.floats([0.1, -0.2, 0.05]), classlabels_ints: [2, 5, 6], post_transform: 'SOFTMAX', multi_class: 0,
+    });
+    expect(labelsOf(await compare(lc, floatSamples([N, F], 16, 43)))).toEqual(new Set([2, 5, 6]));
+    expect(kinds(await compare(withStrings(lc, ['setosa', 'versicolor', 'virginica']), floatSamples([N, F], 16, 43)))).toBe(3);
+  });
+});
+
 describe('ArrayFeatureExtractor and FeatureVectorizer match onnxruntime-web', () => {
   const model = (name: string, op: string, inputs: ValueSpec[], y: number[], attrs: Record<string, AttrValue>, indices?: number[]): ModelSpec => ({
     graphName: name, opsets: { [ML]: 1 }, inputs, outputs: [{ name: 'y', shape: y }],
@@ -174,14 +199,18 @@ describe('LabelEncoder on numbers matches onnxruntime-web', () => {
     await compare(m, [[['red', 'blue', 'mauve']], [['green', 'green', 'red']], [['', 'blue', 'BLUE']]]);
   });
 
-  it('refuses values_tensor without default_tensor, and string tensors, naming the node', () => {
+  it('refuses values_tensor without default_tensor, and string keys on a numeric input, naming the node', () => {
     const t64 = (xs: bigint[]) => ({ dims: [xs.length], data: BigInt64Array.from(xs) });
     const y: ValueSpec = { name: 'y', shape: [2, 4], type: 'int64' };
     expectErr(one('le4_nodefault', 'LabelEncoder', i64in, [y], { keys_int64s: keys, values_tensor: t64([1n, 2n, 3n, 4n]) }, 4), 'node /le4_nodefault (LabelEncoder): values_tensor without default_tensor');
-    // keys_tensor of strings (the writer has no string tensors: patch the protobuf)
-    const proto = ModelProto.decode(buildModel(one('le4_str', 'LabelEncoder', i64in, [y], { keys_tensor: t64([1n, 2n]), values_tensor: t64([1n, 2n]), default_tensor: t64([0n]) }, 4))) as unknown as { graph: { node: { attribute: { name: string; t: unknown }[] }[] } };
-    proto.graph.node[0]!.attribute.find((a) => a.name === 'keys_tensor')!.t = { dims: [2], data_type: 8, string_data: ['a', 'b'].map((x) => new TextEncoder().encode(x)) };
-    expectErr(ModelProto.encode(proto as never).finish(), 'node /le4_str (LabelEncoder) tensor \'\': string tensors are not supported');
+    expectErr(one('le4_str', 'LabelEncoder', i64in, [y], { keys_tensor: { dims: [2], data: ['a', 'b'] }, values_tensor: t64([1n, 2n]), default_tensor: t64([0n]) }, 4), 'node /le4_str (LabelEncoder): keys_tensor compares the input with strings, but the input is not a string graph input');
+  });
+
+  it('opset 4 keys_tensor of strings on a categorical input', async () => {
+    const m = one('le4_keys_strings', 'LabelEncoder', { name: 's', shape: [1, 3], type: 'string' }, [{ name: 'y', shape: [1, 3], type: 'int64' }], {
+      keys_tensor: { dims: [3], data: ['male', 'female', 'other'] }, values_tensor: { dims: [3], data: BigInt64Array.from([1n, 2n, 3n]) }, default_tensor: { dims: [1], data: BigInt64Array.from([-1n]) },
+    }, 4);
+    await compare(m, [[['female', 'x', 'male']], [['other', 'other', 'female']]]);
   });
 });
 

@@ -86,6 +86,17 @@ describe('TreeEnsembleClassifier with a score column per class matches onnxrunti
     expect(labelsOf(await compare(m, samples(16, 90)))).toEqual(new Set([0, 1, 2]));
   });
 
+  it('string class labels (classlabels_strings) are output as codes into their table; integer labels not evenly spaced by a lookup', async () => {
+    const strLabel: ValueSpec = { name: 'label', shape: [N], type: 'string' };
+    const strings = (name: string, attrs: Record<string, AttrValue>, k: number) => one(name, 'TreeEnsembleClassifier', x, [strLabel, scores(k)], attrs);
+    const seen = (refs: Float64Array[][]) => labelsOf(refs).size;
+    expect(seen(await compare(strings('str_booster', { ...forest(5, 4, 3, [0], mixed), classlabels_strings: ['no', 'yes'], post_transform: 'LOGISTIC' }, 2), samples(12, 40)))).toBe(2);
+    expect(seen(await compare(strings('str_forest', { ...forest(9, 3, 2, [0], probability), classlabels_strings: ['no', 'yes'] }, 2), samples(16, 60)))).toBe(2);
+    expect(seen(await compare(strings('str_two_columns', { ...forest(11, 3, 2, [0, 1], mixed), classlabels_strings: ['cat', 'dog'], base_values: attr.floats([0.25]) }, 2), samples(12, 80)))).toBe(2);
+    expect(seen(await compare(strings('str_three', { ...forest(13, 4, 3, [0, 1, 2], mixed), classlabels_strings: ['low', 'mid', 'high'], post_transform: 'SOFTMAX' }, 3), samples(16, 90)))).toBe(3);
+    expect(labelsOf(await compare(classifier('uneven', { ...forest(13, 4, 3, [0, 1, 2], mixed), classlabels_int64s: [2, 5, 6] }, 3), samples(16, 90)))).toEqual(new Set([2, 5, 6]));
+  });
+
   it('TreeEnsembleRegressor: two targets, SUM and AVERAGE', async () => {
     for (const agg of ['SUM', 'AVERAGE']) {
       await compare(one(`regressor_${agg.toLowerCase()}`, 'TreeEnsembleRegressor', x, [{ name: 'y', shape: [N, 2] }], {

@@ -6,7 +6,7 @@ import * as api from '../api.js';
 import { packageRoot } from '../paths.js';
 import { buildDirOf, buildOpt, jsonOpt, run, visOpt } from './run.js';
 import { register as registerData } from './data.js';
-import { proveSplitVerb, verifySplitVerb } from './split.js';
+import { outputLine, proveSplitVerb, verifySplitVerb } from './split.js';
 import { register as registerTrain } from './train.js';
 import { register as registerApp } from './app.js';
 import { register as registerService } from './service.js';
@@ -148,7 +148,7 @@ program.command('prove')
     const file = input ?? join(settings.model.path, '..', 'input.json');
     if (settings.split) return proveSplitVerb(buildDir, file, o, progress);
     const r = await api.prove({ buildDir, input: file, name: o.name, weights: o.weights, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress });
-    const lines = r.outputs.map((t) => `  ${t.name} [${t.shape}] = [${t.values.map((v) => +v.toFixed(6)).join(', ')}]`);
+    const lines = r.outputs.map(outputLine);
     if (r.salts) lines.push(`  salts (private: they open the commitments) → ${join(r.proofDir, 'salts.json')}`);
     if (r.reference) {
       const off = r.reference.maxAbsError > r.reference.tolerance;

@@ -2,13 +2,20 @@
 // every chunk proven in turn, the set verified with its links (src/split.ts).
 import type { Progress } from '../log.js';
 import type { ProverBackend } from '../prover/index.js';
+import type { OutputTensor } from '../settings.js';
 import { proveSplit, readSplitProof, verifySplit } from '../split.js';
 
 type VerbResult = { ok: boolean; text: string; json: unknown };
 
+/** `  name [shape] = [values]`; class labels as their strings, with the proven codes. */
+export function outputLine(t: OutputTensor): string {
+  const values = `[${t.values.map((v) => +v.toFixed(6)).join(', ')}]`;
+  return t.labels ? `  ${t.name} [${t.shape}] = [${t.labels.map((l) => JSON.stringify(l)).join(', ')}] (codes ${values})` : `  ${t.name} [${t.shape}] = ${values}`;
+}
+
 export async function proveSplitVerb(buildDir: string, input: string, o: { name?: string; backend?: ProverBackend; allowSoftwareGpu?: boolean }, progress: Progress): Promise<VerbResult> {
   const r = await proveSplit(buildDir, input, { name: o.name, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress });
-  const lines = r.outputs.map((t) => `  ${t.name} [${t.shape}] = [${t.values.map((v) => +v.toFixed(6)).join(', ')}]`);
+  const lines = r.outputs.map(outputLine);
   const per = r.chunks.map((c) => `${c.seconds.prove.toFixed(2)} s`).join(', ');
   return {
     ok: r.verification.ok,

@@ -12,6 +12,8 @@ export interface Tensor {
   data: Float64Array;
   /** ONNX element type, where the file states it (a quantization zero point's decides its range). */
   dtype?: number;
+  /** A string tensor's strings (data NaN): src/onnx/categorical.ts replaces it by codes. */
+  strings?: string[];
 }
 
 export type AttrValue = number | number[] | string | string[] | Tensor | SubGraph;
@@ -43,6 +45,7 @@ export interface ValueInfo {
   /**
    * A categorical (string) input (src/onnx/categorical.ts): the circuit takes the index of the
    * string in this table (its category code); any other string is code categories.length.
+   * A graph output of computed strings (class labels): its integer is the index of its string here.
    */
   categories?: string[];
   /** OneHotEncoders with zeros=0 that read this input: each refuses every code but its own categories'. */
@@ -160,6 +163,8 @@ export interface AffineOutput {
   name: string;
   shape: number[];
   expr: LinExpr[];
+  /** An output of computed strings (class labels): the strings its integer codes index (ValueInfo.categories). */
+  categories?: string[];
 }
 
 export interface AffineGraph {
@@ -257,6 +262,8 @@ export interface QOutput {
   affine: QAffine;
   /** Largest |value| any admissible witness can produce. */
   bound: bigint;
+  /** An output of computed strings (class labels): value k stands for categories[k]. */
+  categories?: string[];
 }
 
 export type Visibility = 'public' | 'private' | 'hashed';

@@ -34,7 +34,7 @@ export function linearize(g: Graph): AffineGraph {
 
   const outputs: AffineOutput[] = g.outputs.map((o) => {
     const s = syms.get(o.name)!;
-    return { name: o.name, shape: s.shape, expr: s.data };
+    return { name: o.name, shape: s.shape, expr: s.data, ...(o.categories ? { categories: o.categories } : {}) };
   });
   return { name: g.name, source: g.source, inputs: vb.inputs, acts: vb.acts, outputs, totalValues: vb.offset };
 }

@@ -58,6 +58,8 @@ function rawToFloat64(bytes: Uint8Array, dataType: number, n: number, where: str
   return out;
 }
 
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
 /** Reads a TensorProto, following external data into the side file next to the model. */
 export function decodeTensor(t: Pb, modelDir: string, where: string): Tensor {
   const dims: number[] = (t.dims ?? []).map(num);
@@ -65,9 +67,11 @@ export function decodeTensor(t: Pb, modelDir: string, where: string): Tensor {
   const dataType: number = t.data_type ?? DataType.FLOAT;
   const label = `${where} tensor '${t.name ?? ''}'`;
   if (dataType === DataType.STRING) {
-    throw new ZkonnxError('ONNX_UNSUPPORTED_ATTR', `${label}: string tensors are not supported`, {
-      hint: 'zkonnx takes strings only as graph inputs (categories, compared by OneHotEncoder, LabelEncoder or CategoryMapper)',
-    });
+    // class names (sklearn-onnx's classes[ArgMax]) and string lookups: categorical.ts turns them
+    // into codes before anything computes on them
+    const strings = (t.string_data ?? []).map(text);
+    if (strings.length !== n) throw new ZkonnxError('ONNX_MALFORMED', `${label}: holds ${strings.length} strings, its dims [${dims}] need ${n}`);
+    return { dims, data: new Float64Array(n).fill(Number.NaN), dtype: dataType, strings };
   }
   if (t.data_location === 1) {
     const entries = new Map<string, string>((t.external_data ?? []).map((e: Pb) => [e.key, e.value]));
@@ -111,7 +115,6 @@ export function decodeTensor(t: Pb, modelDir: string, where: string): Tensor {
 
 function decodeAttr(a: Pb, modelDir: string, where: string): AttrValue {
   const type: number = a.type ?? 0;
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
   switch (type) {
     case AttrType.FLOAT: return a.f ?? 0;
     case AttrType.INT: return num(a.i);

@@ -554,7 +554,7 @@ export function inferAndFold(graph: Graph): Graph {
         file: g.source, hint: 'there is nothing to prove about a constant output',
       });
     }
-    return { name: o.name, shape };
+    return { ...o, shape };
   });
   return { ...g, constants, shapes, nodes, outputs };
 }

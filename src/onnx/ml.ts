@@ -8,7 +8,7 @@
 //                          binary with one row: label s > 0, scores σ([−s, s]) or [1 − s, s]
 //   Binarizer            x > threshold                                           Greater, Cast
 //   ZipMap               the probabilities themselves (a tensor, not a map)      Identity
-//   ArrayFeatureExtractor  X[..., indices], constant indices                     Gather
+//   ArrayFeatureExtractor  X[..., indices]; indices from the input: one Equal each  Gather
 //   FeatureVectorizer    inputs side by side, cut or zero-padded to their widths MatMul (selection), Concat
 //   Imputer              x = replaced ? imputed : x (NaN: no input is NaN)       Equal, Where
 //   OneHotEncoder        [x = c_j] per category, appended as a last axis         Equal (integers), Less (floats: trunc)
@@ -25,14 +25,16 @@
 //     Regressor            the path's length: one Equal); scores = Σ leaf weights · reached;
 //                          binary classifiers as onnxruntime scores and labels them (binaryTrees)
 //
-// Labels must be integers affine in the class index (0, 1, …, C − 1 as sklearn writes them):
-// the label output is then a linear function of the ArgMax. String labels and string outputs are
-// refused. String inputs are category codes (categorical.ts): the encoders compare codes.
-// Refused: SVM probabilities (prob_a, prob_b), string tensors (LabelEncoder opset 4 keys_tensor of strings).
+// Labels: with 0, 1, …, C − 1 (sklearn's integer classes) the label is the ArgMax itself, with
+// evenly spaced integers an affine function of it, with any other integers a lookup (one Equal
+// per class). Strings are codes (categorical.ts): string inputs are compared as codes, and string
+// labels and values (classlabels_strings, values_strings, cats_strings from integers) are output
+// as the codes of a table compile records.
+// Refused: SVM probabilities (prob_a, prob_b).
 import { ZkonnxError, nodeLabel } from '../errors.js';
 import type { AttrValue, Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
-import { CODES_ATTR } from './categorical.js';
+import { CODES_ATTR, DEFAULT_CODE_ATTR, tensorStrings, VALUE_CODES_ATTR } from './categorical.js';
 import { num, nums, str, strs, type Emit, type Expansion, type RewriteContext } from './rewrite.js';
 import { maxOf } from '../arrays.js';
 
@@ -65,15 +67,23 @@ function postTransform(node: Node, e: Emit, fail: (m: string) => never, scores: 
   else fail(`post_transform ${pt} is not supported (supported: NONE, LOGISTIC, SOFTMAX)`);
 }
 
-/** label = classlabels[argmax(scores)], for integer labels affine in the index. */
+/**
+ * label = classlabels[argmax(scores)]: the ArgMax itself where the labels are 0 … C − 1 (string
+ * labels are their codes: categorical.ts), affine in it where they are evenly spaced, else a
+ * lookup (one Equal per class).
+ */
 function labelOf(node: Node, e: Emit, fail: (m: string, hint?: string) => never, scores: string, nClasses: number): void {
   const target = node.outputs[0];
   if (!target) return;
-  if (strs(node.attrs.classlabels_strings).length) fail('string class labels are not supported', 'export with integer labels (classlabels_ints)');
   const labels = nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s);
   if (labels.length !== nClasses) fail(`${labels.length} class labels for ${nClasses} scores`);
   const step = labels.length > 1 ? labels[1]! - labels[0]! : 1;
-  if (labels.some((l, i) => l !== labels[0]! + i * step)) fail(`class labels [${labels}] are not evenly spaced integers`, 'the label output is computed as a linear function of the argmax');
+  if (labels.some((l, i) => l !== labels[0]! + i * step)) {
+    const at = e.node('ArgMax', [scores], { axis: -1, keepdims: 1 });
+    const hit = e.node('Cast', [e.node('Equal', [at, e.constant([nClasses], labels.map((_, j) => j))])], { to: 1 });
+    e.node('MatMul', [hit, e.constant([nClasses], labels)], {}, [target]);
+    return;
+  }
   const idx = e.node('ArgMax', [scores], { axis: -1, keepdims: 0 });
   if (labels[0] === 0 && step === 1) { e.node('Identity', [idx], {}, [target]); return; }
   const scaled = e.node('Mul', [idx, e.constant([], [step])]);
@@ -91,7 +101,7 @@ const tensorValues = (v: AttrValue | undefined): number[] | undefined =>
 function keysOf(node: Node, fail: (m: string, hint?: string) => never, strAttrs: string[], numAttrs: string[]): number[] {
   const codes = node.attrs[CODES_ATTR];
   if (codes !== undefined) return nums(codes);
-  const s = strAttrs.find((k) => strs(node.attrs[k]).length);
+  const s = [...strAttrs, ...numAttrs].find((k) => (strAttrs.includes(k) && strs(node.attrs[k]).length) || tensorStrings(node.attrs[k]));
   if (s) fail(`${s} compares the input with strings, but the input is not a string graph input`, 'zkonnx compares strings only where they come from a string (categorical) graph input');
   for (const k of numAttrs) {
     const v = tensorValues(node.attrs[k]) ?? nums(node.attrs[k]);
@@ -214,9 +224,13 @@ const RULES: Record<string, Rule> = {
   LabelEncoder(node, e, fail, c) {
     const a = node.attrs;
     const v1 = strs(a.classes_strings).length > 0;
-    if (strs(a.values_strings).length || (v1 && a[CODES_ATTR] === undefined)) fail('string outputs are not supported', 'a circuit outputs numbers: encode to integers or floats');
+    // string values (categorical.ts): their codes, and the default's
+    const coded = a[VALUE_CODES_ATTR] !== undefined ? nums(a[VALUE_CODES_ATTR]) : undefined;
+    const codedDefault = num(a[DEFAULT_CODE_ATTR], -1);
     if (v1) {
-      // opset 1: a string's index among classes_strings, else default_int64
+      // opset 1: a string's index among classes_strings, else default_int64; from integers,
+      // classes_strings[x] (a code), else default_string
+      if (coded) { lookup(node, e, c, fail, coded.map((_, j) => j), coded, codedDefault, true); return; }
       const keys = keysOf(node, fail, ['classes_strings'], []);
       lookup(node, e, c, fail, keys, keys.map((_, j) => j), num(a.default_int64, -1), true);
       return;
@@ -224,6 +238,7 @@ const RULES: Record<string, Rule> = {
     // opsets 2–4: the keys_* and values_* lists, else (opset 4) keys_tensor and values_tensor;
     // default_tensor (opset 4) before default_int64 / default_float
     const keys = keysOf(node, fail, ['keys_strings'], ['keys_int64s', 'keys_floats', 'keys_tensor']);
+    if (coded) { lookup(node, e, c, fail, keys, coded, codedDefault, false); return; }
     const ints = nums(a.values_int64s);
     const floats = nums(a.values_floats);
     const tensor = tensorValues(a.values_tensor);
@@ -238,20 +253,32 @@ const RULES: Record<string, Rule> = {
 
   CategoryMapper(node, e, fail, c) {
     const a = node.attrs;
-    if (a[CODES_ATTR] === undefined) fail('mapping integers to strings is not supported', 'a circuit outputs numbers: map strings to integers');
+    // integers to strings: cats_int64s to the codes of cats_strings (categorical.ts), else default_string's
+    if (a[VALUE_CODES_ATTR] !== undefined) { lookup(node, e, c, fail, nums(a.cats_int64s), nums(a[VALUE_CODES_ATTR]), num(a[DEFAULT_CODE_ATTR], -1), true); return; }
+    if (a[CODES_ATTR] === undefined) fail('its input holds no strings, and it has no strings to map integers to');
     lookup(node, e, c, fail, nums(a[CODES_ATTR]), nums(a.cats_int64s), num(a.default_int64, -1), true);
   },
 
   /** X[..., indices] along the last axis (a [F] input as one row [1, F], as onnxruntime does); indices constant. */
   ArrayFeatureExtractor(node, e, fail, c) {
     const [x, at] = node.inputs as [string, string | undefined];
-    const idx = at ? c.constOf(at) : undefined;
-    if (!idx) fail('the indices are not a constant', 'zkonnx selects features known at compile time');
+    if (!at) fail('the indices (input 1) are missing');
     const s = c.shapeOf(x);
     const F = s[s.length - 1] ?? 1;
-    const cols = Array.from(idx!.data);
-    if (!cols.length || cols.some((k) => !Number.isInteger(k) || k < 0 || k >= F)) fail(`indices [${cols}] are not all in [0, ${F})`);
     const rows = s.length > 1 ? x : e.node('Reshape', [x, e.constant([2], [1, F])]);
+    const idx = c.constOf(at!);
+    if (!idx) {
+      // indices computed from the input: sklearn-onnx's label of most classifiers (MLP, k-NN,
+      // naive Bayes, voting, bagging, calibrated) is classes[ArgMax(probabilities)]. Every index
+      // element, flattened as onnxruntime reads them, picks along the last axis: a Gather whose
+      // index depends on the input (one Equal per candidate; an index outside [0, F) selects
+      // nothing, where onnxruntime fails)
+      const n = sizeOf(c.shapeOf(at!));
+      e.node('Gather', [rows, e.node('Reshape', [at!, e.constant([1], [n])])], { axis: -1 }, out(node));
+      return;
+    }
+    const cols = Array.from(idx.data);
+    if (!cols.length || cols.some((k) => !Number.isInteger(k) || k < 0 || k >= F)) fail(`indices [${cols}] are not all in [0, ${F})`);
     e.node('Gather', [rows, e.constant([cols.length], cols)], { axis: -1 }, out(node));
   },
 
@@ -491,7 +518,6 @@ function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => 
 function binaryLabel(node: Node, e: Emit, fail: (m: string, hint?: string) => never, flag: string, N: number, labels?: [number, number]): void {
   const target = node.outputs[0];
   if (!target) return;
-  if (!labels && strs(node.attrs.classlabels_strings).length) fail('string class labels are not supported', 'export with integer labels (classlabels_ints)');
   const [l0, l1] = labels ?? (nums(node.attrs.classlabels_ints ?? node.attrs.classlabels_int64s) as [number, number]);
   const idx = e.node('Reshape', [e.node('Cast', [flag], { to: 1 }), e.constant([1], [N])]);
   e.node('Add', [e.node('Mul', [idx, e.constant([], [l1 - l0])]), e.constant([], [l0])], {}, [target]);

@@ -18,8 +18,8 @@ const ELEM_CODE: Record<ElemType, number> = {
   string: DataType.STRING,
 };
 
-/** Tensor data; the typed array decides the ONNX data type (Uint8Array is uint8). */
-export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
+/** Tensor data; the typed array decides the ONNX data type (Uint8Array is uint8); string[] is a string tensor. */
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | string[];
 
 export interface TensorSpec {
   dims: number[];
@@ -116,7 +116,7 @@ function bad(message: string, hint?: string): ZkonnxError {
   return new ZkonnxError('BAD_ARGUMENT', message, hint ? { hint } : {});
 }
 
-function elemTypeOf(data: TensorData): number {
+function elemTypeOf(data: Exclude<TensorData, string[]>): number {
   if (data instanceof Float32Array) return DataType.FLOAT;
   if (data instanceof Float64Array) return DataType.DOUBLE;
   if (data instanceof Int32Array) return DataType.INT32;
@@ -126,7 +126,7 @@ function elemTypeOf(data: TensorData): number {
 }
 
 /** Little-endian bytes, written through a DataView so the host's byte order does not matter. */
-function rawBytes(data: TensorData): Uint8Array {
+function rawBytes(data: Exclude<TensorData, string[]>): Uint8Array {
   const out = new Uint8Array(data.byteLength);
   const view = new DataView(out.buffer);
   if (data instanceof Float32Array) data.forEach((v, i) => view.setFloat32(i * 4, v, true));
@@ -151,6 +151,7 @@ function tensorProto(name: string, t: TensorSpec): Record<string, unknown> {
       `tensor ${name || '<attr>'}: dims [${t.dims.join(', ')}] hold ${count} values, data has ${t.data.length}`,
     );
   }
+  if (Array.isArray(t.data)) return { name, dims: t.dims, data_type: DataType.STRING, string_data: t.data.map((x) => utf8.encode(x)) };
   return { name, dims: t.dims, data_type: elemTypeOf(t.data), raw_data: rawBytes(t.data) };
 }
 
@@ -269,7 +270,7 @@ export function buildModel(spec: ModelSpec): Uint8Array {
   const inputs = spec.inputs.map(valueInfo);
   if (spec.initializersAsInputs) {
     for (const t of spec.initializers) {
-      inputs.push(valueInfo({ name: t.name, shape: t.dims, type: elemTypeName(elemTypeOf(t.data)) }));
+      inputs.push(valueInfo({ name: t.name, shape: t.dims, type: Array.isArray(t.data) ? 'string' : elemTypeName(elemTypeOf(t.data)) }));
     }
   }
   const node = spec.nodes.map(nodeProto);

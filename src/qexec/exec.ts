@@ -1,7 +1,8 @@
 // The bit-exact integer executor: computes exactly the integers the circuit computes. Its values
 // are the witness hints' ground truth and the expected public outputs.
 import { ZkonnxError } from '../errors.js';
-import type { QAct, QAffine, QInput, QuantGraph } from '../ir/graph.js';
+import type { QAct, QAffine, QInput, QOutput, QuantGraph } from '../ir/graph.js';
+import type { OutputTensor } from '../settings.js';
 import { categoryCode, checkKind } from '../inputs.js';
 import { divConst, divRound, isqrt, rescale, roundBig } from '../quantize/int.js';
 import { evalPoly } from '../quantize/poly.js';
@@ -147,4 +148,15 @@ export function execQuant(qg: QuantGraph, qin: bigint[][]): QExecResult {
 
 export function dequantize(q: bigint, scale: number): number {
   return Number(q) / 2 ** scale;
+}
+
+/** An output's integers as a user reads them: dequantized, and as strings where it holds class labels. */
+export function outputTensor(o: QOutput, raw: bigint[]): OutputTensor {
+  const values = raw.map((x) => dequantize(x, o.scale));
+  const t: OutputTensor = { name: o.name, shape: o.shape, scale: o.scale, raw: raw.map(String), values };
+  if (o.categories) {
+    t.categories = o.categories;
+    t.labels = values.map((v) => o.categories![v] ?? `(code ${v} outside the table)`);
+  }
+  return t;
 }

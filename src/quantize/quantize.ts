@@ -100,7 +100,7 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
     if (bitlen(bound) > FIELD_SAFE_BITS) {
       throw new ZkonnxError('QUANT_OVERFLOW', `output '${o.name}' can reach ${bitlen(bound)} bits, more than the field allows`, { hint: 'lower --weight-bits' });
     }
-    return { name: o.name, shape: o.shape, scale: accScale, affine, bound };
+    return { name: o.name, shape: o.shape, scale: accScale, affine, bound, ...(o.categories ? { categories: o.categories } : {}) };
   });
   const valueBounds = Array.from({ length: ag.totalValues }, (_, j) => (iv[j] ? { lo: iv[j]!.lo, hi: iv[j]!.hi } : { lo: 0n, hi: 0n }));
   return { name: ag.name, inputs, acts, outputs, totalValues: ag.totalValues, params, valueBounds };

@@ -81,8 +81,13 @@ export async function runReference(modelPath: string, inputs: ValueInfo[], sampl
   inputs.forEach((v, i) => { feeds[v.name] = tensorOf(v, sample[i]!); });
   for (const f of fixed) feeds[f.name] = tensorOf(f, f.data); // inputs compile fixed (--fix-input)
   const r = await s.run(feeds);
-  // integer and bool outputs (ArgMax, comparisons) come back as BigInt64Array / Uint8Array
-  return outputs.map((o) => Float64Array.from(r[o.name]!.data as ArrayLike<number | bigint>, Number));
+  // integer and bool outputs (ArgMax, comparisons) come back as BigInt64Array / Uint8Array; an
+  // output of strings (class labels) as the codes the circuit computes: indices in its table
+  return outputs.map((o) => {
+    const data = r[o.name]!.data;
+    if (o.categories) return Float64Array.from(data as string[], (x) => o.categories!.indexOf(x));
+    return Float64Array.from(data as ArrayLike<number | bigint>, Number);
+  });
 }
 
 /** Folder of a model file, for side files that travel with it. */

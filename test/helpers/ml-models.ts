@@ -43,10 +43,15 @@ export async function compare(m: ModelSpec, samples: Sample[], tol = 1e-4): Prom
     const ours = evalAffine(ag, codes.map((x) => Float64Array.from(x))).outputs;
     const feeds = Object.fromEntries(m.inputs.map((v, i) => [v.name, ortTensor(v, sample[i]!)]));
     const r = await s.run(feeds);
-    const ref = m.outputs.map((o) => Float64Array.from(r[o.name]!.data as ArrayLike<number | bigint>, Number));
+    // a string output (class labels) is the code of each string: its index in the output's table
+    const ref = m.outputs.map((o, i) => {
+      const t = ag.outputs[i]!.categories;
+      if (o.type === 'string') expect(t, `${o.name} holds strings: a table of them`).toBeDefined();
+      return t ? Float64Array.from(r[o.name]!.data as string[], (v) => t.indexOf(v)) : Float64Array.from(r[o.name]!.data as ArrayLike<number | bigint>, Number);
+    });
     m.outputs.forEach((o, i) => {
       expect(ag.outputs[i]!.shape, `shape of ${o.name}`).toEqual([...r[o.name]!.dims]);
-      const exact = o.type === 'int64';
+      const exact = o.type === 'int64' || o.type === 'string';
       ref[i]!.forEach((x, j) => {
         const d = Math.abs(ours[i]![j]! - x);
         if (exact ? d > 1e-9 : d > tol * Math.max(1, Math.abs(x))) throw new Error(`${m.graphName} ${o.name}[${j}] on [${sample}]: ours ${ours[i]![j]}, onnxruntime ${x}`);
