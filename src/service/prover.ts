@@ -18,7 +18,7 @@ import type { QuantGraph } from '../ir/graph.js';
 import { quantGraphFromJson } from '../ir/serialize.js';
 import { loadSample } from '../inputs.js';
 import { BuildPaths } from '../paths.js';
-import { dequantize, execQuant, quantizeInputs } from '../qexec/exec.js';
+import { execQuant, outputTensor, quantizeInputs } from '../qexec/exec.js';
 import { createProver, type PreparedProver, type ProverBackend } from '../prover/index.js';
 import { snarkjs } from '../snark.js';
 import type { ModelInfo } from './models.js';
@@ -156,10 +156,7 @@ export class ArtifactCache {
     if (!(await snarkjs.groth16.verify(a.vkey, publicSignals, proof))) {
       throw new ZkonnxError('PROOF_INVALID', `model '${model.id}': the proof just made does not verify with the model's verification key`);
     }
-    const outputs: OutputTensor[] = a.qg.outputs.map((o, i) => ({
-      name: o.name, shape: o.shape, scale: o.scale,
-      raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)),
-    }));
+    const outputs: OutputTensor[] = a.qg.outputs.map((o, i) => outputTensor(o, q.outputs[i]!));
     return { proof, publicSignals, outputs, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
   }
 }

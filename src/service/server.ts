@@ -196,7 +196,7 @@ export async function startServer(opts: ServerOptions): Promise<Service> {
       models: registry.list().map((m) => ({
         id: m.id,
         inputs: m.inputs.map((i) => ({ name: i.name, shape: i.shape, ...(i.range ? { range: i.range } : {}) })),
-        outputs: m.settings.outputs.map((o) => ({ name: o.name, shape: o.shape })),
+        outputs: m.settings.outputs.map((o) => ({ name: o.name, shape: o.shape, ...(o.categories ? { categories: o.categories } : {}) })),
         visibility: m.settings.visibility,
         constraints: m.settings.circuit?.constraints,
         ...(m.chunks !== undefined ? { chunks: m.chunks } : {}),

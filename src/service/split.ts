@@ -6,7 +6,7 @@ import type { OutputTensor } from '../settings.js';
 import { quantGraphFromJson } from '../ir/serialize.js';
 import { loadSample } from '../inputs.js';
 import { BuildPaths } from '../paths.js';
-import { dequantize, execQuant, quantizeInputs } from '../qexec/exec.js';
+import { execQuant, outputTensor, quantizeInputs } from '../qexec/exec.js';
 import type { ModelInfo } from './models.js';
 
 /** What the service uses of src/split.ts. */
@@ -31,5 +31,5 @@ export async function splitOutputs(model: ModelInfo, input: ProofInput): Promise
   if (!existsSync(qgraph)) return [];
   const qg = quantGraphFromJson(readFileSync(qgraph, 'utf8'));
   const q = execQuant(qg, quantizeInputs(qg, loadSample(input)));
-  return qg.outputs.map((o, i) => ({ name: o.name, shape: o.shape, scale: o.scale, raw: q.outputs[i]!.map(String), values: q.outputs[i]!.map((x) => dequantize(x, o.scale)) }));
+  return qg.outputs.map((o, i) => outputTensor(o, q.outputs[i]!));
 }

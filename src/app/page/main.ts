@@ -4,7 +4,7 @@
 // one the circuit accepts (the executor ran on it: right size, inside the compiled input range).
 // Classifiers (server.ts isClassifier) show an argmax, "→ k"; other models show their outputs.
 import { quantGraphFromJson } from '../../ir/serialize.js';
-import type { QuantGraph } from '../../ir/graph.js';
+import type { QOutput, QuantGraph } from '../../ir/graph.js';
 import { dequantize, execQuant, quantizeInputs } from '../../qexec/exec.js';
 import { fetchJson } from './artifacts.js';
 import { DigitPad } from './digit.js';
@@ -98,8 +98,11 @@ function predict(): void {
     rows = values.map((v, i) => ({ label: String(i), v }));
   } else {
     // not a classifier: no argmax, the output values themselves
-    rows = outs.flatMap(({ o, values }) => values.map((v, i) => ({ label: `${o.name}[${at(i, o.shape)}]`, v })));
-    $('prediction').textContent = rows.length === 1 ? `= ${rows[0]!.v.toFixed(4)}` : outs.map(({ o }) => `${o.name} [${o.shape}]`).join(', ');
+    // an output of class labels (strings) shows each code's string
+    const named = (o: QOutput, v: number) => (o.categories ? ` ${o.categories[v] ?? '?'}` : '');
+    rows = outs.flatMap(({ o, values }) => values.map((v, i) => ({ label: `${o.name}[${at(i, o.shape)}]${named(o, v)}`, v })));
+    const only = outs.length === 1 && rows.length === 1 ? outs[0]! : undefined;
+    $('prediction').textContent = only ? (only.o.categories ? `→${named(only.o, only.values[0]!)}` : `= ${rows[0]!.v.toFixed(4)}`) : outs.map(({ o }) => `${o.name} [${o.shape}]`).join(', ');
   }
   const shown = rows.slice(0, MAX_BARS);
   const lo = Math.min(...shown.map((r) => r.v), 0), hi = Math.max(...shown.map((r) => r.v));
