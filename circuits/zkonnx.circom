@@ -33,20 +33,23 @@ template Rescale(k, b, relu) {
     assert(relu == 0 || relu == 1);
     signal input in;
     signal output out;
-    signal r[k];
-    signal u[b + 1];
 
     var half = k > 0 ? 2 ** (k - 1) : 0;
     var shifted = in + half + 2 ** (b + k);
     var quo = shifted \ (2 ** k);
     var rem = shifted % (2 ** k);
 
+    // k = 0 declares no r: circom's witness generator cannot lay out an array of size 0
     var lcr = 0;
-    for (var i = 0; i < k; i++) {
-        r[i] <-- (rem >> i) & 1;
-        r[i] * (r[i] - 1) === 0;
-        lcr += r[i] * 2 ** i;
+    if (k > 0) {
+        signal r[k];
+        for (var i = 0; i < k; i++) {
+            r[i] <-- (rem >> i) & 1;
+            r[i] * (r[i] - 1) === 0;
+            lcr += r[i] * 2 ** i;
+        }
     }
+    signal u[b + 1];
     var lcu = 0;
     for (var i = 0; i <= b; i++) {
         u[i] <-- (quo >> i) & 1;

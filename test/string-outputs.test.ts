@@ -49,7 +49,7 @@ function mlp(name: string, classes: string[] | number[], n = N, pick: 'afe' | 'g
   ];
   if (pick === 'gather') nodes.unshift({ name: '/classes', op: 'Constant', inputs: [], outputs: ['classes'], attrs: { value: classTensor } });
   return {
-    graphName: name, opsets: { '': 13, [ML]: 1 },
+    graphName: name, opsets: { [ML]: 1 },
     inputs: [{ name: 'x', shape: [n, F] }],
     outputs: [{ name: 'label', shape: [n], type: strings ? 'string' : 'int64' }, { name: 'probabilities', shape: [n, C] }],
     initializers: [

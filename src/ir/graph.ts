@@ -18,11 +18,13 @@ export interface Tensor {
 
 export type AttrValue = number | number[] | string | string[] | Tensor | SubGraph;
 
-/** A graph attribute (If's branches): its nodes, its own initializers, and its outputs' names. */
+/** A graph attribute (If's branches, Scan's body): its nodes, its own initializers, its inputs' and outputs' names. */
 export interface SubGraph {
   subgraph: true;
   nodes: Node[];
   constants: Map<string, Tensor>;
+  /** Formal inputs (a Scan body's state and scan slices; an If branch has none). */
+  inputs: string[];
   outputs: string[];
 }
 

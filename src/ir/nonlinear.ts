@@ -435,8 +435,12 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       return [{ shape, data: cand.map((_, f) => combine(prod.data.slice(f * n, f * n + n), new Array<number>(n).fill(1))) }];
     }
     case 'TopK': {
-      // values only, by selection: pass p bubbles the largest remaining element to position p
-      // with compare-exchanges (max is a constraint, min = a + b − max is linear)
+      // by selection: pass p bubbles the largest remaining element to position p with
+      // compare-exchanges. Values only: max is a constraint, min = a + b − max is linear. With
+      // the indices (output 1: k-NN's neighbours): the swap bit s = [a < b] and one product
+      // s·(b − a) move the values, and the indices likewise (linear in s while they are the
+      // starting positions, one product after). Equal values keep their order in the lane (ties
+      // in the integers go to the element in front).
       const x = simple(sym(0), 'x');
       const axis = normAxis(attr(ctx, 'axis', -1), x.shape.length);
       const kArg = args[1];
@@ -447,23 +451,45 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const { groups } = reduceGroups(x.shape, [axis], true);
       // work on −x for the smallest: the same network, negated back at the end
       let lanes = groups.map((g) => g.map((f) => (largest ? x.data[f]! : neg(x.data[f]!))));
+      const withIndices = Boolean(node.outputs[1]);
+      let where = groups.map(() => Array.from({ length: n }, (_, j) => constantExpr(j)));
+      /** front + s·(back − front) and back − s·(back − front) at positions i − 1 and i of every lane */
+      const exchange = (ls: LinExpr[][], i: number, s: LinExpr[], name: string): LinExpr[][] => {
+        const constant = ls.every((l) => !l[i - 1]!.idx.length && !l[i]!.idx.length);
+        const moved = constant
+          ? ls.map((l, g) => combine([s[g]!], [l[i]!.c - l[i - 1]!.c]))
+          : mulRows(name, [ls.length], ls.map((l, g) => [s[g]!, combine([l[i]!, l[i - 1]!], [1, -1])])).data;
+        return ls.map((l, g) => {
+          const next = l.slice();
+          next[i - 1] = combine([l[i - 1]!, moved[g]!], [1, 1]);
+          next[i] = combine([l[i]!, moved[g]!], [1, -1]);
+          return next;
+        });
+      };
       let step = 0;
       for (let p = 0; p < k; p++) {
-        for (let i = n - 1; i > p; i--) {
-          const m = act(`${out0}:cx${step++}`, [lanes.length], { kind: 'max' }, lanes.map((l) => [l[i - 1]!, l[i]!]));
-          lanes = lanes.map((l, g) => {
-            const next = l.slice();
-            next[i - 1] = m.data[g]!;
-            next[i] = combine([l[i - 1]!, l[i]!, m.data[g]!], [1, 1, -1]);
-            return next;
-          });
+        for (let i = n - 1; i > p; i--, step++) {
+          if (!withIndices) {
+            const m = act(`${out0}:cx${step}`, [lanes.length], { kind: 'max' }, lanes.map((l) => [l[i - 1]!, l[i]!]));
+            lanes = lanes.map((l, g) => {
+              const next = l.slice();
+              next[i - 1] = m.data[g]!;
+              next[i] = combine([l[i - 1]!, l[i]!, m.data[g]!], [1, 1, -1]);
+              return next;
+            });
+            continue;
+          }
+          const swap = act(`${out0}:lt${step}`, [lanes.length], { kind: 'less' }, lanes.map((l) => [l[i - 1]!, l[i]!])).data;
+          lanes = exchange(lanes, i, swap, `${out0}:xv${step}`);
+          where = exchange(where, i, swap, `${out0}:xi${step}`);
         }
       }
       const outShape = x.shape.map((d, i) => (i === axis ? k : d));
       const { groups: outGroups } = reduceGroups(outShape, [axis], true);
       const data = new Array<LinExpr>(sizeOf(outShape));
-      outGroups.forEach((g, gi) => g.forEach((f, j) => { data[f] = largest ? lanes[gi]![j]! : neg(lanes[gi]![j]!); }));
-      return [{ shape: outShape, data }];
+      const indices = new Array<LinExpr>(sizeOf(outShape));
+      outGroups.forEach((g, gi) => g.forEach((f, j) => { data[f] = largest ? lanes[gi]![j]! : neg(lanes[gi]![j]!); indices[f] = where[gi]![j]!; }));
+      return withIndices ? [{ shape: outShape, data }, { shape: outShape, data: indices }] : [{ shape: outShape, data }];
     }
     case 'ReduceMax': case 'ReduceMin': case 'ReduceL1': case 'ReduceL2': case 'ReduceSumSquare': case 'ReduceLogSumExp': {
       const x = simple(sym(0), 'x');

@@ -1,8 +1,11 @@
 // Control flow that a circuit can prove: an If whose condition is known at compile time (it
 // depends only on constants, shapes, or inputs fixed with --fix-input) is replaced by the branch
 // it takes. A condition computed from the proven input would need both branches and a selection;
-// zkonnx refuses it, naming the node.
+// zkonnx refuses it, naming the node. A Scan runs its body once per slice of its scan inputs, a
+// number fixed by their shapes: it is unrolled (sklearn-onnx writes cdist, the distances of k-NN
+// and Gaussian-process models, as a Scan over the training rows).
 import type { Node, SubGraph, Tensor } from '../ir/graph.js';
+import { nums } from './rewrite.js';
 
 const isSubgraph = (v: unknown): v is SubGraph => typeof v === 'object' && v !== null && (v as SubGraph).subgraph === true;
 
@@ -40,4 +43,69 @@ export function inlineIf(node: Node, cond: Tensor, constants: Map<string, Tensor
     ...g.nodes,
     ...node.outputs.map((out, i) => ({ name: `${prefix}out${i}`, op: 'Identity', domain: '', inputs: [g.outputs[i]!], outputs: [out], attrs: {} })),
   ];
+}
+
+/**
+ * The nodes that replace a Scan (opset 9 on): for t = 0 … T − 1 the body's nodes, its values
+ * prefixed with `<scan>/scan<t>/`, its state inputs bound to the previous step's state outputs
+ * (the Scan's initial values at t = 0) and each scan input to its slice t along its axis (T − 1 − t
+ * in reverse); then the final states, and each scan output's T slices stacked along its axis
+ * (Unsqueeze, Concat; reversed where its direction is 1). T is the scan inputs' common length
+ * along their axes, known from their shapes.
+ */
+export function unrollScan(node: Node, opset: number, shapeOf: (n: string) => number[], constants: Map<string, Tensor>, shapes: Map<string, number[]>, fail: (msg: string) => never): Node[] {
+  const body = node.attrs.body;
+  if (!isSubgraph(body)) fail('Scan has no body graph');
+  if (opset < 9) fail(`Scan of opset ${opset} (a batch axis and sequence_lens) is not supported: export with opset 9 or later`);
+  const M = typeof node.attrs.num_scan_inputs === 'number' ? node.attrs.num_scan_inputs : 0;
+  const N = node.inputs.length - M;
+  if (M < 1 || N < 0) fail(`num_scan_inputs=${M} for ${node.inputs.length} inputs`);
+  if (body.inputs.length !== N + M) fail(`the body takes ${body.inputs.length} inputs, the Scan gives it ${N + M} (${N} states, ${M} scan inputs)`);
+  const K = body.outputs.length - N;
+  if (K < 0 || node.outputs.length > N + K) fail(`the body has ${body.outputs.length} outputs for ${N} states and the Scan's ${node.outputs.length} outputs`);
+  const list = (key: string, n: number) => { const v = nums(node.attrs[key]); return v.length ? v : new Array<number>(n).fill(0); };
+  const [inAxes, inDirs, outAxes, outDirs] = [list('scan_input_axes', M), list('scan_input_directions', M), list('scan_output_axes', K), list('scan_output_directions', K)];
+  const scanIns = node.inputs.slice(N);
+  const axes = scanIns.map((x, j) => {
+    const r = shapeOf(x).length;
+    const a = inAxes[j]! < 0 ? inAxes[j]! + r : inAxes[j]!;
+    if (a < 0 || a >= r) fail(`scan_input_axes[${j}]=${inAxes[j]} is out of range for scan input '${x}' of rank ${r}`);
+    return a;
+  });
+  const lengths = scanIns.map((x, j) => shapeOf(x)[axes[j]!]!);
+  const T = lengths[0]!;
+  if (lengths.some((l) => l !== T)) fail(`the scan inputs have lengths [${lengths}] along their scan axes: they must be equal`);
+  if (T < 1) fail('the scan inputs are empty');
+
+  const defined = new Set<string>([...body.constants.keys(), ...body.inputs]);
+  body.nodes.forEach((n) => n.outputs.forEach((o) => o && defined.add(o)));
+  const out: Node[] = [];
+  const node0 = (name: string, op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ name, op, domain: '', inputs, outputs: [output], attrs });
+  const constant = (name: string, dims: number[], data: number[]) => { constants.set(name, { dims, data: Float64Array.from(data) }); shapes.set(name, dims); return name; };
+  let state = node.inputs.slice(0, N);
+  const slices: string[][] = Array.from({ length: K }, () => []);
+  for (let t = 0; t < T; t++) {
+    const prefix = `${node.name}/scan${t}/`;
+    const bound = new Map<string, string>(body.inputs.slice(0, N).map((b, i) => [b, state[i]!]));
+    scanIns.forEach((x, j) => {
+      const at = constant(`${prefix}at${j}`, [], [inDirs[j] ? T - 1 - t : t]);
+      out.push(node0(`${prefix}slice${j}`, 'Gather', [x, at], `${prefix}in${j}`, { axis: axes[j]! }));
+      bound.set(body.inputs[N + j]!, `${prefix}in${j}`);
+    });
+    const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
+    for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
+    // node names too: a body node that is rewritten names its new values after itself
+    out.push(...g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })));
+    state = g.outputs.slice(0, N);
+    g.outputs.slice(N).forEach((o, k) => slices[k]!.push(o));
+  }
+  node.outputs.slice(0, N).forEach((o, i) => { if (o) out.push(node0(`${node.name}/state${i}`, 'Identity', [state[i]!], o)); });
+  node.outputs.slice(N).forEach((o, k) => {
+    if (!o) return;
+    const axis = outAxes[k]!;
+    const at = constant(`${node.name}/axis${k}`, [1], [axis]);
+    const parts = slices[k]!.map((v, t) => { const u = `${node.name}/out${k}/${t}`; out.push(node0(`${u}/unsqueeze`, 'Unsqueeze', [v, at], u)); return u; });
+    out.push(node0(`${node.name}/out${k}`, 'Concat', outDirs[k] ? parts.reverse() : parts, o, { axis }));
+  });
+  return out;
 }

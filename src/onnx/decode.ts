@@ -142,12 +142,13 @@ function decodeAttr(a: Pb, modelDir: string, where: string): AttrValue {
   }
 }
 
-/** An If branch: its nodes (subgraphs of their own decoded the same way), initializers and outputs. */
+/** An If branch or a Scan body: its nodes (subgraphs of their own decoded the same way), initializers, inputs and outputs. */
 function decodeSubgraph(g: Pb, modelDir: string, where: string): SubGraph {
   if (!g) throw new ZkonnxError('ONNX_MALFORMED', `${where}: the graph attribute is empty`);
   const constants = new Map<string, Tensor>();
   for (const t of g.initializer ?? []) constants.set(t.name, decodeTensor(t, modelDir, `${where}: initializer`));
-  return { subgraph: true, nodes: decodeNodes(g.node ?? [], modelDir, where), constants, outputs: (g.output ?? []).map((v: Pb) => v.name as string) };
+  const names = (vs: Pb[] | undefined) => (vs ?? []).map((v: Pb) => v.name as string);
+  return { subgraph: true, nodes: decodeNodes(g.node ?? [], modelDir, where), constants, inputs: names(g.input), outputs: names(g.output) };
 }
 
 function decodeNodes(nodes: Pb[], modelDir: string, source: string): Node[] {

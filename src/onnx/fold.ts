@@ -13,7 +13,7 @@ import { applyLinear, LINEAR_OPS, constPermute } from '../ir/ops/linear.js';
 import { ML_DOMAIN, mlExpansion } from './ml.js';
 import { MS_DOMAIN, msftExpansion } from './msft.js';
 import { EXPANSIONS } from './expand.js';
-import { inlineIf } from './control.js';
+import { inlineIf, unrollScan } from './control.js';
 import { encodeCategorical } from './categorical.js';
 import { emitter } from './rewrite.js';
 import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
@@ -496,6 +496,10 @@ export function inferAndFold(graph: Graph): Graph {
       pending.splice(at + 1, 0, ...inlineIf(node, cond, constants, shapes, (m) => fail(ctx, m, undefined, 'ONNX_MALFORMED')));
       continue;
     }
+    if (node.op === 'Scan' && (!node.domain || node.domain === 'ai.onnx')) {
+      pending.splice(at + 1, 0, ...unrollScan(node, g.opset, shapeOf(ctx), constants, shapes, (m) => fail(ctx, m, undefined, 'ONNX_UNSUPPORTED_ATTR')));
+      continue;
+    }
     if (node.domain && node.domain !== 'ai.onnx') {
       throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: custom domain '${node.domain}' is not supported`, {
         file: g.source, node: node.name, op: node.op, hint: `supported domains: ai.onnx, ${ML_DOMAIN}, ${MS_DOMAIN}`,
@@ -544,6 +548,9 @@ export function inferAndFold(graph: Graph): Graph {
     const isInt = isBool || ['ArgMax', 'ArgMin', 'Floor', 'Ceil', 'Round'].includes(node.op) || ((node.op === 'Cast' || MOVEMENT.has(node.op) || node.op === 'Identity') && intSignals.has(node.inputs[0]!))
       || (node.op === 'Mod' && intSignals.has(node.inputs[0]!) && (constants.get(node.inputs[1]!)?.data.every(Number.isInteger) ?? false));
     for (const o of node.outputs) { if (!o) continue; if (isInt) intSignals.add(o); if (isBool) boolSignals.add(o); }
+    // TopK's indices; an integer table picked by an index computed from the input (class labels)
+    if (node.op === 'TopK' && node.outputs[1]) intSignals.add(node.outputs[1]);
+    if ((node.op === 'Gather' || node.op === 'GatherElements') && constants.get(node.inputs[0]!)?.data.every(Number.isInteger)) intSignals.add(node.outputs[0]!);
     nodes.push(node);
   }
   const outputs = g.outputs.map((o) => {

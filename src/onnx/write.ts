@@ -52,11 +52,13 @@ export type TypedAttr =
   | { kind: 'tensor'; value: TensorSpec }
   | { kind: 'graph'; value: SubgraphSpec };
 
-/** A graph attribute (If's then_branch / else_branch): nodes that may use the outer graph's values. */
+/** A graph attribute (If's then_branch / else_branch, Scan's body): nodes that may use the outer graph's values. */
 export interface SubgraphSpec {
   name: string;
   nodes: NodeSpec[];
   initializers?: InitializerSpec[];
+  /** Formal inputs (a Scan body's states and scan slices). */
+  inputs?: ValueSpec[];
   outputs: ValueSpec[];
 }
 
@@ -205,7 +207,10 @@ function attributeProto(where: string, name: string, value: AttrValue): Record<s
     case 'graph':
       return {
         name, type: AttrType.GRAPH,
-        g: { name: a.value.name, node: a.value.nodes.map(nodeProto), initializer: (a.value.initializers ?? []).map((t) => tensorProto(t.name, t)), output: a.value.outputs.map(valueInfo) },
+        g: {
+          name: a.value.name, node: a.value.nodes.map(nodeProto), initializer: (a.value.initializers ?? []).map((t) => tensorProto(t.name, t)),
+          input: (a.value.inputs ?? []).map(valueInfo), output: a.value.outputs.map(valueInfo),
+        },
       };
   }
 }

@@ -1,0 +1,157 @@
+// Scan unrolled (src/onnx/control.ts), against onnxruntime-web: sklearn-onnx's k-nearest-neighbours
+// classifier (cdist as a Scan over the training rows, TopK, the neighbours' labels by
+// ArrayFeatureExtractor, a vote per class, classes[ArgMax]) with integer and string classes, and
+// Scans with states, reverse directions and other axes. The k-NN classifier compiles; its witness
+// satisfies the constraints, and a changed neighbour does not.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkConstraints } from '../src/circom/r1cs.js';
+import { circuitWitness } from '../src/compiler/circuit.js';
+import { attr, type ModelSpec, type NodeSpec, type TensorSpec } from '../src/onnx/write.js';
+import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { compileSpec, satisfiedFlipped } from './helpers/compiled.js';
+import { compare, expectErr, floatSamples, labelsOf, ML, rand } from './helpers/ml-models.js';
+
+const F = 3;
+const T = 12; // training rows
+const f32 = (dims: number[], data: number[]): TensorSpec => ({ dims, data: Float32Array.from(data) });
+const i64 = (data: number[]): TensorSpec => ({ dims: [data.length], data: BigInt64Array.from(data.map(BigInt)) });
+const TRAIN = rand(T * F, 71, 2);
+const TRAIN_LABELS = Array.from({ length: T }, (_, i) => i % 3);
+
+/** sklearn-onnx's cdist(X, XB): Scan over XB's rows with X as the state, Σ (x − row)² per row, transposed. */
+function cdist(x: string, xb: string, out: string): NodeSpec[] {
+  const body = attr.graph({
+    name: 'cdist_body',
+    inputs: [{ name: 'next_in', shape: ['n', F] }, { name: 'next', shape: [F] }],
+    outputs: [{ name: 'next_out', shape: ['n', F] }, { name: 'scan_out', shape: ['n'] }],
+    nodes: [
+      { name: 'diff', op: 'Sub', inputs: ['next_in', 'next'], outputs: ['d'], attrs: {} },
+      { name: 'norm', op: 'ReduceSumSquare', inputs: ['d'], outputs: ['nrm'], attrs: { axes: [1], keepdims: 0 } },
+      { name: 'flat', op: 'Identity', inputs: ['nrm'], outputs: ['scan_out'], attrs: {} },
+      { name: 'id', op: 'Identity', inputs: ['next_in'], outputs: ['next_out'], attrs: {} },
+    ],
+  });
+  return [
+    { name: '/cdist/scan', op: 'Scan', inputs: [x, xb], outputs: ['u0', 'u1'], attrs: { body, num_scan_inputs: 1 } },
+    { name: '/cdist/transpose', op: 'Transpose', inputs: ['u1'], outputs: [out], attrs: { perm: [1, 0] } },
+  ];
+}
+
+/** sklearn-onnx's KNeighborsClassifier (uniform weights, euclidean), k neighbours, on M rows. */
+function knn(name: string, M: number, k: number, classes: number[] | string[]): ModelSpec {
+  const strings = typeof classes[0] === 'string';
+  const C = classes.length;
+  const votes: NodeSpec[] = classes.flatMap((_, cl) => [
+    { name: `/eq${cl}`, op: 'Equal', inputs: ['neighbour_labels', `cl${cl}`], outputs: [`eq${cl}`], attrs: {} },
+    { name: `/cast${cl}`, op: 'Cast', inputs: [`eq${cl}`], outputs: [`votes${cl}`], attrs: { to: 1 } },
+    { name: `/sum${cl}`, op: 'ReduceSum', inputs: [`votes${cl}`], outputs: [`wh${cl}`], attrs: { axes: [1] } },
+  ]);
+  return {
+    graphName: name, opset: 11, opsets: { [ML]: 1 },
+    inputs: [{ name: 'x', shape: [M, F] }],
+    outputs: [{ name: 'label', shape: [M], type: strings ? 'string' : 'int64' }, { name: 'probabilities', shape: [M, C] }],
+    initializers: [
+      { name: 'train', ...f32([T, F], TRAIN) }, { name: 'train_labels', ...i64(TRAIN_LABELS) },
+      { name: 'minus', ...f32([1], [-1]) }, { name: 'k', ...i64([k]) }, { name: 'shape_k', ...i64([-1, k]) }, { name: 'flat', ...i64([-1]) },
+      ...classes.map((_, cl) => ({ name: `cl${cl}`, ...i64([cl]) })),
+      strings ? { name: 'classes', dims: [C], data: classes as string[] } : { name: 'classes', dims: [C], data: Int32Array.from(classes as number[]) },
+    ],
+    nodes: [
+      ...cdist('x', 'train', 'sq'),
+      { name: '/sqrt', op: 'Sqrt', inputs: ['sq'], outputs: ['dist'], attrs: {} },
+      { name: '/neg', op: 'Mul', inputs: ['dist', 'minus'], outputs: ['neg'], attrs: {} },
+      { name: '/topk', op: 'TopK', inputs: ['neg', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1 } },
+      { name: '/flatten', op: 'Flatten', inputs: ['top_indices'], outputs: ['flat_indices'], attrs: {} },
+      { name: '/labels', op: 'ArrayFeatureExtractor', domain: ML, inputs: ['train_labels', 'flat_indices'], outputs: ['extracted'], attrs: {} },
+      { name: '/reshape', op: 'Reshape', inputs: ['extracted', 'shape_k'], outputs: ['neighbour_labels'], attrs: {} },
+      ...votes,
+      { name: '/concat', op: 'Concat', inputs: classes.map((_, cl) => `wh${cl}`), outputs: ['all'], attrs: { axis: 1 } },
+      { name: '/total', op: 'ReduceSum', inputs: ['all'], outputs: ['total'], attrs: { axes: [1], keepdims: 1 } },
+      { name: '/probabilities', op: 'Div', inputs: ['all', 'total'], outputs: ['probabilities'], attrs: {} },
+      { name: '/argmax', op: 'ArgMax', inputs: ['all'], outputs: ['winner'], attrs: { axis: 1, keepdims: 0 } },
+      { name: '/classes', op: 'ArrayFeatureExtractor', domain: ML, inputs: ['classes', 'winner'], outputs: ['picked'], attrs: {} },
+      ...(strings
+        ? [{ name: '/label', op: 'Reshape', inputs: ['picked', 'flat'], outputs: ['label'], attrs: {} }]
+        : [{ name: '/cast', op: 'Cast', inputs: ['picked'], outputs: ['picked64'], attrs: { to: 7 } }, { name: '/label', op: 'Reshape', inputs: ['picked64', 'flat'], outputs: ['label'], attrs: {} }]),
+    ],
+  };
+}
+
+describe('Scan, unrolled, matches onnxruntime-web', () => {
+  it('sklearn-onnx\'s k-NN classifier: cdist as a Scan over the training rows, TopK, votes, classes[ArgMax]; integer and string classes', async () => {
+    expect(labelsOf(await compare(knn('knn_ints', 2, 3, [2, 5, 9]), floatSamples([2, F], 16, 80, 2)))).toEqual(new Set([2, 5, 9]));
+    expect(labelsOf(await compare(knn('knn_strings', 1, 5, ['a', 'b', 'c']), floatSamples([1, F], 16, 90, 2))).size).toBe(3);
+  });
+
+  it('states carried across steps, a reversed scan input, a scan output stacked along axis 1 and reversed', async () => {
+    // running sum and product-free state: s_t = s_{t−1} + row_t (rows taken in reverse), outputs s_t
+    // stacked along axis 1, reversed; and the final state
+    const body = attr.graph({
+      name: 'acc',
+      inputs: [{ name: 's', shape: [F] }, { name: 'row', shape: [F] }],
+      outputs: [{ name: 's_next', shape: [F] }, { name: 'y', shape: [F] }],
+      nodes: [
+        { name: 'add', op: 'Add', inputs: ['s', 'row'], outputs: ['s_next'], attrs: {} },
+        { name: 'scale', op: 'Mul', inputs: ['s_next', 'w'], outputs: ['y'], attrs: {} },
+      ],
+      initializers: [{ name: 'w', ...f32([F], [0.5, -1, 2]) }],
+    });
+    const m: ModelSpec = {
+      graphName: 'scan_state',
+      inputs: [{ name: 'x', shape: [4, F] }, { name: 's0', shape: [F] }],
+      outputs: [{ name: 'final', shape: [F] }, { name: 'ys', shape: [F, 4] }],
+      initializers: [],
+      nodes: [{ name: '/scan', op: 'Scan', inputs: ['s0', 'x'], outputs: ['final', 'ys'], attrs: { body, num_scan_inputs: 1, scan_input_directions: [1], scan_output_axes: [1], scan_output_directions: [1] } }],
+    };
+    await compare(m, Array.from({ length: 4 }, (_, i) => [rand(4 * F, 100 + i), rand(F, 200 + i)]));
+  });
+
+  it('scans along axis 1 of an input, and two scan inputs at once', async () => {
+    const body = attr.graph({
+      name: 'pair',
+      inputs: [{ name: 'a', shape: [2] }, { name: 'b', shape: [2] }],
+      outputs: [{ name: 'p', shape: [2] }],
+      nodes: [{ name: 'mul', op: 'Mul', inputs: ['a', 'b'], outputs: ['p'], attrs: {} }],
+    });
+    const m: ModelSpec = {
+      graphName: 'scan_axes',
+      inputs: [{ name: 'x', shape: [2, 5] }, { name: 'z', shape: [5, 2] }],
+      outputs: [{ name: 'y', shape: [5, 2] }],
+      initializers: [],
+      nodes: [{ name: '/scan', op: 'Scan', inputs: ['x', 'z'], outputs: ['y'], attrs: { body, num_scan_inputs: 2, scan_input_axes: [1, 0] } }],
+    };
+    await compare(m, Array.from({ length: 3 }, (_, i) => [rand(10, 300 + i), rand(10, 400 + i)]));
+  });
+
+  it('refuses scan inputs of different lengths, naming the node', () => {
+    const body = attr.graph({ name: 'b', inputs: [{ name: 'a', shape: [2] }, { name: 'b', shape: [2] }], outputs: [{ name: 'p', shape: [2] }], nodes: [{ name: 'mul', op: 'Mul', inputs: ['a', 'b'], outputs: ['p'], attrs: {} }] });
+    const m: ModelSpec = {
+      graphName: 'scan_lengths', inputs: [{ name: 'x', shape: [3, 2] }, { name: 'z', shape: [4, 2] }], outputs: [{ name: 'y', shape: [3, 2] }], initializers: [],
+      nodes: [{ name: '/scan', op: 'Scan', inputs: ['x', 'z'], outputs: ['y'], attrs: { body, num_scan_inputs: 2 } }],
+    };
+    expectErr(m, 'node /scan (Scan): the scan inputs have lengths [3,4] along their scan axes: they must be equal');
+  });
+});
+
+describe('a k-NN classifier in a circuit', () => {
+  it('compiles (circom builds the same system); the witness satisfies the constraints and gives onnxruntime\'s label; a changed neighbour does not', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'zkonnx-knn-'));
+    const m = knn('knn_circuit', 1, 3, [0, 1, 2]);
+    const input = Array.from({ length: 12 }, (_, i) => ({ input_data: [floatSamples([1, F], 1, 500 + i, 2)[0]![0]!] }));
+    const c = await compileSpec(m, work, input, true);
+    const refs = await compare(m, input.map((s) => s.input_data));
+    expect(labelsOf(refs).size).toBeGreaterThan(1);
+    for (const [i, s] of input.entries()) {
+      const qin = quantizeInputs(c.qg, s.input_data);
+      expect(Number(execQuant(c.qg, qin).outputs[0]![0])).toBe(refs[i]![0]![0]);
+      if (i > 1) continue;
+      const w = await circuitWitness(c.qg, c.settings.visibility, {}, { qin }, c.paths.file('r1cs'));
+      expect((await checkConstraints(c.r1cs, w)).ok).toBe(true);
+      // the first equality that reads a neighbour's label: changed, the constraints fail
+      if (i === 0) expect(await satisfiedFlipped(c, w, '/labels')).toBe(false);
+    }
+  }, 180_000);
+});
