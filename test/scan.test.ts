@@ -1,6 +1,7 @@
 // Scan unrolled (src/onnx/control.ts), against onnxruntime-web: sklearn-onnx's k-nearest-neighbours
 // classifier (cdist as a Scan over the training rows, TopK, the neighbours' labels by
-// ArrayFeatureExtractor, a vote per class, classes[ArgMax]) with integer and string classes, and
+// ArrayFeatureExtractor, a vote per class, classes[ArgMax]) with integer and string classes, its
+// Gaussian-process regressor (an RBF kernel of the same cdist), and
 // Scans with states, reverse directions and other axes. The k-NN classifier compiles; its witness
 // satisfies the constraints, and a changed neighbour does not.
 import { mkdtempSync } from 'node:fs';
@@ -84,6 +85,30 @@ describe('Scan, unrolled, matches onnxruntime-web', () => {
   it('sklearn-onnx\'s k-NN classifier: cdist as a Scan over the training rows, TopK, votes, classes[ArgMax]; integer and string classes', async () => {
     expect(labelsOf(await compare(knn('knn_ints', 2, 3, [2, 5, 9]), floatSamples([2, F], 16, 80, 2)))).toEqual(new Set([2, 5, 9]));
     expect(labelsOf(await compare(knn('knn_strings', 1, 5, ['a', 'b', 'c']), floatSamples([1, F], 16, 90, 2))).size).toBe(3);
+  });
+
+  it('sklearn-onnx\'s Gaussian-process regressor: an RBF kernel of cdist against the training rows, times alpha, plus the mean', async () => {
+    const ls = 1.5;
+    const m: ModelSpec = {
+      graphName: 'gpr', opset: 13,
+      inputs: [{ name: 'x', shape: [2, F] }], outputs: [{ name: 'y', shape: [2, 1] }],
+      initializers: [
+        { name: 'train_scaled', ...f32([T, F], TRAIN.map((v) => v / ls)) }, { name: 'ls', ...f32([1], [ls]) },
+        { name: 'half', ...f32([1], [-0.5]) }, { name: 'c', ...f32([1], [0.8]) },
+        { name: 'alpha', ...f32([T, 1], rand(T, 73, 0.5)) }, { name: 'mean', ...f32([1, 1], [0.25]) }, { name: 'col', ...i64([-1, 1]) },
+      ],
+      nodes: [
+        { name: '/scale', op: 'Div', inputs: ['x', 'ls'], outputs: ['xs'], attrs: {} },
+        ...cdist('xs', 'train_scaled', 'sq'),
+        { name: '/neg_half', op: 'Mul', inputs: ['sq', 'half'], outputs: ['e'], attrs: {} },
+        { name: '/exp', op: 'Exp', inputs: ['e'], outputs: ['k_rbf'], attrs: {} },
+        { name: '/const', op: 'Mul', inputs: ['k_rbf', 'c'], outputs: ['k'], attrs: {} },
+        { name: '/matmul', op: 'MatMul', inputs: ['k', 'alpha'], outputs: ['ym'], attrs: {} },
+        { name: '/add', op: 'Add', inputs: ['ym', 'mean'], outputs: ['yb'], attrs: {} },
+        { name: '/reshape', op: 'Reshape', inputs: ['yb', 'col'], outputs: ['y'], attrs: {} },
+      ],
+    };
+    await compare(m, floatSamples([2, F], 6, 120, 2), 1e-4);
   });
 
   it('states carried across steps, a reversed scan input, a scan output stacked along axis 1 and reversed', async () => {
