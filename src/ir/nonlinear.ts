@@ -437,10 +437,10 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
     case 'TopK': {
       // by selection: pass p bubbles the largest remaining element to position p with
       // compare-exchanges. Values only: max is a constraint, min = a + b − max is linear. With
-      // the indices (output 1: k-NN's neighbours): the swap bit s = [a < b] and one product
-      // s·(b − a) move the values, and the indices likewise (linear in s while they are the
-      // starting positions, one product after). Equal values keep their order in the lane (ties
-      // in the integers go to the element in front).
+      // the indices (output 1: k-NN's neighbours): the swap bit s = [a < b] selects the front
+      // value (s ? b : a, a select; the back one is a + b − front) and the front index likewise
+      // (linear in s while the indices are the starting positions). Equal values keep their order
+      // in the lane (ties in the integers go to the element in front).
       const x = simple(sym(0), 'x');
       const axis = normAxis(attr(ctx, 'axis', -1), x.shape.length);
       const kArg = args[1];
@@ -453,16 +453,16 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       let lanes = groups.map((g) => g.map((f) => (largest ? x.data[f]! : neg(x.data[f]!))));
       const withIndices = Boolean(node.outputs[1]);
       let where = groups.map(() => Array.from({ length: n }, (_, j) => constantExpr(j)));
-      /** front + s·(back − front) and back − s·(back − front) at positions i − 1 and i of every lane */
+      /** s ? back : front at position i − 1 and the other one at i, in every lane */
       const exchange = (ls: LinExpr[][], i: number, s: LinExpr[], name: string): LinExpr[][] => {
         const constant = ls.every((l) => !l[i - 1]!.idx.length && !l[i]!.idx.length);
-        const moved = constant
-          ? ls.map((l, g) => combine([s[g]!], [l[i]!.c - l[i - 1]!.c]))
-          : mulRows(name, [ls.length], ls.map((l, g) => [s[g]!, combine([l[i]!, l[i - 1]!], [1, -1])])).data;
+        const front = constant
+          ? ls.map((l, g) => combine([s[g]!], [l[i]!.c - l[i - 1]!.c], l[i - 1]!.c))
+          : act(name, [ls.length], { kind: 'select' }, ls.map((l, g) => [s[g]!, l[i]!, l[i - 1]!])).data;
         return ls.map((l, g) => {
           const next = l.slice();
-          next[i - 1] = combine([l[i - 1]!, moved[g]!], [1, 1]);
-          next[i] = combine([l[i]!, moved[g]!], [1, -1]);
+          next[i - 1] = front[g]!;
+          next[i] = combine([l[i - 1]!, l[i]!, front[g]!], [1, 1, -1]);
           return next;
         });
       };
