@@ -94,8 +94,21 @@ describe('binary SVMClassifier matches onnxruntime-web', () => {
     await compare(lin('svc_linear_softmax', mixed, 0.1, { post_transform: 'SOFTMAX' }), floatSamples([N, F], 4, 23));
   });
 
-  it('refuses probabilities and PROBIT scores, naming the node', () => {
-    expectErr(svc('svc_proba', 'RBF', [0.7, 0, 0], { prob_a: attr.floats([-1.5]), prob_b: attr.floats([0.1]) }), 'node /svc_proba (SVMClassifier): probability outputs (prob_a, prob_b: pairwise coupling) are not supported');
+  it('probability=True (prob_a, prob_b): Platt scaling of the pair score, [r, 1 − r]; the label stays the vote\'s', async () => {
+    for (const [A, B] of [[-1.5, 0.1], [-2, 3], [0.75, -0.5]] as const) {
+      // onnxruntime couples the two probabilities iteratively: within its stopping tolerance of r
+      const refs = await compare(svc('svc_platt', 'RBF', [0.7, 0, 0], { prob_a: attr.floats([A]), prob_b: attr.floats([B]) }), floatSamples([N, F], 12, 11), 5e-3);
+      expect(labelsOf(refs)).toEqual(new Set([3, 7]));
+      for (const r of refs) expect(r[1]![0]! + r[1]![1]!).toBeCloseTo(1, 5);
+    }
+  });
+
+  it('refuses probabilities of more than two classes and PROBIT scores, naming the node', () => {
+    const three = one('svc_three_proba', 'SVMClassifier', x2, [labelOut, { name: 'scores', shape: [N, 3] }], {
+      classlabels_ints: [0, 1, 2], vectors_per_class: [1, 1, 1], kernel_type: 'LINEAR', kernel_params: attr.floats([0, 0, 0]), support_vectors: attr.floats(rand(3 * F, 5)),
+      coefficients: attr.floats(rand(6, 6)), rho: attr.floats([0.1, 0.2, 0.3]), prob_a: attr.floats([-1, -1, -1]), prob_b: attr.floats([0, 0, 0]),
+    });
+    expectErr(three, 'node /svc_three_proba (SVMClassifier): probability outputs (prob_a, prob_b) of 3 classes are not supported');
     expectErr(svc('svc_probit', 'RBF', [0.7, 0, 0], { post_transform: 'PROBIT' }), 'node /svc_probit (SVMClassifier): post_transform PROBIT is not supported on a binary SVC');
   });
 });

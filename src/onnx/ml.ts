@@ -30,7 +30,7 @@
 // per class). Strings are codes (categorical.ts): string inputs are compared as codes, and string
 // labels and values (classlabels_strings, values_strings, cats_strings from integers) are output
 // as the codes of a table compile records.
-// Refused: SVM probabilities (prob_a, prob_b).
+// Refused: SVM probabilities (prob_a, prob_b) of more than two classes.
 import { ZkonnxError, nodeLabel } from '../errors.js';
 import type { AttrValue, Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
@@ -459,7 +459,9 @@ function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => 
   const coef = nums(a.coefficients);
   const rho = nums(a.rho);
   const perClass = nums(a.vectors_per_class);
-  if (nums(a.prob_a).length) fail('probability outputs (prob_a, prob_b: pairwise coupling) are not supported', 'export the classifier without probability=True');
+  const [probA, probB] = [nums(a.prob_a), nums(a.prob_b)];
+  if (probA.length && !perClass.length) fail('probability outputs (prob_a, prob_b) without support vectors are not supported');
+  if (probA.length && labels !== 2) fail(`probability outputs (prob_a, prob_b) of ${labels} classes are not supported (onnxruntime couples their pairwise probabilities iteratively); those of two classes are`, 'export the classifier without probability=True');
   if (labels < 2) fail(`${labels} class labels`);
   const { x, N, F } = svmRows(node, e, fail, c);
   let scores: string;
@@ -486,7 +488,8 @@ function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => 
     scores = e.node('Add', [e.node('MatMul', [k, e.constant([V, P], A)]), e.constant([P], rho.slice(0, P))]);
     if (labels === 2) {
       binaryLabel(node, e, fail, e.node('LessOrEqual', [scores, e.constant([], [0])]), N);
-      binaryScores(node, e, fail, scores);
+      if (probA.length) plattScores(node, e, fail, scores, probA[0]!, probB[0] ?? 0);
+      else binaryScores(node, e, fail, scores);
       return;
     }
     const won = e.node('Cast', [e.node('Greater', [scores, e.constant([], [0])])], { to: 1 });
@@ -541,6 +544,21 @@ function binaryScores(node: Node, e: Emit, fail: (m: string) => never, s: string
   const pt = str(node.attrs.post_transform, 'NONE');
   if (!['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO'].includes(pt)) fail(`post_transform ${pt} is not supported on a binary SVC (supported: NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)`);
   twoColumns(e, s, pt === 'NONE' ? 'negate' : pt === 'LOGISTIC' ? 'logistic' : 'complement', target);
+}
+
+/**
+ * A binary SVC's probabilities (probability=True: Platt scaling of the pair score s), as
+ * onnxruntime writes them: [r, 1 − r] with r = 1 / (1 + exp(s·A + B)), the first class's. The
+ * label stays the vote's. onnxruntime clamps r to [1e−7, 1 − 1e−7] and couples the two classes
+ * iteratively (r within its tolerance); the circuit computes r itself.
+ */
+function plattScores(node: Node, e: Emit, fail: (m: string) => never, s: string, A: number, B: number): void {
+  const target = node.outputs[1];
+  if (!target) return;
+  const pt = str(node.attrs.post_transform, 'NONE');
+  if (pt !== 'NONE') fail(`post_transform ${pt} on probabilities (prob_a, prob_b) is not supported (supported: NONE)`);
+  const second = e.node('Sigmoid', [e.node('Add', [e.node('Mul', [s, e.constant([], [A])]), e.constant([], [B])])]); // 1 − r
+  twoColumns(e, second, 'complement', target);
 }
 
 /**
