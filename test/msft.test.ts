@@ -249,6 +249,14 @@ describe('onnxruntime\'s fused Conv, Gemm and MatMul match onnxruntime-web', () 
     await compare({ ...fused('fmatmul', 'FusedMatMul', [a, b], [], [2, 3, 5], { transA: 1, transB: 1, alpha: attr.float(0.25) }), nodes: [{ name: '/fmatmul', op: 'FusedMatMul', domain: MS, inputs: ['a', 'b'], outputs: ['y'], attrs: { transA: 1, transB: 1, alpha: attr.float(0.25) } }] }, draws([a, b], 3));
   });
 
+  it('CDist (sklearn-onnx\'s cdist with optim=\'cdist\'): sqeuclidean and euclidean, against constant training rows', async () => {
+    const a: ValueSpec = { name: 'a', shape: [2, 3] };
+    for (const metric of ['sqeuclidean', 'euclidean']) {
+      const m = fused(`cdist_${metric}`, 'CDist', [a], [init('B', [5, 3], 1.3, 0.2, 0.9)], [2, 5], { metric });
+      await compare(m, draws([a], 3), 1e-3);
+    }
+  });
+
   it('a FusedConv + FusedGemm network compiles within tolerance of onnxruntime-web', async () => {
     const spec: ModelSpec = {
       graphName: 'fused', opset: 14, inputs: [{ name: 'x', shape: [1, 2, 5, 5] }], outputs: [{ name: 'y', shape: [1, 3] }],

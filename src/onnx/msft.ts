@@ -19,6 +19,7 @@
 //     BiasAdd
 //   FusedConv, FusedGemm,     what onnxruntime's graph optimizer saves for Conv (+ Z) and Gemm
 //     FusedMatMul             followed by an activation, and MatMul with transposes and a scale
+//   CDist                     (sq)euclidean distances between rows: Σ (a − b)² (and its Sqrt)
 //
 // Attention masks, as onnxruntime's PrepareMask: a raw mask (2-D [batch, total_sequence_length]
 // or 3-D [batch, sequence_length, total_sequence_length]) keeps positions where mask > 0 and adds
@@ -34,7 +35,7 @@ import { ZkonnxError, nodeLabel } from '../errors.js';
 import type { Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { broadcastShape } from '../ir/shape.js';
-import { num, nums, type Expansion, type RewriteContext } from './rewrite.js';
+import { num, nums, str, type Expansion, type RewriteContext } from './rewrite.js';
 
 export const MS_DOMAIN = 'com.microsoft';
 
@@ -251,6 +252,19 @@ const RULES: Record<string, Rule> = {
   BiasAdd(node, c) {
     const [x, bias, skip] = node.inputs;
     sum(c, [x!, bias!, skip!], node.outputs[0]!);
+  },
+
+  /** Distances between the rows of A [N, K] and B [M, K] (sklearn-onnx's cdist with optim='cdist'). */
+  CDist(node, c) {
+    const [a, b] = node.inputs as [string, string];
+    const metric = str(node.attrs.metric, 'sqeuclidean');
+    if (metric !== 'sqeuclidean' && metric !== 'euclidean') c.fail(`metric ${metric} is not supported (supported: sqeuclidean, euclidean, as onnxruntime)`);
+    const [sa, sb] = [c.shapeOf(a), c.shapeOf(b)];
+    if (sa.length !== 2 || sb.length !== 2 || sa[1] !== sb[1]) c.fail(`A ${fmt(sa)} and B ${fmt(sb)} must be matrices with the same number of columns`);
+    const { e } = c;
+    const d = e.node('Sub', [e.node('Unsqueeze', [a, e.constant([1], [1])]), e.node('Unsqueeze', [b, e.constant([1], [0])])]); // [N, M, K]
+    const sq = e.node('ReduceSumSquare', [d], { axes: [2], keepdims: 0 }, metric === 'sqeuclidean' ? [node.outputs[0]!] : undefined);
+    if (metric === 'euclidean') e.node('Sqrt', [sq], {}, [node.outputs[0]!]);
   },
 };
 
