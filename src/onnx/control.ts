@@ -109,3 +109,75 @@ export function unrollScan(node: Node, opset: number, shapeOf: (n: string) => nu
   });
   return out;
 }
+
+/** The domain and op of the node that follows each unrolled Loop iteration (fold.ts runs it). */
+export const LOOP_NEXT_DOMAIN = 'zkonnx';
+export const LOOP_NEXT = 'LoopNext';
+/** Given the iteration's condition_out (a constant, or undefined for a signal): the nodes after it. */
+export type LoopContinuation = (cond: Tensor | undefined) => Node[];
+/** More iterations than this is taken for a loop that does not end at compile time. */
+const MAX_LOOP_ITERATIONS = 10_000;
+
+/**
+ * A Loop whose trip count and condition are known at compile time, unrolled one iteration at a
+ * time: the body's nodes with its values prefixed `<loop>/iter<t>/`, iteration_num bound to the
+ * constant t, condition_in to the previous condition, the carried values to the previous
+ * iteration's; then a LoopNext node that fold.ts runs once the iteration's nodes are folded: with
+ * condition_out a constant it continues (the next iteration, or the Loop's outputs: the final
+ * carried values and each scan output's iterations stacked along a new axis 0); with
+ * condition_out computed from the input (a data-dependent exit) it refuses, as for an If.
+ */
+export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: Map<string, number[]>, continuations: Map<string, LoopContinuation>, fail: (msg: string) => never): Node[] {
+  const body = node.attrs.body;
+  if (!isSubgraph(body)) fail('Loop has no body graph');
+  const [tripName, condName, ...init] = node.inputs;
+  const N = init.length;
+  if (body.inputs.length !== N + 2) fail(`the body takes ${body.inputs.length} inputs, the Loop gives it ${N + 2} (iteration number, condition and ${N} carried values)`);
+  const K = body.outputs.length - 1 - N;
+  if (K < 0 || node.outputs.length > N + K) fail(`the body has ${body.outputs.length} outputs for a condition, ${N} carried values and the Loop's ${node.outputs.length} outputs`);
+  const known = (name: string | undefined, what: string): Tensor | undefined => {
+    if (!name) return undefined;
+    const t = constants.get(name);
+    if (!t) fail(`the ${what} '${name}' depends on the model's input: zkonnx unrolls only loops whose iterations are known at compile time`);
+    if (t.data.length !== 1) fail(`the ${what} must hold one value, it holds ${t.data.length}`);
+    return t;
+  };
+  const trip = known(tripName, 'trip count');
+  const M = trip ? trip.data[0]! : Infinity;
+  const defined = new Set<string>([...body.constants.keys(), ...body.inputs]);
+  body.nodes.forEach((n) => n.outputs.forEach((o) => o && defined.add(o)));
+  const constant = (name: string, data: number) => { constants.set(name, { dims: [], data: Float64Array.of(data) }); shapes.set(name, []); return name; };
+  const node0 = (name: string, op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ name, op, domain: '', inputs, outputs: [output], attrs });
+
+  const step = (t: number, state: string[], cond: boolean, parts: string[][]): Node[] => {
+    if (!cond || t >= M) {
+      const out: Node[] = [];
+      node.outputs.slice(0, N).forEach((o, i) => { if (o) out.push(node0(`${node.name}/final${i}`, 'Identity', [state[i]!], o)); });
+      node.outputs.slice(N).forEach((o, k) => {
+        if (!o) return;
+        if (!t) fail(`the loop runs no iteration, so scan output '${o}' would be empty`);
+        const axis = constant(`${node.name}/axis${k}`, 0);
+        const stacked = parts[k]!.map((v, i) => { const u = `${node.name}/out${k}/${i}`; out.push(node0(`${u}/unsqueeze`, 'Unsqueeze', [v, axis], u)); return u; });
+        out.push(node0(`${node.name}/out${k}`, 'Concat', stacked, o, { axis: 0 }));
+      });
+      return out;
+    }
+    if (t >= MAX_LOOP_ITERATIONS) fail(`the loop runs more than ${MAX_LOOP_ITERATIONS} iterations`);
+    const prefix = `${node.name}/iter${t}/`;
+    const bound = new Map<string, string>([
+      [body.inputs[0]!, constant(`${prefix}iteration_num`, t)],
+      [body.inputs[1]!, constant(`${prefix}condition_in`, 1)],
+      ...body.inputs.slice(2).map((b, i): [string, string] => [b, state[i]!]),
+    ]);
+    const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
+    for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
+    const next: Node = { name: `${prefix}next`, op: LOOP_NEXT, domain: LOOP_NEXT_DOMAIN, inputs: [g.outputs[0]!], outputs: [], attrs: {} };
+    continuations.set(next.name, (c) => {
+      if (!c) fail(`the condition computed in iteration ${t} depends on the model's input: zkonnx unrolls only loops whose iterations are known at compile time`);
+      return step(t + 1, g.outputs.slice(1, 1 + N), c.data[0] !== 0, parts.map((p, k) => [...p, g.outputs[1 + N + k]!]));
+    });
+    return [...g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })), next];
+  };
+  const cond = known(condName, 'condition');
+  return step(0, init, cond ? cond.data[0] !== 0 : true, Array.from({ length: K }, () => []));
+}

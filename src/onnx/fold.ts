@@ -13,7 +13,7 @@ import { applyLinear, LINEAR_OPS, constPermute } from '../ir/ops/linear.js';
 import { ML_DOMAIN, mlExpansion } from './ml.js';
 import { MS_DOMAIN, msftExpansion } from './msft.js';
 import { EXPANSIONS } from './expand.js';
-import { inlineIf, unrollScan } from './control.js';
+import { inlineIf, LOOP_NEXT, LOOP_NEXT_DOMAIN, type LoopContinuation, unrollLoop, unrollScan } from './control.js';
 import { encodeCategorical } from './categorical.js';
 import { emitter } from './rewrite.js';
 import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
@@ -463,6 +463,8 @@ export function inferAndFold(graph: Graph): Graph {
     return s;
   };
   const pending = [...g.nodes];
+  /** what follows each unrolled Loop iteration (control.ts) */
+  const loops = new Map<string, LoopContinuation>();
   for (let at = 0; at < pending.length; at++) {
     const node = pending[at]!;
     const ctx: Ctx = { g, node };
@@ -494,6 +496,18 @@ export function inferAndFold(graph: Graph): Graph {
       const cond = constants.get(node.inputs[0]!);
       if (!cond) fail(ctx, `the condition '${node.inputs[0]}' depends on the model's input: zkonnx proves only control flow known at compile time`, 'fix the inputs the condition depends on with --fix-input name=value (e.g. a sample rate)', 'ONNX_UNSUPPORTED_OP');
       pending.splice(at + 1, 0, ...inlineIf(node, cond, constants, shapes, (m) => fail(ctx, m, undefined, 'ONNX_MALFORMED')));
+      continue;
+    }
+    if (node.op === 'Loop' && (!node.domain || node.domain === 'ai.onnx')) {
+      for (const n of node.inputs) if (n) shapeOf(ctx)(n);
+      pending.splice(at + 1, 0, ...unrollLoop(node, constants, shapes, loops, (m) => fail(ctx, m, undefined, 'ONNX_UNSUPPORTED_OP')));
+      continue;
+    }
+    if (node.op === LOOP_NEXT && node.domain === LOOP_NEXT_DOMAIN) {
+      // after an unrolled Loop iteration: its condition, folded, decides what follows
+      const next = loops.get(node.name)!;
+      loops.delete(node.name);
+      pending.splice(at + 1, 0, ...next(constants.get(node.inputs[0]!)));
       continue;
     }
     if (node.op === 'Scan' && (!node.domain || node.domain === 'ai.onnx')) {

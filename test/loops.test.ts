@@ -1,8 +1,9 @@
-// Scan unrolled (src/onnx/control.ts), against onnxruntime-web: sklearn-onnx's k-nearest-neighbours
-// classifier (cdist as a Scan over the training rows, TopK, the neighbours' labels by
-// ArrayFeatureExtractor, a vote per class, classes[ArgMax]) with integer and string classes, its
-// Gaussian-process regressor (an RBF kernel of the same cdist), and
-// Scans with states, reverse directions and other axes. The k-NN classifier compiles; its witness
+// Scan and Loop unrolled (src/onnx/control.ts), against onnxruntime-web: sklearn-onnx's
+// k-nearest-neighbours classifier (cdist as a Scan over the training rows, TopK, the neighbours'
+// labels by ArrayFeatureExtractor, a vote per class, classes[ArgMax]) with integer and string
+// classes, its Gaussian-process regressor (an RBF kernel of the same cdist), Scans with states,
+// reverse directions and other axes; a for loop (a recurrent cell over the rows of the input) and
+// a while loop whose condition folds each iteration. The k-NN classifier compiles; its witness
 // satisfies the constraints, and a changed neighbour does not.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConstraints } from '../src/circom/r1cs.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
-import { attr, type ModelSpec, type NodeSpec, type TensorSpec } from '../src/onnx/write.js';
+import { decodeOnnx } from '../src/onnx/decode.js';
+import { inferAndFold } from '../src/onnx/fold.js';
+import { attr, buildModel, type ModelSpec, type NodeSpec, type TensorSpec } from '../src/onnx/write.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { compileSpec, satisfiedFlipped } from './helpers/compiled.js';
 import { compare, expectErr, floatSamples, labelsOf, ML, rand } from './helpers/ml-models.js';
@@ -158,6 +161,82 @@ describe('Scan, unrolled, matches onnxruntime-web', () => {
       nodes: [{ name: '/scan', op: 'Scan', inputs: ['x', 'z'], outputs: ['y'], attrs: { body, num_scan_inputs: 2 } }],
     };
     expectErr(m, 'node /scan (Scan): the scan inputs have lengths [3,4] along their scan axes: they must be equal');
+  });
+});
+
+describe('Loop, unrolled, matches onnxruntime-web', () => {
+  const W = f32([F, F], rand(F * F, 130, 0.8));
+  /** the initial condition, true (the writer has no bool tensors: a cast) */
+  const GO: NodeSpec = { name: '/go', op: 'Cast', inputs: ['one_i'], outputs: ['go'], attrs: { to: 9 } };
+
+  it('a for loop (trip count 4): h = tanh(h·W + x[i]) over the rows of x, the final h and every h stacked', async () => {
+    const body = attr.graph({
+      name: 'rnn',
+      inputs: [{ name: 'i', shape: [], type: 'int64' }, { name: 'c', shape: [], type: 'bool' }, { name: 'h', shape: [1, F] }],
+      outputs: [{ name: 'c_out', shape: [], type: 'bool' }, { name: 'h_next', shape: [1, F] }, { name: 'h_scan', shape: [1, F] }],
+      nodes: [
+        { name: 'row', op: 'Gather', inputs: ['x', 'i'], outputs: ['xi'], attrs: { axis: 0 } },
+        { name: 'mm', op: 'MatMul', inputs: ['h', 'w'], outputs: ['hw'], attrs: {} },
+        { name: 'add', op: 'Add', inputs: ['hw', 'xi'], outputs: ['pre'], attrs: {} },
+        { name: 'tanh', op: 'Tanh', inputs: ['pre'], outputs: ['h_next'], attrs: {} },
+        { name: 'copy', op: 'Identity', inputs: ['h_next'], outputs: ['h_scan'], attrs: {} },
+        { name: 'keep', op: 'Identity', inputs: ['c'], outputs: ['c_out'], attrs: {} },
+      ],
+    });
+    const m: ModelSpec = {
+      graphName: 'loop_for',
+      inputs: [{ name: 'x', shape: [4, F] }, { name: 'h0', shape: [1, F] }],
+      outputs: [{ name: 'h_final', shape: [1, F] }, { name: 'hs', shape: [4, 1, F] }],
+      initializers: [{ name: 'w', ...W }, { name: 'trip', ...i64([4]) }, { name: 'one_i', dims: [], data: BigInt64Array.of(1n) }],
+      nodes: [GO, { name: '/loop', op: 'Loop', inputs: ['trip', 'go', 'h0'], outputs: ['h_final', 'hs'], attrs: { body } }],
+    };
+    await compare(m, Array.from({ length: 4 }, (_, i) => [rand(4 * F, 140 + i), rand(F, 150 + i, 0.5)]), 1e-4);
+  });
+
+  it('a while loop (no trip count): its condition, computed from the iteration number, folds each time', async () => {
+    const body = attr.graph({
+      name: 'halve',
+      inputs: [{ name: 'i', shape: [], type: 'int64' }, { name: 'c', shape: [], type: 'bool' }, { name: 's', shape: [1, F] }],
+      outputs: [{ name: 'c_out', shape: [], type: 'bool' }, { name: 's_next', shape: [1, F] }],
+      nodes: [
+        { name: 'next_i', op: 'Add', inputs: ['i', 'one'], outputs: ['i1'], attrs: {} },
+        { name: 'more', op: 'Less', inputs: ['i1', 'limit'], outputs: ['c_out'], attrs: {} },
+        { name: 'half', op: 'Mul', inputs: ['s', 'w_half'], outputs: ['sh'], attrs: {} },
+        { name: 'shift', op: 'Add', inputs: ['sh', 'b'], outputs: ['s_next'], attrs: {} },
+      ],
+      initializers: [{ name: 'one', dims: [], data: BigInt64Array.of(1n) }, { name: 'limit', dims: [], data: BigInt64Array.of(3n) }, { name: 'w_half', ...f32([1], [0.5]) }],
+    });
+    const m: ModelSpec = {
+      graphName: 'loop_while',
+      inputs: [{ name: 's0', shape: [1, F] }],
+      outputs: [{ name: 's', shape: [1, F] }],
+      initializers: [{ name: 'b', ...f32([F], [0.25, -0.5, 1]) }, { name: 'one_i', dims: [], data: BigInt64Array.of(1n) }],
+      nodes: [GO, { name: '/loop', op: 'Loop', inputs: ['', 'go', 's0'], outputs: ['s'], attrs: { body } }],
+    };
+    await compare(m, Array.from({ length: 3 }, (_, i) => [rand(F, 160 + i, 2)]), 1e-4);
+  });
+
+  it('refuses a loop whose condition depends on the input, naming the node', () => {
+    const body = attr.graph({
+      name: 'until',
+      inputs: [{ name: 'i', shape: [], type: 'int64' }, { name: 'c', shape: [], type: 'bool' }, { name: 's', shape: [1, F] }],
+      outputs: [{ name: 'c_out', shape: [], type: 'bool' }, { name: 's_next', shape: [1, F] }],
+      nodes: [
+        { name: 'twice', op: 'Add', inputs: ['s', 's'], outputs: ['s_next'], attrs: {} },
+        { name: 'total', op: 'ReduceSum', inputs: ['s_next'], outputs: ['t'], attrs: { keepdims: 0 } },
+        { name: 'small', op: 'Less', inputs: ['t', 'ten'], outputs: ['c_out'], attrs: {} },
+      ],
+      initializers: [{ name: 'ten', ...f32([], [10]) }],
+    });
+    const m: ModelSpec = {
+      graphName: 'loop_until', opset: 11,
+      inputs: [{ name: 's0', shape: [1, F] }], outputs: [{ name: 's', shape: [1, F] }],
+      initializers: [{ name: 'trip', ...i64([5]) }, { name: 'one_i', dims: [], data: BigInt64Array.of(1n) }],
+      nodes: [GO, { name: '/loop', op: 'Loop', inputs: ['trip', 'go', 's0'], outputs: ['s'], attrs: { body } }],
+    };
+    let err: unknown;
+    try { inferAndFold(decodeOnnx(buildModel(m), 'm.onnx')); } catch (e) { err = e; }
+    expect((err as Error).message).toContain('node /loop (Loop): the condition computed in iteration 0 depends on the model\'s input');
   });
 });
 
