@@ -48,7 +48,7 @@ function cdist(x: string, xb: string, out: string): NodeSpec[] {
 function knn(name: string, M: number, k: number, classes: number[] | string[]): ModelSpec {
   const strings = typeof classes[0] === 'string';
   const C = classes.length;
-  const votes: NodeSpec[] = classes.flatMap((_, cl) => [
+  const votes: NodeSpec[] = classes.flatMap((_, cl): NodeSpec[] => [
     { name: `/eq${cl}`, op: 'Equal', inputs: ['neighbour_labels', `cl${cl}`], outputs: [`eq${cl}`], attrs: {} },
     { name: `/cast${cl}`, op: 'Cast', inputs: [`eq${cl}`], outputs: [`votes${cl}`], attrs: { to: 1 } },
     { name: `/sum${cl}`, op: 'ReduceSum', inputs: [`votes${cl}`], outputs: [`wh${cl}`], attrs: { axes: [1] } },
