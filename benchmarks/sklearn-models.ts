@@ -1,0 +1,167 @@
+// scikit-learn models as sklearn-onnx writes them (its converters' node patterns, written with
+// zkonnx's own ONNX writer), for bench:sklearn and the tests: the MLP classifier's
+// classes[ArgMax(probabilities)], k-NN's cdist (a Scan over the training rows), TopK, votes and
+// classes[ArgMax], the Gaussian-process regressor's RBF kernel of the same cdist, and a binary SVC
+// with Platt probabilities. The callers give the weights and data.
+import { attr, type AttrValue, type ModelSpec, type NodeSpec, type TensorSpec } from '../src/onnx/write.js';
+
+const ML = 'ai.onnx.ml';
+const f32 = (dims: number[], data: readonly number[]): TensorSpec => ({ dims, data: Float32Array.from(data) });
+const i64 = (data: readonly number[]): TensorSpec => ({ dims: [data.length], data: BigInt64Array.from(data.map(BigInt)) });
+/** A class table: strings, or int32 (what sklearn-onnx writes for integer classes). */
+const classTable = (classes: readonly number[] | readonly string[]): TensorSpec =>
+  (typeof classes[0] === 'string' ? { dims: [classes.length], data: [...classes as string[]] } : { dims: [classes.length], data: Int32Array.from(classes as number[]) });
+const isStrings = (classes: readonly number[] | readonly string[]) => typeof classes[0] === 'string';
+
+/** sklearn-onnx's cdist(X, XB) of F columns: a Scan over XB's rows with X as the state, Σ (x − row)² per row, transposed to [rows of X, rows of XB]. */
+export function cdistNodes(x: string, xb: string, out: string, F: number): NodeSpec[] {
+  const body = attr.graph({
+    name: 'cdist_body',
+    inputs: [{ name: 'next_in', shape: ['n', F] }, { name: 'next', shape: [F] }],
+    outputs: [{ name: 'next_out', shape: ['n', F] }, { name: 'scan_out', shape: ['n'] }],
+    nodes: [
+      { name: 'diff', op: 'Sub', inputs: ['next_in', 'next'], outputs: ['d'], attrs: {} },
+      { name: 'norm', op: 'ReduceSumSquare', inputs: ['d'], outputs: ['nrm'], attrs: { axes: [1], keepdims: 0 } },
+      { name: 'flat', op: 'Identity', inputs: ['nrm'], outputs: ['scan_out'], attrs: {} },
+      { name: 'id', op: 'Identity', inputs: ['next_in'], outputs: ['next_out'], attrs: {} },
+    ],
+  });
+  return [
+    { name: `/cdist_${out}/scan`, op: 'Scan', inputs: [x, xb], outputs: [`${out}_u0`, `${out}_u1`], attrs: { body, num_scan_inputs: 1 } },
+    { name: `/cdist_${out}/transpose`, op: 'Transpose', inputs: [`${out}_u1`], outputs: [out], attrs: { perm: [1, 0] } },
+  ];
+}
+
+/** label = classes[index] reshaped to [N] (cast to int64 for integer classes), as sklearn-onnx ends its classifiers. */
+function labelNodes(index: string, classes: readonly number[] | readonly string[], pick: 'afe' | 'gather'): NodeSpec[] {
+  return [
+    pick === 'afe'
+      ? { name: '/afe', op: 'ArrayFeatureExtractor', domain: ML, inputs: ['classes', index], outputs: ['picked'], attrs: {} }
+      : { name: '/afe', op: 'Gather', inputs: ['classes', index], outputs: ['picked'], attrs: { axis: 0 } },
+    ...(isStrings(classes)
+      ? [{ name: '/label', op: 'Reshape', inputs: ['picked', 'flat'], outputs: ['label'], attrs: {} }]
+      : [{ name: '/cast', op: 'Cast', inputs: ['picked'], outputs: ['picked64'], attrs: { to: 7 } }, { name: '/label', op: 'Reshape', inputs: ['picked64', 'flat'], outputs: ['label'], attrs: {} }]),
+  ];
+}
+
+export interface MlpWeights { w1: number[]; b1: number[]; w2: number[]; b2: number[] }
+
+/**
+ * MLPClassifier: probabilities = softmax(relu(x·W1 + b1)·W2 + b2) on N rows of F features, label =
+ * classes[ArgMax] through ArrayFeatureExtractor (`pick` 'gather': a Gather of a Constant node).
+ */
+export function mlpClassifier(name: string, N: number, F: number, hidden: number, w: MlpWeights, classes: readonly number[] | readonly string[], pick: 'afe' | 'gather' = 'afe'): ModelSpec {
+  const C = classes.length;
+  const nodes: NodeSpec[] = [
+    { name: '/mm1', op: 'MatMul', inputs: ['x', 'w1'], outputs: ['h1'], attrs: {} },
+    { name: '/add1', op: 'Add', inputs: ['h1', 'b1'], outputs: ['z1'], attrs: {} },
+    { name: '/relu', op: 'Relu', inputs: ['z1'], outputs: ['a1'], attrs: {} },
+    { name: '/mm2', op: 'MatMul', inputs: ['a1', 'w2'], outputs: ['h2'], attrs: {} },
+    { name: '/add2', op: 'Add', inputs: ['h2', 'b2'], outputs: ['z2'], attrs: {} },
+    { name: '/softmax', op: 'Softmax', inputs: ['z2'], outputs: ['probabilities'], attrs: { axis: 1 } },
+    { name: '/argmax', op: 'ArgMax', inputs: ['probabilities'], outputs: ['am'], attrs: { axis: 1 } },
+    ...labelNodes('am', classes, pick),
+  ];
+  if (pick === 'gather') nodes.unshift({ name: '/classes', op: 'Constant', inputs: [], outputs: ['classes'], attrs: { value: classTable(classes) } });
+  return {
+    graphName: name, opsets: { [ML]: 1 },
+    inputs: [{ name: 'x', shape: [N, F] }],
+    outputs: [{ name: 'label', shape: [N], type: isStrings(classes) ? 'string' : 'int64' }, { name: 'probabilities', shape: [N, C] }],
+    initializers: [
+      { name: 'w1', ...f32([F, hidden], w.w1) }, { name: 'b1', ...f32([hidden], w.b1) },
+      { name: 'w2', ...f32([hidden, C], w.w2) }, { name: 'b2', ...f32([C], w.b2) },
+      { name: 'flat', ...i64([-1]) },
+      ...(pick === 'afe' ? [{ name: 'classes', ...classTable(classes) }] : []),
+    ],
+    nodes,
+  };
+}
+
+/**
+ * KNeighborsClassifier (uniform weights, euclidean) on M rows of F features: the training rows
+ * [T, F] with their class indices, k neighbours by TopK of −distance, their labels by
+ * ArrayFeatureExtractor, a vote per class, probabilities = votes / k, label = classes[ArgMax].
+ */
+export function knnClassifier(name: string, M: number, F: number, k: number, train: number[], trainLabels: number[], classes: readonly number[] | readonly string[]): ModelSpec {
+  const T = trainLabels.length;
+  const C = classes.length;
+  const votes: NodeSpec[] = classes.flatMap((_, cl): NodeSpec[] => [
+    { name: `/eq${cl}`, op: 'Equal', inputs: ['neighbour_labels', `cl${cl}`], outputs: [`eq${cl}`], attrs: {} },
+    { name: `/cast${cl}`, op: 'Cast', inputs: [`eq${cl}`], outputs: [`votes${cl}`], attrs: { to: 1 } },
+    { name: `/sum${cl}`, op: 'ReduceSum', inputs: [`votes${cl}`], outputs: [`wh${cl}`], attrs: { axes: [1] } },
+  ]);
+  return {
+    graphName: name, opset: 11, opsets: { [ML]: 1 },
+    inputs: [{ name: 'x', shape: [M, F] }],
+    outputs: [{ name: 'label', shape: [M], type: isStrings(classes) ? 'string' : 'int64' }, { name: 'probabilities', shape: [M, C] }],
+    initializers: [
+      { name: 'train', ...f32([T, F], train) }, { name: 'train_labels', ...i64(trainLabels) },
+      { name: 'minus', ...f32([1], [-1]) }, { name: 'k', ...i64([k]) }, { name: 'shape_k', ...i64([-1, k]) }, { name: 'flat', ...i64([-1]) },
+      ...classes.map((_, cl) => ({ name: `cl${cl}`, ...i64([cl]) })),
+      { name: 'classes', ...classTable(classes) },
+    ],
+    nodes: [
+      ...cdistNodes('x', 'train', 'sq', F),
+      { name: '/sqrt', op: 'Sqrt', inputs: ['sq'], outputs: ['dist'], attrs: {} },
+      { name: '/neg', op: 'Mul', inputs: ['dist', 'minus'], outputs: ['neg'], attrs: {} },
+      { name: '/topk', op: 'TopK', inputs: ['neg', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1 } },
+      { name: '/flatten', op: 'Flatten', inputs: ['top_indices'], outputs: ['flat_indices'], attrs: {} },
+      { name: '/labels', op: 'ArrayFeatureExtractor', domain: ML, inputs: ['train_labels', 'flat_indices'], outputs: ['extracted'], attrs: {} },
+      { name: '/reshape', op: 'Reshape', inputs: ['extracted', 'shape_k'], outputs: ['neighbour_labels'], attrs: {} },
+      ...votes,
+      { name: '/concat', op: 'Concat', inputs: classes.map((_, cl) => `wh${cl}`), outputs: ['all'], attrs: { axis: 1 } },
+      { name: '/total', op: 'ReduceSum', inputs: ['all'], outputs: ['total'], attrs: { axes: [1], keepdims: 1 } },
+      { name: '/probabilities', op: 'Div', inputs: ['all', 'total'], outputs: ['probabilities'], attrs: {} },
+      { name: '/argmax', op: 'ArgMax', inputs: ['all'], outputs: ['winner'], attrs: { axis: 1, keepdims: 0 } },
+      ...labelNodes('winner', classes, 'afe'),
+    ],
+  };
+}
+
+/**
+ * GaussianProcessRegressor with c·RBF(length scale ls): y = c·exp(−½·cdist(x/ls, train/ls))·alpha
+ * + mean, on M rows of F features, as [M, 1].
+ */
+export function gpRegressor(name: string, M: number, F: number, train: number[], ls: number, c: number, alpha: number[], mean: number): ModelSpec {
+  const T = alpha.length;
+  return {
+    graphName: name, opset: 13,
+    inputs: [{ name: 'x', shape: [M, F] }], outputs: [{ name: 'y', shape: [M, 1] }],
+    initializers: [
+      { name: 'train_scaled', ...f32([T, F], train.map((v) => v / ls)) }, { name: 'ls', ...f32([1], [ls]) },
+      { name: 'half', ...f32([1], [-0.5]) }, { name: 'c', ...f32([1], [c]) },
+      { name: 'alpha', ...f32([T, 1], alpha) }, { name: 'mean', ...f32([1, 1], [mean]) }, { name: 'col', ...i64([-1, 1]) },
+    ],
+    nodes: [
+      { name: '/scale', op: 'Div', inputs: ['x', 'ls'], outputs: ['xs'], attrs: {} },
+      ...cdistNodes('xs', 'train_scaled', 'sq', F),
+      { name: '/neg_half', op: 'Mul', inputs: ['sq', 'half'], outputs: ['e'], attrs: {} },
+      { name: '/exp', op: 'Exp', inputs: ['e'], outputs: ['k_rbf'], attrs: {} },
+      { name: '/const', op: 'Mul', inputs: ['k_rbf', 'c'], outputs: ['k'], attrs: {} },
+      { name: '/matmul', op: 'MatMul', inputs: ['k', 'alpha'], outputs: ['ym'], attrs: {} },
+      { name: '/add', op: 'Add', inputs: ['ym', 'mean'], outputs: ['yb'], attrs: {} },
+      { name: '/reshape', op: 'Reshape', inputs: ['yb', 'col'], outputs: ['y'], attrs: {} },
+    ],
+  };
+}
+
+/**
+ * A binary SVC (RBF kernel, γ) with probability=True on M rows of F features: support vectors
+ * [V, F] split into the two classes, dual coefficients, rho, and Platt's A and B.
+ */
+export function svcProbability(name: string, M: number, F: number, gamma: number, supportVectors: number[], perClass: [number, number], coefficients: number[], rho: number, platt: [number, number], classes: readonly number[] | readonly string[]): ModelSpec {
+  const labels: Record<string, AttrValue> = isStrings(classes) ? { classlabels_strings: [...classes as string[]] } : { classlabels_ints: [...classes as number[]] };
+  return {
+    graphName: name, opsets: { [ML]: 1 },
+    inputs: [{ name: 'x', shape: [M, F] }],
+    outputs: [{ name: 'label', shape: [M], type: isStrings(classes) ? 'string' : 'int64' }, { name: 'probabilities', shape: [M, 2] }],
+    initializers: [],
+    nodes: [{
+      name: '/svc', op: 'SVMClassifier', domain: ML, inputs: ['x'], outputs: ['label', 'probabilities'], attrs: {
+        ...labels, vectors_per_class: perClass, kernel_type: 'RBF', kernel_params: attr.floats([gamma, 0, 3]),
+        support_vectors: attr.floats(supportVectors), coefficients: attr.floats(coefficients), rho: attr.floats([rho]),
+        prob_a: attr.floats([platt[0]]), prob_b: attr.floats([platt[1]]),
+      },
+    }],
+  };
+}

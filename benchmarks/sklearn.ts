@@ -1,0 +1,105 @@
+// npm run bench:sklearn — what scikit-learn models cost as circuits, written as sklearn-onnx
+// writes them (benchmarks/sklearn-models.ts): an MLP classifier with string classes, k-NN
+// classifiers (cdist as a Scan over the training rows, TopK with indices), a Gaussian-process
+// regressor and a binary SVC with Platt probabilities. Constraints, compile, setup and prove
+// seconds, the verification, and the error against onnxruntime-web on the proving input.
+// Writes benchmarks/results/sklearn.{json,md} and sklearn-constraints.svg.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compile, prove, setup, verify } from '../src/api.js';
+import { buildModel, type ModelSpec } from '../src/onnx/write.js';
+import { packageRoot } from '../src/paths.js';
+import { rng } from '../src/random.js';
+import { releaseCurves } from '../src/snark.js';
+import { barChart, machine, table } from './chart.js';
+import { gpRegressor, knnClassifier, mlpClassifier, svcProbability } from './sklearn-models.js';
+
+const out = join(packageRoot(), 'benchmarks', 'results');
+mkdirSync(out, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-bench-sklearn-'));
+const next = rng(2026);
+const uniform = (n: number, scale = 1) => Array.from({ length: n }, () => (2 * next() - 1) * scale);
+const IRIS = ['setosa', 'versicolor', 'virginica'];
+
+/** T rows of F features around C cluster centres, and their cluster indices. */
+function clusters(T: number, F: number, C: number): { rows: number[]; labels: number[]; centres: number[][] } {
+  const centres = Array.from({ length: C }, () => uniform(F, 2));
+  const labels = Array.from({ length: T }, (_, i) => i % C);
+  const rows = labels.flatMap((c) => centres[c]!.map((v) => v + (2 * next() - 1) * 0.8));
+  return { rows, labels, centres };
+}
+/** n inputs of one row near the centres (or anywhere). */
+const samples = (n: number, F: number, centres?: number[][]) =>
+  Array.from({ length: n }, (_, i) => ({ input_data: [centres ? centres[i % centres.length]!.map((v) => v + (2 * next() - 1)) : uniform(F, 2)] }));
+
+interface Case { label: string; model: ModelSpec; F: number; centres?: number[][] }
+const cases: Case[] = [];
+{
+  const F = 4, H = 100;
+  cases.push({ label: 'MLP 4→100→3, string classes', F, model: mlpClassifier('mlp', 1, F, H, { w1: uniform(F * H, 0.6), b1: uniform(H, 0.1), w2: uniform(H * 3, 0.3), b2: uniform(3, 0.1) }, IRIS) });
+}
+for (const [T, F] of [[150, 4], [500, 8]] as const) {
+  const d = clusters(T, F, 3);
+  cases.push({ label: `k-NN k=5, ${T} training rows of ${F}`, F, centres: d.centres, model: knnClassifier(`knn${T}`, 1, F, 5, d.rows, d.labels, IRIS) });
+}
+{
+  const F = 4, T = 100;
+  cases.push({ label: `GP regressor, ${T} training rows of ${F}`, F, model: gpRegressor('gpr', 1, F, uniform(T * F, 2), 1.5, 0.8, uniform(T, 0.5), 0.25) });
+}
+{
+  const F = 8, V = 60;
+  const d = clusters(V, F, 2);
+  const coefficients = d.labels.map((c) => (c === 0 ? 1 : -1) * (0.2 + next()));
+  const order = [...d.labels.keys()].sort((a, b) => d.labels[a]! - d.labels[b]!); // support vectors grouped by class
+  const perClass: [number, number] = [d.labels.filter((c) => c === 0).length, d.labels.filter((c) => c === 1).length];
+  cases.push({
+    label: `binary SVC (RBF) + Platt, ${V} support vectors of ${F}`, F, centres: d.centres,
+    model: svcProbability('svc', 1, F, 0.2, order.flatMap((i) => d.rows.slice(i * F, (i + 1) * F)), perClass, order.map((i) => coefficients[i]!), 0.1, [-1.7, 0.05], ['benign', 'malignant']),
+  });
+}
+
+const rows: Record<string, number | string | boolean>[] = [];
+try {
+  for (const [k, c] of cases.entries()) {
+    const dir = join(work, `m${k}`);
+    mkdirSync(dir);
+    const modelPath = join(dir, 'model.onnx');
+    writeFileSync(modelPath, buildModel(c.model));
+    const calibration = samples(32, c.F, c.centres);
+    const input = samples(1, c.F, c.centres)[0]!;
+    const buildDir = join(dir, 'build');
+    let t = performance.now();
+    const { settings: s } = await compile({ model: modelPath, outDir: buildDir, calibration });
+    const compileS = (performance.now() - t) / 1000;
+    t = performance.now();
+    const st = await setup({ buildDir });
+    const setupS = (performance.now() - t) / 1000;
+    const p = await prove({ buildDir, input });
+    const ok = await verify({ buildDir });
+    const label = p.outputs.find((o) => o.labels)?.labels?.[0] ?? '';
+    rows.push({
+      model: c.label, constraints: s.circuit.constraints, compileS, setupS, power: st.power, proveS: p.seconds.prove, verified: ok,
+      maxAbsError: p.reference?.maxAbsError ?? NaN, tolerance: p.reference?.tolerance ?? NaN, label,
+    });
+    console.log(`${c.label}: ${s.circuit.constraints} constraints, prove ${p.seconds.prove.toFixed(2)} s, verified ${ok}${label ? `, label "${label}"` : ''}`);
+  }
+  const m = await machine();
+  const summary = table(
+    ['model', 'constraints', 'compile s', 'setup s (2^k)', 'prove s', 'verified', 'max abs err', 'tolerance'],
+    rows.map((r) => [r.model as string, r.constraints as number, (r.compileS as number).toFixed(1), `${(r.setupS as number).toFixed(1)} (2^${r.power})`,
+      (r.proveS as number).toFixed(2), String(r.verified), (r.maxAbsError as number).toExponential(2), (r.tolerance as number).toExponential(2)]),
+  );
+  console.log(summary);
+  writeFileSync(join(out, 'sklearn.json'), JSON.stringify({ machine: m, date: new Date().toISOString(), rows }, null, 2));
+  writeFileSync(join(out, 'sklearn.md'), [
+    '# scikit-learn models as circuits', '',
+    'Written as sklearn-onnx writes them (`benchmarks/sklearn-models.ts`, seeded weights and data); each compiled with 32 calibration',
+    'samples, set up with a local powers-of-tau file, proven on the wasm backend and verified; the error is against onnxruntime-web on the proving input.', '',
+    `Machine: ${m}`, '', '```', summary, '```', '',
+  ].join('\n'));
+  writeFileSync(join(out, 'sklearn-constraints.svg'), barChart('Constraints per scikit-learn model', 'constraints', rows.map((r) => ({ label: (r.model as string).slice(0, 26), value: r.constraints as number })), { log: true }));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  await releaseCurves();
+}
