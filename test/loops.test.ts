@@ -16,7 +16,8 @@ import { inferAndFold } from '../src/onnx/fold.js';
 import { attr, buildModel, type ModelSpec, type NodeSpec, type TensorSpec } from '../src/onnx/write.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { compileSpec, satisfiedFlipped } from './helpers/compiled.js';
-import { compare, expectErr, floatSamples, labelsOf, ML, rand } from './helpers/ml-models.js';
+import { gpRegressor, knnClassifier } from '../benchmarks/sklearn-models.js';
+import { compare, expectErr, floatSamples, labelsOf, rand } from './helpers/ml-models.js';
 
 const F = 3;
 const T = 12; // training rows
@@ -25,64 +26,8 @@ const i64 = (data: number[]): TensorSpec => ({ dims: [data.length], data: BigInt
 const TRAIN = rand(T * F, 71, 2);
 const TRAIN_LABELS = Array.from({ length: T }, (_, i) => i % 3);
 
-/** sklearn-onnx's cdist(X, XB): Scan over XB's rows with X as the state, Σ (x − row)² per row, transposed. */
-function cdist(x: string, xb: string, out: string): NodeSpec[] {
-  const body = attr.graph({
-    name: 'cdist_body',
-    inputs: [{ name: 'next_in', shape: ['n', F] }, { name: 'next', shape: [F] }],
-    outputs: [{ name: 'next_out', shape: ['n', F] }, { name: 'scan_out', shape: ['n'] }],
-    nodes: [
-      { name: 'diff', op: 'Sub', inputs: ['next_in', 'next'], outputs: ['d'], attrs: {} },
-      { name: 'norm', op: 'ReduceSumSquare', inputs: ['d'], outputs: ['nrm'], attrs: { axes: [1], keepdims: 0 } },
-      { name: 'flat', op: 'Identity', inputs: ['nrm'], outputs: ['scan_out'], attrs: {} },
-      { name: 'id', op: 'Identity', inputs: ['next_in'], outputs: ['next_out'], attrs: {} },
-    ],
-  });
-  return [
-    { name: '/cdist/scan', op: 'Scan', inputs: [x, xb], outputs: ['u0', 'u1'], attrs: { body, num_scan_inputs: 1 } },
-    { name: '/cdist/transpose', op: 'Transpose', inputs: ['u1'], outputs: [out], attrs: { perm: [1, 0] } },
-  ];
-}
-
-/** sklearn-onnx's KNeighborsClassifier (uniform weights, euclidean), k neighbours, on M rows. */
-function knn(name: string, M: number, k: number, classes: number[] | string[]): ModelSpec {
-  const strings = typeof classes[0] === 'string';
-  const C = classes.length;
-  const votes: NodeSpec[] = classes.flatMap((_, cl): NodeSpec[] => [
-    { name: `/eq${cl}`, op: 'Equal', inputs: ['neighbour_labels', `cl${cl}`], outputs: [`eq${cl}`], attrs: {} },
-    { name: `/cast${cl}`, op: 'Cast', inputs: [`eq${cl}`], outputs: [`votes${cl}`], attrs: { to: 1 } },
-    { name: `/sum${cl}`, op: 'ReduceSum', inputs: [`votes${cl}`], outputs: [`wh${cl}`], attrs: { axes: [1] } },
-  ]);
-  return {
-    graphName: name, opset: 11, opsets: { [ML]: 1 },
-    inputs: [{ name: 'x', shape: [M, F] }],
-    outputs: [{ name: 'label', shape: [M], type: strings ? 'string' : 'int64' }, { name: 'probabilities', shape: [M, C] }],
-    initializers: [
-      { name: 'train', ...f32([T, F], TRAIN) }, { name: 'train_labels', ...i64(TRAIN_LABELS) },
-      { name: 'minus', ...f32([1], [-1]) }, { name: 'k', ...i64([k]) }, { name: 'shape_k', ...i64([-1, k]) }, { name: 'flat', ...i64([-1]) },
-      ...classes.map((_, cl) => ({ name: `cl${cl}`, ...i64([cl]) })),
-      strings ? { name: 'classes', dims: [C], data: classes as string[] } : { name: 'classes', dims: [C], data: Int32Array.from(classes as number[]) },
-    ],
-    nodes: [
-      ...cdist('x', 'train', 'sq'),
-      { name: '/sqrt', op: 'Sqrt', inputs: ['sq'], outputs: ['dist'], attrs: {} },
-      { name: '/neg', op: 'Mul', inputs: ['dist', 'minus'], outputs: ['neg'], attrs: {} },
-      { name: '/topk', op: 'TopK', inputs: ['neg', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1 } },
-      { name: '/flatten', op: 'Flatten', inputs: ['top_indices'], outputs: ['flat_indices'], attrs: {} },
-      { name: '/labels', op: 'ArrayFeatureExtractor', domain: ML, inputs: ['train_labels', 'flat_indices'], outputs: ['extracted'], attrs: {} },
-      { name: '/reshape', op: 'Reshape', inputs: ['extracted', 'shape_k'], outputs: ['neighbour_labels'], attrs: {} },
-      ...votes,
-      { name: '/concat', op: 'Concat', inputs: classes.map((_, cl) => `wh${cl}`), outputs: ['all'], attrs: { axis: 1 } },
-      { name: '/total', op: 'ReduceSum', inputs: ['all'], outputs: ['total'], attrs: { axes: [1], keepdims: 1 } },
-      { name: '/probabilities', op: 'Div', inputs: ['all', 'total'], outputs: ['probabilities'], attrs: {} },
-      { name: '/argmax', op: 'ArgMax', inputs: ['all'], outputs: ['winner'], attrs: { axis: 1, keepdims: 0 } },
-      { name: '/classes', op: 'ArrayFeatureExtractor', domain: ML, inputs: ['classes', 'winner'], outputs: ['picked'], attrs: {} },
-      ...(strings
-        ? [{ name: '/label', op: 'Reshape', inputs: ['picked', 'flat'], outputs: ['label'], attrs: {} }]
-        : [{ name: '/cast', op: 'Cast', inputs: ['picked'], outputs: ['picked64'], attrs: { to: 7 } }, { name: '/label', op: 'Reshape', inputs: ['picked64', 'flat'], outputs: ['label'], attrs: {} }]),
-    ],
-  };
-}
+/** sklearn-onnx's KNeighborsClassifier on the training rows above. */
+const knn = (name: string, M: number, k: number, classes: number[] | string[]) => knnClassifier(name, M, F, k, TRAIN, TRAIN_LABELS, classes);
 
 describe('Scan, unrolled, matches onnxruntime-web', () => {
   it('sklearn-onnx\'s k-NN classifier: cdist as a Scan over the training rows, TopK, votes, classes[ArgMax]; integer and string classes', async () => {
@@ -91,26 +36,7 @@ describe('Scan, unrolled, matches onnxruntime-web', () => {
   });
 
   it('sklearn-onnx\'s Gaussian-process regressor: an RBF kernel of cdist against the training rows, times alpha, plus the mean', async () => {
-    const ls = 1.5;
-    const m: ModelSpec = {
-      graphName: 'gpr', opset: 13,
-      inputs: [{ name: 'x', shape: [2, F] }], outputs: [{ name: 'y', shape: [2, 1] }],
-      initializers: [
-        { name: 'train_scaled', ...f32([T, F], TRAIN.map((v) => v / ls)) }, { name: 'ls', ...f32([1], [ls]) },
-        { name: 'half', ...f32([1], [-0.5]) }, { name: 'c', ...f32([1], [0.8]) },
-        { name: 'alpha', ...f32([T, 1], rand(T, 73, 0.5)) }, { name: 'mean', ...f32([1, 1], [0.25]) }, { name: 'col', ...i64([-1, 1]) },
-      ],
-      nodes: [
-        { name: '/scale', op: 'Div', inputs: ['x', 'ls'], outputs: ['xs'], attrs: {} },
-        ...cdist('xs', 'train_scaled', 'sq'),
-        { name: '/neg_half', op: 'Mul', inputs: ['sq', 'half'], outputs: ['e'], attrs: {} },
-        { name: '/exp', op: 'Exp', inputs: ['e'], outputs: ['k_rbf'], attrs: {} },
-        { name: '/const', op: 'Mul', inputs: ['k_rbf', 'c'], outputs: ['k'], attrs: {} },
-        { name: '/matmul', op: 'MatMul', inputs: ['k', 'alpha'], outputs: ['ym'], attrs: {} },
-        { name: '/add', op: 'Add', inputs: ['ym', 'mean'], outputs: ['yb'], attrs: {} },
-        { name: '/reshape', op: 'Reshape', inputs: ['yb', 'col'], outputs: ['y'], attrs: {} },
-      ],
-    };
+    const m = gpRegressor('gpr', 2, F, TRAIN, 1.5, 0.8, rand(T, 73, 0.5), 0.25);
     await compare(m, floatSamples([2, F], 6, 120, 2), 1e-4);
   });
 

@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConstraints } from '../src/circom/r1cs.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
+import { mlpClassifier } from '../benchmarks/sklearn-models.js';
 import { ZkonnxError } from '../src/errors.js';
 import { decodeOnnx } from '../src/onnx/decode.js';
 import { inferAndFold } from '../src/onnx/fold.js';
-import { buildModel, type AttrValue, type ModelSpec, type NodeSpec, type TensorSpec, type ValueSpec } from '../src/onnx/write.js';
+import { buildModel, type AttrValue, type ModelSpec, type TensorSpec, type ValueSpec } from '../src/onnx/write.js';
 import { execQuant, outputTensor, quantizeInputs } from '../src/qexec/exec.js';
 import { compileSpec, satisfiedFlipped } from './helpers/compiled.js';
 import { compare, floatSamples, labelsOf, ML, one, rand } from './helpers/ml-models.js';
@@ -23,44 +24,11 @@ const F = 4;
 const N = 3;
 const CLASSES = ['setosa', 'versicolor', 'virginica'];
 
-/**
- * sklearn-onnx's MLPClassifier: probabilities = softmax(relu(x·W1 + b1)·W2 + b2), label =
- * classes[ArgMax] through ArrayFeatureExtractor, reshaped to [N]; integer classes are int32 and
- * cast to int64. `pick` 'gather': an ONNX Gather of a Constant node instead.
- */
-function mlp(name: string, classes: string[] | number[], n = N, pick: 'afe' | 'gather' = 'afe'): ModelSpec {
-  const strings = typeof classes[0] === 'string';
-  const t = (dims: number[], data: number[]): TensorSpec => ({ dims, data: Float32Array.from(data) });
-  const classTensor: TensorSpec = strings ? { dims: [classes.length], data: classes as string[] } : { dims: [classes.length], data: Int32Array.from(classes as number[]) };
+/** sklearn-onnx's MLPClassifier (F → 5 → C, seeded weights) on n rows; 'gather': classes[ArgMax] by a Gather of a Constant node. */
+const mlp = (name: string, classes: string[] | number[], n = N, pick: 'afe' | 'gather' = 'afe'): ModelSpec => {
   const C = classes.length;
-  const nodes: NodeSpec[] = [
-    { name: '/mm1', op: 'MatMul', inputs: ['x', 'w1'], outputs: ['h1'], attrs: {} },
-    { name: '/add1', op: 'Add', inputs: ['h1', 'b1'], outputs: ['z1'], attrs: {} },
-    { name: '/relu', op: 'Relu', inputs: ['z1'], outputs: ['a1'], attrs: {} },
-    { name: '/mm2', op: 'MatMul', inputs: ['a1', 'w2'], outputs: ['h2'], attrs: {} },
-    { name: '/add2', op: 'Add', inputs: ['h2', 'b2'], outputs: ['z2'], attrs: {} },
-    { name: '/softmax', op: 'Softmax', inputs: ['z2'], outputs: ['probabilities'], attrs: { axis: 1 } },
-    { name: '/argmax', op: 'ArgMax', inputs: ['probabilities'], outputs: ['am'], attrs: { axis: 1 } },
-    pick === 'afe'
-      ? { name: '/afe', op: 'ArrayFeatureExtractor', domain: ML, inputs: ['classes', 'am'], outputs: ['picked'], attrs: {} }
-      : { name: '/afe', op: 'Gather', inputs: ['classes', 'am'], outputs: ['picked'], attrs: { axis: 0 } },
-    { name: '/reshape', op: 'Reshape', inputs: ['picked', 'flat'], outputs: [strings ? 'label' : 'label32'], attrs: {} },
-    ...(strings ? [] : [{ name: '/cast', op: 'Cast', inputs: ['label32'], outputs: ['label'], attrs: { to: 7 } }]),
-  ];
-  if (pick === 'gather') nodes.unshift({ name: '/classes', op: 'Constant', inputs: [], outputs: ['classes'], attrs: { value: classTensor } });
-  return {
-    graphName: name, opsets: { [ML]: 1 },
-    inputs: [{ name: 'x', shape: [n, F] }],
-    outputs: [{ name: 'label', shape: [n], type: strings ? 'string' : 'int64' }, { name: 'probabilities', shape: [n, C] }],
-    initializers: [
-      { name: 'w1', ...t([F, 5], rand(F * 5, 3)) }, { name: 'b1', ...t([5], rand(5, 4, 0.25)) },
-      { name: 'w2', ...t([5, C], rand(5 * C, 8, 1.5)) }, { name: 'b2', ...t([C], rand(C, 6, 0.25)) },
-      { name: 'flat', dims: [1], data: BigInt64Array.from([-1n]) },
-      ...(pick === 'afe' ? [{ name: 'classes', ...classTensor }] : []),
-    ],
-    nodes,
-  };
-}
+  return mlpClassifier(name, n, F, 5, { w1: rand(F * 5, 3), b1: rand(5, 4, 0.25), w2: rand(5 * C, 8, 1.5), b2: rand(C, 6, 0.25) }, classes, pick);
+};
 
 const samples = (n: number, seed: number) => floatSamples([N, F], n, seed, 2);
 
