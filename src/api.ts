@@ -11,7 +11,7 @@ import { checkCircuitMemory, checkCompileMemory } from './compiler/size.js';
 import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
 import { inputSignal, outputSignal, publicLayout, saltSignals } from './compiler/emit.js';
 import { expectedPublicSignals, weightsCommitment, type Salts } from './commit/public.js';
-import { BN254_R } from './circom/r1cs.js';
+import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { liftWeights, type LiftedWeight } from './ir/weights.js';
 import { ZkonnxError } from './errors.js';
 import { checkSamples, encodeSample, loadSample, loadSamples, readJson, type InputData, type NumericSample, type Sample } from './inputs.js';
@@ -684,6 +684,19 @@ export async function verify(opts: VerifyOptions): Promise<boolean> {
   } catch {
     return false; // malformed points or signals are an invalid proof, not a crash
   }
+}
+
+/**
+ * The outputs a proof's public signals state (those the build makes public), as a user reads
+ * them: dequantized, and as strings where they hold class labels. What a verified proof says.
+ */
+export function provenOutputs(opts: VerifyOptions): OutputTensor[] {
+  const settings = readSettings(opts.buildDir);
+  const { publicSignals } = loadProof(opts);
+  return settings.publicSignals.filter((r) => r.kind === 'output').map((r) => {
+    const raw = publicSignals.slice(r.start, r.start + r.count).map((x) => fieldToSigned(BigInt(x)));
+    return outputTensor(settings.outputs[r.index]!, raw);
+  });
 }
 
 // ---------------------------------------------------------------- on-chain

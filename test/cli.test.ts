@@ -82,7 +82,10 @@ describe('zkonnx CLI', () => {
 
     r = await zkonnx('verify', '--build', build);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe('verified');
+    // what the proof states: its public outputs, the prove's values
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('verified');
+    expect(lines[1]).toBe(`  ${output.outputs[0].name} [${output.outputs[0].shape}] = [${output.outputs[0].values.map((v: number) => +v.toFixed(6)).join(', ')}]`);
 
     r = await zkonnx('export-verifier', '--build', build);
     expect(r.code).toBe(0);

@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { provenOutputs, prove, setup, verify } from '../src/api.js';
 import { checkConstraints } from '../src/circom/r1cs.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
 import { mlpClassifier } from '../benchmarks/sklearn-models.js';
@@ -117,5 +118,12 @@ describe('a classifier with string classes in a circuit', () => {
       // one equality of the selection classes[ArgMax] changed: the constraints fail
       if (i === 0) expect(await satisfiedFlipped(c, w, '/afe')).toBe(false);
     }
+    // proven and verified: the public output is the code, and it names onnxruntime's class
+    const buildDir = c.paths.dir;
+    await setup({ buildDir });
+    const p = await prove({ buildDir, input: input[0]!, backend: 'wasm' });
+    expect(p.outputs[0]!.labels).toEqual([CLASSES[refs[0]![0]![0]!]]);
+    expect(await verify({ buildDir })).toBe(true);
+    expect(provenOutputs({ buildDir })[0]).toMatchObject({ name: 'label', categories: CLASSES, labels: p.outputs[0]!.labels });
   }, 120_000);
 });

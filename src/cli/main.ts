@@ -168,7 +168,9 @@ program.command('verify')
   .action((o) => run(o, async () => {
     if (api.readSettings(buildDirOf(o)).split) return verifySplitVerb(buildDirOf(o), o.name);
     const ok = await api.verify({ buildDir: buildDirOf(o), name: o.name });
-    return { ok, json: { verified: ok }, text: ok ? 'verified' : 'INVALID proof' };
+    // what the proof states: its public outputs (class labels as their strings)
+    const outputs = ok ? api.provenOutputs({ buildDir: buildDirOf(o), name: o.name }) : [];
+    return { ok, json: { verified: ok, outputs }, text: ok ? ['verified', ...outputs.map(outputLine)].join('\n') : 'INVALID proof' };
   }));
 
 program.command('export-verifier')

@@ -151,7 +151,7 @@ export function dequantize(q: bigint, scale: number): number {
 }
 
 /** An output's integers as a user reads them: dequantized, and as strings where it holds class labels. */
-export function outputTensor(o: QOutput, raw: bigint[]): OutputTensor {
+export function outputTensor(o: Pick<QOutput, 'name' | 'shape' | 'scale' | 'categories'>, raw: bigint[]): OutputTensor {
   const values = raw.map((x) => dequantize(x, o.scale));
   const t: OutputTensor = { name: o.name, shape: o.shape, scale: o.scale, raw: raw.map(String), values };
   if (o.categories) {
