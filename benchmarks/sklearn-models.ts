@@ -79,10 +79,11 @@ export function mlpClassifier(name: string, N: number, F: number, hidden: number
 
 /**
  * KNeighborsClassifier (uniform weights, euclidean) on M rows of F features: the training rows
- * [T, F] with their class indices, k neighbours by TopK of −distance, their labels by
+ * [T, F] with their class indices, k neighbours by TopK (the k smallest distances, as opset 11
+ * on writes it; `negate`: the k largest of −distance, as before), their labels by
  * ArrayFeatureExtractor, a vote per class, probabilities = votes / k, label = classes[ArgMax].
  */
-export function knnClassifier(name: string, M: number, F: number, k: number, train: number[], trainLabels: number[], classes: readonly number[] | readonly string[]): ModelSpec {
+export function knnClassifier(name: string, M: number, F: number, k: number, train: number[], trainLabels: number[], classes: readonly number[] | readonly string[], negate = false): ModelSpec {
   const T = trainLabels.length;
   const C = classes.length;
   const votes: NodeSpec[] = classes.flatMap((_, cl): NodeSpec[] => [
@@ -103,8 +104,9 @@ export function knnClassifier(name: string, M: number, F: number, k: number, tra
     nodes: [
       ...cdistNodes('x', 'train', 'sq', F),
       { name: '/sqrt', op: 'Sqrt', inputs: ['sq'], outputs: ['dist'], attrs: {} },
-      { name: '/neg', op: 'Mul', inputs: ['dist', 'minus'], outputs: ['neg'], attrs: {} },
-      { name: '/topk', op: 'TopK', inputs: ['neg', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1 } },
+      ...(negate
+        ? [{ name: '/neg', op: 'Mul', inputs: ['dist', 'minus'], outputs: ['neg'], attrs: {} }, { name: '/topk', op: 'TopK', inputs: ['neg', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1 } }]
+        : [{ name: '/topk', op: 'TopK', inputs: ['dist', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1, largest: 0, sorted: 1 } }]),
       { name: '/flatten', op: 'Flatten', inputs: ['top_indices'], outputs: ['flat_indices'], attrs: {} },
       { name: '/labels', op: 'ArrayFeatureExtractor', domain: ML, inputs: ['train_labels', 'flat_indices'], outputs: ['extracted'], attrs: {} },
       { name: '/reshape', op: 'Reshape', inputs: ['extracted', 'shape_k'], outputs: ['neighbour_labels'], attrs: {} },

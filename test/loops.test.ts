@@ -27,12 +27,14 @@ const TRAIN = rand(T * F, 71, 2);
 const TRAIN_LABELS = Array.from({ length: T }, (_, i) => i % 3);
 
 /** sklearn-onnx's KNeighborsClassifier on the training rows above. */
-const knn = (name: string, M: number, k: number, classes: number[] | string[]) => knnClassifier(name, M, F, k, TRAIN, TRAIN_LABELS, classes);
+const knn = (name: string, M: number, k: number, classes: number[] | string[], negate = false) => knnClassifier(name, M, F, k, TRAIN, TRAIN_LABELS, classes, negate);
 
 describe('Scan, unrolled, matches onnxruntime-web', () => {
   it('sklearn-onnx\'s k-NN classifier: cdist as a Scan over the training rows, TopK, votes, classes[ArgMax]; integer and string classes', async () => {
     expect(labelsOf(await compare(knn('knn_ints', 2, 3, [2, 5, 9]), floatSamples([2, F], 16, 80, 2)))).toEqual(new Set([2, 5, 9]));
     expect(labelsOf(await compare(knn('knn_strings', 1, 5, ['a', 'b', 'c']), floatSamples([1, F], 16, 90, 2))).size).toBe(3);
+    // opset 10's form: the k largest of −distance
+    expect(labelsOf(await compare(knn('knn_negated', 2, 3, [0, 1, 2], true), floatSamples([2, F], 8, 80, 2))).size).toBe(3);
   });
 
   it('sklearn-onnx\'s Gaussian-process regressor: an RBF kernel of cdist against the training rows, times alpha, plus the mean', async () => {
