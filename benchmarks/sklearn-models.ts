@@ -1,7 +1,7 @@
 // scikit-learn models as sklearn-onnx writes them (its converters' node patterns, written with
 // zkonnx's own ONNX writer), for bench:sklearn and the tests: the MLP classifier's
 // classes[ArgMax(probabilities)], k-NN's cdist (a Scan over the training rows), TopK, votes and
-// classes[ArgMax], the Gaussian-process regressor's RBF kernel of the same cdist, and a binary SVC
+// classes[ArgMax] (the regressor: the neighbours' mean target), the Gaussian-process regressor's RBF kernel of the same cdist, and a binary SVC
 // with Platt probabilities. The callers give the weights and data.
 import { attr, type AttrValue, type ModelSpec, type NodeSpec, type TensorSpec } from '../src/onnx/write.js';
 
@@ -78,6 +78,37 @@ export function mlpClassifier(name: string, N: number, F: number, hidden: number
 }
 
 /**
+ * The k nearest training rows of each input row (euclidean, as sklearn-onnx's k-NN converters
+ * find them) and `values`[their indices] as `out` [M, k]; initializers train, k, shape_k (and
+ * minus with `negate`) come from the caller.
+ */
+function neighbourNodes(F: number, negate: boolean, values: string, out: string): NodeSpec[] {
+  return [
+    ...cdistNodes('x', 'train', 'sq', F),
+    { name: '/sqrt', op: 'Sqrt', inputs: ['sq'], outputs: ['dist'], attrs: {} },
+    ...(negate
+      ? [{ name: '/neg', op: 'Mul', inputs: ['dist', 'minus'], outputs: ['neg'], attrs: {} }, { name: '/topk', op: 'TopK', inputs: ['neg', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1 } }]
+      : [{ name: '/topk', op: 'TopK', inputs: ['dist', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1, largest: 0, sorted: 1 } }]),
+    { name: '/flatten', op: 'Flatten', inputs: ['top_indices'], outputs: ['flat_indices'], attrs: {} },
+    { name: '/labels', op: 'ArrayFeatureExtractor', domain: ML, inputs: [values, 'flat_indices'], outputs: ['extracted'], attrs: {} },
+    { name: '/reshape', op: 'Reshape', inputs: ['extracted', 'shape_k'], outputs: [out], attrs: {} },
+  ];
+}
+
+/** KNeighborsRegressor (uniform weights): the mean of the k nearest training rows' targets, [M, 1]. */
+export function knnRegressor(name: string, M: number, F: number, k: number, train: number[], targets: number[]): ModelSpec {
+  return {
+    graphName: name, opset: 11, opsets: { [ML]: 1 },
+    inputs: [{ name: 'x', shape: [M, F] }], outputs: [{ name: 'y', shape: [M, 1] }],
+    initializers: [{ name: 'train', ...f32([targets.length, F], train) }, { name: 'targets', ...f32([targets.length], targets) }, { name: 'k', ...i64([k]) }, { name: 'shape_k', ...i64([-1, k]) }],
+    nodes: [
+      ...neighbourNodes(F, false, 'targets', 'neighbour_targets'),
+      { name: '/mean', op: 'ReduceMean', inputs: ['neighbour_targets'], outputs: ['y'], attrs: { axes: [1], keepdims: 1 } },
+    ],
+  };
+}
+
+/**
  * KNeighborsClassifier (uniform weights, euclidean) on M rows of F features: the training rows
  * [T, F] with their class indices, k neighbours by TopK (the k smallest distances, as opset 11
  * on writes it; `negate`: the k largest of −distance, as before), their labels by
@@ -102,14 +133,7 @@ export function knnClassifier(name: string, M: number, F: number, k: number, tra
       { name: 'classes', ...classTable(classes) },
     ],
     nodes: [
-      ...cdistNodes('x', 'train', 'sq', F),
-      { name: '/sqrt', op: 'Sqrt', inputs: ['sq'], outputs: ['dist'], attrs: {} },
-      ...(negate
-        ? [{ name: '/neg', op: 'Mul', inputs: ['dist', 'minus'], outputs: ['neg'], attrs: {} }, { name: '/topk', op: 'TopK', inputs: ['neg', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1 } }]
-        : [{ name: '/topk', op: 'TopK', inputs: ['dist', 'k'], outputs: ['top', 'top_indices'], attrs: { axis: 1, largest: 0, sorted: 1 } }]),
-      { name: '/flatten', op: 'Flatten', inputs: ['top_indices'], outputs: ['flat_indices'], attrs: {} },
-      { name: '/labels', op: 'ArrayFeatureExtractor', domain: ML, inputs: ['train_labels', 'flat_indices'], outputs: ['extracted'], attrs: {} },
-      { name: '/reshape', op: 'Reshape', inputs: ['extracted', 'shape_k'], outputs: ['neighbour_labels'], attrs: {} },
+      ...neighbourNodes(F, negate, 'train_labels', 'neighbour_labels'),
       ...votes,
       { name: '/concat', op: 'Concat', inputs: classes.map((_, cl) => `wh${cl}`), outputs: ['all'], attrs: { axis: 1 } },
       { name: '/total', op: 'ReduceSum', inputs: ['all'], outputs: ['total'], attrs: { axes: [1], keepdims: 1 } },

@@ -1,6 +1,6 @@
 // npm run bench:sklearn — what scikit-learn models cost as circuits, written as sklearn-onnx
 // writes them (benchmarks/sklearn-models.ts): an MLP classifier with string classes, k-NN
-// classifiers (cdist as a Scan over the training rows, TopK with indices), a Gaussian-process
+// classifiers and a regressor (cdist as a Scan over the training rows, TopK with indices), a Gaussian-process
 // regressor and a binary SVC with Platt probabilities. Constraints, compile, setup and prove
 // seconds, the verification, and the error against onnxruntime-web on the proving input.
 // Writes benchmarks/results/sklearn.{json,md} and sklearn-constraints.svg.
@@ -13,7 +13,7 @@ import { packageRoot } from '../src/paths.js';
 import { rng } from '../src/random.js';
 import { releaseCurves } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
-import { gpRegressor, knnClassifier, mlpClassifier, svcProbability } from './sklearn-models.js';
+import { gpRegressor, knnClassifier, knnRegressor, mlpClassifier, svcProbability } from './sklearn-models.js';
 
 const out = join(packageRoot(), 'benchmarks', 'results');
 mkdirSync(out, { recursive: true });
@@ -42,6 +42,11 @@ const cases: Case[] = [];
 for (const [T, F] of [[150, 4], [500, 8]] as const) {
   const d = clusters(T, F, 3);
   cases.push({ label: `k-NN k=5, ${T} training rows of ${F}`, F, centres: d.centres, model: knnClassifier(`knn${T}`, 1, F, 5, d.rows, d.labels, IRIS) });
+}
+{
+  const F = 4, T = 150;
+  const d = clusters(T, F, 3);
+  cases.push({ label: `k-NN regressor k=5, ${T} rows of ${F}`, F, centres: d.centres, model: knnRegressor('knnr', 1, F, 5, d.rows, d.labels.map((c) => c + next())) });
 }
 {
   const F = 4, T = 100;

@@ -16,7 +16,7 @@ import { inferAndFold } from '../src/onnx/fold.js';
 import { attr, buildModel, type ModelSpec, type NodeSpec, type TensorSpec } from '../src/onnx/write.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { compileSpec, satisfiedFlipped } from './helpers/compiled.js';
-import { gpRegressor, knnClassifier } from '../benchmarks/sklearn-models.js';
+import { gpRegressor, knnClassifier, knnRegressor } from '../benchmarks/sklearn-models.js';
 import { compare, expectErr, floatSamples, labelsOf, rand } from './helpers/ml-models.js';
 
 const F = 3;
@@ -30,9 +30,11 @@ const TRAIN_LABELS = Array.from({ length: T }, (_, i) => i % 3);
 const knn = (name: string, M: number, k: number, classes: number[] | string[], negate = false) => knnClassifier(name, M, F, k, TRAIN, TRAIN_LABELS, classes, negate);
 
 describe('Scan, unrolled, matches onnxruntime-web', () => {
-  it('sklearn-onnx\'s k-NN classifier: cdist as a Scan over the training rows, TopK, votes, classes[ArgMax]; integer and string classes', async () => {
+  it('sklearn-onnx\'s k-NN classifier: cdist as a Scan over the training rows, TopK, votes, classes[ArgMax]; integer and string classes; the k-NN regressor', async () => {
     expect(labelsOf(await compare(knn('knn_ints', 2, 3, [2, 5, 9]), floatSamples([2, F], 16, 80, 2)))).toEqual(new Set([2, 5, 9]));
     expect(labelsOf(await compare(knn('knn_strings', 1, 5, ['a', 'b', 'c']), floatSamples([1, F], 16, 90, 2))).size).toBe(3);
+    // the regressor: the mean target of the k nearest rows
+    await compare(knnRegressor('knn_regressor', 2, F, 3, TRAIN, rand(T, 75, 3)), floatSamples([2, F], 8, 85, 2), 1e-4);
     // opset 10's form: the k largest of −distance
     expect(labelsOf(await compare(knn('knn_negated', 2, 3, [0, 1, 2], true), floatSamples([2, F], 8, 80, 2))).size).toBe(3);
   });
