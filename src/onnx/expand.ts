@@ -1,13 +1,15 @@
 // Ops zkonnx proves by rewriting them into other ops, once their input shapes are known (during
 // shape inference, src/onnx/fold.ts): recurrent cells unrolled (recurrent.ts), Einsum as
 // MatMuls (einsum.ts), Crop as gathers, OneHot as comparisons with the class indices, scatters
-// that multiply or take a maximum as Mul/Max/Min of the elements they touch.
+// that multiply or take a maximum as Mul/Max/Min of the elements they touch; normalizations and
+// small ops of later opsets (normalize.ts).
 import type { Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { scatterTargets } from '../ir/ops/scatter.js';
 import { expandEinsum } from './einsum.js';
 import { expandRecurrent } from './recurrent.js';
 import { simplifiedLayerNorm } from './msft.js';
+import { NORMALIZATIONS } from './normalize.js';
 import { convInteger, dequantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from './qdq.js';
 import { nums, num, str, type Expansion } from './rewrite.js';
 
@@ -65,6 +67,7 @@ export const EXPANSIONS: Record<string, Expansion> = {
   ScatterND: scatterReduce,
   ScatterElements: scatterReduce,
   Scatter: scatterReduce,
+  ...NORMALIZATIONS,
 
   /** Affine (opset 1, experimental): alpha·x + beta. */
   Affine(node, c) {

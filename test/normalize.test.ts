@@ -1,0 +1,80 @@
+// Normalizations and small ops of later opsets (src/onnx/normalize.ts) against onnxruntime-web:
+// GroupNormalization (opset 18 per-group and opset 21 per-channel scale), MeanVarianceNormalization,
+// RMSNormalization, LpNormalization, ReduceLogSum, Shrink, Trilu, Xor, IsNaN. One of them in a
+// circuit: a GroupNormalization model compiles and circom builds the same system.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ModelSpec, NodeSpec, TensorSpec, ValueSpec } from '../src/onnx/write.js';
+import { compileSpec } from './helpers/compiled.js';
+import { compare, rand } from './helpers/ml-models.js';
+
+const f32 = (dims: number[], data: number[]): TensorSpec => ({ dims, data: Float32Array.from(data) });
+const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
+/** One node on inputs `ins` (initializers after them), output y of shape `y`. */
+function model(name: string, opset: number, op: string, ins: ValueSpec[], y: ValueSpec, attrs: NodeSpec['attrs'] = {}, inits: (TensorSpec & { name: string })[] = []): ModelSpec {
+  return {
+    graphName: name, opset, inputs: ins, outputs: [y], initializers: inits,
+    nodes: [{ name: `/${name}`, op, inputs: [...ins.map((v) => v.name), ...inits.map((i) => i.name)], outputs: [y.name], attrs }],
+  };
+}
+const draws = (ins: ValueSpec[], n: number, seed: number, scale = 2) => Array.from({ length: n }, (_, k) => ins.map((v, j) => rand(numel(v.shape as number[]), seed + 7 * k + j, scale)));
+
+describe('normalizations of later opsets match onnxruntime-web', () => {
+  const x: ValueSpec = { name: 'x', shape: [2, 4, 3, 2] };
+  const y: ValueSpec = { name: 'y', shape: [2, 4, 3, 2] };
+
+  it('GroupNormalization: 2 groups of 2 channels, scale and bias per group (opset 18) and per channel (opset 21)', async () => {
+    await compare(model('gn18', 18, 'GroupNormalization', [x], y, { num_groups: 2, epsilon: 1e-5 }, [{ name: 'scale', ...f32([2], [1.5, -0.5]) }, { name: 'bias', ...f32([2], [0.25, 1]) }]), draws([x], 3, 10), 1e-3);
+    await compare(model('gn21', 21, 'GroupNormalization', [x], y, { num_groups: 2 }, [{ name: 'scale', ...f32([4], [1.5, -0.5, 2, 1]) }, { name: 'bias', ...f32([4], [0.25, 1, 0, -1]) }]), draws([x], 3, 20), 1e-3);
+  });
+
+  it('MeanVarianceNormalization over the default axes [0, 2, 3] and over [1]', async () => {
+    await compare(model('mvn', 13, 'MeanVarianceNormalization', [x], y), draws([x], 3, 30), 1e-3);
+    await compare(model('mvn_c', 13, 'MeanVarianceNormalization', [x], y, { axes: [1] }), draws([x], 3, 40), 1e-3);
+  });
+
+  it('RMSNormalization (opset 23), LpNormalization p = 1 and 2', async () => {
+    const h: ValueSpec = { name: 'x', shape: [2, 3, 8] };
+    const hy: ValueSpec = { name: 'y', shape: [2, 3, 8] };
+    await compare(model('rms', 23, 'RMSNormalization', [h], hy, { epsilon: 1e-5 }, [{ name: 'scale', ...f32([8], rand(8, 50, 1.5)) }]), draws([h], 3, 50), 1e-3);
+    for (const p of [1, 2]) await compare(model(`lp${p}`, 13, 'LpNormalization', [h], hy, { p, axis: 1 }), draws([h], 3, 60 + p), 1e-3);
+  });
+});
+
+describe('small ops of later opsets match onnxruntime-web', () => {
+  const m: ValueSpec = { name: 'x', shape: [2, 3, 4] };
+  const my: ValueSpec = { name: 'y', shape: [2, 3, 4] };
+
+  it('ReduceLogSum, Shrink, Trilu (upper and lower, with k)', async () => {
+    await compare(model('rls', 13, 'ReduceLogSum', [m], { name: 'y', shape: [2, 1, 4] }, { axes: [1] }), draws([m], 3, 70).map((s) => [s[0]!.map(Math.abs).map((v) => v + 0.5)]), 1e-3);
+    await compare(model('shrink', 13, 'Shrink', [m], my, { bias: 0.25, lambd: 0.75 }), draws([m], 3, 80), 1e-4);
+    await compare(model('triu', 14, 'Trilu', [m], my, { upper: 1 }), draws([m], 2, 90), 1e-4);
+    await compare(model('tril_k', 14, 'Trilu', [m], my, { upper: 0 }, [{ name: 'k', dims: [], data: BigInt64Array.of(1n) }]), draws([m], 2, 95), 1e-4);
+  });
+
+  it('Xor of comparisons, IsNaN of the input (false: inputs are finite)', async () => {
+    const cmp = (name: string, op: string): ModelSpec => ({
+      graphName: name, opset: 13, inputs: [m, { name: 'z', shape: [2, 3, 4] }], outputs: [{ name: 'y', shape: [2, 3, 4] }], initializers: [],
+      nodes: [
+        { name: '/a', op: 'Greater', inputs: ['x', 'z'], outputs: ['a'], attrs: {} },
+        ...(op === 'Xor' ? [{ name: '/b', op: 'Less', inputs: ['x', 'z'], outputs: ['b'], attrs: {} }, { name: '/xor', op: 'Xor', inputs: ['a', 'b'], outputs: ['c'], attrs: {} }]
+          : [{ name: '/nan', op: 'IsNaN', inputs: ['x'], outputs: ['n'], attrs: {} }, { name: '/or', op: 'Or', inputs: ['a', 'n'], outputs: ['c'], attrs: {} }]),
+        { name: '/cast', op: 'Cast', inputs: ['c'], outputs: ['y'], attrs: { to: 1 } },
+      ],
+    });
+    await compare(cmp('xor', 'Xor'), draws([m, m], 3, 100).map(([a, b]) => [a!, b!.map((v, i) => (i % 5 === 0 ? a![i]! : v))]), 1e-9);
+    await compare(cmp('isnan', 'IsNaN'), draws([m, m], 2, 110), 1e-9);
+  });
+});
+
+describe('a GroupNormalization in a circuit', () => {
+  it('compiles within tolerance of onnxruntime-web; circom builds the same system', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'zkonnx-gn-'));
+    const x: ValueSpec = { name: 'x', shape: [1, 4, 2, 2] };
+    const m = model('gn_circuit', 21, 'GroupNormalization', [x], { name: 'y', shape: [1, 4, 2, 2] }, { num_groups: 2 }, [{ name: 'scale', ...f32([4], [1.5, -0.5, 2, 1]) }, { name: 'bias', ...f32([4], [0.25, 1, 0, -1]) }]);
+    const c = await compileSpec(m, work, draws([x], 8, 120).map((s) => ({ input_data: s })), true);
+    expect(c.settings.circuit.constraints).toBeGreaterThan(0);
+  }, 120_000);
+});
