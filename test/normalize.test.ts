@@ -1,6 +1,6 @@
 // Normalizations and small ops of later opsets (src/onnx/normalize.ts) against onnxruntime-web:
 // GroupNormalization (opset 18 per-group and opset 21 per-channel scale), MeanVarianceNormalization,
-// RMSNormalization, LpNormalization, ReduceLogSum, Shrink, Trilu, Xor, IsNaN. One of them in a
+// RMSNormalization, LpNormalization, ReduceLogSum, Shrink, Trilu, Xor, IsNaN, DFT and STFT. One of them in a
 // circuit: a GroupNormalization model compiles and circom builds the same system.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,33 @@ describe('small ops of later opsets match onnxruntime-web', () => {
     });
     await compare(cmp('xor', 'Xor'), draws([m, m], 3, 100).map(([a, b]) => [a!, b!.map((v, i) => (i % 5 === 0 ? a![i]! : v))]), 1e-9);
     await compare(cmp('isnan', 'IsNaN'), draws([m, m], 2, 110), 1e-9);
+  });
+});
+
+describe('DFT and STFT (linear: constant cos/sin matrices) match onnxruntime-web', () => {
+  const i64s = (v: number) => ({ dims: [], data: BigInt64Array.of(BigInt(v)) });
+
+  it('DFT: real onesided, complex forward and inverse, dft_length padding and truncation; opset 17 axis attribute, opset 20 axis input', async () => {
+    const real: ValueSpec = { name: 'x', shape: [2, 8, 1] };
+    const cplx: ValueSpec = { name: 'x', shape: [2, 8, 2] };
+    await compare(model('rfft', 17, 'DFT', [real], { name: 'y', shape: [2, 5, 2] }, { onesided: 1 }), draws([real], 3, 130), 1e-3);
+    await compare(model('fft', 17, 'DFT', [cplx], { name: 'y', shape: [2, 8, 2] }), draws([cplx], 3, 140), 1e-3);
+    await compare(model('ifft', 17, 'DFT', [cplx], { name: 'y', shape: [2, 8, 2] }, { inverse: 1 }), draws([cplx], 3, 150), 1e-3);
+    await compare(model('fft_pad', 17, 'DFT', [real], { name: 'y', shape: [2, 12, 2] }, {}, [{ name: 'len', ...i64s(12) }]), draws([real], 2, 160), 1e-3);
+    await compare(model('fft_trunc', 17, 'DFT', [real], { name: 'y', shape: [2, 6, 2] }, {}, [{ name: 'len', ...i64s(6) }]), draws([real], 2, 170), 1e-3);
+    // opset 20: the axis as input 2 (here the first signal axis of a 2-D signal), dft_length omitted
+    const grid: ValueSpec = { name: 'x', shape: [1, 4, 6, 2] };
+    const m20: ModelSpec = {
+      graphName: 'fft20', opset: 20, inputs: [grid], outputs: [{ name: 'y', shape: [1, 4, 6, 2] }], initializers: [{ name: 'axis', ...i64s(1) }],
+      nodes: [{ name: '/dft', op: 'DFT', inputs: ['x', '', 'axis'], outputs: ['y'], attrs: {} }],
+    };
+    await compare(m20, draws([grid], 2, 180), 1e-3);
+  });
+
+  it('STFT: frames of 8 every 4 samples, a Hann window, onesided', async () => {
+    const sig: ValueSpec = { name: 'x', shape: [1, 32, 1] };
+    const hann = Array.from({ length: 8 }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / 8));
+    await compare(model('stft', 17, 'STFT', [sig], { name: 'y', shape: [1, 7, 5, 2] }, { onesided: 1 }, [{ name: 'step', ...i64s(4) }, { name: 'window', ...f32([8], hann) }]), draws([sig], 3, 190), 1e-3);
   });
 });
 

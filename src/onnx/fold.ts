@@ -484,6 +484,7 @@ export function inferAndFold(graph: Graph): Graph {
         constOf: (n) => constants.get(n),
         intValued: (n) => intSignals.has(n) || ints.has(n) || (constants.get(n)?.data.every(Number.isInteger) ?? false),
         fail: (msg, hint) => fail(ctx, msg, hint, 'ONNX_UNSUPPORTED_ATTR'),
+        opset: g.opset,
       }) === false;
       if (!kept) {
         pending.splice(at + 1, 0, ...added);

@@ -12,6 +12,8 @@
 //   Trilu                       x times a constant 0/1 mask of its last two axes
 //   Xor                         Not(Equal) of booleans
 //   IsNaN, IsInf                false: zkonnx's inputs are finite numbers
+//   DFT, STFT                   linear: a constant matrix of cos and sin per transformed axis
+//                               (STFT: the frames gathered, windowed, transformed)
 import { sizeOf } from '../ir/graph.js';
 import { simplifiedLayerNorm } from './msft.js';
 import { num, nums, type Expansion, type RewriteContext } from './rewrite.js';
@@ -113,3 +115,87 @@ export const NORMALIZATIONS: Record<string, Expansion> = {
   },
 };
 NORMALIZATIONS.IsInf = NORMALIZATIONS.IsNaN!;
+
+/**
+ * The DFT as a constant matrix: [n·cd] inputs (n samples, cd = 1 real or 2 complex components)
+ * to [K·2] outputs (K bins of real, imaginary), length L (samples past L dropped, missing ones 0),
+ * onesided K = ⌊L/2⌋ + 1, inverse with e^{+2πikt/L}/L.
+ */
+function dftMatrix(n: number, cd: number, L: number, K: number, inverse: boolean): number[] {
+  const W = new Array<number>(n * cd * K * 2).fill(0);
+  for (let t = 0; t < Math.min(n, L); t++) {
+    for (let k = 0; k < K; k++) {
+      const th = ((inverse ? 2 : -2) * Math.PI * ((k * t) % L)) / L;
+      const [cos, sin] = [Math.cos(th) / (inverse ? L : 1), Math.sin(th) / (inverse ? L : 1)];
+      const at = (row: number, col: number, v: number) => { W[row * K * 2 + col] = v; };
+      at(t * cd, k * 2, cos);
+      at(t * cd, k * 2 + 1, sin);
+      if (cd === 2) { at(t * cd + 1, k * 2, -sin); at(t * cd + 1, k * 2 + 1, cos); }
+    }
+  }
+  return W;
+}
+
+/** A constant scalar input (dft_length, frame_step…), or undefined where the input is absent. */
+const scalarInput = (c: RewriteContext, name: string | undefined, what: string): number | undefined => {
+  if (!name) return undefined;
+  const t = c.constOf(name);
+  if (!t || t.data.length !== 1) c.fail(`${what} must be a constant scalar`);
+  return t!.data[0]!;
+};
+
+/** x [..., n, cd] times the DFT matrix: [..., K, 2]. */
+function dftLast(c: RewriteContext, x: string, lead: number[], n: number, cd: number, L: number, K: number, inverse: boolean, out?: string): string {
+  const P = sizeOf(lead);
+  const flat = c.e.node('Reshape', [x, c.e.constant([2], [P, n * cd])]);
+  const y = c.e.node('MatMul', [flat, c.e.constant([n * cd, K * 2], dftMatrix(n, cd, L, K, inverse))]);
+  return c.e.node('Reshape', [y, c.e.constant([lead.length + 2], [...lead, K, 2])], {}, out ? [out] : undefined);
+}
+
+NORMALIZATIONS.DFT = (node, c) => {
+  const [x, lenName, axisName] = node.inputs as [string, string | undefined, string | undefined];
+  const s = c.shapeOf(x);
+  const r = s.length;
+  const cd = s[r - 1]!;
+  if (r < 3 || (cd !== 1 && cd !== 2)) c.fail(`input of shape [${s}] is not [batch, signal…, 1 or 2]`);
+  // opset 20 takes the axis as input 2 (default −2), opset 17 as an attribute (default 1)
+  const a0 = scalarInput(c, axisName, 'axis') ?? (c.opset >= 20 ? -2 : num(node.attrs.axis, 1));
+  const a = a0 < 0 ? a0 + r : a0;
+  if (a < 1 || a >= r - 1) c.fail(`axis ${a0} is not a signal axis of the input [${s}]`);
+  const inverse = num(node.attrs.inverse, 0) !== 0;
+  const onesided = num(node.attrs.onesided, 0) !== 0;
+  if (onesided && (inverse || cd !== 1)) c.fail('onesided is supported for the forward DFT of a real input only');
+  const n = s[a]!;
+  const L = scalarInput(c, lenName, 'dft_length') ?? n;
+  if (!Number.isInteger(L) || L < 1) c.fail(`dft_length ${L} must be a positive integer`);
+  const K = onesided ? Math.floor(L / 2) + 1 : L;
+  // the axis next to the complex components, transformed, and moved back
+  const perm = [...s.keys()].filter((i) => i !== a && i !== r - 1).concat([a, r - 1]);
+  const moved = c.e.node('Transpose', [x], { perm });
+  const lead = perm.slice(0, -2).map((i) => s[i]!);
+  const y = dftLast(c, moved, lead, n, cd, L, K, inverse);
+  c.e.node('Transpose', [y], { perm: perm.map((_, i) => perm.indexOf(i)) }, [node.outputs[0]!]);
+};
+
+NORMALIZATIONS.STFT = (node, c) => {
+  const [x, stepName, windowName, lenName] = node.inputs as [string, string, string | undefined, string | undefined];
+  const s = c.shapeOf(x);
+  if (s.length !== 3 || (s[2] !== 1 && s[2] !== 2)) c.fail(`signal of shape [${s}] is not [batch, length, 1 or 2]`);
+  const [B, N, cd] = s as [number, number, number];
+  const step = scalarInput(c, stepName, 'frame_step');
+  const win = windowName ? c.constOf(windowName) : undefined;
+  if (windowName && !win) c.fail('the window must be a constant');
+  const L = scalarInput(c, lenName, 'frame_length') ?? (win ? win.data.length : undefined);
+  if (L === undefined || step === undefined) c.fail('frame_step and a window or frame_length are needed');
+  if (win && win.data.length !== L) c.fail(`the window has ${win.data.length} values, frame_length is ${L}`);
+  const onesided = num(node.attrs.onesided, 1) !== 0;
+  if (onesided && cd !== 1) c.fail('onesided is supported for a real signal only');
+  const frames = Math.floor((N - L!) / step!) + 1;
+  if (frames < 1) c.fail(`frame_length ${L} is longer than the signal (${N})`);
+  // frames gathered (constant indices), windowed, and transformed
+  const at = Array.from({ length: frames * L! }, (_, i) => Math.floor(i / L!) * step! + (i % L!));
+  let f = c.e.node('Reshape', [c.e.node('Gather', [x, c.e.constant([frames * L!], at)], { axis: 1 }), c.e.constant([4], [B, frames, L!, cd])]);
+  if (win) f = c.e.node('Mul', [f, c.e.constant([L!, 1], Array.from(win.data))]);
+  const K = onesided ? Math.floor(L! / 2) + 1 : L!;
+  dftLast(c, f, [B, frames], L!, cd, L!, K, false, node.outputs[0]!);
+};

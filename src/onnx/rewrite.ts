@@ -19,6 +19,8 @@ export interface RewriteContext {
   /** Whether every value of the tensor is an integer (integer or bool inputs, category codes, comparisons, ArgMax). */
   intValued(name: string): boolean;
   fail(msg: string, hint?: string): never;
+  /** The model's default-domain opset (an op's inputs and defaults change with it). */
+  opset: number;
 }
 
 /**
