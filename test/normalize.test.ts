@@ -1,6 +1,7 @@
 // Normalizations and small ops of later opsets (src/onnx/normalize.ts) against onnxruntime-web:
 // GroupNormalization (opset 18 per-group and opset 21 per-channel scale), MeanVarianceNormalization,
-// RMSNormalization, LpNormalization, ReduceLogSum, Shrink, Trilu, Xor, IsNaN, DFT and STFT. One of them in a
+// RMSNormalization, LpNormalization, ReduceLogSum, Shrink, Trilu, Xor, IsNaN, DFT and STFT;
+// GatherND, Compress, ReverseSequence and CenterCropPad (src/onnx/indexing.ts). One of them in a
 // circuit: a GroupNormalization model compiles and circom builds the same system.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,32 @@ describe('DFT and STFT (linear: constant cos/sin matrices) match onnxruntime-web
     const sig: ValueSpec = { name: 'x', shape: [1, 32, 1] };
     const hann = Array.from({ length: 8 }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / 8));
     await compare(model('stft', 17, 'STFT', [sig], { name: 'y', shape: [1, 7, 5, 2] }, { onesided: 1 }, [{ name: 'step', ...i64s(4) }, { name: 'window', ...f32([8], hann) }]), draws([sig], 3, 190), 1e-3);
+  });
+});
+
+describe('GatherND, Compress, ReverseSequence and CenterCropPad (gathers of the flattened data) match onnxruntime-web', () => {
+  const i64 = (dims: number[], v: number[]) => ({ dims, data: BigInt64Array.from(v.map(BigInt)) });
+  const x: ValueSpec = { name: 'x', shape: [2, 3, 4] };
+
+  it('GatherND: constant index tuples (negative too), batch_dims 1, and indices given as an input', async () => {
+    await compare(model('gnd', 13, 'GatherND', [x], { name: 'y', shape: [3, 4] }, {}, [{ name: 'i', ...i64([3, 2], [0, 1, 1, -1, 1, 0]) }]), draws([x], 2, 200), 1e-6);
+    await compare(model('gnd_b', 13, 'GatherND', [x], { name: 'y', shape: [2, 2] }, { batch_dims: 1 }, [{ name: 'i', ...i64([2, 2, 2], [0, 1, 2, 3, 1, 0, 0, 2]) }]), draws([x], 2, 210), 1e-6);
+    const idx: ValueSpec = { name: 'i', shape: [2, 2], type: 'int64' };
+    await compare(model('gnd_sig', 13, 'GatherND', [x, idx], { name: 'y', shape: [2, 4] }), [[rand(24, 220, 2), [1, 2, 0, 1]], [rand(24, 221, 2), [0, 0, 1, 2]]], 1e-6);
+  });
+
+  it('Compress along an axis and of the flattened input; ReverseSequence time-major and batch-major', async () => {
+    await compare(model('compress', 13, 'Compress', [x], { name: 'y', shape: [2, 3, 2] }, { axis: 2 }, [{ name: 'cond', dims: [4], data: Uint8Array.of(1, 0, 0, 1), type: 'bool' }]), draws([x], 2, 230), 1e-6);
+    await compare(model('compress_flat', 13, 'Compress', [x], { name: 'y', shape: [3] }, {}, [{ name: 'cond', dims: [5], data: Uint8Array.of(0, 1, 0, 1, 1), type: 'bool' }]), draws([x], 2, 240), 1e-6);
+    const seq: ValueSpec = { name: 'x', shape: [4, 3, 2] };
+    await compare(model('revseq', 13, 'ReverseSequence', [seq], { name: 'y', shape: [4, 3, 2] }, { batch_axis: 1, time_axis: 0 }, [{ name: 'lens', ...i64([3], [4, 2, 1]) }]), draws([seq], 2, 250), 1e-6);
+    await compare(model('revseq_b', 13, 'ReverseSequence', [seq], { name: 'y', shape: [4, 3, 2] }, { batch_axis: 0, time_axis: 1 }, [{ name: 'lens', ...i64([4], [3, 1, 2, 3]) }]), draws([seq], 2, 260), 1e-6);
+  });
+
+  it('CenterCropPad: crop one axis, pad another (opset 18)', async () => {
+    const img: ValueSpec = { name: 'x', shape: [5, 2, 3] };
+    await compare(model('ccp', 18, 'CenterCropPad', [img], { name: 'y', shape: [3, 2, 6] }, {}, [{ name: 'shape', ...i64([3], [3, 2, 6]) }]), draws([img], 2, 270), 1e-6);
+    await compare(model('ccp_axes', 18, 'CenterCropPad', [img], { name: 'y', shape: [2, 2, 4] }, { axes: [0, -1] }, [{ name: 'shape', ...i64([2], [2, 4]) }]), draws([img], 2, 280), 1e-6);
   });
 });
 

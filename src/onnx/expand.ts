@@ -2,13 +2,15 @@
 // shape inference, src/onnx/fold.ts): recurrent cells unrolled (recurrent.ts), Einsum as
 // MatMuls (einsum.ts), Crop as gathers, OneHot as comparisons with the class indices, scatters
 // that multiply or take a maximum as Mul/Max/Min of the elements they touch; normalizations and
-// small ops of later opsets (normalize.ts).
+// small ops of later opsets (normalize.ts); GatherND, Compress, ReverseSequence and CenterCropPad
+// as gathers of the flattened data (indexing.ts).
 import type { Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { scatterTargets } from '../ir/ops/scatter.js';
 import { expandEinsum } from './einsum.js';
 import { expandRecurrent } from './recurrent.js';
 import { simplifiedLayerNorm } from './msft.js';
+import { INDEXING } from './indexing.js';
 import { NORMALIZATIONS } from './normalize.js';
 import { convInteger, dequantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from './qdq.js';
 import { nums, num, str, type Expansion } from './rewrite.js';
@@ -68,6 +70,7 @@ export const EXPANSIONS: Record<string, Expansion> = {
   ScatterElements: scatterReduce,
   Scatter: scatterReduce,
   ...NORMALIZATIONS,
+  ...INDEXING,
 
   /** Affine (opset 1, experimental): alpha·x + beta. */
   Affine(node, c) {

@@ -24,6 +24,8 @@ export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Arra
 export interface TensorSpec {
   dims: number[];
   data: TensorData;
+  /** 'bool': Uint8Array data (0/1) written as a bool tensor. */
+  type?: 'bool';
 }
 
 export interface InitializerSpec extends TensorSpec {
@@ -154,7 +156,8 @@ function tensorProto(name: string, t: TensorSpec): Record<string, unknown> {
     );
   }
   if (Array.isArray(t.data)) return { name, dims: t.dims, data_type: DataType.STRING, string_data: t.data.map((x) => utf8.encode(x)) };
-  return { name, dims: t.dims, data_type: elemTypeOf(t.data), raw_data: rawBytes(t.data) };
+  if (t.type === 'bool' && !(t.data instanceof Uint8Array)) throw bad(`tensor ${name || '<attr>'}: a bool tensor takes Uint8Array data`);
+  return { name, dims: t.dims, data_type: t.type === 'bool' ? DataType.BOOL : elemTypeOf(t.data), raw_data: rawBytes(t.data) };
 }
 
 function isTensorSpec(v: unknown): v is TensorSpec {
