@@ -1,7 +1,8 @@
 // Normalizations and small ops of later opsets (src/onnx/normalize.ts) against onnxruntime-web:
 // GroupNormalization (opset 18 per-group and opset 21 per-channel scale), MeanVarianceNormalization,
 // RMSNormalization, LpNormalization, ReduceLogSum, Shrink, Trilu, Xor, IsNaN, DFT and STFT;
-// GatherND, Compress, ReverseSequence and CenterCropPad (src/onnx/indexing.ts). One of them in a
+// GatherND, Compress, ReverseSequence and CenterCropPad (src/onnx/indexing.ts); Atan, Sinh, Cosh
+// and Asinh compiled within tolerance. One of them in a
 // circuit: a GroupNormalization model compiles and circom builds the same system.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,5 +131,16 @@ describe('a GroupNormalization in a circuit', () => {
     const m = model('gn_circuit', 21, 'GroupNormalization', [x], { name: 'y', shape: [1, 4, 2, 2] }, { num_groups: 2 }, [{ name: 'scale', ...f32([4], [1.5, -0.5, 2, 1]) }, { name: 'bias', ...f32([4], [0.25, 1, 0, -1]) }]);
     const c = await compileSpec(m, work, draws([x], 8, 120).map((s) => ({ input_data: s })), true);
     expect(c.settings.circuit.constraints).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('Atan, Sinh, Cosh and Asinh in a circuit', () => {
+  it('compile within tolerance of onnxruntime-web over the calibrated range', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'zkonnx-trig-'));
+    const x: ValueSpec = { name: 'x', shape: [1, 6] };
+    for (const op of ['Atan', 'Sinh', 'Cosh', 'Asinh']) {
+      const c = await compileSpec(model(`trig_${op.toLowerCase()}`, 13, op, [x], { name: 'y', shape: [1, 6] }), work, draws([x], 12, 300).map((s) => ({ input_data: s })));
+      expect(c.settings.accuracy.maxAbsError).toBeLessThanOrEqual(c.settings.accuracy.tolerance);
+    }
   }, 120_000);
 });

@@ -43,6 +43,10 @@ export const SCALAR_FNS: Record<string, (x: number, p: readonly number[]) => num
   pow: (x, p) => x ** p[0]!,
   sin: (x) => Math.sin(x),
   cos: (x) => Math.cos(x),
+  atan: (x) => Math.atan(x),
+  sinh: (x) => Math.sinh(x),
+  cosh: (x) => Math.cosh(x),
+  asinh: (x) => Math.asinh(x),
 };
 
 /**
@@ -86,4 +90,10 @@ export const UNARY_FNS: Record<string, { fn: string; params?: (attr: (k: string,
   HardSwish: { fn: 'hardswish' },
   Sin: { fn: 'sin' },
   Cos: { fn: 'cos' },
+  // smooth everywhere, fitted over the calibrated range like Sin and Cos (Tan, Asin, Acos, Acosh
+  // and Atanh, with poles or edges of their domains, are not)
+  Atan: { fn: 'atan' },
+  Sinh: { fn: 'sinh' },
+  Cosh: { fn: 'cosh' },
+  Asinh: { fn: 'asinh' },
 };
