@@ -1,6 +1,6 @@
 // Normalizations and small ops of later opsets (src/onnx/normalize.ts) against onnxruntime-web:
 // GroupNormalization (opset 18 per-group and opset 21 per-channel scale), MeanVarianceNormalization,
-// RMSNormalization, LpNormalization, ReduceLogSum, Shrink, Trilu, Xor, IsNaN, DFT and STFT;
+// RMSNormalization, LpNormalization, ReduceLogSum, Shrink, Trilu, Xor, IsNaN, DFT and STFT, EyeLike, ReduceProd;
 // GatherND, Compress, ReverseSequence and CenterCropPad (src/onnx/indexing.ts); Atan, Sinh, Cosh
 // and Asinh compiled within tolerance. One of them in a
 // circuit: a GroupNormalization model compiles and circom builds the same system.
@@ -68,6 +68,20 @@ describe('small ops of later opsets match onnxruntime-web', () => {
     });
     await compare(cmp('xor', 'Xor'), draws([m, m], 3, 100).map(([a, b]) => [a!, b!.map((v, i) => (i % 5 === 0 ? a![i]! : v))]), 1e-9);
     await compare(cmp('isnan', 'IsNaN'), draws([m, m], 2, 110), 1e-9);
+  });
+});
+
+describe('EyeLike and ReduceProd match onnxruntime-web', () => {
+  it('EyeLike on the k-th diagonal (a constant times the input), ReduceProd over axes (attribute, opset 13; input, opset 18) with and without keepdims', async () => {
+    const x: ValueSpec = { name: 'x', shape: [3, 4] };
+    const eye: ModelSpec = {
+      graphName: 'eyelike', opset: 13, inputs: [x], outputs: [{ name: 'y', shape: [3, 4] }], initializers: [],
+      nodes: [{ name: '/eye', op: 'EyeLike', inputs: ['x'], outputs: ['e'], attrs: { k: 1 } }, { name: '/mul', op: 'Mul', inputs: ['x', 'e'], outputs: ['y'], attrs: {} }],
+    };
+    await compare(eye, draws([x], 2, 290), 1e-6);
+    const t: ValueSpec = { name: 'x', shape: [2, 3, 2] };
+    await compare(model('rprod', 13, 'ReduceProd', [t], { name: 'y', shape: [2, 1, 2] }, { axes: [1] }), draws([t], 3, 295, 1.5), 1e-4);
+    await compare(model('rprod18', 18, 'ReduceProd', [t], { name: 'y', shape: [3] }, { keepdims: 0 }, [{ name: 'axes', dims: [2], data: BigInt64Array.of(0n, -1n) }]), draws([t], 3, 297, 1.5), 1e-4);
   });
 });
 

@@ -14,6 +14,8 @@
 //   IsNaN, IsInf                false: zkonnx's inputs are finite numbers
 //   DFT, STFT                   linear: a constant matrix of cos and sin per transformed axis
 //                               (STFT: the frames gathered, windowed, transformed)
+//   EyeLike                     a constant of the input's shape
+//   ReduceProd                  the reduced axes flattened, one Mul (a product) per factor
 import { sizeOf } from '../ir/graph.js';
 import { simplifiedLayerNorm } from './msft.js';
 import { num, nums, type Expansion, type RewriteContext } from './rewrite.js';
@@ -198,4 +200,36 @@ NORMALIZATIONS.STFT = (node, c) => {
   if (win) f = c.e.node('Mul', [f, c.e.constant([L!, 1], Array.from(win.data))]);
   const K = onesided ? Math.floor(L! / 2) + 1 : L!;
   dftLast(c, f, [B, frames], L!, cd, L!, K, false, node.outputs[0]!);
+};
+
+/** EyeLike: ones on the k-th diagonal of a matrix of the input's shape (a constant). */
+NORMALIZATIONS.EyeLike = (node, c) => {
+  const s = c.shapeOf(node.inputs[0]!);
+  if (s.length !== 2) c.fail(`input of shape [${s}] is not a matrix`);
+  const k = num(node.attrs.k, 0);
+  const [R, C] = s as [number, number];
+  c.e.node('Identity', [c.e.constant(s, Array.from({ length: R * C }, (_, f) => (f % C) - Math.floor(f / C) === k ? 1 : 0))], {}, [node.outputs[0]!]);
+};
+
+/** ReduceProd of signals: the reduced axes moved last and flattened, then one Mul per factor. */
+NORMALIZATIONS.ReduceProd = (node, c) => {
+  const [x, axesName] = node.inputs as [string, string | undefined];
+  if (c.constOf(x)) return false; // a constant folds as it is
+  const s = c.shapeOf(x);
+  const listed = axesName ? c.constOf(axesName) : undefined;
+  if (axesName && !listed) c.fail('axes must be a constant');
+  const given = listed ? Array.from(listed.data) : nums(node.attrs.axes);
+  if (!given.length && num(node.attrs.noop_with_empty_axes, 0)) { c.e.node('Identity', [x], {}, [node.outputs[0]!]); return; }
+  const axes = given.length ? [...new Set(given.map((a) => (a < 0 ? a + s.length : a)))].sort((a, b) => a - b) : [...s.keys()];
+  if (axes.some((a) => a < 0 || a >= s.length)) c.fail(`axes [${given}] are out of range for rank ${s.length}`);
+  const rest = [...s.keys()].filter((i) => !axes.includes(i));
+  const n = sizeOf(axes.map((a) => s[a]!));
+  const R = sizeOf(rest.map((i) => s[i]!));
+  const flat = c.e.node('Reshape', [c.e.node('Transpose', [x], { perm: [...rest, ...axes] }), c.e.constant([2], [R, n])]);
+  const col = (j: number) => c.e.node('Gather', [flat, c.e.constant([1], [j])], { axis: 1 });
+  let acc = col(0);
+  for (let j = 1; j < n; j++) acc = c.e.node('Mul', [acc, col(j)]);
+  const keep = num(node.attrs.keepdims, 1) !== 0;
+  const out = keep ? s.map((d, i) => (axes.includes(i) ? 1 : d)) : rest.map((i) => s[i]!);
+  c.e.node('Reshape', [acc, c.e.constant([out.length], out)], {}, [node.outputs[0]!]);
 };
