@@ -273,8 +273,32 @@ describe('If on a condition known at compile time (compile --fix-input)', () => 
     }
   });
 
-  it('refuses an If whose condition depends on the proven input, and a fixed input the model does not have', () => {
-    expectErr(() => inferAndFold(decodeOnnx(bytes, 'branchy.onnx')), 'ONNX_UNSUPPORTED_OP', 'node /If (If)', "'is16k' depends on the model's input");
+  it('computes both branches and selects each output where the condition depends on the proven input', async () => {
+    const s = await ort.InferenceSession.create(bytes);
+    const g = inferAndFold(decodeOnnx(bytes, 'branchy.onnx'));
+    expect(g.inputs.map((i) => i.name)).toEqual(['x', 'sr']);
+    const ag = linearize(g);
+    for (const sr of [16000n, 8000n]) {
+      const x = rand(4, rng(Number(sr)));
+      const got = evalAffine(ag, [Float64Array.from(x), Float64Array.of(Number(sr))]).outputs[0]!;
+      const want = (await s.run({ x: new ort.Tensor('float32', x, [1, 4]), sr: new ort.Tensor('int64', BigInt64Array.of(sr), []) })).y!.data as Float32Array;
+      got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    }
+    expect(g.nodes.some((n) => n.op === 'Relu') && g.nodes.some((n) => n.op === 'Neg') && g.nodes.some((n) => n.op === 'Where')).toBe(true);
+  });
+
+  it('refuses an If on a condition from the input whose branches give an output different shapes, and a fixed input the model does not have', () => {
+    const uneven: ModelSpec = {
+      ...spec, graphName: 'uneven',
+      nodes: [spec.nodes[0]!, {
+        name: '/If', op: 'If', inputs: ['is16k'], outputs: ['y'], attrs: {
+          then_branch: attr.graph({ name: 'then', outputs: [{ name: 'h', shape: [1, 4] }], nodes: [{ name: '/then/Neg', op: 'Neg', inputs: ['x'], outputs: ['h'] }] }),
+          else_branch: attr.graph({ name: 'else', outputs: [{ name: 'h', shape: [4] }], nodes: [{ name: '/else/Flat', op: 'Reshape', inputs: ['x', 'flat'], outputs: ['h'] }] }),
+        },
+      }],
+      initializers: [...spec.initializers, { name: 'flat', dims: [1], data: BigInt64Array.of(4n) }],
+    };
+    expectErr(() => inferAndFold(decodeOnnx(buildModel(uneven), 'uneven.onnx')), 'ONNX_UNSUPPORTED_OP', 'output y has shape [1,4] in the then branch and [4] in the else branch');
     expectErr(() => decodeOnnx(bytes, 'branchy.onnx', { fixed: { rate: [1] } }), 'BAD_ARGUMENT', "--fix-input names 'rate'");
     expectErr(() => decodeOnnx(bytes, 'branchy.onnx', { fixed: { sr: [1, 2] } }), 'BAD_ARGUMENT', "input 'sr' of shape [] needs 1 finite value(s)");
   });

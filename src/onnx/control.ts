@@ -1,7 +1,7 @@
 // Control flow that a circuit can prove: an If whose condition is known at compile time (it
 // depends only on constants, shapes, or inputs fixed with --fix-input) is replaced by the branch
-// it takes. A condition computed from the proven input would need both branches and a selection;
-// zkonnx refuses it, naming the node. A Scan runs its body once per slice of its scan inputs, a
+// it takes; one whose condition is computed from the input computes both branches and selects
+// each output (Where), where both branches give it the same shape. A Scan runs its body once per slice of its scan inputs, a
 // number fixed by their shapes: it is unrolled (sklearn-onnx writes cdist, the distances of k-NN
 // and Gaussian-process models, as a Scan over the training rows).
 import type { Node, SubGraph, Tensor } from '../ir/graph.js';
@@ -23,25 +23,50 @@ function renameSubgraph(g: SubGraph, rename: (n: string) => string): SubGraph {
   return { ...g, nodes: renameNodes(g.nodes, rename), constants: new Map([...g.constants].map(([k, t]) => [rename(k), t])), outputs: g.outputs.map(rename) };
 }
 
+/** The nodes of one If branch, its values (and node names) prefixed `<if>/then/` or `<if>/else/`, its initializers added to `constants`; and its outputs' new names. */
+function inlineBranch(node: Node, then: boolean, constants: Map<string, Tensor>, shapes: Map<string, number[]>, fail: (msg: string) => never): { nodes: Node[]; outputs: string[] } {
+  const key = then ? 'then_branch' : 'else_branch';
+  const branch = node.attrs[key];
+  if (!isSubgraph(branch)) fail(`If has no ${key} graph`);
+  if (branch.outputs.length !== node.outputs.length) fail(`the ${key} has ${branch.outputs.length} outputs, the If ${node.outputs.length}`);
+  const defined = new Set<string>(branch.constants.keys());
+  branch.nodes.forEach((n) => n.outputs.forEach((o) => o && defined.add(o)));
+  const prefix = `${node.name}/${then ? 'then' : 'else'}/`;
+  const g = renameSubgraph(branch, (n) => (defined.has(n) ? prefix + n : n));
+  for (const [k, t] of g.constants) { constants.set(k, t); shapes.set(k, t.dims); }
+  return { nodes: g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })), outputs: g.outputs };
+}
+
 /**
  * The nodes that replace `node` (an If whose condition is `cond`): the taken branch's nodes, its
  * values prefixed with the If's name (a branch may reuse names of the outer graph's scope), its
  * initializers added to `constants`, and one Identity per If output.
  */
 export function inlineIf(node: Node, cond: Tensor, constants: Map<string, Tensor>, shapes: Map<string, number[]>, fail: (msg: string) => never): Node[] {
-  const branch = node.attrs[cond.data[0] ? 'then_branch' : 'else_branch'];
-  if (!isSubgraph(branch)) fail(`If has no ${cond.data[0] ? 'then_branch' : 'else_branch'} graph`);
   if (cond.data.length !== 1) fail(`If's condition must hold one value, it holds ${cond.data.length}`);
-  if (branch.outputs.length !== node.outputs.length) fail(`the branch has ${branch.outputs.length} outputs, the If ${node.outputs.length}`);
-  const defined = new Set<string>(branch.constants.keys());
-  const collect = (ns: Node[]) => ns.forEach((n) => n.outputs.forEach((o) => o && defined.add(o)));
-  collect(branch.nodes);
-  const prefix = `${node.name}/${cond.data[0] ? 'then' : 'else'}/`;
-  const g = renameSubgraph(branch, (n) => (defined.has(n) ? prefix + n : n));
-  for (const [k, t] of g.constants) { constants.set(k, t); shapes.set(k, t.dims); }
+  const b = inlineBranch(node, cond.data[0] !== 0, constants, shapes, fail);
   return [
-    ...g.nodes,
-    ...node.outputs.map((out, i) => ({ name: `${prefix}out${i}`, op: 'Identity', domain: '', inputs: [g.outputs[i]!], outputs: [out], attrs: {} })),
+    ...b.nodes,
+    ...node.outputs.map((out, i) => ({ name: `${node.name}/out${i}`, op: 'Identity', domain: '', inputs: [b.outputs[i]!], outputs: [out], attrs: {} })),
+  ];
+}
+
+/** The domain of zkonnx's own nodes in a graph being folded (LoopNext, IfSelect: fold.ts runs them). */
+export const CONTROL_DOMAIN = 'zkonnx';
+export const IF_SELECT = 'IfSelect';
+
+/**
+ * An If whose condition `cond` is computed from the input: both branches, then per output an
+ * IfSelect node (cond, then's value, else's value) that fold.ts turns into a Where once it has
+ * checked that both values have the same shape (a branch-dependent shape cannot be proven).
+ * Both branches are computed for every input: each must be defined on any admissible input.
+ */
+export function selectIf(node: Node, cond: string, constants: Map<string, Tensor>, shapes: Map<string, number[]>, fail: (msg: string) => never): Node[] {
+  const t = inlineBranch(node, true, constants, shapes, fail);
+  const e = inlineBranch(node, false, constants, shapes, fail);
+  return [
+    ...t.nodes, ...e.nodes,
+    ...node.outputs.map((out, i) => ({ name: `${node.name}/select${i}`, op: IF_SELECT, domain: CONTROL_DOMAIN, inputs: [cond, t.outputs[i]!, e.outputs[i]!], outputs: [out], attrs: {} })),
   ];
 }
 
@@ -110,8 +135,7 @@ export function unrollScan(node: Node, opset: number, shapeOf: (n: string) => nu
   return out;
 }
 
-/** The domain and op of the node that follows each unrolled Loop iteration (fold.ts runs it). */
-export const LOOP_NEXT_DOMAIN = 'zkonnx';
+/** The node that follows each unrolled Loop iteration (domain CONTROL_DOMAIN; fold.ts runs it). */
 export const LOOP_NEXT = 'LoopNext';
 /** Given the iteration's condition_out (a constant, or undefined for a signal): the nodes after it. */
 export type LoopContinuation = (cond: Tensor | undefined) => Node[];
@@ -171,7 +195,7 @@ export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: M
     ]);
     const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
     for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
-    const next: Node = { name: `${prefix}next`, op: LOOP_NEXT, domain: LOOP_NEXT_DOMAIN, inputs: [g.outputs[0]!], outputs: [], attrs: {} };
+    const next: Node = { name: `${prefix}next`, op: LOOP_NEXT, domain: CONTROL_DOMAIN, inputs: [g.outputs[0]!], outputs: [], attrs: {} };
     continuations.set(next.name, (c) => {
       if (!c) fail(`the condition computed in iteration ${t} depends on the model's input: zkonnx unrolls only loops whose iterations are known at compile time`);
       return step(t + 1, g.outputs.slice(1, 1 + N), c.data[0] !== 0, parts.map((p, k) => [...p, g.outputs[1 + N + k]!]));

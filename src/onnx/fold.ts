@@ -13,7 +13,7 @@ import { applyLinear, LINEAR_OPS, constPermute } from '../ir/ops/linear.js';
 import { ML_DOMAIN, mlExpansion } from './ml.js';
 import { MS_DOMAIN, msftExpansion } from './msft.js';
 import { EXPANSIONS } from './expand.js';
-import { inlineIf, LOOP_NEXT, LOOP_NEXT_DOMAIN, type LoopContinuation, unrollLoop, unrollScan } from './control.js';
+import { CONTROL_DOMAIN, IF_SELECT, inlineIf, LOOP_NEXT, type LoopContinuation, selectIf, unrollLoop, unrollScan } from './control.js';
 import { encodeCategorical } from './categorical.js';
 import { emitter } from './rewrite.js';
 import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
@@ -495,8 +495,19 @@ export function inferAndFold(graph: Graph): Graph {
       // static control flow: the branch a known condition takes replaces the If
       shapeOf(ctx)(node.inputs[0]!);
       const cond = constants.get(node.inputs[0]!);
-      if (!cond) fail(ctx, `the condition '${node.inputs[0]}' depends on the model's input: zkonnx proves only control flow known at compile time`, 'fix the inputs the condition depends on with --fix-input name=value (e.g. a sample rate)', 'ONNX_UNSUPPORTED_OP');
-      pending.splice(at + 1, 0, ...inlineIf(node, cond, constants, shapes, (m) => fail(ctx, m, undefined, 'ONNX_MALFORMED')));
+      const malformed = (m: string) => fail(ctx, m, undefined, 'ONNX_MALFORMED');
+      pending.splice(at + 1, 0, ...(cond ? inlineIf(node, cond, constants, shapes, malformed) : selectIf(node, node.inputs[0]!, constants, shapes, malformed)));
+      continue;
+    }
+    if (node.op === IF_SELECT && node.domain === CONTROL_DOMAIN) {
+      // an output of an If on a condition from the input: both branches' values, selected
+      const [cond, a, b] = node.inputs as [string, string, string];
+      const [sc, sa, sb] = [shapeOf(ctx)(cond), shapeOf(ctx)(a), shapeOf(ctx)(b)];
+      if (sizeOf(sc) !== 1) fail(ctx, `the condition '${cond}' holds ${sizeOf(sc)} values, not one`, undefined, 'ONNX_MALFORMED');
+      if (sa.length !== sb.length || sa.some((d, i) => d !== sb[i])) {
+        fail(ctx, `output ${node.outputs[0]} has shape [${sa}] in the then branch and [${sb}] in the else branch: a shape that depends on the input cannot be proven`, 'make both branches give the same shape, or fix the condition\'s inputs with --fix-input', 'ONNX_UNSUPPORTED_OP');
+      }
+      pending.splice(at + 1, 0, { name: node.name, op: 'Where', domain: '', inputs: [cond, a, b], outputs: node.outputs, attrs: {} });
       continue;
     }
     if (node.op === 'Loop' && (!node.domain || node.domain === 'ai.onnx')) {
@@ -504,7 +515,7 @@ export function inferAndFold(graph: Graph): Graph {
       pending.splice(at + 1, 0, ...unrollLoop(node, constants, shapes, loops, (m) => fail(ctx, m, undefined, 'ONNX_UNSUPPORTED_OP')));
       continue;
     }
-    if (node.op === LOOP_NEXT && node.domain === LOOP_NEXT_DOMAIN) {
+    if (node.op === LOOP_NEXT && node.domain === CONTROL_DOMAIN) {
       // after an unrolled Loop iteration: its condition, folded, decides what follows
       const next = loops.get(node.name)!;
       loops.delete(node.name);
