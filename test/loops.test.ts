@@ -2,9 +2,10 @@
 // k-nearest-neighbours classifier (cdist as a Scan over the training rows, TopK, the neighbours'
 // labels by ArrayFeatureExtractor, a vote per class, classes[ArgMax]) with integer and string
 // classes, its Gaussian-process regressor (an RBF kernel of the same cdist), Scans with states,
-// reverse directions and other axes; a for loop (a recurrent cell over the rows of the input) and
-// a while loop whose condition folds each iteration. The k-NN classifier compiles; its witness
-// satisfies the constraints, and a changed neighbour does not.
+// reverse directions and other axes; a for loop (a recurrent cell over the rows of the input), a
+// while loop whose condition folds each iteration, and a loop with a data-dependent exit (also in
+// a circuit). The k-NN classifier compiles; its witness satisfies the constraints, and a changed
+// neighbour does not.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,27 +147,41 @@ describe('Loop, unrolled, matches onnxruntime-web', () => {
     await compare(m, Array.from({ length: 3 }, (_, i) => [rand(F, 160 + i, 2)]), 1e-4);
   });
 
-  it('refuses a loop whose condition depends on the input, naming the node', () => {
+  // s doubles until its sum reaches 10 (a data-dependent exit), at most `trip` times
+  const until = (name: string, trip: boolean, scan: boolean): ModelSpec => {
     const body = attr.graph({
       name: 'until',
       inputs: [{ name: 'i', shape: [], type: 'int64' }, { name: 'c', shape: [], type: 'bool' }, { name: 's', shape: [1, F] }],
-      outputs: [{ name: 'c_out', shape: [], type: 'bool' }, { name: 's_next', shape: [1, F] }],
+      outputs: [{ name: 'c_out', shape: [], type: 'bool' }, { name: 's_next', shape: [1, F] }, ...(scan ? [{ name: 's_scan', shape: [1, F] }] : [])],
       nodes: [
         { name: 'twice', op: 'Add', inputs: ['s', 's'], outputs: ['s_next'], attrs: {} },
         { name: 'total', op: 'ReduceSum', inputs: ['s_next'], outputs: ['t'], attrs: { keepdims: 0 } },
         { name: 'small', op: 'Less', inputs: ['t', 'ten'], outputs: ['c_out'], attrs: {} },
+        ...(scan ? [{ name: 'copy', op: 'Identity', inputs: ['s_next'], outputs: ['s_scan'], attrs: {} }] : []),
       ],
       initializers: [{ name: 'ten', ...f32([], [10]) }],
     });
-    const m: ModelSpec = {
-      graphName: 'loop_until', opset: 11,
-      inputs: [{ name: 's0', shape: [1, F] }], outputs: [{ name: 's', shape: [1, F] }],
+    return {
+      graphName: name, opset: 11,
+      inputs: [{ name: 's0', shape: [1, F] }], outputs: [{ name: 's', shape: [1, F] }, ...(scan ? [{ name: 'ss', shape: [5, 1, F] }] : [])],
       initializers: [{ name: 'trip', ...i64([5]) }, { name: 'one_i', dims: [], data: BigInt64Array.of(1n) }],
-      nodes: [GO, { name: '/loop', op: 'Loop', inputs: ['trip', 'go', 's0'], outputs: ['s'], attrs: { body } }],
+      nodes: [GO, { name: '/loop', op: 'Loop', inputs: [trip ? 'trip' : '', 'go', 's0'], outputs: ['s', ...(scan ? ['ss'] : [])], attrs: { body } }],
     };
-    let err: unknown;
-    try { inferAndFold(decodeOnnx(buildModel(m), 'm.onnx')); } catch (e) { err = e; }
-    expect((err as Error).message).toContain('node /loop (Loop): the condition computed in iteration 0 depends on the model\'s input');
+  };
+
+  it('a data-dependent exit up to a constant trip count: every iteration computed, each kept while the conditions so far hold', async () => {
+    // sums from 0.3 to 12: the loop stops after 0 to 5 doublings
+    const samples = [0.3, 0.8, 1.5, 2.6, 6, 12].map((sum, i) => [rand(F, 170 + i, 1).map((v) => sum / F + v * 0.05)]);
+    await compare(until('loop_until', true, false), samples, 1e-4);
+    // in a circuit: circom builds the same system, within tolerance of onnxruntime-web
+    const c = await compileSpec(until('loop_until_circuit', true, false), mkdtempSync(join(tmpdir(), 'zkonnx-loop-')), samples.map((x) => ({ input_data: x })), true);
+    expect(c.settings.circuit.constraints).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('refuses a data-dependent exit without a trip count, or with scan outputs (their length would depend on the input)', () => {
+    const err = (m: ModelSpec) => { try { inferAndFold(decodeOnnx(buildModel(m), 'm.onnx')); } catch (e) { return (e as Error).message; } return 'accepted'; };
+    expect(err(until('loop_forever', false, false))).toContain('node /loop (Loop): the condition computed in iteration 0 depends on the model\'s input and the loop has no trip count');
+    expect(err(until('loop_scans', true, true))).toContain("scan output 'ss' would have a length that depends on the input");
   });
 });
 

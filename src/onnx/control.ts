@@ -149,7 +149,7 @@ const MAX_LOOP_ITERATIONS = 10_000;
  * iteration's; then a LoopNext node that fold.ts runs once the iteration's nodes are folded: with
  * condition_out a constant it continues (the next iteration, or the Loop's outputs: the final
  * carried values and each scan output's iterations stacked along a new axis 0); with
- * condition_out computed from the input (a data-dependent exit) it refuses, as for an If.
+ * condition_out computed from the input (a data-dependent exit) the rest runs masked (below).
  */
 export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: Map<string, number[]>, continuations: Map<string, LoopContinuation>, fail: (msg: string) => never): Node[] {
   const body = node.attrs.body;
@@ -196,12 +196,49 @@ export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: M
     const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
     for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
     const next: Node = { name: `${prefix}next`, op: LOOP_NEXT, domain: CONTROL_DOMAIN, inputs: [g.outputs[0]!], outputs: [], attrs: {} };
-    continuations.set(next.name, (c) => {
-      if (!c) fail(`the condition computed in iteration ${t} depends on the model's input: zkonnx unrolls only loops whose iterations are known at compile time`);
-      return step(t + 1, g.outputs.slice(1, 1 + N), c.data[0] !== 0, parts.map((p, k) => [...p, g.outputs[1 + N + k]!]));
-    });
+    continuations.set(next.name, (c) => (c
+      ? step(t + 1, g.outputs.slice(1, 1 + N), c.data[0] !== 0, parts.map((p, k) => [...p, g.outputs[1 + N + k]!]))
+      : masked(t + 1, g.outputs.slice(1, 1 + N), g.outputs[0]!, `computed in iteration ${t}`)));
     return [...g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })), next];
   };
-  const cond = known(condName, 'condition');
+
+  /**
+   * A condition computed from the input (a data-dependent exit): with a constant trip count and
+   * no scan outputs (whose length would depend on the input), iterations t … M − 1 run masked: the
+   * body on the carried values, each kept only while the running flag (the conditions so far,
+   * And-ed) holds (IfSelect: a Where once fold has checked the shapes agree).
+   */
+  const masked = (t: number, state: string[], running: string, where: string): Node[] => {
+    const reason = `the condition ${where} depends on the model's input`;
+    if (M === Infinity) fail(`${reason} and the loop has no trip count: zkonnx unrolls a loop with a data-dependent exit only up to a constant trip count`);
+    const scans = node.outputs.slice(N).find((o) => o);
+    if (scans) fail(`${reason}: scan output '${scans}' would have a length that depends on the input`);
+    if (M - t > MAX_LOOP_ITERATIONS) fail(`the loop runs more than ${MAX_LOOP_ITERATIONS} iterations`);
+    const out: Node[] = [];
+    for (; t < M; t++) {
+      const prefix = `${node.name}/iter${t}/`;
+      const bound = new Map<string, string>([
+        [body.inputs[0]!, constant(`${prefix}iteration_num`, t)],
+        [body.inputs[1]!, constant(`${prefix}condition_in`, 1)],
+        ...body.inputs.slice(2).map((b, i): [string, string] => [b, state[i]!]),
+      ]);
+      const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
+      for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
+      out.push(...g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })));
+      state = state.map((old, i) => {
+        const kept = `${prefix}kept${i}`;
+        out.push({ name: kept, op: IF_SELECT, domain: CONTROL_DOMAIN, inputs: [running, g.outputs[1 + i]!, old], outputs: [kept], attrs: {} });
+        return kept;
+      });
+      out.push(node0(`${prefix}running`, 'And', [running, g.outputs[0]!], `${prefix}running`));
+      running = `${prefix}running`;
+    }
+    node.outputs.slice(0, N).forEach((o, i) => { if (o) out.push(node0(`${node.name}/final${i}`, 'Identity', [state[i]!], o)); });
+    return out;
+  };
+
+  const cond = condName ? constants.get(condName) : undefined;
+  if (condName && !cond) return masked(0, init, condName, `'${condName}'`);
+  if (cond && cond.data.length !== 1) fail(`the condition must hold one value, it holds ${cond.data.length}`);
   return step(0, init, cond ? cond.data[0] !== 0 : true, Array.from({ length: K }, () => []));
 }
