@@ -143,8 +143,7 @@ export type LoopContinuation = (cond: Tensor | undefined) => Node[];
 const MAX_LOOP_ITERATIONS = 10_000;
 
 /**
- * A Loop whose trip count and condition are known at compile time, unrolled one iteration at a
- * time: the body's nodes with its values prefixed `<loop>/iter<t>/`, iteration_num bound to the
+ * A Loop unrolled one iteration at a time: the body's nodes with its values prefixed `<loop>/iter<t>/`, iteration_num bound to the
  * constant t, condition_in to the previous condition, the carried values to the previous
  * iteration's; then a LoopNext node that fold.ts runs once the iteration's nodes are folded: with
  * condition_out a constant it continues (the next iteration, or the Loop's outputs: the final
@@ -172,11 +171,24 @@ export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: M
   body.nodes.forEach((n) => n.outputs.forEach((o) => o && defined.add(o)));
   const constant = (name: string, data: number) => { constants.set(name, { dims: [], data: Float64Array.of(data) }); shapes.set(name, []); return name; };
   const node0 = (name: string, op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ name, op, domain: '', inputs, outputs: [output], attrs });
+  /** The body's nodes for iteration t on the carried values `state` (prefixed `<loop>/iter<t>/`), and its outputs' names. */
+  const iteration = (t: number, state: string[]): { nodes: Node[]; outputs: string[] } => {
+    const prefix = `${node.name}/iter${t}/`;
+    const bound = new Map<string, string>([
+      [body.inputs[0]!, constant(`${prefix}iteration_num`, t)],
+      [body.inputs[1]!, constant(`${prefix}condition_in`, 1)],
+      ...body.inputs.slice(2).map((b, i): [string, string] => [b, state[i]!]),
+    ]);
+    const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
+    for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
+    return { nodes: g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })), outputs: g.outputs };
+  };
+  /** The final carried values into the Loop's outputs. */
+  const finals = (state: string[]): Node[] => node.outputs.slice(0, N).flatMap((o, i) => (o ? [node0(`${node.name}/final${i}`, 'Identity', [state[i]!], o)] : []));
 
   const step = (t: number, state: string[], cond: boolean, parts: string[][]): Node[] => {
     if (!cond || t >= M) {
-      const out: Node[] = [];
-      node.outputs.slice(0, N).forEach((o, i) => { if (o) out.push(node0(`${node.name}/final${i}`, 'Identity', [state[i]!], o)); });
+      const out = finals(state);
       node.outputs.slice(N).forEach((o, k) => {
         if (!o) return;
         if (!t) fail(`the loop runs no iteration, so scan output '${o}' would be empty`);
@@ -187,19 +199,12 @@ export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: M
       return out;
     }
     if (t >= MAX_LOOP_ITERATIONS) fail(`the loop runs more than ${MAX_LOOP_ITERATIONS} iterations`);
-    const prefix = `${node.name}/iter${t}/`;
-    const bound = new Map<string, string>([
-      [body.inputs[0]!, constant(`${prefix}iteration_num`, t)],
-      [body.inputs[1]!, constant(`${prefix}condition_in`, 1)],
-      ...body.inputs.slice(2).map((b, i): [string, string] => [b, state[i]!]),
-    ]);
-    const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
-    for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
-    const next: Node = { name: `${prefix}next`, op: LOOP_NEXT, domain: CONTROL_DOMAIN, inputs: [g.outputs[0]!], outputs: [], attrs: {} };
+    const g = iteration(t, state);
+    const next: Node = { name: `${node.name}/iter${t}/next`, op: LOOP_NEXT, domain: CONTROL_DOMAIN, inputs: [g.outputs[0]!], outputs: [], attrs: {} };
     continuations.set(next.name, (c) => (c
       ? step(t + 1, g.outputs.slice(1, 1 + N), c.data[0] !== 0, parts.map((p, k) => [...p, g.outputs[1 + N + k]!]))
       : masked(t + 1, g.outputs.slice(1, 1 + N), g.outputs[0]!, `computed in iteration ${t}`)));
-    return [...g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })), next];
+    return [...g.nodes, next];
   };
 
   /**
@@ -217,14 +222,8 @@ export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: M
     const out: Node[] = [];
     for (; t < M; t++) {
       const prefix = `${node.name}/iter${t}/`;
-      const bound = new Map<string, string>([
-        [body.inputs[0]!, constant(`${prefix}iteration_num`, t)],
-        [body.inputs[1]!, constant(`${prefix}condition_in`, 1)],
-        ...body.inputs.slice(2).map((b, i): [string, string] => [b, state[i]!]),
-      ]);
-      const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
-      for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
-      out.push(...g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })));
+      const g = iteration(t, state);
+      out.push(...g.nodes);
       state = state.map((old, i) => {
         const kept = `${prefix}kept${i}`;
         out.push({ name: kept, op: IF_SELECT, domain: CONTROL_DOMAIN, inputs: [running, g.outputs[1 + i]!, old], outputs: [kept], attrs: {} });
@@ -233,8 +232,7 @@ export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: M
       out.push(node0(`${prefix}running`, 'And', [running, g.outputs[0]!], `${prefix}running`));
       running = `${prefix}running`;
     }
-    node.outputs.slice(0, N).forEach((o, i) => { if (o) out.push(node0(`${node.name}/final${i}`, 'Identity', [state[i]!], o)); });
-    return out;
+    return [...out, ...finals(state)];
   };
 
   const cond = condName ? constants.get(condName) : undefined;
