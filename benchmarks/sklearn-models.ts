@@ -109,17 +109,22 @@ export function knnRegressor(name: string, M: number, F: number, k: number, trai
 }
 
 /**
- * KNeighborsClassifier (uniform weights, euclidean) on M rows of F features: the training rows
- * [T, F] with their class indices, k neighbours by TopK (the k smallest distances, as opset 11
- * on writes it; `negate`: the k largest of −distance, as before), their labels by
- * ArrayFeatureExtractor, a vote per class, probabilities = votes / k, label = classes[ArgMax].
+ * KNeighborsClassifier (euclidean) on M rows of F features: the training rows [T, F] with their
+ * class indices, k neighbours by TopK (the k smallest distances, as opset 11 on writes it;
+ * `negate`: the k largest of −distance, as before), their labels by ArrayFeatureExtractor, a vote
+ * per class (`distance`: weighted by 1 / max(distance, 1e−6)), probabilities = votes / their sum,
+ * label = classes[ArgMax].
  */
-export function knnClassifier(name: string, M: number, F: number, k: number, train: number[], trainLabels: number[], classes: readonly number[] | readonly string[], negate = false): ModelSpec {
+export function knnClassifier(name: string, M: number, F: number, k: number, train: number[], trainLabels: number[], classes: readonly number[] | readonly string[], o: { negate?: boolean; distance?: boolean } = {}): ModelSpec {
   const T = trainLabels.length;
   const C = classes.length;
+  const weights: NodeSpec[] = o.distance
+    ? [{ name: '/floor', op: 'Max', inputs: ['top', 'eps'], outputs: ['top_floor'], attrs: {} }, { name: '/weights', op: 'Reciprocal', inputs: ['top_floor'], outputs: ['wei'], attrs: {} }]
+    : [];
   const votes: NodeSpec[] = classes.flatMap((_, cl): NodeSpec[] => [
     { name: `/eq${cl}`, op: 'Equal', inputs: ['neighbour_labels', `cl${cl}`], outputs: [`eq${cl}`], attrs: {} },
-    { name: `/cast${cl}`, op: 'Cast', inputs: [`eq${cl}`], outputs: [`votes${cl}`], attrs: { to: 1 } },
+    { name: `/cast${cl}`, op: 'Cast', inputs: [`eq${cl}`], outputs: [o.distance ? `hit${cl}` : `votes${cl}`], attrs: { to: 1 } },
+    ...(o.distance ? [{ name: `/weigh${cl}`, op: 'Mul', inputs: [`hit${cl}`, 'wei'], outputs: [`votes${cl}`], attrs: {} }] : []),
     { name: `/sum${cl}`, op: 'ReduceSum', inputs: [`votes${cl}`], outputs: [`wh${cl}`], attrs: { axes: [1] } },
   ]);
   return {
@@ -129,11 +134,13 @@ export function knnClassifier(name: string, M: number, F: number, k: number, tra
     initializers: [
       { name: 'train', ...f32([T, F], train) }, { name: 'train_labels', ...i64(trainLabels) },
       { name: 'minus', ...f32([1], [-1]) }, { name: 'k', ...i64([k]) }, { name: 'shape_k', ...i64([-1, k]) }, { name: 'flat', ...i64([-1]) },
+      { name: 'eps', ...f32([1], [1e-6]) },
       ...classes.map((_, cl) => ({ name: `cl${cl}`, ...i64([cl]) })),
       { name: 'classes', ...classTable(classes) },
     ],
     nodes: [
-      ...neighbourNodes(F, negate, 'train_labels', 'neighbour_labels'),
+      ...neighbourNodes(F, o.negate ?? false, 'train_labels', 'neighbour_labels'),
+      ...weights,
       ...votes,
       { name: '/concat', op: 'Concat', inputs: classes.map((_, cl) => `wh${cl}`), outputs: ['all'], attrs: { axis: 1 } },
       { name: '/total', op: 'ReduceSum', inputs: ['all'], outputs: ['total'], attrs: { axes: [1], keepdims: 1 } },

@@ -28,7 +28,7 @@ const TRAIN = rand(T * F, 71, 2);
 const TRAIN_LABELS = Array.from({ length: T }, (_, i) => i % 3);
 
 /** sklearn-onnx's KNeighborsClassifier on the training rows above. */
-const knn = (name: string, M: number, k: number, classes: number[] | string[], negate = false) => knnClassifier(name, M, F, k, TRAIN, TRAIN_LABELS, classes, negate);
+const knn = (name: string, M: number, k: number, classes: number[] | string[], o: { negate?: boolean; distance?: boolean } = {}) => knnClassifier(name, M, F, k, TRAIN, TRAIN_LABELS, classes, o);
 
 describe('Scan, unrolled, matches onnxruntime-web', () => {
   it('sklearn-onnx\'s k-NN classifier: cdist as a Scan over the training rows, TopK, votes, classes[ArgMax]; integer and string classes; the k-NN regressor', async () => {
@@ -37,7 +37,9 @@ describe('Scan, unrolled, matches onnxruntime-web', () => {
     // the regressor: the mean target of the k nearest rows
     await compare(knnRegressor('knn_regressor', 2, F, 3, TRAIN, rand(T, 75, 3)), floatSamples([2, F], 8, 85, 2), 1e-4);
     // opset 10's form: the k largest of −distance
-    expect(labelsOf(await compare(knn('knn_negated', 2, 3, [0, 1, 2], true), floatSamples([2, F], 8, 80, 2))).size).toBe(3);
+    expect(labelsOf(await compare(knn('knn_negated', 2, 3, [0, 1, 2], { negate: true }), floatSamples([2, F], 8, 80, 2))).size).toBe(3);
+    // weights='distance': each neighbour's vote 1 / max(distance, 1e−6)
+    expect(labelsOf(await compare(knn('knn_distance', 2, 5, [0, 1, 2], { distance: true }), floatSamples([2, F], 8, 80, 2), 1e-3)).size).toBe(3);
   });
 
   it('sklearn-onnx\'s Gaussian-process regressor: an RBF kernel of cdist against the training rows, times alpha, plus the mean', async () => {
