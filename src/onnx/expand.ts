@@ -10,6 +10,7 @@ import { scatterTargets } from '../ir/ops/scatter.js';
 import { expandEinsum } from './einsum.js';
 import { expandRecurrent } from './recurrent.js';
 import { simplifiedLayerNorm } from './msft.js';
+import { attention23 } from './attention.js';
 import { INDEXING } from './indexing.js';
 import { NORMALIZATIONS } from './normalize.js';
 import { convInteger, dequantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from './qdq.js';
@@ -71,6 +72,7 @@ export const EXPANSIONS: Record<string, Expansion> = {
   Scatter: scatterReduce,
   ...NORMALIZATIONS,
   ...INDEXING,
+  Attention: attention23,
 
   /** Affine (opset 1, experimental): alpha·x + beta. */
   Affine(node, c) {

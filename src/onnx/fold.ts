@@ -485,6 +485,7 @@ export function inferAndFold(graph: Graph): Graph {
         intValued: (n) => intSignals.has(n) || ints.has(n) || (constants.get(n)?.data.every(Number.isInteger) ?? false),
         fail: (msg, hint) => fail(ctx, msg, hint, 'ONNX_UNSUPPORTED_ATTR'),
         opset: g.opset,
+        isBool: (n) => boolSignals.has(n) || constants.get(n)?.dtype === BOOL,
       }) === false;
       if (!kept) {
         pending.splice(at + 1, 0, ...added);

@@ -55,7 +55,7 @@ export function msftExpansion(node: Node, source: string): Expansion {
 /** Float32 absorbs any realistic score into a mask value this large: masked scores are then that one value. */
 const ABSORBING = 1e12;
 /** The constant a masked score becomes where onnxruntime writes float's lowest (see the header). */
-const LOWEST = -10000;
+export const LOWEST = -10000;
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 const fmt = (s: number[]) => `[${s.join(', ')}]`;

@@ -18,6 +18,8 @@ export interface RewriteContext {
   constOf(name: string): Tensor | undefined;
   /** Whether every value of the tensor is an integer (integer or bool inputs, category codes, comparisons, ArgMax). */
   intValued(name: string): boolean;
+  /** Whether the tensor is boolean (a bool input or constant, a comparison). */
+  isBool(name: string): boolean;
   fail(msg: string, hint?: string): never;
   /** The model's default-domain opset (an op's inputs and defaults change with it). */
   opset: number;

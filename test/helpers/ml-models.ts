@@ -27,6 +27,7 @@ function ortTensor(v: ValueSpec, data: number[] | string[]): ort.Tensor {
   const dims = v.shape as number[];
   if (v.type === 'string') return new ort.Tensor('string', data as string[], dims);
   if (v.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from((data as number[]).map((x) => BigInt(x))), dims);
+  if (v.type === 'bool') return new ort.Tensor('bool', Uint8Array.from(data as number[]), dims);
   return new ort.Tensor('float32', Float32Array.from(data as number[]), dims);
 }
 
