@@ -7,6 +7,16 @@
 import type { Node, SubGraph, Tensor } from '../ir/graph.js';
 import { nums } from './rewrite.js';
 
+/** A one-output default-domain node. */
+const node0 = (name: string, op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ name, op, domain: '', inputs, outputs: [output], attrs });
+
+/** Adds a constant the unrolled nodes read (and its shape); returns its name. */
+function addConstant(constants: Map<string, Tensor>, shapes: Map<string, number[]>, name: string, dims: number[], data: number[]): string {
+  constants.set(name, { dims, data: Float64Array.from(data) });
+  shapes.set(name, dims);
+  return name;
+}
+
 const isSubgraph = (v: unknown): v is SubGraph => typeof v === 'object' && v !== null && (v as SubGraph).subgraph === true;
 
 /** Renames the values a branch defines (outputs of its nodes, its initializers), in nested subgraphs too. */
@@ -23,18 +33,27 @@ function renameSubgraph(g: SubGraph, rename: (n: string) => string): SubGraph {
   return { ...g, nodes: renameNodes(g.nodes, rename), constants: new Map([...g.constants].map(([k, t]) => [rename(k), t])), outputs: g.outputs.map(rename) };
 }
 
-/** The nodes of one If branch, its values (and node names) prefixed `<if>/then/` or `<if>/else/`, its initializers added to `constants`; and its outputs' new names. */
+/**
+ * One copy of a subgraph: its formal inputs bound to `bound`, the values it defines (node outputs,
+ * initializers, other inputs) prefixed with `prefix`, its initializers added to `constants`, and
+ * its node names prefixed too (a body node that is rewritten names its new values after itself).
+ * Names it reads from the outer scope stay as they are.
+ */
+function instantiate(g: SubGraph, prefix: string, bound: Map<string, string>, constants: Map<string, Tensor>, shapes: Map<string, number[]>): { nodes: Node[]; outputs: string[] } {
+  const defined = new Set<string>([...g.constants.keys(), ...g.inputs]);
+  g.nodes.forEach((n) => n.outputs.forEach((o) => o && defined.add(o)));
+  const r = renameSubgraph(g, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
+  for (const [k, t] of r.constants) { constants.set(k, t); shapes.set(k, t.dims); }
+  return { nodes: r.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })), outputs: r.outputs };
+}
+
+/** The nodes of one If branch, prefixed `<if>/then/` or `<if>/else/`, and its outputs' new names. */
 function inlineBranch(node: Node, then: boolean, constants: Map<string, Tensor>, shapes: Map<string, number[]>, fail: (msg: string) => never): { nodes: Node[]; outputs: string[] } {
   const key = then ? 'then_branch' : 'else_branch';
   const branch = node.attrs[key];
   if (!isSubgraph(branch)) fail(`If has no ${key} graph`);
   if (branch.outputs.length !== node.outputs.length) fail(`the ${key} has ${branch.outputs.length} outputs, the If ${node.outputs.length}`);
-  const defined = new Set<string>(branch.constants.keys());
-  branch.nodes.forEach((n) => n.outputs.forEach((o) => o && defined.add(o)));
-  const prefix = `${node.name}/${then ? 'then' : 'else'}/`;
-  const g = renameSubgraph(branch, (n) => (defined.has(n) ? prefix + n : n));
-  for (const [k, t] of g.constants) { constants.set(k, t); shapes.set(k, t.dims); }
-  return { nodes: g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })), outputs: g.outputs };
+  return instantiate(branch, `${node.name}/${then ? 'then' : 'else'}/`, new Map(), constants, shapes);
 }
 
 /**
@@ -102,11 +121,8 @@ export function unrollScan(node: Node, opset: number, shapeOf: (n: string) => nu
   if (lengths.some((l) => l !== T)) fail(`the scan inputs have lengths [${lengths}] along their scan axes: they must be equal`);
   if (T < 1) fail('the scan inputs are empty');
 
-  const defined = new Set<string>([...body.constants.keys(), ...body.inputs]);
-  body.nodes.forEach((n) => n.outputs.forEach((o) => o && defined.add(o)));
   const out: Node[] = [];
-  const node0 = (name: string, op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ name, op, domain: '', inputs, outputs: [output], attrs });
-  const constant = (name: string, dims: number[], data: number[]) => { constants.set(name, { dims, data: Float64Array.from(data) }); shapes.set(name, dims); return name; };
+  const constant = (name: string, dims: number[], data: number[]) => addConstant(constants, shapes, name, dims, data);
   let state = node.inputs.slice(0, N);
   const slices: string[][] = Array.from({ length: K }, () => []);
   for (let t = 0; t < T; t++) {
@@ -117,10 +133,8 @@ export function unrollScan(node: Node, opset: number, shapeOf: (n: string) => nu
       out.push(node0(`${prefix}slice${j}`, 'Gather', [x, at], `${prefix}in${j}`, { axis: axes[j]! }));
       bound.set(body.inputs[N + j]!, `${prefix}in${j}`);
     });
-    const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
-    for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
-    // node names too: a body node that is rewritten names its new values after itself
-    out.push(...g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })));
+    const g = instantiate(body, prefix, bound, constants, shapes);
+    out.push(...g.nodes);
     state = g.outputs.slice(0, N);
     g.outputs.slice(N).forEach((o, k) => slices[k]!.push(o));
   }
@@ -167,10 +181,7 @@ export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: M
   };
   const trip = known(tripName, 'trip count');
   const M = trip ? trip.data[0]! : Infinity;
-  const defined = new Set<string>([...body.constants.keys(), ...body.inputs]);
-  body.nodes.forEach((n) => n.outputs.forEach((o) => o && defined.add(o)));
-  const constant = (name: string, data: number) => { constants.set(name, { dims: [], data: Float64Array.of(data) }); shapes.set(name, []); return name; };
-  const node0 = (name: string, op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ name, op, domain: '', inputs, outputs: [output], attrs });
+  const constant = (name: string, data: number) => addConstant(constants, shapes, name, [], [data]);
   /** The body's nodes for iteration t on the carried values `state` (prefixed `<loop>/iter<t>/`), and its outputs' names. */
   const iteration = (t: number, state: string[]): { nodes: Node[]; outputs: string[] } => {
     const prefix = `${node.name}/iter${t}/`;
@@ -179,9 +190,7 @@ export function unrollLoop(node: Node, constants: Map<string, Tensor>, shapes: M
       [body.inputs[1]!, constant(`${prefix}condition_in`, 1)],
       ...body.inputs.slice(2).map((b, i): [string, string] => [b, state[i]!]),
     ]);
-    const g = renameSubgraph(body, (n) => bound.get(n) ?? (defined.has(n) ? prefix + n : n));
-    for (const [k, v] of g.constants) { constants.set(k, v); shapes.set(k, v.dims); }
-    return { nodes: g.nodes.map((n, i) => ({ ...n, name: `${prefix}${n.name || `${n.op}${i}`}` })), outputs: g.outputs };
+    return instantiate(body, prefix, bound, constants, shapes);
   };
   /** The final carried values into the Loop's outputs. */
   const finals = (state: string[]): Node[] => node.outputs.slice(0, N).flatMap((o, i) => (o ? [node0(`${node.name}/final${i}`, 'Identity', [state[i]!], o)] : []));

@@ -580,7 +580,8 @@ export function inferAndFold(graph: Graph): Graph {
     if ((node.op === 'Gather' || node.op === 'GatherElements') && constants.get(node.inputs[0]!)?.data.every(Number.isInteger)) intSignals.add(node.outputs[0]!);
     nodes.push(node);
   }
-  // TopK's indices cost a product per compare-exchange: exporters name them even where nothing reads them
+  // TopK's indices cost a less bit and two selects per compare-exchange: exporters name them even
+  // where nothing reads them, and the values-only network is cheaper
   const read = new Set<string>([...nodes.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.name)]);
   nodes.forEach((n, i) => { if (n.op === 'TopK' && n.outputs[1] && !read.has(n.outputs[1])) nodes[i] = { ...n, outputs: [n.outputs[0]!, ''] }; });
   const outputs = g.outputs.map((o) => {

@@ -9,7 +9,7 @@
 //   ReverseSequence each batch entry's first sequence_lens[b] steps reversed (constant lengths)
 //   CenterCropPad   Slice the centre of larger axes, Pad smaller ones around it
 import { sizeOf } from '../ir/graph.js';
-import { num, nums, type Expansion, type RewriteContext } from './rewrite.js';
+import { axisIn, num, nums, type Expansion, type RewriteContext } from './rewrite.js';
 
 const strides = (s: number[]) => s.map((_, i) => sizeOf(s.slice(i + 1)));
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -79,9 +79,7 @@ export const INDEXING: Record<string, Expansion> = {
       pick(c, x, k, [k.length], node.outputs[0]!);
       return;
     }
-    const a0 = num(node.attrs.axis, 0);
-    const a = a0 < 0 ? a0 + s.length : a0;
-    if (a < 0 || a >= s.length) c.fail(`axis ${a0} is out of range for rank ${s.length}`);
+    const a = axisIn(c, num(node.attrs.axis, 0), s.length);
     const k = keep(s[a]!);
     c.e.node('Gather', [x, c.e.constant([k.length], k)], { axis: a }, [node.outputs[0]!]);
   },
@@ -108,7 +106,7 @@ export const INDEXING: Record<string, Expansion> = {
     const want = c.constOf(shapeName);
     if (!want) c.fail('the target shape must be a constant');
     const s = c.shapeOf(x);
-    const axes = node.attrs.axes !== undefined ? nums(node.attrs.axes).map((a) => (a < 0 ? a + s.length : a)) : range(s.length);
+    const axes = node.attrs.axes !== undefined ? nums(node.attrs.axes).map((a) => axisIn(c, a, s.length)) : range(s.length);
     if (axes.length !== want!.data.length) c.fail(`${want!.data.length} target sizes for ${axes.length} axes`);
     // per axis: the source window [from, from + n) and where it lands in the output
     const target = [...s];

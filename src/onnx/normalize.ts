@@ -18,13 +18,7 @@
 //   ReduceProd                  the reduced axes flattened, one Mul (a product) per factor
 import { sizeOf } from '../ir/graph.js';
 import { simplifiedLayerNorm } from './msft.js';
-import { num, nums, type Expansion, type RewriteContext } from './rewrite.js';
-
-const axisOf = (c: RewriteContext, a: number, rank: number): number => {
-  const r = a < 0 ? a + rank : a;
-  if (r < 0 || r >= rank) c.fail(`axis ${a} is out of range for rank ${rank}`);
-  return r;
-};
+import { axisIn, num, nums, type Expansion, type RewriteContext } from './rewrite.js';
 
 /** LayerNormalization without scale or bias over the last axis of x (rank ≥ 2). */
 const normalizeLast = (c: RewriteContext, x: string, eps: number): string =>
@@ -57,7 +51,7 @@ export const NORMALIZATIONS: Record<string, Expansion> = {
   MeanVarianceNormalization(node, c) {
     const x = node.inputs[0]!;
     const s = c.shapeOf(x);
-    const axes = [...new Set((node.attrs.axes !== undefined ? nums(node.attrs.axes) : [0, 2, 3]).map((a) => axisOf(c, a, s.length)))].sort((a, b) => a - b);
+    const axes = [...new Set((node.attrs.axes !== undefined ? nums(node.attrs.axes) : [0, 2, 3]).map((a) => axisIn(c, a, s.length)))].sort((a, b) => a - b);
     const rest = s.map((_, i) => i).filter((i) => !axes.includes(i));
     const perm = [...rest, ...axes];
     const moved = c.e.node('Transpose', [x], { perm });
@@ -73,7 +67,7 @@ export const NORMALIZATIONS: Record<string, Expansion> = {
     const x = node.inputs[0]!;
     const p = num(node.attrs.p, 2);
     if (p !== 1 && p !== 2) c.fail(`p=${p} is not supported (supported: 1, 2)`);
-    const axis = axisOf(c, num(node.attrs.axis, -1), c.shapeOf(x).length);
+    const axis = axisIn(c, num(node.attrs.axis, -1), c.shapeOf(x).length);
     const norm = c.e.node(p === 1 ? 'ReduceL1' : 'ReduceL2', [x], { axes: [axis], keepdims: 1 });
     c.e.node('Div', [x, norm], {}, [node.outputs[0]!]);
   },
@@ -220,8 +214,7 @@ NORMALIZATIONS.ReduceProd = (node, c) => {
   if (axesName && !listed) c.fail('axes must be a constant');
   const given = listed ? Array.from(listed.data) : nums(node.attrs.axes);
   if (!given.length && num(node.attrs.noop_with_empty_axes, 0)) { c.e.node('Identity', [x], {}, [node.outputs[0]!]); return; }
-  const axes = given.length ? [...new Set(given.map((a) => (a < 0 ? a + s.length : a)))].sort((a, b) => a - b) : [...s.keys()];
-  if (axes.some((a) => a < 0 || a >= s.length)) c.fail(`axes [${given}] are out of range for rank ${s.length}`);
+  const axes = given.length ? [...new Set(given.map((a) => axisIn(c, a, s.length)))].sort((a, b) => a - b) : [...s.keys()];
   const rest = [...s.keys()].filter((i) => !axes.includes(i));
   const n = sizeOf(axes.map((a) => s[a]!));
   const R = sizeOf(rest.map((i) => s[i]!));

@@ -55,3 +55,10 @@ export const nums = (v: AttrValue | undefined): number[] => (Array.isArray(v) ? 
 export const strs = (v: AttrValue | undefined): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
 export const str = (v: AttrValue | undefined, d: string) => (typeof v === 'string' ? v : d);
 export const num = (v: AttrValue | undefined, d: number) => (typeof v === 'number' ? v : d);
+
+/** Axis a (negative: from the end) of a tensor of rank `rank`, or the rewrite fails naming it. */
+export function axisIn(c: RewriteContext, a: number, rank: number): number {
+  const r = a < 0 ? a + rank : a;
+  if (!Number.isInteger(r) || r < 0 || r >= rank) c.fail(`axis ${a} is out of range for rank ${rank}`);
+  return r;
+}
