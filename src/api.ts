@@ -71,7 +71,7 @@ function refuseSplit(buildDir: string, what: string, instead: string): void {
 
 // ---------------------------------------------------------------- compile
 
-const opLabel = (op: NonLinear) => (op.kind === 'rescale' ? (op.relu ? 'relu' : 'rescale') : op.kind === 'fn' ? op.fn : op.kind);
+const opLabel = (op: NonLinear) => (op.kind === 'rescale' ? (op.relu ? 'relu' : 'rescale') : op.kind === 'fn' ? op.fn : op.kind === 'mul' && op.relu ? 'mul+relu' : op.kind);
 
 export interface CompileOptions {
   /** Path of the .onnx file. */

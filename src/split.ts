@@ -61,7 +61,7 @@ export function estimateConstraints(a: QAct, i: number): number {
   const x = a.aux[i]!;
   switch (a.op.kind) {
     case 'rescale': return b + a.shift + 3 + (a.op.relu ? 1 : 0);
-    case 'mul': return b + a.shift + 3 + Math.max(0, Math.floor(args / 2) - 1);
+    case 'mul': return b + a.shift + 3 + (a.op.relu ? 1 : 0) + Math.max(0, Math.floor(args / 2) - 1);
     case 'max': return Math.max(1, (args - 1) * (x + 4));
     case 'argmax': return args * (x + 4);
     case 'less': return x + 2;

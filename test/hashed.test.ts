@@ -156,16 +156,3 @@ describe('--salt: salted input and output commitments', { timeout: 240_000 }, ()
     await expect(api.compile({ model, outDir: join(work, 'build-salt-none'), salt: true })).rejects.toThrow(/--salt salts the hashed input and output commitments, and this build hashes neither/);
   });
 });
-
-describe('--weights hashed refuses what it cannot commit to', () => {
-  it('a Conv layer names the node', async () => {
-    const spec: ModelSpec = {
-      graphName: 'c', inputs: [{ name: 'x', shape: [1, 1, 4, 4] }], outputs: [{ name: 'y', shape: [1, 1, 3, 3] }],
-      initializers: [{ name: 'K', dims: [1, 1, 2, 2], data: new Float32Array([1, 2, 3, 4]) }],
-      nodes: [{ name: '/conv/Conv', op: 'Conv', inputs: ['x', 'K'], outputs: ['y'], attrs: { kernel_shape: [2, 2] } }],
-    };
-    const model = writeModel('conv', spec);
-    writeFileSync(join(work, 'conv', 'input.json'), JSON.stringify({ input_data: [Array.from({ length: 16 }, (_, i) => i / 16)] }));
-    await expect(api.compile({ model, outDir: join(work, 'build-conv'), visibility: { weights: 'hashed' } })).rejects.toThrow(/node \/conv\/Conv \(Conv\): --weights hashed supports Gemm and MatMul/);
-  });
-});

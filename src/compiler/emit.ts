@@ -288,12 +288,13 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
       // Σ x[2r]·x[2r+1] (+ x[last]·2^argScale): one product signal per pair but the last, whose
       // product goes into the Rescale's own constraint
       const extra = a.argStart.reduce((n, s, i) => (i ? n + Math.floor((s - a.argStart[i - 1]!) / 2) - 1 : 0), 0);
+      const relu = a.op.relu ? 1 : 0;
       if (extra === 0) {
         const add = nargs === 3 ? ` + x[2] * ${1n << BigInt(a.argScale)}` : '';
-        return { head: `product rescaled by 2^${a.shift}`, ...one(`Rescale(${a.shift}, ${p}_bits[i], 0)`, [`${p}[i].in <== x[0] * x[1]${add};`]) };
+        return { head: `${relu ? 'relu(' : ''}product rescaled by 2^${a.shift}${relu ? ')' : ''}`, ...one(`Rescale(${a.shift}, ${p}_bits[i], ${relu})`, [`${p}[i].in <== x[0] * x[1]${add};`]) };
       }
       return {
-        head: `dot product rescaled by 2^${a.shift}`,
+        head: `${relu ? 'relu(' : ''}dot product rescaled by 2^${a.shift}${relu ? ')' : ''}`,
         comps: a.size,
         decl: [`signal ${p}_prod[${extra}];`],
         inner: [
@@ -305,7 +306,7 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
           `    s += ${p}_prod[${p}_n];`,
           `    ${p}_n++;`,
           '}',
-          `${p}[i] = Rescale(${a.shift}, ${p}_bits[i], 0);`,
+          `${p}[i] = Rescale(${a.shift}, ${p}_bits[i], ${relu});`,
           `${p}[i].in <== s + x[2 * np - 2] * x[2 * np - 1];`,
           `${out} <== ${p}[i].out;`,
         ],

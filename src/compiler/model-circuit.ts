@@ -205,7 +205,7 @@ function buildAct(main: Component, a: QAct, j: number, v: number, prod: number |
           sum.addTerm(prod! + n, 1n);
           n++;
         }
-        res = rescale(main, name, a.shift, a.bits[i]!, false, [x[2 * np - 2]!, x[2 * np - 1]!, sum]);
+        res = rescale(main, name, a.shift, a.bits[i]!, op.relu === true, [x[2 * np - 2]!, x[2 * np - 1]!, sum]);
         break;
       }
       case 'max': {

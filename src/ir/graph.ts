@@ -103,6 +103,7 @@ export interface LinExpr {
  *   rescale  x rounded to a coarser scale; relu: max(0, ·) on the same bits   args [x]
  *   max      max of the operands                                             args [x1, …, xn]
  *   mul      Σ a_i·b_i (+ c) rescaled: a product, or a dot product of signals  args [a1, b1, …, an, bn (, c)]
+ *            (relu: max(0, ·), a ReLU right after it fused into its rescale)
  *   fn       a univariate function (sigmoid, tanh, exp, …), piecewise polynomial args [x]
  *   div      a / b rounded, b > 0 proven                                       args [a, b]
  *   sqrt     √x rounded down, x ≥ 0 proven                                    args [x]
@@ -117,7 +118,7 @@ export type NonLinear =
   | { kind: 'rescale'; relu: boolean }
   | { kind: 'max' }
   /** bound: |value| ≤ bound (real units) is known (a normalized value); the range check enforces it */
-  | { kind: 'mul'; bound?: number }
+  | { kind: 'mul'; bound?: number; relu?: boolean }
   /** clamp: where f is constant (real units): the circuit clamps x there, if its range reaches past */
   | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number } }
   | { kind: 'div' }

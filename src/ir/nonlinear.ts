@@ -31,7 +31,7 @@ export class ValueBuilder {
   act(name: string, nodes: string[], shape: number[], op: NonLinear, args: LinExpr[][]): Tens<LinExpr> {
     const size = args.length;
     this.acts.push({ kind: 'act', name, shape, offset: this.offset, size, op, args, nodes });
-    if (op.kind === 'rescale' && op.relu) for (let i = 0; i < size; i++) this.reluOf.add(this.offset + i);
+    if ((op.kind === 'rescale' || op.kind === 'mul') && op.relu) for (let i = 0; i < size; i++) this.reluOf.add(this.offset + i);
     return this.alloc(shape, size);
   }
 
@@ -40,6 +40,34 @@ export class ValueBuilder {
     this.offset += size;
     return { shape, data };
   }
+}
+
+/**
+ * max(0, x) as the last act's own rescale, where that act is a dot product of signals and x[i]
+ * is its value i plus terms of earlier values (a bias): the ReLU then costs one constraint an
+ * element instead of a second decomposition. The caller checks that nothing else reads the act's
+ * values. Undefined where x is not of that form.
+ */
+export function fuseRelu(vb: ValueBuilder, x: Tens<LinExpr>, node: string): Tens<LinExpr> | undefined {
+  const m = vb.acts[vb.acts.length - 1];
+  if (!m || m.op.kind !== 'mul' || m.op.relu || m.op.bound !== undefined || m.size !== x.data.length) return undefined;
+  const end = m.offset + m.size;
+  const rest: LinExpr[] = [];
+  for (const [i, e] of x.data.entries()) {
+    const at = e.idx.indexOf(m.offset + i);
+    if (at < 0 || e.w[at] !== 1 || e.idx.some((v, t) => t !== at && v >= m.offset && v < end)) return undefined;
+    rest.push({ idx: e.idx.filter((_, t) => t !== at), w: e.w.filter((_, t) => t !== at), c: e.c });
+  }
+  m.args.forEach((row, i) => {
+    const r = rest[i]!;
+    if (!r.idx.length && r.c === 0) return;
+    if (row.length % 2) row[row.length - 1] = combine([row[row.length - 1]!, r], [1, 1]);
+    else row.push(r);
+  });
+  m.op = { ...m.op, relu: true };
+  m.nodes.push(node);
+  for (let i = m.offset; i < end; i++) vb.reluOf.add(i);
+  return { shape: x.shape, data: Array.from({ length: m.size }, (_, i) => valueExpr(m.offset + i)) };
 }
 
 /** Σ x[2i]·x[2i+1], plus the last operand when their number is odd (the float side of 'mul'). */
@@ -54,7 +82,7 @@ export function evalAct(op: NonLinear, x: number[]): number {
   switch (op.kind) {
     case 'rescale': return op.relu ? Math.max(0, x[0]!) : x[0]!;
     case 'max': return Math.max(...x);
-    case 'mul': return dot(x);
+    case 'mul': return op.relu ? Math.max(0, dot(x)) : dot(x);
     case 'fn': {
       const c = op.clamp;
       const v = c ? Math.min(Math.max(x[0]!, c.lo ?? -Infinity), c.hi ?? Infinity) : x[0]!;
@@ -267,6 +295,48 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
         }
       }
       return [act(out0, shape, { kind: 'mul' }, rows)];
+    }
+    case 'Conv': {
+      // weights that are signals (--weights hashed): each output is one dot product of the taps
+      // inside the input with their weights, Σ x·w (+ the bias), one constraint per product
+      const x = simple(sym(0), 'x');
+      const w = simple(sym(1), 'W');
+      const r = x.shape.length - 2;
+      if (r < 1 || w.shape.length !== r + 2) fail(`input [${x.shape}] and weights [${w.shape}] do not form an N-D convolution`);
+      const [N, C] = x.shape as [number, number];
+      const [M, Cg] = w.shape as [number, number];
+      const inSp = x.shape.slice(2);
+      const kernel = w.shape.slice(2);
+      const group = attr(ctx, 'group', 1);
+      if (group < 1 || C % group !== 0 || M % group !== 0 || C / group !== Cg) fail(`attribute group=${group} does not fit ${C} input channels, weights [${w.shape}]`);
+      const win = windowOf(ctx, inSp, kernel, false);
+      const taps = convTaps(inSp, win);
+      const b = args[2];
+      if (b && (b.kind === 'sym' ? b.t.data.length : b.t.data.length) !== M) fail(`bias B has ${b.kind === 'sym' ? b.t.data.length : b.t.data.length} elements, ${M} output channels expected`);
+      const bias = (m: number): LinExpr | undefined => (!b ? undefined : b.kind === 'sym' ? b.t.data[m]! : constantExpr(b.t.data[m]!));
+      const inSize = sizeOf(inSp);
+      const kSize = sizeOf(kernel);
+      const nOut = taps.start.length - 1;
+      const Mg = M / group;
+      const rows: LinExpr[][] = [];
+      for (let n = 0; n < N; n++) {
+        for (let m = 0; m < M; m++) {
+          const g = Math.floor(m / Mg);
+          for (let p = 0; p < nOut; p++) {
+            const row: LinExpr[] = [];
+            for (let c = 0; c < Cg; c++) {
+              const xBase = (n * C + g * Cg + c) * inSize;
+              const wBase = (m * Cg + c) * kSize;
+              for (let t = taps.start[p]!; t < taps.start[p + 1]!; t++) row.push(x.data[xBase + taps.inOff[t]!]!, w.data[wBase + taps.kOff[t]!]!);
+            }
+            if (!row.length) row.push(constantExpr(0), constantExpr(0)); // a window wholly in the padding
+            const bm = bias(m);
+            if (bm) row.push(bm);
+            rows.push(row);
+          }
+        }
+      }
+      return [act(out0, [N, M, ...win.out], { kind: 'mul' }, rows)];
     }
     case 'Reciprocal': {
       const x = simple(sym(0), 'x');

@@ -2,7 +2,7 @@
 // private inputs (role 'weight'), committed to by one Poseidon hash that is a public signal. The
 // verification key then names an architecture, and the commitment names the weights.
 import { ZkonnxError, nodeLabel } from '../errors.js';
-import type { Graph, Tensor, ValueInfo } from './graph.js';
+import type { Graph, Node, Tensor, ValueInfo } from './graph.js';
 
 export interface LiftedWeight {
   name: string;
@@ -11,18 +11,23 @@ export interface LiftedWeight {
 }
 
 /** Ops whose constant parameters would stay in the circuit: refused rather than silently baked. */
-const BAKED_PARAMS = new Set(['Conv', 'ConvTranspose', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'PRelu']);
+const BAKED_PARAMS = new Set(['ConvTranspose', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'PRelu']);
+/** Layers whose weights are lifted; an Add right after one lifts its constant operand (a bias). */
+const LINEAR = new Set(['Gemm', 'MatMul', 'Conv']);
 
 /**
- * Moves the weights of Gemm (B, C) and MatMul (the constant operand), and the constant operand of
- * an Add right after one of them (its bias), into graph inputs with role 'weight', in the order
- * the nodes use them. Other constants (scalars of Mul/Div/Clip, shapes, axes) are architecture
- * and stay in the circuit.
+ * Moves the weights of Gemm (B, C), MatMul (the constant operand) and Conv (W, B), and the
+ * constant operand of an Add right after one of them (its bias), into graph inputs with role
+ * 'weight', in the order the nodes use them. An inference BatchNormalization right after a Conv
+ * or Gemm is first folded into that layer's weights and bias (the committed weights are the
+ * fused ones, as a deployed model's are). Other constants (scalars of Mul/Div/Clip, shapes, axes)
+ * are architecture and stay in the circuit.
  */
-export function liftWeights(g: Graph): { graph: Graph; weights: LiftedWeight[] } {
+export function liftWeights(graph: Graph): { graph: Graph; weights: LiftedWeight[] } {
+  const g = fuseBatchNorms(graph);
   const lifted = new Map<string, LiftedWeight>();
   const fromLinear = new Set<string>();
-  const lift = (name: string, node: Graph['nodes'][number]) => {
+  const lift = (name: string, node: Node) => {
     const t: Tensor | undefined = g.constants.get(name);
     if (!t || lifted.has(name)) return;
     if (t.data.length === 0) throw new ZkonnxError('ONNX_SHAPE', `${nodeLabel(node)}: weight '${name}' is empty`, { node: node.name, op: node.op });
@@ -30,22 +35,21 @@ export function liftWeights(g: Graph): { graph: Graph; weights: LiftedWeight[] }
   };
   for (const node of g.nodes) {
     const isConst = (i: number) => node.inputs[i] !== undefined && g.constants.has(node.inputs[i]!);
-    if (node.op === 'Gemm') {
-      [1, 2, 0].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
-      fromLinear.add(node.outputs[0]!);
-    } else if (node.op === 'MatMul') {
-      [0, 1].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
+    if (LINEAR.has(node.op)) {
+      const order = node.op === 'Gemm' ? [1, 2, 0] : node.op === 'Conv' ? [1, 2] : [0, 1];
+      order.filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
       fromLinear.add(node.outputs[0]!);
     } else if ((node.op === 'Add' || node.op === 'Sub') && node.inputs.some((i) => fromLinear.has(i))) {
       [0, 1].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if (BAKED_PARAMS.has(node.op) && node.inputs.slice(1).some((n) => n && g.constants.has(n))) {
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm and MatMul layers (and their bias Add); this ${node.op}'s parameters would stay in the circuit`, {
+      const bn = node.op === 'BatchNormalization' ? ' (a BatchNormalization is folded into the Conv or Gemm right before it, when it is that layer\'s only consumer)' : '';
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul and Conv layers (and their bias Add)${bn}; this ${node.op}'s parameters would stay in the circuit`, {
         file: g.source, node: node.name, op: node.op, hint: 'use --weights baked for this model',
       });
     }
   }
   if (lifted.size === 0) {
-    throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${g.source}: --weights hashed found no Gemm or MatMul weights to commit to`, { file: g.source, hint: 'use --weights baked' });
+    throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${g.source}: --weights hashed found no Gemm, MatMul or Conv weights to commit to`, { file: g.source, hint: 'use --weights baked' });
   }
   const constants = new Map(g.constants);
   const inputs: ValueInfo[] = [...g.inputs];
@@ -54,4 +58,75 @@ export function liftWeights(g: Graph): { graph: Graph; weights: LiftedWeight[] }
     inputs.push({ name: w.name, shape: w.shape, dtype: 1, role: 'weight' });
   }
   return { graph: { ...g, constants, inputs }, weights: [...lifted.values()] };
+}
+
+/**
+ * Folds each inference BatchNormalization whose input is a Conv's or Gemm's output used nowhere
+ * else into that layer: y = a·(W x + b) + c with a = scale / √(var + ε), c = B − mean·a, so
+ * W'[m] = a[m]·W[m] and b'[m] = a[m]·b[m] + c[m] (a bias is added where the layer had none).
+ * Fused tensors keep the layer's names unless another node shares them.
+ */
+export function fuseBatchNorms(g: Graph): Graph {
+  const uses = new Map<string, number>();
+  for (const n of g.nodes) for (const i of n.inputs) if (i) uses.set(i, (uses.get(i) ?? 0) + 1);
+  for (const o of g.outputs) uses.set(o.name, (uses.get(o.name) ?? 0) + 1);
+  const producer = new Map<string, Node>();
+  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const constants = new Map(g.constants);
+  const replaced = new Map<Node, Node>();
+  const dropped = new Set<Node>();
+  for (const bn of g.nodes) {
+    if (bn.op !== 'BatchNormalization' || bn.outputs.slice(1).some((o) => o)) continue;
+    if (bn.attrs.training_mode === 1 || (bn.attrs.spatial !== undefined && bn.attrs.spatial !== 1)) continue;
+    const params = bn.inputs.slice(1, 5).map((n) => (n ? constants.get(n) : undefined));
+    const layer = producer.get(bn.inputs[0]!);
+    if (!layer || replaced.has(layer) || params.some((p) => !p) || uses.get(bn.inputs[0]!) !== 1) continue;
+    const [scale, shift, mean, vari] = params as Tensor[];
+    const M = scale!.data.length;
+    if ([shift, mean, vari].some((t) => t!.data.length !== M)) continue;
+    const eps = typeof bn.attrs.epsilon === 'number' ? bn.attrs.epsilon : 1e-5;
+    const a = Float64Array.from(scale!.data, (s, m) => s / Math.sqrt(vari!.data[m]! + eps));
+    const c = Float64Array.from(shift!.data, (b, m) => b - mean!.data[m]! * a[m]!);
+    const fused = fuseInto(g, layer, a, c, constants, uses);
+    if (!fused) continue;
+    replaced.set(layer, { ...fused, outputs: [bn.outputs[0]!, ...layer.outputs.slice(1)] });
+    dropped.add(bn);
+  }
+  if (!dropped.size) return g;
+  const nodes = g.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
+  const shapes = new Map(g.shapes);
+  for (const [k, t] of constants) if (!g.constants.has(k) || t !== g.constants.get(k)) shapes.set(k, t.dims);
+  return { ...g, nodes, constants, shapes };
+}
+
+/** The layer with its weights scaled by a per output channel and c added to its bias; undefined where it does not fit. */
+function fuseInto(g: Graph, layer: Node, a: Float64Array, c: Float64Array, constants: Map<string, Tensor>, uses: Map<string, number>): Node | undefined {
+  const M = a.length;
+  const W = constants.get(layer.inputs[1] ?? '');
+  if (!W || W.dims.length < 2) return undefined;
+  // the flat index of W's output channel, and the bias's input slot
+  let channel: (i: number) => number;
+  if (layer.op === 'Conv') {
+    if (W.dims[0] !== M) return undefined;
+    const inner = W.data.length / M;
+    channel = (i) => Math.floor(i / inner);
+  } else if (layer.op === 'Gemm') {
+    const transB = layer.attrs.transB === 1;
+    if (W.dims.length !== 2 || (transB ? W.dims[0] : W.dims[1]) !== M) return undefined;
+    channel = transB ? (i) => Math.floor(i / W.dims[1]!) : (i) => i % M;
+  } else return undefined;
+  const beta = layer.op === 'Gemm' && typeof layer.attrs.beta === 'number' ? layer.attrs.beta : 1;
+  if (beta === 0) return undefined;
+  const B = layer.inputs[2] ? constants.get(layer.inputs[2]) : undefined;
+  if (layer.inputs[2] && !B) return undefined; // a bias computed from the input
+  // the bias per channel: Conv's is [M]; Gemm's C broadcasts to [N, M] (a scalar, [M], [1, M])
+  if (B && B.data.length !== 1 && (B.data.length !== M || B.dims[B.dims.length - 1] !== M)) return undefined;
+  const bias = Float64Array.from({ length: M }, (_, m) => a[m]! * (B ? B.data[B.data.length === 1 ? 0 : m]! : 0) * beta + c[m]!);
+  const name = (n: string, suffix: string) => (uses.get(n) === 1 && !g.outputs.some((o) => o.name === n) ? n : `${n}${suffix}`);
+  const wName = name(layer.inputs[1]!, `:${layer.name}`);
+  constants.set(wName, { dims: W.dims, data: Float64Array.from(W.data, (w, i) => w * a[channel(i)]!) });
+  const bName = B ? name(layer.inputs[2]!, `:${layer.name}`) : `${layer.name}:bias`;
+  constants.set(bName, { dims: [M], data: layer.op === 'Gemm' ? bias.map((v) => v / beta) : bias });
+  const inputs = [layer.inputs[0]!, wName, bName];
+  return { ...layer, inputs };
 }

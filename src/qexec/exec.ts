@@ -98,7 +98,7 @@ export function execAct(a: QAct, i: number, values: bigint[]): bigint {
   switch (op.kind) {
     case 'rescale': case 'mul': {
       const q = inBits(rescale(op.kind === 'mul' ? mulAcc(x, a.argScale) : x[0]!, a.shift), a.bits[i]!);
-      return op.kind === 'rescale' && op.relu && q < 0n ? 0n : q;
+      return op.relu && q < 0n ? 0n : q;
     }
     case 'max': return x.reduce((m, v) => (v > m ? v : m));
     case 'argmax': { let j = 0; for (let k = 1; k < x.length; k++) if (x[k]! > x[j]!) j = k; return BigInt(j); }

@@ -245,7 +245,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         // q is a monotone function of the accumulator, whose interval is guaranteed: so is q's
         const env = { lo: -big(b), hi: big(b) - 1n };
         const q = { lo: qlo > env.lo ? qlo : env.lo, hi: qhi < env.hi ? qhi : env.hi };
-        set(i, op.kind === 'rescale' && op.relu ? { lo: q.lo > 0n ? q.lo : 0n, hi: q.hi > 0n ? q.hi : 0n } : q);
+        set(i, op.relu ? { lo: q.lo > 0n ? q.lo : 0n, hi: q.hi > 0n ? q.hi : 0n } : q);
       }
       break;
     }

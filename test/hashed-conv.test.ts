@@ -1,0 +1,157 @@
+/**
+ * --weights hashed on convolutional models: Conv kernels and biases are committed private inputs
+ * (a BatchNormalization after a Conv or Gemm folded into that layer first), each tap a product of
+ * two signals; a ReLU right after such a layer is its rescale's own. One key serves other weights
+ * of the architecture; a witness whose weights, products or ReLU outputs are changed fails.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as api from '../src/api.js';
+import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
+import { readSymbols, readWtns } from '../src/circom/witness.js';
+import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { buildModel, type ModelSpec } from '../src/onnx/write.js';
+import { BuildPaths } from '../src/paths.js';
+import { rng as seeded } from '../src/random.js';
+import { releaseCurves } from '../src/snark.js';
+
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-hashed-conv-'));
+afterAll(async () => { await releaseCurves(); });
+
+/** Conv(1→4, 3×3, pad 1) → BatchNorm → Relu → Conv(4→2, stride 2, no bias) → Add → Relu → Flatten → Gemm → BatchNorm. */
+function cnn(seed: number): ModelSpec {
+  const next = seeded(seed);
+  const arr = (n: number, k = 1) => Float32Array.from({ length: n }, () => (next() - 0.5) * k);
+  return {
+    graphName: 'cnn', inputs: [{ name: 'x', shape: [1, 1, 8, 8] }], outputs: [{ name: 'y', shape: [1, 3] }],
+    initializers: [
+      { name: 'K1', dims: [4, 1, 3, 3], data: arr(36) }, { name: 'B1', dims: [4], data: arr(4) },
+      { name: 'g1', dims: [4], data: Float32Array.from([1.2, 0.8, 1.1, 0.9]) }, { name: 'b1', dims: [4], data: arr(4) },
+      { name: 'm1', dims: [4], data: arr(4, 0.2) }, { name: 'v1', dims: [4], data: Float32Array.from([0.5, 1.5, 0.9, 1.1]) },
+      { name: 'K2', dims: [2, 4, 3, 3], data: arr(72) }, { name: 'B2', dims: [1, 2, 1, 1], data: arr(2) },
+      { name: 'W3', dims: [3, 32], data: arr(96) }, { name: 'C3', dims: [3], data: arr(3) },
+      { name: 'g3', dims: [3], data: Float32Array.from([0.9, 1.3, 0.7]) }, { name: 'b3', dims: [3], data: arr(3) },
+      { name: 'm3', dims: [3], data: arr(3, 0.2) }, { name: 'v3', dims: [3], data: Float32Array.from([1.4, 0.6, 1]) },
+    ],
+    nodes: [
+      { name: '/c1/Conv', op: 'Conv', inputs: ['x', 'K1', 'B1'], outputs: ['c1'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+      { name: '/bn1', op: 'BatchNormalization', inputs: ['c1', 'g1', 'b1', 'm1', 'v1'], outputs: ['n1'] },
+      { name: '/r1', op: 'Relu', inputs: ['n1'], outputs: ['r1'] },
+      { name: '/c2/Conv', op: 'Conv', inputs: ['r1', 'K2'], outputs: ['c2'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
+      { name: '/c2/Add', op: 'Add', inputs: ['c2', 'B2'], outputs: ['a2'] },
+      { name: '/r2', op: 'Relu', inputs: ['a2'], outputs: ['r2'] },
+      { name: '/flat', op: 'Flatten', inputs: ['r2'], outputs: ['f'] },
+      { name: '/fc/Gemm', op: 'Gemm', inputs: ['f', 'W3', 'C3'], outputs: ['h'], attrs: { transB: 1 } },
+      { name: '/bn3', op: 'BatchNormalization', inputs: ['h', 'g3', 'b3', 'm3', 'v3'], outputs: ['y'] },
+    ],
+  };
+}
+
+function writeModel(name: string, spec: ModelSpec): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.onnx'), buildModel(spec));
+  return join(dir, 'model.onnx');
+}
+
+const next = seeded(99);
+const image = () => Array.from({ length: 64 }, () => next());
+const calibration = Array.from({ length: 8 }, () => ({ input_data: [image()] }));
+const input = { input_data: [image()] };
+
+describe('--weights hashed on a CNN', { timeout: 240_000 }, () => {
+  let build: string;
+  let settings: api.Settings;
+  beforeAll(async () => {
+    const model = writeModel('cnn', cnn(1));
+    writeModel('cnn-other', cnn(2));
+    build = join(work, 'build');
+    settings = (await api.compile({ model, outDir: build, calibration, visibility: { weights: 'hashed' }, checkCircom: true })).settings;
+    await api.setup({ buildDir: build });
+  }, 240_000);
+
+  it('commits to the kernels and biases, BatchNorms folded in; circom builds the same system', () => {
+    expect(settings.circuit.checkCircom?.same).toBe(true);
+    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+    // the fused layers keep their tensors' names; the Gemm's BatchNorm went into W3 and C3
+    expect(settings.weights!.tensors.map((t) => [t.name, t.shape])).toEqual([
+      ['K1', [4, 1, 3, 3]], ['B1', [4]], ['K2', [2, 4, 3, 3]], ['B2', [1, 2, 1, 1]], ['W3', [3, 32]], ['C3', [3]],
+    ]);
+    // both ReLUs are the convolutions' own rescales: no separate relu decomposition
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+    expect(qg.acts.map((a) => [a.op.kind, a.op.kind === 'mul' && a.op.relu === true])).toEqual([['mul', true], ['mul', true], ['mul', false]]);
+  });
+
+  it('proves and verifies; other weights of the architecture prove under the same key', async () => {
+    const a = await api.prove({ buildDir: build, input, name: 'a' });
+    expect(await api.verify({ buildDir: build, name: 'a' })).toBe(true);
+    expect(a.publicSignals.at(-1)).toBe(settings.weights!.commitment);
+    const b = await api.prove({ buildDir: build, input, name: 'b', weights: join(work, 'cnn-other', 'model.onnx') });
+    expect(await api.verify({ buildDir: build, name: 'b' })).toBe(true);
+    expect(b.publicSignals.at(-1)).not.toBe(settings.weights!.commitment);
+    expect(b.outputs[0]!.values).not.toEqual(a.outputs[0]!.values);
+    // each within the tolerance of onnxruntime on its own weights
+    for (const r of [a, b]) expect(r.reference!.maxAbsError).toBeLessThanOrEqual(r.reference!.tolerance);
+  });
+
+  it('a witness whose kernel, tap product or ReLU output differs fails', async () => {
+    const paths = new BuildPaths(build);
+    const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(paths.proofFile('a', 'witness'))]);
+    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+    const conv1 = qg.acts[0]!;
+    // a ReLU output that is 0 (its pre-activation negative) and one that is positive
+    const outs = Array.from({ length: conv1.size }, (_, i) => sym.get(`main.v[${conv1.offset + i}]`)!);
+    const zero = outs.find((k) => w[k] === 0n)!;
+    const pos = outs.find((k) => w[k]! > 0n && w[k]! < 1n << 64n)!;
+    const prod = [...sym.entries()].find(([k, i]) => k.includes('_prod[') && i > 0)![1];
+    for (const [what, wire] of [['K1[0]', sym.get('main.in1[0]')!], ['a product', prod], ['a zero ReLU output', zero], ['a positive ReLU output', pos]] as const) {
+      expect(wire, what).toBeGreaterThan(0);
+      const bad = w.slice();
+      bad[wire] = bad[wire]! + 1n;
+      expect((await checkConstraints(r1cs, bad)).ok, what).toBe(false);
+    }
+  });
+});
+
+describe('--weights hashed: what is fused and what is refused', { timeout: 120_000 }, () => {
+  const conv = (extra: ModelSpec['nodes'], outputs: ModelSpec['outputs'], inits: ModelSpec['initializers'] = []): ModelSpec => ({
+    graphName: 'c', inputs: [{ name: 'x', shape: [1, 1, 4, 4] }], outputs,
+    initializers: [{ name: 'K', dims: [2, 1, 2, 2], data: new Float32Array([1, -2, 3, 0.5, -1, 0.25, 2, -0.75]) }, ...inits],
+    nodes: [{ name: '/conv/Conv', op: 'Conv', inputs: ['x', 'K'], outputs: ['c'], attrs: { kernel_shape: [2, 2] } }, ...extra],
+  });
+  const cal = [{ input_data: [Array.from({ length: 16 }, (_, i) => (i % 5) / 4 - 0.5)] }, { input_data: [Array.from({ length: 16 }, (_, i) => ((i * 7) % 11) / 10 - 0.5)] }];
+
+  it('a ReLU whose input is also read elsewhere stays a ReLU of its own', async () => {
+    // y = relu(c) + c: the pre-activation is still needed after the ReLU
+    const spec = conv([
+      { name: '/relu', op: 'Relu', inputs: ['c'], outputs: ['r'] },
+      { name: '/add', op: 'Add', inputs: ['r', 'c'], outputs: ['y'] },
+    ], [{ name: 'y', shape: [1, 2, 3, 3] }]);
+    const out = join(work, 'build-reuse');
+    const { settings } = await api.compile({ model: writeModel('reuse', spec), outDir: out, calibration: cal, visibility: { weights: 'hashed' } });
+    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(out).file('qgraph'), 'utf8'));
+    expect(qg.acts.map((a) => (a.op.kind === 'rescale' ? `rescale${a.op.relu ? '+relu' : ''}` : `${a.op.kind}${a.op.kind === 'mul' && a.op.relu ? '+relu' : ''}`))).toEqual(['mul', 'rescale+relu']);
+  });
+
+  it('a BatchNormalization that follows no Conv or Gemm names the node', async () => {
+    const spec = conv([{ name: '/bn', op: 'BatchNormalization', inputs: ['c', 's', 'b', 'm', 'v'], outputs: ['n'] }, { name: '/bn2', op: 'BatchNormalization', inputs: ['n', 's', 'b', 'm', 'v'], outputs: ['y'] }],
+      [{ name: 'y', shape: [1, 2, 3, 3] }],
+      ['s', 'b', 'm', 'v'].map((name, i) => ({ name, dims: [2], data: new Float32Array([1 + i / 4, 1 - i / 8]) })));
+    await expect(api.compile({ model: writeModel('bn', spec), outDir: join(work, 'build-bn'), calibration: cal, visibility: { weights: 'hashed' } }))
+      .rejects.toThrow(/node \/bn2 \(BatchNormalization\): --weights hashed supports Gemm, MatMul and Conv layers .*folded into the Conv or Gemm right before it/);
+  });
+
+  it('a ConvTranspose names the node', async () => {
+    const spec: ModelSpec = {
+      graphName: 't', inputs: [{ name: 'x', shape: [1, 1, 3, 3] }], outputs: [{ name: 'y', shape: [1, 1, 4, 4] }],
+      initializers: [{ name: 'K', dims: [1, 1, 2, 2], data: new Float32Array([1, 2, 3, 4]) }],
+      nodes: [{ name: '/up/ConvTranspose', op: 'ConvTranspose', inputs: ['x', 'K'], outputs: ['y'], attrs: { kernel_shape: [2, 2] } }],
+    };
+    await expect(api.compile({ model: writeModel('convt', spec), outDir: join(work, 'build-convt'), calibration: [{ input_data: [Array.from({ length: 9 }, (_, i) => i / 9)] }], visibility: { weights: 'hashed' } }))
+      .rejects.toThrow(/node \/up\/ConvTranspose \(ConvTranspose\): --weights hashed supports Gemm, MatMul and Conv/);
+  });
+});
