@@ -16,11 +16,12 @@ mkdirSync(out, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-bench-hashed-'));
 
 /** The first configuration of each model is its baseline (the "vs baked" column). */
-const configs: { model: 'mnist-mlp' | 'mnist-cnn'; label: string; visibility: CompileOptions['visibility']; params?: CompileOptions['params'] }[] = [
+const configs: { model: 'mnist-mlp' | 'mnist-cnn'; label: string; visibility: CompileOptions['visibility']; params?: CompileOptions['params']; allowInaccurate?: boolean }[] = [
   { model: 'mnist-mlp', label: 'baked weights, private input, public output', visibility: {} },
   { model: 'mnist-mlp', label: 'baked weights, hashed input', visibility: { input: 'hashed' } },
   { model: 'mnist-mlp', label: 'baked weights, hashed input and output', visibility: { input: 'hashed', output: 'hashed' } },
-  { model: 'mnist-mlp', label: 'hashed weights (8 bits), public output', visibility: { weights: 'hashed' }, params: { weightBits: 8 } },
+  // 8 bits at one shared scale are past the tolerance: kept to show what the width costs and buys
+  { model: 'mnist-mlp', label: 'hashed weights (8 bits), public output', visibility: { weights: 'hashed' }, params: { weightBits: 8 }, allowInaccurate: true },
   { model: 'mnist-mlp', label: 'hashed weights (12 bits), public output', visibility: { weights: 'hashed' }, params: { weightBits: 12 } },
   { model: 'mnist-mlp', label: 'hashed weights (12 bits), input and output', visibility: { input: 'hashed', output: 'hashed', weights: 'hashed' }, params: { weightBits: 12 } },
   { model: 'mnist-cnn', label: 'baked weights, private input, public output', visibility: {} },
@@ -32,7 +33,7 @@ try {
     const buildDir = join(work, `m${k}`);
     const dir = join(root, 'models', c.model);
     let t = performance.now();
-    const { settings: s } = await compile({ model: join(dir, 'model.onnx'), outDir: buildDir, calibration: join(dir, 'calibration.json'), input: join(dir, 'input.json'), visibility: c.visibility, params: c.params });
+    const { settings: s } = await compile({ model: join(dir, 'model.onnx'), outDir: buildDir, calibration: join(dir, 'calibration.json'), input: join(dir, 'input.json'), visibility: c.visibility, params: c.params, allowInaccurate: c.allowInaccurate });
     const compileS = (performance.now() - t) / 1000;
     t = performance.now();
     const st = await setup({ buildDir });

@@ -210,9 +210,10 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   progress?.step?.(`import ${opts.model}`);
   const dims = opts.dims && Object.keys(opts.dims).length ? opts.dims : undefined;
   const fixed = opts.fixedInputs && Object.keys(opts.fixedInputs).length ? opts.fixedInputs : undefined;
-  const graph = inferAndFold(readOnnx(modelPath, { dims, fixed }));
+  const read = readOnnx(modelPath, { dims, fixed });
+  const graph = inferAndFold(read);
   checkCompileMemory(graph); // a model too large for this machine fails here, not after minutes
-  const lifted = visibility.weights === 'hashed' ? liftWeights(graph) : undefined;
+  const lifted = visibility.weights === 'hashed' ? liftWeights(graph, read) : undefined;
   const affine = linearize(lifted?.graph ?? graph);
 
   const defaultInput = join(dirname(modelPath), 'input.json');
@@ -637,7 +638,8 @@ function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string):
   const want = settings.weights!.tensors;
   let got: { name: string; shape: number[]; values: ArrayLike<number> }[];
   if (modelPath) {
-    got = liftWeights(inferAndFold(readOnnx(resolve(modelPath), { dims: settings.model.dims, fixed: settings.model.fixed }))).weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
+    const read = readOnnx(resolve(modelPath), { dims: settings.model.dims, fixed: settings.model.fixed });
+    got = liftWeights(inferAndFold(read), read).weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
   } else {
     got = (readJson(paths.require('weights', 'compile --weights hashed')) as { weights: { name: string; shape: number[]; values: number[] }[] }).weights;
   }

@@ -12,10 +12,11 @@ import * as api from '../src/api.js';
 import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
 import { readSymbols, readWtns } from '../src/circom/witness.js';
 import { quantGraphFromJson } from '../src/ir/serialize.js';
-import { buildModel, type ModelSpec } from '../src/onnx/write.js';
+import { attr, buildModel, type ModelSpec } from '../src/onnx/write.js';
 import { BuildPaths } from '../src/paths.js';
 import { rng as seeded } from '../src/random.js';
 import { releaseCurves } from '../src/snark.js';
+import { one } from './helpers/ml-models.js';
 
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-hashed-conv-'));
 afterAll(async () => { await releaseCurves(); });
@@ -153,5 +154,15 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     };
     await expect(api.compile({ model: writeModel('convt', spec), outDir: join(work, 'build-convt'), calibration: [{ input_data: [Array.from({ length: 9 }, (_, i) => i / 9)] }], visibility: { weights: 'hashed' } }))
       .rejects.toThrow(/node \/up\/ConvTranspose \(ConvTranspose\): --weights hashed supports Gemm, MatMul and Conv/);
+  });
+
+  it('a tree ensemble names the node: its thresholds would stay constants of the circuit', async () => {
+    const forest = one('forest', 'TreeEnsembleRegressor', { name: 'x', shape: [1, 2] }, [{ name: 'y', shape: [1, 1] }], {
+      n_targets: 1, nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [1, 0, 0], nodes_values: attr.floats([0.25, 0, 0]),
+      nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'], nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
+      target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: attr.floats([1.5, -0.5]),
+    });
+    await expect(api.compile({ model: writeModel('forest', forest), outDir: join(work, 'build-forest'), calibration: [{ input_data: [[0.1, 0.9]] }], visibility: { weights: 'hashed' } }))
+      .rejects.toThrow(/node \/forest \(TreeEnsembleRegressor\): --weights hashed does not commit to a TreeEnsembleRegressor's parameters/);
   });
 });

@@ -110,9 +110,12 @@ class ConstraintStore {
   /** offsets[3i..3i+3]: starts of A, B, C of constraint i, and offsets[3i+3] its end. */
   offsets = new Uint32Array(3 * 1024 + 1);
   labels = new Int32Array(1 << 16);
-  /** small coefficients exactly; NaN marks one kept in `big` */
+  /**
+   * Each term's coefficient: c for c < 2^53, −(p − c) for p − c < 2^53 (a small negative one),
+   * and otherwise k + 0.5 for the big one kept at big[k] (a Map would stop at 2^24 entries).
+   */
   coefs = new Float64Array(1 << 16);
-  big = new Map<number, bigint>();
+  big: bigint[] = [];
   n = 0;
   nTerms = 0;
 
@@ -139,7 +142,8 @@ class ConstraintStore {
       const i = this.nTerms++;
       this.labels[i] = l;
       if (r < 0x20000000000000n) this.coefs[i] = Number(r);
-      else { this.coefs[i] = NaN; this.big.set(i, r); }
+      else if (P - r < 0x20000000000000n) this.coefs[i] = -Number(P - r);
+      else { this.coefs[i] = this.big.length + 0.5; this.big.push(r); }
     }
   }
 
@@ -159,7 +163,8 @@ class ConstraintStore {
 
   coef(i: number): bigint {
     const c = this.coefs[i]!;
-    return Number.isNaN(c) ? this.big.get(i)! : BigInt(c);
+    if (!Number.isInteger(c)) return this.big[Math.floor(c)]!;
+    return c >= 0 ? BigInt(c) : P - BigInt(-c);
   }
 }
 

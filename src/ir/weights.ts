@@ -14,6 +14,13 @@ export interface LiftedWeight {
 const BAKED_PARAMS = new Set(['ConvTranspose', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'PRelu']);
 /** Layers whose weights are lifted; an Add right after one lifts its constant operand (a bias). */
 const LINEAR = new Set(['Gemm', 'MatMul', 'Conv']);
+/**
+ * ai.onnx.ml ops whose parameters are attributes that the rewrites (src/onnx/ml.ts) turn into
+ * comparisons with constant thresholds, constant path and leaf matrices, and support vectors
+ * folded into constant norms: lifting the matrices would commit to structure while the
+ * thresholds stayed in the circuit. Refused, naming the node.
+ */
+const ATTRIBUTE_PARAMS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'TreeEnsemble', 'SVMClassifier', 'SVMRegressor']);
 
 /**
  * Moves the weights of Gemm (B, C), MatMul (the constant operand) and Conv (W, B), and the
@@ -21,9 +28,17 @@ const LINEAR = new Set(['Gemm', 'MatMul', 'Conv']);
  * 'weight', in the order the nodes use them. An inference BatchNormalization right after a Conv
  * or Gemm is first folded into that layer's weights and bias (the committed weights are the
  * fused ones, as a deployed model's are). Other constants (scalars of Mul/Div/Clip, shapes, axes)
- * are architecture and stay in the circuit.
+ * are architecture and stay in the circuit. `read` is the graph as read, before the rewrites:
+ * models whose parameters the rewrites bake into structure (ATTRIBUTE_PARAMS) are refused.
  */
-export function liftWeights(graph: Graph): { graph: Graph; weights: LiftedWeight[] } {
+export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights: LiftedWeight[] } {
+  for (const node of read?.nodes ?? []) {
+    if (ATTRIBUTE_PARAMS.has(node.op)) {
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed does not commit to a ${node.op}'s parameters (its thresholds, leaves or support vectors would stay constants of the circuit)`, {
+        file: graph.source, node: node.name, op: node.op, hint: 'use --weights baked for this model',
+      });
+    }
+  }
   const g = fuseBatchNorms(graph);
   const lifted = new Map<string, LiftedWeight>();
   const fromLinear = new Set<string>();
