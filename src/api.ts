@@ -214,6 +214,10 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const graph = inferAndFold(read);
   checkCompileMemory(graph); // a model too large for this machine fails here, not after minutes
   const lifted = visibility.weights === 'hashed' ? liftWeights(graph, read) : undefined;
+  if (lifted?.baked.length) {
+    const n = lifted.baked.length;
+    progress?.warn?.(`--weights hashed commits to ${lifted.weights.length} weight tensors; ${n} other tensor${n > 1 ? 's' : ''} of fractions stay${n > 1 ? '' : 's'} constants of the circuit, which the proving key publishes: ${lifted.baked.slice(0, 6).map((b) => `'${b}'`).join(', ')}${n > 6 ? `, … (${n - 6} more)` : ''}`);
+  }
   const affine = linearize(lifted?.graph ?? graph);
 
   const defaultInput = join(dirname(modelPath), 'input.json');

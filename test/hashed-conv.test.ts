@@ -1,5 +1,5 @@
 /**
- * --weights hashed on convolutional models: Conv kernels and biases are committed private inputs
+ * --weights hashed on convolutional models and normalizations: Conv kernels and biases are committed private inputs
  * (a BatchNormalization after a Conv or Gemm folded into that layer first), each tap a product of
  * two signals; a ReLU right after such a layer is its rescale's own. One key serves other weights
  * of the architecture; a witness whose weights, products or ReLU outputs are changed fails.
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as api from '../src/api.js';
 import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
+import { circuitWitness } from '../src/compiler/circuit.js';
+import { quantizeInputs } from '../src/qexec/exec.js';
 import { readSymbols, readWtns } from '../src/circom/witness.js';
 import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { attr, buildModel, type ModelSpec } from '../src/onnx/write.js';
@@ -164,5 +166,47 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     });
     await expect(api.compile({ model: writeModel('forest', forest), outDir: join(work, 'build-forest'), calibration: [{ input_data: [[0.1, 0.9]] }], visibility: { weights: 'hashed' } }))
       .rejects.toThrow(/node \/forest \(TreeEnsembleRegressor\): --weights hashed does not commit to a TreeEnsembleRegressor's parameters/);
+  });
+
+  it('a LayerNormalization commits to its scale and bias (a product an element); constants of fractions left in the circuit are named', async () => {
+    // x → MatMul + Add → LayerNorm(γ, β) → Mul by a per-feature constant (stays in the circuit)
+    const r = seeded(5);
+    const vals = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+    const spec: ModelSpec = {
+      graphName: 'ln', inputs: [{ name: 'x', shape: [1, 3, 6] }], outputs: [{ name: 'y', shape: [1, 3, 6] }],
+      initializers: [
+        { name: 'W', dims: [6, 6], data: vals(36, -1, 1) }, { name: 'b', dims: [6], data: vals(6, -0.5, 0.5) },
+        { name: 'gamma', dims: [6], data: vals(6, 0.5, 1.5) }, { name: 'beta', dims: [6], data: vals(6, -0.3, 0.3) },
+        { name: 'mult', dims: [6], data: Float32Array.from([0.5, 1.25, 0.75, 1.5, 0.25, 1.125]) },
+      ],
+      nodes: [
+        { name: '/fc/MatMul', op: 'MatMul', inputs: ['x', 'W'], outputs: ['m'] },
+        { name: '/fc/Add', op: 'Add', inputs: ['m', 'b'], outputs: ['h'] },
+        { name: '/ln', op: 'LayerNormalization', inputs: ['h', 'gamma', 'beta'], outputs: ['n'], attrs: { axis: -1, epsilon: 1e-5 } },
+        { name: '/scale', op: 'Mul', inputs: ['n', 'mult'], outputs: ['y'] },
+      ],
+      opsets: { '': 17 },
+    };
+    const calLn = Array.from({ length: 6 }, () => ({ input_data: [Array.from(vals(18, -1, 1))] }));
+    const warnings: string[] = [];
+    const out = join(work, 'build-ln');
+    const { settings } = await api.compile({ model: writeModel('ln', spec), outDir: out, calibration: calLn, visibility: { weights: 'hashed' }, checkCircom: true, progress: { warn: (m) => warnings.push(m) } });
+    expect(settings.circuit.checkCircom?.same).toBe(true);
+    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+    expect(settings.weights!.tensors.map((t) => t.name)).toEqual(['W', 'b', 'gamma', 'beta']);
+    expect(warnings.join('\n')).toMatch(/commits to 4 weight tensors; 1 other tensor of fractions stays constants of the circuit, which the proving key publishes: 'mult'/);
+    // a witness with γ changed fails
+    const paths = new BuildPaths(out);
+    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+    const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
+    const weights = JSON.parse(readFileSync(paths.file('weights'), 'utf8')).weights.map((t: { values: number[] }) => Float64Array.from(t.values));
+    const w = await circuitWitness(qg, settings.visibility, {}, { qin: quantizeInputs(qg, [Float64Array.from(calLn[0]!.input_data[0]!), ...weights]) }, paths.file('r1cs'));
+    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+    const gamma = qg.inputs.find((i) => i.name === 'gamma')!;
+    const wire = sym.get(`main.in${qg.inputs.indexOf(gamma)}[2]`)!;
+    expect(wire).toBeGreaterThan(0);
+    const bad = w.slice();
+    bad[wire] = bad[wire]! + 1n;
+    expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
   });
 });

@@ -648,14 +648,23 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       // per-channel (Instance) or per-position (Layer) scale and bias
       const scaleArg = args[1];
       const biasArg = args[2];
-      if (scaleArg?.kind === 'sym' || biasArg?.kind === 'sym') fail('signal scale or bias is not supported');
-      const coef = (a: Arg<LinExpr>, f: number, dflt: number): number => {
-        if (!a) return dflt;
-        const t = (a as { t: Tensor }).t;
-        if (node.op === 'InstanceNormalization') return t.data[Math.floor(f / sizeOf(x.shape.slice(2))) % x.shape[1]!]!;
-        return t.data[broadcastIndex(x.shape.slice(first), t.dims)[f % sizeOf(x.shape.slice(first))]!]!;
+      /** the element of a scale or bias (a constant, or a committed weight: a signal) that f uses */
+      const inner = sizeOf(x.shape.slice(first));
+      const maps = new Map<NonNullable<Arg<LinExpr>>, ArrayLike<number>>();
+      const at = (a: NonNullable<Arg<LinExpr>>, f: number): number => {
+        if (node.op === 'InstanceNormalization') return Math.floor(f / sizeOf(x.shape.slice(2))) % x.shape[1]!;
+        let m = maps.get(a);
+        if (!m) maps.set(a, (m = broadcastIndex(x.shape.slice(first), a.kind === 'sym' ? a.t.shape : a.t.dims)));
+        return m[f % inner]!;
       };
-      return [{ shape: x.shape, data: y.data.map((e, f) => combine([e], [coef(scaleArg, f, 1)], coef(biasArg, f, 0))) }];
+      const term = (a: Arg<LinExpr>, f: number, dflt: number): LinExpr => {
+        if (!a) return constantExpr(dflt);
+        return a.kind === 'sym' ? a.t.data[at(a, f)]! : constantExpr(a.t.data[at(a, f)]!);
+      };
+      // a scale that is a signal (--weights hashed): one product an element, the bias its odd operand
+      if (scaleArg?.kind === 'sym') return [mulRows(out0, x.shape, y.data.map((e, f) => [e, term(scaleArg, f, 1), term(biasArg, f, 0)]))];
+      const coef = (f: number) => (scaleArg ? (scaleArg as { t: Tensor }).t.data[at(scaleArg, f)]! : 1);
+      return [{ shape: x.shape, data: y.data.map((e, f) => combine([e, term(biasArg, f, 0)], [coef(f), 1])) }];
     }
     default: {
       const u = UNARY_FNS[node.op];

@@ -11,7 +11,9 @@ export interface LiftedWeight {
 }
 
 /** Ops whose constant parameters would stay in the circuit: refused rather than silently baked. */
-const BAKED_PARAMS = new Set(['ConvTranspose', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'PRelu']);
+const BAKED_PARAMS = new Set(['ConvTranspose', 'BatchNormalization', 'PRelu']);
+/** Normalizations whose scale and bias (inputs 1, 2) are lifted: a product an element. */
+const NORMS = new Set(['LayerNormalization', 'InstanceNormalization']);
 /** Layers whose weights are lifted; an Add right after one lifts its constant operand (a bias). */
 const LINEAR = new Set(['Gemm', 'MatMul', 'Conv']);
 /**
@@ -23,15 +25,15 @@ const LINEAR = new Set(['Gemm', 'MatMul', 'Conv']);
 const ATTRIBUTE_PARAMS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'TreeEnsemble', 'SVMClassifier', 'SVMRegressor']);
 
 /**
- * Moves the weights of Gemm (B, C), MatMul (the constant operand) and Conv (W, B), and the
- * constant operand of an Add right after one of them (its bias), into graph inputs with role
- * 'weight', in the order the nodes use them. An inference BatchNormalization right after a Conv
+ * Moves the weights of Gemm (B, C), MatMul (the constant operand) and Conv (W, B), the constant
+ * operand of an Add right after one of them (its bias), and the scale and bias of Layer- and
+ * InstanceNormalization into graph inputs with role 'weight', in the order the nodes use them. An inference BatchNormalization right after a Conv
  * or Gemm is first folded into that layer's weights and bias (the committed weights are the
  * fused ones, as a deployed model's are). Other constants (scalars of Mul/Div/Clip, shapes, axes)
  * are architecture and stay in the circuit. `read` is the graph as read, before the rewrites:
  * models whose parameters the rewrites bake into structure (ATTRIBUTE_PARAMS) are refused.
  */
-export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights: LiftedWeight[] } {
+export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights: LiftedWeight[]; baked: string[] } {
   for (const node of read?.nodes ?? []) {
     if (ATTRIBUTE_PARAMS.has(node.op)) {
       throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed does not commit to a ${node.op}'s parameters (its thresholds, leaves or support vectors would stay constants of the circuit)`, {
@@ -54,11 +56,13 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
       const order = node.op === 'Gemm' ? [1, 2, 0] : node.op === 'Conv' ? [1, 2] : [0, 1];
       order.filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
       fromLinear.add(node.outputs[0]!);
+    } else if (NORMS.has(node.op)) {
+      [1, 2].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if ((node.op === 'Add' || node.op === 'Sub') && node.inputs.some((i) => fromLinear.has(i))) {
       [0, 1].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if (BAKED_PARAMS.has(node.op) && node.inputs.slice(1).some((n) => n && g.constants.has(n))) {
       const bn = node.op === 'BatchNormalization' ? ' (a BatchNormalization is folded into the Conv or Gemm right before it, when it is that layer\'s only consumer)' : '';
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul and Conv layers (and their bias Add)${bn}; this ${node.op}'s parameters would stay in the circuit`, {
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul and Conv layers (and their bias Add), LayerNormalization and InstanceNormalization${bn}; this ${node.op}'s parameters would stay in the circuit`, {
         file: g.source, node: node.name, op: node.op, hint: 'use --weights baked for this model',
       });
     }
@@ -72,7 +76,16 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
     constants.delete(w.name);
     inputs.push({ name: w.name, shape: w.shape, dtype: 1, role: 'weight' });
   }
-  return { graph: { ...g, constants, inputs }, weights: [...lifted.values()] };
+  // tensors of fractions that stay constants of the circuit (an embedding table, a per-channel
+  // multiplier, a positional bias): the proving key publishes them, the caller says so
+  const baked = new Set<string>();
+  for (const node of g.nodes) {
+    for (const name of node.inputs) {
+      const t = name ? constants.get(name) : undefined;
+      if (t && t.data.length > 1 && t.data.some((v) => !Number.isInteger(v))) baked.add(name);
+    }
+  }
+  return { graph: { ...g, constants, inputs }, weights: [...lifted.values()], baked: [...baked] };
 }
 
 /**
