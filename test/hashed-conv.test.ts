@@ -140,12 +140,20 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     expect(qg.acts.map((a) => (a.op.kind === 'rescale' ? `rescale${a.op.relu ? '+relu' : ''}` : `${a.op.kind}${a.op.kind === 'mul' && a.op.relu ? '+relu' : ''}`))).toEqual(['mul', 'rescale+relu']);
   });
 
-  it('a BatchNormalization that follows no Conv or Gemm names the node', async () => {
-    const spec = conv([{ name: '/bn', op: 'BatchNormalization', inputs: ['c', 's', 'b', 'm', 'v'], outputs: ['n'] }, { name: '/bn2', op: 'BatchNormalization', inputs: ['n', 's', 'b', 'm', 'v'], outputs: ['y'] }],
-      [{ name: 'y', shape: [1, 2, 3, 3] }],
-      ['s', 'b', 'm', 'v'].map((name, i) => ({ name, dims: [2], data: new Float32Array([1 + i / 4, 1 - i / 8]) })));
-    await expect(api.compile({ model: writeModel('bn', spec), outDir: join(work, 'build-bn'), calibration: cal, visibility: { weights: 'hashed' } }))
-      .rejects.toThrow(/node \/bn2 \(BatchNormalization\): --weights hashed supports Gemm, MatMul and Conv layers .*folded into the Conv or Gemm right before it/);
+  it('a BatchNormalization after a ReLU: folded into the Gemm after it (through a Flatten), else a committed scale and shift', async () => {
+    const bnParams = ['s', 'b', 'm', 'v'].map((name, i) => ({ name, dims: [2], data: new Float32Array([1 + i / 4, 0.5 - i / 8]) }));
+    const head = [{ name: '/relu', op: 'Relu', inputs: ['c'], outputs: ['r'] }, { name: '/bn', op: 'BatchNormalization', inputs: ['r', 's', 'b', 'm', 'v'], outputs: ['n'] }];
+    const forward = conv([...head, { name: '/flat', op: 'Flatten', inputs: ['n'], outputs: ['f'] }, { name: '/fc', op: 'Gemm', inputs: ['f', 'W', 'C'], outputs: ['y'], attrs: { transB: 1, alpha: 0.5 } }],
+      [{ name: 'y', shape: [1, 3] }],
+      [...bnParams, { name: 'W', dims: [3, 18], data: Float32Array.from({ length: 54 }, (_, i) => Math.sin(i) / 2) }, { name: 'C', dims: [3], data: new Float32Array([0.1, -0.2, 0.3]) }]);
+    const alone = conv(head.map((n) => (n.name === '/bn' ? { ...n, outputs: ['y'] } : n)), [{ name: 'y', shape: [1, 2, 3, 3] }], bnParams);
+    for (const [name, spec, tensors] of [['bn-forward', forward, ['K', 'W', 'C']], ['bn-alone', alone, ['K', '/bn:scale', '/bn:shift']]] as const) {
+      const out = join(work, `build-${name}`);
+      const { settings } = await api.compile({ model: writeModel(name, spec), outDir: out, calibration: cal, visibility: { weights: 'hashed' }, checkCircom: true });
+      expect(settings.accuracy.maxAbsError, name).toBeLessThanOrEqual(settings.accuracy.tolerance);
+      expect(settings.circuit.checkCircom?.same, name).toBe(true);
+      expect(settings.weights!.tensors.map((t) => t.name), name).toEqual(tensors);
+    }
   });
 
   it('a ConvTranspose names the node', async () => {

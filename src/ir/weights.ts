@@ -2,7 +2,7 @@
 // private inputs (role 'weight'), committed to by one Poseidon hash that is a public signal. The
 // verification key then names an architecture, and the commitment names the weights.
 import { ZkonnxError, nodeLabel } from '../errors.js';
-import type { Graph, Node, Tensor, ValueInfo } from './graph.js';
+import { sizeOf, type Graph, type Node, type Tensor, type ValueInfo } from './graph.js';
 
 export interface LiftedWeight {
   name: string;
@@ -41,7 +41,8 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
       });
     }
   }
-  const g = fuseBatchNorms(graph);
+  const { graph: g, lift: normParams } = fuseBatchNorms(graph);
+  const params = new Set(normParams);
   const lifted = new Map<string, LiftedWeight>();
   const fromLinear = new Set<string>();
   const lift = (name: string, node: Node) => {
@@ -56,12 +57,15 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
       const order = node.op === 'Gemm' ? [1, 2, 0] : node.op === 'Conv' ? [1, 2] : [0, 1];
       order.filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
       fromLinear.add(node.outputs[0]!);
+    } else if (node.op === 'Mul' || (node.op === 'Add' && !node.inputs.some((i) => fromLinear.has(i)))) {
+      // a BatchNormalization's committed scale and shift (fuseBatchNorms)
+      node.inputs.filter((i) => params.has(i)).forEach((i) => lift(i, node));
     } else if (NORMS.has(node.op)) {
       [1, 2].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if ((node.op === 'Add' || node.op === 'Sub') && node.inputs.some((i) => fromLinear.has(i))) {
       [0, 1].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if (BAKED_PARAMS.has(node.op) && node.inputs.slice(1).some((n) => n && g.constants.has(n))) {
-      const bn = node.op === 'BatchNormalization' ? ' (a BatchNormalization is folded into the Conv or Gemm right before it, when it is that layer\'s only consumer)' : '';
+      const bn = node.op === 'BatchNormalization' ? ' (an inference BatchNormalization with per-channel parameters is folded into a Conv or Gemm next to it, or committed as a scale and shift)' : '';
       throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul and Conv layers (and their bias Add), LayerNormalization and InstanceNormalization${bn}; this ${node.op}'s parameters would stay in the circuit`, {
         file: g.source, node: node.name, op: node.op, hint: 'use --weights baked for this model',
       });
@@ -89,42 +93,120 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
 }
 
 /**
- * Folds each inference BatchNormalization whose input is a Conv's or Gemm's output used nowhere
- * else into that layer: y = a·(W x + b) + c with a = scale / √(var + ε), c = B − mean·a, so
- * W'[m] = a[m]·W[m] and b'[m] = a[m]·b[m] + c[m] (a bias is added where the layer had none).
+ * Folds each inference BatchNormalization, y = a·x + c per channel with a = scale / √(var + ε)
+ * and c = B − mean·a, into weights that --weights hashed commits to:
+ *  - backward, into the Conv or Gemm whose output only it reads: W'[m] = a[m]·W[m],
+ *    b'[m] = a[m]·b[m] + c[m] (a bias is added where the layer had none);
+ *  - forward, into the Gemm that only reads it (through a Flatten): W'[·, j] = W[·, j]·a[ch(j)],
+ *    b' = b + W·c (exact: no padding in between, unlike a following Conv's);
+ *  - otherwise as a Mul by a and an Add of c, both committed (`lift`): a product an element.
  * Fused tensors keep the layer's names unless another node shares them.
  */
-export function fuseBatchNorms(g: Graph): Graph {
+export function fuseBatchNorms(g: Graph): { graph: Graph; lift: string[] } {
   const uses = new Map<string, number>();
   for (const n of g.nodes) for (const i of n.inputs) if (i) uses.set(i, (uses.get(i) ?? 0) + 1);
   for (const o of g.outputs) uses.set(o.name, (uses.get(o.name) ?? 0) + 1);
-  const producer = new Map<string, Node>();
-  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const producer = new Map<string, number>();
+  const consumer = new Map<string, number>();
+  g.nodes.forEach((n, k) => {
+    for (const o of n.outputs) if (o) producer.set(o, k);
+    for (const i of n.inputs) if (i && uses.get(i) === 1) consumer.set(i, k);
+  });
   const constants = new Map(g.constants);
-  const replaced = new Map<Node, Node>();
-  const dropped = new Set<Node>();
-  for (const bn of g.nodes) {
-    if (bn.op !== 'BatchNormalization' || bn.outputs.slice(1).some((o) => o)) continue;
-    if (bn.attrs.training_mode === 1 || (bn.attrs.spatial !== undefined && bn.attrs.spatial !== 1)) continue;
+  const shapes = new Map(g.shapes);
+  const nodes: (Node | Node[] | undefined)[] = [...g.nodes];
+  const only = (name: string) => uses.get(name) === 1 && !g.outputs.some((o) => o.name === name);
+  const lift: string[] = [];
+  g.nodes.forEach((bn, k) => {
+    if (bn.op !== 'BatchNormalization' || bn.outputs.slice(1).some((o) => o)) return;
+    if (bn.attrs.training_mode === 1 || (bn.attrs.spatial !== undefined && bn.attrs.spatial !== 1)) return;
     const params = bn.inputs.slice(1, 5).map((n) => (n ? constants.get(n) : undefined));
-    const layer = producer.get(bn.inputs[0]!);
-    if (!layer || replaced.has(layer) || params.some((p) => !p) || uses.get(bn.inputs[0]!) !== 1) continue;
+    if (params.some((p) => !p)) return;
     const [scale, shift, mean, vari] = params as Tensor[];
     const M = scale!.data.length;
-    if ([shift, mean, vari].some((t) => t!.data.length !== M)) continue;
+    if ([shift, mean, vari].some((t) => t!.data.length !== M)) return;
     const eps = typeof bn.attrs.epsilon === 'number' ? bn.attrs.epsilon : 1e-5;
-    const a = Float64Array.from(scale!.data, (s, m) => s / Math.sqrt(vari!.data[m]! + eps));
+    const a = Float64Array.from(scale!.data, (v, m) => v / Math.sqrt(vari!.data[m]! + eps));
     const c = Float64Array.from(shift!.data, (b, m) => b - mean!.data[m]! * a[m]!);
-    const fused = fuseInto(g, layer, a, c, constants, uses);
-    if (!fused) continue;
-    replaced.set(layer, { ...fused, outputs: [bn.outputs[0]!, ...layer.outputs.slice(1)] });
-    dropped.add(bn);
+    const x = bn.inputs[0]!;
+    const y = bn.outputs[0]!;
+    // backward: into the layer that made x
+    const p = producer.get(x);
+    const layer = p === undefined ? undefined : nodes[p];
+    if (layer && !Array.isArray(layer) && only(x)) {
+      const fused = fuseInto(g, layer, a, c, constants, uses);
+      if (fused) {
+        nodes[p!] = { ...fused, outputs: [y, ...layer.outputs.slice(1)] };
+        nodes[k] = undefined;
+        return;
+      }
+    }
+    // forward: into the Gemm that reads y (a Flatten of it)
+    const shape = shapes.get(x) ?? [];
+    const q = only(y) ? consumer.get(y) : undefined;
+    const flat = q === undefined ? undefined : nodes[q];
+    let gemmAt = q;
+    if (flat && !Array.isArray(flat) && flat.op === 'Flatten' && (flat.attrs.axis ?? 1) === 1 && only(flat.outputs[0]!)) gemmAt = consumer.get(flat.outputs[0]!);
+    const gemm = gemmAt === undefined ? undefined : nodes[gemmAt];
+    if (gemm && !Array.isArray(gemm) && shape.length >= 2 && shape[1] === M) {
+      const fused = fuseBefore(gemm, a, c, sizeOf(shape.slice(2)), constants, uses, g);
+      if (fused) {
+        nodes[gemmAt!] = gemm === flat ? { ...fused, inputs: [x, ...fused.inputs.slice(1)] } : fused;
+        if (gemm !== flat) nodes[q!] = { ...(flat as Node), inputs: [x] };
+        nodes[k] = undefined;
+        return;
+      }
+    }
+    // otherwise: a committed per-channel scale and shift
+    if (shape.length < 2 || shape[1] !== M) return;
+    const dims = [M, ...shape.slice(2).map(() => 1)];
+    const [aName, cName, ax] = [`${bn.name}:scale`, `${bn.name}:shift`, `${bn.name}:ax`];
+    constants.set(aName, { dims, data: a });
+    constants.set(cName, { dims, data: c });
+    shapes.set(aName, dims); shapes.set(cName, dims); shapes.set(ax, shape);
+    lift.push(aName, cName);
+    nodes[k] = [
+      { name: `${bn.name}:mul`, op: 'Mul', domain: '', inputs: [x, aName], outputs: [ax], attrs: {} },
+      { name: `${bn.name}:add`, op: 'Add', domain: '', inputs: [ax, cName], outputs: [y], attrs: {} },
+    ];
+  });
+  if (nodes.every((n, k) => n === g.nodes[k])) return { graph: g, lift };
+  for (const [k, t] of constants) if (t !== g.constants.get(k)) shapes.set(k, t.dims);
+  return { graph: { ...g, nodes: nodes.flatMap((n) => n ?? []), constants, shapes }, lift };
+}
+
+/**
+ * The Gemm after a BatchNormalization of C = a.length channels of `inner` elements each (a
+ * Flatten's features j, channel ⌊j / inner⌋) with that normalization folded in; undefined where
+ * it does not fit.
+ */
+function fuseBefore(gemm: Node, a: Float64Array, c: Float64Array, inner: number, constants: Map<string, Tensor>, uses: Map<string, number>, g: Graph): Node | undefined {
+  if (gemm.op !== 'Gemm' || gemm.attrs.transA === 1) return undefined;
+  const B = constants.get(gemm.inputs[1] ?? '');
+  const K = a.length * inner;
+  const transB = gemm.attrs.transB === 1;
+  if (!B || B.dims.length !== 2 || (transB ? B.dims[1] : B.dims[0]) !== K) return undefined;
+  const M = transB ? B.dims[0]! : B.dims[1]!;
+  const alpha = typeof gemm.attrs.alpha === 'number' ? gemm.attrs.alpha : 1;
+  const beta = typeof gemm.attrs.beta === 'number' ? gemm.attrs.beta : 1;
+  const C = gemm.inputs[2] ? constants.get(gemm.inputs[2]) : undefined;
+  if ((gemm.inputs[2] && !C) || beta === 0 || (C && C.data.length !== 1 && C.data.length !== M)) return undefined;
+  const at = (j: number, m: number) => (transB ? m * K + j : j * M + m);
+  const W = new Float64Array(B.data.length);
+  const bias = Float64Array.from({ length: M }, (_, m) => (C ? C.data[C.data.length === 1 ? 0 : m]! : 0));
+  for (let j = 0; j < K; j++) {
+    const ch = Math.floor(j / inner);
+    for (let m = 0; m < M; m++) {
+      W[at(j, m)] = B.data[at(j, m)]! * a[ch]!;
+      bias[m] += (alpha / beta) * B.data[at(j, m)]! * c[ch]!;
+    }
   }
-  if (!dropped.size) return g;
-  const nodes = g.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
-  const shapes = new Map(g.shapes);
-  for (const [k, t] of constants) if (!g.constants.has(k) || t !== g.constants.get(k)) shapes.set(k, t.dims);
-  return { ...g, nodes, constants, shapes };
+  const name = (n: string, suffix: string) => (uses.get(n) === 1 && !g.outputs.some((o) => o.name === n) ? n : `${n}${suffix}`);
+  const wName = name(gemm.inputs[1]!, `:${gemm.name}`);
+  const bName = C ? name(gemm.inputs[2]!, `:${gemm.name}`) : `${gemm.name}:bias`;
+  constants.set(wName, { dims: B.dims, data: W });
+  constants.set(bName, { dims: [M], data: bias });
+  return { ...gemm, inputs: [gemm.inputs[0]!, wName, bName] };
 }
 
 /** The layer with its weights scaled by a per output channel and c added to its bias; undefined where it does not fit. */
