@@ -156,6 +156,27 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     }
   });
 
+  it('a PRelu commits to its slope: relu(x) + a·(x − relu(x)); a changed slope fails the witness', async () => {
+    const slope = { name: 'slope', dims: [2, 1, 1], data: new Float32Array([0.25, -0.5]) };
+    const spec = conv([{ name: '/prelu', op: 'PRelu', inputs: ['c', 'slope'], outputs: ['y'] }], [{ name: 'y', shape: [1, 2, 3, 3] }], [slope]);
+    const out = join(work, 'build-prelu');
+    const { settings } = await api.compile({ model: writeModel('prelu', spec), outDir: out, calibration: cal, visibility: { weights: 'hashed' }, checkCircom: true });
+    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+    expect(settings.circuit.checkCircom?.same).toBe(true);
+    expect(settings.weights!.tensors.map((t) => t.name)).toEqual(['K', 'slope']);
+    const paths = new BuildPaths(out);
+    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+    const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
+    const weights = JSON.parse(readFileSync(paths.file('weights'), 'utf8')).weights.map((t: { values: number[] }) => Float64Array.from(t.values));
+    const w = await circuitWitness(qg, settings.visibility, {}, { qin: quantizeInputs(qg, [Float64Array.from(cal[0]!.input_data[0]!), ...weights]) }, paths.file('r1cs'));
+    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+    const wire = sym.get(`main.in${qg.inputs.findIndex((i) => i.name === 'slope')}[1]`)!;
+    expect(wire).toBeGreaterThan(0);
+    const bad = w.slice();
+    bad[wire] = bad[wire]! + 1n;
+    expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+  });
+
   it('a ConvTranspose names the node', async () => {
     const spec: ModelSpec = {
       graphName: 't', inputs: [{ name: 'x', shape: [1, 1, 3, 3] }], outputs: [{ name: 'y', shape: [1, 1, 4, 4] }],

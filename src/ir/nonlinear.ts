@@ -189,6 +189,13 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       if (node.op === 'LeakyRelu') {
         const a = attr(ctx, 'alpha', 0.01);
         slope = () => a;
+      } else if (args[1]?.kind === 'sym') {
+        // a committed slope (--weights hashed): y = relu(x) + a·(x − relu(x)), a product an element
+        const a = (args[1] as SymArg).t;
+        if (!broadcastShape(x.shape, a.shape)?.every((d, i) => d === x.shape[i])) fail(`slope of shape [${a.shape}] does not broadcast to [${x.shape}]`);
+        const map = broadcastIndex(x.shape, a.shape);
+        const r = unary(x, { kind: 'rescale', relu: true }, `${out0}:relu`);
+        return [mulRows(out0, x.shape, x.data.map((e, i) => [combine([e, r.data[i]!], [1, -1]), a.data[map[i]!]!, r.data[i]!]))];
       } else {
         const s = args[1];
         if (s?.kind !== 'const') fail('a signal slope is not supported', 'PRelu needs a constant slope');

@@ -11,7 +11,7 @@ export interface LiftedWeight {
 }
 
 /** Ops whose constant parameters would stay in the circuit: refused rather than silently baked. */
-const BAKED_PARAMS = new Set(['ConvTranspose', 'BatchNormalization', 'PRelu']);
+const BAKED_PARAMS = new Set(['ConvTranspose', 'BatchNormalization']);
 /** Normalizations whose scale and bias (inputs 1, 2) are lifted: a product an element. */
 const NORMS = new Set(['LayerNormalization', 'InstanceNormalization']);
 /** Layers whose weights are lifted; an Add right after one lifts its constant operand (a bias). */
@@ -26,12 +26,14 @@ const ATTRIBUTE_PARAMS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegress
 
 /**
  * Moves the weights of Gemm (B, C), MatMul (the constant operand) and Conv (W, B), the constant
- * operand of an Add right after one of them (its bias), and the scale and bias of Layer- and
- * InstanceNormalization into graph inputs with role 'weight', in the order the nodes use them. An inference BatchNormalization right after a Conv
- * or Gemm is first folded into that layer's weights and bias (the committed weights are the
- * fused ones, as a deployed model's are). Other constants (scalars of Mul/Div/Clip, shapes, axes)
- * are architecture and stay in the circuit. `read` is the graph as read, before the rewrites:
- * models whose parameters the rewrites bake into structure (ATTRIBUTE_PARAMS) are refused.
+ * operand of an Add right after one of them (its bias), the scale and bias of Layer- and
+ * InstanceNormalization, and PRelu's slope into graph inputs with role 'weight', in the order
+ * the nodes use them. Inference BatchNormalizations are first folded into weights
+ * (fuseBatchNorms: the committed weights are the fused ones, as a deployed model's are). Other
+ * constants (scalars of Mul/Div/Clip, shapes, axes) are architecture and stay in the circuit;
+ * tensors of fractions among them are returned in `baked`. `read` is the graph as read, before
+ * the rewrites: models whose parameters the rewrites bake into structure (ATTRIBUTE_PARAMS) are
+ * refused.
  */
 export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights: LiftedWeight[]; baked: string[] } {
   for (const node of read?.nodes ?? []) {
@@ -60,13 +62,15 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
     } else if (node.op === 'Mul' || (node.op === 'Add' && !node.inputs.some((i) => fromLinear.has(i)))) {
       // a BatchNormalization's committed scale and shift (fuseBatchNorms)
       node.inputs.filter((i) => params.has(i)).forEach((i) => lift(i, node));
+    } else if (node.op === 'PRelu') {
+      [1].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if (NORMS.has(node.op)) {
       [1, 2].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if ((node.op === 'Add' || node.op === 'Sub') && node.inputs.some((i) => fromLinear.has(i))) {
       [0, 1].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if (BAKED_PARAMS.has(node.op) && node.inputs.slice(1).some((n) => n && g.constants.has(n))) {
       const bn = node.op === 'BatchNormalization' ? ' (an inference BatchNormalization with per-channel parameters is folded into a Conv or Gemm next to it, or committed as a scale and shift)' : '';
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul and Conv layers (and their bias Add), LayerNormalization and InstanceNormalization${bn}; this ${node.op}'s parameters would stay in the circuit`, {
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul and Conv layers (and their bias Add), BatchNormalization, LayerNormalization, InstanceNormalization and PRelu${bn}; this ${node.op}'s parameters would stay in the circuit`, {
         file: g.source, node: node.name, op: node.op, hint: 'use --weights baked for this model',
       });
     }
