@@ -151,10 +151,17 @@ export function prepareRealworld(dir: string, work: string): Prepared {
   return { model, input, calibration, ...(dims ? { dims } : {}), ...(fixed ? { fixed } : {}), ...(digits ? { digits, pixels } : {}) };
 }
 
-/** The share of digits whose class by the integer executor (what a proof proves) is the float model's. */
-async function agreement(p: Prepared, buildDir: string): Promise<Partial<Row>> {
-  const qg = quantGraphFromJson(readFileSync(new BuildPaths(buildDir).file('qgraph'), 'utf8'));
-  const ins = qg.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
+/**
+ * The share of digits whose class by the integer executor (what a proof proves) is the float
+ * model's (a build with committed weights: with the weights it committed to).
+ */
+export async function agreement(p: Prepared, buildDir: string): Promise<Partial<Row>> {
+  const paths = new BuildPaths(buildDir);
+  const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+  const weights = qg.inputs.some((x) => x.role === 'weight')
+    ? (JSON.parse(readFileSync(paths.file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((w) => Float64Array.from(w.values))
+    : [];
+  const ins = qg.inputs.filter((x) => x.role !== 'weight').map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
   const k = qg.outputs.findIndex((o) => sizeOf(o.shape) === 10);
   const argmax = (xs: ArrayLike<number | bigint>) => { let j = 0; for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[j]!) j = i; return j; };
@@ -162,7 +169,7 @@ async function agreement(p: Prepared, buildDir: string): Promise<Partial<Row>> {
   for (const d of p.digits!) {
     const x = Float64Array.from(d.input);
     const ref = await runReference(p.model, ins, [x], outs);
-    const q = execQuant(qg, quantizeInputs(qg, [x])).outputs[k]!;
+    const q = execQuant(qg, quantizeInputs(qg, [x, ...weights])).outputs[k]!;
     if (argmax(q) === argmax(ref[k]!)) same++;
   }
   return { agreement: same / p.digits!.length, digits: p.digits!.length };

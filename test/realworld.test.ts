@@ -6,7 +6,14 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runRealworldModel } from '../benchmarks/realworld-lib.js';
+import { readFileSync } from 'node:fs';
+import { agreement, prepareRealworld, runRealworldModel } from '../benchmarks/realworld-lib.js';
+import * as api from '../src/api.js';
+import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
+import { circuitWitness } from '../src/compiler/circuit.js';
+import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { BuildPaths } from '../src/paths.js';
+import { quantizeInputs } from '../src/qexec/exec.js';
 import { releaseCurves } from '../src/snark.js';
 
 const REALWORLD = resolve(__dirname, '..', '..', 'shared', 'realworld');
@@ -33,4 +40,21 @@ describe.skipIf(!existsSync(REALWORLD))('third-party exports, end to end', () =>
       if (row.agreement !== undefined) expect(row.agreement).toBeGreaterThanOrEqual(0.99);
     }, 300_000);
   }
+});
+
+describe.skipIf(!existsSync(REALWORLD))('third-party exports with --weights hashed', () => {
+  it('mnist-onnx2c-torch17 (a PyTorch CNN): kernels and biases committed, the class of 100 real digits as the float model\'s, the witness satisfies the system', async () => {
+    const p = prepareRealworld(join(REALWORLD, 'mnist-onnx2c-torch17'), join(work, 'hashed-inputs'));
+    const build = join(work, 'hashed-build');
+    const { settings } = await api.compile({ model: p.model, outDir: build, input: p.input, calibration: p.calibration, visibility: { weights: 'hashed' } });
+    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+    expect(settings.weights!.tensors.map((t) => t.shape.length)).toEqual([4, 4, 2, 1]); // two Convs' kernels (no bias), the Gemm's W and b
+    expect((await agreement(p, build)).agreement).toBeGreaterThanOrEqual(0.99);
+    const paths = new BuildPaths(build);
+    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+    const weights = (JSON.parse(readFileSync(paths.file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((w) => Float64Array.from(w.values));
+    const sample = JSON.parse(readFileSync(p.input, 'utf8')) as { input_data: number[][] };
+    const w = await circuitWitness(qg, settings.visibility, {}, { qin: quantizeInputs(qg, [Float64Array.from(sample.input_data[0]!), ...weights]) }, paths.file('r1cs'));
+    expect((await checkConstraints(await readR1cs(paths.file('r1cs')), w)).ok).toBe(true);
+  }, 300_000);
 });
