@@ -140,14 +140,20 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     expect(qg.acts.map((a) => (a.op.kind === 'rescale' ? `rescale${a.op.relu ? '+relu' : ''}` : `${a.op.kind}${a.op.kind === 'mul' && a.op.relu ? '+relu' : ''}`))).toEqual(['mul', 'rescale+relu']);
   });
 
-  it('a BatchNormalization after a ReLU: folded into the Gemm after it (through a Flatten), else a committed scale and shift', async () => {
+  it('a BatchNormalization after a ReLU: folded into the Gemm after it (through a Flatten or x.view's Reshape), else a committed scale and shift', async () => {
     const bnParams = ['s', 'b', 'm', 'v'].map((name, i) => ({ name, dims: [2], data: new Float32Array([1 + i / 4, 0.5 - i / 8]) }));
     const head = [{ name: '/relu', op: 'Relu', inputs: ['c'], outputs: ['r'] }, { name: '/bn', op: 'BatchNormalization', inputs: ['r', 's', 'b', 'm', 'v'], outputs: ['n'] }];
     const forward = conv([...head, { name: '/flat', op: 'Flatten', inputs: ['n'], outputs: ['f'] }, { name: '/fc', op: 'Gemm', inputs: ['f', 'W', 'C'], outputs: ['y'], attrs: { transB: 1, alpha: 0.5 } }],
       [{ name: 'y', shape: [1, 3] }],
       [...bnParams, { name: 'W', dims: [3, 18], data: Float32Array.from({ length: 54 }, (_, i) => Math.sin(i) / 2) }, { name: 'C', dims: [3], data: new Float32Array([0.1, -0.2, 0.3]) }]);
+    // PyTorch's x.view(N, -1) exports a Reshape where a Flatten would be
+    const viewed: ModelSpec = {
+      ...forward,
+      initializers: [...forward.initializers, { name: 'to', dims: [2], data: new BigInt64Array([1n, -1n]) }],
+      nodes: forward.nodes.map((n) => (n.name === '/flat' ? { name: '/view', op: 'Reshape', inputs: ['n', 'to'], outputs: ['f'] } : n)),
+    };
     const alone = conv(head.map((n) => (n.name === '/bn' ? { ...n, outputs: ['y'] } : n)), [{ name: 'y', shape: [1, 2, 3, 3] }], bnParams);
-    for (const [name, spec, tensors] of [['bn-forward', forward, ['K', 'W', 'C']], ['bn-alone', alone, ['K', '/bn:scale', '/bn:shift']]] as const) {
+    for (const [name, spec, tensors] of [['bn-forward', forward, ['K', 'W', 'C']], ['bn-view', viewed, ['K', 'W', 'C']], ['bn-alone', alone, ['K', '/bn:scale', '/bn:shift']]] as const) {
       const out = join(work, `build-${name}`);
       const { settings } = await api.compile({ model: writeModel(name, spec), outDir: out, calibration: cal, visibility: { weights: 'hashed' }, checkCircom: true });
       expect(settings.accuracy.maxAbsError, name).toBeLessThanOrEqual(settings.accuracy.tolerance);

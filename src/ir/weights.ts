@@ -150,13 +150,16 @@ export function fuseBatchNorms(g: Graph): { graph: Graph; lift: string[] } {
     const q = only(y) ? consumer.get(y) : undefined;
     const flat = q === undefined ? undefined : nodes[q];
     let gemmAt = q;
-    if (flat && !Array.isArray(flat) && flat.op === 'Flatten' && (flat.attrs.axis ?? 1) === 1 && only(flat.outputs[0]!)) gemmAt = consumer.get(flat.outputs[0]!);
+    // a Flatten at axis 1, or a Reshape to [N, C·H·W] (PyTorch's x.view(N, -1)): the same features
+    const flattens = (n: Node) => (n.op === 'Flatten' && (n.attrs.axis ?? 1) === 1)
+      || (n.op === 'Reshape' && (shapes.get(n.outputs[0]!) ?? []).join() === [shape[0], sizeOf(shape.slice(1))].join());
+    if (flat && !Array.isArray(flat) && flattens(flat) && only(flat.outputs[0]!)) gemmAt = consumer.get(flat.outputs[0]!);
     const gemm = gemmAt === undefined ? undefined : nodes[gemmAt];
     if (gemm && !Array.isArray(gemm) && shape.length >= 2 && shape[1] === M) {
       const fused = fuseBefore(gemm, a, c, sizeOf(shape.slice(2)), constants, uses, g);
       if (fused) {
         nodes[gemmAt!] = gemm === flat ? { ...fused, inputs: [x, ...fused.inputs.slice(1)] } : fused;
-        if (gemm !== flat) nodes[q!] = { ...(flat as Node), inputs: [x] };
+        if (gemm !== flat) nodes[q!] = { ...(flat as Node), inputs: [x, ...(flat as Node).inputs.slice(1)] };
         nodes[k] = undefined;
         return;
       }
