@@ -140,7 +140,7 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     expect(qg.acts.map((a) => (a.op.kind === 'rescale' ? `rescale${a.op.relu ? '+relu' : ''}` : `${a.op.kind}${a.op.kind === 'mul' && a.op.relu ? '+relu' : ''}`))).toEqual(['mul', 'rescale+relu']);
   });
 
-  it('a BatchNormalization after a ReLU: folded into the Gemm after it (through a Flatten or x.view's Reshape), else a committed scale and shift', async () => {
+  it('a BatchNormalization after a ReLU: folded into the Gemm after it (through a Flatten or the Reshape of x.view), else a committed scale and shift', async () => {
     const bnParams = ['s', 'b', 'm', 'v'].map((name, i) => ({ name, dims: [2], data: new Float32Array([1 + i / 4, 0.5 - i / 8]) }));
     const head = [{ name: '/relu', op: 'Relu', inputs: ['c'], outputs: ['r'] }, { name: '/bn', op: 'BatchNormalization', inputs: ['r', 's', 'b', 'm', 'v'], outputs: ['n'] }];
     const forward = conv([...head, { name: '/flat', op: 'Flatten', inputs: ['n'], outputs: ['f'] }, { name: '/fc', op: 'Gemm', inputs: ['f', 'W', 'C'], outputs: ['y'], attrs: { transB: 1, alpha: 0.5 } }],
@@ -183,14 +183,21 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
   });
 
-  it('a ConvTranspose names the node', async () => {
+  it('a ConvTranspose (strides, pads, groups, output_padding) commits to its kernel and bias; circom builds the same system', async () => {
+    const r = seeded(11);
     const spec: ModelSpec = {
-      graphName: 't', inputs: [{ name: 'x', shape: [1, 1, 3, 3] }], outputs: [{ name: 'y', shape: [1, 1, 4, 4] }],
-      initializers: [{ name: 'K', dims: [1, 1, 2, 2], data: new Float32Array([1, 2, 3, 4]) }],
-      nodes: [{ name: '/up/ConvTranspose', op: 'ConvTranspose', inputs: ['x', 'K'], outputs: ['y'], attrs: { kernel_shape: [2, 2] } }],
+      graphName: 't', inputs: [{ name: 'x', shape: [1, 2, 3, 3] }], outputs: [{ name: 'y', shape: [1, 4, 7, 7] }],
+      initializers: [
+        { name: 'K', dims: [2, 2, 3, 3], data: Float32Array.from({ length: 36 }, () => r() - 0.5) },
+        { name: 'B', dims: [4], data: new Float32Array([0.1, -0.2, 0.05, 0.3]) },
+      ],
+      nodes: [{ name: '/up/ConvTranspose', op: 'ConvTranspose', inputs: ['x', 'K', 'B'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 0, 0], output_padding: [1, 1], group: 2 } }],
     };
-    await expect(api.compile({ model: writeModel('convt', spec), outDir: join(work, 'build-convt'), calibration: [{ input_data: [Array.from({ length: 9 }, (_, i) => i / 9)] }], visibility: { weights: 'hashed' } }))
-      .rejects.toThrow(/node \/up\/ConvTranspose \(ConvTranspose\): --weights hashed supports Gemm, MatMul and Conv/);
+    const calT = Array.from({ length: 4 }, () => ({ input_data: [Array.from({ length: 18 }, () => r() * 2 - 1)] }));
+    const { settings } = await api.compile({ model: writeModel('convt', spec), outDir: join(work, 'build-convt'), calibration: calT, visibility: { weights: 'hashed' }, checkCircom: true });
+    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+    expect(settings.circuit.checkCircom?.same).toBe(true);
+    expect(settings.weights!.tensors.map((t) => t.name)).toEqual(['K', 'B']);
   });
 
   it('a tree ensemble names the node: its thresholds would stay constants of the circuit', async () => {

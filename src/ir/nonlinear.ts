@@ -8,7 +8,7 @@ import { combine, constantExpr, isSimple, valueExpr } from './affine.js';
 import { broadcastIndex, broadcastShape, normAxis, strides } from './shape.js';
 import { SATURATION, SCALAR_FNS, UNARY_FNS } from './ops/scalar.js';
 import type { Arg, OpContext, Tens } from './ops/types.js';
-import { convTaps, poolKernel, windowOf, type Window } from './ops/conv.js';
+import { convTaps, convTerms, poolKernel, windowOf, type Window } from './ops/conv.js';
 import { reductionGroups, reductionOf } from './ops/reduce.js';
 
 /** Allocates circuit values: inputs first, then each non-linear op's outputs in graph order. */
@@ -303,47 +303,25 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       }
       return [act(out0, shape, { kind: 'mul' }, rows)];
     }
-    case 'Conv': {
+    case 'Conv': case 'ConvTranspose': {
       // weights that are signals (--weights hashed): each output is one dot product of the taps
-      // inside the input with their weights, Σ x·w (+ the bias), one constraint per product
+      // inside the input with their weights, Σ x·w (+ the bias), one constraint per product; the
+      // taps come from the ops' own geometry (convTerms)
       const x = simple(sym(0), 'x');
       const w = simple(sym(1), 'W');
-      const r = x.shape.length - 2;
-      if (r < 1 || w.shape.length !== r + 2) fail(`input [${x.shape}] and weights [${w.shape}] do not form an N-D convolution`);
-      const [N, C] = x.shape as [number, number];
-      const [M, Cg] = w.shape as [number, number];
-      const inSp = x.shape.slice(2);
-      const kernel = w.shape.slice(2);
-      const group = attr(ctx, 'group', 1);
-      if (group < 1 || C % group !== 0 || M % group !== 0 || C / group !== Cg) fail(`attribute group=${group} does not fit ${C} input channels, weights [${w.shape}]`);
-      const win = windowOf(ctx, inSp, kernel, false);
-      const taps = convTaps(inSp, win);
+      if (x.shape.length < 3 || w.shape.length !== x.shape.length) fail(`input [${x.shape}] and weights [${w.shape}] do not form an N-D convolution`);
       const b = args[2];
-      if (b && (b.kind === 'sym' ? b.t.data.length : b.t.data.length) !== M) fail(`bias B has ${b.kind === 'sym' ? b.t.data.length : b.t.data.length} elements, ${M} output channels expected`);
-      const bias = (m: number): LinExpr | undefined => (!b ? undefined : b.kind === 'sym' ? b.t.data[m]! : constantExpr(b.t.data[m]!));
-      const inSize = sizeOf(inSp);
-      const kSize = sizeOf(kernel);
-      const nOut = taps.start.length - 1;
-      const Mg = M / group;
-      const rows: LinExpr[][] = [];
-      for (let n = 0; n < N; n++) {
-        for (let m = 0; m < M; m++) {
-          const g = Math.floor(m / Mg);
-          for (let p = 0; p < nOut; p++) {
-            const row: LinExpr[] = [];
-            for (let c = 0; c < Cg; c++) {
-              const xBase = (n * C + g * Cg + c) * inSize;
-              const wBase = (m * Cg + c) * kSize;
-              for (let t = taps.start[p]!; t < taps.start[p + 1]!; t++) row.push(x.data[xBase + taps.inOff[t]!]!, w.data[wBase + taps.kOff[t]!]!);
-            }
-            if (!row.length) row.push(constantExpr(0), constantExpr(0)); // a window wholly in the padding
-            const bm = bias(m);
-            if (bm) row.push(bm);
-            rows.push(row);
-          }
-        }
-      }
-      return [act(out0, [N, M, ...win.out], { kind: 'mul' }, rows)];
+      const bias = b?.kind === 'sym' ? simple(b.t, 'B') : undefined;
+      const terms = convTerms(ctx, node.op, x.shape, w.shape, bias ? 'signal' : b?.kind === 'const' ? b.t : undefined);
+      const rows = terms.data.map((t) => {
+        const row: LinExpr[] = [];
+        t.xs.forEach((xi, k) => row.push(x.data[xi]!, w.data[t.ws[k]!]!));
+        if (!row.length) row.push(constantExpr(0), constantExpr(0)); // a window wholly in the padding
+        if (t.b >= 0) row.push(bias!.data[t.b]!);
+        else if (t.c !== 0) row.push(constantExpr(t.c));
+        return row;
+      });
+      return [act(out0, terms.shape, { kind: 'mul' }, rows)];
     }
     case 'Reciprocal': {
       const x = simple(sym(0), 'x');

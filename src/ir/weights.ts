@@ -11,11 +11,11 @@ export interface LiftedWeight {
 }
 
 /** Ops whose constant parameters would stay in the circuit: refused rather than silently baked. */
-const BAKED_PARAMS = new Set(['ConvTranspose', 'BatchNormalization']);
+const BAKED_PARAMS = new Set(['BatchNormalization']);
 /** Normalizations whose scale and bias (inputs 1, 2) are lifted: a product an element. */
 const NORMS = new Set(['LayerNormalization', 'InstanceNormalization']);
 /** Layers whose weights are lifted; an Add right after one lifts its constant operand (a bias). */
-const LINEAR = new Set(['Gemm', 'MatMul', 'Conv']);
+const LINEAR = new Set(['Gemm', 'MatMul', 'Conv', 'ConvTranspose']);
 /**
  * ai.onnx.ml ops whose parameters are attributes that the rewrites (src/onnx/ml.ts) turn into
  * comparisons with constant thresholds, constant path and leaf matrices, and support vectors
@@ -25,7 +25,7 @@ const LINEAR = new Set(['Gemm', 'MatMul', 'Conv']);
 const ATTRIBUTE_PARAMS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'TreeEnsemble', 'SVMClassifier', 'SVMRegressor']);
 
 /**
- * Moves the weights of Gemm (B, C), MatMul (the constant operand) and Conv (W, B), the constant
+ * Moves the weights of Gemm (B, C), MatMul (the constant operand), Conv and ConvTranspose (W, B), the constant
  * operand of an Add right after one of them (its bias), the scale and bias of Layer- and
  * InstanceNormalization, and PRelu's slope into graph inputs with role 'weight', in the order
  * the nodes use them. Inference BatchNormalizations are first folded into weights
@@ -56,7 +56,7 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
   for (const node of g.nodes) {
     const isConst = (i: number) => node.inputs[i] !== undefined && g.constants.has(node.inputs[i]!);
     if (LINEAR.has(node.op)) {
-      const order = node.op === 'Gemm' ? [1, 2, 0] : node.op === 'Conv' ? [1, 2] : [0, 1];
+      const order = node.op === 'Gemm' ? [1, 2, 0] : node.op === 'MatMul' ? [0, 1] : [1, 2];
       order.filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
       fromLinear.add(node.outputs[0]!);
     } else if (node.op === 'Mul' || (node.op === 'Add' && !node.inputs.some((i) => fromLinear.has(i)))) {
@@ -70,7 +70,7 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
       [0, 1].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if (BAKED_PARAMS.has(node.op) && node.inputs.slice(1).some((n) => n && g.constants.has(n))) {
       const bn = node.op === 'BatchNormalization' ? ' (an inference BatchNormalization with per-channel parameters is folded into a Conv or Gemm next to it, or committed as a scale and shift)' : '';
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul and Conv layers (and their bias Add), BatchNormalization, LayerNormalization, InstanceNormalization and PRelu${bn}; this ${node.op}'s parameters would stay in the circuit`, {
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul, Conv and ConvTranspose layers (and their bias Add), BatchNormalization, LayerNormalization, InstanceNormalization and PRelu${bn}; this ${node.op}'s parameters would stay in the circuit`, {
         file: g.source, node: node.name, op: node.op, hint: 'use --weights baked for this model',
       });
     }

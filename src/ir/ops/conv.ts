@@ -3,7 +3,7 @@
 // weight offset), so the work is index arithmetic, not closures per element. The window
 // geometry (output sizes and pads under auto_pad / ceil_mode) is shared with the shape rules of
 // the non-linear pools (MaxPool, LpPool) in src/onnx/fold.ts.
-import { sizeOf } from '../graph.js';
+import { sizeOf, type Tensor } from '../graph.js';
 import { strides as stridesOf } from '../shape.js';
 import type { Algebra, Arg, OpContext, Tens } from './types.js';
 import { attrChoice, attrList, attrNum, constArg, input0, isSym, type OpFn, shapeOnly } from './util.js';
@@ -339,6 +339,33 @@ function globalAveragePool<T>(alg: Algebra<T>, ctx: OpContext, args: Arg<T>[]): 
   if (inSp.length < 1) ctx.fail(`input of shape [${x.shape}] has no spatial axes (N, C, D1, …)`);
   const win: Window = { kernel: inSp, strides: inSp.map(() => 1), dilations: inSp.map(() => 1), pb: inSp.map(() => 0), pe: inSp.map(() => 0), out: inSp.map(() => 1) };
   return [poolMean(alg, x, inSp, win, false)];
+}
+
+/** One output of a traced convolution: Σ x[xs[t]]·W[ws[t]] (flat indices), plus bias element b (−1: none) or the constant c. */
+export interface ConvTerm { xs: number[]; ws: number[]; b: number; c: number }
+
+/**
+ * Which input and weight elements each output of a Conv or ConvTranspose multiplies, from the
+ * ops' own geometry: the op runs on an algebra whose elements are these lists, with weights that
+ * are their flat indices (+1, never 0). For weights that are signals (--weights hashed), where
+ * every pair is a product of two signals. `bias`: a signal (its elements are named by b), a
+ * constant, or none.
+ */
+export function convTerms(ctx: OpContext, op: 'Conv' | 'ConvTranspose', xShape: number[], wShape: number[], bias?: 'signal' | Tensor): Tens<ConvTerm> {
+  const alg: Algebra<ConvTerm> = {
+    constant: (c) => ({ xs: [], ws: [], b: -1, c }),
+    combine: (items, ws, c = 0) => {
+      const out: ConvTerm = { xs: [], ws: [], b: -1, c };
+      items.forEach((e, j) => { if (e.b >= 0) out.b = e.b; else { out.xs.push(e.xs[0]!); out.ws.push(ws[j]! - 1); } });
+      return out;
+    },
+  };
+  const x: Tens<ConvTerm> = { shape: xShape, data: Array.from({ length: sizeOf(xShape) }, (_, i) => ({ xs: [i], ws: [], b: -1, c: 0 })) };
+  const W: Tensor = { dims: wShape, data: Float64Array.from({ length: sizeOf(wShape) }, (_, i) => i + 1) };
+  const M = op === 'Conv' ? wShape[0]! : wShape[1]! * attrNum(ctx, 'group', 1);
+  const b: Arg<ConvTerm> = bias === 'signal' ? { kind: 'sym', t: { shape: [M], data: Array.from({ length: M }, (_, m) => ({ xs: [], ws: [], b: m, c: 0 })) } }
+    : bias ? { kind: 'const', t: bias } : undefined;
+  return (op === 'Conv' ? conv : convTranspose)(alg, ctx, [{ kind: 'sym', t: x }, { kind: 'const', t: W }, b])![0]!;
 }
 
 export const CONV_OPS: Record<string, OpFn> = {
