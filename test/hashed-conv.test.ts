@@ -23,7 +23,7 @@ import { one } from './helpers/ml-models.js';
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-hashed-conv-'));
 afterAll(async () => { await releaseCurves(); });
 
-/** Conv(1→4, 3×3, pad 1) → BatchNorm → Relu → Conv(4→2, stride 2, no bias) → Add → Relu → Flatten → Gemm → BatchNorm. */
+/** Conv(1→4, 3×3, pad 1) → BatchNorm → Relu → AveragePool (its windows feed the taps as they are) → Conv(4→2, stride 2, no bias) → Add → Relu → Flatten → Gemm → BatchNorm. */
 function cnn(seed: number): ModelSpec {
   const next = seeded(seed);
   const arr = (n: number, k = 1) => Float32Array.from({ length: n }, () => (next() - 0.5) * k);
@@ -42,7 +42,8 @@ function cnn(seed: number): ModelSpec {
       { name: '/c1/Conv', op: 'Conv', inputs: ['x', 'K1', 'B1'], outputs: ['c1'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
       { name: '/bn1', op: 'BatchNormalization', inputs: ['c1', 'g1', 'b1', 'm1', 'v1'], outputs: ['n1'] },
       { name: '/r1', op: 'Relu', inputs: ['n1'], outputs: ['r1'] },
-      { name: '/c2/Conv', op: 'Conv', inputs: ['r1', 'K2'], outputs: ['c2'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
+      { name: '/pool', op: 'AveragePool', inputs: ['r1'], outputs: ['p1'], attrs: { kernel_shape: [2, 2] } },
+      { name: '/c2/Conv', op: 'Conv', inputs: ['p1', 'K2'], outputs: ['c2'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
       { name: '/c2/Add', op: 'Add', inputs: ['c2', 'B2'], outputs: ['a2'] },
       { name: '/r2', op: 'Relu', inputs: ['a2'], outputs: ['r2'] },
       { name: '/flat', op: 'Flatten', inputs: ['r2'], outputs: ['f'] },
