@@ -102,16 +102,6 @@ const enum Kind {
   Constant = 3,
 }
 
-/** What a side of a constraint costs the setup: each term a point addition, plus its scalar's bits. */
-function termCost(m: Map<number, bigint>): number {
-  let cost = 0;
-  for (const c of m.values()) {
-    const s = c > P / 2n ? P - c : c;
-    cost += 16 + (s < 0x10000n ? 16 : s.toString(16).length * 4);
-  }
-  return cost;
-}
-
 /** Growable typed storage of the constraints as stated: three runs of terms each. */
 class ConstraintStore {
   kinds = new Uint8Array(1024);
@@ -526,10 +516,7 @@ export class System {
       }
       if (a.size === 0 && c.size === 0) return undefined;
       if (a.size === 0 && c.size === 1 && c.has(0)) throw new ZkonnxError('WITNESS_MISMATCH', 'the circuit has a constraint between constants that does not hold');
-      // A·B = B·A: the side whose terms cost more goes in A. The setup multiplies every term of
-      // B into two points (G1 and G2, where a 254-bit scalar costs about 3× G1's), A's into one
-      // (a Poseidon S-box's x⁴·x has its long MDS combination in B as circom writes it)
-      return termCost(b) > termCost(a) ? { a: b, b: a, c } : { a, b, c };
+      return { a, b, c };
     };
     const rowOf = (i: number): Row | undefined => {
       const o = 3 * i;
