@@ -1,4 +1,4 @@
-// --weights hashed: the weights of the linear layers leave the circuit's constants and become
+// --weights hashed: the weights of the model's layers leave the circuit's constants and become
 // private inputs (role 'weight'), committed to by one Poseidon hash that is a public signal. The
 // verification key then names an architecture, and the commitment names the weights.
 import { ZkonnxError, nodeLabel } from '../errors.js';
@@ -25,10 +25,10 @@ const LINEAR = new Set(['Gemm', 'MatMul', 'Conv', 'ConvTranspose']);
 const ATTRIBUTE_PARAMS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'TreeEnsemble', 'SVMClassifier', 'SVMRegressor']);
 
 /**
- * Moves the weights of Gemm (B, C), MatMul (the constant operand), Conv and ConvTranspose (W, B), the constant
- * operand of an Add right after one of them (its bias), the scale and bias of Layer- and
- * InstanceNormalization, and PRelu's slope into graph inputs with role 'weight', in the order
- * the nodes use them. Inference BatchNormalizations are first folded into weights
+ * Moves the weights of Gemm (B, C), MatMul (the constant operand), Conv and ConvTranspose
+ * (W, B), the constant operand of an Add right after one of them (its bias), the scale and bias
+ * of Layer- and InstanceNormalization, and PRelu's slope into graph inputs with role 'weight',
+ * in the order the nodes use them. Inference BatchNormalizations are first folded into weights
  * (fuseBatchNorms: the committed weights are the fused ones, as a deployed model's are). Other
  * constants (scalars of Mul/Div/Clip, shapes, axes) are architecture and stay in the circuit;
  * tensors of fractions among them are returned in `baked`. `read` is the graph as read, before
