@@ -43,6 +43,22 @@ describe('zkonnx CLI', () => {
     expect(existsSync(join(work, 'build-sig'))).toBe(false);
   });
 
+  it('compile --weights hashed on a Conv: the summary names the commitment and the weights\' range checks apart from the input\'s', async () => {
+    const model = join(work, 'hconv.onnx');
+    writeFileSync(model, buildModel({
+      graphName: 'hconv', inputs: [{ name: 'x', shape: [1, 1, 4, 4] }], outputs: [{ name: 'y', shape: [1, 2, 3, 3] }],
+      initializers: [{ name: 'K', dims: [2, 1, 2, 2], data: new Float32Array([1, -2, 3, 0.5, -1, 0.25, 2, -0.75]) }, { name: 'B', dims: [2], data: new Float32Array([0.1, -0.1]) }],
+      nodes: [{ name: '/conv', op: 'Conv', inputs: ['x', 'K', 'B'], outputs: ['c'], attrs: { kernel_shape: [2, 2] } }, { name: '/relu', op: 'Relu', inputs: ['c'], outputs: ['y'] }],
+    }));
+    const input = join(work, 'hconv-input.json');
+    writeFileSync(input, JSON.stringify({ input_data: [Array.from({ length: 16 }, (_, i) => (i % 5) / 4 - 0.5)] }));
+    const r = await zkonnx('compile', model, '--build', join(work, 'build-hconv'), '--input-file', input, '--weights', 'hashed');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/weights commitment \d+ \(public signal \d+\)/);
+    // 10 weights of 12 bits: 13 constraints each; 16 inputs apart
+    expect(r.stdout).toMatch(/by op: mul\+relu \d+, input range checks \d+, weight range checks 130\n/);
+  });
+
   it('rejects a malformed file, naming it', async () => {
     const model = join(work, 'junk.onnx');
     writeFileSync(model, 'this is not protobuf at all');

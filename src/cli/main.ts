@@ -19,9 +19,11 @@ const verbGroups: ((program: Command) => void)[] = [registerData, registerTrain,
 const program = new Command().enablePositionalOptions();
 program.name('zkonnx').description('Verifiable ML inference: ONNX → circom → Groth16 → verify off-chain and on-chain').version(api.version);
 
-/** "relu 54080, input range checks 7056, …", largest first. */
+/** "relu 54080, input range checks 7056, …", largest first (committed weights' range checks apart). */
 function constraintsByOp(s: api.Settings): string {
-  const by = new Map<string, number>([['input range checks', s.inputs.reduce((n, i) => n + i.constraints, 0)]]);
+  const weights = new Set(s.weights?.tensors.map((t) => t.name) ?? []);
+  const checks = (w: boolean) => s.inputs.reduce((n, i) => n + (weights.has(i.name) === w ? i.constraints : 0), 0);
+  const by = new Map<string, number>([['input range checks', checks(false)], ['weight range checks', checks(true)]]);
   for (const l of s.layers) by.set(l.op, (by.get(l.op) ?? 0) + l.constraints);
   return [...by.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
 }
