@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as api from '../src/api.js';
 import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
-import { circuitWitness } from '../src/compiler/circuit.js';
-import { quantizeInputs } from '../src/qexec/exec.js';
 import { readSymbols, readWtns } from '../src/circom/witness.js';
 import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { attr, buildModel, type ModelSpec } from '../src/onnx/write.js';
 import { BuildPaths } from '../src/paths.js';
 import { rng as seeded } from '../src/random.js';
 import { releaseCurves } from '../src/snark.js';
+import { committedWitness, holdsWithWeightChanged } from './helpers/compiled.js';
 import { one } from './helpers/ml-models.js';
 
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-hashed-conv-'));
@@ -171,17 +170,9 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
     expect(settings.circuit.checkCircom?.same).toBe(true);
     expect(settings.weights!.tensors.map((t) => t.name)).toEqual(['K', 'slope']);
-    const paths = new BuildPaths(out);
-    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
-    const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
-    const weights = JSON.parse(readFileSync(paths.file('weights'), 'utf8')).weights.map((t: { values: number[] }) => Float64Array.from(t.values));
-    const w = await circuitWitness(qg, settings.visibility, {}, { qin: quantizeInputs(qg, [Float64Array.from(cal[0]!.input_data[0]!), ...weights]) }, paths.file('r1cs'));
-    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
-    const wire = sym.get(`main.in${qg.inputs.findIndex((i) => i.name === 'slope')}[1]`)!;
-    expect(wire).toBeGreaterThan(0);
-    const bad = w.slice();
-    bad[wire] = bad[wire]! + 1n;
-    expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+    const c = await committedWitness(out, settings, cal[0]!.input_data[0]!);
+    expect((await checkConstraints(c.r1cs, c.w)).ok).toBe(true);
+    expect(await holdsWithWeightChanged(c, 'slope', 1)).toBe(false);
   });
 
   it('a ConvTranspose (strides, pads, groups, output_padding) commits to its kernel and bias; circom builds the same system', async () => {
@@ -239,17 +230,8 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     expect(settings.weights!.tensors.map((t) => t.name)).toEqual(['W', 'b', 'gamma', 'beta']);
     expect(warnings.join('\n')).toMatch(/commits to 4 weight tensors; 1 other tensor of fractions stays constants of the circuit, which the proving key publishes: 'mult'/);
     // a witness with γ changed fails
-    const paths = new BuildPaths(out);
-    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
-    const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
-    const weights = JSON.parse(readFileSync(paths.file('weights'), 'utf8')).weights.map((t: { values: number[] }) => Float64Array.from(t.values));
-    const w = await circuitWitness(qg, settings.visibility, {}, { qin: quantizeInputs(qg, [Float64Array.from(calLn[0]!.input_data[0]!), ...weights]) }, paths.file('r1cs'));
-    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
-    const gamma = qg.inputs.find((i) => i.name === 'gamma')!;
-    const wire = sym.get(`main.in${qg.inputs.indexOf(gamma)}[2]`)!;
-    expect(wire).toBeGreaterThan(0);
-    const bad = w.slice();
-    bad[wire] = bad[wire]! + 1n;
-    expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+    const c = await committedWitness(out, settings, calLn[0]!.input_data[0]!);
+    expect((await checkConstraints(c.r1cs, c.w)).ok).toBe(true);
+    expect(await holdsWithWeightChanged(c, 'gamma', 2)).toBe(false);
   });
 });

@@ -9,12 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { agreement, prepareRealworld, runRealworldModel } from '../benchmarks/realworld-lib.js';
 import * as api from '../src/api.js';
-import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
-import { circuitWitness } from '../src/compiler/circuit.js';
-import { quantGraphFromJson } from '../src/ir/serialize.js';
-import { BuildPaths } from '../src/paths.js';
-import { quantizeInputs } from '../src/qexec/exec.js';
+import { checkConstraints } from '../src/circom/r1cs.js';
 import { releaseCurves } from '../src/snark.js';
+import { committedWitness } from './helpers/compiled.js';
 
 const REALWORLD = resolve(__dirname, '..', '..', 'shared', 'realworld');
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-realworld-'));
@@ -50,11 +47,8 @@ describe.skipIf(!existsSync(REALWORLD))('third-party exports with --weights hash
     expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
     expect(settings.weights!.tensors.map((t) => t.shape.length)).toEqual([4, 4, 2, 1]); // two Convs' kernels (no bias), the Gemm's W and b
     expect((await agreement(p, build)).agreement).toBeGreaterThanOrEqual(0.99);
-    const paths = new BuildPaths(build);
-    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
-    const weights = (JSON.parse(readFileSync(paths.file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((w) => Float64Array.from(w.values));
     const sample = JSON.parse(readFileSync(p.input, 'utf8')) as { input_data: number[][] };
-    const w = await circuitWitness(qg, settings.visibility, {}, { qin: quantizeInputs(qg, [Float64Array.from(sample.input_data[0]!), ...weights]) }, paths.file('r1cs'));
-    expect((await checkConstraints(await readR1cs(paths.file('r1cs')), w)).ok).toBe(true);
+    const c = await committedWitness(build, settings, sample.input_data[0]!);
+    expect((await checkConstraints(c.r1cs, c.w)).ok).toBe(true);
   }, 300_000);
 });

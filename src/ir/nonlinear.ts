@@ -306,10 +306,9 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
     case 'Conv': case 'ConvTranspose': {
       // weights that are signals (--weights hashed): each output is one dot product of the taps
       // inside the input with their weights, Σ x·w (+ the bias), one constraint per product; the
-      // taps come from the ops' own geometry (convTerms)
-      // a product takes linear combinations as they are (one constraint either way): an input
-      // that is a short one (an AveragePool's window, a BatchNorm's affine map) is not rescaled
-      // first; a long one is, as every tap repeats its terms
+      // taps come from the ops' own geometry (convTerms). A product takes linear combinations as
+      // they are: an input that is a short one (an AveragePool's window) is not rescaled first; a
+      // long one is, as every tap repeats its terms
       const x0 = sym(0);
       const x = x0.data.every((e) => e.idx.length <= 8) ? x0 : simple(x0, 'x');
       const w = simple(sym(1), 'W');

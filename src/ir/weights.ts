@@ -10,8 +10,6 @@ export interface LiftedWeight {
   data: Float64Array;
 }
 
-/** Ops whose constant parameters would stay in the circuit: refused rather than silently baked. */
-const BAKED_PARAMS = new Set(['BatchNormalization']);
 /** Normalizations whose scale and bias (inputs 1, 2) are lifted: a product an element. */
 const NORMS = new Set(['LayerNormalization', 'InstanceNormalization']);
 /** Layers whose weights are lifted; an Add right after one lifts its constant operand (a bias). */
@@ -68,9 +66,9 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
       [1, 2].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
     } else if ((node.op === 'Add' || node.op === 'Sub') && node.inputs.some((i) => fromLinear.has(i))) {
       [0, 1].filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
-    } else if (BAKED_PARAMS.has(node.op) && node.inputs.slice(1).some((n) => n && g.constants.has(n))) {
-      const bn = node.op === 'BatchNormalization' ? ' (an inference BatchNormalization with per-channel parameters is folded into a Conv or Gemm next to it, or committed as a scale and shift)' : '';
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul, Conv and ConvTranspose layers (and their bias Add), BatchNormalization, LayerNormalization, InstanceNormalization and PRelu${bn}; this ${node.op}'s parameters would stay in the circuit`, {
+    } else if (node.op === 'BatchNormalization' && node.inputs.slice(1).some((n) => n && g.constants.has(n))) {
+      // what fuseBatchNorms left: training mode, parameters that are not one per channel
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed supports Gemm, MatMul, Conv and ConvTranspose layers (and their bias Add), BatchNormalization, LayerNormalization, InstanceNormalization and PRelu (an inference BatchNormalization with per-channel parameters is folded into a Conv or Gemm next to it, or committed as a scale and shift); this BatchNormalization's parameters would stay in the circuit`, {
         file: g.source, node: node.name, op: node.op, hint: 'use --weights baked for this model',
       });
     }

@@ -65,15 +65,15 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
   const iv: Interval[] = new Array(ag.totalValues);
 
   // committed weights: each tensor at its own scale, none finer than the finest kernel's (rank ≥ 2)
-  const ownScale = (i: number) => weightScaleOf(Math.max(Math.abs(ranges.inputs[i]!.min), Math.abs(ranges.inputs[i]!.max)), params.weightBits);
-  const kernels = ag.inputs.flatMap((v, i) => (v.role === 'weight' && v.shape.length >= 2 ? [ownScale(i)] : []));
+  const own = ag.inputs.map((v, i) => (v.role === 'weight' ? weightScaleOf(Math.max(Math.abs(ranges.inputs[i]!.min), Math.abs(ranges.inputs[i]!.max)), params.weightBits) : NaN));
+  const kernels = ag.inputs.flatMap((v, i) => (v.role === 'weight' && v.shape.length >= 2 ? [own[i]!] : []));
   const kernelCap = kernels.length ? Math.max(...kernels) : Infinity;
   const inputs: QInput[] = ag.inputs.map((v, i) => {
     const { min, max } = ranges.inputs[i]!;
     if (!Number.isFinite(min) || !Number.isFinite(max)) {
       throw new ZkonnxError('INPUT_INVALID', `input '${v.name}': calibration saw no finite values`, { hint: 'check the calibration file' });
     }
-    if (v.role === 'weight') return weightInput(v, min, max, params, kernelCap, scales, iv);
+    if (v.role === 'weight') return weightInput(v, min, max, params, params.weightScale ?? Math.min(own[i]!, kernelCap), scales, iv);
     if (v.categories) return categoricalInput(v, scales, iv);
     const scale = scaleFor(Math.max(Math.abs(min), Math.abs(max)), params.activationBits);
     const qmin = roundBig(min * 2 ** scale);
@@ -148,19 +148,17 @@ function weightScaleOf(maxabs: number, wb: number): number {
 }
 
 /**
- * A committed weight tensor (--weights hashed): signed weightBits-bit integers at its own scale,
- * the largest at which its largest |w| fits (a BatchNorm-fused kernel and a bias each use the
- * whole width) but no finer than the finest kernel's (`cap`: a tiny bias at its own scale would
- * lift every operand of its layer's dot products to that scale), or at the scale --weight-scale
- * gives every tensor. Its range is the full signed
- * range, not the weights' own, so that the bound analysis and with it the circuit hold for any
- * weights of this architecture at these scales.
+ * A committed weight tensor (--weights hashed): signed weightBits-bit integers at `scale`: its
+ * own, the largest at which its largest |w| fits (a BatchNorm-fused kernel and a bias each use
+ * the whole width) but no finer than the finest kernel's (a tiny bias at its own scale would lift
+ * every operand of its layer's dot products to that scale), or the one --weight-scale gives
+ * every tensor. Its range is the full signed range, not the weights' own, so that the bound
+ * analysis and with it the circuit hold for any weights of this architecture at these scales.
  */
-function weightInput(v: InputValue, min: number, max: number, params: QuantParams, cap: number, scales: Float64Array, iv: Interval[]): QInput {
+function weightInput(v: InputValue, min: number, max: number, params: QuantParams, scale: number, scales: Float64Array, iv: Interval[]): QInput {
   const wb = params.weightBits;
   const half = 1n << BigInt(wb - 1);
   const maxabs = Math.max(Math.abs(min), Math.abs(max));
-  const scale = params.weightScale ?? Math.min(weightScaleOf(maxabs, wb), cap);
   const top = roundBig(maxabs * 2 ** scale);
   if (top >= half) {
     throw new ZkonnxError('QUANT_OVERFLOW', `weight '${v.name}': |w| up to ${maxabs} is ${top} at scale 2^${scale}, outside ${wb}-bit signed integers`, {

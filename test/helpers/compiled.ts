@@ -2,12 +2,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { compile } from '../../src/api.js';
+import { compile, type Settings } from '../../src/api.js';
 import { checkConstraints, readR1cs } from '../../src/circom/r1cs.js';
 import { readSymbols } from '../../src/circom/witness.js';
+import { circuitWitness } from '../../src/compiler/circuit.js';
 import { quantGraphFromJson } from '../../src/ir/serialize.js';
 import { buildModel, type ModelSpec } from '../../src/onnx/write.js';
 import { BuildPaths } from '../../src/paths.js';
+import { quantizeInputs } from '../../src/qexec/exec.js';
 
 export type Calibration = { input_data: (number[] | string[])[] }[];
 
@@ -37,5 +39,27 @@ export async function satisfiedFlipped(c: Awaited<ReturnType<typeof compileSpec>
   expect(wire).toBeGreaterThan(0);
   const bad = w.slice();
   bad[wire] = 1n - bad[wire]!;
+  return (await checkConstraints(c.r1cs, bad)).ok;
+}
+
+/**
+ * A build with committed weights (--weights hashed): its witness on `sample` and the weights
+ * it committed to (weights.json), with the r1cs and symbols to check and tamper with.
+ */
+export async function committedWitness(buildDir: string, settings: Settings, sample: ArrayLike<number>) {
+  const paths = new BuildPaths(buildDir);
+  const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+  const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
+  const weights = (JSON.parse(readFileSync(paths.file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((t) => Float64Array.from(t.values));
+  const w = await circuitWitness(qg, settings.visibility, {}, { qin: quantizeInputs(qg, [Float64Array.from(sample), ...weights]) }, paths.file('r1cs'));
+  return { qg, r1cs, sym, w };
+}
+
+/** Whether the constraints still hold with element `index` of committed weight tensor `tensor` one more. */
+export async function holdsWithWeightChanged(c: Awaited<ReturnType<typeof committedWitness>>, tensor: string, index: number): Promise<boolean> {
+  const wire = c.sym.get(`main.in${c.qg.inputs.findIndex((i) => i.name === tensor)}[${index}]`)!;
+  expect(wire).toBeGreaterThan(0);
+  const bad = c.w.slice();
+  bad[wire] = bad[wire]! + 1n;
   return (await checkConstraints(c.r1cs, bad)).ok;
 }
