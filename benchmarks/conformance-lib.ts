@@ -74,6 +74,8 @@ export interface RunOptions {
   onStage?: (stage: Stage, partial: Readonly<Row>) => void;
   /** The model's files where they are not dir/network.onnx and dir/input.json (realworld models). */
   files?: { model: string; input: string; calibration?: string; dims?: Record<string, number>; fixed?: Record<string, number[]> };
+  /** Compile with --weights hashed (the weights committed private inputs). */
+  weights?: 'hashed';
   /** After a pass: more checks on the build (class agreement on real digits), merged into the row. */
   after?: (buildDir: string, row: Readonly<Row>) => Promise<Partial<Row>>;
 }
@@ -99,7 +101,7 @@ export async function runConformanceModel(dir: string, workDir: string, opts: Ru
   };
   try {
     enter('compile');
-    const [c, compileS] = await lap(() => compile({ model: onnx, input, outDir: buildDir, ...(calibration ? { calibration } : {}), ...(opts.files?.dims ? { dims: opts.files.dims } : {}), ...(opts.files?.fixed ? { fixedInputs: opts.files.fixed } : {}) }));
+    const [c, compileS] = await lap(() => compile({ model: onnx, input, outDir: buildDir, ...(calibration ? { calibration } : {}), ...(opts.files?.dims ? { dims: opts.files.dims } : {}), ...(opts.files?.fixed ? { fixedInputs: opts.files.fixed } : {}), ...(opts.weights ? { visibility: { weights: opts.weights } } : {}) }));
     row.compileS = compileS;
     row.constraints = c.settings.circuit.constraints;
 

@@ -192,14 +192,13 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     expect(settings.weights!.tensors.map((t) => t.name)).toEqual(['K', 'B']);
   });
 
-  it('a tree ensemble names the node: its thresholds would stay constants of the circuit', async () => {
-    const forest = one('forest', 'TreeEnsembleRegressor', { name: 'x', shape: [1, 2] }, [{ name: 'y', shape: [1, 1] }], {
-      n_targets: 1, nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [1, 0, 0], nodes_values: attr.floats([0.25, 0, 0]),
-      nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'], nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
-      target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: attr.floats([1.5, -0.5]),
+  it('an SVM names the node: its support vectors would stay constants of the circuit', async () => {
+    const svm = one('svr', 'SVMRegressor', { name: 'x', shape: [1, 2] }, [{ name: 'y', shape: [1, 1] }], {
+      n_supports: 2, kernel_type: 'RBF', kernel_params: attr.floats([0.5, 0, 0]),
+      support_vectors: attr.floats([0.25, -0.5, 0.75, 0.125]), coefficients: attr.floats([1.5, -0.5]), rho: attr.floats([0.25]),
     });
-    await expect(api.compile({ model: writeModel('forest', forest), outDir: join(work, 'build-forest'), calibration: [{ input_data: [[0.1, 0.9]] }], visibility: { weights: 'hashed' } }))
-      .rejects.toThrow(/node \/forest \(TreeEnsembleRegressor\): --weights hashed does not commit to a TreeEnsembleRegressor's parameters/);
+    await expect(api.compile({ model: writeModel('svr', svm), outDir: join(work, 'build-svr'), calibration: [{ input_data: [[0.1, 0.9]] }], visibility: { weights: 'hashed' } }))
+      .rejects.toThrow(/node \/svr \(SVMRegressor\): --weights hashed does not commit to a SVMRegressor's parameters/);
   });
 
   it('a LayerNormalization commits to its scale and bias (a product an element); constants of fractions left in the circuit are named', async () => {

@@ -51,4 +51,17 @@ describe.skipIf(!existsSync(REALWORLD))('third-party exports with --weights hash
     const c = await committedWitness(build, settings, sample.input_data[0]!);
     expect((await checkConstraints(c.r1cs, c.w)).ok).toBe(true);
   }, 300_000);
+
+  const trees: [string, string][] = [
+    ['skl-rf-iris', 'sklearn RandomForest, three classes'],
+    ['xgb-regressor-onnxmltools', 'XGBoost regressor'],
+    ['lgbm-pipeline-onnxmltools', 'Scaler + binary LightGBM'],
+  ];
+  for (const [m, what] of trees) {
+    it(`${m} (${what}): thresholds, leaf weights and base values committed, end to end`, async () => {
+      const row = await runRealworldModel(join(REALWORLD, m), join(work, `hashed-${m}`), { weights: 'hashed' });
+      expect(row.message).toBe('');
+      expect(row.status).toBe('pass');
+    }, 300_000);
+  }
 });

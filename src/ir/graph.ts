@@ -44,6 +44,8 @@ export interface ValueInfo {
   dtype?: number;
   /** 'weight': a model weight made a private input by --weights hashed (src/ir/weights.ts). */
   role?: 'weight';
+  /** A committed weight that is only compared with signals (a tree's thresholds), never multiplied. */
+  compared?: true;
   /**
    * A categorical (string) input (src/onnx/categorical.ts): the circuit takes the index of the
    * string in this table (its category code); any other string is code categories.length.
@@ -75,7 +77,16 @@ export interface Graph {
   shapes: Map<string, number[]>;
   /** Graph inputs given fixed values at compile time (compile --fix-input): constants of the circuit, fed to the float reference. */
   fixed?: FixedInput[];
+  /** What --weights hashed does with constants that rewrites made of a node's attributes (ParamRole). */
+  paramRoles?: Map<string, ParamRole>;
 }
+
+/**
+ * A rewritten node's constant under --weights hashed (src/ir/weights.ts): 'weight' is committed,
+ * 'threshold' is committed and only compared (a tree's branch values), 'public' is the model's
+ * structure (a tree's paths, a label table) and stays a constant of the circuit.
+ */
+export type ParamRole = 'weight' | 'threshold' | 'public';
 
 /** A graph input whose value compile fixed (a sample rate, a mode flag): it is a constant of the circuit. */
 export interface FixedInput extends ValueInfo {
@@ -147,6 +158,7 @@ export interface InputValue extends ValueTensor {
   /** ONNX element type the model declares (the float reference feeds that type). */
   dtype?: number;
   role?: 'weight';
+  compared?: true;
   /** A categorical (string) input: its table of categories (ValueInfo.categories). */
   categories?: string[];
   closedBy?: ClosedCategories[];

@@ -22,7 +22,7 @@ export class ValueBuilder {
   input(v: ValueInfo, inputIndex: number): Tens<LinExpr> {
     const size = sizeOf(v.shape);
     this.inputs.push({
-      kind: 'input', name: v.name, shape: v.shape, offset: this.offset, size, inputIndex, dtype: v.dtype, ...(v.role ? { role: v.role } : {}),
+      kind: 'input', name: v.name, shape: v.shape, offset: this.offset, size, inputIndex, dtype: v.dtype, ...(v.role ? { role: v.role } : {}), ...(v.compared ? { compared: true } : {}),
       ...(v.categories ? { categories: v.categories } : {}), ...(v.closedBy ? { closedBy: v.closedBy } : {}),
     });
     return this.alloc(v.shape, size);

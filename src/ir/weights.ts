@@ -2,12 +2,14 @@
 // private inputs (role 'weight'), committed to by one Poseidon hash that is a public signal. The
 // verification key then names an architecture, and the commitment names the weights.
 import { ZkonnxError, nodeLabel } from '../errors.js';
-import { sizeOf, type Graph, type Node, type Tensor, type ValueInfo } from './graph.js';
+import { sizeOf, type Graph, type Node, type ParamRole, type Tensor, type ValueInfo } from './graph.js';
 
 export interface LiftedWeight {
   name: string;
   shape: number[];
   data: Float64Array;
+  /** Only compared with signals (a tree's thresholds): quantized at its own scale, not a kernel's. */
+  compared?: true;
 }
 
 /** Normalizations whose scale and bias (inputs 1, 2) are lifted: a product an element. */
@@ -15,18 +17,19 @@ const NORMS = new Set(['LayerNormalization', 'InstanceNormalization']);
 /** Layers whose weights are lifted; an Add right after one lifts its constant operand (a bias). */
 const LINEAR = new Set(['Gemm', 'MatMul', 'Conv', 'ConvTranspose']);
 /**
- * ai.onnx.ml ops whose parameters are attributes that the rewrites (src/onnx/ml.ts) turn into
- * comparisons with constant thresholds, constant path and leaf matrices, and support vectors
- * folded into constant norms: lifting the matrices would commit to structure while the
- * thresholds stayed in the circuit. Refused, naming the node.
+ * ai.onnx.ml ops whose parameters the rewrites (src/onnx/ml.ts) fold into structure: an SVM's
+ * support vectors into constant norms. Refused, naming the node. (A tree ensemble's rewrite
+ * names its thresholds and leaf values, Graph.paramRoles, which are committed.)
  */
-const ATTRIBUTE_PARAMS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'TreeEnsemble', 'SVMClassifier', 'SVMRegressor']);
+const ATTRIBUTE_PARAMS = new Set(['SVMClassifier', 'SVMRegressor']);
 
 /**
  * Moves the weights of Gemm (B, C), MatMul (the constant operand), Conv and ConvTranspose
  * (W, B), the constant operand of an Add right after one of them (its bias), the scale and bias
- * of Layer- and InstanceNormalization, and PRelu's slope into graph inputs with role 'weight',
- * in the order the nodes use them. Inference BatchNormalizations are first folded into weights
+ * of Layer- and InstanceNormalization, PRelu's slope, and the constants a rewrite named as
+ * parameters (Graph.paramRoles: a tree ensemble's thresholds, leaf values and base values; its
+ * paths, features and labels stay public) into graph inputs with role 'weight', in the order the
+ * nodes use them. Inference BatchNormalizations are first folded into weights
  * (fuseBatchNorms: the committed weights are the fused ones, as a deployed model's are). Other
  * constants (scalars of Mul/Div/Clip, shapes, axes) are architecture and stay in the circuit;
  * tensors of fractions among them are returned in `baked`. `read` is the graph as read, before
@@ -36,23 +39,26 @@ const ATTRIBUTE_PARAMS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegress
 export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights: LiftedWeight[]; baked: string[] } {
   for (const node of read?.nodes ?? []) {
     if (ATTRIBUTE_PARAMS.has(node.op)) {
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed does not commit to a ${node.op}'s parameters (its thresholds, leaves or support vectors would stay constants of the circuit)`, {
+      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed does not commit to a ${node.op}'s parameters (its support vectors would stay constants of the circuit)`, {
         file: graph.source, node: node.name, op: node.op, hint: 'use --weights baked for this model',
       });
     }
   }
   const { graph: g, lift: normParams } = fuseBatchNorms(graph);
   const params = new Set(normParams);
+  const roles = g.paramRoles ?? new Map<string, ParamRole>();
   const lifted = new Map<string, LiftedWeight>();
   const fromLinear = new Set<string>();
   const lift = (name: string, node: Node) => {
     const t: Tensor | undefined = g.constants.get(name);
-    if (!t || lifted.has(name)) return;
+    if (!t || lifted.has(name) || roles.get(name) === 'public') return;
     if (t.data.length === 0) throw new ZkonnxError('ONNX_SHAPE', `${nodeLabel(node)}: weight '${name}' is empty`, { node: node.name, op: node.op });
-    lifted.set(name, { name, shape: t.dims, data: t.data });
+    lifted.set(name, { name, shape: t.dims, data: t.data, ...(roles.get(name) === 'threshold' ? { compared: true as const } : {}) });
   };
   for (const node of g.nodes) {
     const isConst = (i: number) => node.inputs[i] !== undefined && g.constants.has(node.inputs[i]!);
+    // what a rewrite named as parameters (a tree's thresholds and leaf values)
+    node.inputs.filter((i) => i && roles.has(i) && roles.get(i) !== 'public').forEach((i) => lift(i, node));
     if (LINEAR.has(node.op)) {
       const order = node.op === 'Gemm' ? [1, 2, 0] : node.op === 'MatMul' ? [0, 1] : [1, 2];
       order.filter(isConst).forEach((i) => lift(node.inputs[i]!, node));
@@ -74,13 +80,13 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
     }
   }
   if (lifted.size === 0) {
-    throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${g.source}: --weights hashed found no Gemm, MatMul or Conv weights to commit to`, { file: g.source, hint: 'use --weights baked' });
+    throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${g.source}: --weights hashed found no Gemm, MatMul, Conv or tree ensemble weights to commit to`, { file: g.source, hint: 'use --weights baked' });
   }
   const constants = new Map(g.constants);
   const inputs: ValueInfo[] = [...g.inputs];
   for (const w of lifted.values()) {
     constants.delete(w.name);
-    inputs.push({ name: w.name, shape: w.shape, dtype: 1, role: 'weight' });
+    inputs.push({ name: w.name, shape: w.shape, dtype: 1, role: 'weight', ...(w.compared ? { compared: true as const } : {}) });
   }
   // tensors of fractions that stay constants of the circuit (an embedding table, a per-channel
   // multiplier, a positional bias): the proving key publishes them, the caller says so

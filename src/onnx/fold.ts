@@ -5,7 +5,7 @@
 // runs it on numbers, shape inference runs it on a dummy algebra, so neither can disagree with
 // linearization. Non-linear ops fold with the float code below and have shape rules here.
 import { ZkonnxError, nodeLabel } from '../errors.js';
-import type { AttrValue, Graph, Node, Tensor } from '../ir/graph.js';
+import type { AttrValue, Graph, Node, ParamRole, Tensor } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { broadcastIndex, broadcastShape, strides } from '../ir/shape.js';
 import { windowOf, poolKernel } from '../ir/ops/conv.js';
@@ -455,6 +455,7 @@ export function inferAndFold(graph: Graph): Graph {
   const intSignals = new Set<string>(g.inputs.filter((v) => v.categories !== undefined || (v.dtype !== undefined && (INT_TYPES.has(v.dtype) || v.dtype === BOOL))).map((v) => v.name));
   const boolSignals = new Set<string>(g.inputs.filter((v) => v.dtype === BOOL).map((v) => v.name));
   const nodes: Node[] = [];
+  const paramRoles = new Map<string, ParamRole>();
   const shapeOf = (ctx: Ctx) => (name: string): number[] => {
     const s = shapes.get(name);
     if (!s) {
@@ -479,7 +480,8 @@ export function inferAndFold(graph: Graph): Graph {
       for (const n of node.inputs) if (n) shapeOf(ctx)(n);
       const added: Node[] = [];
       const kept = expansion(node, {
-        e: emitter(node, added, constants, shapes, 'x'),
+        // an ML node's parameters are attributes: its rule names those --weights hashed commits to
+        e: emitter(node, added, constants, shapes, 'x', paramRoles, node.domain === ML_DOMAIN ? 'public' : undefined),
         shapeOf: shapeOf(ctx),
         constOf: (n) => constants.get(n),
         intValued: (n) => intSignals.has(n) || ints.has(n) || (constants.get(n)?.data.every(Number.isInteger) ?? false),
@@ -594,7 +596,7 @@ export function inferAndFold(graph: Graph): Graph {
     }
     return { ...o, shape };
   });
-  return { ...g, constants, shapes, nodes, outputs };
+  return { ...g, constants, shapes, nodes, outputs, ...(paramRoles.size ? { paramRoles } : {}) };
 }
 
 /** Folds a node whose inputs are all constants (Shape and Size: whose input shapes are known). */

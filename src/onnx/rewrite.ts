@@ -1,13 +1,13 @@
 // Rewrites of one ONNX node into default-domain nodes (new value names, new constants), shared by
 // the ai.onnx.ml rules (ml.ts) and the ops zkonnx lowers to other ops (recurrent.ts, expand.ts),
 // all run by shape inference (fold.ts) as it reaches the node.
-import type { AttrValue, Node, Tensor } from '../ir/graph.js';
+import type { AttrValue, Node, ParamRole, Tensor } from '../ir/graph.js';
 
 export interface Emit {
   /** Adds a default-domain node; returns its first output (a fresh name unless `outputs` is given). */
   node(op: string, inputs: string[], attrs?: Record<string, AttrValue>, outputs?: string[]): string;
-  /** Adds a constant; returns its name. */
-  constant(dims: number[], data: ArrayLike<number>): string;
+  /** Adds a constant (what --weights hashed does with it: `role`, else the emitter's default); returns its name. */
+  constant(dims: number[], data: ArrayLike<number>, role?: ParamRole): string;
 }
 
 /** What a rewrite during shape inference sees (src/onnx/fold.ts). */
@@ -32,8 +32,11 @@ export interface RewriteContext {
  */
 export type Expansion = (node: Node, c: RewriteContext) => void | false;
 
-/** An Emit for the rewrite of `owner`: nodes go to `sink`, constants and their shapes to the maps. */
-export function emitter(owner: Node, sink: Node[], constants: Map<string, Tensor>, shapes: Map<string, number[]>, tag: string): Emit {
+/**
+ * An Emit for the rewrite of `owner`: nodes go to `sink`, constants and their shapes to the maps,
+ * and the roles of constants given one (or `defaultRole`) to `roles`.
+ */
+export function emitter(owner: Node, sink: Node[], constants: Map<string, Tensor>, shapes: Map<string, number[]>, tag: string, roles?: Map<string, ParamRole>, defaultRole?: ParamRole): Emit {
   const base = owner.name || owner.op;
   let k = 0;
   return {
@@ -42,10 +45,11 @@ export function emitter(owner: Node, sink: Node[], constants: Map<string, Tensor
       sink.push({ name: `${base}/${op}${k++}`, op, domain: '', inputs, outputs: outs, attrs });
       return outs[0]!;
     },
-    constant(dims, data) {
+    constant(dims, data, role = defaultRole) {
       const name = `${base}:${tag}c${k++}`;
       constants.set(name, { dims, data: Float64Array.from(data) });
       shapes.set(name, dims);
+      if (role) roles?.set(name, role);
       return name;
     },
   };

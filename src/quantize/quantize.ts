@@ -73,7 +73,8 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
     if (!Number.isFinite(min) || !Number.isFinite(max)) {
       throw new ZkonnxError('INPUT_INVALID', `input '${v.name}': calibration saw no finite values`, { hint: 'check the calibration file' });
     }
-    if (v.role === 'weight') return weightInput(v, min, max, params, params.weightScale ?? Math.min(own[i]!, kernelCap), scales, iv);
+    // thresholds are compared, never multiplied: no kernel's scale bounds theirs
+    if (v.role === 'weight') return weightInput(v, min, max, params, params.weightScale ?? (v.compared ? own[i]! : Math.min(own[i]!, kernelCap)), scales, iv);
     if (v.categories) return categoricalInput(v, scales, iv);
     const scale = scaleFor(Math.max(Math.abs(min), Math.abs(max)), params.activationBits);
     const qmin = roundBig(min * 2 ** scale);
