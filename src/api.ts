@@ -12,10 +12,10 @@ import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
 import { inputSignal, outputSignal, publicLayout, saltSignals } from './compiler/emit.js';
 import { expectedPublicSignals, weightsCommitment, type Salts } from './commit/public.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
-import { liftWeights, type LiftedWeight } from './ir/weights.js';
-import { ZkonnxError } from './errors.js';
+import { architectureOf, liftWeights, type LiftedWeight } from './ir/weights.js';
+import { nodeLabel, ZkonnxError } from './errors.js';
 import { checkSamples, encodeSample, loadSample, loadSamples, readJson, type InputData, type NumericSample, type Sample } from './inputs.js';
-import type { FixedInput, NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
+import type { FixedInput, Graph, NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
 import { linearize } from './ir/linearize.js';
 import { quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
@@ -259,7 +259,8 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   if (opts.allowInaccurate) accuracy.allowInaccurate = true;
   else refuseInaccurate(accuracy, qg, coded, calibName);
   const layout = publicLayout(qg, visibility);
-  const weightsInfo = lifted ? await committedWeights(qg, lifted.weights, samples[0]!) : undefined;
+  const architecture = lifted ? architectureOf(lifted.graph, lifted.weights) : undefined;
+  const weightsInfo = lifted ? { ...await committedWeights(qg, lifted.weights, samples[0]!), architecture: architecture!.digest } : undefined;
 
   // Build into a fresh sibling folder and swap it in at the end: a failed compile never leaves
   // a half-written build that looks good, and stale keys of an older circuit never survive.
@@ -274,7 +275,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     const paths = new BuildPaths(tmpDir);
     const qgraphText = quantGraphToJson(qg);
     writeFileSync(paths.file('qgraph'), qgraphText);
-    if (lifted) writeFileSync(paths.file('weights'), JSON.stringify({ weights: lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: Array.from(w.data) })) }));
+    if (lifted) writeFileSync(paths.file('weights'), JSON.stringify({ weights: lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: Array.from(w.data) })), architecture: architecture!.nodes }));
     let c: Omit<WrittenCircuit, 'r1csPath' | 'symPath' | 'perComponent' | 'labels' | 'nonzeros'> & { nonzeros?: number; checkCircom?: CircomCheck };
     let perComponent: Map<string, number>;
     let split: SplitSettings | undefined;
@@ -643,7 +644,9 @@ function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string):
   let got: { name: string; shape: number[]; values: ArrayLike<number> }[];
   if (modelPath) {
     const read = readOnnx(resolve(modelPath), { dims: settings.model.dims, fixed: settings.model.fixed });
-    got = liftWeights(inferAndFold(read), read).weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
+    const lifted = liftWeights(inferAndFold(read), read);
+    got = lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
+    if (settings.weights!.architecture) sameArchitecture(paths, settings.weights!.architecture, architectureOf(lifted.graph, lifted.weights), lifted.graph, modelPath);
   } else {
     got = (readJson(paths.require('weights', 'compile --weights hashed')) as { weights: { name: string; shape: number[]; values: number[] }[] }).weights;
   }
@@ -657,6 +660,23 @@ function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string):
       throw new ZkonnxError('INPUT_INVALID', `${where}: weight ${k} '${g.name}' has shape [${g.shape}], the circuit's '${w.name}' is [${w.shape}]`, { file: where });
     }
     return Float64Array.from(g.values);
+  });
+}
+
+/**
+ * Refuses weights from a model whose public architecture differs from the build's (another
+ * tree's paths, another constant baked into the circuit): the circuit would compute the build's
+ * architecture on them, not that model. Names the model's first node that differs.
+ */
+function sameArchitecture(paths: BuildPaths, digest: string, other: ReturnType<typeof architectureOf>, g: Graph, modelPath: string): void {
+  if (other.digest === digest) return;
+  const own = (readJson(paths.require('weights', 'compile --weights hashed')) as { architecture?: string[] }).architecture ?? [];
+  const k = other.nodes.findIndex((d, j) => d !== own[j]);
+  const node = g.nodes[k];
+  const where = node ? `its node ${k}, ${nodeLabel(node)}, differs from the build's` : `its ${other.nodes.length} nodes or its outputs differ from the build's ${own.length}`;
+  throw new ZkonnxError('INPUT_INVALID', `${modelPath}: not the architecture this circuit was compiled for (${where}): only its committed weights may change`, {
+    file: modelPath, ...(node ? { node: node.name, op: node.op } : {}),
+    hint: 'compile this model into a build of its own (a retrained tree ensemble has other branches: a circuit of its own)',
   });
 }
 

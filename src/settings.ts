@@ -17,8 +17,11 @@ export interface Settings {
   params: QuantParams;
   /** The public signals in snarkjs's order: runs of outputs, commitments and public inputs. */
   publicSignals: PublicRun[];
-  /** With --weights hashed: the committed tensors, their scale and width, and the commitment. */
-  weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string };
+  /**
+   * With --weights hashed: the committed tensors, their scale and width, the commitment, and the
+   * digest of the public architecture (src/ir/weights.ts architectureOf) other weights must share.
+   */
+  weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string; architecture?: string };
   /** categories: a string (categorical) input's table: the circuit's input is the index of the string in it, categories.length for any other string */
   inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number; categories?: string[] }[];
   /** categories: an output of computed strings (class labels): value k is categories[k] */

@@ -1,8 +1,9 @@
 /**
  * --weights hashed on tree ensembles: the branch values (thresholds), leaf weights and base
  * values are committed private inputs; which feature each branch reads, the branch modes and the
- * trees' shapes are the public architecture. A witness whose threshold, leaf weight or label is
- * changed fails; another forest of the same shapes proves under the same key.
+ * trees' shapes are the public architecture. A witness whose threshold, leaf weight or base value
+ * is changed fails; another forest of the same shapes proves under the same key, one whose
+ * branches read other features is refused.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,17 +89,16 @@ describe('--weights hashed on a tree ensemble', { timeout: 240_000 }, () => {
   it('commits to the thresholds (each at its own scale), leaf weights and base values; the paths stay public', () => {
     expect(settings.circuit.checkCircom?.same).toBe(true);
     expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
-    // 35 branches in four modes (one threshold tensor each), 40 leaves × 3 classes, 3 base values
+    // 35 branches in four modes (a threshold tensor each), 40 leaves × 3 classes, 3 base values
     const tensors = settings.weights!.tensors;
-    const branches = tensors.filter((t) => t.shape.length === 1 && t.shape[0] !== 3);
+    const branches = tensors.filter((t) => t.name.startsWith('/gbt:thresholds_'));
+    expect(branches.map((t) => t.name).sort()).toEqual(['gt', 'gte', 'leq', 'lt'].map((m) => `/gbt:thresholds_${m}`));
     expect(branches.reduce((n, t) => n + t.shape[0]!, 0)).toBe(35);
-    expect(tensors.filter((t) => t.shape.length === 2).map((t) => t.shape)).toEqual([[40, 3]]);
-    expect(tensors.filter((t) => t.shape.join() === '3')).toHaveLength(1);
-    expect(tensors).toHaveLength(branches.length + 2);
+    expect(tensors.filter((t) => !branches.includes(t)).map((t) => [t.name, t.shape])).toEqual([['/gbt:leaf_weights', [40, 3]], ['/gbt:base_values', [3]]]);
     // thresholds are compared, not multiplied: each tensor's largest |t| < 1 fills its 12 bits,
     // at a finer scale than the leaf weights' (|w| < 5) that cap the scale of multiplied tensors
-    const attrs = own.nodes[0]!.attrs;
-    const leaves = tensors.find((t) => t.shape.length === 2)!;
+    const attrs = own.nodes[0]!.attrs!;
+    const leaves = tensors.find((t) => t.name === '/gbt:leaf_weights')!;
     for (const t of branches) {
       expect(t.scale).toBeGreaterThan(leaves.scale);
       expect(t.scale).toBeGreaterThanOrEqual(10);
@@ -132,5 +132,11 @@ describe('--weights hashed on a tree ensemble', { timeout: 240_000 }, () => {
     expect(a.publicSignals.at(-1)).toBe(settings.weights!.commitment);
     expect(b.publicSignals.at(-1)).not.toBe(settings.weights!.commitment);
     for (const r of [a, b]) expect(r.reference!.maxAbsError).toBeLessThanOrEqual(r.reference!.tolerance);
+  });
+
+  it('refuses the weights of a forest whose branches read other features: the circuit has the build\'s paths', async () => {
+    const other = writeModel(classifier('gbt-reshaped', 5, 4));
+    await expect(api.prove({ buildDir: build, input: { input_data: samples[1]! }, name: 'c', weights: other }))
+      .rejects.toThrow(/gbt-reshaped\/model.onnx: not the architecture this circuit was compiled for \(its node \d+, node \/gbt\/\w+ \(\w+\), differs from the build's\)/);
   });
 });

@@ -1,6 +1,7 @@
 // --weights hashed: the weights of the model's layers leave the circuit's constants and become
 // private inputs (role 'weight'), committed to by one Poseidon hash that is a public signal. The
 // verification key then names an architecture, and the commitment names the weights.
+import { createHash } from 'node:crypto';
 import { ZkonnxError, nodeLabel } from '../errors.js';
 import { sizeOf, type Graph, type Node, type ParamRole, type Tensor, type ValueInfo } from './graph.js';
 
@@ -250,4 +251,35 @@ function fuseInto(g: Graph, layer: Node, a: Float64Array, c: Float64Array, const
   constants.set(bName, { dims: [M], data: layer.op === 'Gemm' ? bias.map((v) => v / beta) : bias });
   const inputs = [layer.inputs[0]!, wName, bName];
   return { ...layer, inputs };
+}
+
+/**
+ * The public architecture of a graph whose weights were lifted: every node's op, attributes and
+ * operands (graph inputs and committed tensors by position, other constants by their values),
+ * so that weights from another model are proven only under the architecture they came from (a
+ * retrained tree ensemble has other paths; another CNN may bake other constants). `nodes` holds a
+ * short digest per node, to name the first node where two architectures part.
+ */
+export function architectureOf(g: Graph, weights: LiftedWeight[]): { digest: string; nodes: string[] } {
+  const id = new Map<string, string>();
+  g.inputs.forEach((v, i) => id.set(v.name, `in${i}:${v.shape}:${v.dtype ?? ''}:${v.role ?? ''}:${v.categories?.join('\u0000') ?? ''}`));
+  weights.forEach((w, k) => id.set(w.name, `w${k}:${w.shape}`));
+  const hash = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+  const operand = (name: string) => {
+    if (!name) return '';
+    const known = id.get(name);
+    if (known !== undefined) return known;
+    const t = g.constants.get(name);
+    if (!t) return `?${name}`;
+    const c = `c${t.dims}:${hash(new Uint8Array(Float64Array.from(t.data).buffer))}`;
+    id.set(name, c);
+    return c;
+  };
+  const attrs = (a: Node['attrs']) => JSON.stringify(Object.keys(a).sort().map((k) => [k, a[k]]), (_, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : typeof v === 'bigint' ? v.toString() : v));
+  const nodes = g.nodes.map((n, j) => {
+    const digest = hash(JSON.stringify([n.op, n.domain, attrs(n.attrs), n.inputs.map(operand), n.outputs.length])).slice(0, 16);
+    n.outputs.forEach((o, k) => { if (o) id.set(o, `n${j}.${k}`); });
+    return digest;
+  });
+  return { digest: hash(JSON.stringify([nodes, g.outputs.map((o) => operand(o.name))])), nodes };
 }

@@ -311,7 +311,7 @@ const RULES: Record<string, Rule> = {
     const b = nums(node.attrs.intercepts);
     if (coef.length % targets) fail(`${coef.length} coefficients do not split into ${targets} targets`);
     const f = coef.length / targets;
-    const scores = e.node('Gemm', [node.inputs[0]!, e.constant([targets, f], coef, 'weight'), e.constant([targets], b.length ? b : new Array<number>(targets).fill(0), 'weight')], { transB: 1 });
+    const scores = e.node('Gemm', [node.inputs[0]!, e.constant([targets, f], coef, 'weight', 'coefficients'), e.constant([targets], b.length ? b : new Array<number>(targets).fill(0), 'weight', 'intercepts')], { transB: 1 });
     postTransform(node, e, fail, scores, 0);
   },
 
@@ -322,7 +322,7 @@ const RULES: Record<string, Rule> = {
     const rows = b.length || labels;
     if (!rows || coef.length % rows) fail(`${coef.length} coefficients do not split into ${rows} classes`);
     const f = coef.length / rows;
-    const scores = e.node('Gemm', [node.inputs[0]!, e.constant([rows, f], coef, 'weight'), e.constant([rows], b.length ? b : new Array<number>(rows).fill(0), 'weight')], { transB: 1 });
+    const scores = e.node('Gemm', [node.inputs[0]!, e.constant([rows, f], coef, 'weight', 'coefficients'), e.constant([rows], b.length ? b : new Array<number>(rows).fill(0), 'weight', 'intercepts')], { transB: 1 });
     if (rows === 1) {
       // binary, one score s (onnxruntime-web 1.30): label = s > 0 ? second : first, scores
       // σ([−s, s]) (LOGISTIC), else [1 − s, s] untransformed
@@ -726,14 +726,14 @@ function treeScores(node: Node, e: Emit, fail: (m: string, hint?: string) => nev
       // x_f ∈ set: Σ over the set's distinct values of [x_f = v] (one of them at most holds)
       const sets = idx.map((i) => [...new Set(members!.get(i)!)]);
       const at = sets.flatMap((vs, k) => vs.map(() => features[idx[k]!]!));
-      const eq = e.node('Cast', [e.node('Equal', [e.node('Gather', [x, e.constant([at.length], at)], { axis: -1 }), e.constant([at.length], sets.flat(), 'threshold')])], { to: 1 });
+      const eq = e.node('Cast', [e.node('Equal', [e.node('Gather', [x, e.constant([at.length], at)], { axis: -1 }), e.constant([at.length], sets.flat(), 'threshold', 'members')])], { to: 1 });
       const S = new Float64Array(at.length * idx.length);
       let r = 0;
       sets.forEach((vs, k) => vs.forEach(() => { S[r++ * idx.length + k] = 1; }));
       parts.push(e.node('MatMul', [eq, e.constant([at.length, idx.length], S)]));
     } else {
       const xs = e.node('Gather', [x, e.constant([idx.length], idx.map((i) => features[i]!))], { axis: -1 });
-      const c = e.node(MODE_OP[mode]!, [xs, e.constant([idx.length], idx.map((i) => values[i]!), 'threshold')]);
+      const c = e.node(MODE_OP[mode]!, [xs, e.constant([idx.length], idx.map((i) => values[i]!), 'threshold', `thresholds_${mode.slice(7).toLowerCase()}`)]);
       parts.push(e.node('Cast', [mode === 'BRANCH_NEQ' ? e.node('Not', [c]) : c], { to: 1 }));
     }
     for (const i of idx) order.push(i);
@@ -754,6 +754,6 @@ function treeScores(node: Node, e: Emit, fail: (m: string, hint?: string) => nev
   });
   const matched = e.node('Add', [e.node('MatMul', [conds, e.constant([order.length, leaves.length], A)]), e.constant([leaves.length], bias)]);
   const reached = e.node('Cast', [e.node('Equal', [matched, e.constant([leaves.length], depth)])], { to: 1 });
-  const scores = e.node('MatMul', [reached, e.constant([leaves.length, columns], W, 'weight')]);
-  return base.length ? e.node('Add', [scores, e.constant([columns], base, 'weight')]) : scores;
+  const scores = e.node('MatMul', [reached, e.constant([leaves.length, columns], W, 'weight', 'leaf_weights')]);
+  return base.length ? e.node('Add', [scores, e.constant([columns], base, 'weight', 'base_values')]) : scores;
 }

@@ -6,8 +6,11 @@ import type { AttrValue, Node, ParamRole, Tensor } from '../ir/graph.js';
 export interface Emit {
   /** Adds a default-domain node; returns its first output (a fresh name unless `outputs` is given). */
   node(op: string, inputs: string[], attrs?: Record<string, AttrValue>, outputs?: string[]): string;
-  /** Adds a constant (what --weights hashed does with it: `role`, else the emitter's default); returns its name. */
-  constant(dims: number[], data: ArrayLike<number>, role?: ParamRole): string;
+  /**
+   * Adds a constant (what --weights hashed does with it: `role`, else the emitter's default;
+   * `label` names it after the node, as committed weights are listed); returns its name.
+   */
+  constant(dims: number[], data: ArrayLike<number>, role?: ParamRole, label?: string): string;
 }
 
 /** What a rewrite during shape inference sees (src/onnx/fold.ts). */
@@ -45,8 +48,8 @@ export function emitter(owner: Node, sink: Node[], constants: Map<string, Tensor
       sink.push({ name: `${base}/${op}${k++}`, op, domain: '', inputs, outputs: outs, attrs });
       return outs[0]!;
     },
-    constant(dims, data, role = defaultRole) {
-      const name = `${base}:${tag}c${k++}`;
+    constant(dims, data, role = defaultRole, label) {
+      const name = label && !constants.has(`${base}:${label}`) ? `${base}:${label}` : `${base}:${label ?? `${tag}c`}${k++}`;
       constants.set(name, { dims, data: Float64Array.from(data) });
       shapes.set(name, dims);
       if (role) roles?.set(name, role);
