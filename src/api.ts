@@ -213,7 +213,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const read = readOnnx(modelPath, { dims, fixed });
   const graph = inferAndFold(read);
   checkCompileMemory(graph); // a model too large for this machine fails here, not after minutes
-  const lifted = visibility.weights === 'hashed' ? liftWeights(graph, read) : undefined;
+  const lifted = visibility.weights === 'hashed' ? liftWeights(graph) : undefined;
   if (lifted?.baked.length) {
     const n = lifted.baked.length;
     progress?.warn?.(`--weights hashed commits to ${lifted.weights.length} weight tensors; ${n} other tensor${n > 1 ? 's' : ''} of fractions stay${n > 1 ? '' : 's'} constants of the circuit, which the proving key publishes: ${lifted.baked.slice(0, 6).map((b) => `'${b}'`).join(', ')}${n > 6 ? `, … (${n - 6} more)` : ''}`);
@@ -644,7 +644,7 @@ function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string):
   let got: { name: string; shape: number[]; values: ArrayLike<number> }[];
   if (modelPath) {
     const read = readOnnx(resolve(modelPath), { dims: settings.model.dims, fixed: settings.model.fixed });
-    const lifted = liftWeights(inferAndFold(read), read);
+    const lifted = liftWeights(inferAndFold(read));
     got = lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
     if (settings.weights!.architecture) sameArchitecture(paths, settings.weights!.architecture, architectureOf(lifted.graph, lifted.weights), lifted.graph, modelPath);
   } else {

@@ -11,6 +11,9 @@ import type { Arg, OpContext, Tens } from './ops/types.js';
 import { convTaps, convTerms, poolKernel, windowOf, type Window } from './ops/conv.js';
 import { reductionGroups, reductionOf } from './ops/reduce.js';
 
+/** A product's operand of at most this many terms enters its constraint as it is (no rescale first). */
+const SHORT_TERMS = 8;
+
 /** Allocates circuit values: inputs first, then each non-linear op's outputs in graph order. */
 export class ValueBuilder {
   readonly inputs: InputValue[] = [];
@@ -233,9 +236,16 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       return [x];
     }
     case 'Mul': case 'Div': {
-      // here both operands are signals (or a constant numerator of Div)
-      const a = simpleArg(args[0], 'a');
-      const b = simpleArg(args[1], 'b');
+      // here both operands are signals (or a constant numerator of Div). Each element of a Mul
+      // is one product, so an operand that is a short linear combination (x − sv, an RBF
+      // kernel's with committed support vectors) enters it as it is, not rescaled first
+      const operand = (k: number, tag: string) => {
+        const x = args[k];
+        return node.op === 'Mul' && x?.kind === 'sym' && x.t.data.every((e) => e.idx.length <= SHORT_TERMS) ? x : simpleArg(x, tag);
+      };
+      const a = operand(0, 'a');
+      // x·x: one operand, so that each product is a square (≥ 0: an RBF kernel's distance)
+      const b = node.inputs[1] === node.inputs[0] ? a : operand(1, 'b');
       const { shape, rows } = broadcastArgs(ctx, [a, b]);
       return [act(out0, shape, { kind: node.op === 'Mul' ? 'mul' : 'div' }, rows)];
     }
@@ -310,7 +320,7 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       // they are: an input that is a short one (an AveragePool's window) is not rescaled first; a
       // long one is, as every tap repeats its terms
       const x0 = sym(0);
-      const x = x0.data.every((e) => e.idx.length <= 8) ? x0 : simple(x0, 'x');
+      const x = x0.data.every((e) => e.idx.length <= SHORT_TERMS) ? x0 : simple(x0, 'x');
       const w = simple(sym(1), 'W');
       if (x.shape.length < 3 || w.shape.length !== x.shape.length) fail(`input [${x.shape}] and weights [${w.shape}] do not form an N-D convolution`);
       const b = args[2];

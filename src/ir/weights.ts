@@ -17,34 +17,20 @@ export interface LiftedWeight {
 const NORMS = new Set(['LayerNormalization', 'InstanceNormalization']);
 /** Layers whose weights are lifted; an Add right after one lifts its constant operand (a bias). */
 const LINEAR = new Set(['Gemm', 'MatMul', 'Conv', 'ConvTranspose']);
-/**
- * ai.onnx.ml ops whose parameters the rewrites (src/onnx/ml.ts) fold into structure: an SVM's
- * support vectors into constant norms. Refused, naming the node. (A tree ensemble's rewrite
- * names its thresholds and leaf values, Graph.paramRoles, which are committed.)
- */
-const ATTRIBUTE_PARAMS = new Set(['SVMClassifier', 'SVMRegressor']);
 
 /**
  * Moves the weights of Gemm (B, C), MatMul (the constant operand), Conv and ConvTranspose
  * (W, B), the constant operand of an Add right after one of them (its bias), the scale and bias
  * of Layer- and InstanceNormalization, PRelu's slope, and the constants a rewrite named as
- * parameters (Graph.paramRoles: a tree ensemble's thresholds, leaf values and base values; its
- * paths, features and labels stay public) into graph inputs with role 'weight', in the order the
- * nodes use them. Inference BatchNormalizations are first folded into weights
- * (fuseBatchNorms: the committed weights are the fused ones, as a deployed model's are). Other
- * constants (scalars of Mul/Div/Clip, shapes, axes) are architecture and stay in the circuit;
- * tensors of fractions among them are returned in `baked`. `read` is the graph as read, before
- * the rewrites: models whose parameters the rewrites bake into structure (ATTRIBUTE_PARAMS) are
- * refused.
+ * parameters (Graph.paramRoles: a tree ensemble's thresholds, leaf values and base values, an
+ * SVM's support vectors and coefficients; their paths, features, kernel parameters and labels
+ * stay public) into graph inputs with role 'weight', in the order the nodes use them. Inference
+ * BatchNormalizations are first folded into weights (fuseBatchNorms: the committed weights are
+ * the fused ones, as a deployed model's are). Other constants (scalars of Mul/Div/Clip, shapes,
+ * axes) are architecture and stay in the circuit; tensors of fractions among them are returned
+ * in `baked`.
  */
-export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights: LiftedWeight[]; baked: string[] } {
-  for (const node of read?.nodes ?? []) {
-    if (ATTRIBUTE_PARAMS.has(node.op)) {
-      throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: --weights hashed does not commit to a ${node.op}'s parameters (its support vectors would stay constants of the circuit)`, {
-        file: graph.source, node: node.name, op: node.op, hint: 'use --weights baked for this model',
-      });
-    }
-  }
+export function liftWeights(graph: Graph): { graph: Graph; weights: LiftedWeight[]; baked: string[] } {
   const { graph: g, lift: normParams } = fuseBatchNorms(graph);
   const params = new Set(normParams);
   const roles = g.paramRoles ?? new Map<string, ParamRole>();
@@ -81,7 +67,7 @@ export function liftWeights(graph: Graph, read?: Graph): { graph: Graph; weights
     }
   }
   if (lifted.size === 0) {
-    throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${g.source}: --weights hashed found no Gemm, MatMul, Conv or tree ensemble weights to commit to`, { file: g.source, hint: 'use --weights baked' });
+    throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${g.source}: --weights hashed found no Gemm, MatMul, Conv, tree ensemble or SVM weights to commit to`, { file: g.source, hint: 'use --weights baked' });
   }
   const constants = new Map(g.constants);
   const inputs: ValueInfo[] = [...g.inputs];

@@ -32,8 +32,9 @@
 // as the codes of a table compile records.
 // Refused: SVM probabilities (prob_a, prob_b) of more than two classes.
 // --weights hashed commits to the constants a rule marks 'weight' or 'threshold' (a linear
-// model's coefficients and intercepts; a tree ensemble's branch values, leaf weights and base
-// values); every other constant of these rewrites is the model's structure and stays public.
+// model's coefficients and intercepts; an SVM's support vectors, coefficients, rho and Platt
+// parameters; a tree ensemble's branch values, leaf weights and base values); every other
+// constant of these rewrites (kernel parameters, paths, votes, labels) is public structure.
 import { ZkonnxError, nodeLabel } from '../errors.js';
 import type { AttrValue, Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
@@ -488,7 +489,7 @@ function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => 
         base[j]! += 1;
       }
     }
-    scores = e.node('Add', [e.node('MatMul', [k, e.constant([V, P], A)]), e.constant([P], rho.slice(0, P))]);
+    scores = e.node('Add', [e.node('MatMul', [k, e.constant([V, P], A, 'weight', 'coefficients')]), e.constant([P], rho.slice(0, P), 'weight', 'rho')]);
     if (labels === 2) {
       binaryLabel(node, e, fail, e.node('LessOrEqual', [scores, e.constant([], [0])]), N);
       if (probA.length) plattScores(node, e, fail, scores, probA[0]!, probB[0] ?? 0);
@@ -503,13 +504,12 @@ function svmClassifier(node: Node, e: Emit, fail: (m: string, hint?: string) => 
     const f = coef.length / labels;
     if (f !== F) fail(`the input has ${F} features, the coefficients ${f} per class`);
     const r = rho[0] ?? 0;
-    scores = e.node('Gemm', [x, e.constant([labels, F], coef), e.constant([labels], new Array<number>(labels).fill(r))], { transB: 1 });
+    scores = e.node('Gemm', [x, e.constant([labels, F], coef, 'weight', 'coefficients'), e.constant([labels], new Array<number>(labels).fill(r), 'weight', 'rho')], { transB: 1 });
     if (labels === 2) {
       // onnxruntime (ChooseClass): the second label where argmax = 1, or where the first score
-      // s0 > 0 (≥ 0.5 when all coefficients are ≥ 0)
-      const w = (i: number) => coef.slice(i * F, (i + 1) * F);
-      const diff = e.node('Gemm', [x, e.constant([1, F], w(1).map((v, i) => v - w(0)[i]!))], { transB: 1 }); // s1 − s0
-      const s0 = e.node('Gemm', [x, e.constant([1, F], w(0)), e.constant([1], [r])], { transB: 1 });
+      // s0 > 0 (≥ 0.5 when all coefficients are ≥ 0); both linear in the scores
+      const diff = e.node('MatMul', [scores, e.constant([2, 1], [-1, 1])]); // s1 − s0
+      const s0 = e.node('MatMul', [scores, e.constant([2, 1], [1, 0])]);
       const positive = coef.every((v) => v >= 0);
       const first = e.node(positive ? 'GreaterOrEqual' : 'Greater', [s0, e.constant([], [positive ? 0.5 : 0])]);
       binaryLabel(node, e, fail, e.node('Or', [e.node('Greater', [diff, e.constant([], [0])]), first]), N);
@@ -560,7 +560,7 @@ function plattScores(node: Node, e: Emit, fail: (m: string) => never, s: string,
   if (!target) return;
   const pt = str(node.attrs.post_transform, 'NONE');
   if (pt !== 'NONE') fail(`post_transform ${pt} on probabilities (prob_a, prob_b) is not supported (supported: NONE)`);
-  const second = e.node('Sigmoid', [e.node('Add', [e.node('Mul', [s, e.constant([], [A])]), e.constant([], [B])])]); // 1 − r
+  const second = e.node('Sigmoid', [e.node('Add', [e.node('Mul', [s, e.constant([], [A], 'weight', 'prob_a')]), e.constant([], [B], 'weight', 'prob_b')])]); // 1 − r
   twoColumns(e, second, 'complement', target);
 }
 
@@ -581,10 +581,10 @@ function svmRegressor(node: Node, e: Emit, fail: (m: string, hint?: string) => n
   if (V > 0) {
     if (coef.length < V) fail(`${coef.length} coefficients for ${V} support vectors`);
     const k = svmKernels(node, e, fail, x, N, F, V); // [N, V]
-    y = e.node('Add', [e.node('MatMul', [k, e.constant([V, 1], coef.slice(0, V))]), e.constant([], [rho[0]!])]);
+    y = e.node('Add', [e.node('MatMul', [k, e.constant([V, 1], coef.slice(0, V), 'weight', 'coefficients')]), e.constant([], [rho[0]!], 'weight', 'rho')]);
   } else {
     if (coef.length !== F) fail(`the input has ${F} features, the coefficients ${coef.length}`);
-    y = e.node('Gemm', [x, e.constant([1, F], coef), e.constant([1], [rho[0]!])], { transB: 1 });
+    y = e.node('Gemm', [x, e.constant([1, F], coef, 'weight', 'coefficients'), e.constant([1], [rho[0]!], 'weight', 'rho')], { transB: 1 });
   }
   if (num(a.one_class, 0) === 0) { e.node('Identity', [y], {}, out(node)); return; }
   const pos = e.node('Cast', [e.node('Greater', [y, e.constant([], [0])])], { to: 1 });
@@ -595,7 +595,7 @@ function svmRegressor(node: Node, e: Emit, fail: (m: string, hint?: string) => n
 function kernel(node: Node, e: Emit, fail: (m: string) => never, x: string, sv: number[], V: number, F: number, N: number): string {
   const type = str(node.attrs.kernel_type, 'LINEAR');
   const [gamma = 0, coef0 = 0, degree = 0] = nums(node.attrs.kernel_params);
-  const svs = e.constant([V, F], sv);
+  const svs = e.constant([V, F], sv, 'weight', 'support_vectors');
   if (type === 'RBF') {
     // exp(−γ·Σ_f (x_f − sv_vf)²): the squares are products of a signal with itself, so ≥ 0
     const d = e.node('Sub', [N === 1 ? x : e.node('Reshape', [x, e.constant([3], [N, 1, F])]), svs]); // [(N,) V, F]

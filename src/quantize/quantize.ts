@@ -201,10 +201,19 @@ const mulIv = (x: Interval, y: Interval): Interval => {
   return { lo: p.reduce((m, v) => (v < m ? v : m)), hi: p.reduce((m, v) => (v > m ? v : m)) };
 };
 
-/** Interval of Σ x[2i]·x[2i+1] (+ an odd last operand · 2^argScale): see exec.ts mulAcc. */
-function mulAccIv(r: Interval[], argScale: number): Interval {
+/** Interval of x²: ≥ 0, which mulIv(x, x) cannot see (an RBF kernel's (x − sv)² with committed sv). */
+const squareIv = (x: Interval): Interval => {
+  const [a, b] = [x.lo * x.lo, x.hi * x.hi];
+  return { lo: x.lo <= 0n && x.hi >= 0n ? 0n : a < b ? a : b, hi: a > b ? a : b };
+};
+
+/**
+ * Interval of Σ x[2i]·x[2i+1] (+ an odd last operand · 2^argScale): see exec.ts mulAcc.
+ * `square(2i)`: the pair is one row twice, so its product is a square.
+ */
+function mulAccIv(r: Interval[], argScale: number, square: (t: number) => boolean): Interval {
   const s = r.length % 2 ? { lo: r[r.length - 1]!.lo * big(argScale), hi: r[r.length - 1]!.hi * big(argScale) } : { lo: 0n, hi: 0n };
-  for (let i = 0; i + 1 < r.length; i += 2) { const p = mulIv(r[i]!, r[i + 1]!); s.lo += p.lo; s.hi += p.hi; }
+  for (let i = 0; i + 1 < r.length; i += 2) { const p = square(i) ? squareIv(r[i]!) : mulIv(r[i]!, r[i + 1]!); s.lo += p.lo; s.hi += p.hi; }
   return s;
 }
 
@@ -241,7 +250,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       shift = inScale - scale;
       for (let i = 0; i < a.size; i++) {
         const r = elemRows(i);
-        const acc = op.kind === 'mul' ? mulAccIv(r, argScale) : r[0]!;
+        const acc = op.kind === 'mul' ? mulAccIv(r, argScale, (t) => isMultiple(args, argStart[i]! + t, argStart[i]! + t + 1, 1n)) : r[0]!;
         if (absMax(acc) > accBound) accBound = absMax(acc);
         if (op.kind === 'mul') for (let t = 0; t + 1 < r.length; t += 2) { const p = absMax(mulIv(r[t]!, r[t + 1]!)); if (p > accBound) accBound = p; }
         // a stated bound (a normalized value) narrows what the range check admits, and so enforces it
@@ -271,7 +280,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         bits.push(0);
         if (op.kind === 'max') {
           // max(x, −x) = |x| ≥ 0, which the interval of each operand alone cannot show
-          const absLike = r.length === 2 && isNegation(args, argStart[i]!, argStart[i]! + 1);
+          const absLike = r.length === 2 && isMultiple(args, argStart[i]!, argStart[i]! + 1, -1n);
           const mlo = r.reduce((m, x) => (x.lo > m ? x.lo : m), r[0]!.lo);
           set(i, { lo: absLike && mlo < 0n ? 0n : mlo, hi });
         } else {
@@ -501,10 +510,10 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
   };
 }
 
-/** Row b of the map is exactly −(row a). */
-function isNegation(m: QAffine, a: number, b: number): boolean {
+/** Row b of the map is exactly `sign`·(row a): −1 a negation, 1 the same row. */
+function isMultiple(m: QAffine, a: number, b: number, sign: 1n | -1n): boolean {
   const [sa, ea, sb, eb] = [m.rowStart[a]!, m.rowStart[a + 1]!, m.rowStart[b]!, m.rowStart[b + 1]!];
-  if (ea - sa !== eb - sb || m.bias[a] !== -m.bias[b]!) return false;
-  for (let t = 0; t < ea - sa; t++) if (m.index[sa + t] !== m.index[sb + t] || m.coef[sa + t] !== -m.coef[sb + t]!) return false;
+  if (ea - sa !== eb - sb || m.bias[b] !== sign * m.bias[a]!) return false;
+  for (let t = 0; t < ea - sa; t++) if (m.index[sa + t] !== m.index[sb + t] || m.coef[sb + t] !== sign * m.coef[sa + t]!) return false;
   return true;
 }

@@ -1,9 +1,10 @@
 /**
- * --weights hashed on tree ensembles: the branch values (thresholds), leaf weights and base
- * values are committed private inputs; which feature each branch reads, the branch modes and the
- * trees' shapes are the public architecture. A witness whose threshold, leaf weight or base value
- * is changed fails; another forest of the same shapes proves under the same key, one whose
- * branches read other features is refused.
+ * --weights hashed on ai.onnx.ml models. Tree ensembles: the branch values (thresholds), leaf
+ * weights and base values are committed private inputs; which feature each branch reads, the
+ * branch modes and the trees' shapes are the public architecture. A witness whose threshold,
+ * leaf weight or base value is changed fails; another forest of the same shapes proves under the
+ * same key, one whose branches read other features is refused. SVMs: support vectors,
+ * coefficients, rho and Platt parameters committed, kernel parameters public.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,9 +18,9 @@ import { BuildPaths } from '../src/paths.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { releaseCurves } from '../src/snark.js';
 import { committedWitness, holdsWithWeightChanged } from './helpers/compiled.js';
-import { compare, floatSamples, ML, rng } from './helpers/ml-models.js';
+import { compare, floatSamples, ML, one, rand, rng } from './helpers/ml-models.js';
 
-const work = mkdtempSync(join(tmpdir(), 'zkonnx-hashed-trees-'));
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-hashed-ml-'));
 afterAll(async () => { await releaseCurves(); });
 
 const F = 4;
@@ -139,4 +140,49 @@ describe('--weights hashed on a tree ensemble', { timeout: 240_000 }, () => {
     await expect(api.prove({ buildDir: build, input: { input_data: samples[1]! }, name: 'c', weights: other }))
       .rejects.toThrow(/gbt-reshaped\/model.onnx: not the architecture this circuit was compiled for \(its node \d+, node \/gbt\/\w+ \(\w+\), differs from the build's\)/);
   });
+});
+
+describe('--weights hashed on SVMs', { timeout: 240_000 }, () => {
+  const x2: ValueSpec = { name: 'x', shape: [2, 3] };
+  const labelOut: ValueSpec = { name: 'label', shape: [2], type: 'int64' };
+  const scoresOut: ValueSpec = { name: 'scores', shape: [2, 2] };
+  const cases: [string, ModelSpec, string[]][] = [
+    // binary SVC, RBF kernels, Platt probabilities: (x − sv)² enters its product as it is
+    ['svc-rbf', one('svc', 'SVMClassifier', x2, [labelOut, scoresOut], {
+      classlabels_ints: [3, 7], vectors_per_class: [2, 3], kernel_type: 'RBF', kernel_params: attr.floats([0.7, 0, 0]),
+      support_vectors: attr.floats(rand(15, 31)), coefficients: attr.floats([0.9, 0.6, -0.5, -0.7, -0.3]), rho: attr.floats([0.05]),
+      prob_a: attr.floats([-2.5]), prob_b: attr.floats([0.125]),
+    }), ['support_vectors', 'coefficients', 'rho', 'prob_a', 'prob_b']],
+    // SVR, POLY kernels: the dot products x·sv are products of signals
+    ['svr-poly', one('svr', 'SVMRegressor', x2, [{ name: 'y', shape: [2, 1] }], {
+      n_supports: 4, kernel_type: 'POLY', kernel_params: attr.floats([0.5, 1, 2]),
+      support_vectors: attr.floats(rand(12, 21)), coefficients: attr.floats(rand(4, 22)), rho: attr.floats([0.125]),
+    }), ['support_vectors', 'coefficients', 'rho']],
+    // linear SVC: the label's s1 − s0 and s0 are read from the committed scores
+    ['svc-linear', one('lin', 'SVMClassifier', x2, [labelOut, scoresOut], {
+      classlabels_ints: [0, 1], kernel_type: 'LINEAR', kernel_params: attr.floats([0, 0, 0]), coefficients: attr.floats([0.5, -1, 0.25, -0.75, 0.5, 1]), rho: attr.floats([0.1]),
+    }), ['coefficients', 'rho']],
+  ];
+  const svmSamples = floatSamples([2, 3], 16, 41, 1.2);
+  for (const [name, spec, committed] of cases) {
+    it(`${name}: commits to ${committed.join(', ')}; the outputs within tolerance, the labels onnxruntime-web's; a changed weight fails`, async () => {
+      const build = join(work, `build-${name}`);
+      const { settings } = await api.compile({ model: writeModel({ ...spec, graphName: name }), outDir: build, calibration: svmSamples.map((s) => ({ input_data: s })), visibility: { weights: 'hashed' }, checkCircom: name === 'svc-rbf' });
+      if (name === 'svc-rbf') expect(settings.circuit.checkCircom?.same).toBe(true);
+      expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+      expect(settings.weights!.tensors.map((t) => t.name.split(':')[1])).toEqual(committed);
+      if (spec.outputs[0]!.type === 'int64') {
+        const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+        const weights = (JSON.parse(readFileSync(new BuildPaths(build).file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((t) => Float64Array.from(t.values));
+        const refs = await compare(spec, svmSamples, 5e-3); // onnxruntime iterates Platt probabilities to its tolerance
+        for (const [i, s] of svmSamples.entries()) {
+          const q = execQuant(qg, quantizeInputs(qg, [Float64Array.from(s[0]!), ...weights])).outputs;
+          expect(Array.from(q[0]!, Number), `sample ${i}`).toEqual(Array.from(refs[i]![0]!));
+        }
+      }
+      const c = await committedWitness(build, settings, svmSamples[0]![0]!);
+      expect((await checkConstraints(c.r1cs, c.w)).ok).toBe(true);
+      for (const t of settings.weights!.tensors) expect(await holdsWithWeightChanged(c, t.name, 0), t.name).toBe(false);
+    });
+  }
 });
