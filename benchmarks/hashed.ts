@@ -1,22 +1,29 @@
 // npm run bench:hashed — what hashed visibility costs on the bundled MNIST MLP (196→32→10) and
 // CNN (two 3×3 convolutions with BatchNorm, 28×28 input): constraints (total, for the weight
 // range checks), compile, setup and prove seconds, for baked weights with private/hashed input
-// and output, and for --weights hashed at 8 and 12 bits. Writes benchmarks/results/hashed.{json,md}.
+// and output, and for --weights hashed at 8 and 12 bits; and, where ../shared/realworld is
+// there, baked against hashed on the tree ensembles and the SVM others exported.
+// Writes benchmarks/results/hashed.{json,md}.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { compile, prove, setup, verify, type CompileOptions } from '../src/api.js';
 import { packageRoot } from '../src/paths.js';
 import { releaseCurves } from '../src/snark.js';
 import { machine, table } from './chart.js';
+import { prepareRealworld } from './realworld-lib.js';
 
 const root = packageRoot();
 const out = join(root, 'benchmarks', 'results');
 mkdirSync(out, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-bench-hashed-'));
 
+const realworld = join(root, '..', 'shared', 'realworld');
+const ML_MODELS = ['skl-rf-iris', 'xgb-regressor-onnxmltools', 'lgbm-pipeline-onnxmltools', 'skl-nusvc'];
+
 /** The first configuration of each model is its baseline (the "vs baked" column). */
-const configs: { model: 'mnist-mlp' | 'mnist-cnn'; label: string; visibility: CompileOptions['visibility']; params?: CompileOptions['params']; allowInaccurate?: boolean }[] = [
+const configs: { model: string; label: string; visibility: CompileOptions['visibility']; params?: CompileOptions['params']; allowInaccurate?: boolean; realworld?: true }[] = [
   { model: 'mnist-mlp', label: 'baked weights, private input, public output', visibility: {} },
   { model: 'mnist-mlp', label: 'baked weights, hashed input', visibility: { input: 'hashed' } },
   { model: 'mnist-mlp', label: 'baked weights, hashed input and output', visibility: { input: 'hashed', output: 'hashed' } },
@@ -26,21 +33,26 @@ const configs: { model: 'mnist-mlp' | 'mnist-cnn'; label: string; visibility: Co
   { model: 'mnist-mlp', label: 'hashed weights (12 bits), input and output', visibility: { input: 'hashed', output: 'hashed', weights: 'hashed' }, params: { weightBits: 12 } },
   { model: 'mnist-cnn', label: 'baked weights, private input, public output', visibility: {} },
   { model: 'mnist-cnn', label: 'hashed weights (12 bits), public output', visibility: { weights: 'hashed' }, params: { weightBits: 12 } },
+  ...(existsSync(realworld) ? ML_MODELS.flatMap((model) => [
+    { model, label: 'baked weights, private input, public output', visibility: {}, realworld: true as const },
+    { model, label: 'hashed weights (12 bits), public output', visibility: { weights: 'hashed' as const }, realworld: true as const },
+  ]) : []),
 ];
 const rows: Record<string, number | string | boolean>[] = [];
 try {
   for (const [k, c] of configs.entries()) {
     const buildDir = join(work, `m${k}`);
     const dir = join(root, 'models', c.model);
+    const files = c.realworld ? prepareRealworld(join(realworld, c.model), join(work, `inputs${k}`)) : { model: join(dir, 'model.onnx'), calibration: join(dir, 'calibration.json'), input: join(dir, 'input.json') };
     let t = performance.now();
-    const { settings: s } = await compile({ model: join(dir, 'model.onnx'), outDir: buildDir, calibration: join(dir, 'calibration.json'), input: join(dir, 'input.json'), visibility: c.visibility, params: c.params, allowInaccurate: c.allowInaccurate });
+    const { settings: s } = await compile({ model: files.model, outDir: buildDir, calibration: files.calibration, input: files.input, visibility: c.visibility, params: c.params, allowInaccurate: c.allowInaccurate });
     const compileS = (performance.now() - t) / 1000;
     t = performance.now();
     const st = await setup({ buildDir });
     const setupS = (performance.now() - t) / 1000;
-    const p = await prove({ buildDir, input: join(dir, 'input.json') });
+    const p = await prove({ buildDir, input: files.input });
     const ok = await verify({ buildDir });
-    const weightRc = s.inputs.filter((_, i) => s.weights && i >= 1).reduce((n, i) => n + i.constraints, 0);
+    const weightRc = s.inputs.filter((i) => s.weights?.tensors.some((t) => t.name === i.name)).reduce((n, i) => n + i.constraints, 0);
     rows.push({
       model: c.model, config: c.label, constraints: s.circuit.constraints, public: s.circuit.publicInputs + s.circuit.publicOutputs,
       weightRangeChecks: weightRc, compileS, setupS, power: st.power, proveS: p.seconds.prove, verified: ok,
@@ -57,7 +69,8 @@ try {
   );
   console.log(summary);
   writeFileSync(join(out, 'hashed.json'), JSON.stringify({ machine: m, date: new Date().toISOString(), rows }, null, 2));
-  writeFileSync(join(out, 'hashed.md'), ['# Hashed visibility on models/mnist-mlp (196→32→10) and models/mnist-cnn (Conv 1→4, Conv 4→8, 3×3, BatchNorm; 28×28)', '', `Machine: ${m}`, '', '```', summary, '```', ''].join('\n'));
+  const ml = existsSync(realworld) ? `; ${ML_MODELS.join(', ')} from ../shared/realworld (tree ensembles and an RBF NuSVC; their inputs as the conformance runner builds them)` : '';
+  writeFileSync(join(out, 'hashed.md'), [`# Hashed visibility on models/mnist-mlp (196→32→10) and models/mnist-cnn (Conv 1→4, Conv 4→8, 3×3, BatchNorm; 28×28)${ml}`, '', `Machine: ${m}`, '', '```', summary, '```', ''].join('\n'));
 } finally {
   rmSync(work, { recursive: true, force: true });
   await releaseCurves();

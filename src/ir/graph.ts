@@ -93,6 +93,9 @@ export interface FixedInput extends ValueInfo {
   data: Float64Array;
 }
 
+/** Suffix of the value that proves a Gather's indices from signals in range (nonlinear.ts; exec.ts names it in its message). */
+export const IN_RANGE = ':in_range';
+
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -3,7 +3,7 @@
 // whose operands are affine expressions; min, clip, abs, comparisons and the like are written
 // with them and linear algebra, so that every primitive has one sound circuit template.
 import type { ActValue, InputValue, LinExpr, NonLinear, Tensor, ValueInfo } from './graph.js';
-import { sizeOf } from './graph.js';
+import { IN_RANGE, sizeOf } from './graph.js';
 import { combine, constantExpr, isSimple, valueExpr } from './affine.js';
 import { broadcastIndex, broadcastShape, normAxis, strides } from './shape.js';
 import { SATURATION, SCALAR_FNS, UNARY_FNS } from './ops/scalar.js';
@@ -497,6 +497,9 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const eqRows: LinExpr[][] = [];
       for (const k of used) for (let j = 0; j < n; j++) eqRows.push([idx.data[k]!, constantExpr(j)]);
       const eq = act(`${out0}:eq`, [eqRows.length], { kind: 'equal' }, eqRows);
+      // each index is one of 0 … n − 1 (ONNX leaves others undefined; a negative one would wrap):
+      // the equalities sum to 1, which √(Σ − 1) existing proves (FloorSqrt: radicand ≥ 0; Σ ≤ 1)
+      act(`${out0}${IN_RANGE}`, [used.length], { kind: 'sqrt' }, used.map((_, s) => [combine(eq.data.slice(s * n, s * n + n), new Array<number>(n).fill(1), -1)]));
       const eqOf = (f: number, j: number) => eq.data[slot.get(idxOf(f))! * n + j]!;
       if (table) return [{ shape, data: cand.map((r, f) => combine(r.map((_, j) => eqOf(f, j)), r.map((x) => x.c))) }];
       const prod = mulRows(`${out0}:pick`, [cand.length * n], cand.flatMap((r, f) => r.map((x, j) => [eqOf(f, j), x])));

@@ -1,7 +1,7 @@
 // The bit-exact integer executor: computes exactly the integers the circuit computes. Its values
 // are the witness hints' ground truth and the expected public outputs.
 import { ZkonnxError } from '../errors.js';
-import type { QAct, QAffine, QInput, QOutput, QuantGraph } from '../ir/graph.js';
+import { IN_RANGE, type QAct, type QAffine, type QInput, type QOutput, type QuantGraph } from '../ir/graph.js';
 import type { OutputTensor } from '../settings.js';
 import { categoryCode, checkKind } from '../inputs.js';
 import { divConst, divRound, isqrt, rescale, roundBig } from '../quantize/int.js';
@@ -114,6 +114,11 @@ export function execAct(a: QAct, i: number, values: bigint[]): bigint {
       return inBits(divRound(x[0]! << BigInt(a.scale), x[1]!), a.bits[i]!);
     }
     case 'sqrt': {
+      if (x[0]! < 0n && a.name.endsWith(IN_RANGE)) {
+        throw new ZkonnxError('INPUT_INVALID', `node ${a.nodes.join(', ')}: index ${i} of those it reads is not one of 0 … ${a.args.rowStart[a.argStart[i]! + 1]! - a.args.rowStart[a.argStart[i]!]! - 1} (the indices of the data along the gathered axis)`, {
+          node: a.nodes[0], hint: 'onnxruntime refuses an index out of range; a negative index (which ONNX counts from the end) from the input is not supported',
+        });
+      }
       if (x[0]! < 0n) fail(`takes the square root of a negative value (${x[0]})`);
       return inBits(isqrt(x[0]! << BigInt(a.shift)), a.bits[i]!);
     }
