@@ -8,7 +8,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ModelSpec, NodeSpec, TensorSpec, ValueSpec } from '../src/onnx/write.js';
+import { attr, type ModelSpec, type NodeSpec, type TensorSpec, type ValueSpec } from '../src/onnx/write.js';
+import { liftWeights } from '../src/ir/weights.js';
+import { readOnnx } from '../src/onnx/decode.js';
+import { inferAndFold } from '../src/onnx/fold.js';
 import { compileSpec } from './helpers/compiled.js';
 import { compare, rand } from './helpers/ml-models.js';
 
@@ -42,6 +45,14 @@ describe('normalizations of later opsets match onnxruntime-web', () => {
     const hy: ValueSpec = { name: 'y', shape: [2, 3, 8] };
     await compare(model('rms', 23, 'RMSNormalization', [h], hy, { epsilon: 1e-5 }, [{ name: 'scale', ...f32([8], rand(8, 50, 1.5)) }]), draws([h], 3, 50), 1e-3);
     for (const p of [1, 2]) await compare(model(`lp${p}`, 13, 'LpNormalization', [h], hy, { p, axis: 1 }), draws([h], 3, 60 + p), 1e-3);
+  });
+
+  it('LRN across channels: AlexNet\'s parameters and strong ones (onnxruntime takes odd sizes only)', async () => {
+    const c6: ValueSpec = { name: 'x', shape: [2, 6, 3, 2] };
+    const c6y: ValueSpec = { name: 'y', shape: [2, 6, 3, 2] };
+    await compare(model('lrn_alexnet', 13, 'LRN', [c6], c6y, { size: 5, alpha: 1e-4, beta: 0.75, bias: attr.float(1) }), draws([c6], 2, 64, 8), 1e-4);
+    await compare(model('lrn_strong', 13, 'LRN', [c6], c6y, { size: 3, alpha: 0.5, beta: 0.75, bias: attr.float(2) }), draws([c6], 3, 65), 1e-4);
+    await compare(model('lrn_one', 13, 'LRN', [c6], c6y, { size: 1, alpha: 0.3, beta: attr.float(1) }), draws([c6], 3, 66), 1e-4);
   });
 });
 
@@ -145,6 +156,28 @@ describe('a GroupNormalization in a circuit', () => {
     const m = model('gn_circuit', 21, 'GroupNormalization', [x], { name: 'y', shape: [1, 4, 2, 2] }, { num_groups: 2 }, [{ name: 'scale', ...f32([4], [1.5, -0.5, 2, 1]) }, { name: 'bias', ...f32([4], [0.25, 1, 0, -1]) }]);
     const c = await compileSpec(m, work, draws([x], 8, 120).map((s) => ({ input_data: s })), true);
     expect(c.settings.circuit.constraints).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('an LRN in a circuit', () => {
+  it('Conv → Relu → LRN (AlexNet\'s) compiles within tolerance, circom builds the same system; with --weights hashed the band kernel stays public', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'zkonnx-lrn-'));
+    const x: ValueSpec = { name: 'x', shape: [1, 2, 4, 4] };
+    const m: ModelSpec = {
+      graphName: 'lrn_cnn', opset: 13, inputs: [x], outputs: [{ name: 'y', shape: [1, 6, 2, 2] }],
+      initializers: [{ name: 'K', ...f32([6, 2, 3, 3], rand(108, 401, 1)) }],
+      nodes: [
+        { name: '/conv', op: 'Conv', inputs: ['x', 'K'], outputs: ['c'], attrs: { kernel_shape: [3, 3] } },
+        { name: '/relu', op: 'Relu', inputs: ['c'], outputs: ['r'] },
+        { name: '/lrn', op: 'LRN', inputs: ['r'], outputs: ['y'], attrs: { size: 5, alpha: 1e-2, beta: 0.75, bias: attr.float(1) } },
+      ],
+    };
+    const cal = draws([x], 8, 410).map((s) => ({ input_data: s }));
+    const c = await compileSpec(m, work, cal, true);
+    // the Conv's ReLU, x², the window sums (a power's operand is one value), the power, the product
+    expect(c.qg.acts.map((a) => a.op.kind)).toEqual(['rescale', 'mul', 'rescale', 'fn', 'mul']);
+    // --weights hashed commits to the Conv's kernel alone: the band of the channel sums is structure
+    expect(liftWeights(inferAndFold(readOnnx(join(work, 'lrn_cnn.onnx')))).weights.map((w) => w.name)).toEqual(['K']);
   }, 120_000);
 });
 

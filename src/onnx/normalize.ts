@@ -7,6 +7,9 @@
 //   MeanVarianceNormalization   the axes moved last and flattened: LayerNormalization (ε = 1e−9)
 //   RMSNormalization            x / √(mean x² + ε) · scale (msft.ts's RMS normalization)
 //   LpNormalization             x / ‖x‖₁ or ‖x‖₂ along the axis (ReduceL1 / ReduceL2, Div)
+//   LRN                         x · (bias + α/size · Σ of x² over `size` channels)^−β: the squares,
+//                               a 1×1 Conv with a constant band kernel, one Pow, one Mul (its
+//                               constants are hyperparameters: public under --weights hashed)
 //   ReduceLogSum                Log(ReduceSum)
 //   Shrink                      x + bias below −λ, x − bias above λ, else 0: two Wheres
 //   Trilu                       x times a constant 0/1 mask of its last two axes
@@ -22,7 +25,7 @@ import { axisIn, num, nums, type Expansion, type RewriteContext } from './rewrit
 
 /** LayerNormalization without scale or bias over the last axis of x (rank ≥ 2). */
 const normalizeLast = (c: RewriteContext, x: string, eps: number): string =>
-  c.e.node('LayerNormalization', [x, c.e.constant([1], [1])], { axis: -1, epsilon: eps });
+  c.e.node('LayerNormalization', [x, c.e.constant([1], [1], 'public')], { axis: -1, epsilon: eps });
 
 export const NORMALIZATIONS: Record<string, Expansion> = {
   GroupNormalization(node, c) {
@@ -70,6 +73,26 @@ export const NORMALIZATIONS: Record<string, Expansion> = {
     const axis = axisIn(c, num(node.attrs.axis, -1), c.shapeOf(x).length);
     const norm = c.e.node(p === 1 ? 'ReduceL1' : 'ReduceL2', [x], { axes: [axis], keepdims: 1 });
     c.e.node('Div', [x, norm], {}, [node.outputs[0]!]);
+  },
+
+  LRN(node, c) {
+    const x = node.inputs[0]!;
+    const s = c.shapeOf(x);
+    if (s.length < 3) c.fail(`input of shape [${s}] is not N×C×…`);
+    const size = num(node.attrs.size, 0);
+    if (!Number.isInteger(size) || size < 1) c.fail(`size ${size} is not a positive integer`);
+    const [alpha, beta, bias] = [num(node.attrs.alpha, 1e-4), num(node.attrs.beta, 0.75), num(node.attrs.bias, 1)];
+    if (!(bias > 0)) c.fail(`bias ${bias} is not positive: (bias + …)^−β has no bound where the squares are 0`);
+    const C = s[1]!;
+    // channel c sums channels c − ⌊(size − 1)/2⌋ … c + ⌈(size − 1)/2⌉ that exist, weighted α/size
+    const band = new Array<number>(C * C).fill(0);
+    for (let o = 0; o < C; o++) {
+      for (let i = Math.max(0, o - Math.floor((size - 1) / 2)); i <= Math.min(C - 1, o + Math.ceil((size - 1) / 2)); i++) band[o * C + i] = alpha / size;
+    }
+    const ones = new Array<number>(s.length - 2).fill(1);
+    const sum = c.e.node('Conv', [c.e.node('Mul', [x, x]), c.e.constant([C, C, ...ones], band, 'public')], { kernel_shape: ones });
+    const scale = c.e.node('Pow', [c.e.node('Add', [sum, c.e.constant([], [bias], 'public')]), c.e.constant([], [-beta])]);
+    c.e.node('Mul', [x, scale], {}, [node.outputs[0]!]);
   },
 
   ReduceLogSum(node, c) {
