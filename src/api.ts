@@ -13,9 +13,10 @@ import { inputSignal, outputSignal, publicLayout, saltSignals } from './compiler
 import { expectedPublicSignals, weightsCommitment, type Salts } from './commit/public.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { architectureOf, liftWeights, type LiftedWeight } from './ir/weights.js';
-import { nodeLabel, ZkonnxError } from './errors.js';
+import { loadWeights } from './model-weights.js';
+import { ZkonnxError } from './errors.js';
 import { checkSamples, encodeSample, loadSample, loadSamples, readJson, type InputData, type NumericSample, type Sample } from './inputs.js';
-import type { FixedInput, Graph, NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
+import type { FixedInput, NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
 import { linearize } from './ir/linearize.js';
 import { quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
@@ -636,48 +637,6 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     rmSync(stage, { recursive: true, force: true });
     release();
   }
-}
-
-/** The committed weights' floats, in the circuit's order: the build's own, or another model's. */
-function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: string): Float64Array[] {
-  const want = settings.weights!.tensors;
-  let got: { name: string; shape: number[]; values: ArrayLike<number> }[];
-  if (modelPath) {
-    const read = readOnnx(resolve(modelPath), { dims: settings.model.dims, fixed: settings.model.fixed });
-    const lifted = liftWeights(inferAndFold(read));
-    got = lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
-    if (settings.weights!.architecture) sameArchitecture(paths, settings.weights!.architecture, architectureOf(lifted.graph, lifted.weights), lifted.graph, modelPath);
-  } else {
-    got = (readJson(paths.require('weights', 'compile --weights hashed')) as { weights: { name: string; shape: number[]; values: number[] }[] }).weights;
-  }
-  const where = modelPath ?? paths.file('weights');
-  if (got.length !== want.length) {
-    throw new ZkonnxError('INPUT_INVALID', `${where}: ${got.length} weight tensors, the circuit commits to ${want.length} (${want.map((w) => w.name).join(', ')})`, { file: where });
-  }
-  return want.map((w, k) => {
-    const g = got[k]!;
-    if (g.shape.join(',') !== w.shape.join(',')) {
-      throw new ZkonnxError('INPUT_INVALID', `${where}: weight ${k} '${g.name}' has shape [${g.shape}], the circuit's '${w.name}' is [${w.shape}]`, { file: where });
-    }
-    return Float64Array.from(g.values);
-  });
-}
-
-/**
- * Refuses weights from a model whose public architecture differs from the build's (another
- * tree's paths, another constant baked into the circuit): the circuit would compute the build's
- * architecture on them, not that model. Names the model's first node that differs.
- */
-function sameArchitecture(paths: BuildPaths, digest: string, other: ReturnType<typeof architectureOf>, g: Graph, modelPath: string): void {
-  if (other.digest === digest) return;
-  const own = (readJson(paths.require('weights', 'compile --weights hashed')) as { architecture?: string[] }).architecture ?? [];
-  const k = other.nodes.findIndex((d, j) => d !== own[j]);
-  const node = g.nodes[k];
-  const where = node ? `its node ${k}, ${nodeLabel(node)}, differs from the build's` : `its ${other.nodes.length} nodes or its outputs differ from the build's ${own.length}`;
-  throw new ZkonnxError('INPUT_INVALID', `${modelPath}: not the architecture this circuit was compiled for (${where}): only its committed weights may change`, {
-    file: modelPath, ...(node ? { node: node.name, op: node.op } : {}),
-    hint: 'compile this model into a build of its own (a retrained tree ensemble has other branches: a circuit of its own)',
-  });
 }
 
 // ---------------------------------------------------------------- verify
