@@ -280,9 +280,10 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     let c: Omit<WrittenCircuit, 'r1csPath' | 'symPath' | 'perComponent' | 'labels' | 'nonzeros'> & { nonzeros?: number; checkCircom?: CircomCheck };
     let perComponent: Map<string, number>;
     let split: SplitSettings | undefined;
+    let chunkWeights: string[] | undefined;
     if (opts.split) {
       // the whole-model circuit is not built: only the chunks, under chunks/<k>/
-      ({ circuit: c, perComponent, split } = await compileSplit(qg, visibility, tmpDir, opts.split, { progress, checkCircom: opts.checkCircom, sample: samples[0] && withWeights(samples[0]) }));
+      ({ circuit: c, perComponent, split, weightCommitments: chunkWeights } = await compileSplit(qg, visibility, tmpDir, opts.split, { progress, checkCircom: opts.checkCircom, sample: samples[0] && withWeights(samples[0]) }));
     } else {
       const w = await writeModelCircuit(paths, qg, visibility, {}, progress);
       const check = opts.checkCircom ? await checkAgainstCircom(paths, qg, visibility, {}, { qin: quantizeInputs(qg, withWeights(samples[0]!)), salts: saltsFor(qg, visibility) }, progress) : undefined;
@@ -295,7 +296,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       visibility,
       params,
       publicSignals: layout,
-      ...(weightsInfo ? { weights: weightsInfo } : {}),
+      ...(weightsInfo ? { weights: { ...weightsInfo, ...(chunkWeights ? { chunks: chunkWeights } : {}) } } : {}),
       inputs: qg.inputs.map((i, k) => ({
         name: i.name, signal: inputSignal(k), shape: i.shape, scale: i.scale,
         range: [i.lo.toString(), (i.lo + (1n << BigInt(i.bits)) - 1n).toString()], bits: i.bits, calibrated: i.calibrated,

@@ -20,8 +20,11 @@ export interface Settings {
   /**
    * With --weights hashed: the committed tensors, their scale and width, the commitment, and the
    * digest of the public architecture (src/ir/weights.ts architectureOf) other weights must share.
+   * A split build's proofs carry a commitment per chunk, to the weight elements it reads
+   * (`chunks`, '' for a chunk that reads none); `commitment` is then the whole model's, as an
+   * unsplit build would carry it.
    */
-  weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string; architecture?: string };
+  weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string; architecture?: string; chunks?: string[] };
   /** categories: a string (categorical) input's table: the circuit's input is the index of the string in it, categories.length for any other string */
   inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number; categories?: string[] }[];
   /** categories: an output of computed strings (class labels): value k is categories[k] */

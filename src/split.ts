@@ -13,6 +13,11 @@
 // same [0, 2^commitBits), so PackedCommit is injective on both sides and equal commitments mean
 // (Poseidon binding) equal values: chunk k computes on exactly chunk k−1's values, which lie in
 // their intervals, and so on to the last chunk's outputs.
+//
+// Committed weights (--weights hashed) are no chunk's product and never travel through links:
+// each chunk takes the weight elements it reads as range-checked private inputs and commits to
+// them (its weights_commit); the verifier holds each chunk's commitment to the model's weights.
+// A weight two chunks read is committed by both, so both used the committed value.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
@@ -24,14 +29,15 @@ import { writeWtns } from './circom/witness.js';
 import type { CircomCheck } from './compiler/check-circom.js';
 import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
 import { inputSignal, publicLayout, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
-import { packedCommit } from './commit/poseidon.js';
-import { expectedPublicSignals } from './commit/public.js';
+import { packedCommit, packPerElement, POSEIDON16_CONSTRAINTS } from './commit/poseidon.js';
+import { expectedPublicSignals, weightsCommitment } from './commit/public.js';
 import { checkKeys } from './setup/keys.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, readJson, type InputData, type Sample } from './inputs.js';
-import type { QAct, QAffine, QuantGraph } from './ir/graph.js';
+import type { QAct, QAffine, QInput, QuantGraph } from './ir/graph.js';
 import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
+import { loadWeights } from './model-weights.js';
 import { BuildPaths } from './paths.js';
 import { getProver, type ProverBackend } from './prover/index.js';
 import { execAct, execQuant, outputTensor, quantizeInputs, type QExecResult } from './qexec/exec.js';
@@ -93,7 +99,24 @@ export function planChunks(qg: QuantGraph, opts: SplitOptions): Piece[][] {
     if (a.args.index.some((g) => g >= a.offset)) throw new ZkonnxError('BAD_ARGUMENT', `'${a.name}' uses values computed after it: the graph cannot be split`);
   }
   const elems: { act: number; i: number; cost: number }[] = [];
-  qg.acts.forEach((a, act) => { for (let i = 0; i < a.size; i++) elems.push({ act, i, cost: estimateConstraints(a, i) }); });
+  // a committed weight costs its range check and its share of the Poseidon hashes in the chunk
+  // that reads it first (a chunk that reads it again pays again: the plan does not see that)
+  const { weights, owner } = weightOwners(qg);
+  const bits = weights[0]?.bits ?? 0;
+  const weightCost = bits ? bits + 1 + POSEIDON16_CONSTRAINTS / (15 * packPerElement(bits)) : 0;
+  const seen = new Uint8Array(owner.length);
+  qg.acts.forEach((a, act) => {
+    for (let i = 0; i < a.size; i++) {
+      let cost = estimateConstraints(a, i);
+      if (bits) {
+        for (let t = a.args.rowStart[a.argStart[i]!]!; t < a.args.rowStart[a.argStart[i + 1]!]!; t++) {
+          const g = a.args.index[t]!;
+          if (g < owner.length && owner[g]! >= 0 && !seen[g]) { seen[g] = 1; cost += weightCost; }
+        }
+      }
+      elems.push({ act, i, cost });
+    }
+  });
   const n = elems.length;
   const prefix = [0];
   for (const e of elems) prefix.push(prefix[prefix.length - 1]! + e.cost);
@@ -159,7 +182,8 @@ function sliceAct(a: QAct, p: Piece): QAct {
  */
 export function linkValues(qg: QuantGraph, plan: Piece[][]): number[][] {
   const producer = new Int32Array(qg.totalValues).fill(-1);
-  for (const inp of qg.inputs) for (let i = 0; i < inp.size; i++) producer[inp.offset + i] = 0;
+  // committed weights are no chunk's product: each chunk takes the elements it reads as inputs
+  for (const inp of qg.inputs) if (!inp.role) for (let i = 0; i < inp.size; i++) producer[inp.offset + i] = 0;
   const lastUse = new Int32Array(qg.totalValues).fill(-1);
   const use = (a: QAffine, k: number) => { for (const g of a.index) if (lastUse[g]! < k) lastUse[g] = k; };
   plan.forEach((pieces, k) => {
@@ -186,6 +210,12 @@ export interface ChunkFile {
   pieces: Piece[];
   /** Local value index → the whole model's value index. */
   globals: number[];
+  /**
+   * --weights hashed: the elements of each committed tensor that the chunk reads (`input`: the
+   * tensor's index among the model's inputs), its weight inputs in this order, and what its
+   * weights commitment commits to.
+   */
+  weights?: { input: number; name: string; elements: number[] }[];
   /** Received values: global indices, interval lo and width. */
   linkIn?: { values: number[]; lo: string[]; bits: number[]; commitBits: number };
   /** Handed-on values: global indices and interval lo. */
@@ -195,6 +225,38 @@ export interface ChunkFile {
 /** Bits w with [lo, hi] ⊆ [lo, lo + 2^w): what a received value is range-checked to. */
 const widthOf = (b: { lo: bigint; hi: bigint }) => Math.max(1, bitlen(b.hi - b.lo));
 
+/** The committed weight tensors (--weights hashed) and, for each input value, the model input it belongs to if it is a weight (else −1). */
+function weightOwners(qg: QuantGraph): { weights: QInput[]; owner: Int32Array } {
+  const end = qg.inputs.reduce((m, inp) => Math.max(m, inp.offset + inp.size), 0);
+  const owner = new Int32Array(end).fill(-1);
+  qg.inputs.forEach((inp, i) => { if (inp.role === 'weight') owner.fill(i, inp.offset, inp.offset + inp.size); });
+  return { weights: qg.inputs.filter((inp) => inp.role === 'weight'), owner };
+}
+
+/** The committed weight elements that a chunk's pieces (and, last, the outputs) read, per tensor in model order. */
+function weightsRead(qg: QuantGraph, pieces: Piece[], last: boolean): NonNullable<ChunkFile['weights']> {
+  const { weights, owner } = weightOwners(qg);
+  if (!weights.length) return [];
+  const read = new Map<number, Set<number>>();
+  const note = (a: QAffine) => {
+    for (const g of a.index) {
+      const i = g < owner.length ? owner[g]! : -1;
+      if (i < 0) continue;
+      if (!read.has(i)) read.set(i, new Set());
+      read.get(i)!.add(g - qg.inputs[i]!.offset);
+    }
+  };
+  for (const p of pieces) note(sliceAct(qg.acts[p.act]!, p).args);
+  if (last) for (const o of qg.outputs) note(o.affine);
+  return [...read.keys()].sort((x, y) => x - y).map((input) => ({ input, name: qg.inputs[input]!.name, elements: [...read.get(input)!].sort((x, y) => x - y) }));
+}
+
+/** A chunk's input values (the circuit's in<i>) from the whole model's quantized inputs. */
+export function chunkQin(qg: QuantGraph, file: ChunkFile, qin: bigint[][]): bigint[][] {
+  const model = file.index === 0 ? qg.inputs.flatMap((inp, i) => (inp.role ? [] : [qin[i]!])) : [];
+  return [...model, ...(file.weights ?? []).map((w) => w.elements.map((e) => qin[w.input]![e]!))];
+}
+
 /** The chunk's own QuantGraph (its values renumbered), its links for the emitter, and chunk.json. */
 export function chunkGraph(qg: QuantGraph, plan: Piece[][], links: number[][], k: number): { graph: QuantGraph; links: ChunkLinks; file: ChunkFile } {
   const bounds = qg.valueBounds;
@@ -203,7 +265,14 @@ export function chunkGraph(qg: QuantGraph, plan: Piece[][], links: number[][], k
   const local = new Map<number, number>();
   const globals: number[] = [];
   const add = (g: number) => { local.set(g, globals.length); globals.push(g); };
-  const inputs = k === 0 ? qg.inputs.map((inp) => { const offset = globals.length; for (let i = 0; i < inp.size; i++) add(inp.offset + i); return { ...inp, offset }; }) : [];
+  // the model's inputs (first chunk), then the committed weight elements the chunk reads
+  const inputs: QInput[] = k === 0 ? qg.inputs.filter((inp) => !inp.role).map((inp) => { const offset = globals.length; for (let i = 0; i < inp.size; i++) add(inp.offset + i); return { ...inp, offset }; }) : [];
+  const weights = weightsRead(qg, plan[k]!, last);
+  for (const w of weights) {
+    const inp = qg.inputs[w.input]!;
+    inputs.push({ ...inp, shape: [w.elements.length], size: w.elements.length, offset: globals.length });
+    for (const e of w.elements) add(inp.offset + e);
+  }
   const linkIn = links[k]!;
   for (const g of linkIn) add(g);
   const remap = (a: QAffine): QAffine => ({
@@ -225,7 +294,7 @@ export function chunkGraph(qg: QuantGraph, plan: Piece[][], links: number[][], k
     name: `${qg.name} (chunk ${k + 1} of ${plan.length})`, inputs, acts, outputs, totalValues: globals.length,
     params: qg.params, valueBounds: globals.map((g) => bounds[g]!),
   };
-  const file: ChunkFile = { index: k, count: plan.length, pieces: plan[k]!, globals };
+  const file: ChunkFile = { index: k, count: plan.length, pieces: plan[k]!, globals, ...(weights.length ? { weights } : {}) };
   const emitLinks: ChunkLinks = {};
   if (linkIn.length) {
     const bits = linkIn.map((g) => widthOf(bounds[g]!));
@@ -271,6 +340,8 @@ export interface SplitSettings {
 
 export interface CompiledSplit {
   split: SplitSettings;
+  /** --weights hashed: each chunk's weights commitment of the sample's weights ('' where it reads none). */
+  weightCommitments?: string[];
   /** The totals, in WrittenCircuit's shape (settings.circuit); checkCircom: every chunk's check, summed. */
   circuit: Pick<WrittenCircuit, 'constraints' | 'wires' | 'publicInputs' | 'publicOutputs' | 'privateInputs' | 'seconds'> & { checkCircom?: CircomCheck };
   /** Constraints per component under the whole-model names (a<j>, rc<i>). */
@@ -289,16 +360,17 @@ export function chunkLinksOf(file: ChunkFile): ChunkLinks {
 /** Writes every chunk's circuit into <buildDir>/chunks/<k>/ (checkCircom: each checked against circom on `sample`). */
 export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, buildDir: string, opts: SplitOptions, extra: { progress?: Progress; checkCircom?: boolean; sample?: Sample } = {}): Promise<CompiledSplit> {
   const { progress } = extra;
-  if (vis.weights === 'hashed' || qg.inputs.some((i) => i.role === 'weight')) {
-    throw new ZkonnxError('BAD_ARGUMENT', '--split with --weights hashed is not supported: the weights of a split model stay baked into each chunk\'s circuit', { hint: 'compile with --weights baked' });
-  }
   const plan = planChunks(qg, opts);
   const links = linkValues(qg, plan);
   const root = new BuildPaths(buildDir);
   const chunks: SplitChunkSettings[] = [];
   const perComponent = new Map<string, number>();
   const total = { constraints: 0, wires: 0, publicInputs: 0, publicOutputs: 0, privateInputs: 0, seconds: 0 };
-  const run = extra.checkCircom && extra.sample ? (() => { const qin = quantizeInputs(qg, extra.sample!); return { qin, q: execQuant(qg, qin) }; })() : undefined;
+  const sampleQin = extra.sample ? quantizeInputs(qg, extra.sample) : undefined;
+  const run = extra.checkCircom && sampleQin ? { qin: sampleQin, q: execQuant(qg, sampleQin) } : undefined;
+  const hashed = qg.inputs.some((i) => i.role === 'weight');
+  if (hashed && !sampleQin) throw new ZkonnxError('BAD_ARGUMENT', `${qg.name}: a split with --weights hashed needs the weights (the sample) to state each chunk's commitment`);
+  const weightCommitments: string[] = [];
   let check: CircomCheck | undefined;
   for (let k = 0; k < plan.length; k++) {
     const { graph, links: l, file } = chunkGraph(qg, plan, links, k);
@@ -311,13 +383,18 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
     const acts: [number, number] = [file.pieces[0]!.act, file.pieces[file.pieces.length - 1]!.act + 1];
     progress?.step?.(`compile chunk ${k + 1} of ${plan.length} (layers ${acts[0]}…${acts[1] - 1})`);
     const c = await writeModelCircuit(paths, graph, vis, l, progress);
+    if (hashed) weightCommitments.push(file.weights ? (await weightsCommitment(graph, chunkQin(qg, file, sampleQin!)))!.toString() : '');
     if (run) {
-      const one = await checkAgainstCircom(paths, graph, vis, l, { qin: k === 0 ? run.qin : [], linkIn: file.linkIn?.values.map((g) => run.q.values[g]!) }, progress);
+      const one = await checkAgainstCircom(paths, graph, vis, l, { qin: chunkQin(qg, file, run.qin), linkIn: file.linkIn?.values.map((g) => run.q.values[g]!) }, progress);
       check = check ? { ...check, constraints: check.constraints + one.constraints, wires: check.wires + one.wires, witnessCompared: check.witnessCompared + one.witnessCompared, circomSeconds: check.circomSeconds + one.circomSeconds } : one;
     }
     const parts = c.perComponent;
     file.pieces.forEach((p, l) => perComponent.set(`a${p.act}`, (perComponent.get(`a${p.act}`) ?? 0) + (parts.get(`a${l}`) ?? 0)));
-    if (k === 0) qg.inputs.forEach((_, i) => perComponent.set(`rc${i}`, parts.get(`rc${i}`) ?? 0));
+    // range checks of the model's inputs (first chunk) and of the weight elements each chunk reads
+    graph.inputs.forEach((inp, i) => {
+      const model = qg.inputs.findIndex((m) => m.name === inp.name);
+      perComponent.set(`rc${model}`, (perComponent.get(`rc${model}`) ?? 0) + (parts.get(`rc${i}`) ?? 0));
+    });
     for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += c[key];
     if (opts.maxConstraints !== undefined && c.constraints > opts.maxConstraints) {
       progress?.warn?.(`chunk ${k + 1} has ${c.constraints} constraints, more than --max-constraints ${opts.maxConstraints}: the plan estimates the layers' own constraints, not the input range checks and the links' range checks and hashes`);
@@ -329,7 +406,7 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
       publicSignals: publicLayout(graph, vis, l), link: { in: file.linkIn?.values.length ?? 0, out: file.linkOut?.values.length ?? 0 },
     });
   }
-  return { split: { chunks, by: opts }, circuit: { ...total, ...(check ? { checkCircom: check } : {}) }, perComponent };
+  return { split: { chunks, by: opts }, circuit: { ...total, ...(check ? { checkCircom: check } : {}) }, perComponent, ...(hashed ? { weightCommitments } : {}) };
 }
 
 // ---------------------------------------------------------------- proving
@@ -389,21 +466,26 @@ export interface ChunkInput {
   input: Record<string, string[]>;
 }
 
-function modelRun(buildDir: string, input: string | InputData): { qg: QuantGraph; qin: bigint[][]; q: QExecResult } {
-  const qg = quantGraphFromJson(readFileSync(new BuildPaths(buildDir).require('qgraph', 'compile'), 'utf8'));
-  const qin = quantizeInputs(qg, loadSample(input));
+/** The whole model run by the integer executor; with --weights hashed on the build's weights or another model's (`weights`). */
+function modelRun(buildDir: string, input: string | InputData, weights?: string): { qg: QuantGraph; qin: bigint[][]; q: QExecResult } {
+  const paths = new BuildPaths(buildDir);
+  const qg = quantGraphFromJson(readFileSync(paths.require('qgraph', 'compile'), 'utf8'));
+  const settings = readSettings(buildDir);
+  if (weights && !settings.weights) throw new ZkonnxError('BAD_ARGUMENT', `${resolve(buildDir)} was compiled with its weights baked in: other weights need compile --weights hashed`);
+  const qin = quantizeInputs(qg, [...loadSample(input), ...(settings.weights ? loadWeights(paths, settings, weights) : [])]);
   return { qg, qin, q: execQuant(qg, qin) };
 }
 
 /**
  * Every chunk's witness input, from one run of the integer executor over the whole model: with
- * them, each chunk proves on its own (in parallel, on other machines).
+ * them, each chunk proves on its own (in parallel, on other machines). `weights`: another
+ * model's weights (--weights hashed builds; the build's own by default).
  */
-export function chunkInputs(buildDir: string, input: string | InputData): ChunkInput[] {
-  const { qin, q } = modelRun(buildDir, input);
+export function chunkInputs(buildDir: string, input: string | InputData, weights?: string): ChunkInput[] {
+  const { qg, qin, q } = modelRun(buildDir, input, weights);
   return splitOf(buildDir).chunks.map((_, index) => {
     const { file } = loadChunk(buildDir, index);
-    return { index, input: circuitInputSignals({ qin: index === 0 ? qin : [], linkIn: file.linkIn?.values.map((g) => q.values[g]!) }) };
+    return { index, input: circuitInputSignals({ qin: chunkQin(qg, file, qin), linkIn: file.linkIn?.values.map((g) => q.values[g]!) }) };
   });
 }
 
@@ -517,9 +599,11 @@ export interface VerifySplitOptions {
   /**
    * What the caller expects (field elements as decimal strings): the first chunk's model-input
    * signals (public input values or input commitments, in order) and the last chunk's
-   * model-output signals (output values or output commitments). Unchecked when absent.
+   * model-output signals (output values or output commitments), and with --weights hashed each
+   * chunk's weights commitment (settings.json weights.chunks: the build's own weights; '' for a
+   * chunk that reads none). Unchecked when absent.
    */
-  expect?: { inputs?: string[]; outputs?: string[] };
+  expect?: { inputs?: string[]; outputs?: string[]; weights?: string[] };
 }
 
 export interface SplitVerification {
@@ -536,6 +620,8 @@ export interface SplitVerification {
   outputs: string[];
   /** The model outputs as signed integers, when they are public. */
   outputValues?: string[];
+  /** --weights hashed: each chunk's weights commitment ('' for a chunk that reads no weight). */
+  weights?: string[];
 }
 
 const runOf = (runs: PublicRun[], kind: PublicRun['kind']) => runs.find((r) => r.kind === kind);
@@ -573,7 +659,11 @@ export async function verifySplit(opts: VerifySplitOptions): Promise<SplitVerifi
   const lastRuns = split.chunks[n - 1]!.publicSignals;
   res.outputs = signalsOf(lastRuns, ['output', 'output-commit'], opts.proofs[n - 1]!.publicSignals ?? []);
   if (lastRuns.some((r) => r.kind === 'output')) res.outputValues = signalsOf(lastRuns, ['output'], opts.proofs[n - 1]!.publicSignals ?? []).map((x) => fieldToSigned(BigInt(x)).toString());
+  if (split.chunks.some((c) => runOf(c.publicSignals, 'weights-commit'))) {
+    res.weights = split.chunks.map((c, k) => { const r = runOf(c.publicSignals, 'weights-commit'); return r ? opts.proofs[k]!.publicSignals?.[r.start] ?? '' : ''; });
+  }
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  if (opts.expect?.weights && !same(res.weights ?? [], opts.expect.weights)) errors.push('the chunks\' weights commitments are not the expected ones');
   if (opts.expect?.inputs && !same(res.inputs, opts.expect.inputs)) errors.push('the first chunk\'s model-input signals are not the expected ones');
   if (opts.expect?.outputs && !same(res.outputs, opts.expect.outputs)) errors.push('the last chunk\'s model-output signals are not the expected ones');
   res.ok = errors.length === 0;
@@ -585,6 +675,8 @@ export async function verifySplit(opts: VerifySplitOptions): Promise<SplitVerifi
 export interface ProveSplitOptions {
   /** Folder name under <build>/proofs; default 'default'. Chunk k's proof goes to chunks/<k>/. */
   name?: string;
+  /** --weights hashed builds: prove with this model's weights (same architecture) instead of the build's. */
+  weights?: string;
   backend?: ProverBackend;
   allowSoftwareGpu?: boolean;
   progress?: Progress;
@@ -605,13 +697,13 @@ export const chunkProofDir = (buildDir: string, name: string, k: number) => join
 export async function proveSplit(buildDir: string, input: string | InputData, opts: ProveSplitOptions = {}): Promise<SplitProveResult> {
   const name = opts.name ?? 'default';
   const paths = new BuildPaths(buildDir);
-  const { qg, q } = modelRun(buildDir, input);
+  const { qg, q } = modelRun(buildDir, input, opts.weights);
   const proofDir = paths.proofDir(name);
   rmSync(join(proofDir, 'chunks'), { recursive: true, force: true });
   mkdirSync(proofDir, { recursive: true });
   writeFileSync(paths.proofFile(name, 'input'), JSON.stringify(typeof input === 'string' ? readJson(input) : input));
   const chunks: ChunkProof[] = [];
-  for (const ci of chunkInputs(buildDir, input)) {
+  for (const ci of chunkInputs(buildDir, input, opts.weights)) {
     chunks.push(await proveChunk({ buildDir, index: ci.index, input: ci.input, outDir: chunkProofDir(buildDir, name, ci.index), backend: opts.backend, allowSoftwareGpu: opts.allowSoftwareGpu, progress: opts.progress }));
   }
   const verification = await verifySplit({ buildDir, proofs: chunks });

@@ -2,7 +2,8 @@
  * Split models (compile --split): chunk circuits proven independently and linked by Poseidon
  * commitments. Every chunk proof verifies, the links match, the output is exactly the unsplit
  * model's; a chunk proof of another input breaks a link, and a receiving chunk whose link values
- * are edited (same commitment) or leave their interval fails its constraints.
+ * are edited (same commitment) or leave their interval fails its constraints. With --weights
+ * hashed each chunk commits to the weight elements it reads; a changed weight fails its chunk.
  */
 import { modelIvs } from '../src/commit/headers.js';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,10 +62,12 @@ function writeModel(name: string, spec: ModelSpec): string {
 }
 
 const chunkFile = (build: string, k: number) => JSON.parse(readFileSync(new BuildPaths(new BuildPaths(build).chunkDir(k)).file('chunk'), 'utf8')) as ChunkFile;
-/** The integers the whole-model executor gives. */
+/** The integers the whole-model executor gives (on the build's committed weights, where it has them). */
 function qexec(build: string, input: { input_data: number[][] }) {
-  const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
-  const qin = quantizeInputs(qg, input.input_data.map((r) => Float64Array.from(r)));
+  const paths = new BuildPaths(build);
+  const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+  const weights = qg.inputs.some((i) => i.role) ? (JSON.parse(readFileSync(paths.file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((w) => Float64Array.from(w.values)) : [];
+  const qin = quantizeInputs(qg, [...input.input_data.map((r) => Float64Array.from(r)), ...weights]);
   return { qg, qin, q: execQuant(qg, qin) };
 }
 
@@ -239,9 +242,69 @@ describe('mnist-mlp split inside its one hidden layer', { timeout: 300_000 }, ()
     expect(r.verification.outputValues).toEqual(qexec(build, input).q.outputs[0]!.map(String));
   }, 300_000);
 
-  it('--split with --weights hashed is refused', async () => {
-    const dir = 'models/mnist-mlp';
-    await expect(api.compile({ model: join(dir, 'model.onnx'), outDir: join(work, 'build-wh'), calibration: join(dir, 'calibration.json'), split: { chunks: 2 }, visibility: { weights: 'hashed' } }))
-      .rejects.toThrow(/--split with --weights hashed is not supported/);
+});
+
+describe('--split with --weights hashed', { timeout: 300_000 }, () => {
+  // the skip model's weights committed; split in 3, its middle layer cut between neurons
+  const other: ModelSpec = { ...skipModel, initializers: skipModel.initializers.map((t, i) => ({ ...t, data: new Float32Array(rnd(t.dims.reduce((a, b) => a * b, 1), 40 + i)) })) };
+  let build: string;
+  let settings: api.Settings;
+  beforeAll(async () => {
+    build = join(work, 'build-hashed-split');
+    writeModel('skip3-other', other);
+    settings = (await api.compile({ model: writeModel('skip3-hashed', skipModel), outDir: build, calibration, input: inputA, split: { chunks: 3 }, visibility: { weights: 'hashed' }, checkCircom: true })).settings;
+    await api.setup({ buildDir: build });
+  }, 300_000);
+
+  it('each chunk commits to the weight elements it reads; circom builds the same systems', () => {
+    expect(settings.circuit.checkCircom?.same).toBe(true);
+    const files = settings.split!.chunks.map((_, k) => chunkFile(build, k));
+    // every element of every tensor is read by some chunk; a layer cut between neurons splits its columns
+    for (const t of settings.weights!.tensors) {
+      const read = new Set(files.flatMap((f) => (f.weights ?? []).filter((w) => w.name === t.name).flatMap((w) => w.elements)));
+      expect(read.size, t.name).toBe(t.shape.reduce((a, b) => a * b, 1));
+    }
+    expect(settings.weights!.chunks).toHaveLength(3);
+    files.forEach((f, k) => expect(settings.weights!.chunks![k] !== '', `chunk ${k}`).toBe(!!f.weights));
   });
+
+  it('proves and verifies with the chunks\' commitments of the build\'s weights; another model\'s weights prove under the same keys, their commitments differ', async () => {
+    const a = await proveSplit(build, inputA);
+    expect(a.verification).toMatchObject({ ok: true, weights: settings.weights!.chunks });
+    expect(a.verification.outputValues).toEqual(qexec(build, inputA).q.outputs[0]!.map(String));
+    const b = await proveSplit(build, inputA, { name: 'other', weights: join(work, 'skip3-other', 'model.onnx') });
+    expect(b.verification.ok).toBe(true);
+    expect(b.verification.weights!.every((w, k) => w === '' || w !== settings.weights!.chunks![k])).toBe(true);
+    const v = await verifySplit({ buildDir: build, proofs: b.chunks, expect: { weights: settings.weights!.chunks } });
+    expect(v.ok).toBe(false);
+    expect(v.errors).toContain('the chunks\' weights commitments are not the expected ones');
+    // SplitVerifier.sol takes the chunks' commitments as public signals like any other
+    const anvil = await startAnvil();
+    try {
+      const d = await deploySplitVerifier({ buildDir: build, rpc: anvil.rpcUrl });
+      try {
+        expect(await d.verify(a.chunks)).toBe(true);
+        expect(await d.verify(b.chunks)).toBe(true);
+      } finally { d.close(); }
+    } finally { await anvil.stop(); }
+  }, 300_000);
+
+  it('a chunk\'s witness with one weight element changed fails its constraints', async () => {
+    const k = settings.weights!.chunks!.findIndex((w) => w !== '');
+    const paths = new BuildPaths(new BuildPaths(build).chunkDir(k));
+    const graph = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+    const file = chunkFile(build, k);
+    const ci = chunkInputs(build, inputA)[k]!;
+    const qin = graph.inputs.map((_, i) => ci.input[`in${i}`]!.map(BigInt));
+    const linkIn = (ci.input.link_in ?? []).map(BigInt);
+    const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
+    const w = await circuitWitness(graph, settings.visibility, chunkLinksOf(file), { qin, linkIn }, paths.file('r1cs'));
+    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+    const weight = graph.inputs.findIndex((i) => i.role === 'weight');
+    const wire = sym.get(`main.in${weight}[0]`)!;
+    expect(wire).toBeGreaterThan(0);
+    const bad = w.slice();
+    bad[wire] = bad[wire]! + 1n;
+    expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+  }, 120_000);
 });

@@ -13,9 +13,10 @@ export function outputLine(t: OutputTensor): string {
   return t.labels ? `  ${t.name} [${t.shape}] = [${t.labels.map((l) => JSON.stringify(l)).join(', ')}] (codes ${values})` : `  ${t.name} [${t.shape}] = ${values}`;
 }
 
-export async function proveSplitVerb(buildDir: string, input: string, o: { name?: string; backend?: ProverBackend; allowSoftwareGpu?: boolean }, progress: Progress): Promise<VerbResult> {
-  const r = await proveSplit(buildDir, input, { name: o.name, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress });
+export async function proveSplitVerb(buildDir: string, input: string, o: { name?: string; backend?: ProverBackend; allowSoftwareGpu?: boolean; weights?: string }, progress: Progress): Promise<VerbResult> {
+  const r = await proveSplit(buildDir, input, { name: o.name, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress, ...(o.weights ? { weights: o.weights } : {}) });
   const lines = r.outputs.map(outputLine);
+  if (r.verification.weights) lines.push(`  weights commitments (per chunk): ${r.verification.weights.map((w) => w || '-').join(', ')}`);
   const per = r.chunks.map((c) => `${c.seconds.prove.toFixed(2)} s`).join(', ');
   return {
     ok: r.verification.ok,
@@ -26,5 +27,6 @@ export async function proveSplitVerb(buildDir: string, input: string, o: { name?
 
 export async function verifySplitVerb(buildDir: string, name: string | undefined): Promise<VerbResult> {
   const r = await verifySplit({ buildDir, proofs: readSplitProof(buildDir, name) });
-  return { ok: r.ok, json: { verified: r.ok, ...r }, text: r.ok ? `verified: ${r.chunks.length} chunk proofs and ${r.links.length} link(s)` : `INVALID: ${r.errors.join('; ')}` };
+  const weights = r.weights ? `; weights commitments (per chunk): ${r.weights.map((w) => w || '-').join(', ')}` : '';
+  return { ok: r.ok, json: { verified: r.ok, ...r }, text: r.ok ? `verified: ${r.chunks.length} chunk proofs and ${r.links.length} link(s)${weights}` : `INVALID: ${r.errors.join('; ')}` };
 }

@@ -25,6 +25,9 @@ export function poseidon(): Promise<Hasher> {
 /** How many `bits`-bit values share one field element: k·bits ≤ 253 < log2(p). */
 export const packPerElement = (bits: number) => Math.floor(253 / bits);
 
+/** Constraints of one Poseidon of 15 inputs (t = 16: 8 full and 64 partial rounds), measured. */
+export const POSEIDON16_CONSTRAINTS = 600;
+
 /** Base-2^bits packing of values in [0, 2^bits), k per field element (PackedCommit's e_j). */
 export function pack(values: readonly bigint[], bits: number, what = 'value'): bigint[] {
   if (!Number.isInteger(bits) || bits < 1 || bits > 253) throw new ZkonnxError('BAD_ARGUMENT', `packing width must be 1…253 bits, got ${bits}`);

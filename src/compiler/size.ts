@@ -6,6 +6,7 @@ import { ZkonnxError } from '../errors.js';
 import type { Graph, QuantGraph } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { estimateConstraints } from '../split.js';
+import { packPerElement, POSEIDON16_CONSTRAINTS } from '../commit/poseidon.js';
 
 /**
  * Bytes of compile-time memory per term of the affine maps (linearization, quantization and the
@@ -61,9 +62,6 @@ export function checkCompileMemory(g: Graph, memory = Math.max(totalmem() * 0.75
   }
 }
 
-/** Constraints of one Poseidon of 15 inputs (t = 16: 8 full and 64 partial rounds), measured. */
-const POSEIDON_16 = 600;
-
 /** Estimated constraints of a quantized graph (the templates' costs, circuits/zkonnx.circom). */
 export function estimateGraphConstraints(qg: QuantGraph): number {
   let n = 0;
@@ -72,7 +70,7 @@ export function estimateGraphConstraints(qg: QuantGraph): number {
   const weights = qg.inputs.filter((i) => i.role === 'weight');
   if (weights.length) {
     const total = weights.reduce((t, w) => t + w.size, 0);
-    n += Math.ceil(total / Math.floor(253 / weights[0]!.bits) / 15) * POSEIDON_16;
+    n += Math.ceil(total / packPerElement(weights[0]!.bits) / 15) * POSEIDON16_CONSTRAINTS;
   }
   for (const a of qg.acts) for (let i = 0; i < a.size; i++) n += estimateConstraints(a, i);
   return n;
