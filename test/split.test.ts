@@ -252,7 +252,7 @@ describe('--split with --weights hashed', { timeout: 300_000 }, () => {
   beforeAll(async () => {
     build = join(work, 'build-hashed-split');
     writeModel('skip3-other', other);
-    settings = (await api.compile({ model: writeModel('skip3-hashed', skipModel), outDir: build, calibration, input: inputA, split: { chunks: 3 }, visibility: { weights: 'hashed' }, checkCircom: true })).settings;
+    settings = (await api.compile({ model: writeModel('skip3-hashed', skipModel), outDir: build, calibration, split: { chunks: 3 }, visibility: { weights: 'hashed' }, checkCircom: true })).settings;
     await api.setup({ buildDir: build });
   }, 300_000);
 

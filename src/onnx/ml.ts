@@ -31,9 +31,10 @@
 // labels and values (classlabels_strings, values_strings, cats_strings from integers) are output
 // as the codes of a table compile records.
 // Refused: SVM probabilities (prob_a, prob_b) of more than two classes.
-// --weights hashed commits to the constants a rule marks 'weight' or 'threshold' (a linear
-// model's coefficients and intercepts; an SVM's support vectors, coefficients, rho and Platt
-// parameters; a tree ensemble's branch values, leaf weights and base values); every other
+// --weights hashed commits to the constants a rule marks 'weight' or 'threshold' (a Scaler's
+// offset and scale, a Binarizer's threshold; a linear model's coefficients and intercepts; an
+// SVM's support vectors, coefficients, rho and Platt parameters; a tree ensemble's branch
+// values, leaf weights and base values); every other
 // constant of these rewrites (kernel parameters, paths, votes, labels) is public structure.
 import { ZkonnxError, nodeLabel } from '../errors.js';
 import type { AttrValue, Node } from '../ir/graph.js';
@@ -168,8 +169,8 @@ const RULES: Record<string, Rule> = {
     const offset = nums(node.attrs.offset);
     const scale = nums(node.attrs.scale);
     const x = node.inputs[0]!;
-    const d = offset.length ? e.node('Sub', [x, e.constant([offset.length], offset)]) : x;
-    e.node('Mul', [d, e.constant([scale.length || 1], scale.length ? scale : [1])], {}, out(node));
+    const d = offset.length ? e.node('Sub', [x, e.constant([offset.length], offset, 'weight', 'offset')]) : x;
+    e.node('Mul', [d, e.constant([scale.length || 1], scale.length ? scale : [1], scale.length ? 'weight' : 'public', 'scale')], {}, out(node));
   },
 
   Normalizer(node, e, fail) {
@@ -183,7 +184,7 @@ const RULES: Record<string, Rule> = {
 
   Binarizer(node, e) {
     const t = typeof node.attrs.threshold === 'number' ? node.attrs.threshold : 0;
-    const b = e.node('Greater', [node.inputs[0]!, e.constant([], [t])]);
+    const b = e.node('Greater', [node.inputs[0]!, e.constant([], [t], 'threshold', 'threshold')]);
     e.node('Cast', [b], { to: 1 }, out(node));
   },
 
