@@ -33,9 +33,9 @@ describe('Gather by indices from the input', () => {
     for (const [ids, at] of [[[3, 10, 0], 1], [[15, 2, 0], 0]] as const) {
       expect(() => execQuant(c.qg, quantizeInputs(c.qg, [[...ids]]))).toThrow(`node /wte/Gather: index ${at} of those it reads is not one of 0 … 9`);
     }
-    // the witness of a circuit that admitted ids [3, 10, 0] (its range check's radicand lifted by
-    // one, so that the all-zero equalities of 10 pass): the real circuit refuses it
-    const admit = { ...c.qg, acts: c.qg.acts.map((a) => (a.name.endsWith(IN_RANGE) ? { ...a, args: { ...a.args, bias: a.args.bias.map((b) => b + 1n) } } : a)) };
+    // the witness of a circuit that admitted ids [3, 10, 0] (the radicand of index 1's check
+    // lifted by one, so that the all-zero equalities of 10 pass): the real circuit refuses it
+    const admit = { ...c.qg, acts: c.qg.acts.map((a) => (a.name.endsWith(IN_RANGE) ? { ...a, args: { ...a.args, bias: a.args.bias.map((b, r) => (r === a.argStart[1] ? b + 1n : b)) } } : a)) };
     const bad = quantizeInputs(c.qg, [[3, 10, 0]]);
     expect(() => execQuant(admit, bad)).not.toThrow();
     const w = await circuitWitness(admit, c.settings.visibility, {}, { qin: bad }, c.paths.file('r1cs'));

@@ -136,7 +136,8 @@ export type NonLinear =
   /** clamp: where f is constant (real units): the circuit clamps x there, if its range reaches past */
   | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number } }
   | { kind: 'div' }
-  | { kind: 'sqrt' }
+  /** radicandMax: the radicand is at most this integer (a Gather's in-range check: 0); the root's width enforces it */
+  | { kind: 'sqrt'; radicandMax?: number }
   | { kind: 'argmax' }
   | { kind: 'less' }
   | { kind: 'equal' }

@@ -498,8 +498,9 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       for (const k of used) for (let j = 0; j < n; j++) eqRows.push([idx.data[k]!, constantExpr(j)]);
       const eq = act(`${out0}:eq`, [eqRows.length], { kind: 'equal' }, eqRows);
       // each index is one of 0 … n − 1 (ONNX leaves others undefined; a negative one would wrap):
-      // the equalities sum to 1, which √(Σ − 1) existing proves (FloorSqrt: radicand ≥ 0; Σ ≤ 1)
-      act(`${out0}${IN_RANGE}`, [used.length], { kind: 'sqrt' }, used.map((_, s) => [combine(eq.data.slice(s * n, s * n + n), new Array<number>(n).fill(1), -1)]));
+      // the equalities sum to 1, which √(Σ − 1) existing proves (FloorSqrt: radicand ≥ 0; at most
+      // one equality holds, so Σ − 1 ≤ 0: a 1-bit root)
+      act(`${out0}${IN_RANGE}`, [used.length], { kind: 'sqrt', radicandMax: 0 }, used.map((_, s) => [combine(eq.data.slice(s * n, s * n + n), new Array<number>(n).fill(1), -1)]));
       const eqOf = (f: number, j: number) => eq.data[slot.get(idxOf(f))! * n + j]!;
       if (table) return [{ shape, data: cand.map((r, f) => combine(r.map((_, j) => eqOf(f, j)), r.map((x) => x.c))) }];
       const prod = mulRows(`${out0}:pick`, [cand.length * n], cand.flatMap((r, f) => r.map((x, j) => [eqOf(f, j), x])));

@@ -409,7 +409,9 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       shift = 2 * scale - argScale;
       for (let i = 0; i < a.size; i++) {
         const [x] = elemRows(i);
-        const n = (x!.hi > 0n ? x!.hi : 0n) * big(shift);
+        // a stated most radicand narrows the root's width, which then enforces it (y < 2^by ⇒ n < 2^(2·by))
+        const top = op.radicandMax !== undefined && BigInt(op.radicandMax) < x!.hi ? BigInt(op.radicandMax) : x!.hi;
+        const n = (top > 0n ? top : 0n) * big(shift);
         const by = Math.max(1, Math.ceil(bitlen(n) / 2));
         if (2 * by + 3 > FIELD_SAFE_BITS || bitlen(absMax(x!)) + shift + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, 2 * by + 3);
         bits.push(by);
