@@ -192,13 +192,11 @@ describe('--weights hashed: what is fused and what is refused', { timeout: 120_0
     expect(settings.weights!.tensors.map((t) => t.name)).toEqual(['K', 'B']);
   });
 
-  it('an SVM names the node: its support vectors would stay constants of the circuit', async () => {
-    const svm = one('svr', 'SVMRegressor', { name: 'x', shape: [1, 2] }, [{ name: 'y', shape: [1, 1] }], {
-      n_supports: 2, kernel_type: 'RBF', kernel_params: attr.floats([0.5, 0, 0]),
-      support_vectors: attr.floats([0.25, -0.5, 0.75, 0.125]), coefficients: attr.floats([1.5, -0.5]), rho: attr.floats([0.25]),
-    });
-    await expect(api.compile({ model: writeModel('svr', svm), outDir: join(work, 'build-svr'), calibration: [{ input_data: [[0.1, 0.9]] }], visibility: { weights: 'hashed' } }))
-      .rejects.toThrow(/node \/svr \(SVMRegressor\): --weights hashed does not commit to a SVMRegressor's parameters/);
+  it('a model with no weights to commit to is refused, naming the file', async () => {
+    const bare = one('bare', 'Relu', { name: 'x', shape: [1, 2] }, [{ name: 'y', shape: [1, 2] }], {});
+    const model = writeModel('bare', { ...bare, opsets: {}, nodes: bare.nodes.map((n) => ({ ...n, domain: '' })) });
+    await expect(api.compile({ model, outDir: join(work, 'build-bare'), calibration: [{ input_data: [[0.1, -0.9]] }], visibility: { weights: 'hashed' } }))
+      .rejects.toThrow(`${model}: --weights hashed found no Gemm, MatMul, Conv, tree ensemble or SVM weights to commit to`);
   });
 
   it('a LayerNormalization commits to its scale and bias (a product an element); constants of fractions left in the circuit are named', async () => {
