@@ -11,6 +11,7 @@ import { expandEinsum } from './einsum.js';
 import { expandRecurrent } from './recurrent.js';
 import { simplifiedLayerNorm } from './msft.js';
 import { attention23 } from './attention.js';
+import { rotaryEmbedding23 } from './rotary.js';
 import { INDEXING } from './indexing.js';
 import { NORMALIZATIONS } from './normalize.js';
 import { convInteger, dequantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from './qdq.js';
@@ -73,6 +74,7 @@ export const EXPANSIONS: Record<string, Expansion> = {
   ...NORMALIZATIONS,
   ...INDEXING,
   Attention: attention23,
+  RotaryEmbedding: rotaryEmbedding23,
 
   /** Affine (opset 1, experimental): alpha·x + beta. */
   Affine(node, c) {

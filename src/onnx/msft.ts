@@ -20,6 +20,8 @@
 //   FusedConv, FusedGemm,     what onnxruntime's graph optimizer saves for Conv (+ Z) and Gemm
 //     FusedMatMul             followed by an activation, and MatMul with transposes and a scale
 //   CDist                     (sq)euclidean distances between rows: Σ (a − b)² (and its Sqrt)
+//   RotaryEmbedding           RoPE as in ONNX opset 23 (rotary.ts), its input [B, S, …] and one
+//                             position_ids value read as the first position
 //
 // Attention masks, as onnxruntime's PrepareMask: a raw mask (2-D [batch, total_sequence_length]
 // or 3-D [batch, sequence_length, total_sequence_length]) keeps positions where mask > 0 and adds
@@ -36,6 +38,7 @@ import type { Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { broadcastShape } from '../ir/shape.js';
 import { num, nums, str, type Expansion, type RewriteContext } from './rewrite.js';
+import { rotaryEmbeddingMsft } from './rotary.js';
 
 export const MS_DOMAIN = 'com.microsoft';
 
@@ -266,6 +269,8 @@ const RULES: Record<string, Rule> = {
     const sq = e.node('ReduceSumSquare', [d], { axes: [2], keepdims: 0 }, metric === 'sqeuclidean' ? [node.outputs[0]!] : undefined);
     if (metric === 'euclidean') e.node('Sqrt', [sq], {}, [node.outputs[0]!]);
   },
+
+  RotaryEmbedding: (node, c) => rotaryEmbeddingMsft(node, c),
 };
 
 /** y through the fused activation `act` (none: y itself) into the node's output. */
