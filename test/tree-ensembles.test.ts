@@ -2,16 +2,18 @@
 // multiclass, and the binary forms onnxruntime computes its own way (one score column, as sklearn,
 // XGBoost and LightGBM write every binary classifier: label by a threshold on the raw score, two
 // score columns made from one; two columns: onnxruntime's 1/0 label). A binary booster compiles to
-// a circuit whose witness satisfies the constraints and whose label, flipped, does not.
-import { mkdtempSync } from 'node:fs';
+// a circuit whose witness satisfies the constraints and whose label, flipped, does not; an opset-5
+// TreeEnsemble with equality and membership branches commits to its split values (hashed).
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConstraints } from '../src/circom/r1cs.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
-import { attr, type AttrValue, type ModelSpec, type ValueSpec } from '../src/onnx/write.js';
+import { compile } from '../src/api.js';
+import { attr, buildModel, type AttrValue, type ModelSpec, type ValueSpec } from '../src/onnx/write.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
-import { compileSpec, satisfiedFlipped } from './helpers/compiled.js';
+import { committedWitness, compileSpec, holdsWithWeightChanged, satisfiedFlipped } from './helpers/compiled.js';
 import { compare, expectErr, floatSamples, labelsOf, ML, one, rng } from './helpers/ml-models.js';
 
 const F = 4;
@@ -198,5 +200,23 @@ describe('a binary booster in a circuit', () => {
       // the comparison s > 0 that picks the label: flipped, the constraints fail
       if (i === 0) expect(await satisfiedFlipped(c, w, '/gbt/Greater')).toBe(false);
     }
+  }, 120_000);
+});
+
+describe('a TreeEnsemble (opset 5) with --weights hashed', () => {
+  it('commits to its split values (equality and membership ones too) and leaf weights; the witness holds, a changed member fails', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'zkonnx-trees-hashed-'));
+    const m = ensemble('te_hashed', forest5(41, 5, 3, 1, {}, true), 1);
+    const model = join(work, 'te.onnx');
+    writeFileSync(model, buildModel(m));
+    const cal = coded(16, 150).map((s) => ({ input_data: s }));
+    const build = join(work, 'build');
+    const { settings } = await compile({ model, outDir: build, calibration: cal, visibility: { weights: 'hashed' } });
+    expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
+    const names = settings.weights!.tensors.map((t) => t.name.split(':')[1]);
+    expect(names).toEqual(expect.arrayContaining(['thresholds_eq', 'thresholds_neq', 'members', 'leaf_weights']));
+    const c = await committedWitness(build, settings, cal[0]!.input_data[0]!);
+    expect((await checkConstraints(c.r1cs, c.w)).ok).toBe(true);
+    expect(await holdsWithWeightChanged(c, settings.weights!.tensors.find((t) => t.name.endsWith(':members'))!.name, 0)).toBe(false);
   }, 120_000);
 });
