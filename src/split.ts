@@ -92,6 +92,9 @@ export function estimateConstraints(a: QAct, i: number): number {
   }
 }
 
+/** Estimated constraints of one committed weight of `bits` bits: its range check and its share of the Poseidon hashes. */
+const committedWeightCost = (bits: number) => bits + 1 + POSEIDON16_CONSTRAINTS / (15 * packPerElement(bits));
+
 /** The pieces of each chunk. */
 export function planChunks(qg: QuantGraph, opts: SplitOptions): Piece[][] {
   // every element's operands must come before its act: then any cut in graph order is a DAG cut
@@ -103,7 +106,7 @@ export function planChunks(qg: QuantGraph, opts: SplitOptions): Piece[][] {
   // that reads it first (a chunk that reads it again pays again: the plan does not see that)
   const { weights, owner } = weightOwners(qg);
   const bits = weights[0]?.bits ?? 0;
-  const weightCost = bits ? bits + 1 + POSEIDON16_CONSTRAINTS / (15 * packPerElement(bits)) : 0;
+  const weightCost = bits ? committedWeightCost(bits) : 0;
   const seen = new Uint8Array(owner.length);
   qg.acts.forEach((a, act) => {
     for (let i = 0; i < a.size; i++) {
@@ -402,7 +405,8 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
     chunks.push({
       dir: join('chunks', String(k)), acts, pieces: file.pieces, constraints: c.constraints, wires: c.wires,
       qgraphSha256: createHash('sha256').update(qgraphText).digest('hex'),
-      estimatedConstraints: file.pieces.reduce((s, p) => { for (let i = p.from; i < p.to; i++) s += estimateConstraints(qg.acts[p.act]!, i); return s; }, 0),
+      estimatedConstraints: Math.round(file.pieces.reduce((s, p) => { for (let i = p.from; i < p.to; i++) s += estimateConstraints(qg.acts[p.act]!, i); return s; }, 0)
+        + (file.weights ?? []).reduce((s, w) => s + w.elements.length * committedWeightCost(qg.inputs[w.input]!.bits), 0)),
       publicSignals: publicLayout(graph, vis, l), link: { in: file.linkIn?.values.length ?? 0, out: file.linkOut?.values.length ?? 0 },
     });
   }
