@@ -1,4 +1,4 @@
-// npm run conformance [-- DIR] [--suite ezkl|realworld] [--only a,b,c] [--timeout-s N]
+// npm run conformance [-- DIR] [--suite ezkl|realworld] [--only a,b,c] [--timeout-s N] [--weights hashed]
 // Every model folder of a conformance suite through compile, setup, prove and verify, with the
 // dequantized output compared against onnxruntime-web. Suites: ezkl (default:
 // ../shared/conformance/ezkl, or $ZKONNX_CONFORMANCE, or DIR: network.onnx and input.json per
@@ -7,7 +7,8 @@
 // benchmarks/realworld-lib.ts). Each model runs in a child process (this script,
 // forked with an internal flag) so that a hanging model can be killed and its memory is freed.
 // Writes benchmarks/results/conformance.{md,json} after every model, so a crash or a timeout
-// keeps the rows so far.
+// keeps the rows so far. --weights hashed compiles every model with its weights committed
+// (private) and writes conformance[-realworld]-hashed.{md,json} beside the baked tables.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,10 +29,11 @@ type ChildMessage = { type: 'stage'; stage: Stage; partial: Row } | { type: 'row
 
 // ---------------------------------------------------------------- child: one model, in-process
 
-async function child(suite: Suite, dir: string, workDir: string): Promise<never> {
+async function child(suite: Suite, dir: string, workDir: string, weights: string | undefined): Promise<never> {
   const send = (m: ChildMessage) => new Promise<void>((res) => { process.send ? process.send(m, () => res()) : res(); });
   const onStage = (stage: Stage, partial: Readonly<Row>) => { void send({ type: 'stage', stage, partial: { ...partial } }); };
-  const row = suite === 'realworld' ? await runRealworldModel(dir, workDir, { onStage }) : await runConformanceModel(dir, workDir, { onStage });
+  const opts = { onStage, ...(weights === 'hashed' ? { weights: 'hashed' as const } : {}) };
+  const row = suite === 'realworld' ? await runRealworldModel(dir, workDir, opts) : await runConformanceModel(dir, workDir, opts);
   await send({ type: 'row', row });
   await releaseCurves().catch(() => undefined);
   process.exit(0);
@@ -39,10 +41,10 @@ async function child(suite: Suite, dir: string, workDir: string): Promise<never>
 
 // ---------------------------------------------------------------- parent
 
-interface Args { suite: Suite; dir: string; only?: string[]; timeoutS: number }
+interface Args { suite: Suite; dir: string; only?: string[]; timeoutS: number; hashed: boolean }
 
 function usage(msg: string): never {
-  console.error(`conformance: ${msg}\nusage: node dist/benchmarks/conformance.js [DIR] [--suite ezkl|realworld] [--only a,b,c] [--timeout-s N]`);
+  console.error(`conformance: ${msg}\nusage: node dist/benchmarks/conformance.js [DIR] [--suite ezkl|realworld] [--only a,b,c] [--timeout-s N] [--weights hashed]`);
   process.exit(2);
 }
 
@@ -51,6 +53,7 @@ function parseArgs(argv: string[]): Args {
   let only: string[] | undefined;
   let timeoutS = DEFAULT_TIMEOUT_S;
   let suite: Suite = 'ezkl';
+  let hashed = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -62,7 +65,11 @@ function parseArgs(argv: string[]): Args {
       if (v !== 'ezkl' && v !== 'realworld') usage(`--suite must be ezkl or realworld, got '${v}'`);
       suite = v;
     }
-    else if (flag === '--timeout-s') {
+    else if (flag === '--weights') {
+      const v = value();
+      if (v !== 'baked' && v !== 'hashed') usage(`--weights must be baked or hashed, got '${v}'`);
+      hashed = v === 'hashed';
+    } else if (flag === '--timeout-s') {
       const v = value();
       timeoutS = Number(v);
       if (!Number.isFinite(timeoutS) || timeoutS <= 0) usage(`--timeout-s must be a positive number of seconds, got '${v}'`);
@@ -72,13 +79,13 @@ function parseArgs(argv: string[]): Args {
     else usage(`unexpected argument ${a}`);
   }
   const fallback = suite === 'realworld' ? join(packageRoot(), '..', 'shared', 'realworld') : join(packageRoot(), '..', 'shared', 'conformance', 'ezkl');
-  return { suite, dir: resolve(dir ?? (suite === 'ezkl' ? process.env.ZKONNX_CONFORMANCE : undefined) ?? fallback), only, timeoutS };
+  return { suite, dir: resolve(dir ?? (suite === 'ezkl' ? process.env.ZKONNX_CONFORMANCE : undefined) ?? fallback), only, timeoutS, hashed };
 }
 
 let current: ChildProcess | undefined;
 
 /** One model in a forked child; a timeout or a crash becomes an 'error' row. */
-function runInChild(script: string, suite: Suite, model: string, dir: string, workDir: string, timeoutS: number): Promise<Row> {
+function runInChild(script: string, suite: Suite, model: string, dir: string, workDir: string, timeoutS: number, hashed: boolean): Promise<Row> {
   return new Promise((done) => {
     const t0 = performance.now();
     let partial: Row = { model, status: 'error', stage: 'compile', message: '' };
@@ -94,7 +101,7 @@ function runInChild(script: string, suite: Suite, model: string, dir: string, wo
       current = undefined;
       done({ ...r, wallS: (performance.now() - t0) / 1000 });
     };
-    const cp = fork(script, [CHILD_FLAG, suite, dir, workDir], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const cp = fork(script, [CHILD_FLAG, suite, dir, workDir, hashed ? 'hashed' : 'baked'], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     current = cp;
     cp.stdout?.resume(); // the library prints nothing; drain whatever a dependency prints
     cp.stderr?.on('data', (b: Buffer) => { errTail = (errTail + b.toString()).slice(-4000); });
@@ -155,15 +162,18 @@ function summary(rows: Row[], total: number): string {
   return `passed ${n('pass')} / ${total}${ran}: ${n('pass')} pass, ${n('fail')} fail, ${n('error')} error`;
 }
 
-function writeResults(out: string, meta: { suite: Suite; date: string; machine: string; dir: string; timeoutS: number; only?: string[]; total: number; seconds: number }, rows: Row[]): void {
+/** The results' file name: conformance, conformance-realworld, with -hashed under --weights hashed. */
+const baseName = (suite: Suite, hashed: boolean) => `${suite === 'realworld' ? 'conformance-realworld' : 'conformance'}${hashed ? '-hashed' : ''}`;
+
+function writeResults(out: string, meta: { suite: Suite; date: string; machine: string; dir: string; timeoutS: number; only?: string[]; total: number; seconds: number; hashed: boolean }, rows: Row[]): void {
   const done = rows.length === meta.total;
   const passed = rows.filter((r) => r.status === 'pass').length;
-  const base = meta.suite === 'realworld' ? 'conformance-realworld' : 'conformance';
+  const base = baseName(meta.suite, meta.hashed);
   writeFileSync(join(out, `${base}.json`), JSON.stringify({ ...meta, complete: done, passed, rows }, null, 2));
   const right = new Set([3, 4, 5, 6, 7, 8, 9]);
   const groups = errorGroups(rows);
   const md = [
-    meta.suite === 'realworld' ? '# Conformance: models others trained and exported (../shared/realworld)' : '# Conformance: the EZKL example models',
+    (meta.suite === 'realworld' ? '# Conformance: models others trained and exported (../shared/realworld)' : '# Conformance: the EZKL example models') + (meta.hashed ? ', weights committed (--weights hashed)' : ''),
     '',
     `**${summary(rows, meta.total)}**${done ? '' : ' — incomplete: the run is in progress or was interrupted'}`,
     '',
@@ -211,7 +221,7 @@ async function main(): Promise<void> {
   const cleanup = () => { current?.kill('SIGKILL'); rmSync(work, { recursive: true, force: true }); };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { cleanup(); process.exit(130); });
 
-  const meta = { suite: args.suite, date: new Date().toISOString(), machine: await machine(), dir: args.dir, timeoutS: args.timeoutS, only: args.only, total: models.length, seconds: 0 };
+  const meta = { suite: args.suite, date: new Date().toISOString(), machine: await machine(), dir: args.dir, timeoutS: args.timeoutS, only: args.only, total: models.length, seconds: 0, hashed: args.hashed };
   const t0 = performance.now();
   const rows: Row[] = [];
   const width = Math.max(...models.map((m) => m.length), 5);
@@ -220,7 +230,7 @@ async function main(): Promise<void> {
     for (const [i, m] of models.entries()) {
       // each model builds under its own folder, so that everything a killed child left is removed
       const modelWork = join(work, m);
-      const row = await runInChild(script, args.suite, m, join(args.dir, m), modelWork, args.timeoutS);
+      const row = await runInChild(script, args.suite, m, join(args.dir, m), modelWork, args.timeoutS, args.hashed);
       rmSync(modelWork, { recursive: true, force: true });
       rows.push(row);
       meta.seconds = (performance.now() - t0) / 1000;
@@ -235,12 +245,12 @@ async function main(): Promise<void> {
     cleanup();
   }
   console.log(`machine: ${meta.machine}\n${table([...HEADER.slice(0, -1), 'code'], rows.map((r) => [...cells(r).slice(0, -1), r.code ?? '']))}\n${summary(rows, models.length)} in ${meta.seconds.toFixed(0)} s`);
-  const base = args.suite === 'realworld' ? 'conformance-realworld' : 'conformance';
+  const base = baseName(args.suite, args.hashed);
   console.log(`wrote ${join(out, `${base}.md`)} and ${base}.json`);
 }
 
 if (process.argv[2] === CHILD_FLAG) {
-  await child(process.argv[3] as Suite, process.argv[4]!, process.argv[5]!);
+  await child(process.argv[3] as Suite, process.argv[4]!, process.argv[5]!, process.argv[6]);
 } else {
   await main();
 }
