@@ -12,7 +12,9 @@ import { sizeOf } from '../src/ir/graph.js';
 import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { readOnnx, symbolicDims } from '../src/onnx/decode.js';
 import { inferAndFold } from '../src/onnx/fold.js';
+import { loadWeights } from '../src/model-weights.js';
 import { BuildPaths } from '../src/paths.js';
+import { readSettings } from '../src/settings.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { runReference } from '../src/quantize/reference.js';
 import { rng } from '../src/random.js';
@@ -158,9 +160,8 @@ export function prepareRealworld(dir: string, work: string): Prepared {
 export async function agreement(p: Prepared, buildDir: string): Promise<Partial<Row>> {
   const paths = new BuildPaths(buildDir);
   const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
-  const weights = qg.inputs.some((x) => x.role === 'weight')
-    ? (JSON.parse(readFileSync(paths.file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((w) => Float64Array.from(w.values))
-    : [];
+  const settings = readSettings(buildDir);
+  const weights = settings.weights ? loadWeights(paths, settings) : [];
   const ins = qg.inputs.filter((x) => x.role !== 'weight').map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outs = qg.outputs.map((x) => ({ name: x.name, shape: x.shape }));
   const k = qg.outputs.findIndex((o) => sizeOf(o.shape) === 10);

@@ -486,7 +486,10 @@ function modelRun(buildDir: string, input: string | InputData, weights?: string)
  * model's weights (--weights hashed builds; the build's own by default).
  */
 export function chunkInputs(buildDir: string, input: string | InputData, weights?: string): ChunkInput[] {
-  const { qg, qin, q } = modelRun(buildDir, input, weights);
+  return chunkInputsOf(buildDir, modelRun(buildDir, input, weights));
+}
+
+function chunkInputsOf(buildDir: string, { qg, qin, q }: ReturnType<typeof modelRun>): ChunkInput[] {
   return splitOf(buildDir).chunks.map((_, index) => {
     const { file } = loadChunk(buildDir, index);
     return { index, input: circuitInputSignals({ qin: chunkQin(qg, file, qin), linkIn: file.linkIn?.values.map((g) => q.values[g]!) }) };
@@ -701,13 +704,14 @@ export const chunkProofDir = (buildDir: string, name: string, k: number) => join
 export async function proveSplit(buildDir: string, input: string | InputData, opts: ProveSplitOptions = {}): Promise<SplitProveResult> {
   const name = opts.name ?? 'default';
   const paths = new BuildPaths(buildDir);
-  const { qg, q } = modelRun(buildDir, input, opts.weights);
+  const run = modelRun(buildDir, input, opts.weights);
+  const { qg, q } = run;
   const proofDir = paths.proofDir(name);
   rmSync(join(proofDir, 'chunks'), { recursive: true, force: true });
   mkdirSync(proofDir, { recursive: true });
   writeFileSync(paths.proofFile(name, 'input'), JSON.stringify(typeof input === 'string' ? readJson(input) : input));
   const chunks: ChunkProof[] = [];
-  for (const ci of chunkInputs(buildDir, input, opts.weights)) {
+  for (const ci of chunkInputsOf(buildDir, run)) {
     chunks.push(await proveChunk({ buildDir, index: ci.index, input: ci.input, outDir: chunkProofDir(buildDir, name, ci.index), backend: opts.backend, allowSoftwareGpu: opts.allowSoftwareGpu, progress: opts.progress }));
   }
   const verification = await verifySplit({ buildDir, proofs: chunks });

@@ -14,6 +14,7 @@ import * as api from '../src/api.js';
 import { checkConstraints } from '../src/circom/r1cs.js';
 import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { attr, buildModel, type AttrValue, type ModelSpec, type ValueSpec } from '../src/onnx/write.js';
+import { loadWeights } from '../src/model-weights.js';
 import { BuildPaths } from '../src/paths.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { releaseCurves } from '../src/snark.js';
@@ -109,7 +110,7 @@ describe('--weights hashed on a tree ensemble', { timeout: 240_000 }, () => {
 
   it('labels and scores equal the executor\'s on every sample, the labels onnxruntime-web\'s', async () => {
     const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
-    const weights = (JSON.parse(readFileSync(new BuildPaths(build).file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((t) => Float64Array.from(t.values));
+    const weights = loadWeights(new BuildPaths(build), settings);
     const refs = await compare(own, samples);
     expect(new Set(refs.map((r) => r[0]![0])).size).toBeGreaterThan(1);
     for (const [i, s] of samples.entries()) {
@@ -173,7 +174,7 @@ describe('--weights hashed on SVMs', { timeout: 240_000 }, () => {
       expect(settings.weights!.tensors.map((t) => t.name.split(':')[1])).toEqual(committed);
       if (spec.outputs[0]!.type === 'int64') {
         const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
-        const weights = (JSON.parse(readFileSync(new BuildPaths(build).file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((t) => Float64Array.from(t.values));
+        const weights = loadWeights(new BuildPaths(build), settings);
         const refs = await compare(spec, svmSamples, 5e-3); // onnxruntime iterates Platt probabilities to its tolerance
         for (const [i, s] of svmSamples.entries()) {
           const q = execQuant(qg, quantizeInputs(qg, [Float64Array.from(s[0]!), ...weights])).outputs;

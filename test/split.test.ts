@@ -16,6 +16,7 @@ import { readSymbols, readWtns } from '../src/circom/witness.js';
 import { packedCommit, pack } from '../src/commit/poseidon.js';
 import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { buildModel, type ModelSpec } from '../src/onnx/write.js';
+import { loadWeights } from '../src/model-weights.js';
 import { BuildPaths } from '../src/paths.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
@@ -66,7 +67,8 @@ const chunkFile = (build: string, k: number) => JSON.parse(readFileSync(new Buil
 function qexec(build: string, input: { input_data: number[][] }) {
   const paths = new BuildPaths(build);
   const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
-  const weights = qg.inputs.some((i) => i.role) ? (JSON.parse(readFileSync(paths.file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((w) => Float64Array.from(w.values)) : [];
+  const settings = api.readSettings(build);
+  const weights = settings.weights ? loadWeights(paths, settings) : [];
   const qin = quantizeInputs(qg, [...input.input_data.map((r) => Float64Array.from(r)), ...weights]);
   return { qg, qin, q: execQuant(qg, qin) };
 }

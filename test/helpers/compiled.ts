@@ -8,6 +8,7 @@ import { readSymbols } from '../../src/circom/witness.js';
 import { circuitWitness } from '../../src/compiler/circuit.js';
 import { quantGraphFromJson } from '../../src/ir/serialize.js';
 import { buildModel, type ModelSpec } from '../../src/onnx/write.js';
+import { loadWeights } from '../../src/model-weights.js';
 import { BuildPaths } from '../../src/paths.js';
 import { quantizeInputs } from '../../src/qexec/exec.js';
 
@@ -50,7 +51,7 @@ export async function committedWitness(buildDir: string, settings: Settings, sam
   const paths = new BuildPaths(buildDir);
   const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
   const [r1cs, sym] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym'))]);
-  const weights = (JSON.parse(readFileSync(paths.file('weights'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((t) => Float64Array.from(t.values));
+  const weights = loadWeights(paths, settings);
   const w = await circuitWitness(qg, settings.visibility, {}, { qin: quantizeInputs(qg, [Float64Array.from(sample), ...weights]) }, paths.file('r1cs'));
   return { qg, r1cs, sym, w };
 }
