@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/sequencer.js';
 
 // Tests compile circuits and run setups: on a loaded 2-core machine a single step can take far
 // longer than vitest's 5 s default, which would fail a correct test. Tests that need more say so.
@@ -14,6 +15,7 @@ export default defineConfig({
     // 682 s one at a time, 491 s two at a time. At most 4: every file starts its own prover threads.
     maxWorkers: Math.min(4, Math.max(2, availableParallelism() - 1)),
     minWorkers: 1,
+    sequence: { sequencer: LongestFirst },
     env: {
       // Mesa's llvmpipe (the WebGPU tests' adapter where there is no GPU) compiles shaders without
       // LLVM's optimization passes: the kernels' small test inputs are compile-bound (a cold G2 MSM
