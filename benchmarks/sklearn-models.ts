@@ -179,21 +179,22 @@ export function gpRegressor(name: string, M: number, F: number, train: number[],
 }
 
 /**
- * A binary SVC (RBF kernel, γ) with probability=True on M rows of F features: support vectors
- * [V, F] split into the two classes, dual coefficients, rho, and Platt's A and B.
+ * An SVC (RBF kernel, γ) with probability=True on M rows of F features: support vectors [V, F]
+ * grouped by class (perClass), dual coefficients [k − 1, V], rho and Platt's A and B per pair of
+ * classes.
  */
-export function svcProbability(name: string, M: number, F: number, gamma: number, supportVectors: number[], perClass: [number, number], coefficients: number[], rho: number, platt: [number, number], classes: readonly number[] | readonly string[]): ModelSpec {
+export function svcProbability(name: string, M: number, F: number, gamma: number, supportVectors: number[], perClass: number[], coefficients: number[], rho: number[], platt: [number[], number[]], classes: readonly number[] | readonly string[]): ModelSpec {
   const labels: Record<string, AttrValue> = isStrings(classes) ? { classlabels_strings: [...classes as string[]] } : { classlabels_ints: [...classes as number[]] };
   return {
     graphName: name, opsets: { [ML]: 1 },
     inputs: [{ name: 'x', shape: [M, F] }],
-    outputs: [{ name: 'label', shape: [M], type: isStrings(classes) ? 'string' : 'int64' }, { name: 'probabilities', shape: [M, 2] }],
+    outputs: [{ name: 'label', shape: [M], type: isStrings(classes) ? 'string' : 'int64' }, { name: 'probabilities', shape: [M, classes.length] }],
     initializers: [],
     nodes: [{
       name: '/svc', op: 'SVMClassifier', domain: ML, inputs: ['x'], outputs: ['label', 'probabilities'], attrs: {
         ...labels, vectors_per_class: perClass, kernel_type: 'RBF', kernel_params: attr.floats([gamma, 0, 3]),
-        support_vectors: attr.floats(supportVectors), coefficients: attr.floats(coefficients), rho: attr.floats([rho]),
-        prob_a: attr.floats([platt[0]]), prob_b: attr.floats([platt[1]]),
+        support_vectors: attr.floats(supportVectors), coefficients: attr.floats(coefficients), rho: attr.floats(rho),
+        prob_a: attr.floats(platt[0]), prob_b: attr.floats(platt[1]),
       },
     }],
   };

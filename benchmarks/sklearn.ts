@@ -52,15 +52,22 @@ for (const [T, F] of [[150, 4], [500, 8]] as const) {
   const F = 4, T = 100;
   cases.push({ label: `GP regressor, ${T} training rows of ${F}`, F, model: gpRegressor('gpr', 1, F, uniform(T * F, 2), 1.5, 0.8, uniform(T, 0.5), 0.25) });
 }
-{
-  const F = 8, V = 60;
-  const d = clusters(V, F, 2);
-  const coefficients = d.labels.map((c) => (c === 0 ? 1 : -1) * (0.2 + next()));
-  const order = [...d.labels.keys()].sort((a, b) => d.labels[a]! - d.labels[b]!); // support vectors grouped by class
-  const perClass: [number, number] = [d.labels.filter((c) => c === 0).length, d.labels.filter((c) => c === 1).length];
+for (const [F, V, k] of [[8, 60, 2], [4, 60, 3]] as const) {
+  // support vectors grouped by class; a vector of class c has a coefficient in each of its k − 1
+  // pairs (row o, or o − 1 past c, for the other class o), positive where c is the pair's first
+  const d = clusters(V, F, k);
+  const order = [...d.labels.keys()].sort((a, b) => d.labels[a]! - d.labels[b]!);
+  const perClass = Array.from({ length: k }, (_, c) => d.labels.filter((l) => l === c).length);
+  const coefficients = new Array<number>((k - 1) * V).fill(0);
+  order.forEach((i, v) => {
+    const c = d.labels[i]!;
+    for (let o = 0; o < k; o++) if (o !== c) coefficients[(o < c ? o : o - 1) * V + v] = (c < o ? 1 : -1) * (0.2 + next());
+  });
+  const P = (k * (k - 1)) / 2;
+  const platt: [number[], number[]] = [Array.from({ length: P }, () => -1.7 + 0.4 * next()), Array.from({ length: P }, () => 0.1 * next())];
   cases.push({
-    label: `binary SVC (RBF) + Platt, ${V} support vectors of ${F}`, F, centres: d.centres,
-    model: svcProbability('svc', 1, F, 0.2, order.flatMap((i) => d.rows.slice(i * F, (i + 1) * F)), perClass, order.map((i) => coefficients[i]!), 0.1, [-1.7, 0.05], ['benign', 'malignant']),
+    label: k === 2 ? `binary SVC (RBF) + Platt, ${V} support vectors of ${F}` : `SVC (RBF), ${k} classes, coupled probabilities, ${V} SVs of ${F}`, F, centres: d.centres,
+    model: svcProbability('svc', 1, F, 0.2, order.flatMap((i) => d.rows.slice(i * F, (i + 1) * F)), perClass, coefficients, Array.from({ length: P }, () => 0.1), platt, k === 2 ? ['benign', 'malignant'] : IRIS),
   });
 }
 

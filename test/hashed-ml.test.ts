@@ -154,6 +154,12 @@ describe('--weights hashed on SVMs', { timeout: 240_000 }, () => {
       support_vectors: attr.floats(rand(15, 31)), coefficients: attr.floats([0.9, 0.6, -0.5, -0.7, -0.3]), rho: attr.floats([0.05]),
       prob_a: attr.floats([-2.5]), prob_b: attr.floats([0.125]),
     }), ['support_vectors', 'coefficients', 'rho', 'prob_a', 'prob_b']],
+    // three classes, RBF kernels, coupled probabilities: the Platt parameters of each pair committed
+    ['svc-proba-3', one('svc3', 'SVMClassifier', x2, [labelOut, { name: 'probabilities', shape: [2, 3] }], {
+      classlabels_ints: [0, 1, 2], vectors_per_class: [2, 2, 2], kernel_type: 'RBF', kernel_params: attr.floats([0.7, 0, 0]),
+      support_vectors: attr.floats(rand(18, 33)), coefficients: attr.floats([0.9, 0.6, -0.5, -0.7, 0.4, 0.3, 0.8, -0.6, 0.5, 0.2, -0.9, -0.4]),
+      rho: attr.floats([0.05, -0.1, 0.1]), prob_a: attr.floats([-2.5, -1.5, -2]), prob_b: attr.floats([0.125, -0.25, 0]),
+    }), ['support_vectors', 'coefficients', 'rho', 'prob_a', 'prob_b']],
     // SVR, POLY kernels: the dot products x·sv are products of signals
     ['svr-poly', one('svr', 'SVMRegressor', x2, [{ name: 'y', shape: [2, 1] }], {
       n_supports: 4, kernel_type: 'POLY', kernel_params: attr.floats([0.5, 1, 2]),

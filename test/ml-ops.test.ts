@@ -103,13 +103,41 @@ describe('binary SVMClassifier matches onnxruntime-web', () => {
     }
   });
 
-  it('refuses probabilities of more than two classes and PROBIT scores, naming the node', () => {
-    const three = one('svc_three_proba', 'SVMClassifier', x2, [labelOut, { name: 'scores', shape: [N, 3] }], {
-      classlabels_ints: [0, 1, 2], vectors_per_class: [1, 1, 1], kernel_type: 'LINEAR', kernel_params: attr.floats([0, 0, 0]), support_vectors: attr.floats(rand(3 * F, 5)),
-      coefficients: attr.floats(rand(6, 6)), rho: attr.floats([0.1, 0.2, 0.3]), prob_a: attr.floats([-1, -1, -1]), prob_b: attr.floats([0, 0, 0]),
-    });
-    expectErr(three, 'node /svc_three_proba (SVMClassifier): probability outputs (prob_a, prob_b) of 3 classes are not supported');
+  it('refuses PROBIT scores, naming the node', () => {
     expectErr(svc('svc_probit', 'RBF', [0.7, 0, 0], { post_transform: 'PROBIT' }), 'node /svc_probit (SVMClassifier): post_transform PROBIT is not supported on a binary SVC');
+  });
+});
+
+/** An SVC of k classes with probability=True: 2 support vectors a class, Platt parameters a pair. */
+function svcProba(name: string, k: number, kernel: string, params: number[], seed: number, extra: Record<string, AttrValue> = {}): ModelSpec {
+  const P = (k * (k - 1)) / 2;
+  const r = rng(seed);
+  return one(name, 'SVMClassifier', x2, [labelOut, { name: 'probabilities', shape: [N, k] }], {
+    classlabels_ints: Array.from({ length: k }, (_, i) => i), vectors_per_class: new Array<number>(k).fill(2), kernel_type: kernel, kernel_params: attr.floats(params),
+    support_vectors: attr.floats(rand(2 * k * F, seed + 1)), coefficients: attr.floats(rand(2 * k * (k - 1), seed + 2).map((v) => 2 * v)),
+    rho: attr.floats(rand(P, seed + 3).map((v) => v / 2)),
+    prob_a: attr.floats(Array.from({ length: P }, () => -1.5 - r())), prob_b: attr.floats(Array.from({ length: P }, () => r() - 0.5)), ...extra,
+  });
+}
+
+describe('SVMClassifier probabilities of 3 and more classes (probability=True) match onnxruntime-web', () => {
+  it('the coupled pair probabilities (Wu, Lin and Weng): within onnxruntime\'s stopping tolerance of its iteration, summing to 1; the label stays the vote\'s', async () => {
+    for (const [k, kernel, params] of [[3, 'RBF', [0.7, 0, 0]], [4, 'LINEAR', [0, 0, 0]], [5, 'POLY', [0.5, 1, 2]]] as const) {
+      const refs = await compare(svcProba(`svc_proba_${k}`, k, kernel, [...params], 40 + k), floatSamples([N, F], 16, 50 + k), 5e-3);
+      expect(labelsOf(refs).size, `${k} classes: labels seen`).toBeGreaterThan(1);
+      for (const ref of refs) for (let n = 0; n < N; n++) expect(ref[1]!.slice(n * k, (n + 1) * k).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('compiles: the integers within tolerance of onnxruntime-web, the witness satisfies the constraints, and a forged probability breaks them', async () => {
+    const m = svcProba('svc_proba_circuit', 3, 'RBF', [0.7, 0, 0], 43);
+    const c = await compileSpec(m, work, floatSamples([N, F], 24, 61).map((s) => ({ input_data: s })));
+    const x = floatSamples([N, F], 1, 62)[0]!.map((v) => Float64Array.from(v));
+    const w = await circuitWitness(c.qg, c.settings.visibility, {}, { qin: quantizeInputs(c.qg, x) }, c.paths.file('r1cs'));
+    expect((await checkConstraints(c.r1cs, w)).ok).toBe(true);
+    expect(await satisfiedFlipped(c, w, '/svc_proba_circuit/Div')).toBe(false);
+    const probs = execQuant(c.qg, quantizeInputs(c.qg, x)).outputs[1]!.map((v) => dequantize(v, c.qg.outputs[1]!.scale));
+    for (let n = 0; n < N; n++) expect(Array.from(probs.slice(n * 3, n * 3 + 3)).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
   });
 });
 
