@@ -1,6 +1,6 @@
 // The scale series of bench:compile, written with zkonnx's own ONNX writer: MLPs by weight count,
 // the 28×28 CNN that circom2 cannot compile (5×5 "same" convolutions of 8 and 16 channels, two
-// max-pools), LeNet-5, and a CIFAR-10-sized ResNet with three residual blocks. Weights are
+// max-pools), LeNet-5, a CIFAR-10-sized ResNet with three residual blocks, and ResNet-20. Weights are
 // seeded Glorot-uniform draws (the bench measures the compiler, not accuracy); each model comes
 // with a seeded input in [0, 1] of its declared shape.
 import { buildModel, type InitializerSpec, type ModelSpec, type NodeSpec } from '../src/onnx/write.js';
@@ -127,6 +127,30 @@ export function resnet(): ScaleModel {
   return { name: 'resnet', description: 'ResNet (CIFAR-10 sized): stem 16, blocks 16@32², 32@16², 64@8², dense 10', ...m, input: b.sample(3 * 32 * 32) };
 }
 
+/**
+ * ResNet-20 for CIFAR-10 (He et al. 2016, §4.2): a 3×3 stem of 16 channels, three stages of three
+ * basic blocks (16 channels at 32×32, 32 at 16×16, 64 at 8×8; the first block of the last two
+ * stages downsamples with stride 2 and a 1×1 projection on the skip), global average pooling,
+ * dense 10: 19 convolutions, 41M multiply-accumulates, the standard zkML benchmark network.
+ */
+export function resnet20(): ScaleModel {
+  const b = new Builder(20);
+  let x = b.relu(b.conv('input', 3, 16, 3, 1));
+  let c = 16;
+  for (const [cout, stride] of [[16, 1], [32, 2], [64, 2]] as const) {
+    for (let block = 0; block < 3; block++) {
+      const s = block === 0 ? stride : 1;
+      const y = b.conv(b.relu(b.conv(x, c, cout, 3, 1, s)), cout, cout, 3, 1);
+      const skip = s === 1 && cout === c ? x : b.conv(x, c, cout, 1, 0, s);
+      x = b.relu(b.add(y, skip));
+      c = cout;
+    }
+  }
+  x = b.gemm(b.flatten(b.node('GlobalAveragePool', [x])), c, 10);
+  const m = b.model('resnet20', [1, 3, 32, 32], x, [1, 10]);
+  return { name: 'resnet20', description: 'ResNet-20 (CIFAR-10): stem 16, 3×3 blocks 16@32², 32@16², 64@8², dense 10', ...m, input: b.sample(3 * 32 * 32) };
+}
+
 /** The series in bench order: MLPs of about 10k, 100k, 1M and 4M weights, then the CNNs. */
 export function scaleSeries(): ScaleModel[] {
   return [
@@ -137,5 +161,6 @@ export function scaleSeries(): ScaleModel[] {
     cnn28(),
     lenet5(),
     resnet(),
+    resnet20(),
   ];
 }

@@ -53,6 +53,7 @@ program.command('compile')
   .addOption(visOpt('output', 'public'))
   .option('--activation-bits <n>', 'precision of activations and inputs, in bits', (v) => parseInt(v, 10))
   .option('--weight-bits <n>', 'precision of weights, in bits', (v) => parseInt(v, 10))
+  .option('--headroom-bits <n>', 'bits past its calibrated range that each rescale admits (default 4: 16x the largest value calibration saw; 64: every value its interval allows, at more constraints)', (v) => parseInt(v, 10))
   .addOption(new Option('--weights <visibility>', 'baked: constants of the circuit (the key names the model); hashed: private, committed by a public Poseidon hash (the key names the architecture)').choices(['baked', 'hashed']).default('baked'))
   .option('--weight-scale <n>', 'with --weights hashed: fixed scale 2^n of the weights (default: the largest that fits)', (v) => parseInt(v, 10))
   .option('--split <n>', 'split into n chunk circuits of about equal cost, proven independently and linked by commitments', (v) => parseInt(v, 10))
@@ -70,7 +71,7 @@ program.command('compile')
       visibility: { input: o.input, output: o.output, weights: o.weights },
       params: {
         ...(o.activationBits ? { activationBits: o.activationBits } : {}), ...(o.weightBits ? { weightBits: o.weightBits } : {}),
-        ...(o.weightScale !== undefined ? { weightScale: o.weightScale } : {}),
+        ...(o.weightScale !== undefined ? { weightScale: o.weightScale } : {}), ...(o.headroomBits !== undefined ? { headroomBits: o.headroomBits } : {}),
       },
     });
     const s = r.settings;

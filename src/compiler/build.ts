@@ -2,7 +2,7 @@
 // quantized graph it was written from, and the --check-circom cross-check. Shared by api.ts and
 // split.ts, so that a whole model and a chunk go through the same code.
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import type { QuantGraph } from '../ir/graph.js';
@@ -11,7 +11,7 @@ import type { Progress } from '../log.js';
 import { BuildPaths, circuitsDir } from '../paths.js';
 import { checkCircom, type CircomCheck } from './check-circom.js';
 import { circuitWitness, writeCircuit, type WrittenCircuit } from './circuit.js';
-import { emitCircuit, inputSignal, type ChunkLinks, type CircuitVisibility } from './emit.js';
+import { emitCircuitLines, inputSignal, type ChunkLinks, type CircuitVisibility } from './emit.js';
 import type { CircuitInputs } from './model-circuit.js';
 
 /**
@@ -36,10 +36,28 @@ export function loadQuantGraph(dir: string, expectSha256?: string): QuantGraph {
  * (for audit, circom users and --check-circom), circuit.r1cs and circuit.sym (written by zkonnx).
  */
 export async function writeModelCircuit(paths: BuildPaths, qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks, progress?: Progress): Promise<WrittenCircuit> {
-  writeFileSync(paths.file('circuit'), emitCircuit(qg, vis, 'zkonnx.circom', links));
+  writeLines(paths.file('circuit'), emitCircuitLines(qg, vis, 'zkonnx.circom', links));
   copyFileSync(join(circuitsDir(), 'zkonnx.circom'), paths.file('library'));
   copyFileSync(join(circuitsDir(), 'commit.circom'), paths.file('commitLibrary'));
   return writeCircuit(qg, vis, links, paths.file('r1cs'), paths.file('sym'), progress);
+}
+
+/** Writes `lines` joined by newlines, a batch at a time (the whole may be past V8's longest string). */
+export function writeLines(file: string, lines: readonly string[]): void {
+  const fd = openSync(file, 'w');
+  try {
+    let batch: string[] = [];
+    let size = 0;
+    const flush = () => { writeSync(fd, batch.join('\n')); batch = []; size = 0; };
+    lines.forEach((line, i) => {
+      batch.push(line);
+      size += line.length;
+      if (size > 1 << 24 && i + 1 < lines.length) { batch.push(''); flush(); } // '' ends the batch with the newline
+    });
+    flush();
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The main component's input signals of a circuit input: in<i>, link_in of a split chunk, a salted build's salts. */

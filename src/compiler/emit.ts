@@ -114,6 +114,14 @@ const accLoop = (p: string, indent: string) => [
  * whole model is the chunk without links: the same templates, the same code).
  */
 export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName = 'zkonnx.circom', links: ChunkLinks = {}): string {
+  return emitCircuitLines(qg, vis, includeName, links).join('\n');
+}
+
+/**
+ * emitCircuit as its lines, each at most one act's array: a large model's source (ResNet-20's
+ * 41M coefficients: about 1.5 GB) is past the longest string V8 makes, so it is written a line at a time.
+ */
+export function emitCircuitLines(qg: QuantGraph, vis: CircuitVisibility, includeName = 'zkonnx.circom', links: ChunkLinks = {}): string[] {
   const fns: string[] = [];
   const body: string[] = [];
   const I = '    ';
@@ -271,7 +279,7 @@ export function emitCircuit(qg: QuantGraph, vis: CircuitVisibility, includeName 
     '',
     `component main${pub} = Model();`,
     '',
-  ].join('\n');
+  ];
 }
 
 /** The per-element circom of one non-linear value: a comment head, component count, loop body. */

@@ -8,7 +8,7 @@ import { FIELD_SAFE_BITS, absBig, bitlen, divConst, divConstParams, divRound, fl
 import { fitPiecewise, tightenClamp } from './poly.js';
 import type { Ranges } from './calibrate.js';
 
-export const DEFAULT_PARAMS: QuantParams = { activationBits: 12, weightBits: 12 };
+export const DEFAULT_PARAMS: QuantParams = { activationBits: 12, weightBits: 12, headroomBits: 4 };
 export { FIELD_SAFE_BITS, bitlen, scaleFor, roundBig, floorDiv, rescale } from './int.js';
 
 /** Weight scale: the smallest exact power of two when the weights have one (reshapes, ±1), else the cap. */
@@ -219,8 +219,13 @@ function mulAccIv(r: Interval[], argScale: number, square: (t: number) => boolea
 
 /**
  * One non-linear value: its operands as integer rows, its output scale from the calibrated
- * range, and the bit widths of every decomposition from the intervals the constraints guarantee
- * (never from the calibration data), so that no admissible witness can wrap around the field.
+ * range, and the bit widths of every decomposition from the intervals the constraints guarantee,
+ * so that no admissible witness can wrap around the field. A rescale's or product's quotient is
+ * range-checked to the smaller of its interval and headroomBits past its calibrated range (2^4 =
+ * 16 times the largest value calibration saw, by default): the interval of a deep network's last
+ * layers grows about 3 bits a layer (ResNet-20's 64 bits where its values take 13), and its
+ * check is what keeps every later interval small. The check is a constraint like any other: an
+ * input that drives a value past it has no witness (prove names the node), never a wrong one.
  */
 function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Interval[], params: QuantParams): QAct {
   const argStart = [0];
@@ -248,6 +253,8 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       const inScale = op.kind === 'mul' ? 2 * argScale : argScale;
       scale = Math.min(calibrated, inScale); // never scale up: k ≥ 0
       shift = inScale - scale;
+      // the calibrated values' bits plus the headroom (no cap where calibration saw only zeros)
+      const cap = range > 0 && Number.isFinite(range) ? bitlen(BigInt(Math.ceil(range * 2 ** scale))) + (params.headroomBits ?? DEFAULT_PARAMS.headroomBits!) : Infinity;
       for (let i = 0; i < a.size; i++) {
         const r = elemRows(i);
         const acc = op.kind === 'mul' ? mulAccIv(r, argScale, (t) => isMultiple(args, argStart[i]! + t, argStart[i]! + t + 1, 1n)) : r[0]!;
@@ -257,7 +264,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         const known = op.kind === 'mul' && op.bound !== undefined ? BigInt(Math.ceil(op.bound * 2 ** scale)) : undefined;
         const qlo = rescale(acc.lo, shift);
         const qhi = rescale(acc.hi, shift);
-        const b = signedBits(known === undefined ? { lo: qlo, hi: qhi } : { lo: qlo < -known ? -known : qlo, hi: qhi > known ? known : qhi });
+        const b = Math.min(cap, signedBits(known === undefined ? { lo: qlo, hi: qhi } : { lo: qlo < -known ? -known : qlo, hi: qhi > known ? known : qhi }));
         if (b + shift + 2 > FIELD_SAFE_BITS || bitlen(absMax(acc)) + 1 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, b + shift + 2);
         bits.push(b);
         aux.push(0);
