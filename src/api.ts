@@ -1,11 +1,11 @@
 // The library API that Node scripts use; the CLI is a thin layer over it. Each function reads
 // and writes the artifacts of one build folder (see paths.ts) and reports through `progress`.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { writeWtns } from './circom/witness.js';
-import { checkAgainstCircom, loadQuantGraph, writeModelCircuit } from './compiler/build.js';
+import { checkAgainstCircom, loadQuantGraph, writeModelCircuit, writeQuantGraph } from './compiler/build.js';
 import type { CircomCheck } from './compiler/check-circom.js';
 import { checkCircuitMemory, checkCompileMemory } from './compiler/size.js';
 import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
@@ -18,7 +18,6 @@ import { ZkonnxError } from './errors.js';
 import { checkSamples, encodeSample, loadSample, loadSamples, readJson, type InputData, type NumericSample, type Sample } from './inputs.js';
 import type { FixedInput, NonLinear, QuantGraph, QuantParams, ValueInfo, Visibility, WeightVisibility } from './ir/graph.js';
 import { linearize } from './ir/linearize.js';
-import { quantGraphToJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
 import { inferAndFold } from './onnx/fold.js';
 import { readOnnx } from './onnx/decode.js';
@@ -274,8 +273,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   mkdirSync(tmpDir, { recursive: true });
   try {
     const paths = new BuildPaths(tmpDir);
-    const qgraphText = quantGraphToJson(qg);
-    writeFileSync(paths.file('qgraph'), qgraphText);
+    const qgraphSha256 = writeQuantGraph(paths.file('qgraph'), qg);
     if (lifted) writeFileSync(paths.file('weights'), JSON.stringify({ weights: lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: Array.from(w.data) })), architecture: architecture!.nodes }));
     let c: Omit<WrittenCircuit, 'r1csPath' | 'symPath' | 'perComponent' | 'labels' | 'nonzeros'> & { nonzeros?: number; checkCircom?: CircomCheck };
     let perComponent: Map<string, number>;
@@ -310,7 +308,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       })),
       circuit: {
         constraints: c.constraints, wires: c.wires, publicInputs: c.publicInputs, publicOutputs: c.publicOutputs,
-        privateInputs: c.privateInputs, ...(c.nonzeros !== undefined ? { nonzeros: c.nonzeros } : {}), compileSeconds: c.seconds, qgraphSha256: createHash('sha256').update(qgraphText).digest('hex'),
+        privateInputs: c.privateInputs, ...(c.nonzeros !== undefined ? { nonzeros: c.nonzeros } : {}), compileSeconds: c.seconds, qgraphSha256,
         ...(c.checkCircom ? { checkCircom: { same: c.checkCircom.same, constraints: c.checkCircom.constraints, wires: c.checkCircom.wires, witnessCompared: c.checkCircom.witnessCompared, circomSeconds: c.checkCircom.circomSeconds } } : {}),
       },
       calibration: { source: typeof calibSource === 'string' ? resolve(calibSource) : '<api>', samples: samples.length },

@@ -21,8 +21,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
-import { createHash } from 'node:crypto';
-import { checkAgainstCircom, circuitInputSignals, loadQuantGraph, writeModelCircuit } from './compiler/build.js';
+import { checkAgainstCircom, circuitInputSignals, loadQuantGraph, writeModelCircuit, writeQuantGraph } from './compiler/build.js';
 import { readSettings, type OutputTensor } from './settings.js';
 import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { writeWtns } from './circom/witness.js';
@@ -35,7 +34,7 @@ import { checkKeys } from './setup/keys.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, readJson, type InputData, type Sample } from './inputs.js';
 import type { QAct, QAffine, QInput, QuantGraph } from './ir/graph.js';
-import { quantGraphFromJson, quantGraphToJson } from './ir/serialize.js';
+import { quantGraphFromJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
 import { loadWeights } from './model-weights.js';
 import { BuildPaths } from './paths.js';
@@ -380,8 +379,7 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
     const dir = root.chunkDir(k);
     const paths = new BuildPaths(dir);
     mkdirSync(dir, { recursive: true });
-    const qgraphText = quantGraphToJson(graph);
-    writeFileSync(paths.file('qgraph'), qgraphText);
+    const qgraphSha256 = writeQuantGraph(paths.file('qgraph'), graph);
     writeFileSync(paths.file('chunk'), JSON.stringify(file));
     const acts: [number, number] = [file.pieces[0]!.act, file.pieces[file.pieces.length - 1]!.act + 1];
     progress?.step?.(`compile chunk ${k + 1} of ${plan.length} (layers ${acts[0]}…${acts[1] - 1})`);
@@ -404,7 +402,7 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
     }
     chunks.push({
       dir: join('chunks', String(k)), acts, pieces: file.pieces, constraints: c.constraints, wires: c.wires,
-      qgraphSha256: createHash('sha256').update(qgraphText).digest('hex'),
+      qgraphSha256,
       estimatedConstraints: Math.round(file.pieces.reduce((s, p) => { for (let i = p.from; i < p.to; i++) s += estimateConstraints(qg.acts[p.act]!, i); return s; }, 0)
         + (file.weights ?? []).reduce((s, w) => s + w.elements.length * committedWeightCost(qg.inputs[w.input]!.bits), 0)),
       publicSignals: publicLayout(graph, vis, l), link: { in: file.linkIn?.values.length ?? 0, out: file.linkOut?.values.length ?? 0 },
@@ -473,7 +471,7 @@ export interface ChunkInput {
 /** The whole model run by the integer executor; with --weights hashed on the build's weights or another model's (`weights`). */
 function modelRun(buildDir: string, input: string | InputData, weights?: string): { qg: QuantGraph; qin: bigint[][]; q: QExecResult } {
   const paths = new BuildPaths(buildDir);
-  const qg = quantGraphFromJson(readFileSync(paths.require('qgraph', 'compile'), 'utf8'));
+  const qg = quantGraphFromJson(readFileSync(paths.require('qgraph', 'compile')));
   const settings = readSettings(buildDir);
   if (weights && !settings.weights) throw new ZkonnxError('BAD_ARGUMENT', `${resolve(buildDir)} was compiled with its weights baked in: other weights need compile --weights hashed`);
   const qin = quantizeInputs(qg, [...loadSample(input), ...(settings.weights ? loadWeights(paths, settings, weights) : [])]);

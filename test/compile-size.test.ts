@@ -12,6 +12,7 @@ import { packageRoot } from '../src/paths.js';
 import { calibrate } from '../src/quantize/calibrate.js';
 import { quantize } from '../src/quantize/quantize.js';
 import { loadSamples } from '../src/inputs.js';
+import { quantGraphFromJson, quantGraphLines, quantGraphToJson } from '../src/ir/serialize.js';
 
 const dir = join(packageRoot(), 'models', 'mnist-mlp');
 
@@ -41,5 +42,20 @@ describe('size guards', () => {
     expect(err.message).toMatch(/about \d+k constraints \(a 2\^\d+ domain\)/);
     expect(err.hint).toMatch(/--split \d+ or --max-constraints \d+/);
     expect(() => checkCircuitMemory(qg, 'model.onnx', 2 ** 30)).not.toThrow();
+  });
+
+  it('writes qgraph.json an act a line, which reads back whole or a line at a time (no size limit): the same graph', () => {
+    const affine = linearize(graph);
+    const qg = quantize(affine, calibrate(affine, loadSamples(join(dir, 'calibration.json'))));
+    const lines = quantGraphLines(qg);
+    expect(lines.length).toBe(qg.acts.length + 2);
+    const bytes = new TextEncoder().encode(lines.join('\n'));
+    const whole = quantGraphFromJson(bytes);
+    const byLine = quantGraphFromJson(bytes, 0);
+    expect(quantGraphToJson(byLine)).toBe(quantGraphToJson(whole));
+    expect(byLine.acts[0]!.args.coef[0]).toBe(qg.acts[0]!.args.coef[0]); // bigints back as bigints
+    expect(typeof byLine.outputs[0]!.bound).toBe('bigint');
+    // a build written before (one line) still reads
+    expect(quantGraphToJson(quantGraphFromJson(new TextEncoder().encode(JSON.stringify(JSON.parse(lines.join('\n')))), 0))).toBe(quantGraphToJson(whole));
   });
 });

@@ -6,7 +6,7 @@ import { closeSync, copyFileSync, openSync, readFileSync, writeSync } from 'node
 import { join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import type { QuantGraph } from '../ir/graph.js';
-import { quantGraphFromJson } from '../ir/serialize.js';
+import { quantGraphFromJson, quantGraphLines } from '../ir/serialize.js';
 import type { Progress } from '../log.js';
 import { BuildPaths, circuitsDir } from '../paths.js';
 import { checkCircom, type CircomCheck } from './check-circom.js';
@@ -28,7 +28,7 @@ export function loadQuantGraph(dir: string, expectSha256?: string): QuantGraph {
       file, hint: 'the build folder was changed after compile: compile again',
     });
   }
-  return quantGraphFromJson(bytes.toString('utf8'));
+  return quantGraphFromJson(bytes);
 }
 
 /**
@@ -42,13 +42,14 @@ export async function writeModelCircuit(paths: BuildPaths, qg: QuantGraph, vis: 
   return writeCircuit(qg, vis, links, paths.file('r1cs'), paths.file('sym'), progress);
 }
 
-/** Writes `lines` joined by newlines, a batch at a time (the whole may be past V8's longest string). */
-export function writeLines(file: string, lines: readonly string[]): void {
+/** Writes `lines` joined by newlines, a batch at a time (the whole may be past V8's longest string); returns their sha256. */
+export function writeLines(file: string, lines: readonly string[]): string {
   const fd = openSync(file, 'w');
+  const hash = createHash('sha256');
   try {
     let batch: string[] = [];
     let size = 0;
-    const flush = () => { writeSync(fd, batch.join('\n')); batch = []; size = 0; };
+    const flush = () => { const text = batch.join('\n'); hash.update(text); writeSync(fd, text); batch = []; size = 0; };
     lines.forEach((line, i) => {
       batch.push(line);
       size += line.length;
@@ -58,6 +59,12 @@ export function writeLines(file: string, lines: readonly string[]): void {
   } finally {
     closeSync(fd);
   }
+  return hash.digest('hex');
+}
+
+/** qgraph.json, an act a line (no size limit); returns its sha256, which settings.json records. */
+export function writeQuantGraph(file: string, qg: QuantGraph): string {
+  return writeLines(file, quantGraphLines(qg));
 }
 
 /** The main component's input signals of a circuit input: in<i>, link_in of a split chunk, a salted build's salts. */

@@ -85,7 +85,7 @@ export class ArtifactCache {
     const weights = settings.weights
       ? (JSON.parse(readFileSync(p.require('weights', 'compile --weights hashed'), 'utf8')) as { weights: { values: number[] }[] }).weights.map((w) => Float64Array.from(w.values))
       : [];
-    const qg = quantGraphFromJson(readFileSync(p.require('qgraph', 'compile'), 'utf8'));
+    const qg = quantGraphFromJson(readFileSync(p.require('qgraph', 'compile')));
     const wires = await readWireMap(p.require('r1cs', 'compile'));
     const vkey = JSON.parse(readFileSync(p.require('vkey', 'setup'), 'utf8')) as VerificationKey;
     // last: it holds the key (and GPU buffers); KEY_CHANGED when the zkey is not the one setup wrote

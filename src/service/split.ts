@@ -29,7 +29,7 @@ export async function splitOutputs(model: ModelInfo, input: ProofInput): Promise
   if (split.splitOutputs) return split.splitOutputs(model.buildDir, input);
   const qgraph = new BuildPaths(model.buildDir).file('qgraph');
   if (!existsSync(qgraph)) return [];
-  const qg = quantGraphFromJson(readFileSync(qgraph, 'utf8'));
+  const qg = quantGraphFromJson(readFileSync(qgraph));
   const q = execQuant(qg, quantizeInputs(qg, loadSample(input)));
   return qg.outputs.map((o, i) => outputTensor(o, q.outputs[i]!));
 }
