@@ -27,7 +27,7 @@ import { getProver, type ProverBackend } from './prover/index.js';
 import { openZkey, type OpenedZkey } from './prover/zkey.js';
 import { dequantize, execQuant, outputTensor, quantizeInputs } from './qexec/exec.js';
 import { calibrate } from './quantize/calibrate.js';
-import { DEFAULT_PARAMS, quantize } from './quantize/quantize.js';
+import { DEFAULT_PARAMS, NO_HEADROOM_CAP, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
 import { referenceRun, startReference } from './quantize/reference-thread.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
@@ -197,7 +197,10 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     const ok = k === 'weights' ? ['baked', 'hashed'] : ['public', 'private', 'hashed'];
     if (k !== 'salt' && !ok.includes(v as string)) throw new ZkonnxError('BAD_ARGUMENT', `${k} visibility must be ${ok.join(', ')}, got ${JSON.stringify(v)}`);
   }
-  let params: QuantParams = { ...DEFAULT_PARAMS, ...opts.params };
+  // committed weights are swapped at prove time (--weights other.onnx) for weights calibration
+  // never saw: their values get the whole interval, unless the user sets a headroom
+  const headroom = visibility.weights === 'hashed' && opts.params?.headroomBits === undefined ? { headroomBits: NO_HEADROOM_CAP } : {};
+  let params: QuantParams = { ...DEFAULT_PARAMS, ...headroom, ...opts.params };
   for (const [k, v] of Object.entries(params)) {
     if (k === 'weightScale') { if (!Number.isInteger(v) || Math.abs(v) > 64) throw new ZkonnxError('BAD_ARGUMENT', `weightScale must be an integer in [-64, 64], got ${v}`); continue; }
     if (!Number.isInteger(v) || v < 1 || v > 64) throw new ZkonnxError('BAD_ARGUMENT', `${k} must be an integer in [1, 64], got ${v}`);

@@ -22,8 +22,7 @@ afterAll(async () => { await releaseCurves(); });
 const N = 64;
 // five layers of all-positive weights: each widens the interval by log2(64·w) bits, while
 // calibration on one-hot inputs sees each layer's values stay small
-const spec = (name: string) => {
-  const layers = 5;
+const spec = (name: string, layers = 5) => {
   const inits = [];
   const nodes = [];
   let x = 'x';
@@ -60,6 +59,10 @@ describe('rescale headroom', () => {
     expect(bits64[bits64.length - 1]!).toBeGreaterThan(bits64[0]!); // the intervals grow
     expect(bits64[bits64.length - 1]!).toBeGreaterThan(bits[bits.length - 1]!);
     expect(c.settings.circuit.constraints).toBeLessThan(wide.settings.circuit.constraints);
+    // committed weights are swapped at prove time for weights calibration never saw: no cap
+    writeFileSync(join(work, 'h1.onnx'), buildModel(spec('hashed', 1)));
+    const hashed = await api.compile({ model: join(work, 'h1.onnx'), outDir: join(work, 'hashed'), calibration, visibility: { weights: 'hashed' } });
+    expect(hashed.settings.params.headroomBits).toBe(64);
   });
 
   it('an input that drives a value past its headroom has no witness: the executor refuses it naming the node, and the constraints fail', async () => {

@@ -293,7 +293,7 @@ export interface QuantParams {
   weightBits: number;
   /** Fixed scale of hashed weights (default: the largest that fits the weights in weightBits). */
   weightScale?: number;
-  /** Bits past a rescale's calibrated range that its range check admits (default 4; 64: the whole interval). */
+  /** Bits past a rescale's calibrated range that its range check admits (default 4; 64: the whole interval, the default with committed weights). */
   headroomBits?: number;
 }
 

@@ -9,6 +9,8 @@ import { fitPiecewise, tightenClamp } from './poly.js';
 import type { Ranges } from './calibrate.js';
 
 export const DEFAULT_PARAMS: QuantParams = { activationBits: 12, weightBits: 12, headroomBits: 4 };
+/** headroomBits from which there is no cap: every quotient gets its whole interval. */
+export const NO_HEADROOM_CAP = 64;
 export { FIELD_SAFE_BITS, bitlen, scaleFor, roundBig, floorDiv, rescale } from './int.js';
 
 /** Weight scale: the smallest exact power of two when the weights have one (reshapes, ±1), else the cap. */
@@ -254,7 +256,8 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       scale = Math.min(calibrated, inScale); // never scale up: k ≥ 0
       shift = inScale - scale;
       // the calibrated values' bits plus the headroom (no cap where calibration saw only zeros)
-      const cap = range > 0 && Number.isFinite(range) ? bitlen(BigInt(Math.ceil(range * 2 ** scale))) + (params.headroomBits ?? DEFAULT_PARAMS.headroomBits!) : Infinity;
+      const headroom = params.headroomBits ?? DEFAULT_PARAMS.headroomBits!;
+      const cap = range > 0 && Number.isFinite(range) && headroom < NO_HEADROOM_CAP ? bitlen(BigInt(Math.ceil(range * 2 ** scale))) + headroom : Infinity;
       for (let i = 0; i < a.size; i++) {
         const r = elemRows(i);
         const acc = op.kind === 'mul' ? mulAccIv(r, argScale, (t) => isMultiple(args, argStart[i]! + t, argStart[i]! + t + 1, 1n)) : r[0]!;
