@@ -72,6 +72,7 @@ describe('rescale headroom', () => {
     expect(err).toBeInstanceOf(ZkonnxError);
     expect((err as ZkonnxError).code).toBe('QUANT_OVERFLOW');
     expect((err as ZkonnxError).message).toMatch(/^node \/relu0: 'a0'\[\d+\] = \d+ exceeds its \d+-bit decomposition/);
+    expect((err as ZkonnxError).hint).toMatch(/--headroom-bits/);
     // the decomposition is a constraint: the witness the templates compute from it fails them
     const w = await circuitWitness(c.qg, c.settings.visibility, {}, { qin: quantizeInputs(c.qg, allOnes) }, c.paths.file('r1cs')).catch((e: unknown) => e);
     if (Array.isArray(w)) expect((await checkConstraints(c.r1cs, w)).ok).toBe(false);

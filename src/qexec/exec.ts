@@ -88,7 +88,7 @@ export function execAct(a: QAct, i: number, values: bigint[]): bigint {
   const op = a.op;
   const fail = (m: string): never => {
     throw new ZkonnxError('QUANT_OVERFLOW', `node ${a.nodes.join(', ')}: '${a.name}'[${i}] ${m}`, {
-      node: a.nodes[0], hint: 'the input lies outside what the circuit was calibrated for; compile with a calibration set that covers it',
+      node: a.nodes[0], hint: 'the input lies outside what the circuit was calibrated for; compile with a calibration set that covers it, or with a larger --headroom-bits',
     });
   };
   const inBits = (q: bigint, b: number, what = `= ${q}`) => {
