@@ -59,6 +59,23 @@ describe('zkonnx CLI', () => {
     expect(r.stdout).toMatch(/by op: mul\+relu \d+, input range checks \d+, weight range checks 130\n/);
   });
 
+  it('compile --headroom-bits sets the rescales\' headroom (settings.json params), and refuses one out of [1, 64]', async () => {
+    const model = join(work, 'headroom.onnx');
+    writeFileSync(model, buildModel({
+      graphName: 'headroom', inputs: [{ name: 'x', shape: [1, 3] }], outputs: [{ name: 'y', shape: [1, 2] }],
+      initializers: [{ name: 'W', dims: [3, 2], data: new Float32Array([0.5, -1, 0.25, 0.75, -0.5, 1]) }],
+      nodes: [{ name: '/mm', op: 'MatMul', inputs: ['x', 'W'], outputs: ['h'] }, { name: '/relu', op: 'Relu', inputs: ['h'], outputs: ['y'] }],
+    }));
+    const input = join(work, 'headroom-input.json');
+    writeFileSync(input, JSON.stringify({ input_data: [[0.5, -0.25, 1]] }));
+    const r = await zkonnx('compile', model, '--build', join(work, 'build-headroom'), '--input-file', input, '--headroom-bits', '6', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).params).toEqual({ activationBits: 12, weightBits: 12, headroomBits: 6 });
+    const bad = await zkonnx('compile', model, '--build', join(work, 'build-headroom-0'), '--input-file', input, '--headroom-bits', '0');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('headroomBits must be an integer in [1, 64], got 0');
+  });
+
   it('rejects a malformed file, naming it', async () => {
     const model = join(work, 'junk.onnx');
     writeFileSync(model, 'this is not protobuf at all');
