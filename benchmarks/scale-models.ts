@@ -108,37 +108,16 @@ export function lenet5(): ScaleModel {
 }
 
 /**
- * A CIFAR-10-sized ResNet: 3×32×32 in, a 3×3 stem of 16 channels, three residual blocks
- * (16 channels at 32×32, 32 at 16×16, 64 at 8×8; the last two downsample with stride 2 and a
- * 1×1 projection on the skip), global average pooling, dense 10.
+ * A CIFAR-10 ResNet: 3×32×32 in, a 3×3 stem of 16 channels, three stages of `blocks` basic blocks
+ * (16 channels at 32×32, 32 at 16×16, 64 at 8×8; the first block of the last two stages
+ * downsamples with stride 2 and a 1×1 projection on the skip), global average pooling, dense 10.
  */
-export function resnet(): ScaleModel {
-  const b = new Builder(10);
+function cifarResNet(name: string, seed: number, blocks: number, description: string): ScaleModel {
+  const b = new Builder(seed);
   let x = b.relu(b.conv('input', 3, 16, 3, 1));
   let c = 16;
   for (const [cout, stride] of [[16, 1], [32, 2], [64, 2]] as const) {
-    const y = b.conv(b.relu(b.conv(x, c, cout, 3, 1, stride)), cout, cout, 3, 1);
-    const skip = stride === 1 && cout === c ? x : b.conv(x, c, cout, 1, 0, stride);
-    x = b.relu(b.add(y, skip));
-    c = cout;
-  }
-  x = b.gemm(b.flatten(b.node('GlobalAveragePool', [x])), c, 10);
-  const m = b.model('resnet', [1, 3, 32, 32], x, [1, 10]);
-  return { name: 'resnet', description: 'ResNet (CIFAR-10 sized): stem 16, blocks 16@32², 32@16², 64@8², dense 10', ...m, input: b.sample(3 * 32 * 32) };
-}
-
-/**
- * ResNet-20 for CIFAR-10 (He et al. 2016, §4.2): a 3×3 stem of 16 channels, three stages of three
- * basic blocks (16 channels at 32×32, 32 at 16×16, 64 at 8×8; the first block of the last two
- * stages downsamples with stride 2 and a 1×1 projection on the skip), global average pooling,
- * dense 10: 19 convolutions, 41M multiply-accumulates, the standard zkML benchmark network.
- */
-export function resnet20(): ScaleModel {
-  const b = new Builder(20);
-  let x = b.relu(b.conv('input', 3, 16, 3, 1));
-  let c = 16;
-  for (const [cout, stride] of [[16, 1], [32, 2], [64, 2]] as const) {
-    for (let block = 0; block < 3; block++) {
+    for (let block = 0; block < blocks; block++) {
       const s = block === 0 ? stride : 1;
       const y = b.conv(b.relu(b.conv(x, c, cout, 3, 1, s)), cout, cout, 3, 1);
       const skip = s === 1 && cout === c ? x : b.conv(x, c, cout, 1, 0, s);
@@ -147,9 +126,18 @@ export function resnet20(): ScaleModel {
     }
   }
   x = b.gemm(b.flatten(b.node('GlobalAveragePool', [x])), c, 10);
-  const m = b.model('resnet20', [1, 3, 32, 32], x, [1, 10]);
-  return { name: 'resnet20', description: 'ResNet-20 (CIFAR-10): stem 16, 3×3 blocks 16@32², 32@16², 64@8², dense 10', ...m, input: b.sample(3 * 32 * 32) };
+  const m = b.model(name, [1, 3, 32, 32], x, [1, 10]);
+  return { name, description, ...m, input: b.sample(3 * 32 * 32) };
 }
+
+/** A CIFAR-10-sized ResNet with one residual block a stage. */
+export const resnet = (): ScaleModel => cifarResNet('resnet', 10, 1, 'ResNet (CIFAR-10 sized): stem 16, blocks 16@32², 32@16², 64@8², dense 10');
+
+/**
+ * ResNet-20 for CIFAR-10 (He et al. 2016, §4.2): three blocks a stage, 19 convolutions, 41M
+ * multiply-accumulates, the standard zkML benchmark network.
+ */
+export const resnet20 = (): ScaleModel => cifarResNet('resnet20', 20, 3, 'ResNet-20 (CIFAR-10): stem 16, 3×3 blocks 16@32², 32@16², 64@8², dense 10');
 
 /** The series in bench order: MLPs of about 10k, 100k, 1M and 4M weights, then the CNNs. */
 export function scaleSeries(): ScaleModel[] {

@@ -34,7 +34,6 @@ import { checkKeys } from './setup/keys.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, readJson, type InputData, type Sample } from './inputs.js';
 import type { QAct, QAffine, QInput, QuantGraph } from './ir/graph.js';
-import { quantGraphFromJson } from './ir/serialize.js';
 import type { Progress } from './log.js';
 import { loadWeights } from './model-weights.js';
 import { BuildPaths } from './paths.js';
@@ -471,7 +470,7 @@ export interface ChunkInput {
 /** The whole model run by the integer executor; with --weights hashed on the build's weights or another model's (`weights`). */
 function modelRun(buildDir: string, input: string | InputData, weights?: string): { qg: QuantGraph; qin: bigint[][]; q: QExecResult } {
   const paths = new BuildPaths(buildDir);
-  const qg = quantGraphFromJson(readFileSync(paths.require('qgraph', 'compile')));
+  const qg = loadQuantGraph(buildDir);
   const settings = readSettings(buildDir);
   if (weights && !settings.weights) throw new ZkonnxError('BAD_ARGUMENT', `${resolve(buildDir)} was compiled with its weights baked in: other weights need compile --weights hashed`);
   const qin = quantizeInputs(qg, [...loadSample(input), ...(settings.weights ? loadWeights(paths, settings, weights) : [])]);

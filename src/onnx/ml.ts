@@ -588,10 +588,10 @@ function coupledProbabilities(e: Emit, s: string, k: number, A: number[], B: num
   // Q_ii, (1 − u)² = 1 − 2u + u² joins Q_jj, and Q_ij = Q_ji = −u·(1 − u) = u² − u
   const W = new Float64Array(2 * P * k * k);
   const c = new Float64Array(k * k);
+  const at = (row: number, a: number, b: number, v: number) => { W[row * k * k + a * k + b] += v; };
   let p = 0;
   for (let i = 0; i < k - 1; i++) {
     for (let j = i + 1; j < k; j++, p++) {
-      const at = (row: number, a: number, b: number, v: number) => { W[row * k * k + a * k + b] += v; };
       at(P + p, i, i, 1);
       at(P + p, j, j, 1); at(p, j, j, -2); c[j * k + j] += 1;
       for (const [a, b] of [[i, j], [j, i]] as const) { at(P + p, a, b, 1); at(p, a, b, -1); }
@@ -636,7 +636,7 @@ function coupledProbabilities(e: Emit, s: string, k: number, A: number[], B: num
   }
   // y_i = det(Q with column i replaced by ones) = Σ_r (−1)^(r+i)·M_ri
   const top = k - 1;
-  const size = top === 1 ? k * k : levels[top]!.size;
+  const size = levels[top]!.size;
   const Y = new Float64Array(size * k);
   for (let r = 0; r < k; r++) {
     for (let i = 0; i < k; i++) {
