@@ -106,6 +106,12 @@ export interface CompileOptions {
    * calibration sample (compile refuses it otherwise: QUANT_INACCURATE); recorded in settings.
    */
   allowInaccurate?: boolean;
+  /**
+   * Matrix products of two signals (convolutions with committed weights, attention) checked a
+   * block at a time where that is cheaper (compiler/freivalds.ts); false: every product its own
+   * constraint, the baseline bench:freivalds compares against. Default true.
+   */
+  batchProducts?: boolean;
   /** Graph inputs fixed at compile time, by name (flat values), e.g. { sr: [16000] }: constants of the circuit, not part of any input file. */
   fixedInputs?: Record<string, number[]>;
   /** Sizes of the inputs' symbolic dimensions by name (e.g. { seq_len: 16 }); a symbolic batch dim is 1 by default. */
@@ -258,6 +264,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     qg = next;
     accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights, graph.fixed);
   }
+  if (opts.batchProducts === false) qg = { ...qg, acts: qg.acts.map(({ mm: _, ...a }) => a) };
   if (!opts.split) checkCircuitMemory(qg, modelPath);
   if (opts.allowInaccurate) accuracy.allowInaccurate = true;
   else refuseInaccurate(accuracy, qg, coded, calibName);

@@ -27,6 +27,7 @@ import { BN254_R, fieldToSigned } from './circom/r1cs.js';
 import { writeWtns } from './circom/witness.js';
 import type { CircomCheck } from './compiler/check-circom.js';
 import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
+import { productConstraints } from './compiler/freivalds.js';
 import { inputSignal, publicLayout, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
 import { packedCommit, packPerElement, POSEIDON16_CONSTRAINTS } from './commit/poseidon.js';
 import { expectedPublicSignals, weightsCommitment } from './commit/public.js';
@@ -65,7 +66,8 @@ export function estimateConstraints(a: QAct, i: number): number {
   const x = a.aux[i]!;
   switch (a.op.kind) {
     case 'rescale': return b + a.shift + 3 + (a.op.relu ? 1 : 0);
-    case 'mul': return b + a.shift + 3 + (a.op.relu ? 1 : 0) + Math.max(0, Math.floor(args / 2) - 1);
+    // a matrix product checked at once (freivalds.ts): its element's share of the check
+    case 'mul': return b + a.shift + 3 + (a.op.relu ? 1 : 0) + (a.mm ? productConstraints(a).cost / a.size : Math.max(0, Math.floor(args / 2) - 1));
     case 'max': return Math.max(1, (args - 1) * (x + 4));
     case 'argmax': return args * (x + 4);
     case 'less': return x + 2;
@@ -171,8 +173,9 @@ function sliceRows(a: QAct, from: number, to: number): { args: QAffine; argStart
 function sliceAct(a: QAct, p: Piece): QAct {
   if (p.from === 0 && p.to === a.size) return a;
   const { args, argStart } = sliceRows(a, p.from, p.to);
+  const { mm: _whole, ...rest } = a; // a part of a matrix product is checked product by product
   return {
-    ...a, name: `${a.name}[${p.from}:${p.to}]`, shape: [p.to - p.from], offset: a.offset + p.from, size: p.to - p.from,
+    ...rest, name: `${a.name}[${p.from}:${p.to}]`, shape: [p.to - p.from], offset: a.offset + p.from, size: p.to - p.from,
     args, argStart, bits: a.bits.slice(p.from, p.to), aux: a.aux.slice(p.from, p.to),
   };
 }

@@ -32,13 +32,14 @@ export function writeCircuit(qg: QuantGraph, vis: CircuitVisibility, links: Chun
   const { shape } = buildModelCircuit(sys, qg, vis, links, undefined, progress);
   progress?.step?.('simplify (as circom --O1)');
   const fin = sys.finish(shape);
-  // the component group of every wire: main.a<j>[…] → j + 1, main.rc<i>[…] → −(i + 1), else 0
+  // the component group of every wire: main.a<j>[…], its signals a<j>_… and its check's (f<j>_…,
+  // fs_a<j>) → j + 1, main.rc<i>[…] → −(i + 1), else 0
   const group = new Int32Array(fin.nWires);
   fin.forEachName((label, _comp, name) => {
     const w = fin.wireOf[label]!;
     if (w < 0) return;
-    const m = /^main\.(a|rc)(\d+)\[/.exec(name);
-    if (m) group[w] = m[1] === 'a' ? Number(m[2]) + 1 : -(Number(m[2]) + 1);
+    const m = /^main\.(a|rc|f|fs_a)(\d+)[[_.]/.exec(name);
+    if (m) group[w] = m[1] === 'rc' ? -(Number(m[2]) + 1) : Number(m[2]) + 1;
   });
   const counts = new Map<number, number>();
   // rc groups rank below every a group; within a kind, the later one wins

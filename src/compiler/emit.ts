@@ -4,6 +4,7 @@
 import { inputHeader, modelIvs, outputHeader, plainIv, weightsHeader } from '../commit/headers.js';
 import type { QAct, QAffine, QuantGraph, Visibility, WeightVisibility } from '../ir/graph.js';
 import { bitlen, ROUND_MODES } from '../quantize/int.js';
+import { freivaldsPlan, type FreivaldsPlan } from './freivalds.js';
 
 export interface CircuitVisibility {
   input: Visibility;
@@ -127,6 +128,8 @@ export function emitCircuitLines(qg: QuantGraph, vis: CircuitVisibility, include
   const I = '    ';
   const layout = publicLayout(qg, vis, links);
   const weights = qg.inputs.flatMap((inp, i) => (inp.role === 'weight' ? [{ inp, i }] : []));
+  const plan = freivaldsPlan(qg);
+  const checked = new Set(plan?.acts.map((c) => c.j));
   for (const [i, inp] of qg.inputs.entries()) body.push(`${I}signal input ${inputSignal(i)}[${inp.size}];`);
   for (const [i, out] of qg.outputs.entries()) {
     body.push(`${I}signal ${vis.output === 'public' ? 'output ' : ''}${outputSignal(i)}[${out.affine.bias.length}];`);
@@ -203,7 +206,7 @@ export function emitCircuitLines(qg: QuantGraph, vis: CircuitVisibility, include
     if (a.poly) fns.push(varArray(`${P}_poly`, a.poly.coef));
     if (a.clamp) fns.push(varArray(`${P}_cb`, a.clamp.bits));
     const nargs = Math.max(1, ...a.argStart.slice(1).map((s, i) => s - a.argStart[i]!));
-    const { head, comps, inner, decl } = actBody(a, p, nargs);
+    const { head, comps, inner, decl } = actBody(a, p, nargs, checked.has(j));
     body.push(
       `${I}// '${a.name}' ← ${a.nodes.join(', ')}: ${head}, scale 2^${a.scale}`,
       ...affineVars(p, a.args, I),
@@ -225,6 +228,10 @@ export function emitCircuitLines(qg: QuantGraph, vis: CircuitVisibility, include
       ...inner.map((l) => `${I}${I}${l}`),
       `${I}}`, '',
     );
+  }
+  if (plan) {
+    const commits = [...(weights.length ? ['weights_c.out'] : []), ...(links.in ? ['link_in_c.out'] : [])];
+    freivaldsLines(qg, plan, commits, fns, body);
   }
   for (const [j, o] of qg.outputs.entries()) {
     const p = `o${j}`;
@@ -283,7 +290,7 @@ export function emitCircuitLines(qg: QuantGraph, vis: CircuitVisibility, include
 }
 
 /** The per-element circom of one non-linear value: a comment head, component count, loop body. */
-function actBody(a: QAct, p: string, nargs: number): { head: string; comps: number; inner: string[]; decl?: string[] } {
+function actBody(a: QAct, p: string, nargs: number, checked: boolean): { head: string; comps: number; inner: string[]; decl?: string[] } {
   const out = `v[${a.offset} + i]`;
   const one = (tmpl: string, wire: string[], res = 'out') => ({
     comps: a.size,
@@ -297,6 +304,24 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
       // product goes into the Rescale's own constraint
       const extra = a.argStart.reduce((n, s, i) => (i ? n + Math.floor((s - a.argStart[i - 1]!) / 2) - 1 : 0), 0);
       const relu = a.op.relu ? 1 : 0;
+      if (checked) {
+        // a matrix product checked at once (freivaldsLines): the accumulator is a hint that the
+        // Rescale's digits fix and the block's identity checks
+        return {
+          head: `${relu ? 'relu(' : ''}dot product rescaled by 2^${a.shift}${relu ? ')' : ''}, its products checked with its matrix block`,
+          comps: a.size,
+          decl: [`signal ${p}_acc[${a.size}];`],
+          inner: [
+            `var len = ${p}_start[i + 1] - ${p}_start[i];`,
+            `var s = len % 2 == 1 ? x[len - 1] * ${1n << BigInt(a.argScale)} : 0;`,
+            'for (var r = 0; r + 1 < len; r += 2) s += x[r] * x[r + 1];',
+            `${p}_acc[i] <-- s;`,
+            `${p}[i] = Rescale(${a.shift}, ${p}_bits[i], ${relu});`,
+            `${p}[i].in <== ${p}_acc[i];`,
+            `${out} <== ${p}[i].out;`,
+          ],
+        };
+      }
       if (extra === 0) {
         const add = nargs === 3 ? ` + x[2] * ${1n << BigInt(a.argScale)}` : '';
         return { head: `${relu ? 'relu(' : ''}product rescaled by 2^${a.shift}${relu ? ')' : ''}`, ...one(`Rescale(${a.shift}, ${p}_bits[i], ${relu})`, [`${p}[i].in <== x[0] * x[1]${add};`]) };
@@ -383,5 +408,111 @@ function actBody(a: QAct, p: string, nargs: number): { head: string; comps: numb
         comps: body.comps, decl: clampDecl, inner: [...clampLines, ...body.inner],
       };
     }
+  }
+}
+
+/**
+ * The challenge and the identity of each checked matrix block (freivalds.ts; its buildFreivalds
+ * states the same, statement for statement). `commits`: the commitments made already that the
+ * challenge hashes (weights, a chunk's received values).
+ */
+function freivaldsLines(qg: QuantGraph, plan: FreivaldsPlan, commits: string[], fns: string[], body: string[]): void {
+  const I = '    ';
+  const parts: string[] = [];
+  body.push(
+    `${I}// Freivalds' check of the matrix products of ${plan.acts.map((c) => `'${qg.acts[c.j]!.name}'`).join(', ')} (compiler/freivalds.ts): the`,
+    `${I}// challenge r hashes the model's inputs, the commitments and every checked accumulator (acc + 2^(b+k) + 2^(k−1) ∈ [0, 2^(b+k+1)) by its Rescale)`,
+  );
+  for (const [i, inp] of qg.inputs.entries()) {
+    if (inp.role === 'weight') continue;
+    body.push(
+      `${I}component fs_in${i} = PackedCommit(${inp.size}, ${inp.bits}, ${plainIv(inp.size, inp.bits)});`,
+      `${I}for (var i = 0; i < ${inp.size}; i++) fs_in${i}.in[i] <== ${inputSignal(i)}[i] - (${inp.lo});`,
+    );
+    parts.push(`fs_in${i}.out`);
+  }
+  parts.push(...commits);
+  for (const c of plan.acts) {
+    const a = qg.acts[c.j]!;
+    const half = a.shift > 0 ? 1n << BigInt(a.shift - 1) : 0n;
+    body.push(
+      `${I}component fs_a${c.j} = PackedCommit(${a.size}, ${c.width}, ${plainIv(a.size, c.width)});`,
+      `${I}for (var i = 0; i < ${a.size}; i++) fs_a${c.j}.in[i] <== a${c.j}_acc[i] + 2 ** (a${c.j}_bits[i] + ${a.shift}) + ${half};`,
+    );
+    parts.push(`fs_a${c.j}.out`);
+  }
+  body.push(
+    `${I}component fs = PackedCommit(${parts.length}, 253, ${plainIv(parts.length, 253)});`,
+    ...parts.map((x, t) => `${I}fs.in[${t}] <== ${x};`),
+    `${I}signal fs_pow[${plan.nmax}]; // r^1 … r^${plan.nmax}`,
+    `${I}fs_pow[0] <== fs.out;`,
+    `${I}for (var t = 1; t < ${plan.nmax}; t++) fs_pow[t] <== fs_pow[t - 1] * fs.out;`, '',
+  );
+  for (const c of plan.acts) {
+    const a = qg.acts[c.j]!;
+    const p = `a${c.j}`;
+    const rowVal = (r: string, x: string) => `var ${x} = ${p}_bias[${r}]; for (var t = ${p}_row[${r}]; t < ${p}_row[${r} + 1]; t++) ${x} += ${p}_coef[t] * v[${p}_idx[t]];`;
+    c.blocks.forEach((b, g) => {
+      const f = `f${c.j}_${g}`;
+      const F = f.toUpperCase();
+      const { M, K, N } = b;
+      fns.push(varArray(`${F}_a`, Array.from(b.a)), varArray(`${F}_b`, Array.from(b.b)), varArray(`${F}_e`, b.elem), varArray(`${F}_k`, Array.from(b.both)));
+      const sig = (name: string, n: number) => (n > 0 ? [`${I}signal ${f}_${name}[${n}];`] : []);
+      body.push(
+        `${I}// '${a.name}' block ${g}: Z (${M}×${N}) = A (${M}×${K}) · B (${K}×${N}): Σ u_m·v_n·Z[m,n] = Σ_k (Σ_m u_m·A[m,k])·(Σ_n v_n·B[k,n]), v_n = r^n, u_m = r^(${N}·m)`,
+        `${I}var ${f}_a[${Math.max(1, M * K)}] = ${F}_a();`,
+        `${I}var ${f}_b[${Math.max(1, K * N)}] = ${F}_b();`,
+        `${I}var ${f}_e[${Math.max(1, M * N)}] = ${F}_e();`,
+        `${I}var ${f}_k[${Math.max(1, K)}] = ${F}_k();`,
+        ...sig('u', M - 1), ...sig('pa', b.nA), ...sig('pb', b.nB), ...sig('pz', b.nZ), ...sig('pq', b.nQ), ...sig('pk', b.nK),
+        ...(M > 1 ? [`${I}${f}_u[0] <== fs_pow[${N - 1}];`, `${I}for (var m = 2; m < ${M}; m++) ${f}_u[m - 1] <== ${f}_u[m - 2] * fs_pow[${N - 1}];`] : []),
+        `${I}var ${f}_ua[${K}];`,
+        `${I}var ${f}_bv[${K}];`,
+        `${I}for (var k = 0; k < ${K}; k++) { ${f}_ua[k] = 0; ${f}_bv[k] = 0; }`,
+        `${I}var ${f}_n = 0;`,
+        `${I}for (var m = 0; m < ${M}; m++) {`,
+        `${I}${I}for (var k = 0; k < ${K}; k++) {`,
+        `${I}${I}${I}var r = ${f}_a[m * ${K} + k];`,
+        `${I}${I}${I}if (r >= 0) {`,
+        `${I}${I}${I}${I}${rowVal('r', 'x')}`,
+        `${I}${I}${I}${I}if (m == 0) { ${f}_ua[k] += x; } else { ${f}_pa[${f}_n] <== ${f}_u[m - 1] * x; ${f}_ua[k] += ${f}_pa[${f}_n]; ${f}_n++; }`,
+        `${I}${I}${I}}`,
+        `${I}${I}}`,
+        `${I}}`,
+        `${I}${f}_n = 0;`,
+        `${I}for (var k = 0; k < ${K}; k++) {`,
+        `${I}${I}for (var n = 0; n < ${N}; n++) {`,
+        `${I}${I}${I}var r = ${f}_b[k * ${N} + n];`,
+        `${I}${I}${I}if (r >= 0) {`,
+        `${I}${I}${I}${I}${rowVal('r', 'x')}`,
+        `${I}${I}${I}${I}if (n == 0) { ${f}_bv[k] += x; } else { ${f}_pb[${f}_n] <== fs_pow[n - 1] * x; ${f}_bv[k] += ${f}_pb[${f}_n]; ${f}_n++; }`,
+        `${I}${I}${I}}`,
+        `${I}${I}}`,
+        `${I}}`,
+        `${I}// Z[m,n]: the accumulator less its lifted odd operand (a bias)`,
+        `${I}var ${f}_rhs = 0;`,
+        `${I}${f}_n = 0;`,
+        `${I}for (var m = 0; m < ${M}; m++) {`,
+        `${I}${I}var zv = 0;`,
+        `${I}${I}for (var n = 0; n < ${N}; n++) {`,
+        `${I}${I}${I}var e = ${f}_e[m * ${N} + n];`,
+        `${I}${I}${I}var z = ${p}_acc[e];`,
+        `${I}${I}${I}if ((${p}_start[e + 1] - ${p}_start[e]) % 2 == 1) {`,
+        `${I}${I}${I}${I}var r = ${p}_start[e + 1] - 1;`,
+        `${I}${I}${I}${I}${rowVal('r', 'x')}`,
+        `${I}${I}${I}${I}z -= ${1n << BigInt(a.argScale)} * x;`,
+        `${I}${I}${I}}`,
+        `${I}${I}${I}if (n == 0) { zv += z; } else { ${f}_pz[${f}_n] <== fs_pow[n - 1] * z; zv += ${f}_pz[${f}_n]; ${f}_n++; }`,
+        `${I}${I}}`,
+        `${I}${I}if (m == 0) { ${f}_rhs += zv; } else { ${f}_pq[m - 1] <== ${f}_u[m - 1] * zv; ${f}_rhs += ${f}_pq[m - 1]; }`,
+        `${I}}`,
+        `${I}var ${f}_lhs = 0;`,
+        `${I}${f}_n = 0;`,
+        `${I}for (var k = 0; k < ${K}; k++) {`,
+        `${I}${I}if (${f}_k[k] == 1) { ${f}_pk[${f}_n] <== ${f}_ua[k] * ${f}_bv[k]; ${f}_lhs += ${f}_pk[${f}_n]; ${f}_n++; }`,
+        `${I}}`,
+        `${I}${f}_lhs === ${f}_rhs;`, '',
+      );
+    });
   }
 }

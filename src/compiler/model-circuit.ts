@@ -7,6 +7,7 @@ import { ZkonnxError } from '../errors.js';
 import { inputSignal, outputCommitBits, outputSignal, publicLayout, saltSignals, type ChunkLinks, type CircuitVisibility } from './emit.js';
 import { argMax, clampedPoly, divConst, divRound, floorSqrt, isEqual, max2, piecewisePoly, rangeCheck, rescale, select, signBit } from './gadgets.js';
 import { packedCommit, poseidonHash } from './poseidon-gadget.js';
+import { buildFreivalds, declareFreivalds, freivaldsPlan, type ChallengeSources } from './freivalds.js';
 import { modelIvs, plainIv } from '../commit/headers.js';
 import type { Progress } from '../log.js';
 import type { Component, Lin, System, SystemShape } from './system.js';
@@ -18,6 +19,12 @@ export interface CircuitInputs {
   linkIn?: bigint[];
   /** A salted build's salts by signal name (emit.ts saltSignals: in0_salt, out0_salt, …). */
   salts?: Record<string, bigint>;
+  /**
+   * The accumulator element i of checked matrix product act j takes (freivalds.ts), given the
+   * true one: the prover's choice, which only the block's identity confines (tests play a
+   * dishonest prover with it).
+   */
+  accOf?: (j: number, i: number, acc: bigint) => bigint;
 }
 
 /** Labels of main's signals, for reading values back (witness) and for messages. */
@@ -59,7 +66,16 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
   if (vis.output !== 'public') qg.outputs.forEach((o, j) => { outputs[j] = main.array(outputSignal(j), o.affine.bias.length); });
   const v = main.array('v', qg.totalValues);
   const prods = new Map<number, number>();
-  qg.acts.forEach((a, j) => { if (a.op.kind === 'mul' && mulExtra(a) > 0) prods.set(j, main.array(`a${j}_prod`, mulExtra(a))); });
+  // a matrix product checked at once (freivalds.ts) has its accumulators as signals, not its products
+  const plan = freivaldsPlan(qg);
+  const checked = new Set(plan?.acts.map((c) => c.j));
+  const accs = new Map<number, number>();
+  qg.acts.forEach((a, j) => {
+    if (checked.has(j)) accs.set(j, main.array(`a${j}_acc`, a.size));
+    else if (a.op.kind === 'mul' && mulExtra(a) > 0) prods.set(j, main.array(`a${j}_prod`, mulExtra(a)));
+  });
+  const fsSignals = plan && declareFreivalds(main, plan);
+  const fsCommits: number[] = [];
 
   if (values) {
     values.qin.forEach((xs, i) => xs.forEach((q, k) => sys.set(inputs[i]! + k, q)));
@@ -99,6 +115,7 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
     c.hash();
     toMain();
     sys.assign(commit.get('link_in_commit')!, s(c.out));
+    fsCommits.push(c.out);
   }
 
   for (const [i, inp] of qg.inputs.entries()) {
@@ -130,16 +147,24 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
     c.hash();
     toMain();
     sys.assign(commit.get('weights_commit')!, s(c.out));
+    fsCommits.unshift(c.out);
   }
 
   const elements = qg.acts.reduce((n, a) => n + a.size, 0);
   progress?.step?.(sys.witness ? `witness of ${qg.totalValues} values` : `constraints of ${qg.totalValues} values`, elements);
   let done = 0;
   qg.acts.forEach((a, j) => {
-    buildAct(main, a, j, v, prods.get(j));
+    buildAct(main, a, j, v, prods.get(j), accs.get(j), values?.accOf);
     done += a.size;
     progress?.tick?.(done);
   });
+  if (plan) {
+    const src: ChallengeSources = {
+      inputs: qg.inputs.flatMap((inp, i) => (inp.role === 'weight' ? [] : [{ i, label: inputs[i]!, size: inp.size, bits: inp.bits, lo: inp.lo }])),
+      commits: fsCommits,
+    };
+    buildFreivalds(main, qg, plan, fsSignals!, src, (j) => accs.get(j)!, (a, r) => row(sys, a.args, r, v));
+  }
 
   for (const [j, o] of qg.outputs.entries()) {
     toMain();
@@ -178,7 +203,7 @@ function row(sys: System, a: QAffine, r: number, v: number): Lin {
 }
 
 /** One non-linear value, element by element (emit.ts actBody). */
-function buildAct(main: Component, a: QAct, j: number, v: number, prod: number | undefined): void {
+function buildAct(main: Component, a: QAct, j: number, v: number, prod: number | undefined, acc: number | undefined, accOf?: CircuitInputs['accOf']): void {
   const { sys } = main;
   const p = `a${j}`;
   let n = 0; // the act's component counter (max chains, mul products)
@@ -198,6 +223,15 @@ function buildAct(main: Component, a: QAct, j: number, v: number, prod: number |
         const len = x.length;
         const np = Math.floor(len / 2);
         const lift = 1n << BigInt(a.argScale);
+        if (acc !== undefined) {
+          // checked with its block (freivalds.ts): the accumulator is a hint its Rescale's digits fix
+          sys.set(acc + i, () => {
+            const z = x.reduce((t, e, r) => (r % 2 ? t + x[r - 1]!.v * e.v : r === len - 1 ? t + e.v * lift : t), 0n);
+            return accOf ? accOf(j, i, z) : z;
+          });
+          res = rescale(main, name, a.shift, a.bits[i]!, op.relu === true, sys.sig(acc + i));
+          break;
+        }
         const sum = len % 2 === 1 ? x[len - 1]!.times(lift) : sys.lin();
         for (let r = 0; r + 1 < np; r++) {
           sys.owner = main.index;

@@ -7,6 +7,7 @@ import type { Graph, QuantGraph } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { estimateConstraints } from '../split.js';
 import { packPerElement, POSEIDON16_CONSTRAINTS } from '../commit/poseidon.js';
+import { challengeCost, freivaldsPlan } from './freivalds.js';
 
 /**
  * Bytes of compile-time memory per term of the affine maps (linearization, quantization and the
@@ -73,7 +74,8 @@ export function estimateGraphConstraints(qg: QuantGraph): number {
     n += Math.ceil(total / packPerElement(weights[0]!.bits) / 15) * POSEIDON16_CONSTRAINTS;
   }
   for (const a of qg.acts) for (let i = 0; i < a.size; i++) n += estimateConstraints(a, i);
-  return n;
+  const plan = freivaldsPlan(qg);
+  return plan ? n + challengeCost(qg, plan) : n;
 }
 
 /**

@@ -176,7 +176,18 @@ export interface ActValue extends ValueTensor {
   args: LinExpr[][];
   /** ONNX nodes lowered into this value (for messages and reports). */
   nodes: string[];
+  /** 'mul' of two signal matrices (Conv, MatMul, Gemm): its products as blocks Z = A·B. */
+  mm?: MatBlock[];
 }
+
+/**
+ * One matrix product Z = A·B of a 'mul' act whose operands are both signals: element
+ * elem[m·N + n] is Σ_k A[m,k]·B[k,n] (plus its odd last operand, a bias). A and B name operands
+ * the act's own rows hold, as (element, position) pairs: a[2(m·K + k)] is the element, a[…+1]
+ * the position in its rows; element −1 is a zero. The circuit may check a block's M·N·K products
+ * with about M·K + K·N + M·N constraints instead (compiler/freivalds.ts).
+ */
+export interface MatBlock { M: number; K: number; N: number; elem: number[]; a: number[]; b: number[] }
 
 export interface AffineOutput {
   name: string;
@@ -272,6 +283,8 @@ export interface QAct extends ValueTensor {
    * W = bits[i], to clamp and to evaluate.
    */
   clamp?: { lo?: bigint; hi?: bigint; bits: number[]; fused?: boolean };
+  /** 'mul' of two signal matrices: ActValue.mm (the positions index each element's rows from argStart). */
+  mm?: MatBlock[];
 }
 
 export interface QOutput {

@@ -2,7 +2,7 @@
 // element-wise primitives (rescale/relu, max, mul, fn, div, sqrt, argmax, less, equal, select)
 // whose operands are affine expressions; min, clip, abs, comparisons and the like are written
 // with them and linear algebra, so that every primitive has one sound circuit template.
-import type { ActValue, InputValue, LinExpr, NonLinear, Tensor, ValueInfo } from './graph.js';
+import type { ActValue, InputValue, LinExpr, MatBlock, NonLinear, Tensor, ValueInfo } from './graph.js';
 import { IN_RANGE, sizeOf } from './graph.js';
 import { combine, constantExpr, isSimple, valueExpr } from './affine.js';
 import { broadcastIndex, broadcastShape, normAxis, strides } from './shape.js';
@@ -71,6 +71,39 @@ export function fuseRelu(vb: ValueBuilder, x: Tens<LinExpr>, node: string): Tens
   m.nodes.push(node);
   for (let i = m.offset; i < end; i++) vb.reluOf.add(i);
   return { shape: x.shape, data: Array.from({ length: m.size }, (_, i) => valueExpr(m.offset + i)) };
+}
+
+/**
+ * A 'mul' act's products as matrix blocks Z = A·B (graph.ts MatBlock): block g's cell (m, n) is
+ * element cells[g].elem[m·N + n], whose pair j multiplies A[m,k]·B[k,n] for k = key(e, j) (−1: a
+ * zero pair), A's operand at position 2j + aAt of the element's rows, B's at the other. Undefined where the rows do not form such products: an operand that differs between
+ * the elements that share it, or a k twice in one element.
+ */
+function matBlocks(rows: LinExpr[][], cells: { M: number; K: number; N: number; elem: number[] }[], key: (e: number, j: number) => number, aAt: 0 | 1): MatBlock[] | undefined {
+  const out: MatBlock[] = [];
+  for (const { M, K, N, elem } of cells) {
+    const a = new Array<number>(2 * M * K).fill(-1);
+    const b = new Array<number>(2 * K * N).fill(-1);
+    // one slot: set it to (e, pos), or check that the operand there is the same
+    const put = (ref: number[], at: number, e: number, pos: number) => {
+      if (ref[2 * at]! < 0) { ref[2 * at] = e; ref[2 * at + 1] = pos; return true; }
+      return rows[ref[2 * at]!]![ref[2 * at + 1]!] === rows[e]![pos];
+    };
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        const e = elem[m * N + n]!;
+        const seen = new Set<number>();
+        for (let j = 0; j < rows[e]!.length >> 1; j++) {
+          const k = key(e, j);
+          if (k < 0) continue;
+          if (k >= K || seen.has(k) || !put(a, m * K + k, e, 2 * j + aAt) || !put(b, k * N + n, e, 2 * j + 1 - aAt)) return undefined;
+          seen.add(k);
+        }
+      }
+    }
+    out.push({ M, K, N, elem, a, b });
+  }
+  return out;
 }
 
 /** Σ x[2i]·x[2i+1], plus the last operand when their number is odd (the float side of 'mul'). */
@@ -166,6 +199,11 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
     return min ? { shape, data: t.data.map(neg) } : t;
   };
   const mulRows = (name: string, shape: number[], rows: LinExpr[][]) => act(name, shape, { kind: 'mul' }, rows);
+  /** The last act's products as matrix blocks, where its rows form them (matBlocks). */
+  const withBlocks = (rows: LinExpr[][], cells: Parameters<typeof matBlocks>[1], key: (e: number, j: number) => number, aAt: 0 | 1 = 0) => {
+    const mm = matBlocks(rows, cells, key, aAt);
+    if (mm) vb.acts[vb.acts.length - 1]!.mm = mm;
+  };
   /**
    * f(x) for a univariate f, its input clamped where f saturates (scalar.ts SATURATION) and to
    * `known`, an interval x lies in that the bound analysis cannot see (x − max ≤ 0).
@@ -284,7 +322,10 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
             }
           }
         }
-        return [act(out0, [...batch!, ...(a.shape.length === 1 ? [] : [M]), N], { kind: 'mul' }, rows)];
+        const t = act(out0, [...batch!, ...(a.shape.length === 1 ? [] : [M]), N], { kind: 'mul' }, rows);
+        const cells = Array.from({ length: sizeOf(batch!) }, (_, b) => ({ M, K, N, elem: Array.from({ length: M * N }, (_, i) => b * M * N + i) }));
+        withBlocks(rows, cells, (_, j) => j);
+        return [t];
       }
       if (b.shape.length > 2 || a.shape.length < 1) fail(`a product of two signals needs B of rank 1 or 2, got [${a.shape}] × [${b.shape}]`);
       const K = a.shape[a.shape.length - 1]!;
@@ -311,7 +352,9 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
           rows.push(r);
         }
       }
-      return [act(out0, shape, { kind: 'mul' }, rows)];
+      const t = act(out0, shape, { kind: 'mul' }, rows);
+      withBlocks(rows, [{ M, K, N, elem: Array.from({ length: M * N }, (_, i) => i) }], (_, j) => j);
+      return [t];
     }
     case 'Conv': case 'ConvTranspose': {
       // weights that are signals (--weights hashed): each output is one dot product of the taps
@@ -334,7 +377,27 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
         else if (t.c !== 0) row.push(constantExpr(t.c));
         return row;
       });
-      return [act(out0, terms.shape, { kind: 'mul' }, rows)];
+      const y = act(out0, terms.shape, { kind: 'mul' }, rows);
+      if (node.op === 'Conv') {
+        // per group, Z[m, n] = Σ_k W[m, k]·X[k, n]: m an output channel, n a batch and position,
+        // k a weight of the channel's kernel (input channel and tap); a window wholly in the
+        // padding has no pairs but its constant zero one
+        const G = attr(ctx, 'group', 1);
+        const [B, C] = terms.shape as [number, number];
+        const P = sizeOf(terms.shape.slice(2));
+        const Mg = C / G;
+        const WK = sizeOf(w.shape.slice(1));
+        const cells = Array.from({ length: G }, (_, g) => ({
+          M: Mg, K: WK, N: B * P,
+          elem: Array.from({ length: Mg * B * P }, (_, i) => { const m = Math.floor(i / (B * P)); const n = i % (B * P); return (Math.floor(n / P) * C + g * Mg + m) * P + (n % P); }),
+        }));
+        withBlocks(rows, cells, (e, j) => {
+          const ws = terms.data[e]!.ws;
+          if (j >= ws.length) return -1;
+          return Math.floor(ws[j]! / WK) === Math.floor(e / P) % C ? ws[j]! % WK : Number.MAX_SAFE_INTEGER;
+        }, 1); // a row's pairs are (x, w): A is the kernel, at the odd positions
+      }
+      return [y];
     }
     case 'Reciprocal': {
       const x = simple(sym(0), 'x');

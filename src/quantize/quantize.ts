@@ -518,7 +518,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
   void absBig;
   return {
     name: a.name, shape: a.shape, offset: a.offset, size: a.size, op, nodes: a.nodes, scale,
-    args, argStart, argScale, shift, bits, aux, accBound, poly, ...(clamp ? { clamp } : {}),
+    args, argStart, argScale, shift, bits, aux, accBound, poly, ...(clamp ? { clamp } : {}), ...(a.mm ? { mm: a.mm } : {}),
   };
 }
 
