@@ -125,23 +125,37 @@ export function planChunks(qg: QuantGraph, opts: SplitOptions): Piece[][] {
   for (const e of elems) prefix.push(prefix[prefix.length - 1]! + e.cost);
   const total = prefix[n]!;
   const cuts = [0];
+  // an act checked a block at a time (freivalds.ts) is cut only where it must be: its parts are
+  // checked product by product, which its estimate does not count
+  const starts = [0];
+  qg.acts.forEach((a) => starts.push(starts[starts.length - 1]! + a.size));
+  const whole = (p: number, after: number, orEnd: boolean) => {
+    const e = elems[p]!;
+    if (e.i === 0 || !productConstraints(qg.acts[e.act]!).checked) return p;
+    const [start, end] = [starts[e.act]!, starts[e.act + 1]!];
+    if (orEnd && end < n && (end - p < p - start || start <= after)) return end;
+    return start > after ? start : p;
+  };
   if (opts.maxConstraints !== undefined) {
     const c = opts.maxConstraints;
     if (!Number.isInteger(c) || c < 1) throw new ZkonnxError('BAD_ARGUMENT', `--max-constraints must be a positive integer, got ${c}`);
-    for (let p = 1; p < n; p++) if (prefix[p + 1]! - prefix[cuts[cuts.length - 1]!]! > c) cuts.push(p);
+    for (let p = 1; p < n; p++) {
+      if (prefix[p + 1]! - prefix[cuts[cuts.length - 1]!]! <= c) continue;
+      p = whole(p, cuts[cuts.length - 1]!, false);
+      cuts.push(p);
+    }
   } else {
     const k = opts.chunks ?? 1;
     if (!Number.isInteger(k) || k < 1) throw new ZkonnxError('BAD_ARGUMENT', `--split must be a positive integer, got ${k}`);
     if (k > n) throw new ZkonnxError('BAD_ARGUMENT', `cannot split ${qg.name} into ${k} chunks: it has ${n} non-linear value(s), and a chunk holds at least one`);
-    const boundaries = [0];
-    qg.acts.forEach((a) => boundaries.push(boundaries[boundaries.length - 1]! + a.size));
     for (let c = 1; c < k; c++) {
       const target = (total * c) / k;
       let p = 0;
       while (p < n && prefix[p]! + elems[p]!.cost / 2 < target) p++;
       // snap to a layer boundary within an eighth of a chunk's cost: a cut there costs no partial layer
-      const near = boundaries.filter((b) => Math.abs(prefix[b]! - target) <= total / k / 8).sort((x, y) => Math.abs(prefix[x]! - target) - Math.abs(prefix[y]! - target));
+      const near = starts.filter((b) => Math.abs(prefix[b]! - target) <= total / k / 8).sort((x, y) => Math.abs(prefix[x]! - target) - Math.abs(prefix[y]! - target));
       if (near.length) p = near[0]!;
+      else if (p < n) p = whole(p, cuts[c - 1]!, true);
       cuts.push(Math.min(Math.max(p, cuts[c - 1]! + 1), n - (k - c)));
     }
   }

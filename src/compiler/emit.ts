@@ -4,7 +4,7 @@
 import { inputHeader, modelIvs, outputHeader, plainIv, weightsHeader } from '../commit/headers.js';
 import type { QAct, QAffine, QuantGraph, Visibility, WeightVisibility } from '../ir/graph.js';
 import { bitlen, ROUND_MODES } from '../quantize/int.js';
-import { freivaldsPlan, type FreivaldsPlan } from './freivalds.js';
+import { freivaldsPlan, uaInB, type FreivaldsPlan } from './freivalds.js';
 
 export interface CircuitVisibility {
   input: Visibility;
@@ -475,7 +475,7 @@ function freivaldsLines(qg: QuantGraph, plan: FreivaldsPlan, commits: string[], 
         `${I}${I}${I}var r = ${f}_a[m * ${K} + k];`,
         `${I}${I}${I}if (r >= 0) {`,
         `${I}${I}${I}${I}${rowVal('r', 'x')}`,
-        `${I}${I}${I}${I}if (m == 0) { ${f}_ua[k] += x; } else { ${f}_pa[${f}_n] <== ${f}_u[m - 1] * x; ${f}_ua[k] += ${f}_pa[${f}_n]; ${f}_n++; }`,
+        `${I}${I}${I}${I}if (m == 0) { ${f}_ua[k] += x; } else { ${f}_pa[${f}_n] <== x * ${f}_u[m - 1]; ${f}_ua[k] += ${f}_pa[${f}_n]; ${f}_n++; }`,
         `${I}${I}${I}}`,
         `${I}${I}}`,
         `${I}}`,
@@ -485,7 +485,7 @@ function freivaldsLines(qg: QuantGraph, plan: FreivaldsPlan, commits: string[], 
         `${I}${I}${I}var r = ${f}_b[k * ${N} + n];`,
         `${I}${I}${I}if (r >= 0) {`,
         `${I}${I}${I}${I}${rowVal('r', 'x')}`,
-        `${I}${I}${I}${I}if (n == 0) { ${f}_bv[k] += x; } else { ${f}_pb[${f}_n] <== fs_pow[n - 1] * x; ${f}_bv[k] += ${f}_pb[${f}_n]; ${f}_n++; }`,
+        `${I}${I}${I}${I}if (n == 0) { ${f}_bv[k] += x; } else { ${f}_pb[${f}_n] <== x * fs_pow[n - 1]; ${f}_bv[k] += ${f}_pb[${f}_n]; ${f}_n++; }`,
         `${I}${I}${I}}`,
         `${I}${I}}`,
         `${I}}`,
@@ -502,14 +502,14 @@ function freivaldsLines(qg: QuantGraph, plan: FreivaldsPlan, commits: string[], 
         `${I}${I}${I}${I}${rowVal('r', 'x')}`,
         `${I}${I}${I}${I}z -= ${1n << BigInt(a.argScale)} * x;`,
         `${I}${I}${I}}`,
-        `${I}${I}${I}if (n == 0) { zv += z; } else { ${f}_pz[${f}_n] <== fs_pow[n - 1] * z; zv += ${f}_pz[${f}_n]; ${f}_n++; }`,
+        `${I}${I}${I}if (n == 0) { zv += z; } else { ${f}_pz[${f}_n] <== z * fs_pow[n - 1]; zv += ${f}_pz[${f}_n]; ${f}_n++; }`,
         `${I}${I}}`,
-        `${I}${I}if (m == 0) { ${f}_rhs += zv; } else { ${f}_pq[m - 1] <== ${f}_u[m - 1] * zv; ${f}_rhs += ${f}_pq[m - 1]; }`,
+        `${I}${I}if (m == 0) { ${f}_rhs += zv; } else { ${f}_pq[m - 1] <== zv * ${f}_u[m - 1]; ${f}_rhs += ${f}_pq[m - 1]; }`,
         `${I}}`,
         `${I}var ${f}_lhs = 0;`,
         `${I}${f}_n = 0;`,
         `${I}for (var k = 0; k < ${K}; k++) {`,
-        `${I}${I}if (${f}_k[k] == 1) { ${f}_pk[${f}_n] <== ${f}_ua[k] * ${f}_bv[k]; ${f}_lhs += ${f}_pk[${f}_n]; ${f}_n++; }`,
+        `${I}${I}if (${f}_k[k] == 1) { ${f}_pk[${f}_n] <== ${uaInB(b) ? `${f}_bv[k] * ${f}_ua[k]` : `${f}_ua[k] * ${f}_bv[k]`}; ${f}_lhs += ${f}_pk[${f}_n]; ${f}_n++; }`,
         `${I}}`,
         `${I}${f}_lhs === ${f}_rhs;`, '',
       );

@@ -71,6 +71,13 @@ function checkedBlocks(a: QAct): CheckedBlock[] {
   });
 }
 
+/**
+ * Whether a block's last products take Σ u_m·A[m,k] as their B operand (else Σ v_n·B[k,n]): the one
+ * with fewer wires. Every product of the check puts its shared factor (a power of r, u_m) or the
+ * smaller sum in B: the wires of B are the points of the proof's G2 MSM, three times a G1 one.
+ */
+export const uaInB = (b: CheckedBlock) => b.nA <= b.nB;
+
 /** Product constraints of an act's dot products when each is its own (the last pair of each goes into its Rescale). */
 export function productCost(a: QAct): number {
   let n = 0;
@@ -105,6 +112,10 @@ const decided = new WeakMap<QAct, { checked?: CheckedBlock[]; cost: number }>();
 
 /** The acts checked by Freivalds' method, and what they need; undefined where none is cheaper so. */
 export function freivaldsPlan(qg: QuantGraph): FreivaldsPlan | undefined {
+  // the check's powers of r are full-size field elements: one in a witness makes every window of
+  // an MSM count, which a build with committed weights pays for its Poseidon hashes already; a
+  // baked build's integers are small, and its MSMs cheap (its attention stays product by product)
+  if (!qg.inputs.some((i) => i.role === 'weight')) return undefined;
   const acts: CheckedAct[] = [];
   let nmax = 1;
   qg.acts.forEach((a, j) => {
@@ -212,7 +223,7 @@ export function buildFreivalds(main: Component, qg: QuantGraph, plan: FreivaldsP
           const r = b.a[m * K + k]!;
           if (r < 0) continue;
           if (m === 0) { ua[k]!.addIn(row(a, r)); continue; }
-          prod(pa + n1, U(m), row(a, r));
+          prod(pa + n1, row(a, r), U(m));
           ua[k]!.addTerm(pa + n1, 1n);
           n1++;
         }
@@ -223,7 +234,7 @@ export function buildFreivalds(main: Component, qg: QuantGraph, plan: FreivaldsP
           const r = b.b[k * N + n]!;
           if (r < 0) continue;
           if (n === 0) { bv[k]!.addIn(row(a, r)); continue; }
-          prod(pb + n1, V(n), row(a, r));
+          prod(pb + n1, row(a, r), V(n));
           bv[k]!.addTerm(pb + n1, 1n);
           n1++;
         }
@@ -240,18 +251,18 @@ export function buildFreivalds(main: Component, qg: QuantGraph, plan: FreivaldsP
           const r1 = a.argStart[e + 1]!;
           if ((r1 - r0) % 2 === 1) z.addIn(row(a, r1 - 1), -lift);
           if (n === 0) { zv.addIn(z); continue; }
-          prod(pz + n1, V(n), z);
+          prod(pz + n1, z, V(n));
           zv.addTerm(pz + n1, 1n);
           n1++;
         }
         if (m === 0) rhs.addIn(zv);
-        else { prod(pq + m - 1, U(m), zv); rhs.addTerm(pq + m - 1, 1n); }
+        else { prod(pq + m - 1, zv, U(m)); rhs.addTerm(pq + m - 1, 1n); }
       }
       const lhs = sys.lin();
       n1 = 0;
       for (let k = 0; k < K; k++) {
         if (!b.both[k]) continue;
-        prod(pk + n1, ua[k]!, bv[k]!);
+        prod(pk + n1, ...(uaInB(b) ? [bv[k]!, ua[k]!] as const : [ua[k]!, bv[k]!] as const));
         lhs.addTerm(pk + n1, 1n);
         n1++;
       }
