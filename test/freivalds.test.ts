@@ -26,12 +26,12 @@ import { committedWitness } from './helpers/compiled.js';
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-freivalds-'));
 afterAll(async () => { await releaseCurves(); });
 
-/** Conv(3→6, 3×3, pad 1, bias) → Relu → Conv(6→6, stride 2) → GlobalAveragePool → Gemm, on 8×8. */
+/** Conv(3→6, 3×3, pad 1, bias) → Relu → Conv(6→6, stride 2) → GlobalAveragePool → Gemm, on 6×6. */
 function cnn(seed: number): ModelSpec {
   const next = seeded(seed);
   const arr = (n: number, k = 1) => Float32Array.from({ length: n }, () => (next() - 0.5) * k);
   return {
-    graphName: 'fv', inputs: [{ name: 'x', shape: [1, 3, 8, 8] }], outputs: [{ name: 'y', shape: [1, 3] }],
+    graphName: 'fv', inputs: [{ name: 'x', shape: [1, 3, 6, 6] }], outputs: [{ name: 'y', shape: [1, 3] }],
     initializers: [
       { name: 'K1', dims: [6, 3, 3, 3], data: arr(162, 0.6) }, { name: 'B1', dims: [6], data: arr(6) },
       { name: 'K2', dims: [6, 6, 3, 3], data: arr(324, 0.4) },
@@ -49,7 +49,7 @@ function cnn(seed: number): ModelSpec {
 }
 
 const next = seeded(7);
-const image = () => Array.from({ length: 192 }, () => next());
+const image = () => Array.from({ length: 108 }, () => next());
 const calibration = Array.from({ length: 6 }, () => ({ input_data: [image()] }));
 const input = { input_data: [image()] };
 
@@ -73,7 +73,7 @@ describe('Freivalds checks of signal matrix products', { timeout: 300_000 }, () 
     expect(plan.acts.map((a) => c.qg.acts[a.j]!.nodes[0])).toEqual(['/c1', '/c2']);
     // the same graph with each product its own constraint
     const direct = writeCircuit({ ...c.qg, acts: c.qg.acts.map(({ mm: _, ...a }) => a) }, settings.visibility, {}, join(work, 'direct.r1cs'), join(work, 'direct.sym'));
-    expect(direct.constraints - settings.circuit.constraints).toBeGreaterThan(0.4 * plan.acts.reduce((s, a) => s + productCost(c.qg.acts[a.j]!), 0));
+    expect(direct.constraints - settings.circuit.constraints).toBeGreaterThan(0.3 * plan.acts.reduce((s, a) => s + productCost(c.qg.acts[a.j]!), 0));
     expect((await checkConstraints(c.r1cs, c.w)).ok).toBe(true);
   });
 
