@@ -6,7 +6,7 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const MEASURED: Record<string, number> = {
-  'realworld.test.ts': 70, 'mnist-cnn.test.ts': 110, 'freivalds.test.ts': 75, 'check-circom.test.ts': 89, 'prepared-prover.test.ts': 73,
+  'realworld.test.ts': 70, 'mnist-cnn.test.ts': 110, 'freivalds.test.ts': 41, 'check-circom.test.ts': 89, 'prepared-prover.test.ts': 73,
   'cli.test.ts': 56, 'nonlinear-circuits.test.ts': 56, 'webgpu-g2.test.ts': 53, 'split.test.ts': 52,
   'webgpu-msm.test.ts': 51, 'train-proof.test.ts': 48, 'recurrent.test.ts': 47, 'data-commit.test.ts': 43,
   'webgpu-ntt.test.ts': 39, 'circuits.test.ts': 29, 'commit.test.ts': 25, 'prover.test.ts': 20,
