@@ -8,6 +8,7 @@ import { writeWtns } from './circom/witness.js';
 import { checkAgainstCircom, loadQuantGraph, writeModelCircuit, writeQuantGraph } from './compiler/build.js';
 import type { CircomCheck } from './compiler/check-circom.js';
 import { checkCircuitMemory, checkCompileMemory } from './compiler/size.js';
+import { CHECK_SHARE, worthChecking } from './compiler/freivalds.js';
 import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
 import { inputSignal, outputSignal, publicLayout, saltSignals } from './compiler/emit.js';
 import { expectedPublicSignals, weightsCommitment, type Salts } from './commit/public.js';
@@ -107,11 +108,12 @@ export interface CompileOptions {
    */
   allowInaccurate?: boolean;
   /**
-   * Matrix products of two signals (convolutions with committed weights, attention) checked a
-   * block at a time where that is cheaper (compiler/freivalds.ts); false: every product its own
-   * constraint, the baseline bench:freivalds compares against. Default true.
+   * Matrix products of two signals in a build with committed weights (its convolutions, its
+   * attention) checked a block at a time where the check costs at most this share of the
+   * products (compiler/freivalds.ts; default CHECK_SHARE, 0.25; true: the default); false: every
+   * product its own constraint, the baseline bench:freivalds compares against.
    */
-  batchProducts?: boolean;
+  batchProducts?: boolean | number;
   /** Graph inputs fixed at compile time, by name (flat values), e.g. { sr: [16000] }: constants of the circuit, not part of any input file. */
   fixedInputs?: Record<string, number[]>;
   /** Sizes of the inputs' symbolic dimensions by name (e.g. { seq_len: 16 }); a symbolic batch dim is 1 by default. */
@@ -264,7 +266,11 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     qg = next;
     accuracy = await measureAccuracy(modelPath, graph.inputs, graph.outputs, qg, samples.slice(0, 256), withWeights, graph.fixed);
   }
-  if (opts.batchProducts === false) qg = { ...qg, acts: qg.acts.map(({ mm: _, ...a }) => a) };
+  // matrix blocks are kept where their check pays (the circuit checks every block qgraph has)
+  const share = opts.batchProducts === false ? 0 : opts.batchProducts === undefined || opts.batchProducts === true ? CHECK_SHARE : opts.batchProducts;
+  if (!(share >= 0 && share <= 1)) throw new ZkonnxError('BAD_ARGUMENT', `batchProducts must be a share in [0, 1], got ${opts.batchProducts}`);
+  const committed = qg.inputs.some((i) => i.role === 'weight'); // a baked build checks none (freivaldsPlan)
+  qg = { ...qg, acts: qg.acts.map(({ mm, ...a }) => (mm && committed && share > 0 && worthChecking({ ...a, mm }, share) ? { ...a, mm } : a)) };
   if (!opts.split) checkCircuitMemory(qg, modelPath);
   if (opts.allowInaccurate) accuracy.allowInaccurate = true;
   else refuseInaccurate(accuracy, qg, coded, calibName);

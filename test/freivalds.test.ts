@@ -28,9 +28,9 @@ const work = mkdtempSync(join(tmpdir(), 'zkonnx-freivalds-'));
 afterAll(async () => { await releaseCurves(); });
 
 /**
- * Conv(3→6, 3×3, pad 1, bias) → Relu → Conv(6→8, 3×3) → GlobalAveragePool → Gemm, on 6×6: the
- * second convolution (8 × 54 × 16) is checked as a block, the first (6 × 27 × 36, its check
- * 0.64 of its products) product by product.
+ * Conv(3→6, 3×3, pad 1, bias) → Relu → Conv(6→8, 3×3) → GlobalAveragePool → Gemm, on 6×6: with
+ * batchProducts 0.5 the second convolution (8 × 54 × 16, its check about 0.4 of its products) is
+ * checked as a block, the first (6 × 27 × 36, about 0.64) product by product.
  */
 function cnn(seed: number): ModelSpec {
   const next = seeded(seed);
@@ -66,7 +66,8 @@ describe('Freivalds checks of signal matrix products', { timeout: 300_000 }, () 
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'model.onnx'), buildModel(cnn(1)));
     build = join(work, 'build');
-    settings = (await api.compile({ model: join(dir, 'model.onnx'), outDir: build, calibration, visibility: { weights: 'hashed' }, checkCircom: true })).settings;
+    // a share of a half: this small a model's checks cost more than the default quarter of its products
+    settings = (await api.compile({ model: join(dir, 'model.onnx'), outDir: build, calibration, visibility: { weights: 'hashed' }, batchProducts: 0.5, checkCircom: true })).settings;
     await api.setup({ buildDir: build });
   }, 300_000);
 
@@ -80,6 +81,11 @@ describe('Freivalds checks of signal matrix products', { timeout: 300_000 }, () 
     const direct = writeCircuit({ ...c.qg, acts: c.qg.acts.map(({ mm: _, ...a }) => a) }, settings.visibility, {}, join(work, 'direct.r1cs'), join(work, 'direct.sym'));
     expect(direct.constraints - settings.circuit.constraints).toBeGreaterThan(0.3 * plan.acts.reduce((s, a) => s + productCost(c.qg.acts[a.j]!), 0));
     expect((await checkConstraints(c.r1cs, c.w)).ok).toBe(true);
+    // by default (a quarter) this small a model keeps its products; a share past 1 is refused
+    const model = join(work, 'fv', 'model.onnx');
+    await api.compile({ model, outDir: join(work, 'default'), calibration, visibility: { weights: 'hashed' } });
+    expect(freivaldsPlan(loadQuantGraph(join(work, 'default')))).toBeUndefined();
+    await expect(api.compile({ model, outDir: join(work, 'bad'), calibration, visibility: { weights: 'hashed' }, batchProducts: 2 })).rejects.toThrow('batchProducts must be a share in [0, 1], got 2');
   });
 
   it('proves and verifies', async () => {
@@ -116,7 +122,7 @@ describe('Freivalds checks of signal matrix products', { timeout: 300_000 }, () 
 
   it('split in two: the second chunk checks the convolution, its challenge hashing the received values; each chunk\'s witness satisfies its system', async () => {
     const split = join(work, 'split');
-    await api.compile({ model: join(work, 'fv', 'model.onnx'), outDir: split, calibration, visibility: { weights: 'hashed' }, split: { chunks: 2 } });
+    await api.compile({ model: join(work, 'fv', 'model.onnx'), outDir: split, calibration, visibility: { weights: 'hashed' }, batchProducts: 0.5, split: { chunks: 2 } });
     const vis = readSettings(split).visibility;
     const inputs = chunkInputs(split, input);
     const checked: string[][] = [];

@@ -1,4 +1,4 @@
-// Matrix products of two signal operands (Conv, MatMul, Gemm with committed weights, attention)
+// Matrix products of two signal operands (Conv, MatMul, Gemm with committed weights; attention)
 // checked all at once instead of product by product: Freivalds' check with the challenge drawn
 // inside the circuit (Fiat–Shamir).
 //
@@ -18,10 +18,11 @@
 // accumulators are fixed before r is known, and a wrong one survives with probability
 // < M·N / 2^253 per hash the prover evaluates (Poseidon taken as a random oracle).
 //
-// A block is checked this way only where that costs fewer constraints than its products (not a
-// matrix times one vector: a dense layer's K·M products are its weights' own count), so the plan is
-// a function of the quantized graph that the circuit (model-circuit.ts), its circom source
-// (emit.ts) and the size estimates share.
+// A block is checked this way only in a build with committed weights, and only where compile kept
+// its blocks (worthChecking: by default where the check costs at most a quarter of its products,
+// never a matrix times one vector, a dense layer's K·M products being its weights' own count):
+// the plan is a function of the quantized graph that the circuit (model-circuit.ts), its circom
+// source (emit.ts) and the size estimates share.
 import type { QAct, QuantGraph } from '../ir/graph.js';
 import { packPerElement, POSEIDON16_CONSTRAINTS } from '../commit/poseidon.js';
 import { plainIv } from '../commit/headers.js';
@@ -92,11 +93,8 @@ function checkCost(a: QAct, blocks: CheckedBlock[]): number {
 }
 
 /**
- * Constraints of act a's products as the circuit states them: its check where that costs at most
- * half its products, else one each. Half: the check's wires are full-size field elements (powers
- * of r, hash states), which the prover's MSMs pay every window for, where a product of a weight
- * and an activation is a small integer of a window or two (bench:freivalds: the bundled CNN's
- * second convolution, checked at 0.65 of its products, proved slower, 2.2 against 1.5 s).
+ * Constraints of act a's products as the circuit states them: its check where the act has blocks
+ * (compile keeps them only where they pay: worthChecking) and they cost fewer, else one each.
  */
 export function productConstraints(a: QAct): { checked?: CheckedBlock[]; cost: number } {
   let r = decided.get(a);
@@ -106,12 +104,28 @@ export function productConstraints(a: QAct): { checked?: CheckedBlock[]; cost: n
   else {
     const blocks = checkedBlocks(a);
     const cost = checkCost(a, blocks);
-    r = cost <= 0.5 * direct ? { checked: blocks, cost } : { cost: direct };
+    r = cost < direct ? { checked: blocks, cost } : { cost: direct };
   }
   decided.set(a, r);
   return r;
 }
 const decided = new WeakMap<QAct, { checked?: CheckedBlock[]; cost: number }>();
+
+/**
+ * The largest share of its products that an act's check may cost by default (compile's
+ * batchProducts). A quarter: the check's wires are full-size field elements (powers of r, hash
+ * states), which the prover's MSMs pay every window for, where a product of a weight and an
+ * activation is a small integer of a window or two, and its hashes' full-size coefficients slow
+ * the setup (bench:freivalds: the bundled CNN's second convolution, checked at 0.36 of its
+ * products, proved in 2.2 s against 1.5 s and set up slower).
+ */
+export const CHECK_SHARE = 0.25;
+
+/** Whether act a's blocks are worth checking: the check costs at most `share` of its products. */
+export function worthChecking(a: QAct, share = CHECK_SHARE): boolean {
+  if (a.op.kind !== 'mul' || !a.mm?.length) return false;
+  return checkCost(a, checkedBlocks(a)) <= share * productCost(a);
+}
 
 /** The acts checked by Freivalds' method, and what they need; undefined where none is cheaper so. */
 export function freivaldsPlan(qg: QuantGraph): FreivaldsPlan | undefined {
