@@ -26,6 +26,12 @@ export function headerIv(h: CommitHeader): bigint {
   return v;
 }
 
+/** How many `bits`-bit values share one field element: k·bits ≤ 253 < log2(p). */
+export const packPerElement = (bits: number) => Math.floor(253 / bits);
+
+/** Constraints of one Poseidon of 15 inputs (t = 16: 8 full and 64 partial rounds), measured. */
+export const POSEIDON16_CONSTRAINTS = 600;
+
 /** The IV of a commitment without a header (chunk links of a split build): n·256 + bits. */
 export const plainIv = (n: number, bits: number): bigint => BigInt(n) * 256n + BigInt(bits);
 

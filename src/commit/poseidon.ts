@@ -3,7 +3,7 @@
  * Poseidon (the constants circomlib's circuits use), the same packing and chaining rules.
  */
 import { ZkonnxError } from '../errors.js';
-import { plainIv } from './headers.js';
+import { packPerElement, plainIv } from './headers.js';
 export { headerIv, plainIv, type CommitHeader } from './headers.js';
 import { keepingCurve } from '../setup/fast/snarkjs-internals.js';
 
@@ -22,11 +22,7 @@ export function poseidon(): Promise<Hasher> {
   return cached;
 }
 
-/** How many `bits`-bit values share one field element: k·bits ≤ 253 < log2(p). */
-export const packPerElement = (bits: number) => Math.floor(253 / bits);
-
-/** Constraints of one Poseidon of 15 inputs (t = 16: 8 full and 64 partial rounds), measured. */
-export const POSEIDON16_CONSTRAINTS = 600;
+export { packPerElement, POSEIDON16_CONSTRAINTS } from './headers.js';
 
 /** Base-2^bits packing of values in [0, 2^bits), k per field element (PackedCommit's e_j). */
 export function pack(values: readonly bigint[], bits: number, what = 'value'): bigint[] {

@@ -24,8 +24,8 @@
 // the plan is a function of the quantized graph that the circuit (model-circuit.ts), its circom
 // source (emit.ts) and the size estimates share.
 import type { QAct, QuantGraph } from '../ir/graph.js';
-import { packPerElement, POSEIDON16_CONSTRAINTS } from '../commit/poseidon.js';
-import { plainIv } from '../commit/headers.js';
+// headers.ts, not poseidon.ts (circomlibjs, Node's): the page's bundle computes witnesses too
+import { packPerElement, plainIv, POSEIDON16_CONSTRAINTS } from '../commit/headers.js';
 import { packedCommit } from './poseidon-gadget.js';
 import { mod, type Component, type Lin } from './system.js';
 
