@@ -76,8 +76,9 @@ export function fuseRelu(vb: ValueBuilder, x: Tens<LinExpr>, node: string): Tens
 /**
  * A 'mul' act's products as matrix blocks Z = A·B (graph.ts MatBlock): block g's cell (m, n) is
  * element cells[g].elem[m·N + n], whose pair j multiplies A[m,k]·B[k,n] for k = key(e, j) (−1: a
- * zero pair), A's operand at position 2j + aAt of the element's rows, B's at the other. Undefined where the rows do not form such products: an operand that differs between
- * the elements that share it, or a k twice in one element.
+ * zero pair), A's operand at position 2j + aAt of the element's rows, B's at the other.
+ * Undefined where the rows do not form such products: an operand that differs between the
+ * elements that share it, or a k twice in one element.
  */
 function matBlocks(rows: LinExpr[][], cells: { M: number; K: number; N: number; elem: number[] }[], key: (e: number, j: number) => number, aAt: 0 | 1): MatBlock[] | undefined {
   const out: MatBlock[] = [];
