@@ -232,33 +232,27 @@ export function buildFreivalds(main: Component, qg: QuantGraph, plan: FreivaldsP
         else prod(u + m - 1, s(u + m - 2), R);
       }
       const U = (m: number) => (m === 0 ? sys.k(1n) : s(u + m - 1));
-      const ua = Array.from({ length: K }, () => sys.lin());
-      const bv = Array.from({ length: K }, () => sys.lin());
-      let n1 = 0;
-      for (let m = 0; m < M; m++) {
-        for (let k = 0; k < K; k++) {
-          const r = b.a[m * K + k]!;
-          if (r < 0) continue;
-          if (m === 0) { ua[k]!.addIn(row(a, r)); continue; }
-          prod(pa + n1, row(a, r), U(m));
-          ua[k]!.addTerm(pa + n1, 1n);
+      // Σ_i f(i)·X[…] for each k over the refs in order (A: i = m, row-major m·K + k; B: i = n,
+      // k·N + n): the i = 0 term as it is (f(0) = 1), the others one product each at first + …
+      const sums = (refs: Int32Array, width: number, iIsRow: boolean, f: (i: number) => Lin, first: number): Lin[] => {
+        const out = Array.from({ length: K }, () => sys.lin());
+        let n1 = 0;
+        refs.forEach((r, t) => {
+          if (r < 0) return;
+          const [hi, lo] = [Math.floor(t / width), t % width];
+          const [i, k] = iIsRow ? [hi, lo] : [lo, hi];
+          if (i === 0) { out[k]!.addIn(row(a, r)); return; }
+          prod(first + n1, row(a, r), f(i));
+          out[k]!.addTerm(first + n1, 1n);
           n1++;
-        }
-      }
-      n1 = 0;
-      for (let k = 0; k < K; k++) {
-        for (let n = 0; n < N; n++) {
-          const r = b.b[k * N + n]!;
-          if (r < 0) continue;
-          if (n === 0) { bv[k]!.addIn(row(a, r)); continue; }
-          prod(pb + n1, row(a, r), V(n));
-          bv[k]!.addTerm(pb + n1, 1n);
-          n1++;
-        }
-      }
+        });
+        return out;
+      };
+      const ua = sums(b.a, K, true, U, pa);
+      const bv = sums(b.b, N, false, V, pb);
       // Σ_m u_m·Σ_n v_n·Z[m,n], Z the accumulator less the lifted odd operand (a bias)
       const rhs = sys.lin();
-      n1 = 0;
+      let n1 = 0;
       for (let m = 0; m < M; m++) {
         const zv = sys.lin();
         for (let n = 0; n < N; n++) {
