@@ -203,7 +203,7 @@ describe('CPU MSM against ffjavascript', async () => {
     }
   });
 
-  it('batch-affine addition: P + Q, P + P, P + (−P), ∞ + Q and P + ∞, in one batch, among groups of plain sums', async () => {
+  it('batch-affine addition: P + Q, P + P, P + (−P), ∞ + Q and P + ∞, in one batch, among groups of plain sums and of doublings by pointer', async () => {
     const { exports: x, memory } = await instantiate(await msmModule(), 8);
     for (const group of ['G1', 'G2'] as const) {
       const Gr = curve[group] as G;
@@ -215,11 +215,15 @@ describe('CPU MSM against ffjavascript', async () => {
       const Qp = await q;
       const negP = Gr.toAffine(Gr.neg(P));
       const inf = new Uint8Array(ffj);
-      // G1 adds four at a time (wasm-batch4.ts): the special cases fill the first two groups, plain
-      // sums a whole group and a last one with lanes past n
+      // four at a time (wasm-batch4.ts): the special cases fill the first two groups, plain sums
+      // the next two (entries 7–15)
       const more = await points(group, 12);
       const plain = Array.from({ length: 6 }, (_, i) => [more.slice(2 * i * ffj, (2 * i + 1) * ffj), more.slice((2 * i + 1) * ffj, (2 * i + 2) * ffj)] as [Uint8Array, Uint8Array]);
-      const cases: Array<[Uint8Array, Uint8Array]> = [[P, Qp], [P, P], [P, negP], [inf, Qp], [P, inf], [Qp, P], [inf, inf], ...plain];
+      // then doublings by pointer (pa = pb, as a scalar multiplication's steps: worker-body.ts
+      // 'scale'): a whole group of them (entries 16–19, done in lanes), and one of infinity in a
+      // last group with lanes past n (entry by entry)
+      const cases: Array<[Uint8Array, Uint8Array]> = [[P, Qp], [P, P], [P, negP], [inf, Qp], [P, inf], [Qp, P], [inf, inf], ...plain, [P, Qp], [Qp, P], [negP, Qp], [P, P], [Qp, Qp], [negP, negP], [P, P], [inf, inf]];
+      const byPointer = (i: number) => i >= 16;
       const mem = () => new Uint8Array(memory.buffer);
       const IN = HEAP_START;
       const OUT = IN + cases.length * 2 * PS;
@@ -231,7 +235,7 @@ describe('CPU MSM against ffjavascript', async () => {
       cases.forEach(([a, b], i) => {
         mem().set(a, FFJ); (x as never as Record<string, (...a: number[]) => void>)[`${g}_fromFfj`]!(FFJ, IN + 2 * i * PS, 0);
         mem().set(b, FFJ); (x as never as Record<string, (...a: number[]) => void>)[`${g}_fromFfj`]!(FFJ, IN + (2 * i + 1) * PS, 0);
-        m32.set([IN + 2 * i * PS, IN + (2 * i + 1) * PS, OUT + i * PS, 0], (LIST >> 2) + 4 * i);
+        m32.set([IN + 2 * i * PS, IN + (byPointer(i) ? 2 * i : 2 * i + 1) * PS, OUT + i * PS, 0], (LIST >> 2) + 4 * i);
       });
       (x as never as Record<string, (...a: number[]) => void>)[`${g}_batchAdd`]!(LIST, cases.length, PREF);
       // read each sum back through reduce over one bucket (ptrs[1] = the sum): 1·B_1

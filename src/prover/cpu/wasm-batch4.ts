@@ -179,17 +179,43 @@ export function emitBatchAdd4(m: ModuleBuilder, scratch: Scratch, g: 'g1' | 'g2'
   const zeroLanes = range(comps).map(zero).reduce((a, b) => v.and(a, b));
   const anyInf = range(4).map((l) => c.i32_or(isInf(L(`pa${l}`)), isInf(L(`pb${l}`)))).reduce((a, b) => c.i32_or(a, b));
   const diff = (a: string, b: string) => each((k) => [...set('W', k, (j) => v.add32(v.sub32(get(b, k)(j), get(a, k)(j)), v.splat32(P2[j]!))), ...norm('W', k)]);
+  // a group of four doublings by the entries' pointers (pa = pb: a scalar multiplication's steps,
+  // worker-body.ts 'scale'), none at infinity: d = 2·ya and the numerator 3·xa² in lanes too
+  const dblLanes = range(4).map((l) => c.i32_eq(L(`pa${l}`), L(`pb${l}`))).reduce((a, b) => c.i32_and(a, b));
+  // 2·ya ≡ 0: ya ≡ 0, 2·ya (in [0, 4q)) is 0 or 2q
+  const zeroOrTwoQ = (k: number) => [0n, 2n].map((t) => {
+    const kq = limbs(t * Q);
+    return range(LIMBS).map((j) => v.eq32(get('W', k)(j), v.splat32(kq[j]!))).reduce((a, b) => v.and(a, b));
+  }).reduce((a, b) => v.or(a, b));
+  const kinds = (kind: number) => range(4).flatMap((l) => c.if(c.i32_lt_u(laneK(l), L('n')), c.i32_store(entry(laneK(l)), 12, K(kind))));
+  const doublings = [
+    ...each((k) => [...set('W', k, (j) => v.add32(get('YA', k)(j), get('YA', k)(j))), ...norm('W', k)]),
+    ...c.if(v.anyTrue(range(comps).map(zeroOrTwoQ).reduce((a, b) => v.and(a, b))), slow, [
+      ...storeRun(run('D', L('g')), 'W'),
+      ...mul(run('RXA', L('g')), run('RXA', L('g')), run('N', L('g'))),
+      // 3·xa² from below 2q: below 6q, then below 4q (the products take operands below 4q)
+      ...each((k) => [
+        ...set('W', k, (j) => v.load(comp(run('N', L('g')), k), 16 * j)),
+        ...set('W', k, (j) => v.add32(v.add32(get('W', k)(j), get('W', k)(j)), get('W', k)(j))),
+        ...norm('W', k), ...below2q('W', k),
+      ]),
+      ...storeRun(run('N', L('g')), 'W'),
+      ...kinds(DBL),
+    ]),
+  ];
   const phase1 = c.block(c.loop(
     c.br_if(1, c.i32_ge_u(L('g'), L('ng'))),
     range(4).flatMap(lanePtr),
     gather('XA', 'pa', 0), gather('XB', 'pb', 0), gather('YA', 'pa', E), gather('YB', 'pb', E),
     storeRun(run('RXA', L('g')), 'XA'), storeRun(run('RXB', L('g')), 'XB'), storeRun(run('RYA', L('g')), 'YA'),
-    diff('XA', 'XB'),
-    c.if(c.i32_or(anyInf, v.anyTrue(zeroLanes)), slow, [
-      ...storeRun(run('D', L('g')), 'W'),
-      ...diff('YA', 'YB'),
-      ...storeRun(run('N', L('g')), 'W'),
-      ...range(4).flatMap((l) => c.if(c.i32_lt_u(laneK(l), L('n')), c.i32_store(entry(laneK(l)), 12, K(ADD)))),
+    c.if(c.i32_and(c.i32_eqz(anyInf), dblLanes), doublings, [
+      ...diff('XA', 'XB'),
+      ...c.if(c.i32_or(anyInf, v.anyTrue(zeroLanes)), slow, [
+        ...storeRun(run('D', L('g')), 'W'),
+        ...diff('YA', 'YB'),
+        ...storeRun(run('N', L('g')), 'W'),
+        ...kinds(ADD),
+      ]),
     ]),
     c.setLocal('g', c.i32_add(L('g'), K(1))),
     c.br(0),

@@ -22,6 +22,7 @@ export interface MsmExports {
   fq2_sqr(a: number, r: number): void;
   fq_add(a: number, b: number, r: number): void;
   fq_sub(a: number, b: number, r: number): void;
+  fq_neg(a: number, r: number): void;
   fq_reduce(a: number, r: number): void;
   fq_inv(a: number, r: number): void;
   fq_fromFfj(src: number, r: number): void;
@@ -60,7 +61,7 @@ export interface MsmExports {
 }
 
 const EXPORTS = [
-  'fq_mul', 'fq_sqr', 'fq2_sqr', 'fq_add', 'fq_sub', 'fq_reduce',
+  'fq_mul', 'fq_sqr', 'fq2_sqr', 'fq_add', 'fq_sub', 'fq_neg', 'fq_reduce',
   'fr_mul', 'fr_fromFfj', 'fr_toCanon', 'fr_unpackN', 'fr_coset', 'fr_join', 'fr_abcAcc', 'fr_abcOut', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
   'sc_fold', 'sc_offset',
   ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'fromFfjN', 'gather', 'batchAdd', 'round', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),

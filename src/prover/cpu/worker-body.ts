@@ -80,7 +80,25 @@ export interface AbcTask {
   out?: [Uint8Array, Uint8Array, Uint8Array];
 }
 
-export type Task = WindowTask | CosetTask | JoinTask | AbcTask;
+/**
+ * k·P_i for one scalar k and many G1 points P_i (a proving key's 1/δ, setup/fast/kernels.ts), by
+ * GLV: k = k1 + k2·λ, φ(P) = (β·x, y) = λ·P, and the width-5 NAF digits of k1 and k2 (signed,
+ * the signs of k1 and k2 in them; least significant first) walked from the top for every point
+ * in step: one batch of affine doublings a digit position, one batch of affine additions a
+ * nonzero digit (wasm <g>_batchAdd: one inversion a batch). Replies the points, ffjavascript
+ * affine bytes (all zero: infinity). The digits are secret (1/δ's): the worker zeroes them.
+ */
+export interface ScaleTask {
+  op: 'scale';
+  /** n points, ffjavascript affine (64 bytes each, all zero: infinity) */
+  points: Uint8Array;
+  naf1: Int8Array;
+  naf2: Int8Array;
+  /** β, ffjavascript Fq (32 bytes, Montgomery) */
+  beta: Uint8Array;
+}
+
+export type Task = WindowTask | CosetTask | JoinTask | AbcTask | ScaleTask;
 
 export interface InitTask {
   op: 'init';
@@ -358,6 +376,85 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     return [new Uint8Array(4)];
   }
 
+  function scale(t: ScaleTask): Uint8Array[] {
+    const E = FQ;
+    const PS = 2 * E;
+    const ODD = 8; // P, 3P, …, 15P: width-5 NAF digits are odd, |d| ≤ 15
+    const n = t.points.byteLength / 64;
+    let at = heap + block.bytes; // after the blocks held, as in coset
+    const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
+    // a point's 32 table entries: ±(2j+1)·P then ±(2j+1)·φ(P)
+    const [BASES, TABLE, R, LIST, PREF, BETA, STAGE] = [take(n * PS), take(n * 4 * ODD * PS), take(n * PS), take(BATCH * ENTRY), take(6 * BATCH * E), take(E), take(n * 64)];
+    ensure(at);
+    const mem8 = new Uint8Array(memory.buffer);
+    const mem32 = new Uint32Array(memory.buffer);
+    mem8.set(t.points, STAGE);
+    ex.g1_fromFfjN!(STAGE, BASES, n);
+    mem8.set(t.beta, STAGE);
+    ex.fq_fromFfj!(STAGE, BETA);
+    const slot = (i: number, phi: number, d: number) => TABLE + (i * 4 * ODD + phi * 2 * ODD + (d < 0 ? ODD : 0) + ((Math.abs(d) - 1) >> 1)) * PS;
+    const copy = (from: number, to: number) => mem8.copyWithin(to, from, from + PS);
+    let pending = 0;
+    const flush = () => {
+      if (pending) ex.g1_batchAdd!(LIST, pending, PREF);
+      pending = 0;
+    };
+    const emit = (pa: number, pb: number, pr: number) => {
+      const e = (LIST >> 2) + pending * 4;
+      mem32[e] = pa;
+      mem32[e + 1] = pb;
+      mem32[e + 2] = pr;
+      if (++pending === BATCH) flush();
+    };
+    const all = (f: (i: number) => void) => {
+      for (let i = 0; i < n; i++) f(i);
+      flush();
+    };
+    // odd multiples: 2P (in R for now), then (2j+1)·P = (2j−1)·P + 2P; φ and the negations
+    // coordinate by coordinate (infinity's mark is in x, which φ's product overwrites: copied back)
+    all((i) => copy(BASES + i * PS, slot(i, 0, 1)));
+    all((i) => emit(BASES + i * PS, BASES + i * PS, R + i * PS));
+    for (let j = 3; j < 2 * ODD; j += 2) all((i) => emit(slot(i, 0, j - 2), R + i * PS, slot(i, 0, j)));
+    const INF = 32 / 4; // u32 index of the infinity mark in a point (wasm-curve.ts)
+    for (let i = 0; i < n; i++) {
+      for (let j = 1; j < 2 * ODD; j += 2) {
+        const p = slot(i, 0, j);
+        const f = slot(i, 1, j);
+        copy(p, f);
+        if (mem32[(p >> 2) + INF] !== 0xffffffff) ex.fq_mul!(p, BETA, f);
+        for (const [src, dst] of [[p, slot(i, 0, -j)], [f, slot(i, 1, -j)]] as const) {
+          copy(src, dst);
+          if (mem32[(src >> 2) + INF] !== 0xffffffff) ex.fq_neg!(src + E, dst + E);
+        }
+      }
+    }
+    // the walk: R starts at the first nonzero digit's multiple
+    const naf = [t.naf1, t.naf2];
+    let started = false;
+    for (let b = Math.max(t.naf1.length, t.naf2.length) - 1; b >= 0; b--) {
+      if (started) all((i) => emit(R + i * PS, R + i * PS, R + i * PS));
+      for (let phi = 0; phi < 2; phi++) {
+        const d = naf[phi]![b] ?? 0;
+        if (d === 0) continue;
+        if (started) all((i) => emit(R + i * PS, slot(i, phi, d), R + i * PS));
+        else for (let i = 0; i < n; i++) copy(slot(i, phi, d), R + i * PS);
+        started = true;
+      }
+    }
+    t.naf1.fill(0);
+    t.naf2.fill(0);
+    const out = new Uint8Array(n * 64);
+    if (!started) return [out]; // k = 0
+    for (let i = 0; i < n; i++) {
+      const p = R + i * PS;
+      if (mem32[(p >> 2) + INF] === 0xffffffff) continue;
+      ex.fq_toFfj!(p, STAGE);
+      ex.fq_toFfj!(p + E, STAGE + 32);
+      out.set(mem8.subarray(STAGE, STAGE + 64), i * 64);
+    }
+    return [out];
+  }
+
   return async (msg) => {
     try {
       if (msg.op === 'init') {
@@ -367,7 +464,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
         heap = msg.heapStart;
         post({ ok: true });
       } else {
-        const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : msg.op === 'abc' ? abc(msg) : join(msg);
+        const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : msg.op === 'abc' ? abc(msg) : msg.op === 'scale' ? scale(msg) : join(msg);
         // new arrays are moved; a shared buffer (a coset's out) is shared, never in a transfer list
         post({ results, held: held() }, results.map((r) => r.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer));
       }

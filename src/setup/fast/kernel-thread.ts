@@ -14,10 +14,6 @@
 //    (s mod 2^(wj))·G and the table point d·2^(wj)·G; they share an x coordinate only if
 //    s mod 2^(wj) ≡ ±d·2^(wj) (mod r), and both sides lie in (−r, r) with
 //    0 ≤ s mod 2^(wj) < 2^(wj) ≤ d·2^(wj) ≤ s, so neither sign is possible.
-//  - scale: k·P_i for one scalar k and many points P_i (the 1/δ of a phase-2 contribution), with
-//    BN254's GLV endomorphism φ(x, y) = (β·x, y) = λ·P: k = k1 + k2·λ with |k1|, |k2| < 2^128,
-//    both as width-5 NAF, so 128 doublings and ~43 mixed additions per point instead of 254
-//    doublings and ~127 additions. wasmcurves' Jacobian functions handle every special case.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const require: (m: string) => any;
 
@@ -166,85 +162,9 @@ export function kernelThread(): void {
     return out;
   }
 
-  // ---- scale: k·P_i with GLV (G1) -------------------------------------------------------------
-  // naf1/naf2: width-5 NAF digits of |k1|, |k2| (least significant first), odd digits in
-  // [−15, 15]; neg1/neg2: whether k1/k2 are negative; beta: β in Montgomery form.
-  function scale(points: Uint8Array, naf1: Int8Array, naf2: Int8Array, neg1: boolean, neg2: boolean, beta: Uint8Array): Uint8Array {
-    const n8 = 32;
-    const sA = 64;
-    const sJ = 96;
-    const ODD = 8; // P, 3P, …, 15P
-    const m = points.byteLength / sA;
-    const pP = top;
-    const pJ = reserve(pP, m * sA); // odd multiples, Jacobian
-    const pA = reserve(pJ, m * ODD * sJ); // odd multiples, affine: ±P table then ±φ(P) table
-    const pAcc = reserve(pA, m * ODD * sA * 2);
-    const p2P = reserve(pAcc, m * sJ);
-    const pBeta = reserve(p2P, sJ);
-    const pNeg = reserve(pBeta, n8);
-    reserve(pNeg, sA, 2 * (m * ODD + 1) * n8);
-    const mem = bytes();
-    mem.set(points, pP);
-    mem.set(beta, pBeta);
-    // odd multiples of P: (2i+1)·P = (2i−1)·P + 2P
-    for (let i = 0; i < m; i++) {
-      const p = pP + i * sA;
-      const t = pJ + i * ODD * sJ;
-      e.g1m_toJacobian(p, t);
-      e.g1m_double(t, p2P);
-      for (let k = 1; k < ODD; k++) e.g1m_add(t + (k - 1) * sJ, p2P, t + k * sJ);
-    }
-    e.g1m_batchToAffine(pJ, m * ODD, pA);
-    // φ table after the P table: (β·x, y); a sign applies to a whole table (k1 or k2 negative)
-    const pPhi = pA + m * ODD * sA;
-    for (let q = 0; q < m * ODD; q++) {
-      const src = pA + q * sA;
-      const dst = pPhi + q * sA;
-      e.f1m_mul(src, pBeta, dst);
-      e.f1m_copy(src + n8, dst + n8);
-      if (neg2) e.f1m_neg(dst + n8, dst + n8);
-      if (neg1) e.f1m_neg(src + n8, src + n8);
-    }
-    const top1 = naf1.length;
-    const top2 = naf2.length;
-    const L = Math.max(top1, top2);
-    const dbl = e.g1m_double;
-    const addMixed = e.g1m_addMixed;
-    const neg = (src: number): number => {
-      e.f1m_copy(src, pNeg);
-      e.f1m_neg(src + n8, pNeg + n8);
-      return pNeg;
-    };
-    for (let i = 0; i < m; i++) {
-      const acc = pAcc + i * sJ;
-      const t1 = pA + i * ODD * sA;
-      const t2 = pPhi + i * ODD * sA;
-      e.g1m_zero(acc);
-      for (let b = L - 1; b >= 0; b--) {
-        dbl(acc, acc);
-        const d1 = b < top1 ? naf1[b]! : 0;
-        if (d1 > 0) addMixed(acc, t1 + ((d1 - 1) >> 1) * sA, acc);
-        else if (d1 < 0) addMixed(acc, neg(t1 + ((-d1 - 1) >> 1) * sA), acc);
-        const d2 = b < top2 ? naf2[b]! : 0;
-        if (d2 > 0) addMixed(acc, t2 + ((d2 - 1) >> 1) * sA, acc);
-        else if (d2 < 0) addMixed(acc, neg(t2 + ((-d2 - 1) >> 1) * sA), acc);
-      }
-    }
-    e.g1m_batchToAffine(pAcc, m, pP);
-    return bytes().slice(pP, pP + m * sA);
-  }
-
   parentPort.on('message', (msg: any) => {
     try {
-      let out: Uint8Array;
-      if (msg.kind === 'comb') out = comb(msg.group, msg.w, new Uint8Array(msg.scalars));
-      else {
-        const naf1 = new Int8Array(msg.naf1);
-        const naf2 = new Int8Array(msg.naf2);
-        out = scale(new Uint8Array(msg.points), naf1, naf2, msg.neg1, msg.neg2, new Uint8Array(msg.beta));
-        naf1.fill(0);
-        naf2.fill(0);
-      }
+      const out = comb(msg.group, msg.w, new Uint8Array(msg.scalars));
       parentPort.postMessage({ id: msg.id, out }, [out.buffer]);
     } catch (err) {
       parentPort.postMessage({ id: msg.id, error: String((err as Error)?.stack ?? err) });

@@ -1,7 +1,7 @@
-// Worker threads for the setup's two heavy point operations (the algorithms are in
-// kernel-thread.ts): s_i·G for many secret scalars (every point of a powers-of-tau file) and
-// k·P_i for one secret scalar and many points (1/δ on a proving key's C and H sections).
-// ffjavascript's thread manager can only replay calls into wasm, so these run in workers of our
+// The setup's two heavy point operations: s_i·G for many secret scalars (every point of a
+// powers-of-tau file), in worker threads of our own (the algorithm is in kernel-thread.ts), and
+// k·P_i for one secret scalar and many points (1/δ on a proving key's C and H sections), on the
+// CPU prover's threads (scaleG1). ffjavascript's thread manager can only replay calls into wasm, so these run in workers of our
 // own, one per core, on the very wasm module ffjavascript builds for the curve (same wasmcurves
 // and wasmbuilder versions, built the same way). Workers are unref'd while idle and end after a
 // few idle seconds, so they neither hold a process open nor keep their comb tables (up to 20 MiB
@@ -12,6 +12,7 @@ import { ModuleBuilder } from 'wasmbuilder';
 import { buildBn128 } from 'wasmcurves';
 import { cubeRoot, decompose, shortBasis, wnaf, type GlvConstants } from './glv.js';
 import { kernelThread } from './kernel-thread.js';
+import { cpuPool } from '../../prover/cpu/pool.js';
 import type { WasmCurve } from './snarkjs-internals.js';
 
 type Curve = WasmCurve & {
@@ -168,7 +169,7 @@ export async function combTimes(curve: WasmCurve, group: 'G1' | 'G2', scalars: U
   const jobs: Promise<Uint8Array>[] = [];
   for (let i = 0; i < n; i += chunk) {
     const part = copyOf(scalars, i * 32, Math.min(n, i + chunk) * 32);
-    jobs.push(p.run({ kind: 'comb', group, w, scalars: part.buffer }, [part.buffer]));
+    jobs.push(p.run({ group, w, scalars: part.buffer }, [part.buffer]));
   }
   const out = new Uint8Array(n * sA);
   (await Promise.all(jobs)).forEach((r, k) => out.set(r, k * chunk * sA));
@@ -199,8 +200,10 @@ function glvConstants(curve: Curve): GlvConstants {
 
 /**
  * k·P_i for every affine LEM point P_i of `points` (G1) and one Fr element k (Montgomery form):
- * affine LEM points. The split of k into k1 + k2·λ runs in BigInt, which JavaScript cannot
- * overwrite; those values become garbage when this returns. The digit arrays are zeroed.
+ * affine LEM points, by the CPU prover's threads (worker-body.ts 'scale': GLV, every point's
+ * doublings and additions in batches of affine ones, ~3× ffjavascript's Jacobian ones a point
+ * here). The split of k into k1 + k2·λ runs in BigInt, which JavaScript cannot overwrite; those
+ * values become garbage when this returns. The digit arrays are zeroed (the copies sent, there).
  */
 export async function scaleG1(curve: WasmCurve, points: Uint8Array, k: Uint8Array): Promise<Uint8Array> {
   const c = curve as Curve;
@@ -209,24 +212,31 @@ export async function scaleG1(curve: WasmCurve, points: Uint8Array, k: Uint8Arra
   if (!Number.isInteger(n)) throw new Error('point buffer size is not a multiple of the G1 point size');
   const consts = glvConstants(c);
   const [k1, k2] = decompose(c.Fr.toObject(k), consts);
-  const naf1 = wnaf(k1 < 0n ? -k1 : k1, 5);
-  const naf2 = wnaf(k2 < 0n ? -k2 : k2, 5);
+  // the signs of k1 and k2 go into their digits
+  const signed = (x: bigint) => {
+    const d = wnaf(x < 0n ? -x : x, 5);
+    if (x < 0n) for (let i = 0; i < d.length; i++) d[i] = -d[i]!;
+    return d;
+  };
+  const naf1 = signed(k1);
+  const naf2 = signed(k2);
   const beta = c.F1.e(consts.beta);
-  const p = kernels(c);
-  const chunk = Math.max(64, Math.min(4096, Math.ceil(n / p.threads)));
-  const jobs: Promise<Uint8Array>[] = [];
+  const cpu = await cpuPool();
+  // ~2.5 KB of wasm memory a point in a task (its table of 32 multiples)
+  const chunk = Math.max(64, Math.min(4096, Math.ceil(n / cpu.concurrency)));
+  const jobs: Promise<Uint8Array[]>[] = [];
   try {
     for (let i = 0; i < n; i += chunk) {
       const part = copyOf(points, i * sA, Math.min(n, i + chunk) * sA);
       // the digits' copies are transferred, not cloned: the worker zeroes the only copy it gets
       const [d1, d2] = [naf1.slice(), naf2.slice()];
-      jobs.push(p.run({ kind: 'scale', points: part.buffer, naf1: d1.buffer, naf2: d2.buffer, neg1: k1 < 0n, neg2: k2 < 0n, beta: beta.slice().buffer }, [part.buffer, d1.buffer, d2.buffer]));
+      jobs.push(cpu.run({ op: 'scale', points: part, naf1: d1, naf2: d2, beta: beta.slice() }, 0, [part.buffer, d1.buffer, d2.buffer]));
     }
   } finally {
     naf1.fill(0);
     naf2.fill(0);
   }
   const out = new Uint8Array(n * sA);
-  (await Promise.all(jobs)).forEach((r, j) => out.set(r, j * chunk * sA));
+  (await Promise.all(jobs)).forEach((r, j) => out.set(r[0]!, j * chunk * sA));
   return out;
 }
