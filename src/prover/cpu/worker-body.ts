@@ -98,7 +98,27 @@ export interface ScaleTask {
   beta: Uint8Array;
 }
 
-export type Task = WindowTask | CosetTask | JoinTask | AbcTask | ScaleTask;
+/**
+ * s_i·G for many scalars s_i and a fixed generator G (every point of a powers-of-tau file,
+ * setup/fast-ptau.ts), by a comb: a table T[j][d] = d·2^(w·j)·G, d < 2^w, kept in the worker
+ * (a kept block of its own), and for every point one affine addition a nonzero w-bit window,
+ * all points' additions of a window in batches (wasm <g>_batchAdd). With s < r no addition is
+ * a doubling or P + (−P): after windows 0..j−1 the sum is (s mod 2^(wj))·G, and the table point
+ * d·2^(wj)·G, with 0 ≤ s mod 2^(wj) < 2^(wj) ≤ d·2^(wj) ≤ s < r (batchAdd would do them right
+ * anyway). Replies the points, ffjavascript affine bytes (all zero: infinity, s = 0). The
+ * scalars are secret (τ^i, α·τ^i, …): the worker zeroes their copies.
+ */
+export interface CombTask {
+  op: 'comb';
+  group: 'g1' | 'g2';
+  w: number;
+  /** G, ffjavascript affine (64 or 128 bytes) */
+  gen: Uint8Array;
+  /** n scalars, ffjavascript Fr (32 bytes, Montgomery) */
+  scalars: Uint8Array;
+}
+
+export type Task = WindowTask | CosetTask | JoinTask | AbcTask | ScaleTask | CombTask;
 
 export interface InitTask {
   op: 'init';
@@ -455,6 +475,128 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     return [out];
   }
 
+  /** The comb table of (group, w), a kept block (id −1 − w, −33 − w for G2): built once a worker. */
+  function combTable(g: 'g1' | 'g2', w: number, gen: Uint8Array): number {
+    const id = -1 - w - (g === 'g2' ? 32 : 0);
+    const have = block.kept.get(id);
+    if (have !== undefined) return have;
+    const E = g === 'g1' ? FQ : 2 * FQ;
+    const PS = 2 * E;
+    const W = Math.ceil(254 / w);
+    const D = (1 << w) - 1; // T[j][d] for 1 ≤ d ≤ D at row j
+    const bytes = (W * D * PS + 7) & ~7;
+    if (block.keptBytes + bytes > KEPT_BYTES) { block.kept.clear(); block.keptBytes = 0; }
+    const T = heap + block.keptBytes;
+    block.kept.set(id, T);
+    block.keptBytes += bytes;
+    block.last = -1; // overwritten
+    block.lastBytes = 0;
+    block.bytes = block.keptBytes;
+    let at = heap + block.bytes;
+    const take = (b: number) => { const a = at; at += (b + 7) & ~7; return a; };
+    const [LIST, PREF, STAGE] = [take(BATCH * ENTRY), take(6 * BATCH * E), take(2 * PS)];
+    ensure(at);
+    const mem32 = new Uint32Array(memory.buffer);
+    const mem8 = new Uint8Array(memory.buffer);
+    const batchAdd = ex[`${g}_batchAdd`]!;
+    const cell = (j: number, d: number) => T + (j * D + d - 1) * PS;
+    let pending = 0;
+    const flush = () => {
+      if (pending) batchAdd(LIST, pending, PREF);
+      pending = 0;
+    };
+    const emit = (pa: number, pb: number, pr: number) => {
+      const e = (LIST >> 2) + pending * 4;
+      mem32[e] = pa;
+      mem32[e + 1] = pb;
+      mem32[e + 2] = pr;
+      if (++pending === BATCH) flush();
+    };
+    // row bases 2^(w·j)·G by doublings (w a row, one at a time), then every row's multiples:
+    // T[2^l] = 2·T[2^(l−1)], and T[2^l + e] = T[e] + T[2^l] for 0 < e < 2^l, all rows in a batch
+    mem8.set(gen, STAGE);
+    ex[`${g}_fromFfj`]!(STAGE, cell(0, 1), 0);
+    for (let j = 1; j < W; j++) {
+      mem8.copyWithin(STAGE, cell(j - 1, 1), cell(j - 1, 1) + PS);
+      for (let b = 0; b < w; b++) { emit(STAGE, STAGE, STAGE); flush(); }
+      mem8.copyWithin(cell(j, 1), STAGE, STAGE + PS);
+    }
+    for (let h = 2; h <= D; h *= 2) {
+      for (let j = 0; j < W; j++) emit(cell(j, h / 2), cell(j, h / 2), cell(j, h));
+      flush();
+      for (let j = 0; j < W; j++) for (let e = 1; e < h && h + e <= D; e++) emit(cell(j, e), cell(j, h), cell(j, h + e));
+      flush();
+    }
+    return T;
+  }
+
+  function comb(t: CombTask): Uint8Array[] {
+    const { group: g, w } = t;
+    const E = g === 'g1' ? FQ : 2 * FQ;
+    const PS = 2 * E;
+    const ffjPS = g === 'g1' ? 64 : 128;
+    const W = Math.ceil(254 / w);
+    const D = (1 << w) - 1;
+    const n = t.scalars.byteLength / 32;
+    const T = combTable(g, w, t.gen);
+    let at = heap + block.bytes;
+    const take = (b: number) => { const a = at; at += (b + 7) & ~7; return a; };
+    const [R, LIST, PREF, S, OUT] = [take(n * PS), take(BATCH * ENTRY), take(6 * BATCH * E), take(64 + 36), take(n * ffjPS)];
+    ensure(at);
+    const mem8 = new Uint8Array(memory.buffer);
+    const mem32 = new Uint32Array(memory.buffer);
+    // the scalars' w-bit windows, through their canonical bytes (then zeroed, as the copies)
+    const digits = new Uint16Array(n * W);
+    for (let i = 0; i < n; i++) {
+      mem8.set(t.scalars.subarray(i * 32, i * 32 + 32), S);
+      ex.fr_fromFfj!(S, S + 64);
+      ex.fr_toCanon!(S + 64, S);
+      for (let j = 0; j < W; j++) {
+        const bit = j * w;
+        const byte = bit >> 3;
+        let v = 0;
+        for (let b = 0; b < 4 && byte + b < 32; b++) v |= mem8[S + byte + b]! << (8 * b);
+        digits[i * W + j] = (v >>> (bit & 7)) & D;
+      }
+    }
+    mem8.fill(0, S, S + 64 + 36);
+    t.scalars.fill(0);
+    const batchAdd = ex[`${g}_batchAdd`]!;
+    let pending = 0;
+    const flush = () => {
+      if (pending) batchAdd(LIST, pending, PREF);
+      pending = 0;
+    };
+    const started = new Uint8Array(n);
+    for (let j = 0; j < W; j++) {
+      for (let i = 0; i < n; i++) {
+        const d = digits[i * W + j]!;
+        if (d === 0) continue;
+        const cell = T + (j * D + d - 1) * PS;
+        const r = R + i * PS;
+        if (!started[i]) {
+          mem8.copyWithin(r, cell, cell + PS);
+          started[i] = 1;
+          continue;
+        }
+        const e = (LIST >> 2) + pending * 4;
+        mem32[e] = r;
+        mem32[e + 1] = cell;
+        mem32[e + 2] = r;
+        if (++pending === BATCH) flush();
+      }
+      flush();
+    }
+    digits.fill(0);
+    // ffjavascript affine: each Fq of the coordinates (an Fq2's c0 then c1)
+    mem8.fill(0, OUT, OUT + n * ffjPS);
+    for (let i = 0; i < n; i++) {
+      if (!started[i]) continue;
+      for (let k = 0; k < ffjPS / 32; k++) ex.fq_toFfj!(R + i * PS + k * 36, OUT + i * ffjPS + k * 32);
+    }
+    return [mem8.slice(OUT, OUT + n * ffjPS)];
+  }
+
   return async (msg) => {
     try {
       if (msg.op === 'init') {
@@ -464,7 +606,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
         heap = msg.heapStart;
         post({ ok: true });
       } else {
-        const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : msg.op === 'abc' ? abc(msg) : msg.op === 'scale' ? scale(msg) : join(msg);
+        const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : msg.op === 'abc' ? abc(msg) : msg.op === 'scale' ? scale(msg) : msg.op === 'comb' ? comb(msg) : join(msg);
         // new arrays are moved; a shared buffer (a coset's out) is shared, never in a transfer list
         post({ results, held: held() }, results.map((r) => r.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer));
       }

@@ -1,132 +1,22 @@
-// The setup's two heavy point operations: s_i·G for many secret scalars (every point of a
-// powers-of-tau file), in worker threads of our own (the algorithm is in kernel-thread.ts), and
-// k·P_i for one secret scalar and many points (1/δ on a proving key's C and H sections), on the
-// CPU prover's threads (scaleG1). ffjavascript's thread manager can only replay calls into wasm, so these run in workers of our
-// own, one per core, on the very wasm module ffjavascript builds for the curve (same wasmcurves
-// and wasmbuilder versions, built the same way). Workers are unref'd while idle and end after a
-// few idle seconds, so they neither hold a process open nor keep their comb tables (up to 20 MiB
-// for G1 and 40 MiB for G2 per worker) in a long-running server.
+// The setup's two heavy point operations, on the CPU prover's threads and wasm module
+// (prover/cpu/worker-body.ts 'comb' and 'scale'): s_i·G for many secret scalars (every point of
+// a powers-of-tau file) and k·P_i for one secret scalar and many points (1/δ on a proving key's
+// C and H sections). Both do their additions in batches of affine ones, four at a time in
+// WebAssembly SIMD lanes. A comb table stays in each thread (20 MiB for G1 and 40 MiB for G2 at
+// w = 14) for the next powers of tau, within the threads' cap on kept blocks.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { ModuleBuilder } from 'wasmbuilder';
-import { buildBn128 } from 'wasmcurves';
 import { cubeRoot, decompose, shortBasis, wnaf, type GlvConstants } from './glv.js';
-import { kernelThread } from './kernel-thread.js';
 import { cpuPool } from '../../prover/cpu/pool.js';
 import type { WasmCurve } from './snarkjs-internals.js';
 
 type Curve = WasmCurve & {
   q: bigint;
   r: bigint;
-  tm: WasmCurve['tm'] & { pG1gen: number; pG2gen: number };
   Fr: WasmCurve['Fr'] & { toObject(a: Uint8Array): bigint };
   F1: WasmCurve['F1'] & { e(a: bigint): Uint8Array };
-  G1: WasmCurve['G1'] & { timesScalar(p: Uint8Array, s: bigint): Uint8Array };
+  G1: WasmCurve['G1'] & { timesScalar(p: Uint8Array, s: bigint): Uint8Array; toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void };
+  G2: WasmCurve['G2'] & { toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void };
 };
-
-interface Pending {
-  resolve(out: Uint8Array): void;
-  reject(err: Error): void;
-}
-
-const IDLE_MS = 5000;
-
-class Pool {
-  private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private readonly load: number[] = [];
-  private nextId = 0;
-  private idle: NodeJS.Timeout | undefined;
-
-  constructor(code: Uint8Array, pG1gen: number, pG2gen: number, threads: number) {
-    // esbuild (tsx, vitest, bundles) may wrap functions in __name() and turn require() into
-    // __require(); the eval'd worker has neither helper
-    const source = `var __name = (f) => f; var __require = require; (${kernelThread.toString()})()`;
-    for (let t = 0; t < threads; t++) {
-      const w = new Worker(source, { eval: true, workerData: { code, pG1gen, pG2gen } });
-      w.on('message', (msg: { id: number; out?: Uint8Array; error?: string }) => {
-        const p = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        this.load[t]!--;
-        this.settle();
-        if (!p) return;
-        if (msg.error !== undefined) p.reject(new Error(`setup kernel failed: ${msg.error}`));
-        else p.resolve(msg.out!);
-      });
-      w.on('error', (err) => this.fail(err));
-      w.on('exit', (code) => {
-        if (this.pending.size > 0) this.fail(new Error(`setup kernel worker exited (code ${code}) with work pending`));
-      });
-      w.unref();
-      this.workers.push(w);
-      this.load.push(0);
-    }
-  }
-
-  get threads(): number {
-    return this.workers.length;
-  }
-
-  run(msg: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<Uint8Array> {
-    clearTimeout(this.idle);
-    let t = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[t]!) t = i;
-    const id = this.nextId++;
-    const w = this.workers[t]!;
-    if (this.pending.size === 0) for (const x of this.workers) x.ref();
-    this.load[t]!++;
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.postMessage({ ...msg, id }, transfer);
-    });
-  }
-
-  private settle(): void {
-    if (this.pending.size > 0) return;
-    for (const x of this.workers) x.unref();
-    this.idle = setTimeout(() => void this.release(), IDLE_MS);
-    this.idle.unref();
-  }
-
-  private fail(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-    void this.release();
-  }
-
-  /** Ends this pool, and forgets it if it is still the one in use. */
-  private release(): Promise<void> {
-    if (pool === this) pool = undefined;
-    return this.terminate();
-  }
-
-  async terminate(): Promise<void> {
-    clearTimeout(this.idle);
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-}
-
-let pool: Pool | undefined;
-
-function kernels(curve: Curve): Pool {
-  if (pool) return pool;
-  const mb = new ModuleBuilder();
-  mb.setMemory(25);
-  buildBn128(mb);
-  const code = mb.build();
-  const { pG1gen, pG2gen } = mb.modules.bn128!;
-  // the generators' addresses tell that this is the curve's own module layout
-  if (pG1gen !== curve.tm.pG1gen || pG2gen !== curve.tm.pG2gen) throw new Error('the setup kernels\' wasm module differs from the curve\'s');
-  pool = new Pool(code, pG1gen!, pG2gen!, Math.max(1, availableParallelism()));
-  return pool;
-}
-
-/** Ends the kernel workers now (they also end by themselves after a few idle seconds). */
-export async function releaseKernels(): Promise<void> {
-  const p = pool;
-  pool = undefined;
-  await p?.terminate();
-}
 
 /**
  * bytes [from, to) in a fresh ArrayBuffer of their own, safe to transfer (a Node Buffer's slice
@@ -139,9 +29,9 @@ function copyOf(b: Uint8Array, from: number, to: number): Uint8Array<ArrayBuffer
 }
 
 /**
- * The comb window for `points` multiplications in one group: each worker builds its table once,
+ * The comb window for `points` multiplications in one group: each thread builds its table once,
  * ⌈254/w⌉·(2^w − 1) entries at about the cost of 6 additions each, and a point costs ⌈254/w⌉
- * additions; w is capped at 14 (a G2 table of 40 MiB per worker).
+ * additions; w is capped at 14 (a G2 table of 40 MiB per thread).
  */
 export function combWindow(points: number, threads = availableParallelism()): number {
   const perThread = points / Math.max(1, threads);
@@ -163,16 +53,21 @@ export async function combTimes(curve: WasmCurve, group: 'G1' | 'G2', scalars: U
   const c = curve as Curve;
   const n = scalars.byteLength / 32;
   if (!Number.isInteger(n)) throw new Error('scalar buffer size is not a multiple of 32 bytes');
-  const sA = curve[group].F.n8 * 2;
-  const p = kernels(c);
-  const chunk = Math.max(64, Math.min(8192, Math.ceil(n / p.threads)));
-  const jobs: Promise<Uint8Array>[] = [];
-  for (let i = 0; i < n; i += chunk) {
-    const part = copyOf(scalars, i * 32, Math.min(n, i + chunk) * 32);
-    jobs.push(p.run({ group, w, scalars: part.buffer }, [part.buffer]));
-  }
+  const G = c[group];
+  const sA = G.F.n8 * 2;
+  const gen = new Uint8Array(sA);
+  G.toRprLEM(gen, 0, G.toAffine(G.g));
+  // the copies are made before anything is awaited: a caller zeroes its scalars once this returns
+  const chunk = Math.max(64, Math.min(8192, Math.ceil(n / availableParallelism())));
+  const parts: Uint8Array<ArrayBuffer>[] = [];
+  for (let i = 0; i < n; i += chunk) parts.push(copyOf(scalars, i * 32, Math.min(n, i + chunk) * 32));
+  const cpu = await cpuPool().catch((e: unknown) => {
+    for (const part of parts) part.fill(0);
+    throw e;
+  });
+  const jobs = parts.map((part) => cpu.run({ op: 'comb', group: group === 'G1' ? 'g1' : 'g2', w, gen, scalars: part }, 0, [part.buffer]));
   const out = new Uint8Array(n * sA);
-  (await Promise.all(jobs)).forEach((r, k) => out.set(r, k * chunk * sA));
+  (await Promise.all(jobs)).forEach((r, k) => out.set(r[0]!, k * chunk * sA));
   return out;
 }
 

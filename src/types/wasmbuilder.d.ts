@@ -1,5 +1,5 @@
-// Types for the part of wasmcurves and wasmbuilder (the builders of ffjavascript's wasm) that
-// zkonnx calls; neither package ships declarations.
+// Types for the part of wasmbuilder (the builder of ffjavascript's wasm, and of ours) that
+// zkonnx calls; it ships no declarations.
 declare module 'wasmbuilder' {
   /** Code is an array of wasm opcode bytes; every CodeBuilder method returns a fragment. */
   export type Code = number[];
@@ -72,7 +72,4 @@ declare module 'wasmbuilder' {
     addData(offset: number, bytes: Uint8Array | number[]): void;
     build(): Uint8Array;
   }
-}
-declare module 'wasmcurves' {
-  export function buildBn128(module: import('wasmbuilder').ModuleBuilder, prefix?: string): string;
 }
