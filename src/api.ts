@@ -31,9 +31,10 @@ import { calibrate } from './quantize/calibrate.js';
 import { DEFAULT_PARAMS, NO_HEADROOM_CAP, quantize } from './quantize/quantize.js';
 import { runReference } from './quantize/reference.js';
 import { referenceRun, startReference } from './quantize/reference-thread.js';
+import { contributePhase2 } from './setup/phase2.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
 import { checkKeysAsync, checkVkey, recordKeys, sha256File } from './setup/keys.js';
-import { snarkjs, snarkLogger, type SnarkLogger } from './snark.js';
+import { snarkjs, snarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
 import { readSettings, writeSettings, type AccuracyReport, type OutputTensor, type Settings } from './settings.js';
@@ -400,24 +401,21 @@ export async function setup(opts: SetupOptions): Promise<SetupResult> {
  * ceremony: each member runs this in turn), and re-exports the verification key. The Solidity
  * verifier of the previous key is removed: it no longer matches.
  */
-async function rekey(buildDir: string, apply: (oldZkey: string, newZkey: string, logger: SnarkLogger) => Promise<unknown>, progress?: Progress): Promise<{ contributionHash: string }> {
+async function rekey(buildDir: string, apply: (oldZkey: string, newZkey: string) => Promise<Uint8Array>, progress?: Progress): Promise<{ contributionHash: string }> {
   refuseSplit(buildDir, 'a phase-2 contribution', 'not supported on split builds yet');
   const paths = new BuildPaths(buildDir);
   const zkey = paths.require('zkey', 'setup');
   const tmp = `${zkey}.tmp-${process.pid}`;
   removeStale(zkey);
   const release = lock(zkey, `the keys ${zkey}`);
-  const errors: string[] = [];
   try {
-    const hash = await apply(zkey, tmp, { ...snarkLogger(progress), error: (m) => errors.push(m) });
-    if (!existsSync(tmp)) throw new ZkonnxError('SETUP_FAILED', `snarkjs did not write the new key: ${errors.join('; ') || 'unknown error'}`, { file: zkey });
+    const hash = await apply(zkey, tmp);
     const vkey = await snarkjs.zKey.exportVerificationKey(tmp, snarkLogger(progress));
     renameSync(tmp, zkey);
     writeFileSync(paths.file('vkey'), JSON.stringify(vkey, null, 1));
     recordKeys(zkey, paths.file('vkey'));
     rmSync(paths.file('verifierSol'), { force: true });
-    const bytes = hash instanceof Uint8Array ? hash : new Uint8Array();
-    return { contributionHash: Buffer.from(bytes).toString('hex') };
+    return { contributionHash: Buffer.from(hash).toString('hex') };
   } finally {
     rmSync(tmp, { force: true });
     release();
@@ -427,7 +425,7 @@ async function rekey(buildDir: string, apply: (oldZkey: string, newZkey: string,
 export async function contribute(opts: { buildDir: string; name?: string; entropy?: string; progress?: Progress }): Promise<{ contributionHash: string }> {
   opts.progress?.step?.('phase-2 contribution');
   const entropy = opts.entropy ?? randomBytes(32).toString('hex');
-  return rekey(opts.buildDir, (a, b, log) => snarkjs.zKey.contribute(a, b, opts.name ?? 'zkonnx contribution', entropy, log), opts.progress);
+  return rekey(opts.buildDir, (a, b) => contributePhase2(a, b, opts.name ?? 'zkonnx contribution', { entropy }), opts.progress);
 }
 
 /** Final contribution from a public random beacon (hex), hashed 2^iterationsExp times. */
@@ -438,7 +436,7 @@ export async function beacon(opts: { buildDir: string; beaconHash: string; itera
   const exp = opts.iterationsExp ?? 10;
   if (!Number.isInteger(exp) || exp < 10 || exp > 63) throw new ZkonnxError('BAD_ARGUMENT', `beacon iterations exponent must be in [10, 63], got ${exp}`);
   opts.progress?.step?.('beacon contribution');
-  return rekey(opts.buildDir, (a, b, log) => snarkjs.zKey.beacon(a, b, opts.name ?? 'zkonnx beacon', opts.beaconHash.replace(/^0x/, ''), exp, log), opts.progress);
+  return rekey(opts.buildDir, (a, b) => contributePhase2(a, b, opts.name ?? 'zkonnx beacon', { beaconHash: opts.beaconHash.replace(/^0x/, ''), iterationsExp: exp }), opts.progress);
 }
 
 export interface SetupVerification {

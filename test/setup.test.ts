@@ -1,7 +1,7 @@
 // Setup as a team runs it: keys checked against the r1cs and the ptau (ours and snarkjs's own
 // CLI), phase-2 contributions and a beacon on top, and clear failures for keys that do not match.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, openSync, readFileSync, readSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beacon, compile, contribute, prove, readSettings, setup, verify, verifySetup } from '../src/api.js';
 import { BuildPaths } from '../src/paths.js';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
-import { releaseCurves } from '../src/snark.js';
+import { releaseCurves, snarkjs } from '../src/snark.js';
 import { conformanceInput, conformanceModel, hasConformance } from './helpers/conformance.js';
 
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-setup-'));
@@ -33,12 +33,23 @@ describe.skipIf(!hasConformance)('setup: verify, contribute, beacon', () => {
     expect(out.stdout).toMatch(/ZKey Ok!/);
   }, 120_000);
 
-  it('a contribution and a beacon keep the keys valid and proofs verifying with the new key', async () => {
+  it('a contribution and a beacon keep the keys valid and proofs verifying with the new key; the beacon is snarkjs\'s, byte for byte', async () => {
     const c = await contribute({ buildDir: build, name: 'alice' });
     expect(c.contributionHash).toMatch(/^[0-9a-f]{128}$/);
-    const b = await beacon({ buildDir: build, beaconHash: '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', iterationsExp: 10 });
+    const p = new BuildPaths(build);
+    const hash = '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
+    const before = join(work, 'before-beacon.zkey');
+    const theirs = join(work, 'snarkjs-beacon.zkey');
+    copyFileSync(p.file('zkey'), before);
+    const theirHash = await snarkjs.zKey.beacon(before, theirs, 'zkonnx beacon', hash, 10);
+    const b = await beacon({ buildDir: build, beaconHash: hash, iterationsExp: 10 });
     expect(b.contributionHash).not.toBe(c.contributionHash);
-    expect((await verifySetup({ buildDir: build })).ok).toBe(true);
+    expect(b.contributionHash).toBe(Buffer.from(theirHash as Uint8Array).toString('hex'));
+    expect(readFileSync(p.file('zkey')).equals(readFileSync(theirs))).toBe(true);
+    const r = await verifySetup({ buildDir: build });
+    expect(r.ok).toBe(true);
+    const out = await promisify(execFile)(snarkjsCli, ['zkey', 'verify', p.file('r1cs'), r.ptau, p.file('zkey')]);
+    expect(out.stdout).toMatch(/ZKey Ok!/);
     await prove({ buildDir: build, input });
     expect(await verify({ buildDir: build })).toBe(true);
   }, 120_000);
