@@ -135,42 +135,51 @@ describe('fastGroth16Keys', () => {
 });
 
 describe('sparseMsm', () => {
-  it('matches term-by-term scalar multiplication, split outputs and signed coefficients included', async () => {
-    const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as WasmCurve & {
-      r: bigint;
-      G1: WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; timesScalar(p: Uint8Array, s: Uint8Array): Uint8Array };
-    };
-    const { G1, r } = curve;
-    const nPoints = 6;
-    const base = new Uint8Array(nPoints * 64);
-    for (let i = 0; i < nPoints; i++) base.set(G1.toAffine(G1.timesFr(G1.g, curve.Fr.e(i + 2))), i * 64);
-    const toLE = (x: bigint): Uint8Array => {
-      const b = new Uint8Array(32);
-      for (let i = 0; i < 32; i++, x >>= 8n) b[i] = Number(x & 0xffn);
-      return b;
-    };
-    const rand = (): bigint => BigInt(`0x${randomBytes(32).toString('hex')}`) % r;
-    // outputs: empty, one term, small/large/negative mix, and one of 9 terms (split at 3)
-    const columns: bigint[][] = [[], [r - 1n], [1n, r - 5n, 1n << 100n, rand()], [0n], Array.from({ length: 9 }, (_, i) => (i % 2 ? r - BigInt(i) : rand()))];
-    const coefVals: bigint[] = [];
-    const ptr = [0];
-    const point: number[] = [];
-    for (const col of columns) {
-      for (const c of col) {
-        point.push(coefVals.length % nPoints);
-        coefVals.push(c);
+  for (const group of ['G1', 'G2'] as const) {
+    it(`${group}: matches term-by-term scalar multiplication, split outputs, signed coefficients, repeated and cancelling terms included`, async () => {
+      const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as WasmCurve & { r: bigint } & Record<'G1' | 'G2', WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; timesScalar(p: Uint8Array, s: Uint8Array): Uint8Array }>;
+      const G = curve[group];
+      const { r } = curve;
+      const sG = G.F.n8 * 2;
+      const nPoints = 6;
+      const base = new Uint8Array(nPoints * sG);
+      for (let i = 0; i < nPoints; i++) base.set(G.toAffine(G.timesFr(G.g, curve.Fr.e(i + 2))), i * sG);
+      const toLE = (x: bigint): Uint8Array => {
+        const b = new Uint8Array(32);
+        for (let i = 0; i < 32; i++, x >>= 8n) b[i] = Number(x & 0xffn);
+        return b;
+      };
+      const rand = (): bigint => BigInt(`0x${randomBytes(32).toString('hex')}`) % r;
+      // outputs: empty, one term, small/large/negative mix, zero, one of 9 terms (split at 3), a
+      // point twice (its buckets double it), a point and its negation (infinity), −1s and a weight
+      const columns: Array<Array<[bigint, number?]>> = [
+        [], [[r - 1n]], [[1n], [r - 5n], [1n << 100n], [rand()]], [[0n]],
+        Array.from({ length: 9 }, (_, i) => [i % 2 ? r - BigInt(i) : rand()] as [bigint]),
+        [[3n, 4], [3n, 4], [7n, 5]], [[5n, 1], [r - 5n, 1]], [[r - 1n, 0], [r - 1n, 1], [1234n, 2], [r - 4095n, 3]],
+      ];
+      const coefVals: bigint[] = [];
+      const ptr = [0];
+      const point: number[] = [];
+      for (const col of columns) {
+        for (const [c, at] of col) {
+          point.push(at ?? coefVals.length % nPoints);
+          coefVals.push(c);
+        }
+        ptr.push(coefVals.length);
       }
-      ptr.push(coefVals.length);
-    }
-    const raw = new Uint8Array(coefVals.length * 32);
-    coefVals.forEach((c, i) => raw.set(toLE(c), i * 32));
-    const cols = { ptr: Uint32Array.from(ptr), set: new Uint8Array(coefVals.length), point: Uint32Array.from(point), coef: Uint32Array.from(coefVals.map((_, i) => i)) };
-    const res = await sparseMsm(curve, 'G1', [base], cols, signedCoefs(r, raw, coefVals.length), true, 3);
-    for (let j = 0; j < columns.length; j++) {
-      let acc = G1.zero;
-      for (let k = ptr[j]!; k < ptr[j + 1]!; k++) acc = G1.add(acc, G1.timesScalar(base.slice(point[k]! * 64, point[k]! * 64 + 64), toLE(coefVals[k]!)));
-      expect(G1.eq(G1.fromRprLEM(res.lem, j * 64), acc), `output ${j}`).toBe(true);
-      expect(Buffer.from(res.u!.subarray(j * 64, j * 64 + 64)).equals(Buffer.from(await G1.batchLEMtoU(res.lem.slice(j * 64, j * 64 + 64))))).toBe(true);
-    }
-  }, 60_000);
+      const raw = new Uint8Array(coefVals.length * 32);
+      coefVals.forEach((c, i) => raw.set(toLE(c), i * 32));
+      const cols = { ptr: Uint32Array.from(ptr), set: new Uint8Array(coefVals.length), point: Uint32Array.from(point), coef: Uint32Array.from(coefVals.map((_, i) => i)) };
+      const res = await sparseMsm(curve, group, [base], cols, signedCoefs(r, raw, coefVals.length), true, 3);
+      const want = new Uint8Array(sG);
+      for (let j = 0; j < columns.length; j++) {
+        let acc = G.zero;
+        for (let k = ptr[j]!; k < ptr[j + 1]!; k++) acc = G.add(acc, G.timesScalar(base.slice(point[k]! * sG, (point[k]! + 1) * sG), toLE(coefVals[k]!)));
+        // byte for byte: snarkjs's affine form, infinity as zeros
+        (G as unknown as { toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void }).toRprLEM(want, 0, G.toAffine(acc));
+        expect(Buffer.from(res.lem.subarray(j * sG, (j + 1) * sG)).toString('hex'), `output ${j}`).toBe(Buffer.from(want).toString('hex'));
+        expect(Buffer.from(res.u!.subarray(j * sG, (j + 1) * sG)).equals(Buffer.from(await G.batchLEMtoU(res.lem.slice(j * sG, (j + 1) * sG))))).toBe(true);
+      }
+    }, 60_000);
+  }
 });

@@ -1,10 +1,12 @@
 // The CPU prover's worker threads: worker_threads in Node, Web Workers in a page, both running
-// worker-body.ts's source with the compiled wasm module posted to them. A worker holds a
-// reference on the Node event loop only while it has work, so an idle pool never keeps a
-// process alive; `releaseCpuPool` ends the threads. A thread that dies (out of memory, say)
-// fails its task and every queued one with PROVER_FAILED, and the next proof starts a new pool.
+// worker-body.ts's source (and setup-tasks.ts's) with the compiled wasm module posted to them. A
+// worker holds a reference on the Node event loop only while it has work, so an idle pool never
+// keeps a process alive; `releaseCpuPool` ends the threads. A thread that dies (out of memory,
+// say) fails its task and every queued one with PROVER_FAILED, and the next proof starts a new
+// pool.
 import { ZkonnxError } from '../../errors.js';
 import { msmModule, HEAP_START } from './wasm-module.js';
+import { setupTasks } from './setup-tasks.js';
 import { workerBody, type Task, type WindowTask } from './worker-body.js';
 
 interface Port {
@@ -29,7 +31,7 @@ const PRELUDE = 'const __name = (f) => f;\n';
 async function spawn(): Promise<Port> {
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
-    const src = `${PRELUDE}const { parentPort } = require('node:worker_threads');\nconst handle = (${workerBody.toString()})((m, t) => parentPort.postMessage(m, t));\nparentPort.on('message', handle);`;
+    const src = `${PRELUDE}const { parentPort } = require('node:worker_threads');\nconst handle = (${workerBody.toString()})((m, t) => parentPort.postMessage(m, t), ${setupTasks.toString()});\nparentPort.on('message', handle);`;
     const w = new Worker(src, { eval: true });
     w.unref();
     return {
@@ -44,7 +46,7 @@ async function spawn(): Promise<Port> {
       terminate: () => w.terminate(),
     };
   }
-  const src = `${PRELUDE}const handle = (${workerBody.toString()})((m, t) => self.postMessage(m, t));\nself.onmessage = (e) => handle(e.data);`;
+  const src = `${PRELUDE}const handle = (${workerBody.toString()})((m, t) => self.postMessage(m, t), ${setupTasks.toString()});\nself.onmessage = (e) => handle(e.data);`;
   const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
   const port: Port = {
     post: (m, t) => w.postMessage(m, t ?? []),

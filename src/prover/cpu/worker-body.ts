@@ -14,6 +14,10 @@
 // (wasm <g>_reduce). Memory: the block's converted points, the gathered copy, two half-size
 // buffers for the rounds, one point per bucket.
 
+import type { SetupTask, setupTasks as SetupTasks } from './setup-tasks.js';
+
+export type { CombTask, ScaleTask, SetupTask, SparseTask } from './setup-tasks.js';
+
 export interface WindowTask {
   op: 'windows';
   /** the block's id: a thread keeps the blocks it converted (the last one, and kept ones) */
@@ -80,45 +84,7 @@ export interface AbcTask {
   out?: [Uint8Array, Uint8Array, Uint8Array];
 }
 
-/**
- * k·P_i for one scalar k and many G1 points P_i (a proving key's 1/δ, setup/fast/kernels.ts), by
- * GLV: k = k1 + k2·λ, φ(P) = (β·x, y) = λ·P, and the width-5 NAF digits of k1 and k2 (signed,
- * the signs of k1 and k2 in them; least significant first) walked from the top for every point
- * in step: one batch of affine doublings a digit position, one batch of affine additions a
- * nonzero digit (wasm <g>_batchAdd: one inversion a batch). Replies the points, ffjavascript
- * affine bytes (all zero: infinity). The digits are secret (1/δ's): the worker zeroes them.
- */
-export interface ScaleTask {
-  op: 'scale';
-  /** n points, ffjavascript affine (64 bytes each, all zero: infinity) */
-  points: Uint8Array;
-  naf1: Int8Array;
-  naf2: Int8Array;
-  /** β, ffjavascript Fq (32 bytes, Montgomery) */
-  beta: Uint8Array;
-}
-
-/**
- * s_i·G for many scalars s_i and a fixed generator G (every point of a powers-of-tau file,
- * setup/fast-ptau.ts), by a comb: a table T[j][d] = d·2^(w·j)·G, d < 2^w, kept in the worker
- * (a kept block of its own), and for every point one affine addition a nonzero w-bit window,
- * all points' additions of a window in batches (wasm <g>_batchAdd). With s < r no addition is
- * a doubling or P + (−P): after windows 0..j−1 the sum is (s mod 2^(wj))·G, and the table point
- * d·2^(wj)·G, with 0 ≤ s mod 2^(wj) < 2^(wj) ≤ d·2^(wj) ≤ s < r (batchAdd would do them right
- * anyway). Replies the points, ffjavascript affine bytes (all zero: infinity, s = 0). The
- * scalars are secret (τ^i, α·τ^i, …): the worker zeroes their copies.
- */
-export interface CombTask {
-  op: 'comb';
-  group: 'g1' | 'g2';
-  w: number;
-  /** G, ffjavascript affine (64 or 128 bytes) */
-  gen: Uint8Array;
-  /** n scalars, ffjavascript Fr (32 bytes, Montgomery) */
-  scalars: Uint8Array;
-}
-
-export type Task = WindowTask | CosetTask | JoinTask | AbcTask | ScaleTask | CombTask;
+export type Task = WindowTask | CosetTask | JoinTask | AbcTask | SetupTask;
 
 export interface InitTask {
   op: 'init';
@@ -127,7 +93,7 @@ export interface InitTask {
 }
 
 /** Returns the message handler; `post` sends a reply (transferring `transfer`). Replies: {ok} to init, {results, held} to a task (held: the ids of the blocks kept), {error}. */
-export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => void): (msg: InitTask | Task) => Promise<void> {
+export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => void, setupTasks: typeof SetupTasks): (msg: InitTask | Task) => Promise<void> {
   type Ex = Record<string, (...a: number[]) => void>;
   let ex: Ex;
   let memory: WebAssembly.Memory;
@@ -396,206 +362,28 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     return [new Uint8Array(4)];
   }
 
-  function scale(t: ScaleTask): Uint8Array[] {
-    const E = FQ;
-    const PS = 2 * E;
-    const ODD = 8; // P, 3P, …, 15P: width-5 NAF digits are odd, |d| ≤ 15
-    const n = t.points.byteLength / 64;
-    let at = heap + block.bytes; // after the blocks held, as in coset
-    const take = (bytes: number) => { const a = at; at += (bytes + 7) & ~7; return a; };
-    // a point's 32 table entries: ±(2j+1)·P then ±(2j+1)·φ(P)
-    const [BASES, TABLE, R, LIST, PREF, BETA, STAGE] = [take(n * PS), take(n * 4 * ODD * PS), take(n * PS), take(BATCH * ENTRY), take(6 * BATCH * E), take(E), take(n * 64)];
-    ensure(at);
-    const mem8 = new Uint8Array(memory.buffer);
-    const mem32 = new Uint32Array(memory.buffer);
-    mem8.set(t.points, STAGE);
-    ex.g1_fromFfjN!(STAGE, BASES, n);
-    mem8.set(t.beta, STAGE);
-    ex.fq_fromFfj!(STAGE, BETA);
-    const slot = (i: number, phi: number, d: number) => TABLE + (i * 4 * ODD + phi * 2 * ODD + (d < 0 ? ODD : 0) + ((Math.abs(d) - 1) >> 1)) * PS;
-    const copy = (from: number, to: number) => mem8.copyWithin(to, from, from + PS);
-    let pending = 0;
-    const flush = () => {
-      if (pending) ex.g1_batchAdd!(LIST, pending, PREF);
-      pending = 0;
-    };
-    const emit = (pa: number, pb: number, pr: number) => {
-      const e = (LIST >> 2) + pending * 4;
-      mem32[e] = pa;
-      mem32[e + 1] = pb;
-      mem32[e + 2] = pr;
-      if (++pending === BATCH) flush();
-    };
-    const all = (f: (i: number) => void) => {
-      for (let i = 0; i < n; i++) f(i);
-      flush();
-    };
-    // odd multiples: 2P (in R for now), then (2j+1)·P = (2j−1)·P + 2P; φ and the negations
-    // coordinate by coordinate (infinity's mark is in x, which φ's product overwrites: copied back)
-    all((i) => copy(BASES + i * PS, slot(i, 0, 1)));
-    all((i) => emit(BASES + i * PS, BASES + i * PS, R + i * PS));
-    for (let j = 3; j < 2 * ODD; j += 2) all((i) => emit(slot(i, 0, j - 2), R + i * PS, slot(i, 0, j)));
-    const INF = 32 / 4; // u32 index of the infinity mark in a point (wasm-curve.ts)
-    for (let i = 0; i < n; i++) {
-      for (let j = 1; j < 2 * ODD; j += 2) {
-        const p = slot(i, 0, j);
-        const f = slot(i, 1, j);
-        copy(p, f);
-        if (mem32[(p >> 2) + INF] !== 0xffffffff) ex.fq_mul!(p, BETA, f);
-        for (const [src, dst] of [[p, slot(i, 0, -j)], [f, slot(i, 1, -j)]] as const) {
-          copy(src, dst);
-          if (mem32[(src >> 2) + INF] !== 0xffffffff) ex.fq_neg!(src + E, dst + E);
-        }
-      }
-    }
-    // the walk: R starts at the first nonzero digit's multiple
-    const naf = [t.naf1, t.naf2];
-    let started = false;
-    for (let b = Math.max(t.naf1.length, t.naf2.length) - 1; b >= 0; b--) {
-      if (started) all((i) => emit(R + i * PS, R + i * PS, R + i * PS));
-      for (let phi = 0; phi < 2; phi++) {
-        const d = naf[phi]![b] ?? 0;
-        if (d === 0) continue;
-        if (started) all((i) => emit(R + i * PS, slot(i, phi, d), R + i * PS));
-        else for (let i = 0; i < n; i++) copy(slot(i, phi, d), R + i * PS);
-        started = true;
-      }
-    }
-    t.naf1.fill(0);
-    t.naf2.fill(0);
-    const out = new Uint8Array(n * 64);
-    if (!started) return [out]; // k = 0
-    for (let i = 0; i < n; i++) {
-      const p = R + i * PS;
-      if (mem32[(p >> 2) + INF] === 0xffffffff) continue;
-      ex.fq_toFfj!(p, STAGE);
-      ex.fq_toFfj!(p + E, STAGE + 32);
-      out.set(mem8.subarray(STAGE, STAGE + 64), i * 64);
-    }
-    return [out];
-  }
-
-  /** The comb table of (group, w), a kept block (id −1 − w, −33 − w for G2): built once a worker. */
-  function combTable(g: 'g1' | 'g2', w: number, gen: Uint8Array): number {
-    const id = -1 - w - (g === 'g2' ? 32 : 0);
-    const have = block.kept.get(id);
-    if (have !== undefined) return have;
-    const E = g === 'g1' ? FQ : 2 * FQ;
-    const PS = 2 * E;
-    const W = Math.ceil(254 / w);
-    const D = (1 << w) - 1; // T[j][d] for 1 ≤ d ≤ D at row j
-    const bytes = (W * D * PS + 7) & ~7;
-    if (block.keptBytes + bytes > KEPT_BYTES) { block.kept.clear(); block.keptBytes = 0; }
-    const T = heap + block.keptBytes;
-    block.kept.set(id, T);
-    block.keptBytes += bytes;
-    block.last = -1; // overwritten
-    block.lastBytes = 0;
-    block.bytes = block.keptBytes;
-    let at = heap + block.bytes;
-    const take = (b: number) => { const a = at; at += (b + 7) & ~7; return a; };
-    const [LIST, PREF, STAGE] = [take(BATCH * ENTRY), take(6 * BATCH * E), take(2 * PS)];
-    ensure(at);
-    const mem32 = new Uint32Array(memory.buffer);
-    const mem8 = new Uint8Array(memory.buffer);
-    const batchAdd = ex[`${g}_batchAdd`]!;
-    const cell = (j: number, d: number) => T + (j * D + d - 1) * PS;
-    let pending = 0;
-    const flush = () => {
-      if (pending) batchAdd(LIST, pending, PREF);
-      pending = 0;
-    };
-    const emit = (pa: number, pb: number, pr: number) => {
-      const e = (LIST >> 2) + pending * 4;
-      mem32[e] = pa;
-      mem32[e + 1] = pb;
-      mem32[e + 2] = pr;
-      if (++pending === BATCH) flush();
-    };
-    // row bases 2^(w·j)·G by doublings (w a row, one at a time), then every row's multiples:
-    // T[2^l] = 2·T[2^(l−1)], and T[2^l + e] = T[e] + T[2^l] for 0 < e < 2^l, all rows in a batch
-    mem8.set(gen, STAGE);
-    ex[`${g}_fromFfj`]!(STAGE, cell(0, 1), 0);
-    for (let j = 1; j < W; j++) {
-      mem8.copyWithin(STAGE, cell(j - 1, 1), cell(j - 1, 1) + PS);
-      for (let b = 0; b < w; b++) { emit(STAGE, STAGE, STAGE); flush(); }
-      mem8.copyWithin(cell(j, 1), STAGE, STAGE + PS);
-    }
-    for (let h = 2; h <= D; h *= 2) {
-      for (let j = 0; j < W; j++) emit(cell(j, h / 2), cell(j, h / 2), cell(j, h));
-      flush();
-      for (let j = 0; j < W; j++) for (let e = 1; e < h && h + e <= D; e++) emit(cell(j, e), cell(j, h), cell(j, h + e));
-      flush();
-    }
-    return T;
-  }
-
-  function comb(t: CombTask): Uint8Array[] {
-    const { group: g, w } = t;
-    const E = g === 'g1' ? FQ : 2 * FQ;
-    const PS = 2 * E;
-    const ffjPS = g === 'g1' ? 64 : 128;
-    const W = Math.ceil(254 / w);
-    const D = (1 << w) - 1;
-    const n = t.scalars.byteLength / 32;
-    const T = combTable(g, w, t.gen);
-    let at = heap + block.bytes;
-    const take = (b: number) => { const a = at; at += (b + 7) & ~7; return a; };
-    const [R, LIST, PREF, S, OUT] = [take(n * PS), take(BATCH * ENTRY), take(6 * BATCH * E), take(64 + 36), take(n * ffjPS)];
-    ensure(at);
-    const mem8 = new Uint8Array(memory.buffer);
-    const mem32 = new Uint32Array(memory.buffer);
-    // the scalars' w-bit windows, through their canonical bytes (then zeroed, as the copies)
-    const digits = new Uint16Array(n * W);
-    for (let i = 0; i < n; i++) {
-      mem8.set(t.scalars.subarray(i * 32, i * 32 + 32), S);
-      ex.fr_fromFfj!(S, S + 64);
-      ex.fr_toCanon!(S + 64, S);
-      for (let j = 0; j < W; j++) {
-        const bit = j * w;
-        const byte = bit >> 3;
-        let v = 0;
-        for (let b = 0; b < 4 && byte + b < 32; b++) v |= mem8[S + byte + b]! << (8 * b);
-        digits[i * W + j] = (v >>> (bit & 7)) & D;
-      }
-    }
-    mem8.fill(0, S, S + 64 + 36);
-    t.scalars.fill(0);
-    const batchAdd = ex[`${g}_batchAdd`]!;
-    let pending = 0;
-    const flush = () => {
-      if (pending) batchAdd(LIST, pending, PREF);
-      pending = 0;
-    };
-    const started = new Uint8Array(n);
-    for (let j = 0; j < W; j++) {
-      for (let i = 0; i < n; i++) {
-        const d = digits[i * W + j]!;
-        if (d === 0) continue;
-        const cell = T + (j * D + d - 1) * PS;
-        const r = R + i * PS;
-        if (!started[i]) {
-          mem8.copyWithin(r, cell, cell + PS);
-          started[i] = 1;
-          continue;
-        }
-        const e = (LIST >> 2) + pending * 4;
-        mem32[e] = r;
-        mem32[e + 1] = cell;
-        mem32[e + 2] = r;
-        if (++pending === BATCH) flush();
-      }
-      flush();
-    }
-    digits.fill(0);
-    // ffjavascript affine: each Fq of the coordinates (an Fq2's c0 then c1)
-    mem8.fill(0, OUT, OUT + n * ffjPS);
-    for (let i = 0; i < n; i++) {
-      if (!started[i]) continue;
-      for (let k = 0; k < ffjPS / 32; k++) ex.fq_toFfj!(R + i * PS + k * 36, OUT + i * ffjPS + k * 32);
-    }
-    return [mem8.slice(OUT, OUT + n * ffjPS)];
-  }
+  /** The tasks of the setup (setup-tasks.ts) on this thread's module and memory. */
+  const setup = setupTasks({
+    ex: () => ex,
+    memory: () => memory,
+    ensure,
+    scratch: () => heap + block.bytes,
+    kept(id: number, bytes: number, make: (at: number) => void): number {
+      const have = block.kept.get(id);
+      if (have !== undefined) return have;
+      const size = (bytes + 7) & ~7;
+      if (block.keptBytes + size > KEPT_BYTES) { block.kept.clear(); block.keptBytes = 0; }
+      const at = heap + block.keptBytes;
+      block.kept.set(id, at);
+      block.keptBytes += size;
+      block.last = -1; // overwritten
+      block.lastBytes = 0;
+      block.bytes = block.keptBytes;
+      ensure(at + size);
+      make(at);
+      return at;
+    },
+  });
 
   return async (msg) => {
     try {
@@ -606,7 +394,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
         heap = msg.heapStart;
         post({ ok: true });
       } else {
-        const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : msg.op === 'abc' ? abc(msg) : msg.op === 'scale' ? scale(msg) : msg.op === 'comb' ? comb(msg) : join(msg);
+        const results = msg.op === 'windows' ? windows(msg) : msg.op === 'coset' ? coset(msg) : msg.op === 'abc' ? abc(msg) : msg.op === 'join' ? join(msg) : setup.run(msg);
         // new arrays are moved; a shared buffer (a coset's out) is shared, never in a transfer list
         post({ results, held: held() }, results.map((r) => r.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer));
       }

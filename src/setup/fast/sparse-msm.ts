@@ -1,16 +1,20 @@
-// Many small multi-scalar multiplications at once, spread over ffjavascript's worker threads: the
-// zkey sections A, B1, B2, C and IC are, for every circuit variable s, Σ_c M[c][s]·P_c over the
-// Lagrange points P_c of the ptau and the r1cs coefficients M[c][s].
+// Many small multi-scalar multiplications at once, on the CPU prover's threads: the zkey sections
+// A, B1, B2, C and IC are, for every circuit variable s, Σ_c M[c][s]·P_c over the Lagrange points
+// P_c of the ptau and the r1cs coefficients M[c][s].
 //
-// snarkjs's zkey_new.js makes the same sums with the same wasm functions (g?m_multiexpAffine, or
-// g?m_timesScalarAffine for a single term), but packs up to 2^15 terms into one task and waits
-// for `concurrency` tasks at a time, so that a circuit below ~2^15 terms per section runs every
+// snarkjs's zkey_new.js makes the same sums with ffjavascript's wasm (g?m_multiexpAffine, or
+// g?m_timesScalarAffine for a single term), and packs up to 2^15 terms into one task, waiting for
+// `concurrency` tasks at a time, so that a circuit below ~2^15 terms per section runs every
 // section on ONE thread. Here the outputs are packed into tasks of balanced cost (about 8 tasks
 // per thread, at most a few in flight per thread to bound memory), an output with very many terms
-// is split into partial sums over several tasks, and every coefficient c > (r−1)/2 is used as
-// −(r − c) with a negated base (g?m_negAffine), and each output's scalars are packed at the byte
-// width of its largest |c|: a coefficient −1 then costs one addition instead of a 254-bit
-// multiplication. The sums are group elements, so the affine results are the bytes snarkjs gets.
+// is split into partial sums over several tasks, every coefficient c > (r−1)/2 is used as −(r − c)
+// (the point negated), and each output's scalars are packed at the byte width of its largest |c|;
+// a task (setup-tasks.ts 'sparse') sums each output by its coefficients' NAF digits: buckets per
+// bit summed by batched affine additions, then Horner's rule, so a coefficient −1 costs one
+// addition and a 12-bit weight about four. The sums are group elements: the affine results are
+// the bytes snarkjs gets.
+import { cpuPool } from '../../prover/cpu/pool.js';
+import type { SparseTask } from '../../prover/cpu/setup-tasks.js';
 import type { WasmCurve } from './snarkjs-internals.js';
 
 /** r1cs coefficients in signed form: |c| (normal form, little-endian, 32 bytes), sign, width. */
@@ -103,12 +107,9 @@ export interface SparseMsmResult {
  * `splitTerms` (tests only) lowers the size above which an output is split into partial sums.
  */
 export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uint8Array[], cols: Columns, coefs: SignedCoefs, wantU: boolean, splitTerms = SPLIT_TERMS): Promise<SparseMsmResult> {
-  const G = curve[group] as WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array };
-  const prefix = group === 'G1' ? 'g1m' : 'g2m';
+  const G = curve[group] as WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; fromRprLEM(b: Uint8Array, o: number): Uint8Array; toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void };
   const sG = G.F.n8 * 2;
-  const sGmid = G.F.n8 * 3;
   const nOut = cols.ptr.length - 1;
-  const tm = curve.tm;
 
   // ---- jobs: whole outputs, or slices of a big one -----------------------------------------
   const jobs: Job[] = [];
@@ -136,10 +137,10 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
   }
 
   const lem = new Uint8Array(nOut * sG);
-  const u = wantU ? new Uint8Array(nOut * sG) : undefined;
 
-  // ---- tasks --------------------------------------------------------------------------------
-  const buildTask = (list: Job[], affine: boolean): object[] => {
+  // ---- tasks: the CPU prover's threads (setup-tasks.ts 'sparse') ------------------------------
+  const g = group === 'G1' ? 'g1' : 'g2';
+  const buildTask = (list: Job[]): SparseTask => {
     let nTerms = 0;
     let nScalarBytes = 0;
     for (const j of list) {
@@ -147,64 +148,40 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
       nScalarBytes += (j.to - j.from) * j.width;
     }
     const bBases = new Uint8Array(nTerms * sG);
-    const bScalars = new Uint8Array(nScalarBytes + 4);
-    const negs: number[] = [];
-    const calls: object[] = [];
-    let pB = 0;
+    const bScalars = new Uint8Array(nScalarBytes);
+    const neg = new Uint8Array(nTerms);
+    const ptr = new Uint32Array(list.length + 1);
+    const width = new Uint8Array(list.length);
+    let t = 0;
     let pS = 0;
     list.forEach((j, i) => {
-      const n = j.to - j.from;
-      const pBstart = pB;
-      const pSstart = pS;
-      for (let k = j.from; k < j.to; k++) {
+      width[i] = j.width;
+      for (let k = j.from; k < j.to; k++, t++) {
         const pt = cols.point[k]! * sG;
-        bBases.set(bases[cols.set[k]!]!.subarray(pt, pt + sG), pB);
+        bBases.set(bases[cols.set[k]!]!.subarray(pt, pt + sG), t * sG);
         const c = cols.coef[k]!;
         if (j.width > 0) bScalars.set(coefs.abs.subarray(c * N8R, c * N8R + j.width), pS);
-        if (coefs.neg[c]) negs.push(pB);
-        pB += sG;
+        neg[t] = coefs.neg[c]!;
         pS += j.width;
       }
-      const dst = { var: 2, offset: i * sGmid };
-      if (n === 0 || j.width === 0) {
-        calls.push({ cmd: 'CALL', fnName: `${prefix}_zero`, params: [dst] });
-      } else if (n === 1) {
-        calls.push({ cmd: 'CALL', fnName: `${prefix}_timesScalarAffine`, params: [{ var: 0, offset: pBstart }, { var: 1, offset: pSstart }, { val: j.width }, dst] });
-      } else {
-        calls.push({ cmd: 'CALL', fnName: `${prefix}_multiexpAffine`, params: [{ var: 0, offset: pBstart }, { var: 1, offset: pSstart }, { val: j.width }, { val: n }, dst] });
-      }
+      ptr[i + 1] = t;
     });
-    const task: object[] = [
-      { cmd: 'ALLOCSET', var: 0, buff: bBases },
-      { cmd: 'ALLOCSET', var: 1, buff: bScalars },
-      { cmd: 'ALLOC', var: 2, len: list.length * sGmid },
-    ];
-    for (const off of negs) task.push({ cmd: 'CALL', fnName: `${prefix}_negAffine`, params: [{ var: 0, offset: off }, { var: 0, offset: off }] });
-    for (const call of calls) task.push(call); // not push(...calls): a batch may hold 10^5+ outputs
-    if (affine) {
-      task.push({ cmd: 'CALL', fnName: `${prefix}_batchToAffine`, params: [{ var: 2 }, { val: list.length }, { var: 2 }] });
-      task.push({ cmd: 'GET', out: 0, var: 2, len: list.length * sG });
-      if (wantU) {
-        task.push({ cmd: 'CALL', fnName: `${prefix}_batchLEMtoU`, params: [{ var: 2 }, { val: list.length }, { var: 2 }] });
-        task.push({ cmd: 'GET', out: 1, var: 2, len: list.length * sG });
-      }
-    } else {
-      task.push({ cmd: 'GET', out: 0, var: 2, len: list.length * sGmid });
-    }
-    return task;
+    return { op: 'sparse', group: g, bases: bBases, scalars: bScalars, neg, ptr, width };
   };
+  const transfers = (t: SparseTask) => [t.bases.buffer, t.scalars.buffer, t.neg.buffer, t.ptr.buffer, t.width.buffer] as ArrayBuffer[];
 
   // a bounded number of tasks in flight
+  const cpu = await cpuPool();
   const inFlight = new Set<Promise<void>>();
-  const limit = Math.max(2, tm.concurrency * 2);
-  const submit = async (task: object[], done: (r: Uint8Array[]) => void): Promise<void> => {
+  const limit = Math.max(2, cpu.concurrency * 2);
+  const submit = async (task: SparseTask, done: (r: Uint8Array) => void): Promise<void> => {
     while (inFlight.size >= limit) await Promise.race(inFlight);
-    const p: Promise<void> = tm.queueAction(task).then(done);
+    const p: Promise<void> = cpu.run(task, 0, transfers(task)).then((r) => done(r[0]!));
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p)).catch(() => {});
   };
 
-  const targetCost = Math.max(1 << 14, totalCost / (tm.concurrency * 8));
+  const targetCost = Math.max(1 << 14, totalCost / (cpu.concurrency * 8));
   let batch: Job[] = [];
   let batchCost = 0;
   let batchTerms = 0;
@@ -214,11 +191,8 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
     batch = [];
     batchCost = 0;
     batchTerms = 0;
-    await submit(buildTask(list, true), (r) => {
-      list.forEach((j, i) => {
-        lem.set(r[0]!.subarray(i * sG, (i + 1) * sG), j.out * sG);
-        if (u) u.set(r[1]!.subarray(i * sG, (i + 1) * sG), j.out * sG);
-      });
+    await submit(buildTask(list), (r) => {
+      list.forEach((j, i) => lem.set(r.subarray(i * sG, (i + 1) * sG), j.out * sG));
     });
   };
   for (const j of jobs) {
@@ -238,18 +212,16 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
     partials.set(out, []);
     for (let a = from; a < to; a += splitTerms) {
       const b = Math.min(to, a + splitTerms);
-      await submit(buildTask([{ out, from: a, to: b, width: widthOf(a, b) }], false), (r) => {
-        partials.get(out)!.push(r[0]!);
+      await submit(buildTask([{ out, from: a, to: b, width: widthOf(a, b) }]), (r) => {
+        partials.get(out)!.push(r);
       });
     }
   }
   await Promise.all(inFlight);
   for (const [out, parts] of partials) {
     let acc = G.zero;
-    for (const p of parts) acc = G.add(acc, p);
-    const aff = G.toAffine(acc);
-    lem.set(aff, out * sG);
-    if (u) u.set(await G.batchLEMtoU(aff), out * sG);
+    for (const p of parts) if (p.some((x) => x !== 0)) acc = G.add(acc, G.fromRprLEM(p, 0)); // all zero: infinity
+    G.toRprLEM(lem, out * sG, G.toAffine(acc));
   }
-  return { lem, u };
+  return { lem, u: wantU ? await G.batchLEMtoU(lem) : undefined };
 }
