@@ -68,9 +68,9 @@ async function writeFile(I: SnarkjsInternals, curve: WasmCurve, power: number, f
   const M = 2 * n;
   // comb windows from how many points each group gets: sections 2, 4, 5, 12, 14, 15 and 3, 13
   const combBits = { G1: combWindow(12 * n), G2: combWindow(3 * n) };
-  // Points are queued on the kernel workers as soon as their scalars exist, and written and hashed
-  // in order while later ones are computed; combTimes copies the scalars before it returns, so
-  // the caller zeroes them at once. (A failure is awaited in order; the catch only keeps Node from
+  // Points are queued on the CPU prover's threads as soon as their scalars exist, and written and
+  // hashed in order while later ones are computed; combTimes copies the scalars before it returns
+  // (its first await), so the caller zeroes them at once. (A failure is awaited in order; the catch only keeps Node from
   // calling a rejection that is awaited later unhandled.)
   const generatorTimes = (group: 'G1' | 'G2', scalars: Uint8Array): Promise<Uint8Array> => {
     const job = combTimes(curve, group, scalars, combBits[group]);

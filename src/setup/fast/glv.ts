@@ -1,4 +1,4 @@
-// BN254's GLV endomorphism on G1, for multiplying many points by one scalar (kernel-thread.ts).
+// BN254's GLV endomorphism on G1, for multiplying many points by one scalar (kernels.ts scaleG1).
 // φ(x, y) = (β·x, y) with β a cube root of unity in Fq acts on G1 as multiplication by λ, a cube
 // root of unity in Fr. A scalar k splits as k ≡ k1 + k2·λ (mod r) with |k1|, |k2| ≈ √r, by the
 // short lattice basis of {(a, b) : a + b·λ ≡ 0 (mod r)} that the extended Euclidean algorithm on
