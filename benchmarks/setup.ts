@@ -6,7 +6,10 @@
 // that its peak RSS (worker threads included) is its own; ptau and key seconds are reported apart.
 // Prints a table and writes benchmarks/results/setup.{json,md} and setup.svg (total seconds).
 //
-//   node dist/benchmarks/setup.js [--ours 12,14,16,18,20] [--snarkjs 12,14,16]
+// With --contribute, the 'ours' cases also time one more phase-2 contribution on their final key,
+// ours (src/setup/phase2.ts) and snarkjs's zkey contribute, on the same key.
+//
+//   node dist/benchmarks/setup.js [--ours 12,14,16,18,20] [--snarkjs 12,14,16] [--contribute 12,14,16,18,20]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,11 +18,22 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
 import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
+import { contributePhase2 } from '../src/setup/phase2.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { writeChainR1cs } from './chain-r1cs.js';
 import { barChart, machine, table } from './chart.js';
 
-interface Row { impl: 'zkonnx fast' | 'snarkjs'; power: number; seconds: number; ptauSeconds: number; keySeconds: number; constraints: number; peakRssMiB: number }
+interface Row {
+  impl: 'zkonnx fast' | 'snarkjs';
+  power: number;
+  seconds: number;
+  ptauSeconds: number;
+  keySeconds: number;
+  constraints: number;
+  peakRssMiB: number;
+  /** with --contribute: one more phase-2 contribution on the final key, ours and snarkjs's zkey contribute */
+  contribute?: { ours: number; snarkjs: number };
+}
 
 const self = fileURLToPath(import.meta.url);
 // dist/benchmarks/setup.js (npm script) or benchmarks/setup.ts (tsx)
@@ -30,7 +44,7 @@ function chainCircuit(power: number, dir: string): string {
   return writeChainR1cs(power, join(dir, `chain${power}.r1cs`));
 }
 
-async function child(impl: string, power: number, r1csPath: string): Promise<void> {
+async function child(impl: string, power: number, r1csPath: string, contribute: boolean): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'zkonnx-bench-setup-'));
   try {
     const t0 = performance.now();
@@ -51,9 +65,18 @@ async function child(impl: string, power: number, r1csPath: string): Promise<voi
       await snarkjs.zKey.contribute(join(dir, 'circuit_0000.zkey'), join(dir, 'circuit_final.zkey'), 'bench', randomBytes(32).toString('hex'));
     }
     const t2 = performance.now();
+    const peakRssMiB = process.resourceUsage().maxRSS / 1024; // KiB on Linux; before the contributions
+    let contribution: Row['contribute'];
+    if (contribute) {
+      const key = join(dir, 'circuit_final.zkey');
+      const t3 = performance.now();
+      await contributePhase2(key, join(dir, 'ours.zkey'), 'bench', { entropy: randomBytes(32).toString('hex') });
+      const t4 = performance.now();
+      await snarkjs.zKey.contribute(key, join(dir, 'snarkjs.zkey'), 'bench', randomBytes(32).toString('hex'));
+      contribution = { ours: (t4 - t3) / 1000, snarkjs: (performance.now() - t4) / 1000 };
+    }
     await releaseCurves();
-    // ru_maxrss is in KiB on Linux
-    console.log(`RESULT ${JSON.stringify({ seconds: (t2 - t0) / 1000, ptauSeconds: (t1 - t0) / 1000, keySeconds: (t2 - t1) / 1000, peakRssMiB: process.resourceUsage().maxRSS / 1024 })}`);
+    console.log(`RESULT ${JSON.stringify({ seconds: (t2 - t0) / 1000, ptauSeconds: (t1 - t0) / 1000, keySeconds: (t2 - t1) / 1000, peakRssMiB, contribute: contribution })}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -64,8 +87,8 @@ function list(flag: string, dflt: number[]): number[] {
   return i < 0 ? dflt : process.argv[i + 1]!.split(',').filter(Boolean).map(Number);
 }
 
-function run(impl: 'ours' | 'snarkjs', power: number, r1csPath: string): Row {
-  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', impl, String(power), r1csPath], { encoding: 'utf8', maxBuffer: 1 << 26 });
+function run(impl: 'ours' | 'snarkjs', power: number, r1csPath: string, contribute = false): Row {
+  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', impl, String(power), r1csPath, String(contribute)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) throw new Error(`${impl} 2^${power} failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
   const m = JSON.parse(line.slice(7)) as Omit<Row, 'impl' | 'power' | 'constraints'>;
@@ -73,10 +96,11 @@ function run(impl: 'ours' | 'snarkjs', power: number, r1csPath: string): Row {
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3]!, Number(process.argv[4]), process.argv[5]!);
+  await child(process.argv[3]!, Number(process.argv[4]), process.argv[5]!, process.argv[6] === 'true');
 } else {
   const ours = list('--ours', [12, 14, 16, 18, 20]);
   const theirs = list('--snarkjs', [12, 14, 16]);
+  const contributions = list('--contribute', [12, 14, 16, 18, 20]);
   const circuits = mkdtempSync(join(tmpdir(), 'zkonnx-bench-circuits-'));
   const host = await machine();
   const rows: Row[] = [];
@@ -87,7 +111,7 @@ if (process.argv[2] === '--child') {
   };
   for (const p of [...new Set([...ours, ...theirs])].sort((a, b) => a - b)) {
     const r1cs = chainCircuit(p, circuits);
-    if (ours.includes(p)) rows.push(run('ours', p, r1cs));
+    if (ours.includes(p)) rows.push(run('ours', p, r1cs, contributions.includes(p)));
     if (theirs.includes(p)) rows.push(run('snarkjs', p, r1cs));
     const last = rows[rows.length - 1]!;
     console.error(`done 2^${p}: ${last.impl} ${last.seconds.toFixed(1)} s`);
@@ -102,9 +126,14 @@ if (process.argv[2] === '--child') {
     ['power', 'constraints', 'impl', 'ptau s', 'keys s', 'total s', 'peak RSS MiB', 'snarkjs / ours'],
     rows.map((r) => [`2^${r.power}`, r.constraints, r.impl, r.ptauSeconds.toFixed(2), r.keySeconds.toFixed(2), r.seconds.toFixed(2), r.peakRssMiB.toFixed(0), r.impl === 'zkonnx fast' ? speedup(r.power) : '']),
   )}`;
-  console.log(text);
+  const contributed = rows.filter((r) => r.contribute);
+  const contribText = contributed.length ? `\n\nphase-2 contribution on the final key (setup contribute): ours (src/setup/phase2.ts) against snarkjs zkey contribute\n\n${table(
+    ['power', 'constraints', 'ours s', 'snarkjs s', 'snarkjs / ours'],
+    contributed.map((r) => [`2^${r.power}`, r.constraints, r.contribute!.ours.toFixed(2), r.contribute!.snarkjs.toFixed(2), `${(r.contribute!.snarkjs / r.contribute!.ours).toFixed(1)}x`]),
+  )}` : '';
+  console.log(text + contribText);
   save();
-  writeFileSync(join(out, 'setup.md'), `# bench:setup\n\n\`\`\`\n${text}\n\`\`\`\n`);
+  writeFileSync(join(out, 'setup.md'), `# bench:setup\n\n\`\`\`\n${text}${contribText}\n\`\`\`\n`);
   writeFileSync(join(out, 'setup.svg'), barChart('Groth16 setup from nothing (ptau + keys)', 's', rows.map((r) => ({ label: `2^${r.power} ${r.impl}`, value: r.seconds })), { log: true }));
   rmSync(circuits, { recursive: true, force: true });
 }
