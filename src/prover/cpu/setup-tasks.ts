@@ -273,7 +273,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     // NAF digits of each |c| (bit by bit, with the carry): count, then place
     const cnt32 = new Uint32Array(K);
     let entries = 0;
-    const naf = (term: number, width: number, at: number, f: (b: number, negative: boolean) => void) => {
+    const naf = (width: number, at: number, f: (b: number, negative: boolean) => void) => {
       let carry = 0;
       const bit = (i: number) => (i < 8 * width ? (t.scalars[at + (i >> 3)]! >> (i & 7)) & 1 : 0);
       for (let i = 0; i <= 8 * width; i++) {
@@ -284,7 +284,6 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
           carry = down ? 1 : 0;
         } else carry = v >> 1;
       }
-      void term;
     };
     const scalarAt = new Uint32Array(m);
     for (let j = 0, at = 0; j < m; j++) {
@@ -295,7 +294,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
       const w = t.width[j]!;
       if (!w) continue;
       for (let k = t.ptr[j]!; k < t.ptr[j + 1]!; k++) {
-        naf(k, w, scalarAt[j]! + (k - t.ptr[j]!) * w, (b) => { cnt32[1 + first[j]! + b]!++; entries++; });
+        naf(w, scalarAt[j]! + (k - t.ptr[j]!) * w, (b) => { cnt32[1 + first[j]! + b]!++; entries++; });
       }
     }
     const E = g === 'g1' ? FQ : 2 * FQ;
@@ -320,7 +319,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
       if (!w) continue;
       for (let k = t.ptr[j]!; k < t.ptr[j + 1]!; k++) {
         const flip = t.neg[k]!;
-        naf(k, w, scalarAt[j]! + (k - t.ptr[j]!) * w, (b, negative) => {
+        naf(w, scalarAt[j]! + (k - t.ptr[j]!) * w, (b, negative) => {
           idx[off[1 + first[j]! + b]!++] = (k | ((negative ? 1 : 0) ^ flip ? 0x80000000 : 0)) >>> 0;
         });
       }

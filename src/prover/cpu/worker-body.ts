@@ -380,7 +380,15 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
       block.lastBytes = 0;
       block.bytes = block.keptBytes;
       ensure(at + size);
-      make(at);
+      try {
+        make(at);
+      } catch (e) {
+        // a half-made block is never found again
+        block.kept.delete(id);
+        block.keptBytes -= size;
+        block.bytes = block.keptBytes;
+        throw e;
+      }
       return at;
     },
   });
