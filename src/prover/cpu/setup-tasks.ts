@@ -210,8 +210,9 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     const n = t.scalars.byteLength / 32;
     const T = combTable(g, w, t.gen);
     const a = arena(g, [n * (g === 'g1' ? 72 : 144), 64 + 36, 128]);
-    const { PS, ex, mem8, mem32, flush, LIST } = a;
+    const { PS, ex, mem8, mem32, LIST, PREF } = a;
     const [R, S, STAGE] = a.blocks as [number, number, number];
+    const batchAdd = ex[`${g}_batchAdd`]!;
     // the scalars' w-bit windows, through their canonical bytes (then zeroed, as the copies)
     const digits = new Uint16Array(n * W);
     for (let i = 0; i < n; i++) {
@@ -245,11 +246,10 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
         mem32[e] = r;
         mem32[e + 1] = cell;
         mem32[e + 2] = r;
-        if (++pending === BATCH) { a.ex[`${g}_batchAdd`]!(LIST, pending, a.PREF); pending = 0; }
+        if (++pending === BATCH) { batchAdd(LIST, pending, PREF); pending = 0; }
       }
-      if (pending) { a.ex[`${g}_batchAdd`]!(LIST, pending, a.PREF); pending = 0; }
+      if (pending) { batchAdd(LIST, pending, PREF); pending = 0; }
     }
-    flush();
     digits.fill(0);
     const ffjPS = g === 'g1' ? 64 : 128;
     const out = new Uint8Array(n * ffjPS);
