@@ -26,6 +26,7 @@ import { snarkjs } from '../snark.js';
 import { signedCoefs, sparseMsm, type Columns } from './fast/sparse-msm.js';
 import { blake2b512 } from './fast/blake2b.js';
 import { scaleG1 } from './fast/kernels.js';
+import { deltaProof } from './phase2.js';
 import { drawSecretScalar } from './fast/toxic.js';
 import { snarkjsInternals, type WasmCurve } from './fast/snarkjs-internals.js';
 import { zkeyInternals } from './fast/zkey-internals.js';
@@ -374,12 +375,7 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
     const rng = new I.ChaCha(Array.from({ length: 8 }, (_, i) => seedBytes.readUInt32BE(i * 4)));
     const transcriptHasher = blake2b512();
     transcriptHasher.update(csHash);
-    const g1_s = G1.toAffine(G1.fromRng(rng));
-    const g1_sx = G1.toAffine(G1.timesFr(g1_s, delta));
-    Z.zkeyUtils.hashG1(transcriptHasher, curve, g1_s);
-    Z.zkeyUtils.hashG1(transcriptHasher, curve, g1_sx);
-    const transcript = transcriptHasher.digest();
-    const g2_spx = G2.toAffine(G2.timesFr(Z.hashToG2(curve, transcript), delta));
+    const { g1_s, g1_sx, g2_spx, transcript } = deltaProof(curve, Z, transcriptHasher, rng, delta);
     await Z.zkeyUtils.writeMPCParams(fdZ, curve, {
       csHash,
       contributions: [{ deltaAfter: delta1, delta: { g1_s, g1_sx, g2_spx }, transcript, type: 0, name: opts.name ?? 'zkonnx fast setup (single party)' }],

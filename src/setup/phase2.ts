@@ -7,8 +7,8 @@
 import { ZkonnxError } from '../errors.js';
 import { snarkjs } from '../snark.js';
 import { scaleG1 } from './fast/kernels.js';
-import { snarkjsInternals, type WasmCurve } from './fast/snarkjs-internals.js';
-import { zkeyInternals } from './fast/zkey-internals.js';
+import { snarkjsInternals, type Blake2bHasher, type WasmCurve } from './fast/snarkjs-internals.js';
+import { zkeyInternals, type ZkeyInternals } from './fast/zkey-internals.js';
 
 /** The randomness of the contribution: a participant's entropy (mixed with the system's), or a public beacon. */
 export type Phase2Source = { entropy: string } | { beaconHash: string; iterationsExp: number };
@@ -38,16 +38,10 @@ export async function contributePhase2(oldZkey: string, newZkey: string, name: s
     for (const c of mpcParams.contributions) Z.zkeyUtils.hashPubKey(transcriptHasher, curve, c);
     const delta = Fr.fromRng(rng);
     secrets.push(delta);
-    const g1_s = G1.toAffine(G1.fromRng(rng));
-    const g1_sx = G1.toAffine(G1.timesFr(g1_s, delta));
-    Z.zkeyUtils.hashG1(transcriptHasher, curve, g1_s);
-    Z.zkeyUtils.hashG1(transcriptHasher, curve, g1_sx);
-    const transcript = transcriptHasher.digest();
-    const g2_sp = Z.hashToG2(curve, transcript);
-    const g2_spx = G2.toAffine(G2.timesFr(g2_sp, delta));
+    const { transcript, ...proof } = deltaProof(curve, Z, transcriptHasher, rng, delta);
     zkey.vk_delta_1 = G1.timesFr(zkey.vk_delta_1, delta);
     zkey.vk_delta_2 = G2.timesFr(zkey.vk_delta_2, delta);
-    const contribution: Record<string, unknown> = { delta: { prvKey: delta, g1_s, g1_sx, g2_sp, g2_spx }, transcript, deltaAfter: zkey.vk_delta_1 };
+    const contribution: Record<string, unknown> = { delta: { prvKey: delta, ...proof }, transcript, deltaAfter: zkey.vk_delta_1 };
     if ('entropy' in source) contribution.type = 0;
     else Object.assign(contribution, { type: 1, numIterationsExp: source.iterationsExp, beaconHash: Z.misc.hex2ByteArray(source.beaconHash) });
     if (name) contribution.name = name;
@@ -75,4 +69,20 @@ export async function contributePhase2(oldZkey: string, newZkey: string, name: s
     await fdOld.close();
     if (fdNew) await fdNew.close();
   }
+}
+
+/**
+ * The proof of knowledge of a contribution's δ, as zkey_contribute.js makes it: s·G1 from the
+ * contribution's random generator, (δ·s)·G1, both hashed onto the transcript (which already
+ * holds the circuit hash and the earlier contributions), and δ times the transcript's point of G2.
+ */
+export function deltaProof(curve: WasmCurve, Z: ZkeyInternals, transcriptHasher: Blake2bHasher, rng: unknown, delta: Uint8Array) {
+  const { G1, G2 } = curve as Curve;
+  const g1_s = G1.toAffine(G1.fromRng(rng));
+  const g1_sx = G1.toAffine(G1.timesFr(g1_s, delta));
+  Z.zkeyUtils.hashG1(transcriptHasher, curve, g1_s);
+  Z.zkeyUtils.hashG1(transcriptHasher, curve, g1_sx);
+  const transcript = transcriptHasher.digest();
+  const g2_sp = Z.hashToG2(curve, transcript);
+  return { g1_s, g1_sx, g2_sp, g2_spx: G2.toAffine(G2.timesFr(g2_sp, delta)), transcript };
 }

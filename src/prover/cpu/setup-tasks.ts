@@ -72,6 +72,8 @@ export interface SetupEnv {
   memory(): WebAssembly.Memory;
   /** grows the memory to `bytes` */
   ensure(bytes: number): void;
+  /** batched additions at `list` with scratch at `pref` (worker-body.ts) */
+  batcher(g: 'g1' | 'g2', list: number, pref: number): { emit(pa: number, pb: number, pr: number): void; flush(): void };
   /** the first byte a task may use (after the blocks the thread keeps) */
   scratch(): number;
   /** the address of kept block `id`, made by `make` at it the first time */
@@ -93,24 +95,9 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     const PREF = take(6 * BATCH * E); // batchAdd's scratch (wasm-batch4.ts batch4ScratchBytes)
     const blocks = sizes.map(take);
     env.ensure(at);
-    const ex = env.ex();
     const mem8 = new Uint8Array(env.memory().buffer);
     const mem32 = new Uint32Array(env.memory().buffer);
-    const batchAdd = ex[`${g}_batchAdd`]!;
-    let pending = 0;
-    const flush = () => {
-      if (pending) batchAdd(LIST, pending, PREF);
-      pending = 0;
-    };
-    /** pr = pa + pb (pa = pb: a doubling), in the next batch; pr may be pa or pb, no other entry's */
-    const emit = (pa: number, pb: number, pr: number) => {
-      const e = (LIST >> 2) + pending * 4;
-      mem32[e] = pa;
-      mem32[e + 1] = pb;
-      mem32[e + 2] = pr;
-      if (++pending === BATCH) flush();
-    };
-    return { E, PS: 2 * E, blocks, ex, mem8, mem32, emit, flush, LIST, PREF };
+    return { E, PS: 2 * E, blocks, ex: env.ex(), mem8, mem32, ...env.batcher(g, LIST, PREF), LIST, PREF };
   }
 
   /** ffjavascript affine bytes of our affine point at p (zeros for infinity) into out at o. */
@@ -210,9 +197,8 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     const n = t.scalars.byteLength / 32;
     const T = combTable(g, w, t.gen);
     const a = arena(g, [n * (g === 'g1' ? 72 : 144), 64 + 36, 128]);
-    const { PS, ex, mem8, mem32, LIST, PREF } = a;
+    const { PS, ex, mem8, emit, flush } = a;
     const [R, S, STAGE] = a.blocks as [number, number, number];
-    const batchAdd = ex[`${g}_batchAdd`]!;
     // the scalars' w-bit windows, through their canonical bytes (then zeroed, as the copies)
     const digits = new Uint16Array(n * W);
     for (let i = 0; i < n; i++) {
@@ -230,7 +216,6 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     mem8.fill(0, S, S + 64 + 36);
     t.scalars.fill(0);
     const started = new Uint8Array(n);
-    let pending = 0; // emit's loop inlined: a point's additions are most of the time here
     for (let j = 0; j < W; j++) {
       for (let i = 0; i < n; i++) {
         const d = digits[i * W + j]!;
@@ -242,13 +227,9 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
           started[i] = 1;
           continue;
         }
-        const e = (LIST >> 2) + pending * 4;
-        mem32[e] = r;
-        mem32[e + 1] = cell;
-        mem32[e + 2] = r;
-        if (++pending === BATCH) { batchAdd(LIST, pending, PREF); pending = 0; }
+        emit(r, cell, r);
       }
-      if (pending) { batchAdd(LIST, pending, PREF); pending = 0; }
+      flush();
     }
     digits.fill(0);
     const ffjPS = g === 'g1' ? 64 : 128;

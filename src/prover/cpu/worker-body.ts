@@ -108,6 +108,29 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
   }
 
   /**
+   * Additions in batches of up to BATCH entries at `list` (wasm <g>_batchAdd, scratch at `pref`):
+   * emit(pa, pb, pr) queues pr = pa + pb (pa = pb: a doubling; pr may be pa or pb, no other
+   * entry's), flush() runs what is queued. Made after the task's memory has grown.
+   */
+  function batcher(g: 'g1' | 'g2', list: number, pref: number) {
+    const mem32 = new Uint32Array(memory.buffer);
+    const batchAdd = ex[`${g}_batchAdd`]!;
+    let pending = 0;
+    const flush = () => {
+      if (pending) batchAdd(list, pending, pref);
+      pending = 0;
+    };
+    const emit = (pa: number, pb: number, pr: number) => {
+      const e = (list >> 2) + pending * 4;
+      mem32[e] = pa;
+      mem32[e + 1] = pb;
+      mem32[e + 2] = pr;
+      if (++pending === BATCH) flush();
+    };
+    return { emit, flush };
+  }
+
+  /**
    * Converted points from `heap` up: kept blocks first (at most KEPT_BYTES, all dropped when a new
    * one would pass it), then the last other block; `bytes`: where they end (scratch goes after).
    */
@@ -186,21 +209,9 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     const cnt = new Uint32Array(memory.buffer, CNT, K);
     const off = new Uint32Array(memory.buffer, OFF, K);
     const round = ex[`${g}_round`]! as unknown as (...a: number[]) => number;
-    const batchAdd = ex[`${g}_batchAdd`]!;
     const reduce = ex[`${g}_reduce`]!;
     const toFfj = ex[`${g}_toFfjJac`]!;
-    let pending = 0;
-    const flush = () => {
-      if (pending) batchAdd(LIST, pending, PREF);
-      pending = 0;
-    };
-    const emit = (pa: number, pb: number, pr: number) => {
-      const e = (LIST >> 2) + pending * 4;
-      mem32[e] = pa;
-      mem32[e + 1] = pb;
-      mem32[e + 2] = pr;
-      if (++pending === BATCH) flush();
-    };
+    const { emit, flush } = batcher(g, LIST, PREF);
     const results: Uint8Array[] = [];
     const jAddMixed = ex[`${g}_jAddMixed`]!;
     const jAdd = ex[`${g}_jAdd`]!;
@@ -367,6 +378,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
     ex: () => ex,
     memory: () => memory,
     ensure,
+    batcher,
     scratch: () => heap + block.bytes,
     kept(id: number, bytes: number, make: (at: number) => void): number {
       const have = block.kept.get(id);
