@@ -33,6 +33,7 @@ import { runReference } from './quantize/reference.js';
 import { referenceRun, startReference } from './quantize/reference-thread.js';
 import { contributePhase2 } from './setup/phase2.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
+import { verifyZkey, type Contribution, type KeyVerification } from './setup/verify-zkey.js';
 import { checkKeysAsync, checkVkey, recordKeys, sha256File } from './setup/keys.js';
 import { snarkjs, snarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
@@ -441,41 +442,47 @@ export async function beacon(opts: { buildDir: string; beaconHash: string; itera
 
 export interface SetupVerification {
   ok: boolean;
-  /** snarkjs's reasons when not ok ("Circuit does not match", "Invalid L section", ...). */
+  /** What is wrong, each naming the key file and its section or contribution. */
   errors: string[];
   ptau: string;
+  /** The key's phase-2 contributions, oldest first (a split build: its first chunk's). */
+  contributions: Contribution[];
 }
 
 /**
- * Checks circuit_final.zkey against the circuit's r1cs and the ptau (snarkjs zkey verify: every
- * section recomputed from the ptau, every contribution's proof checked), and that
- * verification_key.json is the key's.
+ * Checks circuit_final.zkey against the circuit's r1cs and the ptau (snarkjs's zkey verify, on
+ * our kernels: src/setup/verify-zkey.ts), and that verification_key.json is the key's. A split
+ * build: every chunk's.
  */
 export async function verifySetup(opts: { buildDir: string; ptau?: string; progress?: Progress }): Promise<SetupVerification> {
-  refuseSplit(opts.buildDir, 'setup verify', 'not supported on split builds yet');
-  const paths = new BuildPaths(opts.buildDir);
-  const ptau = opts.ptau ?? readSettings(opts.buildDir).setup?.ptau;
+  const root = new BuildPaths(opts.buildDir);
+  const settings = readSettings(opts.buildDir);
+  const ptau = opts.ptau ?? settings.setup?.ptau;
   if (!ptau) throw new ZkonnxError('BAD_ARGUMENT', 'no ptau file recorded for this build', { hint: 'pass --ptau FILE' });
   if (!existsSync(ptau)) throw new ZkonnxError('ARTIFACT_MISSING', `ptau file ${ptau} not found`, { file: ptau });
   const errors: string[] = [];
-  const logger = { ...snarkLogger(opts.progress), error: (m: string) => errors.push(m.replace(/^INVALID:\s*/, '')) };
-  opts.progress?.step?.('verify keys against the r1cs and the ptau');
-  let ok: boolean;
-  try {
-    ok = await snarkjs.zKey.verifyFromR1cs(paths.require('r1cs', 'compile'), ptau, paths.require('zkey', 'setup'), logger);
-  } catch (e) {
-    ok = false;
-    errors.push(`unreadable key or ptau: ${(e as Error).message}`);
-  }
-  if (ok) {
-    const vk = await snarkjs.zKey.exportVerificationKey(paths.file('zkey'));
-    const onDisk = existsSync(paths.file('vkey')) ? readJson(paths.file('vkey')) : undefined;
-    if (JSON.stringify(onDisk) !== JSON.stringify(JSON.parse(JSON.stringify(vk)))) {
-      ok = false;
-      errors.push('verification_key.json is not the key of circuit_final.zkey');
+  let contributions: Contribution[] | undefined;
+  for (const dir of settings.split ? settings.split.chunks.map((ch) => join(root.dir, ch.dir)) : [root.dir]) {
+    const paths = new BuildPaths(dir);
+    opts.progress?.step?.(`verify keys of ${dir} against the r1cs and the ptau`);
+    const zkey = paths.require('zkey', 'setup');
+    let r: KeyVerification;
+    try {
+      r = await verifyZkey(paths.require('r1cs', 'compile'), ptau, zkey, opts.progress);
+    } catch (e) {
+      if (e instanceof ZkonnxError && e.code !== 'SETUP_FAILED') throw e;
+      errors.push(`${zkey}: unreadable key or ptau: ${(e as Error).message}`);
+      continue;
+    }
+    errors.push(...r.errors);
+    contributions ??= r.contributions;
+    if (r.ok) {
+      const vk = await snarkjs.zKey.exportVerificationKey(zkey);
+      const onDisk = existsSync(paths.file('vkey')) ? readJson(paths.file('vkey')) : undefined;
+      if (JSON.stringify(onDisk) !== JSON.stringify(JSON.parse(JSON.stringify(vk)))) errors.push(`${paths.file('vkey')} is not the verification key of ${zkey}`);
     }
   }
-  return { ok, errors, ptau };
+  return { ok: errors.length === 0, errors, ptau, contributions: contributions ?? [] };
 }
 
 // ---------------------------------------------------------------- prove

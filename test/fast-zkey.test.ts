@@ -14,6 +14,7 @@ import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
 import { signedCoefs, sparseMsm } from '../src/setup/fast/sparse-msm.js';
 import { snarkjsInternals, type WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
+import { MIXED_CIRCUIT } from './helpers/mixed-circuit.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -22,27 +23,10 @@ let circuit: CompiledCircuit;
 let ptau: string;
 let zkey: string;
 
-// Coefficients of every kind: 1, −1, small positive and negative, 64-bit, 2^200, and a public
-// signal in A, B and C; the constant ONE appears in many terms.
-const SOURCE = `pragma circom 2.1.0;
-template T(n) {
-  signal input a[n];
-  signal input b[n];
-  signal output c;
-  signal output d;
-  signal acc[n + 1];
-  acc[0] <== 0;
-  for (var i = 0; i < n; i++) acc[i + 1] <== acc[i] + (3 * a[i] - 7 * b[i] + 12345678901234567890) * (a[i] - 1);
-  c <== acc[n];
-  d <== (a[0] * 5 - b[1]) * (b[0] + 2 ** 200);
-}
-component main { public [a] } = T(8);
-`;
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zkonnx-fast-zkey-'));
   const src = join(dir, 't.circom');
-  await writeFile(src, SOURCE);
+  await writeFile(src, MIXED_CIRCUIT);
   circuit = await compileCircom({ circuitPath: src, outDir: join(dir, 'build') });
   ptau = join(dir, 'p6.ptau');
   await generatePreparedPtau(6, ptau);

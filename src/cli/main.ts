@@ -133,7 +133,8 @@ setupCmd.command('verify')
   .addOption(jsonOpt())
   .action((o) => run(o, async (progress) => {
     const r = await api.verifySetup({ buildDir: buildDirOf(o), ptau: o.ptau, progress });
-    return { ok: r.ok, json: r, text: r.ok ? `keys verified against the r1cs and ${r.ptau}` : `INVALID keys: ${r.errors.join('; ') || 'snarkjs zkey verify failed'}` };
+    const list = r.contributions.map((c, i) => `\n  contribution ${i + 1}${c.name ? ` (${c.name})` : ''}: ${c.hash}${c.beacon ? `, beacon ${c.beacon.hash} 2^${c.beacon.iterationsExp} iterations` : ''}`).join('');
+    return { ok: r.ok, json: r, text: r.ok ? `keys verified against the r1cs and ${r.ptau}${list}` : `INVALID keys:\n  ${r.errors.join('\n  ')}` };
   }));
 
 program.command('prove')

@@ -41,7 +41,7 @@ export interface FastZkeyOptions {
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-type Curve = WasmCurve & {
+export type Curve = WasmCurve & {
   q: bigint;
   r: bigint;
   G1: WasmCurve['G1'] & { toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void; toRprUncompressed(b: Uint8Array, o: number, p: Uint8Array): void; F: { n8: number } };
@@ -173,35 +173,55 @@ function columns(r: R1cs, first: number, count: number, pick: (matrix: number) =
   return { ptr, set, point, coef };
 }
 
-async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]): Promise<void> {
-  const { progress } = opts;
-  const keep = <T extends Uint8Array>(b: T): T => {
-    wipe.push(b);
-    return b;
-  };
+/** The header values of a circuit's key that come from the ptau and the r1cs. */
+export interface KeyHeader {
+  curve: Curve;
+  nVars: number;
+  nPublic: number;
+  domainSize: number;
+  /** α·G1, β·G1, β·G2 from the ptau, Montgomery little-endian as the ptau holds them */
+  alphaLEM: Uint8Array;
+  betaLEM: Uint8Array;
+  beta2LEM: Uint8Array;
+}
+
+/**
+ * Receives a circuit's key as computeKey makes it, in this order: header; sections 3 and 4; the
+ * C points before δ (8); sections 5, 6 and 7; the H points before δ (9). Sections 3–7 are every
+ * key's of the circuit (no δ in them); a key holds C and H times 1/δ.
+ */
+export interface KeySink {
+  header(h: KeyHeader): Promise<void>;
+  section(id: 3 | 4 | 5 | 6 | 7, bytes: Uint8Array): Promise<void>;
+  beforeDelta(id: 8 | 9, points: Uint8Array): Promise<void>;
+}
+
+/**
+ * Computes the key of the r1cs on the ptau (zkey_new.js's, without its file) into `sink`, and
+ * returns the circuit hash that a key's MPC section starts from.
+ */
+export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySink, progress?: Progress): Promise<Uint8Array> {
   const I = await snarkjsInternals();
   const Z = await zkeyInternals();
   await snarkjs.curves.getCurveFromName('bn128');
-
-  const { fd: fdPTau, sections: sPTau } = await I.binFileUtils.readBinFile(opts.ptauPath, 'ptau', 1);
-  let fdZ: any;
+  const { fd: fdPTau, sections: sPTau } = await I.binFileUtils.readBinFile(ptauPath, 'ptau', 1);
   try {
     const { curve: c0, power } = await Z.readPTauHeader(fdPTau, sPTau);
     const curve = c0 as unknown as Curve;
     const { Fr, G1, G2 } = curve;
     const sG1 = G1.F.n8 * 2;
     const sG2 = G2.F.n8 * 2;
-    const r1cs = await readR1cs(I, opts.r1csPath);
-    if (r1cs.prime !== curve.r) throw new ZkonnxError('SETUP_FAILED', `${opts.r1csPath} is not over the curve of ${opts.ptauPath}`, { file: opts.r1csPath });
+    const r1cs = await readR1cs(I, r1csPath);
+    if (r1cs.prime !== curve.r) throw new ZkonnxError('SETUP_FAILED', `${r1csPath} is not over the curve of ${ptauPath}`, { file: r1csPath });
     const n = r1cs.nConstraints + r1cs.nPublic;
     const cirPower = Math.floor(Math.log2(Math.max(1, n))) + 1;
     if (cirPower > power) {
-      throw new ZkonnxError('PTAU_TOO_SMALL', `${opts.ptauPath} is too small: the circuit (${r1cs.nConstraints} constraints) needs powers of tau 2^${cirPower}`, {
-        file: opts.ptauPath,
+      throw new ZkonnxError('PTAU_TOO_SMALL', `${ptauPath} is too small: the circuit (${r1cs.nConstraints} constraints) needs powers of tau 2^${cirPower}`, {
+        file: ptauPath,
         hint: `use a ptau file of power ${cirPower} or more`,
       });
     }
-    if (!sPTau[12]) throw new ZkonnxError('SETUP_FAILED', `${opts.ptauPath} is not prepared for phase 2 (no Lagrange sections)`, { file: opts.ptauPath, hint: 'run snarkjs powersoftau prepare phase2 on it' });
+    if (!sPTau[12]) throw new ZkonnxError('SETUP_FAILED', `${ptauPath} is not prepared for phase 2 (no Lagrange sections)`, { file: ptauPath, hint: 'run snarkjs powersoftau prepare phase2 on it' });
     if (cirPower > Fr.s) throw new ZkonnxError('SETUP_FAILED', `circuit too big for this curve (domain 2^${cirPower})`);
     const domainSize = 2 ** cirPower;
     const { nVars, nPublic } = r1cs;
@@ -212,11 +232,7 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
       csHasher.update(b);
     };
 
-    // ---- δ --------------------------------------------------------------------------------
-    const delta = drawSecretScalar(Fr, keep);
-    const invDelta = keep(Fr.inv(delta));
-
-    // ---- header (sections 1, 2) -------------------------------------------------------------
+    // ---- header ---------------------------------------------------------------------------
     const alphaLEM = await fdPTau.read(sG1, sPTau[4][0].p);
     const betaLEM = await fdPTau.read(sG1, sPTau[5][0].p);
     const beta2LEM = await fdPTau.read(sG2, sPTau[6][0].p);
@@ -230,24 +246,7 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
     csHasher.update(bg2U); // gamma2
     csHasher.update(bg1U); // delta1 of the initial key
     csHasher.update(bg2U); // delta2 of the initial key
-    const delta1 = G1.timesFr(G1.g, delta);
-    const delta2 = G2.timesFr(G2.g, delta);
-
-    const tmpFile = file;
-    fdZ = await I.binFileUtils.createBinFile(tmpFile, 'zkey', 1, 10);
-    await Z.zkeyUtils.writeHeader(fdZ, {
-      q: curve.q,
-      r: curve.r,
-      nVars,
-      nPublic,
-      domainSize,
-      vk_alpha_1: G1.fromRprLEM(alphaLEM, 0),
-      vk_beta_1: G1.fromRprLEM(betaLEM, 0),
-      vk_beta_2: G2.fromRprLEM(beta2LEM, 0),
-      vk_gamma_2: G2.g,
-      vk_delta_1: delta1,
-      vk_delta_2: delta2,
-    });
+    await sink.header({ curve, nVars, nPublic, domainSize, alphaLEM, betaLEM, beta2LEM });
 
     // ---- ptau levels ------------------------------------------------------------------------
     progress?.step?.(`groth16 keys: reading ptau level 2^${cirPower}`);
@@ -267,9 +266,7 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
     const ic = await sparseMsm(curve, 'G1', g1Sets, columns(r1cs, 0, nPublic + 1, lPick), coefs, true);
     hashU32(nPublic + 1);
     csHasher.update(ic.u!);
-    await I.binFileUtils.startWriteSection(fdZ, 3);
-    await fdZ.write(ic.lem);
-    await I.binFileUtils.endWriteSection(fdZ);
+    await sink.section(3, ic.lem);
 
     // ---- coefficients (section 4): A and B terms in r1cs order, then the extra A terms ----------
     {
@@ -290,9 +287,7 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
         dv.setUint32(o + 8, r1cs.signal[t]!, true);
         out.set(m2.subarray(i * 32, i * 32 + 32), o + 12);
       });
-      await I.binFileUtils.startWriteSection(fdZ, 4);
-      await fdZ.write(out);
-      await I.binFileUtils.endWriteSection(fdZ);
+      await sink.section(4, out);
     }
 
     // ---- H points of the circuit hash: τ^(i+N)·G1 − τ^i·G1, read as zkey_new.js reads them ----
@@ -325,52 +320,99 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
       }
     }
 
-    // ---- C (hashed before δ; written as section 8 after B2) ---------------------------------
+    // ---- C before δ (hashed before A; section 8 of a key) ------------------------------------
     progress?.step?.('groth16 keys: C');
     const nC = nVars - nPublic - 1;
     const cInit = await sparseMsm(curve, 'G1', g1Sets, columns(r1cs, nPublic + 1, nC, lPick), coefs, true);
     hashU32(nC);
     csHasher.update(cInit.u!);
-    const cFinal = await scaleG1(curve, cInit.lem, invDelta);
+    await sink.beforeDelta(8, cInit.lem);
 
     // ---- A, B1, B2 (sections 5, 6, 7) --------------------------------------------------------
-    const writePoints = async (id: number, group: 'G1' | 'G2', sets: Uint8Array[], cols: Columns, label: string): Promise<void> => {
+    const points = async (id: 5 | 6 | 7, group: 'G1' | 'G2', sets: Uint8Array[], cols: Columns, label: string): Promise<void> => {
       progress?.step?.(`groth16 keys: ${label}`);
       const res = await sparseMsm(curve, group, sets, cols, coefs, true);
       hashU32(nVars);
       csHasher.update(res.u!);
-      await I.binFileUtils.startWriteSection(fdZ, id);
-      await fdZ.write(res.lem);
-      await I.binFileUtils.endWriteSection(fdZ);
+      await sink.section(id, res.lem);
     };
-    await writePoints(5, 'G1', g1Sets, columns(r1cs, 0, nVars, (m) => (m === 0 || m === 3 ? TAU : -1)), 'A');
+    await points(5, 'G1', g1Sets, columns(r1cs, 0, nVars, (m) => (m === 0 || m === 3 ? TAU : -1)), 'A');
     const bCols = columns(r1cs, 0, nVars, (m) => (m === 1 ? TAU : -1));
-    await writePoints(6, 'G1', g1Sets, bCols, 'B1');
-    await writePoints(7, 'G2', [tauG2], bCols, 'B2');
+    await points(6, 'G1', g1Sets, bCols, 'B1');
+    await points(7, 'G2', [tauG2], bCols, 'B2');
 
-    // ---- C/δ (section 8) -----------------------------------------------------------------
-    await I.binFileUtils.startWriteSection(fdZ, 8);
-    await fdZ.write(cFinal);
-    await I.binFileUtils.endWriteSection(fdZ);
-
-    // ---- H/δ (section 9): the odd points of section 12's level 2·N ----------------------------
+    // ---- H before δ: the odd points of section 12's level 2·N ----------------------------------
     progress?.step?.('groth16 keys: H');
-    {
-      let hPoints: Uint8Array;
-      if (cirPower < Fr.s) {
-        const l2 = await readPart(fdPTau, sPTau, 12, (domainSize * 2 - 1) * sG1, domainSize * 2 * sG1);
-        hPoints = new Uint8Array(domainSize * sG1);
-        for (let i = 0; i < domainSize; i++) hPoints.set(l2.subarray((i * 2 + 1) * sG1, (i * 2 + 2) * sG1), i * sG1);
-      } else {
-        hPoints = await fdPTau.read(domainSize * sG1, sPTau[12][0].p + (2 ** (cirPower + 1) - 1) * sG1 + domainSize * sG1);
-      }
-      await I.binFileUtils.startWriteSection(fdZ, 9);
-      await fdZ.write(await scaleG1(curve, hPoints, invDelta));
-      await I.binFileUtils.endWriteSection(fdZ);
+    let hPoints: Uint8Array;
+    if (cirPower < Fr.s) {
+      const l2 = await readPart(fdPTau, sPTau, 12, (domainSize * 2 - 1) * sG1, domainSize * 2 * sG1);
+      hPoints = new Uint8Array(domainSize * sG1);
+      for (let i = 0; i < domainSize; i++) hPoints.set(l2.subarray((i * 2 + 1) * sG1, (i * 2 + 2) * sG1), i * sG1);
+    } else {
+      hPoints = await fdPTau.read(domainSize * sG1, sPTau[12][0].p + (2 ** (cirPower + 1) - 1) * sG1 + domainSize * sG1);
     }
+    await sink.beforeDelta(9, hPoints);
+    return csHasher.digest();
+  } finally {
+    await fdPTau.close();
+  }
+}
+
+/** The key with one contribution of a fresh δ, sections in the order `zkey contribute` writes them. */
+async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]): Promise<void> {
+  const keep = <T extends Uint8Array>(b: T): T => {
+    wipe.push(b);
+    return b;
+  };
+  const I = await snarkjsInternals();
+  const Z = await zkeyInternals();
+  let fdZ: any;
+  let curve!: Curve;
+  let delta!: Uint8Array;
+  let invDelta!: Uint8Array;
+  let delta1!: Uint8Array;
+  let cFinal: Uint8Array | undefined;
+  const write = async (id: number, bytes: Uint8Array): Promise<void> => {
+    await I.binFileUtils.startWriteSection(fdZ, id);
+    await fdZ.write(bytes);
+    await I.binFileUtils.endWriteSection(fdZ);
+  };
+  try {
+    const csHash = await computeKey(opts.r1csPath, opts.ptauPath, {
+      header: async (h) => {
+        curve = h.curve;
+        const { Fr, G1, G2 } = curve;
+        delta = drawSecretScalar(Fr, keep);
+        invDelta = keep(Fr.inv(delta));
+        delta1 = G1.timesFr(G1.g, delta);
+        fdZ = await I.binFileUtils.createBinFile(file, 'zkey', 1, 10);
+        await Z.zkeyUtils.writeHeader(fdZ, {
+          q: curve.q,
+          r: curve.r,
+          nVars: h.nVars,
+          nPublic: h.nPublic,
+          domainSize: h.domainSize,
+          vk_alpha_1: G1.fromRprLEM(h.alphaLEM, 0),
+          vk_beta_1: G1.fromRprLEM(h.betaLEM, 0),
+          vk_beta_2: G2.fromRprLEM(h.beta2LEM, 0),
+          vk_gamma_2: G2.g,
+          vk_delta_1: delta1,
+          vk_delta_2: G2.timesFr(G2.g, delta),
+        });
+      },
+      section: async (id, bytes) => {
+        await write(id, bytes);
+        // C/δ was made before A (the circuit hash's order); a key holds it after B2
+        if (id === 7) await write(8, cFinal!);
+      },
+      beforeDelta: async (id, points) => {
+        const scaled = await scaleG1(curve, points, invDelta);
+        if (id === 8) cFinal = scaled;
+        else await write(9, scaled);
+      },
+    }, opts.progress);
 
     // ---- contribution (section 10), as zkey_contribute.js makes it ---------------------------
-    const csHash = csHasher.digest();
     const seedBytes = keep(randomBytes(32));
     const rng = new I.ChaCha(Array.from({ length: 8 }, (_, i) => seedBytes.readUInt32BE(i * 4)));
     const transcriptHasher = blake2b512();
@@ -382,6 +424,5 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
     });
   } finally {
     if (fdZ) await fdZ.close();
-    await fdPTau.close();
   }
 }

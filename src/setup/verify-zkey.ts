@@ -1,0 +1,152 @@
+// `setup verify`: is a Groth16 key the one the circuit's r1cs and the ptau give, with every
+// phase-2 contribution's proof of knowledge in order? The same verdict as snarkjs's `zkey verify`
+// (zkey_verify_frominit.js), at the fast setup's speed:
+//  - the key as zkey_new.js makes it comes from fast-zkey.ts computeKey (our sparse multi-
+//    exponentiations), never written to disk; its circuit hash must be the key's;
+//  - sections 3–7 (IC, coefficients, A, B1, B2) must be equal byte for byte;
+//  - C (8) and H (9) hold the points before δ times 1/δ for the δ of the contributions: checked
+//    with a random linear combination, e(Σ rᵢ·finalᵢ, δ₂) = e(Σ rᵢ·beforeᵢ, G₂) for fresh 128-bit
+//    rᵢ (a wrong point passes with probability 2^−128; snarkjs draws 32-bit ones), both sums on the
+//    CPU prover's MSM. C and H serve only the prover: a wrong point there makes proofs that fail,
+//    never a false one (the verification key is IC, α, β, γ, δ, all checked exactly), and prove
+//    keeps no proof that does not verify;
+//  - each contribution: its transcript (the circuit hash and the earlier contributions' public
+//    keys, then its own s·G1 and (s·δ)·G1), s and s·δ in the same ratio as the transcript's G2
+//    point and its δ-multiple, the running δ times its δ, and a beacon's keys recomputed from
+//    the beacon.
+import { randomBytes } from 'node:crypto';
+import { ZkonnxError } from '../errors.js';
+import type { Progress } from '../log.js';
+import { cpuMsm } from '../prover/cpu/msm.js';
+import { snarkjs } from '../snark.js';
+import { blake2b512 } from './fast/blake2b.js';
+import { snarkjsInternals } from './fast/snarkjs-internals.js';
+import { zkeyInternals, type ZkeyInternals } from './fast/zkey-internals.js';
+import { computeKey, type Curve, type KeyHeader } from './fast-zkey.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+export interface Contribution {
+  name: string;
+  /** snarkjs's contribution hash (the one `zkey contribute` prints), hex */
+  hash: string;
+  /** a beacon's hash and iterations exponent */
+  beacon?: { hash: string; iterationsExp: number };
+}
+
+export interface KeyVerification {
+  ok: boolean;
+  /** what is wrong, each naming the key file and the section or contribution */
+  errors: string[];
+  contributions: Contribution[];
+}
+
+const SECTION = { 3: 'IC', 4: 'coefficients', 5: 'A', 6: 'B1', 7: 'B2', 8: 'C', 9: 'H' } as const;
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const equalBytes = (a: Uint8Array, b: Uint8Array) => a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** Stops the key's computation once the circuit's parameters differ: nothing after can match. */
+class Mismatch extends Error {}
+
+export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: string, progress?: Progress): Promise<KeyVerification> {
+  const I = await snarkjsInternals();
+  const Z = await zkeyInternals();
+  const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as Curve & Record<string, any>;
+  const { G1, G2 } = curve;
+  const isZero = (p: Uint8Array): boolean => (G1 as any).isZero(p);
+  const errors: string[] = [];
+  const fail = (m: string): void => void errors.push(`${zkeyPath}: ${m}`);
+  const { fd, sections } = await I.binFileUtils.readBinFile(zkeyPath, 'zkey', 2);
+  try {
+    const key = await Z.zkeyUtils.readHeader(fd, sections);
+    if (key.protocol !== 'groth16') throw new ZkonnxError('SETUP_FAILED', `${zkeyPath} is not a Groth16 key (${key.protocol})`, { file: zkeyPath });
+    if (key.q !== curve.q || key.r !== curve.r) throw new ZkonnxError('SETUP_FAILED', `${zkeyPath} is not over BN254`, { file: zkeyPath });
+    const mpc = (await Z.zkeyUtils.readMPCParams(fd, curve, sections)) as { csHash: Uint8Array; contributions: any[] };
+    progress?.step?.(`verify keys: ${mpc.contributions.length} contribution(s)`);
+    const { delta, contributions } = await checkContributions(curve, Z, mpc, fail);
+    if (!G1.eq(key.vk_delta_1, delta)) fail('δ₁ of the header is not the last contribution\'s');
+    if (!(await sameRatio(curve, G1.g, delta, G2.g, key.vk_delta_2))) fail('δ₂ of the header is not δ₁\'s');
+
+    const sizeOf = (id: number): number => sections[id]?.[0]?.size ?? -1;
+    const finalSection = (id: number): Promise<Uint8Array> => I.binFileUtils.readSection(fd, sections, id);
+    const stepsAs = progress && { ...progress, step: (s: string) => progress.step?.(s.replace(/^groth16 keys/, 'verify keys')) };
+    const csHash = await computeKey(r1csPath, ptauPath, {
+      header: async (h: KeyHeader) => {
+        if (h.nVars !== key.nVars || h.nPublic !== key.nPublic || h.domainSize !== key.domainSize) {
+          fail(`it is the key of another circuit (${key.nVars} signals, ${key.nPublic} public, domain ${key.domainSize}; the r1cs gives ${h.nVars}, ${h.nPublic}, ${h.domainSize})`);
+          throw new Mismatch();
+        }
+        if (!G1.eq(key.vk_alpha_1, G1.fromRprLEM(h.alphaLEM, 0))) fail('α₁ is not the ptau\'s');
+        if (!G1.eq(key.vk_beta_1, G1.fromRprLEM(h.betaLEM, 0))) fail('β₁ is not the ptau\'s');
+        if (!G2.eq(key.vk_beta_2, G2.fromRprLEM(h.beta2LEM, 0))) fail('β₂ is not the ptau\'s');
+        if (!G2.eq(key.vk_gamma_2, G2.g)) fail('γ₂ is not the generator');
+      },
+      section: async (id, bytes) => {
+        if (sizeOf(id) < 0) fail(`section ${id} (${SECTION[id]}) is missing`);
+        else if (!equalBytes(await finalSection(id), bytes)) fail(`section ${id} (${SECTION[id]}) is not the one the r1cs and the ptau give`);
+      },
+      beforeDelta: async (id, before) => {
+        const sG1 = G1.F.n8 * 2;
+        if (sizeOf(id) !== before.byteLength) {
+          fail(`section ${id} (${SECTION[id]}) holds ${Math.max(0, sizeOf(id)) / sG1} points, the circuit has ${before.byteLength / sG1}`);
+          return;
+        }
+        if (!before.byteLength) return;
+        const n = before.byteLength / sG1;
+        const r = new Uint8Array(n * 32);
+        const bits = randomBytes(n * 16);
+        for (let i = 0; i < n; i++) r.set(bits.subarray(i * 16, i * 16 + 16), i * 32);
+        const ofBefore = await cpuMsm(G1 as never, 'G1', before, r);
+        const ofFinal = await cpuMsm(G1 as never, 'G1', await finalSection(id), r);
+        // Σ rᵢ·finalᵢ = Σ rᵢ·beforeᵢ / δ
+        const ok = isZero(ofBefore) ? isZero(ofFinal) : await sameRatio(curve, ofFinal, ofBefore, G2.g, key.vk_delta_2);
+        if (!ok) fail(`section ${id} (${SECTION[id]}) is not the circuit's points times 1/δ`);
+      },
+    }, stepsAs).catch((e: unknown) => {
+      if (e instanceof Mismatch) return undefined;
+      throw e;
+    });
+    if (csHash && !equalBytes(csHash, mpc.csHash)) fail('its circuit hash is not the one of the r1cs and the ptau');
+    return { ok: errors.length === 0, errors, contributions };
+  } finally {
+    await fd.close();
+  }
+}
+
+/** e(a, d) = e(b, c): b/a = d/c. */
+async function sameRatio(curve: any, a: Uint8Array, b: Uint8Array, c: Uint8Array, d: Uint8Array): Promise<boolean> {
+  if (curve.G1.isZero(a)) return false;
+  return curve.pairingEq(a, d, curve.G1.neg(b), c);
+}
+
+/** The running δ after every contribution, each one's proof checked (zkey_verify_frominit.js's loop). */
+async function checkContributions(curve: any, Z: ZkeyInternals, mpc: { csHash: Uint8Array; contributions: any[] }, fail: (m: string) => void): Promise<{ delta: Uint8Array; contributions: Contribution[] }> {
+  const { G1, Fr } = curve;
+  let delta: Uint8Array = G1.g;
+  const out: Contribution[] = [];
+  for (let i = 0; i < mpc.contributions.length; i++) {
+    const c = mpc.contributions[i];
+    const label = `contribution ${i + 1}${c.name ? ` (${c.name})` : ''}`;
+    // the transcript: circuit hash, the earlier public keys, this one's s·G1 and (s·δ)·G1
+    const h = blake2b512();
+    h.update(mpc.csHash);
+    for (const e of mpc.contributions.slice(0, i)) Z.zkeyUtils.hashPubKey(h, curve, e);
+    Z.zkeyUtils.hashG1(h, curve, c.delta.g1_s);
+    Z.zkeyUtils.hashG1(h, curve, c.delta.g1_sx);
+    if (!equalBytes(h.digest(), c.transcript)) fail(`${label}: its transcript is not the hash of the circuit and the contributions before it`);
+    const g2sp = Z.hashToG2(curve, c.transcript);
+    if (!(await sameRatio(curve, c.delta.g1_s, c.delta.g1_sx, g2sp, c.delta.g2_spx))) fail(`${label}: its proof of knowledge of δ does not hold (G1 and G2 ratios differ)`);
+    if (!(await sameRatio(curve, delta, c.deltaAfter, g2sp, c.delta.g2_spx))) fail(`${label}: its δ after is not the δ before times its δ`);
+    if (c.type === 1) {
+      const rng = await Z.misc.rngFromBeaconParams(c.beaconHash, c.numIterationsExp);
+      const k = Fr.fromRng(rng);
+      const s = G1.toAffine(G1.fromRng(rng));
+      if (!G1.eq(s, c.delta.g1_s) || !G1.eq(G1.toAffine(G1.timesFr(s, k)), c.delta.g1_sx)) fail(`${label}: its keys are not the beacon's`);
+    }
+    const ch = blake2b512();
+    Z.zkeyUtils.hashPubKey(ch, curve, c);
+    out.push({ name: c.name ?? '', hash: hex(ch.digest()), ...(c.type === 1 ? { beacon: { hash: hex(c.beaconHash), iterationsExp: c.numIterationsExp } } : {}) });
+    delta = c.deltaAfter;
+  }
+  return { delta, contributions: out };
+}
