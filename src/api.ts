@@ -72,6 +72,13 @@ function refuseSplit(buildDir: string, what: string, instead: string): void {
   }
 }
 
+/** The folders that hold one circuit each: a split build's chunks, else the build itself. */
+function circuitDirs(buildDir: string): string[] {
+  const root = new BuildPaths(buildDir);
+  const split = readSettings(buildDir).split;
+  return split ? split.chunks.map((ch) => join(root.dir, ch.dir)) : [root.dir];
+}
+
 // ---------------------------------------------------------------- compile
 
 const opLabel = (op: NonLinear) => (op.kind === 'rescale' ? (op.relu ? 'relu' : 'rescale') : op.kind === 'fn' ? op.fn : op.kind === 'mul' && op.relu ? 'mul+relu' : op.kind);
@@ -374,16 +381,18 @@ export interface SetupOptions {
 
 export async function setup(opts: SetupOptions): Promise<SetupResult> {
   const root = new BuildPaths(opts.buildDir);
-  const split = readSettings(opts.buildDir).split;
+  const dirs = circuitDirs(opts.buildDir);
   // a split build: every chunk gets keys of its own (summed seconds, the largest power)
   let r: SetupResult | undefined;
-  for (const dir of split ? split.chunks.map((ch) => join(root.dir, ch.dir)) : [root.dir]) {
+  const ptaus: string[] = [];
+  for (const dir of dirs) {
     const paths = new BuildPaths(dir);
-    if (split) opts.progress?.step?.(`setup of ${dir}`);
+    if (dirs.length > 1) opts.progress?.step?.(`setup of ${dir}`);
     const one = await setupGroth16({
       r1csPath: paths.require('r1cs', 'compile'), zkeyPath: paths.file('zkey'), vkeyPath: paths.file('vkey'),
       ptau: opts.ptau, progress: opts.progress,
     });
+    ptaus.push(one.ptauPath);
     r = r ? { ...(one.power >= r.power ? one : r), seconds: r.seconds + one.seconds, ptauCreated: r.ptauCreated || one.ptauCreated } : one;
   }
   const paths = root;
@@ -392,7 +401,7 @@ export async function setup(opts: SetupOptions): Promise<SetupResult> {
     opts.progress?.warn?.(`the keys in ${paths.dir} rest on a SINGLE-PARTY ceremony made on this machine (${r.ptauPath}): fine for development, not for production; pass --ptau with a public powers-of-tau file (Hermez, perpetual powers of tau) instead`);
   }
   const s = readSettings(opts.buildDir);
-  s.setup = { power: r.power, ptau: r.ptauPath, singleParty: r.singleParty, seconds: r.seconds };
+  s.setup = { power: r.power, ptau: r.ptauPath, singleParty: r.singleParty, seconds: r.seconds, ...(dirs.length > 1 ? { chunkPtaus: ptaus } : {}) };
   writeSettings(opts.buildDir, s);
   return r;
 }
@@ -400,37 +409,50 @@ export async function setup(opts: SetupOptions): Promise<SetupResult> {
 /**
  * Replaces circuit_final.zkey by one with another phase-2 contribution on top (a team's own
  * ceremony: each member runs this in turn), and re-exports the verification key. The Solidity
- * verifier of the previous key is removed: it no longer matches.
+ * verifier of the previous key is removed: it no longer matches. A split build: every chunk's
+ * key, each with a δ of its own (a beacon's is the beacon's in every chunk).
  */
-async function rekey(buildDir: string, apply: (oldZkey: string, newZkey: string) => Promise<Uint8Array>, progress?: Progress): Promise<{ contributionHash: string }> {
-  refuseSplit(buildDir, 'a phase-2 contribution', 'not supported on split builds yet');
-  const paths = new BuildPaths(buildDir);
-  const zkey = paths.require('zkey', 'setup');
-  const tmp = `${zkey}.tmp-${process.pid}`;
-  removeStale(zkey);
-  const release = lock(zkey, `the keys ${zkey}`);
-  try {
-    const hash = await apply(zkey, tmp);
-    const vkey = await snarkjs.zKey.exportVerificationKey(tmp, snarkLogger(progress));
-    renameSync(tmp, zkey);
-    writeFileSync(paths.file('vkey'), JSON.stringify(vkey, null, 1));
-    recordKeys(zkey, paths.file('vkey'));
-    rmSync(paths.file('verifierSol'), { force: true });
-    return { contributionHash: Buffer.from(hash).toString('hex') };
-  } finally {
-    rmSync(tmp, { force: true });
-    release();
+async function rekey(buildDir: string, apply: (oldZkey: string, newZkey: string) => Promise<Uint8Array>, progress?: Progress): Promise<Contributed> {
+  const hashes: string[] = [];
+  const dirs = circuitDirs(buildDir);
+  for (const dir of dirs) {
+    const paths = new BuildPaths(dir);
+    if (dirs.length > 1) progress?.step?.(`contribution to ${dir}`);
+    const zkey = paths.require('zkey', 'setup');
+    const tmp = `${zkey}.tmp-${process.pid}`;
+    removeStale(zkey);
+    const release = lock(zkey, `the keys ${zkey}`);
+    try {
+      const hash = await apply(zkey, tmp);
+      const vkey = await snarkjs.zKey.exportVerificationKey(tmp, snarkLogger(progress));
+      renameSync(tmp, zkey);
+      writeFileSync(paths.file('vkey'), JSON.stringify(vkey, null, 1));
+      recordKeys(zkey, paths.file('vkey'));
+      rmSync(paths.file('verifierSol'), { force: true });
+      hashes.push(Buffer.from(hash).toString('hex'));
+    } finally {
+      rmSync(tmp, { force: true });
+      release();
+    }
   }
+  return { contributionHash: hashes[0]!, ...(dirs.length > 1 ? { chunkHashes: hashes } : {}) };
 }
 
-export async function contribute(opts: { buildDir: string; name?: string; entropy?: string; progress?: Progress }): Promise<{ contributionHash: string }> {
+export interface Contributed {
+  /** snarkjs's contribution hash, hex (a split build: the first chunk's) */
+  contributionHash: string;
+  /** a split build: every chunk's, in chunk order */
+  chunkHashes?: string[];
+}
+
+export async function contribute(opts: { buildDir: string; name?: string; entropy?: string; progress?: Progress }): Promise<Contributed> {
   opts.progress?.step?.('phase-2 contribution');
   const entropy = opts.entropy ?? randomBytes(32).toString('hex');
   return rekey(opts.buildDir, (a, b) => contributePhase2(a, b, opts.name ?? 'zkonnx contribution', { entropy }), opts.progress);
 }
 
 /** Final contribution from a public random beacon (hex), hashed 2^iterationsExp times. */
-export async function beacon(opts: { buildDir: string; beaconHash: string; iterationsExp?: number; name?: string; progress?: Progress }): Promise<{ contributionHash: string }> {
+export async function beacon(opts: { buildDir: string; beaconHash: string; iterationsExp?: number; name?: string; progress?: Progress }): Promise<Contributed> {
   if (!/^(0x)?[0-9a-fA-F]{2,128}$/.test(opts.beaconHash) || opts.beaconHash.replace(/^0x/, '').length % 2) {
     throw new ZkonnxError('BAD_ARGUMENT', `beacon hash '${opts.beaconHash}' is not an even-length hex string`);
   }
@@ -445,6 +467,8 @@ export interface SetupVerification {
   /** What is wrong, each naming the key file and its section or contribution. */
   errors: string[];
   ptau: string;
+  /** A split build: the ptau each chunk's keys were checked against, by chunk. */
+  chunkPtaus?: string[];
   /** The key's phase-2 contributions, oldest first (a split build: its first chunk's). */
   contributions: Contribution[];
 }
@@ -455,20 +479,24 @@ export interface SetupVerification {
  * build: every chunk's.
  */
 export async function verifySetup(opts: { buildDir: string; ptau?: string; progress?: Progress }): Promise<SetupVerification> {
-  const root = new BuildPaths(opts.buildDir);
-  const settings = readSettings(opts.buildDir);
-  const ptau = opts.ptau ?? settings.setup?.ptau;
+  const recorded = readSettings(opts.buildDir).setup;
+  const ptau = opts.ptau ?? recorded?.ptau;
   if (!ptau) throw new ZkonnxError('BAD_ARGUMENT', 'no ptau file recorded for this build', { hint: 'pass --ptau FILE' });
-  if (!existsSync(ptau)) throw new ZkonnxError('ARTIFACT_MISSING', `ptau file ${ptau} not found`, { file: ptau });
   const errors: string[] = [];
+  const used: string[] = [];
   let contributions: Contribution[] | undefined;
-  for (const dir of settings.split ? settings.split.chunks.map((ch) => join(root.dir, ch.dir)) : [root.dir]) {
+  const dirs = circuitDirs(opts.buildDir);
+  for (const [i, dir] of dirs.entries()) {
     const paths = new BuildPaths(dir);
+    // a split build's chunks may each have taken the cached ptau of their own power
+    const ptauOf = opts.ptau ?? recorded?.chunkPtaus?.[i] ?? ptau;
+    if (!existsSync(ptauOf)) throw new ZkonnxError('ARTIFACT_MISSING', `ptau file ${ptauOf} not found`, { file: ptauOf, hint: 'pass --ptau FILE' });
+    used.push(ptauOf);
     opts.progress?.step?.(`verify keys of ${dir} against the r1cs and the ptau`);
     const zkey = paths.require('zkey', 'setup');
     let r: KeyVerification;
     try {
-      r = await verifyZkey(paths.require('r1cs', 'compile'), ptau, zkey, opts.progress);
+      r = await verifyZkey(paths.require('r1cs', 'compile'), ptauOf, zkey, opts.progress);
     } catch (e) {
       if (e instanceof ZkonnxError && e.code !== 'SETUP_FAILED') throw e;
       errors.push(`${zkey}: unreadable key or ptau: ${(e as Error).message}`);
@@ -482,7 +510,7 @@ export async function verifySetup(opts: { buildDir: string; ptau?: string; progr
       if (JSON.stringify(onDisk) !== JSON.stringify(JSON.parse(JSON.stringify(vk)))) errors.push(`${paths.file('vkey')} is not the verification key of ${zkey}`);
     }
   }
-  return { ok: errors.length === 0, errors, ptau, contributions: contributions ?? [] };
+  return { ok: errors.length === 0, errors, ptau, ...(dirs.length > 1 ? { chunkPtaus: used } : {}), contributions: contributions ?? [] };
 }
 
 // ---------------------------------------------------------------- prove

@@ -41,7 +41,8 @@ export interface Settings {
   };
   calibration: { source: string; samples: number };
   accuracy: AccuracyReport;
-  setup?: { power: number; ptau: string; singleParty: boolean; seconds: number };
+  /** ptau: the one of the largest power; a split build's chunks may each take another (chunkPtaus, by chunk). */
+  setup?: { power: number; ptau: string; singleParty: boolean; seconds: number; chunkPtaus?: string[] };
   /** compile --split / --max-constraints: the chunk circuits under chunks/<k>/ (src/split.ts). */
   split?: SplitSettings;
   tools: Record<string, string>;

@@ -227,6 +227,26 @@ describe('a 3-layer model with a skip connection, split into 3 and 2 chunks', { 
     expect(v).toMatchObject({ ok: true, inputs: [inCommit], outputs: [outCommit], links: [true] });
     expect(r.outputs[0]!.raw).toEqual(q.outputs[0]!.map(String));
   });
+
+  it('setup contribute, beacon and verify go chunk by chunk; chunk proofs verify with the new keys', async () => {
+    const c = await api.contribute({ buildDir: split3, name: 'carol' });
+    expect(new Set(c.chunkHashes).size).toBe(3); // a δ of its own in each chunk
+    expect(c.contributionHash).toBe(c.chunkHashes![0]);
+    expect((await api.beacon({ buildDir: split3, beaconHash: '0a0b0c0d', iterationsExp: 10 })).chunkHashes).toHaveLength(3);
+    const v = await api.verifySetup({ buildDir: split3 });
+    expect(v).toMatchObject({ ok: true, errors: [] });
+    expect(v.chunkPtaus).toEqual(api.readSettings(split3).setup!.chunkPtaus); // each chunk's own (their powers differ)
+    expect(v.contributions.map((k) => k.name)).toEqual(['zkonnx fast setup (single party)', 'carol', 'zkonnx beacon']);
+    const r = await proveSplit(split3, inputA);
+    expect((await verifySplit({ buildDir: split3, proofs: r.chunks })).ok).toBe(true);
+    // one chunk's key swapped for another chunk's: that chunk is named
+    const [k0, k1] = [0, 1].map((i) => new BuildPaths(new BuildPaths(split3).chunkDir(i)).file('zkey'));
+    writeFileSync(k1!, readFileSync(k0!));
+    const bad = await api.verifySetup({ buildDir: split3 });
+    expect(bad.ok).toBe(false);
+    expect(bad.errors.join('\n')).toContain(k1!);
+    expect(bad.errors.join('\n')).not.toContain(k0!);
+  });
 });
 
 describe('mnist-mlp split inside its one hidden layer', { timeout: 300_000 }, () => {

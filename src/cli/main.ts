@@ -103,6 +103,9 @@ const setupCmd = program.command('setup')
     return { ok: true, json: { buildDir, ...r }, text: `setup done: 2^${r.power} domain, ${origin}, ${r.seconds.toFixed(1)} s` };
   }));
 
+/** A contribution's hash, or a split build's, one per chunk. */
+const hashesOf = (r: api.Contributed): string => (r.chunkHashes ? `hashes by chunk:${r.chunkHashes.map((h, i) => `\n  chunk ${i}: ${h}`).join('')}` : `hash ${r.contributionHash}`);
+
 setupCmd.command('contribute')
   .description('add a phase-2 contribution to the keys (run once per ceremony participant)')
   .addOption(buildOpt())
@@ -111,7 +114,7 @@ setupCmd.command('contribute')
   .addOption(jsonOpt())
   .action((o) => run(o, async (progress) => {
     const r = await api.contribute({ buildDir: buildDirOf(o), name: o.name, entropy: o.entropy, progress });
-    return { ok: true, json: r, text: `contribution added; hash ${r.contributionHash}\nre-export the Solidity verifier: the keys changed` };
+    return { ok: true, json: r, text: `contribution added; ${hashesOf(r)}\nre-export the Solidity verifier: the keys changed` };
   }));
 
 setupCmd.command('beacon')
@@ -123,7 +126,7 @@ setupCmd.command('beacon')
   .addOption(jsonOpt())
   .action((o) => run(o, async (progress) => {
     const r = await api.beacon({ buildDir: buildDirOf(o), beaconHash: o.hash, iterationsExp: o.iterations, name: o.name, progress });
-    return { ok: true, json: r, text: `beacon contribution added; hash ${r.contributionHash}` };
+    return { ok: true, json: r, text: `beacon contribution added; ${hashesOf(r)}` };
   }));
 
 setupCmd.command('verify')
@@ -134,7 +137,7 @@ setupCmd.command('verify')
   .action((o) => run(o, async (progress) => {
     const r = await api.verifySetup({ buildDir: buildDirOf(o), ptau: o.ptau, progress });
     const list = r.contributions.map((c, i) => `\n  contribution ${i + 1}${c.name ? ` (${c.name})` : ''}: ${c.hash}${c.beacon ? `, beacon ${c.beacon.hash} 2^${c.beacon.iterationsExp} iterations` : ''}`).join('');
-    return { ok: r.ok, json: r, text: r.ok ? `keys verified against the r1cs and ${r.ptau}${list}` : `INVALID keys:\n  ${r.errors.join('\n  ')}` };
+    return { ok: r.ok, json: r, text: r.ok ? `keys verified against the r1cs and ${r.chunkPtaus ? `the ptau of each of ${r.chunkPtaus.length} chunks (${[...new Set(r.chunkPtaus)].join(', ')})` : r.ptau}${list}` : `INVALID keys:\n  ${r.errors.join('\n  ')}` };
   }));
 
 program.command('prove')

@@ -187,13 +187,15 @@ export interface KeyHeader {
 
 /**
  * Receives a circuit's key as computeKey makes it, in this order: header; sections 3 and 4; the
- * C points before δ (8); sections 5, 6 and 7; the H points before δ (9). Sections 3–7 are every
- * key's of the circuit (no δ in them); a key holds C and H times 1/δ.
+ * C points before δ; sections 5, 6 and 7; the H points before δ. Sections 3–7 are every key's of
+ * the circuit (no δ in them); a key's sections 8 and 9 hold C and H times 1/δ.
  */
 export interface KeySink {
   header(h: KeyHeader): Promise<void>;
   section(id: 3 | 4 | 5 | 6 | 7, bytes: Uint8Array): Promise<void>;
-  beforeDelta(id: 8 | 9, points: Uint8Array): Promise<void>;
+  c(points: Uint8Array): Promise<void>;
+  /** not read from the ptau where absent */
+  h?(points: Uint8Array): Promise<void>;
 }
 
 /**
@@ -326,7 +328,7 @@ export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySi
     const cInit = await sparseMsm(curve, 'G1', g1Sets, columns(r1cs, nPublic + 1, nC, lPick), coefs, true);
     hashU32(nC);
     csHasher.update(cInit.u!);
-    await sink.beforeDelta(8, cInit.lem);
+    await sink.c(cInit.lem);
 
     // ---- A, B1, B2 (sections 5, 6, 7) --------------------------------------------------------
     const points = async (id: 5 | 6 | 7, group: 'G1' | 'G2', sets: Uint8Array[], cols: Columns, label: string): Promise<void> => {
@@ -342,6 +344,7 @@ export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySi
     await points(7, 'G2', [tauG2], bCols, 'B2');
 
     // ---- H before δ: the odd points of section 12's level 2·N ----------------------------------
+    if (!sink.h) return csHasher.digest();
     progress?.step?.('groth16 keys: H');
     let hPoints: Uint8Array;
     if (cirPower < Fr.s) {
@@ -351,7 +354,7 @@ export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySi
     } else {
       hPoints = await fdPTau.read(domainSize * sG1, sPTau[12][0].p + (2 ** (cirPower + 1) - 1) * sG1 + domainSize * sG1);
     }
-    await sink.beforeDelta(9, hPoints);
+    await sink.h(hPoints);
     return csHasher.digest();
   } finally {
     await fdPTau.close();
@@ -405,11 +408,8 @@ async function writeZkey(opts: FastZkeyOptions, file: string, wipe: Uint8Array[]
         // C/δ was made before A (the circuit hash's order); a key holds it after B2
         if (id === 7) await write(8, cFinal!);
       },
-      beforeDelta: async (id, points) => {
-        const scaled = await scaleG1(curve, points, invDelta);
-        if (id === 8) cFinal = scaled;
-        else await write(9, scaled);
-      },
+      c: async (points) => void (cFinal = await scaleG1(curve, points, invDelta)),
+      h: async (points) => write(9, await scaleG1(curve, points, invDelta)),
     }, opts.progress);
 
     // ---- contribution (section 10), as zkey_contribute.js makes it ---------------------------

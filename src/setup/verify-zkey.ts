@@ -4,10 +4,10 @@
 //  - the key as zkey_new.js makes it comes from fast-zkey.ts computeKey (our sparse multi-
 //    exponentiations), never written to disk; its circuit hash must be the key's;
 //  - sections 3–7 (IC, coefficients, A, B1, B2) must be equal byte for byte;
-//  - C (8) and H (9) hold the points before δ times 1/δ for the δ of the contributions: checked
-//    with a random linear combination, e(Σ rᵢ·finalᵢ, δ₂) = e(Σ rᵢ·beforeᵢ, G₂) for fresh 128-bit
-//    rᵢ (a wrong point passes with probability 2^−128; snarkjs draws 32-bit ones), both sums on the
-//    CPU prover's MSM. C and H serve only the prover: a wrong point there makes proofs that fail,
+//  - C (8) holds the points before δ times 1/δ for the δ of the contributions: checked with a
+//    random linear combination, e(Σ rᵢ·finalᵢ, δ₂) = e(Σ rᵢ·beforeᵢ, G₂) for fresh 128-bit rᵢ (a
+//    wrong point passes with probability 2^−128; snarkjs draws 32-bit ones), both sums on the CPU
+//    prover's MSM; H (9) the same way against the ptau's powers of τ, as snarkjs checks it (checkH). C and H serve only the prover: a wrong point there makes proofs that fail,
 //    never a false one (the verification key is IC, α, β, γ, δ, all checked exactly), and prove
 //    keeps no proof that does not verify;
 //  - each contribution: its transcript (the circuit hash and the earlier contributions' public
@@ -85,32 +85,74 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
         if (sizeOf(id) < 0) fail(`section ${id} (${SECTION[id]}) is missing`);
         else if (!equalBytes(await finalSection(id), bytes)) fail(`section ${id} (${SECTION[id]}) is not the one the r1cs and the ptau give`);
       },
-      beforeDelta: async (id, before) => {
+      c: async (before) => {
         const sG1 = G1.F.n8 * 2;
-        if (sizeOf(id) !== before.byteLength) {
-          fail(`section ${id} (${SECTION[id]}) holds ${Math.max(0, sizeOf(id)) / sG1} points, the circuit has ${before.byteLength / sG1}`);
+        if (sizeOf(8) !== before.byteLength) {
+          fail(`section 8 (C) holds ${Math.max(0, sizeOf(8)) / sG1} points, the circuit has ${before.byteLength / sG1}`);
           return;
         }
         if (!before.byteLength) return;
-        const n = before.byteLength / sG1;
-        const r = new Uint8Array(n * 32);
-        const bits = randomBytes(n * 16);
-        for (let i = 0; i < n; i++) r.set(bits.subarray(i * 16, i * 16 + 16), i * 32);
+        const r = randomScalars(before.byteLength / sG1, before.byteLength / sG1);
         const ofBefore = await cpuMsm(G1 as never, 'G1', before, r);
-        const ofFinal = await cpuMsm(G1 as never, 'G1', await finalSection(id), r);
+        const ofFinal = await cpuMsm(G1 as never, 'G1', await finalSection(8), r);
         // Σ rᵢ·finalᵢ = Σ rᵢ·beforeᵢ / δ
         const ok = isZero(ofBefore) ? isZero(ofFinal) : await sameRatio(curve, ofFinal, ofBefore, G2.g, key.vk_delta_2);
-        if (!ok) fail(`section ${id} (${SECTION[id]}) is not the circuit's points times 1/δ`);
+        if (!ok) fail('section 8 (C) is not the circuit\'s points times 1/δ');
       },
     }, stepsAs).catch((e: unknown) => {
       if (e instanceof Mismatch) return undefined;
       throw e;
     });
     if (csHash && !equalBytes(csHash, mpc.csHash)) fail('its circuit hash is not the one of the r1cs and the ptau');
+    if (csHash) {
+      progress?.step?.('verify keys: H');
+      if (sizeOf(9) !== key.domainSize * G1.F.n8 * 2) fail(`section 9 (H) holds ${Math.max(0, sizeOf(9)) / (G1.F.n8 * 2)} points, the domain has ${key.domainSize}`);
+      else if (!(await checkH(curve, ptauPath, await finalSection(9), key.domainSize, key.vk_delta_2))) fail('section 9 (H) does not match the ptau\'s powers of τ times 1/δ');
+    }
     return { ok: errors.length === 0, errors, contributions };
   } finally {
     await fd.close();
   }
+}
+
+/** n canonical scalars of 32 bytes, the first `random` of them drawn at 128 bits, the rest 0. */
+function randomScalars(n: number, random: number): Uint8Array {
+  const r = new Uint8Array(n * 32);
+  const bits = randomBytes(random * 16);
+  for (let i = 0; i < random; i++) r.set(bits.subarray(i * 16, i * 16 + 16), i * 32);
+  return r;
+}
+
+/**
+ * zkey_verify_frominit.js's sameRatioH with 128-bit coefficients: the key's H points against the
+ * ptau's monomial powers (section 2), e(Σ rᵢ·(τ^(i+N) − τ^i)·G1, G2) = e(Σ r'ᵢ·Hᵢ, δ₂) where r' is
+ * r (its last entry 0) shifted onto the coset and transformed by the FFT, as snarkjs does. This
+ * ties H to τ itself, not only to the ptau's prepared (Lagrange) sections that the keys come from.
+ */
+async function checkH(curve: any, ptauPath: string, keyH: Uint8Array, N: number, delta2: Uint8Array): Promise<boolean> {
+  const I = await snarkjsInternals();
+  const { G1, G2, Fr } = curve;
+  const sG1 = G1.F.n8 * 2;
+  const power = Math.log2(N);
+  const r = randomScalars(N, N - 1);
+  const { fd, sections } = await I.binFileUtils.readBinFile(ptauPath, 'ptau', 1);
+  let lhs: Uint8Array;
+  try {
+    const base = sections[2][0].p;
+    // τ^N … τ^(2N−2) and τ^0 … τ^(N−2): a ptau of power log2(N) holds no τ^(2N−1)
+    const hi: Uint8Array = await fd.read((N - 1) * sG1, base + N * sG1);
+    const lo: Uint8Array = await fd.read((N - 1) * sG1, base);
+    const rs = r.subarray(0, (N - 1) * 32);
+    lhs = G1.sub(await cpuMsm(G1, 'G1', hi, rs), await cpuMsm(G1, 'G1', lo, rs));
+  } finally {
+    await fd.close();
+  }
+  let t = await Fr.batchToMontgomery(r);
+  const first = power < Fr.s ? Fr.neg(Fr.e(2)) : Fr.sub(Fr.exp(Fr.shift, 2 ** Fr.s), Fr.one);
+  const inc = power < Fr.s ? Fr.w[power + 1] : Fr.shift;
+  t = await Fr.batchFromMontgomery(await Fr.fft(await Fr.batchApplyKey(t, first, inc)));
+  const rhs = await cpuMsm(G1, 'G1', keyH, t);
+  return sameRatio(curve, lhs, rhs, delta2, G2.g);
 }
 
 /** e(a, d) = e(b, c): b/a = d/c. */
