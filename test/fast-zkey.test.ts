@@ -15,6 +15,7 @@ import { signedCoefs, sparseMsm } from '../src/setup/fast/sparse-msm.js';
 import { snarkjsInternals, type WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { MIXED_CIRCUIT } from './helpers/mixed-circuit.js';
+import { writeChainR1cs } from '../benchmarks/chain-r1cs.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -76,6 +77,26 @@ describe('fastGroth16Keys', () => {
       await theirs.fd.close();
     }
   }, 60_000);
+
+  it('its circuit hash is newZKey\'s above 2^14 too, where zkey_new.js hashes N H points, the last from past the ptau\'s section 2', async () => {
+    const r1cs = writeChainR1cs(15, join(dir, 'chain15.r1cs')); // domain 2^15
+    const p15 = join(dir, 'p15.ptau');
+    await generatePreparedPtau(15, p15);
+    const theirs = join(dir, 'chain15-init.zkey');
+    const ours = join(dir, 'chain15.zkey');
+    await snarkjs.zKey.newZKey(r1cs, p15, theirs, quiet);
+    await fastGroth16Keys({ r1csPath: r1cs, ptauPath: p15, zkeyPath: ours });
+    const I = await snarkjsInternals();
+    const csHash = async (file: string): Promise<Buffer> => {
+      const { fd, sections } = await I.binFileUtils.readBinFile(file, 'zkey', 1);
+      try {
+        return Buffer.from((await I.binFileUtils.readSection(fd, sections, 10)).subarray(0, 64));
+      } finally {
+        await fd.close();
+      }
+    };
+    expect((await csHash(ours)).equals(await csHash(theirs))).toBe(true);
+  }, 120_000);
 
   it('snarkjs proves with the key and verifies the proof with the exported verification key', async () => {
     const a = [1, 2, 3, 4, 5, 6, 7, 8];

@@ -44,7 +44,7 @@ export interface FastZkeyOptions {
 export type Curve = WasmCurve & {
   q: bigint;
   r: bigint;
-  G1: WasmCurve['G1'] & { toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void; toRprUncompressed(b: Uint8Array, o: number, p: Uint8Array): void; F: { n8: number } };
+  G1: WasmCurve['G1'] & { sub(a: Uint8Array, b: Uint8Array): Uint8Array; toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void; toRprUncompressed(b: Uint8Array, o: number, p: Uint8Array): void; F: { n8: number } };
   G2: WasmCurve['G2'] & { toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void; toRprUncompressed(b: Uint8Array, o: number, p: Uint8Array): void };
   Fr: WasmCurve['Fr'] & { toRprLE(b: Uint8Array, o: number, e: Uint8Array): void; batchToMontgomery(b: Uint8Array): Promise<Uint8Array> };
 };
@@ -293,32 +293,33 @@ export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySi
     }
 
     // ---- H points of the circuit hash: τ^(i+N)·G1 − τ^i·G1, read as zkey_new.js reads them ----
+    // hashHPoints reads min(N − 1, 2^14) points for every chunk of 2^14, the last one too: above
+    // 2^14 it hashes N points, not N − 1, the last from τ^(2N−1), past section 2 where the ptau's
+    // power is log2(N) (the bytes that follow it, read as a point). The differences are a sparse
+    // sum of two terms each (+1, −1); that odd last one, if any, is ffjavascript's as snarkjs's.
     progress?.step?.('groth16 keys: H hash');
     hashU32(domainSize - 1);
     {
       const CHUNK = 1 << 14;
-      for (let i = 0; i < domainSize - 1; i += CHUNK) {
-        const m = Math.min(domainSize - 1, CHUNK); // sic: as zkey_new.js's hashHPoints
-        const b1: Uint8Array = await fdPTau.read(m * sG1, sPTau[2][0].p + (i + domainSize) * sG1);
-        const b2: Uint8Array = await fdPTau.read(m * sG1, sPTau[2][0].p + i * sG1);
-        const per = Math.ceil(m / curve.tm.concurrency);
-        const jobs: Promise<Uint8Array[]>[] = [];
-        for (let a = 0; a < m; a += per) {
-          const k = Math.min(per, m - a);
-          const task: object[] = [
-            { cmd: 'ALLOCSET', var: 0, buff: b1.slice(a * sG1, (a + k) * sG1) },
-            { cmd: 'ALLOCSET', var: 1, buff: b2.slice(a * sG1, (a + k) * sG1) },
-            { cmd: 'ALLOC', var: 2, len: k * G1.F.n8 * 3 },
-          ];
-          for (let j = 0; j < k; j++) {
-            task.push({ cmd: 'CALL', fnName: 'g1m_subAffine', params: [{ var: 0, offset: j * sG1 }, { var: 1, offset: j * sG1 }, { var: 2, offset: j * G1.F.n8 * 3 }] });
-          }
-          task.push({ cmd: 'CALL', fnName: 'g1m_batchToAffine', params: [{ var: 2 }, { val: k }, { var: 2 }] });
-          task.push({ cmd: 'CALL', fnName: 'g1m_batchLEMtoU', params: [{ var: 2 }, { val: k }, { var: 2 }] });
-          task.push({ cmd: 'GET', out: 0, var: 2, len: k * sG1 });
-          jobs.push(curve.tm.queueAction(task));
-        }
-        for (const r of await Promise.all(jobs)) csHasher.update(r[0]!);
+      const m = Math.min(domainSize - 1, CHUNK);
+      const count = Math.ceil((domainSize - 1) / CHUNK) * m;
+      const inSection = Math.min(count, sPTau[2][0].size / sG1 - domainSize);
+      const powers: Uint8Array = await fdPTau.read((domainSize + inSection) * sG1, sPTau[2][0].p);
+      const cols: Columns = { ptr: new Uint32Array(inSection + 1), set: new Uint8Array(2 * inSection), point: new Uint32Array(2 * inSection), coef: new Uint32Array(2 * inSection) };
+      for (let i = 0; i < inSection; i++) {
+        cols.ptr[i + 1] = 2 * i + 2;
+        cols.point[2 * i] = i + domainSize;
+        cols.point[2 * i + 1] = i;
+        cols.coef[2 * i + 1] = 1;
+      }
+      const plusMinus = { abs: new Uint8Array(64), neg: Uint8Array.of(0, 1), len: Uint8Array.of(1, 1) };
+      plusMinus.abs[0] = plusMinus.abs[32] = 1;
+      csHasher.update((await sparseMsm(curve, 'G1', [powers], cols, plusMinus, true)).u!);
+      for (let i = inSection; i < count; i++) {
+        const past: Uint8Array = await fdPTau.read(sG1, sPTau[2][0].p + (i + domainSize) * sG1);
+        const u = new Uint8Array(sG1);
+        G1.toRprUncompressed(u, 0, G1.sub(G1.fromRprLEM(past, 0), G1.fromRprLEM(powers, i * sG1)));
+        csHasher.update(u);
       }
     }
 
