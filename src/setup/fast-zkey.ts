@@ -17,7 +17,7 @@
 // (including its reading of section 2 for the H points), so `zkey verify` recomputes it exactly.
 // δ lives in memory only and is overwritten before returning.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import { removeStale } from '../fsafe.js';
@@ -25,6 +25,7 @@ import type { Progress } from '../log.js';
 import { snarkjs } from '../snark.js';
 import { signedCoefs, sparseMsm, type Columns } from './fast/sparse-msm.js';
 import { blake2b512 } from './fast/blake2b.js';
+import { readRange } from './fast/read-range.js';
 import { scaleG1 } from './fast/kernels.js';
 import { deltaProof } from './phase2.js';
 import { drawSecretScalar } from './fast/toxic.js';
@@ -97,8 +98,15 @@ async function readR1cs(I: Awaited<ReturnType<typeof snarkjsInternals>>, path: s
     const nPubInputs = hv.getUint32(o + 8, true);
     const nConstraints = hv.getUint32(o + 24, true);
     const nPublic = nOutputs + nPubInputs;
-    const body = await I.binFileUtils.readSection(fd, sections, 2);
-    if (!(body instanceof Uint8Array)) throw new ZkonnxError('SETUP_FAILED', `${path}: constraint section above 1 GiB is not supported by the fast setup`, { file: path });
+    const size: number = sections[2][0].size;
+    if (size >= 2 ** 31) throw new ZkonnxError('SETUP_FAILED', `${path}: constraint section above 2 GiB is not supported by the fast setup`, { file: path });
+    const raw = openSync(path, 'r');
+    let body: Uint8Array;
+    try {
+      body = readRange(raw, sections[2][0].p, size, path);
+    } finally {
+      closeSync(raw);
+    }
     const bv = new DataView(body.buffer, body.byteOffset, body.byteLength);
     // count terms
     let p = 0;
@@ -207,6 +215,8 @@ export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySi
   const Z = await zkeyInternals();
   await snarkjs.curves.getCurveFromName('bn128');
   const { fd: fdPTau, sections: sPTau } = await I.binFileUtils.readBinFile(ptauPath, 'ptau', 1);
+  const raw = openSync(ptauPath, 'r');
+  const at = (pos: number, len: number): Uint8Array => readRange(raw, pos, len, ptauPath);
   try {
     const { curve: c0, power } = await Z.readPTauHeader(fdPTau, sPTau);
     const curve = c0 as unknown as Curve;
@@ -252,12 +262,11 @@ export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySi
 
     // ---- ptau levels ------------------------------------------------------------------------
     progress?.step?.(`groth16 keys: reading ptau level 2^${cirPower}`);
-    const readPart = I.binFileUtils.readSection as unknown as (fd: any, s: any, id: number, offset: number, length: number) => Promise<Uint8Array>;
-    const level = (id: number, sG: number) => readPart(fdPTau, sPTau, id, (domainSize - 1) * sG, domainSize * sG);
-    const tauG1 = await level(12, sG1);
-    const tauG2 = await level(13, sG2);
-    const alphaTauG1 = await level(14, sG1);
-    const betaTauG1 = await level(15, sG1);
+    const level = (id: number, sG: number) => at(sPTau[id][0].p + (domainSize - 1) * sG, domainSize * sG);
+    const tauG1 = level(12, sG1);
+    const tauG2 = level(13, sG2);
+    const alphaTauG1 = level(14, sG1);
+    const betaTauG1 = level(15, sG1);
     const g1Sets = [tauG1, alphaTauG1, betaTauG1];
     const coefs = signedCoefs(curve.r, r1cs.coef, r1cs.nTerms);
 
@@ -304,7 +313,7 @@ export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySi
       const m = Math.min(domainSize - 1, CHUNK);
       const count = Math.ceil((domainSize - 1) / CHUNK) * m;
       const inSection = Math.min(count, sPTau[2][0].size / sG1 - domainSize);
-      const powers: Uint8Array = await fdPTau.read((domainSize + inSection) * sG1, sPTau[2][0].p);
+      const powers = at(sPTau[2][0].p, (domainSize + inSection) * sG1);
       const cols: Columns = { ptr: new Uint32Array(inSection + 1), set: new Uint8Array(2 * inSection), point: new Uint32Array(2 * inSection), coef: new Uint32Array(2 * inSection) };
       for (let i = 0; i < inSection; i++) {
         cols.ptr[i + 1] = 2 * i + 2;
@@ -316,7 +325,7 @@ export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySi
       plusMinus.abs[0] = plusMinus.abs[32] = 1;
       csHasher.update((await sparseMsm(curve, 'G1', [powers], cols, plusMinus, true)).u!);
       for (let i = inSection; i < count; i++) {
-        const past: Uint8Array = await fdPTau.read(sG1, sPTau[2][0].p + (i + domainSize) * sG1);
+        const past = at(sPTau[2][0].p + (i + domainSize) * sG1, sG1);
         const u = new Uint8Array(sG1);
         G1.toRprUncompressed(u, 0, G1.sub(G1.fromRprLEM(past, 0), G1.fromRprLEM(powers, i * sG1)));
         csHasher.update(u);
@@ -349,15 +358,16 @@ export async function computeKey(r1csPath: string, ptauPath: string, sink: KeySi
     progress?.step?.('groth16 keys: H');
     let hPoints: Uint8Array;
     if (cirPower < Fr.s) {
-      const l2 = await readPart(fdPTau, sPTau, 12, (domainSize * 2 - 1) * sG1, domainSize * 2 * sG1);
+      const l2 = at(sPTau[12][0].p + (domainSize * 2 - 1) * sG1, domainSize * 2 * sG1);
       hPoints = new Uint8Array(domainSize * sG1);
       for (let i = 0; i < domainSize; i++) hPoints.set(l2.subarray((i * 2 + 1) * sG1, (i * 2 + 2) * sG1), i * sG1);
     } else {
-      hPoints = await fdPTau.read(domainSize * sG1, sPTau[12][0].p + (2 ** (cirPower + 1) - 1) * sG1 + domainSize * sG1);
+      hPoints = at(sPTau[12][0].p + (2 ** (cirPower + 1) - 1) * sG1 + domainSize * sG1, domainSize * sG1);
     }
     await sink.h(hPoints);
     return csHasher.digest();
   } finally {
+    closeSync(raw);
     await fdPTau.close();
   }
 }

@@ -15,11 +15,13 @@
 //    point and its δ-multiple, the running δ times its δ, and a beacon's keys recomputed from
 //    the beacon.
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { cpuMsm } from '../prover/cpu/msm.js';
 import { snarkjs } from '../snark.js';
 import { blake2b512 } from './fast/blake2b.js';
+import { readRange } from './fast/read-range.js';
 import { snarkjsInternals } from './fast/snarkjs-internals.js';
 import { zkeyInternals, type ZkeyInternals } from './fast/zkey-internals.js';
 import { computeKey, type Curve, type KeyHeader } from './fast-zkey.js';
@@ -57,6 +59,7 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
   const errors: string[] = [];
   const fail = (m: string): void => void errors.push(`${zkeyPath}: ${m}`);
   const { fd, sections } = await I.binFileUtils.readBinFile(zkeyPath, 'zkey', 2);
+  const raw = openSync(zkeyPath, 'r');
   try {
     const key = await Z.zkeyUtils.readHeader(fd, sections);
     if (key.protocol !== 'groth16') throw new ZkonnxError('SETUP_FAILED', `${zkeyPath} is not a Groth16 key (${key.protocol})`, { file: zkeyPath });
@@ -67,8 +70,9 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
     if (!G1.eq(key.vk_delta_1, delta)) fail('δ₁ of the header is not the last contribution\'s');
     if (!(await sameRatio(curve, G1.g, delta, G2.g, key.vk_delta_2))) fail('δ₂ of the header is not δ₁\'s');
 
+    for (let id = 1; id <= 10; id++) if (sections[id]?.length > 1) fail(`section ${id} appears ${sections[id].length} times`);
     const sizeOf = (id: number): number => sections[id]?.[0]?.size ?? -1;
-    const finalSection = (id: number): Promise<Uint8Array> => I.binFileUtils.readSection(fd, sections, id);
+    const finalSection = (id: number): Uint8Array => readRange(raw, sections[id][0].p, sections[id][0].size, zkeyPath);
     const stepsAs = progress && { ...progress, step: (s: string) => progress.step?.(s.replace(/^groth16 keys/, 'verify keys')) };
     const csHash = await computeKey(r1csPath, ptauPath, {
       header: async (h: KeyHeader) => {
@@ -83,7 +87,7 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
       },
       section: async (id, bytes) => {
         if (sizeOf(id) < 0) fail(`section ${id} (${SECTION[id]}) is missing`);
-        else if (!equalBytes(await finalSection(id), bytes)) fail(`section ${id} (${SECTION[id]}) is not the one the r1cs and the ptau give`);
+        else if (!equalBytes(finalSection(id), bytes)) fail(`section ${id} (${SECTION[id]}) is not the one the r1cs and the ptau give`);
       },
       c: async (before) => {
         const sG1 = G1.F.n8 * 2;
@@ -94,7 +98,7 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
         if (!before.byteLength) return;
         const r = randomScalars(before.byteLength / sG1, before.byteLength / sG1);
         const ofBefore = await cpuMsm(G1 as never, 'G1', before, r);
-        const ofFinal = await cpuMsm(G1 as never, 'G1', await finalSection(8), r);
+        const ofFinal = await cpuMsm(G1 as never, 'G1', finalSection(8), r);
         // Σ rᵢ·finalᵢ = Σ rᵢ·beforeᵢ / δ
         const ok = isZero(ofBefore) ? isZero(ofFinal) : await sameRatio(curve, ofFinal, ofBefore, G2.g, key.vk_delta_2);
         if (!ok) fail('section 8 (C) is not the circuit\'s points times 1/δ');
@@ -107,10 +111,11 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
     if (csHash) {
       progress?.step?.('verify keys: H');
       if (sizeOf(9) !== key.domainSize * G1.F.n8 * 2) fail(`section 9 (H) holds ${Math.max(0, sizeOf(9)) / (G1.F.n8 * 2)} points, the domain has ${key.domainSize}`);
-      else if (!(await checkH(curve, ptauPath, await finalSection(9), key.domainSize, key.vk_delta_2))) fail('section 9 (H) does not match the ptau\'s powers of τ times 1/δ');
+      else if (!(await checkH(curve, ptauPath, finalSection(9), key.domainSize, key.vk_delta_2))) fail('section 9 (H) does not match the ptau\'s powers of τ times 1/δ');
     }
     return { ok: errors.length === 0, errors, contributions };
   } finally {
+    closeSync(raw);
     await fd.close();
   }
 }
@@ -136,17 +141,20 @@ async function checkH(curve: any, ptauPath: string, keyH: Uint8Array, N: number,
   const power = Math.log2(N);
   const r = randomScalars(N, N - 1);
   const { fd, sections } = await I.binFileUtils.readBinFile(ptauPath, 'ptau', 1);
-  let lhs: Uint8Array;
+  const raw = openSync(ptauPath, 'r');
+  let hi: Uint8Array;
+  let lo: Uint8Array;
   try {
-    const base = sections[2][0].p;
     // τ^N … τ^(2N−2) and τ^0 … τ^(N−2): a ptau of power log2(N) holds no τ^(2N−1)
-    const hi: Uint8Array = await fd.read((N - 1) * sG1, base + N * sG1);
-    const lo: Uint8Array = await fd.read((N - 1) * sG1, base);
-    const rs = r.subarray(0, (N - 1) * 32);
-    lhs = G1.sub(await cpuMsm(G1, 'G1', hi, rs), await cpuMsm(G1, 'G1', lo, rs));
+    const base: number = sections[2][0].p;
+    hi = readRange(raw, base + N * sG1, (N - 1) * sG1, ptauPath);
+    lo = readRange(raw, base, (N - 1) * sG1, ptauPath);
   } finally {
+    closeSync(raw);
     await fd.close();
   }
+  const rs = r.subarray(0, (N - 1) * 32);
+  const lhs = G1.sub(await cpuMsm(G1, 'G1', hi, rs), await cpuMsm(G1, 'G1', lo, rs));
   let t = await Fr.batchToMontgomery(r);
   const first = power < Fr.s ? Fr.neg(Fr.e(2)) : Fr.sub(Fr.exp(Fr.shift, 2 ** Fr.s), Fr.one);
   const inc = power < Fr.s ? Fr.w[power + 1] : Fr.shift;
