@@ -7,9 +7,10 @@
 //  - C (8) holds the points before δ times 1/δ for the δ of the contributions: checked with a
 //    random linear combination, e(Σ rᵢ·finalᵢ, δ₂) = e(Σ rᵢ·beforeᵢ, G₂) for fresh 128-bit rᵢ (a
 //    wrong point passes with probability 2^−128; snarkjs draws 32-bit ones), both sums on the CPU
-//    prover's MSM; H (9) the same way against the ptau's powers of τ, as snarkjs checks it (checkH). C and H serve only the prover: a wrong point there makes proofs that fail,
-//    never a false one (the verification key is IC, α, β, γ, δ, all checked exactly), and prove
-//    keeps no proof that does not verify;
+//    prover's MSM; H (9) the same way against the ptau's powers of τ, as snarkjs checks it
+//    (checkH). C and H serve only the prover: a wrong point there makes proofs that fail, never a
+//    false one (the verification key is IC, α, β, γ, δ, all checked exactly), and prove keeps no
+//    proof that does not verify;
 //  - each contribution: its transcript (the circuit hash and the earlier contributions' public
 //    keys, then its own s·G1 and (s·δ)·G1), s and s·δ in the same ratio as the transcript's G2
 //    point and its δ-multiple, the running δ times its δ, and a beacon's keys recomputed from
