@@ -503,12 +503,19 @@ export async function verifySetup(opts: { buildDir: string; ptau?: string; progr
       continue;
     }
     errors.push(...r.errors);
+    // a split build set up before chunkPtaus was recorded: its chunks of other powers took other files
+    if (!r.ok && dirs.length > 1 && !opts.ptau && !recorded?.chunkPtaus) {
+      errors.push(`${zkey}: this split build's setup did not record each chunk's ptau (${ptau} is the largest chunk's): pass --ptau with this chunk's file, or run setup again`);
+    }
     contributions ??= r.contributions;
     if (r.ok) {
       const vk = await snarkjs.zKey.exportVerificationKey(zkey);
       const onDisk = existsSync(paths.file('vkey')) ? readJson(paths.file('vkey')) : undefined;
       if (JSON.stringify(onDisk) !== JSON.stringify(JSON.parse(JSON.stringify(vk)))) errors.push(`${paths.file('vkey')} is not the verification key of ${zkey}`);
     }
+  }
+  if (!opts.ptau && recorded?.singleParty) {
+    opts.progress?.warn?.(`the keys rest on a SINGLE-PARTY ceremony made on this machine (${ptau}): verified against it, they are as trustworthy as that machine`);
   }
   return { ok: errors.length === 0, errors, ptau, ...(dirs.length > 1 ? { chunkPtaus: used } : {}), contributions: contributions ?? [] };
 }

@@ -18,6 +18,7 @@ import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { buildModel, type ModelSpec } from '../src/onnx/write.js';
 import { loadWeights } from '../src/model-weights.js';
 import { BuildPaths } from '../src/paths.js';
+import { writeSettings } from '../src/settings.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { releaseCurves } from '../src/snark.js';
@@ -235,7 +236,15 @@ describe('a 3-layer model with a skip connection, split into 3 and 2 chunks', { 
     expect((await api.beacon({ buildDir: split3, beaconHash: '0a0b0c0d', iterationsExp: 10 })).chunkHashes).toHaveLength(3);
     const v = await api.verifySetup({ buildDir: split3 });
     expect(v).toMatchObject({ ok: true, errors: [] });
-    expect(v.chunkPtaus).toEqual(api.readSettings(split3).setup!.chunkPtaus); // each chunk's own (their powers differ)
+    const settings = api.readSettings(split3);
+    expect(v.chunkPtaus).toEqual(settings.setup!.chunkPtaus); // each chunk's own (their powers differ)
+    // a split build set up before chunkPtaus was recorded: chunks on another ptau fail, with a hint
+    const { chunkPtaus, ...older } = settings.setup!;
+    writeSettings(split3, { ...settings, setup: older });
+    const old = await api.verifySetup({ buildDir: split3 });
+    writeSettings(split3, settings);
+    if (new Set(chunkPtaus).size > 1) expect(old.errors.join('\n')).toMatch(/did not record each chunk's ptau/);
+    else expect(old.ok).toBe(true);
     expect(v.contributions.map((k) => k.name)).toEqual(['zkonnx fast setup (single party)', 'carol', 'zkonnx beacon']);
     const r = await proveSplit(split3, inputA);
     expect((await verifySplit({ buildDir: split3, proofs: r.chunks })).ok).toBe(true);
