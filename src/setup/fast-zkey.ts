@@ -15,7 +15,9 @@
 //    as snarkjs does.
 // The circuit hash (section 10) is computed over the same bytes in the same order as zkey_new.js
 // (including its reading of section 2 for the H points), so `zkey verify` recomputes it exactly.
-// δ lives in memory only and is overwritten before returning.
+// δ lives in memory only and is overwritten before returning. The key's computation (computeKey,
+// everything but δ) is shared with `setup verify` (verify-zkey.ts), which compares instead of
+// writing.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
