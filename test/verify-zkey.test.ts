@@ -155,6 +155,19 @@ describe('verifyZkey', () => {
     }, 60_000);
   }
 
+  it('accepts keys whose domain is the ptau\'s whole power (H checked up to the last power of τ in the file)', async () => {
+    const chain = writeChainR1cs(8, join(dir, 'chain8.r1cs')); // domain 2^8
+    const p8 = join(dir, 'p8.ptau');
+    await generatePreparedPtau(8, p8);
+    const k = join(dir, 'chain8.zkey');
+    await fastGroth16Keys({ r1csPath: chain, ptauPath: p8, zkeyPath: k });
+    const r = await verifyZkey(chain, p8, k);
+    expect(r.errors).toEqual([]);
+    expect(await snarkjsAccepts(k, p8, chain)).toBe(true);
+    const bad = await tampered('chain8-h', k, (s) => swapPoints(s.get(9)!, 64));
+    expect((await verifyZkey(chain, p8, bad)).errors.join('\n')).toMatch(/section 9 \(H\)/);
+  }, 60_000);
+
   it('rejects the keys against another ptau, and the keys of another circuit', async () => {
     const other = join(dir, 'other.ptau');
     await generatePreparedPtau(6, other);
