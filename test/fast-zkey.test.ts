@@ -3,18 +3,18 @@
 // 3–7 must be the bytes snarkjs's newZKey writes; a key checked against another ptau must fail.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileCircom, type CompiledCircuit } from '../src/circom/compile.js';
+import type { CompiledCircuit } from '../src/circom/compile.js';
 import { ZkonnxError } from '../src/errors.js';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
 import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
 import { signedCoefs, sparseMsm } from '../src/setup/fast/sparse-msm.js';
 import { snarkjsInternals, type WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
-import { MIXED_CIRCUIT } from './helpers/mixed-circuit.js';
+import { mixedCircuitWithPtau } from './helpers/mixed-circuit.js';
 import { writeChainR1cs } from '../benchmarks/chain-r1cs.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -26,11 +26,7 @@ let zkey: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zkonnx-fast-zkey-'));
-  const src = join(dir, 't.circom');
-  await writeFile(src, MIXED_CIRCUIT);
-  circuit = await compileCircom({ circuitPath: src, outDir: join(dir, 'build') });
-  ptau = join(dir, 'p6.ptau');
-  await generatePreparedPtau(6, ptau);
+  ({ circuit, ptau } = await mixedCircuitWithPtau(dir));
   zkey = join(dir, 'final.zkey');
 }, 60_000);
 

@@ -6,13 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeChainR1cs } from '../benchmarks/chain-r1cs.js';
-import { compileCircom } from '../src/circom/compile.js';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
 import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
 import { contributePhase2 } from '../src/setup/phase2.js';
 import { verifyZkey } from '../src/setup/verify-zkey.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
-import { MIXED_CIRCUIT } from './helpers/mixed-circuit.js';
+import { mixedCircuitWithPtau } from './helpers/mixed-circuit.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const BEACON = '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
@@ -90,10 +89,9 @@ async function snarkjsAccepts(zkey: string, withPtau = ptau, withR1cs = r1cs): P
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zkonnx-verify-zkey-'));
-  await writeFile(join(dir, 't.circom'), MIXED_CIRCUIT);
-  r1cs = (await compileCircom({ circuitPath: join(dir, 't.circom'), outDir: join(dir, 'build') })).r1csPath;
-  ptau = join(dir, 'p6.ptau');
-  await generatePreparedPtau(6, ptau);
+  const made = await mixedCircuitWithPtau(dir);
+  r1cs = made.circuit.r1csPath;
+  ptau = made.ptau;
   key0 = join(dir, 'k0.zkey');
   key1 = join(dir, 'k1.zkey');
   key2 = join(dir, 'k2.zkey');

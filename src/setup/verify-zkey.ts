@@ -46,7 +46,7 @@ export interface KeyVerification {
 
 const SECTION = { 3: 'IC', 4: 'coefficients', 5: 'A', 6: 'B1', 7: 'B2', 8: 'C', 9: 'H' } as const;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const equalBytes = (a: Uint8Array, b: Uint8Array) => a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const equalBytes = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
 
 /** Stops the key's computation once the circuit's parameters differ: nothing after can match. */
 class Mismatch extends Error {}
