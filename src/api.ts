@@ -34,6 +34,7 @@ import { referenceRun, startReference } from './quantize/reference-thread.js';
 import { contributePhase2 } from './setup/phase2.js';
 import { setupGroth16, type SetupResult } from './setup/groth16.js';
 import { verifyZkey, type Contribution, type KeyVerification } from './setup/verify-zkey.js';
+import { verifyPtau as verifyPtauFile, type PtauVerification } from './setup/verify-ptau.js';
 import { checkKeysAsync, checkVkey, recordKeys, sha256File } from './setup/keys.js';
 import { snarkjs, snarkLogger } from './snark.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
@@ -46,6 +47,7 @@ export { readSettings, type AccuracyReport, type OutputTensor, type Settings } f
 export { checkAgainstCircom, circuitInputSignals, loadQuantGraph, writeModelCircuit } from './compiler/build.js';
 export type { OnchainResult } from './verifier/onchain.js';
 export type { SetupResult } from './setup/groth16.js';
+export type { PtauVerification, PtauContribution } from './setup/verify-ptau.js';
 
 const VERSION = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
 
@@ -460,6 +462,15 @@ export async function beacon(opts: { buildDir: string; beaconHash: string; itera
   if (!Number.isInteger(exp) || exp < 10 || exp > 63) throw new ZkonnxError('BAD_ARGUMENT', `beacon iterations exponent must be in [10, 63], got ${exp}`);
   opts.progress?.step?.('beacon contribution');
   return rekey(opts.buildDir, (a, b) => contributePhase2(a, b, opts.name ?? 'zkonnx beacon', { beaconHash: opts.beaconHash.replace(/^0x/, ''), iterationsExp: exp }), opts.progress);
+}
+
+/**
+ * Checks a powers-of-tau file (snarkjs's powersoftau verify, on the CPU prover's MSM:
+ * src/setup/verify-ptau.ts): every contribution's proofs, every power, the points' hash and the
+ * prepared Lagrange sections. A public ceremony's file is worth checking once after download.
+ */
+export async function verifyPtau(opts: { ptau: string; progress?: Progress }): Promise<PtauVerification> {
+  return verifyPtauFile(opts.ptau, opts.progress);
 }
 
 export interface SetupVerification {

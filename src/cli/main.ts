@@ -92,7 +92,7 @@ program.command('compile')
   }));
 
 const setupCmd = program.command('setup')
-  .description('Groth16 setup: circuit_final.zkey and verification_key.json (subcommands: contribute, beacon, verify)')
+  .description('Groth16 setup: circuit_final.zkey and verification_key.json (subcommands: contribute, beacon, verify, verify-ptau)')
   .addOption(buildOpt())
   .option('--ptau <file>', 'a public powers-of-tau file (default: a cached local single-party one)')
   .addOption(jsonOpt())
@@ -138,6 +138,20 @@ setupCmd.command('verify')
     const r = await api.verifySetup({ buildDir: buildDirOf(o), ptau: o.ptau, progress });
     const list = r.contributions.map((c, i) => `\n  contribution ${i + 1}${c.name ? ` (${c.name})` : ''}: ${c.hash}${c.beacon ? `, beacon ${c.beacon.hash} 2^${c.beacon.iterationsExp} iterations` : ''}`).join('');
     return { ok: r.ok, json: r, text: r.ok ? `keys verified against the r1cs and ${r.chunkPtaus ? `the ptau of each of ${r.chunkPtaus.length} chunks (${[...new Set(r.chunkPtaus)].join(', ')})` : r.ptau}${list}` : `INVALID keys:\n  ${r.errors.join('\n  ')}` };
+  }));
+
+setupCmd.command('verify-ptau')
+  .description('check a powers-of-tau file: its contributions, its powers, its hash and its Lagrange sections')
+  .argument('<ptau>', 'the .ptau file (a public ceremony\'s, or a local one)')
+  .addOption(jsonOpt())
+  .action((ptau: string, o) => run(o, async (progress) => {
+    const r = await api.verifyPtau({ ptau, progress });
+    const list = r.contributions.map((c, i) => `\n  contribution ${i + 1}${c.name ? ` (${c.name})` : ''}: ${c.responseHash}${c.beacon ? `, beacon ${c.beacon.hash} 2^${c.beacon.iterationsExp} iterations` : ''}`).join('');
+    const notes = r.notes.map((n) => `\n  note: ${n}`).join('');
+    return {
+      ok: r.ok, json: r,
+      text: r.ok ? `powers of tau verified: 2^${r.power} of a 2^${r.ceremonyPower} ceremony, ${r.contributions.length} contribution(s)${list}${notes}` : `INVALID powers of tau:\n  ${r.errors.join('\n  ')}`,
+    };
   }));
 
 program.command('prove')

@@ -15,7 +15,6 @@
 //    keys, then its own s·G1 and (s·δ)·G1), s and s·δ in the same ratio as the transcript's G2
 //    point and its δ-multiple, the running δ times its δ, and a beacon's keys recomputed from
 //    the beacon.
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
@@ -23,6 +22,7 @@ import { cpuMsm } from '../prover/cpu/msm.js';
 import { snarkjs } from '../snark.js';
 import { blake2b512 } from './fast/blake2b.js';
 import { readRange } from './fast/read-range.js';
+import { randomScalars, sameRatio } from './fast/rlc.js';
 import { snarkjsInternals } from './fast/snarkjs-internals.js';
 import { zkeyInternals, type ZkeyInternals } from './fast/zkey-internals.js';
 import { computeKey, type Curve, type KeyHeader } from './fast-zkey.js';
@@ -121,14 +121,6 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
   }
 }
 
-/** n canonical scalars of 32 bytes, the first `random` of them drawn at 128 bits, the rest 0. */
-function randomScalars(n: number, random: number): Uint8Array {
-  const r = new Uint8Array(n * 32);
-  const bits = randomBytes(random * 16);
-  for (let i = 0; i < random; i++) r.set(bits.subarray(i * 16, i * 16 + 16), i * 32);
-  return r;
-}
-
 /**
  * zkey_verify_frominit.js's sameRatioH with 128-bit coefficients: the key's H points against the
  * ptau's monomial powers (section 2), e(Σ rᵢ·(τ^(i+N) − τ^i)·G1, G2) = e(Σ r'ᵢ·Hᵢ, δ₂) where r' is
@@ -162,12 +154,6 @@ async function checkH(curve: any, ptauPath: string, keyH: Uint8Array, N: number,
   t = await Fr.batchFromMontgomery(await Fr.fft(await Fr.batchApplyKey(t, first, inc)));
   const rhs = await cpuMsm(G1, 'G1', keyH, t);
   return sameRatio(curve, lhs, rhs, delta2, G2.g);
-}
-
-/** e(a, d) = e(b, c): b/a = d/c. */
-async function sameRatio(curve: any, a: Uint8Array, b: Uint8Array, c: Uint8Array, d: Uint8Array): Promise<boolean> {
-  if (curve.G1.isZero(a)) return false;
-  return curve.pairingEq(a, d, curve.G1.neg(b), c);
 }
 
 /** The running δ after every contribution, each one's proof checked (zkey_verify_frominit.js's loop). */

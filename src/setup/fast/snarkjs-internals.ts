@@ -69,6 +69,9 @@ export interface SnarkjsInternals {
     writePTauHeader(fd: any, curve: WasmCurve, power: number, ceremonyPower?: number): Promise<void>;
     writeContributions(fd: any, curve: WasmCurve, contributions: unknown[]): Promise<void>;
     calculateFirstChallengeHash(curve: WasmCurve, power: number, logger?: unknown): Uint8Array;
+    readPTauHeader(fd: any, sections: any): Promise<{ curve: WasmCurve; power: number; ceremonyPower: number }>;
+    readContributions(fd: any, curve: WasmCurve, sections: any): Promise<any[]>;
+    keyFromBeacon(curve: WasmCurve, challenge: Uint8Array, beaconHash: Uint8Array, numIterationsExp: number): Promise<any>;
     toPtauPubKeyRpr(buff: Uint8Array, pos: number, curve: WasmCurve, key: unknown, montgomery: boolean): Uint8Array;
   };
   misc: { toPartialHash(h: Blake2bHasher): Uint8Array };

@@ -1,0 +1,328 @@
+// `ptau verify`: is a powers-of-tau file what its contributions say? The verdict of snarkjs's
+// `powersoftau verify` (powersoftau_verify.js) on the CPU prover's MSM:
+//  - every contribution: its proofs of knowledge of τ, α, β (against the challenge before it),
+//    its first powers following the previous contribution's, a beacon's keys recomputed from the
+//    beacon;
+//  - sections 2–5 (τ^i·G1, τ^i·G2, α·τ^i·G1, β·τ^i·G1): consecutive points in the ratio τ, one
+//    random linear combination a section, e(Σ rᵢ·Pᵢ, τ·G2) = e(Σ rᵢ·Pᵢ₊₁, G2), and their first
+//    points the last contribution's; section 6 (β·G2) the last contribution's;
+//  - the hash of the points: the last contribution's next challenge (only for a file of the
+//    ceremony's own size: a truncated one, as the public ceremonies publish, cannot be hashed
+//    back, and snarkjs skips it too);
+//  - the prepared sections 12–15: each level 2^p of them the Lagrange basis of the first 2^p
+//    powers (section 12's top level, one power longer than section 2, on all but its last
+//    coordinate, as snarkjs checks it).
+// snarkjs checks each with random 32-bit coefficients: two MSMs a section, then an FFT and two
+// MSMs a level. Here the coefficients are the powers of one random ρ ∈ Fr (checkPowers), so each
+// check is a polynomial identity in ρ (a false file passes with probability < 2^−225) and one
+// MSM over a powers section serves its ratio check and the τ side of all its levels. Like
+// snarkjs, points are taken as they are read (not checked to lie on the curve or in the
+// subgroup), and every failure is collected rather than stopping at the first.
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ZkonnxError } from '../errors.js';
+import type { Progress } from '../log.js';
+import { cacheDir } from '../paths.js';
+import { cpuMsm } from '../prover/cpu/msm.js';
+import { snarkjs } from '../snark.js';
+import { blake2b512, firstChallengeHash } from './fast/blake2b.js';
+import { readRange } from './fast/read-range.js';
+import { sameRatio } from './fast/rlc.js';
+import { snarkjsInternals, type Blake2bHasher, type SnarkjsInternals } from './fast/snarkjs-internals.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+export interface PtauContribution {
+  name: string;
+  /** the hash its contributor published (the response hash), hex */
+  responseHash: string;
+  /** the challenge that the next contributor answered, hex */
+  nextChallenge: string;
+  beacon?: { hash: string; iterationsExp: number };
+}
+
+export interface PtauVerification {
+  ok: boolean;
+  /** what is wrong, each naming the file and the section or contribution */
+  errors: string[];
+  power: number;
+  ceremonyPower: number;
+  /** holds the Lagrange sections (12–15) that phase 2 needs */
+  prepared: boolean;
+  contributions: PtauContribution[];
+  /** checks that this file cannot have (a truncated file's hash; Lagrange sections absent) */
+  notes: string[];
+}
+
+/** Points read and combined at a time: 64 MiB of G1, 128 MiB of G2. */
+const CHUNK = 1 << 20;
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+type Group = 'G1' | 'G2';
+
+export async function verifyPtau(ptauPath: string, progress?: Progress): Promise<PtauVerification> {
+  if (!existsSync(ptauPath)) throw new ZkonnxError('ARTIFACT_MISSING', `ptau file ${ptauPath} not found`, { file: ptauPath });
+  const I = await snarkjsInternals();
+  const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as Record<string, any>;
+  const { G1, G2 } = curve;
+  const errors: string[] = [];
+  const notes: string[] = [];
+  const fail = (m: string): void => void errors.push(`${ptauPath}: ${m}`);
+  let file: { fd: any; sections: any };
+  try {
+    file = await I.binFileUtils.readBinFile(ptauPath, 'ptau', 1);
+  } catch (e) {
+    throw new ZkonnxError('SETUP_FAILED', `${ptauPath} is not a ptau file: ${(e as Error).message}`, { file: ptauPath });
+  }
+  const { fd, sections } = file;
+  const raw = openSync(ptauPath, 'r');
+  try {
+    let header: { power: number; ceremonyPower: number; contributions: any[] };
+    try {
+      const h = await I.ptauUtils.readPTauHeader(fd, sections);
+      if ((h.curve as any).q !== curve.q) throw new Error('its curve is not BN254');
+      header = { power: h.power, ceremonyPower: h.ceremonyPower, contributions: await I.ptauUtils.readContributions(fd, curve as never, sections) };
+    } catch (e) {
+      throw new ZkonnxError('SETUP_FAILED', `${ptauPath}: unreadable header or contributions: ${(e as Error).message}`, { file: ptauPath });
+    }
+    const { power, ceremonyPower, contributions } = header;
+    if (!(power >= 1 && power <= ceremonyPower && ceremonyPower <= 28)) fail(`its header says power 2^${power} of a ceremony of 2^${ceremonyPower}`);
+    for (let id = 1; id <= 15; id++) if (sections[id]?.length > 1) fail(`section ${id} appears ${sections[id].length} times`);
+    const N = 2 ** power;
+    const sG = { G1: G1.F.n8 * 2, G2: G2.F.n8 * 2 } as const;
+    const sizes: Record<number, [Group, number]> = { 2: ['G1', 2 * N - 1], 3: ['G2', N], 4: ['G1', N], 5: ['G1', N], 6: ['G2', 1] };
+    const prepared = [12, 13, 14, 15].every((id) => sections[id]);
+    if (prepared) Object.assign(sizes, { 12: ['G1', 4 * N - 1], 13: ['G2', 2 * N - 1], 14: ['G1', 2 * N - 1], 15: ['G1', 2 * N - 1] });
+    for (const [id, [g, n]] of Object.entries(sizes)) {
+      const size = sections[id]?.[0]?.size;
+      if (size !== n * sG[g]) fail(`section ${id} holds ${size === undefined ? 'nothing' : `${size} bytes`}, 2^${power} needs ${n} ${g} points (${n * sG[g]} bytes)`);
+    }
+    const out = contributions.map((c) => ({
+      name: c.name ?? '',
+      responseHash: hex(c.responseHash),
+      nextChallenge: hex(c.nextChallenge),
+      ...(c.type === 1 ? { beacon: { hash: hex(c.beaconHash), iterationsExp: c.numIterationsExp } } : {}),
+    }));
+    const result = (): PtauVerification => ({ ok: errors.length === 0, errors, power, ceremonyPower, prepared, contributions: out, notes });
+    if (!contributions.length) fail('it holds no contribution: its powers are of τ = 1');
+    if (errors.length) return result();
+
+    progress?.step?.(`verify ptau: ${contributions.length} contribution(s)`);
+    const initial = {
+      tauG1: G1.g, tauG2: G2.g, alphaG1: G1.g, betaG1: G1.g, betaG2: G2.g,
+      nextChallenge: await initialChallenge(curve, ceremonyPower, progress),
+    };
+    for (let i = 0; i < contributions.length; i++) {
+      const label = `contribution ${i + 1}${contributions[i].name ? ` (${contributions[i].name})` : ''}`;
+      await checkContribution(curve, I, contributions[i], i ? contributions[i - 1] : initial, (m) => fail(`${label}: ${m}`));
+    }
+
+    const last = contributions[contributions.length - 1];
+    // the points' hash goes after the last response hash, as the next contributor's challenge
+    const hasher = power === ceremonyPower ? blake2b512().update(last.responseHash) : undefined;
+    if (!hasher) notes.push(`truncated from a ceremony of 2^${ceremonyPower}: its points cannot be hashed back to the last contribution's next challenge (snarkjs skips this check too)`);
+    if (!prepared) notes.push('not prepared for phase 2 (no Lagrange sections 12–15): run snarkjs powersoftau prepare phase2 on it before setup');
+    if (prepared && power + 1 > curve.Fr.s) throw new ZkonnxError('SETUP_FAILED', `${ptauPath}: a prepared file of 2^${power} has a level 2^${power + 1}, beyond BN254's 2^${curve.Fr.s} roots of unity`, { file: ptauPath });
+    const section = (id: number) => new PointSection(raw, ptauPath, sections[id][0].p, sizes[id][0], sizes[id][1], curve);
+    const G1ratio = (R1: Uint8Array, R2: Uint8Array) => sameRatio(curve, R1, R2, G2.g, last.tauG2);
+    const checks = [
+      [2, 12, 'tauG1', power + 1, G1ratio],
+      [3, 13, 'tauG2', power, (R1: Uint8Array, R2: Uint8Array) => sameRatio(curve, G1.g, last.tauG1, R1, R2)],
+      [4, 14, 'alphaTauG1', power, G1ratio],
+      [5, 15, 'betaTauG1', power, G1ratio],
+    ] as const;
+    const firsts: Record<number, { first: Uint8Array; second: Uint8Array }> = {};
+    for (const [id, lagrangeId, label, top, ratio] of checks) {
+      progress?.step?.(`verify ptau: ${label}${prepared ? ' and its Lagrange levels' : ''}`);
+      const r = await checkPowers(section(id), prepared ? section(lagrangeId) : undefined, top, ratio, hasher);
+      firsts[id] = r;
+      if (!r.consecutive) fail(`section ${id} (${label}): its points are not consecutive powers of τ`);
+      for (const p of r.badLevels) fail(`section ${lagrangeId} (Lagrange ${label}): its level 2^${p} is not the Lagrange basis of section ${id}'s first 2^${p} points`);
+    }
+    if (!G1.eq(firsts[2].first, G1.g)) fail('section 2 (tauG1): its first point is not the generator');
+    if (!G1.eq(firsts[2].second, last.tauG1)) fail('section 2 (tauG1): its second point is not the last contribution\'s τ·G1');
+    if (!G2.eq(firsts[3].first, G2.g)) fail('section 3 (tauG2): its first point is not the generator');
+    if (!G2.eq(firsts[3].second, last.tauG2)) fail('section 3 (tauG2): its second point is not the last contribution\'s τ·G2');
+    if (!G1.eq(firsts[4].first, last.alphaG1)) fail('section 4 (alphaTauG1): its first point is not the last contribution\'s α·G1');
+    if (!G1.eq(firsts[5].first, last.betaG1)) fail('section 5 (betaTauG1): its first point is not the last contribution\'s β·G1');
+    const beta2 = readRange(raw, sections[6][0].p, sG.G2, ptauPath);
+    hasher?.update(await G2.batchLEMtoU(beta2));
+    if (!G2.eq(G2.fromRprLEM(beta2, 0), last.betaG2)) fail('section 6 (betaG2): it is not the last contribution\'s β·G2');
+    if (hasher && Buffer.compare(hasher.digest(), last.nextChallenge) !== 0) fail('the hash of its points is not the last contribution\'s next challenge');
+    return result();
+  } finally {
+    closeSync(raw);
+    await fd.close();
+  }
+}
+
+/** powersoftau_verify.js's verifyContribution: `prev` is the contribution before (or the initial accumulator). */
+async function checkContribution(curve: any, I: SnarkjsInternals, cur: any, prev: any, fail: (m: string) => void): Promise<void> {
+  const { G1, G2 } = curve;
+  const names = ['tau', 'alpha', 'beta'] as const;
+  if (cur.type === 1) {
+    const k = await I.ptauUtils.keyFromBeacon(curve, prev.nextChallenge, cur.beaconHash, cur.numIterationsExp);
+    const same = names.every((n) => G1.eq(cur.key[n].g1_s, k[n].g1_s) && G1.eq(cur.key[n].g1_sx, k[n].g1_sx) && G2.eq(cur.key[n].g2_spx, k[n].g2_spx));
+    if (!same) fail('its keys are not the beacon\'s');
+  }
+  const sp: Record<string, Uint8Array> = {};
+  for (const [i, n] of names.entries()) {
+    const k = cur.key[n];
+    sp[n] = G2.toAffine(I.keyPair.getG2sp(curve, i, prev.nextChallenge, k.g1_s, k.g1_sx));
+    if (!(await sameRatio(curve, k.g1_s, k.g1_sx, sp[n], k.g2_spx))) fail(`its proof of knowledge of ${n} does not hold`);
+  }
+  const { tau, alpha, beta } = cur.key;
+  if (!(await sameRatio(curve, prev.tauG1, cur.tauG1, sp.tau, tau.g2_spx))) fail('its τ·G1 does not follow the contribution before');
+  if (!(await sameRatio(curve, tau.g1_s, tau.g1_sx, prev.tauG2, cur.tauG2))) fail('its τ·G2 does not follow the contribution before');
+  if (!(await sameRatio(curve, prev.alphaG1, cur.alphaG1, sp.alpha, alpha.g2_spx))) fail('its α·G1 does not follow the contribution before');
+  if (!(await sameRatio(curve, prev.betaG1, cur.betaG1, sp.beta, beta.g2_spx))) fail('its β·G1 does not follow the contribution before');
+  if (!(await sameRatio(curve, beta.g1_s, beta.g1_sx, prev.betaG2, cur.betaG2))) fail('its β·G2 does not follow the contribution before');
+}
+
+/** A run of points in the open ptau file, read and combined CHUNK points at a time. */
+class PointSection {
+  readonly size: number;
+  constructor(readonly raw: number, readonly file: string, readonly pos: number, readonly group: Group, readonly n: number, readonly curve: any) {
+    this.size = curve[group].F.n8 * 2;
+  }
+
+  read(from: number, count: number): Uint8Array {
+    return readRange(this.raw, this.pos + from * this.size, count * this.size, this.file);
+  }
+
+  point(i: number): Uint8Array {
+    return this.curve[this.group].fromRprLEM(this.read(i, 1), 0);
+  }
+
+  /** Σ scalarsᵢ·P_(from+i) over the scalars given (32 bytes each, canonical); `seen` gets the points in order. */
+  async msm(from: number, scalars: Uint8Array, seen?: (points: Uint8Array) => Promise<void>): Promise<Uint8Array> {
+    const G = this.curve[this.group];
+    let acc = G.zero;
+    const count = scalars.byteLength / 32;
+    for (let i = 0; i < count; i += CHUNK) {
+      const m = Math.min(CHUNK, count - i);
+      const points = this.read(from + i, m);
+      await seen?.(points);
+      acc = G.add(acc, await cpuMsm(G, this.group, points, scalars.subarray(i * 32, (i + m) * 32)));
+    }
+    return acc;
+  }
+}
+
+/**
+ * A powers section T (n points) and its prepared section L (levels 0..top, level p the 2^p points
+ * from 2^p − 1), checked with the powers of one random ρ ∈ Fr:
+ *  - Sₚ = Σ_{j < 2^p} ρ^j·Tⱼ for every level, one MSM over T in ranges [2^(p−1), 2^p), the
+ *    points hashed on the way;
+ *  - consecutive powers: R1 = Σ_{j<n−1} ρ^j·Tⱼ = S − ρ^(n−1)·T_(n−1) and
+ *    R2 = Σ_{j<n−1} ρ^j·Tⱼ₊₁ = (S − T₀)/ρ must be in the ratio τ (`ratio`): if some Tⱼ₊₁ ≠ τ·Tⱼ
+ *    that is a nonzero polynomial in ρ of degree < n, zero with probability < n/r < 2^−225;
+ *  - level p, domain m = 2^p, ω = ω_m: L = IFFT(T₀..T_(m−1)) exactly when
+ *    Σᵢ λᵢ·Lᵢ = Sₚ with λᵢ = Σⱼ ρ^j·ω^(ij) = (1 − ρ^m)/(1 − ρ·ω^i) (a polynomial in ρ again).
+ *    One batched inversion of 1 − ρ·ω_M^k for the top level M serves all (ω_m^i = ω_M^(i·M/m)).
+ * All scalars are full width; the τ side is one MSM for the three checks (snarkjs: two MSMs of
+ * 32-bit coefficients, then for every level an FFT and two MSMs).
+ */
+async function checkPowers(T: PointSection, L: PointSection | undefined, top: number, ratio: (R1: Uint8Array, R2: Uint8Array) => Promise<boolean>, hasher?: Blake2bHasher): Promise<{ first: Uint8Array; second: Uint8Array; consecutive: boolean; badLevels: number[] }> {
+  const { Fr } = T.curve;
+  const G = T.curve[T.group];
+  const rho: Uint8Array = Fr.e(BigInt(`0x${randomBytes(64).toString('hex')}`)); // reduced mod r: bias 2^−258
+  const first = T.point(0);
+  const second = T.point(1);
+  const lastPoint = T.point(T.n - 1);
+  const powersOf = async (x: Uint8Array, n: number): Promise<Uint8Array> => Fr.batchApplyKey(ones(Fr, n), Fr.one, x); // x^j, Montgomery
+  const pw: Uint8Array = await Fr.batchFromMontgomery(await powersOf(rho, T.n));
+  const seen = hasher && (async (points: Uint8Array) => void hasher.update(await G.batchLEMtoU(points)));
+  const prefix: Uint8Array[] = [];
+  let S = G.zero;
+  for (let p = 0, from = 0; from < T.n; p++) {
+    const to = Math.min(2 ** p, T.n);
+    if (to > from) S = G.add(S, await T.msm(from, pw.subarray(from * 32, to * 32), seen));
+    from = to;
+    prefix.push(S);
+  }
+  const R1 = G.sub(S, G.timesFr(lastPoint, Fr.exp(rho, T.n - 1)));
+  const R2 = G.timesFr(G.sub(S, first), Fr.inv(rho));
+  const consecutive = await ratio(R1, R2);
+  const badLevels: number[] = [];
+  if (L) {
+    const M = 2 ** top;
+    const inv: Uint8Array = await Fr.batchInverse(subFr(Fr, Fr.one, await Fr.batchApplyKey(ones(Fr, M), rho, Fr.w[top]))); // 1/(1 − ρ·ω_M^k)
+    for (let p = 0; p <= top; p++) {
+      const m = 2 ** p;
+      const stride = M / m;
+      const gathered = new Uint8Array(m * 32);
+      for (let i = 0; i < m; i++) gathered.set(inv.subarray(i * stride * 32, i * stride * 32 + 32), i * 32);
+      let lambda: Uint8Array = await Fr.batchApplyKey(gathered, Fr.sub(Fr.one, Fr.exp(rho, m)), Fr.one);
+      // section 12's top level has one power more than section 2: leave out its last coordinate
+      // (λᵢ − ρ^(m−1)·ω^(−i)), whatever prepare phase2 put there (a zero point; truncate copies a
+      // bigger ceremony's real τ^(m−1)), as snarkjs does
+      if (m > T.n) lambda = subFr(Fr, lambda, await Fr.batchApplyKey(ones(Fr, m), Fr.exp(rho, m - 1), Fr.inv(Fr.w[p])));
+      lambda = await Fr.batchFromMontgomery(lambda);
+      if (!G.eq(await L.msm(m - 1, lambda), prefix[Math.min(p, prefix.length - 1)])) badLevels.push(p);
+    }
+  }
+  return { first, second, consecutive, badLevels };
+}
+
+/** n copies of Fr's one (Montgomery form). */
+function ones(Fr: any, n: number): Uint8Array {
+  const b = new Uint8Array(n * 32);
+  b.set(Fr.one, 0);
+  for (let filled = 32; filled < b.byteLength; filled *= 2) b.copyWithin(filled, 0, Math.min(filled, b.byteLength - filled));
+  return b;
+}
+
+/** a − b for Montgomery elements, elementwise (`a` of one element: the same for all), r added where it borrows. */
+function subFr(Fr: any, a: Uint8Array, b: Uint8Array): Uint8Array {
+  const words = (x: Uint8Array) => new Uint32Array(x.slice().buffer);
+  const r = words(new Uint8Array(Buffer.from(BigInt(Fr.p).toString(16).padStart(64, '0'), 'hex').reverse()));
+  const as = words(a);
+  const bs = words(b);
+  const step = as.length === 8 ? 0 : 8;
+  const out = new Uint32Array(bs.length);
+  for (let e = 0, ea = 0; e < bs.length; e += 8, ea += step) {
+    let borrow = 0;
+    for (let w = 0; w < 8; w++) {
+      const d = as[ea + w]! - bs[e + w]! - borrow;
+      out[e + w] = d >>> 0;
+      borrow = d < 0 ? 1 : 0;
+    }
+    if (borrow) {
+      let carry = 0;
+      for (let w = 0; w < 8; w++) {
+        const t = out[e + w]! + r[w]! + carry;
+        out[e + w] = t >>> 0;
+        carry = t > 0xffffffff ? 1 : 0;
+      }
+    }
+  }
+  return new Uint8Array(out.buffer);
+}
+
+/**
+ * The challenge of `powersoftau new`'s accumulator for a ceremony of 2^ceremonyPower: a hash of
+ * ~100 GiB at 2^28 (the public ceremonies' size, ~2 minutes), so kept in the cache once made;
+ * it depends on nothing but the power.
+ */
+async function initialChallenge(curve: any, ceremonyPower: number, progress?: Progress): Promise<Uint8Array> {
+  const cached = join(cacheDir(), 'ptau', `first-challenge-bn128-${ceremonyPower}.hex`);
+  if (ceremonyPower >= 20 && existsSync(cached)) {
+    const h = readFileSync(cached, 'utf8').trim();
+    if (/^[0-9a-f]{128}$/.test(h)) return new Uint8Array(Buffer.from(h, 'hex'));
+  }
+  if (ceremonyPower >= 20) progress?.step?.(`verify ptau: the initial challenge of a 2^${ceremonyPower} ceremony (hashed once, then cached in ${cached})`);
+  const u = (g: Group): Uint8Array => {
+    const b = new Uint8Array(curve[g].F.n8 * 2);
+    curve[g].toRprUncompressed(b, 0, curve[g].g);
+    return b;
+  };
+  const h = firstChallengeHash(u('G1'), u('G2'), ceremonyPower);
+  if (ceremonyPower >= 20) {
+    mkdirSync(join(cacheDir(), 'ptau'), { recursive: true });
+    const tmp = `${cached}.tmp-${process.pid}`;
+    writeFileSync(tmp, hex(h));
+    renameSync(tmp, cached);
+  }
+  return h;
+}
