@@ -173,7 +173,7 @@ describe('zkonnx CLI: the ceremony verbs and the safety of what it writes', () =
     expect(Object.keys(JSON.parse(readFileSync(join(build, 'keys.json'), 'utf8')))).toEqual(['zkeySha256', 'vkeySha256']);
   }, 120_000);
 
-  it('setup contribute, beacon and verify take --build as the README writes them', async () => {
+  it('setup contribute, beacon, verify and verify-ptau take their arguments as the README writes them', async () => {
     let r = await zkonnx('setup', 'contribute', '--build', build, '--name', 'alice', '--entropy', 'some words');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('contribution added');
@@ -182,6 +182,19 @@ describe('zkonnx CLI: the ceremony verbs and the safety of what it writes', () =
     r = await zkonnx('setup', 'verify', '--build', build);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('keys verified');
+    // the ptau itself, then a copy with two τ·G1 powers swapped (section 2 starts at byte 80)
+    const ptau = JSON.parse(readFileSync(join(build, 'settings.json'), 'utf8')).setup.ptau as string;
+    r = await zkonnx('setup', 'verify-ptau', ptau);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/powers of tau verified: 2\^\d+ of a 2\^\d+ ceremony, 1 contribution/);
+    const b = readFileSync(ptau);
+    const p1 = Buffer.from(b.subarray(80 + 64, 80 + 128));
+    b.copy(b, 80 + 64, 80 + 128, 80 + 192);
+    p1.copy(b, 80 + 128);
+    writeFileSync(join(work, 'spoiled.ptau'), b);
+    r = await zkonnx('setup', 'verify-ptau', join(work, 'spoiled.ptau'));
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/INVALID powers of tau:[^]*section 2 \(tauG1\): its points are not consecutive powers of τ/);
   }, 120_000);
 
   it('refuses a proof name that leaves proofs/, and a build folder that holds other files', async () => {

@@ -2,7 +2,7 @@
 // Good files (ours, a snarkjs ceremony with a contribution and a beacon, truncated, unprepared)
 // pass with their contributions listed; each spoiled file fails with the message that names the
 // section, level or contribution, and snarkjs rejects the same file.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPtau } from '../src/api.js';
 import { ZkonnxError } from '../src/errors.js';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
+import { blake2b512, firstChallengeHash } from '../src/setup/fast/blake2b.js';
+import { initialChallenge } from '../src/setup/verify-ptau.js';
 import { snarkjsInternals } from '../src/setup/fast/snarkjs-internals.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 
@@ -140,6 +142,7 @@ describe('verifyPtau rejects, as snarkjs does', () => {
       return cs;
     }), /contribution 1 \(alice\): its proof of knowledge of tau does not hold/],
     ['the beacon hash changed', () => rewritten(ceremony, 'beacon.ptau', (cs) => (cs[1].beaconHash[0] ^= 1, cs)), /contribution 2 \(final beacon\): its keys are not the beacon's/],
+    ['a contribution\'s τ·G1 replaced by its α·G1', () => rewritten(ceremony, 'chain.ptau', (cs) => (cs[0].tauG1 = cs[0].alphaG1, cs)), /contribution 1 \(alice\): its τ·G1 does not follow the contribution before/],
     ['the first contribution dropped', () => rewritten(ceremony, 'dropped.ptau', (cs) => cs.slice(1)), /contribution 1 \(final beacon\): its proof of knowledge of tau does not hold/],
   ];
   for (const [what, make, message] of cases) {
@@ -207,5 +210,38 @@ describe('verifyPtau rejects, as snarkjs does', () => {
     writeFileSync(notPtau, 'hello');
     await expect(verifyPtau({ ptau: notPtau })).rejects.toThrow(/is not a ptau file/);
     await expect(verifyPtau({ ptau: join(dir, 'missing.ptau') })).rejects.toBeInstanceOf(ZkonnxError);
+  });
+});
+
+describe('the initial challenge of a large ceremony', () => {
+  it('is hashed once and kept in the cache (a public ceremony of 2^28 hashes ~100 GiB for it)', async () => {
+    const before = process.env.ZKONNX_CACHE;
+    process.env.ZKONNX_CACHE = join(dir, 'cache');
+    try {
+      const curve: any = await snarkjs.curves.getCurveFromName('bn128');
+      const u = (g: 'G1' | 'G2') => {
+        const b = new Uint8Array(curve[g].F.n8 * 2);
+        curve[g].toRprUncompressed(b, 0, curve[g].g);
+        return b;
+      };
+      const want = Buffer.from(firstChallengeHash(u('G1'), u('G2'), 20)).toString('hex');
+      const cached = join(dir, 'cache', 'ptau', 'first-challenge-bn128-20.hex');
+      expect(Buffer.from(await initialChallenge(curve, 20)).toString('hex')).toBe(want);
+      expect(readFileSync(cached, 'utf8')).toBe(want);
+      // read back, not hashed again: a value planted in the cache comes back
+      const planted = Buffer.from(blake2b512().update(new Uint8Array([1])).digest()).toString('hex');
+      writeFileSync(cached, planted);
+      expect(Buffer.from(await initialChallenge(curve, 20)).toString('hex')).toBe(planted);
+      // a damaged cache file is hashed again and rewritten
+      writeFileSync(cached, 'not a hash');
+      expect(Buffer.from(await initialChallenge(curve, 20)).toString('hex')).toBe(want);
+      expect(readFileSync(cached, 'utf8')).toBe(want);
+      // small ceremonies are not cached
+      await initialChallenge(curve, 6);
+      expect(existsSync(join(dir, 'cache', 'ptau', 'first-challenge-bn128-6.hex'))).toBe(false);
+    } finally {
+      if (before === undefined) delete process.env.ZKONNX_CACHE;
+      else process.env.ZKONNX_CACHE = before;
+    }
   });
 });

@@ -305,7 +305,7 @@ function subFr(Fr: any, a: Uint8Array, b: Uint8Array): Uint8Array {
  * ~100 GiB at 2^28 (the public ceremonies' size, ~2 minutes), so kept in the cache once made;
  * it depends on nothing but the power.
  */
-async function initialChallenge(curve: any, ceremonyPower: number, progress?: Progress): Promise<Uint8Array> {
+export async function initialChallenge(curve: any, ceremonyPower: number, progress?: Progress): Promise<Uint8Array> {
   const cached = join(cacheDir(), 'ptau', `first-challenge-bn128-${ceremonyPower}.hex`);
   if (ceremonyPower >= 20 && existsSync(cached)) {
     const h = readFileSync(cached, 'utf8').trim();
