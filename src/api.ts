@@ -527,6 +527,8 @@ export async function verifySetup(opts: { buildDir: string; ptau?: string; progr
   }
   if (!opts.ptau && recorded?.singleParty) {
     opts.progress?.warn?.(`the keys rest on a SINGLE-PARTY ceremony made on this machine (${ptau}): verified against it, they are as trustworthy as that machine`);
+  } else {
+    opts.progress?.info?.(`the keys were checked against ${ptau} as it is: check that file itself once with \`zkonnx setup verify-ptau ${ptau}\``);
   }
   return { ok: errors.length === 0, errors, ptau, ...(dirs.length > 1 ? { chunkPtaus: used } : {}), contributions: contributions ?? [] };
 }

@@ -174,6 +174,24 @@ describe('verifyPtau rejects, as snarkjs does', () => {
     });
   }
 
+  it('a file of 2^11: levels above 2^10 checked one by one, the smaller ones together, each wrong one named', async () => {
+    const big = join(dir, 'p11.ptau');
+    await generatePreparedPtau(11, big);
+    expect((await verifyPtau({ ptau: big })).ok).toBe(true);
+    let file = await swapped(big, 12, G1, 2 ** 12 - 1 + 5, 2 ** 12 - 1 + 4000, 'p11-a.ptau'); // top level 2^12
+    file = await swapped(file, 13, G2, 2 ** 11 - 1 + 7, 2 ** 11 - 1 + 8, 'p11-b.ptau'); // level 2^11
+    file = await swapped(file, 14, G1, 2 ** 4 - 1, 2 ** 4, 'p11-c.ptau'); // level 2^4
+    file = await swapped(file, 15, G1, 2 ** 10 - 1 + 3, 2 ** 10 - 1 + 9, 'p11-d.ptau'); // level 2^10
+    const r = await verifyPtau({ ptau: file });
+    expect(r.errors.map((e) => e.replace(/^.*?: section/, 'section').replace(/ is not the Lagrange basis.*/, ''))).toEqual([
+      'section 12 (Lagrange tauG1): its level 2^12',
+      'section 13 (Lagrange tauG2): its level 2^11',
+      'section 14 (Lagrange alphaTauG1): its level 2^4',
+      'section 15 (Lagrange betaTauG1): its level 2^10',
+    ]);
+    expect(await snarkjsRejects(file)).toBe(true);
+  }, 60_000);
+
   it('the contributions of another ceremony', async () => {
     const I = await snarkjsInternals();
     const curve = await snarkjs.curves.getCurveFromName('bn128');

@@ -57,6 +57,8 @@ export interface PtauVerification {
 
 /** Points read and combined at a time: 64 MiB of G1, 128 MiB of G2. */
 const CHUNK = 1 << 20;
+/** Lagrange levels up to 2^SMALL points are checked together (an MSM call costs ~6 ms however small). */
+const SMALL = 10;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 type Group = 'G1' | 'G2';
 
@@ -226,43 +228,72 @@ class PointSection {
 async function checkPowers(T: PointSection, L: PointSection | undefined, top: number, ratio: (R1: Uint8Array, R2: Uint8Array) => Promise<boolean>, hasher?: Blake2bHasher): Promise<{ first: Uint8Array; second: Uint8Array; consecutive: boolean; badLevels: number[] }> {
   const { Fr } = T.curve;
   const G = T.curve[T.group];
-  const rho: Uint8Array = Fr.e(BigInt(`0x${randomBytes(64).toString('hex')}`)); // reduced mod r: bias 2^−258
+  const rho = randomFr(Fr);
   const first = T.point(0);
   const second = T.point(1);
   const lastPoint = T.point(T.n - 1);
   const powersOf = async (x: Uint8Array, n: number): Promise<Uint8Array> => Fr.batchApplyKey(ones(Fr, n), Fr.one, x); // x^j, Montgomery
   const pw: Uint8Array = await Fr.batchFromMontgomery(await powersOf(rho, T.n));
   const seen = hasher && (async (points: Uint8Array) => void hasher.update(await G.batchLEMtoU(points)));
+  // Sₚ by ranges; the small levels (≤ 2^SMALL points) share the first range and are checked together
+  const small = L ? Math.min(top, SMALL) : top;
+  const head = Math.min(2 ** small, T.n);
   const prefix: Uint8Array[] = [];
-  let S = G.zero;
-  for (let p = 0, from = 0; from < T.n; p++) {
+  let S: Uint8Array = await T.msm(0, pw.subarray(0, head * 32), seen);
+  prefix[small] = S;
+  for (let p = small + 1, from = head; from < T.n; p++) {
     const to = Math.min(2 ** p, T.n);
-    if (to > from) S = G.add(S, await T.msm(from, pw.subarray(from * 32, to * 32), seen));
+    S = G.add(S, await T.msm(from, pw.subarray(from * 32, to * 32), seen));
     from = to;
-    prefix.push(S);
+    prefix[p] = S;
   }
   const R1 = G.sub(S, G.timesFr(lastPoint, Fr.exp(rho, T.n - 1)));
   const R2 = G.timesFr(G.sub(S, first), Fr.inv(rho));
   const consecutive = await ratio(R1, R2);
   const badLevels: number[] = [];
-  if (L) {
-    const M = 2 ** top;
-    const inv: Uint8Array = await Fr.batchInverse(subFr(Fr, Fr.one, await Fr.batchApplyKey(ones(Fr, M), rho, Fr.w[top]))); // 1/(1 − ρ·ω_M^k)
-    for (let p = 0; p <= top; p++) {
-      const m = 2 ** p;
-      const stride = M / m;
-      const gathered = new Uint8Array(m * 32);
-      for (let i = 0; i < m; i++) gathered.set(inv.subarray(i * stride * 32, i * stride * 32 + 32), i * 32);
-      let lambda: Uint8Array = await Fr.batchApplyKey(gathered, Fr.sub(Fr.one, Fr.exp(rho, m)), Fr.one);
-      // section 12's top level has one power more than section 2: leave out its last coordinate
-      // (λᵢ − ρ^(m−1)·ω^(−i)), whatever prepare phase2 put there (a zero point; truncate copies a
-      // bigger ceremony's real τ^(m−1)), as snarkjs does
-      if (m > T.n) lambda = subFr(Fr, lambda, await Fr.batchApplyKey(ones(Fr, m), Fr.exp(rho, m - 1), Fr.inv(Fr.w[p])));
-      lambda = await Fr.batchFromMontgomery(lambda);
-      if (!G.eq(await L.msm(m - 1, lambda), prefix[Math.min(p, prefix.length - 1)])) badLevels.push(p);
+  if (!L) return { first, second, consecutive, badLevels };
+
+  const M = 2 ** top;
+  const inv: Uint8Array = await Fr.batchInverse(subFr(Fr, Fr.one, await Fr.batchApplyKey(ones(Fr, M), rho, Fr.w[top]))); // 1/(1 − ρ·ω_M^k)
+  /** level p's λ times `scale` (Montgomery), as canonical scalars */
+  const lambda = async (p: number, scale: Uint8Array): Promise<Uint8Array> => {
+    const m = 2 ** p;
+    const stride = M / m;
+    const gathered = new Uint8Array(m * 32);
+    for (let i = 0; i < m; i++) gathered.set(inv.subarray(i * stride * 32, i * stride * 32 + 32), i * 32);
+    let l: Uint8Array = await Fr.batchApplyKey(gathered, Fr.mul(scale, Fr.sub(Fr.one, Fr.exp(rho, m))), Fr.one);
+    // section 12's top level has one power more than section 2: leave out its last coordinate
+    // (λᵢ − ρ^(m−1)·ω^(−i)), whatever prepare phase2 put there (a zero point; truncate copies a
+    // bigger ceremony's real τ^(m−1)), as snarkjs does
+    if (m > T.n) l = subFr(Fr, l, await Fr.batchApplyKey(ones(Fr, m), Fr.mul(scale, Fr.exp(rho, m - 1)), Fr.inv(Fr.w[p])));
+    return Fr.batchFromMontgomery(l);
+  };
+  const levelOk = async (p: number, Sp: Uint8Array): Promise<boolean> => G.eq(await L.msm(2 ** p - 1, await lambda(p, Fr.one)), Sp);
+  // levels 0..small at once: Σₚ μₚ·(Σᵢ λᵢ·Lᵢ − Sₚ) = 0 for random μₚ ∈ Fr, where
+  // Σₚ μₚ·Sₚ = Σⱼ ρ^j·(Σ_{p: j < 2^p} μₚ)·Tⱼ; if it fails, each level alone names the wrong ones
+  const mu = Array.from({ length: small + 1 }, () => randomFr(Fr));
+  const lScalars = new Uint8Array((2 ** (small + 1) - 1) * 32);
+  for (let p = 0; p <= small; p++) lScalars.set(await lambda(p, mu[p]!), (2 ** p - 1) * 32);
+  const tScalars = new Uint8Array(head * 32);
+  let weight = Fr.zero;
+  for (let q = small; q >= 0; q--) {
+    weight = Fr.add(weight, mu[q]!);
+    const from = q ? 2 ** (q - 1) : 0;
+    const to = Math.min(2 ** q, T.n);
+    if (to > from) tScalars.set(await Fr.batchFromMontgomery(await Fr.batchApplyKey(ones(Fr, to - from), Fr.mul(weight, Fr.exp(rho, from)), rho)), from * 32);
+  }
+  if (!G.eq(await L.msm(0, lScalars), await T.msm(0, tScalars))) {
+    for (let p = 0; p <= small; p++) {
+      if (!(await levelOk(p, await T.msm(0, pw.subarray(0, Math.min(2 ** p, T.n) * 32))))) badLevels.push(p);
     }
   }
+  for (let p = small + 1; p <= top; p++) if (!(await levelOk(p, prefix[p]!))) badLevels.push(p);
   return { first, second, consecutive, badLevels };
+}
+
+/** A uniform element of Fr (512 random bits reduced mod r: bias 2^−258), Montgomery form. */
+function randomFr(Fr: any): Uint8Array {
+  return Fr.e(BigInt(`0x${randomBytes(64).toString('hex')}`));
 }
 
 /** n copies of Fr's one (Montgomery form). */
