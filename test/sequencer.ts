@@ -10,7 +10,7 @@ const MEASURED: Record<string, number> = {
   'freivalds.test.ts': 37, 'nonlinear-circuits.test.ts': 36, 'recurrent.test.ts': 35, 'chain.test.ts': 34, 'service.test.ts': 32,
   'hashed-conv.test.ts': 29, 'app.test.ts': 26, 'data-commit.test.ts': 21, 'train-proof.test.ts': 18, 'prover.test.ts': 18,
   'registry.test.ts': 13, 'conformance.test.ts': 13, 'cpu-msm.test.ts': 13, 'e2e.test.ts': 12, 'hashed-ml.test.ts': 12,
-  'saturation.test.ts': 10, 'fast-zkey.test.ts': 30, 'verify-zkey.test.ts': 7,
+  'saturation.test.ts': 10, 'fast-zkey.test.ts': 30, 'verify-zkey.test.ts': 7, 'verify-ptau.test.ts': 14,
   // the WebGPU files as on a fresh machine, where llvmpipe compiles their shaders (a few s warm)
   'prepared-prover.test.ts': 73, 'webgpu-g2.test.ts': 53, 'webgpu-msm.test.ts': 51, 'webgpu-ntt.test.ts': 39,
 };
