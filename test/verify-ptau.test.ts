@@ -228,6 +228,7 @@ describe('verifyPtau rejects, as snarkjs does', () => {
     writeFileSync(notPtau, 'hello');
     await expect(verifyPtau({ ptau: notPtau })).rejects.toThrow(/is not a ptau file/);
     await expect(verifyPtau({ ptau: join(dir, 'missing.ptau') })).rejects.toBeInstanceOf(ZkonnxError);
+    await expect(verifyPtau({ ptau: dir })).rejects.toThrow(/cannot be read/);
   });
 });
 

@@ -19,7 +19,7 @@
 // snarkjs, points are taken as they are read (not checked to lie on the curve or in the
 // subgroup), and every failure is collected rather than stopping at the first.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
@@ -70,6 +70,19 @@ export async function verifyPtau(ptauPath: string, progress?: Progress): Promise
   const errors: string[] = [];
   const notes: string[] = [];
   const fail = (m: string): void => void errors.push(`${ptauPath}: ${m}`);
+  // binfileutils leaves its descriptor open when it refuses a file: look at the magic first
+  const magic = Buffer.alloc(4);
+  try {
+    const probe = openSync(ptauPath, 'r');
+    try {
+      readSync(probe, magic, 0, 4, 0);
+    } finally {
+      closeSync(probe);
+    }
+  } catch (e) {
+    throw new ZkonnxError('SETUP_FAILED', `${ptauPath} cannot be read: ${(e as Error).message}`, { file: ptauPath });
+  }
+  if (magic.toString('latin1') !== 'ptau') throw new ZkonnxError('SETUP_FAILED', `${ptauPath} is not a ptau file: it does not start with 'ptau'`, { file: ptauPath });
   let file: { fd: any; sections: any };
   try {
     file = await I.binFileUtils.readBinFile(ptauPath, 'ptau', 1);

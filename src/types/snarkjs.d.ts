@@ -18,9 +18,12 @@ declare module 'snarkjs' {
   export const curves: { getCurveFromName(name: string): Promise<{ terminate(): Promise<void> }> };
   export const powersOfTau: {
     newAccumulator(curve: unknown, power: number, fileName: string, logger?: Logger): Promise<unknown>;
-    contribute(oldFile: string, newFile: string, name: string, entropy: Entropy, logger?: Logger): Promise<unknown>;
+    /** the response hash */
+    contribute(oldFile: string, newFile: string, name: string, entropy: Entropy, logger?: Logger): Promise<Uint8Array>;
     beacon(oldFile: string, newFile: string, name: string, beaconHash: string, numIterationsExp: number, logger?: Logger): Promise<unknown>;
     preparePhase2(oldFile: string, newFile: string, logger?: Logger): Promise<unknown>;
+    /** writes `${template}01.ptau` … up to the file's power − 1 */
+    truncate(file: string, template: string, logger?: Logger): Promise<boolean>;
     verify(file: string, logger?: Logger): Promise<boolean>;
   };
   export const zKey: {
