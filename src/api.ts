@@ -401,6 +401,8 @@ export async function setup(opts: SetupOptions): Promise<SetupResult> {
   if (!r) throw new ZkonnxError('ARTIFACT_MISSING', `${root.dir} has no circuit to set up`);
   if (r.singleParty) {
     opts.progress?.warn?.(`the keys in ${paths.dir} rest on a SINGLE-PARTY ceremony made on this machine (${r.ptauPath}): fine for development, not for production; pass --ptau with a public powers-of-tau file (Hermez, perpetual powers of tau) instead`);
+  } else {
+    opts.progress?.info?.(`keys made from ${r.ptauPath} as it is: if you have not checked that file since downloading it, run \`zkonnx setup verify-ptau ${r.ptauPath}\``);
   }
   const s = readSettings(opts.buildDir);
   s.setup = { power: r.power, ptau: r.ptauPath, singleParty: r.singleParty, seconds: r.seconds, ...(dirs.length > 1 ? { chunkPtaus: ptaus } : {}) };
