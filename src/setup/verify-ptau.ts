@@ -136,6 +136,7 @@ export async function verifyPtau(ptauPath: string, progress?: Progress): Promise
     // the points' hash goes after the last response hash, as the next contributor's challenge
     const hasher = power === ceremonyPower ? blake2b512().update(last.responseHash) : undefined;
     if (!hasher) notes.push(`truncated from a ceremony of 2^${ceremonyPower}: its points cannot be hashed back to the last contribution's next challenge (snarkjs skips this check too)`);
+    if (contributions.length === 1) notes.push('one contribution: the file is as trustworthy as its one contributor (a public ceremony has many)');
     if (!prepared) notes.push('not prepared for phase 2 (no Lagrange sections 12–15): run snarkjs powersoftau prepare phase2 on it before setup');
     if (prepared && power + 1 > curve.Fr.s) throw new ZkonnxError('SETUP_FAILED', `${ptauPath}: a prepared file of 2^${power} has a level 2^${power + 1}, beyond BN254's 2^${curve.Fr.s} roots of unity`, { file: ptauPath });
     const section = (id: number) => new PointSection(raw, ptauPath, sections[id][0].p, sizes[id][0], sizes[id][1], curve);
