@@ -133,7 +133,10 @@ export async function verifyPtau(ptauPath: string, progress?: Progress): Promise
     if (contributions.length === 1) notes.push('one contribution: the file is as trustworthy as its one contributor (a public ceremony has many)');
     if (!prepared) notes.push('not prepared for phase 2 (no Lagrange sections 12–15): run snarkjs powersoftau prepare phase2 on it before setup');
     if (prepared && power + 1 > curve.Fr.s) throw new ZkonnxError('SETUP_FAILED', `${ptauPath}: a prepared file of 2^${power} has a level 2^${power + 1}, beyond BN254's 2^${curve.Fr.s} roots of unity`, { file: ptauPath });
-    const section = (id: number) => new PointSection(raw, ptauPath, sections[id][0].p, sizes[id][0], sizes[id][1], curve);
+    let done = 0;
+    let total = 0;
+    const advance = (points: number): void => progress?.tick?.(Math.min(total, (done += points)));
+    const section = (id: number) => new PointSection(raw, ptauPath, sections[id][0].p, sizes[id][0], sizes[id][1], curve, advance);
     const G1ratio = (R1: Uint8Array, R2: Uint8Array) => sameRatio(curve, R1, R2, G2.g, last.tauG2);
     const checks = [
       [2, 12, 'tauG1', power + 1, G1ratio],
@@ -143,7 +146,8 @@ export async function verifyPtau(ptauPath: string, progress?: Progress): Promise
     ] as const;
     const firsts: Record<number, { first: Uint8Array; second: Uint8Array }> = {};
     for (const [id, lagrangeId, label, top, ratio] of checks) {
-      progress?.step?.(`verify ptau: ${label}${prepared ? ' and its Lagrange levels' : ''}`);
+      [done, total] = [0, sizes[id][1] + (prepared ? sizes[lagrangeId][1] : 0)];
+      progress?.step?.(`verify ptau: ${label}${prepared ? ' and its Lagrange levels' : ''}`, total);
       const r = await checkPowers(section(id), prepared ? section(lagrangeId) : undefined, top, ratio, hasher);
       firsts[id] = r;
       if (!r.consecutive) fail(`section ${id} (${label}): its points are not consecutive powers of τ`);

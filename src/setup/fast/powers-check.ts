@@ -16,7 +16,8 @@ export type Group = 'G1' | 'G2';
 /** A run of points in the open ptau file, read and combined CHUNK points at a time. */
 export class PointSection {
   readonly size: number;
-  constructor(readonly raw: number, readonly file: string, readonly pos: number, readonly group: Group, readonly n: number, readonly curve: any) {
+  /** `advance`: told how many points each MSM chunk has combined (a progress bar) */
+  constructor(readonly raw: number, readonly file: string, readonly pos: number, readonly group: Group, readonly n: number, readonly curve: any, readonly advance?: (points: number) => void) {
     this.size = curve[group].F.n8 * 2;
   }
 
@@ -38,6 +39,7 @@ export class PointSection {
       const points = this.read(from + i, m);
       await seen?.(points);
       acc = G.add(acc, await cpuMsm(G, this.group, points, scalars.subarray(i * 32, (i + m) * 32)));
+      this.advance?.(m);
     }
     return acc;
   }
