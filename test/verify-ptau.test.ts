@@ -12,6 +12,7 @@ import { ZkonnxError } from '../src/errors.js';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
 import { blake2b512, firstChallengeHash } from '../src/setup/fast/blake2b.js';
 import { initialChallenge } from '../src/setup/verify-ptau.js';
+import { twistPoint } from './helpers/twist-point.js';
 import { snarkjsInternals } from '../src/setup/fast/snarkjs-internals.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 
@@ -26,11 +27,13 @@ let dir: string;
 let ours: string; // our fast local file: one contribution
 let ceremony: string; // snarkjs: new, contribute (alice), beacon, prepare phase2
 let aliceHash: string;
+let twist: Uint8Array;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zkonnx-verify-ptau-'));
   ours = join(dir, 'ours.ptau');
   await generatePreparedPtau(POWER, ours);
   const curve = await snarkjs.curves.getCurveFromName('bn128');
+  twist = await twistPoint();
   const p0 = join(dir, 'c0.ptau');
   await snarkjs.powersOfTau.newAccumulator(curve, POWER, p0, quiet);
   aliceHash = Buffer.from(await snarkjs.powersOfTau.contribute(p0, join(dir, 'c1.ptau'), 'alice', 'some entropy', quiet)).toString('hex');
@@ -142,6 +145,7 @@ describe('verifyPtau rejects, as snarkjs does', () => {
       [cs[0].key.tau.g1_sx, cs[0].key.alpha.g1_sx] = [cs[0].key.alpha.g1_sx, cs[0].key.tau.g1_sx];
       return cs;
     }), /contribution 1 \(alice\): its proof of knowledge of tau does not hold/],
+    ['a contribution key\'s G2 point replaced by a twist point outside G2', () => rewritten(ceremony, 'twist.ptau', (cs) => (cs[0].key.alpha.g2_spx = twist, cs)), /contribution 1 \(alice\): its alpha key g2_spx is not a point of G2/],
     ['the beacon hash changed', () => rewritten(ceremony, 'beacon.ptau', (cs) => (cs[1].beaconHash[0] ^= 1, cs)), /contribution 2 \(final beacon\): its keys are not the beacon's/],
     ['a contribution\'s τ·G1 replaced by its α·G1', () => rewritten(ceremony, 'chain.ptau', (cs) => (cs[0].tauG1 = cs[0].alphaG1, cs)), /contribution 1 \(alice\): its τ·G1 does not follow the contribution before/],
     ['the first contribution dropped', () => rewritten(ceremony, 'dropped.ptau', (cs) => cs.slice(1)), /contribution 1 \(final beacon\): its proof of knowledge of tau does not hold/],

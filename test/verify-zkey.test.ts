@@ -12,6 +12,7 @@ import { contributePhase2 } from '../src/setup/phase2.js';
 import { verifyZkey } from '../src/setup/verify-zkey.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { mixedCircuitWithPtau } from './helpers/mixed-circuit.js';
+import { twistPoint } from './helpers/twist-point.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const BEACON = '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
@@ -141,6 +142,7 @@ describe('verifyZkey', () => {
       const at = Buffer.from(mpc).indexOf(Buffer.from(BEACON, 'hex'));
       mpc[at] ^= 1;
     }, /contribution 3 \(the beacon\): its keys are not the beacon's/],
+    ['the header\'s δ₂ replaced by a point of the twist outside G2', () => key1, async (s) => void s.get(2)!.set((await twistPoint()).subarray(0, 128), 532), /δ₂ of the header is not a point of G2/],
     ['a later contribution dropped', () => key2, async (s) => void s.set(10, new Map(await sectionsOf(key1)).get(10)!), /δ₁ of the header/],
   ];
   for (const [what, key, edit, names] of cases) {

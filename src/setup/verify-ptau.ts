@@ -15,9 +15,10 @@
 // snarkjs checks each with random 32-bit coefficients: two MSMs a section, then an FFT and two
 // MSMs a level. Here the coefficients are the powers of one random ρ ∈ Fr (checkPowers), so each
 // check is a polynomial identity in ρ (a false file passes with probability < 2^−225) and one
-// MSM over a powers section serves its ratio check and the τ side of all its levels. Like
-// snarkjs, points are taken as they are read (not checked to lie on the curve or in the
-// subgroup), and every failure is collected rather than stopping at the first.
+// MSM over a powers section serves its ratio check and the τ side of all its levels. Every
+// contribution's points must be in G1 and G2 (on the curve; G2's also r·P = 0), where snarkjs
+// takes them as read; the sections' points, which those first points and the pairing checks
+// tie to them, are read as snarkjs reads them. Every failure is collected, not only the first.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
@@ -27,7 +28,7 @@ import { snarkjs } from '../snark.js';
 import { blake2b512, firstChallengeHash } from './fast/blake2b.js';
 import { checkPowers, PointSection, type Group } from './fast/powers-check.js';
 import { readRange } from './fast/read-range.js';
-import { sameRatio } from './fast/rlc.js';
+import { inG1, inG2, sameRatio } from './fast/rlc.js';
 import { snarkjsInternals, type SnarkjsInternals } from './fast/snarkjs-internals.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -174,6 +175,13 @@ export async function verifyPtau(ptauPath: string, progress?: Progress): Promise
 async function checkContribution(curve: any, I: SnarkjsInternals, cur: any, prev: any, fail: (m: string) => void): Promise<void> {
   const { G1, G2 } = curve;
   const names = ['tau', 'alpha', 'beta'] as const;
+  // its points on the curve, the G2 ones in the prime-order subgroup (r·P = 0): the pairing
+  // checks below are only meaningful there (the sections' first points are compared to these)
+  const points: [string, Uint8Array, boolean][] = [
+    ['τ·G1', cur.tauG1, false], ['τ·G2', cur.tauG2, true], ['α·G1', cur.alphaG1, false], ['β·G1', cur.betaG1, false], ['β·G2', cur.betaG2, true],
+    ...names.flatMap((n) => [[`${n} key g1_s`, cur.key[n].g1_s, false], [`${n} key g1_sx`, cur.key[n].g1_sx, false], [`${n} key g2_spx`, cur.key[n].g2_spx, true]] as [string, Uint8Array, boolean][]),
+  ];
+  for (const [what, p, g2] of points) if (!(g2 ? inG2(curve, p) : inG1(curve, p))) fail(`its ${what} is not a point of ${g2 ? 'G2' : 'G1'}`);
   if (cur.type === 1) {
     const k = await I.ptauUtils.keyFromBeacon(curve, prev.nextChallenge, cur.beaconHash, cur.numIterationsExp);
     const same = names.every((n) => G1.eq(cur.key[n].g1_s, k[n].g1_s) && G1.eq(cur.key[n].g1_sx, k[n].g1_sx) && G2.eq(cur.key[n].g2_spx, k[n].g2_spx));

@@ -22,7 +22,7 @@ import { cpuMsm } from '../prover/cpu/msm.js';
 import { snarkjs } from '../snark.js';
 import { blake2b512 } from './fast/blake2b.js';
 import { readRange } from './fast/read-range.js';
-import { randomScalars, sameRatio } from './fast/rlc.js';
+import { inG1, inG2, randomScalars, sameRatio } from './fast/rlc.js';
 import { snarkjsInternals } from './fast/snarkjs-internals.js';
 import { zkeyInternals, type ZkeyInternals } from './fast/zkey-internals.js';
 import { computeKey, type Curve, type KeyHeader } from './fast-zkey.js';
@@ -69,7 +69,8 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
     progress?.step?.(`verify keys: ${mpc.contributions.length} contribution(s)`);
     const { delta, contributions } = await checkContributions(curve, Z, mpc, fail);
     if (!G1.eq(key.vk_delta_1, delta)) fail('δ₁ of the header is not the last contribution\'s');
-    if (!(await sameRatio(curve, G1.g, delta, G2.g, key.vk_delta_2))) fail('δ₂ of the header is not δ₁\'s');
+    if (!inG2(curve, key.vk_delta_2)) fail('δ₂ of the header is not a point of G2');
+    else if (!(await sameRatio(curve, G1.g, delta, G2.g, key.vk_delta_2))) fail('δ₂ of the header is not δ₁\'s');
 
     for (let id = 1; id <= 10; id++) if (sections[id]?.length > 1) fail(`section ${id} appears ${sections[id].length} times`);
     const sizeOf = (id: number): number => sections[id]?.[0]?.size ?? -1;
@@ -164,6 +165,8 @@ async function checkContributions(curve: any, Z: ZkeyInternals, mpc: { csHash: U
   for (let i = 0; i < mpc.contributions.length; i++) {
     const c = mpc.contributions[i];
     const label = `contribution ${i + 1}${c.name ? ` (${c.name})` : ''}`;
+    for (const [what, p] of [['δ key g1_s', c.delta.g1_s], ['δ key g1_sx', c.delta.g1_sx], ['δ after', c.deltaAfter]] as const) if (!inG1(curve, p)) fail(`${label}: its ${what} is not a point of G1`);
+    if (!inG2(curve, c.delta.g2_spx)) fail(`${label}: its δ key g2_spx is not a point of G2`);
     // the transcript: circuit hash, the earlier public keys, this one's s·G1 and (s·δ)·G1
     const h = blake2b512();
     h.update(mpc.csHash);

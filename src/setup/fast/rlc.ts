@@ -18,3 +18,9 @@ export async function sameRatio(curve: any, a: Uint8Array, b: Uint8Array, c: Uin
   if (curve.G1.isZero(a) || curve.G1.isZero(b) || curve.G2.isZero(c) || curve.G2.isZero(d)) return false;
   return curve.pairingEq(a, d, curve.G1.neg(b), c);
 }
+
+/** On the curve (G1 has cofactor 1, so that is the group). */
+export const inG1 = (curve: any, p: Uint8Array): boolean => curve.G1.isValid(p);
+
+/** On the twist and in its order-r subgroup (r·P = 0): pairing checks are meaningful only there. */
+export const inG2 = (curve: any, p: Uint8Array): boolean => curve.G2.isValid(p) && curve.G2.isZero(curve.G2.timesScalar(p, curve.r));
