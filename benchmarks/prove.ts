@@ -48,16 +48,13 @@ import type { WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { setupGroth16 } from '../src/setup/groth16.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
+import { listArg } from './child.js';
 import { chainR1cs, chainWitness } from './chain-r1cs.js';
 import { tuneMsm, type TuneResult } from './msm-tune.js';
 
 const self = fileURLToPath(import.meta.url);
 const root = self.includes(`${join('dist', 'benchmarks')}`) ? resolve(dirname(self), '..', '..') : resolve(dirname(self), '..');
 
-function list(flag: string, dflt: number[]): number[] {
-  const i = process.argv.indexOf(flag);
-  return i < 0 ? dflt : process.argv[i + 1]!.split(',').filter(Boolean).map(Number);
-}
 function names(flag: string, dflt: string[]): string[] {
   const i = process.argv.indexOf(flag);
   return i < 0 ? dflt : process.argv[i + 1]!.split(',').filter(Boolean);
@@ -243,20 +240,20 @@ async function benchProof(power: number, loaded: Loaded[], runs: number, model?:
 
 // ---------------------------------------------------------------------------------------------
 
-const msmPowers = list('--msm', [12, 13, 14, 15, 16, 17, 18]);
-const proofPowers = list('--proofs', [12, 13, 14, 15, 16]);
+const msmPowers = listArg('--msm', [12, 13, 14, 15, 16, 17, 18]);
+const proofPowers = listArg('--proofs', [12, 13, 14, 15, 16]);
 const models = names('--models', []);
-const g2Powers = list('--g2-msm', []);
+const g2Powers = listArg('--g2-msm', []);
 const backendNames = names('--backends', ['wasm', 'webgpu']);
-const runs = list('--runs', [3])[0]!;
+const runs = listArg('--runs', [3])[0]!;
 // an MSM is short and the one kernel both sides share: more runs to see past the noise of a shared machine
-const msmRuns = list('--msm-runs', [5])[0]!;
+const msmRuns = listArg('--msm-runs', [5])[0]!;
 const withPrepared = process.argv.includes('--prepared');
 // --budget-s: a size is started only while the run is under this many seconds (a device session
 // is short); the sizes left out are listed
-const budgetS = list('--budget-s', [Infinity])[0]!;
-const tunePower = list('--tune', [])[0];
-const gpuPre = list('--gpu-pre', [])[0];
+const budgetS = listArg('--budget-s', [Infinity])[0]!;
+const tunePower = listArg('--tune', [])[0];
+const gpuPre = listArg('--gpu-pre', [])[0];
 // --name: the results' file names (benchmarks/results/<name>.{md,json}, <name>-msm.svg, …)
 const outName = names('--name', ['prove'])[0]!;
 const started = performance.now();

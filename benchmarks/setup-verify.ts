@@ -5,17 +5,18 @@
 // Prints a table and writes benchmarks/results/setup-verify.{json,md}.
 //
 //   node dist/benchmarks/setup-verify.js [--ours 12,14,16,18,20] [--snarkjs 12,14,16]
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../src/paths.js';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
 import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
 import { verifyZkey } from '../src/setup/verify-zkey.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { writeChainR1cs } from './chain-r1cs.js';
 import { machine, table } from './chart.js';
+import { listArg, reportResult, runChild } from './child.js';
 
 interface Row {
   power: number;
@@ -26,7 +27,7 @@ interface Row {
 }
 
 const self = fileURLToPath(import.meta.url);
-const root = self.includes(`${join('dist', 'benchmarks')}`) ? resolve(dirname(self), '..', '..') : resolve(dirname(self), '..');
+const root = packageRoot();
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function child(power: number, withSnarkjs: boolean): Promise<void> {
@@ -48,31 +49,24 @@ async function child(power: number, withSnarkjs: boolean): Promise<void> {
       theirs = (performance.now() - t1) / 1000;
     }
     await releaseCurves();
-    console.log(`RESULT ${JSON.stringify({ ours, snarkjs: theirs })}`);
+    reportResult({ ours, snarkjs: theirs });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function list(flag: string, dflt: number[]): number[] {
-  const i = process.argv.indexOf(flag);
-  return i < 0 ? dflt : process.argv[i + 1]!.split(',').filter(Boolean).map(Number);
-}
-
 if (process.argv[2] === '--child') {
   await child(Number(process.argv[3]), process.argv[4] === 'true');
 } else {
-  const ours = list('--ours', [12, 14, 16, 18, 20]);
-  const theirs = list('--snarkjs', [12, 14, 16]);
+  const ours = listArg('--ours', [12, 14, 16, 18, 20]);
+  const theirs = listArg('--snarkjs', [12, 14, 16]);
   const host = await machine();
   const rows: Row[] = [];
   const out = join(root, 'benchmarks', 'results');
   mkdirSync(out, { recursive: true });
   for (const power of [...new Set([...ours, ...theirs])].sort((a, b) => a - b)) {
-    const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', String(power), String(theirs.includes(power))], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-    if (r.status !== 0 || !line) throw new Error(`2^${power} failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
-    rows.push({ power, constraints: 2 ** power - 16, ...(JSON.parse(line.slice(7)) as Omit<Row, 'power' | 'constraints'>) });
+    const result = runChild<Omit<Row, 'power' | 'constraints'>>(self, [String(power), String(theirs.includes(power))], `2^${power}`);
+    rows.push({ power, constraints: 2 ** power - 16, ...result });
     console.error(`done 2^${power}`);
     writeFileSync(join(out, 'setup-verify.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, rows }, null, 2));
   }

@@ -10,7 +10,6 @@
 // ours (src/setup/phase2.ts) and snarkjs's zkey contribute, on the same key.
 //
 //   node dist/benchmarks/setup.js [--ours 12,14,16,18,20] [--snarkjs 12,14,16] [--contribute 12,14,16,18,20]
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import { contributePhase2 } from '../src/setup/phase2.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { writeChainR1cs } from './chain-r1cs.js';
 import { barChart, machine, table } from './chart.js';
+import { listArg, reportResult, runChild } from './child.js';
 
 interface Row {
   impl: 'zkonnx fast' | 'snarkjs';
@@ -76,31 +76,23 @@ async function child(impl: string, power: number, r1csPath: string, contribute: 
       contribution = { ours: (t4 - t3) / 1000, snarkjs: (performance.now() - t4) / 1000 };
     }
     await releaseCurves();
-    console.log(`RESULT ${JSON.stringify({ seconds: (t2 - t0) / 1000, ptauSeconds: (t1 - t0) / 1000, keySeconds: (t2 - t1) / 1000, peakRssMiB, contribute: contribution })}`);
+    reportResult({ seconds: (t2 - t0) / 1000, ptauSeconds: (t1 - t0) / 1000, keySeconds: (t2 - t1) / 1000, peakRssMiB, contribute: contribution });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function list(flag: string, dflt: number[]): number[] {
-  const i = process.argv.indexOf(flag);
-  return i < 0 ? dflt : process.argv[i + 1]!.split(',').filter(Boolean).map(Number);
-}
-
 function run(impl: 'ours' | 'snarkjs', power: number, r1csPath: string, contribute = false): Row {
-  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', impl, String(power), r1csPath, String(contribute)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (r.status !== 0 || !line) throw new Error(`${impl} 2^${power} failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
-  const m = JSON.parse(line.slice(7)) as Omit<Row, 'impl' | 'power' | 'constraints'>;
+  const m = runChild<Omit<Row, 'impl' | 'power' | 'constraints'>>(self, [impl, String(power), r1csPath, String(contribute)], `${impl} 2^${power}`);
   return { impl: impl === 'ours' ? 'zkonnx fast' : 'snarkjs', power, constraints: 2 ** power - 16, ...m };
 }
 
 if (process.argv[2] === '--child') {
   await child(process.argv[3]!, Number(process.argv[4]), process.argv[5]!, process.argv[6] === 'true');
 } else {
-  const ours = list('--ours', [12, 14, 16, 18, 20]);
-  const theirs = list('--snarkjs', [12, 14, 16]);
-  const contributions = list('--contribute', [12, 14, 16, 18, 20]);
+  const ours = listArg('--ours', [12, 14, 16, 18, 20]);
+  const theirs = listArg('--snarkjs', [12, 14, 16]);
+  const contributions = listArg('--contribute', [12, 14, 16, 18, 20]);
   const circuits = mkdtempSync(join(tmpdir(), 'zkonnx-bench-circuits-'));
   const host = await machine();
   const rows: Row[] = [];

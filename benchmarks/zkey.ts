@@ -8,7 +8,6 @@
 // Prints a table and writes benchmarks/results/zkey.json.
 //
 //   node dist/benchmarks/zkey.js [--powers 12,14] [--reps 1]
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -20,6 +19,7 @@ import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
 import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
 import { requiredPower } from '../src/setup/ptau.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
+import { reportResult, runChild } from './child.js';
 
 interface Row { circuit: string; constraints: number; power: number; impl: 'zkonnx fast' | 'snarkjs'; seconds: number; peakRssMiB: number; cpuSeconds: number }
 
@@ -41,17 +41,14 @@ async function child(impl: string, r1cs: string, ptau: string): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     await releaseCurves();
-    console.log(`RESULT ${JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMiB: process.resourceUsage().maxRSS / 1024 })}`);
+    reportResult({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMiB: process.resourceUsage().maxRSS / 1024 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 function run(impl: 'ours' | 'snarkjs', r1cs: string, ptau: string): { seconds: number; cpuSeconds: number; peakRssMiB: number } {
-  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', impl, r1cs, ptau], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (r.status !== 0 || !line) throw new Error(`${impl} ${r1cs} failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
-  return JSON.parse(line.slice(7));
+  return runChild(self, [impl, r1cs, ptau], `${impl} ${r1cs}`);
 }
 
 async function mulCircuit(dir: string, n: number): Promise<string> {
