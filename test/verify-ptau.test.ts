@@ -65,6 +65,16 @@ async function swapped(file: string, id: number, size: number, i: number, j: num
   return out;
 }
 
+/** A copy of `file` with the lowest byte of point i's y in section `id` changed: off the curve. */
+async function offCurve(file: string, id: number, size: number, i: number, name: string): Promise<string> {
+  const s = (await sectionsOf(file))[id]!;
+  const b = readFileSync(file);
+  b[s.p + i * size + size / 2]! ^= 1;
+  const out = join(dir, name);
+  writeFileSync(out, b);
+  return out;
+}
+
 /** A copy of `file` with its contributions (section 7) changed by `edit` and other sections as they are (or as `sections` gives them). */
 async function rewritten(file: string, name: string, edit: (cs: any[]) => any[], sections: Record<number, Uint8Array> = {}): Promise<string> {
   const I = await snarkjsInternals();
@@ -133,6 +143,9 @@ describe('verifyPtau rejects, as snarkjs does', () => {
     ['two τ·G2 powers swapped', () => swapped(ours, 3, G2, 3, 4, 's3.ptau'), /section 3 \(tauG2\): its points are not consecutive powers of τ/],
     ['two α·τ powers swapped', () => swapped(ours, 4, G1, 20, 30, 's4.ptau'), /section 4 \(alphaTauG1\): its points are not consecutive powers of τ/],
     ['two β·τ powers swapped', () => swapped(ceremony, 5, G1, 0, 1, 's5.ptau'), /section 5 \(betaTauG1\): its points are not consecutive powers of τ/],
+    ['a τ·G1 power off the curve', () => offCurve(ours, 2, G1, 6, 'c2.ptau'), /section 2 \(tauG1\): its point 6 is not on the curve\n/],
+    ['a Lagrange α·τ point off the curve', () => offCurve(ours, 14, G1, 40, 'c14.ptau'), /section 14 \(Lagrange alphaTauG1\): its point 40 is not on the curve\n/],
+    ['a Lagrange τ·G2 point off the twist', () => offCurve(ours, 13, G2, 3, 'c13.ptau'), /section 13 \(Lagrange tauG2\): its point 3 is not on the curve of G2 \(the twist\)/],
     ['β·G2 replaced by τ·G2', async () => {
       const s = await sectionsOf(ours);
       const b = readFileSync(ours);

@@ -129,7 +129,8 @@ describe('verifyZkey', () => {
     ['B2 points swapped', () => key1, (s) => swapPoints(s.get(7)!, 128), /section 7 \(B2\)/],
     ['C points swapped', () => key1, (s) => swapPoints(s.get(8)!, 64), /section 8 \(C\)/],
     ['H points swapped', () => key1, (s) => swapPoints(s.get(9)!, 64), /section 9 \(H\)/],
-    ['a byte of an H point flipped', () => key2, (s) => void (s.get(9)![70] ^= 0x10), /section 9 \(H\)/],
+    ['a C point off the curve', () => key1, (s) => void (s.get(8)![2 * 64 + 32] ^= 1), /section 8 \(C\): its point 2 is not on the curve/],
+    ['a byte of an H point flipped', () => key2, (s) => void (s.get(9)![70] ^= 0x10), /section 9 \(H\): its point 1 is not on the curve/],
     ['C and H not divided by the last contribution\'s δ', () => key1, async (s) => {
       const old = new Map(await sectionsOf(key0));
       s.set(8, old.get(8)!);

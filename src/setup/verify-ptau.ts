@@ -16,9 +16,9 @@
 // MSMs a level. Here the coefficients are the powers of one random ρ ∈ Fr (checkPowers), so each
 // check is a polynomial identity in ρ (a false file passes with probability < 2^−225) and one
 // MSM over a powers section serves its ratio check and the τ side of all its levels. Every
-// contribution's points must be in G1 and G2 (on the curve; G2's also r·P = 0), where snarkjs
-// takes them as read; the sections' points, which those first points and the pairing checks
-// tie to them, are read as snarkjs reads them. Every failure is collected, not only the first.
+// contribution's points must be in G1 and G2 (on the curve; G2's also r·P = 0), and every
+// section point on its curve (G2's on the twist: the subgroup would cost a scalar multiplication
+// a point; fast/on-curve.ts), where snarkjs takes them as read. Every failure is collected.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkonnxError } from '../errors.js';
@@ -149,8 +149,12 @@ export async function verifyPtau(ptauPath: string, progress?: Progress): Promise
     for (const [id, lagrangeId, label, top, ratio] of checks) {
       [done, total] = [0, sizes[id][1] + (prepared ? sizes[lagrangeId][1] : 0)];
       progress?.step?.(`verify ptau: ${label}${prepared ? ' and its Lagrange levels' : ''}`, total);
-      const r = await checkPowers(section(id), prepared ? section(lagrangeId) : undefined, top, ratio, hasher);
+      const [T, L] = [section(id), prepared ? section(lagrangeId) : undefined];
+      const r = await checkPowers(T, L, top, ratio, hasher);
       firsts[id] = r;
+      for (const [s, sid, what] of [[T, id, label], [L, lagrangeId, `Lagrange ${label}`]] as const) {
+        if (s?.offCurve !== undefined) fail(`section ${sid} (${what}): its point ${s.offCurve} is not on the curve${s.group === 'G2' ? ' of G2 (the twist)' : ''}`);
+      }
       if (!r.consecutive) fail(`section ${id} (${label}): its points are not consecutive powers of τ`);
       for (const p of r.badLevels) fail(`section ${lagrangeId} (Lagrange ${label}): its level 2^${p} is not the Lagrange basis of section ${id}'s first 2^${p} points`);
     }

@@ -8,9 +8,9 @@
 //    random linear combination, e(Σ rᵢ·finalᵢ, δ₂) = e(Σ rᵢ·beforeᵢ, G₂) for fresh 128-bit rᵢ (a
 //    wrong point passes with probability 2^−128; snarkjs draws 32-bit ones), both sums on the CPU
 //    prover's MSM; H (9) the same way against the ptau's powers of τ, as snarkjs checks it
-//    (checkH). C and H serve only the prover: a wrong point there makes proofs that fail, never a
-//    false one (the verification key is IC, α, β, γ, δ, all checked exactly), and prove keeps no
-//    proof that does not verify;
+//    (checkH), and every point of both on the curve (fast/on-curve.ts). C and H serve only the
+//    prover: a wrong point there makes proofs that fail, never a false one (the verification
+//    key is IC, α, β, γ, δ, all checked exactly), and prove keeps no proof that does not verify;
 //  - each contribution: its transcript (the circuit hash and the earlier contributions' public
 //    keys, then its own s·G1 and (s·δ)·G1), s and s·δ in the same ratio as the transcript's G2
 //    point and its δ-multiple, the running δ times its δ, and a beacon's keys recomputed from
@@ -21,6 +21,7 @@ import type { Progress } from '../log.js';
 import { cpuMsm } from '../prover/cpu/msm.js';
 import { snarkjs } from '../snark.js';
 import { blake2b512 } from './fast/blake2b.js';
+import { firstOffCurve } from './fast/on-curve.js';
 import { readRange } from './fast/read-range.js';
 import { inG1, inG2, randomScalars, sameRatio } from './fast/rlc.js';
 import { snarkjsInternals } from './fast/snarkjs-internals.js';
@@ -99,8 +100,10 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
         }
         if (!before.byteLength) return;
         const r = randomScalars(before.byteLength / sG1, before.byteLength / sG1);
+        const final = finalSection(8);
         const ofBefore = await cpuMsm(G1 as never, 'G1', before, r);
-        const ofFinal = await cpuMsm(G1 as never, 'G1', finalSection(8), r);
+        const [ofFinal, bad] = await Promise.all([cpuMsm(G1 as never, 'G1', final, r), firstOffCurve(curve, 'G1', final)]);
+        if (bad >= 0) fail(`section 8 (C): its point ${bad} is not on the curve`);
         // Σ rᵢ·finalᵢ = Σ rᵢ·beforeᵢ / δ
         const ok = isZero(ofBefore) ? isZero(ofFinal) : await sameRatio(curve, ofFinal, ofBefore, G2.g, key.vk_delta_2);
         if (!ok) fail('section 8 (C) is not the circuit\'s points times 1/δ');
@@ -113,7 +116,12 @@ export async function verifyZkey(r1csPath: string, ptauPath: string, zkeyPath: s
     if (csHash) {
       progress?.step?.('verify keys: H');
       if (sizeOf(9) !== key.domainSize * G1.F.n8 * 2) fail(`section 9 (H) holds ${Math.max(0, sizeOf(9)) / (G1.F.n8 * 2)} points, the domain has ${key.domainSize}`);
-      else if (!(await checkH(curve, ptauPath, finalSection(9), key.domainSize, key.vk_delta_2))) fail('section 9 (H) does not match the ptau\'s powers of τ times 1/δ');
+      else {
+        const H = finalSection(9);
+        const [ok, bad] = await Promise.all([checkH(curve, ptauPath, H, key.domainSize, key.vk_delta_2), firstOffCurve(curve, 'G1', H)]);
+        if (bad >= 0) fail(`section 9 (H): its point ${bad} is not on the curve`);
+        if (!ok) fail('section 9 (H) does not match the ptau\'s powers of τ times 1/δ');
+      }
     }
     return { ok: errors.length === 0, errors, contributions };
   } finally {

@@ -77,6 +77,57 @@ export function emitGroup(m: ModuleBuilder, scratch: Scratch, s: GroupSpec): voi
     ]);
   }
 
+  // fq_ffjCanon(p): 1 when the 32 bytes at p, little-endian, are below q (ffjavascript writes
+  // nothing else; fromFfj's product needs it: a value past 2q would come out wrong). Once, with G1.
+  if (g === 'g1') {
+    const [fb, c] = fn(m, 'fq_ffjCanon', ['ps'], [], 'i32');
+    const qw = Array.from({ length: 4 }, (_, w) => (Q >> BigInt(64 * w)) & ((1n << 64n) - 1n));
+    const code: Code = [];
+    for (let w = 3; w >= 0; w--) {
+      const x = c.i64_load(c.getLocal('ps'), 8 * w);
+      code.push(...c.if(c.i64_lt_u(x, c.i64_const(qw[w]!)), c.ret(c.i32_const(1))));
+      code.push(...c.if(c.i64_gt_u(x, c.i64_const(qw[w]!)), c.ret(c.i32_const(0))));
+    }
+    fb.addCode([...code, ...c.i32_const(0)]); // equal to q
+  }
+
+  // <g>_offCurveN(src, n, pb): 1 + the index of the first of n ffjavascript affine points at src
+  // that is not on the curve y² = x³ + b (b at pb, ffjavascript form) or has a coordinate ≥ q;
+  // 0 when every one is (all zero: the point at infinity). For G1 that is membership (cofactor
+  // 1); for G2 it says nothing of the subgroup.
+  {
+    const [P, X2, X3, Y2, B] = [scratch.take(2 * E), scratch.take(E), scratch.take(E), scratch.take(E), scratch.take(E)];
+    const [fb, c] = fn(m, `${g}_offCurveN`, ['src', 'n', 'pb'], [['i', 'i32'], ['ps', 'i32']], 'i32');
+    const o = ops(c, f);
+    const L = (x: string) => c.getLocal(x);
+    let any = c.i32_const(0);
+    for (let j = 0; j < (2 * ffjE) / 4; j++) any = c.i32_or(any, c.i32_load(L('ps'), j * 4));
+    const canon: Code = [];
+    for (let j = 0; j < (2 * ffjE) / 32; j++) canon.push(...c.if(c.i32_eqz(c.call('fq_ffjCanon', off(c, L('ps'), 32 * j))), c.ret(c.i32_add(L('i'), c.i32_const(1)))));
+    const reduce = (a: number) => c.call(`${f}_reduce`, o.k(a), o.k(a));
+    fb.addCode([
+      ...c.call(`${f}_fromFfj`, L('pb'), o.k(B)),
+      ...c.block(c.loop(
+        c.br_if(1, c.i32_ge_u(L('i'), L('n'))),
+        c.setLocal('ps', c.i32_add(L('src'), c.i32_mul(L('i'), c.i32_const(2 * ffjE)))),
+        c.if(any, [
+          ...canon,
+          ...c.call(`${g}_fromFfj`, L('ps'), o.k(P), c.i32_const(0)),
+          ...o.sqr(o.k(P + E), o.k(Y2)),
+          ...o.sqr(o.k(P), o.k(X2)),
+          ...o.mul(o.k(X2), o.k(P), o.k(X3)),
+          ...o.add(o.k(X3), o.k(B), o.k(X3)),
+          ...reduce(X3),
+          ...reduce(Y2),
+          ...c.if(c.i32_eqz(o.eq(o.k(X3), o.k(Y2))), c.ret(c.i32_add(L('i'), c.i32_const(1)))),
+        ]),
+        c.setLocal('i', c.i32_add(L('i'), c.i32_const(1))),
+        c.br(0),
+      )),
+      ...c.i32_const(0),
+    ]);
+  }
+
   // <g>_gather(idx, n, base, dst): dst[i] = ±base[idx[i] & 0x7fffffff], negated where the top bit
   // of idx[i] is set (a negative signed digit). Points in bucket order, so that the additions after
   // it read memory in sequence: a copy loop has no dependency between iterations, and the

@@ -33,6 +33,8 @@ export interface MsmExports {
   g2_fromFfj(src: number, r: number, neg: number): void;
   g1_fromFfjN(src: number, dst: number, n: number): void;
   g2_fromFfjN(src: number, dst: number, n: number): void;
+  g1_offCurveN(src: number, n: number, pb: number): number;
+  g2_offCurveN(src: number, n: number, pb: number): number;
   g1_batchAdd(list: number, n: number, pref: number): void;
   g1_round(cnt: number, off: number, k: number, src: number, dst: number, list: number, pref: number, fin: number, ptrs: number): number;
   g2_round(cnt: number, off: number, k: number, src: number, dst: number, list: number, pref: number, fin: number, ptrs: number): number;
@@ -64,7 +66,7 @@ const EXPORTS = [
   'fq_mul', 'fq_sqr', 'fq2_sqr', 'fq_add', 'fq_sub', 'fq_neg', 'fq_reduce',
   'fr_mul', 'fr_fromFfj', 'fr_toCanon', 'fr_unpackN', 'fr_coset', 'fr_join', 'fr_abcAcc', 'fr_abcOut', 'fq_inv', 'fq_fromFfj', 'fq_toFfj', 'fq2_mul', 'fq2_inv',
   'sc_fold', 'sc_offset',
-  ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'fromFfjN', 'gather', 'batchAdd', 'round', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
+  ...['g1', 'g2'].flatMap((g) => ['fromFfj', 'fromFfjN', 'offCurveN', 'gather', 'batchAdd', 'round', 'jAdd', 'jAddMixed', 'jDouble', 'reduce', 'toFfjJac'].map((n) => `${g}_${n}`)),
 ];
 
 export function buildMsmWasm(): Uint8Array {

@@ -2,6 +2,7 @@
 // (Lagrange) section checked with the powers of one random ρ ∈ Fr, on the CPU prover's MSM.
 import { randomBytes } from 'node:crypto';
 import { cpuMsm } from '../../prover/cpu/msm.js';
+import { firstOffCurve } from './on-curve.js';
 import { readRange } from './read-range.js';
 import type { Blake2bHasher } from './snarkjs-internals.js';
 
@@ -16,6 +17,8 @@ export type Group = 'G1' | 'G2';
 /** A run of points in the open ptau file, read and combined CHUNK points at a time. */
 export class PointSection {
   readonly size: number;
+  /** the index of the first point read that is not on the curve (on the twist, for G2) */
+  offCurve?: number;
   /** `advance`: told how many points each MSM chunk has combined (a progress bar) */
   constructor(readonly raw: number, readonly file: string, readonly pos: number, readonly group: Group, readonly n: number, readonly curve: any, readonly advance?: (points: number) => void) {
     this.size = curve[group].F.n8 * 2;
@@ -38,7 +41,9 @@ export class PointSection {
       const m = Math.min(CHUNK, count - i);
       const points = this.read(from + i, m);
       await seen?.(points);
-      acc = G.add(acc, await cpuMsm(G, this.group, points, scalars.subarray(i * 32, (i + m) * 32)));
+      const [sum, bad] = await Promise.all([cpuMsm(G, this.group, points, scalars.subarray(i * 32, (i + m) * 32)), firstOffCurve(this.curve, this.group, points)]);
+      if (bad >= 0 && (this.offCurve === undefined || from + i + bad < this.offCurve)) this.offCurve = from + i + bad;
+      acc = G.add(acc, sum);
       this.advance?.(m);
     }
     return acc;
