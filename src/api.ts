@@ -37,6 +37,7 @@ import { verifyZkey, type Contribution, type KeyVerification } from './setup/ver
 import { verifyPtau as verifyPtauFile, type PtauVerification } from './setup/verify-ptau.js';
 import { checkKeysAsync, checkVkey, recordKeys, sha256File } from './setup/keys.js';
 import { snarkjs, snarkLogger } from './snark.js';
+import { verifyGroth16 } from './verify-proof.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
 import { readSettings, writeSettings, type AccuracyReport, type OutputTensor, type Settings } from './settings.js';
@@ -671,7 +672,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
     const t2 = performance.now();
     // a proof is written only once it verifies (a damaged key gives an invalid one: say so, exit ≠ 0)
     const vk = readJson(paths.require('vkey', 'setup')) as VerificationKey;
-    if (!(await snarkjs.groth16.verify(vk, publicSignals, proof, undefined))) {
+    if (!(await verifyGroth16(vk, publicSignals, proof))) {
       await keyChanged();
       throw new ZkonnxError('PROOF_INVALID', `the proof just made does not verify with ${paths.file('vkey')}`, {
         hint: 'circuit_final.zkey and verification_key.json do not belong together, or the key is damaged: run `zkonnx setup` again',
@@ -734,11 +735,7 @@ export async function verify(opts: VerifyOptions): Promise<boolean> {
   refuseSplit(opts.buildDir, 'verify', 'use verifySplit (src/split.ts)');
   const vk = readJson(new BuildPaths(opts.buildDir).require('vkey', 'setup')) as VerificationKey;
   const { proof, publicSignals } = loadProof(opts);
-  try {
-    return await snarkjs.groth16.verify(vk, publicSignals, proof, undefined);
-  } catch {
-    return false; // malformed points or signals are an invalid proof, not a crash
-  }
+  return verifyGroth16(vk, publicSignals, proof);
 }
 
 /**

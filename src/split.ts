@@ -41,7 +41,7 @@ import { BuildPaths } from './paths.js';
 import { getProver, type ProverBackend } from './prover/index.js';
 import { execAct, execQuant, outputTensor, quantizeInputs, type QExecResult } from './qexec/exec.js';
 import { bitlen, divConstParams } from './quantize/int.js';
-import { snarkjs } from './snark.js';
+import { verifyGroth16 } from './verify-proof.js';
 
 // ---------------------------------------------------------------- planning
 
@@ -662,7 +662,7 @@ export async function verifySplit(opts: VerifySplitOptions): Promise<SplitVerifi
     let ok = Array.isArray(publicSignals) && publicSignals.length === want;
     if (ok) {
       const vk = readJson(new BuildPaths(join(resolve(opts.buildDir), info.dir)).require('vkey', 'setup')) as VerificationKey;
-      try { ok = await snarkjs.groth16.verify(vk, publicSignals, proof, undefined); } catch { ok = false; }
+      ok = await verifyGroth16(vk, publicSignals, proof);
     }
     res.chunks.push(ok);
     if (!ok) errors.push(`chunk ${k + 1}: the proof does not verify`);

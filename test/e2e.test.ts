@@ -11,11 +11,16 @@ import { loadSample } from '../src/inputs.js';
 import { quantGraphFromJson, quantGraphToJson } from '../src/ir/serialize.js';
 import { BuildPaths } from '../src/paths.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
-import { releaseCurves } from '../src/snark.js';
+import { releaseCurves, snarkjs } from '../src/snark.js';
+import { proofPointsProblem } from '../src/verify-proof.js';
+import { twistPoint } from './helpers/twist-point.js';
 import { startAnvil } from '../src/verifier/anvil.js';
 import { conformanceInput, conformanceModel, hasConformance } from './helpers/conformance.js';
 
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
 const P = BN254_R;
+const readJsonFile = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
 const signed = (s: string) => { const x = BigInt(s); return x > P / 2n ? x - P : x; };
 
 const MODELS = ['1l_relu', '1l_mlp', '2l_relu_fc', '2l_relu_small', '1l_flatten', '1l_reshape', '1l_identity', 'linear_regression'];
@@ -79,6 +84,28 @@ describe('bundled MNIST model, end to end, and tampering', () => {
     const swapped = structuredClone(proof.proof);
     swapped.pi_c = proof.proof.pi_a; // a valid curve point, the wrong one
     expect(await verify({ buildDir, proof: swapped, publicSignals: proof.publicSignals })).toBe(false);
+  }, 120_000);
+
+  it('refuses off-chain what the EVM refuses: a coordinate written as x + q (snarkjs reads it mod q), a B outside G2', async () => {
+    const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+    for (const at of [0, 1]) {
+      const wide = structuredClone(proof.proof);
+      wide.pi_a[at] = (BigInt(wide.pi_a[at]!) + Q).toString(); // the same point to snarkjs
+      expect(await snarkjs.groth16.verify(readJsonFile(new BuildPaths(buildDir).file('vkey')), proof.publicSignals, wide)).toBe(true);
+      expect(await proofPointsProblem(wide)).toBe('pi_a has a coordinate that is not a decimal integer below q');
+      expect(await verify({ buildDir, proof: wide, publicSignals: proof.publicSignals })).toBe(false);
+      expect((await verifyOnChain({ buildDir, proof: wide, publicSignals: proof.publicSignals, rpc: anvil.rpcUrl })).verified).toBe(false);
+    }
+    const curve: any = await snarkjs.curves.getCurveFromName('bn128');
+    const twisted = structuredClone(proof.proof);
+    twisted.pi_b = curve.G2.toObject(curve.G2.toAffine(await twistPoint())).map((c: bigint[]) => c.map(String));
+    expect(await proofPointsProblem(twisted)).toBe('pi_b is on the twist but not in G2 (r·B ≠ 0)');
+    expect(await verify({ buildDir, proof: twisted, publicSignals: proof.publicSignals })).toBe(false);
+    expect((await verifyOnChain({ buildDir, proof: twisted, publicSignals: proof.publicSignals, rpc: anvil.rpcUrl })).verified).toBe(false);
+    const projective = structuredClone(proof.proof);
+    projective.pi_c[2] = '2';
+    expect(await proofPointsProblem(projective)).toMatch(/pi_c is not affine/);
+    expect(await proofPointsProblem(proof.proof)).toBeUndefined();
   }, 120_000);
 
   it('rejects a tampered public signal (another predicted logit) off-chain and on-chain', async () => {

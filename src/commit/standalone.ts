@@ -14,7 +14,7 @@ import type { Progress } from '../log.js';
 import { BuildPaths, circomlibDir, circuitsDir } from '../paths.js';
 import { computeWitness, getProver, type ProverBackend } from '../prover/index.js';
 import { setupGroth16 } from '../setup/groth16.js';
-import { snarkjs } from '../snark.js';
+import { verifyGroth16 } from '../verify-proof.js';
 
 export interface StandaloneInfo {
   /** What the circuit proves, in a line (for people reading circuit.json). */
@@ -111,9 +111,5 @@ export async function proveStandalone(dir: string, input: Record<string, unknown
 /** Off-chain verification with the folder's verification key; malformed proofs are invalid, not errors. */
 export async function verifyStandalone(dir: string, proof: Groth16Proof, publicSignals: string[]): Promise<boolean> {
   const vk = JSON.parse(readFileSync(new BuildPaths(dir).require('vkey', 'setup'), 'utf8')) as VerificationKey;
-  try {
-    return await snarkjs.groth16.verify(vk, publicSignals, proof, undefined);
-  } catch {
-    return false;
-  }
+  return verifyGroth16(vk, publicSignals, proof);
 }

@@ -20,7 +20,7 @@ import { loadSample } from '../inputs.js';
 import { BuildPaths } from '../paths.js';
 import { execQuant, outputTensor, quantizeInputs } from '../qexec/exec.js';
 import { createProver, type PreparedProver, type ProverBackend } from '../prover/index.js';
-import { snarkjs } from '../snark.js';
+import { verifyGroth16 } from '../verify-proof.js';
 import type { ModelInfo } from './models.js';
 
 interface Artifacts {
@@ -153,7 +153,7 @@ export class ArtifactCache {
         hint: 'the build folder may be stale: compile again',
       });
     }
-    if (!(await snarkjs.groth16.verify(a.vkey, publicSignals, proof))) {
+    if (!(await verifyGroth16(a.vkey, publicSignals, proof))) {
       throw new ZkonnxError('PROOF_INVALID', `model '${model.id}': the proof just made does not verify with the model's verification key`);
     }
     const outputs: OutputTensor[] = a.qg.outputs.map((o, i) => outputTensor(o, q.outputs[i]!));

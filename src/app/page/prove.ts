@@ -5,7 +5,6 @@
 // with snarkjs's verifier before the page calls the proof good. The page keeps one prepared
 // prover (src/prover/prepared.ts) for the model it proved last: the next proof of that model,
 // same key (ETag) and backend choice, does not parse the key again nor upload it to the GPU.
-import * as snarkjs from 'snarkjs';
 import { BN254_R as R } from '../../circom/r1cs.js';
 import { encodeWtns } from '../../circom/witness.js';
 import { circuitWitness } from '../../compiler/circuit.js';
@@ -15,6 +14,7 @@ import { execQuant, quantizeInputs } from '../../qexec/exec.js';
 import { loadBackend } from '../../prover/index.js';
 import type { ProverBackend } from '../../prover/backend.js';
 import { createProverFromKey, type PreparedProver } from '../../prover/prepared.js';
+import { verifyGroth16 } from '../../verify-proof.js';
 import { fetchArtifact, fetchJson, type Fetched } from './artifacts.js';
 
 export type PageBackend = 'auto' | 'webgpu' | 'wasm';
@@ -114,7 +114,7 @@ export async function proveInPage(id: string, qg: QuantGraph, vis: CircuitVisibi
   // public outputs must be the executor's integers: the prediction the page showed
   const expected = q.outputs.flat().map((v) => String(((v % R) + R) % R));
   const outputsMatch = !outputsPublic || expected.every((e, i) => publicSignals[i] === e);
-  const verified = outputsMatch && (await snarkjs.groth16.verify(vkey as never, publicSignals, proof as never));
+  const verified = outputsMatch && (await verifyGroth16(vkey as never, publicSignals, proof as never));
   const t4 = performance.now();
   return {
     proof, publicSignals, verified, input: x, backend: prover.description,

@@ -1,0 +1,56 @@
+// Groth16 verification off-chain with the verdict of the EVM verifier. snarkjs's groth16.verify
+// reads a proof's coordinates mod q (x + q is x), takes its projective z as given, and checks B
+// only on the twist: a proof it accepts can still be refused on-chain, where the contract reads
+// the affine x, y and the precompiles (EIP-196/197) refuse a coordinate ≥ q and a G2 point outside
+// the order-r subgroup (the twist's cofactor has small factors: 10069 · 5864401 · …). Here a
+// proof passes only in the form the contract reads (z = 1, every coordinate canonical), A and C
+// on the curve, B on the twist with r·B = 0; then snarkjs's pairing check. Browser-safe.
+import * as snarkjs from 'snarkjs';
+import type { Groth16Proof, VerificationKey } from 'snarkjs';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+
+/** A coordinate as the contract takes it: a decimal integer below q. */
+function canonical(v: unknown): bigint | undefined {
+  if (typeof v !== 'string' || !/^[0-9]{1,78}$/.test(v)) return undefined;
+  const x = BigInt(v);
+  return x < Q ? x : undefined;
+}
+
+/** What is wrong with the proof's points, or undefined: the checks the EVM's precompiles make. */
+export async function proofPointsProblem(proof: Groth16Proof): Promise<string | undefined> {
+  const curve: any = await snarkjs.curves.getCurveFromName('bn128');
+  const g1 = (name: 'pi_a' | 'pi_c'): string | undefined => {
+    const p = proof?.[name] as unknown;
+    if (!Array.isArray(p) || p.length !== 3) return `${name} is not [x, y, z]`;
+    if (p[2] !== '1') return `${name} is not affine (z = "1"), the form the verifier contract reads`;
+    const [x, y] = [canonical(p[0]), canonical(p[1])];
+    if (x === undefined || y === undefined) return `${name} has a coordinate that is not a decimal integer below q`;
+    if (!curve.G1.isValid(curve.G1.fromObject([x, y, 1n]))) return `${name} is not on the curve`;
+    return undefined;
+  };
+  const b = (): string | undefined => {
+    const p = proof?.pi_b as unknown;
+    if (!Array.isArray(p) || p.length !== 3 || !p.every((c) => Array.isArray(c) && c.length === 2)) return 'pi_b is not [[x0, x1], [y0, y1], [z0, z1]]';
+    if (p[2][0] !== '1' || p[2][1] !== '0') return 'pi_b is not affine (z = ["1", "0"]), the form the verifier contract reads';
+    const c = [p[0][0], p[0][1], p[1][0], p[1][1]].map(canonical);
+    if (c.some((v) => v === undefined)) return 'pi_b has a coordinate that is not a decimal integer below q';
+    const B = curve.G2.fromObject([[c[0], c[1]], [c[2], c[3]], [1n, 0n]]);
+    if (!curve.G2.isValid(B)) return 'pi_b is not on the twist';
+    if (!curve.G2.isZero(curve.G2.timesScalar(B, curve.r))) return 'pi_b is on the twist but not in G2 (r·B ≠ 0)';
+    return undefined;
+  };
+  return g1('pi_a') ?? b() ?? g1('pi_c');
+}
+
+/** True when the EVM verifier of this key would accept the proof: its points as the precompiles require, then the pairing check. */
+export async function verifyGroth16(vk: VerificationKey, publicSignals: string[], proof: Groth16Proof): Promise<boolean> {
+  try {
+    if (await proofPointsProblem(proof)) return false;
+    return await snarkjs.groth16.verify(vk, publicSignals, proof, undefined);
+  } catch {
+    return false; // malformed points or signals are an invalid proof, not a crash
+  }
+}
