@@ -4,7 +4,8 @@
 // the affine x, y and the precompiles (EIP-196/197) refuse a coordinate ≥ q and a G2 point outside
 // the order-r subgroup (the twist's cofactor has small factors: 10069 · 5864401 · …). Here a
 // proof passes only in the form the contract reads (z = 1, every coordinate canonical), A and C
-// on the curve, B on the twist with r·B = 0; then snarkjs's pairing check. Browser-safe.
+// on the curve, B on the twist with r·B = 0, and exactly nPublic public signals; then snarkjs's
+// pairing check. Browser-safe.
 import * as snarkjs from 'snarkjs';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 
@@ -48,6 +49,10 @@ export async function proofPointsProblem(proof: Groth16Proof): Promise<string | 
 /** True when the EVM verifier of this key would accept the proof: its points as the precompiles require, then the pairing check. */
 export async function verifyGroth16(vk: VerificationKey, publicSignals: string[], proof: Groth16Proof): Promise<boolean> {
   try {
+    // snarkjs combines as many IC points as there are signals: a list one short verifies as if
+    // the missing signal were 0; the contract takes exactly nPublic
+    const n = (vk as { nPublic?: number }).nPublic;
+    if (!Array.isArray(publicSignals) || publicSignals.length !== n || (vk as { IC?: unknown[] }).IC?.length !== n + 1) return false;
     if (await proofPointsProblem(proof)) return false;
     return await snarkjs.groth16.verify(vk, publicSignals, proof, undefined);
   } catch {

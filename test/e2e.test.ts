@@ -12,7 +12,7 @@ import { quantGraphFromJson, quantGraphToJson } from '../src/ir/serialize.js';
 import { BuildPaths } from '../src/paths.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
-import { proofPointsProblem } from '../src/verify-proof.js';
+import { proofPointsProblem, verifyGroth16 } from '../src/verify-proof.js';
 import { twistPoint } from './helpers/twist-point.js';
 import { startAnvil } from '../src/verifier/anvil.js';
 import { conformanceInput, conformanceModel, hasConformance } from './helpers/conformance.js';
@@ -86,7 +86,7 @@ describe('bundled MNIST model, end to end, and tampering', () => {
     expect(await verify({ buildDir, proof: swapped, publicSignals: proof.publicSignals })).toBe(false);
   }, 120_000);
 
-  it('refuses off-chain what the EVM refuses: a coordinate written as x + q (snarkjs reads it mod q), a B outside G2', async () => {
+  it('refuses off-chain what the EVM refuses: a coordinate written as x + q (snarkjs reads it mod q), a B outside G2, a public signal list one short', async () => {
     const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
     for (const at of [0, 1]) {
       const wide = structuredClone(proof.proof);
@@ -106,6 +106,12 @@ describe('bundled MNIST model, end to end, and tampering', () => {
     projective.pi_c[2] = '2';
     expect(await proofPointsProblem(projective)).toMatch(/pi_c is not affine/);
     expect(await proofPointsProblem(proof.proof)).toBeUndefined();
+    // a statement with one more public signal, which is 0: snarkjs verifies the list one short
+    const vk = readJsonFile(new BuildPaths(buildDir).file('vkey'));
+    const longer = { ...vk, nPublic: vk.nPublic + 1, IC: [...vk.IC, vk.IC[1]] };
+    expect(await snarkjs.groth16.verify(longer, proof.publicSignals, proof.proof)).toBe(true);
+    expect(await verifyGroth16(longer, proof.publicSignals, proof.proof)).toBe(false);
+    expect(await verifyGroth16(longer, [...proof.publicSignals, '0'], proof.proof)).toBe(true);
   }, 120_000);
 
   it('rejects a tampered public signal (another predicted logit) off-chain and on-chain', async () => {
