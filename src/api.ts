@@ -37,7 +37,7 @@ import { verifyZkey, type Contribution, type KeyVerification } from './setup/ver
 import { verifyPtau as verifyPtauFile, type PtauVerification } from './setup/verify-ptau.js';
 import { checkKeysAsync, checkVkey, recordKeys, sha256File } from './setup/keys.js';
 import { snarkjs, snarkLogger } from './snark.js';
-import { verifyGroth16 } from './verify-proof.js';
+import { groth16Problem, verifyGroth16 } from './verify-proof.js';
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
 import { readSettings, writeSettings, type AccuracyReport, type OutputTensor, type Settings } from './settings.js';
@@ -736,6 +736,13 @@ export async function verify(opts: VerifyOptions): Promise<boolean> {
   const vk = readJson(new BuildPaths(opts.buildDir).require('vkey', 'setup')) as VerificationKey;
   const { proof, publicSignals } = loadProof(opts);
   return verifyGroth16(vk, publicSignals, proof);
+}
+
+/** Why `verify` refuses the proof (its points, its public signals, the pairing check), or undefined when it accepts it. */
+export async function whyInvalid(opts: VerifyOptions): Promise<string | undefined> {
+  const vk = readJson(new BuildPaths(opts.buildDir).require('vkey', 'setup')) as VerificationKey;
+  const { proof, publicSignals } = loadProof(opts);
+  return groth16Problem(vk, publicSignals, proof);
 }
 
 /**

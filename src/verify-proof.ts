@@ -46,16 +46,28 @@ export async function proofPointsProblem(proof: Groth16Proof): Promise<string | 
   return g1('pi_a') ?? b() ?? g1('pi_c');
 }
 
-/** True when the EVM verifier of this key would accept the proof: its points as the precompiles require, then the pairing check. */
-export async function verifyGroth16(vk: VerificationKey, publicSignals: string[], proof: Groth16Proof): Promise<boolean> {
+const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+/** Why the EVM verifier of this key would refuse the proof, or undefined when it would accept it. */
+export async function groth16Problem(vk: VerificationKey, publicSignals: string[], proof: Groth16Proof): Promise<string | undefined> {
   try {
     // snarkjs combines as many IC points as there are signals: a list one short verifies as if
     // the missing signal were 0; the contract takes exactly nPublic
     const n = (vk as { nPublic?: number }).nPublic;
-    if (!Array.isArray(publicSignals) || publicSignals.length !== n || (vk as { IC?: unknown[] }).IC?.length !== n + 1) return false;
-    if (await proofPointsProblem(proof)) return false;
-    return await snarkjs.groth16.verify(vk, publicSignals, proof, undefined);
-  } catch {
-    return false; // malformed points or signals are an invalid proof, not a crash
+    if (typeof n !== 'number' || (vk as { IC?: unknown[] }).IC?.length !== n + 1) return 'the verification key has no nPublic + 1 IC points';
+    if (!Array.isArray(publicSignals) || publicSignals.length !== n) return `${Array.isArray(publicSignals) ? publicSignals.length : 'no'} public signals, the key takes ${n}`;
+    const bad = publicSignals.findIndex((v) => typeof v !== 'string' || !/^[0-9]{1,78}$/.test(v) || BigInt(v) >= R);
+    if (bad >= 0) return `public signal ${bad} is not a decimal integer below r`;
+    const points = await proofPointsProblem(proof);
+    if (points) return points;
+    if (!(await snarkjs.groth16.verify(vk, publicSignals, proof, undefined))) return 'the pairing check fails: it is not a proof of these public signals under this key';
+    return undefined;
+  } catch (e) {
+    return `malformed: ${(e as Error).message}`; // an invalid proof, not a crash
   }
+}
+
+/** True when the EVM verifier of this key would accept the proof: its points as the precompiles require, then the pairing check. */
+export async function verifyGroth16(vk: VerificationKey, publicSignals: string[], proof: Groth16Proof): Promise<boolean> {
+  return (await groth16Problem(vk, publicSignals, proof)) === undefined;
 }

@@ -134,7 +134,7 @@ describe('zkonnx CLI', () => {
     writeFileSync(join(proofDir, 'public.json'), JSON.stringify(pub));
     r = await zkonnx('verify', '--build', build);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('INVALID');
+    expect(r.stdout).toContain('INVALID proof: the pairing check fails');
     r = await zkonnx('verify-onchain', '--build', build);
     expect(r.code).toBe(1);
   }, 300_000);

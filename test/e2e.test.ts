@@ -12,7 +12,7 @@ import { quantGraphFromJson, quantGraphToJson } from '../src/ir/serialize.js';
 import { BuildPaths } from '../src/paths.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
-import { proofPointsProblem, verifyGroth16 } from '../src/verify-proof.js';
+import { groth16Problem, proofPointsProblem, verifyGroth16 } from '../src/verify-proof.js';
 import { twistPoint } from './helpers/twist-point.js';
 import { startAnvil } from '../src/verifier/anvil.js';
 import { conformanceInput, conformanceModel, hasConformance } from './helpers/conformance.js';
@@ -111,6 +111,7 @@ describe('bundled MNIST model, end to end, and tampering', () => {
     const longer = { ...vk, nPublic: vk.nPublic + 1, IC: [...vk.IC, vk.IC[1]] };
     expect(await snarkjs.groth16.verify(longer, proof.publicSignals, proof.proof)).toBe(true);
     expect(await verifyGroth16(longer, proof.publicSignals, proof.proof)).toBe(false);
+    expect(await groth16Problem(longer, proof.publicSignals, proof.proof)).toBe(`${vk.nPublic} public signals, the key takes ${vk.nPublic + 1}`);
     expect(await verifyGroth16(longer, [...proof.publicSignals, '0'], proof.proof)).toBe(true);
   }, 120_000);
 

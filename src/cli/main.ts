@@ -191,7 +191,8 @@ program.command('verify')
     const ok = await api.verify({ buildDir: buildDirOf(o), name: o.name });
     // what the proof states: its public outputs (class labels as their strings)
     const outputs = ok ? api.provenOutputs({ buildDir: buildDirOf(o), name: o.name }) : [];
-    return { ok, json: { verified: ok, outputs }, text: ok ? ['verified', ...outputs.map(outputLine)].join('\n') : 'INVALID proof' };
+    const problem = ok ? undefined : await api.whyInvalid({ buildDir: buildDirOf(o), name: o.name });
+    return { ok, json: { verified: ok, outputs, ...(problem ? { problem } : {}) }, text: ok ? ['verified', ...outputs.map(outputLine)].join('\n') : `INVALID proof${problem ? `: ${problem}` : ''}` };
   }));
 
 program.command('export-verifier')
