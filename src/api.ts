@@ -38,6 +38,8 @@ import { verifyPtau as verifyPtauFile, type PtauVerification } from './setup/ver
 import { checkKeysAsync, checkVkey, recordKeys, sha256File } from './setup/keys.js';
 import { snarkjs, snarkLogger } from './snark.js';
 import { groth16Problem, verifyGroth16 } from './verify-proof.js';
+
+export { groth16Problem, verifyGroth16 };
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
 import { readSettings, writeSettings, type AccuracyReport, type OutputTensor, type Settings } from './settings.js';

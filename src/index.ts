@@ -13,7 +13,7 @@ export { execQuant, quantizeInputs, dequantize } from './qexec/exec.js';
 export { loadSample, loadSamples, categoryCode, encodeSample, type Sample, type InputData } from './inputs.js';
 export { emitCircuit } from './compiler/emit.js';
 export { releaseCurves } from './snark.js';
-export { verifyGroth16, groth16Problem, proofPointsProblem } from './verify-proof.js';
+export { proofPointsProblem } from './verify-proof.js';
 export type { ProverBackend } from './prover/index.js';
 // a build's proving key read once, many witnesses proved with it (src/prover/prepared.ts)
 export { createProver, createProverFromKey, gpuPreparedBytes, gpuProofBytes, preparedBytes, type CreateProverOptions, type PreparedProver, type ProverFromKeyOptions } from './prover/index.js';

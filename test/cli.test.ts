@@ -120,6 +120,17 @@ describe('zkonnx CLI', () => {
     expect(lines[0]).toBe('verified');
     expect(lines[1]).toBe(`  ${output.outputs[0].name} [${output.outputs[0].shape}] = [${output.outputs[0].values.map((v: number) => +v.toFixed(6)).join(', ')}]`);
 
+    // the files alone, as a third party gets them: no build folder
+    const files = ['--proof', join(proofDir, 'proof.json'), '--public', join(proofDir, 'public.json')];
+    r = await zkonnx('verify', '--vkey', join(build, 'verification_key.json'), ...files);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('verified');
+    r = await zkonnx('verify', '--build', build, ...files, '--json');
+    expect(JSON.parse(r.stdout)).toMatchObject({ verified: true, outputs: [{ name: output.outputs[0].name }] });
+    r = await zkonnx('verify', '--build', build, '--proof', join(proofDir, 'proof.json'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--proof without --public/);
+
     r = await zkonnx('export-verifier', '--build', build);
     expect(r.code).toBe(0);
     expect(readFileSync(join(build, 'Verifier.sol'), 'utf8')).toContain('contract Groth16Verifier');
@@ -135,6 +146,9 @@ describe('zkonnx CLI', () => {
     r = await zkonnx('verify', '--build', build);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('INVALID proof: the pairing check fails');
+    r = await zkonnx('verify', '--vkey', join(build, 'verification_key.json'), '--proof', join(proofDir, 'proof.json'), '--public', join(proofDir, 'public.json'), '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verified: false, problem: expect.stringMatching(/pairing check fails/) });
     r = await zkonnx('verify-onchain', '--build', build);
     expect(r.code).toBe(1);
   }, 300_000);

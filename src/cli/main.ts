@@ -3,6 +3,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
 import * as api from '../api.js';
+import { ZkonnxError } from '../errors.js';
+import { readJson } from '../inputs.js';
 import { packageRoot } from '../paths.js';
 import { buildDirOf, buildOpt, jsonOpt, run, visOpt } from './run.js';
 import { register as registerData } from './data.js';
@@ -182,17 +184,29 @@ program.command('prove')
   }));
 
 program.command('verify')
-  .description('verify a proof off-chain')
+  .description('verify a proof off-chain, with the verdict of the EVM verifier')
   .addOption(buildOpt())
   .option('-n, --name <name>', 'proof folder name under <build>/proofs', 'default')
+  .option('--proof <file>', 'a proof.json to verify (with --public) instead of <build>/proofs/<name>/')
+  .option('--public <file>', 'the public.json of --proof')
+  .option('--vkey <file>', 'the verification key (default: the build\'s verification_key.json); with --proof and --public no build folder is needed')
   .addOption(jsonOpt())
   .action((o) => run(o, async () => {
-    if (api.readSettings(buildDirOf(o)).split) return verifySplitVerb(buildDirOf(o), o.name);
-    const ok = await api.verify({ buildDir: buildDirOf(o), name: o.name });
-    // what the proof states: its public outputs (class labels as their strings)
-    const outputs = ok ? api.provenOutputs({ buildDir: buildDirOf(o), name: o.name }) : [];
-    const problem = ok ? undefined : await api.whyInvalid({ buildDir: buildDirOf(o), name: o.name });
-    return { ok, json: { verified: ok, outputs, ...(problem ? { problem } : {}) }, text: ok ? ['verified', ...outputs.map(outputLine)].join('\n') : `INVALID proof${problem ? `: ${problem}` : ''}` };
+    if (!o.proof !== !o.public) throw new ZkonnxError('BAD_ARGUMENT', `--${o.proof ? 'proof' : 'public'} without --${o.proof ? 'public' : 'proof'}`, { hint: 'a proof is verified with its public signals: pass --proof proof.json --public public.json' });
+    if (o.vkey && !o.proof) throw new ZkonnxError('BAD_ARGUMENT', '--vkey needs --proof and --public', { hint: 'verify --vkey verification_key.json --proof proof.json --public public.json' });
+    const given = o.proof ? { proof: readJson(o.proof) as api.Groth16Proof, publicSignals: readJson(o.public) as string[] } : undefined;
+    const buildDir = o.build || !o.vkey ? buildDirOf(o) : undefined;
+    if (buildDir && api.readSettings(buildDir).split) {
+      if (given) throw new ZkonnxError('BAD_ARGUMENT', `${buildDir} is a split build: its proof is one per chunk`, { hint: 'verify the proof folder: zkonnx verify --build DIR --name NAME' });
+      return verifySplitVerb(buildDir, o.name);
+    }
+    const problem = o.vkey
+      ? await api.groth16Problem(readJson(o.vkey) as api.VerificationKey, given!.publicSignals, given!.proof)
+      : await api.whyInvalid({ buildDir: buildDir!, name: o.name, ...given });
+    const ok = problem === undefined;
+    // what the proof states: its public outputs (class labels as their strings), where a build says which they are
+    const outputs = ok && buildDir ? api.provenOutputs({ buildDir, name: o.name, ...given }) : [];
+    return { ok, json: { verified: ok, outputs, ...(problem ? { problem } : {}) }, text: ok ? ['verified', ...outputs.map(outputLine)].join('\n') : `INVALID proof: ${problem}` };
   }));
 
 program.command('export-verifier')
