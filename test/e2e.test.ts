@@ -92,7 +92,7 @@ describe('bundled MNIST model, end to end, and tampering', () => {
       const wide = structuredClone(proof.proof);
       wide.pi_a[at] = (BigInt(wide.pi_a[at]!) + Q).toString(); // the same point to snarkjs
       expect(await snarkjs.groth16.verify(readJsonFile(new BuildPaths(buildDir).file('vkey')), proof.publicSignals, wide)).toBe(true);
-      expect(await proofPointsProblem(wide)).toBe('pi_a has a coordinate that is not a decimal integer below q');
+      expect(await proofPointsProblem(wide)).toBe('pi_a has a coordinate that is not an integer below q');
       expect(await verify({ buildDir, proof: wide, publicSignals: proof.publicSignals })).toBe(false);
       expect((await verifyOnChain({ buildDir, proof: wide, publicSignals: proof.publicSignals, rpc: anvil.rpcUrl })).verified).toBe(false);
     }
