@@ -68,7 +68,8 @@ export function estimateConstraints(a: QAct, i: number): number {
     case 'rescale': return b + a.shift + 3 + (a.op.relu ? 1 : 0);
     // a matrix product checked at once (freivalds.ts): its element's share of the check
     case 'mul': return b + a.shift + 3 + (a.op.relu ? 1 : 0) + (a.mm ? productConstraints(a).cost / a.size : Math.max(0, Math.floor(args / 2) - 1));
-    case 'max': return Math.max(1, (args - 1) * (x + 4));
+    // an operand that is not one value (a convolution's maxima before its ReLU) is one linear constraint more
+    case 'max': return Math.max(1, (args - 1) * (x + 4)) + wideRows(a, i);
     case 'argmax': return args * (x + 4);
     case 'less': return x + 2;
     case 'equal': case 'select': return 2;
@@ -90,6 +91,16 @@ export function estimateConstraints(a: QAct, i: number): number {
       return x + poly + clamps * ((c?.bits[i] ?? 0) + 5);
     }
   }
+}
+
+/** Operand rows of element i that are not a single value (its own linear constraint where a template takes it). */
+function wideRows(a: QAct, i: number): number {
+  let n = 0;
+  for (let r = a.argStart[i]!; r < a.argStart[i + 1]!; r++) {
+    const [from, to] = [a.args.rowStart[r]!, a.args.rowStart[r + 1]!];
+    if (to - from > 1 || a.args.bias[r] !== 0n || (to > from && a.args.coef[from] !== 1n && a.args.coef[from] !== -1n)) n++;
+  }
+  return n;
 }
 
 /** Estimated constraints of one committed weight of `bits` bits: its range check and its share of the Poseidon hashes. */

@@ -2,11 +2,11 @@
 // reshapes) is folded symbolically into affine expressions over the materialized values; only
 // the non-linear ops become values of their own. Linear algebra thus costs no constraint.
 import { ZkonnxError, nodeLabel } from '../errors.js';
-import type { AffineGraph, AffineOutput, Graph, LinExpr } from './graph.js';
+import type { AffineGraph, AffineOutput, Graph, LinExpr, Node } from './graph.js';
 import { SIGNAL_OPS } from '../onnx/fold.js';
 import { applyLinear } from './ops/linear.js';
 import type { Arg, OpContext, Tens } from './ops/types.js';
-import { LIN } from './affine.js';
+import { LIN, isSimple } from './affine.js';
 import { fuseRelu, lowerNonlinear, ValueBuilder, evalAct } from './nonlinear.js';
 
 export function linearize(g: Graph): AffineGraph {
@@ -18,6 +18,15 @@ export function linearize(g: Graph): AffineGraph {
   g.nodes.forEach((n, j) => n.inputs.forEach((i) => { if (i) lastUse.set(i, j); }));
   for (const o of g.outputs) lastUse.set(o.name, Infinity);
   const actNode: number[] = [];
+  const consumers = new Map<string, number[]>();
+  g.nodes.forEach((n, j) => n.inputs.forEach((i) => {
+    if (!i) return;
+    const c = consumers.get(i);
+    if (c) c.push(j); else consumers.set(i, [j]);
+  }));
+  const outputNames = new Set(g.outputs.map((o) => o.name));
+  /** MaxPool node → the ReLU before it, moved after it (reluBeforePool) */
+  const poolThenRelu = new Map<number, Node>();
 
   for (const [j, node] of g.nodes.entries()) {
     const fail = (m: string, hint?: string): never => {
@@ -33,7 +42,9 @@ export function linearize(g: Graph): AffineGraph {
     });
     const outShapes = node.outputs.map((o) => g.shapes.get(o));
     const made = vb.acts.length;
-    const outs = (node.op === 'Relu' ? reluOfLast(j) : undefined) ?? applyLinear(LIN, ctx, args, outShapes[0]) ?? lowerNonlinear(vb, ctx, args, outShapes);
+    const outs = (node.op === 'Relu' ? reluOfLast(j) ?? reluBeforePool(j) : undefined)
+      ?? (poolThenRelu.has(j) ? poolWithRelu(j, ctx, args, outShapes) : poolBeforeRelu(j, ctx, args, outShapes))
+      ?? applyLinear(LIN, ctx, args, outShapes[0]) ?? lowerNonlinear(vb, ctx, args, outShapes);
     if (!outs) fail(`operator ${node.op} is not supported on signals`, `supported: ${[...SIGNAL_OPS].join(', ')}`);
     outs!.forEach((t, i) => { const o = node.outputs[i]; if (o) syms.set(o, t); });
     for (let a = made; a < vb.acts.length; a++) actNode[a] = j;
@@ -51,6 +62,44 @@ export function linearize(g: Graph): AffineGraph {
     for (let k = actNode[last]!; k < j; k++) if (g.nodes[k]!.outputs.some((o) => o && (lastUse.get(o) ?? -1) > j)) return undefined;
     const y = fuseRelu(vb, x, g.nodes[j]!.name);
     return y && [y];
+  }
+
+  /**
+   * A ReLU whose only reader is a max pool, of values that are not yet single values (a
+   * convolution with baked weights): max and ReLU commute, and so does the rescale (monotone), so
+   * the pool takes the maxima of the unrescaled values and one rescale+ReLU follows each window,
+   * instead of one for every value before it (the same integers: ⌊·⌋ and ReLU are monotone).
+   * Here the ReLU passes its operand on; the pool (poolWithRelu) applies it.
+   */
+  function reluBeforePool(j: number): Tens<LinExpr>[] | undefined {
+    const node = g.nodes[j]!;
+    const x = syms.get(node.inputs[0] ?? '');
+    const out = node.outputs[0]!;
+    const readers = consumers.get(out) ?? [];
+    const pool = readers.length === 1 ? g.nodes[readers[0]!]! : undefined;
+    if (!x || x.data.every(isSimple) || outputNames.has(out) || !pool || (pool.op !== 'MaxPool' && pool.op !== 'GlobalMaxPool') || pool.inputs[0] !== out || pool.outputs[1]) return undefined;
+    poolThenRelu.set(readers[0]!, node);
+    return [x];
+  }
+
+  /** The max pool of a moved ReLU's operand (its maxima named after the ReLU's output), then that ReLU. */
+  function poolWithRelu(j: number, ctx: OpContext, args: Arg<LinExpr>[], outShapes: (number[] | undefined)[]): Tens<LinExpr>[] | undefined {
+    const pool = g.nodes[j]!;
+    const relu = poolThenRelu.get(j)!;
+    const maxima = lowerNonlinear(vb, { ...ctx, node: { ...pool, outputs: [relu.outputs[0]!] }, wideOperands: true }, args, outShapes);
+    if (!maxima) return undefined;
+    const reluCtx: OpContext = { ...ctx, node: { ...relu, outputs: [pool.outputs[0]!] } };
+    return lowerNonlinear(vb, reluCtx, [{ kind: 'sym', t: maxima[0]! }], outShapes);
+  }
+
+  /** A max pool of values that are not single values whose only reader is a ReLU: its maxima unrescaled, as above. */
+  function poolBeforeRelu(j: number, ctx: OpContext, args: Arg<LinExpr>[], outShapes: (number[] | undefined)[]): Tens<LinExpr>[] | undefined {
+    const pool = g.nodes[j]!;
+    const x = syms.get(pool.inputs[0] ?? '');
+    if ((pool.op !== 'MaxPool' && pool.op !== 'GlobalMaxPool') || pool.outputs[1] || !x || x.data.every(isSimple)) return undefined;
+    const readers = consumers.get(pool.outputs[0]!) ?? [];
+    if (outputNames.has(pool.outputs[0]!) || readers.length !== 1 || g.nodes[readers[0]!]!.op !== 'Relu') return undefined;
+    return lowerNonlinear(vb, { ...ctx, wideOperands: true }, args, outShapes);
   }
 
   const outputs: AffineOutput[] = g.outputs.map((o) => {

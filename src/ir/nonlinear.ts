@@ -491,7 +491,7 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       const p = attr(ctx, 'p', 2);
       // LpPool = (Σ |x|^p)^(1/p) over the window; p = 1 and p = 2 only
       if (node.op === 'LpPool' && p !== 1 && p !== 2) fail(`p=${p} is not supported (p = 1 or 2)`);
-      const x = simple(sym(0), 'x');
+      const x = ctx.wideOperands && node.op !== 'LpPool' ? sym(0) : simple(sym(0), 'x');
       const inSp = x.shape.slice(2);
       const win: Window = node.op === 'GlobalMaxPool'
         ? { kernel: inSp, strides: inSp.map(() => 1), dilations: inSp.map(() => 1), pb: inSp.map(() => 0), pe: inSp.map(() => 0), out: inSp.map(() => 1) }

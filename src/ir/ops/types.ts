@@ -28,4 +28,6 @@ export interface OpContext {
   fail: Fail;
   /** Graph opset (some ops moved attributes to inputs across opsets). */
   opset: number;
+  /** MaxPool: take operands that are not single values as they are (linearize.ts, ReLU after the pool). */
+  wideOperands?: boolean;
 }
