@@ -19,11 +19,12 @@ afterAll(async () => { await releaseCurves(); });
 const H = 8;
 const C = 3;
 const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + k) * 0.4);
-/** x → Conv 3×3 (3 channels) → ReLU and MaxPool 2×2 in `order` → Flatten → MatMul; `keep`: the ReLU's values are an output too */
-function spec(name: string, order: 'relu-pool' | 'pool-relu', keep = false): ModelSpec {
+/** x → Conv 3×3 (3 channels) → `act` and MaxPool 2×2 in `order` → Flatten → MatMul; `keep`: the first one's values are an output too */
+function spec(name: string, order: 'relu-pool' | 'pool-relu', keep = false, act: 'Relu' | 'LeakyRelu' = 'Relu'): ModelSpec {
+  const relu = (inputs: string[], outputs: string[]) => ({ name: '/relu', op: act, inputs, outputs, ...(act === 'LeakyRelu' ? { attrs: { alpha: 0.1 } } : {}) });
   const [first, second] = order === 'relu-pool'
-    ? [{ name: '/relu', op: 'Relu', inputs: ['c'], outputs: ['r'] }, { name: '/pool', op: 'MaxPool', inputs: ['r'], outputs: ['p'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }]
-    : [{ name: '/pool', op: 'MaxPool', inputs: ['c'], outputs: ['r'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }, { name: '/relu', op: 'Relu', inputs: ['r'], outputs: ['p'] }];
+    ? [relu(['c'], ['r']), { name: '/pool', op: 'MaxPool', inputs: ['r'], outputs: ['p'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }]
+    : [{ name: '/pool', op: 'MaxPool', inputs: ['c'], outputs: ['r'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }, relu(['r'], ['p'])];
   const pooled = C * (H / 2) * (H / 2);
   return {
     graphName: name,
@@ -65,6 +66,24 @@ describe('ReLU and MaxPool of a convolution', () => {
       }
       // the witness satisfies the system; a changed maximum or ReLU output does not
       const w = await circuitWitness(c.qg, c.settings.visibility, {}, { qin: quantizeInputs(c.qg, [Float64Array.from(sample(3))]) }, c.paths.file('r1cs'));
+      expect(await satisfiedFlipped(c, w, '/pool')).toBe(false);
+      expect(await satisfiedFlipped(c, w, '/relu')).toBe(false);
+    }
+  }, 120_000);
+
+  it('LeakyReLU (α = 0.1) likewise: the maxima rescaled once a window, then max(x, αx), in either order; the same integers', async () => {
+    const kept = await compileSpec(spec('leaky-kept', 'relu-pool', true, 'LeakyRelu'), work, calibration);
+    expect(kept.qg.acts.map((a) => [a.op.kind, a.size])).toEqual([['rescale', C * H * H], ['max', C * H * H], ['max', C * 16]]);
+    for (const order of ['relu-pool', 'pool-relu'] as const) {
+      const c = await compileSpec(spec(`leaky-${order}`, order, false, 'LeakyRelu'), work, calibration, order === 'relu-pool');
+      expect(c.qg.acts.map((a) => [a.op.kind, a.size])).toEqual([['max', C * 16], ['rescale', C * 16], ['max', C * 16]]);
+      expect(c.settings.circuit.constraints).toBeLessThan(0.6 * kept.settings.circuit.constraints);
+      console.log(`LeakyReLU ${order}: ${c.settings.circuit.constraints} constraints; an activation a value: ${kept.settings.circuit.constraints}`);
+      for (let k = 0; k < 6; k++) {
+        const x = [Float64Array.from(sample(k + 20))];
+        expect(execQuant(c.qg, quantizeInputs(c.qg, x)).outputs[0]).toEqual(execQuant(kept.qg, quantizeInputs(kept.qg, x)).outputs[0]);
+      }
+      const w = await circuitWitness(c.qg, c.settings.visibility, {}, { qin: quantizeInputs(c.qg, [Float64Array.from(sample(4))]) }, c.paths.file('r1cs'));
       expect(await satisfiedFlipped(c, w, '/pool')).toBe(false);
       expect(await satisfiedFlipped(c, w, '/relu')).toBe(false);
     }

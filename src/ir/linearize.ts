@@ -42,7 +42,7 @@ export function linearize(g: Graph): AffineGraph {
     });
     const outShapes = node.outputs.map((o) => g.shapes.get(o));
     const made = vb.acts.length;
-    const outs = (node.op === 'Relu' ? reluOfLast(j) ?? reluBeforePool(j) : undefined)
+    const outs = (node.op === 'Relu' ? reluOfLast(j) : undefined) ?? (monotone(node) ? reluBeforePool(j) : undefined)
       ?? (poolThenRelu.has(j) ? poolWithRelu(j, ctx, args, outShapes) : poolBeforeRelu(j, ctx, args, outShapes))
       ?? applyLinear(LIN, ctx, args, outShapes[0]) ?? lowerNonlinear(vb, ctx, args, outShapes);
     if (!outs) fail(`operator ${node.op} is not supported on signals`, `supported: ${[...SIGNAL_OPS].join(', ')}`);
@@ -65,11 +65,11 @@ export function linearize(g: Graph): AffineGraph {
   }
 
   /**
-   * A ReLU whose only reader is a max pool, of values that are not yet single values (a
-   * convolution with baked weights): max and ReLU commute, and so does the rescale (monotone), so
-   * the pool takes the maxima of the unrescaled values and one rescale+ReLU follows each window,
-   * instead of one for every value before it (the same integers: ⌊·⌋ and ReLU are monotone).
-   * Here the ReLU passes its operand on; the pool (poolWithRelu) applies it.
+   * A ReLU (or LeakyReLU with α ≥ 0) whose only reader is a max pool, of values that are not yet
+   * single values (a convolution with baked weights): max commutes with it and with the rescale's
+   * rounding (all monotone), so the pool takes the maxima of the unrescaled values and one
+   * rescale and activation follow each window, instead of one for every value before it (the
+   * same integers). Here the activation passes its operand on; the pool (poolWithRelu) applies it.
    */
   function reluBeforePool(j: number): Tens<LinExpr>[] | undefined {
     const node = g.nodes[j]!;
@@ -82,14 +82,29 @@ export function linearize(g: Graph): AffineGraph {
     return [x];
   }
 
-  /** The max pool of a moved ReLU's operand (its maxima named after the ReLU's output), then that ReLU. */
+  /** The max pool of a moved activation's operand (its maxima named after the activation's output), then that activation. */
   function poolWithRelu(j: number, ctx: OpContext, args: Arg<LinExpr>[], outShapes: (number[] | undefined)[]): Tens<LinExpr>[] | undefined {
     const pool = g.nodes[j]!;
     const relu = poolThenRelu.get(j)!;
     const maxima = lowerNonlinear(vb, { ...ctx, node: { ...pool, outputs: [relu.outputs[0]!] }, wideOperands: true }, args, outShapes);
     if (!maxima) return undefined;
-    const reluCtx: OpContext = { ...ctx, node: { ...relu, outputs: [pool.outputs[0]!] } };
-    return lowerNonlinear(vb, reluCtx, [{ kind: 'sym', t: maxima[0]! }], outShapes);
+    return activate(relu, pool.outputs[0]!, maxima[0]!, ctx, outShapes);
+  }
+
+  /**
+   * `act` (Relu or LeakyRelu) of a pool's unrescaled maxima, as `out`: a ReLU is its rescale; a
+   * LeakyReLU takes its operand rescaled first, as it takes a convolution's values.
+   */
+  function activate(act: Node, out: string, maxima: Tens<LinExpr>, ctx: OpContext, outShapes: (number[] | undefined)[]): Tens<LinExpr>[] | undefined {
+    const x = act.op === 'Relu' ? maxima : vb.act(`${out}:x`, [act.name], maxima.shape, { kind: 'rescale', relu: false }, maxima.data.map((e) => [e]));
+    return lowerNonlinear(vb, { ...ctx, node: { ...act, outputs: [out] } }, [{ kind: 'sym', t: x }, ...act.inputs.slice(1).map(() => undefined)], outShapes);
+  }
+
+  /** ReLU, and LeakyReLU with α ≥ 0: non-decreasing, so they commute with max. */
+  function monotone(n: Node): boolean {
+    if (n.op === 'Relu') return true;
+    const alpha = n.attrs.alpha;
+    return n.op === 'LeakyRelu' && (alpha === undefined || (typeof alpha === 'number' && alpha >= 0));
   }
 
   /** A max pool of values that are not single values whose only reader is a ReLU: its maxima unrescaled, as above. */
@@ -98,8 +113,12 @@ export function linearize(g: Graph): AffineGraph {
     const x = syms.get(pool.inputs[0] ?? '');
     if ((pool.op !== 'MaxPool' && pool.op !== 'GlobalMaxPool') || pool.outputs[1] || !x || x.data.every(isSimple)) return undefined;
     const readers = consumers.get(pool.outputs[0]!) ?? [];
-    if (outputNames.has(pool.outputs[0]!) || readers.length !== 1 || g.nodes[readers[0]!]!.op !== 'Relu') return undefined;
-    return lowerNonlinear(vb, { ...ctx, wideOperands: true }, args, outShapes);
+    const act = readers.length === 1 ? g.nodes[readers[0]!]! : undefined;
+    if (outputNames.has(pool.outputs[0]!) || !act || !monotone(act) || act.inputs[0] !== pool.outputs[0]) return undefined;
+    if (act.op === 'Relu') return lowerNonlinear(vb, { ...ctx, wideOperands: true }, args, outShapes);
+    // a LeakyReLU after the pool: the maxima unrescaled, then rescaled once a window (its own node lowers it)
+    const maxima = lowerNonlinear(vb, { ...ctx, node: { ...pool, outputs: [`${pool.outputs[0]!}:max`] }, wideOperands: true }, args, outShapes);
+    return maxima && [vb.act(pool.outputs[0]!, [pool.name], maxima[0]!.shape, { kind: 'rescale', relu: false }, maxima[0]!.data.map((e) => [e]))];
   }
 
   const outputs: AffineOutput[] = g.outputs.map((o) => {
