@@ -8,10 +8,10 @@
 // pairing check. Browser-safe.
 import * as snarkjs from 'snarkjs';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
+import { BN254_R as R } from './circom/r1cs.js';
+import { Q } from './prover/cpu/wasm-field.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-
-const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
 /** A non-negative integer written as snarkjs writes one (decimal; 0x-hex and safe numbers as the ABI would encode them), below `bound`. */
 function below(v: unknown, bound: bigint): bigint | undefined {
@@ -50,8 +50,6 @@ export async function proofPointsProblem(proof: Groth16Proof): Promise<string | 
   };
   return g1('pi_a') ?? b() ?? g1('pi_c');
 }
-
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 /** Why the EVM verifier of this key would refuse the proof, or undefined when it would accept it. */
 export async function groth16Problem(vk: VerificationKey, publicSignals: string[], proof: Groth16Proof): Promise<string | undefined> {
