@@ -29,6 +29,15 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('zkonnx CLI', () => {
+  it('demo, the README\'s first command: the bundled model compiled, set up, proved, verified off-chain and on a local EVM', async () => {
+    const r = await zkonnx('demo', '--build', join(work, 'demo'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d).toMatchObject({ verified: true, onchain: { verified: true, chainId: 31337 } });
+    expect(d.digit).toBe(d.label);
+    expect(d.onchain.gasUsed).toBeGreaterThan(150_000);
+  }, 300_000);
+
   it('rejects an unsupported op with the node and op named, exit ≠ 0, and leaves no build', async () => {
     const model = join(work, 'sig.onnx');
     writeFileSync(model, buildModel({
