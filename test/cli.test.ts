@@ -160,6 +160,7 @@ describe('zkonnx CLI', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ verified: false, problem: expect.stringMatching(/pairing check fails/) });
     r = await zkonnx('verify-onchain', '--build', build);
     expect(r.code).toBe(1);
+    expect(r.stdout).toContain('INVALID proof on-chain: the pairing check fails');
   }, 300_000);
 
   it.skipIf(!hasConformance)('refuses an input outside the calibrated range, naming the input and element', async () => {

@@ -228,7 +228,9 @@ program.command('verify-onchain')
   .addOption(jsonOpt())
   .action((o) => run(o, async (progress) => {
     const r = await api.verifyOnChain({ buildDir: buildDirOf(o), name: o.name, rpc: o.rpc, privateKey: o.privateKey, progress });
-    return { ok: r.verified, json: r, text: r.verified ? `verified on-chain (gas ${r.gasUsed})` : 'INVALID proof on-chain' };
+    // the chain says only no; the off-chain verdict (the same checks) says why
+    const problem = r.verified ? undefined : await api.whyInvalid({ buildDir: buildDirOf(o), name: o.name });
+    return { ok: r.verified, json: { ...r, ...(problem ? { problem } : {}) }, text: r.verified ? `verified on-chain (gas ${r.gasUsed})` : `INVALID proof on-chain${problem ? `: ${problem}` : ''}` };
   }));
 
 program.command('demo')
