@@ -96,8 +96,13 @@ export function linearize(g: Graph): AffineGraph {
    * LeakyReLU takes its operand rescaled first, as it takes a convolution's values.
    */
   function activate(act: Node, out: string, maxima: Tens<LinExpr>, ctx: OpContext, outShapes: (number[] | undefined)[]): Tens<LinExpr>[] | undefined {
-    const x = act.op === 'Relu' ? maxima : vb.act(`${out}:x`, [act.name], maxima.shape, { kind: 'rescale', relu: false }, maxima.data.map((e) => [e]));
-    return lowerNonlinear(vb, { ...ctx, node: { ...act, outputs: [out] } }, [{ kind: 'sym', t: x }, ...act.inputs.slice(1).map(() => undefined)], outShapes);
+    const x = act.op === 'Relu' ? maxima : rescaled(`${out}:x`, act.name, maxima);
+    return lowerNonlinear(vb, { ...ctx, node: { ...act, outputs: [out] } }, [{ kind: 'sym', t: x }], outShapes);
+  }
+
+  /** The maxima rescaled to the activation scale, one value each (what a LeakyReLU takes). */
+  function rescaled(name: string, node: string, t: Tens<LinExpr>): Tens<LinExpr> {
+    return vb.act(name, [node], t.shape, { kind: 'rescale', relu: false }, t.data.map((e) => [e]));
   }
 
   /** ReLU, and LeakyReLU with α ≥ 0: non-decreasing, so they commute with max. */
@@ -118,7 +123,7 @@ export function linearize(g: Graph): AffineGraph {
     if (act.op === 'Relu') return lowerNonlinear(vb, { ...ctx, wideOperands: true }, args, outShapes);
     // a LeakyReLU after the pool: the maxima unrescaled, then rescaled once a window (its own node lowers it)
     const maxima = lowerNonlinear(vb, { ...ctx, node: { ...pool, outputs: [`${pool.outputs[0]!}:max`] }, wideOperands: true }, args, outShapes);
-    return maxima && [vb.act(pool.outputs[0]!, [pool.name], maxima[0]!.shape, { kind: 'rescale', relu: false }, maxima[0]!.data.map((e) => [e]))];
+    return maxima && [rescaled(pool.outputs[0]!, pool.name, maxima[0]!)];
   }
 
   const outputs: AffineOutput[] = g.outputs.map((o) => {
