@@ -132,6 +132,8 @@ export interface CompileOptions {
   fixedInputs?: Record<string, number[]>;
   /** Sizes of the inputs' symbolic dimensions by name (e.g. { seq_len: 16 }); a symbolic batch dim is 1 by default. */
   dims?: Record<string, number>;
+  /** Tokens per string of a text input (its Tokenizer's output, src/onnx/text.ts); default 64. */
+  maxTokens?: number;
   progress?: Progress;
 }
 
@@ -144,7 +146,7 @@ export interface CompileResult {
 function fixedOf(settings: Settings): FixedInput[] {
   const f = settings.model.fixed;
   if (!f) return [];
-  return readOnnx(settings.model.path, { dims: settings.model.dims, fixed: f }).fixed ?? [];
+  return readOnnx(settings.model.path, { dims: settings.model.dims, fixed: f, maxTokens: settings.model.maxTokens }).fixed ?? [];
 }
 
 
@@ -235,7 +237,8 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   progress?.step?.(`import ${opts.model}`);
   const dims = opts.dims && Object.keys(opts.dims).length ? opts.dims : undefined;
   const fixed = opts.fixedInputs && Object.keys(opts.fixedInputs).length ? opts.fixedInputs : undefined;
-  const read = readOnnx(modelPath, { dims, fixed });
+  const read = readOnnx(modelPath, { dims, fixed, ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}) });
+  const maxTokens = read.inputs.find((i) => i.text?.tokens)?.text?.tokens;
   const graph = inferAndFold(read);
   checkCompileMemory(graph); // a model too large for this machine fails here, not after minutes
   const lifted = visibility.weights === 'hashed' ? liftWeights(graph) : undefined;
@@ -320,7 +323,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     }
     const settings: Settings = {
       zkonnx: VERSION,
-      model: { name: qg.name, path: modelPath, sha256: sha256File(modelPath), ...(dims ? { dims } : {}), ...(fixed ? { fixed } : {}) },
+      model: { name: qg.name, path: modelPath, sha256: sha256File(modelPath), ...(dims ? { dims } : {}), ...(fixed ? { fixed } : {}), ...(maxTokens ? { maxTokens } : {}) },
       visibility,
       params,
       publicSignals: layout,
@@ -328,7 +331,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       inputs: qg.inputs.map((i, k) => ({
         name: i.name, signal: inputSignal(k), shape: i.shape, scale: i.scale,
         range: [i.lo.toString(), (i.lo + (1n << BigInt(i.bits)) - 1n).toString()], bits: i.bits, calibrated: i.calibrated,
-        constraints: perComponent.get(`rc${k}`) ?? 0, ...(i.categories ? { categories: i.categories } : {}),
+        constraints: perComponent.get(`rc${k}`) ?? 0, ...(i.categories ? { categories: i.categories } : {}), ...(i.text ? { text: i.text } : {}),
       })),
       outputs: qg.outputs.map((o, k) => ({ name: o.name, signal: outputSignal(k), shape: o.shape, scale: o.scale, bound: o.bound.toString(), ...(o.categories ? { categories: o.categories } : {}) })),
       layers: qg.acts.map((a, j) => ({
@@ -595,7 +598,7 @@ interface WitnessWritten {
   outputs: OutputTensor[];
   /** the float inputs, and the shapes onnxruntime-web is asked for (the reference run) */
   sample: Sample;
-  refInputs: Array<{ name: string; shape: number[]; dtype?: ValueInfo['dtype'] }>;
+  refInputs: Array<{ name: string; shape: number[]; dtype?: ValueInfo['dtype']; text?: ValueInfo['text'] }>;
   refOutputs: Array<{ name: string; shape: number[]; categories?: string[] }>;
   salts?: Salts;
   seconds: number;
@@ -619,7 +622,7 @@ async function writeWitness(opts: ProveOptions, paths: BuildPaths, settings: Set
     expected: await expectedPublicSignals(qg, settings.publicSignals, qin, q, salts),
     outputs: qg.outputs.map((o, i) => outputTensor(o, q.outputs[i]!)),
     sample,
-    refInputs: qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype })),
+    refInputs: qg.inputs.filter((x) => !x.role).map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype, ...(x.text ? { text: x.text } : {}) })),
     refOutputs: qg.outputs.map((x) => ({ name: x.name, shape: x.shape, ...(x.categories ? { categories: x.categories } : {}) })),
     ...(salts ? { salts } : {}),
     seconds,

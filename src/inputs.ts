@@ -4,6 +4,8 @@
 // its category code (categoryCode), from the table compile records (settings.json inputs[].categories).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ZkonnxError } from './errors.js';
+import type { TextSpec } from './ir/graph.js';
+import { textCodes } from './tokenize.js';
 
 /**
  * One list per model input: numbers, or strings for a categorical (string) input, whose strings
@@ -50,7 +52,16 @@ export function categoryCode(categories: readonly string[], s: string): number {
 }
 
 /** What a model input is, for checking a sample's values against it. */
-export interface InputKind { name: string; shape: readonly number[]; dtype?: number; categories?: readonly string[] }
+export interface InputKind { name: string; shape: readonly number[]; dtype?: number; categories?: readonly string[]; text?: TextSpec }
+
+/** The shape of what the user gives for an input: a text input's strings, else the circuit's values. */
+export const givenShape = (inp: InputKind): readonly number[] => inp.text?.shape ?? inp.shape;
+
+/** A categorical input's strings as the circuit's codes: a text input's tokens (src/tokenize.ts), else each string's category code. */
+export function stringCodes(inp: InputKind, values: readonly string[]): number[] {
+  if (inp.text) return textCodes(inp.name, inp.text, inp.categories ?? [], values);
+  return values.map((v) => categoryCode(inp.categories ?? [], v));
+}
 
 const isStrings = (x: ArrayLike<unknown>): x is string[] => Array.isArray(x) && x.length > 0 && typeof x[0] === 'string';
 
@@ -82,8 +93,7 @@ export function describeCategories(c: readonly string[]): string {
 /** The sample with each categorical input's strings replaced by their codes (checked first: checkSamples). */
 export function encodeSample(inputs: readonly InputKind[], s: Sample): NumericSample {
   return s.map((x, i) => {
-    const c = inputs[i]?.categories;
-    if (isStrings(x)) return Float64Array.from(x, (v) => categoryCode(c ?? [], v));
+    if (isStrings(x)) return Float64Array.from(stringCodes(inputs[i]!, x));
     return x instanceof Float64Array ? x : Float64Array.from(x as ArrayLike<number>);
   });
 }
@@ -122,9 +132,10 @@ export function checkSamples(inputs: readonly InputKind[], samples: readonly Sam
       throw new ZkonnxError('INPUT_INVALID', `${at}: the model has ${inputs.length} input(s) (${inputs.map((i) => i.name).join(', ')}), the sample has ${s.length} list(s) in input_data`, { file: where });
     }
     inputs.forEach((inp, i) => {
-      const size = inp.shape.reduce((a, b) => a * b, 1);
+      const shape = givenShape(inp);
+      const size = shape.reduce((a, b) => a * b, 1);
       if (s[i]!.length !== size) {
-        throw new ZkonnxError('INPUT_INVALID', `${at}: input '${inp.name}' of shape [${inp.shape}] needs ${size} values, input_data[${i}] has ${s[i]!.length}`, { file: where, signal: inp.name });
+        throw new ZkonnxError('INPUT_INVALID', `${at}: input '${inp.name}' of shape [${shape}] needs ${size} ${inp.text ? 'string(s) (a text input)' : 'values'}, input_data[${i}] has ${s[i]!.length}`, { file: where, signal: inp.name });
       }
       checkKind(inp, s[i]!, i, at, where);
     });

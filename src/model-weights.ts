@@ -15,7 +15,7 @@ export function loadWeights(paths: BuildPaths, settings: Settings, modelPath?: s
   const want = settings.weights!.tensors;
   let got: { name: string; shape: number[]; values: ArrayLike<number> }[];
   if (modelPath) {
-    const read = readOnnx(resolve(modelPath), { dims: settings.model.dims, fixed: settings.model.fixed });
+    const read = readOnnx(resolve(modelPath), { dims: settings.model.dims, fixed: settings.model.fixed, maxTokens: settings.model.maxTokens });
     const lifted = liftWeights(inferAndFold(read));
     got = lifted.weights.map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
     if (settings.weights!.architecture) sameArchitecture(paths, settings.weights!.architecture, architectureOf(lifted.graph, lifted.weights), lifted.graph, modelPath);

@@ -1,5 +1,6 @@
 // settings.json: what compile records about a build (scales, shapes, visibility, bit bounds,
 // the circuit's counts, accuracy, tool versions), read by every later step.
+import type { TextSpec } from './ir/graph.js';
 import { writeFileSync } from 'node:fs';
 import type { CircomCheck } from './compiler/check-circom.js';
 import type { PublicRun } from './compiler/emit.js';
@@ -11,7 +12,8 @@ import type { SplitSettings } from './split.js';
 export interface Settings {
   zkonnx: string;
   /** dims: the values given to the model's symbolic dimensions (compile --dim); fixed: inputs fixed at compile time (--fix-input) */
-  model: { name: string; path: string; sha256: string; dims?: Record<string, number>; fixed?: Record<string, number[]> };
+  /** maxTokens: tokens per string of a text input (compile --max-tokens), where the model has one */
+  model: { name: string; path: string; sha256: string; dims?: Record<string, number>; fixed?: Record<string, number[]>; maxTokens?: number };
   /** salt: compile --salt (hashed input and output commitments are salted per proof) */
   visibility: { input: Visibility; output: Visibility; weights: WeightVisibility; salt?: boolean };
   params: QuantParams;
@@ -25,8 +27,11 @@ export interface Settings {
    * unsplit build would carry it.
    */
   weights?: { tensors: { name: string; shape: number[]; scale: number }[]; bits: number; commitment: string; architecture?: string; chunks?: string[] };
-  /** categories: a string (categorical) input's table: the circuit's input is the index of the string in it, categories.length for any other string */
-  inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number; categories?: string[] }[];
+  /**
+   * categories: a string (categorical) input's table: the circuit's input is the index of the string in it, categories.length for any other string;
+   * text: a text input's front (src/onnx/text.ts): the user gives strings of text.shape, each normalized and tokenized into `shape`'s codes
+   */
+  inputs: { name: string; signal: string; shape: number[]; scale: number; range: [string, string]; bits: number; calibrated: { min: number; max: number }; constraints: number; categories?: string[]; text?: TextSpec }[];
   /** categories: an output of computed strings (class labels): value k is categories[k] */
   outputs: { name: string; signal: string; shape: number[]; scale: number; bound: string; categories?: string[] }[];
   layers: { name: string; nodes: string[]; op: string; size: number; scale: number; shift: number; maxBits: number; accBound: string; maxError?: number; constraints: number }[];

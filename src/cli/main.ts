@@ -62,13 +62,14 @@ program.command('compile')
   .option('--max-constraints <c>', 'split into chunk circuits of at most about c constraints each', (v) => parseInt(v, 10))
   .option('--check-circom', 'also compile circuit.circom with circom (circom2, --O1) and check that it builds the same constraint system and witness (slow on large models)')
   .option('--dim <name=size>', 'size of a symbolic input dimension, e.g. --dim seq_len=16 (repeatable; a symbolic batch dim is 1)', collectDim, {})
+  .option('--max-tokens <n>', 'tokens per string of a text input (the Tokenizer of a text pipeline runs outside the circuit; a longer text is refused at prove time; default 64)', (v) => parseInt(v, 10))
   .option('--salt', 'salt the hashed input and output commitments (a fresh random salt per proof, written to proofs/<name>/salts.json), so they hide low-entropy data')
   .option('--fix-input <name=values>', 'fix a model input at compile time (comma-separated values), e.g. --fix-input sr=16000: a constant of the circuit, so control flow on it folds (repeatable)', collectFixed, {})
   .option('--allow-inaccurate', 'keep the build even where the quantized outputs miss onnxruntime-web\'s by more than max(1e-2, 1% of the largest output) on a calibration sample')
   .addOption(jsonOpt())
   .action((model: string, o) => run(o, async (progress) => {
     const r = await api.compile({
-      model, dims: o.dim, fixedInputs: o.fixInput, allowInaccurate: o.allowInaccurate === true, salt: o.salt === true, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress, checkCircom: o.checkCircom === true,
+      model, dims: o.dim, fixedInputs: o.fixInput, ...(o.maxTokens !== undefined ? { maxTokens: o.maxTokens } : {}), allowInaccurate: o.allowInaccurate === true, salt: o.salt === true, outDir: o.build, calibration: o.calibration, input: o.inputFile, progress, checkCircom: o.checkCircom === true,
       ...(o.split !== undefined || o.maxConstraints !== undefined ? { split: { chunks: o.split, maxConstraints: o.maxConstraints } } : {}),
       visibility: { input: o.input, output: o.output, weights: o.weights },
       params: {

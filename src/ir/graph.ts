@@ -54,6 +54,20 @@ export interface ValueInfo {
   categories?: string[];
   /** OneHotEncoders with zeros=0 that read this input: each refuses every code but its own categories'. */
   closedBy?: ClosedCategories[];
+  /** A text input (src/onnx/text.ts): the strings the user gives, and what makes them the codes of `shape`. */
+  text?: TextSpec;
+}
+
+/** A text input's front (src/onnx/text.ts): what onnxruntime does to each string before the circuit sees its tokens (src/tokenize.ts). */
+export interface TextSpec {
+  /** The strings the user gives: the graph input's shape (e.g. [1, 1], one text). */
+  shape: number[];
+  /** Tokens per string in the circuit (compile --max-tokens), with a Tokenizer: a text's tokens, then padding codes. */
+  tokens?: number;
+  /** The model's StringNormalizer, where it has one before the Tokenizer. */
+  normalize?: { caseChange: 'LOWER' | 'UPPER' | 'NONE'; caseSensitive: boolean; stopwords: string[] };
+  /** The Tokenizer's attributes (mark: start/end marker tokens \x02 and \x03); without one, each string is one code. */
+  tokenize?: { mark: boolean; mincharnum: number; pad: string; separators?: string[]; tokenexp?: string };
 }
 
 /** A node that refuses codes outside `codes` (a OneHotEncoder with zeros=0): the circuit cannot prove them. */
@@ -166,6 +180,7 @@ export interface InputValue extends ValueTensor {
   /** A categorical (string) input: its table of categories (ValueInfo.categories). */
   categories?: string[];
   closedBy?: ClosedCategories[];
+  text?: TextSpec;
 }
 
 /** op(args[i]) for every element i. */
@@ -233,6 +248,8 @@ export interface QInput extends ValueTensor {
    */
   categories?: string[];
   closedBy?: ClosedCategories[];
+  /** A text input: quantizeInputs tokenizes its strings into the codes (src/tokenize.ts). */
+  text?: TextSpec;
 }
 
 /** Piecewise polynomial of a `fn` value: see circuits/zkonnx.circom PiecewisePoly. */

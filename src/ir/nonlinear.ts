@@ -26,7 +26,7 @@ export class ValueBuilder {
     const size = sizeOf(v.shape);
     this.inputs.push({
       kind: 'input', name: v.name, shape: v.shape, offset: this.offset, size, inputIndex, dtype: v.dtype, ...(v.role ? { role: v.role } : {}), ...(v.compared ? { compared: true } : {}),
-      ...(v.categories ? { categories: v.categories } : {}), ...(v.closedBy ? { closedBy: v.closedBy } : {}),
+      ...(v.categories ? { categories: v.categories } : {}), ...(v.closedBy ? { closedBy: v.closedBy } : {}), ...(v.text ? { text: v.text } : {}),
     });
     return this.alloc(v.shape, size);
   }

@@ -33,6 +33,7 @@
 // proven like any other output.
 import { ZkonnxError, nodeLabel } from '../errors.js';
 import type { ClosedCategories, Graph, Node, SubGraph, Tensor, ValueInfo } from '../ir/graph.js';
+import { checkPadding } from './text.js';
 
 const INT64 = 7;
 
@@ -54,6 +55,9 @@ const COMPARERS: Record<string, string[]> = {
   LabelEncoder: ['keys_strings', 'classes_strings', 'keys_tensor'],
   CategoryMapper: ['cats_strings'],
 };
+
+/** Default-domain ops that compare a string input with a list: TfIdfVectorizer's n-grams of tokens (text.ts). */
+const DEFAULT_COMPARERS: Record<string, string[]> = { TfIdfVectorizer: ['pool_strings'] };
 
 /** ai.onnx.ml classifiers whose label output (output 0) holds classlabels_strings. */
 const CLASSIFIERS = new Set(['LinearClassifier', 'SVMClassifier', 'TreeEnsembleClassifier']);
@@ -135,7 +139,7 @@ export function encodeCategorical(g: Graph): Graph {
     const what = from.has(value) ? `the categorical input '${from.get(value)}'` : 'strings the model computes';
     throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: input '${value}' holds strings (${what})${why}`, {
       file: g.source, node: node.name, op: node.op,
-      hint: 'zkonnx proves strings only as category codes: compared by OneHotEncoder, LabelEncoder or CategoryMapper (ai.onnx.ml), directly or through Identity, Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Slice, Gather; computed strings (class labels, classes[ArgMax], LabelEncoder values) may also be graph outputs',
+      hint: 'zkonnx proves strings only as category codes: compared by OneHotEncoder, LabelEncoder or CategoryMapper (ai.onnx.ml) or, as tokens of a text (StringNormalizer → Tokenizer), by TfIdfVectorizer, directly or through Identity, Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Slice, Gather; computed strings (class labels, classes[ArgMax], LabelEncoder values) may also be graph outputs',
     });
   };
   const isString = (n: string) => from.has(n) || made.has(n);
@@ -178,7 +182,7 @@ export function encodeCategorical(g: Graph): Graph {
       }
       return;
     }
-    const attrs = domain === ML ? COMPARERS[node.op] : undefined;
+    const attrs = domain === ML ? COMPARERS[node.op] : domain === '' ? DEFAULT_COMPARERS[node.op] : undefined;
     if (!attrs) refuse(node, first, `: ${node.op}${domain ? ` (${domain})` : ''} does not compare it with categories`);
     const listed = (k: string) => (strings(node.attrs[k]).length ? strings(node.attrs[k]) : tensorStrings(node.attrs[k]));
     const key = attrs!.find((k) => listed(k)?.length);
@@ -192,6 +196,8 @@ export function encodeCategorical(g: Graph): Graph {
       return;
     }
     const input = from.get(first)!;
+    const inputInfo = g.inputs.find((v) => v.name === input)!;
+    if (inputInfo.text) checkPadding(g, inputInfo, list, node);
     const inputTable = tables.get(input)!;
     for (const x of list) if (!inputTable.includes(x)) inputTable.push(x);
     comparers.push({ at, input, list });

@@ -6,6 +6,7 @@ import { ModelProto, DataType, AttrType } from './schema.js';
 import { ZkonnxError } from '../errors.js';
 import type { AttrValue, FixedInput, Graph, Node, SubGraph, Tensor, ValueInfo } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
+import { cutTextFront } from './text.js';
 
 type Long = { low: number; high: number; unsigned?: boolean; toNumber?: () => number } | number | string;
 
@@ -170,6 +171,8 @@ export interface ReadOptions {
    * the circuit, so control flow on them folds (an If on the sample rate takes one branch).
    */
   fixed?: Record<string, number[]>;
+  /** Tokens per string of a text input (the Tokenizer's output, src/onnx/text.ts); 64 by default. */
+  maxTokens?: number;
 }
 
 /** Reads the declared shape: named symbolic dims from `dims`, else a symbolic leading dim (batch) becomes 1. */
@@ -255,7 +258,9 @@ export function decodeOnnx(bytes: Uint8Array, source = '<memory>', opts: ReadOpt
   const nodes = decodeNodes(g.node as Pb[], modelDir, source);
   if (inputs.length === 0) throw new ZkonnxError('ONNX_MALFORMED', `${source}: the graph has no inputs besides initializers`, { file: source });
   if (outputs.length === 0) throw new ZkonnxError('ONNX_MALFORMED', `${source}: the graph has no outputs`, { file: source });
-  return { name: g.name || basename(source, '.onnx'), source, opset, inputs, outputs, constants, nodes, shapes, ...(fixedInputs.length ? { fixed: fixedInputs } : {}) };
+  const graph: Graph = { name: g.name || basename(source, '.onnx'), source, opset, inputs, outputs, constants, nodes, shapes, ...(fixedInputs.length ? { fixed: fixedInputs } : {}) };
+  // a text input's StringNormalizer and Tokenizer run outside the circuit (text.ts)
+  return cutTextFront(graph, opts.maxTokens);
 }
 
 export function readOnnx(path: string, opts: ReadOptions = {}): Graph {

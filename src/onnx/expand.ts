@@ -3,7 +3,8 @@
 // MatMuls (einsum.ts), Crop as gathers, OneHot as comparisons with the class indices, scatters
 // that multiply or take a maximum as Mul/Max/Min of the elements they touch; normalizations and
 // small ops of later opsets (normalize.ts); GatherND, Compress, ReverseSequence and CenterCropPad
-// as gathers of the flattened data (indexing.ts).
+// as gathers of the flattened data (indexing.ts); TfIdfVectorizer as equalities and their
+// products (ngrams.ts).
 import type { Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { scatterTargets } from '../ir/ops/scatter.js';
@@ -16,6 +17,7 @@ import { INDEXING } from './indexing.js';
 import { NORMALIZATIONS } from './normalize.js';
 import { convInteger, dequantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from './qdq.js';
 import { nums, num, str, type Expansion } from './rewrite.js';
+import { tfIdfVectorizer } from './ngrams.js';
 
 /**
  * ScatterND, ScatterElements and Scatter with reduction mul, max or min (and constant indices):
@@ -74,6 +76,7 @@ export const EXPANSIONS: Record<string, Expansion> = {
   ...NORMALIZATIONS,
   ...INDEXING,
   Attention: attention23,
+  TfIdfVectorizer: tfIdfVectorizer,
   RotaryEmbedding: rotaryEmbedding23,
 
   /** Affine (opset 1, experimental): alpha·x + beta. */

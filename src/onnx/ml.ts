@@ -2,7 +2,7 @@
 // ops during shape inference, so that they go through the same lowering as every other op:
 //
 //   Scaler               (x − offset)·scale                                      linear
-//   Normalizer           x / max | Σ|x| | √Σx²  per row                          ReduceMax/L1/L2, Div
+//   Normalizer           x / max | Σ|x| | √Σx²  per row (a zero row stays 0)   ReduceMax/L1/L2, Div
 //   LinearRegressor      x·Wᵀ + b                                                Gemm
 //   LinearClassifier     scores x·Wᵀ + b, post-transform, label = argmax        Gemm, Softmax/Sigmoid, ArgMax
 //                          binary with one row: label s > 0, scores σ([−s, s]) or [1 − s, s]
@@ -179,7 +179,10 @@ const RULES: Record<string, Rule> = {
     if (!reduce) fail(`norm ${norm} is not supported (supported: MAX, L1, L2)`);
     const x = node.inputs[0]!;
     const n = e.node(reduce!, [x], { axes: [-1], keepdims: 1 });
-    e.node('Div', [x, n], {}, out(node));
+    // a row of zeros (a text with no word of the vocabulary) stays zeros, as in onnxruntime and
+    // sklearn: its norm 0 becomes 1, which leaves every other row's divisor as it is
+    const zero = e.node('Cast', [e.node('Equal', [n, e.constant([], [0], 'public', 'zero')])], { to: 1 });
+    e.node('Div', [x, e.node('Add', [n, zero])], {}, out(node));
   },
 
   Binarizer(node, e) {

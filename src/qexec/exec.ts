@@ -3,7 +3,7 @@
 import { ZkonnxError } from '../errors.js';
 import { IN_RANGE, type QAct, type QAffine, type QInput, type QOutput, type QuantGraph } from '../ir/graph.js';
 import type { OutputTensor } from '../settings.js';
-import { categoryCode, checkKind } from '../inputs.js';
+import { categoryCode, checkKind, givenShape, stringCodes } from '../inputs.js';
 import { divConst, divRound, isqrt, rescale, roundBig } from '../quantize/int.js';
 import { evalPoly } from '../quantize/poly.js';
 
@@ -25,11 +25,13 @@ export function quantizeInputs(qg: QuantGraph, floats: readonly (ArrayLike<numbe
   }
   return qg.inputs.map((inp, i) => {
     const given = floats[i]!;
-    if (given.length !== inp.size) {
-      throw new ZkonnxError('INPUT_INVALID', `input '${inp.name}' of shape [${inp.shape}] needs ${inp.size} values, got ${given.length}`, { signal: inp.name });
+    const shape = givenShape(inp);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (given.length !== size) {
+      throw new ZkonnxError('INPUT_INVALID', `input '${inp.name}' of shape [${shape}] needs ${size} ${inp.text ? 'string(s) (a text input)' : 'values'}, got ${given.length}`, { signal: inp.name });
     }
     checkKind(inp, given, i);
-    const x: ArrayLike<number> = inp.categories ? categoryCodes(inp, given as readonly string[]) : (given as ArrayLike<number>);
+    const x: ArrayLike<number> = inp.text ? stringCodes(inp, given as readonly string[]) : inp.categories ? categoryCodes(inp, given as readonly string[]) : (given as ArrayLike<number>);
     const hi = inp.lo + (1n << BigInt(inp.bits));
     return Array.from({ length: inp.size }, (_, j) => {
       const v = x[j]!;

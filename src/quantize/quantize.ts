@@ -183,7 +183,7 @@ function categoricalInput(v: InputValue, scales: Float64Array, iv: Interval[]): 
   for (let j = 0; j < v.size; j++) { scales[v.offset + j] = 0; iv[v.offset + j] = { lo: 0n, hi: (1n << BigInt(bits)) - 1n }; }
   return {
     name: v.name, shape: v.shape, dtype: v.dtype, offset: v.offset, size: v.size, scale: 0, lo: 0n, bits, calibrated: { min: 0, max: k },
-    categories: v.categories!, ...(v.closedBy ? { closedBy: v.closedBy } : {}),
+    categories: v.categories!, ...(v.closedBy ? { closedBy: v.closedBy } : {}), ...(v.text ? { text: v.text } : {}),
   };
 }
 

@@ -51,7 +51,7 @@ function tensorOf(v: ValueInfo, given: ArrayLike<number> | readonly string[]): o
     if (given.length && typeof given[0] !== 'string') {
       throw new ZkonnxError('INPUT_INVALID', `input '${v.name}' takes strings (a categorical input), got numbers`, { signal: v.name });
     }
-    return new ort.Tensor('string', Array.from(given as readonly string[]), v.shape);
+    return new ort.Tensor('string', Array.from(given as readonly string[]), v.text?.shape ?? v.shape);
   }
   const x = given as ArrayLike<number>;
   if (x.length && typeof x[0] !== 'number') throw new ZkonnxError('INPUT_INVALID', `input '${v.name}' takes numbers, got strings`, { signal: v.name });

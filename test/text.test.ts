@@ -1,0 +1,243 @@
+// Text models, the way sklearn-onnx exports a TfidfVectorizer + classifier pipeline:
+// Reshape → StringNormalizer → Tokenizer (com.microsoft) → Flatten → TfIdfVectorizer → Mul (idf)
+// → Normalizer (L2) → LinearClassifier with string labels. The front (normalizer, tokenizer) runs
+// outside the circuit (src/tokenize.ts) and must tokenize as onnxruntime-web does; the circuit
+// takes the tokens' codes and proves the n-gram counts, the weighting and the classifier. Also
+// TfIdfVectorizer on int64 token ids (skips, TF/IDF/TFIDF) against onnxruntime-web.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compile, prove, setup, verify } from '../src/api.js';
+import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
+import { readSymbols, readWtns } from '../src/circom/witness.js';
+import { ZkonnxError } from '../src/errors.js';
+import { loadSample, type InputData } from '../src/inputs.js';
+import { quantGraphFromJson } from '../src/ir/serialize.js';
+import { readOnnx } from '../src/onnx/decode.js';
+import { inferAndFold } from '../src/onnx/fold.js';
+import { attr, buildModel, type ModelSpec, type NodeSpec } from '../src/onnx/write.js';
+import { BuildPaths } from '../src/paths.js';
+import { dequantize, execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { runReference } from '../src/quantize/reference.js';
+import { releaseCurves } from '../src/snark.js';
+import { marked, normalizeText, textMatchers, tokenizeText, type TextSpec } from '../src/tokenize.js';
+
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-text-'));
+afterAll(async () => { await releaseCurves(); });
+
+const ML = 'ai.onnx.ml';
+const MS = 'com.microsoft';
+
+function write(name: string, spec: ModelSpec): string {
+  const f = join(work, `${name}.onnx`);
+  writeFileSync(f, buildModel(spec));
+  return f;
+}
+
+// ------------------------------------------------------------------ the front against onnxruntime
+
+type Tok = NonNullable<TextSpec['tokenize']>;
+type Norm = NonNullable<TextSpec['normalize']>;
+
+/** text [1] → StringNormalizer → Tokenizer: the tokens onnxruntime-web makes. */
+async function ortTokens(norm: Norm | undefined, tok: Tok, texts: string[]): Promise<string[][]> {
+  const nodes: NodeSpec[] = [];
+  let v = 'text';
+  if (norm) {
+    nodes.push({ name: 'sn', op: 'StringNormalizer', inputs: [v], outputs: ['norm'], attrs: { case_change_action: norm.caseChange, is_case_sensitive: norm.caseSensitive ? 1 : 0, ...(norm.stopwords.length ? { stopwords: norm.stopwords } : {}) } });
+    v = 'norm';
+  }
+  nodes.push({ name: 'tk', op: 'Tokenizer', domain: MS, inputs: [v], outputs: ['tokens'], attrs: { mark: tok.mark ? 1 : 0, mincharnum: tok.mincharnum, pad_value: tok.pad, ...(tok.separators ? { separators: tok.separators } : { tokenexp: tok.tokenexp! }) } });
+  const f = write(`front-${Math.random().toString(36).slice(2)}`, {
+    graphName: 'front', opsets: { [MS]: 1, '': 12 }, initializers: [],
+    inputs: [{ name: 'text', shape: [1], type: 'string' }], outputs: [{ name: 'tokens', shape: [1, 'T'], type: 'string' }], nodes,
+  });
+  const s = await ort.InferenceSession.create(f);
+  const out: string[][] = [];
+  for (const t of texts) {
+    const r = await s.run({ text: new ort.Tensor('string', [t], [1]) });
+    out.push((r.tokens!.data as string[]).filter((x) => x !== tok.pad));
+  }
+  return out;
+}
+
+const TEXTS = [
+  'Hello World', 'FREE money!!! Click now: http://x.example/win?id=42', '', '   ', 'the', 'The', 'a.b,c;d:e?f!g',
+  'École  straße ΑΒΓ — naïve café', 'snake_case and CamelCase2 and 3.14159', 'tabs\tand\nnewlines', 'x', 'ab12cd 34 ef5',
+  "don't (stop) [me] @home \"quoted\" 'single'", '😀 emoji 😀x y😀', 'İSTANBUL', 'aaa--bbb---ccc',
+];
+
+describe('text front (StringNormalizer, Tokenizer) against onnxruntime-web', () => {
+  const norm: Norm = { caseChange: 'LOWER', caseSensitive: false, stopwords: ['the', 'İstanbul'] };
+  const cases: [string, Norm | undefined, Tok][] = [
+    ['sklearn-onnx default tokenexp', norm, { mark: false, mincharnum: 1, pad: '#', tokenexp: '[a-zA-Z0-9_]+' }],
+    ['sklearn token_pattern \\w\\w+ with marks', { ...norm, caseChange: 'UPPER', caseSensitive: true }, { mark: true, mincharnum: 1, pad: '#', tokenexp: '\\w\\w+' }],
+    ['sklearn-onnx default separators', undefined, { mark: false, mincharnum: 1, pad: '#', separators: [' ', '[.]', '\\?', ',', ';', ':', '\\!'] }],
+    ['separators with mincharnum 2', norm, { mark: true, mincharnum: 2, pad: '##', separators: [' ', '-', '\\t', '\\n', '\\(|\\)'] }],
+    ['leftmost-longest alternation', undefined, { mark: false, mincharnum: 1, pad: '#', tokenexp: '[a-z]+|[a-z]+[0-9]+|[0-9]' }],
+    ['character level', norm, { mark: false, mincharnum: 1, pad: '#', tokenexp: '.' }],
+  ];
+  for (const [what, n, t] of cases) {
+    it(what, async () => {
+      const ref = await ortTokens(n, t, TEXTS);
+      const matchers = textMatchers(t, what);
+      TEXTS.forEach((s, i) => {
+        const tokens = tokenizeText(t, n ? normalizeText(n, s) : s, matchers);
+        const mine = marked(t, tokens, tokens.length > 0);
+        expect(mine, JSON.stringify(s)).toEqual(ref[i]);
+      });
+    });
+  }
+});
+
+// ------------------------------------------------------------------ a TfidfVectorizer pipeline
+
+const words = ['buy', 'cheap', 'click', 'free', 'hello', 'meeting', 'money', 'now', 'offer', 'project', 'report', 'team', 'today', 'tomorrow', 'win', 'you'];
+const bigrams = [['click', 'now'], ['free', 'money'], ['see', 'you'], ['team', 'meeting']];
+const terms = [...words, ...bigrams.map((b) => b.join(' '))].sort();
+const V = terms.length;
+const idf = terms.map((_, i) => 1 + ((i * 7) % 5) / 4);
+const coef = Array.from({ length: 3 * V }, (_, i) => Math.round(100 * Math.sin(1.7 * i + 0.3)) / 40);
+
+/** What sklearn-onnx writes for Pipeline([TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression()]) with string classes. */
+function pipeline(opts: { pad?: string } = {}): ModelSpec {
+  return {
+    graphName: 'tfidf', opsets: { [ML]: 1, [MS]: 1, '': 13 },
+    inputs: [{ name: 'text', shape: ['N', 1], type: 'string' }],
+    outputs: [{ name: 'label', shape: ['N'], type: 'string' }, { name: 'probabilities', shape: ['N', 3] }],
+    initializers: [{ name: 'flat', dims: [1], data: BigInt64Array.from([-1n]) }, { name: 'idf', dims: [V], data: Float32Array.from(idf) }],
+    nodes: [
+      { name: 'flatten_in', op: 'Reshape', inputs: ['text', 'flat'], outputs: ['flattened'] },
+      { name: 'normalize', op: 'StringNormalizer', inputs: ['flattened'], outputs: ['normalized'], attrs: { case_change_action: 'LOWER', is_case_sensitive: 0, stopwords: ['the'] } },
+      { name: 'tokenize', op: 'Tokenizer', domain: MS, inputs: ['normalized'], outputs: ['tokenized'], attrs: { pad_value: opts.pad ?? '#', mark: 0, mincharnum: 1, tokenexp: '[a-zA-Z0-9_]+' } },
+      { name: 'flatten_tokens', op: 'Flatten', inputs: ['tokenized'], outputs: ['tokens'] },
+      {
+        name: 'ngrams', op: 'TfIdfVectorizer', inputs: ['tokens'], outputs: ['tf'],
+        attrs: {
+          min_gram_length: 1, max_gram_length: 2, mode: 'TF', max_skip_count: 0,
+          pool_strings: [...words, ...bigrams.flat()], ngram_counts: [0, words.length],
+          ngram_indexes: [...words, ...bigrams.map((b) => b.join(' '))].map((t) => terms.indexOf(t)), weights: attr.floats(terms.map(() => 1)),
+        },
+      },
+      { name: 'idf_mul', op: 'Mul', inputs: ['tf', 'idf'], outputs: ['tfidf'] },
+      { name: 'l2', op: 'Normalizer', domain: ML, inputs: ['tfidf'], outputs: ['features'], attrs: { norm: 'L2' } },
+      { name: 'clf', op: 'LinearClassifier', domain: ML, inputs: ['features'], outputs: ['label', 'probabilities'], attrs: { coefficients: attr.floats(coef), intercepts: attr.floats([0.2, -0.1, 0.05]), classlabels_strings: ['ham', 'spam', 'work'], post_transform: 'SOFTMAX' } },
+    ],
+  };
+}
+
+const messages = [
+  'Click now to WIN free money', 'Hello team, the report is ready for the meeting tomorrow', 'cheap offer: buy now, buy today!',
+  'see you at the team meeting', 'the project report', 'Free, free, FREE money money money', 'nothing here matches', '',
+  'hello you, click click now now', 'win win win a cheap offer today', 'meeting moved to today; see you there',
+];
+const sampleOf = (m: string): InputData => ({ input_data: [[m]] });
+
+describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', () => {
+  const model = write('tfidf', pipeline());
+  const build = join(work, 'build-tfidf');
+
+  it('cuts the front: the input is 16 token codes, its table the pool\'s strings', () => {
+    const g = inferAndFold(readOnnx(model, { maxTokens: 16 }));
+    const inp = g.inputs[0]!;
+    expect(inp.shape).toEqual([1, 16]);
+    expect(inp.text).toMatchObject({ shape: [1, 1], tokens: 16, normalize: { caseChange: 'LOWER', stopwords: ['the'] }, tokenize: { tokenexp: '[a-zA-Z0-9_]+', pad: '#' } });
+    expect(inp.categories).toEqual([...words, 'see']);
+    expect(g.nodes.some((n) => n.op === 'Tokenizer' || n.op === 'StringNormalizer' || n.op === 'TfIdfVectorizer')).toBe(false);
+  });
+
+  it('compiles; the executor agrees with onnxruntime-web fed the texts (labels exactly)', async () => {
+    const c = await compile({ model, outDir: build, calibration: messages.map(sampleOf), maxTokens: 16, checkCircom: true });
+    expect(c.settings.circuit.checkCircom).toMatchObject({ same: true }); // circom builds the same system and witness
+    expect(c.settings.model.maxTokens).toBe(16);
+    expect(c.settings.inputs[0]!.text?.tokens).toBe(16);
+    expect(c.settings.outputs[0]!.categories).toEqual(['ham', 'spam', 'work']);
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+    const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
+    const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape, categories: o.categories }));
+    const tests = [...messages, 'TODAY: buy cheap, win money', 'report report project team', 'Offer? offer! OFFER.', 'you you you'];
+    for (const m of tests) {
+      const raw = loadSample(sampleOf(m));
+      const ref = await runReference(model, ins, raw, outs);
+      const q = execQuant(qg, quantizeInputs(qg, raw));
+      expect(Number(q.outputs[0]![0]), m).toBe(ref[0]![0]);
+      q.outputs[1]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[1]!.scale) - ref[1]![j]!), m).toBeLessThan(0.01));
+    }
+  }, 120_000);
+
+  it('proves and verifies a text; another token code or another count in the witness fails the constraints', async () => {
+    await setup({ buildDir: build });
+    const p = await prove({ buildDir: build, input: sampleOf('Click now to win free money') });
+    expect(await verify({ buildDir: build })).toBe(true);
+    expect(p.reference!.maxAbsError).toBeLessThanOrEqual(p.reference!.tolerance);
+    const paths = new BuildPaths(build);
+    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+    const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(paths.proofFile('default', 'witness'))]);
+    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+    const k = qg.inputs[0]!.categories!.length;
+    const codes = [2, 7, k, 14, 3, 6]; // click now to win free money ('to' is in no n-gram)
+    const wireOf = (j: number) => sym.get(`main.in0[${j}]`) ?? sym.get(`main.v[${qg.inputs[0]!.offset + j}]`)!;
+    codes.forEach((c, j) => expect(w[wireOf(j)!]).toBe(BigInt(c)));
+    expect(w[wireOf(6)!]).toBe(BigInt(k)); // padding
+    for (const [j, c] of [[0, 3], [2, 0], [6, 2]] as const) {
+      const bad = w.slice();
+      bad[wireOf(j)!] = BigInt(c);
+      expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+    }
+    // an equality of a token with a pool token (the counts are linear in them)
+    const eq = qg.acts.find((a) => a.op.kind === 'equal' && a.nodes.some((n) => n.startsWith('ngrams')))!;
+    expect(eq.size).toBe(16 * (words.length + 1));
+    const wire = sym.get(`main.v[${eq.offset}]`)!; // position 0 = 'click' vs pool token 0 ('buy'): 0
+    expect(w[wire]).toBe(0n);
+    const bad = w.slice();
+    bad[wire] = 1n;
+    expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+  }, 180_000);
+
+  it('refuses a text longer than the circuit takes, naming the input, and a pool that lists the padding', () => {
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+    const long = Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ');
+    const err = (() => { try { quantizeInputs(qg, loadSample(sampleOf(long))); } catch (e) { return e as ZkonnxError; } throw new Error('accepted'); })();
+    expect(err.code).toBe('INPUT_INVALID');
+    expect(err.message).toMatch(/input 'text'\[0\] is 20 tokens long; the circuit takes at most 16/);
+    expect(err.hint).toMatch(/--max-tokens 20/);
+    expect(() => quantizeInputs(qg, loadSample({ input_data: [['a', 'b']] }))).toThrow(/input 'text' of shape \[1,1\] needs 1 string\(s\) \(a text input\), got 2/);
+    const padded = write('tfidf-pad', pipeline({ pad: 'now' }));
+    expect(() => inferAndFold(readOnnx(padded))).toThrow(/node ngrams \(TfIdfVectorizer\): its pool lists the Tokenizer's pad_value "now" of text input 'text'/);
+  });
+});
+
+// ------------------------------------------------------------------ TfIdfVectorizer on token ids
+
+describe('TfIdfVectorizer on int64 token ids', () => {
+  const ids = (k: number) => Array.from({ length: 10 }, (_, i) => [3, 5, 7, 5, 3, 3, 9, 5, 7, 2][(i * (k + 1) + k) % 10]!);
+  for (const [mode, skip, lengths] of [['TF', 2, [1, 2]], ['IDF', 1, [1, 3]], ['TFIDF', 0, [2, 3]]] as const) {
+    it(`mode ${mode}, max_skip_count ${skip}, n-grams of ${lengths[0]} to ${lengths[1]}`, async () => {
+      // pool: unigrams 3 5 7 9, bigrams (3,5) (5,7) (3,3) (7,2), trigrams (3,5,7) (5,3,3)
+      const pool = [3, 5, 7, 9, 3, 5, 5, 7, 3, 3, 7, 2, 3, 5, 7, 5, 3, 3];
+      const indexes = [9, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+      const m = write(`ids-${mode}`, {
+        graphName: 'ids', opsets: { '': 13 }, initializers: [],
+        inputs: [{ name: 'x', shape: [1, 10], type: 'int64' }], outputs: [{ name: 'y', shape: [1, 11] }],
+        nodes: [{
+          name: 'tf', op: 'TfIdfVectorizer', inputs: ['x'], outputs: ['y'],
+          attrs: { mode, min_gram_length: lengths[0], max_gram_length: lengths[1], max_skip_count: skip, pool_int64s: pool, ngram_counts: [0, 4, 12], ngram_indexes: [...indexes.slice(0, 9), 10], weights: attr.floats(indexes.map((i) => 0.5 + i / 4)) },
+        }],
+      });
+      const samples = Array.from({ length: 6 }, (_, k) => ({ input_data: [ids(k)] }));
+      const build = join(work, `build-ids-${mode}`);
+      await compile({ model: m, outDir: build, calibration: samples });
+      const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+      const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype }));
+      const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape }));
+      for (const s of samples) {
+        const raw = loadSample(s);
+        const ref = await runReference(m, ins, raw, outs);
+        const q = execQuant(qg, quantizeInputs(qg, raw));
+        q.outputs[0]!.forEach((v, j) => expect(dequantize(v, qg.outputs[0]!.scale), `${s.input_data[0]} column ${j}`).toBeCloseTo(ref[0]![j]!, 2));
+      }
+    }, 60_000);
+  }
+});
