@@ -337,7 +337,8 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       layers: qg.acts.map((a, j) => ({
         name: a.name, nodes: a.nodes, op: opLabel(a.op), size: a.size, scale: a.scale, shift: a.shift,
         maxBits: Math.max(0, ...a.bits, ...a.aux) + 1, accBound: a.accBound.toString(), maxError: a.poly?.maxError,
-        constraints: perComponent.get(`a${j}`) ?? 0,
+        // a plain product's constraint is main's own (no component): one a product
+        constraints: a.plain ? a.argStart.slice(1).reduce((t, e, i) => t + Math.max(1, Math.floor((e - a.argStart[i]!) / 2)), 0) : perComponent.get(`a${j}`) ?? 0,
       })),
       circuit: {
         constraints: c.constraints, wires: c.wires, publicInputs: c.publicInputs, publicOutputs: c.publicOutputs,

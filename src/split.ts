@@ -67,7 +67,9 @@ export function estimateConstraints(a: QAct, i: number): number {
   switch (a.op.kind) {
     case 'rescale': return b + a.shift + 3 + (a.op.relu ? 1 : 0);
     // a matrix product checked at once (freivalds.ts): its element's share of the check
-    case 'mul': return b + a.shift + 3 + (a.op.relu ? 1 : 0) + (a.mm ? productConstraints(a).cost / a.size : Math.max(0, Math.floor(args / 2) - 1));
+    // exact products in their operands' interval (QAct.plain): one constraint a product
+    case 'mul': if (a.plain) return Math.max(1, Math.floor(args / 2));
+      return b + a.shift + 3 + (a.op.relu ? 1 : 0) + (a.mm ? productConstraints(a).cost / a.size : Math.max(0, Math.floor(args / 2) - 1));
     // an operand that is not one value (a convolution's maxima before its ReLU) is one linear constraint more
     case 'max': return Math.max(1, (args - 1) * (x + 4)) + wideRows(a, i);
     case 'argmax': return args * (x + 4);

@@ -150,6 +150,9 @@ describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', ()
 
   it('compiles; the executor agrees with onnxruntime-web fed the texts (labels exactly)', async () => {
     const c = await compile({ model, outDir: build, calibration: messages.map(sampleOf), maxTokens: 16, checkCircom: true });
+    // the L2 norm divides the three class scores, not the 20 features (divide-late.ts)
+    const divided = c.settings.layers.filter((l) => l.op === 'div').map((l) => l.size);
+    expect(divided).toEqual([3, 3]); // the scores by the norm, then softmax's
     expect(c.settings.circuit.checkCircom).toMatchObject({ same: true }); // circom builds the same system and witness
     expect(c.settings.model.maxTokens).toBe(16);
     expect(c.settings.inputs[0]!.text?.tokens).toBe(16);
@@ -194,6 +197,17 @@ describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', ()
     const bad = w.slice();
     bad[wire] = 1n;
     expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+    // a bigram's product of two equalities: exact, so one constraint and no range check (plain);
+    // element 0 is position 0's ('click', 'now'): 1
+    const prods = qg.acts.find((a) => a.op.kind === 'mul' && a.nodes.some((n) => n.startsWith('ngrams')))!;
+    expect(prods.plain).toBe(true);
+    const pw = sym.get(`main.v[${prods.offset}]`)!;
+    expect(w[pw]).toBe(1n);
+    for (const v of [0n, 2n]) {
+      const flipped = w.slice();
+      flipped[pw] = v;
+      expect((await checkConstraints(r1cs, flipped)).ok).toBe(false);
+    }
   }, 180_000);
 
   it('refuses a text longer than the circuit takes, naming the input, and a pool that lists the padding', () => {
@@ -239,5 +253,49 @@ describe('TfIdfVectorizer on int64 token ids', () => {
         q.outputs[0]!.forEach((v, j) => expect(dequantize(v, qg.outputs[0]!.scale), `${s.input_data[0]} column ${j}`).toBeCloseTo(ref[0]![j]!, 2));
       }
     }, 60_000);
+  }
+});
+
+// ------------------------------------------------------------------ exact products (QAct.plain)
+
+describe('products at scale 0', () => {
+  /**
+   * y = (Σ [a = 3])·(Σ [b = 5]) over 4 int64s each: a product of two counts in [0, 4], exact (scale
+   * 0, shift 0); plain unless the headroom cap narrows its interval below [0, 16] (64: no cap).
+   */
+  const eqCount = (v: string): NodeSpec[] => [
+    { name: `eq_${v}`, op: 'Equal', inputs: [v, `k_${v}`], outputs: [`e_${v}`] },
+    { name: `cast_${v}`, op: 'Cast', inputs: [`e_${v}`], outputs: [`f_${v}`], attrs: { to: 1 } },
+    { name: `sum_${v}`, op: 'ReduceSum', inputs: [`f_${v}`, 'axis'], outputs: [`c_${v}`], attrs: { keepdims: 1 } },
+  ];
+  const m = write('product', {
+    graphName: 'product', opsets: { '': 13 },
+    initializers: [{ name: 'k_a', dims: [], data: BigInt64Array.from([3n]) }, { name: 'k_b', dims: [], data: BigInt64Array.from([5n]) }, { name: 'axis', dims: [1], data: BigInt64Array.from([1n]) }],
+    inputs: [{ name: 'a', shape: [1, 4], type: 'int64' }, { name: 'b', shape: [1, 4], type: 'int64' }],
+    outputs: [{ name: 'y', shape: [1, 1] }],
+    nodes: [...eqCount('a'), ...eqCount('b'), { name: 'mul', op: 'Mul', inputs: ['c_a', 'c_b'], outputs: ['y'] }],
+  });
+  const cal = [{ input_data: [[3, 0, 1, 2], [5, 0, 0, 4]] }, { input_data: [[0, 1, 2, 4], [5, 5, 1, 0]] }];
+  for (const headroom of [64, 1]) {
+    it(`headroom ${headroom}: ${headroom === 64 ? 'the operands imply the interval: one constraint' : 'the cap narrows it: range-checked'}, and a wrong product fails`, async () => {
+      const build = join(work, `build-product-${headroom}`);
+      await compile({ model: m, outDir: build, calibration: cal, params: { headroomBits: headroom }, checkCircom: true });
+      const paths = new BuildPaths(build);
+      const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+      const a = qg.acts.find((x) => x.op.kind === 'mul')!;
+      expect(a.shift).toBe(0);
+      expect(a.plain === true).toBe(headroom === 64);
+      if (headroom === 1) expect(a.bits[0]).toBeLessThan(5); // [−2^b, 2^b) is narrower than [0, 16]
+      await setup({ buildDir: build });
+      await prove({ buildDir: build, input: { input_data: [[3, 3, 0, 1], [5, 0, 0, 0]] } });
+      const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(paths.proofFile('default', 'witness'))]);
+      const wire = sym.get('main.out0[0]')!; // y, the output
+      expect(w[wire]).toBe(2n);
+      for (const v of [1n, 3n]) {
+        const bad = w.slice();
+        bad[wire] = v;
+        expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+      }
+    }, 120_000);
   }
 });

@@ -322,6 +322,28 @@ function actBody(a: QAct, p: string, nargs: number, checked: boolean): { head: s
           ],
         };
       }
+      if (a.plain) {
+        // exact and within the interval its operands imply: the product is the value (QAct.plain)
+        const lift = `len % 2 == 1 ? x[len - 1] * ${1n << BigInt(a.argScale)} : 0`;
+        return {
+          head: 'product (exact, in the interval of its operands)',
+          comps: 0,
+          ...(extra ? { decl: [`signal ${p}_prod[${extra}];`] } : {}),
+          inner: [
+            `var len = ${p}_start[i + 1] - ${p}_start[i];`,
+            'var np = len \\ 2;',
+            `var s = ${lift};`,
+            ...(extra ? [
+              'for (var r = 0; r + 1 < np; r++) {',
+              `    ${p}_prod[${p}_n] <== x[2 * r] * x[2 * r + 1];`,
+              `    s += ${p}_prod[${p}_n];`,
+              `    ${p}_n++;`,
+              '}',
+            ] : []),
+            `${out} <== s + x[2 * np - 2] * x[2 * np - 1];`,
+          ],
+        };
+      }
       if (extra === 0) {
         const add = nargs === 3 ? ` + x[2] * ${1n << BigInt(a.argScale)}` : '';
         return { head: `${relu ? 'relu(' : ''}product rescaled by 2^${a.shift}${relu ? ')' : ''}`, ...one(`Rescale(${a.shift}, ${p}_bits[i], ${relu})`, [`${p}[i].in <== x[0] * x[1]${add};`]) };

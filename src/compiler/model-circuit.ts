@@ -239,6 +239,14 @@ function buildAct(main: Component, a: QAct, j: number, v: number, prod: number |
           sum.addTerm(prod! + n, 1n);
           n++;
         }
+        if (a.plain) {
+          // exact and within the interval its operands imply: the product is the value (QAct.plain)
+          const [l, r] = [x[2 * np - 2]!, x[2 * np - 1]!];
+          sys.owner = main.index;
+          sys.set(out, () => l.v * r.v + sum.v);
+          sys.product(l, r, sys.sig(out).minus(sum));
+          continue;
+        }
         res = rescale(main, name, a.shift, a.bits[i]!, op.relu === true, [x[2 * np - 2]!, x[2 * np - 1]!, sum]);
         break;
       }

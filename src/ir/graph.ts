@@ -302,6 +302,12 @@ export interface QAct extends ValueTensor {
   clamp?: { lo?: bigint; hi?: bigint; bits: number[]; fused?: boolean };
   /** 'mul' of two signal matrices: ActValue.mm (the positions index each element's rows from argStart). */
   mm?: MatBlock[];
+  /**
+   * 'mul' at shift 0 whose every output interval its operands' proven intervals already imply (no
+   * calibration cap, no stated bound, no ReLU, no block check): the products alone, not
+   * range-checked again (products of 0/1 equalities: an n-gram's tokens).
+   */
+  plain?: true;
 }
 
 export interface QOutput {

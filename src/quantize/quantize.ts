@@ -249,6 +249,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
   const op = a.op;
   let poly: QAct['poly'];
   let clamp: QAct['clamp'];
+  let plain = op.kind === 'mul' && !op.relu && !a.mm;
 
   switch (op.kind) {
     case 'rescale': case 'mul': {
@@ -268,6 +269,8 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         const qlo = rescale(acc.lo, shift);
         const qhi = rescale(acc.hi, shift);
         const b = Math.min(cap, signedBits(known === undefined ? { lo: qlo, hi: qhi } : { lo: qlo < -known ? -known : qlo, hi: qhi > known ? known : qhi }));
+        // the range check adds nothing where the product is exact and its interval is the operands'
+        if (shift !== 0 || known !== undefined || b < signedBits({ lo: qlo, hi: qhi })) plain = false;
         if (b + shift + 2 > FIELD_SAFE_BITS || bitlen(absMax(acc)) + 1 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, b + shift + 2);
         bits.push(b);
         aux.push(0);
@@ -518,7 +521,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
   void absBig;
   return {
     name: a.name, shape: a.shape, offset: a.offset, size: a.size, op, nodes: a.nodes, scale,
-    args, argStart, argScale, shift, bits, aux, accBound, poly, ...(clamp ? { clamp } : {}), ...(a.mm ? { mm: a.mm } : {}),
+    args, argStart, argScale, shift, bits, aux, accBound, poly, ...(clamp ? { clamp } : {}), ...(a.mm ? { mm: a.mm } : {}), ...(plain ? { plain: true as const } : {}),
   };
 }
 
