@@ -199,3 +199,57 @@ export function svcProbability(name: string, M: number, F: number, gamma: number
     }],
   };
 }
+
+export interface TextPipeline {
+  /** The vocabulary's single words, and its word pairs (ngram_range (1, 2)); a pair's words need not be single-word terms. */
+  words: readonly string[];
+  bigrams: readonly (readonly [string, string])[];
+  /** idf per term and LinearClassifier coefficients [classes × terms], terms in sklearn's (alphabetical) column order. */
+  idf: readonly number[];
+  coefficients: readonly number[];
+  intercepts: readonly number[];
+  classes: readonly string[];
+  /** Tokenizer pad_value (sklearn-onnx picks one outside the vocabulary). */
+  pad?: string;
+}
+
+/** The columns of a text pipeline's terms: sklearn sorts its vocabulary. */
+export const textTerms = (t: Pick<TextPipeline, 'words' | 'bigrams'>): string[] => [...t.words, ...t.bigrams.map((b) => b.join(' '))].sort();
+
+/**
+ * Pipeline([TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression()]) on one document with
+ * string classes: Reshape → StringNormalizer (lower case, the stopword 'the') → Tokenizer
+ * (com.microsoft, sklearn-onnx's default tokenexp) → Flatten → TfIdfVectorizer (TF, the pool by
+ * n-gram length, each n-gram's sklearn column in ngram_indexes) → Mul (idf) → Normalizer (L2)
+ * → LinearClassifier (SOFTMAX).
+ */
+export function tfidfClassifier(name: string, t: TextPipeline): ModelSpec {
+  const terms = textTerms(t);
+  const pool = [...t.words.map((w) => [w]), ...t.bigrams];
+  return {
+    graphName: name, opsets: { [ML]: 1, 'com.microsoft': 1, '': 13 },
+    inputs: [{ name: 'text', shape: ['N', 1], type: 'string' }],
+    outputs: [{ name: 'label', shape: ['N'], type: 'string' }, { name: 'probabilities', shape: ['N', t.classes.length] }],
+    initializers: [{ name: 'flat', ...i64([-1]) }, { name: 'idf', ...f32([terms.length], t.idf) }],
+    nodes: [
+      { name: 'flatten_in', op: 'Reshape', inputs: ['text', 'flat'], outputs: ['flattened'] },
+      { name: 'normalize', op: 'StringNormalizer', inputs: ['flattened'], outputs: ['normalized'], attrs: { case_change_action: 'LOWER', is_case_sensitive: 0, stopwords: ['the'] } },
+      { name: 'tokenize', op: 'Tokenizer', domain: 'com.microsoft', inputs: ['normalized'], outputs: ['tokenized'], attrs: { pad_value: t.pad ?? '#', mark: 0, mincharnum: 1, tokenexp: '[a-zA-Z0-9_]+' } },
+      { name: 'flatten_tokens', op: 'Flatten', inputs: ['tokenized'], outputs: ['tokens'] },
+      {
+        name: 'ngrams', op: 'TfIdfVectorizer', inputs: ['tokens'], outputs: ['tf'],
+        attrs: {
+          min_gram_length: 1, max_gram_length: 2, mode: 'TF', max_skip_count: 0,
+          pool_strings: pool.flat(), ngram_counts: [0, t.words.length],
+          ngram_indexes: pool.map((g) => terms.indexOf(g.join(' '))), weights: attr.floats(terms.map(() => 1)),
+        },
+      },
+      { name: 'idf_mul', op: 'Mul', inputs: ['tf', 'idf'], outputs: ['tfidf'] },
+      { name: 'l2', op: 'Normalizer', domain: ML, inputs: ['tfidf'], outputs: ['features'], attrs: { norm: 'L2' } },
+      {
+        name: 'clf', op: 'LinearClassifier', domain: ML, inputs: ['features'], outputs: ['label', 'probabilities'],
+        attrs: { coefficients: attr.floats([...t.coefficients]), intercepts: attr.floats([...t.intercepts]), classlabels_strings: [...t.classes], post_transform: 'SOFTMAX' },
+      },
+    ],
+  };
+}

@@ -1,7 +1,8 @@
 // npm run bench:sklearn — what scikit-learn models cost as circuits, written as sklearn-onnx
 // writes them (benchmarks/sklearn-models.ts): an MLP classifier with string classes, k-NN
 // classifiers and a regressor (cdist as a Scan over the training rows, TopK with indices), a Gaussian-process
-// regressor and a binary SVC with Platt probabilities. Constraints, compile, setup and prove
+// regressor, a binary SVC with Platt probabilities, and TF-IDF text classifiers (the tokenizer
+// outside the circuit, the n-gram counts in it). Constraints, compile, setup and prove
 // seconds, the verification, and the error against onnxruntime-web on the proving input.
 // Writes benchmarks/results/sklearn.{json,md} and sklearn-constraints.svg.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { packageRoot } from '../src/paths.js';
 import { rng } from '../src/random.js';
 import { releaseCurves } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
-import { gpRegressor, knnClassifier, knnRegressor, mlpClassifier, svcProbability } from './sklearn-models.js';
+import type { InputData } from '../src/inputs.js';
+import { gpRegressor, knnClassifier, knnRegressor, mlpClassifier, svcProbability, textTerms, tfidfClassifier } from './sklearn-models.js';
 
 const out = join(packageRoot(), 'benchmarks', 'results');
 mkdirSync(out, { recursive: true });
@@ -33,7 +35,7 @@ function clusters(T: number, F: number, C: number): { rows: number[]; labels: nu
 const samples = (n: number, F: number, centres?: number[][]) =>
   Array.from({ length: n }, (_, i) => ({ input_data: [centres ? centres[i % centres.length]!.map((v) => v + (2 * next() - 1)) : uniform(F, 2)] }));
 
-interface Case { label: string; model: ModelSpec; F: number; centres?: number[][] }
+interface Case { label: string; model: ModelSpec; F: number; centres?: number[][]; texts?: { calibration: InputData[]; input: InputData; maxTokens: number } }
 const cases: Case[] = [];
 {
   const F = 4, H = 100;
@@ -71,6 +73,22 @@ for (const [F, V, k] of [[8, 60, 2], [4, 60, 3]] as const) {
   });
 }
 
+// TF-IDF text classifiers: a vocabulary of made-up words (syllable pairs), documents of vocabulary
+// words and others, up to the circuit's tokens
+const SYLLABLES = 'ba be bi bo bu da de di do du ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo vu za ze zi zo zu'.split(' ');
+for (const [U, B, T] of [[300, 100, 32], [2000, 1000, 64]] as const) {
+  const word = (i: number) => `${SYLLABLES[i % 50]}${SYLLABLES[Math.floor(i / 50) % 50]}${i >= 2500 ? 'x' : ''}`;
+  const words = Array.from({ length: U }, (_, i) => word(i));
+  const bigrams = Array.from({ length: B }, (_, i) => [words[(i * 7) % U]!, words[(i * 13 + 5) % U]!] as const);
+  const V = textTerms({ words, bigrams }).length;
+  const doc = () => Array.from({ length: T - 4 - Math.floor(next() * 8) }, (_, k) => (k % 5 === 4 && next() < 0.5 ? bigrams[Math.floor(next() * B)]!.join(' ') : next() < 0.85 ? words[Math.floor(next() * U)]! : word(U + Math.floor(next() * 200)))).join(' ').split(' ').slice(0, T).join(' ');
+  cases.push({
+    label: `TF-IDF (1, 2)-grams + logistic regression: ${U} words, ${B} pairs, ${T} tokens`, F: 0,
+    model: tfidfClassifier(`tfidf${U}`, { words, bigrams, idf: Array.from({ length: V }, () => 1 + 3 * next()), coefficients: uniform(3 * V, 2), intercepts: uniform(3, 0.2), classes: ['ham', 'spam', 'work'] }),
+    texts: { calibration: Array.from({ length: 32 }, () => ({ input_data: [[doc()]] })), input: { input_data: [[doc()]] }, maxTokens: T },
+  });
+}
+
 const rows: Record<string, number | string | boolean>[] = [];
 try {
   for (const [k, c] of cases.entries()) {
@@ -78,11 +96,11 @@ try {
     mkdirSync(dir);
     const modelPath = join(dir, 'model.onnx');
     writeFileSync(modelPath, buildModel(c.model));
-    const calibration = samples(32, c.F, c.centres);
-    const input = samples(1, c.F, c.centres)[0]!;
+    const calibration = c.texts?.calibration ?? samples(32, c.F, c.centres);
+    const input = c.texts?.input ?? samples(1, c.F, c.centres)[0]!;
     const buildDir = join(dir, 'build');
     let t = performance.now();
-    const { settings: s } = await compile({ model: modelPath, outDir: buildDir, calibration });
+    const { settings: s } = await compile({ model: modelPath, outDir: buildDir, calibration, ...(c.texts ? { maxTokens: c.texts.maxTokens } : {}) });
     const compileS = (performance.now() - t) / 1000;
     t = performance.now();
     const st = await setup({ buildDir });

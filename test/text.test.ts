@@ -18,6 +18,7 @@ import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { readOnnx } from '../src/onnx/decode.js';
 import { inferAndFold } from '../src/onnx/fold.js';
 import { attr, buildModel, type ModelSpec, type NodeSpec } from '../src/onnx/write.js';
+import { textTerms, tfidfClassifier } from '../benchmarks/sklearn-models.js';
 import { BuildPaths } from '../src/paths.js';
 import { dequantize, execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { runReference } from '../src/quantize/reference.js';
@@ -92,41 +93,16 @@ describe('text front (StringNormalizer, Tokenizer) against onnxruntime-web', () 
   }
 });
 
-// ------------------------------------------------------------------ a TfidfVectorizer pipeline
+// ------------------------------------------------------------------ a TfidfVectorizer pipeline (benchmarks/sklearn-models.ts)
 
 const words = ['buy', 'cheap', 'click', 'free', 'hello', 'meeting', 'money', 'now', 'offer', 'project', 'report', 'team', 'today', 'tomorrow', 'win', 'you'];
-const bigrams = [['click', 'now'], ['free', 'money'], ['see', 'you'], ['team', 'meeting']];
-const terms = [...words, ...bigrams.map((b) => b.join(' '))].sort();
-const V = terms.length;
-const idf = terms.map((_, i) => 1 + ((i * 7) % 5) / 4);
-const coef = Array.from({ length: 3 * V }, (_, i) => Math.round(100 * Math.sin(1.7 * i + 0.3)) / 40);
-
-/** What sklearn-onnx writes for Pipeline([TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression()]) with string classes. */
-function pipeline(opts: { pad?: string } = {}): ModelSpec {
-  return {
-    graphName: 'tfidf', opsets: { [ML]: 1, [MS]: 1, '': 13 },
-    inputs: [{ name: 'text', shape: ['N', 1], type: 'string' }],
-    outputs: [{ name: 'label', shape: ['N'], type: 'string' }, { name: 'probabilities', shape: ['N', 3] }],
-    initializers: [{ name: 'flat', dims: [1], data: BigInt64Array.from([-1n]) }, { name: 'idf', dims: [V], data: Float32Array.from(idf) }],
-    nodes: [
-      { name: 'flatten_in', op: 'Reshape', inputs: ['text', 'flat'], outputs: ['flattened'] },
-      { name: 'normalize', op: 'StringNormalizer', inputs: ['flattened'], outputs: ['normalized'], attrs: { case_change_action: 'LOWER', is_case_sensitive: 0, stopwords: ['the'] } },
-      { name: 'tokenize', op: 'Tokenizer', domain: MS, inputs: ['normalized'], outputs: ['tokenized'], attrs: { pad_value: opts.pad ?? '#', mark: 0, mincharnum: 1, tokenexp: '[a-zA-Z0-9_]+' } },
-      { name: 'flatten_tokens', op: 'Flatten', inputs: ['tokenized'], outputs: ['tokens'] },
-      {
-        name: 'ngrams', op: 'TfIdfVectorizer', inputs: ['tokens'], outputs: ['tf'],
-        attrs: {
-          min_gram_length: 1, max_gram_length: 2, mode: 'TF', max_skip_count: 0,
-          pool_strings: [...words, ...bigrams.flat()], ngram_counts: [0, words.length],
-          ngram_indexes: [...words, ...bigrams.map((b) => b.join(' '))].map((t) => terms.indexOf(t)), weights: attr.floats(terms.map(() => 1)),
-        },
-      },
-      { name: 'idf_mul', op: 'Mul', inputs: ['tf', 'idf'], outputs: ['tfidf'] },
-      { name: 'l2', op: 'Normalizer', domain: ML, inputs: ['tfidf'], outputs: ['features'], attrs: { norm: 'L2' } },
-      { name: 'clf', op: 'LinearClassifier', domain: ML, inputs: ['features'], outputs: ['label', 'probabilities'], attrs: { coefficients: attr.floats(coef), intercepts: attr.floats([0.2, -0.1, 0.05]), classlabels_strings: ['ham', 'spam', 'work'], post_transform: 'SOFTMAX' } },
-    ],
-  };
-}
+const bigrams = [['click', 'now'], ['free', 'money'], ['see', 'you'], ['team', 'meeting']] as const;
+const V = textTerms({ words, bigrams }).length;
+const pipeline = (pad?: string): ModelSpec => tfidfClassifier('tfidf', {
+  words, bigrams, idf: Array.from({ length: V }, (_, i) => 1 + ((i * 7) % 5) / 4),
+  coefficients: Array.from({ length: 3 * V }, (_, i) => Math.round(100 * Math.sin(1.7 * i + 0.3)) / 40), intercepts: [0.2, -0.1, 0.05],
+  classes: ['ham', 'spam', 'work'], ...(pad ? { pad } : {}),
+});
 
 const messages = [
   'Click now to WIN free money', 'Hello team, the report is ready for the meeting tomorrow', 'cheap offer: buy now, buy today!',
@@ -218,7 +194,7 @@ describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', ()
     expect(err.message).toMatch(/input 'text'\[0\] is 20 tokens long; the circuit takes at most 16/);
     expect(err.hint).toMatch(/--max-tokens 20/);
     expect(() => quantizeInputs(qg, loadSample({ input_data: [['a', 'b']] }))).toThrow(/input 'text' of shape \[1,1\] needs 1 string\(s\) \(a text input\), got 2/);
-    const padded = write('tfidf-pad', pipeline({ pad: 'now' }));
+    const padded = write('tfidf-pad', pipeline('now'));
     expect(() => inferAndFold(readOnnx(padded))).toThrow(/node ngrams \(TfIdfVectorizer\): its pool lists the Tokenizer's pad_value "now" of text input 'text'/);
   });
 });
