@@ -74,17 +74,18 @@ for (const [F, V, k] of [[8, 60, 2], [4, 60, 3]] as const) {
 }
 
 // TF-IDF text classifiers: a vocabulary of made-up words (syllable pairs), documents of vocabulary
-// words and others, up to the circuit's tokens
+// words and others, up to the circuit's tokens (their own random stream: the other rows' data stay as they were)
+const tnext = rng(2027);
 const SYLLABLES = 'ba be bi bo bu da de di do du ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo vu za ze zi zo zu'.split(' ');
 for (const [U, B, T] of [[300, 100, 32], [2000, 1000, 64]] as const) {
   const word = (i: number) => `${SYLLABLES[i % 50]}${SYLLABLES[Math.floor(i / 50) % 50]}${i >= 2500 ? 'x' : ''}`;
   const words = Array.from({ length: U }, (_, i) => word(i));
   const bigrams = Array.from({ length: B }, (_, i) => [words[(i * 7) % U]!, words[(i * 13 + 5) % U]!] as const);
   const V = textTerms({ words, bigrams }).length;
-  const doc = () => Array.from({ length: T - 4 - Math.floor(next() * 8) }, (_, k) => (k % 5 === 4 && next() < 0.5 ? bigrams[Math.floor(next() * B)]!.join(' ') : next() < 0.85 ? words[Math.floor(next() * U)]! : word(U + Math.floor(next() * 200)))).join(' ').split(' ').slice(0, T).join(' ');
+  const doc = () => Array.from({ length: T - 4 - Math.floor(tnext() * 8) }, (_, k) => (k % 5 === 4 && tnext() < 0.5 ? bigrams[Math.floor(tnext() * B)]!.join(' ') : tnext() < 0.85 ? words[Math.floor(tnext() * U)]! : word(U + Math.floor(tnext() * 200)))).join(' ').split(' ').slice(0, T).join(' ');
   cases.push({
     label: `TF-IDF (1, 2)-grams + logistic regression: ${U} words, ${B} pairs, ${T} tokens`, F: 0,
-    model: tfidfClassifier(`tfidf${U}`, { words, bigrams, idf: Array.from({ length: V }, () => 1 + 3 * next()), coefficients: uniform(3 * V, 2), intercepts: uniform(3, 0.2), classes: ['ham', 'spam', 'work'] }),
+    model: tfidfClassifier(`tfidf${U}`, { words, bigrams, idf: Array.from({ length: V }, () => 1 + 3 * tnext()), coefficients: Array.from({ length: 3 * V }, () => (2 * tnext() - 1) * 2), intercepts: Array.from({ length: 3 }, () => (2 * tnext() - 1) * 0.2), classes: ['ham', 'spam', 'work'] }),
     texts: { calibration: Array.from({ length: 32 }, () => ({ input_data: [[doc()]] })), input: { input_data: [[doc()]] }, maxTokens: T },
   });
 }

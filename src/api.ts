@@ -44,6 +44,7 @@ import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
 import { readSettings, writeSettings, type AccuracyReport, type OutputTensor, type Settings } from './settings.js';
 import { compileSplit, type SplitOptions, type SplitSettings } from './split.js';
+import { maxOf } from './arrays.js';
 
 export type { Groth16Proof, VerificationKey } from 'snarkjs';
 export { readSettings, type AccuracyReport, type OutputTensor, type Settings } from './settings.js';
@@ -336,7 +337,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       outputs: qg.outputs.map((o, k) => ({ name: o.name, signal: outputSignal(k), shape: o.shape, scale: o.scale, bound: o.bound.toString(), ...(o.categories ? { categories: o.categories } : {}) })),
       layers: qg.acts.map((a, j) => ({
         name: a.name, nodes: a.nodes, op: opLabel(a.op), size: a.size, scale: a.scale, shift: a.shift,
-        maxBits: Math.max(0, ...a.bits, ...a.aux) + 1, accBound: a.accBound.toString(), maxError: a.poly?.maxError,
+        maxBits: Math.max(0, maxOf(a.bits), maxOf(a.aux)) + 1, accBound: a.accBound.toString(), maxError: a.poly?.maxError,
         // a plain product's constraint is main's own (no component): one a product
         constraints: a.plain ? a.argStart.slice(1).reduce((t, e, i) => t + Math.max(1, Math.floor((e - a.argStart[i]!) / 2)), 0) : perComponent.get(`a${j}`) ?? 0,
       })),

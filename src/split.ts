@@ -42,6 +42,7 @@ import { getProver, type ProverBackend } from './prover/index.js';
 import { execAct, execQuant, outputTensor, quantizeInputs, type QExecResult } from './qexec/exec.js';
 import { bitlen, divConstParams } from './quantize/int.js';
 import { verifyGroth16 } from './verify-proof.js';
+import { maxOf } from './arrays.js';
 
 // ---------------------------------------------------------------- planning
 
@@ -330,14 +331,14 @@ export function chunkGraph(qg: QuantGraph, plan: Piece[][], links: number[][], k
   if (linkIn.length) {
     const bits = linkIn.map((g) => widthOf(bounds[g]!));
     const lo = linkIn.map((g) => bounds[g]!.lo);
-    const commitBits = Math.max(...bits);
+    const commitBits = maxOf(bits);
     emitLinks.in = { offset: local.get(linkIn[0]!)!, lo, bits, commitBits };
     file.linkIn = { values: linkIn, lo: lo.map(String), bits, commitBits };
   }
   const out = last ? [] : links[k + 1]!;
   if (out.length) {
     const lo = out.map((g) => bounds[g]!.lo);
-    const commitBits = Math.max(...out.map((g) => widthOf(bounds[g]!)));
+    const commitBits = maxOf(out.map((g) => widthOf(bounds[g]!)));
     emitLinks.out = { idx: out.map((g) => local.get(g)!), lo, commitBits };
     file.linkOut = { values: out, lo: lo.map(String), commitBits };
   }

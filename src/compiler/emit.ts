@@ -5,6 +5,7 @@ import { inputHeader, modelIvs, outputHeader, plainIv, weightsHeader } from '../
 import type { QAct, QAffine, QuantGraph, Visibility, WeightVisibility } from '../ir/graph.js';
 import { bitlen, ROUND_MODES } from '../quantize/int.js';
 import { freivaldsPlan, uaInB, type FreivaldsPlan } from './freivalds.js';
+import { maxOf } from '../arrays.js';
 
 export interface CircuitVisibility {
   input: Visibility;
@@ -205,7 +206,7 @@ export function emitCircuitLines(qg: QuantGraph, vis: CircuitVisibility, include
     fns.push(...affineFunctions(P, a.args), varArray(`${P}_start`, a.argStart), varArray(`${P}_bits`, a.bits), varArray(`${P}_aux`, a.aux));
     if (a.poly) fns.push(varArray(`${P}_poly`, a.poly.coef));
     if (a.clamp) fns.push(varArray(`${P}_cb`, a.clamp.bits));
-    const nargs = Math.max(1, ...a.argStart.slice(1).map((s, i) => s - a.argStart[i]!));
+    const nargs = Math.max(1, maxOf(a.argStart.slice(1).map((s, i) => s - a.argStart[i]!)));
     const { head, comps, inner, decl } = actBody(a, p, nargs, checked.has(j));
     body.push(
       `${I}// '${a.name}' ← ${a.nodes.join(', ')}: ${head}, scale 2^${a.scale}`,

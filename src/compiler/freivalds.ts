@@ -28,6 +28,7 @@ import type { QAct, QuantGraph } from '../ir/graph.js';
 import { packPerElement, plainIv, POSEIDON16_CONSTRAINTS } from '../commit/headers.js';
 import { packedCommit } from './poseidon-gadget.js';
 import { mod, type Component, type Lin } from './system.js';
+import { maxOf } from '../arrays.js';
 
 /** A block with its operands as absolute rows of the act's args (−1: zero) and its signal counts. */
 export interface CheckedBlock {
@@ -53,7 +54,7 @@ export interface FreivaldsPlan {
 export const packedCommitCost = (n: number, bits: number) => Math.ceil(Math.ceil(n / packPerElement(bits)) / 15) * POSEIDON16_CONSTRAINTS;
 
 /** The accumulator's width as packed: acc + 2^(b+k) + 2^(k−1) ∈ [0, 2^(b+k+1)). */
-const accWidth = (a: QAct) => Math.max(...a.bits) + a.shift + 1;
+const accWidth = (a: QAct) => maxOf(a.bits) + a.shift + 1;
 export const accOffset = (a: QAct, i: number): bigint => (1n << BigInt(a.bits[i]! + a.shift)) + (a.shift > 0 ? 1n << BigInt(a.shift - 1) : 0n);
 
 function checkedBlocks(a: QAct): CheckedBlock[] {

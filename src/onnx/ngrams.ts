@@ -10,6 +10,7 @@
 // outside [min_gram_length, max_gram_length] stay 0.
 import { CODES_ATTR } from './categorical.js';
 import { nums, num, str, type Expansion } from './rewrite.js';
+import { maxOf } from '../arrays.js';
 
 const floats = (v: unknown): number[] => (v instanceof Float32Array ? Array.from(v) : Array.isArray(v) ? v.map(Number) : []);
 
@@ -41,7 +42,7 @@ export const tfIdfVectorizer: Expansion = (node, c) => {
   });
   if (indexes.length !== grams.length) c.fail(`ngram_indexes has ${indexes.length} entries for the pool's ${grams.length} n-grams`);
   if (weights.length && weights.length !== grams.length) c.fail(`weights has ${weights.length} entries for the pool's ${grams.length} n-grams`);
-  const width = Math.max(...indexes) + 1;
+  const width = maxOf(indexes) + 1;
   if (!Number.isInteger(width) || indexes.some((i) => !Number.isInteger(i) || i < 0)) c.fail(`ngram_indexes [${indexes.slice(0, 8)}…] are not column indices`);
 
   const counted = grams.map((gr, j) => ({ ...gr, j })).filter((gr) => gr.n >= minN && gr.n <= maxN);
