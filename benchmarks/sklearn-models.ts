@@ -211,6 +211,8 @@ export interface TextPipeline {
   classes: readonly string[];
   /** Tokenizer pad_value (sklearn-onnx picks one outside the vocabulary). */
   pad?: string;
+  /** TfidfVectorizer(binary=True): a term's presence, not its count (sklearn-onnx casts to bool and back). */
+  binary?: boolean;
 }
 
 /** The columns of a text pipeline's terms: sklearn sorts its vocabulary. */
@@ -237,13 +239,17 @@ export function tfidfClassifier(name: string, t: TextPipeline): ModelSpec {
       { name: 'tokenize', op: 'Tokenizer', domain: 'com.microsoft', inputs: ['normalized'], outputs: ['tokenized'], attrs: { pad_value: t.pad ?? '#', mark: 0, mincharnum: 1, tokenexp: '[a-zA-Z0-9_]+' } },
       { name: 'flatten_tokens', op: 'Flatten', inputs: ['tokenized'], outputs: ['tokens'] },
       {
-        name: 'ngrams', op: 'TfIdfVectorizer', inputs: ['tokens'], outputs: ['tf'],
+        name: 'ngrams', op: 'TfIdfVectorizer', inputs: ['tokens'], outputs: [t.binary ? 'counts' : 'tf'],
         attrs: {
           min_gram_length: 1, max_gram_length: 2, mode: 'TF', max_skip_count: 0,
           pool_strings: pool.flat(), ngram_counts: [0, t.words.length],
           ngram_indexes: pool.map((g) => terms.indexOf(g.join(' '))), weights: attr.floats(terms.map(() => 1)),
         },
       },
+      ...(t.binary ? [
+        { name: 'present', op: 'Cast', inputs: ['counts'], outputs: ['present'], attrs: { to: 9 } },
+        { name: 'present_f', op: 'Cast', inputs: ['present'], outputs: ['tf'], attrs: { to: 1 } },
+      ] : []),
       { name: 'idf_mul', op: 'Mul', inputs: ['tf', 'idf'], outputs: ['tfidf'] },
       { name: 'l2', op: 'Normalizer', domain: ML, inputs: ['tfidf'], outputs: ['features'], attrs: { norm: 'L2' } },
       {

@@ -23,6 +23,7 @@ import { BuildPaths } from '../src/paths.js';
 import { dequantize, execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { runReference } from '../src/quantize/reference.js';
 import { releaseCurves } from '../src/snark.js';
+import { holdsWithAny, provenWitness } from './helpers/compiled.js';
 
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-categorical-'));
 afterAll(async () => { await releaseCurves(); });
@@ -142,19 +143,13 @@ describe('categorical (string) inputs', () => {
     const p = await prove({ buildDir: build, input });
     expect(await verify({ buildDir: build })).toBe(true);
     expect(p.reference!.maxAbsError).toBeLessThanOrEqual(p.reference!.tolerance);
-    const paths = new BuildPaths(build);
-    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
-    const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(paths.proofFile('default', 'witness'))]);
+    const { qg, r1cs, sym, w } = await provenWitness(build);
     expect((await checkConstraints(r1cs, w)).ok).toBe(true);
     // the color's code: green = 1
     const codeWire = sym.get('main.in0[0]') ?? sym.get(`main.v[${qg.inputs[0]!.offset}]`);
     expect(codeWire).toBeGreaterThan(0);
     expect(w[codeWire!]).toBe(1n);
-    for (const code of [0n, 2n, 4n]) {
-      const bad = w.slice();
-      bad[codeWire!] = code;
-      expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
-    }
+    expect(await holdsWithAny(r1cs, w, codeWire!, [0n, 2n, 4n])).toBe(false);
     // every bit of the one-hot (the Equal values of OneHotEncoder 'ohe')
     const hot = qg.acts.find((a) => a.nodes.some((n) => n.startsWith('ohe/Equal')))!;
     expect(hot.size).toBe(3);

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, prove, setup, verify } from '../src/api.js';
-import { checkConstraints, readR1cs } from '../src/circom/r1cs.js';
-import { readSymbols, readWtns } from '../src/circom/witness.js';
+import { checkConstraints } from '../src/circom/r1cs.js';
 import { ZkonnxError } from '../src/errors.js';
 import { loadSample, type InputData } from '../src/inputs.js';
 import { quantGraphFromJson } from '../src/ir/serialize.js';
@@ -19,6 +18,7 @@ import { readOnnx } from '../src/onnx/decode.js';
 import { inferAndFold } from '../src/onnx/fold.js';
 import { attr, buildModel, type ModelSpec, type NodeSpec } from '../src/onnx/write.js';
 import { textTerms, tfidfClassifier } from '../benchmarks/sklearn-models.js';
+import { holdsWithAny, provenWitness } from './helpers/compiled.js';
 import { BuildPaths } from '../src/paths.js';
 import { dequantize, execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { runReference } from '../src/quantize/reference.js';
@@ -98,11 +98,12 @@ describe('text front (StringNormalizer, Tokenizer) against onnxruntime-web', () 
 const words = ['buy', 'cheap', 'click', 'free', 'hello', 'meeting', 'money', 'now', 'offer', 'project', 'report', 'team', 'today', 'tomorrow', 'win', 'you'];
 const bigrams = [['click', 'now'], ['free', 'money'], ['see', 'you'], ['team', 'meeting']] as const;
 const V = textTerms({ words, bigrams }).length;
-const pipeline = (pad?: string): ModelSpec => tfidfClassifier('tfidf', {
+const textArgs = {
   words, bigrams, idf: Array.from({ length: V }, (_, i) => 1 + ((i * 7) % 5) / 4),
   coefficients: Array.from({ length: 3 * V }, (_, i) => Math.round(100 * Math.sin(1.7 * i + 0.3)) / 40), intercepts: [0.2, -0.1, 0.05],
-  classes: ['ham', 'spam', 'work'], ...(pad ? { pad } : {}),
-});
+  classes: ['ham', 'spam', 'work'],
+};
+const pipeline = (pad?: string): ModelSpec => tfidfClassifier('tfidf', { ...textArgs, ...(pad ? { pad } : {}) });
 
 const messages = [
   'Click now to WIN free money', 'Hello team, the report is ready for the meeting tomorrow', 'cheap offer: buy now, buy today!',
@@ -151,39 +152,27 @@ describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', ()
     const p = await prove({ buildDir: build, input: sampleOf('Click now to win free money') });
     expect(await verify({ buildDir: build })).toBe(true);
     expect(p.reference!.maxAbsError).toBeLessThanOrEqual(p.reference!.tolerance);
-    const paths = new BuildPaths(build);
-    const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
-    const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(paths.proofFile('default', 'witness'))]);
+    const { qg, r1cs, sym, w } = await provenWitness(build);
     expect((await checkConstraints(r1cs, w)).ok).toBe(true);
     const k = qg.inputs[0]!.categories!.length;
     const codes = [2, 7, k, 14, 3, 6]; // click now to win free money ('to' is in no n-gram)
     const wireOf = (j: number) => sym.get(`main.in0[${j}]`) ?? sym.get(`main.v[${qg.inputs[0]!.offset + j}]`)!;
     codes.forEach((c, j) => expect(w[wireOf(j)!]).toBe(BigInt(c)));
     expect(w[wireOf(6)!]).toBe(BigInt(k)); // padding
-    for (const [j, c] of [[0, 3], [2, 0], [6, 2]] as const) {
-      const bad = w.slice();
-      bad[wireOf(j)!] = BigInt(c);
-      expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
-    }
+    for (const [j, c] of [[0, 3n], [2, 0n], [6, 2n]] as const) expect(await holdsWithAny(r1cs, w, wireOf(j)!, [c])).toBe(false);
     // an equality of a token with a pool token (the counts are linear in them)
     const eq = qg.acts.find((a) => a.op.kind === 'equal' && a.nodes.some((n) => n.startsWith('ngrams')))!;
     expect(eq.size).toBe(16 * (words.length + 1));
     const wire = sym.get(`main.v[${eq.offset}]`)!; // position 0 = 'click' vs pool token 0 ('buy'): 0
     expect(w[wire]).toBe(0n);
-    const bad = w.slice();
-    bad[wire] = 1n;
-    expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
+    expect(await holdsWithAny(r1cs, w, wire, [1n])).toBe(false);
     // a bigram's product of two equalities: exact, so one constraint and no range check (plain);
     // element 0 is position 0's ('click', 'now'): 1
     const prods = qg.acts.find((a) => a.op.kind === 'mul' && a.nodes.some((n) => n.startsWith('ngrams')))!;
     expect(prods.plain).toBe(true);
     const pw = sym.get(`main.v[${prods.offset}]`)!;
     expect(w[pw]).toBe(1n);
-    for (const v of [0n, 2n]) {
-      const flipped = w.slice();
-      flipped[pw] = v;
-      expect((await checkConstraints(r1cs, flipped)).ok).toBe(false);
-    }
+    expect(await holdsWithAny(r1cs, w, pw, [0n, 2n])).toBe(false);
   }, 180_000);
 
   it('refuses a text longer than the circuit takes, naming the input, and a pool that lists the padding', () => {
@@ -197,6 +186,35 @@ describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', ()
     const padded = write('tfidf-pad', pipeline('now'));
     expect(() => inferAndFold(readOnnx(padded))).toThrow(/node ngrams \(TfIdfVectorizer\): its pool lists the Tokenizer's pad_value "now" of text input 'text'/);
   });
+});
+
+describe('TfidfVectorizer(binary=True); committed weights', () => {
+  const texts = ['money money money free free', 'click click now now now', 'you you see you', 'team meeting team meeting', ''];
+  it('binary: a term\'s presence, not its count (the Cast of a count to bool is x ≠ 0), as onnxruntime-web', async () => {
+    const model = write('tfidf-binary', tfidfClassifier('tfidf_binary', { ...textArgs, binary: true }));
+    const build = join(work, 'build-tfidf-binary');
+    await compile({ model, outDir: build, calibration: [...messages, ...texts].map(sampleOf), maxTokens: 16 });
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+    const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
+    const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape, categories: o.categories }));
+    for (const m of texts) {
+      const raw = loadSample(sampleOf(m));
+      const ref = await runReference(model, ins, raw, outs);
+      const q = execQuant(qg, quantizeInputs(qg, raw));
+      expect(Number(q.outputs[0]![0]), m).toBe(ref[0]![0]);
+      q.outputs[1]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[1]!.scale) - ref[1]![j]!), m).toBeLessThan(0.01));
+    }
+  }, 60_000);
+
+  it('--weights hashed commits the classifier, not the pool or the columns', async () => {
+    const model = write('tfidf-hashed', pipeline());
+    const c = await compile({ model, outDir: join(work, 'build-tfidf-hashed'), calibration: messages.map(sampleOf), maxTokens: 16, visibility: { weights: 'hashed' } });
+    const names = c.settings.weights!.tensors.map((t) => t.name);
+    // the idf, an elementwise scaling, stays a constant of the circuit, as every such tensor of
+    // fractions does (compile warns); the pool and the TF columns are the model's structure
+    expect(names).toEqual(['clf:coefficients', 'clf:intercepts']);
+    expect(c.settings.accuracy.maxAbsError).toBeLessThanOrEqual(c.settings.accuracy.tolerance);
+  }, 60_000);
 });
 
 // ------------------------------------------------------------------ TfIdfVectorizer on token ids
@@ -256,22 +274,17 @@ describe('products at scale 0', () => {
     it(`headroom ${headroom}: ${headroom === 64 ? 'the operands imply the interval: one constraint' : 'the cap narrows it: range-checked'}, and a wrong product fails`, async () => {
       const build = join(work, `build-product-${headroom}`);
       await compile({ model: m, outDir: build, calibration: cal, params: { headroomBits: headroom }, checkCircom: true });
-      const paths = new BuildPaths(build);
-      const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+      const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
       const a = qg.acts.find((x) => x.op.kind === 'mul')!;
       expect(a.shift).toBe(0);
       expect(a.plain === true).toBe(headroom === 64);
       if (headroom === 1) expect(a.bits[0]).toBeLessThan(5); // [−2^b, 2^b) is narrower than [0, 16]
       await setup({ buildDir: build });
       await prove({ buildDir: build, input: { input_data: [[3, 3, 0, 1], [5, 0, 0, 0]] } });
-      const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(paths.proofFile('default', 'witness'))]);
+      const { r1cs, sym, w } = await provenWitness(build);
       const wire = sym.get('main.out0[0]')!; // y, the output
       expect(w[wire]).toBe(2n);
-      for (const v of [1n, 3n]) {
-        const bad = w.slice();
-        bad[wire] = v;
-        expect((await checkConstraints(r1cs, bad)).ok).toBe(false);
-      }
+      expect(await holdsWithAny(r1cs, w, wire, [1n, 3n])).toBe(false);
     }, 120_000);
   }
 });

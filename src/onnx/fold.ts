@@ -554,11 +554,19 @@ export function inferAndFold(graph: Graph): Graph {
       continue;
     }
     if (node.op === 'Cast') {
-      // on signals, a cast to bool takes boolean values only; a cast to an integer type is an
-      // identity on integer values, and truncates the others (below)
+      // on signals, a cast to bool is x ≠ 0; a cast to an integer type is an identity on integer
+      // values, and truncates the others (below)
       const to = attrInt(node, 'to', 1);
       const x = node.inputs[0]!;
-      if (to === BOOL && !boolSignals.has(x)) fail(ctx, `Cast of a signal to bool is supported only from boolean values (comparisons)`, undefined, 'ONNX_UNSUPPORTED_ATTR');
+      if (to === BOOL && !boolSignals.has(x)) {
+        // x ≠ 0 (CountVectorizer(binary=True): counts to presence): Not(Equal(x, 0)), exact where
+        // x holds integers; a fraction is nonzero where its quantized integer is
+        const added: Node[] = [];
+        const e = emitter(node, added, constants, shapes, 'nonzero');
+        e.node('Not', [e.node('Equal', [x, e.constant([], [0])])], {}, node.outputs);
+        pending.splice(at + 1, 0, ...added);
+        continue;
+      }
       if (INT_TYPES.has(to) && !intSignals.has(x)) {
         // values that may hold fractions: ONNX truncates toward zero, x − fmod(x, 1), then casts
         // what now is an integer (the Sub's output is one: it is marked before it is reached)

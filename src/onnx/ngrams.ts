@@ -55,7 +55,7 @@ export const tfIdfVectorizer: Expansion = (node, c) => {
   const col = new Map(tokens.map((d, i) => [d, i]));
   const eq = c.e.node('Cast', [c.e.node('Equal', [
     c.e.node('Unsqueeze', [x, c.e.constant([1], [rank])]),
-    c.e.constant([tokens.length], tokens),
+    c.e.constant([tokens.length], tokens, 'public', 'pool'),
   ])], { to: 1 });
   const slice = (t: string, from: number, len: number) => c.e.node('Slice', [t, c.e.constant([1], [from]), c.e.constant([1], [from + len]), c.e.constant([1], [rank - 1])]);
   const sumPositions = (t: string) => c.e.node('ReduceSum', [t, c.e.constant([1], [rank - 1])], { keepdims: 0 });
@@ -87,6 +87,8 @@ export const tfIdfVectorizer: Expansion = (node, c) => {
   const w = (j: number) => (mode === 'TF' || !weights.length ? 1 : weights[j]!);
   const place = new Float64Array(order.length * width);
   order.forEach((j, r) => { place[r * width + indexes[j]!] += w(j); });
-  const present = mode === 'IDF' ? c.e.node('Cast', [c.e.node('Greater', [counts, c.e.constant([], [0])])], { to: 1 }) : counts;
-  c.e.node('MatMul', [present, c.e.constant([order.length, width], place)], {}, [node.outputs[0]!]);
+  const present = mode === 'IDF' ? c.e.node('Cast', [c.e.node('Greater', [counts, c.e.constant([], [0], 'public')])], { to: 1 }) : counts;
+  // with --weights hashed the TF-IDF weights are committed; a TF placement is the model's structure
+  const weighted = mode !== 'TF' && weights.length > 0;
+  c.e.node('MatMul', [present, c.e.constant([order.length, width], place, weighted ? 'weight' : 'public', weighted ? 'weights' : 'columns')], {}, [node.outputs[0]!]);
 };

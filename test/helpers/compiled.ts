@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { compile, type Settings } from '../../src/api.js';
 import { checkConstraints, readR1cs } from '../../src/circom/r1cs.js';
-import { readSymbols } from '../../src/circom/witness.js';
+import { readSymbols, readWtns } from '../../src/circom/witness.js';
 import { circuitWitness } from '../../src/compiler/circuit.js';
 import { quantGraphFromJson } from '../../src/ir/serialize.js';
 import { buildModel, type ModelSpec } from '../../src/onnx/write.js';
@@ -63,4 +63,22 @@ export async function holdsWithWeightChanged(c: Awaited<ReturnType<typeof commit
   const bad = c.w.slice();
   bad[wire] = bad[wire]! + 1n;
   return (await checkConstraints(c.r1cs, bad)).ok;
+}
+
+/** A proven build's quantized graph, constraints, symbols and the witness of proof `name`. */
+export async function provenWitness(buildDir: string, name = 'default') {
+  const paths = new BuildPaths(buildDir);
+  const qg = quantGraphFromJson(readFileSync(paths.file('qgraph'), 'utf8'));
+  const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(paths.proofFile(name, 'witness'))]);
+  return { paths, qg, r1cs, sym, w };
+}
+
+/** Whether the witness still satisfies the constraints with `wire` set to any of `values` (each alone). */
+export async function holdsWithAny(r1cs: Awaited<ReturnType<typeof readR1cs>>, w: bigint[], wire: number, values: readonly bigint[]): Promise<boolean> {
+  for (const v of values) {
+    const bad = w.slice();
+    bad[wire] = v;
+    if ((await checkConstraints(r1cs, bad)).ok) return true;
+  }
+  return false;
 }
