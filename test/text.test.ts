@@ -59,7 +59,7 @@ async function ortTokens(norm: Norm | undefined, tok: Tok, texts: string[]): Pro
   const out: string[][] = [];
   for (const t of texts) {
     const r = await s.run({ text: new ort.Tensor('string', [t], [1]) });
-    out.push((r.tokens!.data as string[]).filter((x) => x !== tok.pad));
+    out.push(Array.from(r.tokens!.data as string[])); // one text: no padding
   }
   return out;
 }
@@ -79,12 +79,20 @@ describe('text front (StringNormalizer, Tokenizer) against onnxruntime-web', () 
     ['separators with mincharnum 2', norm, { mark: true, mincharnum: 2, pad: '##', separators: [' ', '-', '\\t', '\\n', '\\(|\\)'] }],
     ['leftmost-longest alternation', undefined, { mark: false, mincharnum: 1, pad: '#', tokenexp: '[a-z]+|[a-z]+[0-9]+|[0-9]' }],
     ['character level', norm, { mark: false, mincharnum: 1, pad: '#', tokenexp: '.' }],
+    ['words or punctuation, case-insensitive flag', undefined, { mark: false, mincharnum: 1, pad: '#', tokenexp: '(?i)[a-z]+|\\d+|[^\\w\\s]' }],
+    ['separator alternation, mincharnum 3', undefined, { mark: true, mincharnum: 3, pad: '#', separators: ['\\s+|[,.]', '[!?]+'] }],
   ];
+  // and 150 random strings over letters, digits, punctuation, spaces, accents and emoji
+  const alphabet = [...'aAbBzZ09_ .,;:!?-\'"()[]@#\t\néÉßİı€😀'];
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const fuzz = Array.from({ length: 150 }, () => Array.from({ length: Math.floor(rand() * 24) }, () => alphabet[Math.floor(rand() * alphabet.length)]!).join(''));
   for (const [what, n, t] of cases) {
     it(what, async () => {
-      const ref = await ortTokens(n, t, TEXTS);
+      const texts = [...TEXTS, ...fuzz];
+      const ref = await ortTokens(n, t, texts);
       const matchers = textMatchers(t, what);
-      TEXTS.forEach((s, i) => {
+      texts.forEach((s, i) => {
         const tokens = tokenizeText(t, n ? normalizeText(n, s) : s, matchers);
         const mine = marked(t, tokens, tokens.length > 0);
         expect(mine, JSON.stringify(s)).toEqual(ref[i]);
