@@ -200,62 +200,108 @@ export function svcProbability(name: string, M: number, F: number, gamma: number
   };
 }
 
-export interface TextPipeline {
-  /** The vocabulary's single words, and its word pairs (ngram_range (1, 2)); a pair's words need not be single-word terms. */
+/** A text vectorizer's vocabulary, as sklearn's CountVectorizer / TfidfVectorizer(ngram_range=(1, 2)) holds it. */
+export interface TextVocabulary {
+  /** The vocabulary's single words, and its word pairs; a pair's words need not be single-word terms. */
   words: readonly string[];
   bigrams: readonly (readonly [string, string])[];
+  /** Tokenizer pad_value (sklearn-onnx picks one outside the vocabulary). */
+  pad?: string;
+  /** binary=True: a term's presence, not its count (sklearn-onnx casts to bool and back). */
+  binary?: boolean;
+}
+
+export interface TextPipeline extends TextVocabulary {
   /** idf per term and LinearClassifier coefficients [classes × terms], terms in sklearn's (alphabetical) column order. */
   idf: readonly number[];
   coefficients: readonly number[];
   intercepts: readonly number[];
   classes: readonly string[];
-  /** Tokenizer pad_value (sklearn-onnx picks one outside the vocabulary). */
-  pad?: string;
-  /** TfidfVectorizer(binary=True): a term's presence, not its count (sklearn-onnx casts to bool and back). */
-  binary?: boolean;
 }
 
 /** The columns of a text pipeline's terms: sklearn sorts its vocabulary. */
-export const textTerms = (t: Pick<TextPipeline, 'words' | 'bigrams'>): string[] => [...t.words, ...t.bigrams.map((b) => b.join(' '))].sort();
+export const textTerms = (t: Pick<TextVocabulary, 'words' | 'bigrams'>): string[] => [...t.words, ...t.bigrams.map((b) => b.join(' '))].sort();
+
+/**
+ * What sklearn-onnx writes for the vectorizer of one document, into `out` (term counts or
+ * presences in column order): Reshape → StringNormalizer (lower case, the stopword 'the') →
+ * Tokenizer (com.microsoft, sklearn-onnx's default tokenexp) → Flatten → TfIdfVectorizer (TF, the
+ * pool by n-gram length, each n-gram's sklearn column in ngram_indexes) [→ Cast to bool and back].
+ */
+function vectorizerNodes(t: TextVocabulary, out: string): NodeSpec[] {
+  const terms = textTerms(t);
+  const pool = [...t.words.map((w) => [w]), ...t.bigrams];
+  const counts = t.binary ? `${out}_counts` : out;
+  return [
+    { name: 'flatten_in', op: 'Reshape', inputs: ['text', 'flat'], outputs: ['flattened'] },
+    { name: 'normalize', op: 'StringNormalizer', inputs: ['flattened'], outputs: ['normalized'], attrs: { case_change_action: 'LOWER', is_case_sensitive: 0, stopwords: ['the'] } },
+    { name: 'tokenize', op: 'Tokenizer', domain: 'com.microsoft', inputs: ['normalized'], outputs: ['tokenized'], attrs: { pad_value: t.pad ?? '#', mark: 0, mincharnum: 1, tokenexp: '[a-zA-Z0-9_]+' } },
+    { name: 'flatten_tokens', op: 'Flatten', inputs: ['tokenized'], outputs: ['tokens'] },
+    {
+      name: 'ngrams', op: 'TfIdfVectorizer', inputs: ['tokens'], outputs: [counts],
+      attrs: {
+        min_gram_length: 1, max_gram_length: 2, mode: 'TF', max_skip_count: 0,
+        pool_strings: pool.flat(), ngram_counts: [0, t.words.length],
+        ngram_indexes: pool.map((g) => terms.indexOf(g.join(' '))), weights: attr.floats(terms.map(() => 1)),
+      },
+    },
+    ...(t.binary ? [
+      { name: 'present', op: 'Cast', inputs: [counts], outputs: ['present'], attrs: { to: 9 } },
+      { name: 'present_f', op: 'Cast', inputs: ['present'], outputs: [out], attrs: { to: 1 } },
+    ] : []),
+  ];
+}
+
+const textInput = { inputs: [{ name: 'text', shape: ['N', 1] as (number | string)[], type: 'string' as const }] };
 
 /**
  * Pipeline([TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression()]) on one document with
- * string classes: Reshape → StringNormalizer (lower case, the stopword 'the') → Tokenizer
- * (com.microsoft, sklearn-onnx's default tokenexp) → Flatten → TfIdfVectorizer (TF, the pool by
- * n-gram length, each n-gram's sklearn column in ngram_indexes) → Mul (idf) → Normalizer (L2)
- * → LinearClassifier (SOFTMAX).
+ * string classes: the vectorizer (vectorizerNodes) → Mul (idf) → Normalizer (L2) →
+ * LinearClassifier (SOFTMAX).
  */
 export function tfidfClassifier(name: string, t: TextPipeline): ModelSpec {
-  const terms = textTerms(t);
-  const pool = [...t.words.map((w) => [w]), ...t.bigrams];
+  const V = textTerms(t).length;
   return {
-    graphName: name, opsets: { [ML]: 1, 'com.microsoft': 1, '': 13 },
-    inputs: [{ name: 'text', shape: ['N', 1], type: 'string' }],
+    graphName: name, opsets: { [ML]: 1, 'com.microsoft': 1, '': 13 }, ...textInput,
     outputs: [{ name: 'label', shape: ['N'], type: 'string' }, { name: 'probabilities', shape: ['N', t.classes.length] }],
-    initializers: [{ name: 'flat', ...i64([-1]) }, { name: 'idf', ...f32([terms.length], t.idf) }],
+    initializers: [{ name: 'flat', ...i64([-1]) }, { name: 'idf', ...f32([V], t.idf) }],
     nodes: [
-      { name: 'flatten_in', op: 'Reshape', inputs: ['text', 'flat'], outputs: ['flattened'] },
-      { name: 'normalize', op: 'StringNormalizer', inputs: ['flattened'], outputs: ['normalized'], attrs: { case_change_action: 'LOWER', is_case_sensitive: 0, stopwords: ['the'] } },
-      { name: 'tokenize', op: 'Tokenizer', domain: 'com.microsoft', inputs: ['normalized'], outputs: ['tokenized'], attrs: { pad_value: t.pad ?? '#', mark: 0, mincharnum: 1, tokenexp: '[a-zA-Z0-9_]+' } },
-      { name: 'flatten_tokens', op: 'Flatten', inputs: ['tokenized'], outputs: ['tokens'] },
-      {
-        name: 'ngrams', op: 'TfIdfVectorizer', inputs: ['tokens'], outputs: [t.binary ? 'counts' : 'tf'],
-        attrs: {
-          min_gram_length: 1, max_gram_length: 2, mode: 'TF', max_skip_count: 0,
-          pool_strings: pool.flat(), ngram_counts: [0, t.words.length],
-          ngram_indexes: pool.map((g) => terms.indexOf(g.join(' '))), weights: attr.floats(terms.map(() => 1)),
-        },
-      },
-      ...(t.binary ? [
-        { name: 'present', op: 'Cast', inputs: ['counts'], outputs: ['present'], attrs: { to: 9 } },
-        { name: 'present_f', op: 'Cast', inputs: ['present'], outputs: ['tf'], attrs: { to: 1 } },
-      ] : []),
+      ...vectorizerNodes(t, 'tf'),
       { name: 'idf_mul', op: 'Mul', inputs: ['tf', 'idf'], outputs: ['tfidf'] },
       { name: 'l2', op: 'Normalizer', domain: ML, inputs: ['tfidf'], outputs: ['features'], attrs: { norm: 'L2' } },
       {
         name: 'clf', op: 'LinearClassifier', domain: ML, inputs: ['features'], outputs: ['label', 'probabilities'],
         attrs: { coefficients: attr.floats([...t.coefficients]), intercepts: attr.floats([...t.intercepts]), classlabels_strings: [...t.classes], post_transform: 'SOFTMAX' },
       },
+    ],
+  };
+}
+
+/**
+ * Pipeline([CountVectorizer(ngram_range=(1, 2)), MultinomialNB()]) as sklearn-onnx converts it:
+ * jll = counts · feature_log_prob_ᵀ + class_log_prior_, label = classes[ArgMax(jll)],
+ * probabilities = Exp(jll − ReduceLogSumExp(jll)).
+ */
+export function countNaiveBayes(name: string, t: TextVocabulary & { featureLogProb: readonly number[]; classLogPrior: readonly number[]; classes: readonly string[] }): ModelSpec {
+  const V = textTerms(t).length;
+  const C = t.classes.length;
+  const logProbT = Array.from({ length: V * C }, (_, i) => t.featureLogProb[(i % C) * V + Math.floor(i / C)]!);
+  return {
+    graphName: name, opsets: { [ML]: 1, 'com.microsoft': 1, '': 13 }, ...textInput,
+    outputs: [{ name: 'label', shape: ['N'], type: 'string' }, { name: 'probabilities', shape: ['N', C] }],
+    initializers: [
+      { name: 'flat', ...i64([-1]) }, { name: 'feature_log_prob', ...f32([V, C], logProbT) }, { name: 'class_log_prior', ...f32([C], t.classLogPrior) },
+      { name: 'classes', ...classTable(t.classes) },
+    ],
+    nodes: [
+      ...vectorizerNodes(t, 'counts'),
+      { name: '/matmul', op: 'MatMul', inputs: ['counts', 'feature_log_prob'], outputs: ['jl'] },
+      { name: '/prior', op: 'Add', inputs: ['jl', 'class_log_prior'], outputs: ['jll'] },
+      { name: '/argmax', op: 'ArgMax', inputs: ['jll'], outputs: ['am'], attrs: { axis: 1 } },
+      { name: '/lse', op: 'ReduceLogSumExp', inputs: ['jll'], outputs: ['lse'], attrs: { axes: [1], keepdims: 1 } },
+      { name: '/log_prob', op: 'Sub', inputs: ['jll', 'lse'], outputs: ['log_prob'] },
+      { name: '/probabilities', op: 'Exp', inputs: ['log_prob'], outputs: ['probabilities'] },
+      ...labelNodes('am', t.classes, 'afe'),
     ],
   };
 }

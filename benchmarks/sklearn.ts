@@ -15,7 +15,7 @@ import { rng } from '../src/random.js';
 import { releaseCurves } from '../src/snark.js';
 import { barChart, machine, table } from './chart.js';
 import type { InputData } from '../src/inputs.js';
-import { gpRegressor, knnClassifier, knnRegressor, mlpClassifier, svcProbability, textTerms, tfidfClassifier } from './sklearn-models.js';
+import { countNaiveBayes, gpRegressor, knnClassifier, knnRegressor, mlpClassifier, svcProbability, textTerms, tfidfClassifier } from './sklearn-models.js';
 
 const out = join(packageRoot(), 'benchmarks', 'results');
 mkdirSync(out, { recursive: true });
@@ -86,6 +86,18 @@ for (const [U, B, T] of [[300, 100, 32], [2000, 1000, 64]] as const) {
   cases.push({
     label: `TF-IDF (1, 2)-grams + logistic regression: ${U} words, ${B} pairs, ${T} tokens`, F: 0,
     model: tfidfClassifier(`tfidf${U}`, { words, bigrams, idf: Array.from({ length: V }, () => 1 + 3 * tnext()), coefficients: Array.from({ length: 3 * V }, () => (2 * tnext() - 1) * 2), intercepts: Array.from({ length: 3 }, () => (2 * tnext() - 1) * 0.2), classes: ['ham', 'spam', 'work'] }),
+    texts: { calibration: Array.from({ length: 32 }, () => ({ input_data: [[doc()]] })), input: { input_data: [[doc()]] }, maxTokens: T },
+  });
+  if (U > 300) continue;
+  // the same vocabulary counted for a multinomial naive Bayes: log term distributions per class
+  const featureLogProb = [0, 1, 2].flatMap(() => {
+    const raw = Array.from({ length: V }, () => 0.1 + tnext());
+    const total = raw.reduce((a, b) => a + b, 0);
+    return raw.map((x) => Math.log(x / total));
+  });
+  cases.push({
+    label: `CountVectorizer (1, 2)-grams + multinomial NB: ${U} words, ${B} pairs, ${T} tokens`, F: 0,
+    model: countNaiveBayes(`nb${U}`, { words, bigrams, featureLogProb, classLogPrior: [0.5, 0.3, 0.2].map(Math.log), classes: ['ham', 'spam', 'work'] }),
     texts: { calibration: Array.from({ length: 32 }, () => ({ input_data: [[doc()]] })), input: { input_data: [[doc()]] }, maxTokens: T },
   });
 }

@@ -17,7 +17,7 @@ import { quantGraphFromJson } from '../src/ir/serialize.js';
 import { readOnnx } from '../src/onnx/decode.js';
 import { inferAndFold } from '../src/onnx/fold.js';
 import { attr, buildModel, type ModelSpec, type NodeSpec } from '../src/onnx/write.js';
-import { textTerms, tfidfClassifier } from '../benchmarks/sklearn-models.js';
+import { countNaiveBayes, textTerms, tfidfClassifier } from '../benchmarks/sklearn-models.js';
 import { holdsWithAny, provenWitness } from './helpers/compiled.js';
 import { BuildPaths } from '../src/paths.js';
 import { dequantize, execQuant, quantizeInputs } from '../src/qexec/exec.js';
@@ -196,7 +196,7 @@ describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', ()
   });
 });
 
-describe('TfidfVectorizer(binary=True); committed weights', () => {
+describe('TfidfVectorizer(binary=True), CountVectorizer + MultinomialNB, committed weights', () => {
   const texts = ['money money money free free', 'click click now now now', 'you you see you', 'team meeting team meeting', ''];
   it('binary: a term\'s presence, not its count (the Cast of a count to bool is x ≠ 0), as onnxruntime-web', async () => {
     const model = write('tfidf-binary', tfidfClassifier('tfidf_binary', { ...textArgs, binary: true }));
@@ -206,6 +206,28 @@ describe('TfidfVectorizer(binary=True); committed weights', () => {
     const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
     const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape, categories: o.categories }));
     for (const m of texts) {
+      const raw = loadSample(sampleOf(m));
+      const ref = await runReference(model, ins, raw, outs);
+      const q = execQuant(qg, quantizeInputs(qg, raw));
+      expect(Number(q.outputs[0]![0]), m).toBe(ref[0]![0]);
+      q.outputs[1]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[1]!.scale) - ref[1]![j]!), m).toBeLessThan(0.01));
+    }
+  }, 60_000);
+
+  it('CountVectorizer + MultinomialNB (sklearn-onnx form): the executor agrees with onnxruntime-web', async () => {
+    // feature_log_prob_: each class's smoothed term distribution, in log
+    const featureLogProb = [0, 1, 2].flatMap((c) => {
+      const raw = Array.from({ length: V }, (_, i) => 1 + ((i * (c + 3) + 5 * c) % 7));
+      const total = raw.reduce((a, b) => a + b, 0);
+      return raw.map((x) => Math.log(x / total));
+    });
+    const model = write('count-nb', countNaiveBayes('count_nb', { words, bigrams, featureLogProb, classLogPrior: [0.5, 0.3, 0.2].map(Math.log), classes: ['ham', 'spam', 'work'] }));
+    const build = join(work, 'build-count-nb');
+    await compile({ model, outDir: build, calibration: [...messages, ...texts].map(sampleOf), maxTokens: 16 });
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+    const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
+    const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape, categories: o.categories }));
+    for (const m of [...texts, ...messages.slice(0, 6)]) {
       const raw = loadSample(sampleOf(m));
       const ref = await runReference(model, ins, raw, outs);
       const q = execQuant(qg, quantizeInputs(qg, raw));
