@@ -223,6 +223,8 @@ describe('TfidfVectorizer(binary=True), CountVectorizer + MultinomialNB, committ
     });
     const model = write('count-nb', countNaiveBayes('count_nb', { words, bigrams, featureLogProb, classLogPrior: [0.5, 0.3, 0.2].map(Math.log), classes: ['ham', 'spam', 'work'] }));
     const build = join(work, 'build-count-nb');
+    // Exp(jll − ReduceLogSumExp(jll)) is proven as Softmax(jll) (softmax-forms.ts)
+    expect(inferAndFold(readOnnx(model, { maxTokens: 16 })).nodes.map((n) => n.op).filter((op) => /Softmax|LogSumExp|Exp/.test(op))).toEqual(['Softmax']);
     await compile({ model, outDir: build, calibration: [...messages, ...texts].map(sampleOf), maxTokens: 16 });
     const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
     const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
@@ -244,6 +246,38 @@ describe('TfidfVectorizer(binary=True), CountVectorizer + MultinomialNB, committ
     // fractions does (compile warns); the pool and the TF columns are the model's structure
     expect(names).toEqual(['clf:coefficients', 'clf:intercepts']);
     expect(c.settings.accuracy.maxAbsError).toBeLessThanOrEqual(c.settings.accuracy.tolerance);
+  }, 60_000);
+});
+
+describe('softmax written out (softmax-forms.ts)', () => {
+  it('Exp(x − ReduceLogSumExp(x)) and x − ReduceLogSumExp(x) over logits of ±300 compile as Softmax/LogSoftmax and match onnxruntime-web', async () => {
+    const m = write('lse', {
+      graphName: 'lse', opsets: { '': 13 }, initializers: [],
+      inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'p', shape: [1, 4] }, { name: 'lp', shape: [1, 4] }],
+      nodes: [
+        { name: 'lse', op: 'ReduceLogSumExp', inputs: ['x'], outputs: ['r'], attrs: { axes: [1], keepdims: 1 } },
+        { name: 'sub', op: 'Sub', inputs: ['x', 'r'], outputs: ['lp'] },
+        { name: 'lse2', op: 'ReduceLogSumExp', inputs: ['x'], outputs: ['r2'], attrs: { axes: [-1], keepdims: 1 } },
+        { name: 'sub2', op: 'Sub', inputs: ['x', 'r2'], outputs: ['lp2'] },
+        { name: 'exp', op: 'Exp', inputs: ['lp2'], outputs: ['p'] },
+      ],
+    });
+    expect(inferAndFold(readOnnx(m)).nodes.map((n) => n.op)).toEqual(['LogSoftmax', 'Softmax']);
+    const cal = Array.from({ length: 8 }, (_, k) => ({ input_data: [[-300 + 37 * k, -5 * k, 12 - k, -150 + k * k]] }));
+    const build = join(work, 'build-lse');
+    await compile({ model: m, outDir: build, calibration: cal });
+    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+    const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype }));
+    const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape }));
+    for (const c of cal) {
+      const raw = loadSample(c);
+      const ref = await runReference(m, ins, raw, outs);
+      const q = execQuant(qg, quantizeInputs(qg, raw));
+      q.outputs[0]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[0]!.scale) - ref[0]![j]!)).toBeLessThan(0.01));
+      // log-probabilities: within 1% of the largest |value| (the compile tolerance)
+      const big = Math.max(...Array.from(ref[1]!, Math.abs));
+      q.outputs[1]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[1]!.scale) - ref[1]![j]!)).toBeLessThanOrEqual(Math.max(0.01, 0.01 * big)));
+    }
   }, 60_000);
 });
 
