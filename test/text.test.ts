@@ -120,6 +120,20 @@ const messages = [
 ];
 const sampleOf = (m: string): InputData => ({ input_data: [[m]] });
 
+/** The build's executor against onnxruntime-web fed each text: the label exactly, the probabilities within 0.01. */
+async function agreesWithOrt(model: string, build: string, texts: readonly string[]): Promise<void> {
+  const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
+  const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
+  const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape, categories: o.categories }));
+  for (const m of texts) {
+    const raw = loadSample(sampleOf(m));
+    const ref = await runReference(model, ins, raw, outs);
+    const q = execQuant(qg, quantizeInputs(qg, raw));
+    expect(Number(q.outputs[0]![0]), m).toBe(ref[0]![0]);
+    q.outputs[1]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[1]!.scale) - ref[1]![j]!), m).toBeLessThan(0.01));
+  }
+}
+
 describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', () => {
   const model = write('tfidf', pipeline());
   const build = join(work, 'build-tfidf');
@@ -142,17 +156,7 @@ describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', ()
     expect(c.settings.model.maxTokens).toBe(16);
     expect(c.settings.inputs[0]!.text?.tokens).toBe(16);
     expect(c.settings.outputs[0]!.categories).toEqual(['ham', 'spam', 'work']);
-    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
-    const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
-    const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape, categories: o.categories }));
-    const tests = [...messages, 'TODAY: buy cheap, win money', 'report report project team', 'Offer? offer! OFFER.', 'you you you'];
-    for (const m of tests) {
-      const raw = loadSample(sampleOf(m));
-      const ref = await runReference(model, ins, raw, outs);
-      const q = execQuant(qg, quantizeInputs(qg, raw));
-      expect(Number(q.outputs[0]![0]), m).toBe(ref[0]![0]);
-      q.outputs[1]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[1]!.scale) - ref[1]![j]!), m).toBeLessThan(0.01));
-    }
+    await agreesWithOrt(model, build, [...messages, 'TODAY: buy cheap, win money', 'report report project team', 'Offer? offer! OFFER.', 'you you you']);
   }, 120_000);
 
   it('proves and verifies a text; another token code or another count in the witness fails the constraints', async () => {
@@ -202,16 +206,7 @@ describe('TfidfVectorizer(binary=True), CountVectorizer + MultinomialNB, committ
     const model = write('tfidf-binary', tfidfClassifier('tfidf_binary', { ...textArgs, binary: true }));
     const build = join(work, 'build-tfidf-binary');
     await compile({ model, outDir: build, calibration: [...messages, ...texts].map(sampleOf), maxTokens: 16 });
-    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
-    const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
-    const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape, categories: o.categories }));
-    for (const m of texts) {
-      const raw = loadSample(sampleOf(m));
-      const ref = await runReference(model, ins, raw, outs);
-      const q = execQuant(qg, quantizeInputs(qg, raw));
-      expect(Number(q.outputs[0]![0]), m).toBe(ref[0]![0]);
-      q.outputs[1]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[1]!.scale) - ref[1]![j]!), m).toBeLessThan(0.01));
-    }
+    await agreesWithOrt(model, build, texts);
   }, 60_000);
 
   it('CountVectorizer + MultinomialNB (sklearn-onnx form): the executor agrees with onnxruntime-web', async () => {
@@ -226,16 +221,7 @@ describe('TfidfVectorizer(binary=True), CountVectorizer + MultinomialNB, committ
     // Exp(jll − ReduceLogSumExp(jll)) is proven as Softmax(jll) (softmax-forms.ts)
     expect(inferAndFold(readOnnx(model, { maxTokens: 16 })).nodes.map((n) => n.op).filter((op) => /Softmax|LogSumExp|Exp/.test(op))).toEqual(['Softmax']);
     await compile({ model, outDir: build, calibration: [...messages, ...texts].map(sampleOf), maxTokens: 16 });
-    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
-    const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
-    const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape, categories: o.categories }));
-    for (const m of [...texts, ...messages.slice(0, 6)]) {
-      const raw = loadSample(sampleOf(m));
-      const ref = await runReference(model, ins, raw, outs);
-      const q = execQuant(qg, quantizeInputs(qg, raw));
-      expect(Number(q.outputs[0]![0]), m).toBe(ref[0]![0]);
-      q.outputs[1]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[1]!.scale) - ref[1]![j]!), m).toBeLessThan(0.01));
-    }
+    await agreesWithOrt(model, build, [...texts, ...messages.slice(0, 6)]);
   }, 60_000);
 
   it('--weights hashed commits the classifier, not the pool or the columns', async () => {
