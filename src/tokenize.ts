@@ -203,3 +203,15 @@ export function textCodes(name: string, spec: TextSpec, table: readonly string[]
   });
   return codes;
 }
+
+/** One line per string of a text input: its token count, how many are pool strings, and what the circuit takes (prove's summary). */
+export function textSummary(name: string, spec: TextSpec, table: readonly string[], strings: readonly string[]): string[] {
+  if (!spec.tokenize) return [];
+  const matchers = textMatchers(spec.tokenize, `input '${name}'`);
+  const known = new Set(table);
+  return strings.map((raw, j) => {
+    const tokens = tokenizeText(spec.tokenize!, spec.normalize ? normalizeText(spec.normalize, raw) : raw, matchers);
+    const inPool = tokens.filter((t) => known.has(t)).length;
+    return `input '${name}'[${j}]: ${tokens.length} token(s), ${inPool} of them in the model's vocabulary (the circuit takes ${spec.tokens})`;
+  });
+}

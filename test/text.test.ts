@@ -23,7 +23,7 @@ import { BuildPaths } from '../src/paths.js';
 import { dequantize, execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { runReference } from '../src/quantize/reference.js';
 import { releaseCurves } from '../src/snark.js';
-import { marked, normalizeText, textMatchers, tokenizeText, type TextSpec } from '../src/tokenize.js';
+import { marked, normalizeText, textMatchers, textSummary, tokenizeText, type TextSpec } from '../src/tokenize.js';
 
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-text-'));
 afterAll(async () => { await releaseCurves(); });
@@ -194,6 +194,10 @@ describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', ()
     expect(err.code).toBe('INPUT_INVALID');
     expect(err.message).toMatch(/input 'text'\[0\] is 20 tokens long; the circuit takes at most 16/);
     expect(err.hint).toMatch(/--max-tokens 20/);
+    // what prove prints of a text input
+    expect(textSummary('text', qg.inputs[0]!.text!, qg.inputs[0]!.categories!, ['The FREE money, see you'])).toEqual([
+      "input 'text'[0]: 5 token(s), 4 of them in the model's vocabulary (the circuit takes 16)", // 'the' is a stopword only alone, and no pool word
+    ]);
     expect(() => quantizeInputs(qg, loadSample({ input_data: [['a', 'b']] }))).toThrow(/input 'text' of shape \[1,1\] needs 1 string\(s\) \(a text input\), got 2/);
     const padded = write('tfidf-pad', pipeline('now'));
     expect(() => inferAndFold(readOnnx(padded))).toThrow(/node ngrams \(TfIdfVectorizer\): its pool lists the Tokenizer's pad_value "now" of text input 'text'/);

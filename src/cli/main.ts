@@ -4,8 +4,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
 import * as api from '../api.js';
 import { ZkonnxError } from '../errors.js';
-import { readJson } from '../inputs.js';
+import { loadSample, readJson } from '../inputs.js';
 import { packageRoot } from '../paths.js';
+import { textSummary } from '../tokenize.js';
 import { buildDirOf, buildOpt, jsonOpt, run, visOpt } from './run.js';
 import { register as registerData } from './data.js';
 import { outputLine, proveSplitVerb, verifySplitVerb } from './split.js';
@@ -172,7 +173,10 @@ program.command('prove')
     const file = input ?? join(settings.model.path, '..', 'input.json');
     if (settings.split) return proveSplitVerb(buildDir, file, o, progress);
     const r = await api.prove({ buildDir, input: file, name: o.name, weights: o.weights, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress });
-    const lines = r.outputs.map(outputLine);
+    const sample = loadSample(file);
+    // a text input: what the circuit took of it (its tokens run outside the circuit)
+    const texts = settings.inputs.flatMap((inp, k) => (inp.text ? textSummary(inp.name, inp.text, inp.categories ?? [], sample[k] as string[]) : []));
+    const lines = [...texts.map((t) => `  ${t}`), ...r.outputs.map(outputLine)];
     if (r.salts) lines.push(`  salts (private: they open the commitments) → ${join(r.proofDir, 'salts.json')}`);
     if (r.reference) {
       const off = r.reference.maxAbsError > r.reference.tolerance;
