@@ -43,7 +43,7 @@ export { groth16Problem, verifyGroth16 };
 import { exportSolidityVerifier } from './verifier/solidity.js';
 import { verifyOnChain as verifyOnChainRaw, type OnchainResult } from './verifier/onchain.js';
 import { readSettings, writeSettings, type AccuracyReport, type OutputTensor, type Settings } from './settings.js';
-import { compileSplit, type SplitOptions, type SplitSettings } from './split.js';
+import { compileSplit, estimateConstraints, type SplitOptions, type SplitSettings } from './split.js';
 import { maxOf } from './arrays.js';
 
 export type { Groth16Proof, VerificationKey } from 'snarkjs';
@@ -338,8 +338,8 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       layers: qg.acts.map((a, j) => ({
         name: a.name, nodes: a.nodes, op: opLabel(a.op), size: a.size, scale: a.scale, shift: a.shift,
         maxBits: Math.max(0, maxOf(a.bits), maxOf(a.aux)) + 1, accBound: a.accBound.toString(), maxError: a.poly?.maxError,
-        // a plain product's constraint is main's own (no component): one a product
-        constraints: a.plain ? a.argStart.slice(1).reduce((t, e, i) => t + Math.max(1, Math.floor((e - a.argStart[i]!) / 2)), 0) : perComponent.get(`a${j}`) ?? 0,
+        // a plain product's constraints are main's own (no component); its estimate is exact
+        constraints: a.plain ? Array.from({ length: a.size }, (_, i) => estimateConstraints(a, i)).reduce((t, n) => t + n, 0) : perComponent.get(`a${j}`) ?? 0,
       })),
       circuit: {
         constraints: c.constraints, wires: c.wires, publicInputs: c.publicInputs, publicOutputs: c.publicOutputs,

@@ -120,15 +120,25 @@ const messages = [
 ];
 const sampleOf = (m: string): InputData => ({ input_data: [[m]] });
 
-/** The build's executor against onnxruntime-web fed each text: the label exactly, the probabilities within 0.01. */
-async function agreesWithOrt(model: string, build: string, texts: readonly string[]): Promise<void> {
+/** A build's executor and onnxruntime-web (fed the model file) on the same sample. */
+function bothOn(model: string, build: string) {
   const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
   const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype, text: i.text }));
   const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape, categories: o.categories }));
+  return {
+    qg,
+    run: async (s: InputData) => {
+      const raw = loadSample(s);
+      return { ref: await runReference(model, ins, raw, outs), q: execQuant(qg, quantizeInputs(qg, raw)) };
+    },
+  };
+}
+
+/** The build's executor against onnxruntime-web fed each text: the label exactly, the probabilities within 0.01. */
+async function agreesWithOrt(model: string, build: string, texts: readonly string[]): Promise<void> {
+  const { qg, run } = bothOn(model, build);
   for (const m of texts) {
-    const raw = loadSample(sampleOf(m));
-    const ref = await runReference(model, ins, raw, outs);
-    const q = execQuant(qg, quantizeInputs(qg, raw));
+    const { q, ref } = await run(sampleOf(m));
     expect(Number(q.outputs[0]![0]), m).toBe(ref[0]![0]);
     q.outputs[1]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[1]!.scale) - ref[1]![j]!), m).toBeLessThan(0.01));
   }
@@ -256,13 +266,9 @@ describe('softmax written out (softmax-forms.ts)', () => {
     const cal = Array.from({ length: 8 }, (_, k) => ({ input_data: [[-300 + 37 * k, -5 * k, 12 - k, -150 + k * k]] }));
     const build = join(work, 'build-lse');
     await compile({ model: m, outDir: build, calibration: cal });
-    const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
-    const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype }));
-    const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape }));
+    const { qg, run } = bothOn(m, build);
     for (const c of cal) {
-      const raw = loadSample(c);
-      const ref = await runReference(m, ins, raw, outs);
-      const q = execQuant(qg, quantizeInputs(qg, raw));
+      const { q, ref } = await run(c);
       q.outputs[0]!.forEach((v, j) => expect(Math.abs(dequantize(v, qg.outputs[0]!.scale) - ref[0]![j]!)).toBeLessThan(0.01));
       // log-probabilities: within 1% of the largest |value| (the compile tolerance)
       const big = Math.max(...Array.from(ref[1]!, Math.abs));
@@ -291,13 +297,9 @@ describe('TfIdfVectorizer on int64 token ids', () => {
       const samples = Array.from({ length: 6 }, (_, k) => ({ input_data: [ids(k)] }));
       const build = join(work, `build-ids-${mode}`);
       await compile({ model: m, outDir: build, calibration: samples });
-      const qg = quantGraphFromJson(readFileSync(new BuildPaths(build).file('qgraph'), 'utf8'));
-      const ins = qg.inputs.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype }));
-      const outs = qg.outputs.map((o) => ({ name: o.name, shape: o.shape }));
+      const { qg, run } = bothOn(m, build);
       for (const s of samples) {
-        const raw = loadSample(s);
-        const ref = await runReference(m, ins, raw, outs);
-        const q = execQuant(qg, quantizeInputs(qg, raw));
+        const { q, ref } = await run(s);
         q.outputs[0]!.forEach((v, j) => expect(dequantize(v, qg.outputs[0]!.scale), `${s.input_data[0]} column ${j}`).toBeCloseTo(ref[0]![j]!, 2));
       }
     }, 60_000);

@@ -173,8 +173,8 @@ program.command('prove')
     const file = input ?? join(settings.model.path, '..', 'input.json');
     if (settings.split) return proveSplitVerb(buildDir, file, o, progress);
     const r = await api.prove({ buildDir, input: file, name: o.name, weights: o.weights, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress });
-    const sample = loadSample(file);
     // a text input: what the circuit took of it (its tokens run outside the circuit)
+    const sample = settings.inputs.some((inp) => inp.text) ? loadSample(file) : [];
     const texts = settings.inputs.flatMap((inp, k) => (inp.text ? textSummary(inp.name, inp.text, inp.categories ?? [], sample[k] as string[]) : []));
     const lines = [...texts.map((t) => `  ${t}`), ...r.outputs.map(outputLine)];
     if (r.salts) lines.push(`  salts (private: they open the commitments) → ${join(r.proofDir, 'salts.json')}`);

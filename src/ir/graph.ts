@@ -110,6 +110,13 @@ export interface FixedInput extends ValueInfo {
 /** Suffix of the value that proves a Gather's indices from signals in range (nonlinear.ts; exec.ts names it in its message). */
 export const IN_RANGE = ':in_range';
 
+/** The nodes that read each value (graph rewrites that look at a value's consumers). */
+export function readersOf(nodes: readonly Node[]): Map<string, Node[]> {
+  const m = new Map<string, Node[]>();
+  for (const n of nodes) for (const i of n.inputs) if (i) m.set(i, [...(m.get(i) ?? []), n]);
+  return m;
+}
+
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -6,14 +6,7 @@
 // range-checked); the products are linear either way. The quantized integers are those of the
 // rewritten graph in the executor and the circuit alike; the float reference is the model's own.
 import type { Graph, Node } from '../ir/graph.js';
-import { sizeOf } from '../ir/graph.js';
-
-/** The nodes that read each value. */
-function readersOf(nodes: Node[]): Map<string, Node[]> {
-  const m = new Map<string, Node[]>();
-  for (const n of nodes) for (const i of n.inputs) if (i) m.set(i, [...(m.get(i) ?? []), n]);
-  return m;
-}
+import { readersOf, sizeOf } from '../ir/graph.js';
 
 const num = (v: unknown, d: number) => (typeof v === 'number' ? v : d);
 

@@ -4,12 +4,7 @@
 // over it overflows the field; the ops themselves know that x − LSE(x) ≤ 0 (nonlinear.ts clamps
 // exp at 0 and log Σ at 1). Same values in reals; the circuit computes the op.
 import type { Graph, Node } from '../ir/graph.js';
-
-const readersOf = (nodes: Node[]): Map<string, Node[]> => {
-  const m = new Map<string, Node[]>();
-  for (const n of nodes) for (const i of n.inputs) if (i) m.set(i, [...(m.get(i) ?? []), n]);
-  return m;
-};
+import { readersOf } from '../ir/graph.js';
 
 /** The one axis a ReduceLogSumExp reduces with keepdims, from its attribute or constant input; undefined otherwise. */
 function oneAxis(g: Graph, n: Node, rank: number): number | undefined {

@@ -18,7 +18,7 @@
 // is a front too: the circuit takes the normalized string's code.
 import { ZkonnxError, nodeLabel } from '../errors.js';
 import type { Graph, Node, ValueInfo } from '../ir/graph.js';
-import { sizeOf } from '../ir/graph.js';
+import { readersOf, sizeOf } from '../ir/graph.js';
 import type { TextSpec } from '../ir/graph.js';
 import { textMatchers } from '../tokenize.js';
 
@@ -75,8 +75,7 @@ function movedShape(g: Graph, node: Node, dims: number[], fail: (m: string) => n
 export function cutTextFront(g: Graph, maxTokens = DEFAULT_MAX_TOKENS): Graph {
   if (!g.nodes.some((n) => (n.op === 'Tokenizer' && n.domain === MS) || n.op === 'StringNormalizer')) return g;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new ZkonnxError('BAD_ARGUMENT', `--max-tokens must be a positive integer, got ${maxTokens}`);
-  const readers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const readers = readersOf(g.nodes);
   const cut = new Set<Node>();
   const bridges: Node[] = [];
   const shapes = new Map(g.shapes);
