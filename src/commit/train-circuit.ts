@@ -21,23 +21,28 @@ import { weightsHeader } from './headers.js';
 import type { MerkleTree } from './merkle.js';
 import { headerIv, signedCommit, type CommitHeader } from './poseidon.js';
 import { buildStandalone, proveStandalone, readStandalone, verifyStandalone, type StandaloneInfo } from './standalone.js';
-import { checkWeights, dequantize, planTraining, trainFloat, trainSteps, type TrainModel, type TrainParams, type TrainPlan, type TrainResult } from './train.js';
+import { checkWeights, classesOf, dequantize, planTraining, trainFloat, trainSteps, weightsWanted, type TrainModel, type TrainParams, type TrainPlan, type TrainResult } from './train.js';
 import { maxOf } from '../arrays.js';
 
 export const TRAIN_PUBLIC_SIGNALS = ['root', 'h0', 'h1', 'start'] as const;
 export const WEIGHTS_FORMAT = 'zkonnx-weights/2';
-export const WEIGHTS_RULE = 'SignedCommit(F+1, wbits, iv)([w_0, …, w_{F−1}, b]), iv = headerIv(commitHeader) (weightsHeader of the trained ONNX\'s tensors W[F,1], C[1] at weightScale; circuits/commit.circom)';
+export const WEIGHTS_RULE = 'SignedCommit((F+1)·C, wbits, iv)([W[0][0], …, W[F−1][C−1], b[0], …, b[C−1]]) (C = 1: [w_0, …, w_{F−1}, b]), iv = headerIv(commitHeader) (weightsHeader of the trained ONNX\'s tensors W[F,C], C[C] at weightScale; circuits/commit.circom)';
 
-/** What the training circuit's weights mean: F, their scale and width. */
-export type WeightsMeaning = Pick<TrainParams, 'features' | 'weightScale' | 'wbits'>;
+/** What the training circuit's weights mean: F, their scale and width, and C, the outputs (classes of a softmax; absent: 1). */
+export type WeightsMeaning = Pick<TrainParams, 'features' | 'weightScale' | 'wbits' | 'classes'>;
+
+/** The model's outputs: a softmax's classes, else 1. */
+const outputsOf = (p: WeightsMeaning): number => p.classes ?? 1;
 
 /**
- * The initializers of the trained ONNX model (trainedOnnx), in order: W[F,1] holds w_0…w_{F−1}
- * and C[1] the bias, both at scale s_w. The weights header lists exactly these tensors, so a model
- * compiled from that ONNX with --weights hashed commits to its weights as h1 does.
+ * The initializers of the trained ONNX model (trainedOnnx), in order: W[F,C] holds the weights
+ * (W[j][c] multiplies feature j into output c) and C[C] the biases, both at scale s_w. The weights
+ * header lists exactly these tensors, so a model compiled from that ONNX with --weights hashed
+ * commits to its weights as h1 does.
  */
 export function trainedTensors(p: WeightsMeaning): Array<{ name: 'W' | 'C'; shape: number[]; scale: number }> {
-  return [{ name: 'W', shape: [p.features, 1], scale: p.weightScale }, { name: 'C', shape: [1], scale: p.weightScale }];
+  const C = outputsOf(p);
+  return [{ name: 'W', shape: [p.features, C], scale: p.weightScale }, { name: 'C', shape: [C], scale: p.weightScale }];
 }
 
 /** The header of h0 and h1: weightsHeader over trainedTensors, at wbits. */
@@ -69,31 +74,34 @@ function varArray(fn: string, values: readonly bigint[]): string {
 /** The template arguments of TrainSGD, named (circuit.json keeps them). */
 export function trainTemplateArgs(plan: TrainPlan): Record<string, number | bigint> {
   const p = plan.params;
-  const s = plan.sigmoid;
+  // the residual's function: the sigmoid (logistic) or exp (softmax); unused by linear
+  const s = plan.sigmoid ?? plan.softmax;
   return {
-    F: p.features, B: p.batch, K: p.steps, depth: p.depth, dataBits: p.dataBits, wbits: p.wbits,
+    F: p.features, B: p.batch, K: p.steps, NC: classesOf(p), depth: p.depth, dataBits: p.dataBits, wbits: p.wbits,
     leafIv: leafIv(sampleMeaning(p)), wIv: headerIv(trainWeightsHeader(p)),
-    model: p.model === 'logistic' ? 1 : 0, sx: p.featureScale, ty: plan.ty,
+    model: p.model === 'softmax' ? 2 : p.model === 'logistic' ? 1 : 0, sx: p.featureScale, ty: plan.ty,
     kz: s?.kz ?? 0, bz: s?.bz ?? 1, dc: s?.dc ?? 1, D: s?.domainBits ?? 1, segBits: s?.poly.segBits ?? 0,
     deg: s?.poly.degree ?? 1, pshift: s?.shift ?? 0, bo: s?.bo ?? 1, C: 0n, k: plan.k, up: plan.up,
+    bq: plan.softmax?.bq ?? 1, bb: plan.softmax?.bb ?? 1,
   };
 }
 
 /** The circuit without pragma and includes: templates, the sigmoid coefficients, the main component. */
 export function trainCircuitBody(plan: TrainPlan): string {
   const a = trainTemplateArgs(plan);
-  const coef = plan.sigmoid?.poly.coef ?? [0n];
-  const args = Object.entries(a).map(([k, v]) => (k === 'C' ? 'train_sigmoid_poly()' : String(v))).join(', ');
+  const fn = plan.sigmoid ?? plan.softmax;
+  const coef = fn?.poly.coef ?? [0n];
+  const args = Object.entries(a).map(([k, v]) => (k === 'C' ? 'train_poly()' : String(v))).join(', ');
   const p = plan.params;
   return [
     trainTemplates().trim(),
     '',
-    `// ${p.model} regression, F=${p.features}, B=${p.batch}, k=${p.steps}, depth=${p.depth}, lr=2^-${p.lrShift}`,
+    `// ${p.model} regression${p.model === 'softmax' ? ` over ${classesOf(p)} classes` : ''}, F=${p.features}, B=${p.batch}, k=${p.steps}, depth=${p.depth}, lr=2^-${p.lrShift}`,
     `// bounds: |x| ≤ ${plan.bounds.x}, |w| ≤ ${plan.bounds.w}, |z| ≤ ${plan.bounds.z}, |e| ≤ ${plan.bounds.e}, |g| ≤ ${plan.bounds.g}`,
     `// leaf header (leafIv): ${JSON.stringify(leafHeader(sampleMeaning(p)))}`,
     `// weights header (wIv, h0 and h1): ${JSON.stringify(trainWeightsHeader(p))}`,
-    plan.sigmoid ? `// sigmoid: ${2 ** plan.sigmoid.poly.segBits} pieces of degree ${plan.sigmoid.poly.degree}, max error ${plan.sigmoid.maxError.toExponential(2)}` : '// (no sigmoid: the coefficients below are unused)',
-    varArray('train_sigmoid_poly', coef),
+    fn ? `// ${plan.sigmoid ? 'sigmoid' : 'exp'}: ${2 ** fn.poly.segBits} pieces of degree ${fn.poly.degree}, max error ${fn.maxError.toExponential(2)}` : '// (no sigmoid or exp: the coefficients below are unused)',
+    varArray('train_poly', coef),
     '',
     `component main {public [${TRAIN_PUBLIC_SIGNALS.join(', ')}]} = TrainSGD(${args});`,
     '',
@@ -124,6 +132,7 @@ export async function buildTrainCircuit(plan: TrainPlan, opts: { buildRoot?: str
     publicSignals: [...TRAIN_PUBLIC_SIGNALS], ptau: opts.ptau, progress: opts.progress,
     params: {
       ...plan.params, template: stringify(trainTemplateArgs(plan)), bounds: plan.bounds, sigmoid: plan.sigmoid ? stringify(plan.sigmoid) : undefined,
+      softmax: plan.softmax ? stringify(plan.softmax) : undefined,
       leafHeader: leafHeader(sampleMeaning(plan.params)), weightsHeader: trainWeightsHeader(plan.params),
     },
   });
@@ -157,36 +166,42 @@ export interface WeightsFile {
   format: typeof WEIGHTS_FORMAT;
   model: TrainModel;
   features: number;
+  /** A softmax's classes C (absent: one output). */
+  classes?: number;
   /** real ≈ q / 2^weightScale */
   weightScale: number;
   wbits: number;
   /** The scale of the inputs the model expects (the dataset's feature scale). */
   featureScale: number;
-  /** Decimal integers. */
+  /** Decimal integers: W[F][C] row by row (one output: w_0 … w_{F−1}), and the bias (C of them: a list). */
   w: string[];
-  b: string;
-  /** SignedCommit(F+1, wbits, headerIv(commitHeader))([w..., b]), decimal. */
+  b: string | string[];
+  /** SignedCommit((F+1)·C, wbits, headerIv(commitHeader))([w..., b...]), decimal. */
   commitment: string;
   commitRule: string;
   /** What the commitment binds besides the integers: trainWeightsHeader (the ONNX tensors' shapes and scale). */
   commitHeader: CommitHeader;
   /** The same weights as reals (q / 2^weightScale), for people. */
-  real: { w: number[]; b: number };
+  real: { w: number[]; b: number | number[] };
 }
 
-/** h0 / h1 of weights [w..., b]: SignedCommit(F+1, wbits, iv) with iv = headerIv(trainWeightsHeader(p)). */
+/** h0 / h1 of weights [W..., b...]: SignedCommit((F+1)·C, wbits, iv) with iv = headerIv(trainWeightsHeader(p)). */
 export async function weightsCommitment(p: WeightsMeaning, w: readonly bigint[]): Promise<bigint> {
-  if (w.length !== p.features + 1) throw new ZkonnxError('INPUT_INVALID', `weights: expected ${p.features} weights and a bias (${p.features + 1} values), got ${w.length}`);
+  const C = outputsOf(p);
+  if (w.length !== (p.features + 1) * C) throw new ZkonnxError('INPUT_INVALID', `weights: expected ${weightsWanted(p.features, C)}, got ${w.length}`);
   return signedCommit(w, p.wbits, 'weight', { iv: headerIv(trainWeightsHeader(p)) });
 }
 
 export async function makeWeightsFile(plan: TrainPlan, w: readonly bigint[]): Promise<WeightsFile> {
   const p = plan.params;
   checkWeights(plan, w);
+  const n = p.features * classesOf(p);
+  const one = classesOf(p) === 1;
+  const bias = w.slice(n);
   return {
-    format: WEIGHTS_FORMAT, model: p.model, features: p.features, weightScale: p.weightScale, wbits: p.wbits, featureScale: p.featureScale,
-    w: w.slice(0, p.features).map(String), b: String(w[p.features]), commitment: String(await weightsCommitment(p, w)), commitRule: WEIGHTS_RULE, commitHeader: trainWeightsHeader(p),
-    real: { w: w.slice(0, p.features).map((q) => dequantize(q, p.weightScale)), b: dequantize(w[p.features]!, p.weightScale) },
+    format: WEIGHTS_FORMAT, model: p.model, features: p.features, ...(one ? {} : { classes: classesOf(p) }), weightScale: p.weightScale, wbits: p.wbits, featureScale: p.featureScale,
+    w: w.slice(0, n).map(String), b: one ? String(bias[0]) : bias.map(String), commitment: String(await weightsCommitment(p, w)), commitRule: WEIGHTS_RULE, commitHeader: trainWeightsHeader(p),
+    real: { w: w.slice(0, n).map((q) => dequantize(q, p.weightScale)), b: one ? dequantize(bias[0]!, p.weightScale) : bias.map((q) => dequantize(q, p.weightScale)) },
   };
 }
 
@@ -201,35 +216,41 @@ export async function readWeightsFile(file: string, plan: TrainPlan): Promise<bi
       file, ...(old ? { hint: 'prove that training again with this zkonnx: h0 and h1 are now commitments under the weights header' } : {}),
     });
   }
-  const hints = { features: 'the weights belong to another dataset', featureScale: 'the weights were trained on features at another scale', weightScale: `pass --weight-scale ${f.weightScale}`, wbits: `pass --wbits ${f.wbits}` };
-  for (const [k, want] of [['features', p.features], ['featureScale', p.featureScale], ['weightScale', p.weightScale], ['wbits', p.wbits]] as const) {
-    if (f[k] !== want) throw new ZkonnxError('INPUT_INVALID', `${file}: ${k} is ${f[k]}, this training uses ${want}`, { file, hint: hints[k] });
+  const hints = {
+    features: 'the weights belong to another dataset', classes: 'the weights are another model\'s (a softmax has a column per class)', featureScale: 'the weights were trained on features at another scale',
+    weightScale: `pass --weight-scale ${f.weightScale}`, wbits: `pass --wbits ${f.wbits}`,
+  };
+  const got = { ...f, classes: f.classes ?? 1 };
+  for (const [k, want] of [['features', p.features], ['classes', classesOf(p)], ['featureScale', p.featureScale], ['weightScale', p.weightScale], ['wbits', p.wbits]] as const) {
+    if (got[k] !== want) throw new ZkonnxError('INPUT_INVALID', `${file}: ${k} is ${got[k]}, this training uses ${want}`, { file, hint: hints[k] });
   }
-  const w = [...f.w.map(BigInt), BigInt(f.b)];
+  const w = [...f.w, ...(Array.isArray(f.b) ? f.b : [f.b])].map(BigInt);
   checkWeights(plan, w, file);
   const c = await weightsCommitment(p, w);
   if (f.commitment !== undefined && f.commitment !== String(c)) throw new ZkonnxError('INPUT_INVALID', `${file}: the weights hash to ${c}, the file says ${f.commitment}`, { file });
   return w;
 }
 
-/** Gemm(x[1,F], W[F,1], C[1]) (+ Sigmoid): the trained model, float weights exactly q / 2^s_w. */
+/** Gemm(x[1,F], W[F,C], C[C]) (+ Sigmoid, or Softmax over the C classes): the trained model, float weights exactly q / 2^s_w. */
 export function trainedOnnx(plan: TrainPlan, w: readonly bigint[]): Uint8Array {
   const p = plan.params;
   const F = p.features;
+  const C = classesOf(p);
   const spec: ModelSpec = {
     graphName: `zkonnx_${p.model}_regression`,
     producer: 'zkonnx train-proof',
     inputs: [{ name: 'input', shape: [1, F] }],
-    outputs: [{ name: 'output', shape: [1, 1] }],
+    outputs: [{ name: 'output', shape: [1, C] }],
     // trainedTensors: the tensors (and order) the weights header lists
     initializers: trainedTensors(p).map((t) => ({
       name: t.name, dims: t.shape,
-      data: t.name === 'W' ? Float32Array.from(w.slice(0, F), (q) => dequantize(q, t.scale)) : Float32Array.of(dequantize(w[F]!, t.scale)),
+      data: Float32Array.from(t.name === 'W' ? w.slice(0, F * C) : w.slice(F * C), (q) => dequantize(q, t.scale)),
     })),
-    nodes: [{ name: '/Gemm', op: 'Gemm', inputs: ['input', 'W', 'C'], outputs: [p.model === 'logistic' ? 'logit' : 'output'], attrs: { alpha: attr.float(1), beta: attr.float(1) } }],
-    metadata: { weightScale: String(p.weightScale), featureScale: String(p.featureScale), wbits: String(p.wbits) },
+    nodes: [{ name: '/Gemm', op: 'Gemm', inputs: ['input', 'W', 'C'], outputs: [p.model === 'linear' ? 'output' : 'logit'], attrs: { alpha: attr.float(1), beta: attr.float(1) } }],
+    metadata: { weightScale: String(p.weightScale), featureScale: String(p.featureScale), wbits: String(p.wbits), ...(C > 1 ? { classes: String(C) } : {}) },
   };
   if (p.model === 'logistic') spec.nodes.push({ name: '/Sigmoid', op: 'Sigmoid', inputs: ['logit'], outputs: ['output'] });
+  if (p.model === 'softmax') spec.nodes.push({ name: '/Softmax', op: 'Softmax', inputs: ['logit'], outputs: ['output'], attrs: { axis: attr.int(1) } });
   return buildModel(spec);
 }
 
@@ -244,7 +265,7 @@ export interface TrainProofOptions {
   batch: number;
   /** Position of the first sample (default 0). */
   start?: number;
-  /** Initial weights: a weights.json file, integers [w..., b], or zeros (default). */
+  /** Initial weights: a weights.json file, integers [W..., b...] (trainedTensors' order), or zeros (default). */
   init?: string | readonly bigint[];
   /** Learning rate 2^−lrShift (default 4). */
   lrShift?: number;
@@ -282,14 +303,19 @@ export interface TrainProofResult {
   /** The float trainer from the same (dequantized) start on the same samples. */
   float: { weights: number[]; maxAbsDiff: number };
   sigmoidMaxError?: number;
+  /** Softmax: the exp polynomial's largest error over its domain (real units). */
+  expMaxError?: number;
   seconds: { build: number; witness: number; prove: number };
 }
 
 /** The training parameters of a committed dataset for the given options. */
 export function trainParamsFor(d: Dataset, o: Pick<TrainProofOptions, 'model' | 'steps' | 'batch' | 'lrShift' | 'wbits' | 'weightScale'>): TrainParams {
   const wbits = o.wbits ?? 16;
+  if (o.model === 'softmax' && d.manifest.labels !== 'class') {
+    throw new ZkonnxError('INPUT_INVALID', `softmax regression learns classes; this dataset's labels are values`, { hint: 'commit the dataset with --labels class' });
+  }
   return {
-    model: o.model, features: d.manifest.features, batch: o.batch, steps: o.steps, depth: d.manifest.depth, dataBits: d.manifest.bits,
+    model: o.model, ...(o.model === 'softmax' ? { classes: d.manifest.classes ?? maxOf(d.y.map(Number)) + 1 } : {}), features: d.manifest.features, batch: o.batch, steps: o.steps, depth: d.manifest.depth, dataBits: d.manifest.bits,
     featureScale: d.manifest.featureScale, labelScale: d.manifest.labelScale, labels: d.manifest.labels, weightScale: o.weightScale ?? wbits - 4, wbits, lrShift: o.lrShift ?? 4,
   };
 }
@@ -302,7 +328,7 @@ export async function trainProof(o: TrainProofOptions): Promise<TrainProofResult
   const p = plan.params;
   const start = o.start ?? 0;
   const F = p.features;
-  const w0 = o.init === undefined ? new Array<bigint>(F + 1).fill(0n) : typeof o.init === 'string' ? await readWeightsFile(o.init, plan) : [...o.init];
+  const w0 = o.init === undefined ? new Array<bigint>((F + 1) * classesOf(p)).fill(0n) : typeof o.init === 'string' ? await readWeightsFile(o.init, plan) : [...o.init];
   checkWeights(plan, w0, 'initial weights');
   if (p.model === 'logistic') {
     // not a circuit rule (the gradient is defined for any y), but anything else is a mistake
@@ -345,12 +371,13 @@ export async function trainProof(o: TrainProofOptions): Promise<TrainProofResult
   const maxAbsDiff = maxOf(fw.map((v, j) => Math.abs(v - dequantize(trained.weights[j]!, p.weightScale))));
   writeFileSync(join(outDir, 'training.json'), JSON.stringify({
     params: p, root: String(data.tree.root), h0: String(h0), h1: String(h1), start, nextStart: start + p.steps * p.batch,
-    publicSignals: r.publicSignals, verified, float: { weights: fw, maxAbsDiff }, sigmoidMaxError: plan.sigmoid?.maxError,
+    publicSignals: r.publicSignals, verified, float: { weights: fw, maxAbsDiff }, sigmoidMaxError: plan.sigmoid?.maxError, expMaxError: plan.softmax?.maxError,
   }, null, 1));
   return {
     buildDir: dir, outDir, constraints: info.constraints, proof: r.proof, publicSignals: r.publicSignals, verified,
     root: String(data.tree.root), h0: String(h0), h1: String(h1), start, nextStart: start + p.steps * p.batch,
     weights: trained.weights, weightsFile, onnxFile, trace: trained.trace, float: { weights: fw, maxAbsDiff }, sigmoidMaxError: plan.sigmoid?.maxError,
+    ...(plan.softmax ? { expMaxError: plan.softmax.maxError } : {}),
     seconds: { build: buildSeconds, ...r.seconds },
   };
 }

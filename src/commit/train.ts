@@ -12,20 +12,27 @@
  *   logistic  zr = Rescale(z, s_w + s_x − s_z); zc = clamp(zr, −2^(D−1), 2^(D−1) − 1)
  *             σ̂ = Rescale(Σ_k C[seg][k]·t^k, shift)  (PiecewisePoly, src/quantize/poly.ts)
  *             e = σ̂ − y·2^(s_p − s_y)                                   scale s_e = s_p
+ *   softmax   one z_c per class c < C (weights W[F][C], bias b[C]);
+ *             zr_c = Rescale(z_c, s_w + s_x − 8); m = max_c zr_c; t_c = max(zr_c − m, −(2^D − 1))
+ *             u_c = exp(t_c) at scale s_p (PiecewisePoly); p_c = round(u_c·2^s_p / Σ_c u_c)
+ *             e_c = p_c − [y = c]·2^s_p                                  scale s_e = s_p
  *   gradient  g_j = Σ_i e_i·x_ij,  g_F = Σ_i e_i·2^s_x                   scale s_e + s_x
  *   update    Δ_j = Rescale(g_j·2^up, k)  with k − up = s_e + s_x + lrShift + log2(B) − s_w
  *             w'_j = w_j − Δ_j
  * That is w' = w − 2^−lrShift · (1/B)·Σ_i ∇loss_i in real terms: the squared loss ½(z − y)² for
- * linear regression, the cross-entropy gradient (σ(z) − y)·x for logistic regression. The
+ * linear regression, the cross-entropy gradient (σ(z) − y)·x for logistic regression and
+ * (softmax(z) − onehot(y))·xᵀ for softmax regression (multinomial logistic regression).
+ * Weights are listed as the trained ONNX's tensors hold them: W[F][C] row by row, then b[C]
+ * (C = 1 for linear and logistic: w_0 … w_{F−1}, b). The
  * learning rate is a power of two, 2^−lrShift, and B must be a power of two (the batch mean is
  * a shift). Step t (0-based) uses the samples at positions start + t·B + i, i < B.
  */
 import { ZkonnxError } from '../errors.js';
 import type { QPoly } from '../ir/graph.js';
-import { bitlen, rescale } from '../quantize/int.js';
+import { bitlen, divRound, rescale } from '../quantize/int.js';
 import { evalPoly, fitPiecewise } from '../quantize/poly.js';
 
-export type TrainModel = 'linear' | 'logistic';
+export type TrainModel = 'linear' | 'logistic' | 'softmax';
 
 export interface TrainParams {
   model: TrainModel;
@@ -45,6 +52,8 @@ export interface TrainParams {
   /** The dataset's label kind (its manifest's `labels`): with F, dataBits and the scales, the
    * sample header whose IV every leaf is committed under (dataset-format.ts leafHeader). */
   labels: 'class' | 'value';
+  /** C: classes of a softmax model (labels 0 … C − 1); 1 (or absent) for linear and logistic. */
+  classes?: number;
   /** s_w: the weights' scale. */
   weightScale: number;
   /** Weights are signed integers of wbits bits (default 16). */
@@ -76,6 +85,31 @@ export interface SigmoidPlan {
   clampError: number;
 }
 
+/**
+ * The softmax: logits rescaled to scale inScale (|zr| < 2^bz), shifted by their maximum, clamped
+ * at lo = −(2^D − 1) (exp(lo / 2^inScale) ≈ 1.1e-7), exp as a piecewise polynomial over [lo, 0]
+ * at scale outScale, and p_c = round(u_c·2^outScale / Σu) (DivRound: Σu ∈ [1, 2^bb], p ∈ [−2^bq, 2^bq)).
+ */
+export interface SoftmaxPlan {
+  kz: number;
+  bz: number;
+  /** Width of the clamp comparison (Max2); the maximum's comparisons take bz + 1. */
+  dc: number;
+  inScale: number;
+  domainBits: number;
+  outScale: number;
+  poly: QPoly;
+  shift: number;
+  /** exp's output integers are in [−2^bo, 2^bo) (exactly [outLo, outHi]). */
+  bo: number;
+  outLo: bigint;
+  outHi: bigint;
+  bq: number;
+  bb: number;
+  /** Largest |exp̂(t) − exp(t)| over the domain, in real units. */
+  maxError: number;
+}
+
 export interface TrainPlan {
   params: TrainParams;
   /** s_e, the residual's scale. */
@@ -86,6 +120,7 @@ export interface TrainPlan {
   k: number;
   up: number;
   sigmoid?: SigmoidPlan;
+  softmax?: SoftmaxPlan;
   /** The bound analysis (absolute values), for circuit.json and the comments. */
   bounds: { x: string; w: string; z: string; e: string; g: string; rescaleIn: string };
 }
@@ -114,6 +149,29 @@ export function sigmoidFit(): ReturnType<typeof fitPiecewise> {
   return sigmoidCache.fit;
 }
 
+/** The softmax's exp: t at scale 2^8 in [−(2^12 − 1), 0] (down to −16), exp(t) at scale 2^12. */
+export const SOFTMAX_EXP = { inScale: 8, domainBits: 12, outScale: 12, tolerance: 2 ** -11 } as const;
+
+let expCache: { key: string; fit: ReturnType<typeof fitPiecewise> } | undefined;
+
+/** The circuit's exp polynomial: fitted once (deterministically) per process. */
+export function softmaxExpFit(): ReturnType<typeof fitPiecewise> {
+  const key = JSON.stringify(SOFTMAX_EXP);
+  if (!expCache || expCache.key !== key) {
+    const D = SOFTMAX_EXP.domainBits;
+    const fit = fitPiecewise({ f: Math.exp, lo: -(pow2(D) - 1n), domainBits: D, inScale: SOFTMAX_EXP.inScale, outScale: SOFTMAX_EXP.outScale, tolerance: SOFTMAX_EXP.tolerance });
+    if (!fit.exhaustive) throw new Error('exp fit: the domain must be small enough to be evaluated exhaustively');
+    expCache = { key, fit };
+  }
+  return expCache.fit;
+}
+
+/** C: the classes of a plan's model (1 for linear and logistic: one output). */
+export const classesOf = (p: Pick<TrainParams, 'model' | 'classes'>): number => (p.model === 'softmax' ? p.classes ?? 0 : 1);
+
+/** Where weight (j, c) sits in the weights list: W[j][c] for j < F, b[c] for j = F. */
+export const weightIndex = (F: number, C: number, j: number, c: number): number => (j < F ? j * C + c : F * C + c);
+
 /** Bits b with v ∈ [−2^b, 2^b) for every |v| ≤ m: b = bitlen(m). */
 const signedWidth = (m: bigint) => Math.max(1, bitlen(m));
 
@@ -133,7 +191,10 @@ export function planTraining(p: TrainParams): TrainPlan {
     const v = p[k] as number;
     if (!Number.isInteger(v) || v < 0) throw bad(`training parameter ${k} must be a non-negative integer, got ${v}`);
   }
-  if (p.model !== 'linear' && p.model !== 'logistic') throw bad(`model must be linear or logistic, got ${JSON.stringify(p.model)}`);
+  if (p.model !== 'linear' && p.model !== 'logistic' && p.model !== 'softmax') throw bad(`model must be linear, logistic or softmax, got ${JSON.stringify(p.model)}`);
+  if (p.model === 'softmax' ? !Number.isInteger(p.classes) || p.classes! < 2 || p.classes! > 256 : p.classes !== undefined && p.classes !== 1) {
+    throw bad(p.model === 'softmax' ? `softmax regression needs 2 … 256 classes, got ${p.classes}` : `${p.model} regression has one output; classes ${p.classes} is for --model softmax`, p.model === 'softmax' ? 'commit the dataset with --labels class (its manifest counts the classes)' : undefined);
+  }
   if (p.labels !== 'class' && p.labels !== 'value') throw bad(`labels must be class or value (the dataset's label kind), got ${JSON.stringify(p.labels)}`);
   if (p.features < 1) throw bad('a model needs at least one feature');
   if (p.steps < 1) throw bad(`steps must be ≥ 1, got ${p.steps}`);
@@ -152,11 +213,40 @@ export function planTraining(p: TrainParams): TrainPlan {
   let ty: number;
   let E: bigint;
   let sig: SigmoidPlan | undefined;
+  let sm: SoftmaxPlan | undefined;
   if (p.model === 'linear') {
     residualScale = p.weightScale + p.featureScale;
     ty = residualScale - p.labelScale;
     if (ty < 0) throw bad(`linear regression: the label scale ${p.labelScale} exceeds weight scale + feature scale (${residualScale})`, 'raise --weight-scale');
     E = Z + X * pow2(ty);
+  } else if (p.model === 'softmax') {
+    const fit = softmaxExpFit();
+    const inScale = SOFTMAX_EXP.inScale;
+    if (p.weightScale + p.featureScale < inScale) throw bad(`softmax regression needs weight scale + feature scale ≥ ${inScale}, got ${p.weightScale + p.featureScale}`, 'raise --weight-scale');
+    if (p.labelScale !== 0) throw bad(`softmax regression: labels are classes 0 … C − 1 (label scale 0), got label scale ${p.labelScale}`, 'commit the dataset with --labels class');
+    const C = BigInt(p.classes!);
+    const kz = p.weightScale + p.featureScale - inScale;
+    const bz = signedWidth((Z >> BigInt(kz)) + 1n);
+    const D = SOFTMAX_EXP.domainBits;
+    const dc = Math.max(bz + 1, D) + 1;
+    const shift = fit.poly.polyScale - SOFTMAX_EXP.outScale;
+    const bo = Math.max(1, bitlen(fit.outLo < 0n ? -fit.outLo - 1n : 0n), bitlen(fit.outHi));
+    // Σu ≥ u(0) + (C − 1)·min(0, outLo) ≥ 1: the maximum's own t is 0
+    const atZero = rescale(evalPoly(fit.poly, 0n), shift);
+    const sumLo = atZero + (C - 1n) * (fit.outLo < 0n ? fit.outLo : 0n);
+    if (sumLo < 1n) throw new Error(`exp fit: Σu can reach ${sumLo} with ${C} classes`);
+    const sumHi = C * fit.outHi;
+    const uAbs = fit.outHi > -fit.outLo ? fit.outHi : -fit.outLo;
+    const bb = bitlen(sumHi);
+    const bq = signedWidth((uAbs << BigInt(SOFTMAX_EXP.outScale)) / sumLo + 1n);
+    if (bz + kz + 1 > SAFE_BITS || bitlen(Z) + 1 > SAFE_BITS || dc + 2 > SAFE_BITS) throw bad(`softmax regression: the logits need ${bitlen(Z)} bits, too many for the field`);
+    sm = {
+      kz, bz, dc, inScale, domainBits: D, outScale: SOFTMAX_EXP.outScale, poly: fit.poly, shift, bo, outLo: fit.outLo, outHi: fit.outHi, bq, bb,
+      maxError: fit.poly.maxError,
+    };
+    residualScale = SOFTMAX_EXP.outScale;
+    ty = residualScale;
+    E = pow2(bq) + pow2(ty);
   } else {
     const fit = sigmoidFit();
     const inScale = Math.min(SIGMOID.inScale, p.weightScale + p.featureScale);
@@ -188,7 +278,7 @@ export function planTraining(p: TrainParams): TrainPlan {
     throw bad(`the gradient needs ${bitlen(rin)} bits and its rescale ${p.wbits + k + 1}: above the ${SAFE_BITS} a field element holds safely`, 'lower dataBits, wbits or the scales');
   }
   return {
-    params: { ...p }, residualScale, ty, k, up, sigmoid: sig,
+    params: { ...p }, residualScale, ty, k, up, sigmoid: sig, ...(sm ? { softmax: sm } : {}),
     bounds: { x: X.toString(), w: W.toString(), z: Z.toString(), e: E.toString(), g: G.toString(), rescaleIn: rin.toString() },
   };
 }
@@ -202,17 +292,34 @@ export function sigmoidQ(s: SigmoidPlan, z: bigint): { zr: bigint; zc: bigint; s
   return { zr, zc, sigma: rescale(evalPoly(s.poly, zc), s.shift) };
 }
 
+/** The softmax residual's integers for one sample's logits z (scale s_w + s_x) and label y. */
+export function softmaxQ(s: SoftmaxPlan, z: readonly bigint[], y: bigint): { zr: bigint[]; tc: bigint[]; u: bigint[]; p: bigint[]; e: bigint[] } {
+  const zr = z.map((v) => rescale(v, s.kz));
+  const m = zr.reduce((a, b) => (b > a ? b : a));
+  const lo = -(pow2(s.domainBits) - 1n);
+  const tc = zr.map((v) => (v - m < lo ? lo : v - m));
+  const u = tc.map((t) => rescale(evalPoly(s.poly, t), s.shift));
+  const sum = u.reduce((a, b) => a + b, 0n);
+  const p = u.map((v) => divRound(v << BigInt(s.outScale), sum));
+  return { zr, tc, u, p, e: p.map((v, c) => v - (BigInt(c) === y ? pow2(s.outScale) : 0n)) };
+}
+
 export interface StepTrace {
   /** Sample positions used by this step. */
   positions: number[];
-  /** Weights before the step (w[0..F−1], b). */
+  /** Weights before the step (W[F][C] row by row, then b[C]). */
   weights: bigint[];
+  /** Per sample i and class c, at i·C + c (C = 1: per sample). */
   z: bigint[];
   /** Logistic only. */
   zr?: bigint[];
   zc?: bigint[];
   sigma?: bigint[];
+  /** Softmax only (i·C + c): the probabilities at scale s_p. */
+  p?: bigint[];
+  /** Per sample and class (i·C + c). */
   e: bigint[];
+  /** Per weight, in the weights' order. */
   g: bigint[];
   delta: bigint[];
 }
@@ -222,15 +329,25 @@ export interface TrainResult {
   trace: StepTrace[];
 }
 
-export const weightName = (F: number, j: number) => (j === F ? 'bias' : `w[${j}]`);
+/** The name of weight k of the list: w[j] and bias (one output), W[j][c] and b[c] (softmax). */
+export function weightName(F: number, C: number, k: number): string {
+  if (C === 1) return k === F ? 'bias' : `w[${k}]`;
+  return k < F * C ? `W[${Math.floor(k / C)}][${k % C}]` : `b[${k - F * C}]`;
+}
 
-/** Checks that weights are F + 1 integers in the wbits range. */
+/** The weights' count and what they are, for messages. */
+export function weightsWanted(F: number, C: number): string {
+  return C === 1 ? `${F} weights and a bias (${F + 1} values)` : `W[${F}][${C}] and b[${C}] (${(F + 1) * C} values)`;
+}
+
+/** Checks that weights are (F + 1)·C integers in the wbits range. */
 export function checkWeights(plan: TrainPlan, w: readonly bigint[], what = 'weights'): void {
   const { features: F, wbits } = plan.params;
-  if (w.length !== F + 1) throw new ZkonnxError('INPUT_INVALID', `${what}: expected ${F} weights and a bias (${F + 1} values), got ${w.length}`);
+  const C = classesOf(plan.params);
+  if (w.length !== (F + 1) * C) throw new ZkonnxError('INPUT_INVALID', `${what}: expected ${weightsWanted(F, C)}, got ${w.length}`);
   const half = pow2(wbits - 1);
-  w.forEach((v, j) => {
-    if (v < -half || v >= half) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `${what}: ${weightName(F, j)} = ${v} is outside the ${wbits}-bit range [−2^${wbits - 1}, 2^${wbits - 1})`);
+  w.forEach((v, k) => {
+    if (v < -half || v >= half) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `${what}: ${weightName(F, C, k)} = ${v} is outside the ${wbits}-bit range [−2^${wbits - 1}, 2^${wbits - 1})`);
   });
 }
 
@@ -252,40 +369,52 @@ export function trainSteps(plan: TrainPlan, weights: readonly bigint[], x: reado
   const full = pow2(p.wbits);
   let w = [...weights];
   const trace: StepTrace[] = [];
+  const C = classesOf(p);
   for (let t = 0; t < p.steps; t++) {
     const positions = Array.from({ length: p.batch }, (_, i) => start + t * p.batch + i);
     const st: StepTrace = { positions, weights: [...w], z: [], e: [], g: [], delta: [] };
     if (plan.sigmoid) { st.zr = []; st.zc = []; st.sigma = []; }
+    if (plan.softmax) { st.zr = []; st.zc = []; st.p = []; }
     for (const pos of positions) {
       const xi = x[pos]!;
       const yi = y[pos]!;
       if (xi.length !== F) throw new ZkonnxError('INPUT_INVALID', `sample ${pos} has ${xi.length} features, expected ${F}`);
       for (const v of [...xi, yi]) if (v < -X || v >= X) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `sample ${pos}: value ${v} is outside ${p.dataBits} signed bits`);
       if (plan.sigmoid && yi !== 0n && yi !== 1n) throw new ZkonnxError('INPUT_INVALID', `sample ${pos}: label ${yi} is not a class of logistic regression (0 or 1)`);
-      let z = w[F]! << BigInt(p.featureScale);
-      for (let j = 0; j < F; j++) z += w[j]! * xi[j]!;
-      st.z.push(z);
-      if (plan.sigmoid) {
-        const s = sigmoidQ(plan.sigmoid, z);
+      if (plan.softmax && (yi < 0n || yi >= BigInt(C))) throw new ZkonnxError('INPUT_INVALID', `sample ${pos}: label ${yi} is not a class of this softmax regression (0 … ${C - 1})`, { hint: `the dataset's classes must be 0 … C − 1 with C = ${C}` });
+      const z = Array.from({ length: C }, (_, c) => {
+        let v = w[weightIndex(F, C, F, c)]! << BigInt(p.featureScale);
+        for (let j = 0; j < F; j++) v += w[weightIndex(F, C, j, c)]! * xi[j]!;
+        return v;
+      });
+      st.z.push(...z);
+      if (plan.softmax) {
+        const s = softmaxQ(plan.softmax, z, yi);
+        st.zr!.push(...s.zr); st.zc!.push(...s.tc); st.p!.push(...s.p);
+        st.e.push(...s.e);
+      } else if (plan.sigmoid) {
+        const s = sigmoidQ(plan.sigmoid, z[0]!);
         st.zr!.push(s.zr); st.zc!.push(s.zc); st.sigma!.push(s.sigma);
         st.e.push(s.sigma - (yi << BigInt(plan.ty)));
       } else {
-        st.e.push(z - (yi << BigInt(plan.ty)));
+        st.e.push(z[0]! - (yi << BigInt(plan.ty)));
       }
     }
-    const next: bigint[] = [];
-    for (let j = 0; j <= F; j++) {
+    const next = new Array<bigint>((F + 1) * C);
+    for (let k = 0; k < next.length; k++) {
+      // weight k is W[j][c] (or b[c]): its gradient sums e_{i,c}·x_{i,j} (or e_{i,c}·2^s_x)
+      const [j, c] = k < F * C ? [Math.floor(k / C), k % C] : [F, k - F * C];
       let g = 0n;
-      st.e.forEach((e, i) => { g += j < F ? e * x[positions[i]!]![j]! : e << BigInt(p.featureScale); });
+      positions.forEach((pos, i) => { const e = st.e[i * C + c]!; g += j < F ? e * x[pos]![j]! : e << BigInt(p.featureScale); });
       st.g.push(g);
       const d = rescale(g << BigInt(plan.up), plan.k);
-      if (d < -full || d >= full) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: the update of ${weightName(F, j)} is ${d}, beyond ${p.wbits} bits`, { hint: 'raise --lr-shift (a smaller learning rate)' });
+      if (d < -full || d >= full) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: the update of ${weightName(F, C, k)} is ${d}, beyond ${p.wbits} bits`, { hint: 'raise --lr-shift (a smaller learning rate)' });
       st.delta.push(d);
-      const nw = w[j]! - d;
+      const nw = w[k]! - d;
       if (nw < -half || nw >= half) {
-        throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: ${weightName(F, j)} would become ${nw}, outside the ${p.wbits}-bit range [−2^${p.wbits - 1}, 2^${p.wbits - 1})`, { hint: 'raise --lr-shift (a smaller learning rate) or lower --weight-scale' });
+        throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: ${weightName(F, C, k)} would become ${nw}, outside the ${p.wbits}-bit range [−2^${p.wbits - 1}, 2^${p.wbits - 1})`, { hint: 'raise --lr-shift (a smaller learning rate) or lower --weight-scale' });
       }
-      next.push(nw);
+      next[k] = nw;
     }
     trace.push(st);
     w = next;
@@ -293,23 +422,37 @@ export function trainSteps(plan: TrainPlan, weights: readonly bigint[], x: reado
   return { weights: w, trace };
 }
 
-/** The same schedule and update in float64 with the exact sigmoid: what fixed point approximates. */
+/** The same schedule and update in float64 with the exact sigmoid or softmax: what fixed point approximates. */
 export function trainFloat(params: TrainParams, weights: readonly number[], x: readonly (readonly number[])[], y: readonly number[], start: number): number[] {
   const F = params.features;
+  const C = classesOf(params);
   const lr = 2 ** -params.lrShift;
   let w = [...weights];
   for (let t = 0; t < params.steps; t++) {
-    const g = new Array<number>(F + 1).fill(0);
+    const g = new Array<number>((F + 1) * C).fill(0);
     for (let i = 0; i < params.batch; i++) {
       const pos = start + t * params.batch + i;
       const xi = x[pos]!;
-      let z = w[F]!;
-      for (let j = 0; j < F; j++) z += w[j]! * xi[j]!;
-      const e = (params.model === 'logistic' ? sigmoid(z) : z) - y[pos]!;
-      for (let j = 0; j < F; j++) g[j]! += e * xi[j]!;
-      g[F]! += e;
+      const z = Array.from({ length: C }, (_, c) => {
+        let v = w[weightIndex(F, C, F, c)]!;
+        for (let j = 0; j < F; j++) v += w[weightIndex(F, C, j, c)]! * xi[j]!;
+        return v;
+      });
+      let e: number[];
+      if (params.model === 'softmax') {
+        const m = Math.max(...z);
+        const u = z.map((v) => Math.exp(v - m));
+        const sum = u.reduce((a, b) => a + b, 0);
+        e = u.map((v, c) => v / sum - (c === y[pos] ? 1 : 0));
+      } else {
+        e = [(params.model === 'logistic' ? sigmoid(z[0]!) : z[0]!) - y[pos]!];
+      }
+      for (let c = 0; c < C; c++) {
+        for (let j = 0; j < F; j++) g[weightIndex(F, C, j, c)]! += e[c]! * xi[j]!;
+        g[weightIndex(F, C, F, c)]! += e[c]!;
+      }
     }
-    w = w.map((v, j) => v - (lr * g[j]!) / params.batch);
+    w = w.map((v, k) => v - (lr * g[k]!) / params.batch);
   }
   return w;
 }
