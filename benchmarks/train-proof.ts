@@ -1,11 +1,12 @@
 // npm run bench:train — proofs of training: constraints, compile / setup / prove seconds for one
 // SGD step, by batch size (1, 4, 16 at 4 features) and by feature count (4, 16, 64 at batch 4),
-// linear and logistic regression, on a synthetic committed dataset of 256 samples (tree depth 8,
-// 16-bit values). Prints a table and writes benchmarks/results/train-proof.{md,json}.
+// linear and logistic regression, and softmax regression over 3 and 10 classes, on a synthetic
+// committed dataset of 256 samples (tree depth 8, 16-bit values). Prints a table and writes
+// benchmarks/results/train-proof.{md,json}.
 //
 //   node dist/benchmarks/train-proof.js [--budget SECONDS]   (default 420: once the budget is
 //   spent, the remaining, larger configurations are only compiled: constraints, no setup or proof)
-//   [--only linear:64:4,logistic:4:16]   just these model:features:batch, merged into the
+//   [--only linear:64:4,softmax:16:4]   just these model:features:batch, merged into the
 //   existing results (a later run that completes them)
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import { machine, table } from './chart.js';
 import { rng } from '../src/random.js';
 
 interface Row {
-  model: TrainModel; features: number; batch: number; steps: number; depth: number;
+  model: TrainModel; features: number; classes: number; batch: number; steps: number; depth: number;
   constraints: number; compileS: number;
   /** Absent when the time budget was spent: compiled only. */
   setupS?: number; witnessS?: number; proveS?: number; verified?: boolean;
@@ -30,36 +31,44 @@ const arg = (name: string) => { const i = process.argv.indexOf(name); return i >
 const budget = Number(arg('--budget') ?? 420);
 
 
-/** 256 samples, x ∈ [−1, 1) at scale 8 (16-bit values); y linear in x (value) or its sign (class). */
-async function dataset(dir: string, F: number, model: TrainModel): Promise<void> {
-  const r = rng(F * 7 + (model === 'logistic' ? 1 : 0));
+/**
+ * 256 samples, x ∈ [−1, 1) at scale 8 (16-bit values); y linear in x (value), its sign (class) or
+ * the largest of C linear functions of x (softmax: class 0 … C − 1).
+ */
+async function dataset(dir: string, F: number, model: TrainModel, C: number): Promise<void> {
+  const r = rng(F * 7 + (model === 'logistic' ? 1 : model === 'softmax' ? 2 + C : 0));
   const n = 256;
-  const coef = Array.from({ length: F }, () => r() * 2 - 1);
+  const coef = Array.from({ length: C }, () => Array.from({ length: F }, () => r() * 2 - 1));
   const x = Array.from({ length: n }, () => Array.from({ length: F }, () => BigInt(Math.floor((r() * 2 - 1) * 256))));
   const y = x.map((row) => {
-    const v = row.reduce((a, q, j) => a + (Number(q) / 256) * coef[j]!, 0);
-    return model === 'logistic' ? (v > 0 ? 1n : 0n) : BigInt(Math.round(v * 256));
+    const v = coef.map((k) => row.reduce((a, q, j) => a + (Number(q) / 256) * k[j]!, 0));
+    if (model === 'softmax') return BigInt(v.indexOf(Math.max(...v)));
+    return model === 'logistic' ? (v[0]! > 0 ? 1n : 0n) : BigInt(Math.round(v[0]! * 256));
   });
-  const meaning = { features: F, bits: 16, featureScale: 8, labelScale: model === 'logistic' ? 0 : 8, labels: model === 'logistic' ? 'class' : 'value' } as const;
+  const classes = model === 'linear' ? undefined : model === 'logistic' ? 2 : C;
+  const meaning = { features: F, bits: 16, featureScale: 8, labelScale: classes ? 0 : 8, labels: classes ? 'class' : 'value' } as const;
   const tree = await buildTree({ x, y }, meaning, 8);
   const m: DatasetManifest = {
     format: DATASET_FORMAT, name: `bench-${model}-f${F}`, source: 'synthetic', count: n, ...meaning,
-    ...(model === 'logistic' ? { classes: 2 } : {}), depth: 8, root: tree.root.toString(), leafRule: LEAF_RULE, ...leafFields(meaning),
+    ...(classes ? { classes } : {}), depth: 8, root: tree.root.toString(), leafRule: LEAF_RULE, ...leafFields(meaning),
   };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
   writeFileSync(join(dir, 'samples.json'), JSON.stringify({ x: x.map((row) => row.map(String)), y: y.map(String) }));
 }
 
-const configs: { model: TrainModel; features: number; batch: number }[] = [];
+const configs: { model: TrainModel; features: number; batch: number; classes: number }[] = [];
 for (const model of ['linear', 'logistic'] as const) {
-  for (const batch of [1, 4, 16]) configs.push({ model, features: 4, batch });
-  for (const features of [16, 64]) configs.push({ model, features, batch: 4 });
+  for (const batch of [1, 4, 16]) configs.push({ model, features: 4, batch, classes: 1 });
+  for (const features of [16, 64]) configs.push({ model, features, batch: 4, classes: 1 });
 }
+// softmax: 3 classes (Iris-sized), and 10 (a digit classifier's last layer on 16 or 64 features)
+for (const batch of [1, 4]) configs.push({ model: 'softmax', features: 4, batch, classes: 3 });
+for (const features of [16, 64]) configs.push({ model: 'softmax', features, batch: 4, classes: 10 });
 const only = arg('--only')?.split(',').map((c) => c.trim());
 if (only) configs.splice(0, configs.length, ...configs.filter((c) => only.includes(`${c.model}:${c.features}:${c.batch}`)));
 // smallest first, so a spent budget skips the largest
-const cost = (c: { features: number; batch: number }) => c.batch * (2000 + 20 * c.features);
+const cost = (c: { features: number; batch: number; classes: number }) => c.batch * (2000 + 20 * c.features * c.classes + 250 * (c.classes - 1));
 configs.sort((a, b) => cost(a) - cost(b) || a.model.localeCompare(b.model));
 
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-bench-train-'));
@@ -70,7 +79,7 @@ try {
   for (const c of configs) {
     const label = `${c.model} F=${c.features} B=${c.batch}`;
     const dataDir = join(work, `data-${c.model}-${c.features}`);
-    await dataset(dataDir, c.features, c.model);
+    await dataset(dataDir, c.features, c.model, c.classes);
     const data = await loadDataset(dataDir);
     if ((performance.now() - t0) / 1000 > budget) {
       // compile only: the constraint count, without setup and proof
@@ -81,7 +90,7 @@ try {
       writeFileSync(join(dir, 'circuit.circom'), trainCircuitSource(plan));
       for (const lib of ['zkonnx.circom', 'commit.circom']) copyFileSync(join(circuitsDir(), lib), join(dir, lib));
       const cc = await compileCircom({ circuitPath: join(dir, 'circuit.circom'), outDir: dir, includePaths: [circomlibDir()] });
-      rows.push({ model: c.model, features: c.features, batch: c.batch, steps: 1, depth: 8, constraints: cc.constraints, compileS: cc.seconds });
+      rows.push({ model: c.model, features: c.features, classes: c.classes, batch: c.batch, steps: 1, depth: 8, constraints: cc.constraints, compileS: cc.seconds });
       console.error(`${label}: ${cc.constraints} constraints, compile ${cc.seconds.toFixed(1)} s (budget spent: no setup or proof)`);
       continue;
     }
@@ -90,7 +99,7 @@ try {
     });
     const info = JSON.parse(readFileSync(join(r.buildDir, 'circuit.json'), 'utf8')) as { compileSeconds: number; setupSeconds: number };
     const row: Row = {
-      model: c.model, features: c.features, batch: c.batch, steps: 1, depth: 8, constraints: r.constraints,
+      model: c.model, features: c.features, classes: c.classes, batch: c.batch, steps: 1, depth: 8, constraints: r.constraints,
       compileS: info.compileSeconds, setupS: info.setupSeconds, witnessS: r.seconds.witness, proveS: r.seconds.prove, verified: r.verified,
     };
     rows.push(row);
@@ -113,12 +122,12 @@ if (only && existsSync(join(out, 'train-proof.json'))) {
 }
 rows.sort((a, b) => a.model.localeCompare(b.model) || a.features - b.features || a.batch - b.batch);
 const host = await machine();
-const header = ['model', 'features', 'batch', 'constraints', 'per sample', 'compile s', 'setup s', 'witness s', 'prove s', 'verified'];
+const header = ['model', 'features', 'classes', 'batch', 'constraints', 'per sample', 'compile s', 'setup s', 'witness s', 'prove s', 'verified'];
 const text = table(header, rows.map((r) => [
-  r.model, r.features, r.batch, r.constraints, Math.round(r.constraints / r.batch), r.compileS.toFixed(2),
+  r.model, r.features, r.classes ?? 1, r.batch, r.constraints, Math.round(r.constraints / r.batch), r.compileS.toFixed(2),
   r.setupS?.toFixed(2) ?? '—', r.witnessS?.toFixed(2) ?? '—', r.proveS?.toFixed(2) ?? '—', r.verified === undefined ? '—' : r.verified ? 'yes' : 'NO',
 ]));
-const note = 'One SGD step, tree depth 8, 16-bit data and weights, snarkjs wasm prover; setup with a cached powers-of-tau file (the smallest cached one that fits).';
+const note = 'One SGD step, tree depth 8, 16-bit data and weights, compiled by circom2, proven by zkonnx\'s wasm prover; setup with a cached powers-of-tau file (the smallest cached one that fits).';
 const skip = skipped.length ? `\nCompiled only, no setup or proof (the time budget, --budget, was spent): ${skipped.join(', ')}` : '';
 console.log(`machine: ${host}\n${note}\n${text}${skip}`);
 mkdirSync(out, { recursive: true });

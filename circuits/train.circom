@@ -290,3 +290,117 @@ template TrainSGD(F, B, K, NC, depth, dataBits, wbits, leafIv, wIv, model, sx, t
     for (var j = 0; j < NW; j++) c1.in[j] <== w[K][j];
     c1.out === h1;
 }
+
+/// K steps of mini-batch SGD of an mlp over NC classes: public [root, h0, h1, start].
+///   hidden   a[k] = Rescale(Σ_j W1[j][k]·x[j] + B1[k]·2^sx, k1, ba, relu)    a at scale 2^sa, in [0, 2^ba)
+///   output   z[c] = Σ_k W2[k][c]·a[k] + B2[c]·2^sa;  e = SoftmaxResidual(z, y)  (scale 2^ty)
+///   backward d[k] = Rescale(Σ_c W2[k][c]·e[c], kd, bd)·[a[k] ≠ 0]           (scale 2^ty)
+///   updates  W2, B2 from (a, e): SgdUpdate(H, B, sa, k2, up2, …) per class
+///            W1, B1 from (x, d): SgdUpdate(F, B, sx, k, up, …) per hidden unit
+/// Weights, in the trained ONNX's order: W1[F][H], B1[H], W2[H][NC], B2[NC], each row by row;
+/// h0 and h1 are SignedCommit of all of them. The schedule, the samples and the commitments are
+/// TrainSGD's. ReLU's derivative is [a ≠ 0] (a ≥ 0): 0 where the rescaled pre-activation is 0,
+/// as the TypeScript twin (train.ts) defines it; d uses the weights W2 before the step's update.
+/// Sound: every value is a sound template's output, a product (one constraint) or a linear
+/// combination; the mask is IsEqual's forced bit; the widths come from the generator's bounds.
+template TrainMLP(F, H, NC, B, K, depth, dataBits, wbits, leafIv, wIv, sx, k1, ba, sa, kz, bz, dc, D, segBits, deg, pshift, bo, ty, bq, bb, C, kd, bd, k, up, k2, up2) {
+    var NW = (F + 1) * H + (H + 1) * NC;
+    var o2 = (F + 1) * H; // W2's first weight
+    signal input root;
+    signal input h0;
+    signal input h1;
+    signal input start;
+    signal input w0[NW];
+    signal input x[K][B][F];
+    signal input y[K][B];
+    signal input siblings[K][B][depth];
+
+    component c0 = SignedCommit(NW, wbits, wIv);
+    for (var j = 0; j < NW; j++) c0.in[j] <== w0[j];
+    c0.out === h0;
+    component fits = RangeCheck(depth + 1, 0);
+    fits.in <== 2 ** depth - start - K * B;
+
+    signal w[K + 1][NW];
+    for (var j = 0; j < NW; j++) w[0][j] <== w0[j];
+
+    component sample[K][B];
+    component hid[K][B][H];
+    component act[K][B][H];
+    component out[K][B][NC];
+    component soft[K][B];
+    component back[K][B][H];
+    component zero[K][B][H];
+    signal we[K][B][H][NC];
+    signal d[K][B][H];
+    component upd2[K][NC];
+    component upd1[K][H];
+    for (var t = 0; t < K; t++) {
+        for (var i = 0; i < B; i++) {
+            sample[t][i] = ScheduledSample(F, dataBits, depth, leafIv);
+            for (var j = 0; j < F; j++) sample[t][i].x[j] <== x[t][i][j];
+            sample[t][i].y <== y[t][i];
+            for (var l = 0; l < depth; l++) sample[t][i].siblings[l] <== siblings[t][i][l];
+            sample[t][i].pos <== start + t * B + i;
+            sample[t][i].root <== root;
+
+            for (var u = 0; u < H; u++) {
+                hid[t][i][u] = TrainAffine(F, sx);
+                for (var j = 0; j < F; j++) hid[t][i][u].w[j] <== w[t][j * H + u];
+                hid[t][i][u].w[F] <== w[t][F * H + u];
+                for (var j = 0; j < F; j++) hid[t][i][u].x[j] <== x[t][i][j];
+                act[t][i][u] = Rescale(k1, ba, 1);
+                act[t][i][u].in <== hid[t][i][u].z;
+            }
+            for (var c = 0; c < NC; c++) {
+                out[t][i][c] = TrainAffine(H, sa);
+                for (var u = 0; u < H; u++) out[t][i][c].w[u] <== w[t][o2 + u * NC + c];
+                out[t][i][c].w[H] <== w[t][o2 + H * NC + c];
+                for (var u = 0; u < H; u++) out[t][i][c].x[u] <== act[t][i][u].out;
+            }
+            soft[t][i] = SoftmaxResidual(NC, kz, bz, dc, D, segBits, deg, pshift, bo, ty, bq, bb, C);
+            for (var c = 0; c < NC; c++) soft[t][i].z[c] <== out[t][i][c].z;
+            soft[t][i].y <== y[t][i];
+
+            for (var u = 0; u < H; u++) {
+                var acc = 0;
+                for (var c = 0; c < NC; c++) {
+                    we[t][i][u][c] <== w[t][o2 + u * NC + c] * soft[t][i].e[c];
+                    acc += we[t][i][u][c];
+                }
+                back[t][i][u] = Rescale(kd, bd, 0);
+                back[t][i][u].in <== acc;
+                zero[t][i][u] = IsEqual();
+                zero[t][i][u].a <== act[t][i][u].out;
+                zero[t][i][u].b <== 0;
+                d[t][i][u] <== back[t][i][u].out * (1 - zero[t][i][u].out);
+            }
+        }
+        for (var c = 0; c < NC; c++) {
+            upd2[t][c] = SgdUpdate(H, B, sa, k2, up2, wbits, t < K - 1 ? 1 : 0);
+            for (var u = 0; u < H; u++) upd2[t][c].w[u] <== w[t][o2 + u * NC + c];
+            upd2[t][c].w[H] <== w[t][o2 + H * NC + c];
+            for (var i = 0; i < B; i++) {
+                for (var u = 0; u < H; u++) upd2[t][c].x[i][u] <== act[t][i][u].out;
+                upd2[t][c].e[i] <== soft[t][i].e[c];
+            }
+            for (var u = 0; u < H; u++) w[t + 1][o2 + u * NC + c] <== upd2[t][c].wn[u];
+            w[t + 1][o2 + H * NC + c] <== upd2[t][c].wn[H];
+        }
+        for (var u = 0; u < H; u++) {
+            upd1[t][u] = SgdUpdate(F, B, sx, k, up, wbits, t < K - 1 ? 1 : 0);
+            for (var j = 0; j < F; j++) upd1[t][u].w[j] <== w[t][j * H + u];
+            upd1[t][u].w[F] <== w[t][F * H + u];
+            for (var i = 0; i < B; i++) {
+                for (var j = 0; j < F; j++) upd1[t][u].x[i][j] <== x[t][i][j];
+                upd1[t][u].e[i] <== d[t][i][u];
+            }
+            for (var j = 0; j < F; j++) w[t + 1][j * H + u] <== upd1[t][u].wn[j];
+            w[t + 1][F * H + u] <== upd1[t][u].wn[F];
+        }
+    }
+
+    component c1 = SignedCommit(NW, wbits, wIv);
+    for (var j = 0; j < NW; j++) c1.in[j] <== w[K][j];
+    c1.out === h1;
+}

@@ -17,7 +17,7 @@ import {
 } from '../src/commit/train-circuit.js';
 import * as api from '../src/api.js';
 import { commitDataset } from '../src/commit/dataset.js';
-import { classesOf, dequantize, planTraining, softmaxQ, trainFloat, trainSteps, weightIndex, type TrainParams, type TrainPlan } from '../src/commit/train.js';
+import { classesOf, dequantize, planTraining, seededWeights, softmaxQ, trainFloat, trainSteps, weightCount, weightIndex, type TrainParams, type TrainPlan } from '../src/commit/train.js';
 import { decodeOnnx } from '../src/onnx/decode.js';
 import { circomlibDir } from '../src/paths.js';
 import { CircuitTester } from './helpers/circuit-tester.js';
@@ -66,16 +66,17 @@ function randomCase(plan: TrainPlan, seed: number, count: number) {
   const wide = p.model !== 'linear';
   const xm = 2 ** (p.dataBits - (wide ? 1 : 2));
   const x = Array.from({ length: count }, () => Array.from({ length: p.features }, () => randInt(r, -xm, xm - 1)));
-  const y = Array.from({ length: count }, () => (p.model === 'softmax' ? randInt(r, 0, p.classes! - 1) : p.model === 'logistic' ? randInt(r, 0, 1) : randInt(r, -xm, xm - 1)));
-  const wm = wide ? 2 ** (p.wbits - 1) - 1 : 2 ** (p.wbits - 4);
-  const w0 = Array.from({ length: (p.features + 1) * (p.classes ?? 1) }, () => randInt(r, -wm, wm));
+  const y = Array.from({ length: count }, () => (p.classes ? randInt(r, 0, p.classes - 1) : p.model === 'logistic' ? randInt(r, 0, 1) : randInt(r, -xm, xm - 1)));
+  const wm = p.model === 'mlp' ? 2 ** (p.wbits - 2) : wide ? 2 ** (p.wbits - 1) - 1 : 2 ** (p.wbits - 4);
+  const w0 = Array.from({ length: weightCount(p) }, () => randInt(r, -wm, wm));
   return { x, y, w0 };
 }
 
-type Model = 'linear' | 'logistic' | 'softmax';
+type Model = 'linear' | 'logistic' | 'softmax' | 'mlp';
 const base = (model: Model): TrainParams => ({
   model, features: 3, batch: 2, steps: 2, depth: 3, dataBits: 8, featureScale: 6, labelScale: model === 'linear' ? 6 : 0,
-  labels: model === 'linear' ? 'value' : 'class', weightScale: 12, wbits: 16, lrShift: 3, ...(model === 'softmax' ? { classes: 3 } : {}),
+  labels: model === 'linear' ? 'value' : 'class', weightScale: 12, wbits: 16, lrShift: 3,
+  ...(model === 'softmax' || model === 'mlp' ? { classes: 3 } : {}), ...(model === 'mlp' ? { hidden: 4 } : {}),
 });
 
 interface Fixture { plan: TrainPlan; tester: CircuitTester; input: Record<string, unknown>; res: ReturnType<typeof trainSteps>; start: number; x: bigint[][]; y: bigint[] }
@@ -93,7 +94,7 @@ async function fixture(model: Model, seed: number): Promise<Fixture> {
 }
 
 const fixtures = new Map<string, Promise<Fixture>>();
-const SEEDS: Record<Model, number> = { linear: 11, logistic: 28, softmax: 6 };
+const SEEDS: Record<Model, number> = { linear: 11, logistic: 28, softmax: 6, mlp: 1 };
 const get = (model: Model) => {
   if (!fixtures.has(model)) fixtures.set(model, fixture(model, SEEDS[model]));
   return fixtures.get(model)!;
@@ -137,7 +138,7 @@ describe('reference trainer', () => {
     const qs = trainSteps(sm, new Array<bigint>(15).fill(0n), d3.x, d3.y, 0);
     const fs = trainFloat(sm.params, new Array<number>(15).fill(0), d3.x.map((v) => v.map((a) => dequantize(a, 6))), d3.y.map(Number), 0);
     const ds = Math.max(...fs.map((v, j) => Math.abs(v - dequantize(qs.weights[j]!, 12))));
-    expect(ds).toBeLessThan(0.002); // measured 8.4e-4
+    expect(ds).toBeLessThan(0.002); // measured 4.2e-4
     expect(sm.softmax!.maxError).toBeLessThan(2 ** -11);
   });
 });
@@ -161,7 +162,7 @@ describe('weights.json', () => {
 });
 
 describe('training circuit', { timeout: 120_000 }, () => {
-  for (const model of ['linear', 'logistic', 'softmax'] as const) {
+  for (const model of ['linear', 'logistic', 'softmax', 'mlp'] as const) {
     it(`${model}: the circuit's weights after k steps equal the TypeScript trainer's, exactly`, async () => {
       const f = await get(model);
       const F = f.plan.params.features;
@@ -169,23 +170,35 @@ describe('training circuit', { timeout: 120_000 }, () => {
       const expected: Record<string, string[]> = {};
       // w[t + 1]: the weights after step t (w[0] is an alias of the input w0 that circom --O1 removes)
       for (let t = 0; t < f.plan.params.steps; t++) expected[`w[${t + 1}]`] = (t + 1 < f.plan.params.steps ? f.res.trace[t + 1]!.weights : f.res.weights).map(String);
+      const H = f.plan.params.hidden ?? 0;
       f.res.trace.forEach((st, t) => {
-        // class c's update: its column W[·][c] and b[c]
-        for (let c = 0; c < C; c++) expected[`upd[${t}][${c}].delta`] = Array.from({ length: F + 1 }, (_, j) => String(st.delta[weightIndex(F, C, j, c)]));
-        st.positions.forEach((_, i) => { expected[`e[${t}][${i}]`] = st.e.slice(i * C, (i + 1) * C).map(String); });
+        // class c's update: its column W[·][c] and b[c] (an mlp: W2's, and hidden unit u's of W1, B1)
+        if (model === 'mlp') {
+          for (let c = 0; c < C; c++) expected[`upd2[${t}][${c}].delta`] = Array.from({ length: H + 1 }, (_, j) => String(st.delta[(F + 1) * H + weightIndex(H, C, j, c)]));
+          for (let u = 0; u < H; u++) expected[`upd1[${t}][${u}].delta`] = Array.from({ length: F + 1 }, (_, j) => String(st.delta[weightIndex(F, H, j, u)]));
+          st.positions.forEach((_, i) => { expected[`d[${t}][${i}]`] = st.d!.slice(i * H, (i + 1) * H).map(String); });
+        } else {
+          for (let c = 0; c < C; c++) expected[`upd[${t}][${c}].delta`] = Array.from({ length: F + 1 }, (_, j) => String(st.delta[weightIndex(F, C, j, c)]));
+        }
+        if (model !== 'mlp') st.positions.forEach((_, i) => { expected[`e[${t}][${i}]`] = st.e.slice(i * C, (i + 1) * C).map(String); });
         if (model === 'logistic') st.sigma!.forEach((s, i) => { expected[`sig[${t}][${i}].sigma`] = String(s) as never; });
-        if (model === 'softmax') st.positions.forEach((_, i) => { expected[`soft[${t}][${i}].p`] = st.p!.slice(i * C, (i + 1) * C).map(String); });
+        if (model === 'softmax' || model === 'mlp') st.positions.forEach((_, i) => { expected[`soft[${t}][${i}].p`] = st.p!.slice(i * C, (i + 1) * C).map(String); });
       });
       await f.tester.expectPass(norm(f.input), expected);
-      expect(f.res.weights).toHaveLength((F + 1) * C);
+      expect(f.res.weights).toHaveLength(weightCount(f.plan.params));
       expect(f.res.weights.join()).not.toBe(f.res.trace[0]!.weights.join()); // it moved
       if (model === 'logistic') {
         // both clamps were exercised: z fell below and above the sigmoid's domain (seed 28)
         expect(f.res.trace.some((st) => st.zr!.some((v, i) => v < st.zc![i]!))).toBe(true);
         expect(f.res.trace.some((st) => st.zr!.some((v, i) => v > st.zc![i]!))).toBe(true);
       }
-      if (model === 'softmax') {
-        // exp's clamp was exercised (a logit more than 16 below its sample's maximum, seed 6), and
+      if (model === 'mlp') {
+        // both sides of ReLU's derivative: hidden units at 0 (d = 0) and active ones (seed 1)
+        expect(f.res.trace.some((st) => st.a!.some((a, n) => a === 0n && st.d![n] === 0n))).toBe(true);
+        expect(f.res.trace.some((st) => st.d!.some((d) => d !== 0n))).toBe(true);
+      }
+      if (model === 'softmax' || model === 'mlp') {
+        // exp's clamp was exercised (a logit more than 16 below its sample's maximum, seeds 6 and 1), and
         // every sample's probabilities sum to 1 within rounding
         expect(f.res.trace.some((st) => st.zc!.some((t) => t === -(2n ** 12n - 1n)))).toBe(true);
         for (const st of f.res.trace) st.positions.forEach((_, i) => expect(Math.abs(Number(st.p!.slice(i * C, (i + 1) * C).reduce((a, b) => a + b)) - 4096)).toBeLessThanOrEqual(C));
@@ -338,7 +351,7 @@ describe('Groth16 proof of training on Iris (logistic, setosa vs rest)', { timeo
     // weights.json: integers, scales, commitment = h1; model.onnx: Gemm (+ Sigmoid) with q / 2^s_w
     const wf = JSON.parse(readFileSync(b!.weightsFile, 'utf8')) as WeightsFile;
     expect(wf.commitment).toBe(b!.h1);
-    expect([...wf.w, wf.b]).toEqual(b!.weights.map(String));
+    expect([...wf.w!, wf.b]).toEqual(b!.weights.map(String));
     const g = decodeOnnx(readFileSync(b!.onnxFile));
     expect(g.nodes.map((n) => n.op)).toEqual(['Gemm', 'Sigmoid']);
     expect(Array.from(g.constants.get('W')!.data)).toEqual(b!.weights.slice(0, 4).map((q) => Number(q) / 4096));
@@ -367,7 +380,8 @@ describe('Groth16 proof of training on Iris species (softmax, 3 classes) and the
     expect(r.float.maxAbsDiff).toBeLessThan(0.002);
     const wf = JSON.parse(readFileSync(r.weightsFile, 'utf8')) as WeightsFile;
     expect(wf.classes).toBe(3);
-    expect(wf.b).toEqual(r.weights.slice(12).map(String));
+    expect(wf.tensors!.map((t) => [t.name, t.shape])).toEqual([['W', [4, 3]], ['C', [3]]]);
+    expect(wf.tensors!.flatMap((t) => t.values)).toEqual(r.weights.map(String));
     // the weights file reads back (and starts the next proof of a chain)
     expect(await readWeightsFile(r.weightsFile, planTraining({ ...trainParamsFor(await loadDataset(join(work, 'species')), { model: 'softmax', steps: 1, batch: 4, wbits: 16, weightScale: 12 }) }))).toEqual(r.weights);
 

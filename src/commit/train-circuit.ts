@@ -21,28 +21,33 @@ import { weightsHeader } from './headers.js';
 import type { MerkleTree } from './merkle.js';
 import { headerIv, signedCommit, type CommitHeader } from './poseidon.js';
 import { buildStandalone, proveStandalone, readStandalone, verifyStandalone, type StandaloneInfo } from './standalone.js';
-import { checkWeights, classesOf, dequantize, planTraining, trainFloat, trainSteps, weightsWanted, type TrainModel, type TrainParams, type TrainPlan, type TrainResult } from './train.js';
+import {
+  checkWeights, classesOf, dequantize, planTraining, seededWeights, trainFloat, trainSteps, weightCount, weightsWanted, weightTensors,
+  type TrainModel, type TrainParams, type TrainPlan, type TrainResult, type WeightsLayout,
+} from './train.js';
 import { maxOf } from '../arrays.js';
 
 export const TRAIN_PUBLIC_SIGNALS = ['root', 'h0', 'h1', 'start'] as const;
 export const WEIGHTS_FORMAT = 'zkonnx-weights/2';
 export const WEIGHTS_RULE = 'SignedCommit((F+1)·C, wbits, iv)([W[0][0], …, W[F−1][C−1], b[0], …, b[C−1]]) (C = 1: [w_0, …, w_{F−1}, b]), iv = headerIv(commitHeader) (weightsHeader of the trained ONNX\'s tensors W[F,C], C[C] at weightScale; circuits/commit.circom)';
 
-/** What the training circuit's weights mean: F, their scale and width, and C, the outputs (classes of a softmax; absent: 1). */
-export type WeightsMeaning = Pick<TrainParams, 'features' | 'weightScale' | 'wbits' | 'classes'>;
-
-/** The model's outputs: a softmax's classes, else 1. */
-const outputsOf = (p: WeightsMeaning): number => p.classes ?? 1;
+/** What the training circuit's weights mean: the model's kind and sizes (F, C, H), their scale and width. */
+export type WeightsMeaning = WeightsLayout & Pick<TrainParams, 'weightScale' | 'wbits'>;
 
 /**
- * The initializers of the trained ONNX model (trainedOnnx), in order: W[F,C] holds the weights
- * (W[j][c] multiplies feature j into output c) and C[C] the biases, both at scale s_w. The weights
- * header lists exactly these tensors, so a model compiled from that ONNX with --weights hashed
- * commits to its weights as h1 does.
+ * The initializers of the trained ONNX model (trainedOnnx), in order, all at scale s_w: W[F,C]
+ * (W[j][c] multiplies feature j into output c) and C[C], the biases, or an mlp's W1[F,H], B1[H],
+ * W2[H,C], B2[C]. The weights header lists exactly these tensors, so a model compiled from that
+ * ONNX with --weights hashed commits to its weights as h1 does.
  */
-export function trainedTensors(p: WeightsMeaning): Array<{ name: 'W' | 'C'; shape: number[]; scale: number }> {
-  const C = outputsOf(p);
-  return [{ name: 'W', shape: [p.features, C], scale: p.weightScale }, { name: 'C', shape: [C], scale: p.weightScale }];
+export function trainedTensors(p: WeightsMeaning): Array<{ name: string; shape: number[]; scale: number }> {
+  return weightTensors(p).map((t) => ({ ...t, scale: p.weightScale }));
+}
+
+/** The weights list cut into trainedTensors' values. */
+function splitTensors<T>(p: WeightsMeaning, w: readonly T[]): T[][] {
+  let at = 0;
+  return trainedTensors(p).map((t) => { const n = t.shape.reduce((a, b) => a * b, 1); at += n; return w.slice(at - n, at); });
 }
 
 /** The header of h0 and h1: weightsHeader over trainedTensors, at wbits. */
@@ -74,6 +79,7 @@ function varArray(fn: string, values: readonly bigint[]): string {
 /** The template arguments of TrainSGD, named (circuit.json keeps them). */
 export function trainTemplateArgs(plan: TrainPlan): Record<string, number | bigint> {
   const p = plan.params;
+  if (plan.mlp) return mlpTemplateArgs(plan);
   // the residual's function: the sigmoid (logistic) or exp (softmax); unused by linear
   const s = plan.sigmoid ?? plan.softmax;
   return {
@@ -83,6 +89,19 @@ export function trainTemplateArgs(plan: TrainPlan): Record<string, number | bigi
     kz: s?.kz ?? 0, bz: s?.bz ?? 1, dc: s?.dc ?? 1, D: s?.domainBits ?? 1, segBits: s?.poly.segBits ?? 0,
     deg: s?.poly.degree ?? 1, pshift: s?.shift ?? 0, bo: s?.bo ?? 1, C: 0n, k: plan.k, up: plan.up,
     bq: plan.softmax?.bq ?? 1, bb: plan.softmax?.bb ?? 1,
+  };
+}
+
+/** TrainMLP's arguments, named (circuits/train.circom). */
+function mlpTemplateArgs(plan: TrainPlan): Record<string, number | bigint> {
+  const p = plan.params;
+  const s = plan.softmax!;
+  const m = plan.mlp!;
+  return {
+    F: p.features, H: m.hidden, NC: classesOf(p), B: p.batch, K: p.steps, depth: p.depth, dataBits: p.dataBits, wbits: p.wbits,
+    leafIv: leafIv(sampleMeaning(p)), wIv: headerIv(trainWeightsHeader(p)), sx: p.featureScale, k1: m.k1, ba: m.ba, sa: m.actScale,
+    kz: s.kz, bz: s.bz, dc: s.dc, D: s.domainBits, segBits: s.poly.segBits, deg: s.poly.degree, pshift: s.shift, bo: s.bo,
+    ty: plan.ty, bq: s.bq, bb: s.bb, C: 0n, kd: m.kd, bd: m.bd, k: plan.k, up: plan.up, k2: m.k2, up2: m.up2,
   };
 }
 
@@ -96,14 +115,14 @@ export function trainCircuitBody(plan: TrainPlan): string {
   return [
     trainTemplates().trim(),
     '',
-    `// ${p.model} regression${p.model === 'softmax' ? ` over ${classesOf(p)} classes` : ''}, F=${p.features}, B=${p.batch}, k=${p.steps}, depth=${p.depth}, lr=2^-${p.lrShift}`,
+    `// ${p.model === 'mlp' ? `mlp (${p.hidden} ReLU units, softmax)` : `${p.model} regression`}${classesOf(p) > 1 ? ` over ${classesOf(p)} classes` : ''}, F=${p.features}, B=${p.batch}, k=${p.steps}, depth=${p.depth}, lr=2^-${p.lrShift}`,
     `// bounds: |x| ≤ ${plan.bounds.x}, |w| ≤ ${plan.bounds.w}, |z| ≤ ${plan.bounds.z}, |e| ≤ ${plan.bounds.e}, |g| ≤ ${plan.bounds.g}`,
     `// leaf header (leafIv): ${JSON.stringify(leafHeader(sampleMeaning(p)))}`,
     `// weights header (wIv, h0 and h1): ${JSON.stringify(trainWeightsHeader(p))}`,
     fn ? `// ${plan.sigmoid ? 'sigmoid' : 'exp'}: ${2 ** fn.poly.segBits} pieces of degree ${fn.poly.degree}, max error ${fn.maxError.toExponential(2)}` : '// (no sigmoid or exp: the coefficients below are unused)',
     varArray('train_poly', coef),
     '',
-    `component main {public [${TRAIN_PUBLIC_SIGNALS.join(', ')}]} = TrainSGD(${args});`,
+    `component main {public [${TRAIN_PUBLIC_SIGNALS.join(', ')}]} = ${plan.mlp ? 'TrainMLP' : 'TrainSGD'}(${args});`,
     '',
   ].join('\n');
 }
@@ -132,7 +151,7 @@ export async function buildTrainCircuit(plan: TrainPlan, opts: { buildRoot?: str
     publicSignals: [...TRAIN_PUBLIC_SIGNALS], ptau: opts.ptau, progress: opts.progress,
     params: {
       ...plan.params, template: stringify(trainTemplateArgs(plan)), bounds: plan.bounds, sigmoid: plan.sigmoid ? stringify(plan.sigmoid) : undefined,
-      softmax: plan.softmax ? stringify(plan.softmax) : undefined,
+      softmax: plan.softmax ? stringify(plan.softmax) : undefined, mlp: plan.mlp,
       leafHeader: leafHeader(sampleMeaning(plan.params)), weightsHeader: trainWeightsHeader(plan.params),
     },
   });
@@ -166,42 +185,50 @@ export interface WeightsFile {
   format: typeof WEIGHTS_FORMAT;
   model: TrainModel;
   features: number;
-  /** A softmax's classes C (absent: one output). */
+  /** A softmax's or an mlp's classes C (absent: one output). */
   classes?: number;
+  /** An mlp's hidden units H. */
+  hidden?: number;
   /** real ≈ q / 2^weightScale */
   weightScale: number;
   wbits: number;
   /** The scale of the inputs the model expects (the dataset's feature scale). */
   featureScale: number;
-  /** Decimal integers: W[F][C] row by row (one output: w_0 … w_{F−1}), and the bias (C of them: a list). */
-  w: string[];
-  b: string | string[];
-  /** SignedCommit((F+1)·C, wbits, headerIv(commitHeader))([w..., b...]), decimal. */
+  /** One output (linear, logistic): w_0 … w_{F−1} and the bias b, decimal integers. */
+  w?: string[];
+  b?: string;
+  /** Several (softmax, mlp): the trained ONNX's tensors in order, each row by row, decimal integers and reals. */
+  tensors?: Array<{ name: string; shape: number[]; values: string[]; real: number[] }>;
+  /** SignedCommit(n, wbits, headerIv(commitHeader)) of every weight in order (w..., b or the tensors'), decimal. */
   commitment: string;
   commitRule: string;
   /** What the commitment binds besides the integers: trainWeightsHeader (the ONNX tensors' shapes and scale). */
   commitHeader: CommitHeader;
   /** The same weights as reals (q / 2^weightScale), for people. */
-  real: { w: number[]; b: number | number[] };
+  real?: { w: number[]; b: number };
 }
 
 /** h0 / h1 of weights [W..., b...]: SignedCommit((F+1)·C, wbits, iv) with iv = headerIv(trainWeightsHeader(p)). */
 export async function weightsCommitment(p: WeightsMeaning, w: readonly bigint[]): Promise<bigint> {
-  const C = outputsOf(p);
-  if (w.length !== (p.features + 1) * C) throw new ZkonnxError('INPUT_INVALID', `weights: expected ${weightsWanted(p.features, C)}, got ${w.length}`);
+  if (w.length !== weightCount(p)) throw new ZkonnxError('INPUT_INVALID', `weights: expected ${weightsWanted(p)}, got ${w.length}`);
   return signedCommit(w, p.wbits, 'weight', { iv: headerIv(trainWeightsHeader(p)) });
 }
 
 export async function makeWeightsFile(plan: TrainPlan, w: readonly bigint[]): Promise<WeightsFile> {
   const p = plan.params;
   checkWeights(plan, w);
-  const n = p.features * classesOf(p);
-  const one = classesOf(p) === 1;
-  const bias = w.slice(n);
+  const F = p.features;
+  const head = { format: WEIGHTS_FORMAT, model: p.model, features: F } as const;
+  const scales = { weightScale: p.weightScale, wbits: p.wbits, featureScale: p.featureScale };
+  const commit = { commitment: String(await weightsCommitment(p, w)), commitRule: WEIGHTS_RULE, commitHeader: trainWeightsHeader(p) };
+  if (classesOf(p) === 1) {
+    return { ...head, ...scales, w: w.slice(0, F).map(String), b: String(w[F]), ...commit, real: { w: w.slice(0, F).map((q) => dequantize(q, p.weightScale)), b: dequantize(w[F]!, p.weightScale) } };
+  }
+  const values = splitTensors(p, w);
   return {
-    format: WEIGHTS_FORMAT, model: p.model, features: p.features, ...(one ? {} : { classes: classesOf(p) }), weightScale: p.weightScale, wbits: p.wbits, featureScale: p.featureScale,
-    w: w.slice(0, n).map(String), b: one ? String(bias[0]) : bias.map(String), commitment: String(await weightsCommitment(p, w)), commitRule: WEIGHTS_RULE, commitHeader: trainWeightsHeader(p),
-    real: { w: w.slice(0, n).map((q) => dequantize(q, p.weightScale)), b: one ? dequantize(bias[0]!, p.weightScale) : bias.map((q) => dequantize(q, p.weightScale)) },
+    ...head, classes: classesOf(p), ...(p.hidden !== undefined ? { hidden: p.hidden } : {}), ...scales,
+    tensors: trainedTensors(p).map((t, i) => ({ name: t.name, shape: t.shape, values: values[i]!.map(String), real: values[i]!.map((q) => dequantize(q, p.weightScale)) })),
+    ...commit,
   };
 }
 
@@ -220,33 +247,52 @@ export async function readWeightsFile(file: string, plan: TrainPlan): Promise<bi
     features: 'the weights belong to another dataset', classes: 'the weights are another model\'s (a softmax has a column per class)', featureScale: 'the weights were trained on features at another scale',
     weightScale: `pass --weight-scale ${f.weightScale}`, wbits: `pass --wbits ${f.wbits}`,
   };
-  const got = { ...f, classes: f.classes ?? 1 };
-  for (const [k, want] of [['features', p.features], ['classes', classesOf(p)], ['featureScale', p.featureScale], ['weightScale', p.weightScale], ['wbits', p.wbits]] as const) {
-    if (got[k] !== want) throw new ZkonnxError('INPUT_INVALID', `${file}: ${k} is ${got[k]}, this training uses ${want}`, { file, hint: hints[k] });
+  const got = { ...f, classes: f.classes ?? 1, hidden: f.hidden ?? 0 };
+  const wanted = [['features', p.features], ['classes', classesOf(p)], ['hidden', p.hidden ?? 0], ['featureScale', p.featureScale], ['weightScale', p.weightScale], ['wbits', p.wbits]] as const;
+  for (const [k, want] of wanted) {
+    if (got[k] !== want) throw new ZkonnxError('INPUT_INVALID', `${file}: ${k} is ${got[k]}, this training uses ${want}`, { file, hint: k === 'hidden' ? `pass --hidden ${f.hidden ?? '(none: the weights are not an mlp\'s)'}` : hints[k] });
   }
-  const w = [...f.w, ...(Array.isArray(f.b) ? f.b : [f.b])].map(BigInt);
+  const shapes = (f.tensors ?? []).map((t) => `${t.name}[${t.shape.join(',')}]`).join(' ');
+  const want = trainedTensors(p).map((t) => `${t.name}[${t.shape.join(',')}]`).join(' ');
+  if (f.tensors ? shapes !== want : classesOf(p) !== 1 || !f.w || f.b === undefined) {
+    throw new ZkonnxError('INPUT_INVALID', `${file}: its weights are ${f.tensors ? shapes : 'w and b'}, this training's are ${classesOf(p) === 1 ? 'w and b' : want}`, { file });
+  }
+  const w = (f.tensors ? f.tensors.flatMap((t) => t.values) : [...f.w!, f.b!]).map(BigInt);
   checkWeights(plan, w, file);
   const c = await weightsCommitment(p, w);
   if (f.commitment !== undefined && f.commitment !== String(c)) throw new ZkonnxError('INPUT_INVALID', `${file}: the weights hash to ${c}, the file says ${f.commitment}`, { file });
   return w;
 }
 
-/** Gemm(x[1,F], W[F,C], C[C]) (+ Sigmoid, or Softmax over the C classes): the trained model, float weights exactly q / 2^s_w. */
+/**
+ * Gemm(x[1,F], W[F,C], C[C]) (+ Sigmoid, or Softmax over the C classes), or an mlp's Gemm(x, W1,
+ * B1) → Relu → Gemm(·, W2, B2) → Softmax: the trained model, float weights exactly q / 2^s_w.
+ */
 export function trainedOnnx(plan: TrainPlan, w: readonly bigint[]): Uint8Array {
   const p = plan.params;
   const F = p.features;
   const C = classesOf(p);
+  const values = splitTensors(p, w);
+  const initializers = trainedTensors(p).map((t, i) => ({ name: t.name, dims: t.shape, data: Float32Array.from(values[i]!, (q) => dequantize(q, t.scale)) }));
+  const gemm = (name: string, inputs: string[], output: string) => ({ name, op: 'Gemm', inputs, outputs: [output], attrs: { alpha: attr.float(1), beta: attr.float(1) } });
+  if (p.model === 'mlp') {
+    return buildModel({
+      graphName: 'zkonnx_mlp', producer: 'zkonnx train-proof', inputs: [{ name: 'input', shape: [1, F] }], outputs: [{ name: 'output', shape: [1, C] }], initializers,
+      nodes: [
+        gemm('/Gemm1', ['input', 'W1', 'B1'], 'h'), { name: '/Relu', op: 'Relu', inputs: ['h'], outputs: ['a'] },
+        gemm('/Gemm2', ['a', 'W2', 'B2'], 'logit'), { name: '/Softmax', op: 'Softmax', inputs: ['logit'], outputs: ['output'], attrs: { axis: attr.int(1) } },
+      ],
+      metadata: { weightScale: String(p.weightScale), featureScale: String(p.featureScale), wbits: String(p.wbits), classes: String(C), hidden: String(p.hidden) },
+    });
+  }
   const spec: ModelSpec = {
     graphName: `zkonnx_${p.model}_regression`,
     producer: 'zkonnx train-proof',
     inputs: [{ name: 'input', shape: [1, F] }],
     outputs: [{ name: 'output', shape: [1, C] }],
     // trainedTensors: the tensors (and order) the weights header lists
-    initializers: trainedTensors(p).map((t) => ({
-      name: t.name, dims: t.shape,
-      data: Float32Array.from(t.name === 'W' ? w.slice(0, F * C) : w.slice(F * C), (q) => dequantize(q, t.scale)),
-    })),
-    nodes: [{ name: '/Gemm', op: 'Gemm', inputs: ['input', 'W', 'C'], outputs: [p.model === 'linear' ? 'output' : 'logit'], attrs: { alpha: attr.float(1), beta: attr.float(1) } }],
+    initializers,
+    nodes: [gemm('/Gemm', ['input', 'W', 'C'], p.model === 'linear' ? 'output' : 'logit')],
     metadata: { weightScale: String(p.weightScale), featureScale: String(p.featureScale), wbits: String(p.wbits), ...(C > 1 ? { classes: String(C) } : {}) },
   };
   if (p.model === 'logistic') spec.nodes.push({ name: '/Sigmoid', op: 'Sigmoid', inputs: ['logit'], outputs: ['output'] });
@@ -265,8 +311,12 @@ export interface TrainProofOptions {
   batch: number;
   /** Position of the first sample (default 0). */
   start?: number;
-  /** Initial weights: a weights.json file, integers [W..., b...] (trainedTensors' order), or zeros (default). */
+  /** Initial weights: a weights.json file, integers in trainedTensors' order, or zeros (an mlp: seededWeights(seed), default). */
   init?: string | readonly bigint[];
+  /** An mlp's hidden units (default 16). */
+  hidden?: number;
+  /** An mlp's initial weights without `init`: seededWeights(params, seed) (default seed 0). */
+  seed?: number;
   /** Learning rate 2^−lrShift (default 4). */
   lrShift?: number;
   /** Weight width (default 16) and scale (default wbits − 4). */
@@ -309,13 +359,15 @@ export interface TrainProofResult {
 }
 
 /** The training parameters of a committed dataset for the given options. */
-export function trainParamsFor(d: Dataset, o: Pick<TrainProofOptions, 'model' | 'steps' | 'batch' | 'lrShift' | 'wbits' | 'weightScale'>): TrainParams {
+export function trainParamsFor(d: Dataset, o: Pick<TrainProofOptions, 'model' | 'steps' | 'batch' | 'lrShift' | 'wbits' | 'weightScale' | 'hidden'>): TrainParams {
   const wbits = o.wbits ?? 16;
-  if (o.model === 'softmax' && d.manifest.labels !== 'class') {
-    throw new ZkonnxError('INPUT_INVALID', `softmax regression learns classes; this dataset's labels are values`, { hint: 'commit the dataset with --labels class' });
+  const multi = o.model === 'softmax' || o.model === 'mlp';
+  if (multi && d.manifest.labels !== 'class') {
+    throw new ZkonnxError('INPUT_INVALID', `${o.model === 'mlp' ? 'the mlp' : 'softmax regression'} learns classes; this dataset's labels are values`, { hint: 'commit the dataset with --labels class' });
   }
+  if (o.hidden !== undefined && o.model !== 'mlp') throw new ZkonnxError('BAD_ARGUMENT', `--hidden is for --model mlp, not ${o.model}`);
   return {
-    model: o.model, ...(o.model === 'softmax' ? { classes: d.manifest.classes ?? maxOf(d.y.map(Number)) + 1 } : {}), features: d.manifest.features, batch: o.batch, steps: o.steps, depth: d.manifest.depth, dataBits: d.manifest.bits,
+    model: o.model, ...(multi ? { classes: d.manifest.classes ?? maxOf(d.y.map(Number)) + 1 } : {}), ...(o.model === 'mlp' ? { hidden: o.hidden ?? 16 } : {}), features: d.manifest.features, batch: o.batch, steps: o.steps, depth: d.manifest.depth, dataBits: d.manifest.bits,
     featureScale: d.manifest.featureScale, labelScale: d.manifest.labelScale, labels: d.manifest.labels, weightScale: o.weightScale ?? wbits - 4, wbits, lrShift: o.lrShift ?? 4,
   };
 }
@@ -328,7 +380,7 @@ export async function trainProof(o: TrainProofOptions): Promise<TrainProofResult
   const p = plan.params;
   const start = o.start ?? 0;
   const F = p.features;
-  const w0 = o.init === undefined ? new Array<bigint>((F + 1) * classesOf(p)).fill(0n) : typeof o.init === 'string' ? await readWeightsFile(o.init, plan) : [...o.init];
+  const w0 = o.init === undefined ? (p.model === 'mlp' ? seededWeights(p, o.seed ?? 0) : new Array<bigint>(weightCount(p)).fill(0n)) : typeof o.init === 'string' ? await readWeightsFile(o.init, plan) : [...o.init];
   checkWeights(plan, w0, 'initial weights');
   if (p.model === 'logistic') {
     // not a circuit rule (the gradient is defined for any y), but anything else is a mistake

@@ -31,8 +31,9 @@ import { ZkonnxError } from '../errors.js';
 import type { QPoly } from '../ir/graph.js';
 import { bitlen, divRound, rescale } from '../quantize/int.js';
 import { evalPoly, fitPiecewise } from '../quantize/poly.js';
+import { rng } from '../random.js';
 
-export type TrainModel = 'linear' | 'logistic' | 'softmax';
+export type TrainModel = 'linear' | 'logistic' | 'softmax' | 'mlp';
 
 export interface TrainParams {
   model: TrainModel;
@@ -52,8 +53,10 @@ export interface TrainParams {
   /** The dataset's label kind (its manifest's `labels`): with F, dataBits and the scales, the
    * sample header whose IV every leaf is committed under (dataset-format.ts leafHeader). */
   labels: 'class' | 'value';
-  /** C: classes of a softmax model (labels 0 … C − 1); 1 (or absent) for linear and logistic. */
+  /** C: classes of a softmax or mlp model (labels 0 … C − 1); 1 (or absent) for linear and logistic. */
   classes?: number;
+  /** H: hidden units of an mlp (one ReLU layer before the softmax). */
+  hidden?: number;
   /** s_w: the weights' scale. */
   weightScale: number;
   /** Weights are signed integers of wbits bits (default 16). */
@@ -110,6 +113,24 @@ export interface SoftmaxPlan {
   maxError: number;
 }
 
+/**
+ * An mlp's hidden layer and backward pass (scales and widths):
+ *   a_k  = ReLU(Rescale(h_k, k1)), h_k = Σ_j W1[j][k]·x_j + B1[k]·2^s_x   a at scale actScale, in [0, 2^ba)
+ *   d_k  = Rescale(Σ_c W2[k][c]·e_c, kd)·[a_k > 0]                       scale s_e, in [−2^bd, 2^bd)
+ *   W2, B2 updates: Δ = Rescale(g·2^up2, k2), g = Σ_i e_{i,c}·a_{i,k} (or e_{i,c}·2^actScale)
+ * (W1, B1's update is the plan's k and up.)
+ */
+export interface MlpPlan {
+  hidden: number;
+  actScale: number;
+  k1: number;
+  ba: number;
+  kd: number;
+  bd: number;
+  k2: number;
+  up2: number;
+}
+
 export interface TrainPlan {
   params: TrainParams;
   /** s_e, the residual's scale. */
@@ -121,6 +142,7 @@ export interface TrainPlan {
   up: number;
   sigmoid?: SigmoidPlan;
   softmax?: SoftmaxPlan;
+  mlp?: MlpPlan;
   /** The bound analysis (absolute values), for circuit.json and the comments. */
   bounds: { x: string; w: string; z: string; e: string; g: string; rescaleIn: string };
 }
@@ -167,13 +189,53 @@ export function softmaxExpFit(): ReturnType<typeof fitPiecewise> {
 }
 
 /** C: the classes of a plan's model (1 for linear and logistic: one output). */
-export const classesOf = (p: Pick<TrainParams, 'model' | 'classes'>): number => (p.model === 'softmax' ? p.classes ?? 0 : 1);
+export const classesOf = (p: Pick<TrainParams, 'model' | 'classes'>): number => (p.model === 'softmax' || p.model === 'mlp' ? p.classes ?? 0 : 1);
 
-/** Where weight (j, c) sits in the weights list: W[j][c] for j < F, b[c] for j = F. */
+/** An mlp's activations' scale: a = ReLU(h) at 2^8. */
+export const MLP_ACT_SCALE = 8;
+
+/** Where weight (j, c) sits in a one-layer model's list: W[j][c] for j < F, b[c] for j = F. */
 export const weightIndex = (F: number, C: number, j: number, c: number): number => (j < F ? j * C + c : F * C + c);
+
+/**
+ * The weights list in the trained ONNX's tensors' order: W[F][C], C[C] (one layer), or an mlp's
+ * W1[F][H], B1[H], W2[H][C], B2[C]; each tensor row by row.
+ */
+export function weightTensors(p: Pick<TrainParams, 'model' | 'features' | 'classes' | 'hidden'>): Array<{ name: string; shape: number[] }> {
+  const F = p.features;
+  const C = classesOf(p);
+  if (p.model !== 'mlp') return [{ name: 'W', shape: [F, C] }, { name: 'C', shape: [C] }];
+  const H = p.hidden ?? 0;
+  return [{ name: 'W1', shape: [F, H] }, { name: 'B1', shape: [H] }, { name: 'W2', shape: [H, C] }, { name: 'B2', shape: [C] }];
+}
+
+/** How many weights a model has: the sum of its tensors' sizes. */
+export const weightCount = (p: Pick<TrainParams, 'model' | 'features' | 'classes' | 'hidden'>): number => weightTensors(p).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
 
 /** Bits b with v ∈ [−2^b, 2^b) for every |v| ≤ m: b = bitlen(m). */
 const signedWidth = (m: bigint) => Math.max(1, bitlen(m));
+
+/** The softmax's widths for logits |z| ≤ logits at scale 2^logitScale over C classes. */
+function softmaxPlan(logits: bigint, logitScale: number, C: bigint, what: string): SoftmaxPlan {
+  const fit = softmaxExpFit();
+  const inScale = SOFTMAX_EXP.inScale;
+  if (logitScale < inScale) throw bad(`${what} needs weight scale + input scale ≥ ${inScale}, got ${logitScale}`, 'raise --weight-scale');
+  const kz = logitScale - inScale;
+  const bz = signedWidth((logits >> BigInt(kz)) + 1n);
+  const D = SOFTMAX_EXP.domainBits;
+  const dc = Math.max(bz + 1, D) + 1;
+  const shift = fit.poly.polyScale - SOFTMAX_EXP.outScale;
+  const bo = Math.max(1, bitlen(fit.outLo < 0n ? -fit.outLo - 1n : 0n), bitlen(fit.outHi));
+  // Σu ≥ u(0) + (C − 1)·min(0, outLo) ≥ 1: the maximum's own t is 0
+  const atZero = rescale(evalPoly(fit.poly, 0n), shift);
+  const sumLo = atZero + (C - 1n) * (fit.outLo < 0n ? fit.outLo : 0n);
+  if (sumLo < 1n) throw new Error(`exp fit: Σu can reach ${sumLo} with ${C} classes`);
+  const uAbs = fit.outHi > -fit.outLo ? fit.outHi : -fit.outLo;
+  const bb = bitlen(C * fit.outHi);
+  const bq = signedWidth((uAbs << BigInt(SOFTMAX_EXP.outScale)) / sumLo + 1n);
+  if (bz + kz + 1 > SAFE_BITS || bitlen(logits) + 1 > SAFE_BITS || dc + 2 > SAFE_BITS) throw bad(`${what}: the logits need ${bitlen(logits)} bits, too many for the field`);
+  return { kz, bz, dc, inScale, domainBits: D, outScale: SOFTMAX_EXP.outScale, poly: fit.poly, shift, bo, outLo: fit.outLo, outHi: fit.outHi, bq, bb, maxError: fit.poly.maxError };
+}
 
 /**
  * Checks the parameters and derives every width from the bound analysis:
@@ -191,9 +253,13 @@ export function planTraining(p: TrainParams): TrainPlan {
     const v = p[k] as number;
     if (!Number.isInteger(v) || v < 0) throw bad(`training parameter ${k} must be a non-negative integer, got ${v}`);
   }
-  if (p.model !== 'linear' && p.model !== 'logistic' && p.model !== 'softmax') throw bad(`model must be linear, logistic or softmax, got ${JSON.stringify(p.model)}`);
-  if (p.model === 'softmax' ? !Number.isInteger(p.classes) || p.classes! < 2 || p.classes! > 256 : p.classes !== undefined && p.classes !== 1) {
-    throw bad(p.model === 'softmax' ? `softmax regression needs 2 … 256 classes, got ${p.classes}` : `${p.model} regression has one output; classes ${p.classes} is for --model softmax`, p.model === 'softmax' ? 'commit the dataset with --labels class (its manifest counts the classes)' : undefined);
+  if (!['linear', 'logistic', 'softmax', 'mlp'].includes(p.model)) throw bad(`model must be linear, logistic, softmax or mlp, got ${JSON.stringify(p.model)}`);
+  const multi = p.model === 'softmax' || p.model === 'mlp';
+  if (multi ? !Number.isInteger(p.classes) || p.classes! < 2 || p.classes! > 256 : p.classes !== undefined && p.classes !== 1) {
+    throw bad(multi ? `${p.model === 'mlp' ? 'the mlp' : 'softmax regression'} needs 2 … 256 classes, got ${p.classes}` : `${p.model} regression has one output; classes ${p.classes} is for --model softmax or mlp`, multi ? 'commit the dataset with --labels class (its manifest counts the classes)' : undefined);
+  }
+  if (p.model === 'mlp' ? !Number.isInteger(p.hidden) || p.hidden! < 1 || p.hidden! > 1024 : p.hidden !== undefined) {
+    throw bad(p.model === 'mlp' ? `the mlp needs 1 … 1024 hidden units, got ${p.hidden}` : `hidden units are for --model mlp, not ${p.model}`);
   }
   if (p.labels !== 'class' && p.labels !== 'value') throw bad(`labels must be class or value (the dataset's label kind), got ${JSON.stringify(p.labels)}`);
   if (p.features < 1) throw bad('a model needs at least one feature');
@@ -214,39 +280,48 @@ export function planTraining(p: TrainParams): TrainPlan {
   let E: bigint;
   let sig: SigmoidPlan | undefined;
   let sm: SoftmaxPlan | undefined;
+  let mlp: MlpPlan | undefined;
   if (p.model === 'linear') {
     residualScale = p.weightScale + p.featureScale;
     ty = residualScale - p.labelScale;
     if (ty < 0) throw bad(`linear regression: the label scale ${p.labelScale} exceeds weight scale + feature scale (${residualScale})`, 'raise --weight-scale');
     E = Z + X * pow2(ty);
-  } else if (p.model === 'softmax') {
-    const fit = softmaxExpFit();
-    const inScale = SOFTMAX_EXP.inScale;
-    if (p.weightScale + p.featureScale < inScale) throw bad(`softmax regression needs weight scale + feature scale ≥ ${inScale}, got ${p.weightScale + p.featureScale}`, 'raise --weight-scale');
-    if (p.labelScale !== 0) throw bad(`softmax regression: labels are classes 0 … C − 1 (label scale 0), got label scale ${p.labelScale}`, 'commit the dataset with --labels class');
+  } else if (p.model === 'softmax' || p.model === 'mlp') {
+    const what = p.model === 'mlp' ? 'the mlp' : 'softmax regression';
+    if (p.labelScale !== 0) throw bad(`${what}: labels are classes 0 … C − 1 (label scale 0), got label scale ${p.labelScale}`, 'commit the dataset with --labels class');
     const C = BigInt(p.classes!);
-    const kz = p.weightScale + p.featureScale - inScale;
-    const bz = signedWidth((Z >> BigInt(kz)) + 1n);
-    const D = SOFTMAX_EXP.domainBits;
-    const dc = Math.max(bz + 1, D) + 1;
-    const shift = fit.poly.polyScale - SOFTMAX_EXP.outScale;
-    const bo = Math.max(1, bitlen(fit.outLo < 0n ? -fit.outLo - 1n : 0n), bitlen(fit.outHi));
-    // Σu ≥ u(0) + (C − 1)·min(0, outLo) ≥ 1: the maximum's own t is 0
-    const atZero = rescale(evalPoly(fit.poly, 0n), shift);
-    const sumLo = atZero + (C - 1n) * (fit.outLo < 0n ? fit.outLo : 0n);
-    if (sumLo < 1n) throw new Error(`exp fit: Σu can reach ${sumLo} with ${C} classes`);
-    const sumHi = C * fit.outHi;
-    const uAbs = fit.outHi > -fit.outLo ? fit.outHi : -fit.outLo;
-    const bb = bitlen(sumHi);
-    const bq = signedWidth((uAbs << BigInt(SOFTMAX_EXP.outScale)) / sumLo + 1n);
-    if (bz + kz + 1 > SAFE_BITS || bitlen(Z) + 1 > SAFE_BITS || dc + 2 > SAFE_BITS) throw bad(`softmax regression: the logits need ${bitlen(Z)} bits, too many for the field`);
-    sm = {
-      kz, bz, dc, inScale, domainBits: D, outScale: SOFTMAX_EXP.outScale, poly: fit.poly, shift, bo, outLo: fit.outLo, outHi: fit.outHi, bq, bb,
-      maxError: fit.poly.maxError,
-    };
+    let logits = Z;
+    let logitScale = p.weightScale + p.featureScale;
+    let hiddenBits = 0;
+    if (p.model === 'mlp') {
+      // a = ReLU(Rescale(h, k1)) at scale 2^8: |h| ≤ Z (a linear layer's bound), a ∈ [0, 2^ba)
+      const H = BigInt(p.hidden!);
+      const k1 = p.weightScale + p.featureScale - MLP_ACT_SCALE;
+      if (k1 < 0) throw bad(`the mlp needs weight scale + feature scale ≥ ${MLP_ACT_SCALE}, got ${p.weightScale + p.featureScale}`, 'raise --weight-scale');
+      hiddenBits = signedWidth((Z >> BigInt(k1)) + 1n);
+      if (hiddenBits + k1 + 1 > SAFE_BITS) throw bad(`the mlp: the hidden layer needs ${bitlen(Z)} bits, too many for the field`);
+      logits = H * W * pow2(hiddenBits) + W * pow2(MLP_ACT_SCALE);
+      logitScale = p.weightScale + MLP_ACT_SCALE;
+      mlp = { hidden: p.hidden!, actScale: MLP_ACT_SCALE, k1, ba: hiddenBits, kd: 0, bd: 0, k2: 0, up2: 0 };
+    }
+    sm = softmaxPlan(logits, logitScale, C, what);
     residualScale = SOFTMAX_EXP.outScale;
     ty = residualScale;
-    E = pow2(bq) + pow2(ty);
+    E = pow2(sm.bq) + pow2(ty);
+    if (mlp) {
+      // backward: d = Σ_c W2[k][c]·e_c at scale s_w + s_e, |d| ≤ C·W·E, rescaled by s_w to s_e
+      mlp.kd = p.weightScale;
+      mlp.bd = signedWidth(((C * W * E) >> BigInt(mlp.kd)) + 1n);
+      if (mlp.bd + mlp.kd + 1 > SAFE_BITS || bitlen(C * W * E) + 1 > SAFE_BITS) throw bad('the mlp: the backward pass needs too many bits for the field');
+      // W2, B2: g = Σ_i e·a (or e·2^s_a), scale s_e + s_a
+      const G2 = B * E * (hiddenBits > MLP_ACT_SCALE ? pow2(hiddenBits) : pow2(MLP_ACT_SCALE));
+      const shift2 = residualScale + MLP_ACT_SCALE + p.lrShift + logB - p.weightScale;
+      mlp.k2 = Math.max(0, shift2);
+      mlp.up2 = Math.max(0, -shift2);
+      if (bitlen(G2 << BigInt(mlp.up2)) + 1 > SAFE_BITS || p.wbits + mlp.k2 + 1 > SAFE_BITS) throw bad('the mlp: the output layer\'s gradient needs too many bits for the field', 'lower dataBits, wbits or the scales');
+      // W1, B1 are updated from d (scale s_e) as a one-layer model is from e: the plan's k, up below
+      E = pow2(mlp.bd);
+    }
   } else {
     const fit = sigmoidFit();
     const inScale = Math.min(SIGMOID.inScale, p.weightScale + p.featureScale);
@@ -278,7 +353,7 @@ export function planTraining(p: TrainParams): TrainPlan {
     throw bad(`the gradient needs ${bitlen(rin)} bits and its rescale ${p.wbits + k + 1}: above the ${SAFE_BITS} a field element holds safely`, 'lower dataBits, wbits or the scales');
   }
   return {
-    params: { ...p }, residualScale, ty, k, up, sigmoid: sig, ...(sm ? { softmax: sm } : {}),
+    params: { ...p }, residualScale, ty, k, up, sigmoid: sig, ...(sm ? { softmax: sm } : {}), ...(mlp ? { mlp } : {}),
     bounds: { x: X.toString(), w: W.toString(), z: Z.toString(), e: E.toString(), g: G.toString(), rescaleIn: rin.toString() },
   };
 }
@@ -315,8 +390,11 @@ export interface StepTrace {
   zr?: bigint[];
   zc?: bigint[];
   sigma?: bigint[];
-  /** Softmax only (i·C + c): the probabilities at scale s_p. */
+  /** Softmax and mlp (i·C + c): the probabilities at scale s_p. */
   p?: bigint[];
+  /** Mlp only (i·H + k): the hidden activations and the backward pass's d. */
+  a?: bigint[];
+  d?: bigint[];
   /** Per sample and class (i·C + c). */
   e: bigint[];
   /** Per weight, in the weights' order. */
@@ -329,26 +407,56 @@ export interface TrainResult {
   trace: StepTrace[];
 }
 
-/** The name of weight k of the list: w[j] and bias (one output), W[j][c] and b[c] (softmax). */
-export function weightName(F: number, C: number, k: number): string {
-  if (C === 1) return k === F ? 'bias' : `w[${k}]`;
-  return k < F * C ? `W[${Math.floor(k / C)}][${k % C}]` : `b[${k - F * C}]`;
+/** The name of weight k of the list: w[j] and bias (one output), else its tensor's element (W[j][c], C[c], W1[j][k], …). */
+export function weightName(p: WeightsLayout, k: number): string {
+  if (classesOf(p) === 1) return k === p.features ? 'bias' : `w[${k}]`;
+  let at = k;
+  for (const t of weightTensors(p)) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (at < n) return t.shape.length === 2 ? `${t.name}[${Math.floor(at / t.shape[1]!)}][${at % t.shape[1]!}]` : `${t.name}[${at}]`;
+    at -= n;
+  }
+  return `weight ${k}`;
 }
 
-/** The weights' count and what they are, for messages. */
-export function weightsWanted(F: number, C: number): string {
-  return C === 1 ? `${F} weights and a bias (${F + 1} values)` : `W[${F}][${C}] and b[${C}] (${(F + 1) * C} values)`;
+/** The weights a model takes, for messages. */
+export function weightsWanted(p: WeightsLayout): string {
+  if (classesOf(p) === 1) return `${p.features} weights and a bias (${p.features + 1} values)`;
+  return `${weightTensors(p).map((t) => `${t.name}[${t.shape.join('][')}]`).join(', ')} (${weightCount(p)} values)`;
 }
 
-/** Checks that weights are (F + 1)·C integers in the wbits range. */
+/** What fixes a model's weights list: its kind, F, C and H. */
+export type WeightsLayout = Pick<TrainParams, 'model' | 'features' | 'classes' | 'hidden'>;
+
+/** Checks that weights are weightCount(p) integers in the wbits range. */
 export function checkWeights(plan: TrainPlan, w: readonly bigint[], what = 'weights'): void {
-  const { features: F, wbits } = plan.params;
-  const C = classesOf(plan.params);
-  if (w.length !== (F + 1) * C) throw new ZkonnxError('INPUT_INVALID', `${what}: expected ${weightsWanted(F, C)}, got ${w.length}`);
-  const half = pow2(wbits - 1);
+  const p = plan.params;
+  if (w.length !== weightCount(p)) throw new ZkonnxError('INPUT_INVALID', `${what}: expected ${weightsWanted(p)}, got ${w.length}`);
+  const half = pow2(p.wbits - 1);
   w.forEach((v, k) => {
-    if (v < -half || v >= half) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `${what}: ${weightName(F, C, k)} = ${v} is outside the ${wbits}-bit range [−2^${wbits - 1}, 2^${wbits - 1})`);
+    if (v < -half || v >= half) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `${what}: ${weightName(p, k)} = ${v} is outside the ${p.wbits}-bit range [−2^${p.wbits - 1}, 2^${p.wbits - 1})`);
   });
+}
+
+/** One dense layer of the weights list: nIn inputs at scale 2^inScale to nOut outputs, from `offset`. */
+interface Layer { offset: number; nIn: number; nOut: number; inScale: number }
+
+/** out_c = Σ_j W[j][c]·in_j + b[c]·2^inScale: the layer's exact integers. */
+function dense(w: readonly bigint[], l: Layer, input: readonly bigint[]): bigint[] {
+  return Array.from({ length: l.nOut }, (_, c) => {
+    let v = w[l.offset + l.nIn * l.nOut + c]! << BigInt(l.inScale);
+    for (let j = 0; j < l.nIn; j++) v += w[l.offset + j * l.nOut + c]! * input[j]!;
+    return v;
+  });
+}
+
+/** The layers of a plan's model, in the weights list's order (an mlp: hidden, then output). */
+function layersOf(plan: TrainPlan): Layer[] {
+  const { features: F, featureScale } = plan.params;
+  const C = classesOf(plan.params);
+  if (!plan.mlp) return [{ offset: 0, nIn: F, nOut: C, inScale: featureScale }];
+  const H = plan.mlp.hidden;
+  return [{ offset: 0, nIn: F, nOut: H, inScale: featureScale }, { offset: (F + 1) * H, nIn: H, nOut: C, inScale: plan.mlp.actScale }];
 }
 
 /**
@@ -367,94 +475,151 @@ export function trainSteps(plan: TrainPlan, weights: readonly bigint[], x: reado
   const X = pow2(p.dataBits - 1);
   const half = pow2(p.wbits - 1);
   const full = pow2(p.wbits);
+  const C = classesOf(p);
+  const layers = layersOf(plan);
+  const last = layers[layers.length - 1]!;
   let w = [...weights];
   const trace: StepTrace[] = [];
-  const C = classesOf(p);
   for (let t = 0; t < p.steps; t++) {
     const positions = Array.from({ length: p.batch }, (_, i) => start + t * p.batch + i);
     const st: StepTrace = { positions, weights: [...w], z: [], e: [], g: [], delta: [] };
     if (plan.sigmoid) { st.zr = []; st.zc = []; st.sigma = []; }
     if (plan.softmax) { st.zr = []; st.zc = []; st.p = []; }
+    if (plan.mlp) { st.a = []; st.d = []; }
+    // each layer's inputs and residuals per sample, for its update
+    const ins: bigint[][][] = layers.map(() => []);
+    const res: bigint[][][] = layers.map(() => []);
     for (const pos of positions) {
       const xi = x[pos]!;
       const yi = y[pos]!;
       if (xi.length !== F) throw new ZkonnxError('INPUT_INVALID', `sample ${pos} has ${xi.length} features, expected ${F}`);
       for (const v of [...xi, yi]) if (v < -X || v >= X) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `sample ${pos}: value ${v} is outside ${p.dataBits} signed bits`);
       if (plan.sigmoid && yi !== 0n && yi !== 1n) throw new ZkonnxError('INPUT_INVALID', `sample ${pos}: label ${yi} is not a class of logistic regression (0 or 1)`);
-      if (plan.softmax && (yi < 0n || yi >= BigInt(C))) throw new ZkonnxError('INPUT_INVALID', `sample ${pos}: label ${yi} is not a class of this softmax regression (0 … ${C - 1})`, { hint: `the dataset's classes must be 0 … C − 1 with C = ${C}` });
-      const z = Array.from({ length: C }, (_, c) => {
-        let v = w[weightIndex(F, C, F, c)]! << BigInt(p.featureScale);
-        for (let j = 0; j < F; j++) v += w[weightIndex(F, C, j, c)]! * xi[j]!;
-        return v;
-      });
+      if (plan.softmax && (yi < 0n || yi >= BigInt(C))) throw new ZkonnxError('INPUT_INVALID', `sample ${pos}: label ${yi} is not a class of this ${p.model === 'mlp' ? 'mlp' : 'softmax regression'} (0 … ${C - 1})`, { hint: `the dataset's classes must be 0 … C − 1 with C = ${C}` });
+      ins[0]!.push([...xi]);
+      // an mlp's hidden layer: a = ReLU(Rescale(h, k1))
+      const a = plan.mlp ? dense(w, layers[0]!, xi).map((h) => { const q = rescale(h, plan.mlp!.k1); return q > 0n ? q : 0n; }) : undefined;
+      if (a) { st.a!.push(...a); ins[1]!.push(a); }
+      const z = dense(w, last, a ?? xi);
       st.z.push(...z);
+      let e: bigint[];
       if (plan.softmax) {
         const s = softmaxQ(plan.softmax, z, yi);
         st.zr!.push(...s.zr); st.zc!.push(...s.tc); st.p!.push(...s.p);
-        st.e.push(...s.e);
+        e = s.e;
       } else if (plan.sigmoid) {
         const s = sigmoidQ(plan.sigmoid, z[0]!);
         st.zr!.push(s.zr); st.zc!.push(s.zc); st.sigma!.push(s.sigma);
-        st.e.push(s.sigma - (yi << BigInt(plan.ty)));
+        e = [s.sigma - (yi << BigInt(plan.ty))];
       } else {
-        st.e.push(z[0]! - (yi << BigInt(plan.ty)));
+        e = [z[0]! - (yi << BigInt(plan.ty))];
+      }
+      st.e.push(...e);
+      res[layers.length - 1]!.push(e);
+      if (plan.mlp && a) {
+        // backward: d_k = Rescale(Σ_c W2[k][c]·e_c, kd), where a_k > 0 (ReLU's derivative), else 0
+        const d = a.map((ak, k) => {
+          let v = 0n;
+          for (let c = 0; c < C; c++) v += w[last.offset + k * C + c]! * e[c]!;
+          return ak > 0n ? rescale(v, plan.mlp!.kd) : 0n;
+        });
+        st.d!.push(...d);
+        res[0]!.push(d);
       }
     }
-    const next = new Array<bigint>((F + 1) * C);
-    for (let k = 0; k < next.length; k++) {
-      // weight k is W[j][c] (or b[c]): its gradient sums e_{i,c}·x_{i,j} (or e_{i,c}·2^s_x)
-      const [j, c] = k < F * C ? [Math.floor(k / C), k % C] : [F, k - F * C];
-      let g = 0n;
-      positions.forEach((pos, i) => { const e = st.e[i * C + c]!; g += j < F ? e * x[pos]![j]! : e << BigInt(p.featureScale); });
-      st.g.push(g);
-      const d = rescale(g << BigInt(plan.up), plan.k);
-      if (d < -full || d >= full) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: the update of ${weightName(F, C, k)} is ${d}, beyond ${p.wbits} bits`, { hint: 'raise --lr-shift (a smaller learning rate)' });
-      st.delta.push(d);
-      const nw = w[k]! - d;
-      if (nw < -half || nw >= half) {
-        throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: ${weightName(F, C, k)} would become ${nw}, outside the ${p.wbits}-bit range [−2^${p.wbits - 1}, 2^${p.wbits - 1})`, { hint: 'raise --lr-shift (a smaller learning rate) or lower --weight-scale' });
+    const next = new Array<bigint>(w.length);
+    layers.forEach((l, li) => {
+      const [shift, up] = plan.mlp && li === 1 ? [plan.mlp.k2, plan.mlp.up2] : [plan.k, plan.up];
+      for (let k = l.offset; k < l.offset + (l.nIn + 1) * l.nOut; k++) {
+        // weight k is W[j][c] (or b[c]): its gradient sums r_{i,c}·in_{i,j} (or r_{i,c}·2^inScale)
+        const r = k - l.offset;
+        const [j, c] = r < l.nIn * l.nOut ? [Math.floor(r / l.nOut), r % l.nOut] : [l.nIn, r - l.nIn * l.nOut];
+        let g = 0n;
+        res[li]!.forEach((ri, i) => { g += j < l.nIn ? ri[c]! * ins[li]![i]![j]! : ri[c]! << BigInt(l.inScale); });
+        st.g.push(g);
+        const d = rescale(g << BigInt(up), shift);
+        if (d < -full || d >= full) throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: the update of ${weightName(p, k)} is ${d}, beyond ${p.wbits} bits`, { hint: 'raise --lr-shift (a smaller learning rate)' });
+        st.delta.push(d);
+        const nw = w[k]! - d;
+        if (nw < -half || nw >= half) {
+          throw new ZkonnxError('INPUT_OUT_OF_RANGE', `step ${t}: ${weightName(p, k)} would become ${nw}, outside the ${p.wbits}-bit range [−2^${p.wbits - 1}, 2^${p.wbits - 1})`, { hint: 'raise --lr-shift (a smaller learning rate) or lower --weight-scale' });
+        }
+        next[k] = nw;
       }
-      next[k] = nw;
-    }
+    });
     trace.push(st);
     w = next;
   }
   return { weights: w, trace };
 }
 
-/** The same schedule and update in float64 with the exact sigmoid or softmax: what fixed point approximates. */
+/**
+ * The same schedule and update in float64 with the exact sigmoid or softmax (an mlp: ReLU, its
+ * derivative [h > 0]): what fixed point approximates.
+ */
 export function trainFloat(params: TrainParams, weights: readonly number[], x: readonly (readonly number[])[], y: readonly number[], start: number): number[] {
   const F = params.features;
   const C = classesOf(params);
+  const H = params.hidden ?? 0;
+  const mlp = params.model === 'mlp';
+  const layers: Layer[] = mlp ? [{ offset: 0, nIn: F, nOut: H, inScale: 0 }, { offset: (F + 1) * H, nIn: H, nOut: C, inScale: 0 }] : [{ offset: 0, nIn: F, nOut: C, inScale: 0 }];
+  const last = layers[layers.length - 1]!;
+  const denseF = (w: readonly number[], l: Layer, input: readonly number[]) => Array.from({ length: l.nOut }, (_, c) => {
+    let v = w[l.offset + l.nIn * l.nOut + c]!;
+    for (let j = 0; j < l.nIn; j++) v += w[l.offset + j * l.nOut + c]! * input[j]!;
+    return v;
+  });
   const lr = 2 ** -params.lrShift;
   let w = [...weights];
   for (let t = 0; t < params.steps; t++) {
-    const g = new Array<number>((F + 1) * C).fill(0);
+    const g = new Array<number>(w.length).fill(0);
+    // gradient of one layer: r_c·in_j into W[j][c], r_c into b[c]
+    const acc = (l: Layer, r: readonly number[], input: readonly number[]) => {
+      for (let c = 0; c < l.nOut; c++) {
+        for (let j = 0; j < l.nIn; j++) g[l.offset + j * l.nOut + c]! += r[c]! * input[j]!;
+        g[l.offset + l.nIn * l.nOut + c]! += r[c]!;
+      }
+    };
     for (let i = 0; i < params.batch; i++) {
       const pos = start + t * params.batch + i;
       const xi = x[pos]!;
-      const z = Array.from({ length: C }, (_, c) => {
-        let v = w[weightIndex(F, C, F, c)]!;
-        for (let j = 0; j < F; j++) v += w[weightIndex(F, C, j, c)]! * xi[j]!;
-        return v;
-      });
+      const h = mlp ? denseF(w, layers[0]!, xi) : undefined;
+      const a = h?.map((v) => Math.max(0, v));
+      const z = denseF(w, last, a ?? xi);
       let e: number[];
-      if (params.model === 'softmax') {
+      if (params.model === 'softmax' || mlp) {
         const m = Math.max(...z);
         const u = z.map((v) => Math.exp(v - m));
-        const sum = u.reduce((a, b) => a + b, 0);
+        const sum = u.reduce((s, v) => s + v, 0);
         e = u.map((v, c) => v / sum - (c === y[pos] ? 1 : 0));
       } else {
         e = [(params.model === 'logistic' ? sigmoid(z[0]!) : z[0]!) - y[pos]!];
       }
-      for (let c = 0; c < C; c++) {
-        for (let j = 0; j < F; j++) g[weightIndex(F, C, j, c)]! += e[c]! * xi[j]!;
-        g[weightIndex(F, C, F, c)]! += e[c]!;
+      acc(last, e, a ?? xi);
+      if (mlp) {
+        const d = h!.map((hk, k) => (hk > 0 ? e.reduce((s, ec, c) => s + w[last.offset + k * C + c]! * ec, 0) : 0));
+        acc(layers[0]!, d, xi);
       }
     }
     w = w.map((v, k) => v - (lr * g[k]!) / params.batch);
   }
   return w;
+}
+
+/**
+ * Seeded initial weights for an mlp (zeros would never move its hidden layer: every unit the
+ * same, ReLU's derivative 0): W1 and W2 uniform in ±√(6 / fan-in) (He-uniform), biases 0,
+ * quantized to the weight scale. The same seed gives the same weights, so anyone can recompute h0.
+ */
+export function seededWeights(p: TrainParams, seed: number): bigint[] {
+  const r = rng(seed);
+  const half = Number(pow2(p.wbits - 1)) - 1;
+  return weightTensors(p).flatMap((t) => {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (t.shape.length === 1) return new Array<bigint>(n).fill(0n);
+    const limit = Math.sqrt(6 / t.shape[0]!);
+    return Array.from({ length: n }, () => BigInt(Math.max(-half, Math.min(half, Math.round((r() * 2 - 1) * limit * 2 ** p.weightScale)))));
+  });
 }
 
 export const dequantize = (q: bigint, scale: number) => Number(q) / 2 ** scale;
