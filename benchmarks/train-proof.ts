@@ -1,6 +1,7 @@
 // npm run bench:train — proofs of training: constraints, compile / setup / prove seconds for one
 // SGD step, by batch size (1, 4, 16 at 4 features) and by feature count (4, 16, 64 at batch 4),
-// linear and logistic regression, and softmax regression over 3 and 10 classes, on a synthetic
+// linear and logistic regression, softmax regression over 3 and 10 classes, and mlps (one ReLU
+// layer of 8 to 32 units, softmax over 3 or 10 classes), on a synthetic
 // committed dataset of 256 samples (tree depth 8, 16-bit values). Prints a table and writes
 // benchmarks/results/train-proof.{md,json}.
 //
@@ -21,7 +22,7 @@ import { machine, table } from './chart.js';
 import { rng } from '../src/random.js';
 
 interface Row {
-  model: TrainModel; features: number; classes: number; batch: number; steps: number; depth: number;
+  model: TrainModel; features: number; classes: number; hidden?: number; batch: number; steps: number; depth: number;
   constraints: number; compileS: number;
   /** Absent when the time budget was spent: compiled only. */
   setupS?: number; witnessS?: number; proveS?: number; verified?: boolean;
@@ -36,13 +37,13 @@ const budget = Number(arg('--budget') ?? 420);
  * the largest of C linear functions of x (softmax: class 0 … C − 1).
  */
 async function dataset(dir: string, F: number, model: TrainModel, C: number): Promise<void> {
-  const r = rng(F * 7 + (model === 'logistic' ? 1 : model === 'softmax' ? 2 + C : 0));
+  const r = rng(F * 7 + (model === 'logistic' ? 1 : model === 'softmax' || model === 'mlp' ? 2 + C : 0));
   const n = 256;
   const coef = Array.from({ length: C }, () => Array.from({ length: F }, () => r() * 2 - 1));
   const x = Array.from({ length: n }, () => Array.from({ length: F }, () => BigInt(Math.floor((r() * 2 - 1) * 256))));
   const y = x.map((row) => {
     const v = coef.map((k) => row.reduce((a, q, j) => a + (Number(q) / 256) * k[j]!, 0));
-    if (model === 'softmax') return BigInt(v.indexOf(Math.max(...v)));
+    if (model === 'softmax' || model === 'mlp') return BigInt(v.indexOf(Math.max(...v)));
     return model === 'logistic' ? (v[0]! > 0 ? 1n : 0n) : BigInt(Math.round(v[0]! * 256));
   });
   const classes = model === 'linear' ? undefined : model === 'logistic' ? 2 : C;
@@ -57,7 +58,7 @@ async function dataset(dir: string, F: number, model: TrainModel, C: number): Pr
   writeFileSync(join(dir, 'samples.json'), JSON.stringify({ x: x.map((row) => row.map(String)), y: y.map(String) }));
 }
 
-const configs: { model: TrainModel; features: number; batch: number; classes: number }[] = [];
+const configs: { model: TrainModel; features: number; batch: number; classes: number; hidden?: number }[] = [];
 for (const model of ['linear', 'logistic'] as const) {
   for (const batch of [1, 4, 16]) configs.push({ model, features: 4, batch, classes: 1 });
   for (const features of [16, 64]) configs.push({ model, features, batch: 4, classes: 1 });
@@ -65,10 +66,15 @@ for (const model of ['linear', 'logistic'] as const) {
 // softmax: 3 classes (Iris-sized), and 10 (a digit classifier's last layer on 16 or 64 features)
 for (const batch of [1, 4]) configs.push({ model: 'softmax', features: 4, batch, classes: 3 });
 for (const features of [16, 64]) configs.push({ model: 'softmax', features, batch: 4, classes: 10 });
+// mlp: 4 → 8 → 3 (Iris-sized), 16 → 16 → 10, 64 → 32 → 10
+configs.push({ model: 'mlp', features: 4, batch: 4, classes: 3, hidden: 8 }, { model: 'mlp', features: 16, batch: 4, classes: 10, hidden: 16 }, { model: 'mlp', features: 64, batch: 4, classes: 10, hidden: 32 });
 const only = arg('--only')?.split(',').map((c) => c.trim());
 if (only) configs.splice(0, configs.length, ...configs.filter((c) => only.includes(`${c.model}:${c.features}:${c.batch}`)));
 // smallest first, so a spent budget skips the largest
-const cost = (c: { features: number; batch: number; classes: number }) => c.batch * (2000 + 20 * c.features * c.classes + 250 * (c.classes - 1));
+const cost = (c: { features: number; batch: number; classes: number; hidden?: number }) => {
+  const h = c.hidden ?? 0;
+  return c.batch * (2000 + 20 * (h ? c.features * h + h * c.classes : c.features * c.classes) + 250 * (c.classes - 1) + 60 * h);
+};
 configs.sort((a, b) => cost(a) - cost(b) || a.model.localeCompare(b.model));
 
 const work = mkdtempSync(join(tmpdir(), 'zkonnx-bench-train-'));
@@ -84,22 +90,22 @@ try {
     if ((performance.now() - t0) / 1000 > budget) {
       // compile only: the constraint count, without setup and proof
       skipped.push(label);
-      const plan = planTraining(trainParamsFor(data, { model: c.model, steps: 1, batch: c.batch, lrShift: 2 }));
+      const plan = planTraining(trainParamsFor(data, { model: c.model, hidden: c.hidden, steps: 1, batch: c.batch, lrShift: 2 }));
       const dir = join(work, 'compile-only', label.replace(/\W+/g, '-'));
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'circuit.circom'), trainCircuitSource(plan));
       for (const lib of ['zkonnx.circom', 'commit.circom']) copyFileSync(join(circuitsDir(), lib), join(dir, lib));
       const cc = await compileCircom({ circuitPath: join(dir, 'circuit.circom'), outDir: dir, includePaths: [circomlibDir()] });
-      rows.push({ model: c.model, features: c.features, classes: c.classes, batch: c.batch, steps: 1, depth: 8, constraints: cc.constraints, compileS: cc.seconds });
+      rows.push({ model: c.model, features: c.features, classes: c.classes, ...(c.hidden ? { hidden: c.hidden } : {}), batch: c.batch, steps: 1, depth: 8, constraints: cc.constraints, compileS: cc.seconds });
       console.error(`${label}: ${cc.constraints} constraints, compile ${cc.seconds.toFixed(1)} s (budget spent: no setup or proof)`);
       continue;
     }
     const r = await trainProof({
-      dataDir, dataset: data, model: c.model, steps: 1, batch: c.batch, lrShift: 2, buildRoot: join(work, 'build'), outDir: join(work, 'proof', label.replace(/\W+/g, '-')),
+      dataDir, dataset: data, model: c.model, hidden: c.hidden, steps: 1, batch: c.batch, lrShift: 2, buildRoot: join(work, 'build'), outDir: join(work, 'proof', label.replace(/\W+/g, '-')),
     });
     const info = JSON.parse(readFileSync(join(r.buildDir, 'circuit.json'), 'utf8')) as { compileSeconds: number; setupSeconds: number };
     const row: Row = {
-      model: c.model, features: c.features, classes: c.classes, batch: c.batch, steps: 1, depth: 8, constraints: r.constraints,
+      model: c.model, features: c.features, classes: c.classes, ...(c.hidden ? { hidden: c.hidden } : {}), batch: c.batch, steps: 1, depth: 8, constraints: r.constraints,
       compileS: info.compileSeconds, setupS: info.setupSeconds, witnessS: r.seconds.witness, proveS: r.seconds.prove, verified: r.verified,
     };
     rows.push(row);
@@ -122,9 +128,9 @@ if (only && existsSync(join(out, 'train-proof.json'))) {
 }
 rows.sort((a, b) => a.model.localeCompare(b.model) || a.features - b.features || a.batch - b.batch);
 const host = await machine();
-const header = ['model', 'features', 'classes', 'batch', 'constraints', 'per sample', 'compile s', 'setup s', 'witness s', 'prove s', 'verified'];
+const header = ['model', 'features', 'hidden', 'classes', 'batch', 'constraints', 'per sample', 'compile s', 'setup s', 'witness s', 'prove s', 'verified'];
 const text = table(header, rows.map((r) => [
-  r.model, r.features, r.classes ?? 1, r.batch, r.constraints, Math.round(r.constraints / r.batch), r.compileS.toFixed(2),
+  r.model, r.features, r.hidden ?? '—', r.classes ?? 1, r.batch, r.constraints, Math.round(r.constraints / r.batch), r.compileS.toFixed(2),
   r.setupS?.toFixed(2) ?? '—', r.witnessS?.toFixed(2) ?? '—', r.proveS?.toFixed(2) ?? '—', r.verified === undefined ? '—' : r.verified ? 'yes' : 'NO',
 ]));
 const note = 'One SGD step, tree depth 8, 16-bit data and weights, compiled by circom2, proven by zkonnx\'s wasm prover; setup with a cached powers-of-tau file (the smallest cached one that fits).';

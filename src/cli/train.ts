@@ -1,5 +1,5 @@
 // `zkonnx train-proof`: prove k steps of fixed-point mini-batch SGD (linear, logistic or softmax
-// regression) on a committed dataset, from weights with commitment h0 to weights with commitment h1.
+// regression, or an mlp with one ReLU layer) on a committed dataset, from weights with commitment h0 to weights with commitment h1.
 import { Command, Option } from 'commander';
 import { chainTraining } from '../commit/train-circuit.js';
 import { ZkonnxError } from '../errors.js';
@@ -14,11 +14,13 @@ export function register(program: Command): void {
   program.command('train-proof')
     .description('prove k steps of fixed-point mini-batch gradient descent on a committed dataset (public: root, h0, h1, start)')
     .requiredOption('--data <dir>', 'the committed dataset folder (`zkonnx data commit --out`)')
-    .addOption(new Option('--model <model>', 'linear (squared loss), logistic (cross-entropy, labels 0/1) or softmax (cross-entropy over the dataset\'s classes 0 … C − 1)').choices(['linear', 'logistic', 'softmax']).makeOptionMandatory())
+    .addOption(new Option('--model <model>', 'linear (squared loss), logistic (cross-entropy, labels 0/1), softmax (cross-entropy over the dataset\'s classes 0 … C − 1) or mlp (one ReLU layer of --hidden units, then softmax)').choices(['linear', 'logistic', 'softmax', 'mlp']).makeOptionMandatory())
     .requiredOption('--steps <k>', 'SGD steps in one proof', int('--steps', 1))
     .requiredOption('--batch <B>', 'samples per step (a power of two)', int('--batch', 1))
     .option('--start <n>', 'position of the first sample; step t uses start + t·B … start + t·B + B − 1', int('--start'), 0)
-    .option('--init <file>', 'initial weights.json (default: zeros)')
+    .option('--init <file>', 'initial weights.json (default: zeros; an mlp: seeded weights, --seed)')
+    .option('--hidden <H>', 'an mlp\'s hidden units (default 16)', int('--hidden', 1))
+    .option('--seed <n>', 'an mlp\'s initial weights without --init: He-uniform from this seed (default 0), so anyone can recompute h0', int('--seed'))
     .option('--lr-shift <n>', 'learning rate 2^-n', int('--lr-shift'), 4)
     .option('--wbits <n>', 'signed width of every weight', int('--wbits', 2), 16)
     .option('--weight-scale <n>', 'weights: real ≈ q / 2^n (default: wbits − 4)', int('--weight-scale'))
@@ -28,7 +30,7 @@ export function register(program: Command): void {
     .addOption(jsonOpt())
     .action((o) => run(o, async (progress) => {
       const r = await chainTraining({
-        dataDir: o.data, model: o.model, steps: o.steps, batch: o.batch, start: o.start, init: o.init, lrShift: o.lrShift,
+        dataDir: o.data, model: o.model, steps: o.steps, batch: o.batch, start: o.start, init: o.init, hidden: o.hidden, seed: o.seed, lrShift: o.lrShift,
         wbits: o.wbits, weightScale: o.weightScale, links: o.links, outDir: o.out, buildRoot: o.buildRoot, progress,
       });
       const json = {

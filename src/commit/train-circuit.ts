@@ -380,6 +380,9 @@ export async function trainProof(o: TrainProofOptions): Promise<TrainProofResult
   const p = plan.params;
   const start = o.start ?? 0;
   const F = p.features;
+  if (o.seed !== undefined && (p.model !== 'mlp' || o.init !== undefined)) {
+    throw new ZkonnxError('BAD_ARGUMENT', p.model === 'mlp' ? '--seed and --init both give the initial weights: pass one' : `--seed gives an mlp's initial weights; ${p.model} regression starts from zeros or --init`);
+  }
   const w0 = o.init === undefined ? (p.model === 'mlp' ? seededWeights(p, o.seed ?? 0) : new Array<bigint>(weightCount(p)).fill(0n)) : typeof o.init === 'string' ? await readWeightsFile(o.init, plan) : [...o.init];
   checkWeights(plan, w0, 'initial weights');
   if (p.model === 'logistic') {
@@ -422,7 +425,7 @@ export async function trainProof(o: TrainProofOptions): Promise<TrainProofResult
   const fw = trainFloat(p, w0.map((q) => dequantize(q, p.weightScale)), xr, yr, start);
   const maxAbsDiff = maxOf(fw.map((v, j) => Math.abs(v - dequantize(trained.weights[j]!, p.weightScale))));
   writeFileSync(join(outDir, 'training.json'), JSON.stringify({
-    params: p, root: String(data.tree.root), h0: String(h0), h1: String(h1), start, nextStart: start + p.steps * p.batch,
+    params: p, ...(p.model === 'mlp' && o.init === undefined ? { seed: o.seed ?? 0 } : {}), root: String(data.tree.root), h0: String(h0), h1: String(h1), start, nextStart: start + p.steps * p.batch,
     publicSignals: r.publicSignals, verified, float: { weights: fw, maxAbsDiff }, sigmoidMaxError: plan.sigmoid?.maxError, expMaxError: plan.softmax?.maxError,
   }, null, 1));
   return {
@@ -464,7 +467,8 @@ export async function chainTraining(o: TrainProofOptions & { links: number }): P
   let init = o.init;
   let start = o.start ?? 0;
   for (let i = 0; i < o.links; i++) {
-    const r = await trainProof({ ...o, dataset, init, start, outDir: base ? join(base, `proof-${i}`) : undefined });
+    // the seed gives the first link's initial weights; the others start from the previous link's
+    const r = await trainProof({ ...o, dataset, init, start, seed: i === 0 ? o.seed : undefined, outDir: base ? join(base, `proof-${i}`) : undefined });
     proofs.push(r);
     init = r.weights;
     start = r.nextStart;

@@ -194,14 +194,14 @@ export const classesOf = (p: Pick<TrainParams, 'model' | 'classes'>): number => 
 /** An mlp's activations' scale: a = ReLU(h) at 2^8. */
 export const MLP_ACT_SCALE = 8;
 
-/** Where weight (j, c) sits in a one-layer model's list: W[j][c] for j < F, b[c] for j = F. */
+/** Where weight (j, c) of a dense layer sits in its part of the list: W[j][c] for j < F, b[c] for j = F. */
 export const weightIndex = (F: number, C: number, j: number, c: number): number => (j < F ? j * C + c : F * C + c);
 
 /**
  * The weights list in the trained ONNX's tensors' order: W[F][C], C[C] (one layer), or an mlp's
  * W1[F][H], B1[H], W2[H][C], B2[C]; each tensor row by row.
  */
-export function weightTensors(p: Pick<TrainParams, 'model' | 'features' | 'classes' | 'hidden'>): Array<{ name: string; shape: number[] }> {
+export function weightTensors(p: WeightsLayout): Array<{ name: string; shape: number[] }> {
   const F = p.features;
   const C = classesOf(p);
   if (p.model !== 'mlp') return [{ name: 'W', shape: [F, C] }, { name: 'C', shape: [C] }];
@@ -210,7 +210,7 @@ export function weightTensors(p: Pick<TrainParams, 'model' | 'features' | 'class
 }
 
 /** How many weights a model has: the sum of its tensors' sizes. */
-export const weightCount = (p: Pick<TrainParams, 'model' | 'features' | 'classes' | 'hidden'>): number => weightTensors(p).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+export const weightCount = (p: WeightsLayout): number => weightTensors(p).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
 
 /** Bits b with v ∈ [−2^b, 2^b) for every |v| ≤ m: b = bitlen(m). */
 const signedWidth = (m: bigint) => Math.max(1, bitlen(m));
@@ -444,8 +444,8 @@ interface Layer { offset: number; nIn: number; nOut: number; inScale: number }
 /** out_c = Σ_j W[j][c]·in_j + b[c]·2^inScale: the layer's exact integers. */
 function dense(w: readonly bigint[], l: Layer, input: readonly bigint[]): bigint[] {
   return Array.from({ length: l.nOut }, (_, c) => {
-    let v = w[l.offset + l.nIn * l.nOut + c]! << BigInt(l.inScale);
-    for (let j = 0; j < l.nIn; j++) v += w[l.offset + j * l.nOut + c]! * input[j]!;
+    let v = w[l.offset + weightIndex(l.nIn, l.nOut, l.nIn, c)]! << BigInt(l.inScale);
+    for (let j = 0; j < l.nIn; j++) v += w[l.offset + weightIndex(l.nIn, l.nOut, j, c)]! * input[j]!;
     return v;
   });
 }
