@@ -68,49 +68,41 @@ export interface TrainParams {
 /** The sigmoid approximation: input scale s_z, domain |z| < 2^(D−1−s_z), output scale s_p. */
 export const SIGMOID = { inScale: 8, domainBits: 13, outScale: 12, tolerance: 2 ** -11 } as const;
 
-export interface SigmoidPlan {
-  /** z at scale s_w + s_x is rescaled by kz to scale inScale; |zr| < 2^bz. */
+/** A residual's function (the sigmoid, or the softmax's exp) as the circuit evaluates it. */
+export interface FnPlan {
+  /** z at its scale is rescaled by kz to scale inScale; |zr| < 2^bz. */
   kz: number;
   bz: number;
-  /** Width of the two clamp comparisons (Max2). */
+  /** Width of the clamp comparisons (Max2). */
   dc: number;
   inScale: number;
-  /** Domain [−2^(D−1), 2^(D−1)) of the polynomial. */
+  /** The polynomial's domain: 2^domainBits inputs (the sigmoid's centred on 0, exp's ending at 0). */
   domainBits: number;
   outScale: number;
   poly: QPoly;
-  /** PiecewisePoly's final rescale and its quotient bits. */
+  /** PiecewisePoly's final rescale and its quotient bits: outputs in [−2^bo, 2^bo). */
   shift: number;
   bo: number;
-  /** Largest |σ̂(z) − σ(z)| over the domain (exhaustive), in real units. */
+  /** Largest |f̂(z) − f(z)| over the domain (exhaustive), in real units. */
   maxError: number;
+}
+
+export interface SigmoidPlan extends FnPlan {
   /** Largest |σ(z) − σ(clamp(z))| for z outside the domain: σ(−2^(D−1−s_z)). */
   clampError: number;
 }
 
 /**
- * The softmax: logits rescaled to scale inScale (|zr| < 2^bz), shifted by their maximum, clamped
- * at lo = −(2^D − 1) (exp(lo / 2^inScale) ≈ 1.1e-7), exp as a piecewise polynomial over [lo, 0]
- * at scale outScale, and p_c = round(u_c·2^outScale / Σu) (DivRound: Σu ∈ [1, 2^bb], p ∈ [−2^bq, 2^bq)).
+ * The softmax: logits rescaled to scale inScale (|zr| < 2^bz), shifted by their maximum (whose
+ * comparisons take bz + 1 bits), clamped at lo = −(2^D − 1) (exp(lo / 2^inScale) ≈ 1.1e-7), exp
+ * as a piecewise polynomial over [lo, 0] at scale outScale (exactly [outLo, outHi]), and
+ * p_c = round(u_c·2^outScale / Σu) (DivRound: Σu ∈ [1, 2^bb], p ∈ [−2^bq, 2^bq)).
  */
-export interface SoftmaxPlan {
-  kz: number;
-  bz: number;
-  /** Width of the clamp comparison (Max2); the maximum's comparisons take bz + 1. */
-  dc: number;
-  inScale: number;
-  domainBits: number;
-  outScale: number;
-  poly: QPoly;
-  shift: number;
-  /** exp's output integers are in [−2^bo, 2^bo) (exactly [outLo, outHi]). */
-  bo: number;
+export interface SoftmaxPlan extends FnPlan {
   outLo: bigint;
   outHi: bigint;
   bq: number;
   bb: number;
-  /** Largest |exp̂(t) − exp(t)| over the domain, in real units. */
-  maxError: number;
 }
 
 /**
