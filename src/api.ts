@@ -10,9 +10,9 @@ import type { CircomCheck } from './compiler/check-circom.js';
 import { checkCircuitMemory, checkCompileMemory } from './compiler/size.js';
 import { CHECK_SHARE, worthChecking } from './compiler/freivalds.js';
 import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
-import { inputSignal, outputSignal, publicLayout, saltSignals } from './compiler/emit.js';
-import { expectedPublicSignals, weightsCommitment, type Salts } from './commit/public.js';
-import { BN254_R, fieldToSigned } from './circom/r1cs.js';
+import { inputSignal, outputSignal, publicLayout } from './compiler/emit.js';
+import { expectedPublicSignals, saltsFor, weightsCommitment, type Salts } from './commit/public.js';
+import { fieldToSigned } from './circom/r1cs.js';
 import { architectureOf, liftWeights, type LiftedWeight } from './ir/weights.js';
 import { loadWeights } from './model-weights.js';
 import { ZkonnxError } from './errors.js';
@@ -234,7 +234,6 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   if (opts.salt && visibility.input !== 'hashed' && visibility.output !== 'hashed') {
     throw new ZkonnxError('BAD_ARGUMENT', '--salt salts the hashed input and output commitments, and this build hashes neither', { hint: 'add --input hashed and/or --output hashed' });
   }
-  if (opts.salt && opts.split) throw new ZkonnxError('BAD_ARGUMENT', '--salt is not supported on split builds yet');
   progress?.step?.(`import ${opts.model}`);
   const dims = opts.dims && Object.keys(opts.dims).length ? opts.dims : undefined;
   const fixed = opts.fixedInputs && Object.keys(opts.fixedInputs).length ? opts.fixedInputs : undefined;
@@ -577,16 +576,6 @@ export interface ProveResult {
   seconds: { witness: number; prove: number };
 }
 
-/** The salts of a salted build: the given ones (each named and in the field) or fresh random ones. */
-function saltsFor(qg: QuantGraph, vis: Settings['visibility'], given?: Salts): Salts | undefined {
-  const names = saltSignals(qg, vis);
-  if (!names.length) return undefined;
-  return Object.fromEntries(names.map((n) => {
-    const s = given ? given[n] : BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_R;
-    if (s === undefined || s < 0n || s >= BN254_R) throw new ZkonnxError('INPUT_INVALID', `salt ${n} must be given, in [0, r)`, { signal: n });
-    return [n, s];
-  }));
-}
 
 
 /**

@@ -28,9 +28,9 @@ import { writeWtns } from './circom/witness.js';
 import type { CircomCheck } from './compiler/check-circom.js';
 import { circuitWitness, type WrittenCircuit } from './compiler/circuit.js';
 import { productConstraints } from './compiler/freivalds.js';
-import { inputSignal, publicLayout, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
+import { inputSignal, publicLayout, saltSignals, type ChunkLinks, type CircuitVisibility, type PublicRun } from './compiler/emit.js';
 import { packedCommit, packPerElement, POSEIDON16_CONSTRAINTS } from './commit/poseidon.js';
-import { expectedPublicSignals, weightsCommitment } from './commit/public.js';
+import { expectedPublicSignals, freshSalt, saltsFor, weightsCommitment, type Salts } from './commit/public.js';
 import { checkKeys } from './setup/keys.js';
 import { ZkonnxError } from './errors.js';
 import { loadSample, readJson, type InputData, type Sample } from './inputs.js';
@@ -416,7 +416,7 @@ export async function compileSplit(qg: QuantGraph, vis: CircuitVisibility, build
     const c = await writeModelCircuit(paths, graph, vis, l, progress);
     if (hashed) weightCommitments.push(file.weights ? (await weightsCommitment(graph, chunkQin(qg, file, sampleQin!)))!.toString() : '');
     if (run) {
-      const one = await checkAgainstCircom(paths, graph, vis, l, { qin: chunkQin(qg, file, run.qin), linkIn: file.linkIn?.values.map((g) => run.q.values[g]!) }, progress);
+      const one = await checkAgainstCircom(paths, graph, vis, l, { qin: chunkQin(qg, file, run.qin), linkIn: file.linkIn?.values.map((g) => run.q.values[g]!), salts: saltsFor(graph, vis, undefined, l) }, progress);
       check = check ? { ...check, constraints: check.constraints + one.constraints, wires: check.wires + one.wires, witnessCompared: check.witnessCompared + one.witnessCompared, circomSeconds: check.circomSeconds + one.circomSeconds } : one;
     }
     const parts = c.perComponent;
@@ -494,7 +494,10 @@ const inMemory = (data: Uint8Array) => ({ type: 'mem', data }) as unknown as str
 
 export interface ChunkInput {
   index: number;
-  /** The chunk circuit's witness input: in<i> (first chunk) or link_in (the others), decimal strings. */
+  /**
+   * The chunk circuit's witness input: in<i> (first chunk) or link_in (the others), and a salted
+   * build's salts (in<i>_salt, out<j>_salt, link_in_salt, link_out_salt), decimal strings.
+   */
   input: Record<string, string[]>;
 }
 
@@ -511,23 +514,42 @@ function modelRun(buildDir: string, input: string | InputData, weights?: string)
 /**
  * Every chunk's witness input, from one run of the integer executor over the whole model: with
  * them, each chunk proves on its own (in parallel, on other machines). `weights`: another
- * model's weights (--weights hashed builds; the build's own by default).
+ * model's weights (--weights hashed builds; the build's own by default). A salted build's salts
+ * are drawn here, fresh for each proof set: the model's (given ones with `salts`) and one per
+ * link, which the two chunks of the link share.
  */
-export function chunkInputs(buildDir: string, input: string | InputData, weights?: string): ChunkInput[] {
-  return chunkInputsOf(buildDir, modelRun(buildDir, input, weights));
+export function chunkInputs(buildDir: string, input: string | InputData, weights?: string, salts?: Salts): ChunkInput[] {
+  return chunkInputsOf(buildDir, modelRun(buildDir, input, weights), salts);
 }
 
-function chunkInputsOf(buildDir: string, { qg, qin, q }: ReturnType<typeof modelRun>): ChunkInput[] {
-  return splitOf(buildDir).chunks.map((_, index) => {
-    const { file } = loadChunk(buildDir, index);
-    return { index, input: circuitInputSignals({ qin: chunkQin(qg, file, qin), linkIn: file.linkIn?.values.map((g) => q.values[g]!) }) };
+/** A salted split build's model salts (in<i>_salt, out<j>_salt) from its chunk inputs, decimal; undefined when unsalted. */
+export function modelSaltsOf(chunks: readonly ChunkInput[]): Record<string, string> | undefined {
+  const all = Object.fromEntries(chunks.flatMap((c) => Object.entries(c.input).filter(([k]) => /^(in|out)\d+_salt$/.test(k)).map(([k, v]) => [k, v[0]!])));
+  return Object.keys(all).length ? all : undefined;
+}
+
+function chunkInputsOf(buildDir: string, { qg, qin, q }: ReturnType<typeof modelRun>, given?: Salts): ChunkInput[] {
+  const split = splitOf(buildDir);
+  const vis = readSettings(buildDir).visibility;
+  const model = saltsFor(qg, vis, given) ?? {};
+  // link k joins chunks k − 1 and k
+  const linkSalts = split.chunks.map(() => (vis.salt ? freshSalt() : 0n));
+  return split.chunks.map((_, index) => {
+    const { graph, file } = loadChunk(buildDir, index);
+    // the chunk's own salt signals: the model's inputs' (first chunk), outputs' (last) and its links'
+    const salts = Object.fromEntries(saltSignals(graph, vis, chunkLinksOf(file)).map((n) => {
+      const v = n === 'link_in_salt' ? linkSalts[index] : n === 'link_out_salt' ? linkSalts[index + 1] : model[n];
+      if (v === undefined) throw new Error(`chunk ${index}: no salt for ${n}`);
+      return [n, v];
+    }));
+    return { index, input: circuitInputSignals({ qin: chunkQin(qg, file, qin), linkIn: file.linkIn?.values.map((g) => q.values[g]!), salts }) };
   });
 }
 
 const toField = (x: bigint) => ((x % BN254_R) + BN254_R) % BN254_R;
 
 /** The chunk's values by the integer executor, from its witness input (what the circuit must compute). */
-function execChunk(c: Chunk, input: Record<string, string[]>): { qin: bigint[][]; q: QExecResult; linkIn: bigint[] } {
+function execChunk(c: Chunk, input: Record<string, string[]>, vis: CircuitVisibility): { qin: bigint[][]; q: QExecResult; linkIn: bigint[]; salts?: Salts } {
   const values = new Array<bigint>(c.graph.totalValues).fill(0n);
   const parse = (name: string, n: number) => {
     const xs = input[name];
@@ -557,22 +579,24 @@ function execChunk(c: Chunk, input: Record<string, string[]>): { qin: bigint[][]
     for (let t = o.affine.rowStart[r]!; t < o.affine.rowStart[r + 1]!; t++) s += o.affine.coef[t]! * values[o.affine.index[t]!]!;
     return s;
   }));
-  return { qin, q: { values, outputs }, linkIn };
+  const names = saltSignals(c.graph, vis, chunkLinksOf(c.file));
+  const salts = names.length ? saltsFor(c.graph, vis, Object.fromEntries(names.map((n) => [n, parse(n, 1)[0]!])), chunkLinksOf(c.file)) : undefined;
+  return { qin, q: { values, outputs }, linkIn, ...(salts ? { salts } : {}) };
 }
 
-/** The public signals chunk c's proof must carry, from the integer executor's values. */
-async function expectedChunkSignals(c: Chunk, qin: bigint[][], q: QExecResult, linkIn: bigint[]): Promise<string[]> {
+/** The public signals chunk c's proof must carry, from the integer executor's values (and a salted build's salts). */
+async function expectedChunkSignals(c: Chunk, qin: bigint[][], q: QExecResult, linkIn: bigint[], salts?: Salts): Promise<string[]> {
   const out: string[] = [];
   for (const r of c.info.publicSignals) {
     if (r.kind === 'link-in-commit') {
       const li = c.file.linkIn!;
-      out.push(toField(await packedCommit(linkIn.map((v, i) => v - BigInt(li.lo[i]!)), li.commitBits, 'received link value')).toString());
+      out.push(toField(await packedCommit(linkIn.map((v, i) => v - BigInt(li.lo[i]!)), li.commitBits, 'received link value', { salt: salts?.link_in_salt })).toString());
     } else if (r.kind === 'link-out-commit') {
       const lo = c.file.linkOut!;
       const local = new Map(c.file.globals.map((g, l) => [g, l]));
-      out.push(toField(await packedCommit(lo.values.map((g, i) => q.values[local.get(g)!]! - BigInt(lo.lo[i]!)), lo.commitBits, 'link value')).toString());
+      out.push(toField(await packedCommit(lo.values.map((g, i) => q.values[local.get(g)!]! - BigInt(lo.lo[i]!)), lo.commitBits, 'link value', { salt: salts?.link_out_salt })).toString());
     } else {
-      out.push(...(await expectedPublicSignals(c.graph, [r], qin, q)));
+      out.push(...(await expectedPublicSignals(c.graph, [r], qin, q, salts)));
     }
   }
   return out;
@@ -601,19 +625,19 @@ export interface ChunkProof {
 export async function proveChunk(opts: ProveChunkOptions): Promise<ChunkProof> {
   const { chunk: c, zkey } = loadedChunk(opts.buildDir, opts.index);
   const prover = await getProver(opts.backend, { allowSoftware: opts.allowSoftwareGpu });
-  const { qin, q, linkIn } = execChunk(c, opts.input);
+  const vis = readSettings(opts.buildDir).visibility;
+  const { qin, q, linkIn, salts } = execChunk(c, opts.input, vis);
   mkdirSync(opts.outDir, { recursive: true });
   const wtns = join(opts.outDir, 'witness.wtns');
   for (const f of ['proof.json', 'public.json']) rmSync(join(opts.outDir, f), { force: true });
   const t0 = performance.now();
   opts.progress?.step?.(`witness of chunk ${opts.index + 1}`);
-  const vis = readSettings(opts.buildDir).visibility;
-  await writeWtns(wtns, await circuitWitness(c.graph, vis, chunkLinksOf(c.file), { qin, linkIn }, c.paths.require('r1cs', 'compile --split'), q, opts.progress));
+  await writeWtns(wtns, await circuitWitness(c.graph, vis, chunkLinksOf(c.file), { qin, linkIn, ...(salts ? { salts } : {}) }, c.paths.require('r1cs', 'compile --split'), q, opts.progress));
   const t1 = performance.now();
   opts.progress?.step?.(`prove chunk ${opts.index + 1} (${prover.name})`);
   const { proof, publicSignals } = await prover.prove(inMemory(zkey), wtns, opts.progress);
   const t2 = performance.now();
-  const expected = await expectedChunkSignals(c, qin, q, linkIn);
+  const expected = await expectedChunkSignals(c, qin, q, linkIn, salts);
   const bad = expected.findIndex((e, i) => e !== publicSignals[i]);
   if (bad >= 0 || expected.length !== publicSignals.length) {
     throw new ZkonnxError('WITNESS_MISMATCH', `chunk ${opts.index + 1}: public signal ${bad} is ${publicSignals[bad]} in the circuit but ${expected[bad]} in the integer executor`, {
@@ -712,6 +736,8 @@ export interface ProveSplitOptions {
   name?: string;
   /** --weights hashed builds: prove with this model's weights (same architecture) instead of the build's. */
   weights?: string;
+  /** A salted build's model salts (in0_salt, out0_salt, …); default: fresh ones. The links' are always fresh. */
+  salts?: Salts;
   backend?: ProverBackend;
   allowSoftwareGpu?: boolean;
   progress?: Progress;
@@ -722,6 +748,8 @@ export interface SplitProveResult {
   chunks: ChunkProof[];
   verification: SplitVerification;
   outputs: OutputTensor[];
+  /** A salted build's model salts (also in proofs/<name>/salts.json): they open the input and output commitments. */
+  salts?: Record<string, string>;
   seconds: { witness: number; prove: number };
 }
 
@@ -739,7 +767,11 @@ export async function proveSplit(buildDir: string, input: string | InputData, op
   mkdirSync(proofDir, { recursive: true });
   writeFileSync(paths.proofFile(name, 'input'), JSON.stringify(typeof input === 'string' ? readJson(input) : input));
   const chunks: ChunkProof[] = [];
-  for (const ci of chunkInputsOf(buildDir, run)) {
+  const inputs = chunkInputsOf(buildDir, run, opts.salts);
+  const salts = modelSaltsOf(inputs);
+  rmSync(paths.proofFile(name, 'salts'), { force: true });
+  if (salts) writeFileSync(paths.proofFile(name, 'salts'), JSON.stringify(salts, null, 1));
+  for (const ci of inputs) {
     chunks.push(await proveChunk({ buildDir, index: ci.index, input: ci.input, outDir: chunkProofDir(buildDir, name, ci.index), backend: opts.backend, allowSoftwareGpu: opts.allowSoftwareGpu, progress: opts.progress }));
   }
   const verification = await verifySplit({ buildDir, proofs: chunks });
@@ -747,7 +779,7 @@ export async function proveSplit(buildDir: string, input: string | InputData, op
   const outputs: OutputTensor[] = qg.outputs.map((o, i) => outputTensor(o, q.outputs[i]!));
   writeFileSync(paths.proofFile(name, 'output'), JSON.stringify({ outputs }, null, 1));
   const seconds = { witness: chunks.reduce((s, c) => s + c.seconds.witness, 0), prove: chunks.reduce((s, c) => s + c.seconds.prove, 0) };
-  return { proofDir, chunks, verification, outputs, seconds };
+  return { proofDir, chunks, verification, outputs, ...(salts ? { salts } : {}), seconds };
 }
 
 /** Reads a split proof written by proveSplit (or by chunk workers into the same layout). */

@@ -192,6 +192,8 @@ const calibration = [input, { input_data: [[-1, 1, -0.5, 0.25]] }, { input_data:
 const inputOf = (k: number) => ({ input_data: [[((k % 5) - 2) / 2, (((k * 3) % 7) - 3) / 3, ((k % 3) - 1) / 2, (((k * 5) % 9) - 4) / 4]] });
 const mlpBuild = join(modelsDir, 'mlp');
 const splitBuild = join(modelsDir, 'mlp-split');
+const saltedBuild = join(modelsDir, 'mlp-salted');
+const saltedSplitBuild = join(modelsDir, 'mlp-split-salted');
 let vkey: api.VerificationKey;
 
 const verifies = (r: ProofResult) => snarkjs.groth16.verify(vkey, r.publicSignals!, r.proof!);
@@ -205,9 +207,14 @@ beforeAll(async () => {
   await api.compile({ model: onnx, outDir: mlpBuild, calibration: join(work, 'calibration.json') });
   await api.setup({ buildDir: mlpBuild });
   vkey = JSON.parse(readFileSync(join(mlpBuild, 'verification_key.json'), 'utf8'));
+  // the same model with its input hashed under a salt drawn per proof (compile --salt)
+  await api.compile({ model: onnx, outDir: saltedBuild, calibration: join(work, 'calibration.json'), visibility: { input: 'hashed' }, salt: true });
+  await api.setup({ buildDir: saltedBuild });
   if (hasSplit) {
     await api.compile({ model: onnx, outDir: splitBuild, calibration: join(work, 'calibration.json'), split: { chunks: 2 } } as api.CompileOptions);
     await api.setup({ buildDir: splitBuild });
+    await api.compile({ model: onnx, outDir: saltedSplitBuild, calibration: join(work, 'calibration.json'), split: { chunks: 2 }, visibility: { input: 'hashed' }, salt: true } as api.CompileOptions);
+    await api.setup({ buildDir: saltedSplitBuild });
   }
 
   writeFileSync(keysFile, JSON.stringify({ keys: [{ name: 'alice', key: keys.alice }, { name: 'bob', key: keys.bob, rate: '2/min' }] }));
@@ -285,6 +292,40 @@ describe('proving service (BullMQ on Redis, API and two workers as processes)', 
     expect(firstResult.publicSignals).toEqual(direct.publicSignals);
     expect(s.progress?.step).toBe('done');
   }, 60_000);
+
+  it('a salted model: the worker draws fresh salts and returns them, or uses the request\'s own (not echoed); bad salts are refused', async () => {
+    const svk = JSON.parse(readFileSync(join(saltedBuild, 'verification_key.json'), 'utf8'));
+    const drawn = (await completed(await submit('mlp-salted', input))).result!;
+    expect(Object.keys(drawn.salts!)).toEqual(['in0_salt']);
+    expect(await snarkjs.groth16.verify(svk, drawn.publicSignals!, drawn.proof!)).toBe(true);
+    // the returned salt opens the commitment: a direct proof with it gives the same public signals
+    const direct = await api.prove({ buildDir: saltedBuild, input, name: 'salted', backend: 'wasm', salts: { in0_salt: BigInt(drawn.salts!.in0_salt!) } });
+    expect(drawn.publicSignals).toEqual(direct.publicSignals);
+    // another proof of the same input: another salt, an unlinkable commitment
+    const again = (await completed(await submit('mlp-salted', input))).result!;
+    expect(again.salts!.in0_salt).not.toBe(drawn.salts!.in0_salt);
+    expect(again.publicSignals).not.toEqual(drawn.publicSignals);
+    // the requester's own salt: used, and not stored with the result
+    const own = await http('POST', '/v1/proofs', { model: 'mlp-salted', input: { ...input, salts: { in0_salt: drawn.salts!.in0_salt } } });
+    expect(own.status).toBe(202);
+    const mine = (await completed(own.json.id)).result!;
+    expect(mine.salts).toBeUndefined();
+    expect(mine.publicSignals).toEqual(drawn.publicSignals);
+    // refused at the API: salts for an unsalted model, a value outside the field, a name that is no salt
+    const bad = async (model: string, salts: unknown, msg: RegExp) => {
+      const r = await http('POST', '/v1/proofs', { model, input: { ...input, salts } });
+      expect(r.status).toBe(400);
+      expect(r.json.error.message).toMatch(msg);
+    };
+    await bad('mlp', { in0_salt: '5' }, /salts no commitment/);
+    await bad('mlp-salted', { in0_salt: '21888242871839275222246405745257275088548364400416034343698204186575808495617' }, /decimal string in \[0, r\)/);
+    await bad('mlp-salted', { x: '5' }, /is no salt signal/);
+    // a well-formed name the circuit does not have fails the job, naming it
+    const odd = await http('POST', '/v1/proofs', { model: 'mlp-salted', input: { ...input, salts: { in0_salt: '5', out3_salt: '7' } } });
+    const failed = await waitFor(odd.json.id, (st) => st.status === 'failed');
+    expect(failed.error).toMatch(/unknown salt\(s\) out3_salt/);
+    expect((await http('DELETE', `/v1/proofs/${odd.json.id}`)).status).toBe(200); // later tests count failed jobs
+  }, 90_000);
 
   it('API keys: 401 without a valid bearer key; a proof is visible to the key that asked for it only', async () => {
     const before = await queue.getJobCounts();
@@ -532,6 +573,19 @@ describe('proving service (BullMQ on Redis, API and two workers as processes)', 
     // the chunk jobs' inputs (the model input and the activations between chunks) are gone too
     for (const k of [id, `${id}-chunk-0`, `${id}-chunk-1`]) expect(await redis.exists(inputKey(k)), k).toBe(0);
     for (const j of chunkJobs) expect((await queue.getJob(j!.id!))!.data).not.toHaveProperty('input');
+  }, 90_000);
+
+  it.skipIf(!hasSplit)('a salted split model: the flow returns the drawn model salts; the links are salted too', async () => {
+    const r = (await completed(await submit('mlp-split-salted', input))).result!;
+    expect(Object.keys(r.salts!)).toEqual(['in0_salt']);
+    const split = await import('../src/split.js');
+    const v = await split.verifySplit({ buildDir: saltedSplitBuild, proofs: r.chunks! });
+    expect([v.ok, v.links]).toEqual([true, [true]]);
+    // the returned salt opens the input commitment: a local proof set with it carries the same one, but other link commitments
+    const local = await split.proveSplit(saltedSplitBuild, input, { name: 'local', salts: { in0_salt: BigInt(r.salts!.in0_salt!) } });
+    expect(local.verification.inputs).toEqual(v.inputs);
+    expect(local.chunks[0]!.publicSignals).not.toEqual(r.chunks![0]!.publicSignals);
+    expect(r.outputs.map((o) => o.raw)).toEqual(firstResult.outputs.map((o) => o.raw));
   }, 90_000);
 
   it.skipIf(!hasSplit)('a worker killed (SIGKILL) in the middle of a chunk job: the flow still ends with one verified, linked proof', async () => {

@@ -229,6 +229,43 @@ describe('a 3-layer model with a skip connection, split into 3 and 2 chunks', { 
     expect(r.outputs[0]!.raw).toEqual(q.outputs[0]!.map(String));
   });
 
+  it('--salt: the end commitments and every link are salted afresh for each proof set; circom builds the same systems; a link salt cannot be swapped', async () => {
+    const build = join(work, 'build-split3s');
+    const { settings } = await api.compile({ model, outDir: build, calibration: join(work, 'skip3', 'calibration.json'), split: { chunks: 3 }, visibility: { input: 'hashed', output: 'hashed' }, salt: true, checkCircom: true });
+    expect(settings.circuit.checkCircom?.same).toBe(true);
+    await api.setup({ buildDir: build });
+    const a = await proveSplit(build, inputA, { name: 'a' });
+    const b = await proveSplit(build, inputA, { name: 'b' });
+    expect(Object.keys(a.salts!)).toEqual(['in0_salt', 'out0_salt']);
+    expect(JSON.parse(readFileSync(join(new BuildPaths(build).proofDir('a'), 'salts.json'), 'utf8'))).toEqual(a.salts);
+    // the same input twice: every commitment differs (model ends and links), and each set verifies
+    const va = await verifySplit({ buildDir: build, proofs: a.chunks });
+    const vb = await verifySplit({ buildDir: build, proofs: b.chunks });
+    expect([va.ok, vb.ok, va.links, vb.links]).toEqual([true, true, [true, true], [true, true]]);
+    for (let k = 0; k < 3; k++) for (const sig of a.chunks[k]!.publicSignals) expect(b.chunks[k]!.publicSignals).not.toContain(sig);
+    // the model commitments are the unsplit rule's, salted: Poseidon(commitment, salt)
+    const { qg, qin, q } = qexec(build, inputA);
+    const x = qg.inputs[0]!;
+    const o = qg.outputs[0]!;
+    const ob = (2n * o.bound).toString(2).length;
+    expect(va.inputs).toEqual([(await packedCommit(qin[0]!.map((v) => v - x.lo), x.bits, 'x', { iv: modelIvs.input(x), salt: BigInt(a.salts!.in0_salt!) })).toString()]);
+    expect(va.outputs).toEqual([(await packedCommit(q.outputs[0]!.map((v) => v + o.bound), ob, 'y', { iv: modelIvs.output(o, ob), salt: BigInt(a.salts!.out0_salt!) })).toString()]);
+    // given model salts reproduce the end commitments (the links' salts are fresh all the same)
+    const c = await proveSplit(build, inputA, { name: 'c', salts: { in0_salt: BigInt(a.salts!.in0_salt!), out0_salt: BigInt(a.salts!.out0_salt!) } });
+    expect([c.verification.inputs, c.verification.outputs]).toEqual([va.inputs, va.outputs]);
+    // proof sets do not mix: chunk 2 of one set with chunks 1 and 3 of another breaks both links
+    expect((await verifySplit({ buildDir: build, proofs: [a.chunks[0]!, b.chunks[1]!, a.chunks[2]!] })).links).toEqual([false, false]);
+    // the middle chunk's witness: another link salt under the same commitment fails its constraints
+    const paths = new BuildPaths(new BuildPaths(build).chunkDir(1));
+    const [r1cs, sym, w] = await Promise.all([readR1cs(paths.file('r1cs')), readSymbols(paths.file('sym')), readWtns(join(new BuildPaths(build).proofDir('a'), 'chunks', '1', 'witness.wtns'))]);
+    expect((await checkConstraints(r1cs, w)).ok).toBe(true);
+    for (const sig of ['main.link_in_salt', 'main.link_out_salt']) {
+      const bad = w.slice();
+      bad[sym.get(sig)!]! += 1n;
+      expect((await checkConstraints(r1cs, bad)).ok, sig).toBe(false);
+    }
+  });
+
   it('setup contribute, beacon and verify go chunk by chunk; chunk proofs verify with the new keys', async () => {
     const c = await api.contribute({ buildDir: split3, name: 'carol' });
     expect(new Set(c.chunkHashes).size).toBe(3); // a δ of its own in each chunk

@@ -1,5 +1,6 @@
 // `zkonnx prove` and `zkonnx verify` on a split build (compile --split / --max-constraints):
 // every chunk proven in turn, the set verified with its links (src/split.ts).
+import { join } from 'node:path';
 import type { Progress } from '../log.js';
 import type { ProverBackend } from '../prover/index.js';
 import type { OutputTensor } from '../settings.js';
@@ -17,10 +18,11 @@ export async function proveSplitVerb(buildDir: string, input: string, o: { name?
   const r = await proveSplit(buildDir, input, { name: o.name, backend: o.backend, allowSoftwareGpu: o.allowSoftwareGpu, progress, ...(o.weights ? { weights: o.weights } : {}) });
   const lines = r.outputs.map(outputLine);
   if (r.verification.weights) lines.push(`  weights commitments (per chunk): ${r.verification.weights.map((w) => w || '-').join(', ')}`);
+  if (r.salts) lines.push(`  salts (private: they open the commitments) → ${join(r.proofDir, 'salts.json')}`);
   const per = r.chunks.map((c) => `${c.seconds.prove.toFixed(2)} s`).join(', ');
   return {
     ok: r.verification.ok,
-    json: { proofDir: r.proofDir, outputs: r.outputs, chunks: r.chunks.map((c) => ({ index: c.index, publicSignals: c.publicSignals, seconds: c.seconds })), verification: r.verification, seconds: r.seconds },
+    json: { proofDir: r.proofDir, outputs: r.outputs, ...(r.salts ? { salts: r.salts } : {}), chunks: r.chunks.map((c) => ({ index: c.index, publicSignals: c.publicSignals, seconds: c.seconds })), verification: r.verification, seconds: r.seconds },
     text: [`proved ${r.chunks.length} chunks (${per}), links verified → ${r.proofDir}`, ...lines].join('\n'),
   };
 }

@@ -12,16 +12,24 @@ export interface CircuitVisibility {
   output: Visibility;
   /** 'hashed' when the graph's weights were lifted into inputs (role 'weight'). */
   weights?: WeightVisibility;
-  /** compile --salt: each hashed input and output commitment is Poseidon(commitment, salt), salts private inputs. */
+  /**
+   * compile --salt: each hashed input and output commitment, and a split chunk's link commitments,
+   * is Poseidon(commitment, salt), the salts private inputs.
+   */
   salt?: boolean;
 }
 
-/** The private salt signals of a salted build, in declaration order: hashed inputs, then hashed outputs. */
-export function saltSignals(qg: QuantGraph, vis: CircuitVisibility): string[] {
+/**
+ * The private salt signals of a salted build, in declaration order: hashed inputs, hashed outputs,
+ * then a split chunk's received and handed-on links (the two chunks of a link share its salt).
+ */
+export function saltSignals(qg: QuantGraph, vis: CircuitVisibility, links: ChunkLinks = {}): string[] {
   if (!vis.salt) return [];
   return [
     ...(vis.input === 'hashed' ? qg.inputs.flatMap((inp, i) => (inp.role ? [] : [`${inputSignal(i)}_salt`])) : []),
     ...(vis.output === 'hashed' ? qg.outputs.map((_, j) => `${outputSignal(j)}_salt`) : []),
+    ...(links.in ? ['link_in_salt'] : []),
+    ...(links.out ? ['link_out_salt'] : []),
   ];
 }
 
@@ -138,7 +146,7 @@ export function emitCircuitLines(qg: QuantGraph, vis: CircuitVisibility, include
   // commitments are main's outputs, declared in the order publicLayout gives them
   for (const r of layout) if (r.kind.endsWith('-commit')) body.push(`${I}signal output ${r.signal};`);
   if (links.in) body.push(`${I}signal input link_in[${links.in.lo.length}];`);
-  for (const s of saltSignals(qg, vis)) body.push(`${I}signal input ${s};`);
+  for (const s of saltSignals(qg, vis, links)) body.push(`${I}signal input ${s};`);
   body.push(`${I}signal v[${qg.totalValues}];`, '');
   // a salted commitment: one more Poseidon(commitment, salt), the salt a private input
   const commitOut = (c: string, sig: string): string[] => (vis.salt
@@ -160,7 +168,7 @@ export function emitCircuitLines(qg: QuantGraph, vis: CircuitVisibility, include
       `${I}${I}link_in_c.in[i] <== link_in[i] - li_lo[i];`,
       `${I}${I}v[${links.in.offset} + i] <== link_in[i];`,
       `${I}}`,
-      `${I}link_in_commit <== link_in_c.out;`, '',
+      ...commitOut('link_in_c', 'link_in'),
     );
   }
 
@@ -265,7 +273,7 @@ export function emitCircuitLines(qg: QuantGraph, vis: CircuitVisibility, include
       `${I}var lo_lo[${n}] = LINK_OUT_lo();`,
       `${I}component link_out_c = PackedCommit(${n}, ${links.out.commitBits}, ${plainIv(n, links.out.commitBits)});`,
       `${I}for (var i = 0; i < ${n}; i++) link_out_c.in[i] <== v[lo_idx[i]] - lo_lo[i];`,
-      `${I}link_out_commit <== link_out_c.out;`, '',
+      ...commitOut('link_out_c', 'link_out'),
     );
   }
   const pubIn = layout.filter((r) => r.kind === 'input').map((r) => r.signal);

@@ -60,7 +60,7 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
   qg.inputs.forEach((inp, i) => { if (!pubIn.has(i)) { inputs[i] = main.array(inputSignal(i), inp.size); nPrv += inp.size; } });
   let linkIn: number | undefined;
   if (links.in) { linkIn = main.array('link_in', links.in.lo.length); nPrv += links.in.lo.length; }
-  const salts = new Map(saltSignals(qg, vis).map((s) => [s, main.signal(s)]));
+  const salts = new Map(saltSignals(qg, vis, links).map((s) => [s, main.signal(s)]));
   nPrv += salts.size;
   sys.sealMainInterface();
   if (vis.output !== 'public') qg.outputs.forEach((o, j) => { outputs[j] = main.array(outputSignal(j), o.affine.bias.length); });
@@ -113,8 +113,7 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
       sys.assign(v + li.offset + i, s(linkIn! + i));
     }
     c.hash();
-    toMain();
-    sys.assign(commit.get('link_in_commit')!, s(c.out));
+    commitOut({ comp: 'link_in_c', out: c.out }, 'link_in');
     fsCommits.push(c.out);
   }
 
@@ -185,8 +184,7 @@ export function buildModelCircuit(sys: System, qg: QuantGraph, vis: CircuitVisib
     toMain();
     lo.idx.forEach((g, i) => sys.assign(c.input + i, V(g).minus(lo.lo[i]!)));
     c.hash();
-    toMain();
-    sys.assign(commit.get('link_out_commit')!, s(c.out));
+    commitOut({ comp: 'link_out_c', out: c.out }, 'link_out');
   }
 
   return {

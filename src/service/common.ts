@@ -75,9 +75,12 @@ export interface ProofJobData {
   owner?: string;
 }
 
-/** A proof's input as the API accepted it, stored under inputKey(id). */
-/** One list per model input: numbers, or strings for a categorical input (settings.json inputs[].categories). */
-export type ProofInput = { input_data: (number | string)[][] };
+/**
+ * A proof's input as the API accepted it, stored under inputKey(id): one list per model input,
+ * numbers, or strings for a categorical input (settings.json inputs[].categories); for a salted
+ * model (compile --salt) the salts the requester chose, decimal, by signal name (in0_salt, …).
+ */
+export type ProofInput = { input_data: (number | string)[][]; salts?: Record<string, string> };
 
 /** The data of a chunk job of a split model; the chunk's own circuit input is under inputKey(job id). */
 export interface ChunkJobData {
@@ -95,6 +98,8 @@ export interface ChunkResult {
   /** When the worker started on the chunk (ms since the epoch). */
   startedAt: number;
   seconds: { witness: number; prove: number };
+  /** A salted model's salts this chunk's input held (the first chunk's inputs', the last's outputs'), for the result. */
+  salts?: Record<string, string>;
 }
 
 /** What a completed proof job returns (BullMQ keeps it in Redis as the job's return value). */
@@ -113,6 +118,11 @@ export interface ProofResult {
   /** Split models: one proof per chunk, in chunk order, whose links verifySplit checked. */
   chunks?: { index: number; proof: Groth16Proof; publicSignals: string[]; worker: string }[];
   outputs: OutputTensor[];
+  /**
+   * A salted model's salts (decimal, by signal name) when the worker drew them: they open the
+   * commitments, so they are as private as the input. Absent when the request gave its own.
+   */
+  salts?: Record<string, string>;
   /** Checked by the worker with the model's verification key before it stored the result. */
   verified: true;
   /** The worker that made the proof (host:pid). */

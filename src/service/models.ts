@@ -9,6 +9,7 @@ import { ZkonnxError } from '../errors.js';
 import type { QInput, QuantGraph } from '../ir/graph.js';
 import { BuildPaths } from '../paths.js';
 import { quantizeInputs } from '../qexec/exec.js';
+import { BN254_R } from '../circom/r1cs.js';
 
 export interface ModelInfo {
   id: string;
@@ -153,10 +154,11 @@ export function validateRequest(body: unknown, registry: ModelRegistry): { model
     const known = registry.list().map((m) => m.id);
     throw new RequestError(404, 'MODEL_NOT_FOUND', `model '${b.model}' does not exist; known models: ${known.length ? known.join(', ') : '(none)'}`);
   }
-  const input = b.input as { input_data?: unknown };
+  const input = b.input as { input_data?: unknown; salts?: unknown };
   if (input === null || typeof input !== 'object' || Array.isArray(input) || !Array.isArray(input.input_data)) {
     throw new RequestError(400, 'INPUT_INVALID', '"input" must be {"input_data": [[numbers...], ...]}, one list per model input');
   }
+  const salts = checkSalts(model, input.salts);
   const data = input.input_data;
   if (data.length !== model.inputs.length) {
     throw new RequestError(400, 'INPUT_SHAPE', `"input.input_data" has ${data.length} list(s), model '${model.id}' has ${model.inputs.length} input(s): ${model.inputs.map((i) => `${i.name} [${i.shape}]`).join(', ')}`);
@@ -171,7 +173,23 @@ export function validateRequest(body: unknown, registry: ModelRegistry): { model
     checkRange(model, k, out);
     return out;
   });
-  return { model, input: { input_data: flat } };
+  return { model, input: { input_data: flat, ...(salts ? { salts } : {}) } };
+}
+
+/**
+ * A salted model's salts, if the request gives them: {"in0_salt": "<decimal in [0, r)>", …}, one
+ * per hashed input and output (the worker checks the names against the circuit); without them
+ * the worker draws fresh ones and returns them with the proof.
+ */
+function checkSalts(model: ModelInfo, salts: unknown): Record<string, string> | undefined {
+  if (salts === undefined) return undefined;
+  if (!model.settings.visibility.salt) throw new RequestError(400, 'INPUT_INVALID', `"input.salts" given, but model '${model.id}' salts no commitment (compile --salt)`);
+  if (salts === null || typeof salts !== 'object' || Array.isArray(salts)) throw new RequestError(400, 'INPUT_INVALID', '"input.salts" must be an object {"in0_salt": "<decimal>", …}');
+  for (const [k, v] of Object.entries(salts)) {
+    if (!/^(in|out)\d+_salt$/.test(k)) throw new RequestError(400, 'INPUT_INVALID', `"input.salts": ${JSON.stringify(k)} is no salt signal (in<i>_salt, out<j>_salt)`);
+    if (typeof v !== 'string' || !/^\d{1,78}$/.test(v) || BigInt(v) >= BN254_R) throw new RequestError(400, 'INPUT_INVALID', `"input.salts.${k}" must be a decimal string in [0, r), got ${JSON.stringify(v)}`);
+  }
+  return salts as Record<string, string>;
 }
 
 /**

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import type { OutputTensor, Settings } from '../settings.js';
 import { encodeWtns } from '../circom/witness.js';
-import { expectedPublicSignals } from '../commit/public.js';
+import { expectedPublicSignals, saltsFor } from '../commit/public.js';
 import { circuitWitness, readWireMap, type WireMap } from '../compiler/circuit.js';
 import { ZkonnxError } from '../errors.js';
 import type { QuantGraph } from '../ir/graph.js';
@@ -42,6 +42,8 @@ export interface CachedProof {
   proof: Groth16Proof;
   publicSignals: string[];
   outputs: OutputTensor[];
+  /** A salted model's salts, when the worker drew them (the input gave none). */
+  salts?: Record<string, string>;
   seconds: { witness: number; prove: number };
 }
 
@@ -136,17 +138,20 @@ export class ArtifactCache {
     const sample = loadSample(input);
     const qin = quantizeInputs(a.qg, [...sample, ...a.weights]);
     const q = execQuant(a.qg, qin);
+    // a salted model's salts: the requester's, or fresh ones (returned with the proof)
+    const given = input.salts ? Object.fromEntries(Object.entries(input.salts).map(([k, v]) => [k, BigInt(v)])) : undefined;
+    const salts = saltsFor(a.qg, a.settings.visibility, given);
 
     await onStep?.('witness');
     const t0 = performance.now();
-    const wtns = encodeWtns(await circuitWitness(a.qg, a.settings.visibility, {}, { qin }, a.wires, q));
+    const wtns = encodeWtns(await circuitWitness(a.qg, a.settings.visibility, {}, { qin, salts }, a.wires, q));
     const t1 = performance.now();
     await onStep?.('prove');
     const { proof, publicSignals } = await a.prover.prove(wtns);
     const t2 = performance.now();
 
     await onStep?.('verify');
-    const expected = await expectedPublicSignals(a.qg, a.settings.publicSignals, qin, q);
+    const expected = await expectedPublicSignals(a.qg, a.settings.publicSignals, qin, q, salts);
     const mismatch = expected.findIndex((e, i) => e !== publicSignals[i]);
     if (mismatch >= 0 || expected.length !== publicSignals.length) {
       throw new ZkonnxError('WITNESS_MISMATCH', `model '${model.id}': public signal ${mismatch} is ${publicSignals[mismatch]} in the circuit but ${expected[mismatch]} in the integer executor`, {
@@ -157,6 +162,7 @@ export class ArtifactCache {
       throw new ZkonnxError('PROOF_INVALID', `model '${model.id}': the proof just made does not verify with the model's verification key`);
     }
     const outputs: OutputTensor[] = a.qg.outputs.map((o, i) => outputTensor(o, q.outputs[i]!));
-    return { proof, publicSignals, outputs, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
+    const drawn = salts && !given ? { salts: Object.fromEntries(Object.entries(salts).map(([k, v]) => [k, v.toString()])) } : {};
+    return { proof, publicSignals, outputs, ...drawn, seconds: { witness: (t1 - t0) / 1000, prove: (t2 - t1) / 1000 } };
   }
 }

@@ -11,7 +11,10 @@ import type { ModelInfo } from './models.js';
 
 /** What the service uses of src/split.ts. */
 export interface SplitModule {
-  chunkInputs(buildDir: string, input: ProofInput): { index: number; input: Record<string, string[]> }[] | Promise<{ index: number; input: Record<string, string[]> }[]>;
+  /** `salts`: a salted build's model salts the request gave (else fresh ones are drawn). */
+  chunkInputs(buildDir: string, input: ProofInput, weights?: string, salts?: Record<string, bigint>): { index: number; input: Record<string, string[]> }[] | Promise<{ index: number; input: Record<string, string[]> }[]>;
+  /** The model salts among chunk inputs (in<i>_salt, out<j>_salt), decimal. */
+  modelSaltsOf(chunks: readonly { input: Record<string, string[]> }[]): Record<string, string> | undefined;
   proveChunk(opts: { buildDir: string; index: number; input: Record<string, string[]>; outDir: string }): Promise<{ proof: Groth16Proof; publicSignals: string[]; seconds: { witness: number; prove: number } }>;
   verifySplit(opts: { buildDir: string; proofs: { proof: Groth16Proof; publicSignals: string[] }[] }): Promise<{ ok: boolean; errors: string[] }>;
   splitOutputs?(buildDir: string, input: ProofInput): OutputTensor[] | Promise<OutputTensor[]>;

@@ -140,7 +140,7 @@ export async function startWorker(opts: WorkerOptions): Promise<ProvingWorker> {
     await progress('done');
     const now = Date.now();
     return store({
-      id, model: model.id, proof: r.proof, publicSignals: r.publicSignals, outputs: r.outputs, verified: true, worker: name, artifactLoads: cache.loadsOf(model.id),
+      id, model: model.id, proof: r.proof, publicSignals: r.publicSignals, outputs: r.outputs, ...(r.salts ? { salts: r.salts } : {}), verified: true, worker: name, artifactLoads: cache.loadsOf(model.id),
       seconds: { queued: (started - job.data.submittedAt) / 1000, witness: r.seconds.witness, prove: r.seconds.prove, total: (now - job.data.submittedAt) / 1000 },
       finishedAt: now,
     }, ttlOf(job));
@@ -158,7 +158,10 @@ export async function startWorker(opts: WorkerOptions): Promise<ProvingWorker> {
     if (done.length < n) {
       // fan out: child ids derive from the proof id, so a retried parent adds no duplicates
       await job.updateProgress({ step: 'fan-out', worker: name, pid: process.pid, chunks: n, chunksDone: done.length } satisfies JobProgress);
-      const chunks = await split.chunkInputs(model.buildDir, await readInput<ProofInput>(id, id));
+      const input = await readInput<ProofInput>(id, id);
+      // a salted build: the request's model salts, or fresh ones drawn here (the links' always are)
+      const given = input.salts ? Object.fromEntries(Object.entries(input.salts).map(([k, v]) => [k, BigInt(v)])) : undefined;
+      const chunks = await split.chunkInputs(model.buildDir, input, undefined, given);
       // each chunk's input (the model input, or the values crossing a cut) in a key of its own, with the proof's ttl
       const m = redis.multi();
       for (const c of chunks) m.set(inputKey(chunkId(c.index)), JSON.stringify(c.input), 'EX', ttl);
@@ -181,12 +184,16 @@ export async function startWorker(opts: WorkerOptions): Promise<ProvingWorker> {
     const proofs = all.map((c) => ({ index: c.index, proof: c.proof, publicSignals: c.publicSignals }));
     const v = await split.verifySplit({ buildDir: model.buildDir, proofs });
     if (!v.ok) throw new UnrecoverableError(`split proof ${id}: the chunk proofs do not verify as a set: ${v.errors.join('; ')}`);
-    const outputs = await splitOutputs(model, await readInput<ProofInput>(id, id));
+    const input = await readInput<ProofInput>(id, id);
+    const outputs = await splitOutputs(model, input);
+    // drawn model salts go back with the result (the first chunk had the inputs', the last the outputs')
+    const drawn = Object.assign({}, ...all.map((c) => c.salts ?? {})) as Record<string, string>;
+    const salts = input.salts || !Object.keys(drawn).length ? undefined : drawn;
     await redis.del(Array.from({ length: n }, (_, k) => inputKey(chunkId(k))));
     const now = Date.now();
     return store({
       id, model: model.id, chunks: all.map((c) => ({ index: c.index, proof: c.proof, publicSignals: c.publicSignals, worker: c.worker })),
-      outputs, verified: true, worker: name, artifactLoads: 0,
+      outputs, ...(salts ? { salts } : {}), verified: true, worker: name, artifactLoads: 0,
       seconds: {
         queued: (Math.min(...all.map((c) => c.startedAt)) - job.data.submittedAt) / 1000, // until a first chunk started
         witness: all.reduce((s, c) => s + c.seconds.witness, 0), prove: all.reduce((s, c) => s + c.seconds.prove, 0), // summed over the chunks
@@ -208,7 +215,8 @@ export async function startWorker(opts: WorkerOptions): Promise<ProvingWorker> {
     try {
       const r = await split.proveChunk({ buildDir: model.buildDir, index: job.data.index, input, outDir });
       await checkCancelled(job.data.parent);
-      return { index: job.data.index, proof: r.proof, publicSignals: r.publicSignals, worker: name, startedAt, seconds: r.seconds };
+      const salts = split.modelSaltsOf([{ input }]);
+      return { index: job.data.index, proof: r.proof, publicSignals: r.publicSignals, worker: name, startedAt, seconds: r.seconds, ...(salts ? { salts } : {}) };
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
