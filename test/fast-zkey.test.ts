@@ -136,6 +136,41 @@ describe('fastGroth16Keys', () => {
 });
 
 describe('sparseMsm', () => {
+  it('G2: outputs of full-width coefficients are cut into tasks by their arena (a Poseidon circuit\'s B2 once overflowed 2 GiB of a thread\'s memory), results unchanged', async () => {
+    const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as WasmCurve & { r: bigint } & Record<'G2', WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; timesScalar(p: Uint8Array, s: Uint8Array): Uint8Array; toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void }>;
+    const G = curve.G2;
+    const { r } = curve;
+    const sG = G.F.n8 * 2;
+    const nPoints = 5;
+    const base = new Uint8Array(nPoints * sG);
+    for (let i = 0; i < nPoints; i++) base.set(G.toAffine(G.timesFr(G.g, curve.Fr.e(i + 3))), i * sG);
+    const toLE = (x: bigint): Uint8Array => { const b = new Uint8Array(32); for (let i = 0; i < 32; i++, x >>= 8n) b[i] = Number(x & 0xffn); return b; };
+    // 300 outputs, each one or two terms with 254-bit coefficients
+    const coefVals: bigint[] = [];
+    const ptr = [0];
+    for (let j = 0; j < 300; j++) {
+      for (let t = 0; t <= j % 2; t++) coefVals.push(BigInt(`0x${randomBytes(32).toString('hex')}`) % r);
+      ptr.push(coefVals.length);
+    }
+    const raw = new Uint8Array(coefVals.length * 32);
+    coefVals.forEach((c, i) => raw.set(toLE(c), i * 32));
+    const cols = { ptr: Uint32Array.from(ptr), set: new Uint8Array(coefVals.length), point: Uint32Array.from(coefVals.map((_, i) => i % nPoints)), coef: Uint32Array.from(coefVals.map((_, i) => i)) };
+    const coefs = signedCoefs(r, raw, coefVals.length);
+    const one = await sparseMsm(curve, 'G2', [base], cols, coefs, false);
+    const cut = await sparseMsm(curve, 'G2', [base], cols, coefs, false, undefined, 2 * 2 ** 20);
+    expect(one.tasks).toBeLessThan(cut.tasks); // 2 MiB holds about 14 such outputs
+    expect(cut.tasks).toBeGreaterThan(10);
+    expect(Buffer.from(cut.lem).equals(Buffer.from(one.lem))).toBe(true);
+    const want = new Uint8Array(sG);
+    for (const j of [0, 1, 150, 299]) {
+      let acc = G.zero;
+      for (let k = ptr[j]!; k < ptr[j + 1]!; k++) acc = G.add(acc, G.timesScalar(base.slice((k % nPoints) * sG, (k % nPoints + 1) * sG), toLE(coefVals[k]!)));
+      G.toRprLEM(want, 0, G.toAffine(acc));
+      expect(Buffer.from(cut.lem.subarray(j * sG, (j + 1) * sG)).equals(Buffer.from(want)), `output ${j}`).toBe(true);
+    }
+  }, 60_000);
+
+
   for (const group of ['G1', 'G2'] as const) {
     it(`${group}: matches term-by-term scalar multiplication, split outputs, signed coefficients, repeated and cancelling terms included`, async () => {
       const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as WasmCurve & { r: bigint } & Record<'G1' | 'G2', WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; timesScalar(p: Uint8Array, s: Uint8Array): Uint8Array }>;

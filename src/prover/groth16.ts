@@ -241,7 +241,7 @@ const SPLIT_C_BITS = 128;
  */
 export function fitsBits(scalars: Uint8Array, bits: number): boolean {
   const b = scalars.byteOffset % 4 === 0 ? scalars : scalars.slice();
-  const sw = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+  const sw = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >>> 2);
   const m = new Uint32Array(8);
   for (let o = 0; o < sw.length; o += 8) {
     foldScalar(sw, o, m, 0);

@@ -43,7 +43,7 @@ let nextBlock = 0;
 
 function u32(bytes: Uint8Array): Uint32Array {
   const b = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  return new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+  return new Uint32Array(b.buffer, b.byteOffset, b.byteLength >>> 2);
 }
 
 /** A kept bases array: its finite points (indices into the array, and a shared copy) in fixed blocks. */
@@ -59,7 +59,7 @@ const kept = new WeakMap<Uint8Array, Kept>();
 
 /** Whether point i is not ffjavascript's infinity (all zero): its first word decides all but ~2^−32 of the time. */
 function finite(bw: Uint32Array, i: number, sBase: number): boolean {
-  for (let j = (i * sBase) >> 2, e = j + (sBase >> 2); j < e; j++) if (bw[j] !== 0) return true;
+  for (let j = (i * sBase) >>> 2, e = j + (sBase >>> 2); j < e; j++) if (bw[j] !== 0) return true;
   return false;
 }
 
@@ -87,7 +87,7 @@ function gatherRows(src: Uint32Array, words: number, order: Uint32Array, from: n
 function copyPoints(bases: Uint8Array, order: Uint32Array, sBase: number): Uint8Array {
   if (order.length === bases.byteLength / sBase && typeof SharedArrayBuffer === 'function' && bases.buffer instanceof SharedArrayBuffer && bases.byteOffset % 4 === 0) return bases;
   const out = sharedBytes(order.length * sBase, false);
-  gatherRows(u32(bases), sBase >> 2, order, 0, order.length, new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2), 0);
+  gatherRows(u32(bases), sBase >>> 2, order, 0, order.length, new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2), 0);
   return out;
 }
 
@@ -209,7 +209,7 @@ export async function prepare(bases: Uint8Array, scalars: Uint8Array, sBase: num
   for (let from = 0; from < n; from += SLICE) {
     if (from) await breathe();
     const m = Math.min(SLICE, n - from);
-    gatherRows(sw, 8, order, from, m, mem32, SC.src >> 2);
+    gatherRows(sw, 8, order, from, m, mem32, SC.src >>> 2);
     const r = ex.sc_fold(SC.src, SC.dst, SC.neg, m);
     out.bits = Math.max(out.bits, r >>> 20);
     out.nonzero += r & 0xfffff;

@@ -103,7 +103,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
   /** ffjavascript affine bytes of our affine point at p (zeros for infinity) into out at o. */
   function toFfj(a: ReturnType<typeof arena>, p: number, out: Uint8Array, o: number, stage: number) {
     const ffjPS = a.E === FQ ? 64 : 128;
-    if (a.mem32[(p >> 2) + INF] === 0xffffffff) { out.fill(0, o, o + ffjPS); return; }
+    if (a.mem32[(p >>> 2) + INF] === 0xffffffff) { out.fill(0, o, o + ffjPS); return; }
     for (let k = 0; k < ffjPS / 32; k++) a.ex.fq_toFfj!(p + k * FQ, stage + k * 32);
     out.set(a.mem8.subarray(stage, stage + ffjPS), o);
   }
@@ -135,10 +135,10 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
         const p = slot(i, 0, j);
         const f = slot(i, 1, j);
         copy(p, f);
-        if (mem32[(p >> 2) + INF] !== 0xffffffff) ex.fq_mul!(p, BETA, f);
+        if (mem32[(p >>> 2) + INF] !== 0xffffffff) ex.fq_mul!(p, BETA, f);
         for (const [src, dst] of [[p, slot(i, 0, -j)], [f, slot(i, 1, -j)]] as const) {
           copy(src, dst);
-          if (mem32[(src >> 2) + INF] !== 0xffffffff) ex.fq_neg!(src + E, dst + E);
+          if (mem32[(src >>> 2) + INF] !== 0xffffffff) ex.fq_neg!(src + E, dst + E);
         }
       }
     }
@@ -307,7 +307,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     }
     for (let b = 1; b < K; b++) off[b] = off[b]! - cnt[b]!;
     ex[`${g}_gather`]!(IDX, entries, BASES, SORTED);
-    mem32.fill(0, PTRS >> 2, (PTRS >> 2) + K);
+    mem32.fill(0, PTRS >>> 2, (PTRS >>> 2) + K);
     const round = ex[`${g}_round`]! as (...x: number[]) => number;
     let src = SORTED;
     let dst = S1;
@@ -324,7 +324,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
       flush();
       for (let j = 0; j < m; j++) {
         if (b >= bits[j]!) continue;
-        const p = mem32[(PTRS >> 2) + 1 + first[j]! + b]!;
+        const p = mem32[(PTRS >>> 2) + 1 + first[j]! + b]!;
         if (!p) continue;
         if (started[j]) emit(ACC + j * PS, p, ACC + j * PS);
         else {

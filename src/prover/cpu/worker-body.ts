@@ -121,7 +121,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
       pending = 0;
     };
     const emit = (pa: number, pb: number, pr: number) => {
-      const e = (list >> 2) + pending * 4;
+      const e = (list >>> 2) + pending * 4;
       mem32[e] = pa;
       mem32[e + 1] = pb;
       mem32[e + 2] = pr;
@@ -227,12 +227,12 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
      */
     function sumBuckets() {
       for (let j = 0; j < LANES; j++) {
-        mem32[(SL >> 2) + j * (PS >> 2) + INF_MARK] = 0xffffffff;
-        mem32[(TL >> 2) + j * (PS >> 2) + INF_MARK] = 0xffffffff;
+        mem32[(SL >>> 2) + j * (PS >> 2) + INF_MARK] = 0xffffffff;
+        mem32[(TL >>> 2) + j * (PS >> 2) + INF_MARK] = 0xffffffff;
       }
       for (let i = SEG; i >= 1; i--) {
         for (let j = 0; j < LANES; j++) {
-          const bk = mem32[(PTRS >> 2) + j * SEG + i]!;
+          const bk = mem32[(PTRS >>> 2) + j * SEG + i]!;
           if (bk) emit(SL + j * PS, bk, SL + j * PS);
         }
         flush();
@@ -240,7 +240,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
         flush();
       }
       // Σ_j j·S_j, times SEG (a power of two), plus Σ_j T_j
-      for (let j = 0; j < LANES; j++) mem32[(LPTRS >> 2) + j] = j ? SL + j * PS : 0;
+      for (let j = 0; j < LANES; j++) mem32[(LPTRS >>> 2) + j] = j ? SL + j * PS : 0;
       reduce(LPTRS, LANES, JAC);
       for (let s = SEG; s > 1; s >>= 1) jDouble(JAC, JAC);
       mem8.fill(0, JAC2, JAC2 + 3 * E);
@@ -282,7 +282,7 @@ export function workerBody(post: (msg: unknown, transfer?: ArrayBuffer[]) => voi
       }
       for (let b = 1; b < k; b++) off[b] = off[b]! - cnt[b]!;
       gather(IDX, pos, BASES, SORTED);
-      mem32.fill(0, PTRS >> 2, (PTRS >> 2) + k);
+      mem32.fill(0, PTRS >>> 2, (PTRS >>> 2) + k);
 
       // rounds (wasm <g>_round): the first reads the points in bucket order, the next ones the
       // previous round's sums, until every bucket is one point in FIN

@@ -37,7 +37,7 @@ const orders = new WeakMap<Uint8Array, Order>();
 
 function u32View(bytes: Uint8Array): Uint32Array {
   const b = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  return new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+  return new Uint32Array(b.buffer, b.byteOffset, b.byteLength >>> 2);
 }
 
 /** The records' order by (matrix, constraint), every record checked; kept per coefficient section. */

@@ -87,6 +87,13 @@ export function signedCoefs(r: bigint, raw: Uint8Array, count: number): SignedCo
 /** Outputs with more terms than this are split into partial sums over several tasks. */
 const SPLIT_TERMS = 1 << 13;
 const MAX_TASK_TERMS = 1 << 15;
+/**
+ * A task's wasm arena (setup-tasks.ts 'sparse') at most: its buckets are per output and bit, so
+ * many outputs with full-width coefficients (a Poseidon circuit's) need far more memory than
+ * their terms suggest; one thread's memory must stay well inside wasm32's 4 GiB (a G2 task of
+ * 2^15 one-term outputs of 254-bit coefficients took about 4 GiB before this bound).
+ */
+const MAX_TASK_BYTES = 768 * 2 ** 20;
 
 interface Job {
   out: number;
@@ -106,7 +113,7 @@ export interface SparseMsmResult {
  * out_j = Σ_{k in column j} c_k·P_k for every column of `cols` (P_k from bases[set_k] at point_k).
  * `splitTerms` (tests only) lowers the size above which an output is split into partial sums.
  */
-export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uint8Array[], cols: Columns, coefs: SignedCoefs, wantU: boolean, splitTerms = SPLIT_TERMS): Promise<SparseMsmResult> {
+export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uint8Array[], cols: Columns, coefs: SignedCoefs, wantU: boolean, splitTerms = SPLIT_TERMS, maxTaskBytes = MAX_TASK_BYTES): Promise<SparseMsmResult & { tasks: number }> {
   const G = curve[group] as WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; fromRprLEM(b: Uint8Array, o: number): Uint8Array; toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void };
   const sG = G.F.n8 * 2;
   const nOut = cols.ptr.length - 1;
@@ -124,6 +131,12 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
     return w;
   };
   const cost = (j: Job): number => 16 + j.width * 8 + (j.to - j.from) * j.width * 4;
+  // the task's arena by its blocks (setup-tasks.ts sparse): points and bucket lists per NAF digit
+  // (at most 4·width + 1 a coefficient), and three blocks of points per bucket (8·width + 1 an output)
+  const PS = group === 'G1' ? 72 : 144;
+  const digits = (j: Job): number => (j.to - j.from) * (4 * j.width + 1);
+  const buckets = (j: Job): number => 8 * j.width + 1;
+  const arenaBytes = (terms: number, entries: number, k: number): number => PS * (2 * terms + 1.75 * entries + 3.2 * k) + 4 * entries + 12 * k;
   for (let out = 0; out < nOut; out++) {
     const from = cols.ptr[out]!;
     const to = cols.ptr[out + 1]!;
@@ -139,7 +152,7 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
   const lem = new Uint8Array(nOut * sG);
   // the base sets as 32-bit words (a copy where a set's bytes are not 4-aligned)
   const w32 = sG / 4;
-  const words = bases.map((b) => (b.byteOffset % 4 ? new Uint32Array(b.slice().buffer) : new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2)));
+  const words = bases.map((b) => (b.byteOffset % 4 ? new Uint32Array(b.slice().buffer) : new Uint32Array(b.buffer, b.byteOffset, b.byteLength >>> 2)));
 
   // ---- tasks: the CPU prover's threads (setup-tasks.ts 'sparse') ------------------------------
   const g = group === 'G1' ? 'g1' : 'g2';
@@ -193,22 +206,31 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
   let batch: Job[] = [];
   let batchCost = 0;
   let batchTerms = 0;
+  let batchDigits = 0;
+  let batchBuckets = 0;
+  let tasks = 0;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const list = batch;
     batch = [];
     batchCost = 0;
     batchTerms = 0;
+    batchDigits = 0;
+    batchBuckets = 0;
+    tasks++;
     await submit(buildTask(list), (r) => {
       list.forEach((j, i) => lem.set(r.subarray(i * sG, (i + 1) * sG), j.out * sG));
     });
   };
   for (const j of jobs) {
     const n = j.to - j.from;
-    if (batch.length > 0 && (batchCost + cost(j) > targetCost || batchTerms + n > MAX_TASK_TERMS)) await flush();
+    const big = arenaBytes(batchTerms + n, batchDigits + digits(j), batchBuckets + buckets(j)) > maxTaskBytes;
+    if (batch.length > 0 && (batchCost + cost(j) > targetCost || batchTerms + n > MAX_TASK_TERMS || big)) await flush();
     batch.push(j);
     batchCost += cost(j);
     batchTerms += n;
+    batchDigits += digits(j);
+    batchBuckets += buckets(j);
   }
   await flush();
 
@@ -220,6 +242,7 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
     partials.set(out, []);
     for (let a = from; a < to; a += splitTerms) {
       const b = Math.min(to, a + splitTerms);
+      tasks++;
       await submit(buildTask([{ out, from: a, to: b, width: widthOf(a, b) }]), (r) => {
         partials.get(out)!.push(r);
       });
@@ -231,5 +254,5 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
     for (const p of parts) if (p.some((x) => x !== 0)) acc = G.add(acc, G.fromRprLEM(p, 0)); // all zero: infinity
     G.toRprLEM(lem, out * sG, G.toAffine(acc));
   }
-  return { lem, u: wantU ? await G.batchLEMtoU(lem) : undefined };
+  return { lem, u: wantU ? await G.batchLEMtoU(lem) : undefined, tasks };
 }
