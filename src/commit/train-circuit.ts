@@ -29,7 +29,7 @@ import { maxOf } from '../arrays.js';
 
 export const TRAIN_PUBLIC_SIGNALS = ['root', 'h0', 'h1', 'start'] as const;
 export const WEIGHTS_FORMAT = 'zkonnx-weights/2';
-export const WEIGHTS_RULE = 'SignedCommit((F+1)·C, wbits, iv)([W[0][0], …, W[F−1][C−1], b[0], …, b[C−1]]) (C = 1: [w_0, …, w_{F−1}, b]), iv = headerIv(commitHeader) (weightsHeader of the trained ONNX\'s tensors W[F,C], C[C] at weightScale; circuits/commit.circom)';
+export const WEIGHTS_RULE = 'SignedCommit(n, wbits, iv)(the n weights in the order of the trained ONNX\'s tensors, each row by row: [w_0, …, w_{F−1}, b] for one output, W[F,C] then C[C] for softmax, W1, B1, W2, B2 for an mlp), iv = headerIv(commitHeader) (weightsHeader of those tensors at weightScale; circuits/commit.circom)';
 
 /** What the training circuit's weights mean: the model's kind and sizes (F, C, H), their scale and width. */
 export type WeightsMeaning = WeightsLayout & Pick<TrainParams, 'weightScale' | 'wbits'>;
@@ -208,7 +208,7 @@ export interface WeightsFile {
   real?: { w: number[]; b: number };
 }
 
-/** h0 / h1 of weights [W..., b...]: SignedCommit((F+1)·C, wbits, iv) with iv = headerIv(trainWeightsHeader(p)). */
+/** h0 / h1 of the weights list (trainedTensors' order): SignedCommit(n, wbits, iv) with iv = headerIv(trainWeightsHeader(p)). */
 export async function weightsCommitment(p: WeightsMeaning, w: readonly bigint[]): Promise<bigint> {
   if (w.length !== weightCount(p)) throw new ZkonnxError('INPUT_INVALID', `weights: expected ${weightsWanted(p)}, got ${w.length}`);
   return signedCommit(w, p.wbits, 'weight', { iv: headerIv(trainWeightsHeader(p)) });
