@@ -579,8 +579,8 @@ function execChunk(c: Chunk, input: Record<string, string[]>, vis: CircuitVisibi
     for (let t = o.affine.rowStart[r]!; t < o.affine.rowStart[r + 1]!; t++) s += o.affine.coef[t]! * values[o.affine.index[t]!]!;
     return s;
   }));
-  const names = saltSignals(c.graph, vis, chunkLinksOf(c.file));
-  const salts = names.length ? saltsFor(c.graph, vis, Object.fromEntries(names.map((n) => [n, parse(n, 1)[0]!])), chunkLinksOf(c.file)) : undefined;
+  const links = chunkLinksOf(c.file);
+  const salts = saltsFor(c.graph, vis, Object.fromEntries(saltSignals(c.graph, vis, links).map((n) => [n, parse(n, 1)[0]!])), links);
   return { qin, q: { values, outputs }, linkIn, ...(salts ? { salts } : {}) };
 }
 

@@ -14,6 +14,7 @@ import { normalizeInput } from '../circom/witness.js';
 import { ZkonnxError } from '../errors.js';
 import type { Progress } from '../log.js';
 import { attr, buildModel, type ModelSpec } from '../onnx/write.js';
+import { sizeOf } from '../ir/graph.js';
 import { circuitsDir } from '../paths.js';
 import type { ProverBackend } from '../prover/index.js';
 import { leafHeader, leafIv, loadDataset, type Dataset, type SampleMeaning } from './dataset-format.js';
@@ -47,7 +48,7 @@ export function trainedTensors(p: WeightsMeaning): Array<{ name: string; shape: 
 /** The weights list cut into trainedTensors' values. */
 function splitTensors<T>(p: WeightsMeaning, w: readonly T[]): T[][] {
   let at = 0;
-  return trainedTensors(p).map((t) => { const n = t.shape.reduce((a, b) => a * b, 1); at += n; return w.slice(at - n, at); });
+  return trainedTensors(p).map((t) => { const n = sizeOf(t.shape); at += n; return w.slice(at - n, at); });
 }
 
 /** The header of h0 and h1: weightsHeader over trainedTensors, at wbits. */

@@ -28,7 +28,7 @@
  * a shift). Step t (0-based) uses the samples at positions start + t·B + i, i < B.
  */
 import { ZkonnxError } from '../errors.js';
-import type { QPoly } from '../ir/graph.js';
+import { sizeOf, type QPoly } from '../ir/graph.js';
 import { bitlen, divRound, rescale } from '../quantize/int.js';
 import { evalPoly, fitPiecewise } from '../quantize/poly.js';
 import { rng } from '../random.js';
@@ -202,7 +202,19 @@ export function weightTensors(p: WeightsLayout): Array<{ name: string; shape: nu
 }
 
 /** How many weights a model has: the sum of its tensors' sizes. */
-export const weightCount = (p: WeightsLayout): number => weightTensors(p).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+export const weightCount = (p: WeightsLayout): number => weightTensors(p).reduce((n, t) => n + sizeOf(t.shape), 0);
+
+/** The dense layers of the weights list (each a W[nIn][nOut] then its nOut biases), from weightTensors. */
+function denseLayers(p: WeightsLayout): Dense[] {
+  const ts = weightTensors(p);
+  const layers: Dense[] = [];
+  for (let i = 0, offset = 0; i < ts.length; i += 2) {
+    const [nIn, nOut] = ts[i]!.shape as [number, number];
+    layers.push({ offset, nIn, nOut });
+    offset += (nIn + 1) * nOut;
+  }
+  return layers;
+}
 
 /** Bits b with v ∈ [−2^b, 2^b) for every |v| ≤ m: b = bitlen(m). */
 const signedWidth = (m: bigint) => Math.max(1, bitlen(m));
@@ -404,7 +416,7 @@ export function weightName(p: WeightsLayout, k: number): string {
   if (classesOf(p) === 1) return k === p.features ? 'bias' : `w[${k}]`;
   let at = k;
   for (const t of weightTensors(p)) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
+    const n = sizeOf(t.shape);
     if (at < n) return t.shape.length === 2 ? `${t.name}[${Math.floor(at / t.shape[1]!)}][${at % t.shape[1]!}]` : `${t.name}[${at}]`;
     at -= n;
   }
@@ -430,8 +442,10 @@ export function checkWeights(plan: TrainPlan, w: readonly bigint[], what = 'weig
   });
 }
 
-/** One dense layer of the weights list: nIn inputs at scale 2^inScale to nOut outputs, from `offset`. */
-interface Layer { offset: number; nIn: number; nOut: number; inScale: number }
+/** One dense layer of the weights list: nIn inputs to nOut outputs, from `offset`. */
+interface Dense { offset: number; nIn: number; nOut: number }
+/** A dense layer whose inputs are at scale 2^inScale. */
+interface Layer extends Dense { inScale: number }
 
 /** out_c = Σ_j W[j][c]·in_j + b[c]·2^inScale: the layer's exact integers. */
 function dense(w: readonly bigint[], l: Layer, input: readonly bigint[]): bigint[] {
@@ -442,13 +456,9 @@ function dense(w: readonly bigint[], l: Layer, input: readonly bigint[]): bigint
   });
 }
 
-/** The layers of a plan's model, in the weights list's order (an mlp: hidden, then output). */
+/** The layers of a plan's model, in the weights list's order (an mlp: hidden, then output), with their inputs' scales. */
 function layersOf(plan: TrainPlan): Layer[] {
-  const { features: F, featureScale } = plan.params;
-  const C = classesOf(plan.params);
-  if (!plan.mlp) return [{ offset: 0, nIn: F, nOut: C, inScale: featureScale }];
-  const H = plan.mlp.hidden;
-  return [{ offset: 0, nIn: F, nOut: H, inScale: featureScale }, { offset: (F + 1) * H, nIn: H, nOut: C, inScale: plan.mlp.actScale }];
+  return denseLayers(plan.params).map((l, i) => ({ ...l, inScale: i === 0 ? plan.params.featureScale : plan.mlp!.actScale }));
 }
 
 /**
@@ -512,7 +522,7 @@ export function trainSteps(plan: TrainPlan, weights: readonly bigint[], x: reado
         // backward: d_k = Rescale(Σ_c W2[k][c]·e_c, kd), where a_k > 0 (ReLU's derivative), else 0
         const d = a.map((ak, k) => {
           let v = 0n;
-          for (let c = 0; c < C; c++) v += w[last.offset + k * C + c]! * e[c]!;
+          for (let c = 0; c < C; c++) v += w[last.offset + weightIndex(last.nIn, C, k, c)]! * e[c]!;
           return ak > 0n ? rescale(v, plan.mlp!.kd) : 0n;
         });
         st.d!.push(...d);
@@ -550,15 +560,14 @@ export function trainSteps(plan: TrainPlan, weights: readonly bigint[], x: reado
  * derivative [h > 0]): what fixed point approximates.
  */
 export function trainFloat(params: TrainParams, weights: readonly number[], x: readonly (readonly number[])[], y: readonly number[], start: number): number[] {
-  const F = params.features;
   const C = classesOf(params);
-  const H = params.hidden ?? 0;
   const mlp = params.model === 'mlp';
-  const layers: Layer[] = mlp ? [{ offset: 0, nIn: F, nOut: H, inScale: 0 }, { offset: (F + 1) * H, nIn: H, nOut: C, inScale: 0 }] : [{ offset: 0, nIn: F, nOut: C, inScale: 0 }];
+  const layers = denseLayers(params);
   const last = layers[layers.length - 1]!;
-  const denseF = (w: readonly number[], l: Layer, input: readonly number[]) => Array.from({ length: l.nOut }, (_, c) => {
-    let v = w[l.offset + l.nIn * l.nOut + c]!;
-    for (let j = 0; j < l.nIn; j++) v += w[l.offset + j * l.nOut + c]! * input[j]!;
+  const at = (l: Dense, j: number, c: number) => l.offset + weightIndex(l.nIn, l.nOut, j, c);
+  const denseF = (w: readonly number[], l: Dense, input: readonly number[]) => Array.from({ length: l.nOut }, (_, c) => {
+    let v = w[at(l, l.nIn, c)]!;
+    for (let j = 0; j < l.nIn; j++) v += w[at(l, j, c)]! * input[j]!;
     return v;
   });
   const lr = 2 ** -params.lrShift;
@@ -566,10 +575,10 @@ export function trainFloat(params: TrainParams, weights: readonly number[], x: r
   for (let t = 0; t < params.steps; t++) {
     const g = new Array<number>(w.length).fill(0);
     // gradient of one layer: r_c·in_j into W[j][c], r_c into b[c]
-    const acc = (l: Layer, r: readonly number[], input: readonly number[]) => {
+    const acc = (l: Dense, r: readonly number[], input: readonly number[]) => {
       for (let c = 0; c < l.nOut; c++) {
-        for (let j = 0; j < l.nIn; j++) g[l.offset + j * l.nOut + c]! += r[c]! * input[j]!;
-        g[l.offset + l.nIn * l.nOut + c]! += r[c]!;
+        for (let j = 0; j < l.nIn; j++) g[at(l, j, c)]! += r[c]! * input[j]!;
+        g[at(l, l.nIn, c)]! += r[c]!;
       }
     };
     for (let i = 0; i < params.batch; i++) {
@@ -589,7 +598,7 @@ export function trainFloat(params: TrainParams, weights: readonly number[], x: r
       }
       acc(last, e, a ?? xi);
       if (mlp) {
-        const d = h!.map((hk, k) => (hk > 0 ? e.reduce((s, ec, c) => s + w[last.offset + k * C + c]! * ec, 0) : 0));
+        const d = h!.map((hk, k) => (hk > 0 ? e.reduce((s, ec, c) => s + w[at(last, k, c)]! * ec, 0) : 0));
         acc(layers[0]!, d, xi);
       }
     }
@@ -607,7 +616,7 @@ export function seededWeights(p: TrainParams, seed: number): bigint[] {
   const r = rng(seed);
   const half = Number(pow2(p.wbits - 1)) - 1;
   return weightTensors(p).flatMap((t) => {
-    const n = t.shape.reduce((a, b) => a * b, 1);
+    const n = sizeOf(t.shape);
     if (t.shape.length === 1) return new Array<bigint>(n).fill(0n);
     const limit = Math.sqrt(6 / t.shape[0]!);
     return Array.from({ length: n }, () => BigInt(Math.max(-half, Math.min(half, Math.round((r() * 2 - 1) * limit * 2 ** p.weightScale)))));

@@ -82,6 +82,10 @@ export interface ProofJobData {
  */
 export type ProofInput = { input_data: (number | string)[][]; salts?: Record<string, string> };
 
+/** The request's own salts as field elements (the API checked them), or undefined. */
+export const givenSalts = (input: ProofInput): Record<string, bigint> | undefined =>
+  input.salts ? Object.fromEntries(Object.entries(input.salts).map(([k, v]) => [k, BigInt(v)])) : undefined;
+
 /** The data of a chunk job of a split model; the chunk's own circuit input is under inputKey(job id). */
 export interface ChunkJobData {
   model: string;

@@ -6,7 +6,7 @@
 // must be exactly the integer executor's, and the proof must verify, before a result is returned.
 //
 // Backend: `wasm` unless ZKONNX_BACKEND says `webgpu` or `auto` (or the cache's `backend` option).
-import type { ProofInput } from './common.js';
+import { givenSalts, type ProofInput } from './common.js';
 import { readFileSync } from 'node:fs';
 import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import type { OutputTensor, Settings } from '../settings.js';
@@ -139,7 +139,7 @@ export class ArtifactCache {
     const qin = quantizeInputs(a.qg, [...sample, ...a.weights]);
     const q = execQuant(a.qg, qin);
     // a salted model's salts: the requester's, or fresh ones (returned with the proof)
-    const given = input.salts ? Object.fromEntries(Object.entries(input.salts).map(([k, v]) => [k, BigInt(v)])) : undefined;
+    const given = givenSalts(input);
     const salts = saltsFor(a.qg, a.settings.visibility, given);
 
     await onStep?.('witness');

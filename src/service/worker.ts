@@ -26,7 +26,7 @@ import { Redis } from 'ioredis';
 import { ZkonnxError } from '../errors.js';
 import { releaseCurves } from '../snark.js';
 import {
-  CANCELLED, DEFAULT_LOCK, DEFAULT_RESULT_TTL_S, QUEUE, cancelKey, checkRedis, inputKey, isRedisUnavailable, provedKey, redisConnection, resultKey,
+  CANCELLED, DEFAULT_LOCK, DEFAULT_RESULT_TTL_S, QUEUE, cancelKey, checkRedis, givenSalts, inputKey, isRedisUnavailable, provedKey, redisConnection, resultKey,
   type ChunkJobData, type ChunkResult, type JobProgress, type LockOptions, type ProofInput, type ProofJobData, type ProofJobReturn, type ProofResult,
 } from './common.js';
 import { ModelRegistry, type ModelInfo } from './models.js';
@@ -160,8 +160,7 @@ export async function startWorker(opts: WorkerOptions): Promise<ProvingWorker> {
       await job.updateProgress({ step: 'fan-out', worker: name, pid: process.pid, chunks: n, chunksDone: done.length } satisfies JobProgress);
       const input = await readInput<ProofInput>(id, id);
       // a salted build: the request's model salts, or fresh ones drawn here (the links' always are)
-      const given = input.salts ? Object.fromEntries(Object.entries(input.salts).map(([k, v]) => [k, BigInt(v)])) : undefined;
-      const chunks = await split.chunkInputs(model.buildDir, input, undefined, given);
+      const chunks = await split.chunkInputs(model.buildDir, input, undefined, givenSalts(input));
       // each chunk's input (the model input, or the values crossing a cut) in a key of its own, with the proof's ttl
       const m = redis.multi();
       for (const c of chunks) m.set(inputKey(chunkId(c.index)), JSON.stringify(c.input), 'EX', ttl);
