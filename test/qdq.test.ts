@@ -90,10 +90,10 @@ describe('QDQ models match onnxruntime-web', () => {
     await compare(qdqCnn({ constQuant: true }), inputs(4, 30), OUT_SCALE * 1.01);
   });
 
-  it('refuses blocked quantization and a scale that depends on the input, naming the node', () => {
+  it('refuses blocked parameters of the wrong shape and a scale that depends on the input, naming the node', () => {
     const m = qdqCnn();
     const blocked = { ...m, nodes: m.nodes.map((n) => (n.name === '/dqw2' ? { ...n, attrs: { block_size: 16 } } : n)) };
-    expectErr(blocked, 'node /dqw2 (DequantizeLinear): blocked quantization (block_size) is not supported');
+    expectErr(blocked, 'node /dqw2 (DequantizeLinear): the blocked scale has shape [], block_size 16 along axis 1 of [64,3] needs [64,1]');
     const dynamic = { ...m, nodes: m.nodes.map((n) => (n.name === '/qc' ? { ...n, inputs: ['c', 'x', 'zc'] } : n)) };
     expectErr(dynamic, "node /qc (QuantizeLinear): the scale 'x' is not a constant");
   });

@@ -149,6 +149,16 @@ export interface LinExpr {
  *   round    x / d rounded to an integer by `mode` (output scale 0), or with rem the
  *            remainder x − d·q (at x's scale); d > 0 a constant operand           args [x, d]
  */
+/**
+ * Attributes by which a rewrite (src/onnx/qdq.ts) shapes a Div by a signal: BOUND_ATTR states a
+ * bound on the quotient that the interval analysis cannot see (its range check is sized from it,
+ * and so enforces it: a wrong bound leaves an honest prover without a witness, never a wrong value
+ * with one); INTEGER_ATTR asks for the quotient rounded to an integer (half up), as a quantizer's
+ * round(x / scale) with a computed scale.
+ */
+export const BOUND_ATTR = 'zkonnx_quotient_bound';
+export const INTEGER_ATTR = 'zkonnx_integer_quotient';
+
 export type NonLinear =
   | { kind: 'rescale'; relu: boolean }
   | { kind: 'max' }
@@ -156,7 +166,11 @@ export type NonLinear =
   | { kind: 'mul'; bound?: number; relu?: boolean }
   /** clamp: where f is constant (real units): the circuit clamps x there, if its range reaches past */
   | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number } }
-  | { kind: 'div' }
+  /**
+   * bound: |quotient| ≤ bound (real units) is known (DynamicQuantizeLinear's 255·x / range); the
+   * range check enforces it. integer: the quotient rounded half up to an integer (scale 0)
+   */
+  | { kind: 'div'; bound?: number; integer?: boolean }
   /** radicandMax: the radicand is at most this integer (a Gather's in-range check: 0); the root's width enforces it */
   | { kind: 'sqrt'; radicandMax?: number }
   | { kind: 'argmax' }

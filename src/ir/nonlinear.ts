@@ -3,7 +3,7 @@
 // whose operands are affine expressions; min, clip, abs, comparisons and the like are written
 // with them and linear algebra, so that every primitive has one sound circuit template.
 import type { ActValue, InputValue, LinExpr, MatBlock, NonLinear, Tensor, ValueInfo } from './graph.js';
-import { IN_RANGE, sizeOf } from './graph.js';
+import { BOUND_ATTR, IN_RANGE, INTEGER_ATTR, sizeOf } from './graph.js';
 import { combine, constantExpr, isSimple, valueExpr } from './affine.js';
 import { broadcastIndex, broadcastShape, normAxis, strides } from './shape.js';
 import { SATURATION, SCALAR_FNS, UNARY_FNS } from './ops/scalar.js';
@@ -125,7 +125,7 @@ export function evalAct(op: NonLinear, x: number[]): number {
       const v = c ? Math.min(Math.max(x[0]!, c.lo ?? -Infinity), c.hi ?? Infinity) : x[0]!;
       return SCALAR_FNS[op.fn]!(v, op.params);
     }
-    case 'div': return x[0]! / x[1]!;
+    case 'div': return op.integer ? Math.floor(x[0]! / x[1]! + 0.5) : x[0]! / x[1]!;
     case 'sqrt': return Math.sqrt(Math.max(0, x[0]!));
     case 'argmax': { let j = 0; for (let i = 1; i < x.length; i++) if (x[i]! > x[j]!) j = i; return j; }
     case 'less': return x[0]! < x[1]! ? 1 : 0;
@@ -286,7 +286,10 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       // x·x: one operand, so that each product is a square (≥ 0: an RBF kernel's distance)
       const b = node.inputs[1] === node.inputs[0] ? a : operand(1, 'b');
       const { shape, rows } = broadcastArgs(ctx, [a, b]);
-      return [act(out0, shape, { kind: node.op === 'Mul' ? 'mul' : 'div' }, rows)];
+      // a rewrite that knows the quotient's size states it, or wants it an integer (qdq.ts)
+      const bound = node.attrs[BOUND_ATTR];
+      const div: NonLinear = { kind: 'div', ...(typeof bound === 'number' ? { bound } : {}), ...(node.attrs[INTEGER_ATTR] === 1 ? { integer: true } : {}) };
+      return [act(out0, shape, node.op === 'Mul' ? { kind: 'mul' } : div, rows)];
     }
     case 'MatMul': case 'Gemm': {
       // both operands are signals (weights made private by --weights hashed, attention scores):

@@ -30,6 +30,16 @@ function half2float(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+/** n 4-bit values packed two a byte (ONNX's INT4/UINT4: the first in the low nibble). */
+function nibbles(bytes: ArrayLike<number>, n: number, signed: boolean): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = (bytes[i >> 1]! >> ((i & 1) * 4)) & 15;
+    out[i] = signed && v >= 8 ? v - 16 : v;
+  }
+  return out;
+}
+
 function rawToFloat64(bytes: Uint8Array, dataType: number, n: number, where: string): Float64Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float64Array(n);
@@ -51,9 +61,15 @@ function rawToFloat64(bytes: Uint8Array, dataType: number, n: number, where: str
     case DataType.UINT16: need(2); for (let i = 0; i < n; i++) out[i] = view.getUint16(i * 2, true); break;
     case DataType.INT8: need(1); for (let i = 0; i < n; i++) out[i] = view.getInt8(i); break;
     case DataType.UINT8: case DataType.BOOL: need(1); for (let i = 0; i < n; i++) out[i] = view.getUint8(i); break;
+    case DataType.INT4: case DataType.UINT4: {
+      // two values a byte, the first in the low nibble; INT4 sign-extended
+      if (bytes.byteLength < Math.ceil(n / 2)) throw new ZkonnxError('ONNX_MALFORMED', `${where}: raw data holds ${bytes.byteLength} bytes, ${n} 4-bit elements need ${Math.ceil(n / 2)}`);
+      out.set(nibbles(bytes, n, dataType === DataType.INT4));
+      break;
+    }
     default:
       throw new ZkonnxError('ONNX_UNSUPPORTED_ATTR', `${where}: tensor data type ${dataType} is not supported`, {
-        hint: 'supported: float, double, float16, bfloat16 and the integer types',
+        hint: 'supported: float, double, float16, bfloat16 and the integer types (int4 and uint4 included)',
       });
   }
   return out;
@@ -103,6 +119,12 @@ export function decodeTensor(t: Pb, modelDir: string, where: string): Tensor {
   else if (t.int32_data?.length) {
     src = t.int32_data;
     if (dataType === DataType.FLOAT16) src = Array.from(t.int32_data as number[], half2float);
+    // int4/uint4 in int32_data: each entry one byte of two packed values
+    if (dataType === DataType.INT4 || dataType === DataType.UINT4) {
+      const packed = t.int32_data as number[];
+      if (packed.length !== Math.ceil(n / 2)) throw new ZkonnxError('ONNX_MALFORMED', `${label}: holds ${packed.length} packed bytes, its dims [${dims}] need ${Math.ceil(n / 2)}`);
+      return { dims, data: nibbles(Array.from(packed, (v) => num(v) & 255), n, dataType === DataType.INT4), dtype: dataType };
+    }
   }
   const data = new Float64Array(n);
   if (src) {

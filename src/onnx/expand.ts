@@ -15,7 +15,7 @@ import { attention23 } from './attention.js';
 import { rotaryEmbedding23 } from './rotary.js';
 import { INDEXING } from './indexing.js';
 import { NORMALIZATIONS } from './normalize.js';
-import { convInteger, dequantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from './qdq.js';
+import { convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from './qdq.js';
 import { nums, num, str, type Expansion } from './rewrite.js';
 import { tfIdfVectorizer } from './ngrams.js';
 
@@ -66,6 +66,7 @@ export const EXPANSIONS: Record<string, Expansion> = {
   Einsum: expandEinsum,
   QuantizeLinear: quantizeLinear,
   DequantizeLinear: dequantizeLinear,
+  DynamicQuantizeLinear: dynamicQuantizeLinear,
   QLinearConv: qlinearConv,
   QLinearMatMul: qlinearMatMul,
   ConvInteger: convInteger,

@@ -662,9 +662,7 @@ function signalShapes(ctx: Ctx, oc: OpContext, shapeOf: (n: string) => number[],
   const why = LINEAR_OPS.has(node.op) ? notLinearWhy(node, args) : '';
   throw new ZkonnxError('ONNX_UNSUPPORTED_OP', `${nodeLabel(node)}: operator ${node.op} is not supported on signals${why}`, {
     file: ctx.g.source, node: node.name, op: node.op,
-    hint: node.op === 'DynamicQuantizeLinear'
-      ? 'dynamic quantization takes its scale from each input at run time; quantize the model statically (QDQ: QuantizeLinear/DequantizeLinear with constant scales), which zkonnx proves'
-      : `supported: ${[...SIGNAL_OPS].join(', ')}; ops on constants fold at compile time`,
+    hint: `supported: ${[...SIGNAL_OPS].join(', ')}; ops on constants fold at compile time`,
   });
 }
 

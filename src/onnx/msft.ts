@@ -22,6 +22,9 @@
 //   CDist                     (sq)euclidean distances between rows: Σ (a − b)² (and its Sqrt)
 //   RotaryEmbedding           RoPE as in ONNX opset 23 (rotary.ts), its input [B, S, …] and one
 //                             position_ids value read as the first position
+//   MatMulIntegerToFloat,     dynamic quantization's fused matrix products, and the 2/4/8-bit
+//     DynamicQuantizeMatMul,  weight-only MatMulNBits (qdq.ts)
+//     MatMulNBits
 //
 // Attention masks, as onnxruntime's PrepareMask: a raw mask (2-D [batch, total_sequence_length]
 // or 3-D [batch, sequence_length, total_sequence_length]) keeps positions where mask > 0 and adds
@@ -39,6 +42,7 @@ import { sizeOf } from '../ir/graph.js';
 import { broadcastShape } from '../ir/shape.js';
 import { num, nums, str, type Expansion, type RewriteContext } from './rewrite.js';
 import { rotaryEmbeddingMsft } from './rotary.js';
+import { dynamicQuantizeMatMul, matMulIntegerToFloat, matMulNBits } from './qdq.js';
 
 export const MS_DOMAIN = 'com.microsoft';
 
@@ -271,6 +275,9 @@ const RULES: Record<string, Rule> = {
   },
 
   RotaryEmbedding: (node, c) => rotaryEmbeddingMsft(node, c),
+  MatMulIntegerToFloat: (node, c) => { matMulIntegerToFloat(node, c); },
+  DynamicQuantizeMatMul: (node, c) => { dynamicQuantizeMatMul(node, c); },
+  MatMulNBits: (node, c) => { matMulNBits(node, c); },
 };
 
 /** y through the fused activation `act` (none: y itself) into the node's output. */

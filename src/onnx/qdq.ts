@@ -5,84 +5,156 @@
 //                     [lo, hi] from the zero point's element type (uint8 when absent, or output_dtype)
 //   DequantizeLinear  y = (x − zero_point) · scale                              Sub, Mul (linear)
 //
-// Per-axis scales and zero points (1-D, along `axis`) broadcast over the other axes. On constants
-// (int8 weights, int32 biases) the rewrite folds to float constants; on signals a QuantizeLinear
-// costs a rounding and two comparisons, and the values it yields are exact integers: the int8
-// model's own, except where onnxruntime's float32 arithmetic lands next to a .5 boundary and
-// rounds the other way (one quantum; the rounding's operand carries extra coefficient bits,
-// src/quantize/quantize.ts, so that this is rare). Refused: blocked quantization
-// (block_size), quantizing to other element types (float8, int4), a scale that is not a constant.
+// Scales and zero points are per tensor, per axis (1-D along `axis`) or blocked (opset 21:
+// `block_size` consecutive elements along `axis` share one; the rank of x, dim ⌈d / block_size⌉
+// along axis), spread over x's shape as constants. On constants (int8 and int4 weights, int32
+// biases) the rewrite folds to float constants; on signals a QuantizeLinear costs a rounding and
+// two comparisons, and the values it yields are exact integers: the int8 model's own, except where
+// onnxruntime's float32 arithmetic lands next to a .5 boundary and rounds the other way (one
+// quantum; the rounding's operand carries extra coefficient bits, src/quantize/quantize.ts, so
+// that this is rare). Refused: float8 element types, a scale that is not a constant (except the
+// ones DynamicQuantizeLinear computes, below).
 import type { Node } from '../ir/graph.js';
-import { num, type Expansion, type RewriteContext } from './rewrite.js';
+import { BOUND_ATTR, INTEGER_ATTR, sizeOf } from '../ir/graph.js';
+import { DataType } from './schema.js';
+import { axisIn, num, type Expansion, type RewriteContext } from './rewrite.js';
 
 /** Saturation range of the integer element types a zero point may have (ONNX TensorProto codes). */
 const RANGES: Record<number, [number, number]> = {
-  2: [0, 255], // uint8
-  3: [-128, 127], // int8
-  4: [0, 65535], // uint16
-  5: [-32768, 32767], // int16
+  [DataType.UINT8]: [0, 255],
+  [DataType.INT8]: [-128, 127],
+  [DataType.UINT16]: [0, 65535],
+  [DataType.INT16]: [-32768, 32767],
+  [DataType.UINT4]: [0, 15],
+  [DataType.INT4]: [-8, 7],
 };
-const UINT8 = 2;
 
-/**
- * A scale or zero point as a constant broadcastable to an input of rank `rank`: a scalar, or 1-D
- * along `axis` (undefined: only a scalar is taken).
- */
-function operand(c: RewriteContext, name: string, what: string, rank: number, axis?: number): string {
-  const t = constant(c, name, what);
-  if (t.length === 1) return c.e.constant([], [t[0]!]);
-  if (axis === undefined) c.fail(`the ${what} has ${t.length} values (supported here: one)`);
-  if (c.constOf(name)!.dims.length !== 1) c.fail(`the ${what} has shape [${c.constOf(name)!.dims}] (supported: a scalar, or 1-D along axis; blocked quantization is not)`);
-  const a = axis! < 0 ? axis! + rank : axis!;
-  if (a < 0 || a >= rank) c.fail(`axis ${axis} is out of range for an input of rank ${rank}`);
-  const dims = new Array<number>(rank).fill(1);
-  dims[a] = t.length;
-  return c.e.constant(dims, t);
+/** How a node's scales and zero points spread over its input x. */
+interface Layout {
+  shape: number[];
+  axis: number;
+  /** > 0: blocked quantization along axis. */
+  block: number;
 }
 
-/** x − zero point (none, or all zeros: x itself), the zero point as `operand` takes it. */
-function centred(c: RewriteContext, x: string, zp: string | undefined, what: string, axis?: number): string {
-  if (!zp || constant(c, zp, what).every((v) => v === 0)) return x;
-  return c.e.node('Sub', [x, operand(c, zp, what, c.shapeOf(x).length, axis)]);
+function layoutOf(node: Node, c: RewriteContext, x: string, defaultAxis = 1): Layout {
+  const shape = c.shapeOf(x);
+  const block = num(node.attrs.block_size, 0);
+  if (!Number.isInteger(block) || block < 0) c.fail(`block_size ${block} is not a non-negative integer`);
+  const raw = num(node.attrs.axis, defaultAxis);
+  // a per-tensor parameter needs no axis: one out of range matters only where it is used
+  const axis = raw < 0 ? raw + shape.length : raw;
+  return { shape, axis, block };
+}
+
+/**
+ * A scale or zero point as a constant broadcastable to x: a scalar; 1-D along the layout's axis;
+ * or blocked, spread to x's whole shape.
+ */
+function operand(c: RewriteContext, name: string, what: string, l: Layout): string {
+  const t = constant(c, name, what);
+  const dims = c.constOf(name)!.dims;
+  if (l.block > 0) return c.e.constant(l.shape, spreadBlocks(c, t, dims, what, l));
+  if (t.length === 1) return c.e.constant([], [t[0]!]);
+  if (dims.length !== 1) c.fail(`the ${what} has shape [${dims}] (supported: a scalar, 1-D along axis, or blocks with block_size)`);
+  axisIn(c, l.axis, l.shape.length);
+  if (t.length !== l.shape[l.axis]) c.fail(`the ${what} has ${t.length} values, the input's axis ${l.axis} has ${l.shape[l.axis]}`);
+  const out = new Array<number>(l.shape.length).fill(1);
+  out[l.axis] = t.length;
+  return c.e.constant(out, t);
+}
+
+/** Blocked parameters (dims of x, ⌈d / block⌉ along axis) spread to every element of x. */
+function spreadBlocks(c: RewriteContext, t: Float64Array, dims: number[], what: string, l: Layout): Float64Array {
+  axisIn(c, l.axis, l.shape.length);
+  const want = l.shape.map((d, i) => (i === l.axis ? Math.ceil(d / l.block) : d));
+  if (dims.length !== want.length || dims.some((d, i) => d !== want[i])) {
+    c.fail(`the blocked ${what} has shape [${dims}], block_size ${l.block} along axis ${l.axis} of [${l.shape}] needs [${want}]`);
+  }
+  const inner = sizeOf(l.shape.slice(l.axis + 1));
+  const d = l.shape[l.axis]!;
+  const nb = want[l.axis]!;
+  return Float64Array.from({ length: sizeOf(l.shape) }, (_, i) => {
+    const outer = Math.floor(i / (inner * d));
+    const k = Math.floor(i / inner) % d;
+    return t[(outer * nb + Math.floor(k / l.block)) * inner + (i % inner)]!;
+  });
+}
+
+/**
+ * x − zero point (none, or all zeros: x itself). A constant zero point is spread as `operand`
+ * takes it; a scalar one computed in the graph (DynamicQuantizeLinear's) is subtracted as it is.
+ */
+function centred(c: RewriteContext, x: string, zp: string | undefined, what: string, l?: Layout): string {
+  if (!zp) return x;
+  if (!c.constOf(zp)) {
+    if (sizeOf(c.shapeOf(zp)) !== 1) c.fail(`the ${what} '${zp}' depends on the input and is not a scalar`, 'a zero point computed in the graph is supported per tensor (DynamicQuantizeLinear\'s)');
+    return c.e.node('Sub', [x, zp]);
+  }
+  if (constant(c, zp, what).every((v) => v === 0)) return x;
+  return c.e.node('Sub', [x, operand(c, zp, what, l ?? { shape: c.shapeOf(x), axis: 0, block: 0 })]);
 }
 
 /** A constant's values, or a refusal naming it. */
 function constant(c: RewriteContext, name: string | undefined, what: string): Float64Array {
   const t = name ? c.constOf(name) : undefined;
-  if (!t) c.fail(`the ${what}${name ? ` '${name}'` : ''} is not a constant`, 'quantization parameters are fixed when the model is exported');
+  if (!t) c.fail(`the ${what}${name ? ` '${name}'` : ''} is not a constant`, 'quantization parameters are fixed when the model is exported (or computed by DynamicQuantizeLinear)');
   return t!.data;
-}
-
-function checkBlocks(node: Node, c: RewriteContext): void {
-  if (num(node.attrs.block_size, 0) !== 0) c.fail('blocked quantization (block_size) is not supported');
 }
 
 /** The zero point's element type: its initializer's, else output_dtype (opset 21), else uint8. */
 function elementType(node: Node, c: RewriteContext): number {
   const zp = node.inputs[2];
   if (zp) constant(c, zp, 'zero point');
-  return (zp ? c.constOf(zp)!.dtype : undefined) ?? (num(node.attrs.output_dtype, 0) || UINT8);
+  return (zp ? c.constOf(zp)!.dtype : undefined) ?? (num(node.attrs.output_dtype, 0) || DataType.UINT8);
 }
 
 export const quantizeLinear: Expansion = (node, c) => {
-  checkBlocks(node, c);
   const [x, scale, zp] = node.inputs as [string, string, string | undefined];
   const type = elementType(node, c);
   const range = RANGES[type];
-  if (!range) c.fail(`quantizing to element type ${type} is not supported (supported: uint8, int8, uint16, int16)`);
-  const r = c.shapeOf(x).length;
-  const axis = num(node.attrs.axis, 1);
-  let q = c.e.node('Round', [c.e.node('Div', [x, operand(c, scale, 'scale', r, axis)])]);
-  if (zp && constant(c, zp, 'zero point').some((v) => v !== 0)) q = c.e.node('Add', [q, operand(c, zp, 'zero point', r, axis)]);
+  if (!range) c.fail(`quantizing to element type ${type} is not supported (supported: uint8, int8, uint16, int16, uint4, int4)`);
+  const l = layoutOf(node, c, x);
+  let q = c.e.node('Round', [c.e.node('Div', [x, operand(c, scale, 'scale', l)])]);
+  if (zp && constant(c, zp, 'zero point').some((v) => v !== 0)) q = c.e.node('Add', [q, operand(c, zp, 'zero point', l)]);
   const [lo, hi] = range!;
   c.e.node('Min', [c.e.node('Max', [q, c.e.constant([], [lo])]), c.e.constant([], [hi])], {}, [node.outputs[0]!]);
 };
 
 export const dequantizeLinear: Expansion = (node, c) => {
-  checkBlocks(node, c);
   const [x, scale, zp] = node.inputs as [string, string, string | undefined];
-  const axis = num(node.attrs.axis, 1);
-  c.e.node('Mul', [centred(c, x, zp, 'zero point', axis), operand(c, scale, 'scale', c.shapeOf(x).length, axis)], {}, [node.outputs[0]!]);
+  const l = layoutOf(node, c, x);
+  c.e.node('Mul', [centred(c, x, zp, 'zero point', l), operand(c, scale, 'scale', l)], {}, [node.outputs[0]!]);
+};
+
+// Dynamic quantization (onnxruntime's quantize_dynamic): the scale and zero point come from each
+// input's range at run time, as onnxruntime computes them (GetQuantizationParameter):
+//   lo = min(min x, 0), hi = max(max x, 0), r = hi − lo
+//   scale = r / 255 (1 where r = 0), zero_point = clamp(round_even(−lo / scale), 0, 255)
+//   y = clamp(round_even(x / scale) + zero_point, 0, 255)
+// in the circuit: the extremes by comparisons (ReduceMax/ReduceMin); round(x / scale) =
+// round(255·x / r) as one division by a signal rounded to an integer (its remainder range-checked;
+// r + [r = 0] ≥ 1 step is the proven denominator; |x| ≤ r bounds the quotient by 255, stated to
+// the quantizer so that its range check is 9 bits, not the numerator's width); then the clamps of
+// QuantizeLinear. Its uint8 values are exact integers; where the exact quotient is within
+// onnxruntime's float32 error of a .5 boundary they may round the other way (one step of r / 255;
+// exact ties go up, onnxruntime's float quotient decides them either way).
+export const dynamicQuantizeLinear: Expansion = (node, c) => {
+  const x = node.inputs[0]!;
+  const [y, yScale, yZero] = node.outputs.map((o) => (o ? [o] : undefined));
+  const k = (v: number) => c.e.constant([], [v]);
+  const hi = c.e.node('Max', [c.e.node('ReduceMax', [x], { keepdims: 0 }), k(0)]);
+  const lo = c.e.node('Min', [c.e.node('ReduceMin', [x], { keepdims: 0 }), k(0)]);
+  const r = c.e.node('Sub', [hi, lo]);
+  const flat = c.e.node('Cast', [c.e.node('Equal', [r, k(0)])], { to: DataType.FLOAT });
+  const den = c.e.node('Add', [r, flat]);
+  c.e.node('Add', [c.e.node('Div', [r, k(255)]), flat], {}, yScale);
+  const clamp = (v: string, out?: string[]) => c.e.node('Min', [c.e.node('Max', [v, k(0)]), k(255)], {}, out);
+  // round(255·v / den) in one integer division; |v| ≤ r: it lies in [−255, 255], which the interval
+  // analysis cannot see
+  const ratio = (v: string) => c.e.node('Div', [c.e.node('Mul', [v, k(255)]), den], { [BOUND_ATTR]: 255, [INTEGER_ATTR]: 1 });
+  const zp = clamp(ratio(c.e.node('Neg', [lo])), yZero);
+  clamp(c.e.node('Add', [ratio(x), zp]), y);
 };
 
 // The QOperator form (onnxruntime's quant_format=QOperator), as the dequantize → op → quantize it
@@ -116,12 +188,100 @@ export const qlinearMatMul: Expansion = (node, c) => {
   c.e.node('QuantizeLinear', [y, ys!, ...(yz ? [yz] : [])], {}, [node.outputs[0]!]);
 };
 
+/** The layout of a per-axis parameter of w along `axis` (negative: from the end). */
+const along = (c: RewriteContext, w: string, axis: number): Layout => {
+  const shape = c.shapeOf(w);
+  return { shape, axis: axis < 0 ? axis + shape.length : axis, block: 0 };
+};
+
 export const convInteger: Expansion = (node, c) => {
   const [x, w, xz, wz] = node.inputs as (string | undefined)[];
-  c.e.node('Conv', [centred(c, x!, xz, 'x zero point'), centred(c, w!, wz, 'w zero point', 0)], node.attrs, [node.outputs[0]!]);
+  c.e.node('Conv', [centred(c, x!, xz, 'x zero point'), centred(c, w!, wz, 'w zero point', along(c, w!, 0))], node.attrs, [node.outputs[0]!]);
 };
 
 export const matMulInteger: Expansion = (node, c) => {
   const [a, b, az, bz] = node.inputs as (string | undefined)[];
-  c.e.node('MatMul', [centred(c, a!, az, 'a zero point'), centred(c, b!, bz, 'b zero point', -1)], {}, [node.outputs[0]!]);
+  c.e.node('MatMul', [centred(c, a!, az, 'a zero point'), centred(c, b!, bz, 'b zero point', along(c, b!, -1))], {}, [node.outputs[0]!]);
+};
+
+// onnxruntime's fused forms of dynamic quantization (com.microsoft, what its optimizer saves):
+//   MatMulIntegerToFloat   (A − a_zp)·(B − b_zp) · a_scale·b_scale (+ bias): MatMulInteger, Cast, Mul
+//   DynamicQuantizeMatMul  DynamicQuantizeLinear(A), then MatMulIntegerToFloat with its outputs
+// b_scale and b_zero_point per tensor or per column of B.
+
+export const matMulIntegerToFloat: Expansion = (node, c) => {
+  const [a, b, as, bs, az, bz, bias] = node.inputs as (string | undefined)[];
+  integerMatMulToFloat(c, a!, b!, as!, bs!, az, bz, bias, node.outputs[0]!);
+};
+
+export const dynamicQuantizeMatMul: Expansion = (node, c) => {
+  const [a, b, bs, bz, bias] = node.inputs as (string | undefined)[];
+  const [q, s, z] = ['q', 's', 'z'].map((t) => `${node.name || node.op}:dq_${t}`) as [string, string, string];
+  c.e.node('DynamicQuantizeLinear', [a!], {}, [q, s, z]);
+  integerMatMulToFloat(c, q, b!, s, bs!, z, bz, bias, node.outputs[0]!);
+};
+
+function integerMatMulToFloat(c: RewriteContext, a: string, b: string, as: string, bs: string, az: string | undefined, bz: string | undefined, bias: string | undefined, out: string): void {
+  const acc = c.e.node('Cast', [c.e.node('MatMulInteger', [a, b, az ?? '', bz ?? ''])], { to: DataType.FLOAT });
+  const y = c.e.node('Mul', [acc, c.e.node('Mul', [as, bs])], {}, bias ? undefined : [out]);
+  if (bias) c.e.node('Add', [y, bias], {}, [out]);
+}
+
+// Weight-only quantization of onnxruntime's MatMulNBits (com.microsoft; what its 4-bit quantizers
+// and onnxruntime-genai write): B [N, ⌈K / block_size⌉, blob] holds each row of the weights in
+// blocks of block_size `bits`-bit values, packed from the low bit of each byte; one scale per row
+// and block (and a zero point: packed like B, or a float, or 2^(bits − 1) when absent); g_idx, when
+// given, names each k's block. The weights are constants: dequantized at compile time, the op is a
+// MatMul by (B − zero point)·scale transposed (+ bias), zero constraints on its own.
+export const matMulNBits: Expansion = (node, c) => {
+  const [a, b, scales, zps, gIdx, bias] = node.inputs as (string | undefined)[];
+  const K = num(node.attrs.K, 0);
+  const N = num(node.attrs.N, 0);
+  const bits = num(node.attrs.bits, 4);
+  const block = num(node.attrs.block_size, 0);
+  if (![2, 4, 8].includes(bits)) c.fail(`bits=${bits} is not supported (supported: 2, 4, 8)`);
+  if (!(block >= 16) || (block & (block - 1)) !== 0) c.fail(`block_size=${block} is not a power of two ≥ 16`);
+  if (!(K >= 1) || !(N >= 1)) c.fail(`K=${K} and N=${N} must be positive`);
+  const aShape = c.shapeOf(a!);
+  if (aShape[aShape.length - 1] !== K) c.fail(`A's last dim is ${aShape[aShape.length - 1]}, K is ${K}`);
+  const blocks = Math.ceil(K / block);
+  const blob = (block * bits) / 8;
+  const q = constant(c, b, 'packed weights B');
+  if (q.length !== N * blocks * blob) c.fail(`B holds ${q.length} bytes, N·⌈K/block_size⌉·block_size·bits/8 = ${N * blocks * blob}`);
+  const s = constant(c, scales, 'scales');
+  if (s.length !== N * blocks) c.fail(`the scales hold ${s.length} values, N·⌈K/block_size⌉ = ${N * blocks}`);
+  const mask = (1 << bits) - 1;
+  // value i of row n's bit stream (blocks back to back, each blob bytes)
+  const unpack = (bytes: Float64Array, n: number, i: number, perRow: number) => {
+    const bit = i * bits;
+    return (bytes[n * perRow + (bit >> 3)]! >> (bit & 7)) & mask;
+  };
+  let zero: (n: number, j: number) => number = () => 1 << (bits - 1);
+  if (zps) {
+    const z = constant(c, zps, 'zero points');
+    if (c.constOf(zps)!.dtype === DataType.UINT8) {
+      const perRow = Math.ceil((blocks * bits) / 8);
+      if (z.length !== N * perRow) c.fail(`the packed zero points hold ${z.length} bytes, N·⌈⌈K/block_size⌉·bits/8⌉ = ${N * perRow}`);
+      zero = (n, j) => unpack(z, n, j, perRow);
+    } else {
+      if (z.length !== N * blocks) c.fail(`the zero points hold ${z.length} values, N·⌈K/block_size⌉ = ${N * blocks}`);
+      zero = (n, j) => z[n * blocks + j]!;
+    }
+  }
+  let blockOf = (k: number) => Math.floor(k / block);
+  if (gIdx) {
+    const g = constant(c, gIdx, 'g_idx');
+    if (g.length !== K || g.some((v) => !Number.isInteger(v) || v < 0 || v >= blocks)) c.fail(`g_idx must hold K = ${K} block indices in 0 … ${blocks - 1}`);
+    blockOf = (k) => g[k]!;
+  }
+  // W [K, N]: column n is row n of the quantized weights
+  const w = new Float64Array(K * N);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const j = blockOf(k);
+      w[k * N + n] = (unpack(q, n, k, blocks * blob) - zero(n, j)) * s[n * blocks + j]!;
+    }
+  }
+  const y = c.e.node('MatMul', [a!, c.e.constant([K, N], w, undefined, 'W')], {}, bias ? undefined : [node.outputs[0]!]);
+  if (bias) c.e.node('Add', [y, bias], {}, [node.outputs[0]!]);
 };

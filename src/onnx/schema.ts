@@ -85,7 +85,7 @@ export const ModelProto = root.lookupType('onnx.ModelProto');
 /** ONNX TensorProto.DataType codes used here. */
 export const DataType = {
   FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
-  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, BFLOAT16: 16,
+  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, BFLOAT16: 16, UINT4: 21, INT4: 22,
 } as const;
 
 /** AttributeProto.AttributeType codes. */

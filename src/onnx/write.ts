@@ -24,8 +24,11 @@ export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Arra
 export interface TensorSpec {
   dims: number[];
   data: TensorData;
-  /** 'bool': Uint8Array data (0/1) written as a bool tensor. */
-  type?: 'bool';
+  /**
+   * 'bool': Uint8Array data (0/1) written as a bool tensor; 'int4' / 'uint4': Int8Array /
+   * Uint8Array values in [−8, 7] / [0, 15], packed two a byte (the first in the low nibble).
+   */
+  type?: 'bool' | 'int4' | 'uint4';
 }
 
 export interface InitializerSpec extends TensorSpec {
@@ -141,6 +144,13 @@ function rawBytes(data: Exclude<TensorData, string[]>): Uint8Array {
   return out;
 }
 
+/** 4-bit values two a byte, the first in the low nibble (ONNX's INT4/UINT4 layout). */
+function packNibbles(data: Int8Array | Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(data.length / 2));
+  data.forEach((v, i) => { out[i >> 1]! |= (v & 15) << ((i & 1) * 4); });
+  return out;
+}
+
 function checkDims(what: string, dims: number[]): number {
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) throw bad(`${what}: dim ${d} is not a non-negative integer`);
@@ -157,6 +167,7 @@ function tensorProto(name: string, t: TensorSpec): Record<string, unknown> {
   }
   if (Array.isArray(t.data)) return { name, dims: t.dims, data_type: DataType.STRING, string_data: t.data.map((x) => utf8.encode(x)) };
   if (t.type === 'bool' && !(t.data instanceof Uint8Array)) throw bad(`tensor ${name || '<attr>'}: a bool tensor takes Uint8Array data`);
+  if (t.type === 'int4' || t.type === 'uint4') return { name, dims: t.dims, data_type: t.type === 'int4' ? DataType.INT4 : DataType.UINT4, raw_data: packNibbles(t.data as Int8Array | Uint8Array) };
   return { name, dims: t.dims, data_type: t.type === 'bool' ? DataType.BOOL : elemTypeOf(t.data), raw_data: rawBytes(t.data) };
 }
 

@@ -95,7 +95,8 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
     return { name: v.name, shape: v.shape, dtype: v.dtype, offset: v.offset, size: v.size, scale, lo, bits, calibrated: { min, max } };
   });
 
-  const wide = sqrtFed(ag);
+  const consumers = consumersOf(ag);
+  const wide = sqrtFed(ag, consumers);
   const acts: QAct[] = ag.acts.map((a, j) => quantizeAct(a, ranges.acts.get(a.name) ?? 0, scales, iv,
     wide.has(j) ? { ...params, activationBits: Math.min(2 * params.activationBits, SQRT_INPUT_BITS) } : params));
 
@@ -126,12 +127,7 @@ const SQRT_INPUT_BITS = 32;
  * to a large one rounds to 0 (√ of a sum of squares at step 2 is 0 or 1.4). They get twice the
  * activation bits, so √'s output keeps the activation width's precision.
  */
-function sqrtFed(ag: AffineGraph): Set<number> {
-  const owner = new Int32Array(ag.totalValues).fill(-1);
-  ag.acts.forEach((a, j) => owner.fill(j, a.offset, a.offset + a.size));
-  const consumers = ag.acts.map(() => new Set<number>()); // -1: a graph output
-  ag.acts.forEach((a, j) => { for (const row of a.args) for (const e of row) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(j); });
-  for (const o of ag.outputs) for (const e of o.expr) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(-1);
+function sqrtFed(ag: AffineGraph, consumers: Set<number>[]): Set<number> {
   const wide = new Set<number>();
   // consumers come later in topological order: decide from the last act back
   for (let j = ag.acts.length - 1; j >= 0; j--) {
@@ -140,6 +136,16 @@ function sqrtFed(ag: AffineGraph): Set<number> {
     if ((k === 'mul' || k === 'rescale') && cs.size && [...cs].every((c) => c >= 0 && (ag.acts[c]!.op.kind === 'sqrt' || wide.has(c)))) wide.add(j);
   }
   return wide;
+}
+
+/** The acts reading each act's values (-1: a graph output). */
+function consumersOf(ag: AffineGraph): Set<number>[] {
+  const owner = new Int32Array(ag.totalValues).fill(-1);
+  ag.acts.forEach((a, j) => owner.fill(j, a.offset, a.offset + a.size));
+  const consumers = ag.acts.map(() => new Set<number>());
+  ag.acts.forEach((a, j) => { for (const row of a.args) for (const e of row) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(j); });
+  for (const o of ag.outputs) for (const e of o.expr) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(-1);
+  return consumers;
 }
 
 /** The largest scale at which |w| ≤ maxabs rounds into wb-bit signed integers. */
@@ -331,7 +337,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
     case 'div': {
       // q = round(A·2^scale / B) with B ∈ [1, 2^aux) proven; a denominator that is always
       // ≤ 0 is negated with the numerator, one that may change sign is refused
-      scale = calibrated;
+      scale = op.integer ? 0 : calibrated;
       for (let i = 0; i < a.size; i++) {
         const [, den] = elemRows(i);
         if (den!.lo < 0n && den!.hi > 0n) {
@@ -352,10 +358,13 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         }
         rows = affineBounds(args, iv);
       }
+      // a stated bound on the quotient narrows what the range check admits, and so enforces it
+      const known = op.bound !== undefined ? BigInt(Math.ceil(op.bound * 2 ** scale)) + 1n : undefined;
       for (let i = 0; i < a.size; i++) {
         const [num, den] = elemRows(i);
         const bb = Math.max(1, bitlen(den!.hi)); // B − 1 ∈ [0, 2^bb)
-        const qmax = absMax(num!) * big(scale) + 1n;
+        const wide = absMax(num!) * big(scale) + 1n;
+        const qmax = known !== undefined && known < wide ? known : wide;
         const bq = bitlen(qmax);
         const worst = bitlen(absMax(num!) * big(scale + 1)) + bb + 3;
         if (worst > FIELD_SAFE_BITS || bq + bb + 3 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, Math.max(worst, bq + bb + 3));
@@ -365,7 +374,10 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         // q is monotone in the numerator and, for a fixed numerator sign, in the denominator
         const d0 = den!.lo > 1n ? den!.lo : 1n;
         const corners = [num!.lo, num!.hi].flatMap((n) => [d0, den!.hi > d0 ? den!.hi : d0].map((d) => divRound(n * big(scale), d)));
-        set(i, { lo: corners.reduce((m, v) => (v < m ? v : m)), hi: corners.reduce((m, v) => (v > m ? v : m)) });
+        // the constraints guarantee q ∈ [−2^bq, 2^bq): downstream bounds use that where it is tighter
+        const lo = corners.reduce((m, v) => (v < m ? v : m));
+        const hi = corners.reduce((m, v) => (v > m ? v : m));
+        set(i, { lo: lo > -big(bq) ? lo : -big(bq), hi: hi < big(bq) - 1n ? hi : big(bq) - 1n });
       }
       break;
     }

@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { compile, type Settings } from '../../src/api.js';
+import { compile, type CompileOptions, type Settings } from '../../src/api.js';
 import { checkConstraints, readR1cs } from '../../src/circom/r1cs.js';
 import { readSymbols, readWtns } from '../../src/circom/witness.js';
 import { circuitWitness } from '../../src/compiler/circuit.js';
@@ -18,10 +18,10 @@ export type Calibration = { input_data: (number[] | string[])[] }[];
  * Compiles `m` into `dir` (its accuracy within tolerance; with checkCircom, circom's system the
  * same) and reads back the quantized graph, constraints and symbols.
  */
-export async function compileSpec(m: ModelSpec, dir: string, calibration: Calibration, checkCircom = false) {
+export async function compileSpec(m: ModelSpec, dir: string, calibration: Calibration, checkCircom = false, params?: CompileOptions['params']) {
   const file = join(dir, `${m.graphName}.onnx`);
   writeFileSync(file, buildModel(m));
-  const { settings } = await compile({ model: file, outDir: join(dir, `build-${m.graphName}`), calibration, checkCircom });
+  const { settings } = await compile({ model: file, outDir: join(dir, `build-${m.graphName}`), calibration, checkCircom, ...(params ? { params } : {}) });
   expect(settings.accuracy.maxAbsError).toBeLessThanOrEqual(settings.accuracy.tolerance);
   if (checkCircom) expect(settings.circuit.checkCircom?.same).toBe(true);
   const paths = new BuildPaths(join(dir, `build-${m.graphName}`));
