@@ -230,8 +230,8 @@ function integerMatMulToFloat(c: RewriteContext, a: string, b: string, as: strin
 // Weight-only quantization of onnxruntime's MatMulNBits (com.microsoft; what its 4-bit quantizers
 // and onnxruntime-genai write): B [N, ⌈K / block_size⌉, blob] holds each row of the weights in
 // blocks of block_size `bits`-bit values, packed from the low bit of each byte; one scale per row
-// and block (and a zero point: packed like B, or a float, or 2^(bits − 1) when absent); g_idx, when
-// given, names each k's block. The weights are constants: dequantized at compile time, the op is a
+// and block (and a zero point: packed like B, or a float, or 2^(bits − 1) when absent); g_idx
+// (deprecated) is refused. The weights are constants: dequantized at compile time, the op is a
 // MatMul by (B − zero point)·scale transposed (+ bias), zero constraints on its own.
 export const matMulNBits: Expansion = (node, c) => {
   const [a, b, scales, zps, gIdx, bias] = node.inputs as (string | undefined)[];
@@ -268,17 +268,14 @@ export const matMulNBits: Expansion = (node, c) => {
       zero = (n, j) => z[n * blocks + j]!;
     }
   }
-  let blockOf = (k: number) => Math.floor(k / block);
-  if (gIdx) {
-    const g = constant(c, gIdx, 'g_idx');
-    if (g.length !== K || g.some((v) => !Number.isInteger(v) || v < 0 || v >= blocks)) c.fail(`g_idx must hold K = ${K} block indices in 0 … ${blocks - 1}`);
-    blockOf = (k) => g[k]!;
-  }
+  // onnxruntime deprecates g_idx, and with it reads the zero points otherwise (measured: the
+  // default 2^(bits − 1) in place of packed zeros)
+  if (gIdx) c.fail('g_idx is not supported (onnxruntime deprecates it)', 're-export the weights without act-order indices');
   // W [K, N]: column n is row n of the quantized weights
   const w = new Float64Array(K * N);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < K; k++) {
-      const j = blockOf(k);
+      const j = Math.floor(k / block);
       w[k * N + n] = (unpack(q, n, k, blocks * blob) - zero(n, j)) * s[n * blocks + j]!;
     }
   }
