@@ -166,3 +166,75 @@ describe('a QDQ model in a circuit', () => {
     expect(c.settings.accuracy.maxAbsError).toBeLessThanOrEqual(OUT_SCALE);
   }, 120_000);
 });
+
+/**
+ * x [1, 2, 4, 4] (float) → QuantizeLinear → `op` (com.microsoft) → DequantizeLinear → y: one
+ * QOperator op between the model's float ends.
+ */
+function msOp(op: string, inputs: (q: string) => string[], attrs: Record<string, unknown>, outShape: number[], extra: InitializerSpec[] = [], domain = 'com.microsoft', sy = MS_SY): ModelSpec {
+  const scalar = (name: string, v: number): InitializerSpec => ({ name, dims: [], data: Float32Array.from([v]) });
+  // dyadic scales: x / scale is exact in float32 too, so ties round alike (half to even) on both sides
+  return {
+    graphName: `ms_${op}`, opset: 13, opsets: { 'com.microsoft': 1 }, inputs: [{ name: 'x', shape: [1, 2, 4, 4] }], outputs: [{ name: 'y', shape: outShape }],
+    initializers: [scalar('sx', 2 ** -6), { name: 'zx', dims: [], data: Uint8Array.from([120]) }, scalar('sy', sy), { name: 'zy', dims: [], data: Uint8Array.from([sy < MS_SY ? 0 : 100]) }, ...extra],
+    nodes: [
+      { name: '/q', op: 'QuantizeLinear', inputs: ['x', 'sx', 'zx'], outputs: ['q'] },
+      { name: `/${op}`, op, domain, inputs: inputs('q'), outputs: ['o'], attrs: attrs as NodeSpec['attrs'] },
+      { name: '/dq', op: 'DequantizeLinear', inputs: ['o', 'sy', 'zy'], outputs: ['y'] },
+    ],
+  };
+}
+
+const MS_SY = 2 ** -5;
+const unary = (q: string) => [q, 'sx', 'zx', 'sy', 'zy'];
+const MS_OPS: [string, ModelSpec][] = [
+  ['QLinearAdd', msOp('QLinearAdd', (q) => [q, 'sx', 'zx', q, 'sx', 'zx', 'sy', 'zy'], {}, [1, 2, 4, 4])],
+  ['QLinearMul', msOp('QLinearMul', (q) => [q, 'sx', 'zx', q, 'sx', 'zx', 'sy', 'zy'], {}, [1, 2, 4, 4])],
+  ['QLinearSigmoid', msOp('QLinearSigmoid', unary, {}, [1, 2, 4, 4])],
+  ['QLinearLeakyRelu', msOp('QLinearLeakyRelu', unary, { alpha: 0.1 }, [1, 2, 4, 4])],
+  ['QLinearAveragePool', msOp('QLinearAveragePool', unary, { kernel_shape: [2, 2], strides: [2, 2] }, [1, 2, 2, 2])],
+  ['QLinearAveragePool (channels_last)', msOp('QLinearAveragePool', unary, { kernel_shape: [2, 2], channels_last: 1 }, [1, 1, 3, 4])],
+  ['QLinearGlobalAveragePool', msOp('QLinearGlobalAveragePool', unary, {}, [1, 2, 1, 1])],
+  ['QLinearSoftmax (axis 2)', msOp('QLinearSoftmax', unary, { axis: 2, opset: 13 }, [1, 2, 4, 4])],
+  ['QLinearSoftmax (opset 11 rows from axis 1)', msOp('QLinearSoftmax', unary, { axis: 1, opset: 11 }, [1, 2, 4, 4])],
+  ['QLinearConcat', msOp('QLinearConcat', (q) => ['sy', 'zy', q, 'sx', 'zx', q, 'sx', 'zx'], { axis: 1 }, [1, 4, 4, 4])],
+  ['com.microsoft DequantizeLinear', msOp('DequantizeLinear', (q) => [q, 'sx', 'zx'], {}, [1, 2, 4, 4]).nodes.length ? { ...msOp('Identity', (q) => [q], {}, [1, 2, 4, 4], [], ''), graphName: 'ms_dq', nodes: [
+    { name: '/q', op: 'QuantizeLinear', inputs: ['x', 'sx', 'zx'], outputs: ['q'], domain: 'com.microsoft' },
+    { name: '/dq', op: 'DequantizeLinear', inputs: ['q', 'sx', 'zx'], outputs: ['y'], domain: 'com.microsoft' },
+  ] } : msOp('', unary, {}, [])],
+];
+
+/** x → Q → QGemm (A [2, 16] uint8, B int8 per column, int32 C, alpha) → y float, or quantized then DQ. */
+function qgemm(quantOut: boolean, transB: 0 | 1): ModelSpec {
+  const b = Int8Array.from(ints(16 * 3, 21, -127, 127));
+  const m = msOp('QGemm', (q) => [q, 'sx', 'zx', 'B', 'sb', 'zb', 'C', ...(quantOut ? ['sy', 'zy'] : [])], { alpha: { kind: 'float', value: 0.5 }, transB }, [2, 3], [
+    { name: 'B', dims: transB ? [3, 16] : [16, 3], data: b }, { name: 'sb', dims: [3], data: Float32Array.from([2 ** -5, 2 ** -4, 2 ** -6]) }, { name: 'zb', dims: [3], data: Int8Array.from([0, 0, 0]) },
+    { name: 'C', dims: [3], data: Int32Array.from(ints(3, 22, -3000, 3000)) }, { name: 'flat', dims: [2], data: BigInt64Array.from([2n, 16n]) },
+  ]);
+  const [q, g, d] = m.nodes as [NodeSpec, NodeSpec, NodeSpec];
+  const nodes = [q, { name: '/flat', op: 'Reshape', inputs: ['q', 'flat'], outputs: ['qf'] }, { ...g, inputs: ['qf', ...g.inputs.slice(1)], outputs: [quantOut ? 'o' : 'y'] }, ...(quantOut ? [d] : [])];
+  return { ...m, graphName: `qgemm_${quantOut ? 'q' : 'f'}_${transB}`, nodes };
+}
+
+describe('the QOperator form\'s com.microsoft ops match onnxruntime-web', () => {
+  const xs = (n: number, seed: number) => Array.from({ length: n }, (_, k) => [rand(32, seed + k, 2.4)]);
+  for (const [name, m] of MS_OPS) {
+    it(name, async () => { await compare(m, xs(6, 200), MS_SY * 1.01); });
+  }
+  it('QGemm: float and quantized outputs, B per column, transposed or not; alpha scales the bias too', async () => {
+    for (const t of [0, 1] as const) {
+      await compare(qgemm(false, t), xs(6, 230), 1e-4);
+      await compare(qgemm(true, t), xs(6, 240), MS_SY * 1.01);
+    }
+  });
+
+  it('QGemm and QLinearSoftmax compile within a quantum of onnxruntime-web', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkonnx-qms-'));
+    const c = await compileSpec(qgemm(true, 1), dir, xs(12, 250).map((s) => ({ input_data: s })));
+    expect(c.settings.accuracy.maxAbsError).toBeLessThanOrEqual(MS_SY);
+    // probabilities at 2^-8 (a quantum under the tolerance of 0.01: the exp polynomial may round a value the other way)
+    const soft = msOp('QLinearSoftmax', unary, { axis: 1, opset: 11 }, [1, 2, 4, 4], [], 'com.microsoft', 2 ** -8);
+    const p = await compileSpec(soft, dir, xs(12, 260).map((s) => ({ input_data: s })));
+    expect(p.settings.accuracy.maxAbsError).toBeLessThanOrEqual(2 ** -8);
+  }, 120_000);
+});

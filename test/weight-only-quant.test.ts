@@ -116,7 +116,32 @@ function int4Activations(): ModelSpec {
   };
 }
 
+/** ids [3] (int64) → GatherBlockQuantized (a [V, D] table in blocks of 16 along D: int4, uint4 or 4-bit packed in uint8) → y [3, D]. */
+function gatherBlocks(type: 'int4' | 'uint4' | 'packed', zeros: boolean): ModelSpec {
+  const V = 5;
+  const D = 48;
+  const nb = D / 16;
+  const q = ints(V * D, 31, 0, 15);
+  const packed = (vals: number[], rows: number) => pack(vals, rows, Math.ceil(vals.length / rows / 2), 4);
+  const data: InitializerSpec = type === 'packed' ? { name: 'T', dims: [V, D / 2], data: packed(q, V) }
+    : { name: 'T', dims: [V, D], data: type === 'int4' ? Int8Array.from(q, (v) => v - 8) : Uint8Array.from(q), type };
+  const inits: InitializerSpec[] = [data, { name: 's', dims: [V, nb], data: Float32Array.from(ints(V * nb, 32, 1, 30), (v) => v / 64) }];
+  if (zeros) {
+    const z = ints(V * nb, 33, type === 'int4' ? -8 : 0, type === 'int4' ? 7 : 15);
+    inits.push(type === 'packed' ? { name: 'z', dims: [V, Math.ceil(nb / 2)], data: pack(z.flatMap((v, i) => (i % nb === nb - 1 ? [v, 0] : [v])), V, Math.ceil(nb / 2), 4) }
+      : { name: 'z', dims: [V, nb], data: type === 'int4' ? Int8Array.from(z) : Uint8Array.from(z), type });
+  }
+  return {
+    graphName: `gbq_${type}${zeros ? '_z' : ''}`, opset: 17, opsets: { [MS]: 1 }, inputs: [{ name: 'ids', shape: [3], type: 'int64' }], outputs: [{ name: 'y', shape: [3, D] }], initializers: inits,
+    nodes: [{ name: '/gbq', op: 'GatherBlockQuantized', domain: MS, inputs: ['T', 'ids', 's', ...(zeros ? ['z'] : [])], outputs: ['y'], attrs: { block_size: 16, gather_axis: 0, quantize_axis: 1 } }],
+  };
+}
+
 describe('weight-only quantization matches onnxruntime-web', () => {
+  it('GatherBlockQuantized: int4, uint4 and packed uint8 tables, with and without zero points', async () => {
+    for (const type of ['int4', 'uint4', 'packed'] as const) for (const zeros of [false, true]) await compare(gatherBlocks(type, zeros), [[[4, 0, 2]], [[1, 1, 3]]], 1e-6);
+  });
+
   it('MatMulNBits: 4 bits, K a multiple of block_size or not, with packed zero points, bias', async () => {
     await compare(nbits({ K: 32, N: 3, bits: 4, block: 16 }, 1), floatSamples([2, 32], 4, 10), 1e-5);
     await compare(nbits({ K: 40, N: 5, bits: 4, block: 16, zeros: 'packed', bias: true }, 2), floatSamples([2, 40], 4, 20), 1e-5);

@@ -31,7 +31,7 @@ function half2float(h: number): number {
 }
 
 /** n 4-bit values packed two a byte (ONNX's INT4/UINT4: the first in the low nibble). */
-function nibbles(bytes: ArrayLike<number>, n: number, signed: boolean): Float64Array {
+export function nibbles(bytes: ArrayLike<number>, n: number, signed: boolean): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = (bytes[i >> 1]! >> ((i & 1) * 4)) & 15;

@@ -22,9 +22,11 @@
 //   CDist                     (sq)euclidean distances between rows: Σ (a − b)² (and its Sqrt)
 //   RotaryEmbedding           RoPE as in ONNX opset 23 (rotary.ts), its input [B, S, …] and one
 //                             position_ids value read as the first position
-//   MatMulIntegerToFloat,     dynamic quantization's fused matrix products, and the 2/4/8-bit
-//     DynamicQuantizeMatMul,  weight-only MatMulNBits (qdq.ts)
-//     MatMulNBits
+//   MatMulIntegerToFloat,     quantized models (qmsft.ts): dynamic quantization's fused matrix
+//     DynamicQuantizeMatMul,  products; weight-only 2/4/8-bit MatMulNBits and 4-bit
+//     MatMulNBits, Gather-    GatherBlockQuantized; the QOperator form's QLinearAdd, QLinearMul,
+//     BlockQuantized, QLinear… QLinearSigmoid, QLinearLeakyRelu, QLinear(Global)AveragePool,
+//     QGemm                   QLinearSoftmax, QLinearConcat and QGemm
 //
 // Attention masks, as onnxruntime's PrepareMask: a raw mask (2-D [batch, total_sequence_length]
 // or 3-D [batch, sequence_length, total_sequence_length]) keeps positions where mask > 0 and adds
@@ -42,7 +44,7 @@ import { sizeOf } from '../ir/graph.js';
 import { broadcastShape } from '../ir/shape.js';
 import { num, nums, str, type Expansion, type RewriteContext } from './rewrite.js';
 import { rotaryEmbeddingMsft } from './rotary.js';
-import { dynamicQuantizeMatMul, matMulIntegerToFloat, matMulNBits } from './qdq.js';
+import { QUANTIZED_MS } from './qmsft.js';
 
 export const MS_DOMAIN = 'com.microsoft';
 
@@ -275,9 +277,7 @@ const RULES: Record<string, Rule> = {
   },
 
   RotaryEmbedding: (node, c) => rotaryEmbeddingMsft(node, c),
-  MatMulIntegerToFloat: (node, c) => { matMulIntegerToFloat(node, c); },
-  DynamicQuantizeMatMul: (node, c) => { dynamicQuantizeMatMul(node, c); },
-  MatMulNBits: (node, c) => { matMulNBits(node, c); },
+  ...Object.fromEntries(Object.entries(QUANTIZED_MS).map(([op, rule]) => [op, (node: Node, c: RewriteContext) => { rule(node, c); }])),
 };
 
 /** y through the fused activation `act` (none: y itself) into the node's output. */

@@ -30,7 +30,7 @@ const RANGES: Record<number, [number, number]> = {
 };
 
 /** How a node's scales and zero points spread over its input x. */
-interface Layout {
+export interface Layout {
   shape: number[];
   axis: number;
   /** > 0: blocked quantization along axis. */
@@ -65,7 +65,7 @@ function operand(c: RewriteContext, name: string, what: string, l: Layout): stri
 }
 
 /** Blocked parameters (dims of x, ⌈d / block⌉ along axis) spread to every element of x. */
-function spreadBlocks(c: RewriteContext, t: Float64Array, dims: number[], what: string, l: Layout): Float64Array {
+export function spreadBlocks(c: RewriteContext, t: Float64Array, dims: number[], what: string, l: Layout): Float64Array {
   axisIn(c, l.axis, l.shape.length);
   const want = l.shape.map((d, i) => (i === l.axis ? Math.ceil(d / l.block) : d));
   if (dims.length !== want.length || dims.some((d, i) => d !== want[i])) {
@@ -96,7 +96,7 @@ function centred(c: RewriteContext, x: string, zp: string | undefined, what: str
 }
 
 /** A constant's values, or a refusal naming it. */
-function constant(c: RewriteContext, name: string | undefined, what: string): Float64Array {
+export function constant(c: RewriteContext, name: string | undefined, what: string): Float64Array {
   const t = name ? c.constOf(name) : undefined;
   if (!t) c.fail(`the ${what}${name ? ` '${name}'` : ''} is not a constant`, 'quantization parameters are fixed when the model is exported (or computed by DynamicQuantizeLinear)');
   return t!.data;
@@ -165,7 +165,7 @@ export const dynamicQuantizeLinear: Expansion = (node, c) => {
 //     MatMulInteger
 
 /** DQ(x) along `axis` where its scale is per-axis. */
-function dq(c: RewriteContext, x: string, scale: string, zp: string | undefined, axis: number): string {
+export function dq(c: RewriteContext, x: string, scale: string, zp: string | undefined, axis: number): string {
   return c.e.node('DequantizeLinear', [x, scale, ...(zp ? [zp] : [])], { axis });
 }
 
@@ -202,83 +202,4 @@ export const convInteger: Expansion = (node, c) => {
 export const matMulInteger: Expansion = (node, c) => {
   const [a, b, az, bz] = node.inputs as (string | undefined)[];
   c.e.node('MatMul', [centred(c, a!, az, 'a zero point'), centred(c, b!, bz, 'b zero point', along(c, b!, -1))], {}, [node.outputs[0]!]);
-};
-
-// onnxruntime's fused forms of dynamic quantization (com.microsoft, what its optimizer saves):
-//   MatMulIntegerToFloat   (A − a_zp)·(B − b_zp) · a_scale·b_scale (+ bias): MatMulInteger, Cast, Mul
-//   DynamicQuantizeMatMul  DynamicQuantizeLinear(A), then MatMulIntegerToFloat with its outputs
-// b_scale and b_zero_point per tensor or per column of B.
-
-export const matMulIntegerToFloat: Expansion = (node, c) => {
-  const [a, b, as, bs, az, bz, bias] = node.inputs as (string | undefined)[];
-  integerMatMulToFloat(c, a!, b!, as!, bs!, az, bz, bias, node.outputs[0]!);
-};
-
-export const dynamicQuantizeMatMul: Expansion = (node, c) => {
-  const [a, b, bs, bz, bias] = node.inputs as (string | undefined)[];
-  const [q, s, z] = ['q', 's', 'z'].map((t) => `${node.name || node.op}:dq_${t}`) as [string, string, string];
-  c.e.node('DynamicQuantizeLinear', [a!], {}, [q, s, z]);
-  integerMatMulToFloat(c, q, b!, s, bs!, z, bz, bias, node.outputs[0]!);
-};
-
-function integerMatMulToFloat(c: RewriteContext, a: string, b: string, as: string, bs: string, az: string | undefined, bz: string | undefined, bias: string | undefined, out: string): void {
-  const acc = c.e.node('Cast', [c.e.node('MatMulInteger', [a, b, az ?? '', bz ?? ''])], { to: DataType.FLOAT });
-  const y = c.e.node('Mul', [acc, c.e.node('Mul', [as, bs])], {}, bias ? undefined : [out]);
-  if (bias) c.e.node('Add', [y, bias], {}, [out]);
-}
-
-// Weight-only quantization of onnxruntime's MatMulNBits (com.microsoft; what its 4-bit quantizers
-// and onnxruntime-genai write): B [N, ⌈K / block_size⌉, blob] holds each row of the weights in
-// blocks of block_size `bits`-bit values, packed from the low bit of each byte; one scale per row
-// and block (and a zero point: packed like B, or a float, or 2^(bits − 1) when absent); g_idx
-// (deprecated) is refused. The weights are constants: dequantized at compile time, the op is a
-// MatMul by (B − zero point)·scale transposed (+ bias), zero constraints on its own.
-export const matMulNBits: Expansion = (node, c) => {
-  const [a, b, scales, zps, gIdx, bias] = node.inputs as (string | undefined)[];
-  const K = num(node.attrs.K, 0);
-  const N = num(node.attrs.N, 0);
-  const bits = num(node.attrs.bits, 4);
-  const block = num(node.attrs.block_size, 0);
-  if (![2, 4, 8].includes(bits)) c.fail(`bits=${bits} is not supported (supported: 2, 4, 8)`);
-  if (!(block >= 16) || (block & (block - 1)) !== 0) c.fail(`block_size=${block} is not a power of two ≥ 16`);
-  if (!(K >= 1) || !(N >= 1)) c.fail(`K=${K} and N=${N} must be positive`);
-  const aShape = c.shapeOf(a!);
-  if (aShape[aShape.length - 1] !== K) c.fail(`A's last dim is ${aShape[aShape.length - 1]}, K is ${K}`);
-  const blocks = Math.ceil(K / block);
-  const blob = (block * bits) / 8;
-  const q = constant(c, b, 'packed weights B');
-  if (q.length !== N * blocks * blob) c.fail(`B holds ${q.length} bytes, N·⌈K/block_size⌉·block_size·bits/8 = ${N * blocks * blob}`);
-  const s = constant(c, scales, 'scales');
-  if (s.length !== N * blocks) c.fail(`the scales hold ${s.length} values, N·⌈K/block_size⌉ = ${N * blocks}`);
-  const mask = (1 << bits) - 1;
-  // value i of row n's bit stream (blocks back to back, each blob bytes)
-  const unpack = (bytes: Float64Array, n: number, i: number, perRow: number) => {
-    const bit = i * bits;
-    return (bytes[n * perRow + (bit >> 3)]! >> (bit & 7)) & mask;
-  };
-  let zero: (n: number, j: number) => number = () => 1 << (bits - 1);
-  if (zps) {
-    const z = constant(c, zps, 'zero points');
-    if (c.constOf(zps)!.dtype === DataType.UINT8) {
-      const perRow = Math.ceil((blocks * bits) / 8);
-      if (z.length !== N * perRow) c.fail(`the packed zero points hold ${z.length} bytes, N·⌈⌈K/block_size⌉·bits/8⌉ = ${N * perRow}`);
-      zero = (n, j) => unpack(z, n, j, perRow);
-    } else {
-      if (z.length !== N * blocks) c.fail(`the zero points hold ${z.length} values, N·⌈K/block_size⌉ = ${N * blocks}`);
-      zero = (n, j) => z[n * blocks + j]!;
-    }
-  }
-  // onnxruntime deprecates g_idx, and with it reads the zero points otherwise (measured: the
-  // default 2^(bits − 1) in place of packed zeros)
-  if (gIdx) c.fail('g_idx is not supported (onnxruntime deprecates it)', 're-export the weights without act-order indices');
-  // W [K, N]: column n is row n of the quantized weights
-  const w = new Float64Array(K * N);
-  for (let n = 0; n < N; n++) {
-    for (let k = 0; k < K; k++) {
-      const j = Math.floor(k / block);
-      w[k * N + n] = (unpack(q, n, k, blocks * blob) - zero(n, j)) * s[n * blocks + j]!;
-    }
-  }
-  const y = c.e.node('MatMul', [a!, c.e.constant([K, N], w, undefined, 'W')], {}, bias ? undefined : [node.outputs[0]!]);
-  if (bias) c.e.node('Add', [y, bias], {}, [node.outputs[0]!]);
 };
