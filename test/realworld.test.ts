@@ -6,7 +6,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { runConformanceModel } from '../benchmarks/conformance-lib.js';
+import { quantizeModel } from '../benchmarks/quantize-models.js';
 import { agreement, prepareRealworld, runRealworldModel } from '../benchmarks/realworld-lib.js';
 import * as api from '../src/api.js';
 import { checkConstraints } from '../src/circom/r1cs.js';
@@ -32,6 +34,27 @@ describe.skipIf(!existsSync(REALWORLD))('third-party exports, end to end', () =>
   for (const [m, what] of cases) {
     it(`${m} (${what})`, async () => {
       const row = await runRealworldModel(join(REALWORLD, m), join(work, m));
+      expect(row.message).toBe('');
+      expect(row.status).toBe('pass');
+      if (row.agreement !== undefined) expect(row.agreement).toBeGreaterThanOrEqual(0.99);
+    }, 300_000);
+  }
+});
+
+// The same exports quantized as onnxruntime's tools quantize them (benchmarks/quantize-models.ts;
+// all four variants of four models run in `npm run bench:quantized`)
+describe.skipIf(!existsSync(REALWORLD))('third-party exports, quantized', () => {
+  for (const [m, variant] of [['mnist-onnx2c-torch17', 'dynamic'], ['keras-mlp-tf2onnx', 'nbits4']] as const) {
+    it(`${m} quantized (${variant}, as onnxruntime's tools write it): end to end, within tolerance of onnxruntime-web on the quantized file`, async () => {
+      const p = prepareRealworld(join(REALWORLD, m), join(work, `${variant}-inputs`));
+      const q = quantizeModel(readFileSync(p.model), p.model, variant);
+      expect(q.quantized).toBe(2);
+      const model = join(work, `${m}-${variant}.onnx`);
+      writeFileSync(model, q.bytes);
+      const row = await runConformanceModel(join(work, `${m}-${variant}`), join(work, `${m}-${variant}-build`), {
+        files: { model, input: p.input, calibration: p.calibration },
+        ...(p.digits ? { after: (buildDir: string) => agreement({ ...p, model }, buildDir) } : {}),
+      });
       expect(row.message).toBe('');
       expect(row.status).toBe('pass');
       if (row.agreement !== undefined) expect(row.agreement).toBeGreaterThanOrEqual(0.99);

@@ -160,7 +160,12 @@ export const BOUND_ATTR = 'zkonnx_quotient_bound';
 export const INTEGER_ATTR = 'zkonnx_integer_quotient';
 
 export type NonLinear =
-  | { kind: 'rescale'; relu: boolean }
+  /**
+   * whole: range-checked to its interval alone, not to the calibrated range's headroom (a short
+   * operand of a product rescaled for precision: an input calibration never saw, such as dynamic
+   * quantization's scale of an all-zero tensor, must still have a witness)
+   */
+  | { kind: 'rescale'; relu: boolean; whole?: boolean }
   | { kind: 'max' }
   /** bound: |value| ≤ bound (real units) is known (a normalized value); the range check enforces it */
   | { kind: 'mul'; bound?: number; relu?: boolean }

@@ -13,6 +13,8 @@ import { reductionGroups, reductionOf } from './ops/reduce.js';
 
 /** A product's operand of at most this many terms enters its constraint as it is (no rescale first). */
 const SHORT_TERMS = 8;
+/** How much smaller (2^8) than the largest coefficient of a product's operands a short operand's may be. */
+const SHORT_SPREAD = 2 ** 8;
 
 /** Allocates circuit values: inputs first, then each non-linear op's outputs in graph order. */
 export class ValueBuilder {
@@ -278,13 +280,27 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       // here both operands are signals (or a constant numerator of Div). Each element of a Mul
       // is one product, so an operand that is a short linear combination (x − sv, an RBF
       // kernel's with committed support vectors) enters it as it is, not rescaled first
-      const operand = (k: number, tag: string) => {
-        const x = args[k];
-        return node.op === 'Mul' && x?.kind === 'sym' && x.t.data.every((e) => e.idx.length <= SHORT_TERMS) ? x : simpleArg(x, tag);
-      };
-      const a = operand(0, 'a');
+      const short = (k: number) => { const x = args[k]; return node.op === 'Mul' && x?.kind === 'sym' && x.t.data.every((e) => e.idx.length <= SHORT_TERMS); };
+      const operand = (k: number, tag: string) => (short(k) ? args[k]! : simpleArg(args[k], tag));
+      let a = operand(0, 'a');
       // x·x: one operand, so that each product is a square (≥ 0: an RBF kernel's distance)
-      const b = node.inputs[1] === node.inputs[0] ? a : operand(1, 'b');
+      const same = node.inputs[1] === node.inputs[0];
+      let b = same ? a : operand(1, 'b');
+      // every coefficient of both operands is quantized at the largest one's scale: a short
+      // operand whose coefficients are far smaller (dynamic quantization's scale product,
+      // range·w_scale/255, against the int32 accumulator) would keep few of its bits; it is
+      // rescaled at its own scale instead, range-checked to its interval (an input calibration
+      // never saw, an all-zero tensor's scale of 1, keeps a witness)
+      const extreme = (x: Arg<LinExpr>, pick: (m: number, w: number) => number, from: number) => {
+        let m = from;
+        if (x?.kind === 'sym') for (const e of x.t.data) for (const w of e.w) if (w !== 0) m = pick(m, Math.abs(w));
+        return m;
+      };
+      const top = Math.max(extreme(a, Math.max, 0), extreme(b, Math.max, 0));
+      const tiny = (x: Arg<LinExpr>) => extreme(x, Math.min, Infinity) * SHORT_SPREAD < top;
+      const own = (k: number, tag: string) => { const x = args[k] as SymArg; return { kind: 'sym' as const, t: unary(x.t, { kind: 'rescale', relu: false, whole: true }, `${out0}:${tag}`) }; };
+      if (short(0) && tiny(a)) { a = own(0, 'a'); if (same) b = a; }
+      if (!same && short(1) && tiny(b)) b = own(1, 'b');
       const { shape, rows } = broadcastArgs(ctx, [a, b]);
       // a rewrite that knows the quotient's size states it, or wants it an integer (qdq.ts)
       const bound = node.attrs[BOUND_ATTR];

@@ -264,7 +264,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       shift = inScale - scale;
       // the calibrated values' bits plus the headroom (no cap where calibration saw only zeros)
       const headroom = params.headroomBits ?? DEFAULT_PARAMS.headroomBits!;
-      const cap = range > 0 && Number.isFinite(range) && headroom < NO_HEADROOM_CAP ? bitlen(BigInt(Math.ceil(range * 2 ** scale))) + headroom : Infinity;
+      const cap = range > 0 && Number.isFinite(range) && headroom < NO_HEADROOM_CAP && !(op.kind === 'rescale' && op.whole) ? bitlen(BigInt(Math.ceil(range * 2 ** scale))) + headroom : Infinity;
       for (let i = 0; i < a.size; i++) {
         const r = elemRows(i);
         const acc = op.kind === 'mul' ? mulAccIv(r, argScale, (t) => isMultiple(args, argStart[i]! + t, argStart[i]! + t + 1, 1n)) : r[0]!;

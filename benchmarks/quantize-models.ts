@@ -1,0 +1,117 @@
+// Quantized variants of float ONNX models, written the way onnxruntime's quantization tools write
+// them, so that the pipeline runs on the forms people publish (benchmarks/quantized.ts, and the
+// realworld test):
+//
+//   dynamic  quantize_dynamic (defaults: int8 weights, symmetric, per tensor; op types MatMul and
+//            Conv): DynamicQuantizeLinear of the input → MatMulInteger / ConvInteger with the
+//            int8 weights → Cast → Mul by (input scale · weight scale) (→ Add of the Conv's bias,
+//            reshaped to [1, C, 1, …])
+//   nbits4   MatMul4BitsQuantizer (onnxruntime-genai's 4-bit weights): each MatMul by a constant
+//            [K, N] becomes MatMulNBits, blocks of 32 along K, asymmetric uint4 per block and
+//            column with packed zero points
+//
+// Only nodes whose weight is an initializer change (as with onnxruntime's tools); the rest of the
+// graph, its inputs and outputs stay as they are.
+import { dirname } from 'node:path';
+import { decodeTensor } from '../src/onnx/decode.js';
+import { DataType, ModelProto } from '../src/onnx/schema.js';
+
+export type Variant = 'dynamic' | 'nbits4';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- protobuf message objects */
+type Msg = any;
+
+/** The model file's bytes with its MatMul (and, dynamic, Conv) layers quantized. */
+export function quantizeModel(bytes: Uint8Array, file: string, variant: Variant): { bytes: Uint8Array; quantized: number } {
+  const model: Msg = ModelProto.decode(bytes);
+  const g = model.graph;
+  const inits = new Map<string, Msg>(g.initializer.map((t: Msg) => [t.name, t]));
+  const floats = (name: string) => {
+    const t = inits.get(name);
+    if (!t || (t.data_type ?? DataType.FLOAT) !== DataType.FLOAT) return undefined;
+    return decodeTensor(t, dirname(file), file);
+  };
+  const nodes: Msg[] = [];
+  let quantized = 0;
+  for (const n of g.node) {
+    const w = (n.domain ?? '') === '' && (n.op_type === 'MatMul' || (variant === 'dynamic' && n.op_type === 'Conv')) ? floats(n.input[1]) : undefined;
+    if (!w || (n.op_type === 'MatMul' && w.dims.length !== 2)) { nodes.push(n); continue; }
+    const p = `${n.name || n.output[0]}_quant`;
+    const added = variant === 'dynamic' ? dynamicLayer(n, p, w) : nbitsLayer(n, p, w);
+    nodes.push(...added.nodes);
+    g.initializer.push(...added.inits);
+    quantized++;
+  }
+  g.node = nodes;
+  if (variant === 'nbits4' && !model.opset_import.some((o: Msg) => o.domain === 'com.microsoft')) model.opset_import.push({ domain: 'com.microsoft', version: 1 });
+  // DynamicQuantizeLinear is opset 11: onnxruntime's quantizer raises an older model's opset number
+  // (the ops it has keep their meaning through 11 in the models quantized here)
+  const ai = model.opset_import.find((o: Msg) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
+  if (variant === 'dynamic' && quantized > 0 && Number(ai.version) < 11) ai.version = 11;
+  return { bytes: ModelProto.encode(model).finish(), quantized };
+}
+
+const f32 = (name: string, dims: number[], v: ArrayLike<number>) => ({ name, dims, data_type: DataType.FLOAT, raw_data: new Uint8Array(Float32Array.from(v).buffer) });
+const i8 = (name: string, dims: number[], v: ArrayLike<number>) => ({ name, dims, data_type: DataType.INT8, raw_data: new Uint8Array(Int8Array.from(v).buffer) });
+const u8 = (name: string, dims: number[], v: ArrayLike<number>) => ({ name, dims, data_type: DataType.UINT8, raw_data: Uint8Array.from(v) });
+const i64 = (name: string, dims: number[], v: number[]) => ({ name, dims, data_type: DataType.INT64, raw_data: new Uint8Array(BigInt64Array.from(v.map(BigInt)).buffer) });
+const node = (name: string, op: string, input: string[], output: string[], attribute: Msg[] = [], domain = '') => ({ name, op_type: op, domain, input, output, attribute });
+const INT = 2;
+
+/** quantize_dynamic's MatMul/Conv: int8 weights, symmetric, one scale for the tensor. */
+function dynamicLayer(n: Msg, p: string, w: { dims: number[]; data: Float64Array }): { nodes: Msg[]; inits: Msg[] } {
+  const absmax = w.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const scale = Math.fround(absmax > 0 ? absmax / 127 : 1);
+  const q = Array.from(w.data, (v) => Math.max(-127, Math.min(127, Math.round(v / scale))));
+  const inits: Msg[] = [i8(`${p}_W`, w.dims, q), f32(`${p}_ws`, [], [scale])];
+  const conv = n.op_type === 'Conv';
+  const out = n.output[0];
+  const nodes: Msg[] = [
+    node(`${p}/dql`, 'DynamicQuantizeLinear', [n.input[0]], [`${p}_xq`, `${p}_xs`, `${p}_xz`]),
+    node(`${p}/int`, conv ? 'ConvInteger' : 'MatMulInteger', [`${p}_xq`, `${p}_W`, `${p}_xz`], [`${p}_acc`], conv ? n.attribute : []),
+    node(`${p}/cast`, 'Cast', [`${p}_acc`], [`${p}_accf`], [{ name: 'to', type: INT, i: DataType.FLOAT }]),
+    node(`${p}/scales`, 'Mul', [`${p}_xs`, `${p}_ws`], [`${p}_s`]),
+  ];
+  const bias = conv && n.input[2] ? n.input[2] : undefined;
+  nodes.push(node(`${p}/scale`, 'Mul', [`${p}_accf`, `${p}_s`], [bias ? `${p}_y` : out]));
+  if (bias) {
+    // the bias [C] reshaped to broadcast over the output's channels
+    inits.push(i64(`${p}_bshape`, [w.dims.length], [1, w.dims[0]!, ...new Array<number>(w.dims.length - 2).fill(1)]));
+    nodes.push(node(`${p}/bshape`, 'Reshape', [bias, `${p}_bshape`], [`${p}_b`]), node(`${p}/bias`, 'Add', [`${p}_y`, `${p}_b`], [out]));
+  }
+  return { nodes, inits };
+}
+
+const BLOCK = 32;
+
+/** MatMul4BitsQuantizer's MatMulNBits: uint4 blocks of 32 along K, per block and column, packed zero points. */
+function nbitsLayer(n: Msg, p: string, w: { dims: number[]; data: Float64Array }): { nodes: Msg[]; inits: Msg[] } {
+  const [K, N] = w.dims as [number, number];
+  const blocks = Math.ceil(K / BLOCK);
+  const B = new Uint8Array(N * blocks * (BLOCK / 2));
+  const scales = new Float32Array(N * blocks);
+  const zpBytes = Math.ceil(blocks / 2);
+  const zps = new Uint8Array(N * zpBytes);
+  for (let c = 0; c < N; c++) {
+    for (let b = 0; b < blocks; b++) {
+      const ks = Array.from({ length: Math.min(BLOCK, K - b * BLOCK) }, (_, i) => b * BLOCK + i);
+      const lo = Math.min(0, ...ks.map((k) => w.data[k * N + c]!));
+      const hi = Math.max(0, ...ks.map((k) => w.data[k * N + c]!));
+      const s = Math.fround(hi > lo ? (hi - lo) / 15 : 1);
+      const zp = Math.max(0, Math.min(15, Math.round(-lo / s)));
+      scales[c * blocks + b] = s;
+      zps[c * zpBytes + (b >> 1)]! |= zp << ((b & 1) * 4);
+      for (let i = 0; i < BLOCK; i++) {
+        const k = b * BLOCK + i;
+        const q = k < K ? Math.max(0, Math.min(15, Math.round(w.data[k * N + c]! / s) + zp)) : zp;
+        const at = (c * blocks + b) * BLOCK + i;
+        B[at >> 1]! |= q << ((at & 1) * 4);
+      }
+    }
+  }
+  const attrs = [['K', K], ['N', N], ['bits', 4], ['block_size', BLOCK]].map(([name, i]) => ({ name, type: INT, i }));
+  return {
+    inits: [u8(`${p}_B`, [N, blocks, BLOCK / 2], B), f32(`${p}_scales`, [N * blocks], scales), u8(`${p}_zp`, [N * zpBytes], zps)],
+    nodes: [node(`${p}/nbits`, 'MatMulNBits', [n.input[0], `${p}_B`, `${p}_scales`, `${p}_zp`], [n.output[0]], attrs, 'com.microsoft')],
+  };
+}
