@@ -57,10 +57,10 @@ async function main() {
     await releaseCurves().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   }
-  report(results);
+  await report(results);
 }
 
-function report(results: Result[]) {
+async function report(results: Result[]) {
   const float = new Map(results.filter((r) => r.variant === 'float').map((r) => [r.model, r]));
   const f = (x: number | undefined, d = 2) => (x === undefined ? '—' : x.toFixed(d));
   const rows = results.map((r) => {
@@ -74,7 +74,7 @@ function report(results: Result[]) {
   console.log(text);
   const out = join(packageRoot(), 'benchmarks', 'results');
   mkdirSync(out, { recursive: true });
-  const m = machine();
+  const m = await machine();
   writeFileSync(join(out, 'quantized.json'), JSON.stringify({ machine: m, date: new Date().toISOString(), results }, null, 2));
   const failed = results.filter((r) => r.status !== 'pass').map((r) => `- ${r.model} ${r.variant}: ${r.stage ?? ''} ${r.code ?? ''} ${r.message}`);
   writeFileSync(join(out, 'quantized.md'), `# Quantized exports of real models (\`npm run bench:quantized\`)
