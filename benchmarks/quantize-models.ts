@@ -2,10 +2,11 @@
 // them, so that the pipeline runs on the forms people publish (benchmarks/quantized.ts, and the
 // realworld test):
 //
-//   dynamic  quantize_dynamic (defaults: int8 weights, symmetric, per tensor; op types MatMul and
-//            Conv): DynamicQuantizeLinear of the input → MatMulInteger / ConvInteger with the
-//            int8 weights → Cast → Mul by (input scale · weight scale) (→ Add of the Conv's bias,
-//            reshaped to [1, C, 1, …])
+//   dynamic  quantize_dynamic (defaults: int8 weights, symmetric, per tensor; op types MatMul,
+//            Conv and LSTM): DynamicQuantizeLinear of the input → MatMulInteger / ConvInteger with
+//            the int8 weights → Cast → Mul by (input scale · weight scale) (→ Add of the Conv's
+//            bias, reshaped to [1, C, 1, …]); an LSTM becomes com.microsoft DynamicQuantizeLSTM
+//            (W and R transposed to [D, I, 4H] and [D, H, 4H], one scale per direction)
 //   nbits4   MatMul4BitsQuantizer (onnxruntime-genai's 4-bit weights): each MatMul by a constant
 //            [K, N] becomes MatMulNBits, blocks of 32 along K, asymmetric uint4 per block and
 //            column with packed zero points
@@ -34,6 +35,16 @@ export function quantizeModel(bytes: Uint8Array, file: string, variant: Variant)
   const nodes: Msg[] = [];
   let quantized = 0;
   for (const n of g.node) {
+    if (variant === 'dynamic' && (n.domain ?? '') === '' && n.op_type === 'LSTM') {
+      const [W, R] = [floats(n.input[1]), floats(n.input[2])];
+      if (W && R) {
+        const added = lstmLayer(n, `${n.name || n.output[0]}_quant`, W, R);
+        nodes.push(...added.nodes);
+        g.initializer.push(...added.inits);
+        quantized++;
+        continue;
+      }
+    }
     const w = (n.domain ?? '') === '' && (n.op_type === 'MatMul' || (variant === 'dynamic' && n.op_type === 'Conv')) ? floats(n.input[1]) : undefined;
     if (!w || (n.op_type === 'MatMul' && w.dims.length !== 2)) { nodes.push(n); continue; }
     const p = `${n.name || n.output[0]}_quant`;
@@ -43,7 +54,7 @@ export function quantizeModel(bytes: Uint8Array, file: string, variant: Variant)
     quantized++;
   }
   g.node = nodes;
-  if (variant === 'nbits4' && !model.opset_import.some((o: Msg) => o.domain === 'com.microsoft')) model.opset_import.push({ domain: 'com.microsoft', version: 1 });
+  if (!model.opset_import.some((o: Msg) => o.domain === 'com.microsoft') && nodes.some((n) => n.domain === 'com.microsoft')) model.opset_import.push({ domain: 'com.microsoft', version: 1 });
   // DynamicQuantizeLinear is opset 11: onnxruntime's quantizer raises an older model's opset number
   // (the ops it has keep their meaning through 11 in the models quantized here)
   const ai = model.opset_import.find((o: Msg) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
@@ -113,5 +124,27 @@ function nbitsLayer(n: Msg, p: string, w: { dims: number[]; data: Float64Array }
   return {
     inits: [u8(`${p}_B`, [N, blocks, BLOCK / 2], B), f32(`${p}_scales`, [N * blocks], scales), u8(`${p}_zp`, [N * zpBytes], zps)],
     nodes: [node(`${p}/nbits`, 'MatMulNBits', [n.input[0], `${p}_B`, `${p}_scales`, `${p}_zp`], [n.output[0]], attrs, 'com.microsoft')],
+  };
+}
+
+/** quantize_dynamic's LSTM: DynamicQuantizeLSTM, W and R int8 transposed, one symmetric scale per direction. */
+function lstmLayer(n: Msg, p: string, W: { dims: number[]; data: Float64Array }, R: { dims: number[]; data: Float64Array }): { nodes: Msg[]; inits: Msg[] } {
+  const [D, G4] = W.dims as [number, number, number];
+  const quant = (t: { dims: number[]; data: Float64Array }, name: string) => {
+    const cols = t.dims[2]!;
+    const per = G4 * cols;
+    const scales = Array.from({ length: D }, (_, d) => {
+      const absmax = t.data.subarray(d * per, (d + 1) * per).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      return Math.fround(absmax > 0 ? absmax / 127 : 1);
+    });
+    // [D, 4H, cols] → [D, cols, 4H]
+    const q = new Array<number>(D * per);
+    for (let d = 0; d < D; d++) for (let g = 0; g < G4; g++) for (let k = 0; k < cols; k++) q[(d * cols + k) * G4 + g] = Math.max(-127, Math.min(127, Math.round(t.data[(d * G4 + g) * cols + k]! / scales[d]!)));
+    return [i8(`${p}_${name}`, [D, cols, G4], q), f32(`${p}_${name}s`, [D], scales), i8(`${p}_${name}z`, [D], new Array<number>(D).fill(0))];
+  };
+  const inputs = [n.input[0], `${p}_W`, `${p}_R`, ...Array.from({ length: 5 }, (_, i) => n.input[3 + i] ?? ''), `${p}_Ws`, `${p}_Wz`, `${p}_Rs`, `${p}_Rz`];
+  return {
+    inits: [...quant(W, 'W'), ...quant(R, 'R')],
+    nodes: [node(`${p}/lstm`, 'DynamicQuantizeLSTM', inputs, n.output, n.attribute.filter((a: Msg) => a.name !== 'layout'), 'com.microsoft')],
   };
 }

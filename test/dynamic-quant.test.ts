@@ -102,6 +102,35 @@ function dqlOnly(): ModelSpec {
  * n samples of float32 values in (−scale, scale), not dyadic: x / (range / 255) lands on an exact
  * .5 only by chance, where onnxruntime's float32 quotient and the exact one may round apart.
  */
+/**
+ * X [S, 1, I] → com.microsoft DynamicQuantizeLSTM (int8 W [D, I, 4H], R [D, H, 4H]; scales (and zero
+ * points, which onnxruntime requires 0) per direction or per column) → Y [S, D, 1, H] and Y_h; initial states as inputs where asked.
+ */
+function quantLstm(o: { S: number; I: number; H: number; bidirectional?: boolean; perColumn?: boolean; states?: boolean; peepholes?: boolean }): ModelSpec {
+  const D = o.bidirectional ? 2 : 1;
+  const G4 = 4 * o.H;
+  const n = o.perColumn ? D * G4 : D;
+  const pd = o.perColumn ? [D, G4] : [D];
+  const r = rng(77);
+  const inits: InitializerSpec[] = [
+    { name: 'W', dims: [D, o.I, G4], data: int8s(D * o.I * G4, 11) }, { name: 'R', dims: [D, o.H, G4], data: int8s(D * o.H * G4, 12) },
+    { name: 'B', dims: [D, 2 * G4], data: Float32Array.from({ length: D * 2 * G4 }, () => r() * 0.3) },
+    { name: 'ws', dims: pd, data: Float32Array.from({ length: n }, () => 0.003 + 0.002 * (r() + 1)) }, { name: 'wz', dims: pd, data: new Int8Array(n) },
+    { name: 'rs', dims: pd, data: Float32Array.from({ length: n }, () => 0.004 + 0.002 * (r() + 1)) }, { name: 'rz', dims: pd, data: new Int8Array(n) },
+  ];
+  if (o.peepholes) inits.push({ name: 'P', dims: [D, 3 * o.H], data: Float32Array.from({ length: D * 3 * o.H }, () => r() * 0.5) });
+  const inputs = [{ name: 'X', shape: [o.S, 1, o.I] }, ...(o.states ? [{ name: 'h0', shape: [D, 1, o.H] }, { name: 'c0', shape: [D, 1, o.H] }] : [])];
+  return {
+    graphName: `qlstm_${D}${o.perColumn ? '_col' : ''}${o.states ? '_h0' : ''}`, opset: 13, opsets: { [MS]: 1 }, inputs,
+    outputs: [{ name: 'Y', shape: [o.S, D, 1, o.H] }, { name: 'Yh', shape: [D, 1, o.H] }], initializers: inits,
+    nodes: [{
+      name: '/lstm', op: 'DynamicQuantizeLSTM', domain: MS, outputs: ['Y', 'Yh'],
+      inputs: ['X', 'W', 'R', 'B', '', o.states ? 'h0' : '', o.states ? 'c0' : '', o.peepholes ? 'P' : '', 'ws', 'wz', 'rs', 'rz'],
+      attrs: { hidden_size: o.H, ...(o.bidirectional ? { direction: 'bidirectional' } : {}) },
+    }],
+  };
+}
+
 const samples = (n: number, size: number, seed: number, scale = 1.5) => Array.from({ length: n }, (_, k) => {
   const r = rng(seed * 31 + k);
   return [Array.from({ length: size }, () => Math.fround(r() * scale))];
@@ -120,6 +149,13 @@ describe('dynamic quantization matches onnxruntime-web', () => {
   it('MatMulInteger and ConvInteger with the computed zero point (MLP and CNN)', async () => {
     await compare(dynamicMlp(), samples(12, 16, 60), 1e-5);
     await compare(dynamicCnn(), samples(8, 36, 80), 1e-5);
+  });
+
+  it('com.microsoft DynamicQuantizeLSTM: forward, bidirectional with per-column scales, initial states, peepholes', async () => {
+    await compare(quantLstm({ S: 4, I: 6, H: 5 }), samples(6, 24, 300), 1e-5);
+    await compare(quantLstm({ S: 3, I: 4, H: 3, bidirectional: true, perColumn: true, peepholes: true }), samples(6, 12, 310), 1e-5);
+    const withStates = samples(6, 3 * 4 + 2 * 3 + 2 * 3, 320).map(([x]) => [x!.slice(0, 12), x!.slice(12, 18), x!.slice(18, 24)]);
+    await compare(quantLstm({ S: 3, I: 4, H: 3, bidirectional: true, states: true }), withStates, 1e-5);
   });
 
   it('com.microsoft DynamicQuantizeMatMul and MatMulIntegerToFloat', async () => {
@@ -151,8 +187,9 @@ describe('a dynamically quantized model in a circuit', () => {
     expect(c.settings.accuracy.maxAbsError).toBeLessThan(0.01);
   }, 120_000);
 
-  it('the CNN and the fused forms compile within tolerance of onnxruntime-web', async () => {
+  it('the CNN, the fused forms and a bidirectional DynamicQuantizeLSTM compile within tolerance of onnxruntime-web', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zkonnx-dq-'));
+    await compileSpec(quantLstm({ S: 3, I: 4, H: 3, bidirectional: true, perColumn: true }), dir, samples(16, 12, 330).map((s) => ({ input_data: s })));
     await compileSpec(dynamicCnn(), dir, samples(16, 36, 120).map((s) => ({ input_data: s })));
     await compileSpec(fusedMlp(), dir, samples(16, 16, 140).map((s) => ({ input_data: s })));
   }, 180_000);

@@ -143,6 +143,15 @@ export const dynamicQuantizeLinear: Expansion = (node, c) => {
   const x = node.inputs[0]!;
   const [y, yScale, yZero] = node.outputs.map((o) => (o ? [o] : undefined));
   const k = (v: number) => c.e.constant([], [v]);
+  const t = c.constOf(x);
+  if (t) {
+    // a constant (an LSTM's initial state): onnxruntime's float32 arithmetic, at compile time
+    const q = quantizeConstant(t.data);
+    c.e.node('Identity', [c.e.constant(t.dims, q.y)], {}, y);
+    c.e.node('Identity', [k(q.scale)], {}, yScale);
+    c.e.node('Identity', [k(q.zero)], {}, yZero);
+    return;
+  }
   const hi = c.e.node('Max', [c.e.node('ReduceMax', [x], { keepdims: 0 }), k(0)]);
   const lo = c.e.node('Min', [c.e.node('ReduceMin', [x], { keepdims: 0 }), k(0)]);
   const r = c.e.node('Sub', [hi, lo]);
@@ -203,3 +212,15 @@ export const matMulInteger: Expansion = (node, c) => {
   const [a, b, az, bz] = node.inputs as (string | undefined)[];
   c.e.node('MatMul', [centred(c, a!, az, 'a zero point'), centred(c, b!, bz, 'b zero point', along(c, b!, -1))], {}, [node.outputs[0]!]);
 };
+
+/** DynamicQuantizeLinear of constant values, in float32 as onnxruntime computes it. */
+function quantizeConstant(x: Float64Array): { y: number[]; scale: number; zero: number } {
+  const f = Math.fround;
+  const lo = Math.min(0, ...x.map(f));
+  const hi = Math.max(0, ...x.map(f));
+  const scale = hi === lo ? 1 : f(f(hi - lo) / 255);
+  const even = (v: number) => { const r = Math.round(v); return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r; };
+  const clamp = (v: number) => Math.max(0, Math.min(255, v));
+  const zero = clamp(even(f(-lo / scale)));
+  return { y: Array.from(x, (v) => clamp(even(f(f(v) / scale)) + zero)), scale, zero };
+}

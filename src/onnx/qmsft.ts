@@ -5,6 +5,7 @@ import { sizeOf } from '../ir/graph.js';
 import { nibbles } from './decode.js';
 import { DataType } from './schema.js';
 import { constant, dequantizeLinear, dq, quantizeLinear, spreadBlocks, type Layout } from './qdq.js';
+import { expandRecurrent } from './recurrent.js';
 import { axisIn, num, type Expansion, type RewriteContext } from './rewrite.js';
 
 // onnxruntime's fused forms of dynamic quantization (com.microsoft, what its optimizer saves):
@@ -209,6 +210,13 @@ function unpackRows(bytes: Float64Array, rows: number, per: number): Float64Arra
   return out;
 }
 
+/** DynamicQuantizeLSTM: the LSTM with int8 weights, its X and h quantized as onnxruntime does (recurrent.ts). */
+const dynamicQuantizeLstm: Expansion = (node, c) => {
+  const [, , , , , , , , ws, wz, rs, rz] = node.inputs as (string | undefined)[];
+  const opt = (n: string | undefined, what: string) => (n ? constant(c, n, what) : undefined);
+  expandRecurrent(node, c, { ws: constant(c, ws, 'W scale'), wz: opt(wz, 'W zero point'), rs: constant(c, rs, 'R scale'), rz: opt(rz, 'R zero point') });
+};
+
 /** The quantized com.microsoft ops (msft.ts's rules). */
 export const QUANTIZED_MS: Record<string, Expansion> = {
   // what onnxruntime's older quantizers wrote before the ops reached the default domain
@@ -217,6 +225,7 @@ export const QUANTIZED_MS: Record<string, Expansion> = {
   MatMulIntegerToFloat: matMulIntegerToFloat,
   DynamicQuantizeMatMul: dynamicQuantizeMatMul,
   MatMulNBits: matMulNBits,
+  DynamicQuantizeLSTM: dynamicQuantizeLstm,
   GatherBlockQuantized: gatherBlockQuantized,
   QLinearAdd: qlinearBinary('Add'),
   QLinearMul: qlinearBinary('Mul'),

@@ -11,6 +11,12 @@
 //
 // Directions forward, reverse and bidirectional; layout 0 and 1; initial states; activations as
 // listed (with their alpha/beta); clip. sequence_lens must be absent or the full length.
+//
+// com.microsoft DynamicQuantizeLSTM (what quantize_dynamic makes of an LSTM) is the LSTM with int8
+// W [D, I, 4H] and R [D, H, 4H] (transposed), their scales and zero points per direction or per
+// column: as onnxruntime computes it (measured on onnxruntime-web), X is quantized once for the
+// whole sequence and h at each step (DynamicQuantizeLinear), x·W and h·R are MatMulIntegers scaled
+// by the two scales' product.
 import type { Node, Tensor } from '../ir/graph.js';
 import { nums, num, str, strs, type Emit, type RewriteContext } from './rewrite.js';
 
@@ -27,8 +33,11 @@ const ACT_OPS: Record<string, string> = {
 
 type Act = (x: string) => string;
 
-export function expandRecurrent(node: Node, c: RewriteContext): void {
-  const cell = node.op as Cell;
+/** DynamicQuantizeLSTM's int8 weights: scales and zero points per direction ([D]) or per column ([D, 4H]). */
+export interface QuantizedWeights { ws: Float64Array; wz?: Float64Array; rs: Float64Array; rz?: Float64Array }
+
+export function expandRecurrent(node: Node, c: RewriteContext, quant?: QuantizedWeights): void {
+  const cell = (quant ? 'LSTM' : node.op) as Cell;
   const { e, fail } = c;
   const G = GATES[cell];
   const [X, W, R, B, seqLens, h0, c0, P] = node.inputs;
@@ -44,8 +53,10 @@ export function expandRecurrent(node: Node, c: RewriteContext): void {
   if (xs.length !== 3) fail(`X must have rank 3, got [${xs}]`);
   const [S, Bn, I] = layout === 0 ? [xs[0]!, xs[1]!, xs[2]!] : [xs[1]!, xs[0]!, xs[2]!];
   const H = num(node.attrs.hidden_size, Wt!.dims[1]! / G);
-  if (Wt!.dims.join() !== [D, G * H, I].join()) fail(`W has shape [${Wt!.dims}], expected [${D}, ${G * H}, ${I}]`);
-  if (Rt!.dims.join() !== [D, G * H, H].join()) fail(`R has shape [${Rt!.dims}], expected [${D}, ${G * H}, ${H}]`);
+  const shapeW = quant ? [D, I, G * H] : [D, G * H, I];
+  const shapeR = quant ? [D, H, G * H] : [D, G * H, H];
+  if (Wt!.dims.join() !== shapeW.join()) fail(`W has shape [${Wt!.dims}], expected [${shapeW}]`);
+  if (Rt!.dims.join() !== shapeR.join()) fail(`R has shape [${Rt!.dims}], expected [${shapeR}]`);
   if (S < 1) fail('the sequence is empty');
   if (seqLens) {
     const sl = c.constOf(seqLens);
@@ -59,12 +70,35 @@ export function expandRecurrent(node: Node, c: RewriteContext): void {
   const clip = typeof node.attrs.clip === 'number' ? node.attrs.clip : undefined;
   const acts = activations(node, cell, D, e, fail);
 
-  // constants: per direction and gate, Wᵀ [I, H], Rᵀ [H, H], bias Wb + Rb [H]
+  // constants: per direction and gate, Wᵀ [I, H], Rᵀ [H, H], bias Wb + Rb [H] (DynamicQuantizeLSTM's
+  // W and R are stored transposed already)
   const block = (t: Tensor, d: number, g: number, cols: number): string => {
     const out = new Float64Array(cols * H);
-    for (let r = 0; r < H; r++) for (let k = 0; k < cols; k++) out[k * H + r] = t.data[(d * G * H + g * H + r) * cols + k]!;
+    for (let r = 0; r < H; r++) {
+      for (let k = 0; k < cols; k++) out[k * H + r] = t.data[quant ? (d * cols + k) * G * H + g * H + r : (d * G * H + g * H + r) * cols + k]!;
+    }
     return e.constant([cols, H], out);
   };
+  // a quantized gate's scale or zero point: per direction (a scalar) or per column ([H])
+  const perGate = (v: Float64Array | undefined, d: number, g: number, what: string): string | undefined => {
+    if (!v) return undefined;
+    if (v.length === D) return e.constant([], [v[d]!]);
+    if (v.length !== D * G * H) fail(`the ${what} has ${v.length} values, expected ${D} or ${D * G * H}`);
+    return e.constant([H], v.slice(d * G * H + g * H, d * G * H + (g + 1) * H));
+  };
+  /** a quantized operand (q, its scale, its zero point) times int8 weights, scaled back: MatMulInteger, Cast, Mul. */
+  const intProduct = (q: [string, string, string], w: string, ws: string, wz: string | undefined) =>
+    e.node('Mul', [e.node('Cast', [e.node('MatMulInteger', [q[0], w, q[2], ...(wz ? [wz] : [])])], { to: 1 }), e.node('Mul', [q[1], ws])]);
+  const base = node.name || node.op;
+  let quantized = 0;
+  const dynamicQuantize = (x: string): [string, string, string] => {
+    const names = ['q', 's', 'z'].map((t) => `${base}:dq${quantized}_${t}`) as [string, string, string];
+    quantized++;
+    e.node('DynamicQuantizeLinear', [x], {}, names);
+    return names;
+  };
+  // X once for the whole sequence, as onnxruntime quantizes the input projection's operand
+  const xq = quant ? dynamicQuantize(X!) : undefined;
   const bias = (d: number, g: number, which: 0 | 1 | 2): string | undefined => {
     if (!Bt) return undefined;
     const out = new Float64Array(H);
@@ -90,15 +124,23 @@ export function expandRecurrent(node: Node, c: RewriteContext): void {
   dirs.forEach((reverse, d) => {
     const Wg = Array.from({ length: G }, (_, g) => block(Wt!, d, g, I));
     const Rg = Array.from({ length: G }, (_, g) => block(Rt!, d, g, H));
+    const scales = quant && Array.from({ length: G }, (_, g) => ({
+      ws: perGate(quant.ws, d, g, 'W scale')!, wz: perGate(quant.wz, d, g, 'W zero point'), rs: perGate(quant.rs, d, g, 'R scale')!, rz: perGate(quant.rz, d, g, 'R zero point'),
+    }));
     let h = initial(h0, d);
     let cs = cell === 'LSTM' ? initial(c0, d) : '';
     const [f, g, hAct] = acts[d]!;
     for (let s = 0; s < S; s++) {
       const t = reverse ? S - 1 - s : s;
-      const x = e.node('Gather', [X!, e.constant([], [t])], { axis: layout === 0 ? 0 : 1 }); // [B, I]
+      const step = (v: string) => e.node('Gather', [v, e.constant([], [t])], { axis: layout === 0 ? 0 : 1 }); // [B, I]
+      const x = step(X!);
+      // quantized: step t of the quantized X, and h quantized at this step (shared by the gates)
+      const xt: [string, string, string] | undefined = xq && [step(xq[0]), xq[1], xq[2]];
+      const hq = quant ? dynamicQuantize(h) : undefined;
       const pre = (k: number, withR = true) => {
-        const xw = e.node('MatMul', [x, Wg[k]!]);
-        return withR ? e.node('Add', [xw, e.node('MatMul', [h, Rg[k]!])]) : xw;
+        const xw = scales ? intProduct(xt!, Wg[k]!, scales[k]!.ws, scales[k]!.wz) : e.node('MatMul', [x, Wg[k]!]);
+        if (!withR) return xw;
+        return e.node('Add', [xw, scales ? intProduct(hq!, Rg[k]!, scales[k]!.rs, scales[k]!.rz) : e.node('MatMul', [h, Rg[k]!])]);
       };
       if (cell === 'RNN') {
         h = f!(clipped(add(pre(0), bias(d, 0, 0))));
