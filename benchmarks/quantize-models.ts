@@ -6,7 +6,8 @@
 //            Conv and LSTM): DynamicQuantizeLinear of the input → MatMulInteger / ConvInteger with
 //            the int8 weights → Cast → Mul by (input scale · weight scale) (→ Add of the Conv's
 //            bias, reshaped to [1, C, 1, …]); an LSTM becomes com.microsoft DynamicQuantizeLSTM
-//            (W and R transposed to [D, I, 4H] and [D, H, 4H], one scale per direction)
+//            (W and R transposed to [D, I, 4H] and [D, H, 4H], one scale per direction), a fused
+//            com.microsoft Attention DynamicQuantizeLinear → QAttention
 //   nbits4   MatMul4BitsQuantizer (onnxruntime-genai's 4-bit weights): each MatMul by a constant
 //            [K, N] becomes MatMulNBits, blocks of 32 along K, asymmetric uint4 per block and
 //            column with packed zero points
@@ -39,6 +40,16 @@ export function quantizeModel(bytes: Uint8Array, file: string, variant: Variant)
       const [W, R] = [floats(n.input[1]), floats(n.input[2])];
       if (W && R) {
         const added = lstmLayer(n, `${n.name || n.output[0]}_quant`, W, R);
+        nodes.push(...added.nodes);
+        g.initializer.push(...added.inits);
+        quantized++;
+        continue;
+      }
+    }
+    if (variant === 'dynamic' && n.domain === 'com.microsoft' && n.op_type === 'Attention' && n.input.length <= 5) {
+      const W = floats(n.input[1]);
+      if (W) {
+        const added = attentionLayer(n, `${n.name || n.output[0]}_quant`, W);
         nodes.push(...added.nodes);
         g.initializer.push(...added.inits);
         quantized++;
@@ -146,5 +157,19 @@ function lstmLayer(n: Msg, p: string, W: { dims: number[]; data: Float64Array },
   return {
     inits: [...quant(W, 'W'), ...quant(R, 'R')],
     nodes: [node(`${p}/lstm`, 'DynamicQuantizeLSTM', inputs, n.output, n.attribute.filter((a: Msg) => a.name !== 'layout'), 'com.microsoft')],
+  };
+}
+
+/** quantize_dynamic's fused Attention: the input quantized, QAttention with int8 weights (one scale). */
+function attentionLayer(n: Msg, p: string, W: { dims: number[]; data: Float64Array }): { nodes: Msg[]; inits: Msg[] } {
+  const absmax = W.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const scale = Math.fround(absmax > 0 ? absmax / 127 : 1);
+  const [x, , bias, mask, past] = [...n.input, '', '', '', '', ''] as string[];
+  return {
+    inits: [i8(`${p}_W`, W.dims, Array.from(W.data, (v) => Math.max(-127, Math.min(127, Math.round(v / scale))))), f32(`${p}_ws`, [], [scale]), i8(`${p}_wz`, [], [0])],
+    nodes: [
+      node(`${p}/dql`, 'DynamicQuantizeLinear', [x], [`${p}_xq`, `${p}_xs`, `${p}_xz`]),
+      node(`${p}/attn`, 'QAttention', [`${p}_xq`, `${p}_W`, bias, `${p}_xs`, `${p}_ws`, mask, `${p}_xz`, `${p}_wz`, past].map((v) => v ?? ''), n.output, n.attribute, 'com.microsoft'),
+    ],
   };
 }

@@ -131,6 +131,24 @@ function quantLstm(o: { S: number; I: number; H: number; bidirectional?: boolean
   };
 }
 
+/** x [1, S, 8] → DynamicQuantizeLinear → com.microsoft QAttention (int8 W [8, 24], per tensor or per column; 2 heads; causal where asked) → y. */
+function qAttention(o: { S: number; perColumn?: boolean; unidirectional?: boolean }): ModelSpec {
+  const r = rng(91);
+  const n = o.perColumn ? 24 : 1;
+  return {
+    graphName: `qattention_${o.S}`, opset: 14, opsets: { [MS]: 1 }, inputs: [{ name: 'x', shape: [1, o.S, 8] }], outputs: [{ name: 'y', shape: [1, o.S, 8] }],
+    initializers: [
+      { name: 'W', dims: [8, 24], data: int8s(192, 93) }, { name: 'b', dims: [24], data: Float32Array.from({ length: 24 }, () => r() * 0.3) },
+      { name: 'ws', dims: o.perColumn ? [24] : [], data: Float32Array.from({ length: n }, () => 0.006 + 0.003 * (r() + 1)) },
+      { name: 'wz', dims: o.perColumn ? [24] : [], data: new Int8Array(n) },
+    ],
+    nodes: [
+      { name: '/dql', op: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['xq', 'xs', 'xz'] },
+      { name: '/attn', op: 'QAttention', domain: MS, inputs: ['xq', 'W', 'b', 'xs', 'ws', '', 'xz', 'wz'], outputs: ['y'], attrs: { num_heads: 2, ...(o.unidirectional ? { unidirectional: 1 } : {}) } },
+    ],
+  };
+}
+
 const samples = (n: number, size: number, seed: number, scale = 1.5) => Array.from({ length: n }, (_, k) => {
   const r = rng(seed * 31 + k);
   return [Array.from({ length: size }, () => Math.fround(r() * scale))];
@@ -156,6 +174,11 @@ describe('dynamic quantization matches onnxruntime-web', () => {
     await compare(quantLstm({ S: 3, I: 4, H: 3, bidirectional: true, perColumn: true, peepholes: true }), samples(6, 12, 310), 1e-5);
     const withStates = samples(6, 3 * 4 + 2 * 3 + 2 * 3, 320).map(([x]) => [x!.slice(0, 12), x!.slice(12, 18), x!.slice(18, 24)]);
     await compare(quantLstm({ S: 3, I: 4, H: 3, bidirectional: true, states: true }), withStates, 1e-5);
+  });
+
+  it('com.microsoft QAttention: per-tensor and per-column weight scales, causal', async () => {
+    await compare(qAttention({ S: 4 }), samples(6, 32, 400), 1e-5);
+    await compare(qAttention({ S: 3, perColumn: true, unidirectional: true }), samples(6, 24, 410), 1e-5);
   });
 
   it('com.microsoft DynamicQuantizeMatMul and MatMulIntegerToFloat', async () => {
@@ -187,9 +210,10 @@ describe('a dynamically quantized model in a circuit', () => {
     expect(c.settings.accuracy.maxAbsError).toBeLessThan(0.01);
   }, 120_000);
 
-  it('the CNN, the fused forms and a bidirectional DynamicQuantizeLSTM compile within tolerance of onnxruntime-web', async () => {
+  it('the CNN, the fused forms, a bidirectional DynamicQuantizeLSTM and a causal QAttention compile within tolerance of onnxruntime-web', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zkonnx-dq-'));
     await compileSpec(quantLstm({ S: 3, I: 4, H: 3, bidirectional: true, perColumn: true }), dir, samples(16, 12, 330).map((s) => ({ input_data: s })));
+    await compileSpec(qAttention({ S: 3, perColumn: true, unidirectional: true }), dir, samples(16, 24, 340).map((s) => ({ input_data: s })));
     await compileSpec(dynamicCnn(), dir, samples(16, 36, 120).map((s) => ({ input_data: s })));
     await compileSpec(fusedMlp(), dir, samples(16, 16, 140).map((s) => ({ input_data: s })));
   }, 180_000);

@@ -2,7 +2,8 @@
 // Conv/Gemm/MatMul), rewritten during shape inference into default-domain ops zkonnx already proves, with
 // onnxruntime's CPU semantics (contrib_ops/cpu/bert; onnxruntime-web runs the same kernels):
 //
-//   Attention                 x·W + b split into Q, K, V (linear: MatMul, Gather of columns),
+//   Attention, QAttention     x·W + b split into Q, K, V (linear: MatMul, Gather of columns; QAttention's
+//                             int8 product scaled back, as dynamic quantization's MatMulInteger),
 //                             heads (Reshape, Transpose), past K/V before the current ones (Concat;
 //                             `present` stacks them), scores = scale·Q·Kᵀ (+ attention_bias),
 //                             masks (below), Softmax, probs·V (MatMul of signals)
@@ -118,8 +119,24 @@ function checkVector(c: RewriteContext, name: string | undefined, what: string, 
   if (sizeOf(s) !== H || s[s.length - 1] !== H) c.fail(`${what} '${name}' has shape ${fmt(s)}, expected [${H}] (the hidden size)`);
 }
 
+/**
+ * QAttention (what quantize_dynamic makes of Attention): the input quantized (DynamicQuantizeLinear
+ * before it) and int8 weights, x·W = (x − x_zp)·(W − W_zp)·(x_scale·W_scale) (W's per tensor or
+ * per column), then Attention's rest in float, as onnxruntime computes it.
+ */
+function qAttention(node: Node, c: RewriteContext, source: string): void {
+  const [X, W, bias, xs, ws, mask, xz, wz, past] = node.inputs;
+  const plain = { ...node, inputs: [X ?? '', W ?? '', bias ?? '', mask ?? '', past ?? ''] };
+  while (plain.inputs.at(-1) === '') plain.inputs.pop();
+  attention(plain, c, source, () => c.e.node('Mul', [
+    c.e.node('Cast', [c.e.node('MatMulInteger', [X!, W!, xz ?? '', wz ?? ''])], { to: 1 }),
+    c.e.node('Mul', [xs!, ws!]),
+  ]));
+}
+
 const RULES: Record<string, Rule> = {
   Attention: attention,
+  QAttention: qAttention,
 
   EmbedLayerNormalization(node, c, source) {
     const { e } = c;
@@ -295,8 +312,11 @@ export function simplifiedLayerNorm(node: Node, c: RewriteContext): void {
   c.e.node('Mul', [y, gamma!], {}, [node.outputs[0]!]);
 }
 
-/** com.microsoft Attention (see the header). */
-function attention(node: Node, c: RewriteContext, source: string): void {
+/**
+ * com.microsoft Attention (see the header). `project`, where given, computes x·W itself (QAttention:
+ * the integer product of the quantized input and weights, scaled back).
+ */
+function attention(node: Node, c: RewriteContext, source: string, project?: () => string): void {
   const { e, fail } = c;
   const [X, W, bias, mask, past, attnBias, pastLen] = node.inputs;
   if (num(node.attrs.do_rotary, 0) !== 0) fail('do_rotary=1 (rotary position embeddings) is not supported');
@@ -319,7 +339,7 @@ function attention(node: Node, c: RewriteContext, source: string): void {
   if (bias && !same(c.shapeOf(bias), [D + Dk + Dv])) shapeError(node, source, `bias has shape ${fmt(c.shapeOf(bias))}, expected [${D + Dk + Dv}]`);
 
   // Q, K, V as [B, N, S, head]: all linear
-  let qkv = e.node('MatMul', [X!, W!]);
+  let qkv = project ? project() : e.node('MatMul', [X!, W!]);
   if (bias) qkv = e.node('Add', [qkv, bias]);
   const heads = (from: number, width: number, hd: number) => {
     const part = e.node('Gather', [qkv, e.constant([width], range(from, width))], { axis: 2 });
