@@ -89,6 +89,17 @@ function fusedMlp(): ModelSpec {
   };
 }
 
+/** x → DynamicQuantizeLinear → DequantizeLinear with its computed scale and zero point → y: x on its own uint8 grid. */
+function dqlRoundTrip(): ModelSpec {
+  return {
+    graphName: 'dql_dq', opset: 13, inputs: [{ name: 'x', shape: [2, 5] }], outputs: [{ name: 'y', shape: [2, 5] }], initializers: [],
+    nodes: [
+      { name: '/dql', op: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['q', 's', 'z'] },
+      { name: '/dq', op: 'DequantizeLinear', inputs: ['q', 's', 'z'], outputs: ['y'] },
+    ],
+  };
+}
+
 /** DynamicQuantizeLinear alone: its three outputs. */
 function dqlOnly(): ModelSpec {
   return {
@@ -162,6 +173,10 @@ describe('dynamic quantization matches onnxruntime-web', () => {
     expect([refs.at(-1)![1]![0], refs.at(-1)![2]![0]]).toEqual([1, 0]);
     expect(refs.at(-3)![2]![0]).toBe(0); // all ≥ 0: the zero point is 0
     expect(refs.at(-2)![2]![0]).toBe(255); // all ≤ 0: 255
+  });
+
+  it('DequantizeLinear of its output with the computed scale and zero point', async () => {
+    await compare(dqlRoundTrip(), samples(8, 10, 50), 1e-6);
   });
 
   it('MatMulInteger and ConvInteger with the computed zero point (MLP and CNN)', async () => {

@@ -124,7 +124,9 @@ export const quantizeLinear: Expansion = (node, c) => {
 export const dequantizeLinear: Expansion = (node, c) => {
   const [x, scale, zp] = node.inputs as [string, string, string | undefined];
   const l = layoutOf(node, c, x);
-  c.e.node('Mul', [centred(c, x, zp, 'zero point', l), operand(c, scale, 'scale', l)], {}, [node.outputs[0]!]);
+  // a scale computed in the graph (DynamicQuantizeLinear's, per tensor): a product of two signals
+  const computed = !c.constOf(scale) && sizeOf(c.shapeOf(scale)) === 1;
+  c.e.node('Mul', [centred(c, x, zp, 'zero point', l), computed ? scale : operand(c, scale, 'scale', l)], {}, [node.outputs[0]!]);
 };
 
 // Dynamic quantization (onnxruntime's quantize_dynamic): the scale and zero point come from each
