@@ -45,6 +45,7 @@ import { sizeOf } from '../ir/graph.js';
 import { broadcastShape } from '../ir/shape.js';
 import { num, nums, str, type Expansion, type RewriteContext } from './rewrite.js';
 import { rotaryEmbeddingMsft } from './rotary.js';
+import { integerProduct } from './qdq.js';
 import { QUANTIZED_MS } from './qmsft.js';
 
 export const MS_DOMAIN = 'com.microsoft';
@@ -128,10 +129,7 @@ function qAttention(node: Node, c: RewriteContext, source: string): void {
   const [X, W, bias, xs, ws, mask, xz, wz, past] = node.inputs;
   const plain = { ...node, inputs: [X ?? '', W ?? '', bias ?? '', mask ?? '', past ?? ''] };
   while (plain.inputs.at(-1) === '') plain.inputs.pop();
-  attention(plain, c, source, () => c.e.node('Mul', [
-    c.e.node('Cast', [c.e.node('MatMulInteger', [X!, W!, xz ?? '', wz ?? ''])], { to: 1 }),
-    c.e.node('Mul', [xs!, ws!]),
-  ]));
+  attention(plain, c, source, () => integerProduct(c.e, X!, W!, xs!, ws!, xz, wz));
 }
 
 const RULES: Record<string, Rule> = {

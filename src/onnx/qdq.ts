@@ -210,6 +210,15 @@ export const convInteger: Expansion = (node, c) => {
   c.e.node('Conv', [centred(c, x!, xz, 'x zero point'), centred(c, w!, wz, 'w zero point', along(c, w!, 0))], node.attrs, [node.outputs[0]!]);
 };
 
+/**
+ * (a − a_zp)·(b − b_zp) · (a_scale · b_scale): the int32 product of a quantized operand and int8
+ * weights scaled back to reals (MatMulInteger, Cast, Mul), as dynamic quantization writes it.
+ */
+export function integerProduct(e: RewriteContext['e'], a: string, b: string, as: string, bs: string, az?: string, bz?: string): string {
+  const acc = e.node('Cast', [e.node('MatMulInteger', [a, b, az ?? '', bz ?? ''])], { to: DataType.FLOAT });
+  return e.node('Mul', [acc, e.node('Mul', [as, bs])]);
+}
+
 export const matMulInteger: Expansion = (node, c) => {
   const [a, b, az, bz] = node.inputs as (string | undefined)[];
   c.e.node('MatMul', [centred(c, a!, az, 'a zero point'), centred(c, b!, bz, 'b zero point', along(c, b!, -1))], {}, [node.outputs[0]!]);

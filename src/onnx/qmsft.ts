@@ -4,7 +4,7 @@ import type { AttrValue, Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { nibbles } from './decode.js';
 import { DataType } from './schema.js';
-import { constant, dequantizeLinear, dq, quantizeLinear, spreadBlocks, type Layout } from './qdq.js';
+import { constant, dequantizeLinear, dq, integerProduct, quantizeLinear, spreadBlocks, type Layout } from './qdq.js';
 import { expandRecurrent } from './recurrent.js';
 import { axisIn, num, type Expansion, type RewriteContext } from './rewrite.js';
 
@@ -26,9 +26,8 @@ const dynamicQuantizeMatMul: Expansion = (node, c) => {
 };
 
 function integerMatMulToFloat(c: RewriteContext, a: string, b: string, as: string, bs: string, az: string | undefined, bz: string | undefined, bias: string | undefined, out: string): void {
-  const acc = c.e.node('Cast', [c.e.node('MatMulInteger', [a, b, az ?? '', bz ?? ''])], { to: DataType.FLOAT });
-  const y = c.e.node('Mul', [acc, c.e.node('Mul', [as, bs])], {}, bias ? undefined : [out]);
-  if (bias) c.e.node('Add', [y, bias], {}, [out]);
+  const y = integerProduct(c.e, a, b, as, bs, az, bz);
+  c.e.node(bias ? 'Add' : 'Identity', bias ? [y, bias] : [y], {}, [out]);
 }
 
 // Weight-only quantization of onnxruntime's MatMulNBits (com.microsoft; what its 4-bit quantizers
@@ -43,6 +42,9 @@ const matMulNBits: Expansion = (node, c) => {
   const N = num(node.attrs.N, 0);
   const bits = num(node.attrs.bits, 4);
   const block = num(node.attrs.block_size, 0);
+  // onnxruntime deprecates g_idx, and with it reads the zero points otherwise (measured: the
+  // default 2^(bits − 1) in place of packed zeros)
+  if (gIdx) c.fail('g_idx is not supported (onnxruntime deprecates it)', 're-export the weights without act-order indices');
   if (![2, 4, 8].includes(bits)) c.fail(`bits=${bits} is not supported (supported: 2, 4, 8)`);
   if (!(block >= 16) || (block & (block - 1)) !== 0) c.fail(`block_size=${block} is not a power of two ≥ 16`);
   if (!(K >= 1) || !(N >= 1)) c.fail(`K=${K} and N=${N} must be positive`);
@@ -72,9 +74,6 @@ const matMulNBits: Expansion = (node, c) => {
       zero = (n, j) => z[n * blocks + j]!;
     }
   }
-  // onnxruntime deprecates g_idx, and with it reads the zero points otherwise (measured: the
-  // default 2^(bits − 1) in place of packed zeros)
-  if (gIdx) c.fail('g_idx is not supported (onnxruntime deprecates it)', 're-export the weights without act-order indices');
   // W [K, N]: column n is row n of the quantized weights
   const w = new Float64Array(K * N);
   for (let n = 0; n < N; n++) {

@@ -18,6 +18,7 @@
 // whole sequence and h at each step (DynamicQuantizeLinear), x·W and h·R are MatMulIntegers scaled
 // by the two scales' product.
 import type { Node, Tensor } from '../ir/graph.js';
+import { integerProduct } from './qdq.js';
 import { nums, num, str, strs, type Emit, type RewriteContext } from './rewrite.js';
 
 type Cell = 'LSTM' | 'GRU' | 'RNN';
@@ -86,9 +87,8 @@ export function expandRecurrent(node: Node, c: RewriteContext, quant?: Quantized
     if (v.length !== D * G * H) fail(`the ${what} has ${v.length} values, expected ${D} or ${D * G * H}`);
     return e.constant([H], v.slice(d * G * H + g * H, d * G * H + (g + 1) * H));
   };
-  /** a quantized operand (q, its scale, its zero point) times int8 weights, scaled back: MatMulInteger, Cast, Mul. */
-  const intProduct = (q: [string, string, string], w: string, ws: string, wz: string | undefined) =>
-    e.node('Mul', [e.node('Cast', [e.node('MatMulInteger', [q[0], w, q[2], ...(wz ? [wz] : [])])], { to: 1 }), e.node('Mul', [q[1], ws])]);
+  /** a quantized operand (q, its scale, its zero point) times int8 weights, scaled back. */
+  const intProduct = (q: [string, string, string], w: string, ws: string, wz: string | undefined) => integerProduct(e, q[0], w, q[1], ws, q[2], wz);
   const base = node.name || node.op;
   let quantized = 0;
   const dynamicQuantize = (x: string): [string, string, string] => {
