@@ -148,6 +148,33 @@ function embedCase(withPositions: boolean): Case {
   };
 }
 
+/** embedCase's tables, gamma and beta quantized to uint8 (per tensor) under QEmbedLayerNormalization, as quantize_dynamic writes it. */
+function qEmbedCase(): Case {
+  const c = embedCase(false);
+  const quant = (t: InitializerSpec): InitializerSpec[] => {
+    const v = Array.from(t.data as Float32Array);
+    const lo = Math.min(0, ...v);
+    const hi = Math.max(0, ...v);
+    const scale = Math.fround((hi - lo) / 255);
+    const zero = Math.round(-lo / scale);
+    return [{ name: `${t.name}_q`, dims: t.dims, data: Uint8Array.from(v, (x) => Math.max(0, Math.min(255, Math.round(x / scale) + zero))) },
+      { name: `${t.name}_s`, dims: [], data: Float32Array.from([scale]) }, { name: `${t.name}_z`, dims: [], data: Uint8Array.from([zero]) }];
+  };
+  const names = ['word', 'pos', 'seg', 'gamma', 'beta'];
+  return {
+    ...c,
+    spec: {
+      ...c.spec, graphName: 'qembed', opsets: { [MS]: 1 },
+      initializers: c.spec.initializers.flatMap(quant),
+      outputs: c.spec.outputs.slice(0, 2),
+      nodes: [{
+        name: '/qembed', op: 'QEmbedLayerNormalization', domain: MS, outputs: ['out', 'mask_index'], attrs: { epsilon: 1e-5 },
+        inputs: ['ids', 'segments', ...names.map((n) => `${n}_q`), 'mask', ...names.map((n) => `${n}_s`), ...names.map((n) => `${n}_z`)],
+      }],
+    },
+  };
+}
+
 // ---------------------------------------------------------------- executor vs onnxruntime-web
 
 async function within(name: string, c: Case, checkCircom = false) {
@@ -180,6 +207,10 @@ describe('com.microsoft operators within tolerance of onnxruntime-web', () => {
   it('EmbedLayerNormalization: segments, mask (mask_index), embedding_sum; positions 0‥S−1 or position_ids', async () => {
     await within('embed', embedCase(false));
     await within('embed-pos', embedCase(true));
+  }, 120_000);
+
+  it('QEmbedLayerNormalization (quantize_dynamic\'s): uint8 tables, gamma and beta dequantized, then as EmbedLayerNormalization', async () => {
+    await within('qembed', qEmbedCase());
   }, 120_000);
 
   it('SkipLayerNormalization: bias, beta, input_skip_bias_sum', async () => {

@@ -9,6 +9,7 @@
 //                             masks (below), Softmax, probs·V (MatMul of signals)
 //   EmbedLayerNormalization   word[ids] + position[position_ids or 0‥S−1] (+ segment[segment_ids]):
 //                             Gather of constant tables; LayerNormalization; mask_index = Σ(mask = 1)
+//                             (QEmbedLayerNormalization: its uint8 tables dequantized first)
 //   SkipLayerNormalization    LayerNormalization(input + skip + bias); input_skip_bias_sum
 //   SkipSimplifiedLayer-      RMS normalization x/√(mean x² + ε)·γ of input + skip + bias, as
 //     Normalization           LayerNormalization of [x, −x] (mean 0, variance mean x²) and its
@@ -132,9 +133,33 @@ function qAttention(node: Node, c: RewriteContext, source: string): void {
   attention(plain, c, source, () => integerProduct(c.e, X!, W!, xs!, ws!, xz, wz));
 }
 
+/**
+ * QEmbedLayerNormalization (what quantize_dynamic makes of EmbedLayerNormalization): its uint8
+ * tables, gamma and beta dequantized at compile time ((q − zero point)·scale, per tensor), then
+ * EmbedLayerNormalization.
+ */
+function qEmbedLayerNorm(node: Node, c: RewriteContext, source: string): void {
+  const [ids, seg, word, pos, segEmb, gamma, beta, mask] = node.inputs;
+  const [ws, ps, ss, gs, bs, wz, pz, sz, gz, bz] = node.inputs.slice(8);
+  const dequantized = (q: string | undefined, scale: string | undefined, zero: string | undefined, what: string) => {
+    if (!q) return '';
+    const t = c.constOf(q);
+    const s = scale ? c.constOf(scale) : undefined;
+    const z = zero ? c.constOf(zero) : undefined;
+    if (!t || !s || (zero && !z)) c.fail(`the quantized ${what}, its scale and zero point must be constants`);
+    if (s!.data.length !== 1 || (z && z.data.length !== 1)) c.fail(`the ${what}'s scale and zero point must be scalars`);
+    return c.e.constant(t!.dims, Array.from(t!.data, (v) => (v - (z ? z.data[0]! : 0)) * s!.data[0]!), undefined, what.replace(' ', '_'));
+  };
+  const inputs = [ids ?? '', seg ?? '', dequantized(word, ws, wz, 'word embedding'), dequantized(pos, ps, pz, 'position embedding'),
+    dequantized(segEmb, ss, sz, 'segment embedding'), dequantized(gamma, gs, gz, 'gamma'), dequantized(beta, bs, bz, 'beta'), mask ?? ''];
+  while (inputs.at(-1) === '') inputs.pop();
+  RULES.EmbedLayerNormalization!({ ...node, op: 'EmbedLayerNormalization', inputs }, c, source);
+}
+
 const RULES: Record<string, Rule> = {
   Attention: attention,
   QAttention: qAttention,
+  QEmbedLayerNormalization: qEmbedLayerNorm,
 
   EmbedLayerNormalization(node, c, source) {
     const { e } = c;
