@@ -6,7 +6,7 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const MEASURED: Record<string, number> = {
-  'mnist-cnn.test.ts': 103, 'check-circom.test.ts': 82, 'cli.test.ts': 59, 'realworld.test.ts': 65, 'split.test.ts': 44,
+  'mnist-cnn.test.ts': 103, 'check-circom.test.ts': 82, 'cli.test.ts': 59, 'realworld.test.ts': 65, 'dynamic-quant.test.ts': 29, 'split.test.ts': 44,
   'freivalds.test.ts': 37, 'nonlinear-circuits.test.ts': 36, 'recurrent.test.ts': 35, 'chain.test.ts': 34, 'service.test.ts': 32,
   'hashed-conv.test.ts': 29, 'app.test.ts': 26, 'data-commit.test.ts': 21, 'train-proof.test.ts': 18, 'prover.test.ts': 18,
   'registry.test.ts': 13, 'conformance.test.ts': 13, 'cpu-msm.test.ts': 13, 'e2e.test.ts': 12, 'hashed-ml.test.ts': 12,

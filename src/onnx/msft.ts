@@ -158,8 +158,6 @@ function qEmbedLayerNorm(node: Node, c: RewriteContext, source: string): void {
 
 const RULES: Record<string, Rule> = {
   Attention: attention,
-  QAttention: qAttention,
-  QEmbedLayerNormalization: qEmbedLayerNorm,
 
   EmbedLayerNormalization(node, c, source) {
     const { e } = c;
@@ -317,6 +315,9 @@ const RULES: Record<string, Rule> = {
   },
 
   RotaryEmbedding: (node, c) => rotaryEmbeddingMsft(node, c),
+  // quantized ops (quantize_dynamic's and the QOperator form's)
+  QAttention: qAttention,
+  QEmbedLayerNormalization: qEmbedLayerNorm,
   ...Object.fromEntries(Object.entries(QUANTIZED_MS).map(([op, rule]) => [op, (node: Node, c: RewriteContext) => { rule(node, c); }])),
 };
 
