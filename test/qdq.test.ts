@@ -198,6 +198,7 @@ const MS_OPS: [string, ModelSpec][] = [
   ['QLinearSoftmax (axis 2)', msOp('QLinearSoftmax', unary, { axis: 2, opset: 13 }, [1, 2, 4, 4])],
   ['QLinearSoftmax (opset 11 rows from axis 1)', msOp('QLinearSoftmax', unary, { axis: 1, opset: 11 }, [1, 2, 4, 4])],
   ['QLinearConcat', msOp('QLinearConcat', (q) => ['sy', 'zy', q, 'sx', 'zx', q, 'sx', 'zx'], { axis: 1 }, [1, 4, 4, 4])],
+  ['QLinearWhere', msOp('QLinearWhere', (q) => ['mask', q, 'sx', 'zx', q, 'sx', 'zx', 'sy', 'zy'], {}, [1, 2, 4, 4], [{ name: 'mask', dims: [1, 1, 4, 4], data: Uint8Array.from({ length: 16 }, (_, i) => i % 3 ? 1 : 0), type: 'bool' }])],
   ['com.microsoft DequantizeLinear', msOp('DequantizeLinear', (q) => [q, 'sx', 'zx'], {}, [1, 2, 4, 4]).nodes.length ? { ...msOp('Identity', (q) => [q], {}, [1, 2, 4, 4], [], ''), graphName: 'ms_dq', nodes: [
     { name: '/q', op: 'QuantizeLinear', inputs: ['x', 'sx', 'zx'], outputs: ['q'], domain: 'com.microsoft' },
     { name: '/dq', op: 'DequantizeLinear', inputs: ['q', 'sx', 'zx'], outputs: ['y'], domain: 'com.microsoft' },

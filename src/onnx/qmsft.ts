@@ -95,6 +95,7 @@ const matMulNBits: Expansion = (node, c) => {
 //     QLinearGlobalAveragePool,             attribute < 13) over the dims from axis on, as one row
 //     QLinearSoftmax
 //   QLinearConcat                           Q(Concat(DQ(x₁), DQ(x₂), …))
+//   QLinearWhere                            Q(Where(c, DQ(x), DQ(y)))
 //   QGemm                                   alpha·(DQ(A)'·DQ(B)' + C·a_scale·b_scale), quantized
 //                                           where y_scale is given (measured on onnxruntime-web:
 //                                           alpha scales the int32 bias too)
@@ -147,6 +148,11 @@ const qlinearSoftmax: Expansion = (node, c) => {
     v = c.e.node('Transpose', [v], { perm: perm.map((_, i) => perm.indexOf(i)) });
   }
   quantizeTo(c, v, ys!, yz, node.outputs[0]!);
+};
+
+const qlinearWhere: Expansion = (node, c) => {
+  const [cond, x, xs, xz, y, ys, yz, zs, zz] = node.inputs as (string | undefined)[];
+  quantizeTo(c, c.e.node('Where', [cond!, dq(c, x!, xs!, xz, 1), dq(c, y!, ys!, yz, 1)]), zs!, zz, node.outputs[0]!);
 };
 
 const qlinearConcat: Expansion = (node, c) => {
@@ -234,5 +240,6 @@ export const QUANTIZED_MS: Record<string, Expansion> = {
   QLinearGlobalAveragePool: qlinearUnary('GlobalAveragePool'),
   QLinearSoftmax: qlinearSoftmax,
   QLinearConcat: qlinearConcat,
+  QLinearWhere: qlinearWhere,
   QGemm: qGemm,
 };
