@@ -133,6 +133,16 @@ export interface LinExpr {
 }
 
 /**
+ * Attributes by which a rewrite (src/onnx/qdq.ts) shapes a Div by a signal: BOUND_ATTR states a
+ * bound on the quotient that the interval analysis cannot see (its range check is sized from it,
+ * and so enforces it: a wrong bound leaves an honest prover without a witness, never a wrong value
+ * with one); INTEGER_ATTR asks for the quotient rounded to an integer (half up), as a quantizer's
+ * round(x / scale) with a computed scale.
+ */
+export const BOUND_ATTR = 'zkonnx_quotient_bound';
+export const INTEGER_ATTR = 'zkonnx_integer_quotient';
+
+/**
  * A non-linear op, computed element by element from each element's operands (affine
  * expressions). These are the only points where the circuit pays constraints.
  *   rescale  x rounded to a coarser scale; relu: max(0, ·) on the same bits   args [x]
@@ -149,16 +159,6 @@ export interface LinExpr {
  *   round    x / d rounded to an integer by `mode` (output scale 0), or with rem the
  *            remainder x − d·q (at x's scale); d > 0 a constant operand           args [x, d]
  */
-/**
- * Attributes by which a rewrite (src/onnx/qdq.ts) shapes a Div by a signal: BOUND_ATTR states a
- * bound on the quotient that the interval analysis cannot see (its range check is sized from it,
- * and so enforces it: a wrong bound leaves an honest prover without a witness, never a wrong value
- * with one); INTEGER_ATTR asks for the quotient rounded to an integer (half up), as a quantizer's
- * round(x / scale) with a computed scale.
- */
-export const BOUND_ATTR = 'zkonnx_quotient_bound';
-export const INTEGER_ATTR = 'zkonnx_integer_quotient';
-
 export type NonLinear =
   /**
    * whole: range-checked to its interval alone, not to the calibrated range's headroom (a short

@@ -291,13 +291,14 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       // range·w_scale/255, against the int32 accumulator) would keep few of its bits; it is
       // rescaled at its own scale instead, range-checked to its interval (an input calibration
       // never saw, an all-zero tensor's scale of 1, keeps a witness)
-      const extreme = (x: Arg<LinExpr>, pick: (m: number, w: number) => number, from: number) => {
-        let m = from;
-        if (x?.kind === 'sym') for (const e of x.t.data) for (const w of e.w) if (w !== 0) m = pick(m, Math.abs(w));
-        return m;
+      const span = (x: Arg<LinExpr>) => {
+        let lo = Infinity;
+        let hi = 0;
+        if (x?.kind === 'sym') for (const e of x.t.data) for (const w of e.w) if (w !== 0) { lo = Math.min(lo, Math.abs(w)); hi = Math.max(hi, Math.abs(w)); }
+        return { lo, hi };
       };
-      const top = Math.max(extreme(a, Math.max, 0), extreme(b, Math.max, 0));
-      const tiny = (x: Arg<LinExpr>) => extreme(x, Math.min, Infinity) * SHORT_SPREAD < top;
+      const top = Math.max(span(a).hi, span(b).hi);
+      const tiny = (x: Arg<LinExpr>) => span(x).lo * SHORT_SPREAD < top;
       const own = (k: number, tag: string) => { const x = args[k] as SymArg; return { kind: 'sym' as const, t: unary(x.t, { kind: 'rescale', relu: false, whole: true }, `${out0}:${tag}`) }; };
       if (short(0) && tiny(a)) { a = own(0, 'a'); if (same) b = a; }
       if (!same && short(1) && tiny(b)) b = own(1, 'b');

@@ -23,6 +23,7 @@ import { SCALAR_FNS, UNARY_FNS } from '../ir/ops/scalar.js';
 import type { Arg, OpContext, Tens } from '../ir/ops/types.js';
 import { attrChoice, attrNum, intsArg, normAxisChecked, NUMBER_ALGEBRA, SHAPE_ALGEBRA } from '../ir/ops/util.js';
 import { maxOf, minOf } from '../arrays.js';
+import { roundEven } from '../quantize/int.js';
 
 type Ctx = { g: Graph; node: Node };
 type Code = 'ONNX_SHAPE' | 'ONNX_UNSUPPORTED_ATTR' | 'ONNX_MALFORMED' | 'ONNX_UNSUPPORTED_OP';
@@ -96,11 +97,6 @@ function elementwise(ctx: Ctx, ins: Tensor[], f: (xs: number[]) => number): Tens
   }
   return t(shape, out);
 }
-
-const roundEven = (x: number) => {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-};
 
 /** Univariate float ops: (x, attribute reader) → y. */
 const UNARY_FLOAT: Record<string, (x: number, a: (k: string, d: number) => number) => number> = {

@@ -16,6 +16,8 @@
 // ones DynamicQuantizeLinear computes, below).
 import type { Node } from '../ir/graph.js';
 import { BOUND_ATTR, INTEGER_ATTR, sizeOf } from '../ir/graph.js';
+import { maxOf, minOf } from '../arrays.js';
+import { roundEven } from '../quantize/int.js';
 import { DataType } from './schema.js';
 import { axisIn, num, type Expansion, type RewriteContext } from './rewrite.js';
 
@@ -227,11 +229,10 @@ export const matMulInteger: Expansion = (node, c) => {
 /** DynamicQuantizeLinear of constant values, in float32 as onnxruntime computes it. */
 function quantizeConstant(x: Float64Array): { y: number[]; scale: number; zero: number } {
   const f = Math.fround;
-  const lo = Math.min(0, ...x.map(f));
-  const hi = Math.max(0, ...x.map(f));
+  const lo = Math.min(0, f(minOf(x)));
+  const hi = Math.max(0, f(maxOf(x)));
   const scale = hi === lo ? 1 : f(f(hi - lo) / 255);
-  const even = (v: number) => { const r = Math.round(v); return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r; };
   const clamp = (v: number) => Math.max(0, Math.min(255, v));
-  const zero = clamp(even(f(-lo / scale)));
-  return { y: Array.from(x, (v) => clamp(even(f(f(v) / scale)) + zero)), scale, zero };
+  const zero = clamp(roundEven(f(-lo / scale)));
+  return { y: Array.from(x, (v) => clamp(roundEven(f(f(v) / scale)) + zero)), scale, zero };
 }

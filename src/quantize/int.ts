@@ -14,6 +14,12 @@ export function scaleFor(maxabs: number, bits: number): number {
   return maxabs > 0 && Number.isFinite(maxabs) ? bits - Math.ceil(Math.log2(maxabs)) : bits;
 }
 
+/** x rounded to the nearest integer, ties to even (ONNX's Round, onnxruntime's nearbyint). */
+export function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 export function roundBig(x: number): bigint {
   if (!Number.isFinite(x)) throw new RangeError(`cannot quantize ${x}`);
   return BigInt(Math.round(x));

@@ -95,8 +95,7 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
     return { name: v.name, shape: v.shape, dtype: v.dtype, offset: v.offset, size: v.size, scale, lo, bits, calibrated: { min, max } };
   });
 
-  const consumers = consumersOf(ag);
-  const wide = sqrtFed(ag, consumers);
+  const wide = sqrtFed(ag);
   const acts: QAct[] = ag.acts.map((a, j) => quantizeAct(a, ranges.acts.get(a.name) ?? 0, scales, iv,
     wide.has(j) ? { ...params, activationBits: Math.min(2 * params.activationBits, SQRT_INPUT_BITS) } : params));
 
@@ -127,7 +126,12 @@ const SQRT_INPUT_BITS = 32;
  * to a large one rounds to 0 (√ of a sum of squares at step 2 is 0 or 1.4). They get twice the
  * activation bits, so √'s output keeps the activation width's precision.
  */
-function sqrtFed(ag: AffineGraph, consumers: Set<number>[]): Set<number> {
+function sqrtFed(ag: AffineGraph): Set<number> {
+  const owner = new Int32Array(ag.totalValues).fill(-1);
+  ag.acts.forEach((a, j) => owner.fill(j, a.offset, a.offset + a.size));
+  const consumers = ag.acts.map(() => new Set<number>()); // -1: a graph output
+  ag.acts.forEach((a, j) => { for (const row of a.args) for (const e of row) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(j); });
+  for (const o of ag.outputs) for (const e of o.expr) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(-1);
   const wide = new Set<number>();
   // consumers come later in topological order: decide from the last act back
   for (let j = ag.acts.length - 1; j >= 0; j--) {
@@ -136,16 +140,6 @@ function sqrtFed(ag: AffineGraph, consumers: Set<number>[]): Set<number> {
     if ((k === 'mul' || k === 'rescale') && cs.size && [...cs].every((c) => c >= 0 && (ag.acts[c]!.op.kind === 'sqrt' || wide.has(c)))) wide.add(j);
   }
   return wide;
-}
-
-/** The acts reading each act's values (-1: a graph output). */
-function consumersOf(ag: AffineGraph): Set<number>[] {
-  const owner = new Int32Array(ag.totalValues).fill(-1);
-  ag.acts.forEach((a, j) => owner.fill(j, a.offset, a.offset + a.size));
-  const consumers = ag.acts.map(() => new Set<number>());
-  ag.acts.forEach((a, j) => { for (const row of a.args) for (const e of row) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(j); });
-  for (const o of ag.outputs) for (const e of o.expr) for (const i of e.idx) if (owner[i]! >= 0) consumers[owner[i]!]!.add(-1);
-  return consumers;
 }
 
 /** The largest scale at which |w| ≤ maxabs rounds into wb-bit signed integers. */
