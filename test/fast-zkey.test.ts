@@ -171,6 +171,46 @@ describe('sparseMsm', () => {
   }, 60_000);
 
 
+  it('G1: wide NAF digits on shared odd multiples, whatever the sharing and the coefficients\' widths (every window from the plain NAF to 7 bits)', async () => {
+    const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as WasmCurve & { r: bigint } & Record<'G1', WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; timesScalar(p: Uint8Array, s: Uint8Array): Uint8Array; toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void }>;
+    const G = curve.G1;
+    const { r } = curve;
+    const sG = G.F.n8 * 2;
+    const toLE = (x: bigint): Uint8Array => { const b = new Uint8Array(32); for (let i = 0; i < 32; i++, x >>= 8n) b[i] = Number(x & 0xffn); return b; };
+    const pool = 96;
+    const base = new Uint8Array(pool * sG);
+    for (let i = 0; i < pool; i++) base.set(G.toAffine(G.timesFr(G.g, curve.Fr.e(i + 7))), i * sG);
+    // (distinct points, coefficient bits), one task each: one point under 200 full-width terms
+    // takes w = 7, 40 points w = 6, 96 points w = 5, and at 32, 12 and 4 bits w = 4, 3 and the
+    // plain NAF. Coefficients near 2^bits and near r (negative) too: runs of ones carry through
+    // every window.
+    for (const [points, bits] of [[1, 254], [3, 254], [40, 254], [96, 254], [96, 32], [96, 12], [96, 4], [8, 64], [2, 128]] as const) {
+      const coefVals: bigint[] = [];
+      const point: number[] = [];
+      const ptr = [0];
+      for (let j = 0; j < 40; j++) {
+        for (let t = 0; t < 1 + (j % 9); t++) {
+          const x = BigInt(`0x${randomBytes(32).toString('hex')}`) % (1n << BigInt(bits));
+          const c = (t % 4 === 1 ? (1n << BigInt(bits)) - 1n - (x & 0xffn) : t % 4 === 2 ? r - x % r : x) % r;
+          coefVals.push(c);
+          point.push((j * 7 + t) % points);
+        }
+        ptr.push(coefVals.length);
+      }
+      const raw = new Uint8Array(coefVals.length * 32);
+      coefVals.forEach((c, i) => raw.set(toLE(c), i * 32));
+      const cols = { ptr: Uint32Array.from(ptr), set: new Uint8Array(coefVals.length), point: Uint32Array.from(point), coef: Uint32Array.from(coefVals.map((_, i) => i)) };
+      const res = await sparseMsm(curve, 'G1', [base], cols, signedCoefs(r, raw, coefVals.length), false);
+      const want = new Uint8Array(sG);
+      for (let j = 0; j < 40; j++) {
+        let acc = G.zero;
+        for (let k = ptr[j]!; k < ptr[j + 1]!; k++) acc = G.add(acc, G.timesScalar(base.slice(point[k]! * sG, (point[k]! + 1) * sG), toLE(coefVals[k]!)));
+        G.toRprLEM(want, 0, G.toAffine(acc));
+        expect(Buffer.from(res.lem.subarray(j * sG, (j + 1) * sG)).toString('hex'), `${points} points, ${bits} bits, output ${j}`).toBe(Buffer.from(want).toString('hex'));
+      }
+    }
+  }, 60_000);
+
   for (const group of ['G1', 'G2'] as const) {
     it(`${group}: matches term-by-term scalar multiplication, split outputs, signed coefficients, repeated and cancelling terms included`, async () => {
       const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as WasmCurve & { r: bigint } & Record<'G1' | 'G2', WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; timesScalar(p: Uint8Array, s: Uint8Array): Uint8Array }>;

@@ -43,17 +43,23 @@ export interface CombTask {
 /**
  * Many small multi-scalar multiplications: out_j = Σ_t c_t·P_t over the terms t of column j (a
  * proving key's A, B1, B2, C and IC sections: a circuit variable's r1cs coefficients times the
- * ptau's Lagrange points). Each |c_t| as NAF digits: the term's point, negated where its digit's
- * sign and its own say, goes to bucket (j, b) for each nonzero digit at bit b; every bucket is
- * summed as a tree of batched additions (<g>_round); then each column by Horner's rule from its
- * top bit, all columns in step (a batch of doublings, a batch of additions a bit). The widths of
- * r1cs coefficients (−1, powers of two, a layer's weights) make that a few additions a term.
+ * ptau's Lagrange points). Each |c_t| as width-w NAF digits (odd, |d| < 2^(w−1), at least w bits
+ * apart): the term's point's multiple |d|·P, negated where the digit's sign and the term's own
+ * say, goes to bucket (j, b) for each nonzero digit at bit b; every bucket is summed as a tree of
+ * batched additions (<g>_round); then each column by Horner's rule from its top bit, all columns
+ * in step (a batch of doublings, a batch of additions a bit). w = 2 is the plain NAF (the points
+ * themselves: a −1, a power of two or a layer's weight is one to four additions); full-width
+ * coefficients (a Poseidon's MDS products) take a wider w, whose odd multiples 3P, 5P, … are
+ * made once per distinct point of the task and shared by every term on it: about 254/(w + 1)
+ * additions a term instead of 254/3.
  */
 export interface SparseTask {
   op: 'sparse';
   group: 'g1' | 'g2';
-  /** the terms' points, ffjavascript affine, column after column */
+  /** the task's distinct points, ffjavascript affine */
   bases: Uint8Array;
+  /** each term's point: its index in bases (the terms column after column) */
+  point: Uint32Array;
   /** each term's |c|, little-endian, in its column's width of bytes */
   scalars: Uint8Array;
   /** 1: the term's coefficient is −|c| */
@@ -238,32 +244,68 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     return [out];
   }
 
+  /**
+   * The NAF width for a sparse task: the one with the fewest additions, its table's (2^(w−2) a
+   * distinct point: 2P, then 3P … (2^(w−1) − 1)·P) and its digits' (about one a w + 1 bits), among
+   * those whose table has no more points than the plain NAF has digits (about one a 3 bits), so
+   * that the task's arena stays within what sparse-msm.ts plans for it.
+   */
+  function sparseWindow(points: number, termBits: number): number {
+    let best = 2;
+    let bestCost = termBits / 3;
+    for (let w = 3; w <= 7; w++) {
+      const table = points * 2 ** (w - 2);
+      const cost = table + termBits / (w + 1);
+      if (table <= termBits / 3 && cost < bestCost) [best, bestCost] = [w, cost];
+    }
+    return best;
+  }
+
   function sparse(t: SparseTask): Uint8Array[] {
     const g = t.group;
     const m = t.ptr.length - 1;
-    const n = t.ptr[m]!;
     const ffjPS = g === 'g1' ? 64 : 128;
+    const U = t.bases.byteLength / ffjPS;
     // buckets: 1 + off[j] + b for column j's bit b (NAF: up to 8·width + 1 bits); 0 is none
     const bits = new Uint32Array(m);
     const first = new Uint32Array(m + 1);
+    let termBits = 0;
     for (let j = 0; j < m; j++) {
       bits[j] = t.width[j] ? 8 * t.width[j]! + 1 : 0;
       first[j + 1] = first[j]! + bits[j]!;
+      termBits += (t.ptr[j + 1]! - t.ptr[j]!) * 8 * t.width[j]!;
     }
     const K = 1 + first[m]!;
-    // NAF digits of each |c| (bit by bit, with the carry): count, then place
+    const w = sparseWindow(U, termBits);
+    const ODD = 1 << (w - 2); // table entries a point: P, 3P, …, (2·ODD − 1)·P
+    const full = 1 << w;
+    const half = full >> 1;
+    // width-w NAF digits of each |c| (bit by bit, with the carry): count, then place. At an odd
+    // remainder the w bits from i (plus the carry) are the digit, less 2^w past 2^(w−1) (which
+    // carries one to bit i + w); either way bits i … i + w − 1 are then zero.
     const cnt32 = new Uint32Array(K);
     let entries = 0;
-    const naf = (width: number, at: number, f: (b: number, negative: boolean) => void) => {
+    const naf = (width: number, at: number, f: (b: number, d: number) => void) => {
+      const top = 8 * width;
+      const bit = (i: number) => (i < top ? (t.scalars[at + (i >> 3)]! >> (i & 7)) & 1 : 0);
       let carry = 0;
-      const bit = (i: number) => (i < 8 * width ? (t.scalars[at + (i >> 3)]! >> (i & 7)) & 1 : 0);
-      for (let i = 0; i <= 8 * width; i++) {
+      for (let i = 0; i <= top;) {
         const v = bit(i) + carry;
-        if (v === 1) {
-          const down = bit(i + 1) === 1; // …11 → −1 here, a carry up
-          f(i, down);
-          carry = down ? 1 : 0;
-        } else carry = v >> 1;
+        if ((v & 1) === 0) {
+          carry = v >> 1;
+          i++;
+          continue;
+        }
+        let win = carry;
+        for (let q = 0; q < w; q++) win += bit(i + q) << q;
+        if (win >= half) {
+          f(i, win - full);
+          carry = 1;
+        } else {
+          f(i, win);
+          carry = 0;
+        }
+        i += w;
       }
     };
     const scalarAt = new Uint32Array(m);
@@ -272,20 +314,34 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
       at += (t.ptr[j + 1]! - t.ptr[j]!) * t.width[j]!;
     }
     for (let j = 0; j < m; j++) {
-      const w = t.width[j]!;
-      if (!w) continue;
+      const wd = t.width[j]!;
+      if (!wd) continue;
       for (let k = t.ptr[j]!; k < t.ptr[j + 1]!; k++) {
-        naf(w, scalarAt[j]! + (k - t.ptr[j]!) * w, (b) => { cnt32[1 + first[j]! + b]!++; entries++; });
+        naf(wd, scalarAt[j]! + (k - t.ptr[j]!) * wd, (b) => { cnt32[1 + first[j]! + b]!++; entries++; });
       }
     }
     const E = g === 'g1' ? FQ : 2 * FQ;
     const PS = 2 * E;
-    const a = arena(g, [n * PS, entries * 4, entries * PS, (Math.ceil(entries / 2) + K) * PS, (Math.ceil(entries / 4) + K) * PS, K * PS, K * 4, K * 4, K * 4, m * PS, n * ffjPS + 128]);
+    const a = arena(g, [U * PS, ODD > 1 ? U * (ODD + 1) * PS : 0, entries * 4, entries * PS, (Math.ceil(entries / 2) + K) * PS, (Math.ceil(entries / 4) + K) * PS, K * PS, K * 4, K * 4, K * 4, m * PS, U * ffjPS + 128]);
     const { ex, mem8, mem32, emit, flush, LIST, PREF } = a;
-    const [BASES, IDX, SORTED, S1, S2, FIN, CNT, OFF, PTRS, ACC, STAGE] = a.blocks as number[] as [number, number, number, number, number, number, number, number, number, number, number];
+    const [BASES, ODDS, IDX, SORTED, S1, S2, FIN, CNT, OFF, PTRS, ACC, STAGE] = a.blocks as number[] as [number, number, number, number, number, number, number, number, number, number, number, number];
     mem8.set(t.bases, STAGE);
-    ex[`${g}_fromFfjN`]!(STAGE, BASES, n);
-    // each entry: the term's index, the top bit set where the point goes in negated
+    ex[`${g}_fromFfjN`]!(STAGE, BASES, U);
+    // the table: entry u·ODD + i is (2i + 1)·P_u, made by 2P_u (at the end of the block) and
+    // ODD − 1 batches of additions; the plain NAF (ODD = 1) takes the points themselves
+    let TABLE = BASES;
+    if (ODD > 1) {
+      TABLE = ODDS;
+      const DBL = ODDS + U * ODD * PS;
+      for (let u = 0; u < U; u++) mem8.copyWithin(TABLE + u * ODD * PS, BASES + u * PS, BASES + (u + 1) * PS);
+      for (let u = 0; u < U; u++) emit(BASES + u * PS, BASES + u * PS, DBL + u * PS);
+      flush();
+      for (let i = 1; i < ODD; i++) {
+        for (let u = 0; u < U; u++) emit(TABLE + (u * ODD + i - 1) * PS, DBL + u * PS, TABLE + (u * ODD + i) * PS);
+        flush();
+      }
+    }
+    // each entry: its table point's index, the top bit set where that point goes in negated
     const cnt = new Uint32Array(env.memory().buffer, CNT, K);
     const off = new Uint32Array(env.memory().buffer, OFF, K);
     const idx = new Uint32Array(env.memory().buffer, IDX, entries);
@@ -296,17 +352,18 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
       pos += cnt32[b]!;
     }
     for (let j = 0; j < m; j++) {
-      const w = t.width[j]!;
-      if (!w) continue;
+      const wd = t.width[j]!;
+      if (!wd) continue;
       for (let k = t.ptr[j]!; k < t.ptr[j + 1]!; k++) {
         const flip = t.neg[k]!;
-        naf(w, scalarAt[j]! + (k - t.ptr[j]!) * w, (b, negative) => {
-          idx[off[1 + first[j]! + b]!++] = (k | ((negative ? 1 : 0) ^ flip ? 0x80000000 : 0)) >>> 0;
+        const entry = t.point[k]! * ODD;
+        naf(wd, scalarAt[j]! + (k - t.ptr[j]!) * wd, (b, d) => {
+          idx[off[1 + first[j]! + b]!++] = ((entry + ((Math.abs(d) - 1) >> 1)) | ((d < 0 ? 1 : 0) ^ flip ? 0x80000000 : 0)) >>> 0;
         });
       }
     }
     for (let b = 1; b < K; b++) off[b] = off[b]! - cnt[b]!;
-    ex[`${g}_gather`]!(IDX, entries, BASES, SORTED);
+    ex[`${g}_gather`]!(IDX, entries, TABLE, SORTED);
     mem32.fill(0, PTRS >>> 2, (PTRS >>> 2) + K);
     const round = ex[`${g}_round`]! as (...x: number[]) => number;
     let src = SORTED;

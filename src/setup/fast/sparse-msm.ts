@@ -11,8 +11,9 @@
 // (the point negated), and each output's scalars are packed at the byte width of its largest |c|;
 // a task (setup-tasks.ts 'sparse') sums each output by its coefficients' NAF digits: buckets per
 // bit summed by batched affine additions, then Horner's rule, so a coefficient −1 costs one
-// addition and a 12-bit weight about four. The sums are group elements: the affine results are
-// the bytes snarkjs gets.
+// addition and a 12-bit weight about four; full-width ones (Poseidon's) take wider digits, on odd
+// multiples made once for each distinct point of the task. The sums are group elements: the
+// affine results are the bytes snarkjs gets.
 import { cpuPool } from '../../prover/cpu/pool.js';
 import type { SparseTask } from '../../prover/cpu/setup-tasks.js';
 import type { WasmCurve } from './snarkjs-internals.js';
@@ -163,23 +164,35 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
       nTerms += j.to - j.from;
       nScalarBytes += (j.to - j.from) * j.width;
     }
-    const bBases = new Uint8Array(nTerms * sG);
+    // each distinct point once (a wide NAF's odd multiples are made a point, not a term)
+    const local = new Map<number, number>();
+    const point = new Uint32Array(nTerms);
+    for (let i = 0, t = 0; i < list.length; i++) {
+      for (let k = list[i]!.from; k < list[i]!.to; k++, t++) {
+        const key = cols.set[k]! * 2 ** 32 + cols.point[k]!;
+        let u = local.get(key);
+        if (u === undefined) local.set(key, (u = local.size));
+        point[t] = u;
+      }
+    }
+    const bBases = new Uint8Array(local.size * sG);
+    // word copies, no view a point: a subarray per term made half of this loop's time garbage
+    const out32 = new Uint32Array(bBases.buffer);
+    for (const [key, u] of local) {
+      const from = words[Math.floor(key / 2 ** 32)]!;
+      const src = (key % 2 ** 32) * w32;
+      for (let q = 0; q < w32; q++) out32[u * w32 + q] = from[src + q]!;
+    }
     const bScalars = new Uint8Array(nScalarBytes);
     const neg = new Uint8Array(nTerms);
     const ptr = new Uint32Array(list.length + 1);
     const width = new Uint8Array(list.length);
-    // word copies, no view a term: a subarray per term made half of this loop's time garbage
-    const out32 = new Uint32Array(bBases.buffer);
     const abs = coefs.abs;
     let t = 0;
     let pS = 0;
     list.forEach((j, i) => {
       width[i] = j.width;
       for (let k = j.from; k < j.to; k++, t++) {
-        const from = words[cols.set[k]!]!;
-        const src = cols.point[k]! * w32;
-        const dst = t * w32;
-        for (let q = 0; q < w32; q++) out32[dst + q] = from[src + q]!;
         const c = cols.coef[k]!;
         for (let q = 0, a = c * N8R; q < j.width; q++) bScalars[pS + q] = abs[a + q]!;
         neg[t] = coefs.neg[c]!;
@@ -187,9 +200,9 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
       }
       ptr[i + 1] = t;
     });
-    return { op: 'sparse', group: g, bases: bBases, scalars: bScalars, neg, ptr, width };
+    return { op: 'sparse', group: g, bases: bBases, point, scalars: bScalars, neg, ptr, width };
   };
-  const transfers = (t: SparseTask) => [t.bases.buffer, t.scalars.buffer, t.neg.buffer, t.ptr.buffer, t.width.buffer] as ArrayBuffer[];
+  const transfers = (t: SparseTask) => [t.bases.buffer, t.point.buffer, t.scalars.buffer, t.neg.buffer, t.ptr.buffer, t.width.buffer] as ArrayBuffer[];
 
   // a bounded number of tasks in flight
   const cpu = await cpuPool();
