@@ -68,6 +68,8 @@ export interface SparseTask {
   ptr: Uint32Array;
   /** bytes of each column's |c| (0: the column sums to infinity) */
   width: Uint8Array;
+  /** the widest NAF the task may take (7; 2, the plain NAF, for bench:setup-keys's baseline) */
+  maxWindow: number;
 }
 
 export type SetupTask = ScaleTask | CombTask | SparseTask;
@@ -250,10 +252,10 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
    * those whose table has no more points than the plain NAF has digits (about one a 3 bits), so
    * that the task's arena stays within what sparse-msm.ts plans for it.
    */
-  function sparseWindow(points: number, termBits: number): number {
+  function sparseWindow(points: number, termBits: number, maxWindow: number): number {
     let best = 2;
     let bestCost = termBits / 3;
-    for (let w = 3; w <= 7; w++) {
+    for (let w = 3; w <= maxWindow; w++) {
       const table = points * 2 ** (w - 2);
       const cost = table + termBits / (w + 1);
       if (table <= termBits / 3 && cost < bestCost) [best, bestCost] = [w, cost];
@@ -276,7 +278,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
       termBits += (t.ptr[j + 1]! - t.ptr[j]!) * 8 * t.width[j]!;
     }
     const K = 1 + first[m]!;
-    const w = sparseWindow(U, termBits);
+    const w = sparseWindow(U, termBits, t.maxWindow);
     const ODD = 1 << (w - 2); // table entries a point: P, 3P, …, (2·ODD − 1)·P
     const full = 1 << w;
     const half = full >> 1;

@@ -85,6 +85,9 @@ export function signedCoefs(r: bigint, raw: Uint8Array, count: number): SignedCo
   return { abs, neg, len };
 }
 
+/** The widest NAF a task may take: 7 (bench:setup-keys sets 2, the plain NAF, for its baseline). */
+export const sparseTuning = { maxWindow: 7 };
+
 /** Outputs with more terms than this are split into partial sums over several tasks. */
 const SPLIT_TERMS = 1 << 13;
 const MAX_TASK_TERMS = 1 << 15;
@@ -200,7 +203,7 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
       }
       ptr[i + 1] = t;
     });
-    return { op: 'sparse', group: g, bases: bBases, point, scalars: bScalars, neg, ptr, width };
+    return { op: 'sparse', group: g, bases: bBases, point, scalars: bScalars, neg, ptr, width, maxWindow: sparseTuning.maxWindow };
   };
   const transfers = (t: SparseTask) => [t.bases.buffer, t.point.buffer, t.scalars.buffer, t.neg.buffer, t.ptr.buffer, t.width.buffer] as ArrayBuffer[];
 
