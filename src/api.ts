@@ -150,8 +150,6 @@ function fixedOf(settings: Settings): FixedInput[] {
   return readOnnx(settings.model.path, { dims: settings.model.dims, fixed: f, maxTokens: settings.model.maxTokens }).fixed ?? [];
 }
 
-
-/** Dequantized qexec outputs against onnxruntime-web over the samples. */
 /** Settings of committed weights: their tensors, scale, width and the commitment of these values. */
 async function committedWeights(qg: QuantGraph, weights: LiftedWeight[], sample: Sample): Promise<NonNullable<Settings['weights']>> {
   const w = qg.inputs.filter((i) => i.role === 'weight');
@@ -162,6 +160,7 @@ async function committedWeights(qg: QuantGraph, weights: LiftedWeight[], sample:
   };
 }
 
+/** Dequantized qexec outputs against onnxruntime-web over the samples. */
 async function measureAccuracy(modelPath: string, inputs: ValueInfo[], outputs: ValueInfo[], qg: QuantGraph, samples: Sample[], withWeights: (s: Sample) => Sample = (s) => s, fixed: FixedInput[] = []): Promise<AccuracyReport> {
   let maxAbsError = 0;
   let maxAbsReference = 0;
@@ -240,7 +239,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const read = readOnnx(modelPath, { dims, fixed, ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}) });
   const maxTokens = read.inputs.find((i) => i.text?.tokens)?.text?.tokens;
   const graph = inferAndFold(read);
-  checkCompileMemory(graph); // a model too large for this machine fails here, not after minutes
+  checkCompileMemory(graph, undefined, visibility.weights === 'hashed'); // a model too large for this machine fails here, not after minutes
   const lifted = visibility.weights === 'hashed' ? liftWeights(graph) : undefined;
   if (lifted?.baked.length) {
     const n = lifted.baked.length;

@@ -3,7 +3,7 @@
 // could not (with the --split that would make them fit).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { affineTerms, checkCircuitMemory, checkCompileMemory, estimateGraphConstraints } from '../src/compiler/size.js';
+import { affineTerms, affineTermsByKind, checkCircuitMemory, checkCompileMemory, compileMemoryNeed, estimateGraphConstraints } from '../src/compiler/size.js';
 import { ZkonnxError } from '../src/errors.js';
 import { linearize } from '../src/ir/linearize.js';
 import { readOnnx } from '../src/onnx/decode.js';
@@ -30,6 +30,19 @@ describe('size guards', () => {
     expect(err.code).toBe('CIRCUIT_TOO_LARGE');
     expect(err.message).toMatch(/about 7k multiply-accumulates.*needs about .* GiB, this machine has 0\.0 GiB/);
     expect(() => checkCompileMemory(graph, 2 ** 30)).not.toThrow();
+  });
+
+  it('prices a convolution\'s terms below a dense layer\'s, unless the weights are committed', () => {
+    // bench:compile's CNNs peak at about 175 bytes a term, its MLPs at about 380
+    const cnn = inferAndFold(readOnnx(join(packageRoot(), 'models', 'mnist-cnn', 'model.onnx')));
+    const { conv, other } = affineTermsByKind(cnn);
+    expect(conv).toBeGreaterThan(other);
+    expect(conv + other).toBe(affineTerms(cnn));
+    // the same terms priced as a dense layer's with committed weights: ~160 bytes more each
+    const more = (compileMemoryNeed(cnn, true) - compileMemoryNeed(cnn)) / conv;
+    expect(more).toBeGreaterThan(100);
+    expect(more).toBeLessThan(300);
+    expect(compileMemoryNeed(graph, true)).toBe(compileMemoryNeed(graph)); // no convolution
   });
 
   it('refuses one circuit whose keys do not fit, and says which --split would', () => {

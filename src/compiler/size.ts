@@ -11,15 +11,20 @@ import { challengeCost, freivaldsPlan } from './freivalds.js';
 
 /**
  * Bytes of compile-time memory per term of the affine maps (linearization, quantization and the
- * constraint store together), measured on MLPs of 1M and 5.5M weights: about 380 at the peak.
+ * constraint store together): about 380 at the peak on MLPs of 1M and 5.5M weights, about 175 on
+ * CNNs of 12.6M and 41M (bench:compile's resnet and resnet20: 2.3 and 7.1 GB), whose terms reuse
+ * a kernel's few weights; both with a margin, on top of the process's own ~300 MB.
  */
 const BYTES_PER_TERM = 400;
+const BYTES_PER_CONV_TERM = 240;
+const BASE_BYTES = 512 * 2 ** 20;
 /** Bytes of setup/prove memory per constraint or wire: the key's points (A, B1, B2, C, H) and the FFT buffers. */
 const BYTES_PER_ROW = 640;
 
-/** Multiply-accumulates of the model's linear layers on signals: the terms of its affine maps. */
-export function affineTerms(g: Graph): number {
-  let terms = 0;
+/** Multiply-accumulates of the model's linear layers on signals (the terms of its affine maps), convolutions' apart. */
+export function affineTermsByKind(g: Graph): { conv: number; other: number } {
+  let conv = 0;
+  let other = 0;
   for (const n of g.nodes) {
     const out = g.shapes.get(n.outputs[0] ?? '');
     if (!out) continue;
@@ -32,29 +37,44 @@ export function affineTerms(g: Graph): number {
         const group = typeof n.attrs.group === 'number' ? n.attrs.group : 1;
         const taps = wd.length > 2 ? sizeOf(wd.slice(2)) : 1;
         const cin = n.op === 'Conv' ? (wd[1] ?? 1) : (wd[0] ?? 1) / group;
-        terms += n.op === 'Conv' ? outSize * cin * taps : sizeOf(g.shapes.get(n.inputs[0]!) ?? out) * (wd[1] ?? 1) * taps;
+        conv += n.op === 'Conv' ? outSize * cin * taps : sizeOf(g.shapes.get(n.inputs[0]!) ?? out) * (wd[1] ?? 1) * taps;
         break;
       }
       case 'Gemm': case 'MatMul': {
         const a = g.shapes.get(n.inputs[0]!) ?? [];
         const k = n.op === 'Gemm' && n.attrs.transA === 1 ? a[0] ?? 1 : a[a.length - 1] ?? 1;
-        terms += outSize * k;
+        other += outSize * k;
         break;
       }
       default:
-        terms += outSize;
+        other += outSize;
     }
   }
-  return terms;
+  return { conv, other };
+}
+
+/** Multiply-accumulates of the model's linear layers on signals: the terms of its affine maps. */
+export function affineTerms(g: Graph): number {
+  const t = affineTermsByKind(g);
+  return t.conv + t.other;
+}
+
+/**
+ * Compile-time memory the model's affine maps need. Committed weights make a convolution's terms
+ * products of two signals, each its own pair of operands: priced as any other term.
+ */
+export function compileMemoryNeed(g: Graph, committedWeights = false): number {
+  const t = affineTermsByKind(g);
+  return BASE_BYTES + t.conv * (committedWeights ? BYTES_PER_TERM : BYTES_PER_CONV_TERM) + t.other * BYTES_PER_TERM;
 }
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 const human = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : String(n));
 
 /** Refuses, before linearization, a model whose affine maps alone cannot fit in this machine's memory. */
-export function checkCompileMemory(g: Graph, memory = Math.max(totalmem() * 0.75, freemem())): void {
+export function checkCompileMemory(g: Graph, memory = Math.max(totalmem() * 0.75, freemem()), committedWeights = false): void {
   const terms = affineTerms(g);
-  const need = terms * BYTES_PER_TERM;
+  const need = compileMemoryNeed(g, committedWeights);
   if (need > memory) {
     throw new ZkonnxError('CIRCUIT_TOO_LARGE', `${g.source}: the model's linear layers are about ${human(terms)} multiply-accumulates on signals; compiling them needs about ${gib(need)}, this machine has ${gib(memory)}`, {
       file: g.source,
