@@ -2,7 +2,7 @@
 // membership circuit (src/commit/membership.ts) by Merkle depth, for iris-like samples (F = 4)
 // and one MNIST-like shape (F = 784, depth 14). 16-bit values; the sample and its path private.
 // Each circuit is built fresh (compile + our Groth16 setup from the cached local powers of tau)
-// into benchmarks/results/tmp/; prove s is the median of 3 (witness excluded, snarkjs prover).
+// into benchmarks/results/tmp/; prove s is the median of 3 (witness excluded, zkonnx's wasm prover).
 // The witness is a random sample with a random path (the prover's work does not depend on the
 // values), so no 2^depth tree has to be hashed. Prints a table, writes benchmarks/results/membership.{md,json}.
 //
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const table = [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
   console.log(`machine: ${host}; ${busy}\n${table}`);
-  const note = `Dataset membership circuit (sample x[F], y and path private; root public), ${BITS}-bit values: leaf = SignedCommit(F+1, ${BITS}, leafIv), MerkleRoot(depth). Built fresh: compile (circom2, WebAssembly) and our Groth16 setup from the cached local powers of tau; prove = snarkjs groth16 (wasm) on a precomputed witness, median of ${REPS}.`;
+  const note = `Dataset membership circuit (sample x[F], y and path private; root public), ${BITS}-bit values: leaf = SignedCommit(F+1, ${BITS}, leafIv), MerkleRoot(depth). Built fresh: compile (circom2, WebAssembly) and our Groth16 setup from the cached local powers of tau; prove = zkonnx's prover (wasm backend) on the computed witness, median of ${REPS}.`;
   const out = join(root, 'benchmarks', 'results');
   writeFileSync(join(out, 'membership.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: host, load: busy, note, rows }, null, 2)}\n`);
   writeFileSync(join(out, 'membership.md'), `# bench:membership\n\nMachine: ${host}; ${busy}\n\n${note}\n\n\`\`\`\n${table}\n\`\`\`\n`);
