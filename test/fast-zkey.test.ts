@@ -12,6 +12,7 @@ import { ZkonnxError } from '../src/errors.js';
 import { generatePreparedPtau } from '../src/setup/fast-ptau.js';
 import { fastGroth16Keys } from '../src/setup/fast-zkey.js';
 import { signedCoefs, sparseMsm } from '../src/setup/fast/sparse-msm.js';
+import { glvConstants } from '../src/setup/fast/kernels.js';
 import { snarkjsInternals, type WasmCurve } from '../src/setup/fast/snarkjs-internals.js';
 import { releaseCurves, snarkjs } from '../src/snark.js';
 import { mixedCircuitWithPtau } from './helpers/mixed-circuit.js';
@@ -210,6 +211,45 @@ describe('sparseMsm', () => {
       }
     }
   }, 60_000);
+
+  for (const group of ['G1', 'G2'] as const) {
+    it(`${group}: coefficients above 128 bits split by the endomorphism (c = k1 + k2·λ on P and φ(P)), halves of zero and edge values included`, async () => {
+      const curve = (await snarkjs.curves.getCurveFromName('bn128')) as unknown as WasmCurve & { r: bigint } & Record<'G1' | 'G2', WasmCurve['G1'] & { add(a: Uint8Array, b: Uint8Array): Uint8Array; zero: Uint8Array; timesScalar(p: Uint8Array, s: Uint8Array): Uint8Array; toRprLEM(b: Uint8Array, o: number, p: Uint8Array): void }>;
+      const G = curve[group];
+      const { r } = curve;
+      const { lambda } = glvConstants(curve);
+      const sG = G.F.n8 * 2;
+      const toLE = (x: bigint): Uint8Array => { const b = new Uint8Array(32); for (let i = 0; i < 32; i++, x >>= 8n) b[i] = Number(x & 0xffn); return b; };
+      const nPoints = 4;
+      const base = new Uint8Array(nPoints * sG);
+      for (let i = 0; i < nPoints; i++) base.set(G.toAffine(G.timesFr(G.g, curve.Fr.e(i + 11))), i * sG);
+      const rand = (): bigint => BigInt(`0x${randomBytes(32).toString('hex')}`) % r;
+      // λ (k1 = 0), λ·5 − 3, 2^128 and its negation (17 bytes: split), 2^128 − 1 (16 bytes: not),
+      // (r + 1)/2, r − λ; then few-term outputs of random ones, points shared and repeated
+      const special = [lambda, (lambda * 5n - 3n + r) % r, 1n << 128n, r - (1n << 128n), (1n << 128n) - 1n, (r + 1n) / 2n, r - lambda];
+      const columns: Array<Array<[bigint, number]>> = special.map((c, i) => [[c, i % nPoints]]);
+      columns.push(special.map((c, i) => [c, (i * 3) % nPoints] as [bigint, number]));
+      for (let j = 0; j < 30; j++) columns.push(Array.from({ length: 1 + (j % 5) }, (_, t) => [t === 2 ? (j % 2 ? r - 1n : 12345n) : rand(), (j + t) % nPoints] as [bigint, number]));
+      const coefVals: bigint[] = [];
+      const point: number[] = [];
+      const ptr = [0];
+      for (const col of columns) {
+        for (const [c, at] of col) { coefVals.push(c); point.push(at); }
+        ptr.push(coefVals.length);
+      }
+      const raw = new Uint8Array(coefVals.length * 32);
+      coefVals.forEach((c, i) => raw.set(toLE(c), i * 32));
+      const cols = { ptr: Uint32Array.from(ptr), set: new Uint8Array(coefVals.length), point: Uint32Array.from(point), coef: Uint32Array.from(coefVals.map((_, i) => i)) };
+      const res = await sparseMsm(curve, group, [base], cols, signedCoefs(r, raw, coefVals.length), false);
+      const want = new Uint8Array(sG);
+      for (let j = 0; j < columns.length; j++) {
+        let acc = G.zero;
+        for (let k = ptr[j]!; k < ptr[j + 1]!; k++) acc = G.add(acc, G.timesScalar(base.slice(point[k]! * sG, (point[k]! + 1) * sG), toLE(coefVals[k]!)));
+        G.toRprLEM(want, 0, G.toAffine(acc));
+        expect(Buffer.from(res.lem.subarray(j * sG, (j + 1) * sG)).toString('hex'), `output ${j}`).toBe(Buffer.from(want).toString('hex'));
+      }
+    }, 60_000);
+  }
 
   for (const group of ['G1', 'G2'] as const) {
     it(`${group}: matches term-by-term scalar multiplication, split outputs, signed coefficients, repeated and cancelling terms included`, async () => {

@@ -56,10 +56,15 @@ export interface CombTask {
 export interface SparseTask {
   op: 'sparse';
   group: 'g1' | 'g2';
-  /** the task's distinct points, ffjavascript affine */
+  /** the task's U distinct points, ffjavascript affine */
   bases: Uint8Array;
-  /** each term's point: its index in bases (the terms column after column) */
+  /**
+   * each term's point (the terms column after column): u < U is bases' u, U + u is φ of it,
+   * φ(x, y) = (ω·x, y), the endomorphism that acts as λ (a coefficient split as k1 + k2·λ)
+   */
   point: Uint32Array;
+  /** ω, ffjavascript Fq (32 bytes, Montgomery), where a term is on a φ point */
+  omega?: Uint8Array;
   /** each term's |c|, little-endian, in its column's width of bytes */
   scalars: Uint8Array;
   /** 1: the term's coefficient is −|c| */
@@ -248,17 +253,17 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
 
   /**
    * The NAF width for a sparse task: the one with the fewest additions, its table's (2^(w−2) a
-   * distinct point: 2P, then 3P … (2^(w−1) − 1)·P) and its digits' (about one a w + 1 bits), among
-   * those whose table has no more points than the plain NAF has digits (about one a 3 bits), so
-   * that the task's arena stays within what sparse-msm.ts plans for it.
+   * distinct point: 2P, then 3P … (2^(w−1) − 1)·P; φ's are products, not additions) and its
+   * digits' (about one a w + 1 bits), among those whose table (of `tablePoints`, φ's included)
+   * has no more entries than the plain NAF has digits (about one a 3 bits), so that the task's
+   * arena stays within what sparse-msm.ts plans for it.
    */
-  function sparseWindow(points: number, termBits: number, maxWindow: number): number {
+  function sparseWindow(points: number, tablePoints: number, termBits: number, maxWindow: number): number {
     let best = 2;
     let bestCost = termBits / 3;
     for (let w = 3; w <= maxWindow; w++) {
-      const table = points * 2 ** (w - 2);
-      const cost = table + termBits / (w + 1);
-      if (table <= termBits / 3 && cost < bestCost) [best, bestCost] = [w, cost];
+      const cost = points * 2 ** (w - 2) + termBits / (w + 1);
+      if (tablePoints * 2 ** (w - 2) <= termBits / 3 && cost < bestCost) [best, bestCost] = [w, cost];
     }
     return best;
   }
@@ -268,6 +273,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     const m = t.ptr.length - 1;
     const ffjPS = g === 'g1' ? 64 : 128;
     const U = t.bases.byteLength / ffjPS;
+    const PU = t.omega ? 2 * U : U; // the table's points: φ's after the bases'
     // buckets: 1 + off[j] + b for column j's bit b (NAF: up to 8·width + 1 bits); 0 is none
     const bits = new Uint32Array(m);
     const first = new Uint32Array(m + 1);
@@ -278,7 +284,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
       termBits += (t.ptr[j + 1]! - t.ptr[j]!) * 8 * t.width[j]!;
     }
     const K = 1 + first[m]!;
-    const w = sparseWindow(U, termBits, t.maxWindow);
+    const w = sparseWindow(U, PU, termBits, t.maxWindow);
     const ODD = 1 << (w - 2); // table entries a point: P, 3P, …, (2·ODD − 1)·P
     const full = 1 << w;
     const half = full >> 1;
@@ -324,23 +330,39 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     }
     const E = g === 'g1' ? FQ : 2 * FQ;
     const PS = 2 * E;
-    const a = arena(g, [U * PS, ODD > 1 ? U * (ODD + 1) * PS : 0, entries * 4, entries * PS, (Math.ceil(entries / 2) + K) * PS, (Math.ceil(entries / 4) + K) * PS, K * PS, K * 4, K * 4, K * 4, m * PS, U * ffjPS + 128]);
+    const own = ODD > 1 || PU > U; // the table needs a block of its own
+    const a = arena(g, [U * PS, own ? (PU * ODD + U) * PS : 0, entries * 4, entries * PS, (Math.ceil(entries / 2) + K) * PS, (Math.ceil(entries / 4) + K) * PS, K * PS, K * 4, K * 4, K * 4, m * PS, FQ, U * ffjPS + 128]);
     const { ex, mem8, mem32, emit, flush, LIST, PREF } = a;
-    const [BASES, ODDS, IDX, SORTED, S1, S2, FIN, CNT, OFF, PTRS, ACC, STAGE] = a.blocks as number[] as [number, number, number, number, number, number, number, number, number, number, number, number];
+    const [BASES, ODDS, IDX, SORTED, S1, S2, FIN, CNT, OFF, PTRS, ACC, OMEGA, STAGE] = a.blocks as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number];
     mem8.set(t.bases, STAGE);
     ex[`${g}_fromFfjN`]!(STAGE, BASES, U);
     // the table: entry u·ODD + i is (2i + 1)·P_u, made by 2P_u (at the end of the block) and
-    // ODD − 1 batches of additions; the plain NAF (ODD = 1) takes the points themselves
+    // ODD − 1 batches of additions, then entry (U + u)·ODD + i is φ of it, ω times each of x's
+    // coordinates (x's first word holds infinity's mark, which the product would overwrite); the
+    // plain NAF on bases alone (ODD = 1, no φ) takes the points themselves
     let TABLE = BASES;
-    if (ODD > 1) {
+    if (own) {
       TABLE = ODDS;
-      const DBL = ODDS + U * ODD * PS;
+      const DBL = ODDS + PU * ODD * PS;
       for (let u = 0; u < U; u++) mem8.copyWithin(TABLE + u * ODD * PS, BASES + u * PS, BASES + (u + 1) * PS);
-      for (let u = 0; u < U; u++) emit(BASES + u * PS, BASES + u * PS, DBL + u * PS);
-      flush();
+      if (ODD > 1) {
+        for (let u = 0; u < U; u++) emit(BASES + u * PS, BASES + u * PS, DBL + u * PS);
+        flush();
+      }
       for (let i = 1; i < ODD; i++) {
         for (let u = 0; u < U; u++) emit(TABLE + (u * ODD + i - 1) * PS, DBL + u * PS, TABLE + (u * ODD + i) * PS);
         flush();
+      }
+      if (t.omega) {
+        mem8.set(t.omega, STAGE);
+        ex.fq_fromFfj!(STAGE, OMEGA);
+        for (let e = 0; e < U * ODD; e++) {
+          const src = TABLE + e * PS;
+          const dst = TABLE + (U * ODD + e) * PS;
+          mem8.copyWithin(dst, src, src + PS);
+          if (mem32[(src >>> 2) + INF] === 0xffffffff) continue;
+          for (let c = 0; c < E; c += FQ) ex.fq_mul!(src + c, OMEGA, dst + c);
+        }
       }
     }
     // each entry: its table point's index, the top bit set where that point goes in negated

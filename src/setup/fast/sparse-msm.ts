@@ -16,6 +16,8 @@
 // affine results are the bytes snarkjs gets.
 import { cpuPool } from '../../prover/cpu/pool.js';
 import type { SparseTask } from '../../prover/cpu/setup-tasks.js';
+import { decompose } from './glv.js';
+import { glvConstants } from './kernels.js';
 import type { WasmCurve } from './snarkjs-internals.js';
 
 /** r1cs coefficients in signed form: |c| (normal form, little-endian, 32 bytes), sign, width. */
@@ -85,8 +87,74 @@ export function signedCoefs(r: bigint, raw: Uint8Array, count: number): SignedCo
   return { abs, neg, len };
 }
 
-/** The widest NAF a task may take: 7 (bench:setup-keys sets 2, the plain NAF, for its baseline). */
-export const sparseTuning = { maxWindow: 7 };
+/**
+ * Coefficients above 128 bits, each split by BN254's endomorphism: c ≡ k1 + k2·λ (mod r) with
+ * |k1|, |k2| < 2^128, so that c·P = k1·P + k2·φ(P), φ(x, y) = (ω·x, y) (ω = β on G1, β² on G2:
+ * both act as λ). A sum's Horner walk then runs over 129 bits, not 257: about half the doublings
+ * and bucket additions of an output with few terms (a training circuit's variables: ~5 terms of
+ * Poseidon's MDS products each). Split once per distinct value (a few thousand in a circuit).
+ */
+interface GlvSplit {
+  /** coefficient index → its split's index, −1 when not split */
+  at: Int32Array;
+  /** split s: |k1| at 32s, |k2| at 32s + 16 (16 bytes each, little-endian) */
+  abs: Uint8Array;
+  /** split s: k1 < 0 at 2s, k2 < 0 at 2s + 1 */
+  neg: Uint8Array;
+  /** split s: bytes of |k1| at 2s, of |k2| at 2s + 1 */
+  len: Uint8Array;
+}
+
+const splits = new WeakMap<SignedCoefs, GlvSplit>();
+
+function glvSplit(curve: WasmCurve, coefs: SignedCoefs): GlvSplit {
+  const done = splits.get(coefs);
+  if (done) return done;
+  const consts = glvConstants(curve);
+  const count = coefs.len.length;
+  const at = new Int32Array(count).fill(-1);
+  if (!sparseTuning.glv) return { at, abs: new Uint8Array(0), neg: new Uint8Array(0), len: new Uint8Array(0) };
+  const byValue = new Map<bigint, number>();
+  const parts: bigint[] = [];
+  const view = new DataView(coefs.abs.buffer, coefs.abs.byteOffset, coefs.abs.byteLength);
+  for (let i = 0; i < count; i++) {
+    if (coefs.len[i]! <= 16) continue;
+    const o = i * N8R;
+    let abs = 0n;
+    for (let w = 3; w >= 0; w--) abs = (abs << 64n) | view.getBigUint64(o + 8 * w, true);
+    const c = coefs.neg[i] ? consts.r - abs : abs;
+    let s = byValue.get(c);
+    if (s === undefined) {
+      s = byValue.size;
+      byValue.set(c, s);
+      parts.push(...decompose(c, consts));
+    }
+    at[i] = s;
+  }
+  const n = byValue.size;
+  const abs = new Uint8Array(n * 32);
+  const neg = new Uint8Array(n * 2);
+  const len = new Uint8Array(n * 2);
+  parts.forEach((k, h) => {
+    let x = k < 0n ? -k : k;
+    neg[h] = k < 0n ? 1 : 0;
+    let l = 0;
+    for (let b = 0; x > 0n; b++, x >>= 8n) {
+      abs[h * 16 + b] = Number(x & 0xffn);
+      l = b + 1;
+    }
+    len[h] = l;
+  });
+  const split = { at, abs, neg, len };
+  splits.set(coefs, split);
+  return split;
+}
+
+/**
+ * The widest NAF a task may take (7), and whether coefficients above 128 bits are split by the
+ * endomorphism: bench:setup-keys's baseline, the algorithm before either, sets 2 and false.
+ */
+export const sparseTuning = { maxWindow: 7, glv: true };
 
 /** Outputs with more terms than this are split into partial sums over several tasks. */
 const SPLIT_TERMS = 1 << 13;
@@ -103,6 +171,8 @@ interface Job {
   out: number;
   from: number;
   to: number;
+  /** the job's terms once the split coefficients are two each */
+  terms: number;
   width: number;
 }
 
@@ -126,19 +196,24 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
   const jobs: Job[] = [];
   const bigOutputs: number[] = [];
   let totalCost = 0;
-  const widthOf = (from: number, to: number): number => {
-    let w = 0;
+  const split = glvSplit(curve, coefs);
+  const shape = (from: number, to: number): { width: number; terms: number } => {
+    let width = 0;
+    let terms = to - from;
     for (let k = from; k < to; k++) {
-      const l = coefs.len[cols.coef[k]!]!;
-      if (l > w) w = l;
+      const c = cols.coef[k]!;
+      const sp = split.at[c]!;
+      const l = sp < 0 ? coefs.len[c]! : Math.max(split.len[2 * sp]!, split.len[2 * sp + 1]!);
+      if (sp >= 0) terms++;
+      if (l > width) width = l;
     }
-    return w;
+    return { width, terms };
   };
-  const cost = (j: Job): number => 16 + j.width * 8 + (j.to - j.from) * j.width * 4;
+  const cost = (j: Job): number => 16 + j.width * 8 + j.terms * j.width * 4;
   // the task's arena by its blocks (setup-tasks.ts sparse): points and bucket lists per NAF digit
   // (at most 4·width + 1 a coefficient), and three blocks of points per bucket (8·width + 1 an output)
   const PS = group === 'G1' ? 72 : 144;
-  const digits = (j: Job): number => (j.to - j.from) * (4 * j.width + 1);
+  const digits = (j: Job): number => j.terms * (4 * j.width + 1);
   const buckets = (j: Job): number => 8 * j.width + 1;
   const arenaBytes = (terms: number, entries: number, k: number): number => PS * (2 * terms + 1.75 * entries + 3.2 * k) + 4 * entries + 12 * k;
   for (let out = 0; out < nOut; out++) {
@@ -148,7 +223,7 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
       bigOutputs.push(out);
       continue;
     }
-    const job = { out, from, to, width: widthOf(from, to) };
+    const job = { out, from, to, ...shape(from, to) };
     jobs.push(job);
     totalCost += cost(job);
   }
@@ -160,25 +235,32 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
 
   // ---- tasks: the CPU prover's threads (setup-tasks.ts 'sparse') ------------------------------
   const g = group === 'G1' ? 'g1' : 'g2';
+  // ω of the endomorphism on this group (G2's acts as λ with β²): ffjavascript's Fq form
+  const consts = glvConstants(curve);
+  const F1 = (curve as unknown as { F1: { e(x: bigint): Uint8Array } }).F1;
+  const omega = F1.e(group === 'G1' ? consts.beta : (consts.beta * consts.beta) % consts.q);
   const buildTask = (list: Job[]): SparseTask => {
     let nTerms = 0;
     let nScalarBytes = 0;
+    let nOrig = 0;
     for (const j of list) {
-      nTerms += j.to - j.from;
-      nScalarBytes += (j.to - j.from) * j.width;
+      nTerms += j.terms;
+      nScalarBytes += j.terms * j.width;
+      nOrig += j.to - j.from;
     }
     // each distinct point once (a wide NAF's odd multiples are made a point, not a term)
     const local = new Map<number, number>();
-    const point = new Uint32Array(nTerms);
+    const uOf = new Uint32Array(nOrig);
     for (let i = 0, t = 0; i < list.length; i++) {
       for (let k = list[i]!.from; k < list[i]!.to; k++, t++) {
         const key = cols.set[k]! * 2 ** 32 + cols.point[k]!;
         let u = local.get(key);
         if (u === undefined) local.set(key, (u = local.size));
-        point[t] = u;
+        uOf[t] = u;
       }
     }
-    const bBases = new Uint8Array(local.size * sG);
+    const U = local.size;
+    const bBases = new Uint8Array(U * sG);
     // word copies, no view a point: a subarray per term made half of this loop's time garbage
     const out32 = new Uint32Array(bBases.buffer);
     for (const [key, u] of local) {
@@ -186,6 +268,8 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
       const src = (key % 2 ** 32) * w32;
       for (let q = 0; q < w32; q++) out32[u * w32 + q] = from[src + q]!;
     }
+    // terms: a split coefficient is |k1| on the point u and |k2| on φ of it (point U + u)
+    const point = new Uint32Array(nTerms);
     const bScalars = new Uint8Array(nScalarBytes);
     const neg = new Uint8Array(nTerms);
     const ptr = new Uint32Array(list.length + 1);
@@ -193,19 +277,33 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
     const abs = coefs.abs;
     let t = 0;
     let pS = 0;
+    let o = 0;
+    let phi = false;
     list.forEach((j, i) => {
       width[i] = j.width;
-      for (let k = j.from; k < j.to; k++, t++) {
+      for (let k = j.from; k < j.to; k++, o++) {
         const c = cols.coef[k]!;
-        for (let q = 0, a = c * N8R; q < j.width; q++) bScalars[pS + q] = abs[a + q]!;
-        neg[t] = coefs.neg[c]!;
-        pS += j.width;
+        const sp = split.at[c]!;
+        if (sp < 0) {
+          for (let q = 0, a = c * N8R; q < j.width; q++) bScalars[pS + q] = abs[a + q]!;
+          point[t] = uOf[o]!;
+          neg[t++] = coefs.neg[c]!;
+          pS += j.width;
+          continue;
+        }
+        phi = true;
+        for (let h = 0; h < 2; h++) {
+          for (let q = 0, a = (2 * sp + h) * 16; q < j.width; q++) bScalars[pS + q] = split.abs[a + q]!;
+          point[t] = uOf[o]! + h * U;
+          neg[t++] = split.neg[2 * sp + h]!;
+          pS += j.width;
+        }
       }
       ptr[i + 1] = t;
     });
-    return { op: 'sparse', group: g, bases: bBases, point, scalars: bScalars, neg, ptr, width, maxWindow: sparseTuning.maxWindow };
+    return { op: 'sparse', group: g, bases: bBases, point, scalars: bScalars, neg, ptr, width, maxWindow: sparseTuning.maxWindow, ...(phi ? { omega: omega.slice() } : {}) };
   };
-  const transfers = (t: SparseTask) => [t.bases.buffer, t.point.buffer, t.scalars.buffer, t.neg.buffer, t.ptr.buffer, t.width.buffer] as ArrayBuffer[];
+  const transfers = (t: SparseTask) => [t.bases.buffer, t.point.buffer, t.scalars.buffer, t.neg.buffer, t.ptr.buffer, t.width.buffer, ...(t.omega ? [t.omega.buffer] : [])] as ArrayBuffer[];
 
   // a bounded number of tasks in flight
   const cpu = await cpuPool();
@@ -239,7 +337,7 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
     });
   };
   for (const j of jobs) {
-    const n = j.to - j.from;
+    const n = j.terms;
     const big = arenaBytes(batchTerms + n, batchDigits + digits(j), batchBuckets + buckets(j)) > maxTaskBytes;
     if (batch.length > 0 && (batchCost + cost(j) > targetCost || batchTerms + n > MAX_TASK_TERMS || big)) await flush();
     batch.push(j);
@@ -259,7 +357,7 @@ export async function sparseMsm(curve: WasmCurve, group: 'G1' | 'G2', bases: Uin
     for (let a = from; a < to; a += splitTerms) {
       const b = Math.min(to, a + splitTerms);
       tasks++;
-      await submit(buildTask([{ out, from: a, to: b, width: widthOf(a, b) }]), (r) => {
+      await submit(buildTask([{ out, from: a, to: b, ...shape(a, b) }]), (r) => {
         partials.get(out)!.push(r);
       });
     }
