@@ -331,7 +331,7 @@ export function setupTasks(env: SetupEnv): { run(t: SetupTask): Uint8Array[] } {
     const E = g === 'g1' ? FQ : 2 * FQ;
     const PS = 2 * E;
     const own = ODD > 1 || PU > U; // the table needs a block of its own
-    const a = arena(g, [U * PS, own ? (PU * ODD + U) * PS : 0, entries * 4, entries * PS, (Math.ceil(entries / 2) + K) * PS, (Math.ceil(entries / 4) + K) * PS, K * PS, K * 4, K * 4, K * 4, m * PS, FQ, U * ffjPS + 128]);
+    const a = arena(g, [U * PS, own ? (PU * ODD + (ODD > 1 ? U : 0)) * PS : 0, entries * 4, entries * PS, (Math.ceil(entries / 2) + K) * PS, (Math.ceil(entries / 4) + K) * PS, K * PS, K * 4, K * 4, K * 4, m * PS, FQ, U * ffjPS + 128]);
     const { ex, mem8, mem32, emit, flush, LIST, PREF } = a;
     const [BASES, ODDS, IDX, SORTED, S1, S2, FIN, CNT, OFF, PTRS, ACC, OMEGA, STAGE] = a.blocks as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number];
     mem8.set(t.bases, STAGE);

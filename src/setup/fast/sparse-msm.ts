@@ -12,8 +12,9 @@
 // a task (setup-tasks.ts 'sparse') sums each output by its coefficients' NAF digits: buckets per
 // bit summed by batched affine additions, then Horner's rule, so a coefficient −1 costs one
 // addition and a 12-bit weight about four; full-width ones (Poseidon's) take wider digits, on odd
-// multiples made once for each distinct point of the task. The sums are group elements: the
-// affine results are the bytes snarkjs gets.
+// multiples made once for each distinct point of the task, and those above 128 bits are split in
+// two halves by the endomorphism (glvSplit). The sums are group elements: the affine results are
+// the bytes snarkjs gets.
 import { cpuPool } from '../../prover/cpu/pool.js';
 import type { SparseTask } from '../../prover/cpu/setup-tasks.js';
 import { decompose } from './glv.js';
