@@ -40,7 +40,9 @@ const procs = new Set<Proc>();
 
 function start(name: string, cmd: string, args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<{ proc: Proc; line: string }> {
   const child = spawn(cmd, args, { cwd: work, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc: Proc = { name, child, log: [], exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+  // a child that never started (spawn's 'error': redis-server not installed) has exited too, or
+  // afterAll would wait on it until its hook timed out
+  const proc: Proc = { name, child, log: [], exited: new Promise((r) => { child.once('exit', (code) => r(code)); child.once('error', () => r(null)); }) };
   procs.add(proc);
   return new Promise((resolve, reject) => {
     let found = false;
