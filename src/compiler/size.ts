@@ -64,7 +64,10 @@ export function affineTerms(g: Graph): number {
  * products of two signals, each its own pair of operands: priced as any other term.
  */
 export function compileMemoryNeed(g: Graph, committedWeights = false): number {
-  const t = affineTermsByKind(g);
+  return memoryFor(affineTermsByKind(g), committedWeights);
+}
+
+function memoryFor(t: { conv: number; other: number }, committedWeights: boolean): number {
   return BASE_BYTES + t.conv * (committedWeights ? BYTES_PER_TERM : BYTES_PER_CONV_TERM) + t.other * BYTES_PER_TERM;
 }
 
@@ -73,8 +76,9 @@ const human = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}G` : n >= 1e6 ?
 
 /** Refuses, before linearization, a model whose affine maps alone cannot fit in this machine's memory. */
 export function checkCompileMemory(g: Graph, memory = Math.max(totalmem() * 0.75, freemem()), committedWeights = false): void {
-  const terms = affineTerms(g);
-  const need = compileMemoryNeed(g, committedWeights);
+  const t = affineTermsByKind(g);
+  const terms = t.conv + t.other;
+  const need = memoryFor(t, committedWeights);
   if (need > memory) {
     throw new ZkonnxError('CIRCUIT_TOO_LARGE', `${g.source}: the model's linear layers are about ${human(terms)} multiply-accumulates on signals; compiling them needs about ${gib(need)}, this machine has ${gib(memory)}`, {
       file: g.source,

@@ -297,11 +297,12 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
         if (x?.kind === 'sym') for (const e of x.t.data) for (const w of e.w) if (w !== 0) { lo = Math.min(lo, Math.abs(w)); hi = Math.max(hi, Math.abs(w)); }
         return { lo, hi };
       };
-      const top = Math.max(span(a).hi, span(b).hi);
-      const tiny = (x: Arg<LinExpr>) => span(x).lo * SHORT_SPREAD < top;
+      const sa = span(a);
+      const sb = same ? sa : span(b);
+      const top = Math.max(sa.hi, sb.hi);
       const own = (k: number, tag: string) => { const x = args[k] as SymArg; return { kind: 'sym' as const, t: unary(x.t, { kind: 'rescale', relu: false, whole: true }, `${out0}:${tag}`) }; };
-      if (short(0) && tiny(a)) { a = own(0, 'a'); if (same) b = a; }
-      if (!same && short(1) && tiny(b)) b = own(1, 'b');
+      if (short(0) && sa.lo * SHORT_SPREAD < top) { a = own(0, 'a'); if (same) b = a; }
+      if (!same && short(1) && sb.lo * SHORT_SPREAD < top) b = own(1, 'b');
       const { shape, rows } = broadcastArgs(ctx, [a, b]);
       // a rewrite that knows the quotient's size states it, or wants it an integer (qdq.ts)
       const bound = node.attrs[BOUND_ATTR];

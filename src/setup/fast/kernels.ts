@@ -76,15 +76,16 @@ let glv: GlvConstants | undefined;
 /** β and λ that belong together on this curve: φ(G) = (β·x, y) must equal λ·G. */
 export function glvConstants(curve: WasmCurve): GlvConstants {
   if (glv) return glv;
-  const { q, r } = curve as Curve;
+  const c = curve as Curve;
+  const { q, r } = c;
   const beta = cubeRoot(q);
   const l0 = cubeRoot(r);
-  const G = (curve as Curve).G1;
+  const G = c.G1;
   const g = G.toAffine(G.g);
-  const n8 = curve.F1.n8;
+  const n8 = c.F1.n8;
   const phi = new Uint8Array(g.byteLength);
   phi.set(g);
-  const x = ((curve as Curve).F1 as unknown as { mul(a: Uint8Array, b: Uint8Array): Uint8Array }).mul(g.subarray(0, n8), (curve as Curve).F1.e(beta));
+  const x = (c.F1 as unknown as { mul(a: Uint8Array, b: Uint8Array): Uint8Array }).mul(g.subarray(0, n8), c.F1.e(beta));
   phi.set(x, 0);
   let lambda: bigint | undefined;
   for (const l of [l0, (l0 * l0) % r]) if (G.eq(G.timesScalar(G.g, l), phi)) lambda = l;
