@@ -161,7 +161,7 @@ describe('a TfidfVectorizer + LinearClassifier pipeline (sklearn-onnx form)', ()
     const c = await compile({ model, outDir: build, calibration: messages.map(sampleOf), maxTokens: 16, checkCircom: true });
     // the L2 norm divides the three class scores, not the 20 features (divide-late.ts)
     const divided = c.settings.layers.filter((l) => l.op === 'div').map((l) => l.size);
-    expect(divided).toEqual([3, 3]); // the scores by the norm, then softmax's
+    expect(divided).toEqual([3, 1]); // the scores by the norm, then softmax's 1/Σ (one row)
     expect(c.settings.circuit.checkCircom).toMatchObject({ same: true }); // circom builds the same system and witness
     expect(c.settings.model.maxTokens).toBe(16);
     expect(c.settings.inputs[0]!.text?.tokens).toBe(16);

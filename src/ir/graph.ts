@@ -173,9 +173,10 @@ export type NonLinear =
   | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number } }
   /**
    * bound: |quotient| ≤ bound (real units) is known (DynamicQuantizeLinear's 255·x / range); the
-   * range check enforces it. integer: the quotient rounded half up to an integer (scale 0)
+   * range check enforces it. integer: the quotient rounded half up to an integer (scale 0).
+   * fine: bits past the calibrated scale (Softmax's 1/Σ, which a product then rescales)
    */
-  | { kind: 'div'; bound?: number; integer?: boolean }
+  | { kind: 'div'; bound?: number; integer?: boolean; fine?: number }
   /** radicandMax: the radicand is at most this integer (a Gather's in-range check: 0); the root's width enforces it */
   | { kind: 'sqrt'; radicandMax?: number }
   | { kind: 'argmax' }

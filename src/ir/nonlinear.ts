@@ -705,7 +705,13 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
         // Σ exp(x − max) ≥ 1 (one term is exp(0)), which the interval of a fitted exp (it may dip
         // a step below 0) cannot show: max(Σ, 1) gives the division a denominator proven ≥ 1
         const s = maxRows(`${out0}:sum`, gshape, sum.map((e) => [e, constantExpr(1)]));
-        return [act(out0, x.shape, { kind: 'div' }, ex.data.map((e, f) => [e, s.data[groupOf[f]!]!]))];
+        if (groups[0]!.length < 2) return [act(out0, x.shape, { kind: 'div' }, ex.data.map((e, f) => [e, s.data[groupOf[f]!]!]))];
+        // one division a row, then a product an element: a division costs three range checks of
+        // the denominator's width (b ≥ 1, r ≥ 0, r < 2b), a product's rescale one of its shift.
+        // 1/Σ takes one bit past its calibrated scale, which is the output's (the row's largest
+        // element has exp(0) = 1, so its p is 1/Σ): p is then within 3/4 of a step of e·2^s/Σ
+        const inv = act(`${out0}:inv`, gshape, { kind: 'div', fine: 1 }, s.data.map((e) => [constantExpr(1), e]));
+        return [act(out0, x.shape, { kind: 'mul' }, ex.data.map((e, f) => [e, inv.data[groupOf[f]!]!]))];
       }
       const s = simple({ shape: gshape, data: sum }, 'sum');
       const lg = logOfSum(`${out0}:log`, s);

@@ -331,7 +331,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
     case 'div': {
       // q = round(A·2^scale / B) with B ∈ [1, 2^aux) proven; a denominator that is always
       // ≤ 0 is negated with the numerator, one that may change sign is refused
-      scale = op.integer ? 0 : calibrated;
+      scale = op.integer ? 0 : calibrated + (op.fine ?? 0);
       for (let i = 0; i < a.size; i++) {
         const [, den] = elemRows(i);
         if (den!.lo < 0n && den!.hi > 0n) {
