@@ -169,8 +169,12 @@ export type NonLinear =
   | { kind: 'max' }
   /** bound: |value| ≤ bound (real units) is known (a normalized value); the range check enforces it */
   | { kind: 'mul'; bound?: number; relu?: boolean }
-  /** clamp: where f is constant (real units): the circuit clamps x there, if its range reaches past */
-  | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number } }
+  /**
+   * clamp: where f is constant (real units): the circuit clamps x there, if its range reaches past.
+   * rangeOf: the act whose calibrated range sets this one's scale and error budget (GELU's h, a
+   * small correction of its ReLU, at the ReLU's scale)
+   */
+  | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number }; rangeOf?: string }
   /**
    * bound: |quotient| ≤ bound (real units) is known (DynamicQuantizeLinear's 255·x / range); the
    * range check enforces it. integer: the quotient rounded half up to an integer (scale 0).

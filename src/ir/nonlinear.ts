@@ -211,12 +211,12 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
    * f(x) for a univariate f, its input clamped where f saturates (scalar.ts SATURATION) and to
    * `known`, an interval x lies in that the bound analysis cannot see (x − max ≤ 0).
    */
-  const fnOf = (name: string, x: Tens<LinExpr>, fn: string, params: number[] = [], known: { lo?: number; hi?: number } = {}): Tens<LinExpr> => {
+  const fnOf = (name: string, x: Tens<LinExpr>, fn: string, params: number[] = [], known: { lo?: number; hi?: number } = {}, rangeOf?: string): Tens<LinExpr> => {
     const sat = { ...SATURATION[fn]?.(params) };
     if (known.lo !== undefined) sat.lo = Math.max(sat.lo ?? -Infinity, known.lo);
     if (known.hi !== undefined) sat.hi = Math.min(sat.hi ?? Infinity, known.hi);
     const clamp = sat.lo !== undefined || sat.hi !== undefined ? { clamp: sat } : {};
-    return unary(x, { kind: 'fn', fn, params, ...clamp }, name);
+    return unary(x, { kind: 'fn', fn, params, ...clamp, ...(rangeOf ? { rangeOf } : {}) }, name);
   };
   /** log Σ: the sum of exp(x − max) is ≥ 1 (exp(0) = 1 is one of its terms), which the bound analysis cannot see: clamped there. */
   const logOfSum = (name: string, s: Tens<LinExpr>): Tens<LinExpr> => fnOf(name, s, 'log', [], { lo: 1 });
@@ -450,12 +450,14 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
       return [unary(x, { kind: 'fn', fn: 'pow', params: [p] })];
     }
     case 'Gelu': {
-      // x · gate(x): the gate saturates on both sides (clamped there), so any input range works;
-      // GELU itself grows like x and would need a polynomial over the whole range
+      // relu(x) − h(x), h(x) = |x|·Φ(−|x|): h saturates at 0 on both sides (clamped there), so any
+      // input range works, where GELU itself grows like x. Both read the pre-activation as it is:
+      // a rescale with ReLU and h's polynomial, where x·Φ(x) took a rescale of x, Φ and a product
       const approx = node.attrs.approximate === 'tanh';
-      const x = simple(sym(0), 'x');
-      const gate = fnOf(`${out0}:gate`, x, approx ? 'gelu_tanh_gate' : 'gelu_gate');
-      return [mulRows(out0, x.shape, x.data.map((e, i) => [e, gate.data[i]!]))];
+      const x = sym(0);
+      const r = unary(x, { kind: 'rescale', relu: true }, `${out0}:relu`);
+      const h = fnOf(`${out0}:h`, x, approx ? 'gelu_tanh_h' : 'gelu_h', [], {}, `${out0}:relu`);
+      return [{ shape: x.shape, data: r.data.map((e, i) => combine([e, h.data[i]!], [1, -1])) }];
     }
     case 'Less': case 'Greater': case 'LessOrEqual': case 'GreaterOrEqual': case 'Equal': {
       const { shape, rows } = broadcastArgs(ctx, [simpleArg(args[0], 'a'), simpleArg(args[1], 'b')]);

@@ -3,7 +3,7 @@
 // that no admissible witness can wrap around the BN254 scalar field.
 import { ZkonnxError } from '../errors.js';
 import type { ActValue, AffineGraph, InputValue, LinExpr, QAct, QAffine, QInput, QOutput, QuantGraph, QuantParams } from '../ir/graph.js';
-import { SCALAR_FNS } from '../ir/ops/scalar.js';
+import { KINK_AT_ZERO, SCALAR_FNS } from '../ir/ops/scalar.js';
 import { FIELD_SAFE_BITS, absBig, bitlen, divConst, divConstParams, divRound, floorDiv, rescale, roundBig, scaleFor } from './int.js';
 import { fitPiecewise, tightenClamp } from './poly.js';
 import type { Ranges } from './calibrate.js';
@@ -96,7 +96,7 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
   });
 
   const wide = sqrtFed(ag);
-  const acts: QAct[] = ag.acts.map((a, j) => quantizeAct(a, ranges.acts.get(a.name) ?? 0, scales, iv,
+  const acts: QAct[] = ag.acts.map((a, j) => quantizeAct(a, ranges.acts.get((a.op.kind === 'fn' && a.op.rangeOf) || a.name) ?? 0, scales, iv,
     wide.has(j) ? { ...params, activationBits: Math.min(2 * params.activationBits, SQRT_INPUT_BITS) } : params));
 
   const outputs: QOutput[] = ag.outputs.map((o) => {
@@ -357,7 +357,9 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       for (let i = 0; i < a.size; i++) {
         const [num, den] = elemRows(i);
         const bb = Math.max(1, bitlen(den!.hi)); // B − 1 ∈ [0, 2^bb)
-        const wide = absMax(num!) * big(scale) + 1n;
+        // |q| ≤ |A|·2^scale / B + 1/2, and B is at least d0, its interval's low end (≥ 1: the range check)
+        const d0 = den!.lo > 1n ? den!.lo : 1n;
+        const wide = (absMax(num!) * big(scale)) / d0 + 1n;
         const qmax = known !== undefined && known < wide ? known : wide;
         const bq = bitlen(qmax);
         const worst = bitlen(absMax(num!) * big(scale + 1)) + bb + 3;
@@ -366,7 +368,6 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         bits.push(bq);
         aux.push(bb);
         // q is monotone in the numerator and, for a fixed numerator sign, in the denominator
-        const d0 = den!.lo > 1n ? den!.lo : 1n;
         const corners = [num!.lo, num!.hi].flatMap((n) => [d0, den!.hi > d0 ? den!.hi : d0].map((d) => divRound(n * big(scale), d)));
         // the constraints guarantee q ∈ [−2^bq, 2^bq): downstream bounds use that where it is tighter
         const lo = corners.reduce((m, v) => (v < m ? v : m));
@@ -449,7 +450,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       // the output scale (not merely to 2^−32): a narrower domain, fewer bits and pieces
       const tolerance = Math.max(2 ** -calibrated, (Number.isFinite(range) ? range : 1) * 2 ** -10);
       const cl = op.clamp && tightenClamp((x) => f(x, op.params), op.clamp.lo, op.clamp.hi, tolerance / 8);
-      const L = cl?.lo !== undefined ? BigInt(Math.ceil(cl.lo * 2 ** argScale)) : undefined;
+      let L = cl?.lo !== undefined ? BigInt(Math.ceil(cl.lo * 2 ** argScale)) : undefined;
       const H = cl?.hi !== undefined ? BigInt(Math.floor(cl.hi * 2 ** argScale)) : undefined;
       const needLo = L !== undefined && lo < L;
       const needHi = H !== undefined && hi > H;
@@ -467,6 +468,13 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         clamp = { ...(needLo ? { lo: L } : {}), ...(needHi ? { hi: H } : {}), bits: cbits };
         if (needLo) { if (lo < L!) lo = L!; if (hi < L!) hi = L!; }
         if (needHi) { if (hi > H!) hi = H!; if (lo > H!) lo = H!; }
+      }
+      if (KINK_AT_ZERO.has(op.fn) && lo < 0n && hi >= 0n) {
+        // 0 must start a segment: the domain becomes [−2^(B−1), 2^(B−1)), halved at 0 whatever the
+        // segment count (a clamp below moves there too: f is constant below L, so also below −2^(B−1))
+        const m = -lo > hi + 1n ? -lo : hi + 1n;
+        lo = -(1n << BigInt(bitlen(m - 1n)));
+        if (needLo && needHi) L = lo;
       }
       const domainBits = Math.max(1, bitlen(hi - lo));
       let capAt: number | undefined; // fused: the fit takes f at min(x, H) (its value there, or unreachable)

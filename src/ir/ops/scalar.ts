@@ -35,6 +35,9 @@ export const SCALAR_FNS: Record<string, (x: number, p: readonly number[]) => num
   /** GELU's gates: gelu(x) = x · gate(x), the gate saturating at 0 and 1 (Φ(x), or tanh's form) */
   gelu_gate: (x) => 0.5 * (1 + erf(x / Math.SQRT2)),
   gelu_tanh_gate: (x) => 0.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+  /** GELU's distance from ReLU: gelu(x) = relu(x) − h(|x|), h(u) = u·Φ(−u) → 0 on both sides; a kink at 0 */
+  gelu_h: (x) => { const u = Math.abs(x); return 0.5 * u * (1 - erf(u / Math.SQRT2)); },
+  gelu_tanh_h: (x) => { const u = Math.abs(x); return 0.5 * u * (1 - Math.tanh(Math.sqrt(2 / Math.PI) * (u + 0.044715 * u ** 3))); },
   mish: (x) => x * Math.tanh(softplus(x)),
   /** params [alpha, beta] */
   hardsigmoid: (x, p) => Math.max(0, Math.min(1, p[0]! * x + p[1]!)),
@@ -68,6 +71,8 @@ export const SATURATION: Record<string, (p: readonly number[]) => { lo?: number;
   gelu_tanh: () => ({ lo: -8 }),
   gelu_gate: () => ({ lo: -8, hi: 8 }), // Φ(−8) ≈ 6e−16
   gelu_tanh_gate: () => ({ lo: -6, hi: 6 }), // 1 − gate(6) ≈ 2e−12
+  gelu_h: () => ({ lo: -8, hi: 8 }), // 8·Φ(−8) ≈ 5e−15
+  gelu_tanh_h: () => ({ lo: -6, hi: 6 }), // 6·(1 − gate(6)) ≈ 1e−11
   mish: () => ({ lo: -30 }), // |x·tanh(softplus(x))| ≈ |x|·e^x < 3e−12 below −30
   hardswish: () => ({ lo: -3 }),
   hardsigmoid: (p) => (p[0]! > 0 ? { lo: -p[1]! / p[0]!, hi: (1 - p[1]!) / p[0]! } : p[0]! < 0 ? { lo: (1 - p[1]!) / p[0]!, hi: -p[1]! / p[0]! } : {}),
@@ -97,3 +102,6 @@ export const UNARY_FNS: Record<string, { fn: string; params?: (attr: (k: string,
   Cosh: { fn: 'cosh' },
   Asinh: { fn: 'asinh' },
 };
+
+/** Functions with a kink at 0 (not smooth there): 0 starts a polynomial segment (the fit's domain is [−2^(B−1), 2^(B−1))). */
+export const KINK_AT_ZERO: ReadonlySet<string> = new Set(['gelu_h', 'gelu_tanh_h']);
