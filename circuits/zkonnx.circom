@@ -357,9 +357,16 @@ template PiecewisePoly(B, s, drop, deg, shift, bo, lo, C) {
 /// above·(2^(m−drop) − 1), raw the offset's bits [drop, m), are the segment and t of the clamped
 /// offset: 0 below lo, all ones above lo + 2^B − 1, the offset's own between; each a product of
 /// forced values. The segment selector, Horner's products and the Rescale are PiecewisePoly's.
-/// Cost (at --O2): (W + 1) + 3 + s + 1 + max(0, 2^s − 2) + (s = 0 ? max(0, deg − 1) : deg) + shift + bo + 1.
-template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
+/// rk ≥ 1 (lo = −2^(B−1), k = rk − 1 ≤ B − 1): out = relu − poly, relu = ⌊x / 2^k⌋·[x ≥ 0] from the
+/// same bits (GELU as relu(x) − h(x)). Sound: x ≥ 0 exactly when x is above the domain or in it
+/// with bits[B−1] set (x − lo ≥ 2^(B−1)), pos = above + keep·bits[B−1] is a sum of forced products,
+/// and ⌊x / 2^k⌋ = Σ_{i≥k} bits[i]·2^(i−k) − 2^(W−k) − 2^(B−1−k), x = Σ bits·2^i − 2^W − 2^(B−1)
+/// with both constants multiples of 2^k; relu = pos·⌊x / 2^k⌋ is one more product.
+/// Cost (at --O2): (W + 1) + 3 + s + 1 + max(0, 2^s − 2) + (s = 0 ? max(0, deg − 1) : deg) + shift + bo + 1,
+/// + 2 with rk ≥ 1.
+template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C, rk) {
     assert(B >= 1 && W > B && s <= B && drop <= B - s && W + 2 <= 252);
+    assert(rk == 0 || (lo == -(2 ** (B - 1)) && rk <= B));
     signal input in;
     signal output out;
     var m = B - s;
@@ -430,5 +437,16 @@ template ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C) {
     }
     component r = Rescale(shift, bo, 0);
     r.in <== acc;
-    out <== r.out;
+    if (rk == 0) {
+        out <== r.out;
+    } else {
+        var rs = rk - 1;
+        signal kb;
+        kb <== (bits[W] - above) * bits[B - 1];
+        var fl = -(2 ** (W - rs)) - 2 ** (B - 1 - rs);
+        for (var i = rs; i <= W; i++) { fl += bits[i] * 2 ** (i - rs); }
+        signal relu;
+        relu <== (above + kb) * fl;
+        out <== relu - r.out;
+    }
 }

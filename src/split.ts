@@ -89,7 +89,7 @@ export function estimateConstraints(a: QAct, i: number): number {
       const { segBits: s, degree: deg } = a.poly!;
       const poly = Math.max(0, 2 ** s - 2) + (s === 0 ? Math.max(0, deg - 1) : deg) + a.shift + b + 3;
       const c = a.clamp;
-      if (c?.fused) return c.bits[i]! + 1 + 3 + s + 1 + poly;
+      if (c?.fused) return c.bits[i]! + 1 + 3 + s + 1 + poly + (c.relu !== undefined ? 2 : 0);
       const clamps = c ? (c.lo !== undefined ? 1 : 0) + (c.hi !== undefined ? 1 : 0) : 0;
       return x + poly + clamps * ((c?.bits[i] ?? 0) + 5);
     }

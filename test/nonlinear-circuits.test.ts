@@ -1074,19 +1074,26 @@ for (const c of PIECEWISE) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C): PiecewisePoly of min(max(x, lo), lo + 2^B − 1)
+// ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C, rk): PiecewisePoly of min(max(x, lo), lo + 2^B − 1);
+// with rk ≥ 1 (lo = −2^(B−1)), ⌊x / 2^(rk−1)⌋·[x ≥ 0] minus it (GELU as relu(x) − h(x))
 
-interface ClampedCase { name: string; W: number; B: number; s: number; drop: number; deg: number; shift: number; bo: number; lo: bigint; C: bigint[] }
+interface ClampedCase { name: string; W: number; B: number; s: number; drop: number; deg: number; shift: number; bo: number; lo: bigint; C: bigint[]; rk: number }
 
 const CLAMPED: ClampedCase[] = (() => {
   const cases: ClampedCase[] = [
     // 2 segments of 8 offsets, the low offset bit dropped, linear; x − lo over [−64, 64)
-    { name: 'cp_handmade', W: 6, B: 4, s: 1, drop: 1, deg: 1, shift: 2, bo: 9, lo: -10n, C: [40n, 7n, -90n, 30n] },
+    { name: 'cp_handmade', W: 6, B: 4, s: 1, drop: 1, deg: 1, shift: 2, bo: 9, lo: -10n, C: [40n, 7n, -90n, 30n], rk: 0 },
+    // the same pieces as relu minus the polynomial: lo = −8, ⌊x / 4⌋ for x ≥ 0
+    { name: 'cp_relu_handmade', W: 6, B: 4, s: 1, drop: 1, deg: 1, shift: 2, bo: 9, lo: -8n, C: [40n, 7n, -90n, 30n], rk: 3 },
   ];
   // the quantizer's own fit: tanh on [−4, 4) at input scale 2^4, output scale 2^6, inputs to ±16
   const fit = fitPiecewise({ f: Math.tanh, lo: -64n, domainBits: 7, inScale: 4, outScale: 6, tolerance: 0.02, allowDrop: true });
   const p = fit.poly;
-  cases.push({ name: 'cp_tanh', W: 8, B: 7, s: p.segBits, drop: p.dropBits ?? 0, deg: p.degree, shift: p.polyScale - 6, bo: outBits(fit.outLo, fit.outHi), lo: -64n, C: p.coef });
+  cases.push({ name: 'cp_tanh', W: 8, B: 7, s: p.segBits, drop: p.dropBits ?? 0, deg: p.degree, shift: p.polyScale - 6, bo: outBits(fit.outLo, fit.outHi), lo: -64n, C: p.coef, rk: 0 });
+  // GELU's h (|x|·Φ(−|x|), the floor's half step off at x ≥ 0) on [−4, 4) at input scale 2^6, output 2^4
+  const h = (x: number) => 0.5 * Math.abs(x) * (1 - Math.tanh(Math.sqrt(2 / Math.PI) * (Math.abs(x) + 0.044715 * Math.abs(x) ** 3))) - (x >= 0 ? 2 ** -5 : 0);
+  const g = fitPiecewise({ f: h, lo: -256n, domainBits: 9, inScale: 6, outScale: 4, tolerance: 0.05, allowDrop: true });
+  cases.push({ name: 'cp_relu_gelu', W: 10, B: 9, s: g.poly.segBits, drop: g.poly.dropBits ?? 0, deg: g.poly.degree, shift: g.poly.polyScale - 4, bo: outBits(g.outLo, g.outHi), lo: -256n, C: g.poly.coef, rk: 3 });
   return cases;
 })();
 
@@ -1109,25 +1116,34 @@ function clampedSignals(c: ClampedCase, x: bigint, forge: { nz?: bigint; inv?: b
   const m = c.B - c.s;
   for (let j = 0; j < Math.max(1, c.s); j++) a[`sb[${j}]`] = j < c.s ? cb[m + j]! : 0n;
   a.tk = keep * bits.slice(c.drop, m).reduce((sum, b, i) => sum + b * pow2(i), 0n);
+  if (c.rk > 0) {
+    // x ≥ 0 from the bits (above, or kept with bit B−1), ⌊x / 2^k⌋ from bits [k, W]
+    const k = c.rk - 1;
+    a.kb = keep * bits[c.B - 1]!;
+    const fl = bits.slice(k).reduce((sum, b, i) => sum + b * pow2(i), 0n) - pow2(c.W - k) - pow2(c.B - 1 - k);
+    a.relu = (above + a.kb) * fl;
+    a.out = a.relu - a.out!;
+  }
   return a;
 }
 
 for (const c of CLAMPED) {
-  describe(`ClampedPoly(${c.W}, ${c.B}, ${c.s}, ${c.drop}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, C) ${c.name}`, () => {
+  describe(`ClampedPoly(${c.W}, ${c.B}, ${c.s}, ${c.drop}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, C, ${c.rk}) ${c.name}`, () => {
     let t1: CircuitTester;
     let t2: CircuitTester;
     const coefs = c.C.map((v, i) => `    c[${i}] = ${v};`).join('\n');
-    const source = `function coefs() {\n    var c[${c.C.length}];\n${coefs}\n    return c;\n}\ncomponent main = ClampedPoly(${c.W}, ${c.B}, ${c.s}, ${c.drop}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, coefs());`;
+    const source = `function coefs() {\n    var c[${c.C.length}];\n${coefs}\n    return c;\n}\ncomponent main = ClampedPoly(${c.W}, ${c.B}, ${c.s}, ${c.drop}, ${c.deg}, ${c.shift}, ${c.bo}, ${c.lo}, coefs(), ${c.rk});`;
     beforeAll(async () => {
       [t1, t2] = await build(c.name, source);
     }, BUILD_TIMEOUT);
     const p: QPoly = { lo: c.lo, segBits: c.s, lowBits: c.B - c.s, dropBits: c.drop, degree: c.deg, coef: c.C, polyScale: 0, maxError: 0 };
     const top = c.lo + pow2(c.B) - 1n;
     const clampX = (x: bigint) => (x < c.lo ? c.lo : x > top ? top : x);
-    const ref = (x: bigint): bigint => rescale(evalPoly(p, clampX(x)), c.shift);
+    const relu = (x: bigint): bigint => (c.rk > 0 && x >= 0n ? floorDiv(x, pow2(c.rk - 1)) : 0n);
+    const ref = (x: bigint): bigint => (c.rk > 0 ? relu(x) - rescale(evalPoly(p, clampX(x)), c.shift) : rescale(evalPoly(p, clampX(x)), c.shift));
     const domain = Array.from({ length: 2 ** (c.W + 1) }, (_, i) => c.lo - pow2(c.W) + BigInt(i));
 
-    it('out = the polynomial at x clamped to [lo, lo + 2^B − 1], for every x with x − lo ∈ [−2^W, 2^W)', async () => {
+    it('out = the polynomial at x clamped to [lo, lo + 2^B − 1] (rk ≥ 1: ⌊x / 2^k⌋·[x ≥ 0] minus it), for every x with x − lo ∈ [−2^W, 2^W)', async () => {
       for (const x of domain) for (const t of [t1, t2]) await t.expectPass({ in: x }, { out: ref(x) });
     }, 60_000);
 
@@ -1173,8 +1189,25 @@ for (const c of CLAMPED) {
       }
     });
 
-    it('constraint count: (W + 1) + 3 + s + 1 + selector + Horner + Rescale', () => {
-      t2.expectConstraintCount(c.W + 1 + 3 + c.s + 1 + Math.max(0, 2 ** c.s - 2) + hornerProducts(c) + c.shift + c.bo + 1);
+    if (c.rk > 0) {
+      it('relu mode: a complete witness with another ReLU part fails (the sign claimed the other way, ⌊x / 2^k⌋ ± 1), for every x', async () => {
+        const k = c.rk - 1;
+        for (const x of domain.filter((_, i) => i % 3 === 0)) {
+          const honest = clampedSignals(c, x);
+          const fl = floorDiv(x, pow2(k));
+          for (const r of new Set([0n, fl, fl + 1n, fl - 1n, honest.relu! + 1n])) {
+            if (r === honest.relu) continue;
+            // the ReLU part r, its product and the output consistent with it; kb as the honest one, then flipped
+            for (const kb of [honest.kb!, 1n - honest.kb!]) {
+              await expectForgedFails(t1, { ...honest, kb, relu: r, out: honest.out! - honest.relu! + r });
+            }
+          }
+        }
+      }, 60_000);
+    }
+
+    it('constraint count: (W + 1) + 3 + s + 1 + selector + Horner + Rescale (+ 2 in relu mode)', () => {
+      t2.expectConstraintCount(c.W + 1 + 3 + c.s + 1 + Math.max(0, 2 ** c.s - 2) + hornerProducts(c) + c.shift + c.bo + 1 + (c.rk > 0 ? 2 : 0));
     });
   });
 }

@@ -417,9 +417,9 @@ function actBody(a: QAct, p: string, nargs: number, checked: boolean): { head: s
       const c = a.clamp;
       if (c?.fused) {
         // both ends: one decomposition clamps x to [lo, lo + 2^B − 1] and feeds the polynomial
-        const body = one(`ClampedPoly(${p}_cb[i], ${p}_aux[i], ${q.segBits}, ${q.dropBits ?? 0}, ${q.degree}, ${a.shift}, ${p}_bits[i], ${q.lo}, ${p}_poly)`, [`${p}[i].in <== x[0];`]);
+        const body = one(`ClampedPoly(${p}_cb[i], ${p}_aux[i], ${q.segBits}, ${q.dropBits ?? 0}, ${q.degree}, ${a.shift}, ${p}_bits[i], ${q.lo}, ${p}_poly, ${c.relu === undefined ? 0 : c.relu + 1})`, [`${p}[i].in <== x[0];`]);
         return {
-          head: `${a.op.fn} clamped to [${c.lo}, ${c.hi}] as ${2 ** q.segBits} polynomial pieces of degree ${q.degree} (max error ${q.maxError.toExponential(2)})`,
+          head: `${c.relu !== undefined ? 'relu minus ' : ''}${a.op.fn} clamped to [${c.lo}, ${c.hi}] as ${2 ** q.segBits} polynomial pieces of degree ${q.degree} (max error ${q.maxError.toExponential(2)})`,
           comps: body.comps, decl: [], inner: body.inner,
         };
       }

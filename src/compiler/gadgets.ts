@@ -325,8 +325,11 @@ export function piecewisePoly(parent: Component, name: string, p: PolyParams, x:
   return polyOver(c, p, digits(sys, bs, p.drop, m), (j) => sys.sig(bs + m + j), arrays, out);
 }
 
-/** ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C): PiecewisePoly of x clamped to [lo, lo + 2^B − 1]. */
-export function clampedPoly(parent: Component, name: string, p: PolyParams & { W: number }, x: In): number {
+/**
+ * ClampedPoly(W, B, s, drop, deg, shift, bo, lo, C, rk): PiecewisePoly of x clamped to
+ * [lo, lo + 2^B − 1]; with rk ≥ 1 (lo = −2^(B−1)), ⌊x / 2^(rk−1)⌋·[x ≥ 0] minus it.
+ */
+export function clampedPoly(parent: Component, name: string, p: PolyParams & { W: number; rk: number }, x: In): number {
   const { sys } = parent;
   const { W, B, s, drop } = p;
   const m = B - s;
@@ -340,6 +343,7 @@ export function clampedPoly(parent: Component, name: string, p: PolyParams & { W
   const sb = c.array('sb', s > 0 ? s : 1);
   const tk = c.signal('tk');
   const arrays = polyArrays(c, p);
+  const rl = p.rk > 0 ? { kb: c.signal('kb'), relu: c.signal('relu') } : undefined;
   feed(sys, parent.index, inp, x);
   sys.owner = c.index;
   const shifted = () => sys.sig(inp).minus(p.lo).plus(pow2(W));
@@ -358,7 +362,16 @@ export function clampedPoly(parent: Component, name: string, p: PolyParams & { W
   }
   sys.assignProduct(tk, keep, digits(sys, bs, drop, m));
   const t = sys.sig(tk).plus(sys.sig(above).times(pow2(m - drop) - 1n));
-  return polyOver(c, p, t, (j) => sys.sig(sb + j), arrays, out);
+  // rk ≥ 1: x ≥ 0 exactly when above, or kept with bits[B−1] set (lo = −2^(B−1)); ⌊x / 2^k⌋ from
+  // the bits, x = Σ bits·2^i − 2^W − 2^(B−1) with both constants multiples of 2^k
+  const relu = rl && ((ro: number) => {
+    const k = p.rk - 1;
+    sys.assignProduct(rl.kb, keep, sys.sig(bs + B - 1));
+    const fl = digits(sys, bs, k, W + 1).minus(pow2(W - k) + pow2(B - 1 - k));
+    sys.assignProduct(rl.relu, sys.sig(above).plus(sys.sig(rl.kb)), fl);
+    return sys.sig(rl.relu).minus(sys.sig(ro));
+  });
+  return polyOver(c, p, t, (j) => sys.sig(sb + j), arrays, out, relu);
 }
 
 /**
@@ -387,7 +400,7 @@ function polyArrays(c: Component, p: PolyParams): { prod: number; hp: number } {
 }
 
 /** Σ_k C[seg·(deg+1) + k]·t^k rescaled, from t and the segment's bits (Horner: one product a degree). */
-function polyOver(c: Component, p: PolyParams, t: Lin, segBit: (j: number) => Lin, a: { prod: number; hp: number }, out: number): number {
+function polyOver(c: Component, p: PolyParams, t: Lin, segBit: (j: number) => Lin, a: { prod: number; hp: number }, out: number, finish?: (ro: number) => Lin): number {
   const { sys } = c;
   const { s, deg } = p;
   const nseg = 2 ** s;
@@ -427,6 +440,6 @@ function polyOver(c: Component, p: PolyParams, t: Lin, segBit: (j: number) => Li
   }
   const ro = rescale(c, 'r', p.shift, p.bo, false, acc);
   sys.owner = c.index;
-  sys.assign(out, sys.sig(ro));
+  sys.assign(out, finish ? finish(ro) : sys.sig(ro));
   return out;
 }

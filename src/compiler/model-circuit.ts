@@ -286,7 +286,7 @@ function buildAct(main: Component, a: QAct, j: number, v: number, prod: number |
         let xc = x[0]!;
         const c = a.clamp;
         const pp = { B: a.aux[i]!, s: q.segBits, drop: q.dropBits ?? 0, deg: q.degree, shift: a.shift, bo: a.bits[i]!, lo: q.lo, C: q.coef };
-        if (c?.fused) { res = clampedPoly(main, name, { ...pp, W: c.bits[i]! }, xc); break; }
+        if (c?.fused) { res = clampedPoly(main, name, { ...pp, W: c.bits[i]!, rk: c.relu === undefined ? 0 : c.relu + 1 }, xc); break; }
         if (c?.lo !== undefined) xc = sys.sig(max2(main, `${p}_lo[${i}]`, c.bits[i]!, xc, sys.k(c.lo)));
         if (c?.hi !== undefined) xc = sys.sig(max2(main, `${p}_hi[${i}]`, c.bits[i]!, xc.times(-1n), sys.k(-c.hi))).times(-1n);
         sys.owner = main.index;

@@ -171,10 +171,9 @@ export type NonLinear =
   | { kind: 'mul'; bound?: number; relu?: boolean }
   /**
    * clamp: where f is constant (real units): the circuit clamps x there, if its range reaches past.
-   * rangeOf: the act whose calibrated range sets this one's scale and error budget (GELU's h, a
-   * small correction of its ReLU, at the ReLU's scale)
+   * reluMinus: the value is relu(x) − f(x) (GELU: f = h, which saturates at 0 on both sides)
    */
-  | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number }; rangeOf?: string }
+  | { kind: 'fn'; fn: string; params: number[]; clamp?: { lo?: number; hi?: number }; reluMinus?: boolean }
   /**
    * bound: |quotient| ≤ bound (real units) is known (DynamicQuantizeLinear's 255·x / range); the
    * range check enforces it. integer: the quotient rounded half up to an integer (scale 0).
@@ -328,9 +327,10 @@ export interface QAct extends ValueTensor {
    * fn whose input range reaches past where f is constant: x is clamped to [lo, hi] (either end
    * optional) by comparisons (Max2) of width bits[i] before the polynomial. fused (both ends):
    * hi = lo + 2^B − 1 (B the polynomial's domain bits) and one ClampedPoly decomposes x − lo + 2^W,
-   * W = bits[i], to clamp and to evaluate.
+   * W = bits[i], to clamp and to evaluate. relu (fused, lo = −2^(B−1)): the value is
+   * ⌊x / 2^relu⌋·[x ≥ 0] minus the polynomial, from the same decomposition (GELU: relu(x) − h(x)).
    */
-  clamp?: { lo?: bigint; hi?: bigint; bits: number[]; fused?: boolean };
+  clamp?: { lo?: bigint; hi?: bigint; bits: number[]; fused?: boolean; relu?: number };
   /** 'mul' of two signal matrices: ActValue.mm (the positions index each element's rows from argStart). */
   mm?: MatBlock[];
   /**

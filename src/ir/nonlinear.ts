@@ -125,7 +125,8 @@ export function evalAct(op: NonLinear, x: number[]): number {
     case 'fn': {
       const c = op.clamp;
       const v = c ? Math.min(Math.max(x[0]!, c.lo ?? -Infinity), c.hi ?? Infinity) : x[0]!;
-      return SCALAR_FNS[op.fn]!(v, op.params);
+      const y = SCALAR_FNS[op.fn]!(v, op.params);
+      return op.reluMinus ? Math.max(0, x[0]!) - y : y;
     }
     case 'div': return op.integer ? Math.floor(x[0]! / x[1]! + 0.5) : x[0]! / x[1]!;
     case 'sqrt': return Math.sqrt(Math.max(0, x[0]!));
@@ -211,12 +212,12 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
    * f(x) for a univariate f, its input clamped where f saturates (scalar.ts SATURATION) and to
    * `known`, an interval x lies in that the bound analysis cannot see (x − max ≤ 0).
    */
-  const fnOf = (name: string, x: Tens<LinExpr>, fn: string, params: number[] = [], known: { lo?: number; hi?: number } = {}, rangeOf?: string): Tens<LinExpr> => {
+  const fnOf = (name: string, x: Tens<LinExpr>, fn: string, params: number[] = [], known: { lo?: number; hi?: number } = {}, reluMinus = false): Tens<LinExpr> => {
     const sat = { ...SATURATION[fn]?.(params) };
     if (known.lo !== undefined) sat.lo = Math.max(sat.lo ?? -Infinity, known.lo);
     if (known.hi !== undefined) sat.hi = Math.min(sat.hi ?? Infinity, known.hi);
     const clamp = sat.lo !== undefined || sat.hi !== undefined ? { clamp: sat } : {};
-    return unary(x, { kind: 'fn', fn, params, ...clamp, ...(rangeOf ? { rangeOf } : {}) }, name);
+    return unary(x, { kind: 'fn', fn, params, ...clamp, ...(reluMinus ? { reluMinus } : {}) }, name);
   };
   /** log Σ: the sum of exp(x − max) is ≥ 1 (exp(0) = 1 is one of its terms), which the bound analysis cannot see: clamped there. */
   const logOfSum = (name: string, s: Tens<LinExpr>): Tens<LinExpr> => fnOf(name, s, 'log', [], { lo: 1 });
@@ -451,13 +452,10 @@ export function lowerNonlinear(vb: ValueBuilder, ctx: OpContext, args: Arg<LinEx
     }
     case 'Gelu': {
       // relu(x) − h(x), h(x) = |x|·Φ(−|x|): h saturates at 0 on both sides (clamped there), so any
-      // input range works, where GELU itself grows like x. Both read the pre-activation as it is:
-      // a rescale with ReLU and h's polynomial, where x·Φ(x) took a rescale of x, Φ and a product
+      // input range works, where GELU itself grows like x. One decomposition of the pre-activation
+      // (ClampedPoly) gives h's polynomial and the ReLU; x·Φ(x) took a rescale of x, Φ and a product
       const approx = node.attrs.approximate === 'tanh';
-      const x = sym(0);
-      const r = unary(x, { kind: 'rescale', relu: true }, `${out0}:relu`);
-      const h = fnOf(`${out0}:h`, x, approx ? 'gelu_tanh_h' : 'gelu_h', [], {}, `${out0}:relu`);
-      return [{ shape: x.shape, data: r.data.map((e, i) => combine([e, h.data[i]!], [1, -1])) }];
+      return [fnOf(out0, sym(0), approx ? 'gelu_tanh_h' : 'gelu_h', [], {}, true)];
     }
     case 'Less': case 'Greater': case 'LessOrEqual': case 'GreaterOrEqual': case 'Equal': {
       const { shape, rows } = broadcastArgs(ctx, [simpleArg(args[0], 'a'), simpleArg(args[1], 'b')]);

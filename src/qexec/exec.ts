@@ -140,7 +140,9 @@ export function execAct(a: QAct, i: number, values: bigint[]): bigint {
       if (c?.hi !== undefined && v > c.hi) v = c.hi;
       const u = v - p.lo;
       if (u < 0n || u >= 1n << BigInt(a.aux[i]!)) fail(`has an input ${x[0]} outside the domain of its approximation`);
-      return inBits(rescale(evalPoly(p, v), a.shift), a.bits[i]!);
+      const y = inBits(rescale(evalPoly(p, v), a.shift), a.bits[i]!);
+      // relu(x) − f(x): ⌊x / 2^k⌋ of the input before the clamp
+      return c?.relu === undefined ? y : (x[0]! >= 0n ? x[0]! >> BigInt(c.relu) : 0n) - y;
     }
   }
 }

@@ -3,7 +3,7 @@
 // that no admissible witness can wrap around the BN254 scalar field.
 import { ZkonnxError } from '../errors.js';
 import type { ActValue, AffineGraph, InputValue, LinExpr, QAct, QAffine, QInput, QOutput, QuantGraph, QuantParams } from '../ir/graph.js';
-import { KINK_AT_ZERO, SCALAR_FNS } from '../ir/ops/scalar.js';
+import { SCALAR_FNS } from '../ir/ops/scalar.js';
 import { FIELD_SAFE_BITS, absBig, bitlen, divConst, divConstParams, divRound, floorDiv, rescale, roundBig, scaleFor } from './int.js';
 import { fitPiecewise, tightenClamp } from './poly.js';
 import type { Ranges } from './calibrate.js';
@@ -96,7 +96,7 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
   });
 
   const wide = sqrtFed(ag);
-  const acts: QAct[] = ag.acts.map((a, j) => quantizeAct(a, ranges.acts.get((a.op.kind === 'fn' && a.op.rangeOf) || a.name) ?? 0, scales, iv,
+  const acts: QAct[] = ag.acts.map((a, j) => quantizeAct(a, ranges.acts.get(a.name) ?? 0, scales, iv,
     wide.has(j) ? { ...params, activationBits: Math.min(2 * params.activationBits, SQRT_INPUT_BITS) } : params));
 
   const outputs: QOutput[] = ag.outputs.map((o) => {
@@ -450,8 +450,45 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       // the output scale (not merely to 2^−32): a narrower domain, fewer bits and pieces
       const tolerance = Math.max(2 ** -calibrated, (Number.isFinite(range) ? range : 1) * 2 ** -10);
       const cl = op.clamp && tightenClamp((x) => f(x, op.params), op.clamp.lo, op.clamp.hi, tolerance / 8);
-      let L = cl?.lo !== undefined ? BigInt(Math.ceil(cl.lo * 2 ** argScale)) : undefined;
+      const L = cl?.lo !== undefined ? BigInt(Math.ceil(cl.lo * 2 ** argScale)) : undefined;
       const H = cl?.hi !== undefined ? BigInt(Math.floor(cl.hi * 2 ** argScale)) : undefined;
+      if (op.reluMinus) {
+        // relu(x) − f(x), f saturating on both sides (GELU's h, kinked at 0): one ClampedPoly over
+        // [−2^(B−1), 2^(B−1)), so that 0 starts a segment and x ≥ 0 is bit B−1 of x − lo, its bits
+        // giving ⌊x / 2^k⌋ too. The floor is a step low on average: f takes half a step off at x ≥ 0
+        scale = Math.min(calibrated, argScale);
+        const k = argScale - scale;
+        const half = 2 ** -(scale + 1);
+        const cover = [L === undefined || -lo < -L ? -lo : -L, H === undefined || hi < H ? hi + 1n : H + 1n, 1n << BigInt(k)].reduce((m, v) => (v > m ? v : m));
+        const B = bitlen(cover - 1n) + 1;
+        const dlo = -(1n << BigInt(B - 1));
+        const ws = Array.from({ length: a.size }, (_, i) => {
+          const r = elemRows(i)[0]!;
+          const far = [r.lo - dlo, r.hi - dlo].reduce((m, v) => (v < 0n ? (-v > m ? -v : m) : (v + 1n > m ? v + 1n : m)), 0n);
+          const w = Math.max(B + 1, bitlen(far));
+          if (w + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, w + 2);
+          return w;
+        });
+        const [cLo, cHi] = [cl?.lo ?? -Infinity, cl?.hi ?? Infinity];
+        const g = (x: number) => f(Math.min(Math.max(x, cLo), cHi), op.params) - (k > 0 && x >= 0 ? half : 0);
+        const fit = fitPiecewise({ f: g, lo: dlo, hi: -dlo - 1n, domainBits: B, inScale: argScale, outScale: scale, tolerance: tolerance - (cl?.error ?? 0) - (k > 0 ? half : 0), allowDrop: true });
+        poly = fit.poly;
+        poly.maxError += (cl?.error ?? 0) + (k > 0 ? half : 0);
+        shift = poly.polyScale - scale;
+        const b = Math.max(1, signedBits({ lo: fit.outLo, hi: fit.outHi }));
+        if (bitlen(fit.accBound) + 2 > FIELD_SAFE_BITS || b + shift + 2 > FIELD_SAFE_BITS) overflow(a, `the polynomial of ${op.fn}`, bitlen(fit.accBound) + 2);
+        if (fit.accBound > accBound) accBound = fit.accBound;
+        clamp = { lo: dlo, hi: -dlo - 1n, bits: ws, fused: true, relu: k };
+        const p = fit.exhaustive ? { lo: fit.outLo, hi: fit.outHi } : { lo: -big(b), hi: big(b) - 1n };
+        for (let i = 0; i < a.size; i++) {
+          const top = elemRows(i)[0]!.hi;
+          bits.push(b);
+          aux.push(B);
+          // ⌊x / 2^k⌋·[x ≥ 0] − p: x is at most its interval's top
+          set(i, { lo: -p.hi, hi: (top > 0n ? floorDiv(top, big(k)) : 0n) - p.lo });
+        }
+        break;
+      }
       const needLo = L !== undefined && lo < L;
       const needHi = H !== undefined && hi > H;
       if (needLo || needHi) {
@@ -468,13 +505,6 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         clamp = { ...(needLo ? { lo: L } : {}), ...(needHi ? { hi: H } : {}), bits: cbits };
         if (needLo) { if (lo < L!) lo = L!; if (hi < L!) hi = L!; }
         if (needHi) { if (hi > H!) hi = H!; if (lo > H!) lo = H!; }
-      }
-      if (KINK_AT_ZERO.has(op.fn) && lo < 0n && hi >= 0n) {
-        // 0 must start a segment: the domain becomes [−2^(B−1), 2^(B−1)), halved at 0 whatever the
-        // segment count (a clamp below moves there too: f is constant below L, so also below −2^(B−1))
-        const m = -lo > hi + 1n ? -lo : hi + 1n;
-        lo = -(1n << BigInt(bitlen(m - 1n)));
-        if (needLo && needHi) L = lo;
       }
       const domainBits = Math.max(1, bitlen(hi - lo));
       let capAt: number | undefined; // fused: the fit takes f at min(x, H) (its value there, or unreachable)

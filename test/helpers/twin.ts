@@ -52,7 +52,7 @@ const TEMPLATES: Record<string, TemplateTwin> = {
   },
   ClampedPoly: {
     inputs: () => [['in', undefined]], outputs: 1,
-    build: (r, a, x) => { clampedPoly(r, 'main', { W: n(a[0]), B: n(a[1]), s: n(a[2]), drop: n(a[3]), deg: n(a[4]), shift: n(a[5]), bo: n(a[6]), lo: a[7]![0]!, C: a[8]! }, one(x('in'))); },
+    build: (r, a, x) => { clampedPoly(r, 'main', { W: n(a[0]), B: n(a[1]), s: n(a[2]), drop: n(a[3]), deg: n(a[4]), shift: n(a[5]), bo: n(a[6]), lo: a[7]![0]!, C: a[8]!, rk: n(a[9]) }, one(x('in'))); },
   },
   PackedCommit: {
     inputs: (a) => [['in', n(a[0])]], outputs: 1,

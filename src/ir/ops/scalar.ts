@@ -102,6 +102,3 @@ export const UNARY_FNS: Record<string, { fn: string; params?: (attr: (k: string,
   Cosh: { fn: 'cosh' },
   Asinh: { fn: 'asinh' },
 };
-
-/** Functions with a kink at 0 (not smooth there): 0 starts a polynomial segment (the fit's domain is [−2^(B−1), 2^(B−1))). */
-export const KINK_AT_ZERO: ReadonlySet<string> = new Set(['gelu_h', 'gelu_tanh_h']);

@@ -1,0 +1,79 @@
+// GELU as relu(x) − h(x), h(x) = |x|·Φ(−|x|): one ClampedPoly in relu mode over the
+// pre-activation, where x·Φ(x) took a rescale of x, Φ's polynomial and a product. Both forms
+// (erf and tanh): within the stated error of GELU of the same pre-activation integers, circom
+// builds the same system, a changed ReLU part fails the constraints.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkConstraints } from '../src/circom/r1cs.js';
+import { circuitWitness } from '../src/compiler/circuit.js';
+import { SCALAR_FNS } from '../src/ir/ops/scalar.js';
+import type { ModelSpec } from '../src/onnx/write.js';
+import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
+import { releaseCurves } from '../src/snark.js';
+import { compileSpec } from './helpers/compiled.js';
+
+const work = mkdtempSync(join(tmpdir(), 'zkonnx-gelu-'));
+afterAll(async () => { await releaseCurves(); });
+
+const F = 16;
+const H = 24;
+/** x (2×F) → MatMul + bias → Gelu (opset 20) */
+function spec(approximate: 'none' | 'tanh'): ModelSpec {
+  return {
+    graphName: `gelu_${approximate}`, opset: 20, inputs: [{ name: 'x', shape: [2, F] }], outputs: [{ name: 'y', shape: [2, H] }],
+    initializers: [
+      { name: 'W', dims: [F, H], data: Float32Array.from({ length: F * H }, (_, i) => Math.sin(i * 1.3) * 0.6) },
+      { name: 'b', dims: [H], data: Float32Array.from({ length: H }, (_, i) => Math.cos(i) * 0.5) },
+    ],
+    nodes: [
+      { name: '/fc/MatMul', op: 'MatMul', inputs: ['x', 'W'], outputs: ['m'] },
+      { name: '/fc/Add', op: 'Add', inputs: ['m', 'b'], outputs: ['z'] },
+      { name: '/mlp/Gelu', op: 'Gelu', inputs: ['z'], outputs: ['y'], attrs: { approximate } },
+    ],
+  };
+}
+const sample = (k: number) => Array.from({ length: 2 * F }, (_, i) => Math.cos(k * 2.3 + i * 0.9) * 1.2);
+const calibration = Array.from({ length: 6 }, (_, k) => ({ input_data: [sample(k)] }));
+
+describe('GELU', () => {
+  for (const approximate of ['none', 'tanh'] as const) {
+    it(`approximate=${approximate}: one ClampedPoly in relu mode an element, within its stated error, circom builds the same system, a changed ReLU part fails`, async () => {
+      const c = await compileSpec(spec(approximate), work, calibration, true);
+      const gelu = c.qg.acts.find((a) => a.nodes.includes('/mlp/Gelu'))!;
+      expect(c.qg.acts.filter((a) => a.nodes.includes('/mlp/Gelu'))).toHaveLength(1);
+      expect(gelu.op).toMatchObject({ kind: 'fn', fn: approximate === 'tanh' ? 'gelu_tanh_h' : 'gelu_h', reluMinus: true });
+      const k = gelu.argScale - gelu.scale;
+      expect(gelu.clamp).toMatchObject({ fused: true, relu: k });
+      // the domain is [−2^(B−1), 2^(B−1)): 0 starts a segment
+      expect(gelu.poly!.lo).toBe(-(1n << BigInt(gelu.aux[0]! - 1)));
+      const layer = c.settings.layers.find((l) => l.name === gelu.name)!;
+      expect(layer.constraints / gelu.size).toBeLessThan(100);
+      // the integers against GELU of the pre-activation integers: within the stated error
+      const gel = (x: number) => Math.max(0, x) - SCALAR_FNS[approximate === 'tanh' ? 'gelu_tanh_h' : 'gelu_h']!(x, []);
+      let worst = 0;
+      for (let s = 0; s < 6; s++) {
+        const { values } = execQuant(c.qg, quantizeInputs(c.qg, [Float64Array.from(sample(20 + s))]));
+        const { coef, index, bias, rowStart } = gelu.args;
+        for (let i = 0; i < gelu.size; i++) {
+          let x = bias[i]!;
+          for (let t = rowStart[i]!; t < rowStart[i + 1]!; t++) x += coef[t]! * values[index[t]!]!;
+          const err = Math.abs(Number(values[gelu.offset + i]!) / 2 ** gelu.scale - gel(Number(x) / 2 ** gelu.argScale));
+          if (err > worst) worst = err;
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(gelu.poly!.maxError + 1e-12);
+      const w = await circuitWitness(c.qg, c.settings.visibility, {}, { qin: quantizeInputs(c.qg, [Float64Array.from(sample(3))]) }, c.paths.file('r1cs'));
+      expect((await checkConstraints(c.r1cs, w)).ok).toBe(true);
+      const name = `main.a${c.qg.acts.indexOf(gelu)}`;
+      for (const j of [0, 5, 17]) {
+        const wire = c.sym.get(`${name}[${j}].relu`)!;
+        expect(wire).toBeGreaterThan(0);
+        const bad = w.slice();
+        bad[wire] = bad[wire]! + 1n;
+        expect((await checkConstraints(c.r1cs, bad)).ok).toBe(false);
+      }
+    }, 120_000);
+  }
+});
