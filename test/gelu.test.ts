@@ -2,14 +2,16 @@
 // pre-activation, where x·Φ(x) took a rescale of x, Φ's polynomial and a product. Both forms
 // (erf and tanh): within the stated error of GELU of the same pre-activation integers, circom
 // builds the same system, a changed ReLU part fails the constraints.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkConstraints } from '../src/circom/r1cs.js';
 import { circuitWitness } from '../src/compiler/circuit.js';
 import { SCALAR_FNS } from '../src/ir/ops/scalar.js';
-import type { ModelSpec } from '../src/onnx/write.js';
+import { readOnnx } from '../src/onnx/decode.js';
+import { inferAndFold } from '../src/onnx/fold.js';
+import { buildModel, type InitializerSpec, type ModelSpec, type NodeSpec } from '../src/onnx/write.js';
 import { execQuant, quantizeInputs } from '../src/qexec/exec.js';
 import { releaseCurves } from '../src/snark.js';
 import { compileSpec } from './helpers/compiled.js';
@@ -76,4 +78,48 @@ describe('GELU', () => {
       }
     }, 120_000);
   }
+});
+
+/** x (2×F) → MatMul → a written-out chain from z to y (the nodes given), opset 17 */
+function written(name: string, chain: NodeSpec[], consts: Record<string, number>, extraOutputs: string[] = []): ModelSpec {
+  const base = spec('none');
+  return {
+    ...base, graphName: name, opset: 17,
+    outputs: [{ name: 'y', shape: [2, H] }, ...extraOutputs.map((o) => ({ name: o, shape: [2, H] }))],
+    initializers: [...base.initializers, ...Object.entries(consts).map(([n, v]): InitializerSpec => ({ name: n, dims: [], data: new Float32Array([v]) }))],
+    nodes: [...base.nodes.slice(0, 2), ...chain],
+  };
+}
+const n = (op: string, inputs: string[], out: string): NodeSpec => ({ name: `/gelu/${out}`, op, inputs, outputs: [out] });
+// torch's nn.GELU: Mul(Mul(z, Add(Erf(Div(z, √2)), 1)), 0.5)
+const ERF_LAST = [n('Div', ['z', 'sqrt2'], 'a'), n('Erf', ['a'], 'e'), n('Add', ['e', 'one'], 'p'), n('Mul', ['z', 'p'], 'zp'), n('Mul', ['zp', 'half'], 'y')];
+// 0.5·z first, times (1 + erf(z·(1/√2)))
+const ERF_FIRST = [n('Mul', ['z', 'half'], 'h'), n('Mul', ['z', 'isqrt2'], 'a'), n('Erf', ['a'], 'e'), n('Add', ['one', 'e'], 'p'), n('Mul', ['h', 'p'], 'y')];
+// Hugging Face's NewGELU: 0.5·z·(1 + tanh(√(2/π)·(z + 0.044715·z³))), z³ by Pow or by two products
+const tanhForm = (cube: NodeSpec[]) => [...cube, n('Mul', ['z3', 'c'], 't1'), n('Add', ['z', 't1'], 't2'), n('Mul', ['t2', 'k'], 't3'), n('Tanh', ['t3'], 'th'), n('Add', ['th', 'one'], 'p'), n('Mul', ['half', 'z'], 'h'), n('Mul', ['h', 'p'], 'y')];
+const TANH_POW = tanhForm([n('Pow', ['z', 'three'], 'z3')]);
+const TANH_MUL = tanhForm([n('Mul', ['z', 'z'], 'z2'), n('Mul', ['z2', 'z'], 'z3')]);
+const K = { sqrt2: Math.SQRT2, isqrt2: Math.SQRT1_2, one: 1, half: 0.5, three: 3, c: 0.044715, k: Math.sqrt(2 / Math.PI) };
+
+describe('GELU written out (exports before opset 20) becomes the Gelu op', () => {
+  const fold = (m: ModelSpec) => {
+    const f = join(work, `${m.graphName}.onnx`);
+    writeFileSync(f, buildModel(m));
+    return inferAndFold(readOnnx(f));
+  };
+  for (const [name, chain, approximate] of [['erf_last', ERF_LAST, 'none'], ['erf_first', ERF_FIRST, 'none'], ['tanh_pow', TANH_POW, 'tanh'], ['tanh_mul', TANH_MUL, 'tanh']] as const) {
+    it(`${name}: one Gelu (approximate ${approximate}); compiled within tolerance of onnxruntime-web`, async () => {
+      const m = written(name, chain, K);
+      const g = fold(m);
+      expect(g.nodes.filter((x) => x.name.startsWith('/gelu/')).map((x) => [x.op, x.inputs, x.outputs, x.attrs.approximate])).toEqual([['Gelu', ['z'], ['y'], approximate]]);
+      await compileSpec(m, work, calibration);
+    }, 60_000);
+  }
+
+  it('left alone: another function (erf(z) without the 1/√2), a value of the chain that is also an output', () => {
+    const other = fold(written('erf_unscaled', [n('Erf', ['z'], 'e'), n('Add', ['e', 'one'], 'p'), n('Mul', ['z', 'p'], 'zp'), n('Mul', ['zp', 'half'], 'y')], K));
+    expect(other.nodes.some((x) => x.op === 'Gelu')).toBe(false);
+    const shared = fold(written('erf_shared', ERF_LAST, K, ['e']));
+    expect(shared.nodes.some((x) => x.op === 'Gelu')).toBe(false);
+  });
 });

@@ -16,6 +16,7 @@ import { EXPANSIONS } from './expand.js';
 import { CONTROL_DOMAIN, IF_SELECT, inlineIf, LOOP_NEXT, type LoopContinuation, selectIf, unrollLoop, unrollScan } from './control.js';
 import { encodeCategorical } from './categorical.js';
 import { divideLate } from './divide-late.js';
+import { geluForms } from './gelu-forms.js';
 import { softmaxForms } from './softmax-forms.js';
 import { emitter } from './rewrite.js';
 import { reductionGroups, reductionOf } from '../ir/ops/reduce.js';
@@ -602,9 +603,9 @@ export function inferAndFold(graph: Graph): Graph {
     }
     return { ...o, shape };
   });
-  // softmax written out becomes the op (softmax-forms.ts); divisions of a row by its norm move
+  // GELU and softmax written out become the ops (gelu-forms.ts, softmax-forms.ts); divisions of a row by its norm move
   // past the linear map that reads them (divide-late.ts)
-  return divideLate(softmaxForms({ ...g, constants, shapes, nodes, outputs, ...(paramRoles.size ? { paramRoles } : {}) }));
+  return divideLate(softmaxForms(geluForms({ ...g, constants, shapes, nodes, outputs, ...(paramRoles.size ? { paramRoles } : {}) })));
 }
 
 /** Folds a node whose inputs are all constants (Shape and Size: whose input shapes are known). */
