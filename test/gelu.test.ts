@@ -22,11 +22,11 @@ afterAll(async () => { await releaseCurves(); });
 const F = 16;
 const H = 24;
 /** x (2×F) → MatMul + bias → Gelu (opset 20) */
-function spec(approximate: 'none' | 'tanh'): ModelSpec {
+function spec(approximate: 'none' | 'tanh', wscale = 0.6): ModelSpec {
   return {
     graphName: `gelu_${approximate}`, opset: 20, inputs: [{ name: 'x', shape: [2, F] }], outputs: [{ name: 'y', shape: [2, H] }],
     initializers: [
-      { name: 'W', dims: [F, H], data: Float32Array.from({ length: F * H }, (_, i) => Math.sin(i * 1.3) * 0.6) },
+      { name: 'W', dims: [F, H], data: Float32Array.from({ length: F * H }, (_, i) => Math.sin(i * 1.3) * wscale) },
       { name: 'b', dims: [H], data: Float32Array.from({ length: H }, (_, i) => Math.cos(i) * 0.5) },
     ],
     nodes: [
@@ -78,6 +78,20 @@ describe('GELU', () => {
       }
     }, 120_000);
   }
+});
+
+describe('GELU headroom', () => {
+  it('the decomposition covers 2^headroom times the calibrated |x|, not the whole interval: an input past it is refused naming the node', async () => {
+    // pre-activations of about ±20, an interval ten times wider, GELU's h constant past ±5
+    const capped = await compileSpec({ ...spec('none', 3), graphName: 'gelu_capped' }, work, calibration, false, { headroomBits: 1 });
+    const whole = await compileSpec({ ...spec('none', 3), graphName: 'gelu_whole' }, work, calibration, false, { headroomBits: 64 });
+    const w = (c: typeof capped) => c.qg.acts.find((a) => a.nodes.includes('/mlp/Gelu'))!.clamp!.bits;
+    expect(Math.max(...w(capped))).toBeLessThan(Math.min(...w(whole)));
+    // the model's integer inputs times 16 (past the input range check too, which qexec leaves to the circuit)
+    const qin = quantizeInputs(capped.qg, [Float64Array.from(sample(4))]).map((v) => v.map((q) => q * 16n));
+    expect(() => execQuant(capped.qg, qin)).toThrow(/\/mlp\/Gelu.*exceeds its \d+-bit decomposition/);
+    expect(() => execQuant(whole.qg, qin)).not.toThrow();
+  }, 60_000);
 });
 
 /** x (2×F) → MatMul → a written-out chain from z to y (the nodes given), opset 17 */

@@ -141,8 +141,11 @@ export function execAct(a: QAct, i: number, values: bigint[]): bigint {
       const u = v - p.lo;
       if (u < 0n || u >= 1n << BigInt(a.aux[i]!)) fail(`has an input ${x[0]} outside the domain of its approximation`);
       const y = inBits(rescale(evalPoly(p, v), a.shift), a.bits[i]!);
-      // relu(x) − f(x): ⌊x / 2^k⌋ of the input before the clamp
-      return c?.relu === undefined ? y : (x[0]! >= 0n ? x[0]! >> BigInt(c.relu) : 0n) - y;
+      if (c?.relu === undefined) return y;
+      // relu(x) − f(x): ⌊x / 2^k⌋ of the input before the clamp, which the W-bit decomposition
+      // of x − lo + 2^W bounds (the headroom)
+      inBits(x[0]! - p.lo, c.bits[i]!, `has an input ${x[0]} that`);
+      return (x[0]! >= 0n ? x[0]! >> BigInt(c.relu) : 0n) - y;
     }
   }
 }

@@ -6,7 +6,7 @@ import { encodeSample, type Sample } from '../inputs.js';
 
 export interface Ranges {
   inputs: { min: number; max: number }[];
-  /** Per non-linear value, by name: max |output| (and, for rescale, max |operand|). */
+  /** Per non-linear value, by name: max |output| (and, for rescale and relu(x) − f(x), max |operand|). */
   acts: Map<string, number>;
   outputs: number[];
   samples: number;
@@ -37,7 +37,7 @@ export function calibrate(ag: AffineGraph, samples: readonly Sample[]): Ranges {
       let m = acts.get(a.name)!;
       for (let i = 0; i < a.size; i++) {
         m = Math.max(m, Math.abs(r.values[a.offset + i]!));
-        if (a.op.kind === 'rescale') m = Math.max(m, Math.abs(evalExpr(a.args[i]![0]!)));
+        if (a.op.kind === 'rescale' || (a.op.kind === 'fn' && a.op.reluMinus)) m = Math.max(m, Math.abs(evalExpr(a.args[i]![0]!)));
       }
       acts.set(a.name, m);
     }

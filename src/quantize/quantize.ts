@@ -462,11 +462,16 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         const cover = [L === undefined || -lo < -L ? -lo : -L, H === undefined || hi < H ? hi + 1n : H + 1n, 1n << BigInt(k)].reduce((m, v) => (v > m ? v : m));
         const B = bitlen(cover - 1n) + 1;
         const dlo = -(1n << BigInt(B - 1));
+        // the headroom, as a rescale's: |x| up to 2^headroom times the largest calibrated |x| (the
+        // range includes the operand's), which keeps the output's interval, and later ones, small
+        const headroom = params.headroomBits ?? DEFAULT_PARAMS.headroomBits!;
+        const capW = range > 0 && Number.isFinite(range) && headroom < NO_HEADROOM_CAP ? bitlen((BigInt(Math.ceil(range * 2 ** argScale)) << BigInt(headroom)) - dlo) : Infinity;
         const ws = Array.from({ length: a.size }, (_, i) => {
           const r = elemRows(i)[0]!;
           const far = [r.lo - dlo, r.hi - dlo].reduce((m, v) => (v < 0n ? (-v > m ? -v : m) : (v + 1n > m ? v + 1n : m)), 0n);
-          const w = Math.max(B + 1, bitlen(far));
+          const w = Math.max(B + 1, Math.min(bitlen(far), capW));
           if (w + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, w + 2);
+          if (big(w + 1 - k) > accBound) accBound = big(w + 1 - k); // |⌊x / 2^k⌋| and the ReLU's product
           return w;
         });
         const [cLo, cHi] = [cl?.lo ?? -Infinity, cl?.hi ?? Infinity];
@@ -481,10 +486,11 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         clamp = { lo: dlo, hi: -dlo - 1n, bits: ws, fused: true, relu: k };
         const p = fit.exhaustive ? { lo: fit.outLo, hi: fit.outHi } : { lo: -big(b), hi: big(b) - 1n };
         for (let i = 0; i < a.size; i++) {
-          const top = elemRows(i)[0]!.hi;
+          // ⌊x / 2^k⌋·[x ≥ 0] − p: x is at most its interval's top, and below dlo + 2^W (the decomposition)
+          const r = elemRows(i)[0]!.hi;
+          const top = r < dlo + big(ws[i]!) - 1n ? r : dlo + big(ws[i]!) - 1n;
           bits.push(b);
           aux.push(B);
-          // ⌊x / 2^k⌋·[x ≥ 0] − p: x is at most its interval's top
           set(i, { lo: -p.hi, hi: (top > 0n ? floorDiv(top, big(k)) : 0n) - p.lo });
         }
         break;
