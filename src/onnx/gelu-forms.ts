@@ -7,10 +7,10 @@
 // where the chain equals GELU at every test point. Same values in reals; the circuit computes the op.
 import type { Graph, Node } from '../ir/graph.js';
 import { readersOf } from '../ir/graph.js';
-import { erf } from '../ir/ops/scalar.js';
+import { SCALAR_FNS, erf } from '../ir/ops/scalar.js';
 
-const GELU = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
-const GELU_TANH = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+const GELU = (x: number) => SCALAR_FNS.gelu!(x, []);
+const GELU_TANH = (x: number) => SCALAR_FNS.gelu_tanh!(x, []);
 /** The two forms differ by up to ~5e−4; float32 constants and erf's reference agree within ~1e−6. */
 const SAME = 2e-5;
 const POINTS = Array.from({ length: 49 }, (_, i) => -6 + i * 0.25);

@@ -32,9 +32,6 @@ export const SCALAR_FNS: Record<string, (x: number, p: readonly number[]) => num
   selu: (x, p) => p[1]! * (x > 0 ? x : p[0]! * (Math.exp(x) - 1)),
   gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
   gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
-  /** GELU's gates: gelu(x) = x · gate(x), the gate saturating at 0 and 1 (Φ(x), or tanh's form) */
-  gelu_gate: (x) => 0.5 * (1 + erf(x / Math.SQRT2)),
-  gelu_tanh_gate: (x) => 0.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
   /** GELU's distance from ReLU: gelu(x) = relu(x) − h(|x|), h(u) = u·Φ(−u) → 0 on both sides; a kink at 0 */
   gelu_h: (x) => { const u = Math.abs(x); return 0.5 * u * (1 - erf(u / Math.SQRT2)); },
   gelu_tanh_h: (x) => { const u = Math.abs(x); return 0.5 * u * (1 - Math.tanh(Math.sqrt(2 / Math.PI) * (u + 0.044715 * u ** 3))); },
@@ -69,8 +66,6 @@ export const SATURATION: Record<string, (p: readonly number[]) => { lo?: number;
   celu: (p) => ({ lo: -23 * Math.abs(p[0]!) }),
   gelu: () => ({ lo: -8 }), // |x·Φ(x)| < 1e−14 below −8
   gelu_tanh: () => ({ lo: -8 }),
-  gelu_gate: () => ({ lo: -8, hi: 8 }), // Φ(−8) ≈ 6e−16
-  gelu_tanh_gate: () => ({ lo: -6, hi: 6 }), // 1 − gate(6) ≈ 2e−12
   gelu_h: () => ({ lo: -8, hi: 8 }), // 8·Φ(−8) ≈ 5e−15
   gelu_tanh_h: () => ({ lo: -6, hi: 6 }), // 6·(1 − gate(6)) ≈ 1e−11
   mish: () => ({ lo: -30 }), // |x·tanh(softplus(x))| ≈ |x|·e^x < 3e−12 below −30
