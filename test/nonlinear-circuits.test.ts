@@ -1085,6 +1085,8 @@ const CLAMPED: ClampedCase[] = (() => {
     { name: 'cp_handmade', W: 6, B: 4, s: 1, drop: 1, deg: 1, shift: 2, bo: 9, lo: -10n, C: [40n, 7n, -90n, 30n], rk: 0 },
     // the same pieces as relu minus the polynomial: lo = −8, ⌊x / 4⌋ for x ≥ 0
     { name: 'cp_relu_handmade', W: 6, B: 4, s: 1, drop: 1, deg: 1, shift: 2, bo: 9, lo: -8n, C: [40n, 7n, -90n, 30n], rk: 3 },
+    // k = 0 (the input already at the output's scale): relu(x) itself
+    { name: 'cp_relu_k0', W: 6, B: 4, s: 1, drop: 1, deg: 1, shift: 2, bo: 9, lo: -8n, C: [40n, 7n, -90n, 30n], rk: 1 },
   ];
   // the quantizer's own fit: tanh on [−4, 4) at input scale 2^4, output scale 2^6, inputs to ±16
   const fit = fitPiecewise({ f: Math.tanh, lo: -64n, domainBits: 7, inScale: 4, outScale: 6, tolerance: 0.02, allowDrop: true });
