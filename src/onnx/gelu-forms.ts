@@ -4,7 +4,10 @@
 // polynomial and a product (and the tanh form two products more for x³); the Gelu op is one
 // ClampedPoly (nonlinear.ts). The chain is recognised by what it computes: every node between x
 // and y is elementwise on x, its earlier values and scalar constants, each read once; y is taken
-// where the chain equals GELU at every test point. Same values in reals; the circuit computes the op.
+// where the chain equals GELU at every test point. The chain is kept to the forms' own size (at
+// most 9 nodes, one Erf or Tanh, Pow only as x³) and checked out to ±100, so that no added term can
+// hide between the test points (a polynomial vanishing on them needs as many nodes as points).
+// Same values in reals; the circuit computes the op.
 import type { Graph, Node } from '../ir/graph.js';
 import { readersOf } from '../ir/graph.js';
 import { SCALAR_FNS, erf } from '../ir/ops/scalar.js';
@@ -13,7 +16,9 @@ const GELU = (x: number) => SCALAR_FNS.gelu!(x, []);
 const GELU_TANH = (x: number) => SCALAR_FNS.gelu_tanh!(x, []);
 /** The two forms differ by up to ~5e−4; float32 constants and erf's reference agree within ~1e−6. */
 const SAME = 2e-5;
-const POINTS = Array.from({ length: 49 }, (_, i) => -6 + i * 0.25);
+const POINTS = [...Array.from({ length: 49 }, (_, i) => -6 + i * 0.25), ...[7, 8, 10, 15, 20, 30, 50, 100].flatMap((v) => [v, -v])];
+/** The tanh form with x³ as two products: Mul, Mul, Mul (0.044715), Add, Mul (√(2/π)), Tanh, Add, Mul, Mul. */
+const MAX_NODES = 9;
 
 const BINARY: Record<string, (a: number, b: number) => number> = {
   Add: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b, Div: (a, b) => a / b, Pow: (a, b) => a ** b,
@@ -30,7 +35,8 @@ export function geluForms(g: Graph): Graph {
   };
   const producer = new Map<string, Node>();
   for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
-  const elementwise = (n: Node) => n.domain === '' && n.outputs.length === 1 && (n.op in UNARY ? n.inputs.length === 1 : n.op in BINARY && n.inputs.length === 2);
+  // binary elementwise on the chain's values and scalars; Pow only as a cube (the tanh form's x³)
+  const binary = (n: Node) => n.domain === '' && n.outputs.length === 1 && n.op in BINARY && n.inputs.length === 2 && (n.op !== 'Pow' || scalar(n.inputs[1]!) === 3);
   let nodes = g.nodes;
   for (const fn of g.nodes.filter((n) => n.op === 'Erf' || n.op === 'Tanh')) {
     if (!nodes.includes(fn)) continue;
@@ -41,14 +47,14 @@ export function geluForms(g: Graph): Graph {
     const back = (name: string): boolean => {
       if (scalar(name) !== undefined) return true;
       const p = producer.get(name);
-      if (p && elementwise(p) && p.op in BINARY && nodes.includes(p) && (readers.get(name) ?? []).length === 1 && !outputs.has(name)) {
+      if (p && binary(p) && nodes.includes(p) && (readers.get(name) ?? []).length === 1 && !outputs.has(name)) {
         chain.add(p);
         return p.inputs.every(back);
       }
       if (x === undefined || x === name) { x = name; return true; }
       return false;
     };
-    if (!back(fn.inputs[0]!) || x === undefined) continue;
+    if (!back(fn.inputs[0]!) || x === undefined || chain.size > MAX_NODES) continue;
     const shape = g.shapes.get(x);
     // forward: each value read once, by an elementwise node on x, the chain's values and scalars
     const known = new Set<string>([x, ...[...chain].map((n) => n.outputs[0]!)]);
@@ -57,7 +63,7 @@ export function geluForms(g: Graph): Graph {
       const rs = readers.get(at) ?? [];
       if (outputs.has(at) || rs.length !== 1) break;
       const next = rs[0]!;
-      if (!elementwise(next)) break;
+      if (!binary(next) || chain.size >= MAX_NODES) break;
       // an operand not yet known may be a side branch of x alone (0.5·x, multiplied in last)
       const side = (i: string) => {
         if (known.has(i) || scalar(i) !== undefined) return true;
@@ -65,7 +71,7 @@ export function geluForms(g: Graph): Graph {
         for (const n of chain) known.add(n.outputs[0]!);
         return known.has(i) || i === x;
       };
-      if (!next.inputs.every(side)) break;
+      if (!next.inputs.every(side) || chain.size >= MAX_NODES) break;
       chain.add(next);
       at = next.outputs[0]!;
       known.add(at);

@@ -6,8 +6,10 @@ import { encodeSample, type Sample } from '../inputs.js';
 
 export interface Ranges {
   inputs: { min: number; max: number }[];
-  /** Per non-linear value, by name: max |output| (and, for rescale and relu(x) − f(x), max |operand|). */
+  /** Per non-linear value, by name: max |output| (and, for rescale, max |operand|). */
   acts: Map<string, number>;
+  /** Per relu(x) − f(x) value (GELU), by name: max |operand|, which its decomposition's headroom covers. */
+  operands: Map<string, number>;
   outputs: number[];
   samples: number;
 }
@@ -18,6 +20,7 @@ export function calibrate(ag: AffineGraph, samples: readonly Sample[]): Ranges {
   const kinds: InputValue[] = [];
   for (const v of ag.inputs) kinds[v.inputIndex] = v;
   const acts = new Map<string, number>(ag.acts.map((a) => [a.name, 0]));
+  const operands = new Map<string, number>(ag.acts.filter((a) => a.op.kind === 'fn' && a.op.reluMinus).map((a) => [a.name, 0]));
   const outputs = ag.outputs.map(() => 0);
   for (const raw of samples) {
     const sample = encodeSample(kinds, raw);
@@ -37,11 +40,13 @@ export function calibrate(ag: AffineGraph, samples: readonly Sample[]): Ranges {
       let m = acts.get(a.name)!;
       for (let i = 0; i < a.size; i++) {
         m = Math.max(m, Math.abs(r.values[a.offset + i]!));
-        if (a.op.kind === 'rescale' || (a.op.kind === 'fn' && a.op.reluMinus)) m = Math.max(m, Math.abs(evalExpr(a.args[i]![0]!)));
+        if (a.op.kind === 'rescale') m = Math.max(m, Math.abs(evalExpr(a.args[i]![0]!)));
       }
       acts.set(a.name, m);
+      const o = operands.get(a.name);
+      if (o !== undefined) operands.set(a.name, Math.max(o, ...Array.from({ length: a.size }, (_, i) => Math.abs(evalExpr(a.args[i]![0]!)))));
     }
     r.outputs.forEach((o, i) => { for (const x of o) outputs[i] = Math.max(outputs[i]!, Math.abs(x)); });
   }
-  return { inputs, acts, outputs, samples: samples.length };
+  return { inputs, acts, operands, outputs, samples: samples.length };
 }

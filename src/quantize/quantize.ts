@@ -97,7 +97,7 @@ export function quantize(ag: AffineGraph, ranges: Ranges, params: QuantParams = 
 
   const wide = sqrtFed(ag);
   const acts: QAct[] = ag.acts.map((a, j) => quantizeAct(a, ranges.acts.get(a.name) ?? 0, scales, iv,
-    wide.has(j) ? { ...params, activationBits: Math.min(2 * params.activationBits, SQRT_INPUT_BITS) } : params));
+    wide.has(j) ? { ...params, activationBits: Math.min(2 * params.activationBits, SQRT_INPUT_BITS) } : params, ranges.operands?.get(a.name)));
 
   const outputs: QOutput[] = ag.outputs.map((o) => {
     const { affine, accScale } = quantizeAffine(o.expr, (i) => scales[i]!, params);
@@ -229,7 +229,7 @@ function mulAccIv(r: Interval[], argScale: number, square: (t: number) => boolea
  * check is what keeps every later interval small. The check is a constraint like any other: an
  * input that drives a value past it has no witness (prove names the node), never a wrong one.
  */
-function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Interval[], params: QuantParams): QAct {
+function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Interval[], params: QuantParams, operandRange?: number): QAct {
   const argStart = [0];
   const rowsFlat: LinExpr[] = [];
   for (const r of a.args) { rowsFlat.push(...r); argStart.push(rowsFlat.length); }
@@ -462,10 +462,11 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         const cover = [L === undefined || -lo < -L ? -lo : -L, H === undefined || hi < H ? hi + 1n : H + 1n, 1n << BigInt(k)].reduce((m, v) => (v > m ? v : m));
         const B = bitlen(cover - 1n) + 1;
         const dlo = -(1n << BigInt(B - 1));
-        // the headroom, as a rescale's: |x| up to 2^headroom times the largest calibrated |x| (the
-        // range includes the operand's), which keeps the output's interval, and later ones, small
+        // the headroom, as a rescale's: |x| up to 2^headroom times the largest calibrated |x|, which
+        // keeps the output's interval, and later ones, small
         const headroom = params.headroomBits ?? DEFAULT_PARAMS.headroomBits!;
-        const capW = range > 0 && Number.isFinite(range) && headroom < NO_HEADROOM_CAP ? bitlen((BigInt(Math.ceil(range * 2 ** argScale)) << BigInt(headroom)) - dlo) : Infinity;
+        const xr = operandRange ?? 0;
+        const capW = xr > 0 && Number.isFinite(xr) && headroom < NO_HEADROOM_CAP ? bitlen((BigInt(Math.ceil(xr * 2 ** argScale)) << BigInt(headroom)) - dlo) : Infinity;
         const ws = Array.from({ length: a.size }, (_, i) => {
           const r = elemRows(i)[0]!;
           const far = [r.lo - dlo, r.hi - dlo].reduce((m, v) => (v < 0n ? (-v > m ? -v : m) : (v + 1n > m ? v + 1n : m)), 0n);
