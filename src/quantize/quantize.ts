@@ -452,6 +452,25 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
       const cl = op.clamp && tightenClamp((x) => f(x, op.params), op.clamp.lo, op.clamp.hi, tolerance / 8);
       const L = cl?.lo !== undefined ? BigInt(Math.ceil(cl.lo * 2 ** argScale)) : undefined;
       const H = cl?.hi !== undefined ? BigInt(Math.floor(cl.hi * 2 ** argScale)) : undefined;
+      /** A ClampedPoly's W for each element: x − base ∈ [−2^W, 2^W) over x's interval, within [least, most]. */
+      const widths = (base: bigint, least: number, most = Infinity) => Array.from({ length: a.size }, (_, i) => {
+        const r = elemRows(i)[0]!;
+        const far = [r.lo - base, r.hi - base].reduce((m, v) => (v < 0n ? (-v > m ? -v : m) : (v + 1n > m ? v + 1n : m)), 0n);
+        const w = Math.max(least, Math.min(bitlen(far), most));
+        if (w + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, w + 2);
+        return w;
+      });
+      /** Takes the fit's polynomial and rescale; its output's bits, and the range the constraints guarantee. */
+      const adopt = (fit: ReturnType<typeof fitPiecewise>) => {
+        poly = fit.poly;
+        shift = poly.polyScale - scale;
+        const b = Math.max(1, signedBits({ lo: fit.outLo, hi: fit.outHi }));
+        if (bitlen(fit.accBound) + 2 > FIELD_SAFE_BITS || b + shift + 2 > FIELD_SAFE_BITS) overflow(a, `the polynomial of ${op.fn}`, bitlen(fit.accBound) + 2);
+        if (fit.accBound > accBound) accBound = fit.accBound;
+        // the output is a function of x alone (unique digits, fixed coefficients, unique rescale):
+        // when every x was evaluated, its exact range is what the constraints guarantee
+        return { b, out: fit.exhaustive ? { lo: fit.outLo, hi: fit.outHi } : { lo: -big(b), hi: big(b) - 1n } };
+      };
       if (op.reluMinus) {
         // relu(x) − f(x), f saturating on both sides (GELU's h, kinked at 0): one ClampedPoly over
         // [−2^(B−1), 2^(B−1)), so that 0 starts a segment and x ≥ 0 is bit B−1 of x − lo, its bits
@@ -467,25 +486,15 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         const headroom = params.headroomBits ?? DEFAULT_PARAMS.headroomBits!;
         const xr = operandRange ?? 0;
         const capW = xr > 0 && Number.isFinite(xr) && headroom < NO_HEADROOM_CAP ? bitlen((BigInt(Math.ceil(xr * 2 ** argScale)) << BigInt(headroom)) - dlo) : Infinity;
-        const ws = Array.from({ length: a.size }, (_, i) => {
-          const r = elemRows(i)[0]!;
-          const far = [r.lo - dlo, r.hi - dlo].reduce((m, v) => (v < 0n ? (-v > m ? -v : m) : (v + 1n > m ? v + 1n : m)), 0n);
-          const w = Math.max(B + 1, Math.min(bitlen(far), capW));
-          if (w + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, w + 2);
-          if (big(w + 1 - k) > accBound) accBound = big(w + 1 - k); // |⌊x / 2^k⌋| and the ReLU's product
-          return w;
-        });
+        const ws = widths(dlo, B + 1, capW);
+        const wMax = ws.reduce((m, w) => Math.max(m, w), 0);
+        if (big(wMax + 1 - k) > accBound) accBound = big(wMax + 1 - k); // |⌊x / 2^k⌋| and the ReLU's product
         const [cLo, cHi] = [cl?.lo ?? -Infinity, cl?.hi ?? Infinity];
         const g = (x: number) => f(Math.min(Math.max(x, cLo), cHi), op.params) - (k > 0 && x >= 0 ? half : 0);
         const fit = fitPiecewise({ f: g, lo: dlo, hi: -dlo - 1n, domainBits: B, inScale: argScale, outScale: scale, tolerance: tolerance - (cl?.error ?? 0) - (k > 0 ? half : 0), allowDrop: true });
-        poly = fit.poly;
-        poly.maxError += (cl?.error ?? 0) + (k > 0 ? half : 0);
-        shift = poly.polyScale - scale;
-        const b = Math.max(1, signedBits({ lo: fit.outLo, hi: fit.outHi }));
-        if (bitlen(fit.accBound) + 2 > FIELD_SAFE_BITS || b + shift + 2 > FIELD_SAFE_BITS) overflow(a, `the polynomial of ${op.fn}`, bitlen(fit.accBound) + 2);
-        if (fit.accBound > accBound) accBound = fit.accBound;
+        const { b, out: p } = adopt(fit);
+        fit.poly.maxError += (cl?.error ?? 0) + (k > 0 ? half : 0);
         clamp = { lo: dlo, hi: -dlo - 1n, bits: ws, fused: true, relu: k };
-        const p = fit.exhaustive ? { lo: fit.outLo, hi: fit.outHi } : { lo: -big(b), hi: big(b) - 1n };
         for (let i = 0; i < a.size; i++) {
           // ⌊x / 2^k⌋·[x ≥ 0] − p: x is at most its interval's top, and below dlo + 2^W (the decomposition)
           const r = elemRows(i)[0]!.hi;
@@ -519,15 +528,7 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
         // both ends: one ClampedPoly clamps x to [L, L + 2^B − 1] (f is constant past H there too)
         // and evaluates it, from one decomposition of x − L + 2^W, x − L ∈ [−2^W, 2^W), W > B
         hi = L! + (1n << BigInt(domainBits)) - 1n;
-        const ws: number[] = [];
-        for (let i = 0; i < a.size; i++) {
-          const r = elemRows(i)[0]!;
-          const far = [r.lo - L!, r.hi - L!].reduce((m, v) => (v < 0n ? (-v > m ? -v : m) : (v + 1n > m ? v + 1n : m)), 0n);
-          const w = Math.max(domainBits + 1, bitlen(far));
-          if (w + 2 > FIELD_SAFE_BITS) overflow(a, `element ${i}`, w + 2);
-          ws.push(w);
-        }
-        clamp = { lo: L!, hi, bits: ws, fused: true };
+        clamp = { lo: L!, hi, bits: widths(L!, domainBits + 1), fused: true };
         capAt = Number(H!) / 2 ** argScale;
       }
       // a domain wider than FN_DOMAIN_BITS is fine where the fit can drop the extra low bits (an
@@ -550,17 +551,10 @@ function quantizeAct(a: ActValue, range: number, scales: Float64Array, iv: Inter
           node: a.nodes[0], cause: e, hint: 'calibrate with inputs that keep the function finite',
         });
       }
-      poly = fit.poly;
       // the stated error covers inputs past the clamp too: f there is within cl.error (+ 2^−32) of f at the end
-      if (cl?.error) poly.maxError += cl.error;
-      if (domainBits - (poly.dropBits ?? 0) > FN_DOMAIN_BITS) tooWide(domainBits - (poly.dropBits ?? 0));
-      shift = poly.polyScale - scale;
-      const b = Math.max(1, signedBits({ lo: fit.outLo, hi: fit.outHi }));
-      if (bitlen(fit.accBound) + 2 > FIELD_SAFE_BITS || b + shift + 2 > FIELD_SAFE_BITS) overflow(a, `the polynomial of ${op.fn}`, bitlen(fit.accBound) + 2);
-      if (fit.accBound > accBound) accBound = fit.accBound;
-      // the output is a function of x alone (unique digits, fixed coefficients, unique rescale):
-      // when every x was evaluated, its exact range is what the constraints guarantee
-      const out = fit.exhaustive ? { lo: fit.outLo, hi: fit.outHi } : { lo: -big(b), hi: big(b) - 1n };
+      if (cl?.error) fit.poly.maxError += cl.error;
+      if (domainBits - (fit.poly.dropBits ?? 0) > FN_DOMAIN_BITS) tooWide(domainBits - (fit.poly.dropBits ?? 0));
+      const { b, out } = adopt(fit);
       for (let i = 0; i < a.size; i++) {
         bits.push(b);
         aux.push(domainBits);
